@@ -1,0 +1,154 @@
+#include "kgc/strmap.h"
+
+#include "kgc/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t kgc_strmap_hash(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ULL;
+    }
+    /* FNV's low bits are weak for short keys: finish with a murmur-style mix. */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+void kgc_strmap_init(struct kgc_strmap *m)
+{
+    m->slots = NULL;
+    m->cap = 0;
+    m->len = 0;
+}
+
+void kgc_strmap_destroy(struct kgc_strmap *m)
+{
+    free(m->slots);
+    kgc_strmap_init(m);
+}
+
+static size_t find_slot(const struct kgc_strmap *m, const char *key, size_t keylen, uint64_t hash)
+{
+    size_t mask = m->cap - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        const struct kgc_strmap_slot *s = &m->slots[i];
+        if (!s->key)
+            return i;
+        if (s->hash == hash && strncmp(s->key, key, keylen) == 0 && s->key[keylen] == '\0')
+            return i;
+    }
+}
+
+void *kgc_strmap_get_hashed(const struct kgc_strmap *m, const char *key, size_t keylen,
+                            uint64_t hash)
+{
+    if (m->len == 0)
+        return NULL;
+    size_t i = find_slot(m, key, keylen, hash);
+    return m->slots[i].key ? m->slots[i].value : NULL;
+}
+
+void *kgc_strmap_get(const struct kgc_strmap *m, const char *key)
+{
+    size_t n = strlen(key);
+    return kgc_strmap_get_hashed(m, key, n, kgc_strmap_hash(key, n));
+}
+
+static int grow(struct kgc_strmap *m)
+{
+    size_t ncap = m->cap ? m->cap * 2 : 16;
+    struct kgc_strmap_slot *ns = calloc(ncap, sizeof(*ns));
+    if (!ns)
+        return KGC_ENOMEM;
+    for (size_t i = 0; i < m->cap; i++) {
+        struct kgc_strmap_slot *s = &m->slots[i];
+        if (!s->key)
+            continue;
+        size_t j = s->hash & (ncap - 1);
+        while (ns[j].key)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = *s;
+    }
+    free(m->slots);
+    m->slots = ns;
+    m->cap = ncap;
+    return 0;
+}
+
+int kgc_strmap_put_hashed(struct kgc_strmap *m, const char *key, uint64_t hash, void *value,
+                          void **old)
+{
+    if ((m->len + 1) * 4 > m->cap * 3) { /* keep the load factor under 0.75 */
+        int rc = grow(m);
+        if (rc)
+            return rc;
+    }
+    size_t i = find_slot(m, key, strlen(key), hash);
+    struct kgc_strmap_slot *s = &m->slots[i];
+    if (old)
+        *old = s->key ? s->value : NULL;
+    if (!s->key)
+        m->len++;
+    s->key = key;
+    s->hash = hash;
+    s->value = value;
+    return 0;
+}
+
+int kgc_strmap_put(struct kgc_strmap *m, const char *key, void *value, void **old)
+{
+    return kgc_strmap_put_hashed(m, key, kgc_strmap_hash(key, strlen(key)), value, old);
+}
+
+void *kgc_strmap_remove_hashed(struct kgc_strmap *m, const char *key, size_t keylen,
+                               uint64_t hash)
+{
+    if (m->len == 0)
+        return NULL;
+    size_t mask = m->cap - 1;
+    size_t i = find_slot(m, key, keylen, hash);
+    if (!m->slots[i].key)
+        return NULL;
+    void *value = m->slots[i].value;
+    /* Backward-shift deletion: pull later members of the probe run into the hole. */
+    size_t hole = i;
+    for (size_t j = (i + 1) & mask; m->slots[j].key; j = (j + 1) & mask) {
+        size_t home = m->slots[j].hash & mask;
+        /* Move j into hole if its home is not cyclically within (hole, j]. */
+        int home_in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (!home_in_range) {
+            m->slots[hole] = m->slots[j];
+            hole = j;
+        }
+    }
+    m->slots[hole].key = NULL;
+    m->slots[hole].value = NULL;
+    m->len--;
+    return value;
+}
+
+void *kgc_strmap_remove(struct kgc_strmap *m, const char *key)
+{
+    size_t n = strlen(key);
+    return kgc_strmap_remove_hashed(m, key, n, kgc_strmap_hash(key, n));
+}
+
+int kgc_strmap_next(const struct kgc_strmap *m, size_t *pos, const char **key, void **value)
+{
+    while (*pos < m->cap) {
+        const struct kgc_strmap_slot *s = &m->slots[(*pos)++];
+        if (s->key) {
+            if (key)
+                *key = s->key;
+            if (value)
+                *value = s->value;
+            return 1;
+        }
+    }
+    return 0;
+}
