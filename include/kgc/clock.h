@@ -13,7 +13,7 @@
 
 struct kgc_clock {
     uint64_t (*now_ns)(const struct kgc_clock *clock); /* current monotonic time */
-    bool is_fake;   /* true: time only moves by kgc_clock_fake_advance(); never wait on it */
+    bool is_fake;      /* true: time only moves by kgc_clock_fake_advance(); never wait on it */
     uint64_t fake_now; /* the fake clock's current time (atomic access); unused by the real one */
 };
 

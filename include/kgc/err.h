@@ -34,8 +34,8 @@
 /* A result code plus a human-readable, one-line reason. Owned by the caller (usually on the
  * stack); functions that take one fill it only when they fail. */
 struct kgc_err {
-    int code;                   /* the negative result code, 0 if none */
-    char msg[KGC_ERR_MSG_MAX];  /* one line, no trailing newline */
+    int code;                  /* the negative result code, 0 if none */
+    char msg[KGC_ERR_MSG_MAX]; /* one line, no trailing newline */
 };
 
 /* Fills err (if not NULL) with code and a printf-formatted message; returns code, so a caller can

@@ -2,8 +2,10 @@
  * logfmt text line or one JSON object per line, thread-safe, to stderr (or a chosen fd).
  *
  *   kgc_info("informer", "watch restarted", KGC_F_STR("kind", "Gateway"), KGC_F_INT("rv", 12));
- *   text: time=2026-11-27T11:20:00.123Z level=info component=informer msg="watch restarted" kind=Gateway rv=12
- *   json: {"time":"2026-11-27T11:20:00.123Z","level":"info","component":"informer","msg":"watch restarted","kind":"Gateway","rv":12}
+ *   text: time=2026-11-27T11:20:00.123Z level=info component=informer msg="watch restarted"
+ * kind=Gateway rv=12 json:
+ * {"time":"2026-11-27T11:20:00.123Z","level":"info","component":"informer","msg":"watch
+ * restarted","kind":"Gateway","rv":12}
  */
 #ifndef KGC_LOG_H
 #define KGC_LOG_H
@@ -27,9 +29,11 @@ struct kgc_log_field {
     };
 };
 
-#define KGC_F_STR(k, v)  ((struct kgc_log_field){.key = (k), .type = KGC_LOG_F_STR, .s = (v)})
-#define KGC_F_INT(k, v)  ((struct kgc_log_field){.key = (k), .type = KGC_LOG_F_INT, .i = (long long)(v)})
-#define KGC_F_DBL(k, v)  ((struct kgc_log_field){.key = (k), .type = KGC_LOG_F_DBL, .d = (double)(v)})
+#define KGC_F_STR(k, v) ((struct kgc_log_field){.key = (k), .type = KGC_LOG_F_STR, .s = (v)})
+#define KGC_F_INT(k, v)                                                                            \
+    ((struct kgc_log_field){.key = (k), .type = KGC_LOG_F_INT, .i = (long long)(v)})
+#define KGC_F_DBL(k, v)                                                                            \
+    ((struct kgc_log_field){.key = (k), .type = KGC_LOG_F_DBL, .d = (double)(v)})
 #define KGC_F_BOOL(k, v) ((struct kgc_log_field){.key = (k), .type = KGC_LOG_F_BOOL, .b = (v)})
 
 /* Sets the minimum level, the format and the output fd (2 for stderr). Safe at any time. */

@@ -45,8 +45,7 @@ int kgc_strmap_put_hashed(struct kgc_strmap *m, const char *key, uint64_t hash, 
 
 /* Removes key; returns its value or NULL when absent. */
 void *kgc_strmap_remove(struct kgc_strmap *m, const char *key);
-void *kgc_strmap_remove_hashed(struct kgc_strmap *m, const char *key, size_t keylen,
-                               uint64_t hash);
+void *kgc_strmap_remove_hashed(struct kgc_strmap *m, const char *key, size_t keylen, uint64_t hash);
 
 /* Iteration: start with *pos = 0; returns 1 and fills key/value while entries remain, else 0.
  * The map must not change during an iteration. Order is unspecified. */

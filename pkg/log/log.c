@@ -115,8 +115,8 @@ static void line_logfmt_value(struct line *l, const char *v)
 }
 
 static void format_text(struct line *l, const char *ts, enum kgc_log_level level,
-                        const char *component, const char *msg,
-                        const struct kgc_log_field *fields, size_t n)
+                        const char *component, const char *msg, const struct kgc_log_field *fields,
+                        size_t n)
 {
     line_puts(l, "time=");
     line_puts(l, ts);
@@ -151,8 +151,8 @@ static void format_text(struct line *l, const char *ts, enum kgc_log_level level
 }
 
 static void format_json(struct line *l, const char *ts, enum kgc_log_level level,
-                        const char *component, const char *msg,
-                        const struct kgc_log_field *fields, size_t n)
+                        const char *component, const char *msg, const struct kgc_log_field *fields,
+                        size_t n)
 {
     json_object *o = json_object_new_object();
     if (!o) {

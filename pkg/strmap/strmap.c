@@ -105,8 +105,7 @@ int kgc_strmap_put(struct kgc_strmap *m, const char *key, void *value, void **ol
     return kgc_strmap_put_hashed(m, key, kgc_strmap_hash(key, strlen(key)), value, old);
 }
 
-void *kgc_strmap_remove_hashed(struct kgc_strmap *m, const char *key, size_t keylen,
-                               uint64_t hash)
+void *kgc_strmap_remove_hashed(struct kgc_strmap *m, const char *key, size_t keylen, uint64_t hash)
 {
     if (m->len == 0)
         return NULL;
