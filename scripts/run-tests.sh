@@ -30,9 +30,10 @@ lint)
     fi
     cfiles=$(echo "$files" | grep '\.c$')
     cflags="-std=c11 -D_GNU_SOURCE -Iinclude $(pkg-config --cflags libcurl json-c libmicrohttpd yaml-0.1 libpcre2-8 libcrypto)"
-    if out=$(echo "$cfiles" | xargs -r -P "$(nproc)" -n 8 clang-tidy --quiet \
-            --checks='-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-narrowing-conversions,-bugprone-assignment-in-if-condition,-bugprone-branch-clone,-bugprone-implicit-widening-of-multiplication-result,clang-analyzer-*,-clang-analyzer-security.insecureAPI.*,-clang-analyzer-unix.Malloc' \
-            --warnings-as-errors='*' -- $cflags 2>&1); then
+    checks='-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-narrowing-conversions,-bugprone-assignment-in-if-condition,-bugprone-branch-clone,-bugprone-implicit-widening-of-multiplication-result,clang-analyzer-*,-clang-analyzer-security.insecureAPI.*,-clang-analyzer-unix.Malloc'
+    # File names go before '--'; what follows '--' is the compile command.
+    if out=$(echo "$cfiles" | xargs -r -P "$(nproc)" -n 8 sh -c \
+            'clang-tidy --quiet --checks="$0" --warnings-as-errors="*" "$@" -- '"$cflags" "$checks" 2>&1); then
         echo "lint: clang-tidy ok"; record 1 0 clang-tidy
     else
         echo "$out" | grep -v 'warnings generated' | head -60; echo "lint: clang-tidy FAILED"; record 0 1 clang-tidy
@@ -43,7 +44,7 @@ unit)
     for t in "$build"/test/test_*; do
         [[ -x $t ]] || continue
         log="$build/test/$(basename "$t").out"
-        "$t" >"$log" 2>&1
+        timeout 300 "$t" >"$log" 2>&1
         rc=$?
         p=$(grep -Eo '^\[  PASSED  \] [0-9]+' "$log" | awk '{s+=$4} END {print s+0}')
         f=$(grep -Eo '^\[  FAILED  \] [0-9]+' "$log" | awk '{s+=$4} END {print s+0}')
