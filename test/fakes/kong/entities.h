@@ -1,0 +1,47 @@
+/* entities — the core entities as the declarative configuration knows them: their schemas
+ * (entities.c) and relations. Internal to test/fakes/kong/. */
+#ifndef KGC_TEST_KONG_ENTITIES_H
+#define KGC_TEST_KONG_ENTITIES_H
+
+#include "schema.h"
+
+struct kf_entity {
+    const char *plural;             /* "services": the top-level key and error-table key */
+    const char *singular;           /* "service": flattened errors' entity_type */
+    const char *endpoint_key;       /* unique endpoint key (uniqueness, ids), or NULL */
+    const char *const *cache_key;   /* fields of the cache key (ids), or NULL */
+    const char *const *children;    /* entity arrays that may be nested in this one */
+    const struct kf_record *record; /* the schema, or NULL when chosen per object */
+};
+
+/* A foreign key: entity.field references reference. */
+struct kf_rel {
+    const char *entity;
+    const char *field;
+    const char *reference;
+};
+
+/* All entities in Kong's topological order (parents first), terminated by plural == NULL. */
+const struct kf_entity *kf_entities(void);
+
+/* The entity with this plural name, or NULL. */
+const struct kf_entity *kf_entity(const char *plural);
+
+/* All foreign keys, terminated by entity == NULL. */
+const struct kf_rel *kf_relations(void);
+
+/* True when child entities may be nested in a parent entity (services -> routes, ...). */
+bool kf_is_child(const char *parent, const char *child);
+
+/* The field of child that references parent ("service" for services -> routes), or NULL. */
+const char *kf_child_key(const char *parent, const char *child);
+
+/* The schema for obj (routes and plugins depend on the object: subschemas). */
+const struct kf_record *kf_entity_record(struct kf_vctx *c, const struct kf_entity *e,
+                                         json_object *obj);
+
+/* Validates a plugin's config (plugin subschema) into errs["config"]. */
+void kf_plugin_config(struct kf_vctx *c, json_object *plugin, json_object *config,
+                      struct kf_errt *errs);
+
+#endif

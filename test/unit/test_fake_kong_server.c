@@ -1,0 +1,349 @@
+/* The test Kong's HTTP behaviour, in-process on a free port: root and listeners, status and
+ * readiness, the hash and 304, fault injection, size cap, audit log. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../fakes/kong/kong_fake.h"
+
+#include <kgc/log.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+struct buf {
+    char *p;
+    size_t n;
+};
+
+struct reply {
+    long status;
+    json_object *json; /* parsed body, or NULL */
+    char retry_after[32];
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct buf *b = arg;
+    size_t n = size * nmemb;
+    char *np = realloc(b->p, b->n + n + 1);
+    if (!np) {
+        return 0;
+    }
+    memcpy(np + b->n, data, n);
+    b->p = np;
+    b->n += n;
+    b->p[b->n] = '\0';
+    return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct reply *r = arg;
+    size_t n = size * nmemb;
+    if (n > 13 && strncasecmp(data, "Retry-After:", 12) == 0) {
+        snprintf(r->retry_after, sizeof(r->retry_after), "%.*s", (int)(n - 13), data + 13);
+        r->retry_after[strcspn(r->retry_after, "\r\n ")] = '\0';
+    }
+    return n;
+}
+
+static struct reply http(struct kf_server *s, const char *method, const char *path,
+                         const char *ctype, const char *body)
+{
+    struct reply r = {0};
+    struct buf b = {0};
+    char url[256];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", kf_server_port(s), path);
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    struct curl_slist *h = NULL;
+    if (ctype) {
+        char line[128];
+        snprintf(line, sizeof(line), "Content-Type: %s", ctype);
+        h = curl_slist_append(h, line);
+    }
+    h = curl_slist_append(h, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    CURLcode rc = curl_easy_perform(c);
+    assert_int_equal(rc, CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (b.p) {
+        r.json = json_tokener_parse(b.p);
+    }
+    free(b.p);
+    return r;
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+static struct kf_server *start(struct kf_server_options *o)
+{
+    struct kf_server *s = NULL;
+    char err[256];
+    int rc = kf_server_start(o, &s, err, sizeof(err));
+    if (rc != 0) {
+        print_message("start: %s\n", err);
+    }
+    assert_int_equal(rc, 0);
+    return s;
+}
+
+static const char *DOC = "{\"_format_version\":\"3.0\",\"services\":[{\"name\":\"s\",\"host\":"
+                         "\"example.com\",\"routes\":[{\"name\":\"r\",\"paths\":[\"/\"]}]}]}";
+
+static char *string_form(const char *doc)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "config", json_object_new_string(doc));
+    char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return s;
+}
+
+static void test_root_and_listeners(void **state)
+{
+    (void)state;
+    struct kf_server_options o;
+    kf_server_options_init(&o);
+    o.node_id = "69d063c5-761b-4bab-a426-c89da49a9409";
+    struct kf_server *s = start(&o);
+    struct reply r = http(s, "GET", "/", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(r.json, "node_id"), o.node_id);
+    assert_string_equal(jstr(r.json, "version"), "3.9.1");
+    json_object *conf = json_object_object_get(r.json, "configuration");
+    assert_string_equal(jstr(conf, "database"), "off");
+    assert_string_equal(jstr(conf, "router_flavor"), "traditional_compatible");
+    json_object *pl = json_object_object_get(conf, "proxy_listeners");
+    assert_int_equal(json_object_array_length(pl), 2);
+    assert_int_equal(
+        json_object_get_int(json_object_object_get(json_object_array_get_idx(pl, 1), "port")),
+        8443);
+    json_object_put(r.json);
+    kf_server_stop(s);
+
+    /* empty lists are encoded {} as Kong does */
+    o.listeners_json = "{\"configuration\":{\"proxy_listeners\":[],\"stream_listeners\":{}}}";
+    s = start(&o);
+    r = http(s, "GET", "/", NULL, NULL);
+    conf = json_object_object_get(r.json, "configuration");
+    assert_true(
+        json_object_is_type(json_object_object_get(conf, "proxy_listeners"), json_type_object));
+    assert_true(
+        json_object_is_type(json_object_object_get(conf, "stream_listeners"), json_type_object));
+    json_object_put(r.json);
+    kf_server_stop(s);
+}
+
+static void test_status_ready_hash_and_304(void **state)
+{
+    (void)state;
+    struct kf_server_options o;
+    kf_server_options_init(&o);
+    struct kf_server *s = start(&o);
+    struct reply r = http(s, "GET", "/status", NULL, NULL);
+    assert_string_equal(jstr(r.json, "configuration_hash"), "00000000000000000000000000000000");
+    json_object_put(r.json);
+    r = http(s, "GET", "/status/ready", NULL, NULL);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(jstr(r.json, "message"),
+                        "no configuration available (empty configuration present)");
+    json_object_put(r.json);
+    r = http(s, "GET", "/config", NULL, NULL);
+    assert_int_equal(r.status, 404);
+    json_object_put(r.json);
+
+    char *sf = string_form(DOC);
+    r = http(s, "POST", "/config?check_hash=1", "application/json", sf);
+    assert_int_equal(r.status, 201);
+    json_object_put(r.json);
+    r = http(s, "POST", "/config?check_hash=1", "application/json", sf);
+    assert_int_equal(r.status, 304);
+    json_object_put(r.json);
+    /* without check_hash the same string applies again */
+    r = http(s, "POST", "/config", "application/json", sf);
+    assert_int_equal(r.status, 201);
+    json_object_put(r.json);
+    char md5[33];
+    kf_md5_hex(DOC, strlen(DOC), md5);
+    r = http(s, "GET", "/status", NULL, NULL);
+    assert_string_equal(jstr(r.json, "configuration_hash"), md5);
+    json_object_put(r.json);
+    r = http(s, "GET", "/status/ready", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    json_object_put(r.json);
+    r = http(s, "GET", "/config", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    json_object *svc = json_object_array_get_idx(
+        json_object_object_get(json_object_object_get(r.json, "config"), "services"), 0);
+    assert_string_equal(jstr(svc, "name"), "s");
+    json_object_put(r.json);
+
+    /* the document form always applies, hashed over its canonical encoding */
+    r = http(s, "POST", "/config?check_hash=1", "application/json", DOC);
+    assert_int_equal(r.status, 201);
+    json_object_put(r.json);
+    r = http(s, "POST", "/config?check_hash=1", "application/json", DOC);
+    assert_int_equal(r.status, 201);
+    json_object_put(r.json);
+    json_object *d = json_tokener_parse(DOC);
+    char *canon = kf_canonical_json(d);
+    kf_md5_hex(canon, strlen(canon), md5);
+    free(canon);
+    json_object_put(d);
+    r = http(s, "GET", "/status", NULL, NULL);
+    assert_string_equal(jstr(r.json, "configuration_hash"), md5);
+    json_object_put(r.json);
+
+    /* a rejected push changes nothing */
+    r = http(s, "POST", "/config?flatten_errors=1", "application/json",
+             "{\"_format_version\":\"3.0\",\"services\":[{\"name\":\"s\"}]}");
+    assert_int_equal(r.status, 400);
+    assert_int_equal(json_object_array_length(json_object_object_get(r.json, "flattened_errors")),
+                     1);
+    json_object_put(r.json);
+    r = http(s, "GET", "/status", NULL, NULL);
+    assert_string_equal(jstr(r.json, "configuration_hash"), md5);
+    json_object_put(r.json);
+    free(sf);
+    kf_server_stop(s);
+}
+
+static void test_bodies_and_content_types(void **state)
+{
+    (void)state;
+    struct kf_server_options o;
+    kf_server_options_init(&o);
+    o.max_body = 1024;
+    struct kf_server *s = start(&o);
+    struct reply r = http(s, "POST", "/config", "application/json", "");
+    assert_int_equal(r.status, 400);
+    assert_string_equal(jstr(r.json, "message"), "expected a declarative configuration");
+    json_object_put(r.json);
+
+    const char *yaml = "_format_version: \"3.0\"\nservices:\n- name: y\n  host: example.com\n";
+    r = http(s, "POST", "/config", "application/yaml", yaml);
+    assert_int_equal(r.status, 201);
+    json_object_put(r.json);
+    char md5[33];
+    kf_md5_hex(yaml, strlen(yaml), md5);
+    r = http(s, "GET", "/status", NULL, NULL);
+    assert_string_equal(jstr(r.json, "configuration_hash"), md5);
+    json_object_put(r.json);
+
+    char *big = malloc(2048);
+    memset(big, 'x', 2047);
+    big[2047] = '\0';
+    r = http(s, "POST", "/config", "application/json", big);
+    assert_int_equal(r.status, 413);
+    json_object_put(r.json);
+    free(big);
+
+    r = http(s, "POST", "/config", "text/plain", "bobby tables");
+    assert_int_equal(r.status, 400);
+    assert_string_equal(jstr(json_object_object_get(r.json, "fields"), "error"),
+                        "failed parsing declarative configuration: expected an object");
+    json_object_put(r.json);
+    r = http(s, "DELETE", "/config", NULL, NULL);
+    assert_int_equal(r.status, 405);
+    json_object_put(r.json);
+    r = http(s, "GET", "/nope", NULL, NULL);
+    assert_int_equal(r.status, 404);
+    json_object_put(r.json);
+    kf_server_stop(s);
+}
+
+static void test_fault_injection_and_audit(void **state)
+{
+    (void)state;
+    char audit[] = "/tmp/kgc-fake-kong-audit-XXXXXX";
+    int fd = mkstemp(audit);
+    assert_true(fd >= 0);
+    close(fd);
+    struct kf_server_options o;
+    kf_server_options_init(&o);
+    o.fail_config = 1;
+    o.fail_config_code = 429;
+    o.audit_path = audit;
+    struct kf_server *s = start(&o);
+    struct reply r = http(s, "POST", "/config", "application/json", DOC);
+    assert_int_equal(r.status, 429);
+    assert_string_equal(r.retry_after, "1");
+    json_object_put(r.json);
+    r = http(s, "POST", "/config", "application/json", DOC);
+    assert_int_equal(r.status, 201);
+    json_object_put(r.json);
+    r = http(s, "POST", "/_test/fail-config?n=2&code=503", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    json_object_put(r.json);
+    r = http(s, "POST", "/config", "application/json", DOC);
+    assert_int_equal(r.status, 503);
+    json_object_put(r.json);
+    r = http(s, "POST", "/_test/fail-config?n=1&code=400", NULL, NULL);
+    json_object_put(r.json);
+    r = http(s, "POST", "/config?flatten_errors=1", "application/json", DOC);
+    assert_int_equal(r.status, 400);
+    assert_int_equal(json_object_get_int(json_object_object_get(r.json, "code")), 14);
+    json_object_put(r.json);
+    r = http(s, "POST", "/config", "application/json", DOC);
+    assert_int_equal(r.status, 201);
+    json_object_put(r.json);
+    kf_server_stop(s);
+
+    FILE *f = fopen(audit, "r");
+    assert_non_null(f);
+    char line[512];
+    int posts = 0, lines = 0;
+    while (fgets(line, sizeof(line), f)) {
+        json_object *l = json_tokener_parse(line);
+        assert_non_null(l);
+        assert_non_null(jstr(l, "time"));
+        posts += strcmp(jstr(l, "method"), "POST") == 0 && strcmp(jstr(l, "path"), "/config") == 0;
+        lines++;
+        json_object_put(l);
+    }
+    fclose(f);
+    unlink(audit);
+    assert_int_equal(lines, 7);
+    assert_int_equal(posts, 5);
+}
+
+int main(void)
+{
+    kgc_log_setup(KGC_LOG_WARN, KGC_LOG_TEXT, 2);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_root_and_listeners),
+        cmocka_unit_test(test_status_ready_hash_and_304),
+        cmocka_unit_test(test_bodies_and_content_types),
+        cmocka_unit_test(test_fault_injection_and_audit),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
