@@ -21,7 +21,7 @@ struct kgc_strmap {
     size_t len;
 };
 
-/* 64-bit hash of n bytes (FNV-1a with a final mix). */
+/* 64-bit hash of n bytes (word-at-a-time multiply-xorshift; not for adversarial keys' DoS). */
 uint64_t kgc_strmap_hash(const char *s, size_t n);
 
 /* An empty map; allocates nothing until the first put. */

@@ -16,7 +16,12 @@ enum {
     F_QUEUED = 2,     /* sits in the FIFO */
     F_PROCESSING = 4, /* handed out by get, done not yet called */
     F_DELAYED = 8,    /* sits in the delay heap */
+    F_IDLE = 16,      /* nothing to do: kept on the idle list for reuse (never with the above) */
 };
+
+/* Idle items are kept (up to this many) so that re-adding a recently processed key, the common
+ * case for a controller, costs no allocation and no table insert. */
+#define IDLE_CAP 4096
 
 struct item {
     unsigned flags;        /* F_* bits */
@@ -25,8 +30,8 @@ struct item {
     size_t heap_idx;       /* F_DELAYED: position in the heap */
     uint64_t added_ns;     /* when it last became dirty (queue latency) */
     uint64_t started_ns;   /* F_PROCESSING: when get handed it out */
-    struct item *prev_run; /* F_PROCESSING: the list of keys in progress */
-    struct item *next_run;
+    struct item *prev_run; /* F_PROCESSING: the list of keys in progress; F_IDLE: the idle */
+    struct item *next_run; /* list, oldest first */
     uint64_t hash;
     size_t keylen;
     char key[]; /* NUL-terminated; the key table points here */
@@ -50,6 +55,9 @@ struct kgc_workqueue {
 
     struct item *running; /* F_PROCESSING items, newest first */
     size_t running_len;
+
+    struct item *idle_head, *idle_tail; /* F_IDLE items, oldest first */
+    size_t idle_len;
 
     double bucket_tokens; /* global token bucket; may go negative (reservations) */
     uint64_t bucket_last_ns;
@@ -95,13 +103,33 @@ static struct item *item_find(struct kgc_workqueue *q, const char *key, size_t k
     return kgc_strmap_get_hashed(&q->items, key, keylen, hash);
 }
 
+static void idle_unlink(struct kgc_workqueue *q, struct item *it)
+{
+    if (it->prev_run)
+        it->prev_run->next_run = it->next_run;
+    else
+        q->idle_head = it->next_run;
+    if (it->next_run)
+        it->next_run->prev_run = it->prev_run;
+    else
+        q->idle_tail = it->prev_run;
+    it->prev_run = it->next_run = NULL;
+    it->flags &= ~(unsigned)F_IDLE;
+    q->idle_len--;
+}
+
+/* The item for key, created if needed, and taken off the idle list: the caller is about to give
+ * it something to do. */
 static struct item *item_find_or_create(struct kgc_workqueue *q, const char *key)
 {
     size_t keylen = strlen(key);
     uint64_t hash = kgc_strmap_hash(key, keylen);
     struct item *it = item_find(q, key, keylen, hash);
-    if (it)
+    if (it) {
+        if (it->flags & F_IDLE)
+            idle_unlink(q, it);
         return it;
+    }
     it = calloc(1, sizeof(*it) + keylen + 1);
     if (!it)
         return NULL;
@@ -115,12 +143,25 @@ static struct item *item_find_or_create(struct kgc_workqueue *q, const char *key
     return it;
 }
 
-/* Frees an item that no longer holds anything worth remembering. */
+/* An item with nothing left to do goes to the idle list; past IDLE_CAP the oldest is freed. */
 static void item_release_if_idle(struct kgc_workqueue *q, struct item *it)
 {
-    if (it->flags == 0 && it->failures == 0) {
-        kgc_strmap_remove_hashed(&q->items, it->key, it->keylen, it->hash);
-        free(it);
+    if (it->flags != 0 || it->failures != 0)
+        return;
+    it->flags = F_IDLE;
+    it->next_run = NULL;
+    it->prev_run = q->idle_tail;
+    if (q->idle_tail)
+        q->idle_tail->next_run = it;
+    else
+        q->idle_head = it;
+    q->idle_tail = it;
+    q->idle_len++;
+    if (q->idle_len > IDLE_CAP) {
+        struct item *old = q->idle_head;
+        idle_unlink(q, old);
+        kgc_strmap_remove_hashed(&q->items, old->key, old->keylen, old->hash);
+        free(old);
     }
 }
 
@@ -502,6 +543,9 @@ int kgc_workqueue_try_get(struct kgc_workqueue *q, const char **key)
 
 int kgc_workqueue_get_timeout(struct kgc_workqueue *q, const char **key, uint64_t timeout_ns)
 {
+    int rc = get_common(q, key, 1, 0); /* the common case needs no clock reading */
+    if (rc != KGC_EAGAIN)
+        return rc;
     return get_common(q, key, 2, real_now_ns() + timeout_ns);
 }
 
@@ -658,6 +702,8 @@ void kgc_workqueue_foreach(struct kgc_workqueue *q,
     void *v;
     while (kgc_strmap_next(&q->items, &pos, NULL, &v)) {
         const struct item *it = v;
+        if (it->flags & F_IDLE)
+            continue;
         unsigned state = 0;
         if (it->flags & F_DIRTY)
             state |= KGC_WQ_WAITING;

@@ -1,0 +1,98 @@
+/* config — every kgc option, as a long flag and as a KGC_<NAME> environment variable.
+ *
+ * Rules: a flag wins over its environment variable, which wins over the default. `--name value`
+ * and `--name=value` both work; a boolean takes `--name` or `--name=true|false` (also 1/0,
+ * yes/no, on/off); a repeatable option collects every occurrence (its environment variable holds
+ * a comma-separated list, and flags replace that list rather than extend it). Durations are Go
+ * style: "1s", "200ms", "1m30s" ("0" alone is allowed). A bad value is a one-line error naming
+ * the option (the caller exits 2).
+ *
+ * The option table (kgc_config_options) is the single source for --help and for
+ * docs/configuration.md; adding an option is one table row and one struct field. */
+#ifndef KGC_CONFIG_H
+#define KGC_CONFIG_H
+
+#include "kgc/err.h"
+#include "kgc/log.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* A list of strings owned by the config. */
+struct kgc_strlist {
+    char **items;
+    size_t len;
+};
+
+/* Every option's value. Strings and lists are owned by the struct (kgc_config_free). */
+struct kgc_config {
+    /* logging */
+    enum kgc_log_level log_level;
+    enum kgc_log_format log_format;
+
+    /* work queues (every controller's queue uses these) */
+    uint64_t queue_base_delay_ns; /* per-key backoff start */
+    uint64_t queue_max_delay_ns;  /* per-key backoff cap */
+    double queue_qps;             /* global retry token bucket rate (0 disables it) */
+    long long queue_burst;        /* global retry token bucket size */
+};
+
+enum kgc_opt_type {
+    KGC_OPT_STRING,
+    KGC_OPT_INT,      /* long long, within [min, max] */
+    KGC_OPT_DOUBLE,   /* double, within [min, max] */
+    KGC_OPT_BOOL,     /* bool */
+    KGC_OPT_DURATION, /* uint64_t nanoseconds, within [min, max] nanoseconds */
+    KGC_OPT_LIST,     /* struct kgc_strlist, repeatable */
+    KGC_OPT_LOGLEVEL, /* enum kgc_log_level */
+    KGC_OPT_LOGFMT,   /* enum kgc_log_format */
+};
+
+/* One option: the row of the table. */
+struct kgc_option {
+    const char *name;    /* long flag without "--", e.g. "log-level"; env is KGC_LOG_LEVEL */
+    enum kgc_opt_type type;
+    const char *def;     /* the default, as text (parsed like a user's value; NULL: empty) */
+    const char *help;    /* one sentence */
+    size_t offset;       /* of the field in struct kgc_config */
+    double min, max;     /* bounds for INT, DOUBLE, DURATION (nanoseconds); min == max: none */
+};
+
+/* The option table and its length. Static; never freed. */
+const struct kgc_option *kgc_config_options(size_t *n);
+
+/* Fills cfg with every default. Returns 0 or KGC_ENOMEM. */
+int kgc_config_defaults(struct kgc_config *cfg);
+
+/* What kgc_config_parse found besides options. */
+enum kgc_config_action {
+    KGC_CONFIG_RUN = 0,  /* options parsed: run */
+    KGC_CONFIG_HELP,     /* --help / -h was given */
+    KGC_CONFIG_VERSION,  /* --version was given */
+};
+
+/* Applies defaults, then env (KGC_<NAME> from envp, NULL-terminated; NULL: none), then argv
+ * (argv[0] is the program name). On success returns 0 and sets *action. On a bad option or
+ * value returns KGC_EUSAGE with err->msg naming the option, e.g.
+ * "--queue-qps: \"fast\" is not a number". cfg must be freed with kgc_config_free either way. */
+int kgc_config_parse(struct kgc_config *cfg, int argc, char *const argv[], char *const envp[],
+                     enum kgc_config_action *action, struct kgc_err *err);
+
+/* Frees what cfg owns and zeroes it. */
+void kgc_config_free(struct kgc_config *cfg);
+
+/* Writes the usage text: every option with its env name, default and help. */
+void kgc_config_print_help(FILE *out, const char *progname);
+
+/* The environment variable name of an option ("KGC_LOG_LEVEL") into buf. Returns buf. */
+char *kgc_config_env_name(const char *option, char *buf, size_t size);
+
+/* Parses a Go-style duration ("1m30s", "250ms", "0") into nanoseconds. Returns 0 or KGC_EINVAL. */
+int kgc_config_parse_duration(const char *s, uint64_t *out_ns);
+
+/* Formats ns as a Go-style duration ("1m30s", "250ms", "0s") into buf. Returns buf. */
+char *kgc_config_format_duration(uint64_t ns, char *buf, size_t size);
+
+#endif

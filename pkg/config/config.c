@@ -1,0 +1,414 @@
+#include "kgc/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define OFF(field) offsetof(struct kgc_config, field)
+#define MS         1e6
+#define S          1e9
+
+/* The option table: the one place an option is declared. Keep it grouped by subsystem. */
+static const struct kgc_option options[] = {
+    {"log-level", KGC_OPT_LOGLEVEL, "info", "Minimum log level: debug, info, warn or error.",
+     OFF(log_level)},
+    {"log-format", KGC_OPT_LOGFMT, "text",
+     "Log line format: text (logfmt key=value) or json (one object per line).", OFF(log_format)},
+
+    {"queue-base-delay", KGC_OPT_DURATION, "5ms",
+     "First retry delay of a failed key; doubles per failure (client-go's default).",
+     OFF(queue_base_delay_ns), 0, 3600 * S},
+    {"queue-max-delay", KGC_OPT_DURATION, "1000s", "Cap of a failed key's retry delay.",
+     OFF(queue_max_delay_ns), 1 * MS, 24 * 3600 * S},
+    {"queue-qps", KGC_OPT_DOUBLE, "10",
+     "Overall retry rate limit of each work queue, in keys per second (0 disables it).",
+     OFF(queue_qps), 0, 1e6},
+    {"queue-burst", KGC_OPT_INT, "100", "Retries each work queue may make at once above queue-qps.",
+     OFF(queue_burst), 1, 1e6},
+};
+
+const struct kgc_option *kgc_config_options(size_t *n)
+{
+    *n = sizeof(options) / sizeof(options[0]);
+    return options;
+}
+
+char *kgc_config_env_name(const char *option, char *buf, size_t size)
+{
+    size_t j = 0;
+    const char prefix[] = "KGC_";
+    for (size_t i = 0; prefix[i] && j + 1 < size; i++)
+        buf[j++] = prefix[i];
+    for (const char *p = option; *p && j + 1 < size; p++)
+        buf[j++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+    buf[j] = '\0';
+    return buf;
+}
+
+/* --- durations -------------------------------------------------------------------------------- */
+
+int kgc_config_parse_duration(const char *s, uint64_t *out_ns)
+{
+    static const struct {
+        const char *unit;
+        double ns;
+    } units[] = {{"ns", 1}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"ms", 1e6}, {"s", 1e9},
+                 {"m", 60e9}, {"h", 3600e9}};
+    if (!s || !*s)
+        return KGC_EINVAL;
+    if (strcmp(s, "0") == 0) {
+        *out_ns = 0;
+        return 0;
+    }
+    double total = 0;
+    const char *p = s;
+    while (*p) {
+        if (!isdigit((unsigned char)*p) && *p != '.')
+            return KGC_EINVAL;
+        char *end;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (end == p || errno || v < 0)
+            return KGC_EINVAL;
+        p = end;
+        size_t best = 0;
+        double mult = 0;
+        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+            size_t ul = strlen(units[i].unit);
+            /* longest match wins: "ms" before "m" */
+            if (strncmp(p, units[i].unit, ul) == 0 && ul > best) {
+                best = ul;
+                mult = units[i].ns;
+            }
+        }
+        if (best == 0)
+            return KGC_EINVAL; /* a number without a unit */
+        total += v * mult;
+        p += best;
+    }
+    if (total > 1.8e19)
+        return KGC_ERANGE;
+    *out_ns = (uint64_t)llround(total);
+    return 0;
+}
+
+char *kgc_config_format_duration(uint64_t ns, char *buf, size_t size)
+{
+    if (ns == 0)
+        snprintf(buf, size, "0s");
+    else if (ns % 1000000000ULL == 0) {
+        uint64_t s = ns / 1000000000ULL;
+        if (s >= 3600 && s % 3600 == 0)
+            snprintf(buf, size, "%lluh", (unsigned long long)(s / 3600));
+        else if (s >= 60 && s % 60 == 0)
+            snprintf(buf, size, "%llum", (unsigned long long)(s / 60));
+        else if (s >= 60)
+            snprintf(buf, size, "%llum%llus", (unsigned long long)(s / 60),
+                     (unsigned long long)(s % 60));
+        else
+            snprintf(buf, size, "%llus", (unsigned long long)s);
+    } else if (ns % 1000000ULL == 0)
+        snprintf(buf, size, "%llums", (unsigned long long)(ns / 1000000ULL));
+    else if (ns % 1000ULL == 0)
+        snprintf(buf, size, "%lluus", (unsigned long long)(ns / 1000ULL));
+    else
+        snprintf(buf, size, "%lluns", (unsigned long long)ns);
+    return buf;
+}
+
+/* --- values ----------------------------------------------------------------------------------- */
+
+static int parse_bool(const char *v, bool *out)
+{
+    static const char *const yes[] = {"true", "1", "yes", "on"};
+    static const char *const no[] = {"false", "0", "no", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcasecmp(v, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return KGC_EINVAL;
+}
+
+static bool out_of_bounds(const struct kgc_option *o, double v)
+{
+    return o->min != o->max && (v < o->min || v > o->max);
+}
+
+static void list_clear(struct kgc_strlist *l)
+{
+    for (size_t i = 0; i < l->len; i++)
+        free(l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->len = 0;
+}
+
+static int list_append(struct kgc_strlist *l, const char *v, size_t n)
+{
+    char **items = realloc(l->items, (l->len + 1) * sizeof(*items));
+    if (!items)
+        return KGC_ENOMEM;
+    l->items = items;
+    l->items[l->len] = strndup(v, n);
+    if (!l->items[l->len])
+        return KGC_ENOMEM;
+    l->len++;
+    return 0;
+}
+
+/* Sets option o from text v. `from` names the source for messages ("--x" or "KGC_X"). For lists,
+ * `append` adds v as one item; otherwise v is a comma-separated list that replaces the value. */
+static int set_value(struct kgc_config *cfg, const struct kgc_option *o, const char *v,
+                     const char *from, bool append, struct kgc_err *err)
+{
+    void *field = (char *)cfg + o->offset;
+    char *end;
+    char buf[64];
+    switch (o->type) {
+    case KGC_OPT_STRING: {
+        char *copy = strdup(v);
+        if (!copy)
+            return kgc_err_set(err, KGC_ENOMEM, "%s: out of memory", from);
+        free(*(char **)field);
+        *(char **)field = copy;
+        return 0;
+    }
+    case KGC_OPT_INT: {
+        errno = 0;
+        long long x = strtoll(v, &end, 10);
+        if (!*v || *end || errno)
+            return kgc_err_set(err, KGC_EUSAGE, "%s: \"%s\" is not an integer", from, v);
+        if (out_of_bounds(o, (double)x))
+            return kgc_err_set(err, KGC_EUSAGE, "%s: %lld is out of range [%.0f, %.0f]", from, x,
+                               o->min, o->max);
+        *(long long *)field = x;
+        return 0;
+    }
+    case KGC_OPT_DOUBLE: {
+        errno = 0;
+        double x = strtod(v, &end);
+        if (!*v || *end || errno || isnan(x))
+            return kgc_err_set(err, KGC_EUSAGE, "%s: \"%s\" is not a number", from, v);
+        if (out_of_bounds(o, x))
+            return kgc_err_set(err, KGC_EUSAGE, "%s: %g is out of range [%g, %g]", from, x,
+                               o->min, o->max);
+        *(double *)field = x;
+        return 0;
+    }
+    case KGC_OPT_BOOL:
+        if (parse_bool(v, (bool *)field) != 0)
+            return kgc_err_set(err, KGC_EUSAGE, "%s: \"%s\" is not a boolean (true or false)",
+                               from, v);
+        return 0;
+    case KGC_OPT_DURATION: {
+        uint64_t ns;
+        if (kgc_config_parse_duration(v, &ns) != 0)
+            return kgc_err_set(err, KGC_EUSAGE,
+                               "%s: \"%s\" is not a duration (examples: 250ms, 1s, 1m30s)", from,
+                               v);
+        if (out_of_bounds(o, (double)ns)) {
+            char lo[32], hi[32];
+            kgc_config_format_duration((uint64_t)o->min, lo, sizeof(lo));
+            kgc_config_format_duration((uint64_t)o->max, hi, sizeof(hi));
+            return kgc_err_set(err, KGC_EUSAGE, "%s: %s is out of range [%s, %s]", from, v, lo,
+                               hi);
+        }
+        *(uint64_t *)field = ns;
+        return 0;
+    }
+    case KGC_OPT_LIST: {
+        struct kgc_strlist *l = field;
+        if (append)
+            return list_append(l, v, strlen(v)) ? kgc_err_set(err, KGC_ENOMEM, "out of memory")
+                                                : 0;
+        list_clear(l);
+        for (const char *p = v; *p;) {
+            size_t n = strcspn(p, ",");
+            if (n > 0 && list_append(l, p, n) != 0)
+                return kgc_err_set(err, KGC_ENOMEM, "out of memory");
+            p += n;
+            if (*p == ',')
+                p++;
+        }
+        return 0;
+    }
+    case KGC_OPT_LOGLEVEL:
+        if (kgc_log_level_parse(v, (enum kgc_log_level *)field) != 0)
+            return kgc_err_set(err, KGC_EUSAGE,
+                               "%s: \"%s\" is not a log level (debug, info, warn, error)", from, v);
+        return 0;
+    case KGC_OPT_LOGFMT:
+        if (kgc_log_format_parse(v, (enum kgc_log_format *)field) != 0)
+            return kgc_err_set(err, KGC_EUSAGE, "%s: \"%s\" is not a log format (text, json)",
+                               from, v);
+        return 0;
+    }
+    (void)buf;
+    return kgc_err_set(err, KGC_EINVAL, "%s: unknown option type", from);
+}
+
+int kgc_config_defaults(struct kgc_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    struct kgc_err err;
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+        if (!options[i].def)
+            continue;
+        int rc = set_value(cfg, &options[i], options[i].def, options[i].name, false, &err);
+        if (rc)
+            return rc; /* a bad default is a programming error; the unit tests catch it */
+    }
+    return 0;
+}
+
+static const struct kgc_option *find_option(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+        if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
+            return &options[i];
+    return NULL;
+}
+
+int kgc_config_parse(struct kgc_config *cfg, int argc, char *const argv[], char *const envp[],
+                     enum kgc_config_action *action, struct kgc_err *err)
+{
+    *action = KGC_CONFIG_RUN;
+    int rc = kgc_config_defaults(cfg);
+    if (rc)
+        return kgc_err_set(err, rc, "out of memory");
+
+    /* Environment first, so flags override it. */
+    for (size_t i = 0; envp && envp[i]; i++) {
+        if (strncmp(envp[i], "KGC_", 4) != 0)
+            continue;
+        const char *eq = strchr(envp[i], '=');
+        if (!eq)
+            continue;
+        for (size_t k = 0; k < sizeof(options) / sizeof(options[0]); k++) {
+            char env[128];
+            kgc_config_env_name(options[k].name, env, sizeof(env));
+            if (strlen(env) == (size_t)(eq - envp[i]) && strncmp(env, envp[i], eq - envp[i]) == 0) {
+                rc = set_value(cfg, &options[k], eq + 1, env, false, err);
+                if (rc)
+                    return rc == KGC_ENOMEM ? rc : KGC_EUSAGE;
+            }
+        }
+    }
+
+    /* Repeatable options given as flags replace what env or defaults put there. */
+    bool list_seen[sizeof(options) / sizeof(options[0])] = {false};
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            *action = KGC_CONFIG_HELP;
+            return 0;
+        }
+        if (strcmp(arg, "--version") == 0) {
+            *action = KGC_CONFIG_VERSION;
+            return 0;
+        }
+        if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0')
+            return kgc_err_set(err, KGC_EUSAGE, "unexpected argument \"%s\" (options are --name value)",
+                               arg);
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        const struct kgc_option *o = find_option(name, nlen);
+        if (!o)
+            return kgc_err_set(err, KGC_EUSAGE, "unknown option --%.*s (see --help)", (int)nlen,
+                               name);
+        char from[96];
+        snprintf(from, sizeof(from), "--%s", o->name);
+        const char *value;
+        if (eq) {
+            value = eq + 1;
+        } else if (o->type == KGC_OPT_BOOL) {
+            value = "true"; /* `--flag` alone; a following word is never its value */
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            return kgc_err_set(err, KGC_EUSAGE, "%s: missing value", from);
+        }
+        bool append = false;
+        if (o->type == KGC_OPT_LIST) {
+            size_t idx = (size_t)(o - options);
+            if (!list_seen[idx]) {
+                list_clear((struct kgc_strlist *)((char *)cfg + o->offset));
+                list_seen[idx] = true;
+            }
+            append = true;
+        }
+        rc = set_value(cfg, o, value, from, append, err);
+        if (rc)
+            return rc == KGC_ENOMEM ? rc : KGC_EUSAGE;
+    }
+    return 0;
+}
+
+void kgc_config_free(struct kgc_config *cfg)
+{
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+        void *field = (char *)cfg + options[i].offset;
+        if (options[i].type == KGC_OPT_STRING) {
+            free(*(char **)field);
+            *(char **)field = NULL;
+        } else if (options[i].type == KGC_OPT_LIST) {
+            list_clear(field);
+        }
+    }
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+static const char *type_hint(enum kgc_opt_type t)
+{
+    switch (t) {
+    case KGC_OPT_STRING:
+        return "string";
+    case KGC_OPT_INT:
+        return "int";
+    case KGC_OPT_DOUBLE:
+        return "number";
+    case KGC_OPT_BOOL:
+        return "";
+    case KGC_OPT_DURATION:
+        return "duration";
+    case KGC_OPT_LIST:
+        return "value (repeatable)";
+    case KGC_OPT_LOGLEVEL:
+        return "level";
+    case KGC_OPT_LOGFMT:
+        return "format";
+    }
+    return "value";
+}
+
+void kgc_config_print_help(FILE *out, const char *progname)
+{
+    fprintf(out,
+            "Usage: %s [options]\n\n"
+            "kgc is a Kubernetes Gateway API controller for Kong Gateway.\n"
+            "Every option can also be set by its environment variable; a flag wins.\n\n"
+            "Options:\n",
+            progname);
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+        const struct kgc_option *o = &options[i];
+        char env[128];
+        kgc_config_env_name(o->name, env, sizeof(env));
+        const char *hint = type_hint(o->type);
+        fprintf(out, "  --%s%s%s\n", o->name, *hint ? " " : "", hint);
+        fprintf(out, "        %s\n        env %s, default %s%s%s\n", o->help, env,
+                o->def && *o->def ? "\"" : "", o->def && *o->def ? o->def : "(none)",
+                o->def && *o->def ? "\"" : "");
+    }
+    fprintf(out, "  --help\n        Print this text and exit.\n"
+                 "  --version\n        Print the version and exit.\n");
+}
