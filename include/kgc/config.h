@@ -52,12 +52,12 @@ enum kgc_opt_type {
 
 /* One option: the row of the table. */
 struct kgc_option {
-    const char *name;    /* long flag without "--", e.g. "log-level"; env is KGC_LOG_LEVEL */
+    const char *name; /* long flag without "--", e.g. "log-level"; env is KGC_LOG_LEVEL */
     enum kgc_opt_type type;
-    const char *def;     /* the default, as text (parsed like a user's value; NULL: empty) */
-    const char *help;    /* one sentence */
-    size_t offset;       /* of the field in struct kgc_config */
-    double min, max;     /* bounds for INT, DOUBLE, DURATION (nanoseconds); min == max: none */
+    const char *def;  /* the default, as text (parsed like a user's value; NULL: empty) */
+    const char *help; /* one sentence */
+    size_t offset;    /* of the field in struct kgc_config */
+    double min, max;  /* bounds for INT, DOUBLE, DURATION (nanoseconds); min == max: none */
 };
 
 /* The option table and its length. Static; never freed. */
@@ -68,9 +68,9 @@ int kgc_config_defaults(struct kgc_config *cfg);
 
 /* What kgc_config_parse found besides options. */
 enum kgc_config_action {
-    KGC_CONFIG_RUN = 0,  /* options parsed: run */
-    KGC_CONFIG_HELP,     /* --help / -h was given */
-    KGC_CONFIG_VERSION,  /* --version was given */
+    KGC_CONFIG_RUN = 0, /* options parsed: run */
+    KGC_CONFIG_HELP,    /* --help / -h was given */
+    KGC_CONFIG_VERSION, /* --version was given */
 };
 
 /* Applies defaults, then env (KGC_<NAME> from envp, NULL-terminated; NULL: none), then argv

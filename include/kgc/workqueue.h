@@ -27,10 +27,10 @@ enum kgc_ratelimit_policy {
 
 struct kgc_ratelimit_config {
     enum kgc_ratelimit_policy policy;
-    uint64_t base_delay_ns;     /* first per-key backoff; doubles per failure (default 5 ms) */
-    uint64_t max_delay_ns;      /* per-key backoff cap (default 1000 s) */
-    double bucket_qps;          /* global token refill rate; <= 0 disables the bucket (default 10) */
-    uint32_t bucket_burst;      /* global bucket size (default 100) */
+    uint64_t base_delay_ns; /* first per-key backoff; doubles per failure (default 5 ms) */
+    uint64_t max_delay_ns;  /* per-key backoff cap (default 1000 s) */
+    double bucket_qps;      /* global token refill rate; <= 0 disables the bucket (default 10) */
+    uint32_t bucket_burst;  /* global bucket size (default 100) */
     uint64_t fixed_interval_ns; /* FIXED_INTERVAL policy only */
 };
 
@@ -49,15 +49,15 @@ struct kgc_workqueue_histogram {
 
 /* A snapshot of the queue's counters, for metrics (names follow client-go's workqueue metrics). */
 struct kgc_workqueue_stats {
-    size_t depth;                           /* keys waiting to be handed out */
-    size_t delayed;                         /* keys waiting in the delay heap */
-    size_t in_progress;                     /* keys handed out and not yet done */
-    uint64_t adds_total;                    /* adds that queued a key (not deduplicated ones) */
-    uint64_t retries_total;                 /* add_rate_limited calls */
+    size_t depth;           /* keys waiting to be handed out */
+    size_t delayed;         /* keys waiting in the delay heap */
+    size_t in_progress;     /* keys handed out and not yet done */
+    uint64_t adds_total;    /* adds that queued a key (not deduplicated ones) */
+    uint64_t retries_total; /* add_rate_limited calls */
     struct kgc_workqueue_histogram queue_latency; /* add → get */
     struct kgc_workqueue_histogram work_duration; /* get → done */
-    double longest_running_seconds;         /* the oldest key in progress, seconds so far */
-    double unfinished_work_seconds;         /* sum over keys in progress of seconds so far */
+    double longest_running_seconds;               /* the oldest key in progress, seconds so far */
+    double unfinished_work_seconds;               /* sum over keys in progress of seconds so far */
 };
 
 enum kgc_workqueue_key_state {

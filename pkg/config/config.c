@@ -55,8 +55,8 @@ int kgc_config_parse_duration(const char *s, uint64_t *out_ns)
     static const struct {
         const char *unit;
         double ns;
-    } units[] = {{"ns", 1}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"ms", 1e6}, {"s", 1e9},
-                 {"m", 60e9}, {"h", 3600e9}};
+    } units[] = {{"ns", 1},  {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"ms", 1e6},
+                 {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
     if (!s || !*s)
         return KGC_EINVAL;
     if (strcmp(s, "0") == 0) {
@@ -199,15 +199,15 @@ static int set_value(struct kgc_config *cfg, const struct kgc_option *o, const c
         if (!*v || *end || errno || isnan(x))
             return kgc_err_set(err, KGC_EUSAGE, "%s: \"%s\" is not a number", from, v);
         if (out_of_bounds(o, x))
-            return kgc_err_set(err, KGC_EUSAGE, "%s: %g is out of range [%g, %g]", from, x,
-                               o->min, o->max);
+            return kgc_err_set(err, KGC_EUSAGE, "%s: %g is out of range [%g, %g]", from, x, o->min,
+                               o->max);
         *(double *)field = x;
         return 0;
     }
     case KGC_OPT_BOOL:
         if (parse_bool(v, (bool *)field) != 0)
-            return kgc_err_set(err, KGC_EUSAGE, "%s: \"%s\" is not a boolean (true or false)",
-                               from, v);
+            return kgc_err_set(err, KGC_EUSAGE, "%s: \"%s\" is not a boolean (true or false)", from,
+                               v);
         return 0;
     case KGC_OPT_DURATION: {
         uint64_t ns;
@@ -219,8 +219,7 @@ static int set_value(struct kgc_config *cfg, const struct kgc_option *o, const c
             char lo[32], hi[32];
             kgc_config_format_duration((uint64_t)o->min, lo, sizeof(lo));
             kgc_config_format_duration((uint64_t)o->max, hi, sizeof(hi));
-            return kgc_err_set(err, KGC_EUSAGE, "%s: %s is out of range [%s, %s]", from, v, lo,
-                               hi);
+            return kgc_err_set(err, KGC_EUSAGE, "%s: %s is out of range [%s, %s]", from, v, lo, hi);
         }
         *(uint64_t *)field = ns;
         return 0;
@@ -228,8 +227,7 @@ static int set_value(struct kgc_config *cfg, const struct kgc_option *o, const c
     case KGC_OPT_LIST: {
         struct kgc_strlist *l = field;
         if (append)
-            return list_append(l, v, strlen(v)) ? kgc_err_set(err, KGC_ENOMEM, "out of memory")
-                                                : 0;
+            return list_append(l, v, strlen(v)) ? kgc_err_set(err, KGC_ENOMEM, "out of memory") : 0;
         list_clear(l);
         for (const char *p = v; *p;) {
             size_t n = strcspn(p, ",");
@@ -248,8 +246,8 @@ static int set_value(struct kgc_config *cfg, const struct kgc_option *o, const c
         return 0;
     case KGC_OPT_LOGFMT:
         if (kgc_log_format_parse(v, (enum kgc_log_format *)field) != 0)
-            return kgc_err_set(err, KGC_EUSAGE, "%s: \"%s\" is not a log format (text, json)",
-                               from, v);
+            return kgc_err_set(err, KGC_EUSAGE, "%s: \"%s\" is not a log format (text, json)", from,
+                               v);
         return 0;
     }
     (void)buf;
@@ -317,8 +315,8 @@ int kgc_config_parse(struct kgc_config *cfg, int argc, char *const argv[], char 
             return 0;
         }
         if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0')
-            return kgc_err_set(err, KGC_EUSAGE, "unexpected argument \"%s\" (options are --name value)",
-                               arg);
+            return kgc_err_set(err, KGC_EUSAGE,
+                               "unexpected argument \"%s\" (options are --name value)", arg);
         const char *name = arg + 2;
         const char *eq = strchr(name, '=');
         size_t nlen = eq ? (size_t)(eq - name) : strlen(name);

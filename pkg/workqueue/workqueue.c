@@ -171,7 +171,7 @@ static int fifo_push(struct kgc_workqueue *q, struct item *it)
 {
     if (q->fifo_len == q->fifo_cap) {
         size_t ncap = q->fifo_cap ? q->fifo_cap * 2 : 64;
-        struct item **n = malloc(ncap * sizeof(*n));
+        struct item **n = malloc(ncap * sizeof(struct item *));
         if (!n)
             return KGC_ENOMEM;
         for (size_t i = 0; i < q->fifo_len; i++)
@@ -235,7 +235,7 @@ static int heap_push(struct kgc_workqueue *q, struct item *it)
 {
     if (q->heap_len == q->heap_cap) {
         size_t ncap = q->heap_cap ? q->heap_cap * 2 : 64;
-        struct item **n = realloc(q->heap, ncap * sizeof(*n));
+        struct item **n = realloc(q->heap, ncap * sizeof(struct item *));
         if (!n)
             return KGC_ENOMEM;
         q->heap = n;

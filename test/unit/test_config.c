@@ -126,8 +126,7 @@ static void test_durations(void **state)
     assert_int_equal(kgc_config_parse_duration("1x", &ns), KGC_EINVAL);
     char buf[32];
     assert_string_equal(kgc_config_format_duration(90 * KGC_NS_PER_S, buf, sizeof(buf)), "1m30s");
-    assert_string_equal(kgc_config_format_duration(200 * KGC_NS_PER_MS, buf, sizeof(buf)),
-                        "200ms");
+    assert_string_equal(kgc_config_format_duration(200 * KGC_NS_PER_MS, buf, sizeof(buf)), "200ms");
     assert_string_equal(kgc_config_format_duration(3600 * KGC_NS_PER_S, buf, sizeof(buf)), "1h");
 }
 

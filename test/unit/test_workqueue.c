@@ -105,10 +105,10 @@ static void test_key_added_while_processing_is_requeued_after_done(void **state)
 
 struct excl_state {
     struct kgc_workqueue *q;
-    int in_progress[EXCL_KEYS];   /* workers inside the key right now (atomic) */
-    int violations;               /* times two workers held one key at once (atomic) */
+    int in_progress[EXCL_KEYS];           /* workers inside the key right now (atomic) */
+    int violations;                       /* times two workers held one key at once (atomic) */
     long processed_after_last[EXCL_KEYS]; /* processing runs that began after the last add */
-    int last_add_done;            /* producer finished (atomic) */
+    int last_add_done;                    /* producer finished (atomic) */
 };
 
 static void *excl_worker(void *arg)
@@ -218,7 +218,8 @@ static void test_delayed_key_already_waiting_is_not_duplicated(void **state)
 
 /* --- rate limiting ---------------------------------------------------------------------------- */
 
-/* Asserts that "k" becomes ready exactly `delay` after now (not 1 ns earlier), then processes it. */
+/* Asserts that "k" becomes ready exactly `delay` after now (not 1 ns earlier), then processes it.
+ */
 static void expect_ready_after(struct fixture *f, const char *k, uint64_t delay)
 {
     char buf[64];
