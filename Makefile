@@ -27,6 +27,11 @@ ifeq ($(SAN),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
 endif
+ifeq ($(SAN),fuzz)
+CFLAGS   += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -Wno-unknown-warning-option \
+            -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=fuzzer,address,undefined
+endif
 
 # --- sources -------------------------------------------------------------------------------------
 PKG_SRCS   := $(sort $(wildcard pkg/*/*.c))
@@ -50,9 +55,15 @@ UNIT_HOBJS := $(UNIT_HELP:%.c=$(BUILD)/obj/%.o)
 BENCH_SRCS := $(sort $(wildcard test/bench/bench_*.c))
 BENCH_BINS := $(BENCH_SRCS:test/bench/%.c=$(BUILD)/bench/%)
 
+# test/fuzz/fuzz_<name>.c: libFuzzer targets, built only with SAN=fuzz (clang) into BUILD/fuzz/.
+FUZZ_SRCS  := $(sort $(wildcard test/fuzz/fuzz_*.c))
+FUZZ_BINS  := $(FUZZ_SRCS:test/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
+
 ALL_BINS   := $(if $(CMD_SRCS),$(BUILD)/kgc) $(FAKE_BINS) $(UNIT_BINS) $(BENCH_BINS)
 
-.PHONY: all asan deps test unit unit-asan e2e chart-test lint format bench demo fuzz clean
+.PHONY: all asan deps test unit unit-asan e2e chart-test lint format bench demo fuzz fuzz-bins \
+        fuzz-build clean
 all: $(LIBKGC) $(ALL_BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -83,11 +94,31 @@ $(BUILD)/bench/%: $(BUILD)/obj/test/bench/%.o $(FAKE_LIBS) $(LIBKGC)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(BUILD)/fuzz/%: $(BUILD)/obj/test/fuzz/%.o $(FAKE_LIBS) $(LIBKGC)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+fuzz-bins: $(FUZZ_BINS)
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # --- sanitizers ----------------------------------------------------------------------------------
 asan:
 	$(MAKE) BUILD=build-asan SAN=1 OPT="-O1 -g" all
+
+# --- fuzzing -------------------------------------------------------------------------------------
+# `make fuzz` runs every target for FUZZ_SECONDS; new inputs go to build-fuzz/corpus/<name>, the
+# checked-in seeds in test/fuzz/corpus/<name> are read only. `make test` replays the seeds once.
+fuzz-build:
+	$(MAKE) BUILD=build-fuzz CC=clang SAN=fuzz OPT="-O1 -g" fuzz-bins
+
+fuzz: fuzz-build
+	@for f in $(FUZZ_SRCS:test/fuzz/%.c=%); do \
+	    mkdir -p build-fuzz/corpus/$$f test/fuzz/corpus/$$f; \
+	    echo "== $$f ($(FUZZ_SECONDS) s)"; \
+	    build-fuzz/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -max_len=1048576 -print_final_stats=1 \
+	        build-fuzz/corpus/$$f test/fuzz/corpus/$$f 2>&1 | grep -E '^(stat::|Done|==)|ERROR' ; \
+	done
 
 # --- dependencies --------------------------------------------------------------------------------
 deps:
@@ -100,11 +131,13 @@ test: deps
 	@rm -f $(BUILD)/results
 	@$(MAKE) --no-print-directory all >/dev/null
 	@$(MAKE) --no-print-directory asan >/dev/null
+	@$(MAKE) --no-print-directory fuzz-build >/dev/null
 	@scripts/run-tests.sh $(BUILD)/results lint
 	@scripts/run-tests.sh $(BUILD)/results unit $(BUILD)
 	@scripts/run-tests.sh $(BUILD)/results unit build-asan
 	@scripts/run-tests.sh $(BUILD)/results e2e $(BUILD)
 	@scripts/run-tests.sh $(BUILD)/results chart
+	@scripts/run-tests.sh $(BUILD)/results fuzz build-fuzz
 	@scripts/run-tests.sh $(BUILD)/results summary
 
 unit: all

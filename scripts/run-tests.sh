@@ -5,6 +5,7 @@
 #   run-tests.sh RESULTS unit BUILD_DIR       every cmocka binary in BUILD_DIR/test
 #   run-tests.sh RESULTS e2e BUILD_DIR        every test/e2e/*.sh (each prints "N passed, N failed")
 #   run-tests.sh RESULTS chart                test/chart/*.sh, when the chart exists
+#   run-tests.sh RESULTS fuzz BUILD_DIR       replay test/fuzz/corpus/<name> through BUILD_DIR/fuzz/<name>
 #   run-tests.sh RESULTS summary
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -89,6 +90,24 @@ chart)
         echo "chart: $(basename "$t"): $p passed, $f failed"
         [[ $f -ne 0 ]] && tail -40 "$log"
         record "$p" "$f" "chart:$(basename "$t")"
+    done
+    ;;
+fuzz)
+    # Replays every checked-in corpus once through its libFuzzer target (a regression check).
+    build=$3
+    for t in "$build"/fuzz/fuzz_*; do
+        [[ -x $t ]] || continue
+        name=$(basename "$t")
+        corpus=test/fuzz/corpus/$name
+        mkdir -p "$corpus"
+        log="$build/$name.replay.out"
+        if timeout 300 "$t" -runs=0 "$corpus" >"$log" 2>&1; then
+            echo "fuzz: $name: corpus of $(ls "$corpus" | wc -l) inputs replayed clean"
+            record 1 0 "fuzz:$name"
+        else
+            echo "fuzz: $name: FAILED"; tail -30 "$log"
+            record 0 1 "fuzz:$name"
+        fi
     done
     ;;
 summary)
