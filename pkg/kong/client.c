@@ -1,0 +1,401 @@
+/* kong: the Admin API client. One libcurl easy handle per client (so one client per thread);
+ * connections are kept alive between calls. Every call has a total and a connect timeout, and
+ * every answer body a size cap. */
+#include "kgc/kong.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#ifndef KGC_VERSION
+#define KGC_VERSION "0.0.0"
+#endif
+
+struct kgc_kong_client {
+    char url[KGC_KONG_URL_MAX];      /* normalised admin URL, no trailing slash */
+    CURL *curl;                      /* the easy handle; its connection cache is reused */
+    struct curl_slist *get_headers;  /* Accept, User-Agent, extra headers */
+    struct curl_slist *post_headers; /* the same plus Content-Type, "Expect:" */
+    char *ca_file, *cert_file, *key_file;
+    bool skip_verify;
+    uint64_t request_timeout_ms, connect_timeout_ms, push_timeout_ms;
+    size_t max_root_body, max_reply_body;
+    const volatile int *abort_flag; /* non-zero: abort the call in flight */
+    char errbuf[CURL_ERROR_SIZE];   /* libcurl's detail for the last failure */
+};
+
+/* A growing answer buffer with a hard cap. */
+struct body {
+    char *p;
+    size_t n, cap, max;
+    bool over; /* the answer exceeded max: the transfer was cut */
+};
+
+struct reply {
+    struct body body;
+    char retry_after[32];
+};
+
+void kgc_kong_client_options_default(struct kgc_kong_client_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->request_timeout_ms = 2000;
+    o->connect_timeout_ms = 1000;
+    o->push_timeout_ms = 30000;
+    o->max_root_body = 8u << 20;
+    o->max_reply_body = 8u << 20;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct body *b = arg;
+    size_t n = size * nmemb;
+    if (n > b->max - b->n) {
+        b->over = true;
+        return 0; /* CURLE_WRITE_ERROR: the transfer stops here */
+    }
+    if (b->n + n + 1 > b->cap) {
+        size_t ncap = b->cap ? b->cap : 16384;
+        while (ncap < b->n + n + 1)
+            ncap *= 2;
+        if (ncap > b->max + 1)
+            ncap = b->max + 1;
+        char *np = realloc(b->p, ncap);
+        if (!np)
+            return 0;
+        b->p = np;
+        b->cap = ncap;
+    }
+    memcpy(b->p + b->n, data, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+    return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct reply *r = arg;
+    size_t n = size * nmemb;
+    if (n > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
+        size_t len = n - 12;
+        if (len >= sizeof(r->retry_after))
+            len = sizeof(r->retry_after) - 1;
+        memcpy(r->retry_after, data + 12, len);
+        r->retry_after[len] = '\0';
+        r->retry_after[strcspn(r->retry_after, "\r\n")] = '\0';
+    }
+    return n;
+}
+
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    const volatile int *flag = arg;
+    return flag && __atomic_load_n(flag, __ATOMIC_RELAXED) ? 1 : 0;
+}
+
+/* "K:V" → "K: V" (or "K;" for an empty value, which is how libcurl sends an empty header).
+ * Returns 0 or KGC_EUSAGE. */
+static int header_line(const char *kv, char *out, size_t size, struct kgc_err *err)
+{
+    const char *colon = strchr(kv, ':');
+    if (!colon || colon == kv)
+        return kgc_err_set(err, KGC_EUSAGE, "--kong-admin-header \"%.100s\": expected K:V", kv);
+    for (const char *p = kv; p < colon; p++)
+        if (!strchr("!#$%&'*+-.^_`|~", *p) &&
+            !((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+            return kgc_err_set(err, KGC_EUSAGE,
+                               "--kong-admin-header \"%.100s\": bad character in the name", kv);
+    const char *v = colon + 1;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    if (strpbrk(v, "\r\n"))
+        return kgc_err_set(err, KGC_EUSAGE, "--kong-admin-header: line break in the value");
+    int n = *v ? snprintf(out, size, "%.*s: %s", (int)(colon - kv), kv, v)
+               : snprintf(out, size, "%.*s;", (int)(colon - kv), kv);
+    if (n < 0 || (size_t)n >= size)
+        return kgc_err_set(err, KGC_EUSAGE, "--kong-admin-header: too long");
+    return 0;
+}
+
+static int append(struct curl_slist **l, const char *line)
+{
+    struct curl_slist *t = curl_slist_append(*l, line);
+    if (!t)
+        return KGC_ENOMEM;
+    *l = t;
+    return 0;
+}
+
+static int check_file(const char *path, const char *flag, char **copy, struct kgc_err *err)
+{
+    *copy = NULL;
+    if (!path || !path[0])
+        return 0;
+    if (access(path, R_OK) != 0)
+        return kgc_err_set(err, KGC_EUSAGE, "%s %s: %s", flag, path, strerror(errno));
+    *copy = strdup(path);
+    return *copy ? 0 : kgc_err_set(err, KGC_ENOMEM, "out of memory");
+}
+
+int kgc_kong_client_new(const char *admin_url, const struct kgc_kong_client_options *o,
+                        struct kgc_kong_client **out, struct kgc_err *err)
+{
+    struct kgc_kong_client_options def;
+    if (!o) {
+        kgc_kong_client_options_default(&def);
+        o = &def;
+    }
+    *out = NULL;
+    struct kgc_kong_client *c = calloc(1, sizeof(*c));
+    if (!c)
+        return kgc_err_set(err, KGC_ENOMEM, "out of memory");
+    int rc = kgc_kong_url_normalize(admin_url, c->url, err);
+    if (rc)
+        goto out_free;
+    if ((rc = check_file(o->ca_file, "--kong-admin-ca-file", &c->ca_file, err)) ||
+        (rc = check_file(o->cert_file, "--kong-admin-cert-file", &c->cert_file, err)) ||
+        (rc = check_file(o->key_file, "--kong-admin-key-file", &c->key_file, err)))
+        goto out_free;
+    c->skip_verify = o->tls_skip_verify;
+    c->request_timeout_ms = o->request_timeout_ms ? o->request_timeout_ms : 2000;
+    c->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 1000;
+    c->push_timeout_ms = o->push_timeout_ms ? o->push_timeout_ms : 30000;
+    c->max_root_body = o->max_root_body ? o->max_root_body : 8u << 20;
+    c->max_reply_body = o->max_reply_body ? o->max_reply_body : 8u << 20;
+
+    rc = KGC_ENOMEM;
+    if (append(&c->get_headers, "Accept: application/json") ||
+        append(&c->get_headers, "User-Agent: kgc/" KGC_VERSION) ||
+        append(&c->post_headers, "Accept: application/json") ||
+        append(&c->post_headers, "User-Agent: kgc/" KGC_VERSION) ||
+        append(&c->post_headers, "Content-Type: application/json") ||
+        append(&c->post_headers, "Expect:")) {
+        kgc_err_set(err, rc, "out of memory");
+        goto out_free;
+    }
+    for (size_t i = 0; i < o->n_headers; i++) {
+        char line[4096];
+        if ((rc = header_line(o->headers[i], line, sizeof(line), err)))
+            goto out_free;
+        if ((rc = append(&c->get_headers, line)) || (rc = append(&c->post_headers, line))) {
+            kgc_err_set(err, rc, "out of memory");
+            goto out_free;
+        }
+    }
+    c->curl = curl_easy_init();
+    if (!c->curl) {
+        rc = kgc_err_set(err, KGC_ENOMEM, "curl_easy_init failed");
+        goto out_free;
+    }
+    *out = c;
+    return 0;
+out_free:
+    kgc_kong_client_free(c);
+    return rc;
+}
+
+void kgc_kong_client_free(struct kgc_kong_client *c)
+{
+    if (!c)
+        return;
+    if (c->curl)
+        curl_easy_cleanup(c->curl);
+    curl_slist_free_all(c->get_headers);
+    curl_slist_free_all(c->post_headers);
+    free(c->ca_file);
+    free(c->cert_file);
+    free(c->key_file);
+    free(c);
+}
+
+const char *kgc_kong_client_url(const struct kgc_kong_client *c)
+{
+    return c->url;
+}
+
+void kgc_kong_client_set_abort_flag(struct kgc_kong_client *c, const volatile int *flag)
+{
+    c->abort_flag = flag;
+}
+
+/* Maps a libcurl failure to a kgc code and a message naming the call. */
+static int curl_failure(struct kgc_kong_client *c, CURLcode res, const char *what,
+                        uint64_t timeout_ms, const struct body *b, struct kgc_err *err)
+{
+    const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(res);
+    switch (res) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return kgc_err_set(err, KGC_ETIMEDOUT, "%s on %s: timed out after %llu ms (%s)", what,
+                           c->url, (unsigned long long)timeout_ms, detail);
+    case CURLE_WRITE_ERROR:
+        if (b->over)
+            return kgc_err_set(err, KGC_E2BIG, "%s on %s: answer larger than %zu bytes", what,
+                               c->url, b->max);
+        return kgc_err_set(err, KGC_ENOMEM, "%s on %s: out of memory reading the answer", what,
+                           c->url);
+    case CURLE_ABORTED_BY_CALLBACK:
+        return kgc_err_set(err, KGC_ESHUTDOWN, "%s on %s: aborted (shutting down)", what, c->url);
+    case CURLE_OUT_OF_MEMORY:
+        return kgc_err_set(err, KGC_ENOMEM, "%s on %s: out of memory", what, c->url);
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CRL_BADFILE:
+        return kgc_err_set(err, KGC_EUSAGE, "%s on %s: TLS setup: %s", what, c->url, detail);
+    default:
+        return kgc_err_set(err, KGC_ECONNECT, "%s on %s: %s", what, c->url, detail);
+    }
+}
+
+/* One request. path starts with '/'. On 0, *status holds the HTTP status and r->body the answer
+ * (the caller frees r->body.p, also on failure). */
+static int perform(struct kgc_kong_client *c, const char *what, const char *path, const char *post,
+                   size_t post_len, uint64_t timeout_ms, size_t max, long *status, struct reply *r,
+                   struct kgc_err *err)
+{
+    char url[KGC_KONG_URL_MAX + 128];
+    *status = 0;
+    memset(r, 0, sizeof(*r));
+    r->body.max = max;
+    if (snprintf(url, sizeof(url), "%s%s", c->url, path) >= (int)sizeof(url))
+        return kgc_err_set(err, KGC_EINVAL, "%s: URL too long", what);
+    uint64_t connect_ms = c->connect_timeout_ms < timeout_ms ? c->connect_timeout_ms : timeout_ms;
+
+    CURL *h = c->curl;
+    curl_easy_reset(h); /* keeps the connection cache */
+    c->errbuf[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r->body);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, post ? c->post_headers : c->get_headers);
+    if (c->abort_flag) {
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c->abort_flag);
+    }
+    if (c->ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+    if (c->cert_file)
+        curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
+    if (c->key_file)
+        curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->skip_verify ? 0L : 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->skip_verify ? 0L : 2L);
+    if (post) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)post_len);
+    } else {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    }
+    CURLcode res = curl_easy_perform(h);
+    if (res != CURLE_OK)
+        return curl_failure(c, res, what, timeout_ms, &r->body, err);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    return 0;
+}
+
+/* A printable excerpt of an answer for error messages. */
+static void excerpt(const struct body *b, char *out, size_t size)
+{
+    size_t n = b->n < size - 1 ? b->n : size - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)b->p[i];
+        out[i] = ch < ' ' || ch == 0x7f ? ' ' : (char)ch;
+    }
+    out[n] = '\0';
+}
+
+int kgc_kong_client_get_root(struct kgc_kong_client *c, struct kgc_kong_info *out,
+                             long *http_status, struct kgc_err *err)
+{
+    long status = 0;
+    struct reply r;
+    memset(out, 0, sizeof(*out));
+    int rc = perform(c, "GET /", "/", NULL, 0, c->request_timeout_ms, c->max_root_body, &status, &r,
+                     err);
+    if (http_status)
+        *http_status = status;
+    if (rc == 0 && status != 200) {
+        char ex[160];
+        excerpt(&r.body, ex, sizeof(ex));
+        rc = kgc_err_set(err, KGC_EHTTP, "GET / on %s: HTTP %ld: %s", c->url, status, ex);
+    } else if (rc == 0) {
+        rc = kgc_kong_parse_root(r.body.p, r.body.n, out, err);
+        if (rc)
+            kgc_err_wrap(err, "%s", c->url);
+    }
+    free(r.body.p);
+    return rc;
+}
+
+int kgc_kong_client_get_status(struct kgc_kong_client *c, char hash[KGC_KONG_HASH_LEN + 1],
+                               long *http_status, struct kgc_err *err)
+{
+    long status = 0;
+    struct reply r;
+    hash[0] = '\0';
+    int rc = perform(c, "GET /status", "/status", NULL, 0, c->request_timeout_ms, c->max_reply_body,
+                     &status, &r, err);
+    if (http_status)
+        *http_status = status;
+    if (rc == 0 && status != 200) {
+        char ex[160];
+        excerpt(&r.body, ex, sizeof(ex));
+        rc = kgc_err_set(err, KGC_EHTTP, "GET /status on %s: HTTP %ld: %s", c->url, status, ex);
+    } else if (rc == 0) {
+        rc = kgc_kong_parse_status(r.body.p, r.body.n, hash, err);
+        if (rc)
+            kgc_err_wrap(err, "%s", c->url);
+    }
+    free(r.body.p);
+    return rc;
+}
+
+int kgc_kong_push_config(struct kgc_kong_client *c, const char *config_text, size_t len,
+                         struct kgc_kong_push_result *out, struct kgc_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (len > (size_t)INT32_MAX)
+        return kgc_err_set(err, KGC_E2BIG, "POST /config: configuration of %zu bytes", len);
+    json_object *doc = json_object_new_object();
+    json_object *text = json_object_new_string_len(config_text, (int)len);
+    if (!doc || !text || json_object_object_add(doc, "config", text)) {
+        json_object_put(text);
+        json_object_put(doc);
+        return kgc_err_set(err, KGC_ENOMEM, "POST /config: out of memory");
+    }
+    size_t body_len = 0;
+    const char *body = json_object_to_json_string_length(
+        doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &body_len);
+    if (!body) {
+        json_object_put(doc);
+        return kgc_err_set(err, KGC_ENOMEM, "POST /config: out of memory");
+    }
+    long status = 0;
+    struct reply r;
+    int rc = perform(c, "POST /config", "/config?check_hash=1&flatten_errors=1", body, body_len,
+                     c->push_timeout_ms, c->max_reply_body, &status, &r, err);
+    json_object_put(doc);
+    if (rc == 0)
+        rc = kgc_kong_parse_push_reply(status, r.body.p, r.body.n,
+                                       r.retry_after[0] ? r.retry_after : NULL, out, err);
+    if (rc == 0)
+        kgc_kong_config_hash(config_text, len, out->hash);
+    free(r.body.p);
+    return rc;
+}

@@ -1,0 +1,637 @@
+/* kong client: the calls against the test Kong (in-process, a free port): root, status, the
+ * push outcomes (applied, unchanged, rejected with flattened errors, rejected as a whole, busy);
+ * Kong-side faults (connection refused, timeouts, garbage, non-200, bodies over the cap, an
+ * aborted call); extra headers; TLS (CA file, skip-verify, client certificate) against an HTTPS
+ * peer whose certificates the test makes with libcrypto. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../fakes/kong/kong_fake.h"
+
+#include "kgc/clock.h"
+#include "kgc/kong.h"
+#include "kgc/log.h"
+
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <microhttpd.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+static const char *VALID =
+    "{\"_format_version\":\"3.0\",\"services\":[{\"name\":\"s1\",\"host\":\"example.com\","
+    "\"port\":80,\"routes\":[{\"name\":\"r1\",\"paths\":[\"/\"]}]}]}";
+static const char *BAD_PORT =
+    "{\"_format_version\":\"3.0\",\"services\":[{\"name\":\"s1\",\"host\":\"example.com\","
+    "\"port\":70000,\"tags\":[\"k8s-name:r\"]}]}";
+static const char *BAD_REF = "{\"_format_version\":\"3.0\",\"routes\":[{\"name\":\"r1\","
+                             "\"paths\":[\"/\"],\"service\":\"nope\"}]}";
+
+static struct kf_server *start_fake(struct kf_server_options *o)
+{
+    struct kf_server *s = NULL;
+    char err[256] = "";
+    if (kf_server_start(o, &s, err, sizeof(err)) != 0)
+        fail_msg("test kong: %s", err);
+    return s;
+}
+
+static struct kgc_kong_client *client_for(unsigned port, const struct kgc_kong_client_options *o)
+{
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
+    struct kgc_kong_client *c = NULL;
+    struct kgc_err err = {0};
+    if (kgc_kong_client_new(url, o, &c, &err) != 0)
+        fail_msg("client: %s", err.msg);
+    return c;
+}
+
+static void test_calls_against_test_kong(void **state)
+{
+    (void)state;
+    struct kf_server_options fo;
+    kf_server_options_init(&fo);
+    fo.node_id = "11111111-2222-4333-8444-555555555555";
+    struct kf_server *s = start_fake(&fo);
+    struct kgc_kong_client *c = client_for(kf_server_port(s), NULL);
+    struct kgc_err err = {0};
+
+    struct kgc_kong_info info;
+    long status = 0;
+    assert_int_equal(kgc_kong_client_get_root(c, &info, &status, &err), 0);
+    assert_int_equal(status, 200);
+    assert_string_equal(info.version, "3.9.1");
+    assert_string_equal(info.node_id, fo.node_id);
+    assert_string_equal(info.router_flavor, "traditional_compatible");
+    assert_string_equal(info.database, "off");
+    assert_int_equal(info.listeners.n_proxy, 2);
+    assert_int_equal(info.listeners.proxy[1].port, 8443);
+    assert_true(info.listeners.proxy[1].ssl);
+    assert_int_equal(info.listeners.n_stream, 1);
+    kgc_kong_info_free(&info);
+
+    char hash[33];
+    assert_int_equal(kgc_kong_client_get_status(c, hash, NULL, &err), 0);
+    assert_true(kgc_kong_hash_is_empty(hash));
+
+    struct kgc_kong_push_result r;
+    assert_int_equal(kgc_kong_push_config(c, VALID, strlen(VALID), &r, &err), 0);
+    assert_int_equal(r.kind, KGC_KONG_PUSH_APPLIED);
+    assert_int_equal(r.http_status, 201);
+    char want[33];
+    kgc_kong_config_hash(VALID, strlen(VALID), want);
+    assert_string_equal(r.hash, want);
+    kgc_kong_push_result_free(&r);
+    assert_int_equal(kgc_kong_client_get_status(c, hash, NULL, &err), 0);
+    assert_string_equal(hash, want); /* Kong's hash is the MD5 of the string we sent */
+
+    assert_int_equal(kgc_kong_push_config(c, VALID, strlen(VALID), &r, &err), 0);
+    assert_int_equal(r.kind, KGC_KONG_PUSH_UNCHANGED);
+    kgc_kong_push_result_free(&r);
+
+    assert_int_equal(kgc_kong_push_config(c, BAD_PORT, strlen(BAD_PORT), &r, &err), 0);
+    assert_int_equal(r.kind, KGC_KONG_PUSH_REJECTED);
+    assert_true(r.n_entity_errors >= 1);
+    assert_string_equal(r.entity_errors[0].entity_type, "service");
+    assert_string_equal(r.entity_errors[0].entity_name, "s1");
+    assert_int_equal(r.entity_errors[0].n_tags, 1);
+    assert_string_equal(r.entity_errors[0].entity_tags[0], "k8s-name:r");
+    assert_string_equal(r.entity_errors[0].errors[0].field, "port");
+    assert_non_null(strstr(r.entity_errors[0].errors[0].message, "between 0 and 65535"));
+    kgc_kong_push_result_free(&r);
+
+    assert_int_equal(kgc_kong_push_config(c, BAD_REF, strlen(BAD_REF), &r, &err), 0);
+    assert_int_equal(r.kind, KGC_KONG_PUSH_REJECTED);
+    assert_int_equal(r.n_entity_errors, 0); /* Kong's quirk: rejected as a whole */
+    assert_non_null(strstr(r.message, "declarative config is invalid"));
+    kgc_kong_push_result_free(&r);
+
+    /* A rejected push changed nothing. */
+    assert_int_equal(kgc_kong_client_get_status(c, hash, NULL, &err), 0);
+    assert_string_equal(hash, want);
+    kgc_kong_client_free(c);
+    kf_server_stop(s);
+}
+
+static void test_busy_answers(void **state)
+{
+    (void)state;
+    struct kf_server_options fo;
+    kf_server_options_init(&fo);
+    fo.fail_config = 1;
+    fo.fail_config_code = 429;
+    struct kf_server *s = start_fake(&fo);
+    struct kgc_kong_client *c = client_for(kf_server_port(s), NULL);
+    struct kgc_kong_push_result r;
+    assert_int_equal(kgc_kong_push_config(c, VALID, strlen(VALID), &r, NULL), 0);
+    assert_int_equal(r.kind, KGC_KONG_PUSH_BUSY);
+    assert_int_equal(r.http_status, 429);
+    assert_int_equal(r.retry_after_s, 1);
+    kgc_kong_push_result_free(&r);
+    kgc_kong_client_free(c);
+    kf_server_stop(s);
+
+    fo.fail_config_code = 503;
+    s = start_fake(&fo);
+    c = client_for(kf_server_port(s), NULL);
+    assert_int_equal(kgc_kong_push_config(c, VALID, strlen(VALID), &r, NULL), 0);
+    assert_int_equal(r.kind, KGC_KONG_PUSH_BUSY);
+    assert_int_equal(r.http_status, 503);
+    assert_non_null(strstr(r.message, "exiting"));
+    kgc_kong_push_result_free(&r);
+    assert_int_equal(kgc_kong_push_config(c, VALID, strlen(VALID), &r, NULL), 0);
+    assert_int_equal(r.kind, KGC_KONG_PUSH_APPLIED);
+    kgc_kong_push_result_free(&r);
+    kgc_kong_client_free(c);
+    kf_server_stop(s);
+}
+
+static void test_empty_listeners_from_test_kong(void **state)
+{
+    (void)state;
+    struct kf_server_options fo;
+    kf_server_options_init(&fo);
+    fo.listeners_json = "{\"proxy_listeners\":[],\"stream_listeners\":[]}";
+    struct kf_server *s = start_fake(&fo);
+    struct kgc_kong_client *c = client_for(kf_server_port(s), NULL);
+    struct kgc_kong_info info;
+    struct kgc_err err = {0};
+    assert_int_equal(kgc_kong_client_get_root(c, &info, NULL, &err), 0);
+    assert_int_equal(info.listeners.n_proxy, 0);
+    assert_int_equal(info.listeners.n_stream, 0);
+    kgc_kong_info_free(&info);
+    kgc_kong_client_free(c);
+    kf_server_stop(s);
+}
+
+/* A port nobody listens on: bind, read the port, close. */
+static unsigned closed_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    socklen_t len = sizeof(a);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void test_refused_and_timeout(void **state)
+{
+    (void)state;
+    struct kgc_kong_client *c = client_for(closed_port(), NULL);
+    struct kgc_kong_info info;
+    struct kgc_err err = {0};
+    long status = -1;
+    assert_int_equal(kgc_kong_client_get_root(c, &info, &status, &err), KGC_ECONNECT);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(err.msg, "GET / on http://127.0.0.1:"));
+    struct kgc_kong_push_result r;
+    assert_int_equal(kgc_kong_push_config(c, VALID, strlen(VALID), &r, &err), KGC_ECONNECT);
+    assert_int_equal(r.kind, 0);
+    assert_null(r.message);
+    kgc_kong_client_free(c);
+
+    struct kf_server_options fo;
+    kf_server_options_init(&fo);
+    fo.latency_ms = 1200;
+    struct kf_server *s = start_fake(&fo);
+    struct kgc_kong_client_options co;
+    kgc_kong_client_options_default(&co);
+    co.request_timeout_ms = 150;
+    c = client_for(kf_server_port(s), &co);
+    uint64_t t0 = kgc_clock_now(NULL);
+    char hash[33];
+    assert_int_equal(kgc_kong_client_get_status(c, hash, NULL, &err), KGC_ETIMEDOUT);
+    uint64_t took = kgc_clock_now(NULL) - t0;
+    assert_non_null(strstr(err.msg, "timed out after 150 ms"));
+    assert_true(took < 1000 * KGC_NS_PER_MS); /* bounded by the timeout, not the latency */
+    kgc_kong_client_free(c);
+    kf_server_stop(s);
+}
+
+struct aborter {
+    volatile int *flag;
+};
+
+static void *abort_soon(void *arg)
+{
+    struct aborter *a = arg;
+    usleep(100 * 1000);
+    __atomic_store_n(a->flag, 1, __ATOMIC_RELAXED);
+    return NULL;
+}
+
+static void test_abort_flag(void **state)
+{
+    (void)state;
+    struct kf_server_options fo;
+    kf_server_options_init(&fo);
+    fo.latency_ms = 2500;
+    struct kf_server *s = start_fake(&fo);
+    struct kgc_kong_client_options co;
+    kgc_kong_client_options_default(&co);
+    co.request_timeout_ms = 20000;
+    struct kgc_kong_client *c = client_for(kf_server_port(s), &co);
+    volatile int flag = 0;
+    kgc_kong_client_set_abort_flag(c, &flag);
+    struct aborter a = {.flag = &flag};
+    pthread_t t;
+    pthread_create(&t, NULL, abort_soon, &a);
+    struct kgc_kong_info info;
+    struct kgc_err err = {0};
+    uint64_t t0 = kgc_clock_now(NULL);
+    assert_int_equal(kgc_kong_client_get_root(c, &info, NULL, &err), KGC_ESHUTDOWN);
+    uint64_t took = kgc_clock_now(NULL) - t0;
+    pthread_join(t, NULL);
+    assert_non_null(strstr(err.msg, "aborted"));
+    assert_true(took < 2400 * KGC_NS_PER_MS); /* before the answer would have come */
+    kgc_kong_client_free(c);
+    kf_server_stop(s);
+}
+
+/* ---- a scripted peer ------------------------------------------------------------------------ */
+
+enum peer_mode { PEER_GARBAGE, PEER_NOT_FOUND, PEER_HUGE, PEER_ECHO, PEER_NOT_KONG };
+
+struct peer {
+    struct MHD_Daemon *d;
+    unsigned port;
+    enum peer_mode mode;
+    pthread_mutex_t mu;
+    char token[128], empty[16], ua[128];
+    bool saw_empty;
+    bool saw_client_cert;
+};
+
+static ssize_t huge_cb(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)cls;
+    if (pos >= (64u << 20))
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    memset(buf, ' ', max);
+    buf[0] = pos == 0 ? '{' : ' ';
+    return (ssize_t)max;
+}
+
+typedef const void *(*get_peers_fn)(void *session, unsigned int *n);
+
+static enum MHD_Result peer_cb(void *cls, struct MHD_Connection *conn, const char *url,
+                               const char *method, const char *version, const char *upload,
+                               size_t *upload_size, void **con_cls)
+{
+    (void)url, (void)method, (void)version, (void)upload, (void)con_cls;
+    struct peer *p = cls;
+    if (*upload_size) {
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    pthread_mutex_lock(&p->mu);
+    const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Kong-Admin-Token");
+    snprintf(p->token, sizeof(p->token), "%s", v ? v : "");
+    v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Empty");
+    p->saw_empty = v != NULL;
+    v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");
+    snprintf(p->ua, sizeof(p->ua), "%s", v ? v : "");
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (ci && ci->tls_session) {
+        /* libmicrohttpd already loaded GnuTLS: ask it whether the client sent a certificate */
+        get_peers_fn get_peers = (get_peers_fn)dlsym(RTLD_DEFAULT, "gnutls_certificate_get_peers");
+        unsigned int n = 0;
+        p->saw_client_cert = get_peers && get_peers(ci->tls_session, &n) && n > 0;
+    }
+    enum peer_mode mode = p->mode;
+    pthread_mutex_unlock(&p->mu);
+
+    struct MHD_Response *r;
+    unsigned code = 200;
+    static const char garbage[] = "{\"version\": \"3.9.1\", \"configuration\": {\"proxy_li";
+    static const char not_found[] = "{\"message\":\"Not found\"}";
+    static const char not_kong[] = "{\"hello\":\"world\"}";
+    static const char echo[] = "{\"configuration_hash\":\"00000000000000000000000000000000\","
+                               "\"version\":\"3.9.1\",\"configuration\":{}}";
+    switch (mode) {
+    case PEER_GARBAGE:
+        r = MHD_create_response_from_buffer(sizeof(garbage) - 1, (void *)garbage,
+                                            MHD_RESPMEM_PERSISTENT);
+        break;
+    case PEER_NOT_FOUND:
+        code = 404;
+        r = MHD_create_response_from_buffer(sizeof(not_found) - 1, (void *)not_found,
+                                            MHD_RESPMEM_PERSISTENT);
+        break;
+    case PEER_HUGE:
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 65536, huge_cb, NULL, NULL);
+        break;
+    case PEER_NOT_KONG:
+        r = MHD_create_response_from_buffer(sizeof(not_kong) - 1, (void *)not_kong,
+                                            MHD_RESPMEM_PERSISTENT);
+        break;
+    case PEER_ECHO:
+    default:
+        r = MHD_create_response_from_buffer(sizeof(echo) - 1, (void *)echo, MHD_RESPMEM_PERSISTENT);
+        break;
+    }
+    enum MHD_Result ret = MHD_queue_response(conn, code, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* Starts the peer on 127.0.0.1:<free port>; with cert/key PEM it serves HTTPS, and with trust it
+ * asks clients for a certificate. */
+static struct peer *peer_start(const char *cert, const char *key, const char *trust)
+{
+    struct peer *p = calloc(1, sizeof(*p));
+    assert_non_null(p);
+    pthread_mutex_init(&p->mu, NULL);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    /* no MHD_USE_ERROR_LOG: the failures the test provokes would be printed */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
+    if (cert) {
+        flags |= MHD_USE_TLS;
+        if (trust)
+            p->d = MHD_start_daemon(flags, 0, NULL, NULL, peer_cb, p, MHD_OPTION_SOCK_ADDR, &a,
+                                    MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
+                                    MHD_OPTION_HTTPS_MEM_TRUST, trust, MHD_OPTION_END);
+        else
+            p->d = MHD_start_daemon(flags, 0, NULL, NULL, peer_cb, p, MHD_OPTION_SOCK_ADDR, &a,
+                                    MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
+                                    MHD_OPTION_END);
+    } else {
+        p->d = MHD_start_daemon(flags, 0, NULL, NULL, peer_cb, p, MHD_OPTION_SOCK_ADDR, &a,
+                                MHD_OPTION_END);
+    }
+    assert_non_null(p->d);
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(p->d, MHD_DAEMON_INFO_BIND_PORT);
+    assert_non_null(di);
+    p->port = di->port;
+    return p;
+}
+
+static void peer_stop(struct peer *p)
+{
+    MHD_stop_daemon(p->d);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+static void test_faulty_peer(void **state)
+{
+    (void)state;
+    struct peer *p = peer_start(NULL, NULL, NULL);
+    struct kgc_kong_client_options co;
+    kgc_kong_client_options_default(&co);
+    co.max_root_body = 1u << 20;
+    struct kgc_kong_client *c = client_for(p->port, &co);
+    struct kgc_kong_info info;
+    struct kgc_err err = {0};
+    long status = 0;
+    char hash[33];
+
+    p->mode = PEER_GARBAGE;
+    assert_int_equal(kgc_kong_client_get_root(c, &info, &status, &err), KGC_EPARSE);
+    assert_int_equal(status, 200);
+    assert_non_null(strstr(err.msg, "malformed JSON"));
+    assert_int_equal(kgc_kong_client_get_status(c, hash, NULL, &err), KGC_EPARSE);
+
+    p->mode = PEER_NOT_FOUND;
+    assert_int_equal(kgc_kong_client_get_root(c, &info, &status, &err), KGC_EHTTP);
+    assert_int_equal(status, 404);
+    assert_non_null(strstr(err.msg, "HTTP 404"));
+    assert_non_null(strstr(err.msg, "Not found"));
+
+    p->mode = PEER_NOT_KONG;
+    assert_int_equal(kgc_kong_client_get_root(c, &info, &status, &err), KGC_EPARSE);
+    assert_non_null(strstr(err.msg, "not a Kong Admin API answer"));
+
+    p->mode = PEER_HUGE;
+    assert_int_equal(kgc_kong_client_get_root(c, &info, &status, &err), KGC_E2BIG);
+    assert_non_null(strstr(err.msg, "larger than 1048576 bytes"));
+
+    /* The client still works after each fault. */
+    p->mode = PEER_ECHO;
+    assert_int_equal(kgc_kong_client_get_root(c, &info, &status, &err), 0);
+    kgc_kong_info_free(&info);
+    kgc_kong_client_free(c);
+    peer_stop(p);
+}
+
+static void test_extra_headers(void **state)
+{
+    (void)state;
+    struct peer *p = peer_start(NULL, NULL, NULL);
+    p->mode = PEER_ECHO;
+    const char *headers[] = {"Kong-Admin-Token: s3cret", "X-Empty:"};
+    struct kgc_kong_client_options co;
+    kgc_kong_client_options_default(&co);
+    co.headers = headers;
+    co.n_headers = 2;
+    struct kgc_kong_client *c = client_for(p->port, &co);
+    char hash[33];
+    assert_int_equal(kgc_kong_client_get_status(c, hash, NULL, NULL), 0);
+    assert_string_equal(p->token, "s3cret");
+    assert_true(p->saw_empty);
+    assert_non_null(strstr(p->ua, "kgc/"));
+    struct kgc_kong_push_result r;
+    p->token[0] = '\0';
+    assert_int_equal(kgc_kong_push_config(c, "{}", 2, &r, NULL), 0);
+    assert_string_equal(p->token, "s3cret");
+    kgc_kong_push_result_free(&r);
+    kgc_kong_client_free(c);
+    peer_stop(p);
+
+    struct kgc_err err = {0};
+    const char *bad[] = {"No colon"};
+    co.headers = bad;
+    co.n_headers = 1;
+    struct kgc_kong_client *c2 = NULL;
+    assert_int_equal(kgc_kong_client_new("http://127.0.0.1:1", &co, &c2, &err), KGC_EUSAGE);
+    assert_null(c2);
+    const char *bad_name[] = {"Bad Name: x"};
+    co.headers = bad_name;
+    assert_int_equal(kgc_kong_client_new("http://127.0.0.1:1", &co, &c2, &err), KGC_EUSAGE);
+    co.n_headers = 0;
+    assert_int_equal(kgc_kong_client_new("127.0.0.1:8001", &co, &c2, &err), KGC_EUSAGE);
+    co.ca_file = "/nonexistent/ca.pem";
+    assert_int_equal(kgc_kong_client_new("https://127.0.0.1:1", &co, &c2, &err), KGC_EUSAGE);
+    assert_non_null(strstr(err.msg, "--kong-admin-ca-file /nonexistent/ca.pem"));
+}
+
+/* ---- TLS ------------------------------------------------------------------------------------ */
+
+struct pem {
+    char *cert, *key;
+};
+
+static char *bio_string(BIO *b)
+{
+    char *data = NULL;
+    long n = BIO_get_mem_data(b, &data);
+    char *s = malloc((size_t)n + 1);
+    assert_non_null(s);
+    memcpy(s, data, (size_t)n);
+    s[n] = '\0';
+    return s;
+}
+
+/* A self-signed certificate for 127.0.0.1 (also its own CA) and its key, as PEM. */
+static struct pem make_cert(const char *cn, long serial)
+{
+    struct pem out;
+    EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    assert_non_null(pk);
+    X509 *x = X509_new();
+    assert_non_null(x);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+    X509_set_pubkey(x, pk);
+    X509_NAME *name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(x, name);
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+    ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints, "critical,CA:TRUE");
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+    assert_true(X509_sign(x, pk, EVP_sha256()) > 0);
+    BIO *bc = BIO_new(BIO_s_mem()), *bk = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(bc, x);
+    PEM_write_bio_PrivateKey(bk, pk, NULL, NULL, 0, NULL, NULL);
+    out.cert = bio_string(bc);
+    out.key = bio_string(bk);
+    BIO_free(bc);
+    BIO_free(bk);
+    X509_free(x);
+    EVP_PKEY_free(pk);
+    return out;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int tls_get(unsigned port, const struct kgc_kong_client_options *co, struct kgc_err *err)
+{
+    char url[64];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u", port);
+    struct kgc_kong_client *c = NULL;
+    int rc = kgc_kong_client_new(url, co, &c, err);
+    if (rc)
+        return rc;
+    char hash[33];
+    rc = kgc_kong_client_get_status(c, hash, NULL, err);
+    kgc_kong_client_free(c);
+    return rc;
+}
+
+static void test_tls(void **state)
+{
+    (void)state;
+    struct pem server = make_cert("kong-admin", 1), other = make_cert("other", 2);
+    struct pem client = make_cert("kgc", 3);
+    char dir[] = "/tmp/kgc-tls-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char ca[128], wrong_ca[128], ccert[128], ckey[128], okey[128];
+    snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+    snprintf(wrong_ca, sizeof(wrong_ca), "%s/other.pem", dir);
+    snprintf(ccert, sizeof(ccert), "%s/client.pem", dir);
+    snprintf(ckey, sizeof(ckey), "%s/client.key", dir);
+    snprintf(okey, sizeof(okey), "%s/other.key", dir);
+    write_file(ca, server.cert);
+    write_file(wrong_ca, other.cert);
+    write_file(ccert, client.cert);
+    write_file(ckey, client.key);
+    write_file(okey, other.key);
+
+    struct peer *p = peer_start(server.cert, server.key, client.cert);
+    p->mode = PEER_ECHO;
+    struct kgc_kong_client_options co;
+    kgc_kong_client_options_default(&co);
+    struct kgc_err err = {0};
+
+    /* The system trust store does not know the test's certificate. */
+    assert_int_equal(tls_get(p->port, &co, &err), KGC_ECONNECT);
+    assert_non_null(strstr(err.msg, "certificate"));
+
+    co.tls_skip_verify = true;
+    assert_int_equal(tls_get(p->port, &co, &err), 0);
+    assert_false(p->saw_client_cert);
+
+    co.tls_skip_verify = false;
+    co.ca_file = wrong_ca;
+    assert_int_equal(tls_get(p->port, &co, &err), KGC_ECONNECT);
+
+    co.ca_file = ca;
+    assert_int_equal(tls_get(p->port, &co, &err), 0);
+    assert_false(p->saw_client_cert);
+
+    co.cert_file = ccert;
+    co.key_file = ckey;
+    err.msg[0] = '\0';
+    int rc = tls_get(p->port, &co, &err);
+    if (rc)
+        fail_msg("mTLS: %s", err.msg);
+    assert_true(p->saw_client_cert);
+
+    co.key_file = okey; /* a key that does not match the certificate */
+    assert_int_equal(tls_get(p->port, &co, &err), KGC_EUSAGE);
+    assert_non_null(strstr(err.msg, "TLS setup"));
+
+    peer_stop(p);
+    const char *files[] = {ca, wrong_ca, ccert, ckey, okey};
+    for (size_t i = 0; i < 5; i++)
+        unlink(files[i]);
+    rmdir(dir);
+    struct pem all[] = {server, other, client};
+    for (size_t i = 0; i < 3; i++) {
+        free(all[i].cert);
+        free(all[i].key);
+    }
+}
+
+int main(void)
+{
+    kgc_log_setup(KGC_LOG_ERROR, KGC_LOG_TEXT, 2);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_calls_against_test_kong),
+        cmocka_unit_test(test_busy_answers),
+        cmocka_unit_test(test_empty_listeners_from_test_kong),
+        cmocka_unit_test(test_refused_and_timeout),
+        cmocka_unit_test(test_abort_flag),
+        cmocka_unit_test(test_faulty_peer),
+        cmocka_unit_test(test_extra_headers),
+        cmocka_unit_test(test_tls),
+    };
+    int rc = cmocka_run_group_tests_name("kong_client", tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
