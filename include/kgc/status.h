@@ -1,0 +1,306 @@
+/* status — the pure status computation of kgc: (objects, Kong listener view, options) → the exact
+ * status Gateway API v1.6.1 requires for GatewayClass, Gateway and HTTPRoute, and the JSON merge
+ * patch for the `/status` subresource that writes it.
+ *
+ * No threads, no I/O, no globals: every function is a function of its arguments, so the
+ * reconcilers call it with a cache snapshot and the tests with an in-memory object set.
+ *
+ *   compute   objects + view + options → desired status (struct kgc_status_<kind>), which holds a
+ *             reference on the object it was computed from; release it with ..._release().
+ *   patch     desired status + the object's CURRENT status → {"metadata":{"resourceVersion"},
+ *             "status":{...}} or NULL ("unchanged: do not write"). Read-modify-write rules:
+ *             lastTransitionTime kept while a condition's status is unchanged, observedGeneration =
+ *             metadata.generation, at most 8 conditions, conditions of types kgc does not own kept
+ *             in place, a condition whose observedGeneration is newer than ours left alone, and for
+ *             HTTPRoute every status.parents entry of another controller kept (a merge patch
+ *             replaces lists whole, so the patch carries the full list).
+ *
+ * Kong-down behaviour (the point of kgc), driven by options.view:
+ *   LIVE    normal: listeners are matched against Kong's listens.
+ *   CACHED  exactly as LIVE with the last-known listens (the status stays true to the last-known
+ *           data plane; no message mentions staleness, so LIVE→CACHED writes nothing).
+ *   NONE    Gateway Programmed=False/Pending "waiting for the Kong Admin API: <reason>", valid
+ *           listeners Programmed=False/Pending, listener Accepted computed WITHOUT the Kong-listen
+ *           checks (never UnsupportedProtocol/PortUnavailable because of the outage), and
+ *           needs_retry set so the reconciler returns an error and the item backs off.
+ *
+ * Ownership: the lookup's get() returns a NEW reference the caller (this module) drops; foreach()
+ * lends each object for the duration of the callback. Results hold what they point at (a
+ * reference on the computed object; strings borrowed from it or copied). */
+#ifndef KGC_STATUS_H
+#define KGC_STATUS_H
+
+#include "kgc/api.h"
+#include "kgc/err.h"
+#include "kgc/listenercache.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KGC_STATUS_DEFAULT_CONTROLLER "konghq.com/kgc-gateway-controller"
+#define KGC_STATUS_GROUP              "gateway.networking.k8s.io"
+
+#define KGC_STATUS_MAX_CONDITIONS 8  /* per list (CRD maxItems) */
+#define KGC_STATUS_MAX_ADDRESSES  16 /* status.addresses (CRD maxItems) */
+#define KGC_STATUS_MAX_PARENTS    32 /* status.parents (CRD maxItems) */
+#define KGC_STATUS_MAX_KINDS      8  /* supportedKinds (CRD maxItems) */
+#define KGC_STATUS_MAX_LISTENERS  64 /* spec.listeners (CRD maxItems); later ones are ignored */
+#define KGC_STATUS_MSG_MAX        512
+#define KGC_STATUS_TIME_MAX       40
+#define KGC_STATUS_NAME_MAX       254 /* a DNS subdomain name + NUL */
+
+/* Condition types (exact API strings). */
+#define KGC_STATUS_ACCEPTED          "Accepted"
+#define KGC_STATUS_PROGRAMMED        "Programmed"
+#define KGC_STATUS_RESOLVED_REFS     "ResolvedRefs"
+#define KGC_STATUS_CONFLICTED        "Conflicted"
+#define KGC_STATUS_OVERLAPPING_TLS   "OverlappingTLSConfig"
+#define KGC_STATUS_PARTIALLY_INVALID "PartiallyInvalid"
+
+/* Reasons (exact API strings). */
+#define KGC_STATUS_R_ACCEPTED                 "Accepted"
+#define KGC_STATUS_R_PROGRAMMED               "Programmed"
+#define KGC_STATUS_R_RESOLVED_REFS            "ResolvedRefs"
+#define KGC_STATUS_R_PENDING                  "Pending"
+#define KGC_STATUS_R_INVALID                  "Invalid"
+#define KGC_STATUS_R_INVALID_PARAMETERS       "InvalidParameters"
+#define KGC_STATUS_R_LISTENERS_NOT_VALID      "ListenersNotValid"
+#define KGC_STATUS_R_UNSUPPORTED_ADDRESS      "UnsupportedAddress"
+#define KGC_STATUS_R_ADDRESS_NOT_ASSIGNED     "AddressNotAssigned"
+#define KGC_STATUS_R_ADDRESS_NOT_USABLE       "AddressNotUsable"
+#define KGC_STATUS_R_UNSUPPORTED_PROTOCOL     "UnsupportedProtocol"
+#define KGC_STATUS_R_PORT_UNAVAILABLE         "PortUnavailable"
+#define KGC_STATUS_R_INVALID_ROUTE_KINDS      "InvalidRouteKinds"
+#define KGC_STATUS_R_INVALID_CERTIFICATE_REF  "InvalidCertificateRef"
+#define KGC_STATUS_R_REF_NOT_PERMITTED        "RefNotPermitted"
+#define KGC_STATUS_R_HOSTNAME_CONFLICT        "HostnameConflict"
+#define KGC_STATUS_R_PROTOCOL_CONFLICT        "ProtocolConflict"
+#define KGC_STATUS_R_NO_CONFLICTS             "NoConflicts"
+#define KGC_STATUS_R_OVERLAPPING_HOSTNAMES    "OverlappingHostnames"
+#define KGC_STATUS_R_NOT_ALLOWED_BY_LISTENERS "NotAllowedByListeners"
+#define KGC_STATUS_R_NO_MATCHING_HOSTNAME     "NoMatchingListenerHostname"
+#define KGC_STATUS_R_NO_MATCHING_PARENT       "NoMatchingParent"
+#define KGC_STATUS_R_UNSUPPORTED_VALUE        "UnsupportedValue"
+#define KGC_STATUS_R_BACKEND_NOT_FOUND        "BackendNotFound"
+#define KGC_STATUS_R_INVALID_KIND             "InvalidKind"
+
+/* ---- inputs ------------------------------------------------------------------------------- */
+
+/* Visits one object; the object is lent for the call only. Return false to stop the walk. */
+typedef bool (*kgc_status_visit_fn)(const struct kgc_api_obj *obj, void *fnctx);
+
+/* Where the objects come from: the shared cache in kgc, an in-memory set in tests. */
+struct kgc_status_lookup {
+    /* The object of kind at ns/name (ns NULL for cluster-scoped kinds): a NEW reference the
+     * caller drops with kgc_api_obj_unref(), or NULL when absent. */
+    const struct kgc_api_obj *(*get)(void *ctx, enum kgc_api_kind kind, const char *ns,
+                                     const char *name);
+    /* Calls fn for every object of kind in ns (NULL: every namespace) until fn returns false. */
+    void (*foreach)(void *ctx, enum kgc_api_kind kind, const char *ns, kgc_status_visit_fn fn,
+                    void *fnctx);
+    void *ctx;
+};
+
+/* What the translator found wrong with a route (the hook for features it cannot express). */
+struct kgc_status_route_verdict {
+    const char *accepted_reason; /* NULL: no objection; else Accepted=False with this
+                                    reason (UnsupportedValue, IncompatibleFilters, ...)
+                                    on every parent that would otherwise accept it */
+    char accepted_message[KGC_STATUS_MSG_MAX];
+    char partially_invalid[KGC_STATUS_MSG_MAX]; /* non-empty: PartiallyInvalid=True /
+                                                   UnsupportedValue with this message (the API
+                                                   wants it to start with "Dropped Rule") */
+};
+
+struct kgc_status_options {
+    const char *controller_name; /* GatewayClass spec.controllerName kgc owns; NULL: default */
+    const char *publish_service_namespace; /* the Kong proxy Service; NULL: none (listener ports
+                                              are then Kong listen ports) */
+    const char *publish_service_name;
+    const char *const *publish_addresses; /* when given, status.addresses (else the Service's) */
+    size_t n_publish_addresses;
+    const struct kgc_listener_view *view; /* the Kong listener view; NULL counts as NONE */
+    /* Whether Kong carries the configuration containing gw. NULL: yes whenever the view is LIVE
+     * or CACHED. False (with a reason in why) → Programmed=False/Pending. The config syncer
+     * drives it. */
+    bool (*programmed)(void *ctx, const struct kgc_api_gateway *gw, char *why, size_t why_size);
+    void *programmed_ctx;
+    /* Optional translator verdict for a route; fills *out (zeroed before the call). */
+    void (*route_verdict)(void *ctx, const struct kgc_api_httproute *route,
+                          struct kgc_status_route_verdict *out);
+    void *route_verdict_ctx;
+    const char *now; /* RFC 3339 time for new lastTransitionTimes; NULL: the wall clock */
+};
+
+/* Zeroes o and sets the documented defaults (controller name; everything else absent). */
+void kgc_status_options_default(struct kgc_status_options *o);
+
+/* ---- outputs ------------------------------------------------------------------------------ */
+
+struct kgc_status_condition {
+    const char *type;   /* static string */
+    const char *status; /* "True" | "False" | "Unknown" (static) */
+    const char *reason; /* static string */
+    char message[KGC_STATUS_MSG_MAX];
+};
+
+/* Desired GatewayClass status. */
+struct kgc_status_gatewayclass {
+    const struct kgc_api_gatewayclass *gc; /* one reference, dropped by release */
+    bool owned;                            /* spec.controllerName is kgc's: else write nothing */
+    int64_t generation;                    /* observedGeneration to write */
+    char now[KGC_STATUS_TIME_MAX];
+    struct kgc_status_condition conditions[1]; /* Accepted */
+    uint32_t n_conditions;
+};
+
+struct kgc_status_listener {
+    const char *name; /* borrowed from the Gateway held by the result */
+    struct kgc_api_group_kind supported_kinds[KGC_STATUS_MAX_KINDS]; /* static strings */
+    uint32_t n_supported_kinds;
+    int32_t attached_routes;
+    struct kgc_status_condition conditions[5]; /* Accepted, Programmed, ResolvedRefs, Conflicted,
+                                                  OverlappingTLSConfig (only when True) */
+    uint32_t n_conditions;
+    bool accepted;      /* Accepted=True */
+    bool valid;         /* accepted, not conflicted, refs resolved: can be programmed */
+    uint16_t kong_port; /* the Kong listen port it is served by (0: not checked or none) */
+};
+
+struct kgc_status_address {
+    const char *type; /* "IPAddress" | "Hostname" (static) */
+    char value[KGC_STATUS_NAME_MAX];
+};
+
+/* Desired Gateway status. */
+struct kgc_status_gateway {
+    const struct kgc_api_gateway *gw; /* one reference, dropped by release */
+    bool owned;                       /* its GatewayClass exists and is kgc's: else write nothing */
+    bool needs_retry; /* Kong's listeners are unknown (view NONE) or the publish Service is
+                         missing: write this status, then return an error to back off */
+    char retry_reason[KGC_STATUS_MSG_MAX];
+    int64_t generation;
+    char now[KGC_STATUS_TIME_MAX];
+    struct kgc_status_condition conditions[2]; /* Accepted, Programmed */
+    uint32_t n_conditions;
+    struct kgc_status_listener *listeners; /* one per spec listener, spec order (malloc'd) */
+    uint32_t n_listeners;
+    struct kgc_status_address addresses[KGC_STATUS_MAX_ADDRESSES];
+    uint32_t n_addresses;
+};
+
+/* One status.parents entry kgc owns. */
+struct kgc_status_route_parent {
+    struct kgc_api_parent_ref parent_ref; /* as written: group and kind defaulted, the rest as
+                                             in spec (strings borrowed from the route) */
+    uint32_t parent_index;                /* its spec.parentRefs index */
+    const char *gateway_namespace;        /* the Gateway it resolves to (borrowed) */
+    const char *gateway_name;
+    bool accepted;
+    uint64_t listeners; /* bit i: accepted on the Gateway's spec.listeners[i] */
+    struct kgc_status_condition conditions[3]; /* Accepted, ResolvedRefs, PartiallyInvalid? */
+    uint32_t n_conditions;
+};
+
+/* Desired HTTPRoute status (kgc's parents only; others' are kept by the patch). */
+struct kgc_status_httproute {
+    const struct kgc_api_httproute *route; /* one reference, dropped by release */
+    char controller_name[KGC_STATUS_NAME_MAX];
+    int64_t generation;
+    char now[KGC_STATUS_TIME_MAX];
+    struct kgc_status_route_parent *parents; /* malloc'd, spec order, at most 32 */
+    uint32_t n_parents;
+};
+
+/* A (Gateway, listener) pair a route is accepted on: what the translator attaches. */
+struct kgc_status_attachment {
+    uint32_t parent_index; /* the route's spec.parentRefs index */
+    char gateway_namespace[KGC_STATUS_NAME_MAX];
+    char gateway_name[KGC_STATUS_NAME_MAX];
+    char listener_name[KGC_STATUS_NAME_MAX];
+    uint32_t listener_index; /* in the Gateway's spec.listeners */
+};
+
+/* ---- compute ------------------------------------------------------------------------------ */
+
+/* Desired status of gc into *out (owned=false when another controller's). Returns 0 or
+ * KGC_EINVAL (NULL argument). Release *out with kgc_status_gatewayclass_release(). */
+int kgc_status_gatewayclass_compute(const struct kgc_status_options *o,
+                                    const struct kgc_status_lookup *lk,
+                                    const struct kgc_api_gatewayclass *gc,
+                                    struct kgc_status_gatewayclass *out, struct kgc_err *err);
+
+/* Desired status of gw (conditions, listeners with attachedRoutes, addresses). Returns 0,
+ * KGC_EINVAL or KGC_ENOMEM (*out then holds nothing). Release with kgc_status_gateway_release(). */
+int kgc_status_gateway_compute(const struct kgc_status_options *o,
+                               const struct kgc_status_lookup *lk, const struct kgc_api_gateway *gw,
+                               struct kgc_status_gateway *out, struct kgc_err *err);
+
+/* Desired status.parents entries kgc owns for route: one per parentRef that resolves to an
+ * existing Gateway of an owned class. Returns 0, KGC_EINVAL or KGC_ENOMEM. Release with
+ * kgc_status_httproute_release(). */
+int kgc_status_httproute_compute(const struct kgc_status_options *o,
+                                 const struct kgc_status_lookup *lk,
+                                 const struct kgc_api_httproute *route,
+                                 struct kgc_status_httproute *out, struct kgc_err *err);
+
+/* Free what a result holds and zero it. NULL and zeroed results are fine. */
+void kgc_status_gatewayclass_release(struct kgc_status_gatewayclass *s);
+void kgc_status_gateway_release(struct kgc_status_gateway *s);
+void kgc_status_httproute_release(struct kgc_status_httproute *s);
+
+/* attachedRoutes for each of gw's listeners into counts[0..gw->n_listeners-1]: the routes whose
+ * parentRefs are accepted on that listener (set even when the listener is not accepted).
+ * Returns 0, KGC_EINVAL or KGC_ENOMEM. */
+int kgc_status_gateway_attached_routes(const struct kgc_status_options *o,
+                                       const struct kgc_status_lookup *lk,
+                                       const struct kgc_api_gateway *gw, int32_t *counts,
+                                       struct kgc_err *err);
+
+/* The (Gateway, listener) pairs route is accepted on, in parentRef then listener order: a
+ * malloc'd array in *out (the caller frees; NULL when *n is 0). Returns 0, KGC_EINVAL,
+ * KGC_ENOMEM. */
+int kgc_status_httproute_attachments(const struct kgc_status_options *o,
+                                     const struct kgc_status_lookup *lk,
+                                     const struct kgc_api_httproute *route,
+                                     struct kgc_status_attachment **out, size_t *n,
+                                     struct kgc_err *err);
+
+/* ---- patch -------------------------------------------------------------------------------- */
+
+/* The JSON merge patch writing desired onto current (NULL: the object desired was computed
+ * from), or *patch = NULL when nothing would change (or the object is not kgc's). The patch
+ * carries current's resourceVersion. Returns 0 and a new tree the caller puts, KGC_EINVAL,
+ * or KGC_ENOMEM. */
+int kgc_status_gatewayclass_patch(const struct kgc_status_gatewayclass *desired,
+                                  const struct kgc_api_gatewayclass *current, json_object **patch,
+                                  struct kgc_err *err);
+int kgc_status_gateway_patch(const struct kgc_status_gateway *desired,
+                             const struct kgc_api_gateway *current, json_object **patch,
+                             struct kgc_err *err);
+int kgc_status_httproute_patch(const struct kgc_status_httproute *desired,
+                               const struct kgc_api_httproute *current, json_object **patch,
+                               struct kgc_err *err);
+
+/* ---- shared rules (the translator uses them too) --------------------------------------------- */
+
+/* True when the hostnames intersect under the Gateway API wildcard rules: NULL or "" matches
+ * everything; "*.example.com" matches "a.example.com" and "a.b.example.com", not "example.com";
+ * two wildcards intersect when one's suffix contains the other's. Case-insensitive. */
+bool kgc_status_hostnames_intersect(const char *a, const char *b);
+
+/* True when labels satisfy selector (matchLabels AND matchExpressions In/NotIn/Exists/
+ * DoesNotExist; an empty selector matches everything, NULL matches nothing). */
+bool kgc_status_selector_matches(const struct kgc_api_label_selector *selector,
+                                 const struct kgc_api_kv *labels, uint32_t n_labels);
+
+/* True when a ReferenceGrant in to_namespace lets objects of (from_group, from_kind) in
+ * from_namespace refer to the (to_group, to_kind) object to_name. Groups: "" is core. */
+bool kgc_status_reference_granted(const struct kgc_status_lookup *lk, const char *from_group,
+                                  const char *from_kind, const char *from_namespace,
+                                  const char *to_group, const char *to_kind,
+                                  const char *to_namespace, const char *to_name);
+
+#endif

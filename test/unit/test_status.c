@@ -1,0 +1,901 @@
+/* status: GatewayClass and Gateway status from the Gateway API conformance manifests, the Kong
+ * listener view (LIVE / CACHED / NONE) and the publish Service, written as merge patches. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "fixture_yaml.h"
+#include "kgc/status.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define INFRA "gateway-conformance-infra"
+
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+static int env_setup(void **state)
+{
+    static struct fixture_env env;
+    char err[FIXTURE_ERR_MAX];
+    if (fixture_env_setup(&env, err, sizeof(err)) != 0) {
+        print_error("fixture: %s\n", err);
+        return -1;
+    }
+    *state = &env;
+    return 0;
+}
+
+static int env_teardown(void **state)
+{
+    fixture_env_free(*state);
+    return 0;
+}
+
+static void load(struct fixture_env *env, const char *manifest)
+{
+    char err[FIXTURE_ERR_MAX];
+    if (fixture_set_load(env->set, manifest, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+}
+
+static void add_yaml(struct fixture_env *env, const char *yaml)
+{
+    char err[FIXTURE_ERR_MAX];
+    if (fixture_set_add_yaml(env->set, yaml, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+}
+
+static void expect_cond(const struct kgc_status_condition *list, uint32_t n, const char *type,
+                        const char *status, const char *reason)
+{
+    const struct kgc_status_condition *c = fixture_cond(list, n, type);
+    if (!c) {
+        fail_msg("no %s condition", type);
+        return;
+    }
+    if (strcmp(c->status, status) != 0 || strcmp(c->reason, reason) != 0)
+        fail_msg("%s: want %s/%s, got %s/%s (%s)", type, status, reason, c->status, c->reason,
+                 c->message);
+}
+
+static void expect_listener(const struct kgc_status_gateway *g, const char *name, const char *type,
+                            const char *status, const char *reason)
+{
+    const struct kgc_status_listener *l = fixture_listener(g, name);
+    if (!l) {
+        fail_msg("no listener %s", name);
+        return;
+    }
+    expect_cond(l->conditions, l->n_conditions, type, status, reason);
+}
+
+static const struct kgc_api_gateway *gateway(struct fixture_env *env, const char *name)
+{
+    const struct kgc_api_gateway *gw =
+        kgc_api_as_gateway(fixture_set_find(env->set, KGC_API_GATEWAY, INFRA, name));
+    if (!gw)
+        fail_msg("no Gateway %s/%s", INFRA, name);
+    return gw;
+}
+
+static void compute(struct fixture_env *env, const char *name, struct kgc_status_gateway *out)
+{
+    struct kgc_err err = {0};
+    if (kgc_status_gateway_compute(&env->o, &env->lk, gateway(env, name), out, &err) != 0)
+        fail_msg("compute %s: %s", name, err.msg);
+    assert_true(out->owned);
+}
+
+/* Writes d like the reconciler would; returns whether there was anything to write. */
+static bool write_status(struct fixture_env *env, const struct kgc_status_gateway *d)
+{
+    json_object *patch = NULL;
+    struct kgc_err err = {0};
+    assert_int_equal(kgc_status_gateway_patch(d, NULL, &patch, &err), 0);
+    if (!patch)
+        return false;
+    const struct kgc_api_obj *obj = fixture_set_patch_status(
+        env->set, KGC_API_GATEWAY, d->gw->obj.meta.namespace, d->gw->obj.meta.name, patch);
+    json_object_put(patch);
+    assert_non_null(obj);
+    return true;
+}
+
+static void expect_kinds(const struct kgc_status_listener *l, const char *kind)
+{
+    if (!kind) {
+        assert_int_equal(l->n_supported_kinds, 0);
+        return;
+    }
+    assert_int_equal(l->n_supported_kinds, 1);
+    assert_string_equal(l->supported_kinds[0].group, KGC_STATUS_GROUP);
+    assert_string_equal(l->supported_kinds[0].kind, kind);
+}
+
+/* ---- GatewayClass --------------------------------------------------------------------------- */
+
+static void test_gatewayclass_accepted_only_when_owned(void **state)
+{
+    struct fixture_env *env = *state;
+    add_yaml(env, "kind: GatewayClass\nmetadata: {name: other}\n"
+                  "spec: {controllerName: example.net/other-controller}\n");
+    struct kgc_status_gatewayclass d;
+    struct kgc_err err = {0};
+    const struct kgc_api_gatewayclass *mine = kgc_api_as_gatewayclass(
+        fixture_set_find(env->set, KGC_API_GATEWAYCLASS, NULL, FIXTURE_CLASS_NAME));
+    assert_int_equal(kgc_status_gatewayclass_compute(&env->o, &env->lk, mine, &d, &err), 0);
+    assert_true(d.owned);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED, "True", KGC_STATUS_R_ACCEPTED);
+    kgc_status_gatewayclass_release(&d);
+
+    const struct kgc_api_gatewayclass *other =
+        kgc_api_as_gatewayclass(fixture_set_find(env->set, KGC_API_GATEWAYCLASS, NULL, "other"));
+    assert_int_equal(kgc_status_gatewayclass_compute(&env->o, &env->lk, other, &d, &err), 0);
+    assert_false(d.owned);
+    json_object *patch = (json_object *)1;
+    assert_int_equal(kgc_status_gatewayclass_patch(&d, NULL, &patch, &err), 0);
+    assert_null(patch); /* another controller's class: never written */
+    kgc_status_gatewayclass_release(&d);
+
+    /* A configured controller name takes over. */
+    env->o.controller_name = "example.net/other-controller";
+    assert_int_equal(kgc_status_gatewayclass_compute(&env->o, &env->lk, other, &d, &err), 0);
+    assert_true(d.owned);
+    kgc_status_gatewayclass_release(&d);
+}
+
+static void test_gatewayclass_parameters_ref_is_invalid_parameters(void **state)
+{
+    struct fixture_env *env = *state;
+    add_yaml(env, "kind: GatewayClass\nmetadata: {name: with-params}\n"
+                  "spec:\n  controllerName: \"{GATEWAY_CONTROLLER_NAME}\"\n"
+                  "  parametersRef: {group: \"\", kind: ConfigMap, name: cfg, namespace: kong}\n");
+    struct kgc_status_gatewayclass d;
+    const struct kgc_api_gatewayclass *gc = kgc_api_as_gatewayclass(
+        fixture_set_find(env->set, KGC_API_GATEWAYCLASS, NULL, "with-params"));
+    assert_int_equal(kgc_status_gatewayclass_compute(&env->o, &env->lk, gc, &d, NULL), 0);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED, "False",
+                KGC_STATUS_R_INVALID_PARAMETERS);
+    assert_non_null(strstr(d.conditions[0].message, "ConfigMap"));
+    kgc_status_gatewayclass_release(&d);
+
+    /* A Gateway of a class that is not accepted is not accepted either. */
+    add_yaml(env, "kind: Gateway\nmetadata: {name: gw, namespace: gateway-conformance-infra}\n"
+                  "spec:\n  gatewayClassName: with-params\n"
+                  "  listeners: [{name: http, port: 80, protocol: HTTP}]\n");
+    struct kgc_status_gateway g;
+    compute(env, "gw", &g);
+    expect_cond(g.conditions, g.n_conditions, KGC_STATUS_ACCEPTED, "False", KGC_STATUS_R_INVALID);
+    expect_cond(g.conditions, g.n_conditions, KGC_STATUS_PROGRAMMED, "False", KGC_STATUS_R_INVALID);
+    expect_listener(&g, "http", KGC_STATUS_PROGRAMMED, "False", KGC_STATUS_R_INVALID);
+    kgc_status_gateway_release(&g);
+}
+
+/* gatewayclass-observed-generation-bump: Accepted present; observedGeneration follows a spec
+ * edit, lastTransitionTime does not move while the status holds. */
+static void test_gatewayclass_observed_generation_bump(void **state)
+{
+    struct fixture_env *env = *state;
+    load(env, "gatewayclass-observed-generation-bump.yaml");
+    const char *name = "gatewayclass-observed-generation-bump";
+    struct kgc_status_gatewayclass d;
+    struct kgc_err err = {0};
+    const struct kgc_api_gatewayclass *gc =
+        kgc_api_as_gatewayclass(fixture_set_find(env->set, KGC_API_GATEWAYCLASS, NULL, name));
+    assert_int_equal(kgc_status_gatewayclass_compute(&env->o, &env->lk, gc, &d, &err), 0);
+    json_object *patch = NULL;
+    assert_int_equal(kgc_status_gatewayclass_patch(&d, NULL, &patch, &err), 0);
+    assert_non_null(patch);
+    json_object *c = fixture_json_cond(fixture_json_path(patch, "status.conditions"), "Accepted");
+    assert_non_null(c);
+    assert_int_equal(json_object_get_int64(fixture_json_path(c, "observedGeneration")), 1);
+    assert_non_null(fixture_set_patch_status(env->set, KGC_API_GATEWAYCLASS, NULL, name, patch));
+    json_object_put(patch);
+    kgc_status_gatewayclass_release(&d);
+
+    /* spec.description edited: generation 2. */
+    json_object *j = fixture_set_json(env->set, KGC_API_GATEWAYCLASS, NULL, name);
+    json_object_object_add(fixture_json_path(j, "spec"), "description",
+                           json_object_new_string("new"));
+    gc = kgc_api_as_gatewayclass(
+        fixture_set_update(env->set, KGC_API_GATEWAYCLASS, NULL, name, true));
+    assert_int_equal(gc->obj.meta.generation, 2);
+    env->o.now = FIXTURE_LATER;
+    assert_int_equal(kgc_status_gatewayclass_compute(&env->o, &env->lk, gc, &d, &err), 0);
+    assert_int_equal(kgc_status_gatewayclass_patch(&d, NULL, &patch, &err), 0);
+    assert_non_null(patch);
+    c = fixture_json_cond(fixture_json_path(patch, "status.conditions"), "Accepted");
+    assert_int_equal(json_object_get_int64(fixture_json_path(c, "observedGeneration")), 2);
+    assert_string_equal(json_object_get_string(fixture_json_path(c, "lastTransitionTime")),
+                        FIXTURE_NOW);
+    gc = kgc_api_as_gatewayclass(
+        fixture_set_patch_status(env->set, KGC_API_GATEWAYCLASS, NULL, name, patch));
+    json_object_put(patch);
+    kgc_status_gatewayclass_release(&d);
+
+    /* Nothing changed since: no write. */
+    assert_int_equal(kgc_status_gatewayclass_compute(&env->o, &env->lk, gc, &d, &err), 0);
+    assert_int_equal(kgc_status_gatewayclass_patch(&d, NULL, &patch, &err), 0);
+    assert_null(patch);
+    kgc_status_gatewayclass_release(&d);
+}
+
+/* ---- Gateway: conformance manifests -------------------------------------------------------- */
+
+/* gateway-observed-generation-bump: Accepted/Programmed True; adding a listener bumps the
+ * generation and every condition follows it. */
+static void test_gateway_observed_generation_bump(void **state)
+{
+    struct fixture_env *env = *state;
+    load(env, "gateway-observed-generation-bump.yaml");
+    const char *name = "gateway-observed-generation-bump";
+    struct kgc_status_gateway d;
+    compute(env, name, &d);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED, "True", KGC_STATUS_R_ACCEPTED);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_PROGRAMMED, "True",
+                KGC_STATUS_R_PROGRAMMED);
+    assert_int_equal(d.n_listeners, 1);
+    expect_listener(&d, "http", KGC_STATUS_ACCEPTED, "True", KGC_STATUS_R_ACCEPTED);
+    expect_listener(&d, "http", KGC_STATUS_PROGRAMMED, "True", KGC_STATUS_R_PROGRAMMED);
+    expect_listener(&d, "http", KGC_STATUS_RESOLVED_REFS, "True", KGC_STATUS_R_RESOLVED_REFS);
+    expect_listener(&d, "http", KGC_STATUS_CONFLICTED, "False", KGC_STATUS_R_NO_CONFLICTS);
+    assert_int_equal(d.listeners[0].kong_port, 8000); /* port 80 → targetPort 8000 */
+    assert_false(d.needs_retry);
+    assert_true(write_status(env, &d));
+    kgc_status_gateway_release(&d);
+
+    json_object *j = fixture_set_json(env->set, KGC_API_GATEWAY, INFRA, name);
+    json_object_array_add(fixture_json_path(j, "spec.listeners"),
+                          json_tokener_parse("{\"name\":\"alternate\",\"hostname\":\"foo.com\","
+                                             "\"port\":80,\"protocol\":\"HTTP\"}"));
+    assert_non_null(fixture_set_update(env->set, KGC_API_GATEWAY, INFRA, name, true));
+    env->o.now = FIXTURE_LATER;
+    compute(env, name, &d);
+    assert_int_equal(d.generation, 2);
+    assert_int_equal(d.n_listeners, 2);
+    json_object *patch = NULL;
+    assert_int_equal(kgc_status_gateway_patch(&d, NULL, &patch, NULL), 0);
+    assert_non_null(patch);
+    json_object *conds = fixture_json_path(patch, "status.conditions");
+    for (size_t i = 0; i < json_object_array_length(conds); i++) {
+        json_object *c = json_object_array_get_idx(conds, i);
+        assert_int_equal(json_object_get_int64(fixture_json_path(c, "observedGeneration")), 2);
+        /* still True: the transition time stays */
+        assert_string_equal(json_object_get_string(fixture_json_path(c, "lastTransitionTime")),
+                            FIXTURE_NOW);
+    }
+    json_object *ls = fixture_json_path(patch, "status.listeners");
+    assert_int_equal(json_object_array_length(ls), 2);
+    json_object *alt = fixture_json_path(ls, "1.conditions");
+    assert_string_equal(json_object_get_string(fixture_json_path(fixture_json_cond(alt, "Accepted"),
+                                                                 "lastTransitionTime")),
+                        FIXTURE_LATER);
+    assert_int_equal(json_object_get_int64(fixture_json_path(fixture_json_cond(alt, "Accepted"),
+                                                             "observedGeneration")),
+                     2);
+    json_object_put(patch);
+    assert_true(write_status(env, &d));
+    kgc_status_gateway_release(&d);
+    compute(env, name, &d);
+    assert_false(write_status(env, &d)); /* unchanged → no write */
+    kgc_status_gateway_release(&d);
+}
+
+/* gateway-invalid-route-kind */
+static void test_gateway_invalid_route_kind(void **state)
+{
+    struct fixture_env *env = *state;
+    load(env, "gateway-invalid-route-kind.yaml");
+    struct kgc_status_gateway d;
+    compute(env, "gateway-only-invalid-route-kind", &d);
+    const struct kgc_status_listener *l = fixture_listener(&d, "http");
+    expect_kinds(l, NULL);
+    expect_listener(&d, "http", KGC_STATUS_RESOLVED_REFS, "False",
+                    KGC_STATUS_R_INVALID_ROUTE_KINDS);
+    expect_listener(&d, "http", KGC_STATUS_PROGRAMMED, "False", KGC_STATUS_R_INVALID);
+    assert_int_equal(l->attached_routes, 0);
+    kgc_status_gateway_release(&d);
+
+    compute(env, "gateway-supported-and-invalid-route-kind", &d);
+    l = fixture_listener(&d, "http");
+    expect_kinds(l, "HTTPRoute");
+    expect_listener(&d, "http", KGC_STATUS_RESOLVED_REFS, "False",
+                    KGC_STATUS_R_INVALID_ROUTE_KINDS);
+    assert_non_null(strstr(l->conditions[2].message, "InvalidRoute"));
+    assert_int_equal(l->attached_routes, 0);
+    kgc_status_gateway_release(&d);
+}
+
+/* gateway-invalid-tls-configuration: missing Secret, wrong group, wrong kind, junk data. */
+static void test_gateway_invalid_tls_configuration(void **state)
+{
+    struct fixture_env *env = *state;
+    load(env, "gateway-invalid-tls-configuration.yaml");
+    static const char *const names[] = {
+        "gateway-certificate-nonexistent-secret", "gateway-certificate-unsupported-group",
+        "gateway-certificate-unsupported-kind", "gateway-certificate-malformed-secret"};
+    for (size_t i = 0; i < 4; i++) {
+        struct kgc_status_gateway d;
+        compute(env, names[i], &d);
+        expect_listener(&d, "https", KGC_STATUS_RESOLVED_REFS, "False",
+                        KGC_STATUS_R_INVALID_CERTIFICATE_REF);
+        expect_listener(&d, "https", KGC_STATUS_PROGRAMMED, "False", KGC_STATUS_R_INVALID);
+        expect_kinds(fixture_listener(&d, "https"), "HTTPRoute");
+        expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED, "True",
+                    KGC_STATUS_R_LISTENERS_NOT_VALID);
+        expect_cond(d.conditions, d.n_conditions, KGC_STATUS_PROGRAMMED, "False",
+                    KGC_STATUS_R_INVALID);
+        kgc_status_gateway_release(&d);
+    }
+}
+
+/* gateway-invalid-listeners-unsupported-protocol */
+static void test_gateway_unsupported_protocol(void **state)
+{
+    struct fixture_env *env = *state;
+    load(env, "gateway-invalid-listeners-unsupported-protocol.yaml");
+    struct kgc_status_gateway d;
+    compute(env, "gateway-only-unsupported-protocols", &d);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED, "False",
+                KGC_STATUS_R_LISTENERS_NOT_VALID);
+    expect_listener(&d, "invalid", KGC_STATUS_ACCEPTED, "False", KGC_STATUS_R_UNSUPPORTED_PROTOCOL);
+    expect_kinds(fixture_listener(&d, "invalid"), NULL);
+    assert_int_equal(fixture_listener(&d, "invalid")->attached_routes, 0);
+    kgc_status_gateway_release(&d);
+
+    compute(env, "gateway-supported-and-unsupported-protocols", &d);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED, "True",
+                KGC_STATUS_R_LISTENERS_NOT_VALID);
+    expect_listener(&d, "http", KGC_STATUS_ACCEPTED, "True", KGC_STATUS_R_ACCEPTED);
+    expect_kinds(fixture_listener(&d, "http"), "HTTPRoute");
+    expect_listener(&d, "invalid", KGC_STATUS_ACCEPTED, "False", KGC_STATUS_R_UNSUPPORTED_PROTOCOL);
+    expect_kinds(fixture_listener(&d, "invalid"), NULL);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_PROGRAMMED, "True",
+                KGC_STATUS_R_PROGRAMMED);
+    kgc_status_gateway_release(&d);
+}
+
+/* gateway-invalid-parameters-ref */
+static void test_gateway_invalid_parameters_ref(void **state)
+{
+    struct fixture_env *env = *state;
+    load(env, "gateway-invalid-parameters-ref.yaml");
+    struct kgc_status_gateway d;
+    compute(env, "gateway-invalid-parameters-ref", &d);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED, "False",
+                KGC_STATUS_R_INVALID_PARAMETERS);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_PROGRAMMED, "False", KGC_STATUS_R_INVALID);
+    kgc_status_gateway_release(&d);
+}
+
+/* gateway-secret-missing-reference-grant and gateway-secret-invalid-reference-grant */
+static void test_gateway_secret_reference_grant_missing_or_invalid(void **state)
+{
+    struct fixture_env *env = *state;
+    load(env, "gateway-secret-missing-reference-grant.yaml");
+    load(env, "gateway-secret-invalid-reference-grant.yaml");
+    static const char *const names[] = {"gateway-secret-missing-reference-grant",
+                                        "gateway-secret-invalid-reference-grant"};
+    for (size_t i = 0; i < 2; i++) {
+        struct kgc_status_gateway d;
+        compute(env, names[i], &d);
+        expect_listener(&d, "https", KGC_STATUS_RESOLVED_REFS, "False",
+                        KGC_STATUS_R_REF_NOT_PERMITTED);
+        expect_listener(&d, "https", KGC_STATUS_PROGRAMMED, "False", KGC_STATUS_R_INVALID);
+        expect_kinds(fixture_listener(&d, "https"), "HTTPRoute");
+        assert_int_equal(fixture_listener(&d, "https")->attached_routes, 0);
+        kgc_status_gateway_release(&d);
+    }
+    /* Regardless of whether the Secret exists: remove it, still RefNotPermitted. */
+    assert_true(fixture_set_remove(env->set, KGC_API_SECRET, "gateway-conformance-web-backend",
+                                   "certificate"));
+    struct kgc_status_gateway d;
+    compute(env, names[0], &d);
+    expect_listener(&d, "https", KGC_STATUS_RESOLVED_REFS, "False", KGC_STATUS_R_REF_NOT_PERMITTED);
+    kgc_status_gateway_release(&d);
+}
+
+/* gateway-secret-reference-grant-specific and -all-in-namespace */
+static void test_gateway_secret_reference_grant_allows(void **state)
+{
+    struct fixture_env *env = *state;
+    load(env, "gateway-secret-reference-grant-specific.yaml");
+    load(env, "gateway-secret-reference-grant-all-in-namespace.yaml");
+    static const char *const names[] = {"gateway-secret-reference-grant-specific",
+                                        "gateway-secret-reference-grant-all-in-namespace"};
+    for (size_t i = 0; i < 2; i++) {
+        struct kgc_status_gateway d;
+        compute(env, names[i], &d);
+        expect_listener(&d, "https", KGC_STATUS_RESOLVED_REFS, "True", KGC_STATUS_R_RESOLVED_REFS);
+        expect_listener(&d, "https", KGC_STATUS_PROGRAMMED, "True", KGC_STATUS_R_PROGRAMMED);
+        expect_cond(d.conditions, d.n_conditions, KGC_STATUS_PROGRAMMED, "True",
+                    KGC_STATUS_R_PROGRAMMED);
+        assert_int_equal(fixture_listener(&d, "https")->kong_port, 8443);
+        kgc_status_gateway_release(&d);
+    }
+    /* Deleting the grants revokes the reference. */
+    assert_true(fixture_set_remove(env->set, KGC_API_REFERENCEGRANT,
+                                   "gateway-conformance-web-backend", "reference-grant-specific"));
+    struct kgc_status_gateway still;
+    compute(env, names[0], &still); /* the all-in-namespace grant still covers it */
+    expect_listener(&still, "https", KGC_STATUS_RESOLVED_REFS, "True", KGC_STATUS_R_RESOLVED_REFS);
+    kgc_status_gateway_release(&still);
+    assert_true(fixture_set_remove(env->set, KGC_API_REFERENCEGRANT,
+                                   "gateway-conformance-web-backend",
+                                   "reference-grant-all-in-namespace"));
+    struct kgc_status_gateway d;
+    compute(env, names[0], &d);
+    expect_listener(&d, "https", KGC_STATUS_RESOLVED_REFS, "False", KGC_STATUS_R_REF_NOT_PERMITTED);
+    kgc_status_gateway_release(&d);
+}
+
+/* base-manifests.yaml: the four shared Gateways are accepted and programmed; listeners on one
+ * port distinct by hostname do not conflict, and overlapping TLS hostnames are reported. */
+static void test_gateway_base_manifests(void **state)
+{
+    struct fixture_env *env = *state;
+    static const char *const names[] = {"same-namespace", "same-namespace-with-https-listener",
+                                        "all-namespaces", "backend-namespaces"};
+    for (size_t i = 0; i < 4; i++) {
+        struct kgc_status_gateway d;
+        compute(env, names[i], &d);
+        expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED, "True",
+                    KGC_STATUS_R_ACCEPTED);
+        expect_cond(d.conditions, d.n_conditions, KGC_STATUS_PROGRAMMED, "True",
+                    KGC_STATUS_R_PROGRAMMED);
+        for (uint32_t k = 0; k < d.n_listeners; k++) {
+            const struct kgc_status_listener *l = &d.listeners[k];
+            expect_cond(l->conditions, l->n_conditions, KGC_STATUS_ACCEPTED, "True",
+                        KGC_STATUS_R_ACCEPTED);
+            expect_cond(l->conditions, l->n_conditions, KGC_STATUS_PROGRAMMED, "True",
+                        KGC_STATUS_R_PROGRAMMED);
+            expect_cond(l->conditions, l->n_conditions, KGC_STATUS_RESOLVED_REFS, "True",
+                        KGC_STATUS_R_RESOLVED_REFS);
+            expect_cond(l->conditions, l->n_conditions, KGC_STATUS_CONFLICTED, "False",
+                        KGC_STATUS_R_NO_CONFLICTS);
+        }
+        if (i == 1) {
+            expect_listener(&d, "https-with-wildcard-hostname", KGC_STATUS_OVERLAPPING_TLS, "True",
+                            KGC_STATUS_R_OVERLAPPING_HOSTNAMES);
+            expect_listener(&d, "https-with-hostname-matching-wildcard", KGC_STATUS_OVERLAPPING_TLS,
+                            "True", KGC_STATUS_R_OVERLAPPING_HOSTNAMES);
+            const struct kgc_status_listener *l = fixture_listener(&d, "https-with-hostname");
+            assert_null(fixture_cond(l->conditions, l->n_conditions, KGC_STATUS_OVERLAPPING_TLS));
+        }
+        kgc_status_gateway_release(&d);
+    }
+}
+
+/* ---- Gateway: conflicts --------------------------------------------------------------------- */
+
+static void test_gateway_conflicts_pick_no_winner(void **state)
+{
+    struct fixture_env *env = *state;
+    fixture_kong_add(&env->kong, KGC_KONG_LISTENER_PROXY, 9000, false, false);
+    fixture_kong_add(&env->kong, KGC_KONG_LISTENER_STREAM, 9000, false, false);
+    fixture_kong_add(&env->kong, KGC_KONG_LISTENER_STREAM, 9000, false, true);
+    env->o.publish_service_name = NULL; /* listener ports are Kong ports */
+    add_yaml(env,
+             "kind: Gateway\nmetadata: {name: conflicts, namespace: gateway-conformance-infra}\n"
+             "spec:\n  gatewayClassName: \"{GATEWAY_CLASS_NAME}\"\n  listeners:\n"
+             "  - {name: a, port: 8000, protocol: HTTP, hostname: same.example.com}\n"
+             "  - {name: b, port: 8000, protocol: HTTP, hostname: SAME.example.com}\n"
+             "  - {name: c, port: 8000, protocol: HTTP, hostname: other.example.com}\n"
+             "  - {name: d, port: 8443, protocol: HTTPS, tls: {certificateRefs: "
+             "[{name: tls-validity-checks-certificate}]}}\n"
+             "  - {name: e, port: 8443, protocol: TLS, tls: {mode: Passthrough}}\n"
+             "  - {name: f, port: 9000, protocol: TCP}\n"
+             "  - {name: g, port: 9000, protocol: UDP}\n");
+    struct kgc_status_gateway d;
+    compute(env, "conflicts", &d);
+    static const char *const host_conflicted[] = {"a", "b"};
+    for (size_t i = 0; i < 2; i++) {
+        expect_listener(&d, host_conflicted[i], KGC_STATUS_CONFLICTED, "True",
+                        KGC_STATUS_R_HOSTNAME_CONFLICT);
+        expect_listener(&d, host_conflicted[i], KGC_STATUS_ACCEPTED, "False", KGC_STATUS_R_INVALID);
+        expect_listener(&d, host_conflicted[i], KGC_STATUS_PROGRAMMED, "False",
+                        KGC_STATUS_R_INVALID);
+    }
+    static const char *const proto_conflicted[] = {"d", "e"};
+    for (size_t i = 0; i < 2; i++) {
+        expect_listener(&d, proto_conflicted[i], KGC_STATUS_CONFLICTED, "True",
+                        KGC_STATUS_R_PROTOCOL_CONFLICT);
+        expect_listener(&d, proto_conflicted[i], KGC_STATUS_ACCEPTED, "False",
+                        KGC_STATUS_R_INVALID);
+    }
+    static const char *const fine[] = {"c", "f", "g"}; /* TCP and UDP on 9000 do not meet */
+    for (size_t i = 0; i < 3; i++) {
+        expect_listener(&d, fine[i], KGC_STATUS_CONFLICTED, "False", KGC_STATUS_R_NO_CONFLICTS);
+        expect_listener(&d, fine[i], KGC_STATUS_ACCEPTED, "True", KGC_STATUS_R_ACCEPTED);
+    }
+    expect_kinds(fixture_listener(&d, "e"), "TLSRoute");
+    expect_kinds(fixture_listener(&d, "f"), "TCPRoute");
+    expect_kinds(fixture_listener(&d, "g"), "UDPRoute");
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED, "True",
+                KGC_STATUS_R_LISTENERS_NOT_VALID);
+    assert_non_null(strstr(d.conditions[0].message, "a, b, d, e"));
+    kgc_status_gateway_release(&d);
+
+    /* HTTP and HTTPS on one port: a protocol conflict. */
+    add_yaml(env, "kind: Gateway\nmetadata: {name: mixed, namespace: gateway-conformance-infra}\n"
+                  "spec:\n  gatewayClassName: \"{GATEWAY_CLASS_NAME}\"\n  listeners:\n"
+                  "  - {name: http, port: 8000, protocol: HTTP}\n"
+                  "  - {name: https, port: 8000, protocol: HTTPS, hostname: x.example.org, tls: "
+                  "{certificateRefs: [{name: tls-validity-checks-certificate}]}}\n");
+    compute(env, "mixed", &d);
+    expect_listener(&d, "http", KGC_STATUS_CONFLICTED, "True", KGC_STATUS_R_PROTOCOL_CONFLICT);
+    expect_listener(&d, "https", KGC_STATUS_CONFLICTED, "True", KGC_STATUS_R_PROTOCOL_CONFLICT);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED, "False",
+                KGC_STATUS_R_LISTENERS_NOT_VALID);
+    kgc_status_gateway_release(&d);
+}
+
+/* ---- Gateway: Kong listeners ---------------------------------------------------------------- */
+
+static const char probe_gateway[] =
+    "kind: Gateway\nmetadata: {name: probe, namespace: gateway-conformance-infra}\n"
+    "spec:\n  gatewayClassName: \"{GATEWAY_CLASS_NAME}\"\n  listeners:\n"
+    "  - {name: http, port: 8000, protocol: HTTP}\n"
+    "  - {name: http-8080, port: 8080, protocol: HTTP}\n"
+    "  - {name: https-8001, port: 8001, protocol: HTTPS, hostname: s.example.org, tls: "
+    "{certificateRefs: [{name: tls-validity-checks-certificate}]}}\n"
+    "  - {name: tls, port: 9443, protocol: TLS, hostname: t.example.org, tls: {mode: "
+    "Passthrough}}\n"
+    "  - {name: udp, port: 5353, protocol: UDP}\n";
+
+/* Live listeners: a protocol Kong has no listen for is UnsupportedProtocol; a protocol it has
+ * on other ports is PortUnavailable. */
+static void test_gateway_live_port_unavailable_vs_unsupported_protocol(void **state)
+{
+    struct fixture_env *env = *state;
+    env->o.publish_service_name = NULL;
+    add_yaml(env, probe_gateway);
+    struct kgc_status_gateway d;
+    compute(env, "probe", &d);
+    expect_listener(&d, "http", KGC_STATUS_ACCEPTED, "True", KGC_STATUS_R_ACCEPTED);
+    assert_int_equal(fixture_listener(&d, "http")->kong_port, 8000);
+    expect_listener(&d, "http-8080", KGC_STATUS_ACCEPTED, "False", KGC_STATUS_R_PORT_UNAVAILABLE);
+    expect_listener(&d, "https-8001", KGC_STATUS_ACCEPTED, "False",
+                    KGC_STATUS_R_PORT_UNAVAILABLE); /* ssl proxy exists, on 8443 only */
+    expect_listener(&d, "tls", KGC_STATUS_ACCEPTED, "True", KGC_STATUS_R_ACCEPTED);
+    expect_listener(&d, "udp", KGC_STATUS_ACCEPTED, "False", KGC_STATUS_R_UNSUPPORTED_PROTOCOL);
+    expect_kinds(fixture_listener(&d, "udp"), "UDPRoute");
+    expect_listener(&d, "udp", KGC_STATUS_PROGRAMMED, "False", KGC_STATUS_R_INVALID);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED, "True",
+                KGC_STATUS_R_LISTENERS_NOT_VALID);
+    assert_false(d.needs_retry);
+    kgc_status_gateway_release(&d);
+
+    /* A live Kong that really has no listens: the truth is UnsupportedProtocol everywhere. */
+    fixture_kong_empty(&env->kong);
+    compute(env, "probe", &d);
+    for (uint32_t i = 0; i < d.n_listeners; i++)
+        expect_cond(d.listeners[i].conditions, d.listeners[i].n_conditions, KGC_STATUS_ACCEPTED,
+                    "False", KGC_STATUS_R_UNSUPPORTED_PROTOCOL);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED, "False",
+                KGC_STATUS_R_LISTENERS_NOT_VALID);
+    kgc_status_gateway_release(&d);
+}
+
+/* Kong down with nothing cached: Pending, retry, and never UnsupportedProtocol/PortUnavailable
+ * because of the outage. */
+static void test_gateway_kong_none_is_pending_and_retries(void **state)
+{
+    struct fixture_env *env = *state;
+    env->o.publish_service_name = NULL;
+    add_yaml(env, probe_gateway);
+    fixture_env_view(env, KGC_LISTENERS_NONE, "kong admin API unreachable: connection refused");
+    struct kgc_status_gateway d;
+    compute(env, "probe", &d);
+    assert_true(d.needs_retry);
+    assert_non_null(strstr(d.retry_reason, "connection refused"));
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED, "True", KGC_STATUS_R_ACCEPTED);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_PROGRAMMED, "False", KGC_STATUS_R_PENDING);
+    assert_string_equal(d.conditions[1].message, "waiting for the Kong Admin API: kong admin API "
+                                                 "unreachable: connection refused");
+    for (uint32_t i = 0; i < d.n_listeners; i++) {
+        const struct kgc_status_listener *l = &d.listeners[i];
+        expect_cond(l->conditions, l->n_conditions, KGC_STATUS_ACCEPTED, "True",
+                    KGC_STATUS_R_ACCEPTED);
+        expect_cond(l->conditions, l->n_conditions, KGC_STATUS_PROGRAMMED, "False",
+                    KGC_STATUS_R_PENDING);
+    }
+    kgc_status_gateway_release(&d);
+
+    /* kgc's own protocol support is not Kong's: INVALID stays UnsupportedProtocol. */
+    load(env, "gateway-invalid-listeners-unsupported-protocol.yaml");
+    compute(env, "gateway-supported-and-unsupported-protocols", &d);
+    expect_listener(&d, "invalid", KGC_STATUS_ACCEPTED, "False", KGC_STATUS_R_UNSUPPORTED_PROTOCOL);
+    expect_listener(&d, "http", KGC_STATUS_ACCEPTED, "True", KGC_STATUS_R_ACCEPTED);
+    expect_listener(&d, "http", KGC_STATUS_PROGRAMMED, "False", KGC_STATUS_R_PENDING);
+    kgc_status_gateway_release(&d);
+
+    /* A NULL view counts as NONE. */
+    env->o.view = NULL;
+    compute(env, "probe", &d);
+    assert_true(d.needs_retry);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_PROGRAMMED, "False", KGC_STATUS_R_PENDING);
+    kgc_status_gateway_release(&d);
+}
+
+/* Kong down with cached listeners: the status is exactly the live one (no write at all). */
+static void test_gateway_kong_cached_same_as_live(void **state)
+{
+    struct fixture_env *env = *state;
+    add_yaml(env, probe_gateway);
+    load(env, "gateway-observed-generation-bump.yaml");
+    static const char *const names[] = {"probe", "gateway-observed-generation-bump",
+                                        "same-namespace-with-https-listener"};
+    for (size_t i = 0; i < 3; i++) {
+        fixture_env_view(env, KGC_LISTENERS_LIVE, NULL);
+        struct kgc_status_gateway live, cached;
+        compute(env, names[i], &live);
+        assert_true(write_status(env, &live));
+        kgc_status_gateway_release(&live);
+        fixture_env_view(env, KGC_LISTENERS_CACHED, "kong admin API unreachable: timeout");
+        env->o.now = FIXTURE_LATER;
+        compute(env, names[i], &cached);
+        assert_false(cached.needs_retry);
+        assert_false(write_status(env, &cached)); /* identical: nothing to write */
+        kgc_status_gateway_release(&cached);
+        env->o.now = FIXTURE_NOW;
+    }
+    /* And the probe's PortUnavailable stays PortUnavailable while cached. */
+    struct kgc_status_gateway d;
+    compute(env, "probe", &d);
+    expect_listener(&d, "http-8080", KGC_STATUS_ACCEPTED, "False", KGC_STATUS_R_PORT_UNAVAILABLE);
+    kgc_status_gateway_release(&d);
+}
+
+/* The publish Service maps listener port → targetPort, which must be a Kong listen. */
+static void test_gateway_publish_service_port_mapping(void **state)
+{
+    struct fixture_env *env = *state;
+    add_yaml(env, "kind: Service\nmetadata: {name: kong-proxy, namespace: kong}\n"
+                  "spec:\n  clusterIP: 10.96.0.10\n  ports:\n"
+                  "  - {port: 80, targetPort: 8000}\n"
+                  "  - {port: 443, targetPort: 8443}\n"
+                  "  - {port: 81, targetPort: 8001}\n"
+                  "  - {port: 82, targetPort: proxy}\n"
+                  "  - {port: 8000, targetPort: 9999}\n"
+                  "  - {port: 9443, protocol: TCP, targetPort: 9443}\n");
+    add_yaml(env, "kind: Gateway\nmetadata: {name: mapped, namespace: gateway-conformance-infra}\n"
+                  "spec:\n  gatewayClassName: \"{GATEWAY_CLASS_NAME}\"\n  listeners:\n"
+                  "  - {name: p80, port: 80, protocol: HTTP}\n"
+                  "  - {name: p443, port: 443, protocol: HTTPS, tls: {certificateRefs: "
+                  "[{name: tls-validity-checks-certificate}]}}\n"
+                  "  - {name: p81, port: 81, protocol: HTTP}\n"
+                  "  - {name: p82, port: 82, protocol: HTTP}\n"
+                  "  - {name: p8000, port: 8000, protocol: HTTP}\n"
+                  "  - {name: p8080, port: 8080, protocol: HTTP}\n"
+                  "  - {name: tls, port: 9443, protocol: TLS, tls: {mode: Passthrough}}\n");
+    struct kgc_status_gateway d;
+    compute(env, "mapped", &d);
+    expect_listener(&d, "p80", KGC_STATUS_ACCEPTED, "True", KGC_STATUS_R_ACCEPTED);
+    assert_int_equal(fixture_listener(&d, "p80")->kong_port, 8000);
+    expect_listener(&d, "p443", KGC_STATUS_ACCEPTED, "True", KGC_STATUS_R_ACCEPTED);
+    assert_int_equal(fixture_listener(&d, "p443")->kong_port, 8443);
+    expect_listener(&d, "tls", KGC_STATUS_ACCEPTED, "True", KGC_STATUS_R_ACCEPTED);
+    /* 81 → 8001: no Kong listen there. */
+    expect_listener(&d, "p81", KGC_STATUS_ACCEPTED, "False", KGC_STATUS_R_PORT_UNAVAILABLE);
+    assert_non_null(strstr(fixture_listener(&d, "p81")->conditions[0].message, "8001"));
+    /* A named targetPort cannot be matched. */
+    expect_listener(&d, "p82", KGC_STATUS_ACCEPTED, "False", KGC_STATUS_R_PORT_UNAVAILABLE);
+    /* The Service sends 8000 to 9999: Kong's own 8000 does not count through the Service. */
+    expect_listener(&d, "p8000", KGC_STATUS_ACCEPTED, "False", KGC_STATUS_R_PORT_UNAVAILABLE);
+    /* The Service has no port 8080. */
+    expect_listener(&d, "p8080", KGC_STATUS_ACCEPTED, "False", KGC_STATUS_R_PORT_UNAVAILABLE);
+    assert_non_null(strstr(fixture_listener(&d, "p8080")->conditions[0].message, "no TCP port"));
+    kgc_status_gateway_release(&d);
+}
+
+/* The publish Service is configured but missing: retry, never PortUnavailable for it. */
+static void test_gateway_publish_service_missing(void **state)
+{
+    struct fixture_env *env = *state;
+    assert_true(fixture_set_remove(env->set, KGC_API_SERVICE, "kong", "kong-proxy"));
+    struct kgc_status_gateway d;
+    compute(env, "same-namespace", &d);
+    assert_true(d.needs_retry);
+    expect_listener(&d, "http", KGC_STATUS_ACCEPTED, "True", KGC_STATUS_R_ACCEPTED);
+    expect_listener(&d, "http", KGC_STATUS_PROGRAMMED, "False", KGC_STATUS_R_PENDING);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_PROGRAMMED, "False",
+                KGC_STATUS_R_ADDRESS_NOT_ASSIGNED);
+    assert_int_equal(d.n_addresses, 0);
+    kgc_status_gateway_release(&d);
+}
+
+/* status.addresses: LoadBalancer ingress first, then ClusterIPs; the option overrides; ≤ 16. */
+static void test_gateway_addresses(void **state)
+{
+    struct fixture_env *env = *state;
+    struct kgc_status_gateway d;
+    compute(env, "same-namespace", &d);
+    assert_int_equal(d.n_addresses, 3);
+    assert_string_equal(d.addresses[0].value, "203.0.113.10");
+    assert_string_equal(d.addresses[0].type, "IPAddress");
+    assert_string_equal(d.addresses[1].value, "lb.example.net");
+    assert_string_equal(d.addresses[1].type, "Hostname");
+    assert_string_equal(d.addresses[2].value, "10.96.0.10");
+    json_object *patch = NULL;
+    assert_int_equal(kgc_status_gateway_patch(&d, NULL, &patch, NULL), 0);
+    assert_string_equal(json_object_get_string(fixture_json_path(patch, "status.addresses.1.type")),
+                        "Hostname");
+    json_object_put(patch);
+    assert_true(write_status(env, &d));
+    kgc_status_gateway_release(&d);
+
+    static const char *const many[] = {
+        "192.0.2.1",  "192.0.2.2",  "2001:db8::1", "gw.example", "192.0.2.3",  "192.0.2.4",
+        "192.0.2.5",  "192.0.2.6",  "192.0.2.7",   "192.0.2.8",  "192.0.2.9",  "192.0.2.10",
+        "192.0.2.11", "192.0.2.12", "192.0.2.13",  "192.0.2.14", "192.0.2.15", "192.0.2.16"};
+    env->o.publish_addresses = many;
+    env->o.n_publish_addresses = 18;
+    compute(env, "same-namespace", &d);
+    assert_int_equal(d.n_addresses, KGC_STATUS_MAX_ADDRESSES);
+    assert_string_equal(d.addresses[2].type, "IPAddress");
+    assert_string_equal(d.addresses[3].type, "Hostname");
+    kgc_status_gateway_release(&d);
+
+    /* A Service with no address yet: Programmed=False/AddressNotAssigned; the stale list is
+     * removed with a null in the patch. */
+    env->o.n_publish_addresses = 0;
+    add_yaml(env, "kind: Service\nmetadata: {name: kong-proxy, namespace: kong}\n"
+                  "spec:\n  type: LoadBalancer\n  clusterIP: None\n  ports:\n"
+                  "  - {port: 80, targetPort: 8000}\n");
+    compute(env, "same-namespace", &d);
+    assert_int_equal(d.n_addresses, 0);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_PROGRAMMED, "False",
+                KGC_STATUS_R_ADDRESS_NOT_ASSIGNED);
+    expect_listener(&d, "http", KGC_STATUS_PROGRAMMED, "True", KGC_STATUS_R_PROGRAMMED);
+    assert_int_equal(kgc_status_gateway_patch(&d, NULL, &patch, NULL), 0);
+    json_object *st = fixture_json_path(patch, "status"), *addr = (json_object *)1;
+    assert_true(json_object_object_get_ex(st, "addresses", &addr));
+    assert_null(addr);
+    json_object_put(patch);
+    kgc_status_gateway_release(&d);
+}
+
+/* spec.addresses: kgc assigns none itself. */
+static void test_gateway_requested_addresses(void **state)
+{
+    struct fixture_env *env = *state;
+    add_yaml(env, "kind: Gateway\nmetadata: {name: addr, namespace: gateway-conformance-infra}\n"
+                  "spec:\n  gatewayClassName: \"{GATEWAY_CLASS_NAME}\"\n"
+                  "  addresses: [{type: IPAddress, value: 203.0.113.10}]\n"
+                  "  listeners: [{name: http, port: 80, protocol: HTTP}]\n");
+    struct kgc_status_gateway d;
+    compute(env, "addr", &d);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_PROGRAMMED, "True",
+                KGC_STATUS_R_PROGRAMMED);
+    kgc_status_gateway_release(&d);
+    json_object *j = fixture_set_json(env->set, KGC_API_GATEWAY, INFRA, "addr");
+    json_object_object_add(fixture_json_path(j, "spec.addresses.0"), "value",
+                           json_object_new_string("198.51.100.7"));
+    fixture_set_update(env->set, KGC_API_GATEWAY, INFRA, "addr", true);
+    compute(env, "addr", &d);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_PROGRAMMED, "False",
+                KGC_STATUS_R_ADDRESS_NOT_USABLE);
+    kgc_status_gateway_release(&d);
+    json_object_object_add(fixture_json_path(j, "spec.addresses.0"), "type",
+                           json_object_new_string("example.net/custom"));
+    fixture_set_update(env->set, KGC_API_GATEWAY, INFRA, "addr", true);
+    compute(env, "addr", &d);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED, "False",
+                KGC_STATUS_R_UNSUPPORTED_ADDRESS);
+    kgc_status_gateway_release(&d);
+}
+
+/* attachedRoutes counts routes accepted on each listener; set even when not accepted. */
+static void test_gateway_attached_routes(void **state)
+{
+    struct fixture_env *env = *state;
+    load(env, "httproute-multiple-gateways.yaml");
+    load(env, "httproute-invalid-cross-namespace-parent-ref.yaml");
+    load(env, "httproute-cross-namespace.yaml");
+    struct kgc_status_gateway d;
+    compute(env, "same-namespace", &d);
+    assert_int_equal(fixture_listener(&d, "http")->attached_routes, 2);
+    kgc_status_gateway_release(&d);
+    compute(env, "all-namespaces", &d);
+    assert_int_equal(fixture_listener(&d, "http")->attached_routes, 2);
+    kgc_status_gateway_release(&d);
+    compute(env, "backend-namespaces", &d);
+    assert_int_equal(fixture_listener(&d, "http")->attached_routes, 1);
+    kgc_status_gateway_release(&d);
+
+    int32_t counts[1] = {-1};
+    assert_int_equal(kgc_status_gateway_attached_routes(
+                         &env->o, &env->lk, gateway(env, "same-namespace"), counts, NULL),
+                     0);
+    assert_int_equal(counts[0], 2);
+
+    /* A listener that is not accepted still counts its routes. */
+    fixture_kong_empty(&env->kong);
+    compute(env, "same-namespace", &d);
+    expect_listener(&d, "http", KGC_STATUS_ACCEPTED, "False", KGC_STATUS_R_UNSUPPORTED_PROTOCOL);
+    assert_int_equal(fixture_listener(&d, "http")->attached_routes, 2);
+    kgc_status_gateway_release(&d);
+}
+
+/* Only Gateways of owned classes are kgc's. */
+static void test_gateway_not_owned_no_write(void **state)
+{
+    struct fixture_env *env = *state;
+    add_yaml(env, "kind: GatewayClass\nmetadata: {name: other}\n"
+                  "spec: {controllerName: example.net/other}\n---\n"
+                  "kind: Gateway\nmetadata: {name: theirs, namespace: gateway-conformance-infra}\n"
+                  "spec: {gatewayClassName: other, listeners: [{name: h, port: 80, protocol: "
+                  "HTTP}]}\n---\n"
+                  "kind: Gateway\nmetadata: {name: orphan, namespace: gateway-conformance-infra}\n"
+                  "spec: {gatewayClassName: missing, listeners: [{name: h, port: 80, protocol: "
+                  "HTTP}]}\n");
+    static const char *const names[] = {"theirs", "orphan"};
+    for (size_t i = 0; i < 2; i++) {
+        struct kgc_status_gateway d;
+        assert_int_equal(
+            kgc_status_gateway_compute(&env->o, &env->lk, gateway(env, names[i]), &d, NULL), 0);
+        assert_false(d.owned);
+        json_object *patch = NULL;
+        assert_int_equal(kgc_status_gateway_patch(&d, gateway(env, names[i]), &patch, NULL), 0);
+        assert_null(patch);
+        kgc_status_gateway_release(&d);
+    }
+}
+
+static bool not_yet(void *ctx, const struct kgc_api_gateway *gw, char *why, size_t why_size)
+{
+    (void)gw;
+    snprintf(why, why_size, "%s", (const char *)ctx);
+    return false;
+}
+
+/* The config syncer drives Programmed through the hook. */
+static void test_gateway_programmed_hook(void **state)
+{
+    struct fixture_env *env = *state;
+    env->o.programmed = not_yet;
+    env->o.programmed_ctx = "POST /config answered 400";
+    struct kgc_status_gateway d;
+    compute(env, "same-namespace", &d);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_PROGRAMMED, "False", KGC_STATUS_R_PENDING);
+    assert_non_null(strstr(d.conditions[1].message, "POST /config answered 400"));
+    expect_listener(&d, "http", KGC_STATUS_PROGRAMMED, "False", KGC_STATUS_R_PENDING);
+    expect_listener(&d, "http", KGC_STATUS_ACCEPTED, "True", KGC_STATUS_R_ACCEPTED);
+    assert_false(d.needs_retry); /* the syncer re-queues; not an outage */
+    kgc_status_gateway_release(&d);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, env_setup, env_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_gatewayclass_accepted_only_when_owned),
+        T(test_gatewayclass_parameters_ref_is_invalid_parameters),
+        T(test_gatewayclass_observed_generation_bump),
+        T(test_gateway_observed_generation_bump),
+        T(test_gateway_invalid_route_kind),
+        T(test_gateway_invalid_tls_configuration),
+        T(test_gateway_unsupported_protocol),
+        T(test_gateway_invalid_parameters_ref),
+        T(test_gateway_secret_reference_grant_missing_or_invalid),
+        T(test_gateway_secret_reference_grant_allows),
+        T(test_gateway_base_manifests),
+        T(test_gateway_conflicts_pick_no_winner),
+        T(test_gateway_live_port_unavailable_vs_unsupported_protocol),
+        T(test_gateway_kong_none_is_pending_and_retries),
+        T(test_gateway_kong_cached_same_as_live),
+        T(test_gateway_publish_service_port_mapping),
+        T(test_gateway_publish_service_missing),
+        T(test_gateway_addresses),
+        T(test_gateway_requested_addresses),
+        T(test_gateway_attached_routes),
+        T(test_gateway_not_owned_no_write),
+        T(test_gateway_programmed_hook),
+    };
+#undef T
+    return cmocka_run_group_tests_name("status", tests, NULL, NULL);
+}
