@@ -1,0 +1,452 @@
+/* api — typed Gateway API and core Kubernetes objects, parsed from JSON and emitted back to JSON.
+ *
+ * Each object is ONE malloc'd block holding the struct and every string and array it points to,
+ * so freeing is one call and the per-object overhead is small (a json-c tree costs ~19x the JSON
+ * text; never keep one). Well-known strings ("gateway.networking.k8s.io", "PathPrefix", "True",
+ * ...) point at static constants instead of copies.
+ *
+ * Objects are immutable once parsed and reference-counted (atomic): share them between threads
+ * with kgc_api_obj_ref()/kgc_api_obj_unref(). To change one, parse or build a new one.
+ *
+ * Parsing keeps exactly the fields kgc uses (listed in the structs below) and ignores the rest.
+ * A value of the wrong type or out of range is never fatal: it is left unset and recorded in
+ * obj.problems ("spec.listeners[1].port: must be an integer 1-65535") for reconcilers to report.
+ * Only an object without metadata.name (or a namespaced one without metadata.namespace) fails
+ * to parse. The annotation kubectl.kubernetes.io/last-applied-configuration (a full copy of the
+ * object) is dropped. Secret data other than tls.crt/tls.key is dropped; the PEM of those two is
+ * kept for the Kong configuration and is never logged or emitted (emit writes "<redacted>").
+ *
+ * Conventions: absent strings are NULL; absent integers are 0 unless a field says otherwise;
+ * counts are uint32_t named n_<array>. */
+#ifndef KGC_API_H
+#define KGC_API_H
+
+#include "kgc/err.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The kinds kgc watches; the order is the dump order. */
+enum kgc_api_kind {
+    KGC_API_GATEWAYCLASS = 0,
+    KGC_API_GATEWAY,
+    KGC_API_HTTPROUTE,
+    KGC_API_REFERENCEGRANT,
+    KGC_API_SERVICE,
+    KGC_API_ENDPOINTSLICE,
+    KGC_API_SECRET,
+    KGC_API_NAMESPACE,
+    KGC_API_KIND_COUNT
+};
+
+/* Static facts about a kind: how the API server serves it. */
+struct kgc_api_kind_info {
+    enum kgc_api_kind kind;
+    const char *name;        /* "HTTPRoute" */
+    const char *plural;      /* "httproutes" (the dump and the URL use it) */
+    const char *group;       /* "gateway.networking.k8s.io", "" for the core group */
+    const char *version;     /* "v1" */
+    const char *api_version; /* "gateway.networking.k8s.io/v1" or "v1" */
+    bool namespaced;
+};
+
+/* The facts for kind (never NULL for a valid kind; NULL otherwise). */
+const struct kgc_api_kind_info *kgc_api_kind_info(enum kgc_api_kind kind);
+
+/* The kind whose plural (or, case-insensitively, kind name) is s; -1 when none. */
+int kgc_api_kind_from_name(const char *s);
+
+/* --- shared pieces ---------------------------------------------------------------------------- */
+
+struct kgc_api_kv {
+    const char *key;
+    const char *value;
+};
+
+struct kgc_api_condition {
+    const char *type;
+    const char *status; /* "True", "False" or "Unknown" (anything else is kept and recorded) */
+    const char *reason;
+    const char *message;
+    const char *last_transition_time; /* RFC 3339 as sent */
+    int64_t observed_generation;
+};
+
+struct kgc_api_meta {
+    const char *key;       /* "namespace/name", or "name" for cluster-scoped kinds: the cache key */
+    const char *namespace; /* NULL for cluster-scoped kinds */
+    const char *name;
+    const char *uid;
+    const char *resource_version;
+    const char *creation_timestamp; /* RFC 3339 as sent (route precedence uses it) */
+    const char *deletion_timestamp; /* set while the object is being deleted */
+    int64_t generation;             /* 0 for kinds without one */
+    const struct kgc_api_kv *labels;
+    uint32_t n_labels;
+    const struct kgc_api_kv *annotations;
+    uint32_t n_annotations;
+};
+
+#define KGC_API_MAX_PROBLEMS 8
+
+/* The header every typed object starts with. */
+struct kgc_api_obj {
+    uint32_t refs;          /* reference count; changed only by kgc_api_obj_ref/unref (atomic) */
+    uint32_t size;          /* bytes of the single allocation holding the object */
+    enum kgc_api_kind kind; /* which kgc_api_<kind> struct this header starts */
+    struct kgc_api_meta meta;
+    const char *const *problems; /* invalid values found while parsing ("field: reason") */
+    uint32_t n_problems;         /* at most KGC_API_MAX_PROBLEMS (later ones are dropped) */
+};
+
+/* A label selector (matchLabels AND matchExpressions). */
+struct kgc_api_selector_requirement {
+    const char *key;
+    const char *operator; /* In, NotIn, Exists, DoesNotExist */
+    const char *const *values;
+    uint32_t n_values;
+};
+
+struct kgc_api_label_selector {
+    const struct kgc_api_kv *match_labels;
+    uint32_t n_match_labels;
+    const struct kgc_api_selector_requirement *match_expressions;
+    uint32_t n_match_expressions;
+};
+
+/* A reference to an object in another (or the same) namespace: parentRef-less refs
+ * (certificateRefs, backendRefs' target, parametersRef, ReferenceGrant from/to). */
+struct kgc_api_object_ref {
+    const char *group; /* NULL when absent (the API default applies: "" for core refs) */
+    const char *kind;  /* NULL when absent */
+    const char *name;
+    const char *namespace; /* NULL: the referrer's namespace */
+};
+
+struct kgc_api_group_kind {
+    const char *group;
+    const char *kind;
+};
+
+/* --- GatewayClass ----------------------------------------------------------------------------- */
+
+struct kgc_api_gatewayclass {
+    struct kgc_api_obj obj;
+    const char *controller_name;
+    const struct kgc_api_object_ref *parameters_ref; /* NULL when absent */
+    const struct kgc_api_condition *conditions;      /* status.conditions */
+    uint32_t n_conditions;
+};
+
+/* --- Gateway ---------------------------------------------------------------------------------- */
+
+struct kgc_api_listener_tls {
+    const char *mode; /* "Terminate" (API default, NULL when absent) or "Passthrough" */
+    const struct kgc_api_object_ref *certificate_refs;
+    uint32_t n_certificate_refs;
+    const struct kgc_api_kv *options;
+    uint32_t n_options;
+};
+
+struct kgc_api_allowed_routes {
+    const char *namespaces_from;                   /* Same (default, NULL), All, Selector */
+    const struct kgc_api_label_selector *selector; /* NULL when absent */
+    const struct kgc_api_group_kind *kinds;
+    uint32_t n_kinds;
+};
+
+struct kgc_api_listener {
+    const char *name;
+    const char *hostname; /* NULL: any */
+    int32_t port;         /* 0 when missing or invalid (recorded) */
+    const char *protocol;
+    const struct kgc_api_listener_tls *tls;              /* NULL when absent */
+    const struct kgc_api_allowed_routes *allowed_routes; /* NULL when absent */
+};
+
+struct kgc_api_address {
+    const char *type; /* IPAddress (default, NULL when absent), Hostname, ... */
+    const char *value;
+};
+
+struct kgc_api_listener_status {
+    const char *name;
+    const struct kgc_api_group_kind *supported_kinds;
+    uint32_t n_supported_kinds;
+    int32_t attached_routes;
+    const struct kgc_api_condition *conditions;
+    uint32_t n_conditions;
+};
+
+struct kgc_api_gateway {
+    struct kgc_api_obj obj;
+    const char *gateway_class_name;
+    const struct kgc_api_listener *listeners;
+    uint32_t n_listeners;
+    const struct kgc_api_address *addresses;
+    uint32_t n_addresses;
+    const struct kgc_api_object_ref *infrastructure_parameters_ref; /* NULL when absent */
+    /* status */
+    const struct kgc_api_condition *conditions;
+    uint32_t n_conditions;
+    const struct kgc_api_listener_status *listener_status;
+    uint32_t n_listener_status;
+    const struct kgc_api_address *status_addresses;
+    uint32_t n_status_addresses;
+};
+
+/* --- HTTPRoute -------------------------------------------------------------------------------- */
+
+struct kgc_api_parent_ref {
+    const char *group;     /* NULL: gateway.networking.k8s.io */
+    const char *kind;      /* NULL: Gateway */
+    const char *namespace; /* NULL: the route's namespace */
+    const char *name;
+    const char *section_name; /* NULL when absent */
+    int32_t port;             /* 0 when absent */
+};
+
+struct kgc_api_http_path_match {
+    const char *type; /* Exact, PathPrefix, RegularExpression; NULL when the match has no path */
+    const char *value;
+};
+
+/* A header or query parameter match. */
+struct kgc_api_http_value_match {
+    const char *type; /* Exact (default, NULL when absent) or RegularExpression */
+    const char *name;
+    const char *value;
+};
+
+struct kgc_api_http_route_match {
+    struct kgc_api_http_path_match path;
+    const struct kgc_api_http_value_match *headers;
+    uint32_t n_headers;
+    const struct kgc_api_http_value_match *query_params;
+    uint32_t n_query_params;
+    const char *method; /* NULL: any */
+};
+
+struct kgc_api_http_header_modifier {
+    const struct kgc_api_kv *set; /* key = header name */
+    uint32_t n_set;
+    const struct kgc_api_kv *add;
+    uint32_t n_add;
+    const char *const *remove;
+    uint32_t n_remove;
+};
+
+struct kgc_api_http_path_modifier {
+    const char *type; /* ReplaceFullPath or ReplacePrefixMatch */
+    const char *replace_full_path;
+    const char *replace_prefix_match;
+};
+
+struct kgc_api_http_redirect {
+    const char *scheme;                            /* NULL: unchanged */
+    const char *hostname;                          /* NULL: unchanged */
+    const struct kgc_api_http_path_modifier *path; /* NULL when absent */
+    int32_t port;                                  /* 0 when absent */
+    int32_t status_code;                           /* 0 when absent (API default 302) */
+};
+
+struct kgc_api_http_rewrite {
+    const char *hostname;
+    const struct kgc_api_http_path_modifier *path; /* NULL when absent */
+};
+
+struct kgc_api_http_filter {
+    const char *type; /* RequestHeaderModifier, ResponseHeaderModifier, RequestRedirect,
+                         URLRewrite, ExtensionRef, RequestMirror, CORS, ... (kept as sent) */
+    const struct kgc_api_http_header_modifier *request_header_modifier;
+    const struct kgc_api_http_header_modifier *response_header_modifier;
+    const struct kgc_api_http_redirect *request_redirect;
+    const struct kgc_api_http_rewrite *url_rewrite;
+    const struct kgc_api_object_ref *extension_ref; /* group, kind, name */
+};
+
+struct kgc_api_backend_ref {
+    const char *group; /* NULL: core ("") */
+    const char *kind;  /* NULL: Service */
+    const char *name;
+    const char *namespace; /* NULL: the route's namespace */
+    int32_t port;          /* 0 when absent */
+    int32_t weight;        /* 1 when absent (the API default) */
+    const struct kgc_api_http_filter *filters;
+    uint32_t n_filters;
+};
+
+struct kgc_api_http_route_rule {
+    const char *name; /* NULL when absent */
+    const struct kgc_api_http_route_match *matches;
+    uint32_t n_matches;
+    const struct kgc_api_http_filter *filters;
+    uint32_t n_filters;
+    const struct kgc_api_backend_ref *backend_refs;
+    uint32_t n_backend_refs;
+    const char *timeout_request;         /* timeouts.request, NULL when absent */
+    const char *timeout_backend_request; /* timeouts.backendRequest, NULL when absent */
+};
+
+struct kgc_api_route_parent_status {
+    struct kgc_api_parent_ref parent_ref;
+    const char *controller_name;
+    const struct kgc_api_condition *conditions;
+    uint32_t n_conditions;
+};
+
+struct kgc_api_httproute {
+    struct kgc_api_obj obj;
+    const struct kgc_api_parent_ref *parent_refs;
+    uint32_t n_parent_refs;
+    const char *const *hostnames;
+    uint32_t n_hostnames;
+    const struct kgc_api_http_route_rule *rules;
+    uint32_t n_rules;
+    const struct kgc_api_route_parent_status *parents; /* status.parents */
+    uint32_t n_parents;
+};
+
+/* --- ReferenceGrant --------------------------------------------------------------------------- */
+
+struct kgc_api_referencegrant {
+    struct kgc_api_obj obj;
+    const struct kgc_api_object_ref *from; /* group, kind, namespace */
+    uint32_t n_from;
+    const struct kgc_api_object_ref *to; /* group, kind, name (NULL: every object of the kind) */
+    uint32_t n_to;
+};
+
+/* --- Service ---------------------------------------------------------------------------------- */
+
+struct kgc_api_service_port {
+    const char *name;
+    const char *protocol; /* TCP (default, NULL when absent), UDP, SCTP */
+    const char *app_protocol;
+    int32_t port;
+    int32_t target_port;          /* numeric targetPort, 0 when absent or named */
+    const char *target_port_name; /* named targetPort, NULL when numeric or absent */
+    int32_t node_port;
+};
+
+struct kgc_api_lb_ingress {
+    const char *ip;
+    const char *hostname;
+};
+
+struct kgc_api_service {
+    struct kgc_api_obj obj;
+    const char *type;       /* ClusterIP (default, NULL when absent), NodePort, LoadBalancer, ... */
+    const char *cluster_ip; /* "None" for headless */
+    const char *const *cluster_ips;
+    uint32_t n_cluster_ips;
+    const char *external_name; /* ExternalName services */
+    const struct kgc_api_service_port *ports;
+    uint32_t n_ports;
+    const struct kgc_api_lb_ingress *lb_ingress; /* status.loadBalancer.ingress */
+    uint32_t n_lb_ingress;
+};
+
+/* --- EndpointSlice ---------------------------------------------------------------------------- */
+
+/* A tri-state boolean: KGC_API_UNSET when the field is absent. */
+#define KGC_API_UNSET (-1)
+
+struct kgc_api_endpoint_port {
+    const char *name;
+    const char *protocol;
+    const char *app_protocol;
+    int32_t port; /* 0 when absent */
+};
+
+struct kgc_api_endpoint {
+    const char *const *addresses;
+    uint32_t n_addresses;
+    int8_t ready;       /* 1, 0 or KGC_API_UNSET (absent means ready) */
+    int8_t serving;     /* 1, 0 or KGC_API_UNSET */
+    int8_t terminating; /* 1, 0 or KGC_API_UNSET */
+    const char *node_name;
+};
+
+struct kgc_api_endpointslice {
+    struct kgc_api_obj obj;
+    const char *service_name; /* label kubernetes.io/service-name, NULL when absent */
+    const char *address_type; /* IPv4, IPv6, FQDN */
+    const struct kgc_api_endpoint_port *ports;
+    uint32_t n_ports;
+    const struct kgc_api_endpoint *endpoints;
+    uint32_t n_endpoints;
+};
+
+/* --- Secret ----------------------------------------------------------------------------------- */
+
+struct kgc_api_secret {
+    struct kgc_api_obj obj;
+    const char *type; /* "kubernetes.io/tls", "Opaque", ... */
+    bool has_tls_crt; /* data["tls.crt"] present */
+    bool has_tls_key; /* data["tls.key"] present */
+    bool tls_valid;   /* tls.crt holds a PEM certificate, tls.key a PEM private key, they match */
+    const char *tls_problem; /* why tls_valid is false (no secret material in it), or NULL */
+    const char *tls_crt_pem; /* decoded tls.crt (NUL-terminated); NEVER log or emit */
+    const char *tls_key_pem; /* decoded tls.key (NUL-terminated); NEVER log or emit */
+};
+
+/* --- Namespace -------------------------------------------------------------------------------- */
+
+struct kgc_api_namespace {
+    struct kgc_api_obj obj; /* labels are in obj.meta.labels */
+    const char *phase;      /* status.phase: Active, Terminating */
+};
+
+/* --- functions -------------------------------------------------------------------------------- */
+
+/* Parses a json-c object of the given kind into a new typed object with one reference. The tree
+ * is only read; the caller still owns (and should put at once) it. Returns 0, KGC_EPARSE (not an
+ * object, or no usable metadata.name/namespace: err says which) or KGC_ENOMEM. */
+int kgc_api_parse(enum kgc_api_kind kind, json_object *json, struct kgc_api_obj **out,
+                  struct kgc_err *err);
+
+/* The same from JSON text (len bytes; the json-c tree is freed before returning). */
+int kgc_api_parse_text(enum kgc_api_kind kind, const char *text, size_t len,
+                       struct kgc_api_obj **out, struct kgc_err *err);
+
+/* Emits the object as a Kubernetes-shaped JSON tree (apiVersion, kind, metadata with
+ * resourceVersion, spec, status, and "kgcProblems" when some values were invalid). Secret data
+ * values are "<redacted>". Returns a new tree the caller puts, or NULL when out of memory. */
+json_object *kgc_api_to_json(const struct kgc_api_obj *obj);
+
+/* Takes one more reference; returns obj. Safe from any thread. NULL is allowed (returns NULL). */
+const struct kgc_api_obj *kgc_api_obj_ref(const struct kgc_api_obj *obj);
+
+/* Drops one reference, freeing the object with the last one. NULL is allowed. */
+void kgc_api_obj_unref(const struct kgc_api_obj *obj);
+
+/* Checked downcasts: the typed object, or NULL when obj is NULL or of another kind. */
+const struct kgc_api_gatewayclass *kgc_api_as_gatewayclass(const struct kgc_api_obj *obj);
+const struct kgc_api_gateway *kgc_api_as_gateway(const struct kgc_api_obj *obj);
+const struct kgc_api_httproute *kgc_api_as_httproute(const struct kgc_api_obj *obj);
+const struct kgc_api_referencegrant *kgc_api_as_referencegrant(const struct kgc_api_obj *obj);
+const struct kgc_api_service *kgc_api_as_service(const struct kgc_api_obj *obj);
+const struct kgc_api_endpointslice *kgc_api_as_endpointslice(const struct kgc_api_obj *obj);
+const struct kgc_api_secret *kgc_api_as_secret(const struct kgc_api_obj *obj);
+const struct kgc_api_namespace *kgc_api_as_namespace(const struct kgc_api_obj *obj);
+
+/* The value of label key on obj, or NULL. */
+const char *kgc_api_label(const struct kgc_api_obj *obj, const char *key);
+
+/* The condition of the given type in a list, or NULL. */
+const struct kgc_api_condition *kgc_api_condition_find(const struct kgc_api_condition *conds,
+                                                       uint32_t n, const char *type);
+
+/* Decodes standard base64 (newlines allowed) into a new NUL-terminated buffer (*out, *out_len
+ * without the NUL). Returns 0, KGC_EPARSE or KGC_ENOMEM. The caller frees *out. */
+int kgc_api_base64_decode(const char *in, size_t len, unsigned char **out, size_t *out_len);
+
+/* Checks that cert_pem holds at least one PEM certificate, key_pem a PEM private key, and that
+ * the key matches the first certificate. Returns true, or false with a reason in problem. */
+bool kgc_api_tls_pair_valid(const char *cert_pem, size_t cert_len, const char *key_pem,
+                            size_t key_len, char *problem, size_t problem_size);
+
+#endif

@@ -1,0 +1,93 @@
+/* informer — one thread per kind that keeps the shared cache equal to the API server's state:
+ *
+ *   list (paginated) → replace the kind's store (synthetic deletes for vanished objects)
+ *   → watch from the list's resourceVersion with bookmarks → apply each event to the store
+ *   → stream ended or broke: watch again from the last resourceVersion seen
+ *   → ERROR Expired / 410 / an oversized or unparsable event: list again
+ *   → a failure (list or watch refused, unreachable, a watch that dies at once): back off
+ *     (initial → max, × factor, jitter) before the next attempt; the backoff resets after
+ *     backoff_reset of health.
+ *
+ * has_synced becomes true once the first list is stored; the controller waits for every
+ * informer (kgc_informer_wait_synced) before starting its workers. Cache handlers run on the
+ * informer's thread. Time is the real clock (the informer waits on the network anyway). */
+#ifndef KGC_INFORMER_H
+#define KGC_INFORMER_H
+
+#include "kgc/api.h"
+#include "kgc/cache.h"
+#include "kgc/err.h"
+#include "kgc/k8s.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kgc_informer_options {
+    const char *namespace;        /* --watch-namespace: namespaced kinds only here (NULL: all) */
+    uint32_t page_size;           /* list page size, limit= (500) */
+    uint64_t resync_ns;           /* --informer-resync: re-deliver every object as an update
+                                     (old == new) this often; 0 disables (0) */
+    uint64_t backoff_initial_ns;  /* --informer-backoff-initial (800 ms) */
+    uint64_t backoff_max_ns;      /* --informer-backoff-max (30 s) */
+    double backoff_factor;        /* growth per consecutive failure (2.0) */
+    double backoff_jitter;        /* 1.0: full jitter, the delay is uniform in (0, d]; 0: none */
+    uint64_t backoff_reset_ns;    /* --informer-backoff-reset: healthy this long resets (2 min) */
+    uint32_t watch_timeout_min_s; /* timeoutSeconds is uniform in [min, 2*min) (300, as
+                                     client-go) */
+    uint64_t min_watch_ns;        /* a watch that ends sooner with no event is a failure (1 s) */
+};
+
+/* Fills o with the defaults above. */
+void kgc_informer_options_default(struct kgc_informer_options *o);
+
+/* Counters for metrics and tests (a snapshot). */
+struct kgc_informer_stats {
+    bool synced;                /* the first list is stored */
+    uint64_t lists;             /* lists completed and stored */
+    uint64_t relists;           /* lists after the first (Expired, 410, bad event) */
+    uint64_t list_errors;       /* lists that failed */
+    uint64_t watches;           /* watch requests made */
+    uint64_t watch_errors;      /* watches refused or broken */
+    uint64_t added;             /* ADDED events */
+    uint64_t modified;          /* MODIFIED events */
+    uint64_t deleted;           /* DELETED events */
+    uint64_t bookmarks;         /* BOOKMARK events */
+    uint64_t error_events;      /* ERROR events (Expired included) */
+    uint64_t synthetic_deletes; /* objects gone at a relist */
+    uint64_t parse_errors;      /* objects that could not be parsed (skipped) */
+    uint64_t backoffs;          /* waits after a failure */
+    uint64_t resyncs;           /* resync rounds */
+    char last_rv[64];           /* the last resourceVersion seen (list, event or bookmark) */
+};
+
+struct kgc_informer;
+
+/* An informer for kind, writing into cache through client (both must outlive it). opts may be
+ * NULL (defaults); it is copied, the namespace string too. Returns 0, KGC_EINVAL or KGC_ENOMEM. */
+int kgc_informer_new(struct kgc_k8s_client *client, struct kgc_cache *cache, enum kgc_api_kind kind,
+                     const struct kgc_informer_options *opts, struct kgc_informer **out,
+                     struct kgc_err *err);
+
+/* Starts the thread (once). Returns 0, KGC_EINVAL (already started) or an errno code. */
+int kgc_informer_start(struct kgc_informer *inf, struct kgc_err *err);
+
+/* Stops the thread promptly (a running list or watch is cancelled) and joins it. Idempotent;
+ * an informer cannot be started again. */
+void kgc_informer_stop(struct kgc_informer *inf);
+
+/* Stops (if needed) and frees. NULL is allowed. */
+void kgc_informer_free(struct kgc_informer *inf);
+
+enum kgc_api_kind kgc_informer_kind(const struct kgc_informer *inf);
+
+/* True once the first list is in the cache. */
+bool kgc_informer_has_synced(struct kgc_informer *inf);
+
+/* Waits until every informer has synced: 0, KGC_ETIMEDOUT after timeout_ns (0: forever), or
+ * KGC_ESHUTDOWN when one of them was stopped first. */
+int kgc_informer_wait_synced(struct kgc_informer *const *infs, size_t n, uint64_t timeout_ns);
+
+void kgc_informer_stats(struct kgc_informer *inf, struct kgc_informer_stats *out);
+
+#endif

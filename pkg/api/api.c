@@ -1,0 +1,362 @@
+/* Kinds, the two-pass parse entry point, references, base64 and TLS validation. */
+#include "api_internal.h"
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define GW_GROUP "gateway.networking.k8s.io"
+
+static const struct kgc_api_kind_info kinds[KGC_API_KIND_COUNT] = {
+    {KGC_API_GATEWAYCLASS, "GatewayClass", "gatewayclasses", GW_GROUP, "v1", GW_GROUP "/v1", false},
+    {KGC_API_GATEWAY, "Gateway", "gateways", GW_GROUP, "v1", GW_GROUP "/v1", true},
+    {KGC_API_HTTPROUTE, "HTTPRoute", "httproutes", GW_GROUP, "v1", GW_GROUP "/v1", true},
+    {KGC_API_REFERENCEGRANT, "ReferenceGrant", "referencegrants", GW_GROUP, "v1", GW_GROUP "/v1",
+     true},
+    {KGC_API_SERVICE, "Service", "services", "", "v1", "v1", true},
+    {KGC_API_ENDPOINTSLICE, "EndpointSlice", "endpointslices", "discovery.k8s.io", "v1",
+     "discovery.k8s.io/v1", true},
+    {KGC_API_SECRET, "Secret", "secrets", "", "v1", "v1", true},
+    {KGC_API_NAMESPACE, "Namespace", "namespaces", "", "v1", "v1", false},
+};
+
+const struct kgc_api_kind_info *kgc_api_kind_info(enum kgc_api_kind kind)
+{
+    if ((int)kind < 0 || kind >= KGC_API_KIND_COUNT)
+        return NULL;
+    return &kinds[kind];
+}
+
+int kgc_api_kind_from_name(const char *s)
+{
+    if (!s)
+        return -1;
+    for (int i = 0; i < KGC_API_KIND_COUNT; i++) {
+        if (strcmp(s, kinds[i].plural) == 0 || strcasecmp(s, kinds[i].name) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* --- parse ------------------------------------------------------------------------------------ */
+
+static bool usable_name(json_object *v)
+{
+    if (!v || !json_object_is_type(v, json_type_string))
+        return false;
+    size_t n = (size_t)json_object_get_string_len(v);
+    const char *s = json_object_get_string(v);
+    return n > 0 && n <= 253 && !memchr(s, '/', n) && !memchr(s, '\0', n);
+}
+
+/* One pass (measure or fill). The jump target lives here, so nothing in this frame is modified
+ * between setjmp and longjmp. */
+static struct kgc_api_obj *run_pass(struct api_pctx *c, enum kgc_api_kind kind, json_object *j,
+                                    const struct api_secret_prep *prep)
+{
+    jmp_buf jb;
+    c->a->oom_jmp = &jb;
+    if (setjmp(jb)) {
+        c->a->oom_jmp = NULL;
+        return NULL;
+    }
+    struct kgc_api_obj *o = api_parse_kind(c, kind, j, prep);
+    c->a->oom_jmp = NULL; /* jb dies with this frame */
+    return o;
+}
+
+int kgc_api_parse(enum kgc_api_kind kind, json_object *json, struct kgc_api_obj **out,
+                  struct kgc_err *err)
+{
+    *out = NULL;
+    const struct kgc_api_kind_info *info = kgc_api_kind_info(kind);
+    if (!info)
+        return kgc_err_set(err, KGC_EINVAL, "unknown kind %d", (int)kind);
+    if (!json || !json_object_is_type(json, json_type_object))
+        return kgc_err_set(err, KGC_EPARSE, "%s: not a JSON object", info->name);
+    json_object *m = NULL, *name = NULL, *ns = NULL;
+    if (!json_object_object_get_ex(json, "metadata", &m) || !m ||
+        !json_object_is_type(m, json_type_object))
+        return kgc_err_set(err, KGC_EPARSE, "%s: no metadata", info->name);
+    json_object_object_get_ex(m, "name", &name);
+    if (!usable_name(name))
+        return kgc_err_set(err, KGC_EPARSE, "%s: metadata.name missing or invalid", info->name);
+    if (info->namespaced) {
+        json_object_object_get_ex(m, "namespace", &ns);
+        if (!usable_name(ns))
+            return kgc_err_set(err, KGC_EPARSE, "%s %s: metadata.namespace missing or invalid",
+                               info->name, json_object_get_string(name));
+    }
+
+    struct api_secret_prep prep = {0};
+    if (kind == KGC_API_SECRET)
+        api_secret_prep(json, &prep);
+
+    struct api_arena a;
+    struct api_pctx c = {0};
+    api_arena_init_measure(&a);
+    c.a = &a;
+    struct kgc_api_obj *o = run_pass(&c, kind, json, &prep);
+    size_t size = a.used;
+    api_arena_release(&a);
+    if (!o || size > UINT32_MAX) {
+        api_secret_prep_free(&prep);
+        return kgc_err_set(err, KGC_ENOMEM, "%s: out of memory", info->name);
+    }
+
+    char *block = malloc(size);
+    if (!block) {
+        api_secret_prep_free(&prep);
+        return kgc_err_set(err, KGC_ENOMEM, "%s: out of memory", info->name);
+    }
+    api_arena_init_fill(&a, block, size);
+    memset(&c, 0, sizeof(c));
+    c.a = &a;
+    o = run_pass(&c, kind, json, &prep);
+    api_secret_prep_free(&prep);
+    if (!o || (char *)o != block || a.used != size) {
+        free(block);
+        return kgc_err_set(err, KGC_ENOMEM, "%s: out of memory", info->name);
+    }
+    o->refs = 1;
+    o->size = (uint32_t)size;
+    *out = o;
+    return 0;
+}
+
+int kgc_api_parse_text(enum kgc_api_kind kind, const char *text, size_t len,
+                       struct kgc_api_obj **out, struct kgc_err *err)
+{
+    *out = NULL;
+    if (len > INT32_MAX)
+        return kgc_err_set(err, KGC_E2BIG, "object of %zu bytes is too large", len);
+    json_tokener *tok = json_tokener_new_ex(64);
+    if (!tok)
+        return kgc_err_set(err, KGC_ENOMEM, "out of memory");
+    json_object *j = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    if (!j || jerr != json_tokener_success) {
+        json_object_put(j);
+        json_tokener_free(tok);
+        return kgc_err_set(err, KGC_EPARSE, "bad JSON: %s",
+                           jerr == json_tokener_continue ? "truncated"
+                                                         : json_tokener_error_desc(jerr));
+    }
+    json_tokener_free(tok);
+    int rc = kgc_api_parse(kind, j, out, err);
+    json_object_put(j);
+    return rc;
+}
+
+/* --- references ------------------------------------------------------------------------------- */
+
+const struct kgc_api_obj *kgc_api_obj_ref(const struct kgc_api_obj *obj)
+{
+    if (obj)
+        __atomic_add_fetch(&((struct kgc_api_obj *)obj)->refs, 1, __ATOMIC_RELAXED);
+    return obj;
+}
+
+void kgc_api_obj_unref(const struct kgc_api_obj *obj)
+{
+    if (!obj)
+        return;
+    struct kgc_api_obj *o = (struct kgc_api_obj *)obj;
+    if (__atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        if (o->kind == KGC_API_SECRET) {
+            /* Wipe the key material before the memory goes back to the allocator. */
+            OPENSSL_cleanse(o, o->size);
+        }
+        free(o);
+    }
+}
+
+#define DOWNCAST(fn, type, k)                                                                      \
+    const struct type *fn(const struct kgc_api_obj *obj)                                           \
+    {                                                                                              \
+        return obj && obj->kind == (k) ? (const struct type *)(const void *)obj : NULL;            \
+    }
+DOWNCAST(kgc_api_as_gatewayclass, kgc_api_gatewayclass, KGC_API_GATEWAYCLASS)
+DOWNCAST(kgc_api_as_gateway, kgc_api_gateway, KGC_API_GATEWAY)
+DOWNCAST(kgc_api_as_httproute, kgc_api_httproute, KGC_API_HTTPROUTE)
+DOWNCAST(kgc_api_as_referencegrant, kgc_api_referencegrant, KGC_API_REFERENCEGRANT)
+DOWNCAST(kgc_api_as_service, kgc_api_service, KGC_API_SERVICE)
+DOWNCAST(kgc_api_as_endpointslice, kgc_api_endpointslice, KGC_API_ENDPOINTSLICE)
+DOWNCAST(kgc_api_as_secret, kgc_api_secret, KGC_API_SECRET)
+DOWNCAST(kgc_api_as_namespace, kgc_api_namespace, KGC_API_NAMESPACE)
+
+const char *kgc_api_label(const struct kgc_api_obj *obj, const char *key)
+{
+    if (!obj || !key)
+        return NULL;
+    for (uint32_t i = 0; i < obj->meta.n_labels; i++) {
+        if (strcmp(obj->meta.labels[i].key, key) == 0)
+            return obj->meta.labels[i].value;
+    }
+    return NULL;
+}
+
+const struct kgc_api_condition *kgc_api_condition_find(const struct kgc_api_condition *conds,
+                                                       uint32_t n, const char *type)
+{
+    for (uint32_t i = 0; i < n && type; i++) {
+        if (conds[i].type && strcmp(conds[i].type, type) == 0)
+            return &conds[i];
+    }
+    return NULL;
+}
+
+/* --- base64 and TLS --------------------------------------------------------------------------- */
+
+int kgc_api_base64_decode(const char *in, size_t len, unsigned char **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (len > INT32_MAX)
+        return KGC_EPARSE;
+    unsigned char *buf = malloc(len / 4 * 3 + 4);
+    if (!buf)
+        return KGC_ENOMEM;
+    EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
+    if (!ctx) {
+        free(buf);
+        return KGC_ENOMEM;
+    }
+    int n1 = 0, n2 = 0;
+    EVP_DecodeInit(ctx);
+    int rc = EVP_DecodeUpdate(ctx, buf, &n1, (const unsigned char *)in, (int)len);
+    if (rc >= 0)
+        rc = EVP_DecodeFinal(ctx, buf + n1, &n2);
+    EVP_ENCODE_CTX_free(ctx);
+    if (rc < 0) {
+        free(buf);
+        ERR_clear_error();
+        return KGC_EPARSE;
+    }
+    size_t n = (size_t)n1 + (size_t)n2;
+    buf[n] = '\0';
+    *out = buf;
+    *out_len = n;
+    return 0;
+}
+
+/* Never prompt for a passphrase: an encrypted key is simply not usable. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return -1;
+}
+
+bool kgc_api_tls_pair_valid(const char *cert_pem, size_t cert_len, const char *key_pem,
+                            size_t key_len, char *problem, size_t problem_size)
+{
+    bool ok = false;
+    X509 *x = NULL;
+    EVP_PKEY *k = NULL;
+    BIO *cb = NULL, *kb = NULL;
+    if (cert_len > INT32_MAX || key_len > INT32_MAX) {
+        snprintf(problem, problem_size, "certificate or key too large");
+        return false;
+    }
+    cb = BIO_new_mem_buf(cert_pem, (int)cert_len);
+    kb = BIO_new_mem_buf(key_pem, (int)key_len);
+    if (!cb || !kb) {
+        snprintf(problem, problem_size, "out of memory");
+        goto out;
+    }
+    x = PEM_read_bio_X509(cb, NULL, no_passphrase, NULL);
+    if (!x) {
+        snprintf(problem, problem_size, "tls.crt holds no PEM certificate");
+        goto out;
+    }
+    k = PEM_read_bio_PrivateKey(kb, NULL, no_passphrase, NULL);
+    if (!k) {
+        snprintf(problem, problem_size, "tls.key holds no usable PEM private key");
+        goto out;
+    }
+    if (X509_check_private_key(x, k) != 1) {
+        snprintf(problem, problem_size, "tls.key does not match the certificate in tls.crt");
+        goto out;
+    }
+    ok = true;
+out:
+    EVP_PKEY_free(k);
+    X509_free(x);
+    BIO_free(kb);
+    BIO_free(cb);
+    ERR_clear_error(); /* the error queue is per thread: leave nothing behind */
+    return ok;
+}
+
+static bool decode_data(json_object *data, const char *key, unsigned char **out, size_t *len,
+                        char *problem, size_t psize)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(data, key, &v) || !v)
+        return false;
+    if (!json_object_is_type(v, json_type_string)) {
+        snprintf(problem, psize, "data[%s] is not a string", key);
+        return false;
+    }
+    int rc = kgc_api_base64_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v),
+                                   out, len);
+    if (rc == KGC_ENOMEM) {
+        snprintf(problem, psize, "out of memory");
+        return false;
+    }
+    if (rc != 0) {
+        snprintf(problem, psize, "data[%s] is not valid base64", key);
+        return false;
+    }
+    return true;
+}
+
+void api_secret_prep(json_object *j, struct api_secret_prep *prep)
+{
+    memset(prep, 0, sizeof(*prep));
+    json_object *data = NULL, *v = NULL;
+    if (!json_object_object_get_ex(j, "data", &data) || !data ||
+        !json_object_is_type(data, json_type_object)) {
+        snprintf(prep->problem, sizeof(prep->problem), "no data");
+        return;
+    }
+    prep->has_crt = json_object_object_get_ex(data, "tls.crt", &v) && v;
+    prep->has_key = json_object_object_get_ex(data, "tls.key", &v) && v;
+    if (!prep->has_crt) {
+        snprintf(prep->problem, sizeof(prep->problem), "no tls.crt");
+        return;
+    }
+    if (!prep->has_key) {
+        snprintf(prep->problem, sizeof(prep->problem), "no tls.key");
+        return;
+    }
+    if (!decode_data(data, "tls.crt", &prep->crt, &prep->crt_len, prep->problem,
+                     sizeof(prep->problem)) ||
+        !decode_data(data, "tls.key", &prep->key, &prep->key_len, prep->problem,
+                     sizeof(prep->problem)))
+        return;
+    prep->valid =
+        kgc_api_tls_pair_valid((const char *)prep->crt, prep->crt_len, (const char *)prep->key,
+                               prep->key_len, prep->problem, sizeof(prep->problem));
+}
+
+void api_secret_prep_free(struct api_secret_prep *prep)
+{
+    if (prep->crt) {
+        OPENSSL_cleanse(prep->crt, prep->crt_len);
+        free(prep->crt);
+    }
+    if (prep->key) {
+        OPENSSL_cleanse(prep->key, prep->key_len);
+        free(prep->key);
+    }
+    memset(prep, 0, sizeof(*prep));
+}

@@ -1,0 +1,748 @@
+/* Per-kind parsers: json-c tree → typed struct in the arena. Every function here runs twice per
+ * object (measure, then fill) and must allocate the same sizes in the same order both times. */
+#include "api_internal.h"
+
+#include <string.h>
+
+#define LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
+
+/* Allocates an array of n elements of *ptr's type; NULL when n is 0. */
+#define ALLOC_ARRAY(c, ptr, n) ((n) ? api_alloc((c)->a, (size_t)(n) * sizeof(*(ptr))) : NULL)
+
+/* arr[i] when it is an object; otherwise records a problem and returns NULL. */
+static json_object *item_obj(struct api_pctx *c, json_object *arr, const char *field, size_t i)
+{
+    json_object *v = json_object_array_get_idx(arr, i);
+    if (v && json_object_is_type(v, json_type_object))
+        return v;
+    api_problem(c, field, "item %zu must be an object", i);
+    return NULL;
+}
+
+static size_t arr_len(json_object *arr)
+{
+    if (!arr)
+        return 0;
+    size_t n = json_object_array_length(arr);
+    return n > UINT32_MAX ? UINT32_MAX : n;
+}
+
+/* --- shared pieces ---------------------------------------------------------------------------- */
+
+static void parse_meta(struct api_pctx *c, json_object *j, struct kgc_api_obj *o, bool namespaced)
+{
+    json_object *m = NULL;
+    json_object *name = NULL, *ns = NULL;
+    /* kgc_api_parse checked these before the passes. */
+    json_object_object_get_ex(j, "metadata", &m);
+    json_object_object_get_ex(m, "name", &name);
+    if (namespaced)
+        json_object_object_get_ex(m, "namespace", &ns);
+    size_t name_len = (size_t)json_object_get_string_len(name);
+    size_t saved = api_path_push(c, "metadata");
+    if (namespaced) {
+        size_t ns_len = (size_t)json_object_get_string_len(ns);
+        char *key = api_alloc(c->a, ns_len + 1 + name_len + 1);
+        memcpy(key, json_object_get_string(ns), ns_len);
+        key[ns_len] = '/';
+        memcpy(key + ns_len + 1, json_object_get_string(name), name_len);
+        key[ns_len + 1 + name_len] = '\0';
+        o->meta.key = key;
+        o->meta.name = key + ns_len + 1; /* the name is the key's tail: no second copy */
+        o->meta.namespace = api_strndup(c->a, json_object_get_string(ns), ns_len);
+    } else {
+        o->meta.key = api_strndup(c->a, json_object_get_string(name), name_len);
+        o->meta.name = o->meta.key;
+    }
+    o->meta.uid = api_get_str(c, m, "uid");
+    o->meta.resource_version = api_get_str(c, m, "resourceVersion");
+    o->meta.creation_timestamp = api_get_str(c, m, "creationTimestamp");
+    o->meta.deletion_timestamp = api_get_str(c, m, "deletionTimestamp");
+    o->meta.generation = api_get_int(c, m, "generation", 0, INT64_MAX, 0);
+    o->meta.labels = api_get_kv_map(c, m, "labels", &o->meta.n_labels, NULL);
+    o->meta.annotations = api_get_kv_map(c, m, "annotations", &o->meta.n_annotations, LAST_APPLIED);
+    api_path_pop(c, saved);
+}
+
+static const struct kgc_api_condition *parse_conditions(struct api_pctx *c, json_object *parent,
+                                                        const char *field, uint32_t *n)
+{
+    *n = 0;
+    json_object *arr = api_get_arr(c, parent, field);
+    size_t len = arr_len(arr);
+    struct kgc_api_condition *out = ALLOC_ARRAY(c, out, len);
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, field, i);
+        if (!it)
+            continue;
+        size_t saved = api_path_push(c, "%s[%zu]", field, i);
+        struct kgc_api_condition *k = &out[(*n)++];
+        k->type = api_get_str(c, it, "type");
+        k->status = api_get_str(c, it, "status");
+        k->reason = api_get_str(c, it, "reason");
+        k->message = api_get_str(c, it, "message");
+        k->last_transition_time = api_get_str(c, it, "lastTransitionTime");
+        k->observed_generation = api_get_int(c, it, "observedGeneration", 0, INT64_MAX, 0);
+        if (k->status && strcmp(k->status, "True") != 0 && strcmp(k->status, "False") != 0 &&
+            strcmp(k->status, "Unknown") != 0)
+            api_problem(c, "status", "must be True, False or Unknown");
+        api_path_pop(c, saved);
+    }
+    return out;
+}
+
+static void parse_object_ref(struct api_pctx *c, json_object *o, struct kgc_api_object_ref *r)
+{
+    r->group = api_get_str(c, o, "group");
+    r->kind = api_get_str(c, o, "kind");
+    r->name = api_get_str(c, o, "name");
+    r->namespace = api_get_str(c, o, "namespace");
+}
+
+static const struct kgc_api_object_ref *parse_object_ref_ptr(struct api_pctx *c,
+                                                             json_object *parent, const char *field)
+{
+    json_object *o = api_get_obj(c, parent, field);
+    if (!o)
+        return NULL;
+    struct kgc_api_object_ref *r = api_alloc(c->a, sizeof(*r));
+    size_t saved = api_path_push(c, "%s", field);
+    parse_object_ref(c, o, r);
+    api_path_pop(c, saved);
+    return r;
+}
+
+static const struct kgc_api_object_ref *parse_object_refs(struct api_pctx *c, json_object *parent,
+                                                          const char *field, uint32_t *n)
+{
+    *n = 0;
+    json_object *arr = api_get_arr(c, parent, field);
+    size_t len = arr_len(arr);
+    struct kgc_api_object_ref *out = ALLOC_ARRAY(c, out, len);
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, field, i);
+        if (!it)
+            continue;
+        size_t saved = api_path_push(c, "%s[%zu]", field, i);
+        parse_object_ref(c, it, &out[(*n)++]);
+        api_path_pop(c, saved);
+    }
+    return out;
+}
+
+static const struct kgc_api_group_kind *parse_group_kinds(struct api_pctx *c, json_object *parent,
+                                                          const char *field, uint32_t *n)
+{
+    *n = 0;
+    json_object *arr = api_get_arr(c, parent, field);
+    size_t len = arr_len(arr);
+    struct kgc_api_group_kind *out = ALLOC_ARRAY(c, out, len);
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, field, i);
+        if (!it)
+            continue;
+        size_t saved = api_path_push(c, "%s[%zu]", field, i);
+        out[*n].group = api_get_str(c, it, "group");
+        out[*n].kind = api_get_str(c, it, "kind");
+        (*n)++;
+        api_path_pop(c, saved);
+    }
+    return out;
+}
+
+static const struct kgc_api_label_selector *parse_selector(struct api_pctx *c, json_object *parent,
+                                                           const char *field)
+{
+    json_object *o = api_get_obj(c, parent, field);
+    if (!o)
+        return NULL;
+    struct kgc_api_label_selector *s = api_alloc(c->a, sizeof(*s));
+    size_t saved = api_path_push(c, "%s", field);
+    s->match_labels = api_get_kv_map(c, o, "matchLabels", &s->n_match_labels, NULL);
+    json_object *arr = api_get_arr(c, o, "matchExpressions");
+    size_t len = arr_len(arr);
+    struct kgc_api_selector_requirement *reqs = ALLOC_ARRAY(c, reqs, len);
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, "matchExpressions", i);
+        if (!it)
+            continue;
+        size_t s2 = api_path_push(c, ".matchExpressions[%zu]", i);
+        struct kgc_api_selector_requirement *r = &reqs[s->n_match_expressions++];
+        r->key = api_get_str(c, it, "key");
+        r->operator= api_get_str(c, it, "operator");
+        r->values = api_get_str_array(c, it, "values", &r->n_values);
+        api_path_pop(c, s2);
+    }
+    s->match_expressions = reqs;
+    api_path_pop(c, saved);
+    return s;
+}
+
+static const struct kgc_api_address *parse_addresses(struct api_pctx *c, json_object *parent,
+                                                     const char *field, uint32_t *n)
+{
+    *n = 0;
+    json_object *arr = api_get_arr(c, parent, field);
+    size_t len = arr_len(arr);
+    struct kgc_api_address *out = ALLOC_ARRAY(c, out, len);
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, field, i);
+        if (!it)
+            continue;
+        size_t saved = api_path_push(c, "%s[%zu]", field, i);
+        out[*n].type = api_get_str(c, it, "type");
+        out[*n].value = api_get_str(c, it, "value");
+        (*n)++;
+        api_path_pop(c, saved);
+    }
+    return out;
+}
+
+/* --- GatewayClass ----------------------------------------------------------------------------- */
+
+static struct kgc_api_obj *parse_gatewayclass(struct api_pctx *c, json_object *j)
+{
+    struct kgc_api_gatewayclass *g = api_alloc(c->a, sizeof(*g));
+    parse_meta(c, j, &g->obj, false);
+    json_object *spec = api_get_obj(c, j, "spec");
+    size_t saved = api_path_push(c, "spec");
+    g->controller_name = api_get_str(c, spec, "controllerName");
+    g->parameters_ref = parse_object_ref_ptr(c, spec, "parametersRef");
+    api_path_pop(c, saved);
+    json_object *status = api_get_obj(c, j, "status");
+    saved = api_path_push(c, "status");
+    g->conditions = parse_conditions(c, status, "conditions", &g->n_conditions);
+    api_path_pop(c, saved);
+    return &g->obj;
+}
+
+/* --- Gateway ---------------------------------------------------------------------------------- */
+
+static const struct kgc_api_listener_tls *parse_listener_tls(struct api_pctx *c, json_object *l)
+{
+    json_object *o = api_get_obj(c, l, "tls");
+    if (!o)
+        return NULL;
+    struct kgc_api_listener_tls *t = api_alloc(c->a, sizeof(*t));
+    size_t saved = api_path_push(c, ".tls");
+    t->mode = api_get_str(c, o, "mode");
+    t->certificate_refs = parse_object_refs(c, o, "certificateRefs", &t->n_certificate_refs);
+    t->options = api_get_kv_map(c, o, "options", &t->n_options, NULL);
+    api_path_pop(c, saved);
+    return t;
+}
+
+static const struct kgc_api_allowed_routes *parse_allowed_routes(struct api_pctx *c, json_object *l)
+{
+    json_object *o = api_get_obj(c, l, "allowedRoutes");
+    if (!o)
+        return NULL;
+    struct kgc_api_allowed_routes *r = api_alloc(c->a, sizeof(*r));
+    size_t saved = api_path_push(c, ".allowedRoutes");
+    json_object *ns = api_get_obj(c, o, "namespaces");
+    if (ns) {
+        size_t s2 = api_path_push(c, ".namespaces");
+        r->namespaces_from = api_get_str(c, ns, "from");
+        r->selector = parse_selector(c, ns, "selector");
+        api_path_pop(c, s2);
+    }
+    r->kinds = parse_group_kinds(c, o, "kinds", &r->n_kinds);
+    api_path_pop(c, saved);
+    return r;
+}
+
+static struct kgc_api_obj *parse_gateway(struct api_pctx *c, json_object *j)
+{
+    struct kgc_api_gateway *g = api_alloc(c->a, sizeof(*g));
+    parse_meta(c, j, &g->obj, true);
+    json_object *spec = api_get_obj(c, j, "spec");
+    size_t saved = api_path_push(c, "spec");
+    g->gateway_class_name = api_get_str(c, spec, "gatewayClassName");
+    json_object *arr = api_get_arr(c, spec, "listeners");
+    size_t len = arr_len(arr);
+    struct kgc_api_listener *ls = ALLOC_ARRAY(c, ls, len);
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, "listeners", i);
+        if (!it)
+            continue;
+        size_t s2 = api_path_push(c, ".listeners[%zu]", i);
+        struct kgc_api_listener *l = &ls[g->n_listeners++];
+        l->name = api_get_str(c, it, "name");
+        l->hostname = api_get_str(c, it, "hostname");
+        l->port = (int32_t)api_get_int(c, it, "port", 1, 65535, 0);
+        l->protocol = api_get_str(c, it, "protocol");
+        l->tls = parse_listener_tls(c, it);
+        l->allowed_routes = parse_allowed_routes(c, it);
+        api_path_pop(c, s2);
+    }
+    g->listeners = ls;
+    g->addresses = parse_addresses(c, spec, "addresses", &g->n_addresses);
+    json_object *infra = api_get_obj(c, spec, "infrastructure");
+    if (infra) {
+        size_t s2 = api_path_push(c, ".infrastructure");
+        g->infrastructure_parameters_ref = parse_object_ref_ptr(c, infra, "parametersRef");
+        api_path_pop(c, s2);
+    }
+    api_path_pop(c, saved);
+
+    json_object *status = api_get_obj(c, j, "status");
+    saved = api_path_push(c, "status");
+    g->conditions = parse_conditions(c, status, "conditions", &g->n_conditions);
+    g->status_addresses = parse_addresses(c, status, "addresses", &g->n_status_addresses);
+    arr = api_get_arr(c, status, "listeners");
+    len = arr_len(arr);
+    struct kgc_api_listener_status *st = ALLOC_ARRAY(c, st, len);
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, "listeners", i);
+        if (!it)
+            continue;
+        size_t s2 = api_path_push(c, ".listeners[%zu]", i);
+        struct kgc_api_listener_status *l = &st[g->n_listener_status++];
+        l->name = api_get_str(c, it, "name");
+        l->supported_kinds = parse_group_kinds(c, it, "supportedKinds", &l->n_supported_kinds);
+        l->attached_routes = (int32_t)api_get_int(c, it, "attachedRoutes", 0, INT32_MAX, 0);
+        l->conditions = parse_conditions(c, it, "conditions", &l->n_conditions);
+        api_path_pop(c, s2);
+    }
+    g->listener_status = st;
+    api_path_pop(c, saved);
+    return &g->obj;
+}
+
+/* --- HTTPRoute -------------------------------------------------------------------------------- */
+
+static void parse_parent_ref(struct api_pctx *c, json_object *o, struct kgc_api_parent_ref *p)
+{
+    p->group = api_get_str(c, o, "group");
+    p->kind = api_get_str(c, o, "kind");
+    p->namespace = api_get_str(c, o, "namespace");
+    p->name = api_get_str(c, o, "name");
+    p->section_name = api_get_str(c, o, "sectionName");
+    p->port = (int32_t)api_get_int(c, o, "port", 1, 65535, 0);
+}
+
+static const struct kgc_api_http_value_match *
+parse_value_matches(struct api_pctx *c, json_object *parent, const char *field, uint32_t *n)
+{
+    *n = 0;
+    json_object *arr = api_get_arr(c, parent, field);
+    size_t len = arr_len(arr);
+    struct kgc_api_http_value_match *out = ALLOC_ARRAY(c, out, len);
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, field, i);
+        if (!it)
+            continue;
+        size_t saved = api_path_push(c, ".%s[%zu]", field, i);
+        out[*n].type = api_get_str(c, it, "type");
+        out[*n].name = api_get_str(c, it, "name");
+        out[*n].value = api_get_str(c, it, "value");
+        (*n)++;
+        api_path_pop(c, saved);
+    }
+    return out;
+}
+
+static const struct kgc_api_kv *parse_headers(struct api_pctx *c, json_object *parent,
+                                              const char *field, uint32_t *n)
+{
+    *n = 0;
+    json_object *arr = api_get_arr(c, parent, field);
+    size_t len = arr_len(arr);
+    struct kgc_api_kv *out = ALLOC_ARRAY(c, out, len);
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, field, i);
+        if (!it)
+            continue;
+        size_t saved = api_path_push(c, ".%s[%zu]", field, i);
+        out[*n].key = api_get_str(c, it, "name");
+        out[*n].value = api_get_str(c, it, "value");
+        (*n)++;
+        api_path_pop(c, saved);
+    }
+    return out;
+}
+
+static const struct kgc_api_http_header_modifier *
+parse_header_modifier(struct api_pctx *c, json_object *f, const char *field)
+{
+    json_object *o = api_get_obj(c, f, field);
+    if (!o)
+        return NULL;
+    struct kgc_api_http_header_modifier *m = api_alloc(c->a, sizeof(*m));
+    size_t saved = api_path_push(c, ".%s", field);
+    m->set = parse_headers(c, o, "set", &m->n_set);
+    m->add = parse_headers(c, o, "add", &m->n_add);
+    m->remove = api_get_str_array(c, o, "remove", &m->n_remove);
+    api_path_pop(c, saved);
+    return m;
+}
+
+static const struct kgc_api_http_path_modifier *parse_path_modifier(struct api_pctx *c,
+                                                                    json_object *parent)
+{
+    json_object *o = api_get_obj(c, parent, "path");
+    if (!o)
+        return NULL;
+    struct kgc_api_http_path_modifier *p = api_alloc(c->a, sizeof(*p));
+    size_t saved = api_path_push(c, ".path");
+    p->type = api_get_str(c, o, "type");
+    p->replace_full_path = api_get_str(c, o, "replaceFullPath");
+    p->replace_prefix_match = api_get_str(c, o, "replacePrefixMatch");
+    api_path_pop(c, saved);
+    return p;
+}
+
+static const struct kgc_api_http_filter *parse_filters(struct api_pctx *c, json_object *parent,
+                                                       uint32_t *n)
+{
+    *n = 0;
+    json_object *arr = api_get_arr(c, parent, "filters");
+    size_t len = arr_len(arr);
+    struct kgc_api_http_filter *out = ALLOC_ARRAY(c, out, len);
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, "filters", i);
+        if (!it)
+            continue;
+        size_t saved = api_path_push(c, ".filters[%zu]", i);
+        struct kgc_api_http_filter *f = &out[(*n)++];
+        f->type = api_get_str(c, it, "type");
+        f->request_header_modifier = parse_header_modifier(c, it, "requestHeaderModifier");
+        f->response_header_modifier = parse_header_modifier(c, it, "responseHeaderModifier");
+        json_object *rr = api_get_obj(c, it, "requestRedirect");
+        if (rr) {
+            struct kgc_api_http_redirect *r = api_alloc(c->a, sizeof(*r));
+            size_t s2 = api_path_push(c, ".requestRedirect");
+            r->scheme = api_get_str(c, rr, "scheme");
+            r->hostname = api_get_str(c, rr, "hostname");
+            r->path = parse_path_modifier(c, rr);
+            r->port = (int32_t)api_get_int(c, rr, "port", 1, 65535, 0);
+            r->status_code = (int32_t)api_get_int(c, rr, "statusCode", 100, 599, 0);
+            api_path_pop(c, s2);
+            f->request_redirect = r;
+        }
+        json_object *rw = api_get_obj(c, it, "urlRewrite");
+        if (rw) {
+            struct kgc_api_http_rewrite *r = api_alloc(c->a, sizeof(*r));
+            size_t s2 = api_path_push(c, ".urlRewrite");
+            r->hostname = api_get_str(c, rw, "hostname");
+            r->path = parse_path_modifier(c, rw);
+            api_path_pop(c, s2);
+            f->url_rewrite = r;
+        }
+        f->extension_ref = parse_object_ref_ptr(c, it, "extensionRef");
+        api_path_pop(c, saved);
+    }
+    return out;
+}
+
+static struct kgc_api_obj *parse_httproute(struct api_pctx *c, json_object *j)
+{
+    struct kgc_api_httproute *r = api_alloc(c->a, sizeof(*r));
+    parse_meta(c, j, &r->obj, true);
+    json_object *spec = api_get_obj(c, j, "spec");
+    size_t saved = api_path_push(c, "spec");
+
+    json_object *arr = api_get_arr(c, spec, "parentRefs");
+    size_t len = arr_len(arr);
+    struct kgc_api_parent_ref *prefs = ALLOC_ARRAY(c, prefs, len);
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, "parentRefs", i);
+        if (!it)
+            continue;
+        size_t s2 = api_path_push(c, ".parentRefs[%zu]", i);
+        parse_parent_ref(c, it, &prefs[r->n_parent_refs++]);
+        api_path_pop(c, s2);
+    }
+    r->parent_refs = prefs;
+    r->hostnames = api_get_str_array(c, spec, "hostnames", &r->n_hostnames);
+
+    arr = api_get_arr(c, spec, "rules");
+    len = arr_len(arr);
+    struct kgc_api_http_route_rule *rules = ALLOC_ARRAY(c, rules, len);
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, "rules", i);
+        if (!it)
+            continue;
+        size_t s2 = api_path_push(c, ".rules[%zu]", i);
+        struct kgc_api_http_route_rule *rule = &rules[r->n_rules++];
+        rule->name = api_get_str(c, it, "name");
+
+        json_object *marr = api_get_arr(c, it, "matches");
+        size_t mlen = arr_len(marr);
+        struct kgc_api_http_route_match *ms = ALLOC_ARRAY(c, ms, mlen);
+        for (size_t k = 0; k < mlen; k++) {
+            json_object *mo = item_obj(c, marr, "matches", k);
+            if (!mo)
+                continue;
+            size_t s3 = api_path_push(c, ".matches[%zu]", k);
+            struct kgc_api_http_route_match *m = &ms[rule->n_matches++];
+            json_object *po = api_get_obj(c, mo, "path");
+            if (po) {
+                size_t s4 = api_path_push(c, ".path");
+                m->path.type = api_get_str(c, po, "type");
+                m->path.value = api_get_str(c, po, "value");
+                api_path_pop(c, s4);
+            }
+            m->headers = parse_value_matches(c, mo, "headers", &m->n_headers);
+            m->query_params = parse_value_matches(c, mo, "queryParams", &m->n_query_params);
+            m->method = api_get_str(c, mo, "method");
+            api_path_pop(c, s3);
+        }
+        rule->matches = ms;
+        rule->filters = parse_filters(c, it, &rule->n_filters);
+
+        json_object *barr = api_get_arr(c, it, "backendRefs");
+        size_t blen = arr_len(barr);
+        struct kgc_api_backend_ref *bs = ALLOC_ARRAY(c, bs, blen);
+        for (size_t k = 0; k < blen; k++) {
+            json_object *bo = item_obj(c, barr, "backendRefs", k);
+            if (!bo)
+                continue;
+            size_t s3 = api_path_push(c, ".backendRefs[%zu]", k);
+            struct kgc_api_backend_ref *b = &bs[rule->n_backend_refs++];
+            b->group = api_get_str(c, bo, "group");
+            b->kind = api_get_str(c, bo, "kind");
+            b->name = api_get_str(c, bo, "name");
+            b->namespace = api_get_str(c, bo, "namespace");
+            b->port = (int32_t)api_get_int(c, bo, "port", 1, 65535, 0);
+            b->weight = (int32_t)api_get_int(c, bo, "weight", 0, 1000000, 1);
+            b->filters = parse_filters(c, bo, &b->n_filters);
+            api_path_pop(c, s3);
+        }
+        rule->backend_refs = bs;
+
+        json_object *to = api_get_obj(c, it, "timeouts");
+        if (to) {
+            size_t s3 = api_path_push(c, ".timeouts");
+            rule->timeout_request = api_get_str(c, to, "request");
+            rule->timeout_backend_request = api_get_str(c, to, "backendRequest");
+            api_path_pop(c, s3);
+        }
+        api_path_pop(c, s2);
+    }
+    r->rules = rules;
+    api_path_pop(c, saved);
+
+    json_object *status = api_get_obj(c, j, "status");
+    saved = api_path_push(c, "status");
+    arr = api_get_arr(c, status, "parents");
+    len = arr_len(arr);
+    struct kgc_api_route_parent_status *ps = ALLOC_ARRAY(c, ps, len);
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, "parents", i);
+        if (!it)
+            continue;
+        size_t s2 = api_path_push(c, ".parents[%zu]", i);
+        struct kgc_api_route_parent_status *p = &ps[r->n_parents++];
+        json_object *pr = api_get_obj(c, it, "parentRef");
+        if (pr) {
+            size_t s3 = api_path_push(c, ".parentRef");
+            parse_parent_ref(c, pr, &p->parent_ref);
+            api_path_pop(c, s3);
+        }
+        p->controller_name = api_get_str(c, it, "controllerName");
+        p->conditions = parse_conditions(c, it, "conditions", &p->n_conditions);
+        api_path_pop(c, s2);
+    }
+    r->parents = ps;
+    api_path_pop(c, saved);
+    return &r->obj;
+}
+
+/* --- ReferenceGrant --------------------------------------------------------------------------- */
+
+static struct kgc_api_obj *parse_referencegrant(struct api_pctx *c, json_object *j)
+{
+    struct kgc_api_referencegrant *g = api_alloc(c->a, sizeof(*g));
+    parse_meta(c, j, &g->obj, true);
+    json_object *spec = api_get_obj(c, j, "spec");
+    size_t saved = api_path_push(c, "spec");
+    g->from = parse_object_refs(c, spec, "from", &g->n_from);
+    g->to = parse_object_refs(c, spec, "to", &g->n_to);
+    api_path_pop(c, saved);
+    return &g->obj;
+}
+
+/* --- Service ---------------------------------------------------------------------------------- */
+
+static struct kgc_api_obj *parse_service(struct api_pctx *c, json_object *j)
+{
+    struct kgc_api_service *s = api_alloc(c->a, sizeof(*s));
+    parse_meta(c, j, &s->obj, true);
+    json_object *spec = api_get_obj(c, j, "spec");
+    size_t saved = api_path_push(c, "spec");
+    s->type = api_get_str(c, spec, "type");
+    s->cluster_ip = api_get_str(c, spec, "clusterIP");
+    s->cluster_ips = api_get_str_array(c, spec, "clusterIPs", &s->n_cluster_ips);
+    s->external_name = api_get_str(c, spec, "externalName");
+    json_object *arr = api_get_arr(c, spec, "ports");
+    size_t len = arr_len(arr);
+    struct kgc_api_service_port *ports = ALLOC_ARRAY(c, ports, len);
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, "ports", i);
+        if (!it)
+            continue;
+        size_t s2 = api_path_push(c, ".ports[%zu]", i);
+        struct kgc_api_service_port *p = &ports[s->n_ports++];
+        p->name = api_get_str(c, it, "name");
+        p->protocol = api_get_str(c, it, "protocol");
+        p->app_protocol = api_get_str(c, it, "appProtocol");
+        p->port = (int32_t)api_get_int(c, it, "port", 1, 65535, 0);
+        p->node_port = (int32_t)api_get_int(c, it, "nodePort", 0, 65535, 0);
+        json_object *tp = NULL;
+        if (json_object_object_get_ex(it, "targetPort", &tp) && tp) {
+            if (json_object_is_type(tp, json_type_string))
+                p->target_port_name = api_get_str(c, it, "targetPort");
+            else
+                p->target_port = (int32_t)api_get_int(c, it, "targetPort", 1, 65535, 0);
+        }
+        api_path_pop(c, s2);
+    }
+    s->ports = ports;
+    api_path_pop(c, saved);
+
+    json_object *status = api_get_obj(c, j, "status");
+    json_object *lb = api_get_obj(c, status, "loadBalancer");
+    saved = api_path_push(c, "status.loadBalancer");
+    arr = api_get_arr(c, lb, "ingress");
+    len = arr_len(arr);
+    struct kgc_api_lb_ingress *ing = ALLOC_ARRAY(c, ing, len);
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, "ingress", i);
+        if (!it)
+            continue;
+        size_t s2 = api_path_push(c, ".ingress[%zu]", i);
+        ing[s->n_lb_ingress].ip = api_get_str(c, it, "ip");
+        ing[s->n_lb_ingress].hostname = api_get_str(c, it, "hostname");
+        s->n_lb_ingress++;
+        api_path_pop(c, s2);
+    }
+    s->lb_ingress = ing;
+    api_path_pop(c, saved);
+    return &s->obj;
+}
+
+/* --- EndpointSlice ---------------------------------------------------------------------------- */
+
+static struct kgc_api_obj *parse_endpointslice(struct api_pctx *c, json_object *j)
+{
+    struct kgc_api_endpointslice *e = api_alloc(c->a, sizeof(*e));
+    parse_meta(c, j, &e->obj, true);
+    for (uint32_t i = 0; i < e->obj.meta.n_labels; i++) {
+        if (strcmp(e->obj.meta.labels[i].key, "kubernetes.io/service-name") == 0)
+            e->service_name = e->obj.meta.labels[i].value;
+    }
+    e->address_type = api_get_str(c, j, "addressType");
+    json_object *arr = api_get_arr(c, j, "ports");
+    size_t len = arr_len(arr);
+    struct kgc_api_endpoint_port *ports = ALLOC_ARRAY(c, ports, len);
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, "ports", i);
+        if (!it)
+            continue;
+        size_t s2 = api_path_push(c, "ports[%zu]", i);
+        struct kgc_api_endpoint_port *p = &ports[e->n_ports++];
+        p->name = api_get_str(c, it, "name");
+        p->protocol = api_get_str(c, it, "protocol");
+        p->app_protocol = api_get_str(c, it, "appProtocol");
+        p->port = (int32_t)api_get_int(c, it, "port", 1, 65535, 0);
+        api_path_pop(c, s2);
+    }
+    e->ports = ports;
+    arr = api_get_arr(c, j, "endpoints");
+    len = arr_len(arr);
+    struct kgc_api_endpoint *eps = ALLOC_ARRAY(c, eps, len);
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, "endpoints", i);
+        if (!it)
+            continue;
+        size_t s2 = api_path_push(c, "endpoints[%zu]", i);
+        struct kgc_api_endpoint *ep = &eps[e->n_endpoints++];
+        ep->addresses = api_get_str_array(c, it, "addresses", &ep->n_addresses);
+        ep->node_name = api_get_str(c, it, "nodeName");
+        json_object *cond = api_get_obj(c, it, "conditions");
+        size_t s3 = api_path_push(c, ".conditions");
+        ep->ready = api_get_bool(c, cond, "ready");
+        ep->serving = api_get_bool(c, cond, "serving");
+        ep->terminating = api_get_bool(c, cond, "terminating");
+        api_path_pop(c, s3);
+        api_path_pop(c, s2);
+    }
+    e->endpoints = eps;
+    return &e->obj;
+}
+
+/* --- Secret ----------------------------------------------------------------------------------- */
+
+static struct kgc_api_obj *parse_secret(struct api_pctx *c, json_object *j,
+                                        const struct api_secret_prep *prep)
+{
+    struct kgc_api_secret *s = api_alloc(c->a, sizeof(*s));
+    parse_meta(c, j, &s->obj, true);
+    s->type = api_get_str(c, j, "type");
+    s->has_tls_crt = prep->has_crt;
+    s->has_tls_key = prep->has_key;
+    s->tls_valid = prep->valid;
+    if (prep->valid) {
+        s->tls_crt_pem = api_strndup(c->a, (const char *)prep->crt, prep->crt_len);
+        s->tls_key_pem = api_strndup(c->a, (const char *)prep->key, prep->key_len);
+    } else {
+        s->tls_problem = api_strdup(c->a, prep->problem);
+    }
+    return &s->obj;
+}
+
+/* --- Namespace -------------------------------------------------------------------------------- */
+
+static struct kgc_api_obj *parse_namespace(struct api_pctx *c, json_object *j)
+{
+    struct kgc_api_namespace *n = api_alloc(c->a, sizeof(*n));
+    parse_meta(c, j, &n->obj, false);
+    json_object *status = api_get_obj(c, j, "status");
+    size_t saved = api_path_push(c, "status");
+    n->phase = api_get_str(c, status, "phase");
+    api_path_pop(c, saved);
+    return &n->obj;
+}
+
+struct kgc_api_obj *api_parse_kind(struct api_pctx *c, enum kgc_api_kind kind, json_object *j,
+                                   const struct api_secret_prep *prep)
+{
+    struct kgc_api_obj *o = NULL;
+    switch (kind) {
+    case KGC_API_GATEWAYCLASS:
+        o = parse_gatewayclass(c, j);
+        break;
+    case KGC_API_GATEWAY:
+        o = parse_gateway(c, j);
+        break;
+    case KGC_API_HTTPROUTE:
+        o = parse_httproute(c, j);
+        break;
+    case KGC_API_REFERENCEGRANT:
+        o = parse_referencegrant(c, j);
+        break;
+    case KGC_API_SERVICE:
+        o = parse_service(c, j);
+        break;
+    case KGC_API_ENDPOINTSLICE:
+        o = parse_endpointslice(c, j);
+        break;
+    case KGC_API_SECRET:
+        o = parse_secret(c, j, prep);
+        break;
+    case KGC_API_NAMESPACE:
+        o = parse_namespace(c, j);
+        break;
+    default:
+        return NULL;
+    }
+    o->kind = kind;
+    if (c->n_problems) {
+        const char **p = api_alloc(c->a, c->n_problems * sizeof(*p));
+        memcpy(p, c->problems, c->n_problems * sizeof(*p));
+        o->problems = p;
+        o->n_problems = c->n_problems;
+    }
+    return o;
+}

@@ -1,0 +1,233 @@
+/* The watch stream splitter (bytes → lines, with a cap per line), event and Status decoding, and
+ * the HTTP-status → kgc code mapping. Pure: no I/O. */
+#include "kgc/k8s.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JSON_MAX_DEPTH 64
+#define SHRINK_ABOVE   (64 * 1024) /* a buffer grown past this is freed after its line */
+
+void kgc_k8s_watch_stream_init(struct kgc_k8s_watch_stream *ws, size_t max_line)
+{
+    memset(ws, 0, sizeof(*ws));
+    ws->max_line = max_line ? max_line : 1;
+}
+
+void kgc_k8s_watch_stream_free(struct kgc_k8s_watch_stream *ws)
+{
+    free(ws->buf);
+    ws->buf = NULL;
+    ws->len = ws->cap = 0;
+}
+
+size_t kgc_k8s_watch_stream_pending(const struct kgc_k8s_watch_stream *ws)
+{
+    return ws->len;
+}
+
+static int fail_too_big(struct kgc_k8s_watch_stream *ws)
+{
+    ws->failed = true;
+    kgc_k8s_watch_stream_free(ws);
+    return KGC_E2BIG;
+}
+
+static int append(struct kgc_k8s_watch_stream *ws, const char *data, size_t n)
+{
+    if (n > ws->max_line - ws->len)
+        return fail_too_big(ws);
+    if (ws->len + n > ws->cap) {
+        size_t cap = ws->cap ? ws->cap : 4096;
+        while (cap < ws->len + n)
+            cap *= 2;
+        if (cap > ws->max_line)
+            cap = ws->max_line;
+        char *p = realloc(ws->buf, cap);
+        if (!p)
+            return KGC_ENOMEM;
+        ws->buf = p;
+        ws->cap = cap;
+    }
+    memcpy(ws->buf + ws->len, data, n);
+    ws->len += n;
+    return 0;
+}
+
+static bool blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+            return false;
+    }
+    return true;
+}
+
+int kgc_k8s_watch_stream_feed(struct kgc_k8s_watch_stream *ws, const char *data, size_t n,
+                              kgc_k8s_line_fn fn, void *ctx)
+{
+    if (ws->failed)
+        return KGC_E2BIG;
+    while (n > 0) {
+        const char *nl = memchr(data, '\n', n);
+        if (!nl)
+            return append(ws, data, n);
+        size_t seg = (size_t)(nl - data);
+        const char *line;
+        size_t len;
+        if (ws->len == 0) {
+            if (seg > ws->max_line)
+                return fail_too_big(ws);
+            line = data; /* the whole line is in this chunk: no copy */
+            len = seg;
+        } else {
+            int rc = append(ws, data, seg);
+            if (rc)
+                return rc;
+            line = ws->buf;
+            len = ws->len;
+        }
+        if (len && line[len - 1] == '\r')
+            len--;
+        int rc = blank(line, len) ? 0 : fn(line, len, ctx);
+        ws->len = 0;
+        if (ws->cap > SHRINK_ABOVE)
+            kgc_k8s_watch_stream_free(ws);
+        if (rc)
+            return rc;
+        data += seg + 1;
+        n -= seg + 1;
+    }
+    return 0;
+}
+
+/* --- events and Status ------------------------------------------------------------------------ */
+
+static const char *str_field(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+bool kgc_k8s_status_decode(json_object *j, struct kgc_k8s_status *st)
+{
+    memset(st, 0, sizeof(*st));
+    if (!j || !json_object_is_type(j, json_type_object))
+        return false;
+    const char *kind = str_field(j, "kind");
+    if (!kind || strcmp(kind, "Status") != 0)
+        return false;
+    json_object *code = NULL;
+    if (json_object_object_get_ex(j, "code", &code) && json_object_is_type(code, json_type_int)) {
+        int64_t c = json_object_get_int64(code);
+        st->code = c >= 0 && c < 1000 ? (int)c : 0;
+    }
+    const char *reason = str_field(j, "reason");
+    const char *message = str_field(j, "message");
+    snprintf(st->reason, sizeof(st->reason), "%s", reason ? reason : "");
+    snprintf(st->message, sizeof(st->message), "%s", message ? message : "");
+    /* One line: a multi-line message must not break a log line. */
+    for (char *p = st->message; *p; p++) {
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    }
+    return true;
+}
+
+int kgc_k8s_event_parse(const char *line, size_t len, struct kgc_k8s_event *ev, struct kgc_err *err)
+{
+    memset(ev, 0, sizeof(*ev));
+    if (len > INT32_MAX)
+        return kgc_err_set(err, KGC_E2BIG, "watch event of %zu bytes", len);
+    json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+    if (!tok)
+        return kgc_err_set(err, KGC_ENOMEM, "out of memory");
+    json_object *j = json_tokener_parse_ex(tok, line, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t used = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (!j || jerr != json_tokener_success) {
+        json_object_put(j);
+        return kgc_err_set(err, KGC_EPARSE, "watch event is not JSON: %s",
+                           jerr == json_tokener_continue ? "truncated"
+                                                         : json_tokener_error_desc(jerr));
+    }
+    for (size_t i = used; i < len; i++) {
+        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') {
+            json_object_put(j);
+            return kgc_err_set(err, KGC_EPARSE, "watch event has trailing data");
+        }
+    }
+    const char *type = json_object_is_type(j, json_type_object) ? str_field(j, "type") : NULL;
+    json_object *obj = NULL;
+    if (!type || !json_object_object_get_ex(j, "object", &obj) ||
+        !json_object_is_type(obj, json_type_object)) {
+        json_object_put(j);
+        return kgc_err_set(err, KGC_EPARSE, "watch event without type or object");
+    }
+    if (strcmp(type, "ADDED") == 0)
+        ev->type = KGC_K8S_ADDED;
+    else if (strcmp(type, "MODIFIED") == 0)
+        ev->type = KGC_K8S_MODIFIED;
+    else if (strcmp(type, "DELETED") == 0)
+        ev->type = KGC_K8S_DELETED;
+    else if (strcmp(type, "BOOKMARK") == 0)
+        ev->type = KGC_K8S_BOOKMARK;
+    else if (strcmp(type, "ERROR") == 0)
+        ev->type = KGC_K8S_ERROR;
+    else {
+        int rc = kgc_err_set(err, KGC_EPARSE, "unknown watch event type '%.32s'", type);
+        json_object_put(j);
+        return rc;
+    }
+    /* Keep only the object: the envelope goes now. */
+    ev->object = json_object_get(obj);
+    json_object_put(j);
+    json_object *meta = NULL;
+    if (json_object_object_get_ex(ev->object, "metadata", &meta))
+        ev->resource_version = str_field(meta, "resourceVersion");
+    if (ev->type == KGC_K8S_ERROR && !kgc_k8s_status_decode(ev->object, &ev->status))
+        snprintf(ev->status.message, sizeof(ev->status.message), "ERROR event without a Status");
+    return 0;
+}
+
+int kgc_k8s_code_for_status(int http_code, const char *reason)
+{
+    switch (http_code) {
+    case 400:
+    case 422:
+        return KGC_EINVAL;
+    case 401:
+    case 403:
+        return KGC_EACCES;
+    case 404:
+        return KGC_ENOENT;
+    case 408:
+    case 504:
+        return KGC_ETIMEDOUT;
+    case 409:
+        return reason && strcmp(reason, "AlreadyExists") == 0 ? KGC_EEXIST : KGC_ECONFLICT;
+    case 410:
+        return KGC_EGONE;
+    default:
+        return KGC_EHTTP;
+    }
+}
+
+bool kgc_k8s_retriable(int rc, const struct kgc_k8s_status *st)
+{
+    switch (rc) {
+    case KGC_ETIMEDOUT:
+    case KGC_ECONNECT:
+    case KGC_EIO:
+    case KGC_EAGAIN:
+        return true;
+    case KGC_EHTTP:
+        return !st || st->code == 0 || st->code == 429 || st->code >= 500;
+    default:
+        return false;
+    }
+}

@@ -1,0 +1,627 @@
+/* api: typed objects parsed from JSON, invalid values recorded, emitted back, Secrets validated
+ * and redacted. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "kgc/api.h"
+#include "test_k8s_helpers.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The Gateway API manifests: $KGC_GATEWAY_API_DIR, ../shared/gateway-api or
+ * /work/shared/gateway-api (NULL when none exists). */
+static const char *gateway_api_dir(void)
+{
+    const char *cands[] = {getenv("KGC_GATEWAY_API_DIR"), "../shared/gateway-api",
+                           "/work/shared/gateway-api"};
+    for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
+        char p[512];
+        snprintf(p, sizeof(p), "%s/conformance", cands[i] ? cands[i] : "");
+        if (cands[i] && access(p, R_OK) == 0)
+            return cands[i];
+    }
+    return NULL;
+}
+
+static struct kgc_api_obj *parse(enum kgc_api_kind kind, const char *json)
+{
+    struct kgc_api_obj *o = NULL;
+    struct kgc_err err = {0};
+    int rc = kgc_api_parse_text(kind, json, strlen(json), &o, &err);
+    if (rc != 0)
+        fail_msg("parse failed: %s", err.msg);
+    return o;
+}
+
+static char *emit(const struct kgc_api_obj *o)
+{
+    json_object *j = kgc_api_to_json(o);
+    assert_non_null(j);
+    char *s = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+    json_object_put(j);
+    return s;
+}
+
+static bool has_problem(const struct kgc_api_obj *o, const char *prefix)
+{
+    for (uint32_t i = 0; i < o->n_problems; i++) {
+        if (strncmp(o->problems[i], prefix, strlen(prefix)) == 0)
+            return true;
+    }
+    return false;
+}
+
+static const char *GATEWAY =
+    "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"Gateway\","
+    "\"metadata\":{\"name\":\"gw\",\"namespace\":\"infra\",\"uid\":\"u-1\","
+    "\"resourceVersion\":\"42\",\"generation\":3,\"labels\":{\"a\":\"b\"},"
+    "\"annotations\":{\"kubectl.kubernetes.io/last-applied-configuration\":\"{huge}\",\"x\":\"y\"},"
+    "\"managedFields\":[{\"manager\":\"kubectl\"}]},"
+    "\"spec\":{\"gatewayClassName\":\"kong\",\"listeners\":["
+    "{\"name\":\"http\",\"port\":80,\"protocol\":\"HTTP\",\"allowedRoutes\":{\"namespaces\":"
+    "{\"from\":\"Selector\",\"selector\":{\"matchLabels\":{\"team\":\"a\"},\"matchExpressions\":"
+    "[{\"key\":\"env\",\"operator\":\"In\",\"values\":[\"prod\",\"stage\"]}]}},"
+    "\"kinds\":[{\"group\":\"gateway.networking.k8s.io\",\"kind\":\"HTTPRoute\"}]}},"
+    "{\"name\":\"https\",\"hostname\":\"*.example.com\",\"port\":443,\"protocol\":\"HTTPS\","
+    "\"tls\":{\"mode\":\"Terminate\",\"certificateRefs\":[{\"kind\":\"Secret\",\"name\":\"cert\","
+    "\"namespace\":\"certs\"}]}}],"
+    "\"addresses\":[{\"type\":\"IPAddress\",\"value\":\"10.0.0.1\"}],"
+    "\"infrastructure\":{\"parametersRef\":{\"group\":\"g\",\"kind\":\"K\",\"name\":\"p\"}},"
+    "\"someFutureField\":{\"deep\":[1,2,3]}},"
+    "\"status\":{\"addresses\":[{\"value\":\"1.2.3.4\"}],\"conditions\":[{\"type\":\"Accepted\","
+    "\"status\":\"True\",\"reason\":\"Accepted\",\"message\":\"ok\",\"lastTransitionTime\":"
+    "\"2026-01-01T00:00:00Z\",\"observedGeneration\":3}],\"listeners\":[{\"name\":\"http\","
+    "\"supportedKinds\":[{\"group\":\"gateway.networking.k8s.io\",\"kind\":\"HTTPRoute\"}],"
+    "\"attachedRoutes\":2,\"conditions\":[{\"type\":\"Programmed\",\"status\":\"False\","
+    "\"reason\":\"Pending\",\"message\":\"waiting\",\"lastTransitionTime\":"
+    "\"2026-01-01T00:00:00Z\",\"observedGeneration\":2}]}]}}";
+
+static void test_gateway_fields(void **state)
+{
+    (void)state;
+    struct kgc_api_obj *o = parse(KGC_API_GATEWAY, GATEWAY);
+    const struct kgc_api_gateway *g = kgc_api_as_gateway(o);
+    assert_non_null(g);
+    assert_null(kgc_api_as_httproute(o));
+    assert_string_equal(o->meta.key, "infra/gw");
+    assert_string_equal(o->meta.namespace, "infra");
+    assert_string_equal(o->meta.name, "gw");
+    assert_string_equal(o->meta.uid, "u-1");
+    assert_string_equal(o->meta.resource_version, "42");
+    assert_int_equal(o->meta.generation, 3);
+    assert_int_equal(o->meta.n_labels, 1);
+    assert_string_equal(kgc_api_label(o, "a"), "b");
+    /* the last-applied annotation (a full copy of the object) is dropped, others kept */
+    assert_int_equal(o->meta.n_annotations, 1);
+    assert_string_equal(o->meta.annotations[0].key, "x");
+    assert_int_equal(o->n_problems, 0);
+
+    assert_string_equal(g->gateway_class_name, "kong");
+    assert_int_equal(g->n_listeners, 2);
+    const struct kgc_api_listener *l = &g->listeners[0];
+    assert_string_equal(l->name, "http");
+    assert_int_equal(l->port, 80);
+    assert_string_equal(l->protocol, "HTTP");
+    assert_null(l->hostname);
+    assert_null(l->tls);
+    assert_non_null(l->allowed_routes);
+    assert_string_equal(l->allowed_routes->namespaces_from, "Selector");
+    assert_int_equal(l->allowed_routes->selector->n_match_labels, 1);
+    assert_string_equal(l->allowed_routes->selector->match_labels[0].value, "a");
+    assert_int_equal(l->allowed_routes->selector->n_match_expressions, 1);
+    assert_string_equal(l->allowed_routes->selector->match_expressions[0].operator, "In");
+    assert_int_equal(l->allowed_routes->selector->match_expressions[0].n_values, 2);
+    assert_string_equal(l->allowed_routes->selector->match_expressions[0].values[1], "stage");
+    assert_int_equal(l->allowed_routes->n_kinds, 1);
+    assert_string_equal(l->allowed_routes->kinds[0].kind, "HTTPRoute");
+    l = &g->listeners[1];
+    assert_string_equal(l->hostname, "*.example.com");
+    assert_non_null(l->tls);
+    assert_string_equal(l->tls->mode, "Terminate");
+    assert_int_equal(l->tls->n_certificate_refs, 1);
+    assert_null(l->tls->certificate_refs[0].group);
+    assert_string_equal(l->tls->certificate_refs[0].namespace, "certs");
+    assert_null(l->allowed_routes);
+    assert_int_equal(g->n_addresses, 1);
+    assert_string_equal(g->addresses[0].value, "10.0.0.1");
+    assert_string_equal(g->infrastructure_parameters_ref->name, "p");
+
+    assert_int_equal(g->n_conditions, 1);
+    const struct kgc_api_condition *c =
+        kgc_api_condition_find(g->conditions, g->n_conditions, "Accepted");
+    assert_non_null(c);
+    assert_string_equal(c->status, "True");
+    assert_int_equal(c->observed_generation, 3);
+    assert_null(kgc_api_condition_find(g->conditions, g->n_conditions, "Programmed"));
+    assert_int_equal(g->n_listener_status, 1);
+    assert_int_equal(g->listener_status[0].attached_routes, 2);
+    assert_string_equal(g->listener_status[0].conditions[0].reason, "Pending");
+    assert_int_equal(g->n_status_addresses, 1);
+    assert_null(g->status_addresses[0].type);
+
+    /* the whole object is one block of the recorded size */
+    assert_true(o->size >= sizeof(*g));
+    assert_true(o->size < 4096);
+    kgc_api_obj_unref(o);
+}
+
+static const char *ROUTE =
+    "{\"metadata\":{\"name\":\"r\",\"namespace\":\"apps\",\"resourceVersion\":\"7\","
+    "\"generation\":1,\"creationTimestamp\":\"2026-01-01T00:00:00Z\"},"
+    "\"spec\":{\"parentRefs\":[{\"name\":\"gw\",\"namespace\":\"infra\",\"sectionName\":\"http\","
+    "\"port\":80},{\"group\":\"gateway.networking.k8s.io\",\"kind\":\"Gateway\",\"name\":\"gw2\"}],"
+    "\"hostnames\":[\"a.example.com\",\"b.example.com\"],\"rules\":[{\"name\":\"r0\","
+    "\"matches\":[{\"path\":{\"type\":\"PathPrefix\",\"value\":\"/api\"},\"headers\":[{\"name\":"
+    "\"x-v\",\"value\":\"1\"},{\"type\":\"RegularExpression\",\"name\":\"x-r\",\"value\":\"^a\"}],"
+    "\"queryParams\":[{\"type\":\"Exact\",\"name\":\"q\",\"value\":\"1\"}],\"method\":\"GET\"}],"
+    "\"filters\":[{\"type\":\"RequestHeaderModifier\",\"requestHeaderModifier\":{\"set\":[{"
+    "\"name\":\"s\",\"value\":\"1\"}],\"add\":[{\"name\":\"a\",\"value\":\"2\"}],\"remove\":[\"r\"]"
+    "}},"
+    "{\"type\":\"ResponseHeaderModifier\",\"responseHeaderModifier\":{\"add\":[{\"name\":\"z\","
+    "\"value\":\"9\"}]}},"
+    "{\"type\":\"RequestRedirect\",\"requestRedirect\":{\"scheme\":\"https\",\"hostname\":\"h\","
+    "\"path\":{\"type\":\"ReplacePrefixMatch\",\"replacePrefixMatch\":\"/new\"},\"port\":8443,"
+    "\"statusCode\":301}},"
+    "{\"type\":\"URLRewrite\",\"urlRewrite\":{\"hostname\":\"w\",\"path\":{\"type\":"
+    "\"ReplaceFullPath\",\"replaceFullPath\":\"/full\"}}},"
+    "{\"type\":\"ExtensionRef\",\"extensionRef\":{\"group\":\"konghq.com\",\"kind\":"
+    "\"KongPlugin\",\"name\":\"p\"}}],"
+    "\"backendRefs\":[{\"name\":\"svc\",\"port\":8080},{\"name\":\"svc2\",\"namespace\":\"other\","
+    "\"port\":80,\"weight\":0,\"filters\":[{\"type\":\"RequestHeaderModifier\","
+    "\"requestHeaderModifier\":{\"remove\":[\"x\"]}}]},{\"group\":\"\",\"kind\":\"Service\","
+    "\"name\":\"svc3\",\"port\":81,\"weight\":5}],"
+    "\"timeouts\":{\"request\":\"10s\"}}]},"
+    "\"status\":{\"parents\":[{\"parentRef\":{\"name\":\"gw\",\"namespace\":\"infra\"},"
+    "\"controllerName\":\"konghq.com/kgc-gateway-controller\",\"conditions\":[{\"type\":"
+    "\"Accepted\",\"status\":\"True\",\"reason\":\"Accepted\",\"message\":\"\","
+    "\"lastTransitionTime\":\"2026-01-01T00:00:00Z\",\"observedGeneration\":1}]}]}}";
+
+static void test_httproute_fields(void **state)
+{
+    (void)state;
+    struct kgc_api_obj *o = parse(KGC_API_HTTPROUTE, ROUTE);
+    const struct kgc_api_httproute *r = kgc_api_as_httproute(o);
+    assert_non_null(r);
+    assert_int_equal(o->n_problems, 0);
+    assert_string_equal(o->meta.creation_timestamp, "2026-01-01T00:00:00Z");
+    assert_int_equal(r->n_parent_refs, 2);
+    assert_null(r->parent_refs[0].group);
+    assert_null(r->parent_refs[0].kind);
+    assert_string_equal(r->parent_refs[0].section_name, "http");
+    assert_int_equal(r->parent_refs[0].port, 80);
+    assert_null(r->parent_refs[1].namespace);
+    assert_int_equal(r->parent_refs[1].port, 0);
+    assert_int_equal(r->n_hostnames, 2);
+    assert_string_equal(r->hostnames[1], "b.example.com");
+    assert_int_equal(r->n_rules, 1);
+    const struct kgc_api_http_route_rule *rule = &r->rules[0];
+    assert_string_equal(rule->name, "r0");
+    assert_int_equal(rule->n_matches, 1);
+    const struct kgc_api_http_route_match *m = &rule->matches[0];
+    assert_string_equal(m->path.type, "PathPrefix");
+    assert_string_equal(m->path.value, "/api");
+    assert_int_equal(m->n_headers, 2);
+    assert_null(m->headers[0].type);
+    assert_string_equal(m->headers[1].type, "RegularExpression");
+    assert_int_equal(m->n_query_params, 1);
+    assert_string_equal(m->query_params[0].name, "q");
+    assert_string_equal(m->method, "GET");
+    assert_int_equal(rule->n_filters, 5);
+    const struct kgc_api_http_filter *f = rule->filters;
+    assert_string_equal(f[0].type, "RequestHeaderModifier");
+    assert_int_equal(f[0].request_header_modifier->n_set, 1);
+    assert_string_equal(f[0].request_header_modifier->set[0].key, "s");
+    assert_string_equal(f[0].request_header_modifier->add[0].value, "2");
+    assert_string_equal(f[0].request_header_modifier->remove[0], "r");
+    assert_int_equal(f[1].response_header_modifier->n_add, 1);
+    assert_string_equal(f[2].request_redirect->scheme, "https");
+    assert_string_equal(f[2].request_redirect->path->replace_prefix_match, "/new");
+    assert_int_equal(f[2].request_redirect->port, 8443);
+    assert_int_equal(f[2].request_redirect->status_code, 301);
+    assert_string_equal(f[3].url_rewrite->hostname, "w");
+    assert_string_equal(f[3].url_rewrite->path->replace_full_path, "/full");
+    assert_string_equal(f[4].extension_ref->kind, "KongPlugin");
+    assert_int_equal(rule->n_backend_refs, 3);
+    assert_int_equal(rule->backend_refs[0].weight, 1); /* the API default */
+    assert_int_equal(rule->backend_refs[0].port, 8080);
+    assert_int_equal(rule->backend_refs[1].weight, 0);
+    assert_string_equal(rule->backend_refs[1].namespace, "other");
+    assert_int_equal(rule->backend_refs[1].n_filters, 1);
+    assert_int_equal(rule->backend_refs[2].weight, 5);
+    assert_string_equal(rule->backend_refs[2].group, "");
+    assert_string_equal(rule->timeout_request, "10s");
+    assert_null(rule->timeout_backend_request);
+    assert_int_equal(r->n_parents, 1);
+    assert_string_equal(r->parents[0].controller_name, "konghq.com/kgc-gateway-controller");
+    assert_string_equal(r->parents[0].parent_ref.name, "gw");
+    assert_int_equal(r->parents[0].n_conditions, 1);
+    kgc_api_obj_unref(o);
+}
+
+static void test_well_known_strings_are_shared(void **state)
+{
+    (void)state;
+    struct kgc_api_obj *a = parse(KGC_API_HTTPROUTE, ROUTE);
+    struct kgc_api_obj *b = parse(KGC_API_HTTPROUTE, ROUTE);
+    const struct kgc_api_httproute *ra = kgc_api_as_httproute(a), *rb = kgc_api_as_httproute(b);
+    /* the same constant, not two copies */
+    assert_ptr_equal(ra->rules[0].matches[0].path.type, rb->rules[0].matches[0].path.type);
+    assert_ptr_equal(ra->parent_refs[1].group, rb->parent_refs[1].group);
+    assert_ptr_not_equal(ra->rules[0].matches[0].path.value, rb->rules[0].matches[0].path.value);
+    kgc_api_obj_unref(a);
+    kgc_api_obj_unref(b);
+}
+
+static void test_core_kinds(void **state)
+{
+    (void)state;
+    struct kgc_api_obj *o = parse(
+        KGC_API_SERVICE,
+        "{\"metadata\":{\"name\":\"s\",\"namespace\":\"n\",\"resourceVersion\":\"1\"},\"spec\":{"
+        "\"type\":\"LoadBalancer\",\"clusterIP\":\"10.0.0.5\",\"clusterIPs\":[\"10.0.0.5\","
+        "\"fd00::5\"],\"selector\":{\"app\":\"x\"},\"ports\":[{\"name\":\"http\",\"port\":80,"
+        "\"targetPort\":8080,\"protocol\":\"TCP\"},{\"name\":\"named\",\"port\":81,\"targetPort\":"
+        "\"web\"}]},\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"1.1.1.1\"},{\"hostname\":"
+        "\"lb.example.com\"}]}}}");
+    const struct kgc_api_service *s = kgc_api_as_service(o);
+    assert_string_equal(s->type, "LoadBalancer");
+    assert_int_equal(s->n_cluster_ips, 2);
+    assert_int_equal(s->n_ports, 2);
+    assert_int_equal(s->ports[0].target_port, 8080);
+    assert_null(s->ports[0].target_port_name);
+    assert_int_equal(s->ports[1].target_port, 0);
+    assert_string_equal(s->ports[1].target_port_name, "web");
+    assert_int_equal(s->n_lb_ingress, 2);
+    assert_string_equal(s->lb_ingress[1].hostname, "lb.example.com");
+    kgc_api_obj_unref(o);
+
+    o = parse(KGC_API_ENDPOINTSLICE,
+              "{\"metadata\":{\"name\":\"s-abc\",\"namespace\":\"n\",\"labels\":{"
+              "\"kubernetes.io/service-name\":\"s\"}},\"addressType\":\"IPv4\",\"ports\":[{"
+              "\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"}],\"endpoints\":[{"
+              "\"addresses\":[\"10.1.0.1\"],\"conditions\":{\"ready\":true,\"serving\":true,"
+              "\"terminating\":false}},{\"addresses\":[\"10.1.0.2\"],\"conditions\":{}}]}");
+    const struct kgc_api_endpointslice *e = kgc_api_as_endpointslice(o);
+    assert_string_equal(e->service_name, "s");
+    assert_string_equal(e->address_type, "IPv4");
+    assert_int_equal(e->n_ports, 1);
+    assert_int_equal(e->ports[0].port, 8080);
+    assert_int_equal(e->n_endpoints, 2);
+    assert_int_equal(e->endpoints[0].ready, 1);
+    assert_int_equal(e->endpoints[0].terminating, 0);
+    assert_int_equal(e->endpoints[1].ready, KGC_API_UNSET);
+    kgc_api_obj_unref(o);
+
+    o = parse(KGC_API_NAMESPACE, "{\"metadata\":{\"name\":\"apps\",\"labels\":{"
+                                 "\"kubernetes.io/metadata.name\":\"apps\",\"team\":\"a\"}},"
+                                 "\"status\":{\"phase\":\"Active\"}}");
+    assert_string_equal(o->meta.key, "apps");
+    assert_null(o->meta.namespace);
+    assert_string_equal(kgc_api_label(o, "team"), "a");
+    assert_string_equal(kgc_api_as_namespace(o)->phase, "Active");
+    kgc_api_obj_unref(o);
+
+    o = parse(KGC_API_GATEWAYCLASS,
+              "{\"metadata\":{\"name\":\"kong\",\"generation\":2},\"spec\":{\"controllerName\":"
+              "\"konghq.com/kgc-gateway-controller\",\"parametersRef\":{\"group\":\"konghq.com\","
+              "\"kind\":\"GatewayConfiguration\",\"name\":\"c\",\"namespace\":\"n\"}},"
+              "\"status\":{\"conditions\":[{\"type\":\"Accepted\",\"status\":\"Unknown\","
+              "\"reason\":\"Pending\",\"message\":\"Waiting for controller\","
+              "\"lastTransitionTime\":\"1970-01-01T00:00:00Z\"}]}}");
+    const struct kgc_api_gatewayclass *gc = kgc_api_as_gatewayclass(o);
+    assert_string_equal(gc->controller_name, "konghq.com/kgc-gateway-controller");
+    assert_string_equal(gc->parameters_ref->kind, "GatewayConfiguration");
+    assert_string_equal(gc->conditions[0].status, "Unknown");
+    kgc_api_obj_unref(o);
+
+    o = parse(KGC_API_REFERENCEGRANT,
+              "{\"metadata\":{\"name\":\"g\",\"namespace\":\"backends\"},\"spec\":{\"from\":[{"
+              "\"group\":\"gateway.networking.k8s.io\",\"kind\":\"HTTPRoute\",\"namespace\":"
+              "\"apps\"}],\"to\":[{\"group\":\"\",\"kind\":\"Service\"},{\"group\":\"\","
+              "\"kind\":\"Service\",\"name\":\"one\"}]}}");
+    const struct kgc_api_referencegrant *rg = kgc_api_as_referencegrant(o);
+    assert_int_equal(rg->n_from, 1);
+    assert_string_equal(rg->from[0].namespace, "apps");
+    assert_int_equal(rg->n_to, 2);
+    assert_null(rg->to[0].name);
+    assert_string_equal(rg->to[1].name, "one");
+    kgc_api_obj_unref(o);
+}
+
+static void test_invalid_values_are_recorded_not_fatal(void **state)
+{
+    (void)state;
+    struct kgc_api_obj *o =
+        parse(KGC_API_GATEWAY,
+              "{\"metadata\":{\"name\":\"gw\",\"namespace\":\"n\",\"generation\":\"x\"},"
+              "\"spec\":{\"gatewayClassName\":7,\"listeners\":[{\"name\":\"a\",\"port\":\"eighty\","
+              "\"protocol\":\"HTTP\"},42,{\"name\":\"b\",\"port\":70000,\"tls\":\"no\"}],"
+              "\"addresses\":{}},\"status\":{\"conditions\":[{\"type\":\"Accepted\",\"status\":"
+              "\"Maybe\"}]}}");
+    const struct kgc_api_gateway *g = kgc_api_as_gateway(o);
+    assert_null(g->gateway_class_name);
+    assert_int_equal(g->n_listeners, 2); /* the non-object item is skipped */
+    assert_int_equal(g->listeners[0].port, 0);
+    assert_int_equal(g->listeners[1].port, 0);
+    assert_null(g->listeners[1].tls);
+    assert_int_equal(o->meta.generation, 0);
+    assert_true(has_problem(o, "metadata.generation: must be an integer"));
+    assert_true(has_problem(o, "spec.gatewayClassName: must be a string"));
+    assert_true(has_problem(o, "spec.listeners[0].port: must be an integer"));
+    assert_true(has_problem(o, "spec.listeners: item 1 must be an object"));
+    assert_true(has_problem(o, "spec.listeners[2].port: must be between 1 and 65535"));
+    assert_true(has_problem(o, "spec.listeners[2].tls: must be an object"));
+    assert_int_equal(o->n_problems, KGC_API_MAX_PROBLEMS); /* capped */
+    /* the problems are emitted for the dump */
+    char *s = emit(o);
+    assert_non_null(strstr(s, "\"kgcProblems\""));
+    free(s);
+    kgc_api_obj_unref(o);
+}
+
+static void test_unusable_objects_fail_to_parse(void **state)
+{
+    (void)state;
+    struct kgc_api_obj *o = NULL;
+    struct kgc_err err = {0};
+    assert_int_equal(kgc_api_parse_text(KGC_API_GATEWAY, "[]", 2, &o, &err), KGC_EPARSE);
+    assert_int_equal(
+        kgc_api_parse_text(KGC_API_GATEWAY, "{\"metadata\":{\"name\":\"a\"}}", 26, &o, &err),
+        KGC_EPARSE);
+    assert_non_null(strstr(err.msg, "namespace"));
+    const char *slash = "{\"metadata\":{\"name\":\"a/b\",\"namespace\":\"n\"}}";
+    assert_int_equal(kgc_api_parse_text(KGC_API_SERVICE, slash, strlen(slash), &o, &err),
+                     KGC_EPARSE);
+    assert_int_equal(kgc_api_parse_text(KGC_API_SERVICE, "{\"metadata\":", 12, &o, &err),
+                     KGC_EPARSE);
+    assert_null(o);
+    /* cluster-scoped kinds need no namespace, and ignore one */
+    o = parse(KGC_API_GATEWAYCLASS, "{\"metadata\":{\"name\":\"c\",\"namespace\":\"x\"}}");
+    assert_string_equal(o->meta.key, "c");
+    kgc_api_obj_unref(o);
+}
+
+/* --- Secrets ---------------------------------------------------------------------------------- */
+
+static struct kgc_api_obj *tls_secret(const char *crt, const char *key)
+{
+    if (!crt || !key) {
+        fail(); /* (cmocka's fail is not marked noreturn) */
+        return NULL;
+    }
+    char *bc = b64(crt, strlen(crt)), *bk = b64(key, strlen(key));
+    char *json = NULL;
+    assert_true(asprintf(&json,
+                         "{\"metadata\":{\"name\":\"cert\",\"namespace\":\"n\"},\"type\":"
+                         "\"kubernetes.io/tls\",\"data\":{\"tls.crt\":\"%s\",\"tls.key\":\"%s\","
+                         "\"ca.crt\":\"%s\"}}",
+                         bc, bk, bc) > 0);
+    struct kgc_api_obj *o = parse(KGC_API_SECRET, json);
+    free(json);
+    free(bc);
+    free(bk);
+    return o;
+}
+
+static void test_secret_tls_validation(void **state)
+{
+    (void)state;
+    char *crt = NULL, *key = NULL, *crt2 = NULL, *key2 = NULL;
+    assert_int_equal(make_cert("a.example.com", &crt, &key), 0);
+    assert_int_equal(make_cert("b.example.com", &crt2, &key2), 0);
+
+    struct kgc_api_obj *o = tls_secret(crt, key);
+    const struct kgc_api_secret *s = kgc_api_as_secret(o);
+    assert_string_equal(s->type, "kubernetes.io/tls");
+    assert_true(s->has_tls_crt);
+    assert_true(s->has_tls_key);
+    assert_true(s->tls_valid);
+    assert_null(s->tls_problem);
+    assert_string_equal(s->tls_crt_pem, crt);
+    assert_string_equal(s->tls_key_pem, key);
+    /* emitted (dumped) without any key material */
+    char *out = emit(o);
+    assert_null(strstr(out, "PRIVATE KEY"));
+    assert_null(strstr(out, "CERTIFICATE"));
+    assert_null(strstr(out, "ca.crt"));
+    assert_non_null(strstr(out, "\"tls.key\":\"<redacted>\""));
+    assert_non_null(strstr(out, "\"kgcTLSValid\":true"));
+    free(out);
+    kgc_api_obj_unref(o);
+
+    o = tls_secret(crt, key2); /* a key of another certificate */
+    s = kgc_api_as_secret(o);
+    assert_false(s->tls_valid);
+    assert_non_null(strstr(s->tls_problem, "does not match"));
+    assert_null(s->tls_key_pem);
+    kgc_api_obj_unref(o);
+
+    o = tls_secret("junk", "more junk");
+    s = kgc_api_as_secret(o);
+    assert_false(s->tls_valid);
+    assert_non_null(strstr(s->tls_problem, "no PEM certificate"));
+    kgc_api_obj_unref(o);
+
+    o = tls_secret(crt, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+    assert_false(kgc_api_as_secret(o)->tls_valid);
+    assert_non_null(strstr(kgc_api_as_secret(o)->tls_problem, "private key"));
+    kgc_api_obj_unref(o);
+
+    o = parse(KGC_API_SECRET, "{\"metadata\":{\"name\":\"x\",\"namespace\":\"n\"},\"type\":"
+                              "\"kubernetes.io/tls\",\"data\":{\"tls.crt\":\"!!notbase64!!\","
+                              "\"tls.key\":\"AAAA\"}}");
+    assert_false(kgc_api_as_secret(o)->tls_valid);
+    assert_non_null(strstr(kgc_api_as_secret(o)->tls_problem, "base64"));
+    kgc_api_obj_unref(o);
+
+    o = parse(KGC_API_SECRET, "{\"metadata\":{\"name\":\"x\",\"namespace\":\"n\"},\"type\":"
+                              "\"Opaque\",\"data\":{\"password\":\"c2VjcmV0\"}}");
+    s = kgc_api_as_secret(o);
+    assert_false(s->has_tls_crt);
+    assert_false(s->tls_valid);
+    out = emit(o);
+    assert_null(strstr(out, "password"));
+    assert_null(strstr(out, "c2VjcmV0"));
+    free(out);
+    kgc_api_obj_unref(o);
+
+    free(crt);
+    free(key);
+    free(crt2);
+    free(key2);
+}
+
+static void test_base64(void **state)
+{
+    (void)state;
+    unsigned char *out;
+    size_t n;
+    assert_int_equal(kgc_api_base64_decode("aGVsbG8=", 8, &out, &n), 0);
+    assert_int_equal(n, 5);
+    assert_string_equal((char *)out, "hello");
+    free(out);
+    assert_int_equal(kgc_api_base64_decode("aGVs\nbG8=\n", 10, &out, &n), 0);
+    assert_string_equal((char *)out, "hello");
+    free(out);
+    assert_int_equal(kgc_api_base64_decode("", 0, &out, &n), 0);
+    assert_int_equal(n, 0);
+    free(out);
+    assert_int_equal(kgc_api_base64_decode("a$b=", 4, &out, &n), KGC_EPARSE);
+}
+
+/* --- emit ------------------------------------------------------------------------------------- */
+
+static void roundtrip(enum kgc_api_kind kind, json_object *j, const char *where)
+{
+    struct kgc_api_obj *a = NULL, *b = NULL;
+    struct kgc_err err = {0};
+    if (kgc_api_parse(kind, j, &a, &err) != 0)
+        fail_msg("%s: %s", where, err.msg);
+    if (a->n_problems)
+        fail_msg("%s: unexpected problem %s", where, a->problems[0]);
+    char *s1 = emit(a);
+    assert_int_equal(kgc_api_parse_text(kind, s1, strlen(s1), &b, &err), 0);
+    char *s2 = emit(b);
+    if (strcmp(s1, s2) != 0)
+        fail_msg("%s: emit(parse(emit(x))) differs:\n%s\n%s", where, s1, s2);
+    /* every resourceVersion, name and the kind are carried */
+    assert_non_null(strstr(s1, kgc_api_kind_info(kind)->name));
+    free(s1);
+    free(s2);
+    kgc_api_obj_unref(a);
+    kgc_api_obj_unref(b);
+}
+
+static void test_roundtrip_examples(void **state)
+{
+    (void)state;
+    json_object *j = json_tokener_parse(GATEWAY);
+    roundtrip(KGC_API_GATEWAY, j, "gateway");
+    json_object_put(j);
+    j = json_tokener_parse(ROUTE);
+    roundtrip(KGC_API_HTTPROUTE, j, "route");
+    json_object_put(j);
+}
+
+/* Every object of a known kind in the conformance manifests parses without a problem and
+ * survives emit → parse → emit unchanged. */
+static void test_conformance_manifests_roundtrip(void **state)
+{
+    (void)state;
+    const char *dir = gateway_api_dir();
+    char cdir[512];
+    snprintf(cdir, sizeof(cdir), "%s/conformance", dir ? dir : "/nonexistent");
+    DIR *d = opendir(cdir);
+    if (!d) {
+        skip();
+        return;
+    }
+    struct dirent *de;
+    size_t objects = 0;
+    while ((de = readdir(d))) {
+        if (!strstr(de->d_name, ".yaml"))
+            continue;
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", cdir, de->d_name);
+        json_object *docs = yaml_file_to_json(path, "{GATEWAY_CLASS_NAME}", "kong");
+        assert_non_null(docs);
+        for (size_t i = 0; i < json_object_array_length(docs); i++) {
+            json_object *doc = json_object_array_get_idx(docs, i);
+            json_object *kind = NULL;
+            if (!json_object_object_get_ex(doc, "kind", &kind))
+                continue;
+            int k = kgc_api_kind_from_name(json_object_get_string(kind));
+            if (k < 0)
+                continue;
+            /* manifests often omit the namespace: default it as kubectl would */
+            json_object *meta = NULL;
+            json_object_object_get_ex(doc, "metadata", &meta);
+            if (kgc_api_kind_info(k)->namespaced && meta &&
+                !json_object_object_get_ex(meta, "namespace", NULL))
+                json_object_object_add(meta, "namespace", json_object_new_string("default"));
+            char where[600];
+            snprintf(where, sizeof(where), "%s #%zu", de->d_name, i);
+            if (k == KGC_API_SECRET) {
+                /* Secrets are redacted on emit: no round trip, but no key material either */
+                struct kgc_api_obj *o = NULL;
+                assert_int_equal(kgc_api_parse(KGC_API_SECRET, doc, &o, NULL), 0);
+                char *s = emit(o);
+                assert_null(strstr(s, "LS0t")); /* base64 of "---" */
+                free(s);
+                kgc_api_obj_unref(o);
+            } else {
+                roundtrip((enum kgc_api_kind)k, doc, where);
+            }
+            objects++;
+        }
+        json_object_put(docs);
+    }
+    closedir(d);
+    assert_true(objects > 50);
+}
+
+static void test_kinds_and_refs(void **state)
+{
+    (void)state;
+    assert_int_equal(kgc_api_kind_from_name("httproutes"), KGC_API_HTTPROUTE);
+    assert_int_equal(kgc_api_kind_from_name("HTTPRoute"), KGC_API_HTTPROUTE);
+    assert_int_equal(kgc_api_kind_from_name("endpointslices"), KGC_API_ENDPOINTSLICE);
+    assert_int_equal(kgc_api_kind_from_name("nope"), -1);
+    assert_string_equal(kgc_api_kind_info(KGC_API_ENDPOINTSLICE)->api_version,
+                        "discovery.k8s.io/v1");
+    assert_false(kgc_api_kind_info(KGC_API_NAMESPACE)->namespaced);
+    assert_null(kgc_api_kind_info(KGC_API_KIND_COUNT));
+
+    struct kgc_api_obj *o = parse(KGC_API_NAMESPACE, "{\"metadata\":{\"name\":\"a\"}}");
+    assert_ptr_equal(kgc_api_obj_ref(o), o);
+    assert_int_equal(o->refs, 2);
+    kgc_api_obj_unref(o);
+    assert_int_equal(o->refs, 1);
+    kgc_api_obj_unref(o);
+    kgc_api_obj_unref(NULL);
+    assert_null(kgc_api_obj_ref(NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gateway_fields),
+        cmocka_unit_test(test_httproute_fields),
+        cmocka_unit_test(test_well_known_strings_are_shared),
+        cmocka_unit_test(test_core_kinds),
+        cmocka_unit_test(test_invalid_values_are_recorded_not_fatal),
+        cmocka_unit_test(test_unusable_objects_fail_to_parse),
+        cmocka_unit_test(test_secret_tls_validation),
+        cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_roundtrip_examples),
+        cmocka_unit_test(test_conformance_manifests_roundtrip),
+        cmocka_unit_test(test_kinds_and_refs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
