@@ -190,10 +190,10 @@ static void rebuild(struct kgc_listener_cache *c)
             snprintf(s->reason, sizeof(s->reason), "kong admin API unreachable: %s", down->reason);
         else if (n_entries == 0 || !best)
             snprintf(s->reason, sizeof(s->reason),
-                     "waiting for Kong Admin API: no Kong instance has answered yet");
+                     "no Kong instance has answered yet");
         else
             snprintf(s->reason, sizeof(s->reason),
-                     "waiting for Kong Admin API: no Kong instance probed since kgc started");
+                     "no Kong instance probed since kgc started");
         if (best) {
             s->source = KGC_LISTENERS_CACHED;
             s->seen_ms = best->seen_ms;
