@@ -1,0 +1,96 @@
+/* reconcile — the GatewayClass, Gateway and HTTPRoute controllers: cache handlers turn object
+ * changes (and Kong instance events) into keys on three rate-limited work queues; worker
+ * threads compute the desired status (kgc/status.h) from the cache and the Kong listener view,
+ * and write it with a JSON merge patch on /status when it changed.
+ *
+ * The restart story lives here: with no live and no cached Kong listeners a Gateway gets
+ * Programmed=False/Pending and its key backs off (never UnsupportedProtocol); when a Kong
+ * instance becomes ready, restarts or changes listeners, every Gateway is re-queued at once
+ * (requeue_on_kong_ready). */
+#ifndef KGC_RECONCILE_H
+#define KGC_RECONCILE_H
+
+#include "kgc/cache.h"
+#include "kgc/err.h"
+#include "kgc/k8s.h"
+#include "kgc/kong.h"
+#include "kgc/listenercache.h"
+#include "kgc/status.h"
+#include "kgc/workqueue.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum kgc_reconcile_controller {
+    KGC_RECONCILE_GATEWAYCLASS = 0,
+    KGC_RECONCILE_GATEWAY,
+    KGC_RECONCILE_HTTPROUTE,
+    KGC_RECONCILE_CONTROLLER_COUNT
+};
+
+struct kgc_reconcile_options {
+    const char *controller_name;                      /* NULL: konghq.com/kgc-gateway-controller */
+    unsigned workers[KGC_RECONCILE_CONTROLLER_COUNT]; /* defaults 1, 4, 4 */
+    const char *publish_service;          /* "NS/NAME" of the Kong proxy Service, or NULL */
+    const char *const *publish_addresses; /* overrides the Service's addresses when given */
+    size_t n_publish_addresses;
+    bool requeue_on_kong_ready;             /* re-queue every Gateway on Kong READY/RESTARTED/
+                                               LISTENERS_CHANGED (default true) */
+    struct kgc_ratelimit_config rate_limit; /* each queue's retry policy */
+    const struct kgc_clock *clock;          /* NULL: real (the queues use it) */
+};
+
+/* Defaults as documented above. */
+void kgc_reconcile_options_default(struct kgc_reconcile_options *o);
+
+/* Counters per controller, for metrics. */
+struct kgc_reconcile_stats {
+    uint64_t reconciles;      /* keys processed */
+    uint64_t errors;          /* reconciles that ended in a retry */
+    uint64_t writes;          /* status patches sent */
+    uint64_t write_conflicts; /* 409 answers */
+    uint64_t unchanged;       /* reconciles that found nothing to write */
+    uint64_t pending_kong;    /* Gateway reconciles with no Kong listeners known */
+};
+
+struct kgc_reconciler;
+
+/* A reconciler over cache (handlers are added here: call before the informers start), writing
+ * with client (thread-safe; NULL: compute only, never write, for tests), reading the Kong
+ * listener view from lc (may be NULL: view NONE) and subscribing to k's events (may be NULL).
+ * Returns 0, KGC_EINVAL or KGC_ENOMEM. */
+int kgc_reconciler_new(const struct kgc_reconcile_options *o, struct kgc_cache *cache,
+                       struct kgc_k8s_client *client, struct kgc_listener_cache *lc,
+                       struct kgc_kong *k, struct kgc_reconciler **out, struct kgc_err *err);
+
+/* Starts the worker threads. Returns 0 or an error (no thread left running). */
+int kgc_reconciler_start(struct kgc_reconciler *r, struct kgc_err *err);
+
+/* Stops taking work (keys still queued are dropped: a new leader re-queues everything), waits
+ * up to timeout_ns for keys in progress, then joins the workers. */
+void kgc_reconciler_stop(struct kgc_reconciler *r, uint64_t timeout_ns);
+
+/* Frees r (stopped first if needed). Its handlers stay registered on the cache and the Kong
+ * registry: stop the informers and Kong probers before freeing the reconciler. */
+void kgc_reconciler_free(struct kgc_reconciler *r);
+
+/* Only a leader writes status. Until told otherwise a reconciler is the leader. Becoming the
+ * leader re-queues every object so the new leader catches up. */
+void kgc_reconciler_set_leader(struct kgc_reconciler *r, bool leader);
+
+/* Queues every owned GatewayClass, Gateway and HTTPRoute (start-up, leadership, resync). */
+void kgc_reconciler_enqueue_all(struct kgc_reconciler *r);
+
+/* The queue of a controller (for metrics and the debug endpoint; owned by r). */
+struct kgc_workqueue *kgc_reconciler_queue(struct kgc_reconciler *r,
+                                           enum kgc_reconcile_controller c);
+
+/* A snapshot of a controller's counters. */
+void kgc_reconciler_stats(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
+                          struct kgc_reconcile_stats *out);
+
+/* A kgc_status_lookup served by the cache (for the translator and tests). */
+void kgc_reconcile_cache_lookup(struct kgc_cache *cache, struct kgc_status_lookup *out);
+
+#endif

@@ -1,0 +1,538 @@
+/* The three controllers. Handlers (informer threads) and Kong events (prober threads) only
+ * enqueue keys; workers compute and write. Keys: GatewayClass "name", others "ns/name". */
+#include "kgc/reconcile.h"
+
+#include "kgc/log.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COMPONENT "reconcile"
+#define KEY_MAX   512
+
+static const char *const controller_names[] = {"gatewayclass", "gateway", "httproute"};
+static const enum kgc_api_kind controller_kinds[] = {KGC_API_GATEWAYCLASS, KGC_API_GATEWAY,
+                                                     KGC_API_HTTPROUTE};
+
+struct worker {
+    struct kgc_reconciler *r;
+    enum kgc_reconcile_controller c;
+    pthread_t thread;
+    bool started;
+};
+
+struct kgc_reconciler {
+    struct kgc_reconcile_options o;
+    char *controller_name;
+    char *publish_ns, *publish_name;
+    struct kgc_cache *cache;
+    struct kgc_k8s_client *client;
+    struct kgc_listener_cache *lc;
+    struct kgc_kong *kong;
+    struct kgc_status_lookup lookup;
+    struct kgc_workqueue *queues[KGC_RECONCILE_CONTROLLER_COUNT];
+    struct worker *workers;
+    size_t n_workers;
+    bool leader;   /* atomic */
+    bool stopping; /* atomic: workers hand back what is still queued without processing it */
+    pthread_mutex_t stats_lock;
+    struct kgc_reconcile_stats stats[KGC_RECONCILE_CONTROLLER_COUNT];
+};
+
+void kgc_reconcile_options_default(struct kgc_reconcile_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->controller_name = KGC_STATUS_DEFAULT_CONTROLLER;
+    o->workers[KGC_RECONCILE_GATEWAYCLASS] = 1;
+    o->workers[KGC_RECONCILE_GATEWAY] = 4;
+    o->workers[KGC_RECONCILE_HTTPROUTE] = 4;
+    o->requeue_on_kong_ready = true;
+    kgc_ratelimit_config_default(&o->rate_limit);
+}
+
+/* --- the cache as a status lookup ------------------------------------------------------------- */
+
+static const struct kgc_api_obj *lookup_get(void *ctx, enum kgc_api_kind kind, const char *ns,
+                                            const char *name)
+{
+    return kgc_cache_get(ctx, kind, ns, name);
+}
+
+static void lookup_foreach(void *ctx, enum kgc_api_kind kind, const char *ns,
+                           kgc_status_visit_fn fn, void *fnctx)
+{
+    struct kgc_cache_list list = {0};
+    if (kgc_cache_list(ctx, kind, ns, &list) != 0)
+        return;
+    for (size_t i = 0; i < list.n; i++)
+        if (!fn(list.items[i], fnctx))
+            break;
+    kgc_cache_list_release(&list);
+}
+
+void kgc_reconcile_cache_lookup(struct kgc_cache *cache, struct kgc_status_lookup *out)
+{
+    out->get = lookup_get;
+    out->foreach = lookup_foreach;
+    out->ctx = cache;
+}
+
+/* --- enqueueing ------------------------------------------------------------------------------- */
+
+static void enqueue(struct kgc_reconciler *r, enum kgc_reconcile_controller c, const char *key)
+{
+    if (kgc_workqueue_add(r->queues[c], key) != 0)
+        kgc_error(COMPONENT, "out of memory queueing a key", KGC_F_STR("key", key));
+}
+
+static void enqueue_ns_name(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
+                            const char *ns, const char *name)
+{
+    char key[KEY_MAX];
+    snprintf(key, sizeof(key), "%s/%s", ns, name);
+    enqueue(r, c, key);
+}
+
+static void enqueue_list(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
+                         struct kgc_cache_list *list)
+{
+    for (size_t i = 0; i < list->n; i++)
+        enqueue(r, c, list->items[i]->meta.key);
+    kgc_cache_list_release(list);
+}
+
+static void enqueue_kind(struct kgc_reconciler *r, enum kgc_reconcile_controller c, const char *ns)
+{
+    struct kgc_cache_list list = {0};
+    if (kgc_cache_list(r->cache, controller_kinds[c], ns, &list) == 0)
+        enqueue_list(r, c, &list);
+}
+
+static void enqueue_by_index(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
+                             enum kgc_cache_index idx, const char *value)
+{
+    struct kgc_cache_list list = {0};
+    if (kgc_cache_by_index(r->cache, idx, value, &list) == 0)
+        enqueue_list(r, c, &list);
+}
+
+/* The Gateways a route names in its parentRefs (attachedRoutes change with it). */
+static void enqueue_route_parents(struct kgc_reconciler *r, const struct kgc_api_httproute *rt)
+{
+    if (!rt)
+        return;
+    for (uint32_t i = 0; i < rt->n_parent_refs; i++) {
+        const struct kgc_api_parent_ref *p = &rt->parent_refs[i];
+        if (p->kind && strcmp(p->kind, "Gateway") != 0)
+            continue;
+        if (p->group && strcmp(p->group, KGC_STATUS_GROUP) != 0)
+            continue;
+        if (!p->name)
+            continue;
+        enqueue_ns_name(r, KGC_RECONCILE_GATEWAY,
+                        p->namespace ? p->namespace : rt->obj.meta.namespace, p->name);
+    }
+}
+
+static bool is_publish_service(const struct kgc_reconciler *r, const struct kgc_api_obj *o)
+{
+    return r->publish_ns && o && strcmp(o->meta.namespace, r->publish_ns) == 0 &&
+           strcmp(o->meta.name, r->publish_name) == 0;
+}
+
+/* One handler for every kind: what a change of this object can alter, re-queued. */
+static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
+                      const struct kgc_api_obj *new_obj, void *ctx)
+{
+    struct kgc_reconciler *r = ctx;
+    const struct kgc_api_obj *o = new_obj ? new_obj : old_obj;
+    switch (kind) {
+    case KGC_API_GATEWAYCLASS:
+        enqueue(r, KGC_RECONCILE_GATEWAYCLASS, o->meta.key);
+        enqueue_by_index(r, KGC_RECONCILE_GATEWAY, KGC_CACHE_IDX_GATEWAY_BY_CLASS, o->meta.name);
+        break;
+    case KGC_API_GATEWAY: {
+        enqueue(r, KGC_RECONCILE_GATEWAY, o->meta.key);
+        enqueue_by_index(r, KGC_RECONCILE_HTTPROUTE, KGC_CACHE_IDX_HTTPROUTE_BY_GATEWAY,
+                         o->meta.key);
+        /* A class change of the Gateway: both classes' views of it change; nothing to queue for
+         * the classes themselves (their status does not depend on Gateways). */
+        break;
+    }
+    case KGC_API_HTTPROUTE:
+        enqueue(r, KGC_RECONCILE_HTTPROUTE, o->meta.key);
+        enqueue_route_parents(r, kgc_api_as_httproute(old_obj));
+        enqueue_route_parents(r, kgc_api_as_httproute(new_obj));
+        break;
+    case KGC_API_REFERENCEGRANT: {
+        /* A grant lets objects in its from[] namespaces reach objects in its own namespace: the
+         * Gateways and routes of those namespaces may change. Grants are few; be generous. */
+        const struct kgc_api_referencegrant *g[2] = {kgc_api_as_referencegrant(old_obj),
+                                                     kgc_api_as_referencegrant(new_obj)};
+        for (int k = 0; k < 2; k++) {
+            if (!g[k])
+                continue;
+            for (uint32_t i = 0; i < g[k]->n_from; i++) {
+                const char *ns = g[k]->from[i].namespace;
+                if (!ns)
+                    continue;
+                enqueue_kind(r, KGC_RECONCILE_GATEWAY, ns);
+                enqueue_kind(r, KGC_RECONCILE_HTTPROUTE, ns);
+            }
+        }
+        break;
+    }
+    case KGC_API_SECRET:
+        enqueue_by_index(r, KGC_RECONCILE_GATEWAY, KGC_CACHE_IDX_GATEWAY_BY_SECRET, o->meta.key);
+        break;
+    case KGC_API_SERVICE:
+        enqueue_by_index(r, KGC_RECONCILE_HTTPROUTE, KGC_CACHE_IDX_HTTPROUTE_BY_SERVICE,
+                         o->meta.key);
+        if (is_publish_service(r, o))
+            enqueue_kind(r, KGC_RECONCILE_GATEWAY, NULL); /* addresses and port mapping */
+        break;
+    case KGC_API_NAMESPACE:
+        /* Labels feed allowedRoutes selectors: every Gateway may count routes differently and
+         * the routes of this namespace may be allowed or refused. */
+        if (old_obj && new_obj && old_obj->meta.n_labels == new_obj->meta.n_labels) {
+            bool same = true;
+            for (uint32_t i = 0; i < old_obj->meta.n_labels && same; i++)
+                same = strcmp(old_obj->meta.labels[i].key, new_obj->meta.labels[i].key) == 0 &&
+                       strcmp(old_obj->meta.labels[i].value, new_obj->meta.labels[i].value) == 0;
+            if (same)
+                break;
+        }
+        enqueue_kind(r, KGC_RECONCILE_GATEWAY, NULL);
+        enqueue_kind(r, KGC_RECONCILE_HTTPROUTE, o->meta.name);
+        break;
+    case KGC_API_ENDPOINTSLICE: /* endpoints feed the Kong config, not status */
+    default:
+        break;
+    }
+}
+
+static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
+{
+    struct kgc_reconciler *r = ctx;
+    if (ev->type != KGC_KONG_EV_READY && ev->type != KGC_KONG_EV_RESTARTED &&
+        ev->type != KGC_KONG_EV_LISTENERS_CHANGED)
+        return;
+    kgc_info(COMPONENT, "kong instance event: re-queueing every Gateway",
+             KGC_F_STR("event", kgc_kong_event_name(ev->type)), KGC_F_STR("url", ev->url));
+    enqueue_kind(r, KGC_RECONCILE_GATEWAY, NULL);
+}
+
+void kgc_reconciler_enqueue_all(struct kgc_reconciler *r)
+{
+    for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++)
+        enqueue_kind(r, (enum kgc_reconcile_controller)c, NULL);
+}
+
+/* --- reconciling ------------------------------------------------------------------------------ */
+
+static void count(struct kgc_reconciler *r, enum kgc_reconcile_controller c, size_t field_offset)
+{
+    pthread_mutex_lock(&r->stats_lock);
+    (*(uint64_t *)((char *)&r->stats[c] + field_offset))++;
+    pthread_mutex_unlock(&r->stats_lock);
+}
+
+#define COUNT(r, c, field) count((r), (c), offsetof(struct kgc_reconcile_stats, field))
+
+/* Splits "ns/name" (or "name") into its parts in buf. */
+static void split_key(const char *key, char *buf, size_t size, const char **ns, const char **name)
+{
+    snprintf(buf, size, "%s", key);
+    char *slash = strchr(buf, '/');
+    if (slash) {
+        *slash = '\0';
+        *ns = buf;
+        *name = slash + 1;
+    } else {
+        *ns = NULL;
+        *name = buf;
+    }
+}
+
+/* Sends patch to obj's /status. Returns 0, or an error that means "retry". */
+static int write_status(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
+                        const struct kgc_api_obj *obj, json_object *patch)
+{
+    if (!r->client)
+        return 0;
+    const struct kgc_api_kind_info *ki = kgc_api_kind_info(obj->kind);
+    struct kgc_k8s_resource res = {ki->group, ki->version, ki->plural, ki->namespaced};
+    char path[1024];
+    int rc = kgc_k8s_path(path, sizeof(path), &res, obj->meta.namespace, obj->meta.name, NULL);
+    if (rc)
+        return rc;
+    struct kgc_k8s_status st = {0};
+    struct kgc_err err = {0};
+    COUNT(r, c, writes);
+    rc = kgc_k8s_patch_status(r->client, path, patch, NULL, &st, &err);
+    if (rc == KGC_ECONFLICT) {
+        COUNT(r, c, write_conflicts);
+        kgc_debug(COMPONENT, "status write conflict; retrying from the cache",
+                  KGC_F_STR("controller", controller_names[c]), KGC_F_STR("key", obj->meta.key));
+    } else if (rc == KGC_ENOENT) {
+        rc = 0; /* deleted meanwhile: its delete event ends the story */
+    } else if (rc) {
+        kgc_warn(COMPONENT, "status write failed", KGC_F_STR("controller", controller_names[c]),
+                 KGC_F_STR("key", obj->meta.key), KGC_F_STR("error", err.msg));
+    }
+    return rc;
+}
+
+static void fill_status_options(struct kgc_reconciler *r, struct kgc_status_options *so,
+                                const struct kgc_listener_view *view)
+{
+    kgc_status_options_default(so);
+    so->controller_name = r->controller_name;
+    so->publish_service_namespace = r->publish_ns;
+    so->publish_service_name = r->publish_name;
+    so->publish_addresses = r->o.publish_addresses;
+    so->n_publish_addresses = r->o.n_publish_addresses;
+    so->view = view;
+}
+
+/* Returns 0 when done with the key, non-zero to retry it with backoff. */
+static int reconcile_key(struct kgc_reconciler *r, enum kgc_reconcile_controller c, const char *key)
+{
+    char buf[KEY_MAX];
+    const char *ns, *name;
+    split_key(key, buf, sizeof(buf), &ns, &name);
+    const struct kgc_api_obj *obj = kgc_cache_get(r->cache, controller_kinds[c], ns, name);
+    if (!obj)
+        return 0; /* deleted: nothing to write */
+
+    struct kgc_listener_view view = {0};
+    if (r->lc)
+        kgc_listener_view(r->lc, &view);
+    struct kgc_status_options so;
+    fill_status_options(r, &so, r->lc ? &view : NULL);
+    bool leader = __atomic_load_n(&r->leader, __ATOMIC_ACQUIRE);
+
+    int rc = 0;
+    bool retry = false;
+    json_object *patch = NULL;
+    struct kgc_err err = {0};
+    switch (c) {
+    case KGC_RECONCILE_GATEWAYCLASS: {
+        struct kgc_status_gatewayclass d = {0};
+        rc = kgc_status_gatewayclass_compute(&so, &r->lookup, kgc_api_as_gatewayclass(obj), &d,
+                                             &err);
+        if (!rc && d.owned)
+            rc = kgc_status_gatewayclass_patch(&d, kgc_api_as_gatewayclass(obj), &patch, &err);
+        kgc_status_gatewayclass_release(&d);
+        break;
+    }
+    case KGC_RECONCILE_GATEWAY: {
+        struct kgc_status_gateway d = {0};
+        rc = kgc_status_gateway_compute(&so, &r->lookup, kgc_api_as_gateway(obj), &d, &err);
+        if (!rc && d.owned) {
+            rc = kgc_status_gateway_patch(&d, kgc_api_as_gateway(obj), &patch, &err);
+            if (d.needs_retry) {
+                retry = true;
+                COUNT(r, c, pending_kong);
+                kgc_info(COMPONENT, "gateway waits for Kong; will retry", KGC_F_STR("key", key),
+                         KGC_F_STR("reason", d.retry_reason));
+            }
+        }
+        kgc_status_gateway_release(&d);
+        break;
+    }
+    case KGC_RECONCILE_HTTPROUTE: {
+        struct kgc_status_httproute d = {0};
+        rc = kgc_status_httproute_compute(&so, &r->lookup, kgc_api_as_httproute(obj), &d, &err);
+        if (!rc)
+            rc = kgc_status_httproute_patch(&d, kgc_api_as_httproute(obj), &patch, &err);
+        kgc_status_httproute_release(&d);
+        break;
+    }
+    default:
+        break;
+    }
+    if (rc) {
+        kgc_error(COMPONENT, "status computation failed",
+                  KGC_F_STR("controller", controller_names[c]), KGC_F_STR("key", key),
+                  KGC_F_STR("error", err.msg));
+    } else if (!patch) {
+        COUNT(r, c, unchanged);
+    } else if (leader) {
+        rc = write_status(r, c, obj, patch);
+    }
+    if (patch)
+        json_object_put(patch);
+    kgc_api_obj_unref(obj);
+    kgc_listener_view_release(&view);
+    return rc ? rc : (retry ? KGC_EAGAIN : 0);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct kgc_reconciler *r = w->r;
+    struct kgc_workqueue *q = r->queues[w->c];
+    char tname[16];
+    snprintf(tname, sizeof(tname), "kgc-%.6s", controller_names[w->c]);
+    pthread_setname_np(pthread_self(), tname);
+    const char *key;
+    while (kgc_workqueue_get(q, &key) == 0) {
+        if (__atomic_load_n(&r->stopping, __ATOMIC_ACQUIRE)) {
+            kgc_workqueue_done(q, key); /* stop taking work: the next leader redoes it */
+            continue;
+        }
+        int rc = reconcile_key(r, w->c, key);
+        COUNT(r, w->c, reconciles);
+        if (rc) {
+            COUNT(r, w->c, errors);
+            kgc_workqueue_add_rate_limited(q, key);
+        } else {
+            kgc_workqueue_forget(q, key);
+        }
+        kgc_workqueue_done(q, key);
+    }
+    return NULL;
+}
+
+/* --- lifecycle -------------------------------------------------------------------------------- */
+
+int kgc_reconciler_new(const struct kgc_reconcile_options *o, struct kgc_cache *cache,
+                       struct kgc_k8s_client *client, struct kgc_listener_cache *lc,
+                       struct kgc_kong *k, struct kgc_reconciler **out, struct kgc_err *err)
+{
+    if (!o || !cache || !out)
+        return kgc_err_set(err, KGC_EINVAL, "reconciler: missing options or cache");
+    struct kgc_reconciler *r = calloc(1, sizeof(*r));
+    if (!r)
+        return kgc_err_set(err, KGC_ENOMEM, "reconciler: out of memory");
+    r->o = *o;
+    r->cache = cache;
+    r->client = client;
+    r->lc = lc;
+    r->kong = k;
+    r->leader = true;
+    pthread_mutex_init(&r->stats_lock, NULL);
+    r->controller_name =
+        strdup(o->controller_name ? o->controller_name : KGC_STATUS_DEFAULT_CONTROLLER);
+    if (!r->controller_name)
+        goto out_nomem;
+    if (o->publish_service && *o->publish_service) {
+        const char *slash = strchr(o->publish_service, '/');
+        if (!slash || slash == o->publish_service || !slash[1]) {
+            kgc_reconciler_free(r);
+            return kgc_err_set(err, KGC_EINVAL, "publish service \"%s\" is not NAMESPACE/NAME",
+                               o->publish_service);
+        }
+        r->publish_ns = strndup(o->publish_service, (size_t)(slash - o->publish_service));
+        r->publish_name = strdup(slash + 1);
+        if (!r->publish_ns || !r->publish_name)
+            goto out_nomem;
+    }
+    kgc_reconcile_cache_lookup(cache, &r->lookup);
+    for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++) {
+        r->queues[c] = kgc_workqueue_new(controller_names[c], &o->rate_limit, o->clock);
+        if (!r->queues[c])
+            goto out_nomem;
+        r->n_workers += o->workers[c] ? o->workers[c] : 1;
+    }
+    r->workers = calloc(r->n_workers, sizeof(*r->workers));
+    if (!r->workers)
+        goto out_nomem;
+    for (int kind = 0; kind < KGC_API_KIND_COUNT; kind++) {
+        int rc = kgc_cache_add_handler(cache, (enum kgc_api_kind)kind, on_change, r);
+        if (rc) {
+            kgc_reconciler_free(r);
+            return kgc_err_set(err, rc, "reconciler: cannot add a cache handler");
+        }
+    }
+    if (k) {
+        int rc = o->requeue_on_kong_ready ? kgc_kong_subscribe(k, on_kong_event, r) : 0;
+        if (rc) {
+            kgc_reconciler_free(r);
+            return kgc_err_set(err, rc, "reconciler: cannot subscribe to Kong events");
+        }
+    }
+    *out = r;
+    return 0;
+
+out_nomem:
+    kgc_reconciler_free(r);
+    return kgc_err_set(err, KGC_ENOMEM, "reconciler: out of memory");
+}
+
+int kgc_reconciler_start(struct kgc_reconciler *r, struct kgc_err *err)
+{
+    size_t w = 0;
+    for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++) {
+        unsigned n = r->o.workers[c] ? r->o.workers[c] : 1;
+        for (unsigned i = 0; i < n; i++, w++) {
+            r->workers[w].r = r;
+            r->workers[w].c = (enum kgc_reconcile_controller)c;
+            if (pthread_create(&r->workers[w].thread, NULL, worker_main, &r->workers[w]) != 0) {
+                kgc_reconciler_stop(r, 0);
+                return kgc_err_set(err, KGC_EAGAIN, "reconciler: cannot start a worker thread");
+            }
+            r->workers[w].started = true;
+        }
+    }
+    kgc_info(COMPONENT, "workers started",
+             KGC_F_INT("gatewayclass", r->o.workers[KGC_RECONCILE_GATEWAYCLASS]),
+             KGC_F_INT("gateway", r->o.workers[KGC_RECONCILE_GATEWAY]),
+             KGC_F_INT("httproute", r->o.workers[KGC_RECONCILE_HTTPROUTE]));
+    return 0;
+}
+
+void kgc_reconciler_stop(struct kgc_reconciler *r, uint64_t timeout_ns)
+{
+    if (!r)
+        return;
+    __atomic_store_n(&r->stopping, true, __ATOMIC_RELEASE);
+    for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++)
+        if (r->queues[c])
+            kgc_workqueue_shutdown_with_drain(r->queues[c], timeout_ns ? timeout_ns : 1);
+    for (size_t i = 0; i < r->n_workers; i++) {
+        if (r->workers[i].started) {
+            pthread_join(r->workers[i].thread, NULL);
+            r->workers[i].started = false;
+        }
+    }
+}
+
+void kgc_reconciler_free(struct kgc_reconciler *r)
+{
+    if (!r)
+        return;
+    kgc_reconciler_stop(r, 0);
+    for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++)
+        kgc_workqueue_destroy(r->queues[c]);
+    free(r->workers);
+    free(r->controller_name);
+    free(r->publish_ns);
+    free(r->publish_name);
+    pthread_mutex_destroy(&r->stats_lock);
+    free(r);
+}
+
+void kgc_reconciler_set_leader(struct kgc_reconciler *r, bool leader)
+{
+    bool was = __atomic_exchange_n(&r->leader, leader, __ATOMIC_ACQ_REL);
+    if (leader && !was)
+        kgc_reconciler_enqueue_all(r);
+}
+
+struct kgc_workqueue *kgc_reconciler_queue(struct kgc_reconciler *r,
+                                           enum kgc_reconcile_controller c)
+{
+    return r->queues[c];
+}
+
+void kgc_reconciler_stats(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
+                          struct kgc_reconcile_stats *out)
+{
+    pthread_mutex_lock(&r->stats_lock);
+    *out = r->stats[c];
+    pthread_mutex_unlock(&r->stats_lock);
+}
