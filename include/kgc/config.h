@@ -37,6 +37,40 @@ struct kgc_config {
     uint64_t queue_max_delay_ns;  /* per-key backoff cap */
     double queue_qps;             /* global retry token bucket rate (0 disables it) */
     long long queue_burst;        /* global retry token bucket size */
+
+    /* Kubernetes API (kgc/k8s.h) */
+    char *kubeconfig;          /* empty: in-cluster, else $KUBECONFIG */
+    double apiserver_qps;      /* client-side request rate */
+    long long apiserver_burst; /* client-side burst */
+    uint64_t k8s_timeout_ns;   /* every non-watch call */
+    long long watch_event_max_bytes;
+    char *watch_namespace; /* empty: every namespace */
+
+    /* Kong Admin API (kgc/kong.h, kgc/kongdiscovery.h) */
+    struct kgc_strlist kong_admin_urls;
+    char *kong_admin_service; /* NS/NAME whose EndpointSlices list the instances */
+    char *kong_admin_port_name;
+    char *kong_admin_ca_file;
+    char *kong_admin_cert_file;
+    char *kong_admin_key_file;
+    bool kong_admin_tls_skip_verify;
+    struct kgc_strlist kong_admin_headers; /* "K:V" */
+    uint64_t kong_probe_interval_ns;
+    uint64_t kong_probe_timeout_ns;
+    uint64_t kong_down_probe_interval_ns;
+
+    /* listener cache (kgc/listenercache.h) */
+    char *listener_cache_dir; /* empty: disabled (restarts not covered) */
+    long long listener_cache_max_mb;
+
+    /* controllers (kgc/reconcile.h) */
+    char *controller_name;
+    long long gatewayclass_workers;
+    long long gateway_workers;
+    long long httproute_workers;
+    char *publish_service;                /* NS/NAME of the Kong proxy Service */
+    struct kgc_strlist publish_addresses; /* override the Service's addresses */
+    bool requeue_on_kong_ready;
 };
 
 enum kgc_opt_type {

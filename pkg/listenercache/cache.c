@@ -189,11 +189,9 @@ static void rebuild(struct kgc_listener_cache *c)
         if (down)
             snprintf(s->reason, sizeof(s->reason), "kong admin API unreachable: %s", down->reason);
         else if (n_entries == 0 || !best)
-            snprintf(s->reason, sizeof(s->reason),
-                     "no Kong instance has answered yet");
+            snprintf(s->reason, sizeof(s->reason), "no Kong instance has answered yet");
         else
-            snprintf(s->reason, sizeof(s->reason),
-                     "no Kong instance probed since kgc started");
+            snprintf(s->reason, sizeof(s->reason), "no Kong instance probed since kgc started");
         if (best) {
             s->source = KGC_LISTENERS_CACHED;
             s->seen_ms = best->seen_ms;

@@ -7,6 +7,10 @@
 
 #include "kgc/clock.h"
 #include "kgc/config.h"
+#include "kgc/k8s.h"
+#include "kgc/kong.h"
+#include "kgc/listenercache.h"
+#include "kgc/reconcile.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +177,76 @@ static void test_env_name(void **state)
                         "KGC_KONG_ADMIN_URL");
 }
 
+/* The option table's defaults are the modules' documented defaults: they cannot drift apart. */
+static void test_defaults_equal_the_modules_defaults(void **state)
+{
+    (void)state;
+    struct parsed p;
+    parse(&p, NULL, NULL);
+    assert_int_equal(p.rc, 0);
+    struct kgc_k8s_options k8s;
+    kgc_k8s_options_default(&k8s);
+    assert_true(p.cfg.apiserver_qps == k8s.qps);
+    assert_int_equal(p.cfg.apiserver_burst, k8s.burst);
+    assert_true(p.cfg.k8s_timeout_ns == k8s.timeout_ns);
+    assert_int_equal(p.cfg.watch_event_max_bytes, k8s.watch_event_max_bytes);
+    struct kgc_kong_options kong;
+    kgc_kong_options_default(&kong);
+    assert_string_equal(p.cfg.kong_admin_port_name, kong.admin_port_name);
+    assert_true(p.cfg.kong_probe_interval_ns == kong.probe_interval_ms * KGC_NS_PER_MS);
+    assert_true(p.cfg.kong_down_probe_interval_ns == kong.down_probe_interval_ms * KGC_NS_PER_MS);
+    assert_true(p.cfg.kong_probe_timeout_ns == kong.client.request_timeout_ms * KGC_NS_PER_MS);
+    assert_false(p.cfg.kong_admin_tls_skip_verify);
+    struct kgc_listener_cache_options lc;
+    kgc_listener_cache_options_default(&lc);
+    assert_string_equal(p.cfg.listener_cache_dir, lc.dir);
+    assert_int_equal(p.cfg.listener_cache_max_mb, lc.max_mb);
+    struct kgc_reconcile_options rc;
+    kgc_reconcile_options_default(&rc);
+    assert_string_equal(p.cfg.controller_name, rc.controller_name);
+    assert_int_equal(p.cfg.gatewayclass_workers, rc.workers[KGC_RECONCILE_GATEWAYCLASS]);
+    assert_int_equal(p.cfg.gateway_workers, rc.workers[KGC_RECONCILE_GATEWAY]);
+    assert_int_equal(p.cfg.httproute_workers, rc.workers[KGC_RECONCILE_HTTPROUTE]);
+    assert_true(p.cfg.requeue_on_kong_ready == rc.requeue_on_kong_ready);
+    assert_true(p.cfg.queue_base_delay_ns == rc.rate_limit.base_delay_ns);
+    kgc_config_free(&p.cfg);
+}
+
+static void test_repeatable_options_and_booleans(void **state)
+{
+    (void)state;
+    struct parsed p;
+    /* env gives a comma-separated list; flags replace it and collect every occurrence */
+    const char *env[] = {"KGC_KONG_ADMIN_URL=http://a:8001,http://b:8001",
+                         "KGC_REQUEUE_ON_KONG_READY=false", NULL};
+    parse(&p, NULL, env);
+    assert_int_equal(p.rc, 0);
+    assert_int_equal(p.cfg.kong_admin_urls.len, 2);
+    assert_string_equal(p.cfg.kong_admin_urls.items[1], "http://b:8001");
+    assert_false(p.cfg.requeue_on_kong_ready);
+    kgc_config_free(&p.cfg);
+
+    const char *args[] = {"--kong-admin-url",
+                          "http://c:8001",
+                          "--kong-admin-url=http://d:8001",
+                          "--requeue-on-kong-ready",
+                          "--kong-admin-tls-skip-verify=yes",
+                          "--listener-cache-dir=",
+                          NULL};
+    parse(&p, args, env);
+    assert_int_equal(p.rc, 0);
+    assert_int_equal(p.cfg.kong_admin_urls.len, 2);
+    assert_string_equal(p.cfg.kong_admin_urls.items[0], "http://c:8001");
+    assert_string_equal(p.cfg.kong_admin_urls.items[1], "http://d:8001");
+    assert_true(p.cfg.requeue_on_kong_ready); /* the flag wins over the env */
+    assert_true(p.cfg.kong_admin_tls_skip_verify);
+    assert_string_equal(p.cfg.listener_cache_dir, ""); /* empty disables the cache */
+    kgc_config_free(&p.cfg);
+
+    const char *bad[] = {"--requeue-on-kong-ready=maybe", NULL};
+    expect_usage_error(bad, NULL, "--requeue-on-kong-ready: \"maybe\" is not a boolean");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +257,8 @@ int main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_help_lists_every_option_with_env_and_default),
         cmocka_unit_test(test_env_name),
+        cmocka_unit_test(test_defaults_equal_the_modules_defaults),
+        cmocka_unit_test(test_repeatable_options_and_booleans),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
