@@ -1,37 +1,211 @@
-/* kgc: parses options (flags and KGC_* environment), sets up logging, and runs the controller.
+/* kgc: parses options (flags and KGC_* environment), connects to the Kubernetes API, fills the
+ * cache with informers, probes Kong, and runs the GatewayClass, Gateway and HTTPRoute
+ * controllers until SIGTERM or SIGINT.
  * Exit codes: 0 clean stop, 2 bad usage, 1 fatal error (one clear log line). */
+#include "kgc/cache.h"
 #include "kgc/config.h"
+#include "kgc/informer.h"
+#include "kgc/k8s.h"
+#include "kgc/kong.h"
+#include "kgc/kongdiscovery.h"
+#include "kgc/listenercache.h"
 #include "kgc/log.h"
+#include "kgc/reconcile.h"
 
+#include <curl/curl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 extern char **environ;
 
+#define CACHE_SYNC_TIMEOUT_NS (120 * KGC_NS_PER_S)
+#define SHUTDOWN_TIMEOUT_NS   (10 * KGC_NS_PER_S)
+
+/* Everything the process runs, torn down in reverse order. */
+struct app {
+    struct kgc_config cfg;
+    struct kgc_k8s_config *k8s_cfg;
+    struct kgc_k8s_client *client;
+    struct kgc_cache *cache;
+    struct kgc_listener_cache *lc;
+    struct kgc_kong *kong;
+    struct kgc_kong_discovery *discovery;
+    struct kgc_reconciler *reconciler;
+    struct kgc_informer *informers[KGC_API_KIND_COUNT];
+};
+
+static const char *empty_to_null(const char *s)
+{
+    return s && *s ? s : NULL;
+}
+
+static int fatal(const char *what, const struct kgc_err *err)
+{
+    kgc_error("main", what, KGC_F_STR("error", err->msg));
+    return 1;
+}
+
+static int start(struct app *a)
+{
+    struct kgc_err err = {0};
+    const struct kgc_config *c = &a->cfg;
+
+    struct kgc_k8s_options ko;
+    kgc_k8s_options_default(&ko);
+    ko.kubeconfig = empty_to_null(c->kubeconfig);
+    ko.qps = c->apiserver_qps;
+    ko.burst = (uint32_t)c->apiserver_burst;
+    ko.timeout_ns = c->k8s_timeout_ns;
+    ko.watch_event_max_bytes = (size_t)c->watch_event_max_bytes;
+    if (kgc_k8s_config_load(&ko, &a->k8s_cfg, &err) != 0)
+        return fatal("cannot configure the Kubernetes API client", &err);
+    if (kgc_k8s_client_new(a->k8s_cfg, &ko, &a->client, &err) != 0)
+        return fatal("cannot create the Kubernetes API client", &err);
+    kgc_info("main", "kubernetes API", KGC_F_STR("server", kgc_k8s_client_server(a->client)),
+             KGC_F_STR("source", a->k8s_cfg->source));
+
+    a->cache = kgc_cache_new();
+    if (!a->cache)
+        return fatal("out of memory", &err);
+
+    struct kgc_listener_cache_options lo;
+    kgc_listener_cache_options_default(&lo);
+    lo.dir = c->listener_cache_dir;
+    lo.max_mb = (unsigned)c->listener_cache_max_mb;
+    if (kgc_listener_cache_open(&lo, &a->lc, &err) != 0)
+        return fatal("cannot open the listener cache", &err);
+
+    struct kgc_kong_options kopts;
+    kgc_kong_options_default(&kopts);
+    kopts.admin_urls = (const char *const *)c->kong_admin_urls.items;
+    kopts.n_admin_urls = c->kong_admin_urls.len;
+    kopts.admin_service = empty_to_null(c->kong_admin_service);
+    kopts.admin_port_name = c->kong_admin_port_name;
+    kopts.client.ca_file = empty_to_null(c->kong_admin_ca_file);
+    kopts.client.cert_file = empty_to_null(c->kong_admin_cert_file);
+    kopts.client.key_file = empty_to_null(c->kong_admin_key_file);
+    kopts.client.tls_skip_verify = c->kong_admin_tls_skip_verify;
+    kopts.client.headers = (const char *const *)c->kong_admin_headers.items;
+    kopts.client.n_headers = c->kong_admin_headers.len;
+    kopts.client.request_timeout_ms = c->kong_probe_timeout_ns / KGC_NS_PER_MS;
+    kopts.probe_interval_ms = c->kong_probe_interval_ns / KGC_NS_PER_MS;
+    kopts.down_probe_interval_ms = c->kong_down_probe_interval_ns / KGC_NS_PER_MS;
+    if (kgc_kong_options_validate(&kopts, &err) != 0)
+        return fatal("bad Kong Admin API options", &err);
+    if (kgc_kong_new(&kopts, &a->kong, &err) != 0)
+        return fatal("cannot create the Kong registry", &err);
+    if (kgc_listener_cache_attach(a->lc, a->kong) != 0)
+        return fatal("cannot attach the listener cache to Kong events", &err);
+
+    struct kgc_reconcile_options ro;
+    kgc_reconcile_options_default(&ro);
+    ro.controller_name = c->controller_name;
+    ro.workers[KGC_RECONCILE_GATEWAYCLASS] = (unsigned)c->gatewayclass_workers;
+    ro.workers[KGC_RECONCILE_GATEWAY] = (unsigned)c->gateway_workers;
+    ro.workers[KGC_RECONCILE_HTTPROUTE] = (unsigned)c->httproute_workers;
+    ro.publish_service = empty_to_null(c->publish_service);
+    ro.publish_addresses = (const char *const *)c->publish_addresses.items;
+    ro.n_publish_addresses = c->publish_addresses.len;
+    ro.requeue_on_kong_ready = c->requeue_on_kong_ready;
+    ro.rate_limit.base_delay_ns = c->queue_base_delay_ns;
+    ro.rate_limit.max_delay_ns = c->queue_max_delay_ns;
+    ro.rate_limit.bucket_qps = c->queue_qps;
+    ro.rate_limit.bucket_burst = (uint32_t)c->queue_burst;
+    if (kgc_reconciler_new(&ro, a->cache, a->client, a->lc, a->kong, &a->reconciler, &err) != 0)
+        return fatal("cannot create the controllers", &err);
+    if (kopts.admin_service &&
+        kgc_kong_discovery_new(a->kong, a->cache, kopts.admin_service, kopts.admin_port_name,
+                               &a->discovery, &err) != 0)
+        return fatal("cannot watch the Kong admin Service", &err);
+
+    struct kgc_informer_options io;
+    kgc_informer_options_default(&io);
+    io.namespace = empty_to_null(c->watch_namespace);
+    for (int k = 0; k < KGC_API_KIND_COUNT; k++) {
+        if (kgc_informer_new(a->client, a->cache, (enum kgc_api_kind)k, &io, &a->informers[k],
+                             &err) != 0 ||
+            kgc_informer_start(a->informers[k], &err) != 0)
+            return fatal("cannot start an informer", &err);
+    }
+    int rc = kgc_informer_wait_synced(a->informers, KGC_API_KIND_COUNT, CACHE_SYNC_TIMEOUT_NS);
+    if (rc != 0) {
+        kgc_err_set(&err, rc, "caches did not sync within %llus",
+                    (unsigned long long)(CACHE_SYNC_TIMEOUT_NS / KGC_NS_PER_S));
+        return fatal("cannot sync the caches", &err);
+    }
+    kgc_info("main", "caches synced");
+    if (kgc_kong_start(a->kong, &err) != 0)
+        return fatal("cannot start the Kong probers", &err);
+    if (kgc_reconciler_start(a->reconciler, &err) != 0)
+        return fatal("cannot start the controllers", &err);
+    return 0;
+}
+
+static void stop(struct app *a)
+{
+    if (a->reconciler)
+        kgc_reconciler_stop(a->reconciler, SHUTDOWN_TIMEOUT_NS);
+    for (int k = 0; k < KGC_API_KIND_COUNT; k++)
+        kgc_informer_stop(a->informers[k]);
+    if (a->kong)
+        kgc_kong_stop(a->kong);
+    kgc_reconciler_free(a->reconciler);
+    kgc_kong_discovery_free(a->discovery);
+    for (int k = 0; k < KGC_API_KIND_COUNT; k++)
+        kgc_informer_free(a->informers[k]);
+    kgc_kong_free(a->kong);
+    kgc_listener_cache_close(a->lc);
+    kgc_cache_free(a->cache);
+    kgc_k8s_client_free(a->client);
+    kgc_k8s_config_free(a->k8s_cfg);
+}
+
 int main(int argc, char **argv)
 {
-    struct kgc_config cfg;
+    struct app a;
+    memset(&a, 0, sizeof(a));
     struct kgc_err err = {0};
     enum kgc_config_action action;
-    if (kgc_config_parse(&cfg, argc, argv, environ, &action, &err) != 0) {
+    if (kgc_config_parse(&a.cfg, argc, argv, environ, &action, &err) != 0) {
         fprintf(stderr, "kgc: %s\n", err.msg);
-        kgc_config_free(&cfg);
+        kgc_config_free(&a.cfg);
         return 2;
     }
-    if (action == KGC_CONFIG_HELP) {
-        kgc_config_print_help(stdout, "kgc");
-        kgc_config_free(&cfg);
+    if (action != KGC_CONFIG_RUN) {
+        if (action == KGC_CONFIG_HELP)
+            kgc_config_print_help(stdout, "kgc");
+        else
+            printf("kgc %s\n", KGC_VERSION);
+        kgc_config_free(&a.cfg);
         return 0;
     }
-    if (action == KGC_CONFIG_VERSION) {
-        printf("kgc %s\n", KGC_VERSION);
-        kgc_config_free(&cfg);
-        return 0;
+    kgc_log_setup(a.cfg.log_level, a.cfg.log_format, 2);
+
+    /* Signals are taken by sigwait in this thread only: block them before any thread starts. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    kgc_info("main", "kgc starting", KGC_F_STR("version", KGC_VERSION));
+    int rc = start(&a);
+    if (rc == 0) {
+        int sig = 0;
+        sigwait(&sigs, &sig);
+        kgc_info("main", "signal received: stopping", KGC_F_INT("signal", sig));
+        /* A second signal during the drain exits at once. */
+        pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
     }
-    kgc_log_setup(cfg.log_level, cfg.log_format, 2);
-    /* The controller is assembled from its modules as they land (informers, reconcilers, Kong
-     * sync); until then this build only validates its options, and says so. */
-    kgc_error("main", "the controller is not assembled in this build yet; options are valid",
-              KGC_F_STR("version", KGC_VERSION));
-    kgc_config_free(&cfg);
-    return 1;
+    stop(&a);
+    curl_global_cleanup();
+    kgc_config_free(&a.cfg);
+    if (rc == 0)
+        kgc_info("main", "stopped");
+    return rc;
 }

@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# e2e: the seed's scenario with the real kgc binary, the test API server, the test Kong and real
+# kubectl. kgc programs a Gateway; Kong is killed; GatewayClass, Gateway and HTTPRoute are
+# deleted and recreated while Kong is down; Kong comes back. The API server's audit log must show
+# no UnsupportedProtocol ever written, and the Gateway must be Programmed again soon after Kong is
+# ready. Then kgc itself restarts while Kong is down (listeners from the LMDB cache), and once
+# more with an empty cache (Programmed=False/Pending until Kong returns).
+# Last line: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+SHARED=${KGC_SHARED:-$(cd .. && pwd)/shared}
+KUBECTL=$PWD/.tools/bin/kubectl
+TMP=$(mktemp -d)
+passed=0 failed=0
+PIDS=()
+
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+ok() { passed=$((passed + 1)); echo "ok   - $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
+finish() { echo "$passed passed, $failed failed"; [[ $failed -eq 0 ]]; exit; }
+now_ms() { date +%s%3N; }
+
+# wait_line FILE REGEX: the first match of a sed expression in FILE, waiting up to 10 s.
+wait_url() {
+    local f=$1 u=
+    for _ in $(seq 1 100); do
+        u=$(sed -n 's/^listening on \(http:\/\/[^ ]*\)$/\1/p' "$f" 2>/dev/null | head -1)
+        [[ -n $u ]] && { echo "$u"; return 0; }
+        sleep 0.1
+    done
+    return 1
+}
+
+"$BUILD/kgc-test-apiserver" --listen 127.0.0.1:0 --audit "$TMP/audit.jsonl" \
+    >"$TMP/api.out" 2>"$TMP/api.err" &
+PIDS+=($!)
+API=$(wait_url "$TMP/api.out") || { bad "API server starts"; finish; }
+cat >"$TMP/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster: {server: "$API"}
+users:
+- name: test
+  user: {}
+contexts:
+- name: test
+  context: {cluster: test, user: test}
+current-context: test
+KC
+export KUBECONFIG=$TMP/kubeconfig
+k() { timeout 60 "$KUBECTL" --cache-dir "$TMP/kcache" "$@"; }
+
+start_kong() { # start_kong PORT
+    "$BUILD/kgc-test-kong" --admin-listen "127.0.0.1:$1" >>"$TMP/kong.out" 2>>"$TMP/kong.err" &
+    KONG_PID=$!
+    PIDS+=($KONG_PID)
+}
+start_kong 0
+KONG=$(wait_url "$TMP/kong.out") || { bad "test Kong starts"; finish; }
+KONG_PORT=${KONG##*:}
+
+start_kgc() { # start_kgc CACHE_DIR LOG
+    "$BUILD/kgc" --kubeconfig "$KUBECONFIG" --kong-admin-url "$KONG" \
+        --listener-cache-dir "$1" --kong-probe-interval 500ms --log-level info \
+        >"$2" 2>&1 &
+    KGC_PID=$!
+    PIDS+=($KGC_PID)
+}
+stop_kgc() {
+    kill -TERM "$KGC_PID" 2>/dev/null
+    wait "$KGC_PID"
+}
+
+k apply --server-side -f "$SHARED/gateway-api/crds/" >/dev/null &&
+    k wait --for=condition=Established crd --all --timeout=30s >/dev/null &&
+    ok "Gateway API CRDs applied and established" || { bad "CRDs"; finish; }
+
+cat >"$TMP/objects.yaml" <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata: {name: demo}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: kgc}
+spec: {controllerName: konghq.com/kgc-gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: demo}
+spec:
+  gatewayClassName: kgc
+  listeners:
+  - {name: http, port: 8000, protocol: HTTP}
+  - {name: https, port: 8443, protocol: HTTPS, tls: {certificateRefs: [{name: missing-cert}]}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web, namespace: demo}
+spec:
+  parentRefs: [{name: gw, sectionName: http}]
+  rules: [{backendRefs: [{name: web, port: 80}]}]
+YAML
+k apply -f "$TMP/objects.yaml" >/dev/null && ok "GatewayClass, Gateway and HTTPRoute applied" ||
+    bad "apply objects"
+
+start_kgc "$TMP/lc" "$TMP/kgc1.log"
+if k -n demo wait --for=condition=Programmed gateway/gw --timeout=30s >/dev/null; then
+    ok "the Gateway becomes Programmed"
+else
+    bad "the Gateway becomes Programmed"; tail -20 "$TMP/kgc1.log"
+fi
+k -n demo wait --for=jsonpath='{.status.parents[0].conditions[?(@.type=="Accepted")].status}'=True \
+    httproute/web --timeout=30s >/dev/null && ok "the HTTPRoute is Accepted on its Gateway" ||
+    bad "the HTTPRoute is Accepted"
+k -n demo wait --for=jsonpath='{.status.listeners[0].attachedRoutes}'=1 gateway/gw --timeout=30s \
+    >/dev/null && ok "the http listener counts 1 attached route" || bad "attachedRoutes = 1"
+k wait --for=condition=Accepted gatewayclass/kgc --timeout=30s >/dev/null &&
+    ok "the GatewayClass is Accepted" || bad "the GatewayClass is Accepted"
+# The https listener's certificate is missing: a real error, still reported (not hidden).
+reason=$(k -n demo get gateway gw -o jsonpath='{.status.listeners[1].conditions[?(@.type=="ResolvedRefs")].reason}')
+[[ $reason == InvalidCertificateRef ]] && ok "a genuinely bad listener still says InvalidCertificateRef" ||
+    bad "https listener ResolvedRefs reason is '$reason'"
+
+# --- the seed's scenario -------------------------------------------------------------------------
+kill -9 "$KONG_PID"; wait "$KONG_PID" 2>/dev/null
+sleep 1.5 # at least one probe interval: kgc sees Kong unreachable
+k -n demo delete httproute web --wait=true >/dev/null
+k -n demo delete gateway gw --wait=true >/dev/null
+k delete gatewayclass kgc --wait=true >/dev/null
+k apply -f "$TMP/objects.yaml" >/dev/null && ok "objects deleted and recreated while Kong is down" ||
+    bad "recreate while Kong is down"
+if k -n demo wait --for=condition=Programmed gateway/gw --timeout=20s >/dev/null; then
+    ok "while Kong is down the Gateway is statused from the cached listeners"
+else
+    bad "Gateway statused from cached listeners"; k -n demo get gateway gw -o yaml | tail -40
+fi
+start_kong "$KONG_PORT"
+for _ in $(seq 1 100); do
+    curl -sf "$KONG/status" >/dev/null && break
+    sleep 0.05
+done
+t_ready=$(now_ms)
+k -n demo wait --for=condition=Programmed gateway/gw --timeout=20s >/dev/null &&
+    ok "Programmed after Kong is ready ($(( $(now_ms) - t_ready )) ms after ready, incl. kubectl)" ||
+    bad "Programmed after Kong is ready"
+for _ in $(seq 1 40); do
+    grep -q 'event=ready' "$TMP/kgc1.log" && break
+    sleep 0.1
+done
+grep -q 'event=ready' "$TMP/kgc1.log" && ok "kgc saw the Kong instance come back (ready event)" ||
+    bad "kgc saw the Kong instance come back"
+if grep -q UnsupportedProtocol "$TMP/audit.jsonl"; then
+    bad "no status write ever carried UnsupportedProtocol"
+    grep UnsupportedProtocol "$TMP/audit.jsonl" | head -3
+else
+    ok "no status write ever carried UnsupportedProtocol ($(wc -l <"$TMP/audit.jsonl") writes audited)"
+fi
+stop_kgc && ok "kgc stops on SIGTERM with exit 0" || bad "kgc exit status on SIGTERM"
+
+# --- kgc restarted while Kong is down: the LMDB cache answers ------------------------------------
+kill -9 "$KONG_PID"; wait "$KONG_PID" 2>/dev/null
+k -n demo delete gateway gw --wait=true >/dev/null
+k apply -f "$TMP/objects.yaml" >/dev/null
+start_kgc "$TMP/lc" "$TMP/kgc2.log"
+if k -n demo wait --for=condition=Programmed gateway/gw --timeout=20s >/dev/null; then
+    ok "kgc restarted while Kong is down serves the cached listeners"
+else
+    bad "kgc restarted with a cache"; tail -20 "$TMP/kgc2.log"
+fi
+stop_kgc >/dev/null
+
+# --- and with nothing cached: Pending, then Programmed when Kong returns -------------------------
+k -n demo delete gateway gw --wait=true >/dev/null
+k apply -f "$TMP/objects.yaml" >/dev/null
+start_kgc "$TMP/lc-empty" "$TMP/kgc3.log"
+reason=
+for _ in $(seq 1 100); do
+    reason=$(k -n demo get gateway gw -o jsonpath='{.status.conditions[?(@.type=="Programmed")].reason}')
+    [[ $reason == Pending ]] && break
+    sleep 0.1
+done
+[[ $reason == Pending ]] && ok "no Kong and no cache: Programmed=False/Pending" ||
+    bad "expected Pending, got '$reason'"
+lreason=$(k -n demo get gateway gw -o jsonpath='{.status.listeners[0].conditions[?(@.type=="Accepted")].reason}')
+[[ $lreason != UnsupportedProtocol ]] && ok "no listener was marked UnsupportedProtocol ($lreason)" ||
+    bad "listener marked UnsupportedProtocol during the outage"
+start_kong "$KONG_PORT"
+for _ in $(seq 1 100); do curl -sf "$KONG/status" >/dev/null && break; sleep 0.05; done
+t_ready=$(now_ms)
+k -n demo wait --for=condition=Programmed gateway/gw --timeout=20s >/dev/null &&
+    ok "Programmed $(( $(now_ms) - t_ready )) ms after Kong is ready (event-driven, no backoff wait)" ||
+    bad "Programmed after Kong returns"
+grep -q UnsupportedProtocol "$TMP/audit.jsonl" && bad "UnsupportedProtocol written at some point" ||
+    ok "the audit log holds no UnsupportedProtocol at the end"
+stop_kgc && ok "kgc exits 0 again" || bad "kgc exit status"
+if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP"/kgc*.log >/dev/null; then
+    bad "sanitizer reports in kgc's log"
+fi
+finish
