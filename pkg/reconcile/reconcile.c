@@ -148,6 +148,8 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
 {
     struct kgc_reconciler *r = ctx;
     const struct kgc_api_obj *o = new_obj ? new_obj : old_obj;
+    if (!o)
+        return;
     switch (kind) {
     case KGC_API_GATEWAYCLASS:
         enqueue(r, KGC_RECONCILE_GATEWAYCLASS, o->meta.key);

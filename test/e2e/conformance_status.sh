@@ -1,0 +1,396 @@
+#!/usr/bin/env bash
+# e2e: the Gateway API conformance manifests (shared/gateway-api/conformance, v1.6.1), applied
+# unchanged (only {GATEWAY_CLASS_NAME} / {GATEWAY_CONTROLLER_NAME} substituted) with real kubectl
+# to the test API server, with the real kgc binary and the test Kong. Every status expectation of
+# shared/design/GATEWAY-API-STATUS.md ("Conformance tests whose manifests are in
+# ../gateway-api/conformance", plus the base Gateways) is checked by polling `kubectl get -o json`
+# (test/e2e/conformance/check.py; every 0.2 s, up to CONF_TIMEOUT s per group). Manifests that
+# would interfere (ReferenceGrants that share names or widen each other's permissions, routes that
+# change a Gateway's attachedRoutes) are applied one group at a time and deleted afterwards, as the
+# conformance suite's own cleanup does.
+# One line per expectation ("ok   - MANIFEST: ..." / "FAIL - MANIFEST: ... -- what was seen");
+# last line "N passed, N failed"; exit status non-zero when anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+SHARED=${KGC_SHARED:-$(cd .. && pwd)/shared}
+CONF=$SHARED/gateway-api/conformance
+KUBECTL=$PWD/.tools/bin/kubectl
+CHECK=$PWD/test/e2e/conformance/check.py
+CONF_TIMEOUT=${CONF_TIMEOUT:-20}
+CONF_BUDGET=${CONF_BUDGET:-90}
+CLASS=kgc-conformance
+CONTROLLER=konghq.com/kgc-gateway-controller
+INFRA=gateway-conformance-infra
+WEB=gateway-conformance-web-backend
+PROXY_IP=10.96.0.10
+TMP=$(mktemp -d)
+passed=0 failed=0
+PIDS=()
+T0=$(date +%s%3N)
+
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+ok() { passed=$((passed + 1)); echo "ok   - $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
+finish() {
+    echo "# run time $(( ($(date +%s%3N) - T0) / 1000 )) s"
+    echo "$passed passed, $failed failed"
+    [[ $failed -eq 0 ]]
+    exit
+}
+
+wait_url() {
+    local f=$1 u=
+    for _ in $(seq 1 100); do
+        u=$(sed -n 's/^listening on \(http:\/\/[^ ]*\)$/\1/p' "$f" 2>/dev/null | head -1)
+        [[ -n $u ]] && { echo "$u"; return 0; }
+        sleep 0.1
+    done
+    return 1
+}
+
+"$BUILD/kgc-test-apiserver" --listen 127.0.0.1:0 --audit "$TMP/audit.jsonl" \
+    >"$TMP/api.out" 2>"$TMP/api.err" &
+PIDS+=($!)
+API=$(wait_url "$TMP/api.out") || { bad "API server starts"; finish; }
+cat >"$TMP/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster: {server: "$API"}
+users:
+- name: test
+  user: {}
+contexts:
+- name: test
+  context: {cluster: test, user: test}
+current-context: test
+KC
+export KUBECONFIG=$TMP/kubeconfig
+k() { timeout 60 "$KUBECTL" --cache-dir "$TMP/kcache" "$@"; }
+
+"$BUILD/kgc-test-kong" --admin-listen 127.0.0.1:0 >"$TMP/kong.out" 2>"$TMP/kong.err" &
+PIDS+=($!)
+KONG=$(wait_url "$TMP/kong.out") || { bad "test Kong starts"; finish; }
+
+# manifest NAME: the conformance manifest with the class and controller names substituted.
+manifest() {
+    sed -e "s|{GATEWAY_CLASS_NAME}|$CLASS|g" -e "s|{GATEWAY_CONTROLLER_NAME}|$CONTROLLER|g" \
+        "$CONF/$1.yaml"
+}
+# apply NAME / delete NAME: kubectl apply / delete of the manifest; a failure is a FAIL line.
+apply() {
+    if manifest "$1" | k apply -f - >"$TMP/apply.out" 2>&1; then
+        echo "# applied $1"
+    else
+        bad "$1: kubectl apply: $(tr '\n' ' ' <"$TMP/apply.out")"
+    fi
+}
+delete() {
+    manifest "$1" | k delete --ignore-not-found --wait=true -f - >"$TMP/delete.out" 2>&1 ||
+        bad "$1: kubectl delete: $(tr '\n' ' ' <"$TMP/delete.out")"
+}
+# check LABEL < lines "KIND NS/NAME | ASSERTION; ..." (syntax: check.py's docstring). One poll
+# loop for the whole group; one ok/FAIL line per line of input.
+check() {
+    local out t=$CONF_TIMEOUT
+    # Bounded run time: once the run is past CONF_BUDGET s, a group waits at most 3 s.
+    (( $(date +%s%3N) - T0 > CONF_BUDGET * 1000 )) && t=3
+    out=$(awk -v l="$1" 'NF && $1 !~ /^#/ { print l " | " $0 }' |
+        KUBECTL=$KUBECTL KUBECTL_ARGS="--cache-dir $TMP/kcache" KGC_CONTROLLER=$CONTROLLER \
+            python3 "$CHECK" --timeout "$t")
+    echo "$out"
+    passed=$((passed + $(grep -c '^ok' <<<"$out")))
+    failed=$((failed + $(grep -c '^FAIL' <<<"$out")))
+}
+
+# --- set-up: CRDs, the GatewayClass, the Kong proxy Service, base manifests, Secrets, kgc -------
+k apply --server-side -f "$SHARED/gateway-api/crds/" >/dev/null &&
+    k wait --for=condition=Established crd --all --timeout=30s >/dev/null ||
+    { bad "Gateway API CRDs applied and established"; finish; }
+
+cat >"$TMP/setup.yaml" <<YAML
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: $CLASS}
+spec: {controllerName: $CONTROLLER}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: kong}
+---
+# The Kong proxy: conformance listeners use 80/443; the test Kong listens on 8000/8443.
+apiVersion: v1
+kind: Service
+metadata: {name: kong-proxy, namespace: kong}
+spec:
+  type: ClusterIP
+  clusterIP: $PROXY_IP
+  clusterIPs: [$PROXY_IP]
+  selector: {app: kong}
+  ports:
+  - {name: http, port: 80, targetPort: 8000, protocol: TCP}
+  - {name: https, port: 443, targetPort: 8443, protocol: TCP}
+YAML
+k apply -f "$TMP/setup.yaml" >/dev/null || { bad "GatewayClass and Kong proxy Service"; finish; }
+apply base-manifests
+
+# The Secrets the conformance harness creates after the base manifests (self-signed, RSA 2048).
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=example.org" \
+    -addext "subjectAltName=DNS:example.org,DNS:*.example.org,DNS:second-example.org,DNS:*.wildcard.org" \
+    -keyout "$TMP/tls.key" -out "$TMP/tls.crt" 2>/dev/null || { bad "openssl self-signed cert"; finish; }
+k -n "$INFRA" create secret tls tls-validity-checks-certificate --cert "$TMP/tls.crt" \
+    --key "$TMP/tls.key" >/dev/null &&
+    k -n "$WEB" create secret tls certificate --cert "$TMP/tls.crt" --key "$TMP/tls.key" >/dev/null ||
+    { bad "TLS Secrets created"; finish; }
+
+"$BUILD/kgc" --kubeconfig "$KUBECONFIG" --kong-admin-url "$KONG" \
+    --listener-cache-dir "$TMP/lc" --kong-probe-interval 500ms --log-level info \
+    --publish-service kong/kong-proxy >"$TMP/kgc.log" 2>&1 &
+KGC_PID=$!
+PIDS+=($KGC_PID)
+
+# --- base-manifests: the class and the shared Gateways -------------------------------------------
+# lok LISTENER...: a listener that is fine (accepted, refs resolved, programmed, HTTPRoute).
+lok() {
+    local l
+    for l; do
+        printf 'L[%s].Accepted=True/Accepted; L[%s].ResolvedRefs=True/ResolvedRefs; ' "$l" "$l"
+        printf 'L[%s].Programmed=True/Programmed; L[%s].kinds=HTTPRoute; ' "$l" "$l"
+    done
+}
+# pok PARENT...: the route's parents entry for that Gateway is Accepted with its refs resolved.
+pok() {
+    local p
+    for p; do printf 'P[%s].Accepted=True/Accepted; P[%s].ResolvedRefs=True/ResolvedRefs; ' "$p" "$p"; done
+}
+GW_OK="Accepted=True/Accepted; Programmed=True/Programmed; addresses=$PROXY_IP"
+HTTPS_LS="https https-with-hostname https-with-wildcard-hostname https-with-hostname-matching-wildcard"
+check base-manifests <<EOF
+gatewayclass $CLASS | Accepted=True/Accepted
+gateway $INFRA/same-namespace | $GW_OK; listeners=http; $(lok http) L[http].attached=0
+gateway $INFRA/all-namespaces | $GW_OK; listeners=http; $(lok http) L[http].attached=0
+gateway $INFRA/backend-namespaces | $GW_OK; listeners=http; $(lok http) L[http].attached=0
+gateway $INFRA/same-namespace-with-https-listener | $GW_OK; listeners=${HTTPS_LS// /,}; $(lok $HTTPS_LS) $(for l in $HTTPS_LS; do printf 'L[%s].Conflicted=False/NoConflicts; L[%s].attached=0; ' $l $l; done)
+EOF
+
+# The checker is not vacuous: a false expectation must come out FAIL.
+selftest=$(echo "gateway $INFRA/same-namespace | L[http].attached=99" |
+    awk '{ print "self-test | " $0 }' | KUBECTL=$KUBECTL KUBECTL_ARGS="--cache-dir $TMP/kcache" \
+    python3 "$CHECK" --timeout 0.2)
+[[ $selftest == FAIL*"want 99, got 0"* ]] && ok "check.py self-test: a false expectation is reported FAIL" ||
+    bad "check.py self-test: '$selftest'"
+
+# --- gatewayclass-observed-generation-bump --------------------------------------------------------
+apply gatewayclass-observed-generation-bump
+check gatewayclass-observed-generation-bump <<'EOF'
+gatewayclass gatewayclass-observed-generation-bump | generation=1; Accepted=True/Accepted
+EOF
+k patch gatewayclass gatewayclass-observed-generation-bump --type merge \
+    -p '{"spec":{"description":"new"}}' >/dev/null
+check "gatewayclass-observed-generation-bump (description edited)" <<'EOF'
+gatewayclass gatewayclass-observed-generation-bump | generation=2; Accepted=True/Accepted
+EOF
+delete gatewayclass-observed-generation-bump
+
+# --- gateway-observed-generation-bump -------------------------------------------------------------
+apply gateway-observed-generation-bump
+check gateway-observed-generation-bump <<EOF
+gateway $INFRA/gateway-observed-generation-bump | generation=1; Accepted=True/Accepted; Programmed=True/Programmed; listeners=http; L[http].Accepted=True/Accepted; L[http].Programmed=True/Programmed
+EOF
+# As the conformance test: add listener "alternate" (foo.com, port 80, HTTP, from All).
+k -n "$INFRA" patch gateway gateway-observed-generation-bump --type merge -p '{"spec":{"listeners":[
+  {"name":"http","hostname":"bar.com","port":80,"protocol":"HTTP","allowedRoutes":{"namespaces":{"from":"All"}}},
+  {"name":"alternate","hostname":"foo.com","port":80,"protocol":"HTTP","allowedRoutes":{"namespaces":{"from":"All"}}}]}}' \
+    >/dev/null
+check "gateway-observed-generation-bump (listener added)" <<EOF
+gateway $INFRA/gateway-observed-generation-bump | generation=2; Accepted=True/Accepted; Programmed=True/Programmed; listeners=http,alternate; L[alternate].Accepted=True/Accepted; L[alternate].Programmed=True/Programmed; L[alternate].kinds=HTTPRoute
+EOF
+delete gateway-observed-generation-bump
+
+# --- invalid Gateways: route kinds, TLS, protocol, parametersRef (distinct names: together) -------
+for m in gateway-invalid-route-kind gateway-invalid-tls-configuration \
+    gateway-invalid-listeners-unsupported-protocol gateway-invalid-parameters-ref; do
+    apply $m
+done
+check gateway-invalid-route-kind <<EOF
+gateway $INFRA/gateway-only-invalid-route-kind | L[http].kinds=; L[http].ResolvedRefs=False/InvalidRouteKinds; L[http].attached=0
+gateway $INFRA/gateway-supported-and-invalid-route-kind | L[http].kinds=HTTPRoute; L[http].ResolvedRefs=False/InvalidRouteKinds; L[http].attached=0
+EOF
+TLS_BAD='L[https].kinds=HTTPRoute; L[https].ResolvedRefs=False/InvalidCertificateRef; L[https].Programmed=False/Invalid; L[https].attached=0; Programmed=False/Invalid'
+check gateway-invalid-tls-configuration <<EOF
+gateway $INFRA/gateway-certificate-nonexistent-secret | $TLS_BAD
+gateway $INFRA/gateway-certificate-unsupported-group | $TLS_BAD
+gateway $INFRA/gateway-certificate-unsupported-kind | $TLS_BAD
+gateway $INFRA/gateway-certificate-malformed-secret | $TLS_BAD
+EOF
+check gateway-invalid-listeners-unsupported-protocol <<EOF
+gateway $INFRA/gateway-only-unsupported-protocols | Accepted=False/ListenersNotValid; L[invalid].Accepted=False/UnsupportedProtocol; L[invalid].kinds=; L[invalid].attached=0
+gateway $INFRA/gateway-supported-and-unsupported-protocols | Accepted=True/ListenersNotValid; L[http].Accepted=True/Accepted; L[http].kinds=HTTPRoute; L[http].attached=0; L[invalid].Accepted=False/UnsupportedProtocol; L[invalid].kinds=; L[invalid].attached=0
+EOF
+check gateway-invalid-parameters-ref <<EOF
+gateway $INFRA/gateway-invalid-parameters-ref | Accepted=False/InvalidParameters
+EOF
+for m in gateway-invalid-route-kind gateway-invalid-tls-configuration \
+    gateway-invalid-listeners-unsupported-protocol gateway-invalid-parameters-ref; do
+    delete $m
+done
+
+# --- Secret ReferenceGrants: one at a time (their grants would cover each other) ----------------
+apply gateway-secret-missing-reference-grant
+check gateway-secret-missing-reference-grant <<EOF
+gateway $INFRA/gateway-secret-missing-reference-grant | L[https].kinds=HTTPRoute; L[https].ResolvedRefs=False/RefNotPermitted; L[https].Programmed=False/Invalid
+EOF
+delete gateway-secret-missing-reference-grant
+apply gateway-secret-invalid-reference-grant
+check gateway-secret-invalid-reference-grant <<EOF
+gateway $INFRA/gateway-secret-invalid-reference-grant | L[https].kinds=HTTPRoute; L[https].ResolvedRefs=False/RefNotPermitted; L[https].Programmed=False/Invalid
+EOF
+delete gateway-secret-invalid-reference-grant
+for m in gateway-secret-reference-grant-specific gateway-secret-reference-grant-all-in-namespace; do
+    apply $m
+    check $m <<EOF
+gateway $INFRA/$m | Accepted=True/Accepted; Programmed=True/Programmed; L[https].kinds=HTTPRoute; L[https].Accepted=True/Accepted; L[https].ResolvedRefs=True/ResolvedRefs; L[https].Programmed=True/Programmed
+EOF
+    delete $m
+done
+
+# --- HTTPRoutes refused by their parent: the Gateway must count 0 routes -------------------------
+apply httproute-invalid-cross-namespace-parent-ref
+apply httproute-invalid-parentref-not-matching-section-name
+check httproute-invalid-cross-namespace-parent-ref <<EOF
+httproute $WEB/invalid-cross-namespace-parent-ref | parents=1; P[$INFRA/same-namespace].Accepted=False/NotAllowedByListeners; P[$INFRA/same-namespace].ResolvedRefs=True/ResolvedRefs
+EOF
+check httproute-invalid-parentref-not-matching-section-name <<EOF
+httproute $INFRA/httproute-listener-not-matching-section-name | parents=1; P[$INFRA/same-namespace/http1].Accepted=False/NoMatchingParent
+EOF
+sleep 0.5 # the Gateway's count follows the routes' reconcile
+check "httproute-invalid-cross-namespace-parent-ref + not-matching-section-name (Gateway)" <<EOF
+gateway $INFRA/same-namespace | L[http].attached=0
+EOF
+delete httproute-invalid-cross-namespace-parent-ref
+delete httproute-invalid-parentref-not-matching-section-name
+
+# --- httproute-simple-same-namespace --------------------------------------------------------------
+apply httproute-simple-same-namespace
+check httproute-simple-same-namespace <<EOF
+httproute $INFRA/gateway-conformance-infra-test | parents=1; $(pok same-namespace)
+gateway $INFRA/same-namespace | L[http].attached=1
+EOF
+delete httproute-simple-same-namespace
+
+# --- routes with bad backends: still Accepted, ResolvedRefs False (no grants exist now) ----------
+for m in httproute-invalid-nonexistent-backendref httproute-invalid-backendref-unknown-kind \
+    httproute-invalid-cross-namespace-backend-ref; do
+    apply $m
+done
+check httproute-invalid-nonexistent-backendref <<EOF
+httproute $INFRA/invalid-nonexistent-backend-ref | parents=1; P[same-namespace].Accepted=True/Accepted; P[same-namespace].ResolvedRefs=False/BackendNotFound
+EOF
+check httproute-invalid-backendref-unknown-kind <<EOF
+httproute $INFRA/invalid-backend-ref-unknown-kind | parents=1; P[same-namespace].Accepted=True/Accepted; P[same-namespace].ResolvedRefs=False/InvalidKind
+EOF
+check httproute-invalid-cross-namespace-backend-ref <<EOF
+httproute $INFRA/invalid-cross-namespace-backend-ref | parents=1; P[same-namespace].Accepted=True/Accepted; P[same-namespace].ResolvedRefs=False/RefNotPermitted
+gateway $INFRA/same-namespace | L[http].attached=3
+EOF
+for m in httproute-invalid-nonexistent-backendref httproute-invalid-backendref-unknown-kind \
+    httproute-invalid-cross-namespace-backend-ref; do
+    delete $m
+done
+
+# --- httproute-invalid-reference-grant (grants that do not cover the backend) --------------------
+apply httproute-invalid-reference-grant
+check httproute-invalid-reference-grant <<EOF
+httproute $INFRA/reference-grant | parents=1; P[same-namespace].Accepted=True/Accepted; P[same-namespace].ResolvedRefs=False/RefNotPermitted
+EOF
+delete httproute-invalid-reference-grant
+
+# --- httproute-reference-grant: permitted, then the grant is deleted -----------------------------
+apply httproute-reference-grant
+check httproute-reference-grant <<EOF
+httproute $INFRA/reference-grant | parents=1; $(pok same-namespace)
+EOF
+k -n "$WEB" delete referencegrant reference-grant --wait=true >/dev/null ||
+    bad "httproute-reference-grant: delete the ReferenceGrant"
+check "httproute-reference-grant (grant deleted)" <<EOF
+httproute $INFRA/reference-grant | parents=1; P[same-namespace].Accepted=True/Accepted; P[same-namespace].ResolvedRefs=False/RefNotPermitted
+EOF
+apply httproute-reference-grant
+check "httproute-reference-grant (grant re-created)" <<EOF
+httproute $INFRA/reference-grant | parents=1; $(pok same-namespace)
+EOF
+delete httproute-reference-grant
+
+# --- httproute-partially-invalid-via-invalid-reference-grant -------------------------------------
+apply httproute-partially-invalid-via-invalid-reference-grant
+check httproute-partially-invalid-via-invalid-reference-grant <<EOF
+httproute $INFRA/invalid-reference-grant | parents=1; P[same-namespace].Accepted=True/Accepted; P[same-namespace].ResolvedRefs=False/RefNotPermitted
+EOF
+delete httproute-partially-invalid-via-invalid-reference-grant
+
+# --- httproute-observed-generation-bump -----------------------------------------------------------
+apply httproute-observed-generation-bump
+check httproute-observed-generation-bump <<EOF
+httproute $INFRA/observed-generation-bump | generation=1; parents=1; $(pok same-namespace)
+EOF
+k -n "$INFRA" patch httproute observed-generation-bump --type merge \
+    -p '{"spec":{"rules":[{"backendRefs":[{"name":"infra-backend-v2","port":8080}]}]}}' >/dev/null
+check "httproute-observed-generation-bump (rules edited)" <<EOF
+httproute $INFRA/observed-generation-bump | generation=2; parents=1; $(pok same-namespace)
+EOF
+delete httproute-observed-generation-bump
+
+# --- httproute-multiple-gateways ------------------------------------------------------------------
+apply httproute-multiple-gateways
+check httproute-multiple-gateways <<EOF
+httproute $INFRA/multiple-gateways-shared-route | parents=2; $(pok same-namespace all-namespaces)
+httproute $INFRA/same-namespace-dedicated-route | parents=1; $(pok same-namespace)
+httproute $INFRA/all-namespaces-dedicated-route | parents=1; $(pok all-namespaces)
+gateway $INFRA/same-namespace | L[http].attached=2
+gateway $INFRA/all-namespaces | L[http].attached=2
+EOF
+delete httproute-multiple-gateways
+
+# --- httproute-https-listener ---------------------------------------------------------------------
+apply httproute-https-listener
+G=same-namespace-with-https-listener
+check httproute-https-listener <<EOF
+httproute $INFRA/httproute-https-test | parents=1; $(pok $G)
+httproute $INFRA/httproute-https-test-no-hostname | parents=1; $(pok $INFRA/$G/https-with-hostname)
+gateway $INFRA/$G | L[https].attached=1; L[https-with-hostname].attached=1; L[https-with-wildcard-hostname].attached=0; L[https-with-hostname-matching-wildcard].attached=0
+EOF
+delete httproute-https-listener
+
+# --- httproute-cross-namespace --------------------------------------------------------------------
+apply httproute-cross-namespace
+check httproute-cross-namespace <<EOF
+httproute $WEB/cross-namespace | parents=1; $(pok $INFRA/backend-namespaces)
+gateway $INFRA/backend-namespaces | L[http].attached=1
+EOF
+delete httproute-cross-namespace
+
+# --- every route deleted: the shared Gateways count 0 again --------------------------------------
+check "all routes deleted" <<EOF
+gateway $INFRA/same-namespace | L[http].attached=0
+gateway $INFRA/all-namespaces | L[http].attached=0
+gateway $INFRA/backend-namespaces | L[http].attached=0
+gateway $INFRA/same-namespace-with-https-listener | L[https].attached=0; L[https-with-hostname].attached=0
+EOF
+
+# --- kgc itself -----------------------------------------------------------------------------------
+kill -TERM "$KGC_PID" 2>/dev/null
+wait "$KGC_PID" && ok "kgc stops on SIGTERM with exit 0" || bad "kgc exit status on SIGTERM"
+if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/kgc.log" >/dev/null; then
+    bad "sanitizer reports in kgc's log"
+fi
+if [[ $failed -gt 0 && -n ${CONF_SHOW_LOG:-} ]]; then
+    grep -E 'level=(warn|error)' "$TMP/kgc.log" | tail -20
+fi
+finish
