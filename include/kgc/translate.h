@@ -1,0 +1,148 @@
+/* translate — the accepted HTTPRoutes of kgc's Gateways (with the Services, EndpointSlices,
+ * ReferenceGrants and TLS Secrets they use) → one Kong 3.x declarative configuration.
+ *
+ * Pure: no threads, no I/O, no globals. Input is a consistent snapshot read through a
+ * struct kgc_status_lookup; output is the configuration text (compact JSON, `_format_version`
+ * "3.0": services with nested routes and plugins, upstreams with nested targets, certificates
+ * with nested snis), its MD5 (Kong's hash of a configuration sent as a string), entity counts and
+ * the problems met on the way. The same input gives the same bytes whatever order the lookup
+ * enumerates objects in: every collection is sorted (routes by namespace/name, entities by name,
+ * targets by address, tags in a fixed order).
+ *
+ * Which routes: a route is translated on the (Gateway, listener) pairs it is accepted on
+ * (kgc_status_httproute_attachments() with the controller name given here), restricted to the
+ * listeners input.listener_usable admits. Gateways of other controllers are never read.
+ *
+ * Names and tags (they lead a Kong error back to its object, see kgc_translate_entity_owner()):
+ *   service, upstream   httproute.<ns>.<route>.<rule>
+ *   route               httproute.<ns>.<route>.<rule>.<match>          (traditional flavours)
+ *                       httproute.<ns>.<route>.<rule>.<match>.h<host>  (expressions flavour: one
+ *                       Kong route per effective hostname, so that each gets its own priority)
+ *   tags                k8s-name:<n> k8s-namespace:<ns> k8s-kind:<Kind> k8s-uid:<uid>
+ *                       k8s-group:<group> (not for core kinds) k8s-version:<v>, then kgc's own
+ *                       k8s-rule:<i> and k8s-match:<j> where they apply. Services, routes,
+ *                       upstreams, targets and plugins carry their HTTPRoute's tags;
+ *                       certificates their Secret's; snis their Gateway's.
+ *
+ * The mapping decisions (paths, precedence, weights, filters, redirects, what is dropped and why)
+ * are written down in pkg/translate/README.md. */
+#ifndef KGC_TRANSLATE_H
+#define KGC_TRANSLATE_H
+
+#include "kgc/api.h"
+#include "kgc/err.h"
+#include "kgc/kong.h"
+#include "kgc/status.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What to translate and for which Kong. Everything is borrowed for the duration of the call. */
+struct kgc_translate_input {
+    const struct kgc_status_lookup *lookup; /* the snapshot (required) */
+    const char *controller_name;            /* GatewayClass controller kgc owns; NULL: default */
+    const char *router_flavor;              /* Kong's configuration.router_flavor: "traditional",
+                                               "traditional_compatible" or "expressions"; NULL or "" means
+                                               traditional_compatible (Kong's default) */
+    const char *kong_version; /* "3.9.1"; NULL or "" means "the newest" (redirect plugin
+                                 available). Below 3.9 redirects use request-termination and a
+                                 Location header added by response-transformer. */
+    /* Optional: whether spec.listeners[listener_index] of gw may carry routes (the Gateway
+     * reconciler's "valid" listener). NULL: every HTTP/HTTPS listener a route is accepted on. */
+    bool (*listener_usable)(void *ctx, const struct kgc_api_gateway *gw, uint32_t listener_index);
+    void *listener_usable_ctx;
+};
+
+/* How bad a problem is. */
+enum kgc_translate_severity {
+    KGC_TRANSLATE_NOTE = 0, /* information only; the route's status already tells (a backend
+                               dropped for ResolvedRefs reasons, a listener without certificate) */
+    KGC_TRANSLATE_DEGRADED, /* translated, but a feature is ignored or narrowed (says which) */
+    KGC_TRANSLATE_DROPPED,  /* left out of the configuration: the match (match >= 0), the rule
+                               (match < 0) or, with rule < 0, the whole route */
+};
+
+/* One problem met while translating, attributed to its object. */
+struct kgc_translate_problem {
+    enum kgc_api_kind kind; /* KGC_API_HTTPROUTE or KGC_API_GATEWAY */
+    char *namespace;        /* owned */
+    char *name;             /* owned */
+    int32_t rule;           /* spec.rules index; -1: the object as a whole */
+    int32_t match;          /* rules[rule].matches index; -1: the whole rule */
+    enum kgc_translate_severity severity;
+    char *message; /* owned, one line, relative to the rule/match named above ("filters[1]
+                      ExtensionRef is not supported; ...") */
+};
+
+/* Numbers of entities in the configuration. */
+struct kgc_translate_counts {
+    size_t http_routes; /* HTTPRoutes with at least one rule in the configuration */
+    size_t services;
+    size_t routes;
+    size_t upstreams;
+    size_t targets;
+    size_t plugins;
+    size_t certificates;
+    size_t snis;
+};
+
+/* The result of one translation. Owned by the caller: kgc_translate_output_free(). */
+struct kgc_translate_output {
+    /* NUL-terminated compact JSON, the exact text to push. It holds the TLS private keys of the
+     * certificates: never log it. */
+    char *config;
+    size_t config_len;                /* strlen(config) */
+    char hash[KGC_KONG_HASH_LEN + 1]; /* kgc_kong_config_hash() of config */
+    struct kgc_translate_counts counts;
+    /* sorted by kind, namespace, name, rule, match, severity (worst first), message; NULL when
+     * n_problems is 0 */
+    struct kgc_translate_problem *problems;
+    size_t n_problems;
+};
+
+/* Translates the snapshot into *out (zeroed first). Problems with single routes never fail the
+ * call: they are dropped, recorded in out->problems, and the rest is translated. Returns 0,
+ * KGC_EINVAL (no input, lookup or output) or KGC_ENOMEM (*out then holds nothing). */
+int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_output *out,
+                  struct kgc_err *err);
+
+/* Frees what out holds and zeroes it. NULL and zeroed outputs are fine. */
+void kgc_translate_output_free(struct kgc_translate_output *out);
+
+/* The problems of one object: a pointer into out->problems and their number in *n (0 and NULL
+ * when none). kind is KGC_API_HTTPROUTE or KGC_API_GATEWAY. */
+const struct kgc_translate_problem *
+kgc_translate_problems_of(const struct kgc_translate_output *out, enum kgc_api_kind kind,
+                          const char *ns, const char *name, size_t *n);
+
+/* The status hook (struct kgc_status_options.route_verdict, ctx = the output, which must outlive
+ * the status computation): fills *v for
+ * route from the output's problems. A route whose every rule was dropped gets
+ * Accepted=False/UnsupportedValue; dropped or degraded rules and matches give a PartiallyInvalid
+ * message ("Dropped Rule 2: ...; Rule 0: ..."). NOTE problems are left out (ResolvedRefs says
+ * them). v is zeroed first; a NULL ctx leaves it zeroed. */
+void kgc_translate_route_verdict(void *ctx, const struct kgc_api_httproute *route,
+                                 struct kgc_status_route_verdict *v);
+
+/* The Kubernetes object behind a Kong entity. */
+struct kgc_translate_owner {
+    enum kgc_api_kind kind;              /* KGC_API_HTTPROUTE, KGC_API_SECRET or KGC_API_GATEWAY */
+    char namespace[KGC_STATUS_NAME_MAX]; /* "" for cluster-scoped kinds */
+    char name[KGC_STATUS_NAME_MAX];
+    int32_t rule;  /* -1 when the entity is not tied to a rule */
+    int32_t match; /* -1 when the entity is not tied to a match */
+};
+
+/* Maps one of Kong's flattened errors (entity_type "service", "route", ...; entity_name and tags
+ * as Kong reports them, any of them may be NULL) back to the object at fault: from the k8s-*
+ * tags first, else by parsing a name kgc generated. Returns 0 and fills *owner, or KGC_ENOENT
+ * when neither leads to an object (an entity kgc did not make, or Kong reported nothing). */
+int kgc_translate_entity_owner(const char *entity_type, const char *entity_name,
+                               const char *const *tags, size_t n_tags,
+                               struct kgc_translate_owner *owner);
+
+/* "note" | "degraded" | "dropped". */
+const char *kgc_translate_severity_name(enum kgc_translate_severity s);
+
+#endif

@@ -1,0 +1,304 @@
+/* Backends: a rule's backendRefs → the targets of its upstream. A backend is used when it is a
+ * core Service the route may reference (same namespace, or a ReferenceGrant), with the port the
+ * backendRef names, and ready endpoints on that port (or an ExternalName). Its weight is spread
+ * over its targets; see README.md for the rounding. */
+#include "translate_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the EndpointSlice index ----------------------------------------------------------------- */
+
+struct slice_index_ctx {
+    struct tr_ctx *c;
+    int rc;
+};
+
+static bool index_visit(const struct kgc_api_obj *obj, void *fnctx)
+{
+    struct slice_index_ctx *x = fnctx;
+    const struct kgc_api_endpointslice *es = kgc_api_as_endpointslice(obj);
+    if (!es || !es->service_name || !obj->meta.namespace)
+        return true;
+    char *key = tr_printf(x->c, "%s/%s", obj->meta.namespace, es->service_name);
+    if (!key) {
+        x->rc = KGC_ENOMEM;
+        return false;
+    }
+    struct tr_vec *list = kgc_strmap_get(&x->c->slices, key);
+    if (list) {
+        free(key);
+    } else {
+        list = calloc(1, sizeof(*list));
+        if (!list || kgc_strmap_put(&x->c->slices, key, list, NULL) != 0) {
+            free(list);
+            free(key);
+            x->rc = KGC_ENOMEM;
+            return false;
+        }
+    }
+    if (tr_vec_push(list, (void *)kgc_api_obj_ref(obj)) != 0) {
+        kgc_api_obj_unref(obj);
+        x->rc = KGC_ENOMEM;
+        return false;
+    }
+    return true;
+}
+
+static int cmp_slice(const void *a, const void *b)
+{
+    const struct kgc_api_obj *x = *(const struct kgc_api_obj *const *)a;
+    const struct kgc_api_obj *y = *(const struct kgc_api_obj *const *)b;
+    return strcmp(x->meta.key ? x->meta.key : "", y->meta.key ? y->meta.key : "");
+}
+
+int tr_index_slices(struct tr_ctx *c)
+{
+    struct slice_index_ctx x = {c, 0};
+    if (c->lk->foreach)
+        c->lk->foreach (c->lk->ctx, KGC_API_ENDPOINTSLICE, NULL, index_visit, &x);
+    if (x.rc != 0)
+        return x.rc;
+    size_t pos = 0;
+    const char *key;
+    void *value;
+    while (kgc_strmap_next(&c->slices, &pos, &key, &value)) {
+        struct tr_vec *list = value;
+        qsort(list->v, list->n, sizeof(*list->v), cmp_slice);
+    }
+    return 0;
+}
+
+void tr_free_slices(struct tr_ctx *c)
+{
+    size_t pos = 0;
+    const char *key;
+    void *value;
+    while (kgc_strmap_next(&c->slices, &pos, &key, &value)) {
+        struct tr_vec *list = value;
+        for (size_t i = 0; i < list->n; i++)
+            kgc_api_obj_unref(list->v[i]);
+        tr_vec_free(list);
+        free(list);
+        free((char *)key);
+    }
+    kgc_strmap_destroy(&c->slices);
+}
+
+/* ---- one backend ----------------------------------------------------------------------------- */
+
+/* Growable target list. */
+struct tlist {
+    struct tr_target *v;
+    size_t n, cap;
+};
+
+static int tlist_add(struct tlist *l, const char *target, uint32_t weight)
+{
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? 2 * l->cap : 8;
+        struct tr_target *grown = realloc(l->v, ncap * sizeof(*grown));
+        if (!grown)
+            return KGC_ENOMEM;
+        l->v = grown;
+        l->cap = ncap;
+    }
+    snprintf(l->v[l->n].target, sizeof(l->v[l->n].target), "%s", target);
+    l->v[l->n].weight = weight;
+    l->n++;
+    return 0;
+}
+
+static int cmp_target(const void *a, const void *b)
+{
+    return strcmp(((const struct tr_target *)a)->target, ((const struct tr_target *)b)->target);
+}
+
+/* Sorts and drops duplicate addresses (an endpoint listed by two slices during a rollout). */
+static void tlist_unique(struct tlist *l)
+{
+    if (l->n < 2)
+        return;
+    qsort(l->v, l->n, sizeof(*l->v), cmp_target);
+    size_t w = 1;
+    for (size_t i = 1; i < l->n; i++) {
+        if (strcmp(l->v[i].target, l->v[w - 1].target) != 0)
+            l->v[w++] = l->v[i];
+    }
+    l->n = w;
+}
+
+static bool streq0(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* The ready addresses of the Service's endpoints on the port named port_name. */
+static int endpoint_targets(struct tr_ctx *c, const char *ns, const char *svc,
+                            const char *port_name, struct tlist *out)
+{
+    char key[600];
+    snprintf(key, sizeof(key), "%s/%s", ns, svc);
+    const struct tr_vec *slices = kgc_strmap_get(&c->slices, key);
+    for (size_t s = 0; slices && s < slices->n; s++) {
+        const struct kgc_api_endpointslice *es = kgc_api_as_endpointslice(slices->v[s]);
+        int32_t port = 0;
+        for (uint32_t p = 0; p < es->n_ports && !port; p++) {
+            if (streq0(es->ports[p].name, port_name))
+                port = es->ports[p].port;
+        }
+        if (!port)
+            continue;
+        for (uint32_t e = 0; e < es->n_endpoints; e++) {
+            const struct kgc_api_endpoint *ep = &es->endpoints[e];
+            if (ep->ready == 0) /* absent means ready (Kubernetes API) */
+                continue;
+            for (uint32_t a = 0; a < ep->n_addresses; a++) {
+                char t[sizeof(((struct tr_target *)0)->target)];
+                if (!tr_target(ep->addresses[a], port, t, sizeof(t)))
+                    continue;
+                if (tlist_add(out, t, 0) != 0)
+                    return KGC_ENOMEM;
+            }
+        }
+    }
+    tlist_unique(out);
+    return 0;
+}
+
+/* The targets of backendRef b (weights not set yet), or a NOTE saying why there are none. */
+static int backend_targets(struct tr_ctx *c, const struct kgc_api_httproute *route, uint32_t ri,
+                           uint32_t bi, const struct kgc_api_backend_ref *b, struct tlist *out)
+{
+    const char *route_ns = route->obj.meta.namespace, *route_name = route->obj.meta.name;
+    const char *group = b->group ? b->group : "", *kind = b->kind ? b->kind : "Service";
+    const char *ns = b->namespace ? b->namespace : route_ns, *name = b->name ? b->name : "";
+#define NOTE(...)                                                                                  \
+    tr_problem(c, KGC_API_HTTPROUTE, route_ns, route_name, (int32_t)ri, -1, KGC_TRANSLATE_NOTE,    \
+               __VA_ARGS__)
+    if (group[0] || strcmp(kind, "Service") != 0) {
+        NOTE("backendRefs[%u]: %s%s%s %s is not a core Service: dropped", bi, group,
+             group[0] ? "/" : "", kind, name);
+        return 0;
+    }
+    if (strcmp(ns, route_ns) != 0 &&
+        !kgc_status_reference_granted(c->lk, TR_GW_GROUP, "HTTPRoute", route_ns, "", "Service", ns,
+                                      name)) {
+        NOTE("backendRefs[%u]: Service %s/%s is not permitted by a ReferenceGrant: dropped", bi, ns,
+             name);
+        return 0;
+    }
+    const struct kgc_api_obj *obj =
+        c->lk->get ? c->lk->get(c->lk->ctx, KGC_API_SERVICE, ns, name) : NULL;
+    const struct kgc_api_service *svc = kgc_api_as_service(obj);
+    int rc = 0;
+    if (!svc) {
+        NOTE("backendRefs[%u]: Service %s/%s not found: dropped", bi, ns, name);
+        goto out;
+    }
+    const struct kgc_api_service_port *sp = NULL;
+    for (uint32_t i = 0; i < svc->n_ports; i++) {
+        if (b->port ? svc->ports[i].port == b->port : svc->n_ports == 1)
+            sp = &svc->ports[i];
+    }
+    if (svc->type && strcmp(svc->type, "ExternalName") == 0) {
+        int32_t port = sp ? sp->port : b->port;
+        char t[sizeof(((struct tr_target *)0)->target)];
+        if (!tr_target(svc->external_name, port, t, sizeof(t))) {
+            NOTE("backendRefs[%u]: ExternalName Service %s/%s has no usable name and port: "
+                 "dropped",
+                 bi, ns, name);
+            goto out;
+        }
+        rc = tlist_add(out, t, 0);
+        goto out;
+    }
+    if (!sp) {
+        if (b->port)
+            NOTE("backendRefs[%u]: Service %s/%s has no port %d: dropped", bi, ns, name, b->port);
+        else
+            NOTE("backendRefs[%u]: no port given and Service %s/%s has %u ports: dropped", bi, ns,
+                 name, svc->n_ports);
+        goto out;
+    }
+    if (sp->protocol && strcmp(sp->protocol, "TCP") != 0) {
+        NOTE("backendRefs[%u]: Service %s/%s port %d is %s, not TCP: dropped", bi, ns, name,
+             sp->port, sp->protocol);
+        goto out;
+    }
+    rc = endpoint_targets(c, ns, name, sp->name, out);
+    if (rc == 0 && out->n == 0)
+        NOTE("backendRefs[%u]: Service %s/%s has no ready endpoints on port %d: dropped", bi, ns,
+             name, sp->port);
+out:
+    kgc_api_obj_unref(obj);
+    return rc;
+#undef NOTE
+}
+
+/* ---- the rule -------------------------------------------------------------------------------- */
+
+#define WEIGHT_SCALE 10000 /* target weights are per ten thousand of the rule's traffic */
+
+int tr_rule_targets(struct tr_ctx *c, const struct kgc_api_httproute *route, uint32_t rule_index,
+                    struct tr_target **out, size_t *n)
+{
+    const struct kgc_api_http_route_rule *rule = &route->rules[rule_index];
+    *out = NULL;
+    *n = 0;
+    struct tlist *per = calloc(rule->n_backend_refs ? rule->n_backend_refs : 1, sizeof(*per));
+    if (!per)
+        return KGC_ENOMEM;
+    int rc = 0;
+    uint64_t total = 0;
+    for (uint32_t bi = 0; bi < rule->n_backend_refs; bi++) {
+        const struct kgc_api_backend_ref *b = &rule->backend_refs[bi];
+        if (b->weight <= 0)
+            continue; /* weight 0: no traffic by definition */
+        rc = backend_targets(c, route, rule_index, bi, b, &per[bi]);
+        if (rc != 0)
+            goto out;
+        if (per[bi].n)
+            total += (uint64_t)b->weight;
+    }
+    struct tlist all = {0};
+    for (uint32_t bi = 0; bi < rule->n_backend_refs && total; bi++) {
+        const struct tlist *l = &per[bi];
+        uint64_t w =
+            rule->backend_refs[bi].weight > 0 ? (uint64_t)rule->backend_refs[bi].weight : 0;
+        for (size_t t = 0; t < l->n; t++) {
+            /* round half up; a target of a backend with traffic never gets 0 */
+            uint64_t den = total * l->n;
+            uint64_t tw = (w * WEIGHT_SCALE * 2 + den) / (2 * den);
+            if (tw == 0)
+                tw = 1;
+            rc = tlist_add(&all, l->v[t].target, (uint32_t)tw);
+            if (rc != 0) {
+                free(all.v);
+                goto out;
+            }
+        }
+    }
+    /* the same address behind two backends: one target with the summed weight */
+    if (all.n > 1) {
+        qsort(all.v, all.n, sizeof(*all.v), cmp_target);
+        size_t w = 1;
+        for (size_t i = 1; i < all.n; i++) {
+            if (strcmp(all.v[i].target, all.v[w - 1].target) == 0) {
+                uint32_t sum = all.v[w - 1].weight + all.v[i].weight;
+                all.v[w - 1].weight = sum > 65535 ? 65535 : sum;
+            } else {
+                all.v[w++] = all.v[i];
+            }
+        }
+        all.n = w;
+    }
+    *out = all.v;
+    *n = all.n;
+out:
+    for (uint32_t bi = 0; bi < rule->n_backend_refs; bi++)
+        free(per[bi].v);
+    free(per);
+    return rc;
+}

@@ -1,0 +1,157 @@
+/* translate internals: the translation context, small containers, and the checks that keep every
+ * user-supplied value inside what Kong accepts (a value Kong would reject must never reach the
+ * configuration: one bad route would otherwise block every other route's update). */
+#ifndef KGC_TRANSLATE_INTERNAL_H
+#define KGC_TRANSLATE_INTERNAL_H
+
+#include "kgc/strmap.h"
+#include "kgc/translate.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TR_GW_GROUP "gateway.networking.k8s.io"
+
+enum tr_flavor { TR_TRADITIONAL_COMPATIBLE = 0, TR_TRADITIONAL, TR_EXPRESSIONS };
+
+/* A growable array of pointers (the holder frees what they point at). */
+struct tr_vec {
+    void **v;
+    size_t n;
+    size_t cap;
+};
+
+/* 0 or KGC_ENOMEM (v unchanged). */
+int tr_vec_push(struct tr_vec *v, void *p);
+void tr_vec_free(struct tr_vec *v);
+
+/* A service or upstream on its way into the document. */
+struct tr_entity {
+    char *name;       /* owned */
+    json_object *obj; /* owned until added to the document */
+};
+
+/* A Kong route on its way into its service, with what its precedence is computed from. */
+struct tr_kroute {
+    char *name;            /* owned */
+    json_object *obj;      /* owned until added to its service */
+    json_object *priority; /* the regex_priority/priority value inside obj (borrowed) */
+    /* precedence (Gateway API order), larger first */
+    uint32_t host_exact; /* characters of the matching non-wildcard hostname */
+    uint32_t host_len;   /* characters of the matching hostname (wildcard or not) */
+    uint32_t path_kind;  /* 2 Exact, 1 RegularExpression, 0 PathPrefix */
+    uint32_t path_len;
+    uint32_t method;
+    uint32_t headers;
+    uint32_t queries;
+    /* then, smaller first */
+    const char *created; /* creationTimestamp (borrowed from the route), NULL sorts last */
+    const char *key;     /* "ns/name" (borrowed) */
+    uint32_t rule, match, host;
+};
+
+/* The whole translation. */
+struct tr_ctx {
+    const struct kgc_translate_input *in;
+    const struct kgc_status_lookup *lk;
+    struct kgc_status_options so; /* controller name only: attachments are computed with it */
+    const char *controller;
+    enum tr_flavor flavor;
+    bool redirect_plugin;     /* Kong >= 3.9 */
+    bool oom;                 /* sticky: an allocation failed somewhere */
+    struct kgc_strmap slices; /* "ns/service" → struct tr_vec * of EndpointSlices (refs held) */
+    struct tr_vec services;   /* struct tr_entity * */
+    struct tr_vec upstreams;  /* struct tr_entity * */
+    struct tr_vec kroutes;    /* struct tr_kroute * of every Kong route (borrowed), for ranking */
+    struct kgc_translate_problem *problems;
+    size_t n_problems, cap_problems;
+    struct kgc_translate_counts counts;
+};
+
+/* Records a problem (copies everything). On allocation failure sets c->oom. */
+void tr_problem(struct tr_ctx *c, enum kgc_api_kind kind, const char *ns, const char *name,
+                int32_t rule, int32_t match, enum kgc_translate_severity sev, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+
+/* ---- json helpers: every one sets c->oom and returns NULL/-1 when json-c fails ------------- */
+
+json_object *tr_jstr(struct tr_ctx *c, const char *s);
+json_object *tr_jint(struct tr_ctx *c, int64_t v);
+json_object *tr_jobj(struct tr_ctx *c);
+json_object *tr_jarr(struct tr_ctx *c);
+/* Adds val under key (val is consumed, also when obj is NULL). */
+void tr_jset(struct tr_ctx *c, json_object *obj, const char *key, json_object *val);
+/* Appends val (consumed). */
+void tr_jpush(struct tr_ctx *c, json_object *arr, json_object *val);
+/* strdup/asprintf that set c->oom. */
+char *tr_strdup(struct tr_ctx *c, const char *s);
+char *tr_printf(struct tr_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- what Kong accepts (kong_values.c) ------------------------------------------------------ */
+
+/* A DNS-1123 label (a namespace): [a-z0-9-]{1,63}, alphanumeric at both ends. */
+bool tr_dns_label(const char *s);
+/* A DNS-1123 subdomain (an object name): labels as above joined by dots, at most 253. */
+bool tr_dns_subdomain(const char *s);
+/* A Gateway API hostname: a DNS-1123 subdomain, optionally prefixed by "*." when wildcard_ok;
+ * never an IP address. */
+bool tr_hostname(const char *s, bool wildcard_ok);
+/* A header name Kong accepts in route headers and transformer plugins: [A-Za-z0-9_-]{1,256}. */
+bool tr_header_name(const char *s);
+/* A value kgc puts in a string field: 1..4096 bytes of valid UTF-8 without control characters. */
+bool tr_text_value(const char *s);
+/* A query parameter name the expressions router can address: [A-Za-z0-9_]{1,256}. */
+bool tr_query_name(const char *s);
+/* An HTTP method token Kong accepts: [A-Z]{1,32}. */
+bool tr_method(const char *s);
+/* A path value: starts with '/', no "//", text value. */
+bool tr_path_value(const char *s);
+/* A path Kong takes as a plain (prefix) path: only RFC 3986 path characters without '%', and
+ * already normalized (no dot segments, no "//"). */
+bool tr_plain_path(const char *s);
+/* Whether re compiles with PCRE2 (as Kong's router and the test Kong check it). On failure a
+ * one-line reason goes to why. */
+bool tr_regex_compiles(const char *re, char *why, size_t why_size);
+/* Whether re avoids what PCRE accepts and Rust's regex crate (Kong's ATC router, used by the
+ * traditional_compatible and expressions flavours) rejects: look-around, back-references,
+ * atomic and possessive forms, recursion, conditionals, \Q..\E and a few PCRE-only escapes. A
+ * conservative approximation; why says what was found. */
+bool tr_regex_portable(const char *re, char *why, size_t why_size);
+/* re with PCRE meta characters backslash-escaped: a new string, or NULL (c->oom). */
+char *tr_regex_escape(struct tr_ctx *c, const char *s);
+/* s as an expressions-router string literal, quotes included: a new string, or NULL. */
+char *tr_expr_string(struct tr_ctx *c, const char *s);
+/* A tag value kgc can put after "k8s-uid:" and the like: [A-Za-z0-9._-]{1,253}. */
+bool tr_tag_value(const char *s);
+/* An IP address or a DNS name with a port, as a Kong target ("[v6]:port" for IPv6, canonical
+ * form for IPs) into out. false when the address is neither. */
+bool tr_target(const char *address, int32_t port, char *out, size_t out_size);
+/* A Gateway API duration ("1h", "500ms", "1m30s") in milliseconds; -1 when malformed. */
+int64_t tr_duration_ms(const char *s);
+
+/* ---- backends.c ----------------------------------------------------------------------------- */
+
+/* Indexes every EndpointSlice by "ns/service" into c->slices. 0 or KGC_ENOMEM. */
+int tr_index_slices(struct tr_ctx *c);
+void tr_free_slices(struct tr_ctx *c);
+
+/* One target of an upstream. */
+struct tr_target {
+    char target[300]; /* "ip:port", "[v6]:port" or "name:port" */
+    uint32_t weight;
+};
+
+/* The targets for a rule's backendRefs (merged, sorted, weights per ten thousand of the rule's
+ * traffic), into *out (malloc'd, *n of them; NULL when none). Backends that cannot be used are
+ * recorded as NOTE problems. Returns 0 or KGC_ENOMEM. */
+int tr_rule_targets(struct tr_ctx *c, const struct kgc_api_httproute *route, uint32_t rule_index,
+                    struct tr_target **out, size_t *n);
+
+/* ---- owner.c -------------------------------------------------------------------------------- */
+
+/* Sorts problems into the documented order. */
+void tr_sort_problems(struct kgc_translate_problem *p, size_t n);
+
+#endif

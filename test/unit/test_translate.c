@@ -1,0 +1,1434 @@
+/* translate: HTTPRoutes → Kong declarative configuration.
+ *
+ * Golden tests: each conformance matching/filter manifest (on base-manifests, with EndpointSlices
+ * made here with fixed addresses and TLS Secrets with a fixed test certificate) is translated and
+ * compared with test/golden/<manifest>[.<variant>].json (stored pretty, compared after canonical
+ * re-serialization) and its problems with the .problems file beside it; every golden document is
+ * then validated in-process by the test Kong's declarative-config validator, which must accept it.
+ * KGC_UPDATE_GOLDEN=1 rewrites the golden files (see test/golden/README.md).
+ *
+ * Unit tests: determinism (twice, and with the lookup enumerating in reverse), precedence, weights,
+ * dropped backends, query parameters per router flavour, unsupported filters, redirects on Kong
+ * < 3.9, rewrites, certificates, the status hook, entity owners, and hostile values that must never
+ * reach Kong. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../fakes/kong/kong_fake.h"
+#include "fixture_yaml.h"
+#include "kgc/translate.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INFRA      "gateway-conformance-infra"
+#define GOLDEN_DIR "test/golden"
+
+/* A fixed self-signed P-256 test certificate (CN kgc-golden-test, valid until 2126) and its key,
+ * so golden configurations do not change from run to run. Test material only. */
+static const char TEST_CERT[] = "-----BEGIN CERTIFICATE-----\n"
+                                "MIIBqDCCAU+gAwIBAgIBATAKBggqhkjOPQQDAjAaMRgwFgYDVQQDDA9rZ2MtZ29s\n"
+                                "ZGVuLXRlc3QwIBcNMjYxMTI3MTIyNDE4WhgPMjEyNjExMDMxMjI0MThaMBoxGDAW\n"
+                                "BgNVBAMMD2tnYy1nb2xkZW4tdGVzdDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IA\n"
+                                "BEY0k3kgZVRvcew61zviHcgPsqBaWoVVd8FQukQZ+kMISC+WtL7yBoO9W7Wm7RwB\n"
+                                "8azTrQXfUrEXY6Hryo2jIvKjgYMwgYAwHQYDVR0OBBYEFCG34ZF0G8toYUMa87wW\n"
+                                "KEvcCC9NMB8GA1UdIwQYMBaAFCG34ZF0G8toYUMa87wWKEvcCC9NMA8GA1UdEwEB\n"
+                                "/wQFMAMBAf8wLQYDVR0RBCYwJIIOKi53aWxkY2FyZC5vcmeCEnNlY29uZC1leGFt\n"
+                                "cGxlLm9yZzAKBggqhkjOPQQDAgNHADBEAiBi8l3Mv0A1QU+KkZCYyMfd8VFbGvMT\n"
+                                "GaX4IGkYIfu8DAIgLd+6QNO6dc2nlfubyU2lWuQ5e7XkmIExsAFa66BZfMI=\n"
+                                "-----END CERTIFICATE-----\n";
+static const char TEST_KEY[] = "-----BEGIN PRIVATE KEY-----\n"
+                               "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgU3CDl9mog0QrlGUw\n"
+                               "ycJM+eQ50mbf+H7e4dltAeVEbUuhRANCAARGNJN5IGVUb3HsOtc74h3ID7KgWlqF\n"
+                               "VXfBULpEGfpDCEgvlrS+8gaDvVu1pu0cAfGs060F31KxF2Oh68qNoyLy\n"
+                               "-----END PRIVATE KEY-----\n";
+
+/* ---- the environment ---------------------------------------------------------------------------
+ */
+
+struct tenv {
+    struct fixture_env env;
+    const char *flavor;
+    const char *version;
+};
+
+static void add_json_text(struct fixture_env *env, const char *json)
+{
+    char err[FIXTURE_ERR_MAX];
+    json_object *doc = json_tokener_parse(json);
+    if (!doc)
+        fail_msg("bad test JSON: %s", json);
+    int rc = fixture_set_add_json(env->set, doc, err, sizeof(err));
+    json_object_put(doc);
+    if (rc < 0)
+        fail_msg("fixture: %s", err);
+}
+
+static void add_yaml(struct fixture_env *env, const char *yaml)
+{
+    char err[FIXTURE_ERR_MAX];
+    if (fixture_set_add_yaml(env->set, yaml, err, sizeof(err)) != 0)
+        fail_msg("fixture: %s", err);
+}
+
+static void load(struct fixture_env *env, const char *manifest)
+{
+    char err[FIXTURE_ERR_MAX];
+    if (fixture_set_load(env->set, manifest, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+}
+
+static char *b64(const char *s)
+{
+    size_t len = strlen(s);
+    char *out = malloc(4 * ((len + 2) / 3) + 1);
+    assert_non_null(out);
+    EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)len);
+    return out;
+}
+
+static void fixed_tls_secret(struct fixture_env *env, const char *ns, const char *name)
+{
+    char *crt = b64(TEST_CERT), *key = b64(TEST_KEY);
+    char json[4096];
+    snprintf(json, sizeof(json),
+             "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"%s\","
+             "\"namespace\":\"%s\"},\"type\":\"kubernetes.io/tls\",\"data\":{\"tls.crt\":\"%s\","
+             "\"tls.key\":\"%s\"}}",
+             name, ns, crt, key);
+    free(crt);
+    free(key);
+    add_json_text(env, json);
+}
+
+struct collected {
+    const struct kgc_api_obj *v[256];
+    size_t n;
+};
+
+static bool collect_visit(const struct kgc_api_obj *obj, void *ctx)
+{
+    struct collected *c = ctx;
+    if (c->n < 256)
+        c->v[c->n++] = obj;
+    return true;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp((*(const struct kgc_api_obj *const *)a)->meta.key,
+                  (*(const struct kgc_api_obj *const *)b)->meta.key);
+}
+
+static void collect(struct fixture_env *env, enum kgc_api_kind kind, struct collected *c)
+{
+    c->n = 0;
+    env->lk.foreach (env->lk.ctx, kind, NULL, collect_visit, c);
+    qsort(c->v, c->n, sizeof(const struct kgc_api_obj *), cmp_key);
+}
+
+/* One EndpointSlice per Service: endpoints 10.<i>.0.1 and 10.<i>.0.2 ready, 10.<i>.0.9 not
+ * ready, one slice port per Service port (its numeric targetPort). */
+static void add_endpoint_slices(struct fixture_env *env)
+{
+    struct collected svcs;
+    collect(env, KGC_API_SERVICE, &svcs);
+    for (size_t i = 0; i < svcs.n; i++) {
+        const struct kgc_api_service *s = kgc_api_as_service(svcs.v[i]);
+        if (!s->obj.meta.namespace || (s->type && strcmp(s->type, "ExternalName") == 0))
+            continue;
+        char ports[1024] = "";
+        for (uint32_t p = 0; p < s->n_ports; p++) {
+            const struct kgc_api_service_port *sp = &s->ports[p];
+            char one[256];
+            int32_t tp = sp->target_port ? sp->target_port : sp->port;
+            if (sp->name)
+                snprintf(one, sizeof(one), "%s{\"name\":\"%s\",\"port\":%d,\"protocol\":\"TCP\"}",
+                         p ? "," : "", sp->name, tp);
+            else
+                snprintf(one, sizeof(one), "%s{\"port\":%d,\"protocol\":\"TCP\"}", p ? "," : "",
+                         tp);
+            strncat(ports, one, sizeof(ports) - strlen(ports) - 1);
+        }
+        char json[4096];
+        snprintf(json, sizeof(json),
+                 "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\","
+                 "\"metadata\":{\"name\":\"%s-x1\",\"namespace\":\"%s\",\"labels\":{"
+                 "\"kubernetes.io/service-name\":\"%s\"}},\"addressType\":\"IPv4\","
+                 "\"ports\":[%s],\"endpoints\":["
+                 "{\"addresses\":[\"10.%zu.0.1\"],\"conditions\":{\"ready\":true}},"
+                 "{\"addresses\":[\"10.%zu.0.2\"]},"
+                 "{\"addresses\":[\"10.%zu.0.9\"],\"conditions\":{\"ready\":false}}]}",
+                 s->obj.meta.name, s->obj.meta.namespace, s->obj.meta.name, ports, i + 1, i + 1,
+                 i + 1);
+        add_json_text(env, json);
+    }
+}
+
+/* A fixed uid on every HTTPRoute, Gateway and Secret (derived from its key). */
+static void set_uids(struct fixture_env *env)
+{
+    static const enum kgc_api_kind kinds[] = {KGC_API_HTTPROUTE, KGC_API_GATEWAY, KGC_API_SECRET};
+    for (size_t k = 0; k < 3; k++) {
+        struct collected objs;
+        collect(env, kinds[k], &objs);
+        char keys[256][300];
+        size_t n = objs.n;
+        for (size_t i = 0; i < n; i++)
+            snprintf(keys[i], sizeof(keys[i]), "%s", objs.v[i]->meta.key);
+        for (size_t i = 0; i < n; i++) {
+            char ns[128], name[200];
+            const char *slash = strchr(keys[i], '/');
+            snprintf(ns, sizeof(ns), "%.*s", (int)(slash - keys[i]), keys[i]);
+            snprintf(name, sizeof(name), "%s", slash + 1);
+            uint64_t h = 1469598103934665603ULL;
+            for (const char *p = keys[i]; *p; p++)
+                h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+            char uid[64];
+            snprintf(uid, sizeof(uid), "%08x-%04x-4%03x-8%03x-%012llx", (unsigned)(h >> 32),
+                     (unsigned)(h >> 16) & 0xffff, (unsigned)(h >> 4) & 0xfff, (unsigned)h & 0xfff,
+                     (unsigned long long)(h * 31) & 0xffffffffffffULL);
+            json_object *doc = fixture_set_json(env->set, kinds[k], ns, name);
+            json_object *meta = NULL;
+            assert_true(json_object_object_get_ex(doc, "metadata", &meta));
+            json_object_object_add(meta, "uid", json_object_new_string(uid));
+            assert_non_null(fixture_set_update(env->set, kinds[k], ns, name, false));
+        }
+    }
+}
+
+static int tenv_setup(void **state)
+{
+    struct tenv *t = calloc(1, sizeof(*t));
+    char err[FIXTURE_ERR_MAX];
+    if (!t || fixture_env_setup(&t->env, err, sizeof(err)) != 0) {
+        print_error("fixture: %s\n", err);
+        free(t);
+        return -1;
+    }
+    fixed_tls_secret(&t->env, INFRA, "tls-validity-checks-certificate");
+    fixed_tls_secret(&t->env, "gateway-conformance-web-backend", "certificate");
+    *state = t;
+    return 0;
+}
+
+static int tenv_teardown(void **state)
+{
+    struct tenv *t = *state;
+    fixture_env_free(&t->env);
+    free(t);
+    return 0;
+}
+
+static void translate(struct tenv *t, struct kgc_translate_output *out)
+{
+    struct kgc_translate_input in = {
+        .lookup = &t->env.lk, .router_flavor = t->flavor, .kong_version = t->version};
+    struct kgc_err err = {0};
+    int rc = kgc_translate(&in, out, &err);
+    if (rc != 0)
+        fail_msg("translate: %s", err.msg);
+    assert_non_null(out->config);
+    assert_int_equal(strlen(out->config), out->config_len);
+}
+
+/* The test Kong's verdict on a configuration text: NULL when accepted, else its 400 body. */
+static char *kong_rejects(const char *config, const char *flavor)
+{
+    json_object *doc = json_tokener_parse(config);
+    if (!doc)
+        return strdup("not JSON");
+    struct kf_validate_opts o = {.router_flavor = flavor, .flatten_errors = true};
+    json_object *entities = NULL, *body = NULL;
+    int rc = kf_validate(doc, &o, &entities, &body);
+    char *why = NULL;
+    if (rc != 0)
+        why = strdup(body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN)
+                          : "rejected without a body");
+    json_object_put(entities);
+    json_object_put(body);
+    json_object_put(doc);
+    return why;
+}
+
+static void assert_kong_accepts(const struct kgc_translate_output *out, const char *flavor)
+{
+    char *why = kong_rejects(out->config, flavor);
+    if (why) {
+        print_error("config: %s\n", out->config);
+        fail_msg("the test Kong rejects the configuration: %.3000s", why);
+    }
+}
+
+/* ---- golden files -------------------------------------------------------------------------------
+ */
+
+struct golden_case {
+    const char *manifest; /* in the conformance directory */
+    const char *variant;  /* NULL, or a suffix before .json */
+    const char *flavor;
+    const char *version;
+};
+
+static const struct golden_case GOLDEN[] = {
+    {"httproute-matching.yaml", NULL, NULL, NULL},
+    {"httproute-exact-path-matching.yaml", NULL, NULL, NULL},
+    {"httproute-header-matching.yaml", NULL, NULL, NULL},
+    {"httproute-method-matching.yaml", NULL, NULL, NULL},
+    {"httproute-query-param-matching.yaml", NULL, NULL, NULL},
+    {"httproute-path-match-order.yaml", NULL, NULL, NULL},
+    {"httproute-weight.yaml", NULL, NULL, NULL},
+    {"httproute-request-header-modifier.yaml", NULL, NULL, NULL},
+    {"httproute-redirect-host-and-status.yaml", NULL, NULL, NULL},
+    {"httproute-redirect-path.yaml", NULL, NULL, NULL},
+    {"httproute-rewrite-host.yaml", NULL, NULL, NULL},
+    {"httproute-rewrite-path.yaml", NULL, NULL, NULL},
+    /* the expressions router: query parameters work, priorities are explicit */
+    {"httproute-matching.yaml", "expressions", "expressions", NULL},
+    {"httproute-header-matching.yaml", "expressions", "expressions", NULL},
+    {"httproute-method-matching.yaml", "expressions", "expressions", NULL},
+    {"httproute-query-param-matching.yaml", "expressions", "expressions", NULL},
+    {"httproute-path-match-order.yaml", "expressions", "expressions", NULL},
+    {"httproute-rewrite-host.yaml", "expressions", "expressions", NULL},
+    {"httproute-rewrite-path.yaml", "expressions", "expressions", NULL},
+    /* Kong before 3.9: no redirect plugin */
+    {"httproute-redirect-host-and-status.yaml", "kong-3.8", NULL, "3.8.1"},
+    {"httproute-redirect-path.yaml", "kong-3.8", NULL, "3.8.1"},
+    /* HTTPS listeners: hostname intersection, protocols and the certificate */
+    {"httproute-https-listener.yaml", NULL, NULL, NULL},
+};
+
+static void golden_path(const struct golden_case *g, const char *ext, char *buf, size_t size)
+{
+    size_t n = strlen(g->manifest);
+    if (n > 5 && strcmp(g->manifest + n - 5, ".yaml") == 0)
+        n -= 5;
+    snprintf(buf, size, GOLDEN_DIR "/%.*s%s%s%s", (int)n, g->manifest, g->variant ? "." : "",
+             g->variant ? g->variant : "", ext);
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)len + 1);
+    if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        free(buf);
+        buf = NULL;
+    }
+    if (buf)
+        buf[len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        fail_msg("cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The problems as reviewable text, one per line. */
+static char *problems_text(const struct kgc_translate_output *out)
+{
+    size_t cap = 256 + out->n_problems * 700;
+    char *buf = calloc(1, cap);
+    assert_non_null(buf);
+    size_t len = 0;
+    for (size_t i = 0; i < out->n_problems; i++) {
+        const struct kgc_translate_problem *p = &out->problems[i];
+        len += (size_t)snprintf(buf + len, cap - len, "%s %s/%s rule=%d match=%d %s: %s\n",
+                                kgc_api_kind_info(p->kind)->name, p->namespace, p->name, p->rule,
+                                p->match, kgc_translate_severity_name(p->severity), p->message);
+    }
+    return buf;
+}
+
+static bool update_golden(void)
+{
+    const char *u = getenv("KGC_UPDATE_GOLDEN");
+    return u && strcmp(u, "1") == 0;
+}
+
+/* Prints where two texts first differ. */
+static void show_diff(const char *want, const char *got)
+{
+    size_t i = 0;
+    while (want[i] && want[i] == got[i])
+        i++;
+    size_t from = i > 120 ? i - 120 : 0;
+    print_error("first difference at byte %zu\n  golden: ...%.240s\n  output: ...%.240s\n", i,
+                want + from, got + from);
+}
+
+static int golden_setup(void **state)
+{
+    const struct golden_case *g = *state;
+    if (tenv_setup(state) != 0)
+        return -1;
+    struct tenv *t = *state;
+    t->flavor = g->flavor;
+    t->version = g->version;
+    char err[FIXTURE_ERR_MAX];
+    if (fixture_set_load(t->env.set, g->manifest, err, sizeof(err)) != 0) {
+        print_error("%s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void golden_test(void **state, const struct golden_case *g)
+{
+    struct tenv *t = *state;
+    add_endpoint_slices(&t->env);
+    set_uids(&t->env);
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, g->flavor);
+
+    char path[512], ppath[512];
+    golden_path(g, ".json", path, sizeof(path));
+    golden_path(g, ".problems", ppath, sizeof(ppath));
+    char *problems = problems_text(&out);
+    if (update_golden()) {
+        json_object *doc = json_tokener_parse(out.config);
+        assert_non_null(doc);
+        char *pretty = NULL;
+        assert_true(asprintf(&pretty, "%s\n",
+                             json_object_to_json_string_ext(
+                                 doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                          JSON_C_TO_STRING_NOSLASHESCAPE)) > 0);
+        write_file(path, pretty);
+        free(pretty);
+        json_object_put(doc);
+        if (problems[0])
+            write_file(ppath, problems);
+        else
+            remove(ppath);
+    }
+    char *golden = read_file(path);
+    if (!golden)
+        fail_msg("no golden file %s (KGC_UPDATE_GOLDEN=1 writes it)", path);
+    json_object *gdoc = json_tokener_parse(golden);
+    if (!gdoc)
+        fail_msg("golden file %s is not JSON", path);
+    const char *canon = json_object_to_json_string_ext(gdoc, JSON_C_TO_STRING_PLAIN |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (strcmp(canon, out.config) != 0) {
+        show_diff(canon, out.config);
+        fail_msg("%s differs from the translation (review, then KGC_UPDATE_GOLDEN=1)", path);
+    }
+    /* the golden document itself must be what the test Kong accepts */
+    char *why = kong_rejects(canon, g->flavor);
+    if (why)
+        fail_msg("the test Kong rejects %s: %.2000s", path, why);
+    json_object_put(gdoc);
+    free(golden);
+
+    char *gprob = read_file(ppath);
+    if (strcmp(gprob ? gprob : "", problems) != 0) {
+        show_diff(gprob ? gprob : "", problems);
+        fail_msg("%s differs from the translation's problems", ppath);
+    }
+    free(gprob);
+    free(problems);
+    kgc_translate_output_free(&out);
+}
+
+#define GOLDEN_TEST(i)                                                                             \
+    static void golden_##i(void **state)                                                           \
+    {                                                                                              \
+        golden_test(state, &GOLDEN[i]);                                                            \
+    }
+GOLDEN_TEST(0)
+GOLDEN_TEST(1)
+GOLDEN_TEST(2)
+GOLDEN_TEST(3)
+GOLDEN_TEST(4)
+GOLDEN_TEST(5)
+GOLDEN_TEST(6)
+GOLDEN_TEST(7)
+GOLDEN_TEST(8)
+GOLDEN_TEST(9)
+GOLDEN_TEST(10)
+GOLDEN_TEST(11)
+GOLDEN_TEST(12)
+GOLDEN_TEST(13)
+GOLDEN_TEST(14)
+GOLDEN_TEST(15)
+GOLDEN_TEST(16)
+GOLDEN_TEST(17)
+GOLDEN_TEST(18)
+GOLDEN_TEST(19)
+GOLDEN_TEST(20)
+GOLDEN_TEST(21)
+
+/* ---- unit tests -------------------------------------------------------------------------------
+ */
+
+static int unit_setup(void **state)
+{
+    if (tenv_setup(state) != 0)
+        return -1;
+    struct tenv *t = *state;
+    add_endpoint_slices(&t->env);
+    return 0;
+}
+
+static json_object *parse_config(const struct kgc_translate_output *out)
+{
+    json_object *doc = json_tokener_parse(out->config);
+    assert_non_null(doc);
+    return doc;
+}
+
+static json_object *get(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static json_object *find_named(json_object *arr, const char *name)
+{
+    size_t n = arr ? json_object_array_length(arr) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(arr, i);
+        json_object *nm = get(e, "name");
+        if (nm && strcmp(json_object_get_string(nm), name) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+static json_object *find_service(json_object *doc, const char *name)
+{
+    return find_named(get(doc, "services"), name);
+}
+
+static json_object *find_route(json_object *doc, const char *name)
+{
+    json_object *svcs = get(doc, "services");
+    for (size_t i = 0; svcs && i < json_object_array_length(svcs); i++) {
+        json_object *r = find_named(get(json_object_array_get_idx(svcs, i), "routes"), name);
+        if (r)
+            return r;
+    }
+    return NULL;
+}
+
+static json_object *must_route(json_object *doc, const char *name)
+{
+    json_object *r = find_route(doc, name);
+    if (!r)
+        fail_msg("no Kong route %s", name);
+    return r;
+}
+
+static int64_t priority(json_object *doc, const char *route)
+{
+    json_object *r = must_route(doc, route);
+    json_object *p = get(r, "regex_priority");
+    if (!p)
+        p = get(r, "priority");
+    assert_non_null(p);
+    return json_object_get_int64(p);
+}
+
+static json_object *find_plugin(json_object *entity, const char *name)
+{
+    return find_named(get(entity, "plugins"), name);
+}
+
+static const char *jstr_at(json_object *o, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", path);
+    json_object *cur = o;
+    for (char *tok = strtok(buf, "."); tok && cur; tok = strtok(NULL, ".")) {
+        if (json_object_is_type(cur, json_type_array))
+            cur = json_object_array_get_idx(cur, (size_t)atoi(tok));
+        else
+            cur = get(cur, tok);
+    }
+    return cur ? json_object_get_string(cur) : NULL;
+}
+
+static const struct kgc_translate_problem *find_problem(const struct kgc_translate_output *out,
+                                                        const char *name, int32_t rule,
+                                                        int32_t match,
+                                                        enum kgc_translate_severity sev)
+{
+    for (size_t i = 0; i < out->n_problems; i++) {
+        const struct kgc_translate_problem *p = &out->problems[i];
+        if (strcmp(p->name, name) == 0 && p->rule == rule && p->match == match &&
+            p->severity == sev)
+            return p;
+    }
+    return NULL;
+}
+
+/* A lookup over another one that enumerates every kind in reverse. */
+struct reversed {
+    const struct kgc_status_lookup *inner;
+};
+
+static const struct kgc_api_obj *rev_get(void *ctx, enum kgc_api_kind kind, const char *ns,
+                                         const char *name)
+{
+    const struct reversed *r = ctx;
+    return r->inner->get(r->inner->ctx, kind, ns, name);
+}
+
+struct rev_collect {
+    const struct kgc_api_obj *v[512];
+    size_t n;
+};
+
+static bool rev_visit(const struct kgc_api_obj *obj, void *ctx)
+{
+    struct rev_collect *c = ctx;
+    if (c->n < 512)
+        c->v[c->n++] = obj;
+    return true;
+}
+
+static void rev_foreach(void *ctx, enum kgc_api_kind kind, const char *ns, kgc_status_visit_fn fn,
+                        void *fnctx)
+{
+    const struct reversed *r = ctx;
+    struct rev_collect c = {.n = 0};
+    r->inner->foreach (r->inner->ctx, kind, ns, rev_visit, &c);
+    for (size_t i = c.n; i > 0; i--) {
+        if (!fn(c.v[i - 1], fnctx))
+            return;
+    }
+}
+
+static void test_deterministic(void **state)
+{
+    struct tenv *t = *state;
+    load(&t->env, "httproute-matching.yaml");
+    load(&t->env, "httproute-weight.yaml");
+    load(&t->env, "httproute-redirect-path.yaml");
+    load(&t->env, "httproute-header-matching.yaml");
+    load(&t->env, "httproute-https-listener.yaml");
+    struct kgc_translate_output a, b, c;
+    translate(t, &a);
+    translate(t, &b);
+    assert_string_equal(a.config, b.config);
+    assert_string_equal(a.hash, b.hash);
+    char hash[KGC_KONG_HASH_LEN + 1];
+    kgc_kong_config_hash(a.config, a.config_len, hash);
+    assert_string_equal(a.hash, hash);
+
+    /* the same objects enumerated in the opposite order */
+    struct reversed rev = {&t->env.lk};
+    struct kgc_status_lookup lk = {.get = rev_get, .foreach = rev_foreach, .ctx = &rev};
+    struct kgc_translate_input in = {.lookup = &lk};
+    assert_int_equal(kgc_translate(&in, &c, NULL), 0);
+    assert_string_equal(a.config, c.config);
+    assert_string_equal(a.hash, c.hash);
+    assert_int_equal(a.n_problems, c.n_problems);
+    for (size_t i = 0; i < a.n_problems; i++)
+        assert_string_equal(a.problems[i].message, c.problems[i].message);
+    assert_int_equal(a.counts.http_routes, 6);
+    kgc_translate_output_free(&a);
+    kgc_translate_output_free(&b);
+    kgc_translate_output_free(&c);
+}
+
+static void test_precedence_paths(void **state)
+{
+    struct tenv *t = *state;
+    load(&t->env, "httproute-path-match-order.yaml");
+    const char *const flavors[] = {NULL, "expressions"};
+    for (size_t f = 0; f < 2; f++) {
+        t->flavor = flavors[f];
+        struct kgc_translate_output out;
+        translate(t, &out);
+        json_object *doc = parse_config(&out);
+        const char *sfx = f ? ".h0" : "";
+        char r[6][128];
+        for (int i = 0; i < 6; i++)
+            snprintf(r[i], sizeof(r[i]), "httproute." INFRA ".path-matching-order.%d.0%s", i, sfx);
+        /* Exact beats PathPrefix; longer beats shorter */
+        assert_true(priority(doc, r[2]) > priority(doc, r[1]));
+        assert_true(priority(doc, r[1]) > priority(doc, r[0]));
+        assert_true(priority(doc, r[0]) > priority(doc, r[5]));
+        assert_true(priority(doc, r[5]) > priority(doc, r[4]));
+        assert_true(priority(doc, r[4]) > priority(doc, r[3]));
+        json_object_put(doc);
+        kgc_translate_output_free(&out);
+    }
+}
+
+static void test_precedence_hosts_and_ties(void **state)
+{
+    struct tenv *t = *state;
+    t->flavor = "expressions";
+    add_yaml(&t->env, "apiVersion: gateway.networking.k8s.io/v1\n"
+                      "kind: HTTPRoute\n"
+                      "metadata: {name: wild, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  parentRefs: [{name: same-namespace}]\n"
+                      "  hostnames: ['*.example.com', 'very-long-name.other.example.net']\n"
+                      "  rules: [{backendRefs: [{name: infra-backend-v1, port: 8080}]}]\n"
+                      "---\n"
+                      "apiVersion: gateway.networking.k8s.io/v1\n"
+                      "kind: HTTPRoute\n"
+                      "metadata: {name: exact, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  parentRefs: [{name: same-namespace}]\n"
+                      "  hostnames: [foo.example.com]\n"
+                      "  rules: [{backendRefs: [{name: infra-backend-v1, port: 8080}]}]\n"
+                      "---\n"
+                      "apiVersion: gateway.networking.k8s.io/v1\n"
+                      "kind: HTTPRoute\n"
+                      "metadata: {name: anyhost, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  parentRefs: [{name: same-namespace}]\n"
+                      "  rules: [{backendRefs: [{name: infra-backend-v1, port: 8080}]}]\n"
+                      "---\n"
+                      "apiVersion: gateway.networking.k8s.io/v1\n"
+                      "kind: HTTPRoute\n"
+                      "metadata: {name: b-newer, namespace: " INFRA ",\n"
+                      "           creationTimestamp: '2025-02-01T00:00:00Z'}\n"
+                      "spec:\n"
+                      "  parentRefs: [{name: same-namespace}]\n"
+                      "  hostnames: [tie.example.org]\n"
+                      "  rules: [{backendRefs: [{name: infra-backend-v1, port: 8080}]},\n"
+                      "          {backendRefs: [{name: infra-backend-v2, port: 8080}]}]\n"
+                      "---\n"
+                      "apiVersion: gateway.networking.k8s.io/v1\n"
+                      "kind: HTTPRoute\n"
+                      "metadata: {name: z-older, namespace: " INFRA ",\n"
+                      "           creationTimestamp: '2025-01-01T00:00:00Z'}\n"
+                      "spec:\n"
+                      "  parentRefs: [{name: same-namespace}]\n"
+                      "  hostnames: [tie.example.org]\n"
+                      "  rules: [{backendRefs: [{name: infra-backend-v1, port: 8080}]}]\n");
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, t->flavor);
+    json_object *doc = parse_config(&out);
+    /* one Kong route per hostname: the exact one outranks the wildcard, which outranks none */
+    int64_t exact = priority(doc, "httproute." INFRA ".exact.0.0.h0");
+    int64_t wild = priority(doc, "httproute." INFRA ".wild.0.0.h0");
+    int64_t longer = priority(doc, "httproute." INFRA ".wild.0.0.h1");
+    int64_t any = priority(doc, "httproute." INFRA ".anyhost.0.0.h0");
+    assert_string_equal(jstr_at(must_route(doc, "httproute." INFRA ".wild.0.0.h0"), "expression"),
+                        "http.host =^ \".example.com\" && http.path ^= \"/\"");
+    assert_true(longer > exact); /* 32 non-wildcard characters beat 15 */
+    assert_true(exact > wild);
+    assert_true(wild > any);
+    /* ties: the older route first, then rule order */
+    int64_t older = priority(doc, "httproute." INFRA ".z-older.0.0.h0");
+    int64_t newer0 = priority(doc, "httproute." INFRA ".b-newer.0.0.h0");
+    int64_t newer1 = priority(doc, "httproute." INFRA ".b-newer.1.0.h0");
+    assert_true(older > newer0);
+    assert_true(newer0 > newer1);
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
+static void test_weights(void **state)
+{
+    struct tenv *t = *state;
+    add_yaml(&t->env, "apiVersion: v1\nkind: Service\n"
+                      "metadata: {name: three, namespace: " INFRA "}\n"
+                      "spec: {ports: [{name: web, port: 80, targetPort: 8080}]}\n"
+                      "---\n"
+                      "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+                      "metadata: {name: three-a, namespace: " INFRA ",\n"
+                      "           labels: {kubernetes.io/service-name: three}}\n"
+                      "addressType: IPv4\n"
+                      "ports: [{name: web, port: 8080}, {name: other, port: 9999}]\n"
+                      "endpoints: [{addresses: [192.0.2.1]}, {addresses: [192.0.2.2]},\n"
+                      "            {addresses: [192.0.2.3], conditions: {ready: false}}]\n"
+                      "---\n"
+                      "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+                      "metadata: {name: three-b, namespace: " INFRA ",\n"
+                      "           labels: {kubernetes.io/service-name: three}}\n"
+                      "addressType: IPv6\n"
+                      "ports: [{name: web, port: 8080}]\n"
+                      "endpoints: [{addresses: ['2001:db8::0:1']}, {addresses: [192.0.2.1]}]\n"
+                      "---\n"
+                      "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+                      "metadata: {name: split, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  parentRefs: [{name: same-namespace}]\n"
+                      "  rules:\n"
+                      "  - backendRefs:\n"
+                      "    - {name: three, port: 80, weight: 1}\n"
+                      "    - {name: infra-backend-v2, port: 8080, weight: 2}\n"
+                      "    - {name: missing, port: 80, weight: 5}\n"
+                      "    - {name: infra-backend-v1, port: 8080, weight: 0}\n");
+    load(&t->env, "httproute-weight.yaml");
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    json_object *doc = parse_config(&out);
+
+    /* 70/30/0 over two endpoints each: per ten thousand, 3500 + 3500 and 1500 + 1500 */
+    json_object *up = find_named(get(doc, "upstreams"), "httproute." INFRA ".weighted-backends.0");
+    assert_non_null(up);
+    json_object *tl = get(up, "targets");
+    assert_int_equal(json_object_array_length(tl), 4);
+    int64_t sum70 = 0, sum30 = 0;
+    for (size_t i = 0; i < 4; i++) {
+        json_object *tg = json_object_array_get_idx(tl, i);
+        const char *addr = json_object_get_string(get(tg, "target"));
+        int64_t w = json_object_get_int64(get(tg, "weight"));
+        /* Services are numbered in key order by add_endpoint_slices: v1 is 10.8, v2 10.9 */
+        if (strncmp(addr, "10.8.", 5) == 0)
+            sum70 += w;
+        else if (strncmp(addr, "10.9.", 5) == 0)
+            sum30 += w;
+        else
+            fail_msg("unexpected target %s (weight-0 backend must not be there)", addr);
+    }
+    assert_int_equal(sum70, 7000);
+    assert_int_equal(sum30, 3000);
+
+    /* three: 3 ready addresses (192.0.2.1 in both slices once), weight 1 of 3 →
+     * round(10000/9) = 1111 each; infra-backend-v2: 2 of 3 over 2 → 3333 each; the missing
+     * backend's share goes to the others (a documented gap) */
+    up = find_named(get(doc, "upstreams"), "httproute." INFRA ".split.0");
+    assert_non_null(up);
+    tl = get(up, "targets");
+    assert_int_equal(json_object_array_length(tl), 5);
+    assert_string_equal(jstr_at(tl, "0.target"), "10.9.0.1:3000");
+    assert_string_equal(jstr_at(tl, "0.weight"), "3333");
+    assert_string_equal(jstr_at(tl, "2.target"), "192.0.2.1:8080");
+    assert_string_equal(jstr_at(tl, "2.weight"), "1111");
+    assert_string_equal(jstr_at(tl, "4.target"), "[2001:db8::1]:8080");
+    assert_string_equal(jstr_at(tl, "4.weight"), "1111");
+    assert_non_null(find_problem(&out, "split", 0, -1, KGC_TRANSLATE_NOTE));
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
+static void test_unresolvable_backends_answer_500(void **state)
+{
+    struct tenv *t = *state;
+    load(&t->env, "httproute-invalid-nonexistent-backendref.yaml");
+    load(&t->env, "httproute-invalid-backendref-unknown-kind.yaml");
+    load(&t->env, "httproute-invalid-cross-namespace-backend-ref.yaml");
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    json_object *doc = parse_config(&out);
+    const char *const names[] = {"invalid-nonexistent-backend-ref",
+                                 "invalid-backend-ref-unknown-kind",
+                                 "invalid-cross-namespace-backend-ref"};
+    for (size_t i = 0; i < 3; i++) {
+        char svc[256];
+        snprintf(svc, sizeof(svc), "httproute." INFRA ".%s.0", names[i]);
+        json_object *s = find_service(doc, svc);
+        if (!s)
+            fail_msg("no service %s", svc);
+        json_object *term = find_plugin(s, "request-termination");
+        assert_non_null(term);
+        assert_string_equal(jstr_at(term, "config.status_code"), "500");
+        assert_null(find_named(get(doc, "upstreams"), svc));
+        assert_non_null(find_problem(&out, names[i], 0, -1, KGC_TRANSLATE_NOTE));
+        /* a NOTE is ResolvedRefs' business: the route keeps a clean verdict */
+        const struct kgc_api_httproute *r =
+            kgc_api_as_httproute(fixture_set_find(t->env.set, KGC_API_HTTPROUTE, INFRA, names[i]));
+        assert_non_null(r);
+        struct kgc_status_route_verdict v;
+        kgc_translate_route_verdict(&out, r, &v);
+        assert_null(v.accepted_reason);
+        assert_string_equal(v.partially_invalid, "");
+    }
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
+static void test_query_params_per_flavor(void **state)
+{
+    struct tenv *t = *state;
+    load(&t->env, "httproute-query-param-matching.yaml");
+    add_yaml(&t->env, "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+                      "metadata: {name: only-query, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  parentRefs: [{name: same-namespace}]\n"
+                      "  rules:\n"
+                      "  - matches: [{queryParams: [{name: q, value: x}]}]\n"
+                      "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n");
+    const struct kgc_api_httproute *qpm = kgc_api_as_httproute(
+        fixture_set_find(t->env.set, KGC_API_HTTPROUTE, INFRA, "query-param-matching"));
+    const struct kgc_api_httproute *only =
+        kgc_api_as_httproute(fixture_set_find(t->env.set, KGC_API_HTTPROUTE, INFRA, "only-query"));
+
+    /* traditional_compatible: query matches are dropped and said so */
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    json_object *doc = parse_config(&out);
+    assert_null(find_route(doc, "httproute." INFRA ".query-param-matching.0.0"));
+    assert_non_null(find_route(doc, "httproute." INFRA ".query-param-matching.7.0"));
+    assert_non_null(find_problem(&out, "query-param-matching", 0, 0, KGC_TRANSLATE_DROPPED));
+    struct kgc_status_route_verdict v;
+    kgc_translate_route_verdict(&out, qpm, &v);
+    assert_null(v.accepted_reason);
+    assert_true(strncmp(v.partially_invalid, "Dropped Rule 0: ", 16) == 0);
+    assert_non_null(strstr(v.partially_invalid, "expressions router"));
+    kgc_translate_route_verdict(&out, only, &v);
+    assert_string_equal(v.accepted_reason, KGC_STATUS_R_UNSUPPORTED_VALUE);
+    assert_non_null(strstr(v.accepted_message, "query parameter matches need"));
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+
+    /* expressions: translated */
+    t->flavor = "expressions";
+    translate(t, &out);
+    assert_kong_accepts(&out, t->flavor);
+    doc = parse_config(&out);
+    assert_string_equal(
+        jstr_at(must_route(doc, "httproute." INFRA ".query-param-matching.0.0.h0"), "expression"),
+        "http.path ^= \"/\" && http.queries.animal == \"whale\"");
+    kgc_translate_route_verdict(&out, qpm, &v);
+    assert_null(v.accepted_reason);
+    assert_string_equal(v.partially_invalid, "");
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
+static void test_unsupported_filters_reported(void **state)
+{
+    struct tenv *t = *state;
+    add_yaml(
+        &t->env,
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+        "metadata: {name: filters, namespace: " INFRA "}\n"
+        "spec:\n"
+        "  parentRefs: [{name: same-namespace}]\n"
+        "  rules:\n"
+        "  - matches: [{path: {type: PathPrefix, value: /mirror}}]\n"
+        "    filters:\n"
+        "    - type: RequestMirror\n"
+        "      requestMirror: {backendRef: {name: infra-backend-v2, port: 8080}}\n"
+        "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n"
+        "  - matches: [{path: {type: PathPrefix, value: /ext}}]\n"
+        "    filters:\n"
+        "    - type: ExtensionRef\n"
+        "      extensionRef: {group: example.com, kind: Auth, name: strict}\n"
+        "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n"
+        "  - matches: [{path: {type: PathPrefix, value: /per-backend}}]\n"
+        "    backendRefs:\n"
+        "    - name: infra-backend-v1\n"
+        "      port: 8080\n"
+        "      filters: [{type: RequestHeaderModifier,\n"
+        "                 requestHeaderModifier: {set: [{name: x, value: y}]}}]\n"
+        "  - matches: [{path: {type: PathPrefix, value: /resp}}]\n"
+        "    filters:\n"
+        "    - type: ResponseHeaderModifier\n"
+        "      responseHeaderModifier: {add: [{name: X-Resp, value: 'a:b'}], remove: [Server]}\n"
+        "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n");
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    json_object *doc = parse_config(&out);
+    assert_non_null(find_service(doc, "httproute." INFRA ".filters.0"));
+    assert_null(find_service(doc, "httproute." INFRA ".filters.1"));
+    assert_null(find_service(doc, "httproute." INFRA ".filters.2"));
+    json_object *resp =
+        find_plugin(must_route(doc, "httproute." INFRA ".filters.3.0"), "response-transformer");
+    assert_non_null(resp);
+    assert_string_equal(jstr_at(resp, "config.append.headers.0"), "X-Resp:a:b");
+    assert_string_equal(jstr_at(resp, "config.remove.headers.0"), "Server");
+    assert_non_null(find_problem(&out, "filters", 0, -1, KGC_TRANSLATE_DEGRADED));
+    assert_non_null(find_problem(&out, "filters", 1, -1, KGC_TRANSLATE_DROPPED));
+    assert_non_null(find_problem(&out, "filters", 2, -1, KGC_TRANSLATE_DROPPED));
+
+    const struct kgc_api_httproute *r =
+        kgc_api_as_httproute(fixture_set_find(t->env.set, KGC_API_HTTPROUTE, INFRA, "filters"));
+    struct kgc_status_route_verdict v;
+    kgc_translate_route_verdict(&out, r, &v);
+    assert_null(v.accepted_reason);
+    assert_true(strncmp(v.partially_invalid, "Dropped Rule 1: filters[0] ExtensionRef", 39) == 0);
+    assert_non_null(strstr(v.partially_invalid, "Dropped Rule 2: backendRefs[0] has filters"));
+    assert_non_null(
+        strstr(v.partially_invalid, "Rule 0: filters[0] RequestMirror is not supported"));
+
+    /* the hook as the status module calls it */
+    struct kgc_status_options o = t->env.o;
+    o.route_verdict = kgc_translate_route_verdict;
+    o.route_verdict_ctx = &out;
+    struct kgc_status_httproute st;
+    assert_int_equal(kgc_status_httproute_compute(&o, &t->env.lk, r, &st, NULL), 0);
+    assert_int_equal(st.n_parents, 1);
+    const struct kgc_status_condition *acc =
+        fixture_cond(st.parents[0].conditions, st.parents[0].n_conditions, KGC_STATUS_ACCEPTED);
+    const struct kgc_status_condition *pi = fixture_cond(
+        st.parents[0].conditions, st.parents[0].n_conditions, KGC_STATUS_PARTIALLY_INVALID);
+    assert_non_null(acc);
+    assert_string_equal(acc->status, "True");
+    assert_non_null(pi);
+    assert_string_equal(pi->reason, KGC_STATUS_R_UNSUPPORTED_VALUE);
+    assert_true(strncmp(pi->message, "Dropped Rule 1", 14) == 0);
+    kgc_status_httproute_release(&st);
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
+static void test_redirects_per_kong_version(void **state)
+{
+    struct tenv *t = *state;
+    load(&t->env, "httproute-redirect-host-and-status.yaml");
+    add_yaml(&t->env, "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+                      "metadata: {name: to-https, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  parentRefs: [{name: same-namespace}]\n"
+                      "  rules:\n"
+                      "  - matches: [{path: {type: PathPrefix, value: /secure}}]\n"
+                      "    filters: [{type: RequestRedirect,\n"
+                      "               requestRedirect: {scheme: https, statusCode: 301}}]\n"
+                      "  - matches: [{path: {type: PathPrefix, value: /port}}]\n"
+                      "    filters: [{type: RequestRedirect,\n"
+                      "               requestRedirect: {scheme: https, port: 8443}}]\n");
+    const char *name = "httproute." INFRA ".redirect-host-and-status.1.0";
+
+    /* 3.9: the redirect plugin keeps the incoming path */
+    t->version = "3.9.0";
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    json_object *doc = parse_config(&out);
+    json_object *rd = find_plugin(must_route(doc, name), "redirect");
+    assert_non_null(rd);
+    assert_string_equal(jstr_at(rd, "config.location"), "http://example.org");
+    assert_string_equal(jstr_at(rd, "config.status_code"), "301");
+    assert_string_equal(jstr_at(rd, "config.keep_incoming_path"), "true");
+    assert_null(find_plugin(must_route(doc, name), "request-termination"));
+    /* scheme-only redirect: Kong's own http → https redirect */
+    json_object *sec = must_route(doc, "httproute." INFRA ".to-https.0.0");
+    assert_string_equal(jstr_at(sec, "protocols.0"), "https");
+    assert_null(get(get(sec, "protocols"), "1"));
+    assert_string_equal(jstr_at(sec, "https_redirect_status_code"), "301");
+    /* a port without a host cannot be expressed */
+    assert_null(find_service(doc, "httproute." INFRA ".to-https.1"));
+    assert_non_null(find_problem(&out, "to-https", 1, 0, KGC_TRANSLATE_DROPPED));
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+
+    /* 3.8: request-termination + a Location header; the prefix narrowed to its own path */
+    t->version = "3.8.1";
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    doc = parse_config(&out);
+    json_object *route = must_route(doc, name);
+    assert_null(find_plugin(route, "redirect"));
+    assert_string_equal(jstr_at(find_plugin(route, "request-termination"), "config.status_code"),
+                        "301");
+    assert_string_equal(jstr_at(find_plugin(route, "response-transformer"), "config.add.headers.0"),
+                        "Location:http://example.org/host-and-status");
+    assert_string_equal(jstr_at(route, "paths.0"), "~/host-and-status$");
+    assert_null(jstr_at(route, "paths.1"));
+    const struct kgc_translate_problem *p =
+        find_problem(&out, "redirect-host-and-status", 1, -1, KGC_TRANSLATE_DEGRADED);
+    assert_non_null(p);
+    assert_non_null(strstr(p->message, "only /host-and-status itself is redirected"));
+    assert_null(strstr(out.config, "\"redirect\""));
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
+static void test_rewrites(void **state)
+{
+    struct tenv *t = *state;
+    add_yaml(&t->env,
+             "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+             "metadata: {name: rw, namespace: " INFRA "}\n"
+             "spec:\n"
+             "  parentRefs: [{name: same-namespace}]\n"
+             "  rules:\n"
+             "  - matches: [{path: {type: PathPrefix, value: /}}]\n"
+             "    filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch,\n"
+             "               replacePrefixMatch: /api/}}}]\n"
+             "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n"
+             "  - matches: [{path: {type: RegularExpression, value: '/v[0-9]+'}}]\n"
+             "    filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch,\n"
+             "               replacePrefixMatch: /x}}}]\n"
+             "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n");
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    json_object *doc = parse_config(&out);
+    json_object *r = must_route(doc, "httproute." INFRA ".rw.0.0");
+    assert_string_equal(jstr_at(r, "paths.0"), "~/(.*)");
+    assert_string_equal(
+        jstr_at(find_plugin(r, "request-transformer"), "config.replace.uri"),
+        "/api$((uri_captures[1] or \"\") == \"\" and \"\" or \"/\" .. uri_captures[1])");
+    assert_null(find_service(doc, "httproute." INFRA ".rw.1"));
+    assert_non_null(find_problem(&out, "rw", 1, 0, KGC_TRANSLATE_DROPPED));
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
+static void test_certificates(void **state)
+{
+    struct tenv *t = *state;
+    add_yaml(&t->env, "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+                      "metadata: {name: tls, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  gatewayClassName: " FIXTURE_CLASS_NAME "\n"
+                      "  listeners:\n"
+                      "  - name: granted\n"
+                      "    port: 443\n"
+                      "    protocol: HTTPS\n"
+                      "    hostname: granted.example.net\n"
+                      "    tls: {certificateRefs: [{name: certificate,\n"
+                      "                             namespace: gateway-conformance-web-backend}]}\n"
+                      "  - name: same-sni\n"
+                      "    port: 443\n"
+                      "    protocol: HTTPS\n"
+                      "    hostname: second-example.org\n"
+                      "    tls: {certificateRefs: [{name: tls-validity-checks-certificate}]}\n"
+                      "  - name: missing\n"
+                      "    port: 443\n"
+                      "    protocol: HTTPS\n"
+                      "    hostname: missing.example.net\n"
+                      "    tls: {certificateRefs: [{name: nope}]}\n");
+    /* no grant yet: the cross-namespace Secret is not used */
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    assert_null(strstr(out.config, "granted.example.net"));
+    assert_null(strstr(out.config, "missing.example.net"));
+    size_t n = 0;
+    const struct kgc_translate_problem *p =
+        kgc_translate_problems_of(&out, KGC_API_GATEWAY, INFRA, "tls", &n);
+    assert_int_equal(n, 2);
+    assert_non_null(strstr(p[0].message, "missing") ? p[0].message : p[1].message);
+    assert_int_equal(out.counts.certificates, 1);
+    assert_int_equal(out.counts.snis, 3); /* second-example.org once, from the first Gateway */
+    kgc_translate_output_free(&out);
+
+    add_yaml(&t->env, "apiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\n"
+                      "metadata: {name: g, namespace: gateway-conformance-web-backend}\n"
+                      "spec:\n"
+                      "  from: [{group: gateway.networking.k8s.io, kind: Gateway,\n"
+                      "          namespace: " INFRA "}]\n"
+                      "  to: [{group: '', kind: Secret}]\n");
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    assert_int_equal(out.counts.certificates, 2);
+    json_object *doc = parse_config(&out);
+    json_object *certs = get(doc, "certificates");
+    /* sorted by Secret namespace/name */
+    assert_string_equal(jstr_at(certs, "0.tags.0"), "k8s-name:tls-validity-checks-certificate");
+    assert_string_equal(jstr_at(certs, "1.tags.0"), "k8s-name:certificate");
+    assert_string_equal(jstr_at(certs, "1.snis.0.name"), "granted.example.net");
+    assert_string_equal(jstr_at(certs, "1.snis.0.tags.0"), "k8s-name:tls");
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
+static void test_https_listener_hosts(void **state)
+{
+    struct tenv *t = *state;
+    add_yaml(&t->env, "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+                      "metadata: {name: wild, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  parentRefs: [{name: same-namespace-with-https-listener,\n"
+                      "                sectionName: https-with-wildcard-hostname},\n"
+                      "               {name: same-namespace}]\n"
+                      "  hostnames: ['*.org', 'a.wildcard.org', 'other.net']\n"
+                      "  rules: [{backendRefs: [{name: infra-backend-v1, port: 8080}]}]\n");
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    json_object *doc = parse_config(&out);
+    json_object *r = must_route(doc, "httproute." INFRA ".wild.0.0");
+    /* on *.wildcard.org: *.org narrows to *.wildcard.org, a.wildcard.org stays, other.net goes;
+     * on the hostname-less HTTP listener every route hostname applies */
+    assert_string_equal(jstr_at(r, "hosts.0"), "*.org");
+    assert_string_equal(jstr_at(r, "hosts.1"), "*.wildcard.org");
+    assert_string_equal(jstr_at(r, "hosts.2"), "a.wildcard.org");
+    assert_string_equal(jstr_at(r, "hosts.3"), "other.net");
+    assert_string_equal(jstr_at(r, "protocols.0"), "http");
+    assert_string_equal(jstr_at(r, "protocols.1"), "https");
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
+static void test_hostile_values_never_reach_kong(void **state)
+{
+    struct tenv *t = *state;
+    add_yaml(&t->env,
+             "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+             "metadata: {name: hostile, namespace: " INFRA "}\n"
+             "spec:\n"
+             "  parentRefs: [{name: same-namespace}]\n"
+             "  hostnames: ['*.*.bad', 'UPPER.example.com', '1.2.3.4', 'ok.example.com']\n"
+             "  rules:\n"
+             "  - matches:\n"
+             "    - {path: {type: RegularExpression, value: '/(['}}\n"
+             "    - {path: {type: Exact, value: '/a//b'}}\n"
+             "    - {path: {type: PathPrefix, value: 'no-slash'}}\n"
+             "    - {headers: [{name: 'bad header', value: x}]}\n"
+             "    - {headers: [{name: Host, value: x}]}\n"
+             "    - {headers: [{name: x, type: RegularExpression, value: '(('}]}\n"
+             "    - {headers: [{name: x, value: '~*looks-like-a-regex'}]}\n"
+             "    - {method: get}\n"
+             "    - {path: {type: PathPrefix, value: '/%7e/./x'}}\n"
+             "    - {path: {type: Exact, value: \"/quote\\\"and\\\\back\"}}\n"
+             "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n"
+             "  - filters: [{type: RequestHeaderModifier,\n"
+             "               requestHeaderModifier: {set: [{name: x, value: '$(os.exit())'}]}}]\n"
+             "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n"
+             "  - filters: [{type: URLRewrite, urlRewrite: {hostname: 'bad host'}}]\n"
+             "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n"
+             "  - filters: [{type: Bogus}]\n"
+             "---\n"
+             "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+             "metadata: {name: Bad_Name, namespace: " INFRA "}\n"
+             "spec:\n"
+             "  parentRefs: [{name: same-namespace}]\n"
+             "  rules: [{backendRefs: [{name: infra-backend-v1, port: 8080}]}]\n");
+    const char *const flavors[] = {NULL, "traditional", "expressions"};
+    for (size_t f = 0; f < 3; f++) {
+        t->flavor = flavors[f];
+        struct kgc_translate_output out;
+        translate(t, &out);
+        assert_kong_accepts(&out, t->flavor);
+        json_object *doc = parse_config(&out);
+        assert_null(strstr(out.config, "os.exit"));
+        assert_null(strstr(out.config, "Bad_Name"));
+        assert_non_null(find_problem(&out, "Bad_Name", -1, -1, KGC_TRANSLATE_DROPPED));
+        for (int m = 0; m < 8; m++) {
+            if (m == 6) /* "~*..." exact value: escaped into an anchored regex, kept */
+                continue;
+            if (!find_problem(&out, "hostile", 0, m, KGC_TRANSLATE_DROPPED))
+                fail_msg("flavor %s: match %d not dropped", flavors[f] ? flavors[f] : "tc", m);
+        }
+        assert_non_null(find_problem(&out, "hostile", 1, -1, KGC_TRANSLATE_DROPPED));
+        assert_non_null(find_problem(&out, "hostile", 2, -1, KGC_TRANSLATE_DROPPED));
+        assert_non_null(find_problem(&out, "hostile", 3, -1, KGC_TRANSLATE_DROPPED));
+        assert_non_null(find_problem(&out, "hostile", -1, -1, KGC_TRANSLATE_DEGRADED));
+        if (!flavors[f]) {
+            json_object *r = must_route(doc, "httproute." INFRA ".hostile.0.6");
+            assert_string_equal(jstr_at(r, "headers.x.0"), "~*^~\\*looks-like-a-regex$");
+            assert_string_equal(jstr_at(r, "hosts.0"), "ok.example.com");
+            assert_null(jstr_at(r, "hosts.1"));
+            /* a prefix Kong would not take as a plain path becomes a regex */
+            r = must_route(doc, "httproute." INFRA ".hostile.0.8");
+            assert_string_equal(jstr_at(r, "paths.1"), "~/%7e/\\./x/");
+        }
+        json_object_put(doc);
+        kgc_translate_output_free(&out);
+    }
+}
+
+/* PCRE-only regex constructs pass the test Kong (which checks with PCRE) but real Kong's ATC router
+ * (Rust regex) rejects them in the traditional_compatible and expressions flavours. */
+static void test_regex_portability(void **state)
+{
+    struct tenv *t = *state;
+    add_yaml(&t->env, "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+                      "metadata: {name: re, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  parentRefs: [{name: same-namespace}]\n"
+                      "  rules:\n"
+                      "  - matches:\n"
+                      "    - {path: {type: RegularExpression, value: '/(?=api)[a-z]+'}}\n"
+                      "    - {path: {type: RegularExpression, value: '/(a)\\1'}}\n"
+                      "    - {path: {type: RegularExpression, value: '/a++'}}\n"
+                      "    - {headers: [{name: x, type: RegularExpression, value: '(?<!a)b'}]}\n"
+                      "    - {path: {type: RegularExpression, value: '/(?:v[0-9]+)/[(?=]x\\.y'}}\n"
+                      "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n");
+    const char *const flavors[] = {NULL, "expressions", "traditional"};
+    for (size_t f = 0; f < 3; f++) {
+        t->flavor = flavors[f];
+        struct kgc_translate_output out;
+        translate(t, &out);
+        assert_kong_accepts(&out, t->flavor);
+        for (int m = 0; m < 4; m++) {
+            bool dropped = find_problem(&out, "re", 0, m, KGC_TRANSLATE_DROPPED) != NULL;
+            if (dropped != (f < 2))
+                fail_msg("flavor %s match %d: dropped=%d", flavors[f] ? flavors[f] : "tc", m,
+                         dropped);
+        }
+        /* a class holding "(?=" and an escaped dot are fine everywhere */
+        assert_null(find_problem(&out, "re", 0, 4, KGC_TRANSLATE_DROPPED));
+        kgc_translate_output_free(&out);
+    }
+}
+
+static void test_entity_owner(void **state)
+{
+    (void)state;
+    struct kgc_translate_owner o;
+    const char *tags[] = {"k8s-name:my.route",
+                          "k8s-namespace:ns1",
+                          "k8s-kind:HTTPRoute",
+                          "k8s-uid:u",
+                          "k8s-group:gateway.networking.k8s.io",
+                          "k8s-version:v1",
+                          "k8s-rule:3",
+                          "k8s-match:1"};
+    assert_int_equal(kgc_translate_entity_owner("plugin", NULL, tags, 8, &o), 0);
+    assert_int_equal(o.kind, KGC_API_HTTPROUTE);
+    assert_string_equal(o.namespace, "ns1");
+    assert_string_equal(o.name, "my.route");
+    assert_int_equal(o.rule, 3);
+    assert_int_equal(o.match, 1);
+
+    const char *secret[] = {"k8s-name:cert", "k8s-namespace:ns2", "k8s-kind:Secret",
+                            "k8s-version:v1"};
+    assert_int_equal(kgc_translate_entity_owner("certificate", NULL, secret, 4, &o), 0);
+    assert_int_equal(o.kind, KGC_API_SECRET);
+    assert_string_equal(o.name, "cert");
+    assert_int_equal(o.rule, -1);
+
+    /* names alone, dots in the route name included */
+    assert_int_equal(
+        kgc_translate_entity_owner("service", "httproute.ns1.my.route.12", NULL, 0, &o), 0);
+    assert_string_equal(o.namespace, "ns1");
+    assert_string_equal(o.name, "my.route");
+    assert_int_equal(o.rule, 12);
+    assert_int_equal(o.match, -1);
+    assert_int_equal(kgc_translate_entity_owner("route", "httproute.ns1.a.1.2.3", NULL, 0, &o), 0);
+    assert_string_equal(o.name, "a.1");
+    assert_int_equal(o.rule, 2);
+    assert_int_equal(o.match, 3);
+    assert_int_equal(kgc_translate_entity_owner("route", "httproute.ns1.a.h1.0.4.h2", NULL, 0, &o),
+                     0);
+    assert_string_equal(o.name, "a.h1");
+    assert_int_equal(o.rule, 0);
+    assert_int_equal(o.match, 4);
+    assert_int_equal(kgc_translate_entity_owner("upstream", "httproute.ns1.r.0", NULL, 0, &o), 0);
+    assert_string_equal(o.name, "r");
+
+    assert_int_equal(kgc_translate_entity_owner("route", "httproute.ns1.r.0", NULL, 0, &o),
+                     KGC_ENOENT);
+    assert_int_equal(kgc_translate_entity_owner("service", "my-service", NULL, 0, &o), KGC_ENOENT);
+    assert_int_equal(kgc_translate_entity_owner("target", NULL, NULL, 0, &o), KGC_ENOENT);
+    const char *foreign[] = {"managed-by:someone"};
+    assert_int_equal(kgc_translate_entity_owner("plugin", NULL, foreign, 1, &o), KGC_ENOENT);
+}
+
+/* Every entity kgc writes leads back to its route and rule, from its tags and from its name. */
+static void check_owner(json_object *e, const char *type, const char *want_name, bool by_name)
+{
+    json_object *tags = get(e, "tags");
+    size_t n = json_object_array_length(tags);
+    const char *tv[16];
+    for (size_t i = 0; i < n && i < 16; i++)
+        tv[i] = json_object_get_string(json_object_array_get_idx(tags, i));
+    struct kgc_translate_owner a, b;
+    const char *name = get(e, "name") ? json_object_get_string(get(e, "name")) : NULL;
+    assert_int_equal(kgc_translate_entity_owner(type, name, tv, n, &a), 0);
+    assert_int_equal(a.kind, KGC_API_HTTPROUTE);
+    assert_string_equal(a.name, want_name);
+    assert_true(a.rule >= 0);
+    if (by_name) {
+        assert_int_equal(kgc_translate_entity_owner(type, name, NULL, 0, &b), 0);
+        assert_string_equal(b.namespace, a.namespace);
+        assert_string_equal(b.name, a.name);
+        assert_int_equal(b.rule, a.rule);
+        assert_int_equal(b.match, a.match);
+    }
+}
+
+static void test_every_entity_maps_back(void **state)
+{
+    struct tenv *t = *state;
+    load(&t->env, "httproute-rewrite-path.yaml");
+    const char *const flavors[] = {NULL, "expressions"};
+    for (size_t f = 0; f < 2; f++) {
+        t->flavor = flavors[f];
+        struct kgc_translate_output out;
+        translate(t, &out);
+        json_object *doc = parse_config(&out);
+        json_object *svcs = get(doc, "services");
+        assert_int_equal(json_object_array_length(svcs), 5);
+        for (size_t i = 0; i < json_object_array_length(svcs); i++) {
+            json_object *s = json_object_array_get_idx(svcs, i);
+            check_owner(s, "service", "rewrite-path", true);
+            json_object *routes = get(s, "routes");
+            for (size_t k = 0; k < json_object_array_length(routes); k++) {
+                json_object *r = json_object_array_get_idx(routes, k);
+                check_owner(r, "route", "rewrite-path", true);
+                json_object *pl = get(r, "plugins");
+                for (size_t m = 0; pl && m < json_object_array_length(pl); m++)
+                    check_owner(json_object_array_get_idx(pl, m), "plugin", "rewrite-path", false);
+            }
+        }
+        json_object *ups = get(doc, "upstreams");
+        for (size_t i = 0; i < json_object_array_length(ups); i++) {
+            json_object *u = json_object_array_get_idx(ups, i);
+            check_owner(u, "upstream", "rewrite-path", true);
+            check_owner(json_object_array_get_idx(get(u, "targets"), 0), "target", "rewrite-path",
+                        false);
+        }
+        json_object_put(doc);
+        kgc_translate_output_free(&out);
+    }
+}
+
+static void test_bad_arguments(void **state)
+{
+    (void)state;
+    struct kgc_translate_output out;
+    struct kgc_err err = {0};
+    assert_int_equal(kgc_translate(NULL, &out, &err), KGC_EINVAL);
+    assert_null(out.config);
+    struct kgc_translate_input in = {0};
+    assert_int_equal(kgc_translate(&in, &out, NULL), KGC_EINVAL);
+    assert_int_equal(kgc_translate(&in, NULL, NULL), KGC_EINVAL);
+    kgc_translate_output_free(NULL);
+    kgc_translate_route_verdict(NULL, NULL, NULL);
+    struct kgc_status_route_verdict v;
+    kgc_translate_route_verdict(NULL, NULL, &v);
+    assert_null(v.accepted_reason);
+}
+
+int main(void)
+{
+#define G(i)                                                                                       \
+    cmocka_unit_test_prestate_setup_teardown(golden_##i, golden_setup, tenv_teardown,              \
+                                             (void *)&GOLDEN[i])
+    const struct CMUnitTest tests[] = {
+        G(0),  G(1),  G(2),  G(3),  G(4),  G(5),  G(6),  G(7),  G(8),  G(9),  G(10),
+        G(11), G(12), G(13), G(14), G(15), G(16), G(17), G(18), G(19), G(20), G(21),
+    };
+    _Static_assert(sizeof(GOLDEN) / sizeof(GOLDEN[0]) == 22, "one test per golden case");
+    const struct CMUnitTest units[] = {
+        cmocka_unit_test_setup_teardown(test_deterministic, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_precedence_paths, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_precedence_hosts_and_ties, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_weights, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_unresolvable_backends_answer_500, unit_setup,
+                                        tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_query_params_per_flavor, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_unsupported_filters_reported, unit_setup,
+                                        tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_redirects_per_kong_version, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_rewrites, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_certificates, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_https_listener_hosts, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_values_never_reach_kong, unit_setup,
+                                        tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_regex_portability, unit_setup, tenv_teardown),
+        cmocka_unit_test(test_entity_owner),
+        cmocka_unit_test_setup_teardown(test_every_entity_maps_back, unit_setup, tenv_teardown),
+        cmocka_unit_test(test_bad_arguments),
+    };
+    int failed = cmocka_run_group_tests_name("golden", tests, NULL, NULL);
+    return failed + cmocka_run_group_tests_name("translate", units, NULL, NULL);
+}
