@@ -3,7 +3,9 @@
 #   make            build everything into build/ (-O2 -g, warnings are errors)
 #   make asan       the same with ASan+UBSan into build-asan/
 #   make deps       install missing Debian packages and kubectl/helm into .tools/bin
-#   make test       lint + unit tests + unit tests under ASan+UBSan + e2e + chart tests
+#   make test       lint + unit tests + unit tests under ASan+UBSan + e2e (against the ASan+UBSan
+#                   binaries, so leaks and UB in kgc and the test servers fail it) + chart tests
+#                   + a replay of every fuzz corpus
 #   make bench      benchmarks (printed tables, never asserted)
 #   make demo       the Kong-restart story against the embedded test servers
 #   make lint       clang-format check, cppcheck, clang-tidy
@@ -135,7 +137,7 @@ test: deps
 	@scripts/run-tests.sh $(BUILD)/results lint
 	@scripts/run-tests.sh $(BUILD)/results unit $(BUILD)
 	@scripts/run-tests.sh $(BUILD)/results unit build-asan
-	@scripts/run-tests.sh $(BUILD)/results e2e $(BUILD)
+	@scripts/run-tests.sh $(BUILD)/results e2e build-asan
 	@scripts/run-tests.sh $(BUILD)/results chart
 	@scripts/run-tests.sh $(BUILD)/results fuzz build-fuzz
 	@scripts/run-tests.sh $(BUILD)/results summary
