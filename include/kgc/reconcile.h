@@ -39,6 +39,16 @@ struct kgc_reconcile_options {
                                                LISTENERS_CHANGED (default true) */
     struct kgc_ratelimit_config rate_limit; /* each queue's retry policy */
     const struct kgc_clock *clock;          /* NULL: real (the queues use it) */
+    /* Hooks for the config syncer (all optional): Gateway Programmed (kgc/status.h's
+     * `programmed`), the translator's and Kong's verdict on a route (`route_verdict`), and a
+     * call on every cache change of any kind (the syncer marks its config dirty). */
+    bool (*programmed)(void *ctx, const struct kgc_api_gateway *gw, char *why, size_t why_size);
+    void *programmed_ctx;
+    void (*route_verdict)(void *ctx, const struct kgc_api_httproute *route,
+                          struct kgc_status_route_verdict *out);
+    void *route_verdict_ctx;
+    void (*on_object_change)(void *ctx, enum kgc_api_kind kind);
+    void *on_object_change_ctx;
 };
 
 /* Defaults as documented above. */
@@ -81,6 +91,13 @@ void kgc_reconciler_set_leader(struct kgc_reconciler *r, bool leader);
 
 /* Queues every owned GatewayClass, Gateway and HTTPRoute (start-up, leadership, resync). */
 void kgc_reconciler_enqueue_all(struct kgc_reconciler *r);
+
+/* Queues one key ("ns/name", or "name" for GatewayClasses) on a controller's queue. */
+void kgc_reconciler_enqueue(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
+                            const char *key);
+
+/* Queues every object of a controller's kind. */
+void kgc_reconciler_enqueue_every(struct kgc_reconciler *r, enum kgc_reconcile_controller c);
 
 /* The queue of a controller (for metrics and the debug endpoint; owned by r). */
 struct kgc_workqueue *kgc_reconciler_queue(struct kgc_reconciler *r,

@@ -150,6 +150,8 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
     const struct kgc_api_obj *o = new_obj ? new_obj : old_obj;
     if (!o)
         return;
+    if (r->o.on_object_change)
+        r->o.on_object_change(r->o.on_object_change_ctx, kind);
     switch (kind) {
     case KGC_API_GATEWAYCLASS:
         enqueue(r, KGC_RECONCILE_GATEWAYCLASS, o->meta.key);
@@ -226,6 +228,17 @@ static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
     enqueue_kind(r, KGC_RECONCILE_GATEWAY, NULL);
 }
 
+void kgc_reconciler_enqueue(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
+                            const char *key)
+{
+    enqueue(r, c, key);
+}
+
+void kgc_reconciler_enqueue_every(struct kgc_reconciler *r, enum kgc_reconcile_controller c)
+{
+    enqueue_kind(r, c, NULL);
+}
+
 void kgc_reconciler_enqueue_all(struct kgc_reconciler *r)
 {
     for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++)
@@ -297,6 +310,10 @@ static void fill_status_options(struct kgc_reconciler *r, struct kgc_status_opti
     so->publish_addresses = r->o.publish_addresses;
     so->n_publish_addresses = r->o.n_publish_addresses;
     so->view = view;
+    so->programmed = r->o.programmed;
+    so->programmed_ctx = r->o.programmed_ctx;
+    so->route_verdict = r->o.route_verdict;
+    so->route_verdict_ctx = r->o.route_verdict_ctx;
 }
 
 /* Returns 0 when done with the key, non-zero to retry it with backoff. */

@@ -1,0 +1,137 @@
+/* sync — the configuration syncer: translates the cache into one Kong configuration and pushes it
+ * to every ready Kong instance.
+ *
+ *   - One thread. kgc_syncer_mark_dirty() (any thread, cheap) starts a debounce: the syncer
+ *     translates debounce_ns after the last mark, and at most max_delay_ns after the first.
+ *   - The text is pushed as a string (kgc_kong_push_config(): check_hash=1&flatten_errors=1), so
+ *     Kong's configuration_hash is the MD5 of what kgc sent and a probe tells whether an instance
+ *     is up to date. 304 counts as success.
+ *   - Kong events (kgc_kong_subscribe()): READY and RESTARTED push the current configuration to
+ *     that instance at once; HASH_CHANGED to a hash kgc did not send re-pushes.
+ *   - 400: each flattened error is mapped to its object (kgc_translate_entity_owner()); those
+ *     objects are reported (on_broken + a log line), hidden from the translator (until their spec
+ *     changes: generation, or resourceVersion for kinds without one) and the configuration is
+ *     translated again without them (at most KGC_SYNC_MAX_EXCLUDE_ROUNDS times per change). A 400
+ *     nothing can be attributed to leaves the instance on (or sends it) the last configuration
+ *     any instance accepted, and that text is never sent to that instance again.
+ *   - 429/503 and network errors: the instance is retried with exponential backoff (from 100 ms,
+ *     cap 30 s), or after Retry-After when Kong gives one (capped likewise).
+ *   - Only the leader pushes (kgc_syncer_set_leader()).
+ *
+ * Only the syncer thread does network I/O; no lock is held across it. The configuration text
+ * holds TLS private keys: it is never logged nor put in kgc_syncer_status_json(). At most two
+ * texts are kept (the current and the last accepted), plus one held by a push in flight. */
+#ifndef KGC_SYNC_H
+#define KGC_SYNC_H
+
+#include "kgc/api.h"
+#include "kgc/err.h"
+#include "kgc/kong.h"
+#include "kgc/listenercache.h"
+#include "kgc/status.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KGC_SYNC_MAX_EXCLUDE_ROUNDS 3
+#define KGC_SYNC_MAX_BROKEN         1024 /* broken objects remembered */
+#define KGC_SYNC_BACKOFF_MIN_NS     (100ULL * 1000000ULL)
+#define KGC_SYNC_BACKOFF_MAX_NS     (30ULL * 1000000000ULL)
+
+/* An object Kong rejected (message non-NULL), or one that is no longer rejected (message NULL:
+ * its spec changed or it is gone, so it is translated again). Runs on the syncer thread without
+ * any syncer lock held; everything is borrowed for the call. */
+typedef void (*kgc_syncer_broken_fn)(void *ctx, enum kgc_api_kind kind, const char *ns,
+                                     const char *name, const char *message);
+
+/* Something that kgc_syncer_gateway_programmed() answers may have changed (an instance accepted
+ * a configuration, restarted or went away): the lead re-queues the Gateways. Syncer thread or a
+ * prober thread; no syncer lock held. */
+typedef void (*kgc_syncer_changed_fn)(void *ctx);
+
+struct kgc_syncer_options {
+    uint64_t debounce_ns;        /* --sync-debounce (100 ms) */
+    uint64_t max_delay_ns;       /* --sync-max-delay (1 s) */
+    const char *controller_name; /* GatewayClass controller kgc owns; NULL: the default */
+    /* Clients the syncer makes per instance (TLS, headers, push_timeout_ms) when there is no
+     * registry; with one, the registry's client options are used (kgc_kong_get_options()). */
+    struct kgc_kong_client_options client;
+    kgc_syncer_broken_fn on_broken; /* optional */
+    void *on_broken_ctx;
+    kgc_syncer_changed_fn on_programmed_changed; /* optional */
+    void *on_programmed_changed_ctx;
+};
+
+/* Fills the defaults (in parentheses above; client options as kgc_kong_client_options_default). */
+void kgc_syncer_options_default(struct kgc_syncer_options *o);
+
+struct kgc_syncer;
+
+/* A syncer (no thread yet). lookup (required) is read on the syncer thread only and must be safe
+ * to call from it while other threads change the objects (the cache lookup is). kong (may be
+ * NULL: then only instances added with kgc_syncer_add_instance() exist) is subscribed to at once;
+ * it must outlive the syncer and be started after this call to catch first contacts. lc (may be
+ * NULL) gives the router flavour and Kong version for the translator. Strings are copied; the
+ * lookup struct is copied (its ctx borrowed). A new syncer is not the leader. Returns 0 and *out
+ * (kgc_syncer_free()), KGC_EINVAL, KGC_ENOSPC (no subscriber slot), KGC_ENOMEM. */
+int kgc_syncer_new(const struct kgc_syncer_options *o, const struct kgc_status_lookup *lookup,
+                   struct kgc_kong *kong, struct kgc_listener_cache *lc, struct kgc_syncer **out,
+                   struct kgc_err *err);
+
+/* Adds an instance that is always considered ready (no registry: tests, static setups). Returns
+ * 0, KGC_EUSAGE (bad URL), KGC_ENOMEM. */
+int kgc_syncer_add_instance(struct kgc_syncer *s, const char *admin_url, struct kgc_err *err);
+
+/* Starts the thread ("kgc-sync"). 0 or an errno code. */
+int kgc_syncer_start(struct kgc_syncer *s, struct kgc_err *err);
+
+/* Stops and joins the thread; a push in flight is aborted. Idempotent. */
+void kgc_syncer_stop(struct kgc_syncer *s);
+
+/* Stops and frees. The registry cannot unsubscribe: stop it (kgc_kong_stop()) before this so
+ * that no event reaches a freed syncer. NULL is a no-op. */
+void kgc_syncer_free(struct kgc_syncer *s);
+
+/* Something the configuration depends on changed. Any thread; cheap. Nothing is translated
+ * before the first mark: the lead marks once the informers have synced (an empty cache must
+ * never wipe Kong). */
+void kgc_syncer_mark_dirty(struct kgc_syncer *s);
+
+/* Only the leader translates and pushes. Becoming leader pushes at once to every instance. */
+void kgc_syncer_set_leader(struct kgc_syncer *s, bool leader);
+
+/* The status module's `programmed` hook (ctx = the syncer): true once every ready instance has
+ * accepted a configuration translated from gw at its current generation (or a newer one);
+ * false with a reason in why otherwise (no ready instance, an instance not yet synced). */
+bool kgc_syncer_gateway_programmed(void *ctx, const struct kgc_api_gateway *gw, char *why,
+                                   size_t why_size);
+
+/* The status module's `route_verdict` hook (ctx = the syncer): the translator's verdict from the
+ * last translation, and Accepted=False/UnsupportedValue with Kong's message for a route Kong
+ * rejected. */
+void kgc_syncer_route_verdict(void *ctx, const struct kgc_api_httproute *route,
+                              struct kgc_status_route_verdict *v);
+
+/* Counters for /metrics. Monotonic unless said otherwise. */
+struct kgc_syncer_stats {
+    uint64_t pushes[KGC_KONG_PUSH_OTHER + 1]; /* by kgc_kong_push_kind */
+    uint64_t push_errors;                     /* no answer (connect, timeout, ...) */
+    uint64_t push_duration_ns_sum;            /* over every push attempt */
+    uint64_t push_count;
+    uint64_t translations;
+    uint64_t translate_duration_ns_sum;
+    uint64_t config_bytes;   /* gauge: size of the current configuration */
+    uint64_t broken_objects; /* gauge: objects Kong rejected, currently hidden */
+    uint64_t problems;       /* gauge: translator problems of the last translation */
+};
+
+void kgc_syncer_stats(struct kgc_syncer *s, struct kgc_syncer_stats *out);
+
+/* /debug/config: {"leader","hash","size","last_good_hash","translated_at","problems",
+ * "last_rejection","instances":[{url,ready,accepted_hash,kong_hash?,last_result,last_status,
+ * last_push_at,last_error,retry_in_ms}],"broken":[{kind,namespace,name,message}]}. Never the
+ * configuration text. malloc'd (free()), NULL on ENOMEM. */
+char *kgc_syncer_status_json(struct kgc_syncer *s);
+
+#endif

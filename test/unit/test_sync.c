@@ -1,0 +1,634 @@
+/* sync — the config syncer against TWO real kgc-test-kong processes (path from KGC_TEST_KONG, or
+ * next to this binary, or build/kgc-test-kong), probed by a real kgc_kong registry:
+ *   - a change reaches both instances (GET /config holds the route);
+ *   - a new syncer (kgc restarted) against instances holding the config gets 304, counted as
+ *     success, nothing re-applied;
+ *   - SIGKILL one instance, change a route, start it again on the same port: it gets the current
+ *     configuration soon after READY (time printed, generous bound);
+ *   - Kong rejects a route (a plugin not enabled on Kong): reported via on_broken and the route
+ *     verdict, the other routes keep flowing; fixing the route brings it back;
+ *   - a 400 nothing is attributed to: the instance keeps its last accepted config;
+ *   - 429 with Retry-After: retried; a burst of marks: one translation; only the leader pushes;
+ *   - the Programmed hook turns true only once both instances accepted. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "fixture_yaml.h"
+
+#include "kgc/clock.h"
+#include "kgc/kong.h"
+#include "kgc/log.h"
+#include "kgc/sync.h"
+
+#include <curl/curl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NS "sync-test"
+
+/* ---- the test Kong processes ------------------------------------------------------------------
+ */
+
+struct proc {
+    pid_t pid;
+    int out;
+    unsigned port;
+    char url[64];
+};
+
+static void test_kong_path(char *out, size_t size)
+{
+    const char *env = getenv("KGC_TEST_KONG");
+    if (env && env[0]) {
+        snprintf(out, size, "%s", env);
+        return;
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        snprintf(out, size, "%s/kgc-test-kong", dirname(dirname(self)));
+        if (access(out, X_OK) == 0)
+            return;
+    }
+    snprintf(out, size, "build/kgc-test-kong");
+}
+
+static bool have_test_kong(void)
+{
+    char bin[PATH_MAX];
+    test_kong_path(bin, sizeof(bin));
+    return access(bin, X_OK) == 0;
+}
+
+/* Kong without request-transformer: a route with a header filter is rejected. */
+#define PLUGINS "request-termination,response-transformer,redirect"
+
+static bool proc_start(struct proc *p, unsigned port)
+{
+    char bin[PATH_MAX], listen[64];
+    test_kong_path(bin, sizeof(bin));
+    snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
+    char *argv[] = {bin,     "--admin-listen", listen,  "--log-level",
+                    "error", "--plugins",      PLUGINS, NULL};
+    int pfd[2];
+    if (pipe(pfd) != 0)
+        return false;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(pfd[1], 1);
+        close(pfd[0]);
+        close(pfd[1]);
+        execv(bin, argv);
+        _exit(127);
+    }
+    close(pfd[1]);
+    p->pid = pid;
+    p->out = pfd[0];
+    p->port = 0;
+    char line[256];
+    size_t n = 0;
+    uint64_t deadline = kgc_clock_now(NULL) + 5 * KGC_NS_PER_S;
+    while (kgc_clock_now(NULL) < deadline && n < sizeof(line) - 1) {
+        struct pollfd pf = {.fd = p->out, .events = POLLIN};
+        if (poll(&pf, 1, 100) <= 0)
+            continue;
+        if (read(p->out, line + n, 1) <= 0)
+            break;
+        if (line[n] == '\n') {
+            line[n] = '\0';
+            const char *colon = strrchr(line, ':');
+            if (strncmp(line, "listening on http://", 20) == 0 && colon)
+                p->port = (unsigned)atoi(colon + 1);
+            break;
+        }
+        n++;
+    }
+    if (!p->port) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close(p->out);
+        return false;
+    }
+    snprintf(p->url, sizeof(p->url), "http://127.0.0.1:%u", p->port);
+    return true;
+}
+
+static void proc_kill(struct proc *p)
+{
+    if (!p->pid)
+        return;
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, NULL, 0);
+    close(p->out);
+    p->pid = 0;
+}
+
+/* ---- HTTP helpers -----------------------------------------------------------------------------
+ */
+
+struct buf {
+    char *p;
+    size_t n;
+};
+
+static size_t on_data(char *d, size_t sz, size_t nm, void *arg)
+{
+    struct buf *b = arg;
+    char *np = realloc(b->p, b->n + sz * nm + 1);
+    if (!np)
+        return 0;
+    memcpy(np + b->n, d, sz * nm);
+    b->n += sz * nm;
+    np[b->n] = '\0';
+    b->p = np;
+    return sz * nm;
+}
+
+/* GET or POST url+path: the body (malloc'd, "" on failure), *status. */
+static char *http(const char *url, const char *path, bool post, long *status)
+{
+    char full[256];
+    snprintf(full, sizeof(full), "%s%s", url, path);
+    struct buf b = {0};
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, full);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
+    if (post)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+    long st = 0;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+    curl_easy_cleanup(c);
+    if (status)
+        *status = st;
+    return b.p ? b.p : strdup("");
+}
+
+/* Whether instance url's GET /config mentions needle. */
+static bool config_has(const char *url, const char *needle)
+{
+    long st = 0;
+    char *body = http(url, "/config", false, &st);
+    bool has = st == 200 && strstr(body, needle) != NULL;
+    free(body);
+    return has;
+}
+
+static void fail_next(const char *url, int n, int code)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/_test/fail-config?n=%d&code=%d", n, code);
+    long st = 0;
+    free(http(url, path, true, &st));
+    assert_true(st >= 200 && st < 300);
+}
+
+/* ---- a thread-safe object set -----------------------------------------------------------------
+ */
+
+static pthread_mutex_t set_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static const struct kgc_api_obj *locked_get(void *ctx, enum kgc_api_kind kind, const char *ns,
+                                            const char *name)
+{
+    const struct kgc_status_lookup *in = ctx;
+    pthread_mutex_lock(&set_mu);
+    const struct kgc_api_obj *o = in->get(in->ctx, kind, ns, name);
+    pthread_mutex_unlock(&set_mu);
+    return o;
+}
+
+static void locked_foreach(void *ctx, enum kgc_api_kind kind, const char *ns,
+                           kgc_status_visit_fn fn, void *fnctx)
+{
+    const struct kgc_status_lookup *in = ctx;
+    pthread_mutex_lock(&set_mu);
+    in->foreach (in->ctx, kind, ns, fn, fnctx);
+    pthread_mutex_unlock(&set_mu);
+}
+
+static const char BASE[] = "apiVersion: gateway.networking.k8s.io/v1\n"
+                           "kind: GatewayClass\n"
+                           "metadata: {name: sync-class}\n"
+                           "spec: {controllerName: " KGC_STATUS_DEFAULT_CONTROLLER "}\n"
+                           "---\n"
+                           "apiVersion: gateway.networking.k8s.io/v1\n"
+                           "kind: Gateway\n"
+                           "metadata: {name: gw, namespace: " NS ", generation: 1}\n"
+                           "spec:\n"
+                           "  gatewayClassName: sync-class\n"
+                           "  listeners:\n"
+                           "  - {name: http, protocol: HTTP, port: 80}\n"
+                           "---\n"
+                           "apiVersion: v1\n"
+                           "kind: Service\n"
+                           "metadata: {name: svc, namespace: " NS "}\n"
+                           "spec:\n"
+                           "  ports: [{name: http, port: 80, targetPort: 8080, protocol: TCP}]\n"
+                           "---\n"
+                           "apiVersion: discovery.k8s.io/v1\n"
+                           "kind: EndpointSlice\n"
+                           "metadata:\n"
+                           "  name: svc-1\n"
+                           "  namespace: " NS "\n"
+                           "  labels: {kubernetes.io/service-name: svc}\n"
+                           "addressType: IPv4\n"
+                           "ports: [{name: http, port: 8080, protocol: TCP}]\n"
+                           "endpoints: [{addresses: [10.0.0.1], conditions: {ready: true}}]\n";
+
+/* Adds (or replaces) HTTPRoute name matching path; with_filter adds a RequestHeaderModifier. */
+static void put_route(struct fixture_set *set, const char *name, const char *path, bool with_filter,
+                      int generation)
+{
+    char yaml[2048];
+    snprintf(yaml, sizeof(yaml),
+             "apiVersion: gateway.networking.k8s.io/v1\n"
+             "kind: HTTPRoute\n"
+             "metadata: {name: %s, namespace: " NS ", generation: %d}\n"
+             "spec:\n"
+             "  parentRefs: [{name: gw}]\n"
+             "  rules:\n"
+             "  - matches: [{path: {type: PathPrefix, value: %s}}]\n"
+             "%s"
+             "    backendRefs: [{name: svc, port: 80}]\n",
+             name, generation, path,
+             with_filter ? "    filters: [{type: RequestHeaderModifier, requestHeaderModifier: "
+                           "{set: [{name: X-A, value: b}]}}]\n"
+                         : "");
+    char err[FIXTURE_ERR_MAX];
+    pthread_mutex_lock(&set_mu);
+    int rc = fixture_set_add_yaml(set, yaml, err, sizeof(err));
+    pthread_mutex_unlock(&set_mu);
+    if (rc != 0)
+        fail_msg("fixture: %s", err);
+}
+
+/* ---- the environment --------------------------------------------------------------------------
+ */
+
+struct broken_rec {
+    pthread_mutex_t mu;
+    char last[512];
+    char last_name[128];
+    int reported, cleared;
+};
+
+struct env {
+    struct proc kong[2];
+    struct fixture_set *set;
+    struct kgc_status_lookup inner, lk;
+    struct kgc_kong *reg;
+    struct kgc_syncer *sync;
+    struct broken_rec br;
+};
+
+static void on_broken(void *ctx, enum kgc_api_kind kind, const char *ns, const char *name,
+                      const char *message)
+{
+    struct broken_rec *r = ctx;
+    (void)kind;
+    (void)ns;
+    pthread_mutex_lock(&r->mu);
+    snprintf(r->last_name, sizeof(r->last_name), "%s", name);
+    if (message) {
+        r->reported++;
+        snprintf(r->last, sizeof(r->last), "%s", message);
+    } else {
+        r->cleared++;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void sync_open(struct env *e, bool leader)
+{
+    struct kgc_kong_options ko;
+    kgc_kong_options_default(&ko);
+    ko.probe_interval_ms = 200;
+    ko.down_probe_interval_ms = 100;
+    ko.heartbeat_interval_ms = 0;
+    struct kgc_err err = {0};
+    assert_int_equal(kgc_kong_new(&ko, &e->reg, &err), 0);
+    struct kgc_syncer_options so;
+    kgc_syncer_options_default(&so);
+    so.on_broken = on_broken;
+    so.on_broken_ctx = &e->br;
+    if (kgc_syncer_new(&so, &e->lk, e->reg, NULL, &e->sync, &err) != 0)
+        fail_msg("syncer: %s", err.msg);
+    kgc_syncer_set_leader(e->sync, leader);
+    assert_int_equal(kgc_syncer_start(e->sync, &err), 0);
+    const char *urls[] = {e->kong[0].url, e->kong[1].url};
+    assert_int_equal(kgc_kong_set_instances(e->reg, urls, 2, &err), 0);
+}
+
+static void sync_close(struct env *e)
+{
+    kgc_kong_stop(e->reg);
+    kgc_syncer_free(e->sync);
+    kgc_kong_free(e->reg);
+    e->sync = NULL;
+    e->reg = NULL;
+}
+
+static int setup(void **state)
+{
+    if (!have_test_kong()) {
+        print_message("SKIP: kgc-test-kong not found (set KGC_TEST_KONG or build it)\n");
+        return -1;
+    }
+    struct env *e = calloc(1, sizeof(*e));
+    pthread_mutex_init(&e->br.mu, NULL);
+    char err[FIXTURE_ERR_MAX];
+    e->set = fixture_set_new();
+    if (!e->set || fixture_set_add_yaml(e->set, BASE, err, sizeof(err)) != 0) {
+        print_error("fixture: %s\n", err);
+        return -1;
+    }
+    put_route(e->set, "r1", "/one", false, 1);
+    e->inner = fixture_set_lookup(e->set);
+    e->lk =
+        (struct kgc_status_lookup){.get = locked_get, .foreach = locked_foreach, .ctx = &e->inner};
+    for (int i = 0; i < 2; i++)
+        if (!proc_start(&e->kong[i], 0)) {
+            print_error("could not start kgc-test-kong\n");
+            return -1;
+        }
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct env *e = *state;
+    if (e->sync)
+        sync_close(e);
+    for (int i = 0; i < 2; i++)
+        proc_kill(&e->kong[i]);
+    fixture_set_free(e->set);
+    pthread_mutex_destroy(&e->br.mu);
+    free(e);
+    return 0;
+}
+
+static struct kgc_syncer_stats stats(struct env *e)
+{
+    struct kgc_syncer_stats st;
+    kgc_syncer_stats(e->sync, &st);
+    return st;
+}
+
+/* Waits (5 s at most) until both instances' GET /config mention needle; ms or -1. */
+static long wait_both(struct env *e, const char *needle)
+{
+    uint64_t t0 = kgc_clock_now(NULL);
+    while (kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S) {
+        if (config_has(e->kong[0].url, needle) && config_has(e->kong[1].url, needle))
+            return (long)((kgc_clock_now(NULL) - t0) / KGC_NS_PER_MS);
+        usleep(20 * 1000);
+    }
+    return -1;
+}
+
+#define R1  "httproute." NS ".r1.0.0"
+#define R2  "httproute." NS ".r2.0.0"
+#define R3  "httproute." NS ".r3.0.0"
+#define BAD "httproute." NS ".bad.0.0"
+
+/* ---- tests ------------------------------------------------------------------------------------
+ */
+
+static void test_only_leader_pushes(void **state)
+{
+    struct env *e = *state;
+    sync_open(e, false);
+    kgc_syncer_mark_dirty(e->sync);
+    usleep(700 * 1000);
+    struct kgc_syncer_stats st = stats(e);
+    assert_int_equal(st.push_count, 0);
+    long status = 0;
+    free(http(e->kong[0].url, "/config", false, &status));
+    assert_int_equal(status, 404);
+    kgc_syncer_set_leader(e->sync, true);
+    long ms = wait_both(e, R1);
+    print_message("leader: both instances configured after %ld ms\n", ms);
+    assert_true(ms >= 0);
+}
+
+static void test_programmed_after_both_accept(void **state)
+{
+    struct env *e = *state;
+    /* continues from the previous test: both hold r1. A Gateway change must reach both. (A
+     * change that leaves the text as it is is programmed at once: both already hold it.) */
+    const struct kgc_api_obj *gwo = fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw");
+    char why[256] = "";
+    assert_true(kgc_syncer_gateway_programmed(e->sync, kgc_api_as_gateway(gwo), why, sizeof(why)));
+    fail_next(e->kong[1].url, 1, 429); /* Retry-After: 1 */
+    pthread_mutex_lock(&set_mu);
+    assert_non_null(fixture_set_update(e->set, KGC_API_GATEWAY, NS, "gw", true)); /* gen 2 */
+    gwo = fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw");
+    pthread_mutex_unlock(&set_mu);
+    const struct kgc_api_gateway *gw = kgc_api_as_gateway(gwo);
+    assert_int_equal(gw->obj.meta.generation, 2);
+    assert_false(kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why)));
+    struct kgc_syncer_stats before = stats(e);
+    put_route(e->set, "rp", "/p", false, 1); /* the configuration text changes too */
+    kgc_syncer_mark_dirty(e->sync);
+    /* A accepts quickly; B answers 429 first and is retried after a second */
+    uint64_t t0 = kgc_clock_now(NULL);
+    while (stats(e).pushes[KGC_KONG_PUSH_BUSY] == before.pushes[KGC_KONG_PUSH_BUSY] &&
+           kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
+        usleep(5 * 1000);
+    assert_true(stats(e).pushes[KGC_KONG_PUSH_BUSY] > before.pushes[KGC_KONG_PUSH_BUSY]);
+    bool early = kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why));
+    print_message("after the 429: programmed=%d (%s)\n", early, why);
+    assert_false(early);
+    assert_non_null(strstr(why, e->kong[1].url));
+    bool ok = false;
+    while (!ok && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S) {
+        ok = kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why));
+        usleep(10 * 1000);
+    }
+    print_message("429 retried, programmed after %llu ms\n",
+                  (unsigned long long)((kgc_clock_now(NULL) - t0) / KGC_NS_PER_MS));
+    assert_true(ok);
+}
+
+static void test_restarted_kgc_gets_304(void **state)
+{
+    struct env *e = *state;
+    sync_close(e);
+    sync_open(e, true);
+    kgc_syncer_mark_dirty(e->sync);
+    uint64_t t0 = kgc_clock_now(NULL);
+    while (stats(e).pushes[KGC_KONG_PUSH_UNCHANGED] < 2 &&
+           kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
+        usleep(10 * 1000);
+    struct kgc_syncer_stats st = stats(e);
+    assert_int_equal(st.pushes[KGC_KONG_PUSH_UNCHANGED], 2);
+    assert_int_equal(st.pushes[KGC_KONG_PUSH_APPLIED], 0);
+    char *js = kgc_syncer_status_json(e->sync);
+    assert_non_null(js);
+    assert_non_null(strstr(js, "\"last_result\":\"unchanged\""));
+    assert_null(strstr(js, "_format_version")); /* never the text */
+    free(js);
+}
+
+static void test_debounce_coalesces(void **state)
+{
+    struct env *e = *state;
+    struct kgc_syncer_stats before = stats(e);
+    put_route(e->set, "r2", "/two", false, 1);
+    for (int i = 0; i < 30; i++) {
+        kgc_syncer_mark_dirty(e->sync);
+        usleep(2 * 1000);
+    }
+    assert_true(wait_both(e, R2) >= 0);
+    usleep(300 * 1000);
+    struct kgc_syncer_stats st = stats(e);
+    print_message("30 marks → %llu translation(s), %llu applied push(es)\n",
+                  (unsigned long long)(st.translations - before.translations),
+                  (unsigned long long)(st.pushes[0] - before.pushes[0]));
+    assert_int_equal(st.translations - before.translations, 1);
+    assert_int_equal(st.pushes[KGC_KONG_PUSH_APPLIED] - before.pushes[KGC_KONG_PUSH_APPLIED], 2);
+    assert_true(st.translate_duration_ns_sum > 0 && st.config_bytes > 0 && st.push_count > 0);
+}
+
+static void test_restart_gets_current_config(void **state)
+{
+    struct env *e = *state;
+    struct proc *b = &e->kong[1];
+    unsigned port = b->port;
+    proc_kill(b);
+    put_route(e->set, "r3", "/three", false, 1);
+    kgc_syncer_mark_dirty(e->sync);
+    uint64_t t0 = kgc_clock_now(NULL);
+    while (!config_has(e->kong[0].url, R3) && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
+        usleep(10 * 1000);
+    assert_true(config_has(e->kong[0].url, R3));
+    usleep(300 * 1000);
+    t0 = kgc_clock_now(NULL);
+    if (!proc_start(b, port))
+        fail_msg("kgc-test-kong did not restart on port %u", port);
+    long ms = -1;
+    while (kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S) {
+        if (config_has(b->url, R3)) {
+            ms = (long)((kgc_clock_now(NULL) - t0) / KGC_NS_PER_MS);
+            break;
+        }
+        usleep(10 * 1000);
+    }
+    print_message("restarted instance got the current config %ld ms after it started "
+                  "(down-probe interval 100 ms)\n",
+                  ms);
+    assert_true(ms >= 0 && ms < 3000);
+}
+
+static void test_broken_route_reported_others_flow(void **state)
+{
+    struct env *e = *state;
+    put_route(e->set, "bad", "/bad", true, 1);
+    put_route(e->set, "r4", "/four", false, 1);
+    kgc_syncer_mark_dirty(e->sync);
+    assert_true(wait_both(e, "httproute." NS ".r4.0.0") >= 0);
+    assert_false(config_has(e->kong[0].url, BAD));
+    assert_false(config_has(e->kong[1].url, BAD));
+    pthread_mutex_lock(&e->br.mu);
+    print_message("on_broken: %s: %s\n", e->br.last_name, e->br.last);
+    assert_int_equal(e->br.reported, 1);
+    assert_string_equal(e->br.last_name, "bad");
+    assert_non_null(strstr(e->br.last, "request-transformer"));
+    pthread_mutex_unlock(&e->br.mu);
+    assert_int_equal(stats(e).broken_objects, 1);
+    assert_true(stats(e).pushes[KGC_KONG_PUSH_REJECTED] >= 1);
+
+    const struct kgc_api_obj *ro = fixture_set_find(e->set, KGC_API_HTTPROUTE, NS, "bad");
+    struct kgc_status_route_verdict v;
+    kgc_syncer_route_verdict(e->sync, kgc_api_as_httproute(ro), &v);
+    assert_non_null(v.accepted_reason);
+    assert_string_equal(v.accepted_reason, KGC_STATUS_R_UNSUPPORTED_VALUE);
+    ro = fixture_set_find(e->set, KGC_API_HTTPROUTE, NS, "r4");
+    kgc_syncer_route_verdict(e->sync, kgc_api_as_httproute(ro), &v);
+    assert_null(v.accepted_reason);
+    char *js = kgc_syncer_status_json(e->sync);
+    assert_non_null(strstr(js, "\"name\":\"bad\""));
+    free(js);
+
+    /* a status write (resourceVersion moves, generation does not) keeps it hidden */
+    pthread_mutex_lock(&set_mu);
+    assert_non_null(fixture_set_update(e->set, KGC_API_HTTPROUTE, NS, "bad", false));
+    pthread_mutex_unlock(&set_mu);
+    struct kgc_syncer_stats before = stats(e);
+    kgc_syncer_mark_dirty(e->sync);
+    usleep(500 * 1000);
+    assert_int_equal(stats(e).pushes[KGC_KONG_PUSH_REJECTED],
+                     before.pushes[KGC_KONG_PUSH_REJECTED]);
+
+    /* fixed: the filter removed (generation 2) → translated again, on both */
+    put_route(e->set, "bad", "/bad", false, 2);
+    kgc_syncer_mark_dirty(e->sync);
+    assert_true(wait_both(e, BAD) >= 0);
+    pthread_mutex_lock(&e->br.mu);
+    assert_int_equal(e->br.cleared, 1);
+    pthread_mutex_unlock(&e->br.mu);
+    assert_int_equal(stats(e).broken_objects, 0);
+}
+
+static void test_unattributed_400_keeps_last_good(void **state)
+{
+    struct env *e = *state;
+    fail_next(e->kong[0].url, 1, 400);
+    struct kgc_syncer_stats before = stats(e);
+    put_route(e->set, "r5", "/five", false, 1);
+    kgc_syncer_mark_dirty(e->sync);
+    uint64_t t0 = kgc_clock_now(NULL);
+    while (!config_has(e->kong[1].url, "httproute." NS ".r5.0.0") &&
+           kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
+        usleep(10 * 1000);
+    usleep(400 * 1000);
+    assert_true(config_has(e->kong[1].url, "httproute." NS ".r5.0.0"));
+    /* A refused it without saying why: it keeps what it had, and is not hammered */
+    assert_false(config_has(e->kong[0].url, "httproute." NS ".r5.0.0"));
+    assert_true(config_has(e->kong[0].url, R3));
+    assert_int_equal(
+        stats(e).pushes[KGC_KONG_PUSH_REJECTED] - before.pushes[KGC_KONG_PUSH_REJECTED], 1);
+    char *js = kgc_syncer_status_json(e->sync);
+    assert_non_null(strstr(js, "injected failure"));
+    free(js);
+    /* the next change reaches it */
+    put_route(e->set, "r6", "/six", false, 1);
+    kgc_syncer_mark_dirty(e->sync);
+    assert_true(wait_both(e, "httproute." NS ".r6.0.0") >= 0);
+    assert_true(config_has(e->kong[0].url, "httproute." NS ".r5.0.0"));
+}
+
+int main(void)
+{
+    kgc_log_setup(KGC_LOG_ERROR, KGC_LOG_TEXT, 2);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_only_leader_pushes),
+        cmocka_unit_test(test_programmed_after_both_accept),
+        cmocka_unit_test(test_restarted_kgc_gets_304),
+        cmocka_unit_test(test_debounce_coalesces),
+        cmocka_unit_test(test_restart_gets_current_config),
+        cmocka_unit_test(test_broken_route_reported_others_flow),
+        cmocka_unit_test(test_unattributed_400_keeps_last_good),
+    };
+    int rc = cmocka_run_group_tests(tests, setup, teardown);
+    curl_global_cleanup();
+    return rc;
+}
