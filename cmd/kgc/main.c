@@ -11,6 +11,7 @@
 #include "kgc/listenercache.h"
 #include "kgc/log.h"
 #include "kgc/reconcile.h"
+#include "kgc/server.h"
 
 #include <curl/curl.h>
 #include <signal.h>
@@ -33,6 +34,10 @@ struct app {
     struct kgc_kong_discovery *discovery;
     struct kgc_reconciler *reconciler;
     struct kgc_informer *informers[KGC_API_KIND_COUNT];
+    struct kgc_server_app srv_app;       /* what the endpoints read (borrows the above) */
+    struct kgc_server_provider provider; /* callbacks over srv_app */
+    struct kgc_server *http;             /* --http-listen: /healthz /readyz /metrics */
+    struct kgc_server *debug;            /* --debug-listen: /debug/... */
 };
 
 static const char *empty_to_null(const char *s)
@@ -44,6 +49,60 @@ static int fatal(const char *what, const struct kgc_err *err)
 {
     kgc_error("main", what, KGC_F_STR("error", err->msg));
     return 1;
+}
+
+/* Both listen options, checked before anything starts so a typo is a usage error (exit 2). */
+static int check_listen_options(const struct kgc_config *c, struct kgc_err *err)
+{
+    char host[256];
+    uint16_t port;
+    if (c->http_listen && *c->http_listen &&
+        kgc_server_parse_listen(c->http_listen, host, sizeof(host), &port, err) != 0)
+        return kgc_err_wrap(err, "--http-listen");
+    if (c->debug_listen && *c->debug_listen &&
+        kgc_server_parse_listen(c->debug_listen, host, sizeof(host), &port, err) != 0)
+        return kgc_err_wrap(err, "--debug-listen");
+    return 0;
+}
+
+/* The HTTP endpoints over the running modules. The same address for both serves every route on
+ * one server. No leader election and no config syncer yet: leader is 1, readiness is the caches
+ * (the server module's hooks stay NULL until those exist). */
+static int start_servers(struct app *a)
+{
+    struct kgc_err err = {0};
+    const char *http = empty_to_null(a->cfg.http_listen);
+    const char *debug = empty_to_null(a->cfg.debug_listen);
+    bool shared = http && debug && strcmp(http, debug) == 0;
+    struct kgc_server_app *sa = &a->srv_app;
+    sa->metrics.reconciler = a->reconciler;
+    sa->metrics.informers = a->informers;
+    sa->metrics.n_informers = KGC_API_KIND_COUNT;
+    sa->metrics.cache = a->cache;
+    sa->metrics.kong = a->kong;
+    sa->metrics.lc = a->lc;
+    sa->metrics.client = a->client;
+    sa->metrics.version = KGC_VERSION;
+    kgc_server_app_provider(sa, &a->provider);
+
+    struct kgc_server_options so;
+    if (http) {
+        kgc_server_options_default(&so);
+        so.name = shared ? "http+debug" : "http";
+        so.listen = http;
+        so.routes = KGC_SERVER_ROUTES_HEALTH | (shared ? KGC_SERVER_ROUTES_DEBUG : 0);
+        if (kgc_server_start(&so, &a->provider, &a->http, &err) != 0)
+            return fatal("cannot start the HTTP server", &err);
+    }
+    if (debug && !shared) {
+        kgc_server_options_default(&so);
+        so.name = "debug";
+        so.listen = debug;
+        so.routes = KGC_SERVER_ROUTES_DEBUG;
+        if (kgc_server_start(&so, &a->provider, &a->debug, &err) != 0)
+            return fatal("cannot start the debug HTTP server", &err);
+    }
+    return 0;
 }
 
 static int start(struct app *a)
@@ -139,11 +198,14 @@ static int start(struct app *a)
         return fatal("cannot start the Kong probers", &err);
     if (kgc_reconciler_start(a->reconciler, &err) != 0)
         return fatal("cannot start the controllers", &err);
-    return 0;
+    return start_servers(a);
 }
 
 static void stop(struct app *a)
 {
+    /* The endpoints read every module below: they go first. */
+    kgc_server_stop(a->debug);
+    kgc_server_stop(a->http);
     if (a->reconciler)
         kgc_reconciler_stop(a->reconciler, SHUTDOWN_TIMEOUT_NS);
     for (int k = 0; k < KGC_API_KIND_COUNT; k++)
@@ -168,6 +230,11 @@ int main(int argc, char **argv)
     struct kgc_err err = {0};
     enum kgc_config_action action;
     if (kgc_config_parse(&a.cfg, argc, argv, environ, &action, &err) != 0) {
+        fprintf(stderr, "kgc: %s\n", err.msg);
+        kgc_config_free(&a.cfg);
+        return 2;
+    }
+    if (action == KGC_CONFIG_RUN && check_listen_options(&a.cfg, &err) != 0) {
         fprintf(stderr, "kgc: %s\n", err.msg);
         kgc_config_free(&a.cfg);
         return 2;

@@ -71,6 +71,10 @@ struct kgc_config {
     char *publish_service;                /* NS/NAME of the Kong proxy Service */
     struct kgc_strlist publish_addresses; /* override the Service's addresses */
     bool requeue_on_kong_ready;
+
+    /* HTTP endpoints (kgc/server.h) */
+    char *http_listen;  /* /healthz /readyz /metrics; empty: disabled */
+    char *debug_listen; /* /debug/...; empty: disabled */
 };
 
 enum kgc_opt_type {

@@ -98,6 +98,15 @@ static const struct kgc_option options[] = {
      "Re-queue every Gateway when a Kong instance becomes ready, restarts or changes listeners "
      "(false: backoff only, like Kong's own controller).",
      OFF(requeue_on_kong_ready)},
+
+    {"http-listen", KGC_OPT_STRING, ":10254",
+     "HOST:PORT (or :PORT for every interface) of /healthz, /readyz and /metrics (empty: "
+     "disabled).",
+     OFF(http_listen)},
+    {"debug-listen", KGC_OPT_STRING, "127.0.0.1:10256",
+     "HOST:PORT of the debug endpoints: /debug/cache, /debug/listeners, /debug/queue, "
+     "/debug/config (empty: disabled; they show cluster objects, keep them private).",
+     OFF(debug_listen)},
 };
 
 const struct kgc_option *kgc_config_options(size_t *n)

@@ -1,0 +1,465 @@
+#!/usr/bin/env bash
+# e2e: kgc's HTTP endpoints against the test API server, the test Kong and real kubectl.
+# kgc runs with --http-listen and --debug-listen on free ports; a GatewayClass, a Gateway, an
+# HTTPRoute, a Service and a TLS Secret are applied. Checked: /healthz and /readyz answer 200,
+# /metrics passes a Prometheus text-format check and holds the documented families, /debug/cache
+# equals the API server's objects (names + resourceVersions per kind), every /debug/cache path
+# shape, no Secret data (PEM or its base64) in any dump, /debug/listeners shows the Kong instance
+# live, /debug/queue's shape, /debug/config, 404 JSON for bad paths, 405 for POST, each server
+# only serves its own routes, a bad --http-listen exits 2, SIGTERM closes the ports.
+# Last line: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+SHARED=${KGC_SHARED:-$(cd .. && pwd)/shared}
+KUBECTL=$PWD/.tools/bin/kubectl
+TMP=$(mktemp -d)
+passed=0 failed=0
+PIDS=()
+
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+ok() { passed=$((passed + 1)); echo "ok   - $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
+finish() { echo "$passed passed, $failed failed"; [[ $failed -eq 0 ]]; exit; }
+check() { # check NAME COMMAND...: ok when the command succeeds
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else bad "$name"; fi
+}
+
+wait_url() {
+    local f=$1 u=
+    for _ in $(seq 1 100); do
+        u=$(sed -n 's/^listening on \(http:\/\/[^ ]*\)$/\1/p' "$f" 2>/dev/null | head -1)
+        [[ -n $u ]] && { echo "$u"; return 0; }
+        sleep 0.1
+    done
+    return 1
+}
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+# fetch URL OUTFILE: prints the HTTP status, body into OUTFILE, headers into OUTFILE.h
+fetch() { curl -s -m 10 -o "$2" -D "$2.h" -w '%{http_code}' "$1"; }
+
+"$BUILD/kgc-test-apiserver" --listen 127.0.0.1:0 >"$TMP/api.out" 2>"$TMP/api.err" &
+PIDS+=($!)
+API=$(wait_url "$TMP/api.out") || { bad "API server starts"; finish; }
+cat >"$TMP/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster: {server: "$API"}
+users:
+- name: test
+  user: {}
+contexts:
+- name: test
+  context: {cluster: test, user: test}
+current-context: test
+KC
+export KUBECONFIG=$TMP/kubeconfig
+k() { timeout 60 "$KUBECTL" --cache-dir "$TMP/kcache" "$@"; }
+
+"$BUILD/kgc-test-kong" --admin-listen 127.0.0.1:0 >"$TMP/kong.out" 2>"$TMP/kong.err" &
+PIDS+=($!)
+KONG=$(wait_url "$TMP/kong.out") || { bad "test Kong starts"; finish; }
+
+k apply --server-side -f "$SHARED/gateway-api/crds/" >/dev/null &&
+    k wait --for=condition=Established crd --all --timeout=30s >/dev/null &&
+    ok "Gateway API CRDs applied and established" || { bad "CRDs"; finish; }
+
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/tls.key" -out "$TMP/tls.crt" -days 2 \
+    -subj /CN=demo.example.com >/dev/null 2>&1 || { bad "openssl makes a certificate"; finish; }
+CRT_B64=$(base64 -w0 <"$TMP/tls.crt")
+k create namespace demo >/dev/null &&
+    k -n demo create secret tls tls --cert "$TMP/tls.crt" --key "$TMP/tls.key" >/dev/null ||
+    bad "namespace and TLS Secret created"
+cat >"$TMP/objects.yaml" <<'YAML'
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: kgc}
+spec: {controllerName: konghq.com/kgc-gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: demo}
+spec:
+  gatewayClassName: kgc
+  listeners:
+  - {name: http, port: 8000, protocol: HTTP}
+  - {name: https, port: 8443, protocol: HTTPS, hostname: demo.example.com, tls: {certificateRefs: [{name: tls}]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: demo}
+spec:
+  ports: [{port: 80, targetPort: 8080}]
+  selector: {app: web}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web, namespace: demo}
+spec:
+  parentRefs: [{name: gw, sectionName: http}]
+  rules: [{backendRefs: [{name: web, port: 80}]}]
+YAML
+k apply -f "$TMP/objects.yaml" >/dev/null && ok "GatewayClass, Gateway, Service, HTTPRoute and TLS Secret applied" ||
+    bad "apply objects"
+
+# A listen address kgc cannot parse is a usage error, before anything starts.
+"$BUILD/kgc" --kubeconfig "$KUBECONFIG" --kong-admin-url "$KONG" --http-listen 10254 \
+    >"$TMP/badflag.log" 2>&1
+rc=$?
+[[ $rc -eq 2 ]] && grep -q -- '--http-listen' "$TMP/badflag.log" &&
+    ok "a bad --http-listen exits 2 naming the flag" || bad "bad --http-listen: exit $rc"
+
+HP=$(free_port)
+DP=$(free_port)
+while [[ $DP == "$HP" ]]; do DP=$(free_port); done
+H=http://127.0.0.1:$HP
+D=http://127.0.0.1:$DP
+t0=$(date +%s)
+"$BUILD/kgc" --kubeconfig "$KUBECONFIG" --kong-admin-url "$KONG" --listener-cache-dir "$TMP/lc" \
+    --kong-probe-interval 500ms --http-listen "127.0.0.1:$HP" --debug-listen "127.0.0.1:$DP" \
+    >"$TMP/kgc.log" 2>&1 &
+KGC_PID=$!
+PIDS+=($KGC_PID)
+# The bound: after BOUND_S the watchdog kills the servers (every later wait then fails fast) and
+# the scenario ends with a failure, so the script never takes much longer than BOUND_S.
+BOUND_S=${KGC_E2E_BOUND_S:-75}
+trap 'bad "the scenario went over its ${BOUND_S} s bound"; finish' USR1
+(
+    trap 'kill "$s" 2>/dev/null; exit 0' TERM
+    sleep "$BOUND_S" &
+    s=$!
+    wait "$s"
+    kill -TERM "${PIDS[@]}" 2>/dev/null
+    kill -USR1 $$
+) &
+WATCHDOG_PID=$!
+PIDS=("$WATCHDOG_PID" "${PIDS[@]}")
+
+code=
+for _ in $(seq 1 200); do
+    code=$(fetch "$H/healthz" "$TMP/healthz")
+    [[ $code == 200 ]] && break
+    sleep 0.1
+done
+[[ $code == 200 ]] && grep -q '"status":"ok"' "$TMP/healthz" && ok "/healthz answers 200" ||
+    { bad "/healthz answers 200 (got '$code')"; tail -20 "$TMP/kgc.log"; finish; }
+grep -q "msg=listening server=http address=127.0.0.1:$HP" "$TMP/kgc.log" &&
+    grep -q "msg=listening server=debug address=127.0.0.1:$DP" "$TMP/kgc.log" &&
+    ok "both servers log their address" || bad "listening log lines"
+for _ in $(seq 1 100); do
+    code=$(fetch "$H/readyz" "$TMP/readyz")
+    [[ $code == 200 ]] && break
+    sleep 0.1
+done
+[[ $code == 200 ]] && grep -q '"status":"ready"' "$TMP/readyz" &&
+    ok "/readyz answers 200 once the caches are synced" || bad "/readyz: $code $(cat "$TMP/readyz")"
+
+k -n demo wait --for=condition=Programmed gateway/gw --timeout=30s >/dev/null &&
+    ok "the Gateway becomes Programmed" || bad "the Gateway becomes Programmed"
+k -n demo wait --for=jsonpath='{.status.parents[0].conditions[?(@.type=="Accepted")].status}'=True \
+    httproute/web --timeout=30s >/dev/null || bad "the HTTPRoute is Accepted"
+
+# --- /metrics ------------------------------------------------------------------------------------
+cat >"$TMP/promcheck.py" <<'PY'
+"""Prometheus text format 0.0.4 check: every sample line parses as name{labels} value, every
+family has HELP and TYPE before its samples, samples are grouped by family, no series repeats,
+histogram buckets are cumulative and end with le="+Inf" equal to _count. Then every family
+named on the command line must be present with its type (name:type)."""
+import math, re, sys
+
+NAME = r'[a-zA-Z_:][a-zA-Z0-9_:]*'
+LABEL = r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"'
+SAMPLE = re.compile(r'^(' + NAME + r')(\{(?:' + LABEL + r'(?:,' + LABEL + r')*)?,?\})? (\S+)$')
+
+def value(s):
+    if s in ('+Inf', '-Inf', 'NaN'):
+        return float(s.replace('Inf', 'inf').replace('NaN', 'nan'))
+    return float(s)
+
+def main():
+    text = open(sys.argv[1]).read()
+    if not text.endswith('\n'):
+        sys.exit('no final newline')
+    fams, current, series, hist = {}, None, set(), {}
+    for n, line in enumerate(text.split('\n')[:-1], 1):
+        if line.startswith('# HELP ') or line.startswith('# TYPE '):
+            parts = line[7:].split(' ', 1)
+            if len(parts) != 2 or not re.fullmatch(NAME, parts[0]):
+                sys.exit(f'line {n}: bad {line[2:6]}: {line}')
+            f = fams.setdefault(parts[0], {})
+            if current != parts[0] and f:
+                sys.exit(f'line {n}: family {parts[0]} declared twice')
+            current = parts[0]
+            key = line[2:6].lower()
+            if key in f:
+                sys.exit(f'line {n}: two {key} lines')
+            if key == 'type' and parts[1] not in ('counter', 'gauge', 'histogram', 'summary', 'untyped'):
+                sys.exit(f'line {n}: bad type {parts[1]}')
+            f[key] = parts[1]
+            continue
+        if line.startswith('#') or not line:
+            continue
+        m = SAMPLE.match(line)
+        if not m:
+            sys.exit(f'line {n}: not name{{labels}} value: {line}')
+        name, labels = m.group(1), re.findall(LABEL, m.group(2) or '')
+        try:
+            v = value(m.group(7))
+        except ValueError:
+            sys.exit(f'line {n}: bad value: {line}')
+        if current is None or 'help' not in fams[current] or 'type' not in fams[current]:
+            sys.exit(f'line {n}: sample before HELP and TYPE: {line}')
+        t = fams[current]['type']
+        suffix = name[len(current):] if name.startswith(current) else None
+        if t == 'histogram':
+            if suffix not in ('_bucket', '_sum', '_count'):
+                sys.exit(f'line {n}: {name} outside family {current}')
+        elif name != current:
+            sys.exit(f'line {n}: {name} outside family {current}')
+        if t == 'counter' and not v >= 0:
+            sys.exit(f'line {n}: negative counter')
+        key = (name, tuple(labels))
+        if key in series:
+            sys.exit(f'line {n}: series repeated: {line}')
+        series.add(key)
+        if t == 'histogram':
+            rest = tuple(l for l in labels if l[0] != 'le')
+            le = [l[1] for l in labels if l[0] == 'le']
+            h = hist.setdefault((current, rest), {'le': -math.inf, 'c': 0, 'inf': None})
+            if suffix == '_bucket':
+                if not le:
+                    sys.exit(f'line {n}: bucket without le')
+                b = value(le[0])
+                if h['inf'] is not None or b <= h['le'] or v < h['c']:
+                    sys.exit(f'line {n}: buckets not increasing/cumulative')
+                h['le'], h['c'] = b, v
+                if math.isinf(b):
+                    h['inf'] = v
+            elif le:
+                sys.exit(f'line {n}: le on {suffix}')
+            else:
+                h[suffix] = v
+    for name, f in fams.items():
+        if 'help' not in f or 'type' not in f:
+            sys.exit(f'family {name} lacks HELP or TYPE')
+    for (name, labels), h in hist.items():
+        if h['inf'] is None or '_sum' not in h or '_count' not in h or h['inf'] != h['_count']:
+            sys.exit(f'histogram {name}{labels}: +Inf/_sum/_count wrong: {h}')
+    missing = [a for a in sys.argv[2:] if fams.get(a.split(':')[0], {}).get('type') != a.split(':')[1]]
+    if missing:
+        sys.exit('missing families: ' + ' '.join(missing))
+    print(f'{len(fams)} families, {len(series)} series')
+
+main()
+PY
+code=$(fetch "$H/metrics" "$TMP/metrics")
+[[ $code == 200 ]] && grep -qi '^content-type: text/plain; version=0.0.4' "$TMP/metrics.h" &&
+    ok "/metrics answers 200 with the 0.0.4 text content type" || bad "/metrics: $code"
+if out=$(python3 "$TMP/promcheck.py" "$TMP/metrics" \
+    kgc_build_info:gauge kgc_leader:gauge kgc_workqueue_depth:gauge \
+    kgc_workqueue_adds_total:counter kgc_workqueue_retries_total:counter \
+    kgc_workqueue_queue_duration_seconds:histogram kgc_workqueue_work_duration_seconds:histogram \
+    kgc_workqueue_longest_running_processor_seconds:gauge kgc_workqueue_unfinished_work_seconds:gauge \
+    kgc_reconcile_total:counter kgc_informer_events_total:counter kgc_informer_relists_total:counter \
+    kgc_informer_watch_restarts_total:counter kgc_kong_instance_up:gauge \
+    kgc_kong_instance_ready:gauge kgc_listener_view_source:gauge 2>&1); then
+    ok "/metrics passes the text-format check and holds the documented families ($out)"
+else
+    bad "/metrics format: $out"
+fi
+# The checker must be able to fail: a broken histogram is refused.
+sed 's/^\(kgc_workqueue_work_duration_seconds_count{name="gateway"}\) .*/\1 999999/' \
+    "$TMP/metrics" >"$TMP/metrics.broken"
+! python3 "$TMP/promcheck.py" "$TMP/metrics.broken" >/dev/null 2>&1 &&
+    ok "the format check refuses a histogram whose +Inf differs from _count" ||
+    bad "the format check accepted a broken histogram"
+metric() { grep -F "$1 " "$TMP/metrics" | grep -v '^#' | head -1 | awk '{print $NF}'; }
+[[ $(metric "kgc_kong_instance_ready{url=\"$KONG\"}") == 1 && $(metric "kgc_kong_instance_up{url=\"$KONG\"}") == 1 ]] &&
+    ok "kgc_kong_instance_up/ready = 1 for the test Kong" || bad "Kong instance gauges"
+[[ $(metric 'kgc_listener_view_source{source="live"}') == 1 && $(metric 'kgc_listener_view_source{source="cached"}') == 0 ]] &&
+    ok "kgc_listener_view_source: live 1, cached 0" || bad "listener view source gauges"
+[[ $(metric 'kgc_leader') == 1 ]] && grep -q '^kgc_build_info{version="[^"]*"} 1$' "$TMP/metrics" &&
+    ok "kgc_leader 1 and kgc_build_info" || bad "leader/build info"
+gw_ok=$(metric 'kgc_reconcile_total{controller="gateway",result="success"}')
+[[ ${gw_ok:-0} -ge 1 ]] && [[ $(metric 'kgc_informer_events_total{kind="gateways",type="added"}') -ge 0 ]] &&
+    [[ $(metric 'kgc_informer_synced{kind="secrets"}') == 1 ]] &&
+    ok "reconcile and informer counters are live (gateway successes: $gw_ok)" || bad "reconcile/informer counters"
+
+# --- /debug/cache equals the API server ---------------------------------------------------------
+cat >"$TMP/compare.py" <<'PY'
+"""compare.py DUMP LIST: a /debug/cache dump against `kubectl get <kinds> -A -o json` (one List):
+the same (namespace, name, resourceVersion) per kind, and no other kind in the dump. Prints the
+differences; exit 1 when any."""
+import json, sys
+PLURAL = {'GatewayClass': 'gatewayclasses', 'Gateway': 'gateways', 'HTTPRoute': 'httproutes',
+          'ReferenceGrant': 'referencegrants', 'Service': 'services',
+          'EndpointSlice': 'endpointslices', 'Secret': 'secrets', 'Namespace': 'namespaces'}
+dump = json.load(open(sys.argv[1]))
+api = {p: {} for p in PLURAL.values()}
+for o in json.load(open(sys.argv[2]))['items']:
+    m = o['metadata']
+    api[PLURAL[o['kind']]][(m.get('namespace'), m['name'])] = m['resourceVersion']
+diffs = []
+for plural, want in api.items():
+    mine = {(o['metadata'].get('namespace'), o['metadata']['name']): o['metadata'].get('resourceVersion')
+            for o in dump.get(plural, [])}
+    if plural not in dump:
+        diffs.append(f'{plural}: absent from the dump')
+    elif want != mine:
+        diffs.append(f'{plural}: api {sorted(want.items())} cache {sorted(mine.items())}')
+extra = set(dump) - set(api)
+if extra:
+    diffs.append(f'unexpected kinds in the dump: {sorted(extra)}')
+print('\n'.join(diffs) if diffs else 'equal')
+print(sum(len(v) for v in api.values()), 'objects', file=sys.stderr)
+sys.exit(1 if diffs else 0)
+PY
+KINDS=gatewayclasses,gateways,httproutes,referencegrants,services,endpointslices,secrets,namespaces
+same=
+for _ in $(seq 1 20); do
+    k get "$KINDS" -A -o json >"$TMP/api.json" || true
+    fetch "$D/debug/cache" "$TMP/cache.json" >/dev/null
+    if out=$(python3 "$TMP/compare.py" "$TMP/cache.json" "$TMP/api.json" 2>"$TMP/compare.err"); then
+        same=1
+        break
+    fi
+    sleep 0.2
+done
+[[ -n $same ]] && ok "/debug/cache equals the API server's objects ($(cat "$TMP/compare.err"), 8 kinds, names + resourceVersions)" ||
+    bad "/debug/cache differs: $out"
+
+# --- every path shape ---------------------------------------------------------------------------
+cat >"$TMP/shape.py" <<'PY'
+"""shape.py FILE KIND1,KIND2 [NS/NAME,...]: the dump holds exactly these kinds, and (when given)
+exactly these objects of the first kind."""
+import json, sys
+d = json.load(open(sys.argv[1]))
+kinds = sys.argv[2].split(',')
+if sorted(d) != sorted(kinds):
+    sys.exit(f'kinds {sorted(d)} != {sorted(kinds)}')
+if len(sys.argv) > 3:
+    want = sorted(x for x in sys.argv[3].split(',') if x)
+    got = sorted(f"{o['metadata'].get('namespace') or ''}/{o['metadata']['name']}" for o in d[kinds[0]])
+    if got != want:
+        sys.exit(f'objects {got} != {want}')
+PY
+shape() { # shape PATH KINDS [OBJECTS]
+    local code
+    code=$(fetch "$D$1" "$TMP/shape.json")
+    [[ $code == 200 ]] && python3 "$TMP/shape.py" "$TMP/shape.json" "${@:2}"
+}
+check "/debug/cache/gateways: only Gateways" shape /debug/cache/gateways gateways demo/gw
+check "/debug/cache/gateways/demo: a namespace" shape /debug/cache/gateways/demo gateways demo/gw
+check "/debug/cache/gateways/default: an empty namespace" shape /debug/cache/gateways/default gateways ""
+check "/debug/cache/gateways/demo/gw: one object" shape /debug/cache/gateways/demo/gw gateways demo/gw
+check "/debug/cache/httproutes/demo/web: one route" shape /debug/cache/httproutes/demo/web httproutes demo/web
+check "/debug/cache/services/demo/web: one Service" shape /debug/cache/services/demo/web services demo/web
+check "/debug/cache/gatewayclasses/kgc: cluster-scoped by name" shape /debug/cache/gatewayclasses/kgc gatewayclasses /kgc
+check "/debug/cache/namespaces/demo: a Namespace by name" shape /debug/cache/namespaces/demo namespaces /demo
+check "/debug/cache/secrets/demo/tls: the TLS Secret" shape /debug/cache/secrets/demo/tls secrets demo/tls
+code=$(fetch "$D/debug/cache/gateways/demo/gw?pretty=1" "$TMP/pretty.json")
+fetch "$D/debug/cache/gateways/demo/gw" "$TMP/plain.json" >/dev/null
+if [[ $code == 200 ]] && grep -q '^  "gateways": \[' "$TMP/pretty.json" &&
+    [[ $(wc -l <"$TMP/plain.json") -eq 0 ]] &&
+    python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1])) != json.load(open(sys.argv[2])))' \
+        "$TMP/pretty.json" "$TMP/plain.json"; then
+    ok "?pretty=1 indents the same JSON"
+else
+    bad "?pretty=1"
+fi
+
+# --- Secret data never leaves -------------------------------------------------------------------
+leak=
+for p in /debug/cache /debug/cache/secrets /debug/cache/secrets/demo/tls "/debug/cache?pretty=1" \
+    /debug/listeners /debug/queue /debug/config; do
+    fetch "$D$p" "$TMP/leak.json" >/dev/null
+    if grep -q -e 'BEGIN' -e 'PRIVATE KEY' -e "${CRT_B64:0:40}" "$TMP/leak.json"; then leak="$leak $p"; fi
+done
+fetch "$D/debug/cache/secrets/demo/tls" "$TMP/secret.json" >/dev/null
+[[ -z $leak ]] && grep -q '"tls.crt":"<redacted>"' "$TMP/secret.json" &&
+    grep -q '"tls.key":"<redacted>"' "$TMP/secret.json" &&
+    ok "Secret data is redacted in every dump (no PEM, no base64)" || bad "Secret data leaked in:$leak"
+
+# --- /debug/listeners, /debug/queue, /debug/config ----------------------------------------------
+cat >"$TMP/listeners.py" <<'PY'
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+assert d['view']['source'] == 'live', d['view']
+inst = [i for i in d['instances'] if i['url'] == os.environ['KONG']]
+assert len(inst) == 1, d['instances']
+i = inst[0]
+assert i['source'] == 'live' and isinstance(i['age_ms'], int), i
+assert i['proxy_listeners'], i
+assert i['prober']['health'] == 'ready' and i['prober']['reachable'] is True, i['prober']
+PY
+cat >"$TMP/queue.py" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+names = sorted(q['name'] for q in d['queues'])
+assert names == ['gateway', 'gatewayclass', 'httproute'], names
+for q in d['queues']:
+    for f in ('depth', 'delayed', 'in_progress', 'adds_total', 'retries_total'):
+        assert isinstance(q[f], int), (q['name'], f)
+    for s in ('waiting', 'in_progress', 'delayed'):
+        for e in q['keys'][s]:
+            assert isinstance(e['key'], str) and isinstance(e['requeues'], int), e
+    assert q['adds_total'] >= 1, q
+PY
+code=$(fetch "$D/debug/listeners" "$TMP/listeners.json")
+if [[ $code == 200 ]] && KONG="$KONG" python3 "$TMP/listeners.py" "$TMP/listeners.json"; then
+    ok "/debug/listeners shows the Kong instance live, with listeners, age and prober state"
+else
+    bad "/debug/listeners ($code)"; cat "$TMP/listeners.json"
+fi
+code=$(fetch "$D/debug/queue" "$TMP/queue.json")
+if [[ $code == 200 ]] && python3 "$TMP/queue.py" "$TMP/queue.json"; then
+    ok "/debug/queue: three queues with depth, counters and keys with requeue counts"
+else
+    bad "/debug/queue ($code)"; cat "$TMP/queue.json"
+fi
+code=$(fetch "$D/debug/config" "$TMP/config.json")
+[[ $code == 200 ]] && grep -q '"pushed":false' "$TMP/config.json" &&
+    ok "/debug/config says no config syncer runs in this build" || bad "/debug/config: $code"
+
+# --- bad paths, methods, route groups ------------------------------------------------------------
+nf() { # nf BASE PATH: 404 with a JSON body naming the path
+    local code
+    code=$(fetch "$1$2" "$TMP/nf.json")
+    [[ $code == 404 ]] && grep -qi '^content-type: application/json' "$TMP/nf.json.h" &&
+        python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not (d["error"]=="not found" and d["path"]==sys.argv[2]))' \
+            "$TMP/nf.json" "$2"
+}
+check "404 JSON for an unknown path (debug)" nf "$D" /debug/nope
+check "404 JSON for an unknown kind" nf "$D" /debug/cache/widgets
+check "404 JSON for a missing object" nf "$D" /debug/cache/gateways/demo/missing
+check "404 JSON for a cluster-scoped kind with a namespace" nf "$D" /debug/cache/gatewayclasses/demo/kgc
+check "404 JSON for an unknown path (http)" nf "$H" /nope
+check "the http server does not serve /debug" nf "$H" /debug/cache
+check "the debug server does not serve /metrics" nf "$D" /metrics
+code=$(curl -s -m 10 -o "$TMP/post.json" -w '%{http_code}' -X POST -d '{}' "$D/debug/cache")
+[[ $code == 405 ]] && grep -q '"method not allowed"' "$TMP/post.json" && ok "POST answers 405 JSON" ||
+    bad "POST: $code"
+
+# --- shutdown ------------------------------------------------------------------------------------
+kill -TERM "$KGC_PID"
+wait "$KGC_PID"
+rc=$?
+[[ $rc -eq 0 ]] && ok "kgc stops on SIGTERM with exit 0" || bad "kgc exit $rc"
+code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$H/healthz")
+[[ $code == 000 ]] && ok "the ports are closed after the stop" || bad "still answering after stop: $code"
+if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/kgc.log" >/dev/null; then
+    bad "sanitizer reports in kgc's log"
+fi
+echo "# took $(($(date +%s) - t0)) s after kgc started"
+finish
