@@ -8,12 +8,16 @@
 #include "kgc/k8s.h"
 #include "kgc/kong.h"
 #include "kgc/kongdiscovery.h"
+#include "kgc/leader.h"
 #include "kgc/listenercache.h"
 #include "kgc/log.h"
 #include "kgc/reconcile.h"
+#include "kgc/sync.h"
 #include "kgc/server.h"
 
 #include <curl/curl.h>
+#include <json-c/json.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +37,10 @@ struct app {
     struct kgc_kong *kong;
     struct kgc_kong_discovery *discovery;
     struct kgc_reconciler *reconciler;
+    struct kgc_syncer *syncer;
+    struct kgc_k8s_client *lease_client; /* unthrottled, short timeout: renewals never queue */
+    struct kgc_leader *leader;           /* NULL without --leader-elect */
+    bool synced;                         /* atomic: caches synced, changes now mark config dirty */
     struct kgc_informer *informers[KGC_API_KIND_COUNT];
     struct kgc_server_app srv_app;       /* what the endpoints read (borrows the above) */
     struct kgc_server_provider provider; /* callbacks over srv_app */
@@ -65,6 +73,119 @@ static int check_listen_options(const struct kgc_config *c, struct kgc_err *err)
     return 0;
 }
 
+/* --- hooks between the modules (ctx is the app) --------------------------------------------- */
+
+static void on_object_change(void *ctx, enum kgc_api_kind kind)
+{
+    struct app *a = ctx;
+    (void)kind;
+    /* Nothing is translated before the caches synced: an empty cache must never wipe Kong. */
+    if (__atomic_load_n(&a->synced, __ATOMIC_ACQUIRE))
+        kgc_syncer_mark_dirty(a->syncer);
+}
+
+static void on_broken(void *ctx, enum kgc_api_kind kind, const char *ns, const char *name,
+                      const char *message)
+{
+    struct app *a = ctx;
+    char key[512];
+    snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", name);
+    if (message)
+        kgc_warn("main", "kong rejected an object", KGC_F_STR("key", key),
+                 KGC_F_STR("message", message));
+    if (kind == KGC_API_HTTPROUTE)
+        kgc_reconciler_enqueue(a->reconciler, KGC_RECONCILE_HTTPROUTE, key);
+    else
+        kgc_reconciler_enqueue_every(a->reconciler, KGC_RECONCILE_GATEWAY);
+}
+
+static void on_programmed_changed(void *ctx)
+{
+    struct app *a = ctx;
+    if (a->reconciler)
+        kgc_reconciler_enqueue_every(a->reconciler, KGC_RECONCILE_GATEWAY);
+}
+
+/* Kong's router flavour or version may have changed: the translation depends on them. */
+static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
+{
+    if (ev->type == KGC_KONG_EV_READY || ev->type == KGC_KONG_EV_LISTENERS_CHANGED)
+        on_object_change(ctx, KGC_API_KIND_COUNT);
+}
+
+static bool hook_is_leader(void *ctx)
+{
+    struct app *a = ctx;
+    return !a->leader || kgc_leader_is_leader(a->leader);
+}
+
+static bool hook_push_stats(void *ctx, struct kgc_metrics_push_stats *out)
+{
+    struct app *a = ctx;
+    struct kgc_syncer_stats st;
+    kgc_syncer_stats(a->syncer, &st);
+    memset(out, 0, sizeof(*out));
+    for (int i = 0; i <= KGC_KONG_PUSH_OTHER && i < KGC_METRICS_PUSH_RESULTS - 1; i++)
+        out->by_result[i] = st.pushes[i];
+    out->by_result[KGC_METRICS_PUSH_RESULTS - 1] = st.push_errors;
+    out->duration.count = st.push_count;
+    out->duration.sum_seconds = (double)st.push_duration_ns_sum / 1e9;
+    out->duration_bucketed = false;
+    return true;
+}
+
+static bool hook_config_pushed(void *ctx)
+{
+    struct app *a = ctx;
+    struct kgc_syncer_stats st;
+    kgc_syncer_stats(a->syncer, &st);
+    return st.pushes[KGC_KONG_PUSH_APPLIED] + st.pushes[KGC_KONG_PUSH_UNCHANGED] > 0;
+}
+
+static int hook_config_dump(void *ctx, bool pretty, char **out, size_t *len)
+{
+    struct app *a = ctx;
+    char *json = kgc_syncer_status_json(a->syncer);
+    if (!json)
+        return KGC_ENOMEM;
+    if (pretty) {
+        json_object *o = json_tokener_parse(json);
+        if (o) {
+            char *p = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+            json_object_put(o);
+            if (p) {
+                free(json);
+                json = p;
+            }
+        }
+    }
+    *out = json;
+    *len = strlen(json);
+    return 0;
+}
+
+static void on_started_leading(void *ctx)
+{
+    struct app *a = ctx;
+    kgc_info("main", "became the leader: writing status and pushing configuration");
+    kgc_reconciler_set_leader(a->reconciler, true);
+    kgc_syncer_set_leader(a->syncer, true);
+}
+
+static void on_stopped_leading(void *ctx)
+{
+    struct app *a = ctx;
+    kgc_warn("main", "not the leader any more: status writes and pushes stop");
+    kgc_reconciler_set_leader(a->reconciler, false);
+    kgc_syncer_set_leader(a->syncer, false);
+}
+
+static void on_new_leader(void *ctx, const char *identity)
+{
+    (void)ctx;
+    kgc_info("main", "leader observed", KGC_F_STR("identity", identity));
+}
+
 /* The HTTP endpoints over the running modules. The same address for both serves every route on
  * one server. No leader election and no config syncer yet: leader is 1, readiness is the caches
  * (the server module's hooks stay NULL until those exist). */
@@ -83,6 +204,11 @@ static int start_servers(struct app *a)
     sa->metrics.lc = a->lc;
     sa->metrics.client = a->client;
     sa->metrics.version = KGC_VERSION;
+    sa->metrics.is_leader = hook_is_leader;
+    sa->metrics.push_stats = hook_push_stats;
+    sa->metrics.hook_ctx = a;
+    sa->config_pushed = hook_config_pushed;
+    sa->config_dump = hook_config_dump;
     kgc_server_app_provider(sa, &a->provider);
 
     struct kgc_server_options so;
@@ -156,6 +282,24 @@ static int start(struct app *a)
         return fatal("cannot create the Kong registry", &err);
     if (kgc_listener_cache_attach(a->lc, a->kong) != 0)
         return fatal("cannot attach the listener cache to Kong events", &err);
+    if (kgc_kong_subscribe(a->kong, on_kong_event, a) != 0)
+        return fatal("cannot subscribe to Kong events", &err);
+
+    /* The syncer subscribes to Kong events at creation: before kgc_kong_start. */
+    struct kgc_status_lookup lookup;
+    kgc_reconcile_cache_lookup(a->cache, &lookup);
+    struct kgc_syncer_options so;
+    kgc_syncer_options_default(&so);
+    so.debounce_ns = c->sync_debounce_ns;
+    so.max_delay_ns = c->sync_max_delay_ns;
+    so.controller_name = c->controller_name;
+    so.client = kopts.client;
+    so.on_broken = on_broken;
+    so.on_broken_ctx = a;
+    so.on_programmed_changed = on_programmed_changed;
+    so.on_programmed_changed_ctx = a;
+    if (kgc_syncer_new(&so, &lookup, a->kong, a->lc, &a->syncer, &err) != 0)
+        return fatal("cannot create the config syncer", &err);
 
     struct kgc_reconcile_options ro;
     kgc_reconcile_options_default(&ro);
@@ -171,6 +315,12 @@ static int start(struct app *a)
     ro.rate_limit.max_delay_ns = c->queue_max_delay_ns;
     ro.rate_limit.bucket_qps = c->queue_qps;
     ro.rate_limit.bucket_burst = (uint32_t)c->queue_burst;
+    ro.programmed = kgc_syncer_gateway_programmed;
+    ro.programmed_ctx = a->syncer;
+    ro.route_verdict = kgc_syncer_route_verdict;
+    ro.route_verdict_ctx = a->syncer;
+    ro.on_object_change = on_object_change;
+    ro.on_object_change_ctx = a;
     if (kgc_reconciler_new(&ro, a->cache, a->client, a->lc, a->kong, &a->reconciler, &err) != 0)
         return fatal("cannot create the controllers", &err);
     if (kopts.admin_service &&
@@ -194,8 +344,41 @@ static int start(struct app *a)
         return fatal("cannot sync the caches", &err);
     }
     kgc_info("main", "caches synced");
+    __atomic_store_n(&a->synced, true, __ATOMIC_RELEASE);
+    if (kgc_syncer_start(a->syncer, &err) != 0)
+        return fatal("cannot start the config syncer", &err);
+    kgc_syncer_mark_dirty(a->syncer);
     if (kgc_kong_start(a->kong, &err) != 0)
         return fatal("cannot start the Kong probers", &err);
+
+    if (c->leader_elect) {
+        /* Until elected, compute but neither write status nor push configuration. */
+        kgc_reconciler_set_leader(a->reconciler, false);
+        struct kgc_k8s_options lko;
+        kgc_k8s_options_default(&lko);
+        lko.kubeconfig = empty_to_null(c->kubeconfig);
+        lko.qps = 0; /* a renewal must never queue behind status writes */
+        lko.timeout_ns = c->election_retry_period_ns;
+        if (kgc_k8s_client_new(a->k8s_cfg, &lko, &a->lease_client, &err) != 0)
+            return fatal("cannot create the leader election client", &err);
+        struct kgc_leader_options elo;
+        kgc_leader_options_default(&elo);
+        elo.namespace =
+            empty_to_null(c->election_namespace) ? c->election_namespace : a->k8s_cfg->namespace;
+        elo.name = c->election_id;
+        elo.lease_duration_ns = c->election_lease_duration_ns;
+        elo.renew_deadline_ns = c->election_renew_deadline_ns;
+        elo.retry_period_ns = c->election_retry_period_ns;
+        elo.on_started_leading = on_started_leading;
+        elo.on_stopped_leading = on_stopped_leading;
+        elo.on_new_leader = on_new_leader;
+        elo.ctx = a;
+        if (kgc_leader_new(a->lease_client, &elo, &a->leader, &err) != 0 ||
+            kgc_leader_start(a->leader, &err) != 0)
+            return fatal("cannot start leader election", &err);
+    } else {
+        kgc_syncer_set_leader(a->syncer, true);
+    }
     if (kgc_reconciler_start(a->reconciler, &err) != 0)
         return fatal("cannot start the controllers", &err);
     return start_servers(a);
@@ -208,10 +391,14 @@ static void stop(struct app *a)
     kgc_server_stop(a->http);
     if (a->reconciler)
         kgc_reconciler_stop(a->reconciler, SHUTDOWN_TIMEOUT_NS);
+    /* Releasing the Lease lets a standby take over at once; writes have stopped above. */
+    kgc_leader_free(a->leader);
+    kgc_k8s_client_free(a->lease_client);
     for (int k = 0; k < KGC_API_KIND_COUNT; k++)
         kgc_informer_stop(a->informers[k]);
     if (a->kong)
         kgc_kong_stop(a->kong);
+    kgc_syncer_free(a->syncer);
     kgc_reconciler_free(a->reconciler);
     kgc_kong_discovery_free(a->discovery);
     for (int k = 0; k < KGC_API_KIND_COUNT; k++)

@@ -75,6 +75,18 @@ struct kgc_config {
     /* HTTP endpoints (kgc/server.h) */
     char *http_listen;  /* /healthz /readyz /metrics; empty: disabled */
     char *debug_listen; /* /debug/...; empty: disabled */
+
+    /* config sync (kgc/sync.h) */
+    uint64_t sync_debounce_ns;  /* quiet time after a change before translating */
+    uint64_t sync_max_delay_ns; /* longest a change waits during a stream of changes */
+
+    /* leader election (kgc/leader.h) */
+    bool leader_elect;
+    char *election_id;
+    char *election_namespace; /* empty: the Kubernetes config's namespace */
+    uint64_t election_lease_duration_ns;
+    uint64_t election_renew_deadline_ns;
+    uint64_t election_retry_period_ns;
 };
 
 enum kgc_opt_type {

@@ -107,6 +107,32 @@ static const struct kgc_option options[] = {
      "HOST:PORT of the debug endpoints: /debug/cache, /debug/listeners, /debug/queue, "
      "/debug/config (empty: disabled; they show cluster objects, keep them private).",
      OFF(debug_listen)},
+
+    {"sync-debounce", KGC_OPT_DURATION, "100ms",
+     "Quiet time after a change before the Kong configuration is translated and pushed.",
+     OFF(sync_debounce_ns), 0, 600 * S},
+    {"sync-max-delay", KGC_OPT_DURATION, "1s",
+     "Longest a change waits for its push while changes keep coming.", OFF(sync_max_delay_ns),
+     1 * MS, 3600 * S},
+
+    {"leader-elect", KGC_OPT_BOOL, "false",
+     "Elect one leader among replicas on a coordination.k8s.io Lease; only it writes status and "
+     "pushes configuration (the Helm chart turns this on).",
+     OFF(leader_elect)},
+    {"election-id", KGC_OPT_STRING, "kgc-leader", "Name of the Lease used for leader election.",
+     OFF(election_id)},
+    {"election-namespace", KGC_OPT_STRING, "",
+     "Namespace of the Lease (empty: the pod's namespace, else the kubeconfig context's).",
+     OFF(election_namespace)},
+    {"election-lease-duration", KGC_OPT_DURATION, "15s",
+     "How long a standby waits for a silent leader before taking over.",
+     OFF(election_lease_duration_ns), 1 * S, 3600 * S},
+    {"election-renew-deadline", KGC_OPT_DURATION, "10s",
+     "A leader that cannot renew for this long stops writing at once.",
+     OFF(election_renew_deadline_ns), 500 * MS, 3600 * S},
+    {"election-retry-period", KGC_OPT_DURATION, "2s",
+     "Time between election attempts and renewals.", OFF(election_retry_period_ns), 100 * MS,
+     600 * S},
 };
 
 const struct kgc_option *kgc_config_options(size_t *n)

@@ -152,7 +152,7 @@ k -n "$INFRA" create secret tls tls-validity-checks-certificate --cert "$TMP/tls
 
 "$BUILD/kgc" --kubeconfig "$KUBECONFIG" --kong-admin-url "$KONG" \
     --listener-cache-dir "$TMP/lc" --kong-probe-interval 500ms --log-level info \
-    --publish-service kong/kong-proxy >"$TMP/kgc.log" 2>&1 &
+    --publish-service kong/kong-proxy --http-listen "" --debug-listen "" >"$TMP/kgc.log" 2>&1 &
 KGC_PID=$!
 PIDS+=($KGC_PID)
 

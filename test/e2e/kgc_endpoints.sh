@@ -429,8 +429,20 @@ else
     bad "/debug/queue ($code)"; cat "$TMP/queue.json"
 fi
 code=$(fetch "$D/debug/config" "$TMP/config.json")
-[[ $code == 200 ]] && grep -q '"pushed":false' "$TMP/config.json" &&
-    ok "/debug/config says no config syncer runs in this build" || bad "/debug/config: $code"
+if [[ $code == 200 ]] && python3 - "$TMP/config.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["leader"] is True and len(d["hash"]) == 32, d
+inst = d["instances"]
+assert len(inst) == 1 and inst[0]["last_result"] in ("applied", "unchanged"), inst
+text = open(sys.argv[1]).read()
+assert "PRIVATE KEY" not in text and "BEGIN CERT" not in text  # never the config text
+PY
+then
+    ok "/debug/config: the last push applied, with its hash, and no config text or key"
+else
+    bad "/debug/config: $code"; head -c 600 "$TMP/config.json"
+fi
 
 # --- bad paths, methods, route groups ------------------------------------------------------------
 nf() { # nf BASE PATH: 404 with a JSON body naming the path

@@ -70,6 +70,7 @@ KONG_PORT=${KONG##*:}
 start_kgc() { # start_kgc CACHE_DIR LOG
     "$BUILD/kgc" --kubeconfig "$KUBECONFIG" --kong-admin-url "$KONG" \
         --listener-cache-dir "$1" --kong-probe-interval 500ms --log-level info \
+        --http-listen "" --debug-listen "" \
         >"$2" 2>&1 &
     KGC_PID=$!
     PIDS+=($KGC_PID)
@@ -123,6 +124,8 @@ k -n demo wait --for=jsonpath='{.status.parents[0].conditions[?(@.type=="Accepte
     bad "the HTTPRoute is Accepted"
 k -n demo wait --for=jsonpath='{.status.listeners[0].attachedRoutes}'=1 gateway/gw --timeout=30s \
     >/dev/null && ok "the http listener counts 1 attached route" || bad "attachedRoutes = 1"
+curl -sf "$KONG/config" | grep -q 'httproute.demo.web' &&
+    ok "Kong's configuration holds the route (pushed by kgc)" || bad "the route is not in Kong's /config"
 k wait --for=condition=Accepted gatewayclass/kgc --timeout=30s >/dev/null &&
     ok "the GatewayClass is Accepted" || bad "the GatewayClass is Accepted"
 # The https listener's certificate is missing: a real error, still reported (not hidden).
@@ -138,11 +141,17 @@ k -n demo delete gateway gw --wait=true >/dev/null
 k delete gatewayclass kgc --wait=true >/dev/null
 k apply -f "$TMP/objects.yaml" >/dev/null && ok "objects deleted and recreated while Kong is down" ||
     bad "recreate while Kong is down"
-if k -n demo wait --for=condition=Programmed gateway/gw --timeout=20s >/dev/null; then
-    ok "while Kong is down the Gateway is statused from the cached listeners"
+# Kong is down and the Gateway is new: its listeners are judged by the cached listeners
+# (Accepted), and it is not Programmed until a Kong instance has accepted its configuration.
+if k -n demo wait --for=jsonpath='{.status.listeners[0].conditions[?(@.type=="Accepted")].status}'=True \
+    gateway/gw --timeout=20s >/dev/null; then
+    ok "while Kong is down the recreated Gateway's listener is Accepted (cached listeners)"
 else
-    bad "Gateway statused from cached listeners"; k -n demo get gateway gw -o yaml | tail -40
+    bad "listener Accepted from cached listeners"; k -n demo get gateway gw -o yaml | tail -40
 fi
+preason=$(k -n demo get gateway gw -o jsonpath='{.status.conditions[?(@.type=="Programmed")].reason}')
+[[ $preason == Pending ]] && ok "while Kong is down it is Programmed=False/Pending, not Invalid" ||
+    bad "Programmed reason during the outage: '$preason'"
 start_kong "$KONG_PORT"
 for _ in $(seq 1 100); do
     curl -sf "$KONG/status" >/dev/null && break
@@ -171,11 +180,14 @@ kill -9 "$KONG_PID"; wait "$KONG_PID" 2>/dev/null
 k -n demo delete gateway gw --wait=true >/dev/null
 k apply -f "$TMP/objects.yaml" >/dev/null
 start_kgc "$TMP/lc" "$TMP/kgc2.log"
-if k -n demo wait --for=condition=Programmed gateway/gw --timeout=20s >/dev/null; then
-    ok "kgc restarted while Kong is down serves the cached listeners"
+if k -n demo wait --for=jsonpath='{.status.listeners[0].conditions[?(@.type=="Accepted")].status}'=True \
+    gateway/gw --timeout=20s >/dev/null; then
+    ok "kgc restarted while Kong is down: listener Accepted from the LMDB-cached listeners"
 else
     bad "kgc restarted with a cache"; tail -20 "$TMP/kgc2.log"
 fi
+grep -q 'listener cache open.*entries=1' "$TMP/kgc2.log" && ok "the new kgc process opened the cache with 1 entry" ||
+    bad "the cache from the earlier run was not opened"
 stop_kgc >/dev/null
 
 # --- and with nothing cached: Pending, then Programmed when Kong returns -------------------------
@@ -199,6 +211,8 @@ t_ready=$(now_ms)
 k -n demo wait --for=condition=Programmed gateway/gw --timeout=20s >/dev/null &&
     ok "Programmed $(( $(now_ms) - t_ready )) ms after Kong is ready (event-driven, no backoff wait)" ||
     bad "Programmed after Kong returns"
+curl -sf "$KONG/config" | grep -q 'httproute.demo.web' &&
+    ok "the restarted Kong got the configuration back" || bad "the restarted Kong has no route"
 grep -q UnsupportedProtocol "$TMP/audit.jsonl" && bad "UnsupportedProtocol written at some point" ||
     ok "the audit log holds no UnsupportedProtocol at the end"
 stop_kgc && ok "kgc exits 0 again" || bad "kgc exit status"
