@@ -169,7 +169,7 @@ bench: all
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; echo; done
 
 demo: deps all
-	@if [ -x scripts/demo.sh ]; then scripts/demo.sh; else echo "make demo: not yet available (the demo lands with the kgc binary, issue 8 of 10)"; fi
+	@scripts/demo.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -103,7 +103,9 @@ void kgc_syncer_set_leader(struct kgc_syncer *s, bool leader);
 
 /* The status module's `programmed` hook (ctx = the syncer): true once every ready instance has
  * accepted a configuration translated from gw at its current generation (or a newer one);
- * false with a reason in why otherwise (no ready instance, an instance not yet synced). */
+ * false with a reason in why otherwise (an instance not yet synced). With no ready instance
+ * (Kong restarting) the last-known data plane answers: true when an instance had accepted a
+ * configuration containing gw before it went away, else false ("no ready Kong instance"). */
 bool kgc_syncer_gateway_programmed(void *ctx, const struct kgc_api_gateway *gw, char *why,
                                    size_t why_size);
 

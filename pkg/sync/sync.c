@@ -1050,12 +1050,23 @@ bool kgc_syncer_gateway_programmed(void *ctx, const struct kgc_api_gateway *gw, 
                 snprintf(why, why_size, "waiting for Kong %s to accept the configuration", i->url);
         }
     }
-    pthread_mutex_unlock(&s->mu);
     if (ok && n_ready == 0) {
-        ok = false;
-        if (why && why_size)
+        /* Kong is down (restarting): keep the status the last-known data plane implies. The
+         * Gateway stays Programmed if an instance had accepted a configuration containing it
+         * before it went away; a Gateway it never carried waits (Pending). */
+        bool carried = false;
+        for (struct inst *i = s->insts; i && !carried; i = i->next) {
+            if (i->removed)
+                continue;
+            for (size_t k = 0; i->accepted && k < i->accepted->n_gws && !carried; k++)
+                carried = strcmp(i->accepted->gws[k].key, key) == 0 &&
+                          i->accepted->gws[k].generation >= gen;
+        }
+        ok = carried;
+        if (!ok && why && why_size)
             snprintf(why, why_size, "no ready Kong instance to configure");
     }
+    pthread_mutex_unlock(&s->mu);
     return ok;
 }
 

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# make demo: the Kong-restart story, end to end, on this machine. Starts the test Kubernetes API
+# server, two test Kong instances and kgc on free local ports; applies the Gateway API CRDs and an
+# example GatewayClass/Gateway/HTTPRoute with real kubectl; shows the Gateway and kgc's cache dump;
+# then restarts Kong and prints a timeline: while it is down the status does not change (served
+# from the listener cache), when it is back the configuration is pushed again at once. Stops
+# everything it started.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+SHARED=${KGC_SHARED:-$(cd .. && pwd)/shared}
+KUBECTL=$PWD/.tools/bin/kubectl
+TMP=$(mktemp -d)
+PIDS=()
+T0=$(date +%s%3N)
+
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+at() { printf '  %6d ms  %s\n' $(($(date +%s%3N) - T0)) "$*"; }
+die() { echo "demo: $*" >&2; exit 1; }
+wait_url() {
+    for _ in $(seq 1 100); do
+        u=$(sed -n 's/^listening on \(http:\/\/[^ ]*\)$/\1/p' "$1" 2>/dev/null | head -1)
+        [[ -n $u ]] && { echo "$u"; return 0; }
+        sleep 0.1
+    done
+    return 1
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+[[ -d $SHARED/gateway-api/crds ]] || die "Gateway API CRDs not found under $SHARED (set KGC_SHARED)"
+
+say "Starting the test Kubernetes API server, two test Kong instances and kgc"
+"$BUILD/kgc-test-apiserver" --listen 127.0.0.1:0 --audit "$TMP/audit.jsonl" >"$TMP/api.out" 2>"$TMP/api.err" &
+PIDS+=($!)
+API=$(wait_url "$TMP/api.out") || die "the API server did not start"
+declare -A KPID KURL
+start_kong() { # N PORT
+    "$BUILD/kgc-test-kong" --admin-listen "127.0.0.1:$2" >>"$TMP/kong$1.out" 2>>"$TMP/kong$1.err" &
+    KPID[$1]=$!
+    PIDS+=(${KPID[$1]})
+}
+for n in 1 2; do
+    start_kong $n 0
+    KURL[$n]=$(wait_url "$TMP/kong$n.out") || die "Kong $n did not start"
+done
+cat >"$TMP/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: demo, cluster: {server: "$API"}}]
+users: [{name: demo, user: {}}]
+contexts: [{name: demo, context: {cluster: demo, user: demo}}]
+current-context: demo
+KC
+export KUBECONFIG=$TMP/kubeconfig
+k() { timeout 60 "$KUBECTL" --cache-dir "$TMP/kcache" "$@"; }
+DEBUG_PORT=$(free_port)
+"$BUILD/kgc" --kubeconfig "$KUBECONFIG" --kong-admin-url "${KURL[1]}" --kong-admin-url "${KURL[2]}" \
+    --listener-cache-dir "$TMP/listeners" --kong-probe-interval 500ms --http-listen "" \
+    --debug-listen "127.0.0.1:$DEBUG_PORT" >"$TMP/kgc.log" 2>&1 &
+PIDS+=($!)
+at "API server $API, Kong ${KURL[1]} and ${KURL[2]}, kgc debug on 127.0.0.1:$DEBUG_PORT"
+
+say "kubectl apply: Gateway API CRDs, then a GatewayClass, Gateway and HTTPRoute"
+k apply --server-side -f "$SHARED/gateway-api/crds/" | sed 's/^/  /'
+k wait --for=condition=Established crd --all --timeout=30s >/dev/null
+cat >"$TMP/example.yaml" <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata: {name: demo}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: kong}
+spec: {controllerName: konghq.com/kgc-gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: web, namespace: demo}
+spec:
+  gatewayClassName: kong
+  listeners: [{name: http, port: 8000, protocol: HTTP}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: echo, namespace: demo}
+spec: {ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: echo, namespace: demo}
+spec:
+  parentRefs: [{name: web}]
+  hostnames: [echo.example.com]
+  rules: [{matches: [{path: {type: PathPrefix, value: /echo}}], backendRefs: [{name: echo, port: 80}]}]
+YAML
+k apply -f "$TMP/example.yaml" | sed 's/^/  /'
+k -n demo wait --for=condition=Programmed gateway/web --timeout=30s >/dev/null || die "not Programmed; see kgc's log"
+at "Gateway demo/web is Programmed"
+
+say "kubectl get gateway,httproute -o wide"
+k -n demo get gateway,httproute -o wide | sed 's/^/  /'
+say "kgc's cache dump: curl 127.0.0.1:$DEBUG_PORT/debug/cache/gateways/demo/web?pretty=1 (status part)"
+curl -s "http://127.0.0.1:$DEBUG_PORT/debug/cache/gateways/demo/web" |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); o=d[0] if isinstance(d,list) else d.get("gateways",[d])[0] if "gateways" in d else d; print(json.dumps(o.get("status",{}).get("conditions",[]),indent=2))' |
+    sed 's/^/  /'
+say "Kong's configuration (GET ${KURL[1]}/config): routes"
+curl -s "${KURL[1]}/config" | python3 -c 'import json,sys; c=json.load(sys.stdin)["config"]
+for s in c.get("services",[]):
+    for r in s.get("routes",[]): print("  ", r["name"], r.get("hosts"), r.get("paths"))'
+
+say "The Kong restart story"
+status_line() {
+    k -n demo get gateway web -o jsonpath='{range .status.conditions[*]}{.type}={.status}/{.reason} {end}| listener http: {.status.listeners[0].conditions[?(@.type=="Accepted")].reason}'
+}
+at "before: $(status_line)"
+for n in 1 2; do kill -9 "${KPID[$n]}"; wait "${KPID[$n]}" 2>/dev/null; done
+at "both Kong instances killed (SIGKILL): the whole data plane restarts"
+sleep 1.5
+at "Kong down: $(status_line)"
+at "          (unchanged and true: the listeners come from kgc's LMDB listener cache)"
+curl -s "http://127.0.0.1:$DEBUG_PORT/debug/listeners" | python3 -c 'import json,sys
+d=json.load(sys.stdin)
+for i in d.get("instances", d if isinstance(d,list) else []):
+    print("            instance %s: source=%s" % (i.get("url"), i.get("source")))' 2>/dev/null
+for n in 1 2; do start_kong $n "${KURL[$n]##*:}"; done
+t_start=$(date +%s%3N)
+at "both Kong instances restarted: they have no configuration (hash zeros)"
+for n in 1 2; do
+    for _ in $(seq 1 100); do
+        curl -sf "${KURL[$n]}/config" 2>/dev/null | grep -q echo.example.com && break
+        sleep 0.05
+    done
+    at "Kong $n has the configuration again, $(( $(date +%s%3N) - t_start )) ms after it started (pushed on its ready event)"
+done
+k -n demo wait --for=condition=Programmed gateway/web --timeout=30s >/dev/null
+at "after: $(status_line)"
+if grep -q UnsupportedProtocol "$TMP/audit.jsonl"; then
+    echo "  WARNING: a status with UnsupportedProtocol was written"
+else
+    at "the API server's audit log: $(wc -l <"$TMP/audit.jsonl") writes, none with UnsupportedProtocol"
+fi
+say "Done: stopping everything (kgc exits on SIGTERM)"
