@@ -24,9 +24,6 @@
 
 extern char **environ;
 
-#define CACHE_SYNC_TIMEOUT_NS (120 * KGC_NS_PER_S)
-#define SHUTDOWN_TIMEOUT_NS   (10 * KGC_NS_PER_S)
-
 /* Everything the process runs, torn down in reverse order. */
 struct app {
     struct kgc_config cfg;
@@ -337,10 +334,10 @@ static int start(struct app *a)
             kgc_informer_start(a->informers[k], &err) != 0)
             return fatal("cannot start an informer", &err);
     }
-    int rc = kgc_informer_wait_synced(a->informers, KGC_API_KIND_COUNT, CACHE_SYNC_TIMEOUT_NS);
+    int rc = kgc_informer_wait_synced(a->informers, KGC_API_KIND_COUNT, c->cache_sync_timeout_ns);
     if (rc != 0) {
-        kgc_err_set(&err, rc, "caches did not sync within %llus",
-                    (unsigned long long)(CACHE_SYNC_TIMEOUT_NS / KGC_NS_PER_S));
+        kgc_err_set(&err, rc, "caches did not sync within --cache-sync-timeout (%llus)",
+                    (unsigned long long)(c->cache_sync_timeout_ns / KGC_NS_PER_S));
         return fatal("cannot sync the caches", &err);
     }
     kgc_info("main", "caches synced");
@@ -390,7 +387,7 @@ static void stop(struct app *a)
     kgc_server_stop(a->debug);
     kgc_server_stop(a->http);
     if (a->reconciler)
-        kgc_reconciler_stop(a->reconciler, SHUTDOWN_TIMEOUT_NS);
+        kgc_reconciler_stop(a->reconciler, a->cfg.shutdown_timeout_ns);
     /* Releasing the Lease lets a standby take over at once; writes have stopped above. */
     kgc_leader_free(a->leader);
     kgc_k8s_client_free(a->lease_client);

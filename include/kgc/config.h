@@ -87,6 +87,10 @@ struct kgc_config {
     uint64_t election_lease_duration_ns;
     uint64_t election_renew_deadline_ns;
     uint64_t election_retry_period_ns;
+
+    /* process */
+    uint64_t cache_sync_timeout_ns; /* start-up: longest wait for the first lists */
+    uint64_t shutdown_timeout_ns;   /* SIGTERM: longest wait for keys in progress */
 };
 
 enum kgc_opt_type {

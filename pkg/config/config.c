@@ -133,6 +133,13 @@ static const struct kgc_option options[] = {
     {"election-retry-period", KGC_OPT_DURATION, "2s",
      "Time between election attempts and renewals.", OFF(election_retry_period_ns), 100 * MS,
      600 * S},
+
+    {"cache-sync-timeout", KGC_OPT_DURATION, "2m",
+     "Longest wait at start-up for every informer's first list; past it kgc exits 1.",
+     OFF(cache_sync_timeout_ns), 1 * S, 3600 * S},
+    {"shutdown-timeout", KGC_OPT_DURATION, "10s",
+     "On SIGTERM, longest wait for keys in progress before the process exits.",
+     OFF(shutdown_timeout_ns), 0, 3600 * S},
 };
 
 const struct kgc_option *kgc_config_options(size_t *n)

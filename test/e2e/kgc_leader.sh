@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# e2e: three kgc replicas with --leader-elect against one API server: exactly one leads and
+# writes status (per-replica metrics); killing it with SIGKILL hands over within the lease
+# duration and statuses stay right (a spec change after the hand-over is statused by the new
+# leader); SIGTERM releases the Lease and exits 0.
+# Last line: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+SHARED=${KGC_SHARED:-$(cd .. && pwd)/shared}
+KUBECTL=$PWD/.tools/bin/kubectl
+TMP=$(mktemp -d)
+passed=0 failed=0
+PIDS=()
+
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+ok() { passed=$((passed + 1)); echo "ok   - $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
+finish() { echo "$passed passed, $failed failed"; [[ $failed -eq 0 ]]; exit; }
+now_ms() { date +%s%3N; }
+
+# wait_line FILE REGEX: the first match of a sed expression in FILE, waiting up to 10 s.
+wait_url() {
+    local f=$1 u=
+    for _ in $(seq 1 100); do
+        u=$(sed -n 's/^listening on \(http:\/\/[^ ]*\)$/\1/p' "$f" 2>/dev/null | head -1)
+        [[ -n $u ]] && { echo "$u"; return 0; }
+        sleep 0.1
+    done
+    return 1
+}
+
+"$BUILD/kgc-test-apiserver" --listen 127.0.0.1:0 --audit "$TMP/audit.jsonl" \
+    >"$TMP/api.out" 2>"$TMP/api.err" &
+PIDS+=($!)
+API=$(wait_url "$TMP/api.out") || { bad "API server starts"; finish; }
+cat >"$TMP/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster: {server: "$API"}
+users:
+- name: test
+  user: {}
+contexts:
+- name: test
+  context: {cluster: test, user: test}
+current-context: test
+KC
+export KUBECONFIG=$TMP/kubeconfig
+k() { timeout 60 "$KUBECTL" --cache-dir "$TMP/kcache" "$@"; }
+
+"$BUILD/kgc-test-kong" --admin-listen 127.0.0.1:0 >"$TMP/kong.out" 2>"$TMP/kong.err" &
+PIDS+=($!)
+KONG=$(wait_url "$TMP/kong.out") || { bad "test Kong starts"; finish; }
+k apply --server-side -f "$SHARED/gateway-api/crds/" >/dev/null &&
+    k wait --for=condition=Established crd --all --timeout=30s >/dev/null &&
+    ok "Gateway API CRDs applied and established" || { bad "CRDs"; finish; }
+cat >"$TMP/objects.yaml" <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata: {name: demo}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: kgc}
+spec: {controllerName: konghq.com/kgc-gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: demo}
+spec:
+  gatewayClassName: kgc
+  listeners: [{name: http, port: 8000, protocol: HTTP}]
+YAML
+k apply -f "$TMP/objects.yaml" >/dev/null && ok "objects applied" || bad "apply"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+declare -A KGC HP
+for n in 1 2 3; do
+    HP[$n]=$(free_port)
+    "$BUILD/kgc" --kubeconfig "$KUBECONFIG" --kong-admin-url "$KONG" --listener-cache-dir "$TMP/lc$n" \
+        --leader-elect --election-namespace default --election-lease-duration 3s \
+        --election-renew-deadline 2s --election-retry-period 500ms \
+        --http-listen "127.0.0.1:${HP[$n]}" --debug-listen "" >"$TMP/kgc$n.log" 2>&1 &
+    KGC[$n]=$!
+    PIDS+=(${KGC[$n]})
+done
+k -n demo wait --for=condition=Programmed gateway/gw --timeout=30s >/dev/null &&
+    ok "the Gateway is Programmed with three replicas running" || bad "Programmed"
+writes() { # writes N: status writes reported by replica N's /metrics
+    curl -sf "http://127.0.0.1:${HP[$1]}/metrics" |
+        awk '/^kgc_reconcile_status_writes_total/ {s += $NF} END {print s + 0}'
+}
+leaders() { grep -l 'became the leader' "$TMP"/kgc[123].log 2>/dev/null | wc -l; }
+sleep 1
+[[ $(leaders) -eq 1 ]] && ok "exactly one replica became the leader" || bad "leaders: $(leaders)"
+leader=0 writers=0
+for n in 1 2 3; do
+    w=$(writes $n)
+    if grep -q 'became the leader' "$TMP/kgc$n.log"; then leader=$n; fi
+    [[ ${w:-0} -gt 0 ]] && writers=$((writers + 1))
+    echo "     replica $n: $w status writes"
+done
+[[ $writers -eq 1 && $leader -ne 0 && $(writes $leader) -gt 0 ]] &&
+    ok "only the leader (replica $leader) wrote status" || bad "status writers: $writers"
+
+kill -9 "${KGC[$leader]}"; wait "${KGC[$leader]}" 2>/dev/null
+t0=$(date +%s%3N)
+k -n demo patch gateway gw --type merge \
+    -p '{"spec":{"listeners":[{"name":"http","port":8000,"protocol":"HTTP"},{"name":"http2","port":8000,"protocol":"HTTP","hostname":"b.example.com"}]}}' >/dev/null
+new=0
+for _ in $(seq 1 150); do
+    for n in 1 2 3; do
+        [[ $n -ne $leader ]] && grep -q 'became the leader' "$TMP/kgc$n.log" && new=$n
+    done
+    [[ $new -ne 0 ]] && break
+    sleep 0.1
+done
+[[ $new -ne 0 ]] && ok "replica $new took over $(( $(date +%s%3N) - t0 )) ms after the leader was killed (lease 3 s)" ||
+    bad "no hand-over"
+gen=$(k -n demo get gateway gw -o jsonpath='{.metadata.generation}')
+k -n demo wait --for=jsonpath='{.status.listeners[1].conditions[?(@.type=="Accepted")].observedGeneration}'="$gen" \
+    gateway/gw --timeout=20s >/dev/null &&
+    ok "the spec change made during the hand-over is statused (observedGeneration $gen)" ||
+    bad "status did not follow the spec change"
+for n in 1 2 3; do
+    [[ $n -eq $leader ]] && continue
+    kill -TERM "${KGC[$n]}"; wait "${KGC[$n]}" && ok "replica $n exits 0 on SIGTERM" ||
+        bad "replica $n exit status"
+done
+holder=$(k -n default get lease kgc-leader -o jsonpath='{.spec.holderIdentity}')
+[[ -z $holder ]] && ok "the Lease was released on shutdown" || bad "Lease still held by '$holder'"
+finish
