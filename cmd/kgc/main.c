@@ -113,7 +113,11 @@ static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
 static bool hook_is_leader(void *ctx)
 {
     struct app *a = ctx;
-    return !a->leader || kgc_leader_is_leader(a->leader);
+    if (!a->cfg.leader_elect)
+        return true;
+    /* The servers start before the elector exists: not the leader until it says so. */
+    struct kgc_leader *l = __atomic_load_n(&a->leader, __ATOMIC_ACQUIRE);
+    return l && kgc_leader_is_leader(l);
 }
 
 static bool hook_push_stats(void *ctx, struct kgc_metrics_push_stats *out)
@@ -183,9 +187,8 @@ static void on_new_leader(void *ctx, const char *identity)
     kgc_info("main", "leader observed", KGC_F_STR("identity", identity));
 }
 
-/* The HTTP endpoints over the running modules. The same address for both serves every route on
- * one server. No leader election and no config syncer yet: leader is 1, readiness is the caches
- * (the server module's hooks stay NULL until those exist). */
+/* The HTTP endpoints over the running modules, started while the caches sync (readiness answers
+ * 503 until they did). The same address for both serves every route on one server. */
 static int start_servers(struct app *a)
 {
     struct kgc_err err = {0};
@@ -334,6 +337,9 @@ static int start(struct app *a)
             kgc_informer_start(a->informers[k], &err) != 0)
             return fatal("cannot start an informer", &err);
     }
+    /* Serve /healthz (and /readyz: 503) while the caches sync, so probes see a live process. */
+    if (start_servers(a) != 0)
+        return 1;
     int rc = kgc_informer_wait_synced(a->informers, KGC_API_KIND_COUNT, c->cache_sync_timeout_ns);
     if (rc != 0) {
         kgc_err_set(&err, rc, "caches did not sync within --cache-sync-timeout (%llus)",
@@ -370,15 +376,18 @@ static int start(struct app *a)
         elo.on_stopped_leading = on_stopped_leading;
         elo.on_new_leader = on_new_leader;
         elo.ctx = a;
-        if (kgc_leader_new(a->lease_client, &elo, &a->leader, &err) != 0 ||
-            kgc_leader_start(a->leader, &err) != 0)
+        struct kgc_leader *l = NULL;
+        if (kgc_leader_new(a->lease_client, &elo, &l, &err) != 0)
+            return fatal("cannot start leader election", &err);
+        __atomic_store_n(&a->leader, l, __ATOMIC_RELEASE);
+        if (kgc_leader_start(l, &err) != 0)
             return fatal("cannot start leader election", &err);
     } else {
         kgc_syncer_set_leader(a->syncer, true);
     }
     if (kgc_reconciler_start(a->reconciler, &err) != 0)
         return fatal("cannot start the controllers", &err);
-    return start_servers(a);
+    return 0;
 }
 
 static void stop(struct app *a)
