@@ -195,6 +195,15 @@ static void render_reconcile(const struct kgc_metrics_snapshot *s, struct kgc_me
         l[1].value = "error";
         kgc_metrics_sample(w, l, 2, (double)r->errors);
     }
+    /* A reconcile is exactly one work-queue key from get to done: the same measurement under
+     * the name operators look for. */
+    kgc_metrics_family(
+        w, "kgc_reconcile_duration_seconds", HISTOGRAM,
+        "Seconds one reconcile took (status computation and write), per controller.");
+    for (size_t i = 0; i < s->n_controllers; i++) {
+        struct kgc_metrics_label l = {"controller", s->controllers[i].name};
+        wq_histogram(w, &l, 1, &s->controllers[i].queue.work_duration);
+    }
     per_controller(w, s, "kgc_reconcile_status_writes_total", COUNTER,
                    "Status merge patches sent to the Kubernetes API.", "controller",
                    FROM_RECONCILE_U64, ROFF(writes));

@@ -271,7 +271,7 @@ if out=$(python3 "$TMP/promcheck.py" "$TMP/metrics" \
     kgc_workqueue_adds_total:counter kgc_workqueue_retries_total:counter \
     kgc_workqueue_queue_duration_seconds:histogram kgc_workqueue_work_duration_seconds:histogram \
     kgc_workqueue_longest_running_processor_seconds:gauge kgc_workqueue_unfinished_work_seconds:gauge \
-    kgc_reconcile_total:counter kgc_informer_events_total:counter kgc_informer_relists_total:counter \
+    kgc_reconcile_total:counter kgc_reconcile_duration_seconds:histogram kgc_informer_events_total:counter kgc_informer_relists_total:counter \
     kgc_informer_watch_restarts_total:counter kgc_kong_instance_up:gauge \
     kgc_kong_instance_ready:gauge kgc_listener_view_source:gauge 2>&1); then
     ok "/metrics passes the text-format check and holds the documented families ($out)"
