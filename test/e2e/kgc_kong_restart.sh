@@ -6,57 +6,8 @@
 # ready. Then kgc itself restarts while Kong is down (listeners from the LMDB cache), and once
 # more with an empty cache (Programmed=False/Pending until Kong returns).
 # Last line: "N passed, N failed".
-set -uo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-SHARED=${KGC_SHARED:-$(cd .. && pwd)/shared}
-KUBECTL=$PWD/.tools/bin/kubectl
-TMP=$(mktemp -d)
-passed=0 failed=0
-PIDS=()
-
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
-finish() { echo "$passed passed, $failed failed"; [[ $failed -eq 0 ]]; exit; }
-now_ms() { date +%s%3N; }
-
-# wait_line FILE REGEX: the first match of a sed expression in FILE, waiting up to 10 s.
-wait_url() {
-    local f=$1 u=
-    for _ in $(seq 1 100); do
-        u=$(sed -n 's/^listening on \(http:\/\/[^ ]*\)$/\1/p' "$f" 2>/dev/null | head -1)
-        [[ -n $u ]] && { echo "$u"; return 0; }
-        sleep 0.1
-    done
-    return 1
-}
-
-"$BUILD/kgc-test-apiserver" --listen 127.0.0.1:0 --audit "$TMP/audit.jsonl" \
-    >"$TMP/api.out" 2>"$TMP/api.err" &
-PIDS+=($!)
-API=$(wait_url "$TMP/api.out") || { bad "API server starts"; finish; }
-cat >"$TMP/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: test
-  cluster: {server: "$API"}
-users:
-- name: test
-  user: {}
-contexts:
-- name: test
-  context: {cluster: test, user: test}
-current-context: test
-KC
-export KUBECONFIG=$TMP/kubeconfig
-k() { timeout 60 "$KUBECTL" --cache-dir "$TMP/kcache" "$@"; }
+source "$(dirname "$0")/lib.sh"
+start_apiserver
 
 start_kong() { # start_kong PORT
     "$BUILD/kgc-test-kong" --admin-listen "127.0.0.1:$1" >>"$TMP/kong.out" 2>>"$TMP/kong.err" &
@@ -80,9 +31,7 @@ stop_kgc() {
     wait "$KGC_PID"
 }
 
-k apply --server-side -f "$SHARED/gateway-api/crds/" >/dev/null &&
-    k wait --for=condition=Established crd --all --timeout=30s >/dev/null &&
-    ok "Gateway API CRDs applied and established" || { bad "CRDs"; finish; }
+apply_crds
 
 cat >"$TMP/objects.yaml" <<'YAML'
 apiVersion: v1
