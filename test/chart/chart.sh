@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Checks the Helm chart charts/kgc with the real helm: lint --strict, rendering,
+# schema rejection, and assertions on the rendered objects (parsed by helm's own
+# YAML parser into JSON, then checked with python3).
+# Last line: "N passed, N failed"; exit status non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+HELM=${HELM:-$PWD/.tools/bin/helm}
+CHART=charts/kgc
+VALS=test/chart/values
+pass=0 fail=0
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL - $1"; fail=$((fail + 1)); }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+if [[ ! -x $HELM ]]; then
+    bad "helm not found at $HELM"
+    echo "$pass passed, $fail failed"; exit 1
+fi
+
+# A throw-away chart that turns a rendered multi-document file into one JSON object per line.
+mkdir -p "$tmp/conv/templates"
+printf 'apiVersion: v2\nname: conv\nversion: 0.0.1\n' >"$tmp/conv/Chart.yaml"
+cat >"$tmp/conv/templates/conv.yaml" <<'TPL'
+{{- range (regexSplit "(?m)^---\\s*$" (.Files.Get "in.yaml") -1) }}
+{{- $o := fromYaml . }}
+{{- if $o.kind }}
+{{ toJson $o }}
+{{- end }}
+{{- end }}
+TPL
+
+# render NAME [helm template args...]: renders into $tmp/NAME.yaml and $tmp/NAME.json (JSON lines).
+render() {
+    local name=$1; shift
+    if ! timeout 20 "$HELM" template r "$CHART" --namespace kgc-system "$@" >"$tmp/$name.yaml" 2>"$tmp/$name.err"; then
+        bad "helm template $name renders"; cat "$tmp/$name.err"; return 1
+    fi
+    cp "$tmp/$name.yaml" "$tmp/conv/in.yaml"
+    if ! timeout 20 "$HELM" template c "$tmp/conv" 2>"$tmp/$name.err" | grep '^{' >"$tmp/$name.json"; then
+        bad "convert $name to JSON"; cat "$tmp/$name.err"; return 1
+    fi
+    ok "helm template $name renders ($(wc -l <"$tmp/$name.json") objects)"
+}
+
+# py NAME 'python expression over objs'  — true if the expression is truthy.
+py() {
+    python3 - "$tmp/$1.json" "$2" <<'PY'
+import json, sys
+objs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+def kind(k): return [o for o in objs if o["kind"] == k]
+def one(k):
+    l = kind(k); assert len(l) == 1, f"{len(l)} {k}"; return l[0]
+def ctr(): return one("Deployment")["spec"]["template"]["spec"]["containers"][0]
+def args(): return ctr()["args"]
+def vols(): return one("Deployment")["spec"]["template"]["spec"]["volumes"]
+try:
+    r = eval(sys.argv[2])
+except Exception as e:
+    print(f"  error: {type(e).__name__}: {e}"); r = False
+if not r:
+    print(f"  assertion false: {sys.argv[2]}")
+sys.exit(0 if r else 1)
+PY
+}
+
+# --- lint --------------------------------------------------------------------------------
+lint() { # lint NAME helm-lint-args...
+    local name=$1; shift
+    if timeout 20 "$HELM" lint --strict "$CHART" "$@" >"$tmp/lint.out" 2>&1; then ok "$name"; else bad "$name"; cat "$tmp/lint.out"; fi
+}
+lint "helm lint --strict (defaults)"
+n=0
+for f in "$VALS"/*.yaml; do
+    lint "helm lint --strict -f $(basename "$f")" -f "$f"; n=$((n + 1))
+done
+check "at least 3 value files under $VALS" test "$n" -ge 3
+
+# --- Chart.yaml --------------------------------------------------------------------------
+check "Chart.yaml apiVersion v2" grep -qx 'apiVersion: v2' "$CHART/Chart.yaml"
+check "Chart.yaml appVersion = VERSION" grep -qx "appVersion: \"$(cat VERSION)\"" "$CHART/Chart.yaml"
+check "NOTES.txt explains the cache dump" \
+    bash -c "grep -q 'port-forward' $CHART/templates/NOTES.txt && grep -q '127.0.0.1:10256/debug/cache' $CHART/templates/NOTES.txt"
+# every value line in values.yaml is preceded by a comment (directly or via its parent block)
+check "values.yaml: every key has a comment" awk '
+    /^[[:space:]]*#/ { c = 1; next }
+    /^[[:space:]]*$/ { next }
+    /^[[:space:]]*-/ { next }
+    /^[[:space:]]*[A-Za-z0-9_]+:/ {
+        ind = match($0, /[^ ]/) - 1
+        leaf = ($0 !~ /:[[:space:]]*$/)
+        if (leaf && !c && !(ind in blockc && blockc[ind])) { print "  no comment: " $0; bad = 1 }
+        if (!leaf) { for (i in blockc) if (i + 0 > ind) delete blockc[i]; blockc[ind + 2] = (c || ((ind in blockc) && blockc[ind])) }
+        c = 0; next
+    }
+    END { exit bad }' "$CHART/values.yaml"
+
+# --- defaults ------------------------------------------------------------------------------
+if render default; then
+    check "default: replicas 2" py default 'one("Deployment")["spec"]["replicas"] == 2'
+    check "default: --leader-elect with 2 replicas" py default '"--leader-elect" in args()'
+    check "default: worker counts 1/4/4" py default '{"--gatewayclass-workers=1","--gateway-workers=4","--httproute-workers=4"} <= set(args())'
+    check "default: --http-listen :10254, debug on loopback" py default '"--http-listen=:10254" in args() and "--debug-listen=127.0.0.1:10256" in args()'
+    check "default: --listener-cache-dir and its mount" py default '"--listener-cache-dir=/var/lib/kgc/listeners" in args() and any(m["mountPath"] == "/var/lib/kgc/listeners" for m in ctr()["volumeMounts"])'
+    check "default: emptyDir, no PVC" py default 'vols()[0].get("emptyDir") == {} and not kind("PersistentVolumeClaim")'
+    check "default: image tag = appVersion" py default "ctr()[\"image\"].endswith(\":$(cat VERSION)\")"
+    check "default: probes /healthz /readyz on 10254" py default 'ctr()["livenessProbe"]["httpGet"]["path"] == "/healthz" and ctr()["readinessProbe"]["httpGet"]["path"] == "/readyz" and any(p["containerPort"] == 10254 and p["name"] == ctr()["livenessProbe"]["httpGet"]["port"] for p in ctr()["ports"])'
+    check "default: resources requests 50m/64Mi, limit 256Mi" py default 'ctr()["resources"] == {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}'
+    check "default: container securityContext hardened" py default '(lambda s: s["runAsNonRoot"] is True and s["readOnlyRootFilesystem"] is True and s["allowPrivilegeEscalation"] is False and s["capabilities"]["drop"] == ["ALL"] and s["seccompProfile"]["type"] == "RuntimeDefault")(ctr()["securityContext"])'
+    check "default: POD_NAMESPACE from the downward API" py default 'any(e["name"] == "POD_NAMESPACE" and e["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace" for e in ctr()["env"])'
+    check "default: ServiceAccount used by the pods" py default 'one("Deployment")["spec"]["template"]["spec"]["serviceAccountName"] == one("ServiceAccount")["metadata"]["name"]'
+    check "default: metrics Service on 10254, no debug Service, no ServiceMonitor" py default '[s["spec"]["ports"][0]["port"] for s in kind("Service")] == [10254] and not kind("ServiceMonitor")'
+    check "default: controller name" py default '"--controller-name=konghq.com/kgc-gateway-controller" in args()'
+    # RBAC: exact least-privilege rule set
+    check "rbac: ClusterRole is exactly the least set" py default '
+sorted((tuple(r["apiGroups"]), res, tuple(sorted(r["verbs"]))) for r in one("ClusterRole")["rules"] for res in r["resources"]) == sorted(
+ [(("gateway.networking.k8s.io",), x, ("get","list","watch")) for x in ("gatewayclasses","gateways","httproutes","referencegrants")] +
+ [(("gateway.networking.k8s.io",), x, ("patch","update")) for x in ("gatewayclasses/status","gateways/status","httproutes/status")] +
+ [(("",), x, ("get","list","watch")) for x in ("services","secrets","namespaces")] +
+ [(("discovery.k8s.io",), "endpointslices", ("get","list","watch"))])'
+    check "rbac: no wildcard anywhere" py default 'not any("*" in v for o in kind("ClusterRole") + kind("Role") for r in o["rules"] for k in ("apiGroups","resources","verbs") for v in r.get(k, []))'
+    check "rbac: secrets only get/list/watch" py default 'all(set(r["verbs"]) <= {"get","list","watch"} for r in one("ClusterRole")["rules"] if "secrets" in r["resources"])'
+    check "rbac: update/patch only on status subresources" py default 'all(all(x.endswith("/status") for x in r["resources"]) for r in one("ClusterRole")["rules"] if set(r["verbs"]) & {"update","patch","create","delete"})'
+    check "rbac: Role for leases in release namespace" py default '(lambda r: r["metadata"]["namespace"] == "kgc-system" and r["rules"] == [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get","create","update"]}])(one("Role"))'
+    check "rbac: bindings point at the ServiceAccount" py default 'all(b["subjects"] == [{"kind": "ServiceAccount", "name": one("ServiceAccount")["metadata"]["name"], "namespace": "kgc-system"}] for b in kind("ClusterRoleBinding") + kind("RoleBinding"))'
+fi
+
+if render norbac --set rbac.create=false --set serviceAccount.create=false; then
+    check "rbac.create=false: no RBAC objects, no ServiceAccount" py norbac 'not (kind("ClusterRole") or kind("Role") or kind("ClusterRoleBinding") or kind("RoleBinding") or kind("ServiceAccount"))'
+fi
+
+# --- persistence ----------------------------------------------------------------------------
+if render persistence -f "$VALS/persistence.yaml"; then
+    check "persistence: worker counts reach the args" py persistence '{"--gatewayclass-workers=2","--gateway-workers=7","--httproute-workers=9"} <= set(args())'
+    check "persistence: PVC with size, class, access modes" py persistence '(lambda p: p["spec"]["resources"]["requests"]["storage"] == "128Mi" and p["spec"]["storageClassName"] == "fast" and p["spec"]["accessModes"] == ["ReadWriteMany"])(one("PersistentVolumeClaim"))'
+    check "persistence: volume is the PVC, not emptyDir" py persistence 'vols()[0]["persistentVolumeClaim"]["claimName"] == one("PersistentVolumeClaim")["metadata"]["name"] and "emptyDir" not in vols()[0]'
+    check "persistence: repeated --kong-admin-url" py persistence '[a for a in args() if a.startswith("--kong-admin-url")] == ["--kong-admin-url=http://kong-admin-0.kong:8001", "--kong-admin-url=https://kong-admin-1.kong:8444"] and not any(a.startswith("--kong-admin-service") for a in args())'
+    check "persistence: --kong-probe-interval" py persistence '"--kong-probe-interval=500ms" in args()'
+    check "persistence: debug Service on 10256 and --debug-listen :10256" py persistence '"--debug-listen=:10256" in args() and sorted(s["spec"]["ports"][0]["port"] for s in kind("Service")) == [10254, 10256]'
+fi
+
+# --- single replica -------------------------------------------------------------------------
+if render single -f "$VALS/single-replica.yaml"; then
+    check "single: replicas 1, no --leader-elect" py single 'one("Deployment")["spec"]["replicas"] == 1 and not any(a.startswith("--leader-elect") or a.startswith("--election") for a in args())'
+    check "single: controller name, log level/format" py single '{"--controller-name=example.com/my-controller","--log-level=debug","--log-format=json"} <= set(args())'
+    check "single: extraArgs appended, extraEnv added" py single 'args()[-1] == "--sync-debounce=200ms" and {"name": "KGC_QUEUE_QPS", "value": "20"} in ctr()["env"]'
+fi
+
+# --- admin service + ServiceMonitor ---------------------------------------------------------
+if render adminsvc -f "$VALS/adminservice-servicemonitor.yaml"; then
+    check "adminsvc: --kong-admin-service, no --kong-admin-url" py adminsvc '"--kong-admin-service=kong/kong-admin" in args() and not any(a.startswith("--kong-admin-url") for a in args())'
+    check "adminsvc: --publish-service" py adminsvc '"--publish-service=kong/kong-proxy" in args()'
+    check "adminsvc: ServiceMonitor selects the metrics Service" py adminsvc '(lambda m, s: m["metadata"]["labels"]["release"] == "prometheus" and m["spec"]["endpoints"][0]["port"] == s["spec"]["ports"][0]["name"] and m["spec"]["endpoints"][0]["interval"] == "15s" and all(s["metadata"]["labels"].get(k) == v for k, v in m["spec"]["selector"]["matchLabels"].items()))(one("ServiceMonitor"), one("Service"))'
+fi
+
+# --- schema / validation rejects bad values -------------------------------------------------
+rejects() { # rejects NAME helm-args...
+    local name=$1; shift
+    if timeout 20 "$HELM" template r "$CHART" "$@" >/dev/null 2>"$tmp/rej.err"; then
+        bad "rejects $name"
+    else
+        ok "rejects $name ($(grep -m1 -oE '(schema|fail|error)[^:]*' "$tmp/rej.err" | head -1))"
+    fi
+}
+printf 'replicaCount: "two"\n' >"$tmp/bad1.yaml"
+rejects 'replicaCount: "two"' -f "$tmp/bad1.yaml"
+printf 'replicaCont: 3\n' >"$tmp/bad2.yaml"
+rejects 'unknown top-level key (replicaCont)' -f "$tmp/bad2.yaml"
+rejects 'log.level=verbose' --set log.level=verbose
+rejects 'unknown nested key workers.httproutes' --set workers.httproutes=3
+rejects 'workers.gateway=0' --set workers.gateway=0
+rejects 'adminUrls and adminService together' --set 'kong.adminUrls={http://a:8001}' --set kong.adminService=kong/admin
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]
