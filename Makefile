@@ -10,6 +10,7 @@
 #   make demo       the Kong-restart story against the embedded test servers
 #   make lint       clang-format check, cppcheck, clang-tidy
 #   make format     apply clang-format to every C file
+#   make docs       regenerate docs/configuration.md from kgc --help
 
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 BUILD    ?= build
@@ -64,7 +65,7 @@ FUZZ_SECONDS ?= 60
 
 ALL_BINS   := $(if $(CMD_SRCS),$(BUILD)/kgc) $(FAKE_BINS) $(UNIT_BINS) $(BENCH_BINS)
 
-.PHONY: all asan deps test unit unit-asan e2e chart-test lint format bench demo fuzz fuzz-bins \
+.PHONY: all asan deps test unit unit-asan e2e chart-test lint format bench demo fuzz fuzz-bins docs \
         fuzz-build clean
 all: $(LIBKGC) $(ALL_BINS)
 
@@ -170,6 +171,9 @@ bench: all
 
 demo: deps all
 	@scripts/demo.sh
+
+docs: all
+	scripts/gen-config-doc.sh > docs/configuration.md
 
 clean:
 	rm -rf build build-asan build-fuzz
