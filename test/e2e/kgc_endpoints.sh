@@ -8,64 +8,17 @@
 # live, /debug/queue's shape, /debug/config, 404 JSON for bad paths, 405 for POST, each server
 # only serves its own routes, a bad --http-listen exits 2, SIGTERM closes the ports.
 # Last line: "N passed, N failed".
-set -uo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-SHARED=${KGC_SHARED:-$(cd .. && pwd)/shared}
-KUBECTL=$PWD/.tools/bin/kubectl
-TMP=$(mktemp -d)
-passed=0 failed=0
-PIDS=()
-
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
-finish() { echo "$passed passed, $failed failed"; [[ $failed -eq 0 ]]; exit; }
+source "$(dirname "$0")/lib.sh"
 check() { # check NAME COMMAND...: ok when the command succeeds
     local name=$1
     shift
     if "$@"; then ok "$name"; else bad "$name"; fi
 }
 
-wait_url() {
-    local f=$1 u=
-    for _ in $(seq 1 100); do
-        u=$(sed -n 's/^listening on \(http:\/\/[^ ]*\)$/\1/p' "$f" 2>/dev/null | head -1)
-        [[ -n $u ]] && { echo "$u"; return 0; }
-        sleep 0.1
-    done
-    return 1
-}
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
 # fetch URL OUTFILE: prints the HTTP status, body into OUTFILE, headers into OUTFILE.h
 fetch() { curl -s -m 10 -o "$2" -D "$2.h" -w '%{http_code}' "$1"; }
 
-"$BUILD/kgc-test-apiserver" --listen 127.0.0.1:0 >"$TMP/api.out" 2>"$TMP/api.err" &
-PIDS+=($!)
-API=$(wait_url "$TMP/api.out") || { bad "API server starts"; finish; }
-cat >"$TMP/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: test
-  cluster: {server: "$API"}
-users:
-- name: test
-  user: {}
-contexts:
-- name: test
-  context: {cluster: test, user: test}
-current-context: test
-KC
-export KUBECONFIG=$TMP/kubeconfig
-k() { timeout 60 "$KUBECTL" --cache-dir "$TMP/kcache" "$@"; }
+start_apiserver
 
 "$BUILD/kgc-test-kong" --admin-listen 127.0.0.1:0 >"$TMP/kong.out" 2>"$TMP/kong.err" &
 PIDS+=($!)

@@ -30,7 +30,6 @@ spec:
 YAML
 k apply -f "$TMP/objects.yaml" >/dev/null && ok "objects applied" || bad "apply"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 declare -A KGC HP
 for n in 1 2 3; do
     HP[$n]=$(free_port)

@@ -32,6 +32,11 @@ wait_url() {
     return 1
 }
 
+# free_port: a TCP port free on 127.0.0.1 right now.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
 # start_apiserver: the test API server (audit log in $TMP/audit.jsonl), $API, $KUBECONFIG and k().
 start_apiserver() {
     "$BUILD/kgc-test-apiserver" --listen 127.0.0.1:0 --audit "$TMP/audit.jsonl" \
