@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Checks the Helm chart charts/kgc with the real helm: lint --strict, rendering,
 # schema rejection, and assertions on the rendered objects (parsed by helm's own
-# YAML parser into JSON, then checked with python3).
+# YAML parser into JSON, then checked with python3); then `kubectl apply --dry-run=server` of
+# two renderings against the test API server ($BUILD/kgc-test-apiserver, BUILD=build default).
 # Last line: "N passed, N failed"; exit status non-zero on any failure.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 HELM=${HELM:-$PWD/.tools/bin/helm}
+KUBECTL=${KUBECTL:-$PWD/.tools/bin/kubectl}
+BUILD=${BUILD:-build}
+SHARED=${KGC_SHARED:-$(cd .. && pwd)/shared}
 CHART=charts/kgc
 VALS=test/chart/values
 pass=0 fail=0
@@ -155,6 +159,91 @@ if render adminsvc -f "$VALS/adminservice-servicemonitor.yaml"; then
     check "adminsvc: --publish-service" py adminsvc '"--publish-service=kong/kong-proxy" in args()'
     check "adminsvc: ServiceMonitor selects the metrics Service" py adminsvc '(lambda m, s: m["metadata"]["labels"]["release"] == "prometheus" and m["spec"]["endpoints"][0]["port"] == s["spec"]["ports"][0]["name"] and m["spec"]["endpoints"][0]["interval"] == "15s" and all(s["metadata"]["labels"].get(k) == v for k, v in m["spec"]["selector"]["matchLabels"].items()))(one("ServiceMonitor"), one("Service"))'
 fi
+
+# --- kubectl apply --dry-run=server against the test API server ------------------------------
+# The rendered objects go through a real API server's validation and defaulting (the test
+# server's: build/kgc-test-apiserver, which serves every kind the chart renders but the
+# ServiceMonitor, whose CRD is the Prometheus Operator's: the adminsvc rendering is left out),
+# and nothing may be stored.
+dry_run_section() {
+    local api_bin=$BUILD/kgc-test-apiserver api="" f
+    if [[ ! -x $api_bin || ! -x $KUBECTL ]]; then
+        bad "dry-run: $api_bin and $KUBECTL exist (build with make BUILD=$BUILD)"; return
+    fi
+    "$api_bin" --listen 127.0.0.1:0 >"$tmp/api.out" 2>"$tmp/api.err" &
+    API_PID=$!
+    for _ in $(seq 1 100); do
+        api=$(sed -n 's/^listening on \(http:\/\/[^ ]*\)$/\1/p' "$tmp/api.out" | head -1)
+        [[ -n $api ]] && break
+        sleep 0.1
+    done
+    if [[ -z $api ]]; then bad "dry-run: test API server starts"; cat "$tmp/api.err"; return; fi
+    cat >"$tmp/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster: {server: "$api"}
+users:
+- name: test
+  user: {}
+contexts:
+- name: test
+  context: {cluster: test, user: test}
+current-context: test
+KC
+    k() { KUBECONFIG=$tmp/kubeconfig timeout 60 "$KUBECTL" --cache-dir "$tmp/kcache" "$@"; }
+    if k apply --server-side -f "$SHARED/gateway-api/crds/" >"$tmp/crds.out" 2>&1 &&
+        k wait --for=condition=Established crd --all --timeout=30s >>"$tmp/crds.out" 2>&1 &&
+        k create namespace kgc-system >>"$tmp/crds.out" 2>&1; then
+        ok "dry-run: Gateway API CRDs applied, namespace kgc-system created"
+    else
+        bad "dry-run: Gateway API CRDs applied, namespace kgc-system created"; cat "$tmp/crds.out"; return
+    fi
+    objects() { k get --raw /_test/stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["objects"])'; }
+    local before after n
+    before=$(objects)
+    for f in default persistence; do
+        [[ -s $tmp/$f.yaml ]] || { bad "dry-run $f: rendered"; continue; }
+        n=$(wc -l <"$tmp/$f.json")
+        if k apply --dry-run=server -f "$tmp/$f.yaml" >"$tmp/dry-$f.out" 2>&1 &&
+            [[ $(grep -c '(server dry run)$' "$tmp/dry-$f.out") -eq $n ]]; then
+            ok "dry-run $f: kubectl apply --dry-run=server accepts all $n objects"
+        else
+            bad "dry-run $f: kubectl apply --dry-run=server accepts all $n objects"; cat "$tmp/dry-$f.out"
+        fi
+        # every kind is served (else kubectl get fails) and no object exists afterwards
+        if k get -f "$tmp/$f.yaml" --ignore-not-found -o name >"$tmp/get-$f.out" 2>&1 && [[ ! -s $tmp/get-$f.out ]]; then
+            ok "dry-run $f: kubectl get finds none of the $n objects"
+        else
+            bad "dry-run $f: kubectl get finds none of the $n objects"; cat "$tmp/get-$f.out"
+        fi
+    done
+    after=$(objects)
+    check "dry-run: the API server stores no new object ($before before, $after after)" test "$before" = "$after"
+    # the dry run validates: a PVC access mode the API does not know is refused
+    if [[ -s $tmp/persistence.yaml ]]; then
+        sed 's/ReadWriteMany/ReadWriteSometimes/' "$tmp/persistence.yaml" >"$tmp/badpvc.yaml"
+        if k apply --dry-run=server -f "$tmp/badpvc.yaml" >"$tmp/badpvc.out" 2>&1; then
+            bad "dry-run: a PVC with accessModes ReadWriteSometimes is refused"
+        else
+            check "dry-run: a PVC with accessModes ReadWriteSometimes is refused" grep -q 'Unsupported value: "ReadWriteSometimes"' "$tmp/badpvc.out"
+        fi
+    fi
+    echo "# not dry-run: the ServiceMonitor (adminservice-servicemonitor.yaml), whose CRD the test API server lacks"
+    kill -TERM "$API_PID"
+    local rc=0
+    wait "$API_PID" || rc=$?
+    API_PID=
+    if [[ $rc -eq 0 ]] && ! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$tmp/api.err"; then
+        ok "dry-run: the test API server stops cleanly (exit 0, no sanitizer report)"
+    else
+        bad "dry-run: the test API server stops cleanly (exit $rc)"; tail -30 "$tmp/api.err"
+    fi
+}
+API_PID=
+trap '[[ -n $API_PID ]] && kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null; rm -rf "$tmp"' EXIT
+dry_run_section
 
 # --- schema / validation rejects bad values -------------------------------------------------
 rejects() { # rejects NAME helm-args...

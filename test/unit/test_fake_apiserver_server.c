@@ -237,6 +237,118 @@ static void test_watch_over_http(void **state)
     fas_buf_free(&r.body);
 }
 
+/* resourceVersion and object count from /_test/stats. */
+static void stats(const struct env *e, long long *rv, long long *objects)
+{
+    struct resp r;
+    request(e, "GET", "/_test/stats", NULL, NULL, NULL, &r);
+    assert_int_equal(r.code, 200);
+    char err[128];
+    json_object *o = fas_json_parse(r.body.data, r.body.len, err, sizeof(err));
+    assert_non_null(o);
+    *rv = atoll(fas_json_str(o, "resourceVersion"));
+    *objects = json_object_get_int64(fas_json_get(o, "objects"));
+    json_object_put(o);
+    fas_buf_free(&r.body);
+}
+
+#define RBAC "/apis/rbac.authorization.k8s.io/v1"
+
+/* The kinds the Helm chart renders, and dryRun=All: a dry-run write validates, defaults and
+ * answers like the real one but stores nothing (no object, no resourceVersion bump). */
+static void test_chart_kinds_and_dry_run(void **state)
+{
+    struct env *e = *state;
+    static const char sa[] =
+        "{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{\"name\":\"kgc\"}}";
+    static const char pvc[] =
+        "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":"
+        "\"l\"},\"spec\":{\"accessModes\":[\"ReadWriteMany\"],\"resources\":{\"requests\":"
+        "{\"storage\":\"64Mi\"}}}}";
+    static const char bad_pvc[] =
+        "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":"
+        "\"l\"},\"spec\":{\"accessModes\":[\"ReadWriteSometimes\"],\"resources\":{}}}";
+    static const char crole[] =
+        "{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"ClusterRole\",\"metadata\":"
+        "{\"name\":\"kgc\"},\"rules\":[{\"apiGroups\":[\"\"],\"resources\":[\"services\"],"
+        "\"verbs\":[\"get\"]}]}";
+    static const char role[] =
+        "{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"Role\",\"metadata\":"
+        "{\"name\":\"le\"},\"rules\":[{\"apiGroups\":[\"coordination.k8s.io\"],\"resources\":"
+        "[\"leases\"],\"verbs\":[\"get\"]}]}";
+    static const char apply_rb[] =
+        "{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"RoleBinding\",\"metadata\":"
+        "{\"name\":\"le\"},\"roleRef\":{\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":"
+        "\"Role\",\"name\":\"le\"}}";
+    long long rv0, n0, rv1, n1;
+    stats(e, &rv0, &n0);
+
+    struct resp r;
+    /* dry-run creates answer 201 with the object as created ... */
+    request(e, "POST", "/api/v1/namespaces/default/serviceaccounts?dryRun=All", "application/json",
+            sa, NULL, &r);
+    assert_int_equal(r.code, 201);
+    assert_non_null(strstr(r.body.data, "\"kind\":\"ServiceAccount\""));
+    assert_non_null(strstr(r.body.data, "\"uid\":"));
+    assert_non_null(strstr(r.body.data, "\"namespace\":\"default\""));
+    fas_buf_free(&r.body);
+    request(e, "POST", "/api/v1/namespaces/default/persistentvolumeclaims?dryRun=All",
+            "application/json", pvc, NULL, &r);
+    assert_int_equal(r.code, 201);
+    assert_non_null(strstr(r.body.data, "\"volumeMode\":\"Filesystem\"")); /* defaulted */
+    fas_buf_free(&r.body);
+    /* ... after validating them */
+    request(e, "POST", "/api/v1/namespaces/default/persistentvolumeclaims?dryRun=All",
+            "application/json", bad_pvc, NULL, &r);
+    assert_int_equal(r.code, 422);
+    assert_non_null(strstr(r.body.data, "ReadWriteSometimes"));
+    fas_buf_free(&r.body);
+    assert_int_equal(code_of(e, "POST", RBAC "/clusterroles?dryRun=All", crole), 201);
+    assert_int_equal(code_of(e, "POST", RBAC "/namespaces/default/roles?dryRun=All", role), 201);
+    request(e, "PATCH", RBAC "/namespaces/default/rolebindings/le?dryRun=All&fieldManager=t",
+            "application/apply-patch+yaml", apply_rb, NULL, &r);
+    assert_int_equal(r.code, 201); /* server-side apply of a missing object: a create */
+    fas_buf_free(&r.body);
+    /* nothing was stored: no object, no new resourceVersion */
+    assert_int_equal(code_of(e, "GET", "/api/v1/namespaces/default/serviceaccounts/kgc", NULL),
+                     404);
+    assert_int_equal(code_of(e, "GET", "/api/v1/namespaces/default/persistentvolumeclaims/l", NULL),
+                     404);
+    assert_int_equal(code_of(e, "GET", RBAC "/clusterroles/kgc", NULL), 404);
+    assert_int_equal(code_of(e, "GET", RBAC "/namespaces/default/roles/le", NULL), 404);
+    assert_int_equal(code_of(e, "GET", RBAC "/namespaces/default/rolebindings/le", NULL), 404);
+    stats(e, &rv1, &n1);
+    assert_int_equal(rv1, rv0);
+    assert_int_equal(n1, n0);
+
+    /* the same kinds for real: stored, with their scope */
+    assert_int_equal(code_of(e, "POST", RBAC "/clusterroles", crole), 201);
+    assert_int_equal(code_of(e, "POST", RBAC "/namespaces/default/clusterroles", crole), 404);
+    assert_int_equal(code_of(e, "POST", RBAC "/namespaces/default/roles", role), 201);
+    assert_int_equal(code_of(e, "POST", "/api/v1/namespaces/default/serviceaccounts", sa), 201);
+    assert_int_equal(code_of(e, "GET", "/api/v1/namespaces/default/serviceaccounts/kgc", NULL),
+                     200);
+    stats(e, &rv0, &n0);
+    assert_int_equal(n0, n1 + 3);
+    /* a dry-run patch and a dry-run delete of stored objects change nothing */
+    request(e, "PATCH", RBAC "/namespaces/default/roles/le?dryRun=All",
+            "application/merge-patch+json", "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}", NULL, &r);
+    assert_int_equal(r.code, 200);
+    assert_non_null(strstr(r.body.data, "\"x\":\"y\""));
+    fas_buf_free(&r.body);
+    request(e, "DELETE", RBAC "/clusterroles/kgc?dryRun=All", NULL, NULL, NULL, &r);
+    assert_int_equal(r.code, 200);
+    fas_buf_free(&r.body);
+    request(e, "GET", RBAC "/namespaces/default/roles/le", NULL, NULL, NULL, &r);
+    assert_int_equal(r.code, 200);
+    assert_null(strstr(r.body.data, "\"x\":\"y\""));
+    fas_buf_free(&r.body);
+    assert_int_equal(code_of(e, "GET", RBAC "/clusterroles/kgc", NULL), 200);
+    stats(e, &rv1, &n1);
+    assert_int_equal(rv1, rv0);
+    assert_int_equal(n1, n0);
+}
+
 int main(void)
 {
     kgc_log_setup(KGC_LOG_WARN, KGC_LOG_TEXT, 2);
@@ -246,6 +358,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_token, setup_token, teardown),
         cmocka_unit_test_setup_teardown(test_faults_and_audit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_over_http, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chart_kinds_and_dry_run, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -24,6 +24,12 @@
     ",\"properties\":{\"replicas\":{\"type\":\"integer\",\"default\":1},"                          \
     "\"revisionHistoryLimit\":{\"type\":\"integer\",\"default\":10},"                              \
     "\"progressDeadlineSeconds\":{\"type\":\"integer\",\"default\":600}}}}}"
+#define PVC_SCHEMA                                                                                 \
+    "{\"type\":\"object\"," PRESERVE ",\"properties\":{\"spec\":{\"type\":\"object\"," PRESERVE    \
+    ",\"required\":[\"accessModes\",\"resources\"],\"properties\":{\"volumeMode\":{"               \
+    "\"type\":\"string\",\"default\":\"Filesystem\"},\"accessModes\":{\"type\":\"array\","         \
+    "\"minItems\":1,\"items\":{\"type\":\"string\",\"enum\":[\"ReadWriteOnce\",\"ReadOnlyMany\","  \
+    "\"ReadWriteMany\",\"ReadWriteOncePod\"]}}}}}}"
 #define SECRET_SCHEMA                                                                              \
     "{\"type\":\"object\"," PRESERVE ",\"properties\":{\"type\":{\"type\":\"string\","             \
     "\"default\":\"Opaque\"}}}"
@@ -35,7 +41,9 @@
 #define SECRET_COLUMNS     "[" COLUMN("Type", ".type") "," AGE_COLUMN "]"
 #define SERVICE_COLUMNS                                                                            \
     "[" COLUMN("Type", ".spec.type") "," COLUMN("Cluster-IP", ".spec.clusterIP") "," AGE_COLUMN "]"
-#define LEASE_COLUMNS "[" COLUMN("Holder", ".spec.holderIdentity") "," AGE_COLUMN "]"
+#define LEASE_COLUMNS   "[" COLUMN("Holder", ".spec.holderIdentity") "," AGE_COLUMN "]"
+#define PVC_COLUMNS     "[" COLUMN("Status", ".status.phase") "," AGE_COLUMN "]"
+#define BINDING_COLUMNS "[" COLUMN("Role", ".roleRef.name") "," AGE_COLUMN "]"
 
 /* One line per built-in kind: group, version, kind, plural, singular, namespaced, /status,
  * generation, short names, categories, schema, printer columns. */
@@ -56,6 +64,18 @@ static const struct fas_builtin builtins[] = {
      ANY_OBJECT, LEASE_COLUMNS},
     {"apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
      "customresourcedefinition", false, true, true, "crd,crds", "api-extensions", ANY_OBJECT, NULL},
+    {"", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", true, false, false, "sa", "",
+     ANY_OBJECT, NULL},
+    {"", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim", true,
+     true, false, "pvc", "", PVC_SCHEMA, PVC_COLUMNS},
+    {"rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", "clusterrole", false, false,
+     false, "", "", ANY_OBJECT, NULL},
+    {"rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings",
+     "clusterrolebinding", false, false, false, "", "", ANY_OBJECT, BINDING_COLUMNS},
+    {"rbac.authorization.k8s.io", "v1", "Role", "roles", "role", true, false, false, "", "",
+     ANY_OBJECT, NULL},
+    {"rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding", true, false,
+     false, "", "", ANY_OBJECT, BINDING_COLUMNS},
 };
 
 const struct fas_builtin *fas_builtins(size_t *n)
