@@ -110,6 +110,7 @@ if render default; then
     check "default: --http-listen :10254, debug on loopback" py default '"--http-listen=:10254" in args() and "--debug-listen=127.0.0.1:10256" in args()'
     check "default: --listener-cache-dir and its mount" py default '"--listener-cache-dir=/var/lib/kgc/listeners" in args() and any(m["mountPath"] == "/var/lib/kgc/listeners" for m in ctr()["volumeMounts"])'
     check "default: emptyDir, no PVC" py default 'vols()[0].get("emptyDir") == {} and not kind("PersistentVolumeClaim")'
+    check "default: no invalid-backend flags, port or Service" py default 'not any(a.startswith("--invalid-backend") for a in args()) and not any(p["name"] == "invalid-backend" for p in ctr()["ports"]) and "strategy" not in one("Deployment")["spec"]'
     check "default: image tag = appVersion" py default "ctr()[\"image\"].endswith(\":$(cat VERSION)\")"
     check "default: probes /healthz /readyz on 10254" py default 'ctr()["livenessProbe"]["httpGet"]["path"] == "/healthz" and ctr()["readinessProbe"]["httpGet"]["path"] == "/readyz" and any(p["containerPort"] == 10254 and p["name"] == ctr()["livenessProbe"]["httpGet"]["port"] for p in ctr()["ports"])'
     check "default: resources requests 50m/64Mi, limit 256Mi" py default 'ctr()["resources"] == {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}'
@@ -139,11 +140,20 @@ fi
 # --- persistence ----------------------------------------------------------------------------
 if render persistence -f "$VALS/persistence.yaml"; then
     check "persistence: worker counts reach the args" py persistence '{"--gatewayclass-workers=2","--gateway-workers=7","--httproute-workers=9"} <= set(args())'
-    check "persistence: PVC with size, class, access modes" py persistence '(lambda p: p["spec"]["resources"]["requests"]["storage"] == "128Mi" and p["spec"]["storageClassName"] == "fast" and p["spec"]["accessModes"] == ["ReadWriteMany"])(one("PersistentVolumeClaim"))'
+    check "persistence: PVC with size, class, access modes" py persistence '(lambda p: p["spec"]["resources"]["requests"]["storage"] == "128Mi" and p["spec"]["storageClassName"] == "fast" and p["spec"]["accessModes"] == ["ReadWriteOnce"])(one("PersistentVolumeClaim"))'
+    check "persistence: one replica, Recreate strategy (the claim is released first)" py persistence 'one("Deployment")["spec"]["replicas"] == 1 and one("Deployment")["spec"]["strategy"] == {"type": "Recreate"}'
+    check "persistence: invalid-backend endpoint listens on 10257, Kong targets its Service" py persistence '"--invalid-backend-listen=:10257" in args() and "--invalid-backend-target=r-kgc-invalid-backend.kgc-system.svc.cluster.local:10257" in args() and any(p["containerPort"] == 10257 and p["name"] == "invalid-backend" for p in ctr()["ports"])'
+    check "persistence: the invalid-backend Service selects the pods on 10257" py persistence '(lambda s: s["spec"]["ports"][0]["port"] == 10257 and s["spec"]["ports"][0]["targetPort"] == "invalid-backend" and s["spec"]["selector"] == one("Deployment")["spec"]["selector"]["matchLabels"])([x for x in kind("Service") if x["metadata"]["name"].endswith("-invalid-backend")][0])'
     check "persistence: volume is the PVC, not emptyDir" py persistence 'vols()[0]["persistentVolumeClaim"]["claimName"] == one("PersistentVolumeClaim")["metadata"]["name"] and "emptyDir" not in vols()[0]'
     check "persistence: repeated --kong-admin-url" py persistence '[a for a in args() if a.startswith("--kong-admin-url")] == ["--kong-admin-url=http://kong-admin-0.kong:8001", "--kong-admin-url=https://kong-admin-1.kong:8444"] and not any(a.startswith("--kong-admin-service") for a in args())'
     check "persistence: --kong-probe-interval" py persistence '"--kong-probe-interval=500ms" in args()'
-    check "persistence: debug Service on 10256 and --debug-listen :10256" py persistence '"--debug-listen=:10256" in args() and sorted(s["spec"]["ports"][0]["port"] for s in kind("Service")) == [10254, 10256]'
+    check "persistence: debug Service on 10256 and --debug-listen :10256" py persistence '"--debug-listen=:10256" in args() and sorted(s["spec"]["ports"][0]["port"] for s in kind("Service")) == [10254, 10256, 10257]'
+fi
+# persistence with more than one replica: refused with a message saying why
+if timeout 20 "$HELM" template r "$CHART" -f "$VALS/persistence.yaml" --set replicaCount=2 >"$tmp/p2.out" 2>&1; then
+    bad "persistence with replicaCount=2 is refused"
+else
+    check "persistence with replicaCount=2 is refused, naming replicaCount" grep -q 'needs replicaCount: 1' "$tmp/p2.out"
 fi
 
 # --- single replica -------------------------------------------------------------------------
@@ -223,7 +233,7 @@ KC
     check "dry-run: the API server stores no new object ($before before, $after after)" test "$before" = "$after"
     # the dry run validates: a PVC access mode the API does not know is refused
     if [[ -s $tmp/persistence.yaml ]]; then
-        sed 's/ReadWriteMany/ReadWriteSometimes/' "$tmp/persistence.yaml" >"$tmp/badpvc.yaml"
+        sed 's/ReadWriteOnce/ReadWriteSometimes/' "$tmp/persistence.yaml" >"$tmp/badpvc.yaml"
         if k apply --dry-run=server -f "$tmp/badpvc.yaml" >"$tmp/badpvc.out" 2>&1; then
             bad "dry-run: a PVC with accessModes ReadWriteSometimes is refused"
         else

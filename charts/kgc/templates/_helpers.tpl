@@ -55,6 +55,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if and .Values.kong.adminUrls .Values.kong.adminService }}
 {{- fail "kong.adminUrls and kong.adminService are exclusive: set only one" }}
 {{- end }}
+{{- if and .Values.listenerCache.persistence.enabled (gt (int .Values.replicaCount) 1) }}
+{{- fail "listenerCache.persistence.enabled needs replicaCount: 1 (pods must not share one LMDB environment); with more replicas use the default emptyDir" }}
+{{- end }}
 - --controller-name={{ .Values.controllerName }}
 - --gatewayclass-workers={{ .Values.workers.gatewayClass }}
 - --gateway-workers={{ .Values.workers.gateway }}
@@ -78,6 +81,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - --debug-listen=127.0.0.1:10256
 {{- end }}
 - --listener-cache-dir=/var/lib/kgc/listeners
+{{- if .Values.invalidBackend.enabled }}
+- --invalid-backend-listen=:10257
+- --invalid-backend-target={{ include "kgc.fullname" . }}-invalid-backend.{{ .Release.Namespace }}.svc.{{ .Values.invalidBackend.clusterDomain }}:10257
+{{- end }}
 {{- if gt (int .Values.replicaCount) 1 }}
 - --leader-elect
 - --election-id={{ include "kgc.fullname" . }}
