@@ -166,8 +166,15 @@ lint:
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
-bench: all
+# The component benches (test/bench/bench_*.c), then the scenario benches against the real
+# binaries (test/bench/*.sh, driven by $(BUILD)/bench/kgcload). BENCH_QUICK=1 scales them down
+# (about 5 minutes instead of about 20; no 60 s outage, no 10k-route runs); BENCH_SCENARIOS picks
+# scenarios (default "recovery sync_scale churn"; empty: component benches only).
+BENCH_SCENARIOS ?= recovery sync_scale churn
+bench: all $(BUILD)/bench/kgcload
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; echo; done
+	@for s in $(BENCH_SCENARIOS); do \
+	    BUILD=$(BUILD) BENCH_QUICK=$(BENCH_QUICK) test/bench/$$s.sh || exit 1; echo; done
 
 demo: deps all
 	@scripts/demo.sh

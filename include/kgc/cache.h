@@ -98,6 +98,11 @@ const struct kgc_api_obj *kgc_cache_get_key(struct kgc_cache *cache, enum kgc_ap
 int kgc_cache_list(struct kgc_cache *cache, enum kgc_api_kind kind, const char *namespace,
                    struct kgc_cache_list *out);
 
+/* The same in no particular order (no sort: for callers that only count or test, e.g. the
+ * attachedRoutes count of every Gateway reconcile over every HTTPRoute). */
+int kgc_cache_list_unsorted(struct kgc_cache *cache, enum kgc_api_kind kind, const char *namespace,
+                            struct kgc_cache_list *out);
+
 /* The objects an index maps value to, sorted by key. Returns 0, KGC_EINVAL or KGC_ENOMEM. */
 int kgc_cache_by_index(struct kgc_cache *cache, enum kgc_cache_index index, const char *value,
                        struct kgc_cache_list *out);

@@ -595,8 +595,8 @@ static void sort_list(struct kgc_cache_list *l)
         qsort(l->items, l->n, sizeof(void *), by_key); /* an array of pointers */
 }
 
-int kgc_cache_list(struct kgc_cache *c, enum kgc_api_kind kind, const char *namespace,
-                   struct kgc_cache_list *out)
+static int list_kind(struct kgc_cache *c, enum kgc_api_kind kind, const char *namespace,
+                     struct kgc_cache_list *out, bool sorted)
 {
     out->items = NULL;
     out->n = 0;
@@ -623,8 +623,21 @@ int kgc_cache_list(struct kgc_cache *c, enum kgc_api_kind kind, const char *name
             out->items[out->n++] = kgc_api_obj_ref(o);
     }
     pthread_rwlock_unlock(&ks->lock);
-    sort_list(out);
+    if (sorted)
+        sort_list(out);
     return 0;
+}
+
+int kgc_cache_list(struct kgc_cache *c, enum kgc_api_kind kind, const char *namespace,
+                   struct kgc_cache_list *out)
+{
+    return list_kind(c, kind, namespace, out, true);
+}
+
+int kgc_cache_list_unsorted(struct kgc_cache *c, enum kgc_api_kind kind, const char *namespace,
+                            struct kgc_cache_list *out)
+{
+    return list_kind(c, kind, namespace, out, false);
 }
 
 int kgc_cache_by_index(struct kgc_cache *c, enum kgc_cache_index index, const char *value,

@@ -79,6 +79,22 @@ void kgc_reconcile_cache_lookup(struct kgc_cache *cache, struct kgc_status_looku
     out->ctx = cache;
 }
 
+/* The status computations only count and test what they visit (attachedRoutes, grants), so the
+ * controllers' own lookup skips the sort: at 1k Gateways and 10k routes, sorting every route for
+ * every Gateway reconcile took about half of kgc's CPU during the initial sync. The translator
+ * keeps the sorted lookup (its output order must be stable). */
+static void lookup_foreach_unsorted(void *ctx, enum kgc_api_kind kind, const char *ns,
+                                    kgc_status_visit_fn fn, void *fnctx)
+{
+    struct kgc_cache_list list = {0};
+    if (kgc_cache_list_unsorted(ctx, kind, ns, &list) != 0)
+        return;
+    for (size_t i = 0; i < list.n; i++)
+        if (!fn(list.items[i], fnctx))
+            break;
+    kgc_cache_list_release(&list);
+}
+
 /* --- enqueueing ------------------------------------------------------------------------------- */
 
 static void enqueue(struct kgc_reconciler *r, enum kgc_reconcile_controller c, const char *key)
@@ -451,6 +467,7 @@ int kgc_reconciler_new(const struct kgc_reconcile_options *o, struct kgc_cache *
             goto out_nomem;
     }
     kgc_reconcile_cache_lookup(cache, &r->lookup);
+    r->lookup.foreach = lookup_foreach_unsorted;
     for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++) {
         r->queues[c] = kgc_workqueue_new(controller_names[c], &o->rate_limit, o->clock);
         if (!r->queues[c])

@@ -258,6 +258,16 @@ static void test_list_is_sorted_and_filtered(void **state)
     assert_int_equal(l.n, 2);
     assert_string_equal(l.items[0]->meta.key, "y/a");
     kgc_cache_list_release(&l);
+    /* Unsorted: the same objects, filtered the same way. */
+    assert_int_equal(kgc_cache_list_unsorted(c, KGC_API_SERVICE, "x", &l), 0);
+    assert_int_equal(l.n, 2);
+    bool seen_b = false, seen_c = false;
+    for (size_t i = 0; i < l.n; i++) {
+        seen_b |= strcmp(l.items[i]->meta.key, "x/b") == 0;
+        seen_c |= strcmp(l.items[i]->meta.key, "x/c") == 0;
+    }
+    assert_true(seen_b && seen_c);
+    kgc_cache_list_release(&l);
     kgc_cache_free(c);
 }
 
