@@ -72,10 +72,14 @@ static void lookup_foreach(void *ctx, enum kgc_api_kind kind, const char *ns,
     kgc_cache_list_release(&list);
 }
 
+static void lookup_routes_of_gateway(void *ctx, const char *gw_ns, const char *gw_name,
+                                     kgc_status_visit_fn fn, void *fnctx);
+
 void kgc_reconcile_cache_lookup(struct kgc_cache *cache, struct kgc_status_lookup *out)
 {
     out->get = lookup_get;
     out->foreach = lookup_foreach;
+    out->foreach_route_of_gateway = lookup_routes_of_gateway;
     out->ctx = cache;
 }
 
@@ -88,6 +92,23 @@ static void lookup_foreach_unsorted(void *ctx, enum kgc_api_kind kind, const cha
 {
     struct kgc_cache_list list = {0};
     if (kgc_cache_list_unsorted(ctx, kind, ns, &list) != 0)
+        return;
+    for (size_t i = 0; i < list.n; i++)
+        if (!fn(list.items[i], fnctx))
+            break;
+    kgc_cache_list_release(&list);
+}
+
+/* The routes naming a Gateway as parent, from the cache's route-by-Gateway index. */
+static void lookup_routes_of_gateway(void *ctx, const char *gw_ns, const char *gw_name,
+                                     kgc_status_visit_fn fn, void *fnctx)
+{
+    char key[512];
+    if (snprintf(key, sizeof(key), "%s/%s", gw_ns ? gw_ns : "", gw_name ? gw_name : "") >=
+        (int)sizeof(key))
+        return;
+    struct kgc_cache_list list = {0};
+    if (kgc_cache_by_index(ctx, KGC_CACHE_IDX_HTTPROUTE_BY_GATEWAY, key, &list) != 0)
         return;
     for (size_t i = 0; i < list.n; i++)
         if (!fn(list.items[i], fnctx))

@@ -408,7 +408,10 @@ int kgc_status_gateway_attached_routes(const struct kgc_status_options *o,
         .n =
             gw->n_listeners < KGC_STATUS_MAX_LISTENERS ? gw->n_listeners : KGC_STATUS_MAX_LISTENERS,
     };
-    if (lk->foreach)
+    if (lk->foreach_route_of_gateway)
+        lk->foreach_route_of_gateway(lk->ctx, gw->obj.meta.namespace, gw->obj.meta.name,
+                                     attach_visit, &a);
+    else if (lk->foreach)
         lk->foreach (lk->ctx, KGC_API_HTTPROUTE, NULL, attach_visit, &a);
     return 0;
 }

@@ -8,7 +8,9 @@
 #include <cmocka.h>
 
 #include "kgc/reconcile.h"
+#include "kgc/status.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -100,6 +102,66 @@ static void test_changes_are_queued_by_the_cache_handlers(void **state)
     teardown_world(&w);
 }
 
+static void add_json(struct world *w, const char *kind, const char *json)
+{
+    struct kgc_err err = {0};
+    struct kgc_api_obj *obj = NULL;
+    assert_int_equal(kgc_api_parse_text((enum kgc_api_kind)kgc_api_kind_from_name(kind), json,
+                                        strlen(json), &obj, &err),
+                     0);
+    assert_int_equal(kgc_cache_upsert(w->cache, obj, NULL), 0);
+}
+
+#define ROUTE(ns, name, parent)                                                                    \
+    "{\"apiVersion\":\"gateway.networking.k8s.io/"                                                 \
+    "v1\",\"kind\":\"HTTPRoute\",\"metadata\":{\"name\":\"" name "\",\"namespace\":\"" ns          \
+    "\",\"resourceVersion\":\"9\",\"generation\":1,\"uid\":\"u-" name                              \
+    "\"},\"spec\":{\"parentRefs\":[" parent "],\"rules\":[{\"backendRefs\":[{\"name\":\"svc\","    \
+    "\"port\":80}]}]}}"
+
+/* The controllers count attachedRoutes through the cache's route-by-Gateway index; the count
+ * must equal the one over every route (the status module's own definition). */
+static void test_attached_routes_through_the_index_equal_the_full_scan(void **state)
+{
+    (void)state;
+    struct world w;
+    setup_world(&w);
+    add_json(&w, "Namespace",
+             "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"other\","
+             "\"resourceVersion\":\"5\"}}");
+    add_json(&w, "HTTPRoute", ROUTE("demo", "rt2", "{\"name\":\"gw\",\"sectionName\":\"http\"}"));
+    add_json(&w, "HTTPRoute", ROUTE("demo", "rt3", "{\"name\":\"gw\",\"sectionName\":\"nope\"}"));
+    add_json(&w, "HTTPRoute", ROUTE("demo", "rt4", "{\"name\":\"other-gw\"}"));
+    add_json(&w, "HTTPRoute",
+             ROUTE("other", "rt5", "{\"name\":\"gw\",\"namespace\":\"demo\"}")); /* from: Same */
+    for (int i = 0; i < 50; i++) {
+        char name[32], json[1024];
+        snprintf(name, sizeof(name), "many-%d", i);
+        snprintf(json, sizeof(json), ROUTE("demo", "%s", "{\"name\":\"%s\"}"), name, name,
+                 i % 5 == 0 ? "gw" : "elsewhere");
+        add_json(&w, "HTTPRoute", json);
+    }
+    const struct kgc_api_obj *o = kgc_cache_get(w.cache, KGC_API_GATEWAY, "demo", "gw");
+    assert_non_null(o);
+    struct kgc_status_options so;
+    kgc_status_options_default(&so);
+    struct kgc_status_lookup indexed, scan;
+    kgc_reconcile_cache_lookup(w.cache, &indexed);
+    assert_non_null(indexed.foreach_route_of_gateway);
+    scan = indexed;
+    scan.foreach_route_of_gateway = NULL;
+    int32_t a = -1, b = -1;
+    struct kgc_err err = {0};
+    assert_int_equal(
+        kgc_status_gateway_attached_routes(&so, &indexed, kgc_api_as_gateway(o), &a, &err), 0);
+    assert_int_equal(
+        kgc_status_gateway_attached_routes(&so, &scan, kgc_api_as_gateway(o), &b, &err), 0);
+    assert_int_equal(a, 12); /* rt, rt2 and the 10 many-N naming gw */
+    assert_int_equal(a, b);
+    kgc_api_obj_unref(o);
+    teardown_world(&w);
+}
+
 static void test_gateway_waits_for_kong_then_settles_when_listeners_are_live(void **state)
 {
     (void)state;
@@ -142,6 +204,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_changes_are_queued_by_the_cache_handlers),
+        cmocka_unit_test(test_attached_routes_through_the_index_equal_the_full_scan),
         cmocka_unit_test(test_gateway_waits_for_kong_then_settles_when_listeners_are_live),
     };
     return cmocka_run_group_tests_name("reconcile", tests, NULL, NULL);
