@@ -54,6 +54,7 @@ struct kgc_informer {
     uint64_t next_resync;  /* when the next resync is due (0: disabled) */
     uint64_t rng;
     uint64_t events_in_watch;
+    bool after_backoff; /* the next watch resumes right after a backoff (a failed watch) */
 };
 
 /* --- helpers ---------------------------------------------------------------------------------- */
@@ -333,6 +334,8 @@ static enum outcome do_watch(struct kgc_informer *inf)
     };
     struct kgc_err err = {0};
     struct kgc_k8s_status st;
+    bool after_backoff = inf->after_backoff;
+    inf->after_backoff = false;
     inf->events_in_watch = 0;
     uint64_t t0 = now_ns();
     STAT_ADD(inf, watches, 1);
@@ -342,8 +345,11 @@ static enum outcome do_watch(struct kgc_informer *inf)
         return STOP;
     if (rc == 0)
         return short_and_empty ? FAILED : WATCH_AGAIN;
+    /* Expired at once right after a list would loop: back off. Right after a backoff the wait
+     * already happened: list now (client-go lists after its one backoff), so that a watch that
+     * failed and then finds its history compacted does not wait twice. */
     if (rc == RELIST || rc == KGC_EGONE)
-        return short_and_empty ? FAILED_LIST : NEED_LIST;
+        return short_and_empty && !after_backoff ? FAILED_LIST : NEED_LIST;
     STAT_ADD(inf, watch_errors, 1);
     if (rc == KGC_E2BIG || rc == KGC_EPARSE) {
         /* The stream cannot get past this event: list instead (lists have their own cap). */
@@ -395,6 +401,7 @@ static void *run(void *arg)
             need_list = true;
         if ((out == FAILED || out == FAILED_LIST) && !backoff(inf))
             break;
+        inf->after_backoff = out == FAILED; /* FAILED_LIST lists before the next watch */
     }
     return NULL;
 }

@@ -20,13 +20,9 @@ fetch() { curl -s -m 10 -o "$2" -D "$2.h" -w '%{http_code}' "$1"; }
 
 start_apiserver
 
-"$BUILD/kgc-test-kong" --admin-listen 127.0.0.1:0 >"$TMP/kong.out" 2>"$TMP/kong.err" &
-PIDS+=($!)
-KONG=$(wait_url "$TMP/kong.out") || { bad "test Kong starts"; finish; }
-
-k apply --server-side -f "$SHARED/gateway-api/crds/" >/dev/null &&
-    k wait --for=condition=Established crd --all --timeout=30s >/dev/null &&
-    ok "Gateway API CRDs applied and established" || { bad "CRDs"; finish; }
+start_kong 1 0 || { bad "test Kong starts"; finish; }
+KONG=${KONG_URL[1]}
+apply_crds
 
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/tls.key" -out "$TMP/tls.crt" -days 2 \
     -subj /CN=demo.example.com >/dev/null 2>&1 || { bad "openssl makes a certificate"; finish; }
@@ -79,25 +75,11 @@ while [[ $DP == "$HP" ]]; do DP=$(free_port); done
 H=http://127.0.0.1:$HP
 D=http://127.0.0.1:$DP
 t0=$(date +%s)
-"$BUILD/kgc" --kubeconfig "$KUBECONFIG" --kong-admin-url "$KONG" --listener-cache-dir "$TMP/lc" \
-    --kong-probe-interval 500ms --http-listen "127.0.0.1:$HP" --debug-listen "127.0.0.1:$DP" \
-    >"$TMP/kgc.log" 2>&1 &
-KGC_PID=$!
-PIDS+=($KGC_PID)
-# The bound: after BOUND_S the watchdog kills the servers (every later wait then fails fast) and
-# the scenario ends with a failure, so the script never takes much longer than BOUND_S.
-BOUND_S=${KGC_E2E_BOUND_S:-75}
-trap 'bad "the scenario went over its ${BOUND_S} s bound"; finish' USR1
-(
-    trap 'kill "$s" 2>/dev/null; exit 0' TERM
-    sleep "$BOUND_S" &
-    s=$!
-    wait "$s"
-    kill -TERM "${PIDS[@]}" 2>/dev/null
-    kill -USR1 $$
-) &
-WATCHDOG_PID=$!
-PIDS=("$WATCHDOG_PID" "${PIDS[@]}")
+start_kgc 1 --kong-admin-url "$KONG" --listener-cache-dir "$TMP/lc" \
+    --kong-probe-interval 500ms --http-listen "127.0.0.1:$HP" --debug-listen "127.0.0.1:$DP"
+# The bound: after it the watchdog stops the servers (every later wait then fails fast) and the
+# scenario ends with a failure, so the script never takes much longer than the bound.
+e2e_bound "${KGC_E2E_BOUND_S:-75}"
 
 code=
 for _ in $(seq 1 200); do
@@ -106,9 +88,9 @@ for _ in $(seq 1 200); do
     sleep 0.1
 done
 [[ $code == 200 ]] && grep -q '"status":"ok"' "$TMP/healthz" && ok "/healthz answers 200" ||
-    { bad "/healthz answers 200 (got '$code')"; tail -20 "$TMP/kgc.log"; finish; }
-grep -q "msg=listening server=http address=127.0.0.1:$HP" "$TMP/kgc.log" &&
-    grep -q "msg=listening server=debug address=127.0.0.1:$DP" "$TMP/kgc.log" &&
+    { bad "/healthz answers 200 (got '$code')"; tail -20 "$TMP/kgc-1.log"; finish; }
+grep -q "msg=listening server=http address=127.0.0.1:$HP" "$TMP/kgc-1.log" &&
+    grep -q "msg=listening server=debug address=127.0.0.1:$DP" "$TMP/kgc-1.log" &&
     ok "both servers log their address" || bad "listening log lines"
 for _ in $(seq 1 100); do
     code=$(fetch "$H/readyz" "$TMP/readyz")
@@ -237,16 +219,17 @@ sed 's/^\(kgc_workqueue_work_duration_seconds_count{name="gateway"}\) .*/\1 9999
 ! python3 "$TMP/promcheck.py" "$TMP/metrics.broken" >/dev/null 2>&1 &&
     ok "the format check refuses a histogram whose +Inf differs from _count" ||
     bad "the format check accepted a broken histogram"
-metric() { grep -F "$1 " "$TMP/metrics" | grep -v '^#' | head -1 | awk '{print $NF}'; }
-[[ $(metric "kgc_kong_instance_ready{url=\"$KONG\"}") == 1 && $(metric "kgc_kong_instance_up{url=\"$KONG\"}") == 1 ]] &&
+# sample NAME{LABELS}: its value in the $TMP/metrics snapshot
+sample() { grep -F "$1 " "$TMP/metrics" | grep -v '^#' | head -1 | awk '{print $NF}'; }
+[[ $(sample "kgc_kong_instance_ready{url=\"$KONG\"}") == 1 && $(sample "kgc_kong_instance_up{url=\"$KONG\"}") == 1 ]] &&
     ok "kgc_kong_instance_up/ready = 1 for the test Kong" || bad "Kong instance gauges"
-[[ $(metric 'kgc_listener_view_source{source="live"}') == 1 && $(metric 'kgc_listener_view_source{source="cached"}') == 0 ]] &&
+[[ $(sample 'kgc_listener_view_source{source="live"}') == 1 && $(sample 'kgc_listener_view_source{source="cached"}') == 0 ]] &&
     ok "kgc_listener_view_source: live 1, cached 0" || bad "listener view source gauges"
-[[ $(metric 'kgc_leader') == 1 ]] && grep -q '^kgc_build_info{version="[^"]*"} 1$' "$TMP/metrics" &&
+[[ $(sample 'kgc_leader') == 1 ]] && grep -q '^kgc_build_info{version="[^"]*"} 1$' "$TMP/metrics" &&
     ok "kgc_leader 1 and kgc_build_info" || bad "leader/build info"
-gw_ok=$(metric 'kgc_reconcile_total{controller="gateway",result="success"}')
-[[ ${gw_ok:-0} -ge 1 ]] && [[ $(metric 'kgc_informer_events_total{kind="gateways",type="added"}') -ge 0 ]] &&
-    [[ $(metric 'kgc_informer_synced{kind="secrets"}') == 1 ]] &&
+gw_ok=$(sample 'kgc_reconcile_total{controller="gateway",result="success"}')
+[[ ${gw_ok:-0} -ge 1 ]] && [[ $(sample 'kgc_informer_events_total{kind="gateways",type="added"}') -ge 0 ]] &&
+    [[ $(sample 'kgc_informer_synced{kind="secrets"}') == 1 ]] &&
     ok "reconcile and informer counters are live (gateway successes: $gw_ok)" || bad "reconcile/informer counters"
 
 # --- /debug/cache equals the API server ---------------------------------------------------------
@@ -417,14 +400,11 @@ code=$(curl -s -m 10 -o "$TMP/post.json" -w '%{http_code}' -X POST -d '{}' "$D/d
     bad "POST: $code"
 
 # --- shutdown ------------------------------------------------------------------------------------
-kill -TERM "$KGC_PID"
-wait "$KGC_PID"
+stop_kgc 1
 rc=$?
 [[ $rc -eq 0 ]] && ok "kgc stops on SIGTERM with exit 0" || bad "kgc exit $rc"
 code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$H/healthz")
 [[ $code == 000 ]] && ok "the ports are closed after the stop" || bad "still answering after stop: $code"
-if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/kgc.log" >/dev/null; then
-    bad "sanitizer reports in kgc's log"
-fi
+no_sanitizer_reports "$TMP/kgc-1.log"
 echo "# took $(($(date +%s) - t0)) s after kgc started"
 finish

@@ -9,26 +9,13 @@
 source "$(dirname "$0")/lib.sh"
 start_apiserver
 
-start_kong() { # start_kong PORT
-    "$BUILD/kgc-test-kong" --admin-listen "127.0.0.1:$1" >>"$TMP/kong.out" 2>>"$TMP/kong.err" &
-    KONG_PID=$!
-    PIDS+=($KONG_PID)
-}
-start_kong 0
-KONG=$(wait_url "$TMP/kong.out") || { bad "test Kong starts"; finish; }
+start_kong 1 0 || { bad "test Kong starts"; finish; }
+KONG=${KONG_URL[1]}
 KONG_PORT=${KONG##*:}
 
-start_kgc() { # start_kgc CACHE_DIR LOG
-    "$BUILD/kgc" --kubeconfig "$KUBECONFIG" --kong-admin-url "$KONG" \
-        --listener-cache-dir "$1" --kong-probe-interval 500ms --log-level info \
-        --http-listen "" --debug-listen "" \
-        >"$2" 2>&1 &
-    KGC_PID=$!
-    PIDS+=($KGC_PID)
-}
-stop_kgc() {
-    kill -TERM "$KGC_PID" 2>/dev/null
-    wait "$KGC_PID"
+run_kgc() { # run_kgc N CACHE_DIR: kgc number N (log $TMP/kgc-N.log)
+    start_kgc "$1" --kong-admin-url "$KONG" --listener-cache-dir "$2" --kong-probe-interval 500ms \
+        --log-level info --http-listen "" --debug-listen ""
 }
 
 apply_crds
@@ -62,11 +49,11 @@ YAML
 k apply -f "$TMP/objects.yaml" >/dev/null && ok "GatewayClass, Gateway and HTTPRoute applied" ||
     bad "apply objects"
 
-start_kgc "$TMP/lc" "$TMP/kgc1.log"
+run_kgc 1 "$TMP/lc"
 if k -n demo wait --for=condition=Programmed gateway/gw --timeout=30s >/dev/null; then
     ok "the Gateway becomes Programmed"
 else
-    bad "the Gateway becomes Programmed"; tail -20 "$TMP/kgc1.log"
+    bad "the Gateway becomes Programmed"; tail -20 "$TMP/kgc-1.log"
 fi
 k -n demo wait --for=jsonpath='{.status.parents[0].conditions[?(@.type=="Accepted")].status}'=True \
     httproute/web --timeout=30s >/dev/null && ok "the HTTPRoute is Accepted on its Gateway" ||
@@ -83,7 +70,7 @@ reason=$(k -n demo get gateway gw -o jsonpath='{.status.listeners[1].conditions[
     bad "https listener ResolvedRefs reason is '$reason'"
 
 # --- the seed's scenario -------------------------------------------------------------------------
-kill -9 "$KONG_PID"; wait "$KONG_PID" 2>/dev/null
+kill_kong 1
 sleep 1.5 # at least one probe interval: kgc sees Kong unreachable
 k -n demo delete httproute web --wait=true >/dev/null
 k -n demo delete gateway gw --wait=true >/dev/null
@@ -105,20 +92,17 @@ preason=$(k -n demo get gateway gw -o jsonpath='{.status.conditions[?(@.type=="P
 [[ $preason == Pending || $preason == Programmed ]] &&
     ok "while Kong is down it is Programmed=$preason (last-known data plane), not Invalid" ||
     bad "Programmed reason during the outage: '$preason'"
-start_kong "$KONG_PORT"
-for _ in $(seq 1 100); do
-    curl -sf "$KONG/status" >/dev/null && break
-    sleep 0.05
-done
+start_kong 1 "$KONG_PORT"
+wait_kong_up "$KONG"
 t_ready=$(now_ms)
 k -n demo wait --for=condition=Programmed gateway/gw --timeout=20s >/dev/null &&
     ok "Programmed after Kong is ready ($(( $(now_ms) - t_ready )) ms after ready, incl. kubectl)" ||
     bad "Programmed after Kong is ready"
 for _ in $(seq 1 40); do
-    grep -q 'event=ready' "$TMP/kgc1.log" && break
+    grep -q 'event=ready' "$TMP/kgc-1.log" && break
     sleep 0.1
 done
-grep -q 'event=ready' "$TMP/kgc1.log" && ok "kgc saw the Kong instance come back (ready event)" ||
+grep -q 'event=ready' "$TMP/kgc-1.log" && ok "kgc saw the Kong instance come back (ready event)" ||
     bad "kgc saw the Kong instance come back"
 if grep -q UnsupportedProtocol "$TMP/audit.jsonl"; then
     bad "no status write ever carried UnsupportedProtocol"
@@ -126,27 +110,27 @@ if grep -q UnsupportedProtocol "$TMP/audit.jsonl"; then
 else
     ok "no status write ever carried UnsupportedProtocol ($(wc -l <"$TMP/audit.jsonl") writes audited)"
 fi
-stop_kgc && ok "kgc stops on SIGTERM with exit 0" || bad "kgc exit status on SIGTERM"
+stop_kgc 1 && ok "kgc stops on SIGTERM with exit 0" || bad "kgc exit status on SIGTERM"
 
 # --- kgc restarted while Kong is down: the LMDB cache answers ------------------------------------
-kill -9 "$KONG_PID"; wait "$KONG_PID" 2>/dev/null
+kill_kong 1
 k -n demo delete gateway gw --wait=true >/dev/null
 k apply -f "$TMP/objects.yaml" >/dev/null
-start_kgc "$TMP/lc" "$TMP/kgc2.log"
+run_kgc 2 "$TMP/lc"
 if k -n demo wait --for=jsonpath='{.status.listeners[0].conditions[?(@.type=="Accepted")].status}'=True \
     gateway/gw --timeout=20s >/dev/null; then
     ok "kgc restarted while Kong is down: listener Accepted from the LMDB-cached listeners"
 else
-    bad "kgc restarted with a cache"; tail -20 "$TMP/kgc2.log"
+    bad "kgc restarted with a cache"; tail -20 "$TMP/kgc-2.log"
 fi
-grep -q 'listener cache open.*entries=1' "$TMP/kgc2.log" && ok "the new kgc process opened the cache with 1 entry" ||
+grep -q 'listener cache open.*entries=1' "$TMP/kgc-2.log" && ok "the new kgc process opened the cache with 1 entry" ||
     bad "the cache from the earlier run was not opened"
-stop_kgc >/dev/null
+stop_kgc 2 >/dev/null
 
 # --- and with nothing cached: Pending, then Programmed when Kong returns -------------------------
 k -n demo delete gateway gw --wait=true >/dev/null
 k apply -f "$TMP/objects.yaml" >/dev/null
-start_kgc "$TMP/lc-empty" "$TMP/kgc3.log"
+run_kgc 3 "$TMP/lc-empty"
 reason=
 for _ in $(seq 1 100); do
     reason=$(k -n demo get gateway gw -o jsonpath='{.status.conditions[?(@.type=="Programmed")].reason}')
@@ -158,8 +142,8 @@ done
 lreason=$(k -n demo get gateway gw -o jsonpath='{.status.listeners[0].conditions[?(@.type=="Accepted")].reason}')
 [[ $lreason != UnsupportedProtocol ]] && ok "no listener was marked UnsupportedProtocol ($lreason)" ||
     bad "listener marked UnsupportedProtocol during the outage"
-start_kong "$KONG_PORT"
-for _ in $(seq 1 100); do curl -sf "$KONG/status" >/dev/null && break; sleep 0.05; done
+start_kong 1 "$KONG_PORT"
+wait_kong_up "$KONG"
 t_ready=$(now_ms)
 k -n demo wait --for=condition=Programmed gateway/gw --timeout=20s >/dev/null &&
     ok "Programmed $(( $(now_ms) - t_ready )) ms after Kong is ready (event-driven, no backoff wait)" ||
@@ -168,8 +152,6 @@ curl -sf "$KONG/config" | grep -q 'httproute.demo.web' &&
     ok "the restarted Kong got the configuration back" || bad "the restarted Kong has no route"
 grep -q UnsupportedProtocol "$TMP/audit.jsonl" && bad "UnsupportedProtocol written at some point" ||
     ok "the audit log holds no UnsupportedProtocol at the end"
-stop_kgc && ok "kgc exits 0 again" || bad "kgc exit status"
-if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP"/kgc*.log >/dev/null; then
-    bad "sanitizer reports in kgc's log"
-fi
+stop_kgc 3 && ok "kgc exits 0 again" || bad "kgc exit status"
+no_sanitizer_reports "$TMP"/kgc-*.log
 finish

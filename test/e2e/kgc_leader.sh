@@ -7,9 +7,8 @@
 source "$(dirname "$0")/lib.sh"
 start_apiserver
 
-"$BUILD/kgc-test-kong" --admin-listen 127.0.0.1:0 >"$TMP/kong.out" 2>"$TMP/kong.err" &
-PIDS+=($!)
-KONG=$(wait_url "$TMP/kong.out") || { bad "test Kong starts"; finish; }
+start_kong 1 0 || { bad "test Kong starts"; finish; }
+KONG=${KONG_URL[1]}
 apply_crds
 cat >"$TMP/objects.yaml" <<'YAML'
 apiVersion: v1
@@ -30,43 +29,40 @@ spec:
 YAML
 k apply -f "$TMP/objects.yaml" >/dev/null && ok "objects applied" || bad "apply"
 
-declare -A KGC HP
+declare -A HP
 for n in 1 2 3; do
     HP[$n]=$(free_port)
-    "$BUILD/kgc" --kubeconfig "$KUBECONFIG" --kong-admin-url "$KONG" --listener-cache-dir "$TMP/lc$n" \
+    start_kgc $n --kong-admin-url "$KONG" --listener-cache-dir "$TMP/lc$n" \
         --leader-elect --election-namespace default --election-lease-duration 3s \
         --election-renew-deadline 2s --election-retry-period 500ms \
-        --http-listen "127.0.0.1:${HP[$n]}" --debug-listen "" >"$TMP/kgc$n.log" 2>&1 &
-    KGC[$n]=$!
-    PIDS+=(${KGC[$n]})
+        --http-listen "127.0.0.1:${HP[$n]}" --debug-listen ""
 done
 k -n demo wait --for=condition=Programmed gateway/gw --timeout=30s >/dev/null &&
     ok "the Gateway is Programmed with three replicas running" || bad "Programmed"
-writes() { # writes N: status writes reported by replica N's /metrics
-    curl -sf "http://127.0.0.1:${HP[$1]}/metrics" |
-        awk '/^kgc_reconcile_status_writes_total/ {s += $NF} END {print s + 0}'
-}
-leaders() { grep -l 'became the leader' "$TMP"/kgc[123].log 2>/dev/null | wc -l; }
+writes() { metric "http://127.0.0.1:${HP[$1]}" kgc_reconcile_status_writes_total; } # replica N's
+leaders() { grep -l 'became the leader' "$TMP"/kgc-[123].log 2>/dev/null | wc -l; }
 sleep 1
 [[ $(leaders) -eq 1 ]] && ok "exactly one replica became the leader" || bad "leaders: $(leaders)"
 leader=0 writers=0
 for n in 1 2 3; do
     w=$(writes $n)
-    if grep -q 'became the leader' "$TMP/kgc$n.log"; then leader=$n; fi
+    if grep -q 'became the leader' "$TMP/kgc-$n.log"; then leader=$n; fi
     [[ ${w:-0} -gt 0 ]] && writers=$((writers + 1))
     echo "     replica $n: $w status writes"
 done
 [[ $writers -eq 1 && $leader -ne 0 && $(writes $leader) -gt 0 ]] &&
     ok "only the leader (replica $leader) wrote status" || bad "status writers: $writers"
 
-kill -9 "${KGC[$leader]}"; wait "${KGC[$leader]}" 2>/dev/null
+kill -9 "${KGC_PID[$leader]}"
+wait "${KGC_PID[$leader]}" 2>/dev/null
+forget_pid "${KGC_PID[$leader]}"
 t0=$(date +%s%3N)
 k -n demo patch gateway gw --type merge \
     -p '{"spec":{"listeners":[{"name":"http","port":8000,"protocol":"HTTP"},{"name":"http2","port":8000,"protocol":"HTTP","hostname":"b.example.com"}]}}' >/dev/null
 new=0
 for _ in $(seq 1 150); do
     for n in 1 2 3; do
-        [[ $n -ne $leader ]] && grep -q 'became the leader' "$TMP/kgc$n.log" && new=$n
+        [[ $n -ne $leader ]] && grep -q 'became the leader' "$TMP/kgc-$n.log" && new=$n
     done
     [[ $new -ne 0 ]] && break
     sleep 0.1
@@ -80,8 +76,7 @@ k -n demo wait --for=jsonpath='{.status.listeners[1].conditions[?(@.type=="Accep
     bad "status did not follow the spec change"
 for n in 1 2 3; do
     [[ $n -eq $leader ]] && continue
-    kill -TERM "${KGC[$n]}"; wait "${KGC[$n]}" && ok "replica $n exits 0 on SIGTERM" ||
-        bad "replica $n exit status"
+    stop_kgc $n && ok "replica $n exits 0 on SIGTERM" || bad "replica $n exit status"
 done
 holder=$(k -n default get lease kgc-leader -o jsonpath='{.spec.holderIdentity}')
 [[ -z $holder ]] && ok "the Lease was released on shutdown" || bad "Lease still held by '$holder'"

@@ -424,6 +424,36 @@ static void test_short_empty_watches_back_off(void **state)
     fx_free(f);
 }
 
+/* A watch that fails (short and empty) backs off, then resumes; when that resume finds the
+ * history expired the informer lists at once: the wait already happened, and a second backoff
+ * would double the catch-up after a storm of cuts and compactions (client-go lists after its one
+ * backoff). An Expired right after a list still backs off (no list/watch loop). */
+static void test_expired_resume_after_backoff_lists_at_once(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    f->opts.min_watch_ns = 10 * KGC_NS_PER_S; /* every watch here is short */
+    f->sim.lists[0] = (struct list_version){{ROUTE("a", "1")}, "10"};
+    f->sim.lists[1] = (struct list_version){{ROUTE("a", "1"), ROUTE("b", "25")}, "30"};
+    f->sim.lists[2] = (struct list_version){{ROUTE("a", "1"), ROUTE("b", "25")}, "40"};
+    f->sim.n_lists = 3;
+    f->sim.watches[0] = (struct watch_script){{NULL}};          /* short and empty: back off */
+    f->sim.watches[1] = (struct watch_script){{EXPIRED, NULL}}; /* the resume: list at once */
+    f->sim.watches[2] = (struct watch_script){{EXPIRED, NULL}}; /* right after a list: back off */
+    f->sim.watches[3] = (struct watch_script){{EVENT("ADDED", ROUTE("c", "41")), NULL}};
+    f->sim.n_watches = 4;
+    fx_start(f);
+    wait_watches(f, 5);
+    struct kgc_informer_stats st;
+    kgc_informer_stats(f->inf, &st);
+    assert_int_equal(st.lists, 3);
+    assert_int_equal(st.backoffs, 2); /* the empty watch and the Expired after a list */
+    assert_string_equal(f->sim.watch_rv[1], "10");
+    assert_string_equal(f->sim.watch_rv[2], "30");
+    assert_string_equal(rv_of(f, "b"), "25");
+    fx_free(f);
+}
+
 static void test_oversized_event_relists(void **state)
 {
     (void)state;
@@ -538,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_resume_after_cut_without_duplicates),
         cmocka_unit_test(test_http_errors_back_off_and_recover),
         cmocka_unit_test(test_short_empty_watches_back_off),
+        cmocka_unit_test(test_expired_resume_after_backoff_lists_at_once),
         cmocka_unit_test(test_oversized_event_relists),
         cmocka_unit_test(test_wait_synced_times_out_and_stop_is_prompt),
         cmocka_unit_test(test_resync_redelivers_every_object),
