@@ -3,6 +3,7 @@
 #include "kgc/reconcile.h"
 
 #include "kgc/log.h"
+#include "kgc/strmap.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -39,6 +40,17 @@ struct kgc_reconciler {
     bool stopping; /* atomic: workers hand back what is still queued without processing it */
     pthread_mutex_t stats_lock;
     struct kgc_reconcile_stats stats[KGC_RECONCILE_CONTROLLER_COUNT];
+    /* The last status patch written per key, with the resourceVersion it was computed from:
+     * the same patch against the same object is not sent again (a key re-queued before the
+     * watch brings back kgc's own write would otherwise repeat it). Guarded by written_lock. */
+    pthread_mutex_t written_lock;
+    struct kgc_strmap written[KGC_RECONCILE_CONTROLLER_COUNT]; /* key → struct written */
+};
+
+struct written {
+    uint64_t patch_hash;
+    char rv[32];
+    char key[]; /* the map's key (borrowed by the map) */
 };
 
 void kgc_reconcile_options_default(struct kgc_reconcile_options *o)
@@ -180,6 +192,9 @@ static bool is_publish_service(const struct kgc_reconciler *r, const struct kgc_
 }
 
 /* One handler for every kind: what a change of this object can alter, re-queued. */
+static void forget_written(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
+                           const char *key);
+
 static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
                       const struct kgc_api_obj *new_obj, void *ctx)
 {
@@ -189,6 +204,11 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
         return;
     if (r->o.on_object_change)
         r->o.on_object_change(r->o.on_object_change_ctx, kind);
+    if (!new_obj) {
+        for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++)
+            if (controller_kinds[c] == kind)
+                forget_written(r, (enum kgc_reconcile_controller)c, o->meta.key);
+    }
     switch (kind) {
     case KGC_API_GATEWAYCLASS:
         enqueue(r, KGC_RECONCILE_GATEWAYCLASS, o->meta.key);
@@ -308,12 +328,67 @@ static void split_key(const char *key, char *buf, size_t size, const char **ns, 
     }
 }
 
+/* Whether patch (hash h) was already written for obj at its current resourceVersion. */
+static bool already_written(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
+                            const struct kgc_api_obj *obj, uint64_t h)
+{
+    const char *rv = obj->meta.resource_version;
+    if (!rv)
+        return false;
+    pthread_mutex_lock(&r->written_lock);
+    const struct written *w = kgc_strmap_get(&r->written[c], obj->meta.key);
+    bool same = w && w->patch_hash == h && strcmp(w->rv, rv) == 0;
+    pthread_mutex_unlock(&r->written_lock);
+    return same;
+}
+
+static void remember_written(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
+                             const struct kgc_api_obj *obj, uint64_t h)
+{
+    const char *rv = obj->meta.resource_version, *key = obj->meta.key;
+    pthread_mutex_lock(&r->written_lock);
+    struct written *w = kgc_strmap_get(&r->written[c], key);
+    if (!rv || strlen(rv) >= sizeof(w->rv)) {
+        free(kgc_strmap_remove(&r->written[c], key));
+        w = NULL;
+    } else if (!w) {
+        size_t n = strlen(key) + 1;
+        w = malloc(sizeof(*w) + n);
+        if (w) {
+            memcpy(w->key, key, n);
+            if (kgc_strmap_put(&r->written[c], w->key, w, NULL) != 0) {
+                free(w); /* out of memory: no record; the next identical write is just sent */
+                w = NULL;
+            }
+        }
+    }
+    if (w) {
+        w->patch_hash = h;
+        snprintf(w->rv, sizeof(w->rv), "%s", rv);
+    }
+    pthread_mutex_unlock(&r->written_lock);
+}
+
+static void forget_written(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
+                           const char *key)
+{
+    pthread_mutex_lock(&r->written_lock);
+    free(kgc_strmap_remove(&r->written[c], key));
+    pthread_mutex_unlock(&r->written_lock);
+}
+
 /* Sends patch to obj's /status. Returns 0, or an error that means "retry". */
 static int write_status(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
                         const struct kgc_api_obj *obj, json_object *patch)
 {
     if (!r->client)
         return 0;
+    const char *text = json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN);
+    uint64_t h = text ? kgc_strmap_hash(text, strlen(text)) : 0;
+    if (text && already_written(r, c, obj, h)) {
+        COUNT(r, c, unchanged);
+        return 0;
+    }
     const struct kgc_api_kind_info *ki = kgc_api_kind_info(obj->kind);
     struct kgc_k8s_resource res = {ki->group, ki->version, ki->plural, ki->namespaced};
     char path[1024];
@@ -324,6 +399,8 @@ static int write_status(struct kgc_reconciler *r, enum kgc_reconcile_controller 
     struct kgc_err err = {0};
     COUNT(r, c, writes);
     rc = kgc_k8s_patch_status(r->client, path, patch, NULL, &st, &err);
+    if (rc == 0 && text)
+        remember_written(r, c, obj, h);
     if (rc == KGC_ECONFLICT) {
         COUNT(r, c, write_conflicts);
         kgc_debug(COMPONENT, "status write conflict; retrying from the cache",
@@ -471,6 +548,9 @@ int kgc_reconciler_new(const struct kgc_reconcile_options *o, struct kgc_cache *
     r->kong = k;
     r->leader = true;
     pthread_mutex_init(&r->stats_lock, NULL);
+    pthread_mutex_init(&r->written_lock, NULL);
+    for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++)
+        kgc_strmap_init(&r->written[c]);
     r->controller_name =
         strdup(o->controller_name ? o->controller_name : KGC_STATUS_DEFAULT_CONTROLLER);
     if (!r->controller_name)
@@ -570,6 +650,15 @@ void kgc_reconciler_free(struct kgc_reconciler *r)
     free(r->publish_ns);
     free(r->publish_name);
     pthread_mutex_destroy(&r->stats_lock);
+    for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++) {
+        size_t pos = 0;
+        const char *k;
+        void *v;
+        while (kgc_strmap_next(&r->written[c], &pos, &k, &v))
+            free(v);
+        kgc_strmap_destroy(&r->written[c]);
+    }
+    pthread_mutex_destroy(&r->written_lock);
     free(r);
 }
 
