@@ -218,8 +218,10 @@ int kgc_kong_client_get_root(struct kgc_kong_client *c, struct kgc_kong_info *ou
 int kgc_kong_client_get_status(struct kgc_kong_client *c, char hash[KGC_KONG_HASH_LEN + 1],
                                long *http_status, struct kgc_err *err);
 
-/* POST /config?check_hash=1&flatten_errors=1 with body {"config": "<config_text>"} (the string
- * form: Kong's hash is the MD5 of the text, so an unchanged configuration gets 304). Returns 0
+/* POST /config?check_hash=1&flatten_errors=1 as multipart/form-data, field config = config_text
+ * (curl -F config=@kong.yml), streamed from the caller's buffer without a copy (the string form:
+ * Kong's hash is the MD5 of the text, so an unchanged configuration gets 304). A 2xx answer's
+ * body (Kong echoes every entity) is dropped unread, so it is not held nor capped. Returns 0
  * when Kong answered (whatever it answered: see out->kind; free with kgc_kong_push_result_free()),
  * or a network error as kgc_kong_client_get_root (out is then zeroed). */
 int kgc_kong_push_config(struct kgc_kong_client *c, const char *config_text, size_t len,

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <json-c/json.h>
 
 #ifndef KGC_VERSION
 #define KGC_VERSION "0.0.0"
@@ -19,7 +18,7 @@ struct kgc_kong_client {
     char url[KGC_KONG_URL_MAX];      /* normalised admin URL, no trailing slash */
     CURL *curl;                      /* the easy handle; its connection cache is reused */
     struct curl_slist *get_headers;  /* Accept, User-Agent, extra headers */
-    struct curl_slist *post_headers; /* the same plus Content-Type, "Expect:" */
+    struct curl_slist *post_headers; /* the same plus "Expect:" (no 100-continue round trip) */
     char *ca_file, *cert_file, *key_file;
     bool skip_verify;
     uint64_t request_timeout_ms, connect_timeout_ms, push_timeout_ms;
@@ -32,7 +31,8 @@ struct kgc_kong_client {
 struct body {
     char *p;
     size_t n, cap, max;
-    bool over; /* the answer exceeded max: the transfer was cut */
+    bool over;      /* the answer exceeded max: the transfer was cut */
+    CURL *skip_2xx; /* set: a 2xx answer of this handle is read and dropped, not kept */
 };
 
 struct reply {
@@ -54,6 +54,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct body *b = arg;
     size_t n = size * nmemb;
+    long status = 0;
+    if (b->skip_2xx &&
+        curl_easy_getinfo(b->skip_2xx, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+        status >= 200 && status < 300)
+        return n;
     if (n > b->max - b->n) {
         b->over = true;
         return 0; /* CURLE_WRITE_ERROR: the transfer stops here */
@@ -174,7 +179,6 @@ int kgc_kong_client_new(const char *admin_url, const struct kgc_kong_client_opti
         append(&c->get_headers, "User-Agent: kgc/" KGC_VERSION) ||
         append(&c->post_headers, "Accept: application/json") ||
         append(&c->post_headers, "User-Agent: kgc/" KGC_VERSION) ||
-        append(&c->post_headers, "Content-Type: application/json") ||
         append(&c->post_headers, "Expect:")) {
         kgc_err_set(err, rc, "out of memory");
         goto out_free;
@@ -253,16 +257,20 @@ static int curl_failure(struct kgc_kong_client *c, CURLcode res, const char *wha
     }
 }
 
-/* One request. path starts with '/'. On 0, *status holds the HTTP status and r->body the answer
- * (the caller frees r->body.p, also on failure). */
-static int perform(struct kgc_kong_client *c, const char *what, const char *path, const char *post,
-                   size_t post_len, uint64_t timeout_ms, size_t max, long *status, struct reply *r,
+/* One request: a GET, or a POST of form (multipart/form-data) when not NULL. path starts with '/'.
+ * On 0, *status holds the HTTP status and r->body the answer (empty for a POST's 2xx; the caller
+ * frees r->body.p, also on failure). */
+static int perform(struct kgc_kong_client *c, const char *what, const char *path, curl_mime *form,
+                   uint64_t timeout_ms, size_t max, long *status, struct reply *r,
                    struct kgc_err *err)
 {
     char url[KGC_KONG_URL_MAX + 128];
     *status = 0;
     memset(r, 0, sizeof(*r));
     r->body.max = max;
+    /* Kong's 201 to POST /config lists every entity it loaded (tens of MB for 10k routes) and
+     * kgc needs none of it: not kept, so neither capped nor held in memory. */
+    r->body.skip_2xx = form ? c->curl : NULL;
     if (snprintf(url, sizeof(url), "%s%s", c->url, path) >= (int)sizeof(url))
         return kgc_err_set(err, KGC_EINVAL, "%s: URL too long", what);
     uint64_t connect_ms = c->connect_timeout_ms < timeout_ms ? c->connect_timeout_ms : timeout_ms;
@@ -281,7 +289,7 @@ static int perform(struct kgc_kong_client *c, const char *what, const char *path
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &r->body);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, post ? c->post_headers : c->get_headers);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, form ? c->post_headers : c->get_headers);
     if (c->abort_flag) {
         curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
@@ -295,10 +303,8 @@ static int perform(struct kgc_kong_client *c, const char *what, const char *path
         curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->skip_verify ? 0L : 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->skip_verify ? 0L : 2L);
-    if (post) {
-        curl_easy_setopt(h, CURLOPT_POST, 1L);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)post_len);
+    if (form) {
+        curl_easy_setopt(h, CURLOPT_MIMEPOST, form); /* a POST; libcurl sets the Content-Type */
     } else {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     }
@@ -326,8 +332,8 @@ int kgc_kong_client_get_root(struct kgc_kong_client *c, struct kgc_kong_info *ou
     long status = 0;
     struct reply r;
     memset(out, 0, sizeof(*out));
-    int rc = perform(c, "GET /", "/", NULL, 0, c->request_timeout_ms, c->max_root_body, &status, &r,
-                     err);
+    int rc =
+        perform(c, "GET /", "/", NULL, c->request_timeout_ms, c->max_root_body, &status, &r, err);
     if (http_status)
         *http_status = status;
     if (rc == 0 && status != 200) {
@@ -349,7 +355,7 @@ int kgc_kong_client_get_status(struct kgc_kong_client *c, char hash[KGC_KONG_HAS
     long status = 0;
     struct reply r;
     hash[0] = '\0';
-    int rc = perform(c, "GET /status", "/status", NULL, 0, c->request_timeout_ms, c->max_reply_body,
+    int rc = perform(c, "GET /status", "/status", NULL, c->request_timeout_ms, c->max_reply_body,
                      &status, &r, err);
     if (http_status)
         *http_status = status;
@@ -366,31 +372,61 @@ int kgc_kong_client_get_status(struct kgc_kong_client *c, char hash[KGC_KONG_HAS
     return rc;
 }
 
+/* The configuration text handed to libcurl part by part: libcurl reads it straight from the
+ * caller's buffer, so a push costs no copy of the text. */
+struct upload {
+    const char *p;
+    size_t len, off;
+};
+
+static size_t on_upload_read(char *buf, size_t size, size_t nitems, void *arg)
+{
+    struct upload *u = arg;
+    size_t n = size * nitems;
+    if (n > u->len - u->off)
+        n = u->len - u->off;
+    memcpy(buf, u->p + u->off, n);
+    u->off += n;
+    return n;
+}
+
+/* libcurl rewinds the part when it resends the request (a kept-alive connection found dead). */
+static int on_upload_seek(void *arg, curl_off_t offset, int origin)
+{
+    struct upload *u = arg;
+    curl_off_t base = origin == SEEK_SET   ? 0
+                      : origin == SEEK_CUR ? (curl_off_t)u->off
+                      : origin == SEEK_END ? (curl_off_t)u->len
+                                           : -1;
+    if (base < 0 || offset < -base || offset > (curl_off_t)u->len - base)
+        return CURL_SEEKFUNC_FAIL;
+    u->off = (size_t)(base + offset);
+    return CURL_SEEKFUNC_OK;
+}
+
 int kgc_kong_push_config(struct kgc_kong_client *c, const char *config_text, size_t len,
                          struct kgc_kong_push_result *out, struct kgc_err *err)
 {
     memset(out, 0, sizeof(*out));
     if (len > (size_t)INT32_MAX)
         return kgc_err_set(err, KGC_E2BIG, "POST /config: configuration of %zu bytes", len);
-    json_object *doc = json_object_new_object();
-    json_object *text = json_object_new_string_len(config_text, (int)len);
-    if (!doc || !text || json_object_object_add(doc, "config", text)) {
-        json_object_put(text);
-        json_object_put(doc);
-        return kgc_err_set(err, KGC_ENOMEM, "POST /config: out of memory");
-    }
-    size_t body_len = 0;
-    const char *body = json_object_to_json_string_length(
-        doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &body_len);
-    if (!body) {
-        json_object_put(doc);
+    /* multipart/form-data with one field, config = the text (curl -F config=@kong.yml): Kong
+     * hashes the field's text as it does the string form, and the part is streamed from
+     * config_text, never copied or escaped. */
+    struct upload up = {.p = config_text, .len = len, .off = 0};
+    curl_mime *form = curl_mime_init(c->curl);
+    curl_mimepart *part = form ? curl_mime_addpart(form) : NULL;
+    if (!part || curl_mime_name(part, "config") != CURLE_OK ||
+        curl_mime_data_cb(part, (curl_off_t)len, on_upload_read, on_upload_seek, NULL, &up) !=
+            CURLE_OK) {
+        curl_mime_free(form);
         return kgc_err_set(err, KGC_ENOMEM, "POST /config: out of memory");
     }
     long status = 0;
     struct reply r;
-    int rc = perform(c, "POST /config", "/config?check_hash=1&flatten_errors=1", body, body_len,
+    int rc = perform(c, "POST /config", "/config?check_hash=1&flatten_errors=1", form,
                      c->push_timeout_ms, c->max_reply_body, &status, &r, err);
-    json_object_put(doc);
+    curl_mime_free(form);
     if (rc == 0)
         rc = kgc_kong_parse_push_reply(status, r.body.p, r.body.n,
                                        r.retry_after[0] ? r.retry_after : NULL, out, err);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # e2e: the test Kong Admin API (build/kgc-test-kong) driven with curl, checked with python3.
 # Root, status, readiness before and after a push, 304 on a repeated string-form push, 201 on a
-# repeated document-form push, /status hash = MD5 of the string, flattened errors on a broken
-# push, fault injection, start delay, SIGTERM and restart. Last line: "N passed, N failed".
+# repeated document-form push, /status hash = MD5 of the string, multipart/form-data pushes
+# (curl -F config=@file: hash = md5sum of the file, then 304), flattened errors on a broken push,
+# fault injection, start delay, SIGTERM and restart. Last line: "N passed, N failed".
 set -uo pipefail
 
 BUILD=${BUILD:-build}
@@ -163,9 +164,28 @@ check "...as Kong words it" \
 check "an empty body is 400" test "$(req POST /config application/json "$tmp/empty")" = 400
 check "...expected a declarative configuration" json "d=={'message':'expected a declarative configuration'}"
 
+# multipart/form-data (curl -F config=@kong.yml): the config field is the string form
+printf '# "quoted" back\\slash caf\xc3\xa9 \xf0\x9f\x98\x80\r\n_format_version: "3.0"\r\n_comment: "\\"x\\" \\\\ \\n"\nservices:\n- name: svc-m\n  host: svc-m.default.svc\n' >"$tmp/kong.yml"
+form() { # PATH CURL-F-ARGS...: body -> $tmp/body; echoes status
+    local path=$1
+    shift
+    local args=(-s --max-time 5 -o "$tmp/body" -w '%{http_code}')
+    for f in "$@"; do args+=(-F "$f"); done
+    curl "${args[@]}" "$KURL$path"
+}
+check "multipart push (curl -F config=@kong.yml) is 201" \
+    test "$(form '/config?check_hash=1' "config=@$tmp/kong.yml")" = 201
+req GET /status >/dev/null
+want=$(md5sum "$tmp/kong.yml" | cut -d' ' -f1)
+check "/status hash = md5sum of the file" json "d['configuration_hash']=='$want'"
+check "repeated multipart push with check_hash=1 is 304" \
+    test "$(form '/config?check_hash=1' "config=@$tmp/kong.yml")" = 304
+check "the text as a plain field, check_hash as a form field: 304" \
+    test "$(form /config "config=<$tmp/kong.yml" check_hash=1)" = 304
+
 check "SIGTERM stops it with exit 0" stop_kong "$K1"
 posts=$(grep -c '"method":"POST","path":"/config"' "$tmp/audit")
-check "the audit log has one line per push (8)" test "$posts" -eq 8
+check "the audit log has one line per push (11)" test "$posts" -eq 11
 
 # ---- a restart comes back empty --------------------------------------------------------------------
 check "restarts" start_kong

@@ -1,5 +1,5 @@
 /* The test Kong's HTTP behaviour, in-process on a free port: root and listeners, status and
- * readiness, the hash and 304, fault injection, size cap, audit log. */
+ * readiness, the hash and 304, multipart/form-data bodies, fault injection, size cap, audit log. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -111,6 +111,84 @@ static struct kf_server *start(struct kf_server_options *o)
     }
     assert_int_equal(rc, 0);
     return s;
+}
+
+/* One multipart/form-data part: data (len bytes) under name; with filename it is sent as curl -F
+ * name=@file sends a file. */
+struct part {
+    const char *name;
+    const char *data;
+    size_t len;
+    const char *filename;
+    size_t off; /* read position, for chunked uploads */
+};
+
+static size_t part_read(char *buf, size_t size, size_t nitems, void *arg)
+{
+    struct part *p = arg;
+    size_t n = size * nitems;
+    n = n < p->len - p->off ? n : p->len - p->off;
+    memcpy(buf, p->data + p->off, n);
+    p->off += n;
+    return n;
+}
+
+/* POST path as multipart/form-data (libcurl's mime API, as curl -F). chunked: sizes unknown to
+ * libcurl, so no Content-Length (the server must bound the body as it arrives). */
+static struct reply form_post(struct kf_server *s, const char *path, struct part *parts, size_t n,
+                              bool chunked)
+{
+    struct reply r = {0};
+    struct buf b = {0};
+    char url[256];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", kf_server_port(s), path);
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    curl_mime *form = curl_mime_init(c);
+    assert_non_null(form);
+    for (size_t i = 0; i < n; i++) {
+        curl_mimepart *mp = curl_mime_addpart(form);
+        assert_non_null(mp);
+        curl_mime_name(mp, parts[i].name);
+        parts[i].off = 0;
+        if (chunked) {
+            curl_mime_data_cb(mp, -1, part_read, NULL, NULL, &parts[i]);
+        } else {
+            curl_mime_data(mp, parts[i].data, parts[i].len);
+        }
+        if (parts[i].filename) {
+            curl_mime_filename(mp, parts[i].filename);
+            curl_mime_type(mp, "application/octet-stream");
+        }
+    }
+    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_MIMEPOST, form);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    CURLcode rc = curl_easy_perform(c);
+    /* a server that answers 413 early may close before the upload ends */
+    assert_true(rc == CURLE_OK || rc == CURLE_SEND_ERROR);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    curl_mime_free(form);
+    if (b.p) {
+        r.json = json_tokener_parse(b.p);
+    }
+    free(b.p);
+    return r;
+}
+
+static void assert_hash(struct kf_server *s, const char *text, size_t len)
+{
+    char md5[33];
+    kf_md5_hex(text, len, md5);
+    struct reply r = http(s, "GET", "/status", NULL, NULL);
+    assert_string_equal(jstr(r.json, "configuration_hash"), md5);
+    json_object_put(r.json);
 }
 
 static const char *DOC = "{\"_format_version\":\"3.0\",\"services\":[{\"name\":\"s\",\"host\":"
@@ -278,6 +356,105 @@ static void test_bodies_and_content_types(void **state)
     kf_server_stop(s);
 }
 
+/* multipart/form-data (curl -F config=@kong.yml): the config field is the string form; its text
+ * arrives byte-exact whatever it holds, in as many chunks as it takes. */
+static void test_multipart(void **state)
+{
+    (void)state;
+    struct kf_server_options o;
+    kf_server_options_init(&o);
+    struct kf_server *s = start(&o);
+
+    /* quotes, backslashes, CRLF, tabs, UTF-8, and a CRLF "--" line (a document start) much like a
+     * part boundary */
+    static const char yaml[] =
+        "# \"quoted\" 'single' back\\slash \xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80\r\n"
+        "# \t--\r\n--- # ------------------------boundary-ish\r\n"
+        "_format_version: \"3.0\"\r\n"
+        "_comment: \"caf\xc3\xa9 \\\"x\\\" \\\\ \\n\"\n"
+        "services:\n- name: m\n  host: example.com\n";
+    struct part p[3] = {{.name = "config", .data = yaml, .len = sizeof(yaml) - 1}};
+    struct reply r = form_post(s, "/config?check_hash=1", p, 1, false);
+    assert_int_equal(r.status, 201);
+    json_object_put(r.json);
+    assert_hash(s, yaml, sizeof(yaml) - 1);
+    r = form_post(s, "/config?check_hash=1", p, 1, false);
+    assert_int_equal(r.status, 304);
+    json_object_put(r.json);
+    r = form_post(s, "/config", p, 1, false); /* no check_hash: applies again */
+    assert_int_equal(r.status, 201);
+    json_object_put(r.json);
+
+    /* as a file part (curl -F config=@file), check_hash as a form field, chunked */
+    p[0].filename = "kong.yml";
+    p[1] = (struct part){.name = "check_hash", .data = "1", .len = 1};
+    r = form_post(s, "/config", p, 2, true);
+    assert_int_equal(r.status, 304);
+    json_object_put(r.json);
+
+    /* a large text: many post-processor chunks, appended in order */
+    size_t big_len = (size_t)3 << 20;
+    char *big = malloc(big_len + 1);
+    assert_non_null(big);
+    static const char head[] = "{\"_format_version\":\"3.0\",\"_comment\":\"";
+    static const char tail[] = "\",\"services\":[{\"name\":\"b\",\"host\":\"example.com\"}]}";
+    static const char unit[] = "\\\"\xc3\xa9\\r\\n-- \\\\ ";
+    memcpy(big, head, sizeof(head) - 1);
+    size_t at = sizeof(head) - 1;
+    while (at + sizeof(unit) - 1 + sizeof(tail) - 1 <= big_len) {
+        memcpy(big + at, unit, sizeof(unit) - 1);
+        at += sizeof(unit) - 1;
+    }
+    memcpy(big + at, tail, sizeof(tail));
+    big_len = at + sizeof(tail) - 1;
+    struct part bp[1] = {{.name = "config", .data = big, .len = big_len}};
+    r = form_post(s, "/config?check_hash=1", bp, 1, true);
+    assert_int_equal(r.status, 201);
+    json_object_put(r.json);
+    assert_hash(s, big, big_len);
+    r = form_post(s, "/config?check_hash=1", bp, 1, false);
+    assert_int_equal(r.status, 304);
+    json_object_put(r.json);
+
+    /* rejected like the other forms; the hash stays */
+    static const char bad[] = "_format_version: \"3.0\"\nservices:\n- name: s\n";
+    struct part badp[2] = {{.name = "config", .data = bad, .len = sizeof(bad) - 1},
+                           {.name = "flatten_errors", .data = "1", .len = 1}};
+    r = form_post(s, "/config", badp, 2, false);
+    assert_int_equal(r.status, 400);
+    assert_int_equal(json_object_array_length(json_object_object_get(r.json, "flattened_errors")),
+                     1);
+    json_object_put(r.json);
+    assert_hash(s, big, big_len);
+
+    /* no config field; no boundary */
+    struct part other[1] = {{.name = "something", .data = "x", .len = 1}};
+    r = form_post(s, "/config", other, 1, false);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(jstr(r.json, "message"), "expected a declarative configuration");
+    json_object_put(r.json);
+    r = http(s, "POST", "/config", "multipart/form-data", "config=x");
+    assert_int_equal(r.status, 400);
+    json_object_put(r.json);
+    assert_hash(s, big, big_len);
+    kf_server_stop(s);
+
+    /* over the cap: 413, with a Content-Length and without one */
+    o.max_body = (size_t)1 << 20;
+    s = start(&o);
+    r = form_post(s, "/config", bp, 1, false);
+    assert_int_equal(r.status, 413);
+    json_object_put(r.json);
+    r = form_post(s, "/config", bp, 1, true);
+    assert_int_equal(r.status, 413);
+    json_object_put(r.json);
+    r = http(s, "GET", "/status", NULL, NULL);
+    assert_string_equal(jstr(r.json, "configuration_hash"), "00000000000000000000000000000000");
+    json_object_put(r.json);
+    free(big);
+    kf_server_stop(s);
+}
+
 static void test_fault_injection_and_audit(void **state)
 {
     (void)state;
@@ -341,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_root_and_listeners),
         cmocka_unit_test(test_status_ready_hash_and_304),
         cmocka_unit_test(test_bodies_and_content_types),
+        cmocka_unit_test(test_multipart),
         cmocka_unit_test(test_fault_injection_and_audit),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,7 @@
 /* kong client: the calls against the test Kong (in-process, a free port): root, status, the
  * push outcomes (applied, unchanged, rejected with flattened errors, rejected as a whole, busy);
+ * the pushed text arriving byte-exact (multipart/form-data), also at 20 MB; 413; a 201 over the
+ * reply cap;
  * Kong-side faults (connection refused, timeouts, garbage, non-200, bodies over the cap, an
  * aborted call); extra headers; TLS (CA file, skip-verify, client certificate) against an HTTPS
  * peer whose certificates the test makes with libcrypto. */
@@ -123,6 +125,128 @@ static void test_calls_against_test_kong(void **state)
     kgc_kong_push_result_free(&r);
 
     /* A rejected push changed nothing. */
+    assert_int_equal(kgc_kong_client_get_status(c, hash, NULL, &err), 0);
+    assert_string_equal(hash, want);
+    kgc_kong_client_free(c);
+    kf_server_stop(s);
+}
+
+/* The pushed text reaches Kong byte-exact (multipart/form-data, streamed from the caller's
+ * buffer): Kong's hash of what it received is the MD5 of what was pushed, for text with quotes,
+ * backslashes, CR/LF, tabs, UTF-8, boundary-like lines, and for a 20 MB configuration. */
+static void push_and_check(struct kgc_kong_client *c, const char *text, size_t len)
+{
+    struct kgc_err err = {0};
+    struct kgc_kong_push_result r;
+    char want[33], hash[33];
+    kgc_kong_config_hash(text, len, want);
+    assert_int_equal(kgc_kong_push_config(c, text, len, &r, &err), 0);
+    assert_int_equal(r.kind, KGC_KONG_PUSH_APPLIED);
+    kgc_kong_push_result_free(&r);
+    assert_int_equal(kgc_kong_client_get_status(c, hash, NULL, &err), 0);
+    assert_string_equal(hash, want);
+    assert_int_equal(kgc_kong_push_config(c, text, len, &r, &err), 0);
+    assert_int_equal(r.kind, KGC_KONG_PUSH_UNCHANGED);
+    assert_string_equal(r.hash, want);
+    kgc_kong_push_result_free(&r);
+}
+
+static void test_push_byte_exact(void **state)
+{
+    (void)state;
+    struct kf_server_options fo;
+    kf_server_options_init(&fo);
+    struct kf_server *s = start_fake(&fo);
+    struct kgc_kong_client *c = client_for(kf_server_port(s), NULL);
+
+    static const char yaml[] =
+        "# \"quoted\" 'single' back\\slash caf\xc3\xa9 \xe6\x97\xa5\xf0\x9f\x98\x80\r\n"
+        "#\t--\r\n--- # ------------------------0123456789abcdef\r\n"
+        "_format_version: \"3.0\"\r\n"
+        "_comment: \"\\\"x\\\" \\\\ \\n \\t \\u00e9 \xc3\xa9\"\n"
+        "services:\n- name: s\xc3\xa9\n  host: example.com\n";
+    push_and_check(c, yaml, sizeof(yaml) - 1);
+    static const char json[] =
+        "{\n\t\"_format_version\": \"3.0\",\r\n\t\"_comment\": "
+        "\"\\\"\\\\/\\b\\f\\u0001 \xe2\x82\xac\",\n"
+        "\t\"services\": [{\"name\": \"j\", \"host\": \"example.com\"}]\n}\n";
+    push_and_check(c, json, sizeof(json) - 1);
+
+    size_t cap = (size_t)20 << 20;
+    char *big = malloc(cap);
+    assert_non_null(big);
+    static const char head[] = "{\"_format_version\":\"3.0\",\"_comment\":\"";
+    static const char tail[] = "\",\"services\":[{\"name\":\"big\",\"host\":\"example.com\"}]}\n";
+    static const char unit[] = "\\\"\xc3\xa9\\r\\n--\\\\\xf0\x9f\x98\x80 ";
+    memcpy(big, head, sizeof(head) - 1);
+    size_t len = sizeof(head) - 1;
+    while (len + sizeof(unit) - 1 + sizeof(tail) - 1 <= cap) {
+        memcpy(big + len, unit, sizeof(unit) - 1);
+        len += sizeof(unit) - 1;
+    }
+    memcpy(big + len, tail, sizeof(tail) - 1);
+    len += sizeof(tail) - 1;
+    assert_true(len > (size_t)19 << 20);
+    push_and_check(c, big, len);
+    free(big);
+    kgc_kong_client_free(c);
+    kf_server_stop(s);
+}
+
+/* A configuration over Kong's body cap is Kong's answer (413), not a transport failure. */
+static void test_push_too_large(void **state)
+{
+    (void)state;
+    struct kf_server_options fo;
+    kf_server_options_init(&fo);
+    fo.max_body = (size_t)1 << 20;
+    struct kf_server *s = start_fake(&fo);
+    struct kgc_kong_client *c = client_for(kf_server_port(s), NULL);
+    size_t len = (size_t)2 << 20;
+    char *text = malloc(len);
+    assert_non_null(text);
+    memset(text, ' ', len);
+    struct kgc_kong_push_result r;
+    struct kgc_err err = {0};
+    assert_int_equal(kgc_kong_push_config(c, text, len, &r, &err), 0);
+    assert_int_equal(r.kind, KGC_KONG_PUSH_OTHER);
+    assert_int_equal(r.http_status, 413);
+    kgc_kong_push_result_free(&r);
+    /* the client still works after the cut-short upload */
+    assert_int_equal(kgc_kong_push_config(c, VALID, strlen(VALID), &r, &err), 0);
+    assert_int_equal(r.kind, KGC_KONG_PUSH_APPLIED);
+    kgc_kong_push_result_free(&r);
+    free(text);
+    kgc_kong_client_free(c);
+    kf_server_stop(s);
+}
+
+/* Kong's 201 lists every entity it loaded: at 10k routes far over the reply cap. The client
+ * drops a successful push's answer unread, so a big configuration is still APPLIED. */
+static void test_push_big_answer(void **state)
+{
+    (void)state;
+    struct kf_server_options fo;
+    kf_server_options_init(&fo);
+    struct kf_server *s = start_fake(&fo);
+    struct kgc_kong_client_options co;
+    kgc_kong_client_options_default(&co);
+    co.max_reply_body = 1024;
+    struct kgc_kong_client *c = client_for(kf_server_port(s), &co);
+    char text[16384];
+    size_t n = (size_t)snprintf(text, sizeof(text), "{\"_format_version\":\"3.0\",\"services\":[");
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "%s{\"name\":\"s%d\",\"host\":\"h%d\"}",
+                              i ? "," : "", i, i);
+    n += (size_t)snprintf(text + n, sizeof(text) - n, "]}");
+    assert_true(n < sizeof(text) - 1);
+    struct kgc_kong_push_result r;
+    struct kgc_err err = {0};
+    assert_int_equal(kgc_kong_push_config(c, text, n, &r, &err), 0);
+    assert_int_equal(r.kind, KGC_KONG_PUSH_APPLIED);
+    kgc_kong_push_result_free(&r);
+    char want[33], hash[33];
+    kgc_kong_config_hash(text, n, want);
     assert_int_equal(kgc_kong_client_get_status(c, hash, NULL, &err), 0);
     assert_string_equal(hash, want);
     kgc_kong_client_free(c);
@@ -623,6 +747,9 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_calls_against_test_kong),
+        cmocka_unit_test(test_push_byte_exact),
+        cmocka_unit_test(test_push_too_large),
+        cmocka_unit_test(test_push_big_answer),
         cmocka_unit_test(test_busy_answers),
         cmocka_unit_test(test_empty_listeners_from_test_kong),
         cmocka_unit_test(test_refused_and_timeout),

@@ -70,10 +70,20 @@ struct kf_server {
 
 /* Per-request state, owned by libmicrohttpd's con_cls slot. */
 struct request {
-    char *body;
+    char *body; /* the raw body; for multipart/form-data, the value of the config field */
     size_t len, cap;
     bool too_large; /* the body went over max_body: discard it and answer 413 */
     bool answered;  /* a response was queued early */
+    /* POST /config as multipart/form-data (curl -F config=@kong.yml): the body is fed to
+     * libmicrohttpd's post processor as it arrives and only the fields are kept. */
+    bool multipart;
+    struct MHD_PostProcessor *pp;
+    size_t received;    /* raw body bytes, against max_body */
+    bool form_bad;      /* malformed multipart body (or no boundary) */
+    bool form_oom;      /* out of memory collecting a field */
+    bool have_config;   /* the config field was present */
+    char check_hash[8]; /* the check_hash field, if any (truncated) */
+    char flatten[8];    /* the flatten_errors field, if any (truncated) */
 };
 
 void kf_server_options_init(struct kf_server_options *o)
@@ -436,20 +446,31 @@ static enum MHD_Result post_config(struct kf_server *s, struct MHD_Connection *c
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     ct = ct ? ct : "";
 
-    if (req->len == 0) {
-        return respond(s, conn, m, path, 400, message("expected a declarative configuration"),
-                       NULL);
-    }
-    if (strncasecmp(ct, "multipart/form-data", 19) == 0) {
-        return respond(s, conn, m, path, 415, message("Unsupported Content-Type"), NULL);
-    }
-
     json_object *doc = NULL; /* the document form */
     const char *text = NULL; /* the string form */
     size_t text_len = 0;
     char *owned_text = NULL;
     json_object *parsed = NULL;
-    if (strncasecmp(ct, "application/json", 16) == 0) {
+    if (req->multipart) {
+        if (req->form_oom) {
+            return respond(s, conn, m, path, 500, message("An unexpected error occurred"), NULL);
+        }
+        if (req->form_bad) {
+            return respond(s, conn, m, path, 400, message("malformed multipart/form-data body"),
+                           NULL);
+        }
+        if (!req->have_config) {
+            return respond(s, conn, m, path, 400, message("expected a declarative configuration"),
+                           NULL);
+        }
+        check_hash = check_hash || strcmp(req->check_hash, "1") == 0;
+        flatten = flatten || truthy(req->flatten);
+        text = req->body ? req->body : "";
+        text_len = req->len;
+    } else if (req->len == 0) {
+        return respond(s, conn, m, path, 400, message("expected a declarative configuration"),
+                       NULL);
+    } else if (strncasecmp(ct, "application/json", 16) == 0) {
         json_tokener *tok = json_tokener_new_ex(64);
         parsed = tok ? json_tokener_parse_ex(tok, req->body, (int)req->len) : NULL;
         if (tok && json_tokener_get_error(tok) != json_tokener_success) {
@@ -678,6 +699,78 @@ static enum MHD_Result handle(struct kf_server *s, struct MHD_Connection *conn, 
     return respond(s, conn, method, url, 404, message("Not found"), NULL);
 }
 
+/* Appends n bytes to the request's buffer (NUL-terminated). 0 or KGC_ENOMEM. */
+static int body_append(struct request *req, const char *data, size_t n)
+{
+    if (req->len + n + 1 > req->cap) {
+        size_t cap = req->cap ? req->cap : 4096;
+        while (cap < req->len + n + 1) {
+            cap *= 2;
+        }
+        char *nb = realloc(req->body, cap);
+        if (!nb) {
+            return KGC_ENOMEM;
+        }
+        req->body = nb;
+        req->cap = cap;
+    }
+    memcpy(req->body + req->len, data, n);
+    req->len += n;
+    req->body[req->len] = '\0';
+    return 0;
+}
+
+/* A small form field into a fixed buffer (longer values are truncated: they match nothing). */
+static void field_copy(char *dst, size_t size, const char *data, uint64_t off, size_t n)
+{
+    if (off >= size - 1) {
+        return;
+    }
+    size_t room = size - 1 - (size_t)off;
+    n = n < room ? n : room;
+    memcpy(dst + off, data, n);
+    dst[off + n] = '\0';
+}
+
+/* libmicrohttpd's post processor hands over each form field, possibly in several chunks. */
+static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *filename, const char *content_type,
+                                  const char *transfer_encoding, const char *data, uint64_t off,
+                                  size_t size)
+{
+    (void)kind, (void)filename, (void)content_type, (void)transfer_encoding;
+    struct request *req = cls;
+    if (!key) {
+        return MHD_YES;
+    }
+    if (strcmp(key, "config") == 0) {
+        if (off == 0) {
+            req->len = 0; /* a repeated field: the last one wins */
+        }
+        req->have_config = true;
+        if (size > 0 && body_append(req, data, size) != 0) {
+            req->form_oom = true;
+            return MHD_NO;
+        }
+    } else if (strcmp(key, "check_hash") == 0) {
+        field_copy(req->check_hash, sizeof(req->check_hash), data, off, size);
+    } else if (strcmp(key, "flatten_errors") == 0) {
+        field_copy(req->flatten, sizeof(req->flatten), data, off, size);
+    }
+    return MHD_YES;
+}
+
+/* Stops the post processor; a body that ended inside a part is malformed. */
+static void form_finish(struct request *req)
+{
+    if (req->pp) {
+        if (MHD_destroy_post_processor(req->pp) != MHD_YES) {
+            req->form_bad = true;
+        }
+        req->pp = NULL;
+    }
+}
+
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload,
                                  size_t *upload_size, void **con_cls)
@@ -701,6 +794,31 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
             req->answered = true;
             return respond(s, conn, method, url, 413, message("request body too large"), NULL);
         }
+        const char *ct =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        if (strcmp(method, "POST") == 0 && strcmp(url, "/config") == 0 && ct &&
+            strncasecmp(ct, "multipart/form-data", 19) == 0) {
+            req->multipart = true;
+            req->pp = MHD_create_post_processor(conn, 64 * 1024, form_field, req);
+            req->form_bad = req->pp == NULL; /* no boundary */
+        }
+        return MHD_YES;
+    }
+    if (*upload_size > 0 && req->multipart) {
+        if (!req->too_large) {
+            req->received += *upload_size;
+            if (req->received > s->o.max_body) {
+                req->too_large = true;
+                form_finish(req);
+                free(req->body);
+                req->body = NULL;
+                req->len = req->cap = 0;
+            } else if (req->pp && !req->form_bad && !req->form_oom &&
+                       MHD_post_process(req->pp, upload, *upload_size) != MHD_YES) {
+                req->form_bad = !req->form_oom;
+            }
+        }
+        *upload_size = 0;
         return MHD_YES;
     }
     if (*upload_size > 0) {
@@ -710,22 +828,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
                 free(req->body);
                 req->body = NULL;
                 req->len = req->cap = 0;
-            } else {
-                if (req->len + *upload_size + 1 > req->cap) {
-                    size_t cap = req->cap ? req->cap : 4096;
-                    while (cap < req->len + *upload_size + 1) {
-                        cap *= 2;
-                    }
-                    char *nb = realloc(req->body, cap);
-                    if (!nb) {
-                        return MHD_NO;
-                    }
-                    req->body = nb;
-                    req->cap = cap;
-                }
-                memcpy(req->body + req->len, upload, *upload_size);
-                req->len += *upload_size;
-                req->body[req->len] = '\0';
+            } else if (body_append(req, upload, *upload_size) != 0) {
+                return MHD_NO;
             }
         }
         *upload_size = 0;
@@ -735,6 +839,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     }
     req->answered = true;
+    form_finish(req);
     return handle(s, conn, url, method, req);
 }
 
@@ -746,6 +851,7 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     struct request *req = *con_cls;
     if (req) {
+        form_finish(req);
         free(req->body);
         free(req);
         *con_cls = NULL;
