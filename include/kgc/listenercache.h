@@ -14,10 +14,13 @@
  * short lock and one atomic increment, never LMDB or a lock a writer holds across I/O.
  *
  * On disk: one LMDB environment (data.mdb, lock.mdb) in the cache directory, keys
- * "meta:schema" (KGC_LISTENER_CACHE_SCHEMA) and "inst:<url>" (a compact binary entry,
- * kgc_listener_cache_encode()). A file LMDB rejects, or with another schema, or holding an entry
- * that does not decode, is renamed to data.mdb.corrupt-<UTC time> and the cache starts empty, with
- * one warning. Thread-safe. */
+ * "meta:schema" (KGC_LISTENER_CACHE_SCHEMA), "inst:<url>" (a compact binary entry,
+ * kgc_listener_cache_encode()) and "rec:<name>" (other modules' records, see below). A file LMDB
+ * rejects, or with another schema, or holding an entry that does not decode, is renamed to
+ * data.mdb.corrupt-<UTC time> and the cache starts empty, with one warning. So is an empty
+ * data.mdb, one shorter than the pages its meta page names (truncated), and one whose pages crash
+ * a read: LMDB has no checksums, so open first walks the file in a forked child (a child killed by
+ * SIGBUS/SIGSEGV means damage). Thread-safe. */
 #ifndef KGC_LISTENERCACHE_H
 #define KGC_LISTENERCACHE_H
 
@@ -35,7 +38,8 @@
 /* Module options, filled by cmd/kgc from flags. Strings are copied by open. */
 struct kgc_listener_cache_options {
     const char *dir;      /* --listener-cache-dir (KGC_LISTENER_CACHE_DEFAULT_DIR); NULL or ""
-                             disables persistence: memory only, restarts are not covered */
+                             disables the cache: the view is LIVE or NONE, never CACHED (Kong's
+                             own controller's policy, kept for comparison) */
     unsigned max_mb;      /* --listener-cache-max-mb: LMDB map size cap in MiB (16) */
     unsigned max_entries; /* instances kept; the least recently seen-live go first (64) */
     const struct kgc_clock *wall_clock; /* tests: a fake clock read as Unix-epoch ns; NULL: the
@@ -153,6 +157,24 @@ void kgc_listener_view_release(struct kgc_listener_view *v);
  * disabled), KGC_EPARSE (undecodable), KGC_EIO. */
 int kgc_listener_cache_get(struct kgc_listener_cache *c, const char *url,
                            struct kgc_listener_cache_entry *out, struct kgc_err *err);
+
+/* ---- records of other modules ---------------------------------------------------------------- */
+
+/* Small records other modules keep across kgc restarts in the same LMDB environment, under
+ * "rec:<name>" keys that the entry loader skips (the syncer keeps the Gateway set of the last
+ * configuration a Kong accepted: kgc/sync.h). name: [a-z0-9-]{1,64}; data at most
+ * KGC_LISTENER_CACHE_RECORD_MAX bytes, opaque to this module. Any thread. */
+#define KGC_LISTENER_CACHE_RECORD_MAX (4u << 20)
+
+/* Stores data under name, replacing what was there. Returns 0, KGC_ENOENT (persistence
+ * disabled), KGC_EINVAL (bad name, too large), or the LMDB write's error (KGC_ENOSPC, KGC_EIO). */
+int kgc_listener_cache_put_record(struct kgc_listener_cache *c, const char *name, const void *data,
+                                  size_t len, struct kgc_err *err);
+
+/* Reads the record: 0 with *data (malloc'd, NUL added after the *len bytes; the caller frees
+ * it), KGC_ENOENT (none, or persistence disabled), KGC_EINVAL, KGC_EIO, KGC_ENOMEM. */
+int kgc_listener_cache_get_record(struct kgc_listener_cache *c, const char *name, char **data,
+                                  size_t *len, struct kgc_err *err);
 
 /* The debug endpoint's JSON: {"persistent", "dir", "view": {source, stale, age_ms, reason,
  * n_live}, "instances": [{url, source: live|cached|none, age_ms, last_seen_live, version, node_id,

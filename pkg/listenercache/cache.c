@@ -13,10 +13,12 @@
 #include <limits.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +27,7 @@
 #define COMPONENT  "listenercache"
 #define KEY_SCHEMA "meta:schema"
 #define KEY_PREFIX "inst:"
+#define KEY_RECORD "rec:" /* kgc_listener_cache_put_record(): other modules' data, not decoded */
 
 /* One instance, in memory. */
 struct entry {
@@ -192,7 +195,7 @@ static void rebuild(struct kgc_listener_cache *c)
             snprintf(s->reason, sizeof(s->reason), "no Kong instance has answered yet");
         else
             snprintf(s->reason, sizeof(s->reason), "no Kong instance probed since kgc started");
-        if (best) {
+        if (best && c->dir) { /* no directory: no listener cache, only live listeners count */
             s->source = KGC_LISTENERS_CACHED;
             s->seen_ms = best->seen_ms;
             set_identity(s, best);
@@ -413,6 +416,9 @@ static int load(struct kgc_listener_cache *c, char *why, size_t why_size)
         n_keys++;
         if (k.mv_size == strlen(KEY_SCHEMA) && memcmp(k.mv_data, KEY_SCHEMA, k.mv_size) == 0)
             continue;
+        if (k.mv_size > strlen(KEY_RECORD) &&
+            memcmp(k.mv_data, KEY_RECORD, strlen(KEY_RECORD)) == 0)
+            continue; /* read by its owner with kgc_listener_cache_get_record() */
         if (k.mv_size <= plen || memcmp(k.mv_data, KEY_PREFIX, plen) != 0) {
             snprintf(why, why_size, "unknown key \"%.*s\"", (int)(k.mv_size > 64 ? 64 : k.mv_size),
                      (const char *)k.mv_data);
@@ -499,13 +505,109 @@ static int move_aside(struct kgc_listener_cache *c, struct kgc_err *err)
     return 0;
 }
 
+/* LMDB has no checksums: garbage in its pages can send it reading through its map past the end
+ * of the file (SIGBUS) or anywhere in it. So a forked child reads every key and value first, with
+ * its own read-only, lock-free environment and stderr closed; a child killed by a signal means a
+ * damaged file (why says so). Anything else — a clean walk, an LMDB error (the real open reports
+ * it), no answer within 5 s, fork failing — leaves why empty. */
+static void probe_in_child(struct kgc_listener_cache *c, const char *path, char *why,
+                           size_t why_size)
+{
+    size_t map = (size_t)(c->max_mb ? c->max_mb : 16) << 20;
+    pid_t pid = fork();
+    if (pid < 0)
+        return;
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, STDERR_FILENO);
+        signal(SIGBUS, SIG_DFL);
+        signal(SIGSEGV, SIG_DFL);
+        MDB_env *env = NULL;
+        MDB_txn *txn = NULL;
+        MDB_cursor *cur = NULL;
+        MDB_dbi dbi;
+        MDB_val k, v;
+        if (mdb_env_create(&env) || mdb_env_set_mapsize(env, map) || mdb_env_set_maxdbs(env, 1) ||
+            mdb_env_open(env, c->dir, MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0600) ||
+            mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) || mdb_dbi_open(txn, NULL, 0, &dbi) ||
+            mdb_cursor_open(txn, dbi, &cur))
+            _exit(0);
+        volatile unsigned char sum = 0;
+        MDB_val sk = {.mv_size = strlen(KEY_SCHEMA), .mv_data = KEY_SCHEMA}, sv;
+        (void)mdb_get(txn, dbi, &sk, &sv); /* load()'s first look-up: its own path down */
+        for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            for (size_t i = 0; i < k.mv_size; i++)
+                sum ^= ((const unsigned char *)k.mv_data)[i];
+            for (size_t i = 0; i < v.mv_size; i++)
+                sum ^= ((const unsigned char *)v.mv_data)[i];
+            MDB_val kk = k, vv;
+            (void)mdb_get(txn, dbi, &kk, &vv); /* and every key found by search, as writes do */
+        }
+        _exit(0);
+    }
+    int status = 0;
+    pid_t done = 0;
+    for (int i = 0; i < 5000 && (done = waitpid(pid, &status, WNOHANG)) == 0; i++) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000};
+        nanosleep(&ts, NULL);
+    }
+    if (done == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        kgc_warn(COMPONENT, "listener cache check did not finish in 5 s; opening it anyway",
+                 KGC_F_STR("file", path));
+        return;
+    }
+    if (done == pid && WIFSIGNALED(status))
+        snprintf(why, why_size, "reading %s crashes LMDB (signal %d: %s)", path, WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+}
+
+/* A data.mdb LMDB must not be given (a reason in why, else ""): an empty one, which LMDB would
+ * silently re-initialise (before opening: env_open false); or, once open, one shorter than the
+ * pages its meta page names: LMDB maps the file and reading a page past its end faults (SIGBUS),
+ * e.g. after a truncation. */
+static bool file_damaged(struct kgc_listener_cache *c, bool env_open, char *why, size_t why_size)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/data.mdb", c->dir);
+    why[0] = '\0';
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return false;
+    if (!env_open) {
+        if (st.st_size == 0)
+            snprintf(why, why_size, "%s is empty (0 bytes)", path);
+        else
+            probe_in_child(c, path, why, why_size);
+        return why[0] != '\0';
+    }
+    MDB_envinfo info;
+    MDB_stat ms;
+    if (mdb_env_info(c->env, &info) || mdb_env_stat(c->env, &ms))
+        return false;
+    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+    if ((uint64_t)st.st_size < need)
+        snprintf(why, why_size,
+                 "%s is %lld bytes, shorter than its %llu pages of %u bytes (truncated)", path,
+                 (long long)st.st_size, (unsigned long long)info.me_last_pgno + 1, ms.ms_psize);
+    return why[0] != '\0';
+}
+
 /* Opens the store, recovering once from a corrupt or incompatible file. */
 static int open_store(struct kgc_listener_cache *c, struct kgc_err *err)
 {
     char why[KGC_ERR_MSG_MAX] = "";
     for (int attempt = 0; attempt < 2; attempt++) {
-        int rc = open_env(c);
-        if (rc == 0) {
+        bool damaged = file_damaged(c, false, why, sizeof(why));
+        int rc = damaged ? 0 : open_env(c);
+        if (rc == 0 && !damaged && (damaged = file_damaged(c, true, why, sizeof(why))))
+            close_env(c);
+        if (damaged) {
+            /* why says it */
+        } else if (rc == 0) {
             rc = load(c, why, sizeof(why));
             if (rc == 0)
                 return 0;
@@ -919,6 +1021,73 @@ int kgc_listener_cache_get(struct kgc_listener_cache *c, const char *url,
         rc = kgc_err_set(err, KGC_ENOENT, "listener cache: no entry for %s", url);
     else
         rc = kgc_err_set(err, mdb_code(rc), "listener cache: %s", mdb_strerror(rc));
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+/* ---- records ----------------------------------------------------------------------------------
+ */
+
+static int record_key(const char *name, char *key, size_t size, struct kgc_err *err)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n < 1 || n > 64 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
+        return kgc_err_set(err, KGC_EINVAL, "listener cache: bad record name");
+    snprintf(key, size, "%s%s", KEY_RECORD, name);
+    return 0;
+}
+
+int kgc_listener_cache_put_record(struct kgc_listener_cache *c, const char *name, const void *data,
+                                  size_t len, struct kgc_err *err)
+{
+    char key[80];
+    int rc = record_key(name, key, sizeof(key), err);
+    if (rc != 0)
+        return rc;
+    if (len > KGC_LISTENER_CACHE_RECORD_MAX)
+        return kgc_err_set(err, KGC_EINVAL, "listener cache: record %s of %zu bytes", name, len);
+    if (!c->env)
+        return kgc_err_set(err, KGC_ENOENT, "listener cache: persistence disabled");
+    pthread_mutex_lock(&c->write_mu);
+    rc = put_raw(c, key, data, len);
+    pthread_mutex_unlock(&c->write_mu);
+    if (rc)
+        return kgc_err_set(err, mdb_code(rc), "listener cache: writing record %s: %s", name,
+                           mdb_strerror(rc));
+    return 0;
+}
+
+int kgc_listener_cache_get_record(struct kgc_listener_cache *c, const char *name, char **data,
+                                  size_t *len, struct kgc_err *err)
+{
+    *data = NULL;
+    *len = 0;
+    char key[80];
+    int rc = record_key(name, key, sizeof(key), err);
+    if (rc != 0)
+        return rc;
+    if (!c->env)
+        return kgc_err_set(err, KGC_ENOENT, "listener cache: persistence disabled");
+    MDB_txn *txn = NULL;
+    rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return kgc_err_set(err, mdb_code(rc), "listener cache: %s", mdb_strerror(rc));
+    MDB_val k = {.mv_size = strlen(key), .mv_data = key}, v;
+    rc = mdb_get(txn, c->dbi, &k, &v);
+    if (rc == 0) {
+        *data = malloc(v.mv_size + 1);
+        if (*data) {
+            memcpy(*data, v.mv_data, v.mv_size);
+            (*data)[v.mv_size] = '\0';
+            *len = v.mv_size;
+        } else {
+            rc = kgc_err_set(err, KGC_ENOMEM, "listener cache: out of memory");
+        }
+    } else if (rc == MDB_NOTFOUND) {
+        rc = kgc_err_set(err, KGC_ENOENT, "listener cache: no record %s", name);
+    } else {
+        rc = kgc_err_set(err, mdb_code(rc), "listener cache: %s", mdb_strerror(rc));
+    }
     mdb_txn_abort(txn);
     return rc;
 }

@@ -276,7 +276,9 @@ static void test_events_through_restarts(void **state)
     unsigned port = kf_server_port(s);
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
-    struct kgc_listener_cache *cache = cache_open("");
+    char lcdir[] = "/tmp/kgc-prober-lc-XXXXXX";
+    assert_non_null(mkdtemp(lcdir));
+    struct kgc_listener_cache *cache = cache_open(lcdir);
     struct kgc_kong *k = kong_new(100, 50, 400, &r, cache);
     assert_int_equal(kgc_kong_set_instances(k, (const char *[]){url}, 1, NULL), 0);
 
@@ -357,6 +359,7 @@ static void test_events_through_restarts(void **state)
     assert_int_equal(rec_count(&r), after); /* no events after stop */
     kf_server_stop(s);
     kgc_listener_cache_close(cache);
+    rm_rf(lcdir);
     rec_destroy(&r);
 }
 
@@ -398,7 +401,9 @@ static void test_instance_set(void **state)
     snprintf(ua, sizeof(ua), "http://127.0.0.1:%u", kf_server_port(a));
     snprintf(ub, sizeof(ub), "http://127.0.0.1:%u", kf_server_port(b));
     snprintf(ub_slash, sizeof(ub_slash), "%s/", ub);
-    struct kgc_listener_cache *cache = cache_open("");
+    char lcdir[] = "/tmp/kgc-prober-lc-XXXXXX";
+    assert_non_null(mkdtemp(lcdir));
+    struct kgc_listener_cache *cache = cache_open(lcdir);
     struct kgc_kong *k = kong_new(100, 50, 0, &r, cache);
     struct kgc_err err = {0};
     assert_int_equal(kgc_kong_set_instances(k, (const char *[]){ub, ua, ub_slash}, 3, &err), 0);
@@ -458,6 +463,7 @@ static void test_instance_set(void **state)
     kf_server_stop(a);
     kf_server_stop(b);
     kgc_listener_cache_close(cache);
+    rm_rf(lcdir);
     rec_destroy(&r);
 }
 
