@@ -13,6 +13,7 @@
 #include "kgc/log.h"
 #include "kgc/reconcile.h"
 #include "kgc/sync.h"
+#include "kgc/translate.h"
 #include "kgc/server.h"
 
 #include <curl/curl.h>
@@ -43,6 +44,7 @@ struct app {
     struct kgc_server_provider provider; /* callbacks over srv_app */
     struct kgc_server *http;             /* --http-listen: /healthz /readyz /metrics */
     struct kgc_server *debug;            /* --debug-listen: /debug/... */
+    struct kgc_server *invalid_backend;  /* --invalid-backend-listen: 500 for every request */
 };
 
 static const char *empty_to_null(const char *s)
@@ -67,6 +69,16 @@ static int check_listen_options(const struct kgc_config *c, struct kgc_err *err)
     if (c->debug_listen && *c->debug_listen &&
         kgc_server_parse_listen(c->debug_listen, host, sizeof(host), &port, err) != 0)
         return kgc_err_wrap(err, "--debug-listen");
+    if (c->invalid_backend_listen && *c->invalid_backend_listen &&
+        kgc_server_parse_listen(c->invalid_backend_listen, host, sizeof(host), &port, err) != 0)
+        return kgc_err_wrap(err, "--invalid-backend-listen");
+    /* the target is what Kong dials: HOST:PORT or [V6]:PORT with a real port */
+    if (c->invalid_backend_target && *c->invalid_backend_target &&
+        !kgc_translate_target_valid(c->invalid_backend_target))
+        return kgc_err_set(err, KGC_EUSAGE,
+                           "--invalid-backend-target \"%.100s\": want HOST:PORT (an IP or a "
+                           "lower-case DNS name, port 1-65535)",
+                           c->invalid_backend_target);
     return 0;
 }
 
@@ -99,7 +111,9 @@ static void on_broken(void *ctx, enum kgc_api_kind kind, const char *ns, const c
 static void on_programmed_changed(void *ctx)
 {
     struct app *a = ctx;
-    if (a->reconciler)
+    /* --requeue-on-kong-ready=false is Kong's own controller's policy: Gateways waiting for
+     * a data plane are only retried with backoff, not woken by the push that programs them. */
+    if (a->reconciler && a->cfg.requeue_on_kong_ready)
         kgc_reconciler_enqueue_every(a->reconciler, KGC_RECONCILE_GATEWAY);
 }
 
@@ -132,6 +146,21 @@ static bool hook_push_stats(void *ctx, struct kgc_metrics_push_stats *out)
     out->duration.count = st.push_count;
     out->duration.sum_seconds = (double)st.push_duration_ns_sum / 1e9;
     out->duration_bucketed = false;
+    out->bounds = kgc_syncer_push_bounds();
+    out->n_bounds = KGC_SYNC_PUSH_BUCKETS;
+    for (size_t i = 0; i < KGC_SYNC_PUSH_BUCKETS && i < KGC_METRICS_MAX_BUCKETS; i++)
+        out->counts[i] = st.push_duration_buckets[i];
+    return true;
+}
+
+static bool hook_invalid_backend_requests(void *ctx, uint64_t *out)
+{
+    struct app *a = ctx;
+    /* the endpoint starts after the metrics server: read it once it exists */
+    struct kgc_server *s = __atomic_load_n(&a->invalid_backend, __ATOMIC_ACQUIRE);
+    if (!s)
+        return false;
+    *out = kgc_server_requests(s);
     return true;
 }
 
@@ -206,6 +235,8 @@ static int start_servers(struct app *a)
     sa->metrics.version = KGC_VERSION;
     sa->metrics.is_leader = hook_is_leader;
     sa->metrics.push_stats = hook_push_stats;
+    if (empty_to_null(a->cfg.invalid_backend_listen))
+        sa->metrics.invalid_backend_requests = hook_invalid_backend_requests;
     sa->metrics.hook_ctx = a;
     sa->config_pushed = hook_config_pushed;
     sa->config_dump = hook_config_dump;
@@ -227,6 +258,18 @@ static int start_servers(struct app *a)
         so.routes = KGC_SERVER_ROUTES_DEBUG;
         if (kgc_server_start(&so, &a->provider, &a->debug, &err) != 0)
             return fatal("cannot start the debug HTTP server", &err);
+    }
+    const char *invalid = empty_to_null(a->cfg.invalid_backend_listen);
+    if (invalid) {
+        struct kgc_server *ib = NULL;
+        kgc_server_options_default(&so);
+        so.name = "invalid-backend";
+        so.listen = invalid;
+        so.routes = KGC_SERVER_ROUTES_INVALID_BACKEND;
+        so.max_connections = 256; /* it takes data-plane traffic */
+        if (kgc_server_start(&so, &a->provider, &ib, &err) != 0)
+            return fatal("cannot start the invalid-backend endpoint", &err);
+        __atomic_store_n(&a->invalid_backend, ib, __ATOMIC_RELEASE);
     }
     return 0;
 }
@@ -298,6 +341,7 @@ static int start(struct app *a)
     so.on_broken_ctx = a;
     so.on_programmed_changed = on_programmed_changed;
     so.on_programmed_changed_ctx = a;
+    so.invalid_backend_target = empty_to_null(c->invalid_backend_target);
     if (kgc_syncer_new(&so, &lookup, a->kong, a->lc, &a->syncer, &err) != 0)
         return fatal("cannot create the config syncer", &err);
 
@@ -394,7 +438,8 @@ static void stop(struct app *a)
 {
     /* The endpoints read every module below: they go first. */
     kgc_server_stop(a->debug);
-    kgc_server_stop(a->http);
+    kgc_server_stop(a->http); /* its /metrics reads the invalid-backend endpoint's counter */
+    kgc_server_stop(a->invalid_backend);
     if (a->reconciler)
         kgc_reconciler_stop(a->reconciler, a->cfg.shutdown_timeout_ns);
     /* Releasing the Lease lets a standby take over at once; writes have stopped above. */

@@ -120,6 +120,7 @@ struct kgc_metrics_kong {
 /* Config pushes (the config syncer's counters; results as kgc_kong_push_kind_name(), plus "error"
  * for a push that got no answer). */
 #define KGC_METRICS_PUSH_RESULTS 6 /* applied, unchanged, rejected, busy, other, error */
+#define KGC_METRICS_MAX_BUCKETS  32
 struct kgc_metrics_push_stats {
     /* indexed by enum kgc_kong_push_kind; [KGC_METRICS_PUSH_RESULTS - 1]: no answer */
     uint64_t by_result[KGC_METRICS_PUSH_RESULTS];
@@ -128,6 +129,12 @@ struct kgc_metrics_push_stats {
     /* false: only duration.count and .sum_seconds are known; the family then has the +Inf
      * bucket alone (still a valid histogram) */
     bool duration_bucketed;
+    /* Preferred over duration.buckets when n_bounds > 0: the push histogram's own upper bounds
+     * (seconds, increasing, static storage: the syncer's 1 ms .. 10 s) and the non-cumulative
+     * counts per bound; duration.count and .sum_seconds still give _count and _sum. */
+    const double *bounds;
+    uint64_t counts[KGC_METRICS_MAX_BUCKETS];
+    size_t n_bounds; /* at most KGC_METRICS_MAX_BUCKETS */
 };
 
 /* What /metrics shows. Fill it with kgc_metrics_snapshot_take(), or by hand in tests (then only
@@ -150,6 +157,8 @@ struct kgc_metrics_snapshot {
     struct kgc_k8s_client_stats k8s;
     bool have_pushes; /* pushes holds the config syncer's counters (false: no syncer) */
     struct kgc_metrics_push_stats pushes;
+    bool have_invalid_backend; /* the --invalid-backend-listen endpoint runs */
+    uint64_t invalid_backend_requests;
 };
 
 /* Where a snapshot comes from: the running process's modules. Any pointer may be NULL (its
@@ -167,7 +176,10 @@ struct kgc_metrics_sources {
     bool (*is_leader)(void *ctx);
     /* The config syncer's counters: NULL means no syncer (the push families are left out). */
     bool (*push_stats)(void *ctx, struct kgc_metrics_push_stats *out);
-    void *hook_ctx; /* passed to is_leader and push_stats */
+    /* Requests the invalid-backend endpoint answered (500s); NULL or false: the family is left
+     * out (the endpoint is off). */
+    bool (*invalid_backend_requests)(void *ctx, uint64_t *out);
+    void *hook_ctx; /* passed to is_leader, push_stats and invalid_backend_requests */
 };
 
 /* Reads every source into *out. Returns 0 or KGC_ENOMEM (*out then holds nothing to free).
@@ -203,6 +215,7 @@ void kgc_metrics_snapshot_release(struct kgc_metrics_snapshot *s);
  *   kgc_k8s_requests_total, kgc_k8s_request_errors_total, kgc_k8s_throttled_total,
  *   kgc_k8s_throttle_wait_seconds_total
  *   kgc_config_push_total{result}, kgc_config_push_duration_seconds (histogram)
+ *   kgc_invalid_backend_requests_total
  * The writer's error stays in w (see kgc_metrics_writer_finish()). */
 void kgc_metrics_render(const struct kgc_metrics_snapshot *s, struct kgc_metrics_writer *w);
 

@@ -48,6 +48,12 @@
 /* Route groups a server answers. */
 #define KGC_SERVER_ROUTES_HEALTH 1u /* /healthz /readyz /metrics */
 #define KGC_SERVER_ROUTES_DEBUG  2u /* /debug/... */
+/* --invalid-backend-listen: every request, whatever its method and path, answers 500 with
+ * KGC_SERVER_INVALID_BACKEND_BODY (text/plain). Kong sends it the share of a rule's traffic that
+ * belongs to invalid backendRefs (kgc/translate.h, invalid_backend_target). Alone: no other
+ * route group is served. */
+#define KGC_SERVER_ROUTES_INVALID_BACKEND 4u
+#define KGC_SERVER_INVALID_BACKEND_BODY   "kgc: no valid backend for this share of the route\n"
 
 /* What a server answers with, through callbacks that get ctx. A NULL callback: see each. The
  * `char **out` callbacks return 0 with *out malloc'd (the server frees it) and *len, or a
@@ -117,6 +123,9 @@ int kgc_server_start(const struct kgc_server_options *o, const struct kgc_server
 
 /* The bound port (the chosen one when the address said 0). */
 uint16_t kgc_server_port(const struct kgc_server *s);
+
+/* Requests answered so far (any status). Any thread. */
+uint64_t kgc_server_requests(const struct kgc_server *s);
 
 /* Stops accepting, closes every connection, joins the threads and frees. NULL is a no-op. */
 void kgc_server_stop(struct kgc_server *s);

@@ -38,6 +38,7 @@
 #define KGC_SYNC_MAX_BROKEN         1024 /* broken objects remembered */
 #define KGC_SYNC_BACKOFF_MIN_NS     (100ULL * 1000000ULL)
 #define KGC_SYNC_BACKOFF_MAX_NS     (30ULL * 1000000000ULL)
+#define KGC_SYNC_PUSH_BUCKETS       13 /* push-duration histogram: kgc_syncer_push_bounds() */
 
 /* An object Kong rejected (message non-NULL), or one that is no longer rejected (message NULL:
  * its spec changed or it is gone, so it is translated again). Runs on the syncer thread without
@@ -61,6 +62,9 @@ struct kgc_syncer_options {
     void *on_broken_ctx;
     kgc_syncer_changed_fn on_programmed_changed; /* optional */
     void *on_programmed_changed_ctx;
+    /* --invalid-backend-target (copied; NULL or "": off): the translator's
+     * invalid_backend_target, see kgc/translate.h */
+    const char *invalid_backend_target;
 };
 
 /* Fills the defaults (in parentheses above; client options as kgc_kong_client_options_default). */
@@ -121,6 +125,9 @@ struct kgc_syncer_stats {
     uint64_t push_errors;                     /* no answer (connect, timeout, ...) */
     uint64_t push_duration_ns_sum;            /* over every push attempt */
     uint64_t push_count;
+    /* push attempts by duration, non-cumulative: [i] counts those <= kgc_syncer_push_bounds()[i]
+     * and above the bound before; those over the last bound are only in push_count */
+    uint64_t push_duration_buckets[KGC_SYNC_PUSH_BUCKETS];
     uint64_t translations;
     uint64_t translate_duration_ns_sum;
     uint64_t config_bytes;   /* gauge: size of the current configuration */
@@ -129,6 +136,10 @@ struct kgc_syncer_stats {
 };
 
 void kgc_syncer_stats(struct kgc_syncer *s, struct kgc_syncer_stats *out);
+
+/* The push-duration histogram's upper bounds in seconds (KGC_SYNC_PUSH_BUCKETS, increasing):
+ * 0.001 0.0025 0.005 0.01 0.025 0.05 0.1 0.25 0.5 1 2.5 5 10. Static storage. */
+const double *kgc_syncer_push_bounds(void);
 
 /* /debug/config: {"leader","hash","size","last_good_hash","translated_at","problems",
  * "last_rejection","instances":[{url,ready,accepted_hash,kong_hash?,last_result,last_status,

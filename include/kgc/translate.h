@@ -25,7 +25,22 @@
  *                       certificates their Secret's; snis their Gateway's.
  *
  * The mapping decisions (paths, precedence, weights, filters, redirects, what is dropped and why)
- * are written down in pkg/translate/README.md. */
+ * are written down in pkg/translate/README.md.
+ *
+ * Precedence is exact only under router_flavor "expressions". Every Kong route gets a unique rank
+ * by the Gateway API order (`priority` in expressions, `regex_priority` otherwise), but the
+ * traditional and traditional_compatible routers (Kong's default is traditional_compatible)
+ * order routes first by how many kinds of conditions they have (hosts, headers, methods, paths)
+ * and by their own path rules, and use regex_priority only to break ties between regex paths.
+ * So, e.g., a route with a header match outranks a longer path without one. Kong gives no way
+ * to override that order from the configuration, so kgc does not try; use the expressions
+ * flavour where exact precedence matters (Kong's own controller has the same gap).
+ *
+ * Memory: the configuration is never held as one json-c tree. A planning pass reads the snapshot
+ * once (attachments, matches, backends, problems, counts, precedence) and keeps only small
+ * records; the writing passes then build one service (with its routes and plugins) or one
+ * upstream (with its targets) at a time, serialize it into the output text and free it. The
+ * bytes are those json-c gives for the whole document (PLAIN | NOSLASHESCAPE). */
 #ifndef KGC_TRANSLATE_H
 #define KGC_TRANSLATE_H
 
@@ -52,6 +67,16 @@ struct kgc_translate_input {
      * reconciler's "valid" listener). NULL: every HTTP/HTTPS listener a route is accepted on. */
     bool (*listener_usable)(void *ctx, const struct kgc_api_gateway *gw, uint32_t listener_index);
     void *listener_usable_ctx;
+    /* Optional (--invalid-backend-target): "HOST:PORT" ("[V6]:PORT") of an endpoint answering
+     * every request with 500 (kgc's --invalid-backend-listen). When set, a rule with some
+     * invalid backendRefs (not a core Service, not permitted by a ReferenceGrant, Service not
+     * found, no such port, not TCP, unusable ExternalName) and at least one usable one gets this
+     * target in its upstream carrying the invalid backends' share of the weight, so that share
+     * of the requests gets 500 as the Gateway API requires. Weight-0 backends carry no share;
+     * a Service without ready endpoints is not invalid (its share goes to the others, as
+     * without this option); a rule with no usable backend keeps its request-termination 500.
+     * NULL, "" or malformed: off (the invalid backends' share goes to the valid ones). */
+    const char *invalid_backend_target;
 };
 
 /* How bad a problem is. */
@@ -106,6 +131,10 @@ struct kgc_translate_output {
  * KGC_EINVAL (no input, lookup or output) or KGC_ENOMEM (*out then holds nothing). */
 int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_output *out,
                   struct kgc_err *err);
+
+/* Whether s can be input.invalid_backend_target: "HOST:PORT" or "[V6]:PORT", HOST an IP address
+ * or a lower-case DNS name, PORT 1..65535 (what Kong takes as a target). */
+bool kgc_translate_target_valid(const char *s);
 
 /* Frees what out holds and zeroes it. NULL and zeroed outputs are fine. */
 void kgc_translate_output_free(struct kgc_translate_output *out);

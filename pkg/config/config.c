@@ -74,8 +74,9 @@ static const struct kgc_option options[] = {
      OFF(kong_down_probe_interval_ns), 10 * MS, 3600 * S},
 
     {"listener-cache-dir", KGC_OPT_STRING, "/var/lib/kgc/listeners",
-     "Directory of the LMDB cache of last-known Kong listeners (empty: disabled; restarts of kgc "
-     "are then not covered).",
+     "Directory of the LMDB cache of last-known Kong listeners (empty: no listener cache at all: "
+     "only live listeners count, like Kong's own controller, and Gateways wait as Pending while "
+     "no Kong instance answers).",
      OFF(listener_cache_dir)},
     {"listener-cache-max-mb", KGC_OPT_INT, "16", "Size cap of the listener cache, in MiB.",
      OFF(listener_cache_max_mb), 1, 65536},
@@ -95,8 +96,9 @@ static const struct kgc_option options[] = {
      "Address to publish in Gateway status instead of the Service's (repeatable).",
      OFF(publish_addresses)},
     {"requeue-on-kong-ready", KGC_OPT_BOOL, "true",
-     "Re-queue every Gateway when a Kong instance becomes ready, restarts or changes listeners "
-     "(false: backoff only, like Kong's own controller).",
+     "Re-queue every Gateway when a Kong instance becomes ready, restarts or changes listeners, "
+     "and when a pushed configuration programs them (false: backoff only, like Kong's own "
+     "controller).",
      OFF(requeue_on_kong_ready)},
 
     {"http-listen", KGC_OPT_STRING, ":10254",
@@ -114,6 +116,15 @@ static const struct kgc_option options[] = {
     {"sync-max-delay", KGC_OPT_DURATION, "1s",
      "Longest a change waits for its push while changes keep coming.", OFF(sync_max_delay_ns),
      1 * MS, 3600 * S},
+    {"invalid-backend-listen", KGC_OPT_STRING, "",
+     "HOST:PORT where kgc answers every request with 500 (empty: off): the endpoint behind "
+     "invalid-backend-target.",
+     OFF(invalid_backend_listen)},
+    {"invalid-backend-target", KGC_OPT_STRING, "",
+     "HOST:PORT at which Kong reaches invalid-backend-listen (empty: off). When set, the share of "
+     "a rule's traffic that would go to invalid backendRefs gets 500 through it, as the Gateway "
+     "API requires; when empty that share goes to the rule's valid backends.",
+     OFF(invalid_backend_target)},
 
     {"leader-elect", KGC_OPT_BOOL, "false",
      "Elect one leader among replicas on a coordination.k8s.io Lease; only it writes status and "

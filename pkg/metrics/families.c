@@ -84,6 +84,9 @@ int kgc_metrics_snapshot_take(const struct kgc_metrics_sources *src,
 
     if (src->push_stats)
         out->have_pushes = src->push_stats(src->hook_ctx, &out->pushes);
+    if (src->invalid_backend_requests)
+        out->have_invalid_backend =
+            src->invalid_backend_requests(src->hook_ctx, &out->invalid_backend_requests);
     return 0;
 }
 
@@ -360,7 +363,10 @@ static void render_pushes(const struct kgc_metrics_snapshot *s, struct kgc_metri
     kgc_metrics_family(w, "kgc_config_push_duration_seconds", HISTOGRAM,
                        "Seconds a configuration push to Kong took.");
     const struct kgc_workqueue_histogram *h = &s->pushes.duration;
-    if (s->pushes.duration_bucketed)
+    if (s->pushes.n_bounds && s->pushes.bounds && s->pushes.n_bounds <= KGC_METRICS_MAX_BUCKETS)
+        kgc_metrics_histogram(w, NULL, 0, s->pushes.bounds, s->pushes.counts, s->pushes.n_bounds,
+                              h->count, h->sum_seconds);
+    else if (s->pushes.duration_bucketed)
         wq_histogram(w, NULL, 0, h);
     else
         kgc_metrics_histogram(w, NULL, 0, NULL, NULL, 0, h->count, h->sum_seconds);
@@ -389,6 +395,12 @@ void kgc_metrics_render(const struct kgc_metrics_snapshot *s, struct kgc_metrics
         render_k8s(s, w);
     if (s->have_pushes)
         render_pushes(s, w);
+    if (s->have_invalid_backend) {
+        kgc_metrics_family(w, "kgc_invalid_backend_requests_total", COUNTER,
+                           "Requests the invalid-backend endpoint answered with 500 (the share "
+                           "of routes' traffic that belongs to invalid backendRefs).");
+        kgc_metrics_sample(w, NULL, 0, (double)s->invalid_backend_requests);
+    }
 }
 
 int kgc_metrics_collect(const struct kgc_metrics_sources *src, size_t max_bytes, char **out,

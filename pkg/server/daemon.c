@@ -19,9 +19,10 @@ struct kgc_server {
     struct kgc_server_provider provider; /* copied at start; read-only afterwards */
     unsigned routes;
     size_t max_body;
-    uint16_t port;  /* the bound port */
-    char name[32];  /* "http" | "debug" */
-    char addr[300]; /* "host:port" as bound, for logs */
+    uint16_t port;     /* the bound port */
+    uint64_t requests; /* answered (atomic) */
+    char name[32];     /* "http" | "debug" */
+    char addr[300];    /* "host:port" as bound, for logs */
 };
 
 void kgc_server_options_default(struct kgc_server_options *o)
@@ -134,6 +135,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                  KGC_F_STR("path", url));
         return MHD_NO; /* closes the connection */
     }
+    __atomic_add_fetch(&s->requests, 1, __ATOMIC_RELAXED);
     kgc_debug(COMPONENT, "request", KGC_F_STR("server", s->name), KGC_F_STR("method", method),
               KGC_F_STR("path", url), KGC_F_INT("status", r.status),
               KGC_F_INT("bytes", (long long)r.len));
@@ -222,6 +224,11 @@ int kgc_server_start(const struct kgc_server_options *o, const struct kgc_server
 uint16_t kgc_server_port(const struct kgc_server *s)
 {
     return s->port;
+}
+
+uint64_t kgc_server_requests(const struct kgc_server *s)
+{
+    return s ? __atomic_load_n(&s->requests, __ATOMIC_RELAXED) : 0;
 }
 
 void kgc_server_stop(struct kgc_server *s)

@@ -211,6 +211,15 @@ int kgc_server_route(const struct kgc_server_provider *p, unsigned routes, const
         max_body = DEFAULT_MAX_BODY;
     if (!path)
         path = "";
+    if (routes & KGC_SERVER_ROUTES_INVALID_BACKEND) { /* every method, every path */
+        out->body = strdup(KGC_SERVER_INVALID_BACKEND_BODY);
+        if (!out->body)
+            return KGC_ENOMEM;
+        out->status = 500;
+        out->content_type = "text/plain; charset=utf-8";
+        out->len = strlen(out->body);
+        return 0;
+    }
     if (!method || (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0))
         return answer_error(out, 405, "method not allowed", path, method ? method : "", pretty);
     size_t n = strlen(path);

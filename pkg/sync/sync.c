@@ -45,7 +45,10 @@ struct inst {
     bool ready;     /* guarded by mu: the last event said ready */
     bool removed;   /* guarded by mu: REMOVED seen (kept until free: the client may be in use) */
     bool force;     /* guarded by mu: push even when it seems to hold the target */
-    struct blob *accepted;                     /* guarded by mu: what it last accepted */
+    struct blob *accepted; /* guarded by mu: what it last accepted */
+    struct blob *carried;  /* guarded by mu: what it had accepted before it restarted empty, while
+                              the re-push that restores it is pending (cleared by its answer, a
+                              rejection or KGC_SYNC_CARRIED_ATTEMPTS failures) */
     char rejected_hash[KGC_KONG_HASH_LEN + 1]; /* guarded by mu: never re-sent until a change */
     char inflight_hash[KGC_KONG_HASH_LEN + 1]; /* guarded by mu: the push in flight */
     char kong_hash[KGC_KONG_HASH_LEN + 1];     /* guarded by mu: the last hash its prober saw */
@@ -71,6 +74,7 @@ struct broken {
 struct kgc_syncer {
     uint64_t debounce_ns, max_delay_ns;
     char *controller_name;
+    char *invalid_backend_target;         /* NULL: off */
     struct kgc_kong_client_options copts; /* deep copy (no registry) */
     char **copts_strings;                 /* what copts points at */
     size_t n_copts_strings;
@@ -98,6 +102,10 @@ struct kgc_syncer {
     unsigned exclude_rounds;
     struct blob *cur;
     struct blob *last_good;
+    /* The Gateway set (no text) of the last configuration a Kong accepted before kgc started,
+     * from the listener cache: answers kgc_syncer_gateway_programmed() while no instance is
+     * ready, until this process learns better (an acceptance, a restart, a foreign config). */
+    struct blob *restored;
     struct kgc_translate_output last_out; /* problems of the last translation (config NULL) */
     bool have_out;
     uint64_t translated_wall_ms;
@@ -106,7 +114,15 @@ struct kgc_syncer {
     size_t n_broken;
     struct inst *insts;
     struct kgc_syncer_stats stats;
+    char persisted_hash[KGC_KONG_HASH_LEN + 1]; /* syncer thread: the stored record's hash */
 };
+
+/* Failed re-pushes after which a restarted instance no longer counts as carrying its old
+ * configuration (the Gateways it held then wait, Programmed=False/Pending). */
+#define KGC_SYNC_CARRIED_ATTEMPTS 3
+
+#define RECORD_NAME   "sync-accepted"
+#define RECORD_HEADER "kgc-sync-accepted/1\n"
 
 /* ---- small helpers ----------------------------------------------------------------------------
  */
@@ -459,6 +475,7 @@ static int do_translate(struct kgc_syncer *s, bool fresh)
         .controller_name = s->controller_name,
         .router_flavor = s->lc ? view.router_flavor : NULL,
         .kong_version = s->lc ? view.version : NULL,
+        .invalid_backend_target = s->invalid_backend_target,
     };
     struct kgc_translate_output out = {0};
     struct kgc_err err = {0};
@@ -523,6 +540,103 @@ static int do_translate(struct kgc_syncer *s, bool fresh)
     if (adopted)
         notify_changed(s);
     return 0;
+}
+
+/* Whether b's Gateway set holds key at generation gen or newer. */
+static bool blob_has_gateway(const struct blob *b, const char *key, int64_t gen)
+{
+    for (size_t k = 0; b && k < b->n_gws; k++)
+        if (strcmp(b->gws[k].key, key) == 0 && b->gws[k].generation >= gen)
+            return true;
+    return false;
+}
+
+/* ---- the accepted Gateway set across kgc restarts ---------------------------------------------
+ *
+ * Record (listener cache "rec:sync-accepted"): RECORD_HEADER, the hash, then one
+ * "<generation> <namespace>/<name>" line per Gateway. */
+
+/* Stores b's Gateway set when it is not the one stored (syncer thread, no lock held). */
+static void persist_accepted(struct kgc_syncer *s, const struct blob *b)
+{
+    if (!s->lc || !kgc_listener_cache_persistent(s->lc) || strcmp(s->persisted_hash, b->hash) == 0)
+        return;
+    size_t cap = strlen(RECORD_HEADER) + sizeof(b->hash) + 1;
+    for (size_t i = 0; i < b->n_gws; i++)
+        cap += strlen(b->gws[i].key) + 24;
+    char *rec = malloc(cap);
+    if (!rec)
+        return;
+    size_t n = (size_t)snprintf(rec, cap, "%s%s\n", RECORD_HEADER, b->hash);
+    for (size_t i = 0; i < b->n_gws && n < cap; i++)
+        n += (size_t)snprintf(rec + n, cap - n, "%lld %s\n", (long long)b->gws[i].generation,
+                              b->gws[i].key);
+    struct kgc_err err = {0};
+    if (n < cap && kgc_listener_cache_put_record(s->lc, RECORD_NAME, rec, n, &err) == 0)
+        snprintf(s->persisted_hash, sizeof(s->persisted_hash), "%s", b->hash);
+    else if (n < cap)
+        kgc_warn(COMPONENT, "cannot store the accepted Gateway set", KGC_F_STR("error", err.msg));
+    free(rec);
+}
+
+/* The stored Gateway set as a blob without text, or NULL (none, unreadable, malformed). */
+static struct blob *restore_accepted(struct kgc_syncer *s)
+{
+    if (!s->lc)
+        return NULL;
+    char *rec = NULL;
+    size_t len = 0;
+    struct kgc_err err = {0};
+    if (kgc_listener_cache_get_record(s->lc, RECORD_NAME, &rec, &len, &err) != 0)
+        return NULL;
+    struct blob *b = calloc(1, sizeof(*b));
+    size_t hl = strlen(RECORD_HEADER);
+    bool ok = b && len > hl && strncmp(rec, RECORD_HEADER, hl) == 0;
+    char *p = ok ? rec + hl : rec, *nl = ok ? strchr(p, '\n') : NULL;
+    ok = nl && (size_t)(nl - p) == KGC_KONG_HASH_LEN;
+    if (ok) {
+        atomic_init(&b->refs, 1);
+        memcpy(b->hash, p, KGC_KONG_HASH_LEN);
+        b->hash[KGC_KONG_HASH_LEN] = '\0';
+        size_t cap = 0;
+        for (p = nl + 1; ok && *p; p = nl + 1) {
+            nl = strchr(p, '\n');
+            char *sp = nl ? memchr(p, ' ', (size_t)(nl - p)) : NULL;
+            char *end = NULL;
+            long long gen = sp ? strtoll(p, &end, 10) : 0;
+            if (!nl || !sp || end != sp || sp + 1 >= nl) {
+                ok = false;
+                break;
+            }
+            if (b->n_gws == cap) {
+                cap = cap ? 2 * cap : 8;
+                struct gwref *v = realloc(b->gws, cap * sizeof(*v));
+                if (!v) {
+                    ok = false;
+                    break;
+                }
+                b->gws = v;
+            }
+            char *key = strndup(sp + 1, (size_t)(nl - sp - 1));
+            if (!key) {
+                ok = false;
+                break;
+            }
+            b->gws[b->n_gws++] = (struct gwref){.key = key, .generation = gen};
+        }
+    }
+    free(rec);
+    if (!ok) {
+        if (b)
+            atomic_init(&b->refs, 1);
+        blob_unref(b);
+        kgc_warn(COMPONENT, "ignoring a malformed stored Gateway set");
+        return NULL;
+    }
+    snprintf(s->persisted_hash, sizeof(s->persisted_hash), "%s", b->hash);
+    kgc_info(COMPONENT, "last accepted Gateway set restored", KGC_F_STR("hash", b->hash),
+             KGC_F_INT("gateways", b->n_gws));
+    return b;
 }
 
 /* ---- pushes (syncer thread) -------------------------------------------------------------------
@@ -633,9 +747,20 @@ static void push_one(struct kgc_syncer *s, struct inst *i, struct blob *b)
     i->last_push_wall_ms = wall_ms();
     s->stats.push_count++;
     s->stats.push_duration_ns_sum += took;
+    const double *bounds = kgc_syncer_push_bounds();
+    for (size_t k = 0; k < KGC_SYNC_PUSH_BUCKETS; k++) {
+        if ((double)took <= bounds[k] * 1e9) {
+            s->stats.push_duration_buckets[k]++;
+            break;
+        }
+    }
     uint64_t now = now_ns();
     if (rc != 0) {
         s->stats.push_errors++;
+        if (i->attempts + 1 >= KGC_SYNC_CARRIED_ATTEMPTS && i->carried) {
+            blob_set(&i->carried, NULL);
+            changed = true;
+        }
         i->last_result = "error";
         i->last_status = 0;
         snprintf(i->last_error, sizeof(i->last_error), "%s", err.msg);
@@ -649,7 +774,9 @@ static void push_one(struct kgc_syncer *s, struct inst *i, struct blob *b)
         case KGC_KONG_PUSH_APPLIED:
         case KGC_KONG_PUSH_UNCHANGED:
             blob_set(&i->accepted, b);
+            blob_set(&i->carried, NULL);
             blob_set(&s->last_good, b);
+            blob_set(&s->restored, NULL); /* this process knows better now */
             i->force = false;
             i->attempts = 0;
             i->retry_at_ns = 0;
@@ -657,6 +784,10 @@ static void push_one(struct kgc_syncer *s, struct inst *i, struct blob *b)
             changed = true;
             break;
         case KGC_KONG_PUSH_REJECTED:
+            if (i->carried) {
+                blob_set(&i->carried, NULL);
+                changed = true;
+            }
             snprintf(i->rejected_hash, sizeof(i->rejected_hash), "%s", b->hash);
             snprintf(i->last_error, sizeof(i->last_error), "%s",
                      r.message ? r.message : "rejected");
@@ -686,6 +817,10 @@ static void push_one(struct kgc_syncer *s, struct inst *i, struct blob *b)
             break;
         case KGC_KONG_PUSH_BUSY:
         case KGC_KONG_PUSH_OTHER: {
+            if (i->attempts + 1 >= KGC_SYNC_CARRIED_ATTEMPTS && i->carried) {
+                blob_set(&i->carried, NULL);
+                changed = true;
+            }
             uint64_t d = backoff_ns(i->attempts++);
             if (r.retry_after_s)
                 d = (uint64_t)r.retry_after_s * KGC_NS_PER_S;
@@ -729,6 +864,8 @@ static void push_one(struct kgc_syncer *s, struct inst *i, struct blob *b)
                  KGC_F_INT("bytes", b->len), KGC_F_INT("ms", took / KGC_NS_PER_MS));
     }
     kgc_kong_push_result_free(&r);
+    if (changed)
+        persist_accepted(s, b);
     if (changed)
         notify_changed(s);
 }
@@ -830,6 +967,9 @@ static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
         why = "ready";
         break;
     case KGC_KONG_EV_RESTARTED:
+        blob_set(&s->restored, NULL); /* the data plane lost what it had */
+        if (i->accepted) /* re-pushed at once: until that answers, it counts as carried */
+            blob_set(&i->carried, i->accepted);
         blob_set(&i->accepted, NULL);
         i->force = true;
         i->retry_at_ns = 0;
@@ -840,6 +980,9 @@ static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
     case KGC_KONG_EV_HASH_CHANGED:
         snprintf(i->kong_hash, sizeof(i->kong_hash), "%s", hash);
         if (kgc_kong_hash_is_empty(hash)) {
+            blob_set(&s->restored, NULL);
+            if (i->accepted)
+                blob_set(&i->carried, i->accepted);
             blob_set(&i->accepted, NULL);
             i->force = true;
             i->retry_at_ns = 0;
@@ -851,6 +994,8 @@ static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
             blob_set(&i->accepted, hash_eq(s->cur, hash) ? s->cur : s->last_good);
             changed = true;
         } else if (hash[0]) {
+            if (!hash_eq(s->restored, hash))
+                blob_set(&s->restored, NULL);
             blob_set(&i->accepted, NULL);
             i->force = true;
             i->retry_at_ns = 0;
@@ -866,6 +1011,7 @@ static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
         i->ready = false;
         i->removed = true;
         blob_set(&i->accepted, NULL);
+        blob_set(&i->carried, NULL);
         changed = true;
         break;
     default:
@@ -913,6 +1059,9 @@ int kgc_syncer_new(const struct kgc_syncer_options *o, const struct kgc_status_l
     s->controller_name =
         strdup(o->controller_name ? o->controller_name : KGC_STATUS_DEFAULT_CONTROLLER);
     int rc = s->controller_name ? 0 : KGC_ENOMEM;
+    if (rc == 0 && o->invalid_backend_target && o->invalid_backend_target[0] &&
+        !(s->invalid_backend_target = strdup(o->invalid_backend_target)))
+        rc = KGC_ENOMEM;
     if (rc == 0 && kong)
         s->client_opts = &kgc_kong_get_options(kong)->client;
     else if (rc == 0) {
@@ -923,6 +1072,7 @@ int kgc_syncer_new(const struct kgc_syncer_options *o, const struct kgc_status_l
         kgc_syncer_free(s);
         return kgc_err_set(err, rc, "syncer: out of memory");
     }
+    s->restored = restore_accepted(s);
     if (kong && (rc = kgc_kong_subscribe(kong, on_kong_event, s)) != 0) {
         kgc_syncer_free(s);
         return kgc_err_set(err, rc, "syncer: cannot subscribe to Kong events");
@@ -983,6 +1133,7 @@ void kgc_syncer_free(struct kgc_syncer *s)
         s->insts = i->next;
         kgc_kong_client_free(i->client);
         blob_unref(i->accepted);
+        blob_unref(i->carried);
         free(i);
     }
     for (size_t i = 0; i < s->n_broken; i++)
@@ -990,12 +1141,14 @@ void kgc_syncer_free(struct kgc_syncer *s)
     free(s->broken);
     blob_unref(s->cur);
     blob_unref(s->last_good);
+    blob_unref(s->restored);
     kgc_translate_output_free(&s->last_out);
     for (size_t i = 0; i < s->n_copts_strings; i++)
         free(s->copts_strings[i]);
     free(s->copts_strings);
     free((void *)s->copts.headers);
     free(s->controller_name);
+    free(s->invalid_backend_target);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cond);
     free(s);
@@ -1040,10 +1193,8 @@ bool kgc_syncer_gateway_programmed(void *ctx, const struct kgc_api_gateway *gw, 
         if (i->removed || !i->ready)
             continue;
         n_ready++;
-        bool found = false;
-        for (size_t k = 0; i->accepted && k < i->accepted->n_gws && !found; k++)
-            found =
-                strcmp(i->accepted->gws[k].key, key) == 0 && i->accepted->gws[k].generation >= gen;
+        bool found = blob_has_gateway(i->accepted, key, gen) ||
+                     blob_has_gateway(i->carried, key, gen); /* restarted, re-push pending */
         if (!found) {
             ok = false;
             if (why && why_size)
@@ -1062,6 +1213,10 @@ bool kgc_syncer_gateway_programmed(void *ctx, const struct kgc_api_gateway *gw, 
                 carried = strcmp(i->accepted->gws[k].key, key) == 0 &&
                           i->accepted->gws[k].generation >= gen;
         }
+        /* kgc restarted while Kong is down: what the last process saw accepted */
+        for (size_t k = 0; !carried && s->restored && k < s->restored->n_gws; k++)
+            carried =
+                strcmp(s->restored->gws[k].key, key) == 0 && s->restored->gws[k].generation >= gen;
         ok = carried;
         if (!ok && why && why_size)
             snprintf(why, why_size, "no ready Kong instance to configure");
@@ -1089,6 +1244,13 @@ void kgc_syncer_route_verdict(void *ctx, const struct kgc_api_httproute *route,
         }
     }
     pthread_mutex_unlock(&s->mu);
+}
+
+const double *kgc_syncer_push_bounds(void)
+{
+    static const double bounds[KGC_SYNC_PUSH_BUCKETS] = {
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    return bounds;
 }
 
 void kgc_syncer_stats(struct kgc_syncer *s, struct kgc_syncer_stats *out)

@@ -167,10 +167,14 @@ static int endpoint_targets(struct tr_ctx *c, const char *ns, const char *svc,
     return 0;
 }
 
-/* The targets of backendRef b (weights not set yet), or a NOTE saying why there are none. */
+/* The targets of backendRef b (weights not set yet), or a NOTE saying why there are none;
+ * *invalid tells a backend the Gateway API calls invalid (its share must get 500) from a valid
+ * Service that has no ready endpoint now. */
 static int backend_targets(struct tr_ctx *c, const struct kgc_api_httproute *route, uint32_t ri,
-                           uint32_t bi, const struct kgc_api_backend_ref *b, struct tlist *out)
+                           uint32_t bi, const struct kgc_api_backend_ref *b, struct tlist *out,
+                           bool *invalid)
 {
+    *invalid = true;
     const char *route_ns = route->obj.meta.namespace, *route_name = route->obj.meta.name;
     const char *group = b->group ? b->group : "", *kind = b->kind ? b->kind : "Service";
     const char *ns = b->namespace ? b->namespace : route_ns, *name = b->name ? b->name : "";
@@ -227,6 +231,7 @@ static int backend_targets(struct tr_ctx *c, const struct kgc_api_httproute *rou
              sp->port, sp->protocol);
         goto out;
     }
+    *invalid = false;
     rc = endpoint_targets(c, ns, name, sp->name, out);
     if (rc == 0 && out->n == 0)
         NOTE("backendRefs[%u]: Service %s/%s has no ready endpoints on port %d: dropped", bi, ns,
@@ -251,16 +256,41 @@ int tr_rule_targets(struct tr_ctx *c, const struct kgc_api_httproute *route, uin
     if (!per)
         return KGC_ENOMEM;
     int rc = 0;
-    uint64_t total = 0;
+    uint64_t total = 0, invalid_total = 0;
+    bool *invalid = calloc(rule->n_backend_refs ? rule->n_backend_refs : 1, sizeof(*invalid));
+    if (!invalid) {
+        free(per);
+        return KGC_ENOMEM;
+    }
     for (uint32_t bi = 0; bi < rule->n_backend_refs; bi++) {
         const struct kgc_api_backend_ref *b = &rule->backend_refs[bi];
         if (b->weight <= 0)
             continue; /* weight 0: no traffic by definition */
-        rc = backend_targets(c, route, rule_index, bi, b, &per[bi]);
+        rc = backend_targets(c, route, rule_index, bi, b, &per[bi], &invalid[bi]);
         if (rc != 0)
             goto out;
         if (per[bi].n)
             total += (uint64_t)b->weight;
+        else if (invalid[bi])
+            invalid_total += (uint64_t)b->weight;
+    }
+    /* The invalid backends' share goes to the fallback target (it answers 500), each as a
+     * backend of one target; with no usable backend at all the rule keeps answering 500 by
+     * request-termination. */
+    if (c->fallback[0] && total && invalid_total) {
+        for (uint32_t bi = 0; bi < rule->n_backend_refs; bi++) {
+            if (rule->backend_refs[bi].weight > 0 && invalid[bi] && !per[bi].n &&
+                (rc = tlist_add(&per[bi], c->fallback, 0)) != 0)
+                goto out;
+        }
+        uint64_t share = (invalid_total * WEIGHT_SCALE * 2 + total + invalid_total) /
+                         (2 * (total + invalid_total));
+        tr_problem(c, KGC_API_HTTPROUTE, route->obj.meta.namespace, route->obj.meta.name,
+                   (int32_t)rule_index, -1, KGC_TRANSLATE_NOTE,
+                   "the invalid backendRefs' share of the traffic (about %llu/%d) goes to the "
+                   "invalid-backend target %s, which answers 500",
+                   (unsigned long long)share, WEIGHT_SCALE, c->fallback);
+        total += invalid_total;
     }
     struct tlist all = {0};
     for (uint32_t bi = 0; bi < rule->n_backend_refs && total; bi++) {
@@ -300,5 +330,6 @@ out:
     for (uint32_t bi = 0; bi < rule->n_backend_refs; bi++)
         free(per[bi].v);
     free(per);
+    free(invalid);
     return rc;
 }

@@ -305,6 +305,36 @@ bool tr_target(const char *address, int32_t port, char *out, size_t out_size)
     return (size_t)snprintf(out, out_size, "%s:%d", address, port) < out_size;
 }
 
+bool tr_host_port(const char *s, char *out, size_t out_size)
+{
+    if (!s || !s[0] || strlen(s) > 300)
+        return false;
+    char host[301];
+    const char *colon;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':' || close == s + 1)
+            return false;
+        memcpy(host, s + 1, (size_t)(close - s - 1));
+        host[close - s - 1] = '\0';
+        colon = close + 1;
+        struct in6_addr a6;
+        if (inet_pton(AF_INET6, host, &a6) != 1)
+            return false;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || colon == s || memchr(s, ':', (size_t)(colon - s)))
+            return false;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+    }
+    const char *ps = colon + 1;
+    size_t pl = strlen(ps);
+    if (pl < 1 || pl > 5 || strspn(ps, "0123456789") != pl)
+        return false;
+    return tr_target(host, (int32_t)strtol(ps, NULL, 10), out, out_size);
+}
+
 int64_t tr_duration_ms(const char *s)
 {
     /* ^([0-9]{1,5}(h|m|s|ms)){1,4}$ */

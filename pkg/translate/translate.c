@@ -106,6 +106,8 @@ char *tr_printf(struct tr_ctx *c, const char *fmt, ...)
 void tr_problem(struct tr_ctx *c, enum kgc_api_kind kind, const char *ns, const char *name,
                 int32_t rule, int32_t match, enum kgc_translate_severity sev, const char *fmt, ...)
 {
+    if (c->quiet) /* a writing pass meets again what the planning pass recorded */
+        return;
     if (c->n_problems == c->cap_problems) {
         size_t ncap = c->cap_problems ? 2 * c->cap_problems : 16;
         struct kgc_translate_problem *grown = realloc(c->problems, ncap * sizeof(*grown));
@@ -142,24 +144,6 @@ static void free_problems(struct kgc_translate_problem *p, size_t n)
         free(p[i].message);
     }
     free(p);
-}
-
-static void free_entity(struct tr_entity *e)
-{
-    if (!e)
-        return;
-    free(e->name);
-    json_object_put(e->obj);
-    free(e);
-}
-
-static void free_kroute(struct tr_kroute *k)
-{
-    if (!k)
-        return;
-    free(k->name);
-    json_object_put(k->obj);
-    free(k);
 }
 
 /* Another reference to a shared json value (tag arrays are built once and shared). */
@@ -230,9 +214,12 @@ struct route_ctx {
 
 static void route_ctx_free(struct route_ctx *rc)
 {
+    if (!rc)
+        return;
     for (size_t i = 0; i < rc->n_hosts; i++)
         free(rc->hosts[i]);
     free(rc->hosts);
+    free(rc);
 }
 
 static bool is_wildcard(const char *h)
@@ -1187,30 +1174,12 @@ static json_object *protocols(struct tr_ctx *c, bool http, bool https)
     return p;
 }
 
-/* One Kong route for the match; host_index >= 0 selects one hostname (expressions flavour). */
-static struct tr_kroute *build_kroute(struct route_ctx *rc, const struct match_plan *mp,
-                                      const struct rule_filters *f, int32_t host_index,
-                                      json_object *tags)
+/* The precedence facts of the Kong route for the match; host_index >= 0 selects one hostname
+ * (expressions flavour). */
+static void kroute_facts(const struct route_ctx *rc, const struct match_plan *mp,
+                         int32_t host_index, struct tr_kroute *k)
 {
-    struct tr_ctx *c = rc->c;
-    struct tr_kroute *k = calloc(1, sizeof(*k));
-    if (!k) {
-        c->oom = true;
-        return NULL;
-    }
-    if (host_index >= 0)
-        k->name = tr_printf(c, "httproute.%s.%s.%u.%u.h%d", rc->ns, rc->name, mp->rule, mp->match,
-                            host_index);
-    else
-        k->name = tr_printf(c, "httproute.%s.%s.%u.%u", rc->ns, rc->name, mp->rule, mp->match);
-    k->obj = tr_jobj(c);
-    json_object *o = k->obj;
-    tr_jset(c, o, "name", tr_jstr(c, k->name));
-    bool https_only = mp->has_redirect && mp->redirect.https_only;
-    tr_jset(c, o, "protocols",
-            protocols(c, https_only ? false : rc->http, https_only || rc->https));
-
-    /* precedence facts */
+    memset(k, 0, sizeof(*k));
     for (size_t i = 0; i < rc->n_hosts; i++) {
         if (host_index >= 0 && (size_t)host_index != i)
             continue;
@@ -1230,14 +1199,31 @@ static struct tr_kroute *build_kroute(struct route_ctx *rc, const struct match_p
     k->rule = mp->rule;
     k->match = mp->match;
     k->host = host_index >= 0 ? (uint32_t)host_index : 0;
+}
 
+/* One Kong route for the match with its rank-given priority; host_index >= 0 selects one
+ * hostname (expressions flavour). *name gets the route's name (owned). */
+static json_object *kroute_json(struct route_ctx *rc, const struct match_plan *mp,
+                                const struct rule_filters *f, int32_t host_index, json_object *tags,
+                                int64_t prio, char **name)
+{
+    struct tr_ctx *c = rc->c;
+    if (host_index >= 0)
+        *name = tr_printf(c, "httproute.%s.%s.%u.%u.h%d", rc->ns, rc->name, mp->rule, mp->match,
+                          host_index);
+    else
+        *name = tr_printf(c, "httproute.%s.%s.%u.%u", rc->ns, rc->name, mp->rule, mp->match);
+    json_object *o = tr_jobj(c);
+    tr_jset(c, o, "name", tr_jstr(c, *name));
+    bool https_only = mp->has_redirect && mp->redirect.https_only;
+    tr_jset(c, o, "protocols",
+            protocols(c, https_only ? false : rc->http, https_only || rc->https));
     if (c->flavor == TR_EXPRESSIONS) {
         const char *host = host_index >= 0 && rc->n_hosts ? rc->hosts[host_index] : NULL;
         char *expr = expression(c, mp, host);
         tr_jset(c, o, "expression", tr_jstr(c, expr));
         free(expr);
-        k->priority = tr_jint(c, 0);
-        tr_jset(c, o, "priority", k->priority);
+        tr_jset(c, o, "priority", tr_jint(c, prio));
     } else {
         if (rc->n_hosts) {
             json_object *hosts = tr_jarr(c);
@@ -1256,26 +1242,42 @@ static struct tr_kroute *build_kroute(struct route_ctx *rc, const struct match_p
     }
     tr_jset(c, o, "strip_path", json_object_new_boolean(0));
     tr_jset(c, o, "preserve_host", json_object_new_boolean(1));
-    if (c->flavor != TR_EXPRESSIONS) {
-        k->priority = tr_jint(c, 0);
-        tr_jset(c, o, "regex_priority", k->priority);
-    }
+    if (c->flavor != TR_EXPRESSIONS)
+        tr_jset(c, o, "regex_priority", tr_jint(c, prio));
     if (https_only)
         tr_jset(c, o, "https_redirect_status_code", tr_jint(c, mp->redirect.status));
     tr_jset(c, o, "tags", jref(tags));
     json_object *plugins = route_plugins(rc, mp, f, tags);
     if (plugins)
         tr_jset(c, o, "plugins", plugins);
-    return k;
+    return o;
 }
 
 /* ---- rules and routes ------------------------------------------------------------------------ */
 
-static int cmp_kroute_name(const void *a, const void *b)
+/* A rule kept in the configuration: one service, and an upstream when it has targets. The
+ * planning pass makes it (recording every problem, counting the entities and keeping the
+ * targets); its JSON is only made when the writing passes serialize it, one at a time. */
+struct tr_svc {
+    char *name;                 /* httproute.<ns>.<route>.<rule>: service and upstream (owned) */
+    const struct route_ctx *rc; /* the route's attachment facts (owned by c->routes) */
+    uint32_t rule;
+    struct tr_kroute *kr; /* its Kong routes in (match, host) order: what a writing pass meets */
+    size_t n_kr;
+    size_t n_targets;
+    uint32_t *weights; /* n_targets */
+    char *addrs;       /* n_targets NUL-terminated addresses back to back, in target order */
+};
+
+static void svc_free(struct tr_svc *v)
 {
-    const struct tr_kroute *x = *(const struct tr_kroute *const *)a;
-    const struct tr_kroute *y = *(const struct tr_kroute *const *)b;
-    return strcmp(x->name ? x->name : "", y->name ? y->name : "");
+    if (!v)
+        return;
+    free(v->name);
+    free(v->kr);
+    free(v->weights);
+    free(v->addrs);
+    free(v);
 }
 
 static void service_timeouts(struct route_ctx *rc, uint32_t ri, json_object *svc)
@@ -1297,6 +1299,8 @@ static void service_timeouts(struct route_ctx *rc, uint32_t ri, json_object *svc
                    "timeout 0 (none) cannot be expressed: Kong's 60 s default applies");
         return;
     }
+    if (!svc) /* planning: only the problems */
+        return;
     if (ms > 2147483646)
         ms = 2147483646;
     tr_jset(c, svc, "connect_timeout", tr_jint(c, ms));
@@ -1310,17 +1314,20 @@ static void free_match_plan(struct match_plan *mp)
     free(mp->uri);
 }
 
-/* Translates rule ri into a service (and upstream); false when the rule was dropped. */
-static bool translate_rule(struct route_ctx *rc, uint32_t ri)
+/* Called once per Kong route of a rule, in (match, host) order, by plan_matches(). */
+typedef void (*kroute_fn)(struct route_ctx *rc, const struct match_plan *mp,
+                          const struct rule_filters *f, int32_t host_index, json_object *tags,
+                          void *ctx);
+
+/* Plans every match of rule ri (problems recorded unless c->quiet) and calls fn for each Kong
+ * route it makes. The planning and the writing passes both walk a rule through here, so they
+ * meet the same Kong routes in the same order. */
+static void plan_matches(struct route_ctx *rc, uint32_t ri, const struct rule_filters *f,
+                         kroute_fn fn, void *ctx)
 {
     struct tr_ctx *c = rc->c;
     const struct kgc_api_http_route_rule *rule = &rc->r->rules[ri];
     static const struct kgc_api_http_route_match any_path = {{NULL, NULL}, NULL, 0, NULL, 0, NULL};
-    struct rule_filters f;
-    if (!check_filters(rc, ri, &f))
-        return false;
-
-    struct tr_vec krs = {0};
     uint32_t n_matches = rule->n_matches ? rule->n_matches : 1;
     for (uint32_t j = 0; j < n_matches && !c->oom; j++) {
         struct match_plan *mp = calloc(1, sizeof(*mp));
@@ -1332,29 +1339,82 @@ static bool translate_rule(struct route_ctx *rc, uint32_t ri)
         mp->match = j;
         mp->m = rule->n_matches ? &rule->matches[j] : &any_path;
         bool ok = plan_path(rc, mp) && plan_values(rc, mp) &&
-                  (!f.redirect || plan_redirect(rc, mp, f.redirect)) &&
-                  (!f.rewrite || plan_rewrite(rc, mp, f.rewrite));
+                  (!f->redirect || plan_redirect(rc, mp, f->redirect)) &&
+                  (!f->rewrite || plan_rewrite(rc, mp, f->rewrite));
         if (ok) {
             size_t variants = c->flavor == TR_EXPRESSIONS && rc->n_hosts ? rc->n_hosts : 1;
             json_object *tags =
-                obj_tags(c, KGC_API_HTTPROUTE, &rc->r->obj, (int32_t)ri, (int32_t)j);
-            for (size_t h = 0; h < variants; h++) {
-                struct tr_kroute *k =
-                    build_kroute(rc, mp, &f, c->flavor == TR_EXPRESSIONS ? (int32_t)h : -1, tags);
-                if (k && tr_vec_push(&krs, k) != 0) {
-                    free_kroute(k);
-                    c->oom = true;
-                }
-            }
+                c->quiet ? obj_tags(c, KGC_API_HTTPROUTE, &rc->r->obj, (int32_t)ri, (int32_t)j)
+                         : NULL;
+            for (size_t h = 0; h < variants; h++)
+                fn(rc, mp, f, c->flavor == TR_EXPRESSIONS ? (int32_t)h : -1, tags, ctx);
             json_object_put(tags);
         }
         free_match_plan(mp);
         free(mp);
     }
-    if (krs.n == 0 || c->oom) {
-        for (size_t i = 0; i < krs.n; i++)
-            free_kroute(krs.v[i]);
-        tr_vec_free(&krs);
+}
+
+/* ---- the planning pass ----------------------------------------------------------------------- */
+
+static void plan_kroute(struct route_ctx *rc, const struct match_plan *mp,
+                        const struct rule_filters *f, int32_t host_index, json_object *tags,
+                        void *ctx)
+{
+    (void)f;
+    (void)tags;
+    struct tr_svc *v = ctx;
+    struct tr_kroute *grown = realloc(v->kr, (v->n_kr + 1) * sizeof(*grown));
+    if (!grown) {
+        rc->c->oom = true;
+        return;
+    }
+    v->kr = grown;
+    kroute_facts(rc, mp, host_index, &v->kr[v->n_kr++]);
+}
+
+/* Keeps the targets compactly until the upstream is written. */
+static void keep_targets(struct tr_ctx *c, struct tr_svc *v, const struct tr_target *t, size_t n)
+{
+    if (!n)
+        return;
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += strlen(t[i].target) + 1;
+    v->weights = malloc(n * sizeof(*v->weights));
+    v->addrs = malloc(bytes);
+    if (!v->weights || !v->addrs) {
+        c->oom = true;
+        return;
+    }
+    char *p = v->addrs;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(t[i].target) + 1;
+        memcpy(p, t[i].target, len);
+        p += len;
+        v->weights[i] = t[i].weight;
+    }
+    v->n_targets = n;
+}
+
+/* Plans rule ri: its Kong routes' precedence facts, its targets and every problem; the rule goes
+ * into c->svcs. false when the rule was dropped. */
+static bool plan_rule(struct route_ctx *rc, uint32_t ri)
+{
+    struct tr_ctx *c = rc->c;
+    struct rule_filters f;
+    if (!check_filters(rc, ri, &f))
+        return false;
+    struct tr_svc *v = calloc(1, sizeof(*v));
+    if (!v) {
+        c->oom = true;
+        return false;
+    }
+    v->rc = rc;
+    v->rule = ri;
+    plan_matches(rc, ri, &f, plan_kroute, v);
+    if (v->n_kr == 0 || c->oom) {
+        svc_free(v);
         if (!c->oom) {
             /* say why, with the reason of the last match dropped */
             const char *why = NULL;
@@ -1373,119 +1433,226 @@ static bool translate_rule(struct route_ctx *rc, uint32_t ri)
         }
         return false;
     }
-
+    service_timeouts(rc, ri, NULL);
     struct tr_target *targets = NULL;
     size_t n_targets = 0;
     if (!f.redirect && tr_rule_targets(c, rc->r, ri, &targets, &n_targets) != 0)
         c->oom = true;
-
-    json_object *rule_tags = obj_tags(c, KGC_API_HTTPROUTE, &rc->r->obj, (int32_t)ri, -1);
-    struct tr_entity *svc = calloc(1, sizeof(*svc));
-    if (!svc) {
-        c->oom = true;
-        for (size_t i = 0; i < krs.n; i++)
-            free_kroute(krs.v[i]);
-    } else {
-        svc->name = tr_printf(c, "httproute.%s.%s.%u", rc->ns, rc->name, ri);
-        svc->obj = tr_jobj(c);
-        json_object *o = svc->obj;
-        tr_jset(c, o, "name", tr_jstr(c, svc->name));
-        tr_jset(c, o, "protocol", tr_jstr(c, "http"));
-        tr_jset(c, o, "host", tr_jstr(c, svc->name));
-        tr_jset(c, o, "port", tr_jint(c, 80));
-        service_timeouts(rc, ri, o);
-        tr_jset(c, o, "tags", jref(rule_tags));
-        qsort(krs.v, krs.n, sizeof(*krs.v), cmp_kroute_name);
-        json_object *routes = tr_jarr(c);
-        for (size_t i = 0; i < krs.n; i++) {
-            struct tr_kroute *k = krs.v[i];
-            tr_jpush(c, routes, k->obj);
-            k->obj = NULL; /* the service owns it now; k->priority still points into it */
-            if (tr_vec_push(&c->kroutes, k) != 0) {
-                free_kroute(k);
-                c->oom = true;
-            }
-            c->counts.routes++;
-        }
-        tr_jset(c, o, "routes", routes);
-        if (n_targets == 0) {
-            /* nothing to forward to: the Gateway API wants 500 */
-            json_object *cfg = tr_jobj(c), *plugins = tr_jarr(c);
-            tr_jset(c, cfg, "status_code", tr_jint(c, 500));
-            tr_jset(c, cfg, "message",
-                    tr_jstr(c, "no backend of this HTTPRoute rule is available"));
-            tr_jpush(c, plugins, plugin(c, "request-termination", cfg, jref(rule_tags)));
-            tr_jset(c, o, "plugins", plugins);
-        }
-        if (tr_vec_push(&c->services, svc) != 0) {
-            free_entity(svc);
-            c->oom = true;
-        } else {
-            c->counts.services++;
-        }
-    }
-    tr_vec_free(&krs);
-
-    if (n_targets && !c->oom) {
-        struct tr_entity *up = calloc(1, sizeof(*up));
-        if (!up) {
-            c->oom = true;
-        } else {
-            up->name = tr_printf(c, "httproute.%s.%s.%u", rc->ns, rc->name, ri);
-            up->obj = tr_jobj(c);
-            tr_jset(c, up->obj, "name", tr_jstr(c, up->name));
-            tr_jset(c, up->obj, "tags", jref(rule_tags));
-            /* targets carry only what leads back to the rule: they are many, and kgc checks
-             * their addresses itself */
-            json_object *target_tags =
-                obj_tags_ext(c, KGC_API_HTTPROUTE, &rc->r->obj, (int32_t)ri, -1, true);
-            json_object *tl = tr_jarr(c);
-            for (size_t i = 0; i < n_targets; i++) {
-                json_object *t = tr_jobj(c);
-                tr_jset(c, t, "target", tr_jstr(c, targets[i].target));
-                tr_jset(c, t, "weight", tr_jint(c, targets[i].weight));
-                tr_jset(c, t, "tags", jref(target_tags));
-                tr_jpush(c, tl, t);
-            }
-            json_object_put(target_tags);
-            tr_jset(c, up->obj, "targets", tl);
-            if (tr_vec_push(&c->upstreams, up) != 0) {
-                free_entity(up);
-                c->oom = true;
-            } else {
-                c->counts.upstreams++;
-                c->counts.targets += n_targets;
-            }
-        }
-    }
+    keep_targets(c, v, targets, n_targets);
     free(targets);
-    json_object_put(rule_tags);
+    v->name = tr_printf(c, "httproute.%s.%s.%u", rc->ns, rc->name, ri);
+    if (c->oom || tr_vec_push(&c->svcs, v) != 0) {
+        svc_free(v);
+        c->oom = true;
+        return false;
+    }
+    for (size_t i = 0; i < v->n_kr; i++) {
+        if (tr_vec_push(&c->kroutes, &v->kr[i]) != 0)
+            c->oom = true;
+    }
+    c->counts.services++;
+    c->counts.routes += v->n_kr;
+    if (v->n_targets) {
+        c->counts.upstreams++;
+        c->counts.targets += v->n_targets;
+    }
     return !c->oom;
 }
 
-static void translate_route(struct tr_ctx *c, const struct kgc_api_httproute *r)
+static void plan_route(struct tr_ctx *c, const struct kgc_api_httproute *r)
 {
-    struct route_ctx rc = {.c = c, .r = r, .ns = r->obj.meta.namespace, .name = r->obj.meta.name};
-    if (!rc.ns || !rc.name || !route_attach(&rc)) {
-        route_ctx_free(&rc);
+    struct route_ctx *rc = calloc(1, sizeof(*rc));
+    if (!rc) {
+        c->oom = true;
         return;
     }
-    if (!tr_dns_label(rc.ns) || !tr_dns_subdomain(rc.name)) {
-        tr_problem(c, KGC_API_HTTPROUTE, rc.ns, rc.name, -1, -1, KGC_TRANSLATE_DROPPED,
+    *rc = (struct route_ctx){.c = c, .r = r, .ns = r->obj.meta.namespace, .name = r->obj.meta.name};
+    if (!rc->ns || !rc->name || !route_attach(rc)) {
+        route_ctx_free(rc);
+        return;
+    }
+    if (!tr_dns_label(rc->ns) || !tr_dns_subdomain(rc->name)) {
+        tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, -1, -1, KGC_TRANSLATE_DROPPED,
                    "the namespace or name is not a valid Kubernetes name, so no Kong entity name "
                    "can be made from it");
-        route_ctx_free(&rc);
+        route_ctx_free(rc);
+        return;
+    }
+    /* owned by c->routes from here: the rules planned below point at it */
+    if (tr_vec_push(&c->routes, rc) != 0) {
+        route_ctx_free(rc);
+        c->oom = true;
         return;
     }
     uint32_t kept = 0;
     for (uint32_t ri = 0; ri < r->n_rules && !c->oom; ri++)
-        kept += translate_rule(&rc, ri) ? 1 : 0;
+        kept += plan_rule(rc, ri) ? 1 : 0;
     if (kept)
         c->counts.http_routes++;
     else if (r->n_rules && !c->oom)
-        tr_problem(c, KGC_API_HTTPROUTE, rc.ns, rc.name, -1, -1, KGC_TRANSLATE_DROPPED,
+        tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, -1, -1, KGC_TRANSLATE_DROPPED,
                    "none of the route's %u rule(s) can be expressed in Kong", r->n_rules);
-    route_ctx_free(&rc);
+}
+
+/* ---- the writing passes ---------------------------------------------------------------------- */
+
+/* The configuration text as it grows. */
+struct obuf {
+    char *s;
+    size_t n, cap;
+};
+
+static void obuf_add(struct tr_ctx *c, struct obuf *b, const char *p, size_t len)
+{
+    if (c->oom)
+        return;
+    if (b->n + len + 1 > b->cap) {
+        size_t ncap = b->cap ? b->cap : 4096;
+        while (ncap < b->n + len + 1)
+            ncap *= 2;
+        char *grown = realloc(b->s, ncap);
+        if (!grown) {
+            c->oom = true;
+            return;
+        }
+        b->s = grown;
+        b->cap = ncap;
+    }
+    memcpy(b->s + b->n, p, len);
+    b->n += len;
+    b->s[b->n] = '\0';
+}
+
+/* Appends o's compact text and frees o (consumed). */
+static void obuf_json(struct tr_ctx *c, struct obuf *b, json_object *o)
+{
+    size_t len = 0;
+    const char *text = o && !c->oom
+                           ? json_object_to_json_string_length(
+                                 o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len)
+                           : NULL;
+    if (!text)
+        c->oom = true;
+    else
+        obuf_add(c, b, text, len);
+    json_object_put(o);
+}
+
+/* A Kong route being written with its service. */
+struct named {
+    char *name;
+    json_object *obj;
+};
+
+struct write_ctx {
+    const struct tr_svc *v;
+    size_t next; /* the next of v->kr to meet */
+    struct named *kr;
+    size_t n;
+};
+
+static void write_kroute(struct route_ctx *rc, const struct match_plan *mp,
+                         const struct rule_filters *f, int32_t host_index, json_object *tags,
+                         void *ctx)
+{
+    struct write_ctx *w = ctx;
+    struct tr_ctx *c = rc->c;
+    /* the planning pass met the same Kong routes in the same order (same objects, same code) */
+    const struct tr_kroute *k = w->next < w->v->n_kr ? &w->v->kr[w->next] : NULL;
+    w->next++;
+    if (!k || k->match != mp->match || k->host != (host_index >= 0 ? (uint32_t)host_index : 0)) {
+        c->oom = true; /* cannot happen; fail rather than write a wrong priority */
+        return;
+    }
+    char *name = NULL;
+    json_object *o = kroute_json(rc, mp, f, host_index, tags, k->prio, &name);
+    if (!o || !name) {
+        json_object_put(o);
+        free(name);
+        c->oom = true;
+        return;
+    }
+    w->kr[w->n].name = name;
+    w->kr[w->n].obj = o;
+    w->n++;
+}
+
+static int cmp_named(const void *a, const void *b)
+{
+    return strcmp(((const struct named *)a)->name, ((const struct named *)b)->name);
+}
+
+/* Writes the service of v (with its Kong routes and plugins) into b. */
+static void write_service(struct tr_ctx *c, const struct tr_svc *v, struct obuf *b)
+{
+    struct route_ctx *rc = (struct route_ctx *)v->rc;
+    uint32_t ri = v->rule;
+    struct rule_filters f;
+    if (!check_filters(rc, ri, &f)) {
+        c->oom = true; /* the planning pass kept it: cannot happen */
+        return;
+    }
+    struct write_ctx w = {.v = v, .kr = calloc(v->n_kr, sizeof(struct named))};
+    if (!w.kr) {
+        c->oom = true;
+        return;
+    }
+    plan_matches(rc, ri, &f, write_kroute, &w);
+    if (w.n != v->n_kr)
+        c->oom = true;
+    json_object *rule_tags = obj_tags(c, KGC_API_HTTPROUTE, &rc->r->obj, (int32_t)ri, -1);
+    json_object *o = tr_jobj(c);
+    tr_jset(c, o, "name", tr_jstr(c, v->name));
+    tr_jset(c, o, "protocol", tr_jstr(c, "http"));
+    tr_jset(c, o, "host", tr_jstr(c, v->name));
+    tr_jset(c, o, "port", tr_jint(c, 80));
+    service_timeouts(rc, ri, o);
+    tr_jset(c, o, "tags", jref(rule_tags));
+    if (w.n > 1)
+        qsort(w.kr, w.n, sizeof(*w.kr), cmp_named);
+    json_object *routes = tr_jarr(c);
+    for (size_t i = 0; i < w.n; i++) {
+        tr_jpush(c, routes, w.kr[i].obj);
+        free(w.kr[i].name);
+    }
+    free(w.kr);
+    tr_jset(c, o, "routes", routes);
+    if (v->n_targets == 0) {
+        /* nothing to forward to: the Gateway API wants 500 */
+        json_object *cfg = tr_jobj(c), *plugins = tr_jarr(c);
+        tr_jset(c, cfg, "status_code", tr_jint(c, 500));
+        tr_jset(c, cfg, "message", tr_jstr(c, "no backend of this HTTPRoute rule is available"));
+        tr_jpush(c, plugins, plugin(c, "request-termination", cfg, jref(rule_tags)));
+        tr_jset(c, o, "plugins", plugins);
+    }
+    json_object_put(rule_tags);
+    obuf_json(c, b, o);
+}
+
+/* Writes the upstream of v (with its targets) into b. */
+static void write_upstream(struct tr_ctx *c, const struct tr_svc *v, struct obuf *b)
+{
+    const struct kgc_api_obj *ro = &v->rc->r->obj;
+    json_object *rule_tags = obj_tags(c, KGC_API_HTTPROUTE, ro, (int32_t)v->rule, -1);
+    json_object *o = tr_jobj(c);
+    tr_jset(c, o, "name", tr_jstr(c, v->name));
+    tr_jset(c, o, "tags", rule_tags);
+    /* targets carry only what leads back to the rule: they are many, and kgc checks their
+     * addresses itself */
+    json_object *target_tags = obj_tags_ext(c, KGC_API_HTTPROUTE, ro, (int32_t)v->rule, -1, true);
+    json_object *tl = tr_jarr(c);
+    const char *addr = v->addrs;
+    for (size_t i = 0; i < v->n_targets; i++) {
+        json_object *t = tr_jobj(c);
+        tr_jset(c, t, "target", tr_jstr(c, addr));
+        tr_jset(c, t, "weight", tr_jint(c, v->weights[i]));
+        tr_jset(c, t, "tags", jref(target_tags));
+        tr_jpush(c, tl, t);
+        addr += strlen(addr) + 1;
+    }
+    json_object_put(target_tags);
+    tr_jset(c, o, "targets", tl);
+    obuf_json(c, b, o);
 }
 
 /* ---- precedence ------------------------------------------------------------------------------ */
@@ -1538,8 +1705,7 @@ static void rank(struct tr_ctx *c)
         qsort(c->kroutes.v, n, sizeof(*c->kroutes.v), cmp_precedence);
     for (size_t i = 0; i < n; i++) {
         struct tr_kroute *k = c->kroutes.v[i];
-        if (k->priority)
-            json_object_set_int64(k->priority, (int64_t)(n - i));
+        k->prio = (int64_t)(n - i);
     }
 }
 
@@ -1798,31 +1964,10 @@ static json_object *certificates(struct tr_ctx *c)
 
 /* ---- the document ---------------------------------------------------------------------------- */
 
-static int cmp_entity(const void *a, const void *b)
+static int cmp_svc(const void *a, const void *b)
 {
-    return strcmp((*(const struct tr_entity *const *)a)->name,
-                  (*(const struct tr_entity *const *)b)->name);
-}
-
-/* Moves the entities (sorted by name) into a new array. */
-static json_object *entity_array(struct tr_ctx *c, struct tr_vec *v)
-{
-    for (size_t i = 0; i < v->n; i++) {
-        struct tr_entity *e = v->v[i];
-        if (!e->name) /* only after an allocation failure */
-            c->oom = true;
-    }
-    json_object *arr = tr_jarr(c);
-    if (c->oom)
-        return arr;
-    if (v->n > 1)
-        qsort(v->v, v->n, sizeof(*v->v), cmp_entity);
-    for (size_t i = 0; i < v->n; i++) {
-        struct tr_entity *e = v->v[i];
-        tr_jpush(c, arr, e->obj);
-        e->obj = NULL;
-    }
-    return arr;
+    return strcmp((*(const struct tr_svc *const *)a)->name,
+                  (*(const struct tr_svc *const *)b)->name);
 }
 
 static void parse_version(struct tr_ctx *c, const char *v)
@@ -1841,15 +1986,63 @@ static void parse_version(struct tr_ctx *c, const char *v)
 static void ctx_free(struct tr_ctx *c)
 {
     tr_free_slices(c);
-    for (size_t i = 0; i < c->services.n; i++)
-        free_entity(c->services.v[i]);
-    tr_vec_free(&c->services);
-    for (size_t i = 0; i < c->upstreams.n; i++)
-        free_entity(c->upstreams.v[i]);
-    tr_vec_free(&c->upstreams);
-    for (size_t i = 0; i < c->kroutes.n; i++)
-        free_kroute(c->kroutes.v[i]);
+    for (size_t i = 0; i < c->svcs.n; i++)
+        svc_free(c->svcs.v[i]);
+    tr_vec_free(&c->svcs);
+    for (size_t i = 0; i < c->routes.n; i++)
+        route_ctx_free(c->routes.v[i]);
+    tr_vec_free(&c->routes);
     tr_vec_free(&c->kroutes);
+}
+
+/* Writes the document: {"_format_version":"3.0","certificates":[...],"services":[...],
+ * "upstreams":[...]}, the bytes json-c would give for the whole tree, one entity at a time so
+ * that no more than one service's tree exists at once. */
+static void write_document(struct tr_ctx *c, struct obuf *b)
+{
+    json_object *head = tr_jobj(c);
+    tr_jset(c, head, "_format_version", tr_jstr(c, "3.0"));
+    if (!c->oom)
+        tr_jset(c, head, "certificates", certificates(c));
+    c->quiet = true; /* every problem was recorded by the planning pass */
+    size_t len = 0;
+    const char *text =
+        head && !c->oom ? json_object_to_json_string_length(
+                              head, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len)
+                        : NULL;
+    /* One allocation sized past what the rest will take: pages never written cost no memory,
+     * and growing a buffer of tens of MB by realloc may copy it (two copies at once) when
+     * malloc serves it from the heap. Grown by doubling should the guess fall short. */
+    size_t guess = len + 4096 + c->svcs.n * 1024 + c->kroutes.n * 2048 + c->counts.targets * 192;
+    if (!c->oom && (b->s = malloc(guess)) != NULL)
+        b->cap = guess;
+    if (!text || len < 2 || text[len - 1] != '}')
+        c->oom = true;
+    else
+        obuf_add(c, b, text, len - 1); /* without its closing brace */
+    json_object_put(head);
+    if (c->svcs.n > 1)
+        qsort(c->svcs.v, c->svcs.n, sizeof(*c->svcs.v), cmp_svc);
+    static const char services[] = ",\"services\":[";
+    obuf_add(c, b, services, sizeof(services) - 1);
+    for (size_t i = 0; i < c->svcs.n && !c->oom; i++) {
+        if (i)
+            obuf_add(c, b, ",", 1);
+        write_service(c, c->svcs.v[i], b);
+    }
+    static const char upstreams[] = "],\"upstreams\":[";
+    obuf_add(c, b, upstreams, sizeof(upstreams) - 1);
+    bool first = true;
+    for (size_t i = 0; i < c->svcs.n && !c->oom; i++) {
+        const struct tr_svc *v = c->svcs.v[i];
+        if (!v->n_targets)
+            continue;
+        if (!first)
+            obuf_add(c, b, ",", 1);
+        first = false;
+        write_upstream(c, v, b);
+    }
+    obuf_add(c, b, "]}", 2);
 }
 
 int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_output *out,
@@ -1872,8 +2065,13 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
                : strcmp(in->router_flavor, "traditional") == 0 ? TR_TRADITIONAL
                                                                : TR_TRADITIONAL_COMPATIBLE;
     parse_version(&c, in->kong_version);
+    if (in->invalid_backend_target &&
+        !tr_host_port(in->invalid_backend_target, c.fallback, sizeof(c.fallback)))
+        c.fallback[0] = '\0'; /* malformed: off (kgc checks the option at start) */
 
-    json_object *doc = NULL;
+    /* The planning pass reads the snapshot once: routes, attachments, backends, problems,
+     * counts, precedence. The writing passes read only what it kept (and the routes, whose
+     * references are held until the end), so they cannot disagree with it. */
     struct tr_vec routes = {0};
     if (tr_index_slices(&c) != 0)
         c.oom = true;
@@ -1882,40 +2080,36 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
     for (size_t i = 0; i < routes.n && !c.oom; i++) {
         const struct kgc_api_httproute *r = kgc_api_as_httproute(routes.v[i]);
         if (r)
-            translate_route(&c, r);
+            plan_route(&c, r);
     }
-    release_all(&routes);
     if (!c.oom)
         rank(&c);
-
-    doc = tr_jobj(&c);
-    tr_jset(&c, doc, "_format_version", tr_jstr(&c, "3.0"));
+    struct obuf b = {0};
     if (!c.oom)
-        tr_jset(&c, doc, "certificates", certificates(&c));
-    tr_jset(&c, doc, "services", entity_array(&c, &c.services));
-    tr_jset(&c, doc, "upstreams", entity_array(&c, &c.upstreams));
-    if (!c.oom) {
-        const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
-                                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
-        out->config = text ? strdup(text) : NULL;
-        if (!out->config)
-            c.oom = true;
-    }
-    json_object_put(doc);
+        write_document(&c, &b);
     ctx_free(&c);
-    if (c.oom || !out->config) {
-        free(out->config);
+    release_all(&routes);
+    if (c.oom || !b.s) {
+        free(b.s);
         free_problems(c.problems, c.n_problems);
         memset(out, 0, sizeof(*out));
         return kgc_err_set(err, KGC_ENOMEM, "translate: out of memory");
     }
-    out->config_len = strlen(out->config);
+    char *fit = realloc(b.s, b.n + 1); /* give the unused tail back */
+    out->config = fit ? fit : b.s;
+    out->config_len = b.n;
     kgc_kong_config_hash(out->config, out->config_len, out->hash);
     out->counts = c.counts;
     tr_sort_problems(c.problems, c.n_problems);
     out->problems = c.problems;
     out->n_problems = c.n_problems;
     return 0;
+}
+
+bool kgc_translate_target_valid(const char *s)
+{
+    char t[300];
+    return tr_host_port(s, t, sizeof(t));
 }
 
 void kgc_translate_output_free(struct kgc_translate_output *out)

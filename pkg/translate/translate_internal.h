@@ -27,17 +27,10 @@ struct tr_vec {
 int tr_vec_push(struct tr_vec *v, void *p);
 void tr_vec_free(struct tr_vec *v);
 
-/* A service or upstream on its way into the document. */
-struct tr_entity {
-    char *name;       /* owned */
-    json_object *obj; /* owned until added to the document */
-};
-
-/* A Kong route on its way into its service, with what its precedence is computed from. */
+/* One Kong route as the planning pass sees it: what its precedence is computed from, and the
+ * priority the ranking gives it (written when its service is serialized). */
 struct tr_kroute {
-    char *name;            /* owned */
-    json_object *obj;      /* owned until added to its service */
-    json_object *priority; /* the regex_priority/priority value inside obj (borrowed) */
+    int64_t prio; /* regex_priority/priority: n - rank (set by the ranking) */
     /* precedence (Gateway API order), larger first */
     uint32_t host_exact; /* characters of the matching non-wildcard hostname */
     uint32_t host_len;   /* characters of the matching hostname (wildcard or not) */
@@ -60,10 +53,12 @@ struct tr_ctx {
     const char *controller;
     enum tr_flavor flavor;
     bool redirect_plugin;     /* Kong >= 3.9 */
+    char fallback[300];       /* input.invalid_backend_target as a Kong target; "" when off */
     bool oom;                 /* sticky: an allocation failed somewhere */
+    bool quiet;               /* the writing passes: problems were recorded by the planning pass */
     struct kgc_strmap slices; /* "ns/service" → struct tr_vec * of EndpointSlices (refs held) */
-    struct tr_vec services;   /* struct tr_entity * */
-    struct tr_vec upstreams;  /* struct tr_entity * */
+    struct tr_vec routes;     /* struct route_ctx * of every route with a kept rule (owned) */
+    struct tr_vec svcs;       /* struct tr_svc * of every kept rule (owned) */
     struct tr_vec kroutes;    /* struct tr_kroute * of every Kong route (borrowed), for ranking */
     struct kgc_translate_problem *problems;
     size_t n_problems, cap_problems;
@@ -128,6 +123,9 @@ bool tr_tag_value(const char *s);
 /* An IP address or a DNS name with a port, as a Kong target ("[v6]:port" for IPv6, canonical
  * form for IPs) into out. false when the address is neither. */
 bool tr_target(const char *address, int32_t port, char *out, size_t out_size);
+/* "HOST:PORT" or "[V6]:PORT" (port 1..65535) as a Kong target into out (tr_target's form).
+ * false when malformed. */
+bool tr_host_port(const char *s, char *out, size_t out_size);
 /* A Gateway API duration ("1h", "500ms", "1m30s") in milliseconds; -1 when malformed. */
 int64_t tr_duration_ms(const char *s);
 

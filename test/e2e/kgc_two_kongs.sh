@@ -3,6 +3,10 @@
 # instances' configuration; one instance is killed, a route changes, the instance restarts empty
 # and gets the current configuration back at once; a route Kong rejects (a filter whose plugin is
 # not enabled on these Kongs) is reported on that route while the other routes keep flowing.
+# With --invalid-backend-listen/--invalid-backend-target, the share of a rule's traffic that
+# belongs to an invalid backendRef goes to kgc's endpoint, which answers 500; /metrics counts those
+# requests and shows the push-duration histogram with real buckets. Restarted while both Kongs are
+# down, kgc keeps the Gateway Programmed from the stored Gateway set of the last accepted config.
 # Last line: "N passed, N failed".
 source "$(dirname "$0")/lib.sh"
 start_apiserver
@@ -61,8 +65,13 @@ YAML
 k apply -f "$TMP/objects.yaml" >/dev/null && ok "class, gateway, service and two routes applied" ||
     bad "apply"
 
+HTTP_PORT=$(free_port)
+INVALID_PORT=$(free_port)
 "$BUILD/kgc" --kubeconfig "$KUBECONFIG" --kong-admin-url "${KURL[1]}" --kong-admin-url "${KURL[2]}" \
-    --listener-cache-dir "$TMP/lc" --kong-probe-interval 500ms --http-listen "" --debug-listen "" \
+    --listener-cache-dir "$TMP/lc" --kong-probe-interval 500ms \
+    --http-listen "127.0.0.1:$HTTP_PORT" --debug-listen "" \
+    --invalid-backend-listen "127.0.0.1:$INVALID_PORT" \
+    --invalid-backend-target "127.0.0.1:$INVALID_PORT" \
     >"$TMP/kgc.log" 2>&1 &
 KGC_PID=$!
 PIDS+=($KGC_PID)
@@ -125,5 +134,91 @@ has 1 '"/one-v2' && has 2 '"/one-v2' && ok "other routes keep flowing to both in
     bad "other routes stopped flowing"
 curl -sf "${KURL[1]}/config" | grep -q '"/broken' && bad "the broken route reached Kong" ||
     ok "the broken route is kept out of Kong's configuration"
+# Half of a rule's traffic belongs to a Service that does not exist: that half goes to kgc's
+# invalid-backend endpoint (weight 5000 of 10000), which answers 500.
+cat >"$TMP/split.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: demo}
+spec: {ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: api-1, namespace: demo, labels: {kubernetes.io/service-name: api}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints: [{addresses: [127.0.0.2]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: split, namespace: demo}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /split}}]
+    backendRefs: [{name: api, port: 80, weight: 1}, {name: nowhere, port: 80, weight: 1}]
+YAML
+k apply -f "$TMP/split.yaml" >/dev/null
+fallback_target() { # N: the invalid-backend target's weight in Kong N's split upstream
+    curl -sf "${KURL[$1]}/config" | python3 -c '
+import json, sys
+doc = json.load(sys.stdin)
+cfg = doc.get("config", doc)
+if isinstance(cfg, str):
+    cfg = json.loads(cfg)
+for u in cfg.get("upstreams", []):
+    if u.get("name") == "httproute.demo.split.0":
+        for t in u.get("targets", []):
+            if t.get("target") == sys.argv[1]:
+                print(t.get("weight"))
+' "127.0.0.1:$INVALID_PORT" 2>/dev/null
+}
+w=
+for _ in $(seq 1 100); do
+    w=$(fallback_target 1)
+    [[ -n $w ]] && break
+    sleep 0.1
+done
+[[ $w == 5000 && $(fallback_target 2) == 5000 ]] &&
+    ok "an invalid backend's half of the traffic goes to the invalid-backend target (weight $w)" ||
+    bad "invalid-backend target in the split upstream: weight '$w'"
+body=$(curl -s -o "$TMP/ib.body" -w '%{http_code}' -X POST -d x "http://127.0.0.1:$INVALID_PORT/split/x")
+[[ $body == 500 ]] && grep -q 'no valid backend for this share of the route' "$TMP/ib.body" &&
+    ok "the invalid-backend endpoint answers 500: $(cat "$TMP/ib.body")" ||
+    bad "the invalid-backend endpoint answered $body"
+metrics=$(curl -sf "http://127.0.0.1:$HTTP_PORT/metrics")
+served=$(awk '$1 == "kgc_invalid_backend_requests_total" {print $2}' <<<"$metrics")
+[[ $served -ge 1 ]] && ok "/metrics counts the 500s served: kgc_invalid_backend_requests_total $served" ||
+    bad "kgc_invalid_backend_requests_total '$served'"
+count=$(awk '$1 == "kgc_config_push_duration_seconds_count" {print $2}' <<<"$metrics")
+le10=$(awk '$1 == "kgc_config_push_duration_seconds_bucket{le=\"10\"}" {print $2}' <<<"$metrics")
+le1=$(awk '$1 == "kgc_config_push_duration_seconds_bucket{le=\"1\"}" {print $2}' <<<"$metrics")
+nb=$(grep -c '^kgc_config_push_duration_seconds_bucket' <<<"$metrics")
+[[ $count -ge 2 && $le10 == "$count" && $le1 -ge 1 && $nb -ge 14 ]] &&
+    ok "push-duration histogram has $nb buckets: $le1 of $count pushes took <= 1 s" ||
+    bad "push-duration histogram: count '$count', le=1 '$le1', le=10 '$le10', $nb buckets"
 kill -TERM "$KGC_PID"; wait "$KGC_PID" && ok "kgc exits 0" || bad "kgc exit status"
+
+# kgc restarts while both Kongs are down: the Gateway set of the last accepted configuration comes
+# back from the listener cache, so the Gateway the data plane kept serving stays Programmed.
+for n in 1 2; do kill -9 "${KPID[$n]}"; wait "${KPID[$n]}" 2>/dev/null; done
+"$BUILD/kgc" --kubeconfig "$KUBECONFIG" --kong-admin-url "${KURL[1]}" --kong-admin-url "${KURL[2]}" \
+    --listener-cache-dir "$TMP/lc" --kong-probe-interval 500ms \
+    --http-listen "127.0.0.1:$HTTP_PORT" --debug-listen "" >"$TMP/kgc2.log" 2>&1 &
+KGC_PID=$!
+PIDS+=($KGC_PID)
+reconciled=0
+for _ in $(seq 1 100); do
+    reconciled=$(curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" 2>/dev/null |
+        awk 'index($1, "kgc_reconcile_total{controller=\"gateway\"") == 1 {t += $2} END {print t + 0}')
+    [[ $reconciled -ge 1 ]] && break
+    sleep 0.1
+done
+sleep 0.5
+preason=$(k -n demo get gateway gw -o jsonpath='{.status.conditions[?(@.type=="Programmed")].reason}')
+grep -q 'last accepted Gateway set restored' "$TMP/kgc2.log" && [[ $reconciled -ge 1 ]] &&
+    [[ $preason == Programmed ]] &&
+    ok "kgc restarted with every Kong down: the Gateway stays Programmed (stored accepted set)" ||
+    bad "after a kgc restart with Kong down: reconciled $reconciled, Programmed reason '$preason'"
+kill -TERM "$KGC_PID"; wait "$KGC_PID" && ok "kgc exits 0 again" || bad "kgc exit status (2)"
 finish

@@ -1,6 +1,7 @@
 /* libFuzzer target for the translator: bytes → a few typed objects → kgc_translate().
  *
- * Input: one option byte (bits 0-1 router flavour, bit 2 Kong 3.8 instead of 3.9), then JSON
+ * Input: one option byte (bits 0-1 router flavour, bit 2 Kong 3.8 instead of 3.9, bit 3 an
+ * invalid-backend target 127.0.0.1:9500 or, with bit 4, "[2001:db8::5]:9500"), then JSON
  * documents separated by "\n---\n", each a Kubernetes object whose "kind" says what it is
  * (at most 64). They are added to a fixed base: an owned GatewayClass "fuzz-class", Gateway
  * ns/gw (HTTP :80, HTTPS :443 for *.example.com with a valid TLS Secret), Service ns/svc with an
@@ -207,6 +208,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const flavors[] = {NULL, "traditional", "expressions", "traditional"};
     const char *flavor = flavors[data[0] & 3];
     const char *version = (data[0] & 4) ? "3.8.0" : "3.9.1";
+    const char *fallback =
+        (data[0] & 8) ? ((data[0] & 16) ? "[2001:db8::5]:9500" : "127.0.0.1:9500") : NULL;
 
     struct set s = {.n = 0};
     for (size_t i = 0; i < n_base; i++)
@@ -231,8 +234,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     struct kgc_status_lookup lk = {.get = set_get, .foreach = set_foreach, .ctx = &s};
-    struct kgc_translate_input in = {
-        .lookup = &lk, .router_flavor = flavor, .kong_version = version};
+    struct kgc_translate_input in = {.lookup = &lk,
+                                     .router_flavor = flavor,
+                                     .kong_version = version,
+                                     .invalid_backend_target = fallback};
     struct kgc_translate_output a, b;
     if (kgc_translate(&in, &a, NULL) != 0)
         abort(); /* no allocation fails here: nothing else may fail */

@@ -21,6 +21,7 @@
 
 #include "kgc/clock.h"
 #include "kgc/kong.h"
+#include "kgc/listenercache.h"
 #include "kgc/log.h"
 #include "kgc/sync.h"
 
@@ -76,13 +77,18 @@ static bool have_test_kong(void)
 /* Kong without request-transformer: a route with a header filter is rejected. */
 #define PLUGINS "request-termination,response-transformer,redirect"
 
+/* Extra arguments of the next proc_start (at most 4, NULL-terminated; tests reset it). */
+static const char *proc_extra[5];
+
 static bool proc_start(struct proc *p, unsigned port)
 {
     char bin[PATH_MAX], listen[64];
     test_kong_path(bin, sizeof(bin));
     snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
-    char *argv[] = {bin,     "--admin-listen", listen,  "--log-level",
-                    "error", "--plugins",      PLUGINS, NULL};
+    char *argv[12] = {bin,     "--admin-listen", listen,  "--log-level",
+                      "error", "--plugins",      PLUGINS, NULL};
+    for (int k = 0; k < 4 && proc_extra[k]; k++)
+        argv[7 + k] = (char *)proc_extra[k];
     int pfd[2];
     if (pipe(pfd) != 0)
         return false;
@@ -314,7 +320,7 @@ static void on_broken(void *ctx, enum kgc_api_kind kind, const char *ns, const c
     pthread_mutex_unlock(&r->mu);
 }
 
-static void sync_open(struct env *e, bool leader)
+static void sync_open_lc(struct env *e, bool leader, struct kgc_listener_cache *lc)
 {
     struct kgc_kong_options ko;
     kgc_kong_options_default(&ko);
@@ -327,12 +333,17 @@ static void sync_open(struct env *e, bool leader)
     kgc_syncer_options_default(&so);
     so.on_broken = on_broken;
     so.on_broken_ctx = &e->br;
-    if (kgc_syncer_new(&so, &e->lk, e->reg, NULL, &e->sync, &err) != 0)
+    if (kgc_syncer_new(&so, &e->lk, e->reg, lc, &e->sync, &err) != 0)
         fail_msg("syncer: %s", err.msg);
     kgc_syncer_set_leader(e->sync, leader);
     assert_int_equal(kgc_syncer_start(e->sync, &err), 0);
     const char *urls[] = {e->kong[0].url, e->kong[1].url};
     assert_int_equal(kgc_kong_set_instances(e->reg, urls, 2, &err), 0);
+}
+
+static void sync_open(struct env *e, bool leader)
+{
+    sync_open_lc(e, leader, NULL);
 }
 
 static void sync_close(struct env *e)
@@ -537,6 +548,88 @@ static void test_restart_gets_current_config(void **state)
     assert_true(ms >= 0 && ms < 3000);
 }
 
+/* A Kong that restarts empty is re-pushed at once; until that push is answered it still counts
+ * as carrying what it had accepted, so the Gateways it served do not flap to Pending. A re-push
+ * that keeps failing (KGC_SYNC_CARRIED_ATTEMPTS times) ends that: they wait, then recover. */
+static void test_restarted_instance_keeps_gateways_programmed(void **state)
+{
+    struct env *e = *state;
+    struct proc *b = &e->kong[1];
+    const struct kgc_api_gateway *gw =
+        kgc_api_as_gateway(fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw"));
+    char why[256] = "";
+    bool ok = false;
+    uint64_t t0 = kgc_clock_now(NULL);
+    while (!ok && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S) {
+        ok = kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why));
+        usleep(10 * 1000);
+    }
+    assert_true(ok);
+    unsigned port = b->port;
+
+    /* 1. restarted empty, its first push answered 429 + Retry-After: 1 */
+    proc_kill(b);
+    usleep(300 * 1000);
+    struct kgc_syncer_stats before = stats(e);
+    proc_extra[0] = "--fail-config";
+    proc_extra[1] = "1";
+    proc_extra[2] = "--fail-config-code";
+    proc_extra[3] = "429";
+    bool started = proc_start(b, port);
+    proc_extra[0] = NULL;
+    if (!started)
+        fail_msg("kgc-test-kong did not restart on port %u", port);
+    t0 = kgc_clock_now(NULL);
+    while (stats(e).pushes[KGC_KONG_PUSH_BUSY] == before.pushes[KGC_KONG_PUSH_BUSY] &&
+           kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
+        usleep(5 * 1000);
+    assert_true(stats(e).pushes[KGC_KONG_PUSH_BUSY] > before.pushes[KGC_KONG_PUSH_BUSY]);
+    assert_false(config_has(b->url, R3)); /* really empty, the re-push still pending */
+    ok = kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why));
+    print_message("restarted, re-push answered 429: programmed=%d %s\n", ok, ok ? "" : why);
+    assert_true(ok);
+    t0 = kgc_clock_now(NULL);
+    while (!config_has(b->url, R3) && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
+        usleep(10 * 1000);
+    assert_true(config_has(b->url, R3));
+    assert_true(kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why)));
+
+    /* 2. restarted empty, its re-push failing 3 times (503): Pending after the third, then back */
+    proc_kill(b);
+    usleep(300 * 1000);
+    before = stats(e);
+    proc_extra[0] = "--fail-config";
+    proc_extra[1] = "3";
+    proc_extra[2] = "--fail-config-code";
+    proc_extra[3] = "503";
+    started = proc_start(b, port);
+    proc_extra[0] = NULL;
+    if (!started)
+        fail_msg("kgc-test-kong did not restart on port %u", port);
+    bool seen_pending = false;
+    t0 = kgc_clock_now(NULL);
+    while (!config_has(b->url, R3) && kgc_clock_now(NULL) - t0 < 8 * KGC_NS_PER_S) {
+        if (!kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why)) && strstr(why, b->url))
+            seen_pending = true;
+        usleep(5 * 1000);
+    }
+    struct kgc_syncer_stats after = stats(e);
+    print_message(
+        "re-push failed %llu times: seen Pending=%d\n",
+        (unsigned long long)(after.pushes[KGC_KONG_PUSH_BUSY] - before.pushes[KGC_KONG_PUSH_BUSY]),
+        seen_pending);
+    assert_true(after.pushes[KGC_KONG_PUSH_BUSY] - before.pushes[KGC_KONG_PUSH_BUSY] >= 3);
+    assert_true(seen_pending);
+    assert_true(config_has(b->url, R3));
+    t0 = kgc_clock_now(NULL);
+    ok = false;
+    while (!ok && kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S) {
+        ok = kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why));
+        usleep(10 * 1000);
+    }
+    assert_true(ok);
+}
+
 static void test_broken_route_reported_others_flow(void **state)
 {
     struct env *e = *state;
@@ -615,6 +708,123 @@ static void test_unattributed_400_keeps_last_good(void **state)
     assert_true(config_has(e->kong[0].url, "httproute." NS ".r5.0.0"));
 }
 
+/* Every push attempt lands in one bucket of the push-duration histogram (none of these takes
+ * 10 s), so /metrics shows real buckets and not only +Inf; the bounds run from 1 ms to 10 s. */
+static void test_push_duration_histogram(void **state)
+{
+    struct env *e = *state;
+    const double *b = kgc_syncer_push_bounds();
+    assert_true(b[0] == 0.001 && b[KGC_SYNC_PUSH_BUCKETS - 1] == 10);
+    for (size_t i = 1; i < KGC_SYNC_PUSH_BUCKETS; i++)
+        assert_true(b[i] > b[i - 1]);
+    struct kgc_syncer_stats before = stats(e);
+    put_route(e->set, "r7", "/seven", false, 1);
+    kgc_syncer_mark_dirty(e->sync);
+    assert_true(wait_both(e, "httproute." NS ".r7.0.0") >= 0);
+    struct kgc_syncer_stats st = stats(e);
+    assert_true(st.push_count >= before.push_count + 2);
+    uint64_t in_buckets = 0, new_in_buckets = 0;
+    for (size_t i = 0; i < KGC_SYNC_PUSH_BUCKETS; i++) {
+        in_buckets += st.push_duration_buckets[i];
+        new_in_buckets += st.push_duration_buckets[i] - before.push_duration_buckets[i];
+    }
+    assert_int_equal(in_buckets, st.push_count);
+    assert_int_equal(new_in_buckets, st.push_count - before.push_count);
+    /* the buckets agree with the sum: the mean lies below the highest bucket used */
+    size_t top = 0;
+    for (size_t i = 0; i < KGC_SYNC_PUSH_BUCKETS; i++)
+        if (st.push_duration_buckets[i])
+            top = i;
+    double mean_s = (double)st.push_duration_ns_sum / 1e9 / (double)st.push_count;
+    print_message("%llu pushes, mean %.1f ms, slowest bucket le=%g s\n",
+                  (unsigned long long)st.push_count, mean_s * 1e3, b[top]);
+    assert_true(mean_s <= b[top]);
+}
+
+static struct kgc_listener_cache *lc_open(const char *dir)
+{
+    struct kgc_listener_cache_options lo;
+    kgc_listener_cache_options_default(&lo);
+    lo.dir = dir;
+    struct kgc_listener_cache *lc = NULL;
+    struct kgc_err err = {0};
+    if (kgc_listener_cache_open(&lo, &lc, &err) != 0)
+        fail_msg("listener cache: %s", err.msg);
+    return lc;
+}
+
+static void rm_lc_dir(const char *dir)
+{
+    char path[PATH_MAX];
+    const char *files[] = {"data.mdb", "lock.mdb"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/* kgc restarts while every Kong is down: the Gateway set of the last configuration a Kong
+ * accepted comes back from the listener cache's LMDB environment, so a Gateway it carried stays
+ * Programmed (the data plane kept serving it); a newer generation, or a fresh cache, does not. */
+static void test_accepted_set_survives_restart(void **state)
+{
+    struct env *e = *state;
+    if (e->sync)
+        sync_close(e);
+    char dir[] = "/tmp/kgc-sync-lc-XXXXXX", fresh[] = "/tmp/kgc-sync-lc-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_non_null(mkdtemp(fresh));
+    struct kgc_listener_cache *lc = lc_open(dir);
+    sync_open_lc(e, true, lc);
+    kgc_syncer_mark_dirty(e->sync);
+    const struct kgc_api_gateway *gw =
+        kgc_api_as_gateway(fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw"));
+    char why[256] = "";
+    bool ok = false;
+    uint64_t t0 = kgc_clock_now(NULL);
+    while (!ok && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S) {
+        ok = kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why));
+        usleep(10 * 1000);
+    }
+    assert_true(ok);
+    sync_close(e);
+    kgc_listener_cache_close(lc);
+
+    /* the next process: no Kong instance ready (none known yet) */
+    struct kgc_syncer_options so;
+    kgc_syncer_options_default(&so);
+    struct kgc_err err = {0};
+    for (int pass = 0; pass < 2; pass++) {
+        lc = lc_open(pass ? fresh : dir);
+        struct kgc_syncer *s = NULL;
+        assert_int_equal(kgc_syncer_new(&so, &e->lk, NULL, lc, &s, &err), 0);
+        why[0] = '\0';
+        ok = kgc_syncer_gateway_programmed(s, gw, why, sizeof(why));
+        print_message("%s cache: programmed=%d %s\n", pass ? "fresh" : "stored", ok, why);
+        if (pass == 0)
+            assert_true(ok); /* restored */
+        else
+            assert_false(ok); /* nothing known: Pending, as before */
+        kgc_syncer_free(s);
+        kgc_listener_cache_close(lc);
+    }
+
+    /* a generation the stored configuration did not carry is not Programmed */
+    pthread_mutex_lock(&set_mu);
+    assert_non_null(fixture_set_update(e->set, KGC_API_GATEWAY, NS, "gw", true));
+    gw = kgc_api_as_gateway(fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw"));
+    pthread_mutex_unlock(&set_mu);
+    lc = lc_open(dir);
+    struct kgc_syncer *s = NULL;
+    assert_int_equal(kgc_syncer_new(&so, &e->lk, NULL, lc, &s, &err), 0);
+    assert_false(kgc_syncer_gateway_programmed(s, gw, why, sizeof(why)));
+    kgc_syncer_free(s);
+    kgc_listener_cache_close(lc);
+    rm_lc_dir(dir);
+    rm_lc_dir(fresh);
+}
+
 int main(void)
 {
     kgc_log_setup(KGC_LOG_ERROR, KGC_LOG_TEXT, 2);
@@ -625,8 +835,11 @@ int main(void)
         cmocka_unit_test(test_restarted_kgc_gets_304),
         cmocka_unit_test(test_debounce_coalesces),
         cmocka_unit_test(test_restart_gets_current_config),
+        cmocka_unit_test(test_restarted_instance_keeps_gateways_programmed),
         cmocka_unit_test(test_broken_route_reported_others_flow),
         cmocka_unit_test(test_unattributed_400_keeps_last_good),
+        cmocka_unit_test(test_push_duration_histogram),
+        cmocka_unit_test(test_accepted_set_survives_restart),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     curl_global_cleanup();

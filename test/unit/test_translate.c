@@ -55,6 +55,7 @@ struct tenv {
     struct fixture_env env;
     const char *flavor;
     const char *version;
+    const char *fallback; /* invalid_backend_target */
 };
 
 static void add_json_text(struct fixture_env *env, const char *json)
@@ -227,8 +228,10 @@ static int tenv_teardown(void **state)
 
 static void translate(struct tenv *t, struct kgc_translate_output *out)
 {
-    struct kgc_translate_input in = {
-        .lookup = &t->env.lk, .router_flavor = t->flavor, .kong_version = t->version};
+    struct kgc_translate_input in = {.lookup = &t->env.lk,
+                                     .router_flavor = t->flavor,
+                                     .kong_version = t->version,
+                                     .invalid_backend_target = t->fallback};
     struct kgc_err err = {0};
     int rc = kgc_translate(&in, out, &err);
     if (rc != 0)
@@ -857,6 +860,121 @@ static void test_unresolvable_backends_answer_500(void **state)
     kgc_translate_output_free(&out);
 }
 
+/* The weight of target addr in upstream name (0 when absent); *n gets the number of targets. */
+static int64_t target_weight(json_object *doc, const char *name, const char *addr, size_t *n)
+{
+    json_object *up = find_named(get(doc, "upstreams"), name);
+    if (!up)
+        fail_msg("no upstream %s", name);
+    json_object *tl = get(up, "targets");
+    *n = json_object_array_length(tl);
+    for (size_t i = 0; i < *n; i++) {
+        json_object *tg = json_object_array_get_idx(tl, i);
+        if (strcmp(json_object_get_string(get(tg, "target")), addr) == 0)
+            return json_object_get_int64(get(tg, "weight"));
+    }
+    return 0;
+}
+
+/* --invalid-backend-target: the invalid backends' share of a rule goes to a target answering
+ * 500; weight 0 carries no share, a Service without endpoints is not invalid, and a rule with no
+ * usable backend keeps its request-termination 500. */
+static void test_invalid_backend_fallback(void **state)
+{
+    struct tenv *t = *state;
+    add_yaml(&t->env, "apiVersion: v1\nkind: Service\n"
+                      "metadata: {name: no-endpoints, namespace: " INFRA "}\n"
+                      "spec: {ports: [{name: web, port: 80, targetPort: 8080}]}\n"
+                      "---\n"
+                      "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+                      "metadata: {name: half, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  parentRefs: [{name: same-namespace}]\n"
+                      "  rules:\n"
+                      "  - backendRefs:\n"
+                      "    - {name: infra-backend-v1, port: 8080, weight: 1}\n"
+                      "    - {name: missing, port: 80, weight: 1}\n"
+                      "  - matches: [{path: {type: PathPrefix, value: /three}}]\n"
+                      "    backendRefs:\n"
+                      "    - {name: infra-backend-v1, port: 8080, weight: 2}\n"
+                      "    - {name: web-backend, namespace: gateway-conformance-web-backend,\n"
+                      "       port: 8080, weight: 1}\n"
+                      "    - {name: infra-backend-v2, port: 9999, weight: 1}\n"
+                      "  - matches: [{path: {type: PathPrefix, value: /zero}}]\n"
+                      "    backendRefs:\n"
+                      "    - {name: infra-backend-v1, port: 8080, weight: 1}\n"
+                      "    - {name: missing, port: 80, weight: 0}\n"
+                      "    - {name: no-endpoints, port: 80, weight: 1}\n"
+                      "  - matches: [{path: {type: PathPrefix, value: /none}}]\n"
+                      "    backendRefs:\n"
+                      "    - {name: missing, port: 80, weight: 1}\n"
+                      "    - {name: other-missing, port: 80, weight: 3}\n");
+    load(&t->env, "httproute-weight.yaml");
+    const char *up0 = "httproute." INFRA ".half.0", *up1 = "httproute." INFRA ".half.1";
+    const char *up2 = "httproute." INFRA ".half.2", *svc3 = "httproute." INFRA ".half.3";
+    size_t n = 0;
+
+    for (int pass = 0; pass < 2; pass++) {
+        /* pass 0: the option is off (the valid backends share everything); 1: on */
+        t->fallback = pass ? "127.0.0.1:9500" : NULL;
+        struct kgc_translate_output out;
+        translate(t, &out);
+        assert_kong_accepts(&out, NULL);
+        json_object *doc = parse_config(&out);
+
+        /* rule 0, 1:1 with one invalid: the fallback carries half of the traffic */
+        assert_int_equal(target_weight(doc, up0, "127.0.0.1:9500", &n), pass ? 5000 : 0);
+        assert_int_equal(n, pass ? 3 : 2);
+        assert_int_equal(target_weight(doc, up0, "10.8.0.1:3000", &n), pass ? 2500 : 5000);
+        assert_int_equal(target_weight(doc, up0, "10.8.0.2:3000", &n), pass ? 2500 : 5000);
+
+        /* rule 1, 2:1:1 with an ungranted cross-namespace Service and a port the Service does
+         * not have: the two invalid shares (1/4 each) add up on the one fallback target */
+        assert_int_equal(target_weight(doc, up1, "127.0.0.1:9500", &n), pass ? 5000 : 0);
+        assert_int_equal(target_weight(doc, up1, "10.8.0.1:3000", &n), pass ? 2500 : 5000);
+
+        /* rule 2: an invalid backend of weight 0 has no share, and a Service without ready
+         * endpoints is not invalid: no fallback target */
+        assert_int_equal(target_weight(doc, up2, "127.0.0.1:9500", &n), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(target_weight(doc, up2, "10.8.0.1:3000", &n), 5000);
+
+        /* rule 3: nothing valid: the whole rule answers 500 as before, no upstream */
+        json_object *s3 = find_service(doc, svc3);
+        assert_non_null(s3);
+        assert_string_equal(jstr_at(find_plugin(s3, "request-termination"), "config.status_code"),
+                            "500");
+        assert_null(find_named(get(doc, "upstreams"), svc3));
+
+        /* ResolvedRefs tells about the invalid backends either way (NOTE problems) */
+        assert_non_null(find_problem(&out, "half", 0, -1, KGC_TRANSLATE_NOTE));
+        assert_non_null(find_problem(&out, "half", 3, -1, KGC_TRANSLATE_NOTE));
+        json_object_put(doc);
+        kgc_translate_output_free(&out);
+    }
+
+    /* what kgc accepts for --invalid-backend-target: what Kong takes as a target */
+    assert_true(kgc_translate_target_valid("127.0.0.1:9500"));
+    assert_true(kgc_translate_target_valid("[2001:db8::5]:9500"));
+    assert_true(kgc_translate_target_valid("kgc-fallback.kgc.svc:9500"));
+    assert_false(kgc_translate_target_valid("127.0.0.1:0"));
+    assert_false(kgc_translate_target_valid("127.0.0.1"));
+    assert_false(kgc_translate_target_valid("Kgc.svc:80"));
+    assert_false(kgc_translate_target_valid("2001:db8::5:80"));
+    assert_false(kgc_translate_target_valid("host:65536"));
+    assert_false(kgc_translate_target_valid(""));
+    assert_false(kgc_translate_target_valid(NULL));
+
+    /* a malformed target is ignored (kgc rejects it at start), never put into the config */
+    t->fallback = "not a target";
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    assert_null(strstr(out.config, "not a target"));
+    kgc_translate_output_free(&out);
+    t->fallback = NULL;
+}
+
 static void test_query_params_per_flavor(void **state)
 {
     struct tenv *t = *state;
@@ -1415,6 +1533,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_weights, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_unresolvable_backends_answer_500, unit_setup,
                                         tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_backend_fallback, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_query_params_per_flavor, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_unsupported_filters_reported, unit_setup,
                                         tenv_teardown),
