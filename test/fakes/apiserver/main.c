@@ -54,6 +54,9 @@ static const char usage[] =
     "  POST /_test/latency?prefix=P&ms=MS[&verb=V]\n"
     "                              delay matching requests by MS milliseconds (0 removes)\n"
     "  POST /_test/reset-faults    remove every fail and latency rule\n"
+    "  POST /_test/inject-event?resource=PLURAL[&group=G]\n"
+    "                              send the request body, byte for byte, on every open watch of\n"
+    "                              that resource (a malformed event; end it with a newline)\n"
     "  GET  /_test/stats           {\"resourceVersion\":..., \"objects\":..., \"watches\":...}\n"
     "\n"
     "SIGTERM or SIGINT stops the server cleanly (exit 0). Bad options exit 2.\n";

@@ -2418,6 +2418,29 @@ void fas_store_drop_history(struct fas_store *s)
     pthread_mutex_unlock(&s->mu);
 }
 
+int fas_store_inject(struct fas_store *s, const char *group, const char *plural, const char *data,
+                     size_t len)
+{
+    int n = -1;
+    pthread_mutex_lock(&s->mu);
+    for (struct fas_rtype *rt = s->types; rt; rt = rt->next) {
+        if (strcmp(rt->plural, plural) != 0 || (group && strcmp(rt->group, group) != 0))
+            continue;
+        if (n < 0)
+            n = 0;
+        for (struct fas_watch *w = rt->watches; w; w = w->next) {
+            struct fas_line *l = fas_line_new(len);
+            if (!l)
+                continue;
+            memcpy(l->data, data, len);
+            fas_watch_enqueue(w, l); /* takes the reference */
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
 void fas_store_shutdown(struct fas_store *s)
 {
     pthread_mutex_lock(&s->mu);

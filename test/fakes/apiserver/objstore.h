@@ -191,6 +191,12 @@ void fas_store_close_watches(struct fas_store *s);
  * watch or a list from (watches get an ERROR Expired event, continue tokens 410). */
 void fas_store_drop_history(struct fas_store *s);
 
+/* Tests: queues len raw bytes, as they are (the caller adds the '\n' that ends a line), on every
+ * open watch of the resource plural (in group, when group is not NULL): a malformed event no
+ * write can produce. Returns the number of watches that got it, or -1 when no such resource. */
+int fas_store_inject(struct fas_store *s, const char *group, const char *plural, const char *data,
+                     size_t len);
+
 /* Stops everything for shutdown: ends watches, refuses new ones. */
 void fas_store_shutdown(struct fas_store *s);
 

@@ -146,7 +146,7 @@ static enum MHD_Result start_watch(struct fas_server *srv, struct MHD_Connection
 /* ---- /_test/ -------------------------------------------------------------------------------- */
 
 static void test_endpoint(struct fas_server *srv, struct MHD_Connection *c, const char *method,
-                          const char *url, struct fas_reply *r)
+                          const char *url, const struct fas_buf *body, struct fas_reply *r)
 {
     const char *what = url + strlen("/_test/");
     char msg[256];
@@ -192,6 +192,24 @@ static void test_endpoint(struct fas_server *srv, struct MHD_Connection *c, cons
         kgc_info("apiserver", "test: latency", KGC_F_STR("prefix", prefix), KGC_F_INT("ms", ms));
     } else if (strcmp(what, "reset-faults") == 0) {
         fas_faults_reset(&srv->faults);
+    } else if (strcmp(what, "inject-event") == 0) {
+        const char *plural = arg(c, "resource");
+        if (!plural || !body->len) {
+            fas_reply_bad_request(r, "inject-event needs resource=PLURAL (optional group=G) and "
+                                     "the raw bytes to send as the body");
+            return;
+        }
+        int n = fas_store_inject(srv->store, arg(c, "group"), plural, body->data, body->len);
+        if (n < 0) {
+            fas_reply_status(r, 404, "NotFound", "inject-event: no such resource", NULL);
+            return;
+        }
+        kgc_info("apiserver", "test: injected raw bytes into watches",
+                 KGC_F_STR("resource", plural), KGC_F_INT("bytes", body->len),
+                 KGC_F_INT("watches", n));
+        snprintf(msg, sizeof(msg), "{\"ok\":true,\"watches\":%d}", n);
+        fas_reply_set(r, 200, msg, strlen(msg));
+        return;
     } else {
         fas_reply_no_route(r);
         return;
@@ -363,7 +381,7 @@ static enum MHD_Result handle(struct fas_server *srv, struct MHD_Connection *c, 
         goto send;
     }
     if (strncmp(url, "/_test/", 7) == 0) {
-        test_endpoint(srv, c, method, url, &r);
+        test_endpoint(srv, c, method, url, &rq->body, &r);
         goto send;
     }
     struct route p = {.n = 0};
