@@ -20,16 +20,7 @@ run_kgc() { # run_kgc N CACHE_DIR: kgc number N (log $TMP/kgc-N.log)
 
 apply_crds
 
-cat >"$TMP/objects.yaml" <<'YAML'
-apiVersion: v1
-kind: Namespace
-metadata: {name: demo}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: kgc}
-spec: {controllerName: konghq.com/kgc-gateway-controller}
----
+{ base_yaml; cat <<'YAML'
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw, namespace: demo}
@@ -46,6 +37,7 @@ spec:
   parentRefs: [{name: gw, sectionName: http}]
   rules: [{backendRefs: [{name: web, port: 80}]}]
 YAML
+} >"$TMP/objects.yaml"
 k apply -f "$TMP/objects.yaml" >/dev/null && ok "GatewayClass, Gateway and HTTPRoute applied" ||
     bad "apply objects"
 

@@ -10,16 +10,7 @@ start_apiserver
 start_kong 1 0 || { bad "test Kong starts"; finish; }
 KONG=${KONG_URL[1]}
 apply_crds
-cat >"$TMP/objects.yaml" <<'YAML'
-apiVersion: v1
-kind: Namespace
-metadata: {name: demo}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: kgc}
-spec: {controllerName: konghq.com/kgc-gateway-controller}
----
+{ base_yaml; cat <<'YAML'
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw, namespace: demo}
@@ -27,6 +18,7 @@ spec:
   gatewayClassName: kgc
   listeners: [{name: http, port: 8000, protocol: HTTP}]
 YAML
+} >"$TMP/objects.yaml"
 k apply -f "$TMP/objects.yaml" >/dev/null && ok "objects applied" || bad "apply"
 
 declare -A HP

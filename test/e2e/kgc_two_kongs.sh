@@ -26,16 +26,7 @@ done
 PORT2=${KURL[2]##*:}
 
 apply_crds
-cat >"$TMP/objects.yaml" <<'YAML'
-apiVersion: v1
-kind: Namespace
-metadata: {name: demo}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: kgc}
-spec: {controllerName: konghq.com/kgc-gateway-controller}
----
+{ base_yaml; cat <<'YAML'
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw, namespace: demo}
@@ -62,6 +53,7 @@ spec:
   parentRefs: [{name: gw}]
   rules: [{matches: [{path: {type: PathPrefix, value: /two}}], backendRefs: [{name: web, port: 80}]}]
 YAML
+} >"$TMP/objects.yaml"
 k apply -f "$TMP/objects.yaml" >/dev/null && ok "class, gateway, service and two routes applied" ||
     bad "apply"
 

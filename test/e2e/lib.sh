@@ -306,3 +306,19 @@ def gateway_problems(k, ns, routes):
     return bad
 PY
 }
+
+# base_yaml: the Namespace "demo" and the GatewayClass "kgc" owned by kgc, as YAML documents
+# ending with a separator (the scenarios' manifests start with them).
+base_yaml() {
+    cat <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata: {name: demo}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: kgc}
+spec: {controllerName: konghq.com/kgc-gateway-controller}
+---
+YAML
+}

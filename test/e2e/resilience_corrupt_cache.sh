@@ -12,16 +12,7 @@ e2e_bound 100
 start_apiserver
 apply_crds
 
-cat >"$TMP/objects.yaml" <<'YAML'
-apiVersion: v1
-kind: Namespace
-metadata: {name: demo}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: kgc}
-spec: {controllerName: konghq.com/kgc-gateway-controller}
----
+{ base_yaml; cat <<'YAML'
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw, namespace: demo}
@@ -30,6 +21,7 @@ spec:
   listeners:
   - {name: http, port: 8000, protocol: HTTP}
 YAML
+} >"$TMP/objects.yaml"
 k apply -f "$TMP/objects.yaml" >/dev/null && ok "GatewayClass and Gateway applied" || bad "apply objects"
 
 KONG_PORT=$(free_port)

@@ -19,16 +19,7 @@ start_kong 1 0 || { bad "test Kong starts"; finish; }
 KONG=${KONG_URL[1]}
 KONG_PORT=${KONG##*:}
 apply_crds
-cat >"$TMP/objects.yaml" <<'YAML'
-apiVersion: v1
-kind: Namespace
-metadata: {name: demo}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: kgc}
-spec: {controllerName: konghq.com/kgc-gateway-controller}
----
+{ base_yaml; cat <<'YAML'
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw-a, namespace: demo}
@@ -48,6 +39,7 @@ kind: Service
 metadata: {name: web, namespace: demo}
 spec: {ports: [{name: http, port: 80, targetPort: 8080}]}
 YAML
+} >"$TMP/objects.yaml"
 k apply -f "$TMP/objects.yaml" >/dev/null && ok "class, two Gateways and a Service applied" ||
     bad "apply"
 

@@ -17,16 +17,7 @@ write_kube_py
 export TMP API # for the Python helpers
 start_kong 1 0 || { bad "test Kong starts"; finish; }
 apply_crds
-cat >"$TMP/objects.yaml" <<'YAML'
-apiVersion: v1
-kind: Namespace
-metadata: {name: demo}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: kgc}
-spec: {controllerName: konghq.com/kgc-gateway-controller}
----
+{ base_yaml; cat <<'YAML'
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw-a, namespace: demo}
@@ -57,6 +48,7 @@ apiVersion: v1
 kind: Namespace
 metadata: {name: other}
 YAML
+} >"$TMP/objects.yaml"
 k apply -f "$TMP/objects.yaml" >/dev/null && ok "class, two Gateways and a Service applied" ||
     bad "apply"
 HP=$(free_port)

@@ -16,16 +16,7 @@ write_kube_py
 export TMP API # for the Python helpers
 start_kong 1 0 || { bad "test Kong starts"; finish; }
 apply_crds
-cat >"$TMP/objects.yaml" <<'YAML'
-apiVersion: v1
-kind: Namespace
-metadata: {name: demo}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: kgc}
-spec: {controllerName: konghq.com/kgc-gateway-controller}
----
+{ base_yaml; cat <<'YAML'
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw, namespace: demo}
@@ -38,6 +29,7 @@ kind: Service
 metadata: {name: web, namespace: demo}
 spec: {ports: [{name: http, port: 80, targetPort: 8080}]}
 YAML
+} >"$TMP/objects.yaml"
 k apply -f "$TMP/objects.yaml" >/dev/null && ok "class, Gateway and Service applied" || bad "apply"
 
 fault() { # fault QUERY: a fault rule on the status writes (PATCH) of the Gateway API kinds
