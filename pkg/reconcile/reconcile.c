@@ -72,27 +72,22 @@ static const struct kgc_api_obj *lookup_get(void *ctx, enum kgc_api_kind kind, c
     return kgc_cache_get(ctx, kind, ns, name);
 }
 
+/* Visits list (rc: how it was filled) with fn until fn returns false, then releases it. */
+static void visit_list(int rc, struct kgc_cache_list *list, kgc_status_visit_fn fn, void *fnctx)
+{
+    if (rc != 0)
+        return;
+    for (size_t i = 0; i < list->n; i++)
+        if (!fn(list->items[i], fnctx))
+            break;
+    kgc_cache_list_release(list);
+}
+
 static void lookup_foreach(void *ctx, enum kgc_api_kind kind, const char *ns,
                            kgc_status_visit_fn fn, void *fnctx)
 {
     struct kgc_cache_list list = {0};
-    if (kgc_cache_list(ctx, kind, ns, &list) != 0)
-        return;
-    for (size_t i = 0; i < list.n; i++)
-        if (!fn(list.items[i], fnctx))
-            break;
-    kgc_cache_list_release(&list);
-}
-
-static void lookup_routes_of_gateway(void *ctx, const char *gw_ns, const char *gw_name,
-                                     kgc_status_visit_fn fn, void *fnctx);
-
-void kgc_reconcile_cache_lookup(struct kgc_cache *cache, struct kgc_status_lookup *out)
-{
-    out->get = lookup_get;
-    out->foreach = lookup_foreach;
-    out->foreach_route_of_gateway = lookup_routes_of_gateway;
-    out->ctx = cache;
+    visit_list(kgc_cache_list(ctx, kind, ns, &list), &list, fn, fnctx);
 }
 
 /* The status computations only count and test what they visit (attachedRoutes, grants), so the
@@ -103,12 +98,7 @@ static void lookup_foreach_unsorted(void *ctx, enum kgc_api_kind kind, const cha
                                     kgc_status_visit_fn fn, void *fnctx)
 {
     struct kgc_cache_list list = {0};
-    if (kgc_cache_list_unsorted(ctx, kind, ns, &list) != 0)
-        return;
-    for (size_t i = 0; i < list.n; i++)
-        if (!fn(list.items[i], fnctx))
-            break;
-    kgc_cache_list_release(&list);
+    visit_list(kgc_cache_list_unsorted(ctx, kind, ns, &list), &list, fn, fnctx);
 }
 
 /* The routes naming a Gateway as parent, from the cache's route-by-Gateway index. */
@@ -120,12 +110,16 @@ static void lookup_routes_of_gateway(void *ctx, const char *gw_ns, const char *g
         (int)sizeof(key))
         return;
     struct kgc_cache_list list = {0};
-    if (kgc_cache_by_index(ctx, KGC_CACHE_IDX_HTTPROUTE_BY_GATEWAY, key, &list) != 0)
-        return;
-    for (size_t i = 0; i < list.n; i++)
-        if (!fn(list.items[i], fnctx))
-            break;
-    kgc_cache_list_release(&list);
+    visit_list(kgc_cache_by_index(ctx, KGC_CACHE_IDX_HTTPROUTE_BY_GATEWAY, key, &list), &list, fn,
+               fnctx);
+}
+
+void kgc_reconcile_cache_lookup(struct kgc_cache *cache, struct kgc_status_lookup *out)
+{
+    out->get = lookup_get;
+    out->foreach = lookup_foreach;
+    out->foreach_route_of_gateway = lookup_routes_of_gateway;
+    out->ctx = cache;
 }
 
 /* --- enqueueing ------------------------------------------------------------------------------- */
