@@ -759,6 +759,7 @@ static void push_one(struct kgc_syncer *s, struct inst *i, struct blob *b)
         s->stats.push_errors++;
         if (i->attempts + 1 >= KGC_SYNC_CARRIED_ATTEMPTS && i->carried) {
             blob_set(&i->carried, NULL);
+            blob_set(&s->restored, NULL); /* what it carried is gone for good */
             changed = true;
         }
         i->last_result = "error";
@@ -786,6 +787,7 @@ static void push_one(struct kgc_syncer *s, struct inst *i, struct blob *b)
         case KGC_KONG_PUSH_REJECTED:
             if (i->carried) {
                 blob_set(&i->carried, NULL);
+                blob_set(&s->restored, NULL); /* what it carried is gone for good */
                 changed = true;
             }
             snprintf(i->rejected_hash, sizeof(i->rejected_hash), "%s", b->hash);
@@ -819,6 +821,7 @@ static void push_one(struct kgc_syncer *s, struct inst *i, struct blob *b)
         case KGC_KONG_PUSH_OTHER: {
             if (i->attempts + 1 >= KGC_SYNC_CARRIED_ATTEMPTS && i->carried) {
                 blob_set(&i->carried, NULL);
+                blob_set(&s->restored, NULL); /* what it carried is gone for good */
                 changed = true;
             }
             uint64_t d = backoff_ns(i->attempts++);
@@ -944,6 +947,13 @@ static void *syncer_main(void *arg)
 /* ---- Kong events (prober threads) -------------------------------------------------------------
  */
 
+/* What instance i held before it restarted empty: what it accepted from this process, else what
+ * it was already counted as carrying, else what the last kgc process saw accepted (restored). */
+static struct blob *carried_before_restart(struct kgc_syncer *s, struct inst *i)
+{
+    return i->accepted ? i->accepted : i->carried ? i->carried : s->restored;
+}
+
 static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
 {
     struct kgc_syncer *s = ctx;
@@ -958,6 +968,10 @@ static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
     const char *hash = ev->state ? ev->state->hash : "";
     switch (ev->type) {
     case KGC_KONG_EV_READY:
+        /* first seen by this process: until the push answers, it counts as carrying what the
+         * last process saw accepted (a 304 or an acceptance replaces that at once) */
+        if (!i->accepted && !i->carried && s->restored)
+            blob_set(&i->carried, s->restored);
         i->ready = true;
         i->removed = false;
         i->force = true; /* push at once; 304 when it already holds it */
@@ -967,9 +981,8 @@ static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
         why = "ready";
         break;
     case KGC_KONG_EV_RESTARTED:
-        blob_set(&s->restored, NULL); /* the data plane lost what it had */
-        if (i->accepted) /* re-pushed at once: until that answers, it counts as carried */
-            blob_set(&i->carried, i->accepted);
+        /* re-pushed at once: until that answers, it counts as carrying what it had */
+        blob_set(&i->carried, carried_before_restart(s, i));
         blob_set(&i->accepted, NULL);
         i->force = true;
         i->retry_at_ns = 0;
@@ -980,9 +993,7 @@ static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
     case KGC_KONG_EV_HASH_CHANGED:
         snprintf(i->kong_hash, sizeof(i->kong_hash), "%s", hash);
         if (kgc_kong_hash_is_empty(hash)) {
-            blob_set(&s->restored, NULL);
-            if (i->accepted)
-                blob_set(&i->carried, i->accepted);
+            blob_set(&i->carried, carried_before_restart(s, i));
             blob_set(&i->accepted, NULL);
             i->force = true;
             i->retry_at_ns = 0;
@@ -1209,14 +1220,11 @@ bool kgc_syncer_gateway_programmed(void *ctx, const struct kgc_api_gateway *gw, 
         for (struct inst *i = s->insts; i && !carried; i = i->next) {
             if (i->removed)
                 continue;
-            for (size_t k = 0; i->accepted && k < i->accepted->n_gws && !carried; k++)
-                carried = strcmp(i->accepted->gws[k].key, key) == 0 &&
-                          i->accepted->gws[k].generation >= gen;
+            carried =
+                blob_has_gateway(i->accepted, key, gen) || blob_has_gateway(i->carried, key, gen);
         }
         /* kgc restarted while Kong is down: what the last process saw accepted */
-        for (size_t k = 0; !carried && s->restored && k < s->restored->n_gws; k++)
-            carried =
-                strcmp(s->restored->gws[k].key, key) == 0 && s->restored->gws[k].generation >= gen;
+        carried = carried || blob_has_gateway(s->restored, key, gen);
         ok = carried;
         if (!ok && why && why_size)
             snprintf(why, why_size, "no ready Kong instance to configure");

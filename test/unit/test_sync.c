@@ -825,6 +825,66 @@ static void test_accepted_set_survives_restart(void **state)
     rm_lc_dir(fresh);
 }
 
+/* kgc restarted while every Kong is down, then the Kongs come back empty: until the re-push is
+ * answered they count as carrying what the last process saw accepted (no Programmed flap). */
+static void test_restored_set_carried_until_repush(void **state)
+{
+    struct env *e = *state;
+    if (e->sync)
+        sync_close(e);
+    char dir[] = "/tmp/kgc-sync-lc-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct kgc_listener_cache *lc = lc_open(dir);
+    sync_open_lc(e, true, lc);
+    kgc_syncer_mark_dirty(e->sync);
+    const struct kgc_api_gateway *gw =
+        kgc_api_as_gateway(fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw"));
+    char why[256] = "";
+    bool ok = false;
+    uint64_t t0 = kgc_clock_now(NULL);
+    while (!ok && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S) {
+        ok = kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why));
+        usleep(10 * 1000);
+    }
+    assert_true(ok);
+    sync_close(e);
+    kgc_listener_cache_close(lc);
+
+    unsigned ports[2] = {e->kong[0].port, e->kong[1].port};
+    proc_kill(&e->kong[0]);
+    proc_kill(&e->kong[1]);
+    lc = lc_open(dir);
+    sync_open_lc(e, true, lc);
+    kgc_syncer_mark_dirty(e->sync);
+    assert_true(kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why))); /* restored */
+    struct kgc_syncer_stats before = stats(e);
+    proc_extra[0] = "--fail-config";
+    proc_extra[1] = "1";
+    proc_extra[2] = "--fail-config-code";
+    proc_extra[3] = "429";
+    for (int k = 0; k < 2; k++)
+        if (!proc_start(&e->kong[k], ports[k]))
+            fail_msg("kgc-test-kong did not restart on port %u", ports[k]);
+    proc_extra[0] = NULL;
+    t0 = kgc_clock_now(NULL);
+    while (stats(e).pushes[KGC_KONG_PUSH_BUSY] < before.pushes[KGC_KONG_PUSH_BUSY] + 2 &&
+           kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
+        usleep(5 * 1000);
+    assert_true(stats(e).pushes[KGC_KONG_PUSH_BUSY] >= before.pushes[KGC_KONG_PUSH_BUSY] + 2);
+    ok = kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why));
+    print_message("both back empty, re-push answered 429: programmed=%d %s\n", ok, ok ? "" : why);
+    assert_true(ok);
+    t0 = kgc_clock_now(NULL);
+    while (stats(e).pushes[KGC_KONG_PUSH_APPLIED] < before.pushes[KGC_KONG_PUSH_APPLIED] + 2 &&
+           kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
+        usleep(10 * 1000);
+    assert_true(stats(e).pushes[KGC_KONG_PUSH_APPLIED] >= before.pushes[KGC_KONG_PUSH_APPLIED] + 2);
+    assert_true(kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why)));
+    sync_close(e);
+    kgc_listener_cache_close(lc);
+    rm_lc_dir(dir);
+}
+
 int main(void)
 {
     kgc_log_setup(KGC_LOG_ERROR, KGC_LOG_TEXT, 2);
@@ -840,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_unattributed_400_keeps_last_good),
         cmocka_unit_test(test_push_duration_histogram),
         cmocka_unit_test(test_accepted_set_survives_restart),
+        cmocka_unit_test(test_restored_set_carried_until_repush),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     curl_global_cleanup();
