@@ -184,8 +184,9 @@ struct kgc_status_address {
 struct kgc_status_gateway {
     const struct kgc_api_gateway *gw; /* one reference, dropped by release */
     bool owned;                       /* its GatewayClass exists and is kgc's: else write nothing */
-    bool needs_retry; /* Kong's listeners are unknown (view NONE) or the publish Service is
-                         missing: write this status, then return an error to back off */
+    bool needs_retry; /* Kong's listeners are unknown (view NONE), the publish Service is
+                         missing, or Kong has not accepted a configuration with this Gateway:
+                         write this status, then return an error to back off */
     char retry_reason[KGC_STATUS_MSG_MAX];
     int64_t generation;
     char now[KGC_STATUS_TIME_MAX];

@@ -686,9 +686,14 @@ int kgc_status_gateway_compute(const struct kgc_status_options *o,
     /* Whether Kong carries the configuration: the config syncer's answer, else yes. */
     if (!pending[0] && !svc_missing[0] && o->programmed) {
         char why[KGC_STATUS_MSG_MAX] = "";
-        if (!o->programmed(o->programmed_ctx, gw, why, sizeof(why)))
+        if (!o->programmed(o->programmed_ctx, gw, why, sizeof(why))) {
             snprintf(pending, sizeof(pending), "waiting for Kong to accept the configuration%s%s",
                      why[0] ? ": " : "", why);
+            /* retried with backoff too: the push's answer also re-queues it (unless
+             * --requeue-on-kong-ready=false), but a Gateway must never wait on an event alone */
+            out->needs_retry = true;
+            snprintf(out->retry_reason, sizeof(out->retry_reason), "%s", pending);
+        }
     }
     gateway_conditions(&g, out, class_ok, class_why, pending[0] ? pending : NULL,
                        svc_missing[0] ? svc_missing : NULL);
