@@ -548,6 +548,33 @@ static void test_restart_gets_current_config(void **state)
     assert_true(ms >= 0 && ms < 3000);
 }
 
+/* Polls (bounded: secs) until the syncer says gw is Programmed; the last answer. */
+static bool wait_programmed(struct env *e, const struct kgc_api_gateway *gw, unsigned secs)
+{
+    char why[256] = "";
+    bool ok = false;
+    uint64_t t0 = kgc_clock_now(NULL);
+    while (!ok && kgc_clock_now(NULL) - t0 < secs * KGC_NS_PER_S) {
+        ok = kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why));
+        if (!ok)
+            usleep(10 * 1000);
+    }
+    return ok;
+}
+
+/* Starts test Kong p again on port with its next n POST /config answered code. */
+static void restart_failing(struct proc *p, unsigned port, const char *n, const char *code)
+{
+    proc_extra[0] = "--fail-config";
+    proc_extra[1] = n;
+    proc_extra[2] = "--fail-config-code";
+    proc_extra[3] = code;
+    bool started = proc_start(p, port);
+    proc_extra[0] = NULL;
+    if (!started)
+        fail_msg("kgc-test-kong did not restart on port %u", port);
+}
+
 /* A Kong that restarts empty is re-pushed at once; until that push is answered it still counts
  * as carrying what it had accepted, so the Gateways it served do not flap to Pending. A re-push
  * that keeps failing (KGC_SYNC_CARRIED_ATTEMPTS times) ends that: they wait, then recover. */
@@ -558,27 +585,16 @@ static void test_restarted_instance_keeps_gateways_programmed(void **state)
     const struct kgc_api_gateway *gw =
         kgc_api_as_gateway(fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw"));
     char why[256] = "";
-    bool ok = false;
-    uint64_t t0 = kgc_clock_now(NULL);
-    while (!ok && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S) {
-        ok = kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why));
-        usleep(10 * 1000);
-    }
-    assert_true(ok);
+    bool ok;
+    uint64_t t0;
+    assert_true(wait_programmed(e, gw, 5));
     unsigned port = b->port;
 
     /* 1. restarted empty, its first push answered 429 + Retry-After: 1 */
     proc_kill(b);
     usleep(300 * 1000);
     struct kgc_syncer_stats before = stats(e);
-    proc_extra[0] = "--fail-config";
-    proc_extra[1] = "1";
-    proc_extra[2] = "--fail-config-code";
-    proc_extra[3] = "429";
-    bool started = proc_start(b, port);
-    proc_extra[0] = NULL;
-    if (!started)
-        fail_msg("kgc-test-kong did not restart on port %u", port);
+    restart_failing(b, port, "1", "429");
     t0 = kgc_clock_now(NULL);
     while (stats(e).pushes[KGC_KONG_PUSH_BUSY] == before.pushes[KGC_KONG_PUSH_BUSY] &&
            kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
@@ -598,14 +614,7 @@ static void test_restarted_instance_keeps_gateways_programmed(void **state)
     proc_kill(b);
     usleep(300 * 1000);
     before = stats(e);
-    proc_extra[0] = "--fail-config";
-    proc_extra[1] = "3";
-    proc_extra[2] = "--fail-config-code";
-    proc_extra[3] = "503";
-    started = proc_start(b, port);
-    proc_extra[0] = NULL;
-    if (!started)
-        fail_msg("kgc-test-kong did not restart on port %u", port);
+    restart_failing(b, port, "3", "503");
     bool seen_pending = false;
     t0 = kgc_clock_now(NULL);
     while (!config_has(b->url, R3) && kgc_clock_now(NULL) - t0 < 8 * KGC_NS_PER_S) {
@@ -621,13 +630,7 @@ static void test_restarted_instance_keeps_gateways_programmed(void **state)
     assert_true(after.pushes[KGC_KONG_PUSH_BUSY] - before.pushes[KGC_KONG_PUSH_BUSY] >= 3);
     assert_true(seen_pending);
     assert_true(config_has(b->url, R3));
-    t0 = kgc_clock_now(NULL);
-    ok = false;
-    while (!ok && kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S) {
-        ok = kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why));
-        usleep(10 * 1000);
-    }
-    assert_true(ok);
+    assert_true(wait_programmed(e, gw, 3));
 }
 
 static void test_broken_route_reported_others_flow(void **state)
@@ -781,13 +784,8 @@ static void test_accepted_set_survives_restart(void **state)
     const struct kgc_api_gateway *gw =
         kgc_api_as_gateway(fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw"));
     char why[256] = "";
-    bool ok = false;
-    uint64_t t0 = kgc_clock_now(NULL);
-    while (!ok && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S) {
-        ok = kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why));
-        usleep(10 * 1000);
-    }
-    assert_true(ok);
+    bool ok;
+    assert_true(wait_programmed(e, gw, 5));
     sync_close(e);
     kgc_listener_cache_close(lc);
 
@@ -840,13 +838,9 @@ static void test_restored_set_carried_until_repush(void **state)
     const struct kgc_api_gateway *gw =
         kgc_api_as_gateway(fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw"));
     char why[256] = "";
-    bool ok = false;
-    uint64_t t0 = kgc_clock_now(NULL);
-    while (!ok && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S) {
-        ok = kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why));
-        usleep(10 * 1000);
-    }
-    assert_true(ok);
+    bool ok;
+    uint64_t t0;
+    assert_true(wait_programmed(e, gw, 5));
     sync_close(e);
     kgc_listener_cache_close(lc);
 
@@ -858,14 +852,8 @@ static void test_restored_set_carried_until_repush(void **state)
     kgc_syncer_mark_dirty(e->sync);
     assert_true(kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why))); /* restored */
     struct kgc_syncer_stats before = stats(e);
-    proc_extra[0] = "--fail-config";
-    proc_extra[1] = "1";
-    proc_extra[2] = "--fail-config-code";
-    proc_extra[3] = "429";
     for (int k = 0; k < 2; k++)
-        if (!proc_start(&e->kong[k], ports[k]))
-            fail_msg("kgc-test-kong did not restart on port %u", ports[k]);
-    proc_extra[0] = NULL;
+        restart_failing(&e->kong[k], ports[k], "1", "429");
     t0 = kgc_clock_now(NULL);
     while (stats(e).pushes[KGC_KONG_PUSH_BUSY] < before.pushes[KGC_KONG_PUSH_BUSY] + 2 &&
            kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
