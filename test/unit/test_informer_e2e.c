@@ -16,6 +16,7 @@
 #include "kgc/informer.h"
 #include "kgc/k8s.h"
 #include "kgc/log.h"
+#include "fake_proc.h"
 #include "test_k8s_helpers.h"
 
 #include <dirent.h>
@@ -82,44 +83,10 @@ static bool find_gateway_api(char *out, size_t size)
 
 static int spawn_server(const char *bin)
 {
-    int fds[2];
-    if (pipe(fds) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0 && !getenv("KGC_E2E_SERVER_LOG"))
-            dup2(devnull, 2);
-        execl(bin, bin, "--listen", "127.0.0.1:0", "--bookmark-ms", "300", "--log-level", "warn",
-              (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    E.server = pid;
-    char buf[512] = "";
-    size_t len = 0;
-    struct pollfd p = {.fd = fds[0], .events = POLLIN};
-    while (len + 1 < sizeof(buf) && poll(&p, 1, 10000) > 0) {
-        ssize_t r = read(fds[0], buf + len, sizeof(buf) - 1 - len);
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-        buf[len] = '\0';
-        if (strchr(buf, '\n'))
-            break;
-    }
-    close(fds[0]);
-    const char *u = strstr(buf, "http://");
-    if (!u)
-        return -1;
-    snprintf(E.url, sizeof(E.url), "%.*s", (int)strcspn(u, " \r\n"), u);
-    return 0;
+    char *argv[] = {(char *)bin, "--listen",    "127.0.0.1:0", "--bookmark-ms",
+                    "300",       "--log-level", "warn",        NULL};
+    E.server = fake_proc_start(argv, true, 10000, E.url, sizeof(E.url), NULL);
+    return E.server > 0 ? 0 : -1;
 }
 
 static int post_test(const char *what)

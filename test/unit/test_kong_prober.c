@@ -26,6 +26,7 @@
 #include "kgc/kong.h"
 #include "kgc/listenercache.h"
 #include "kgc/log.h"
+#include "fake_proc.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -521,53 +522,16 @@ static bool proc_start(struct proc *p, unsigned port)
     test_kong_path(bin, sizeof(bin));
     snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
     char *argv[] = {bin, "--admin-listen", listen, "--log-level", "error", NULL};
-    int pfd[2];
-    if (pipe(pfd) != 0)
-        return false;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(pfd[1], 1);
-        close(pfd[0]);
-        close(pfd[1]);
-        execv(bin, argv);
-        _exit(127);
-    }
-    close(pfd[1]);
-    p->pid = pid;
-    p->out = pfd[0];
-    p->port = 0;
-    char line[256];
-    size_t n = 0;
-    uint64_t deadline = kgc_clock_now(NULL) + 5 * KGC_NS_PER_S;
-    while (kgc_clock_now(NULL) < deadline && n < sizeof(line) - 1) {
-        struct pollfd pf = {.fd = p->out, .events = POLLIN};
-        if (poll(&pf, 1, 100) <= 0)
-            continue;
-        ssize_t got = read(p->out, line + n, 1);
-        if (got <= 0)
-            break;
-        if (line[n] == '\n') {
-            line[n] = '\0';
-            const char *colon = strrchr(line, ':');
-            if (strncmp(line, "listening on http://", 20) == 0 && colon)
-                p->port = (unsigned)atoi(colon + 1);
-            break;
-        }
-        n++;
-    }
-    if (!p->port) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        close(p->out);
-        fprintf(stderr, "could not start %s on %s\n", bin, listen);
-    }
-    return p->port != 0;
+    char url[64];
+    pid_t pid = fake_proc_start(argv, false, 5000, url, sizeof(url), &p->out);
+    p->pid = pid > 0 ? pid : 0;
+    p->port = pid > 0 ? (unsigned)atoi(strrchr(url, ':') + 1) : 0;
+    return pid > 0;
 }
 
 static void proc_kill(struct proc *p)
 {
-    kill(p->pid, SIGKILL);
-    waitpid(p->pid, NULL, 0);
+    fake_proc_kill(p->pid);
     close(p->out);
 }
 

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "fake_proc.h"
 #include "fixture_yaml.h"
 
 #include "kgc/clock.h"
@@ -89,55 +90,17 @@ static bool proc_start(struct proc *p, unsigned port)
                       "error", "--plugins",      PLUGINS, NULL};
     for (int k = 0; k < 4 && proc_extra[k]; k++)
         argv[7 + k] = (char *)proc_extra[k];
-    int pfd[2];
-    if (pipe(pfd) != 0)
-        return false;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(pfd[1], 1);
-        close(pfd[0]);
-        close(pfd[1]);
-        execv(bin, argv);
-        _exit(127);
-    }
-    close(pfd[1]);
-    p->pid = pid;
-    p->out = pfd[0];
-    p->port = 0;
-    char line[256];
-    size_t n = 0;
-    uint64_t deadline = kgc_clock_now(NULL) + 5 * KGC_NS_PER_S;
-    while (kgc_clock_now(NULL) < deadline && n < sizeof(line) - 1) {
-        struct pollfd pf = {.fd = p->out, .events = POLLIN};
-        if (poll(&pf, 1, 100) <= 0)
-            continue;
-        if (read(p->out, line + n, 1) <= 0)
-            break;
-        if (line[n] == '\n') {
-            line[n] = '\0';
-            const char *colon = strrchr(line, ':');
-            if (strncmp(line, "listening on http://", 20) == 0 && colon)
-                p->port = (unsigned)atoi(colon + 1);
-            break;
-        }
-        n++;
-    }
-    if (!p->port) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        close(p->out);
-        return false;
-    }
-    snprintf(p->url, sizeof(p->url), "http://127.0.0.1:%u", p->port);
-    return true;
+    pid_t pid = fake_proc_start(argv, false, 5000, p->url, sizeof(p->url), &p->out);
+    p->pid = pid > 0 ? pid : 0;
+    p->port = pid > 0 ? (unsigned)atoi(strrchr(p->url, ':') + 1) : 0;
+    return pid > 0;
 }
 
 static void proc_kill(struct proc *p)
 {
     if (!p->pid)
         return;
-    kill(p->pid, SIGKILL);
-    waitpid(p->pid, NULL, 0);
+    fake_proc_kill(p->pid);
     close(p->out);
     p->pid = 0;
 }
