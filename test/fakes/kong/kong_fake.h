@@ -158,6 +158,12 @@ struct kf_server_options {
     unsigned fail_config_code;  /* 400, 429 or 503 */
     unsigned latency_ms;        /* delay before every answer */
     size_t max_body;            /* request bodies above this get 413 */
+    /* Called after a configuration is accepted (before the 201 is sent) with the 201 entities
+     * body ({"<entities>": {"<id>": {...}}}; borrowed: take a reference to keep it), in the
+     * order configurations are accepted. The proxy installs it (kf_proxy_set_config). NULL =
+     * none. */
+    void (*on_config)(void *arg, json_object *entities);
+    void *on_config_arg;
 };
 
 struct kf_server;

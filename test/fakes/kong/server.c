@@ -604,6 +604,9 @@ static enum MHD_Result post_config(struct kf_server *s, struct MHD_Connection *c
     json_object *old = s->config;
     s->config = json_object_get(to_check);
     memcpy(s->hash, hash, sizeof(s->hash));
+    if (s->o.on_config) {
+        s->o.on_config(s->o.on_config_arg, entities);
+    }
     pthread_mutex_unlock(&s->mu);
     json_object_put(old);
     json_object_put(from_text);
