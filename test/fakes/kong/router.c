@@ -72,12 +72,3 @@ int kf_route_validate(enum kf_flavor flavor, json_object *route, const char **fi
     }
     return kf_atcr_validate(flavor, route, field, err, errsz);
 }
-
-void kf_split_port(const char *host, unsigned default_port, char *no_port, char *with_port,
-                   bool *had_port)
-{
-    (void)default_port;
-    strcpy(no_port, host);
-    strcpy(with_port, host);
-    *had_port = false;
-}

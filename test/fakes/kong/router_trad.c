@@ -4,6 +4,7 @@
 #include <kgc/err.h>
 
 #include <stdio.h>
+#include <string.h>
 
 int kf_trad_new(bool http, const struct kf_route_in *routes, size_t n, void **out, char *err,
                 size_t errsz)
@@ -25,4 +26,13 @@ int kf_trad_select(const void *r, const struct kf_request *req, struct kf_match 
 void kf_trad_free(void *r)
 {
     (void)r;
+}
+
+void kf_split_port(const char *host, unsigned default_port, char *no_port, char *with_port,
+                   bool *had_port)
+{
+    (void)default_port;
+    strcpy(no_port, host);
+    strcpy(with_port, host);
+    *had_port = false;
 }
