@@ -149,7 +149,12 @@ static struct kf_errv validate_entity(struct kf_vctx *c, const struct kf_entity 
             c->oom = true;
         }
     }
-    if (work) {
+    const char *sub_field = NULL;
+    char sub_msg[512];
+    if (work && kf_subschema_error(c, e->plural, work, &sub_field, sub_msg, sizeof(sub_msg))) {
+        /* no subschema: Kong validates nothing else (kong/db/schema/init.lua:2111-2126) */
+        kf_put_err(c, errs, sub_field, kf_msg(c, sub_msg));
+    } else if (work) {
         bool saved = c->foreign_null;
         c->foreign_null = nested;
         kf_validate_record(c, kf_entity_record(c, e, work), work, entity_extra, (void *)e, errs);
@@ -511,6 +516,62 @@ static void check_references(struct refs *r)
             r->c->oom = true;
         }
         free(msg);
+    }
+}
+
+/* Fields with unique = true that are not the endpoint key (whose duplicates populate() reports):
+ * consumers.custom_id (kong/db/schema/entities/consumers.lua:26, 3.9.1). Not modelled:
+ * ca_certificates.cert_digest (Kong computes it). Kong checks them after the references
+ * (declarative_config.lua:859-873) and keys the error by the entry's endpoint key, else its id. */
+static void unique_fields(struct refs *r, json_object *work)
+{
+    static const struct {
+        const char *entity, *field;
+    } UNIQUE[] = {{"consumers", "custom_id"}};
+    for (size_t u = 0; u < sizeof(UNIQUE) / sizeof(UNIQUE[0]); u++) {
+        const struct kf_entity *e = kf_entity(UNIQUE[u].entity);
+        json_object *arr = NULL;
+        if (!e || !kf_has(work, e->plural, &arr) || !arr ||
+            !json_object_is_type(arr, json_type_array)) {
+            continue;
+        }
+        struct kgc_strmap seen;
+        kgc_strmap_init(&seen);
+        size_t n = json_object_array_length(arr);
+        for (size_t i = 0; i < n; i++) {
+            json_object *item = json_object_array_get_idx(arr, i);
+            const char *v = kf_get_string(item, UNIQUE[u].field);
+            if (!v) {
+                continue;
+            }
+            /* workspaceable: the key is "<ws_id>:<value>" (get_unique_key, :770-779) */
+            char *k = NULL;
+            if (asprintf(&k, "*:%s", v) < 0) {
+                r->c->oom = true;
+                break;
+            }
+            if (kgc_strmap_get(&seen, k)) {
+                free(k);
+                const char *key = e->endpoint_key ? kf_get_string(item, e->endpoint_key) : NULL;
+                key = key ? key : kf_get_string(item, "id");
+                struct kf_errt *t = kf_errt_sub(r->errs, e->plural, 0);
+                if (!t || !key ||
+                    kf_errt_set(t, key, 0,
+                                "uniqueness violation: '%s' entity with %s set to '%s' already "
+                                "declared",
+                                e->plural, UNIQUE[u].field, v) != 0) {
+                    r->c->oom = true;
+                }
+                continue;
+            }
+            const char *pk = pooled_key(r, "unique", k);
+            free(k);
+            if (!pk || kgc_strmap_put(&seen, pk, item, NULL) != 0) {
+                r->c->oom = true;
+                break;
+            }
+        }
+        kgc_strmap_destroy(&seen);
     }
 }
 
@@ -993,6 +1054,15 @@ int kf_validate(json_object *doc, const struct kf_validate_opts *opts, json_obje
     }
     populate(&r, work, NULL, 0);
     check_references(&r);
+    if (c.oom) {
+        rc = KGC_ENOMEM;
+        goto out;
+    }
+    if (kf_errt_count(r.errs) > 0) {
+        rc = reject(&c, opts, view, r.errs, error_body_out);
+        goto out;
+    }
+    unique_fields(&r, work);
     if (c.oom) {
         rc = KGC_ENOMEM;
         goto out;

@@ -2,6 +2,9 @@
  * routes, upstreams, targets, plugins, certificates, snis, ca_certificates, consumers): fields,
  * defaults, subschemas and entity checks, with Kong's messages. */
 #include "entities.h"
+#include "router.h"
+
+#include <kgc/err.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,7 +128,13 @@ static const struct kf_field F_PATH = {"path", KF_STRING, 0, .check = kf_check_r
 static const struct kf_field F_HEADER_KEY = {"key", KF_STRING, 0,
                                              .check = kf_check_route_header_name};
 static const struct kf_field F_HEADER_VALUES = {"values", KF_ARRAY, 0, .elements = &F_STRING};
-static const struct kf_field F_SNI = {"sni", KF_STRING, 0, .check = kf_check_sni};
+/* routes.snis elements: typedefs.sni under the traditional flavour, typedefs.wildcard_host under
+ * the others (kong/db/schema/entities/routes.lua:37-41, 3.9.1) */
+static bool route_sni_check(struct kf_vctx *c, const char *s, char *msg, size_t msz)
+{
+    return c->flavor == 0 ? kf_check_sni(c, s, msg, msz) : kf_check_wildcard_host(c, s, msg, msz);
+}
+static const struct kf_field F_SNI = {"sni", KF_STRING, 0, .check = route_sni_check};
 
 static void ipport_check(struct kf_vctx *c, json_object *obj, struct kf_errt *errs)
 {
@@ -216,19 +225,60 @@ static const struct kf_field ROUTE_GRPC_FIELDS[] = {
     FIELD_END,
 };
 
-/* expressions flavour */
-static const struct kf_field ROUTE_EXPRESSION_FIELDS[] = {
-    ROUTE_COMMON_FIELDS,
+/* expressions flavour: every traditional field plus expression and priority
+ * (kong/db/schema/entities/routes.lua:209-219, 3.9.1); the http and grpc subschemas no longer
+ * forbid sources/destinations (routes_subschemas.lua:70-91). */
+#define ROUTE_EXPRESSION_EXTRA                                                                     \
+    {"expression", KF_STRING, 0},                                                                  \
+    {                                                                                              \
+        "priority", KF_INTEGER, KF_REQUIRED | KF_DEFAULT | KF_BETWEEN,                             \
+            .lo = 0, .hi = 70368744177663LL /* 2^46 - 1 */                                         \
+    }
+static const struct kf_field ROUTE_X_HTTP_FIELDS[] = {
+    ROUTE_TRADITIONAL_FIELDS,
+    {"methods", KF_SET, 0, .elements = &F_METHOD},
+    {"hosts", KF_ARRAY, 0, .elements = &F_HOST},
+    {"paths", KF_ARRAY, 0, .elements = &F_PATH},
+    {"headers", KF_MAP, 0, .keys = &F_HEADER_KEY, .values = &F_HEADER_VALUES},
     FIELD_BOOL("strip_path", KF_REQUIRED | KF_DEFAULT),
-    {"expression", KF_STRING, KF_REQUIRED},
-    {"priority", KF_INTEGER, KF_REQUIRED | KF_DEFAULT},
+    {"sources", KF_SET, 0, .elements = &F_IPPORT},
+    {"destinations", KF_SET, 0, .elements = &F_IPPORT},
+    ROUTE_EXPRESSION_EXTRA,
+    FIELD_END,
+};
+static const struct kf_field ROUTE_X_STREAM_FIELDS[] = {
+    ROUTE_TRADITIONAL_FIELDS,
+    {"methods", KF_SET, KF_EQ_NULL, .elements = &F_METHOD, .eq_err = STREAM_ERR("methods")},
+    {"hosts", KF_ARRAY, KF_EQ_NULL, .elements = &F_HOST, .eq_err = STREAM_ERR("hosts")},
+    {"paths", KF_ARRAY, KF_EQ_NULL, .elements = &F_PATH, .eq_err = STREAM_ERR("paths")},
+    {"headers", KF_MAP, KF_EQ_NULL, .keys = &F_HEADER_KEY, .values = &F_HEADER_VALUES,
+     .eq_err = STREAM_ERR("headers")},
+    FIELD_BOOL("strip_path", KF_REQUIRED | KF_DEFAULT),
+    {"sources", KF_SET, 0, .elements = &F_IPPORT},
+    {"destinations", KF_SET, 0, .elements = &F_IPPORT},
+    ROUTE_EXPRESSION_EXTRA,
+    FIELD_END,
+};
+static const struct kf_field ROUTE_X_GRPC_FIELDS[] = {
+    ROUTE_TRADITIONAL_FIELDS,
+    {"methods", KF_SET, KF_EQ_NULL, .elements = &F_METHOD, .eq_err = GRPC_ERR("methods")},
+    {"hosts", KF_ARRAY, 0, .elements = &F_HOST},
+    {"paths", KF_ARRAY, 0, .elements = &F_PATH},
+    {"headers", KF_MAP, 0, .keys = &F_HEADER_KEY, .values = &F_HEADER_VALUES},
+    {"strip_path", KF_BOOLEAN, KF_REQUIRED | KF_DEFAULT | KF_NE_TRUE,
+     .eq_err = GRPC_ERR("strip_path")},
+    {"sources", KF_SET, 0, .elements = &F_IPPORT},
+    {"destinations", KF_SET, 0, .elements = &F_IPPORT},
+    ROUTE_EXPRESSION_EXTRA,
     FIELD_END,
 };
 
 static const struct kf_record ROUTE_HTTP_RECORD = {ROUTE_HTTP_FIELDS, route_check};
 static const struct kf_record ROUTE_STREAM_RECORD = {ROUTE_STREAM_FIELDS, route_check};
 static const struct kf_record ROUTE_GRPC_RECORD = {ROUTE_GRPC_FIELDS, route_check};
-static const struct kf_record ROUTE_EXPRESSION_RECORD = {ROUTE_EXPRESSION_FIELDS, route_check};
+static const struct kf_record ROUTE_X_HTTP_RECORD = {ROUTE_X_HTTP_FIELDS, route_check};
+static const struct kf_record ROUTE_X_STREAM_RECORD = {ROUTE_X_STREAM_FIELDS, route_check};
+static const struct kf_record ROUTE_X_GRPC_RECORD = {ROUTE_X_GRPC_FIELDS, route_check};
 
 /* The route's protocols as Kong sees them (the default when absent); NULL when not an array. */
 static json_object *route_protocols(json_object *obj, json_object *dflt)
@@ -291,34 +341,124 @@ static void at_least_one(struct kf_vctx *c, json_object *obj, struct kf_errt *er
     }
 }
 
-/* ATC (traditional_compatible/expressions) dry-run of header regexes, as far as we emulate it */
-static void route_header_regexes(struct kf_vctx *c, json_object *obj, struct kf_errt *errs)
+/* True when any of the fields has an error already (run_entity_check skips a check whose fields
+ * have errors: kong/db/schema/init.lua:1317-1329, 3.9.1). */
+static bool any_error(struct kf_errt *errs, const char *const *fields)
 {
-    json_object *h = NULL;
-    if (c->flavor == 0 || !kf_has(obj, "headers", &h) || !h ||
-        !json_object_is_type(h, json_type_object)) {
+    for (size_t i = 0; fields[i]; i++) {
+        if (kf_errt_get(errs, fields[i], 0)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* transform.lua:32-38 (3.9.1): is_null / is_empty_field */
+static bool lua_null(json_object *obj, const char *field)
+{
+    json_object *v = NULL;
+    return !kf_has(obj, field, &v) || !v;
+}
+
+static bool empty_field(json_object *obj, const char *field)
+{
+    json_object *v = NULL;
+    if (!kf_has(obj, field, &v) || !v) {
+        return true;
+    }
+    return (json_object_is_type(v, json_type_array) && json_object_array_length(v) == 0) ||
+           (json_object_is_type(v, json_type_object) && json_object_object_length(v) == 0);
+}
+
+static bool zero_or_null(json_object *obj, const char *field)
+{
+    json_object *v = NULL;
+    if (!kf_has(obj, field, &v) || !v) {
+        return true;
+    }
+    return (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) &&
+           json_object_get_double(v) == 0.0;
+}
+
+static void entity_err(struct kf_vctx *c, struct kf_errt *errs, const char *msg)
+{
+    if (kf_errt_entity(errs, msg) != 0) {
+        c->oom = true;
+    }
+}
+
+/* validate_route (kong/db/schema/entities/routes.lua:61-124, 3.9.1), the custom entity check of
+ * the traditional_compatible and expressions flavours: the exclusivity rules here, then the ATC
+ * dry-run (kf_route_validate, router_atc.c). Its field_sources (routes.lua:128-133) must be free
+ * of errors for it to run. */
+static void validate_route(struct kf_vctx *c, json_object *obj, struct kf_errt *errs)
+{
+    static const char *const sources[] = {
+        "id",    "protocols", "snis",       "sources",        "destinations", "methods", "hosts",
+        "paths", "headers",   "expression", "regex_priority", "priority",     NULL};
+    if (c->flavor == 0 || any_error(errs, sources)) {
         return;
     }
-    json_object_object_foreach(h, name, values)
+    static const char *const others[] = {"snis",  "sources", "destinations", "methods",
+                                         "hosts", "paths",   "headers",      NULL};
+    bool expression_empty = lua_null(obj, "expression");
+    bool others_empty = true;
+    for (size_t i = 0; others[i]; i++) {
+        others_empty &= empty_field(obj, others[i]);
+    }
+    if (expression_empty && others_empty) {
+        return; /* routes.lua:74-76 */
+    }
+    if (!expression_empty && !others_empty) { /* routes.lua:78-83 */
+        entity_err(c, errs,
+                   "Router Expression failed validation: cannot set 'expression' with 'methods', "
+                   "'hosts', 'paths', 'headers', 'snis', 'sources' or 'destinations' "
+                   "simultaneously");
+        return;
+    }
+    if (!expression_empty && !zero_or_null(obj, "regex_priority")) { /* routes.lua:85-91 */
+        entity_err(c, errs,
+                   "Router Expression failed validation: cannot set 'regex_priority' with "
+                   "'expression' simultaneously");
+        return;
+    }
+    if (!others_empty && !zero_or_null(obj, "priority")) { /* routes.lua:93-100 */
+        entity_err(c, errs,
+                   "Router Expression failed validation: cannot set 'priority' with 'methods', "
+                   "'hosts', 'paths', 'headers', 'snis', 'sources' or 'destinations' "
+                   "simultaneously");
+        return;
+    }
+    /* routes.lua:102-121: the expression (given, or generated from the traditional fields) must
+     * parse and type-check against the ATC schema of the route's protocols. The route is seen
+     * with its schema default for protocols, as Kong's check input is. */
+    json_object *route = json_object_new_object();
+    if (!route) {
+        c->oom = true;
+        return;
+    }
+    json_object_object_foreach(obj, k, v)
     {
-        (void)name;
-        size_t n =
-            json_object_is_type(values, json_type_array) ? json_object_array_length(values) : 0;
-        for (size_t i = 0; i < n; i++) {
-            const char *v = json_object_get_string(json_object_array_get_idx(values, i));
-            char pcre[1024];
-            if (v && strncmp(v, "~*", 2) == 0 && !kf_regex_compiles(v + 2, pcre, sizeof(pcre))) {
-                char msg[1200];
-                snprintf(msg, sizeof(msg),
-                         "Router Expression failed validation: regex parse "
-                         "error: %s",
-                         pcre);
-                if (kf_errt_entity(errs, msg) != 0) {
-                    c->oom = true;
-                }
-                return;
-            }
+        json_object_object_add(route, k, json_object_get(v));
+    }
+    if (!kf_has(route, "protocols", NULL)) {
+        json_object *d = json_object_new_array();
+        json_object_array_add(d, json_object_new_string("http"));
+        json_object_array_add(d, json_object_new_string("https"));
+        json_object_object_add(route, "protocols", d);
+    }
+    const char *field = NULL;
+    char msg[2048] = "";
+    int rc = kf_route_validate((enum kf_flavor)c->flavor, route, &field, msg, sizeof(msg));
+    json_object_put(route);
+    if (rc == KGC_ENOMEM) {
+        c->oom = true;
+    } else if (rc != 0 && field) {
+        if (kf_errt_set(errs, field, 0, "%s", msg) != 0) {
+            c->oom = true;
         }
+    } else if (rc != 0) {
+        entity_err(c, errs, msg);
     }
 }
 
@@ -333,10 +473,12 @@ static void route_check(struct kf_vctx *c, json_object *obj, struct kf_errt *err
     json_object_array_add(dflt, json_object_new_string("https"));
     json_object *protocols = route_protocols(obj, dflt);
 
-    /* snis only with TLS-terminating protocols */
+    /* routes.lua:17-23 (all flavours): snis only with TLS-terminating protocols */
     static const char *const tls_protos[] = {"grpcs", "https", "tls", "tls_passthrough", NULL};
+    static const char *const snis_sources[] = {"protocols", "snis", NULL};
     json_object *snis = NULL;
-    if (protocols && c->flavor != 2 && kf_has(obj, "snis", &snis) && kf_nonempty(snis)) {
+    if (protocols && !any_error(errs, snis_sources) && kf_has(obj, "snis", &snis) &&
+        kf_nonempty(snis)) {
         bool none_tls = true;
         size_t n = json_object_array_length(protocols);
         for (size_t i = 0; i < n; i++) {
@@ -356,70 +498,61 @@ static void route_check(struct kf_vctx *c, json_object *obj, struct kf_errt *err
         }
     }
 
-    if (protocols && c->flavor != 2) {
+    /* routes.lua:126-137: the router's check, after the schema's own entity checks */
+    validate_route(c, obj, errs);
+
+    /* routes_subschemas.lua: the subschema's conditional_at_least_one_of checks run last
+     * (run_entity_checks, kong/db/schema/init.lua:1435-1454); the expressions flavour adds
+     * 'expression' to each list (routes_subschemas.lua:70-99) */
+    if (protocols) {
+        bool x = c->flavor == 2;
         static const char *const http5[] = {"methods", "hosts", "headers", "paths", "snis", NULL};
         static const char *const http4[] = {"methods", "hosts", "headers", "paths", NULL};
         static const char *const grpc4[] = {"hosts", "headers", "paths", "snis", NULL};
         static const char *const grpc3[] = {"hosts", "headers", "paths", NULL};
         static const char *const stream3[] = {"sources", "destinations", "snis", NULL};
+        static const char *const snis1[] = {"snis", NULL};
+        static const char *const xhttp5[] = {"methods", "hosts",      "headers", "paths",
+                                             "snis",    "expression", NULL};
+        static const char *const xhttp4[] = {"methods", "hosts",      "headers",
+                                             "paths",   "expression", NULL};
+        static const char *const xgrpc4[] = {"hosts", "headers",    "paths",
+                                             "snis",  "expression", NULL};
+        static const char *const xgrpc3[] = {"hosts", "headers", "paths", "expression", NULL};
+        static const char *const xstream3[] = {"sources", "destinations", "snis", "expression",
+                                               NULL};
+        static const char *const xsnis1[] = {"snis", "expression", NULL};
         static const char *const stream_protos[] = {"tcp", "tls", "udp", NULL};
         static const char *const passthrough[] = {"tls_passthrough", NULL};
-        static const char *const snis_only[] = {"snis", NULL};
-        json_object *first = json_object_array_get_idx(protocols, 0);
-        const char *sub = kf_is_string(first) ? json_object_get_string(first) : "";
-        if (strcmp(sub, "http") == 0 || strcmp(sub, "https") == 0) {
+        const char *sub = kf_route_subschema(obj);
+        sub = sub ? sub : "";
+        if (strcmp(sub, "http") == 0) {
             if (contains(protocols, "https")) {
-                at_least_one(c, obj, errs, http5, "must set one of %s when 'protocols' is 'https'");
+                at_least_one(c, obj, errs, x ? xhttp5 : http5,
+                             "must set one of %s when 'protocols' is 'https'");
             } else if (contains(protocols, "http")) {
-                at_least_one(c, obj, errs, http4, "must set one of %s when 'protocols' is 'http'");
+                at_least_one(c, obj, errs, x ? xhttp4 : http4,
+                             "must set one of %s when 'protocols' is 'http'");
             }
-        } else if (strcmp(sub, "grpc") == 0 || strcmp(sub, "grpcs") == 0) {
+        } else if (strcmp(sub, "grpc") == 0) {
             if (contains(protocols, "grpcs")) {
-                at_least_one(c, obj, errs, grpc4, "must set one of %s when 'protocols' is 'grpcs'");
+                at_least_one(c, obj, errs, x ? xgrpc4 : grpc4,
+                             "must set one of %s when 'protocols' is 'grpcs'");
             } else if (contains(protocols, "grpc")) {
-                at_least_one(c, obj, errs, grpc3, "must set one of %s when 'protocols' is 'grpc'");
+                at_least_one(c, obj, errs, x ? xgrpc3 : grpc3,
+                             "must set one of %s when 'protocols' is 'grpc'");
             }
-        } else if (strcmp(sub, "tcp") == 0 || strcmp(sub, "tls") == 0 || strcmp(sub, "udp") == 0 ||
-                   strcmp(sub, "tls_passthrough") == 0) {
+        } else if (strcmp(sub, "tcp") == 0) {
             if (all_in(protocols, stream_protos)) {
-                at_least_one(c, obj, errs, stream3,
+                at_least_one(c, obj, errs, x ? xstream3 : stream3,
                              "must set one of %s when 'protocols' is 'tcp', 'tls' or 'udp'");
             }
             if (all_in(protocols, passthrough)) {
-                json_object *s = NULL;
-                if (!(kf_has(obj, "snis", &s) && kf_nonempty(s))) {
-                    (void)snis_only;
-                    if (kf_errt_entity(
-                            errs, "must set snis when 'protocols' is 'tls_passthrough'") != 0) {
-                        c->oom = true;
-                    }
-                }
+                /* then_err has no %s: the list is not shown (routes_subschemas.lua:38-42) */
+                at_least_one(c, obj, errs, x ? xsnis1 : snis1,
+                             "must set snis when 'protocols' is 'tls_passthrough'%.0s");
             }
         }
-    }
-
-    /* subschema: the first protocol selects it; an unknown one is an error on protocols */
-    json_object *pv = NULL;
-    if (kf_has(obj, "protocols", &pv) && pv) {
-        const char *key = "";
-        if (json_object_is_type(pv, json_type_array)) {
-            json_object *first = json_object_array_get_idx(pv, 0);
-            key = kf_is_string(first) ? json_object_get_string(first) : "";
-        } else if (kf_is_string(pv)) {
-            key = json_object_get_string(pv);
-        }
-        bool known = false;
-        for (size_t i = 0; PROTOCOLS[i] && !known; i++) {
-            known = strcmp(key, PROTOCOLS[i]) == 0;
-        }
-        if (!known && kf_errt_set(errs, "protocols", 0, "unknown type: %s", key) != 0) {
-            c->oom = true;
-        }
-    }
-
-    /* the ATC dry-run only runs on an otherwise valid route */
-    if (kf_errt_count(errs) == 0) {
-        route_header_regexes(c, obj, errs);
     }
     json_object_put(dflt);
 }
@@ -507,60 +640,119 @@ static const struct kf_field UPSTREAM_FIELDS[] = {
     {"hash_fallback", KF_STRING, KF_DEFAULT, .one_of = HASH_ON},
     {"hash_on_header", KF_STRING, 0, .check = kf_check_header_name},
     {"hash_fallback_header", KF_STRING, 0, .check = kf_check_header_name},
-    {"hash_on_cookie", KF_STRING, 0, .check = kf_check_header_name},
+    {"hash_on_cookie", KF_STRING, 0, .check = kf_check_cookie_name},
     {"hash_on_cookie_path", KF_STRING, KF_DEFAULT, .check = kf_check_path},
-    {"hash_on_query_arg", KF_STRING, 0},
+    {"hash_on_query_arg", KF_STRING, 0}, /* simple_param: len_min 1 (upstreams.lua:83-86) */
     {"hash_fallback_query_arg", KF_STRING, 0},
     {"hash_on_uri_capture", KF_STRING, 0},
     {"hash_fallback_uri_capture", KF_STRING, 0},
     FIELD_INT("slots", KF_DEFAULT, 10, 65536),
     {"healthchecks", KF_RECORD, KF_DEFAULT, .record = &HEALTHCHECKS},
     FIELD_TAGS,
-    {"host_header", KF_STRING, 0, .check = kf_check_host},
+    {"host_header", KF_STRING, 0, .check = kf_check_host_with_optional_port},
     {"client_certificate", KF_FOREIGN, 0, .reference = "certificates"},
     FIELD_BOOL("use_srv_name", KF_DEFAULT),
     FIELD_END,
 };
 static const struct kf_record UPSTREAM_RECORD = {UPSTREAM_FIELDS, upstream_check};
 
+/* An upstream's hash_on / hash_fallback as the entity checks see them: the default "none" when
+ * absent, NULL when not a string (the if_match cannot succeed). */
+static const char *hash_value(json_object *obj, const char *field)
+{
+    json_object *v = NULL;
+    if (!kf_has(obj, field, &v)) {
+        return "none";
+    }
+    return kf_is_string(v) ? json_object_get_string(v) : NULL;
+}
+
+static bool in_list(const char *s, const char *const *list)
+{
+    for (size_t i = 0; s && list[i]; i++) {
+        if (strcmp(s, list[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* conditional { then_match = { required = true } } (kong/db/schema/init.lua:725-769) */
+static void cond_required(struct kf_vctx *c, json_object *obj, struct kf_errt *errs,
+                          const char *if_field, const char *if_value, const char *want,
+                          const char *then_field)
+{
+    json_object *v = NULL;
+    if (!if_value || strcmp(if_value, want) != 0 || (kf_has(obj, then_field, &v) && v)) {
+        return;
+    }
+    char msg[128];
+    snprintf(msg, sizeof(msg), "failed conditional validation given value of field '%s'", if_field);
+    if (kf_errt_set(errs, then_field, 0, "required field missing") != 0 ||
+        kf_errt_entity(errs, msg) != 0) {
+        c->oom = true;
+    }
+}
+
+/* conditional { if hash_on matches, then_match = { one_of = list } } on hash_fallback */
+static void cond_fallback(struct kf_vctx *c, struct kf_errt *errs, const char *hash_on,
+                          const char *want, const char *fallback, const char *const *list)
+{
+    if (!hash_on || strcmp(hash_on, want) != 0 || !fallback || in_list(fallback, list)) {
+        return;
+    }
+    char msg[512] = "expected one of: ";
+    size_t n = strlen(msg);
+    for (size_t i = 0; list[i] && n < sizeof(msg); i++) {
+        n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%s%s", i ? ", " : "", list[i]);
+    }
+    if (kf_errt_set(errs, "hash_fallback", 0, "%s", msg) != 0 ||
+        kf_errt_entity(errs, "failed conditional validation given value of field 'hash_on'") != 0) {
+        c->oom = true;
+    }
+}
+
+/* distinct (kong/db/schema/init.lua:698-714) */
+static void distinct(struct kf_vctx *c, json_object *obj, struct kf_errt *errs, const char *a,
+                     const char *b)
+{
+    const char *va = kf_get_string(obj, a), *vb = kf_get_string(obj, b);
+    if (va && vb && *va && strcmp(va, vb) == 0) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "values of these fields must be distinct: '%s', '%s'", a, b);
+        entity_err(c, errs, msg);
+    }
+}
+
+/* kong/db/schema/entities/upstreams.lua:205-295 (3.9.1), in their order */
 static void upstream_check(struct kf_vctx *c, json_object *obj, struct kf_errt *errs)
 {
-    const char *hash_on = kf_get_string(obj, "hash_on");
-    const char *fallback = kf_get_string(obj, "hash_fallback");
-    hash_on = hash_on ? hash_on : (kf_has(obj, "hash_on", NULL) ? NULL : "none");
-    fallback = fallback ? fallback : (kf_has(obj, "hash_fallback", NULL) ? NULL : "none");
-    struct {
-        const char *if_field, *if_value, *value, *then_field;
-    } const required[] = {
-        {"hash_on", "header", hash_on, "hash_on_header"},
-        {"hash_fallback", "header", fallback, "hash_fallback_header"},
-        {"hash_on", "cookie", hash_on, "hash_on_cookie"},
-        {"hash_fallback", "cookie", fallback, "hash_on_cookie"},
-        {"hash_on", "query_arg", hash_on, "hash_on_query_arg"},
-        {"hash_fallback", "query_arg", fallback, "hash_fallback_query_arg"},
-        {"hash_on", "uri_capture", hash_on, "hash_on_uri_capture"},
-        {"hash_fallback", "uri_capture", fallback, "hash_fallback_uri_capture"},
-    };
-    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-        json_object *v = NULL;
-        if (required[i].value && strcmp(required[i].value, required[i].if_value) == 0 &&
-            !(kf_has(obj, required[i].then_field, &v) && v)) {
-            char msg[128];
-            snprintf(msg, sizeof(msg), "failed conditional validation given value of field '%s'",
-                     required[i].if_field);
-            if (kf_errt_set(errs, required[i].then_field, 0, "required field missing") != 0 ||
-                kf_errt_entity(errs, msg) != 0) {
-                c->oom = true;
-            }
-        }
-    }
-    if (hash_on && fallback && strcmp(hash_on, "none") == 0 && strcmp(fallback, "none") != 0) {
-        if (kf_errt_set(errs, "hash_fallback", 0, "expected one of: none") != 0 ||
-            kf_errt_entity(errs, "failed conditional validation given value of field 'hash_on'") !=
-                0) {
-            c->oom = true;
-        }
-    }
+    const char *hash_on = hash_value(obj, "hash_on");
+    const char *fallback = hash_value(obj, "hash_fallback");
+    static const char *const none[] = {"none", NULL};
+    static const char *const after_consumer[] = {"none", "ip",        "header",      "cookie",
+                                                 "path", "query_arg", "uri_capture", NULL};
+    static const char *const after_ip[] = {"none", "consumer",  "header",      "cookie",
+                                           "path", "query_arg", "uri_capture", NULL};
+    static const char *const after_path[] = {"none",      "consumer", "header",      "cookie",
+                                             "query_arg", "ip",       "uri_capture", NULL};
+    cond_required(c, obj, errs, "hash_on", hash_on, "header", "hash_on_header");
+    cond_required(c, obj, errs, "hash_fallback", fallback, "header", "hash_fallback_header");
+    cond_required(c, obj, errs, "hash_on", hash_on, "cookie", "hash_on_cookie");
+    cond_required(c, obj, errs, "hash_fallback", fallback, "cookie", "hash_on_cookie");
+    cond_fallback(c, errs, hash_on, "none", fallback, none);
+    cond_fallback(c, errs, hash_on, "cookie", fallback, none);
+    cond_fallback(c, errs, hash_on, "consumer", fallback, after_consumer);
+    cond_fallback(c, errs, hash_on, "ip", fallback, after_ip);
+    cond_fallback(c, errs, hash_on, "path", fallback, after_path);
+    distinct(c, obj, errs, "hash_on_header", "hash_fallback_header");
+    cond_required(c, obj, errs, "hash_on", hash_on, "query_arg", "hash_on_query_arg");
+    cond_required(c, obj, errs, "hash_fallback", fallback, "query_arg", "hash_fallback_query_arg");
+    distinct(c, obj, errs, "hash_on_query_arg", "hash_fallback_query_arg");
+    cond_required(c, obj, errs, "hash_on", hash_on, "uri_capture", "hash_on_uri_capture");
+    cond_required(c, obj, errs, "hash_fallback", fallback, "uri_capture",
+                  "hash_fallback_uri_capture");
+    distinct(c, obj, errs, "hash_on_uri_capture", "hash_fallback_uri_capture");
 }
 
 static const struct kf_field TARGET_FIELDS[] = {
@@ -704,22 +896,259 @@ const char *const *kf_default_plugins(void)
     return DEFAULT_PLUGINS;
 }
 
+/* ---- plugin configs, field by field (kong/plugins/<name>/schema.lua, 3.9.1) ------------------
+ * Lua's pattern "^([^:]+):*(.-)$" splits "name:value": name is everything before the first ':'
+ * (none when the entry starts with ':'), value what follows the run of colons. */
+static bool split_pair(const char *s, char *name, size_t nsz, const char **value)
+{
+    size_t n = strcspn(s, ":");
+    if (n == 0) {
+        return false;
+    }
+    snprintf(name, nsz, "%.*s", (int)n, s);
+    const char *v = s + n;
+    while (*v == ':') {
+        v++;
+    }
+    *value = v;
+    return true;
+}
+
+/* kong/tools/http.lua:271-282 (validate_header_name) */
+static bool header_name_ok(const char *s)
+{
+    if (!s || !*s) {
+        return false;
+    }
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              *p == '-' || *p == '_')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* request-transformer/schema.lua:29-41, response-transformer/schema.lua:5-17: validate_headers */
+static bool validate_headers(const char *s, bool value_too, char *msg, size_t msz)
+{
+    char name[1024];
+    const char *value = NULL;
+    if (!split_pair(s, name, sizeof(name), &value)) {
+        snprintf(msg, msz, "'nil' is not a valid header"); /* tostring(nil) */
+        return false;
+    }
+    if (!header_name_ok(name)) {
+        snprintf(msg, msz, "'%s' is not a valid header", name);
+        return false;
+    }
+    if (value_too && !header_name_ok(value)) {
+        snprintf(msg, msz, "'%s' is not a valid header", value);
+        return false;
+    }
+    return true;
+}
+
+/* match = "^[^:]+:.*$" (MATCH: "invalid value: %s", kong/db/schema/init.lua:85) */
+static bool colon_match(const char *s, char *msg, size_t msz)
+{
+    if (s[0] == ':' || !strchr(s, ':')) {
+        snprintf(msg, msz, "invalid value: %s", s);
+        return false;
+    }
+    return true;
+}
+
+/* request-transformer headers_array (schema.lua:57-62) */
+static bool rt_header(struct kf_vctx *c, const char *s, char *msg, size_t msz)
+{
+    (void)c;
+    return validate_headers(s, false, msg, msz);
+}
+
+/* request-transformer colon_header_value_array (schema.lua:83-88): match, then the name */
+static bool rt_colon_header_value(struct kf_vctx *c, const char *s, char *msg, size_t msz)
+{
+    (void)c;
+    return colon_match(s, msg, msz) && validate_headers(s, false, msg, msz);
+}
+
+/* colon_headers_array (request-transformer schema.lua:101-106, response-transformer 65-70):
+ * match, then name and value both header names */
+static bool colon_rename_header(struct kf_vctx *c, const char *s, char *msg, size_t msz)
+{
+    (void)c;
+    return colon_match(s, msg, msz) && validate_headers(s, true, msg, msz);
+}
+
+/* response-transformer colon_string_array (schema.lua:32-37) */
+static bool colon_string(struct kf_vctx *c, const char *s, char *msg, size_t msz)
+{
+    (void)c;
+    return colon_match(s, msg, msz);
+}
+
+/* request-transformer check_for_value (schema.lua:13-26). Not modelled: pl.template compile
+ * errors of the value; an entry starting with ':' (Kong hits a Lua error concatenating nil). */
+static bool rt_check_for_value(struct kf_vctx *c, const char *s, char *msg, size_t msz)
+{
+    (void)c;
+    char name[1024];
+    const char *value = NULL;
+    if (!split_pair(s, name, sizeof(name), &value)) {
+        snprintf(msg, msz, "key '' has no value");
+        return false;
+    }
+    if (!*value) {
+        snprintf(msg, msz, "key '%s' has no value", name);
+        return false;
+    }
+    return true;
+}
+
+static const struct kf_field F_RT_STRING = {"string", KF_STRING, 0};
+static const struct kf_field F_RT_HEADER = {"string", KF_STRING, 0, .check = rt_header};
+static const struct kf_field F_RT_COLON_VALUE = {"string", KF_STRING, 0,
+                                                 .check = rt_check_for_value};
+static const struct kf_field F_RT_COLON_HEADER = {"string", KF_STRING, 0,
+                                                  .check = rt_colon_header_value};
+static const struct kf_field F_COLON_RENAME_HEADER = {"string", KF_STRING, 0,
+                                                      .check = colon_rename_header};
+static const struct kf_field F_COLON_STRING = {"string", KF_STRING, 0, .check = colon_string};
+static const char *const JSON_TYPES[] = {"boolean", "number", "string", NULL};
+static const struct kf_field F_JSON_TYPE = {"string", KF_STRING, 0, .one_of = JSON_TYPES};
+
+#define ARRAY_OF(n, el)                                                                            \
+    {                                                                                              \
+        n, KF_ARRAY, KF_REQUIRED | KF_DEFAULT, .elements = &(el)                                   \
+    }
+
+/* request-transformer (kong/plugins/request-transformer/schema.lua:49-139) */
+static const struct kf_field RT_REMOVE_FIELDS[] = {
+    ARRAY_OF("body", F_RT_STRING),
+    ARRAY_OF("headers", F_RT_HEADER),
+    ARRAY_OF("querystring", F_RT_STRING),
+    FIELD_END,
+};
+static const struct kf_field RT_RENAME_FIELDS[] = {
+    ARRAY_OF("body", F_RT_COLON_VALUE),
+    ARRAY_OF("headers", F_COLON_RENAME_HEADER),
+    ARRAY_OF("querystring", F_RT_COLON_VALUE),
+    FIELD_END,
+};
+static const struct kf_field RT_REPLACE_FIELDS[] = {
+    ARRAY_OF("body", F_RT_COLON_VALUE),
+    ARRAY_OF("headers", F_RT_COLON_HEADER),
+    ARRAY_OF("querystring", F_RT_COLON_VALUE),
+    {"uri", KF_STRING, 0},
+    FIELD_END,
+};
+static const struct kf_field RT_ADD_FIELDS[] = {
+    ARRAY_OF("body", F_RT_COLON_VALUE),
+    ARRAY_OF("headers", F_RT_COLON_HEADER),
+    ARRAY_OF("querystring", F_RT_COLON_VALUE),
+    FIELD_END,
+};
+static const struct kf_record RT_REMOVE = {RT_REMOVE_FIELDS, NULL};
+static const struct kf_record RT_RENAME = {RT_RENAME_FIELDS, NULL};
+static const struct kf_record RT_REPLACE = {RT_REPLACE_FIELDS, NULL};
+static const struct kf_record RT_ADD = {RT_ADD_FIELDS, NULL};
+static const struct kf_field RT_CONFIG_FIELDS[] = {
+    {"http_method", KF_STRING, 0, .check = kf_check_http_method},
+    {"remove", KF_RECORD, 0, .record = &RT_REMOVE},
+    {"rename", KF_RECORD, 0, .record = &RT_RENAME},
+    {"replace", KF_RECORD, 0, .record = &RT_REPLACE},
+    {"add", KF_RECORD, 0, .record = &RT_ADD},
+    {"append", KF_RECORD, 0, .record = &RT_ADD},
+    FIELD_END,
+};
+static const struct kf_record RT_CONFIG = {RT_CONFIG_FIELDS, NULL};
+
+/* response-transformer (kong/plugins/response-transformer/schema.lua:24-97) */
+static const struct kf_field RESP_REMOVE_FIELDS[] = {
+    ARRAY_OF("json", F_RT_STRING),
+    ARRAY_OF("headers", F_RT_STRING),
+    FIELD_END,
+};
+static const struct kf_field RESP_RENAME_FIELDS[] = {
+    ARRAY_OF("json", F_COLON_STRING),
+    ARRAY_OF("headers", F_COLON_RENAME_HEADER),
+    FIELD_END,
+};
+static const struct kf_field RESP_ADD_FIELDS[] = {
+    ARRAY_OF("json", F_COLON_STRING),
+    ARRAY_OF("json_types", F_JSON_TYPE),
+    ARRAY_OF("headers", F_COLON_STRING),
+    FIELD_END,
+};
+static const struct kf_record RESP_REMOVE = {RESP_REMOVE_FIELDS, NULL};
+static const struct kf_record RESP_RENAME = {RESP_RENAME_FIELDS, NULL};
+static const struct kf_record RESP_ADD = {RESP_ADD_FIELDS, NULL};
+static const struct kf_field RESP_CONFIG_FIELDS[] = {
+    {"remove", KF_RECORD, 0, .record = &RESP_REMOVE},
+    {"rename", KF_RECORD, 0, .record = &RESP_RENAME},
+    {"replace", KF_RECORD, 0, .record = &RESP_ADD},
+    {"add", KF_RECORD, 0, .record = &RESP_ADD},
+    {"append", KF_RECORD, 0, .record = &RESP_ADD},
+    FIELD_END,
+};
+static const struct kf_record RESP_CONFIG = {RESP_CONFIG_FIELDS, NULL};
+
+/* request-termination (kong/plugins/request-termination/schema.lua:13-44) */
+static const struct kf_field TERM_CONFIG_FIELDS[] = {
+    FIELD_INT("status_code", KF_REQUIRED | KF_DEFAULT, 100, 599),
+    {"message", KF_STRING, 0},
+    {"content_type", KF_STRING, 0},
+    {"body", KF_STRING, 0},
+    FIELD_BOOL("echo", KF_REQUIRED | KF_DEFAULT),
+    {"trigger", KF_STRING, 0, .check = kf_check_header_name},
+    FIELD_END,
+};
+static const struct kf_record TERM_CONFIG = {TERM_CONFIG_FIELDS, NULL};
+
+static bool present(json_object *config, const char *key)
+{
+    const char *v = kf_get_string(config, key);
+    return v && *v;
+}
+
+/* request-termination/schema.lua:27-43: the config record's custom_validator */
+static const char *term_validator(json_object *config)
+{
+    if (present(config, "message") &&
+        (present(config, "content_type") || present(config, "body"))) {
+        return "message cannot be used with content_type or body";
+    }
+    if (present(config, "content_type") && !present(config, "body")) {
+        return "content_type requires a body";
+    }
+    json_object *echo = NULL;
+    if (kf_has(config, "echo", &echo) && echo && json_object_get_boolean(echo) &&
+        (present(config, "content_type") || present(config, "body"))) {
+        return "echo cannot be used with content_type and body";
+    }
+    return NULL;
+}
+
+/* redirect (kong/plugins/redirect/schema.lua:10-36) */
+static const struct kf_field REDIRECT_CONFIG_FIELDS[] = {
+    FIELD_INT("status_code", KF_REQUIRED | KF_DEFAULT, 100, 599),
+    {"location", KF_STRING, KF_REQUIRED, .check = kf_check_url},
+    FIELD_BOOL("keep_incoming_path", KF_DEFAULT),
+    FIELD_END,
+};
+static const struct kf_record REDIRECT_CONFIG = {REDIRECT_CONFIG_FIELDS, NULL};
+
 struct plugin_def {
     const char *name;
-    bool http_only;                 /* protocols limited to grpc, grpcs, http, https */
-    bool no_consumer;               /* consumer must be null */
-    const char *const *config_keys; /* known config keys; NULL = not checked */
-    const char *const *required;    /* required config keys */
-    const char *const *one_of_keys; /* at least one of these config keys must be set */
+    bool http_only;                          /* protocols = typedefs.protocols_http */
+    bool no_consumer;                        /* consumer = typedefs.no_consumer */
+    const struct kf_record *config;          /* the config record, field by field; or NULL */
+    const char *(*validator)(json_object *); /* the config record's custom_validator, or NULL */
+    const char *const *config_keys;          /* loose check: known config keys; NULL = none */
+    const char *const *one_of_keys;          /* loose check: one of these must be set */
 };
 
-static const char *const RT_KEYS[] = {"http_method", "remove", "rename", "replace",
-                                      "add",         "append", NULL};
-static const char *const RESP_T_KEYS[] = {"remove", "rename", "replace", "add", "append", NULL};
-static const char *const TERM_KEYS[] = {"status_code", "message", "content_type", "body", "echo",
-                                        "trigger",     NULL};
-static const char *const REDIRECT_KEYS[] = {"status_code", "location", "keep_incoming_path", NULL};
-static const char *const REDIRECT_REQUIRED[] = {"location", NULL};
 static const char *const CORS_KEYS[] = {"origins",
                                         "headers",
                                         "exposed_headers",
@@ -780,17 +1209,18 @@ static const char *const PC_KEYS[] = {"response_code",
                                       "response_headers",
                                       NULL};
 
+/* protocols/consumer typedefs from each kong/plugins/<name>/schema.lua (3.9.1) */
 static const struct plugin_def PLUGIN_DEFS[] = {
-    {"request-transformer", true, false, RT_KEYS, NULL, NULL},
-    {"response-transformer", true, false, RESP_T_KEYS, NULL, NULL},
-    {"request-termination", true, false, TERM_KEYS, NULL, NULL},
-    {"redirect", true, false, REDIRECT_KEYS, REDIRECT_REQUIRED, NULL},
-    {"cors", true, true, CORS_KEYS, NULL, NULL},
-    {"key-auth", true, true, KEYAUTH_KEYS, NULL, NULL},
-    {"rate-limiting", true, false, RL_KEYS, NULL, RL_ONE_OF},
-    {"proxy-cache", true, false, PC_KEYS, NULL, NULL},
-    {"basic-auth", true, true, NULL, NULL, NULL},
-    {"jwt", true, true, NULL, NULL, NULL},
+    {"request-transformer", false, false, &RT_CONFIG, NULL, NULL, NULL},
+    {"response-transformer", true, false, &RESP_CONFIG, NULL, NULL, NULL},
+    {"request-termination", true, false, &TERM_CONFIG, term_validator, NULL, NULL},
+    {"redirect", true, false, &REDIRECT_CONFIG, NULL, NULL, NULL},
+    {"cors", true, true, NULL, NULL, CORS_KEYS, NULL},
+    {"key-auth", true, true, NULL, NULL, KEYAUTH_KEYS, NULL},
+    {"rate-limiting", true, false, NULL, NULL, RL_KEYS, RL_ONE_OF},
+    {"proxy-cache", false, false, NULL, NULL, PC_KEYS, NULL},
+    {"basic-auth", true, true, NULL, NULL, NULL, NULL},
+    {"jwt", true, true, NULL, NULL, NULL, NULL},
 };
 
 static const struct plugin_def *plugin_def(const char *name)
@@ -813,17 +1243,14 @@ static bool plugin_enabled(const struct kf_vctx *c, const char *name)
     return false;
 }
 
+/* kong/db/schema/entities/plugins.lua:16-29 (3.9.1): no consumer_group, no ordering in OSS */
 #define PLUGIN_COMMON_FIELDS                                                                       \
     FIELD_ID, {"name", KF_STRING, KF_REQUIRED},                                                    \
         {"instance_name", KF_STRING, 0, .check = kf_check_utf8_name},                              \
         FIELD_TIMESTAMP("created_at"), FIELD_TIMESTAMP("updated_at"),                              \
         {"route", KF_FOREIGN, 0, .reference = "routes"},                                           \
         {"service", KF_FOREIGN, 0, .reference = "services"},                                       \
-        {"consumer_group", KF_FOREIGN, 0, .reference = "consumer_groups"},                         \
-        FIELD_BOOL("enabled", KF_DEFAULT), FIELD_TAGS,                                             \
-    {                                                                                              \
-        "ordering", KF_ANY, 0                                                                      \
-    }
+        FIELD_BOOL("enabled", KF_REQUIRED | KF_DEFAULT), FIELD_TAGS
 
 static const struct kf_field PLUGIN_FIELDS[] = {
     PLUGIN_COMMON_FIELDS,
@@ -849,24 +1276,10 @@ static const struct kf_record PLUGIN_HTTP_RECORD = {PLUGIN_HTTP_FIELDS, plugin_c
 static const struct kf_record PLUGIN_HTTP_NC_RECORD = {PLUGIN_HTTP_NO_CONSUMER_FIELDS,
                                                        plugin_check};
 
-/* config is the plugin subschema's record: validated by plugin_config() through the entity's
- * extra-key hook, and here when absent (Kong fills in {} with the defaults). */
-static void plugin_config(struct kf_vctx *c, json_object *plugin, json_object *config,
-                          struct kf_errt *errs)
+/* The loose check of the plugins not described field by field: unknown top-level keys. */
+static void loose_config(struct kf_vctx *c, const struct plugin_def *def, json_object *config,
+                         struct kf_errt *errs)
 {
-    const char *name = kf_get_string(plugin, "name");
-    if (!name || !plugin_enabled(c, name)) {
-        return; /* no subschema: the name error says it all */
-    }
-    if (config && !json_object_is_type(config, json_type_object) &&
-        !(json_object_is_type(config, json_type_array) && json_object_array_length(config) == 0)) {
-        kf_put_err(c, errs, "config", kf_msg(c, "expected a record"));
-        return;
-    }
-    const struct plugin_def *def = plugin_def(name);
-    if (!def) {
-        return;
-    }
     struct kf_errt *ce = kf_errt_new();
     if (!ce) {
         c->oom = true;
@@ -883,15 +1296,6 @@ static void plugin_config(struct kf_vctx *c, json_object *plugin, json_object *c
             if (!known) {
                 kf_put_err(c, ce, key, kf_msg(c, "unknown field"));
             }
-        }
-    }
-    for (size_t i = 0; def->required && def->required[i]; i++) {
-        json_object *v = NULL;
-        if (!kf_has(config, def->required[i], &v) || !v) {
-            kf_put_err(c, ce, def->required[i], kf_msg(c, "required field missing"));
-        } else if (strcmp(def->required[i], "location") == 0) {
-            const struct kf_field url = {"location", KF_STRING, 0, .check = kf_check_url};
-            kf_put_err(c, ce, "location", kf_validate_value(c, &url, v));
         }
     }
     if (kf_errt_count(ce) > 0) {
@@ -917,21 +1321,62 @@ static void plugin_config(struct kf_vctx *c, json_object *plugin, json_object *c
     }
 }
 
+/* config is the plugin subschema's record: validated by plugin_config() through the entity's
+ * extra-key hook, and here when absent (Kong fills in {} with the defaults). */
+static void plugin_config(struct kf_vctx *c, json_object *plugin, json_object *config,
+                          struct kf_errt *errs)
+{
+    const char *name = kf_get_string(plugin, "name");
+    if (!name || !plugin_enabled(c, name)) {
+        return; /* no subschema: the name error says it all */
+    }
+    if (config && !json_object_is_type(config, json_type_object) &&
+        !(json_object_is_type(config, json_type_array) && json_object_array_length(config) == 0)) {
+        kf_put_err(c, errs, "config", kf_msg(c, "expected a record"));
+        return;
+    }
+    const struct plugin_def *def = plugin_def(name);
+    if (!def) {
+        return;
+    }
+    if (!def->config) {
+        loose_config(c, def, config, errs);
+        return;
+    }
+    json_object *empty = NULL;
+    if (!config || !json_object_is_type(config, json_type_object)) {
+        config = empty = json_object_new_object();
+        if (!empty) {
+            c->oom = true;
+            return;
+        }
+    }
+    struct kf_errt *ce = kf_errt_new();
+    if (!ce) {
+        c->oom = true;
+        json_object_put(empty);
+        return;
+    }
+    kf_validate_record(c, def->config, config, NULL, NULL, ce);
+    if (kf_errt_count(ce) > 0) {
+        kf_put_err(c, errs, "config", (struct kf_errv){.tab = ce});
+    } else {
+        kf_errt_free(ce);
+        /* a record's custom_validator runs once its fields are valid
+         * (kong/db/schema/init.lua:1014-1027) and its error is the field's */
+        const char *msg = def->validator ? def->validator(config) : NULL;
+        if (msg) {
+            kf_put_err(c, errs, "config", kf_msg(c, msg));
+        }
+    }
+    json_object_put(empty);
+}
+
 static void plugin_check(struct kf_vctx *c, json_object *obj, struct kf_errt *errs)
 {
     json_object *config = NULL;
     if (!kf_has(obj, "config", &config)) {
         plugin_config(c, obj, NULL, errs);
-    }
-    json_object *name = NULL;
-    if (kf_has(obj, "name", &name) && name) {
-        const char *n = kf_is_string(name) ? json_object_get_string(name) : "";
-        if (!plugin_enabled(c, n) &&
-            kf_errt_set(errs, "name", 0,
-                        "plugin '%s' not enabled; add it to the 'plugins' configuration property",
-                        n) != 0) {
-            c->oom = true;
-        }
     }
 }
 
@@ -943,8 +1388,8 @@ static const char *const ROUTE_CHILDREN[] = {"plugins", NULL};
 static const char *const CONSUMER_CHILDREN[] = {"plugins", NULL};
 static const char *const UPSTREAM_CHILDREN[] = {"targets", NULL};
 static const char *const CERTIFICATE_CHILDREN[] = {"snis", NULL};
-static const char *const PLUGIN_CACHE_KEY[] = {"name",     "route",          "service",
-                                               "consumer", "consumer_group", NULL};
+/* kong/db/schema/entities/plugins.lua:8 (3.9.1) */
+static const char *const PLUGIN_CACHE_KEY[] = {"name", "route", "service", "consumer", NULL};
 static const char *const TARGET_CACHE_KEY[] = {"upstream", "target", NULL};
 
 /* In Kong's topological order: parents before children. */
@@ -957,7 +1402,7 @@ static const struct kf_entity ENTITIES[] = {
     {"snis", "sni", "name", NULL, NULL, &SNI_RECORD},
     {"upstreams", "upstream", "name", NULL, UPSTREAM_CHILDREN, &UPSTREAM_RECORD},
     {"targets", "target", NULL, TARGET_CACHE_KEY, NULL, &TARGET_RECORD},
-    {"plugins", "plugin", NULL, PLUGIN_CACHE_KEY, NULL, NULL},
+    {"plugins", "plugin", "instance_name", PLUGIN_CACHE_KEY, NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -1027,29 +1472,98 @@ const struct kf_record *kf_entity_record(struct kf_vctx *c, const struct kf_enti
         }
         return &PLUGIN_RECORD;
     }
-    /* routes: the flavour, then the first protocol selects the subschema */
-    if (c->flavor == 2) {
-        return &ROUTE_EXPRESSION_RECORD;
+    /* routes: the first protocol naming a subschema selects it, then the flavour */
+    const char *sub = kf_route_subschema(obj);
+    sub = sub ? sub : "http";
+    if (strcmp(sub, "tcp") == 0) {
+        return c->flavor == 2 ? &ROUTE_X_STREAM_RECORD : &ROUTE_STREAM_RECORD;
     }
+    if (strcmp(sub, "grpc") == 0) {
+        return c->flavor == 2 ? &ROUTE_X_GRPC_RECORD : &ROUTE_GRPC_RECORD;
+    }
+    return c->flavor == 2 ? &ROUTE_X_HTTP_RECORD : &ROUTE_HTTP_RECORD;
+}
+
+/* routes_subschemas.lua:103-112 (3.9.1): the subschema each protocol names */
+static const char *protocol_subschema(const char *p)
+{
+    static const char *const map[][2] = {
+        {"http", "http"}, {"https", "http"},          {"tcp", "tcp"},   {"tls", "tcp"},
+        {"udp", "tcp"},   {"tls_passthrough", "tcp"}, {"grpc", "grpc"}, {"grpcs", "grpc"}};
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (strcmp(map[i][0], p) == 0) {
+            return map[i][1];
+        }
+    }
+    return NULL;
+}
+
+const char *kf_route_subschema(json_object *route)
+{
     json_object *p = NULL;
-    const char *first = "http";
-    if (kf_has(obj, "protocols", &p) && p && json_object_is_type(p, json_type_array) &&
-        json_object_array_length(p) > 0) {
-        json_object *f = json_object_array_get_idx(p, 0);
-        first = kf_is_string(f) ? json_object_get_string(f) : "";
+    if (!kf_has(route, "protocols", &p)) {
+        return "http"; /* the default { "http", "https" } */
     }
-    if (strcmp(first, "tcp") == 0 || strcmp(first, "tls") == 0 || strcmp(first, "udp") == 0 ||
-        strcmp(first, "tls_passthrough") == 0) {
-        return &ROUTE_STREAM_RECORD;
+    if (kf_is_string(p)) {
+        return protocol_subschema(json_object_get_string(p));
     }
-    if (strcmp(first, "grpc") == 0 || strcmp(first, "grpcs") == 0) {
-        return &ROUTE_GRPC_RECORD;
+    size_t n = p && json_object_is_type(p, json_type_array) ? json_object_array_length(p) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *v = json_object_array_get_idx(p, i);
+        const char *sub = kf_is_string(v) ? protocol_subschema(json_object_get_string(v)) : NULL;
+        if (sub) {
+            return sub;
+        }
     }
-    return &ROUTE_HTTP_RECORD;
+    return NULL;
 }
 
 void kf_plugin_config(struct kf_vctx *c, json_object *plugin, json_object *config,
                       struct kf_errt *errs)
 {
     plugin_config(c, plugin, config, errs);
+}
+
+bool kf_subschema_error(struct kf_vctx *c, const char *plural, json_object *obj, const char **field,
+                        char *msg, size_t msz)
+{
+    json_object *v = NULL;
+    if (strcmp(plural, "plugins") == 0) {
+        /* plugins.lua:13-14: subschema_key "name" and its subschema_error */
+        *field = "name";
+        if (!kf_has(obj, "name", &v) || !v) {
+            snprintf(msg, msz, "required field missing");
+            return true;
+        }
+        if (kf_is_string(v) && !plugin_enabled(c, json_object_get_string(v))) {
+            snprintf(msg, msz,
+                     "plugin '%s' not enabled; add it to the 'plugins' configuration property",
+                     json_object_get_string(v));
+            return true;
+        }
+        return false;
+    }
+    if (strcmp(plural, "routes") == 0) {
+        *field = "protocols";
+        if (kf_has(obj, "protocols", &v) && !v) {
+            snprintf(msg, msz, "required field missing");
+            return true;
+        }
+        if (!v || kf_route_subschema(obj)) {
+            return false;
+        }
+        /* SUBSCHEMA_UNKNOWN with the key (a string) or its first element. Not modelled: an
+         * empty or non-string protocols value (Kong formats nil / indexes a non-table). */
+        json_object *first =
+            kf_is_string(v) ? v
+            : json_object_is_type(v, json_type_array) && json_object_array_length(v) > 0
+                ? json_object_array_get_idx(v, 0)
+                : NULL;
+        if (kf_is_string(first)) {
+            snprintf(msg, msz, "unknown type: %s", json_object_get_string(first));
+            return true;
+        }
+        return false;
+    }
+    return false;
 }

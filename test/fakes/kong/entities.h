@@ -40,6 +40,17 @@ const char *kf_child_key(const char *parent, const char *child);
 const struct kf_record *kf_entity_record(struct kf_vctx *c, const struct kf_entity *e,
                                          json_object *obj);
 
+/* The routes subschema a route's protocols select ("http", "tcp" or "grpc": the first protocol
+ * that names one, get_subschema in kong/db/schema/init.lua:1099-1117), "http" when protocols is
+ * absent (its default), NULL when none does. */
+const char *kf_route_subschema(json_object *route);
+
+/* Kong's answer when an entity's subschema cannot be chosen (Schema:validate,
+ * kong/db/schema/init.lua:2111-2126): the whole entity's errors are then just this one field.
+ * Returns false when the subschema is known; else true with *field and msg filled. */
+bool kf_subschema_error(struct kf_vctx *c, const char *plural, json_object *obj, const char **field,
+                        char *msg, size_t msz);
+
 /* Validates a plugin's config (plugin subschema) into errs["config"]. */
 void kf_plugin_config(struct kf_vctx *c, json_object *plugin, json_object *config,
                       struct kf_errt *errs);

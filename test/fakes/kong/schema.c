@@ -670,6 +670,34 @@ bool kf_check_router_path(struct kf_vctx *c, const char *s, char *msg, size_t ms
     return true;
 }
 
+bool kf_check_host_with_optional_port(struct kf_vctx *c, const char *s, char *msg, size_t msz)
+{
+    (void)c;
+    char type, err[300];
+    bool port = false;
+    if (kf_normalize_ip(s, &type, &port, err, sizeof(err)) != 0) {
+        snprintf(msg, msz, "%s", err);
+        return false;
+    }
+    return true;
+}
+
+bool kf_check_cookie_name(struct kf_vctx *c, const char *s, char *msg, size_t msz)
+{
+    (void)c;
+    static const char forbidden[] = " \t()<>@,;:\\\"/?={}[]";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p >= 0x7f || strchr(forbidden, *p)) {
+            snprintf(msg, msz,
+                     "contains one or more invalid characters. ASCII control characters "
+                     "(0-31;127), space, tab and the characters ()<>@,;:\\\"/?={}[] are not "
+                     "allowed.");
+            return false;
+        }
+    }
+    return true;
+}
+
 bool kf_check_header_name(struct kf_vctx *c, const char *s, char *msg, size_t msz)
 {
     (void)c;

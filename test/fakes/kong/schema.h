@@ -117,6 +117,10 @@ bool kf_check_target(struct kf_vctx *c, const char *s, char *msg, size_t msz);
 bool kf_check_certificate(struct kf_vctx *c, const char *s, char *msg, size_t msz);
 bool kf_check_key(struct kf_vctx *c, const char *s, char *msg, size_t msz);
 bool kf_check_url(struct kf_vctx *c, const char *s, char *msg, size_t msz);
+/* typedefs.host_with_optional_port (typedefs.lua:38-41): normalize_ip's own error */
+bool kf_check_host_with_optional_port(struct kf_vctx *c, const char *s, char *msg, size_t msz);
+/* typedefs.cookie_name = kong.tools.http validate_http_token (http.lua:241-262) */
+bool kf_check_cookie_name(struct kf_vctx *c, const char *s, char *msg, size_t msz);
 
 /* PCRE2 compile check as OpenResty's ngx.re reports it; true when it compiles, else msg holds
  * "pcre2_compile() failed: ... in \"...\"". */
