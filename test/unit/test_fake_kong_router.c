@@ -14,6 +14,9 @@
  *                 "expect": {route, host, prefix, upstream_uri, upstream_host, uri_captures,
  *                            uri_captures_n, new_error, error},
  *                 "by_flavor"?: {flavour: {expect keys}}, "unsupported"?: "why", "desc"?}
+ *   "kind": "expression" cases: {route, stream?, expect: {expression}} (kf_compat_expression, then
+ *   the router must build); "kind": "split_port": {host, default_port?, expect: {no_port,
+ *   with_port, had_port}} (kf_split_port).
  *   route is the spec's 1-based use_case index (null: no match). A key absent from expect is not
  *   checked; null means the spec asserts nil. "exec": true models router:exec(), which strips
  *   the query and normalises the path (kong/router/utils.lua:57-64, kong/tools/uri.lua:78-170)
@@ -380,8 +383,10 @@ static void case_fail(struct runner *R, json_object *c, const char *flavor, cons
     json_object *req = get(c, "req");
     if (req) {
         describe_req(req, rq, sizeof(rq));
-    } else {
+    } else if (get(c, "route")) {
         describe_req(get(c, "route"), rq, sizeof(rq));
+    } else {
+        snprintf(rq, sizeof(rq), "%s", str(c, "kind") ? str(c, "kind") : "?");
     }
     const char *fx = str(c, "fixture");
     printf("  FAIL line %d%s%s [%s] %s: %s\n", json_object_get_int(get(c, "line")), fx ? " " : "",
@@ -522,8 +527,38 @@ static bool run_expression_case(struct runner *R, json_object *c, enum kf_flavor
     return ok;
 }
 
+/* kf_split_port (traditional.lua's split_port) against the spec's table (08-router_spec.lua:95). */
+static bool run_split_port_case(struct runner *R, json_object *c, const char *flavor)
+{
+    const char *host = str(c, "host");
+    json_object *dp = get(c, "default_port");
+    json_object *e = get(c, "expect");
+    size_t sz = strlen(host ? host : "") + 16;
+    char *no_port = calloc(1, sz), *with_port = calloc(1, sz);
+    assert_non_null(no_port);
+    assert_non_null(with_port);
+    bool had = false;
+    kf_split_port(host ? host : "", dp ? (unsigned)json_object_get_int(dp) : 0, no_port, with_port,
+                  &had);
+    const char *w1 = str(e, "no_port"), *w2 = str(e, "with_port");
+    bool w3 = json_object_get_boolean(get(e, "had_port"));
+    bool ok = w1 && w2 && strcmp(w1, no_port) == 0 && strcmp(w2, with_port) == 0 && w3 == had;
+    if (!ok) {
+        case_fail(R, c, flavor,
+                  "split_port(\"%s\", %d): expected {\"%s\", \"%s\", %s}, got {\"%s\", \"%s\", %s}",
+                  host ? host : "", dp ? json_object_get_int(dp) : 0, w1 ? w1 : "?", w2 ? w2 : "?",
+                  w3 ? "true" : "false", no_port, with_port, had ? "true" : "false");
+    }
+    free(no_port);
+    free(with_port);
+    return ok;
+}
+
 static bool run_case(struct runner *R, json_object *c, enum kf_flavor fl, const char *flavor)
 {
+    if (str(c, "kind") && strcmp(str(c, "kind"), "split_port") == 0) {
+        return run_split_port_case(R, c, flavor);
+    }
     if (str(c, "kind") && strcmp(str(c, "kind"), "expression") == 0) {
         return run_expression_case(R, c, fl, flavor);
     }
