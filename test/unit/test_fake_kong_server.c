@@ -27,6 +27,8 @@ struct reply {
     long status;
     json_object *json; /* parsed body, or NULL */
     char retry_after[32];
+    char ctype[64]; /* the Content-Type answered */
+    char raw[1024]; /* the body (truncated) */
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
@@ -51,6 +53,10 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
     if (n > 13 && strncasecmp(data, "Retry-After:", 12) == 0) {
         snprintf(r->retry_after, sizeof(r->retry_after), "%.*s", (int)(n - 13), data + 13);
         r->retry_after[strcspn(r->retry_after, "\r\n ")] = '\0';
+    }
+    if (n > 14 && strncasecmp(data, "Content-Type:", 13) == 0) {
+        snprintf(r->ctype, sizeof(r->ctype), "%.*s", (int)(n - 14), data + 14);
+        r->ctype[strcspn(r->ctype, "\r\n")] = '\0';
     }
     return n;
 }
@@ -90,6 +96,7 @@ static struct reply http(struct kf_server *s, const char *method, const char *pa
     curl_easy_cleanup(c);
     if (b.p) {
         r.json = json_tokener_parse(b.p);
+        snprintf(r.raw, sizeof(r.raw), "%s", b.p);
     }
     free(b.p);
     return r;
@@ -312,18 +319,43 @@ static void test_status_ready_hash_and_304(void **state)
     kf_server_stop(s);
 }
 
+/* nginx's page for 413/415 as Kong 3.9.1's OpenResty sends it (no server-tokens tail:
+ * build/openresty/patches/nginx-1.25.3_02-remove-server-tokens-from-special-responses-output.patch)
+ */
+#define NGINX_PAGE(t)                                                                              \
+    "<html>\r\n<head><title>" t "</title></head>\r\n<body>\r\n<center><h1>" t                      \
+    "</h1></center>\r\n</body>\r\n</html>\r\n"
+
 static void test_bodies_and_content_types(void **state)
 {
     (void)state;
     struct kf_server_options o;
     kf_server_options_init(&o);
+    /* nginx_admin_client_max_body_size = 10m (kong/templates/kong_defaults.lua:114) */
+    assert_int_equal(o.max_body, (size_t)10 << 20);
     o.max_body = 1024;
     struct kf_server *s = start(&o);
+    /* an empty JSON body is one Lapis cannot decode (kong/api/api_helpers.lua:311-317) */
     struct reply r = http(s, "POST", "/config", "application/json", "");
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.raw, "{\"message\":\"Cannot parse JSON body\"}");
+    json_object_put(r.json);
+    r = http(s, "POST", "/config", "application/json", "{\"_format_version\":");
+    assert_int_equal(r.status, 400);
+    assert_string_equal(jstr(r.json, "message"), "Cannot parse JSON body");
+    json_object_put(r.json);
+    /* no body at all (15-off_spec.lua:828-839) and an empty form: config.lua:49-58 */
+    r = http(s, "POST", "/config", NULL, NULL);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.raw, "{\"message\":\"expected a declarative configuration\"}");
+    json_object_put(r.json);
+    r = http(s, "POST", "/config", "application/x-www-form-urlencoded", "");
     assert_int_equal(r.status, 400);
     assert_string_equal(jstr(r.json, "message"), "expected a declarative configuration");
     json_object_put(r.json);
 
+    /* YAML bodies are accepted on /config (api_helpers.lua:236-238, 263-265;
+     * 15-off_spec.lua:240-255) */
     const char *yaml = "_format_version: \"3.0\"\nservices:\n- name: y\n  host: example.com\n";
     r = http(s, "POST", "/config", "application/yaml", yaml);
     assert_int_equal(r.status, 201);
@@ -333,25 +365,140 @@ static void test_bodies_and_content_types(void **state)
     r = http(s, "GET", "/status", NULL, NULL);
     assert_string_equal(jstr(r.json, "configuration_hash"), md5);
     json_object_put(r.json);
+    r = http(s, "POST", "/config", "text/yaml", yaml);
+    assert_int_equal(r.status, 201);
+    json_object_put(r.json);
 
+    /* over client_max_body_size: nginx's own 413 page */
     char *big = malloc(2048);
     memset(big, 'x', 2047);
     big[2047] = '\0';
     r = http(s, "POST", "/config", "application/json", big);
     assert_int_equal(r.status, 413);
+    assert_string_equal(r.raw, NGINX_PAGE("413 Request Entity Too Large"));
+    assert_string_equal(r.ctype, "text/html");
     json_object_put(r.json);
     free(big);
 
+    /* any other content type, or a body without one: 415 (api_helpers.lua:247-270) */
     r = http(s, "POST", "/config", "text/plain", "bobby tables");
+    assert_int_equal(r.status, 415);
+    assert_string_equal(r.raw, NGINX_PAGE("415 Unsupported Media Type"));
+    assert_string_equal(r.ctype, "text/html");
+    json_object_put(r.json);
+    r = http(s, "POST", "/config", "Application/JSON", "{}"); /* the prefix test is exact */
+    assert_int_equal(r.status, 415);
+    json_object_put(r.json);
+
+    /* 15-off_spec.lua:621-645: an invalid config string; the unparsable text never gets
+     * flattened_errors (config.lua:61-63) */
+    r = http(s, "POST", "/config?flatten_errors=1", "application/json",
+             "{\"config\":\"bobby tables\"}");
     assert_int_equal(r.status, 400);
-    assert_string_equal(jstr(json_object_object_get(r.json, "fields"), "error"),
-                        "failed parsing declarative configuration: expected an object");
+    assert_string_equal(
+        r.raw, "{\"code\":14,\"name\":\"invalid declarative configuration\",\"message\":"
+               "\"declarative config is invalid: {error=\\\"failed parsing declarative "
+               "configuration: expected an object\\\"}\",\"fields\":{\"error\":\"failed parsing "
+               "declarative configuration: expected an object\"}}");
     json_object_put(r.json);
     r = http(s, "DELETE", "/config", NULL, NULL);
     assert_int_equal(r.status, 405);
     json_object_put(r.json);
     r = http(s, "GET", "/nope", NULL, NULL);
     assert_int_equal(r.status, 404);
+    json_object_put(r.json);
+    kf_server_stop(s);
+}
+
+/* A configuration with no entities is stored with the hash 32 zeros, as after a restart
+ * (kong/db/declarative/import.lua:270-273, 433-435): /status shows zeros, /status/ready stays 503
+ * (kong/status/ready.lua:46-48), and check_hash never answers 304 for it (config.lua:132). */
+static void test_empty_configuration_hash(void **state)
+{
+    (void)state;
+    struct kf_server_options o;
+    kf_server_options_init(&o);
+    struct kf_server *s = start(&o);
+    char *sf = string_form(DOC);
+    struct reply r = http(s, "POST", "/config", "application/json", sf);
+    assert_int_equal(r.status, 201);
+    json_object_put(r.json);
+    free(sf);
+    const char *empties[] = {"_format_version: \"3.0\"\n",
+                             "{\"_format_version\":\"3.0\",\"services\":[],\"routes\":[]}"};
+    for (size_t i = 0; i < 2; i++) {
+        sf = string_form(empties[i]);
+        for (int k = 0; k < 2; k++) {
+            r = http(s, "POST", "/config?check_hash=1", "application/json", sf);
+            assert_int_equal(r.status, 201);
+            assert_string_equal(r.raw, "{}");
+            json_object_put(r.json);
+            r = http(s, "GET", "/status", NULL, NULL);
+            assert_string_equal(jstr(r.json, "configuration_hash"),
+                                "00000000000000000000000000000000");
+            json_object_put(r.json);
+            r = http(s, "GET", "/status/ready", NULL, NULL);
+            assert_int_equal(r.status, 503);
+            assert_string_equal(jstr(r.json, "message"),
+                                "no configuration available (empty configuration present)");
+            json_object_put(r.json);
+        }
+        free(sf);
+    }
+    /* the document form too */
+    r = http(s, "POST", "/config", "application/json", "{\"_format_version\":\"3.0\"}");
+    assert_int_equal(r.status, 201);
+    json_object_put(r.json);
+    r = http(s, "GET", "/status", NULL, NULL);
+    assert_string_equal(jstr(r.json, "configuration_hash"), "00000000000000000000000000000000");
+    json_object_put(r.json);
+    kf_server_stop(s);
+}
+
+/* GET / (kong/api/routes/kong.lua:74-147, 3.9.1): plugins.available_on_server maps every loaded
+ * plugin to {version, priority} (its handler's VERSION and PRIORITY), enabled_in_cluster lists
+ * the distinct names of the configured plugins (an empty list is [], cjson.array_mt). */
+static void test_root_plugins(void **state)
+{
+    (void)state;
+    struct kf_server_options o;
+    kf_server_options_init(&o);
+    struct kf_server *s = start(&o);
+    struct reply r = http(s, "GET", "/", NULL, NULL);
+    json_object *plugins = json_object_object_get(r.json, "plugins");
+    json_object *avail = json_object_object_get(plugins, "available_on_server");
+    /* kong/constants.lua:1-47: 45 bundled plugins */
+    assert_int_equal(json_object_object_length(avail), 45);
+    json_object *sw = json_object_object_get(avail, "standard-webhooks");
+    assert_string_equal(jstr(sw, "version"), "3.9.1");
+    assert_int_equal(json_object_get_int(json_object_object_get(sw, "priority")), 760);
+    assert_int_equal(json_object_get_int(json_object_object_get(
+                         json_object_object_get(avail, "post-function"), "priority")),
+                     -1000);
+    assert_int_equal(json_object_get_int(json_object_object_get(
+                         json_object_object_get(avail, "ai-prompt-template"), "priority")),
+                     773);
+    json_object *enabled = json_object_object_get(plugins, "enabled_in_cluster");
+    assert_true(json_object_is_type(enabled, json_type_array));
+    assert_int_equal(json_object_array_length(enabled), 0);
+    json_object_put(r.json);
+    r = http(s, "POST", "/config", "application/json",
+             "{\"_format_version\":\"3.0\",\"plugins\":[{\"name\":\"cors\"},{\"name\":\"cors\","
+             "\"service\":\"s\"}],\"services\":[{\"name\":\"s\",\"host\":\"x\"}]}");
+    assert_int_equal(r.status, 201);
+    json_object_put(r.json);
+    r = http(s, "GET", "/", NULL, NULL);
+    enabled =
+        json_object_object_get(json_object_object_get(r.json, "plugins"), "enabled_in_cluster");
+    assert_int_equal(json_object_array_length(enabled), 1);
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(enabled, 0)), "cors");
+    json_object_put(r.json);
+    kf_server_stop(s);
+    o.router_flavor = "expressions";
+    s = start(&o);
+    r = http(s, "GET", "/", NULL, NULL);
+    assert_string_equal(jstr(json_object_object_get(r.json, "configuration"), "router_flavor"),
+                        "expressions");
     json_object_put(r.json);
     kf_server_stop(s);
 }
@@ -518,6 +665,8 @@ int main(void)
         cmocka_unit_test(test_root_and_listeners),
         cmocka_unit_test(test_status_ready_hash_and_304),
         cmocka_unit_test(test_bodies_and_content_types),
+        cmocka_unit_test(test_empty_configuration_hash),
+        cmocka_unit_test(test_root_plugins),
         cmocka_unit_test(test_multipart),
         cmocka_unit_test(test_fault_injection_and_audit),
     };

@@ -604,17 +604,26 @@ static void emit_entities(struct refs *r, json_object *input, const char *parent
         if (parent && !kf_is_child(parent, e->plural)) {
             continue;
         }
+        /* a section exists only once it has an entry (flatten's by_id, declarative_config.lua:
+         * 837-845): an empty array leaves no key, so "services: []" is an empty config */
         json_object *section = NULL;
-        if (!json_object_object_get_ex(out, e->plural, &section)) {
-            section = json_object_new_object();
-            json_object_object_add(out, e->plural, section);
-        }
+        json_object_object_get_ex(out, e->plural, &section);
         size_t n = json_object_array_length(arr);
-        for (size_t i = 0; i < n && section; i++) {
+        for (size_t i = 0; i < n; i++) {
             json_object *item = json_object_array_get_idx(arr, i);
             const char *id = kf_get_string(item, "id");
             json_object *flat = NULL;
-            if (!id || json_object_deep_copy(item, &flat, NULL) != 0) {
+            if (!id) {
+                continue;
+            }
+            if (!section) {
+                section = json_object_new_object();
+                if (!section) {
+                    continue;
+                }
+                json_object_object_add(out, e->plural, section);
+            }
+            if (json_object_deep_copy(item, &flat, NULL) != 0) {
                 continue;
             }
             for (size_t k = 0; e->children && e->children[k]; k++) {

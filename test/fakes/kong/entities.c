@@ -850,9 +850,15 @@ static const struct kf_record CONSUMER_RECORD = {CONSUMER_FIELDS, consumer_check
 /* ---- plugins -----------------------------------------------------------------------------------
  */
 
+/* the bundled plugins (kong/constants.lua:1-47, 3.9.1) */
 static const char *const DEFAULT_PLUGINS[] = {"acl",
                                               "acme",
+                                              "ai-prompt-decorator",
+                                              "ai-prompt-guard",
+                                              "ai-prompt-template",
                                               "ai-proxy",
+                                              "ai-request-transformer",
+                                              "ai-response-transformer",
                                               "aws-lambda",
                                               "azure-functions",
                                               "basic-auth",
@@ -884,6 +890,7 @@ static const char *const DEFAULT_PLUGINS[] = {"acl",
                                               "response-ratelimiting",
                                               "response-transformer",
                                               "session",
+                                              "standard-webhooks",
                                               "statsd",
                                               "syslog",
                                               "tcp-log",

@@ -74,6 +74,7 @@ struct request {
     size_t len, cap;
     bool too_large; /* the body went over max_body: discard it and answer 413 */
     bool answered;  /* a response was queued early */
+    bool chunked;   /* a body came without a Content-Length */
     /* POST /config as multipart/form-data (curl -F config=@kong.yml): the body is fed to
      * libmicrohttpd's post processor as it arrives and only the fields are kept. */
     bool multipart;
@@ -93,7 +94,8 @@ void kf_server_options_init(struct kf_server_options *o)
     o->version = "3.9.1";
     o->router_flavor = "traditional_compatible";
     o->fail_config_code = 503;
-    o->max_body = (size_t)64 << 20;
+    /* nginx_admin_client_max_body_size = 10m (kong/templates/kong_defaults.lua:114, 3.9.1) */
+    o->max_body = (size_t)10 << 20;
 }
 
 unsigned kf_server_port(const struct kf_server *s)
@@ -174,6 +176,36 @@ static enum MHD_Result respond(struct kf_server *s, struct MHD_Connection *conn,
     return rc;
 }
 
+/* nginx's own error page for status, as Kong's OpenResty sends it: the admin server has no
+ * error_page (kong/templates/nginx_kong.lua:411-456, 3.9.1) and Kong's build drops the
+ * "<center>openresty</center>" tail (build/openresty/patches/nginx-1.25.3_02-remove-server-tokens-
+ * from-special-responses-output.patch); the page head is nginx's ngx_http_error_<status>_page. */
+static enum MHD_Result respond_nginx_page(struct kf_server *s, struct MHD_Connection *conn,
+                                          const char *method, const char *path, unsigned status)
+{
+    const char *title =
+        status == 413 ? "413 Request Entity Too Large" : "415 Unsupported Media Type";
+    char page[512];
+    int n = snprintf(page, sizeof(page),
+                     "<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n"
+                     "<center><h1>%s</h1></center>\r\n</body>\r\n</html>\r\n",
+                     title, title);
+    if (s->o.latency_ms) {
+        sleep_ms(s->o.latency_ms);
+    }
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer((size_t)n, page, MHD_RESPMEM_MUST_COPY);
+    if (!r) {
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_SERVER, "kong/fake");
+    enum MHD_Result rc = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    audit(s, method, path, status);
+    return rc;
+}
+
 static json_object *message(const char *msg)
 {
     json_object *o = json_object_new_object();
@@ -198,27 +230,60 @@ static json_object *copy_or_empty_object(json_object *list)
     return json_object_deep_copy(list, &c, NULL) == 0 ? c : NULL;
 }
 
+/* each bundled plugin's handler PRIORITY (kong/plugins/<name>/handler.lua, 3.9.1; pre- and
+ * post-function: pre-function/handler.lua and post-function/handler.lua; the ai-* plugins: the
+ * PRIORITY their handler.lua passes to kong/llm/plugin/base.lua define). VERSION is Kong's own. */
 static int plugin_priority(const char *name)
 {
     static const struct {
         const char *name;
         int priority;
     } known[] = {
-        {"pre-function", 1000000},
+        {"acl", 950},
+        {"acme", 1705},
+        {"ai-prompt-decorator", 772},
+        {"ai-prompt-guard", 771},
+        {"ai-prompt-template", 773},
+        {"ai-proxy", 770},
+        {"ai-request-transformer", 777},
+        {"ai-response-transformer", 768},
+        {"aws-lambda", 750},
+        {"azure-functions", 749},
+        {"basic-auth", 1100},
+        {"bot-detection", 2500},
         {"correlation-id", 100001},
         {"cors", 2000},
-        {"key-auth", 1250},
-        {"basic-auth", 1100},
+        {"datadog", 10},
+        {"file-log", 9},
+        {"grpc-gateway", 998},
+        {"grpc-web", 3},
+        {"hmac-auth", 1030},
+        {"http-log", 12},
+        {"ip-restriction", 990},
         {"jwt", 1450},
-        {"acl", 950},
-        {"rate-limiting", 910},
-        {"request-termination", 2},
-        {"redirect", 779},
-        {"request-transformer", 801},
-        {"response-transformer", 800},
-        {"proxy-cache", 100},
-        {"prometheus", 13},
+        {"key-auth", 1250},
+        {"ldap-auth", 1200},
+        {"loggly", 6},
+        {"oauth2", 1400},
+        {"opentelemetry", 14},
         {"post-function", -1000},
+        {"pre-function", 1000000},
+        {"prometheus", 13},
+        {"proxy-cache", 100},
+        {"rate-limiting", 910},
+        {"redirect", 779},
+        {"request-size-limiting", 951},
+        {"request-termination", 2},
+        {"request-transformer", 801},
+        {"response-ratelimiting", 900},
+        {"response-transformer", 800},
+        {"session", 1900},
+        {"standard-webhooks", 760},
+        {"statsd", 11},
+        {"syslog", 4},
+        {"tcp-log", 7},
+        {"udp-log", 8},
+        {"zipkin", 100000},
     };
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
         if (strcmp(known[i].name, name) == 0) {
@@ -433,6 +498,18 @@ static char *form_value(const char *body, size_t len, const char *key)
     return NULL;
 }
 
+/* Lapis json_params / parse_params: "application/json" anywhere in the lower-cased type */
+static bool json_content_type(const char *ct)
+{
+    char low[256];
+    size_t n = 0;
+    for (; ct[n] && n + 1 < sizeof(low); n++) {
+        low[n] = (char)tolower((unsigned char)ct[n]);
+    }
+    low[n] = '\0';
+    return strstr(low, "application/json") != NULL;
+}
+
 static enum MHD_Result post_config(struct kf_server *s, struct MHD_Connection *conn,
                                    const char *path, struct request *req)
 {
@@ -451,6 +528,23 @@ static enum MHD_Result post_config(struct kf_server *s, struct MHD_Connection *c
     size_t text_len = 0;
     char *owned_text = NULL;
     json_object *parsed = NULL;
+    /* kong/api/api_helpers.lua:241-271 (3.9.1): a body needs one of these content types (YAML
+     * only on /config), else 415 with nginx's page (kong.response.exit(415) has no body) */
+    const char *cth =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!cth) {
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        bool no_body = cl ? strcmp(cl, "0") == 0 : req->len == 0 && !req->chunked;
+        if (!no_body) {
+            return respond_nginx_page(s, conn, m, path, 415);
+        }
+    } else if (strncmp(cth, "application/json", 16) != 0 &&
+               strncmp(cth, "multipart/form-data", 19) != 0 &&
+               strncmp(cth, "application/x-www-form-urlencoded", 33) != 0 &&
+               strncmp(cth, "application/yaml", 16) != 0 && strncmp(cth, "text/yaml", 9) != 0) {
+        return respond_nginx_page(s, conn, m, path, 415);
+    }
     if (req->multipart) {
         if (req->form_oom) {
             return respond(s, conn, m, path, 500, message("An unexpected error occurred"), NULL);
@@ -467,17 +561,31 @@ static enum MHD_Result post_config(struct kf_server *s, struct MHD_Connection *c
         flatten = flatten || truthy(req->flatten);
         text = req->body ? req->body : "";
         text_len = req->len;
-    } else if (req->len == 0) {
-        return respond(s, conn, m, path, 400, message("expected a declarative configuration"),
-                       NULL);
-    } else if (strncasecmp(ct, "application/json", 16) == 0) {
+    } else if (json_content_type(ct)) {
+        /* kong/api/api_helpers.lua:311-317: a JSON body Lapis could not decode (empty, broken
+         * or a scalar) is 400 "Cannot parse JSON body" */
         json_tokener *tok = json_tokener_new_ex(64);
-        parsed = tok ? json_tokener_parse_ex(tok, req->body, (int)req->len) : NULL;
-        if (tok && json_tokener_get_error(tok) != json_tokener_success) {
-            json_object_put(parsed);
-            parsed = NULL;
+        parsed = tok && req->len > 0 ? json_tokener_parse_ex(tok, req->body, (int)req->len) : NULL;
+        if (tok && parsed &&
+            (json_tokener_get_error(tok) != json_tokener_success ||
+             json_tokener_get_parse_end(tok) < req->len)) {
+            /* trailing bytes after the value: lua-cjson rejects the whole text */
+            size_t end = json_tokener_get_parse_end(tok);
+            bool only_space = true;
+            for (size_t i = end; i < req->len && only_space; i++) {
+                only_space = strchr(" \t\r\n", req->body[i]) != NULL;
+            }
+            if (json_tokener_get_error(tok) != json_tokener_success || !only_space) {
+                json_object_put(parsed);
+                parsed = NULL;
+            }
         }
         json_tokener_free(tok);
+        if (!parsed || (!json_object_is_type(parsed, json_type_object) &&
+                        !json_object_is_type(parsed, json_type_array))) {
+            json_object_put(parsed);
+            return respond(s, conn, m, path, 400, message("Cannot parse JSON body"), NULL);
+        }
         json_object *v = NULL;
         if (parsed && json_object_is_type(parsed, json_type_object)) {
             if (json_object_object_get_ex(parsed, "check_hash", &v)) {
@@ -496,13 +604,16 @@ static enum MHD_Result post_config(struct kf_server *s, struct MHD_Connection *c
                     return respond(
                         s, conn, m, path, 400,
                         kf_declarative_error_body(
-                            "failed parsing declarative configuration: expected a string", flatten),
+                            "failed parsing declarative configuration: expected a string", false),
                         NULL);
                 }
                 text = json_object_get_string(v);
                 text_len = (size_t)json_object_get_string_len(v);
             }
         }
+    } else if (req->len == 0) {
+        return respond(s, conn, m, path, 400, message("expected a declarative configuration"),
+                       NULL);
     } else if (strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0) {
         owned_text = form_value(req->body, req->len, "config");
         char *ch = form_value(req->body, req->len, "check_hash");
@@ -571,7 +682,9 @@ static enum MHD_Result post_config(struct kf_server *s, struct MHD_Connection *c
             snprintf(msg, sizeof(msg), "failed parsing declarative configuration: %s",
                      prc != 0 ? err : "expected an object");
             json_object_put(from_text);
-            rc = respond(s, conn, m, path, 400, kf_declarative_error_body(msg, flatten), NULL);
+            /* config.lua:61-63 (3.9.1): an unparsable text gets the plain error body, never
+             * flattened_errors */
+            rc = respond(s, conn, m, path, 400, kf_declarative_error_body(msg, false), NULL);
             goto out;
         }
         to_check = from_text;
@@ -600,6 +713,11 @@ static enum MHD_Result post_config(struct kf_server *s, struct MHD_Connection *c
         rc = respond(s, conn, m, path, 500, message("An unexpected error occurred"), NULL);
         goto out;
     }
+    /* kong/db/declarative/import.lua:270-273, 433-435 (3.9.1): a configuration with no entities
+     * is stored with the empty hash, 32 zeros (so it is never a 304 either) */
+    if (json_object_object_length(entities) == 0) {
+        memcpy(hash, ZERO_HASH, sizeof(hash));
+    }
     pthread_mutex_lock(&s->mu);
     json_object *old = s->config;
     s->config = json_object_get(to_check);
@@ -627,7 +745,7 @@ static enum MHD_Result handle(struct kf_server *s, struct MHD_Connection *conn, 
     bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     bool post = strcmp(method, "POST") == 0;
     if (req->too_large) {
-        return respond(s, conn, method, url, 413, message("request body too large"), NULL);
+        return respond_nginx_page(s, conn, method, url, 413);
     }
     if (strcmp(url, "/") == 0) {
         return get ? respond(s, conn, method, url, 200, root_body(s), NULL)
@@ -641,17 +759,22 @@ static enum MHD_Result handle(struct kf_server *s, struct MHD_Connection *conn, 
         if (!get) {
             return respond(s, conn, method, url, 405, message("Method not allowed"), NULL);
         }
+        /* kong/status/ready.lua:28-51 (3.9.1): router builds first, then the hash, which is 32
+         * zeros at start (kong/init.lua:524-530 loads an empty configuration) and after an empty
+         * configuration is pushed (kong/db/declarative/import.lua:433-435) */
         pthread_mutex_lock(&s->mu);
-        bool configured = s->config != NULL;
+        bool configured = strcmp(s->hash, ZERO_HASH) != 0;
         pthread_mutex_unlock(&s->mu);
         uint64_t up_ms = (kgc_clock_now(NULL) - s->started_ns) / KGC_NS_PER_MS;
+        if (up_ms < s->o.not_ready_ms) {
+            return respond(
+                s, conn, method, url, 503,
+                message("router builds not yet complete, router ready in 0 of 1 workers"), NULL);
+        }
         if (!configured) {
             return respond(s, conn, method, url, 503,
                            message("no configuration available (empty configuration present)"),
                            NULL);
-        }
-        if (up_ms < s->o.not_ready_ms) {
-            return respond(s, conn, method, url, 503, message("Router rebuilds not ready"), NULL);
         }
         return respond(s, conn, method, url, 200, message("ready"), NULL);
     }
@@ -792,10 +915,12 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         pthread_mutex_unlock(&s->mu);
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        req->chunked = !cl && MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                          MHD_HTTP_HEADER_TRANSFER_ENCODING);
         if (cl && strtoull(cl, NULL, 10) > s->o.max_body) {
             req->too_large = true;
             req->answered = true;
-            return respond(s, conn, method, url, 413, message("request body too large"), NULL);
+            return respond_nginx_page(s, conn, method, url, 413);
         }
         const char *ct =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
