@@ -83,4 +83,26 @@ bool kf_atc_router_execute(const struct kf_atc_router *r, struct kf_atc_ctx *c,
  * supported"). */
 int kf_atc_regex_check(const char *pattern, char *err, size_t errsz);
 
+/* --- additions (atc.c / atc_regex.c) --- */
+
+/* The message of the last kf_atc_ctx_add_* that failed with KGC_EINVAL (Rust's Utf8Error text
+ * for a non-UTF-8 string, "invalid IP address syntax" for a bad address). Borrowed from c. */
+const char *kf_atc_ctx_error(const struct kf_atc_ctx *c);
+
+/* After a successful execute: the value the expression's `==`, `^=`, `=^` or `~` predicates
+ * recorded for field (atc-router's Match.matches, read by context:get_result(field)), or NULL.
+ * Borrowed from c until the next execute or reset. */
+const char *kf_atc_ctx_matched(const struct kf_atc_ctx *c, const char *field);
+
+/* Removes the matcher keyed (priority, uuid): 0, or KGC_ENOENT (router.rs remove_matcher). */
+int kf_atc_router_remove(struct kf_atc_router *r, const char *uuid, uint64_t priority);
+size_t kf_atc_router_count(const struct kf_atc_router *r);
+
+/* Internal to atc.c: compiles pattern with the Rust regex crate's syntax and semantics into a
+ * PCRE2 code (pcre2_code_8 *) in *code, or returns KGC_EINVAL with the crate's error text. */
+int kf_atc_regex_compile(const char *pattern, void **code, char *err, size_t errsz);
+/* Runs a code from kf_atc_regex_compile on s[0..n) with md (pcre2_match_data_8 *): pcre2_match's
+ * result (> 0 matched; <= 0 no match, including when the backtracking budget runs out). */
+int kf_atc_regex_match(const void *code, const char *s, size_t n, void *md);
+
 #endif
