@@ -167,7 +167,13 @@ static void expect_router_verdict_flavor(const char *text, const char *name, con
     if (rc == 0) {
         const struct kf_validate_opts o = {.router_flavor = flavor};
         json_object *ents = NULL, *err = NULL;
-        assert_int_equal(kf_validate(doc, &o, &ents, &err), 0);
+        int vrc = kf_validate(doc, &o, &ents, &err);
+        if (vrc != 0) {
+            print_message("%s: router accepts, kf_validate rejects: %s\n", text,
+                          err ? json_object_to_json_string(err) : "-");
+        }
+        json_object_put(err);
+        assert_int_equal(vrc, 0);
         json_object_put(ents);
         json_object_put(doc);
         return;
@@ -926,6 +932,486 @@ static void test_canonical_json_sorts_keys(void **state)
     json_object_put(doc);
 }
 
+/* ---- Kong 3.9.1 rules by flavour, plugin schemas, upstream checks, 15-off_spec -------------- */
+
+/* Validates text under flavor and expects a rejection whose "fields" and "message" are exactly
+ * these (the 400 body Kong sends without flatten_errors). */
+static void expect_body_flavor(const char *text, const char *flavor, const char *fields_json,
+                               const char *message, int line)
+{
+    json_object *body = reject_doc_flavor(parse(text), false, flavor);
+    json_object *want = json_tokener_parse(fields_json);
+    assert_non_null(want);
+    json_object *fields = json_object_object_get(body, "fields");
+    const char *msg = str_at(body, "message");
+    if (!json_object_equal(fields, want) || !msg || strcmp(msg, message) != 0 ||
+        json_object_object_get_ex(body, "flattened_errors", NULL)) {
+        print_message("line %d: got %s\nwant fields %s\nwant message %s\n", line,
+                      json_object_to_json_string(body), fields_json, message);
+        fail();
+    }
+    json_object_put(want);
+    json_object_put(body);
+}
+#define expect_body(text, flavor, fields, message)                                                 \
+    expect_body_flavor((text), (flavor), (fields), (message), __LINE__)
+
+/* The single-rule shortcut under a flavour. */
+static void expect_error_flavor(const char *text, const char *flavor, const char *type,
+                                const char *name, const char *field, const char *msg, int line)
+{
+    json_object *body = reject_doc_flavor(parse(text), true, flavor);
+    check_flat(body, type, name, field, msg, line);
+    json_object_put(body);
+}
+#define expect_error_in(flavor, text, type, name, field, msg)                                      \
+    expect_error_flavor((text), (flavor), (type), (name), (field), (msg), __LINE__)
+
+static void accept_flavor(const char *text, const char *flavor)
+{
+    const struct kf_validate_opts o = {.router_flavor = flavor};
+    json_object *doc = parse(text), *ents = NULL, *err = NULL;
+    int rc = kf_validate(doc, &o, &ents, &err);
+    if (rc != 0) {
+        print_message("expected acceptance under %s: %s\n", flavor ? flavor : "-",
+                      err ? json_object_to_json_string(err) : "-");
+    }
+    json_object_put(doc);
+    json_object_put(ents);
+    json_object_put(err);
+    assert_int_equal(rc, 0);
+}
+
+#define ROUTE1(body) "{\"_format_version\":\"3.0\",\"routes\":[{\"name\":\"r\"," body "}]}"
+#define X            "expressions"
+#define TC           "traditional_compatible"
+#define TRAD         "traditional"
+
+/* kong/db/schema/entities/routes.lua:61-124 (3.9.1), validate_route: the schema-level rules of
+ * the traditional_compatible and expressions flavours, each an @entity message; then the ATC
+ * dry-run (kf_route_validate) for what passes them. */
+static void test_route_validate_route_rules(void **state)
+{
+    (void)state;
+    /* routes.lua:78-83 */
+    expect_error_in(X, ROUTE1("\"expression\":\"http.path == \\\"/\\\"\",\"paths\":[\"/\"]"),
+                    "route", "r", NULL,
+                    "Router Expression failed validation: cannot set 'expression' with "
+                    "'methods', 'hosts', 'paths', 'headers', 'snis', 'sources' or "
+                    "'destinations' simultaneously");
+    /* routes.lua:85-91 */
+    expect_error_in(X, ROUTE1("\"expression\":\"http.path == \\\"/\\\"\",\"regex_priority\":5"),
+                    "route", "r", NULL,
+                    "Router Expression failed validation: cannot set 'regex_priority' with "
+                    "'expression' simultaneously");
+    /* routes.lua:93-100 */
+    expect_error_in(X, ROUTE1("\"paths\":[\"/\"],\"priority\":3"), "route", "r", NULL,
+                    "Router Expression failed validation: cannot set 'priority' with 'methods', "
+                    "'hosts', 'paths', 'headers', 'snis', 'sources' or 'destinations' "
+                    "simultaneously");
+    /* a zero regex_priority / priority counts as not set (routes.lua:85-86, 93-94) */
+    expect_router_verdict_flavor(ROUTE1("\"paths\":[\"/\"],\"priority\":0"), "r", X);
+    expect_router_verdict_flavor(
+        ROUTE1("\"expression\":\"http.path == \\\"/\\\"\",\"regex_priority\":0"), "r", X);
+    /* an expression route goes to the router's check */
+    expect_router_verdict_flavor(ROUTE1("\"expression\":\"http.path ^= \\\"/a\\\"\""), "r", X);
+    expect_router_verdict_flavor(ROUTE1("\"expression\":\"http.path ^= \""), "r", X);
+    /* traditional_compatible: regex paths and header regexes are the router's to judge */
+    expect_router_verdict_flavor(ROUTE1("\"paths\":[\"~/(?<x>a)\"]"), "r", TC);
+    expect_router_verdict_flavor(ROUTE1("\"paths\":[\"~/a(?=b)\"]"), "r", TC);
+    /* what PCRE refuses is the path typedef's error, before the router's check
+     * (typedefs.lua:518-524) */
+    expect_error_in(TC, ROUTE1("\"paths\":[\"~/a{2,1}\"]"), "route", "r", "paths.1",
+                    "invalid regex: '/a{2,1}' (PCRE returned: pcre2_compile() failed: numbers out "
+                    "of order in {} quantifier in \"/a{2,1}\" at \"}\")");
+    /* the traditional flavour has no such check and no expression/priority fields */
+    accept_flavor(ROUTE1("\"paths\":[\"/\"],\"regex_priority\":5"), TRAD);
+    expect_error_in(TRAD, ROUTE1("\"paths\":[\"/\"],\"expression\":\"x\""), "route", "r",
+                    "expression", "unknown field");
+    expect_error_in(TC, ROUTE1("\"paths\":[\"/\"],\"priority\":1"), "route", "r", "priority",
+                    "unknown field");
+    /* the check is skipped while one of its fields has an error (init.lua:1317-1329) */
+    json_object *body =
+        reject_doc_flavor(parse(ROUTE1("\"paths\":[\"x\"],\"priority\":3")), true, X);
+    assert_flat(body, "route", "r", "paths.1",
+                "should start with: / (fixed path) or ~/ (regex path)");
+    assert_null(find_flat(body, "route", "r", NULL,
+                          "Router Expression failed validation: cannot set 'priority' with "
+                          "'methods', 'hosts', 'paths', 'headers', 'snis', 'sources' or "
+                          "'destinations' simultaneously"));
+    json_object_put(body);
+}
+
+/* routes.lua:209-219 and routes_subschemas.lua:69-101 (3.9.1): the expressions flavour keeps
+ * every traditional field, adds expression and priority (0..2^46-1), lets http and grpc routes
+ * set sources/destinations and adds 'expression' to each "must set one of". */
+static void test_route_expressions_schema(void **state)
+{
+    (void)state;
+    expect_error_in(X,
+                    ROUTE1("\"expression\":\"http.path == \\\"/\\\"\",\"priority\":"
+                           "70368744177664"),
+                    "route", "r", "priority", "value should be between 0 and 70368744177663");
+    expect_error_in(X, ROUTE1("\"expression\":\"http.path == \\\"/\\\"\",\"priority\":-1"), "route",
+                    "r", "priority", "value should be between 0 and 70368744177663");
+    expect_error_in(X, ROUTE1("\"expression\":\"\""), "route", "r", "expression",
+                    "length must be at least 1");
+    expect_error_in(X, ROUTE1("\"protocols\":[\"https\"]"), "route", "r", NULL,
+                    "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis', "
+                    "'expression' when 'protocols' is 'https'");
+    expect_error_in(X, ROUTE1("\"protocols\":[\"http\"]"), "route", "r", NULL,
+                    "must set one of 'methods', 'hosts', 'headers', 'paths', 'expression' when "
+                    "'protocols' is 'http'");
+    expect_error_in(X, ROUTE1("\"protocols\":[\"grpc\"]"), "route", "r", NULL,
+                    "must set one of 'hosts', 'headers', 'paths', 'expression' when "
+                    "'protocols' is 'grpc'");
+    expect_error_in(X, ROUTE1("\"protocols\":[\"tcp\"]"), "route", "r", NULL,
+                    "must set one of 'sources', 'destinations', 'snis', 'expression' when "
+                    "'protocols' is 'tcp', 'tls' or 'udp'");
+    expect_error_in(X, ROUTE1("\"protocols\":[\"tls_passthrough\"]"), "route", "r", NULL,
+                    "must set snis when 'protocols' is 'tls_passthrough'");
+    /* traditional fields are still allowed, and http sources are no longer forbidden */
+    expect_router_verdict_flavor(ROUTE1("\"paths\":[\"/\"],\"sources\":[{\"ip\":\"10.0.0.1\"}]"),
+                                 "r", X);
+    expect_error_in(TC, ROUTE1("\"paths\":[\"/\"],\"sources\":[{\"ip\":\"10.0.0.1\"}]"), "route",
+                    "r", "sources", "cannot set 'sources' when 'protocols' is 'http' or 'https'");
+    /* a stream route still cannot carry HTTP fields (routes_subschemas.lua:26-31) */
+    expect_error_in(X, ROUTE1("\"protocols\":[\"tcp\"],\"hosts\":[\"a\"]"), "route", "r", "hosts",
+                    "cannot set 'hosts' when 'protocols' is 'tcp', 'tls', 'tls_passthrough' or "
+                    "'udp'");
+    expect_error_in(X, ROUTE1("\"protocols\":[\"grpc\"],\"methods\":[\"GET\"],\"paths\":[\"/\"]"),
+                    "route", "r", "methods",
+                    "cannot set 'methods' when 'protocols' is 'grpc' or 'grpcs'");
+}
+
+/* routes.lua:37-41: snis elements are typedefs.wildcard_host except under the traditional
+ * flavour (typedefs.sni); typedefs.lua:152-201 for both validators' messages. */
+static void test_route_snis_wildcards(void **state)
+{
+    (void)state;
+    const char *wild = ROUTE1("\"protocols\":[\"https\"],\"snis\":[\"*.example.com\"]");
+    expect_router_verdict_flavor(wild, "r", TC);
+    expect_router_verdict_flavor(wild, "r", X);
+    accept_flavor(ROUTE1("\"protocols\":[\"https\"],\"snis\":[\"example.*\"]"), TC);
+    expect_error_in(TRAD, wild, "route", "r", "snis.1", "invalid value: *.example.com");
+    expect_error_in(TC, ROUTE1("\"protocols\":[\"https\"],\"snis\":[\"a.*.com\"]"), "route", "r",
+                    "snis.1", "wildcard must be leftmost or rightmost character");
+    expect_error_in(TC, ROUTE1("\"protocols\":[\"https\"],\"snis\":[\"*.a.*\"]"), "route", "r",
+                    "snis.1", "only one wildcard must be specified");
+    expect_error_in(TC, ROUTE1("\"protocols\":[\"https\"],\"snis\":[\"10.0.0.1\"]"), "route", "r",
+                    "snis.1", "must not be an IP");
+    /* routes.lua:17-23 under every flavour */
+    expect_error_in(X, ROUTE1("\"protocols\":[\"http\"],\"snis\":[\"a.com\"]"), "route", "r",
+                    "snis", "length must be 0");
+}
+
+/* Schema:validate returns the subschema error alone when no protocol names a subschema
+ * (kong/db/schema/init.lua:2111-2126); the first protocol that does selects it (:1099-1117). */
+static void test_route_subschema_selection(void **state)
+{
+    (void)state;
+    expect_body(ROUTE1("\"protocols\":[\"foo\"],\"paths\":[\"x\"],\"bogus\":1"), NULL,
+                "{\"routes\":[{\"protocols\":\"unknown type: foo\"}]}",
+                "declarative config is invalid: {routes={{protocols=\"unknown type: foo\"}}}");
+    expect_error(ROUTE1("\"protocols\":[\"foo\",\"tcp\"],\"paths\":[\"/\"]"), "route", "r", "paths",
+                 "cannot set 'paths' when 'protocols' is 'tcp', 'tls', 'tls_passthrough' or 'udp'");
+    expect_error(ROUTE1("\"protocols\":null,\"paths\":[\"/\"]"), "route", "r", "protocols",
+                 "required field missing");
+}
+
+#define PLUGIN1(body) "{\"_format_version\":\"3.0\",\"plugins\":[{" body "}]}"
+
+/* kong/plugins/{redirect,request-termination}/schema.lua (3.9.1), field by field */
+static void test_plugin_redirect_and_termination(void **state)
+{
+    (void)state;
+    expect_error(PLUGIN1("\"name\":\"redirect\",\"config\":{\"location\":\"https://a.example\","
+                         "\"status_code\":99}"),
+                 "plugin", "redirect", "config.status_code", "value should be between 100 and 599");
+    expect_error(PLUGIN1("\"name\":\"redirect\",\"config\":{\"location\":\"https://a.example\","
+                         "\"keep_incoming_path\":\"yes\"}"),
+                 "plugin", "redirect", "config.keep_incoming_path", "expected a boolean");
+    expect_error(PLUGIN1("\"name\":\"redirect\",\"config\":{\"location\":\"/relative\"}"), "plugin",
+                 "redirect", "config.location", "missing host in url");
+    expect_error(PLUGIN1("\"name\":\"redirect\",\"protocols\":[\"tcp\"],\"config\":{\"location\":"
+                         "\"https://a.example\"}"),
+                 "plugin", "redirect", "protocols.1", "expected one of: grpc, grpcs, http, https");
+    json_object_put(accept(PLUGIN1("\"name\":\"redirect\",\"config\":{\"location\":"
+                                   "\"https://a.example/x\",\"status_code\":308,"
+                                   "\"keep_incoming_path\":true}")));
+    /* request-termination/schema.lua:27-43: the config's custom_validator, an error of config */
+    expect_error(PLUGIN1("\"name\":\"request-termination\",\"config\":{\"message\":\"m\",\"body\":"
+                         "\"b\"}"),
+                 "plugin", "request-termination", "config",
+                 "message cannot be used with content_type or body");
+    expect_error(PLUGIN1("\"name\":\"request-termination\",\"config\":{\"content_type\":\"t\"}"),
+                 "plugin", "request-termination", "config", "content_type requires a body");
+    expect_error(PLUGIN1("\"name\":\"request-termination\",\"config\":{\"echo\":true,\"body\":"
+                         "\"b\"}"),
+                 "plugin", "request-termination", "config",
+                 "echo cannot be used with content_type and body");
+    expect_error(PLUGIN1("\"name\":\"request-termination\",\"config\":{\"status_code\":600}"),
+                 "plugin", "request-termination", "config.status_code",
+                 "value should be between 100 and 599");
+    expect_error(PLUGIN1("\"name\":\"request-termination\",\"config\":{\"trigger\":\"x y\"}"),
+                 "plugin", "request-termination", "config.trigger",
+                 "bad header name 'x y', allowed characters are A-Z, a-z, 0-9, '_', and '-'");
+    expect_error(PLUGIN1("\"name\":\"request-termination\",\"config\":{\"nope\":1}"), "plugin",
+                 "request-termination", "config.nope", "unknown field");
+    json_object_put(accept(PLUGIN1("\"name\":\"request-termination\",\"config\":{\"status_code\":"
+                                   "404,\"content_type\":\"text/plain\",\"body\":\"gone\"}")));
+}
+
+/* kong/plugins/{request,response}-transformer/schema.lua (3.9.1), field by field */
+static void test_plugin_transformers(void **state)
+{
+    (void)state;
+    /* match "^[^:]+:.*$" (request-transformer schema.lua:83-88): "invalid value: %s" */
+    expect_error(PLUGIN1("\"name\":\"request-transformer\",\"config\":{\"add\":{\"headers\":["
+                         "\"nocolon\"]}}"),
+                 "plugin", "request-transformer", "config.add.headers.1", "invalid value: nocolon");
+    expect_error(PLUGIN1("\"name\":\"request-transformer\",\"config\":{\"add\":{\"headers\":["
+                         "\"bad header:x\"]}}"),
+                 "plugin", "request-transformer", "config.add.headers.1",
+                 "'bad header' is not a valid header");
+    /* rename checks both sides (schema.lua:44-46, 101-106) */
+    expect_error(PLUGIN1("\"name\":\"request-transformer\",\"config\":{\"rename\":{\"headers\":["
+                         "\"a:\"]}}"),
+                 "plugin", "request-transformer", "config.rename.headers.1",
+                 "'' is not a valid header");
+    /* check_for_value (schema.lua:13-17) */
+    expect_error(PLUGIN1("\"name\":\"request-transformer\",\"config\":{\"add\":{\"body\":["
+                         "\"k:\"]}}"),
+                 "plugin", "request-transformer", "config.add.body.1", "key 'k' has no value");
+    expect_error(PLUGIN1("\"name\":\"request-transformer\",\"config\":{\"remove\":{\"headers\":["
+                         "\"x y\"]}}"),
+                 "plugin", "request-transformer", "config.remove.headers.1",
+                 "'x y' is not a valid header");
+    expect_error(PLUGIN1("\"name\":\"request-transformer\",\"config\":{\"http_method\":\"get\"}"),
+                 "plugin", "request-transformer", "config.http_method", "invalid value: get");
+    expect_error(PLUGIN1("\"name\":\"request-transformer\",\"config\":{\"replace\":{\"uri\":5}}"),
+                 "plugin", "request-transformer", "config.replace.uri", "expected a string");
+    expect_error(PLUGIN1("\"name\":\"request-transformer\",\"config\":{\"append\":{\"headers\":"
+                         "\"a:b\"}}"),
+                 "plugin", "request-transformer", "config.append.headers", "expected an array");
+    /* typedefs.protocols: request-transformer also runs on stream protocols (schema.lua:127) */
+    json_object_put(accept(PLUGIN1("\"name\":\"request-transformer\",\"protocols\":[\"tcp\"],"
+                                   "\"config\":{\"add\":{\"headers\":[\"x-a:1\"],\"querystring\":"
+                                   "[\"q:v\"]},\"rename\":{\"headers\":[\"a:b\"]},\"replace\":{"
+                                   "\"uri\":\"/new\"},\"remove\":{\"headers\":[\"x-b\"]}}")));
+    /* response-transformer/schema.lua:49-63, 85 */
+    expect_error(PLUGIN1("\"name\":\"response-transformer\",\"config\":{\"add\":{\"json_types\":["
+                         "\"int\"]}}"),
+                 "plugin", "response-transformer", "config.add.json_types.1",
+                 "expected one of: boolean, number, string");
+    expect_error(
+        PLUGIN1("\"name\":\"response-transformer\",\"config\":{\"add\":{\"json\":[\"x\"]}}"),
+        "plugin", "response-transformer", "config.add.json.1", "invalid value: x");
+    expect_error(PLUGIN1("\"name\":\"response-transformer\",\"config\":{\"rename\":{\"headers\":["
+                         "\"a:b c\"]}}"),
+                 "plugin", "response-transformer", "config.rename.headers.1",
+                 "'b c' is not a valid header");
+    expect_error(PLUGIN1("\"name\":\"response-transformer\",\"protocols\":[\"tcp\"]"), "plugin",
+                 "response-transformer", "protocols.1",
+                 "expected one of: grpc, grpcs, http, https");
+    json_object_put(accept(PLUGIN1("\"name\":\"response-transformer\",\"config\":{\"add\":{"
+                                   "\"headers\":[\"x-a:1\"],\"json\":[\"k:v\"],\"json_types\":["
+                                   "\"string\"]},\"remove\":{\"headers\":[\"x-b\"]}}")));
+}
+
+/* kong/db/schema/entities/plugins.lua (3.9.1): no consumer_group nor ordering field in OSS; the
+ * plugin not enabled is the only error (subschema_error, init.lua:2120-2125); instance_name is
+ * the endpoint key (plugins.lua:11) and unique (typedefs.utf8_name). */
+static void test_plugin_entity_3_9_1(void **state)
+{
+    (void)state;
+    expect_error(PLUGIN1("\"name\":\"cors\",\"consumer_group\":\"g\""), "plugin", "cors",
+                 "consumer_group", "unknown field");
+    expect_error(PLUGIN1("\"name\":\"cors\",\"ordering\":{}"), "plugin", "cors", "ordering",
+                 "unknown field");
+    expect_body(PLUGIN1("\"name\":\"nope\",\"bogus\":1,\"protocols\":[\"x\"]"), NULL,
+                "{\"plugins\":[{\"name\":\"plugin 'nope' not enabled; add it to the 'plugins' "
+                "configuration property\"}]}",
+                "declarative config is invalid: {plugins={{name=\"plugin 'nope' not enabled; add "
+                "it to the 'plugins' configuration property\"}}}");
+    expect_body("{\"_format_version\":\"3.0\",\"plugins\":[{\"name\":\"cors\",\"instance_name\":"
+                "\"i\"},{\"name\":\"cors\",\"instance_name\":\"i\",\"route\":\"r\"}],\"routes\":[{"
+                "\"name\":\"r\",\"paths\":[\"/\"]}]}",
+                NULL,
+                "{\"plugins\":[null,\"uniqueness violation: 'plugins' entity with instance_name "
+                "set to 'i' already declared\"]}",
+                "declarative config is invalid: {plugins={[2]=\"uniqueness violation: 'plugins' "
+                "entity with instance_name set to 'i' already declared\"}}");
+}
+
+/* kong/db/schema/entities/upstreams.lua:183-295 (3.9.1) */
+static void test_upstream_hash_rules(void **state)
+{
+    (void)state;
+#define UP1(body) "{\"_format_version\":\"3.0\",\"upstreams\":[{\"name\":\"u\"," body "}]}"
+    /* host_header = typedefs.host_with_optional_port (typedefs.lua:38-41, 275-279) */
+    json_object_put(accept(UP1("\"host_header\":\"example.com:8080\"")));
+    expect_error(UP1("\"host_header\":\"a b\""), "upstream", "u", "host_header",
+                 "invalid hostname: a b");
+    expect_error(UP1("\"host_header\":\"a.com:99999\""), "upstream", "u", "host_header",
+                 "invalid port number");
+    /* hash_on_cookie = typedefs.cookie_name (kong/tools/http.lua:241-262) */
+    expect_error(UP1("\"hash_on\":\"cookie\",\"hash_on_cookie\":\"a b\""), "upstream", "u",
+                 "hash_on_cookie",
+                 "contains one or more invalid characters. ASCII control characters (0-31;127), "
+                 "space, tab and the characters ()<>@,;:\\\"/?={}[] are not allowed.");
+    json_object_put(accept(UP1("\"hash_on\":\"cookie\",\"hash_on_cookie\":\"session.id\"")));
+    /* upstreams.lua:216-224 */
+    expect_error(UP1("\"hash_on\":\"cookie\""), "upstream", "u", "hash_on_cookie",
+                 "required field missing");
+    expect_error(UP1("\"hash_on\":\"ip\",\"hash_fallback\":\"cookie\""), "upstream", "u",
+                 "hash_on_cookie", "required field missing");
+    /* upstreams.lua:233-237: hashing on cookies ignores the fallback */
+    expect_error(UP1("\"hash_on\":\"cookie\",\"hash_on_cookie\":\"c\",\"hash_fallback\":\"ip\""),
+                 "upstream", "u", "hash_fallback", "expected one of: none");
+    expect_error(UP1("\"hash_on\":\"cookie\",\"hash_on_cookie\":\"c\",\"hash_fallback\":\"ip\""),
+                 "upstream", "u", NULL,
+                 "failed conditional validation given value of field 'hash_on'");
+    /* upstreams.lua:239-266 */
+    expect_error(UP1("\"hash_on\":\"consumer\",\"hash_fallback\":\"consumer\""), "upstream", "u",
+                 "hash_fallback",
+                 "expected one of: none, ip, header, cookie, path, query_arg, uri_capture");
+    expect_error(UP1("\"hash_on\":\"path\",\"hash_fallback\":\"path\""), "upstream", "u",
+                 "hash_fallback",
+                 "expected one of: none, consumer, header, cookie, query_arg, ip, uri_capture");
+    /* upstreams.lua:270: distinct */
+    expect_error(UP1("\"hash_on\":\"header\",\"hash_on_header\":\"x\",\"hash_fallback\":"
+                     "\"header\",\"hash_fallback_header\":\"x\""),
+                 "upstream", "u", NULL,
+                 "values of these fields must be distinct: 'hash_on_header', "
+                 "'hash_fallback_header'");
+#undef UP1
+}
+
+/* spec/02-integration/04-admin_api/15-off_spec.lua (3.9.1), the POST /config validation tests,
+ * each with its exact body. */
+static void test_off_spec_config_bodies(void **state)
+{
+    (void)state;
+    /* :220-238, :240-255, :257-298 (the string forms are server tests) */
+    json_object_put(accept(
+        "{\"_format_version\":\"1.1\",\"consumers\":[{\"username\":\"bobby_in_json_body\"}]}"));
+    /* :392-411: null in YAML becomes a null field */
+    json_object *doc = NULL;
+    char perr[256];
+    const char *yaml = "_format_version: \"1.1\"\nroutes:\n- paths:\n  - \"/\"\n  service: null\n";
+    assert_int_equal(kf_text_parse(yaml, strlen(yaml), &doc, perr, sizeof(perr)), 0);
+    json_object_put(accept_doc(doc));
+    /* :647-680 */
+    expect_body("{\"_format_version\":\"1.1\",\"services\":[{\"port\":-12}]}", NULL,
+                "{\"services\":[{\"host\":\"required field missing\",\"port\":\"value should be "
+                "between 0 and 65535\"}]}",
+                "declarative config is invalid: {services={{host=\"required field missing\","
+                "port=\"value should be between 0 and 65535\"}}}");
+    /* :682-737 */
+    static const char pk[] =
+        "{\"_format_version\":\"1.1\",\"services\":[{\"id\":\"0855b320-0dd2-547d-891d-"
+        "601e9b38647f\",\"name\":\"foo\",\"host\":\"example.com\",\"protocol\":\"https\","
+        "\"routes\":[{\"name\":\"foo\",\"methods\":[\"GET\"],\"plugins\":[{\"name\":\"key-auth\"},"
+        "{\"name\":\"http-log\",\"config\":{\"http_endpoint\":\"https://example.com\"}}]}]},{"
+        "\"id\":\"0855b320-0dd2-547d-891d-601e9b38647f\",\"name\":\"bar\",\"host\":"
+        "\"example.test\",\"port\":3000,\"routes\":[{\"name\":\"bar\",\"paths\":[\"/\"],"
+        "\"plugins\":[{\"name\":\"basic-auth\"},{\"name\":\"tcp-log\",\"config\":{\"host\":"
+        "\"127.0.0.1\",\"port\":10000}}]}]}]}";
+    expect_body(pk, NULL,
+                "{\"services\":[null,\"uniqueness violation: 'services' entity with primary key "
+                "set to '0855b320-0dd2-547d-891d-601e9b38647f' already declared\"]}",
+                "declarative config is invalid: {services={[2]=\"uniqueness violation: "
+                "'services' entity with primary key set to '0855b320-0dd2-547d-891d-601e9b38647f' "
+                "already declared\"}}");
+    /* :739-792 */
+    static const char ek[] =
+        "{\"_format_version\":\"1.1\",\"services\":[{\"name\":\"foo\",\"host\":\"example.com\","
+        "\"protocol\":\"https\",\"routes\":[{\"name\":\"foo\",\"methods\":[\"GET\"],\"plugins\":"
+        "[{\"name\":\"key-auth\"},{\"name\":\"http-log\",\"config\":{\"http_endpoint\":"
+        "\"https://example.com\"}}]}]},{\"name\":\"foo\",\"host\":\"example.test\",\"port\":3000,"
+        "\"routes\":[{\"name\":\"bar\",\"paths\":[\"/\"],\"plugins\":[{\"name\":\"basic-auth\"},"
+        "{\"name\":\"tcp-log\",\"config\":{\"host\":\"127.0.0.1\",\"port\":10000}}]}]}]}";
+    expect_body(ek, NULL,
+                "{\"services\":[null,\"uniqueness violation: 'services' entity with name set to "
+                "'foo' already declared\"]}",
+                "declarative config is invalid: {services={[2]=\"uniqueness violation: "
+                "'services' entity with name set to 'foo' already declared\"}}");
+    /* :794-826: a unique field that is not the endpoint key, keyed by the entry's username
+     * (kong/db/schema/others/declarative_config.lua:859-873) */
+    expect_body("{\"_format_version\":\"1.1\",\"consumers\":[{\"username\":\"foo\",\"custom_id\":"
+                "\"conflict\"},{\"username\":\"bar\",\"custom_id\":\"conflict\"}]}",
+                NULL,
+                "{\"consumers\":{\"bar\":\"uniqueness violation: 'consumers' entity with "
+                "custom_id set to 'conflict' already declared\"}}",
+                "declarative config is invalid: {consumers={bar=\"uniqueness violation: "
+                "'consumers' entity with custom_id set to 'conflict' already declared\"}}");
+    /* :841-912: ten global key-auth plugins share one cache key */
+    char sparse[4096] = "{\"_format_version\":\"1.1\",\"plugins\":[";
+    for (int i = 0; i < 10; i++) {
+        strcat(sparse, "{\"name\":\"key-auth\",\"enabled\":true,\"protocols\":[\"http\","
+                       "\"https\"]},");
+    }
+    strcat(sparse,
+           "{\"name\":\"cors\",\"config\":{\"credentials\":true,\"exposed_headers\":[\"*\"],"
+           "\"headers\":[\"*\"],\"methods\":[\"*\"],\"origins\":[\"*\"],"
+           "\"preflight_continue\":true},\"enabled\":true,\"protocols\":[\"http\","
+           "\"https\"]}]}");
+    json_object_put(reject(sparse, false));
+    /* :539-580: upstreams load twice (the second is a fresh validation) */
+    static const char up[] = "{\"_format_version\":\"1.1\",\"services\":[{\"host\":\"foo\","
+                             "\"routes\":[{\"paths\":[\"/\"]}]}],\"upstreams\":[{\"name\":\"foo\","
+                             "\"targets\":[{\"target\":\"10.20.30.40\"}]}]}";
+    json_object_put(accept(up));
+    json_object_put(accept(up));
+    /* :976-1015: a stream service and route */
+    json_object_put(accept("{\"_format_version\":\"1.1\",\"services\":[{\"connect_timeout\":60000,"
+                           "\"host\":\"127.0.0.1\",\"name\":\"mock\",\"port\":15557,\"protocol\":"
+                           "\"tcp\",\"routes\":[{\"name\":\"mock_route\",\"protocols\":[\"tcp\"],"
+                           "\"destinations\":[{\"port\":9011}]}]}]}"));
+}
+
+/* 15-off_spec.lua:468-537: certificates with nested or separate snis; the 201 body relates
+ * each sni to its certificate by id. */
+static void test_off_spec_certificate_snis(void **state)
+{
+    (void)state;
+    char *cert, *key;
+    make_pair(false, &cert, &key);
+    for (int nested = 0; nested < 2; nested++) {
+        json_object *doc = cert_doc("certificates", cert, key);
+        json_object *c0 = json_object_array_get_idx(json_object_object_get(doc, "certificates"), 0);
+        json_object_object_add(c0, "id",
+                               json_object_new_string("d83994d2-c24c-4315-b431-ee76b6611dcb"));
+        json_object *sni = json_object_new_object();
+        json_object_object_add(sni, "name", json_object_new_string("foo.example"));
+        json_object_object_add(sni, "id",
+                               json_object_new_string("1c6e83b7-c9ad-40ac-94e8-52f5ee7bde44"));
+        json_object *snis = json_object_new_array();
+        json_object_array_add(snis, sni);
+        if (nested) {
+            json_object_object_add(c0, "snis", snis);
+        } else {
+            json_object *ref = json_object_new_object();
+            json_object_object_add(ref, "id",
+                                   json_object_new_string("d83994d2-c24c-4315-b431-ee76b6611dcb"));
+            json_object_object_add(sni, "certificate", ref);
+            json_object_object_add(doc, "snis", snis);
+        }
+        json_object *e = accept_doc(doc);
+        json_object *s = json_object_object_get(json_object_object_get(e, "snis"),
+                                                "1c6e83b7-c9ad-40ac-94e8-52f5ee7bde44");
+        assert_non_null(s);
+        assert_string_equal(str_at(json_object_object_get(s, "certificate"), "id"),
+                            "d83994d2-c24c-4315-b431-ee76b6611dcb");
+        assert_non_null(json_object_object_get(json_object_object_get(e, "certificates"),
+                                               "d83994d2-c24c-4315-b431-ee76b6611dcb"));
+        json_object_put(e);
+    }
+    free(cert);
+    free(key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -950,6 +1436,16 @@ int main(void)
         cmocka_unit_test(test_route_redirect_code_and_path_handling),
         cmocka_unit_test(test_route_needs_a_matcher),
         cmocka_unit_test(test_route_stream_rules),
+        cmocka_unit_test(test_route_validate_route_rules),
+        cmocka_unit_test(test_route_expressions_schema),
+        cmocka_unit_test(test_route_snis_wildcards),
+        cmocka_unit_test(test_route_subschema_selection),
+        cmocka_unit_test(test_plugin_redirect_and_termination),
+        cmocka_unit_test(test_plugin_transformers),
+        cmocka_unit_test(test_plugin_entity_3_9_1),
+        cmocka_unit_test(test_upstream_hash_rules),
+        cmocka_unit_test(test_off_spec_config_bodies),
+        cmocka_unit_test(test_off_spec_certificate_snis),
         cmocka_unit_test(test_upstream_name),
         cmocka_unit_test(test_upstream_slots),
         cmocka_unit_test(test_target_format_and_weight),

@@ -544,14 +544,13 @@ static void unique_fields(struct refs *r, json_object *work)
             if (!v) {
                 continue;
             }
-            /* workspaceable: the key is "<ws_id>:<value>" (get_unique_key, :770-779) */
-            char *k = NULL;
-            if (asprintf(&k, "*:%s", v) < 0) {
-                r->c->oom = true;
+            /* workspaceable: the key is "<ws_id>:<value>" (get_unique_key, :770-779); one
+             * workspace here */
+            const char *pk = pooled_key(r, UNIQUE[u].field, v);
+            if (!pk) {
                 break;
             }
-            if (kgc_strmap_get(&seen, k)) {
-                free(k);
+            if (kgc_strmap_get(&seen, pk)) {
                 const char *key = e->endpoint_key ? kf_get_string(item, e->endpoint_key) : NULL;
                 key = key ? key : kf_get_string(item, "id");
                 struct kf_errt *t = kf_errt_sub(r->errs, e->plural, 0);
@@ -564,9 +563,7 @@ static void unique_fields(struct refs *r, json_object *work)
                 }
                 continue;
             }
-            const char *pk = pooled_key(r, "unique", k);
-            free(k);
-            if (!pk || kgc_strmap_put(&seen, pk, item, NULL) != 0) {
+            if (kgc_strmap_put(&seen, pk, item, NULL) != 0) {
                 r->c->oom = true;
                 break;
             }
