@@ -3,7 +3,9 @@
 # Root, status, readiness before and after a push, 304 on a repeated string-form push, 201 on a
 # repeated document-form push, /status hash = MD5 of the string, multipart/form-data pushes
 # (curl -F config=@file: hash = md5sum of the file, then 304), flattened errors on a broken push,
-# fault injection, start delay, SIGTERM and restart. Last line: "N passed, N failed".
+# Kong 3.9.1's body rules (415, 413, Cannot parse JSON body, the empty configuration's zero hash)
+# and 15-off_spec.lua's POST /config bodies, route rules per router flavour, fault injection,
+# start delay, SIGTERM and restart. Last line: "N passed, N failed".
 set -uo pipefail
 
 BUILD=${BUILD:-build}
@@ -161,8 +163,9 @@ check "...as Kong words it" \
     json "d['fields']['routes']['r1']==[\"invalid reference 'service: nope' (no such entry in 'services')\"]"
 
 : >"$tmp/empty"
-check "an empty body is 400" test "$(req POST /config application/json "$tmp/empty")" = 400
-check "...expected a declarative configuration" json "d=={'message':'expected a declarative configuration'}"
+# kong/api/api_helpers.lua:311-317 (3.9.1): an empty JSON body is one Lapis cannot decode
+check "an empty JSON body is 400" test "$(req POST /config application/json "$tmp/empty")" = 400
+check "...Cannot parse JSON body" json "d=={'message':'Cannot parse JSON body'}"
 
 # multipart/form-data (curl -F config=@kong.yml): the config field is the string form
 printf '# "quoted" back\\slash caf\xc3\xa9 \xf0\x9f\x98\x80\r\n_format_version: "3.0"\r\n_comment: "\\"x\\" \\\\ \\n"\nservices:\n- name: svc-m\n  host: svc-m.default.svc\n' >"$tmp/kong.yml"
@@ -195,6 +198,107 @@ check "after a restart the hash is zeros again" json "d['configuration_hash']=='
 check "...and ready is 503" test "$(req GET /status/ready)" = 503
 kill -KILL "$K2" 2>/dev/null
 wait "$K2" 2>/dev/null
+
+# ---- Kong 3.9.1's POST /config rules (kong/api/api_helpers.lua, kong/api/routes/config.lua,
+# kong/db/declarative/import.lua, spec/02-integration/04-admin_api/15-off_spec.lua) ---------------
+check "starts for the body rules" start_kong
+K3=$KPID
+# raw TEXT-FILE: the body as it came
+raw() { cat "$tmp/body"; }
+nginx_page() { printf '<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>\r\n</body>\r\n</html>\r\n' "$1" "$1"; }
+printf 'bobby tables' >"$tmp/plain"
+check "another content type is 415 (api_helpers.lua:247-270)" \
+    test "$(req POST /config text/plain "$tmp/plain")" = 415
+check "...with nginx's page, no server tokens" cmp -s "$tmp/body" <(nginx_page "415 Unsupported Media Type")
+check "...as text/html" grep -qi '^Content-Type: text/html' "$tmp/headers"
+code=$(curl -s --max-time 5 -o "$tmp/body" -w '%{http_code}' -X POST -H 'Content-Type:' --data-binary @"$tmp/plain" "$KURL/config")
+check "a body without a content type is 415" test "$code" = 415
+code=$(curl -s --max-time 5 -o "$tmp/body" -w '%{http_code}' -X POST "$KURL/config")
+check "no body at all is 400 (15-off_spec.lua:828-839)" test "$code" = 400
+check "...expected a declarative configuration" test "$(raw)" = '{"message":"expected a declarative configuration"}'
+printf '{"_format_version":' >"$tmp/halfjson"
+check "broken JSON is 400" test "$(req POST /config application/json "$tmp/halfjson")" = 400
+check "...Cannot parse JSON body" test "$(raw)" = '{"message":"Cannot parse JSON body"}'
+python3 -c "import sys; sys.stdout.write('{\"config\":\"' + ' ' * (10 * 1024 * 1024) + '\"}')" >"$tmp/big.json"
+check "over 10 MiB is 413 (nginx_admin_client_max_body_size = 10m, kong_defaults.lua:114)" \
+    test "$(req POST /config application/json "$tmp/big.json")" = 413
+check "...with nginx's page" cmp -s "$tmp/body" <(nginx_page "413 Request Entity Too Large")
+rm -f "$tmp/big.json"
+printf '{"config":"bobby tables"}' >"$tmp/bobby.json"
+check "an invalid config string is 400 (15-off_spec.lua:621-645)" \
+    test "$(req POST '/config?flatten_errors=1' application/json "$tmp/bobby.json")" = 400
+check "...Kong's exact body, no flattened_errors (config.lua:61-63)" \
+    json "d=={'code':14,'fields':{'error':'failed parsing declarative configuration: expected an object'},'message':'declarative config is invalid: {error=\"failed parsing declarative configuration: expected an object\"}','name':'invalid declarative configuration'}"
+python3 -c "import json; print(json.dumps({'config': '_format_version: \"1.1\"\nservices:\n- port: -12\n'}))" >"$tmp/port.json"
+check "a validation error is 400 (15-off_spec.lua:647-680)" \
+    test "$(req POST /config application/json "$tmp/port.json")" = 400
+check "...Kong's exact body" \
+    json "d=={'code':14,'fields':{'services':[{'host':'required field missing','port':'value should be between 0 and 65535'}]},'message':'declarative config is invalid: {services={{host=\"required field missing\",port=\"value should be between 0 and 65535\"}}}','name':'invalid declarative configuration'}"
+python3 -c "import json; print(json.dumps({'config': '_format_version: \"1.1\"\nconsumers:\n- username: foo\n  custom_id: conflict\n- username: bar\n  custom_id: conflict\n'}))" >"$tmp/cid.json"
+check "a custom_id clash is 400 (15-off_spec.lua:794-826)" \
+    test "$(req POST /config application/json "$tmp/cid.json")" = 400
+check "...keyed by the consumer's username" \
+    json "d['fields']=={'consumers':{'bar':\"uniqueness violation: 'consumers' entity with custom_id set to 'conflict' already declared\"}}"
+printf '_format_version: "1.1"\nconsumers:\n- username: "bobby_in_yaml_body"\n' >"$tmp/body.yaml"
+check "a YAML body is 201 (15-off_spec.lua:240-255)" \
+    test "$(req POST /config application/yaml "$tmp/body.yaml")" = 201
+python3 -c "import json; print(json.dumps({'config': '_format_version: \"1.1\"\nconsumers:\n- username: bobby_tables\n'}))" >"$tmp/bobby_tables.json"
+check "check_hash=1 push is 201 (15-off_spec.lua:582-619)" \
+    test "$(req POST '/config?check_hash=1' application/json "$tmp/bobby_tables.json")" = 201
+check "...and 304 the second time" \
+    test "$(req POST '/config?check_hash=1' application/json "$tmp/bobby_tables.json")" = 304
+python3 -c "import json; print(json.dumps({'config': '_format_version: \"3.0\"\nservices: []\n'}))" >"$tmp/empty.json"
+check "an empty configuration is 201" \
+    test "$(req POST '/config?check_hash=1' application/json "$tmp/empty.json")" = 201
+check "...with an empty entity body" test "$(raw)" = '{}'
+req GET /status >/dev/null
+check "...stored with hash zeros (declarative/import.lua:433-435)" json "d['configuration_hash']=='0'*32"
+check "...so ready is 503 again (status/ready.lua:46-48)" test "$(req GET /status/ready)" = 503
+check "...and the same push with check_hash=1 is 201, never 304" \
+    test "$(req POST '/config?check_hash=1' application/json "$tmp/empty.json")" = 201
+req GET / >/dev/null
+check "GET / lists Kong 3.9.1's 45 bundled plugins with their priorities (constants.lua:1-47)" \
+    json "len(d['plugins']['available_on_server'])==45 and d['plugins']['available_on_server']['redirect']=={'version':'3.9.1','priority':779} and d['plugins']['enabled_in_cluster']==[]"
+req POST /config application/json "$tmp/string.json" >/dev/null
+req GET / >/dev/null
+check "enabled_in_cluster names the configured plugins (routes/kong.lua:80-93)" \
+    json "d['plugins']['enabled_in_cluster']==['request-transformer']"
+cat >"$tmp/term.json" <<'EOF'
+{"_format_version":"3.0","plugins":[{"name":"request-termination","config":{"message":"m","body":"b"}}]}
+EOF
+check "a plugin config is checked field by field (request-termination/schema.lua:27-43)" \
+    test "$(req POST /config application/json "$tmp/term.json")" = 400
+check "...with Kong's message under config" \
+    json "d['fields']=={'plugins':[{'config':'message cannot be used with content_type or body'}]}"
+cat >"$tmp/wild.json" <<'EOF'
+{"_format_version":"3.0","routes":[{"name":"w","protocols":["https"],"snis":["*.example.com"]}]}
+EOF
+check "a wildcard route sni is accepted under traditional_compatible (routes.lua:37-41)" \
+    test "$(req POST /config application/json "$tmp/wild.json")" = 201
+stop_kong "$K3" >/dev/null
+
+check "starts with --router-flavor traditional" start_kong --router-flavor traditional
+check "...where a wildcard route sni is refused (typedefs.sni)" \
+    test "$(req POST /config application/json "$tmp/wild.json")" = 400
+check "...as 'invalid value'" json "d['fields']=={'routes':[{'snis':['invalid value: *.example.com']}]}"
+stop_kong "$KPID" >/dev/null
+
+check "starts with --router-flavor expressions" start_kong --router-flavor expressions
+cat >"$tmp/expr.json" <<'EOF'
+{"_format_version":"3.0","routes":[{"name":"x","expression":"http.path == \"/\"","paths":["/"]}]}
+EOF
+check "expression with paths is 400 (routes.lua:78-83)" \
+    test "$(req POST /config application/json "$tmp/expr.json")" = 400
+check "...Router Expression failed validation at @entity" \
+    json "d['fields']=={'routes':[{'@entity':[\"Router Expression failed validation: cannot set 'expression' with 'methods', 'hosts', 'paths', 'headers', 'snis', 'sources' or 'destinations' simultaneously\"]}]}"
+cat >"$tmp/prio.json" <<'EOF'
+{"_format_version":"3.0","routes":[{"name":"x","expression":"http.path == \"/\"","priority":70368744177664}]}
+EOF
+check "priority over 2^46-1 is 400 (routes.lua:213)" \
+    test "$(req POST /config application/json "$tmp/prio.json")" = 400
+check "...value should be between 0 and 70368744177663" \
+    json "d['fields']=={'routes':[{'priority':'value should be between 0 and 70368744177663'}]}"
+stop_kong "$KPID" >/dev/null
 
 # ---- options -----------------------------------------------------------------------------------------
 check "starts with --no-listeners" start_kong --no-listeners --router-flavor expressions
