@@ -1,5 +1,7 @@
-/* kgc-test-kong — the test Kong Admin API (DB-less). See README.md beside this file. */
+/* kgc-test-kong — the test Kong Admin API (DB-less) and, with --proxy-listen, its proxy. See
+ * README.md beside this file. */
 #include "kong_fake.h"
+#include "proxy_internal.h"
 
 #include <kgc/err.h>
 #include <kgc/log.h>
@@ -42,6 +44,13 @@ static void usage(void)
         "                            status)\n"
         "  --max-body-mb N           request bodies over N MiB get 413 (default 64)\n"
         "  --log-level L             debug | info | warn | error (default info)\n"
+        "  --proxy-listen LIST       Kong's proxy_listen, e.g. '127.0.0.1:0, 127.0.0.1:0 ssl'\n"
+        "                            (default off: no proxy). Prints \"proxy listening on\n"
+        "                            http(s)://HOST:PORT\" per listener once bound; GET / then\n"
+        "                            reports these listeners (port 0 as the bound port) unless\n"
+        "                            --listeners/--no-listeners is given\n"
+        "  --allow-debug-header      Kong's allow_debug_header: \"Kong-Debug: 1\" adds\n"
+        "                            Kong-Route-Id/-Name and Kong-Service-Id/-Name\n"
         "  --help                    this text\n"
         "\n"
         "Runtime fault injection: POST /_test/fail-config?n=N&code=C. SIGTERM/SIGINT stop it\n"
@@ -148,6 +157,78 @@ static bool wait_signal(const sigset_t *set, unsigned ms)
     return sigtimedwait(set, NULL, &ts) > 0;
 }
 
+/* The admin server accepted a configuration: the proxy serves it from now on. */
+static void on_config(void *arg, json_object *entities)
+{
+    kf_proxy_set_config(arg, entities);
+}
+
+/* "HOST:0 flags" with the bound port instead of 0 (the test Kong binds port 0 to a free port;
+ * Kong itself has no such thing). */
+static void fix_port(json_object *l, unsigned port)
+{
+    json_object *p = NULL, *ls = NULL;
+    if (!json_object_object_get_ex(l, "port", &p) || !json_object_is_type(p, json_type_int) ||
+        json_object_get_int(p) != 0 || !json_object_object_get_ex(l, "listener", &ls)) {
+        return;
+    }
+    const char *s = json_object_get_string(ls);
+    const char *rb = strrchr(s, ']');
+    const char *colon = strchr(rb ? rb : s, ':');
+    if (!colon || colon[1] != '0') {
+        return;
+    }
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "%.*s:%u%s", (int)(colon - s), s, port, colon + 2);
+    json_object_object_add(l, "listener", json_object_new_string(buf));
+    json_object_object_add(l, "port", json_object_new_int((int)port));
+}
+
+/* Starts the proxy, prints one "proxy listening on" line per listener, and (when listeners_out
+ * is not NULL) gives the listeners document GET / reports. Returns 0 or the exit status. */
+static int start_proxy(const char *proxy_listen, const char *flavor_name, bool debug_header,
+                       struct kf_proxy **out, char **listeners_out)
+{
+    int flavor = kf_flavor_parse(flavor_name ? flavor_name : "traditional_compatible");
+    struct kf_proxy_options po = {
+        .proxy_listen = proxy_listen,
+        .flavor = flavor < 0 ? KF_FLAVOR_TRADITIONAL_COMPATIBLE : (enum kf_flavor)flavor,
+        .debug_header = debug_header,
+    };
+    char err[600];
+    int prc = kf_proxy_start(&po, out, err, sizeof(err));
+    if (prc != 0) {
+        kgc_error(LOG_COMPONENT, "cannot start the proxy", KGC_F_STR("error", err));
+        return prc == KGC_EINVAL ? 2 : 1;
+    }
+    struct kf_listen *ls = NULL;
+    size_t n = 0;
+    json_object *doc = NULL;
+    if (kf_listen_parse(proxy_listen, &ls, &n, &doc, err, sizeof(err)) != 0) {
+        return 2;
+    }
+    json_object *pl = NULL;
+    json_object_object_get_ex(doc, "proxy_listeners", &pl);
+    for (size_t i = 0; i < n; i++) {
+        unsigned port = kf_proxy_port(*out, i);
+        bool v6 = strchr(ls[i].host, ':') != NULL && ls[i].host[0] != '[';
+        printf("proxy listening on %s://%s%s%s:%u\n", ls[i].ssl ? "https" : "http", v6 ? "[" : "",
+               ls[i].host, v6 ? "]" : "", port);
+        kgc_info(LOG_COMPONENT, "proxy listening", KGC_F_STR("host", ls[i].host),
+                 KGC_F_INT("port", port), KGC_F_STR("ssl", ls[i].ssl ? "true" : "false"));
+        fix_port(json_object_array_get_idx(pl, i), port);
+    }
+    fflush(stdout);
+    free(ls);
+    if (listeners_out) {
+        const char *s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
+                                                                JSON_C_TO_STRING_NOSLASHESCAPE);
+        *listeners_out = s ? strdup(s) : NULL;
+    }
+    json_object_put(doc);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     enum {
@@ -166,6 +247,8 @@ int main(int argc, char **argv)
         O_AUDIT,
         O_MAX_BODY,
         O_LOG_LEVEL,
+        O_PROXY_LISTEN,
+        O_DEBUG_HEADER,
         O_HELP,
     };
     static const struct option longopts[] = {
@@ -184,6 +267,8 @@ int main(int argc, char **argv)
         {"audit", required_argument, NULL, O_AUDIT},
         {"max-body-mb", required_argument, NULL, O_MAX_BODY},
         {"log-level", required_argument, NULL, O_LOG_LEVEL},
+        {"proxy-listen", required_argument, NULL, O_PROXY_LISTEN},
+        {"allow-debug-header", no_argument, NULL, O_DEBUG_HEADER},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -194,6 +279,9 @@ int main(int argc, char **argv)
     unsigned long start_delay = 0, v = 0;
     char *listeners = NULL;
     char **plugins = NULL;
+    const char *proxy_listen = NULL;
+    bool debug_header = false;
+    struct kf_proxy *proxy = NULL;
     int rc = 0;
     opterr = 0;
     int opt;
@@ -301,6 +389,12 @@ int main(int argc, char **argv)
             kgc_log_setup(level, KGC_LOG_TEXT, 2);
             break;
         }
+        case O_PROXY_LISTEN:
+            proxy_listen = optarg;
+            break;
+        case O_DEBUG_HEADER:
+            debug_header = true;
+            break;
         case O_HELP:
             usage();
             goto out;
@@ -314,7 +408,18 @@ int main(int argc, char **argv)
         goto out;
     }
     o.host = host;
-    o.listeners_json = listeners;
+    if (proxy_listen) {
+        char perr[600];
+        struct kf_listen *ls = NULL;
+        size_t nls = 0;
+        json_object *doc = NULL;
+        if (kf_listen_parse(proxy_listen, &ls, &nls, &doc, perr, sizeof(perr)) != 0) {
+            rc = bad(perr, proxy_listen);
+            goto out;
+        }
+        free(ls);
+        json_object_put(doc);
+    }
 
     /* SIGTERM/SIGINT are taken by sigwait() here; every thread inherits the mask */
     sigset_t set;
@@ -328,8 +433,17 @@ int main(int argc, char **argv)
         kgc_info(LOG_COMPONENT, "stopped before listening");
         goto out;
     }
-    struct kf_server *server = NULL;
     char err[512];
+    if (proxy_listen && (rc = start_proxy(proxy_listen, o.router_flavor, debug_header, &proxy,
+                                          listeners ? NULL : &listeners)) != 0) {
+        goto out;
+    }
+    o.listeners_json = listeners;
+    if (proxy) {
+        o.on_config = on_config;
+        o.on_config_arg = proxy;
+    }
+    struct kf_server *server = NULL;
     int src = kf_server_start(&o, &server, err, sizeof(err));
     if (src != 0) {
         kgc_error(LOG_COMPONENT, "cannot start", KGC_F_STR("error", err));
@@ -346,6 +460,7 @@ int main(int argc, char **argv)
     kgc_info(LOG_COMPONENT, "stopping");
     kf_server_stop(server);
 out:
+    kf_proxy_stop(proxy);
     free(listeners);
     free_list(plugins);
     return rc;
