@@ -1412,6 +1412,122 @@ static void test_off_spec_certificate_snis(void **state)
     free(key);
 }
 
+/* 15-off_spec.lua:2154-2200 (3.9.1): nested record errors flatten to dotted fields */
+static void test_off_spec_flattened_nested_fields(void **state)
+{
+    (void)state;
+    json_object *body = reject(
+        "{\"_format_version\":\"3.0\",\"upstreams\":[{\"name\":\"bad\",\"tags\":[\"upstream-01\"],"
+        "\"hash_on\":\"ip\",\"healthchecks\":{\"active\":{\"type\":\"http\",\"http_path\":\"/\","
+        "\"https_verify_certificate\":true,\"https_sni\":\"example.com\",\"timeout\":1,"
+        "\"concurrency\":-1,\"healthy\":{\"interval\":0,\"successes\":0},\"unhealthy\":{"
+        "\"interval\":0,\"http_failures\":0}}},\"host_header\":123}]}",
+        true);
+    assert_flat(body, "upstream", "bad", "healthchecks.active.concurrency",
+                "value should be between 1 and 2147483648");
+    assert_flat(body, "upstream", "bad", "host_header", "expected a string");
+    json_object *fl = json_object_object_get(body, "flattened_errors");
+    assert_int_equal(json_object_array_length(fl), 1);
+    assert_int_equal(json_object_array_length(
+                         json_object_object_get(json_object_array_get_idx(fl, 0), "errors")),
+                     2);
+    json_object_put(body);
+}
+
+/* 15-off_spec.lua:2393-2519 (3.9.1): the same input with and without flatten_errors */
+static void test_off_spec_drains_top_level_fields(void **state)
+{
+    (void)state;
+    static const char input[] =
+        "{\"_format_version\":\"3.0\",\"abnormal_extra_field\":123,\"services\":["
+        "{\"name\":\"nope\",\"host\":\"localhost\",\"port\":1234,\"protocol\":\"nope\",\"tags\":["
+        "\"service-01\"],\"routes\":[{\"name\":\"valid.route\",\"protocols\":[\"http\",\"https\"],"
+        "\"methods\":[\"GET\"],\"hosts\":[\"test\"],\"tags\":[\"route_service-01\",\"service-01\"]}"
+        ","
+        "{\"name\":\"nope.route\",\"protocols\":[\"tcp\"],\"tags\":[\"route_service-02\","
+        "\"service-01\"]}]},"
+        "{\"name\":\"mis-matched\",\"host\":\"localhost\",\"protocol\":\"tcp\",\"path\":\"/path\","
+        "\"tags\":[\"service-02\"],\"routes\":[{\"name\":\"invalid\",\"protocols\":[\"http\","
+        "\"https\"],\"hosts\":[\"test\"],\"methods\":[\"GET\"],\"tags\":[\"route_service-03\","
+        "\"service-02\"]}]},"
+        "{\"name\":\"okay\",\"url\":\"http://"
+        "localhost:1234\",\"tags\":[\"service-03\"],\"routes\":["
+        "{\"name\":\"probably-valid\",\"protocols\":[\"http\",\"https\"],\"methods\":[\"GET\"],"
+        "\"hosts\":[\"test\"],\"tags\":[\"route_service-04\",\"service-03\"],\"plugins\":[{"
+        "\"name\":"
+        "\"http-log\",\"config\":{\"not_endpoint\":\"anything\"},\"tags\":["
+        "\"route_service_plugin-01\",\"route_service-04\",\"service-03\"]}]}]}]}";
+    json_object *body = reject(input, false);
+    json_object *want = json_tokener_parse(
+        "{\"abnormal_extra_field\":\"unknown field\",\"services\":[{\"protocol\":\"expected one "
+        "of: "
+        "grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp\",\"routes\":[null,{\"@entity\":["
+        "\"must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or "
+        "'udp'\"]}]},{\"@entity\":[\"failed conditional validation given value of field "
+        "'protocol'\"],\"path\":\"value must be null\"},{\"routes\":[{\"plugins\":[{\"config\":{"
+        "\"http_endpoint\":\"required field missing\",\"not_endpoint\":\"unknown field\"}}]}]}]}");
+    if (!json_object_equal(json_object_object_get(body, "fields"), want)) {
+        print_message("got %s\n", json_object_to_json_string(body));
+        fail();
+    }
+    assert_false(json_object_object_get_ex(body, "flattened_errors", NULL));
+    json_object_put(want);
+    json_object_put(body);
+    body = reject(input, true);
+    want = json_tokener_parse("{\"abnormal_extra_field\":\"unknown field\"}");
+    assert_true(json_object_equal(json_object_object_get(body, "fields"), want));
+    assert_int_equal(json_object_array_length(json_object_object_get(body, "flattened_errors")), 4);
+    json_object_put(want);
+    json_object_put(body);
+}
+
+/* 15-off_spec.lua:2770-2806 (#12167) and :2808-2916 (3.9.1) */
+static void test_off_spec_flattened_uniqueness(void **state)
+{
+    (void)state;
+    json_object *body = reject(
+        "{\"_format_version\":\"3.0\",\"consumers\":[{\"id\":\"a73dc9a7-93df-584d-97c0-"
+        "7f41a1bbce3d\",\"username\":\"test-consumer-1\",\"tags\":[\"consumer-1\"]},{\"id\":"
+        "\"a73dc9a7-93df-584d-97c0-7f41a1bbce32\",\"username\":\"test-consumer-1\",\"tags\":["
+        "\"consumer-2\"]}]}",
+        true);
+    json_object *e = find_flat(body, "consumer", NULL, NULL,
+                               "uniqueness violation: 'consumers' entity with username set to "
+                               "'test-consumer-1' already declared");
+    assert_non_null(e);
+    assert_string_equal(str_at(e, "entity_id"), "a73dc9a7-93df-584d-97c0-7f41a1bbce32");
+    assert_null(json_object_object_get(e, "entity_name"));
+    json_object_put(body);
+
+    body = reject(
+        "{\"_format_version\":\"3.0\",\"upstreams\":[{\"name\":\"u0\",\"id\":\"e9792964-6797-482c-"
+        "bfdf-08220a4f6832\",\"targets\":[{\"target\":\"10.244.0.11:80\",\"weight\":1}]},{\"name\":"
+        "\"u1\",\"id\":\"f9792964-6797-482c-bfdf-08220a4f6839\",\"targets\":[{\"target\":"
+        "\"10.244.0.12:80\",\"weight\":1,\"tags\":[\"target-1\"]},{\"target\":\"10.244.0.12:80\","
+        "\"weight\":1,\"tags\":[\"target-2\"]}]}]}",
+        true);
+    json_object *fl = json_object_object_get(body, "flattened_errors");
+    json_object *dupe = NULL;
+    for (size_t i = 0; i < json_object_array_length(fl); i++) {
+        json_object *x = json_object_array_get_idx(fl, i);
+        json_object *tags = json_object_object_get(x, "entity_tags");
+        if (tags &&
+            strcmp(json_object_get_string(json_object_array_get_idx(tags, 0)), "target-2") == 0) {
+            dupe = x;
+        }
+    }
+    assert_non_null(dupe);
+    char msg[256];
+    snprintf(msg, sizeof(msg),
+             "uniqueness violation: 'targets' entity with primary key set to '%s' already declared",
+             str_at(dupe, "entity_id"));
+    json_object *errs = json_object_object_get(dupe, "errors");
+    assert_int_equal(json_object_array_length(errs), 1);
+    assert_string_equal(str_at(json_object_array_get_idx(errs, 0), "type"), "entity");
+    assert_string_equal(str_at(json_object_array_get_idx(errs, 0), "message"), msg);
+    json_object_put(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1446,6 +1562,9 @@ int main(void)
         cmocka_unit_test(test_upstream_hash_rules),
         cmocka_unit_test(test_off_spec_config_bodies),
         cmocka_unit_test(test_off_spec_certificate_snis),
+        cmocka_unit_test(test_off_spec_flattened_nested_fields),
+        cmocka_unit_test(test_off_spec_drains_top_level_fields),
+        cmocka_unit_test(test_off_spec_flattened_uniqueness),
         cmocka_unit_test(test_upstream_name),
         cmocka_unit_test(test_upstream_slots),
         cmocka_unit_test(test_target_format_and_weight),

@@ -1153,6 +1153,7 @@ struct plugin_def {
     const struct kf_record *config;          /* the config record, field by field; or NULL */
     const char *(*validator)(json_object *); /* the config record's custom_validator, or NULL */
     const char *const *config_keys;          /* loose check: known config keys; NULL = none */
+    const char *const *required;             /* loose check: required config keys */
     const char *const *one_of_keys;          /* loose check: one of these must be set */
 };
 
@@ -1216,18 +1217,26 @@ static const char *const PC_KEYS[] = {"response_code",
                                       "response_headers",
                                       NULL};
 
+/* kong/plugins/http-log/schema.lua:8-58 (3.9.1): its config keys; http_endpoint is required */
+static const char *const HTTP_LOG_KEYS[] = {
+    "http_endpoint", "method",      "content_type",         "timeout",
+    "keepalive",     "retry_count", "queue_size",           "flush_timeout",
+    "headers",       "queue",       "custom_fields_by_lua", NULL};
+static const char *const HTTP_LOG_REQUIRED[] = {"http_endpoint", NULL};
+
 /* protocols/consumer typedefs from each kong/plugins/<name>/schema.lua (3.9.1) */
 static const struct plugin_def PLUGIN_DEFS[] = {
-    {"request-transformer", false, false, &RT_CONFIG, NULL, NULL, NULL},
-    {"response-transformer", true, false, &RESP_CONFIG, NULL, NULL, NULL},
-    {"request-termination", true, false, &TERM_CONFIG, term_validator, NULL, NULL},
-    {"redirect", true, false, &REDIRECT_CONFIG, NULL, NULL, NULL},
-    {"cors", true, true, NULL, NULL, CORS_KEYS, NULL},
-    {"key-auth", true, true, NULL, NULL, KEYAUTH_KEYS, NULL},
-    {"rate-limiting", true, false, NULL, NULL, RL_KEYS, RL_ONE_OF},
-    {"proxy-cache", false, false, NULL, NULL, PC_KEYS, NULL},
-    {"basic-auth", true, true, NULL, NULL, NULL, NULL},
-    {"jwt", true, true, NULL, NULL, NULL, NULL},
+    {"request-transformer", false, false, &RT_CONFIG, NULL, NULL, NULL, NULL},
+    {"response-transformer", true, false, &RESP_CONFIG, NULL, NULL, NULL, NULL},
+    {"request-termination", true, false, &TERM_CONFIG, term_validator, NULL, NULL, NULL},
+    {"redirect", true, false, &REDIRECT_CONFIG, NULL, NULL, NULL, NULL},
+    {"cors", true, true, NULL, NULL, CORS_KEYS, NULL, NULL},
+    {"key-auth", true, true, NULL, NULL, KEYAUTH_KEYS, NULL, NULL},
+    {"rate-limiting", true, false, NULL, NULL, RL_KEYS, NULL, RL_ONE_OF},
+    {"proxy-cache", false, false, NULL, NULL, PC_KEYS, NULL, NULL},
+    {"basic-auth", true, true, NULL, NULL, NULL, NULL, NULL},
+    {"jwt", true, true, NULL, NULL, NULL, NULL, NULL},
+    {"http-log", false, false, NULL, NULL, HTTP_LOG_KEYS, HTTP_LOG_REQUIRED, NULL},
 };
 
 static const struct plugin_def *plugin_def(const char *name)
@@ -1303,6 +1312,12 @@ static void loose_config(struct kf_vctx *c, const struct plugin_def *def, json_o
             if (!known) {
                 kf_put_err(c, ce, key, kf_msg(c, "unknown field"));
             }
+        }
+    }
+    for (size_t i = 0; def->required && def->required[i]; i++) {
+        json_object *v = NULL;
+        if (!kf_has(config, def->required[i], &v) || !v) {
+            kf_put_err(c, ce, def->required[i], kf_msg(c, "required field missing"));
         }
     }
     if (kf_errt_count(ce) > 0) {
