@@ -63,6 +63,8 @@
 struct matcher {
     char uuid[37];
     size_t route;
+    size_t seq; /* build order */
+    bool ok;    /* its matcher was added */
 };
 
 struct atcr {
@@ -400,7 +402,8 @@ static int expand(const struct kf_route_in *routes, size_t n, bool http, struct 
     return 0;
 }
 
-static int add_fields(struct atcr *a, enum kf_atc_schema schema, const char *expr)
+/* Pushes the fields expr reads onto a->fields (deduplicated once the router is built). */
+static int add_fields(struct atcr *a, size_t *cap, enum kf_atc_schema schema, const char *expr)
 {
     struct kf_atc_expr *ast = NULL;
     char perr[256];
@@ -411,19 +414,16 @@ static int add_fields(struct atcr *a, enum kf_atc_schema schema, const char *exp
     const char *const *names = NULL;
     size_t nf = kf_atc_expr_fields(ast, &names);
     for (size_t i = 0; i < nf && rc == 0; i++) {
-        bool seen = false;
-        for (size_t k = 0; k < a->nfields && !seen; k++) {
-            seen = strcmp(a->fields[k], names[i]) == 0;
+        if (a->nfields == *cap) {
+            size_t nc = *cap ? *cap * 2 : 16;
+            char **f = realloc(a->fields, nc * sizeof(*f));
+            if (!f) {
+                rc = KGC_ENOMEM;
+                break;
+            }
+            a->fields = f;
+            *cap = nc;
         }
-        if (seen) {
-            continue;
-        }
-        char **f = realloc(a->fields, (a->nfields + 1) * sizeof(*f));
-        if (!f) {
-            rc = KGC_ENOMEM;
-            break;
-        }
-        a->fields = f;
         a->fields[a->nfields] = strdup(names[i]);
         if (!a->fields[a->nfields]) {
             rc = KGC_ENOMEM;
@@ -433,6 +433,28 @@ static int add_fields(struct atcr *a, enum kf_atc_schema schema, const char *exp
     }
     kf_atc_expr_free(ast);
     return rc;
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static void dedupe_fields(struct atcr *a)
+{
+    if (a->nfields < 2) {
+        return;
+    }
+    qsort(a->fields, a->nfields, sizeof(*a->fields), cmp_str);
+    size_t o = 1;
+    for (size_t i = 1; i < a->nfields; i++) {
+        if (strcmp(a->fields[i], a->fields[o - 1]) == 0) {
+            free(a->fields[i]);
+        } else {
+            a->fields[o++] = a->fields[i];
+        }
+    }
+    a->nfields = o;
 }
 
 void kf_atcr_free(void *r)
@@ -454,39 +476,28 @@ void kf_atcr_free(void *r)
     free(a);
 }
 
-/* routes_t[id] = index (a later route with the same id replaces it). */
-static int map_set(struct atcr *a, size_t *cap, const char *uuid, size_t route)
+static int cmp_matcher_seq(const void *x, const void *y)
 {
-    for (size_t i = 0; i < a->nm; i++) {
-        if (strcmp(a->m[i].uuid, uuid) == 0) {
-            a->m[i].route = route;
-            return 0;
-        }
-    }
-    if (a->nm == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        struct matcher *m = realloc(a->m, nc * sizeof(*m));
-        if (!m) {
-            return KGC_ENOMEM;
-        }
-        a->m = m;
-        *cap = nc;
-    }
-    snprintf(a->m[a->nm].uuid, sizeof(a->m[a->nm].uuid), "%s", uuid);
-    a->m[a->nm].route = route;
-    a->nm++;
-    return 0;
+    const struct matcher *a = x, *b = y;
+    int c = strcmp(a->uuid, b->uuid);
+    return c ? c : (a->seq < b->seq ? -1 : a->seq > b->seq);
 }
 
-/* routes_t[id] = nil */
-static void map_del(struct atcr *a, const char *uuid)
+/* routes_t after the build loop (atc.lua:179-192): for each id, the route of its LAST matcher,
+ * or none when that matcher could not be added. Leaves a->m sorted by uuid. */
+static void settle_routes_t(struct atcr *a)
 {
+    if (a->nm > 1) {
+        qsort(a->m, a->nm, sizeof(*a->m), cmp_matcher_seq);
+    }
+    size_t o = 0;
     for (size_t i = 0; i < a->nm; i++) {
-        if (strcmp(a->m[i].uuid, uuid) == 0) {
-            a->m[i] = a->m[--a->nm];
-            return;
+        bool last = i + 1 == a->nm || strcmp(a->m[i].uuid, a->m[i + 1].uuid) != 0;
+        if (last && a->m[i].ok) {
+            a->m[o++] = a->m[i];
         }
     }
+    a->nm = o;
 }
 
 int kf_atcr_new(enum kf_flavor flavor, bool http, const struct kf_route_in *routes, size_t n,
@@ -521,7 +532,13 @@ int kf_atcr_new(enum kf_flavor flavor, bool http, const struct kf_route_in *rout
         kf_atcr_free(a);
         return rc;
     }
-    size_t mcap = 0;
+    a->m = ne ? calloc(ne, sizeof(*a->m)) : NULL;
+    if (ne && !a->m) {
+        free_entries(e, ne);
+        kf_atcr_free(a);
+        return KGC_ENOMEM;
+    }
+    size_t fcap = 0;
     for (size_t i = 0; i < ne && rc == 0; i++) {
         char uuid[37];
         if (!canonical_uuid(e[i].id, uuid)) {
@@ -529,10 +546,11 @@ int kf_atcr_new(enum kf_flavor flavor, bool http, const struct kf_route_in *rout
             snprintf(err, errsz, "invalid UUID format");
             break;
         }
-        rc = map_set(a, &mcap, uuid, e[i].orig);
-        if (rc != 0) {
-            break;
-        }
+        /* routes_t[id] = route */
+        struct matcher *mt = &a->m[a->nm++];
+        memcpy(mt->uuid, uuid, sizeof(uuid));
+        mt->route = e[i].orig;
+        mt->seq = i;
         char *exp = NULL;
         uint64_t prio = 0;
         char lerr[512];
@@ -551,14 +569,13 @@ int kf_atcr_new(enum kf_flavor flavor, bool http, const struct kf_route_in *rout
         char aerr[512];
         int arc = kf_atc_router_add(a->router, uuid, prio, exp, aerr, sizeof(aerr));
         if (arc == 0) {
-            rc = add_fields(a, schema, exp);
+            mt->ok = true;
+            rc = add_fields(a, &fcap, schema, exp);
         } else if (arc == KGC_ENOMEM) {
             rc = arc;
-        } else {
-            /* atc.lua:150-153, 186-192: logged ("could not add route: <id>, err: ..."), the route
-             * left out */
-            map_del(a, uuid);
         }
+        /* else atc.lua:150-153, 186-192: logged ("could not add route: <id>, err: ..."),
+         * routes_t[id] = nil, the route left out */
         free(exp);
     }
     free_entries(e, ne);
@@ -566,9 +583,8 @@ int kf_atcr_new(enum kf_flavor flavor, bool http, const struct kf_route_in *rout
         kf_atcr_free(a);
         return rc;
     }
-    if (a->nm > 1) {
-        qsort(a->m, a->nm, sizeof(*a->m), cmp_matcher);
-    }
+    settle_routes_t(a);
+    dedupe_fields(a);
     *out = a;
     return 0;
 }
