@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# e2e: the test Kong's proxy (build/kgc-test-kong --proxy-listen), driven with curl, checked with
+# python3. GET / reports the proxy listeners; 404 before any configuration; POST /config; a routed
+# request is echoed (upstream path and Host, X-Forwarded-*, the kong object); Kong-Debug; 426 on
+# an https-only route over http; TLS with Kong's default certificate and a configured one picked
+# by SNI; 503 without a target; a new configuration replaces the old; malformed requests; bad
+# --proxy-listen values; SIGTERM with open connections. Last line: "N passed, N failed".
+set -uo pipefail
+
+BUILD=${BUILD:-build}
+BIN=$BUILD/kgc-test-kong
+passed=0 failed=0
+tmp=$(mktemp -d)
+PIDS=()
+
+cleanup() {
+    for p in "${PIDS[@]}"; do
+        kill "$p" 2>/dev/null
+    done
+    for p in "${PIDS[@]}"; do
+        wait "$p" 2>/dev/null
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() { passed=$((passed + 1)); echo "ok   - $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL - $1"; [[ -f $tmp/body ]] && head -c 600 "$tmp/body" && echo; }
+check() { # NAME COMMAND...
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else bad "$name"; fi
+}
+
+# Starts the binary with the given options; sets KPID, KURL (admin), PURL (http proxy), SURL
+# (https proxy). Bounded: 10 s (the default certificate's RSA key is generated at start).
+start_kong() {
+    local out=$tmp/out.$RANDOM
+    "$BIN" "$@" >"$out" 2>>"$tmp/stderr" &
+    KPID=$!
+    PIDS+=("$KPID")
+    KURL= PURL= SURL=
+    for _ in $(seq 1 200); do
+        KURL=$(sed -n 's/^listening on //p' "$out" | head -1)
+        if [[ -n $KURL ]]; then
+            PURL=$(sed -n 's/^proxy listening on \(http:.*\)$/\1/p' "$out" | head -1)
+            SURL=$(sed -n 's/^proxy listening on \(https:.*\)$/\1/p' "$out" | head -1)
+            return 0
+        fi
+        kill -0 "$KPID" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+stop_kong() {
+    local pid=$1
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    wait "$pid"
+}
+
+# get URL [curl args...]: body -> $tmp/body, headers -> $tmp/headers; echoes the status.
+get() {
+    local url=$1
+    shift
+    curl -s --max-time 5 -o "$tmp/body" -D "$tmp/headers" -w '%{http_code}' "$@" "$url"
+}
+
+push() { # FILE: POST /config; echoes the status
+    curl -s --max-time 5 -o "$tmp/body" -w '%{http_code}' -X POST "$KURL/config" \
+        -H 'Content-Type: application/json' --data-binary "@$1"
+}
+
+json() { # EXPR over d = the last body
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($1) else 1)" "$tmp/body" 2>/dev/null
+}
+
+header() { # NAME: the value of a response header of the last request
+    tr -d '\r' <"$tmp/headers" | sed -n "s/^$1: //Ip" | head -1
+}
+
+[[ -x $BIN ]] || { echo "missing $BIN (build first)"; echo "0 passed, 1 failed"; exit 1; }
+
+# ---- options ------------------------------------------------------------------------------------
+check "--help documents --proxy-listen" bash -c "'$BIN' --help | grep -q -- --proxy-listen"
+"$BIN" --proxy-listen '8000' >/dev/null 2>"$tmp/err1"
+rc=$?
+check "--proxy-listen without a port exits 2" test "$rc" -eq 2
+check "... with Kong's usage message" grep -q 'proxy_listen must be of form: \[off\] | <ip>:<port> \[ssl\]' "$tmp/err1"
+
+# ---- start --------------------------------------------------------------------------------------
+check "starts with --proxy-listen '127.0.0.1:0, 127.0.0.1:0 ssl'" \
+    start_kong --proxy-listen '127.0.0.1:0, 127.0.0.1:0 ssl' --allow-debug-header
+check "prints an http and an https proxy line" test -n "$PURL" -a -n "$SURL"
+PPORT=${PURL##*:}
+SPORT=${SURL##*:}
+
+get "$KURL/" >/dev/null
+check "GET / reports the proxy listeners with their bound ports" json \
+    "[(l['port'], l['ssl'], l['listener']) for l in d['configuration']['proxy_listeners']] == [($PPORT, False, '127.0.0.1:$PPORT'), ($SPORT, True, '127.0.0.1:$SPORT ssl')]"
+check "... and proxy_listen as given" json \
+    "d['configuration']['proxy_listen'] == ['127.0.0.1:0', '127.0.0.1:0 ssl']"
+
+# ---- before any configuration -------------------------------------------------------------------
+check "404 before any configuration" test "$(get "$PURL/")" = 404
+check "... with Kong's body" json "d['message'] == 'no Route matched with those values' and len(d['request_id']) == 32"
+check "... Server: kong/3.9.1" test "$(header Server)" = "kong/3.9.1"
+check "... X-Kong-Request-Id equals the body's request_id" \
+    json "d['request_id'] == '$(header X-Kong-Request-Id)'"
+
+# ---- a configuration ----------------------------------------------------------------------------
+cat >"$tmp/c1.json" <<'JSON'
+{"_format_version": "3.0",
+ "services": [
+  {"name": "echo", "host": "echo-up", "port": 80, "path": "/svc",
+   "routes": [
+    {"name": "echo-r", "paths": ["/echo"], "hosts": ["echo.example.com"]},
+    {"name": "tls-only", "paths": ["/tls"], "protocols": ["https"]}]},
+  {"name": "dead", "host": "dead-up",
+   "routes": [{"name": "dead-r", "paths": ["/dead"]}]}],
+ "upstreams": [
+  {"name": "echo-up", "targets": [{"target": "10.1.2.3:8080"}]},
+  {"name": "dead-up"}]}
+JSON
+check "POST /config 201" test "$(push "$tmp/c1.json")" = 201
+
+code=$(get "$PURL/echo/x?a=1" -H 'Host: echo.example.com' -H 'Kong-Debug: 1')
+check "a routed request is echoed (200)" test "$code" = 200
+check "... upstream path: strip_path and the service path" json "d['path'] == '/svc/x?a=1'"
+check "... upstream Host: the target" json "d['host'] == '10.1.2.3:8080'"
+check "... X-Forwarded-Host, -Proto, -Port, -Prefix" json \
+    "d['headers']['X-Forwarded-Host'] == ['echo.example.com'] and d['headers']['X-Forwarded-Proto'] == ['http'] and d['headers']['X-Forwarded-Port'] == ['$PPORT'] and d['headers']['X-Forwarded-Prefix'] == ['/echo']"
+check "... the kong object names route, service, upstream and target" json \
+    "d['kong']['route']['name'] == 'echo-r' and d['kong']['service']['name'] == 'echo' and d['kong']['upstream'] == 'echo-up' and d['kong']['target'] == '10.1.2.3:8080'"
+check "... Kong-Route-Name and Kong-Service-Name (Kong-Debug)" \
+    test "$(header Kong-Route-Name)/$(header Kong-Service-Name)" = "echo-r/echo"
+check "... Via: 1.1 kong/3.9.1" test "$(header Via)" = "1.1 kong/3.9.1"
+
+check "another Host: 404" test "$(get "$PURL/echo" -H 'Host: other.example.com')" = 404
+check "an https-only route over http: 426" test "$(get "$PURL/tls")" = 426
+check "... Kong's message" json "d['message'] == 'Please use HTTPS protocol'"
+check "... over https: 200" test "$(get "$SURL/tls" -k)" = 200
+check "... X-Forwarded-Proto https" json "d['headers']['X-Forwarded-Proto'] == ['https']"
+check "an upstream without targets: 503" test "$(get "$PURL/dead")" = 503
+check "... Kong's message" json "d['message'] == 'failure to get a peer from the ring-balancer'"
+
+# ---- TLS certificates ---------------------------------------------------------------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj '/CN=shop-cert' \
+    -keyout "$tmp/shop.key" -out "$tmp/shop.crt" >/dev/null 2>&1
+python3 - "$tmp/c1.json" "$tmp/shop.crt" "$tmp/shop.key" >"$tmp/c2.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["certificates"] = [{"cert": open(sys.argv[2]).read(), "key": open(sys.argv[3]).read(),
+                      "snis": [{"name": "*.shop.test"}]}]
+print(json.dumps(d))
+PY
+check "POST /config with a certificate: 201" test "$(push "$tmp/c2.json")" = 201
+subject() { # SNI: the subject of the certificate the proxy presents
+    echo | timeout 5 openssl s_client -connect "127.0.0.1:$SPORT" ${1:+-servername "$1"} 2>/dev/null |
+        openssl x509 -noout -subject 2>/dev/null
+}
+check "no SNI: Kong's default certificate (CN=localhost, O=Kong)" \
+    bash -c "[[ '$(subject)' == *'O = Kong'*'CN = localhost'* ]]"
+check "SNI a.shop.test: the wildcard certificate" bash -c "[[ '$(subject a.shop.test)' == *'CN = shop-cert'* ]]"
+check "SNI other.test: the default certificate" bash -c "[[ '$(subject other.test)' == *'CN = localhost'* ]]"
+check "https through the chosen certificate reaches the route" \
+    test "$(get "https://a.shop.test:$SPORT/tls" -k --resolve "a.shop.test:$SPORT:127.0.0.1")" = 200
+
+# ---- a new configuration replaces the old ----------------------------------------------------------
+cat >"$tmp/c3.json" <<'JSON'
+{"_format_version": "3.0",
+ "services": [{"name": "other", "url": "http://10.9.8.7:9000/", "routes": [{"name": "o", "paths": ["/other"], "strip_path": false}]}]}
+JSON
+check "POST /config (another) 201" test "$(push "$tmp/c3.json")" = 201
+check "the old route is gone: 404" test "$(get "$PURL/echo" -H 'Host: echo.example.com')" = 404
+check "the new one answers" test "$(get "$PURL/other/y")" = 200
+check "... url shorthand expanded: Host 10.9.8.7:9000, path /other/y" json \
+    "d['host'] == '10.9.8.7:9000' and d['path'] == '/other/y'"
+
+# ---- robustness ---------------------------------------------------------------------------------
+python3 - "$PPORT" "$SPORT" <<'PY' 2>/dev/null
+import socket, sys
+for port, data in [(sys.argv[1], b"GARBAGE\r\n\r\n"), (sys.argv[1], b"GET /\x00\xff HTTP/1.1\r\n\r\n"),
+                   (sys.argv[1], b"GET / HTTP/1.1\r\nHost: " + b"a" * 100000 + b"\r\n\r\n"),
+                   (sys.argv[2], b"\x16\x03\x01\x00\x10short"), (sys.argv[2], b"GET / HTTP/1.1\r\n\r\n")]:
+    s = socket.create_connection(("127.0.0.1", int(port)), timeout=5)
+    try:
+        s.sendall(data); s.shutdown(socket.SHUT_WR); s.recv(65536)
+    except Exception:
+        pass
+    s.close()
+PY
+check "malformed requests: still serving" test "$(get "$PURL/other/z")" = 200
+check "a 17 MiB body: 413" test "$(head -c $((17 << 20)) /dev/zero | curl -s --max-time 10 -o "$tmp/body" -w '%{http_code}' -X POST --data-binary @- "$PURL/other")" = 413
+
+# an idle TLS connection and an idle HTTP one do not hold up SIGTERM
+python3 - "$PPORT" "$SPORT" <<'PY' &
+import socket, ssl, sys, time
+c = ssl.create_default_context(); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE
+a = c.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[2]))))
+b = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+time.sleep(8)
+PY
+idle=$!
+sleep 0.5
+t0=$(date +%s%N)
+check "SIGTERM with idle connections exits 0" stop_kong "$KPID"
+t1=$(date +%s%N)
+check "... within 3 s" test $(((t1 - t0) / 1000000)) -lt 3000
+kill "$idle" 2>/dev/null
+wait "$idle" 2>/dev/null
+
+# ---- without --proxy-listen nothing changes -------------------------------------------------------
+check "starts without --proxy-listen" start_kong
+check "no proxy line" test -z "$PURL"
+get "$KURL/" >/dev/null
+check "GET / reports the fixture's listeners (8000, 8443)" json \
+    "[l['port'] for l in d['configuration']['proxy_listeners']] == [8000, 8443]"
+stop_kong "$KPID" >/dev/null
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
