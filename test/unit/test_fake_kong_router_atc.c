@@ -488,6 +488,50 @@ static void test_validate(void **state)
     assert_int_equal(failed, 0);
 }
 
+static void test_validate_segments(void **state)
+{
+    (void)state;
+    NEED_ATC();
+    /* 06-routes_spec.lua:1747-1767: accepted segment fields */
+    static const char *const good[] = {
+        "http.path.segments.0 == \"foo\"",
+        "http.path.segments.1 ^= \"bar\"",
+        "http.path.segments.20_30 ~ r#\"x/y\"#",
+        "http.path.segments.len == 10",
+    };
+    /* 06-routes_spec.lua:1779-1794: refused ones (a parse, type or routes.lua:110-121 error) */
+    static const char *const bad[] = {
+        "http.path.segments.len0   == 10",      "http.path.segments.len_a  == 10",
+        "http.path.segments.len    == \"10\"",  "http.path.segments.       == \"foo\"",
+        "http.path.segments.abc    == \"foo\"", "http.path.segments.a_c    == \"foo\"",
+        "http.path.segments.1_2_3  == \"foo\"", "http.path.segments.1_     == \"foo\"",
+        "http.path.segments._1     == \"foo\"", "http.path.segments.2_1    == \"foo\"",
+        "http.path.segments.1_1    == \"foo\"", "http.path.segments.01_2   == \"foo\"",
+        "http.path.segments.001_2  == \"foo\"", "http.path.segments.1_03   == \"foo\"",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]) + sizeof(bad) / sizeof(bad[0]); i++) {
+        bool is_good = i < sizeof(good) / sizeof(good[0]);
+        const char *expr = is_good ? good[i] : bad[i - sizeof(good) / sizeof(good[0])];
+        json_object *route = json_object_new_object();
+        json_object *protos = json_object_new_array();
+        json_object_array_add(protos, json_object_new_string(is_good ? "grpcs" : "http"));
+        json_object_object_add(route, "protocols", protos);
+        json_object_object_add(route, "priority", json_object_new_int(100));
+        json_object_object_add(route, "expression", json_object_new_string(expr));
+        const char *field = "unset";
+        char err[1024] = "";
+        int rc = kf_route_validate(E, route, &field, err, sizeof(err));
+        if (is_good ? rc != 0
+                    : rc != KGC_EINVAL ||
+                          strncmp(err, "Router Expression failed validation: ", 37) != 0) {
+            print_message("FAIL %s: rc=%d %s\n", expr, rc, err);
+        }
+        assert_int_equal(rc, is_good ? 0 : KGC_EINVAL);
+        assert_null(is_good ? NULL : field);
+        json_object_put(route);
+    }
+}
+
 /* ---- select() -------------------------------------------------------------------------------- */
 
 struct rt {
@@ -1031,6 +1075,7 @@ int main(void)
         cmocka_unit_test(test_expressions_flavor),
         cmocka_unit_test(test_split_host_port),
         cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_validate_segments),
         cmocka_unit_test(test_select_use_case),
         cmocka_unit_test(test_select_priorities),
         cmocka_unit_test(test_select_expressions),
