@@ -3,8 +3,10 @@
 # server, two test Kong instances and kgc on free local ports; applies the Gateway API CRDs and an
 # example GatewayClass/Gateway/HTTPRoute with real kubectl; shows the Gateway and kgc's cache dump;
 # then restarts Kong and prints a timeline: while it is down the status does not change (served
-# from the listener cache), when it is back the configuration is pushed again at once. Stops
-# everything it started.
+# from the listener cache), when it is back the configuration is pushed again at once. Traffic:
+# each test Kong also runs its proxy (--proxy-listen on a free port; GET / still reports the
+# fixture's 8000 listener, the port the Gateway asks for), and curl through it reaches the
+# HTTPRoute before and after the restart. Stops everything it started.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -40,7 +42,9 @@ PIDS+=($!)
 API=$(wait_url "$TMP/api.out") || die "the API server did not start"
 declare -A KPID KURL
 start_kong() { # N PORT
-    "$BUILD/kgc-test-kong" --admin-listen "127.0.0.1:$2" >>"$TMP/kong$1.out" 2>>"$TMP/kong$1.err" &
+    "$BUILD/kgc-test-kong" --admin-listen "127.0.0.1:$2" --proxy-listen 127.0.0.1:0 \
+        --allow-debug-header --listeners "$SHARED/fixtures/kong-root.json" \
+        >>"$TMP/kong$1.out" 2>>"$TMP/kong$1.err" &
     KPID[$1]=$!
     PIDS+=(${KPID[$1]})
 }
@@ -102,6 +106,48 @@ k apply -f "$TMP/example.yaml" | sed 's/^/  /'
 k -n demo wait --for=condition=Programmed gateway/web --timeout=30s >/dev/null || die "not Programmed; see kgc's log"
 at "Gateway demo/web is Programmed"
 
+say "Traffic: curl through the test Kong's proxy (its router, plugins and balancer; it echoes)"
+# the proxy's port of Kong N (the last start's line)
+proxy_url() { sed -n 's/^proxy listening on \(http:\/\/[^ ]*\)$/\1/p' "$TMP/kong$1.out" | tail -1; }
+# curl_echo N: GET /echo/hello with Host echo.example.com through Kong N; prints one line
+curl_echo() {
+    local url
+    url=$(proxy_url "$1")
+    curl -s --max-time 5 -D "$TMP/h" -o "$TMP/b" -H 'Host: echo.example.com' -H 'Kong-Debug: 1' \
+        "$url/echo/hello" >/dev/null
+    python3 - "$TMP/h" "$TMP/b" "$url" <<'PY'
+import json, sys
+h = dict(l.rstrip("\r\n").split(": ", 1) for l in open(sys.argv[1]) if ": " in l)
+status = open(sys.argv[1]).readline().split()[1] if open(sys.argv[1]).readline() else "none"
+try:
+    d = json.load(open(sys.argv[2]))
+except Exception:
+    d = {}
+k = d.get("kong") or {}
+print("%s -> %s, route %s, upstream %s, target %s, upstream path %s%s" % (
+    sys.argv[3], status, h.get("Kong-Route-Name", "-"), k.get("upstream"), k.get("target"),
+    d.get("path"), "" if k else ", body: " + json.dumps(d.get("message", d))[:80]))
+PY
+}
+# wait_target N: until Kong N's proxy echoes the route with a target (bounded: 10 s)
+wait_target() {
+    for _ in $(seq 1 100); do
+        curl_echo "$1" | grep -q 'target [0-9]' && return 0
+        sleep 0.1
+    done
+    return 1
+}
+k apply -f - <<'YAML' | sed 's/^/  /'
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: echo-1, namespace: demo, labels: {kubernetes.io/service-name: echo}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints: [{addresses: [10.244.0.7]}]
+YAML
+wait_target 1 || at "Kong 1's proxy did not reach the route with a target within 10 s"
+for n in 1 2; do at "Kong $n: $(curl_echo $n)"; done
+
 say "kubectl get gateway,httproute -o wide"
 k -n demo get gateway,httproute -o wide | sed 's/^/  /'
 say "kgc's cache dump: curl 127.0.0.1:$DEBUG_PORT/debug/cache/gateways/demo/web?pretty=1 (status part)"
@@ -139,6 +185,10 @@ for n in 1 2; do
 done
 k -n demo wait --for=condition=Programmed gateway/web --timeout=30s >/dev/null
 at "after: $(status_line)"
+for n in 1 2; do
+    wait_target $n || at "Kong $n's proxy did not reach the route within 10 s"
+    at "traffic through restarted Kong $n: $(curl_echo $n)"
+done
 if grep -q UnsupportedProtocol "$TMP/audit.jsonl"; then
     echo "  WARNING: a status with UnsupportedProtocol was written"
 else
