@@ -1528,6 +1528,46 @@ static void test_off_spec_flattened_uniqueness(void **state)
     json_object_put(body);
 }
 
+/* 15-off_spec.lua:2202-2324 (3.9.1): an inline client_certificate is validated as a certificate
+ * and flattened as its own entity; a route with an unknown protocol, an http-log without its
+ * endpoint and a plugin not enabled each get their entry. */
+static void test_off_spec_flattened_nested_entities(void **state)
+{
+    (void)state;
+    json_object *body = reject(
+        "{\"_format_version\":\"3.0\",\"services\":[{\"name\":\"bad-client-cert\",\"url\":"
+        "\"https://localhost:1234\",\"tags\":[\"service-01\"],\"client_certificate\":{\"cert\":"
+        "\"\",\"key\":\"\",\"tags\":[\"service_client_certificate-01\",\"service-01\"]},"
+        "\"routes\":[{\"hosts\":[\"test\"],\"paths\":[\"/\"],\"protocols\":[\"http\"],\"tags\":["
+        "\"service_route-01\"],\"plugins\":[{\"name\":\"http-log\",\"config\":{\"a\":{\"b\":{"
+        "\"c\":\"def\"}}},\"tags\":[\"route_service_plugin-01\"]}]},{\"hosts\":[\"invalid\"],"
+        "\"paths\":[\"/\"],\"protocols\":[\"nope\"],\"tags\":[\"service_route-02\"]}],"
+        "\"plugins\":[{\"name\":\"i-do-not-exist\",\"config\":{},\"tags\":["
+        "\"service_plugin-01\"]}]}]}",
+        true);
+    assert_flat(body, "certificate", NULL, "cert", "length must be at least 1");
+    assert_flat(body, "certificate", NULL, "key", "length must be at least 1");
+    assert_flat(body, "route", NULL, "protocols", "unknown type: nope");
+    assert_flat(body, "plugin", "http-log", "config.a", "unknown field");
+    assert_flat(body, "plugin", "http-log", "config.http_endpoint", "required field missing");
+    assert_flat(body, "plugin", "i-do-not-exist", "name",
+                "plugin 'i-do-not-exist' not enabled; add it to the 'plugins' configuration "
+                "property");
+    json_object *fl = json_object_object_get(body, "flattened_errors");
+    assert_int_equal(json_object_array_length(fl), 4);
+    for (size_t i = 0; i < 4; i++) {
+        json_object *e = json_object_array_get_idx(fl, i);
+        if (strcmp(str_at(e, "entity_type"), "certificate") == 0) {
+            json_object *want = json_tokener_parse(
+                "{\"cert\":\"\",\"key\":\"\",\"tags\":[\"service_client_certificate-01\","
+                "\"service-01\"]}");
+            assert_true(json_object_equal(json_object_object_get(e, "entity"), want));
+            json_object_put(want);
+        }
+    }
+    json_object_put(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1565,6 +1605,7 @@ int main(void)
         cmocka_unit_test(test_off_spec_flattened_nested_fields),
         cmocka_unit_test(test_off_spec_drains_top_level_fields),
         cmocka_unit_test(test_off_spec_flattened_uniqueness),
+        cmocka_unit_test(test_off_spec_flattened_nested_entities),
         cmocka_unit_test(test_upstream_name),
         cmocka_unit_test(test_upstream_slots),
         cmocka_unit_test(test_target_format_and_weight),

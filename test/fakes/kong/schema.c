@@ -1,6 +1,7 @@
 /* schema — Kong's field validation (kong/db/schema/init.lua) and the typedef checks
  * (kong/db/schema/typedefs.lua, kong/tools/ip.lua) with Kong's messages. */
 #include "schema.h"
+#include "entities.h"
 
 #include <kgc/err.h>
 
@@ -1199,6 +1200,28 @@ struct kf_errv kf_validate_value(struct kf_vctx *c, const struct kf_field *f, js
         if (json_object_is_type(v, json_type_object)) {
             json_object *id = NULL;
             if (!json_object_object_get_ex(v, "id", &id) || !id) {
+                /* no primary key: the value is validated as the referenced entity (not a full
+                 * check: no required fields), whose errors win (kong/db/schema/init.lua:963-975,
+                 * 3.9.1); flattening then reports them as that entity (kong/db/errors.lua) */
+                const struct kf_entity *ref = f->reference ? kf_entity(f->reference) : NULL;
+                if (ref && ref->record) {
+                    struct kf_errt *ferrs = kf_errt_new();
+                    if (!ferrs) {
+                        c->oom = true;
+                        return (struct kf_errv){0};
+                    }
+                    json_object_object_foreach(v, fk, fval)
+                    {
+                        const struct kf_field *ff = kf_record_field(ref->record, fk);
+                        kf_put_err(c, ferrs, fk,
+                                   ff ? kf_validate_value(c, ff, fval)
+                                      : kf_msg(c, "unknown field"));
+                    }
+                    if (kf_errt_count(ferrs) > 0) {
+                        return (struct kf_errv){.tab = ferrs};
+                    }
+                    kf_errt_free(ferrs);
+                }
                 struct kf_errt *errs = kf_errt_new();
                 if (!errs || kf_errt_set(errs, "id", 0, "missing primary key") != 0) {
                     kf_errt_free(errs);
