@@ -1568,6 +1568,71 @@ static void test_off_spec_flattened_nested_entities(void **state)
     json_object_put(body);
 }
 
+/* An entry of flattened_errors whose entity_tags or entity.tags holds tag first. */
+static json_object *flat_by_tag(json_object *body, const char *tag)
+{
+    json_object *fl = json_object_object_get(body, "flattened_errors");
+    for (size_t i = 0; i < json_object_array_length(fl); i++) {
+        json_object *e = json_object_array_get_idx(fl, i);
+        json_object *tags = json_object_object_get(json_object_object_get(e, "entity"), "tags");
+        json_object *t0 = tags ? json_object_array_get_idx(tags, 0) : NULL;
+        if (t0 && json_object_is_type(t0, json_type_string) &&
+            strcmp(json_object_get_string(t0), tag) == 0) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* 15-off_spec.lua:2326-2391 (3.9.1): ids and foreign keys kept, invalid entity_* omitted */
+static void test_off_spec_flattened_entity_fields(void **state)
+{
+    (void)state;
+    /* :2326-2343 */
+    json_object *body = reject(
+        "{\"_format_version\":\"3.0\",\"services\":[{\"id\":\"0175e0e8-3de9-56b4-96f1-"
+        "b12dcb4b6691\","
+        "\"name\":\"nope\",\"host\":\"localhost\",\"port\":1234,\"protocol\":\"nope\",\"tags\":["
+        "\"service-01\"]}]}",
+        true);
+    json_object *e = flat_by_tag(body, "service-01");
+    assert_non_null(e);
+    assert_string_equal(str_at(e, "entity_id"), "0175e0e8-3de9-56b4-96f1-b12dcb4b6691");
+    assert_string_equal(str_at(json_object_object_get(e, "entity"), "id"),
+                        "0175e0e8-3de9-56b4-96f1-b12dcb4b6691");
+    json_object_put(body);
+    /* :2345-2369 */
+    body = reject("{\"_format_version\":\"3.0\",\"services\":[{\"id\":\"cb019421-62c2-47a8-b714-"
+                  "d7567b114037\",\"name\":\"test\",\"host\":\"localhost\",\"port\":1234,"
+                  "\"protocol\":\"nope\",\"tags\":[\"service-02\"],\"routes\":[{"
+                  "\"super_duper_invalid\":true,\"tags\":[\"route-01\"]}]}]}",
+                  true);
+    e = flat_by_tag(body, "route-01");
+    assert_non_null(e);
+    json_object *want = json_tokener_parse("{\"id\":\"cb019421-62c2-47a8-b714-d7567b114037\"}");
+    assert_true(json_object_equal(
+        json_object_object_get(json_object_object_get(e, "entity"), "service"), want));
+    json_object_put(want);
+    json_object_put(body);
+    /* :2371-2391 */
+    body =
+        reject("{\"_format_version\":\"3.0\",\"services\":[{\"id\":1234,\"name\":false,\"tags\":["
+               "\"service-03\",[1.5]],\"url\":\"http://localhost:1234\"}]}",
+               true);
+    e = flat_by_tag(body, "service-03");
+    assert_non_null(e);
+    assert_false(json_object_object_get_ex(e, "entity_id", NULL));
+    assert_false(json_object_object_get_ex(e, "entity_name", NULL));
+    assert_false(json_object_object_get_ex(e, "entity_tags", NULL));
+    json_object *ent = json_object_object_get(e, "entity");
+    assert_int_equal(json_object_get_int(json_object_object_get(ent, "id")), 1234);
+    assert_true(json_object_is_type(json_object_object_get(ent, "name"), json_type_boolean));
+    want = json_tokener_parse("[\"service-03\",[1.5]]");
+    assert_true(json_object_equal(json_object_object_get(ent, "tags"), want));
+    json_object_put(want);
+    json_object_put(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1606,6 +1671,7 @@ int main(void)
         cmocka_unit_test(test_off_spec_drains_top_level_fields),
         cmocka_unit_test(test_off_spec_flattened_uniqueness),
         cmocka_unit_test(test_off_spec_flattened_nested_entities),
+        cmocka_unit_test(test_off_spec_flattened_entity_fields),
         cmocka_unit_test(test_upstream_name),
         cmocka_unit_test(test_upstream_slots),
         cmocka_unit_test(test_target_format_and_weight),
