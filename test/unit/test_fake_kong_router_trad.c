@@ -275,13 +275,33 @@ static void test_new_field_type_errors(void **state)
     expect_new_error("[{'route': {'headers': 'x'}}]", "headers field must be a table");
     expect_new_error("[{'route': {'headers': {'x-a': 'v'}}}]",
                      "header values must be a table for header 'x-a'");
-    expect_new_error("[{'route': {'paths': '/a'}}]", "paths field must be a table");
+    expect_new_error("[{'route': {'paths': 'x'}}]", "paths field must be a table");
     expect_new_error("[{'route': {'methods': 'GET'}}]", "methods field must be a table");
     expect_new_error("[{'route': {'snis': 'a.com'}}]", "snis field must be a table");
     expect_new_error("[{'route': {'snis': [1]}}]", "sni elements must be strings");
     /* an object is a Lua table too (#t == 0): no error, and no SRC rule */
     struct tr t;
     tr_new(&t, true, "[{'route': {'sources': {'ip': '1.1.1.1'}, 'paths': ['/']}}]");
+    assert_int_equal(pick3(&t, "GET", "/x", NULL), 0);
+    tr_free(&t);
+}
+
+/* traditional.lua:1421-1436: `#paths` of a string is its length; the split routes get paths =
+ * {} (a string indexed by a number is nil), so they have no URI rule and no error */
+static void test_new_paths_string(void **state)
+{
+    (void)state;
+    expect_new_error("[{'route': {'paths': '/'}}]", "paths field must be a table");
+    expect_new_error("[{'route': {'paths': 5}}]",
+                     "attempt to get length of local 'paths' (a number value)");
+    struct tr t;
+    tr_new(&t, true, "[{'route': {'paths': '/abc'}}, {'route': {'methods': ['GET']}}]");
+    /* four rule-less routes (category 0) answer after the [method] category */
+    assert_int_equal(pick3(&t, "GET", "/x", NULL), 1);
+    assert_int_equal(pick3(&t, "POST", "/x", NULL), -1); /* no index hit at all */
+    tr_free(&t);
+    tr_new(&t, true,
+           "[{'route': {'paths': '/abc'}}, {'route': {'methods': ['GET'], 'hosts': ['h']}}]");
     assert_int_equal(pick3(&t, "GET", "/x", NULL), 0);
     tr_free(&t);
 }
@@ -1685,6 +1705,7 @@ int main(void)
         cmocka_unit_test(test_new_could_not_categorize),
         cmocka_unit_test(test_new_field_type_errors),
         cmocka_unit_test(test_new_sources_destinations_errors),
+        cmocka_unit_test(test_new_paths_string),
         cmocka_unit_test_setup_teardown(test_host, setup_use_case, teardown_tr),
         cmocka_unit_test_setup_teardown(test_host_default_and_weird_port, setup_use_case,
                                         teardown_tr),

@@ -852,7 +852,8 @@ struct builder {
     struct trad *t;
     char *err;
     size_t errsz;
-    struct smap ids; /* lua_key(id) -> last index (1417-1419) */
+    struct smap ids;    /* lua_key(id) -> last index (1417-1419) */
+    json_object *empty; /* an empty table, the paths of a route split from a string */
 };
 
 static void free_route(struct t_route *r)
@@ -1053,10 +1054,8 @@ static int marshall_headers(struct builder *b, json_object *headers, struct t_ro
         for (size_t i = 0; i < cap; i++) {
             char nm[32];
             snprintf(nm, sizeof(nm), "%zu", i + 1);
+            /* a JSON null is cjson.null, not a table: the error below */
             json_object *v = json_object_array_get_idx(headers, i);
-            if (!v) {
-                continue; /* a nil value is skipped by pairs() */
-            }
             int rc = marshall_one_header(b, nm, v, r);
             if (rc) {
                 return rc;
@@ -1246,7 +1245,9 @@ static int marshall(struct builder *b, size_t idx, const struct kf_route_in *in,
         rc = marshall_headers(b, headers, r);
     }
     if (!rc && (paths || path_override)) {
-        if (path_override) {
+        if (path_override && path_override == b->empty) {
+            /* paths = {} (see build): a table with no path, so no URI rule */
+        } else if (path_override) {
             r->rules |= R_URI;
             r->weight++;
             rc = marshall_path(b, path_override, r);
@@ -1696,11 +1697,25 @@ static int build(struct builder *b, const struct kf_route_in *routes, size_t n)
             *slot = i; /* routes_by_id[r.id] = route: the last one wins */
         }
         json_object *paths = jfield(route, "paths");
-        size_t count = is_table(paths) ? lua_len(paths) : 0;
+        /* `paths and #paths or 0` (1422): # of a string is its length, and indexing a string
+         * gives nil, so a string of 2+ bytes splits into that many routes with paths = {} */
+        size_t count = 0;
+        bool str_paths = false;
+        if (paths && json_object_is_type(paths, json_type_string)) {
+            count = strlen(json_object_get_string(paths));
+            str_paths = true;
+        } else if (paths && !is_table(paths)) {
+            snprintf(b->err, b->errsz, "attempt to get length of local 'paths' (a %s value)",
+                     lua_type(paths));
+            return KGC_EINVAL;
+        } else {
+            count = lua_len(paths);
+        }
         if (count > 1) {
             for (size_t j = 0; j < count; j++) {
                 struct t_route *r;
-                rc = marshall(b, i, &routes[i], json_object_array_get_idx(paths, j), &r);
+                rc = marshall(b, i, &routes[i],
+                              str_paths ? b->empty : json_object_array_get_idx(paths, j), &r);
                 if (!rc) {
                     rc = pvec_push(&t->routes, r);
                     if (rc) {
@@ -1797,9 +1812,10 @@ int kf_trad_new(bool http, const struct kf_route_in *routes, size_t n, void **ou
         return KGC_ENOMEM;
     }
     pcre2_set_match_limit(t->mctx, TRAD_MATCH_LIMIT);
-    struct builder b = {.t = t, .err = err, .errsz = errsz};
-    int rc = build(&b, routes, n);
+    struct builder b = {.t = t, .err = err, .errsz = errsz, .empty = json_object_new_array()};
+    int rc = b.empty ? build(&b, routes, n) : KGC_ENOMEM;
     smap_free(&b.ids);
+    json_object_put(b.empty);
     if (rc) {
         if (rc == KGC_ENOMEM) {
             snprintf(err, errsz, "not enough memory");
