@@ -1191,9 +1191,14 @@ static int upstream_headers(struct run *r, struct kf_preq *up, const char *fwd_p
     }
     int rc = 0;
     const char *req_via = kf_hdrs_get(c->headers, "Via");
+    /* ngx.req.http_version() is a Lua number: 1.0 prints as "1" (handler.lua:1355-1359) */
+    const char *hv = r->x->http_version ? r->x->http_version : "1.1";
+    if (strcmp(hv, "1.0") == 0) {
+        hv = "1";
+    }
     char via[1024];
     snprintf(via, sizeof(via), "%s%s%s " SERVER_TOKENS, req_via ? req_via : "", req_via ? ", " : "",
-             r->x->http_version ? r->x->http_version : "1.1");
+             hv);
     rc = rc ? rc : kf_hdrs_set(h, "Via", via);
     kf_hdrs_del(h, "Upgrade");
     if (websocket) {
@@ -1475,6 +1480,13 @@ int kf_dp_handle(struct kf_dp *dp, const struct kf_client_req *c, const struct k
     m.route = -1;
     struct pick plugins = {0};
     int rc = 0;
+    if (x->body_too_big) {
+        /* nginx's 413 through Kong's error handler (kong/error_handlers.lua BODIES[413]); the
+         * cap is the test Kong's own (Kong's client_max_body_size defaults to 0, no limit) */
+        rc = kong_error(&r, 413, "Payload too large");
+        rc = rc ? rc : header_filter(&r);
+        return rc;
+    }
     if (dp && dp->router) {
         hdrs.v = calloc(c->headers->n + 1, sizeof(*hdrs.v));
         rc = hdrs.v ? parse_query(c->query, &qs) : KGC_ENOMEM;

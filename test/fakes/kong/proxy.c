@@ -231,17 +231,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         .remote_port = rport,
         .debug_header_allowed = srv->p->debug_header,
     };
-    int rc;
-    if (r->too_big) {
-        /* nginx's 413 through Kong's error handler (kong/error_handlers.lua BODIES[413]) */
-        char rid[33] = "00000000000000000000000000000000";
-        rc = kf_dp_error(&resp, 413, "Payload too large", kf_hdrs_get(&hdrs, "Accept"), rid);
-        rc = rc ? rc : kf_hdrs_set(&resp.headers, "Server", "kong/3.9.1");
-    } else {
-        struct kf_dp *dp = kf_proxy_snapshot(srv->p);
-        rc = kf_dp_handle(dp, &creq, &x, &resp);
-        kf_dp_unref(dp);
-    }
+    x.body_too_big = r->too_big;
+    struct kf_dp *dp = kf_proxy_snapshot(srv->p);
+    int rc = kf_dp_handle(dp, &creq, &x, &resp);
+    kf_dp_unref(dp);
     enum MHD_Result ret;
     if (rc != 0) {
         kf_presp_free(&resp);

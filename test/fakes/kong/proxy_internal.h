@@ -50,6 +50,7 @@ struct kf_req_extra {
     const char *http_version; /* "1.1" / "1.0" */
     unsigned remote_port;
     bool debug_header_allowed; /* allow_debug_header */
+    bool body_too_big;         /* the body went over the test Kong's cap: 413 */
 };
 
 /* Kong's runloop for one request on snapshot dp (NULL = no configuration): fills resp (status,
