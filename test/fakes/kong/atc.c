@@ -1195,6 +1195,7 @@ enum op {
 struct pred {
     const char *field; /* interned in the expression's field list */
     bool lower, any;
+    char xf[ATC_MAX_DEPTH + 1]; /* transformations innermost first: 'l' lower, 'a' any */
     enum op op;
     enum vtype rt;
     char *s; /* T_STRING (and the regex source) */
@@ -1202,7 +1203,7 @@ struct pred {
     int64_t i;
     struct atc_ip ip;
     int plen;
-    pcre2_code *re;
+    void *re; /* atc_regex.c code */
 };
 
 enum nkind { N_AND, N_OR, N_NOT, N_PRED };
@@ -1230,8 +1231,7 @@ static void node_free(struct node *n)
     free(n->kids);
     node_free(n->kid);
     free(n->p.s);
-    if (n->p.re)
-        pcre2_code_free(n->p.re);
+    kf_atc_regex_free(n->p.re);
     free(n);
 }
 
@@ -1313,11 +1313,16 @@ static bool build_lhs(struct bld *b, size_t i, struct pred *p, const char **name
         return false;
     const char *f = b->s + b->q[fn].start;
     size_t fl = b->q[fn].end - b->q[fn].start;
-    if (fl == 5 && memcmp(f, "lower", 5) == 0)
+    size_t nx = strlen(p->xf);
+    if (fl == 5 && memcmp(f, "lower", 5) == 0) {
         p->lower = true;
-    else if (fl == 3 && memcmp(f, "any", 3) == 0)
+        if (nx < ATC_MAX_DEPTH)
+            p->xf[nx] = 'l';
+    } else if (fl == 3 && memcmp(f, "any", 3) == 0) {
         p->any = true;
-    else {
+        if (nx < ATC_MAX_DEPTH)
+            p->xf[nx] = 'a';
+    } else {
         struct sbuf m = {0};
         sb_puts(&m, "unknown transformation function: ");
         sb_putn(&m, f, fl);
@@ -1752,8 +1757,7 @@ static const char *validate(enum kf_atc_schema sc, const struct node *n)
 /* ------------------------------------------------------------------------------------------ */
 /* kf_atc_parse                                                                               */
 
-int kf_atc_parse(enum kf_atc_schema schema, const char *src, struct kf_atc_expr **out, char *err,
-                 size_t errsz)
+int kf_atc_parse_unchecked(const char *src, struct kf_atc_expr **out, char *err, size_t errsz)
 {
     *out = NULL;
     if (err && errsz)
@@ -1842,6 +1846,19 @@ int kf_atc_parse(enum kf_atc_schema schema, const char *src, struct kf_atc_expr 
         return rc;
     }
     free(b.err.p);
+    *out = e;
+    return 0;
+}
+
+int kf_atc_parse(enum kf_atc_schema schema, const char *src, struct kf_atc_expr **out, char *err,
+                 size_t errsz)
+{
+    struct kf_atc_expr *e;
+    int rc = kf_atc_parse_unchecked(src, &e, err, errsz);
+    *out = NULL;
+    if (rc)
+        return rc;
+    /* router.rs add_matcher: parse, then validate against the schema */
     const char *verr = validate(schema, e->root);
     if (verr) {
         set_err(err, errsz, verr);
@@ -1850,6 +1867,125 @@ int kf_atc_parse(enum kf_atc_schema schema, const char *src, struct kf_atc_expr 
     }
     *out = e;
     return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* the AST's test Display (src/ast.rs:151-235, #[cfg(test)]), for checking precedence          */
+
+/* Rust's Ipv6Addr Display: RFC 5952 (longest run of two or more zero groups as "::", the first
+ * on ties), "::ffff:a.b.c.d" for IPv4-mapped addresses. */
+static void fmt_ip(struct sbuf *b, const struct atc_ip *ip)
+{
+    if (ip->fam == 4) {
+        sb_printf(b, "%u.%u.%u.%u", ip->b[0], ip->b[1], ip->b[2], ip->b[3]);
+        return;
+    }
+    uint16_t g[8];
+    for (int i = 0; i < 8; i++)
+        g[i] = (uint16_t)(ip->b[2 * i] << 8 | ip->b[2 * i + 1]);
+    if (!g[0] && !g[1] && !g[2] && !g[3] && !g[4] && g[5] == 0xffff) {
+        sb_printf(b, "::ffff:%u.%u.%u.%u", ip->b[12], ip->b[13], ip->b[14], ip->b[15]);
+        return;
+    }
+    int best = -1, bestlen = 0;
+    for (int i = 0; i < 8;) {
+        if (g[i]) {
+            i++;
+            continue;
+        }
+        int j = i;
+        while (j < 8 && !g[j])
+            j++;
+        if (j - i > bestlen && j - i > 1) {
+            best = i;
+            bestlen = j - i;
+        }
+        i = j;
+    }
+    for (int i = 0; i < 8; i++) {
+        if (i == best) {
+            sb_puts(b, "::");
+            i += bestlen - 1;
+            continue;
+        }
+        if (i > 0 && i != best + bestlen)
+            sb_puts(b, ":");
+        sb_printf(b, "%x", g[i]);
+    }
+}
+
+static const char *op_text(enum op op)
+{
+    static const char *const t[] = {"==", "!=", "~",  "^=", "=^",     ">",
+                                    ">=", "<",  "<=", "in", "not in", "contains"};
+    return t[op];
+}
+
+static void fmt_node(struct sbuf *b, const struct node *n)
+{
+    if (n->kind == N_NOT) {
+        sb_puts(b, "!(");
+        fmt_node(b, n->kid);
+        sb_puts(b, ")");
+        return;
+    }
+    if (n->kind == N_AND || n->kind == N_OR) {
+        /* the left-deep binary tree the Pratt parser builds */
+        for (size_t i = 1; i < n->nkids; i++)
+            sb_puts(b, "(");
+        fmt_node(b, n->kids[0]);
+        for (size_t i = 1; i < n->nkids; i++) {
+            sb_puts(b, n->kind == N_AND ? " && " : " || ");
+            fmt_node(b, n->kids[i]);
+            sb_puts(b, ")");
+        }
+        return;
+    }
+    const struct pred *p = &n->p;
+    sb_puts(b, "(");
+    size_t nx = strlen(p->xf);
+    for (size_t i = nx; i > 0; i--)
+        sb_puts(b, p->xf[i - 1] == 'l' ? "lower(" : "any(");
+    sb_puts(b, p->field);
+    for (size_t i = 0; i < nx; i++)
+        sb_puts(b, ")");
+    sb_printf(b, " %s ", op_text(p->op));
+    switch (p->rt) {
+    case T_STRING:
+    case T_REGEX:
+        sb_puts(b, "\"");
+        sb_putn(b, p->s, p->slen);
+        sb_puts(b, "\"");
+        break;
+    case T_INT:
+        sb_printf(b, "%lld", (long long)p->i);
+        break;
+    case T_IPADDR:
+        fmt_ip(b, &p->ip);
+        break;
+    case T_IPCIDR:
+        fmt_ip(b, &p->ip);
+        if (p->plen != (p->ip.fam == 4 ? 32 : 128)) /* cidr-0.2.2 src/cidr/direct.rs:250 */
+            sb_printf(b, "/%d", p->plen);
+        break;
+    }
+    sb_puts(b, ")");
+}
+
+size_t kf_atc_expr_format(const struct kf_atc_expr *e, char *buf, size_t sz)
+{
+    struct sbuf b = {0};
+    if (e)
+        fmt_node(&b, e->root);
+    size_t n = b.oom ? 0 : b.n;
+    if (sz) {
+        size_t k = n < sz - 1 ? n : sz - 1;
+        if (k)
+            memcpy(buf, b.p, k);
+        buf[k] = '\0';
+    }
+    free(b.p);
+    return n;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1887,6 +2023,7 @@ struct kf_atc_ctx {
     const char **cap_names, **cap_values; /* views for kf_atc_match */
     size_t cview;
     pcre2_match_data *md;
+    uint32_t md_pairs;
     char lasterr[128];
     bool oom;
 };
@@ -2097,9 +2234,14 @@ static bool bytes_contains(const char *s, size_t n, const char *p, size_t pn)
 /* the regex predicate on one value: captures as src/interpreter.rs:68-95 records them */
 static bool eval_regex(struct kf_atc_ctx *c, const struct pred *p, const char *s, size_t n)
 {
-    if (!c->md) {
-        c->md = pcre2_match_data_create(64, NULL);
+    uint32_t ng = kf_atc_regex_groups(p->re);
+    if (!c->md || c->md_pairs < ng + 1) {
+        if (c->md)
+            pcre2_match_data_free(c->md);
+        c->md_pairs = ng + 1 > 16 ? ng + 1 : 16;
+        c->md = pcre2_match_data_create(c->md_pairs, NULL);
         if (!c->md) {
+            c->md_pairs = 0;
             c->oom = true;
             return false;
         }
@@ -2108,30 +2250,18 @@ static bool eval_regex(struct kf_atc_ctx *c, const struct pred *p, const char *s
     if (rc <= 0)
         return false;
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(c->md);
-    uint32_t novec = pcre2_get_ovector_count(c->md);
     record_match(c, p->field, s + ov[0], ov[1] - ov[0]);
-    uint32_t ngroups = 0;
-    (void)pcre2_pattern_info(p->re, PCRE2_INFO_CAPTURECOUNT, &ngroups);
-    for (uint32_t g = 0; g <= ngroups && g < novec; g++) {
+    for (uint32_t g = 0; g <= ng; g++) {
         if (ov[2 * g] == PCRE2_UNSET)
             continue;
         char nm[16];
         int k = snprintf(nm, sizeof(nm), "%u", g);
         record_cap(c, nm, (size_t)k, s + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
     }
-    uint32_t namecount = 0, entsize = 0;
-    PCRE2_SPTR table = NULL;
-    (void)pcre2_pattern_info(p->re, PCRE2_INFO_NAMECOUNT, &namecount);
-    if (namecount) {
-        (void)pcre2_pattern_info(p->re, PCRE2_INFO_NAMEENTRYSIZE, &entsize);
-        (void)pcre2_pattern_info(p->re, PCRE2_INFO_NAMETABLE, &table);
-        for (uint32_t k = 0; k < namecount; k++) {
-            const unsigned char *ent = table + (size_t)k * entsize;
-            uint32_t g = (uint32_t)(ent[0] << 8 | ent[1]);
-            const char *nm = (const char *)ent + 2;
-            if (g < novec && ov[2 * g] != PCRE2_UNSET)
-                record_cap(c, nm, strlen(nm), s + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
-        }
+    for (uint32_t g = 1; g <= ng; g++) {
+        const char *nm = kf_atc_regex_group_name(p->re, g);
+        if (nm && ov[2 * g] != PCRE2_UNSET)
+            record_cap(c, nm, strlen(nm), s + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
     }
     return true;
 }

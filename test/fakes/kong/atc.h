@@ -98,11 +98,22 @@ const char *kf_atc_ctx_matched(const struct kf_atc_ctx *c, const char *field);
 int kf_atc_router_remove(struct kf_atc_router *r, const char *uuid, uint64_t priority);
 size_t kf_atc_router_count(const struct kf_atc_router *r);
 
-/* Internal to atc.c: compiles pattern with the Rust regex crate's syntax and semantics into a
- * PCRE2 code (pcre2_code_8 *) in *code, or returns KGC_EINVAL with the crate's error text. */
+/* atc-router's parser alone (src/parser.rs parse, no schema): for tests of the grammar. */
+int kf_atc_parse_unchecked(const char *src, struct kf_atc_expr **out, char *err, size_t errsz);
+/* Writes e as src/ast.rs's #[cfg(test)] Display prints it ("((a == 1) && ((b != 2) || ...))")
+ * into buf (NUL-terminated, truncated to sz); returns the full length. */
+size_t kf_atc_expr_format(const struct kf_atc_expr *e, char *buf, size_t sz);
+
+/* Internal to atc.c (atc_regex.c): compiles pattern with the Rust regex crate's syntax and
+ * semantics into an opaque code in *code (free with kf_atc_regex_free), or returns KGC_EINVAL
+ * with the crate's error text. */
 int kf_atc_regex_compile(const char *pattern, void **code, char *err, size_t errsz);
-/* Runs a code from kf_atc_regex_compile on s[0..n) with md (pcre2_match_data_8 *): pcre2_match's
- * result (> 0 matched; <= 0 no match, including when the backtracking budget runs out). */
+void kf_atc_regex_free(void *code);
+/* Runs code on s[0..n) with md (a pcre2_match_data_8 * with at least groups + 1 pairs):
+ * pcre2_match's result (> 0 matched; <= 0 no match, also when the backtracking budget runs out). */
 int kf_atc_regex_match(const void *code, const char *s, size_t n, void *md);
+/* The number of capture groups (without group 0), and group g's name or NULL. */
+uint32_t kf_atc_regex_groups(const void *code);
+const char *kf_atc_regex_group_name(const void *code, uint32_t g);
 
 #endif
