@@ -418,6 +418,36 @@ static void test_route_echo_traditional(void **state)
     check_echo_route(KF_FLAVOR_TRADITIONAL, "traditional");
 }
 
+/* the expressions flavour: routes carry an ATC expression and a priority */
+static void test_route_echo_expressions(void **state)
+{
+    (void)state;
+    struct fixture f;
+    start(&f, KF_FLAVOR_EXPRESSIONS, false);
+    configure(&f,
+              "{\"_format_version\":\"3.0\",\"services\":[{\"name\":\"s\",\"url\":"
+              "\"http://10.0.0.5:8080/up\",\"routes\":["
+              "{\"name\":\"low\",\"expression\":\"http.path ^= \\\"/x\\\"\",\"priority\":1},"
+              "{\"name\":\"high\",\"expression\":\"http.path ^= \\\"/x\\\" && "
+              "http.headers.x_v == \\\"2\\\"\",\"priority\":2,\"strip_path\":true}]}]}",
+              "expressions");
+    struct reply r = req("http", "127.0.0.1", f.http, "GET", "/x/y", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(jpath(r.json, "kong", "route"), "name", NULL), "low");
+    /* strip_path (default true) strips what http.path ^= matched (kong/router/atc.lua:387-397) */
+    assert_string_equal(jstr(r.json, "path", NULL), "/up/y");
+    json_object_put(r.json);
+    static const char *const h[] = {"X-V: 2", NULL};
+    r = req("http", "127.0.0.1", f.http, "GET", "/x/y", h, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(jpath(r.json, "kong", "route"), "name", NULL), "high");
+    json_object_put(r.json);
+    r = req("http", "127.0.0.1", f.http, "GET", "/z", NULL, NULL);
+    assert_int_equal(r.status, 404);
+    json_object_put(r.json);
+    kf_proxy_stop(f.p);
+}
+
 static void test_https_only_routes(void **state)
 {
     (void)state;
@@ -714,6 +744,7 @@ int main(void)
         cmocka_unit_test(test_wild_snis),
         cmocka_unit_test(test_route_echo_traditional_compatible),
         cmocka_unit_test(test_route_echo_traditional),
+        cmocka_unit_test(test_route_echo_expressions),
         cmocka_unit_test(test_https_only_routes),
         cmocka_unit_test(test_no_target_503),
         cmocka_unit_test(test_debug_header),
