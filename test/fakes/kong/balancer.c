@@ -622,7 +622,7 @@ static char *query_arg(const struct kf_client_req *c, const char *name)
         const char *eq = memchr(p, '=', len);
         size_t kl = eq ? (size_t)(eq - p) : len;
         /* decode key and value (%XX and '+') */
-        char *k = malloc(kl + 1), *v = malloc(len + 1);
+        char *k = malloc(kl + 1), *v = malloc(len + 5); /* room for "true" */
         if (!k || !v) {
             free(k);
             free(v);
