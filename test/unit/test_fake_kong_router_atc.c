@@ -314,6 +314,66 @@ static void test_expressions_flavor(void **state)
     assert_int_equal(failed, 0);
 }
 
+/* 300 routes whose expression and priority Kong's own transform.lua computed under LuaJIT
+ * (test/fakes/kong/spec/atc_transform_cases.tsv says how). */
+static void test_transform_lua_outputs(void **state)
+{
+    (void)state;
+    FILE *f = fopen("test/fakes/kong/spec/atc_transform_cases.tsv", "r");
+    assert_non_null(f);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int total = 0, bad = 0;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        if (line[0] == '#') {
+            continue;
+        }
+        if (line[n - 1] == '\n') {
+            line[n - 1] = '\0';
+        }
+        char *col[4] = {0};
+        char *p = line;
+        for (int i = 0; i < 4 && p; i++) {
+            col[i] = p;
+            p = strchr(p, '\t');
+            if (p) {
+                *p++ = '\0';
+            }
+        }
+        assert_non_null(col[3]);
+        json_object *route = parse(col[0]);
+        total++;
+        char *expr = NULL;
+        char err[512] = "";
+        uint64_t prio = 0;
+        int rce = atcr_get_expression(route, &expr, err, sizeof(err));
+        int rcp = atcr_get_priority(route, &prio, err, sizeof(err));
+        char ps[32];
+        if (rcp != 0) {
+            snprintf(ps, sizeof(ps), "ERR");
+        } else {
+            snprintf(ps, sizeof(ps), "%llu", (unsigned long long)prio);
+        }
+        bool ok = strcmp(ps, col[2]) == 0;
+        if (strcmp(col[3], "M") != 0) {
+            ok = ok &&
+                 (strcmp(col[1], "ERR") == 0 ? rce != 0 : rce == 0 && strcmp(expr, col[1]) == 0);
+        }
+        if (!ok) {
+            print_message("MISMATCH %s\n  Kong: %s | %s\n  fake: %s | %s\n", col[0], col[1], col[2],
+                          rce ? "ERR" : expr, ps);
+            bad++;
+        }
+        free(expr);
+        json_object_put(route);
+    }
+    free(line);
+    fclose(f);
+    assert_int_equal(total, 300);
+    assert_int_equal(bad, 0);
+}
+
 static void test_split_host_port(void **state)
 {
     (void)state;
@@ -1079,6 +1139,7 @@ int main(void)
         cmocka_unit_test(test_priorities),
         cmocka_unit_test(test_priority_lua_errors),
         cmocka_unit_test(test_expressions_flavor),
+        cmocka_unit_test(test_transform_lua_outputs),
         cmocka_unit_test(test_split_host_port),
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_validate_segments),

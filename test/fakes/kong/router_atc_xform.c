@@ -403,6 +403,8 @@ static int gen_for_field(json_object *route, const char *key, const char *name,
     return *out ? 0 : KGC_ENOMEM;
 }
 
+static int32_t lua_tobit(double n);
+
 /* ipmatcher.split_ip + parse_ip_addr (transform.lua:169-191): "a.b.c.d/m" comes back with the
  * host bits cleared by LuaJIT's 32-bit shifts (shift counts mod 32, so /0 keeps the address);
  * anything else that is not IPv4 is kept as written. mask < 0 when there is none. */
@@ -427,8 +429,7 @@ static void parse_ip_addr(const char *ip, char *addr, size_t addrsz, double *mas
     }
     uint32_t v = ntohl(in.s_addr);
     /* 32 - mask as a LuaJIT bit-op shift count: tobit, then mod 32 */
-    int64_t sh64 = (int64_t)(32 - m);
-    unsigned sh = (unsigned)(sh64 & 31);
+    unsigned sh = (unsigned)lua_tobit(32 - m) & 31;
     uint32_t cidr = (v >> sh) << sh;
     snprintf(addr, addrsz, "%u.%u.%u.%u", (cidr >> 24) & 0xff, (cidr >> 16) & 0xff,
              (cidr >> 8) & 0xff, cidr & 0xff);
