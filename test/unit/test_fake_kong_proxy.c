@@ -486,6 +486,15 @@ static void test_no_target_503(void **state)
                         "failure to get a peer from the ring-balancer");
     assert_non_null(hdr(&r, "X-Kong-Response-Latency"));
     json_object_put(r.json);
+    /* a route without a service */
+    configure(&f,
+              "{\"_format_version\":\"3.0\",\"routes\":[{\"name\":\"lonely\",\"paths\":"
+              "[\"/lonely\"]}]}",
+              "traditional_compatible");
+    r = req("http", "127.0.0.1", f.http, "GET", "/lonely", NULL, NULL);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(jstr(r.json, "message", NULL), "no Service found with those values");
+    json_object_put(r.json);
     kf_proxy_stop(f.p);
 }
 

@@ -1389,6 +1389,11 @@ static int run_matched(struct run *r, const struct kf_match *m, struct pick *plu
         kf_preq_free(&up);
         return rc;
     }
+    if (!svc) {
+        /* a route without a service (kong/init.lua:1219-1231) */
+        kf_preq_free(&up);
+        return kong_error(r, 503, "no Service found with those values");
+    }
 
     /* access after (handler.lua:1384-1434): the query, the balancer, the Host header */
     size_t rl = strlen(r->x->request_uri);
