@@ -500,6 +500,9 @@ static void test_upstream_name(void **state)
     expect_error("{\"_format_version\":\"3.0\",\"upstreams\":[{\"name\":\"bad name\"}]}",
                  "upstream", "bad name", "name",
                  "Invalid name ('bad name'); must be a valid hostname");
+    /* upstreams.lua:8-16 (3.9.1): invalid UTF-8 is not quoted back */
+    expect_error("{\"_format_version\":\"3.0\",\"upstreams\":[{\"name\":\"a\\u00e9\"}]}",
+                 "upstream", NULL, "name", "Invalid name ('a\xc3\xa9'); must be a valid hostname");
 }
 
 static void test_upstream_slots(void **state)

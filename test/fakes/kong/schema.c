@@ -763,18 +763,26 @@ bool kf_check_ip_or_cidr(struct kf_vctx *c, const char *s, char *msg, size_t msz
 bool kf_check_upstream_name(struct kf_vctx *c, const char *s, char *msg, size_t msz)
 {
     (void)c;
+    /* kong/db/schema/entities/upstreams.lua:8-30 (3.9.1): the name is quoted only when it is
+     * valid UTF-8 (get_name_for_error) */
+    char quoted[1200];
+    if (utf8_bad_position(s)) {
+        snprintf(quoted, sizeof(quoted), "Invalid name");
+    } else {
+        snprintf(quoted, sizeof(quoted), "Invalid name ('%s')", s);
+    }
     char type, err[300];
     bool port = false;
     if (kf_normalize_ip(s, &type, &port, err, sizeof(err)) != 0) {
-        snprintf(msg, msz, "Invalid name ('%s'); must be a valid hostname", s);
+        snprintf(msg, msz, "%s; must be a valid hostname", quoted);
         return false;
     }
     if (type != 'n') {
-        snprintf(msg, msz, "Invalid name ('%s'); no ip addresses allowed", s);
+        snprintf(msg, msz, "%s; no ip addresses allowed", quoted);
         return false;
     }
     if (port) {
-        snprintf(msg, msz, "Invalid name ('%s'); no port allowed", s);
+        snprintf(msg, msz, "%s; no port allowed", quoted);
         return false;
     }
     return true;
