@@ -429,7 +429,9 @@ static void test_route_echo_expressions(void **state)
               "\"http://10.0.0.5:8080/up\",\"routes\":["
               "{\"name\":\"low\",\"expression\":\"http.path ^= \\\"/x\\\"\",\"priority\":1},"
               "{\"name\":\"high\",\"expression\":\"http.path ^= \\\"/x\\\" && "
-              "http.headers.x_v == \\\"2\\\"\",\"priority\":2,\"strip_path\":true}]}]}",
+              "http.headers.x_v == \\\"2\\\"\",\"priority\":2,\"strip_path\":true},"
+              "{\"name\":\"dst\",\"expression\":\"http.path == \\\"/d\\\" && net.dst.ip == "
+              "127.0.0.1 && net.src.ip == 127.0.0.1\"}]}]}",
               "expressions");
     struct reply r = req("http", "127.0.0.1", f.http, "GET", "/x/y", NULL, NULL);
     assert_int_equal(r.status, 200);
@@ -441,6 +443,15 @@ static void test_route_echo_expressions(void **state)
     r = req("http", "127.0.0.1", f.http, "GET", "/x/y", h, NULL);
     assert_int_equal(r.status, 200);
     assert_string_equal(jstr(jpath(r.json, "kong", "route"), "name", NULL), "high");
+    json_object_put(r.json);
+    /* net.dst.ip / net.src.ip: the connection's addresses, also behind TLS */
+    r = req("http", "127.0.0.1", f.http, "GET", "/d", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(jpath(r.json, "kong", "route"), "name", NULL), "dst");
+    json_object_put(r.json);
+    r = req("https", "127.0.0.1", f.https, "GET", "/d", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(jpath(r.json, "kong", "route"), "name", NULL), "dst");
     json_object_put(r.json);
     r = req("http", "127.0.0.1", f.http, "GET", "/z", NULL, NULL);
     assert_int_equal(r.status, 404);

@@ -1506,7 +1506,7 @@ int kf_dp_handle(struct kf_dp *dp, const struct kf_client_req *c, const struct k
             .scheme = c->scheme,
             .src_ip = c->client_ip,
             .src_port = x->remote_port,
-            .dst_ip = NULL,
+            .dst_ip = x->local_ip && *x->local_ip ? x->local_ip : NULL,
             .dst_port = c->port,
             .sni = c->sni,
             .headers = hdrs.v,

@@ -33,7 +33,8 @@
 struct conn_info {
     int fd;
     char *sni;
-    struct sockaddr_storage addr;
+    struct sockaddr_storage addr;  /* the TLS peer */
+    struct sockaddr_storage local; /* where the TLS connection arrived */
 };
 
 struct kf_proxy_srv {
@@ -197,6 +198,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         addr_str(ai ? ai->client_addr : NULL, ip, sizeof(ip), &rport);
     }
+    char lip[INET6_ADDRSTRLEN] = "";
+    unsigned lport = 0;
+    if (info && info->local.ss_family != AF_UNSPEC) {
+        addr_str((const struct sockaddr *)&info->local, lip, sizeof(lip), &lport);
+    } else {
+        const union MHD_ConnectionInfo *fi =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct sockaddr_storage ls;
+        socklen_t ll = sizeof(ls);
+        if (fi && getsockname(fi->connect_fd, (struct sockaddr *)&ls, &ll) == 0) {
+            addr_str((const struct sockaddr *)&ls, lip, sizeof(lip), &lport);
+        }
+    }
     char *path = strdup(r->uri);
     if (!path) {
         kf_hdrs_free(&hdrs);
@@ -229,6 +243,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         .request_uri = r->uri,
         .http_version = hv,
         .remote_port = rport,
+        .local_ip = lip,
         .debug_header_allowed = srv->p->debug_header,
     };
     x.body_too_big = r->too_big;
@@ -281,7 +296,8 @@ static void notify_conn(void *cls, struct MHD_Connection *conn, void **socket_co
 }
 
 int kf_proxy_srv_add(struct kf_proxy_srv *srv, int fd, const struct sockaddr *addr,
-                     unsigned addrlen, const char *sni)
+                     unsigned addrlen, const struct sockaddr *local, unsigned locallen,
+                     const char *sni)
 {
     struct conn_info *info = calloc(1, sizeof(*info));
     if (!info) {
@@ -292,6 +308,9 @@ int kf_proxy_srv_add(struct kf_proxy_srv *srv, int fd, const struct sockaddr *ad
     info->sni = sni ? strdup(sni) : NULL;
     if (addr && addrlen <= sizeof(info->addr)) {
         memcpy(&info->addr, addr, addrlen);
+    }
+    if (local && locallen <= sizeof(info->local)) {
+        memcpy(&info->local, local, locallen);
     }
     pthread_mutex_lock(&srv->mu);
     if (srv->n_pending == srv->cap_pending) {

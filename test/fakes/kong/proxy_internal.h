@@ -49,6 +49,7 @@ struct kf_req_extra {
     const char *request_uri;  /* the request target as sent (path?query) */
     const char *http_version; /* "1.1" / "1.0" */
     unsigned remote_port;
+    const char *local_ip;      /* the address the connection arrived at (nginx $server_addr) */
     bool debug_header_allowed; /* allow_debug_header */
     bool body_too_big;         /* the body went over the test Kong's cap: 413 */
 };
@@ -104,6 +105,7 @@ void kf_tls_stop(struct kf_tls *t);
  * a decrypted connection (fd: one end of a socketpair, taken over; sni may be NULL). */
 struct kf_dp *kf_proxy_snapshot(struct kf_proxy *p);
 int kf_proxy_srv_add(struct kf_proxy_srv *srv, int fd, const struct sockaddr *addr,
-                     unsigned addrlen, const char *sni);
+                     unsigned addrlen, const struct sockaddr *local, unsigned locallen,
+                     const char *sni);
 
 #endif

@@ -387,8 +387,13 @@ static void *conn_main(void *arg)
                 shutdown(sp[0], SHUT_RDWR);
             }
             const char *sni = api.f_SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-            if (kf_proxy_srv_add(t->srv, sp[1], (struct sockaddr *)&c->addr, c->addrlen, sni) ==
-                0) {
+            struct sockaddr_storage local;
+            socklen_t locallen = sizeof(local);
+            if (getsockname(c->fd, (struct sockaddr *)&local, &locallen) != 0) {
+                locallen = 0;
+            }
+            if (kf_proxy_srv_add(t->srv, sp[1], (struct sockaddr *)&c->addr, c->addrlen,
+                                 locallen ? (struct sockaddr *)&local : NULL, locallen, sni) == 0) {
                 pump(ssl, c->fd, sp[0]);
             }
             pthread_mutex_lock(&t->mu);
