@@ -786,6 +786,79 @@ static void test_rt_method_and_json_body(void **state)
     fx_free(&f);
 }
 
+#define MP_CT         "multipart/form-data; boundary=xYzZY"
+#define MP_PART(n, v) "--xYzZY\r\nContent-Disposition: form-data; name=\"" n "\"\r\n\r\n" v "\r\n"
+#define MP_END        "--xYzZY--\r\n"
+
+/* RT-SPEC 687-705 (config 190-194), lua-multipart 0.5.9 delete()/encode(): remove a part. */
+static void test_rt_multipart_remove(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, "POST", "/request", NULL, "test4.test");
+    fx_hdr(&f, "Content-Type", MP_CT);
+    fx_body(&f, MP_PART("toremoveform", "yes") MP_PART("nottoremove", "yes") MP_END);
+    fx_plugin(&f, "request-transformer", "{\"remove\":{\"body\":[\"toremoveform\"]}}");
+    fx_access(&f);
+    assert_string_equal(f.up.body, MP_PART("nottoremove", "yes") MP_END);
+    fx_free(&f);
+}
+
+/* RT-SPEC 1364-1399 (config 147-151): add a part when missing, keep an existing one. */
+static void test_rt_multipart_add(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, "POST", "/request", NULL, "test1.test");
+    fx_hdr(&f, "Content-Type", MP_CT);
+    fx_body(&f, "");
+    fx_plugin(&f, "request-transformer", "{\"add\":{\"body\":[\"p1:v1\"]}}");
+    fx_access(&f);
+    assert_string_equal(f.up.body, MP_PART("p1", "v1") MP_END);
+    fx_free(&f);
+
+    fx_init(&f, "POST", "/request", NULL, "test1.test");
+    fx_hdr(&f, "Content-Type", MP_CT);
+    fx_body(&f, MP_PART("p1", "this should not change") MP_PART("hello", "world") MP_END);
+    fx_plugin(&f, "request-transformer", "{\"add\":{\"body\":[\"p1:v1\"]}}");
+    fx_access(&f);
+    assert_string_equal(f.up.body,
+                        MP_PART("p1", "this should not change") MP_PART("hello", "world") MP_END);
+    fx_free(&f);
+}
+
+/* RT-SPEC 883 and 1106 (access.lua:381-408): rename moves the value to a new last part;
+ * replace deletes and re-adds. */
+static void test_rt_multipart_rename_replace(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, "POST", "/request", NULL, "test9.test");
+    fx_hdr(&f, "Content-Type", MP_CT);
+    fx_body(&f, MP_PART("originalparam", "yes") MP_PART("p1", "v0") MP_PART("x", "1") MP_END);
+    fx_plugin(&f, "request-transformer",
+              "{\"rename\":{\"body\":[\"originalparam:renamedparam\"]},"
+              "\"replace\":{\"body\":[\"p1:v1\"]}}");
+    fx_access(&f);
+    assert_string_equal(f.up.body, MP_PART("x", "1") MP_PART("renamedparam", "yes")
+                                       MP_PART("p1", "v1") MP_END);
+    fx_free(&f);
+}
+
+/* RT-SPEC 1607-1623 (access.lua:377-422 has no append step for multipart): unchanged. */
+static void test_rt_multipart_append_ignored(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, "POST", "/request", NULL, "test6.test");
+    fx_hdr(&f, "Content-Type", MP_CT);
+    fx_body(&f, MP_PART("p1", "This should not change") MP_END);
+    fx_plugin(&f, "request-transformer", "{\"append\":{\"body\":[\"p1:v1\"]}}");
+    fx_access(&f);
+    assert_string_equal(f.up.body, MP_PART("p1", "This should not change") MP_END);
+    fx_free(&f);
+}
+
 /* ---- response-transformer -------------------------------------------------------------------- */
 
 static void resp_hdr(struct fx *f, const char *name, const char *value)
@@ -1356,6 +1429,10 @@ int main(void)
         cmocka_unit_test(test_rt_body_form_append),
         cmocka_unit_test(test_rt_http_method),
         cmocka_unit_test(test_rt_method_and_json_body),
+        cmocka_unit_test(test_rt_multipart_remove),
+        cmocka_unit_test(test_rt_multipart_add),
+        cmocka_unit_test(test_rt_multipart_rename_replace),
+        cmocka_unit_test(test_rt_multipart_append_ignored),
         cmocka_unit_test(test_rh_is_json_body),
         cmocka_unit_test(test_rh_remove),
         cmocka_unit_test(test_rh_rename),

@@ -120,6 +120,17 @@ int kp_template_render(struct kp_tmpl_env *env, const char *tmpl, char **out);
 int kp_template_render_req(const struct kf_client_req *client, const struct kf_match *m,
                            struct kf_preq *up, const char *tmpl, char **out);
 
+/* ---- multipart/form-data as lua-multipart 0.5.9 (plugins_mp.c) ----------------------------- */
+struct kp_mp;
+/* MultipartData.new(body, content_type); NULL on allocation failure. */
+struct kp_mp *kp_mp_new(const char *body, size_t len, const char *content_type);
+void kp_mp_free(struct kp_mp *m);
+bool kp_mp_has(const struct kp_mp *m, const char *name);          /* get(name) is truthy */
+const char *kp_mp_value(const struct kp_mp *m, const char *name); /* get(name).value */
+int kp_mp_set_simple(struct kp_mp *m, const char *name, const char *value); /* NULL = nil */
+void kp_mp_delete(struct kp_mp *m, const char *name);
+char *kp_mp_tostring(const struct kp_mp *m); /* caller frees; NULL on allocation failure */
+
 /* ---- response-transformer pieces (plugins.c), exposed for tests ------------------------------ */
 /* header_transformer.lua is_json_body(). */
 bool kp_is_json_body(const char *content_type);

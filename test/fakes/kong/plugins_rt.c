@@ -137,7 +137,8 @@ struct lval {
 struct lp {
     const char *p, *end;
     struct kp_tmpl_env *env;
-    int err; /* 0, KGC_EINVAL (runtime error / unsupported), KGC_ENOMEM */
+    int err;   /* 0, KGC_EINVAL (runtime error / unsupported), KGC_ENOMEM */
+    int depth; /* nesting guard: every recursion passes through parse_unary */
 };
 
 static void lv_free(struct lval *v)
@@ -539,7 +540,22 @@ static struct lval parse_postfix(struct lp *P)
     return v;
 }
 
+static struct lval parse_unary_inner(struct lp *P);
+
+#define MAX_DEPTH 64 /* Lua's own limit is LUAI_MAXCCALLS (200); bounded here for the stack */
+
 static struct lval parse_unary(struct lp *P)
+{
+    if (++P->depth > MAX_DEPTH) {
+        P->depth--;
+        return fail(P);
+    }
+    struct lval v = parse_unary_inner(P);
+    P->depth--;
+    return v;
+}
+
+static struct lval parse_unary_inner(struct lp *P)
 {
     if (accept_kw(P, "not")) {
         struct lval a = parse_unary(P);
@@ -1419,6 +1435,75 @@ static int transform_form_body(json_object *cfg, struct kp_tmpl_env *env, struct
     return rc;
 }
 
+/* access.lua:377-422: rename, remove, replace, add (no append for multipart). */
+static int transform_multipart_body(json_object *cfg, struct kp_tmpl_env *env, struct kf_preq *up)
+{
+    size_t clen = up->body ? up->body_len : 0;
+    struct kp_mp *mp = kp_mp_new(up->body, clen, kf_hdrs_get(&up->headers, "content-type"));
+    if (!mp) {
+        return KGC_ENOMEM;
+    }
+    bool changed = false;
+    int rc = 0;
+    struct pair p = {0};
+    static const char *const secs[] = {"rename", "remove", "replace", "add"};
+    for (size_t s = 0; rc == 0 && s < 4; s++) {
+        json_object *a = kp_cfg_arr(cfg, secs[s], "body");
+        if (s < 3 && clen == 0) {
+            continue;
+        }
+        for (size_t i = 0; rc == 0 && i < kp_arr_len(a); i++) {
+            if ((rc = next_pair(env, a, i, &p)) != 0 || !p.name) {
+                continue;
+            }
+            switch (s) {
+            case 0:
+                if (kp_mp_has(mp, p.name) && strcmp(p.name, p.value ? p.value : "") != 0) {
+                    if (!p.value) {
+                        rc = KGC_EINVAL; /* set_simple(nil, ...) builds "name=\"" .. nil */
+                        break;
+                    }
+                    const char *v = kp_mp_value(mp, p.name);
+                    char *copy = v ? strdup(v) : NULL;
+                    if (v && !copy) {
+                        rc = KGC_ENOMEM;
+                        break;
+                    }
+                    rc = kp_mp_set_simple(mp, p.value, copy);
+                    free(copy);
+                    kp_mp_delete(mp, p.name);
+                    changed = true;
+                }
+                break;
+            case 1:
+                kp_mp_delete(mp, p.name);
+                changed = true;
+                break;
+            case 2:
+                if (kp_mp_has(mp, p.name)) {
+                    kp_mp_delete(mp, p.name);
+                    rc = kp_mp_set_simple(mp, p.name, p.value);
+                    changed = true;
+                }
+                break;
+            default:
+                if (!kp_mp_has(mp, p.name)) {
+                    rc = kp_mp_set_simple(mp, p.name, p.value);
+                    changed = true;
+                }
+                break;
+            }
+            pair_free(&p);
+        }
+    }
+    if (rc == 0 && changed) {
+        char *s = kp_mp_tostring(mp);
+        rc = s ? set_body(up, s) : KGC_ENOMEM;
+    }
+    kp_mp_free(mp);
+    return rc;
+}
+
 static int transform_body(json_object *cfg, struct kp_tmpl_env *env, struct kf_preq *up)
 {
     const char *kind = content_type_kind(kf_hdrs_get(&up->headers, "content-type"));
@@ -1436,7 +1521,7 @@ static int transform_body(json_object *cfg, struct kp_tmpl_env *env, struct kf_p
     if (strcmp(kind, "form") == 0) {
         return transform_form_body(cfg, env, up);
     }
-    return 0; /* multipart: not modelled (plugins.md) */
+    return transform_multipart_body(cfg, env, up);
 }
 
 static int transform_method(json_object *cfg, struct kf_preq *up)
