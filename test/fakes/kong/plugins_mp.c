@@ -371,35 +371,35 @@ struct kp_mp *kp_mp_new(const char *body, size_t len, const char *content_type)
         return NULL;
     }
     /* match(content_type, ";%s*boundary=(%S+)"), quotes stripped (multipart.lua:226-241) */
-    const char *p = content_type;
-    while (p && (p = strchr(p, ';'))) {
+    for (const char *p = content_type ? strchr(content_type, ';') : NULL; p;
+         p = strchr(p + 1, ';')) {
         const char *q = p + 1;
         while (isspace((unsigned char)*q)) {
             q++;
         }
-        if (strncmp(q, "boundary=", 9) == 0) {
-            q += 9;
-            size_t n = 0;
-            while (q[n] && !isspace((unsigned char)q[n])) {
-                n++;
-            }
-            if (n) {
-                if (n >= 2 &&
-                    ((q[0] == '"' && q[n - 1] == '"') || (q[0] == '\'' && q[n - 1] == '\''))) {
-                    q++;
-                    n -= 2;
-                }
-                if (n) {
-                    m->boundary = strndup(q, n);
-                    if (!m->boundary) {
-                        kp_mp_free(m);
-                        return NULL;
-                    }
-                }
-                break;
+        if (strncmp(q, "boundary=", 9) != 0) {
+            continue;
+        }
+        q += 9;
+        size_t n = 0;
+        while (q[n] && !isspace((unsigned char)q[n])) {
+            n++;
+        }
+        if (n == 0) {
+            continue;
+        }
+        if (n >= 2 && ((q[0] == '"' && q[n - 1] == '"') || (q[0] == '\'' && q[n - 1] == '\''))) {
+            q++;
+            n -= 2;
+        }
+        if (n) {
+            m->boundary = strndup(q, n);
+            if (!m->boundary) {
+                kp_mp_free(m);
+                return NULL;
             }
         }
-        p++;
+        break;
     }
     decode(m, body ? body : "", body ? len : 0);
     if (m->oom) {
