@@ -80,7 +80,9 @@ KC
 start_kong() {
     local d=$1 port=${2:-0}
     : >"$d/kong.out"
-    "$BUILD/kgc-test-kong" --admin-listen "127.0.0.1:$port" --log-level warn \
+    # 10k routes make a ~31 MB configuration: over Kong's default admin body limit (10m), so the
+    # benches run Kong as with nginx_admin_client_max_body_size = 64m.
+    "$BUILD/kgc-test-kong" --admin-listen "127.0.0.1:$port" --log-level warn --max-body-mb 64 \
         >"$d/kong.out" 2>>"$d/kong.err" &
     KONG_PID=$!
     PIDS+=("$KONG_PID")
