@@ -116,6 +116,78 @@ static void set_err(char *err, size_t errsz, const char *msg)
     err[n] = '\0';
 }
 
+/* A string -> index table (open addressing, FNV-1a), so field lookups stay O(1) however many
+ * distinct fields an expression or a context holds. Slots hold index + 1; 0 is empty. */
+struct sidx {
+    uint32_t *slot;
+    size_t cap; /* power of two, or 0 */
+};
+
+static uint64_t fnv(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+typedef const char *(*sidx_key_fn)(const void *owner, size_t i);
+
+/* the index of key in the table or SIZE_MAX */
+static size_t sidx_find(const struct sidx *t, const void *owner, sidx_key_fn key, const char *k,
+                        size_t kn)
+{
+    if (!t->cap)
+        return SIZE_MAX;
+    for (size_t h = fnv(k, kn) & (t->cap - 1);; h = (h + 1) & (t->cap - 1)) {
+        uint32_t v = t->slot[h];
+        if (!v)
+            return SIZE_MAX;
+        const char *cand = key(owner, v - 1);
+        if (strlen(cand) == kn && memcmp(cand, k, kn) == 0)
+            return v - 1;
+    }
+}
+
+/* records entry idx (its key via key()); count is the number of entries after adding */
+static bool sidx_add(struct sidx *t, const void *owner, sidx_key_fn key, size_t idx, size_t count)
+{
+    if (count * 2 > t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 16;
+        while (count * 2 > nc)
+            nc *= 2;
+        uint32_t *ns = calloc(nc, sizeof(*ns));
+        if (!ns)
+            return false;
+        free(t->slot);
+        t->slot = ns;
+        t->cap = nc;
+        for (size_t i = 0; i < count; i++) {
+            if (i == idx)
+                continue;
+            const char *k = key(owner, i);
+            size_t h = fnv(k, strlen(k)) & (nc - 1);
+            while (ns[h])
+                h = (h + 1) & (nc - 1);
+            ns[h] = (uint32_t)i + 1;
+        }
+    }
+    const char *k = key(owner, idx);
+    size_t h = fnv(k, strlen(k)) & (t->cap - 1);
+    while (t->slot[h])
+        h = (h + 1) & (t->cap - 1);
+    t->slot[h] = (uint32_t)idx + 1;
+    return true;
+}
+
+static void sidx_clear(struct sidx *t)
+{
+    if (t->cap)
+        memset(t->slot, 0, t->cap * sizeof(*t->slot));
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* UTF-8: validation with Rust's Utf8Error text (t/02-bugs.t:52 "invalid utf-8 sequence of 1   */
 /* bytes from index 0"), character stepping and counting.                                    */
@@ -1220,7 +1292,13 @@ struct kf_atc_expr {
     struct node *root;
     char **fields;
     size_t nfields;
+    struct sidx fidx; /* over fields */
 };
+
+static const char *expr_field_key(const void *owner, size_t i)
+{
+    return ((const struct kf_atc_expr *)owner)->fields[i];
+}
 
 static void node_free(struct node *n)
 {
@@ -1243,6 +1321,7 @@ void kf_atc_expr_free(struct kf_atc_expr *e)
     for (size_t i = 0; i < e->nfields; i++)
         free(e->fields[i]);
     free(e->fields);
+    free(e->fidx.slot);
     free(e);
 }
 
@@ -1273,17 +1352,20 @@ static void bld_span_err(struct bld *b, const struct tok *t, const char *msg)
 
 static const char *intern_field(struct bld *b, const char *s, size_t n)
 {
-    for (size_t i = 0; i < b->e->nfields; i++)
-        if (strlen(b->e->fields[i]) == n && memcmp(b->e->fields[i], s, n) == 0)
-            return b->e->fields[i];
-    char **nf = xrealloc(b->e->fields, (b->e->nfields + 1) * sizeof(*nf));
+    struct kf_atc_expr *e = b->e;
+    size_t i = sidx_find(&e->fidx, e, expr_field_key, s, n);
+    if (i != SIZE_MAX)
+        return e->fields[i];
+    char **nf = xrealloc(e->fields, (e->nfields + 1) * sizeof(*nf));
     if (!nf)
         return NULL;
-    b->e->fields = nf;
+    e->fields = nf;
     char *d = xstrndup(s, n);
     if (!d)
         return NULL;
-    nf[b->e->nfields++] = d;
+    nf[e->nfields++] = d;
+    if (!sidx_add(&e->fidx, e, expr_field_key, e->nfields - 1, e->nfields))
+        return NULL;
     return d;
 }
 
@@ -2013,6 +2095,7 @@ struct kv {
 struct kf_atc_ctx {
     struct cfield *f;
     size_t nf, cf;
+    struct sidx fidx; /* over f[].name */
     /* the result (Match): uuid, string matches per field, captures */
     char uuid[37];
     bool has_uuid;
@@ -2061,6 +2144,7 @@ void kf_atc_ctx_reset(struct kf_atc_ctx *c)
         free(c->f[i].name);
     }
     c->nf = 0;
+    sidx_clear(&c->fidx);
     result_clear(c);
     c->lasterr[0] = '\0';
 }
@@ -2071,6 +2155,7 @@ void kf_atc_ctx_free(struct kf_atc_ctx *c)
         return;
     kf_atc_ctx_reset(c);
     free(c->f);
+    free(c->fidx.slot);
     free(c->matches);
     free(c->caps);
     free(c->cap_names);
@@ -2085,12 +2170,15 @@ const char *kf_atc_ctx_error(const struct kf_atc_ctx *c)
     return c ? c->lasterr : "";
 }
 
+static const char *ctx_field_key(const void *owner, size_t i)
+{
+    return ((const struct kf_atc_ctx *)owner)->f[i].name;
+}
+
 static struct cfield *ctx_field(const struct kf_atc_ctx *c, const char *name)
 {
-    for (size_t i = 0; i < c->nf; i++)
-        if (strcmp(c->f[i].name, name) == 0)
-            return &c->f[i];
-    return NULL;
+    size_t i = sidx_find(&c->fidx, c, ctx_field_key, name, strlen(name));
+    return i == SIZE_MAX ? NULL : &c->f[i];
 }
 
 static int ctx_add(struct kf_atc_ctx *c, const char *field, const struct cval *v)
@@ -2110,6 +2198,11 @@ static int ctx_add(struct kf_atc_ctx *c, const char *field, const struct cval *v
             return KGC_ENOMEM;
         f = &c->f[c->nf++];
         *f = (struct cfield){.name = nm};
+        if (!sidx_add(&c->fidx, c, ctx_field_key, c->nf - 1, c->nf)) {
+            free(nm);
+            c->nf--;
+            return KGC_ENOMEM;
+        }
     }
     if (f->nv == f->cv) {
         size_t nc = f->cv ? f->cv * 2 : 2;
@@ -2441,7 +2534,7 @@ struct matcher {
 
 struct kf_atc_router {
     enum kf_atc_schema schema;
-    struct matcher *m; /* sorted: the order router.rs iterates its BTreeMap in (rev) */
+    struct matcher **m; /* sorted: the order router.rs iterates its BTreeMap in (rev) */
     size_t n, cap;
 };
 
@@ -2457,8 +2550,10 @@ void kf_atc_router_free(struct kf_atc_router *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->n; i++)
-        kf_atc_expr_free(r->m[i].e);
+    for (size_t i = 0; i < r->n; i++) {
+        kf_atc_expr_free(r->m[i]->e);
+        free(r->m[i]);
+    }
     free(r->m);
     free(r);
 }
@@ -2538,13 +2633,13 @@ int kf_atc_router_add(struct kf_atc_router *r, const char *uuid, uint64_t priori
     size_t lo = 0, hi = r->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int c = key_cmp(r->m[mid].prio, r->m[mid].uuid, priority, u);
+        int c = key_cmp(r->m[mid]->prio, r->m[mid]->uuid, priority, u);
         if (c < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo < r->n && key_cmp(r->m[lo].prio, r->m[lo].uuid, priority, u) == 0) {
+    if (lo < r->n && key_cmp(r->m[lo]->prio, r->m[lo]->uuid, priority, u) == 0) {
         set_err(err, errsz, "UUID already exists"); /* router.rs:31 */
         return KGC_EEXIST;
     }
@@ -2554,7 +2649,7 @@ int kf_atc_router_add(struct kf_atc_router *r, const char *uuid, uint64_t priori
         return rc;
     if (r->n == r->cap) {
         size_t nc = r->cap ? r->cap * 2 : 16;
-        struct matcher *nm = xrealloc(r->m, nc * sizeof(*nm));
+        struct matcher **nm = xrealloc(r->m, nc * sizeof(*nm));
         if (!nm) {
             kf_atc_expr_free(e);
             return KGC_ENOMEM;
@@ -2562,8 +2657,13 @@ int kf_atc_router_add(struct kf_atc_router *r, const char *uuid, uint64_t priori
         r->m = nm;
         r->cap = nc;
     }
+    struct matcher *m = calloc(1, sizeof(*m));
+    if (!m) {
+        kf_atc_expr_free(e);
+        return KGC_ENOMEM;
+    }
     memmove(&r->m[lo + 1], &r->m[lo], (r->n - lo) * sizeof(r->m[0]));
-    struct matcher *m = &r->m[lo];
+    r->m[lo] = m;
     m->prio = priority;
     memcpy(m->uuid, u, 16);
     static const char hx[] = "0123456789abcdef";
@@ -2586,8 +2686,9 @@ int kf_atc_router_remove(struct kf_atc_router *r, const char *uuid, uint64_t pri
     if (!r || !uuid || !parse_uuid(uuid, u))
         return KGC_EINVAL;
     for (size_t i = 0; i < r->n; i++)
-        if (r->m[i].prio == priority && memcmp(r->m[i].uuid, u, 16) == 0) {
-            kf_atc_expr_free(r->m[i].e);
+        if (r->m[i]->prio == priority && memcmp(r->m[i]->uuid, u, 16) == 0) {
+            kf_atc_expr_free(r->m[i]->e);
+            free(r->m[i]);
             memmove(&r->m[i], &r->m[i + 1], (r->n - i - 1) * sizeof(r->m[0]));
             r->n--;
             return 0;
@@ -2607,8 +2708,8 @@ bool kf_atc_router_execute(const struct kf_atc_router *r, struct kf_atc_ctx *c,
         return false;
     for (size_t i = 0; i < r->n; i++) {
         result_clear(c); /* a fresh Match per matcher (router.rs:58) */
-        if (eval(c, r->m[i].e->root)) {
-            memcpy(c->uuid, r->m[i].uuid_str, sizeof(c->uuid));
+        if (eval(c, r->m[i]->e->root)) {
+            memcpy(c->uuid, r->m[i]->uuid_str, sizeof(c->uuid));
             c->has_uuid = true;
             fill_match(c, m);
             return true;

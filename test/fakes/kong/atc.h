@@ -37,8 +37,11 @@ void kf_atc_expr_free(struct kf_atc_expr *e);
  * order. Borrowed from e. */
 size_t kf_atc_expr_fields(const struct kf_atc_expr *e, const char *const **names);
 
-/* Values for one evaluation: each field may carry several values (headers, query arguments); a
- * predicate on a field is true when ANY value satisfies it, as in atc-router's interpreter. */
+/* Values for one evaluation: each field may carry several values (headers, query arguments).
+ * As in atc-router's interpreter (src/interpreter.rs:26-270), a predicate is true only when it
+ * holds for EVERY value of its field (so `!=` and `not in` need every value to differ), unless
+ * its lhs is wrapped in any(), which makes one value enough; a field with no value never
+ * matches, whatever the operator. */
 struct kf_atc_ctx;
 struct kf_atc_ctx *kf_atc_ctx_new(void);
 void kf_atc_ctx_free(struct kf_atc_ctx *c);

@@ -31,6 +31,9 @@
 /* PCRE2's largest repetition count; regex 1.10.4 would refuse far smaller compiled sizes with
  * "Compiled regex exceeds size limit of 10485760 bytes." (regex src/builders.rs size_limit) */
 #define RX_MAX_REPEAT 65535
+/* the largest PCRE2 spelling we build: class set operations (~~ repeats both operands) could
+ * otherwise grow exponentially; past it the pattern is refused as too big */
+#define RX_MAX_OUT (1u << 20)
 
 struct atc_rx {
     pcre2_code *re;
@@ -250,6 +253,7 @@ struct rxp {
     size_t nst, cst;
     long last_at;
     int last_kind;
+    size_t wraps; /* "(?:" still to insert at last_at (see flush_wraps) */
     uint32_t ngroups;
     char **names;
     size_t *name_at; /* where each name starts in the pattern */
@@ -990,11 +994,17 @@ static void union_free(struct union_st *u)
 }
 
 /* lhs OP rhs for &&, --, ~~ as look-ahead expressions */
-static void cls_op(struct cls *lhs, char op, struct cls *rhs)
+static bool cls_op(struct cls *lhs, char op, struct cls *rhs)
 {
     struct obuf a = {0}, b = {0}, o = {0};
     cls_expr(&a, lhs);
     cls_expr(&b, rhs);
+    if (a.n + b.n > RX_MAX_OUT / 2 || a.oom || b.oom) {
+        free(a.p);
+        free(b.p);
+        cls_free(rhs);
+        return false;
+    }
     const char *A = a.p ? a.p : "", *B = b.p ? b.p : "";
     if (op == '&') { /* intersection: in A and in B */
         ob_puts(&o, "(?:(?=");
@@ -1025,6 +1035,7 @@ static void cls_op(struct cls *lhs, char op, struct cls *rhs)
     cls_free(rhs);
     lhs->simple = false;
     lhs->s = o;
+    return true;
 }
 
 static bool parse_class(struct rxp *r, struct cls *out, size_t depth);
@@ -1167,7 +1178,10 @@ static bool parse_class(struct rxp *r, struct cls *out, size_t depth)
             union_to_cls(&u, &cur);
             union_free(&u);
             if (op) {
-                cls_op(&lhs, op, &cur);
+                if (!cls_op(&lhs, op, &cur)) {
+                    cls_free(&lhs);
+                    return fail(r, E_TOO_BIG, start, r->pos);
+                }
                 *out = lhs;
             } else
                 *out = cur;
@@ -1197,9 +1211,12 @@ static bool parse_class(struct rxp *r, struct cls *out, size_t depth)
             struct cls cur;
             union_to_cls(&u, &cur);
             union_free(&u);
-            if (op)
-                cls_op(&lhs, op, &cur);
-            else
+            if (op) {
+                if (!cls_op(&lhs, op, &cur)) {
+                    cls_free(&lhs);
+                    return fail(r, E_TOO_BIG, start, r->pos);
+                }
+            } else
                 lhs = cur;
             op = (char)c;
             continue;
@@ -1239,10 +1256,29 @@ static bool prepare_repeat(struct rxp *r)
     if (r->last_kind == K_NONE || r->last_kind == K_FLAGS)
         return fail(r, E_REP_MISSING, r->pos, r->pos);
     if (r->last_kind == K_REP || r->last_kind == K_ASSERT) {
-        ob_insert(&r->out, (size_t)r->last_at, "(?:");
+        r->wraps++;
         ob_puts(&r->out, ")");
     }
     return true;
+}
+
+/* inserts the pending "(?:" of repeated repetitions in one move, so a*+*+... stays linear */
+static void flush_wraps(struct rxp *r)
+{
+    if (!r->wraps)
+        return;
+    size_t k = r->wraps * 3;
+    char *t = malloc(k + 1);
+    if (!t) {
+        r->out.oom = true;
+        return;
+    }
+    for (size_t i = 0; i < r->wraps; i++)
+        memcpy(t + 3 * i, "(?:", 3);
+    t[k] = '\0';
+    ob_insert(&r->out, (size_t)r->last_at, t);
+    free(t);
+    r->wraps = 0;
 }
 
 static bool is_capture_char(uint32_t c, bool first)
@@ -1528,7 +1564,7 @@ static bool counted_repetition(struct rxp *r)
     if (lo > RX_MAX_REPEAT || hi > RX_MAX_REPEAT)
         return fail(r, E_TOO_BIG, start, r->pos);
     if (r->last_kind == K_REP || r->last_kind == K_ASSERT) {
-        ob_insert(&r->out, (size_t)r->last_at, "(?:");
+        r->wraps++;
         ob_puts(&r->out, ")");
     }
     if (form == 0)
@@ -1556,7 +1592,11 @@ static bool translate(struct rxp *r)
             break;
         if (r->out.oom)
             return false;
+        if (r->out.n > RX_MAX_OUT)
+            return fail(r, E_TOO_BIG, 0, r->n);
         uint32_t c = ch(r);
+        if (c != '?' && c != '*' && c != '+' && c != '{')
+            flush_wraps(r);
         size_t at = r->out.n;
         switch (c) {
         case '(':
@@ -1658,6 +1698,7 @@ static bool translate(struct rxp *r)
             break;
         }
     }
+    flush_wraps(r);
     if (r->nst > 0) { /* parse.rs pop_group_end: the innermost open group */
         size_t o = r->st[r->nst - 1].open;
         return fail(r, E_GROUP_UNCLOSED, o, o + 1);
