@@ -416,6 +416,25 @@ static void test_ch_weight_zero_never(void **state)
     fx_free(&f);
 }
 
+/* balancer/init.lua:316-323: the hash value is computed whatever the algorithm, so hashing on a
+ * missing cookie answers with Set-Cookie under round-robin too. */
+static void test_rr_cookie_still_set(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, "{\"name\":\"u\",\"hash_on\":\"cookie\",\"hash_on_cookie\":\"c\","
+                "\"hash_on_cookie_path\":\"/app\"}");
+    fx_target(&f, "{\"id\":\"1\",\"target\":\"10.0.0.1:80\"}");
+    fx_build(&f);
+    struct kf_balancer_extra x;
+    char out[64];
+    assert_int_equal(kf_balancer_pick_ex(f.b, &f.c, NULL, out, sizeof(out), &x), 0);
+    assert_string_equal(out, "10.0.0.1:80");
+    assert_int_equal(strncmp(x.set_cookie, "c=", 2), 0);
+    assert_non_null(strstr(x.set_cookie, "; Path=/app; Same-Site=Lax; HttpOnly"));
+    fx_free(&f);
+}
+
 /* ---- least-connections ----------------------------------------------------------------------- */
 
 /* least_connections.lua:23-44,125-129 with the release of handler.lua:1639-1642 before the next
@@ -522,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_ch_cookie_generated_and_reused),
         cmocka_unit_test(test_ch_uri_capture),
         cmocka_unit_test(test_ch_weight_zero_never),
+        cmocka_unit_test(test_rr_cookie_still_set),
         cmocka_unit_test(test_lc_equal_weights_rotation),
         cmocka_unit_test(test_lc_highest_weight_wins),
         cmocka_unit_test(test_lc_all_zero_enoent),

@@ -868,10 +868,13 @@ int kf_balancer_pick_ex(struct kf_balancer *b, const struct kf_client_req *clien
     if (!b || b->n == 0 || b->total_weight == 0) {
         return KGC_ENOENT; /* no weight: no peers / unhealthy (balancers.lua:457-466) */
     }
+    /* the value is computed for every algorithm (balancer/init.lua:316-323), so hashing on a
+     * missing cookie sets one even when the algorithm ignores the hash */
+    char *v = b->hash_on != H_NONE ? hash_value(b, client, m, extra) : NULL;
+    uint32_t h = b->algo == ALG_CH ? continuum_index(v ? v : "", b->points) /* :321 or "" */
+                                   : 0;
+    free(v);
     if (b->algo == ALG_CH) {
-        char *v = hash_value(b, client, m, extra);
-        uint32_t h = continuum_index(v ? v : "", b->points); /* init.lua:321: or "" */
-        free(v);
         /* scan h, h-1, ..., 1, points, ..., h+2 (consistent_hashing.lua:157-190) */
         uint64_t index = h;
         for (uint64_t steps = 0; steps <= (uint64_t)b->points + 1 && index - 1 != h; steps++) {
