@@ -874,6 +874,38 @@ static void test_regex_semantics(void **state)
     kf_atc_ctx_add_str(c, "http.path", "abc\n");
     assert_false(run1("http.path ~ \"abc$\"", c, &m));
     assert_true(run1("http.path ~ \"(?m)abc$\"", c, &m));
+    /* (?m)^ matches after the final newline too (regex-automata's StartLF look) */
+    assert_true(run1("http.path ~ \"(?m)\\n^$\"", c, &m));
+    assert_false(run1("http.path ~ \"\\n^$\"", c, &m));
+    /* regex-syntax class set operations and nesting (src/ast/mod.rs ClassSetBinaryOpKind) */
+    static const struct {
+        const char *re, *yes, *no;
+    } sets[] = {
+        {"^[[:alpha:]--[a-c]]$", "d", "a"},
+        {"^[a-z&&[^aeiou]]$", "b", "e"},
+        {"^[ab~~bc]$", "c", "b"},
+        {"^[a[^b-z]]$", "A", "b"},
+        {"(?x)^[a b]$", "b", " "},
+        {"^\\\\x{41}\\\\u0042$", "AB", "ab"},
+        {"(?i)^stra\\\\x{df}e$",
+         "STRA\xe1\xba\x9e"
+         "E",
+         "STRASSE"}, /* simple folding only */
+        {"\\\\b{start}bar", "foo bar", "foobar"},
+        {"^[[:digit:]]+$", "123", "\xd9\xa3"}, /* POSIX classes stay ASCII */
+    };
+    for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+        char ex[128];
+        snprintf(ex, sizeof(ex), "http.path ~ \"%s\"", sets[i].re);
+        kf_atc_ctx_reset(c);
+        kf_atc_ctx_add_str(c, "http.path", sets[i].yes);
+        if (!run1(ex, c, &m))
+            fail_msg("%s should match %s", sets[i].re, sets[i].yes);
+        kf_atc_ctx_reset(c);
+        kf_atc_ctx_add_str(c, "http.path", sets[i].no);
+        if (run1(ex, c, &m))
+            fail_msg("%s should not match %s", sets[i].re, sets[i].no);
+    }
     kf_atc_ctx_reset(c);
     kf_atc_ctx_add_str(c, "http.path", "\xd9\xa3"); /* ARABIC-INDIC DIGIT THREE */
     assert_true(run1("http.path ~ \"^\\\\d$\"", c, &m));

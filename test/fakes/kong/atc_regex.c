@@ -231,10 +231,10 @@ static const char *ekind_text(enum ekind k)
 }
 
 struct gframe {
-    size_t open;   /* offset of '(' */
-    size_t out_at; /* where the group starts in the output */
-    bool ws, uni;  /* the flags to restore at ')' */
-    long last_at;  /* the parent concatenation's last item */
+    size_t open;         /* offset of '(' */
+    size_t out_at;       /* where the group starts in the output */
+    bool ws, uni, multi; /* the flags to restore at the closing paren */
+    long last_at;        /* the parent concatenation's last item */
     int last_kind;
 };
 
@@ -249,6 +249,7 @@ struct rxp {
     bool aux;      /* an auxiliary span (duplicates) */
     size_t as, ae;
     bool ws, uni; /* (?x) and (?u) in effect */
+    bool multi;   /* (?m) in effect */
     struct gframe *st;
     size_t nst, cst;
     long last_at;
@@ -1338,7 +1339,8 @@ static bool new_group_slot(struct rxp *r)
 }
 
 /* parse.rs parse_flags; fills on/off with the PCRE2 letters, updates ws/uni for the scope */
-static bool parse_flags(struct rxp *r, char *on, char *off, int *nitems, bool *ws, bool *uni)
+static bool parse_flags(struct rxp *r, char *on, char *off, int *nitems, bool *ws, bool *uni,
+                        bool *multi)
 {
     size_t seen_pos[128];
     bool seen[128] = {0};
@@ -1371,6 +1373,8 @@ static bool parse_flags(struct rxp *r, char *on, char *off, int *nitems, bool *w
             }
             seen[c] = true;
             seen_pos[c] = r->pos;
+            if (c == 'm')
+                *multi = !negated;
             if (c == 'x')
                 *ws = !negated;
             else if (c == 'u')
@@ -1424,6 +1428,7 @@ static bool parse_group(struct rxp *r)
                        .out_at = r->out.n,
                        .ws = r->ws,
                        .uni = r->uni,
+                       .multi = r->multi,
                        .last_at = r->last_at,
                        .last_kind = r->last_kind};
     if (bump_if(r, "?P<") || bump_if(r, "?<")) {
@@ -1454,8 +1459,8 @@ static bool parse_group(struct rxp *r)
             return fail(r, E_GROUP_UNCLOSED, open, open_end);
         char on[16], off[16];
         int nitems;
-        bool ws = r->ws, uni = r->uni;
-        if (!parse_flags(r, on, off, &nitems, &ws, &uni))
+        bool ws = r->ws, uni = r->uni, multi = r->multi;
+        if (!parse_flags(r, on, off, &nitems, &ws, &uni, &multi))
             return false;
         uint32_t end = ch(r);
         bump(r);
@@ -1465,6 +1470,7 @@ static bool parse_group(struct rxp *r)
             /* set flags: they last to the end of the enclosing group */
             r->ws = ws;
             r->uni = uni;
+            r->multi = multi;
             emit_flags(&r->out, on, off, false);
             r->last_kind = K_FLAGS;
             return true;
@@ -1474,6 +1480,7 @@ static bool parse_group(struct rxp *r)
             return false;
         r->ws = ws;
         r->uni = uni;
+        r->multi = multi;
         r->last_kind = K_NONE;
         r->last_at = -1;
         return true;
@@ -1611,6 +1618,7 @@ static bool translate(struct rxp *r)
             ob_puts(&r->out, ")");
             r->ws = f.ws;
             r->uni = f.uni;
+            r->multi = f.multi;
             r->last_at = (long)f.out_at;
             r->last_kind = K_ATOM;
             break;
@@ -1685,8 +1693,13 @@ static bool translate(struct rxp *r)
             break;
         case '^':
         case '$':
+            /* (?m): Rust's ^ also matches after a final '\n' (PCRE2's does not), so both
+             * line anchors are spelled as look-arounds on '\n' */
             bump(r);
-            ob_putn(&r->out, (const char[]){(char)c}, 1);
+            if (r->multi)
+                ob_puts(&r->out, c == '^' ? "(?<![^\n])" : "(?![^\n])");
+            else
+                ob_putn(&r->out, (const char[]){(char)c}, 1);
             r->last_at = (long)at;
             r->last_kind = K_ASSERT;
             break;
