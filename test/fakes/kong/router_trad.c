@@ -20,10 +20,12 @@
  *   - resty.ipmatcher 0.6.1 CIDR semantics for sources/destinations ranges.
  * It models select(), not exec(): the URI is matched as given (no normalisation; exec() does
  * strip_uri_args + kong.tools.uri.normalize, 1777), request header names are matched as
- * ngx.req.get_headers() does (lower-case, then "_" -> "-" on a miss). No LRU cache.
+ * ngx.req.get_headers() does (lower-case, then "_" -> "-" on a miss). No LRU cache. A route's
+ * header names are taken in JSON order where Lua has pairs() (LuaJIT hash order, which decides
+ * hits.header_name only when one route brings several new names; not reproducible).
  *
- * Ownership: kf_trad_new borrows nothing after it returns except the JSON objects for
- * created_at/regex_priority, which the façade keeps alive (router.h). The router is immutable
+ * Ownership: kf_trad_new copies what it needs and keeps no reference to the JSON it was given
+ * (router.h lets it borrow, it does not need to). The router is immutable
  * after kf_trad_new; kf_trad_select only reads it, so any number of threads may select at once.
  * kf_match strings are malloc'd and owned by the match. Errors: KGC_EINVAL with Kong's text,
  * KGC_ENOMEM. Internal to test/fakes/kong/. */
@@ -1755,6 +1757,12 @@ static int build(struct builder *b, const struct kf_route_in *routes, size_t n)
     rc = sort_rc(b, lua_sort(&t->routes, lt_routes, &ud));
     if (rc) {
         return rc;
+    }
+    /* the JSON values were only needed to sort */
+    for (size_t i = 0; i < t->routes.n; i++) {
+        struct t_route *r = t->routes.v[i];
+        r->regex_priority = NULL;
+        r->created_at = NULL;
     }
     /* 1457-1464 */
     for (size_t i = 0; i < t->routes.n; i++) {
