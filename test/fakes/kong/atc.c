@@ -28,7 +28,7 @@
 
 /* Paren and transform nesting cap. pest has no limit (a deep input overflows the Rust stack);
  * ours turns it into an error (see kf_atc_parse). */
-#define ATC_MAX_DEPTH 64
+#define ATC_MAX_DEPTH 200
 /* src/ffi.rs:15 ERR_BUF_MAX_LEN: atc-router truncates its messages to 4096 bytes. */
 #define ATC_ERRBUF_MAX 4096
 

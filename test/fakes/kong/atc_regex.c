@@ -247,6 +247,8 @@ struct rxp {
     enum ekind ek;
     size_t es, ee; /* error span (byte offsets) */
     bool aux;      /* an auxiliary span (duplicates) */
+    enum ekind dk; /* the first deferred (translation) error */
+    size_t ds, de;
     size_t as, ae;
     bool ws, uni; /* (?x) and (?u) in effect */
     bool multi;   /* (?m) in effect */
@@ -270,6 +272,18 @@ static bool fail(struct rxp *r, enum ekind k, size_t s, size_t e)
         r->ee = e;
     }
     return false;
+}
+
+/* Errors of regex-syntax's HIR translation (Unicode classes, invalid UTF-8, the size limit) come
+ * only after the whole pattern parsed (regex-syntax src/parser.rs: ast parse, then translate),
+ * so they wait until the end; the first one is kept. */
+static void defer(struct rxp *r, enum ekind k, size_t s, size_t e)
+{
+    if (r->dk == E_NONE) {
+        r->dk = k;
+        r->ds = s;
+        r->de = e;
+    }
 }
 
 static bool eof(const struct rxp *r)
@@ -473,6 +487,7 @@ struct prim {
     size_t s, e;   /* span */
     char text[96]; /* P_UNICODE / P_ASSERT: the PCRE2 spelling */
     bool neg;
+    bool byte; /* written \xHH: a byte in (?-u) mode (ast Literal::byte) */
 };
 
 static bool unicode_prop(struct rxp *r, struct prim *pr, size_t start);
@@ -521,6 +536,7 @@ static bool parse_hex(struct rxp *r, struct prim *pr, size_t start)
         bump_and_bump_space(r);
         if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
             return fail(r, E_HEX_INVALID, hs, r->pos);
+        pr->byte = digits == 2;
     }
     pr->k = P_LIT;
     pr->c = v;
@@ -810,7 +826,7 @@ static bool unicode_prop(struct rxp *r, struct prim *pr, size_t start)
     pr->e = r->pos;
     pr->neg = neg;
     if (!r->uni)
-        return fail(r, E_UNICODE_NOT_ALLOWED, start, r->pos);
+        defer(r, E_UNICODE_NOT_ALLOWED, start, r->pos);
     char spelled[80];
     if (nn) {
         if (!strcmp(name, "sc") || !strcmp(name, "script"))
@@ -832,7 +848,7 @@ static bool unicode_prop(struct rxp *r, struct prim *pr, size_t start)
         snprintf(spelled, sizeof(spelled), "%s", name);
     snprintf(pr->text, sizeof(pr->text), "\\%c{%s}", neg ? 'P' : 'p', spelled);
     if (!pcre_has_prop(pr->text))
-        return fail(r, E_UNICODE_PROPERTY_NOT_FOUND, start, r->pos);
+        defer(r, E_UNICODE_PROPERTY_NOT_FOUND, start, r->pos);
     return true;
 }
 
@@ -845,8 +861,11 @@ static bool emit_perl(struct rxp *r, struct obuf *o, const struct prim *pr, bool
         return true;
     }
     const char *set = pr->c == 'd' ? "0-9" : pr->c == 'w' ? "0-9A-Za-z_" : "\\t\\n\\x0B\\f\\r ";
-    if (pr->c == 'D' || pr->c == 'W' || pr->c == 'S')
-        return fail(r, E_INVALID_UTF8, pr->s, pr->e);
+    if (pr->c == 'D' || pr->c == 'W' || pr->c == 'S') {
+        /* translate.rs hir_perl_byte_class: a negated ASCII class could match invalid UTF-8 */
+        defer(r, E_INVALID_UTF8, pr->s, pr->e);
+        return true;
+    }
     ob_printf(o, in_class ? "%s" : "[%s]", set);
     return true;
 }
@@ -957,6 +976,7 @@ static bool try_ascii_class(struct rxp *r, struct obuf *simple, struct obuf *com
 }
 
 struct union_st {
+    bool nonascii;       /* (?-u): a \xHH byte above 0x7F is in the class */
     struct obuf simple;  /* class body items */
     struct obuf complex; /* '|'-separated one-char expressions */
     bool any;            /* at least one item */
@@ -1064,8 +1084,12 @@ static bool class_range(struct rxp *r, struct union_st *u)
         u->any = true;
         switch (a.k) {
         case P_LIT:
-            if (!r->uni && a.c >= 0x80)
-                return fail(r, E_INVALID_UTF8, a.s, a.e);
+            /* translate.rs class_literal_byte: Unicode chars cannot sit in a byte class, a \xHH
+             * byte above 0x7F makes the class non-ASCII (refused at the class, see below) */
+            if (!r->uni && a.c >= 0x80 && !a.byte)
+                defer(r, E_UNICODE_NOT_ALLOWED, a.s, a.e);
+            else if (!r->uni && a.c >= 0x80)
+                u->nonascii = true;
             emit_lit(&u->simple, a.c);
             return true;
         case P_PERL:
@@ -1091,14 +1115,21 @@ static bool class_range(struct rxp *r, struct union_st *u)
         bump(r);
         b.e = r->pos;
     }
+    /* parse.rs parse_set_class_range: both ends go through into_class_literal */
     if (a.k != P_LIT)
-        return fail(r, a.k == P_ASSERT ? E_CLASS_ESCAPE_INVALID : E_CLASS_RANGE_LITERAL, a.s, a.e);
+        return fail(r, E_CLASS_RANGE_LITERAL, a.s, a.e);
     if (b.k != P_LIT)
-        return fail(r, b.k == P_ASSERT ? E_CLASS_ESCAPE_INVALID : E_CLASS_RANGE_LITERAL, b.s, b.e);
+        return fail(r, E_CLASS_RANGE_LITERAL, b.s, b.e);
     if (a.c > b.c)
         return fail(r, E_CLASS_RANGE_INVALID, a.s, b.e);
-    if (!r->uni && b.c >= 0x80)
-        return fail(r, E_INVALID_UTF8, a.s, b.e);
+    if (!r->uni) {
+        if (a.c >= 0x80 && !a.byte)
+            defer(r, E_UNICODE_NOT_ALLOWED, a.s, a.e);
+        else if (b.c >= 0x80 && !b.byte)
+            defer(r, E_UNICODE_NOT_ALLOWED, b.s, b.e);
+        else if (b.c >= 0x80)
+            u->nonascii = true;
+    }
     u->any = true;
     emit_lit(&u->simple, a.c);
     ob_puts(&u->simple, "-");
@@ -1139,6 +1170,7 @@ static bool parse_class(struct rxp *r, struct cls *out, size_t depth)
         }
     }
     size_t open_end = r->pos; /* the class's span for "unclosed" is [start, open_end) */
+    bool nonascii = false;
     struct cls lhs = {0};
     char op = 0;
     for (;;) {
@@ -1175,6 +1207,7 @@ static bool parse_class(struct rxp *r, struct cls *out, size_t depth)
         }
         if (c == ']') {
             bump(r);
+            nonascii = nonascii || u.nonascii;
             struct cls cur;
             union_to_cls(&u, &cur);
             union_free(&u);
@@ -1198,10 +1231,9 @@ static bool parse_class(struct rxp *r, struct cls *out, size_t depth)
                     out->s = o;
                 }
             }
-            if (!r->uni && out->simple && out->neg) {
-                cls_free(out);
-                return fail(r, E_INVALID_UTF8, start, r->pos);
-            }
+            /* translate.rs bytes_fold_and_negate: a byte class that is not all ASCII */
+            if (!r->uni && ((out->simple && out->neg) || nonascii))
+                defer(r, E_INVALID_UTF8, start, r->pos);
             return true;
         }
         if ((c == '&' || c == '-' || c == '~') && peek_space(r) == c &&
@@ -1209,6 +1241,7 @@ static bool parse_class(struct rxp *r, struct cls *out, size_t depth)
                       : c == '-' ? "--"
                                  : "~~")) {
             r->pos += 2;
+            nonascii = nonascii || u.nonascii;
             struct cls cur;
             union_to_cls(&u, &cur);
             union_free(&u);
@@ -1568,8 +1601,10 @@ static bool counted_repetition(struct rxp *r)
     }
     if (form == 2 && lo > hi)
         return fail(r, E_REP_COUNT_INVALID, start, r->pos);
-    if (lo > RX_MAX_REPEAT || hi > RX_MAX_REPEAT)
-        return fail(r, E_TOO_BIG, start, r->pos);
+    if (lo > RX_MAX_REPEAT || hi > RX_MAX_REPEAT) {
+        defer(r, E_TOO_BIG, start, r->pos);
+        lo = hi = 0;
+    }
     if (r->last_kind == K_REP || r->last_kind == K_ASSERT) {
         r->wraps++;
         ob_puts(&r->out, ")");
@@ -1663,8 +1698,9 @@ static bool translate(struct rxp *r)
             int kind = K_ATOM;
             switch (pr.k) {
             case P_LIT:
-                if (!r->uni && pr.c >= 0x80)
-                    return fail(r, E_INVALID_UTF8, pr.s, pr.e);
+                /* translate.rs ast_literal_to_scalar: only a \xHH byte above 0x7F is refused */
+                if (!r->uni && pr.byte && pr.c >= 0x80)
+                    defer(r, E_INVALID_UTF8, pr.s, pr.e);
                 emit_lit(&r->out, pr.c);
                 break;
             case P_PERL:
@@ -1685,7 +1721,7 @@ static bool translate(struct rxp *r)
         }
         case '.':
             if (!r->uni)
-                return fail(r, E_INVALID_UTF8, r->pos, next_pos(r));
+                defer(r, E_INVALID_UTF8, r->pos, next_pos(r));
             bump(r);
             ob_puts(&r->out, ".");
             r->last_at = (long)at;
@@ -1716,6 +1752,8 @@ static bool translate(struct rxp *r)
         size_t o = r->st[r->nst - 1].open;
         return fail(r, E_GROUP_UNCLOSED, o, o + 1);
     }
+    if (r->dk != E_NONE)
+        return fail(r, r->dk, r->ds, r->de);
     return !r->out.oom;
 }
 
