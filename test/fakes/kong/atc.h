@@ -54,7 +54,7 @@ int kf_atc_ctx_add_ip(struct kf_atc_ctx *c, const char *field, const char *ip); 
  * value each `==`, `^=`, `~` predicate matched, per field (Kong reads "http.path"), and the
  * regex captures (numbered "0".. and named). Strings are owned by the context. */
 struct kf_atc_match {
-    const char *uuid;
+    const char *uuid;       /* NULL after kf_atc_expr_execute (no matcher) */
     const char *path_value; /* the matched value of "http.path", or NULL */
     const char *const *cap_names;
     const char *const *cap_values;
