@@ -643,6 +643,14 @@ static void test_lower_and_case(void **state)
     kf_atc_ctx_reset(c);
     kf_atc_ctx_add_str(c, "http.headers.x", "\xc3\x84RGER");
     assert_true(run1("lower(http.headers.x) == \"\xc3\xa4rger\"", c, &m));
+    /* Rust str::to_lowercase special cases: final sigma, U+0130 */
+    kf_atc_ctx_reset(c);
+    kf_atc_ctx_add_str(c, "http.headers.x", "\xce\x9f\xce\x94\xce\x9f\xce\xa3 \xc4\xb0");
+    assert_true(
+        run1("lower(http.headers.x) == \"\xce\xbf\xce\xb4\xce\xbf\xcf\x82 i\xcc\x87\"", c, &m));
+    kf_atc_ctx_reset(c);
+    kf_atc_ctx_add_str(c, "http.headers.x", "\xce\xa3\xce\x91");
+    assert_true(run1("lower(http.headers.x) == \"\xcf\x83\xce\xb1\"", c, &m));
     kf_atc_ctx_free(c);
     kf_atc_router_free(r);
 }

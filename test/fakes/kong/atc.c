@@ -309,15 +309,61 @@ static void utf8_encode(struct sbuf *b, uint32_t cp)
     sb_putn(b, t, n);
 }
 
-/* lower(): Rust's str::to_lowercase (src/interpreter.rs:39). We map each character with glibc's
- * C.UTF-8 towlower (Unicode simple lowercase); Rust's special cases (final sigma, U+0130 to two
- * characters) are not modelled. Falls back to ASCII when the locale is missing. */
+/* lower(): Rust's str::to_lowercase (src/interpreter.rs:39), character by character with glibc's
+ * C.UTF-8 towlower (Unicode simple lowercase) plus Rust's two special cases (core
+ * src/str/mod.rs to_lowercase): U+0130 becomes "i" + U+0307, and a capital sigma becomes final
+ * sigma when a cased letter precedes it and none follows (case-ignorable characters skipped;
+ * our case-ignorable set is the common one: ' . : ^ ` U+00AD U+00B7 and combining marks
+ * U+0300-U+036F). Falls back to ASCII when the locale is missing. */
 static pthread_once_t lower_once = PTHREAD_ONCE_INIT;
 static locale_t lower_loc; /* written once under lower_once, then read-only */
 
 static void lower_init(void)
 {
     lower_loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+static bool case_ignorable(uint32_t c)
+{
+    return c == '\'' || c == '.' || c == ':' || c == '^' || c == '`' || c == 0xAD || c == 0xB7 ||
+           (c >= 0x300 && c <= 0x36F);
+}
+
+static bool cased(uint32_t c)
+{
+    if (c < 0x80)
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (!lower_loc)
+        return false;
+    return towlower_l((wint_t)c, lower_loc) != (wint_t)c ||
+           towupper_l((wint_t)c, lower_loc) != (wint_t)c;
+}
+
+/* Rust's case_ignorable_then_cased over s[0..at) backwards (dir < 0) or s[at..n) forwards */
+static bool ignorable_then_cased(const char *s, size_t n, size_t at, int dir)
+{
+    if (dir < 0) {
+        size_t i = at;
+        while (i > 0) {
+            size_t st = i - 1;
+            while (st > 0 && ((unsigned char)s[st] & 0xC0) == 0x80)
+                st--;
+            size_t adv;
+            uint32_t c = utf8_decode((const unsigned char *)s + st, n - st, &adv);
+            if (!case_ignorable(c))
+                return cased(c);
+            i = st;
+        }
+        return false;
+    }
+    for (size_t i = at; i < n;) {
+        size_t adv;
+        uint32_t c = utf8_decode((const unsigned char *)s + i, n - i, &adv);
+        if (!case_ignorable(c))
+            return cased(c);
+        i += adv;
+    }
+    return false;
 }
 
 static char *utf8_lower(const char *s, size_t n, size_t *outn)
@@ -334,6 +380,18 @@ static char *utf8_lower(const char *s, size_t n, size_t *outn)
         }
         size_t adv;
         uint32_t cp = utf8_decode((const unsigned char *)s + i, n - i, &adv);
+        if (cp == 0x130) { /* LATIN CAPITAL LETTER I WITH DOT ABOVE */
+            sb_puts(&b, "i\xcc\x87");
+            i += adv;
+            continue;
+        }
+        if (cp == 0x3A3) { /* GREEK CAPITAL LETTER SIGMA */
+            bool final =
+                ignorable_then_cased(s, n, i, -1) && !ignorable_then_cased(s, n, i + adv, 1);
+            utf8_encode(&b, final ? 0x3C2 : 0x3C3);
+            i += adv;
+            continue;
+        }
         if (lower_loc)
             cp = (uint32_t)towlower_l((wint_t)cp, lower_loc);
         utf8_encode(&b, cp);
