@@ -51,8 +51,9 @@ int kf_atc_ctx_add_int(struct kf_atc_ctx *c, const char *field, int64_t value);
 int kf_atc_ctx_add_ip(struct kf_atc_ctx *c, const char *field, const char *ip); /* EINVAL if bad */
 
 /* The result of a successful evaluation (atc-router's Match): the matched matcher's uuid, the
- * value each `==`, `^=`, `~` predicate matched, per field (Kong reads "http.path"), and the
- * regex captures (numbered "0".. and named). Strings are owned by the context. */
+ * value each `==`, `^=`, `=^` (the literal) or `~` (the whole match) predicate recorded, per
+ * field (Kong reads "http.path"), and the regex captures ("0" the whole match, "1".. each group
+ * that took part, then named groups by name). Strings are owned by the context. */
 struct kf_atc_match {
     const char *uuid;       /* NULL after kf_atc_expr_execute (no matcher) */
     const char *path_value; /* the matched value of "http.path", or NULL */
@@ -72,7 +73,8 @@ struct kf_atc_router *kf_atc_router_new(enum kf_atc_schema schema);
 void kf_atc_router_free(struct kf_atc_router *r);
 
 /* Adds a matcher; KGC_EINVAL with the parse/type message (the router is unchanged), KGC_EEXIST
- * for a uuid already present. */
+ * ("UUID already exists") for a (priority, uuid) key already present — as router.rs:28-31, the
+ * same uuid under another priority is a second matcher. */
 int kf_atc_router_add(struct kf_atc_router *r, const char *uuid, uint64_t priority,
                       const char *expr, char *err, size_t errsz);
 
