@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -406,6 +407,9 @@ static void *conn_main(void *arg)
     if (ssl) {
         api.f_SSL_free(ssl);
     }
+    /* this thread's OpenSSL state (error queue, per-thread DRBGs) now, not in a thread-exit
+     * destructor that may run after the process has started exiting */
+    OPENSSL_thread_stop();
     pthread_mutex_lock(&t->mu);
     if (c->prev) {
         c->prev->next = c->next;
