@@ -459,6 +459,121 @@ static void test_route_echo_expressions(void **state)
     kf_proxy_stop(f.p);
 }
 
+/* The URI as Kong's exec() sees it: the request target as sent (nginx $request_uri, never decoded
+ * by the proxy), its query cut and normalised (kong/router/utils.lua:57-64, kong/tools/uri.lua
+ * normalize) before the router runs; the upstream path = escape(upstream_uri) + "?" + the query as
+ * sent (kong/runloop/handler.lua:1324, 1392-1394); X-Forwarded-Path = the raw path
+ * (handler.lua:1248-1254). */
+static void check_exec_uri(enum kf_flavor flavor, const char *flavor_name)
+{
+    struct fixture f;
+    start(&f, flavor, false);
+    configure(&f, DOC, flavor_name);
+    static const char *const h[] = {"Host: echo.example.com", NULL};
+    static const char *const cases[][3] = {
+        /* request target, echoed upstream path, X-Forwarded-Path */
+        {"/a/%7Ex%2Fy/./z?q=%20a+b", "/base/~x%2Fy/z?q=%20a+b", "/a/%7Ex%2Fy/./z"},
+        {"/x/../a//b", "/base/b", "/x/../a//b"},
+        {"/%61/b", "/base/b", "/%61/b"},
+        {"/a/caf%C3%A9", "/base/caf%C3%A9", "/a/caf%C3%A9"},
+        {"/a/sp%20ace%3f?", "/base/sp%20ace%3F?", "/a/sp%20ace%3f"},
+        {"/a/%2e%2e/a/c", "/base/c", "/a/%2e%2e/a/c"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct reply r = req("http", "127.0.0.1", f.http, "GET", cases[i][0], h, NULL);
+        if (r.status != 200 || strcmp(jstr(r.json, "path", NULL), cases[i][1]) != 0) {
+            print_message("%s %s: %ld %s\n", flavor_name, cases[i][0], r.status, r.body);
+        }
+        assert_int_equal(r.status, 200);
+        assert_string_equal(jstr(jpath(r.json, "kong", "route"), "name", NULL), "r1");
+        assert_string_equal(jstr(r.json, "path", NULL), cases[i][1]);
+        assert_string_equal(echo_hdr(&r, "X-Forwarded-Path"), cases[i][2]);
+        json_object_put(r.json);
+    }
+    /* "/b/../keep" is "/keep" for the router; strip_path false keeps the normalised URI */
+    struct reply r = req("http", "127.0.0.1", f.http, "GET", "/b/../keep/%41", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(jpath(r.json, "kong", "route"), "name", NULL), "r-keep");
+    assert_string_equal(jstr(r.json, "path", NULL), "/base/keep/A");
+    json_object_put(r.json);
+    kf_proxy_stop(f.p);
+}
+
+static void test_exec_uri(void **state)
+{
+    (void)state;
+    check_exec_uri(KF_FLAVOR_TRADITIONAL, "traditional");
+    check_exec_uri(KF_FLAVOR_TRADITIONAL_COMPATIBLE, "traditional_compatible");
+}
+
+/* The balancer with the router's match and its cookie (kf_balancer_pick_ex): hash_on =
+ * uri_capture hashes the named capture (kong/runloop/balancer/init.lua:166-171), hash_on = cookie
+ * without the cookie generates one and header_filter sends it (balancer/init.lua:137-154,
+ * 195-225; handler.lua:1534-1537). */
+static void test_balancer_extras(void **state)
+{
+    (void)state;
+    struct fixture f;
+    start(&f, KF_FLAVOR_TRADITIONAL_COMPATIBLE, false);
+    configure(&f,
+              "{\"_format_version\":\"3.0\",\"services\":["
+              "{\"name\":\"sc\",\"host\":\"up-cap\",\"routes\":[{\"name\":\"rc\",\"paths\":"
+              "[\"~/u/(?<who>[a-z0-9]+)\"]}]},"
+              "{\"name\":\"sk\",\"host\":\"up-cookie\",\"routes\":[{\"name\":\"rk\",\"paths\":"
+              "[\"/k\"]}]}],"
+              "\"upstreams\":[{\"name\":\"up-cap\",\"algorithm\":\"consistent-hashing\","
+              "\"hash_on\":\"uri_capture\",\"hash_on_uri_capture\":\"who\",\"targets\":["
+              "{\"target\":\"10.1.0.1:80\"},{\"target\":\"10.1.0.2:80\"},"
+              "{\"target\":\"10.1.0.3:80\"},{\"target\":\"10.1.0.4:80\"}]},"
+              "{\"name\":\"up-cookie\",\"algorithm\":\"consistent-hashing\",\"hash_on\":"
+              "\"cookie\",\"hash_on_cookie\":\"sticky\",\"hash_on_cookie_path\":\"/k\","
+              "\"targets\":[{\"target\":\"10.2.0.1:80\"},{\"target\":\"10.2.0.2:80\"}]}]}",
+              "traditional_compatible");
+    /* each capture keeps its target; different captures spread over the targets (with no
+     * captures every request would hash "" and land on one target) */
+    char first[40][64];
+    size_t distinct = 0;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 40; i++) {
+            char path[64];
+            snprintf(path, sizeof(path), "/u/user%d", i);
+            struct reply r = req("http", "127.0.0.1", f.http, "GET", path, NULL, NULL);
+            assert_int_equal(r.status, 200);
+            const char *t = jstr(r.json, "kong", "target");
+            if (round == 0) {
+                snprintf(first[i], sizeof(first[i]), "%s", t);
+                bool seen = false;
+                for (int j = 0; j < i; j++) {
+                    seen = seen || strcmp(first[j], t) == 0;
+                }
+                distinct += !seen;
+            } else {
+                assert_string_equal(first[i], t);
+            }
+            assert_null(hdr(&r, "Set-Cookie"));
+            json_object_put(r.json);
+        }
+    }
+    assert_true(distinct >= 2);
+    /* no cookie: Kong makes one (a UUID) with the upstream's path */
+    struct reply r = req("http", "127.0.0.1", f.http, "GET", "/k", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    const char *sc = hdr(&r, "Set-Cookie");
+    assert_non_null(sc);
+    assert_int_equal(strncmp(sc, "sticky=", 7), 0);
+    assert_int_equal(strlen(sc),
+                     strlen("sticky=") + 36 + strlen("; Path=/k; Same-Site=Lax; HttpOnly"));
+    assert_string_equal(sc + 7 + 36, "; Path=/k; Same-Site=Lax; HttpOnly");
+    json_object_put(r.json);
+    /* with the cookie: none sent, and the cookie's value picks the target */
+    static const char *const ck[] = {"Cookie: sticky=abc", NULL};
+    r = req("http", "127.0.0.1", f.http, "GET", "/k", ck, NULL);
+    assert_int_equal(r.status, 200);
+    assert_null(hdr(&r, "Set-Cookie"));
+    json_object_put(r.json);
+    kf_proxy_stop(f.p);
+}
+
 static void test_https_only_routes(void **state)
 {
     (void)state;
@@ -765,6 +880,8 @@ int main(void)
         cmocka_unit_test(test_route_echo_traditional_compatible),
         cmocka_unit_test(test_route_echo_traditional),
         cmocka_unit_test(test_route_echo_expressions),
+        cmocka_unit_test(test_exec_uri),
+        cmocka_unit_test(test_balancer_extras),
         cmocka_unit_test(test_https_only_routes),
         cmocka_unit_test(test_no_target_503),
         cmocka_unit_test(test_debug_header),

@@ -45,112 +45,21 @@
 
 static const char *const FLAVOR_NAMES[] = {"traditional", "traditional_compatible", "expressions"};
 
-/* ---- URI normalisation as Kong's exec() does it --------------------------------------------- */
-
-/* kong/tools/uri.lua:28: reserved characters stay percent-encoded (upper-cased). */
-static bool is_reserved(int c)
-{
-    return c != 0 && strchr("!*'();:@&=+$,/?%#[]", c) != NULL;
-}
-
 static int hexval(int c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
     }
     c = tolower(c);
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* kong/router/utils.lua:57-64 (strip_uri_args) then kong/tools/uri.lua normalize(uri, true):
- * decode %XX of unreserved/other bytes, upper-case reserved ones, remove dot segments, merge
- * slashes. Returns a malloc'd string. */
+/* URI normalisation as Kong's exec() does it: kf_uri_normalize (router.c). */
 static char *exec_normalize(const char *raw)
 {
-    size_t n = strlen(raw);
-    char *uri = malloc(n + 1);
-    assert_non_null(uri);
-    memcpy(uri, raw, n + 1);
-    char *q = n > 1 ? strchr(uri + 1, '?') : NULL;
-    if (q) {
-        *q = '\0';
-    }
-    if (uri[0] == '\0' || strcmp(uri, "/") == 0) {
-        return uri;
-    }
-    /* percent-decoding */
-    char *dec = malloc(strlen(uri) + 1);
-    assert_non_null(dec);
-    size_t o = 0;
-    for (size_t i = 0; uri[i];) {
-        int h1, h2;
-        if (uri[i] == '%' && (h1 = hexval((unsigned char)uri[i + 1])) >= 0 &&
-            (h2 = hexval((unsigned char)uri[i + 2])) >= 0) {
-            int c = h1 * 16 + h2;
-            if (is_reserved(c) || c == 0) {
-                dec[o++] = '%';
-                dec[o++] = (char)toupper((unsigned char)uri[i + 1]);
-                dec[o++] = (char)toupper((unsigned char)uri[i + 2]);
-            } else {
-                dec[o++] = (char)c;
-            }
-            i += 3;
-        } else {
-            dec[o++] = uri[i++];
-        }
-    }
-    dec[o] = '\0';
-    free(uri);
-    if (!strchr(dec, '.') && !strstr(dec, "//")) {
-        return dec;
-    }
-    /* dot segments (RFC 3986 5.2.4) and merged slashes, as uri.lua:106-160 */
-    size_t len = strlen(dec);
-    char *out = malloc(len + 1);
-    size_t *segs = calloc(len + 1, sizeof(*segs)); /* start offset of each output segment */
-    assert_non_null(out);
-    assert_non_null(segs);
-    size_t nseg = 0, olen = 0;
-    const char *p = dec;
-    while (*p) {
-        if (strcmp(p, "/.") == 0) {
-            p = "/";
-        } else if (strcmp(p, "/..") == 0) {
-            p = "/";
-            if (nseg > 0) {
-                olen = segs[--nseg];
-            }
-        } else if (strcmp(p, ".") == 0 || strcmp(p, "..") == 0) {
-            p += strlen(p);
-        } else if (strncmp(p, "../", 3) == 0) {
-            p += 3;
-        } else if (strncmp(p, "./", 2) == 0) {
-            p += 2;
-        } else if (strncmp(p, "/./", 3) == 0) {
-            p += 2;
-        } else if (strncmp(p, "/../", 4) == 0) {
-            p += 3;
-            if (nseg > 0) {
-                olen = segs[--nseg];
-            }
-        } else if (strncmp(p, "//", 2) == 0) {
-            p += 1;
-        } else {
-            const char *slash = strchr(p + 1, '/');
-            size_t l = slash ? (size_t)(slash - p) : strlen(p);
-            segs[nseg++] = olen;
-            memcpy(out + olen, p, l);
-            olen += l;
-            p += l;
-        }
-    }
-    out[olen] = '\0';
-    free(segs);
-    free(dec);
-    return out;
+    char *u = kf_uri_normalize(raw);
+    assert_non_null(u);
+    return u;
 }
 
 /* ---- JSON helpers ------------------------------------------------------------------------------
@@ -720,6 +629,19 @@ static void test_exec_normalize(void **state)
         {"/..", "/"},
         {"/my-route?x=1", "/my-route"},
         {"/", "/"},
+        /* uri.lua:80-82 and utils.lua:58 (the '?' is searched from the second byte) */
+        {"", ""},
+        {"/?a=1", "/"},
+        /* a truncated triplet stays; %25 ('%', reserved) stays encoded, one pass only */
+        {"/a%4", "/a%4"},
+        {"/a%2", "/a%2"},
+        {"/%252F", "/%252F"},
+        {"/%7e%41%3a", "/~A%3A"},
+        /* "/%2e%2e/x": decoded to /../x first, then the dot segment goes (uri.lua:93) */
+        {"/a/%2e%2e/x", "/x"},
+        {"/a/.", "/a/"},
+        {".", ""},
+        {"/%00", "/%00"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *got = exec_normalize(cases[i][0]);

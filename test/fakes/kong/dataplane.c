@@ -14,6 +14,8 @@
  * client sends gets an HTTP answer. */
 #include "proxy_internal.h"
 
+#include "balancer.h"
+
 #include <kgc/err.h>
 #include <kgc/log.h>
 
@@ -864,29 +866,6 @@ static void request_id(char out[33])
     }
 }
 
-/* kong/tools/uri.lua escape (3.9.1 lines 41, 62-72): percent-encode anything outside
- * [!#$&'()*+,/:;=?@[]A-Za-z0-9-_.~%] */
-static char *uri_escape(const char *s)
-{
-    static const char keep[] = "!#$&'()*+,/:;=?@[]-_.~%";
-    size_t n = 0;
-    for (const char *p = s; *p; p++) {
-        n += isalnum((unsigned char)*p) || strchr(keep, *p) ? 1 : 3;
-    }
-    char *out = malloc(n + 1), *o = out;
-    for (const char *p = s; out && *p; p++) {
-        if (isalnum((unsigned char)*p) || strchr(keep, *p)) {
-            *o++ = *p;
-        } else {
-            o += sprintf(o, "%%%02X", (unsigned char)*p);
-        }
-    }
-    if (out) {
-        *o = '\0';
-    }
-    return out;
-}
-
 static int hexval(int c)
 {
     return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
@@ -1081,6 +1060,9 @@ struct run {
     char rid[33];
     long long t0;
     bool proxied;
+    const char *norm_uri; /* the URI exec() gives the router (kf_uri_normalize) */
+    /* the balancer's hash cookie (balancer_data.hash_cookie), sent by header_filter */
+    struct kf_balancer_extra bx;
 };
 
 /* kong.response.error: the default error body and the caller's extra headers */
@@ -1366,7 +1348,9 @@ static int run_matched(struct run *r, const struct kf_match *m, struct pick *plu
     /* the upstream request the plugins see */
     struct kf_preq up = {0};
     up.method = strdup(c->method);
-    up.uri = uri_escape(m->upstream_uri ? m->upstream_uri : c->path);
+    /* handler.lua:1324: var.upstream_uri = escape(match_t.upstream_uri), the router's URI computed
+     * from the normalised request URI (a route without a service has none: the normalised URI) */
+    up.uri = kf_uri_escape(m->upstream_uri ? m->upstream_uri : r->norm_uri);
     up.query = c->query ? strdup(c->query) : NULL;
     up.host = m->upstream_host ? strdup(m->upstream_host) : NULL;
     if (c->body_len) {
@@ -1412,7 +1396,8 @@ static int run_matched(struct run *r, const struct kf_match *m, struct pick *plu
     char hostname[512];
     unsigned tport;
     if (ups) {
-        if (kf_balancer_pick(ups->bal, c, target, sizeof(target)) != 0) {
+        /* with the router's match for hash_on = uri_capture (balancer/init.lua:166-171) */
+        if (kf_balancer_pick_ex(ups->bal, c, m, target, sizeof(target), &r->bx) != 0) {
             /* balancer/init.lua:352-355 */
             free(path);
             kf_preq_free(&up);
@@ -1492,6 +1477,14 @@ int kf_dp_handle(struct kf_dp *dp, const struct kf_client_req *c, const struct k
         rc = rc ? rc : header_filter(&r);
         return rc;
     }
+    /* exec(): the request target without its query, normalised (kong/router/utils.lua:57-64;
+     * ctx.request_uri = var.request_uri, handler.lua:1168, atc.lua:446-449,
+     * traditional.lua:1757-1777) */
+    char *norm_uri = kf_uri_normalize(x->request_uri ? x->request_uri : c->path);
+    if (!norm_uri) {
+        return KGC_ENOMEM;
+    }
+    r.norm_uri = norm_uri;
     if (dp && dp->router) {
         hdrs.v = calloc(c->headers->n + 1, sizeof(*hdrs.v));
         rc = hdrs.v ? parse_query(c->query, &qs) : KGC_ENOMEM;
@@ -1501,7 +1494,7 @@ int kf_dp_handle(struct kf_dp *dp, const struct kf_client_req *c, const struct k
         }
         struct kf_request req = {
             .method = c->method,
-            .uri = c->path,
+            .uri = norm_uri,
             .host = c->host,
             .scheme = c->scheme,
             .src_ip = c->client_ip,
@@ -1533,12 +1526,18 @@ int kf_dp_handle(struct kf_dp *dp, const struct kf_client_req *c, const struct k
             rc = kong_error(&r, 404, "no Route matched with those values");
         } else {
             rc = run_matched(&r, &m, &plugins);
+            /* header_filter before (handler.lua:1534-1537): the hash cookie the balancer made
+             * (balancer/init.lua:195-225; the echo sends no Set-Cookie of its own) */
+            if (rc == 0 && r.bx.set_cookie[0]) {
+                rc = kf_hdrs_add(&resp->headers, "Set-Cookie", r.bx.set_cookie);
+            }
             if (rc == 0) {
                 rc = kf_plugins_response(plugins.v, plugins.n, c, resp);
             }
         }
     }
     rc = rc ? rc : header_filter(&r);
+    free(norm_uri);
     kf_match_clear(&m);
     kvs_free(&qs);
     free(plugins.v);

@@ -81,6 +81,15 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c)
     return r;
 }
 
+/* libmicrohttpd percent-decodes the URL it hands to handlers by default; nginx keeps the request
+ * target as sent ($request_uri), which Kong's router normalises itself (kf_uri_normalize). An
+ * unescape callback that changes nothing keeps every URL libmicrohttpd passes on as sent. */
+static size_t unescape_none(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls, (void)c;
+    return strlen(s);
+}
+
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
@@ -435,8 +444,9 @@ static int start_srv(struct kf_proxy *p, struct kf_proxy_srv *srv, char *err, si
     }
     srv->d = MHD_start_daemon(
         flags, 0, NULL, NULL, handle, srv, MHD_OPTION_URI_LOG_CALLBACK, uri_log, srv,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, srv, MHD_OPTION_NOTIFY_CONNECTION, notify_conn, srv,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, srv, MHD_OPTION_NOTIFY_COMPLETED, completed,
+        srv, MHD_OPTION_NOTIFY_CONNECTION, notify_conn, srv, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         srv->l.ssl ? MHD_OPTION_END : MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_END);
     if (!srv->d) {

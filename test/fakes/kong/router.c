@@ -18,8 +18,9 @@
  *                                  (http) or the SNI (stream)
  *
  * The URI is used as given: Kong's exec() normalises it first (kong/router/utils.lua:57-64,
- * strip_uri_args -> kong/tools/uri.lua normalize); a caller that models exec() normalises before
- * calling kf_router_select() (the proxy and the case runner do).
+ * strip_uri_args -> kong/tools/uri.lua normalize); a caller that models exec() normalises with
+ * kf_uri_normalize() before calling kf_router_select() (the proxy and the case runner do).
+ * kf_uri_escape() is kong/tools/uri.lua escape, applied to upstream_uri by the proxy.
  *
  * Contract kept from router.h: upstream_uri is NULL for a route without a service (Kong's
  * traditional router computes none; the ATC routers' exec() would compute one from "/", which no
@@ -398,4 +399,155 @@ int kf_route_validate(enum kf_flavor flavor, json_object *route, const char **fi
         return 0;
     }
     return kf_atcr_validate(flavor, route, field, err, errsz);
+}
+
+/* ---- exec()'s URI --------------------------------------------------------------------------- */
+
+/* kong/tools/uri.lua:28 (3.9.1): the reserved characters, which normalize leaves encoded */
+static bool uri_reserved(int c)
+{
+    return c != 0 && strchr("!*'();:@&=+$,/?%#[]", c) != NULL;
+}
+
+static int uri_hex(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+static int uri_upper(int c)
+{
+    return c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c;
+}
+
+char *kf_uri_normalize(const char *raw)
+{
+    /* utils.lua:57-62: cut at the first '?' searched from the second byte */
+    size_t n = strlen(raw);
+    const char *q = n > 1 ? strchr(raw + 1, '?') : NULL;
+    if (q) {
+        n = (size_t)(q - raw);
+    }
+    char *dec = malloc(n + 1);
+    if (!dec) {
+        return NULL;
+    }
+    /* uri.lua:80-82: "" and "/" as they are */
+    if (n == 0 || (n == 1 && raw[0] == '/')) {
+        memcpy(dec, raw, n);
+        dec[n] = '\0';
+        return dec;
+    }
+    /* uri.lua:86-89, 48-59: one pass over %XX (hex case-insensitive, "joi") */
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        int h1 = raw[i] == '%' && i + 2 < n ? uri_hex((unsigned char)raw[i + 1]) : -1;
+        int h2 = h1 >= 0 ? uri_hex((unsigned char)raw[i + 2]) : -1;
+        if (h1 >= 0 && h2 >= 0) {
+            int c = h1 * 16 + h2;
+            if (uri_reserved(c) || c == 0) {
+                dec[o++] = '%';
+                dec[o++] = (char)uri_upper((unsigned char)raw[i + 1]);
+                dec[o++] = (char)uri_upper((unsigned char)raw[i + 2]);
+            } else {
+                dec[o++] = (char)c;
+            }
+            i += 3;
+        } else {
+            dec[o++] = raw[i++];
+        }
+    }
+    dec[o] = '\0';
+    /* uri.lua:94-102: nothing to do without a dot or a double slash */
+    if (!strchr(dec, '.') && !strstr(dec, "//")) {
+        return dec;
+    }
+    /* uri.lua:104-167: dot segments (RFC 3986 5.2.4) and merged slashes; segs[k] = where output
+     * segment k starts, so "/.." can drop the last one */
+    size_t len = o;
+    char *out = malloc(len + 1);
+    size_t *segs = malloc((len + 1) * sizeof(*segs));
+    if (!out || !segs) {
+        free(out);
+        free(segs);
+        free(dec);
+        return NULL;
+    }
+    size_t nseg = 0, olen = 0;
+    const char *p = dec;
+    while (*p) {
+        if (strcmp(p, "/.") == 0) {
+            p = "/"; /* a static "/": the loop's next turn copies it as a segment */
+        } else if (strcmp(p, "/..") == 0) {
+            p = "/";
+            if (nseg > 0) {
+                olen = segs[--nseg];
+            }
+        } else if (strcmp(p, ".") == 0 || strcmp(p, "..") == 0) {
+            p += strlen(p);
+        } else if (strncmp(p, "../", 3) == 0) {
+            p += 3;
+        } else if (strncmp(p, "./", 2) == 0) {
+            p += 2;
+        } else if (strncmp(p, "/./", 3) == 0) {
+            p += 2;
+        } else if (strncmp(p, "/../", 4) == 0) {
+            p += 3;
+            if (nseg > 0) {
+                olen = segs[--nseg];
+            }
+        } else if (strncmp(p, "//", 2) == 0) {
+            p += 1;
+        } else {
+            /* uri.lua:143-154: up to (not including) the next '/' after the first byte */
+            const char *slash = strchr(p + 1, '/');
+            size_t l = slash ? (size_t)(slash - p) : strlen(p);
+            segs[nseg++] = olen;
+            memcpy(out + olen, p, l);
+            olen += l;
+            p += l;
+        }
+    }
+    out[olen] = '\0';
+    free(segs);
+    free(dec);
+    return out;
+}
+
+char *kf_uri_escape(const char *s)
+{
+    static const char keep[] = "!#$&'()*+,/:;=?@[]-_.~%";
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        bool alnum =
+            (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z');
+        n += alnum || strchr(keep, *p) ? 1 : 3;
+    }
+    char *out = malloc(n + 1);
+    if (!out) {
+        return NULL;
+    }
+    static const char hex[] = "0123456789ABCDEF";
+    char *o = out;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        bool alnum =
+            (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z');
+        if (alnum || strchr(keep, *p)) {
+            *o++ = (char)*p;
+        } else {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    *o = '\0';
+    return out;
 }

@@ -100,4 +100,19 @@ void kf_match_clear(struct kf_match *m);
 int kf_route_validate(enum kf_flavor flavor, json_object *route, const char **field, char *err,
                       size_t errsz);
 
+/* The URI Kong's exec() hands to select(): kong/router/utils.lua:57-64 (3.9.1) strip_uri_args —
+ * the request target cut at the first '?' found from its second byte — then kong/tools/uri.lua
+ * normalize(uri, true) (lines 78-167): %XX triplets decoded unless they encode a reserved
+ * character (uri.lua:28, those are upper-cased instead), dot segments removed, slashes merged.
+ * Divergence: %00 stays encoded (a C string cannot carry the NUL Lua would decode).
+ * raw = the request target as sent (nginx $request_uri). Returns a malloc'd string, or NULL when
+ * out of memory. */
+char *kf_uri_normalize(const char *raw);
+
+/* kong/tools/uri.lua escape (3.9.1 lines 41, 69-75): every byte outside
+ * [!#$&'()*+,/:;=?@[]A-Za-z0-9-_.~%] percent-encoded as %XX (upper-case hex) — what
+ * handler.lua:1324 does to the router's upstream_uri before nginx sends it. Malloc'd, NULL when
+ * out of memory. */
+char *kf_uri_escape(const char *s);
+
 #endif
