@@ -16,7 +16,7 @@ VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 BUILD    ?= build
 CC       ?= cc
 SAN      ?=
-PKGS     := libcurl json-c libmicrohttpd yaml-0.1 libpcre2-8 libcrypto
+PKGS     := libcurl json-c libmicrohttpd yaml-0.1 libpcre2-8 libssl libcrypto
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -llmdb -lpthread -lm

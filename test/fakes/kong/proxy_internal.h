@@ -77,9 +77,6 @@ int kf_dp_error(struct kf_presp *resp, int status, const char *message, const ch
 struct kf_tls;
 struct kf_proxy_srv; /* one listener's server (proxy.c) */
 
-/* Whether libssl is linked in (the TLS functions are weak references). */
-bool kf_tls_available(void);
-
 /* Kong's default certificate (generated at start as kong/cmd/utils/prefix_handler.lua does: a
  * self-signed RSA 2048 and an ECDSA P-256 certificate, CN=localhost) in a server context whose SNI
  * callback asks the current snapshot (kf_dp_ssl_ctx) for the configured certificate. Returns the

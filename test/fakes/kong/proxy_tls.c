@@ -7,8 +7,7 @@
  * to the listener's libmicrohttpd daemon (kf_proxy_srv_add, with the SNI and the peer address)
  * and copies bytes both ways until either side closes or 60 s pass idle.
  *
- * libssl is loaded at run time (dlopen "libssl.so.3"): when it cannot be, kf_tls_available() is
- * false and `ssl` listeners fail to start with a message (libcrypto is always linked).
+ * libssl and libcrypto are linked (Makefile PKGS), called directly.
  * kf_tls_stop() closes the listen socket and every connection and waits for the threads. */
 #include "proxy_internal.h"
 
@@ -16,7 +15,6 @@
 #include <kgc/log.h>
 
 #include <errno.h>
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -41,69 +39,15 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-/* libssl, resolved at run time: the Makefile links libcrypto but not libssl, so the few libssl
- * functions used are looked up with dlopen/dlsym (the same library when it is linked in). */
-#define SSL_FUNCS(X)                                                                               \
-    X(const SSL_METHOD *, TLS_server_method, (void))                                               \
-    X(SSL_CTX *, SSL_CTX_new, (const SSL_METHOD *))                                                \
-    X(void, SSL_CTX_free, (SSL_CTX *))                                                             \
-    X(int, SSL_CTX_use_certificate, (SSL_CTX *, X509 *))                                           \
-    X(int, SSL_CTX_use_PrivateKey, (SSL_CTX *, EVP_PKEY *))                                        \
-    X(long, SSL_CTX_ctrl, (SSL_CTX *, int, long, void *))                                          \
-    X(long, SSL_CTX_callback_ctrl, (SSL_CTX *, int, void (*)(void)))                               \
-    X(SSL *, SSL_new, (SSL_CTX *))                                                                 \
-    X(void, SSL_free, (SSL *))                                                                     \
-    X(int, SSL_set_fd, (SSL *, int))                                                               \
-    X(int, SSL_accept, (SSL *))                                                                    \
-    X(int, SSL_read, (SSL *, void *, int))                                                         \
-    X(int, SSL_write, (SSL *, const void *, int))                                                  \
-    X(int, SSL_pending, (const SSL *))                                                             \
-    X(int, SSL_shutdown, (SSL *))                                                                  \
-    X(int, SSL_get_error, (const SSL *, int))                                                      \
-    X(const char *, SSL_get_servername, (const SSL *, int))                                        \
-    X(SSL_CTX *, SSL_set_SSL_CTX, (SSL *, SSL_CTX *))
-
-#define X_MEMBER(ret, name, args) ret(*f_##name) args;
-static struct {
-    SSL_FUNCS(X_MEMBER)
-} api;
-#undef X_MEMBER
-static bool api_ok;
-static pthread_once_t api_once = PTHREAD_ONCE_INIT;
-
-#define STR_(x) #x
-#define STR(x)  STR_(x)
-
-static void api_load(void)
-{
-    void *h = dlopen("libssl.so." STR(OPENSSL_VERSION_MAJOR), RTLD_NOW | RTLD_GLOBAL);
-    if (!h) {
-        return; /* never closed: the functions stay in use until exit */
-    }
-    bool ok = true;
-#define X_LOAD(ret, name, args)                                                                    \
-    *(void **)&api.f_##name = dlsym(h, #name);                                                     \
-    ok = ok && api.f_##name != NULL;
-    SSL_FUNCS(X_LOAD)
-#undef X_LOAD
-    api_ok = ok;
-}
-
 #define LOG_COMPONENT "kong-fake-proxy"
 #define MAX_TLS_CONNS 128
 #define IDLE_MS       60000
 #define HANDSHAKE_S   10
 
-bool kf_tls_available(void)
-{
-    pthread_once(&api_once, api_load);
-    return api_ok;
-}
-
 void kf_tls_ctx_free(void *ctx)
 {
-    if (ctx && kf_tls_available()) {
-        api.f_SSL_CTX_free(ctx);
+    if (ctx) {
+        SSL_CTX_free(ctx);
     }
 }
 
@@ -125,7 +69,7 @@ static bool load_pair(SSL_CTX *ctx, const char *cert, const char *key, char *err
 {
     BIO *b = BIO_new_mem_buf(cert, -1);
     X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-    if (!x || api.f_SSL_CTX_use_certificate(ctx, x) != 1) {
+    if (!x || SSL_CTX_use_certificate(ctx, x) != 1) {
         X509_free(x);
         BIO_free(b);
         ssl_err(err, errsz, "could not parse PEM certificate");
@@ -134,8 +78,7 @@ static bool load_pair(SSL_CTX *ctx, const char *cert, const char *key, char *err
     X509_free(x);
     X509 *chain;
     while ((chain = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
-        /* SSL_CTX_add1_chain_cert */
-        api.f_SSL_CTX_ctrl(ctx, SSL_CTRL_CHAIN_CERT, 1, chain);
+        SSL_CTX_add1_chain_cert(ctx, chain);
         X509_free(chain);
     }
     ERR_clear_error(); /* the end of the PEM stream */
@@ -143,7 +86,7 @@ static bool load_pair(SSL_CTX *ctx, const char *cert, const char *key, char *err
     b = BIO_new_mem_buf(key, -1);
     EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
     BIO_free(b);
-    if (!k || api.f_SSL_CTX_use_PrivateKey(ctx, k) != 1) {
+    if (!k || SSL_CTX_use_PrivateKey(ctx, k) != 1) {
         EVP_PKEY_free(k);
         ssl_err(err, errsz, "could not parse PEM private key");
         return false;
@@ -156,17 +99,17 @@ void *kf_tls_cert_ctx(const char *cert, const char *key, const char *cert_alt, c
                       char *err, size_t errsz)
 {
     err[0] = '\0';
-    if (!kf_tls_available() || !cert || !key) {
+    if (!cert || !key) {
         return NULL;
     }
-    SSL_CTX *ctx = api.f_SSL_CTX_new(api.f_TLS_server_method());
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) {
         ssl_err(err, errsz, "SSL_CTX_new");
         return NULL;
     }
     if (!load_pair(ctx, cert, key, err, errsz) ||
         (cert_alt && key_alt && !load_pair(ctx, cert_alt, key_alt, err, errsz))) {
-        api.f_SSL_CTX_free(ctx);
+        SSL_CTX_free(ctx);
         return NULL;
     }
     return ctx;
@@ -223,14 +166,14 @@ static int sni_callback(SSL *ssl, int *alert, void *arg)
 {
     (void)alert;
     struct kf_proxy *p = arg;
-    const char *sni = api.f_SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     if (!sni) {
         return SSL_TLSEXT_ERR_NOACK; /* the default certificate */
     }
     struct kf_dp *dp = kf_proxy_snapshot(p);
     SSL_CTX *ctx = kf_dp_ssl_ctx(dp, sni);
     if (ctx) {
-        api.f_SSL_set_SSL_CTX(ssl, ctx); /* takes its own reference */
+        SSL_set_SSL_CTX(ssl, ctx); /* takes its own reference */
     }
     kf_dp_unref(dp);
     return SSL_TLSEXT_ERR_OK;
@@ -238,12 +181,7 @@ static int sni_callback(SSL *ssl, int *alert, void *arg)
 
 void *kf_tls_default_new(struct kf_proxy *p, char *err, size_t errsz)
 {
-    if (!kf_tls_available()) {
-        snprintf(err, errsz, "ssl listeners need libssl (libssl.so.%d could not be loaded)",
-                 OPENSSL_VERSION_MAJOR);
-        return NULL;
-    }
-    SSL_CTX *ctx = api.f_SSL_CTX_new(api.f_TLS_server_method());
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) {
         ssl_err(err, errsz, "SSL_CTX_new");
         return NULL;
@@ -253,19 +191,18 @@ void *kf_tls_default_new(struct kf_proxy *p, char *err, size_t errsz)
     bool ok = true;
     for (size_t i = 0; i < 2; i++) {
         X509 *x = keys[i] ? self_signed(keys[i]) : NULL;
-        ok = ok && x && api.f_SSL_CTX_use_certificate(ctx, x) == 1 &&
-             api.f_SSL_CTX_use_PrivateKey(ctx, keys[i]) == 1;
+        ok = ok && x && SSL_CTX_use_certificate(ctx, x) == 1 &&
+             SSL_CTX_use_PrivateKey(ctx, keys[i]) == 1;
         X509_free(x);
         EVP_PKEY_free(keys[i]);
     }
     if (!ok) {
         ssl_err(err, errsz, "could not generate the default certificate");
-        api.f_SSL_CTX_free(ctx);
+        SSL_CTX_free(ctx);
         return NULL;
     }
-    api.f_SSL_CTX_callback_ctrl(ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB,
-                                (void (*)(void))sni_callback);
-    api.f_SSL_CTX_ctrl(ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_ARG, 0, p);
+    SSL_CTX_set_tlsext_servername_callback(ctx, sni_callback);
+    SSL_CTX_set_tlsext_servername_arg(ctx, p);
     return ctx;
 }
 
@@ -316,8 +253,8 @@ static void pump(SSL *ssl, int net, int local)
     char buf[16384];
     bool net_open = true;
     for (;;) {
-        if (net_open && api.f_SSL_pending(ssl) > 0) {
-            int n = api.f_SSL_read(ssl, buf, sizeof(buf));
+        if (net_open && SSL_pending(ssl) > 0) {
+            int n = SSL_read(ssl, buf, sizeof(buf));
             if (n <= 0 || !write_all(local, buf, (size_t)n)) {
                 return;
             }
@@ -333,9 +270,9 @@ static void pump(SSL *ssl, int net, int local)
             return; /* idle */
         }
         if (net_open && (pf[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-            int n = api.f_SSL_read(ssl, buf, sizeof(buf));
+            int n = SSL_read(ssl, buf, sizeof(buf));
             if (n <= 0) {
-                int e = api.f_SSL_get_error(ssl, n);
+                int e = SSL_get_error(ssl, n);
                 if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
                     continue;
                 }
@@ -352,10 +289,10 @@ static void pump(SSL *ssl, int net, int local)
                 continue;
             }
             if (n <= 0) {
-                api.f_SSL_shutdown(ssl);
+                SSL_shutdown(ssl);
                 return;
             }
-            if (api.f_SSL_write(ssl, buf, (int)n) <= 0) {
+            if (SSL_write(ssl, buf, (int)n) <= 0) {
                 return;
             }
         }
@@ -374,8 +311,8 @@ static void *conn_main(void *arg)
     struct timeval tv = {.tv_sec = HANDSHAKE_S};
     setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    SSL *ssl = api.f_SSL_new(t->ctx);
-    if (ssl && api.f_SSL_set_fd(ssl, c->fd) == 1 && api.f_SSL_accept(ssl) == 1) {
+    SSL *ssl = SSL_new(t->ctx);
+    if (ssl && SSL_set_fd(ssl, c->fd) == 1 && SSL_accept(ssl) == 1) {
         struct timeval idle = {.tv_sec = IDLE_MS / 1000};
         setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
         int sp[2];
@@ -387,7 +324,7 @@ static void *conn_main(void *arg)
             if (stopping) {
                 shutdown(sp[0], SHUT_RDWR);
             }
-            const char *sni = api.f_SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+            const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
             struct sockaddr_storage local;
             socklen_t locallen = sizeof(local);
             if (getsockname(c->fd, (struct sockaddr *)&local, &locallen) != 0) {
@@ -405,7 +342,7 @@ static void *conn_main(void *arg)
     }
     ERR_clear_error();
     if (ssl) {
-        api.f_SSL_free(ssl);
+        SSL_free(ssl);
     }
     /* this thread's OpenSSL state (error queue, per-thread DRBGs) now, not in a thread-exit
      * destructor that may run after the process has started exiting */
