@@ -4,7 +4,9 @@
 # request is echoed (upstream path and Host, X-Forwarded-*, the kong object); Kong-Debug; 426 on
 # an https-only route over http; TLS with Kong's default certificate and a configured one picked
 # by SNI; 503 without a target; a new configuration replaces the old; malformed requests; bad
-# --proxy-listen values; SIGTERM with open connections. Last line: "N passed, N failed".
+# --proxy-listen values; SIGTERM with open connections; libssl linked; request-transformer,
+# response-transformer, redirect and request-termination answers and a round-robin upstream under
+# each router flavour. Last line: "N passed, N failed".
 set -uo pipefail
 
 BUILD=${BUILD:-build}
@@ -214,6 +216,134 @@ t1=$(date +%s%N)
 check "... within 3 s" test $(((t1 - t0) / 1000000)) -lt 3000
 kill "$idle" 2>/dev/null
 wait "$idle" 2>/dev/null
+
+# ---- libssl is linked, not loaded with dlopen -------------------------------------------------------
+check "the binary links libssl (NEEDED libssl.so.*)" bash -c "readelf -d '$BIN' | grep -q 'NEEDED.*\[libssl\.so'"
+
+# ---- plugins and the balancer through the proxy, under each router flavour ------------------------
+# The facts are those of Kong 3.9.1's plugin specs (spec/03-plugins/...), with the echo standing in
+# for the mock upstream. conf.py FLAVOR writes the configuration: the same routes as traditional
+# fields or, under expressions, as ATC expressions (kong/router/transform.lua would produce these).
+cat >"$tmp/conf.py" <<'PY'
+import json, sys
+flavor = sys.argv[1]
+def route(name, host, regex=None, strip=True):
+    r = {"name": name, "strip_path": strip}
+    if flavor == "expressions":
+        e = 'http.host == "%s"' % host
+        if regex:
+            e += ' && http.path ~ r#"^%s"#' % regex
+        r["expression"] = e
+    else:
+        r["hosts"] = [host]
+        if regex:
+            r["paths"] = ["~" + regex]
+    return r
+cap = r"/requests/user1/(?P<user1>\w+)/user2/(?P<user2>\S+)"
+svc = lambda name, routes, host="10.0.0.9": {"name": name, "host": host, "port": 80, "routes": routes}
+plugins = [
+  # request-transformer 02-access_spec.lua:56-71 (routes 10, 11), 246-264 (their plugins)
+  {"name": "request-transformer", "route": "rt10", "config": {"add": {"querystring": [
+      "uri_param1:$(uri_captures.user1)", "uri_param2[some_index][1]:$(uri_captures.user2)"]}}},
+  {"name": "request-transformer", "route": "rt11", "config": {"replace": {
+      "uri": "/requests/user2/$(uri_captures.user2)/user1/$(uri_captures.user1)"}}},
+  # response-transformer 04-filter_spec.lua:27-46 (the echo's "path" stands for httpbin's "url")
+  {"name": "response-transformer", "route": "resp1", "config": {"remove": {"json": ["path"]}}},
+  {"name": "response-transformer", "route": "resp2", "config": {"replace": {"json": [
+      "headers:/hello/world", "method:\"wot\""]}}},
+  # redirect 02-access_spec.lua:42-71
+  {"name": "redirect", "route": "redir3", "config": {"location": "https://example.com/path?foo=bar"}},
+  {"name": "redirect", "route": "redir4", "config": {
+      "location": "https://example.com/some_path?foo=bar", "keep_incoming_path": True}},
+  # request-termination 02-access_spec.lua:63-125
+  {"name": "request-termination", "route": "term1", "config": {}},
+  {"name": "request-termination", "route": "term3", "config": {"status_code": 406, "message": "Invalid"}},
+  {"name": "request-termination", "route": "term5", "config": {"status_code": 451,
+      "content_type": "text/html",
+      "body": "<html><body><h1>Service is down due to content infringement</h1></body></html>"}},
+  {"name": "request-termination", "route": "term8", "config": {"status_code": 204}},
+]
+d = {"_format_version": "3.0",
+     "services": [
+        svc("rt", [route("rt10", "test10.test", cap, strip=False), route("rt11", "test11.test", cap)]),
+        svc("resp", [route("resp1", "response.test"), route("resp2", "response2.test")]),
+        svc("redir", [route("redir3", "api3.redirect.test"), route("redir4", "api4.redirect.test")]),
+        svc("term", [route("term1", "api1.request-termination.test"),
+                     route("term3", "api3.request-termination.test"),
+                     route("term5", "api5.request-termination.test"),
+                     route("term8", "api8.request-termination.test")]),
+        svc("rr", [route("rr", "rr.test")], host="rr-up")],
+     "upstreams": [{"name": "rr-up", "targets": [
+        {"target": "10.5.0.1:80", "weight": 100}, {"target": "10.5.0.2:80", "weight": 100},
+        {"target": "10.5.0.3:80", "weight": 0}]}],
+     "plugins": plugins}
+print(json.dumps(d))
+PY
+# content_length_ok: the last answer's Content-Length is its body's size
+content_length_ok() { test "$(header Content-Length)" = "$(stat -c %s "$tmp/body")"; }
+for flavor in traditional_compatible expressions traditional; do
+    check "[$flavor] starts" start_kong --proxy-listen '127.0.0.1:0' --router-flavor "$flavor"
+    python3 "$tmp/conf.py" "$flavor" >"$tmp/p.json"
+    check "[$flavor] POST /config with plugins: 201" test "$(push "$tmp/p.json")" = 201
+    # request-transformer 02-access_spec.lua:2061-2082: uri_captures in an added querystring
+    check "[$flavor] request-transformer \$(uri_captures.x) in querystring (RT spec 2061-2082)" \
+        test "$(get "$PURL/requests/user1/foo/user2/bar?q1=20" -H 'Host: test10.test')" = 200
+    check "[$flavor] ... upstream request_uri" json \
+        "d['path'] == '/requests/user1/foo/user2/bar?q1=20&uri_param1=foo&uri_param2%5Bsome_index%5D%5B1%5D=bar'"
+    # 02-access_spec.lua:2083-2097: replace.uri from the captures
+    check "[$flavor] request-transformer replace.uri from captures (RT spec 2083-2097)" \
+        test "$(get "$PURL/requests/user1/foo/user2/bar" -H 'Host: test11.test')" = 200
+    check "[$flavor] ... upstream path /requests/user2/bar/user1/foo" json \
+        "d['path'] == '/requests/user2/bar/user1/foo'"
+    # response-transformer 04-filter_spec.lua:84-95, 108-121
+    check "[$flavor] response-transformer remove.json (04-filter_spec 84-95)" \
+        test "$(get "$PURL/get" -H 'Host: response.test')" = 200
+    check "[$flavor] ... the field is gone, the rest kept" json "'path' not in d and d['method'] == 'GET'"
+    check "[$flavor] ... Content-Length matches the rewritten body" content_length_ok
+    check "[$flavor] response-transformer replace.json (04-filter_spec 108-121)" \
+        test "$(get "$PURL/get" -H 'Host: response2.test')" = 200
+    check "[$flavor] ... replaced values" json "d['headers'] == '/hello/world' and d['method'] == '\"wot\"'"
+    check "[$flavor] ... Content-Length matches the rewritten body" content_length_ok
+    # redirect 02-access_spec.lua:123-145
+    check "[$flavor] redirect: 301 (redirect spec 99-108)" \
+        test "$(get "$PURL/status/200" -H 'Host: api3.redirect.test')" = 301
+    check "[$flavor] ... Location as configured (redirect spec 123-133)" \
+        test "$(header Location)" = "https://example.com/path?foo=bar"
+    check "[$flavor] ... Content-Length matches the body" content_length_ok
+    get "$PURL/status/200?keep=this" -H 'Host: api4.redirect.test' >/dev/null
+    check "[$flavor] redirect keep_incoming_path (redirect spec 135-145)" \
+        test "$(header Location)" = "https://example.com/status/200?keep=this"
+    # kong.request.get_path() is the normalised path (kong/pdk/request.lua:415-417)
+    get "$PURL/x/../status//200?keep=this" -H 'Host: api4.redirect.test' >/dev/null
+    check "[$flavor] ... with the incoming path normalised (pdk/request.lua:415-417)" \
+        test "$(header Location)" = "https://example.com/status/200?keep=this"
+    # request-termination 02-access_spec.lua:189-279
+    check "[$flavor] request-termination default: 503 (termination spec 189-200)" \
+        test "$(get "$PURL/status/200" -H 'Host: api1.request-termination.test')" = 503
+    check "[$flavor] ... {message = Service unavailable}" json "d == {'message': 'Service unavailable'}"
+    check "[$flavor] ... Content-Length matches the body" content_length_ok
+    check "[$flavor] request-termination 406 Invalid (termination spec 228-239)" \
+        test "$(get "$PURL/status/200" -H 'Host: api3.request-termination.test')" = 406
+    check "[$flavor] ... {message = Invalid}" json "d == {'message': 'Invalid'}"
+    check "[$flavor] request-termination 451 with a body (termination spec 269-279)" \
+        test "$(get "$PURL/status/200" -H 'Host: api5.request-termination.test')" = 451
+    check "[$flavor] ... the body as configured" test "$(cat "$tmp/body")" = \
+        "<html><body><h1>Service is down due to content infringement</h1></body></html>"
+    check "[$flavor] ... Content-Type text/html" test "$(header Content-Type)" = "text/html"
+    check "[$flavor] ... Content-Length matches the body" content_length_ok
+    check "[$flavor] request-termination 204 (termination spec 241-252)" \
+        test "$(get "$PURL/status/204" -H 'Host: api8.request-termination.test')" = 204
+    check "[$flavor] ... without Content-Length" test -z "$(header Content-Length)"
+    # round-robin over weights 100:100:0 (kong/runloop/balancer/round_robin.lua:38-73: the wheel
+    # holds weight/gcd slots per address, 0 for weight 0; getPeer walks it one slot per request)
+    for _ in $(seq 1 100); do
+        get "$PURL/" -H 'Host: rr.test' >/dev/null
+        python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['kong']['target'])" "$tmp/body"
+    done | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ' >"$tmp/rr"
+    check "[$flavor] round-robin 1:1:0 over 100 requests: 50/50, weight 0 never ($(cat "$tmp/rr"))" \
+        test "$(cat "$tmp/rr")" = "10.5.0.1:80=50 10.5.0.2:80=50 "
+    stop_kong "$KPID" >/dev/null
+done
 
 # ---- without --proxy-listen nothing changes -------------------------------------------------------
 check "starts without --proxy-listen" start_kong
