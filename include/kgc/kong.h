@@ -19,6 +19,7 @@
 #ifndef KGC_KONG_H
 #define KGC_KONG_H
 
+#include "kgc/digest.h"
 #include "kgc/err.h"
 
 #include <stdbool.h>
@@ -27,7 +28,7 @@
 
 #define KGC_KONG_URL_MAX      512 /* an admin URL, NUL included */
 #define KGC_KONG_HOST_MAX     256 /* a listener's ip or host name ("[::]" for IPv6), NUL included */
-#define KGC_KONG_HASH_LEN     32  /* an MD5 hex digest */
+#define KGC_KONG_HASH_LEN     KGC_DIGEST_MD5_HEX_LEN /* an MD5 hex digest */
 #define KGC_KONG_LISTENER_CAP 1024 /* listeners per kind accepted from one answer */
 #define KGC_KONG_EMPTY_HASH   "00000000000000000000000000000000"
 
@@ -104,8 +105,8 @@ int kgc_kong_listeners_merge(struct kgc_kong_listeners *dst, const struct kgc_ko
 /* True when hash is Kong's "no configuration" hash (32 zeros). */
 bool kgc_kong_hash_is_empty(const char *hash);
 
-/* Kong's configuration hash of a configuration sent as a string: MD5 hex of the text, into out
- * (33 bytes). */
+/* Kong's configuration hash of a configuration sent as a string: MD5 hex of the text
+ * (kgc_digest_md5_hex), into out (33 bytes). */
 void kgc_kong_config_hash(const char *text, size_t len, char out[KGC_KONG_HASH_LEN + 1]);
 
 /* ---------------------------------------------------------------------------------------------

@@ -45,8 +45,8 @@
 #define KGC_TRANSLATE_H
 
 #include "kgc/api.h"
+#include "kgc/digest.h"
 #include "kgc/err.h"
-#include "kgc/kong.h"
 #include "kgc/status.h"
 
 #include <stdbool.h>
@@ -117,8 +117,9 @@ struct kgc_translate_output {
     /* NUL-terminated compact JSON, the exact text to push. It holds the TLS private keys of the
      * certificates: never log it. */
     char *config;
-    size_t config_len;                /* strlen(config) */
-    char hash[KGC_KONG_HASH_LEN + 1]; /* kgc_kong_config_hash() of config */
+    size_t config_len;                     /* strlen(config) */
+    char hash[KGC_DIGEST_MD5_HEX_LEN + 1]; /* kgc_digest_md5_hex() of config: Kong's
+                                              configuration hash (kgc_kong_config_hash()) */
     struct kgc_translate_counts counts;
     /* sorted by kind, namespace, name, rule, match, severity (worst first), message; NULL when
      * n_problems is 0 */

@@ -3,6 +3,8 @@
  * I/O, no global state. json-c trees are freed before returning. */
 #include "kgc/kong.h"
 
+#include "kgc/digest.h"
+
 #include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,7 +12,6 @@
 #include <string.h>
 
 #include <json-c/json.h>
-#include <openssl/evp.h>
 
 #define JSON_MAX_DEPTH 64
 
@@ -396,17 +397,7 @@ bool kgc_kong_hash_is_empty(const char *hash)
 
 void kgc_kong_config_hash(const char *text, size_t len, char out[KGC_KONG_HASH_LEN + 1])
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    static const char hex[] = "0123456789abcdef";
-    out[0] = '\0';
-    if (!EVP_Digest(text, len, md, &n, EVP_md5(), NULL) || n != 16)
-        return;
-    for (unsigned i = 0; i < 16; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[KGC_KONG_HASH_LEN] = '\0';
+    kgc_digest_md5_hex(text, len, out);
 }
 
 /* ---- POST /config replies -------------------------------------------------------------------- */

@@ -5,6 +5,8 @@
  * README.md beside this file says why each mapping is what it is. */
 #include "translate_internal.h"
 
+#include "kgc/digest.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2098,7 +2100,7 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
     char *fit = realloc(b.s, b.n + 1); /* give the unused tail back */
     out->config = fit ? fit : b.s;
     out->config_len = b.n;
-    kgc_kong_config_hash(out->config, out->config_len, out->hash);
+    kgc_digest_md5_hex(out->config, out->config_len, out->hash);
     out->counts = c.counts;
     tr_sort_problems(c.problems, c.n_problems);
     out->problems = c.problems;

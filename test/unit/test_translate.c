@@ -19,6 +19,7 @@
 
 #include "../fakes/kong/kong_fake.h"
 #include "fixture_yaml.h"
+#include "kgc/kong.h"
 #include "kgc/translate.h"
 
 #include <openssl/evp.h>
