@@ -13,131 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- containers and json helpers ------------------------------------------------------------- */
-
-int tr_vec_push(struct tr_vec *v, void *p)
-{
-    if (v->n == v->cap) {
-        size_t ncap = v->cap ? 2 * v->cap : 16;
-        void **grown = realloc(v->v, ncap * sizeof(*grown));
-        if (!grown)
-            return KGC_ENOMEM;
-        v->v = grown;
-        v->cap = ncap;
-    }
-    v->v[v->n++] = p;
-    return 0;
-}
-
-void tr_vec_free(struct tr_vec *v)
-{
-    free(v->v);
-    memset(v, 0, sizeof(*v));
-}
-
-json_object *tr_jstr(struct tr_ctx *c, const char *s)
-{
-    json_object *j = json_object_new_string(s ? s : "");
-    if (!j)
-        c->oom = true;
-    return j;
-}
-
-json_object *tr_jint(struct tr_ctx *c, int64_t v)
-{
-    json_object *j = json_object_new_int64(v);
-    if (!j)
-        c->oom = true;
-    return j;
-}
-
-json_object *tr_jobj(struct tr_ctx *c)
-{
-    json_object *j = json_object_new_object();
-    if (!j)
-        c->oom = true;
-    return j;
-}
-
-json_object *tr_jarr(struct tr_ctx *c)
-{
-    json_object *j = json_object_new_array();
-    if (!j)
-        c->oom = true;
-    return j;
-}
-
-void tr_jset(struct tr_ctx *c, json_object *obj, const char *key, json_object *val)
-{
-    if (!obj || !val || json_object_object_add(obj, key, val) != 0) {
-        json_object_put(val);
-        c->oom = true;
-    }
-}
-
-void tr_jpush(struct tr_ctx *c, json_object *arr, json_object *val)
-{
-    if (!arr || !val || json_object_array_add(arr, val) != 0) {
-        json_object_put(val);
-        c->oom = true;
-    }
-}
-
-char *tr_strdup(struct tr_ctx *c, const char *s)
-{
-    char *d = strdup(s ? s : "");
-    if (!d)
-        c->oom = true;
-    return d;
-}
-
-char *tr_printf(struct tr_ctx *c, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = NULL;
-    int n = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        c->oom = true;
-        return NULL;
-    }
-    return s;
-}
-
-void tr_problem(struct tr_ctx *c, enum kgc_api_kind kind, const char *ns, const char *name,
-                int32_t rule, int32_t match, enum kgc_translate_severity sev, const char *fmt, ...)
-{
-    if (c->quiet) /* a writing pass meets again what the planning pass recorded */
-        return;
-    if (c->n_problems == c->cap_problems) {
-        size_t ncap = c->cap_problems ? 2 * c->cap_problems : 16;
-        struct kgc_translate_problem *grown = realloc(c->problems, ncap * sizeof(*grown));
-        if (!grown) {
-            c->oom = true;
-            return;
-        }
-        c->problems = grown;
-        c->cap_problems = ncap;
-    }
-    struct kgc_translate_problem *p = &c->problems[c->n_problems];
-    memset(p, 0, sizeof(*p));
-    p->kind = kind;
-    p->rule = rule;
-    p->match = match;
-    p->severity = sev;
-    p->namespace = tr_strdup(c, ns);
-    p->name = tr_strdup(c, name);
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(&p->message, fmt, ap) < 0) {
-        p->message = NULL;
-        c->oom = true;
-    }
-    va_end(ap);
-    c->n_problems++; /* kept even when a string is missing: output_free copes */
-}
-
 static void free_problems(struct kgc_translate_problem *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -146,58 +21,6 @@ static void free_problems(struct kgc_translate_problem *p, size_t n)
         free(p[i].message);
     }
     free(p);
-}
-
-/* Another reference to a shared json value (tag arrays are built once and shared). */
-static json_object *jref(json_object *o)
-{
-    return o ? json_object_get(o) : NULL;
-}
-
-/* Tags in kgc's fixed order for an object of kind; rule/match < 0 are left out. */
-static json_object *obj_tags_ext(struct tr_ctx *c, enum kgc_api_kind kind,
-                                 const struct kgc_api_obj *o, int32_t rule, int32_t match,
-                                 bool minimal)
-{
-    const struct kgc_api_kind_info *ki = kgc_api_kind_info(kind);
-    json_object *t = tr_jarr(c);
-    char buf[320];
-    snprintf(buf, sizeof(buf), "k8s-name:%s", o->meta.name);
-    tr_jpush(c, t, tr_jstr(c, buf));
-    if (o->meta.namespace) {
-        snprintf(buf, sizeof(buf), "k8s-namespace:%s", o->meta.namespace);
-        tr_jpush(c, t, tr_jstr(c, buf));
-    }
-    snprintf(buf, sizeof(buf), "k8s-kind:%s", ki->name);
-    tr_jpush(c, t, tr_jstr(c, buf));
-    if (minimal)
-        goto indexes;
-    if (tr_tag_value(o->meta.uid)) {
-        snprintf(buf, sizeof(buf), "k8s-uid:%s", o->meta.uid);
-        tr_jpush(c, t, tr_jstr(c, buf));
-    }
-    if (ki->group[0]) {
-        snprintf(buf, sizeof(buf), "k8s-group:%s", ki->group);
-        tr_jpush(c, t, tr_jstr(c, buf));
-    }
-    snprintf(buf, sizeof(buf), "k8s-version:%s", ki->version);
-    tr_jpush(c, t, tr_jstr(c, buf));
-indexes:
-    if (rule >= 0) {
-        snprintf(buf, sizeof(buf), "k8s-rule:%d", rule);
-        tr_jpush(c, t, tr_jstr(c, buf));
-    }
-    if (match >= 0) {
-        snprintf(buf, sizeof(buf), "k8s-match:%d", match);
-        tr_jpush(c, t, tr_jstr(c, buf));
-    }
-    return t;
-}
-
-static json_object *obj_tags(struct tr_ctx *c, enum kgc_api_kind kind, const struct kgc_api_obj *o,
-                             int32_t rule, int32_t match)
-{
-    return obj_tags_ext(c, kind, o, rule, match, false);
 }
 
 /* ---- one HTTPRoute: where it is attached ----------------------------------------------------- */
@@ -1144,19 +967,19 @@ static json_object *route_plugins(struct route_ctx *rc, const struct match_plan 
         tr_jset(c, cfg, "status_code", tr_jint(c, rp->status));
         tr_jset(c, cfg, "location", tr_jstr(c, rp->location));
         tr_jset(c, cfg, "keep_incoming_path", json_object_new_boolean(rp->keep_path));
-        tr_jpush(c, list, plugin(c, "redirect", cfg, jref(tags)));
+        tr_jpush(c, list, plugin(c, "redirect", cfg, tr_jref(tags)));
     }
     if (fallback) {
         json_object *cfg = tr_jobj(c);
         tr_jset(c, cfg, "status_code", tr_jint(c, rp->status));
-        tr_jpush(c, list, plugin(c, "request-termination", cfg, jref(tags)));
+        tr_jpush(c, list, plugin(c, "request-termination", cfg, tr_jref(tags)));
     }
     if (!transformer_empty(&req))
         tr_jpush(c, list,
-                 plugin(c, "request-transformer", transformer_config(c, &req), jref(tags)));
+                 plugin(c, "request-transformer", transformer_config(c, &req), tr_jref(tags)));
     if (!transformer_empty(&resp))
         tr_jpush(c, list,
-                 plugin(c, "response-transformer", transformer_config(c, &resp), jref(tags)));
+                 plugin(c, "response-transformer", transformer_config(c, &resp), tr_jref(tags)));
     transformer_free(&req);
     transformer_free(&resp);
     if (list && json_object_array_length(list) == 0) {
@@ -1248,7 +1071,7 @@ static json_object *kroute_json(struct route_ctx *rc, const struct match_plan *m
         tr_jset(c, o, "regex_priority", tr_jint(c, prio));
     if (https_only)
         tr_jset(c, o, "https_redirect_status_code", tr_jint(c, mp->redirect.status));
-    tr_jset(c, o, "tags", jref(tags));
+    tr_jset(c, o, "tags", tr_jref(tags));
     json_object *plugins = route_plugins(rc, mp, f, tags);
     if (plugins)
         tr_jset(c, o, "plugins", plugins);
@@ -1346,7 +1169,7 @@ static void plan_matches(struct route_ctx *rc, uint32_t ri, const struct rule_fi
         if (ok) {
             size_t variants = c->flavor == TR_EXPRESSIONS && rc->n_hosts ? rc->n_hosts : 1;
             json_object *tags =
-                c->quiet ? obj_tags(c, KGC_API_HTTPROUTE, &rc->r->obj, (int32_t)ri, (int32_t)j)
+                c->quiet ? tr_obj_tags(c, KGC_API_HTTPROUTE, &rc->r->obj, (int32_t)ri, (int32_t)j)
                          : NULL;
             for (size_t h = 0; h < variants; h++)
                 fn(rc, mp, f, c->flavor == TR_EXPRESSIONS ? (int32_t)h : -1, tags, ctx);
@@ -1602,14 +1425,14 @@ static void write_service(struct tr_ctx *c, const struct tr_svc *v, struct obuf 
     plan_matches(rc, ri, &f, write_kroute, &w);
     if (w.n != v->n_kr)
         c->oom = true;
-    json_object *rule_tags = obj_tags(c, KGC_API_HTTPROUTE, &rc->r->obj, (int32_t)ri, -1);
+    json_object *rule_tags = tr_obj_tags(c, KGC_API_HTTPROUTE, &rc->r->obj, (int32_t)ri, -1);
     json_object *o = tr_jobj(c);
     tr_jset(c, o, "name", tr_jstr(c, v->name));
     tr_jset(c, o, "protocol", tr_jstr(c, "http"));
     tr_jset(c, o, "host", tr_jstr(c, v->name));
     tr_jset(c, o, "port", tr_jint(c, 80));
     service_timeouts(rc, ri, o);
-    tr_jset(c, o, "tags", jref(rule_tags));
+    tr_jset(c, o, "tags", tr_jref(rule_tags));
     if (w.n > 1)
         qsort(w.kr, w.n, sizeof(*w.kr), cmp_named);
     json_object *routes = tr_jarr(c);
@@ -1624,7 +1447,7 @@ static void write_service(struct tr_ctx *c, const struct tr_svc *v, struct obuf 
         json_object *cfg = tr_jobj(c), *plugins = tr_jarr(c);
         tr_jset(c, cfg, "status_code", tr_jint(c, 500));
         tr_jset(c, cfg, "message", tr_jstr(c, "no backend of this HTTPRoute rule is available"));
-        tr_jpush(c, plugins, plugin(c, "request-termination", cfg, jref(rule_tags)));
+        tr_jpush(c, plugins, plugin(c, "request-termination", cfg, tr_jref(rule_tags)));
         tr_jset(c, o, "plugins", plugins);
     }
     json_object_put(rule_tags);
@@ -1635,20 +1458,21 @@ static void write_service(struct tr_ctx *c, const struct tr_svc *v, struct obuf 
 static void write_upstream(struct tr_ctx *c, const struct tr_svc *v, struct obuf *b)
 {
     const struct kgc_api_obj *ro = &v->rc->r->obj;
-    json_object *rule_tags = obj_tags(c, KGC_API_HTTPROUTE, ro, (int32_t)v->rule, -1);
+    json_object *rule_tags = tr_obj_tags(c, KGC_API_HTTPROUTE, ro, (int32_t)v->rule, -1);
     json_object *o = tr_jobj(c);
     tr_jset(c, o, "name", tr_jstr(c, v->name));
     tr_jset(c, o, "tags", rule_tags);
     /* targets carry only what leads back to the rule: they are many, and kgc checks their
      * addresses itself */
-    json_object *target_tags = obj_tags_ext(c, KGC_API_HTTPROUTE, ro, (int32_t)v->rule, -1, true);
+    json_object *target_tags =
+        tr_obj_tags_ext(c, KGC_API_HTTPROUTE, ro, (int32_t)v->rule, -1, true);
     json_object *tl = tr_jarr(c);
     const char *addr = v->addrs;
     for (size_t i = 0; i < v->n_targets; i++) {
         json_object *t = tr_jobj(c);
         tr_jset(c, t, "target", tr_jstr(c, addr));
         tr_jset(c, t, "weight", tr_jint(c, v->weights[i]));
-        tr_jset(c, t, "tags", jref(target_tags));
+        tr_jset(c, t, "tags", tr_jref(target_tags));
         tr_jpush(c, tl, t);
         addr += strlen(addr) + 1;
     }
@@ -1730,42 +1554,6 @@ struct cert_ctx {
     struct kgc_strmap snis;  /* SNI name → struct cert * (Kong serves one certificate per SNI) */
     struct tr_vec gateways;  /* refs of every Gateway, sorted by key */
 };
-
-static bool collect_visit(const struct kgc_api_obj *obj, void *fnctx)
-{
-    struct tr_vec *v = ((void **)fnctx)[0];
-    struct tr_ctx *c = ((void **)fnctx)[1];
-    if (tr_vec_push(v, (void *)kgc_api_obj_ref(obj)) != 0) {
-        kgc_api_obj_unref(obj);
-        c->oom = true;
-        return false;
-    }
-    return true;
-}
-
-static int cmp_obj_key(const void *a, const void *b)
-{
-    const struct kgc_api_obj *x = *(const struct kgc_api_obj *const *)a;
-    const struct kgc_api_obj *y = *(const struct kgc_api_obj *const *)b;
-    return strcmp(x->meta.key ? x->meta.key : "", y->meta.key ? y->meta.key : "");
-}
-
-/* Every object of kind, referenced, sorted by key. */
-static void collect(struct tr_ctx *c, enum kgc_api_kind kind, struct tr_vec *out)
-{
-    void *ctx[2] = {out, c};
-    if (c->lk->foreach)
-        c->lk->foreach (c->lk->ctx, kind, NULL, collect_visit, ctx);
-    if (out->n > 1)
-        qsort(out->v, out->n, sizeof(*out->v), cmp_obj_key);
-}
-
-static void release_all(struct tr_vec *v)
-{
-    for (size_t i = 0; i < v->n; i++)
-        kgc_api_obj_unref(v->v[i]);
-    tr_vec_free(v);
-}
 
 static bool gateway_owned(struct tr_ctx *c, const struct kgc_api_gateway *gw)
 {
@@ -1906,7 +1694,7 @@ static json_object *certificates(struct tr_ctx *c)
     struct cert_ctx x = {.c = c};
     kgc_strmap_init(&x.certs);
     kgc_strmap_init(&x.snis);
-    collect(c, KGC_API_GATEWAY, &x.gateways);
+    tr_collect(c, KGC_API_GATEWAY, &x.gateways);
     for (size_t i = 0; i < x.gateways.n && !c->oom; i++) {
         const struct kgc_api_gateway *gw = kgc_api_as_gateway(x.gateways.v[i]);
         if (gw && gw->obj.meta.namespace && gateway_owned(c, gw))
@@ -1930,13 +1718,13 @@ static json_object *certificates(struct tr_ctx *c)
         json_object *o = tr_jobj(c), *snis = tr_jarr(c);
         tr_jset(c, o, "cert", tr_jstr(c, ce->secret->tls_crt_pem));
         tr_jset(c, o, "key", tr_jstr(c, ce->secret->tls_key_pem));
-        tr_jset(c, o, "tags", obj_tags(c, KGC_API_SECRET, &ce->secret->obj, -1, -1));
+        tr_jset(c, o, "tags", tr_obj_tags(c, KGC_API_SECRET, &ce->secret->obj, -1, -1));
         qsort(ce->snis.v, ce->snis.n, sizeof(*ce->snis.v), cmp_sni);
         for (size_t k = 0; k < ce->snis.n; k++) {
             const struct cert_sni *sni = ce->snis.v[k];
             json_object *so = tr_jobj(c);
             tr_jset(c, so, "name", tr_jstr(c, sni->name));
-            tr_jset(c, so, "tags", obj_tags(c, KGC_API_GATEWAY, sni->gateway, -1, -1));
+            tr_jset(c, so, "tags", tr_obj_tags(c, KGC_API_GATEWAY, sni->gateway, -1, -1));
             tr_jpush(c, snis, so);
             c->counts.snis++;
         }
@@ -1960,7 +1748,7 @@ static json_object *certificates(struct tr_ctx *c)
     tr_vec_free(&list);
     kgc_strmap_destroy(&x.certs);
     kgc_strmap_destroy(&x.snis);
-    release_all(&x.gateways);
+    tr_release_all(&x.gateways);
     return arr;
 }
 
@@ -2078,7 +1866,7 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
     if (tr_index_slices(&c) != 0)
         c.oom = true;
     if (!c.oom)
-        collect(&c, KGC_API_HTTPROUTE, &routes);
+        tr_collect(&c, KGC_API_HTTPROUTE, &routes);
     for (size_t i = 0; i < routes.n && !c.oom; i++) {
         const struct kgc_api_httproute *r = kgc_api_as_httproute(routes.v[i]);
         if (r)
@@ -2090,7 +1878,7 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
     if (!c.oom)
         write_document(&c, &b);
     ctx_free(&c);
-    release_all(&routes);
+    tr_release_all(&routes);
     if (c.oom || !b.s) {
         free(b.s);
         free_problems(c.problems, c.n_problems);

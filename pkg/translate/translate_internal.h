@@ -23,10 +23,6 @@ struct tr_vec {
     size_t cap;
 };
 
-/* 0 or KGC_ENOMEM (v unchanged). */
-int tr_vec_push(struct tr_vec *v, void *p);
-void tr_vec_free(struct tr_vec *v);
-
 /* One Kong route as the planning pass sees it: what its precedence is computed from, and the
  * priority the ranking gives it (written when its service is serialized). */
 struct tr_kroute {
@@ -65,13 +61,18 @@ struct tr_ctx {
     struct kgc_translate_counts counts;
 };
 
+/* ---- context.c: the plumbing every other file uses ------------------------------------------ */
+
+/* Appends p to v: 0 or KGC_ENOMEM (v unchanged). */
+int tr_vec_push(struct tr_vec *v, void *p);
+void tr_vec_free(struct tr_vec *v);
+
 /* Records a problem (copies everything). On allocation failure sets c->oom. */
 void tr_problem(struct tr_ctx *c, enum kgc_api_kind kind, const char *ns, const char *name,
                 int32_t rule, int32_t match, enum kgc_translate_severity sev, const char *fmt, ...)
     __attribute__((format(printf, 8, 9)));
 
-/* ---- json helpers: every one sets c->oom and returns NULL/-1 when json-c fails ------------- */
-
+/* json helpers: every one sets c->oom and returns NULL/-1 when json-c fails. */
 json_object *tr_jstr(struct tr_ctx *c, const char *s);
 json_object *tr_jint(struct tr_ctx *c, int64_t v);
 json_object *tr_jobj(struct tr_ctx *c);
@@ -83,6 +84,22 @@ void tr_jpush(struct tr_ctx *c, json_object *arr, json_object *val);
 /* strdup/asprintf that set c->oom. */
 char *tr_strdup(struct tr_ctx *c, const char *s);
 char *tr_printf(struct tr_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Another reference to a shared json value (tag arrays are built once and shared); NULL stays
+ * NULL. */
+json_object *tr_jref(json_object *o);
+/* Tags in kgc's fixed order for an object of kind; rule/match < 0 are left out. minimal: only
+ * k8s-name, k8s-namespace, k8s-kind and the indexes (targets). */
+json_object *tr_obj_tags_ext(struct tr_ctx *c, enum kgc_api_kind kind, const struct kgc_api_obj *o,
+                             int32_t rule, int32_t match, bool minimal);
+/* tr_obj_tags_ext(..., false). */
+json_object *tr_obj_tags(struct tr_ctx *c, enum kgc_api_kind kind, const struct kgc_api_obj *o,
+                         int32_t rule, int32_t match);
+/* Every object of kind in the snapshot, referenced, sorted by key, appended to out (c->oom on
+ * allocation failure). */
+void tr_collect(struct tr_ctx *c, enum kgc_api_kind kind, struct tr_vec *out);
+/* Drops the references tr_collect() took and frees the array. */
+void tr_release_all(struct tr_vec *v);
 
 /* ---- what Kong accepts (kong_values.c) ------------------------------------------------------ */
 

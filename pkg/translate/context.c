@@ -1,0 +1,232 @@
+/* The translation context's plumbing, used by every other file here and depending on none but
+ * kong_values.c: growable pointer arrays, json-c constructors and string helpers that record an
+ * allocation failure in the context (c->oom) instead of returning it, the problem list, the k8s-*
+ * tags every Kong entity carries, and reading every object of a kind from the snapshot. */
+#include "translate_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- containers and json helpers
+ * ------------------------------------------------------------------ */
+
+int tr_vec_push(struct tr_vec *v, void *p)
+{
+    if (v->n == v->cap) {
+        size_t ncap = v->cap ? 2 * v->cap : 16;
+        void **grown = realloc(v->v, ncap * sizeof(*grown));
+        if (!grown)
+            return KGC_ENOMEM;
+        v->v = grown;
+        v->cap = ncap;
+    }
+    v->v[v->n++] = p;
+    return 0;
+}
+
+void tr_vec_free(struct tr_vec *v)
+{
+    free(v->v);
+    memset(v, 0, sizeof(*v));
+}
+
+json_object *tr_jstr(struct tr_ctx *c, const char *s)
+{
+    json_object *j = json_object_new_string(s ? s : "");
+    if (!j)
+        c->oom = true;
+    return j;
+}
+
+json_object *tr_jint(struct tr_ctx *c, int64_t v)
+{
+    json_object *j = json_object_new_int64(v);
+    if (!j)
+        c->oom = true;
+    return j;
+}
+
+json_object *tr_jobj(struct tr_ctx *c)
+{
+    json_object *j = json_object_new_object();
+    if (!j)
+        c->oom = true;
+    return j;
+}
+
+json_object *tr_jarr(struct tr_ctx *c)
+{
+    json_object *j = json_object_new_array();
+    if (!j)
+        c->oom = true;
+    return j;
+}
+
+void tr_jset(struct tr_ctx *c, json_object *obj, const char *key, json_object *val)
+{
+    if (!obj || !val || json_object_object_add(obj, key, val) != 0) {
+        json_object_put(val);
+        c->oom = true;
+    }
+}
+
+void tr_jpush(struct tr_ctx *c, json_object *arr, json_object *val)
+{
+    if (!arr || !val || json_object_array_add(arr, val) != 0) {
+        json_object_put(val);
+        c->oom = true;
+    }
+}
+
+char *tr_strdup(struct tr_ctx *c, const char *s)
+{
+    char *d = strdup(s ? s : "");
+    if (!d)
+        c->oom = true;
+    return d;
+}
+
+char *tr_printf(struct tr_ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        c->oom = true;
+        return NULL;
+    }
+    return s;
+}
+
+/* ---- problems
+ * ------------------------------------------------------------------------------------- */
+
+void tr_problem(struct tr_ctx *c, enum kgc_api_kind kind, const char *ns, const char *name,
+                int32_t rule, int32_t match, enum kgc_translate_severity sev, const char *fmt, ...)
+{
+    if (c->quiet) /* a writing pass meets again what the planning pass recorded */
+        return;
+    if (c->n_problems == c->cap_problems) {
+        size_t ncap = c->cap_problems ? 2 * c->cap_problems : 16;
+        struct kgc_translate_problem *grown = realloc(c->problems, ncap * sizeof(*grown));
+        if (!grown) {
+            c->oom = true;
+            return;
+        }
+        c->problems = grown;
+        c->cap_problems = ncap;
+    }
+    struct kgc_translate_problem *p = &c->problems[c->n_problems];
+    memset(p, 0, sizeof(*p));
+    p->kind = kind;
+    p->rule = rule;
+    p->match = match;
+    p->severity = sev;
+    p->namespace = tr_strdup(c, ns);
+    p->name = tr_strdup(c, name);
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&p->message, fmt, ap) < 0) {
+        p->message = NULL;
+        c->oom = true;
+    }
+    va_end(ap);
+    c->n_problems++; /* kept even when a string is missing: output_free copes */
+}
+
+/* ---- tags
+ * ----------------------------------------------------------------------------------------- */
+
+/* Another reference to a shared json value (tag arrays are built once and shared). */
+json_object *tr_jref(json_object *o)
+{
+    return o ? json_object_get(o) : NULL;
+}
+
+/* Tags in kgc's fixed order for an object of kind; rule/match < 0 are left out. */
+json_object *tr_obj_tags_ext(struct tr_ctx *c, enum kgc_api_kind kind, const struct kgc_api_obj *o,
+                             int32_t rule, int32_t match, bool minimal)
+{
+    const struct kgc_api_kind_info *ki = kgc_api_kind_info(kind);
+    json_object *t = tr_jarr(c);
+    char buf[320];
+    snprintf(buf, sizeof(buf), "k8s-name:%s", o->meta.name);
+    tr_jpush(c, t, tr_jstr(c, buf));
+    if (o->meta.namespace) {
+        snprintf(buf, sizeof(buf), "k8s-namespace:%s", o->meta.namespace);
+        tr_jpush(c, t, tr_jstr(c, buf));
+    }
+    snprintf(buf, sizeof(buf), "k8s-kind:%s", ki->name);
+    tr_jpush(c, t, tr_jstr(c, buf));
+    if (minimal)
+        goto indexes;
+    if (tr_tag_value(o->meta.uid)) {
+        snprintf(buf, sizeof(buf), "k8s-uid:%s", o->meta.uid);
+        tr_jpush(c, t, tr_jstr(c, buf));
+    }
+    if (ki->group[0]) {
+        snprintf(buf, sizeof(buf), "k8s-group:%s", ki->group);
+        tr_jpush(c, t, tr_jstr(c, buf));
+    }
+    snprintf(buf, sizeof(buf), "k8s-version:%s", ki->version);
+    tr_jpush(c, t, tr_jstr(c, buf));
+indexes:
+    if (rule >= 0) {
+        snprintf(buf, sizeof(buf), "k8s-rule:%d", rule);
+        tr_jpush(c, t, tr_jstr(c, buf));
+    }
+    if (match >= 0) {
+        snprintf(buf, sizeof(buf), "k8s-match:%d", match);
+        tr_jpush(c, t, tr_jstr(c, buf));
+    }
+    return t;
+}
+
+json_object *tr_obj_tags(struct tr_ctx *c, enum kgc_api_kind kind, const struct kgc_api_obj *o,
+                         int32_t rule, int32_t match)
+{
+    return tr_obj_tags_ext(c, kind, o, rule, match, false);
+}
+
+/* ---- reading the snapshot
+ * ------------------------------------------------------------------------- */
+
+static bool collect_visit(const struct kgc_api_obj *obj, void *fnctx)
+{
+    struct tr_vec *v = ((void **)fnctx)[0];
+    struct tr_ctx *c = ((void **)fnctx)[1];
+    if (tr_vec_push(v, (void *)kgc_api_obj_ref(obj)) != 0) {
+        kgc_api_obj_unref(obj);
+        c->oom = true;
+        return false;
+    }
+    return true;
+}
+
+static int cmp_obj_key(const void *a, const void *b)
+{
+    const struct kgc_api_obj *x = *(const struct kgc_api_obj *const *)a;
+    const struct kgc_api_obj *y = *(const struct kgc_api_obj *const *)b;
+    return strcmp(x->meta.key ? x->meta.key : "", y->meta.key ? y->meta.key : "");
+}
+
+/* Every object of kind, referenced, sorted by key. */
+void tr_collect(struct tr_ctx *c, enum kgc_api_kind kind, struct tr_vec *out)
+{
+    void *ctx[2] = {out, c};
+    if (c->lk->foreach)
+        c->lk->foreach (c->lk->ctx, kind, NULL, collect_visit, ctx);
+    if (out->n > 1)
+        qsort(out->v, out->n, sizeof(*out->v), cmp_obj_key);
+}
+
+void tr_release_all(struct tr_vec *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        kgc_api_obj_unref(v->v[i]);
+    tr_vec_free(v);
+}
