@@ -574,6 +574,48 @@ static void test_balancer_extras(void **state)
     kf_proxy_stop(f.p);
 }
 
+/* The router's query arguments are ngx.req.get_uri_args (kong/router/fields.lua:287) with
+ * lua_max_uri_args = 100 (kong_defaults.lua:200): '+' and %XX decoded, a repeated key gives every
+ * value, and the limit counts every '&'-separated piece, empty ones too (lua-nginx-module
+ * src/ngx_http_lua_args.c ngx_http_lua_parse_args, read at its HEAD). */
+static void test_router_query_args(void **state)
+{
+    (void)state;
+    struct fixture f;
+    start(&f, KF_FLAVOR_EXPRESSIONS, false);
+    configure(&f,
+              "{\"_format_version\":\"3.0\",\"services\":[{\"name\":\"s\",\"url\":"
+              "\"http://10.0.0.5:8080/\",\"routes\":["
+              "{\"name\":\"q\",\"expression\":\"http.path == \\\"/q\\\" && "
+              "http.queries.a == \\\"x y\\\"\"}]}]}",
+              "expressions");
+    struct reply r = req("http", "127.0.0.1", f.http, "GET", "/q?a=x+y", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    json_object_put(r.json);
+    r = req("http", "127.0.0.1", f.http, "GET", "/q?a=x%20y", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    json_object_put(r.json);
+    /* 99 empty pieces then a=x+y: the 100th piece still counts */
+    char path[300] = "/q?";
+    for (int i = 0; i < 99; i++) {
+        strcat(path, "&");
+    }
+    strcat(path, "a=x+y");
+    r = req("http", "127.0.0.1", f.http, "GET", path, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    json_object_put(r.json);
+    /* 100 empty pieces: the limit is reached before a */
+    snprintf(path, sizeof(path), "/q?&");
+    for (int i = 0; i < 99; i++) {
+        strcat(path, "&");
+    }
+    strcat(path, "a=x+y");
+    r = req("http", "127.0.0.1", f.http, "GET", path, NULL, NULL);
+    assert_int_equal(r.status, 404);
+    json_object_put(r.json);
+    kf_proxy_stop(f.p);
+}
+
 static void test_https_only_routes(void **state)
 {
     (void)state;
@@ -882,6 +924,7 @@ int main(void)
         cmocka_unit_test(test_route_echo_expressions),
         cmocka_unit_test(test_exec_uri),
         cmocka_unit_test(test_balancer_extras),
+        cmocka_unit_test(test_router_query_args),
         cmocka_unit_test(test_https_only_routes),
         cmocka_unit_test(test_no_target_503),
         cmocka_unit_test(test_debug_header),

@@ -15,6 +15,7 @@
 #include "proxy_internal.h"
 
 #include "balancer.h"
+#include "plugins_internal.h"
 
 #include <kgc/err.h>
 #include <kgc/log.h>
@@ -866,31 +867,6 @@ static void request_id(char out[33])
     }
 }
 
-static int hexval(int c)
-{
-    return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
-}
-
-static char *url_decode(const char *s, size_t len)
-{
-    char *out = malloc(len + 1), *o = out;
-    for (size_t i = 0; out && i < len; i++) {
-        if (s[i] == '%' && i + 2 < len && hexval((unsigned char)s[i + 1]) >= 0 &&
-            hexval((unsigned char)s[i + 2]) >= 0) {
-            *o++ = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
-            i += 2;
-        } else if (s[i] == '+') {
-            *o++ = ' ';
-        } else {
-            *o++ = s[i];
-        }
-    }
-    if (out) {
-        *o = '\0';
-    }
-    return out;
-}
-
 struct kvs {
     struct kf_kv *v;
     size_t n;
@@ -905,8 +881,10 @@ static void kvs_free(struct kvs *k)
     free(k->v);
 }
 
-/* ngx.req.get_uri_args: "a=1&b&c=" -> a="1", b=true (NULL), c="" (decoded). At most 100 as
- * OpenResty's default. */
+/* ngx.req.get_uri_args for the router (kong/router/fields.lua:287, lua_max_uri_args = 100,
+ * kong_defaults.lua:200): OpenResty's argument parser as plugins_util.c models it (the same one
+ * the plugins use), flattened to one kf_kv per value: a repeated key gives one entry per value in
+ * order, a bare flag a NULL value (Lua true). */
 static int parse_query(const char *q, struct kvs *out)
 {
     out->v = NULL;
@@ -914,35 +892,34 @@ static int parse_query(const char *q, struct kvs *out)
     if (!q || !*q) {
         return 0;
     }
-    out->v = calloc(100, sizeof(*out->v));
-    if (!out->v) {
-        return KGC_ENOMEM;
+    struct kp_args args;
+    int rc = kp_args_parse(q, strlen(q), 100, &args);
+    if (rc != 0) {
+        return rc;
     }
-    const char *p = q;
-    while (*p && out->n < 100) {
-        size_t len = strcspn(p, "&");
-        if (len > 0) {
-            const char *eq = memchr(p, '=', len);
-            size_t nl = eq ? (size_t)(eq - p) : len;
-            if (nl > 0) {
-                char *name = url_decode(p, nl);
-                char *val = eq ? url_decode(eq + 1, len - nl - 1) : NULL;
-                if (!name || (eq && !val)) {
-                    free(name);
-                    free(val);
-                    return KGC_ENOMEM;
-                }
-                out->v[out->n].name = name;
-                out->v[out->n].value = val;
-                out->n++;
+    size_t total = 0;
+    for (size_t i = 0; i < args.n; i++) {
+        total += args.a[i].n;
+    }
+    out->v = calloc(total + 1, sizeof(*out->v));
+    for (size_t i = 0; out->v && rc == 0 && i < args.n; i++) {
+        for (size_t j = 0; rc == 0 && j < args.a[i].n; j++) {
+            const char *v = args.a[i].v[j].s;
+            char *name = strdup(args.a[i].name);
+            char *val = v ? strdup(v) : NULL;
+            if (!name || (v && !val)) {
+                free(name);
+                free(val);
+                rc = KGC_ENOMEM;
+                break;
             }
-        }
-        p += len;
-        if (*p == '&') {
-            p++;
+            out->v[out->n].name = name;
+            out->v[out->n].value = val;
+            out->n++;
         }
     }
-    return 0;
+    kp_args_free(&args);
+    return !out->v ? KGC_ENOMEM : rc;
 }
 
 /* nginx $host: the Host header without its port, lowercased; "kong" (the server_name of Kong's
