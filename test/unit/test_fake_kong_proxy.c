@@ -2,8 +2,10 @@
  * without a route, the echo of a routed request (upstream path, Host, X-Forwarded-*, the kong
  * object), 426 and the https redirects, the TLS certificate Kong picks for an SNI (exact,
  * wildcards, "*", the default certificate), Kong-Debug, 503 without a target, a configuration
- * swap, Kong's error body negotiation, and malformed requests. Configurations go through
- * kf_validate first, so the proxy sees what the Admin API would hand it. */
+ * swap, Kong's error body negotiation, malformed requests, the URI Kong's exec() routes on
+ * (normalised) and the upstream path it sends (escaped), the router's query arguments, and the
+ * balancer's uri_capture hashing and hash cookie. Configurations go through kf_validate first, so
+ * the proxy sees what the Admin API would hand it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
