@@ -12,10 +12,23 @@
  *
  * Definitions used throughout:
  *   reachable   the last probe got an HTTP answer (any status) from the Admin API;
- *   ready       the last probe got 200 and a well-formed body from both `GET /` and `GET /status`;
- *   configured  ready and the configuration hash is not 32 zeros (Kong holds a configuration);
- *   restarted   a ready probe sees the hash turn to 32 zeros after it was non-zero, or a node_id
- *               different from the last one seen (both remembered across unreachable periods). */
+ *   ready       the last probe got 200 and a well-formed body from both `GET /` and `GET /status`.
+ *               Not `GET /status/ready`: Kong 3.9.1 answers it 503 "no configuration available
+ *               (empty configuration present)" whenever its hash is 32 zeros
+ *               (kong/status/ready.lua:40-48), i.e. at start and after an entity-free
+ *               configuration was loaded. It tells a load balancer that the node has nothing to
+ *               proxy; the Admin API works all the same, and waiting on it would wait forever
+ *               (the first push, or an empty one, is what it waits for);
+ *   configured  ready and the configuration hash is not 32 zeros. Kong stores a configuration
+ *               without entities under the zero hash too (kong/db/declarative/import.lua:270-273,
+ *               433-435), so an instance holding kgc's empty configuration is not "configured";
+ *   restarted   a ready probe sees a node_id different from the last one seen (Kong draws a new
+ *               one at every start: kong/pdk/node.lua:72-90; only a hybrid data plane keeps it in
+ *               a file, kong/pdk/private/node.lua:61), or the hash turn to 32 zeros after it was
+ *               non-zero while kgc_kong_expect_empty() is not set for the instance (both
+ *               remembered across unreachable periods). A restart that keeps its node_id, faster
+ *               than one probe interval, while the instance held an empty configuration, cannot
+ *               be seen: nothing kgc observes differs. */
 #ifndef KGC_KONG_H
 #define KGC_KONG_H
 
@@ -326,7 +339,8 @@ void kgc_kong_instance_state_free(struct kgc_kong_instance_state *s);
 enum kgc_kong_event_type {
     KGC_KONG_EV_READY = 0,         /* became ready (from unknown or down): first contact too */
     KGC_KONG_EV_UNREACHABLE,       /* stopped being ready (or the first probe failed) */
-    KGC_KONG_EV_RESTARTED,         /* hash turned to zeros, or node_id changed; after READY */
+    KGC_KONG_EV_RESTARTED,         /* node_id changed, or hash turned to zeros unexpectedly
+                                      (see "restarted" above); after READY */
     KGC_KONG_EV_LISTENERS_CHANGED, /* listeners differ from the last set seen (first set too) */
     KGC_KONG_EV_HASH_CHANGED,      /* hash differs from the last one seen (first one too) */
     KGC_KONG_EV_HEARTBEAT,         /* still ready; every heartbeat_interval_ms */
@@ -381,6 +395,13 @@ int kgc_kong_set_instances(struct kgc_kong *k, const char *const *urls, size_t n
 int kgc_kong_states(struct kgc_kong *k, struct kgc_kong_instance_state **out, size_t *n);
 
 void kgc_kong_states_free(struct kgc_kong_instance_state *s, size_t n);
+
+/* The configuration being pushed to the instance at url (normalised first; an unknown URL is
+ * ignored) holds no entity (empty true) or some (false). Kong stores an entity-free configuration
+ * under the zero hash, so while empty is set the hash turning to zeros is that configuration, not
+ * a restart (see "restarted" above). The syncer calls it before every push. Thread-safe; a new
+ * instance starts with false. */
+void kgc_kong_expect_empty(struct kgc_kong *k, const char *url, bool empty);
 
 /* Wakes every prober to probe at once (e.g. after a push). Thread-safe. */
 void kgc_kong_probe_now(struct kgc_kong *k);

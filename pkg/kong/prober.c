@@ -35,6 +35,7 @@ struct instance {
     volatile int abort_flag;              /* set with stopping: aborts a call in flight */
     struct kgc_kong_instance_state state; /* written by the prober only */
     uint64_t last_heartbeat_ns;           /* monotonic time of the last READY/HEARTBEAT emitted */
+    bool expect_empty; /* kgc_kong_expect_empty(): zeros are what kgc pushed, not a restart */
 };
 
 struct kgc_kong {
@@ -278,8 +279,11 @@ static void apply_probe(struct instance *in, struct probe *p, uint64_t now_ns, s
         in->last_heartbeat_ns = now_ns;
         ev->type[ev->n++] = KGC_KONG_EV_READY;
     }
-    bool hash_reset =
-        s->hash[0] && !kgc_kong_hash_is_empty(s->hash) && kgc_kong_hash_is_empty(p->hash);
+    /* Kong 3.9.1 also stores an entity-free configuration under the empty hash
+     * (kong/db/declarative/import.lua:270-273, 433-435): after kgc pushed one, zeros are that
+     * configuration, and only a node_id change tells a restart. */
+    bool hash_reset = s->hash[0] && !kgc_kong_hash_is_empty(s->hash) &&
+                      kgc_kong_hash_is_empty(p->hash) && !in->expect_empty;
     bool node_changed = s->have_info && s->info.node_id[0] && p->info.node_id[0] &&
                         strcmp(s->info.node_id, p->info.node_id) != 0;
     if (hash_reset || node_changed) {
@@ -712,6 +716,21 @@ int kgc_kong_states(struct kgc_kong *k, struct kgc_kong_instance_state **out, si
     *out = v;
     *n = cnt;
     return 0;
+}
+
+void kgc_kong_expect_empty(struct kgc_kong *k, const char *url, bool empty)
+{
+    char norm[KGC_KONG_URL_MAX];
+    if (!k || !url || kgc_kong_url_normalize(url, norm, NULL) != 0)
+        return;
+    pthread_mutex_lock(&k->mu);
+    struct instance *in = find(k->inst, k->n_inst, norm);
+    if (in) {
+        pthread_mutex_lock(&in->mu);
+        in->expect_empty = empty;
+        pthread_mutex_unlock(&in->mu);
+    }
+    pthread_mutex_unlock(&k->mu);
 }
 
 void kgc_kong_probe_now(struct kgc_kong *k)
