@@ -108,6 +108,15 @@ static void on_broken(void *ctx, enum kgc_api_kind kind, const char *ns, const c
         kgc_reconciler_enqueue_every(a->reconciler, KGC_RECONCILE_GATEWAY);
 }
 
+/* The translator judged a route (first time, new generation, or a different verdict): its
+ * status, and the attachedRoutes of its Gateways, are computed again. */
+static void on_route_verdict_changed(void *ctx, const char *ns, const char *name)
+{
+    struct app *a = ctx;
+    if (a->reconciler)
+        kgc_reconciler_enqueue_route(a->reconciler, ns, name);
+}
+
 static void on_programmed_changed(void *ctx)
 {
     struct app *a = ctx;
@@ -341,6 +350,8 @@ static int start(struct app *a)
     so.on_broken_ctx = a;
     so.on_programmed_changed = on_programmed_changed;
     so.on_programmed_changed_ctx = a;
+    so.on_route_verdict_changed = on_route_verdict_changed;
+    so.on_route_verdict_changed_ctx = a;
     so.invalid_backend_target = empty_to_null(c->invalid_backend_target);
     if (kgc_syncer_new(&so, &lookup, a->kong, a->lc, &a->syncer, &err) != 0)
         return fatal("cannot create the config syncer", &err);

@@ -40,8 +40,10 @@ struct kgc_reconcile_options {
     struct kgc_ratelimit_config rate_limit; /* each queue's retry policy */
     const struct kgc_clock *clock;          /* NULL: real (the queues use it) */
     /* Hooks for the config syncer (all optional): Gateway Programmed (kgc/status.h's
-     * `programmed`), the translator's and Kong's verdict on a route (`route_verdict`), and a
-     * call on every cache change of any kind (the syncer marks its config dirty). */
+     * `programmed`), the translator's and Kong's verdict on a route (`route_verdict`; while it
+     * says pending the route's status is not written: kgc_reconciler_enqueue_route() brings the
+     * route back once the verdict is known), and a call on every cache change of any kind (the
+     * syncer marks its config dirty). */
     bool (*programmed)(void *ctx, const struct kgc_api_gateway *gw, char *why, size_t why_size);
     void *programmed_ctx;
     void (*route_verdict)(void *ctx, const struct kgc_api_httproute *route,
@@ -62,6 +64,8 @@ struct kgc_reconcile_stats {
     uint64_t write_conflicts; /* 409 answers */
     uint64_t unchanged;       /* reconciles that found nothing to write */
     uint64_t pending_kong;    /* Gateway reconciles with no Kong listeners known */
+    uint64_t verdict_pending; /* HTTPRoute reconciles that wrote nothing: the translator had not
+                                 judged the route's version yet (it re-queues the route) */
 };
 
 struct kgc_reconciler;
@@ -95,6 +99,11 @@ void kgc_reconciler_enqueue_all(struct kgc_reconciler *r);
 /* Queues one key ("ns/name", or "name" for GatewayClasses) on a controller's queue. */
 void kgc_reconciler_enqueue(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
                             const char *key);
+
+/* Queues HTTPRoute ns/name and the Gateways its parentRefs name (the route's verdict counts in
+ * their attachedRoutes): the syncer's "verdict changed" hook. A route not in the cache queues
+ * nothing. */
+void kgc_reconciler_enqueue_route(struct kgc_reconciler *r, const char *ns, const char *name);
 
 /* Queues every object of a controller's kind. */
 void kgc_reconciler_enqueue_every(struct kgc_reconciler *r, enum kgc_reconcile_controller c);

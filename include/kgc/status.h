@@ -118,6 +118,11 @@ struct kgc_status_route_verdict {
     char partially_invalid[KGC_STATUS_MSG_MAX]; /* non-empty: PartiallyInvalid=True /
                                                    UnsupportedValue with this message (the API
                                                    wants it to start with "Dropped Rule") */
+    bool pending; /* the translator has not judged this version of the route yet (kgc started,
+                     or the route changed, since the last translation): the verdict is unknown.
+                     The route's status is not written (kgc_status_httproute.verdict_pending);
+                     for attachedRoutes the verdict the route's own status already carries for
+                     this generation (an Accepted=False/UnsupportedValue of ours) stands. */
 };
 
 struct kgc_status_options {
@@ -219,6 +224,9 @@ struct kgc_status_httproute {
     char now[KGC_STATUS_TIME_MAX];
     struct kgc_status_route_parent *parents; /* malloc'd, spec order, at most 32 */
     uint32_t n_parents;
+    bool verdict_pending; /* the route_verdict hook said pending: the translator's verdict on
+                             this version is not known yet, so this status lacks it; do not
+                             write it (the syncer re-queues the route once it translated it) */
 };
 
 /* A (Gateway, listener) pair a route is accepted on: what the translator attaches. */

@@ -6,8 +6,17 @@
  *   - The text is pushed as a string (kgc_kong_push_config(): check_hash=1&flatten_errors=1), so
  *     Kong's configuration_hash is the MD5 of what kgc sent and a probe tells whether an instance
  *     is up to date. 304 counts as success.
+ *   - A configuration without any entity (a Gateway and no route, or every route deleted) is
+ *     stored by Kong 3.9.1 under the empty hash, 32 zeros (kong/db/declarative/import.lua:270-273,
+ *     433-435), as after a restart, and never answered 304. The syncer tells the registry before
+ *     such a push (kgc_kong_expect_empty(), so the prober does not report a restart) and counts
+ *     zeros as that configuration: it is pushed once per change, never in a loop. A real restart
+ *     (a new node_id, or a READY after an unreachable period) is still re-pushed once.
  *   - Kong events (kgc_kong_subscribe()): READY and RESTARTED push the current configuration to
  *     that instance at once; HASH_CHANGED to a hash kgc did not send re-pushes.
+ *   - Route verdicts: the HTTPRoutes are walked before each translation and judged after it; a
+ *     route's verdict is pending until a translation judged its current version, and every route
+ *     whose verdict is new or changed is reported (on_route_verdict_changed).
  *   - 400: each flattened error is mapped to its object (kgc_translate_entity_owner()); those
  *     objects are reported (on_broken + a log line), hidden from the translator (until their spec
  *     changes: generation, or resourceVersion for kinds without one) and the configuration is
@@ -51,6 +60,12 @@ typedef void (*kgc_syncer_broken_fn)(void *ctx, enum kgc_api_kind kind, const ch
  * prober thread; no syncer lock held. */
 typedef void (*kgc_syncer_changed_fn)(void *ctx);
 
+/* The verdict on HTTPRoute ns/name (kgc_syncer_route_verdict()) may have changed: a translation
+ * judged it for the first time (kgc started, became the leader, or the route is new), at a new
+ * generation, or its verdict differs from the one the translation before gave. The lead
+ * re-queues the route and its Gateways. Syncer thread; no syncer lock held; strings borrowed. */
+typedef void (*kgc_syncer_route_fn)(void *ctx, const char *ns, const char *name);
+
 struct kgc_syncer_options {
     uint64_t debounce_ns;        /* --sync-debounce (100 ms) */
     uint64_t max_delay_ns;       /* --sync-max-delay (1 s) */
@@ -62,6 +77,8 @@ struct kgc_syncer_options {
     void *on_broken_ctx;
     kgc_syncer_changed_fn on_programmed_changed; /* optional */
     void *on_programmed_changed_ctx;
+    kgc_syncer_route_fn on_route_verdict_changed; /* optional */
+    void *on_route_verdict_changed_ctx;
     /* --invalid-backend-target (copied; NULL or "": off): the translator's
      * invalid_backend_target, see kgc/translate.h */
     const char *invalid_backend_target;
@@ -115,7 +132,10 @@ bool kgc_syncer_gateway_programmed(void *ctx, const struct kgc_api_gateway *gw, 
 
 /* The status module's `route_verdict` hook (ctx = the syncer): the translator's verdict from the
  * last translation, and Accepted=False/UnsupportedValue with Kong's message for a route Kong
- * rejected. */
+ * rejected. v->pending is set while no translation has judged this version of the route (same
+ * uid, its generation or a newer one): after kgc starts or becomes the leader until the first
+ * translation, and after a spec change until the next one (a debounce later); the translation
+ * that judges it calls on_route_verdict_changed for it. */
 void kgc_syncer_route_verdict(void *ctx, const struct kgc_api_httproute *route,
                               struct kgc_status_route_verdict *v);
 

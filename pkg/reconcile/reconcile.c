@@ -285,6 +285,16 @@ void kgc_reconciler_enqueue(struct kgc_reconciler *r, enum kgc_reconcile_control
     enqueue(r, c, key);
 }
 
+void kgc_reconciler_enqueue_route(struct kgc_reconciler *r, const char *ns, const char *name)
+{
+    const struct kgc_api_obj *o = kgc_cache_get(r->cache, KGC_API_HTTPROUTE, ns, name);
+    if (!o)
+        return;
+    enqueue(r, KGC_RECONCILE_HTTPROUTE, o->meta.key);
+    enqueue_route_parents(r, kgc_api_as_httproute(o));
+    kgc_api_obj_unref(o);
+}
+
 void kgc_reconciler_enqueue_every(struct kgc_reconciler *r, enum kgc_reconcile_controller c)
 {
     enqueue_kind(r, c, NULL);
@@ -473,8 +483,15 @@ static int reconcile_key(struct kgc_reconciler *r, enum kgc_reconcile_controller
     case KGC_RECONCILE_HTTPROUTE: {
         struct kgc_status_httproute d = {0};
         rc = kgc_status_httproute_compute(&so, &r->lookup, kgc_api_as_httproute(obj), &d, &err);
-        if (!rc)
+        if (!rc && d.verdict_pending) {
+            /* the translator has not judged this version yet: a status written now would lack
+             * its verdict (PartiallyInvalid, UnsupportedValue) or drop the one written before a
+             * kgc restart; the syncer re-queues the route once it translated it */
+            COUNT(r, c, verdict_pending);
+            kgc_debug(COMPONENT, "route waits for the translator's verdict", KGC_F_STR("key", key));
+        } else if (!rc) {
             rc = kgc_status_httproute_patch(&d, kgc_api_as_httproute(obj), &patch, &err);
+        }
         kgc_status_httproute_release(&d);
         break;
     }

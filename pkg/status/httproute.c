@@ -96,6 +96,7 @@ int kgc_status_httproute_compute(const struct kgc_status_options *o,
     resolve_backends(lk, route, &resolved);
     struct kgc_status_route_verdict v;
     status_route_verdict(o, route, &v);
+    out->verdict_pending = v.pending;
 
     for (uint32_t i = 0; i < route->n_parent_refs && out->n_parents < cap; i++) {
         const struct kgc_api_parent_ref *p = &route->parent_refs[i];

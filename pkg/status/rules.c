@@ -333,12 +333,39 @@ const struct kgc_api_gateway *status_parent_gateway(const struct kgc_status_opti
     return gw;
 }
 
+/* While the verdict is pending, the one the route's status already carries at this generation:
+ * an Accepted=False/UnsupportedValue written by this controller (kgc writes that reason only
+ * from a translator's or Kong's verdict). */
+static void last_written_verdict(const struct kgc_status_options *o,
+                                 const struct kgc_api_httproute *route,
+                                 struct kgc_status_route_verdict *v)
+{
+    for (uint32_t i = 0; i < route->n_parents; i++) {
+        const struct kgc_api_route_parent_status *ps = &route->parents[i];
+        if (!status_streq(ps->controller_name, status_controller(o)))
+            continue;
+        for (uint32_t k = 0; k < ps->n_conditions; k++) {
+            const struct kgc_api_condition *c = &ps->conditions[k];
+            if (status_streq(c->type, KGC_STATUS_ACCEPTED) && status_streq(c->status, "False") &&
+                status_streq(c->reason, KGC_STATUS_R_UNSUPPORTED_VALUE) &&
+                c->observed_generation == route->obj.meta.generation) {
+                v->accepted_reason = KGC_STATUS_R_UNSUPPORTED_VALUE;
+                snprintf(v->accepted_message, sizeof(v->accepted_message), "%s",
+                         c->message ? c->message : "");
+                return;
+            }
+        }
+    }
+}
+
 void status_route_verdict(const struct kgc_status_options *o, const struct kgc_api_httproute *route,
                           struct kgc_status_route_verdict *v)
 {
     memset(v, 0, sizeof(*v));
     if (o->route_verdict)
         o->route_verdict(o->route_verdict_ctx, route, v);
+    if (v->pending && !v->accepted_reason)
+        last_written_verdict(o, route, v);
 }
 
 /* Whether listener l of a Gateway in gw_ns admits routes from route_ns. */

@@ -82,7 +82,9 @@ void status_eval_parent(const struct kgc_status_lookup *lk, const struct kgc_api
                         const struct kgc_api_parent_ref *p, const struct kgc_api_gateway *gw,
                         struct status_parent_eval *out);
 
-/* Asks the translator hook (if any) for its verdict on route; *v is zeroed first. */
+/* Asks the translator hook (if any) for its verdict on route; *v is zeroed first. While the
+ * hook says pending, an Accepted=False/UnsupportedValue the route's status already carries from
+ * this controller at this generation stands (see kgc_status_route_verdict.pending). */
 void status_route_verdict(const struct kgc_status_options *o, const struct kgc_api_httproute *route,
                           struct kgc_status_route_verdict *v);
 

@@ -8,6 +8,7 @@
 
 #include "kgc/clock.h"
 #include "kgc/log.h"
+#include "kgc/strmap.h"
 #include "kgc/translate.h"
 
 #include <errno.h>
@@ -34,6 +35,9 @@ struct blob {
     char *text; /* never logged: holds TLS private keys */
     size_t len;
     char hash[KGC_KONG_HASH_LEN + 1];
+    /* no entity at all: Kong stores it under the empty hash (32 zeros), not under hash
+     * (kong/db/declarative/import.lua:270-273, 433-435), and never answers 304 for it */
+    bool empty;
     struct gwref *gws;
     size_t n_gws;
 };
@@ -50,7 +54,8 @@ struct inst {
                               the re-push that restores it is pending (cleared by its answer, a
                               rejection or KGC_SYNC_CARRIED_ATTEMPTS failures) */
     char rejected_hash[KGC_KONG_HASH_LEN + 1]; /* guarded by mu: never re-sent until a change */
-    char inflight_hash[KGC_KONG_HASH_LEN + 1]; /* guarded by mu: the push in flight */
+    char inflight_hash[KGC_KONG_HASH_LEN + 1]; /* guarded by mu: the hash Kong will report for
+                                                  the push in flight (kong_hash_of()) */
     char kong_hash[KGC_KONG_HASH_LEN + 1];     /* guarded by mu: the last hash its prober saw */
     uint64_t retry_at_ns;                      /* guarded by mu: not before (backoff) */
     unsigned attempts;                         /* guarded by mu: failures in a row */
@@ -60,6 +65,15 @@ struct inst {
     char last_error[MSG_MAX];                  /* guarded by mu */
     struct kgc_kong_client *client;            /* syncer thread only */
     struct inst *next;
+};
+
+/* The verdict (translator's and Kong's) on one HTTPRoute version, as of the last translation. */
+struct rverdict {
+    uint64_t uid;                  /* kgc_strmap_hash of metadata.uid (0: none) */
+    int64_t generation;            /* the generation seen before the translation ran */
+    uint64_t verdict;              /* hash of the verdict; 0: no objection */
+    const struct kgc_api_obj *obj; /* while being built only (a reference) */
+    char key[];                    /* "ns/name": the map's key */
 };
 
 /* An object Kong rejected, hidden from the translator while `version` is current. */
@@ -83,6 +97,8 @@ struct kgc_syncer {
     void *on_broken_ctx;
     kgc_syncer_changed_fn on_changed;
     void *on_changed_ctx;
+    kgc_syncer_route_fn on_verdict_changed;
+    void *on_verdict_changed_ctx;
     struct kgc_status_lookup lookup;
     struct kgc_kong *kong;
     struct kgc_listener_cache *lc;
@@ -108,6 +124,9 @@ struct kgc_syncer {
     struct blob *restored;
     struct kgc_translate_output last_out; /* problems of the last translation (config NULL) */
     bool have_out;
+    /* "ns/name" → struct rverdict: every HTTPRoute the last translation judged, at the
+     * generation it had then (replaced whole by the syncer thread after each translation) */
+    struct kgc_strmap verdicts;
     uint64_t translated_wall_ms;
     char last_rejection[MSG_MAX];
     struct broken *broken;
@@ -168,6 +187,18 @@ static void blob_set(struct blob **slot, struct blob *b)
 static bool hash_eq(const struct blob *b, const char *hash)
 {
     return b && hash && strcmp(b->hash, hash) == 0;
+}
+
+/* The configuration_hash Kong reports once it holds b. */
+static const char *kong_hash_of(const struct blob *b)
+{
+    return b->empty ? KGC_KONG_EMPTY_HASH : b->hash;
+}
+
+/* Whether Kong reporting hash means it holds b. */
+static bool kong_hash_eq(const struct blob *b, const char *hash)
+{
+    return b && hash && strcmp(kong_hash_of(b), hash) == 0;
 }
 
 static void object_version(const struct kgc_api_obj *obj, char *out, size_t size)
@@ -462,10 +493,180 @@ static void prune_broken(struct kgc_syncer *s)
     free(cleared);
 }
 
+/* ---- route verdicts (syncer thread) -----------------------------------------------------------
+ *
+ * The status of a route carries the translator's verdict (PartiallyInvalid, UnsupportedValue),
+ * so it must not be written before the translator judged that version of the route: the routes
+ * are walked before each translation (so none is recorded at a generation newer than what was
+ * translated), judged after it, and every route whose entry is new or changed is reported
+ * (on_route_verdict_changed) so that its status is computed again. */
+
+/* The verdict on route from the last translation and from Kong's rejections (syncer thread, or
+ * mu held: only the syncer thread changes last_out and the broken list). */
+static void verdict_of(struct kgc_syncer *s, const struct kgc_api_httproute *route,
+                       struct kgc_status_route_verdict *v)
+{
+    memset(v, 0, sizeof(*v));
+    const char *ns = route->obj.meta.namespace ? route->obj.meta.namespace : "";
+    if (s->have_out)
+        kgc_translate_route_verdict(&s->last_out, route, v);
+    for (size_t i = 0; i < s->n_broken; i++) {
+        const struct broken *b = &s->broken[i];
+        if (b->kind == KGC_API_HTTPROUTE && strcmp(b->ns, ns) == 0 &&
+            strcmp(b->name, route->obj.meta.name) == 0) {
+            v->accepted_reason = KGC_STATUS_R_UNSUPPORTED_VALUE;
+            snprintf(v->accepted_message, sizeof(v->accepted_message), "%s", b->message);
+            break;
+        }
+    }
+}
+
+/* A hash of the verdict on route; 0 when there is no objection (syncer thread). */
+static uint64_t verdict_hash(struct kgc_syncer *s, const struct kgc_api_httproute *route)
+{
+    size_t n = 0;
+    if (s->have_out)
+        kgc_translate_problems_of(&s->last_out, KGC_API_HTTPROUTE, route->obj.meta.namespace,
+                                  route->obj.meta.name, &n);
+    bool broken = false;
+    for (size_t i = 0; i < s->n_broken && !broken; i++)
+        broken = s->broken[i].kind == KGC_API_HTTPROUTE &&
+                 strcmp(s->broken[i].name, route->obj.meta.name) == 0;
+    if (!n && !broken)
+        return 0;
+    struct kgc_status_route_verdict v;
+    verdict_of(s, route, &v);
+    if (!v.accepted_reason && !v.partially_invalid[0])
+        return 0;
+    char text[2 * KGC_STATUS_MSG_MAX + 64];
+    int len = snprintf(text, sizeof(text), "%s\n%s\n%s", v.accepted_reason ? v.accepted_reason : "",
+                       v.accepted_message, v.partially_invalid);
+    size_t tl = len < 0 ? 0 : (size_t)len < sizeof(text) ? (size_t)len : sizeof(text) - 1;
+    uint64_t h = kgc_strmap_hash(text, tl);
+    return h ? h : 1;
+}
+
+struct rv_walk {
+    struct rverdict **v;
+    size_t n, cap;
+    bool oom;
+};
+
+static bool visit_route(const struct kgc_api_obj *obj, void *ctx)
+{
+    struct rv_walk *w = ctx;
+    if (!obj->meta.key)
+        return true;
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? 2 * w->cap : 64;
+        struct rverdict **v = realloc(w->v, cap * sizeof(struct rverdict *));
+        if (!v) {
+            w->oom = true;
+            return false;
+        }
+        w->v = v;
+        w->cap = cap;
+    }
+    size_t kl = strlen(obj->meta.key) + 1;
+    struct rverdict *e = malloc(sizeof(*e) + kl);
+    if (!e) {
+        w->oom = true;
+        return false;
+    }
+    memcpy(e->key, obj->meta.key, kl);
+    e->uid = obj->meta.uid ? kgc_strmap_hash(obj->meta.uid, strlen(obj->meta.uid)) : 0;
+    e->generation = obj->meta.generation;
+    e->verdict = 0;
+    e->obj = kgc_api_obj_ref(obj);
+    w->v[w->n++] = e;
+    return true;
+}
+
+static void rverdict_free(struct rverdict *e)
+{
+    if (e)
+        kgc_api_obj_unref(e->obj);
+    free(e);
+}
+
+static void verdicts_clear(struct kgc_strmap *m)
+{
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (kgc_strmap_next(m, &pos, &k, &v))
+        rverdict_free(v);
+    kgc_strmap_destroy(m);
+}
+
+static void walk_free(struct rv_walk *w)
+{
+    for (size_t i = 0; i < w->n; i++)
+        rverdict_free(w->v[i]);
+    free(w->v);
+    memset(w, 0, sizeof(*w));
+}
+
+/* Judges the routes walked before the translation that just ended, makes them the verdict map
+ * and reports every route whose entry is new or changed (syncer thread, mu not held). Takes
+ * what w holds. */
+static void record_verdicts(struct kgc_syncer *s, struct rv_walk *w)
+{
+    struct kgc_strmap next;
+    kgc_strmap_init(&next);
+    bool oom = w->oom;
+    for (size_t i = 0; i < w->n && !oom; i++) {
+        struct rverdict *e = w->v[i];
+        e->verdict = verdict_hash(s, kgc_api_as_httproute(e->obj));
+        kgc_api_obj_unref(e->obj);
+        e->obj = NULL;
+        void *dup = NULL;
+        if (kgc_strmap_put(&next, e->key, e, &dup) != 0) {
+            oom = true;
+            break;
+        }
+        w->v[i] = NULL;
+        rverdict_free(dup);
+    }
+    walk_free(w);
+    if (oom) { /* keep the last map: the routes it lacks stay pending until the next one */
+        verdicts_clear(&next);
+        kgc_error(COMPONENT, "out of memory recording route verdicts");
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    struct kgc_strmap prev = s->verdicts;
+    s->verdicts = next;
+    pthread_mutex_unlock(&s->mu);
+    /* only this thread changes the map: reading it unlocked is safe */
+    size_t pos = 0, changed = 0;
+    const char *k;
+    void *val;
+    while (kgc_strmap_next(&s->verdicts, &pos, &k, &val)) {
+        const struct rverdict *e = val, *o = kgc_strmap_get(&prev, k);
+        if (o && o->uid == e->uid && o->generation == e->generation && o->verdict == e->verdict)
+            continue;
+        changed++;
+        const char *slash = strchr(e->key, '/');
+        if (!s->on_verdict_changed || !slash)
+            continue;
+        char ns[KGC_STATUS_NAME_MAX];
+        snprintf(ns, sizeof(ns), "%.*s", (int)(slash - e->key), e->key);
+        s->on_verdict_changed(s->on_verdict_changed_ctx, ns, slash + 1);
+    }
+    verdicts_clear(&prev);
+    if (changed)
+        kgc_debug(COMPONENT, "route verdicts recorded",
+                  KGC_F_INT("routes", kgc_strmap_len(&s->verdicts)),
+                  KGC_F_INT("new_or_changed", changed));
+}
+
 /* fresh: a change (not a re-translation after a rejection). Returns 0 or KGC_ENOMEM. */
 static int do_translate(struct kgc_syncer *s, bool fresh)
 {
     prune_broken(s);
+    struct rv_walk rw = {0}; /* the routes, before the translator reads them */
+    s->lookup.foreach (s->lookup.ctx, KGC_API_HTTPROUTE, NULL, visit_route, &rw);
     struct kgc_listener_view view = {0};
     if (s->lc)
         kgc_listener_view(s->lc, &view);
@@ -491,6 +692,9 @@ static int do_translate(struct kgc_syncer *s, bool fresh)
         b->text = out.config;
         b->len = out.config_len;
         memcpy(b->hash, out.hash, sizeof(b->hash));
+        const struct kgc_translate_counts *n = &out.counts;
+        b->empty = !n->services && !n->routes && !n->upstreams && !n->targets && !n->plugins &&
+                   !n->certificates && !n->snis;
         out.config = NULL;
         w.b = b;
         hl.foreach (hl.ctx, KGC_API_GATEWAYCLASS, NULL, visit_class, &w);
@@ -503,6 +707,7 @@ static int do_translate(struct kgc_syncer *s, bool fresh)
     }
     names_free(&w.classes);
     if (!b) {
+        walk_free(&rw);
         kgc_translate_output_free(&out);
         kgc_error(COMPONENT, "translation failed",
                   KGC_F_STR("error", rc ? err.msg : "out of memory"));
@@ -537,6 +742,7 @@ static int do_translate(struct kgc_syncer *s, bool fresh)
     kgc_debug(COMPONENT, "translated", KGC_F_STR("hash", b->hash), KGC_F_INT("bytes", b->len),
               KGC_F_INT("routes", out.counts.routes), KGC_F_INT("problems", out.n_problems),
               KGC_F_INT("ms", took / KGC_NS_PER_MS), KGC_F_BOOL("unchanged", same));
+    record_verdicts(s, &rw);
     if (adopted)
         notify_changed(s);
     return 0;
@@ -724,6 +930,10 @@ static void push_one(struct kgc_syncer *s, struct inst *i, struct blob *b)
         if (rc == 0)
             kgc_kong_client_set_abort_flag(i->client, &s->abort_flag);
     }
+    /* before the push: once Kong loads an empty configuration its hash is zeros, which the
+     * prober must not take for a restart */
+    if (s->kong)
+        kgc_kong_expect_empty(s->kong, i->url, b->empty);
     struct kgc_kong_push_result r = {0};
     uint64_t t0 = now_ns();
     if (rc == 0)
@@ -781,7 +991,7 @@ static void push_one(struct kgc_syncer *s, struct inst *i, struct blob *b)
             i->force = false;
             i->attempts = 0;
             i->retry_at_ns = 0;
-            snprintf(i->kong_hash, sizeof(i->kong_hash), "%s", b->hash);
+            snprintf(i->kong_hash, sizeof(i->kong_hash), "%s", kong_hash_of(b));
             changed = true;
             break;
         case KGC_KONG_PUSH_REJECTED:
@@ -931,7 +1141,7 @@ static void *syncer_main(void *arg)
         if (pick) {
             struct blob *b = blob_ref(target_of(s, pick));
             pick->force = false;
-            snprintf(pick->inflight_hash, sizeof(pick->inflight_hash), "%s", b->hash);
+            snprintf(pick->inflight_hash, sizeof(pick->inflight_hash), "%s", kong_hash_of(b));
             pthread_mutex_unlock(&s->mu);
             push_one(s, pick, b);
             blob_unref(b);
@@ -992,15 +1202,15 @@ static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
         break;
     case KGC_KONG_EV_HASH_CHANGED:
         snprintf(i->kong_hash, sizeof(i->kong_hash), "%s", hash);
-        if (kgc_kong_hash_is_empty(hash)) {
+        if (kong_hash_eq(i->accepted, hash) || strcmp(i->inflight_hash, hash) == 0) {
+            /* ours (zeros too, when what it holds or is being sent has no entity) */
+        } else if (kgc_kong_hash_is_empty(hash)) {
             blob_set(&i->carried, carried_before_restart(s, i));
             blob_set(&i->accepted, NULL);
             i->force = true;
             i->retry_at_ns = 0;
             changed = true;
             why = "empty configuration";
-        } else if (hash_eq(i->accepted, hash) || strcmp(i->inflight_hash, hash) == 0) {
-            /* ours */
         } else if (hash_eq(s->cur, hash) || hash_eq(s->last_good, hash)) {
             blob_set(&i->accepted, hash_eq(s->cur, hash) ? s->cur : s->last_good);
             changed = true;
@@ -1058,6 +1268,9 @@ int kgc_syncer_new(const struct kgc_syncer_options *o, const struct kgc_status_l
     s->on_broken_ctx = o->on_broken_ctx;
     s->on_changed = o->on_programmed_changed;
     s->on_changed_ctx = o->on_programmed_changed_ctx;
+    s->on_verdict_changed = o->on_route_verdict_changed;
+    s->on_verdict_changed_ctx = o->on_route_verdict_changed_ctx;
+    kgc_strmap_init(&s->verdicts);
     s->lookup = *lookup;
     s->kong = kong;
     s->lc = lc;
@@ -1154,6 +1367,7 @@ void kgc_syncer_free(struct kgc_syncer *s)
     blob_unref(s->last_good);
     blob_unref(s->restored);
     kgc_translate_output_free(&s->last_out);
+    verdicts_clear(&s->verdicts);
     for (size_t i = 0; i < s->n_copts_strings; i++)
         free(s->copts_strings[i]);
     free(s->copts_strings);
@@ -1237,19 +1451,13 @@ void kgc_syncer_route_verdict(void *ctx, const struct kgc_api_httproute *route,
                               struct kgc_status_route_verdict *v)
 {
     struct kgc_syncer *s = ctx;
-    memset(v, 0, sizeof(*v));
-    const char *ns = route->obj.meta.namespace ? route->obj.meta.namespace : "";
+    const char *uid = route->obj.meta.uid;
+    uint64_t uid_hash = uid ? kgc_strmap_hash(uid, strlen(uid)) : 0;
     pthread_mutex_lock(&s->mu);
-    if (s->have_out)
-        kgc_translate_route_verdict(&s->last_out, route, v);
-    for (size_t i = 0; i < s->n_broken; i++) {
-        const struct broken *b = &s->broken[i];
-        if (b->kind == KGC_API_HTTPROUTE && strcmp(b->ns, ns) == 0 &&
-            strcmp(b->name, route->obj.meta.name) == 0) {
-            v->accepted_reason = KGC_STATUS_R_UNSUPPORTED_VALUE;
-            snprintf(v->accepted_message, sizeof(v->accepted_message), "%s", b->message);
-            break;
-        }
+    verdict_of(s, route, v);
+    if (route->obj.meta.key) {
+        const struct rverdict *e = kgc_strmap_get(&s->verdicts, route->obj.meta.key);
+        v->pending = !e || e->uid != uid_hash || e->generation < route->obj.meta.generation;
     }
     pthread_mutex_unlock(&s->mu);
 }

@@ -1,4 +1,5 @@
 /* status: HTTPRoute status.parents from the Gateway API conformance manifests — acceptance by
+
  * listeners (namespaces, kinds, sectionName/port, hostnames), backend references and
  * ReferenceGrants, other controllers' entries, the translator hook and attachments. */
 #include <setjmp.h>
@@ -689,6 +690,46 @@ static void test_route_translator_verdict(void **state)
     assert_int_equal(n, 0);
 }
 
+static void pending_verdict(void *ctx, const struct kgc_api_httproute *r,
+                            struct kgc_status_route_verdict *v)
+{
+    (void)ctx;
+    (void)r;
+    v->pending = true; /* the translator has not judged this version yet */
+}
+
+/* Until the translator judged a route's version its status is not written (verdict_pending), and
+ * for attachedRoutes the Accepted=False/UnsupportedValue the route already carries at this
+ * generation stands (a kgc restart must not count a rejected route for a moment). */
+static void test_route_verdict_pending(void **state)
+{
+    struct fixture_env *env = *state;
+    load(env, "httproute-simple-same-namespace.yaml");
+    env->o.route_verdict = reject_route;
+    env->o.route_verdict_ctx = "reject";
+    struct kgc_status_httproute d;
+    compute(env, INFRA, "gateway-conformance-infra-test", &d);
+    assert_false(d.verdict_pending);
+    assert_true(write_status(env, &d)); /* Accepted=False/UnsupportedValue at generation 1 */
+    kgc_status_httproute_release(&d);
+    assert_int_equal(attached(env, "same-namespace", 0), 0);
+
+    env->o.route_verdict = pending_verdict;
+    compute(env, INFRA, "gateway-conformance-infra-test", &d);
+    assert_true(d.verdict_pending);
+    kgc_status_httproute_release(&d);
+    assert_int_equal(attached(env, "same-namespace", 0), 0); /* the written verdict stands */
+
+    /* a new generation: the old verdict does not judge it */
+    assert_non_null(fixture_set_update(env->set, KGC_API_HTTPROUTE, INFRA,
+                                       "gateway-conformance-infra-test", true));
+    assert_int_equal(attached(env, "same-namespace", 0), 1);
+    env->o.route_verdict = NULL;
+    compute(env, INFRA, "gateway-conformance-infra-test", &d);
+    assert_false(d.verdict_pending); /* no hook: nothing pending */
+    kgc_status_httproute_release(&d);
+}
+
 /* The attachments the translator reads: every (Gateway, listener) pair, in order. */
 static void test_route_attachments(void **state)
 {
@@ -739,6 +780,7 @@ int main(void)
         T(test_route_parent_not_ours_gets_no_entry),
         T(test_route_other_controllers_parents_preserved),
         T(test_route_translator_verdict),
+        T(test_route_verdict_pending),
         T(test_route_attachments),
     };
 #undef T

@@ -9,7 +9,11 @@
  *     verdict, the other routes keep flowing; fixing the route brings it back;
  *   - a 400 nothing is attributed to: the instance keeps its last accepted config;
  *   - 429 with Retry-After: retried; a burst of marks: one translation; only the leader pushes;
- *   - the Programmed hook turns true only once both instances accepted. */
+ *   - the Programmed hook turns true only once both instances accepted;
+ *   - an entity-free configuration (Kong reports hash zeros for it) is not taken for a restart:
+ *     no re-push loop, while a real restart (new node_id) is still re-pushed once;
+ *   - a route's translator verdict is pending until a translation judged its version, and that
+ *     translation reports the route (also in a new syncer: kgc restarted). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -836,6 +840,274 @@ static void test_restored_set_carried_until_repush(void **state)
     rm_lc_dir(dir);
 }
 
+/* Every restart the instances' probers reported so far, summed. */
+static unsigned restarts_seen(struct env *e)
+{
+    struct kgc_kong_instance_state *st = NULL;
+    size_t n = 0;
+    assert_int_equal(kgc_kong_states(e->reg, &st, &n), 0);
+    unsigned sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += st[i].restarts;
+    kgc_kong_states_free(st, n);
+    return sum;
+}
+
+/* Whether instance url's GET /status reports the empty hash (32 zeros). */
+static bool kong_hash_empty(const char *url)
+{
+    long st = 0;
+    char *body = http(url, "/status", false, &st);
+    bool empty = st == 200 && strstr(body, "\"configuration_hash\":\"" KGC_KONG_EMPTY_HASH "\"");
+    free(body);
+    return empty;
+}
+
+static uint64_t applied(struct env *e)
+{
+    return stats(e).pushes[KGC_KONG_PUSH_APPLIED];
+}
+
+/* Kong 3.9.1 stores a configuration with no entities under hash 32 zeros (the test Kong too), so
+ * after kgc pushes one every probe looks like a restarted Kong. kgc tells its own empty push from
+ * a restart: one push per instance and no loop; the Gateway Programmed; a real restart (a new
+ * node_id) re-pushed once; deleting every route pushes the empty configuration once. */
+static void test_empty_configuration_is_not_a_restart(void **state)
+{
+    struct env *e = *state;
+    if (e->sync)
+        sync_close(e);
+    char err[FIXTURE_ERR_MAX];
+    struct fixture_set *set = fixture_set_new();
+    assert_non_null(set);
+    if (fixture_set_add_yaml(set, BASE, err, sizeof(err)) != 0)
+        fail_msg("fixture: %s", err);
+    struct kgc_status_lookup saved = e->inner;
+    e->inner = fixture_set_lookup(set); /* e->lk reads through it: a Gateway and no route */
+    sync_open(e, true);                 /* probes every 200 ms */
+    kgc_syncer_mark_dirty(e->sync);
+    const struct kgc_api_gateway *gw =
+        kgc_api_as_gateway(fixture_set_find(set, KGC_API_GATEWAY, NS, "gw"));
+    assert_true(wait_programmed(e, gw, 5));
+    uint64_t t0 = kgc_clock_now(NULL);
+    while (!(kong_hash_empty(e->kong[0].url) && kong_hash_empty(e->kong[1].url)) &&
+           kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
+        usleep(10 * 1000);
+    assert_true(kong_hash_empty(e->kong[0].url) && kong_hash_empty(e->kong[1].url));
+    usleep(2000 * 1000); /* ten probes of each instance */
+    print_message("empty configuration: %llu applied pushes, %u restarts seen in 2 s\n",
+                  (unsigned long long)applied(e), restarts_seen(e));
+    assert_int_equal(applied(e), 2); /* one per instance (the instances held r1 before) */
+    assert_int_equal(restarts_seen(e), 0);
+    char why[256] = "";
+    assert_true(kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why)));
+
+    /* a real restart while the last push was empty: a new node_id, re-pushed once */
+    struct proc *b = &e->kong[1];
+    unsigned port = b->port;
+    proc_kill(b);
+    usleep(300 * 1000);
+    uint64_t before = applied(e);
+    if (!proc_start(b, port))
+        fail_msg("kgc-test-kong did not restart on port %u", port);
+    t0 = kgc_clock_now(NULL);
+    while (applied(e) == before && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
+        usleep(10 * 1000);
+    usleep(1000 * 1000);
+    print_message("restarted: %llu re-push(es), %u restart(s) seen\n",
+                  (unsigned long long)(applied(e) - before), restarts_seen(e));
+    assert_int_equal(applied(e) - before, 1);
+    assert_int_equal(restarts_seen(e), 1);
+    assert_true(kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why)));
+
+    /* a route is pushed; deleting it pushes the empty configuration once per instance */
+    put_route(set, "e1", "/e1", false, 1);
+    kgc_syncer_mark_dirty(e->sync);
+    assert_true(wait_both(e, "httproute." NS ".e1.0.0") >= 0);
+    assert_false(kong_hash_empty(e->kong[0].url));
+    usleep(300 * 1000);
+    before = applied(e);
+    pthread_mutex_lock(&set_mu);
+    assert_true(fixture_set_remove(set, KGC_API_HTTPROUTE, NS, "e1"));
+    pthread_mutex_unlock(&set_mu);
+    kgc_syncer_mark_dirty(e->sync);
+    t0 = kgc_clock_now(NULL);
+    while (!(kong_hash_empty(e->kong[0].url) && kong_hash_empty(e->kong[1].url)) &&
+           kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
+        usleep(10 * 1000);
+    usleep(1500 * 1000);
+    print_message("every route deleted: %llu push(es), %u restart(s) seen\n",
+                  (unsigned long long)(applied(e) - before), restarts_seen(e));
+    assert_int_equal(applied(e) - before, 2);
+    assert_int_equal(restarts_seen(e), 1);
+    assert_true(kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why)));
+    sync_close(e);
+    e->inner = saved;
+    fixture_set_free(set);
+}
+
+/* ---- route verdicts --------------------------------------------------------------------------
+ */
+
+struct verdict_rec {
+    pthread_mutex_t mu;
+    int calls;     /* on_route_verdict_changed for the route "partial" */
+    int calls_all; /* for any route */
+};
+
+static struct verdict_rec vrec = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void on_verdict_changed(void *ctx, const char *ns, const char *name)
+{
+    struct verdict_rec *r = ctx;
+    pthread_mutex_lock(&r->mu);
+    r->calls_all++;
+    if (strcmp(ns, NS) == 0 && strcmp(name, "partial") == 0)
+        r->calls++;
+    pthread_mutex_unlock(&r->mu);
+}
+
+static int verdict_calls(void)
+{
+    pthread_mutex_lock(&vrec.mu);
+    int n = vrec.calls;
+    pthread_mutex_unlock(&vrec.mu);
+    return n;
+}
+
+/* A syncer with the verdict hook (no listener cache); not started as the leader when !leader. */
+static void verdict_sync_open(struct env *e, bool leader)
+{
+    struct kgc_kong_options ko;
+    kgc_kong_options_default(&ko);
+    ko.probe_interval_ms = 200;
+    ko.heartbeat_interval_ms = 0;
+    struct kgc_err err = {0};
+    assert_int_equal(kgc_kong_new(&ko, &e->reg, &err), 0);
+    struct kgc_syncer_options so;
+    kgc_syncer_options_default(&so);
+    so.on_route_verdict_changed = on_verdict_changed;
+    so.on_route_verdict_changed_ctx = &vrec;
+    if (kgc_syncer_new(&so, &e->lk, e->reg, NULL, &e->sync, &err) != 0)
+        fail_msg("syncer: %s", err.msg);
+    kgc_syncer_set_leader(e->sync, leader);
+    assert_int_equal(kgc_syncer_start(e->sync, &err), 0);
+    const char *urls[] = {e->kong[0].url, e->kong[1].url};
+    assert_int_equal(kgc_kong_set_instances(e->reg, urls, 2, &err), 0);
+}
+
+/* Waits (3 s at most) until on_route_verdict_changed fired more than `than` times for "partial". */
+static bool wait_verdict_calls(int than)
+{
+    uint64_t t0 = kgc_clock_now(NULL);
+    while (verdict_calls() <= than && kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
+        usleep(5 * 1000);
+    return verdict_calls() > than;
+}
+
+static void put_partial_route(struct fixture_set *set, int generation, bool fixed)
+{
+    char yaml[2048];
+    snprintf(yaml, sizeof(yaml),
+             "apiVersion: gateway.networking.k8s.io/v1\n"
+             "kind: HTTPRoute\n"
+             "metadata: {name: partial, namespace: " NS ", uid: u-partial, generation: %d}\n"
+             "spec:\n"
+             "  parentRefs: [{name: gw}]\n"
+             "  rules:\n"
+             "  - matches: [{path: {type: PathPrefix, value: /ok}}]\n"
+             "    backendRefs: [{name: svc, port: 80}]\n"
+             "  - matches: [{path: {type: PathPrefix, value: /ext}}]\n"
+             "%s"
+             "    backendRefs: [{name: svc, port: 80}]\n",
+             generation,
+             fixed ? ""
+                   : "    filters: [{type: ExtensionRef, extensionRef: {group: example.com, "
+                     "kind: Auth, name: x}}]\n");
+    char err[FIXTURE_ERR_MAX];
+    pthread_mutex_lock(&set_mu);
+    int rc = fixture_set_add_yaml(set, yaml, err, sizeof(err));
+    pthread_mutex_unlock(&set_mu);
+    if (rc != 0)
+        fail_msg("fixture: %s", err);
+}
+
+static void route_verdict(struct env *e, struct kgc_status_route_verdict *v)
+{
+    pthread_mutex_lock(&set_mu);
+    const struct kgc_api_obj *ro = fixture_set_find(e->set, KGC_API_HTTPROUTE, NS, "partial");
+    pthread_mutex_unlock(&set_mu);
+    assert_non_null(ro);
+    kgc_syncer_route_verdict(e->sync, kgc_api_as_httproute(ro), v);
+}
+
+/* A route with one rule the translator drops: its verdict (PartiallyInvalid "Dropped Rule 1") is
+ * pending — so its status is not written — until a translation judged that version, and the
+ * translation that does reports the route (the lead re-queues it); a restarted kgc (a new syncer)
+ * judges it again; a new generation is pending again until translated. */
+static void test_route_verdict_known_before_first_status(void **state)
+{
+    struct env *e = *state;
+    if (e->sync)
+        sync_close(e);
+    put_partial_route(e->set, 1, false);
+    verdict_sync_open(e, false); /* not the leader: nothing translated yet */
+    struct kgc_status_route_verdict v;
+    route_verdict(e, &v);
+    assert_true(v.pending);
+    assert_int_equal(verdict_calls(), 0);
+
+    int calls = verdict_calls();
+    kgc_syncer_set_leader(e->sync, true);
+    kgc_syncer_mark_dirty(e->sync);
+    assert_true(wait_verdict_calls(calls));
+    route_verdict(e, &v);
+    print_message("judged: pending=%d accepted_reason=%s partially_invalid=\"%s\"\n", v.pending,
+                  v.accepted_reason ? v.accepted_reason : "-", v.partially_invalid);
+    assert_false(v.pending);
+    assert_null(v.accepted_reason);
+    assert_true(strncmp(v.partially_invalid, "Dropped Rule 1", 14) == 0);
+    pthread_mutex_lock(&vrec.mu);
+    assert_true(vrec.calls_all >= 2); /* every route judged the first time: r1 too */
+    pthread_mutex_unlock(&vrec.mu);
+
+    /* an unrelated change: same verdict, the route is not reported again */
+    calls = verdict_calls();
+    put_route(e->set, "r8", "/eight", false, 1);
+    kgc_syncer_mark_dirty(e->sync);
+    assert_true(wait_both(e, "httproute." NS ".r8.0.0") >= 0);
+    usleep(200 * 1000);
+    assert_int_equal(verdict_calls(), calls);
+
+    /* kgc restarts: the new process judges it again before its first status write */
+    sync_close(e);
+    verdict_sync_open(e, true);
+    route_verdict(e, &v);
+    assert_true(v.pending);
+    calls = verdict_calls();
+    kgc_syncer_mark_dirty(e->sync);
+    assert_true(wait_verdict_calls(calls));
+    route_verdict(e, &v);
+    assert_false(v.pending);
+    assert_true(strncmp(v.partially_invalid, "Dropped Rule 1", 14) == 0);
+
+    /* fixed (generation 2): pending until translated, then reported with no objection */
+    put_partial_route(e->set, 2, true);
+    route_verdict(e, &v);
+    assert_true(v.pending);
+    calls = verdict_calls();
+    kgc_syncer_mark_dirty(e->sync);
+    assert_true(wait_verdict_calls(calls));
+    route_verdict(e, &v);
+    assert_false(v.pending);
+    assert_null(v.accepted_reason);
+    assert_string_equal(v.partially_invalid, "");
+    sync_close(e);
+    pthread_mutex_lock(&set_mu);
+    fixture_set_remove(e->set, KGC_API_HTTPROUTE, NS, "partial");
+    pthread_mutex_unlock(&set_mu);
+}
+
 int main(void)
 {
     kgc_log_setup(KGC_LOG_ERROR, KGC_LOG_TEXT, 2);
@@ -852,6 +1124,8 @@ int main(void)
         cmocka_unit_test(test_push_duration_histogram),
         cmocka_unit_test(test_accepted_set_survives_restart),
         cmocka_unit_test(test_restored_set_carried_until_repush),
+        cmocka_unit_test(test_empty_configuration_is_not_a_restart),
+        cmocka_unit_test(test_route_verdict_known_before_first_status),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     curl_global_cleanup();
