@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- containers and json helpers
- * ------------------------------------------------------------------ */
+/* ---- containers and json helpers ------------------------------------------------------------- */
 
 int tr_vec_push(struct tr_vec *v, void *p)
 {
@@ -102,8 +101,7 @@ char *tr_printf(struct tr_ctx *c, const char *fmt, ...)
     return s;
 }
 
-/* ---- problems
- * ------------------------------------------------------------------------------------- */
+/* ---- problems -------------------------------------------------------------------------------- */
 
 void tr_problem(struct tr_ctx *c, enum kgc_api_kind kind, const char *ns, const char *name,
                 int32_t rule, int32_t match, enum kgc_translate_severity sev, const char *fmt, ...)
@@ -138,8 +136,7 @@ void tr_problem(struct tr_ctx *c, enum kgc_api_kind kind, const char *ns, const 
     c->n_problems++; /* kept even when a string is missing: output_free copes */
 }
 
-/* ---- tags
- * ----------------------------------------------------------------------------------------- */
+/* ---- tags ------------------------------------------------------------------------------------ */
 
 /* Another reference to a shared json value (tag arrays are built once and shared). */
 json_object *tr_jref(json_object *o)
@@ -192,8 +189,7 @@ json_object *tr_obj_tags(struct tr_ctx *c, enum kgc_api_kind kind, const struct 
     return tr_obj_tags_ext(c, kind, o, rule, match, false);
 }
 
-/* ---- reading the snapshot
- * ------------------------------------------------------------------------- */
+/* ---- reading the snapshot -------------------------------------------------------------------- */
 
 static bool collect_visit(const struct kgc_api_obj *obj, void *fnctx)
 {

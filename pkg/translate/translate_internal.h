@@ -1,6 +1,15 @@
-/* translate internals: the translation context, small containers, and the checks that keep every
- * user-supplied value inside what Kong accepts (a value Kong would reject must never reach the
- * configuration: one bad route would otherwise block every other route's update). */
+/* translate internals, shared by the files of pkg/translate/ (README.md, "Source files"): the
+ * translation context, the records the planning pass keeps for the writing passes, the match
+ * plans, and each file's entry points. Calls run one way, never back up:
+ *
+ *   translate.c (planning, entry points) → writer.c → certs.c
+ *   translate.c, writer.c → match.c, filters.c; match.c → filters.c
+ *   translate.c → backends.c, owner.c
+ *   every file but owner.c → context.c → kong_values.c
+ *
+ * kong_values.c holds what Kong accepts: the checks that keep every user-supplied value inside
+ * it (a value Kong would reject must never reach the configuration: one bad route would
+ * otherwise block every other route's update). */
 #ifndef KGC_TRANSLATE_INTERNAL_H
 #define KGC_TRANSLATE_INTERNAL_H
 
@@ -59,6 +68,41 @@ struct tr_ctx {
     struct kgc_translate_problem *problems;
     size_t n_problems, cap_problems;
     struct kgc_translate_counts counts;
+};
+
+/* ---- the planning pass's records (translate.c makes them; the other files read them) -------- */
+
+/* One HTTPRoute being translated and where it is attached (hostnames, protocols, port). */
+struct route_ctx {
+    struct tr_ctx *c;
+    const struct kgc_api_httproute *r;
+    const char *ns, *name;
+    char **hosts; /* effective hostnames (route ∩ listeners), sorted, unique */
+    size_t n_hosts;
+    bool any_host;    /* some listener/route pair matches every hostname */
+    bool http, https; /* protocols of the listeners it is attached to */
+    int32_t port;     /* their port when they all share it, else 0 */
+    bool port_set;
+};
+
+/* Whether a hostname is a wildcard ("*.example.com"). */
+static inline bool tr_is_wildcard(const char *h)
+{
+    return h && h[0] == '*';
+}
+
+/* A rule kept in the configuration: one service, and an upstream when it has targets. The
+ * planning pass makes it (recording every problem, counting the entities and keeping the
+ * targets); its JSON is only made when the writing passes serialize it, one at a time. */
+struct tr_svc {
+    char *name;                 /* httproute.<ns>.<route>.<rule>: service and upstream (owned) */
+    const struct route_ctx *rc; /* the route's attachment facts (owned by c->routes) */
+    uint32_t rule;
+    struct tr_kroute *kr; /* its Kong routes in (match, host) order: what a writing pass meets */
+    size_t n_kr;
+    size_t n_targets;
+    uint32_t *weights; /* n_targets */
+    char *addrs;       /* n_targets NUL-terminated addresses back to back, in target order */
 };
 
 /* ---- context.c: the plumbing every other file uses ------------------------------------------ */
@@ -163,6 +207,118 @@ struct tr_target {
  * recorded as NOTE problems. Returns 0 or KGC_ENOMEM. */
 int tr_rule_targets(struct tr_ctx *c, const struct kgc_api_httproute *route, uint32_t rule_index,
                     struct tr_target **out, size_t *n);
+
+/* ---- match plans (match.c and filters.c fill them, writer.c reads them) ---------------------- */
+
+/* What a rule's filters ask for, once checked. */
+struct rule_filters {
+    const struct kgc_api_http_redirect *redirect;
+    const struct kgc_api_http_rewrite *rewrite;
+};
+
+enum path_kind { PATH_PREFIX = 0, PATH_REGEX = 1, PATH_EXACT = 2 };
+
+/* How a match's path is put into the Kong route. */
+struct path_plan {
+    enum path_kind kind;
+    char value[1100]; /* Exact/Regex as given; PathPrefix without its trailing '/' (or "/") */
+    bool exact_only;  /* a PathPrefix narrowed to its own path (static redirect) */
+    bool capture;     /* a PathPrefix with a capture of the rest (ReplacePrefixMatch rewrite) */
+};
+
+/* One header or query parameter match, after the Gateway API's "first entry wins" rule. */
+struct value_match {
+    const char *name;
+    const char *value;
+    bool regex;
+};
+
+/* A redirect as the Kong route will carry it. */
+struct redirect_plan {
+    int status;
+    char *location;  /* owned; absolute, or a path (relative redirect) */
+    bool keep_path;  /* redirect plugin keep_incoming_path */
+    bool plugin;     /* the redirect plugin (else request-termination + Location header) */
+    bool https_only; /* Kong's own http → https redirect (https_redirect_status_code) */
+};
+
+/* Everything one Kong route is made from. */
+struct match_plan {
+    uint32_t rule, match;
+    const struct kgc_api_http_route_match *m;
+    struct path_plan path;
+    struct value_match headers[64];
+    size_t n_headers;
+    struct value_match queries[64];
+    size_t n_queries;
+    struct redirect_plan redirect;
+    bool has_redirect;
+    char *uri; /* request-transformer replace.uri (owned), or NULL */
+};
+
+/* Record a problem of the match (DROPPED) or of its rule (DEGRADED). */
+#define MATCH_DROP(rc, mp, ...)                                                                    \
+    tr_problem((rc)->c, KGC_API_HTTPROUTE, (rc)->ns, (rc)->name, (int32_t)(mp)->rule,              \
+               (int32_t)(mp)->match, KGC_TRANSLATE_DROPPED, __VA_ARGS__)
+#define MATCH_DEGRADED(rc, mp, ...)                                                                \
+    tr_problem((rc)->c, KGC_API_HTTPROUTE, (rc)->ns, (rc)->name, (int32_t)(mp)->rule, -1,          \
+               KGC_TRANSLATE_DEGRADED, __VA_ARGS__)
+
+/* ---- filters.c ------------------------------------------------------------------------------ */
+
+/* Checks rule ri's filters into *f; false (with the problem recorded) when the rule cannot be
+ * served as specified and must be dropped. Unsupported filters that only add behaviour are
+ * DEGRADED. */
+bool tr_check_filters(struct route_ctx *rc, uint32_t ri, struct rule_filters *f);
+/* The match's redirect (mp->redirect, narrowing mp->path when the Location is static); false
+ * when it cannot be expressed (the match's problem recorded). */
+bool tr_plan_redirect(struct route_ctx *rc, struct match_plan *mp,
+                      const struct kgc_api_http_redirect *rd);
+/* URLRewrite's path into mp->uri (and, for a prefix, a capture of the rest of the path); false
+ * when it cannot be expressed (the match's problem recorded). */
+bool tr_plan_rewrite(struct route_ctx *rc, struct match_plan *mp,
+                     const struct kgc_api_http_rewrite *rw);
+/* A plugin entity {name, config, tags} (config and tags consumed); counts it. */
+json_object *tr_plugin(struct tr_ctx *c, const char *name, json_object *config, json_object *tags);
+/* The plugins of one Kong route, in name order, or NULL when it has none. */
+json_object *tr_route_plugins(struct route_ctx *rc, const struct match_plan *mp,
+                              const struct rule_filters *f, json_object *tags);
+
+/* ---- match.c -------------------------------------------------------------------------------- */
+
+/* Called once per Kong route of a rule, in (match, host) order, by tr_plan_matches(). */
+typedef void (*kroute_fn)(struct route_ctx *rc, const struct match_plan *mp,
+                          const struct rule_filters *f, int32_t host_index, json_object *tags,
+                          void *ctx);
+
+/* Plans every match of rule ri (problems recorded unless c->quiet) and calls fn for each Kong
+ * route it makes. The planning and the writing passes both walk a rule through here, so they
+ * meet the same Kong routes in the same order. */
+void tr_plan_matches(struct route_ctx *rc, uint32_t ri, const struct rule_filters *f, kroute_fn fn,
+                     void *ctx);
+/* Traditional router paths for a match (README.md, "Matches"). */
+json_object *tr_trad_paths(struct tr_ctx *c, const struct path_plan *pp);
+/* The expressions router expression of a match, for host (NULL: any host): a new string, or NULL
+ * (c->oom). */
+char *tr_expression(struct tr_ctx *c, const struct match_plan *mp, const char *host);
+/* Traditional router headers of a match: {Name: ["value"]}. */
+json_object *tr_trad_headers(struct tr_ctx *c, const struct match_plan *mp);
+
+/* ---- certs.c -------------------------------------------------------------------------------- */
+
+/* The certificates array: one entry per Secret with at least one SNI; counts them. */
+json_object *tr_certificates(struct tr_ctx *c);
+
+/* ---- writer.c ------------------------------------------------------------------------------- */
+
+/* Rule ri's timeouts: into svc's connect/read/write timeouts, or, with svc NULL (the planning
+ * pass), only the problems they give. */
+void tr_service_timeouts(struct route_ctx *rc, uint32_t ri, json_object *svc);
+/* The document, {"_format_version":"3.0","certificates":[...],"services":[...],
+ * "upstreams":[...]}: a malloc'd NUL-terminated text (one allocation sized from the plan, so it
+ * may be larger than needed) and its length in *len; NULL (and c->oom) when an allocation failed.
+ * Sets c->quiet. */
+char *tr_write_document(struct tr_ctx *c, size_t *len);
 
 /* ---- owner.c -------------------------------------------------------------------------------- */
 

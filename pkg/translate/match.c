@@ -1,0 +1,387 @@
+/* Matches: a rule's matches (path, headers, method, query parameters) → match plans, checked
+ * against what the flavour's router accepts; and a match plan → the Kong route fields that carry
+ * it (traditional paths and headers, or an expressions-router (ATC) expression).
+ * tr_plan_matches() walks a rule's matches for the planning and the writing passes alike. Calls
+ * context.c, kong_values.c and filters.c (a match's redirect or rewrite). */
+#include "translate_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- planning a match ------------------------------------------------------------------------ */
+
+/* Headers (case-insensitive names) or query params (exact names): first entry of a name wins. */
+static size_t unique_matches(const struct kgc_api_http_value_match *in, uint32_t n,
+                             bool case_insensitive, struct value_match *out)
+{
+    size_t k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!in[i].name)
+            continue;
+        bool seen = false;
+        for (size_t j = 0; j < k && !seen; j++)
+            seen = case_insensitive ? strcasecmp(out[j].name, in[i].name) == 0
+                                    : strcmp(out[j].name, in[i].name) == 0;
+        if (seen)
+            continue;
+        out[k].name = in[i].name;
+        out[k].value = in[i].value;
+        out[k].regex = in[i].type && strcmp(in[i].type, "RegularExpression") == 0;
+        k++;
+    }
+    /* sorted by name: the same matches in another order give the same configuration */
+    for (size_t i = 1; i < k; i++) {
+        for (size_t j = i; j > 0; j--) {
+            int r = case_insensitive ? strcasecmp(out[j - 1].name, out[j].name)
+                                     : strcmp(out[j - 1].name, out[j].name);
+            if (r == 0 && case_insensitive)
+                r = strcmp(out[j - 1].name, out[j].name);
+            if (r <= 0)
+                break;
+            struct value_match tmp = out[j - 1];
+            out[j - 1] = out[j];
+            out[j] = tmp;
+        }
+    }
+    return k;
+}
+
+/* A regex Kong's router for this flavour takes: PCRE compiles it and, unless the flavour is
+ * traditional, the ATC router's Rust regex can too. */
+static bool regex_ok(struct tr_ctx *c, const char *re, char *why, size_t why_size)
+{
+    if (!tr_regex_compiles(re, why, why_size))
+        return false;
+    return c->flavor == TR_TRADITIONAL || tr_regex_portable(re, why, why_size);
+}
+
+static bool plan_path(struct route_ctx *rc, struct match_plan *mp)
+{
+    const struct kgc_api_http_path_match *pm = &mp->m->path;
+    const char *type = pm->type ? pm->type : "PathPrefix";
+    const char *v = pm->value ? pm->value : "/";
+    char why[200];
+    if (strcmp(type, "Exact") == 0 || strcmp(type, "PathPrefix") == 0) {
+        if (!tr_path_value(v) || strlen(v) >= sizeof(mp->path.value)) {
+            MATCH_DROP(rc, mp, "path \"%.200s\" must start with / and have no empty segment", v);
+            return false;
+        }
+        mp->path.kind = type[0] == 'E' ? PATH_EXACT : PATH_PREFIX;
+        snprintf(mp->path.value, sizeof(mp->path.value), "%s", v);
+        size_t len = strlen(mp->path.value);
+        if (mp->path.kind == PATH_PREFIX && len > 1 && mp->path.value[len - 1] == '/')
+            mp->path.value[len - 1] = '\0'; /* "/foo/" and "/foo" match the same requests */
+        return true;
+    }
+    if (strcmp(type, "RegularExpression") == 0) {
+        if (!tr_text_value(v) || strstr(v, "//") || strlen(v) + 2 >= sizeof(mp->path.value)) {
+            MATCH_DROP(rc, mp, "regular expression path must be printable and have no \"//\"");
+            return false;
+        }
+        if (!regex_ok(rc->c, v, why, sizeof(why))) {
+            MATCH_DROP(rc, mp, "regular expression path \"%.200s\" cannot be used: %s", v, why);
+            return false;
+        }
+        mp->path.kind = PATH_REGEX;
+        snprintf(mp->path.value, sizeof(mp->path.value), "%s", v);
+        return true;
+    }
+    MATCH_DROP(rc, mp, "path match type \"%.64s\" is not supported", type);
+    return false;
+}
+
+static bool plan_values(struct route_ctx *rc, struct match_plan *mp)
+{
+    const struct kgc_api_http_route_match *m = mp->m;
+    char why[200];
+    if (m->n_headers > 64 || m->n_query_params > 64) {
+        MATCH_DROP(rc, mp, "more than 64 header or query parameter matches");
+        return false;
+    }
+    mp->n_headers = unique_matches(m->headers, m->n_headers, true, mp->headers);
+    for (size_t i = 0; i < mp->n_headers; i++) {
+        const struct value_match *h = &mp->headers[i];
+        if (!tr_header_name(h->name) || strcasecmp(h->name, "host") == 0) {
+            MATCH_DROP(rc, mp,
+                       "header match name \"%.64s\" is not one Kong can match (A-Z a-z "
+                       "0-9 - _; Host is matched by hostnames)",
+                       h->name);
+            return false;
+        }
+        if (!tr_text_value(h->value)) {
+            MATCH_DROP(rc, mp, "header %s: the value must be printable and not empty", h->name);
+            return false;
+        }
+        if (h->regex && !regex_ok(rc->c, h->value, why, sizeof(why))) {
+            MATCH_DROP(rc, mp, "header %s: regular expression cannot be used: %s", h->name, why);
+            return false;
+        }
+    }
+    mp->n_queries = unique_matches(m->query_params, m->n_query_params, false, mp->queries);
+    if (mp->n_queries && rc->c->flavor != TR_EXPRESSIONS) {
+        MATCH_DROP(rc, mp,
+                   "query parameter matches need Kong's expressions router (router_flavor "
+                   "is %s)",
+                   rc->c->flavor == TR_TRADITIONAL ? "traditional" : "traditional_compatible");
+        return false;
+    }
+    for (size_t i = 0; i < mp->n_queries; i++) {
+        const struct value_match *q = &mp->queries[i];
+        if (!tr_query_name(q->name)) {
+            MATCH_DROP(rc, mp,
+                       "query parameter name \"%.64s\" cannot be matched by Kong's "
+                       "expressions router (A-Z a-z 0-9 _)",
+                       q->name);
+            return false;
+        }
+        if (!tr_text_value(q->value)) {
+            MATCH_DROP(rc, mp, "query parameter %s: the value must be printable and not empty",
+                       q->name);
+            return false;
+        }
+        if (q->regex && !regex_ok(rc->c, q->value, why, sizeof(why))) {
+            MATCH_DROP(rc, mp, "query parameter %s: regular expression cannot be used: %s", q->name,
+                       why);
+            return false;
+        }
+    }
+    if (m->method && !tr_method(m->method)) {
+        MATCH_DROP(rc, mp, "method \"%.32s\" is not an upper-case HTTP method", m->method);
+        return false;
+    }
+    return true;
+}
+
+static void free_match_plan(struct match_plan *mp)
+{
+    free(mp->redirect.location);
+    free(mp->uri);
+}
+
+/* Plans every match of rule ri (problems recorded unless c->quiet) and calls fn for each Kong
+ * route it makes. The planning and the writing passes both walk a rule through here, so they
+ * meet the same Kong routes in the same order. */
+void tr_plan_matches(struct route_ctx *rc, uint32_t ri, const struct rule_filters *f, kroute_fn fn,
+                     void *ctx)
+{
+    struct tr_ctx *c = rc->c;
+    const struct kgc_api_http_route_rule *rule = &rc->r->rules[ri];
+    static const struct kgc_api_http_route_match any_path = {{NULL, NULL}, NULL, 0, NULL, 0, NULL};
+    uint32_t n_matches = rule->n_matches ? rule->n_matches : 1;
+    for (uint32_t j = 0; j < n_matches && !c->oom; j++) {
+        struct match_plan *mp = calloc(1, sizeof(*mp));
+        if (!mp) {
+            c->oom = true;
+            break;
+        }
+        mp->rule = ri;
+        mp->match = j;
+        mp->m = rule->n_matches ? &rule->matches[j] : &any_path;
+        bool ok = plan_path(rc, mp) && plan_values(rc, mp) &&
+                  (!f->redirect || tr_plan_redirect(rc, mp, f->redirect)) &&
+                  (!f->rewrite || tr_plan_rewrite(rc, mp, f->rewrite));
+        if (ok) {
+            size_t variants = c->flavor == TR_EXPRESSIONS && rc->n_hosts ? rc->n_hosts : 1;
+            json_object *tags =
+                c->quiet ? tr_obj_tags(c, KGC_API_HTTPROUTE, &rc->r->obj, (int32_t)ri, (int32_t)j)
+                         : NULL;
+            for (size_t h = 0; h < variants; h++)
+                fn(rc, mp, f, c->flavor == TR_EXPRESSIONS ? (int32_t)h : -1, tags, ctx);
+            json_object_put(tags);
+        }
+        free_match_plan(mp);
+        free(mp);
+    }
+}
+
+/* ---- Kong route fields ----------------------------------------------------------------------- */
+
+/* A growable string with a sticky failure flag. */
+struct sbuf {
+    char *s;
+    size_t n, cap;
+    bool failed;
+};
+
+static void sbuf_add(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sbuf_add(struct sbuf *b, const char *fmt, ...)
+{
+    if (b->failed)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char *piece = NULL;
+    int n = vasprintf(&piece, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = true;
+        return;
+    }
+    if (b->n + (size_t)n + 1 > b->cap) {
+        size_t ncap = (b->n + (size_t)n + 1) * 2;
+        char *grown = realloc(b->s, ncap);
+        if (!grown) {
+            free(piece);
+            b->failed = true;
+            return;
+        }
+        b->s = grown;
+        b->cap = ncap;
+    }
+    memcpy(b->s + b->n, piece, (size_t)n + 1);
+    b->n += (size_t)n;
+    free(piece);
+}
+
+/* Traditional router paths for a match (README.md, "Paths"). */
+json_object *tr_trad_paths(struct tr_ctx *c, const struct path_plan *pp)
+{
+    json_object *paths = tr_jarr(c);
+    const char *v = pp->value;
+    bool root = strcmp(v, "/") == 0;
+    char *esc = tr_regex_escape(c, v);
+    if (!esc)
+        return paths;
+    if (pp->kind == PATH_EXACT || (pp->kind == PATH_PREFIX && pp->exact_only)) {
+        char *p = tr_printf(c, "~%s$", esc);
+        tr_jpush(c, paths, tr_jstr(c, p));
+        free(p);
+    } else if (pp->kind == PATH_REGEX) {
+        char *p = tr_printf(c, "~%s", v);
+        tr_jpush(c, paths, tr_jstr(c, p));
+        free(p);
+    } else if (pp->capture) {
+        if (root) {
+            tr_jpush(c, paths, tr_jstr(c, "~/(.*)"));
+        } else {
+            char *a = tr_printf(c, "~%s$", esc), *b = tr_printf(c, "~%s(/.*)", esc);
+            tr_jpush(c, paths, tr_jstr(c, a));
+            tr_jpush(c, paths, tr_jstr(c, b));
+            free(a);
+            free(b);
+        }
+    } else if (root) {
+        tr_jpush(c, paths, tr_jstr(c, "/"));
+    } else {
+        char *a = tr_printf(c, "~%s$", esc), *plain = tr_printf(c, "%s/", v);
+        tr_jpush(c, paths, tr_jstr(c, a));
+        if (plain && tr_plain_path(plain)) {
+            tr_jpush(c, paths, tr_jstr(c, plain));
+        } else {
+            char *b = tr_printf(c, "~%s/", esc);
+            tr_jpush(c, paths, tr_jstr(c, b));
+            free(b);
+        }
+        free(a);
+        free(plain);
+    }
+    free(esc);
+    return paths;
+}
+
+/* Expressions router predicate on http.path (README.md, "Paths"). */
+static void expr_path(struct tr_ctx *c, struct sbuf *b, const struct path_plan *pp)
+{
+    const char *v = pp->value;
+    bool root = strcmp(v, "/") == 0;
+    char *lit = tr_expr_string(c, v), *esc = tr_regex_escape(c, v), *tmp = NULL, *lit2 = NULL;
+    if (!lit || !esc)
+        goto out;
+    if (pp->kind == PATH_EXACT || (pp->kind == PATH_PREFIX && pp->exact_only)) {
+        sbuf_add(b, "http.path == %s", lit);
+    } else if (pp->kind == PATH_REGEX) {
+        tmp = tr_printf(c, "^(?:%s)", v); /* anchored like Kong's traditional regex paths */
+        lit2 = tmp ? tr_expr_string(c, tmp) : NULL;
+        if (lit2)
+            sbuf_add(b, "http.path ~ %s", lit2);
+    } else if (pp->capture) {
+        if (root) {
+            sbuf_add(b, "http.path ~ \"^/(.*)\"");
+        } else {
+            tmp = tr_printf(c, "^%s(/.*)", esc);
+            lit2 = tmp ? tr_expr_string(c, tmp) : NULL;
+            if (lit2)
+                sbuf_add(b, "(http.path == %s || http.path ~ %s)", lit, lit2);
+        }
+    } else if (root) {
+        sbuf_add(b, "http.path ^= \"/\"");
+    } else {
+        tmp = tr_printf(c, "%s/", v);
+        lit2 = tmp ? tr_expr_string(c, tmp) : NULL;
+        if (lit2)
+            sbuf_add(b, "(http.path == %s || http.path ^= %s)", lit, lit2);
+    }
+out:
+    free(lit);
+    free(esc);
+    free(tmp);
+    free(lit2);
+}
+
+/* The expressions router expression of a match, for host (NULL: any host). */
+char *tr_expression(struct tr_ctx *c, const struct match_plan *mp, const char *host)
+{
+    struct sbuf b = {0};
+    if (host) {
+        bool wild = tr_is_wildcard(host);
+        char *lit = tr_expr_string(c, wild ? host + 1 : host);
+        if (lit)
+            sbuf_add(&b, "http.host %s %s && ", wild ? "=^" : "==", lit);
+        free(lit);
+    }
+    expr_path(c, &b, &mp->path);
+    for (size_t i = 0; i < mp->n_headers; i++) {
+        char field[300];
+        size_t k = 0;
+        for (const char *p = mp->headers[i].name; *p && k + 1 < sizeof(field); p++)
+            field[k++] = *p == '-' ? '_' : (char)((*p >= 'A' && *p <= 'Z') ? *p - 'A' + 'a' : *p);
+        field[k] = '\0';
+        char *lit = tr_expr_string(c, mp->headers[i].value);
+        if (lit)
+            sbuf_add(&b, " && http.headers.%s %s %s", field,
+                     mp->headers[i].regex ? "~" : "==", lit);
+        free(lit);
+    }
+    for (size_t i = 0; i < mp->n_queries; i++) {
+        char *lit = tr_expr_string(c, mp->queries[i].value);
+        if (lit)
+            sbuf_add(&b, " && http.queries.%s %s %s", mp->queries[i].name,
+                     mp->queries[i].regex ? "~" : "==", lit);
+        free(lit);
+    }
+    if (mp->m->method)
+        sbuf_add(&b, " && http.method == \"%s\"", mp->m->method);
+    if (b.failed || !b.s) {
+        free(b.s);
+        c->oom = true;
+        return NULL;
+    }
+    return b.s;
+}
+
+json_object *tr_trad_headers(struct tr_ctx *c, const struct match_plan *mp)
+{
+    json_object *h = tr_jobj(c);
+    for (size_t i = 0; i < mp->n_headers; i++) {
+        const struct value_match *vm = &mp->headers[i];
+        json_object *vals = tr_jarr(c);
+        char *v;
+        if (vm->regex) {
+            v = tr_printf(c, "~*%s", vm->value);
+        } else if (strncmp(vm->value, "~*", 2) == 0) {
+            /* Kong would read it as a regex: say the same as an anchored, escaped one */
+            char *esc = tr_regex_escape(c, vm->value);
+            v = esc ? tr_printf(c, "~*^%s$", esc) : NULL;
+            free(esc);
+        } else {
+            v = tr_strdup(c, vm->value);
+        }
+        tr_jpush(c, vals, tr_jstr(c, v));
+        free(v);
+        tr_jset(c, h, vm->name, vals);
+    }
+    return h;
+}

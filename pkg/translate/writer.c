@@ -1,0 +1,336 @@
+/* The writer: streams the planned configuration into one text, one entity at a time (a service
+ * with its Kong routes and plugins, an upstream with its targets), so that no more than one
+ * service's json-c tree exists at once; the bytes are those json-c would give for the whole
+ * document. It reads only what the planning pass kept (struct tr_svc, the ranked struct tr_kroute)
+ * and the route objects it holds. Calls context.c, match.c, filters.c and certs.c. */
+#include "translate_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The configuration text as it grows. */
+struct obuf {
+    char *s;
+    size_t n, cap;
+};
+
+/* ---- the output text ------------------------------------------------------------------------- */
+
+static void obuf_add(struct tr_ctx *c, struct obuf *b, const char *p, size_t len)
+{
+    if (c->oom)
+        return;
+    if (b->n + len + 1 > b->cap) {
+        size_t ncap = b->cap ? b->cap : 4096;
+        while (ncap < b->n + len + 1)
+            ncap *= 2;
+        char *grown = realloc(b->s, ncap);
+        if (!grown) {
+            c->oom = true;
+            return;
+        }
+        b->s = grown;
+        b->cap = ncap;
+    }
+    memcpy(b->s + b->n, p, len);
+    b->n += len;
+    b->s[b->n] = '\0';
+}
+
+/* Appends o's compact text and frees o (consumed). */
+static void obuf_json(struct tr_ctx *c, struct obuf *b, json_object *o)
+{
+    size_t len = 0;
+    const char *text = o && !c->oom
+                           ? json_object_to_json_string_length(
+                                 o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len)
+                           : NULL;
+    if (!text)
+        c->oom = true;
+    else
+        obuf_add(c, b, text, len);
+    json_object_put(o);
+}
+
+/* ---- services and their Kong routes ---------------------------------------------------------- */
+
+static json_object *protocols(struct tr_ctx *c, bool http, bool https)
+{
+    json_object *p = tr_jarr(c);
+    if (http)
+        tr_jpush(c, p, tr_jstr(c, "http"));
+    if (https)
+        tr_jpush(c, p, tr_jstr(c, "https"));
+    return p;
+}
+
+/* One Kong route for the match with its rank-given priority; host_index >= 0 selects one
+ * hostname (expressions flavour). *name gets the route's name (owned). */
+static json_object *kroute_json(struct route_ctx *rc, const struct match_plan *mp,
+                                const struct rule_filters *f, int32_t host_index, json_object *tags,
+                                int64_t prio, char **name)
+{
+    struct tr_ctx *c = rc->c;
+    if (host_index >= 0)
+        *name = tr_printf(c, "httproute.%s.%s.%u.%u.h%d", rc->ns, rc->name, mp->rule, mp->match,
+                          host_index);
+    else
+        *name = tr_printf(c, "httproute.%s.%s.%u.%u", rc->ns, rc->name, mp->rule, mp->match);
+    json_object *o = tr_jobj(c);
+    tr_jset(c, o, "name", tr_jstr(c, *name));
+    bool https_only = mp->has_redirect && mp->redirect.https_only;
+    tr_jset(c, o, "protocols",
+            protocols(c, https_only ? false : rc->http, https_only || rc->https));
+    if (c->flavor == TR_EXPRESSIONS) {
+        const char *host = host_index >= 0 && rc->n_hosts ? rc->hosts[host_index] : NULL;
+        char *expr = tr_expression(c, mp, host);
+        tr_jset(c, o, "expression", tr_jstr(c, expr));
+        free(expr);
+        tr_jset(c, o, "priority", tr_jint(c, prio));
+    } else {
+        if (rc->n_hosts) {
+            json_object *hosts = tr_jarr(c);
+            for (size_t i = 0; i < rc->n_hosts; i++)
+                tr_jpush(c, hosts, tr_jstr(c, rc->hosts[i]));
+            tr_jset(c, o, "hosts", hosts);
+        }
+        tr_jset(c, o, "paths", tr_trad_paths(c, &mp->path));
+        if (mp->n_headers)
+            tr_jset(c, o, "headers", tr_trad_headers(c, mp));
+        if (mp->m->method) {
+            json_object *methods = tr_jarr(c);
+            tr_jpush(c, methods, tr_jstr(c, mp->m->method));
+            tr_jset(c, o, "methods", methods);
+        }
+    }
+    tr_jset(c, o, "strip_path", json_object_new_boolean(0));
+    tr_jset(c, o, "preserve_host", json_object_new_boolean(1));
+    if (c->flavor != TR_EXPRESSIONS)
+        tr_jset(c, o, "regex_priority", tr_jint(c, prio));
+    if (https_only)
+        tr_jset(c, o, "https_redirect_status_code", tr_jint(c, mp->redirect.status));
+    tr_jset(c, o, "tags", tr_jref(tags));
+    json_object *plugins = tr_route_plugins(rc, mp, f, tags);
+    if (plugins)
+        tr_jset(c, o, "plugins", plugins);
+    return o;
+}
+
+void tr_service_timeouts(struct route_ctx *rc, uint32_t ri, json_object *svc)
+{
+    struct tr_ctx *c = rc->c;
+    const struct kgc_api_http_route_rule *rule = &rc->r->rules[ri];
+    const char *t =
+        rule->timeout_backend_request ? rule->timeout_backend_request : rule->timeout_request;
+    if (!t)
+        return;
+    int64_t ms = tr_duration_ms(t);
+    if (ms < 0) {
+        tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, (int32_t)ri, -1, KGC_TRANSLATE_DEGRADED,
+                   "timeout \"%.32s\" is not a duration: ignored", t);
+        return;
+    }
+    if (ms == 0) {
+        tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, (int32_t)ri, -1, KGC_TRANSLATE_DEGRADED,
+                   "timeout 0 (none) cannot be expressed: Kong's 60 s default applies");
+        return;
+    }
+    if (!svc) /* planning: only the problems */
+        return;
+    if (ms > 2147483646)
+        ms = 2147483646;
+    tr_jset(c, svc, "connect_timeout", tr_jint(c, ms));
+    tr_jset(c, svc, "read_timeout", tr_jint(c, ms));
+    tr_jset(c, svc, "write_timeout", tr_jint(c, ms));
+}
+
+/* A Kong route being written with its service. */
+struct named {
+    char *name;
+    json_object *obj;
+};
+
+struct write_ctx {
+    const struct tr_svc *v;
+    size_t next; /* the next of v->kr to meet */
+    struct named *kr;
+    size_t n;
+};
+
+static void write_kroute(struct route_ctx *rc, const struct match_plan *mp,
+                         const struct rule_filters *f, int32_t host_index, json_object *tags,
+                         void *ctx)
+{
+    struct write_ctx *w = ctx;
+    struct tr_ctx *c = rc->c;
+    /* the planning pass met the same Kong routes in the same order (same objects, same code) */
+    const struct tr_kroute *k = w->next < w->v->n_kr ? &w->v->kr[w->next] : NULL;
+    w->next++;
+    if (!k || k->match != mp->match || k->host != (host_index >= 0 ? (uint32_t)host_index : 0)) {
+        c->oom = true; /* cannot happen; fail rather than write a wrong priority */
+        return;
+    }
+    char *name = NULL;
+    json_object *o = kroute_json(rc, mp, f, host_index, tags, k->prio, &name);
+    if (!o || !name) {
+        json_object_put(o);
+        free(name);
+        c->oom = true;
+        return;
+    }
+    w->kr[w->n].name = name;
+    w->kr[w->n].obj = o;
+    w->n++;
+}
+
+static int cmp_named(const void *a, const void *b)
+{
+    return strcmp(((const struct named *)a)->name, ((const struct named *)b)->name);
+}
+
+/* Writes the service of v (with its Kong routes and plugins) into b. */
+static void write_service(struct tr_ctx *c, const struct tr_svc *v, struct obuf *b)
+{
+    struct route_ctx *rc = (struct route_ctx *)v->rc;
+    uint32_t ri = v->rule;
+    struct rule_filters f;
+    if (!tr_check_filters(rc, ri, &f)) {
+        c->oom = true; /* the planning pass kept it: cannot happen */
+        return;
+    }
+    struct write_ctx w = {.v = v, .kr = calloc(v->n_kr, sizeof(struct named))};
+    if (!w.kr) {
+        c->oom = true;
+        return;
+    }
+    tr_plan_matches(rc, ri, &f, write_kroute, &w);
+    if (w.n != v->n_kr)
+        c->oom = true;
+    json_object *rule_tags = tr_obj_tags(c, KGC_API_HTTPROUTE, &rc->r->obj, (int32_t)ri, -1);
+    json_object *o = tr_jobj(c);
+    tr_jset(c, o, "name", tr_jstr(c, v->name));
+    tr_jset(c, o, "protocol", tr_jstr(c, "http"));
+    tr_jset(c, o, "host", tr_jstr(c, v->name));
+    tr_jset(c, o, "port", tr_jint(c, 80));
+    tr_service_timeouts(rc, ri, o);
+    tr_jset(c, o, "tags", tr_jref(rule_tags));
+    if (w.n > 1)
+        qsort(w.kr, w.n, sizeof(*w.kr), cmp_named);
+    json_object *routes = tr_jarr(c);
+    for (size_t i = 0; i < w.n; i++) {
+        tr_jpush(c, routes, w.kr[i].obj);
+        free(w.kr[i].name);
+    }
+    free(w.kr);
+    tr_jset(c, o, "routes", routes);
+    if (v->n_targets == 0) {
+        /* nothing to forward to: the Gateway API wants 500 */
+        json_object *cfg = tr_jobj(c), *plugins = tr_jarr(c);
+        tr_jset(c, cfg, "status_code", tr_jint(c, 500));
+        tr_jset(c, cfg, "message", tr_jstr(c, "no backend of this HTTPRoute rule is available"));
+        tr_jpush(c, plugins, tr_plugin(c, "request-termination", cfg, tr_jref(rule_tags)));
+        tr_jset(c, o, "plugins", plugins);
+    }
+    json_object_put(rule_tags);
+    obuf_json(c, b, o);
+}
+
+/* ---- upstreams ------------------------------------------------------------------------------- */
+
+/* Writes the upstream of v (with its targets) into b. */
+static void write_upstream(struct tr_ctx *c, const struct tr_svc *v, struct obuf *b)
+{
+    const struct kgc_api_obj *ro = &v->rc->r->obj;
+    json_object *rule_tags = tr_obj_tags(c, KGC_API_HTTPROUTE, ro, (int32_t)v->rule, -1);
+    json_object *o = tr_jobj(c);
+    tr_jset(c, o, "name", tr_jstr(c, v->name));
+    tr_jset(c, o, "tags", rule_tags);
+    /* targets carry only what leads back to the rule: they are many, and kgc checks their
+     * addresses itself */
+    json_object *target_tags =
+        tr_obj_tags_ext(c, KGC_API_HTTPROUTE, ro, (int32_t)v->rule, -1, true);
+    json_object *tl = tr_jarr(c);
+    const char *addr = v->addrs;
+    for (size_t i = 0; i < v->n_targets; i++) {
+        json_object *t = tr_jobj(c);
+        tr_jset(c, t, "target", tr_jstr(c, addr));
+        tr_jset(c, t, "weight", tr_jint(c, v->weights[i]));
+        tr_jset(c, t, "tags", tr_jref(target_tags));
+        tr_jpush(c, tl, t);
+        addr += strlen(addr) + 1;
+    }
+    json_object_put(target_tags);
+    tr_jset(c, o, "targets", tl);
+    obuf_json(c, b, o);
+}
+
+/* ---- the document ---------------------------------------------------------------------------- */
+
+static int cmp_svc(const void *a, const void *b)
+{
+    return strcmp((*(const struct tr_svc *const *)a)->name,
+                  (*(const struct tr_svc *const *)b)->name);
+}
+
+/* Writes the document: {"_format_version":"3.0","certificates":[...],"services":[...],
+ * "upstreams":[...]}, the bytes json-c would give for the whole tree, one entity at a time so
+ * that no more than one service's tree exists at once. */
+static void write_document(struct tr_ctx *c, struct obuf *b)
+{
+    json_object *head = tr_jobj(c);
+    tr_jset(c, head, "_format_version", tr_jstr(c, "3.0"));
+    if (!c->oom)
+        tr_jset(c, head, "certificates", tr_certificates(c));
+    c->quiet = true; /* every problem was recorded by the planning pass */
+    size_t len = 0;
+    const char *text =
+        head && !c->oom ? json_object_to_json_string_length(
+                              head, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len)
+                        : NULL;
+    /* One allocation sized past what the rest will take: pages never written cost no memory,
+     * and growing a buffer of tens of MB by realloc may copy it (two copies at once) when
+     * malloc serves it from the heap. Grown by doubling should the guess fall short. */
+    size_t guess = len + 4096 + c->svcs.n * 1024 + c->kroutes.n * 2048 + c->counts.targets * 192;
+    if (!c->oom && (b->s = malloc(guess)) != NULL)
+        b->cap = guess;
+    if (!text || len < 2 || text[len - 1] != '}')
+        c->oom = true;
+    else
+        obuf_add(c, b, text, len - 1); /* without its closing brace */
+    json_object_put(head);
+    if (c->svcs.n > 1)
+        qsort(c->svcs.v, c->svcs.n, sizeof(*c->svcs.v), cmp_svc);
+    static const char services[] = ",\"services\":[";
+    obuf_add(c, b, services, sizeof(services) - 1);
+    for (size_t i = 0; i < c->svcs.n && !c->oom; i++) {
+        if (i)
+            obuf_add(c, b, ",", 1);
+        write_service(c, c->svcs.v[i], b);
+    }
+    static const char upstreams[] = "],\"upstreams\":[";
+    obuf_add(c, b, upstreams, sizeof(upstreams) - 1);
+    bool first = true;
+    for (size_t i = 0; i < c->svcs.n && !c->oom; i++) {
+        const struct tr_svc *v = c->svcs.v[i];
+        if (!v->n_targets)
+            continue;
+        if (!first)
+            obuf_add(c, b, ",", 1);
+        first = false;
+        write_upstream(c, v, b);
+    }
+    obuf_add(c, b, "]}", 2);
+}
+
+char *tr_write_document(struct tr_ctx *c, size_t *len)
+{
+    struct obuf b = {0};
+    write_document(c, &b);
+    if (c->oom || !b.s) {
+        free(b.s);
+        *len = 0;
+        return NULL;
+    }
+    *len = b.n;
+    return b.s;
+}
