@@ -723,62 +723,125 @@ static char *capture(const struct kf_match *m, const char *group)
     return NULL;
 }
 
-static char *norm_path(const char *path)
+/* nginx's $uri for a request path (hash_on = path reads var.uri, balancer/init.lua:156-160 in
+ * 3.9.1): ngx_http_parse_complex_uri with merge_slashes on (nginx 1.25.3, the core of OpenResty
+ * 1.25.3.2 that Kong 3.9.1 pins in .requirements; src/http/ngx_http_parse.c:1248-1624; the
+ * default of merge_slashes, ngx_http_core_module.c:3507; Kong's templates do not set it). For a
+ * path without '%', "//", "/." and "#" that parser gives the path unchanged, which is what nginx
+ * uses then (ngx_http_request.c:1256). One pass, states as nginx's:
+ *   - "%XX" is decoded and the byte goes through the state it was found in, so a decoded '/' or
+ *     '.' takes part in slash merging and dot segments (parse.c:1499-1557); a decoded '%', '#' or
+ *     '?' is kept as a plain character; a decoded NUL, or '%' not followed by two hex digits,
+ *     makes nginx answer 400;
+ *   - a raw '?' or '#' ends the path (parse.c:1339-1343, 1386-1390, 1428-1434, 1466-1480);
+ *   - after '/': more '/' are dropped (merge_slashes); "/." and "/.." segments are removed when
+ *     a '/', '?', '#' or the end follows (parse.c:1359-1497); ".." above the root
+ *     makes nginx answer 400.
+ * Returns the path, or NULL with *bad = true where nginx answers 400 itself (Kong never runs;
+ * the test Kong, which routes such a path anyway, then hashes the path as sent), or NULL when
+ * out of memory. */
+static char *nginx_uri(const char *path, bool *bad)
 {
-    /* ngx.var.uri: the decoded, normalised path (dot segments, merged slashes) */
+    enum { S_USUAL, S_SLASH, S_DOT, S_DOT_DOT } st = S_USUAL;
     size_t n = strlen(path);
-    char *d = malloc(n + 2);
-    if (!d) {
+    char *u = malloc(n + 2);
+    *bad = false;
+    if (!u) {
         return NULL;
     }
     size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = path[i];
-        if (c == '%' && i + 2 < n && isxdigit((unsigned char)path[i + 1]) &&
-            isxdigit((unsigned char)path[i + 2])) {
-            char hx[3] = {path[i + 1], path[i + 2], 0};
-            c = (char)strtol(hx, NULL, 16);
+    if (n == 0) {
+        u[o++] = '/'; /* empty_path_in_uri (parse.c:1271-1273) */
+    }
+    size_t i = 0;
+    while (i < n) {
+        unsigned char ch = (unsigned char)path[i++];
+        if (ch == '?' || ch == '#') {
+            break; /* the state's end handling below, as at the end of the URI */
+        }
+        if (ch == '%') {
+            int h1 = i < n && isxdigit((unsigned char)path[i]) ? 1 : 0;
+            int h2 = h1 && i + 1 < n && isxdigit((unsigned char)path[i + 1]) ? 1 : 0;
+            if (!h2) {
+                free(u);
+                *bad = true;
+                return NULL;
+            }
+            char hx[3] = {path[i], path[i + 1], '\0'};
+            ch = (unsigned char)strtol(hx, NULL, 16);
             i += 2;
+            if (ch == '\0') {
+                free(u);
+                *bad = true;
+                return NULL;
+            }
+            if (ch == '%' || ch == '#' || ch == '?') {
+                u[o++] = (char)ch;
+                st = S_USUAL;
+                continue;
+            }
         }
-        if (c == '/' && o && d[o - 1] == '/') {
-            continue;
-        }
-        d[o++] = c;
-    }
-    d[o] = '\0';
-    /* remove "/." and "/.." segments */
-    char *r = malloc(o + 2);
-    if (!r) {
-        free(d);
-        return NULL;
-    }
-    size_t ro = 0;
-    const char *s = d;
-    while (*s) {
-        const char *e = strchr(s + 1, '/');
-        size_t sl = e ? (size_t)(e - s) : strlen(s);
-        if (sl == 2 && s[0] == '/' && s[1] == '.') {
-            if (!e) {
-                r[ro++] = '/';
+        if (ch == '/') {
+            if (st == S_USUAL) {
+                u[o++] = '/';
+            } else if (st == S_DOT) {
+                o--; /* "/./" -> "/" */
+            } else if (st == S_DOT_DOT) {
+                /* "/../": back to the '/' before the previous segment (parse.c:1459-1474) */
+                if (o < 4) {
+                    free(u);
+                    *bad = true;
+                    return NULL;
+                }
+                o -= 4;
+                while (u[o] != '/') {
+                    if (o == 0) {
+                        free(u);
+                        *bad = true;
+                        return NULL;
+                    }
+                    o--;
+                }
+                o++;
             }
-        } else if (sl == 3 && s[0] == '/' && s[1] == '.' && s[2] == '.') {
-            while (ro > 0 && r[--ro] != '/') {
-            }
-            if (!e) {
-                r[ro++] = '/';
-            }
+            st = S_SLASH; /* S_SLASH + '/': merged, nothing written */
+        } else if (ch == '.' && (st == S_SLASH || st == S_DOT)) {
+            u[o++] = '.';
+            st = st == S_SLASH ? S_DOT : S_DOT_DOT;
         } else {
-            memcpy(r + ro, s, sl);
-            ro += sl;
+            u[o++] = (char)ch;
+            st = S_USUAL;
         }
-        s += sl;
     }
-    if (ro == 0) {
-        r[ro++] = '/';
+    /* the end of the URI (parse.c:1559-1582) */
+    if (st == S_DOT) {
+        o--;
+    } else if (st == S_DOT_DOT) {
+        if (o < 4) {
+            free(u);
+            *bad = true;
+            return NULL;
+        }
+        o -= 4;
+        while (u[o] != '/') {
+            if (o == 0) {
+                free(u);
+                *bad = true;
+                return NULL;
+            }
+            o--;
+        }
+        o++;
     }
-    r[ro] = '\0';
-    free(d);
-    return r;
+    u[o] = '\0';
+    return u;
+}
+
+static char *var_uri(const char *path)
+{
+    bool bad = false;
+    char *u = nginx_uri(path, &bad);
+    return u ? u : bad ? strdup(path) : NULL;
 }
 
 static char *value_for(const struct kf_balancer *b, enum hash_on h, bool fallback,
@@ -798,7 +861,7 @@ static char *value_for(const struct kf_balancer *b, enum hash_on h, bool fallbac
         return v;
     }
     case H_PATH:
-        return norm_path(c->path ? c->path : "/");
+        return var_uri(c->path ? c->path : "/");
     case H_QUERY:
         return query_arg(c, fallback ? b->fb_query : b->on_query);
     case H_CAPTURE:
