@@ -740,6 +740,24 @@ static char *capture(const struct kf_match *m, const char *group)
  * Returns the path, or NULL with *bad = true where nginx answers 400 itself (Kong never runs;
  * the test Kong, which routes such a path anyway, then hashes the path as sent), or NULL when
  * out of memory. */
+/* u[0..*o) ends with "/..": drop it and the segment before it, keeping that segment's '/'.
+ * false when there is none (".." above the root: nginx's 400). */
+static bool dot_dot_back(const char *u, size_t *o)
+{
+    if (*o < 4) {
+        return false;
+    }
+    size_t k = *o - 4;
+    while (u[k] != '/') {
+        if (k == 0) {
+            return false;
+        }
+        k--;
+    }
+    *o = k + 1;
+    return true;
+}
+
 static char *nginx_uri(const char *path, bool *bad)
 {
     enum { S_USUAL, S_SLASH, S_DOT, S_DOT_DOT } st = S_USUAL;
@@ -788,21 +806,11 @@ static char *nginx_uri(const char *path, bool *bad)
                 o--; /* "/./" -> "/" */
             } else if (st == S_DOT_DOT) {
                 /* "/../": back to the '/' before the previous segment (parse.c:1459-1474) */
-                if (o < 4) {
+                if (!dot_dot_back(u, &o)) {
                     free(u);
                     *bad = true;
                     return NULL;
                 }
-                o -= 4;
-                while (u[o] != '/') {
-                    if (o == 0) {
-                        free(u);
-                        *bad = true;
-                        return NULL;
-                    }
-                    o--;
-                }
-                o++;
             }
             st = S_SLASH; /* S_SLASH + '/': merged, nothing written */
         } else if (ch == '.' && (st == S_SLASH || st == S_DOT)) {
@@ -816,22 +824,10 @@ static char *nginx_uri(const char *path, bool *bad)
     /* the end of the URI (parse.c:1559-1582) */
     if (st == S_DOT) {
         o--;
-    } else if (st == S_DOT_DOT) {
-        if (o < 4) {
-            free(u);
-            *bad = true;
-            return NULL;
-        }
-        o -= 4;
-        while (u[o] != '/') {
-            if (o == 0) {
-                free(u);
-                *bad = true;
-                return NULL;
-            }
-            o--;
-        }
-        o++;
+    } else if (st == S_DOT_DOT && !dot_dot_back(u, &o)) {
+        free(u);
+        *bad = true;
+        return NULL;
     }
     u[o] = '\0';
     return u;
