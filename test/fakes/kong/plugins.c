@@ -195,7 +195,7 @@ static int run_redirect(json_object *cfg, const struct kf_client_req *client,
     if (kp_cfg_bool(cfg, "keep_incoming_path", false)) {
         /* kong.request.get_path(): the normalised request path; get_raw_query(): ngx.var.args,
          * which request-transformer may have changed (kong/pdk/request.lua:415,475) */
-        char *path = kp_kong_uri_normalize(client->path ? client->path : "/", true);
+        char *path = kf_uri_normalize(client->path ? client->path : "/");
         if (!path) {
             return KGC_ENOMEM;
         }
@@ -337,7 +337,8 @@ static json_object *echo_body(const char *message, const struct kf_client_req *c
     if (up->body && ct) {
         char *l = kp_lower_dup(ct);
         if (l && strstr(l, "application/json")) {
-            json_object *b = json_tokener_parse(up->body);
+            bool nomem = false;
+            json_object *b = kp_json_parse_whole(up->body, up->body_len, &nomem);
             if (b) {
                 json_object_object_add(r, "body", b);
             }
@@ -356,7 +357,7 @@ static json_object *echo_body(const char *message, const struct kf_client_req *c
     }
     json_object_object_add(r, "method",
                            json_object_new_string(up->method ? up->method : client->method));
-    char *path = kp_kong_uri_normalize(client->path ? client->path : "/", true);
+    char *path = kf_uri_normalize(client->path ? client->path : "/");
     json_object_object_add(r, "path", json_object_new_string(path ? path : ""));
     free(path);
     /* kong.request.get_uri_captures() (kong/pdk/request.lua:922-965) */

@@ -71,10 +71,8 @@ char *kp_args_encode(const struct kp_args *a);
 
 /* ngx.escape_uri component escaping (lua-nginx-module uri_component table) appended to b. */
 void kp_escape_component(struct kp_buf *b, const char *s, size_t n);
-/* kong.tools.uri.escape (kong/tools/uri.lua:43,69): caller frees. */
-char *kp_kong_uri_escape(const char *s);
-/* kong.tools.uri.normalize(uri, merge_slashes) (kong/tools/uri.lua:79-160): caller frees. */
-char *kp_kong_uri_normalize(const char *s, bool merge_slashes);
+/* kong.tools.uri.escape and normalize(uri, true) are router.h's kf_uri_escape and
+ * kf_uri_normalize (one copy, router.c). */
 
 /* ---- config readers (schema defaults applied: arrays default to {}) -------------------------- */
 /* config.<section>.<field> when it is an array, else NULL (the schema default {}). */
@@ -91,6 +89,11 @@ bool kp_split_pair(const char *entry, const char **name, size_t *name_len, const
 const char *kp_cfg_str(json_object *config, const char *field);
 long kp_cfg_int(json_object *config, const char *field, long def);
 bool kp_cfg_bool(json_object *config, const char *field, bool def);
+
+/* A request body as cjson.decode takes it: the n bytes of s (not NUL-terminated) must be one
+ * whole JSON text. New reference, or NULL when it is not (or n is 0); *nomem tells allocation
+ * failure apart. */
+json_object *kp_json_parse_whole(const char *s, size_t n, bool *nomem);
 
 /* Lower-cases into a new string (ASCII). */
 char *kp_lower_dup(const char *s);

@@ -1278,18 +1278,10 @@ static int transform_json_body(json_object *cfg, struct kp_tmpl_env *env, struct
     size_t clen = up->body ? up->body_len : 0;
     json_object *params = NULL;
     if (clen > 0) {
-        struct json_tokener *tok = json_tokener_new();
-        if (!tok) {
-            return KGC_ENOMEM;
-        }
-        params = json_tokener_parse_ex(tok, up->body, (int)clen);
-        if (json_tokener_get_error(tok) != json_tokener_success || tok->char_offset < (int)clen) {
-            json_object_put(params);
-            params = NULL;
-        }
-        json_tokener_free(tok);
+        bool nomem = false;
+        params = kp_json_parse_whole(up->body, clen, &nomem);
         if (!params) {
-            return 0; /* malformed: left alone (access.lua:278-281) */
+            return nomem ? KGC_ENOMEM : 0; /* malformed: left alone (access.lua:278-281) */
         }
         if (!json_object_is_type(params, json_type_object)) {
             json_object_put(params); /* not modelled: see plugins.md */
@@ -1606,7 +1598,7 @@ static int transform_uri(json_object *cfg, struct kp_tmpl_env *env, struct kf_pr
         free(res); /* set_path: "path must start with /" (pdk/service/request.lua:143) */
         return KGC_EINVAL;
     }
-    char *esc = kp_kong_uri_escape(res);
+    char *esc = kf_uri_escape(res);
     free(res);
     if (!esc) {
         return KGC_ENOMEM;

@@ -6,6 +6,7 @@
 #include <kgc/err.h>
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -440,120 +441,6 @@ char *kp_args_encode(const struct kp_args *a)
     return kp_buf_take(&out);
 }
 
-/* ---- Kong's URI helpers ---------------------------------------------------------------------- */
-
-/* kong/tools/uri.lua:43 ESCAPE_PATTERN: kept are ! # $ & ' ( ) * + , / : ; = ? @ [ ] letters
- * digits - _ . ~ % ; everything else becomes %XX (upper-case hex, uri.lua:62). */
-char *kp_kong_uri_escape(const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    struct kp_buf b = {0};
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        unsigned char c = *p;
-        if ((c < 0x80 && isalnum(c)) || (c && strchr("!#$&'()*+,/:;=?@[]-_.~%", c))) {
-            kp_buf_ch(&b, (char)c);
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            kp_buf_add(&b, e, 3);
-        }
-    }
-    return kp_buf_take(&b);
-}
-
-/* kong/tools/uri.lua:26 RESERVED_CHARS stay encoded (upper-cased); others are decoded. */
-static bool reserved_char(int c)
-{
-    return c && strchr("!*'();:@&=+$,/?%#[]", c) != NULL;
-}
-
-char *kp_kong_uri_normalize(const char *s, bool merge_slashes)
-{
-    if (!*s || strcmp(s, "/") == 0) {
-        return strdup(s);
-    }
-    /* 1. percent-decoding of unreserved and "other" triplets (uri.lua:85-88) */
-    struct kp_buf d = {0};
-    for (size_t i = 0; s[i]; i++) {
-        int h1, h2;
-        if (s[i] == '%' && s[i + 1] && s[i + 2] && (h1 = hexval((unsigned char)s[i + 1])) >= 0 &&
-            (h2 = hexval((unsigned char)s[i + 2])) >= 0) {
-            int c = h1 * 16 + h2;
-            if (reserved_char(c)) {
-                char e[3] = {'%', (char)toupper((unsigned char)s[i + 1]),
-                             (char)toupper((unsigned char)s[i + 2])};
-                kp_buf_add(&d, e, 3);
-            } else {
-                kp_buf_ch(&d, (char)c);
-            }
-            i += 2;
-        } else {
-            kp_buf_ch(&d, s[i]);
-        }
-    }
-    char *u = kp_buf_take(&d);
-    if (!u) {
-        return NULL;
-    }
-    if (!strchr(u, '.') && (!merge_slashes || !strstr(u, "//"))) {
-        return u;
-    }
-    /* 2. dot segments and merged slashes (uri.lua:106-160): segments kept in a stack */
-    size_t len = strlen(u);
-    char **seg = calloc(len + 1, sizeof(*seg));
-    size_t *seglen = calloc(len + 1, sizeof(*seglen));
-    if (!seg || !seglen) {
-        free(seg);
-        free(seglen);
-        free(u);
-        return NULL;
-    }
-    size_t out_n = 0;
-    const char *p = u;
-    char slash_buf[2] = "/";
-    while (*p) {
-        size_t rest = strlen(p);
-        if (strcmp(p, "/.") == 0) {
-            p = slash_buf;
-        } else if (strcmp(p, "/..") == 0) {
-            p = slash_buf;
-            if (out_n) {
-                out_n--;
-            }
-        } else if (strcmp(p, ".") == 0 || strcmp(p, "..") == 0) {
-            p += rest;
-        } else if (rest >= 3 && p[0] == '.' && p[1] == '.' && p[2] == '/') {
-            p += 3;
-        } else if (rest >= 2 && p[0] == '.' && p[1] == '/') {
-            p += 2;
-        } else if (rest >= 3 && p[0] == '/' && p[1] == '.' && p[2] == '/') {
-            p += 2;
-        } else if (rest >= 4 && p[0] == '/' && p[1] == '.' && p[2] == '.' && p[3] == '/') {
-            p += 3;
-            if (out_n) {
-                out_n--;
-            }
-        } else if (merge_slashes && rest >= 2 && p[0] == '/' && p[1] == '/') {
-            p += 1;
-        } else {
-            const char *q = strchr(p + 1, '/');
-            size_t n = q ? (size_t)(q - p) : rest;
-            seg[out_n] = (char *)p;
-            seglen[out_n] = n;
-            out_n++;
-            p += n;
-        }
-    }
-    struct kp_buf o = {0};
-    for (size_t i = 0; i < out_n; i++) {
-        kp_buf_add(&o, seg[i], seglen[i]);
-    }
-    free(seg);
-    free(seglen);
-    char *r = kp_buf_take(&o);
-    free(u);
-    return r;
-}
-
 /* ---- config readers -------------------------------------------------------------------------- */
 
 json_object *kp_cfg_arr(json_object *config, const char *section, const char *field)
@@ -630,6 +517,29 @@ bool kp_cfg_bool(json_object *config, const char *field, bool def)
         return json_object_get_boolean(v);
     }
     return def;
+}
+
+/* ---- JSON bodies ------------------------------------------------------------------------------
+ */
+
+json_object *kp_json_parse_whole(const char *s, size_t n, bool *nomem)
+{
+    *nomem = false;
+    if (!s || n == 0 || n > INT_MAX) {
+        return NULL;
+    }
+    struct json_tokener *tok = json_tokener_new();
+    if (!tok) {
+        *nomem = true;
+        return NULL;
+    }
+    json_object *v = json_tokener_parse_ex(tok, s, (int)n);
+    if (json_tokener_get_error(tok) != json_tokener_success || tok->char_offset < (int)n) {
+        json_object_put(v);
+        v = NULL;
+    }
+    json_tokener_free(tok);
+    return v;
 }
 
 /* ---- kong.response.exit ---------------------------------------------------------------------- */
