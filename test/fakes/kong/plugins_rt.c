@@ -1148,6 +1148,22 @@ static int transform_headers(json_object *cfg, struct kp_tmpl_env *env, struct k
     return rc;
 }
 
+/* kong.service.request.set_query(q): the ordered encoding becomes the upstream query (NULL when
+ * it is empty). 0 or KGC_ENOMEM. */
+static int set_query_ordered(struct kf_preq *up, const struct kp_args *q)
+{
+    char *s = kp_args_encode_ordered(q);
+    if (!s) {
+        return KGC_ENOMEM;
+    }
+    free(up->query);
+    up->query = *s ? s : NULL;
+    if (!*s) {
+        free(s);
+    }
+    return 0;
+}
+
 static int transform_querystrings(json_object *cfg, struct kp_tmpl_env *env, struct kf_preq *up)
 {
     static const char *const secs[] = {"remove", "rename", "replace", "add", "append"};
@@ -1203,16 +1219,7 @@ static int transform_querystrings(json_object *cfg, struct kp_tmpl_env *env, str
         }
     }
     if (rc == 0) {
-        char *s = kp_args_encode_ordered(&q);
-        if (!s) {
-            rc = KGC_ENOMEM;
-        } else {
-            free(up->query);
-            up->query = *s ? s : NULL;
-            if (!*s) {
-                free(s);
-            }
-        }
+        rc = set_query_ordered(up, &q);
     }
     kp_args_free(&q);
     return rc;
@@ -1559,16 +1566,7 @@ static int transform_method(json_object *cfg, struct kf_preq *up)
             }
         }
         if (rc == 0) {
-            char *s = kp_args_encode_ordered(&q);
-            if (!s) {
-                rc = KGC_ENOMEM;
-            } else {
-                free(up->query);
-                up->query = *s ? s : NULL;
-                if (!*s) {
-                    free(s);
-                }
-            }
+            rc = set_query_ordered(up, &q);
         }
     }
     kp_args_free(&body);

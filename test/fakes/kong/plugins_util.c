@@ -86,12 +86,19 @@ char *kp_lower_dup(const char *s)
 
 /* ---- argument lists -------------------------------------------------------------------------- */
 
-static void arg_clear(struct kp_arg *g)
+/* empties g's values, keeping the key */
+static void arg_drop_values(struct kp_arg *g)
 {
-    free(g->name);
     for (size_t i = 0; i < g->n; i++) {
         free(g->v[i].s);
     }
+    g->n = 0;
+}
+
+static void arg_clear(struct kp_arg *g)
+{
+    free(g->name);
+    arg_drop_values(g);
     free(g->v);
     memset(g, 0, sizeof(*g));
 }
@@ -170,10 +177,7 @@ int kp_args_set_str(struct kp_args *a, const char *name, const char *value)
 {
     struct kp_arg *g = kp_args_get(a, name);
     if (g) {
-        for (size_t i = 0; i < g->n; i++) {
-            free(g->v[i].s);
-        }
-        g->n = 0;
+        arg_drop_values(g);
     } else if (!(g = args_new_key(a, name))) {
         return KGC_ENOMEM;
     }
@@ -192,10 +196,7 @@ int kp_args_append(struct kp_args *a, const char *name, const char *value)
     } else {
         /* nil or boolean -> { value } */
         if (g) {
-            for (size_t i = 0; i < g->n; i++) {
-                free(g->v[i].s);
-            }
-            g->n = 0;
+            arg_drop_values(g);
         } else if (!(g = args_new_key(a, name))) {
             return KGC_ENOMEM;
         }
