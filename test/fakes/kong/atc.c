@@ -12,6 +12,7 @@
  * thread. Memory: every structure is bounded by the input's length; nesting is capped at
  * ATC_MAX_DEPTH so recursion stays bounded on hostile input. */
 #include "atc.h"
+#include "kbuf.h"
 
 #include <kgc/err.h>
 
@@ -50,41 +51,8 @@ static char *xstrndup(const char *s, size_t n)
     return d;
 }
 
-/* A growable byte buffer for building messages; oom sticks. */
-struct sbuf {
-    char *p;
-    size_t n, cap;
-    bool oom;
-};
-
-static void sb_putn(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 128;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-    sb_putn(b, s, strlen(s));
-}
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
+static void sb_printf(struct kf_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct kf_buf *b, const char *fmt, ...)
 {
     char tmp[256];
     va_list ap;
@@ -92,13 +60,13 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
     int k = vsnprintf(tmp, sizeof(tmp), fmt, ap);
     va_end(ap);
     if (k > 0)
-        sb_putn(b, tmp, (size_t)k < sizeof(tmp) ? (size_t)k : sizeof(tmp) - 1);
+        kf_buf_putn(b, tmp, (size_t)k < sizeof(tmp) ? (size_t)k : sizeof(tmp) - 1);
 }
 
-static void sb_rep(struct sbuf *b, char c, size_t n)
+static void sb_rep(struct kf_buf *b, char c, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        sb_putn(b, &c, 1);
+        kf_buf_putn(b, &c, 1);
 }
 
 /* Copies msg into err truncated to errsz and to atc-router's 4096-byte error buffer
@@ -283,7 +251,7 @@ static uint32_t utf8_decode(const unsigned char *s, size_t n, size_t *adv)
     return cp;
 }
 
-static void utf8_encode(struct sbuf *b, uint32_t cp)
+static void utf8_encode(struct kf_buf *b, uint32_t cp)
 {
     char t[4];
     size_t n;
@@ -306,7 +274,7 @@ static void utf8_encode(struct sbuf *b, uint32_t cp)
         t[3] = (char)(0x80 | (cp & 0x3F));
         n = 4;
     }
-    sb_putn(b, t, n);
+    kf_buf_putn(b, t, n);
 }
 
 /* lower(): Rust's str::to_lowercase (src/interpreter.rs:39), character by character with glibc's
@@ -369,19 +337,19 @@ static bool ignorable_then_cased(const char *s, size_t n, size_t at, int dir)
 static char *utf8_lower(const char *s, size_t n, size_t *outn)
 {
     pthread_once(&lower_once, lower_init);
-    struct sbuf b = {0};
+    struct kf_buf b = {0};
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x80) {
             char l = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : (char)c;
-            sb_putn(&b, &l, 1);
+            kf_buf_putn(&b, &l, 1);
             i++;
             continue;
         }
         size_t adv;
         uint32_t cp = utf8_decode((const unsigned char *)s + i, n - i, &adv);
         if (cp == 0x130) { /* LATIN CAPITAL LETTER I WITH DOT ABOVE */
-            sb_puts(&b, "i\xcc\x87");
+            kf_buf_puts(&b, "i\xcc\x87");
             i += adv;
             continue;
         }
@@ -398,7 +366,7 @@ static char *utf8_lower(const char *s, size_t n, size_t *outn)
         i += adv;
     }
     if (!b.p && !b.oom)
-        sb_putn(&b, "", 0);
+        kf_buf_putn(&b, "", 0);
     if (b.oom) {
         free(b.p);
         return NULL;
@@ -1162,15 +1130,15 @@ static size_t line_end(const char *s, size_t n, size_t pos)
 }
 
 /* appends s[a..b) either with \r \n removed or with them shown as ␍ ␊ */
-static void put_line(struct sbuf *b, const char *s, size_t a, size_t e, bool visualize)
+static void put_line(struct kf_buf *b, const char *s, size_t a, size_t e, bool visualize)
 {
     for (size_t i = a; i < e; i++) {
         if (s[i] == '\r' || s[i] == '\n') {
             if (visualize)
-                sb_puts(b, s[i] == '\r' ? "\xe2\x90\x8d" : "\xe2\x90\x8a");
+                kf_buf_puts(b, s[i] == '\r' ? "\xe2\x90\x8d" : "\xe2\x90\x8a");
             continue;
         }
-        sb_putn(b, s + i, 1);
+        kf_buf_putn(b, s + i, 1);
     }
 }
 
@@ -1185,47 +1153,47 @@ static size_t ndigits(size_t v)
 }
 
 /* the underline's leading blanks: one per character before col, tabs kept */
-static void put_offset(struct sbuf *b, const char *line, size_t linelen, size_t cols)
+static void put_offset(struct kf_buf *b, const char *line, size_t linelen, size_t cols)
 {
     size_t i = 0;
     for (size_t k = 0; k < cols && i < linelen; k++) {
-        sb_putn(b, line[i] == '\t' ? "\t" : " ", 1);
+        kf_buf_putn(b, line[i] == '\t' ? "\t" : " ", 1);
         i += utf8_len((unsigned char)line[i]);
     }
 }
 
 /* " --> L:C\n  |\nL | line\n  | ^---\n  |\n  = message" for a position */
-static void pest_pos_error(struct sbuf *b, const char *s, size_t n, size_t pos, const char *msg)
+static void pest_pos_error(struct kf_buf *b, const char *s, size_t n, size_t pos, const char *msg)
 {
     size_t l, c;
     line_col(s, pos, &l, &c);
     bool vis = pos < n && (s[pos] == '\n' || s[pos] == '\r');
     size_t ls = line_start(s, pos), le = line_end(s, n, pos);
-    struct sbuf line = {0};
+    struct kf_buf line = {0};
     put_line(&line, s, ls, le, vis);
     size_t w = ndigits(l);
     sb_rep(b, ' ', w);
     sb_printf(b, "--> %zu:%zu\n", l, c);
     sb_rep(b, ' ', w);
-    sb_puts(b, " |\n");
+    kf_buf_puts(b, " |\n");
     sb_printf(b, "%zu | ", l);
     if (line.p)
-        sb_puts(b, line.p);
-    sb_puts(b, "\n");
+        kf_buf_puts(b, line.p);
+    kf_buf_puts(b, "\n");
     sb_rep(b, ' ', w);
-    sb_puts(b, " | ");
+    kf_buf_puts(b, " | ");
     put_offset(b, line.p ? line.p : "", line.n, c - 1);
-    sb_puts(b, "^---\n");
+    kf_buf_puts(b, "^---\n");
     sb_rep(b, ' ', w);
-    sb_puts(b, " |\n");
+    kf_buf_puts(b, " |\n");
     sb_rep(b, ' ', w);
-    sb_puts(b, " = ");
-    sb_puts(b, msg);
+    kf_buf_puts(b, " = ");
+    kf_buf_puts(b, msg);
     free(line.p);
 }
 
 /* the same for a span [a, e) with a custom message (parser.rs into_parse_result) */
-static void pest_span_error(struct sbuf *b, const char *s, size_t n, size_t a, size_t e,
+static void pest_span_error(struct kf_buf *b, const char *s, size_t n, size_t a, size_t e,
                             const char *msg)
 {
     size_t ls_, sc, el, ec;
@@ -1255,7 +1223,7 @@ static void pest_span_error(struct sbuf *b, const char *s, size_t n, size_t a, s
             break;
         cur = lz;
     }
-    struct sbuf line = {0}, cont = {0};
+    struct kf_buf line = {0}, cont = {0};
     if (nlines > 0)
         put_line(&line, s, first_a, first_e, vis);
     bool has_cont = nlines > 1;
@@ -1271,32 +1239,32 @@ static void pest_span_error(struct sbuf *b, const char *s, size_t n, size_t a, s
         start -= 1;
         end += 1;
     }
-    struct sbuf ul = {0};
+    struct kf_buf ul = {0};
     put_offset(&ul, line.p ? line.p : "", line.n, start ? start - 1 : 0);
-    sb_puts(&ul, "^");
+    kf_buf_puts(&ul, "^");
     if (end - start > 1) {
         sb_rep(&ul, '-', end - start - 2);
-        sb_puts(&ul, "^");
+        kf_buf_puts(&ul, "^");
     }
     sb_rep(b, ' ', w);
     sb_printf(b, "--> %zu:%zu\n", ls_, sc);
     sb_rep(b, ' ', w);
-    sb_puts(b, " |\n");
+    kf_buf_puts(b, " |\n");
     sb_printf(b, "%*zu | %s\n", (int)w, ls_, line.p ? line.p : "");
     if (has_cont) {
         if (el - ls_ > 1) {
             sb_rep(b, ' ', w);
-            sb_puts(b, " | ...\n");
+            kf_buf_puts(b, " | ...\n");
         }
         sb_printf(b, "%*zu | %s\n", (int)w, el, cont.p ? cont.p : "");
     }
     sb_rep(b, ' ', w);
     sb_printf(b, " | %s\n", ul.p ? ul.p : "");
     sb_rep(b, ' ', w);
-    sb_puts(b, " |\n");
+    kf_buf_puts(b, " |\n");
     sb_rep(b, ' ', w);
-    sb_puts(b, " = ");
-    sb_puts(b, msg);
+    kf_buf_puts(b, " = ");
+    kf_buf_puts(b, msg);
     free(line.p);
     free(cont.p);
     free(ul.p);
@@ -1395,7 +1363,7 @@ struct bld {
     size_t n;
     const struct tok *q;
     struct kf_atc_expr *e;
-    struct sbuf err; /* set on the first error */
+    struct kf_buf err; /* set on the first error */
     bool failed;
     bool oom;
 };
@@ -1463,9 +1431,9 @@ static bool build_lhs(struct bld *b, size_t i, struct pred *p, const char **name
         if (nx < ATC_MAX_DEPTH)
             p->xf[nx] = 'a';
     } else {
-        struct sbuf m = {0};
-        sb_puts(&m, "unknown transformation function: ");
-        sb_putn(&m, f, fl);
+        struct kf_buf m = {0};
+        kf_buf_puts(&m, "unknown transformation function: ");
+        kf_buf_putn(&m, f, fl);
         bld_span_err(b, &b->q[tf], m.p ? m.p : "unknown transformation function");
         free(m.p);
         return false;
@@ -1531,10 +1499,10 @@ static bool build_int(struct bld *b, size_t i, int64_t *out)
 static bool build_str(struct bld *b, size_t i, char **out, size_t *outn)
 {
     const struct tok *t = &b->q[i];
-    struct sbuf sb = {0};
-    sb_putn(&sb, "", 0);
+    struct kf_buf sb = {0};
+    kf_buf_putn(&sb, "", 0);
     if (t->rule == R_rawstr_literal) {
-        sb_putn(&sb, b->s + t->start + 3, t->end - t->start - 5);
+        kf_buf_putn(&sb, b->s + t->start + 3, t->end - t->start - 5);
     } else {
         for (size_t k = t->start + 1; k + 1 < t->end; k++) {
             char c = b->s[k];
@@ -1542,7 +1510,7 @@ static bool build_str(struct bld *b, size_t i, char **out, size_t *outn)
                 char e = b->s[++k];
                 c = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e;
             }
-            sb_putn(&sb, &c, 1);
+            kf_buf_putn(&sb, &c, 1);
         }
     }
     if (sb.oom) {
@@ -1921,7 +1889,7 @@ int kf_atc_parse_unchecked(const char *src, struct kf_atc_expr **out, char *err,
         return KGC_ENOMEM;
     }
     if (!ok) {
-        struct sbuf m = {0};
+        struct kf_buf m = {0};
         if (p.abort) {
             char msg[96];
             snprintf(msg, sizeof(msg), "expression nested deeper than %d levels", ATC_MAX_DEPTH);
@@ -1935,18 +1903,18 @@ int kf_atc_parse_unchecked(const char *src, struct kf_atc_expr **out, char *err,
                     seen[p.att[i]] = true;
                     cnt++;
                 }
-            struct sbuf msg = {0};
+            struct kf_buf msg = {0};
             if (cnt == 0)
-                sb_puts(&msg, "unknown parsing error");
+                kf_buf_puts(&msg, "unknown parsing error");
             else {
-                sb_puts(&msg, "expected ");
+                kf_buf_puts(&msg, "expected ");
                 size_t k = 0;
                 for (int r = 0; r <= R_matcher; r++) {
                     if (!seen[r])
                         continue;
                     if (k > 0)
-                        sb_puts(&msg, cnt == 2 ? " or " : (k == cnt - 1 ? ", or " : ", "));
-                    sb_puts(&msg, rule_names[r]);
+                        kf_buf_puts(&msg, cnt == 2 ? " or " : (k == cnt - 1 ? ", or " : ", "));
+                    kf_buf_puts(&msg, rule_names[r]);
                     k++;
                 }
             }
@@ -2014,7 +1982,7 @@ int kf_atc_parse(enum kf_atc_schema schema, const char *src, struct kf_atc_expr 
 
 /* Rust's Ipv6Addr Display: RFC 5952 (longest run of two or more zero groups as "::", the first
  * on ties), "::ffff:a.b.c.d" for IPv4-mapped addresses. */
-static void fmt_ip(struct sbuf *b, const struct atc_ip *ip)
+static void fmt_ip(struct kf_buf *b, const struct atc_ip *ip)
 {
     if (ip->fam == 4) {
         sb_printf(b, "%u.%u.%u.%u", ip->b[0], ip->b[1], ip->b[2], ip->b[3]);
@@ -2044,12 +2012,12 @@ static void fmt_ip(struct sbuf *b, const struct atc_ip *ip)
     }
     for (int i = 0; i < 8; i++) {
         if (i == best) {
-            sb_puts(b, "::");
+            kf_buf_puts(b, "::");
             i += bestlen - 1;
             continue;
         }
         if (i > 0 && i != best + bestlen)
-            sb_puts(b, ":");
+            kf_buf_puts(b, ":");
         sb_printf(b, "%x", g[i]);
     }
 }
@@ -2061,41 +2029,41 @@ static const char *op_text(enum op op)
     return t[op];
 }
 
-static void fmt_node(struct sbuf *b, const struct node *n)
+static void fmt_node(struct kf_buf *b, const struct node *n)
 {
     if (n->kind == N_NOT) {
-        sb_puts(b, "!(");
+        kf_buf_puts(b, "!(");
         fmt_node(b, n->kid);
-        sb_puts(b, ")");
+        kf_buf_puts(b, ")");
         return;
     }
     if (n->kind == N_AND || n->kind == N_OR) {
         /* the left-deep binary tree the Pratt parser builds */
         for (size_t i = 1; i < n->nkids; i++)
-            sb_puts(b, "(");
+            kf_buf_puts(b, "(");
         fmt_node(b, n->kids[0]);
         for (size_t i = 1; i < n->nkids; i++) {
-            sb_puts(b, n->kind == N_AND ? " && " : " || ");
+            kf_buf_puts(b, n->kind == N_AND ? " && " : " || ");
             fmt_node(b, n->kids[i]);
-            sb_puts(b, ")");
+            kf_buf_puts(b, ")");
         }
         return;
     }
     const struct pred *p = &n->p;
-    sb_puts(b, "(");
+    kf_buf_puts(b, "(");
     size_t nx = strlen(p->xf);
     for (size_t i = nx; i > 0; i--)
-        sb_puts(b, p->xf[i - 1] == 'l' ? "lower(" : "any(");
-    sb_puts(b, p->field);
+        kf_buf_puts(b, p->xf[i - 1] == 'l' ? "lower(" : "any(");
+    kf_buf_puts(b, p->field);
     for (size_t i = 0; i < nx; i++)
-        sb_puts(b, ")");
+        kf_buf_puts(b, ")");
     sb_printf(b, " %s ", op_text(p->op));
     switch (p->rt) {
     case T_STRING:
     case T_REGEX:
-        sb_puts(b, "\"");
-        sb_putn(b, p->s, p->slen);
-        sb_puts(b, "\"");
+        kf_buf_puts(b, "\"");
+        kf_buf_putn(b, p->s, p->slen);
+        kf_buf_puts(b, "\"");
         break;
     case T_INT:
         sb_printf(b, "%lld", (long long)p->i);
@@ -2109,12 +2077,12 @@ static void fmt_node(struct sbuf *b, const struct node *n)
             sb_printf(b, "/%d", p->plen);
         break;
     }
-    sb_puts(b, ")");
+    kf_buf_puts(b, ")");
 }
 
 size_t kf_atc_expr_format(const struct kf_atc_expr *e, char *buf, size_t sz)
 {
-    struct sbuf b = {0};
+    struct kf_buf b = {0};
     if (e)
         fmt_node(&b, e->root);
     size_t n = b.oom ? 0 : b.n;

@@ -14,6 +14,7 @@
  * with the crate's text, KGC_ENOMEM. Work is linear in the pattern; nesting is capped at the
  * crate's own limit (250); matching runs under a PCRE2 backtracking budget. */
 #include "atc.h"
+#include "kbuf.h"
 
 #include <kgc/err.h>
 
@@ -44,40 +45,8 @@ struct atc_rx {
 /* ---- output buffer ----------------------------------------------------------------------------
  */
 
-struct obuf {
-    char *p;
-    size_t n, cap;
-    bool oom;
-};
-
-static void ob_putn(struct obuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void ob_puts(struct obuf *b, const char *s)
-{
-    ob_putn(b, s, strlen(s));
-}
-
-static void ob_printf(struct obuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void ob_printf(struct obuf *b, const char *fmt, ...)
+static void ob_printf(struct kf_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ob_printf(struct kf_buf *b, const char *fmt, ...)
 {
     char tmp[128];
     va_list ap;
@@ -85,14 +54,14 @@ static void ob_printf(struct obuf *b, const char *fmt, ...)
     int k = vsnprintf(tmp, sizeof(tmp), fmt, ap);
     va_end(ap);
     if (k > 0)
-        ob_putn(b, tmp, (size_t)k < sizeof(tmp) ? (size_t)k : sizeof(tmp) - 1);
+        kf_buf_putn(b, tmp, (size_t)k < sizeof(tmp) ? (size_t)k : sizeof(tmp) - 1);
 }
 
 /* inserts s at offset at */
-static void ob_insert(struct obuf *b, size_t at, const char *s)
+static void ob_insert(struct kf_buf *b, size_t at, const char *s)
 {
     size_t k = strlen(s), old = b->n;
-    ob_putn(b, s, k); /* grow */
+    kf_buf_putn(b, s, k); /* grow */
     if (b->oom)
         return;
     memmove(b->p + at + k, b->p + at, old - at);
@@ -243,7 +212,7 @@ enum { K_NONE, K_FLAGS, K_ATOM, K_ASSERT, K_REP };
 struct rxp {
     const char *p;
     size_t n, pos;
-    struct obuf out;
+    struct kf_buf out;
     enum ekind ek;
     size_t es, ee; /* error span (byte offsets) */
     bool aux;      /* an auxiliary span (duplicates) */
@@ -460,17 +429,17 @@ static bool is_escapeable(uint32_t c)
 }
 
 /* emits one code point as a PCRE2 literal (usable inside and outside classes) */
-static void emit_lit(struct obuf *o, uint32_t c)
+static void emit_lit(struct kf_buf *o, uint32_t c)
 {
     if (c < 0x80) {
         if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) {
             char t = (char)c;
-            ob_putn(o, &t, 1);
+            kf_buf_putn(o, &t, 1);
         } else if (c < 0x20 || c == 0x7F)
             ob_printf(o, "\\x{%x}", c);
         else {
             char t[2] = {'\\', (char)c};
-            ob_putn(o, t, 2);
+            kf_buf_putn(o, t, 2);
         }
         return;
     }
@@ -854,7 +823,7 @@ static bool unicode_prop(struct rxp *r, struct prim *pr, size_t start)
 
 /* a Perl class for PCRE2 (PCRE2_UCP makes \d \s \w Unicode, as Rust's are); in (?-u) mode
  * the ASCII sets, the negated ones refused (they could match invalid UTF-8) */
-static bool emit_perl(struct rxp *r, struct obuf *o, const struct prim *pr, bool in_class)
+static bool emit_perl(struct rxp *r, struct kf_buf *o, const struct prim *pr, bool in_class)
 {
     if (r->uni) {
         ob_printf(o, "\\%c", (char)pr->c);
@@ -876,7 +845,7 @@ static bool emit_perl(struct rxp *r, struct obuf *o, const struct prim *pr, bool
  * PCRE2 expression in s). */
 struct cls {
     bool simple, neg, empty;
-    struct obuf s;
+    struct kf_buf s;
 };
 
 static void cls_free(struct cls *c)
@@ -886,19 +855,19 @@ static void cls_free(struct cls *c)
 }
 
 /* renders c as a one-character PCRE2 expression */
-static void cls_expr(struct obuf *o, const struct cls *c)
+static void cls_expr(struct kf_buf *o, const struct cls *c)
 {
     if (!c->simple) {
-        ob_putn(o, c->s.p ? c->s.p : "", c->s.n);
+        kf_buf_putn(o, c->s.p ? c->s.p : "", c->s.n);
         return;
     }
     if (c->empty) {
-        ob_puts(o, c->neg ? "(?s:.)" : "(?!)");
+        kf_buf_puts(o, c->neg ? "(?s:.)" : "(?!)");
         return;
     }
-    ob_puts(o, c->neg ? "[^" : "[");
-    ob_putn(o, c->s.p ? c->s.p : "", c->s.n);
-    ob_puts(o, "]");
+    kf_buf_puts(o, c->neg ? "[^" : "[");
+    kf_buf_putn(o, c->s.p ? c->s.p : "", c->s.n);
+    kf_buf_puts(o, "]");
 }
 
 /* POSIX classes as regex-syntax defines them (ASCII only): src/ast/mod.rs ClassAsciiKind */
@@ -929,7 +898,7 @@ static const char *ascii_class(const char *name, size_t n)
 }
 
 /* parse.rs maybe_parse_ascii_class: "[:name:]" / "[:^name:]" or nothing (position kept) */
-static bool try_ascii_class(struct rxp *r, struct obuf *simple, struct obuf *complex)
+static bool try_ascii_class(struct rxp *r, struct kf_buf *simple, struct kf_buf *complex)
 {
     size_t start = r->pos;
     if (!bump(r) || ch(r) != ':') {
@@ -966,20 +935,20 @@ static bool try_ascii_class(struct rxp *r, struct obuf *simple, struct obuf *com
         return false;
     }
     if (!neg)
-        ob_puts(simple, set);
+        kf_buf_puts(simple, set);
     else {
         if (complex->n)
-            ob_puts(complex, "|");
+            kf_buf_puts(complex, "|");
         ob_printf(complex, "[^%s]", set);
     }
     return true;
 }
 
 struct union_st {
-    bool nonascii;       /* (?-u): a \xHH byte above 0x7F is in the class */
-    struct obuf simple;  /* class body items */
-    struct obuf complex; /* '|'-separated one-char expressions */
-    bool any;            /* at least one item */
+    bool nonascii;         /* (?-u): a \xHH byte above 0x7F is in the class */
+    struct kf_buf simple;  /* class body items */
+    struct kf_buf complex; /* '|'-separated one-char expressions */
+    bool any;              /* at least one item */
 };
 
 /* the union as a struct cls */
@@ -997,14 +966,14 @@ static void union_to_cls(struct union_st *u, struct cls *out)
         memset(&u->simple, 0, sizeof(u->simple));
         return;
     }
-    ob_puts(&out->s, "(?:");
+    kf_buf_puts(&out->s, "(?:");
     if (u->simple.n) {
-        ob_puts(&out->s, "[");
-        ob_putn(&out->s, u->simple.p, u->simple.n);
-        ob_puts(&out->s, "]|");
+        kf_buf_puts(&out->s, "[");
+        kf_buf_putn(&out->s, u->simple.p, u->simple.n);
+        kf_buf_puts(&out->s, "]|");
     }
-    ob_putn(&out->s, u->complex.p, u->complex.n);
-    ob_puts(&out->s, ")");
+    kf_buf_putn(&out->s, u->complex.p, u->complex.n);
+    kf_buf_puts(&out->s, ")");
 }
 
 static void union_free(struct union_st *u)
@@ -1017,7 +986,7 @@ static void union_free(struct union_st *u)
 /* lhs OP rhs for &&, --, ~~ as look-ahead expressions */
 static bool cls_op(struct cls *lhs, char op, struct cls *rhs)
 {
-    struct obuf a = {0}, b = {0}, o = {0};
+    struct kf_buf a = {0}, b = {0}, o = {0};
     cls_expr(&a, lhs);
     cls_expr(&b, rhs);
     if (a.n + b.n > RX_MAX_OUT / 2 || a.oom || b.oom) {
@@ -1028,27 +997,27 @@ static bool cls_op(struct cls *lhs, char op, struct cls *rhs)
     }
     const char *A = a.p ? a.p : "", *B = b.p ? b.p : "";
     if (op == '&') { /* intersection: in A and in B */
-        ob_puts(&o, "(?:(?=");
-        ob_puts(&o, A);
-        ob_puts(&o, ")");
-        ob_puts(&o, B);
-        ob_puts(&o, ")");
+        kf_buf_puts(&o, "(?:(?=");
+        kf_buf_puts(&o, A);
+        kf_buf_puts(&o, ")");
+        kf_buf_puts(&o, B);
+        kf_buf_puts(&o, ")");
     } else if (op == '-') { /* difference: in A, not in B */
-        ob_puts(&o, "(?:(?!");
-        ob_puts(&o, B);
-        ob_puts(&o, ")");
-        ob_puts(&o, A);
-        ob_puts(&o, ")");
+        kf_buf_puts(&o, "(?:(?!");
+        kf_buf_puts(&o, B);
+        kf_buf_puts(&o, ")");
+        kf_buf_puts(&o, A);
+        kf_buf_puts(&o, ")");
     } else { /* symmetric difference */
-        ob_puts(&o, "(?:(?!");
-        ob_puts(&o, B);
-        ob_puts(&o, ")");
-        ob_puts(&o, A);
-        ob_puts(&o, "|(?!");
-        ob_puts(&o, A);
-        ob_puts(&o, ")");
-        ob_puts(&o, B);
-        ob_puts(&o, ")");
+        kf_buf_puts(&o, "(?:(?!");
+        kf_buf_puts(&o, B);
+        kf_buf_puts(&o, ")");
+        kf_buf_puts(&o, A);
+        kf_buf_puts(&o, "|(?!");
+        kf_buf_puts(&o, A);
+        kf_buf_puts(&o, ")");
+        kf_buf_puts(&o, B);
+        kf_buf_puts(&o, ")");
     }
     free(a.p);
     free(b.p);
@@ -1095,7 +1064,7 @@ static bool class_range(struct rxp *r, struct union_st *u)
         case P_PERL:
             return emit_perl(r, &u->simple, &a, true);
         case P_UNICODE:
-            ob_puts(&u->simple, a.text);
+            kf_buf_puts(&u->simple, a.text);
             return true;
         case P_ASSERT:
             return fail(r, E_CLASS_ESCAPE_INVALID, a.s, a.e);
@@ -1132,7 +1101,7 @@ static bool class_range(struct rxp *r, struct union_st *u)
     }
     u->any = true;
     emit_lit(&u->simple, a.c);
-    ob_puts(&u->simple, "-");
+    kf_buf_puts(&u->simple, "-");
     emit_lit(&u->simple, b.c);
     return true;
 }
@@ -1155,7 +1124,7 @@ static bool parse_class(struct rxp *r, struct cls *out, size_t depth)
     struct union_st u = {0};
     while (ch(r) == '-') {
         u.any = true;
-        ob_puts(&u.simple, "\\-");
+        kf_buf_puts(&u.simple, "\\-");
         if (!bump_and_bump_space(r)) {
             union_free(&u);
             return fail(r, E_CLASS_UNCLOSED, start, start);
@@ -1163,7 +1132,7 @@ static bool parse_class(struct rxp *r, struct cls *out, size_t depth)
     }
     if (!u.any && ch(r) == ']') {
         u.any = true;
-        ob_puts(&u.simple, "\\]");
+        kf_buf_puts(&u.simple, "\\]");
         if (!bump_and_bump_space(r)) {
             union_free(&u);
             return fail(r, E_CLASS_UNCLOSED, start, r->pos);
@@ -1196,10 +1165,10 @@ static bool parse_class(struct rxp *r, struct cls *out, size_t depth)
             }
             u.any = true;
             if (nested.simple && !nested.neg && !nested.empty)
-                ob_putn(&u.simple, nested.s.p ? nested.s.p : "", nested.s.n);
+                kf_buf_putn(&u.simple, nested.s.p ? nested.s.p : "", nested.s.n);
             else {
                 if (u.complex.n)
-                    ob_puts(&u.complex, "|");
+                    kf_buf_puts(&u.complex, "|");
                 cls_expr(&u.complex, &nested);
             }
             cls_free(&nested);
@@ -1223,10 +1192,10 @@ static bool parse_class(struct rxp *r, struct cls *out, size_t depth)
                 if (out->simple)
                     out->neg = !out->neg;
                 else {
-                    struct obuf o = {0};
-                    ob_puts(&o, "(?:(?!");
-                    ob_putn(&o, out->s.p ? out->s.p : "", out->s.n);
-                    ob_puts(&o, ")(?s:.))");
+                    struct kf_buf o = {0};
+                    kf_buf_puts(&o, "(?:(?!");
+                    kf_buf_putn(&o, out->s.p ? out->s.p : "", out->s.n);
+                    kf_buf_puts(&o, ")(?s:.))");
                     free(out->s.p);
                     out->s = o;
                 }
@@ -1291,7 +1260,7 @@ static bool prepare_repeat(struct rxp *r)
         return fail(r, E_REP_MISSING, r->pos, r->pos);
     if (r->last_kind == K_REP || r->last_kind == K_ASSERT) {
         r->wraps++;
-        ob_puts(&r->out, ")");
+        kf_buf_puts(&r->out, ")");
     }
     return true;
 }
@@ -1430,20 +1399,20 @@ static bool parse_flags(struct rxp *r, char *on, char *off, int *nitems, bool *w
     return true;
 }
 
-static void emit_flags(struct obuf *o, const char *on, const char *off, bool group)
+static void emit_flags(struct kf_buf *o, const char *on, const char *off, bool group)
 {
     if (!*on && !*off) {
         if (group)
-            ob_puts(o, "(?:");
+            kf_buf_puts(o, "(?:");
         return;
     }
-    ob_puts(o, "(?");
-    ob_puts(o, on);
+    kf_buf_puts(o, "(?");
+    kf_buf_puts(o, on);
     if (*off) {
-        ob_puts(o, "-");
-        ob_puts(o, off);
+        kf_buf_puts(o, "-");
+        kf_buf_puts(o, off);
     }
-    ob_puts(o, group ? ":" : ")");
+    kf_buf_puts(o, group ? ":" : ")");
 }
 
 static bool parse_group(struct rxp *r)
@@ -1486,7 +1455,7 @@ static bool parse_group(struct rxp *r)
             return fail(r, E_GROUP_NAME_EMPTY, ns, ns);
         if (!add_name(r, ns, ne))
             return false;
-        ob_puts(&r->out, "(");
+        kf_buf_puts(&r->out, "(");
     } else if (bump_if(r, "?")) {
         if (eof(r))
             return fail(r, E_GROUP_UNCLOSED, open, open_end);
@@ -1520,7 +1489,7 @@ static bool parse_group(struct rxp *r)
     } else {
         if (!new_group_slot(r))
             return false;
-        ob_puts(&r->out, "(");
+        kf_buf_puts(&r->out, "(");
     }
     if (!push_frame(r, &f))
         return false;
@@ -1607,7 +1576,7 @@ static bool counted_repetition(struct rxp *r)
     }
     if (r->last_kind == K_REP || r->last_kind == K_ASSERT) {
         r->wraps++;
-        ob_puts(&r->out, ")");
+        kf_buf_puts(&r->out, ")");
     }
     if (form == 0)
         ob_printf(&r->out, "{%llu}", (unsigned long long)lo);
@@ -1616,7 +1585,7 @@ static bool counted_repetition(struct rxp *r)
     else
         ob_printf(&r->out, "{%llu,%llu}", (unsigned long long)lo, (unsigned long long)hi);
     if (lazy)
-        ob_puts(&r->out, "?");
+        kf_buf_puts(&r->out, "?");
     r->last_kind = K_REP;
     return true;
 }
@@ -1650,7 +1619,7 @@ static bool translate(struct rxp *r)
                 return fail(r, E_GROUP_UNOPENED, r->pos, next_pos(r));
             struct gframe f = r->st[--r->nst];
             bump(r);
-            ob_puts(&r->out, ")");
+            kf_buf_puts(&r->out, ")");
             r->ws = f.ws;
             r->uni = f.uni;
             r->multi = f.multi;
@@ -1660,7 +1629,7 @@ static bool translate(struct rxp *r)
         }
         case '|':
             bump(r);
-            ob_puts(&r->out, "|");
+            kf_buf_puts(&r->out, "|");
             r->last_kind = K_NONE;
             r->last_at = -1;
             break;
@@ -1680,10 +1649,10 @@ static bool translate(struct rxp *r)
             if (!prepare_repeat(r))
                 return false;
             bump(r);
-            ob_putn(&r->out, (const char[]){(char)c}, 1);
+            kf_buf_putn(&r->out, (const char[]){(char)c}, 1);
             if (!eof(r) && ch(r) == '?') {
                 bump(r);
-                ob_puts(&r->out, "?");
+                kf_buf_puts(&r->out, "?");
             }
             r->last_kind = K_REP;
             break;
@@ -1708,10 +1677,10 @@ static bool translate(struct rxp *r)
                     return false;
                 break;
             case P_UNICODE:
-                ob_puts(&r->out, pr.text);
+                kf_buf_puts(&r->out, pr.text);
                 break;
             case P_ASSERT:
-                ob_puts(&r->out, pr.text);
+                kf_buf_puts(&r->out, pr.text);
                 kind = K_ASSERT;
                 break;
             }
@@ -1723,7 +1692,7 @@ static bool translate(struct rxp *r)
             if (!r->uni)
                 defer(r, E_INVALID_UTF8, r->pos, next_pos(r));
             bump(r);
-            ob_puts(&r->out, ".");
+            kf_buf_puts(&r->out, ".");
             r->last_at = (long)at;
             r->last_kind = K_ATOM;
             break;
@@ -1733,9 +1702,9 @@ static bool translate(struct rxp *r)
              * line anchors are spelled as look-arounds on '\n' */
             bump(r);
             if (r->multi)
-                ob_puts(&r->out, c == '^' ? "(?<![^\n])" : "(?![^\n])");
+                kf_buf_puts(&r->out, c == '^' ? "(?<![^\n])" : "(?![^\n])");
             else
-                ob_putn(&r->out, (const char[]){(char)c}, 1);
+                kf_buf_putn(&r->out, (const char[]){(char)c}, 1);
             r->last_at = (long)at;
             r->last_kind = K_ASSERT;
             break;
@@ -1779,7 +1748,7 @@ static struct lc pos_lc(const char *p, size_t off)
     return x;
 }
 
-static void format_error(const struct rxp *r, struct obuf *o)
+static void format_error(const struct rxp *r, struct kf_buf *o)
 {
     const char *p = r->p;
     size_t n = r->n;
@@ -1815,11 +1784,11 @@ static void format_error(const struct rxp *r, struct obuf *o)
     if (line_count > 1)
         for (size_t v = line_count; v; v /= 10)
             width++;
-    ob_puts(o, "regex parse error:\n");
+    kf_buf_puts(o, "regex parse error:\n");
     if (multi) {
         for (int i = 0; i < 79; i++)
-            ob_puts(o, "~");
-        ob_puts(o, "\n");
+            kf_buf_puts(o, "~");
+        kf_buf_puts(o, "\n");
     }
     size_t lineno = 0;
     for (size_t i = 0; i < n;) {
@@ -1832,9 +1801,9 @@ static void format_error(const struct rxp *r, struct obuf *o)
         if (width)
             ob_printf(o, "%*zu: ", (int)width, lineno);
         else
-            ob_puts(o, "    ");
-        ob_putn(o, p + i, le - i);
-        ob_puts(o, "\n");
+            kf_buf_puts(o, "    ");
+        kf_buf_putn(o, p + i, le - i);
+        kf_buf_puts(o, "\n");
         bool any = false;
         size_t col = 0;
         for (size_t k = 0; k < nspans; k++) {
@@ -1843,32 +1812,32 @@ static void format_error(const struct rxp *r, struct obuf *o)
             if (!any) {
                 size_t pad = width ? width + 2 : 4;
                 for (size_t q = 0; q < pad; q++)
-                    ob_puts(o, " ");
+                    kf_buf_puts(o, " ");
                 any = true;
             }
             for (; col + 1 < spans[k].s.col; col++)
-                ob_puts(o, " ");
+                kf_buf_puts(o, " ");
             size_t len = spans[k].e.col > spans[k].s.col ? spans[k].e.col - spans[k].s.col : 0;
             if (len < 1)
                 len = 1;
             for (size_t q = 0; q < len; q++, col++)
-                ob_puts(o, "^");
+                kf_buf_puts(o, "^");
         }
         if (any)
-            ob_puts(o, "\n");
+            kf_buf_puts(o, "\n");
         i = nl ? e + 1 : n;
     }
     if (multi) {
         for (int i = 0; i < 79; i++)
-            ob_puts(o, "~");
-        ob_puts(o, "\n");
+            kf_buf_puts(o, "~");
+        kf_buf_puts(o, "\n");
         for (size_t k = 0; k < nspans; k++)
             if (spans[k].e.line != spans[k].s.line)
                 ob_printf(o, "on line %zu (column %zu) through line %zu (column %zu)\n",
                           spans[k].s.line, spans[k].s.col, spans[k].e.line, spans[k].e.col - 1);
     }
-    ob_puts(o, "error: ");
-    ob_puts(o, ekind_text(r->ek));
+    kf_buf_puts(o, "error: ");
+    kf_buf_puts(o, ekind_text(r->ek));
 }
 
 /* strict UTF-8 (no overlongs, surrogates or values past U+10FFFF) */
@@ -1957,7 +1926,7 @@ int kf_atc_regex_compile(const char *pattern, void **code, char *err, size_t err
         goto out;
     }
     if (!ok) {
-        struct obuf m = {0};
+        struct kf_buf m = {0};
         format_error(&r, &m);
         if (m.oom) {
             free(m.p);

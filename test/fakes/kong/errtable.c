@@ -1,6 +1,7 @@
 /* errtable — Kong's validation error tables (Lua tables of messages), their JSON encoding as
  * lua-cjson does it and their text as Penlight's pretty.write(t, "") does it. */
 #include "kong_fake.h"
+#include "kbuf.h"
 
 #include <kgc/err.h>
 
@@ -242,40 +243,6 @@ json_object *kf_errt_to_json(const struct kf_errt *t)
 
 /* ---- pretty.write(t, "") --------------------------------------------------------------------- */
 
-struct buf {
-    char *p;
-    size_t n, cap;
-    bool oom;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-    if (b->oom) {
-        return;
-    }
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->n + n + 1) {
-            cap *= 2;
-        }
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void puts_(struct buf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
 /* The longest run of '=' in a long-bracket lookalike ("[[", "[=[", "]]", "]==]"), or -1. */
 static int long_quote_level(const char *s)
 {
@@ -297,44 +264,44 @@ static int long_quote_level(const char *s)
 
 /* pl.stringx.quote_string: a long bracket string when s has a newline or a bracket lookalike,
  * else Lua's %q. */
-static void quote_string(struct buf *b, const char *s)
+static void quote_string(struct kf_buf *b, const char *s)
 {
     int level = long_quote_level(s);
     if (strchr(s, '\n') || level >= 0) {
         int eq = level + 1;
-        puts_(b, "[");
+        kf_buf_puts(b, "[");
         for (int i = 0; i < eq; i++) {
-            puts_(b, "=");
+            kf_buf_puts(b, "=");
         }
-        puts_(b, "[");
+        kf_buf_puts(b, "[");
         if (s[0] == '\n') {
-            puts_(b, "\n");
+            kf_buf_puts(b, "\n");
         }
-        puts_(b, s);
-        puts_(b, "]");
+        kf_buf_puts(b, s);
+        kf_buf_puts(b, "]");
         for (int i = 0; i < eq; i++) {
-            puts_(b, "=");
+            kf_buf_puts(b, "=");
         }
-        puts_(b, "]");
+        kf_buf_puts(b, "]");
         return;
     }
-    puts_(b, "\"");
+    kf_buf_puts(b, "\"");
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char tmp[8];
         if (*p == '"' || *p == '\\') {
             tmp[0] = '\\';
             tmp[1] = (char)*p;
-            put(b, tmp, 2);
+            kf_buf_putn(b, tmp, 2);
         } else if (*p == '\r') {
-            puts_(b, "\\r");
+            kf_buf_puts(b, "\\r");
         } else if (*p < 32 || *p == 127) {
             snprintf(tmp, sizeof(tmp), (p[1] >= '0' && p[1] <= '9') ? "\\%03u" : "\\%u", *p);
-            puts_(b, tmp);
+            kf_buf_puts(b, tmp);
         } else {
-            put(b, (const char *)p, 1);
+            kf_buf_putn(b, (const char *)p, 1);
         }
     }
-    puts_(b, "\"");
+    kf_buf_puts(b, "\"");
 }
 
 static bool is_identifier(const char *s)
@@ -375,9 +342,9 @@ static int cmp_entry(const void *a, const void *b, void *arg)
     return (x->ikey > y->ikey) - (x->ikey < y->ikey);
 }
 
-static void pretty(struct buf *b, const struct kf_errt *t);
+static void pretty(struct kf_buf *b, const struct kf_errt *t);
 
-static void pretty_value(struct buf *b, const struct kf_errv *v)
+static void pretty_value(struct kf_buf *b, const struct kf_errv *v)
 {
     if (v->tab) {
         pretty(b, v->tab);
@@ -386,14 +353,14 @@ static void pretty_value(struct buf *b, const struct kf_errv *v)
     }
 }
 
-static void pretty(struct buf *b, const struct kf_errt *t)
+static void pretty(struct kf_buf *b, const struct kf_errt *t)
 {
-    puts_(b, "{");
+    kf_buf_puts(b, "{");
     bool first = true;
     long arr = border(t);
     for (long i = 1; i <= arr; i++) {
         if (!first) {
-            puts_(b, ",");
+            kf_buf_puts(b, ",");
         }
         first = false;
         pretty_value(b, &find(t, NULL, i)->v);
@@ -413,35 +380,35 @@ static void pretty(struct buf *b, const struct kf_errt *t)
     for (size_t i = 0; i < nr; i++) {
         const struct kf_errt_entry *e = &t->e[rest[i]];
         if (!first) {
-            puts_(b, ",");
+            kf_buf_puts(b, ",");
         }
         first = false;
         if (!e->skey) {
             char k[32];
             snprintf(k, sizeof(k), "[%ld]", e->ikey);
-            puts_(b, k);
+            kf_buf_puts(b, k);
         } else if (is_identifier(e->skey)) {
-            puts_(b, e->skey);
+            kf_buf_puts(b, e->skey);
         } else {
-            struct buf q = {0};
+            struct kf_buf q = {0};
             quote_string(&q, e->skey);
             bool sp = q.p && q.p[0] == '[';
-            puts_(b, sp ? "[ " : "[");
-            puts_(b, q.p ? q.p : "");
-            puts_(b, sp ? " ]" : "]");
+            kf_buf_puts(b, sp ? "[ " : "[");
+            kf_buf_puts(b, q.p ? q.p : "");
+            kf_buf_puts(b, sp ? " ]" : "]");
             b->oom |= q.oom;
             free(q.p);
         }
-        puts_(b, "=");
+        kf_buf_puts(b, "=");
         pretty_value(b, &e->v);
     }
     free(rest);
-    puts_(b, "}");
+    kf_buf_puts(b, "}");
 }
 
 char *kf_errt_pretty(const struct kf_errt *t)
 {
-    struct buf b = {0};
+    struct kf_buf b = {0};
     pretty(&b, t);
     if (b.oom) {
         free(b.p);

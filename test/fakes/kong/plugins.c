@@ -107,15 +107,15 @@ static int ordered(json_object *const *plugins, size_t n, struct slot **out, siz
 /* ---- redirect (kong/plugins/redirect) -------------------------------------------------------- */
 
 /* ada's path percent-encode set (WHATWG URL): C0 controls, space, " # < > ? ` { } and non-ASCII. */
-static void enc_set(struct kp_buf *b, const char *s, const char *extra)
+static void enc_set(struct kf_buf *b, const char *s, const char *extra)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p <= 0x20 || *p >= 0x7f || strchr(extra, *p)) {
             char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-            kp_buf_add(b, e, 3);
+            kf_buf_putn(b, e, 3);
         } else {
-            kp_buf_ch(b, (char)*p);
+            kf_buf_ch(b, (char)*p);
         }
     }
 }
@@ -140,7 +140,7 @@ static char *redirect_keep_path(const char *location, const char *path, const ch
         return NULL;
     }
     const char *frag = strchr(auth + alen, '#');
-    struct kp_buf b = {0};
+    struct kf_buf b = {0};
     char *scheme = strndup(location, (size_t)(colon - location));
     char *authority = strndup(auth, alen);
     if (!scheme || !authority) {
@@ -167,20 +167,20 @@ static char *redirect_keep_path(const char *location, const char *path, const ch
                  (strcmp(scheme, "wss") == 0 && strcmp(port, ":443") == 0) || port[1] == '\0')) {
         *port = '\0';
     }
-    kp_buf_str(&b, scheme);
-    kp_buf_str(&b, "://");
-    kp_buf_str(&b, authority);
+    kf_buf_puts(&b, scheme);
+    kf_buf_puts(&b, "://");
+    kf_buf_puts(&b, authority);
     enc_set(&b, *path ? path : "/", "\"#<>?`{}");
     if (query && *query) {
-        kp_buf_ch(&b, '?');
+        kf_buf_ch(&b, '?');
         enc_set(&b, query[0] == '?' ? query + 1 : query, "\"#<>'");
     }
     if (frag) {
-        kp_buf_str(&b, frag);
+        kf_buf_puts(&b, frag);
     }
     free(scheme);
     free(authority);
-    return kp_buf_take(&b);
+    return kf_buf_take(&b);
 }
 
 static int run_redirect(json_object *cfg, const struct kf_client_req *client,
@@ -724,38 +724,38 @@ static int rt_header_filter(json_object *cfg, struct kf_presp *resp)
  * unescaped, then cast by json_types. Returns NULL for Lua nil (a failed tonumber). */
 static json_object *rt_json_value(const char *value, const char *type)
 {
-    struct kp_buf b = {0};
+    struct kf_buf b = {0};
     for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
         switch (*p) {
         case '\\':
-            kp_buf_str(&b, "\\\\");
+            kf_buf_puts(&b, "\\\\");
             break;
         case '\b':
-            kp_buf_str(&b, "\\b");
+            kf_buf_puts(&b, "\\b");
             break;
         case '\f':
-            kp_buf_str(&b, "\\f");
+            kf_buf_puts(&b, "\\f");
             break;
         case '\n':
-            kp_buf_str(&b, "\\n");
+            kf_buf_puts(&b, "\\n");
             break;
         case '\r':
-            kp_buf_str(&b, "\\r");
+            kf_buf_puts(&b, "\\r");
             break;
         case '\t':
-            kp_buf_str(&b, "\\t");
+            kf_buf_puts(&b, "\\t");
             break;
         default:
             if (*p < 0x20 || *p == 0x7f) {
                 char e[8];
                 snprintf(e, sizeof(e), "\\u%04x", *p);
-                kp_buf_str(&b, e);
+                kf_buf_puts(&b, e);
             } else {
-                kp_buf_ch(&b, (char)*p); /* '"' and '/' come back unescaped */
+                kf_buf_ch(&b, (char)*p); /* '"' and '/' come back unescaped */
             }
         }
     }
-    char *v = kp_buf_take(&b);
+    char *v = kf_buf_take(&b);
     if (!v) {
         return NULL;
     }

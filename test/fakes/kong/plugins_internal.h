@@ -14,18 +14,7 @@
 
 #include <json-c/json.h>
 
-/* ---- byte buffer ----------------------------------------------------------------------------- */
-struct kp_buf {
-    char *p; /* NUL-terminated when non-NULL */
-    size_t n, cap;
-    bool oom; /* sticky allocation failure */
-};
-void kp_buf_add(struct kp_buf *b, const char *s, size_t n);
-void kp_buf_str(struct kp_buf *b, const char *s);
-void kp_buf_ch(struct kp_buf *b, char c);
-/* Hands the string over (never NULL unless oom: then NULL and the buffer is freed). */
-char *kp_buf_take(struct kp_buf *b);
-void kp_buf_free(struct kp_buf *b);
+#include "kbuf.h" /* struct kf_buf, the byte buffer the plugins build strings in */
 
 /* ---- Lua-table-like argument list (ngx.decode_args / get_uri_args results) ------------------- */
 /* One value of an argument: a string, or Lua `true` (a bare `?flag`). */
@@ -61,7 +50,7 @@ int kp_args_copy(const struct kp_args *src, struct kp_args *dst);
 int kp_args_parse(const char *s, size_t len, int max, struct kp_args *out);
 
 /* ngx.encode_args over one key (what Kong's make_ordered_args does per key) appended to b. */
-void kp_args_encode_one(struct kp_buf *b, const struct kp_arg *arg);
+void kp_args_encode_one(struct kf_buf *b, const struct kp_arg *arg);
 /* kong.service.request.set_query: each key encoded alone, the pieces sorted bytewise, joined
  * with '&' (kong/pdk/service/request.lua:44-64). Caller frees. NULL on allocation failure. */
 char *kp_args_encode_ordered(const struct kp_args *a);
@@ -70,7 +59,7 @@ char *kp_args_encode_ordered(const struct kp_args *a);
 char *kp_args_encode(const struct kp_args *a);
 
 /* ngx.escape_uri component escaping (lua-nginx-module uri_component table) appended to b. */
-void kp_escape_component(struct kp_buf *b, const char *s, size_t n);
+void kp_escape_component(struct kf_buf *b, const char *s, size_t n);
 /* kong.tools.uri.escape and normalize(uri, true) are router.h's kf_uri_escape and
  * kf_uri_normalize (one copy, router.c). */
 

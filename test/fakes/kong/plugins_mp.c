@@ -524,7 +524,7 @@ char *kp_mp_tostring(const struct kp_mp *m)
     /* encode() (multipart.lua:183-223); without a boundary lua-multipart uses a random one
      * derived from a table address: the fake uses a fixed string */
     const char *b = m->boundary ? m->boundary : "kgc-fake-boundary";
-    struct kp_buf o = {0};
+    struct kf_buf o = {0};
     bool any = false;
     for (size_t i = 1; i < m->cap && m->data[i]; i++) {
         const struct mp_part *p = m->data[i];
@@ -532,21 +532,21 @@ char *kp_mp_tostring(const struct kp_mp *m)
             continue;
         }
         any = true;
-        kp_buf_str(&o, "--");
-        kp_buf_str(&o, b);
-        kp_buf_str(&o, "\r\n");
+        kf_buf_puts(&o, "--");
+        kf_buf_puts(&o, b);
+        kf_buf_puts(&o, "\r\n");
         for (size_t h = 0; h < p->nh; h++) {
-            kp_buf_str(&o, p->headers[h]);
-            kp_buf_str(&o, "\r\n");
+            kf_buf_puts(&o, p->headers[h]);
+            kf_buf_puts(&o, "\r\n");
         }
-        kp_buf_str(&o, "\r\n");
-        kp_buf_str(&o, p->value);
-        kp_buf_str(&o, "\r\n");
+        kf_buf_puts(&o, "\r\n");
+        kf_buf_puts(&o, p->value);
+        kf_buf_puts(&o, "\r\n");
     }
     if (any) {
-        kp_buf_str(&o, "--");
-        kp_buf_str(&o, b);
-        kp_buf_str(&o, "--\r\n");
+        kf_buf_puts(&o, "--");
+        kf_buf_puts(&o, b);
+        kf_buf_puts(&o, "--\r\n");
     }
-    return kp_buf_take(&o);
+    return kf_buf_take(&o);
 }

@@ -252,7 +252,7 @@ static struct lval parse_expr(struct lp *P);
 static struct lval parse_string(struct lp *P)
 {
     char q = *P->p++;
-    struct kp_buf b = {0};
+    struct kf_buf b = {0};
     while (P->p < P->end && *P->p != q) {
         char c = *P->p++;
         if (c == '\\' && P->p < P->end) {
@@ -284,17 +284,17 @@ static struct lval parse_string(struct lp *P)
                 break; /* \\ \" \' and (not modelled) \ddd */
             }
         } else if (c == '\n') {
-            kp_buf_free(&b);
+            kf_buf_free(&b);
             return fail(P);
         }
-        kp_buf_ch(&b, c);
+        kf_buf_ch(&b, c);
     }
     if (P->p >= P->end) {
-        kp_buf_free(&b);
+        kf_buf_free(&b);
         return fail(P);
     }
     P->p++;
-    struct lval v = {.k = L_STR, .s = kp_buf_take(&b)};
+    struct lval v = {.k = L_STR, .s = kf_buf_take(&b)};
     if (!v.s) {
         P->err = KGC_ENOMEM;
         v.k = L_NIL;
@@ -676,12 +676,12 @@ static struct lval parse_concat(struct lp *P)
         lv_free(&b);
         return fail(P); /* attempt to concatenate a nil / boolean / table value */
     }
-    struct kp_buf o = {0};
-    kp_buf_str(&o, s1);
-    kp_buf_str(&o, s2);
+    struct kf_buf o = {0};
+    kf_buf_puts(&o, s1);
+    kf_buf_puts(&o, s2);
     lv_free(&a);
     lv_free(&b);
-    struct lval r = {.k = L_STR, .s = kp_buf_take(&o)};
+    struct lval r = {.k = L_STR, .s = kf_buf_take(&o)};
     if (!r.s) {
         P->err = KGC_ENOMEM;
         r.k = L_NIL;
@@ -783,27 +783,27 @@ static struct lval parse_expr(struct lp *P)
 }
 
 /* tostring(v or '') (Penlight template.lua parseDollarParen). */
-static int render_value(struct kp_buf *out, struct lval *v)
+static int render_value(struct kf_buf *out, struct lval *v)
 {
     char buf[64];
     switch (v->k) {
     case L_NIL:
         break;
     case L_BOOL:
-        kp_buf_str(out, v->b ? "true" : "");
+        kf_buf_puts(out, v->b ? "true" : "");
         break; /* false or '' -> '' */
     case L_NUM:
         fmt_num(v->n, buf, sizeof(buf));
-        kp_buf_str(out, buf);
+        kf_buf_puts(out, buf);
         break;
     case L_STR:
-        kp_buf_str(out, v->s);
+        kf_buf_puts(out, v->s);
         break;
     case L_FTYPE:
-        kp_buf_str(out, "function: builtin");
+        kf_buf_puts(out, "function: builtin");
         break;
     default:
-        kp_buf_str(out, "table: 0x00000000");
+        kf_buf_puts(out, "table: 0x00000000");
         break; /* an address in Kong */
     }
     return 0;
@@ -812,7 +812,7 @@ static int render_value(struct kp_buf *out, struct lval *v)
 int kp_template_render(struct kp_tmpl_env *env, const char *tmpl, char **out)
 {
     *out = NULL;
-    struct kp_buf b = {0};
+    struct kf_buf b = {0};
     size_t len = strlen(tmpl);
     size_t i = 0;
     while (i < len) {
@@ -835,7 +835,7 @@ int kp_template_render(struct kp_tmpl_env *env, const char *tmpl, char **out)
                 }
                 if (P.err) {
                     lv_free(&v);
-                    kp_buf_free(&b);
+                    kf_buf_free(&b);
                     return P.err;
                 }
                 render_value(&b, &v);
@@ -844,10 +844,10 @@ int kp_template_render(struct kp_tmpl_env *env, const char *tmpl, char **out)
                 continue;
             }
         }
-        kp_buf_ch(&b, tmpl[i]);
+        kf_buf_ch(&b, tmpl[i]);
         i++;
     }
-    *out = kp_buf_take(&b);
+    *out = kf_buf_take(&b);
     return *out ? 0 : KGC_ENOMEM;
 }
 

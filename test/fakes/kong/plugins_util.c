@@ -12,69 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- buffer ---------------------------------------------------------------------------------- */
-
-void kp_buf_add(struct kp_buf *b, const char *s, size_t n)
-{
-    if (b->oom) {
-        return;
-    }
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->n + n + 1) {
-            cap *= 2;
-        }
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    if (n) {
-        memcpy(b->p + b->n, s, n);
-    }
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-void kp_buf_str(struct kp_buf *b, const char *s)
-{
-    kp_buf_add(b, s, strlen(s));
-}
-
-void kp_buf_ch(struct kp_buf *b, char c)
-{
-    kp_buf_add(b, &c, 1);
-}
-
-char *kp_buf_take(struct kp_buf *b)
-{
-    if (b->oom) {
-        kp_buf_free(b);
-        return NULL;
-    }
-    if (!b->p) {
-        kp_buf_add(b, "", 0);
-        if (b->oom) {
-            return NULL;
-        }
-    }
-    char *p = b->p;
-    b->p = NULL;
-    b->n = b->cap = 0;
-    return p;
-}
-
-void kp_buf_free(struct kp_buf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->n = b->cap = 0;
-    b->oom = false;
-}
-
 char *kp_lower_dup(const char *s)
 {
     char *d = strdup(s);
@@ -357,31 +294,31 @@ static bool component_keep(unsigned char c)
            c == '_' || c == '~';
 }
 
-void kp_escape_component(struct kp_buf *b, const char *s, size_t n)
+void kp_escape_component(struct kf_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x80 && component_keep(c)) {
-            kp_buf_ch(b, (char)c);
+            kf_buf_ch(b, (char)c);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            kp_buf_add(b, e, 3);
+            kf_buf_putn(b, e, 3);
         }
     }
 }
 
-void kp_args_encode_one(struct kp_buf *b, const struct kp_arg *g)
+void kp_args_encode_one(struct kf_buf *b, const struct kp_arg *g)
 {
     bool first = true;
     for (size_t i = 0; i < g->n; i++) {
         if (!first) {
-            kp_buf_ch(b, '&');
+            kf_buf_ch(b, '&');
         }
         first = false;
         kp_escape_component(b, g->name, strlen(g->name));
         if (g->v[i].s) {
-            kp_buf_ch(b, '=');
+            kf_buf_ch(b, '=');
             kp_escape_component(b, g->v[i].s, strlen(g->v[i].s));
         }
     }
@@ -400,19 +337,19 @@ char *kp_args_encode_ordered(const struct kp_args *a)
     }
     bool oom = false;
     for (size_t i = 0; i < a->n; i++) {
-        struct kp_buf b = {0};
+        struct kf_buf b = {0};
         kp_args_encode_one(&b, &a->a[i]);
-        pieces[i] = kp_buf_take(&b);
+        pieces[i] = kf_buf_take(&b);
         oom |= pieces[i] == NULL;
     }
-    struct kp_buf out = {0};
+    struct kf_buf out = {0};
     if (!oom) {
         qsort(pieces, a->n, sizeof(*pieces), cmp_str);
         for (size_t i = 0; i < a->n; i++) {
             if (i) {
-                kp_buf_ch(&out, '&');
+                kf_buf_ch(&out, '&');
             }
-            kp_buf_str(&out, pieces[i]);
+            kf_buf_puts(&out, pieces[i]);
         }
     }
     for (size_t i = 0; i < a->n; i++) {
@@ -422,24 +359,24 @@ char *kp_args_encode_ordered(const struct kp_args *a)
     if (oom) {
         return NULL;
     }
-    return kp_buf_take(&out);
+    return kf_buf_take(&out);
 }
 
 char *kp_args_encode(const struct kp_args *a)
 {
-    struct kp_buf out = {0};
+    struct kf_buf out = {0};
     bool first = true;
     for (size_t i = 0; i < a->n; i++) {
         if (a->a[i].n == 0) {
             continue;
         }
         if (!first) {
-            kp_buf_ch(&out, '&');
+            kf_buf_ch(&out, '&');
         }
         first = false;
         kp_args_encode_one(&out, &a->a[i]);
     }
-    return kp_buf_take(&out);
+    return kf_buf_take(&out);
 }
 
 /* ---- config readers -------------------------------------------------------------------------- */

@@ -38,6 +38,7 @@
 #include "router_internal.h"
 
 #include "atc.h"
+#include "kbuf.h"
 
 #include <kgc/err.h>
 
@@ -52,66 +53,14 @@
 
 /* ---- a growable string -------------------------------------------------------------------- */
 
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void sb_putn(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->oom) {
-        return;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1) {
-            cap *= 2;
-        }
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-    sb_putn(b, s, strlen(s));
-}
-
-static void sb_free(struct sbuf *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof(*b));
-}
-
-/* Hands the text over (never NULL unless out of memory). */
-static char *sb_take(struct sbuf *b)
-{
-    if (b->oom) {
-        sb_free(b);
-        return NULL;
-    }
-    char *p = b->p ? b->p : strdup("");
-    memset(b, 0, sizeof(*b));
-    return p;
-}
-
 /* expression_append (transform.lua:131-137): the separator goes in when the buffer already holds
  * something and this is not the first element of a list (idx 0 = no list). */
-static void expr_append(struct sbuf *b, const char *sep, const char *s, size_t idx)
+static void expr_append(struct kf_buf *b, const char *sep, const char *s, size_t idx)
 {
-    if (b->len > 0 && (idx == 0 || idx > 1)) {
-        sb_puts(b, sep);
+    if (b->n > 0 && (idx == 0 || idx > 1)) {
+        kf_buf_puts(b, sep);
     }
-    sb_puts(b, s);
+    kf_buf_puts(b, s);
 }
 
 #define LOGICAL_OR  " || "
@@ -262,25 +211,25 @@ bool atcr_is_stream_route(json_object *route)
 /* ---- expression generation ---------------------------------------------------------------- */
 
 /* escape_str (transform.lua:42-58) */
-static void put_escaped(struct sbuf *b, const char *s)
+static void put_escaped(struct kf_buf *b, const char *s)
 {
     if (!strstr(s, "\"#")) {
-        sb_puts(b, "r#\"");
-        sb_puts(b, s);
-        sb_puts(b, "\"#");
+        kf_buf_puts(b, "r#\"");
+        kf_buf_puts(b, s);
+        kf_buf_puts(b, "\"#");
         return;
     }
-    sb_puts(b, "\"");
+    kf_buf_puts(b, "\"");
     for (const char *p = s; *p; p++) {
         if (*p == '\\') {
-            sb_puts(b, "\\\\");
+            kf_buf_puts(b, "\\\\");
         } else if (*p == '"') {
-            sb_puts(b, "\\\"");
+            kf_buf_puts(b, "\\\"");
         } else {
-            sb_putn(b, p, 1);
+            kf_buf_putn(b, p, 1);
         }
     }
-    sb_puts(b, "\"");
+    kf_buf_puts(b, "\"");
 }
 
 /* How gen_for_field picks an operator and rewrites each value. */
@@ -302,11 +251,11 @@ static const char *protocol_override(const char *p)
 }
 
 /* One "name op value" term of gen_for_field into b. */
-static void gen_term(struct sbuf *b, const char *name, enum field_kind kind, const char *v)
+static void gen_term(struct kf_buf *b, const char *name, enum field_kind kind, const char *v)
 {
     size_t n = strlen(v);
-    sb_puts(b, name);
-    sb_puts(b, " ");
+    kf_buf_puts(b, name);
+    kf_buf_puts(b, " ");
     if (kind == FK_SNI) {
         /* sni_op_transform / sni_val_transform (transform.lua:281-314) */
         char *val = strdup(v);
@@ -315,18 +264,18 @@ static void gen_term(struct sbuf *b, const char *name, enum field_kind kind, con
             return;
         }
         if (n > 0 && v[0] == '*') {
-            sb_puts(b, "=^ ");
+            kf_buf_puts(b, "=^ ");
             size_t l = n;
             if (l > 1 && val[l - 1] == '.') {
                 val[--l] = '\0';
             }
             put_escaped(b, val + 1);
         } else if (n > 0 && v[n - 1] == '*') {
-            sb_puts(b, "^= ");
+            kf_buf_puts(b, "^= ");
             val[n - 1] = '\0';
             put_escaped(b, val);
         } else {
-            sb_puts(b, "== ");
+            kf_buf_puts(b, "== ");
             if (n > 1 && val[n - 1] == '.') {
                 val[n - 1] = '\0';
             }
@@ -338,19 +287,19 @@ static void gen_term(struct sbuf *b, const char *name, enum field_kind kind, con
     if (kind == FK_PATH) {
         /* path_op_transform / path_val_transform (transform.lua:317-331) */
         if (v[0] != '~') {
-            sb_puts(b, "^= ");
+            kf_buf_puts(b, "^= ");
             put_escaped(b, v);
             return;
         }
-        sb_puts(b, "~ ");
-        struct sbuf r = {0};
-        sb_puts(&r, "^");
+        kf_buf_puts(b, "~ ");
+        struct kf_buf r = {0};
+        kf_buf_puts(&r, "^");
         for (const char *p = v + 1; *p; p++) {
             if (p[0] == '?' && p[1] == '<') {
-                sb_puts(&r, "?P<");
+                kf_buf_puts(&r, "?P<");
                 p++;
             } else {
-                sb_putn(&r, p, 1);
+                kf_buf_putn(&r, p, 1);
             }
         }
         if (r.oom) {
@@ -358,10 +307,10 @@ static void gen_term(struct sbuf *b, const char *name, enum field_kind kind, con
         } else {
             put_escaped(b, r.p);
         }
-        sb_free(&r);
+        kf_buf_free(&r);
         return;
     }
-    sb_puts(b, "== ");
+    kf_buf_puts(b, "== ");
     put_escaped(b, kind == FK_PROTOCOL ? protocol_override(v) : v);
 }
 
@@ -379,27 +328,27 @@ static int gen_for_field(json_object *route, const char *key, const char *name,
     if (!json_object_is_type(vals, json_type_array)) {
         return fail(err, errsz, "assertion failed! (route field '%s' is not an array)", key);
     }
-    struct sbuf b = {0};
-    sb_puts(&b, "(");
+    struct kf_buf b = {0};
+    kf_buf_puts(&b, "(");
     size_t n = json_object_array_length(vals);
     for (size_t i = 0; i < n; i++) {
         const char *v = str_at(vals, i);
         if (!v) {
-            sb_free(&b);
+            kf_buf_free(&b);
             return fail(err, errsz, "route field '%s': element %zu is not a string", key, i + 1);
         }
-        struct sbuf t = {0};
+        struct kf_buf t = {0};
         gen_term(&t, name, kind, v);
         if (t.oom) {
-            sb_free(&t);
-            sb_free(&b);
+            kf_buf_free(&t);
+            kf_buf_free(&b);
             return KGC_ENOMEM;
         }
         expr_append(&b, LOGICAL_OR, t.p, i + 1);
-        sb_free(&t);
+        kf_buf_free(&t);
     }
-    sb_puts(&b, ")");
-    *out = sb_take(&b);
+    kf_buf_puts(&b, ")");
+    *out = kf_buf_take(&b);
     return *out ? 0 : KGC_ENOMEM;
 }
 
@@ -446,14 +395,14 @@ static int gen_for_nets(json_object *route, const char *key, const char *ip_fiel
         return e < 0 ? e : 0;
     }
     json_object *vals = fget(route, key, NULL);
-    struct sbuf b = {0};
-    sb_puts(&b, "(");
+    struct kf_buf b = {0};
+    kf_buf_puts(&b, "(");
     /* a JSON object is a Lua table whose #vals is 0: the loop adds nothing, "()" comes back */
     size_t n = json_object_is_type(vals, json_type_array) ? json_object_array_length(vals) : 0;
     for (size_t i = 0; i < n; i++) {
         json_object *v = json_object_array_get_idx(vals, i);
         if (!v || !json_object_is_type(v, json_type_object) || json_object_object_length(v) == 0) {
-            sb_free(&b); /* "sources/destinations elements must be a table / not be empty" */
+            kf_buf_free(&b); /* "sources/destinations elements must be a table / not be empty" */
             return 0;
         }
         json_object *ip = fget(v, "ip", NULL);
@@ -461,7 +410,7 @@ static int gen_for_nets(json_object *route, const char *key, const char *ip_fiel
         char exp_ip[160] = "", exp_port[96] = "";
         if (ip) {
             if (!json_object_is_type(ip, json_type_string)) {
-                sb_free(&b);
+                kf_buf_free(&b);
                 return fail(err, errsz, "route field '%s': ip is not a string", key);
             }
             char addr[96];
@@ -484,13 +433,13 @@ static int gen_for_nets(json_object *route, const char *key, const char *ip_fiel
             } else if (json_object_is_type(port, json_type_string)) {
                 snprintf(ps, sizeof(ps), "%s", json_object_get_string(port));
             } else {
-                sb_free(&b);
+                kf_buf_free(&b);
                 return fail(err, errsz, "route field '%s': port is not a number", key);
             }
             snprintf(exp_port, sizeof(exp_port), "%s == %s", port_field, ps);
         }
         if (!ip && !port) {
-            sb_free(&b);
+            kf_buf_free(&b);
             return fail(err, errsz, "bad argument #1 to 'put' (string expected, got nil)");
         }
         if (!ip) {
@@ -503,13 +452,13 @@ static int gen_for_nets(json_object *route, const char *key, const char *ip_fiel
             expr_append(&b, LOGICAL_OR, both, i + 1);
         }
     }
-    sb_puts(&b, ")");
-    *out = sb_take(&b);
+    kf_buf_puts(&b, ")");
+    *out = kf_buf_take(&b);
     return *out ? 0 : KGC_ENOMEM;
 }
 
 /* Appends gen (taken) to b with " && " when there is one. */
-static void append_and(struct sbuf *b, char *gen)
+static void append_and(struct kf_buf *b, char *gen)
 {
     if (gen) {
         expr_append(b, LOGICAL_AND, gen, 0);
@@ -517,7 +466,7 @@ static void append_and(struct sbuf *b, char *gen)
     }
 }
 
-static int gen_hosts(json_object *route, struct sbuf *b, char *err, size_t errsz)
+static int gen_hosts(json_object *route, struct kf_buf *b, char *err, size_t errsz)
 {
     /* transform.lua:385-413 (the host is NOT escaped: r#"<host>"#) */
     int e = empty_field(route, "hosts", err, errsz);
@@ -525,21 +474,21 @@ static int gen_hosts(json_object *route, struct sbuf *b, char *err, size_t errsz
         return e < 0 ? e : 0;
     }
     json_object *hosts = fget(route, "hosts", NULL);
-    struct sbuf h = {0};
-    sb_puts(&h, "(");
+    struct kf_buf h = {0};
+    kf_buf_puts(&h, "(");
     /* ipairs over a JSON object (a Lua table without array part) visits nothing: "()" */
     size_t n = json_object_is_type(hosts, json_type_array) ? json_object_array_length(hosts) : 0;
     for (size_t i = 0; i < n; i++) {
         const char *key = str_at(hosts, i);
         if (!key) {
-            sb_free(&h);
+            kf_buf_free(&h);
             return fail(err, errsz, "route field 'hosts': element %zu is not a string", i + 1);
         }
         char *host = NULL;
         bool has_port;
         double port;
         if (atcr_split_host_port(key, &host, &has_port, &port) != 0) {
-            sb_free(&h);
+            kf_buf_free(&h);
             return KGC_ENOMEM;
         }
         const char *op = "==";
@@ -552,33 +501,33 @@ static int gen_hosts(json_object *route, struct sbuf *b, char *err, size_t errsz
             op = "^=";
             host[hl - 1] = '\0';
         }
-        struct sbuf t = {0};
+        struct kf_buf t = {0};
         if (has_port) {
-            sb_puts(&t, "(");
+            kf_buf_puts(&t, "(");
         }
-        sb_puts(&t, "http.host ");
-        sb_puts(&t, op);
-        sb_puts(&t, " r#\"");
-        sb_puts(&t, hv);
-        sb_puts(&t, "\"#");
+        kf_buf_puts(&t, "http.host ");
+        kf_buf_puts(&t, op);
+        kf_buf_puts(&t, " r#\"");
+        kf_buf_puts(&t, hv);
+        kf_buf_puts(&t, "\"#");
         if (has_port) {
             char ps[32];
             lua_num_str(port, ps, sizeof(ps));
-            sb_puts(&t, LOGICAL_AND "net.dst.port == ");
-            sb_puts(&t, ps);
-            sb_puts(&t, ")");
+            kf_buf_puts(&t, LOGICAL_AND "net.dst.port == ");
+            kf_buf_puts(&t, ps);
+            kf_buf_puts(&t, ")");
         }
         free(host);
         if (t.oom) {
-            sb_free(&t);
-            sb_free(&h);
+            kf_buf_free(&t);
+            kf_buf_free(&h);
             return KGC_ENOMEM;
         }
         expr_append(&h, LOGICAL_OR, t.p, i + 1);
-        sb_free(&t);
+        kf_buf_free(&t);
     }
-    sb_puts(&h, ")");
-    char *s = sb_take(&h);
+    kf_buf_puts(&h, ")");
+    char *s = kf_buf_take(&h);
     if (!s) {
         return KGC_ENOMEM;
     }
@@ -586,7 +535,7 @@ static int gen_hosts(json_object *route, struct sbuf *b, char *err, size_t errsz
     return 0;
 }
 
-static int gen_headers(json_object *route, struct sbuf *b, char *err, size_t errsz)
+static int gen_headers(json_object *route, struct kf_buf *b, char *err, size_t errsz)
 {
     /* transform.lua:420-446. Kong walks the headers table with pairs(), whose order is Lua's hash
      * order; the fake takes the JSON object's order (matching is the same either way). */
@@ -598,35 +547,35 @@ static int gen_headers(json_object *route, struct sbuf *b, char *err, size_t err
     if (!json_object_is_type(headers, json_type_object)) {
         return fail(err, errsz, "route field 'headers' is not a table of names");
     }
-    struct sbuf all = {0};
+    struct kf_buf all = {0};
     json_object_object_foreach(headers, hname, hvals)
     {
-        struct sbuf one = {0};
-        sb_puts(&one, "(");
+        struct kf_buf one = {0};
+        kf_buf_puts(&one, "(");
         size_t n = hvals && json_object_is_type(hvals, json_type_array)
                        ? json_object_array_length(hvals)
                        : 0;
         for (size_t i = 0; i < n; i++) {
             const char *v = str_at(hvals, i);
             if (!v) {
-                sb_free(&one);
-                sb_free(&all);
+                kf_buf_free(&one);
+                kf_buf_free(&all);
                 return fail(err, errsz, "route field 'headers.%s': element %zu is not a string",
                             hname, i + 1);
             }
-            struct sbuf t = {0};
-            sb_puts(&t, "any(lower(http.headers.");
+            struct kf_buf t = {0};
+            kf_buf_puts(&t, "any(lower(http.headers.");
             for (const char *p = hname; *p; p++) {
                 char c = (char)tolower((unsigned char)*p);
-                sb_putn(&t, c == '-' ? "_" : &c, 1);
+                kf_buf_putn(&t, c == '-' ? "_" : &c, 1);
             }
-            sb_puts(&t, "))");
+            kf_buf_puts(&t, "))");
             const char *val = v;
             if (v[0] == '~' && v[1] == '*') {
                 val = v + 2;
-                sb_puts(&t, " ~ ");
+                kf_buf_puts(&t, " ~ ");
             } else {
-                sb_puts(&t, " == ");
+                kf_buf_puts(&t, " == ");
             }
             char *low = strdup(val);
             if (!low) {
@@ -639,24 +588,24 @@ static int gen_headers(json_object *route, struct sbuf *b, char *err, size_t err
                 free(low);
             }
             if (t.oom) {
-                sb_free(&t);
-                sb_free(&one);
-                sb_free(&all);
+                kf_buf_free(&t);
+                kf_buf_free(&one);
+                kf_buf_free(&all);
                 return KGC_ENOMEM;
             }
             expr_append(&one, LOGICAL_OR, t.p, i + 1);
-            sb_free(&t);
+            kf_buf_free(&t);
         }
-        sb_puts(&one, ")");
+        kf_buf_puts(&one, ")");
         if (one.oom) {
-            sb_free(&one);
-            sb_free(&all);
+            kf_buf_free(&one);
+            kf_buf_free(&all);
             return KGC_ENOMEM;
         }
         expr_append(&all, LOGICAL_AND, one.p, 0);
-        sb_free(&one);
+        kf_buf_free(&one);
     }
-    char *s = sb_take(&all);
+    char *s = kf_buf_take(&all);
     if (!s) {
         return KGC_ENOMEM;
     }
@@ -677,7 +626,7 @@ int atcr_get_expression(json_object *route, char **out, char *err, size_t errsz)
         return *out ? 0 : KGC_ENOMEM;
     }
 
-    struct sbuf b = {0};
+    struct kf_buf b = {0};
     char *gen = NULL;
     int rc = gen_for_field(route, "snis", "tls.sni", FK_SNI, &gen, err, errsz);
     if (rc != 0) {
@@ -685,14 +634,14 @@ int atcr_get_expression(json_object *route, char **out, char *err, size_t errsz)
     }
     if (gen) {
         /* transform.lua:344-355: SNIs only count on TLS (#6425) */
-        struct sbuf g = {0};
-        sb_puts(&g, atcr_is_stream_route(route) ? "(net.protocol != r#\"tls\"#"
-                                                : "(net.protocol != r#\"https\"#");
-        sb_puts(&g, LOGICAL_OR);
-        sb_puts(&g, gen);
-        sb_puts(&g, ")");
+        struct kf_buf g = {0};
+        kf_buf_puts(&g, atcr_is_stream_route(route) ? "(net.protocol != r#\"tls\"#"
+                                                    : "(net.protocol != r#\"https\"#");
+        kf_buf_puts(&g, LOGICAL_OR);
+        kf_buf_puts(&g, gen);
+        kf_buf_puts(&g, ")");
         free(gen);
-        gen = sb_take(&g);
+        gen = kf_buf_take(&g);
         if (!gen) {
             rc = KGC_ENOMEM;
             goto out;
@@ -731,10 +680,10 @@ int atcr_get_expression(json_object *route, char **out, char *err, size_t errsz)
             goto out;
         }
     }
-    *out = sb_take(&b);
+    *out = kf_buf_take(&b);
     return *out ? 0 : KGC_ENOMEM;
 out:
-    sb_free(&b);
+    kf_buf_free(&b);
     return rc;
 }
 
@@ -745,7 +694,7 @@ static char *amend_net_port(const char *exp)
     if (!strstr(exp, "net.port")) {
         return strdup(exp);
     }
-    struct sbuf b = {0};
+    struct kf_buf b = {0};
     const char *p = exp;
     while (*p) {
         if (strncmp(p, "net.port", 8) == 0) {
@@ -754,16 +703,16 @@ static char *amend_net_port(const char *exp)
                 q++;
             }
             if (*q == '=' || *q == '>' || *q == '<' || *q == '!') {
-                sb_puts(&b, "net.dst.port");
-                sb_putn(&b, p + 8, (size_t)(q - (p + 8)) + 1);
+                kf_buf_puts(&b, "net.dst.port");
+                kf_buf_putn(&b, p + 8, (size_t)(q - (p + 8)) + 1);
                 p = q + 1;
                 continue;
             }
         }
-        sb_putn(&b, p, 1);
+        kf_buf_putn(&b, p, 1);
         p++;
     }
-    return sb_take(&b);
+    return kf_buf_take(&b);
 }
 
 int atcr_flavor_expression(enum kf_flavor flavor, json_object *route, char **out, char *err,
@@ -803,13 +752,13 @@ int atcr_flavor_expression(enum kf_flavor flavor, json_object *route, char **out
         *out = amended;
         return 0;
     }
-    struct sbuf b = {0};
-    sb_puts(&b, amended);
-    sb_puts(&b, LOGICAL_AND);
-    sb_puts(&b, gen);
+    struct kf_buf b = {0};
+    kf_buf_puts(&b, amended);
+    kf_buf_puts(&b, LOGICAL_AND);
+    kf_buf_puts(&b, gen);
     free(amended);
     free(gen);
-    *out = sb_take(&b);
+    *out = kf_buf_take(&b);
     return *out ? 0 : KGC_ENOMEM;
 }
 
