@@ -10,7 +10,8 @@
  * and built into a snapshot for each router flavour (kf_dp_new). Input:
  *   byte 0:   bits 0-1 router flavour (0 traditional_compatible, 1 expressions, 2 traditional,
  *             3 traditional_compatible), bit 2 https, bit 3 allow_debug_header, bit 4 HTTP/1.0,
- *             bit 5 the SNI is the Host header's value
+ *             bit 5 the SNI is the Host header's value, bit 6 the body went over the test Kong's
+ *             cap (413)
  *   then:     "METHOD TARGET" up to the first '\n' (no space: GET and the whole line)
  *             header lines "Name: value" up to an empty line (a trailing '\r' is dropped; a line
  *             without ':' is a name with an empty value), at most 64
@@ -291,6 +292,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .remote_port = 40000,
         .local_ip = "192.0.2.1",
         .debug_header_allowed = flags & 8,
+        .body_too_big = flags & 64,
     };
     struct kf_presp resp = {0};
     int rc = kf_dp_handle(dp, &creq, &x, &resp);
