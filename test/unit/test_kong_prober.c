@@ -1,7 +1,9 @@
 /* kong probers and the listener cache together:
  *   - events against the in-process test Kong: READY, LISTENERS_CHANGED, HASH_CHANGED (first
  *     contact and after a push), HEARTBEAT, UNREACHABLE, RESTARTED (node_id changed; hash turned
- *     to zeros even when the restart is quicker than a probe), listeners changed across a restart;
+ *     to zeros even when the restart is quicker than a probe, unless kgc said it pushes an
+ *     entity-free configuration, which Kong stores under the zero hash), listeners changed across
+ *     a restart;
  *   - the instance set: add, remove (REMOVED), union of ready instances, bad URLs;
  *   - a stop wakes an idle prober at once;
  *   - the issue's end-to-end story with the real build/kgc-test-kong process: read listeners, kill
@@ -388,6 +390,53 @@ static void test_quick_restart_seen_by_hash(void **state)
     rec_destroy(&r);
 }
 
+/* Kong 3.9.1 stores a configuration with no entities under the zero hash: once kgc says it is
+ * pushing one (kgc_kong_expect_empty), the hash turning to zeros is that configuration, not a
+ * restart; a new node_id still is one; and without the flag zeros are a restart again. */
+static void test_expected_empty_config_is_not_a_restart(void **state)
+{
+    (void)state;
+    struct recorder r;
+    rec_init(&r);
+    struct kf_server *s = fake_start(0, "same-node", NULL);
+    unsigned port = kf_server_port(s);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
+    push(url, CONFIG);
+    struct kgc_kong *k = kong_new(1000, 50, 0, &r, NULL);
+    assert_int_equal(kgc_kong_set_instances(k, (const char *[]){url}, 1, NULL), 0);
+    EXPECT_EVENT(&r, 0, KGC_KONG_EV_HASH_CHANGED, url, 3000); /* the first probe's last event */
+    size_t mark = rec_count(&r);
+    kgc_kong_expect_empty(k, url, true);
+    push(url, "{\"_format_version\":\"3.0\"}");
+    kgc_kong_probe_now(k);
+    long h = EXPECT_EVENT(&r, mark, KGC_KONG_EV_HASH_CHANGED, url, 3000);
+    assert_true(kgc_kong_hash_is_empty(rec_get(&r, h).hash));
+    assert_int_equal(rec_count_type(&r, mark, KGC_KONG_EV_RESTARTED), 0);
+
+    /* a real restart: a new node_id */
+    mark = rec_count(&r);
+    kf_server_stop(s);
+    s = fake_start(port, "other-node", NULL);
+    long rs = EXPECT_EVENT(&r, mark, KGC_KONG_EV_RESTARTED, url, 3000);
+    assert_non_null(strstr(rec_get(&r, rs).reason, "node_id changed"));
+
+    /* a configuration with entities again: zeros are a restart again */
+    kgc_kong_expect_empty(k, url, false);
+    mark = rec_count(&r);
+    push(url, CONFIG);
+    kgc_kong_probe_now(k);
+    EXPECT_EVENT(&r, mark, KGC_KONG_EV_HASH_CHANGED, url, 3000);
+    mark = rec_count(&r);
+    kf_server_stop(s);
+    s = fake_start(port, "other-node", NULL);
+    rs = EXPECT_EVENT(&r, mark, KGC_KONG_EV_RESTARTED, url, 3000);
+    assert_non_null(strstr(rec_get(&r, rs).reason, "configuration hash turned to zeros"));
+    kgc_kong_free(k);
+    kf_server_stop(s);
+    rec_destroy(&r);
+}
+
 static void test_instance_set(void **state)
 {
     (void)state;
@@ -698,6 +747,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_events_through_restarts),
         cmocka_unit_test(test_quick_restart_seen_by_hash),
+        cmocka_unit_test(test_expected_empty_config_is_not_a_restart),
         cmocka_unit_test(test_instance_set),
         cmocka_unit_test(test_stop_wakes_idle_prober),
         cmocka_unit_test(test_e2e_sigkill_and_restart),
