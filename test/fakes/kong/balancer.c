@@ -930,7 +930,7 @@ int kf_balancer_pick_ex(struct kf_balancer *b, const struct kf_client_req *clien
     /* the value is computed for every algorithm (balancer/init.lua:316-323), so hashing on a
      * missing cookie sets one even when the algorithm ignores the hash */
     char *v = b->hash_on != H_NONE ? hash_value(b, client, m, extra) : NULL;
-    uint32_t h = b->algo == ALG_CH ? continuum_index(v ? v : "", b->points) /* :321 or "" */
+    uint32_t h = b->algo == ALG_CH ? continuum_index(v ? v : "", b->points) /* :331 or "" */
                                    : 0;
     free(v);
     if (b->algo == ALG_CH) {
