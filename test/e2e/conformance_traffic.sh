@@ -19,8 +19,10 @@
 #   DESIGN listed in traffic.json "by_design" (Kong cannot do it) and kgc's status names the rule
 #   KNOWN  a failure listed in conformance/traffic_known_failures.txt (kgc bugs being fixed)
 #   FAIL   anything else failing; also a by-design entry kgc does not report, and a known failure
-#          that now passes ("FIXED": remove it from the list)
+#          that now passes or is now reported ("FIXED": remove it from the list)
 # Known-failure lines: "FLAVOUR TEST ID REASON..." ('#' comments). Last line "N passed, N failed".
+# TRAFFIC_FLAVOURS (default both) picks flavours; TRAFFIC_DUMP=1 with KGC_E2E_KEEP=1 keeps each
+# test's route/Gateway status and Kong configuration in the kept directory (dump-TEST-*.json).
 source "$(dirname "$0")/lib.sh"
 T0=$(now_ms)
 CONF=$SHARED/gateway-api/conformance
@@ -112,6 +114,10 @@ YAML
             continue
         fi
         python3 "$PY" run "$t" >>"$d/results.tsv" 2>>"$d/run.err"
+        if [[ -n ${TRAFFIC_DUMP:-} ]]; then # post-mortem (with KGC_E2E_KEEP=1): status and Kong's config
+            kf get httproutes,gateways -A -o json >"$d/dump-$t-status.json" 2>&1
+            curl -s "$kong/config" >"$d/dump-$t-kong.json"
+        fi
         manifest "$t" | kf delete --ignore-not-found --wait=true -f - >/dev/null 2>&1
         python3 "$PY" settle 2>>"$d/run.err"
     done
@@ -148,7 +154,7 @@ for f in $FLAVOURS; do
         while read -r l; do bad "${l#SETUP }"; done <"$d/setup.err"
     fi
     [[ -s $d/run.err ]] && sed 's/^/# /' "$d/run.err"
-    n=$(grep -c . "$d/results.tsv" 2>/dev/null)
+    n=$(grep -vc "	selftest	" "$d/results.tsv" 2>/dev/null)
     want=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["expectations"]))' "$TRAFFIC")
     [[ ${n:-0} -eq $want ]] || bad "$f: $want expectations in traffic.json, ${n:-0} replayed"
     : >"$d/marks.tsv"
@@ -158,14 +164,24 @@ for f in $FLAVOURS; do
         label="$fl $t #$id"
         case $verdict in
         pass)
-            if [[ -n ${KNOWN_WHY[$key]+x} ]]; then
+            if [[ $t == selftest ]]; then
+                ok "$label: $why"
+                mark=.
+            elif [[ -n ${KNOWN_WHY[$key]+x} ]]; then
                 bad "$label: FIXED (passes; remove it from traffic_known_failures.txt)"
                 mark=FIXED
             else
                 ok "$label"
                 mark=.
             fi ;;
-        design-ok) ok "$label: DESIGN $why"; mark=D ;;
+        design-ok)
+            if [[ -n ${KNOWN_WHY[$key]+x} ]]; then
+                bad "$label: FIXED (now reported in status; remove it from traffic_known_failures.txt) -- $why"
+                mark=FIXED
+            else
+                ok "$label: DESIGN $why"
+                mark=D
+            fi ;;
         fail | design-unreported)
             if [[ -n ${KNOWN_WHY[$key]+x} ]]; then
                 ok "$label: KNOWN (${KNOWN_WHY[$key]}) -- $why"
