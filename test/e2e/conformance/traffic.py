@@ -391,6 +391,15 @@ def table(files):
         for t in tests:
             marks = ["%s:%s" % (r[2], r[5] if len(r) > 5 else r[3]) for r in rows if r[1] == t]
             print("#   %-58s %s" % (t, " ".join(marks)))
+        verdict = {(r[1], r[2]): r[3] for r in rows}
+        print("# %s: what Kong cannot meet by design (traffic.json by_design), and whether kgc says so" % fl)
+        for d in data.get("by_design", []):
+            if fl not in d["flavours"]:
+                continue
+            v = [verdict.get((d["test"], i), "not run") for i in d["ids"]]
+            said = ("reported" if all(x == "design-ok" for x in v) else
+                    "NOT reported" if all(x == "design-unreported" for x in v) else "/".join(sorted(set(v))))
+            print("#   %s #%s [%s]: %s" % (d["test"], ",".join(d["ids"]), said, d["reason"]))
 
 
 def main():
