@@ -306,7 +306,14 @@ bool tr_plan_redirect(struct route_ctx *rc, struct match_plan *mp,
                                mp->match);
         }
     }
+    /* the spec's port: the given one; the scheme's well-known one when a scheme is given; else
+     * the listener's, which is only known when the route's listeners share one port */
     int32_t port = rd->port ? rd->port : (rd->scheme ? 0 : rc->port);
+    if (!rd->port && !rd->scheme && rc->port_set && !rc->port)
+        MATCH_DEGRADED(rc, mp,
+                       "matches[%u]: the route's listeners have different ports; the redirect's "
+                       "Location names none (the scheme's default port)",
+                       mp->match);
     bool https = strcmp(scheme, "https") == 0;
     if (port == (https ? 443 : 80))
         port = 0;

@@ -18,14 +18,17 @@
 #include <cmocka.h>
 
 #include "../fakes/kong/kong_fake.h"
+#include "../fakes/kong/proxy.h"
 #include "fixture_yaml.h"
 #include "kgc/kong.h"
 #include "kgc/translate.h"
 
+#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define INFRA      "gateway-conformance-infra"
 #define GOLDEN_DIR "test/golden"
@@ -1166,6 +1169,235 @@ static void test_redirects_per_kong_version(void **state)
     kgc_translate_output_free(&out);
 }
 
+/* ---- redirects through the test Kong's proxy ----------------------------------------------------
+ */
+
+/* httproute-redirect-port (conformance v1.6.1 conformance/tests/httproute-redirect-port.yaml),
+ * and the same port-only redirect on a route with one hostname. */
+static const char REDIRECT_PORT_YAML[] =
+    "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+    "metadata: {name: redirect-port, namespace: " INFRA "}\n"
+    "spec:\n"
+    "  parentRefs: [{name: same-namespace}]\n"
+    "  rules:\n"
+    "  - matches: [{path: {type: PathPrefix, value: /port}}]\n"
+    "    filters: [{type: RequestRedirect, requestRedirect: {port: 8083}}]\n"
+    "  - matches: [{path: {type: PathPrefix, value: /port-and-host}}]\n"
+    "    filters: [{type: RequestRedirect,\n"
+    "               requestRedirect: {hostname: example.org, port: 8083}}]\n"
+    "  - matches: [{path: {type: PathPrefix, value: /port-and-status}}]\n"
+    "    filters: [{type: RequestRedirect, requestRedirect: {port: 8083, statusCode: 301}}]\n"
+    "  - matches: [{path: {type: PathPrefix, value: /port-and-host-and-status}}]\n"
+    "    filters: [{type: RequestRedirect,\n"
+    "               requestRedirect: {port: 8083, hostname: example.org, statusCode: 302}}]\n"
+    "---\n"
+    "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+    "metadata: {name: redirect-port-host, namespace: " INFRA "}\n"
+    "spec:\n"
+    "  parentRefs: [{name: same-namespace}]\n"
+    "  hostnames: [port.example.com]\n"
+    "  rules:\n"
+    "  - matches: [{path: {type: PathPrefix, value: /port}}]\n"
+    "    filters: [{type: RequestRedirect, requestRedirect: {port: 8083}}]\n"
+    "  - matches: [{path: {type: PathPrefix, value: /port-80}}]\n"
+    "    filters: [{type: RequestRedirect, requestRedirect: {port: 80}}]\n";
+
+static size_t redirect_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+    size_t n = size * nmemb;
+    if (n > 9 && strncasecmp(data, "Location:", 9) == 0) {
+        const char *v = data + 9;
+        while (*v == ' ')
+            v++;
+        snprintf(arg, 512, "%.*s", (int)strcspn(v, "\r\n"), v);
+    }
+    return n;
+}
+
+static size_t redirect_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+    (void)data;
+    (void)arg;
+    return size * nmemb;
+}
+
+/* GET http://host:port/path through the proxy (redirects not followed): the status and, in
+ * location (512 bytes), the Location header ("" when none). */
+static long proxy_get(unsigned port, const char *host, const char *path, char *location)
+{
+    char url[512], resolve[300];
+    snprintf(url, sizeof(url), "http://%s:%u%s", host, port, path);
+    snprintf(resolve, sizeof(resolve), "%s:%u:127.0.0.1", host, port);
+    location[0] = '\0';
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    struct curl_slist *res = curl_slist_append(NULL, resolve);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_RESOLVE, res);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, redirect_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, location);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, redirect_body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(res);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+/* One request and what the conformance test (or, where Kong cannot, kgc's status) expects. */
+struct redirect_case {
+    const char *host, *path;
+    long status;          /* 404: not routed (the rule or match is dropped or narrowed) */
+    const char *location; /* the exact Location header; NULL: none */
+};
+
+static void check_redirects(unsigned port, const struct redirect_case *cases, size_t n,
+                            const char *version)
+{
+    for (size_t i = 0; i < n; i++) {
+        char location[512];
+        long st = proxy_get(port, cases[i].host, cases[i].path, location);
+        if (st != cases[i].status || strcmp(location, cases[i].location ? cases[i].location : ""))
+            fail_msg("Kong %s, GET %s%s: %ld Location \"%s\", want %ld \"%s\"", version,
+                     cases[i].host, cases[i].path, st, location, cases[i].status,
+                     cases[i].location ? cases[i].location : "");
+    }
+}
+
+static const char *route_message(struct tenv *t, const struct kgc_translate_output *out,
+                                 const char *name, struct kgc_status_route_verdict *v)
+{
+    const struct kgc_api_httproute *r =
+        kgc_api_as_httproute(fixture_set_find(t->env.set, KGC_API_HTTPROUTE, INFRA, name));
+    assert_non_null(r);
+    kgc_translate_route_verdict((void *)out, r, v);
+    return v->partially_invalid;
+}
+
+/* The conformance redirect manifests translated, pushed into the test Kong's proxy (Kong 3.9.1's
+ * runloop and redirect / request-termination / response-transformer plugins) and requested as
+ * httproute-redirect-path.go and httproute-redirect-port.go do: every Location kgc serves is
+ * exactly what the conformance test expects; what Kong cannot express is not served and the
+ * route's status says so. */
+static void test_redirects_through_proxy(void **state)
+{
+    struct tenv *t = *state;
+    load(&t->env, "httproute-redirect-path.yaml");
+    add_yaml(&t->env, REDIRECT_PORT_YAML);
+    static const char *const versions[] = {"3.9.1", "3.8.1"};
+    for (size_t vi = 0; vi < 2; vi++) {
+        bool plugin = vi == 0;
+        t->version = versions[vi];
+        struct kgc_translate_output out;
+        translate(t, &out);
+        json_object *doc = parse_config(&out), *ents = NULL, *err = NULL;
+        struct kf_validate_opts vo = {.router_flavor = NULL};
+        assert_int_equal(kf_validate(doc, &vo, &ents, &err), 0);
+        struct kf_proxy_options po = {.proxy_listen = "127.0.0.1:0",
+                                      .flavor = KF_FLAVOR_TRADITIONAL_COMPATIBLE};
+        struct kf_proxy *px = NULL;
+        char perr[256];
+        assert_int_equal(kf_proxy_start(&po, &px, perr, sizeof(perr)), 0);
+        assert_int_equal(kf_proxy_set_config(px, ents), 0);
+        unsigned port = kf_proxy_port(px, 0);
+
+        const char *gw = "gateway.test";
+        const struct redirect_case cases[] = {
+            /* httproute-redirect-path.go */
+            {gw, "/original-prefix", 302, "/replacement-prefix"},
+            /* ReplacePrefixMatch of a sub-path: Kong's Location is static (README), so the
+             * rule is narrowed to the prefix itself and the status says so (below) */
+            {gw, "/original-prefix/lemon", 404, NULL},
+            {gw, "/full/path/original", 302, "/full-path-replacement"},
+            {gw, "/path-and-host", 302, "http://example.org/replacement-prefix"},
+            {gw, "/path-and-status", 301, "/replacement-prefix"},
+            {gw, "/full-path-and-host", 302, "http://example.org/replacement-full"},
+            {gw, "/full-path-and-status", 301, "/replacement-full"},
+            /* httproute-redirect-port.go: a port-only redirect needs the request's host */
+            {gw, "/port", 404, NULL},
+            {gw, "/port-and-status", 404, NULL},
+            {gw, "/port-and-host", 302, "http://example.org:8083/port-and-host"},
+            {gw, "/port-and-host-and-status", 302,
+             "http://example.org:8083/port-and-host-and-status"},
+            /* keeping a sub-path needs the redirect plugin (Kong >= 3.9) */
+            {gw, "/port-and-host/x?q=1", plugin ? 302 : 404,
+             plugin ? "http://example.org:8083/port-and-host/x?q=1" : NULL},
+            /* port-only with the route's one hostname: scheme, host and path kept */
+            {"port.example.com", "/port", 302, "http://port.example.com:8083/port"},
+            {"port.example.com", "/port/a/b", plugin ? 302 : 404,
+             plugin ? "http://port.example.com:8083/port/a/b" : NULL},
+            /* http on port 80: no port in the Location */
+            {"port.example.com", "/port-80", 302, "http://port.example.com/port-80"},
+        };
+        check_redirects(port, cases, sizeof(cases) / sizeof(cases[0]), versions[vi]);
+        kf_proxy_stop(px);
+        json_object_put(ents);
+        json_object_put(err);
+        json_object_put(doc);
+
+        /* what is not served is in the status: PartiallyInvalid/UnsupportedValue */
+        struct kgc_status_route_verdict v;
+        const char *m = route_message(t, &out, "redirect-path", &v);
+        assert_null(v.accepted_reason);
+        assert_non_null(strstr(m, "only /original-prefix itself is redirected"));
+        m = route_message(t, &out, "redirect-port", &v);
+        assert_null(v.accepted_reason);
+        assert_true(strncmp(m, "Dropped Rule 0: ", 16) == 0);
+        assert_non_null(strstr(m, "Dropped Rule 2: "));
+        assert_non_null(strstr(m, "request's host"));
+        m = route_message(t, &out, "redirect-port-host", &v);
+        if (plugin)
+            assert_string_equal(m, "");
+        else
+            assert_non_null(strstr(m, "only /port itself is redirected"));
+        kgc_translate_output_free(&out);
+    }
+
+    /* no scheme or port: the Gateway listener's port, when the route's listeners share one */
+    add_yaml(&t->env,
+             "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+             "metadata: {name: ports, namespace: " INFRA "}\n"
+             "spec:\n"
+             "  gatewayClassName: " FIXTURE_CLASS_NAME "\n"
+             "  listeners:\n"
+             "  - {name: a, port: 8080, protocol: HTTP}\n"
+             "  - {name: b, port: 8081, protocol: HTTP}\n"
+             "---\n"
+             "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+             "metadata: {name: on-8080, namespace: " INFRA "}\n"
+             "spec:\n"
+             "  parentRefs: [{name: ports, sectionName: a}]\n"
+             "  rules:\n"
+             "  - matches: [{path: {type: PathPrefix, value: /h8080}}]\n"
+             "    filters: [{type: RequestRedirect, requestRedirect: {hostname: a.example}}]\n"
+             "---\n"
+             "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+             "metadata: {name: on-both, namespace: " INFRA "}\n"
+             "spec:\n"
+             "  parentRefs: [{name: ports}]\n"
+             "  rules:\n"
+             "  - matches: [{path: {type: PathPrefix, value: /hboth}}]\n"
+             "    filters: [{type: RequestRedirect, requestRedirect: {hostname: b.example}}]\n");
+    t->version = "3.9.1";
+    struct kgc_translate_output out;
+    translate(t, &out);
+    json_object *doc = parse_config(&out);
+    json_object *rd = find_plugin(must_route(doc, "httproute." INFRA ".on-8080.0.0"), "redirect");
+    assert_string_equal(jstr_at(rd, "config.location"), "http://a.example:8080");
+    assert_null(find_problem(&out, "on-8080", 0, -1, KGC_TRANSLATE_DEGRADED));
+    rd = find_plugin(must_route(doc, "httproute." INFRA ".on-both.0.0"), "redirect");
+    assert_string_equal(jstr_at(rd, "config.location"), "http://b.example");
+    const struct kgc_translate_problem *p =
+        find_problem(&out, "on-both", 0, -1, KGC_TRANSLATE_DEGRADED);
+    assert_non_null(p);
+    assert_non_null(strstr(p->message, "listeners have different ports"));
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
 static void test_rewrites(void **state)
 {
     struct tenv *t = *state;
@@ -1539,6 +1771,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unsupported_filters_reported, unit_setup,
                                         tenv_teardown),
         cmocka_unit_test_setup_teardown(test_redirects_per_kong_version, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_redirects_through_proxy, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_rewrites, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_certificates, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_https_listener_hosts, unit_setup, tenv_teardown),
