@@ -234,15 +234,20 @@ def check(x, ipmap, gw_addr, certder):
         errs.append("backend %s (target %s), want %s" % (be, target, exp["backend"]))
     if exp.get("namespace") and bns != exp["namespace"]:
         errs.append("backend namespace %s, want %s" % (bns, exp["namespace"]))
+    # the request expected at the backend: the ExpectedRequest facts, else the request itself
+    # (CompareRoundTrip: host only when set, method GET when unset, headers when set)
+    explicit = any(k.startswith("upstream_") for k in exp)
     up_path = exp.get("upstream_path", req["path"])
+    up_host = exp.get("upstream_host") if explicit else req.get("host")
+    want_h = exp.get("upstream_headers") if explicit else req.get("headers")
+    up_method = "GET" if explicit else req.get("method", "GET")
     if echo.get("path") != up_path:
         errs.append("upstream path %r, want %r" % (echo.get("path"), up_path))
-    if exp.get("upstream_host") and echo.get("host") != exp["upstream_host"]:
-        errs.append("upstream host %r, want %r" % (echo.get("host"), exp["upstream_host"]))
+    if up_host and echo.get("host") != up_host:
+        errs.append("upstream host %r, want %r" % (echo.get("host"), up_host))
+    if echo.get("method") != up_method:
+        errs.append("upstream method %r, want %r" % (echo.get("method"), up_method))
     eh = {k.lower(): v for k, v in (echo.get("headers") or {}).items()}
-    want_h = exp.get("upstream_headers")
-    if want_h is None and "upstream_path" not in exp:
-        want_h = req.get("headers")  # no ExpectedRequest: the request's own headers must arrive
     for k, v in (want_h or {}).items():
         got = ",".join(eh.get(k.lower(), [])) if k.lower() in eh else None
         if got != v:
