@@ -353,6 +353,7 @@ static int start(struct app *a)
     so.on_route_verdict_changed = on_route_verdict_changed;
     so.on_route_verdict_changed_ctx = a;
     so.invalid_backend_target = empty_to_null(c->invalid_backend_target);
+    so.publish_service = empty_to_null(c->publish_service);
     if (kgc_syncer_new(&so, &lookup, a->kong, a->lc, &a->syncer, &err) != 0)
         return fatal("cannot create the config syncer", &err);
 

@@ -261,6 +261,18 @@ int kgc_status_httproute_compute(const struct kgc_status_options *o,
                                  const struct kgc_api_httproute *route,
                                  struct kgc_status_httproute *out, struct kgc_err *err);
 
+/* Which of gw's listeners may carry routes: bit i of *usable is set when spec.listeners[i] is
+ * Accepted and not Conflicted on a Gateway that is Accepted (its class kgc's and accepted), as
+ * kgc_status_gateway_compute() judges them with o (o->programmed and o->route_verdict are not
+ * called; the routes are not walked). kong_ports (optional, KGC_STATUS_MAX_LISTENERS entries)
+ * gets each listener's Kong listen port (struct kgc_status_listener.kong_port: 0 when the Kong
+ * listens were not checked). *usable is 0 for a Gateway kgc does not own. Returns 0, KGC_EINVAL
+ * or KGC_ENOMEM. The translator's listener_usable input is this verdict (the syncer sets it). */
+int kgc_status_gateway_usable_listeners(const struct kgc_status_options *o,
+                                        const struct kgc_status_lookup *lk,
+                                        const struct kgc_api_gateway *gw, uint64_t *usable,
+                                        uint16_t *kong_ports, struct kgc_err *err);
+
 /* Free what a result holds and zero it. NULL and zeroed results are fine. */
 void kgc_status_gatewayclass_release(struct kgc_status_gatewayclass *s);
 void kgc_status_gateway_release(struct kgc_status_gateway *s);

@@ -14,6 +14,9 @@
  *     (a new node_id, or a READY after an unreachable period) is still re-pushed once.
  *   - Kong events (kgc_kong_subscribe()): READY and RESTARTED push the current configuration to
  *     that instance at once; HASH_CHANGED to a hash kgc did not send re-pushes.
+ *   - Only usable listeners carry routes: Accepted and not Conflicted on an Accepted Gateway,
+ *     judged as the Gateway reconciler does (options.publish_service, the listener view) at each
+ *     translation; a listener that becomes invalid loses its routes in the next push.
  *   - Route verdicts: the HTTPRoutes are walked before each translation and judged after it; a
  *     route's verdict is pending until a translation judged its current version, and every route
  *     whose verdict is new or changed is reported (on_route_verdict_changed).
@@ -82,6 +85,11 @@ struct kgc_syncer_options {
     /* --invalid-backend-target (copied; NULL or "": off): the translator's
      * invalid_backend_target, see kgc/translate.h */
     const char *invalid_backend_target;
+    /* --publish-service "NS/NAME" (copied; NULL or "": none), as the reconciler gets it: the
+     * translator carries routes only on listeners the Gateway reconciler accepts
+     * (kgc_status_gateway_usable_listeners() with this Service and the listener view), so a
+     * Conflicted listener, or one on a Gateway that is not Accepted, has no route in Kong */
+    const char *publish_service;
 };
 
 /* Fills the defaults (in parentheses above; client options as kgc_kong_client_options_default). */

@@ -63,8 +63,10 @@ struct kgc_translate_input {
     const char *kong_version; /* "3.9.1"; NULL or "" means "the newest" (redirect plugin
                                  available). Below 3.9 redirects use request-termination and a
                                  Location header added by response-transformer. */
-    /* Optional: whether spec.listeners[listener_index] of gw may carry routes (the Gateway
-     * reconciler's "valid" listener). NULL: every HTTP/HTTPS listener a route is accepted on. */
+    /* Optional: whether spec.listeners[listener_index] of gw may carry routes and certificates.
+     * kgc's syncer passes the Gateway reconciler's verdict (kgc_status_gateway_usable_listeners():
+     * Accepted, not Conflicted, on an Accepted Gateway), so Kong serves nothing for a listener
+     * the status rejects. NULL: every HTTP/HTTPS listener a route is accepted on (tests). */
     bool (*listener_usable)(void *ctx, const struct kgc_api_gateway *gw, uint32_t listener_index);
     void *listener_usable_ctx;
     /* Optional (--invalid-backend-target): "HOST:PORT" ("[V6]:PORT") of an endpoint answering

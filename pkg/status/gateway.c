@@ -589,9 +589,10 @@ static void gateway_conditions(const struct gateway_ctx *g, struct kgc_status_ga
     }
 }
 
-int kgc_status_gateway_compute(const struct kgc_status_options *o,
-                               const struct kgc_status_lookup *lk, const struct kgc_api_gateway *gw,
-                               struct kgc_status_gateway *out, struct kgc_err *err)
+/* with_routes false: attachedRoutes are left 0 (the routes are not walked). */
+static int gateway_compute(const struct kgc_status_options *o, const struct kgc_status_lookup *lk,
+                           const struct kgc_api_gateway *gw, struct kgc_status_gateway *out,
+                           bool with_routes, struct kgc_err *err)
 {
     if (!out)
         return kgc_err_set(err, KGC_EINVAL, "status: no result to fill");
@@ -651,7 +652,8 @@ int kgc_status_gateway_compute(const struct kgc_status_options *o,
     for (uint32_t i = 0; i < n; i++)
         facts[i].proto = status_proto_of(gw->listeners[i].protocol);
     find_conflicts(gw, n, facts);
-    kgc_status_gateway_attached_routes(o, lk, gw, counts, NULL);
+    if (with_routes)
+        kgc_status_gateway_attached_routes(o, lk, gw, counts, NULL);
 
     for (uint32_t i = 0; i < n; i++) {
         const struct kgc_api_listener *l = &gw->listeners[i];
@@ -700,5 +702,45 @@ int kgc_status_gateway_compute(const struct kgc_status_options *o,
     kgc_api_obj_unref(svc_obj);
     free(facts);
     free(counts);
+    return 0;
+}
+
+int kgc_status_gateway_compute(const struct kgc_status_options *o,
+                               const struct kgc_status_lookup *lk, const struct kgc_api_gateway *gw,
+                               struct kgc_status_gateway *out, struct kgc_err *err)
+{
+    return gateway_compute(o, lk, gw, out, true, err);
+}
+
+int kgc_status_gateway_usable_listeners(const struct kgc_status_options *o,
+                                        const struct kgc_status_lookup *lk,
+                                        const struct kgc_api_gateway *gw, uint64_t *usable,
+                                        uint16_t *kong_ports, struct kgc_err *err)
+{
+    if (!usable)
+        return kgc_err_set(err, KGC_EINVAL, "status: no result to fill");
+    *usable = 0;
+    if (kong_ports)
+        memset(kong_ports, 0, KGC_STATUS_MAX_LISTENERS * sizeof(*kong_ports));
+    if (!o)
+        return kgc_err_set(err, KGC_EINVAL, "status: usable listeners needs options");
+    /* the listener verdicts depend on neither hook: leave them out (no syncer round trip) */
+    struct kgc_status_options lo = *o;
+    lo.programmed = NULL;
+    lo.route_verdict = NULL;
+    struct kgc_status_gateway s;
+    int rc = gateway_compute(&lo, lk, gw, &s, false, err);
+    if (rc != 0)
+        return rc;
+    bool gw_accepted = s.owned && s.n_conditions > 0 && s.conditions[0].status[0] == 'T';
+    for (uint32_t i = 0; i < s.n_listeners; i++) {
+        const struct kgc_status_listener *st = &s.listeners[i];
+        bool conflicted = st->n_conditions > 3 && st->conditions[3].status[0] == 'T';
+        if (gw_accepted && st->accepted && !conflicted)
+            *usable |= UINT64_C(1) << i;
+        if (kong_ports)
+            kong_ports[i] = st->kong_port;
+    }
+    kgc_status_gateway_release(&s);
     return 0;
 }

@@ -89,6 +89,7 @@ struct kgc_syncer {
     uint64_t debounce_ns, max_delay_ns;
     char *controller_name;
     char *invalid_backend_target;         /* NULL: off */
+    char *publish_ns, *publish_name;      /* --publish-service; NULL: none */
     struct kgc_kong_client_options copts; /* deep copy (no registry) */
     char **copts_strings;                 /* what copts points at */
     size_t n_copts_strings;
@@ -661,6 +662,64 @@ static void record_verdicts(struct kgc_syncer *s, struct rv_walk *w)
                   KGC_F_INT("new_or_changed", changed));
 }
 
+/* ---- which listeners carry routes --------------------------------------------------------------
+ * The translator's listener_usable input: the Gateway reconciler's verdict on the listener
+ * (kgc_status_gateway_usable_listeners() with the same options, the same listener view and the
+ * same lookup the translator reads), computed once per Gateway version per translation. */
+
+struct usable_gw {
+    char *key; /* "<uid>@<resourceVersion>" (owned) */
+    uint64_t bits;
+};
+
+struct usable_ctx {
+    const struct kgc_status_options *so;
+    const struct kgc_status_lookup *lk;
+    struct kgc_strmap by_key; /* key → struct usable_gw */
+    bool oom;
+};
+
+static bool listener_usable(void *ctx, const struct kgc_api_gateway *gw, uint32_t li)
+{
+    struct usable_ctx *u = ctx;
+    if (li >= KGC_STATUS_MAX_LISTENERS)
+        return false;
+    char key[512];
+    snprintf(key, sizeof(key), "%s/%s@%s@%s", gw->obj.meta.namespace ? gw->obj.meta.namespace : "",
+             gw->obj.meta.name ? gw->obj.meta.name : "", gw->obj.meta.uid ? gw->obj.meta.uid : "",
+             gw->obj.meta.resource_version ? gw->obj.meta.resource_version : "");
+    struct usable_gw *e = kgc_strmap_get(&u->by_key, key);
+    if (e)
+        return (e->bits >> li) & 1;
+    uint64_t bits = 0;
+    struct kgc_err err = {0};
+    if (kgc_status_gateway_usable_listeners(u->so, u->lk, gw, &bits, NULL, &err) != 0) {
+        u->oom |= err.code == KGC_ENOMEM;
+        return false;
+    }
+    e = calloc(1, sizeof(*e));
+    if (e && (e->key = strdup(key)) && kgc_strmap_put(&u->by_key, e->key, e, NULL) == 0)
+        e->bits = bits;
+    else if (e) {
+        free(e->key);
+        free(e);
+    }
+    return (bits >> li) & 1;
+}
+
+static void usable_ctx_free(struct usable_ctx *u)
+{
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (kgc_strmap_next(&u->by_key, &pos, &k, &v)) {
+        struct usable_gw *e = v;
+        free(e->key);
+        free(e);
+    }
+    kgc_strmap_destroy(&u->by_key);
+}
+
 /* fresh: a change (not a re-translation after a rejection). Returns 0 or KGC_ENOMEM. */
 static int do_translate(struct kgc_syncer *s, bool fresh)
 {
@@ -671,11 +730,22 @@ static int do_translate(struct kgc_syncer *s, bool fresh)
     if (s->lc)
         kgc_listener_view(s->lc, &view);
     struct kgc_status_lookup hl = {.get = hide_get, .foreach = hide_foreach, .ctx = s};
+    struct kgc_status_options so;
+    kgc_status_options_default(&so);
+    so.controller_name = s->controller_name;
+    so.publish_service_namespace = s->publish_ns;
+    so.publish_service_name = s->publish_name;
+    so.view = s->lc ? &view : NULL;
+    so.now = "1970-01-01T00:00:00Z"; /* no condition is written from here */
+    struct usable_ctx uc = {.so = &so, .lk = &hl};
+    kgc_strmap_init(&uc.by_key);
     struct kgc_translate_input in = {
         .lookup = &hl,
         .controller_name = s->controller_name,
         .router_flavor = s->lc ? view.router_flavor : NULL,
         .kong_version = s->lc ? view.version : NULL,
+        .listener_usable = listener_usable,
+        .listener_usable_ctx = &uc,
         .invalid_backend_target = s->invalid_backend_target,
     };
     struct kgc_translate_output out = {0};
@@ -683,6 +753,11 @@ static int do_translate(struct kgc_syncer *s, bool fresh)
     uint64_t t0 = now_ns();
     int rc = kgc_translate(&in, &out, &err);
     uint64_t took = now_ns() - t0;
+    if (rc == 0 && uc.oom) {
+        kgc_translate_output_free(&out);
+        rc = kgc_err_set(&err, KGC_ENOMEM, "out of memory judging listeners");
+    }
+    usable_ctx_free(&uc);
     if (s->lc)
         kgc_listener_view_release(&view);
     struct blob *b = NULL;
@@ -1286,6 +1361,16 @@ int kgc_syncer_new(const struct kgc_syncer_options *o, const struct kgc_status_l
     if (rc == 0 && o->invalid_backend_target && o->invalid_backend_target[0] &&
         !(s->invalid_backend_target = strdup(o->invalid_backend_target)))
         rc = KGC_ENOMEM;
+    const char *ps = o->publish_service, *slash = ps ? strchr(ps, '/') : NULL;
+    if (rc == 0 && ps && ps[0] && (!slash || slash == ps || !slash[1])) {
+        kgc_syncer_free(s);
+        return kgc_err_set(err, KGC_EINVAL, "syncer: publish service \"%s\" is not NAMESPACE/NAME",
+                           ps);
+    }
+    if (rc == 0 && ps && ps[0] &&
+        (!(s->publish_ns = strndup(ps, (size_t)(slash - ps))) ||
+         !(s->publish_name = strdup(slash + 1))))
+        rc = KGC_ENOMEM;
     if (rc == 0 && kong)
         s->client_opts = &kgc_kong_get_options(kong)->client;
     else if (rc == 0) {
@@ -1374,6 +1459,8 @@ void kgc_syncer_free(struct kgc_syncer *s)
     free((void *)s->copts.headers);
     free(s->controller_name);
     free(s->invalid_backend_target);
+    free(s->publish_ns);
+    free(s->publish_name);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cond);
     free(s);

@@ -13,7 +13,9 @@
  *   - an entity-free configuration (Kong reports hash zeros for it) is not taken for a restart:
  *     no re-push loop, while a real restart (new node_id) is still re-pushed once;
  *   - a route's translator verdict is pending until a translation judged its version, and that
- *     translation reports the route (also in a new syncer: kgc restarted). */
+ *     translation reports the route (also in a new syncer: kgc restarted);
+ *   - only usable listeners carry routes: a Conflicted listener's route is not pushed, it is once
+ *     the conflict goes, and a Gateway that stops being Accepted takes its routes out. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1108,6 +1110,109 @@ static void test_route_verdict_known_before_first_status(void **state)
     pthread_mutex_unlock(&set_mu);
 }
 
+/* Gateway gw2 with listeners a and b (b present: a and b conflict on port 8000, same hostname)
+ * and ok; params adds an infrastructure parametersRef (Accepted=False/InvalidParameters). */
+static void put_gw2(struct fixture_set *set, bool conflict, bool params, int generation)
+{
+    char yaml[2048];
+    snprintf(
+        yaml, sizeof(yaml),
+        "apiVersion: gateway.networking.k8s.io/v1\n"
+        "kind: Gateway\n"
+        "metadata: {name: gw2, namespace: " NS ", generation: %d}\n"
+        "spec:\n"
+        "  gatewayClassName: sync-class\n"
+        "%s"
+        "  listeners:\n"
+        "  - {name: a, protocol: HTTP, port: 8000, hostname: a.example.com}\n"
+        "%s"
+        "  - {name: ok, protocol: HTTP, port: 8000, hostname: ok.example.com}\n",
+        generation,
+        params ? "  infrastructure: {parametersRef: {group: example.com, kind: P, name: x}}\n" : "",
+        conflict ? "  - {name: b, protocol: HTTP, port: 8000, hostname: a.example.com}\n" : "");
+    char err[FIXTURE_ERR_MAX];
+    pthread_mutex_lock(&set_mu);
+    int rc = fixture_set_add_yaml(set, yaml, err, sizeof(err));
+    pthread_mutex_unlock(&set_mu);
+    if (rc != 0)
+        fail_msg("fixture: %s", err);
+}
+
+static void put_section_route(struct fixture_set *set, const char *name, const char *section)
+{
+    char yaml[1024];
+    snprintf(yaml, sizeof(yaml),
+             "apiVersion: gateway.networking.k8s.io/v1\n"
+             "kind: HTTPRoute\n"
+             "metadata: {name: %s, namespace: " NS ", generation: 1}\n"
+             "spec:\n"
+             "  parentRefs: [{name: gw2, sectionName: %s}]\n"
+             "  rules: [{backendRefs: [{name: svc, port: 80}]}]\n",
+             name, section);
+    char err[FIXTURE_ERR_MAX];
+    pthread_mutex_lock(&set_mu);
+    int rc = fixture_set_add_yaml(set, yaml, err, sizeof(err));
+    pthread_mutex_unlock(&set_mu);
+    if (rc != 0)
+        fail_msg("fixture: %s", err);
+}
+
+/* Waits (5 s at most) until neither instance's GET /config mentions needle (both answering). */
+static bool wait_neither(struct env *e, const char *needle)
+{
+    uint64_t t0 = kgc_clock_now(NULL);
+    while (kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S) {
+        long s0 = 0, s1 = 0;
+        char *b0 = http(e->kong[0].url, "/config", false, &s0);
+        char *b1 = http(e->kong[1].url, "/config", false, &s1);
+        bool gone = s0 == 200 && s1 == 200 && !strstr(b0, needle) && !strstr(b1, needle);
+        free(b0);
+        free(b1);
+        if (gone)
+            return true;
+        usleep(20 * 1000);
+    }
+    return false;
+}
+
+#define RCONF "httproute." NS ".on-a.0.0"
+#define ROK   "httproute." NS ".on-ok.0.0"
+
+/* Only usable listeners carry routes, and a listener or Gateway that becomes invalid takes its
+ * routes out of Kong in the next push. */
+static void test_only_usable_listeners_pushed(void **state)
+{
+    struct env *e = *state;
+    if (e->sync)
+        sync_close(e);
+    put_gw2(e->set, true, false, 1);
+    put_section_route(e->set, "on-a", "a");
+    put_section_route(e->set, "on-ok", "ok");
+    sync_open(e, true);
+    kgc_syncer_mark_dirty(e->sync);
+    assert_true(wait_both(e, ROK) >= 0);
+    assert_false(config_has(e->kong[0].url, RCONF)); /* a is Conflicted with b */
+    assert_false(config_has(e->kong[1].url, RCONF));
+
+    put_gw2(e->set, false, false, 2); /* b removed: a is usable */
+    kgc_syncer_mark_dirty(e->sync);
+    long ms = wait_both(e, RCONF);
+    print_message("conflict resolved: route pushed after %ld ms\n", ms);
+    assert_true(ms >= 0);
+
+    put_gw2(e->set, false, true, 3); /* the Gateway is no longer Accepted */
+    kgc_syncer_mark_dirty(e->sync);
+    assert_true(wait_neither(e, "httproute." NS ".on-"));
+    assert_true(config_has(e->kong[0].url, R1)); /* gw's route stays */
+
+    sync_close(e);
+    pthread_mutex_lock(&set_mu);
+    fixture_set_remove(e->set, KGC_API_HTTPROUTE, NS, "on-a");
+    fixture_set_remove(e->set, KGC_API_HTTPROUTE, NS, "on-ok");
+    fixture_set_remove(e->set, KGC_API_GATEWAY, NS, "gw2");
+    pthread_mutex_unlock(&set_mu);
+}
+
 int main(void)
 {
     kgc_log_setup(KGC_LOG_ERROR, KGC_LOG_TEXT, 2);
@@ -1126,6 +1231,7 @@ int main(void)
         cmocka_unit_test(test_restored_set_carried_until_repush),
         cmocka_unit_test(test_empty_configuration_is_not_a_restart),
         cmocka_unit_test(test_route_verdict_known_before_first_status),
+        cmocka_unit_test(test_only_usable_listeners_pushed),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     curl_global_cleanup();

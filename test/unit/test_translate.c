@@ -1517,6 +1517,102 @@ static void test_https_listener_hosts(void **state)
     kgc_translate_output_free(&out);
 }
 
+/* The syncer's listener_usable: the Gateway reconciler's verdict (no Kong view: no listen checks).
+ */
+static bool usable_by_status(void *ctx, const struct kgc_api_gateway *gw, uint32_t li)
+{
+    struct tenv *t = ctx;
+    struct kgc_status_options so;
+    kgc_status_options_default(&so);
+    uint64_t bits = 0;
+    assert_int_equal(kgc_status_gateway_usable_listeners(&so, &t->env.lk, gw, &bits, NULL, NULL),
+                     0);
+    return li < 64 && ((bits >> li) & 1);
+}
+
+#define UNUSABLE_YAML                                                                              \
+    "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"                                    \
+    "metadata: {name: clash, namespace: " INFRA "}\n"                                              \
+    "spec:\n"                                                                                      \
+    "  gatewayClassName: " FIXTURE_CLASS_NAME "\n"                                                 \
+    "  listeners:\n"                                                                               \
+    "  - {name: a, port: 80, protocol: HTTP, hostname: clash.example.com}\n"                       \
+    "  - {name: b, port: 80, protocol: HTTP, hostname: clash.example.com}\n"                       \
+    "  - {name: ok, port: 80, protocol: HTTP, hostname: ok.example.com}\n"                         \
+    "---\n"                                                                                        \
+    "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"                                    \
+    "metadata: {name: params, namespace: " INFRA "}\n"                                             \
+    "spec:\n"                                                                                      \
+    "  gatewayClassName: " FIXTURE_CLASS_NAME "\n"                                                 \
+    "  infrastructure: {parametersRef: {group: example.com, kind: Nope, name: x}}\n"               \
+    "  listeners:\n"                                                                               \
+    "  - {name: http, port: 80, protocol: HTTP, hostname: params.example.com}\n"                   \
+    "---\n"                                                                                        \
+    "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"                                  \
+    "metadata: {name: on-conflicted, namespace: " INFRA "}\n"                                      \
+    "spec:\n"                                                                                      \
+    "  parentRefs: [{name: clash, sectionName: a}]\n"                                              \
+    "  rules: [{backendRefs: [{name: infra-backend-v1, port: 8080}]}]\n"                           \
+    "---\n"                                                                                        \
+    "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"                                  \
+    "metadata: {name: on-ok, namespace: " INFRA "}\n"                                              \
+    "spec:\n"                                                                                      \
+    "  parentRefs: [{name: clash, sectionName: ok}]\n"                                             \
+    "  rules: [{backendRefs: [{name: infra-backend-v1, port: 8080}]}]\n"                           \
+    "---\n"                                                                                        \
+    "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"                                  \
+    "metadata: {name: on-params, namespace: " INFRA "}\n"                                          \
+    "spec:\n"                                                                                      \
+    "  parentRefs: [{name: params}]\n"                                                             \
+    "  rules: [{backendRefs: [{name: infra-backend-v1, port: 8080}]}]\n"
+
+/* Only usable listeners carry routes: a Conflicted listener's route and the routes of a Gateway
+ * that is not Accepted are not in Kong (the proxy answers 404), the valid listener's route is. */
+static void test_unusable_listeners_carry_no_routes(void **state)
+{
+    struct tenv *t = *state;
+    add_yaml(&t->env, UNUSABLE_YAML);
+    /* without the verdict (listener_usable NULL) every attachment is translated */
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_non_null(strstr(out.config, "httproute." INFRA ".on-conflicted.0.0"));
+    kgc_translate_output_free(&out);
+
+    struct kgc_translate_input in = {
+        .lookup = &t->env.lk, .listener_usable = usable_by_status, .listener_usable_ctx = t};
+    struct kgc_err err = {0};
+    assert_int_equal(kgc_translate(&in, &out, &err), 0);
+    assert_kong_accepts(&out, NULL);
+    assert_null(strstr(out.config, "httproute." INFRA ".on-conflicted."));
+    assert_null(strstr(out.config, "httproute." INFRA ".on-params."));
+    assert_non_null(strstr(out.config, "httproute." INFRA ".on-ok.0.0"));
+
+    json_object *doc = parse_config(&out), *ents = NULL, *verr = NULL;
+    struct kf_validate_opts vo = {.router_flavor = NULL};
+    assert_int_equal(kf_validate(doc, &vo, &ents, &verr), 0);
+    struct kf_proxy_options po = {.proxy_listen = "127.0.0.1:0",
+                                  .flavor = KF_FLAVOR_TRADITIONAL_COMPATIBLE};
+    struct kf_proxy *px = NULL;
+    char perr[256];
+    assert_int_equal(kf_proxy_start(&po, &px, perr, sizeof(perr)), 0);
+    assert_int_equal(kf_proxy_set_config(px, ents), 0);
+    unsigned port = kf_proxy_port(px, 0);
+    char loc[512];
+    long conflicted = proxy_get(port, "clash.example.com", "/", loc);
+    long params = proxy_get(port, "params.example.com", "/", loc);
+    long ok = proxy_get(port, "ok.example.com", "/", loc);
+    print_message("proxy: conflicted listener %ld, not-accepted Gateway %ld, valid listener %ld\n",
+                  conflicted, params, ok);
+    assert_int_equal(conflicted, 404);
+    assert_int_equal(params, 404);
+    assert_int_not_equal(ok, 404);
+    kf_proxy_stop(px);
+    json_object_put(ents);
+    json_object_put(verr);
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
 static void test_hostile_values_never_reach_kong(void **state)
 {
     struct tenv *t = *state;
@@ -1775,6 +1871,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rewrites, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_certificates, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_https_listener_hosts, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_unusable_listeners_carry_no_routes, unit_setup,
+                                        tenv_teardown),
         cmocka_unit_test_setup_teardown(test_hostile_values_never_reach_kong, unit_setup,
                                         tenv_teardown),
         cmocka_unit_test_setup_teardown(test_regex_portability, unit_setup, tenv_teardown),
