@@ -143,6 +143,9 @@ static const char *path_modifier_problem(const struct kgc_api_http_path_modifier
         v = p->replace_prefix_match;
     else
         return "an unknown path modifier type";
+    /* an empty ReplacePrefixMatch is the spec's "<empty string>" rows: the same as "/" */
+    if (v && !v[0] && p->replace_prefix_match == v)
+        return NULL;
     if (!v || !tr_path_value(v) || strstr(v, "$("))
         return "a path Kong cannot carry (must start with /, no //, no \"$(\")";
     return NULL;
@@ -227,10 +230,23 @@ bool tr_check_filters(struct route_ctx *rc, uint32_t ri, struct rule_filters *f)
 
 /* ---- redirects and rewrites, per match ------------------------------------------------------- */
 
+/* ReplacePrefixMatch r applied to the matched prefix itself (nothing after it): r without its
+ * trailing '/', or "/" when that leaves nothing (the spec's table: "/foo" with "/", or with the
+ * empty string, gives "/"; "/xyz/" joins as "/xyz"). The rewrite uses the same rule. */
+static const char *prefix_replaced(const char *r, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", r);
+    size_t n = strlen(buf);
+    while (n > 0 && buf[n - 1] == '/')
+        buf[--n] = '\0';
+    return n ? buf : "/";
+}
+
 /* The static path a redirect can send for this match, narrowing a PathPrefix to its own path
  * when the rest of the path would have to be carried over. NULL: not expressible. */
 static const char *redirect_static_path(struct route_ctx *rc, struct match_plan *mp,
-                                        const char *replacement, const char *what)
+                                        const char *replacement, const char *what, char *buf,
+                                        size_t size)
 {
     if (mp->path.kind == PATH_REGEX) {
         MATCH_DROP(rc, mp,
@@ -246,7 +262,7 @@ static const char *redirect_static_path(struct route_ctx *rc, struct match_plan 
                        "static), its sub-paths are not routed by this rule",
                        mp->match, what, mp->path.value);
     }
-    return replacement ? replacement : mp->path.value;
+    return replacement ? prefix_replaced(replacement, buf, size) : mp->path.value;
 }
 
 bool tr_plan_redirect(struct route_ctx *rc, struct match_plan *mp,
@@ -265,6 +281,7 @@ bool tr_plan_redirect(struct route_ctx *rc, struct match_plan *mp,
     else if (rd->path)
         mode = PREFIX;
     bool absolute = rd->hostname || rd->scheme || rd->port;
+    char pbuf[1100];
 
     if (!host) {
         if (absolute) {
@@ -283,11 +300,12 @@ bool tr_plan_redirect(struct route_ctx *rc, struct match_plan *mp,
             return false;
         }
         /* same scheme, host and port: a relative Location */
-        const char *path = mode == FULL
-                               ? rd->path->replace_full_path
-                               : redirect_static_path(
-                                     rc, mp, mode == PREFIX ? rd->path->replace_prefix_match : NULL,
-                                     mode == PREFIX ? "the prefix redirect" : "the redirect");
+        const char *path =
+            mode == FULL
+                ? rd->path->replace_full_path
+                : redirect_static_path(
+                      rc, mp, mode == PREFIX ? rd->path->replace_prefix_match : NULL,
+                      mode == PREFIX ? "the prefix redirect" : "the redirect", pbuf, sizeof(pbuf));
         if (!path)
             return false;
         p->location = tr_strdup(c, path);
@@ -329,11 +347,11 @@ bool tr_plan_redirect(struct route_ctx *rc, struct match_plan *mp,
         return true;
     }
     const char *path =
-        mode == FULL
-            ? rd->path->replace_full_path
-            : redirect_static_path(rc, mp, mode == PREFIX ? rd->path->replace_prefix_match : NULL,
-                                   mode == PREFIX ? "the prefix redirect"
-                                                  : "keeping the path (Kong < 3.9)");
+        mode == FULL ? rd->path->replace_full_path
+                     : redirect_static_path(
+                           rc, mp, mode == PREFIX ? rd->path->replace_prefix_match : NULL,
+                           mode == PREFIX ? "the prefix redirect" : "keeping the path (Kong < 3.9)",
+                           pbuf, sizeof(pbuf));
     if (!path)
         return false;
     p->plugin = c->redirect_plugin;

@@ -1200,7 +1200,24 @@ static const char REDIRECT_PORT_YAML[] =
     "  - matches: [{path: {type: PathPrefix, value: /port}}]\n"
     "    filters: [{type: RequestRedirect, requestRedirect: {port: 8083}}]\n"
     "  - matches: [{path: {type: PathPrefix, value: /port-80}}]\n"
-    "    filters: [{type: RequestRedirect, requestRedirect: {port: 80}}]\n";
+    "    filters: [{type: RequestRedirect, requestRedirect: {port: 80}}]\n"
+    "---\n"
+    "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+    "metadata: {name: prefix-edges, namespace: " INFRA "}\n"
+    "spec:\n"
+    "  parentRefs: [{name: same-namespace}]\n"
+    "  rules:\n"
+    "  - matches: [{path: {type: PathPrefix, value: /empty}}]\n"
+    "    filters: [{type: RequestRedirect,\n"
+    "               requestRedirect: {path: {type: ReplacePrefixMatch, replacePrefixMatch: ''}}}]\n"
+    "  - matches: [{path: {type: PathPrefix, value: /slash/}}]\n"
+    "    filters: [{type: RequestRedirect,\n"
+    "               requestRedirect: {path: {type: ReplacePrefixMatch, replacePrefixMatch: "
+    "/xyz/}}}]\n"
+    "  - matches: [{path: {type: PathPrefix, value: /rw-empty}}]\n"
+    "    filters: [{type: URLRewrite,\n"
+    "               urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: ''}}}]\n"
+    "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n";
 
 static size_t redirect_header(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -1216,16 +1233,20 @@ static size_t redirect_header(char *data, size_t size, size_t nmemb, void *arg)
 
 static size_t redirect_body(char *data, size_t size, size_t nmemb, void *arg)
 {
-    (void)data;
-    (void)arg;
-    return size * nmemb;
+    char *body = arg; /* 4096 bytes, the start of the body */
+    size_t n = size * nmemb, have = strlen(body);
+    if (have + 1 < 4096)
+        snprintf(body + have, 4096 - have, "%.*s", (int)n, data);
+    return n;
 }
 
 /* GET http://host:port/path through the proxy (redirects not followed): the status and, in
  * location (512 bytes), the Location header ("" when none). */
-static long proxy_get(unsigned port, const char *host, const char *path, char *location)
+static long proxy_get_body(unsigned port, const char *host, const char *path, char *location,
+                           char *body /* 4096 bytes */)
 {
     char url[512], resolve[300];
+    body[0] = '\0';
     snprintf(url, sizeof(url), "http://%s:%u%s", host, port, path);
     snprintf(resolve, sizeof(resolve), "%s:%u:127.0.0.1", host, port);
     location[0] = '\0';
@@ -1237,6 +1258,7 @@ static long proxy_get(unsigned port, const char *host, const char *path, char *l
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, redirect_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, location);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, redirect_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
     assert_int_equal(curl_easy_perform(c), CURLE_OK);
@@ -1247,23 +1269,39 @@ static long proxy_get(unsigned port, const char *host, const char *path, char *l
     return status;
 }
 
+/* proxy_get_body() without the body. */
+static long proxy_get(unsigned port, const char *host, const char *path, char *location)
+{
+    char body[4096];
+    return proxy_get_body(port, host, path, location, body);
+}
+
 /* One request and what the conformance test (or, where Kong cannot, kgc's status) expects. */
 struct redirect_case {
     const char *host, *path;
     long status;          /* 404: not routed (the rule or match is dropped or narrowed) */
     const char *location; /* the exact Location header; NULL: none */
+    const char *echoed;   /* 200: the path the echo server got; NULL: not checked */
 };
 
 static void check_redirects(unsigned port, const struct redirect_case *cases, size_t n,
                             const char *version)
 {
     for (size_t i = 0; i < n; i++) {
-        char location[512];
-        long st = proxy_get(port, cases[i].host, cases[i].path, location);
+        char location[512], body[4096];
+        long st = proxy_get_body(port, cases[i].host, cases[i].path, location, body);
         if (st != cases[i].status || strcmp(location, cases[i].location ? cases[i].location : ""))
             fail_msg("Kong %s, GET %s%s: %ld Location \"%s\", want %ld \"%s\"", version,
                      cases[i].host, cases[i].path, st, location, cases[i].status,
                      cases[i].location ? cases[i].location : "");
+        if (cases[i].echoed) {
+            json_object *echo = json_tokener_parse(body), *path = NULL;
+            if (!json_object_object_get_ex(echo, "path", &path) ||
+                strcmp(json_object_get_string(path), cases[i].echoed) != 0)
+                fail_msg("Kong %s, GET %s%s: echoed %s, want path %s", version, cases[i].host,
+                         cases[i].path, body, cases[i].echoed);
+            json_object_put(echo);
+        }
     }
 }
 
@@ -1331,6 +1369,12 @@ static void test_redirects_through_proxy(void **state)
              plugin ? "http://port.example.com:8083/port/a/b" : NULL},
             /* http on port 80: no port in the Location */
             {"port.example.com", "/port-80", 302, "http://port.example.com/port-80"},
+            /* the spec's table: "/foo" with "" (or "/") gives "/", "/xyz/" joins as "/xyz" */
+            {gw, "/empty", 302, "/"},
+            {gw, "/slash", 302, "/xyz"},
+            {gw, "/rw-empty", 200, NULL, "/"},
+            {gw, "/rw-empty/", 200, NULL, "/"},
+            {gw, "/rw-empty/bar", 200, NULL, "/bar"},
         };
         check_redirects(port, cases, sizeof(cases) / sizeof(cases[0]), versions[vi]);
         kf_proxy_stop(px);
