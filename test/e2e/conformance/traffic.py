@@ -92,6 +92,14 @@ def kong_route_names():
     return names
 
 
+def kong_hash():
+    try:
+        with urllib.request.urlopen(os.environ["KONG_ADMIN"] + "/status", timeout=5) as r:
+            return json.loads(r.read()).get("configuration_hash")
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
 def routes():
     out = []
     for ns in NAMESPACES:
@@ -334,8 +342,12 @@ def run(test):
             verb, kind, ref = before.split()
             ns, name = ref.split("/")
             assert verb == "delete" and kind == "referencegrant"
+            h0 = kong_hash()
             api("DELETE", "/apis/gateway.networking.k8s.io/v1beta1/namespaces/%s/referencegrants/%s" % (ns, name))
-            time.sleep(0.3)
+            # the route's generation does not change: wait for kgc's push of the new verdict
+            if not wait(lambda: kong_hash() != h0, limit):
+                print("# %s: Kong's configuration did not change within %.0f s of: %s"
+                      % (test, limit, before), file=sys.stderr)
         rs = routes()
         if not wait(lambda: settled(routes()), limit):
             print("# %s: kgc had not settled after %.0f s (status or Kong config); checking anyway"
