@@ -360,87 +360,125 @@ static void test_rt_replace_host(void **state)
     fx_free(&f);
 }
 
+/* ---- request-transformer cases: a request, the plugin's configuration, one outcome ---------- */
+
+enum rt_field { RT_QUERY, RT_URI, RT_BODY, RT_STATUS };
+
+/* A request-transformer case: the client request (up to two URI captures, a Content-Type and a
+ * body), the plugin's configuration, and what the access phase must leave: the upstream query,
+ * URI or body (want), or the response status. */
+struct rt_case {
+    const char *method, *path, *query, *host;
+    const char *caps[2][2]; /* name, value */
+    const char *ctype, *body, *config;
+    enum rt_field field;
+    const char *want;
+    int status;
+};
+
+static void test_rt_case(void **state)
+{
+    const struct rt_case *t = *state;
+    struct fx f;
+    fx_init(&f, t->method, t->path, t->query, t->host);
+    for (size_t i = 0; i < 2 && t->caps[i][0]; i++) {
+        fx_cap(&f, t->caps[i][0], t->caps[i][1]);
+    }
+    if (t->ctype) {
+        fx_hdr(&f, "Content-Type", t->ctype);
+    }
+    if (t->body) {
+        fx_body(&f, t->body);
+    }
+    fx_plugin(&f, "request-transformer", t->config);
+    fx_access(&f);
+    switch (t->field) {
+    case RT_QUERY:
+        assert_string_equal(f.up.query, t->want);
+        break;
+    case RT_URI:
+        assert_string_equal(f.up.uri, t->want);
+        break;
+    case RT_BODY:
+        assert_string_equal(f.up.body, t->want);
+        break;
+    case RT_STATUS:
+        assert_int_equal(f.resp.status, t->status);
+        break;
+    }
+    fx_free(&f);
+}
+
+/* One cmocka test a case, named as the case (test_rt_<name>). */
+#define RT_CASE(c) ((struct CMUnitTest){"test_" #c, test_rt_case, NULL, NULL, &(c)})
+
 /* ---- request-transformer: querystring -------------------------------------------------------- */
 
 /* RT-SPEC 1400 and 1418, pdk/service/request.lua:44-64: add when missing; the query is
  * re-encoded key by key, pieces sorted. */
-static void test_rt_query_add(void **state)
-{
-    (void)state;
-    struct fx f;
-    fx_init(&f, "GET", "/request", "q2=v2&q1=keep", "test1.test");
-    fx_plugin(&f, "request-transformer",
-              "{\"add\":{\"querystring\":[\"q1:v1\",\"q3:v3\",\"a b:c d\"]}}");
-    fx_access(&f);
-    assert_string_equal(f.up.query, "a%20b=c%20d&q1=keep&q2=v2&q3=v3");
-    fx_free(&f);
-}
+static struct rt_case rt_query_add = {
+    .method = "GET",
+    .path = "/request",
+    .query = "q2=v2&q1=keep",
+    .host = "test1.test",
+    .config = "{\"add\":{\"querystring\":[\"q1:v1\",\"q3:v3\",\"a b:c d\"]}}",
+    .field = RT_QUERY,
+    .want = "a%20b=c%20d&q1=keep&q2=v2&q3=v3",
+};
 
 /* RT-SPEC 706, 904, 1146, 1542 (config 172-183,212-216,238-242): remove, rename, replace,
  * append. */
-static void test_rt_query_ops(void **state)
-{
-    (void)state;
-    struct fx f;
-    fx_init(&f, "GET", "/request", "toremovequery=yes&originalparam=x&toreplacequery=yes&p1=a1",
-            "test3.test");
-    fx_plugin(&f, "request-transformer",
-              "{\"remove\":{\"querystring\":[\"toremovequery\"]},"
+static struct rt_case rt_query_ops = {
+    .method = "GET",
+    .path = "/request",
+    .query = "toremovequery=yes&originalparam=x&toreplacequery=yes&p1=a1",
+    .host = "test3.test",
+    .config = "{\"remove\":{\"querystring\":[\"toremovequery\"]},"
               "\"rename\":{\"querystring\":[\"originalparam:renamedparam\"]},"
               "\"replace\":{\"querystring\":[\"toreplacequery:no\",\"absent:zz\"]},"
-              "\"append\":{\"querystring\":[\"p1:a2\",\"p2:b1\"]}}");
-    fx_access(&f);
-    assert_string_equal(f.up.query, "p1=a1&p1=a2&p2=b1&renamedparam=x&toreplacequery=no");
-    fx_free(&f);
-}
+              "\"append\":{\"querystring\":[\"p1:a2\",\"p2:b1\"]}}",
+    .field = RT_QUERY,
+    .want = "p1=a1&p1=a2&p2=b1&renamedparam=x&toreplacequery=no",
+};
 
 /* RT-SPEC 2063-2083 (config 246-254): captures as values; '[' ']' escaped by ngx.encode_args. */
-static void test_rt_query_template_captures(void **state)
-{
-    (void)state;
-    struct fx f;
-    fx_init(&f, "GET", "/requests/user1/foo/user2/bar", "q1=20", "test10.test");
-    fx_cap(&f, "user1", "foo");
-    fx_cap(&f, "user2", "bar");
-    fx_plugin(&f, "request-transformer",
-              "{\"add\":{\"querystring\":[\"uri_param1:$(uri_captures.user1)\","
-              "\"uri_param2[some_index][1]:$(uri_captures.user2)\"]}}");
-    fx_access(&f);
-    assert_string_equal(f.up.query, "q1=20&uri_param1=foo&uri_param2%5Bsome_index%5D%5B1%5D=bar");
-    fx_free(&f);
-}
+static struct rt_case rt_query_template_captures = {
+    .method = "GET",
+    .path = "/requests/user1/foo/user2/bar",
+    .query = "q1=20",
+    .host = "test10.test",
+    .caps = {{"user1", "foo"}, {"user2", "bar"}},
+    .config = "{\"add\":{\"querystring\":[\"uri_param1:$(uri_captures.user1)\","
+              "\"uri_param2[some_index][1]:$(uri_captures.user2)\"]}}",
+    .field = RT_QUERY,
+    .want = "q1=20&uri_param1=foo&uri_param2%5Bsome_index%5D%5B1%5D=bar",
+};
 
 /* ---- request-transformer: templates ---------------------------------------------------------- */
 
 /* RT-SPEC 2085-2097 (config 256-263): replace.uri with named captures. */
-static void test_rt_uri_template(void **state)
-{
-    (void)state;
-    struct fx f;
-    fx_init(&f, "GET", "/requests/user1/foo/user2/bar", NULL, "test11.test");
-    fx_cap(&f, "user1", "foo");
-    fx_cap(&f, "user2", "bar");
-    fx_plugin(&f, "request-transformer",
-              "{\"replace\":{\"uri\":\"/requests/user2/$(uri_captures.user2)/user1/"
-              "$(uri_captures.user1)\"}}");
-    fx_access(&f);
-    assert_string_equal(f.up.uri, "/requests/user2/bar/user1/foo");
-    fx_free(&f);
-}
+static struct rt_case rt_uri_template = {
+    .method = "GET",
+    .path = "/requests/user1/foo/user2/bar",
+    .host = "test11.test",
+    .caps = {{"user1", "foo"}, {"user2", "bar"}},
+    .config = "{\"replace\":{\"uri\":\"/requests/user2/$(uri_captures.user2)/user1/"
+              "$(uri_captures.user1)\"}}",
+    .field = RT_URI,
+    .want = "/requests/user2/bar/user1/foo",
+};
 
 /* RT-SPEC 2098-2115 (config 266-274): `or` gives the default when a capture is missing. */
-static void test_rt_template_or_default(void **state)
-{
-    (void)state;
-    struct fx f;
-    fx_init(&f, "GET", "/requests/", "q1=20", "test12.test");
-    fx_plugin(&f, "request-transformer",
-              "{\"add\":{\"querystring\":[\"uri_param1:$(uri_captures.user1 or 'default1')\","
-              "\"uri_param2:$(uri_captures.user2 or 'default2')\"]}}");
-    fx_access(&f);
-    assert_string_equal(f.up.query, "q1=20&uri_param1=default1&uri_param2=default2");
-    fx_free(&f);
-}
+static struct rt_case rt_template_or_default = {
+    .method = "GET",
+    .path = "/requests/",
+    .query = "q1=20",
+    .host = "test12.test",
+    .config = "{\"add\":{\"querystring\":[\"uri_param1:$(uri_captures.user1 or 'default1')\","
+              "\"uri_param2:$(uri_captures.user2 or 'default2')\"]}}",
+    .field = RT_QUERY,
+    .want = "q1=20&uri_param1=default1&uri_param2=default2",
+};
 
 /* RT-SPEC 2116-2125 (config 276-283): arithmetic on a non-number throws: 500. */
 static void test_rt_template_runtime_error_500(void **state)
@@ -475,18 +513,15 @@ static void test_rt_template_arith_number(void **state)
 }
 
 /* RT-SPEC 2126-2138 (config 286-293): numbered captures by index, [0] is the whole match. */
-static void test_rt_template_capture_index(void **state)
-{
-    (void)state;
-    struct fx f;
-    fx_init(&f, "GET", "/user1/foo/user2/bar", NULL, "test14.test");
-    fx_cap(&f, "0", "/user1/foo/user2/bar");
-    fx_cap(&f, "1", "foo");
-    fx_plugin(&f, "request-transformer", "{\"replace\":{\"uri\":\"/requests$(uri_captures[0])\"}}");
-    fx_access(&f);
-    assert_string_equal(f.up.uri, "/requests/user1/foo/user2/bar");
-    fx_free(&f);
-}
+static struct rt_case rt_template_capture_index = {
+    .method = "GET",
+    .path = "/user1/foo/user2/bar",
+    .host = "test14.test",
+    .caps = {{"0", "/user1/foo/user2/bar"}, {"1", "foo"}},
+    .config = "{\"replace\":{\"uri\":\"/requests$(uri_captures[0])\"}}",
+    .field = RT_URI,
+    .want = "/requests/user1/foo/user2/bar",
+};
 
 /* RT-SPEC 2139-2160 (config 296-308): headers and query_params in templates; q1 removed. */
 static void test_rt_template_headers_query(void **state)
@@ -546,30 +581,26 @@ static void test_rt_template_old_value(void **state)
 }
 
 /* RT-SPEC 2207-2226 (config 342-350): a template escaped as a Lua string literal. */
-static void test_rt_template_escaped(void **state)
-{
-    (void)state;
-    struct fx f;
-    fx_init(&f, "GET", "/requests/user1/foo/user2/bar", "q2=20", "test18.test");
-    fx_cap(&f, "user1", "foo");
-    fx_plugin(&f, "request-transformer",
-              "{\"add\":{\"querystring\":[\"q1:$('$(uri_captures.user1)')\"]}}");
-    fx_access(&f);
-    assert_string_equal(f.up.query, "q1=%24(uri_captures.user1)&q2=20");
-    fx_free(&f);
-}
+static struct rt_case rt_template_escaped = {
+    .method = "GET",
+    .path = "/requests/user1/foo/user2/bar",
+    .query = "q2=20",
+    .host = "test18.test",
+    .caps = {{"user1", "foo"}},
+    .config = "{\"add\":{\"querystring\":[\"q1:$('$(uri_captures.user1)')\"]}}",
+    .field = RT_QUERY,
+    .want = "q1=%24(uri_captures.user1)&q2=20",
+};
 
 /* RT-SPEC 2227-2241 (config 352-360): a template that calls an undefined function: 500. */
-static void test_rt_template_call_error(void **state)
-{
-    (void)state;
-    struct fx f;
-    fx_init(&f, "GET", "/requests/user1/foo/user2/bar", NULL, "test19.test");
-    fx_plugin(&f, "request-transformer", "{\"add\":{\"querystring\":[\"q1:$(ERROR())\"]}}");
-    fx_access(&f);
-    assert_int_equal(f.resp.status, 500);
-    fx_free(&f);
-}
+static struct rt_case rt_template_call_error = {
+    .method = "GET",
+    .path = "/requests/user1/foo/user2/bar",
+    .host = "test19.test",
+    .config = "{\"add\":{\"querystring\":[\"q1:$(ERROR())\"]}}",
+    .field = RT_STATUS,
+    .status = 500,
+};
 
 /* RT-SPEC 2260-2273 (config 432-440): type() is in the template environment (access.lua:549);
  * a repeated header is a table. */
@@ -591,17 +622,14 @@ static void test_rt_template_type_function(void **state)
 }
 
 /* RT-SPEC 2286-2295 (config 471-481): assigning in a template is not an expression: 500. */
-static void test_rt_template_write_attempt(void **state)
-{
-    (void)state;
-    struct fx f;
-    fx_init(&f, "GET", "/requests", NULL, "test28.test");
-    fx_plugin(&f, "request-transformer",
-              "{\"add\":{\"headers\":[\"X-Write-Attempt:$(shared.written = true)\"]}}");
-    fx_access(&f);
-    assert_int_equal(f.resp.status, 500);
-    fx_free(&f);
-}
+static struct rt_case rt_template_write_attempt = {
+    .method = "GET",
+    .path = "/requests",
+    .host = "test28.test",
+    .config = "{\"add\":{\"headers\":[\"X-Write-Attempt:$(shared.written = true)\"]}}",
+    .field = RT_STATUS,
+    .status = 500,
+};
 
 /* pl.template (access.lua:40-42): "$(" without a closing ")" stays text; '#' is not an escape. */
 static void test_rt_template_unbalanced_literal(void **state)
@@ -618,30 +646,25 @@ static void test_rt_template_unbalanced_literal(void **state)
 
 /* RT-SPEC 1204-1230 (config 139-141,483-491): an unmatched optional group renders as nothing;
  * kong.service.request.set_path escapes the result (kong/tools/uri.lua:43,69). */
-static void test_rt_uri_escaped(void **state)
-{
-    (void)state;
-    struct fx f;
-    fx_init(&f, "GET", "/api/htest", NULL, "test29.test");
-    fx_cap(&f, "subpath", "htest");
-    fx_plugin(&f, "request-transformer",
-              "{\"replace\":{\"uri\":\"/api/v2/$(uri_captures[\\\"subpath\\\"])/t\xc3\xa9st\"}}");
-    fx_access(&f);
-    assert_string_equal(f.up.uri, "/api/v2/htest/t%C3%A9st");
-    fx_free(&f);
-}
+static struct rt_case rt_uri_escaped = {
+    .method = "GET",
+    .path = "/api/htest",
+    .host = "test29.test",
+    .caps = {{"subpath", "htest"}},
+    .config = "{\"replace\":{\"uri\":\"/api/v2/$(uri_captures[\\\"subpath\\\"])/t\xc3\xa9st\"}}",
+    .field = RT_URI,
+    .want = "/api/v2/htest/t%C3%A9st",
+};
 
 /* pdk/service/request.lua:139-145: a rendered path must start with '/': the handler throws. */
-static void test_rt_uri_not_slash_500(void **state)
-{
-    (void)state;
-    struct fx f;
-    fx_init(&f, "GET", "/a", NULL, "t.test");
-    fx_plugin(&f, "request-transformer", "{\"replace\":{\"uri\":\"$(uri_captures.none)x\"}}");
-    fx_access(&f);
-    assert_int_equal(f.resp.status, 500);
-    fx_free(&f);
-}
+static struct rt_case rt_uri_not_slash_500 = {
+    .method = "GET",
+    .path = "/a",
+    .host = "t.test",
+    .config = "{\"replace\":{\"uri\":\"$(uri_captures.none)x\"}}",
+    .field = RT_STATUS,
+    .status = 500,
+};
 
 /* ---- request-transformer: body and method ---------------------------------------------------- */
 
@@ -732,19 +755,16 @@ static void test_rt_body_json_rename_replace(void **state)
 }
 
 /* RT-SPEC 1572 (config 212-216): append to a form body parameter; a ':' in a value survives. */
-static void test_rt_body_form_append(void **state)
-{
-    (void)state;
-    struct fx f;
-    fx_init(&f, "POST", "/request", NULL, "test6.test");
-    fx_hdr(&f, "Content-Type", "application/x-www-form-urlencoded");
-    fx_body(&f, "p1=v0");
-    fx_plugin(&f, "request-transformer",
-              "{\"append\":{\"body\":[\"p1:v1\",\"p1:v2\",\"p2:value:1\"]}}");
-    fx_access(&f);
-    assert_string_equal(f.up.body, "p1=v0&p1=v1&p1=v2&p2=value%3A1");
-    fx_free(&f);
-}
+static struct rt_case rt_body_form_append = {
+    .method = "POST",
+    .path = "/request",
+    .host = "test6.test",
+    .ctype = "application/x-www-form-urlencoded",
+    .body = "p1=v0",
+    .config = "{\"append\":{\"body\":[\"p1:v1\",\"p1:v2\",\"p2:value:1\"]}}",
+    .field = RT_BODY,
+    .want = "p1=v0&p1=v1&p1=v2&p2=value%3A1",
+};
 
 /* RT-SPEC 538 and 552 (config 222-232): the method changes; POST -> GET moves a form body's
  * parameters into the querystring (access.lua:455-486). */
@@ -791,18 +811,16 @@ static void test_rt_method_and_json_body(void **state)
 #define MP_END        "--xYzZY--\r\n"
 
 /* RT-SPEC 687-705 (config 190-194), lua-multipart 0.5.9 delete()/encode(): remove a part. */
-static void test_rt_multipart_remove(void **state)
-{
-    (void)state;
-    struct fx f;
-    fx_init(&f, "POST", "/request", NULL, "test4.test");
-    fx_hdr(&f, "Content-Type", MP_CT);
-    fx_body(&f, MP_PART("toremoveform", "yes") MP_PART("nottoremove", "yes") MP_END);
-    fx_plugin(&f, "request-transformer", "{\"remove\":{\"body\":[\"toremoveform\"]}}");
-    fx_access(&f);
-    assert_string_equal(f.up.body, MP_PART("nottoremove", "yes") MP_END);
-    fx_free(&f);
-}
+static struct rt_case rt_multipart_remove = {
+    .method = "POST",
+    .path = "/request",
+    .host = "test4.test",
+    .ctype = MP_CT,
+    .body = MP_PART("toremoveform", "yes") MP_PART("nottoremove", "yes") MP_END,
+    .config = "{\"remove\":{\"body\":[\"toremoveform\"]}}",
+    .field = RT_BODY,
+    .want = MP_PART("nottoremove", "yes") MP_END,
+};
 
 /* RT-SPEC 1364-1399 (config 147-151): add a part when missing, keep an existing one. */
 static void test_rt_multipart_add(void **state)
@@ -846,18 +864,16 @@ static void test_rt_multipart_rename_replace(void **state)
 }
 
 /* RT-SPEC 1607-1623 (access.lua:377-422 has no append step for multipart): unchanged. */
-static void test_rt_multipart_append_ignored(void **state)
-{
-    (void)state;
-    struct fx f;
-    fx_init(&f, "POST", "/request", NULL, "test6.test");
-    fx_hdr(&f, "Content-Type", MP_CT);
-    fx_body(&f, MP_PART("p1", "This should not change") MP_END);
-    fx_plugin(&f, "request-transformer", "{\"append\":{\"body\":[\"p1:v1\"]}}");
-    fx_access(&f);
-    assert_string_equal(f.up.body, MP_PART("p1", "This should not change") MP_END);
-    fx_free(&f);
-}
+static struct rt_case rt_multipart_append_ignored = {
+    .method = "POST",
+    .path = "/request",
+    .host = "test6.test",
+    .ctype = MP_CT,
+    .body = MP_PART("p1", "This should not change") MP_END,
+    .config = "{\"append\":{\"body\":[\"p1:v1\"]}}",
+    .field = RT_BODY,
+    .want = MP_PART("p1", "This should not change") MP_END,
+};
 
 /* ---- response-transformer -------------------------------------------------------------------- */
 
@@ -1440,35 +1456,35 @@ int main(void)
         cmocka_unit_test(test_rt_append_keeps_config_case),
         cmocka_unit_test(test_rt_remove_then_add),
         cmocka_unit_test(test_rt_replace_host),
-        cmocka_unit_test(test_rt_query_add),
-        cmocka_unit_test(test_rt_query_ops),
-        cmocka_unit_test(test_rt_query_template_captures),
-        cmocka_unit_test(test_rt_uri_template),
-        cmocka_unit_test(test_rt_template_or_default),
+        RT_CASE(rt_query_add),
+        RT_CASE(rt_query_ops),
+        RT_CASE(rt_query_template_captures),
+        RT_CASE(rt_uri_template),
+        RT_CASE(rt_template_or_default),
         cmocka_unit_test(test_rt_template_runtime_error_500),
         cmocka_unit_test(test_rt_template_arith_number),
-        cmocka_unit_test(test_rt_template_capture_index),
+        RT_CASE(rt_template_capture_index),
         cmocka_unit_test(test_rt_template_headers_query),
         cmocka_unit_test(test_rt_template_removed_header),
         cmocka_unit_test(test_rt_template_old_value),
-        cmocka_unit_test(test_rt_template_escaped),
-        cmocka_unit_test(test_rt_template_call_error),
+        RT_CASE(rt_template_escaped),
+        RT_CASE(rt_template_call_error),
         cmocka_unit_test(test_rt_template_type_function),
-        cmocka_unit_test(test_rt_template_write_attempt),
+        RT_CASE(rt_template_write_attempt),
         cmocka_unit_test(test_rt_template_unbalanced_literal),
-        cmocka_unit_test(test_rt_uri_escaped),
-        cmocka_unit_test(test_rt_uri_not_slash_500),
+        RT_CASE(rt_uri_escaped),
+        RT_CASE(rt_uri_not_slash_500),
         cmocka_unit_test(test_rt_body_add),
         cmocka_unit_test(test_rt_body_json_existing_and_malformed),
         cmocka_unit_test(test_rt_body_remove),
         cmocka_unit_test(test_rt_body_json_rename_replace),
-        cmocka_unit_test(test_rt_body_form_append),
+        RT_CASE(rt_body_form_append),
         cmocka_unit_test(test_rt_http_method),
         cmocka_unit_test(test_rt_method_and_json_body),
-        cmocka_unit_test(test_rt_multipart_remove),
+        RT_CASE(rt_multipart_remove),
         cmocka_unit_test(test_rt_multipart_add),
         cmocka_unit_test(test_rt_multipart_rename_replace),
-        cmocka_unit_test(test_rt_multipart_append_ignored),
+        RT_CASE(rt_multipart_append_ignored),
         cmocka_unit_test(test_rh_is_json_body),
         cmocka_unit_test(test_rh_remove),
         cmocka_unit_test(test_rh_rename),
