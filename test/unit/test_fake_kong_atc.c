@@ -324,6 +324,21 @@ static bool run1(const char *expr, struct kf_atc_ctx *c, struct kf_atc_match *m)
     return ok;
 }
 
+/* Route uuid with priority and expression added to r (must succeed). */
+static void add_ok(struct kf_atc_router *r, const char *uuid, uint64_t priority, const char *expr)
+{
+    char err[4096];
+    assert_int_equal(kf_atc_router_add(r, uuid, priority, expr, err, sizeof(err)), 0);
+}
+
+/* r matches the context c (into *m) with route uuid. */
+static void match_is(struct kf_atc_router *r, struct kf_atc_ctx *c, struct kf_atc_match *m,
+                     const char *uuid)
+{
+    assert_true(kf_atc_router_execute(r, c, m));
+    assert_string_equal(m->uuid, uuid);
+}
+
 /* t/05-equals.t:38-59 and 82-103: a multi-valued field matches only when every value does */
 static void test_all_values_mode(void **state)
 {
@@ -386,16 +401,12 @@ static void test_sanity_prefix(void **state)
 {
     (void)state;
     struct kf_atc_router *r = kf_atc_router_new(KF_ATC_HTTP);
-    char err[4096];
-    assert_int_equal(kf_atc_router_add(r, UUID1, 0, "http.path ^= \"/foo\" && net.src.port == 80",
-                                       err, sizeof(err)),
-                     0);
+    add_ok(r, UUID1, 0, "http.path ^= \"/foo\" && net.src.port == 80");
     struct kf_atc_ctx *c = kf_atc_ctx_new();
     kf_atc_ctx_add_str(c, "http.path", "/foo/bar");
     kf_atc_ctx_add_int(c, "net.src.port", 80);
     struct kf_atc_match m;
-    assert_true(kf_atc_router_execute(r, c, &m));
-    assert_string_equal(m.uuid, UUID1);
+    match_is(r, c, &m, UUID1);
     assert_string_equal(m.path_value, "/foo");
     /* t/01-sanity.t:228-246: after reset nothing matches and there is no result */
     kf_atc_ctx_reset(c);
@@ -415,17 +426,13 @@ static void test_priority(void **state)
 {
     (void)state;
     struct kf_atc_router *r = kf_atc_router_new(KF_ATC_HTTP);
-    char err[4096];
-    assert_int_equal(kf_atc_router_add(r, UUID1, 1, "http.path ^= \"/foo\" && net.src.port == 80",
-                                       err, sizeof(err)),
-                     0);
-    assert_int_equal(kf_atc_router_add(r, UUID2, 0, "http.path ^= \"/\"", err, sizeof(err)), 0);
+    add_ok(r, UUID1, 1, "http.path ^= \"/foo\" && net.src.port == 80");
+    add_ok(r, UUID2, 0, "http.path ^= \"/\"");
     struct kf_atc_ctx *c = kf_atc_ctx_new();
     kf_atc_ctx_add_str(c, "http.path", "/foo/bar");
     kf_atc_ctx_add_int(c, "net.src.port", 80);
     struct kf_atc_match m;
-    assert_true(kf_atc_router_execute(r, c, &m));
-    assert_string_equal(m.uuid, UUID1);
+    match_is(r, c, &m, UUID1);
     assert_string_equal(m.path_value, "/foo");
     kf_atc_ctx_free(c);
     kf_atc_router_free(r);
@@ -438,9 +445,9 @@ static void test_uuid_tiebreak(void **state)
     (void)state;
     struct kf_atc_router *r = kf_atc_router_new(KF_ATC_HTTP);
     char err[4096];
-    assert_int_equal(kf_atc_router_add(r, UUID1, 5, "http.path ^= \"/\"", err, sizeof(err)), 0);
-    assert_int_equal(kf_atc_router_add(r, UUID8, 5, "http.path ^= \"/\"", err, sizeof(err)), 0);
-    assert_int_equal(kf_atc_router_add(r, UUID2, 5, "http.path ^= \"/\"", err, sizeof(err)), 0);
+    add_ok(r, UUID1, 5, "http.path ^= \"/\"");
+    add_ok(r, UUID8, 5, "http.path ^= \"/\"");
+    add_ok(r, UUID2, 5, "http.path ^= \"/\"");
     assert_int_equal(kf_atc_router_add(r, UUID2, 5, "http.path ^= \"/\"", err, sizeof(err)),
                      KGC_EEXIST);
     assert_string_equal(err, "UUID already exists");
@@ -451,8 +458,7 @@ static void test_uuid_tiebreak(void **state)
     struct kf_atc_ctx *c = kf_atc_ctx_new();
     kf_atc_ctx_add_str(c, "http.path", "/x");
     struct kf_atc_match m;
-    assert_true(kf_atc_router_execute(r, c, &m));
-    assert_string_equal(m.uuid, UUID8);
+    match_is(r, c, &m, UUID8);
     /* a router add that fails to parse leaves the router unchanged */
     assert_int_equal(kf_atc_router_add(r, UUID2, 9, "http.path ==", err, sizeof(err)), KGC_EINVAL);
     assert_int_equal(kf_atc_router_count(r), 3);
@@ -475,9 +481,8 @@ static void test_equals_not_equals(void **state)
     };
     for (size_t i = 0; i < 3; i++) {
         struct kf_atc_router *r = kf_atc_router_new(KF_ATC_HTTP);
-        char err[4096];
-        assert_int_equal(kf_atc_router_add(r, UUID1, 0, cases[i].eq, err, sizeof(err)), 0);
-        assert_int_equal(kf_atc_router_add(r, UUID8, 0, cases[i].ne, err, sizeof(err)), 0);
+        add_ok(r, UUID1, 0, cases[i].eq);
+        add_ok(r, UUID8, 0, cases[i].ne);
         for (int k = 0; k < 2; k++) {
             const char *v = k ? cases[i].b : cases[i].a;
             struct kf_atc_ctx *c = kf_atc_ctx_new();
@@ -491,8 +496,7 @@ static void test_equals_not_equals(void **state)
             else
                 assert_int_equal(kf_atc_ctx_add_ip(c, field, v), 0);
             struct kf_atc_match m;
-            assert_true(kf_atc_router_execute(r, c, &m));
-            assert_string_equal(m.uuid, k ? UUID8 : UUID1);
+            match_is(r, c, &m, k ? UUID8 : UUID1);
             kf_atc_ctx_free(c);
         }
         kf_atc_router_free(r);
@@ -613,17 +617,12 @@ static void test_lower_and_case(void **state)
 {
     (void)state;
     struct kf_atc_router *r = kf_atc_router_new(KF_ATC_HTTP);
-    char err[4096];
-    assert_int_equal(kf_atc_router_add(r, "e8fb37f1-102d-461e-9c51-6608a6bb8101", 100,
-                                       "http.path == \"/foo/bar\" && http.headers.test1 == "
-                                       "\"Quote\"",
-                                       err, sizeof(err)),
-                     0);
-    assert_int_equal(kf_atc_router_add(r, "e8fb37f1-102d-461e-9c51-6608a6bb8102", 100,
-                                       "http.path == \"/foo/bar\" && lower(http.headers.test2) == "
-                                       "\"quote\"",
-                                       err, sizeof(err)),
-                     0);
+    add_ok(r, "e8fb37f1-102d-461e-9c51-6608a6bb8101", 100,
+           "http.path == \"/foo/bar\" && http.headers.test1 == "
+           "\"Quote\"");
+    add_ok(r, "e8fb37f1-102d-461e-9c51-6608a6bb8102", 100,
+           "http.path == \"/foo/bar\" && lower(http.headers.test2) == "
+           "\"quote\"");
     struct kf_atc_ctx *c = kf_atc_ctx_new();
     struct kf_atc_match m;
     kf_atc_ctx_add_str(c, "http.path", "/foo/bar");
@@ -632,13 +631,11 @@ static void test_lower_and_case(void **state)
     kf_atc_ctx_reset(c);
     kf_atc_ctx_add_str(c, "http.path", "/foo/bar");
     kf_atc_ctx_add_str(c, "http.headers.test1", "Quote");
-    assert_true(kf_atc_router_execute(r, c, &m));
-    assert_string_equal(m.uuid, "e8fb37f1-102d-461e-9c51-6608a6bb8101");
+    match_is(r, c, &m, "e8fb37f1-102d-461e-9c51-6608a6bb8101");
     kf_atc_ctx_reset(c);
     kf_atc_ctx_add_str(c, "http.path", "/foo/bar");
     kf_atc_ctx_add_str(c, "http.headers.test2", "QuOtE");
-    assert_true(kf_atc_router_execute(r, c, &m));
-    assert_string_equal(m.uuid, "e8fb37f1-102d-461e-9c51-6608a6bb8102");
+    match_is(r, c, &m, "e8fb37f1-102d-461e-9c51-6608a6bb8102");
     /* lower() is Unicode-aware (Rust str::to_lowercase) */
     kf_atc_ctx_reset(c);
     kf_atc_ctx_add_str(c, "http.headers.x", "\xc3\x84RGER");
@@ -660,36 +657,26 @@ static void test_queries(void **state)
 {
     (void)state;
     struct kf_atc_router *r = kf_atc_router_new(KF_ATC_HTTP);
-    char err[4096];
-    assert_int_equal(kf_atc_router_add(r, "e8fb37f1-102d-461e-9c51-6608a6bb8101", 100,
-                                       "http.path == \"/foo/bar\" && http.queries.a == \"1\"", err,
-                                       sizeof(err)),
-                     0);
-    assert_int_equal(kf_atc_router_add(r, "e8fb37f1-102d-461e-9c51-6608a6bb8102", 100,
-                                       "http.path == \"/foo/bar\" && http.queries.a == \"\"", err,
-                                       sizeof(err)),
-                     0);
-    assert_int_equal(kf_atc_router_add(r, "e8fb37f1-102d-461e-9c51-6608a6bb8103", 100,
-                                       "http.path == \"/foo/bar\" && any(http.queries.a) == \"2\"",
-                                       err, sizeof(err)),
-                     0);
+    add_ok(r, "e8fb37f1-102d-461e-9c51-6608a6bb8101", 100,
+           "http.path == \"/foo/bar\" && http.queries.a == \"1\"");
+    add_ok(r, "e8fb37f1-102d-461e-9c51-6608a6bb8102", 100,
+           "http.path == \"/foo/bar\" && http.queries.a == \"\"");
+    add_ok(r, "e8fb37f1-102d-461e-9c51-6608a6bb8103", 100,
+           "http.path == \"/foo/bar\" && any(http.queries.a) == \"2\"");
     struct kf_atc_ctx *c = kf_atc_ctx_new();
     struct kf_atc_match m;
     kf_atc_ctx_add_str(c, "http.path", "/foo/bar");
     kf_atc_ctx_add_str(c, "http.queries.a", "1");
-    assert_true(kf_atc_router_execute(r, c, &m));
-    assert_string_equal(m.uuid, "e8fb37f1-102d-461e-9c51-6608a6bb8101");
+    match_is(r, c, &m, "e8fb37f1-102d-461e-9c51-6608a6bb8101");
     kf_atc_ctx_reset(c);
     kf_atc_ctx_add_str(c, "http.path", "/foo/bar");
     kf_atc_ctx_add_str(c, "http.queries.a", "");
-    assert_true(kf_atc_router_execute(r, c, &m));
-    assert_string_equal(m.uuid, "e8fb37f1-102d-461e-9c51-6608a6bb8102");
+    match_is(r, c, &m, "e8fb37f1-102d-461e-9c51-6608a6bb8102");
     kf_atc_ctx_reset(c);
     kf_atc_ctx_add_str(c, "http.path", "/foo/bar");
     kf_atc_ctx_add_str(c, "http.queries.a", "2");
     kf_atc_ctx_add_str(c, "http.queries.a", "10");
-    assert_true(kf_atc_router_execute(r, c, &m));
-    assert_string_equal(m.uuid, "e8fb37f1-102d-461e-9c51-6608a6bb8103");
+    match_is(r, c, &m, "e8fb37f1-102d-461e-9c51-6608a6bb8103");
     kf_atc_ctx_free(c);
     kf_atc_router_free(r);
 }
@@ -699,30 +686,22 @@ static void test_segments(void **state)
 {
     (void)state;
     struct kf_atc_router *r = kf_atc_router_new(KF_ATC_HTTP);
-    char err[4096];
-    assert_int_equal(kf_atc_router_add(r, "e8fb37f1-102d-461e-9c51-6608a6bb8101", 100,
-                                       "http.path.segments.0 == \"foo\" && http.path.segments.1 == "
-                                       "\"bar\"",
-                                       err, sizeof(err)),
-                     0);
-    assert_int_equal(kf_atc_router_add(r, "e8fb37f1-102d-461e-9c51-6608a6bb8102", 200,
-                                       "http.path.segments.0 == \"foo\" && http.path.segments.2 ^= "
-                                       "\"baz\"",
-                                       err, sizeof(err)),
-                     0);
-    assert_int_equal(kf_atc_router_add(r, "e8fb37f1-102d-461e-9c51-6608a6bb8103", 300,
-                                       "http.path.segments.0 == \"foo\" && http.path.segments.3 ~ "
-                                       "r#\"\\d+\"#",
-                                       err, sizeof(err)),
-                     0);
+    add_ok(r, "e8fb37f1-102d-461e-9c51-6608a6bb8101", 100,
+           "http.path.segments.0 == \"foo\" && http.path.segments.1 == "
+           "\"bar\"");
+    add_ok(r, "e8fb37f1-102d-461e-9c51-6608a6bb8102", 200,
+           "http.path.segments.0 == \"foo\" && http.path.segments.2 ^= "
+           "\"baz\"");
+    add_ok(r, "e8fb37f1-102d-461e-9c51-6608a6bb8103", 300,
+           "http.path.segments.0 == \"foo\" && http.path.segments.3 ~ "
+           "r#\"\\d+\"#");
     struct kf_atc_ctx *c = kf_atc_ctx_new();
     struct kf_atc_match m;
     kf_atc_ctx_add_str(c, "http.path.segments.0", "foo");
     kf_atc_ctx_add_str(c, "http.path.segments.1", "bar");
     kf_atc_ctx_add_str(c, "http.path.segments.2", "baz");
     kf_atc_ctx_add_str(c, "http.path.segments.3", "12345");
-    assert_true(kf_atc_router_execute(r, c, &m));
-    assert_string_equal(m.uuid, "e8fb37f1-102d-461e-9c51-6608a6bb8103");
+    match_is(r, c, &m, "e8fb37f1-102d-461e-9c51-6608a6bb8103");
     kf_atc_ctx_reset(c);
     kf_atc_ctx_add_str(c, "http.path.segments.0", "foo");
     kf_atc_ctx_add_str(c, "http.path.segments.1", "xxx");

@@ -330,12 +330,25 @@ static const char *DOC =
     "\"upstreams\":[{\"name\":\"up1\",\"targets\":[{\"target\":\"10.0.0.1:8080\"}]},"
     "{\"name\":\"up-empty\"}]}";
 
+/* The proxy under traditional_compatible (debug: --allow-debug-header) configured with DOC. */
+static void start_doc(struct fixture *f, bool debug)
+{
+    start(f, KF_FLAVOR_TRADITIONAL_COMPATIBLE, debug);
+    configure(f, DOC, "traditional_compatible");
+}
+
+/* GET path over plain HTTP with headers (NULL-terminated, or NULL). */
+static struct reply http_get(struct fixture *f, const char *path, const char *const *headers)
+{
+    return req("http", "127.0.0.1", f->http, "GET", path, headers, NULL);
+}
+
 static void check_echo_route(enum kf_flavor flavor, const char *flavor_name)
 {
     struct fixture f;
     start(&f, flavor, false);
     /* no configuration: Kong's router is empty */
-    struct reply r = req("http", "127.0.0.1", f.http, "GET", "/a", NULL, NULL);
+    struct reply r = http_get(&f, "/a", NULL);
     assert_int_equal(r.status, 404);
     assert_string_equal(jstr(r.json, "message", NULL), "no Route matched with those values");
     assert_string_equal(hdr(&r, "Content-Type"), "application/json; charset=utf-8");
@@ -347,7 +360,7 @@ static void check_echo_route(enum kf_flavor flavor, const char *flavor_name)
 
     configure(&f, DOC, flavor_name);
     static const char *const h1[] = {"Host: echo.example.com", "X-Forwarded-For: 1.2.3.4", NULL};
-    r = req("http", "127.0.0.1", f.http, "GET", "/a/b?x=1&y", h1, NULL);
+    r = http_get(&f, "/a/b?x=1&y", h1);
     assert_int_equal(r.status, 200);
     /* strip_path: /a removed, service path /base prefixed (path_handling v0) */
     assert_string_equal(jstr(r.json, "path", NULL), "/base/b?x=1&y");
@@ -382,7 +395,7 @@ static void check_echo_route(enum kf_flavor flavor, const char *flavor_name)
 
     /* the hosts matcher: another Host does not match r1 */
     static const char *const h2[] = {"Host: other.example.com", NULL};
-    r = req("http", "127.0.0.1", f.http, "GET", "/a", h2, NULL);
+    r = http_get(&f, "/a", h2);
     assert_int_equal(r.status, 404);
     json_object_put(r.json);
 
@@ -435,19 +448,19 @@ static void test_route_echo_expressions(void **state)
               "{\"name\":\"dst\",\"expression\":\"http.path == \\\"/d\\\" && net.dst.ip == "
               "127.0.0.1 && net.src.ip == 127.0.0.1\"}]}]}",
               "expressions");
-    struct reply r = req("http", "127.0.0.1", f.http, "GET", "/x/y", NULL, NULL);
+    struct reply r = http_get(&f, "/x/y", NULL);
     assert_int_equal(r.status, 200);
     assert_string_equal(jstr(jpath(r.json, "kong", "route"), "name", NULL), "low");
     /* strip_path (default true) strips what http.path ^= matched (kong/router/atc.lua:387-397) */
     assert_string_equal(jstr(r.json, "path", NULL), "/up/y");
     json_object_put(r.json);
     static const char *const h[] = {"X-V: 2", NULL};
-    r = req("http", "127.0.0.1", f.http, "GET", "/x/y", h, NULL);
+    r = http_get(&f, "/x/y", h);
     assert_int_equal(r.status, 200);
     assert_string_equal(jstr(jpath(r.json, "kong", "route"), "name", NULL), "high");
     json_object_put(r.json);
     /* net.dst.ip / net.src.ip: the connection's addresses, also behind TLS */
-    r = req("http", "127.0.0.1", f.http, "GET", "/d", NULL, NULL);
+    r = http_get(&f, "/d", NULL);
     assert_int_equal(r.status, 200);
     assert_string_equal(jstr(jpath(r.json, "kong", "route"), "name", NULL), "dst");
     json_object_put(r.json);
@@ -455,7 +468,7 @@ static void test_route_echo_expressions(void **state)
     assert_int_equal(r.status, 200);
     assert_string_equal(jstr(jpath(r.json, "kong", "route"), "name", NULL), "dst");
     json_object_put(r.json);
-    r = req("http", "127.0.0.1", f.http, "GET", "/z", NULL, NULL);
+    r = http_get(&f, "/z", NULL);
     assert_int_equal(r.status, 404);
     json_object_put(r.json);
     kf_proxy_stop(f.p);
@@ -482,7 +495,7 @@ static void check_exec_uri(enum kf_flavor flavor, const char *flavor_name)
         {"/a/%2e%2e/a/c", "/base/c", "/a/%2e%2e/a/c"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct reply r = req("http", "127.0.0.1", f.http, "GET", cases[i][0], h, NULL);
+        struct reply r = http_get(&f, cases[i][0], h);
         if (r.status != 200 || strcmp(jstr(r.json, "path", NULL), cases[i][1]) != 0) {
             print_message("%s %s: %ld %s\n", flavor_name, cases[i][0], r.status, r.body);
         }
@@ -493,7 +506,7 @@ static void check_exec_uri(enum kf_flavor flavor, const char *flavor_name)
         json_object_put(r.json);
     }
     /* "/b/../keep" is "/keep" for the router; strip_path false keeps the normalised URI */
-    struct reply r = req("http", "127.0.0.1", f.http, "GET", "/b/../keep/%41", NULL, NULL);
+    struct reply r = http_get(&f, "/b/../keep/%41", NULL);
     assert_int_equal(r.status, 200);
     assert_string_equal(jstr(jpath(r.json, "kong", "route"), "name", NULL), "r-keep");
     assert_string_equal(jstr(r.json, "path", NULL), "/base/keep/A");
@@ -539,7 +552,7 @@ static void test_balancer_extras(void **state)
         for (int i = 0; i < 40; i++) {
             char path[64];
             snprintf(path, sizeof(path), "/u/user%d", i);
-            struct reply r = req("http", "127.0.0.1", f.http, "GET", path, NULL, NULL);
+            struct reply r = http_get(&f, path, NULL);
             assert_int_equal(r.status, 200);
             const char *t = jstr(r.json, "kong", "target");
             if (round == 0) {
@@ -558,7 +571,7 @@ static void test_balancer_extras(void **state)
     }
     assert_true(distinct >= 2);
     /* no cookie: Kong makes one (a UUID) with the upstream's path */
-    struct reply r = req("http", "127.0.0.1", f.http, "GET", "/k", NULL, NULL);
+    struct reply r = http_get(&f, "/k", NULL);
     assert_int_equal(r.status, 200);
     const char *sc = hdr(&r, "Set-Cookie");
     assert_non_null(sc);
@@ -569,7 +582,7 @@ static void test_balancer_extras(void **state)
     json_object_put(r.json);
     /* with the cookie: none sent, and the cookie's value picks the target */
     static const char *const ck[] = {"Cookie: sticky=abc", NULL};
-    r = req("http", "127.0.0.1", f.http, "GET", "/k", ck, NULL);
+    r = http_get(&f, "/k", ck);
     assert_int_equal(r.status, 200);
     assert_null(hdr(&r, "Set-Cookie"));
     json_object_put(r.json);
@@ -591,10 +604,10 @@ static void test_router_query_args(void **state)
               "{\"name\":\"q\",\"expression\":\"http.path == \\\"/q\\\" && "
               "http.queries.a == \\\"x y\\\"\"}]}]}",
               "expressions");
-    struct reply r = req("http", "127.0.0.1", f.http, "GET", "/q?a=x+y", NULL, NULL);
+    struct reply r = http_get(&f, "/q?a=x+y", NULL);
     assert_int_equal(r.status, 200);
     json_object_put(r.json);
-    r = req("http", "127.0.0.1", f.http, "GET", "/q?a=x%20y", NULL, NULL);
+    r = http_get(&f, "/q?a=x%20y", NULL);
     assert_int_equal(r.status, 200);
     json_object_put(r.json);
     /* 99 empty pieces then a=x+y: the 100th piece still counts */
@@ -603,7 +616,7 @@ static void test_router_query_args(void **state)
         strcat(path, "&");
     }
     strcat(path, "a=x+y");
-    r = req("http", "127.0.0.1", f.http, "GET", path, NULL, NULL);
+    r = http_get(&f, path, NULL);
     assert_int_equal(r.status, 200);
     json_object_put(r.json);
     /* 100 empty pieces: the limit is reached before a */
@@ -612,7 +625,7 @@ static void test_router_query_args(void **state)
         strcat(path, "&");
     }
     strcat(path, "a=x+y");
-    r = req("http", "127.0.0.1", f.http, "GET", path, NULL, NULL);
+    r = http_get(&f, path, NULL);
     assert_int_equal(r.status, 404);
     json_object_put(r.json);
     kf_proxy_stop(f.p);
@@ -622,9 +635,8 @@ static void test_https_only_routes(void **state)
 {
     (void)state;
     struct fixture f;
-    start(&f, KF_FLAVOR_TRADITIONAL_COMPATIBLE, false);
-    configure(&f, DOC, "traditional_compatible");
-    struct reply r = req("http", "127.0.0.1", f.http, "GET", "/secure", NULL, NULL);
+    start_doc(&f, false);
+    struct reply r = http_get(&f, "/secure", NULL);
     /* handler.lua: 426 with Kong's body and the upgrade headers */
     assert_int_equal(r.status, 426);
     assert_string_equal(jstr(r.json, "message", NULL), "Please use HTTPS protocol");
@@ -637,7 +649,7 @@ static void test_https_only_routes(void **state)
     json_object_put(r.json);
     /* 301: Location is https:// + the host + the request URI as sent */
     static const char *const h[] = {"Host: shop.example.com:8000", NULL};
-    r = req("http", "127.0.0.1", f.http, "GET", "/moved/x?q=1", h, NULL);
+    r = http_get(&f, "/moved/x?q=1", h);
     assert_int_equal(r.status, 301);
     assert_string_equal(hdr(&r, "Location"), "https://shop.example.com/moved/x?q=1");
     json_object_put(r.json);
@@ -648,9 +660,8 @@ static void test_no_target_503(void **state)
 {
     (void)state;
     struct fixture f;
-    start(&f, KF_FLAVOR_TRADITIONAL_COMPATIBLE, false);
-    configure(&f, DOC, "traditional_compatible");
-    struct reply r = req("http", "127.0.0.1", f.http, "GET", "/empty", NULL, NULL);
+    start_doc(&f, false);
+    struct reply r = http_get(&f, "/empty", NULL);
     assert_int_equal(r.status, 503);
     assert_string_equal(jstr(r.json, "message", NULL),
                         "failure to get a peer from the ring-balancer");
@@ -661,7 +672,7 @@ static void test_no_target_503(void **state)
               "{\"_format_version\":\"3.0\",\"routes\":[{\"name\":\"lonely\",\"paths\":"
               "[\"/lonely\"]}]}",
               "traditional_compatible");
-    r = req("http", "127.0.0.1", f.http, "GET", "/lonely", NULL, NULL);
+    r = http_get(&f, "/lonely", NULL);
     assert_int_equal(r.status, 503);
     assert_string_equal(jstr(r.json, "message", NULL), "no Service found with those values");
     json_object_put(r.json);
@@ -672,10 +683,9 @@ static void test_debug_header(void **state)
 {
     (void)state;
     struct fixture f;
-    start(&f, KF_FLAVOR_TRADITIONAL_COMPATIBLE, true);
-    configure(&f, DOC, "traditional_compatible");
+    start_doc(&f, true);
     static const char *const h[] = {"Host: echo.example.com", "Kong-Debug: 1", NULL};
-    struct reply r = req("http", "127.0.0.1", f.http, "GET", "/a", h, NULL);
+    struct reply r = http_get(&f, "/a", h);
     assert_int_equal(r.status, 200);
     char rid[37], sid[37];
     kf_entity_uuid("routes", "r1", rid);
@@ -687,12 +697,12 @@ static void test_debug_header(void **state)
     json_object_put(r.json);
     /* without the request header: none */
     static const char *const h2[] = {"Host: echo.example.com", NULL};
-    r = req("http", "127.0.0.1", f.http, "GET", "/a", h2, NULL);
+    r = http_get(&f, "/a", h2);
     assert_null(hdr(&r, "Kong-Route-Id"));
     json_object_put(r.json);
     /* also on Kong's own answers for a matched route (426) */
     static const char *const h3[] = {"Kong-Debug: 1", NULL};
-    r = req("http", "127.0.0.1", f.http, "GET", "/secure", h3, NULL);
+    r = http_get(&f, "/secure", h3);
     assert_int_equal(r.status, 426);
     assert_string_equal(hdr(&r, "Kong-Route-Name"), "r-https");
     json_object_put(r.json);
@@ -703,9 +713,8 @@ static void test_config_swap(void **state)
 {
     (void)state;
     struct fixture f;
-    start(&f, KF_FLAVOR_TRADITIONAL_COMPATIBLE, false);
-    configure(&f, DOC, "traditional_compatible");
-    struct reply r = req("http", "127.0.0.1", f.http, "GET", "/empty", NULL, NULL);
+    start_doc(&f, false);
+    struct reply r = http_get(&f, "/empty", NULL);
     assert_int_equal(r.status, 503);
     json_object_put(r.json);
     configure(&f,
@@ -713,10 +722,10 @@ static void test_config_swap(void **state)
               "\"routes\":[{\"name\":\"r2\",\"paths\":[\"/b\"]}]}],\"upstreams\":[{\"name\":"
               "\"up\",\"targets\":[{\"target\":\"10.9.9.9\"}]}]}",
               "traditional_compatible");
-    r = req("http", "127.0.0.1", f.http, "GET", "/empty", NULL, NULL);
+    r = http_get(&f, "/empty", NULL);
     assert_int_equal(r.status, 404);
     json_object_put(r.json);
-    r = req("http", "127.0.0.1", f.http, "GET", "/b/c", NULL, NULL);
+    r = http_get(&f, "/b/c", NULL);
     assert_int_equal(r.status, 200);
     assert_string_equal(jstr(jpath(r.json, "kong", "route"), "name", NULL), "r2");
     /* a target without a port: 8000 (kong/db/dao/targets.lua) */
@@ -726,7 +735,7 @@ static void test_config_swap(void **state)
     json_object_put(r.json);
     /* no configuration again */
     assert_int_equal(kf_proxy_set_config(f.p, NULL), 0);
-    r = req("http", "127.0.0.1", f.http, "GET", "/b/c", NULL, NULL);
+    r = http_get(&f, "/b/c", NULL);
     assert_int_equal(r.status, 404);
     json_object_put(r.json);
     kf_proxy_stop(f.p);
@@ -738,18 +747,18 @@ static void test_error_negotiation(void **state)
     struct fixture f;
     start(&f, KF_FLAVOR_TRADITIONAL_COMPATIBLE, false);
     static const char *const html[] = {"Accept: text/html", NULL};
-    struct reply r = req("http", "127.0.0.1", f.http, "GET", "/", html, NULL);
+    struct reply r = http_get(&f, "/", html);
     assert_int_equal(r.status, 404);
     assert_string_equal(hdr(&r, "Content-Type"), "text/html; charset=utf-8");
     assert_non_null(strstr(r.body, "<p>no Route matched with those values.</p>"));
     json_object_put(r.json);
     static const char *const plain[] = {"Accept: text/html;q=0.5, text/plain", NULL};
-    r = req("http", "127.0.0.1", f.http, "GET", "/", plain, NULL);
+    r = http_get(&f, "/", plain);
     assert_string_equal(hdr(&r, "Content-Type"), "text/plain; charset=utf-8");
     assert_int_equal(strncmp(r.body, "no Route matched with those values\nrequest_id: ", 47), 0);
     json_object_put(r.json);
     static const char *const other[] = {"Accept: image/png", NULL};
-    r = req("http", "127.0.0.1", f.http, "GET", "/", other, NULL);
+    r = http_get(&f, "/", other);
     assert_string_equal(hdr(&r, "Content-Type"), "application/json; charset=utf-8");
     json_object_put(r.json);
     kf_proxy_stop(f.p);
@@ -885,8 +894,7 @@ static void test_malformed_requests(void **state)
 {
     (void)state;
     struct fixture f;
-    start(&f, KF_FLAVOR_TRADITIONAL_COMPATIBLE, false);
-    configure(&f, DOC, "traditional_compatible");
+    start_doc(&f, false);
     char out[8192];
     static const char *const junk[] = {
         "\x16\x03\x01garbage\r\n\r\n",
@@ -905,7 +913,7 @@ static void test_malformed_requests(void **state)
     raw_send(f.https, "\x16\x03\x01\x00\x05hello", 10, out, sizeof(out));
     /* still serving */
     static const char *const h[] = {"Host: echo.example.com", NULL};
-    struct reply r = req("http", "127.0.0.1", f.http, "GET", "/a", h, NULL);
+    struct reply r = http_get(&f, "/a", h);
     assert_int_equal(r.status, 200);
     json_object_put(r.json);
     r = req("https", "127.0.0.1", f.https, "GET", "/a", h, NULL);
