@@ -48,7 +48,7 @@ print(" ".join(seen))' "$TRAFFIC") || { bad "traffic.json parses"; finish; }
 # flavour F: the whole replay for router flavour F in $TMP/F; results in $TMP/F/results.tsv,
 # set-up problems as "SETUP <what>" lines in $TMP/F/setup.err. Run in the background.
 flavour() {
-    local f=$1 d=$TMP/$1 api kong p_http p_https kc pids=()
+    local f=$1 d=$TMP/$1 api kong p_http p_https kc p pids=()
     mkdir -p "$d"
     trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait' EXIT
     trap 'exit 1' TERM
@@ -121,7 +121,14 @@ YAML
         manifest "$t" | kf delete --ignore-not-found --wait=true -f - >/dev/null 2>&1
         python3 "$PY" settle 2>>"$d/run.err"
     done
-    if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$d/kgc.log" "$d/kong.err" >/dev/null; then
+    # stopped first, so that LeakSanitizer's exit-time reports are in the logs
+    local i
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do # kgc, then the test Kong, then the API server
+        kill -TERM "${pids[i]}" 2>/dev/null
+        wait "${pids[i]}" 2>/dev/null
+    done
+    pids=()
+    if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$d/kgc.log" "$d/kong.err" "$d/api.err" >/dev/null; then
         echo "SETUP $f: sanitizer reports in kgc's or the test Kong's log" >>"$d/setup.err"
     fi
 }
