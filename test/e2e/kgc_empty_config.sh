@@ -21,22 +21,8 @@ HTTP_PORT=$(free_port)
 M="http://127.0.0.1:$HTTP_PORT"
 
 apply_crds
-{ base_yaml; cat <<'YAML'
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: demo}
-spec:
-  gatewayClassName: kgc
-  listeners: [{name: http, port: 8000, protocol: HTTP}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: demo}
-spec: {ports: [{name: http, port: 80, targetPort: 8080}]}
-YAML
-} >"$TMP/objects.yaml"
-k apply -f "$TMP/objects.yaml" >/dev/null && ok "GatewayClass, Gateway (no routes) and Service applied" ||
-    bad "apply"
+{ base_yaml; gateway_yaml gw; web_service_yaml; } >"$TMP/objects.yaml"
+apply_objects "GatewayClass, Gateway (no routes) and Service applied"
 
 # posts: POST /config requests the test Kong has answered so far (every start appends).
 posts() { grep -c '"method":"POST","path":"/config' "$KAUDIT" 2>/dev/null || echo 0; }

@@ -10,16 +10,8 @@ start_apiserver
 start_kong 1 0 || { bad "test Kong starts"; finish; }
 KONG=${KONG_URL[1]}
 apply_crds
-{ base_yaml; cat <<'YAML'
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: demo}
-spec:
-  gatewayClassName: kgc
-  listeners: [{name: http, port: 8000, protocol: HTTP}]
-YAML
-} >"$TMP/objects.yaml"
-k apply -f "$TMP/objects.yaml" >/dev/null && ok "objects applied" || bad "apply"
+{ base_yaml; gateway_yaml gw; } >"$TMP/objects.yaml"
+apply_objects "objects applied"
 
 declare -A HP
 for n in 1 2 3; do

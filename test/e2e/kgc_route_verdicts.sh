@@ -36,24 +36,10 @@ YAML
     backendRefs: [{name: web, port: 80}]
 YAML
 }
-{ base_yaml; cat <<'YAML'
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: demo}
-spec:
-  gatewayClassName: kgc
-  listeners: [{name: http, port: 8000, protocol: HTTP}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: demo}
-spec: {ports: [{name: http, port: 80, targetPort: 8080}]}
----
-YAML
+{ base_yaml; gateway_yaml gw; web_service_yaml
 route_yaml partial /p yes; echo ---; route_yaml reject /r no
 } >"$TMP/objects.yaml"
-k apply -f "$TMP/objects.yaml" >/dev/null &&
-    ok "a route with one unsupported rule and a route with only one applied" || bad "apply"
+apply_objects "a route with one unsupported rule and a route with only one applied"
 
 run_kgc() {
     start_kgc "$1" --kong-admin-url "$KONG" --listener-cache-dir "$TMP/lc" --log-level info \

@@ -26,19 +26,7 @@ done
 PORT2=${KURL[2]##*:}
 
 apply_crds
-{ base_yaml; cat <<'YAML'
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: demo}
-spec:
-  gatewayClassName: kgc
-  listeners: [{name: http, port: 8000, protocol: HTTP}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: demo}
-spec: {ports: [{name: http, port: 80, targetPort: 8080}]}
----
+{ base_yaml; gateway_yaml gw; web_service_yaml; cat <<'YAML'
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: one, namespace: demo}
@@ -54,8 +42,7 @@ spec:
   rules: [{matches: [{path: {type: PathPrefix, value: /two}}], backendRefs: [{name: web, port: 80}]}]
 YAML
 } >"$TMP/objects.yaml"
-k apply -f "$TMP/objects.yaml" >/dev/null && ok "class, gateway, service and two routes applied" ||
-    bad "apply"
+apply_objects "class, gateway, service and two routes applied"
 
 HTTP_PORT=$(free_port)
 INVALID_PORT=$(free_port)

@@ -6,33 +6,12 @@
 # Kong 3.9.1's body rules (415, 413, Cannot parse JSON body, the empty configuration's zero hash)
 # and 15-off_spec.lua's POST /config bodies, route rules per router flavour, fault injection,
 # start delay, SIGTERM and restart. Last line: "N passed, N failed".
-set -uo pipefail
-
-BUILD=${BUILD:-build}
+source "$(dirname "$0")/lib.sh"
 BIN=$BUILD/kgc-test-kong
-passed=0 failed=0
-tmp=$(mktemp -d)
-PIDS=()
-
-cleanup() {
-    for p in "${PIDS[@]}"; do
-        kill "$p" 2>/dev/null
-    done
-    for p in "${PIDS[@]}"; do
-        wait "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+tmp=$TMP
 trap 'exit 130' INT TERM
 
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL - $1"; [[ -f $tmp/body ]] && head -c 600 "$tmp/body" && echo; }
-check() { # NAME COMMAND...
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else bad "$name"; fi
-}
 
 # Starts the server with the given options; sets KPID and KURL. Bounded: 5 s.
 start_kong() {
@@ -48,17 +27,6 @@ start_kong() {
         sleep 0.05
     done
     return 1
-}
-
-# stop_kong PID: SIGTERM, wait up to 5 s, return the exit status.
-stop_kong() {
-    local pid=$1
-    kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    wait "$pid"
 }
 
 # req METHOD PATH [CONTENT-TYPE BODY-FILE]: body -> $tmp/body, headers -> $tmp/headers; echoes status.
@@ -186,7 +154,7 @@ check "repeated multipart push with check_hash=1 is 304" \
 check "the text as a plain field, check_hash as a form field: 304" \
     test "$(form /config "config=<$tmp/kong.yml" check_hash=1)" = 304
 
-check "SIGTERM stops it with exit 0" stop_kong "$K1"
+check "SIGTERM stops it with exit 0" stop_pid "$K1"
 posts=$(grep -c '"method":"POST","path":"/config"' "$tmp/audit")
 check "the audit log has one line per push (11)" test "$posts" -eq 11
 
@@ -275,13 +243,13 @@ cat >"$tmp/wild.json" <<'EOF'
 EOF
 check "a wildcard route sni is accepted under traditional_compatible (routes.lua:37-41)" \
     test "$(req POST /config application/json "$tmp/wild.json")" = 201
-stop_kong "$K3" >/dev/null
+stop_pid "$K3" >/dev/null
 
 check "starts with --router-flavor traditional" start_kong --router-flavor traditional
 check "...where a wildcard route sni is refused (typedefs.sni)" \
     test "$(req POST /config application/json "$tmp/wild.json")" = 400
 check "...as 'invalid value'" json "d['fields']=={'routes':[{'snis':['invalid value: *.example.com']}]}"
-stop_kong "$KPID" >/dev/null
+stop_pid "$KPID" >/dev/null
 
 check "starts with --router-flavor expressions" start_kong --router-flavor expressions
 cat >"$tmp/expr.json" <<'EOF'
@@ -298,14 +266,14 @@ check "priority over 2^46-1 is 400 (routes.lua:213)" \
     test "$(req POST /config application/json "$tmp/prio.json")" = 400
 check "...value should be between 0 and 70368744177663" \
     json "d['fields']=={'routes':[{'priority':'value should be between 0 and 70368744177663'}]}"
-stop_kong "$KPID" >/dev/null
+stop_pid "$KPID" >/dev/null
 
 # ---- options -----------------------------------------------------------------------------------------
 check "starts with --no-listeners" start_kong --no-listeners --router-flavor expressions
 req GET / >/dev/null
 check "empty listener lists are encoded {}" \
     json "d['configuration']['proxy_listeners']=={} and d['configuration']['stream_listeners']=={} and d['configuration']['router_flavor']=='expressions'"
-stop_kong "$KPID" >/dev/null
+stop_pid "$KPID" >/dev/null
 
 cat >"$tmp/listeners.json" <<'EOF'
 {"proxy_listeners":[{"listener":"0.0.0.0:80","ip":"0.0.0.0","port":80,"ssl":false}],"stream_listeners":[]}
@@ -314,7 +282,7 @@ check "starts with --listeners FILE" start_kong --listeners "$tmp/listeners.json
 req GET / >/dev/null
 check "serves the file's listeners" \
     json "[l['port'] for l in d['configuration']['proxy_listeners']]==[80] and d['configuration']['stream_listeners']=={}"
-stop_kong "$KPID" >/dev/null
+stop_pid "$KPID" >/dev/null
 
 check "starts with --fail-config 1 --fail-config-code 429" \
     start_kong --fail-config 1 --fail-config-code 429
@@ -322,26 +290,26 @@ check "the first push is 429" \
     test "$(req POST /config application/json "$tmp/string.json")" = 429
 check "...with Retry-After: 1" grep -qi '^Retry-After: 1' "$tmp/headers"
 check "the next push is 201" test "$(req POST /config application/json "$tmp/string.json")" = 201
-stop_kong "$KPID" >/dev/null
+stop_pid "$KPID" >/dev/null
 
 check "starts with --not-ready-ms 600" start_kong --not-ready-ms 600
 req POST /config application/json "$tmp/string.json" >/dev/null
 check "pushed but not ready yet: 503" test "$(req GET /status/ready)" = 503
 sleep 0.7
 check "ready after the delay: 200" test "$(req GET /status/ready)" = 200
-stop_kong "$KPID" >/dev/null
+stop_pid "$KPID" >/dev/null
 
 t0=$(date +%s%N)
 check "starts with --start-delay-ms 400" start_kong --start-delay-ms 400
 t1=$(date +%s%N)
 check "listening only after the delay" test $(((t1 - t0) / 1000000)) -ge 400
-stop_kong "$KPID" >/dev/null
+stop_pid "$KPID" >/dev/null
 
 "$BIN" --start-delay-ms 5000 >/dev/null 2>&1 &
 p=$!
 PIDS+=("$p")
 sleep 0.2
-check "SIGTERM during the start delay exits 0" stop_kong "$p"
+check "SIGTERM during the start delay exits 0" stop_pid "$p"
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -8,35 +8,14 @@
 # the listeners the previous one stored while Kong is down; a corrupt data.mdb is moved aside
 # with one warning; an unusable directory is a clear start-up error; an empty directory disables
 # the cache with a log line. Last line: "N passed, N failed".
-set -uo pipefail
-
-BUILD=${BUILD:-build}
+E2E_KILL_SIGNAL=KILL
+source "$(dirname "$0")/lib.sh"
 KONG=$BUILD/kgc-test-kong
 DRIVER=$BUILD/test/test_kong_prober
-passed=0 failed=0
-tmp=$(mktemp -d)
-PIDS=()
-
-cleanup() {
-    for p in "${PIDS[@]}"; do
-        kill -KILL "$p" 2>/dev/null
-    done
-    for p in "${PIDS[@]}"; do
-        wait "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+tmp=$TMP
 trap 'exit 130' INT TERM
 
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
-check() { # NAME COMMAND...
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else bad "$name"; fi
-}
-now_ms() { date +%s%3N; }
 
 # wait_for FILE PATTERN TIMEOUT_MS [FROM_LINE]: waits until a line after FROM_LINE matches.
 wait_for() {

@@ -7,33 +7,12 @@
 # --proxy-listen values; SIGTERM with open connections; libssl linked; request-transformer,
 # response-transformer, redirect and request-termination answers and a round-robin upstream under
 # each router flavour. Last line: "N passed, N failed".
-set -uo pipefail
-
-BUILD=${BUILD:-build}
+source "$(dirname "$0")/lib.sh"
 BIN=$BUILD/kgc-test-kong
-passed=0 failed=0
-tmp=$(mktemp -d)
-PIDS=()
-
-cleanup() {
-    for p in "${PIDS[@]}"; do
-        kill "$p" 2>/dev/null
-    done
-    for p in "${PIDS[@]}"; do
-        wait "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+tmp=$TMP
 trap 'exit 130' INT TERM
 
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL - $1"; [[ -f $tmp/body ]] && head -c 600 "$tmp/body" && echo; }
-check() { # NAME COMMAND...
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else bad "$name"; fi
-}
 
 # Starts the binary with the given options; sets KPID, KURL (admin), PURL (http proxy), SURL
 # (https proxy). Bounded: 10 s (the default certificate's RSA key is generated at start).
@@ -55,16 +34,6 @@ start_kong() {
         sleep 0.05
     done
     return 1
-}
-
-stop_kong() {
-    local pid=$1
-    kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    wait "$pid"
 }
 
 # get URL [curl args...]: body -> $tmp/body, headers -> $tmp/headers; echoes the status.
@@ -212,7 +181,7 @@ PY
 idle=$!
 sleep 0.5
 t0=$(date +%s%N)
-check "SIGTERM with idle connections exits 0" stop_kong "$KPID"
+check "SIGTERM with idle connections exits 0" stop_pid "$KPID"
 t1=$(date +%s%N)
 check "... within 3 s" test $(((t1 - t0) / 1000000)) -lt 3000
 kill "$idle" 2>/dev/null
@@ -349,7 +318,7 @@ for flavor in traditional_compatible expressions traditional; do
     done | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ' >"$tmp/rr"
     check "[$flavor] round-robin 1:1:0 over 100 requests: 50/50, weight 0 never ($(cat "$tmp/rr"))" \
         test "$(cat "$tmp/rr")" = "10.5.0.1:80=50 10.5.0.2:80=50 "
-    check "[$flavor] SIGTERM: exits 0 (no sanitizer report)" stop_kong "$KPID"
+    check "[$flavor] SIGTERM: exits 0 (no sanitizer report)" stop_pid "$KPID"
 done
 
 # ---- without --proxy-listen nothing changes -------------------------------------------------------
@@ -358,7 +327,7 @@ check "no proxy line" test -z "$PURL"
 get "$KURL/" >/dev/null
 check "GET / reports the fixture's listeners (8000, 8443)" json \
     "[l['port'] for l in d['configuration']['proxy_listeners']] == [8000, 8443]"
-stop_kong "$KPID" >/dev/null
+stop_pid "$KPID" >/dev/null
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

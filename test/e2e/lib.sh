@@ -1,7 +1,8 @@
 # Shared start-up of the kgc e2e scenarios (sourced, not run): paths, process cleanup, result
 # counting, and a test Kubernetes API server with a kubeconfig for real kubectl.
 #   source "$(dirname "$0")/lib.sh"   (from a test/e2e/*.sh script; leaves cwd at the repo root)
-# KGC_E2E_KEEP=1 keeps the scenario's temporary directory (logs, audit log) for a post-mortem.
+# KGC_E2E_KEEP=1 keeps the scenario's temporary directory (logs, audit log) for a post-mortem;
+# E2E_KILL_SIGNAL (TERM) is what the clean-up sends the processes in PIDS.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BUILD=${BUILD:-build}
@@ -12,7 +13,7 @@ passed=0 failed=0
 PIDS=()
 
 e2e_cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do kill -"${E2E_KILL_SIGNAL:-TERM}" "$p" 2>/dev/null; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
     if [[ -n ${KGC_E2E_KEEP:-} ]]; then echo "# kept $TMP"; else rm -rf "$TMP"; fi
 }
@@ -20,6 +21,11 @@ trap e2e_cleanup EXIT
 ok() { passed=$((passed + 1)); echo "ok   - $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
 finish() { echo "$passed passed, $failed failed"; [[ $failed -eq 0 ]]; exit; }
+check() { # check NAME COMMAND...: ok NAME when COMMAND succeeds, else bad NAME
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else bad "$name"; fi
+}
 now_ms() { date +%s%3N; }
 
 # wait_url FILE: the URL a test server printed as "listening on http://..." (waits up to 10 s).
@@ -96,6 +102,17 @@ kill_kong() {
     kill -9 "${KONG_PID[$1]}" 2>/dev/null
     wait "${KONG_PID[$1]}" 2>/dev/null
     forget_pid "${KONG_PID[$1]}"
+}
+
+# stop_pid PID: SIGTERM, up to 5 s for it to exit, then its exit status.
+stop_pid() {
+    local pid=$1
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    wait "$pid"
 }
 
 # wait_kong_up URL: GET URL/status answers (up to 100 tries, 5 s).
@@ -321,4 +338,36 @@ metadata: {name: kgc}
 spec: {controllerName: konghq.com/kgc-gateway-controller}
 ---
 YAML
+}
+
+# gateway_yaml NAME [HOSTNAME]: the Gateway demo/NAME of class kgc with one HTTP listener "http" on
+# port 8000 (for HOSTNAME when given), as a YAML document ending with a separator.
+gateway_yaml() {
+    cat <<YAML
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: $1, namespace: demo}
+spec:
+  gatewayClassName: kgc
+  listeners: [{name: http, port: 8000, protocol: HTTP${2:+, hostname: $2}}]
+---
+YAML
+}
+
+# web_service_yaml: the Service demo/web (port 80, target 8080), as a YAML document ending with a
+# separator.
+web_service_yaml() {
+    cat <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: demo}
+spec: {ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+YAML
+}
+
+# apply_objects OK [BAD]: kubectl apply of $TMP/objects.yaml; ok OK when it succeeds, else bad BAD
+# ("apply").
+apply_objects() {
+    if k apply -f "$TMP/objects.yaml" >/dev/null; then ok "$1"; else bad "${2:-apply}"; fi
 }

@@ -12,17 +12,8 @@ e2e_bound 100
 start_apiserver
 apply_crds
 
-{ base_yaml; cat <<'YAML'
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: demo}
-spec:
-  gatewayClassName: kgc
-  listeners:
-  - {name: http, port: 8000, protocol: HTTP}
-YAML
-} >"$TMP/objects.yaml"
-k apply -f "$TMP/objects.yaml" >/dev/null && ok "GatewayClass and Gateway applied" || bad "apply objects"
+{ base_yaml; gateway_yaml gw; } >"$TMP/objects.yaml"
+apply_objects "GatewayClass and Gateway applied" "apply objects"
 
 KONG_PORT=$(free_port)
 HTTP_PORT=$(free_port)

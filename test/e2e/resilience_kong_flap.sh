@@ -19,29 +19,10 @@ start_kong 1 0 || { bad "test Kong starts"; finish; }
 KONG=${KONG_URL[1]}
 KONG_PORT=${KONG##*:}
 apply_crds
-{ base_yaml; cat <<'YAML'
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw-a, namespace: demo}
-spec:
-  gatewayClassName: kgc
-  listeners: [{name: http, port: 8000, protocol: HTTP, hostname: a.example.com}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw-b, namespace: demo}
-spec:
-  gatewayClassName: kgc
-  listeners: [{name: http, port: 8000, protocol: HTTP, hostname: b.example.com}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: demo}
-spec: {ports: [{name: http, port: 80, targetPort: 8080}]}
-YAML
+{
+    base_yaml; gateway_yaml gw-a a.example.com; gateway_yaml gw-b b.example.com; web_service_yaml
 } >"$TMP/objects.yaml"
-k apply -f "$TMP/objects.yaml" >/dev/null && ok "class, two Gateways and a Service applied" ||
-    bad "apply"
+apply_objects "class, two Gateways and a Service applied"
 
 HP=$(free_port)
 M=http://127.0.0.1:$HP

@@ -14,21 +14,8 @@ write_kube_py
 export TMP API # for the Python helpers
 start_kong 1 0 || { bad "test Kong starts"; finish; }
 apply_crds
-{ base_yaml; cat <<'YAML'
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: demo}
-spec:
-  gatewayClassName: kgc
-  listeners: [{name: http, port: 8000, protocol: HTTP}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: demo}
-spec: {ports: [{name: http, port: 80, targetPort: 8080}]}
-YAML
-} >"$TMP/objects.yaml"
-k apply -f "$TMP/objects.yaml" >/dev/null && ok "class, Gateway and Service applied" || bad "apply"
+{ base_yaml; gateway_yaml gw; web_service_yaml; } >"$TMP/objects.yaml"
+apply_objects "class, Gateway and Service applied"
 
 # A modest client-side rate limit (40/s) spreads the leader's 200 route status writes over a few
 # seconds, so that it dies in the middle of them.

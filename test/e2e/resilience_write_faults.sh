@@ -16,21 +16,8 @@ write_kube_py
 export TMP API # for the Python helpers
 start_kong 1 0 || { bad "test Kong starts"; finish; }
 apply_crds
-{ base_yaml; cat <<'YAML'
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: demo}
-spec:
-  gatewayClassName: kgc
-  listeners: [{name: http, port: 8000, protocol: HTTP}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: demo}
-spec: {ports: [{name: http, port: 80, targetPort: 8080}]}
-YAML
-} >"$TMP/objects.yaml"
-k apply -f "$TMP/objects.yaml" >/dev/null && ok "class, Gateway and Service applied" || bad "apply"
+{ base_yaml; gateway_yaml gw; web_service_yaml; } >"$TMP/objects.yaml"
+apply_objects "class, Gateway and Service applied"
 
 fault() { # fault QUERY: a fault rule on the status writes (PATCH) of the Gateway API kinds
     curl -sf -X POST "$API/_test/fail?prefix=/apis/gateway.networking.k8s.io/&verb=patch&$1" \
