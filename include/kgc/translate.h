@@ -13,6 +13,10 @@
  * (kgc_status_httproute_attachments() with the controller name given here), restricted to the
  * listeners input.listener_usable admits. Gateways of other controllers are never read.
  *
+ * Certificates: one per TLS Secret of a usable HTTPS listener, with an sni per listener
+ * hostname and the sni "*" for a listener without hostname (Kong presents it for any SNI no other
+ * sni matches; without SNI the client gets Kong's default certificate).
+ *
  * Names and tags (they lead a Kong error back to its object, see kgc_translate_entity_owner()):
  *   service, upstream   httproute.<ns>.<route>.<rule>
  *   route               httproute.<ns>.<route>.<rule>.<match>          (traditional flavours)

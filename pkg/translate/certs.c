@@ -1,6 +1,7 @@
 /* Certificates: for every Gateway of kgc's class, the TLS Secrets of its usable HTTPS listeners →
- * Kong certificates with their snis (one certificate per SNI; a NOTE problem says why a listener
- * gets none). Calls context.c and kong_values.c only. */
+ * Kong certificates with their snis: the listener's hostname, or "*" for a listener without one
+ * (one certificate per SNI; a NOTE problem says why a listener gets none). Calls context.c and
+ * kong_values.c only. */
 #include "translate_internal.h"
 
 #include <stdio.h>
@@ -113,24 +114,20 @@ static void gateway_certs(struct cert_ctx *x, const struct kgc_api_gateway *gw)
             struct cert *ce = listener_cert(x, gw, li, k);
             if (!ce)
                 continue;
-            if (!has_host) {
-                tr_problem(c, KGC_API_GATEWAY, gns, gname, -1, -1, KGC_TRANSLATE_NOTE,
-                           "listener %s has no hostname: Kong selects certificates by SNI, so "
-                           "its default certificate serves this listener",
-                           lname);
-                break;
-            }
-            struct cert *owner = kgc_strmap_get(&x->snis, l->hostname);
+            /* a listener without hostname serves every name: Kong's SNI "*" is the certificate
+             * for any SNI no other sni entry matches (kong/runloop/certificate.lua:279-296) */
+            const char *sni_name = has_host ? l->hostname : "*";
+            struct cert *owner = kgc_strmap_get(&x->snis, sni_name);
             if (owner && owner != ce) {
                 tr_problem(c, KGC_API_GATEWAY, gns, gname, -1, -1, KGC_TRANSLATE_NOTE,
-                           "listener %s: SNI %s is already served by Secret %s", lname, l->hostname,
+                           "listener %s: SNI %s is already served by Secret %s", lname, sni_name,
                            owner->key);
                 break;
             }
             if (!owner) {
                 struct cert_sni *sni = calloc(1, sizeof(*sni));
                 if (sni)
-                    sni->name = strdup(l->hostname);
+                    sni->name = strdup(sni_name);
                 if (!sni || !sni->name || tr_vec_push(&ce->snis, sni) != 0) {
                     if (sni)
                         free(sni->name);

@@ -1510,7 +1510,9 @@ static void test_certificates(void **state)
     assert_int_equal(n, 2);
     assert_non_null(strstr(p[0].message, "missing") ? p[0].message : p[1].message);
     assert_int_equal(out.counts.certificates, 1);
-    assert_int_equal(out.counts.snis, 3); /* second-example.org once, from the first Gateway */
+    /* second-example.org once, from the first Gateway; "*" for the base manifests' HTTPS listener
+     * without hostname */
+    assert_int_equal(out.counts.snis, 4);
     kgc_translate_output_free(&out);
 
     add_yaml(&t->env, "apiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\n"
@@ -1529,6 +1531,116 @@ static void test_certificates(void **state)
     assert_string_equal(jstr_at(certs, "1.tags.0"), "k8s-name:certificate");
     assert_string_equal(jstr_at(certs, "1.snis.0.name"), "granted.example.net");
     assert_string_equal(jstr_at(certs, "1.snis.0.tags.0"), "k8s-name:tls");
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
+static size_t discard_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+    (void)data;
+    (void)arg;
+    return size * nmemb;
+}
+
+/* GET https://host:port/ through the proxy with SNI host (none for an IP): the status, and the
+ * subject of the certificate the proxy presented in subject. */
+static long proxy_tls_get(unsigned port, const char *host, char *subject, size_t size)
+{
+    char url[512], resolve[300];
+    snprintf(url, sizeof(url), "https://%s:%u/", host, port);
+    snprintf(resolve, sizeof(resolve), "%s:%u:127.0.0.1", host, port);
+    subject[0] = '\0';
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    struct curl_slist *res = curl_slist_append(NULL, resolve);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_RESOLVE, res);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    struct curl_certinfo *ci = NULL;
+    if (curl_easy_getinfo(c, CURLINFO_CERTINFO, &ci) == CURLE_OK && ci && ci->num_of_certs > 0) {
+        for (struct curl_slist *l = ci->certinfo[0]; l; l = l->next) {
+            if (strncmp(l->data, "Subject:", 8) == 0)
+                snprintf(subject, size, "%s", l->data + 8);
+        }
+    }
+    curl_slist_free_all(res);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+/* An HTTPS listener without hostname gets its certificate under Kong's SNI "*": the proxy presents
+ * it for any SNI no other certificate names (before: Kong's generated default certificate). */
+static void test_hostless_https_listener_certificate(void **state)
+{
+    struct tenv *t = *state;
+    add_yaml(&t->env, "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+                      "metadata: {name: star, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  gatewayClassName: " FIXTURE_CLASS_NAME "\n"
+                      "  listeners:\n"
+                      "  - name: https\n"
+                      "    port: 443\n"
+                      "    protocol: HTTPS\n"
+                      "    tls: {certificateRefs: [{name: tls-validity-checks-certificate}]}\n"
+                      "---\n"
+                      "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+                      "metadata: {name: on-star, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  parentRefs: [{name: star}]\n"
+                      "  rules: [{backendRefs: [{name: infra-backend-v1, port: 8080}]}]\n");
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    json_object *doc = parse_config(&out);
+    json_object *certs = get(doc, "certificates");
+    bool star = false;
+    for (size_t i = 0; i < json_object_array_length(certs); i++) {
+        json_object *snis = get(json_object_array_get_idx(certs, i), "snis");
+        for (size_t k = 0; k < json_object_array_length(snis); k++) {
+            const char *n = jstr_at(json_object_array_get_idx(snis, k), "name");
+            if (strcmp(n, "*") == 0) { /* the base manifests' hostname-less listener has it
+                                          first (Gateways in key order), with the same Secret */
+                star = true;
+                assert_string_equal(jstr_at(json_object_array_get_idx(certs, i), "tags.0"),
+                                    "k8s-name:tls-validity-checks-certificate");
+            }
+        }
+    }
+    assert_true(star);
+    size_t n = 0;
+    const struct kgc_translate_problem *p =
+        kgc_translate_problems_of(&out, KGC_API_GATEWAY, INFRA, "star", &n);
+    for (size_t i = 0; i < n; i++)
+        assert_null(strstr(p[i].message, "default certificate"));
+
+    json_object *ents = NULL, *verr = NULL;
+    struct kf_validate_opts vo = {.router_flavor = NULL};
+    assert_int_equal(kf_validate(doc, &vo, &ents, &verr), 0);
+    struct kf_proxy_options po = {.proxy_listen = "127.0.0.1:0 ssl",
+                                  .flavor = KF_FLAVOR_TRADITIONAL_COMPATIBLE};
+    struct kf_proxy *px = NULL;
+    char perr[256], subject[512];
+    assert_int_equal(kf_proxy_start(&po, &px, perr, sizeof(perr)), 0);
+    assert_int_equal(kf_proxy_set_config(px, ents), 0);
+    unsigned port = kf_proxy_port(px, 0);
+    long st = proxy_tls_get(port, "anything.example.net", subject, sizeof(subject));
+    print_message("SNI anything.example.net: %ld, certificate %s\n", st, subject);
+    assert_int_not_equal(st, 404);
+    assert_non_null(strstr(subject, "kgc-golden-test"));
+    /* no SNI at all: Kong serves its default certificate (certificate.lua find_certificate) */
+    st = proxy_tls_get(port, "127.0.0.1", subject, sizeof(subject));
+    print_message("no SNI: %ld, certificate %s\n", st, subject);
+    assert_null(strstr(subject, "kgc-golden-test"));
+    kf_proxy_stop(px);
+    json_object_put(ents);
+    json_object_put(verr);
     json_object_put(doc);
     kgc_translate_output_free(&out);
 }
@@ -1914,6 +2026,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_redirects_through_proxy, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_rewrites, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_certificates, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_hostless_https_listener_certificate, unit_setup,
+                                        tenv_teardown),
         cmocka_unit_test_setup_teardown(test_https_listener_hosts, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_unusable_listeners_carry_no_routes, unit_setup,
                                         tenv_teardown),
