@@ -17,6 +17,24 @@
  * hostname and the sni "*" for a listener without hostname (Kong presents it for any SNI no other
  * sni matches; without SNI the client gets Kong's default certificate).
  *
+ * Listener scope (which requests a Kong route answers; Kong has no notion of listener):
+ *   expressions             every Kong route (one per effective hostname) is ANDed with the
+ *                           (net.protocol, net.dst.port) pairs of the listeners that give it that
+ *                           hostname: `((net.protocol == "http" && net.dst.port == 8000) || ...)`
+ *                           (net.dst.port is the Kong proxy listen port, listener_kong_port; a pair
+ *                           with an unknown port says the protocol only). So a route attached only
+ *                           to the port-80 listener does not answer on another port, and an
+ *                           HTTPS-only route does not capture plain-HTTP requests (no 426).
+ *   traditional_compatible  NOT scoped (known gap). Kong 3.9.1's traditional routes have no port
+ *   and traditional         field for HTTP; kong/router/transform.lua turns `protocols` into
+ *                           nothing that stops a match (a protocol mismatch answers 426 or the
+ *                           https redirect after the match), and a port in a `hosts` entry
+ *                           ("example.com:8000") is matched against the Host header's port, not
+ *                           the listen port, so it cannot say "this listener". A route answers on
+ *                           every Kong listen of its protocols' family.
+ *   Listener isolation (a request for a more specific listener's hostname is never served by a
+ *   wildcard listener's route on the same port) is not expressed yet in any flavour.
+ *
  * Names and tags (they lead a Kong error back to its object, see kgc_translate_entity_owner()):
  *   service, upstream   httproute.<ns>.<route>.<rule>
  *   route               httproute.<ns>.<route>.<rule>.<match>          (traditional flavours)
@@ -73,6 +91,12 @@ struct kgc_translate_input {
      * the status rejects. NULL: every HTTP/HTTPS listener a route is accepted on (tests). */
     bool (*listener_usable)(void *ctx, const struct kgc_api_gateway *gw, uint32_t listener_index);
     void *listener_usable_ctx;
+    /* Optional (ctx: listener_usable_ctx): the Kong proxy listen port a listener's traffic
+     * reaches (through the publish Service's port → targetPort; kgc's syncer passes the status
+     * module's struct kgc_status_listener.kong_port), 0 when unknown. NULL: the listener's own
+     * port (no publish Service: listener ports are Kong listen ports). See "Listener scope". */
+    uint16_t (*listener_kong_port)(void *ctx, const struct kgc_api_gateway *gw,
+                                   uint32_t listener_index);
     /* Optional (--invalid-backend-target): "HOST:PORT" ("[V6]:PORT") of an endpoint answering
      * every request with 500 (kgc's --invalid-backend-listen). When set, a rule with some
      * invalid backendRefs (not a core Service, not permitted by a ReferenceGrant, Service not

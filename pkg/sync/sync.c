@@ -668,8 +668,9 @@ static void record_verdicts(struct kgc_syncer *s, struct rv_walk *w)
  * same lookup the translator reads), computed once per Gateway version per translation. */
 
 struct usable_gw {
-    char *key; /* "<uid>@<resourceVersion>" (owned) */
+    char *key; /* "ns/name@<uid>@<resourceVersion>" (owned) */
     uint64_t bits;
+    uint16_t kong_ports[KGC_STATUS_MAX_LISTENERS]; /* 0: unknown */
 };
 
 struct usable_ctx {
@@ -679,32 +680,41 @@ struct usable_ctx {
     bool oom;
 };
 
-static bool listener_usable(void *ctx, const struct kgc_api_gateway *gw, uint32_t li)
+/* The verdict on gw (computed and kept on first use); NULL when it cannot be computed. */
+static const struct usable_gw *usable_of(struct usable_ctx *u, const struct kgc_api_gateway *gw)
 {
-    struct usable_ctx *u = ctx;
-    if (li >= KGC_STATUS_MAX_LISTENERS)
-        return false;
     char key[512];
     snprintf(key, sizeof(key), "%s/%s@%s@%s", gw->obj.meta.namespace ? gw->obj.meta.namespace : "",
              gw->obj.meta.name ? gw->obj.meta.name : "", gw->obj.meta.uid ? gw->obj.meta.uid : "",
              gw->obj.meta.resource_version ? gw->obj.meta.resource_version : "");
     struct usable_gw *e = kgc_strmap_get(&u->by_key, key);
     if (e)
-        return (e->bits >> li) & 1;
-    uint64_t bits = 0;
-    struct kgc_err err = {0};
-    if (kgc_status_gateway_usable_listeners(u->so, u->lk, gw, &bits, NULL, &err) != 0) {
-        u->oom |= err.code == KGC_ENOMEM;
-        return false;
-    }
+        return e;
     e = calloc(1, sizeof(*e));
-    if (e && (e->key = strdup(key)) && kgc_strmap_put(&u->by_key, e->key, e, NULL) == 0)
-        e->bits = bits;
-    else if (e) {
-        free(e->key);
+    struct kgc_err err = {0};
+    if (!e || !(e->key = strdup(key)) ||
+        kgc_status_gateway_usable_listeners(u->so, u->lk, gw, &e->bits, e->kong_ports, &err) != 0 ||
+        kgc_strmap_put(&u->by_key, e->key, e, NULL) != 0) {
+        u->oom |= !e || !e->key || err.code == KGC_ENOMEM || err.code == 0;
+        if (e)
+            free(e->key);
         free(e);
+        return NULL;
     }
-    return (bits >> li) & 1;
+    return e;
+}
+
+static bool listener_usable(void *ctx, const struct kgc_api_gateway *gw, uint32_t li)
+{
+    const struct usable_gw *e = usable_of(ctx, gw);
+    return e && li < KGC_STATUS_MAX_LISTENERS && ((e->bits >> li) & 1);
+}
+
+/* The Kong proxy port the listener reaches (status's kong_port), 0 when unknown. */
+static uint16_t listener_kong_port(void *ctx, const struct kgc_api_gateway *gw, uint32_t li)
+{
+    const struct usable_gw *e = usable_of(ctx, gw);
+    return e && li < KGC_STATUS_MAX_LISTENERS ? e->kong_ports[li] : 0;
 }
 
 static void usable_ctx_free(struct usable_ctx *u)
@@ -746,6 +756,7 @@ static int do_translate(struct kgc_syncer *s, bool fresh)
         .kong_version = s->lc ? view.version : NULL,
         .listener_usable = listener_usable,
         .listener_usable_ctx = &uc,
+        .listener_kong_port = listener_kong_port,
         .invalid_backend_target = s->invalid_backend_target,
     };
     struct kgc_translate_output out = {0};

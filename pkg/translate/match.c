@@ -362,6 +362,38 @@ char *tr_expression(struct tr_ctx *c, const struct match_plan *mp, const char *h
     return b.s;
 }
 
+char *tr_listen_scope(struct tr_ctx *c, const struct route_ctx *rc, int32_t host_index)
+{
+    uint32_t bits = UINT32_MAX;
+    if (host_index >= 0 && (size_t)host_index < rc->n_hosts && rc->host_listens)
+        bits = rc->host_listens[host_index];
+    struct sbuf b = {0};
+    sbuf_add(&b, "%s", "");
+    uint32_t n = 0;
+    for (uint32_t k = 0; k < rc->n_listens && !rc->listens_overflow; k++) {
+        if (!(bits & (UINT32_C(1) << k)))
+            continue;
+        const struct tr_listen *l = &rc->listens[k];
+        const char *proto = l->https ? "https" : "http";
+        sbuf_add(&b, "%s", n++ ? " || " : " && (");
+        if (l->port)
+            sbuf_add(&b, "(net.protocol == \"%s\" && net.dst.port == %u)", proto,
+                     (unsigned)l->port);
+        else
+            sbuf_add(&b, "net.protocol == \"%s\"", proto);
+    }
+    if (n)
+        sbuf_add(&b, "%s", ")");
+    if (b.failed || !b.s) {
+        free(b.s);
+        c->oom = true;
+        return NULL;
+    }
+    if (rc->listens_overflow)
+        b.s[0] = '\0';
+    return b.s;
+}
+
 json_object *tr_trad_headers(struct tr_ctx *c, const struct match_plan *mp)
 {
     json_object *h = tr_jobj(c);

@@ -33,42 +33,87 @@ static void route_ctx_free(struct route_ctx *rc)
     for (size_t i = 0; i < rc->n_hosts; i++)
         free(rc->hosts[i]);
     free(rc->hosts);
+    free(rc->host_listens);
     free(rc);
 }
 
-static void add_host(struct route_ctx *rc, const char *h)
+/* bit: the listens[] bit of the listener giving h */
+static void add_host(struct route_ctx *rc, const char *h, uint32_t bit)
 {
     for (size_t i = 0; i < rc->n_hosts; i++) {
-        if (strcasecmp(rc->hosts[i], h) == 0)
+        if (strcasecmp(rc->hosts[i], h) == 0) {
+            rc->host_listens[i] |= bit;
             return;
+        }
     }
     char **grown = realloc(rc->hosts, (rc->n_hosts + 1) * sizeof(*grown));
+    if (grown)
+        rc->hosts = grown;
+    uint32_t *bits = realloc(rc->host_listens, (rc->n_hosts + 1) * sizeof(*bits));
+    if (bits)
+        rc->host_listens = bits;
     char *copy = tr_strdup(rc->c, h);
-    if (!grown || !copy) {
+    if (!grown || !bits || !copy) {
         free(copy);
-        if (grown)
-            rc->hosts = grown;
         rc->c->oom = true;
         return;
     }
-    rc->hosts = grown;
+    rc->host_listens[rc->n_hosts] = bit;
     rc->hosts[rc->n_hosts++] = copy;
 }
 
-static int cmp_cstr(const void *a, const void *b)
+/* The listens[] bit of (https, port), added when new; 0 when there are too many. */
+static uint32_t listen_bit(struct route_ctx *rc, bool https, uint16_t port)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    for (uint32_t k = 0; k < rc->n_listens; k++) {
+        if (rc->listens[k].https == https && rc->listens[k].port == port)
+            return UINT32_C(1) << k;
+    }
+    if (rc->n_listens >= TR_MAX_LISTENS) {
+        rc->listens_overflow = true;
+        return 0;
+    }
+    rc->listens[rc->n_listens] = (struct tr_listen){.https = https, .port = port};
+    return UINT32_C(1) << rc->n_listens++;
+}
+
+struct host_bits {
+    char *host;
+    uint32_t bits;
+};
+
+static int cmp_host_bits(const void *a, const void *b)
+{
+    return strcmp(((const struct host_bits *)a)->host, ((const struct host_bits *)b)->host);
+}
+
+/* Sorts hosts, keeping host_listens beside them. */
+static void sort_hosts(struct route_ctx *rc)
+{
+    struct host_bits *hb = calloc(rc->n_hosts, sizeof(*hb));
+    if (!hb) {
+        rc->c->oom = true;
+        return;
+    }
+    for (size_t i = 0; i < rc->n_hosts; i++)
+        hb[i] = (struct host_bits){rc->hosts[i], rc->host_listens[i]};
+    qsort(hb, rc->n_hosts, sizeof(*hb), cmp_host_bits);
+    for (size_t i = 0; i < rc->n_hosts; i++) {
+        rc->hosts[i] = hb[i].host;
+        rc->host_listens[i] = hb[i].bits;
+    }
+    free(hb);
 }
 
 /* The hostnames one (route, listener) pair matches: the Gateway API intersection. */
-static void intersect_hosts(struct route_ctx *rc, const char *lh)
+static void intersect_hosts(struct route_ctx *rc, const char *lh, uint32_t bit)
 {
     const struct kgc_api_httproute *r = rc->r;
     if (lh && !lh[0])
         lh = NULL;
     if (r->n_hostnames == 0) {
         if (lh)
-            add_host(rc, lh);
+            add_host(rc, lh, bit);
         else
             rc->any_host = true;
         return;
@@ -78,11 +123,11 @@ static void intersect_hosts(struct route_ctx *rc, const char *lh)
         if (!h || !kgc_status_hostnames_intersect(h, lh))
             continue;
         if (!lh || !tr_is_wildcard(h))
-            add_host(rc, h);
+            add_host(rc, h, bit);
         else if (!tr_is_wildcard(lh))
-            add_host(rc, lh);
+            add_host(rc, lh, bit);
         else
-            add_host(rc, strlen(h) >= strlen(lh) ? h : lh);
+            add_host(rc, strlen(h) >= strlen(lh) ? h : lh, bit);
     }
 }
 
@@ -129,7 +174,10 @@ static bool route_attach(struct route_ctx *rc)
         } else if (rc->port != l->port) {
             rc->port = 0;
         }
-        intersect_hosts(rc, l->hostname);
+        uint16_t kong_port = c->in->listener_kong_port
+                                 ? c->in->listener_kong_port(c->in->listener_usable_ctx, gw, li)
+                                 : (l->port > 0 && l->port <= 65535 ? (uint16_t)l->port : 0);
+        intersect_hosts(rc, l->hostname, listen_bit(rc, https, kong_port));
         kgc_api_obj_unref(o);
     }
     free(att);
@@ -139,6 +187,7 @@ static bool route_attach(struct route_ctx *rc)
     size_t w = 0;
     for (size_t i = 0; i < rc->n_hosts; i++) {
         if (tr_hostname(rc->hosts[i], true)) { /* lower-case only, as the Gateway API's */
+            rc->host_listens[w] = rc->host_listens[i];
             rc->hosts[w++] = rc->hosts[i];
         } else {
             tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, -1, -1, KGC_TRANSLATE_DEGRADED,
@@ -149,7 +198,7 @@ static bool route_attach(struct route_ctx *rc)
     }
     rc->n_hosts = w;
     if (rc->n_hosts > 1)
-        qsort(rc->hosts, rc->n_hosts, sizeof(*rc->hosts), cmp_cstr);
+        sort_hosts(rc);
     if (rc->any_host) {
         for (size_t i = 0; i < rc->n_hosts; i++)
             free(rc->hosts[i]);

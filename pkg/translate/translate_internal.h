@@ -72,6 +72,8 @@ struct tr_ctx {
 
 /* ---- the planning pass's records (translate.c makes them; the other files read them) -------- */
 
+#define TR_MAX_LISTENS 32
+
 /* One HTTPRoute being translated and where it is attached (hostnames, protocols, port). */
 struct route_ctx {
     struct tr_ctx *c;
@@ -83,6 +85,16 @@ struct route_ctx {
     bool http, https; /* protocols of the listeners it is attached to */
     int32_t port;     /* their port when they all share it, else 0 */
     bool port_set;
+    /* The (protocol, Kong proxy port) pairs of the listeners it is attached to, and for each
+     * effective hostname the pairs whose listener gives it (bit k: listens[k]); the expressions
+     * flavour matches each Kong route on its pairs only (net.protocol, net.dst.port). */
+    struct tr_listen {
+        bool https;
+        uint16_t port; /* the Kong proxy listen port; 0: unknown (protocol only) */
+    } listens[TR_MAX_LISTENS];
+    uint32_t n_listens;
+    bool listens_overflow;  /* more than TR_MAX_LISTENS pairs: no scoping */
+    uint32_t *host_listens; /* parallel to hosts */
 };
 
 /* Whether a hostname is a wildcard ("*.example.com"). */
@@ -301,6 +313,11 @@ json_object *tr_trad_paths(struct tr_ctx *c, const struct path_plan *pp);
 /* The expressions router expression of a match, for host (NULL: any host): a new string, or NULL
  * (c->oom). */
 char *tr_expression(struct tr_ctx *c, const struct match_plan *mp, const char *host);
+
+/* " && (<pairs>)": the listener scope of host_index's Kong route (every pair when host_index < 0
+ * or the route matches any host), appended by the writer to the expression; "" when no scope can
+ * be said (no pair, or too many). A new string, or NULL (out of memory). */
+char *tr_listen_scope(struct tr_ctx *c, const struct route_ctx *rc, int32_t host_index);
 /* Traditional router headers of a match: {Name: ["value"]}. */
 json_object *tr_trad_headers(struct tr_ctx *c, const struct match_plan *mp);
 

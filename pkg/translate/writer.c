@@ -84,7 +84,11 @@ static json_object *kroute_json(struct route_ctx *rc, const struct match_plan *m
     if (c->flavor == TR_EXPRESSIONS) {
         const char *host = host_index >= 0 && rc->n_hosts ? rc->hosts[host_index] : NULL;
         char *expr = tr_expression(c, mp, host);
-        tr_jset(c, o, "expression", tr_jstr(c, expr));
+        char *scope = tr_listen_scope(c, rc, rc->n_hosts ? host_index : -1);
+        char *full = expr && scope ? tr_printf(c, "%s%s", expr, scope) : NULL;
+        tr_jset(c, o, "expression", tr_jstr(c, full));
+        free(full);
+        free(scope);
         free(expr);
         tr_jset(c, o, "priority", tr_jint(c, prio));
     } else {

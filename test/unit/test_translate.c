@@ -736,7 +736,8 @@ static void test_precedence_hosts_and_ties(void **state)
     int64_t longer = priority(doc, "httproute." INFRA ".wild.0.0.h1");
     int64_t any = priority(doc, "httproute." INFRA ".anyhost.0.0.h0");
     assert_string_equal(jstr_at(must_route(doc, "httproute." INFRA ".wild.0.0.h0"), "expression"),
-                        "http.host =^ \".example.com\" && http.path ^= \"/\"");
+                        "http.host =^ \".example.com\" && http.path ^= \"/\" && "
+                        "((net.protocol == \"http\" && net.dst.port == 80))");
     assert_true(longer > exact); /* 32 non-wildcard characters beat 15 */
     assert_true(exact > wild);
     assert_true(wild > any);
@@ -1021,7 +1022,8 @@ static void test_query_params_per_flavor(void **state)
     doc = parse_config(&out);
     assert_string_equal(
         jstr_at(must_route(doc, "httproute." INFRA ".query-param-matching.0.0.h0"), "expression"),
-        "http.path ^= \"/\" && http.queries.animal == \"whale\"");
+        "http.path ^= \"/\" && http.queries.animal == \"whale\" && "
+        "((net.protocol == \"http\" && net.dst.port == 80))");
     kgc_translate_route_verdict(&out, qpm, &v);
     assert_null(v.accepted_reason);
     assert_string_equal(v.partially_invalid, "");
@@ -1645,6 +1647,135 @@ static void test_hostless_https_listener_certificate(void **state)
     kgc_translate_output_free(&out);
 }
 
+struct body_buf {
+    char s[8192];
+    size_t n;
+};
+
+static size_t keep_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct body_buf *b = arg;
+    size_t n = size * nmemb;
+    size_t room = sizeof(b->s) - 1 - b->n;
+    size_t k = n < room ? n : room;
+    memcpy(b->s + b->n, data, k);
+    b->n += k;
+    b->s[b->n] = '\0';
+    return n;
+}
+
+/* GET scheme://host:port/ through the proxy: the status, and the body in *b. */
+static long proxy_fetch(const char *scheme, const char *host, unsigned port, struct body_buf *b)
+{
+    char url[512], resolve[300];
+    snprintf(url, sizeof(url), "%s://%s:%u/", scheme, host, port);
+    snprintf(resolve, sizeof(resolve), "%s:%u:127.0.0.1", host, port);
+    b->n = 0;
+    b->s[0] = '\0';
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    struct curl_slist *res = curl_slist_append(NULL, resolve);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_RESOLVE, res);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(res);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+/* listener port → the test proxy's bound port: 80 → http_port, 443 → https_port */
+static unsigned scope_ports[2];
+
+static uint16_t kong_port_of(void *ctx, const struct kgc_api_gateway *gw, uint32_t li)
+{
+    (void)ctx;
+    int32_t p = gw->listeners[li].port;
+    return (uint16_t)(p == 443 ? scope_ports[1] : p == 80 ? scope_ports[0] : 0);
+}
+
+/* Expressions flavour: every Kong route answers only on its listeners' protocol and Kong port.
+ * An HTTPS-only route does not capture plain-HTTP requests (no 426), and a third Kong listen no
+ * listener reaches serves nothing. */
+static void test_listener_scope_expressions(void **state)
+{
+    struct tenv *t = *state;
+    add_yaml(&t->env, "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+                      "metadata: {name: scoped, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  gatewayClassName: " FIXTURE_CLASS_NAME "\n"
+                      "  listeners:\n"
+                      "  - {name: http, port: 80, protocol: HTTP, hostname: scope.example.com}\n"
+                      "  - name: https\n"
+                      "    port: 443\n"
+                      "    protocol: HTTPS\n"
+                      "    hostname: scope.example.com\n"
+                      "    tls: {certificateRefs: [{name: tls-validity-checks-certificate}]}\n"
+                      "---\n"
+                      "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+                      "metadata: {name: plain, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  parentRefs: [{name: scoped, sectionName: http}]\n"
+                      "  rules: [{backendRefs: [{name: infra-backend-v1, port: 8080}]}]\n"
+                      "---\n"
+                      "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+                      "metadata: {name: secure, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  parentRefs: [{name: scoped, sectionName: https}]\n"
+                      "  rules:\n"
+                      "  - matches: [{path: {type: PathPrefix, value: /}}]\n"
+                      "    backendRefs: [{name: infra-backend-v2, port: 8080}]\n");
+    struct kf_proxy_options po = {.proxy_listen = "127.0.0.1:0, 127.0.0.1:0 ssl, 127.0.0.1:0",
+                                  .flavor = KF_FLAVOR_EXPRESSIONS};
+    struct kf_proxy *px = NULL;
+    char perr[256];
+    assert_int_equal(kf_proxy_start(&po, &px, perr, sizeof(perr)), 0);
+    scope_ports[0] = kf_proxy_port(px, 0);
+    scope_ports[1] = kf_proxy_port(px, 1);
+    unsigned other = kf_proxy_port(px, 2);
+
+    struct kgc_translate_input in = {
+        .lookup = &t->env.lk, .router_flavor = "expressions", .listener_kong_port = kong_port_of};
+    struct kgc_translate_output out;
+    struct kgc_err err = {0};
+    assert_int_equal(kgc_translate(&in, &out, &err), 0);
+    assert_kong_accepts(&out, "expressions");
+    json_object *doc = parse_config(&out), *ents = NULL, *verr = NULL;
+    struct kf_validate_opts vo = {.router_flavor = "expressions"};
+    assert_int_equal(kf_validate(doc, &vo, &ents, &verr), 0);
+    assert_int_equal(kf_proxy_set_config(px, ents), 0);
+
+    struct body_buf b;
+    long st = proxy_fetch("http", "scope.example.com", scope_ports[0], &b);
+    print_message("http on the port-80 listen: %ld %s\n", st,
+                  strstr(b.s, ".plain.")    ? "plain"
+                  : strstr(b.s, ".secure.") ? "secure"
+                                            : "-");
+    assert_int_equal(st, 200);
+    assert_non_null(strstr(b.s, "httproute." INFRA ".plain.0.0"));
+    st = proxy_fetch("https", "scope.example.com", scope_ports[1], &b);
+    print_message("https on the port-443 listen: %ld %s\n", st,
+                  strstr(b.s, ".plain.")    ? "plain"
+                  : strstr(b.s, ".secure.") ? "secure"
+                                            : "-");
+    assert_int_equal(st, 200);
+    assert_non_null(strstr(b.s, "httproute." INFRA ".secure.0.0"));
+    st = proxy_fetch("http", "scope.example.com", other, &b);
+    print_message("http on a listen no listener reaches: %ld\n", st);
+    assert_int_equal(st, 404);
+    kf_proxy_stop(px);
+    json_object_put(ents);
+    json_object_put(verr);
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
 static void test_https_listener_hosts(void **state)
 {
     struct tenv *t = *state;
@@ -2028,6 +2159,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_certificates, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_hostless_https_listener_certificate, unit_setup,
                                         tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_listener_scope_expressions, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_https_listener_hosts, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_unusable_listeners_carry_no_routes, unit_setup,
                                         tenv_teardown),
