@@ -808,11 +808,9 @@ b_ident(struct pst *p) /* ident = @{ ASCII_ALPHA ~ (ASCII_ALPHANUMERIC | "_" | "
 
 static bool b_lhs(struct pst *p);
 
-static bool b_transform_func(struct pst *p) /* ident ~ "(" ~ lhs ~ ")" */
+/* "(" ~ r ~ ")" with the nesting bounded by ATC_MAX_DEPTH (deeper aborts the parse). */
+static bool parenthesised(struct pst *p, enum rule r, body_fn body)
 {
-    if (!rule(p, R_ident, b_ident))
-        return false;
-    skip(p);
     if (!lit(p, "("))
         return false;
     skip(p);
@@ -821,12 +819,20 @@ static bool b_transform_func(struct pst *p) /* ident ~ "(" ~ lhs ~ ")" */
         p->abort_pos = p->pos;
         return false;
     }
-    bool ok = rule(p, R_lhs, b_lhs);
+    bool ok = rule(p, r, body);
     p->depth--;
     if (!ok)
         return false;
     skip(p);
     return lit(p, ")");
+}
+
+static bool b_transform_func(struct pst *p) /* ident ~ "(" ~ lhs ~ ")" */
+{
+    if (!rule(p, R_ident, b_ident))
+        return false;
+    skip(p);
+    return parenthesised(p, R_lhs, b_lhs);
 }
 
 static bool b_lhs(struct pst *p) /* transform_func | ident */
@@ -943,22 +949,24 @@ static bool b_ipv6_literal(struct pst *p)
     return ok;
 }
 
-static bool b_ipv4_cidr_literal(struct pst *p) /* @{ ipv4_literal ~ "/" ~ ASCII_DIGIT{1,2} } */
+/* @{ literal ~ "/" ~ ASCII_DIGIT{1,max_digits} } */
+static bool cidr_literal(struct pst *p, enum rule r, body_fn literal, size_t max_digits)
 {
     enum atomicity sa = p->atom;
     p->atom = A_ATOMIC;
-    bool ok = rule(p, R_ipv4_literal, b_ipv4_literal) && lit(p, "/") && cls_rep(p, is_digit, 1, 2);
+    bool ok = rule(p, r, literal) && lit(p, "/") && cls_rep(p, is_digit, 1, max_digits);
     p->atom = sa;
     return ok;
 }
 
+static bool b_ipv4_cidr_literal(struct pst *p) /* @{ ipv4_literal ~ "/" ~ ASCII_DIGIT{1,2} } */
+{
+    return cidr_literal(p, R_ipv4_literal, b_ipv4_literal, 2);
+}
+
 static bool b_ipv6_cidr_literal(struct pst *p) /* @{ ipv6_literal ~ "/" ~ ASCII_DIGIT{1,3} } */
 {
-    enum atomicity sa = p->atom;
-    p->atom = A_ATOMIC;
-    bool ok = rule(p, R_ipv6_literal, b_ipv6_literal) && lit(p, "/") && cls_rep(p, is_digit, 1, 3);
-    p->atom = sa;
-    return ok;
+    return cidr_literal(p, R_ipv6_literal, b_ipv6_literal, 3);
 }
 
 static bool b_rhs(struct pst *p) /* str_literal | rawstr_literal | ip_literal | int_literal */
@@ -1020,20 +1028,7 @@ static bool b_paren(struct pst *p) /* not_op? ~ "(" ~ expression ~ ")" */
 {
     (void)rule(p, R_not_op, b_not_op);
     skip(p);
-    if (!lit(p, "("))
-        return false;
-    skip(p);
-    if (++p->depth > ATC_MAX_DEPTH) {
-        p->abort = true;
-        p->abort_pos = p->pos;
-        return false;
-    }
-    bool ok = rule(p, R_expression, b_expression);
-    p->depth--;
-    if (!ok)
-        return false;
-    skip(p);
-    return lit(p, ")");
+    return parenthesised(p, R_expression, b_expression);
 }
 
 static bool b_term(struct pst *p) /* predicate | parenthesised_expression */

@@ -570,6 +570,20 @@ static int special_wb(struct rxp *r, struct prim *pr, size_t wb_start)
     return 1;
 }
 
+/* The escapes that stand for one control character, and their code points. */
+static const struct {
+    char esc;
+    uint32_t c;
+} CTRL_ESCAPES[] = {{'a', 7}, {'f', 12}, {'t', 9}, {'n', 10}, {'r', 13}, {'v', 11}};
+
+/* The zero-width assertions written as one escape (\b aside), and their PCRE2 spelling. */
+static const struct {
+    char esc;
+    const char *text;
+} ASSERT_ESCAPES[] = {
+    {'A', "\\A"}, {'z', "\\z"}, {'B', "\\B"}, {'<', "\\b(?=\\w)"}, {'>', "\\b(?<=\\w)"},
+};
+
 static bool parse_escape(struct rxp *r, struct prim *pr)
 {
     size_t start = r->pos;
@@ -599,46 +613,20 @@ static bool parse_escape(struct rxp *r, struct prim *pr)
         return true;
     }
     pr->k = P_LIT;
-    switch (c) {
-    case 'a':
-        pr->c = 7;
-        return true;
-    case 'f':
-        pr->c = 12;
-        return true;
-    case 't':
-        pr->c = 9;
-        return true;
-    case 'n':
-        pr->c = 10;
-        return true;
-    case 'r':
-        pr->c = 13;
-        return true;
-    case 'v':
-        pr->c = 11;
-        return true;
-    default:
-        break;
+    for (size_t i = 0; i < sizeof(CTRL_ESCAPES) / sizeof(CTRL_ESCAPES[0]); i++) {
+        if (c == (uint32_t)CTRL_ESCAPES[i].esc) {
+            pr->c = CTRL_ESCAPES[i].c;
+            return true;
+        }
     }
     pr->k = P_ASSERT;
-    switch (c) {
-    case 'A':
-        snprintf(pr->text, sizeof(pr->text), "\\A");
-        return true;
-    case 'z':
-        snprintf(pr->text, sizeof(pr->text), "\\z");
-        return true;
-    case 'B':
-        snprintf(pr->text, sizeof(pr->text), "\\B");
-        return true;
-    case '<':
-        snprintf(pr->text, sizeof(pr->text), "\\b(?=\\w)");
-        return true;
-    case '>':
-        snprintf(pr->text, sizeof(pr->text), "\\b(?<=\\w)");
-        return true;
-    case 'b':
+    for (size_t i = 0; i < sizeof(ASSERT_ESCAPES) / sizeof(ASSERT_ESCAPES[0]); i++) {
+        if (c == (uint32_t)ASSERT_ESCAPES[i].esc) {
+            snprintf(pr->text, sizeof(pr->text), "%s", ASSERT_ESCAPES[i].text);
+            return true;
+        }
+    }
+    if (c == 'b') {
         snprintf(pr->text, sizeof(pr->text), "\\b");
         if (!eof(r) && ch(r) == '{') {
             int k = special_wb(r, pr, start);
@@ -646,8 +634,6 @@ static bool parse_escape(struct rxp *r, struct prim *pr)
                 return false;
         }
         return true;
-    default:
-        break;
     }
     return fail(r, E_ESCAPE_UNRECOGNIZED, start, r->pos);
 }
@@ -1106,6 +1092,25 @@ static bool class_range(struct rxp *r, struct union_st *u)
     return true;
 }
 
+/* A class operand (the union u) ends: it becomes a class, combined into *lhs as lhs op operand
+ * (op set) or alone (op 0); false (lhs freed) when the combination is too big. */
+static bool operand_end(struct union_st *u, char op, struct cls *lhs, bool *nonascii)
+{
+    *nonascii = *nonascii || u->nonascii;
+    struct cls cur;
+    union_to_cls(u, &cur);
+    union_free(u);
+    if (!op) {
+        *lhs = cur;
+        return true;
+    }
+    if (!cls_op(lhs, op, &cur)) {
+        cls_free(lhs);
+        return false;
+    }
+    return true;
+}
+
 /* parse.rs parse_set_class_open + the loop of parse_set_class for one bracket */
 static bool parse_class(struct rxp *r, struct cls *out, size_t depth)
 {
@@ -1176,18 +1181,9 @@ static bool parse_class(struct rxp *r, struct cls *out, size_t depth)
         }
         if (c == ']') {
             bump(r);
-            nonascii = nonascii || u.nonascii;
-            struct cls cur;
-            union_to_cls(&u, &cur);
-            union_free(&u);
-            if (op) {
-                if (!cls_op(&lhs, op, &cur)) {
-                    cls_free(&lhs);
-                    return fail(r, E_TOO_BIG, start, r->pos);
-                }
-                *out = lhs;
-            } else
-                *out = cur;
+            if (!operand_end(&u, op, &lhs, &nonascii))
+                return fail(r, E_TOO_BIG, start, r->pos);
+            *out = lhs;
             if (neg) {
                 if (out->simple)
                     out->neg = !out->neg;
@@ -1210,17 +1206,8 @@ static bool parse_class(struct rxp *r, struct cls *out, size_t depth)
                       : c == '-' ? "--"
                                  : "~~")) {
             r->pos += 2;
-            nonascii = nonascii || u.nonascii;
-            struct cls cur;
-            union_to_cls(&u, &cur);
-            union_free(&u);
-            if (op) {
-                if (!cls_op(&lhs, op, &cur)) {
-                    cls_free(&lhs);
-                    return fail(r, E_TOO_BIG, start, r->pos);
-                }
-            } else
-                lhs = cur;
+            if (!operand_end(&u, op, &lhs, &nonascii))
+                return fail(r, E_TOO_BIG, start, r->pos);
             op = (char)c;
             continue;
         }

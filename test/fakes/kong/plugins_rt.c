@@ -1280,6 +1280,80 @@ static int json_append(json_object *obj, const char *key, const char *value)
     return 0;
 }
 
+/* One step of a body transformation: section s of its list, the rendered pair p. */
+typedef int (*body_step_fn)(void *ctx, size_t s, const struct pair *p);
+
+/* The body steps of access.lua: for each section secs[s] in order, every name:value pair of its
+ * "body" list, rendered, goes to step; with an empty body (clen 0) the first three sections are
+ * skipped. Stops at the first error. */
+static int each_body_pair(json_object *cfg, struct kp_tmpl_env *env, const char *const *secs,
+                          size_t nsecs, size_t clen, body_step_fn step, void *ctx)
+{
+    int rc = 0;
+    struct pair p = {0};
+    for (size_t s = 0; rc == 0 && s < nsecs; s++) {
+        json_object *a = kp_cfg_arr(cfg, secs[s], "body");
+        if (s < 3 && clen == 0) {
+            continue;
+        }
+        for (size_t i = 0; rc == 0 && i < kp_arr_len(a); i++) {
+            if ((rc = next_pair(env, a, i, &p)) != 0 || !p.name) {
+                continue;
+            }
+            rc = step(ctx, s, &p);
+            pair_free(&p);
+        }
+    }
+    return rc;
+}
+
+struct json_body_ctx {
+    json_object *params;
+    bool changed;
+};
+
+/* A JSON body: remove, rename, replace, add, append. */
+static int json_body_step(void *ctx, size_t s, const struct pair *p)
+{
+    struct json_body_ctx *c = ctx;
+    int rc = 0;
+    switch (s) {
+    case 0:
+        json_object_object_del(c->params, p->name);
+        c->changed = true;
+        break;
+    case 1:
+        if (strcmp(p->name, p->value ? p->value : "") != 0 && json_truthy(c->params, p->name)) {
+            if (!p->value) {
+                rc = KGC_EINVAL;
+                break;
+            }
+            json_object *v = NULL;
+            json_object_object_get_ex(c->params, p->name, &v);
+            json_object_object_add(c->params, p->value, json_object_get(v));
+            json_object_object_del(c->params, p->name);
+            c->changed = true;
+        }
+        break;
+    case 2: /* replace: when present */
+    case 3: /* add: when absent */
+        if (json_truthy(c->params, p->name) == (s == 2)) {
+            if (p->value) {
+                json_object_object_add(c->params, p->name, json_object_new_string(p->value));
+            } else {
+                json_object_object_del(c->params, p->name);
+            }
+            c->changed = true;
+        }
+        break;
+    default:
+        rc = json_append(c->params, p->name, p->value);
+        c->changed = true;
+        break;
+    }
+    return rc;
+}
+
 static int transform_json_body(json_object *cfg, struct kp_tmpl_env *env, struct kf_preq *up)
 {
     size_t clen = up->body ? up->body_len : 0;
@@ -1300,71 +1374,63 @@ static int transform_json_body(json_object *cfg, struct kp_tmpl_env *env, struct
             return KGC_ENOMEM;
         }
     }
-    bool changed = false;
-    int rc = 0;
-    struct pair p = {0};
     static const char *const secs[] = {"remove", "rename", "replace", "add", "append"};
-    for (size_t s = 0; rc == 0 && s < 5; s++) {
-        json_object *a = kp_cfg_arr(cfg, secs[s], "body");
-        if (s < 3 && clen == 0) {
-            continue;
-        }
-        for (size_t i = 0; rc == 0 && i < kp_arr_len(a); i++) {
-            if ((rc = next_pair(env, a, i, &p)) != 0 || !p.name) {
-                continue;
-            }
-            switch (s) {
-            case 0:
-                json_object_object_del(params, p.name);
-                changed = true;
-                break;
-            case 1:
-                if (strcmp(p.name, p.value ? p.value : "") != 0 && json_truthy(params, p.name)) {
-                    if (!p.value) {
-                        rc = KGC_EINVAL;
-                        break;
-                    }
-                    json_object *v = NULL;
-                    json_object_object_get_ex(params, p.name, &v);
-                    json_object_object_add(params, p.value, json_object_get(v));
-                    json_object_object_del(params, p.name);
-                    changed = true;
-                }
-                break;
-            case 2:
-                if (json_truthy(params, p.name)) {
-                    if (p.value) {
-                        json_object_object_add(params, p.name, json_object_new_string(p.value));
-                    } else {
-                        json_object_object_del(params, p.name);
-                    }
-                    changed = true;
-                }
-                break;
-            case 3:
-                if (!json_truthy(params, p.name)) {
-                    if (p.value) {
-                        json_object_object_add(params, p.name, json_object_new_string(p.value));
-                    } else {
-                        json_object_object_del(params, p.name);
-                    }
-                    changed = true;
-                }
-                break;
-            default:
-                rc = json_append(params, p.name, p.value);
-                changed = true;
-                break;
-            }
-            pair_free(&p);
-        }
-    }
-    if (rc == 0 && changed) {
+    struct json_body_ctx c = {params, false};
+    int rc = each_body_pair(cfg, env, secs, 5, clen, json_body_step, &c);
+    if (rc == 0 && c.changed) {
         const char *s = json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN);
         char *d = s ? strdup(s) : NULL;
         rc = d ? set_body(up, d) : KGC_ENOMEM;
     }
     json_object_put(params);
+    return rc;
+}
+
+struct form_body_ctx {
+    struct kp_args *params;
+    bool changed;
+};
+
+/* A form body: remove, rename, replace, add, append. */
+static int form_body_step(void *ctx, size_t s, const struct pair *p)
+{
+    struct form_body_ctx *c = ctx;
+    int rc = 0;
+    switch (s) {
+    case 0:
+        kp_args_del(c->params, p->name);
+        c->changed = true;
+        break;
+    case 1:
+        if (!p->value) {
+            rc = kp_args_get(c->params, p->name) ? KGC_EINVAL : 0;
+        } else if (kp_args_rename(c->params, p->name, p->value)) {
+            c->changed = true;
+        }
+        break;
+    case 2:
+        if (kp_args_get(c->params, p->name)) {
+            if (p->value) {
+                rc = kp_args_set_str(c->params, p->name, p->value);
+            } else {
+                kp_args_del(c->params, p->name);
+            }
+            c->changed = true;
+        }
+        break;
+    case 3:
+        if (!kp_args_get(c->params, p->name)) {
+            if (p->value) {
+                rc = kp_args_set_str(c->params, p->name, p->value);
+            }
+            c->changed = true;
+        }
+        break;
+    default:
+        rc = kp_args_append(c->params, p->name, p->value);
+        c->changed = true;
+        break;
+    }
     return rc;
 }
 
@@ -1376,61 +1442,64 @@ static int transform_form_body(json_object *cfg, struct kp_tmpl_env *env, struct
     if (rc != 0) {
         return rc;
     }
-    bool changed = false;
-    struct pair p = {0};
     static const char *const secs[] = {"remove", "rename", "replace", "add", "append"};
-    for (size_t s = 0; rc == 0 && s < 5; s++) {
-        json_object *a = kp_cfg_arr(cfg, secs[s], "body");
-        if (s < 3 && clen == 0) {
-            continue;
-        }
-        for (size_t i = 0; rc == 0 && i < kp_arr_len(a); i++) {
-            if ((rc = next_pair(env, a, i, &p)) != 0 || !p.name) {
-                continue;
-            }
-            switch (s) {
-            case 0:
-                kp_args_del(&params, p.name);
-                changed = true;
-                break;
-            case 1:
-                if (!p.value) {
-                    rc = kp_args_get(&params, p.name) ? KGC_EINVAL : 0;
-                } else if (kp_args_rename(&params, p.name, p.value)) {
-                    changed = true;
-                }
-                break;
-            case 2:
-                if (kp_args_get(&params, p.name)) {
-                    if (p.value) {
-                        rc = kp_args_set_str(&params, p.name, p.value);
-                    } else {
-                        kp_args_del(&params, p.name);
-                    }
-                    changed = true;
-                }
-                break;
-            case 3:
-                if (!kp_args_get(&params, p.name)) {
-                    if (p.value) {
-                        rc = kp_args_set_str(&params, p.name, p.value);
-                    }
-                    changed = true;
-                }
-                break;
-            default:
-                rc = kp_args_append(&params, p.name, p.value);
-                changed = true;
-                break;
-            }
-            pair_free(&p);
-        }
-    }
-    if (rc == 0 && changed) {
+    struct form_body_ctx c = {&params, false};
+    rc = each_body_pair(cfg, env, secs, 5, clen, form_body_step, &c);
+    if (rc == 0 && c.changed) {
         char *s = kp_args_encode(&params);
         rc = s ? set_body(up, s) : KGC_ENOMEM;
     }
     kp_args_free(&params);
+    return rc;
+}
+
+struct multipart_body_ctx {
+    struct kp_mp *mp;
+    bool changed;
+};
+
+/* A multipart body: rename, remove, replace, add. */
+static int multipart_body_step(void *ctx, size_t s, const struct pair *p)
+{
+    struct multipart_body_ctx *c = ctx;
+    int rc = 0;
+    switch (s) {
+    case 0:
+        if (kp_mp_has(c->mp, p->name) && strcmp(p->name, p->value ? p->value : "") != 0) {
+            if (!p->value) {
+                rc = KGC_EINVAL; /* set_simple(nil, ...) builds "name=\"" .. nil */
+                break;
+            }
+            const char *v = kp_mp_value(c->mp, p->name);
+            char *copy = v ? strdup(v) : NULL;
+            if (v && !copy) {
+                rc = KGC_ENOMEM;
+                break;
+            }
+            rc = kp_mp_set_simple(c->mp, p->value, copy);
+            free(copy);
+            kp_mp_delete(c->mp, p->name);
+            c->changed = true;
+        }
+        break;
+    case 1:
+        kp_mp_delete(c->mp, p->name);
+        c->changed = true;
+        break;
+    case 2:
+        if (kp_mp_has(c->mp, p->name)) {
+            kp_mp_delete(c->mp, p->name);
+            rc = kp_mp_set_simple(c->mp, p->name, p->value);
+            c->changed = true;
+        }
+        break;
+    default:
+        if (!kp_mp_has(c->mp, p->name)) {
+            rc = kp_mp_set_simple(c->mp, p->name, p->value);
+            c->changed = true;
+        }
+        break;
+    }
     return rc;
 }
 
@@ -1442,60 +1511,10 @@ static int transform_multipart_body(json_object *cfg, struct kp_tmpl_env *env, s
     if (!mp) {
         return KGC_ENOMEM;
     }
-    bool changed = false;
-    int rc = 0;
-    struct pair p = {0};
     static const char *const secs[] = {"rename", "remove", "replace", "add"};
-    for (size_t s = 0; rc == 0 && s < 4; s++) {
-        json_object *a = kp_cfg_arr(cfg, secs[s], "body");
-        if (s < 3 && clen == 0) {
-            continue;
-        }
-        for (size_t i = 0; rc == 0 && i < kp_arr_len(a); i++) {
-            if ((rc = next_pair(env, a, i, &p)) != 0 || !p.name) {
-                continue;
-            }
-            switch (s) {
-            case 0:
-                if (kp_mp_has(mp, p.name) && strcmp(p.name, p.value ? p.value : "") != 0) {
-                    if (!p.value) {
-                        rc = KGC_EINVAL; /* set_simple(nil, ...) builds "name=\"" .. nil */
-                        break;
-                    }
-                    const char *v = kp_mp_value(mp, p.name);
-                    char *copy = v ? strdup(v) : NULL;
-                    if (v && !copy) {
-                        rc = KGC_ENOMEM;
-                        break;
-                    }
-                    rc = kp_mp_set_simple(mp, p.value, copy);
-                    free(copy);
-                    kp_mp_delete(mp, p.name);
-                    changed = true;
-                }
-                break;
-            case 1:
-                kp_mp_delete(mp, p.name);
-                changed = true;
-                break;
-            case 2:
-                if (kp_mp_has(mp, p.name)) {
-                    kp_mp_delete(mp, p.name);
-                    rc = kp_mp_set_simple(mp, p.name, p.value);
-                    changed = true;
-                }
-                break;
-            default:
-                if (!kp_mp_has(mp, p.name)) {
-                    rc = kp_mp_set_simple(mp, p.name, p.value);
-                    changed = true;
-                }
-                break;
-            }
-            pair_free(&p);
-        }
-    }
-    if (rc == 0 && changed) {
+    struct multipart_body_ctx c = {mp, false};
+    int rc = each_body_pair(cfg, env, secs, 4, clen, multipart_body_step, &c);
+    if (rc == 0 && c.changed) {
         char *s = kp_mp_tostring(mp);
         rc = s ? set_body(up, s) : KGC_ENOMEM;
     }

@@ -778,6 +778,13 @@ struct t_route {
     json_object *created_at;
 };
 
+/* A match rule of the route (match_rules): its bit set, and one more for match_weight. */
+static void add_rule(struct t_route *r, unsigned rule)
+{
+    r->rules |= rule;
+    r->weight++;
+}
+
 /* The per-key route lists of one category (routes_by_*). */
 struct t_keyed {
     struct smap idx;   /* key -> index in lists */
@@ -984,8 +991,7 @@ static int marshall_hosts(struct builder *b, json_object *hosts, struct t_route 
         }
     }
     if (has_plain || has_wild) {
-        r->rules |= R_HOST;
-        r->weight++;
+        add_rule(r, R_HOST);
     }
     if (!has_wild) {
         r->sub |= S_PLAIN_HOSTS_ONLY;
@@ -1073,8 +1079,7 @@ static int marshall_headers(struct builder *b, json_object *headers, struct t_ro
         }
     }
     if (r->nheaders > 0) {
-        r->rules |= R_HEADER;
-        r->weight++;
+        add_rule(r, R_HEADER);
     }
     return 0;
 }
@@ -1124,18 +1129,30 @@ static int marshall_path(struct builder *b, json_object *path, struct t_route *r
     return 0;
 }
 
-static int marshall_strings(struct builder *b, json_object *v, const char *tbl_msg, bool methods,
-                            char ***out, size_t *nout, bool *any)
+/* The array v (a Lua table, else tbl_msg) made ready for marshalling: its length in *n, whether
+ * it has elements in *any, and room for n elements of elem_size bytes in *out (zeroed). */
+static int marshall_begin(struct builder *b, json_object *v, const char *tbl_msg, size_t elem_size,
+                          void **out, size_t *n, bool *any)
 {
     if (!is_table(v)) {
         return fail(b, tbl_msg);
     }
-    size_t n = lua_len(v);
-    *any = n > 0;
-    *out = calloc(n ? n : 1, sizeof(**out));
-    if (!*out) {
-        return KGC_ENOMEM;
+    *n = lua_len(v);
+    *any = *n > 0;
+    *out = calloc(*n ? *n : 1, elem_size);
+    return *out ? 0 : KGC_ENOMEM;
+}
+
+static int marshall_strings(struct builder *b, json_object *v, const char *tbl_msg, bool methods,
+                            char ***out, size_t *nout, bool *any)
+{
+    size_t n = 0;
+    void *mem = NULL;
+    int brc = marshall_begin(b, v, tbl_msg, sizeof(**out), &mem, &n, any);
+    if (brc) {
+        return brc;
     }
+    *out = mem;
     for (size_t i = 0; i < n; i++) {
         json_object *e = json_object_array_get_idx(v, i);
         int rc = 0;
@@ -1167,15 +1184,13 @@ static int marshall_strings(struct builder *b, json_object *v, const char *tbl_m
 static int marshall_sd(struct builder *b, json_object *v, const char *tbl_msg, const char *elem_msg,
                        struct t_sd **out, size_t *nout, bool *any)
 {
-    if (!is_table(v)) {
-        return fail(b, tbl_msg);
+    size_t n = 0;
+    void *mem = NULL;
+    int brc = marshall_begin(b, v, tbl_msg, sizeof(**out), &mem, &n, any);
+    if (brc) {
+        return brc;
     }
-    size_t n = lua_len(v);
-    *any = n > 0;
-    *out = calloc(n ? n : 1, sizeof(**out));
-    if (!*out) {
-        return KGC_ENOMEM;
-    }
+    *out = mem;
     for (size_t i = 0; i < n; i++) {
         json_object *e = json_object_array_get_idx(v, i);
         if (!is_table(e)) {
@@ -1250,14 +1265,12 @@ static int marshall(struct builder *b, size_t idx, const struct kf_route_in *in,
         if (path_override && path_override == b->empty) {
             /* paths = {} (see build): a table with no path, so no URI rule */
         } else if (path_override) {
-            r->rules |= R_URI;
-            r->weight++;
+            add_rule(r, R_URI);
             rc = marshall_path(b, path_override, r);
         } else if (!is_table(paths)) {
             rc = fail(b, "paths field must be a table");
         } else if (lua_len(paths) > 0) {
-            r->rules |= R_URI;
-            r->weight++;
+            add_rule(r, R_URI);
             rc = marshall_path(b, json_object_array_get_idx(paths, 0), r);
         }
     }
@@ -1265,32 +1278,28 @@ static int marshall(struct builder *b, size_t idx, const struct kf_route_in *in,
         rc = marshall_strings(b, methods, "methods field must be a table", true, &r->methods,
                               &r->nmethods, &any);
         if (!rc && any) {
-            r->rules |= R_METHOD;
-            r->weight++;
+            add_rule(r, R_METHOD);
         }
     }
     if (!rc && snis) {
         rc = marshall_strings(b, snis, "snis field must be a table", false, &r->snis, &r->nsnis,
                               &any);
         if (!rc && any) {
-            r->rules |= R_SNI;
-            r->weight++;
+            add_rule(r, R_SNI);
         }
     }
     if (!rc && sources) {
         rc = marshall_sd(b, sources, "sources field must be a table",
                          "sources elements must be tables", &r->src, &r->nsrc, &any);
         if (!rc && any) {
-            r->rules |= R_SRC;
-            r->weight++;
+            add_rule(r, R_SRC);
         }
     }
     if (!rc && dests) {
         rc = marshall_sd(b, dests, "destinations field must be a table",
                          "destinations elements must be tables", &r->dst, &r->ndst, &any);
         if (!rc && any) {
-            r->rules |= R_DST;
-            r->weight++;
+            add_rule(r, R_DST);
         }
     }
     if (rc) {
@@ -1495,6 +1504,22 @@ static void keyed_free(struct t_keyed *k)
     smap_free(&k->idx);
 }
 
+/* Route r under each of the n keys, a repeated key once (a Lua set). */
+static int keyed_add_set(struct t_keyed *k, char *const *keys, size_t n, struct t_route *r)
+{
+    int rc = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < i; j++) {
+            dup = dup || strcmp(keys[j], keys[i]) == 0;
+        }
+        if (!dup) {
+            rc = keyed_add(k, keys[i], r, false);
+        }
+    }
+    return rc;
+}
+
 /* categorize_route_t (851-877) */
 static int categorize(struct trad *t, struct t_route *r)
 {
@@ -1519,23 +1544,11 @@ static int categorize(struct trad *t, struct t_route *r)
         rc = keyed_add(&c->by_uris, r->uri->value, r, false);
     }
     /* methods_t / snis_t are sets (keys): a repeated value adds the route once (804-812) */
-    for (size_t i = 0; !rc && i < r->nmethods; i++) {
-        bool dup = false;
-        for (size_t j = 0; j < i; j++) {
-            dup = dup || strcmp(r->methods[j], r->methods[i]) == 0;
-        }
-        if (!dup) {
-            rc = keyed_add(&c->by_methods, r->methods[i], r, false);
-        }
+    if (!rc) {
+        rc = keyed_add_set(&c->by_methods, r->methods, r->nmethods, r);
     }
-    for (size_t i = 0; !rc && i < r->nsnis; i++) {
-        bool dup = false;
-        for (size_t j = 0; j < i; j++) {
-            dup = dup || strcmp(r->snis[j], r->snis[i]) == 0;
-        }
-        if (!dup) {
-            rc = keyed_add(&c->by_sni, r->snis[i], r, false);
-        }
+    if (!rc) {
+        rc = keyed_add_set(&c->by_sni, r->snis, r->nsnis, r);
     }
     for (size_t i = 0; !rc && i < r->nsrc; i++) {
         rc = keyed_add(&c->by_src, r->src[i].ip_key, r, true);
