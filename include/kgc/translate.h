@@ -25,13 +25,19 @@
  *                           with an unknown port says the protocol only). So a route attached only
  *                           to the port-80 listener does not answer on another port, and an
  *                           HTTPS-only route does not capture plain-HTTP requests (no 426).
- *   traditional_compatible  NOT scoped (known gap). Kong 3.9.1's traditional routes have no port
- *   and traditional         field for HTTP; kong/router/transform.lua turns `protocols` into
- *                           nothing that stops a match (a protocol mismatch answers 426 or the
- *                           https redirect after the match), and a port in a `hosts` entry
- *                           ("example.com:8000") is matched against the Host header's port, not
- *                           the listen port, so it cannot say "this listener". A route answers on
- *                           every Kong listen of its protocols' family.
+ *   traditional_compatible  scoped by port through the hosts: each hostname becomes one
+ *                           "host:<kong port>" entry per listener port that gives it, which
+ *                           kong/router/transform.lua:388-409 (3.9.1) turns into
+ *                           `(http.host == "host" && net.dst.port == <port>)`. Since a Kong listen
+ *                           is either plain or TLS, the port also scopes the protocol. NOT scoped
+ *                           (known gap): a route matching every host (no hostname on the route
+ *                           nor its listener: `hosts` cannot say "any host on port p"), or with a
+ *                           listener whose Kong port is unknown. Routes have no port field for
+ *                           HTTP (destinations are refused for http/https) and `protocols` adds
+ *                           nothing that stops a match (a mismatch answers 426 or the https
+ *                           redirect after the match).
+ *   traditional             NOT scoped (known gap): kong/router/traditional.lua compares a port in
+ *                           `hosts` with the Host header, not the listen port.
  *   Listener isolation (a request for a more specific listener's hostname is never served by a
  *   wildcard listener's route on the same port) is not expressed yet in any flavour.
  *
@@ -93,8 +99,8 @@ struct kgc_translate_input {
     void *listener_usable_ctx;
     /* Optional (ctx: listener_usable_ctx): the Kong proxy listen port a listener's traffic
      * reaches (through the publish Service's port → targetPort; kgc's syncer passes the status
-     * module's struct kgc_status_listener.kong_port), 0 when unknown. NULL: the listener's own
-     * port (no publish Service: listener ports are Kong listen ports). See "Listener scope". */
+     * module's struct kgc_status_listener.kong_port), 0 when unknown. NULL: every port unknown
+     * (routes are then scoped by protocol only, expressions flavour). See "Listener scope". */
     uint16_t (*listener_kong_port)(void *ctx, const struct kgc_api_gateway *gw,
                                    uint32_t listener_index);
     /* Optional (--invalid-backend-target): "HOST:PORT" ("[V6]:PORT") of an endpoint answering

@@ -176,7 +176,7 @@ static bool route_attach(struct route_ctx *rc)
         }
         uint16_t kong_port = c->in->listener_kong_port
                                  ? c->in->listener_kong_port(c->in->listener_usable_ctx, gw, li)
-                                 : (l->port > 0 && l->port <= 65535 ? (uint16_t)l->port : 0);
+                                 : 0;
         intersect_hosts(rc, l->hostname, listen_bit(rc, https, kong_port));
         kgc_api_obj_unref(o);
     }

@@ -64,6 +64,32 @@ static json_object *protocols(struct tr_ctx *c, bool http, bool https)
     return p;
 }
 
+/* hosts[i] into arr. traditional_compatible: one "host:port" entry per Kong port of the listeners
+ * that give it (Kong 3.9.1's kong/router/transform.lua:388-409 makes it `(http.host == "host" &&
+ * net.dst.port == port)`: the listen port), the bare host when a listener's port is unknown or
+ * there are too many pairs; traditional: the bare host (kong/router/traditional.lua compares a
+ * port in hosts with the Host header's). */
+static void push_scoped_hosts(struct tr_ctx *c, const struct route_ctx *rc, size_t i,
+                              json_object *arr)
+{
+    const char *h = rc->hosts[i];
+    uint32_t bits = rc->host_listens ? rc->host_listens[i] : 0;
+    bool bare = c->flavor != TR_TRADITIONAL_COMPATIBLE || rc->listens_overflow || !bits;
+    for (uint32_t k = 0; k < rc->n_listens && !bare; k++)
+        bare = (bits & (UINT32_C(1) << k)) && !rc->listens[k].port;
+    if (bare) {
+        tr_jpush(c, arr, tr_jstr(c, h));
+        return;
+    }
+    for (uint32_t k = 0; k < rc->n_listens; k++) {
+        if (!(bits & (UINT32_C(1) << k)))
+            continue;
+        char *hp = tr_printf(c, "%s:%u", h, (unsigned)rc->listens[k].port);
+        tr_jpush(c, arr, tr_jstr(c, hp));
+        free(hp);
+    }
+}
+
 /* One Kong route for the match with its rank-given priority; host_index >= 0 selects one
  * hostname (expressions flavour). *name gets the route's name (owned). */
 static json_object *kroute_json(struct route_ctx *rc, const struct match_plan *mp,
@@ -95,7 +121,7 @@ static json_object *kroute_json(struct route_ctx *rc, const struct match_plan *m
         if (rc->n_hosts) {
             json_object *hosts = tr_jarr(c);
             for (size_t i = 0; i < rc->n_hosts; i++)
-                tr_jpush(c, hosts, tr_jstr(c, rc->hosts[i]));
+                push_scoped_hosts(c, rc, i, hosts);
             tr_jset(c, o, "hosts", hosts);
         }
         tr_jset(c, o, "paths", tr_trad_paths(c, &mp->path));

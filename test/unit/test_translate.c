@@ -737,7 +737,7 @@ static void test_precedence_hosts_and_ties(void **state)
     int64_t any = priority(doc, "httproute." INFRA ".anyhost.0.0.h0");
     assert_string_equal(jstr_at(must_route(doc, "httproute." INFRA ".wild.0.0.h0"), "expression"),
                         "http.host =^ \".example.com\" && http.path ^= \"/\" && "
-                        "((net.protocol == \"http\" && net.dst.port == 80))");
+                        "(net.protocol == \"http\")");
     assert_true(longer > exact); /* 32 non-wildcard characters beat 15 */
     assert_true(exact > wild);
     assert_true(wild > any);
@@ -1023,7 +1023,7 @@ static void test_query_params_per_flavor(void **state)
     assert_string_equal(
         jstr_at(must_route(doc, "httproute." INFRA ".query-param-matching.0.0.h0"), "expression"),
         "http.path ^= \"/\" && http.queries.animal == \"whale\" && "
-        "((net.protocol == \"http\" && net.dst.port == 80))");
+        "(net.protocol == \"http\")");
     kgc_translate_route_verdict(&out, qpm, &v);
     assert_null(v.accepted_reason);
     assert_string_equal(v.partially_invalid, "");
@@ -1700,10 +1700,11 @@ static uint16_t kong_port_of(void *ctx, const struct kgc_api_gateway *gw, uint32
     return (uint16_t)(p == 443 ? scope_ports[1] : p == 80 ? scope_ports[0] : 0);
 }
 
-/* Expressions flavour: every Kong route answers only on its listeners' protocol and Kong port.
+/* Expressions and traditional_compatible: every Kong route answers only on its listeners' Kong
+ * port (and protocol).
  * An HTTPS-only route does not capture plain-HTTP requests (no 426), and a third Kong listen no
  * listener reaches serves nothing. */
-static void test_listener_scope_expressions(void **state)
+static void test_listener_scope(void **state)
 {
     struct tenv *t = *state;
     add_yaml(&t->env, "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
@@ -1731,49 +1732,54 @@ static void test_listener_scope_expressions(void **state)
                       "  rules:\n"
                       "  - matches: [{path: {type: PathPrefix, value: /}}]\n"
                       "    backendRefs: [{name: infra-backend-v2, port: 8080}]\n");
-    struct kf_proxy_options po = {.proxy_listen = "127.0.0.1:0, 127.0.0.1:0 ssl, 127.0.0.1:0",
-                                  .flavor = KF_FLAVOR_EXPRESSIONS};
-    struct kf_proxy *px = NULL;
-    char perr[256];
-    assert_int_equal(kf_proxy_start(&po, &px, perr, sizeof(perr)), 0);
-    scope_ports[0] = kf_proxy_port(px, 0);
-    scope_ports[1] = kf_proxy_port(px, 1);
-    unsigned other = kf_proxy_port(px, 2);
+    static const char *const flavors[] = {"expressions", "traditional_compatible"};
+    for (size_t fi = 0; fi < 2; fi++) {
+        const char *flavor = flavors[fi];
+        struct kf_proxy_options po = {.proxy_listen = "127.0.0.1:0, 127.0.0.1:0 ssl, 127.0.0.1:0",
+                                      .flavor = fi == 0 ? KF_FLAVOR_EXPRESSIONS
+                                                        : KF_FLAVOR_TRADITIONAL_COMPATIBLE};
+        struct kf_proxy *px = NULL;
+        char perr[256];
+        assert_int_equal(kf_proxy_start(&po, &px, perr, sizeof(perr)), 0);
+        scope_ports[0] = kf_proxy_port(px, 0);
+        scope_ports[1] = kf_proxy_port(px, 1);
+        unsigned other = kf_proxy_port(px, 2);
 
-    struct kgc_translate_input in = {
-        .lookup = &t->env.lk, .router_flavor = "expressions", .listener_kong_port = kong_port_of};
-    struct kgc_translate_output out;
-    struct kgc_err err = {0};
-    assert_int_equal(kgc_translate(&in, &out, &err), 0);
-    assert_kong_accepts(&out, "expressions");
-    json_object *doc = parse_config(&out), *ents = NULL, *verr = NULL;
-    struct kf_validate_opts vo = {.router_flavor = "expressions"};
-    assert_int_equal(kf_validate(doc, &vo, &ents, &verr), 0);
-    assert_int_equal(kf_proxy_set_config(px, ents), 0);
+        struct kgc_translate_input in = {
+            .lookup = &t->env.lk, .router_flavor = flavor, .listener_kong_port = kong_port_of};
+        struct kgc_translate_output out;
+        struct kgc_err err = {0};
+        assert_int_equal(kgc_translate(&in, &out, &err), 0);
+        assert_kong_accepts(&out, flavor);
+        json_object *doc = parse_config(&out), *ents = NULL, *verr = NULL;
+        struct kf_validate_opts vo = {.router_flavor = flavor};
+        assert_int_equal(kf_validate(doc, &vo, &ents, &verr), 0);
+        assert_int_equal(kf_proxy_set_config(px, ents), 0);
 
-    struct body_buf b;
-    long st = proxy_fetch("http", "scope.example.com", scope_ports[0], &b);
-    print_message("http on the port-80 listen: %ld %s\n", st,
-                  strstr(b.s, ".plain.")    ? "plain"
-                  : strstr(b.s, ".secure.") ? "secure"
-                                            : "-");
-    assert_int_equal(st, 200);
-    assert_non_null(strstr(b.s, "httproute." INFRA ".plain.0.0"));
-    st = proxy_fetch("https", "scope.example.com", scope_ports[1], &b);
-    print_message("https on the port-443 listen: %ld %s\n", st,
-                  strstr(b.s, ".plain.")    ? "plain"
-                  : strstr(b.s, ".secure.") ? "secure"
-                                            : "-");
-    assert_int_equal(st, 200);
-    assert_non_null(strstr(b.s, "httproute." INFRA ".secure.0.0"));
-    st = proxy_fetch("http", "scope.example.com", other, &b);
-    print_message("http on a listen no listener reaches: %ld\n", st);
-    assert_int_equal(st, 404);
-    kf_proxy_stop(px);
-    json_object_put(ents);
-    json_object_put(verr);
-    json_object_put(doc);
-    kgc_translate_output_free(&out);
+        struct body_buf b;
+        long st = proxy_fetch("http", "scope.example.com", scope_ports[0], &b);
+        print_message("%s: http on the port-80 listen: %ld %s\n", flavor, st,
+                      strstr(b.s, ".plain.")    ? "plain"
+                      : strstr(b.s, ".secure.") ? "secure"
+                                                : "-");
+        assert_int_equal(st, 200);
+        assert_non_null(strstr(b.s, "httproute." INFRA ".plain.0.0"));
+        st = proxy_fetch("https", "scope.example.com", scope_ports[1], &b);
+        print_message("%s: https on the port-443 listen: %ld %s\n", flavor, st,
+                      strstr(b.s, ".plain.")    ? "plain"
+                      : strstr(b.s, ".secure.") ? "secure"
+                                                : "-");
+        assert_int_equal(st, 200);
+        assert_non_null(strstr(b.s, "httproute." INFRA ".secure.0.0"));
+        st = proxy_fetch("http", "scope.example.com", other, &b);
+        print_message("%s: http on a listen no listener reaches: %ld\n", flavor, st);
+        assert_int_equal(st, 404);
+        kf_proxy_stop(px);
+        json_object_put(ents);
+        json_object_put(verr);
+        json_object_put(doc);
+        kgc_translate_output_free(&out);
+    }
 }
 
 static void test_https_listener_hosts(void **state)
@@ -2159,7 +2165,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_certificates, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_hostless_https_listener_certificate, unit_setup,
                                         tenv_teardown),
-        cmocka_unit_test_setup_teardown(test_listener_scope_expressions, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_listener_scope, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_https_listener_hosts, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_unusable_listeners_carry_no_routes, unit_setup,
                                         tenv_teardown),
