@@ -38,8 +38,22 @@
  *                           redirect after the match).
  *   traditional             NOT scoped (known gap): kong/router/traditional.lua compares a port in
  *                           `hosts` with the Host header, not the listen port.
- *   Listener isolation (a request for a more specific listener's hostname is never served by a
- *   wildcard listener's route on the same port) is not expressed yet in any flavour.
+ *   Listener isolation (a request goes to the most specific listener of its port: a less
+ *   specific listener's route never serves a hostname a more specific listener there has):
+ *   expressions             each Kong route gets `&& !(net.dst.port == P && http.host == "m"
+ *                           && !(<own>))` (`http.host =^ ".s"` for "*.s") for each hostname m of
+ *                           another listener of its Gateway on the Kong port P of its listener L,
+ *                           m strictly within L's hostname and overlapping the route's, m not
+ *                           the hostname of one of the route's own listeners; <own>: the route's
+ *                           own listeners' hostnames within m on P. Needs the Kong port (none
+ *                           known: nothing excluded). Per Gateway: listeners of different
+ *                           Gateways sharing a Kong port are not isolated from each other.
+ *   traditional_compatible  NOT isolated (known gap): no negation, and Kong's priority
+ *   traditional             (transform.lua get_priority) ranks the number of kinds of conditions
+ *                           first, so a hostname-less listener's route with a header or method
+ *                           match outranks a host route of a more specific listener, and one
+ *                           matching a path the more specific listener's routes lack serves the
+ *                           request instead of a 404. See pkg/translate/README.md.
  *
  * Names and tags (they lead a Kong error back to its object, see kgc_translate_entity_owner()):
  *   service, upstream   httproute.<ns>.<route>.<rule>

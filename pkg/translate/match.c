@@ -362,6 +362,168 @@ char *tr_expression(struct tr_ctx *c, const struct match_plan *mp, const char *h
     return b.s;
 }
 
+/* ---- listener isolation (expressions flavour) ------------------------------------------------ */
+
+/* Whether every hostname a matches is one b matches (NULL or "": any hostname; "*.s" matches
+ * the hostnames ending in ".s", as Kong's `http.host =^ ".s"`). Equal hostnames included. */
+static bool host_within(const char *a, const char *b)
+{
+    if (!b || !b[0])
+        return true;
+    if (!a || !a[0])
+        return false;
+    if (!tr_is_wildcard(b))
+        return strcasecmp(a, b) == 0;
+    const char *suffix = b + 1; /* ".s" */
+    const char *ap = tr_is_wildcard(a) ? a + 1 : a;
+    size_t la = strlen(ap), ls = strlen(suffix);
+    if (la < ls || (!tr_is_wildcard(a) && la == ls))
+        return false;
+    return strcasecmp(ap + la - ls, suffix) == 0;
+}
+
+static bool hosts_overlap(const char *a, const char *b)
+{
+    return host_within(a, b) || host_within(b, a);
+}
+
+/* One HTTP/HTTPS listener kgc serves (the same checks as translate.c's route_attach) with its
+ * Kong proxy port, or false. */
+static bool served_listener(struct tr_ctx *c, const struct kgc_api_gateway *gw, uint32_t li,
+                            uint16_t *kong_port)
+{
+    if (li >= gw->n_listeners ||
+        (c->in->listener_usable && !c->in->listener_usable(c->in->listener_usable_ctx, gw, li)))
+        return false;
+    const struct kgc_api_listener *l = &gw->listeners[li];
+    bool https = l->protocol && strcmp(l->protocol, "HTTPS") == 0;
+    bool http = l->protocol && strcmp(l->protocol, "HTTP") == 0;
+    if (https && l->tls && l->tls->mode && strcmp(l->tls->mode, "Terminate") != 0)
+        https = false;
+    if (!http && !https)
+        return false;
+    *kong_port = c->in->listener_kong_port
+                     ? c->in->listener_kong_port(c->in->listener_usable_ctx, gw, li)
+                     : 0;
+    return true;
+}
+
+/* `http.host == "h"` or `http.host =^ ".s"` into b. */
+static void expr_host(struct tr_ctx *c, struct sbuf *b, const char *h)
+{
+    bool wild = tr_is_wildcard(h);
+    char *lit = tr_expr_string(c, wild ? h + 1 : h);
+    if (lit)
+        sbuf_add(b, "http.host %s %s", wild ? "=^" : "==", lit);
+    else
+        b->failed = true;
+    free(lit);
+}
+
+struct iso_att {
+    const struct kgc_api_obj *gw; /* ref held */
+    uint32_t li;
+    uint16_t port;
+    const char *hostname; /* the listener's; NULL: any */
+};
+
+/* The exclusions of listener isolation for the Kong route of host h (NULL: any host) in b:
+ * ` && !(net.dst.port == P && <M> && !(<A>) ...)` for each hostname M of a listener of one of
+ * the route's Gateways on the Kong port P of one of the route's listeners L, where M is not the
+ * hostname of a listener the route is attached to, M is strictly within L's hostname and
+ * overlaps h: such requests belong to that more specific listener. <A> are the hostnames within
+ * M of listeners the route is attached to on P (their requests are the route's again). Kong
+ * ports unknown (0): nothing. */
+static void isolation(struct tr_ctx *c, const struct route_ctx *rc, const char *h, struct sbuf *b)
+{
+    struct kgc_status_attachment *att = NULL;
+    size_t n = 0;
+    struct kgc_err err = {0};
+    if (kgc_status_httproute_attachments(&c->so, c->lk, rc->r, &att, &n, &err) != 0) {
+        if (err.code == KGC_ENOMEM)
+            c->oom = true;
+        return;
+    }
+    struct iso_att *a = calloc(n ? n : 1, sizeof(*a));
+    size_t na = 0;
+    if (!a) {
+        c->oom = true;
+        free(att);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct kgc_api_obj *o =
+            c->lk->get(c->lk->ctx, KGC_API_GATEWAY, att[i].gateway_namespace, att[i].gateway_name);
+        const struct kgc_api_gateway *gw = kgc_api_as_gateway(o);
+        uint16_t port = 0;
+        if (!gw || !served_listener(c, gw, att[i].listener_index, &port) || !port) {
+            kgc_api_obj_unref(o);
+            continue;
+        }
+        const char *lh = gw->listeners[att[i].listener_index].hostname;
+        a[na++] = (struct iso_att){o, att[i].listener_index, port, lh && lh[0] ? lh : NULL};
+    }
+    free(att);
+    /* (port, hostname) pairs already excluded */
+    struct iso_done {
+        uint16_t port;
+        const char *host;
+    } *done = NULL;
+    size_t n_done = 0;
+    for (size_t i = 0; i < na; i++) {
+        const struct kgc_api_gateway *gw = kgc_api_as_gateway(a[i].gw);
+        if (h && !hosts_overlap(h, a[i].hostname))
+            continue; /* this listener does not give the route h */
+        for (uint32_t mi = 0; mi < gw->n_listeners; mi++) {
+            const char *mh = gw->listeners[mi].hostname;
+            uint16_t mport = 0;
+            if (mi == a[i].li || !mh || !mh[0] || !tr_hostname(mh, true) ||
+                !served_listener(c, gw, mi, &mport) || mport != a[i].port ||
+                !host_within(mh, a[i].hostname) ||
+                (a[i].hostname && strcasecmp(mh, a[i].hostname) == 0) ||
+                (h && !hosts_overlap(h, mh)))
+                continue;
+            bool attached = false; /* some listener of the route on P has hostname M */
+            for (size_t k = 0; k < na && !attached; k++)
+                attached =
+                    a[k].port == mport && a[k].hostname && strcasecmp(a[k].hostname, mh) == 0;
+            for (size_t k = 0; k < n_done && !attached; k++)
+                attached = done[k].port == mport && strcasecmp(done[k].host, mh) == 0;
+            if (attached)
+                continue;
+            struct iso_done *grown = realloc(done, (n_done + 1) * sizeof(*done));
+            if (!grown) {
+                c->oom = true;
+                break;
+            }
+            done = grown;
+            done[n_done++] = (struct iso_done){mport, mh};
+            sbuf_add(b, " && !(net.dst.port == %u && ", (unsigned)mport);
+            expr_host(c, b, mh);
+            for (size_t k = 0; k < na; k++) {
+                if (a[k].port != mport || !a[k].hostname || !host_within(a[k].hostname, mh) ||
+                    (h && !hosts_overlap(h, a[k].hostname)))
+                    continue;
+                bool seen = false; /* the same hostname on several attached listeners */
+                for (size_t j = 0; j < k && !seen; j++)
+                    seen = a[j].port == mport && a[j].hostname && host_within(a[j].hostname, mh) &&
+                           (!h || hosts_overlap(h, a[j].hostname)) &&
+                           strcasecmp(a[j].hostname, a[k].hostname) == 0;
+                if (seen)
+                    continue;
+                sbuf_add(b, "%s", " && !(");
+                expr_host(c, b, a[k].hostname);
+                sbuf_add(b, "%s", ")");
+            }
+            sbuf_add(b, "%s", ")");
+        }
+    }
+    free(done);
+    for (size_t i = 0; i < na; i++)
+        kgc_api_obj_unref(a[i].gw);
+    free(a);
+}
+
 char *tr_listen_scope(struct tr_ctx *c, const struct route_ctx *rc, int32_t host_index)
 {
     uint32_t bits = UINT32_MAX;
@@ -384,6 +546,10 @@ char *tr_listen_scope(struct tr_ctx *c, const struct route_ctx *rc, int32_t host
     }
     if (n)
         sbuf_add(&b, "%s", ")");
+    if (n && !rc->listens_overflow)
+        isolation(
+            c, rc,
+            host_index >= 0 && (size_t)host_index < rc->n_hosts ? rc->hosts[host_index] : NULL, &b);
     if (b.failed || !b.s) {
         free(b.s);
         c->oom = true;

@@ -315,8 +315,10 @@ json_object *tr_trad_paths(struct tr_ctx *c, const struct path_plan *pp);
 char *tr_expression(struct tr_ctx *c, const struct match_plan *mp, const char *host);
 
 /* " && (<pairs>)": the listener scope of host_index's Kong route (every pair when host_index < 0
- * or the route matches any host), appended by the writer to the expression; "" when no scope can
- * be said (no pair, or too many). A new string, or NULL (out of memory). */
+ * or the route matches any host), then its listener isolation exclusions ` && !(net.dst.port ==
+ * P && <host> ...)` (include/kgc/translate.h, "Listener scope"), appended by the writer to the
+ * expression; "" when no scope can be said (no pair, or too many). A new string, or NULL (out of
+ * memory). */
 char *tr_listen_scope(struct tr_ctx *c, const struct route_ctx *rc, int32_t host_index);
 /* Traditional router headers of a match: {Name: ["value"]}. */
 json_object *tr_trad_headers(struct tr_ctx *c, const struct match_plan *mp);
