@@ -152,6 +152,7 @@ static bool hook_push_stats(void *ctx, struct kgc_metrics_push_stats *out)
     for (int i = 0; i <= KGC_KONG_PUSH_OTHER && i < KGC_METRICS_PUSH_RESULTS - 1; i++)
         out->by_result[i] = st.pushes[i];
     out->by_result[KGC_METRICS_PUSH_RESULTS - 1] = st.push_errors;
+    out->route_kong_limitations = st.route_kong_limitations;
     out->duration.count = st.push_count;
     out->duration.sum_seconds = (double)st.push_duration_ns_sum / 1e9;
     out->duration_bucketed = false;

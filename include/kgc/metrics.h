@@ -135,6 +135,9 @@ struct kgc_metrics_push_stats {
     const double *bounds;
     uint64_t counts[KGC_METRICS_MAX_BUCKETS];
     size_t n_bounds; /* at most KGC_METRICS_MAX_BUCKETS */
+    /* HTTPRoutes whose status carries konghq.com/KongLimitation (kgc_route_kong_limitations,
+     * by reason: KongLimitation) */
+    uint64_t route_kong_limitations;
 };
 
 /* What /metrics shows. Fill it with kgc_metrics_snapshot_take(), or by hand in tests (then only
@@ -214,7 +217,8 @@ void kgc_metrics_snapshot_release(struct kgc_metrics_snapshot *s);
  *   kgc_listener_view_age_seconds, kgc_listener_view_live_instances
  *   kgc_k8s_requests_total, kgc_k8s_request_errors_total, kgc_k8s_throttled_total,
  *   kgc_k8s_throttle_wait_seconds_total
- *   kgc_config_push_total{result}, kgc_config_push_duration_seconds (histogram)
+ *   kgc_config_push_total{result}, kgc_config_push_duration_seconds (histogram),
+ *   kgc_route_kong_limitations{reason} (gauge)
  *   kgc_invalid_backend_requests_total
  * The writer's error stays in w (see kgc_metrics_writer_finish()). */
 void kgc_metrics_render(const struct kgc_metrics_snapshot *s, struct kgc_metrics_writer *w);

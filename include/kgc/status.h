@@ -58,6 +58,12 @@
 #define KGC_STATUS_CONFLICTED        "Conflicted"
 #define KGC_STATUS_OVERLAPPING_TLS   "OverlappingTLSConfig"
 #define KGC_STATUS_PARTIALLY_INVALID "PartiallyInvalid"
+/* Implementation-specific (domain-prefixed, as RouteConditionType allows) HTTPRoute parent
+ * condition: True when Kong serves part of the route, as translated, not exactly as the Gateway
+ * API asks and kgc cannot do better (a redirect's relative Location, an order Kong's router
+ * cannot honour, ...). Reason KGC_STATUS_R_KONG_LIMITATION; the message names the rules
+ * ("Rule N: ...") and the fix when there is one. Absent when there is nothing to say. */
+#define KGC_STATUS_KONG_LIMITATION "konghq.com/KongLimitation"
 
 /* Reasons (exact API strings). */
 #define KGC_STATUS_R_ACCEPTED                 "Accepted"
@@ -85,6 +91,7 @@
 #define KGC_STATUS_R_UNSUPPORTED_VALUE        "UnsupportedValue"
 #define KGC_STATUS_R_BACKEND_NOT_FOUND        "BackendNotFound"
 #define KGC_STATUS_R_INVALID_KIND             "InvalidKind"
+#define KGC_STATUS_R_KONG_LIMITATION          "KongLimitation"
 
 /* ---- inputs ------------------------------------------------------------------------------- */
 
@@ -118,6 +125,8 @@ struct kgc_status_route_verdict {
     char partially_invalid[KGC_STATUS_MSG_MAX]; /* non-empty: PartiallyInvalid=True /
                                                    UnsupportedValue with this message (the API
                                                    wants it to start with "Dropped Rule") */
+    char kong_limitation[KGC_STATUS_MSG_MAX];   /* non-empty: konghq.com/KongLimitation=True /
+                                                   KongLimitation with this message */
     bool pending; /* the translator has not judged this version of the route yet (kgc started,
                      or the route changed, since the last translation): the verdict is unknown.
                      The route's status is not written (kgc_status_httproute.verdict_pending);
@@ -212,7 +221,8 @@ struct kgc_status_route_parent {
     const char *gateway_name;
     bool accepted;
     uint64_t listeners; /* bit i: accepted on the Gateway's spec.listeners[i] */
-    struct kgc_status_condition conditions[3]; /* Accepted, ResolvedRefs, PartiallyInvalid? */
+    struct kgc_status_condition conditions[4]; /* Accepted, ResolvedRefs, PartiallyInvalid?,
+                                                  konghq.com/KongLimitation? */
     uint32_t n_conditions;
 };
 

@@ -158,9 +158,11 @@ struct kgc_syncer_stats {
     uint64_t push_duration_buckets[KGC_SYNC_PUSH_BUCKETS];
     uint64_t translations;
     uint64_t translate_duration_ns_sum;
-    uint64_t config_bytes;   /* gauge: size of the current configuration */
-    uint64_t broken_objects; /* gauge: objects Kong rejected, currently hidden */
-    uint64_t problems;       /* gauge: translator problems of the last translation */
+    uint64_t config_bytes;           /* gauge: size of the current configuration */
+    uint64_t broken_objects;         /* gauge: objects Kong rejected, currently hidden */
+    uint64_t problems;               /* gauge: translator problems of the last translation */
+    uint64_t route_kong_limitations; /* gauge: HTTPRoutes whose last verdict carries a
+                                        konghq.com/KongLimitation condition */
 };
 
 void kgc_syncer_stats(struct kgc_syncer *s, struct kgc_syncer_stats *out);

@@ -131,11 +131,14 @@ struct kgc_translate_input {
 
 /* How bad a problem is. */
 enum kgc_translate_severity {
-    KGC_TRANSLATE_NOTE = 0, /* information only; the route's status already tells (a backend
-                               dropped for ResolvedRefs reasons, a listener without certificate) */
-    KGC_TRANSLATE_DEGRADED, /* translated, but a feature is ignored or narrowed (says which) */
-    KGC_TRANSLATE_DROPPED,  /* left out of the configuration: the match (match >= 0), the rule
-                               (match < 0) or, with rule < 0, the whole route */
+    KGC_TRANSLATE_NOTE = 0,   /* information only; the route's status already tells (a backend
+                                 dropped for ResolvedRefs reasons, a listener without certificate) */
+    KGC_TRANSLATE_LIMITATION, /* translated as the API asks, but Kong cannot serve it exactly
+                                 (a redirect's relative Location, ...): the route's
+                                 konghq.com/KongLimitation condition says it */
+    KGC_TRANSLATE_DEGRADED,   /* translated, but a feature is ignored or narrowed (says which) */
+    KGC_TRANSLATE_DROPPED,    /* left out of the configuration: the match (match >= 0), the rule
+                                 (match < 0) or, with rule < 0, the whole route */
 };
 
 /* One problem met while translating, attributed to its object. */
@@ -200,8 +203,9 @@ kgc_translate_problems_of(const struct kgc_translate_output *out, enum kgc_api_k
  * the status computation): fills *v for
  * route from the output's problems. A route whose every rule was dropped gets
  * Accepted=False/UnsupportedValue; dropped or degraded rules and matches give a PartiallyInvalid
- * message ("Dropped Rule 2: ...; Rule 0: ..."). NOTE problems are left out (ResolvedRefs says
- * them). v is zeroed first; a NULL ctx leaves it zeroed. */
+ * message ("Dropped Rule 2: ...; Rule 0: ..."); LIMITATION problems give the
+ * konghq.com/KongLimitation message ("Rule 1: ..."). NOTE problems are left out (ResolvedRefs
+ * says them). v is zeroed first; a NULL ctx leaves it zeroed. */
 void kgc_translate_route_verdict(void *ctx, const struct kgc_api_httproute *route,
                                  struct kgc_status_route_verdict *v);
 
@@ -222,7 +226,7 @@ int kgc_translate_entity_owner(const char *entity_type, const char *entity_name,
                                const char *const *tags, size_t n_tags,
                                struct kgc_translate_owner *owner);
 
-/* "note" | "degraded" | "dropped". */
+/* "note" | "limitation" | "degraded" | "dropped". */
 const char *kgc_translate_severity_name(enum kgc_translate_severity s);
 
 #endif

@@ -352,6 +352,10 @@ static void render_k8s(const struct kgc_metrics_snapshot *s, struct kgc_metrics_
 
 static void render_pushes(const struct kgc_metrics_snapshot *s, struct kgc_metrics_writer *w)
 {
+    kgc_metrics_family(w, "kgc_route_kong_limitations", GAUGE,
+                       "HTTPRoutes Kong cannot serve exactly as the Gateway API asks (their "
+                       "konghq.com/KongLimitation condition says which rules), by reason.");
+    one(w, "reason", "KongLimitation", (double)s->pushes.route_kong_limitations);
     kgc_metrics_family(w, "kgc_config_push_total", COUNTER,
                        "Configuration pushes to Kong (POST /config), by result.");
     for (int r = 0; r < KGC_METRICS_PUSH_RESULTS; r++) {

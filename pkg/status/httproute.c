@@ -126,6 +126,9 @@ int kgc_status_httproute_compute(const struct kgc_status_options *o,
         if (e->accepted && v.partially_invalid[0])
             status_cond_set(&e->conditions[e->n_conditions++], KGC_STATUS_PARTIALLY_INVALID, true,
                             KGC_STATUS_R_UNSUPPORTED_VALUE, "%s", v.partially_invalid);
+        if (e->accepted && v.kong_limitation[0])
+            status_cond_set(&e->conditions[e->n_conditions++], KGC_STATUS_KONG_LIMITATION, true,
+                            KGC_STATUS_R_KONG_LIMITATION, "%s", v.kong_limitation);
         kgc_api_obj_unref(&gw->obj);
     }
     return 0;

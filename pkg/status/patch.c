@@ -15,7 +15,8 @@ static const char *const listener_owned[] = {KGC_STATUS_ACCEPTED,        KGC_STA
                                              KGC_STATUS_RESOLVED_REFS,   KGC_STATUS_CONFLICTED,
                                              KGC_STATUS_OVERLAPPING_TLS, NULL};
 static const char *const parent_owned[] = {KGC_STATUS_ACCEPTED, KGC_STATUS_RESOLVED_REFS,
-                                           KGC_STATUS_PARTIALLY_INVALID, NULL};
+                                           KGC_STATUS_PARTIALLY_INVALID, KGC_STATUS_KONG_LIMITATION,
+                                           NULL};
 
 /* ---- a json-c builder that remembers the first allocation failure -------------------------- */
 

@@ -537,11 +537,12 @@ static uint64_t verdict_hash(struct kgc_syncer *s, const struct kgc_api_httprout
         return 0;
     struct kgc_status_route_verdict v;
     verdict_of(s, route, &v);
-    if (!v.accepted_reason && !v.partially_invalid[0])
+    if (!v.accepted_reason && !v.partially_invalid[0] && !v.kong_limitation[0])
         return 0;
-    char text[2 * KGC_STATUS_MSG_MAX + 64];
-    int len = snprintf(text, sizeof(text), "%s\n%s\n%s", v.accepted_reason ? v.accepted_reason : "",
-                       v.accepted_message, v.partially_invalid);
+    char text[3 * KGC_STATUS_MSG_MAX + 64];
+    int len =
+        snprintf(text, sizeof(text), "%s\n%s\n%s\n%s", v.accepted_reason ? v.accepted_reason : "",
+                 v.accepted_message, v.partially_invalid, v.kong_limitation);
     size_t tl = len < 0 ? 0 : (size_t)len < sizeof(text) ? (size_t)len : sizeof(text) - 1;
     uint64_t h = kgc_strmap_hash(text, tl);
     return h ? h : 1;
@@ -611,14 +612,38 @@ static void walk_free(struct rv_walk *w)
 /* Judges the routes walked before the translation that just ended, makes them the verdict map
  * and reports every route whose entry is new or changed (syncer thread, mu not held). Takes
  * what w holds. */
+/* Whether the verdict on e (its hash already in e->verdict) carries a Kong limitation; logs it
+ * once per route generation and verdict: when the last recorded entry differs (syncer thread,
+ * the only one that changes s->verdicts, so reading it unlocked is safe). */
+static uint64_t note_limitation(struct kgc_syncer *s, const struct rverdict *e)
+{
+    const struct kgc_api_httproute *route = kgc_api_as_httproute(e->obj);
+    if (!route)
+        return 0;
+    struct kgc_status_route_verdict v;
+    verdict_of(s, route, &v);
+    if (v.accepted_reason || !v.kong_limitation[0])
+        return 0;
+    const struct rverdict *o = kgc_strmap_get(&s->verdicts, e->key);
+    if (!o || o->uid != e->uid || o->generation != e->generation || o->verdict != e->verdict)
+        kgc_warn(COMPONENT, "Kong cannot serve this route exactly as the Gateway API asks",
+                 KGC_F_STR("route", e->key), KGC_F_INT("generation", e->generation),
+                 KGC_F_STR("condition", KGC_STATUS_KONG_LIMITATION),
+                 KGC_F_STR("message", v.kong_limitation));
+    return 1;
+}
+
 static void record_verdicts(struct kgc_syncer *s, struct rv_walk *w)
 {
     struct kgc_strmap next;
     kgc_strmap_init(&next);
     bool oom = w->oom;
+    uint64_t limited = 0;
     for (size_t i = 0; i < w->n && !oom; i++) {
         struct rverdict *e = w->v[i];
         e->verdict = verdict_hash(s, kgc_api_as_httproute(e->obj));
+        if (e->verdict)
+            limited += note_limitation(s, e);
         kgc_api_obj_unref(e->obj);
         e->obj = NULL;
         void *dup = NULL;
@@ -638,6 +663,7 @@ static void record_verdicts(struct kgc_syncer *s, struct rv_walk *w)
     pthread_mutex_lock(&s->mu);
     struct kgc_strmap prev = s->verdicts;
     s->verdicts = next;
+    s->stats.route_kong_limitations = limited;
     pthread_mutex_unlock(&s->mu);
     /* only this thread changes the map: reading it unlocked is safe */
     size_t pos = 0, changed = 0;

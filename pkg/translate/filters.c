@@ -308,6 +308,11 @@ bool tr_plan_redirect(struct route_ctx *rc, struct match_plan *mp,
                       mode == PREFIX ? "the prefix redirect" : "the redirect", pbuf, sizeof(pbuf));
         if (!path)
             return false;
+        tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, (int32_t)mp->rule, -1,
+                   KGC_TRANSLATE_LIMITATION,
+                   "matches[%u]: relative Location (Kong cannot add the request's host; set "
+                   "requestRedirect.hostname)",
+                   mp->match);
         p->location = tr_strdup(c, path);
         return true;
     }

@@ -13,6 +13,8 @@ const char *kgc_translate_severity_name(enum kgc_translate_severity s)
     switch (s) {
     case KGC_TRANSLATE_NOTE:
         return "note";
+    case KGC_TRANSLATE_LIMITATION:
+        return "limitation";
     case KGC_TRANSLATE_DEGRADED:
         return "degraded";
     case KGC_TRANSLATE_DROPPED:
@@ -152,6 +154,15 @@ void kgc_translate_route_verdict(void *ctx, const struct kgc_api_httproute *rout
                    p[i].message);
         else
             append(v->partially_invalid, sizeof(v->partially_invalid), "%s", p[i].message);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].severity != KGC_TRANSLATE_LIMITATION)
+            continue;
+        if (p[i].rule >= 0)
+            append(v->kong_limitation, sizeof(v->kong_limitation), "Rule %d: %s", p[i].rule,
+                   p[i].message);
+        else
+            append(v->kong_limitation, sizeof(v->kong_limitation), "%s", p[i].message);
     }
 }
 

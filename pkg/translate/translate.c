@@ -442,6 +442,92 @@ static void rank(struct tr_ctx *c)
     }
 }
 
+/* ---- what Kong's traditional priorities cannot honour ---------------------------------------- */
+
+/* The path value of a Kong route's match ("/" when the match has none). */
+static const char *kroute_path(const struct route_ctx *rc, const struct tr_kroute *k)
+{
+    const struct kgc_api_http_route_rule *rule =
+        k->rule < rc->r->n_rules ? &rc->r->rules[k->rule] : NULL;
+    const struct kgc_api_http_route_match *m =
+        rule && k->match < rule->n_matches ? &rule->matches[k->match] : NULL;
+    return m && m->path.value ? m->path.value : "/";
+}
+
+/* Whether c already holds a LIMITATION problem of rc's rule with this message. */
+static bool limitation_said(const struct tr_ctx *c, const struct route_ctx *rc, uint32_t rule,
+                            const char *msg)
+{
+    for (size_t i = 0; i < c->n_problems; i++) {
+        const struct kgc_translate_problem *p = &c->problems[i];
+        if (p->severity == KGC_TRANSLATE_LIMITATION && p->rule == (int32_t)rule && p->name &&
+            p->namespace && p->message && strcmp(p->name, rc->name) == 0 &&
+            strcmp(p->namespace, rc->ns) == 0 && strcmp(p->message, msg) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Under the traditional flavours Kong ranks a route by the number of kinds of fields it matches,
+ * then by its header count, and only then by regex_priority (transform.lua get_priority): of two
+ * matches of one HTTPRoute on the same path and hosts, one with a method and no header and one
+ * with headers and no method, the Gateway API picks the method match and Kong the header match,
+ * whatever kgc's priorities. Said as a LIMITATION of the rule Kong prefers (ranked after the
+ * ranking). */
+static void precedence_limits(struct tr_ctx *c)
+{
+    if (c->flavor == TR_EXPRESSIONS)
+        return;
+    size_t start = 0;
+    while (start < c->svcs.n && !c->oom) {
+        const struct tr_svc *first = c->svcs.v[start];
+        size_t end = start + 1;
+        while (end < c->svcs.n && ((const struct tr_svc *)c->svcs.v[end])->rc == first->rc)
+            end++;
+        const struct route_ctx *rc = first->rc;
+        for (size_t j = start; j < end; j++) {
+            const struct tr_svc *vb = c->svcs.v[j];
+            for (size_t b = 0; b < vb->n_kr; b++) {
+                const struct tr_kroute *kb = &vb->kr[b];
+                if (kb->method || !kb->headers)
+                    continue;
+                char rules[200] = "";
+                size_t len = 0;
+                int64_t last = -1;
+                for (size_t i = start; i < end; i++) {
+                    const struct tr_svc *va = c->svcs.v[i];
+                    for (size_t a = 0; a < va->n_kr; a++) {
+                        const struct tr_kroute *ka = &va->kr[a];
+                        if (!ka->method || ka->headers || ka->prio <= kb->prio ||
+                            ka->path_kind != kb->path_kind || ka->host != kb->host ||
+                            (int64_t)ka->rule == last ||
+                            strcmp(kroute_path(rc, ka), kroute_path(rc, kb)) != 0)
+                            continue;
+                        last = ka->rule;
+                        int n = snprintf(rules + len, sizeof(rules) - len, "%s%u", len ? ", " : "",
+                                         ka->rule);
+                        if (n > 0 && (size_t)n < sizeof(rules) - len)
+                            len += (size_t)n;
+                    }
+                }
+                if (!len)
+                    continue;
+                char *msg = tr_printf(c,
+                                      "matches[%u]: Kong's traditional router gives its headers "
+                                      "precedence over the method match of Rule %s (the Gateway "
+                                      "API ranks the method first); set router_flavor = "
+                                      "expressions",
+                                      kb->match, rules);
+                if (msg && !limitation_said(c, rc, kb->rule, msg))
+                    tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, (int32_t)kb->rule, -1,
+                               KGC_TRANSLATE_LIMITATION, "%s", msg);
+                free(msg);
+            }
+        }
+        start = end;
+    }
+}
+
 /* ---- the entry points ------------------------------------------------------------------------ */
 
 static void parse_version(struct tr_ctx *c, const char *v)
@@ -508,6 +594,8 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
     }
     if (!c.oom)
         rank(&c);
+    if (!c.oom)
+        precedence_limits(&c);
     size_t text_len = 0;
     char *text = NULL;
     if (!c.oom)

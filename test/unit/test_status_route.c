@@ -758,6 +758,47 @@ static void test_route_attachments(void **state)
     free(a);
 }
 
+static void limited_route(void *ctx, const struct kgc_api_httproute *r,
+                          struct kgc_status_route_verdict *v)
+{
+    (void)r;
+    if (strcmp((const char *)ctx, "limited") == 0)
+        snprintf(v->kong_limitation, sizeof(v->kong_limitation),
+                 "Rule 1: matches[0]: relative Location");
+}
+
+/* konghq.com/KongLimitation: set from the verdict on accepted parents, removed once the verdict
+ * has nothing to say. */
+static void test_route_kong_limitation(void **state)
+{
+    struct fixture_env *env = *state;
+    load(env, "httproute-simple-same-namespace.yaml");
+    env->o.route_verdict = limited_route;
+    env->o.route_verdict_ctx = "limited";
+    struct kgc_status_httproute d;
+    compute(env, INFRA, "gateway-conformance-infra-test", &d);
+    expect(&d.parents[0], KGC_STATUS_ACCEPTED, "True", KGC_STATUS_R_ACCEPTED);
+    expect(&d.parents[0], KGC_STATUS_KONG_LIMITATION, "True", KGC_STATUS_R_KONG_LIMITATION);
+    assert_null(fixture_cond(d.parents[0].conditions, d.parents[0].n_conditions,
+                             KGC_STATUS_PARTIALLY_INVALID));
+    const struct kgc_status_condition *c = fixture_cond(
+        d.parents[0].conditions, d.parents[0].n_conditions, KGC_STATUS_KONG_LIMITATION);
+    assert_string_equal(c->message, "Rule 1: matches[0]: relative Location");
+    assert_true(write_status(env, &d));
+    kgc_status_httproute_release(&d);
+
+    env->o.route_verdict_ctx = "fine";
+    compute(env, INFRA, "gateway-conformance-infra-test", &d);
+    assert_null(fixture_cond(d.parents[0].conditions, d.parents[0].n_conditions,
+                             KGC_STATUS_KONG_LIMITATION));
+    json_object *patch = NULL;
+    assert_int_equal(kgc_status_httproute_patch(&d, NULL, &patch, NULL), 0);
+    assert_null(fixture_json_cond(fixture_json_path(patch, "status.parents.0.conditions"),
+                                  KGC_STATUS_KONG_LIMITATION));
+    json_object_put(patch);
+    kgc_status_httproute_release(&d);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, env_setup, env_teardown)
@@ -776,6 +817,7 @@ int main(void)
         T(test_route_backend_unknown_kind),
         T(test_route_cross_namespace_backend_not_permitted),
         T(test_route_partially_invalid_reference_grant),
+        T(test_route_kong_limitation),
         T(test_route_reference_grant_then_revoked),
         T(test_route_parent_not_ours_gets_no_entry),
         T(test_route_other_controllers_parents_preserved),

@@ -2270,6 +2270,75 @@ static void test_listener_isolation(void **state)
     kgc_translate_output_free(&out);
 }
 
+/* A redirect without hostname on a route without a single hostname gets a relative Location:
+ * translated, and said as a LIMITATION that becomes the route's konghq.com/KongLimitation
+ * message ("Rule N: ... relative Location"), not PartiallyInvalid. */
+static void test_kong_limitation_relative_location(void **state)
+{
+    struct tenv *t = *state;
+    load(&t->env, "httproute-redirect-path.yaml");
+    const struct kgc_api_httproute *r = kgc_api_as_httproute(
+        fixture_set_find(t->env.set, KGC_API_HTTPROUTE, INFRA, "redirect-path"));
+    assert_non_null(r);
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    const struct kgc_translate_problem *p =
+        find_problem(&out, "redirect-path", 1, -1, KGC_TRANSLATE_LIMITATION);
+    assert_non_null(p);
+    assert_non_null(strstr(p->message, "relative Location"));
+    assert_null(find_problem(&out, "redirect-path", 2, -1, KGC_TRANSLATE_LIMITATION));
+    assert_string_equal(kgc_translate_severity_name(KGC_TRANSLATE_LIMITATION), "limitation");
+    struct kgc_status_route_verdict v;
+    kgc_translate_route_verdict(&out, r, &v);
+    assert_null(v.accepted_reason);
+    for (int rule = 0; rule <= 5; rule += 1) {
+        char want[32];
+        snprintf(want, sizeof(want), "Rule %d: ", rule);
+        const char *at = strstr(v.kong_limitation, want);
+        if (rule == 0 || rule == 1 || rule == 3 || rule == 5) {
+            assert_non_null(at);
+            assert_non_null(strstr(at, "relative Location"));
+        } else {
+            assert_null(at);
+        }
+    }
+    assert_null(strstr(v.partially_invalid, "relative Location"));
+    kgc_translate_output_free(&out);
+}
+
+/* Under the traditional flavours a header-only match outranks a method-only match on the same
+ * path in Kong whatever kgc's priorities: said as a LIMITATION of the header rule naming the
+ * method rules and the fix; the expressions flavour honours the order and says nothing. */
+static void test_kong_limitation_precedence(void **state)
+{
+    struct tenv *t = *state;
+    load(&t->env, "httproute-method-matching.yaml");
+    const struct kgc_api_httproute *r = kgc_api_as_httproute(
+        fixture_set_find(t->env.set, KGC_API_HTTPROUTE, INFRA, "method-matching"));
+    assert_non_null(r);
+    struct kgc_translate_output out;
+    translate(t, &out);
+    const struct kgc_translate_problem *p =
+        find_problem(&out, "method-matching", 8, -1, KGC_TRANSLATE_LIMITATION);
+    assert_non_null(p);
+    assert_non_null(strstr(p->message, "precedence over the method match of Rule 0, 1, 7"));
+    assert_non_null(strstr(p->message, "router_flavor = expressions"));
+    assert_null(find_problem(&out, "method-matching", 3, -1, KGC_TRANSLATE_LIMITATION));
+    struct kgc_status_route_verdict v;
+    kgc_translate_route_verdict(&out, r, &v);
+    assert_true(strncmp(v.kong_limitation, "Rule 8: matches[0]: ", 20) == 0);
+    assert_string_equal(v.partially_invalid, "");
+    kgc_translate_output_free(&out);
+
+    t->flavor = "expressions";
+    translate(t, &out);
+    assert_null(find_problem(&out, "method-matching", 8, -1, KGC_TRANSLATE_LIMITATION));
+    kgc_translate_route_verdict(&out, r, &v);
+    assert_string_equal(v.kong_limitation, "");
+    kgc_translate_output_free(&out);
+}
+
 int main(void)
 {
 #define G(i)                                                                                       \
@@ -2308,6 +2377,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_every_entity_maps_back, unit_setup, tenv_teardown),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test_setup_teardown(test_listener_isolation, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_kong_limitation_relative_location, unit_setup,
+                                        tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_kong_limitation_precedence, unit_setup, tenv_teardown),
     };
     int failed = cmocka_run_group_tests_name("golden", tests, NULL, NULL);
     return failed + cmocka_run_group_tests_name("translate", units, NULL, NULL);
