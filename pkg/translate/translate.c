@@ -178,6 +178,15 @@ static bool route_attach(struct route_ctx *rc)
                                  ? c->in->listener_kong_port(c->in->listener_usable_ctx, gw, li)
                                  : 0;
         intersect_hosts(rc, l->hostname, listen_bit(rc, https, kong_port));
+        char gkey[2 * KGC_STATUS_NAME_MAX + 2];
+        int gl =
+            snprintf(gkey, sizeof(gkey), "%s/%s", att[i].gateway_namespace, att[i].gateway_name);
+        if (gl > 0 && rc->n_gw_listens < TR_MAX_LISTENS)
+            rc->gw_listens[rc->n_gw_listens++] = (struct tr_gw_listen){
+                .gw = kgc_strmap_hash(gkey,
+                                      (size_t)gl < sizeof(gkey) ? (size_t)gl : sizeof(gkey) - 1),
+                .https = https,
+                .port = kong_port};
         kgc_api_obj_unref(o);
     }
     free(att);
@@ -528,6 +537,96 @@ static void precedence_limits(struct tr_ctx *c)
     }
 }
 
+/* Whether a and b are attached to different Gateways through one Kong listen. */
+static bool share_listen(const struct route_ctx *a, const struct route_ctx *b)
+{
+    for (uint32_t i = 0; i < a->n_gw_listens; i++) {
+        for (uint32_t j = 0; j < b->n_gw_listens; j++) {
+            const struct tr_gw_listen *x = &a->gw_listens[i], *y = &b->gw_listens[j];
+            if (x->gw != y->gw && x->https == y->https && x->port == y->port)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Whether a request can carry a hostname both answer for (exact names only). */
+static bool hosts_overlap(const struct route_ctx *a, const struct route_ctx *b)
+{
+    if (a->any_host || b->any_host)
+        return true;
+    for (size_t i = 0; i < a->n_hosts; i++) {
+        for (size_t j = 0; j < b->n_hosts; j++) {
+            if (strcasecmp(a->hosts[i], b->hosts[j]) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+struct bare {
+    const struct route_ctx *rc;
+    const struct tr_kroute *k;
+    const char *path;
+};
+
+static int cmp_bare(const void *a, const void *b)
+{
+    const struct bare *x = a, *y = b;
+    if (x->k->path_kind != y->k->path_kind)
+        return x->k->path_kind < y->k->path_kind ? -1 : 1;
+    return strcmp(x->path, y->path);
+}
+
+/* Kong has no notion of Gateway: every Gateway's routes share its one proxy listen per port. Two
+ * matches of routes of different Gateways on one listen with the same path, no method, header or
+ * query, and a hostname in common are the same Kong route twice: one answers for both Gateways.
+ * Said as a LIMITATION of each. */
+static void shared_listen_limits(struct tr_ctx *c)
+{
+    struct bare *v = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < c->svcs.n; i++) {
+        const struct tr_svc *s = c->svcs.v[i];
+        for (size_t j = 0; j < s->n_kr; j++) {
+            const struct tr_kroute *k = &s->kr[j];
+            if (k->method || k->headers || k->queries || s->rc->n_gw_listens == 0)
+                continue;
+            struct bare *g = realloc(v, (n + 1) * sizeof(*g));
+            if (!g) {
+                c->oom = true;
+                free(v);
+                return;
+            }
+            v = g;
+            v[n++] = (struct bare){s->rc, k, kroute_path(s->rc, k)};
+        }
+    }
+    if (n > 1)
+        qsort(v, n, sizeof(*v), cmp_bare);
+    for (size_t i = 0; i < n && !c->oom; i++) {
+        for (size_t j = i + 1; j < n && cmp_bare(&v[i], &v[j]) == 0; j++) {
+            const struct bare *a = &v[i], *b = &v[j];
+            if (a->rc == b->rc || !share_listen(a->rc, b->rc) || !hosts_overlap(a->rc, b->rc))
+                continue;
+            for (int side = 0; side < 2; side++) {
+                const struct bare *x = side ? b : a, *y = side ? a : b;
+                char *msg = tr_printf(c,
+                                      "matches[%u]: Kong serves every Gateway on one proxy listen "
+                                      "per port, and HTTPRoute %s Rule %u of another Gateway on "
+                                      "this listen has the same path and hostname: one of them "
+                                      "answers for both Gateways",
+                                      x->k->match, y->rc->r->obj.meta.key, y->k->rule);
+                if (msg && !limitation_said(c, x->rc, x->k->rule, msg))
+                    tr_problem(c, KGC_API_HTTPROUTE, x->rc->ns, x->rc->name, (int32_t)x->k->rule,
+                               -1, KGC_TRANSLATE_LIMITATION, "%s", msg);
+                free(msg);
+            }
+        }
+    }
+    free(v);
+}
+
 /* ---- the entry points ------------------------------------------------------------------------ */
 
 static void parse_version(struct tr_ctx *c, const char *v)
@@ -596,6 +695,8 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
         rank(&c);
     if (!c.oom)
         precedence_limits(&c);
+    if (!c.oom)
+        shared_listen_limits(&c);
     size_t text_len = 0;
     char *text = NULL;
     if (!c.oom)

@@ -95,6 +95,14 @@ struct route_ctx {
     uint32_t n_listens;
     bool listens_overflow;  /* more than TR_MAX_LISTENS pairs: no scoping */
     uint32_t *host_listens; /* parallel to hosts */
+    /* The Gateways it is attached to (kgc_strmap_hash of "ns/name") with the Kong listen of
+     * each attachment: routes of different Gateways on one listen collide in Kong. */
+    struct tr_gw_listen {
+        uint64_t gw;
+        bool https;
+        uint16_t port;
+    } gw_listens[TR_MAX_LISTENS];
+    uint32_t n_gw_listens;
 };
 
 /* Whether a hostname is a wildcard ("*.example.com"). */

@@ -2339,6 +2339,32 @@ static void test_kong_limitation_precedence(void **state)
     kgc_translate_output_free(&out);
 }
 
+/* Kong serves every Gateway on one listen per port: two routes of different Gateways with the
+ * same bare path and a hostname in common collide, and each says so; a route attached to both
+ * Gateways collides with neither of its own attachments. */
+static void test_kong_limitation_shared_listen(void **state)
+{
+    struct tenv *t = *state;
+    load(&t->env, "httproute-multiple-gateways.yaml");
+    const char *flavors[] = {"traditional_compatible", "expressions"};
+    for (size_t f = 0; f < 2; f++) {
+        t->flavor = flavors[f];
+        struct kgc_translate_output out;
+        translate(t, &out);
+        const char *names[] = {"same-namespace-dedicated-route", "all-namespaces-dedicated-route"};
+        for (size_t i = 0; i < 2; i++) {
+            const struct kgc_translate_problem *p =
+                find_problem(&out, names[i], 0, -1, KGC_TRANSLATE_LIMITATION);
+            assert_non_null(p);
+            assert_non_null(strstr(p->message, "every Gateway"));
+            assert_non_null(strstr(p->message, names[1 - i]));
+        }
+        assert_null(
+            find_problem(&out, "multiple-gateways-shared-route", 0, -1, KGC_TRANSLATE_LIMITATION));
+        kgc_translate_output_free(&out);
+    }
+}
+
 int main(void)
 {
 #define G(i)                                                                                       \
@@ -2380,6 +2406,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kong_limitation_relative_location, unit_setup,
                                         tenv_teardown),
         cmocka_unit_test_setup_teardown(test_kong_limitation_precedence, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_kong_limitation_shared_listen, unit_setup,
+                                        tenv_teardown),
     };
     int failed = cmocka_run_group_tests_name("golden", tests, NULL, NULL);
     return failed + cmocka_run_group_tests_name("translate", units, NULL, NULL);
