@@ -213,44 +213,6 @@ static bool utf8_check(const unsigned char *s, size_t n, char *msg, size_t msgsz
     return true;
 }
 
-static size_t utf8_len(unsigned char c)
-{
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xF0)
-        return 4;
-    if (c >= 0xE0)
-        return 3;
-    if (c >= 0xC0)
-        return 2;
-    return 1;
-}
-
-static uint32_t utf8_decode(const unsigned char *s, size_t n, size_t *adv)
-{
-    size_t w = utf8_len(s[0]);
-    if (w > n)
-        w = 1;
-    uint32_t cp;
-    switch (w) {
-    case 1:
-        cp = s[0];
-        break;
-    case 2:
-        cp = ((uint32_t)(s[0] & 0x1F) << 6) | (s[1] & 0x3F);
-        break;
-    case 3:
-        cp = ((uint32_t)(s[0] & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
-        break;
-    default:
-        cp = ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
-             ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
-        break;
-    }
-    *adv = w;
-    return cp;
-}
-
 static void utf8_encode(struct kf_buf *b, uint32_t cp)
 {
     char t[4];
@@ -317,7 +279,7 @@ static bool ignorable_then_cased(const char *s, size_t n, size_t at, int dir)
             while (st > 0 && ((unsigned char)s[st] & 0xC0) == 0x80)
                 st--;
             size_t adv;
-            uint32_t c = utf8_decode((const unsigned char *)s + st, n - st, &adv);
+            uint32_t c = kf_utf8_decode((const unsigned char *)s + st, n - st, &adv);
             if (!case_ignorable(c))
                 return cased(c);
             i = st;
@@ -326,7 +288,7 @@ static bool ignorable_then_cased(const char *s, size_t n, size_t at, int dir)
     }
     for (size_t i = at; i < n;) {
         size_t adv;
-        uint32_t c = utf8_decode((const unsigned char *)s + i, n - i, &adv);
+        uint32_t c = kf_utf8_decode((const unsigned char *)s + i, n - i, &adv);
         if (!case_ignorable(c))
             return cased(c);
         i += adv;
@@ -347,7 +309,7 @@ static char *utf8_lower(const char *s, size_t n, size_t *outn)
             continue;
         }
         size_t adv;
-        uint32_t cp = utf8_decode((const unsigned char *)s + i, n - i, &adv);
+        uint32_t cp = kf_utf8_decode((const unsigned char *)s + i, n - i, &adv);
         if (cp == 0x130) { /* LATIN CAPITAL LETTER I WITH DOT ABOVE */
             kf_buf_puts(&b, "i\xcc\x87");
             i += adv;
@@ -763,7 +725,7 @@ static bool any_char(struct pst *p)
 {
     if (p->pos >= p->n)
         return false;
-    size_t w = utf8_len((unsigned char)p->s[p->pos]);
+    size_t w = kf_utf8_len((unsigned char)p->s[p->pos]);
     if (p->pos + w > p->n)
         w = p->n - p->pos;
     p->pos += w;
@@ -1097,7 +1059,7 @@ static void line_col(const char *s, size_t pos, size_t *line, size_t *col)
             i++;
             continue;
         }
-        i += utf8_len((unsigned char)s[i]);
+        i += kf_utf8_len((unsigned char)s[i]);
         c++;
     }
     *line = l;
@@ -1153,7 +1115,7 @@ static void put_offset(struct kf_buf *b, const char *line, size_t linelen, size_
     size_t i = 0;
     for (size_t k = 0; k < cols && i < linelen; k++) {
         kf_buf_putn(b, line[i] == '\t' ? "\t" : " ", 1);
-        i += utf8_len((unsigned char)line[i]);
+        i += kf_utf8_len((unsigned char)line[i]);
     }
 }
 

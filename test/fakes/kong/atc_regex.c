@@ -260,42 +260,11 @@ static bool eof(const struct rxp *r)
     return r->pos >= r->n;
 }
 
-static size_t clen(unsigned char c)
-{
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xF0)
-        return 4;
-    if (c >= 0xE0)
-        return 3;
-    if (c >= 0xC0)
-        return 2;
-    return 1;
-}
-
 /* the code point at offset i */
 static uint32_t cp_at(const struct rxp *r, size_t i, size_t *w)
 {
-    const unsigned char *s = (const unsigned char *)r->p + i;
-    size_t k = clen(s[0]);
-    if (i + k > r->n)
-        k = 1;
-    uint32_t c;
-    switch (k) {
-    case 1:
-        c = s[0];
-        break;
-    case 2:
-        c = ((uint32_t)(s[0] & 0x1F) << 6) | (s[1] & 0x3F);
-        break;
-    case 3:
-        c = ((uint32_t)(s[0] & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
-        break;
-    default:
-        c = ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
-            ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
-        break;
-    }
+    size_t k;
+    uint32_t c = kf_utf8_decode((const unsigned char *)r->p + i, r->n - i, &k);
     if (w)
         *w = k;
     return c;
@@ -1729,7 +1698,7 @@ static struct lc pos_lc(const char *p, size_t off)
             i++;
             continue;
         }
-        i += clen((unsigned char)p[i]);
+        i += kf_utf8_len((unsigned char)p[i]);
         x.col++;
     }
     return x;

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct kf_buf {
     char *p; /* NUL-terminated when non-NULL */
@@ -23,5 +24,12 @@ void kf_buf_ch(struct kf_buf *b, char c);
 char *kf_buf_take(struct kf_buf *b);
 /* Frees the contents and clears oom. */
 void kf_buf_free(struct kf_buf *b);
+
+/* UTF-8, shared by the ATC parser and its regex translation (no validation: callers check
+ * first). The sequence length a lead byte announces (1 for a continuation or ASCII byte), and
+ * the code point at s (n bytes left; a sequence cut short decodes its lead byte alone), its
+ * length in *adv. */
+size_t kf_utf8_len(unsigned char c);
+uint32_t kf_utf8_decode(const unsigned char *s, size_t n, size_t *adv);
 
 #endif
