@@ -36,8 +36,9 @@
  *                           HTTP (destinations are refused for http/https) and `protocols` adds
  *                           nothing that stops a match (a mismatch answers 426 or the https
  *                           redirect after the match).
- *   traditional             NOT scoped (known gap): kong/router/traditional.lua compares a port in
- *                           `hosts` with the Host header, not the listen port.
+ *   traditional             NOT scoped (known gap): kong/router/traditional.lua (3.9.1) compares a
+ *                           port in `hosts` with the Host header's port (80/443 by scheme when
+ *                           absent; :1637-1646, :939-940), not the listen port.
  *   Listener isolation (a request goes to the most specific listener of its port: a less
  *   specific listener's route never serves a hostname a more specific listener there has):
  *   expressions             each Kong route gets `&& !(net.dst.port == P && http.host == "m"
