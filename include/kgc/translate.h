@@ -58,7 +58,8 @@
  *
  * Names and tags (they lead a Kong error back to its object, see kgc_translate_entity_owner()):
  *   service, upstream   httproute.<ns>.<route>.<rule>
- *   route               httproute.<ns>.<route>.<rule>.<match>          (traditional flavours)
+ *   route               httproute.<ns>.<route>.<rule>.<match>          (traditional flavours;
+ *                       traditional_compatible also sets `id`, see Precedence)
  *                       httproute.<ns>.<route>.<rule>.<match>.h<host>  (expressions flavour: one
  *                       Kong route per effective hostname, so that each gets its own priority)
  *   tags                k8s-name:<n> k8s-namespace:<ns> k8s-kind:<Kind> k8s-uid:<uid>
@@ -70,14 +71,19 @@
  * The mapping decisions (paths, precedence, weights, filters, redirects, what is dropped and why)
  * are written down in pkg/translate/README.md.
  *
- * Precedence is exact only under router_flavor "expressions". Every Kong route gets a unique rank
- * by the Gateway API order (`priority` in expressions, `regex_priority` otherwise), but the
- * traditional and traditional_compatible routers (Kong's default is traditional_compatible)
- * order routes first by how many kinds of conditions they have (hosts, headers, methods, paths)
- * and by their own path rules, and use regex_priority only to break ties between regex paths.
- * So, e.g., a route with a header match outranks a longer path without one. Kong gives no way
- * to override that order from the configuration, so kgc does not try; use the expressions
- * flavour where exact precedence matters (Kong's own controller has the same gap).
+ * Precedence is exact only under router_flavor "expressions" (each Kong route's `priority` is
+ * its rank by the Gateway API order). Under "traditional_compatible" (Kong's default) Kong
+ * computes each route's priority itself (kong/router/transform.lua get_priority): bits for
+ * four or more kinds of conditions, plain hosts only, a regex path, then the number of kinds
+ * (hosts, methods, headers, paths) and the header count. kgc writes every path but the root
+ * prefix "/" as a regex, so that any longer path outranks "/" whatever its other conditions,
+ * sets no regex_priority (LuaJIT shifts it into the other bits), and gives each Kong route an
+ * `id` that orders equal priorities as kgc ranks them (Kong's ATC router runs them by
+ * descending id). What Kong still orders differently — e.g. a header-only match above a
+ * method-only match on the same path, or PathPrefix /api with a method above an Exact /api/v1
+ * — is reported on the route (konghq.com/KongLimitation, naming the rules it overtakes). Under
+ * "traditional" `regex_priority` and `created_at` carry the rank (traditional.lua sort_routes),
+ * and the header-over-method case is reported. See pkg/translate/README.md "Precedence".
  *
  * Memory: the configuration is never held as one json-c tree. A planning pass reads the snapshot
  * once (attachments, matches, backends, problems, counts, precedence) and keeps only small

@@ -236,8 +236,9 @@ static void sbuf_add(struct sbuf *b, const char *fmt, ...)
     free(piece);
 }
 
-/* Traditional router paths for a match (README.md, "Paths"). */
-json_object *tr_trad_paths(struct tr_ctx *c, const struct path_plan *pp)
+/* Traditional router paths for a match (README.md, "Paths"); all_regex: every path a regex
+ * (traditional_compatible, README.md "Precedence"). */
+json_object *tr_trad_paths(struct tr_ctx *c, const struct path_plan *pp, bool all_regex)
 {
     json_object *paths = tr_jarr(c);
     const char *v = pp->value;
@@ -268,7 +269,7 @@ json_object *tr_trad_paths(struct tr_ctx *c, const struct path_plan *pp)
     } else {
         char *a = tr_printf(c, "~%s$", esc), *plain = tr_printf(c, "%s/", v);
         tr_jpush(c, paths, tr_jstr(c, a));
-        if (plain && tr_plain_path(plain)) {
+        if (plain && !all_regex && tr_plain_path(plain)) {
             tr_jpush(c, paths, tr_jstr(c, plain));
         } else {
             char *b = tr_printf(c, "~%s/", esc);

@@ -247,6 +247,8 @@ static void kroute_facts(const struct route_ctx *rc, const struct match_plan *mp
     k->rule = mp->rule;
     k->match = mp->match;
     k->host = host_index >= 0 ? (uint32_t)host_index : 0;
+    k->root_path = mp->path.kind == PATH_PREFIX && !mp->path.capture && !mp->path.exact_only &&
+                   strcmp(mp->path.value, "/") == 0;
 }
 
 static void plan_kroute(struct route_ctx *rc, const struct match_plan *mp,
@@ -440,191 +442,48 @@ static int cmp_precedence(const void *a, const void *b)
     return 0;
 }
 
+static uint64_t clamp_bits(uint32_t v, unsigned bits)
+{
+    uint64_t max = (UINT64_C(1) << bits) - 1;
+    return v > max ? max : v;
+}
+
+/* The first seven fields of cmp_precedence in 40 bits, larger first. No valid route reaches a
+ * clamp: hostnames have at most 253 characters, paths 1024, a match 16 headers and 16 queries
+ * (the Gateway API's CRD limits). */
+static uint64_t pack_facts(const struct tr_kroute *k)
+{
+    return clamp_bits(k->host_exact, 8) << 32 | clamp_bits(k->host_len, 8) << 24 |
+           clamp_bits(k->path_kind, 2) << 22 | clamp_bits(k->path_len, 11) << 11 |
+           clamp_bits(k->method, 1) << 10 | clamp_bits(k->headers, 5) << 5 |
+           clamp_bits(k->queries, 5);
+}
+
+void tr_kroute_id(const struct tr_kroute *k, const char *name, char out[37])
+{
+    char md5[KGC_DIGEST_MD5_HEX_LEN + 1];
+    kgc_digest_md5_hex(name, strlen(name), md5);
+    uint32_t place = k->facts_place > 0xFFFFFF ? 0 : 0xFFFFFF - k->facts_place;
+    char hex[33];
+    snprintf(hex, sizeof(hex), "%010llx%06x%.16s",
+             (unsigned long long)(k->facts & UINT64_C(0xFFFFFFFFFF)), (unsigned)place, md5);
+    snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+}
+
 static void rank(struct tr_ctx *c)
 {
     size_t n = c->kroutes.n;
     if (n > 1)
         qsort(c->kroutes.v, n, sizeof(*c->kroutes.v), cmp_precedence);
+    uint32_t place = 0;
     for (size_t i = 0; i < n; i++) {
         struct tr_kroute *k = c->kroutes.v[i];
         k->prio = (int64_t)(n - i);
+        k->facts = pack_facts(k);
+        const struct tr_kroute *prev = i ? c->kroutes.v[i - 1] : NULL;
+        place = prev && prev->facts == k->facts ? place + 1 : 0;
+        k->facts_place = place;
     }
-}
-
-/* ---- what Kong's traditional priorities cannot honour ---------------------------------------- */
-
-/* The path value of a Kong route's match ("/" when the match has none). */
-static const char *kroute_path(const struct route_ctx *rc, const struct tr_kroute *k)
-{
-    const struct kgc_api_http_route_rule *rule =
-        k->rule < rc->r->n_rules ? &rc->r->rules[k->rule] : NULL;
-    const struct kgc_api_http_route_match *m =
-        rule && k->match < rule->n_matches ? &rule->matches[k->match] : NULL;
-    return m && m->path.value ? m->path.value : "/";
-}
-
-/* Whether c already holds a LIMITATION problem of rc's rule with this message. */
-static bool limitation_said(const struct tr_ctx *c, const struct route_ctx *rc, uint32_t rule,
-                            const char *msg)
-{
-    for (size_t i = 0; i < c->n_problems; i++) {
-        const struct kgc_translate_problem *p = &c->problems[i];
-        if (p->severity == KGC_TRANSLATE_LIMITATION && p->rule == (int32_t)rule && p->name &&
-            p->namespace && p->message && strcmp(p->name, rc->name) == 0 &&
-            strcmp(p->namespace, rc->ns) == 0 && strcmp(p->message, msg) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* Under the traditional flavours Kong ranks a route by the number of kinds of fields it matches,
- * then by its header count, and only then by regex_priority (transform.lua get_priority): of two
- * matches of one HTTPRoute on the same path and hosts, one with a method and no header and one
- * with headers and no method, the Gateway API picks the method match and Kong the header match,
- * whatever kgc's priorities. Said as a LIMITATION of the rule Kong prefers (ranked after the
- * ranking). */
-static void precedence_limits(struct tr_ctx *c)
-{
-    if (c->flavor == TR_EXPRESSIONS)
-        return;
-    size_t start = 0;
-    while (start < c->svcs.n && !c->oom) {
-        const struct tr_svc *first = c->svcs.v[start];
-        size_t end = start + 1;
-        while (end < c->svcs.n && ((const struct tr_svc *)c->svcs.v[end])->rc == first->rc)
-            end++;
-        const struct route_ctx *rc = first->rc;
-        for (size_t j = start; j < end; j++) {
-            const struct tr_svc *vb = c->svcs.v[j];
-            for (size_t b = 0; b < vb->n_kr; b++) {
-                const struct tr_kroute *kb = &vb->kr[b];
-                if (kb->method || !kb->headers)
-                    continue;
-                char rules[200] = "";
-                size_t len = 0;
-                int64_t last = -1;
-                for (size_t i = start; i < end; i++) {
-                    const struct tr_svc *va = c->svcs.v[i];
-                    for (size_t a = 0; a < va->n_kr; a++) {
-                        const struct tr_kroute *ka = &va->kr[a];
-                        if (!ka->method || ka->headers || ka->prio <= kb->prio ||
-                            ka->path_kind != kb->path_kind || ka->host != kb->host ||
-                            (int64_t)ka->rule == last ||
-                            strcmp(kroute_path(rc, ka), kroute_path(rc, kb)) != 0)
-                            continue;
-                        last = ka->rule;
-                        int n = snprintf(rules + len, sizeof(rules) - len, "%s%u", len ? ", " : "",
-                                         ka->rule);
-                        if (n > 0 && (size_t)n < sizeof(rules) - len)
-                            len += (size_t)n;
-                    }
-                }
-                if (!len)
-                    continue;
-                char *msg = tr_printf(c,
-                                      "matches[%u]: Kong's traditional router gives its headers "
-                                      "precedence over the method match of Rule %s (the Gateway "
-                                      "API ranks the method first); set router_flavor = "
-                                      "expressions",
-                                      kb->match, rules);
-                if (msg && !limitation_said(c, rc, kb->rule, msg))
-                    tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, (int32_t)kb->rule, -1,
-                               KGC_TRANSLATE_LIMITATION, "%s", msg);
-                free(msg);
-            }
-        }
-        start = end;
-    }
-}
-
-/* Whether a and b are attached to different Gateways through one Kong listen. */
-static bool share_listen(const struct route_ctx *a, const struct route_ctx *b)
-{
-    for (uint32_t i = 0; i < a->n_gw_listens; i++) {
-        for (uint32_t j = 0; j < b->n_gw_listens; j++) {
-            const struct tr_gw_listen *x = &a->gw_listens[i], *y = &b->gw_listens[j];
-            if (x->gw != y->gw && x->https == y->https && x->port == y->port)
-                return true;
-        }
-    }
-    return false;
-}
-
-/* Whether a request can carry a hostname both answer for (exact names only). */
-static bool hosts_overlap(const struct route_ctx *a, const struct route_ctx *b)
-{
-    if (a->any_host || b->any_host)
-        return true;
-    for (size_t i = 0; i < a->n_hosts; i++) {
-        for (size_t j = 0; j < b->n_hosts; j++) {
-            if (strcasecmp(a->hosts[i], b->hosts[j]) == 0)
-                return true;
-        }
-    }
-    return false;
-}
-
-struct bare {
-    const struct route_ctx *rc;
-    const struct tr_kroute *k;
-    const char *path;
-};
-
-static int cmp_bare(const void *a, const void *b)
-{
-    const struct bare *x = a, *y = b;
-    if (x->k->path_kind != y->k->path_kind)
-        return x->k->path_kind < y->k->path_kind ? -1 : 1;
-    return strcmp(x->path, y->path);
-}
-
-/* Kong has no notion of Gateway: every Gateway's routes share its one proxy listen per port. Two
- * matches of routes of different Gateways on one listen with the same path, no method, header or
- * query, and a hostname in common are the same Kong route twice: one answers for both Gateways.
- * Said as a LIMITATION of each. */
-static void shared_listen_limits(struct tr_ctx *c)
-{
-    struct bare *v = NULL;
-    size_t n = 0;
-    for (size_t i = 0; i < c->svcs.n; i++) {
-        const struct tr_svc *s = c->svcs.v[i];
-        for (size_t j = 0; j < s->n_kr; j++) {
-            const struct tr_kroute *k = &s->kr[j];
-            if (k->method || k->headers || k->queries || s->rc->n_gw_listens == 0)
-                continue;
-            struct bare *g = realloc(v, (n + 1) * sizeof(*g));
-            if (!g) {
-                c->oom = true;
-                free(v);
-                return;
-            }
-            v = g;
-            v[n++] = (struct bare){s->rc, k, kroute_path(s->rc, k)};
-        }
-    }
-    if (n > 1)
-        qsort(v, n, sizeof(*v), cmp_bare);
-    for (size_t i = 0; i < n && !c->oom; i++) {
-        for (size_t j = i + 1; j < n && cmp_bare(&v[i], &v[j]) == 0; j++) {
-            const struct bare *a = &v[i], *b = &v[j];
-            if (a->rc == b->rc || !share_listen(a->rc, b->rc) || !hosts_overlap(a->rc, b->rc))
-                continue;
-            for (int side = 0; side < 2; side++) {
-                const struct bare *x = side ? b : a, *y = side ? a : b;
-                char *msg = tr_printf(c,
-                                      "matches[%u]: Kong serves every Gateway on one proxy listen "
-                                      "per port, and HTTPRoute %s Rule %u of another Gateway on "
-                                      "this listen has the same path and hostname: one of them "
-                                      "answers for both Gateways",
-                                      x->k->match, y->rc->r->obj.meta.key, y->k->rule);
-                if (msg && !limitation_said(c, x->rc, x->k->rule, msg))
-                    tr_problem(c, KGC_API_HTTPROUTE, x->rc->ns, x->rc->name, (int32_t)x->k->rule,
-                               -1, KGC_TRANSLATE_LIMITATION, "%s", msg);
-                free(msg);
-            }
-        }
-    }
-    free(v);
 }
 
 /* ---- the entry points ------------------------------------------------------------------------ */
@@ -694,9 +553,7 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
     if (!c.oom)
         rank(&c);
     if (!c.oom)
-        precedence_limits(&c);
-    if (!c.oom)
-        shared_listen_limits(&c);
+        tr_kong_limits(&c);
     size_t text_len = 0;
     char *text = NULL;
     if (!c.oom)

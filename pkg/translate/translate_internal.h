@@ -48,7 +48,22 @@ struct tr_kroute {
     const char *created; /* creationTimestamp (borrowed from the route), NULL sorts last */
     const char *key;     /* "ns/name" (borrowed) */
     uint32_t rule, match, host;
+    bool root_path; /* the Kong route's path is the plain prefix "/" (every other is a regex
+                       under traditional_compatible) */
+    /* set by the ranking: the first seven precedence fields packed in 40 bits (larger =
+     * earlier; equal facts are adjacent in rank order) and the place among the routes with
+     * equal facts (0 = first). The traditional_compatible flavour writes them into the Kong route's
+     * id, which Kong's ATC router uses to order routes of equal priority (see tr_kroute_id). */
+    uint64_t facts;
+    uint32_t facts_place;
 };
+
+/* The Kong route id that orders k among routes of equal Kong priority as the ranking does: Kong
+ * 3.9.1's ATC router runs matchers of equal priority in descending id order (atc-router
+ * src/router.rs: BTreeMap keyed by (priority, uuid), iterated in reverse). Bytes 0-4: k->facts
+ * (40 bits); 5-7: 0xFFFFFF - k->facts_place; 8-15: from the MD5 of name. Stable while the
+ * route's own precedence facts and its place among equal ones stay. out: 36 characters + NUL. */
+void tr_kroute_id(const struct tr_kroute *k, const char *name, char out[37]);
 
 /* The whole translation. */
 struct tr_ctx {
@@ -304,6 +319,12 @@ json_object *tr_plugin(struct tr_ctx *c, const char *name, json_object *config, 
 json_object *tr_route_plugins(struct route_ctx *rc, const struct match_plan *mp,
                               const struct rule_filters *f, json_object *tags);
 
+/* ---- limits.c ------------------------------------------------------------------------------- */
+
+/* After the ranking: records a LIMITATION problem for each rule Kong would serve other than the
+ * Gateway API asks (precedence under the traditional flavours, Gateways sharing a Kong listen). */
+void tr_kong_limits(struct tr_ctx *c);
+
 /* ---- match.c -------------------------------------------------------------------------------- */
 
 /* Called once per Kong route of a rule, in (match, host) order, by tr_plan_matches(). */
@@ -317,7 +338,7 @@ typedef void (*kroute_fn)(struct route_ctx *rc, const struct match_plan *mp,
 void tr_plan_matches(struct route_ctx *rc, uint32_t ri, const struct rule_filters *f, kroute_fn fn,
                      void *ctx);
 /* Traditional router paths for a match (README.md, "Matches"). */
-json_object *tr_trad_paths(struct tr_ctx *c, const struct path_plan *pp);
+json_object *tr_trad_paths(struct tr_ctx *c, const struct path_plan *pp, bool all_regex);
 /* The expressions router expression of a match, for host (NULL: any host): a new string, or NULL
  * (c->oom). */
 char *tr_expression(struct tr_ctx *c, const struct match_plan *mp, const char *host);

@@ -94,8 +94,9 @@ static void push_scoped_hosts(struct tr_ctx *c, const struct route_ctx *rc, size
  * hostname (expressions flavour). *name gets the route's name (owned). */
 static json_object *kroute_json(struct route_ctx *rc, const struct match_plan *mp,
                                 const struct rule_filters *f, int32_t host_index, json_object *tags,
-                                int64_t prio, char **name)
+                                const struct tr_kroute *k, char **name)
 {
+    int64_t prio = k->prio;
     struct tr_ctx *c = rc->c;
     if (host_index >= 0)
         *name = tr_printf(c, "httproute.%s.%s.%u.%u.h%d", rc->ns, rc->name, mp->rule, mp->match,
@@ -103,6 +104,11 @@ static json_object *kroute_json(struct route_ctx *rc, const struct match_plan *m
     else
         *name = tr_printf(c, "httproute.%s.%s.%u.%u", rc->ns, rc->name, mp->rule, mp->match);
     json_object *o = tr_jobj(c);
+    if (c->flavor == TR_TRADITIONAL_COMPATIBLE && *name) {
+        char id[37];
+        tr_kroute_id(k, *name, id);
+        tr_jset(c, o, "id", tr_jstr(c, id));
+    }
     tr_jset(c, o, "name", tr_jstr(c, *name));
     bool https_only = mp->has_redirect && mp->redirect.https_only;
     tr_jset(c, o, "protocols",
@@ -124,7 +130,7 @@ static json_object *kroute_json(struct route_ctx *rc, const struct match_plan *m
                 push_scoped_hosts(c, rc, i, hosts);
             tr_jset(c, o, "hosts", hosts);
         }
-        tr_jset(c, o, "paths", tr_trad_paths(c, &mp->path));
+        tr_jset(c, o, "paths", tr_trad_paths(c, &mp->path, c->flavor == TR_TRADITIONAL_COMPATIBLE));
         if (mp->n_headers)
             tr_jset(c, o, "headers", tr_trad_headers(c, mp));
         if (mp->m->method) {
@@ -135,8 +141,12 @@ static json_object *kroute_json(struct route_ctx *rc, const struct match_plan *m
     }
     tr_jset(c, o, "strip_path", json_object_new_boolean(0));
     tr_jset(c, o, "preserve_host", json_object_new_boolean(1));
-    if (c->flavor != TR_EXPRESSIONS)
+    if (c->flavor == TR_TRADITIONAL) {
+        /* kong/router/traditional.lua:681-709 (3.9.1): regex_priority orders regex paths, and
+         * created_at (older first) is the last tie-break: both carry kgc's rank. */
         tr_jset(c, o, "regex_priority", tr_jint(c, prio));
+        tr_jset(c, o, "created_at", tr_jint(c, (int64_t)c->kroutes.n - prio + 1));
+    }
     if (https_only)
         tr_jset(c, o, "https_redirect_status_code", tr_jint(c, mp->redirect.status));
     tr_jset(c, o, "tags", tr_jref(tags));
@@ -201,7 +211,7 @@ static void write_kroute(struct route_ctx *rc, const struct match_plan *mp,
         return;
     }
     char *name = NULL;
-    json_object *o = kroute_json(rc, mp, f, host_index, tags, k->prio, &name);
+    json_object *o = kroute_json(rc, mp, f, host_index, tags, k, &name);
     if (!o || !name) {
         json_object_put(o);
         free(name);

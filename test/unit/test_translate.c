@@ -19,6 +19,7 @@
 
 #include "../fakes/kong/kong_fake.h"
 #include "../fakes/kong/proxy.h"
+#include "../fakes/kong/router_internal.h"
 #include "fixture_yaml.h"
 #include "kgc/kong.h"
 #include "kgc/translate.h"
@@ -553,6 +554,69 @@ static int64_t priority(json_object *doc, const char *route)
     return json_object_get_int64(p);
 }
 
+/* Whether Kong 3.9.1's ATC router (the test Kong's model of it) runs route a before route b:
+ * by the priority it computes (traditional_compatible: get_priority; expressions: the route's
+ * own), then by the greater id. */
+static bool kong_runs_before(json_object *doc, const char *a, const char *b)
+{
+    json_object *ra = must_route(doc, a), *rb = must_route(doc, b);
+    uint64_t pa = 0, pb = 0;
+    char *ea = NULL, *eb = NULL;
+    assert_int_equal(kf_compat_expression(ra, true, &ea, &pa), 0);
+    assert_int_equal(kf_compat_expression(rb, true, &eb, &pb), 0);
+    free(ea);
+    free(eb);
+    if (pa != pb)
+        return pa > pb;
+    json_object *ia = get(ra, "id"), *ib = get(rb, "id");
+    assert_non_null(ia);
+    assert_non_null(ib);
+    return strcmp(json_object_get_string(ia), json_object_get_string(ib)) > 0;
+}
+
+/* The name of the Kong route the test Kong's model of Kong 3.9.1's router (flavour) picks for a
+ * request with these headers, over every route of doc ("" when none matches). Routes
+ * without an id (the expressions flavour) get one in document order, as Kong would generate. */
+static void kong_pick(json_object *doc, const char *flavor, const char *method, const char *path,
+                      const struct kf_kv *headers, size_t n_headers, char *out, size_t outsz)
+{
+    struct kf_route_in rin[64];
+    size_t n = 0;
+    json_object *svcs = get(doc, "services");
+    for (size_t i = 0; svcs && i < json_object_array_length(svcs); i++) {
+        json_object *svc = json_object_array_get_idx(svcs, i);
+        json_object *routes = get(svc, "routes");
+        for (size_t j = 0; routes && j < json_object_array_length(routes); j++) {
+            assert_true(n < 64);
+            json_object *r = json_object_array_get_idx(routes, j);
+            if (!get(r, "id")) {
+                char id[40];
+                snprintf(id, sizeof(id), "00000000-0000-4000-8000-%012zx", n);
+                json_object_object_add(r, "id", json_object_new_string(id));
+            }
+            rin[n++] = (struct kf_route_in){.route = r, .service = svc};
+        }
+    }
+    struct kf_router *router = NULL;
+    char err[256];
+    assert_int_equal(kf_router_new((enum kf_flavor)kf_flavor_parse(flavor), true, rin, n, &router,
+                                   err, sizeof(err)),
+                     0);
+    struct kf_request req = {.method = method,
+                             .uri = path,
+                             .host = "example.net",
+                             .scheme = "http",
+                             .dst_port = 8000,
+                             .headers = headers,
+                             .n_headers = n_headers};
+    struct kf_match m;
+    assert_int_equal(kf_router_select(router, &req, &m, err, sizeof(err)), 0);
+    snprintf(out, outsz, "%s",
+             m.route >= 0 ? json_object_get_string(get(rin[m.route].route, "name")) : "");
+    kf_match_clear(&m);
+    kf_router_free(router);
+}
+
 static json_object *find_plugin(json_object *entity, const char *name)
 {
     return find_named(get(entity, "plugins"), name);
@@ -670,12 +734,12 @@ static void test_precedence_paths(void **state)
         char r[6][128];
         for (int i = 0; i < 6; i++)
             snprintf(r[i], sizeof(r[i]), "httproute." INFRA ".path-matching-order.%d.0%s", i, sfx);
-        /* Exact beats PathPrefix; longer beats shorter */
-        assert_true(priority(doc, r[2]) > priority(doc, r[1]));
-        assert_true(priority(doc, r[1]) > priority(doc, r[0]));
-        assert_true(priority(doc, r[0]) > priority(doc, r[5]));
-        assert_true(priority(doc, r[5]) > priority(doc, r[4]));
-        assert_true(priority(doc, r[4]) > priority(doc, r[3]));
+        /* Exact beats PathPrefix; longer beats shorter: in the order Kong runs them */
+        assert_true(kong_runs_before(doc, r[2], r[1]));
+        assert_true(kong_runs_before(doc, r[1], r[0]));
+        assert_true(kong_runs_before(doc, r[0], r[5]));
+        assert_true(kong_runs_before(doc, r[5], r[4]));
+        assert_true(kong_runs_before(doc, r[4], r[3]));
         json_object_put(doc);
         kgc_translate_output_free(&out);
     }
@@ -2307,9 +2371,9 @@ static void test_kong_limitation_relative_location(void **state)
     kgc_translate_output_free(&out);
 }
 
-/* Under the traditional flavours a header-only match outranks a method-only match on the same
- * path in Kong whatever kgc's priorities: said as a LIMITATION of the header rule naming the
- * method rules and the fix; the expressions flavour honours the order and says nothing. */
+/* Under traditional_compatible a header-only match outranks a method-only match on the same
+ * path in Kong whatever kgc's ids: said as a LIMITATION of the header rule naming the method
+ * rules and the fix; the expressions flavour honours the order and says nothing. */
 static void test_kong_limitation_precedence(void **state)
 {
     struct tenv *t = *state;
@@ -2322,7 +2386,7 @@ static void test_kong_limitation_precedence(void **state)
     const struct kgc_translate_problem *p =
         find_problem(&out, "method-matching", 8, -1, KGC_TRANSLATE_LIMITATION);
     assert_non_null(p);
-    assert_non_null(strstr(p->message, "precedence over the method match of Rule 0, 1, 7"));
+    assert_non_null(strstr(p->message, "precedence over Rule 0, Rule 1, Rule 7 ("));
     assert_non_null(strstr(p->message, "router_flavor = expressions"));
     assert_null(find_problem(&out, "method-matching", 3, -1, KGC_TRANSLATE_LIMITATION));
     struct kgc_status_route_verdict v;
@@ -2362,6 +2426,132 @@ static void test_kong_limitation_shared_listen(void **state)
         assert_null(
             find_problem(&out, "multiple-gateways-shared-route", 0, -1, KGC_TRANSLATE_LIMITATION));
         kgc_translate_output_free(&out);
+    }
+}
+
+/* Routes Kong ranks equal (same kinds of conditions and header count) run in kgc's order:
+ * traditional_compatible through the route ids (the ATC router runs equal priorities by
+ * descending id), traditional through created_at. Three routes equal in all but their names go
+ * to the alphabetically first (every flavour); under the ATC flavours, two rules with one header
+ * each on "/" (header-matching: version: two is rule 1, color: blue rule 3) and on a longer
+ * prefix: a request carrying both headers goes to the earlier rule, as the Gateway API asks. */
+static void test_kong_ties_follow_rank(void **state)
+{
+    struct tenv *t = *state;
+    load(&t->env, "httproute-header-matching.yaml");
+    add_yaml(&t->env, "apiVersion: gateway.networking.k8s.io/v1\n"
+                      "kind: HTTPRoute\n"
+                      "metadata: {name: prefix-headers, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  parentRefs: [{name: same-namespace}]\n"
+                      "  rules:\n"
+                      "  - matches: [{path: {type: PathPrefix, value: /foo},\n"
+                      "               headers: [{name: color, value: blue}]}]\n"
+                      "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n"
+                      "  - matches: [{path: {type: PathPrefix, value: /foo},\n"
+                      "               headers: [{name: version, value: two}]}]\n"
+                      "    backendRefs: [{name: infra-backend-v2, port: 8080}]\n");
+    for (char c = 'c'; c >= 'a'; c--) { /* equal in all but name: alphabetical order decides */
+        char yaml[600];
+        snprintf(yaml, sizeof(yaml),
+                 "apiVersion: gateway.networking.k8s.io/v1\n"
+                 "kind: HTTPRoute\n"
+                 "metadata: {name: tie-%c, namespace: " INFRA "}\n"
+                 "spec:\n"
+                 "  parentRefs: [{name: same-namespace}]\n"
+                 "  rules:\n"
+                 "  - matches: [{path: {type: PathPrefix, value: /tie}, "
+                 "headers: [{name: x-tie, value: 'yes'}]}]\n"
+                 "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n",
+                 c);
+        add_yaml(&t->env, yaml);
+    }
+    const char *flavors[] = {"traditional", "traditional_compatible", "expressions"};
+    for (size_t f = 0; f < 3; f++) {
+        t->flavor = flavors[f];
+        struct kgc_translate_output out;
+        translate(t, &out);
+        json_object *doc = parse_config(&out);
+        const char *sfx = f == 2 ? ".h0" : "";
+        char got[200], want[200];
+        for (int order = 0; order < 2; order++) {
+            /* the order the headers come in must not matter */
+            struct kf_kv both[2] = {{"version", "two"}, {"color", "blue"}};
+            if (order) {
+                struct kf_kv tmp = both[0];
+                both[0] = both[1];
+                both[1] = tmp;
+            }
+            struct kf_kv tie = {"x-tie", "yes"};
+            kong_pick(doc, flavors[f], "GET", "/tie/x", &tie, 1, got, sizeof(got));
+            snprintf(want, sizeof(want), "httproute." INFRA ".tie-a.0.0%s", sfx);
+            assert_string_equal(got, want);
+            if (f == 0)
+                continue; /* traditional.lua narrows candidates by one request header name
+                             (find_match's reduce): two header rules are not ranked together */
+            kong_pick(doc, flavors[f], "GET", "/", both, 2, got, sizeof(got));
+            snprintf(want, sizeof(want), "httproute." INFRA ".header-matching.1.0%s", sfx);
+            assert_string_equal(got, want);
+            kong_pick(doc, flavors[f], "GET", "/foo/x", both, 2, got, sizeof(got));
+            snprintf(want, sizeof(want), "httproute." INFRA ".prefix-headers.0.0%s", sfx);
+            assert_string_equal(got, want);
+        }
+        kgc_translate_output_free(&out);
+        json_object_put(doc);
+    }
+}
+
+/* Under traditional_compatible Kong ranks a route with more kinds of conditions first whatever
+ * its path: PathPrefix /api with a method outranks an Exact /api/v1 of another route (the
+ * Gateway API: Exact first). Kong's pick is said as a LIMITATION of the route it prefers, naming
+ * the one it overtakes; a route no request shares with it (/other) is not named. The
+ * expressions flavour picks as the Gateway API does and says nothing. */
+static void test_kong_limitation_cross_route(void **state)
+{
+    struct tenv *t = *state;
+    add_yaml(&t->env, "apiVersion: gateway.networking.k8s.io/v1\n"
+                      "kind: HTTPRoute\n"
+                      "metadata: {name: exact-api, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  parentRefs: [{name: same-namespace}]\n"
+                      "  rules:\n"
+                      "  - matches: [{path: {type: Exact, value: /api/v1}}]\n"
+                      "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n"
+                      "  - matches: [{path: {type: Exact, value: /other/x}}]\n"
+                      "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n"
+                      "---\n"
+                      "apiVersion: gateway.networking.k8s.io/v1\n"
+                      "kind: HTTPRoute\n"
+                      "metadata: {name: prefix-get, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  parentRefs: [{name: same-namespace}]\n"
+                      "  rules:\n"
+                      "  - matches: [{path: {type: PathPrefix, value: /api}, method: GET}]\n"
+                      "    backendRefs: [{name: infra-backend-v2, port: 8080}]\n");
+    const char *flavors[] = {"traditional_compatible", "expressions"};
+    for (size_t f = 0; f < 2; f++) {
+        t->flavor = flavors[f];
+        struct kgc_translate_output out;
+        translate(t, &out);
+        json_object *doc = parse_config(&out);
+        char got[200];
+        kong_pick(doc, flavors[f], "GET", "/api/v1", NULL, 0, got, sizeof(got));
+        const struct kgc_translate_problem *p =
+            find_problem(&out, "prefix-get", 0, -1, KGC_TRANSLATE_LIMITATION);
+        if (f == 0) {
+            assert_string_equal(got, "httproute." INFRA ".prefix-get.0.0");
+            assert_non_null(p);
+            assert_non_null(
+                strstr(p->message, "precedence over HTTPRoute " INFRA "/exact-api Rule 0 ("));
+            assert_null(strstr(p->message, "Rule 1"));
+            assert_non_null(strstr(p->message, "router_flavor = expressions"));
+        } else {
+            assert_string_equal(got, "httproute." INFRA ".exact-api.0.0.h0");
+            assert_null(p);
+        }
+        assert_null(find_problem(&out, "exact-api", 0, -1, KGC_TRANSLATE_LIMITATION));
+        kgc_translate_output_free(&out);
+        json_object_put(doc);
     }
 }
 
@@ -2406,6 +2596,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kong_limitation_relative_location, unit_setup,
                                         tenv_teardown),
         cmocka_unit_test_setup_teardown(test_kong_limitation_precedence, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_kong_ties_follow_rank, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_kong_limitation_cross_route, unit_setup,
+                                        tenv_teardown),
         cmocka_unit_test_setup_teardown(test_kong_limitation_shared_listen, unit_setup,
                                         tenv_teardown),
     };
