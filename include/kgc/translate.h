@@ -49,12 +49,14 @@
  *                           own listeners' hostnames within m on P. Needs the Kong port (none
  *                           known: nothing excluded). Per Gateway: listeners of different
  *                           Gateways sharing a Kong port are not isolated from each other.
- *   traditional_compatible  NOT isolated (known gap): no negation, and Kong's priority
- *   traditional             (transform.lua get_priority) ranks the number of kinds of conditions
- *                           first, so a hostname-less listener's route with a header or method
- *                           match outranks a host route of a more specific listener, and one
- *                           matching a path the more specific listener's routes lack serves the
- *                           request instead of a 404. See pkg/translate/README.md.
+ *   traditional_compatible  a hostname wholly within a more specific listener on its port is left
+ *                           out of the less specific listener's routes, and each such more
+ *                           specific hostname M on Kong port P gets a service-less Kong route
+ *                           `kgc.isolation.<proto>.<P>.<M>` answering 404 that Kong's priority
+ *                           and kgc's ids place below M's routes and above the others
+ *                           (pkg/translate/README.md "Listener scope"; gap: routes with four or
+ *                           more kinds of conditions outrank it).
+ *   traditional             NOT isolated (known gap). See pkg/translate/README.md.
  *
  * Names and tags (they lead a Kong error back to its object, see kgc_translate_entity_owner()):
  *   service, upstream   httproute.<ns>.<route>.<rule>

@@ -26,7 +26,7 @@ struct cert_ctx {
     struct tr_vec gateways;  /* refs of every Gateway, sorted by key */
 };
 
-static bool gateway_owned(struct tr_ctx *c, const struct kgc_api_gateway *gw)
+bool tr_gateway_owned(struct tr_ctx *c, const struct kgc_api_gateway *gw)
 {
     if (!gw->gateway_class_name || !c->lk->get)
         return false;
@@ -164,7 +164,7 @@ json_object *tr_certificates(struct tr_ctx *c)
     tr_collect(c, KGC_API_GATEWAY, &x.gateways);
     for (size_t i = 0; i < x.gateways.n && !c->oom; i++) {
         const struct kgc_api_gateway *gw = kgc_api_as_gateway(x.gateways.v[i]);
-        if (gw && gw->obj.meta.namespace && gateway_owned(c, gw))
+        if (gw && gw->obj.meta.namespace && tr_gateway_owned(c, gw))
             gateway_certs(&x, gw);
     }
     struct tr_vec list = {0};

@@ -189,20 +189,19 @@ static void shared_listen_limits(struct tr_ctx *c)
  * (kong/router/transform.lua:564-668 get_priority, as LuaJIT runs it — the test Kong's
  * router_atc_xform.c models and cites the same lines): bit 63 when four or more kinds of fields
  * match (match_weight << 61 is a 32-bit shift in LuaJIT: bit 31, negative, then 2^63), bit 60
- * when every host is plain, bit 51 for a regex path (every path but the root "/", README.md
- * "Precedence"), match_weight at bit 29, the header count at bit 20, and the length of a plain
- * path. kgc sets no regex_priority under this flavour, and Kong orders equal priorities by
- * route id, which kgc derives from its rank (tr_kroute_id). */
+ * when every host is plain, bit 51 for a regex path (every path but the root "/" of a route
+ * without wildcard hostname, README.md "Precedence"), match_weight at bit 29, the header count at
+ * bit 20, and the length of a plain path. kgc sets no regex_priority under this flavour, and Kong
+ * orders equal priorities by route id, which kgc derives from its rank (tr_kroute_id). */
 static uint64_t tc_priority(const struct route_ctx *rc, const struct tr_kroute *k)
 {
-    bool wildcard = false;
-    for (size_t i = 0; i < rc->n_hosts; i++)
-        wildcard = wildcard || tr_is_wildcard(rc->hosts[i]);
-    uint64_t mw = 1 + (rc->n_hosts > 0) + (k->method > 0) + (k->headers > 0);
+    bool wildcard = tr_route_has_wildcard(rc, k->iso);
+    size_t n_hosts = k->iso ? rc->n_iso_hosts : rc->n_hosts;
+    uint64_t mw = 1 + (n_hosts > 0) + (k->method > 0) + (k->headers > 0);
     uint64_t p = mw >= 4 ? UINT64_C(1) << 63 : mw << 29;
-    if (rc->n_hosts > 0 && !wildcard)
+    if (n_hosts > 0 && !wildcard)
         p |= UINT64_C(1) << 60;
-    p |= k->root_path ? 1 : UINT64_C(1) << 51;
+    p |= k->root_path && !wildcard ? 1 : UINT64_C(1) << 51;
     p |= (uint64_t)(k->headers > 255 ? 255 : k->headers) << 20;
     return p;
 }

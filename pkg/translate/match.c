@@ -190,6 +190,8 @@ void tr_plan_matches(struct route_ctx *rc, uint32_t ri, const struct rule_filter
                          : NULL;
             for (size_t h = 0; h < variants; h++)
                 fn(rc, mp, f, c->flavor == TR_EXPRESSIONS ? (int32_t)h : -1, tags, ctx);
+            if (c->flavor == TR_TRADITIONAL_COMPATIBLE && rc->n_iso_hosts)
+                fn(rc, mp, f, TR_HOSTS_ISO, tags, ctx);
             json_object_put(tags);
         }
         free_match_plan(mp);
@@ -236,9 +238,11 @@ static void sbuf_add(struct sbuf *b, const char *fmt, ...)
     free(piece);
 }
 
-/* Traditional router paths for a match (README.md, "Paths"); all_regex: every path a regex
- * (traditional_compatible, README.md "Precedence"). */
-json_object *tr_trad_paths(struct tr_ctx *c, const struct path_plan *pp, bool all_regex)
+/* Traditional router paths for a match (README.md, "Paths"); all_regex: every path a regex but
+ * the root prefix "/", and that one too with regex_root (traditional_compatible, README.md
+ * "Precedence"). */
+json_object *tr_trad_paths(struct tr_ctx *c, const struct path_plan *pp, bool all_regex,
+                           bool regex_root)
 {
     json_object *paths = tr_jarr(c);
     const char *v = pp->value;
@@ -265,7 +269,7 @@ json_object *tr_trad_paths(struct tr_ctx *c, const struct path_plan *pp, bool al
             free(b);
         }
     } else if (root) {
-        tr_jpush(c, paths, tr_jstr(c, "/"));
+        tr_jpush(c, paths, tr_jstr(c, all_regex && regex_root ? "~/" : "/"));
     } else {
         char *a = tr_printf(c, "~%s$", esc), *plain = tr_printf(c, "%s/", v);
         tr_jpush(c, paths, tr_jstr(c, a));
@@ -367,7 +371,7 @@ char *tr_expression(struct tr_ctx *c, const struct match_plan *mp, const char *h
 
 /* Whether every hostname a matches is one b matches (NULL or "": any hostname; "*.s" matches
  * the hostnames ending in ".s", as Kong's `http.host =^ ".s"`). Equal hostnames included. */
-static bool host_within(const char *a, const char *b)
+bool tr_host_within(const char *a, const char *b)
 {
     if (!b || !b[0])
         return true;
@@ -385,13 +389,13 @@ static bool host_within(const char *a, const char *b)
 
 static bool hosts_overlap(const char *a, const char *b)
 {
-    return host_within(a, b) || host_within(b, a);
+    return tr_host_within(a, b) || tr_host_within(b, a);
 }
 
 /* One HTTP/HTTPS listener kgc serves (the same checks as translate.c's route_attach) with its
  * Kong proxy port, or false. */
-static bool served_listener(struct tr_ctx *c, const struct kgc_api_gateway *gw, uint32_t li,
-                            uint16_t *kong_port)
+bool tr_served_listener(struct tr_ctx *c, const struct kgc_api_gateway *gw, uint32_t li,
+                        uint16_t *kong_port)
 {
     if (li >= gw->n_listeners ||
         (c->in->listener_usable && !c->in->listener_usable(c->in->listener_usable_ctx, gw, li)))
@@ -457,7 +461,7 @@ static void isolation(struct tr_ctx *c, const struct route_ctx *rc, const char *
             c->lk->get(c->lk->ctx, KGC_API_GATEWAY, att[i].gateway_namespace, att[i].gateway_name);
         const struct kgc_api_gateway *gw = kgc_api_as_gateway(o);
         uint16_t port = 0;
-        if (!gw || !served_listener(c, gw, att[i].listener_index, &port) || !port) {
+        if (!gw || !tr_served_listener(c, gw, att[i].listener_index, &port) || !port) {
             kgc_api_obj_unref(o);
             continue;
         }
@@ -479,8 +483,8 @@ static void isolation(struct tr_ctx *c, const struct route_ctx *rc, const char *
             const char *mh = gw->listeners[mi].hostname;
             uint16_t mport = 0;
             if (mi == a[i].li || !mh || !mh[0] || !tr_hostname(mh, true) ||
-                !served_listener(c, gw, mi, &mport) || mport != a[i].port ||
-                !host_within(mh, a[i].hostname) ||
+                !tr_served_listener(c, gw, mi, &mport) || mport != a[i].port ||
+                !tr_host_within(mh, a[i].hostname) ||
                 (a[i].hostname && strcasecmp(mh, a[i].hostname) == 0) ||
                 (h && !hosts_overlap(h, mh)))
                 continue;
@@ -502,12 +506,13 @@ static void isolation(struct tr_ctx *c, const struct route_ctx *rc, const char *
             sbuf_add(b, " && !(net.dst.port == %u && ", (unsigned)mport);
             expr_host(c, b, mh);
             for (size_t k = 0; k < na; k++) {
-                if (a[k].port != mport || !a[k].hostname || !host_within(a[k].hostname, mh) ||
+                if (a[k].port != mport || !a[k].hostname || !tr_host_within(a[k].hostname, mh) ||
                     (h && !hosts_overlap(h, a[k].hostname)))
                     continue;
                 bool seen = false; /* the same hostname on several attached listeners */
                 for (size_t j = 0; j < k && !seen; j++)
-                    seen = a[j].port == mport && a[j].hostname && host_within(a[j].hostname, mh) &&
+                    seen = a[j].port == mport && a[j].hostname &&
+                           tr_host_within(a[j].hostname, mh) &&
                            (!h || hosts_overlap(h, a[j].hostname)) &&
                            strcasecmp(a[j].hostname, a[k].hostname) == 0;
                 if (seen)

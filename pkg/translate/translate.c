@@ -34,6 +34,10 @@ static void route_ctx_free(struct route_ctx *rc)
         free(rc->hosts[i]);
     free(rc->hosts);
     free(rc->host_listens);
+    for (size_t i = 0; i < rc->n_iso_hosts; i++)
+        free(rc->iso_hosts[i]);
+    free(rc->iso_hosts);
+    free(rc->iso_listens);
     free(rc);
 }
 
@@ -105,29 +109,105 @@ static void sort_hosts(struct route_ctx *rc)
     free(hb);
 }
 
-/* The hostnames one (route, listener) pair matches: the Gateway API intersection. */
-static void intersect_hosts(struct route_ctx *rc, const char *lh, uint32_t bit)
+/* Whether every request for hostname h on listener li of gw belongs to a more specific listener
+ * of gw on the same port (listener isolation): then li's routes must not take h. Only under
+ * the traditional flavours, whose routes cannot exclude hostnames (the expressions flavour
+ * excludes them in each route's expression, match.c). */
+static bool isolated_away(struct route_ctx *rc, const struct kgc_api_gateway *gw, uint32_t li,
+                          const char *h)
+{
+    if (!gw || rc->c->flavor == TR_EXPRESSIONS)
+        return false;
+    const struct kgc_api_listener *l = &gw->listeners[li];
+    const char *lh = l->hostname && l->hostname[0] ? l->hostname : NULL;
+    for (uint32_t mi = 0; mi < gw->n_listeners; mi++) {
+        const char *mh = gw->listeners[mi].hostname;
+        uint16_t kp = 0;
+        if (mi == li || !mh || !mh[0] || gw->listeners[mi].port != l->port ||
+            (lh && strcasecmp(mh, lh) == 0) || !tr_host_within(mh, lh) || !tr_host_within(h, mh) ||
+            !tr_served_listener(rc->c, gw, mi, &kp))
+            continue;
+        rc->isolated++;
+        return true;
+    }
+    return false;
+}
+
+/* Whether listener li of gw has a hostname that a less specific listener of gw on its port
+ * covers (it then has an isolation route, isolation.c). */
+static bool isolation_target(struct tr_ctx *c, const struct kgc_api_gateway *gw, uint32_t li)
+{
+    const char *mh = gw->listeners[li].hostname;
+    if (c->flavor != TR_TRADITIONAL_COMPATIBLE || !mh || !mh[0])
+        return false;
+    for (uint32_t l = 0; l < gw->n_listeners; l++) {
+        const char *lh = gw->listeners[l].hostname;
+        uint16_t kp = 0;
+        if (l != li && gw->listeners[l].port == gw->listeners[li].port &&
+            !(lh && lh[0] && strcasecmp(lh, mh) == 0) && tr_host_within(mh, lh) &&
+            tr_served_listener(c, gw, l, &kp))
+            return true;
+    }
+    return false;
+}
+
+static void add_iso_host(struct route_ctx *rc, const char *h, uint32_t bit)
+{
+    for (size_t i = 0; i < rc->n_iso_hosts; i++) {
+        if (strcasecmp(rc->iso_hosts[i], h) == 0) {
+            rc->iso_listens[i] |= bit;
+            return;
+        }
+    }
+    char **grown = realloc(rc->iso_hosts, (rc->n_iso_hosts + 1) * sizeof(*grown));
+    if (grown)
+        rc->iso_hosts = grown;
+    uint32_t *bits = realloc(rc->iso_listens, (rc->n_iso_hosts + 1) * sizeof(*bits));
+    if (bits)
+        rc->iso_listens = bits;
+    char *copy = tr_strdup(rc->c, h);
+    if (!grown || !bits || !copy) {
+        free(copy);
+        rc->c->oom = true;
+        return;
+    }
+    rc->iso_listens[rc->n_iso_hosts] = bit;
+    rc->iso_hosts[rc->n_iso_hosts++] = copy;
+}
+
+/* The hostnames one (route, listener) pair matches: the Gateway API intersection, less those
+ * that belong to a more specific listener (isolated_away). */
+static void intersect_hosts(struct route_ctx *rc, const struct kgc_api_gateway *gw, uint32_t li,
+                            uint32_t bit)
 {
     const struct kgc_api_httproute *r = rc->r;
+    const char *lh = gw->listeners[li].hostname;
     if (lh && !lh[0])
         lh = NULL;
+    bool target = isolation_target(rc->c, gw, li);
     if (r->n_hostnames == 0) {
-        if (lh)
+        if (lh) {
             add_host(rc, lh, bit);
-        else
+            if (target && tr_hostname(lh, true))
+                add_iso_host(rc, lh, bit);
+        } else {
             rc->any_host = true;
+        }
         return;
     }
     for (uint32_t i = 0; i < r->n_hostnames; i++) {
         const char *h = r->hostnames[i];
         if (!h || !kgc_status_hostnames_intersect(h, lh))
             continue;
-        if (!lh || !tr_is_wildcard(h))
-            add_host(rc, h, bit);
-        else if (!tr_is_wildcard(lh))
-            add_host(rc, lh, bit);
-        else
-            add_host(rc, strlen(h) >= strlen(lh) ? h : lh, bit);
+        const char *eff = !lh || !tr_is_wildcard(h) ? h
+                          : !tr_is_wildcard(lh)     ? lh
+                          : strlen(h) >= strlen(lh) ? h
+                                                    : lh;
+        if (isolated_away(rc, gw, li, eff))
+            continue;
+        add_host(rc, eff, bit);
+        if (target && tr_hostname(eff, true))
+            add_iso_host(rc, eff, bit);
     }
 }
 
@@ -177,7 +257,7 @@ static bool route_attach(struct route_ctx *rc)
         uint16_t kong_port = c->in->listener_kong_port
                                  ? c->in->listener_kong_port(c->in->listener_usable_ctx, gw, li)
                                  : 0;
-        intersect_hosts(rc, l->hostname, listen_bit(rc, https, kong_port));
+        intersect_hosts(rc, gw, li, listen_bit(rc, https, kong_port));
         char gkey[2 * KGC_STATUS_NAME_MAX + 2];
         int gl =
             snprintf(gkey, sizeof(gkey), "%s/%s", att[i].gateway_namespace, att[i].gateway_name);
@@ -212,6 +292,15 @@ static bool route_attach(struct route_ctx *rc)
         for (size_t i = 0; i < rc->n_hosts; i++)
             free(rc->hosts[i]);
         rc->n_hosts = 0;
+    }
+    if (!rc->any_host) { /* the Kong route's own hosts carry them */
+        for (size_t i = 0; i < rc->n_iso_hosts; i++)
+            free(rc->iso_hosts[i]);
+        rc->n_iso_hosts = 0;
+    }
+    if (rc->any_host) {
+    } else if (rc->n_hosts == 0 && rc->isolated) {
+        return false; /* every hostname belongs to a more specific listener: nothing to serve */
     } else if (rc->n_hosts == 0) {
         tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, -1, -1, KGC_TRANSLATE_DROPPED,
                    "no hostname of the route can be expressed in Kong");
@@ -228,11 +317,14 @@ static void kroute_facts(const struct route_ctx *rc, const struct match_plan *mp
                          int32_t host_index, struct tr_kroute *k)
 {
     memset(k, 0, sizeof(*k));
-    for (size_t i = 0; i < rc->n_hosts; i++) {
+    bool iso = host_index == TR_HOSTS_ISO;
+    char *const *hosts = iso ? rc->iso_hosts : rc->hosts;
+    size_t n_hosts = iso ? rc->n_iso_hosts : rc->n_hosts;
+    for (size_t i = 0; i < n_hosts; i++) {
         if (host_index >= 0 && (size_t)host_index != i)
             continue;
-        uint32_t len = (uint32_t)strlen(rc->hosts[i]);
-        if (!tr_is_wildcard(rc->hosts[i]) && len > k->host_exact)
+        uint32_t len = (uint32_t)strlen(hosts[i]);
+        if (!tr_is_wildcard(hosts[i]) && len > k->host_exact)
             k->host_exact = len;
         if (len > k->host_len)
             k->host_len = len;
@@ -246,7 +338,8 @@ static void kroute_facts(const struct route_ctx *rc, const struct match_plan *mp
     k->key = rc->r->obj.meta.key;
     k->rule = mp->rule;
     k->match = mp->match;
-    k->host = host_index >= 0 ? (uint32_t)host_index : 0;
+    k->host = host_index >= 0 ? (uint32_t)host_index : iso ? 1 : 0;
+    k->iso = iso;
     k->root_path = mp->path.kind == PATH_PREFIX && !mp->path.capture && !mp->path.exact_only &&
                    strcmp(mp->path.value, "/") == 0;
 }
@@ -459,6 +552,11 @@ static uint64_t pack_facts(const struct tr_kroute *k)
            clamp_bits(k->queries, 5);
 }
 
+void tr_kroute_pack(struct tr_kroute *k)
+{
+    k->facts = pack_facts(k);
+}
+
 void tr_kroute_id(const struct tr_kroute *k, const char *name, char out[37])
 {
     char md5[KGC_DIGEST_MD5_HEX_LEN + 1];
@@ -479,7 +577,7 @@ static void rank(struct tr_ctx *c)
     for (size_t i = 0; i < n; i++) {
         struct tr_kroute *k = c->kroutes.v[i];
         k->prio = (int64_t)(n - i);
-        k->facts = pack_facts(k);
+        tr_kroute_pack(k);
         const struct tr_kroute *prev = i ? c->kroutes.v[i - 1] : NULL;
         place = prev && prev->facts == k->facts ? place + 1 : 0;
         k->facts_place = place;
@@ -511,6 +609,7 @@ static void ctx_free(struct tr_ctx *c)
         route_ctx_free(c->routes.v[i]);
     tr_vec_free(&c->routes);
     tr_vec_free(&c->kroutes);
+    tr_isolation_free(c);
 }
 
 int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_output *out,
@@ -554,6 +653,8 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
         rank(&c);
     if (!c.oom)
         tr_kong_limits(&c);
+    if (!c.oom)
+        tr_plan_isolation(&c);
     size_t text_len = 0;
     char *text = NULL;
     if (!c.oom)

@@ -48,6 +48,7 @@ struct tr_kroute {
     const char *created; /* creationTimestamp (borrowed from the route), NULL sorts last */
     const char *key;     /* "ns/name" (borrowed) */
     uint32_t rule, match, host;
+    bool iso;       /* the Kong route carrying route_ctx.iso_hosts (TR_HOSTS_ISO) */
     bool root_path; /* the Kong route's path is the plain prefix "/" (every other is a regex
                        under traditional_compatible) */
     /* set by the ranking: the first seven precedence fields packed in 40 bits (larger =
@@ -64,6 +65,8 @@ struct tr_kroute {
  * (40 bits); 5-7: 0xFFFFFF - k->facts_place; 8-15: from the MD5 of name. Stable while the
  * route's own precedence facts and its place among equal ones stay. out: 36 characters + NUL. */
 void tr_kroute_id(const struct tr_kroute *k, const char *name, char out[37]);
+/* Sets k->facts from k's precedence fields (the ranking does it for every Kong route). */
+void tr_kroute_pack(struct tr_kroute *k);
 
 /* The whole translation. */
 struct tr_ctx {
@@ -80,6 +83,8 @@ struct tr_ctx {
     struct tr_vec routes;     /* struct route_ctx * of every route with a kept rule (owned) */
     struct tr_vec svcs;       /* struct tr_svc * of every kept rule (owned) */
     struct tr_vec kroutes;    /* struct tr_kroute * of every Kong route (borrowed), for ranking */
+    struct tr_iso *iso; /* listener-isolation routes (traditional_compatible), sorted, unique */
+    size_t n_iso;
     struct kgc_translate_problem *problems;
     size_t n_problems, cap_problems;
     struct kgc_translate_counts counts;
@@ -96,7 +101,15 @@ struct route_ctx {
     const char *ns, *name;
     char **hosts; /* effective hostnames (route ∩ listeners), sorted, unique */
     size_t n_hosts;
-    bool any_host;    /* some listener/route pair matches every hostname */
+    bool any_host;     /* some listener/route pair matches every hostname */
+    uint32_t isolated; /* hostnames left out: they belong to a more specific listener */
+    /* traditional_compatible, kept only when any_host: the hostnames this route takes through
+     * listeners that a less specific listener on their port covers (each has an isolation route,
+     * isolation.c, that would hide them from a Kong route without hosts), with their listens[]
+     * bits; written as a second Kong route per match (host_index TR_HOSTS_ISO). */
+    char **iso_hosts;
+    uint32_t *iso_listens;
+    size_t n_iso_hosts;
     bool http, https; /* protocols of the listeners it is attached to */
     int32_t port;     /* their port when they all share it, else 0 */
     bool port_set;
@@ -120,10 +133,24 @@ struct route_ctx {
     uint32_t n_gw_listens;
 };
 
+/* host_index of the Kong route of a match that carries rc->iso_hosts. */
+#define TR_HOSTS_ISO (-2)
+
 /* Whether a hostname is a wildcard ("*.example.com"). */
 static inline bool tr_is_wildcard(const char *h)
 {
     return h && h[0] == '*';
+}
+
+/* Whether one of the hostnames of rc's Kong route (iso: the TR_HOSTS_ISO one) is a wildcard. */
+static inline bool tr_route_has_wildcard(const struct route_ctx *rc, bool iso)
+{
+    char *const *hosts = iso ? rc->iso_hosts : rc->hosts;
+    size_t n = iso ? rc->n_iso_hosts : rc->n_hosts;
+    for (size_t i = 0; i < n; i++)
+        if (tr_is_wildcard(hosts[i]))
+            return true;
+    return false;
 }
 
 /* A rule kept in the configuration: one service, and an upstream when it has targets. The
@@ -319,6 +346,33 @@ json_object *tr_plugin(struct tr_ctx *c, const char *name, json_object *config, 
 json_object *tr_route_plugins(struct route_ctx *rc, const struct match_plan *mp,
                               const struct rule_filters *f, json_object *tags);
 
+/* ---- isolation.c ---------------------------------------------------------------------------- */
+
+/* A hostname of a listener that a less specific listener of its Gateway on the same Kong proxy
+ * port would otherwise answer for: under traditional_compatible one Kong route answers 404 for
+ * it below the listener's own routes (README.md "Listener scope"). */
+struct tr_iso {
+    bool https;
+    uint16_t port;     /* the Kong proxy port */
+    char *hostname;    /* owned */
+    json_object *tags; /* the tags of the first Gateway giving it (owned) */
+};
+
+/* Planning (after the routes): fills c->iso and counts its routes and plugins. */
+void tr_plan_isolation(struct tr_ctx *c);
+/* The Kong route of c->iso[i], with its request-termination plugin. */
+json_object *tr_isolation_route(struct tr_ctx *c, size_t i);
+void tr_isolation_free(struct tr_ctx *c);
+
+/* Whether every hostname a matches is one b matches (NULL or "": any; match.c). */
+bool tr_host_within(const char *a, const char *b);
+/* Whether listener li of gw is an HTTP/HTTPS listener kgc serves, with its Kong proxy port (0:
+ * unknown) (match.c). */
+bool tr_served_listener(struct tr_ctx *c, const struct kgc_api_gateway *gw, uint32_t li,
+                        uint16_t *kong_port);
+/* Whether gw's GatewayClass is kgc's (certs.c). */
+bool tr_gateway_owned(struct tr_ctx *c, const struct kgc_api_gateway *gw);
+
 /* ---- limits.c ------------------------------------------------------------------------------- */
 
 /* After the ranking: records a LIMITATION problem for each rule Kong would serve other than the
@@ -338,7 +392,8 @@ typedef void (*kroute_fn)(struct route_ctx *rc, const struct match_plan *mp,
 void tr_plan_matches(struct route_ctx *rc, uint32_t ri, const struct rule_filters *f, kroute_fn fn,
                      void *ctx);
 /* Traditional router paths for a match (README.md, "Matches"). */
-json_object *tr_trad_paths(struct tr_ctx *c, const struct path_plan *pp, bool all_regex);
+json_object *tr_trad_paths(struct tr_ctx *c, const struct path_plan *pp, bool all_regex,
+                           bool regex_root);
 /* The expressions router expression of a match, for host (NULL: any host): a new string, or NULL
  * (c->oom). */
 char *tr_expression(struct tr_ctx *c, const struct match_plan *mp, const char *host);

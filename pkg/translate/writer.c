@@ -69,11 +69,9 @@ static json_object *protocols(struct tr_ctx *c, bool http, bool https)
  * net.dst.port == port)`: the listen port), the bare host when a listener's port is unknown or
  * there are too many pairs; traditional: the bare host (kong/router/traditional.lua compares a
  * port in hosts with the Host header's). */
-static void push_scoped_hosts(struct tr_ctx *c, const struct route_ctx *rc, size_t i,
-                              json_object *arr)
+static void push_scoped_hosts(struct tr_ctx *c, const struct route_ctx *rc, const char *h,
+                              uint32_t bits, json_object *arr)
 {
-    const char *h = rc->hosts[i];
-    uint32_t bits = rc->host_listens ? rc->host_listens[i] : 0;
     bool bare = c->flavor != TR_TRADITIONAL_COMPATIBLE || rc->listens_overflow || !bits;
     for (uint32_t k = 0; k < rc->n_listens && !bare; k++)
         bare = (bits & (UINT32_C(1) << k)) && !rc->listens[k].port;
@@ -101,6 +99,8 @@ static json_object *kroute_json(struct route_ctx *rc, const struct match_plan *m
     if (host_index >= 0)
         *name = tr_printf(c, "httproute.%s.%s.%u.%u.h%d", rc->ns, rc->name, mp->rule, mp->match,
                           host_index);
+    else if (host_index == TR_HOSTS_ISO)
+        *name = tr_printf(c, "httproute.%s.%s.%u.%u.iso", rc->ns, rc->name, mp->rule, mp->match);
     else
         *name = tr_printf(c, "httproute.%s.%s.%u.%u", rc->ns, rc->name, mp->rule, mp->match);
     json_object *o = tr_jobj(c);
@@ -124,13 +124,19 @@ static json_object *kroute_json(struct route_ctx *rc, const struct match_plan *m
         free(expr);
         tr_jset(c, o, "priority", tr_jint(c, prio));
     } else {
-        if (rc->n_hosts) {
+        bool iso = host_index == TR_HOSTS_ISO;
+        char *const *hs = iso ? rc->iso_hosts : rc->hosts;
+        const uint32_t *bits = iso ? rc->iso_listens : rc->host_listens;
+        size_t nh = iso ? rc->n_iso_hosts : rc->n_hosts;
+        if (nh) {
             json_object *hosts = tr_jarr(c);
-            for (size_t i = 0; i < rc->n_hosts; i++)
-                push_scoped_hosts(c, rc, i, hosts);
+            for (size_t i = 0; i < nh; i++)
+                push_scoped_hosts(c, rc, hs[i], bits ? bits[i] : 0, hosts);
             tr_jset(c, o, "hosts", hosts);
         }
-        tr_jset(c, o, "paths", tr_trad_paths(c, &mp->path, c->flavor == TR_TRADITIONAL_COMPATIBLE));
+        tr_jset(c, o, "paths",
+                tr_trad_paths(c, &mp->path, c->flavor == TR_TRADITIONAL_COMPATIBLE,
+                              tr_route_has_wildcard(rc, iso)));
         if (mp->n_headers)
             tr_jset(c, o, "headers", tr_trad_headers(c, mp));
         if (mp->m->method) {
@@ -206,7 +212,10 @@ static void write_kroute(struct route_ctx *rc, const struct match_plan *mp,
     /* the planning pass met the same Kong routes in the same order (same objects, same code) */
     const struct tr_kroute *k = w->next < w->v->n_kr ? &w->v->kr[w->next] : NULL;
     w->next++;
-    if (!k || k->match != mp->match || k->host != (host_index >= 0 ? (uint32_t)host_index : 0)) {
+    if (!k || k->match != mp->match ||
+        k->host != (host_index >= 0              ? (uint32_t)host_index
+                    : host_index == TR_HOSTS_ISO ? 1u
+                                                 : 0u)) {
         c->oom = true; /* cannot happen; fail rather than write a wrong priority */
         return;
     }
@@ -313,8 +322,8 @@ static int cmp_svc(const void *a, const void *b)
 }
 
 /* Writes the document: {"_format_version":"3.0","certificates":[...],"services":[...],
- * "upstreams":[...]}, the bytes json-c would give for the whole tree, one entity at a time so
- * that no more than one service's tree exists at once. */
+ * ["routes":[...],] "upstreams":[...]}, the bytes json-c would give for the whole tree, one entity
+ * at a time so that no more than one service's tree exists at once. */
 static void write_document(struct tr_ctx *c, struct obuf *b)
 {
     json_object *head = tr_jobj(c);
@@ -346,6 +355,15 @@ static void write_document(struct tr_ctx *c, struct obuf *b)
         if (i)
             obuf_add(c, b, ",", 1);
         write_service(c, c->svcs.v[i], b);
+    }
+    if (c->n_iso) { /* service-less Kong routes: listener isolation (isolation.c) */
+        static const char routes[] = "],\"routes\":[";
+        obuf_add(c, b, routes, sizeof(routes) - 1);
+        for (size_t i = 0; i < c->n_iso && !c->oom; i++) {
+            if (i)
+                obuf_add(c, b, ",", 1);
+            obuf_json(c, b, tr_isolation_route(c, i));
+        }
     }
     static const char upstreams[] = "],\"upstreams\":[";
     obuf_add(c, b, upstreams, sizeof(upstreams) - 1);

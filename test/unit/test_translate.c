@@ -2217,6 +2217,15 @@ static void test_listener_isolation(void **state)
              "  - {name: empty, port: 80, protocol: HTTP}\n"
              "  - {name: wildcard, port: 80, protocol: HTTP, hostname: '*.example.com'}\n"
              "  - {name: abc, port: 80, protocol: HTTP, hostname: abc.example.com}\n"
+             "  - {name: wfoo, port: 80, protocol: HTTP, hostname: '*.foo.example.com'}\n"
+             "---\n"
+             "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+             "metadata: {name: r-wfoo, namespace: " INFRA "}\n"
+             "spec:\n"
+             "  parentRefs: [{name: iso, sectionName: wfoo}]\n"
+             "  rules:\n"
+             "  - matches: [{path: {type: PathPrefix, value: /wfoo}}]\n"
+             "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n"
              "---\n"
              "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
              "metadata: {name: r-empty, namespace: " INFRA "}\n"
@@ -2254,84 +2263,95 @@ static void test_listener_isolation(void **state)
              "  rules:\n"
              "  - matches: [{path: {type: PathPrefix, value: /deep}}]\n"
              "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n");
-    struct kf_proxy_options po = {.proxy_listen = "127.0.0.1:0, 127.0.0.1:0 ssl, 127.0.0.1:0",
-                                  .flavor = KF_FLAVOR_EXPRESSIONS};
-    struct kf_proxy *px = NULL;
-    char perr[256];
-    assert_int_equal(kf_proxy_start(&po, &px, perr, sizeof(perr)), 0);
-    scope_ports[0] = kf_proxy_port(px, 0);
-    scope_ports[1] = kf_proxy_port(px, 1);
-    struct kgc_translate_input in = {
-        .lookup = &t->env.lk, .router_flavor = "expressions", .listener_kong_port = kong_port_of};
-    struct kgc_translate_output out;
-    struct kgc_err err = {0};
-    assert_int_equal(kgc_translate(&in, &out, &err), 0);
-    assert_kong_accepts(&out, "expressions");
-    json_object *doc = parse_config(&out), *ents = NULL, *verr = NULL;
-    struct kf_validate_opts vo = {.router_flavor = "expressions"};
-    assert_int_equal(kf_validate(doc, &vo, &ents, &verr), 0);
-    assert_int_equal(kf_proxy_set_config(px, ents), 0);
-    json_object *services = get(doc, "services");
-    for (size_t i = 0; i < json_object_array_length(services); i++) {
-        json_object *routes = get(json_object_array_get_idx(services, i), "routes");
-        for (size_t k = 0; routes && k < json_object_array_length(routes); k++)
-            print_message("%s: %s\n", jstr_at(json_object_array_get_idx(routes, k), "name"),
-                          jstr_at(json_object_array_get_idx(routes, k), "expression"));
-    }
-
-    static const struct {
-        const char *host, *path, *route; /* the route serving it; NULL: 404 */
-    } cases[] = {
-        {"abc.example.com", "/abc", "r-abc"},
-        {"abc.example.com", "/", NULL}, /* abc's requests: no route on abc matches */
-        {"abc.example.com", "/deep", NULL},
-        {"x.example.com", "/", "r-wildcard"},
-        {"a.b.example.com", "/", "r-wildcard"},
-        {"example.com", "/", "r-empty"},
-        {"other.net", "/", "r-empty"},
-        /* r-deep is on the empty listener only: its *.example.com belongs to the others */
-        {"x.example.com", "/deep", "r-wildcard"},
-        {"other.net", "/deep", "r-deep"},
-        /* r-both is on empty and abc: abc's requests are its own again, the wildcard's are not */
-        {"abc.example.com", "/both", "r-both"},
-        {"x.example.com", "/both", "r-wildcard"},
-        {"other.net", "/both", "r-both"},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char url[512], resolve[300];
-        snprintf(url, sizeof(url), "http://%s:%u%s", cases[i].host, scope_ports[0], cases[i].path);
-        snprintf(resolve, sizeof(resolve), "%s:%u:127.0.0.1", cases[i].host, scope_ports[0]);
-        struct body_buf b = {.n = 0};
-        CURL *cu = curl_easy_init();
-        assert_non_null(cu);
-        struct curl_slist *res = curl_slist_append(NULL, resolve);
-        curl_easy_setopt(cu, CURLOPT_URL, url);
-        curl_easy_setopt(cu, CURLOPT_RESOLVE, res);
-        curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, keep_body);
-        curl_easy_setopt(cu, CURLOPT_WRITEDATA, &b);
-        curl_easy_setopt(cu, CURLOPT_TIMEOUT, 10L);
-        assert_int_equal(curl_easy_perform(cu), CURLE_OK);
-        long st = 0;
-        curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &st);
-        curl_slist_free_all(res);
-        curl_easy_cleanup(cu);
-        char want[200];
-        snprintf(want, sizeof(want), "httproute." INFRA ".%s.0.0",
-                 cases[i].route ? cases[i].route : "-");
-        print_message("Host %s path %s: %ld %s\n", cases[i].host, cases[i].path, st,
-                      strstr(b.s, want) ? want : "-");
-        if (!cases[i].route) {
-            assert_int_equal(st, 404);
-            continue;
+    const char *flavors[] = {"expressions", "traditional_compatible"};
+    for (size_t f = 0; f < 2; f++) {
+        const char *flavor = flavors[f];
+        struct kf_proxy_options po = {.proxy_listen = "127.0.0.1:0, 127.0.0.1:0 ssl, 127.0.0.1:0",
+                                      .flavor = (enum kf_flavor)kf_flavor_parse(flavor)};
+        struct kf_proxy *px = NULL;
+        char perr[256];
+        assert_int_equal(kf_proxy_start(&po, &px, perr, sizeof(perr)), 0);
+        scope_ports[0] = kf_proxy_port(px, 0);
+        scope_ports[1] = kf_proxy_port(px, 1);
+        struct kgc_translate_input in = {
+            .lookup = &t->env.lk, .router_flavor = flavor, .listener_kong_port = kong_port_of};
+        struct kgc_translate_output out;
+        struct kgc_err err = {0};
+        assert_int_equal(kgc_translate(&in, &out, &err), 0);
+        assert_kong_accepts(&out, flavor);
+        json_object *doc = parse_config(&out), *ents = NULL, *verr = NULL;
+        struct kf_validate_opts vo = {.router_flavor = flavor};
+        assert_int_equal(kf_validate(doc, &vo, &ents, &verr), 0);
+        assert_int_equal(kf_proxy_set_config(px, ents), 0);
+        json_object *services = get(doc, "services");
+        for (size_t i = 0; i < json_object_array_length(services); i++) {
+            json_object *routes = get(json_object_array_get_idx(services, i), "routes");
+            for (size_t k = 0; routes && k < json_object_array_length(routes); k++)
+                print_message("%s: %s\n", jstr_at(json_object_array_get_idx(routes, k), "name"),
+                              jstr_at(json_object_array_get_idx(routes, k), "expression"));
         }
-        assert_int_equal(st, 200);
-        assert_non_null(strstr(b.s, want));
+
+        static const struct {
+            const char *host, *path, *route; /* the route serving it; NULL: 404 */
+        } cases[] = {
+            {"abc.example.com", "/abc", "r-abc"},
+            {"abc.example.com", "/", NULL}, /* abc's requests: no route on abc matches */
+            {"abc.example.com", "/deep", NULL},
+            {"x.example.com", "/", "r-wildcard"},
+            {"a.b.example.com", "/", "r-wildcard"},
+            {"example.com", "/", "r-empty"},
+            {"other.net", "/", "r-empty"},
+            /* r-deep is on the empty listener only: its *.example.com belongs to the others */
+            {"x.example.com", "/deep", "r-wildcard"},
+            {"other.net", "/deep", "r-deep"},
+            /* r-both is on empty and abc: abc's requests are its own again, the wildcard's are not
+             */
+            {"abc.example.com", "/both", "r-both"},
+            {"x.example.com", "/both", "r-wildcard"},
+            {"other.net", "/both", "r-both"},
+            /* a wildcard within a wildcard: *.foo.example.com is wfoo's alone */
+            {"x.foo.example.com", "/wfoo", "r-wfoo"},
+            {"x.foo.example.com", "/", NULL},
+            {"x.foo.example.com", "/deep", NULL},
+            {"x.example.com", "/wfoo", "r-wildcard"},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            char url[512], resolve[300];
+            snprintf(url, sizeof(url), "http://%s:%u%s", cases[i].host, scope_ports[0],
+                     cases[i].path);
+            snprintf(resolve, sizeof(resolve), "%s:%u:127.0.0.1", cases[i].host, scope_ports[0]);
+            struct body_buf b = {.n = 0};
+            CURL *cu = curl_easy_init();
+            assert_non_null(cu);
+            struct curl_slist *res = curl_slist_append(NULL, resolve);
+            curl_easy_setopt(cu, CURLOPT_URL, url);
+            curl_easy_setopt(cu, CURLOPT_RESOLVE, res);
+            curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, keep_body);
+            curl_easy_setopt(cu, CURLOPT_WRITEDATA, &b);
+            curl_easy_setopt(cu, CURLOPT_TIMEOUT, 10L);
+            assert_int_equal(curl_easy_perform(cu), CURLE_OK);
+            long st = 0;
+            curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &st);
+            curl_slist_free_all(res);
+            curl_easy_cleanup(cu);
+            char want[200];
+            snprintf(want, sizeof(want), "httproute." INFRA ".%s.0.0",
+                     cases[i].route ? cases[i].route : "-");
+            print_message("%s: Host %s path %s: %ld %s\n", flavor, cases[i].host, cases[i].path, st,
+                          strstr(b.s, want) ? want : "-");
+            if (!cases[i].route) {
+                assert_int_equal(st, 404);
+                continue;
+            }
+            assert_int_equal(st, 200);
+            assert_non_null(strstr(b.s, want));
+        }
+        kf_proxy_stop(px);
+        json_object_put(ents);
+        json_object_put(verr);
+        json_object_put(doc);
+        kgc_translate_output_free(&out);
     }
-    kf_proxy_stop(px);
-    json_object_put(ents);
-    json_object_put(verr);
-    json_object_put(doc);
-    kgc_translate_output_free(&out);
 }
 
 /* A redirect without hostname on a route without a single hostname gets a relative Location:
