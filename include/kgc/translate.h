@@ -36,6 +36,10 @@
  *                           HTTP (destinations are refused for http/https) and `protocols` adds
  *                           nothing that stops a match (a mismatch answers 426 or the https
  *                           redirect after the match).
+ *   Each Kong port P of a listener on Gateway port G is written as "P or G" (net.dst.port ==
+ *   P || net.dst.port == G; host:P and host:G): Kong 3.9.1 takes net.dst.port from the Host
+ *   header's port when there is one (kong/router/fields.lua:129-139). A Host port that is
+ *   neither matches nothing (known gap).
  *   traditional             NOT scoped (known gap): kong/router/traditional.lua (3.9.1) compares a
  *                           port in `hosts` with the Host header's port (80/443 by scheme when
  *                           absent; :1637-1646, :939-940), not the listen port.

@@ -39,7 +39,7 @@ static int cmp_iso(const void *a, const void *b)
     return strcmp(x->hostname, y->hostname);
 }
 
-static bool iso_add(struct tr_ctx *c, bool https, uint16_t port, const char *h,
+static bool iso_add(struct tr_ctx *c, bool https, uint16_t port, uint16_t gw_port, const char *h,
                     const struct kgc_api_gateway *gw)
 {
     for (size_t i = 0; i < c->n_iso; i++)
@@ -60,7 +60,7 @@ static bool iso_add(struct tr_ctx *c, bool https, uint16_t port, const char *h,
     for (char *p = dup; *p; p++)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p - 'A' + 'a');
-    c->iso[c->n_iso++] = (struct tr_iso){https, port, dup, tags};
+    c->iso[c->n_iso++] = (struct tr_iso){https, port, gw_port, dup, tags};
     return true;
 }
 
@@ -81,7 +81,8 @@ static void gateway_isolation(struct tr_ctx *c, const struct kgc_api_gateway *gw
             if (li == mi || !tr_served_listener(c, gw, li, &lport) || lport != mport ||
                 (lh && lh[0] && strcasecmp(lh, mh) == 0) || !tr_host_within(mh, lh))
                 continue;
-            if (!iso_add(c, https, mport, mh, gw))
+            int32_t gp = gw->listeners[mi].port;
+            if (!iso_add(c, https, mport, gp > 0 && gp <= 65535 ? (uint16_t)gp : 0, mh, gw))
                 c->oom = true;
             break;
         }
@@ -140,6 +141,11 @@ json_object *tr_isolation_route(struct tr_ctx *c, size_t i)
     char *hp = tr_printf(c, "%s:%u", v->hostname, (unsigned)v->port);
     tr_jpush(c, hosts, tr_jstr(c, hp));
     free(hp);
+    if (v->gw_port && v->gw_port != v->port) { /* a Host header's port (tr_listen) */
+        hp = tr_printf(c, "%s:%u", v->hostname, (unsigned)v->gw_port);
+        tr_jpush(c, hosts, tr_jstr(c, hp));
+        free(hp);
+    }
     tr_jset(c, o, "hosts", hosts);
     tr_jpush(c, paths, tr_jstr(c, tr_is_wildcard(v->hostname) ? "~/" : "/"));
     tr_jset(c, o, "paths", paths);

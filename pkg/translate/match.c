@@ -503,7 +503,12 @@ static void isolation(struct tr_ctx *c, const struct route_ctx *rc, const char *
             }
             done = grown;
             done[n_done++] = (struct iso_done){mport, mh};
-            sbuf_add(b, " && !(net.dst.port == %u && ", (unsigned)mport);
+            int32_t gp = gw->listeners[mi].port;
+            if (gp > 0 && gp <= 65535 && gp != mport)
+                sbuf_add(b, " && !((net.dst.port == %u || net.dst.port == %d) && ", (unsigned)mport,
+                         (int)gp);
+            else
+                sbuf_add(b, " && !(net.dst.port == %u && ", (unsigned)mport);
             expr_host(c, b, mh);
             for (size_t k = 0; k < na; k++) {
                 if (a[k].port != mport || !a[k].hostname || !tr_host_within(a[k].hostname, mh) ||
@@ -544,7 +549,10 @@ char *tr_listen_scope(struct tr_ctx *c, const struct route_ctx *rc, int32_t host
         const struct tr_listen *l = &rc->listens[k];
         const char *proto = l->https ? "https" : "http";
         sbuf_add(&b, "%s", n++ ? " || " : " && (");
-        if (l->port)
+        if (l->port && l->gw_port && l->gw_port != l->port)
+            sbuf_add(&b, "(net.protocol == \"%s\" && (net.dst.port == %u || net.dst.port == %u))",
+                     proto, (unsigned)l->port, (unsigned)l->gw_port);
+        else if (l->port)
             sbuf_add(&b, "(net.protocol == \"%s\" && net.dst.port == %u)", proto,
                      (unsigned)l->port);
         else

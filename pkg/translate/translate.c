@@ -67,17 +67,19 @@ static void add_host(struct route_ctx *rc, const char *h, uint32_t bit)
 }
 
 /* The listens[] bit of (https, port), added when new; 0 when there are too many. */
-static uint32_t listen_bit(struct route_ctx *rc, bool https, uint16_t port)
+static uint32_t listen_bit(struct route_ctx *rc, bool https, uint16_t port, uint16_t gw_port)
 {
     for (uint32_t k = 0; k < rc->n_listens; k++) {
-        if (rc->listens[k].https == https && rc->listens[k].port == port)
+        if (rc->listens[k].https == https && rc->listens[k].port == port &&
+            rc->listens[k].gw_port == gw_port)
             return UINT32_C(1) << k;
     }
     if (rc->n_listens >= TR_MAX_LISTENS) {
         rc->listens_overflow = true;
         return 0;
     }
-    rc->listens[rc->n_listens] = (struct tr_listen){.https = https, .port = port};
+    rc->listens[rc->n_listens] =
+        (struct tr_listen){.https = https, .port = port, .gw_port = gw_port};
     return UINT32_C(1) << rc->n_listens++;
 }
 
@@ -257,7 +259,9 @@ static bool route_attach(struct route_ctx *rc)
         uint16_t kong_port = c->in->listener_kong_port
                                  ? c->in->listener_kong_port(c->in->listener_usable_ctx, gw, li)
                                  : 0;
-        intersect_hosts(rc, gw, li, listen_bit(rc, https, kong_port));
+        intersect_hosts(rc, gw, li,
+                        listen_bit(rc, https, kong_port,
+                                   l->port > 0 && l->port <= 65535 ? (uint16_t)l->port : 0));
         char gkey[2 * KGC_STATUS_NAME_MAX + 2];
         int gl =
             snprintf(gkey, sizeof(gkey), "%s/%s", att[i].gateway_namespace, att[i].gateway_name);

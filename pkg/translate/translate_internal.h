@@ -118,7 +118,11 @@ struct route_ctx {
      * flavour matches each Kong route on its pairs only (net.protocol, net.dst.port). */
     struct tr_listen {
         bool https;
-        uint16_t port; /* the Kong proxy listen port; 0: unknown (protocol only) */
+        uint16_t port;    /* the Kong proxy listen port; 0: unknown (protocol only) */
+        uint16_t gw_port; /* the Gateway listener's port: Kong 3.9.1 takes net.dst.port from
+                             the Host header's port when it has one (kong/router/fields.lua:
+                             129-139), e.g. a browser's "Host: foo.com:8080" for a listener on
+                             8080 that Kong serves on another port; both are accepted */
     } listens[TR_MAX_LISTENS];
     uint32_t n_listens;
     bool listens_overflow;  /* more than TR_MAX_LISTENS pairs: no scoping */
@@ -354,6 +358,7 @@ json_object *tr_route_plugins(struct route_ctx *rc, const struct match_plan *mp,
 struct tr_iso {
     bool https;
     uint16_t port;     /* the Kong proxy port */
+    uint16_t gw_port;  /* the listener's own port (a Host header's port, see tr_listen) */
     char *hostname;    /* owned */
     json_object *tags; /* the tags of the first Gateway giving it (owned) */
 };

@@ -85,6 +85,16 @@ static void push_scoped_hosts(struct tr_ctx *c, const struct route_ctx *rc, cons
         char *hp = tr_printf(c, "%s:%u", h, (unsigned)rc->listens[k].port);
         tr_jpush(c, arr, tr_jstr(c, hp));
         free(hp);
+        uint16_t g = rc->listens[k].gw_port;
+        bool seen = g == rc->listens[k].port || !g; /* Host header port (tr_listen) */
+        for (uint32_t j = 0; j < rc->n_listens && !seen; j++)
+            seen = j != k && (bits & (UINT32_C(1) << j)) &&
+                   (rc->listens[j].port == g || (j < k && rc->listens[j].gw_port == g));
+        if (!seen) {
+            hp = tr_printf(c, "%s:%u", h, (unsigned)g);
+            tr_jpush(c, arr, tr_jstr(c, hp));
+            free(hp);
+        }
     }
 }
 

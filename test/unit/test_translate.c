@@ -2293,6 +2293,7 @@ static void test_listener_isolation(void **state)
 
         static const struct {
             const char *host, *path, *route; /* the route serving it; NULL: 404 */
+            const char *host_port; /* a port in the Host header (else the proxy's, as curl) */
         } cases[] = {
             {"abc.example.com", "/abc", "r-abc"},
             {"abc.example.com", "/", NULL}, /* abc's requests: no route on abc matches */
@@ -2314,6 +2315,13 @@ static void test_listener_isolation(void **state)
             {"x.foo.example.com", "/", NULL},
             {"x.foo.example.com", "/deep", NULL},
             {"x.example.com", "/wfoo", "r-wildcard"},
+            /* "Host: h:80", the listener's own port (a browser's Host for a listener on a
+               non-default port): Kong reads net.dst.port from it (fields.lua:129-139) */
+            {"abc.example.com", "/abc", "r-abc", "80"},
+            {"abc.example.com", "/", NULL, "80"},
+            {"x.example.com", "/deep", "r-wildcard", "80"},
+            {"abc.example.com", "/both", "r-both", "80"},
+            {"other.net", "/deep", "r-deep", "80"},
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
             char url[512], resolve[300];
@@ -2326,12 +2334,20 @@ static void test_listener_isolation(void **state)
             struct curl_slist *res = curl_slist_append(NULL, resolve);
             curl_easy_setopt(cu, CURLOPT_URL, url);
             curl_easy_setopt(cu, CURLOPT_RESOLVE, res);
+            struct curl_slist *hdr = NULL;
+            if (cases[i].host_port) {
+                char hh[300];
+                snprintf(hh, sizeof(hh), "Host: %s:%s", cases[i].host, cases[i].host_port);
+                hdr = curl_slist_append(NULL, hh);
+                curl_easy_setopt(cu, CURLOPT_HTTPHEADER, hdr);
+            }
             curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, keep_body);
             curl_easy_setopt(cu, CURLOPT_WRITEDATA, &b);
             curl_easy_setopt(cu, CURLOPT_TIMEOUT, 10L);
             assert_int_equal(curl_easy_perform(cu), CURLE_OK);
             long st = 0;
             curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &st);
+            curl_slist_free_all(hdr);
             curl_slist_free_all(res);
             curl_easy_cleanup(cu);
             char want[200];
