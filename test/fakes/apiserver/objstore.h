@@ -39,6 +39,7 @@ struct fas_obj {
     bool deleting; /* metadata.deletionTimestamp is set */
     size_t n_finalizers;
     char *created; /* metadata.creationTimestamp */
+    char *type;    /* the top-level "type" string (a Secret's), NULL when none: field selector */
 };
 
 void fas_obj_ref(struct fas_obj *o);
