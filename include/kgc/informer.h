@@ -35,7 +35,7 @@
 struct kgc_informer_options {
     const char *namespace;        /* --watch-namespace: namespaced kinds only here (NULL: all) */
     uint32_t page_size;           /* list page size, limit= (500) */
-    uint32_t secret_page_size;    /* the same for Secrets, whose objects are big (50) */
+    uint32_t secret_page_size;    /* the same for Secrets, whose objects are big (10) */
     uint64_t resync_ns;           /* --informer-resync: re-deliver every object as an update
                                      (old == new) this often; 0 disables (0) */
     uint64_t backoff_initial_ns;  /* --informer-backoff-initial (800 ms) */

@@ -18,7 +18,7 @@ void kgc_informer_options_default(struct kgc_informer_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->page_size = 500;
-    o->secret_page_size = 50;
+    o->secret_page_size = 10;
     o->resync_ns = 0;
     o->backoff_initial_ns = 800 * KGC_NS_PER_MS;
     o->backoff_max_ns = 30 * KGC_NS_PER_S;

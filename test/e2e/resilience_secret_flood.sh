@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # e2e resilience (issue #17): the Secret flood. A tenant who can create Secrets must not be able to
 # push kgc over its memory limit or keep its caches from syncing. Before kgc starts, the API server
-# holds FLOOD (500) Opaque Secrets of FLOOD_KIB (240) KiB each, OVERSIZED (5) kubernetes.io/tls
-# Secrets of ~1 MiB each, and a Gateway whose HTTPS listeners reference a good TLS Secret, a
+# holds FLOOD (500) Opaque Secrets of FLOOD_KIB (240) KiB each, OVERSIZED (30) kubernetes.io/tls
+# Secrets of ~1 MiB each (near etcd's 1.5 MiB object limit: pages of those must stay small), and
+# a Gateway whose HTTPS listeners reference a good TLS Secret, a
 # malformed one (no PEM), an oversized one and an Opaque one. Then:
 #   - kgc becomes ready (every informer synced) and stays up; its cache holds only the TLS Secrets
 #     (it lists and watches type=kubernetes.io/tls only, in small pages);
 #   - its memory (VmRSS and the peak VmHWM of /proc/PID/status, printed) stays below RSS_MAX_MIB
-#     (128), half the chart's 256Mi limit (before the fix the peak was 337 MiB: whole 500-item
+#     (128), half the chart's 256Mi limit (before the fix the peak was 389 MiB: whole 500-item
 #     pages of big Opaque Secrets);
 #   - each bad reference is a listener condition ResolvedRefs=False/InvalidCertificateRef with a
 #     message naming the problem; the good one is ResolvedRefs=True;
@@ -16,7 +17,7 @@
 # Last line: "N passed, N failed".
 source "$(dirname "$0")/lib.sh"
 e2e_bound 90
-FLOOD=${FLOOD:-500} FLOOD_KIB=${FLOOD_KIB:-240} OVERSIZED=${OVERSIZED:-5} RSS_MAX_MIB=${RSS_MAX_MIB:-128}
+FLOOD=${FLOOD:-500} FLOOD_KIB=${FLOOD_KIB:-240} OVERSIZED=${OVERSIZED:-30} RSS_MAX_MIB=${RSS_MAX_MIB:-128}
 start_apiserver
 write_kube_py
 export TMP API
@@ -161,12 +162,12 @@ else
 fi
 
 # --- through the watch ---------------------------------------------------------------------------
-if out=$(python3 "$TMP/flood.py" flood "$FLOOD" 100 "$FLOOD_KIB" 1 2>&1); then
+if out=$(python3 "$TMP/flood.py" flood 100000 100 "$FLOOD_KIB" 1 2>&1); then
     ok "100 more Opaque Secrets and one more oversized TLS Secret while kgc watches: $out"
 else
     bad "the second flood: $out"
 fi
-gateway "oversized-$FLOOD" malformed >"$TMP/objects.yaml"
+gateway oversized-100000 malformed >"$TMP/objects.yaml"
 apply_objects "listener 'late' switched to the new oversized Secret"
 python3 - <<PY || bad "fixing Secret demo/malformed"
 import base64, sys

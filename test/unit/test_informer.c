@@ -604,7 +604,7 @@ static void test_secrets_field_selector_and_pages(void **state)
     char q[64];
     assert_string_equal(query_param(f->sim.list_query[0], "fieldSelector", q, sizeof(q)),
                         KGC_INFORMER_SECRET_FIELD_SELECTOR);
-    assert_string_equal(query_param(f->sim.list_query[0], "limit", q, sizeof(q)), "50");
+    assert_string_equal(query_param(f->sim.list_query[0], "limit", q, sizeof(q)), "10");
     struct peer_request r = peer_get(f->peer, peer_count(f->peer) - 1);
     assert_string_equal(query_param(r.query, "watch", q, sizeof(q)), "1");
     assert_string_equal(query_param(r.query, "fieldSelector", q, sizeof(q)),
