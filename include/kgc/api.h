@@ -13,8 +13,9 @@
  * obj.problems ("spec.listeners[1].port: must be an integer 1-65535") for reconcilers to report.
  * Only an object without metadata.name (or a namespaced one without metadata.namespace) fails
  * to parse. The annotation kubectl.kubernetes.io/last-applied-configuration (a full copy of the
- * object) is dropped. Secret data other than tls.crt/tls.key is dropped; the PEM of those two is
- * kept for the Kong configuration and is never logged or emitted (emit writes "<redacted>").
+ * object) is dropped. Secret data other than tls.crt/tls.key is dropped; the PEM of those two (at
+ * most KGC_API_SECRET_TLS_MAX_BYTES together, else none and tls_problem says why) is kept for the
+ * Kong configuration and is never logged or emitted (emit writes "<redacted>").
  *
  * Conventions: absent strings are NULL; absent integers are 0 unless a field says otherwise;
  * counts are uint32_t named n_<array>. */
@@ -381,6 +382,11 @@ struct kgc_api_endpointslice {
 };
 
 /* --- Secret ----------------------------------------------------------------------------------- */
+
+/* The most PEM a TLS Secret may hold (tls.crt and tls.key decoded, together): a bigger one is
+ * kept without its data and tls_problem says so (a certificate chain with its key is a few KiB;
+ * this bounds what each Secret costs in memory and in every Kong push whatever tenants create). */
+#define KGC_API_SECRET_TLS_MAX_BYTES (256u * 1024)
 
 struct kgc_api_secret {
     struct kgc_api_obj obj;

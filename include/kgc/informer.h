@@ -8,6 +8,15 @@
  *     (initial → max, × factor, jitter) before the next attempt; the backoff resets after
  *     backoff_reset of health.
  *
+ * Secrets: only type kubernetes.io/tls ones are listed and watched (fieldSelector
+ * type=kubernetes.io/tls, a field kube-apiserver selects on: pkg/registry/core/secret/strategy.go
+ * SelectableFields), the only type a Gateway listener may use (Gateway API: "Support: Core - A
+ * single reference to a Kubernetes Secret of type kubernetes.io/tls"), in pages of at most
+ * secret_page_size: any tenant can create big Secrets of other types, and a page of big TLS ones
+ * is bounded. A list page over the client's response cap (KGC_E2BIG) is asked for again with half
+ * the limit (down to 1) rather than failing the whole list; an object that cannot be parsed is
+ * skipped and counted (parse_errors), the rest is stored.
+ *
  * has_synced becomes true once the first list is stored; the controller waits for every
  * informer (kgc_informer_wait_synced) before starting its workers. Cache handlers run on the
  * informer's thread. Time is the real clock (the informer waits on the network anyway). */
@@ -26,6 +35,7 @@
 struct kgc_informer_options {
     const char *namespace;        /* --watch-namespace: namespaced kinds only here (NULL: all) */
     uint32_t page_size;           /* list page size, limit= (500) */
+    uint32_t secret_page_size;    /* the same for Secrets, whose objects are big (10) */
     uint64_t resync_ns;           /* --informer-resync: re-deliver every object as an update
                                      (old == new) this often; 0 disables (0) */
     uint64_t backoff_initial_ns;  /* --informer-backoff-initial (800 ms) */
@@ -56,10 +66,15 @@ struct kgc_informer_stats {
     uint64_t error_events;      /* ERROR events (Expired included) */
     uint64_t synthetic_deletes; /* objects gone at a relist */
     uint64_t parse_errors;      /* objects that could not be parsed (skipped) */
+    uint64_t page_shrinks;      /* list pages refused as too big and asked for with a smaller
+                                   limit */
     uint64_t backoffs;          /* waits after a failure */
     uint64_t resyncs;           /* resync rounds */
     char last_rv[64];           /* the last resourceVersion seen (list, event or bookmark) */
 };
+
+/* The field selector of the Secrets informer (list and watch). */
+#define KGC_INFORMER_SECRET_FIELD_SELECTOR "type=kubernetes.io/tls"
 
 struct kgc_informer;
 

@@ -338,6 +338,19 @@ void api_secret_prep(json_object *j, struct api_secret_prep *prep)
         snprintf(prep->problem, sizeof(prep->problem), "no tls.key");
         return;
     }
+    /* Before decoding: base64 text is 4/3 of the bytes (a non-string is refused below). */
+    json_object *jc = NULL, *jk = NULL;
+    json_object_object_get_ex(data, "tls.crt", &jc);
+    json_object_object_get_ex(data, "tls.key", &jk);
+    size_t b64 =
+        (json_object_is_type(jc, json_type_string) ? (size_t)json_object_get_string_len(jc) : 0) +
+        (json_object_is_type(jk, json_type_string) ? (size_t)json_object_get_string_len(jk) : 0);
+    if (b64 / 4 * 3 > KGC_API_SECRET_TLS_MAX_BYTES) {
+        snprintf(prep->problem, sizeof(prep->problem),
+                 "tls.crt and tls.key hold about %zu KiB, more than the %u KiB kgc accepts",
+                 b64 / 4 * 3 / 1024, KGC_API_SECRET_TLS_MAX_BYTES / 1024);
+        return;
+    }
     if (!decode_data(data, "tls.crt", &prep->crt, &prep->crt_len, prep->problem,
                      sizeof(prep->problem)) ||
         !decode_data(data, "tls.key", &prep->key, &prep->key_len, prep->problem,

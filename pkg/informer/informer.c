@@ -18,6 +18,7 @@ void kgc_informer_options_default(struct kgc_informer_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->page_size = 500;
+    o->secret_page_size = 10;
     o->resync_ns = 0;
     o->backoff_initial_ns = 800 * KGC_NS_PER_MS;
     o->backoff_max_ns = 30 * KGC_NS_PER_S;
@@ -34,8 +35,9 @@ struct kgc_informer {
     enum kgc_api_kind kind;
     const struct kgc_api_kind_info *info;
     struct kgc_informer_options opts;
-    char *namespace; /* owned copy of opts.namespace */
-    char path[512];  /* the collection path */
+    char *namespace;            /* owned copy of opts.namespace */
+    char path[512];             /* the collection path */
+    const char *field_selector; /* static, or NULL */
 
     struct kgc_k8s_cancel *cancel; /* fired by stop */
     pthread_t thread;
@@ -185,9 +187,13 @@ static int on_item(json_object *item, void *ctx)
 
 static int do_list(struct kgc_informer *inf)
 {
-    struct kgc_k8s_list_opts lo = {.limit = inf->opts.page_size};
+    uint32_t limit = inf->opts.page_size;
+    if (inf->kind == KGC_API_SECRET && inf->opts.secret_page_size &&
+        (limit == 0 || inf->opts.secret_page_size < limit))
+        limit = inf->opts.secret_page_size;
     int rc = 0;
-    for (int attempt = 0; attempt < LIST_RESTARTS; attempt++) {
+    for (int attempt = 0; attempt < LIST_RESTARTS;) {
+        struct kgc_k8s_list_opts lo = {.limit = limit, .field_selector = inf->field_selector};
         struct list_acc acc = {.inf = inf};
         struct kgc_err err = {0};
         struct kgc_k8s_status st;
@@ -228,11 +234,25 @@ static int do_list(struct kgc_informer *inf)
         free(rv);
         if (rc == KGC_ESHUTDOWN)
             return rc;
-        if (rc != KGC_EGONE)
+        if (rc == KGC_E2BIG && limit != 1) {
+            /* A page over the response cap: smaller pages, not a failed list. limit 0 (no
+             * pagination) starts from the default page size. */
+            limit = limit == 0 ? 500 : limit / 2;
+            STAT_ADD(inf, page_shrinks, 1);
+            kgc_warn(COMPONENT, "list page too large, listing again with smaller pages",
+                     KGC_F_STR("kind", inf->info->name), KGC_F_INT("limit", limit),
+                     KGC_F_STR("error", err.msg));
+            continue;
+        }
+        if (rc != KGC_EGONE) {
+            kgc_warn(COMPONENT, "list failed", KGC_F_STR("kind", inf->info->name),
+                     KGC_F_STR("error", err.msg[0] ? err.msg : kgc_strerror(rc)));
             break;
+        }
         /* The continue token expired mid-list: start the list again from the beginning. */
         kgc_info(COMPONENT, "list continue token expired, listing again",
                  KGC_F_STR("kind", inf->info->name));
+        attempt++;
     }
     STAT_ADD(inf, list_errors, 1);
     return rc;
@@ -331,6 +351,7 @@ static enum outcome do_watch(struct kgc_informer *inf)
         .resource_version = inf->rv,
         .allow_bookmarks = true,
         .timeout_seconds = timeout,
+        .field_selector = inf->field_selector,
     };
     struct kgc_err err = {0};
     struct kgc_k8s_status st;
@@ -382,8 +403,6 @@ static void *run(void *arg)
             if (rc == KGC_ESHUTDOWN)
                 break;
             if (rc != 0) {
-                kgc_warn(COMPONENT, "list failed", KGC_F_STR("kind", inf->info->name),
-                         KGC_F_STR("error", kgc_strerror(rc)));
                 if (!backoff(inf))
                     break;
                 continue;
@@ -436,6 +455,8 @@ int kgc_informer_new(struct kgc_k8s_client *client, struct kgc_cache *cache, enu
         inf->opts.backoff_max_ns = inf->opts.backoff_initial_ns;
     if (inf->opts.backoff_factor < 1.0)
         inf->opts.backoff_factor = 1.0;
+    if (kind == KGC_API_SECRET)
+        inf->field_selector = KGC_INFORMER_SECRET_FIELD_SELECTOR;
     struct kgc_k8s_resource r = {info->group, info->version, info->plural, info->namespaced};
     int rc = kgc_k8s_path(inf->path, sizeof(inf->path), &r, inf->namespace, NULL, NULL);
     inf->cancel = kgc_k8s_cancel_new();

@@ -261,8 +261,12 @@ static void resolve_listener_refs(const struct kgc_status_lookup *lk,
         const struct kgc_api_obj *obj = lk->get ? lk->get(lk->ctx, KGC_API_SECRET, ns, name) : NULL;
         const struct kgc_api_secret *sec = kgc_api_as_secret(obj);
         if (!sec)
-            snprintf(invalid, sizeof(invalid), "certificateRef Secret %s/%s does not exist", ns,
-                     name);
+            /* kgc only watches Secrets of type kubernetes.io/tls (the informer's field selector),
+             * the only type Gateway API core support covers: say so, one of another type exists. */
+            snprintf(invalid, sizeof(invalid),
+                     "certificateRef Secret %s/%s does not exist or is not of type "
+                     "kubernetes.io/tls",
+                     ns, name);
         else if (!sec->tls_valid)
             snprintf(invalid, sizeof(invalid), "Secret %s/%s is not a valid TLS Secret: %s", ns,
                      name, status_or(sec->tls_problem, "no usable tls.crt/tls.key"));

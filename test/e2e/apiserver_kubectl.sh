@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end proof of the test Kubernetes API server (build/kgc-test-apiserver) with real kubectl:
 # CRDs applied server-side, the conformance base manifests applied unchanged, get/yaml/re-apply,
-# generation rules, the /status subresource, kubectl wait and get -w (including a forced watch cut
-# and a forced Expired), finalizers, namespace deletion, Status errors, fault injection, the audit
+# a `kind: List` (validated against /openapi/v2), generation rules, the /status subresource,
+# kubectl wait and get -w (including a forced watch cut and a forced Expired), finalizers, namespace deletion, Status errors, fault injection, the audit
 # log, and HTTPS with a bearer token.
 #
 #   BUILD=build test/e2e/apiserver_kubectl.sh      (run from the repository root)
@@ -171,6 +171,35 @@ rv_after=$(py 'd["resourceVersion"]' <(api "$URL/_test/stats"))
 # cluster, but the server sees no change and writes nothing.
 check "re-apply of the base manifests: unchanged (one no-op configured), nothing written" \
     test "$(grep -c ' unchanged$' "$TMP/base2.out")/$(grep -c 'same-namespace-with-https-listener configured' "$TMP/base2.out")/$rv_after" = "$((ndocs - 1))/1/$rv_before"
+
+# ---- kind: List --------------------------------------------------------------------------------
+# kubectl validates a List client-side against /openapi/v2 (protobuf), which a real API server
+# serves; without it the apply fails before sending anything.
+cat >"$TMP/list.yaml" <<'YAML'
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Namespace
+  metadata: {name: listed}
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: list-a, namespace: listed}
+  data: {k: v}
+- apiVersion: gateway.networking.k8s.io/v1
+  kind: HTTPRoute
+  metadata: {name: list-route, namespace: listed}
+  spec: {hostnames: [list.example.com]}
+YAML
+k apply -f "$TMP/list.yaml" >"$TMP/list.out" 2>&1
+check "apply of a kind: List creates its 3 items ($(tr '\n' ';' <"$TMP/list.out"))" \
+    test "$(grep -c ' created$' "$TMP/list.out")" -eq 3
+k apply -f "$TMP/list.yaml" >"$TMP/list2.out" 2>&1
+check "re-apply of the List: its 3 items unchanged ($(tr '\n' ';' <"$TMP/list2.out"))" test "$(grep -c ' unchanged$' "$TMP/list2.out")" -eq 3
+sed 's/spec: {hostnames: \[list.example.com\]}/spec: {hostnames: [list.example.com], bogus: 1}/' "$TMP/list.yaml" >"$TMP/list-bad.yaml"
+k apply -f "$TMP/list-bad.yaml" >"$TMP/list3.out" 2>&1
+check "a List item with an unknown field is refused by strict field validation" \
+    grep -q 'unknown field "spec.bogus"' "$TMP/list3.out"
 
 # ---- generation and /status -----------------------------------------------------------------
 sed '/name: same-namespace$/,/^---/ s/port: 80$/port: 8080/' "$TMP/base.yaml" >"$TMP/base3.yaml"

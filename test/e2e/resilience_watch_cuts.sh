@@ -114,8 +114,9 @@ def service_change(i):
 
 def secret_change(i):
     churn('secret', X, [f'sec-{j}' for j in range(5)],
-          lambda name, i: {'apiVersion': 'v1', 'kind': 'Secret', 'type': 'Opaque',
-                           'metadata': {'name': name, 'namespace': 'other'}, 'data': {'v': 'MA=='}},
+          lambda name, i: {'apiVersion': 'v1', 'kind': 'Secret', 'type': 'kubernetes.io/tls',
+                           'metadata': {'name': name, 'namespace': 'other'},
+                           'data': {'tls.crt': 'MA==', 'tls.key': 'MA=='}},
           lambda o, i: o['metadata'].setdefault('labels', {}).update(v=str(i)), i)
 
 def grant_change(i):
@@ -200,7 +201,8 @@ KINDS = {'gatewayclasses': '/apis/gateway.networking.k8s.io/v1/gatewayclasses',
          'httproutes': '/apis/gateway.networking.k8s.io/v1/httproutes',
          'referencegrants': '/apis/gateway.networking.k8s.io/v1beta1/referencegrants',
          'services': '/api/v1/services', 'endpointslices': '/apis/discovery.k8s.io/v1/endpointslices',
-         'secrets': '/api/v1/secrets', 'namespaces': '/api/v1/namespaces'}
+         'secrets': '/api/v1/secrets?fieldSelector=type%3Dkubernetes.io%2Ftls',  # all kgc watches
+         'namespaces': '/api/v1/namespaces'}
 def ids(objs):
     return {(o['metadata'].get('namespace'), o['metadata']['name']): o['metadata']['resourceVersion'] for o in objs}
 dump = json.load(urllib.request.urlopen(os.environ['D'] + '/debug/cache', timeout=10))

@@ -460,6 +460,23 @@ static void test_secret_tls_validation(void **state)
     assert_non_null(strstr(kgc_api_as_secret(o)->tls_problem, "base64"));
     kgc_api_obj_unref(o);
 
+    /* a valid pair padded past the cap: kept without data, the problem says how big */
+    size_t big_len = strlen(crt) + KGC_API_SECRET_TLS_MAX_BYTES;
+    char *big = malloc(big_len + 1);
+    assert_non_null(big);
+    memcpy(big, crt, strlen(crt));
+    memset(big + strlen(crt), '\n', KGC_API_SECRET_TLS_MAX_BYTES);
+    big[big_len] = '\0';
+    o = tls_secret(big, key);
+    s = kgc_api_as_secret(o);
+    assert_true(s->has_tls_crt);
+    assert_false(s->tls_valid);
+    assert_null(s->tls_crt_pem);
+    assert_null(s->tls_key_pem);
+    assert_non_null(strstr(s->tls_problem, "more than the 256 KiB kgc accepts"));
+    kgc_api_obj_unref(o);
+    free(big);
+
     o = parse(KGC_API_SECRET, "{\"metadata\":{\"name\":\"x\",\"namespace\":\"n\"},\"type\":"
                               "\"Opaque\",\"data\":{\"password\":\"c2VjcmV0\"}}");
     s = kgc_api_as_secret(o);

@@ -139,7 +139,8 @@ static void test_routing(void **state)
     assert_int_equal(code_of(e, "GET", "/healthz", NULL), 200);
     assert_int_equal(code_of(e, "GET", "/openapi/v3", NULL), 200);
     assert_int_equal(code_of(e, "GET", "/openapi/v3/apis/apps/v1", NULL), 200);
-    assert_int_equal(code_of(e, "GET", "/openapi/v2", NULL), 404);
+    assert_int_equal(code_of(e, "GET", "/openapi/v2", NULL), 200); /* no Accept: JSON */
+    assert_int_equal(code_of(e, "GET", "/openapi/v2/nothing", NULL), 404);
     struct resp r;
     request(e, "GET", "/apis", NULL, NULL, NULL, &r);
     assert_int_equal(r.code, 200);
@@ -148,6 +149,79 @@ static void test_routing(void **state)
     request(e, "GET", "/api/v1/namespaces/default/configmaps", NULL, NULL, NULL, &r);
     assert_non_null(strstr(r.body.data, "\"kind\":\"ConfigMapList\""));
     fas_buf_free(&r.body);
+}
+
+/* GET path with an Accept header: the code, the body and the Content-Type. */
+static void get_accept(const struct env *e, const char *path, const char *accept, struct resp *r,
+                       char *ctype, size_t size)
+{
+    char url[512], hdr[256];
+    snprintf(url, sizeof(url), "%s%s", e->base, path);
+    snprintf(hdr, sizeof(hdr), "Accept: %s", accept);
+    fas_buf_init(&r->body);
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    struct curl_slist *h = curl_slist_append(NULL, hdr);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->code);
+    char *ct = NULL;
+    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+    snprintf(ctype, size, "%s", ct ? ct : "");
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+}
+
+/* /openapi/v2: the protobuf kubectl asks for (a gnostic openapi_v2.Document), JSON, 406. */
+static void test_openapi_v2(void **state)
+{
+    struct env *e = *state;
+    struct resp r;
+    char ct[128];
+    /* Document{swagger "2.0", info {title "Kubernetes", version "v1.31.0"}, paths {},
+     * definitions {}} in protobuf wire format: key = field << 3 | 2, then a varint length */
+    static const char want[] = "\x0a\x03"
+                               "2.0"
+                               "\x12\x15"
+                               "\x0a\x0a"
+                               "Kubernetes"
+                               "\x12\x07"
+                               "v1.31.0"
+                               "\x42\x00"
+                               "\x4a\x00";
+    get_accept(e, "/openapi/v2", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf", &r,
+               ct, sizeof(ct));
+    assert_int_equal(r.code, 200);
+    assert_string_equal(ct, "application/octet-stream");
+    assert_int_equal(r.body.len, sizeof(want) - 1);
+    assert_memory_equal(r.body.data, want, sizeof(want) - 1);
+    fas_buf_free(&r.body);
+    /* preference by q */
+    get_accept(e, "/openapi/v2",
+               "application/json;q=0.5, "
+               "application/com.github.proto-openapi.spec.v2@v1.0+protobuf;q=0.9",
+               &r, ct, sizeof(ct));
+    assert_int_equal(r.code, 200);
+    assert_int_equal(r.body.len, sizeof(want) - 1);
+    fas_buf_free(&r.body);
+    get_accept(e, "/openapi/v2", "application/json", &r, ct, sizeof(ct));
+    assert_int_equal(r.code, 200);
+    assert_string_equal(ct, "application/json");
+    char err[128];
+    json_object *doc = fas_json_parse(r.body.data, r.body.len, err, sizeof(err));
+    assert_non_null(doc);
+    assert_string_equal(fas_json_str(doc, "swagger"), "2.0");
+    assert_non_null(fas_json_get(doc, "definitions"));
+    json_object_put(doc);
+    fas_buf_free(&r.body);
+    get_accept(e, "/openapi/v2", "text/html", &r, ct, sizeof(ct));
+    assert_int_equal(r.code, 406);
+    fas_buf_free(&r.body);
+    assert_int_equal(code_of(e, "POST", "/openapi/v2", "{}"), 405);
 }
 
 static void test_token(void **state)
@@ -355,6 +429,7 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_routing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_openapi_v2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token, setup_token, teardown),
         cmocka_unit_test_setup_teardown(test_faults_and_audit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_over_http, setup, teardown),

@@ -651,6 +651,83 @@ static void test_watch(void **state)
     fas_reply_free(&r);
 }
 
+static void create_secret(struct fas_store *s, const char *name, const char *type)
+{
+    char body[512];
+    struct fas_target t;
+    snprintf(body, sizeof(body),
+             "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"%s\"}%s%s%s,"
+             "\"data\":{\"k\":\"dg==\"}}",
+             name, type ? ",\"type\":\"" : "", type ? type : "", type ? "\"" : "");
+    put_json(
+        do_write(s, 'C', tgt(&t, "", "v1", "secrets", "default", NULL, NULL), NULL, body, 201));
+}
+
+/* Secrets select on their type (kube-apiserver's secret strategy SelectableFields), in lists with
+ * paging and in watches; other kinds refuse the field. An absent type is defaulted to Opaque. */
+static void test_secret_type_field_selector(void **state)
+{
+    struct env *e = *state;
+    struct fas_target t;
+    create_secret(e->s, "a-tls", "kubernetes.io/tls");
+    create_secret(e->s, "b-opaque", NULL);
+    create_secret(e->s, "c-tls", "kubernetes.io/tls");
+    create_secret(e->s, "d-sa", "kubernetes.io/service-account-token");
+    create_secret(e->s, "e-tls", "kubernetes.io/tls");
+    tgt(&t, "", "v1", "secrets", NULL, NULL, NULL);
+    struct fas_list_opts lo = {.field_selector = "type=kubernetes.io/tls"};
+    json_object *l = do_list(e->s, &t, &lo, 200);
+    assert_int_equal(json_object_array_length(fas_json_get(l, "items")), 3);
+    put_json(l);
+    lo = (struct fas_list_opts){.field_selector = "type=Opaque"};
+    l = do_list(e->s, &t, &lo, 200);
+    assert_int_equal(json_object_array_length(fas_json_get(l, "items")), 1);
+    assert_string_equal(
+        str_at(json_object_array_get_idx(fas_json_get(l, "items"), 0), "metadata", "name"),
+        "b-opaque");
+    put_json(l);
+    lo = (struct fas_list_opts){.field_selector = "type!=kubernetes.io/tls,metadata.name!=d-sa"};
+    l = do_list(e->s, &t, &lo, 200);
+    assert_int_equal(json_object_array_length(fas_json_get(l, "items")), 1);
+    put_json(l);
+    /* pages of 2 over the 3 selected ones: the continue token skips the unselected ones */
+    lo = (struct fas_list_opts){.field_selector = "type=kubernetes.io/tls", .limit = 2};
+    l = do_list(e->s, &t, &lo, 200);
+    assert_int_equal(json_object_array_length(fas_json_get(l, "items")), 2);
+    char *cont = strdup(fas_json_str(fas_json_get(l, "metadata"), "continue"));
+    put_json(l);
+    lo = (struct fas_list_opts){
+        .field_selector = "type=kubernetes.io/tls", .limit = 2, .cont = cont};
+    l = do_list(e->s, &t, &lo, 200);
+    assert_int_equal(json_object_array_length(fas_json_get(l, "items")), 1);
+    assert_string_equal(
+        str_at(json_object_array_get_idx(fas_json_get(l, "items"), 0), "metadata", "name"),
+        "e-tls");
+    assert_null(fas_json_str(fas_json_get(l, "metadata"), "continue"));
+    put_json(l);
+    free(cont);
+    /* not a field of ConfigMaps */
+    tgt(&t, "", "v1", "configmaps", NULL, NULL, NULL);
+    lo = (struct fas_list_opts){.field_selector = "type=Opaque"};
+    put_json(do_list(e->s, &t, &lo, 400));
+    /* a watch sees only the selected type */
+    tgt(&t, "", "v1", "secrets", "default", NULL, NULL);
+    lo = (struct fas_list_opts){.field_selector = "type=kubernetes.io/tls", .timeout_seconds = 5};
+    struct fas_reply r;
+    fas_reply_init(&r);
+    struct fas_watch *w = NULL;
+    fas_store_watch(e->s, &t, &lo, &w, &r);
+    assert_non_null(w);
+    create_secret(e->s, "f-opaque", "Opaque");
+    create_secret(e->s, "g-tls", "kubernetes.io/tls");
+    json_object *evs = read_events(w, 4);
+    assert_int_equal(json_object_array_length(evs), 4); /* a, c, e (initial), then g */
+    assert_string_equal(ev_name(evs, 3), "g-tls");
+    put_json(evs);
+    fas_watch_release(w);
+    fas_reply_free(&r);
+}
+
 static void test_namespace_cleanup_is_deferred(void **state)
 {
     (void)state;
@@ -744,6 +821,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_update_generation_and_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_apply_creates_and_merges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_selectors_and_paging, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secret_type_field_selector, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finalizers_and_namespaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crd_lifecycle, setup, teardown),

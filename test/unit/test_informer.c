@@ -180,6 +180,7 @@ struct fx {
     struct rec rec;
     struct kgc_informer_options opts;
     struct kgc_k8s_options kopts;
+    bool secrets; /* a Secrets informer instead of an HTTPRoutes one */
 };
 
 static struct fx *fx_new(void)
@@ -204,9 +205,9 @@ static void fx_start(struct fx *f)
     struct kgc_err err = {0};
     assert_int_equal(kgc_k8s_client_new(&cfg, &f->kopts, &f->client, &err), 0);
     f->cache = kgc_cache_new();
-    kgc_cache_add_handler(f->cache, KGC_API_HTTPROUTE, record, &f->rec);
-    assert_int_equal(
-        kgc_informer_new(f->client, f->cache, KGC_API_HTTPROUTE, &f->opts, &f->inf, &err), 0);
+    enum kgc_api_kind kind = f->secrets ? KGC_API_SECRET : KGC_API_HTTPROUTE;
+    kgc_cache_add_handler(f->cache, kind, record, &f->rec);
+    assert_int_equal(kgc_informer_new(f->client, f->cache, kind, &f->opts, &f->inf, &err), 0);
     assert_int_equal(kgc_informer_start(f->inf, &err), 0);
 }
 
@@ -559,6 +560,61 @@ static void test_watch_namespace(void **state)
     fx_free(f);
 }
 
+/* A list page over the response cap is asked for again in smaller pages: the list succeeds. */
+static void test_page_too_large_shrinks_pages(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    f->opts.page_size = 4;
+    f->kopts.response_max_bytes = 420; /* two routes per page fit, four do not */
+    f->sim.lists[0] = (struct list_version){
+        {ROUTE("a", "1"), ROUTE("b", "2"), ROUTE("c", "3"), ROUTE("d", "4"), ROUTE("e", "5")},
+        "10"};
+    f->sim.n_lists = 1;
+    fx_start(f);
+    struct kgc_informer *infs[] = {f->inf};
+    assert_int_equal(kgc_informer_wait_synced(infs, 1, 10 * KGC_NS_PER_S), 0);
+    assert_string_equal(rv_of(f, "a"), "1");
+    assert_string_equal(rv_of(f, "e"), "5");
+    struct kgc_informer_stats st;
+    kgc_informer_stats(f->inf, &st);
+    assert_int_equal(st.list_errors, 0);
+    assert_true(st.page_shrinks >= 1);
+    char q[64];
+    assert_string_equal(query_param(f->sim.list_query[0], "limit", q, sizeof(q)), "4");
+    assert_string_equal(query_param(f->sim.list_query[1], "limit", q, sizeof(q)), "2");
+    fx_free(f);
+}
+
+#define SECRET(name, rv)                                                                           \
+    "{\"metadata\":{\"name\":\"" name "\",\"namespace\":\"apps\",\"resourceVersion\":\"" rv        \
+    "\"},\"type\":\"kubernetes.io/tls\",\"data\":{\"tls.crt\":\"eA==\",\"tls.key\":\"eA==\"}}"
+
+/* Secrets: list and watch only type kubernetes.io/tls, in pages of secret_page_size. */
+static void test_secrets_field_selector_and_pages(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    f->secrets = true;
+    f->opts.page_size = 500;
+    f->sim.lists[0] = (struct list_version){{SECRET("s1", "1"), SECRET("s2", "2")}, "10"};
+    f->sim.n_lists = 1;
+    fx_start(f);
+    wait_watches(f, 1);
+    char q[64];
+    assert_string_equal(query_param(f->sim.list_query[0], "fieldSelector", q, sizeof(q)),
+                        KGC_INFORMER_SECRET_FIELD_SELECTOR);
+    assert_string_equal(query_param(f->sim.list_query[0], "limit", q, sizeof(q)), "10");
+    struct peer_request r = peer_get(f->peer, peer_count(f->peer) - 1);
+    assert_string_equal(query_param(r.query, "watch", q, sizeof(q)), "1");
+    assert_string_equal(query_param(r.query, "fieldSelector", q, sizeof(q)),
+                        KGC_INFORMER_SECRET_FIELD_SELECTOR);
+    const struct kgc_api_obj *o = kgc_cache_get(f->cache, KGC_API_SECRET, "apps", "s2");
+    assert_non_null(o);
+    kgc_api_obj_unref(o);
+    fx_free(f);
+}
+
 int main(void)
 {
     kgc_log_setup(KGC_LOG_OFF, KGC_LOG_TEXT, 2);
@@ -573,6 +629,8 @@ int main(void)
         cmocka_unit_test(test_wait_synced_times_out_and_stop_is_prompt),
         cmocka_unit_test(test_resync_redelivers_every_object),
         cmocka_unit_test(test_watch_namespace),
+        cmocka_unit_test(test_page_too_large_shrinks_pages),
+        cmocka_unit_test(test_secrets_field_selector_and_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

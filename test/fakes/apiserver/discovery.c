@@ -1,5 +1,6 @@
 /* discovery — the discovery documents (aggregated apidiscovery.k8s.io/v2 and classic) and the
- * OpenAPI v3 documents kubectl reads, built from the served types and cached until they change. */
+ * OpenAPI v3 documents kubectl reads, built from the served types and cached until they change;
+ * a minimal OpenAPI v2 document (JSON or protobuf). */
 #include "objstore_internal.h"
 
 #include "jsonutil.h"
@@ -772,4 +773,125 @@ void fas_store_openapi(struct fas_store *s, const char *path, struct fas_reply *
         fas_reply_no_route(r);
     }
     pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- OpenAPI v2 ----------------------------------------------------------------------------- */
+
+/* kubectl reads /openapi/v2 for client-side validation when the server-side kind cannot take it:
+ * a `kind: List` (k8s.io/kubectl/pkg/validation: the query-param verifiers answer "unsupported"
+ * for v1 List, so the schema validation runs) and client-go's DiscoveryClient.OpenAPISchema asks
+ * for protobuf only (discovery_client.go: Accept openAPIV2mimePb, then proto.Unmarshal into a
+ * gnostic openapi_v2.Document). The document served here has no definitions: kubectl skips the
+ * validation of kinds it has no schema for (validation.schemaValidation.validateResource: "resource
+ * is not present, let's just skip validation") and the server validates each item as usual. */
+#define OPENAPI_V2_PB "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+
+static void pb_varint(struct fas_buf *b, uint64_t v)
+{
+    unsigned char c[10];
+    size_t n = 0;
+    do {
+        c[n] = (unsigned char)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            c[n] |= 0x80;
+        n++;
+    } while (v);
+    fas_buf_append(b, c, n);
+}
+
+/* A length-delimited field (wire type 2): a string or an embedded message. */
+static void pb_bytes(struct fas_buf *b, unsigned field, const void *p, size_t n)
+{
+    pb_varint(b, ((uint64_t)field << 3) | 2);
+    pb_varint(b, n);
+    fas_buf_append(b, p, n);
+}
+
+/* gnostic openapiv2/OpenAPIv2.proto: Document {string swagger = 1; Info info = 2; Paths paths = 8;
+ * Definitions definitions = 9}, Info {string title = 1; string version = 2}. Paths and Definitions
+ * are present and empty. */
+static char *openapi_v2_pb(size_t *len)
+{
+    static const char title[] = "Kubernetes", version[] = "v1.31.0";
+    struct fas_buf info, doc;
+    fas_buf_init(&info);
+    fas_buf_init(&doc);
+    pb_bytes(&info, 1, title, strlen(title));
+    pb_bytes(&info, 2, version, strlen(version));
+    pb_bytes(&doc, 1, "2.0", 3);
+    pb_bytes(&doc, 2, info.data, info.len);
+    pb_bytes(&doc, 8, "", 0);
+    pb_bytes(&doc, 9, "", 0);
+    fas_buf_free(&info);
+    return fas_buf_take(&doc, len);
+}
+
+/* One Accept clause: its media type (without parameters) and q (1 when absent). */
+static void accept_clause(const char *s, size_t n, char *type, size_t size, double *q)
+{
+    *q = 1.0;
+    const char *semi = memchr(s, ';', n);
+    size_t tl = semi ? (size_t)(semi - s) : n;
+    while (tl && (s[tl - 1] == ' ' || s[tl - 1] == '\t'))
+        tl--;
+    while (tl && (*s == ' ' || *s == '\t'))
+        s++, tl--, n--;
+    snprintf(type, size, "%.*s", (int)tl, s);
+    for (const char *p = semi; p && p < s + n; p = memchr(p + 1, ';', (size_t)(s + n - p - 1))) {
+        const char *v = p + 1;
+        while (v < s + n && *v == ' ')
+            v++;
+        if (v + 2 <= s + n && v[0] == 'q' && v[1] == '=')
+            *q = strtod(v + 2, NULL);
+    }
+}
+
+void fas_store_openapi_v2(const char *accept, struct fas_reply *r)
+{
+    /* kube-openapi pkg/handler/handler.go RegisterOpenAPIVersionedService: the clauses in order of
+     * preference (goautoneg: q, highest first), the first one that names application/json or the
+     * protobuf type (wildcards included) wins; none: 406. An absent Accept is * / *. */
+    if (!accept || !accept[0])
+        accept = "*/*";
+    double best_q = 0;
+    int best = -1; /* 0: JSON, 1: protobuf */
+    for (const char *p = accept; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        char type[160];
+        double q;
+        accept_clause(p, n, type, sizeof(type), &q);
+        int which = -1;
+        if (strcmp(type, "application/json") == 0 || strcmp(type, "application/*") == 0 ||
+            strcmp(type, "*/*") == 0)
+            which = 0;
+        else if (strcmp(type, OPENAPI_V2_PB) == 0)
+            which = 1;
+        if (which >= 0 && q > best_q) {
+            best_q = q;
+            best = which;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    if (best < 0) {
+        char *empty = strdup("");
+        fas_reply_take(r, 406, empty, 0);
+        return;
+    }
+    if (best == 1) {
+        size_t len = 0;
+        char *pb = openapi_v2_pb(&len);
+        fas_reply_take(r, 200, pb, len);
+        /* kube-openapi serves it with http.ServeContent, which sniffs the type of binary data as
+         * application/octet-stream; the media type kubectl asked for has an "@", which Go's
+         * mime.ParseMediaType (client-go checks the Content-Type) refuses. */
+        r->content_type = "application/octet-stream";
+        return;
+    }
+    static const char json[] = "{\"swagger\":\"2.0\",\"info\":{\"title\":\"Kubernetes\","
+                               "\"version\":\"v1.31.0\"},\"paths\":{},\"definitions\":{}}";
+    fas_reply_set(r, 200, json, strlen(json));
 }

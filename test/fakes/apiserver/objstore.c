@@ -60,6 +60,7 @@ void fas_obj_unref(struct fas_obj *o)
         free(o->labels[i]);
     free(o->labels);
     free(o->created);
+    free(o->type);
     free(o);
 }
 
@@ -138,6 +139,9 @@ static struct fas_obj *obj_from_tree(json_object *tree, bool namespaced)
                 goto out_free;
         }
     }
+    const char *type = fas_json_str(tree, "type");
+    if (type && !(o->type = strdup(type)))
+        goto out_free;
     o->deleting = fas_json_get(md, "deletionTimestamp") != NULL;
     json_object *fin = fas_json_get(md, "finalizers");
     o->n_finalizers = json_object_is_type(fin, json_type_array) ? json_object_array_length(fin) : 0;
@@ -321,6 +325,8 @@ static const char *field_lookup(void *ctx, const char *key)
         return o->name;
     if (strcmp(key, "metadata.namespace") == 0)
         return o->ns ? o->ns : "";
+    if (strcmp(key, "type") == 0) /* only allowed on Secrets (parse_selectors) */
+        return o->type ? o->type : "";
     return NULL;
 }
 
@@ -339,6 +345,11 @@ bool fas_watch_matches(const struct fas_watch *w, const struct fas_obj *o)
 }
 
 static const char *const field_selectors_allowed[] = {"metadata.name", "metadata.namespace", NULL};
+/* Secrets also select on their type, as kube-apiserver: pkg/registry/core/secret/strategy.go
+ * SelectableFields = the ObjectMeta fields + {"type": string(obj.Type)} (GetAttrs uses it for
+ * list and watch alike); the type is defaulted to Opaque on create and immutable. */
+static const char *const secret_field_selectors_allowed[] = {"metadata.name", "metadata.namespace",
+                                                             "type", NULL};
 
 /* ---- type registry -------------------------------------------------------------------------- */
 
@@ -2029,17 +2040,20 @@ static int parse_continue(const char *tok, int64_t *rv, char **start)
     return *start ? 0 : KGC_ENOMEM;
 }
 
-static bool parse_selectors(const struct fas_list_opts *o, struct fas_selector **lsel,
-                            struct fas_selector **fsel, struct fas_reply *r)
+static bool parse_selectors(const struct fas_target *t, const struct fas_list_opts *o,
+                            struct fas_selector **lsel, struct fas_selector **fsel,
+                            struct fas_reply *r)
 {
     char err[512];
+    bool secrets = t && t->group && !t->group[0] && t->plural && strcmp(t->plural, "secrets") == 0;
     *lsel = *fsel = NULL;
     if (fas_label_selector_parse(o->label_selector, lsel, err, sizeof(err))) {
         fas_reply_bad_request(r, err);
         return false;
     }
-    if (fas_field_selector_parse(o->field_selector, field_selectors_allowed, fsel, err,
-                                 sizeof(err))) {
+    if (fas_field_selector_parse(o->field_selector,
+                                 secrets ? secret_field_selectors_allowed : field_selectors_allowed,
+                                 fsel, err, sizeof(err))) {
         fas_selector_free(*lsel);
         *lsel = NULL;
         fas_reply_bad_request(r, err);
@@ -2079,7 +2093,7 @@ void fas_store_list(struct fas_store *s, const struct fas_target *t, const struc
                     struct fas_reply *r)
 {
     struct fas_selector *lsel, *fsel;
-    if (!parse_selectors(o, &lsel, &fsel, r))
+    if (!parse_selectors(t, o, &lsel, &fsel, r))
         return;
     int64_t cont_rv = 0;
     char *start = NULL;
@@ -2204,7 +2218,7 @@ void fas_store_delete_collection(struct fas_store *s, const struct fas_target *t
                                  struct fas_reply *r)
 {
     struct fas_selector *lsel, *fsel;
-    if (!parse_selectors(lo, &lsel, &fsel, r))
+    if (!parse_selectors(t, lo, &lsel, &fsel, r))
         return;
     struct wctx c;
     wctx_init(&c, s, t, o, r);
@@ -2260,7 +2274,7 @@ void fas_store_watch(struct fas_store *s, const struct fas_target *t, const stru
 {
     *out = NULL;
     struct fas_selector *lsel, *fsel;
-    if (!parse_selectors(o, &lsel, &fsel, r))
+    if (!parse_selectors(t, o, &lsel, &fsel, r))
         return;
     const char *rvs = o->resource_version;
     int64_t from = 0;

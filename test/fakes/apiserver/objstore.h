@@ -39,6 +39,7 @@ struct fas_obj {
     bool deleting; /* metadata.deletionTimestamp is set */
     size_t n_finalizers;
     char *created; /* metadata.creationTimestamp */
+    char *type;    /* the top-level "type" string (a Secret's), NULL when none: field selector */
 };
 
 void fas_obj_ref(struct fas_obj *o);
@@ -206,6 +207,11 @@ void fas_store_shutdown(struct fas_store *s);
 void fas_store_discovery(struct fas_store *s, const char *path, bool aggregated,
                          struct fas_reply *r);
 void fas_store_openapi(struct fas_store *s, const char *path, struct fas_reply *r);
+
+/* GET /openapi/v2: a minimal Swagger 2.0 document (info, empty paths and definitions), as JSON or
+ * as the protobuf kubectl asks for (Accept application/com.github.proto-openapi.spec.v2@v1.0+
+ * protobuf), negotiated like kube-openapi's handler; 406 when accept names neither. */
+void fas_store_openapi_v2(const char *accept, struct fas_reply *r);
 
 /* For the discovery module: the store lock must be held. */
 struct fas_rtype *fas_store_types_locked(struct fas_store *s);

@@ -431,6 +431,8 @@ static enum MHD_Result handle(struct fas_server *srv, struct MHD_Connection *c, 
     if (strncmp(url, "/openapi/", 9) == 0) {
         if (strcmp(method, "GET") != 0)
             fas_reply_method_not_allowed(&r);
+        else if (strcmp(url, "/openapi/v2") == 0)
+            fas_store_openapi_v2(header(c, "Accept"), &r);
         else
             fas_store_openapi(srv->store, url, &r);
         goto send;
