@@ -190,8 +190,15 @@ struct kgc_kong_client_options {
     const char *cert_file;      /* --kong-admin-cert-file: client certificate (PEM), for mTLS */
     const char *key_file;       /* --kong-admin-key-file: its private key (PEM) */
     bool tls_skip_verify;       /* --kong-admin-tls-skip-verify: no peer or host name check */
+    const char *tls_server_name; /* --kong-admin-tls-server-name: the name TLS sends (SNI) and
+                                    verifies instead of the URL's host (NULL: the host) */
     const char *const *headers; /* --kong-admin-header K:V (repeatable), n_headers of them */
     size_t n_headers;
+    /* Admin URLs carrying userinfo (--kong-admin-url): a client for the instance whose display
+     * URL equals one of them without its userinfo logs in with it. The registry fills this from
+     * its static admin URLs; NULL/0: none. */
+    const char *const *credential_urls;
+    size_t n_credential_urls;
     uint64_t request_timeout_ms; /* --kong-probe-timeout: whole GET /, GET /status (2000) */
     uint64_t connect_timeout_ms; /* TCP+TLS connect, capped by the request timeout (1000) */
     uint64_t push_timeout_ms;    /* whole POST /config: Kong may take long to load (30000) */
@@ -204,16 +211,23 @@ void kgc_kong_client_options_default(struct kgc_kong_client_options *o);
 
 struct kgc_kong_client;
 
-/* A client for the Admin API at admin_url ("http[s]://host[:port][/prefix]", trailing slash
- * dropped). Checks the options (header syntax, files readable). Returns 0 and *out (free with
- * kgc_kong_client_free()), or KGC_EINVAL/KGC_EUSAGE with a reason, KGC_ENOMEM. */
+/* A client for the Admin API at admin_url ("http[s]://[user:pass@]host[:port][/prefix]",
+ * trailing slash dropped). Credentials come from admin_url's userinfo, else from the
+ * credential_urls entry of the same display URL; they are sent as HTTP Basic authentication and
+ * never appear in a message. With tls_server_name on an https URL, requests go to
+ * https://SERVER-NAME:PORT/... and libcurl's CURLOPT_CONNECT_TO sends them to the URL's host and
+ * port: SNI, certificate verification and the Host header use SERVER-NAME (libcurl has no
+ * separate SNI option; CONNECT_TO keeps the connection to the real address without a resolver
+ * trick, and the Admin API ignores Host). Checks the options (header syntax, files readable).
+ * Returns 0 and *out (free with kgc_kong_client_free()), or KGC_EINVAL/KGC_EUSAGE with a reason
+ * that never shows a header value or credentials, KGC_ENOMEM. */
 int kgc_kong_client_new(const char *admin_url, const struct kgc_kong_client_options *o,
                         struct kgc_kong_client **out, struct kgc_err *err);
 
 /* Frees the client. NULL is a no-op. */
 void kgc_kong_client_free(struct kgc_kong_client *c);
 
-/* The admin URL (normalised). Owned by the client. */
+/* The display URL (normalised, without userinfo). Owned by the client. */
 const char *kgc_kong_client_url(const struct kgc_kong_client *c);
 
 /* Makes a call in progress on c fail at once with KGC_ESHUTDOWN (within libcurl's progress
@@ -279,9 +293,45 @@ int kgc_kong_urls_from_endpoints(const struct kgc_kong_endpoint_slice *slices, s
 
 void kgc_kong_urls_free(char **urls, size_t n);
 
-/* Normalises an admin URL (scheme http or https required, trailing slashes dropped) into out.
- * Returns 0 or KGC_EUSAGE with a reason. */
+/* ---------------------------------------------------------------------------------------------
+ * Admin URLs and their credentials (pkg/kong/adminurl.c).
+ *
+ * An admin URL may carry credentials: http://user:pass@host:8001 (accepted; sent as HTTP Basic
+ * authentication). Everything but the HTTP request itself knows an instance by its display URL,
+ * the normalised URL without userinfo: the registry's keys, events, kgc_kong_instance_state.url,
+ * logs, /metrics labels, the debug endpoints, the listener cache (keys and records) and Gateway
+ * status messages. Error messages show the display URL too, never the userinfo. A query or a
+ * fragment is refused (the Admin API paths are appended to the URL).
+ * ------------------------------------------------------------------------------------------- */
+
+/* Splits an admin URL: the display URL (scheme lower-cased, userinfo removed, trailing slashes
+ * dropped) into out and the raw (percent-encoded) userinfo into userinfo ("" when none; NULL:
+ * not wanted). Returns 0 or KGC_EUSAGE with a reason that shows the URL without userinfo. */
+int kgc_kong_url_split(const char *url, char out[KGC_KONG_URL_MAX],
+                       char userinfo[KGC_KONG_URL_MAX], struct kgc_err *err);
+
+/* kgc_kong_url_split() without the userinfo: the instance's name everywhere. */
 int kgc_kong_url_normalize(const char *url, char out[KGC_KONG_URL_MAX], struct kgc_err *err);
+
+/* A printable name for any string given as a URL, valid or not, for messages: userinfo, query and
+ * fragment removed, control characters replaced by '?'. Never fails (truncates to size). */
+void kgc_kong_url_display(const char *url, char *out, size_t size);
+
+/* True when url is valid and carries userinfo. */
+bool kgc_kong_url_has_userinfo(const char *url);
+
+/* Percent-decodes "user[:password]" into user and password ("" when absent). */
+void kgc_kong_userinfo_decode(const char *userinfo, char user[KGC_KONG_URL_MAX],
+                              char password[KGC_KONG_URL_MAX]);
+
+/* Reads --kong-admin-header-file: one "Name: value" per line; blank lines and lines starting with
+ * '#' skipped; at most 64 KiB. Returns 0 and *lines ("Name: value" strings, *n of them; free with
+ * kgc_kong_header_lines_free()), or KGC_EUSAGE naming the file and line but never a value,
+ * KGC_ENOMEM. */
+int kgc_kong_read_header_file(const char *path, char ***lines, size_t *n, struct kgc_err *err);
+
+/* Frees (and wipes) what kgc_kong_read_header_file() returned. NULL is a no-op. */
+void kgc_kong_header_lines_free(char **lines, size_t n);
 
 /* ---------------------------------------------------------------------------------------------
  * The instance registry and its probers.
