@@ -321,7 +321,19 @@ static int start(struct app *a)
     kgc_listener_cache_options_default(&lo);
     lo.dir = c->listener_cache_dir;
     lo.max_mb = (unsigned)c->listener_cache_max_mb;
-    if (kgc_listener_cache_open(&lo, &a->lc, &err) != 0)
+    int lrc = kgc_listener_cache_open(&lo, &a->lc, &err);
+    if (lrc != 0 && lrc != KGC_ENOMEM && lo.dir && *lo.dir) {
+        /* A full disk or an unwritable directory costs the cache, not the controller: the
+         * listeners then come from live Kong instances only (as with --listener-cache-dir ""). */
+        kgc_error("main",
+                  "listener cache unusable: running without the persistent cache (last-known Kong "
+                  "listeners will not survive kgc restarts); free space or fix the directory and "
+                  "restart kgc to get it back",
+                  KGC_F_STR("error", err.msg));
+        lo.dir = NULL;
+        lrc = kgc_listener_cache_open(&lo, &a->lc, &err);
+    }
+    if (lrc != 0)
         return fatal("cannot open the listener cache", &err);
 
     struct kgc_kong_options kopts;

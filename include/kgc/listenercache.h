@@ -76,6 +76,9 @@ struct kgc_listener_cache;
  * the directory when it cannot be created or written ("... give a writable --listener-cache-dir,
  * or an empty one to disable the cache"); KGC_EEXIST when this process already has the directory
  * open (LMDB forbids it); KGC_ENOMEM. A corrupt or incompatible file is not an error (see above).
+ * A full filesystem is KGC_ENOSPC, never a crash: lock.mdb's blocks are allocated
+ * (posix_fallocate) before LMDB maps and writes it, since a store into a sparse mapped page on a
+ * full filesystem is SIGBUS. cmd/kgc then logs an error and runs without persistence.
  * With persistence disabled it logs once that kgc restarts will not be covered. */
 int kgc_listener_cache_open(const struct kgc_listener_cache_options *o,
                             struct kgc_listener_cache **out, struct kgc_err *err);
