@@ -186,13 +186,13 @@ const char *kgc_kong_push_kind_name(enum kgc_kong_push_kind kind);
 
 /* Connection options. Strings are copied by kgc_kong_client_new()/kgc_kong_new(). */
 struct kgc_kong_client_options {
-    const char *ca_file;        /* --kong-admin-ca-file: PEM bundle to verify Kong (NULL: system) */
-    const char *cert_file;      /* --kong-admin-cert-file: client certificate (PEM), for mTLS */
-    const char *key_file;       /* --kong-admin-key-file: its private key (PEM) */
-    bool tls_skip_verify;       /* --kong-admin-tls-skip-verify: no peer or host name check */
+    const char *ca_file;   /* --kong-admin-ca-file: PEM bundle to verify Kong (NULL: system) */
+    const char *cert_file; /* --kong-admin-cert-file: client certificate (PEM), for mTLS */
+    const char *key_file;  /* --kong-admin-key-file: its private key (PEM) */
+    bool tls_skip_verify;  /* --kong-admin-tls-skip-verify: no peer or host name check */
     const char *tls_server_name; /* --kong-admin-tls-server-name: the name TLS sends (SNI) and
                                     verifies instead of the URL's host (NULL: the host) */
-    const char *const *headers; /* --kong-admin-header K:V (repeatable), n_headers of them */
+    const char *const *headers;  /* --kong-admin-header K:V (repeatable), n_headers of them */
     size_t n_headers;
     /* Admin URLs carrying userinfo (--kong-admin-url): a client for the instance whose display
      * URL equals one of them without its userinfo logs in with it. The registry fills this from
@@ -307,8 +307,8 @@ void kgc_kong_urls_free(char **urls, size_t n);
 /* Splits an admin URL: the display URL (scheme lower-cased, userinfo removed, trailing slashes
  * dropped) into out and the raw (percent-encoded) userinfo into userinfo ("" when none; NULL:
  * not wanted). Returns 0 or KGC_EUSAGE with a reason that shows the URL without userinfo. */
-int kgc_kong_url_split(const char *url, char out[KGC_KONG_URL_MAX],
-                       char userinfo[KGC_KONG_URL_MAX], struct kgc_err *err);
+int kgc_kong_url_split(const char *url, char out[KGC_KONG_URL_MAX], char userinfo[KGC_KONG_URL_MAX],
+                       struct kgc_err *err);
 
 /* kgc_kong_url_split() without the userinfo: the instance's name everywhere. */
 int kgc_kong_url_normalize(const char *url, char out[KGC_KONG_URL_MAX], struct kgc_err *err);

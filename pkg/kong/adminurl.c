@@ -52,8 +52,8 @@ void kgc_kong_url_display(const char *url, char *out, size_t size)
             *p = '?';
 }
 
-int kgc_kong_url_split(const char *url, char out[KGC_KONG_URL_MAX],
-                       char userinfo[KGC_KONG_URL_MAX], struct kgc_err *err)
+int kgc_kong_url_split(const char *url, char out[KGC_KONG_URL_MAX], char userinfo[KGC_KONG_URL_MAX],
+                       struct kgc_err *err)
 {
     char shown[200];
     if (userinfo)
@@ -184,8 +184,8 @@ int kgc_kong_read_header_file(const char *path, char ***lines, size_t *n, struct
     if (rerr)
         rc = kgc_err_set(err, KGC_EUSAGE, "--kong-admin-header-file %s: read error", path);
     else if (len > HEADER_FILE_MAX)
-        rc = kgc_err_set(err, KGC_EUSAGE, "--kong-admin-header-file %s: larger than %u bytes",
-                         path, HEADER_FILE_MAX);
+        rc = kgc_err_set(err, KGC_EUSAGE, "--kong-admin-header-file %s: larger than %u bytes", path,
+                         HEADER_FILE_MAX);
     buf[len > HEADER_FILE_MAX ? HEADER_FILE_MAX : len] = '\0';
     if (!rc && memchr(buf, '\0', len))
         rc = kgc_err_set(err, KGC_EUSAGE, "--kong-admin-header-file %s: NUL byte", path);

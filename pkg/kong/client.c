@@ -20,10 +20,10 @@ struct kgc_kong_client {
     struct curl_slist *get_headers;  /* Accept, User-Agent, extra headers */
     struct curl_slist *post_headers; /* the same plus "Expect:" (no 100-continue round trip) */
     char *ca_file, *cert_file, *key_file;
-    char *username, *password;       /* from the URL's userinfo (wiped at free); NULL: none */
-    char *server_name;               /* --kong-admin-tls-server-name on an https URL, else NULL */
-    char *request_base;              /* https://SERVER-NAME:PORT[/prefix] when server_name */
-    struct curl_slist *connect_to;   /* "SERVER-NAME:PORT:HOST:PORT" when server_name */
+    char *username, *password;     /* from the URL's userinfo (wiped at free); NULL: none */
+    char *server_name;             /* --kong-admin-tls-server-name on an https URL, else NULL */
+    char *request_base;            /* https://SERVER-NAME:PORT[/prefix] when server_name */
+    struct curl_slist *connect_to; /* "SERVER-NAME:PORT:HOST:PORT" when server_name */
     bool skip_verify;
     uint64_t request_timeout_ms, connect_timeout_ms, push_timeout_ms;
     size_t max_root_body, max_reply_body;
@@ -222,7 +222,6 @@ static int set_server_name(struct kgc_kong_client *c, const char *name, struct k
     free(line);
     return rc ? kgc_err_set(err, rc, "out of memory") : 0;
 }
-
 
 static int check_file(const char *path, const char *flag, char **copy, struct kgc_err *err)
 {

@@ -642,19 +642,21 @@ static void warn_exposure(const struct kgc_kong *k, const char *url)
     }
     bool creds = has_credentials(k, url);
     if (strncmp(url, "http://", 7) == 0) {
-        kgc_warn(COMPONENT,
-                 "kong Admin API over plain http: configuration pushes (with the TLS private keys "
-                 "of HTTPS listeners), extra headers and credentials cross the network unencrypted; "
-                 "use an https admin URL (fine only for a Kong on the same host)",
-                 KGC_F_STR("url", url), KGC_F_STR("headers", headers[0] ? headers : "none"),
-                 KGC_F_STR("credentials", creds ? "yes" : "no"));
+        kgc_warn(
+            COMPONENT,
+            "kong Admin API over plain http: configuration pushes (with the TLS private keys "
+            "of HTTPS listeners), extra headers and credentials cross the network unencrypted; "
+            "use an https admin URL (fine only for a Kong on the same host)",
+            KGC_F_STR("url", url), KGC_F_STR("headers", headers[0] ? headers : "none"),
+            KGC_F_STR("credentials", creds ? "yes" : "no"));
     } else if (k->opts.client.tls_skip_verify) {
-        kgc_warn(COMPONENT,
-                 "kong Admin API TLS verification is off (--kong-admin-tls-skip-verify): anyone "
-                 "who can answer for this address receives the TLS private keys, extra headers and "
-                 "credentials; give --kong-admin-ca-file (and --kong-admin-tls-server-name) instead",
-                 KGC_F_STR("url", url), KGC_F_STR("headers", headers[0] ? headers : "none"),
-                 KGC_F_STR("credentials", creds ? "yes" : "no"));
+        kgc_warn(
+            COMPONENT,
+            "kong Admin API TLS verification is off (--kong-admin-tls-skip-verify): anyone "
+            "who can answer for this address receives the TLS private keys, extra headers and "
+            "credentials; give --kong-admin-ca-file (and --kong-admin-tls-server-name) instead",
+            KGC_F_STR("url", url), KGC_F_STR("headers", headers[0] ? headers : "none"),
+            KGC_F_STR("credentials", creds ? "yes" : "no"));
     }
 }
 

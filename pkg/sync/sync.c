@@ -289,8 +289,7 @@ static int copy_client_options(struct kgc_syncer *s, const struct kgc_kong_clien
     s->copts = *o;
     s->copts_strings = calloc(4 + o->n_headers + o->n_credential_urls, sizeof(char *));
     const char **headers = o->n_headers ? calloc(o->n_headers, sizeof(char *)) : NULL;
-    const char **creds =
-        o->n_credential_urls ? calloc(o->n_credential_urls, sizeof(char *)) : NULL;
+    const char **creds = o->n_credential_urls ? calloc(o->n_credential_urls, sizeof(char *)) : NULL;
     if (!s->copts_strings || (o->n_headers && !headers) || (o->n_credential_urls && !creds)) {
         free(headers);
         free(creds);

@@ -839,9 +839,8 @@ static void test_header_errors_do_not_echo(void **state)
     kgc_kong_client_options_default(&co);
     struct kgc_kong_client *c = NULL;
     struct kgc_err err = {0};
-    const char *cases[][1] = {{"Kong-Admin-Token s3cret"},
-                              {"Bad Name s3cret: v"},
-                              {"Kong-Admin-Token: s3cret\r\nX: y"}};
+    const char *cases[][1] = {
+        {"Kong-Admin-Token s3cret"}, {"Bad Name s3cret: v"}, {"Kong-Admin-Token: s3cret\r\nX: y"}};
     for (size_t i = 0; i < 3; i++) {
         co.headers = cases[i];
         co.n_headers = 1;

@@ -91,8 +91,8 @@ static void test_instances_follow_ready_or_serving_endpoints(void **state)
 }
 
 /* A slice of the Service with LABELS (JSON members) and OWNERS (a JSON array), address ADDR. */
-static void rogue(struct kgc_cache *cache, const char *name, const char *labels,
-                  const char *owners, const char *addr)
+static void rogue(struct kgc_cache *cache, const char *name, const char *labels, const char *owners,
+                  const char *addr)
 {
     char json[2048];
     snprintf(json, sizeof(json),
@@ -107,7 +107,7 @@ static void rogue(struct kgc_cache *cache, const char *name, const char *labels,
 #define SVC_LABEL "\"kubernetes.io/service-name\":\"kong-admin\""
 #define MANAGED   "\"endpointslice.kubernetes.io/managed-by\":\"endpointslice-controller.k8s.io\""
 #define OWNER(uid)                                                                                 \
-    "[{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"name\":\"kong-admin\",\"uid\":\"" uid        \
+    "[{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"name\":\"kong-admin\",\"uid\":\"" uid          \
     "\",\"controller\":true}]"
 
 /* Issue #17: a slice anyone can create with the service-name label must not receive pushes. Only
