@@ -122,9 +122,10 @@ int kgc_kong_options_validate(const struct kgc_kong_options *o, struct kgc_err *
     if (cert != key)
         return kgc_err_set(err, KGC_EUSAGE,
                            "--kong-admin-cert-file and --kong-admin-key-file go together");
-    /* Headers and TLS files are checked the way a prober's client will check them. */
+    /* Headers, TLS files and the server name are checked the way a prober's client will check
+     * them (an https URL: the server name only applies there). */
     struct kgc_kong_client *c = NULL;
-    int rc = kgc_kong_client_new("http://127.0.0.1", &o->client, &c, err);
+    int rc = kgc_kong_client_new("https://127.0.0.1", &o->client, &c, err);
     kgc_kong_client_free(c);
     return rc;
 }
