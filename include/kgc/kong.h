@@ -4,9 +4,10 @@
  *     (configuration hash), the reply of `POST /config` (applied / unchanged / rejected with
  *     Kong's flattened errors / busy), and EndpointSlice endpoints → admin URLs.
  *   - A client (one libcurl easy handle; not thread-safe: one client per thread) with a timeout
- *     on every call, capped response bodies, TLS (CA, client certificate, skip-verify) and extra
- *     headers.
- *   - A registry (struct kgc_kong) of instances keyed by admin URL, each with its own prober
+ *     on every call, capped response bodies, TLS (CA, client certificate, skip-verify, server
+ *     name), extra headers and URL credentials (HTTP Basic).
+ *   - A registry (struct kgc_kong) of instances keyed by display URL (the admin URL without
+ *     userinfo: see "Admin URLs and their credentials"), each with its own prober
  *     thread. A prober emits events to subscribers: READY, UNREACHABLE, RESTARTED,
  *     LISTENERS_CHANGED, HASH_CHANGED, HEARTBEAT, REMOVED.
  *
@@ -353,8 +354,9 @@ struct kgc_kong_options {
 void kgc_kong_options_default(struct kgc_kong_options *o);
 
 /* Checks the options as cmd/kgc needs: exactly one of admin URLs / admin service, URLs
- * well-formed, NS/NAME well-formed, intervals > 0, cert and key given together, headers K:V with
- * a token name, TLS files readable. Returns 0 or KGC_EUSAGE with a reason naming the flag. */
+ * well-formed (messages never show their userinfo), NS/NAME well-formed, intervals > 0, cert and
+ * key given together, headers K:V with a token name, TLS files readable. Returns 0 or KGC_EUSAGE
+ * with a reason naming the flag. */
 int kgc_kong_options_validate(const struct kgc_kong_options *o, struct kgc_err *err);
 
 /* Splits "NS/NAME" into ns and name (each at most 253 bytes + NUL). 0 or KGC_EUSAGE. */
@@ -369,7 +371,7 @@ enum kgc_kong_health {
 /* An instance as its prober last saw it. A copy: the holder owns it (kgc_kong_instance_state_free).
  */
 struct kgc_kong_instance_state {
-    char url[KGC_KONG_URL_MAX];
+    char url[KGC_KONG_URL_MAX]; /* the display URL (no userinfo) */
     enum kgc_kong_health health;
     bool reachable;                   /* the last probe got an HTTP answer */
     bool configured;                  /* ready and hash not 32 zeros */
@@ -433,10 +435,13 @@ int kgc_kong_subscribe(struct kgc_kong *k, kgc_kong_event_fn fn, void *ctx);
  * kgc_kong_set_instances()). Returns 0 or an error of kgc_kong_set_instances(). */
 int kgc_kong_start(struct kgc_kong *k, struct kgc_err *err);
 
-/* Makes the instance set exactly urls (normalised, duplicates ignored): starts a prober for each
- * new URL, stops and joins the prober of each URL gone (then emits REMOVED). Blocks for at most
- * about one request's connect time per removed instance. Returns 0, KGC_EUSAGE (bad URL; nothing
- * changed), KGC_ENOMEM, or an errno code when a thread cannot be created. */
+/* Makes the instance set exactly urls (normalised to display URLs, duplicates ignored; their
+ * userinfo is dropped: credentials come from the client options' credential_urls), and logs one
+ * warning per new instance when it is plain http or TLS verification is off (what would cross
+ * unprotected: header names, never values). Starts a prober for each new URL, stops and joins the
+ * prober of each URL gone (then emits REMOVED). Blocks for at most about one request's connect time
+ * per removed instance. Returns 0, KGC_EUSAGE (bad URL; nothing changed), KGC_ENOMEM, or an errno
+ * code when a thread cannot be created. */
 int kgc_kong_set_instances(struct kgc_kong *k, const char *const *urls, size_t n,
                            struct kgc_err *err);
 
