@@ -8,7 +8,8 @@
 # and the Gateway as kubectl reads it. Also: the status message names the instance without its
 # credentials; one plain-http warning for the instance naming the header but not its value; a
 # malformed --kong-admin-header exits with an error that does not echo it; --help lists the new
-# options. Last line: "N passed, N failed".
+# options; SIGABRT leaves no core file (one appears with --allow-core-dumps). Last line:
+# "N passed, N failed".
 source "$(dirname "$0")/lib.sh"
 e2e_bound 90
 start_apiserver
@@ -93,5 +94,37 @@ n=$(grep -c 'over plain http' "$TMP/kgc-1.log")
 line=$(grep 'over plain http' "$TMP/kgc-1.log" | head -1)
 [[ $n -eq 1 && $line == *'level=warn'* && $line == *'headers=Kong-Admin-Token'* && $line == *'credentials=yes'* ]] &&
     ok "one plain-http warning for the instance (header named, value not)" || bad "$n plain-http warnings: $line"
+# No core file: kgc is not dumpable unless --allow-core-dumps (core_pattern must be a plain file
+# name for the check to mean anything; ASan builds handle SIGABRT themselves and are skipped).
+abort_kgc() { # abort_kgc DIR [ARGS...]: kgc in DIR with a core limit, killed by SIGABRT
+    local dir=$1 p
+    shift
+    mkdir -p "$dir"
+    (cd "$dir" && ulimit -c unlimited && exec "$KGC_BIN" --kubeconfig "$KUBECONFIG" \
+        --kong-admin-url "http://kgc-admin:$PASSWORD@127.0.0.1:$PORT" --listener-cache-dir "" \
+        --http-listen "" --debug-listen "" "$@" >"$dir/log" 2>&1) &
+    p=$!
+    wait_until 10 0.1 grep -q 'kong instance added' "$dir/log"
+    kill -ABRT "$p"
+    wait "$p" 2>/dev/null
+}
+KGC_BIN=$(cd "$BUILD" && pwd)/kgc
+pattern=$(cat /proc/sys/kernel/core_pattern 2>/dev/null)
+if [[ $pattern == core* && $BUILD != *asan* && $(ulimit -Hc) != 0 ]]; then
+    abort_kgc "$TMP/core-default"
+    abort_kgc "$TMP/core-allowed" --allow-core-dumps
+    cores_default=$(ls "$TMP/core-default" | grep -c '^core')
+    cores_allowed=$(ls "$TMP/core-allowed" | grep -c '^core')
+    if [[ $cores_default -eq 0 && $cores_allowed -ge 1 ]]; then
+        held=$(grep -ac -- "$PASSWORD" "$TMP"/core-allowed/core* | head -1)
+        ok "SIGABRT leaves no core file (PR_SET_DUMPABLE 0); with --allow-core-dumps it does (and it holds the password: $held match(es))"
+    else
+        bad "core files after SIGABRT: $cores_default by default, $cores_allowed with --allow-core-dumps"
+    fi
+    rm -f "$TMP"/core-*/core*
+else
+    echo "# skip: core files not checked (core_pattern '$pattern', build $BUILD, hard limit $(ulimit -Hc))"
+fi
+
 no_sanitizer_reports "$TMP"/kgc-*.log "$TMP"/kong1.err "$TMP"/api.err
 finish
