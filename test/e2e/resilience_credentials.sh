@@ -8,8 +8,8 @@
 # and the Gateway as kubectl reads it. Also: the status message names the instance without its
 # credentials; one plain-http warning for the instance naming the header but not its value; a
 # malformed --kong-admin-header exits with an error that does not echo it; --help lists the new
-# options; SIGABRT leaves no core file (one appears with --allow-core-dumps). Last line:
-# "N passed, N failed".
+# options; a kubeconfig with insecure-skip-tls-verify gets one warning; SIGABRT leaves no core
+# file (one appears with --allow-core-dumps). Last line: "N passed, N failed".
 source "$(dirname "$0")/lib.sh"
 e2e_bound 90
 start_apiserver
@@ -94,6 +94,17 @@ n=$(grep -c 'over plain http' "$TMP/kgc-1.log")
 line=$(grep 'over plain http' "$TMP/kgc-1.log" | head -1)
 [[ $n -eq 1 && $line == *'level=warn'* && $line == *'headers=Kong-Admin-Token'* && $line == *'credentials=yes'* ]] &&
     ok "one plain-http warning for the instance (header named, value not)" || bad "$n plain-http warnings: $line"
+# A kubeconfig with insecure-skip-tls-verify gets one warning.
+sed 's/cluster: {server: "\(.*\)"}/cluster: {server: "\1", insecure-skip-tls-verify: true}/' "$KUBECONFIG" \
+    >"$TMP/kubeconfig-insecure"
+grep -q 'insecure-skip-tls-verify: true' "$TMP/kubeconfig-insecure" || bad "kubeconfig edit"
+start_kgc insecure --kubeconfig "$TMP/kubeconfig-insecure" --kong-admin-url "$KURL" \
+    --listener-cache-dir "" --http-listen "" --debug-listen ""
+wait_until 15 0.2 grep -q 'caches synced' "$TMP/kgc-insecure.log"
+n=$(grep -c 'level=warn.*insecure-skip-tls-verify' "$TMP/kgc-insecure.log")
+[[ $n -eq 1 ]] && ok "kubeconfig insecure-skip-tls-verify: one warning" || bad "$n insecure-skip-tls-verify warnings"
+stop_kgc insecure || bad "kgc (insecure kubeconfig) exit status"
+
 # No core file: kgc is not dumpable unless --allow-core-dumps (core_pattern must be a plain file
 # name for the check to mean anything; ASan builds handle SIGABRT themselves and are skipped).
 abort_kgc() { # abort_kgc DIR [ARGS...]: kgc in DIR with a core limit, killed by SIGABRT
@@ -104,7 +115,7 @@ abort_kgc() { # abort_kgc DIR [ARGS...]: kgc in DIR with a core limit, killed by
         --kong-admin-url "http://kgc-admin:$PASSWORD@127.0.0.1:$PORT" --listener-cache-dir "" \
         --http-listen "" --debug-listen "" "$@" >"$dir/log" 2>&1) &
     p=$!
-    wait_until 10 0.1 grep -q 'kong instance added' "$dir/log"
+    wait_until 10 0.1 grep -qs 'kong instance added' "$dir/log"
     kill -ABRT "$p"
     wait "$p" 2>/dev/null
 }
