@@ -18,8 +18,10 @@
 
 #include <curl/curl.h>
 #include <json-c/json.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <signal.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,6 +47,9 @@ struct app {
     struct kgc_server *http;             /* --http-listen: /healthz /readyz /metrics */
     struct kgc_server *debug;            /* --debug-listen: /debug/... */
     struct kgc_server *invalid_backend;  /* --invalid-backend-listen: 500 for every request */
+    char **header_file_lines;            /* --kong-admin-header-file */
+    size_t n_header_file_lines;
+    const char **kong_headers; /* --kong-admin-header then the file's lines (borrowed) */
 };
 
 static const char *empty_to_null(const char *s)
@@ -302,6 +307,11 @@ static int start(struct app *a)
         return fatal("cannot create the Kubernetes API client", &err);
     kgc_info("main", "kubernetes API", KGC_F_STR("server", kgc_k8s_client_server(a->client)),
              KGC_F_STR("source", a->k8s_cfg->source));
+    if (a->k8s_cfg->insecure)
+        kgc_warn("main",
+                 "Kubernetes API TLS verification is off (kubeconfig insecure-skip-tls-verify): "
+                 "whoever answers for the API server gets kgc's credentials and feeds it objects",
+                 KGC_F_STR("server", kgc_k8s_client_server(a->client)));
 
     a->cache = kgc_cache_new();
     if (!a->cache)
@@ -311,7 +321,19 @@ static int start(struct app *a)
     kgc_listener_cache_options_default(&lo);
     lo.dir = c->listener_cache_dir;
     lo.max_mb = (unsigned)c->listener_cache_max_mb;
-    if (kgc_listener_cache_open(&lo, &a->lc, &err) != 0)
+    int lrc = kgc_listener_cache_open(&lo, &a->lc, &err);
+    if (lrc != 0 && lrc != KGC_ENOMEM && lo.dir && *lo.dir) {
+        /* A full disk or an unwritable directory costs the cache, not the controller: the
+         * listeners then come from live Kong instances only (as with --listener-cache-dir ""). */
+        kgc_error("main",
+                  "listener cache unusable: running without the persistent cache (last-known Kong "
+                  "listeners will not survive kgc restarts); free space or fix the directory and "
+                  "restart kgc to get it back",
+                  KGC_F_STR("error", err.msg));
+        lo.dir = NULL;
+        lrc = kgc_listener_cache_open(&lo, &a->lc, &err);
+    }
+    if (lrc != 0)
         return fatal("cannot open the listener cache", &err);
 
     struct kgc_kong_options kopts;
@@ -324,8 +346,21 @@ static int start(struct app *a)
     kopts.client.cert_file = empty_to_null(c->kong_admin_cert_file);
     kopts.client.key_file = empty_to_null(c->kong_admin_key_file);
     kopts.client.tls_skip_verify = c->kong_admin_tls_skip_verify;
-    kopts.client.headers = (const char *const *)c->kong_admin_headers.items;
-    kopts.client.n_headers = c->kong_admin_headers.len;
+    if (empty_to_null(c->kong_admin_header_file) &&
+        kgc_kong_read_header_file(c->kong_admin_header_file, &a->header_file_lines,
+                                  &a->n_header_file_lines, &err) != 0)
+        return fatal("bad Kong Admin API options", &err);
+    size_t n_headers = c->kong_admin_headers.len + a->n_header_file_lines;
+    a->kong_headers = calloc(n_headers ? n_headers : 1, sizeof(*a->kong_headers));
+    if (!a->kong_headers)
+        return fatal("out of memory", &err);
+    for (size_t i = 0; i < c->kong_admin_headers.len; i++)
+        a->kong_headers[i] = c->kong_admin_headers.items[i];
+    for (size_t i = 0; i < a->n_header_file_lines; i++)
+        a->kong_headers[c->kong_admin_headers.len + i] = a->header_file_lines[i];
+    kopts.client.headers = a->kong_headers;
+    kopts.client.n_headers = n_headers;
+    kopts.client.tls_server_name = empty_to_null(c->kong_admin_tls_server_name);
     kopts.client.request_timeout_ms = c->kong_probe_timeout_ns / KGC_NS_PER_MS;
     kopts.probe_interval_ms = c->kong_probe_interval_ns / KGC_NS_PER_MS;
     kopts.down_probe_interval_ms = c->kong_down_probe_interval_ns / KGC_NS_PER_MS;
@@ -472,6 +507,8 @@ static void stop(struct app *a)
     kgc_cache_free(a->cache);
     kgc_k8s_client_free(a->client);
     kgc_k8s_config_free(a->k8s_cfg);
+    free(a->kong_headers);
+    kgc_kong_header_lines_free(a->header_file_lines, a->n_header_file_lines);
 }
 
 int main(int argc, char **argv)
@@ -499,6 +536,12 @@ int main(int argc, char **argv)
         return 0;
     }
     kgc_log_setup(a.cfg.log_level, a.cfg.log_format, 2);
+    /* Before any key or token is read: no core file, and no ptrace or /proc/PID/mem by other
+     * processes of the same user (prctl(2): PR_SET_DUMPABLE 0 makes /proc/PID files root-owned
+     * and core dumps are not produced). --allow-core-dumps keeps them for debugging. */
+    if (!a.cfg.allow_core_dumps && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        kgc_warn("main", "cannot make the process non-dumpable (prctl PR_SET_DUMPABLE)",
+                 KGC_F_STR("error", strerror(errno)));
 
     /* Signals are taken by sigwait in this thread only: block them before any thread starts. */
     sigset_t sigs;

@@ -374,6 +374,12 @@ struct kgc_api_endpoint {
 struct kgc_api_endpointslice {
     struct kgc_api_obj obj;
     const char *service_name; /* label kubernetes.io/service-name, NULL when absent */
+    const char *managed_by;   /* label endpointslice.kubernetes.io/managed-by, NULL when absent */
+    /* The controller ownerReference (controller: true) when it names a core v1 Service: its name
+     * and uid; NULL when the slice has none (kongdiscovery trusts only slices the EndpointSlice
+     * controller made for the Service it watches). */
+    const char *owner_service_name;
+    const char *owner_service_uid;
     const char *address_type; /* IPv4, IPv6, FQDN */
     const struct kgc_api_endpoint_port *ports;
     uint32_t n_ports;

@@ -54,7 +54,9 @@ struct kgc_config {
     char *kong_admin_cert_file;
     char *kong_admin_key_file;
     bool kong_admin_tls_skip_verify;
+    char *kong_admin_tls_server_name;      /* SNI and verification name; empty: the URL's host */
     struct kgc_strlist kong_admin_headers; /* "K:V" */
+    char *kong_admin_header_file;          /* "Name: value" lines; empty: none */
     uint64_t kong_probe_interval_ns;
     uint64_t kong_probe_timeout_ns;
     uint64_t kong_down_probe_interval_ns;
@@ -91,6 +93,7 @@ struct kgc_config {
     uint64_t election_retry_period_ns;
 
     /* process */
+    bool allow_core_dumps;          /* false: PR_SET_DUMPABLE 0 at start */
     uint64_t cache_sync_timeout_ns; /* start-up: longest wait for the first lists */
     uint64_t shutdown_timeout_ns;   /* SIGTERM: longest wait for keys in progress */
 };

@@ -4,9 +4,10 @@
  *     (configuration hash), the reply of `POST /config` (applied / unchanged / rejected with
  *     Kong's flattened errors / busy), and EndpointSlice endpoints → admin URLs.
  *   - A client (one libcurl easy handle; not thread-safe: one client per thread) with a timeout
- *     on every call, capped response bodies, TLS (CA, client certificate, skip-verify) and extra
- *     headers.
- *   - A registry (struct kgc_kong) of instances keyed by admin URL, each with its own prober
+ *     on every call, capped response bodies, TLS (CA, client certificate, skip-verify, server
+ *     name), extra headers and URL credentials (HTTP Basic).
+ *   - A registry (struct kgc_kong) of instances keyed by display URL (the admin URL without
+ *     userinfo: see "Admin URLs and their credentials"), each with its own prober
  *     thread. A prober emits events to subscribers: READY, UNREACHABLE, RESTARTED,
  *     LISTENERS_CHANGED, HASH_CHANGED, HEARTBEAT, REMOVED.
  *
@@ -186,12 +187,19 @@ const char *kgc_kong_push_kind_name(enum kgc_kong_push_kind kind);
 
 /* Connection options. Strings are copied by kgc_kong_client_new()/kgc_kong_new(). */
 struct kgc_kong_client_options {
-    const char *ca_file;        /* --kong-admin-ca-file: PEM bundle to verify Kong (NULL: system) */
-    const char *cert_file;      /* --kong-admin-cert-file: client certificate (PEM), for mTLS */
-    const char *key_file;       /* --kong-admin-key-file: its private key (PEM) */
-    bool tls_skip_verify;       /* --kong-admin-tls-skip-verify: no peer or host name check */
-    const char *const *headers; /* --kong-admin-header K:V (repeatable), n_headers of them */
+    const char *ca_file;   /* --kong-admin-ca-file: PEM bundle to verify Kong (NULL: system) */
+    const char *cert_file; /* --kong-admin-cert-file: client certificate (PEM), for mTLS */
+    const char *key_file;  /* --kong-admin-key-file: its private key (PEM) */
+    bool tls_skip_verify;  /* --kong-admin-tls-skip-verify: no peer or host name check */
+    const char *tls_server_name; /* --kong-admin-tls-server-name: the name TLS sends (SNI) and
+                                    verifies instead of the URL's host (NULL: the host) */
+    const char *const *headers;  /* --kong-admin-header K:V (repeatable), n_headers of them */
     size_t n_headers;
+    /* Admin URLs carrying userinfo (--kong-admin-url): a client for the instance whose display
+     * URL equals one of them without its userinfo logs in with it. The registry fills this from
+     * its static admin URLs; NULL/0: none. */
+    const char *const *credential_urls;
+    size_t n_credential_urls;
     uint64_t request_timeout_ms; /* --kong-probe-timeout: whole GET /, GET /status (2000) */
     uint64_t connect_timeout_ms; /* TCP+TLS connect, capped by the request timeout (1000) */
     uint64_t push_timeout_ms;    /* whole POST /config: Kong may take long to load (30000) */
@@ -204,16 +212,23 @@ void kgc_kong_client_options_default(struct kgc_kong_client_options *o);
 
 struct kgc_kong_client;
 
-/* A client for the Admin API at admin_url ("http[s]://host[:port][/prefix]", trailing slash
- * dropped). Checks the options (header syntax, files readable). Returns 0 and *out (free with
- * kgc_kong_client_free()), or KGC_EINVAL/KGC_EUSAGE with a reason, KGC_ENOMEM. */
+/* A client for the Admin API at admin_url ("http[s]://[user:pass@]host[:port][/prefix]",
+ * trailing slash dropped). Credentials come from admin_url's userinfo, else from the
+ * credential_urls entry of the same display URL; they are sent as HTTP Basic authentication and
+ * never appear in a message. With tls_server_name on an https URL, requests go to
+ * https://SERVER-NAME:PORT/... and libcurl's CURLOPT_CONNECT_TO sends them to the URL's host and
+ * port: SNI, certificate verification and the Host header use SERVER-NAME (libcurl has no
+ * separate SNI option; CONNECT_TO keeps the connection to the real address without a resolver
+ * trick, and the Admin API ignores Host). Checks the options (header syntax, files readable).
+ * Returns 0 and *out (free with kgc_kong_client_free()), or KGC_EINVAL/KGC_EUSAGE with a reason
+ * that never shows a header value or credentials, KGC_ENOMEM. */
 int kgc_kong_client_new(const char *admin_url, const struct kgc_kong_client_options *o,
                         struct kgc_kong_client **out, struct kgc_err *err);
 
 /* Frees the client. NULL is a no-op. */
 void kgc_kong_client_free(struct kgc_kong_client *c);
 
-/* The admin URL (normalised). Owned by the client. */
+/* The display URL (normalised, without userinfo). Owned by the client. */
 const char *kgc_kong_client_url(const struct kgc_kong_client *c);
 
 /* Makes a call in progress on c fail at once with KGC_ESHUTDOWN (within libcurl's progress
@@ -279,9 +294,45 @@ int kgc_kong_urls_from_endpoints(const struct kgc_kong_endpoint_slice *slices, s
 
 void kgc_kong_urls_free(char **urls, size_t n);
 
-/* Normalises an admin URL (scheme http or https required, trailing slashes dropped) into out.
- * Returns 0 or KGC_EUSAGE with a reason. */
+/* ---------------------------------------------------------------------------------------------
+ * Admin URLs and their credentials (pkg/kong/adminurl.c).
+ *
+ * An admin URL may carry credentials: http://user:pass@host:8001 (accepted; sent as HTTP Basic
+ * authentication). Everything but the HTTP request itself knows an instance by its display URL,
+ * the normalised URL without userinfo: the registry's keys, events, kgc_kong_instance_state.url,
+ * logs, /metrics labels, the debug endpoints, the listener cache (keys and records) and Gateway
+ * status messages. Error messages show the display URL too, never the userinfo. A query or a
+ * fragment is refused (the Admin API paths are appended to the URL).
+ * ------------------------------------------------------------------------------------------- */
+
+/* Splits an admin URL: the display URL (scheme lower-cased, userinfo removed, trailing slashes
+ * dropped) into out and the raw (percent-encoded) userinfo into userinfo ("" when none; NULL:
+ * not wanted). Returns 0 or KGC_EUSAGE with a reason that shows the URL without userinfo. */
+int kgc_kong_url_split(const char *url, char out[KGC_KONG_URL_MAX], char userinfo[KGC_KONG_URL_MAX],
+                       struct kgc_err *err);
+
+/* kgc_kong_url_split() without the userinfo: the instance's name everywhere. */
 int kgc_kong_url_normalize(const char *url, char out[KGC_KONG_URL_MAX], struct kgc_err *err);
+
+/* A printable name for any string given as a URL, valid or not, for messages: userinfo, query and
+ * fragment removed, control characters replaced by '?'. Never fails (truncates to size). */
+void kgc_kong_url_display(const char *url, char *out, size_t size);
+
+/* True when url is valid and carries userinfo. */
+bool kgc_kong_url_has_userinfo(const char *url);
+
+/* Percent-decodes "user[:password]" into user and password ("" when absent). */
+void kgc_kong_userinfo_decode(const char *userinfo, char user[KGC_KONG_URL_MAX],
+                              char password[KGC_KONG_URL_MAX]);
+
+/* Reads --kong-admin-header-file: one "Name: value" per line; blank lines and lines starting with
+ * '#' skipped; at most 64 KiB. Returns 0 and *lines ("Name: value" strings, *n of them; free with
+ * kgc_kong_header_lines_free()), or KGC_EUSAGE naming the file and line but never a value,
+ * KGC_ENOMEM. */
+int kgc_kong_read_header_file(const char *path, char ***lines, size_t *n, struct kgc_err *err);
+
+/* Frees (and wipes) what kgc_kong_read_header_file() returned. NULL is a no-op. */
+void kgc_kong_header_lines_free(char **lines, size_t n);
 
 /* ---------------------------------------------------------------------------------------------
  * The instance registry and its probers.
@@ -303,8 +354,9 @@ struct kgc_kong_options {
 void kgc_kong_options_default(struct kgc_kong_options *o);
 
 /* Checks the options as cmd/kgc needs: exactly one of admin URLs / admin service, URLs
- * well-formed, NS/NAME well-formed, intervals > 0, cert and key given together, headers K:V with
- * a token name, TLS files readable. Returns 0 or KGC_EUSAGE with a reason naming the flag. */
+ * well-formed (messages never show their userinfo), NS/NAME well-formed, intervals > 0, cert and
+ * key given together, headers K:V with a token name, TLS files readable. Returns 0 or KGC_EUSAGE
+ * with a reason naming the flag. */
 int kgc_kong_options_validate(const struct kgc_kong_options *o, struct kgc_err *err);
 
 /* Splits "NS/NAME" into ns and name (each at most 253 bytes + NUL). 0 or KGC_EUSAGE. */
@@ -319,7 +371,7 @@ enum kgc_kong_health {
 /* An instance as its prober last saw it. A copy: the holder owns it (kgc_kong_instance_state_free).
  */
 struct kgc_kong_instance_state {
-    char url[KGC_KONG_URL_MAX];
+    char url[KGC_KONG_URL_MAX]; /* the display URL (no userinfo) */
     enum kgc_kong_health health;
     bool reachable;                   /* the last probe got an HTTP answer */
     bool configured;                  /* ready and hash not 32 zeros */
@@ -383,10 +435,13 @@ int kgc_kong_subscribe(struct kgc_kong *k, kgc_kong_event_fn fn, void *ctx);
  * kgc_kong_set_instances()). Returns 0 or an error of kgc_kong_set_instances(). */
 int kgc_kong_start(struct kgc_kong *k, struct kgc_err *err);
 
-/* Makes the instance set exactly urls (normalised, duplicates ignored): starts a prober for each
- * new URL, stops and joins the prober of each URL gone (then emits REMOVED). Blocks for at most
- * about one request's connect time per removed instance. Returns 0, KGC_EUSAGE (bad URL; nothing
- * changed), KGC_ENOMEM, or an errno code when a thread cannot be created. */
+/* Makes the instance set exactly urls (normalised to display URLs, duplicates ignored; their
+ * userinfo is dropped: credentials come from the client options' credential_urls), and logs one
+ * warning per new instance when it is plain http or TLS verification is off (what would cross
+ * unprotected: header names, never values). Starts a prober for each new URL, stops and joins the
+ * prober of each URL gone (then emits REMOVED). Blocks for at most about one request's connect time
+ * per removed instance. Returns 0, KGC_EUSAGE (bad URL; nothing changed), KGC_ENOMEM, or an errno
+ * code when a thread cannot be created. */
 int kgc_kong_set_instances(struct kgc_kong *k, const char *const *urls, size_t n,
                            struct kgc_err *err);
 

@@ -1,7 +1,16 @@
 /* kongdiscovery — Kong instances from a Service's EndpointSlices (--kong-admin-service NS/NAME):
- * a cache handler that, whenever one of the Service's EndpointSlices changes, recomputes the
- * admin URLs (one per address of a ready or serving, not terminating endpoint, on the port named
- * --kong-admin-port-name) and hands them to the Kong registry, which starts and stops probers. */
+ * a cache handler that, whenever one of the Service's EndpointSlices (or the Service) changes,
+ * recomputes the admin URLs (one per address of a ready or serving, not terminating endpoint, on
+ * the port named --kong-admin-port-name) and hands them to the Kong registry, which starts and
+ * stops probers.
+ *
+ * Trust: an instance receives every configuration push, TLS private keys included, so only the
+ * slices the EndpointSlice controller made for that Service count: label
+ * kubernetes.io/service-name = NAME, label endpointslice.kubernetes.io/managed-by =
+ * endpointslice-controller.k8s.io, and a controller ownerReference (apiVersion v1, kind Service,
+ * name NAME, and the Service's uid when the Service is in the cache). Any other slice carrying the
+ * service-name label (made by a tenant, by another controller, or mirrored from a selector-less
+ * Service's Endpoints) is ignored with a warning (at most one a minute, counting the rest). */
 #ifndef KGC_KONGDISCOVERY_H
 #define KGC_KONGDISCOVERY_H
 
@@ -23,5 +32,10 @@ int kgc_kong_discovery_new(struct kgc_kong *k, struct kgc_cache *cache, const ch
 int kgc_kong_discovery_sync(struct kgc_kong_discovery *d, struct kgc_err *err);
 
 void kgc_kong_discovery_free(struct kgc_kong_discovery *d);
+
+/* Why slice s is not trusted for the Service named service_name (uid service_uid, NULL or "" when
+ * unknown), or NULL when it is (see "Trust" above). Pure. */
+const char *kgc_kong_discovery_untrusted(const struct kgc_api_endpointslice *s,
+                                         const char *service_name, const char *service_uid);
 
 #endif

@@ -1,12 +1,13 @@
 /* listenercache — the last-known Kong listeners, per instance, in LMDB, and the one answer the
  * reconcilers ask for: kgc_listener_view().
  *
- * State per instance (keyed by admin URL): its listeners, Kong version, node id, router flavour,
- * database mode and the wall time it was last seen live. The in-memory state is fed by the Kong
- * probers (kgc_listener_cache_attach()) or by the set_live/set_down calls; an entry is written to
- * LMDB when its listeners or identity change, when the instance goes down (to record when it was
- * last seen live), on a heartbeat (every kong heartbeat_interval_ms) and at close — never on every
- * probe. A new process reads what the last one stored.
+ * State per instance (keyed by its display URL: the admin URL without userinfo, kgc/kong.h): its
+ * listeners, Kong version, node id, router flavour, database mode and the wall time it was last
+ * seen live. The in-memory state is fed by the Kong probers (kgc_listener_cache_attach()) or by the
+ * set_live/set_down calls; an entry is written to LMDB when its listeners or identity change, when
+ * the instance goes down (to record when it was last seen live), on a heartbeat (every kong
+ * heartbeat_interval_ms) and at close — never on every probe. A new process reads what the last one
+ * stored.
  *
  * The view: LIVE (the union of the listeners of every ready instance) if any instance is ready;
  * otherwise CACHED (the most recently seen-live entry, stale, with its age); otherwise NONE, with a
@@ -76,6 +77,9 @@ struct kgc_listener_cache;
  * the directory when it cannot be created or written ("... give a writable --listener-cache-dir,
  * or an empty one to disable the cache"); KGC_EEXIST when this process already has the directory
  * open (LMDB forbids it); KGC_ENOMEM. A corrupt or incompatible file is not an error (see above).
+ * A full filesystem is KGC_ENOSPC, never a crash: lock.mdb's blocks are allocated
+ * (posix_fallocate) before LMDB maps and writes it, since a store into a sparse mapped page on a
+ * full filesystem is SIGBUS. cmd/kgc then logs an error and runs without persistence.
  * With persistence disabled it logs once that kgc restarts will not be covered. */
 int kgc_listener_cache_open(const struct kgc_listener_cache_options *o,
                             struct kgc_listener_cache **out, struct kgc_err *err);

@@ -631,6 +631,33 @@ static struct kgc_api_obj *parse_endpointslice(struct api_pctx *c, json_object *
     for (uint32_t i = 0; i < e->obj.meta.n_labels; i++) {
         if (strcmp(e->obj.meta.labels[i].key, "kubernetes.io/service-name") == 0)
             e->service_name = e->obj.meta.labels[i].value;
+        else if (strcmp(e->obj.meta.labels[i].key, "endpointslice.kubernetes.io/managed-by") == 0)
+            e->managed_by = e->obj.meta.labels[i].value;
+    }
+    /* The EndpointSlice controller sets one controller reference to the Service (apiVersion v1,
+     * kind Service, controller: true): k8s.io/endpointslice utils.go newEndpointSlice
+     * (metav1.NewControllerRef(service, {Version: "v1", Kind: "Service"})). */
+    json_object *meta = api_get_obj(c, j, "metadata");
+    json_object *owners = meta ? api_get_arr(c, meta, "ownerReferences") : NULL;
+    size_t n_owners = arr_len(owners);
+    for (size_t i = 0; i < n_owners && !e->owner_service_name; i++) {
+        json_object *it = json_object_array_get_idx(owners, i);
+        if (!it || !json_object_is_type(it, json_type_object))
+            continue;
+        json_object *kind = NULL, *ver = NULL, *ctl = NULL;
+        json_object_object_get_ex(it, "kind", &kind);
+        json_object_object_get_ex(it, "apiVersion", &ver);
+        json_object_object_get_ex(it, "controller", &ctl);
+        if (!kind || !ver || !ctl || !json_object_is_type(ctl, json_type_boolean) ||
+            !json_object_get_boolean(ctl) || !json_object_is_type(kind, json_type_string) ||
+            !json_object_is_type(ver, json_type_string) ||
+            strcmp(json_object_get_string(kind), "Service") != 0 ||
+            strcmp(json_object_get_string(ver), "v1") != 0)
+            continue;
+        size_t s2 = api_path_push(c, "metadata.ownerReferences[%zu]", i);
+        e->owner_service_name = api_get_str(c, it, "name");
+        e->owner_service_uid = api_get_str(c, it, "uid");
+        api_path_pop(c, s2);
     }
     e->address_type = api_get_str(c, j, "addressType");
     json_object *arr = api_get_arr(c, j, "ports");

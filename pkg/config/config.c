@@ -62,9 +62,18 @@ static const struct kgc_option options[] = {
      OFF(kong_admin_key_file)},
     {"kong-admin-tls-skip-verify", KGC_OPT_BOOL, "false",
      "Do not verify the Admin API's certificate (testing only).", OFF(kong_admin_tls_skip_verify)},
+    {"kong-admin-tls-server-name", KGC_OPT_STRING, "",
+     "Name the Admin API's certificate is verified against and sent as SNI, instead of the URL's "
+     "host (e.g. the admin Service's DNS name when instances are discovered by IP).",
+     OFF(kong_admin_tls_server_name)},
     {"kong-admin-header", KGC_OPT_LIST, "",
-     "Extra header for every Admin API call, as Name:Value (repeatable), e.g. for a token.",
+     "Extra header for every Admin API call, as Name:Value (repeatable). Prefer "
+     "kong-admin-header-file for a token: a flag is visible in the process list.",
      OFF(kong_admin_headers)},
+    {"kong-admin-header-file", KGC_OPT_STRING, "",
+     "File of extra Admin API headers, one \"Name: value\" a line (# comments), read at start, "
+     "e.g. a mounted Secret holding \"Kong-Admin-Token: ...\".",
+     OFF(kong_admin_header_file)},
     {"kong-probe-interval", KGC_OPT_DURATION, "1s", "How often a ready Kong instance is probed.",
      OFF(kong_probe_interval_ns), 10 * MS, 3600 * S},
     {"kong-probe-timeout", KGC_OPT_DURATION, "2s", "Time limit of each probe request.",
@@ -145,6 +154,11 @@ static const struct kgc_option options[] = {
      "Time between election attempts and renewals.", OFF(election_retry_period_ns), 100 * MS,
      600 * S},
 
+    {"allow-core-dumps", KGC_OPT_BOOL, "false",
+     "Leave the process dumpable (core files, ptrace by the same user) for debugging. By default "
+     "kgc sets PR_SET_DUMPABLE to 0 at start, so TLS private keys and tokens in its memory never "
+     "reach a core file.",
+     OFF(allow_core_dumps)},
     {"cache-sync-timeout", KGC_OPT_DURATION, "2m",
      "Longest wait at start-up for every informer's first list; past it kgc exits 1.",
      OFF(cache_sync_timeout_ns), 1 * S, 3600 * S},

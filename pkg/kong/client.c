@@ -20,6 +20,10 @@ struct kgc_kong_client {
     struct curl_slist *get_headers;  /* Accept, User-Agent, extra headers */
     struct curl_slist *post_headers; /* the same plus "Expect:" (no 100-continue round trip) */
     char *ca_file, *cert_file, *key_file;
+    char *username, *password;     /* from the URL's userinfo (wiped at free); NULL: none */
+    char *server_name;             /* --kong-admin-tls-server-name on an https URL, else NULL */
+    char *request_base;            /* https://SERVER-NAME:PORT[/prefix] when server_name */
+    struct curl_slist *connect_to; /* "SERVER-NAME:PORT:HOST:PORT" when server_name */
     bool skip_verify;
     uint64_t request_timeout_ms, connect_timeout_ms, push_timeout_ms;
     size_t max_root_body, max_reply_body;
@@ -104,30 +108,6 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
     return flag && __atomic_load_n(flag, __ATOMIC_RELAXED) ? 1 : 0;
 }
 
-/* "K:V" → "K: V" (or "K;" for an empty value, which is how libcurl sends an empty header).
- * Returns 0 or KGC_EUSAGE. */
-static int header_line(const char *kv, char *out, size_t size, struct kgc_err *err)
-{
-    const char *colon = strchr(kv, ':');
-    if (!colon || colon == kv)
-        return kgc_err_set(err, KGC_EUSAGE, "--kong-admin-header \"%.100s\": expected K:V", kv);
-    for (const char *p = kv; p < colon; p++)
-        if (!strchr("!#$%&'*+-.^_`|~", *p) &&
-            !((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
-            return kgc_err_set(err, KGC_EUSAGE,
-                               "--kong-admin-header \"%.100s\": bad character in the name", kv);
-    const char *v = colon + 1;
-    while (*v == ' ' || *v == '\t')
-        v++;
-    if (strpbrk(v, "\r\n"))
-        return kgc_err_set(err, KGC_EUSAGE, "--kong-admin-header: line break in the value");
-    int n = *v ? snprintf(out, size, "%.*s: %s", (int)(colon - kv), kv, v)
-               : snprintf(out, size, "%.*s;", (int)(colon - kv), kv);
-    if (n < 0 || (size_t)n >= size)
-        return kgc_err_set(err, KGC_EUSAGE, "--kong-admin-header: too long");
-    return 0;
-}
-
 static int append(struct curl_slist **l, const char *line)
 {
     struct curl_slist *t = curl_slist_append(*l, line);
@@ -135,6 +115,112 @@ static int append(struct curl_slist **l, const char *line)
         return KGC_ENOMEM;
     *l = t;
     return 0;
+}
+
+/* "K:V" → "K: V" (or "K;" for an empty value, which is how libcurl sends an empty header).
+ * Returns 0 or KGC_EUSAGE. Messages never show the value (usually a token), nor a malformed
+ * option's text (it may be a token with its colon missing): only the option's position and, when
+ * the name is well-formed, the name. */
+static int header_line(const char *kv, size_t idx, char *out, size_t size, struct kgc_err *err)
+{
+    const char *colon = strchr(kv, ':');
+    if (!colon || colon == kv)
+        return kgc_err_set(err, KGC_EUSAGE,
+                           "--kong-admin-header #%zu: expected Name:Value (the value is not shown)",
+                           idx + 1);
+    for (const char *p = kv; p < colon; p++)
+        if (!strchr("!#$%&'*+-.^_`|~", *p) &&
+            !((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+            return kgc_err_set(err, KGC_EUSAGE,
+                               "--kong-admin-header #%zu: bad character in the header name (the "
+                               "text is not shown)",
+                               idx + 1);
+    const char *v = colon + 1;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < ' ' && *p != '\t')
+            return kgc_err_set(err, KGC_EUSAGE,
+                               "--kong-admin-header %.*s: control character in the value",
+                               (int)(colon - kv > 100 ? 100 : colon - kv), kv);
+    int n = *v ? snprintf(out, size, "%.*s: %s", (int)(colon - kv), kv, v)
+               : snprintf(out, size, "%.*s;", (int)(colon - kv), kv);
+    if (n < 0 || (size_t)n >= size)
+        return kgc_err_set(err, KGC_EUSAGE, "--kong-admin-header %.*s: too long",
+                           (int)(colon - kv > 100 ? 100 : colon - kv), kv);
+    return 0;
+}
+
+/* The credentials of the client's URL: admin_url's own userinfo, else that of the
+ * credential_urls entry with the same display URL. */
+static int set_credentials(struct kgc_kong_client *c, const char *admin_url,
+                           const struct kgc_kong_client_options *o, struct kgc_err *err)
+{
+    char disp[KGC_KONG_URL_MAX], ui[KGC_KONG_URL_MAX];
+    int rc = kgc_kong_url_split(admin_url, c->url, ui, err);
+    for (size_t i = 0; rc == 0 && !ui[0] && i < o->n_credential_urls; i++) {
+        struct kgc_err e2 = {0};
+        if (kgc_kong_url_split(o->credential_urls[i], disp, ui, &e2) != 0 ||
+            strcmp(disp, c->url) != 0)
+            ui[0] = '\0';
+    }
+    if (rc == 0 && ui[0]) {
+        char user[KGC_KONG_URL_MAX], pass[KGC_KONG_URL_MAX];
+        kgc_kong_userinfo_decode(ui, user, pass);
+        c->username = strdup(user);
+        c->password = strdup(pass);
+        explicit_bzero(user, sizeof(user));
+        explicit_bzero(pass, sizeof(pass));
+        if (!c->username || !c->password)
+            rc = kgc_err_set(err, KGC_ENOMEM, "out of memory");
+    }
+    explicit_bzero(ui, sizeof(ui));
+    return rc;
+}
+
+/* --kong-admin-tls-server-name on an https URL: the request URL names the server name, and
+ * CONNECT_TO maps it to the URL's host and port. */
+static int set_server_name(struct kgc_kong_client *c, const char *name, struct kgc_err *err)
+{
+    if (!name || !name[0] || strncmp(c->url, "https://", 8) != 0)
+        return 0;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '.'))
+            return kgc_err_set(err, KGC_EUSAGE,
+                               "--kong-admin-tls-server-name \"%.100s\": not a DNS name", name);
+    const char *host = c->url + 8;
+    size_t hl;
+    if (host[0] == '[') {
+        const char *rb = strchr(host, ']');
+        if (!rb)
+            return kgc_err_set(err, KGC_EUSAGE, "kong admin URL %s: unterminated IPv6 address",
+                               c->url);
+        hl = (size_t)(rb - host) + 1;
+    } else {
+        hl = strcspn(host, ":/");
+    }
+    const char *port = "443";
+    size_t pl = 3;
+    const char *rest = host + hl;
+    if (*rest == ':') {
+        port = rest + 1;
+        pl = strcspn(port, "/");
+        rest = port + pl;
+    }
+    size_t n = strlen(name) + pl + strlen(rest) + 16;
+    char *line = malloc(strlen(name) + pl + hl + pl + 8);
+    c->request_base = malloc(n);
+    c->server_name = strdup(name);
+    if (!line || !c->request_base || !c->server_name) {
+        free(line);
+        return kgc_err_set(err, KGC_ENOMEM, "out of memory");
+    }
+    snprintf(c->request_base, n, "https://%s:%.*s%s", name, (int)pl, port, rest);
+    sprintf(line, "%s:%.*s:%.*s:%.*s", name, (int)pl, port, (int)hl, host, (int)pl, port);
+    int rc = append(&c->connect_to, line);
+    free(line);
+    return rc ? kgc_err_set(err, rc, "out of memory") : 0;
 }
 
 static int check_file(const char *path, const char *flag, char **copy, struct kgc_err *err)
@@ -160,8 +246,8 @@ int kgc_kong_client_new(const char *admin_url, const struct kgc_kong_client_opti
     struct kgc_kong_client *c = calloc(1, sizeof(*c));
     if (!c)
         return kgc_err_set(err, KGC_ENOMEM, "out of memory");
-    int rc = kgc_kong_url_normalize(admin_url, c->url, err);
-    if (rc)
+    int rc = set_credentials(c, admin_url, o, err);
+    if (rc || (rc = set_server_name(c, o->tls_server_name, err)))
         goto out_free;
     if ((rc = check_file(o->ca_file, "--kong-admin-ca-file", &c->ca_file, err)) ||
         (rc = check_file(o->cert_file, "--kong-admin-cert-file", &c->cert_file, err)) ||
@@ -185,12 +271,12 @@ int kgc_kong_client_new(const char *admin_url, const struct kgc_kong_client_opti
     }
     for (size_t i = 0; i < o->n_headers; i++) {
         char line[4096];
-        if ((rc = header_line(o->headers[i], line, sizeof(line), err)))
-            goto out_free;
-        if ((rc = append(&c->get_headers, line)) || (rc = append(&c->post_headers, line))) {
+        rc = header_line(o->headers[i], i, line, sizeof(line), err);
+        if (!rc && ((rc = append(&c->get_headers, line)) || (rc = append(&c->post_headers, line))))
             kgc_err_set(err, rc, "out of memory");
+        explicit_bzero(line, sizeof(line));
+        if (rc)
             goto out_free;
-        }
     }
     c->curl = curl_easy_init();
     if (!c->curl) {
@@ -215,6 +301,15 @@ void kgc_kong_client_free(struct kgc_kong_client *c)
     free(c->ca_file);
     free(c->cert_file);
     free(c->key_file);
+    if (c->username)
+        explicit_bzero(c->username, strlen(c->username));
+    if (c->password)
+        explicit_bzero(c->password, strlen(c->password));
+    free(c->username);
+    free(c->password);
+    free(c->server_name);
+    free(c->request_base);
+    curl_slist_free_all(c->connect_to);
     free(c);
 }
 
@@ -271,7 +366,8 @@ static int perform(struct kgc_kong_client *c, const char *what, const char *path
     /* Kong's 201 to POST /config lists every entity it loaded (tens of MB for 10k routes) and
      * kgc needs none of it: not kept, so neither capped nor held in memory. */
     r->body.skip_2xx = form ? c->curl : NULL;
-    if (snprintf(url, sizeof(url), "%s%s", c->url, path) >= (int)sizeof(url))
+    if (snprintf(url, sizeof(url), "%s%s", c->request_base ? c->request_base : c->url, path) >=
+        (int)sizeof(url))
         return kgc_err_set(err, KGC_EINVAL, "%s: URL too long", what);
     uint64_t connect_ms = c->connect_timeout_ms < timeout_ms ? c->connect_timeout_ms : timeout_ms;
 
@@ -301,6 +397,13 @@ static int perform(struct kgc_kong_client *c, const char *what, const char *path
         curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
     if (c->key_file)
         curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
+    if (c->username) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERNAME, c->username);
+        curl_easy_setopt(h, CURLOPT_PASSWORD, c->password);
+    }
+    if (c->connect_to)
+        curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->skip_verify ? 0L : 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->skip_verify ? 0L : 2L);
     if (form) {

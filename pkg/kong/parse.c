@@ -589,36 +589,6 @@ int kgc_kong_parse_push_reply(long status, const char *body, size_t len, const c
 
 /* ---- URLs and discovery ---------------------------------------------------------------------- */
 
-int kgc_kong_url_normalize(const char *url, char out[KGC_KONG_URL_MAX], struct kgc_err *err)
-{
-    if (!url)
-        return kgc_err_set(err, KGC_EUSAGE, "kong admin URL missing");
-    size_t skip = 0;
-    if (strncasecmp(url, "http://", 7) == 0)
-        skip = 7;
-    else if (strncasecmp(url, "https://", 8) == 0)
-        skip = 8;
-    else
-        return kgc_err_set(err, KGC_EUSAGE,
-                           "kong admin URL \"%.200s\": must start with http:// or https://", url);
-    size_t n = strlen(url);
-    while (n > skip && url[n - 1] == '/')
-        n--;
-    if (n == skip || url[skip] == '/' || url[skip] == ':')
-        return kgc_err_set(err, KGC_EUSAGE, "kong admin URL \"%.200s\": no host", url);
-    if (n >= KGC_KONG_URL_MAX)
-        return kgc_err_set(err, KGC_EUSAGE, "kong admin URL is too long (%zu bytes)", n);
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)url[i] <= ' ' || url[i] == 0x7f)
-            return kgc_err_set(err, KGC_EUSAGE,
-                               "kong admin URL \"%.200s\": white space or control character", url);
-    for (size_t i = 0; i < skip; i++)
-        out[i] = (char)tolower((unsigned char)url[i]);
-    memcpy(out + skip, url + skip, n - skip);
-    out[n] = '\0';
-    return 0;
-}
-
 void kgc_kong_urls_free(char **urls, size_t n)
 {
     if (!urls)

@@ -42,7 +42,8 @@ struct kgc_kong {
     struct kgc_kong_options opts; /* deep copy; strings below back its pointers */
     char **urls;                  /* copies of opts.admin_urls */
     char **headers;               /* copies of opts.client.headers */
-    char *admin_service, *admin_port_name, *ca_file, *cert_file, *key_file;
+    char **cred_urls;             /* copies of opts.client.credential_urls */
+    char *admin_service, *admin_port_name, *ca_file, *cert_file, *key_file, *server_name;
 
     pthread_mutex_t set_mu; /* serialises set_instances/stop (held across joins) */
     pthread_mutex_t mu;     /* guards inst, n_inst, next_id (never held across I/O) */
@@ -121,9 +122,10 @@ int kgc_kong_options_validate(const struct kgc_kong_options *o, struct kgc_err *
     if (cert != key)
         return kgc_err_set(err, KGC_EUSAGE,
                            "--kong-admin-cert-file and --kong-admin-key-file go together");
-    /* Headers and TLS files are checked the way a prober's client will check them. */
+    /* Headers, TLS files and the server name are checked the way a prober's client will check
+     * them (an https URL: the server name only applies there). */
     struct kgc_kong_client *c = NULL;
-    int rc = kgc_kong_client_new("http://127.0.0.1", &o->client, &c, err);
+    int rc = kgc_kong_client_new("https://127.0.0.1", &o->client, &c, err);
     kgc_kong_client_free(c);
     return rc;
 }
@@ -548,6 +550,17 @@ int kgc_kong_new(const struct kgc_kong_options *o, struct kgc_kong **out, struct
     k->ca_file = dup_or_null(o->client.ca_file, &oom);
     k->cert_file = dup_or_null(o->client.cert_file, &oom);
     k->key_file = dup_or_null(o->client.key_file, &oom);
+    k->server_name = dup_or_null(o->client.tls_server_name, &oom);
+    /* The static admin URLs keep their userinfo here only: every client of the registry's
+     * options (probers, the syncer's) finds its credentials by display URL. */
+    if (!o->client.n_credential_urls) {
+        k->opts.client.n_credential_urls = o->n_admin_urls;
+        k->cred_urls = dup_list(o->admin_urls, o->n_admin_urls, &oom);
+    } else {
+        k->cred_urls = dup_list(o->client.credential_urls, o->client.n_credential_urls, &oom);
+    }
+    k->opts.client.credential_urls = (const char *const *)k->cred_urls;
+    k->opts.client.tls_server_name = k->server_name;
     k->opts.admin_urls = (const char *const *)k->urls;
     k->opts.client.headers = (const char *const *)k->headers;
     k->opts.admin_service = k->admin_service;
@@ -598,6 +611,54 @@ static struct instance *find(struct instance **v, size_t n, const char *url)
 static int inst_cmp(const void *a, const void *b)
 {
     return strcmp((*(struct instance *const *)a)->url, (*(struct instance *const *)b)->url);
+}
+
+/* True when the instance at display URL url logs in with credentials of the options. */
+static bool has_credentials(const struct kgc_kong *k, const char *url)
+{
+    char disp[KGC_KONG_URL_MAX];
+    for (size_t i = 0; i < k->opts.client.n_credential_urls; i++) {
+        struct kgc_err e = {0};
+        if (kgc_kong_url_has_userinfo(k->opts.client.credential_urls[i]) &&
+            kgc_kong_url_normalize(k->opts.client.credential_urls[i], disp, &e) == 0 &&
+            strcmp(disp, url) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Once per instance, when it joins: what would cross the network unprotected. Over plain http,
+ * every push carries the TLS private keys of the Gateways' HTTPS listeners, plus the extra
+ * headers (a Kong-Admin-Token) and the URL's credentials on every call; with verification off,
+ * the same go to whoever answers. Header names are logged, never their values. */
+static void warn_exposure(const struct kgc_kong *k, const char *url)
+{
+    char headers[256] = "";
+    for (size_t i = 0; i < k->opts.client.n_headers; i++) {
+        const char *h = k->opts.client.headers[i];
+        size_t nl = strcspn(h, ":");
+        size_t used = strlen(headers);
+        snprintf(headers + used, sizeof(headers) - used, "%s%.*s", used ? "," : "",
+                 (int)(nl > 64 ? 64 : nl), h);
+    }
+    bool creds = has_credentials(k, url);
+    if (strncmp(url, "http://", 7) == 0) {
+        kgc_warn(
+            COMPONENT,
+            "kong Admin API over plain http: configuration pushes (with the TLS private keys "
+            "of HTTPS listeners), extra headers and credentials cross the network unencrypted; "
+            "use an https admin URL (fine only for a Kong on the same host)",
+            KGC_F_STR("url", url), KGC_F_STR("headers", headers[0] ? headers : "none"),
+            KGC_F_STR("credentials", creds ? "yes" : "no"));
+    } else if (k->opts.client.tls_skip_verify) {
+        kgc_warn(
+            COMPONENT,
+            "kong Admin API TLS verification is off (--kong-admin-tls-skip-verify): anyone "
+            "who can answer for this address receives the TLS private keys, extra headers and "
+            "credentials; give --kong-admin-ca-file (and --kong-admin-tls-server-name) instead",
+            KGC_F_STR("url", url), KGC_F_STR("headers", headers[0] ? headers : "none"),
+            KGC_F_STR("credentials", creds ? "yes" : "no"));
+    }
 }
 
 int kgc_kong_set_instances(struct kgc_kong *k, const char *const *urls, size_t n,
@@ -666,8 +727,10 @@ int kgc_kong_set_instances(struct kgc_kong *k, const char *const *urls, size_t n
     for (size_t i = 0; i < n_cur; i++)
         if (!find(next, nn, cur[i]->url))
             gone[n_gone++] = cur[i];
-    for (size_t i = 0; i < n_added; i++)
+    for (size_t i = 0; i < n_added; i++) {
         kgc_info(COMPONENT, "kong instance added", KGC_F_STR("url", added[i]->url));
+        warn_exposure(k, added[i]->url);
+    }
     if (nn > 1)
         qsort(next, nn, sizeof(struct instance *), inst_cmp);
     pthread_mutex_lock(&k->mu);
@@ -775,8 +838,19 @@ void kgc_kong_free(struct kgc_kong *k)
     for (size_t i = 0; i < k->n_inst; i++)
         instance_free(k->inst[i]);
     free(k->inst);
+    for (size_t i = 0; k->cred_urls && i < k->opts.client.n_credential_urls; i++)
+        if (k->cred_urls[i])
+            explicit_bzero(k->cred_urls[i], strlen(k->cred_urls[i]));
+    for (size_t i = 0; k->urls && i < k->opts.n_admin_urls; i++)
+        if (k->urls[i])
+            explicit_bzero(k->urls[i], strlen(k->urls[i]));
+    for (size_t i = 0; k->headers && i < k->opts.client.n_headers; i++)
+        if (k->headers[i])
+            explicit_bzero(k->headers[i], strlen(k->headers[i]));
+    free_list(k->cred_urls, k->opts.client.n_credential_urls);
     free_list(k->urls, k->opts.n_admin_urls);
     free_list(k->headers, k->opts.client.n_headers);
+    free(k->server_name);
     free(k->admin_service);
     free(k->admin_port_name);
     free(k->ca_file);

@@ -315,10 +315,44 @@ static void close_env(struct kgc_listener_cache *c)
     }
 }
 
+/* LMDB sizes lock.mdb (its reader table) with ftruncate(), which leaves a sparse file, then maps
+ * it MAP_SHARED and writes through the map (liblmdb mdb.c mdb_env_setup_locks: "if (size < rsize
+ * && *excl > 0) ftruncate(env->me_lfd, rsize)", mmap, then memset of mti_rmutex). On a full
+ * filesystem the first store finds no block to back the page: SIGBUS, with no error and no log
+ * line. Allocating the file's blocks first turns that into ENOSPC here. LMDB keeps a lock file at
+ * least as large as it needs (the else branch: rsize = size), and its default size is 8 KiB (126
+ * readers of 64 bytes plus the header), so an existing file of 8 KiB or more is allocated as it
+ * is and a new or shorter one gets 16 KiB. data.mdb needs nothing: without MDB_WRITEMAP LMDB
+ * writes it with pwrite(), which reports ENOSPC, and only reads through its map. Returns 0 or an
+ * errno code. */
+static int preallocate_lock_file(const char *dir)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof(path), "%s/lock.mdb", dir) >= (int)sizeof(path))
+        return ENAMETOOLONG;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno;
+    struct stat st;
+    int rc = fstat(fd, &st) != 0 ? errno : 0;
+    off_t want = !rc && st.st_size >= 8192 ? st.st_size : 16384;
+    if (!rc)
+        rc = posix_fallocate(fd, 0, want);
+    if (rc == EOPNOTSUPP || rc == EINVAL)
+        rc = 0; /* a filesystem without fallocate: nothing more can be done up front */
+    close(fd);
+    return rc;
+}
+
 /* Opens the environment and the main database. Returns an LMDB/errno code. */
 static int open_env(struct kgc_listener_cache *c)
 {
-    int rc = mdb_env_create(&c->env);
+    int rc = preallocate_lock_file(c->dir);
+    if (rc) {
+        c->env = NULL;
+        return rc;
+    }
+    rc = mdb_env_create(&c->env);
     if (rc) {
         c->env = NULL;
         return rc;

@@ -287,10 +287,12 @@ static const char *keep_string(struct kgc_syncer *s, const char *v, bool *ok)
 static int copy_client_options(struct kgc_syncer *s, const struct kgc_kong_client_options *o)
 {
     s->copts = *o;
-    s->copts_strings = calloc(3 + o->n_headers, sizeof(char *));
+    s->copts_strings = calloc(4 + o->n_headers + o->n_credential_urls, sizeof(char *));
     const char **headers = o->n_headers ? calloc(o->n_headers, sizeof(char *)) : NULL;
-    if (!s->copts_strings || (o->n_headers && !headers)) {
+    const char **creds = o->n_credential_urls ? calloc(o->n_credential_urls, sizeof(char *)) : NULL;
+    if (!s->copts_strings || (o->n_headers && !headers) || (o->n_credential_urls && !creds)) {
         free(headers);
+        free(creds);
         return KGC_ENOMEM;
     }
     bool ok = true;
@@ -300,6 +302,10 @@ static int copy_client_options(struct kgc_syncer *s, const struct kgc_kong_clien
     for (size_t i = 0; i < o->n_headers; i++)
         headers[i] = keep_string(s, o->headers[i], &ok);
     s->copts.headers = headers;
+    s->copts.tls_server_name = keep_string(s, o->tls_server_name, &ok);
+    for (size_t i = 0; i < o->n_credential_urls; i++)
+        creds[i] = keep_string(s, o->credential_urls[i], &ok);
+    s->copts.credential_urls = creds;
     return ok ? 0 : KGC_ENOMEM;
 }
 
@@ -1494,6 +1500,7 @@ void kgc_syncer_free(struct kgc_syncer *s)
         free(s->copts_strings[i]);
     free(s->copts_strings);
     free((void *)s->copts.headers);
+    free((void *)s->copts.credential_urls);
     free(s->controller_name);
     free(s->invalid_backend_target);
     free(s->publish_ns);

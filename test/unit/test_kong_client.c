@@ -404,7 +404,7 @@ struct peer {
     unsigned port;
     enum peer_mode mode;
     pthread_mutex_t mu;
-    char token[128], empty[16], ua[128];
+    char token[128], empty[16], ua[128], auth[256];
     bool saw_empty;
     bool saw_client_cert;
 };
@@ -438,6 +438,8 @@ static enum MHD_Result peer_cb(void *cls, struct MHD_Connection *conn, const cha
     p->saw_empty = v != NULL;
     v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");
     snprintf(p->ua, sizeof(p->ua), "%s", v ? v : "");
+    v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    snprintf(p->auth, sizeof(p->auth), "%s", v ? v : "");
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
     if (ci && ci->tls_session) {
@@ -620,8 +622,16 @@ static char *bio_string(BIO *b)
     return s;
 }
 
+static struct pem make_cert_san(const char *cn, long serial, const char *san);
+
 /* A self-signed certificate for 127.0.0.1 (also its own CA) and its key, as PEM. */
 static struct pem make_cert(const char *cn, long serial)
+{
+    return make_cert_san(cn, serial, "IP:127.0.0.1");
+}
+
+/* The same with subjectAltName san. */
+static struct pem make_cert_san(const char *cn, long serial, const char *san)
 {
     struct pem out;
     EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
@@ -639,7 +649,7 @@ static struct pem make_cert(const char *cn, long serial)
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
     X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
     X509_add_ext(x, ext, -1);
     X509_EXTENSION_free(ext);
     ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints, "critical,CA:TRUE");
@@ -745,6 +755,160 @@ static void test_tls(void **state)
     }
 }
 
+/* Issue #17: credentials in the admin URL are used for the requests (HTTP Basic) and appear in
+ * nothing else the client shows: its URL, its error messages. */
+static void test_url_credentials(void **state)
+{
+    (void)state;
+    struct peer *p = peer_start(NULL, NULL, NULL);
+    p->mode = PEER_ECHO;
+    struct kgc_kong_client_options co;
+    kgc_kong_client_options_default(&co);
+    char url[128], disp[128];
+    snprintf(url, sizeof(url), "http://admin:s3cr%%40t@127.0.0.1:%u/", p->port);
+    snprintf(disp, sizeof(disp), "http://127.0.0.1:%u", p->port);
+    struct kgc_kong_client *c = NULL;
+    struct kgc_err err = {0};
+    assert_int_equal(kgc_kong_client_new(url, &co, &c, &err), 0);
+    assert_string_equal(kgc_kong_client_url(c), disp);
+    char hash[33];
+    assert_int_equal(kgc_kong_client_get_status(c, hash, NULL, NULL), 0);
+    /* base64("admin:s3cr@t") */
+    assert_string_equal(p->auth, "Basic YWRtaW46czNjckB0");
+    kgc_kong_client_free(c);
+
+    /* The registry's way: the client is made for the display URL and finds the credentials in
+     * credential_urls. */
+    const char *creds[] = {"http://other:x@127.0.0.1:1", url};
+    co.credential_urls = creds;
+    co.n_credential_urls = 2;
+    assert_int_equal(kgc_kong_client_new(disp, &co, &c, &err), 0);
+    p->auth[0] = '\0';
+    assert_int_equal(kgc_kong_client_get_status(c, hash, NULL, NULL), 0);
+    assert_string_equal(p->auth, "Basic YWRtaW46czNjckB0");
+    kgc_kong_client_free(c);
+    peer_stop(p);
+
+    /* An error names the display URL only. */
+    co.n_credential_urls = 0;
+    assert_int_equal(kgc_kong_client_new("http://admin:s3cret@127.0.0.1:1", &co, &c, &err), 0);
+    assert_int_not_equal(kgc_kong_client_get_status(c, hash, NULL, &err), 0);
+    assert_null(strstr(err.msg, "s3cret"));
+    assert_non_null(strstr(err.msg, "http://127.0.0.1:1"));
+    kgc_kong_client_free(c);
+    assert_int_equal(kgc_kong_client_new("ftp://admin:s3cret@h", &co, &c, &err), KGC_EUSAGE);
+    assert_null(strstr(err.msg, "s3cret"));
+    assert_int_equal(kgc_kong_client_new("http://admin:s3cret@h/?x=1", &co, &c, &err), KGC_EUSAGE);
+    assert_null(strstr(err.msg, "s3cret"));
+    assert_non_null(strstr(err.msg, "query"));
+}
+
+static void test_url_display_and_split(void **state)
+{
+    (void)state;
+    char out[KGC_KONG_URL_MAX], ui[KGC_KONG_URL_MAX], user[KGC_KONG_URL_MAX],
+        pass[KGC_KONG_URL_MAX];
+    struct kgc_err err = {0};
+    assert_int_equal(kgc_kong_url_split("HTTPS://u:p%3Aq@[::1]:8444/admin//", out, ui, &err), 0);
+    assert_string_equal(out, "https://[::1]:8444/admin");
+    assert_string_equal(ui, "u:p%3Aq");
+    kgc_kong_userinfo_decode(ui, user, pass);
+    assert_string_equal(user, "u");
+    assert_string_equal(pass, "p:q");
+    assert_int_equal(kgc_kong_url_split("http://a@b@host:1", out, ui, &err), 0);
+    assert_string_equal(out, "http://host:1");
+    assert_string_equal(ui, "a@b");
+    assert_true(kgc_kong_url_has_userinfo("http://tok@host"));
+    assert_false(kgc_kong_url_has_userinfo("http://host"));
+    assert_int_equal(kgc_kong_url_split("http://u:p@", out, ui, &err), KGC_EUSAGE);
+    assert_null(strstr(err.msg, "u:p"));
+    char d[64];
+    kgc_kong_url_display("http://u:p@h:1/x?token=1#f", d, sizeof(d));
+    assert_string_equal(d, "http://h:1/x");
+    kgc_kong_url_display("u:p@h:1", d, sizeof(d));
+    assert_string_equal(d, "h:1");
+    kgc_kong_url_display("garbage\n", d, sizeof(d));
+    assert_string_equal(d, "garbage?");
+}
+
+/* A malformed --kong-admin-header never shows its text: it may be a token missing its colon. */
+static void test_header_errors_do_not_echo(void **state)
+{
+    (void)state;
+    struct kgc_kong_client_options co;
+    kgc_kong_client_options_default(&co);
+    struct kgc_kong_client *c = NULL;
+    struct kgc_err err = {0};
+    const char *cases[][1] = {
+        {"Kong-Admin-Token s3cret"}, {"Bad Name s3cret: v"}, {"Kong-Admin-Token: s3cret\r\nX: y"}};
+    for (size_t i = 0; i < 3; i++) {
+        co.headers = cases[i];
+        co.n_headers = 1;
+        assert_int_equal(kgc_kong_client_new("http://127.0.0.1:1", &co, &c, &err), KGC_EUSAGE);
+        assert_null(strstr(err.msg, "s3cret"));
+        assert_non_null(strstr(err.msg, "--kong-admin-header"));
+    }
+
+    char path[] = "/tmp/kgc-hdr-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    char **lines = NULL;
+    size_t n = 0;
+    write_file(path, "# token\n\nKong-Admin-Token: s3cret\r\n  X-Team:  a b \n");
+    assert_int_equal(kgc_kong_read_header_file(path, &lines, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(lines[0], "Kong-Admin-Token: s3cret");
+    assert_string_equal(lines[1], "X-Team:  a b ");
+    kgc_kong_header_lines_free(lines, n);
+    write_file(path, "X-Ok: 1\nKong-Admin-Token s3cret\n");
+    assert_int_equal(kgc_kong_read_header_file(path, &lines, &n, &err), KGC_EUSAGE);
+    assert_null(strstr(err.msg, "s3cret"));
+    assert_non_null(strstr(err.msg, "line 2"));
+    assert_null(lines);
+    write_file(path, "Kong-Admin-Token: s3\001cret\n");
+    assert_int_equal(kgc_kong_read_header_file(path, &lines, &n, &err), KGC_EUSAGE);
+    assert_null(strstr(err.msg, "s3"));
+    unlink(path);
+    assert_int_equal(kgc_kong_read_header_file(path, &lines, &n, &err), KGC_EUSAGE);
+}
+
+/* --kong-admin-tls-server-name: an instance known by IP is verified against the Service name in
+ * its certificate, and the server sees that name as SNI. */
+static void test_tls_server_name(void **state)
+{
+    (void)state;
+    struct pem server = make_cert_san("kong-admin", 7, "DNS:kong-admin.kong.svc");
+    char dir[] = "/tmp/kgc-sni-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char ca[128];
+    snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+    write_file(ca, server.cert);
+    struct peer *p = peer_start(server.cert, server.key, NULL);
+    p->mode = PEER_ECHO;
+    struct kgc_kong_client_options co;
+    kgc_kong_client_options_default(&co);
+    co.ca_file = ca;
+    struct kgc_err err = {0};
+    /* the certificate does not name 127.0.0.1 */
+    assert_int_equal(tls_get(p->port, &co, &err), KGC_ECONNECT);
+    co.tls_server_name = "kong-admin.kong.svc";
+    err.msg[0] = '\0';
+    int rc = tls_get(p->port, &co, &err);
+    if (rc)
+        fail_msg("server name: %s", err.msg);
+    co.tls_server_name = "other.kong.svc";
+    assert_int_equal(tls_get(p->port, &co, &err), KGC_ECONNECT);
+    assert_null(strstr(err.msg, "other.kong.svc:")); /* the message names the instance's URL */
+    co.tls_server_name = "bad name";
+    assert_int_equal(tls_get(p->port, &co, &err), KGC_EUSAGE);
+    peer_stop(p);
+    unlink(ca);
+    rmdir(dir);
+    free(server.cert);
+    free(server.key);
+}
+
 int main(void)
 {
     kgc_log_setup(KGC_LOG_ERROR, KGC_LOG_TEXT, 2);
@@ -761,6 +925,10 @@ int main(void)
         cmocka_unit_test(test_faulty_peer),
         cmocka_unit_test(test_extra_headers),
         cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_url_credentials),
+        cmocka_unit_test(test_url_display_and_split),
+        cmocka_unit_test(test_header_errors_do_not_echo),
+        cmocka_unit_test(test_tls_server_name),
     };
     int rc = cmocka_run_group_tests_name("kong_client", tests, NULL, NULL);
     curl_global_cleanup();
