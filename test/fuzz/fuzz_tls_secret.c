@@ -12,8 +12,9 @@
  * Properties (abort on violation): no crash, no leak, no passphrase prompt; a Secret with
  * tls_valid has both PEMs and they pass the pair check again; a Secret without it says why in
  * tls_problem, which holds no key material; the direct check and the Secret path agree; and the
- * Secret's JSON as kgc emits it (debug dump) never holds the private key: neither its PEM, nor
- * "PRIVATE KEY", nor the base64 text given in data["tls.key"].
+ * Secret's JSON as kgc emits it (debug dump) shows every data value as "<redacted>" and holds
+ * neither the key's PEM, nor "PRIVATE KEY", nor the base64 text given in data["tls.key"], unless
+ * the input has that text outside "data" too (in its name, say).
  *
  *   make BUILD=build-fuzz CC=clang SAN=fuzz OPT="-O1 -g" build-fuzz/fuzz/fuzz_tls_secret
  *   build-fuzz/fuzz/fuzz_tls_secret test/fuzz/corpus/fuzz_tls_secret */
@@ -72,16 +73,40 @@ static bool check_secret(const char *text, size_t len)
         check(!strstr(s->tls_problem, "PRIVATE KEY") &&
               !(s->tls_key_pem && s->tls_key_pem[0] && strstr(s->tls_problem, s->tls_key_pem)));
 
+    /* The emitted JSON shows data values only as "<redacted>", and no text of tls.key (its PEM
+     * or the base64 given) appears in it unless the input has that text outside "data" too. */
     json_object *out = kgc_api_to_json(o);
     check(out != NULL);
     const char *emitted = json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN);
-    check(!strstr(emitted, "PRIVATE KEY"));
-    if (s->tls_key_pem && strlen(s->tls_key_pem) >= 16)
-        check(!strstr(emitted, s->tls_key_pem));
+    json_object *d = NULL;
+    if (json_object_object_get_ex(out, "data", &d) && json_object_is_type(d, json_type_object)) {
+        json_object_object_foreach(d, k, v)
+        {
+            (void)k;
+            check(json_object_is_type(v, json_type_string) &&
+                  strcmp(json_object_get_string(v), "<redacted>") == 0);
+        }
+    }
     json_object *in = json_tokener_parse(text);
     const char *kb = in ? given_key_b64(in) : NULL;
-    if (kb && strlen(kb) >= 16)
-        check(!strstr(emitted, kb));
+    char *kb_copy = kb ? strdup(kb) : NULL;
+    if (in)
+        json_object_object_del(in, "data");
+    const char *rest = in ? json_object_to_json_string_ext(in, JSON_C_TO_STRING_PLAIN) : "";
+    json_object *pem = s->tls_key_pem ? json_object_new_string(s->tls_key_pem) : NULL;
+    const char *pem_json = pem ? json_object_to_json_string_ext(pem, JSON_C_TO_STRING_PLAIN) : NULL;
+    const char *needles[3] = {"PRIVATE KEY", kb_copy, NULL};
+    char *pem_body = NULL;
+    if (pem_json && strlen(pem_json) >= 18) { /* without its quotes */
+        pem_body = strndup(pem_json + 1, strlen(pem_json) - 2);
+        needles[2] = pem_body;
+    }
+    for (int i = 0; i < 3; i++)
+        if (needles[i] && strlen(needles[i]) >= 11 && strstr(emitted, needles[i]))
+            check(strstr(rest, needles[i]) != NULL);
+    free(pem_body);
+    json_object_put(pem);
+    free(kb_copy);
     json_object_put(in);
     json_object_put(out);
     bool valid = s->tls_valid;
