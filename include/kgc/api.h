@@ -399,7 +399,8 @@ struct kgc_api_secret {
     const char *type; /* "kubernetes.io/tls", "Opaque", ... */
     bool has_tls_crt; /* data["tls.crt"] present */
     bool has_tls_key; /* data["tls.key"] present */
-    bool tls_valid;   /* tls.crt holds a PEM certificate, tls.key a PEM private key, they match */
+    bool tls_valid;   /* tls.crt holds a PEM certificate, tls.key a PEM private key, they match
+                         (each judged up to its first NUL byte: what tls_*_pem keep) */
     const char *tls_problem; /* why tls_valid is false (no secret material in it), or NULL */
     const char *tls_crt_pem; /* decoded tls.crt (NUL-terminated); NEVER log or emit */
     const char *tls_key_pem; /* decoded tls.key (NUL-terminated); NEVER log or emit */

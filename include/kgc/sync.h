@@ -177,4 +177,14 @@ const double *kgc_syncer_push_bounds(void);
  * configuration text. malloc'd (free()), NULL on ENOMEM. */
 char *kgc_syncer_status_json(struct kgc_syncer *s);
 
+/* The Gateway set of the last configuration a Kong accepted survives restarts as the listener
+ * cache record "sync-accepted": "kgc-sync-accepted/1\n", the configuration hash (32 bytes) and
+ * "\n", then one "<generation> <namespace>/<name>\n" per Gateway. A starting syncer reads it back
+ * and ignores (with a warning) a record that does not parse. For the fuzz target
+ * (test/fuzz/fuzz_sync_record.c): parses rec (len bytes followed by a NUL, as
+ * kgc_listener_cache_get_record() returns it; any bytes) as the syncer does and returns the
+ * record the syncer would store for what it read (malloc'd, *out_len bytes plus a NUL), or NULL
+ * when it is malformed (or out of memory). Pure. */
+char *kgc_syncer_accepted_record_canonical(const char *rec, size_t len, size_t *out_len);
+
 #endif

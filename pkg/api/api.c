@@ -356,9 +356,12 @@ void api_secret_prep(json_object *j, struct api_secret_prep *prep)
         !decode_data(data, "tls.key", &prep->key, &prep->key_len, prep->problem,
                      sizeof(prep->problem)))
         return;
-    prep->valid =
-        kgc_api_tls_pair_valid((const char *)prep->crt, prep->crt_len, (const char *)prep->key,
-                               prep->key_len, prep->problem, sizeof(prep->problem));
+    /* What kgc keeps, and pushes to Kong, is each PEM as a C string: up to its first NUL byte.
+     * Check exactly that, or a key with a NUL inside its PEM header (OpenSSL's reader accepts
+     * it) is valid here and truncated in Kong's configuration (found by fuzz_tls_secret). */
+    prep->valid = kgc_api_tls_pair_valid((const char *)prep->crt, strlen((const char *)prep->crt),
+                                         (const char *)prep->key, strlen((const char *)prep->key),
+                                         prep->problem, sizeof(prep->problem));
 }
 
 void api_secret_prep_free(struct api_secret_prep *prep)

@@ -880,43 +880,52 @@ static bool blob_has_gateway(const struct blob *b, const char *key, int64_t gen)
  * Record (listener cache "rec:sync-accepted"): RECORD_HEADER, the hash, then one
  * "<generation> <namespace>/<name>" line per Gateway. */
 
-/* Stores b's Gateway set when it is not the one stored (syncer thread, no lock held). */
-static void persist_accepted(struct kgc_syncer *s, const struct blob *b)
+/* The record of b's Gateway set (malloc'd, *len bytes plus a NUL), or NULL when out of memory. */
+static char *encode_accepted(const struct blob *b, size_t *len)
 {
-    if (!s->lc || !kgc_listener_cache_persistent(s->lc) || strcmp(s->persisted_hash, b->hash) == 0)
-        return;
     size_t cap = strlen(RECORD_HEADER) + sizeof(b->hash) + 1;
     for (size_t i = 0; i < b->n_gws; i++)
         cap += strlen(b->gws[i].key) + 24;
     char *rec = malloc(cap);
     if (!rec)
-        return;
+        return NULL;
     size_t n = (size_t)snprintf(rec, cap, "%s%s\n", RECORD_HEADER, b->hash);
     for (size_t i = 0; i < b->n_gws && n < cap; i++)
         n += (size_t)snprintf(rec + n, cap - n, "%lld %s\n", (long long)b->gws[i].generation,
                               b->gws[i].key);
+    if (n >= cap) {
+        free(rec);
+        return NULL;
+    }
+    *len = n;
+    return rec;
+}
+
+/* Stores b's Gateway set when it is not the one stored (syncer thread, no lock held). */
+static void persist_accepted(struct kgc_syncer *s, const struct blob *b)
+{
+    if (!s->lc || !kgc_listener_cache_persistent(s->lc) || strcmp(s->persisted_hash, b->hash) == 0)
+        return;
+    size_t n = 0;
+    char *rec = encode_accepted(b, &n);
+    if (!rec)
+        return;
     struct kgc_err err = {0};
-    if (n < cap && kgc_listener_cache_put_record(s->lc, RECORD_NAME, rec, n, &err) == 0)
+    if (kgc_listener_cache_put_record(s->lc, RECORD_NAME, rec, n, &err) == 0)
         snprintf(s->persisted_hash, sizeof(s->persisted_hash), "%s", b->hash);
-    else if (n < cap)
+    else
         kgc_warn(COMPONENT, "cannot store the accepted Gateway set", KGC_F_STR("error", err.msg));
     free(rec);
 }
 
-/* The stored Gateway set as a blob without text, or NULL (none, unreadable, malformed). */
-static struct blob *restore_accepted(struct kgc_syncer *s)
+/* A stored record (len bytes followed by a NUL, as kgc_listener_cache_get_record() gives it) as a
+ * blob without text, or NULL (malformed, out of memory). Any bytes. */
+static struct blob *parse_accepted(const char *rec, size_t len)
 {
-    if (!s->lc)
-        return NULL;
-    char *rec = NULL;
-    size_t len = 0;
-    struct kgc_err err = {0};
-    if (kgc_listener_cache_get_record(s->lc, RECORD_NAME, &rec, &len, &err) != 0)
-        return NULL;
     struct blob *b = calloc(1, sizeof(*b));
     size_t hl = strlen(RECORD_HEADER);
     bool ok = b && len > hl && strncmp(rec, RECORD_HEADER, hl) == 0;
-    char *p = ok ? rec + hl : rec, *nl = ok ? strchr(p, '\n') : NULL;
+    const char *p = ok ? rec + hl : rec, *nl = ok ? strchr(p, '\n') : NULL;
     ok = nl && (size_t)(nl - p) == KGC_KONG_HASH_LEN;
     if (ok) {
         atomic_init(&b->refs, 1);
@@ -925,7 +934,7 @@ static struct blob *restore_accepted(struct kgc_syncer *s)
         size_t cap = 0;
         for (p = nl + 1; ok && *p; p = nl + 1) {
             nl = strchr(p, '\n');
-            char *sp = nl ? memchr(p, ' ', (size_t)(nl - p)) : NULL;
+            const char *sp = nl ? memchr(p, ' ', (size_t)(nl - p)) : NULL;
             char *end = NULL;
             long long gen = sp ? strtoll(p, &end, 10) : 0;
             if (!nl || !sp || end != sp || sp + 1 >= nl) {
@@ -949,11 +958,36 @@ static struct blob *restore_accepted(struct kgc_syncer *s)
             b->gws[b->n_gws++] = (struct gwref){.key = key, .generation = gen};
         }
     }
-    free(rec);
     if (!ok) {
         if (b)
             atomic_init(&b->refs, 1);
         blob_unref(b);
+        return NULL;
+    }
+    return b;
+}
+
+char *kgc_syncer_accepted_record_canonical(const char *rec, size_t len, size_t *out_len)
+{
+    struct blob *b = parse_accepted(rec, len);
+    char *out = b ? encode_accepted(b, out_len) : NULL;
+    blob_unref(b);
+    return out;
+}
+
+/* The stored Gateway set as a blob without text, or NULL (none, unreadable, malformed). */
+static struct blob *restore_accepted(struct kgc_syncer *s)
+{
+    if (!s->lc)
+        return NULL;
+    char *rec = NULL;
+    size_t len = 0;
+    struct kgc_err err = {0};
+    if (kgc_listener_cache_get_record(s->lc, RECORD_NAME, &rec, &len, &err) != 0)
+        return NULL;
+    struct blob *b = parse_accepted(rec, len);
+    free(rec);
+    if (!b) {
         kgc_warn(COMPONENT, "ignoring a malformed stored Gateway set");
         return NULL;
     }

@@ -409,6 +409,45 @@ static struct kgc_api_obj *tls_secret(const char *crt, const char *key)
     return o;
 }
 
+/* A key whose PEM header holds a NUL byte: OpenSSL's reader accepts "-----BEGIN PRIVATE
+ * KEY\0-----", but what kgc keeps (and would push to Kong) stops at the NUL. The pair is judged on
+ * what is kept, so the Secret is invalid, with a reason, instead of valid with a truncated key. */
+static void test_secret_tls_key_with_nul(void **state)
+{
+    (void)state;
+    char *crt = NULL, *key = NULL;
+    assert_int_equal(make_cert("nul.example.com", &crt, &key), 0);
+    const char *body = strchr(key, '\n'); /* after "-----BEGIN PRIVATE KEY-----" */
+    assert_non_null(body);
+    static const char head[] = "-----BEGIN PRIVATE KEY\0-----";
+    size_t n = sizeof(head) - 1 + strlen(body);
+    char *bad = malloc(n);
+    assert_non_null(bad);
+    memcpy(bad, head, sizeof(head) - 1);
+    memcpy(bad + sizeof(head) - 1, body, strlen(body));
+    /* OpenSSL reads the whole buffer as a valid key */
+    char problem[256];
+    assert_true(kgc_api_tls_pair_valid(crt, strlen(crt), bad, n, problem, sizeof(problem)));
+    char *bc = b64(crt, strlen(crt)), *bk = b64(bad, n);
+    char *json = NULL;
+    assert_true(asprintf(&json,
+                         "{\"metadata\":{\"name\":\"cert\",\"namespace\":\"n\"},\"type\":"
+                         "\"kubernetes.io/tls\",\"data\":{\"tls.crt\":\"%s\",\"tls.key\":\"%s\"}}",
+                         bc, bk) > 0);
+    struct kgc_api_obj *o = parse(KGC_API_SECRET, json);
+    const struct kgc_api_secret *s = kgc_api_as_secret(o);
+    assert_false(s->tls_valid);
+    assert_null(s->tls_key_pem);
+    assert_non_null(strstr(s->tls_problem, "private key"));
+    kgc_api_obj_unref(o);
+    free(json);
+    free(bc);
+    free(bk);
+    free(bad);
+    free(crt);
+    free(key);
+}
+
 static void test_secret_tls_validation(void **state)
 {
     (void)state;
@@ -635,6 +674,7 @@ int main(void)
         cmocka_unit_test(test_invalid_values_are_recorded_not_fatal),
         cmocka_unit_test(test_unusable_objects_fail_to_parse),
         cmocka_unit_test(test_secret_tls_validation),
+        cmocka_unit_test(test_secret_tls_key_with_nul),
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_roundtrip_examples),
         cmocka_unit_test(test_conformance_manifests_roundtrip),

@@ -55,9 +55,6 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if and .Values.kong.adminUrls .Values.kong.adminService }}
 {{- fail "kong.adminUrls and kong.adminService are exclusive: set only one" }}
 {{- end }}
-{{- if and .Values.listenerCache.persistence.enabled (gt (int .Values.replicaCount) 1) }}
-{{- fail "listenerCache.persistence.enabled needs replicaCount: 1 (pods must not share one LMDB environment); with more replicas use the default emptyDir" }}
-{{- end }}
 - --controller-name={{ .Values.controllerName }}
 - --gatewayclass-workers={{ .Values.workers.gatewayClass }}
 - --gateway-workers={{ .Values.workers.gateway }}
@@ -92,4 +89,116 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- range .Values.extraArgs }}
 - {{ . | quote }}
 {{- end }}
+{{- end }}
+
+{{/* The workload kind: a StatefulSet with one listener-cache claim per pod when the cache is
+persistent (pods must not share one LMDB environment), a Deployment with an emptyDir otherwise. */}}
+{{- define "kgc.workloadKind" -}}
+{{- if .Values.listenerCache.persistence.enabled }}StatefulSet{{ else }}Deployment{{ end }}
+{{- end }}
+
+{{/* kubectl's short name of the workload, for NOTES: "sts/NAME" or "deploy/NAME". */}}
+{{- define "kgc.workloadRef" -}}
+{{- if .Values.listenerCache.persistence.enabled }}sts{{ else }}deploy{{ end }}/{{ include "kgc.fullname" . }}
+{{- end }}
+
+{{/* The pod template shared by the Deployment and the StatefulSet. The listener-cache volume is
+an emptyDir when the cache is not persistent; when it is, the pod template has no such volume and
+the StatefulSet's volumeClaimTemplates entry of that name gives each pod its own claim. */}}
+{{- define "kgc.podTemplate" -}}
+metadata:
+  {{- with .Values.podAnnotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  labels:
+    {{- include "kgc.selectorLabels" . | nindent 4 }}
+    {{- with .Values.podLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  serviceAccountName: {{ include "kgc.serviceAccountName" . }}
+  {{- with .Values.imagePullSecrets }}
+  imagePullSecrets:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.priorityClassName }}
+  priorityClassName: {{ . }}
+  {{- end }}
+  terminationGracePeriodSeconds: {{ .Values.terminationGracePeriodSeconds }}
+  {{- with .Values.podSecurityContext }}
+  securityContext:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  containers:
+    - name: kgc
+      image: {{ include "kgc.image" . | quote }}
+      imagePullPolicy: {{ .Values.imagePullPolicy }}
+      args:
+        {{- include "kgc.args" . | nindent 8 }}
+      env:
+        - name: POD_NAMESPACE
+          valueFrom:
+            fieldRef:
+              fieldPath: metadata.namespace
+        - name: POD_NAME
+          valueFrom:
+            fieldRef:
+              fieldPath: metadata.name
+        {{- with .Values.extraEnv }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      ports:
+        - name: http
+          containerPort: 10254
+          protocol: TCP
+        - name: debug
+          containerPort: 10256
+          protocol: TCP
+        {{- if .Values.invalidBackend.enabled }}
+        - name: invalid-backend
+          containerPort: 10257
+          protocol: TCP
+        {{- end }}
+      livenessProbe:
+        httpGet:
+          path: /healthz
+          port: http
+        initialDelaySeconds: 5
+        periodSeconds: 10
+        failureThreshold: 3
+      readinessProbe:
+        httpGet:
+          path: /readyz
+          port: http
+        periodSeconds: 5
+        failureThreshold: 3
+      {{- with .Values.resources }}
+      resources:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with .Values.securityContext }}
+      securityContext:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      volumeMounts:
+        - name: listener-cache
+          mountPath: /var/lib/kgc/listeners
+  {{- if not .Values.listenerCache.persistence.enabled }}
+  volumes:
+    - name: listener-cache
+      emptyDir: {}
+  {{- end }}
+  {{- with .Values.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.affinity }}
+  affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
 {{- end }}

@@ -30,6 +30,42 @@
     "\"type\":\"string\",\"default\":\"Filesystem\"},\"accessModes\":{\"type\":\"array\","         \
     "\"minItems\":1,\"items\":{\"type\":\"string\",\"enum\":[\"ReadWriteOnce\",\"ReadOnlyMany\","  \
     "\"ReadWriteMany\",\"ReadWriteOncePod\"]}}}}}}"
+/* The chart's workload when its listener cache is persistent, its PodDisruptionBudget and its
+ * NetworkPolicy: the defaults the real server applies (pkg/apis/apps/v1/defaults.go
+ * SetDefaults_StatefulSet; the PolicyTypes defaulting of NetworkPolicy is not modelled) and the
+ * enums its validation checks (pkg/apis/apps/validation ValidateStatefulSetSpec: pod management
+ * policy, update strategy; pkg/apis/networking/validation: port protocol, policy types). */
+#define INT_OR_STRING "{\"x-kubernetes-int-or-string\":true}"
+#define STATEFULSET_SCHEMA                                                                         \
+    "{\"type\":\"object\"," PRESERVE ",\"properties\":{\"spec\":{\"type\":\"object\"," PRESERVE    \
+    ",\"required\":[\"selector\",\"template\"],\"properties\":{"                                   \
+    "\"replicas\":{\"type\":\"integer\",\"minimum\":0,\"default\":1},"                             \
+    "\"revisionHistoryLimit\":{\"type\":\"integer\",\"default\":10},"                              \
+    "\"podManagementPolicy\":{\"type\":\"string\",\"default\":\"OrderedReady\","                   \
+    "\"enum\":[\"OrderedReady\",\"Parallel\"]},"                                                   \
+    "\"updateStrategy\":{\"type\":\"object\"," PRESERVE ",\"default\":{},\"properties\":{"         \
+    "\"type\":{\"type\":\"string\",\"default\":\"RollingUpdate\","                                 \
+    "\"enum\":[\"RollingUpdate\",\"OnDelete\"]}}},"                                                \
+    "\"volumeClaimTemplates\":{\"type\":\"array\",\"items\":{\"type\":\"object\"," PRESERVE        \
+    ",\"properties\":{\"spec\":{\"type\":\"object\"," PRESERVE ",\"properties\":{"                 \
+    "\"accessModes\":{\"type\":\"array\",\"minItems\":1,\"items\":{\"type\":\"string\","           \
+    "\"enum\":[\"ReadWriteOnce\",\"ReadOnlyMany\",\"ReadWriteMany\",\"ReadWriteOncePod\"]}}}}}}}}" \
+    "}}}"
+#define PDB_SCHEMA                                                                                 \
+    "{\"type\":\"object\"," PRESERVE ",\"properties\":{\"spec\":{\"type\":\"object\"," PRESERVE    \
+    ",\"properties\":{\"minAvailable\":" INT_OR_STRING ",\"maxUnavailable\":" INT_OR_STRING "}}}}"
+#define NETWORKPOLICY_SCHEMA                                                                       \
+    "{\"type\":\"object\"," PRESERVE ",\"properties\":{\"spec\":{\"type\":\"object\"," PRESERVE    \
+    ",\"required\":[\"podSelector\"],\"properties\":{\"policyTypes\":{\"type\":\"array\","         \
+    "\"items\":{\"type\":\"string\",\"enum\":[\"Ingress\",\"Egress\"]}},"                          \
+    "\"ingress\":{\"type\":\"array\",\"items\":{\"type\":\"object\"," PRESERVE ",\"properties\":{" \
+    "\"ports\":" NETPOL_PORTS "}}},"                                                               \
+    "\"egress\":{\"type\":\"array\",\"items\":{\"type\":\"object\"," PRESERVE ",\"properties\":{"  \
+    "\"ports\":" NETPOL_PORTS "}}}}}}}"
+#define NETPOL_PORTS                                                                               \
+    "{\"type\":\"array\",\"items\":{\"type\":\"object\"," PRESERVE ",\"properties\":{"             \
+    "\"protocol\":{\"type\":\"string\",\"default\":\"TCP\",\"enum\":[\"TCP\",\"UDP\",\"SCTP\"]},"  \
+    "\"port\":" INT_OR_STRING "}}}"
 #define SECRET_SCHEMA                                                                              \
     "{\"type\":\"object\"," PRESERVE ",\"properties\":{\"type\":{\"type\":\"string\","             \
     "\"default\":\"Opaque\"}}}"
@@ -58,6 +94,12 @@ static const struct fas_builtin builtins[] = {
      NULL},
     {"apps", "v1", "Deployment", "deployments", "deployment", true, true, true, "deploy", "all",
      DEPLOYMENT_SCHEMA, NULL},
+    {"apps", "v1", "StatefulSet", "statefulsets", "statefulset", true, true, true, "sts", "all",
+     STATEFULSET_SCHEMA, NULL},
+    {"policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget", true,
+     true, true, "pdb", "", PDB_SCHEMA, NULL},
+    {"networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", "networkpolicy", true, false,
+     true, "netpol", "", NETWORKPOLICY_SCHEMA, NULL},
     {"discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", true, false,
      true, "", "", ANY_OBJECT, NULL},
     {"coordination.k8s.io", "v1", "Lease", "leases", "lease", true, false, false, "", "",
