@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -615,6 +616,24 @@ static bool port_is_tls(const struct kgc_kong_endpoint_port *p)
     return p->name && (strcasestr(p->name, "tls") || strcasestr(p->name, "https"));
 }
 
+/* An EndpointSlice address kgc may put in a URL: an IPv4 or IPv6 address, or a DNS name (letters,
+ * digits, '-' and '.', as the API server validates FQDN addresses:
+ * staging/src/k8s.io/api/discovery/v1 types.go Endpoint.Addresses). Anything else (a space, '/',
+ * '@', ...) would change the URL's host or path, or make the whole instance set refused. */
+static bool endpoint_address_ok(const char *a)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, a, buf) == 1 || inet_pton(AF_INET6, a, buf) == 1)
+        return true;
+    if (!a[0] || a[0] == '-' || a[0] == '.')
+        return false;
+    for (const char *p = a; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '.'))
+            return false;
+    return true;
+}
+
 int kgc_kong_urls_from_endpoints(const struct kgc_kong_endpoint_slice *slices, size_t n_slices,
                                  const char *port_name, char ***urls, size_t *n_urls)
 {
@@ -643,7 +662,7 @@ int kgc_kong_urls_from_endpoints(const struct kgc_kong_endpoint_slice *slices, s
                 continue;
             for (size_t a = 0; a < ep->n_addresses; a++) {
                 const char *addr = ep->addresses[a];
-                if (!addr || !addr[0] || strlen(addr) > 253)
+                if (!addr || !addr[0] || strlen(addr) > 253 || !endpoint_address_ok(addr))
                     continue;
                 char buf[KGC_KONG_URL_MAX];
                 bool v6 = strchr(addr, ':') != NULL;

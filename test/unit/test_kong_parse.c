@@ -419,6 +419,19 @@ static void test_urls_from_endpoints(void **state)
     assert_int_equal(kgc_kong_urls_from_endpoints(slices, 4, "nope", &urls, &n), 0);
     assert_int_equal(n, 0);
     assert_null(urls);
+
+    /* addresses that would change the URL's host or path, or break it, are skipped; IPs and
+       DNS names are kept */
+    const char *hostile[] = {"10.0.0.9 x", "evil.example/x",     "user@10.0.0.9", "10.0.0.9:1",
+                             "-bad",       "kong-0.kong.ns.svc", "10.0.0.8"};
+    struct kgc_kong_endpoint hep = {.addresses = hostile, .n_addresses = 7};
+    struct kgc_kong_endpoint_slice hs = {
+        .endpoints = &hep, .n_endpoints = 1, .ports = ports, .n_ports = 2};
+    assert_int_equal(kgc_kong_urls_from_endpoints(&hs, 1, "admin", &urls, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(urls[0], "http://10.0.0.8:8001");
+    assert_string_equal(urls[1], "http://kong-0.kong.ns.svc:8001");
+    kgc_kong_urls_free(urls, n);
 }
 
 static void test_urls_and_options(void **state)
