@@ -159,6 +159,11 @@ if render persistence -f "$VALS/persistence.yaml"; then
     check "persistence: --kong-probe-interval" py persistence '"--kong-probe-interval=500ms" in args()'
     check "persistence: debug Service on 10256 and --debug-listen :10256 (NetworkPolicy off)" py persistence '"--debug-listen=:10256" in args() and sorted(s["spec"]["ports"][0]["port"] for s in kind("Service")) == [10254, 10254, 10256, 10257] and not kind("NetworkPolicy")'
 fi
+if render adminheaders --set 'kong.adminUrls[0]=https://kong:8444' --set kong.adminHeadersSecret=kong-token \
+    --set kong.tlsServerName=kong-admin.kong.svc --set listenerCache.persistence.enabled=true; then
+    check "adminHeadersSecret: the Secret's headers key is mounted read-only and passed as --kong-admin-header-file" py adminheaders '"--kong-admin-header-file=/etc/kgc/admin-headers/headers" in args() and any(m["name"] == "admin-headers" and m["mountPath"] == "/etc/kgc/admin-headers" and m["readOnly"] for m in ctr()["volumeMounts"]) and any(v["name"] == "admin-headers" and v["secret"]["secretName"] == "kong-token" and v["secret"]["items"] == [{"key": "headers", "path": "headers"}] for v in vols())'
+    check "adminHeadersSecret: no header value on the command line; tlsServerName reaches --kong-admin-tls-server-name" py adminheaders 'not any(a.startswith("--kong-admin-header=") for a in args()) and "--kong-admin-tls-server-name=kong-admin.kong.svc" in args()'
+fi
 # the StatefulSet's pod template is the Deployment's one, apart from the listener-cache volume
 if render persist_default --set listenerCache.persistence.enabled=true; then
     python3 - "$tmp/default.json" "$tmp/persist_default.json" >"$tmp/same.out" 2>&1 <<'PY'

@@ -66,6 +66,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - --kong-admin-service={{ . }}
 {{- end }}
 - --kong-probe-interval={{ .Values.kong.probeInterval }}
+{{- if .Values.kong.adminHeadersSecret }}
+- --kong-admin-header-file=/etc/kgc/admin-headers/headers
+{{- end }}
+{{- with .Values.kong.tlsServerName }}
+- --kong-admin-tls-server-name={{ . }}
+{{- end }}
 {{- with .Values.publishService }}
 - --publish-service={{ . }}
 {{- end }}
@@ -184,10 +190,25 @@ spec:
       volumeMounts:
         - name: listener-cache
           mountPath: /var/lib/kgc/listeners
-  {{- if not .Values.listenerCache.persistence.enabled }}
+        {{- if .Values.kong.adminHeadersSecret }}
+        - name: admin-headers
+          mountPath: /etc/kgc/admin-headers
+          readOnly: true
+        {{- end }}
+  {{- if or (not .Values.listenerCache.persistence.enabled) .Values.kong.adminHeadersSecret }}
   volumes:
+    {{- if not .Values.listenerCache.persistence.enabled }}
     - name: listener-cache
       emptyDir: {}
+    {{- end }}
+    {{- if .Values.kong.adminHeadersSecret }}
+    - name: admin-headers
+      secret:
+        secretName: {{ .Values.kong.adminHeadersSecret }}
+        items:
+          - key: headers
+            path: headers
+    {{- end }}
   {{- end }}
   {{- with .Values.nodeSelector }}
   nodeSelector:
