@@ -37,8 +37,9 @@ struct kgc_json_stats {
 
 /* Scans one JSON value in text[0, len): white space around it is allowed, nothing else. lim may
  * be NULL (no value limit, depth KGC_JSON_MAX_DEPTH). st may be NULL. Returns 0, KGC_EPARSE (bad
- * syntax, or deeper than lim, with the byte offset) or KGC_E2BIG (more values or containers than lim: the message says
- * which and the limit). `what` names the document in messages. Allocates nothing. */
+ * syntax, or deeper than lim, with the byte offset) or KGC_E2BIG (more values or containers than
+ * lim: the message says which and the limit). `what` names the document in messages. Allocates
+ * nothing. */
 int kgc_json_scan(const char *text, size_t len, const struct kgc_json_limits *lim,
                   struct kgc_json_stats *st, const char *what, struct kgc_err *err);
 
@@ -64,7 +65,9 @@ int kgc_json_iter_start(struct kgc_json_iter *it, const char *text, size_t len, 
 
 /* The next member: for an object, key and klen get the raw key between its quotes (escapes not
  * decoded; key may be NULL for an array); val and vlen get the value's text. Returns 1 with a
- * member, 0 at the end, KGC_EPARSE on bad syntax (or input cut short). */
+ * member, 0 at the end, KGC_EPARSE on bad syntax (or input cut short): when the syntax went wrong
+ * inside a value, key and val are still set, val to the rest of the text (so the members of a cut
+ * array can be read up to the cut), and the iteration is over. */
 int kgc_json_iter_next(struct kgc_json_iter *it, const char **key, size_t *klen, const char **val,
                        size_t *vlen, struct kgc_err *err);
 

@@ -6,7 +6,7 @@
 #include <malloc.h>
 #include <string.h>
 
-#define STACK_MAX   1024u     /* nesting the scanner can follow at all */
+#define STACK_MAX   1024u      /* nesting the scanner can follow at all */
 #define RELEASE_MIN (1u << 20) /* kgc_json_release: documents from this size on */
 
 static size_t skip_ws(const char *p, size_t len, size_t i)
@@ -93,8 +93,7 @@ static int scan_number(const char *p, size_t len, size_t *i, const char *what, s
     return 0;
 }
 
-static int scan_literal(const char *p, size_t len, size_t *i, const char *what,
-                        struct kgc_err *err)
+static int scan_literal(const char *p, size_t len, size_t *i, const char *what, struct kgc_err *err)
 {
     static const char *const lits[] = {"true", "false", "null"};
     for (size_t k = 0; k < 3; k++) {
@@ -169,7 +168,8 @@ static int scan_one(const char *p, size_t len, size_t *i, const struct kgc_json_
         } else if (state == KEY) {
             j = skip_ws(p, len, j);
             if (j >= len || p[j] != '"')
-                return syntax(err, what, j, j >= len ? "unexpected end of input" : "expected a key");
+                return syntax(err, what, j,
+                              j >= len ? "unexpected end of input" : "expected a key");
             if ((rc = scan_string(p, len, &j, what, err)))
                 return rc;
             j = skip_ws(p, len, j);
@@ -245,8 +245,7 @@ int kgc_json_parse(const char *text, size_t len, const struct kgc_json_limits *l
          * where its syntax differs (or it ran out of memory). */
         if (je == json_tokener_success)
             return kgc_err_set(err, KGC_EPARSE, "%s: the document is null", what);
-        return kgc_err_set(err, KGC_EPARSE,
-                           "%s: malformed JSON at byte %zu: %s", what, end,
+        return kgc_err_set(err, KGC_EPARSE, "%s: malformed JSON at byte %zu: %s", what, end,
                            je == json_tokener_continue ? "unexpected end of input"
                                                        : json_tokener_error_desc(je));
     }
@@ -321,8 +320,14 @@ int kgc_json_iter_next(struct kgc_json_iter *it, const char **key, size_t *klen,
     size_t v0 = j;
     struct kgc_json_stats st = {0};
     const struct kgc_json_limits deep = {.max_depth = STACK_MAX};
-    if ((rc = scan_one(p, it->len, &j, &deep, &st, what, err)))
+    if ((rc = scan_one(p, it->len, &j, &deep, &st, what, err))) {
+        /* The member's value is bad or cut: it is handed back as the rest of the text, so a
+         * caller can still read what precedes the cut. */
+        *val = p + v0;
+        *vlen = it->len - v0;
+        it->done = true;
         return rc;
+    }
     *val = p + v0;
     *vlen = j - v0;
     it->off = j;

@@ -512,6 +512,7 @@ static int on_line(const char *line, size_t len, void *ctx)
         return rc;
     rc = x->fn(&ev, x->ctx);
     json_object_put(ev.object);
+    kgc_json_release(len);
     return rc;
 }
 

@@ -597,8 +597,12 @@ int kgc_kong_parse_push_reply(long status, const char *body, size_t len, const c
                 oom |= !parse_flattened(v, vl, out, &cut);
             }
         }
-        if (more < 0)
+        if (more < 0) {
             cut = true; /* cut at the reply cap, or malformed past what was read */
+            if (v && kgc_json_key_is(k, kl, "flattened_errors") &&
+                out->kind == KGC_KONG_PUSH_REJECTED && !out->entity_errors)
+                oom |= !parse_flattened(v, vl, out, &cut);
+        }
         parsed = !cut || out->message || out->n_entity_errors;
         out->truncated |= cut && out->n_entity_errors;
     }
