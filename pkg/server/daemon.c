@@ -346,12 +346,13 @@ static struct MHD_Daemon *start_daemon(struct kgc_server *s, unsigned flags, uin
         {MHD_OPTION_END, 0, NULL},
     };
     struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
-    return MHD_start_daemon(flags, port, NULL, NULL, on_request, s, MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)o->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                            (unsigned)o->per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)o->idle_timeout_s, MHD_OPTION_NOTIFY_CONNECTION,
-                            on_connection, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_ARRAY,
+    /* The logger first: libmicrohttpd logs the options before it with its own logger. */
+    return MHD_start_daemon(flags, port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+                            mhd_log, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)o->per_ip_connections,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->idle_timeout_s,
+                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY,
                             sa ? addr_opts : no_opts, MHD_OPTION_END);
 }
 

@@ -22,8 +22,18 @@ static void test_valid_documents(void **state)
 {
     (void)state;
     static const char *const ok[] = {
-        "{}", " [ ] ", "0", "-0.5e+3", "\"a\\u00e9\\n\\\"\"", "true", "false", "null",
-        "{\"a\":[1,2,{\"b\":null}],\"c\":\"\"}\n", "[[[]]]", "1E5", "\"\\/\"",
+        "{}",
+        " [ ] ",
+        "0",
+        "-0.5e+3",
+        "\"a\\u00e9\\n\\\"\"",
+        "true",
+        "false",
+        "null",
+        "{\"a\":[1,2,{\"b\":null}],\"c\":\"\"}\n",
+        "[[[]]]",
+        "1E5",
+        "\"\\/\"",
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         struct kgc_err err = {0};
@@ -41,9 +51,9 @@ static void test_malformed_documents(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "",      "{",      "{\"a\"}", "{\"a\":}", "[1,]",   "{,}",     "01",   "1.",  "-",
-        "tru",   "nul",    "'a'",     "\"a",      "\"\\x\"", "\"\\u12\"", "{} {}", "[1 2]", "{1:2}",
-        "\"\t\"", "NaN",    "[}",      "{]",
+        "",      "{",     "{\"a\"}", "{\"a\":}", "[1,]", "{,}",     "01",        "1.",
+        "-",     "tru",   "nul",     "'a'",      "\"a",  "\"\\x\"", "\"\\u12\"", "{} {}",
+        "[1 2]", "{1:2}", "\"\t\"",  "NaN",      "[}",   "{]",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct kgc_err err = {0};
@@ -74,8 +84,8 @@ static void test_budgets(void **state)
     json_object *j = NULL;
     assert_int_equal(kgc_json_parse(doc, len, &lim, "GET /", &j, &err), KGC_E2BIG);
     assert_null(j);
-    assert_string_equal(err.msg,
-                        "GET /: more than 1000 JSON objects and arrays (kgc's limit for this answer)");
+    assert_string_equal(
+        err.msg, "GET /: more than 1000 JSON objects and arrays (kgc's limit for this answer)");
     const struct kgc_json_limits vlim = {.max_values = 10};
     assert_int_equal(kgc_json_parse("[1,2,3,4,5,6,7,8,9,10]", 22, &vlim, "x", &j, &err), KGC_E2BIG);
     assert_non_null(strstr(err.msg, "more than 10 JSON values"));
