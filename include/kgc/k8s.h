@@ -275,6 +275,15 @@ struct kgc_k8s_list_opts {
  * return stops the list and is returned. */
 typedef int (*kgc_k8s_item_fn)(json_object *item, void *ctx);
 
+/* One list page as kgc_k8s_list decodes it (exposed for tests and fuzzing): the whole page's
+ * syntax is checked first (nothing reaches fn from a bad page), then metadata.continue goes to
+ * *cont (NULL when absent or empty) and metadata.resourceVersion to *rv (replaced when present),
+ * both malloc'd, and fn gets every item, each built alone within KGC_K8S_OBJECT_MAX_*. path names
+ * the collection in messages. Returns 0, fn's value, KGC_EPARSE ("no items", bad JSON),
+ * KGC_E2BIG (an item over the limits) or KGC_ENOMEM. */
+int kgc_k8s_list_page_decode(const char *body, size_t len, const char *path, kgc_k8s_item_fn fn,
+                             void *ctx, char **cont, char **rv, struct kgc_err *err);
+
 /* Lists a collection page by page (limit/continue), calling fn per item; a page's items are built
  * one at a time (each within KGC_K8S_OBJECT_MAX_*), so one page's text and one item's tree are in
  * memory at a time. *list_rv (may be NULL) receives the list's resourceVersion (malloc'd).

@@ -958,10 +958,8 @@ static char *json_string_dup(const char *text, size_t len, bool *oom)
     return s;
 }
 
-/* One list page: metadata.continue and metadata.resourceVersion (replacing *rv when present),
- * then fn for every item, each built alone within the object limits and freed after fn. */
-static int decode_page(const char *body, size_t len, const char *path, kgc_k8s_item_fn fn,
-                       void *ctx, char **cont, char **rv, struct kgc_err *err)
+int kgc_k8s_list_page_decode(const char *body, size_t len, const char *path, kgc_k8s_item_fn fn,
+                             void *ctx, char **cont, char **rv, struct kgc_err *err)
 {
     static const struct kgc_json_limits page = {.max_depth = KGC_JSON_MAX_DEPTH};
     static const struct kgc_json_limits item = {.max_values = KGC_K8S_OBJECT_MAX_VALUES,
@@ -1073,7 +1071,7 @@ int kgc_k8s_list(struct kgc_k8s_client *c, const char *collection_path,
         free(cont);
         cont = NULL;
         if (rc == 0)
-            rc = decode_page(r.body, r.len, collection_path, fn, ctx, &cont, &rv, err);
+            rc = kgc_k8s_list_page_decode(r.body, r.len, collection_path, fn, ctx, &cont, &rv, err);
         free(r.body);
         kgc_json_release(r.len);
         if (rc != 0)

@@ -201,13 +201,13 @@ static void *watchdog_main(void *arg)
             if (!c->deadline_ns || now < c->deadline_ns || c->fd < 0)
                 continue;
             c->deadline_ns = 0;
+            __atomic_add_fetch(&s->deadline_closed, 1, __ATOMIC_RELAXED);
             shutdown(c->fd, SHUT_RDWR); /* its thread sees the end of the stream and closes */
             memcpy(peer, c->peer, sizeof(peer));
             closed++;
         }
         if (!closed)
             continue;
-        __atomic_add_fetch(&s->deadline_closed, closed, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&s->mu);
         uint64_t suppressed = 0;
         if (warn_allowed(s, kind, &suppressed))
