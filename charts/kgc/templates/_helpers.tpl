@@ -75,6 +75,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - --log-level={{ .Values.log.level }}
 - --log-format={{ .Values.log.format }}
 - --http-listen=:10254
+- --probe-listen=:10253
 {{- if .Values.debug.service.enabled }}
 - --debug-listen=:10256
 {{- else }}
