@@ -238,6 +238,12 @@ int kgc_json_parse(const char *text, size_t len, const struct kgc_json_limits *l
     json_object *o = json_tokener_parse_ex(tok, text, (int)len);
     enum json_tokener_error je = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
+    if (!o && je == json_tokener_continue) {
+        /* A top-level scalar ("null", "12"): json-c waits for more input to know it ended. The
+         * scan saw all of it, so the end of input is the end of the value: say so with a NUL. */
+        o = json_tokener_parse_ex(tok, "", 1);
+        je = json_tokener_get_error(tok);
+    }
     json_tokener_free(tok);
     if (!o || je != json_tokener_success) {
         json_object_put(o);

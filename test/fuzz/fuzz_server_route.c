@@ -9,6 +9,7 @@
 #include "kgc/server.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,9 +56,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 8192)
         return 0;
-    static const unsigned groups[] = {
-        KGC_SERVER_ROUTES_HEALTH | KGC_SERVER_ROUTES_DEBUG, KGC_SERVER_ROUTES_HEALTH,
-        KGC_SERVER_ROUTES_DEBUG, KGC_SERVER_ROUTES_PROBES, KGC_SERVER_ROUTES_INVALID_BACKEND};
+    static const unsigned groups[] = {KGC_SERVER_ROUTES_HEALTH | KGC_SERVER_ROUTES_DEBUG,
+                                      KGC_SERVER_ROUTES_HEALTH, KGC_SERVER_ROUTES_DEBUG,
+                                      KGC_SERVER_ROUTES_PROBES, KGC_SERVER_ROUTES_INVALID_BACKEND};
     unsigned routes = groups[data[0] % 5];
     char *text = malloc(size);
     if (!text)
@@ -91,8 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         kgc_server_response_free(&r);
     }
     /* The listen address after the first NUL, if any. */
-    const char *addr = memchr(data + 1, '\0', size - 1);
-    if (addr) {
+    const char *addr = sp ? sp + 1 + strlen(sp + 1) : text + strlen(text);
+    if (addr < text + size - 1) {
         char host[256];
         uint16_t port = 0;
         struct kgc_err err = {0};
