@@ -581,7 +581,6 @@ int kgc_kong_parse_push_reply(long status, const char *body, size_t len, const c
         const char *k, *v;
         size_t kl, vl;
         int more;
-        parsed = true;
         while (!oom && (more = kgc_json_iter_next(&top, &k, &kl, &v, &vl, &perr)) == 1) {
             if (kgc_json_key_is(k, kl, "message") && !out->message) {
                 json_object *m = NULL;
