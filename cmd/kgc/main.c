@@ -294,7 +294,8 @@ static int start_servers(struct app *a)
         so.name = "invalid-backend";
         so.listen = invalid;
         so.routes = KGC_SERVER_ROUTES_INVALID_BACKEND;
-        so.max_connections = 256; /* it takes data-plane traffic */
+        so.max_connections = 256;    /* it takes data-plane traffic */
+        so.per_ip_connections = 256; /* all of it from the few Kong pods */
         if (kgc_server_start(&so, &a->provider, &ib, &err) != 0)
             return fatal("cannot start the invalid-backend endpoint", &err);
         __atomic_store_n(&a->invalid_backend, ib, __ATOMIC_RELEASE);
