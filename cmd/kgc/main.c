@@ -270,6 +270,7 @@ static int start_servers(struct app *a)
         so.name = "debug";
         so.listen = debug;
         so.routes = KGC_SERVER_ROUTES_DEBUG;
+        so.request_timeout_s = 60; /* a whole-cache dump through kubectl port-forward */
         if (kgc_server_start(&so, &a->provider, &a->debug, &err) != 0)
             return fatal("cannot start the debug HTTP server", &err);
     }
