@@ -80,14 +80,14 @@ echo "# flood: $(cat "$TMP/flood.out")"
 probe() {
     local t
     t=$(curl -sf -m 1 -o /dev/null -w '%{time_total}' "${@:2}" "$1") || return 1
-    awk -v t="$t" 'BEGIN {printf "%d\n", t * 1000}'
+    awk -v t="$t" 'BEGIN {printf "%.1f\n", t * 1000}'
 }
 probes_ok=0 probes_bad=0 max_ms=0 other_ok=0 other_bad=0
 for i in $(seq 1 20); do
     for path in /healthz /readyz; do
         if ms=$(probe "$P$path"); then
             probes_ok=$((probes_ok + 1))
-            ((ms > max_ms)) && max_ms=$ms
+            max_ms=$(awk -v a="$ms" -v b="$max_ms" 'BEGIN {print (a > b) ? a : b}')
         else
             probes_bad=$((probes_bad + 1))
         fi
