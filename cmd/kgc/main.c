@@ -45,6 +45,7 @@ struct app {
     struct kgc_server_app srv_app;       /* what the endpoints read (borrows the above) */
     struct kgc_server_provider provider; /* callbacks over srv_app */
     struct kgc_server *http;             /* --http-listen: /healthz /readyz /metrics */
+    struct kgc_server *probe;            /* --probe-listen: /healthz /readyz */
     struct kgc_server *debug;            /* --debug-listen: /debug/... */
     struct kgc_server *invalid_backend;  /* --invalid-backend-listen: 500 for every request */
     char **header_file_lines;            /* --kong-admin-header-file */
@@ -74,6 +75,9 @@ static int check_listen_options(const struct kgc_config *c, struct kgc_err *err)
     if (c->debug_listen && *c->debug_listen &&
         kgc_server_parse_listen(c->debug_listen, host, sizeof(host), &port, err) != 0)
         return kgc_err_wrap(err, "--debug-listen");
+    if (c->probe_listen && *c->probe_listen &&
+        kgc_server_parse_listen(c->probe_listen, host, sizeof(host), &port, err) != 0)
+        return kgc_err_wrap(err, "--probe-listen");
     if (c->invalid_backend_listen && *c->invalid_backend_listen &&
         kgc_server_parse_listen(c->invalid_backend_listen, host, sizeof(host), &port, err) != 0)
         return kgc_err_wrap(err, "--invalid-backend-listen");
@@ -271,8 +275,23 @@ static int start_servers(struct app *a)
         so.name = "debug";
         so.listen = debug;
         so.routes = KGC_SERVER_ROUTES_DEBUG;
+        so.request_timeout_s = 60; /* a whole-cache dump through kubectl port-forward */
         if (kgc_server_start(&so, &a->provider, &a->debug, &err) != 0)
             return fatal("cannot start the debug HTTP server", &err);
+    }
+    const char *probe = empty_to_null(a->cfg.probe_listen);
+    if (probe) {
+        /* Few, short connections: the kubelet opens one per probe and waits 1 s by default. */
+        kgc_server_options_default(&so);
+        so.name = "probe";
+        so.listen = probe;
+        so.routes = KGC_SERVER_ROUTES_PROBES;
+        so.max_connections = 16;
+        so.per_ip_connections = 4;
+        so.idle_timeout_s = 5;
+        so.request_timeout_s = 3;
+        if (kgc_server_start(&so, &a->provider, &a->probe, &err) != 0)
+            return fatal("cannot start the probe HTTP server", &err);
     }
     const char *invalid = empty_to_null(a->cfg.invalid_backend_listen);
     if (invalid) {
@@ -281,7 +300,8 @@ static int start_servers(struct app *a)
         so.name = "invalid-backend";
         so.listen = invalid;
         so.routes = KGC_SERVER_ROUTES_INVALID_BACKEND;
-        so.max_connections = 256; /* it takes data-plane traffic */
+        so.max_connections = 256;    /* it takes data-plane traffic */
+        so.per_ip_connections = 256; /* all of it from the few Kong pods */
         if (kgc_server_start(&so, &a->provider, &ib, &err) != 0)
             return fatal("cannot start the invalid-backend endpoint", &err);
         __atomic_store_n(&a->invalid_backend, ib, __ATOMIC_RELEASE);
@@ -485,6 +505,7 @@ static int start(struct app *a)
 static void stop(struct app *a)
 {
     /* The endpoints read every module below: they go first. */
+    kgc_server_stop(a->probe);
     kgc_server_stop(a->debug);
     kgc_server_stop(a->http); /* its /metrics reads the invalid-backend endpoint's counter */
     kgc_server_stop(a->invalid_backend);

@@ -77,6 +77,7 @@ struct kgc_config {
     /* HTTP endpoints (kgc/server.h) */
     char *http_listen;  /* /healthz /readyz /metrics; empty: disabled */
     char *debug_listen; /* /debug/...; empty: disabled */
+    char *probe_listen; /* /healthz /readyz alone, for the kubelet; empty: disabled */
 
     /* config sync (kgc/sync.h) */
     uint64_t sync_debounce_ns;    /* quiet time after a change before translating */

@@ -252,6 +252,16 @@ int kgc_k8s_patch_status(struct kgc_k8s_client *c, const char *path, json_object
 int kgc_k8s_delete(struct kgc_k8s_client *c, const char *path, struct kgc_k8s_status *st,
                    struct kgc_err *err);
 
+/* The JSON one object may hold, in values (kgc/jsonscan.h): every watch event, list item and
+ * answer body is scanned against these before json-c builds it, so a hostile object costs at most
+ * ~60 MB (json-c: ~0.8 KB per object or array, ~80 bytes per scalar) whatever its bytes. An object
+ * fits in etcd's request limit (1.5 MiB by default, etcd embed/config.go DefaultMaxRequestBytes);
+ * the biggest kgc reads, an HTTPRoute at the Gateway API's maxima (16 rules, at most 128 matches in
+ * all, 16 headers and 16 query params each) with its managedFields, is ~10k objects and arrays.
+ * A bigger one fails its list or watch with KGC_E2BIG naming the limit. */
+#define KGC_K8S_OBJECT_MAX_VALUES     300000
+#define KGC_K8S_OBJECT_MAX_CONTAINERS 60000
+
 /* List options. */
 struct kgc_k8s_list_opts {
     uint32_t limit;               /* page size (limit=); 0: no pagination */
@@ -265,8 +275,18 @@ struct kgc_k8s_list_opts {
  * return stops the list and is returned. */
 typedef int (*kgc_k8s_item_fn)(json_object *item, void *ctx);
 
-/* Lists a collection page by page (limit/continue), calling fn per item; only one page's tree is
- * in memory at a time. *list_rv (may be NULL) receives the list's resourceVersion (malloc'd).
+/* One list page as kgc_k8s_list decodes it (exposed for tests and fuzzing): the whole page's
+ * syntax is checked first (nothing reaches fn from a bad page), then metadata.continue goes to
+ * *cont (NULL when absent or empty) and metadata.resourceVersion to *rv (replaced when present),
+ * both malloc'd, and fn gets every item, each built alone within KGC_K8S_OBJECT_MAX_*. path names
+ * the collection in messages. Returns 0, fn's value, KGC_EPARSE ("no items", bad JSON),
+ * KGC_E2BIG (an item over the limits) or KGC_ENOMEM. */
+int kgc_k8s_list_page_decode(const char *body, size_t len, const char *path, kgc_k8s_item_fn fn,
+                             void *ctx, char **cont, char **rv, struct kgc_err *err);
+
+/* Lists a collection page by page (limit/continue), calling fn per item; a page's items are built
+ * one at a time (each within KGC_K8S_OBJECT_MAX_*), so one page's text and one item's tree are in
+ * memory at a time. *list_rv (may be NULL) receives the list's resourceVersion (malloc'd).
  * An expired continue token returns KGC_EGONE (the caller restarts the list). */
 int kgc_k8s_list(struct kgc_k8s_client *c, const char *collection_path,
                  const struct kgc_k8s_list_opts *opts, kgc_k8s_item_fn fn, void *ctx,

@@ -203,9 +203,20 @@ struct kgc_kong_client_options {
     uint64_t request_timeout_ms; /* --kong-probe-timeout: whole GET /, GET /status (2000) */
     uint64_t connect_timeout_ms; /* TCP+TLS connect, capped by the request timeout (1000) */
     uint64_t push_timeout_ms;    /* whole POST /config: Kong may take long to load (30000) */
-    size_t max_root_body;        /* cap for GET / answers (8 MiB) */
-    size_t max_reply_body;       /* cap for /status and POST /config answers (8 MiB) */
+    size_t max_root_body;        /* cap for GET / answers (KGC_KONG_MAX_ROOT_BODY) */
+    size_t max_reply_body;       /* cap for POST /config error answers (KGC_KONG_MAX_REPLY_BODY)
+                                    and /status ones (at most KGC_KONG_MAX_STATUS_BODY) */
 };
+
+/* Byte caps of Kong's answers; the parsers also cap the JSON values they build (parse.c). GET /
+ * (kong/api/routes/kong.lua:130-147 in Kong 3.9.1) is tens of KB: the configuration, one object per
+ * loaded plugin. /status is a few hundred bytes plus ~100 per worker. A rejected push's answer
+ * (kong/db/errors.lua:1153-1167) echoes each bad entity: the first 16 MiB are read, enough for the
+ * KGC_KONG_PUSH_MAX_ENTITIES entries kgc keeps; past it the answer is cut and the entries read so
+ * far are kept (truncated). A 2xx push answer is not read at all: its status is the answer. */
+#define KGC_KONG_MAX_ROOT_BODY   ((size_t)1 << 20)
+#define KGC_KONG_MAX_STATUS_BODY ((size_t)256 << 10)
+#define KGC_KONG_MAX_REPLY_BODY  ((size_t)16 << 20)
 
 /* Fills the documented defaults (values in parentheses above; strings NULL). */
 void kgc_kong_client_options_default(struct kgc_kong_client_options *o);
@@ -250,7 +261,8 @@ int kgc_kong_client_get_status(struct kgc_kong_client *c, char hash[KGC_KONG_HAS
 /* POST /config?check_hash=1&flatten_errors=1 as multipart/form-data, field config = config_text
  * (curl -F config=@kong.yml), streamed from the caller's buffer without a copy (the string form:
  * Kong's hash is the MD5 of the text, so an unchanged configuration gets 304). A 2xx answer's
- * body (Kong echoes every entity) is dropped unread, so it is not held nor capped. Returns 0
+ * body (Kong echoes every entity) is not read: the transfer stops once the status is known (an
+ * endless 201 costs nothing). An error answer is read up to max_reply_body. Returns 0
  * when Kong answered (whatever it answered: see out->kind; free with kgc_kong_push_result_free()),
  * or a network error as kgc_kong_client_get_root (out is then zeroed). */
 int kgc_kong_push_config(struct kgc_kong_client *c, const char *config_text, size_t len,

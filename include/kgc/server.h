@@ -24,9 +24,17 @@
  * callbacks), so routing is testable without the application; kgc_server_app_provider() is the
  * provider over the running process's modules.
  *
- * Threads: libmicrohttpd's listening thread and one thread per connection (bounded by
- * max_connections); every provider callback must be thread-safe. Handlers only read memory
- * (short locks, no network I/O), and every answer is capped at max_body bytes. */
+ * Threads: libmicrohttpd's listening thread, one thread per connection (bounded by
+ * max_connections, and per client address by per_ip_connections) and a watchdog thread; every
+ * provider callback must be thread-safe. Handlers only read memory (short locks, no network
+ * I/O), and every answer is capped at max_body bytes.
+ *
+ * Hostile clients: libmicrohttpd's connection timeout only counts idle time, so a client that
+ * sends one byte of its request every few seconds would hold a connection forever. The watchdog
+ * closes (shutdown(2)) every connection that has not received a whole request within
+ * request_timeout_s of connecting or of its previous answer, or has not sent its answer within
+ * request_timeout_s of the request. Warnings (refused connections, closed ones, libmicrohttpd's
+ * own) are logged at most once per warn_interval_s per kind, with how many were suppressed. */
 #ifndef KGC_SERVER_H
 #define KGC_SERVER_H
 
@@ -44,10 +52,14 @@
 
 #define KGC_SERVER_DEFAULT_HTTP_LISTEN  ":10254"
 #define KGC_SERVER_DEFAULT_DEBUG_LISTEN "127.0.0.1:10256"
+#define KGC_SERVER_DEFAULT_PROBE_LISTEN ":10253"
 
 /* Route groups a server answers. */
 #define KGC_SERVER_ROUTES_HEALTH 1u /* /healthz /readyz /metrics */
 #define KGC_SERVER_ROUTES_DEBUG  2u /* /debug/... */
+/* /healthz /readyz alone (--probe-listen): a listener of their own, so clients of /metrics (or a
+ * flood of them) cannot take the connections the kubelet's probes need. */
+#define KGC_SERVER_ROUTES_PROBES 8u
 /* --invalid-backend-listen: every request, whatever its method and path, answers 500 with
  * KGC_SERVER_INVALID_BACKEND_BODY (text/plain). Kong sends it the share of a rule's traffic that
  * belongs to invalid backendRefs (kgc/translate.h, invalid_backend_target). Alone: no other
@@ -101,12 +113,15 @@ int kgc_server_parse_listen(const char *listen, char *host, size_t size, uint16_
                             struct kgc_err *err);
 
 struct kgc_server_options {
-    const char *name;         /* for logs: "http", "debug" (copied) */
-    const char *listen;       /* see kgc_server_parse_listen */
-    unsigned routes;          /* KGC_SERVER_ROUTES_* bits */
-    unsigned max_connections; /* concurrent connections (64) */
-    unsigned idle_timeout_s;  /* an idle connection is closed after this (30) */
-    size_t max_body;          /* an answer larger than this is a 500 (256 MiB) */
+    const char *name;            /* for logs: "http", "debug" (copied) */
+    const char *listen;          /* see kgc_server_parse_listen */
+    unsigned routes;             /* KGC_SERVER_ROUTES_* bits */
+    unsigned max_connections;    /* concurrent connections (64) */
+    unsigned per_ip_connections; /* concurrent connections from one client address (8) */
+    unsigned idle_timeout_s;     /* an idle connection is closed after this (30) */
+    unsigned request_timeout_s;  /* whole request in, and whole answer out, within this (10) */
+    unsigned warn_interval_s;    /* at most one warning line per kind per this (30) */
+    size_t max_body;             /* an answer larger than this is a 500 (256 MiB) */
 };
 
 /* Fills the defaults in parentheses above (name "http", listen ":10254", every route). */
@@ -126,6 +141,9 @@ uint16_t kgc_server_port(const struct kgc_server *s);
 
 /* Requests answered so far (any status). Any thread. */
 uint64_t kgc_server_requests(const struct kgc_server *s);
+
+/* Connections the watchdog closed for missing request_timeout_s. Any thread. */
+uint64_t kgc_server_deadline_closed(const struct kgc_server *s);
 
 /* Stops accepting, closes every connection, joins the threads and frees. NULL is a no-op. */
 void kgc_server_stop(struct kgc_server *s);

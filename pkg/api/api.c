@@ -1,5 +1,7 @@
 /* Kinds, the two-pass parse entry point, references, base64 and TLS validation. */
 #include "api_internal.h"
+#include "kgc/jsonscan.h"
+#include "kgc/k8s.h"
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -133,21 +135,14 @@ int kgc_api_parse_text(enum kgc_api_kind kind, const char *text, size_t len,
                        struct kgc_api_obj **out, struct kgc_err *err)
 {
     *out = NULL;
-    if (len > INT32_MAX)
-        return kgc_err_set(err, KGC_E2BIG, "object of %zu bytes is too large", len);
-    json_tokener *tok = json_tokener_new_ex(64);
-    if (!tok)
-        return kgc_err_set(err, KGC_ENOMEM, "out of memory");
-    json_object *j = json_tokener_parse_ex(tok, text, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    if (!j || jerr != json_tokener_success) {
-        json_object_put(j);
-        json_tokener_free(tok);
-        return kgc_err_set(err, KGC_EPARSE, "bad JSON: %s",
-                           jerr == json_tokener_continue ? "truncated"
-                                                         : json_tokener_error_desc(jerr));
-    }
-    json_tokener_free(tok);
+    static const struct kgc_json_limits lim = {.max_values = KGC_K8S_OBJECT_MAX_VALUES,
+                                               .max_containers = KGC_K8S_OBJECT_MAX_CONTAINERS};
+    json_object *j = NULL;
+    int prc = kgc_json_parse(text, len, &lim, "object", &j, err);
+    if (prc == KGC_EPARSE)
+        kgc_err_wrap(err, "bad JSON");
+    if (prc)
+        return prc;
     int rc = kgc_api_parse(kind, j, out, err);
     json_object_put(j);
     return rc;

@@ -118,6 +118,11 @@ static const struct kgc_option options[] = {
      "HOST:PORT of the debug endpoints: /debug/cache, /debug/listeners, /debug/queue, "
      "/debug/config (empty: disabled; they show cluster objects, keep them private).",
      OFF(debug_listen)},
+    {"probe-listen", KGC_OPT_STRING, "",
+     "HOST:PORT of /healthz and /readyz alone, on connections of their own: point the kubelet's "
+     "probes here so clients of --http-listen (or a flood of them) cannot starve them (empty: "
+     "off; the chart uses :10253).",
+     OFF(probe_listen)},
 
     {"sync-debounce", KGC_OPT_DURATION, "100ms",
      "Quiet time after a change before the Kong configuration is translated and pushed.",

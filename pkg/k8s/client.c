@@ -2,6 +2,7 @@
  * can wake it), a share handle for TLS sessions and DNS, bearer tokens re-read on rotation, a
  * token-bucket rate limiter, Status decoding, paginated lists and streaming watches. */
 #include "kgc/k8s.h"
+#include "kgc/jsonscan.h"
 
 #include "kgc/log.h"
 
@@ -511,6 +512,7 @@ static int on_line(const char *line, size_t len, void *ctx)
         return rc;
     rc = x->fn(&ev, x->ctx);
     json_object_put(ev.object);
+    kgc_json_release(len);
     return rc;
 }
 
@@ -768,13 +770,10 @@ static int http_error(struct kgc_k8s_client *c, const char *method, const char *
         st = &local;
     memset(st, 0, sizeof(*st));
     json_object *j = NULL;
-    if (body && len && len < INT32_MAX) {
-        json_tokener *tok = json_tokener_new_ex(32);
-        if (tok) {
-            j = json_tokener_parse_ex(tok, body, (int)len);
-            json_tokener_free(tok);
-        }
-    }
+    /* A Status is a handful of values: anything bigger is kept as text, never built. */
+    static const struct kgc_json_limits status_lim = {.max_values = 1000, .max_depth = 32};
+    if (body && len)
+        (void)kgc_json_parse(body, len, &status_lim, "Status", &j, NULL);
     if (!kgc_k8s_status_decode(j, st)) {
         memset(st, 0, sizeof(*st));
         /* Not a Status: keep a printable prefix of the body as the message. */
@@ -823,15 +822,13 @@ static int parse_body(const struct kgc_k8s_response *r, const char *what, json_o
                       struct kgc_err *err)
 {
     *out = NULL;
-    if (r->len > INT32_MAX)
-        return kgc_err_set(err, KGC_E2BIG, "%s: response too large", what);
-    json_tokener *tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
-    if (!tok)
-        return kgc_err_set(err, KGC_ENOMEM, "out of memory");
-    json_object *j = json_tokener_parse_ex(tok, r->body, (int)r->len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    json_tokener_free(tok);
-    if (!j || jerr != json_tokener_success || !json_object_is_type(j, json_type_object)) {
+    static const struct kgc_json_limits lim = {.max_values = KGC_K8S_OBJECT_MAX_VALUES,
+                                               .max_containers = KGC_K8S_OBJECT_MAX_CONTAINERS};
+    json_object *j = NULL;
+    int rc = kgc_json_parse(r->body, r->len, &lim, what, &j, err);
+    if (rc == KGC_E2BIG || rc == KGC_ENOMEM)
+        return rc;
+    if (rc || !json_object_is_type(j, json_type_object)) {
         json_object_put(j);
         return kgc_err_set(err, KGC_EPARSE, "%s: the response is not a JSON object", what);
     }
@@ -946,6 +943,91 @@ int kgc_k8s_path(char *buf, size_t size, const struct kgc_k8s_resource *r, const
 
 /* --- list ------------------------------------------------------------------------------------- */
 
+/* The string value of text[0, len) (a JSON string), malloc'd; NULL when not a string. */
+static char *json_string_dup(const char *text, size_t len, bool *oom)
+{
+    static const struct kgc_json_limits one = {.max_values = 1};
+    json_object *j = NULL;
+    char *s = NULL;
+    if (kgc_json_parse(text, len, &one, "string", &j, NULL) == 0 &&
+        json_object_is_type(j, json_type_string)) {
+        s = strdup(json_object_get_string(j));
+        *oom |= !s;
+    }
+    json_object_put(j);
+    return s;
+}
+
+int kgc_k8s_list_page_decode(const char *body, size_t len, const char *path, kgc_k8s_item_fn fn,
+                             void *ctx, char **cont, char **rv, struct kgc_err *err)
+{
+    static const struct kgc_json_limits page = {.max_depth = KGC_JSON_MAX_DEPTH};
+    static const struct kgc_json_limits item = {.max_values = KGC_K8S_OBJECT_MAX_VALUES,
+                                                .max_containers = KGC_K8S_OBJECT_MAX_CONTAINERS};
+    char what[160];
+    snprintf(what, sizeof(what), "list %.120s", path);
+    /* One allocation-free pass checks the whole page's syntax first, so a bad page changes
+     * nothing: no item reaches fn. */
+    int rc = kgc_json_scan(body, len, &page, NULL, what, err);
+    struct kgc_json_iter top;
+    if (rc == 0 && kgc_json_iter_start(&top, body, len, '{', what, NULL) != 0)
+        rc = kgc_err_set(err, KGC_EPARSE, "%s: the response is not a JSON object", what);
+    if (rc)
+        return rc;
+    const char *k, *v, *items = NULL;
+    size_t kl, vl, items_len = 0;
+    bool oom = false;
+    while (kgc_json_iter_next(&top, &k, &kl, &v, &vl, NULL) == 1) {
+        if (kgc_json_key_is(k, kl, "items")) {
+            items = v;
+            items_len = vl;
+        } else if (kgc_json_key_is(k, kl, "metadata")) {
+            struct kgc_json_iter m;
+            if (kgc_json_iter_start(&m, v, vl, '{', what, NULL) != 0)
+                continue;
+            const char *mk, *mv;
+            size_t mkl, mvl;
+            while (kgc_json_iter_next(&m, &mk, &mkl, &mv, &mvl, NULL) == 1) {
+                if (kgc_json_key_is(mk, mkl, "continue")) {
+                    free(*cont);
+                    *cont = json_string_dup(mv, mvl, &oom);
+                    if (*cont && !**cont) {
+                        free(*cont);
+                        *cont = NULL;
+                    }
+                } else if (kgc_json_key_is(mk, mkl, "resourceVersion")) {
+                    char *s = json_string_dup(mv, mvl, &oom);
+                    if (s) {
+                        free(*rv);
+                        *rv = s;
+                    }
+                }
+            }
+        }
+    }
+    if (oom)
+        return kgc_err_set(err, KGC_ENOMEM, "out of memory");
+    struct kgc_json_iter it;
+    if (!items || (!(items_len == 4 && memcmp(items, "null", 4) == 0) &&
+                   kgc_json_iter_start(&it, items, items_len, '[', what, NULL) != 0))
+        return kgc_err_set(err, KGC_EPARSE, "%s: no items", what);
+    if (items_len == 4 && memcmp(items, "null", 4) == 0)
+        return 0;
+    size_t n = 0;
+    while (kgc_json_iter_next(&it, NULL, NULL, &v, &vl, NULL) == 1) {
+        char iwhat[200];
+        snprintf(iwhat, sizeof(iwhat), "%s: item %zu", what, n++);
+        json_object *j = NULL;
+        if ((rc = kgc_json_parse(v, vl, &item, iwhat, &j, err)))
+            return rc;
+        rc = fn(j, ctx);
+        json_object_put(j);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int kgc_k8s_list(struct kgc_k8s_client *c, const char *collection_path,
                  const struct kgc_k8s_list_opts *opts, kgc_k8s_item_fn fn, void *ctx,
                  char **list_rv, struct kgc_k8s_cancel *cancel, struct kgc_k8s_status *st,
@@ -986,34 +1068,12 @@ int kgc_k8s_list(struct kgc_k8s_client *c, const char *collection_path,
         struct kgc_k8s_response r;
         rc = kgc_k8s_request(c, "GET", collection_path, q, NULL, NULL, 0, cancel, &r, st, err);
         free(q);
-        json_object *j = NULL;
-        if (rc == 0)
-            rc = parse_body(&r, collection_path, &j, err);
-        free(r.body);
-        if (rc != 0)
-            break;
-        json_object *meta = NULL, *items = NULL, *v = NULL;
-        json_object_object_get_ex(j, "metadata", &meta);
         free(cont);
         cont = NULL;
-        if (meta && json_object_object_get_ex(meta, "continue", &v) &&
-            json_object_is_type(v, json_type_string) && json_object_get_string_len(v) > 0)
-            cont = strdup(json_object_get_string(v));
-        if (meta && json_object_object_get_ex(meta, "resourceVersion", &v) &&
-            json_object_is_type(v, json_type_string)) {
-            free(rv);
-            rv = strdup(json_object_get_string(v));
-        }
-        if (!json_object_object_get_ex(j, "items", &items) ||
-            !(json_object_is_type(items, json_type_array) || !items)) {
-            json_object_put(j);
-            rc = kgc_err_set(err, KGC_EPARSE, "list %s: no items", collection_path);
-            break;
-        }
-        size_t n = items ? json_object_array_length(items) : 0;
-        for (size_t i = 0; i < n && rc == 0; i++)
-            rc = fn(json_object_array_get_idx(items, i), ctx);
-        json_object_put(j);
+        if (rc == 0)
+            rc = kgc_k8s_list_page_decode(r.body, r.len, collection_path, fn, ctx, &cont, &rv, err);
+        free(r.body);
+        kgc_json_release(r.len);
         if (rc != 0)
             break;
         if (!cont)

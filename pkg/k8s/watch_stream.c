@@ -1,6 +1,7 @@
 /* The watch stream splitter (bytes → lines, with a cap per line), event and Status decoding, and
  * the HTTP-status → kgc code mapping. Pure: no I/O. */
 #include "kgc/k8s.h"
+#include "kgc/jsonscan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,27 +141,16 @@ bool kgc_k8s_status_decode(json_object *j, struct kgc_k8s_status *st)
 int kgc_k8s_event_parse(const char *line, size_t len, struct kgc_k8s_event *ev, struct kgc_err *err)
 {
     memset(ev, 0, sizeof(*ev));
-    if (len > INT32_MAX)
-        return kgc_err_set(err, KGC_E2BIG, "watch event of %zu bytes", len);
-    json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-    if (!tok)
-        return kgc_err_set(err, KGC_ENOMEM, "out of memory");
-    json_object *j = json_tokener_parse_ex(tok, line, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t used = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    if (!j || jerr != json_tokener_success) {
-        json_object_put(j);
-        return kgc_err_set(err, KGC_EPARSE, "watch event is not JSON: %s",
-                           jerr == json_tokener_continue ? "truncated"
-                                                         : json_tokener_error_desc(jerr));
-    }
-    for (size_t i = used; i < len; i++) {
-        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') {
-            json_object_put(j);
-            return kgc_err_set(err, KGC_EPARSE, "watch event has trailing data");
-        }
-    }
+    /* The envelope adds two values and one object to the object's own limits. */
+    static const struct kgc_json_limits lim = {.max_values = KGC_K8S_OBJECT_MAX_VALUES + 3,
+                                               .max_containers = KGC_K8S_OBJECT_MAX_CONTAINERS + 1,
+                                               .max_depth = JSON_MAX_DEPTH};
+    json_object *j = NULL;
+    int prc = kgc_json_parse(line, len, &lim, "watch event", &j, err);
+    if (prc == KGC_EPARSE)
+        kgc_err_wrap(err, "watch event is not JSON");
+    if (prc)
+        return prc;
     const char *type = json_object_is_type(j, json_type_object) ? str_field(j, "type") : NULL;
     json_object *obj = NULL;
     if (!type || !json_object_object_get_ex(j, "object", &obj) ||

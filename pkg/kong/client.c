@@ -36,7 +36,8 @@ struct body {
     char *p;
     size_t n, cap, max;
     bool over;      /* the answer exceeded max: the transfer was cut */
-    CURL *skip_2xx; /* set: a 2xx answer of this handle is read and dropped, not kept */
+    CURL *skip_2xx; /* set: a 2xx answer of this handle is not read at all */
+    bool done_2xx;  /* skip_2xx saw a 2xx status: the transfer was cut on purpose */
 };
 
 struct reply {
@@ -50,8 +51,8 @@ void kgc_kong_client_options_default(struct kgc_kong_client_options *o)
     o->request_timeout_ms = 2000;
     o->connect_timeout_ms = 1000;
     o->push_timeout_ms = 30000;
-    o->max_root_body = 8u << 20;
-    o->max_reply_body = 8u << 20;
+    o->max_root_body = KGC_KONG_MAX_ROOT_BODY;
+    o->max_reply_body = KGC_KONG_MAX_REPLY_BODY;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
@@ -61,8 +62,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
     long status = 0;
     if (b->skip_2xx &&
         curl_easy_getinfo(b->skip_2xx, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
-        status >= 200 && status < 300)
-        return n;
+        status >= 200 && status < 300) {
+        /* The status is all kgc needs of a 2xx: stop here rather than read an answer that may
+         * never end. perform() reports the cut transfer as the success it is. */
+        b->done_2xx = true;
+        return 0;
+    }
     if (n > b->max - b->n) {
         b->over = true;
         return 0; /* CURLE_WRITE_ERROR: the transfer stops here */
@@ -257,8 +262,8 @@ int kgc_kong_client_new(const char *admin_url, const struct kgc_kong_client_opti
     c->request_timeout_ms = o->request_timeout_ms ? o->request_timeout_ms : 2000;
     c->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 1000;
     c->push_timeout_ms = o->push_timeout_ms ? o->push_timeout_ms : 30000;
-    c->max_root_body = o->max_root_body ? o->max_root_body : 8u << 20;
-    c->max_reply_body = o->max_reply_body ? o->max_reply_body : 8u << 20;
+    c->max_root_body = o->max_root_body ? o->max_root_body : KGC_KONG_MAX_ROOT_BODY;
+    c->max_reply_body = o->max_reply_body ? o->max_reply_body : KGC_KONG_MAX_REPLY_BODY;
 
     rc = KGC_ENOMEM;
     if (append(&c->get_headers, "Accept: application/json") ||
@@ -364,7 +369,7 @@ static int perform(struct kgc_kong_client *c, const char *what, const char *path
     memset(r, 0, sizeof(*r));
     r->body.max = max;
     /* Kong's 201 to POST /config lists every entity it loaded (tens of MB for 10k routes) and
-     * kgc needs none of it: not kept, so neither capped nor held in memory. */
+     * kgc needs none of it: the transfer stops at its first byte. */
     r->body.skip_2xx = form ? c->curl : NULL;
     if (snprintf(url, sizeof(url), "%s%s", c->request_base ? c->request_base : c->url, path) >=
         (int)sizeof(url))
@@ -412,7 +417,10 @@ static int perform(struct kgc_kong_client *c, const char *what, const char *path
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     }
     CURLcode res = curl_easy_perform(h);
-    if (res != CURLE_OK)
+    /* Cut on purpose: a push's 2xx (not read), or a push's error answer past the cap (its first
+     * max bytes are kept: the status is known, the parser reads what fits). */
+    bool cut_ok = res == CURLE_WRITE_ERROR && (r->body.done_2xx || (form && r->body.over));
+    if (res != CURLE_OK && !cut_ok)
         return curl_failure(c, res, what, timeout_ms, &r->body, err);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
     return 0;
@@ -458,8 +466,10 @@ int kgc_kong_client_get_status(struct kgc_kong_client *c, char hash[KGC_KONG_HAS
     long status = 0;
     struct reply r;
     hash[0] = '\0';
-    int rc = perform(c, "GET /status", "/status", NULL, c->request_timeout_ms, c->max_reply_body,
-                     &status, &r, err);
+    size_t max =
+        c->max_reply_body < KGC_KONG_MAX_STATUS_BODY ? c->max_reply_body : KGC_KONG_MAX_STATUS_BODY;
+    int rc =
+        perform(c, "GET /status", "/status", NULL, c->request_timeout_ms, max, &status, &r, err);
     if (http_status)
         *http_status = status;
     if (rc == 0 && status != 200) {

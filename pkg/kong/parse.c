@@ -4,6 +4,7 @@
 #include "kgc/kong.h"
 
 #include "kgc/digest.h"
+#include "kgc/jsonscan.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -14,46 +15,33 @@
 
 #include <json-c/json.h>
 
-#define JSON_MAX_DEPTH 64
+/* What kgc parses of each Kong answer, in JSON values: json-c costs ~0.8 KB per object or array
+ * and ~80 bytes per scalar, so these bound the memory of one parse whatever the bytes hold
+ * (kgc/jsonscan.h).
+ *
+ * GET / (kong/api/routes/kong.lua:130-147 in Kong 3.9.1): a few scalars, timers, one object per
+ * loaded plugin (version, priority), the plugins enabled in the cluster, the pids and the
+ * configuration from kong.configuration.remove_sensitive() (a few hundred properties, some lists):
+ * a few thousand values. GET /status (kong/api/routes/health.lua): server counters, the database
+ * flag, memory per worker: tens of values per worker. 20x room over the biggest real answers. */
+static const struct kgc_json_limits ROOT_LIMITS = {.max_values = 50000, .max_containers = 10000};
+static const struct kgc_json_limits STATUS_LIMITS = {.max_values = 10000, .max_containers = 3000};
+/* One flattened_errors entry of a rejected push (kong/db/errors.lua:997-1010): entity_name,
+ * entity_id, entity_tags, entity_type, the entity as sent (a route with many paths and headers, a
+ * plugin with its config, a certificate with its PEM strings) and its errors. */
+static const struct kgc_json_limits ENTRY_LIMITS = {.max_values = 20000, .max_containers = 4000};
 
-/* Parses exactly len bytes of JSON (trailing white space allowed). Returns a new reference or
- * NULL with KGC_EPARSE/KGC_E2BIG in err; `what` names the document in the message. */
-static json_object *parse_json(const char *body, size_t len, const char *what, int *rc,
-                               struct kgc_err *err)
+/* Parses exactly len bytes of JSON (trailing white space allowed) within lim. Returns a new
+ * reference or NULL with KGC_EPARSE/KGC_E2BIG in err; `what` names the document in the message. */
+static json_object *parse_json(const char *body, size_t len, const struct kgc_json_limits *lim,
+                               const char *what, int *rc, struct kgc_err *err)
 {
     if (!body || len == 0) {
         *rc = kgc_err_set(err, KGC_EPARSE, "%s: empty body", what);
         return NULL;
     }
-    if (len > INT_MAX) {
-        *rc = kgc_err_set(err, KGC_E2BIG, "%s: body of %zu bytes is too large", what, len);
-        return NULL;
-    }
-    json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-    if (!tok) {
-        *rc = kgc_err_set(err, KGC_ENOMEM, "%s: out of memory", what);
-        return NULL;
-    }
-    json_object *o = json_tokener_parse_ex(tok, body, (int)len);
-    enum json_tokener_error je = json_tokener_get_error(tok);
-    size_t end = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    if (!o || je != json_tokener_success) {
-        const char *why =
-            je == json_tokener_continue ? "unexpected end of input" : json_tokener_error_desc(je);
-        *rc = kgc_err_set(err, KGC_EPARSE, "%s: malformed JSON at byte %zu: %s", what, end, why);
-        json_object_put(o);
-        return NULL;
-    }
-    while (end < len && isspace((unsigned char)body[end]))
-        end++;
-    if (end != len) {
-        *rc = kgc_err_set(err, KGC_EPARSE, "%s: malformed JSON: trailing data at byte %zu", what,
-                          end);
-        json_object_put(o);
-        return NULL;
-    }
-    *rc = 0;
+    json_object *o = NULL;
+    *rc = kgc_json_parse(body, len, lim, what, &o, err);
     return o;
 }
 
@@ -190,7 +178,7 @@ int kgc_kong_parse_root(const char *body, size_t len, struct kgc_kong_info *out,
 {
     int rc;
     memset(out, 0, sizeof(*out));
-    json_object *root = parse_json(body, len, "GET /", &rc, err);
+    json_object *root = parse_json(body, len, &ROOT_LIMITS, "GET /", &rc, err);
     if (!root)
         return rc;
     json_object *cfg = NULL;
@@ -230,7 +218,7 @@ int kgc_kong_parse_status(const char *body, size_t len, char hash[KGC_KONG_HASH_
 {
     int rc;
     hash[0] = '\0';
-    json_object *root = parse_json(body, len, "GET /status", &rc, err);
+    json_object *root = parse_json(body, len, &STATUS_LIMITS, "GET /status", &rc, err);
     if (!root)
         return rc;
     if (!json_object_is_type(root, json_type_object)) {
@@ -523,6 +511,45 @@ static unsigned parse_retry_after(const char *v)
     return s > 3600 ? 3600 : (unsigned)s;
 }
 
+/* The flattened_errors array (text[0, len)): keeps the first KGC_KONG_PUSH_MAX_ENTITIES object
+ * entries, each built alone within ENTRY_LIMITS; *cut when the array ends early (a cut answer).
+ * Returns false when out of memory. */
+static bool parse_flattened(const char *text, size_t len, struct kgc_kong_push_result *out,
+                            bool *cut)
+{
+    struct kgc_json_iter it;
+    struct kgc_err ierr = {0};
+    if (kgc_json_iter_start(&it, text, len, '[', "flattened_errors", &ierr) != 0)
+        return true;
+    out->entity_errors = calloc(KGC_KONG_PUSH_MAX_ENTITIES, sizeof(*out->entity_errors));
+    if (!out->entity_errors)
+        return false;
+    const char *v;
+    size_t vl;
+    int more;
+    while ((more = kgc_json_iter_next(&it, NULL, NULL, &v, &vl, &ierr)) == 1) {
+        if (out->n_entity_errors == KGC_KONG_PUSH_MAX_ENTITIES) {
+            out->truncated = true;
+            continue;
+        }
+        json_object *e = NULL;
+        if (kgc_json_parse(v, vl, &ENTRY_LIMITS, "flattened_errors entry", &e, &ierr) != 0) {
+            out->truncated = true; /* an entry over the limits is left out, said so */
+            continue;
+        }
+        bool ok = true;
+        if (json_object_is_type(e, json_type_object))
+            ok =
+                parse_entity_error(e, &out->entity_errors[out->n_entity_errors++], &out->truncated);
+        json_object_put(e);
+        if (!ok)
+            return false;
+    }
+    if (more < 0)
+        *cut = true;
+    return true;
+}
+
 int kgc_kong_parse_push_reply(long status, const char *body, size_t len, const char *retry_after,
                               struct kgc_kong_push_result *out, struct kgc_err *err)
 {
@@ -543,44 +570,54 @@ int kgc_kong_parse_push_reply(long status, const char *body, size_t len, const c
     if (out->kind == KGC_KONG_PUSH_APPLIED || out->kind == KGC_KONG_PUSH_UNCHANGED)
         return 0; /* the 201 body echoes the entities: nothing kgc needs */
 
-    int rc = 0;
+    /* The answer is walked member by member: "message" and the first
+     * KGC_KONG_PUSH_MAX_ENTITIES entries of "flattened_errors" are built one at a time within
+     * ENTRY_LIMITS, everything else ("fields", which mirrors the configuration's shape, and the
+     * entries past the cap) is only scanned. So memory stays one entry's whatever Kong sends,
+     * and an answer cut at the reply cap still yields the entries read before the cut. */
     struct kgc_err perr = {0};
-    json_object *root = len ? parse_json(body, len, "POST /config", &rc, &perr) : NULL;
-    bool oom = false;
-    if (root && json_object_is_type(root, json_type_object)) {
-        out->message = dup_member(root, "message", &oom);
-        json_object *fl = NULL;
-        if (out->kind == KGC_KONG_PUSH_REJECTED &&
-            json_object_object_get_ex(root, "flattened_errors", &fl) &&
-            json_object_is_type(fl, json_type_array)) {
-            size_t n = json_object_array_length(fl);
-            if (n > KGC_KONG_PUSH_MAX_ENTITIES) {
-                n = KGC_KONG_PUSH_MAX_ENTITIES;
-                out->truncated = true;
-            }
-            out->entity_errors = n ? calloc(n, sizeof(*out->entity_errors)) : NULL;
-            oom |= n && !out->entity_errors;
-            for (size_t i = 0; i < n && !oom; i++) {
-                json_object *e = json_object_array_get_idx(fl, i);
-                if (!json_object_is_type(e, json_type_object))
-                    continue;
-                oom |= !parse_entity_error(e, &out->entity_errors[out->n_entity_errors++],
-                                           &out->truncated);
+    bool oom = false, parsed = false, cut = false;
+    struct kgc_json_iter top;
+    if (len && kgc_json_iter_start(&top, body, len, '{', "POST /config", &perr) == 0) {
+        const char *k, *v;
+        size_t kl, vl;
+        int more;
+        while (!oom && (more = kgc_json_iter_next(&top, &k, &kl, &v, &vl, &perr)) == 1) {
+            if (kgc_json_key_is(k, kl, "message") && !out->message) {
+                json_object *m = NULL;
+                const struct kgc_json_limits one = {.max_values = 1};
+                if (kgc_json_parse(v, vl, &one, "POST /config: message", &m, &perr) == 0 &&
+                    json_object_is_type(m, json_type_string)) {
+                    out->message = strdup(json_object_get_string(m));
+                    oom |= !out->message;
+                }
+                json_object_put(m);
+            } else if (kgc_json_key_is(k, kl, "flattened_errors") &&
+                       out->kind == KGC_KONG_PUSH_REJECTED && !out->entity_errors) {
+                oom |= !parse_flattened(v, vl, out, &cut);
             }
         }
+        if (more < 0) {
+            cut = true; /* cut at the reply cap, or malformed past what was read */
+            if (v && kgc_json_key_is(k, kl, "flattened_errors") &&
+                out->kind == KGC_KONG_PUSH_REJECTED && !out->entity_errors)
+                oom |= !parse_flattened(v, vl, out, &cut);
+        }
+        parsed = !cut || out->message || out->n_entity_errors;
+        out->truncated |= cut && out->n_entity_errors;
     }
     if (!oom && !out->message) {
         char m[KGC_ERR_MSG_MAX];
         if (len == 0)
             snprintf(m, sizeof(m), "HTTP %ld with an empty body", status);
-        else if (!root)
+        else if (!parsed)
             snprintf(m, sizeof(m), "HTTP %ld: %s", status, perr.msg);
         else
             snprintf(m, sizeof(m), "HTTP %ld without a message", status);
         out->message = strdup(m);
         oom = !out->message;
     }
-    json_object_put(root);
+    kgc_json_release(len);
     if (oom) {
         kgc_kong_push_result_free(out);
         return kgc_err_set(err, KGC_ENOMEM, "POST /config: out of memory reading the reply");

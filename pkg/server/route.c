@@ -230,7 +230,7 @@ int kgc_server_route(const struct kgc_server_provider *p, unsigned routes, const
     if (n > 1 && clean[n - 1] == '/')
         clean[n - 1] = '\0';
 
-    if (routes & KGC_SERVER_ROUTES_HEALTH) {
+    if (routes & (KGC_SERVER_ROUTES_HEALTH | KGC_SERVER_ROUTES_PROBES)) {
         if (strcmp(clean, "/healthz") == 0) {
             json_object *j = json_object_new_object();
             if (!j)
@@ -240,6 +240,8 @@ int kgc_server_route(const struct kgc_server_provider *p, unsigned routes, const
         }
         if (strcmp(clean, "/readyz") == 0)
             return route_ready(p, out, pretty);
+    }
+    if (routes & KGC_SERVER_ROUTES_HEALTH) {
         if (strcmp(clean, "/metrics") == 0) {
             if (!p->metrics)
                 return not_found(out, path, pretty);

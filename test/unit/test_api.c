@@ -372,7 +372,7 @@ static void test_unusable_objects_fail_to_parse(void **state)
     struct kgc_err err = {0};
     assert_int_equal(kgc_api_parse_text(KGC_API_GATEWAY, "[]", 2, &o, &err), KGC_EPARSE);
     assert_int_equal(
-        kgc_api_parse_text(KGC_API_GATEWAY, "{\"metadata\":{\"name\":\"a\"}}", 26, &o, &err),
+        kgc_api_parse_text(KGC_API_GATEWAY, "{\"metadata\":{\"name\":\"a\"}}", 25, &o, &err),
         KGC_EPARSE);
     assert_non_null(strstr(err.msg, "namespace"));
     const char *slash = "{\"metadata\":{\"name\":\"a/b\",\"namespace\":\"n\"}}";

@@ -12,6 +12,7 @@
 #include "test_k8s_helpers.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -843,6 +844,108 @@ static void test_client_rate_limit(void **state)
     fixture_free(f);
 }
 
+/* Hostile JSON (issue #17): a watch event or list item whose bytes fit but whose values would
+ * cost json-c gigabytes is refused before anything is built, naming the limit. */
+static char *many_objects(size_t n, const char *head, const char *tail, size_t *len)
+{
+    size_t hl = strlen(head), tl = strlen(tail);
+    char *p = malloc(hl + n * 3 + tl + 1);
+    assert_non_null(p);
+    memcpy(p, head, hl);
+    size_t k = hl;
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            p[k++] = ',';
+        p[k++] = '{';
+        p[k++] = '}';
+    }
+    memcpy(p + k, tail, tl + 1);
+    *len = k + tl;
+    return p;
+}
+
+static void test_event_value_budget(void **state)
+{
+    (void)state;
+    size_t len;
+    char *line = many_objects(
+        KGC_K8S_OBJECT_MAX_CONTAINERS + 10,
+        "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\"},\"x\":[", "]}}", &len);
+    struct kgc_k8s_event ev;
+    struct kgc_err err = {0};
+    assert_int_equal(kgc_k8s_event_parse(line, len, &ev, &err), KGC_E2BIG);
+    assert_null(ev.object);
+    assert_non_null(strstr(err.msg, "watch event: more than 60001 JSON objects and arrays"));
+    free(line);
+    /* within the budget: the event as before */
+    line = many_objects(
+        100, "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\"},\"x\":[", "]}}", &len);
+    assert_int_equal(kgc_k8s_event_parse(line, len, &ev, &err), 0);
+    assert_int_equal(ev.type, KGC_K8S_ADDED);
+    json_object_put(ev.object);
+    free(line);
+}
+
+struct page_items {
+    size_t n;
+    char names[4][16];
+};
+
+static int page_item(json_object *item, void *ctx)
+{
+    struct page_items *p = ctx;
+    json_object *meta = NULL, *name = NULL;
+    if (p->n < 4 && json_object_object_get_ex(item, "metadata", &meta) &&
+        json_object_object_get_ex(meta, "name", &name))
+        snprintf(p->names[p->n], sizeof(p->names[0]), "%s", json_object_get_string(name));
+    p->n++;
+    return 0;
+}
+
+static void test_list_page_decode(void **state)
+{
+    (void)state;
+    struct page_items got = {0};
+    char *cont = NULL, *rv = NULL;
+    struct kgc_err err = {0};
+    const char *page = "{\"kind\":\"SecretList\",\"items\":[{\"metadata\":{\"name\":\"a\"}},"
+                       "{\"metadata\":{\"name\":\"b\"}}],\"metadata\":{\"resourceVersion\":\"7\","
+                       "\"continue\":\"tok\"}}";
+    assert_int_equal(
+        kgc_k8s_list_page_decode(page, strlen(page), "/x", page_item, &got, &cont, &rv, &err), 0);
+    assert_int_equal(got.n, 2);
+    assert_string_equal(got.names[1], "b");
+    assert_string_equal(cont, "tok");
+    assert_string_equal(rv, "7");
+    free(cont);
+    cont = NULL;
+
+    /* A malformed page hands over no item; a page without items is an error. */
+    got.n = 0;
+    const char *bad = "{\"items\":[{\"metadata\":{}},{]}";
+    assert_int_equal(
+        kgc_k8s_list_page_decode(bad, strlen(bad), "/x", page_item, &got, &cont, &rv, &err),
+        KGC_EPARSE);
+    assert_int_equal(got.n, 0);
+    assert_int_equal(kgc_k8s_list_page_decode("{}", 2, "/x", page_item, &got, &cont, &rv, &err),
+                     KGC_EPARSE);
+    assert_non_null(strstr(err.msg, "no items"));
+
+    /* An item over the object budget fails the page, naming the item; those before it were
+     * handed over one at a time. */
+    size_t len;
+    char *big = many_objects(KGC_K8S_OBJECT_MAX_CONTAINERS + 10,
+                             "{\"items\":[{\"metadata\":{\"name\":\"ok\"}},{\"x\":[", "]}]}", &len);
+    assert_int_equal(
+        kgc_k8s_list_page_decode(big, len, "/api/v1/secrets", page_item, &got, &cont, &rv, &err),
+        KGC_E2BIG);
+    assert_int_equal(got.n, 1);
+    assert_non_null(strstr(err.msg, "list /api/v1/secrets: item 1: more than 60000 JSON objects"));
+    free(big);
+    free(cont);
+    free(rv);
+}
+
 int main(void)
 {
     kgc_log_setup(KGC_LOG_ERROR, KGC_LOG_TEXT, 2);
@@ -865,6 +968,8 @@ int main(void)
         cmocka_unit_test(test_watch_cut_and_refused),
         cmocka_unit_test(test_watch_stops_on_cancel_and_idles_out),
         cmocka_unit_test(test_client_rate_limit),
+        cmocka_unit_test(test_event_value_budget),
+        cmocka_unit_test(test_list_page_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -397,7 +397,16 @@ static void test_abort_flag(void **state)
 
 /* ---- a scripted peer ------------------------------------------------------------------------ */
 
-enum peer_mode { PEER_GARBAGE, PEER_NOT_FOUND, PEER_HUGE, PEER_ECHO, PEER_NOT_KONG };
+enum peer_mode {
+    PEER_GARBAGE,
+    PEER_NOT_FOUND,
+    PEER_HUGE,
+    PEER_ECHO,
+    PEER_NOT_KONG,
+    PEER_NESTED,     /* 200: 7.8 MB of [{},{},...] */
+    PEER_ENDLESS,    /* 201 to anything, a body that never ends */
+    PEER_ERRORS_400, /* 400: flattened_errors entries without end */
+};
 
 struct peer {
     struct MHD_Daemon *d;
@@ -418,6 +427,50 @@ static ssize_t huge_cb(void *cls, uint64_t pos, char *buf, size_t max)
     buf[0] = pos == 0 ? '{' : ' ';
     return (ssize_t)max;
 }
+
+/* A streamed text: head, then unit, unit, ... (each unit after the first preceded by sep), ended
+ * by ']' at limit (0: never ends). */
+struct stream_text {
+    const char *head, *unit, *sep;
+    uint64_t limit; /* end of stream here (0: never) */
+};
+
+static ssize_t stream_cb(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    const struct stream_text *t = cls;
+    if (t->limit && pos >= t->limit)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    size_t hl = strlen(t->head), ul = strlen(t->unit), sl = strlen(t->sep);
+    for (size_t i = 0; i < max; i++) {
+        uint64_t p = pos + i;
+        if (t->limit && p == t->limit - 1) {
+            buf[i] = ']';
+            return (ssize_t)(i + 1);
+        }
+        if (p < hl) {
+            buf[i] = t->head[p];
+            continue;
+        }
+        p -= hl;
+        if (p < ul) {
+            buf[i] = t->unit[p];
+            continue;
+        }
+        p -= ul;
+        buf[i] = p % (sl + ul) < sl ? t->sep[p % (sl + ul)] : t->unit[p % (sl + ul) - sl];
+    }
+    return (ssize_t)max;
+}
+
+static const struct stream_text nested_text = {"[", "{}", ",", 7800000};
+static const struct stream_text endless_text = {"{\"services\":[", "{\"name\":\"s\"}", ",", 0};
+static const struct stream_text errors_text = {
+    "{\"message\":\"declarative config is invalid\",\"name\":\"invalid declarative "
+    "configuration\",\"code\":14,\"flattened_errors\":[",
+    "{\"entity_type\":\"route\",\"entity_name\":\"r\",\"entity\":{\"name\":\"r\",\"paths\":[\"x\"]}"
+    ","
+    "\"errors\":[{\"type\":\"field\",\"field\":\"paths.1\",\"message\":\"bad path\"}]}",
+    ",", 0};
 
 typedef const void *(*get_peers_fn)(void *session, unsigned int *n);
 
@@ -474,6 +527,20 @@ static enum MHD_Result peer_cb(void *cls, struct MHD_Connection *conn, const cha
     case PEER_NOT_KONG:
         r = MHD_create_response_from_buffer(sizeof(not_kong) - 1, (void *)not_kong,
                                             MHD_RESPMEM_PERSISTENT);
+        break;
+    case PEER_NESTED:
+        r = MHD_create_response_from_callback(nested_text.limit, 65536, stream_cb,
+                                              (void *)&nested_text, NULL);
+        break;
+    case PEER_ENDLESS:
+        code = 201;
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 65536, stream_cb,
+                                              (void *)&endless_text, NULL);
+        break;
+    case PEER_ERRORS_400:
+        code = 400;
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 65536, stream_cb,
+                                              (void *)&errors_text, NULL);
         break;
     case PEER_ECHO:
     default:
@@ -557,6 +624,51 @@ static void test_faulty_peer(void **state)
     assert_non_null(strstr(err.msg, "larger than 1048576 bytes"));
 
     /* The client still works after each fault. */
+    p->mode = PEER_ECHO;
+    assert_int_equal(kgc_kong_client_get_root(c, &info, &status, &err), 0);
+    kgc_kong_info_free(&info);
+    kgc_kong_client_free(c);
+    peer_stop(p);
+}
+
+/* Hostile Kongs (issue #17): answers whose bytes fit but whose JSON would cost json-c gigabytes,
+ * a push answer that never ends, an error answer without end. Each is refused or cut with a clear
+ * outcome, and nothing big is built. */
+static void test_hostile_peer(void **state)
+{
+    (void)state;
+    struct peer *p = peer_start(NULL, NULL, NULL);
+    struct kgc_kong_client_options co;
+    kgc_kong_client_options_default(&co);
+    co.max_root_body = 16u << 20; /* the bytes fit: the value budget must refuse it */
+    co.push_timeout_ms = 60000;
+    struct kgc_kong_client *c = client_for(p->port, &co);
+    struct kgc_kong_info info;
+    struct kgc_err err = {0};
+    long status = 0;
+
+    p->mode = PEER_NESTED;
+    assert_int_equal(kgc_kong_client_get_root(c, &info, &status, &err), KGC_E2BIG);
+    assert_non_null(strstr(err.msg, "GET /: more than 10000 JSON objects and arrays"));
+
+    /* The 201's status is the answer: the endless body is not read (no timeout). */
+    p->mode = PEER_ENDLESS;
+    struct kgc_kong_push_result r;
+    assert_int_equal(kgc_kong_push_config(c, "{}", 2, &r, &err), 0);
+    assert_int_equal(r.kind, KGC_KONG_PUSH_APPLIED);
+    assert_int_equal(r.http_status, 201);
+    kgc_kong_push_result_free(&r);
+
+    /* An error answer without end: read to the cap, the entries kgc keeps are there. */
+    p->mode = PEER_ERRORS_400;
+    assert_int_equal(kgc_kong_push_config(c, "{}", 2, &r, &err), 0);
+    assert_int_equal(r.kind, KGC_KONG_PUSH_REJECTED);
+    assert_string_equal(r.message, "declarative config is invalid");
+    assert_int_equal(r.n_entity_errors, KGC_KONG_PUSH_MAX_ENTITIES);
+    assert_true(r.truncated);
+    assert_string_equal(r.entity_errors[999].errors[0].message, "bad path");
+    kgc_kong_push_result_free(&r);
+
     p->mode = PEER_ECHO;
     assert_int_equal(kgc_kong_client_get_root(c, &info, &status, &err), 0);
     kgc_kong_info_free(&info);
@@ -923,6 +1035,7 @@ int main(void)
         cmocka_unit_test(test_refused_and_timeout),
         cmocka_unit_test(test_abort_flag),
         cmocka_unit_test(test_faulty_peer),
+        cmocka_unit_test(test_hostile_peer),
         cmocka_unit_test(test_extra_headers),
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_url_credentials),

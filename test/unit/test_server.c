@@ -15,10 +15,15 @@
 
 #include <curl/curl.h>
 #include <json-c/json.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* --- a recording provider --------------------------------------------------------------------- */
 
@@ -566,6 +571,105 @@ static void test_daemon_over_http(void **state)
     kgc_server_stop(s);
 }
 
+/* The probe-only group answers /healthz and /readyz, nothing else. */
+static void test_probe_routes(void **state)
+{
+    (void)state;
+    struct fake f = {0};
+    struct kgc_server_provider p = fake_provider(&f);
+    assert_int_equal(get(&p, KGC_SERVER_ROUTES_PROBES, "/healthz", false, NULL, NULL), 200);
+    assert_int_equal(get(&p, KGC_SERVER_ROUTES_PROBES, "/readyz/", false, NULL, NULL),
+                     get(&p, ALL, "/readyz", false, NULL, NULL));
+    assert_not_found(&p, KGC_SERVER_ROUTES_PROBES, "/metrics");
+    assert_not_found(&p, KGC_SERVER_ROUTES_PROBES, "/debug/queue");
+}
+
+/* A raw connection to 127.0.0.1:port. */
+static int dial(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+/* Whether the server closes fd within timeout_ms (reads until the end of the stream). */
+static bool closed_within(int fd, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    char buf[256];
+    while (poll(&pfd, 1, timeout_ms) == 1) {
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0)
+            return true;
+    }
+    return false;
+}
+
+/* GET /healthz over a raw HTTP/1.0 connection: true on a 200. */
+static bool raw_get_ok(uint16_t port)
+{
+    int fd = dial(port);
+    const char *req = "GET /healthz HTTP/1.0\r\n\r\n";
+    char buf[64] = "";
+    bool ok = send(fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req) &&
+              recv(fd, buf, sizeof(buf) - 1, MSG_WAITALL) > 12 && strncmp(buf + 9, "200", 3) == 0;
+    close(fd);
+    return ok;
+}
+
+/* libmicrohttpd's own timeout counts idle time: a client that sends a byte every 300 ms (under
+ * the 2 s idle timeout) never finishing its request is closed by the 1 s request deadline; a
+ * client past its per-address share is refused while another request still gets through. */
+static void test_daemon_limits(void **state)
+{
+    (void)state;
+    struct fake f = {0};
+    struct kgc_server_provider p = fake_provider(&f);
+    struct kgc_server_options o;
+    kgc_server_options_default(&o);
+    o.listen = "127.0.0.1:0";
+    o.idle_timeout_s = 2;
+    o.request_timeout_s = 1;
+    o.per_ip_connections = 2;
+    struct kgc_server *s = NULL;
+    struct kgc_err err = {0};
+    assert_int_equal(kgc_server_start(&o, &p, &s, &err), 0);
+    uint16_t port = kgc_server_port(s);
+
+    int slow = dial(port);
+    const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaa";
+    bool closed = false;
+    size_t i = 0;
+    for (; req[i] && !closed; i++) {
+        if (send(slow, req + i, 1, MSG_NOSIGNAL) != 1)
+            closed = true;
+        else
+            closed = closed_within(slow, 300);
+    }
+    assert_true(closed);
+    close(slow);
+    assert_int_equal(kgc_server_deadline_closed(s), 1);
+
+    /* Two connections from 127.0.0.1 are its share: a third is closed at once. */
+    int a = dial(port), b = dial(port), c = dial(port);
+    assert_true(closed_within(c, 2000));
+    close(c);
+    close(a);
+    close(b);
+    /* once the server has seen them go (bounded wait), requests get through again */
+    bool answered = false;
+    for (int t = 0; t < 100 && !answered; t++) {
+        answered = raw_get_ok(port);
+        if (!answered)
+            usleep(20000);
+    }
+    assert_true(answered);
+    kgc_server_stop(s);
+}
+
 /* --- the application provider over real modules ---------------------------------------------- */
 
 static struct kgc_api_obj *obj(enum kgc_api_kind kind, const char *json)
@@ -893,6 +997,8 @@ int main(void)
         cmocka_unit_test(test_provider_errors_and_cap),
         cmocka_unit_test(test_parse_listen),
         cmocka_unit_test(test_daemon_over_http),
+        cmocka_unit_test(test_probe_routes),
+        cmocka_unit_test(test_daemon_limits),
         cmocka_unit_test_setup_teardown(test_app_cache_dump, app_setup, app_teardown),
         cmocka_unit_test_setup_teardown(test_app_queue, app_setup, app_teardown),
         cmocka_unit_test_setup_teardown(test_app_listeners_ready_metrics, app_setup, app_teardown),

@@ -78,6 +78,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - --log-level={{ .Values.log.level }}
 - --log-format={{ .Values.log.format }}
 - --http-listen=:10254
+- --probe-listen=:10253
 {{- if .Values.debug.service.enabled }}
 - --debug-listen=:10256
 {{- else }}
@@ -158,6 +159,9 @@ spec:
         - name: http
           containerPort: 10254
           protocol: TCP
+        - name: probes
+          containerPort: 10253
+          protocol: TCP
         - name: debug
           containerPort: 10256
           protocol: TCP
@@ -169,14 +173,14 @@ spec:
       livenessProbe:
         httpGet:
           path: /healthz
-          port: http
+          port: probes
         initialDelaySeconds: 5
         periodSeconds: 10
         failureThreshold: 3
       readinessProbe:
         httpGet:
           path: /readyz
-          port: http
+          port: probes
         periodSeconds: 5
         failureThreshold: 3
       {{- with .Values.resources }}

@@ -1,0 +1,356 @@
+/* jsonscan: a strict, allocation-free JSON syntax scanner that counts values, the bounded parse
+ * on top of it, and member iterators (kgc/jsonscan.h). */
+#include "kgc/jsonscan.h"
+
+#include <limits.h>
+#include <malloc.h>
+#include <string.h>
+
+#define STACK_MAX   1024u      /* nesting the scanner can follow at all */
+#define RELEASE_MIN (1u << 20) /* kgc_json_release: documents from this size on */
+
+static size_t skip_ws(const char *p, size_t len, size_t i)
+{
+    while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+        i++;
+    return i;
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool is_hex(char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int syntax(struct kgc_err *err, const char *what, size_t at, const char *why)
+{
+    return kgc_err_set(err, KGC_EPARSE, "%s: malformed JSON at byte %zu: %s", what, at, why);
+}
+
+/* p[*i] is '"'. Leaves *i after the closing quote. */
+static int scan_string(const char *p, size_t len, size_t *i, const char *what, struct kgc_err *err)
+{
+    for (size_t j = *i + 1; j < len; j++) {
+        unsigned char c = (unsigned char)p[j];
+        if (c == '"') {
+            *i = j + 1;
+            return 0;
+        }
+        if (c < 0x20)
+            return syntax(err, what, j, "control character in a string");
+        if (c != '\\')
+            continue;
+        if (j + 1 >= len)
+            break;
+        char e = p[j + 1];
+        if (e == 'u') {
+            if (len - j < 6 || !is_hex(p[j + 2]) || !is_hex(p[j + 3]) || !is_hex(p[j + 4]) ||
+                !is_hex(p[j + 5]))
+                return syntax(err, what, j, "bad \\u escape");
+            j += 5;
+        } else if (e && strchr("\"\\/bfnrt", e)) {
+            j += 1;
+        } else {
+            return syntax(err, what, j, "bad escape");
+        }
+    }
+    return syntax(err, what, len, "unterminated string");
+}
+
+static int scan_number(const char *p, size_t len, size_t *i, const char *what, struct kgc_err *err)
+{
+    size_t j = *i;
+    if (j < len && p[j] == '-')
+        j++;
+    if (j >= len || !is_digit(p[j]))
+        return syntax(err, what, j, "bad number");
+    if (p[j] == '0')
+        j++;
+    else
+        while (j < len && is_digit(p[j]))
+            j++;
+    if (j < len && p[j] == '.') {
+        j++;
+        if (j >= len || !is_digit(p[j]))
+            return syntax(err, what, j, "bad number");
+        while (j < len && is_digit(p[j]))
+            j++;
+    }
+    if (j < len && (p[j] == 'e' || p[j] == 'E')) {
+        j++;
+        if (j < len && (p[j] == '+' || p[j] == '-'))
+            j++;
+        if (j >= len || !is_digit(p[j]))
+            return syntax(err, what, j, "bad number");
+        while (j < len && is_digit(p[j]))
+            j++;
+    }
+    *i = j;
+    return 0;
+}
+
+static int scan_literal(const char *p, size_t len, size_t *i, const char *what, struct kgc_err *err)
+{
+    static const char *const lits[] = {"true", "false", "null"};
+    for (size_t k = 0; k < 3; k++) {
+        size_t n = strlen(lits[k]);
+        if (len - *i >= n && memcmp(p + *i, lits[k], n) == 0) {
+            *i += n;
+            return 0;
+        }
+    }
+    return syntax(err, what, *i, "unexpected character");
+}
+
+/* Scans one value from *i (white space first allowed); leaves *i just after it. */
+static int scan_one(const char *p, size_t len, size_t *i, const struct kgc_json_limits *lim,
+                    struct kgc_json_stats *st, const char *what, struct kgc_err *err)
+{
+    size_t max_values = lim ? lim->max_values : 0;
+    size_t max_containers = lim ? lim->max_containers : 0;
+    unsigned max_depth = lim ? lim->max_depth : 0;
+    char stack[STACK_MAX];
+    unsigned depth = 0;
+    size_t j = *i;
+    int rc;
+    if (max_depth == 0 || max_depth > STACK_MAX)
+        max_depth = max_depth == 0 ? KGC_JSON_MAX_DEPTH : STACK_MAX;
+    enum { VALUE, KEY, AFTER } state = VALUE;
+    for (;;) {
+        if (state == VALUE) {
+            j = skip_ws(p, len, j);
+            if (j >= len)
+                return syntax(err, what, j, "unexpected end of input");
+            st->values++;
+            if (max_values && st->values > max_values)
+                return kgc_err_set(err, KGC_E2BIG,
+                                   "%s: more than %zu JSON values (kgc's limit for this answer)",
+                                   what, max_values);
+            char c = p[j];
+            if (c == '{' || c == '[') {
+                st->containers++;
+                if (max_containers && st->containers > max_containers)
+                    return kgc_err_set(
+                        err, KGC_E2BIG,
+                        "%s: more than %zu JSON objects and arrays (kgc's limit for this answer)",
+                        what, max_containers);
+                if (depth >= max_depth)
+                    return kgc_err_set(err, KGC_EPARSE,
+                                       "%s: malformed JSON at byte %zu: nested deeper than %u "
+                                       "levels",
+                                       what, j, max_depth);
+                stack[depth++] = c == '{' ? '}' : ']';
+                if (depth > st->max_depth)
+                    st->max_depth = depth;
+                j = skip_ws(p, len, j + 1);
+                if (j < len && p[j] == stack[depth - 1]) {
+                    j++;
+                    depth--;
+                    state = AFTER;
+                } else {
+                    state = c == '{' ? KEY : VALUE;
+                }
+                continue;
+            }
+            if (c == '"')
+                rc = scan_string(p, len, &j, what, err);
+            else if (c == '-' || is_digit(c))
+                rc = scan_number(p, len, &j, what, err);
+            else
+                rc = scan_literal(p, len, &j, what, err);
+            if (rc)
+                return rc;
+            state = AFTER;
+        } else if (state == KEY) {
+            j = skip_ws(p, len, j);
+            if (j >= len || p[j] != '"')
+                return syntax(err, what, j,
+                              j >= len ? "unexpected end of input" : "expected a key");
+            if ((rc = scan_string(p, len, &j, what, err)))
+                return rc;
+            j = skip_ws(p, len, j);
+            if (j >= len || p[j] != ':')
+                return syntax(err, what, j, "expected ':'");
+            j++;
+            state = VALUE;
+        } else {
+            if (depth == 0) {
+                *i = j;
+                return 0;
+            }
+            j = skip_ws(p, len, j);
+            if (j >= len)
+                return syntax(err, what, j, "unexpected end of input");
+            if (p[j] == ',') {
+                j++;
+                state = stack[depth - 1] == '}' ? KEY : VALUE;
+            } else if (p[j] == stack[depth - 1]) {
+                j++;
+                depth--;
+            } else {
+                return syntax(err, what, j, "expected ',' or a closing bracket");
+            }
+        }
+    }
+}
+
+int kgc_json_scan(const char *text, size_t len, const struct kgc_json_limits *lim,
+                  struct kgc_json_stats *st, const char *what, struct kgc_err *err)
+{
+    struct kgc_json_stats local;
+    if (!st)
+        st = &local;
+    memset(st, 0, sizeof(*st));
+    if (!what)
+        what = "JSON";
+    if (!text)
+        return syntax(err, what, 0, "empty input");
+    size_t i = 0;
+    int rc = scan_one(text, len, &i, lim, st, what, err);
+    if (rc)
+        return rc;
+    i = skip_ws(text, len, i);
+    if (i != len)
+        return syntax(err, what, i, "trailing data");
+    return 0;
+}
+
+int kgc_json_parse(const char *text, size_t len, const struct kgc_json_limits *lim,
+                   const char *what, json_object **out, struct kgc_err *err)
+{
+    *out = NULL;
+    if (!what)
+        what = "JSON";
+    if (len > INT_MAX)
+        return kgc_err_set(err, KGC_E2BIG, "%s: %zu bytes is too large", what, len);
+    struct kgc_json_stats st;
+    int rc = kgc_json_scan(text, len, lim, &st, what, err);
+    if (rc)
+        return rc;
+    /* The scan bounded the depth: json-c's own limit only needs to be no lower. */
+    json_tokener *tok = json_tokener_new_ex((int)st.max_depth + 2);
+    if (!tok)
+        return kgc_err_set(err, KGC_ENOMEM, "%s: out of memory", what);
+    json_object *o = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error je = json_tokener_get_error(tok);
+    size_t end = json_tokener_get_parse_end(tok);
+    if (!o && je == json_tokener_continue) {
+        /* A top-level scalar ("null", "12"): json-c waits for more input to know it ended. The
+         * scan saw all of it, so the end of input is the end of the value: say so with a NUL. */
+        o = json_tokener_parse_ex(tok, "", 1);
+        je = json_tokener_get_error(tok);
+    }
+    json_tokener_free(tok);
+    if (!o || je != json_tokener_success) {
+        json_object_put(o);
+        /* The scan accepted it: json-c returns NULL for a JSON null, and fails otherwise only
+         * where its syntax differs (or it ran out of memory). */
+        if (je == json_tokener_success)
+            return kgc_err_set(err, KGC_EPARSE, "%s: the document is null", what);
+        return kgc_err_set(err, KGC_EPARSE, "%s: malformed JSON at byte %zu: %s", what, end,
+                           je == json_tokener_continue ? "unexpected end of input"
+                                                       : json_tokener_error_desc(je));
+    }
+    *out = o;
+    return 0;
+}
+
+int kgc_json_iter_start(struct kgc_json_iter *it, const char *text, size_t len, char kind,
+                        const char *what, struct kgc_err *err)
+{
+    memset(it, 0, sizeof(*it));
+    size_t i = text ? skip_ws(text, len, 0) : 0;
+    if (!text || i >= len || text[i] != kind)
+        return kgc_err_set(err, KGC_EPARSE, "%s: malformed JSON at byte %zu: expected a JSON %s",
+                           what ? what : "JSON", i, kind == '{' ? "object" : "array");
+    it->text = text;
+    it->len = len;
+    it->off = i + 1;
+    it->close = kind == '{' ? '}' : ']';
+    return 0;
+}
+
+int kgc_json_iter_next(struct kgc_json_iter *it, const char **key, size_t *klen, const char **val,
+                       size_t *vlen, struct kgc_err *err)
+{
+    const char *what = "JSON";
+    if (key)
+        *key = NULL;
+    if (klen)
+        *klen = 0;
+    *val = NULL;
+    *vlen = 0;
+    if (it->done)
+        return 0;
+    const char *p = it->text;
+    size_t j = skip_ws(p, it->len, it->off);
+    if (j >= it->len)
+        return syntax(err, what, j, "unexpected end of input");
+    if (!it->started && p[j] == it->close) {
+        it->done = true;
+        it->off = j + 1;
+        return 0;
+    }
+    if (it->started) {
+        if (p[j] == it->close) {
+            it->done = true;
+            it->off = j + 1;
+            return 0;
+        }
+        if (p[j] != ',')
+            return syntax(err, what, j, "expected ',' or a closing bracket");
+        j = skip_ws(p, it->len, j + 1);
+    }
+    it->started = true;
+    int rc;
+    if (it->close == '}') {
+        if (j >= it->len || p[j] != '"')
+            return syntax(err, what, j, "expected a key");
+        size_t k0 = j + 1;
+        if ((rc = scan_string(p, it->len, &j, what, err)))
+            return rc;
+        if (key)
+            *key = p + k0;
+        if (klen)
+            *klen = j - 1 - k0;
+        j = skip_ws(p, it->len, j);
+        if (j >= it->len || p[j] != ':')
+            return syntax(err, what, j, "expected ':'");
+        j++;
+    }
+    j = skip_ws(p, it->len, j);
+    size_t v0 = j;
+    struct kgc_json_stats st = {0};
+    const struct kgc_json_limits deep = {.max_depth = STACK_MAX};
+    if ((rc = scan_one(p, it->len, &j, &deep, &st, what, err))) {
+        /* The member's value is bad or cut: it is handed back as the rest of the text, so a
+         * caller can still read what precedes the cut. */
+        *val = p + v0;
+        *vlen = it->len - v0;
+        it->done = true;
+        return rc;
+    }
+    *val = p + v0;
+    *vlen = j - v0;
+    it->off = j;
+    return 1;
+}
+
+bool kgc_json_key_is(const char *key, size_t klen, const char *s)
+{
+    return key && strlen(s) == klen && memcmp(key, s, klen) == 0;
+}
+
+void kgc_json_release(size_t bytes)
+{
+#ifdef __GLIBC__
+    if (bytes >= RELEASE_MIN)
+        malloc_trim(0);
+#else
+    (void)bytes;
+#endif
+}
