@@ -1,5 +1,6 @@
 /* leader — Lease-based leader election (see include/kgc/leader.h). The pure decision logic is at
  * the top; the elector thread below only does I/O and timing around it. */
+#include "kgc/jsonscan.h"
 #include "kgc/leader.h"
 
 #include "kgc/log.h"
@@ -351,7 +352,13 @@ static int lease_call(struct kgc_leader *l, const char *method, const char *path
     int rc = kgc_k8s_request(l->client, method, path, NULL, body ? "application/json" : NULL, text,
                              len, cancel, &resp, &st, err);
     if (rc == 0 && out) {
-        json_object *j = resp.body ? json_tokener_parse(resp.body) : NULL;
+        /* a Lease is a small object: bounded like any other object from the API server */
+        static const struct kgc_json_limits lim = {.max_values = KGC_K8S_OBJECT_MAX_VALUES,
+                                                   .max_containers = KGC_K8S_OBJECT_MAX_CONTAINERS};
+        json_object *j = NULL;
+        struct kgc_err perr = {0};
+        if (resp.body)
+            (void)kgc_json_parse(resp.body, resp.len, &lim, "Lease", &j, &perr);
         if (!j || !json_object_is_type(j, json_type_object)) {
             json_object_put(j);
             rc = kgc_err_set(err, KGC_EPARSE, "%s %s: the answer is not a JSON object", method,
