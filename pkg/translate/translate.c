@@ -41,29 +41,36 @@ static void route_ctx_free(struct route_ctx *rc)
     free(rc);
 }
 
-/* bit: the listens[] bit of the listener giving h */
-static void add_host(struct route_ctx *rc, const char *h, uint32_t bit)
+/* Adds h (once, case-insensitively) to the host list *hosts with its listens[] bits *bits: bit
+ * is the listens[] bit of the listener giving h. */
+static void add_host_to(struct route_ctx *rc, char ***hosts, uint32_t **bits, size_t *n,
+                        const char *h, uint32_t bit)
 {
-    for (size_t i = 0; i < rc->n_hosts; i++) {
-        if (strcasecmp(rc->hosts[i], h) == 0) {
-            rc->host_listens[i] |= bit;
+    for (size_t i = 0; i < *n; i++) {
+        if (strcasecmp((*hosts)[i], h) == 0) {
+            (*bits)[i] |= bit;
             return;
         }
     }
-    char **grown = realloc(rc->hosts, (rc->n_hosts + 1) * sizeof(*grown));
+    char **grown = realloc(*hosts, (*n + 1) * sizeof(*grown));
     if (grown)
-        rc->hosts = grown;
-    uint32_t *bits = realloc(rc->host_listens, (rc->n_hosts + 1) * sizeof(*bits));
-    if (bits)
-        rc->host_listens = bits;
+        *hosts = grown;
+    uint32_t *gbits = realloc(*bits, (*n + 1) * sizeof(*gbits));
+    if (gbits)
+        *bits = gbits;
     char *copy = tr_strdup(rc->c, h);
-    if (!grown || !bits || !copy) {
+    if (!grown || !gbits || !copy) {
         free(copy);
         rc->c->oom = true;
         return;
     }
-    rc->host_listens[rc->n_hosts] = bit;
-    rc->hosts[rc->n_hosts++] = copy;
+    (*bits)[*n] = bit;
+    (*hosts)[(*n)++] = copy;
+}
+
+static void add_host(struct route_ctx *rc, const char *h, uint32_t bit)
+{
+    add_host_to(rc, &rc->hosts, &rc->host_listens, &rc->n_hosts, h, bit);
 }
 
 /* The listens[] bit of (https, port), added when new; 0 when there are too many. */
@@ -155,26 +162,7 @@ static bool isolation_target(struct tr_ctx *c, const struct kgc_api_gateway *gw,
 
 static void add_iso_host(struct route_ctx *rc, const char *h, uint32_t bit)
 {
-    for (size_t i = 0; i < rc->n_iso_hosts; i++) {
-        if (strcasecmp(rc->iso_hosts[i], h) == 0) {
-            rc->iso_listens[i] |= bit;
-            return;
-        }
-    }
-    char **grown = realloc(rc->iso_hosts, (rc->n_iso_hosts + 1) * sizeof(*grown));
-    if (grown)
-        rc->iso_hosts = grown;
-    uint32_t *bits = realloc(rc->iso_listens, (rc->n_iso_hosts + 1) * sizeof(*bits));
-    if (bits)
-        rc->iso_listens = bits;
-    char *copy = tr_strdup(rc->c, h);
-    if (!grown || !bits || !copy) {
-        free(copy);
-        rc->c->oom = true;
-        return;
-    }
-    rc->iso_listens[rc->n_iso_hosts] = bit;
-    rc->iso_hosts[rc->n_iso_hosts++] = copy;
+    add_host_to(rc, &rc->iso_hosts, &rc->iso_listens, &rc->n_iso_hosts, h, bit);
 }
 
 /* The hostnames one (route, listener) pair matches: the Gateway API intersection, less those

@@ -1764,6 +1764,44 @@ static uint16_t kong_port_of(void *ctx, const struct kgc_api_gateway *gw, uint32
     return (uint16_t)(p == 443 ? scope_ports[1] : p == 80 ? scope_ports[0] : 0);
 }
 
+/* kgc's configuration for the environment's snapshot, applied to a started test Kong proxy of
+ * that router flavour with three listens (http, https, http); scope_ports are its first two. */
+struct scoped_proxy {
+    struct kf_proxy *px;
+    struct kgc_translate_output out;
+    json_object *doc, *ents, *verr;
+};
+
+static void scoped_proxy_start(struct tenv *t, const char *flavor, struct scoped_proxy *sp)
+{
+    struct kf_proxy_options po = {.proxy_listen = "127.0.0.1:0, 127.0.0.1:0 ssl, 127.0.0.1:0",
+                                  .flavor = (enum kf_flavor)kf_flavor_parse(flavor)};
+    char perr[256];
+    sp->px = NULL;
+    assert_int_equal(kf_proxy_start(&po, &sp->px, perr, sizeof(perr)), 0);
+    scope_ports[0] = kf_proxy_port(sp->px, 0);
+    scope_ports[1] = kf_proxy_port(sp->px, 1);
+    struct kgc_translate_input in = {
+        .lookup = &t->env.lk, .router_flavor = flavor, .listener_kong_port = kong_port_of};
+    struct kgc_err err = {0};
+    assert_int_equal(kgc_translate(&in, &sp->out, &err), 0);
+    assert_kong_accepts(&sp->out, flavor);
+    sp->doc = parse_config(&sp->out);
+    sp->ents = sp->verr = NULL;
+    struct kf_validate_opts vo = {.router_flavor = flavor};
+    assert_int_equal(kf_validate(sp->doc, &vo, &sp->ents, &sp->verr), 0);
+    assert_int_equal(kf_proxy_set_config(sp->px, sp->ents), 0);
+}
+
+static void scoped_proxy_stop(struct scoped_proxy *sp)
+{
+    kf_proxy_stop(sp->px);
+    json_object_put(sp->ents);
+    json_object_put(sp->verr);
+    json_object_put(sp->doc);
+    kgc_translate_output_free(&sp->out);
+}
+
 /* Expressions and traditional_compatible: every Kong route answers only on its listeners' Kong
  * port (and protocol).
  * An HTTPS-only route does not capture plain-HTTP requests (no 426), and a third Kong listen no
@@ -1799,26 +1837,9 @@ static void test_listener_scope(void **state)
     static const char *const flavors[] = {"expressions", "traditional_compatible"};
     for (size_t fi = 0; fi < 2; fi++) {
         const char *flavor = flavors[fi];
-        struct kf_proxy_options po = {.proxy_listen = "127.0.0.1:0, 127.0.0.1:0 ssl, 127.0.0.1:0",
-                                      .flavor = fi == 0 ? KF_FLAVOR_EXPRESSIONS
-                                                        : KF_FLAVOR_TRADITIONAL_COMPATIBLE};
-        struct kf_proxy *px = NULL;
-        char perr[256];
-        assert_int_equal(kf_proxy_start(&po, &px, perr, sizeof(perr)), 0);
-        scope_ports[0] = kf_proxy_port(px, 0);
-        scope_ports[1] = kf_proxy_port(px, 1);
-        unsigned other = kf_proxy_port(px, 2);
-
-        struct kgc_translate_input in = {
-            .lookup = &t->env.lk, .router_flavor = flavor, .listener_kong_port = kong_port_of};
-        struct kgc_translate_output out;
-        struct kgc_err err = {0};
-        assert_int_equal(kgc_translate(&in, &out, &err), 0);
-        assert_kong_accepts(&out, flavor);
-        json_object *doc = parse_config(&out), *ents = NULL, *verr = NULL;
-        struct kf_validate_opts vo = {.router_flavor = flavor};
-        assert_int_equal(kf_validate(doc, &vo, &ents, &verr), 0);
-        assert_int_equal(kf_proxy_set_config(px, ents), 0);
+        struct scoped_proxy sp;
+        scoped_proxy_start(t, flavor, &sp);
+        unsigned other = kf_proxy_port(sp.px, 2);
 
         struct body_buf b;
         long st = proxy_fetch("http", "scope.example.com", scope_ports[0], &b);
@@ -1838,11 +1859,7 @@ static void test_listener_scope(void **state)
         st = proxy_fetch("http", "scope.example.com", other, &b);
         print_message("%s: http on a listen no listener reaches: %ld\n", flavor, st);
         assert_int_equal(st, 404);
-        kf_proxy_stop(px);
-        json_object_put(ents);
-        json_object_put(verr);
-        json_object_put(doc);
-        kgc_translate_output_free(&out);
+        scoped_proxy_stop(&sp);
     }
 }
 
@@ -2266,23 +2283,9 @@ static void test_listener_isolation(void **state)
     const char *flavors[] = {"expressions", "traditional_compatible"};
     for (size_t f = 0; f < 2; f++) {
         const char *flavor = flavors[f];
-        struct kf_proxy_options po = {.proxy_listen = "127.0.0.1:0, 127.0.0.1:0 ssl, 127.0.0.1:0",
-                                      .flavor = (enum kf_flavor)kf_flavor_parse(flavor)};
-        struct kf_proxy *px = NULL;
-        char perr[256];
-        assert_int_equal(kf_proxy_start(&po, &px, perr, sizeof(perr)), 0);
-        scope_ports[0] = kf_proxy_port(px, 0);
-        scope_ports[1] = kf_proxy_port(px, 1);
-        struct kgc_translate_input in = {
-            .lookup = &t->env.lk, .router_flavor = flavor, .listener_kong_port = kong_port_of};
-        struct kgc_translate_output out;
-        struct kgc_err err = {0};
-        assert_int_equal(kgc_translate(&in, &out, &err), 0);
-        assert_kong_accepts(&out, flavor);
-        json_object *doc = parse_config(&out), *ents = NULL, *verr = NULL;
-        struct kf_validate_opts vo = {.router_flavor = flavor};
-        assert_int_equal(kf_validate(doc, &vo, &ents, &verr), 0);
-        assert_int_equal(kf_proxy_set_config(px, ents), 0);
+        struct scoped_proxy sp;
+        scoped_proxy_start(t, flavor, &sp);
+        json_object *doc = sp.doc;
         json_object *services = get(doc, "services");
         for (size_t i = 0; i < json_object_array_length(services); i++) {
             json_object *routes = get(json_object_array_get_idx(services, i), "routes");
@@ -2362,11 +2365,7 @@ static void test_listener_isolation(void **state)
             assert_int_equal(st, 200);
             assert_non_null(strstr(b.s, want));
         }
-        kf_proxy_stop(px);
-        json_object_put(ents);
-        json_object_put(verr);
-        json_object_put(doc);
-        kgc_translate_output_free(&out);
+        scoped_proxy_stop(&sp);
     }
 }
 
