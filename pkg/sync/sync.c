@@ -57,13 +57,16 @@ struct inst {
     char inflight_hash[KGC_KONG_HASH_LEN + 1]; /* guarded by mu: the hash Kong will report for
                                                   the push in flight (kong_hash_of()) */
     char kong_hash[KGC_KONG_HASH_LEN + 1];     /* guarded by mu: the last hash its prober saw */
-    uint64_t retry_at_ns;                      /* guarded by mu: not before (backoff) */
-    unsigned attempts;                         /* guarded by mu: failures in a row */
-    const char *last_result;                   /* guarded by mu: push kind name, "error", "" */
-    long last_status;                          /* guarded by mu */
-    uint64_t last_push_wall_ms;                /* guarded by mu */
-    char last_error[MSG_MAX];                  /* guarded by mu */
-    struct kgc_kong_client *client;            /* syncer thread only */
+    char node_id[64];               /* guarded by mu: the Kong process the prober last saw ready */
+    char inflight_node[64];         /* guarded by mu: node_id when the push in flight was picked */
+    char accepted_node[64];         /* guarded by mu: the Kong process that answered `accepted` */
+    uint64_t retry_at_ns;           /* guarded by mu: not before (backoff) */
+    unsigned attempts;              /* guarded by mu: failures in a row */
+    const char *last_result;        /* guarded by mu: push kind name, "error", "" */
+    long last_status;               /* guarded by mu */
+    uint64_t last_push_wall_ms;     /* guarded by mu */
+    char last_error[MSG_MAX];       /* guarded by mu */
+    struct kgc_kong_client *client; /* syncer thread only */
     struct inst *next;
 };
 
@@ -1137,6 +1140,7 @@ static void push_one(struct kgc_syncer *s, struct inst *i, struct blob *b)
         case KGC_KONG_PUSH_APPLIED:
         case KGC_KONG_PUSH_UNCHANGED:
             blob_set(&i->accepted, b);
+            snprintf(i->accepted_node, sizeof(i->accepted_node), "%s", i->inflight_node);
             blob_set(&i->carried, NULL);
             blob_set(&s->last_good, b);
             blob_set(&s->restored, NULL); /* this process knows better now */
@@ -1294,6 +1298,7 @@ static void *syncer_main(void *arg)
             struct blob *b = blob_ref(target_of(s, pick));
             pick->force = false;
             snprintf(pick->inflight_hash, sizeof(pick->inflight_hash), "%s", kong_hash_of(b));
+            snprintf(pick->inflight_node, sizeof(pick->inflight_node), "%s", pick->node_id);
             pthread_mutex_unlock(&s->mu);
             push_one(s, pick, b);
             blob_unref(b);
@@ -1330,6 +1335,8 @@ static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
     const char *hash = ev->state ? ev->state->hash : "";
     switch (ev->type) {
     case KGC_KONG_EV_READY:
+        if (ev->state)
+            snprintf(i->node_id, sizeof(i->node_id), "%s", ev->state->info.node_id);
         /* first seen by this process: until the push answers, it counts as carrying what the
          * last process saw accepted (a 304 or an acceptance replaces that at once) */
         if (!i->accepted && !i->carried && s->restored)
@@ -1343,6 +1350,13 @@ static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
         why = "ready";
         break;
     case KGC_KONG_EV_RESTARTED:
+        if (ev->state)
+            snprintf(i->node_id, sizeof(i->node_id), "%s", ev->state->info.node_id);
+        /* The prober says ready, then restarted, for the one probe that sees a new node_id: the
+         * READY may already have pushed to this very process (the syncer thread runs between
+         * the two). Then it holds the configuration: nothing to do. */
+        if (i->accepted && i->node_id[0] && strcmp(i->accepted_node, i->node_id) == 0)
+            break;
         /* re-pushed at once: until that answers, it counts as carrying what it had */
         blob_set(&i->carried, carried_before_restart(s, i));
         blob_set(&i->accepted, NULL);
