@@ -53,11 +53,7 @@ struct kgc_k8s_cancel *kgc_k8s_cancel_new(void)
     if (!c)
         return NULL;
     pthread_mutex_init(&c->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    kgc_base_cond_init(&c->cv);
     return c;
 }
 
@@ -117,22 +113,15 @@ static void cancel_detach(struct kgc_k8s_cancel *c)
 /* Sleeps ns, or less when the token fires; false when cancelled. */
 static bool cancel_sleep(struct kgc_k8s_cancel *c, uint64_t ns)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t t = (uint64_t)ts.tv_sec * KGC_NS_PER_S + (uint64_t)ts.tv_nsec + ns;
-    ts.tv_sec = (time_t)(t / KGC_NS_PER_S);
-    ts.tv_nsec = (long)(t % KGC_NS_PER_S);
     if (!c) {
+        uint64_t t = kgc_clock_now(NULL) + ns;
+        struct timespec ts = {.tv_sec = (time_t)(t / KGC_NS_PER_S),
+                              .tv_nsec = (long)(t % KGC_NS_PER_S)};
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
             ;
         return true;
     }
-    pthread_mutex_lock(&c->mu);
-    while (!c->fired && pthread_cond_timedwait(&c->cv, &c->mu, &ts) != ETIMEDOUT)
-        ;
-    bool ok = !c->fired;
-    pthread_mutex_unlock(&c->mu);
-    return ok;
+    return kgc_base_sleep_or_stop(&c->cv, &c->mu, ns, &c->fired);
 }
 
 /* --- client ----------------------------------------------------------------------------------- */
