@@ -14,6 +14,7 @@
 #define KGC_METRICS_H
 
 #include "kgc/api.h"
+#include "kgc/base.h"
 #include "kgc/cache.h"
 #include "kgc/informer.h"
 #include "kgc/k8s.h"
@@ -47,9 +48,8 @@ struct kgc_metrics_label {
 /* A growing text buffer with the family being written. Fields are private to the writer; a
  * failure is sticky (later calls do nothing) and reported by kgc_metrics_writer_finish(). */
 struct kgc_metrics_writer {
-    char *buf;        /* the text so far (malloc'd) */
-    size_t len, cap;  /* bytes used / allocated */
-    size_t max_bytes; /* the cap */
+    struct kgc_base_buf text; /* the text so far, never more than max_bytes with its NUL */
+    size_t max_bytes;         /* the cap */
     int error;        /* 0, KGC_ENOMEM, KGC_E2BIG or KGC_EINVAL (a bad name, a sample outside a
                          family, a histogram sample in a counter family, ...) */
     char family[128]; /* the current family's name ("" before the first) */

@@ -2,55 +2,24 @@
  * are serialised one at a time (never one json-c tree for the whole cache). */
 #include "kgc/cache.h"
 
+#include "kgc/base.h"
+
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct buf {
-    char *p;
-    size_t len;
-    size_t cap;
-    bool oom;
-};
-
-static void buf_append(struct buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void buf_puts(struct buf *b, const char *s)
-{
-    buf_append(b, s, strlen(s));
-}
-
 /* Appends s with every line after the first indented by `indent` spaces. */
-static void buf_indented(struct buf *b, const char *s, int indent)
+static void buf_indented(struct kgc_base_buf *b, const char *s, int indent)
 {
     static const char spaces[] = "                ";
     const char *line = s;
     for (;;) {
         const char *nl = strchr(line, '\n');
         size_t n = nl ? (size_t)(nl - line) + 1 : strlen(line);
-        buf_append(b, line, n);
+        kgc_base_buf_add(b, line, n);
         if (!nl)
             break;
-        buf_append(b, spaces, (size_t)indent);
+        kgc_base_buf_add(b, spaces, (size_t)indent);
         line = nl + 1;
     }
 }
@@ -81,8 +50,8 @@ int kgc_cache_dump(struct kgc_cache *cache, const char *kind, const char *namesp
     int flags =
         JSON_C_TO_STRING_NOSLASHESCAPE |
         (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN);
-    struct buf b = {0};
-    buf_puts(&b, "{");
+    struct kgc_base_buf b = {0};
+    kgc_base_buf_puts(&b, "{");
     bool first_kind = true;
     for (int k = 0; k < KGC_API_KIND_COUNT; k++) {
         if (only >= 0 && k != only)
@@ -95,43 +64,40 @@ int kgc_cache_dump(struct kgc_cache *cache, const char *kind, const char *namesp
         struct kgc_cache_list l;
         int rc = kgc_cache_list(cache, (enum kgc_api_kind)k, NULL, &l);
         if (rc != 0) {
-            free(b.p);
+            kgc_base_buf_free(&b);
             return kgc_err_set(err, rc, "listing %s: %s", info->plural, kgc_strerror(rc));
         }
-        buf_puts(&b, first_kind ? (pretty ? "\n  \"" : "\"") : (pretty ? ",\n  \"" : ",\""));
+        kgc_base_buf_puts(&b,
+                          first_kind ? (pretty ? "\n  \"" : "\"") : (pretty ? ",\n  \"" : ",\""));
         first_kind = false;
-        buf_puts(&b, info->plural);
-        buf_puts(&b, pretty ? "\": [" : "\":[");
+        kgc_base_buf_puts(&b, info->plural);
+        kgc_base_buf_puts(&b, pretty ? "\": [" : "\":[");
         bool first = true;
-        for (size_t i = 0; i < l.n && !b.oom; i++) {
+        for (size_t i = 0; i < l.n && !b.err; i++) {
             if (!matches(l.items[i], info->namespaced ? namespace : NULL, name))
                 continue;
             json_object *j = kgc_api_to_json(l.items[i]);
             if (!j) {
-                b.oom = true;
+                b.err = KGC_ENOMEM;
                 break;
             }
-            buf_puts(&b, first ? (pretty ? "\n    " : "") : (pretty ? ",\n    " : ","));
+            kgc_base_buf_puts(&b, first ? (pretty ? "\n    " : "") : (pretty ? ",\n    " : ","));
             first = false;
             const char *s = json_object_to_json_string_ext(j, flags);
             if (!s)
-                b.oom = true;
+                b.err = KGC_ENOMEM;
             else if (pretty)
                 buf_indented(&b, s, 4);
             else
-                buf_puts(&b, s);
+                kgc_base_buf_puts(&b, s);
             json_object_put(j);
         }
         kgc_cache_list_release(&l);
-        buf_puts(&b, first ? "]" : (pretty ? "\n  ]" : "]"));
+        kgc_base_buf_puts(&b, first ? "]" : (pretty ? "\n  ]" : "]"));
     }
-    buf_puts(&b, pretty ? "\n}\n" : "}");
-    if (b.oom) {
-        free(b.p);
+    kgc_base_buf_puts(&b, pretty ? "\n}\n" : "}");
+    *out = kgc_base_buf_take(&b, len);
+    if (!*out)
         return kgc_err_set(err, KGC_ENOMEM, "out of memory");
-    }
-    *out = b.p;
-    if (len)
-        *len = b.len;
     return 0;
 }

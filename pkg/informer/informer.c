@@ -1,6 +1,7 @@
 /* The informer thread: list → replace → watch → apply, with resume, relist and backoff. */
 #include "kgc/informer.h"
 
+#include "kgc/base.h"
 #include "kgc/clock.h"
 #include "kgc/log.h"
 
@@ -111,17 +112,7 @@ static void set_rv(struct kgc_informer *inf, const char *rv)
 /* Waits ns or until stop; false when stopping. */
 static bool sleep_or_stop(struct kgc_informer *inf, uint64_t ns)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t t = (uint64_t)ts.tv_sec * KGC_NS_PER_S + (uint64_t)ts.tv_nsec + ns;
-    ts.tv_sec = (time_t)(t / KGC_NS_PER_S);
-    ts.tv_nsec = (long)(t % KGC_NS_PER_S);
-    pthread_mutex_lock(&inf->mu);
-    while (!inf->stopping && pthread_cond_timedwait(&inf->cv, &inf->mu, &ts) != ETIMEDOUT)
-        ;
-    bool ok = !inf->stopping;
-    pthread_mutex_unlock(&inf->mu);
-    return ok;
+    return kgc_base_sleep_or_stop(&inf->cv, &inf->mu, ns, &inf->stopping);
 }
 
 /* Backs off after a failure; false when stopping. */
@@ -469,11 +460,7 @@ int kgc_informer_new(struct kgc_k8s_client *client, struct kgc_cache *cache, enu
                            rc ? "bad namespace" : "out of memory");
     }
     pthread_mutex_init(&inf->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&inf->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    kgc_base_cond_init(&inf->cv);
     inf->rng = now_ns() ^ (uint64_t)(uintptr_t)inf ^ ((uint64_t)kind << 40);
     if (!inf->rng)
         inf->rng = 0x9E3779B97F4A7C15ULL;
@@ -536,22 +523,15 @@ bool kgc_informer_has_synced(struct kgc_informer *inf)
 
 int kgc_informer_wait_synced(struct kgc_informer *const *infs, size_t n, uint64_t timeout_ns)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t deadline = (uint64_t)ts.tv_sec * KGC_NS_PER_S + (uint64_t)ts.tv_nsec + timeout_ns;
-    ts.tv_sec = (time_t)(deadline / KGC_NS_PER_S);
-    ts.tv_nsec = (long)(deadline % KGC_NS_PER_S);
+    uint64_t deadline = timeout_ns ? kgc_clock_now(NULL) + timeout_ns : UINT64_MAX;
     for (size_t i = 0; i < n; i++) {
         struct kgc_informer *inf = infs[i];
-        int w = 0;
         pthread_mutex_lock(&inf->mu);
-        while (!inf->synced && !inf->stopping && w != ETIMEDOUT)
-            w = timeout_ns ? pthread_cond_timedwait(&inf->cv, &inf->mu, &ts)
-                           : pthread_cond_wait(&inf->cv, &inf->mu);
-        bool synced = inf->synced, stopped = inf->stopping;
+        enum kgc_base_wait w =
+            kgc_base_wait_until(&inf->cv, &inf->mu, NULL, deadline, &inf->stopping, &inf->synced);
         pthread_mutex_unlock(&inf->mu);
-        if (!synced)
-            return stopped ? KGC_ESHUTDOWN : KGC_ETIMEDOUT;
+        if (w != KGC_BASE_WAIT_DONE)
+            return w == KGC_BASE_WAIT_STOPPED ? KGC_ESHUTDOWN : KGC_ETIMEDOUT;
     }
     return 0;
 }

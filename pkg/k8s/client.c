@@ -2,6 +2,7 @@
  * can wake it), a share handle for TLS sessions and DNS, bearer tokens re-read on rotation, a
  * token-bucket rate limiter, Status decoding, paginated lists and streaming watches. */
 #include "kgc/k8s.h"
+#include "kgc/base.h"
 #include "kgc/jsonscan.h"
 
 #include "kgc/log.h"
@@ -52,11 +53,7 @@ struct kgc_k8s_cancel *kgc_k8s_cancel_new(void)
     if (!c)
         return NULL;
     pthread_mutex_init(&c->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    kgc_base_cond_init(&c->cv);
     return c;
 }
 
@@ -116,22 +113,15 @@ static void cancel_detach(struct kgc_k8s_cancel *c)
 /* Sleeps ns, or less when the token fires; false when cancelled. */
 static bool cancel_sleep(struct kgc_k8s_cancel *c, uint64_t ns)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t t = (uint64_t)ts.tv_sec * KGC_NS_PER_S + (uint64_t)ts.tv_nsec + ns;
-    ts.tv_sec = (time_t)(t / KGC_NS_PER_S);
-    ts.tv_nsec = (long)(t % KGC_NS_PER_S);
     if (!c) {
+        uint64_t t = kgc_clock_now(NULL) + ns;
+        struct timespec ts = {.tv_sec = (time_t)(t / KGC_NS_PER_S),
+                              .tv_nsec = (long)(t % KGC_NS_PER_S)};
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
             ;
         return true;
     }
-    pthread_mutex_lock(&c->mu);
-    while (!c->fired && pthread_cond_timedwait(&c->cv, &c->mu, &ts) != ETIMEDOUT)
-        ;
-    bool ok = !c->fired;
-    pthread_mutex_unlock(&c->mu);
-    return ok;
+    return kgc_base_sleep_or_stop(&c->cv, &c->mu, ns, &c->fired);
 }
 
 /* --- client ----------------------------------------------------------------------------------- */
@@ -464,11 +454,7 @@ struct xfer {
     struct kgc_k8s_client *c;
     CURL *easy;
     /* the body (every response except a streaming watch's 200) */
-    char *body;
-    size_t len;
-    size_t cap;
-    size_t max;
-    bool too_big;
+    struct kgc_base_buf body; /* capped at the most bytes read and a NUL; err KGC_E2BIG: over */
     /* a watch */
     bool is_watch;
     bool streaming; /* a 200 watch response: bytes go to the stream splitter */
@@ -480,28 +466,6 @@ struct xfer {
     struct kgc_err *err;
     uint64_t last_data_ns;
 };
-
-static int body_append(struct xfer *x, const char *data, size_t n)
-{
-    if (n > x->max - x->len) {
-        x->too_big = true;
-        return -1;
-    }
-    if (x->len + n + 1 > x->cap) {
-        size_t cap = x->cap ? x->cap : 16384;
-        while (cap < x->len + n + 1)
-            cap *= 2;
-        char *p = realloc(x->body, cap);
-        if (!p)
-            return -1;
-        x->body = p;
-        x->cap = cap;
-    }
-    memcpy(x->body + x->len, data, n);
-    x->len += n;
-    x->body[x->len] = '\0';
-    return 0;
-}
 
 static int on_line(const char *line, size_t len, void *ctx)
 {
@@ -527,7 +491,7 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
         x->decided = true;
         x->streaming = code == 200;
         if (!x->streaming)
-            x->max = ERROR_BODY_MAX;
+            x->body.max = ERROR_BODY_MAX + 1;
     }
     if (x->streaming) {
         int rc = kgc_k8s_watch_stream_feed(&x->ws, data, n, on_line, x);
@@ -539,7 +503,7 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
         }
         return n;
     }
-    return body_append(x, data, n) == 0 ? n : 0;
+    return kgc_base_buf_add(&x->body, data, n) == 0 ? n : 0;
 }
 
 static void pct_encode(char *dst, size_t size, const char *s)
@@ -747,9 +711,9 @@ static int perform(struct kgc_k8s_client *c, const char *method, const char *pat
         rc = 0;
     } else if (x->stop_rc)
         rc = x->stop_rc; /* err was filled where the stop was decided */
-    else if (x->too_big)
+    else if (x->body.err == KGC_E2BIG)
         rc = kgc_err_set(err, KGC_E2BIG, "%s %s: response larger than %zu bytes", method, path,
-                         x->max);
+                         x->body.max - 1);
     else if (cc != CURLE_OK) {
         rc = curl_to_rc(cc);
         kgc_err_set(err, rc, "%s %s: %s", method, path,
@@ -800,17 +764,16 @@ int kgc_k8s_request(struct kgc_k8s_client *c, const char *method, const char *pa
     memset(resp, 0, sizeof(*resp));
     if (st)
         memset(st, 0, sizeof(*st));
-    struct xfer x = {.c = c, .max = c->opts.response_max_bytes, .err = err};
+    struct xfer x = {.c = c, .body = {.max = c->opts.response_max_bytes + 1}, .err = err};
     long code = 0;
     int rc = perform(c, method, path, query, content_type, body, body_len, c->opts.timeout_ns, &x,
                      cancel, &code, NULL, err);
     if (rc != 0) {
-        free(x.body);
+        kgc_base_buf_free(&x.body);
         return rc;
     }
     resp->http_code = (int)code;
-    resp->body = x.body ? x.body : strdup("");
-    resp->len = x.len;
+    resp->body = kgc_base_buf_take(&x.body, &resp->len);
     if (!resp->body)
         return kgc_err_set(err, KGC_ENOMEM, "out of memory");
     if (code >= 400 || code < 200)
@@ -1116,8 +1079,12 @@ int kgc_k8s_watch(struct kgc_k8s_client *c, const char *collection_path,
     query_add(q, qsize, "labelSelector", opts->label_selector);
     query_add(q, qsize, "fieldSelector", opts->field_selector);
 
-    struct xfer x = {
-        .c = c, .max = ERROR_BODY_MAX, .is_watch = true, .fn = fn, .ctx = ctx, .err = err};
+    struct xfer x = {.c = c,
+                     .body = {.max = ERROR_BODY_MAX + 1},
+                     .is_watch = true,
+                     .fn = fn,
+                     .ctx = ctx,
+                     .err = err};
     kgc_k8s_watch_stream_init(&x.ws, c->opts.watch_event_max_bytes);
     uint64_t timeout = opts->timeout_seconds
                            ? (uint64_t)(opts->timeout_seconds + WATCH_TIMEOUT_SLACK) * KGC_NS_PER_S
@@ -1128,7 +1095,7 @@ int kgc_k8s_watch(struct kgc_k8s_client *c, const char *collection_path,
                      err);
     free(q);
     if (rc == 0 && !x.streaming && code != 0 && code != 200) {
-        rc = http_error(c, "WATCH", collection_path, code, x.body, x.len, st, err);
+        rc = http_error(c, "WATCH", collection_path, code, x.body.s, x.body.len, st, err);
     } else if (rc == 0 && !idle && kgc_k8s_watch_stream_pending(&x.ws) > 0) {
         rc = kgc_err_set(err, KGC_EIO, "watch %s: the stream ended inside an event",
                          collection_path);
@@ -1136,6 +1103,6 @@ int kgc_k8s_watch(struct kgc_k8s_client *c, const char *collection_path,
         rc = 0; /* the server did not end the stream at timeoutSeconds: we did; watch again */
     }
     kgc_k8s_watch_stream_free(&x.ws);
-    free(x.body);
+    kgc_base_buf_free(&x.body);
     return rc;
 }

@@ -3,6 +3,8 @@
  * every answer body a size cap. */
 #include "kgc/kong.h"
 
+#include "kgc/base.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +35,10 @@ struct kgc_kong_client {
 
 /* A growing answer buffer with a hard cap. */
 struct body {
-    char *p;
-    size_t n, cap, max;
-    bool over;      /* the answer exceeded max: the transfer was cut */
-    CURL *skip_2xx; /* set: a 2xx answer of this handle is not read at all */
-    bool done_2xx;  /* skip_2xx saw a 2xx status: the transfer was cut on purpose */
+    struct kgc_base_buf text; /* the answer; err KGC_E2BIG: it exceeded the cap, the transfer was
+                                 cut */
+    CURL *skip_2xx;           /* set: a 2xx answer of this handle is not read at all */
+    bool done_2xx;            /* skip_2xx saw a 2xx status: the transfer was cut on purpose */
 };
 
 struct reply {
@@ -68,26 +69,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
         b->done_2xx = true;
         return 0;
     }
-    if (n > b->max - b->n) {
-        b->over = true;
-        return 0; /* CURLE_WRITE_ERROR: the transfer stops here */
-    }
-    if (b->n + n + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap : 16384;
-        while (ncap < b->n + n + 1)
-            ncap *= 2;
-        if (ncap > b->max + 1)
-            ncap = b->max + 1;
-        char *np = realloc(b->p, ncap);
-        if (!np)
-            return 0;
-        b->p = np;
-        b->cap = ncap;
-    }
-    memcpy(b->p + b->n, data, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-    return n;
+    /* Over the cap or out of memory: 0 is CURLE_WRITE_ERROR, the transfer stops here. */
+    return kgc_base_buf_add(&b->text, data, n) == 0 ? n : 0;
 }
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
@@ -338,9 +321,9 @@ static int curl_failure(struct kgc_kong_client *c, CURLcode res, const char *wha
         return kgc_err_set(err, KGC_ETIMEDOUT, "%s on %s: timed out after %llu ms (%s)", what,
                            c->url, (unsigned long long)timeout_ms, detail);
     case CURLE_WRITE_ERROR:
-        if (b->over)
+        if (b->text.err == KGC_E2BIG)
             return kgc_err_set(err, KGC_E2BIG, "%s on %s: answer larger than %zu bytes", what,
-                               c->url, b->max);
+                               c->url, b->text.max - 1);
         return kgc_err_set(err, KGC_ENOMEM, "%s on %s: out of memory reading the answer", what,
                            c->url);
     case CURLE_ABORTED_BY_CALLBACK:
@@ -359,7 +342,7 @@ static int curl_failure(struct kgc_kong_client *c, CURLcode res, const char *wha
 
 /* One request: a GET, or a POST of form (multipart/form-data) when not NULL. path starts with '/'.
  * On 0, *status holds the HTTP status and r->body the answer (empty for a POST's 2xx; the caller
- * frees r->body.p, also on failure). */
+ * frees r->body.text, also on failure). */
 static int perform(struct kgc_kong_client *c, const char *what, const char *path, curl_mime *form,
                    uint64_t timeout_ms, size_t max, long *status, struct reply *r,
                    struct kgc_err *err)
@@ -367,7 +350,7 @@ static int perform(struct kgc_kong_client *c, const char *what, const char *path
     char url[KGC_KONG_URL_MAX + 128];
     *status = 0;
     memset(r, 0, sizeof(*r));
-    r->body.max = max;
+    kgc_base_buf_init(&r->body.text, max + 1); /* max bytes of answer and a NUL */
     /* Kong's 201 to POST /config lists every entity it loaded (tens of MB for 10k routes) and
      * kgc needs none of it: the transfer stops at its first byte. */
     r->body.skip_2xx = form ? c->curl : NULL;
@@ -419,7 +402,8 @@ static int perform(struct kgc_kong_client *c, const char *what, const char *path
     CURLcode res = curl_easy_perform(h);
     /* Cut on purpose: a push's 2xx (not read), or a push's error answer past the cap (its first
      * max bytes are kept: the status is known, the parser reads what fits). */
-    bool cut_ok = res == CURLE_WRITE_ERROR && (r->body.done_2xx || (form && r->body.over));
+    bool cut_ok =
+        res == CURLE_WRITE_ERROR && (r->body.done_2xx || (form && r->body.text.err == KGC_E2BIG));
     if (res != CURLE_OK && !cut_ok)
         return curl_failure(c, res, what, timeout_ms, &r->body, err);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
@@ -429,9 +413,9 @@ static int perform(struct kgc_kong_client *c, const char *what, const char *path
 /* A printable excerpt of an answer for error messages. */
 static void excerpt(const struct body *b, char *out, size_t size)
 {
-    size_t n = b->n < size - 1 ? b->n : size - 1;
+    size_t n = b->text.len < size - 1 ? b->text.len : size - 1;
     for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)b->p[i];
+        unsigned char ch = (unsigned char)b->text.s[i];
         out[i] = ch < ' ' || ch == 0x7f ? ' ' : (char)ch;
     }
     out[n] = '\0';
@@ -452,11 +436,11 @@ int kgc_kong_client_get_root(struct kgc_kong_client *c, struct kgc_kong_info *ou
         excerpt(&r.body, ex, sizeof(ex));
         rc = kgc_err_set(err, KGC_EHTTP, "GET / on %s: HTTP %ld: %s", c->url, status, ex);
     } else if (rc == 0) {
-        rc = kgc_kong_parse_root(r.body.p, r.body.n, out, err);
+        rc = kgc_kong_parse_root(r.body.text.s, r.body.text.len, out, err);
         if (rc)
             kgc_err_wrap(err, "%s", c->url);
     }
-    free(r.body.p);
+    kgc_base_buf_free(&r.body.text);
     return rc;
 }
 
@@ -477,11 +461,11 @@ int kgc_kong_client_get_status(struct kgc_kong_client *c, char hash[KGC_KONG_HAS
         excerpt(&r.body, ex, sizeof(ex));
         rc = kgc_err_set(err, KGC_EHTTP, "GET /status on %s: HTTP %ld: %s", c->url, status, ex);
     } else if (rc == 0) {
-        rc = kgc_kong_parse_status(r.body.p, r.body.n, hash, err);
+        rc = kgc_kong_parse_status(r.body.text.s, r.body.text.len, hash, err);
         if (rc)
             kgc_err_wrap(err, "%s", c->url);
     }
-    free(r.body.p);
+    kgc_base_buf_free(&r.body.text);
     return rc;
 }
 
@@ -541,10 +525,10 @@ int kgc_kong_push_config(struct kgc_kong_client *c, const char *config_text, siz
                      c->push_timeout_ms, c->max_reply_body, &status, &r, err);
     curl_mime_free(form);
     if (rc == 0)
-        rc = kgc_kong_parse_push_reply(status, r.body.p, r.body.n,
+        rc = kgc_kong_parse_push_reply(status, r.body.text.s, r.body.text.len,
                                        r.retry_after[0] ? r.retry_after : NULL, out, err);
     if (rc == 0)
         kgc_kong_config_hash(config_text, len, out->hash);
-    free(r.body.p);
+    kgc_base_buf_free(&r.body.text);
     return rc;
 }

@@ -6,6 +6,7 @@
  * (CLOCK_MONOTONIC) between ticks, so a stop or kgc_kong_probe_now() wakes it at once. */
 #include "kgc/kong.h"
 
+#include "kgc/base.h"
 #include "kgc/clock.h"
 #include "kgc/log.h"
 
@@ -185,13 +186,6 @@ void kgc_kong_states_free(struct kgc_kong_instance_state *s, size_t n)
     free(s);
 }
 
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* ---- events -----------------------------------------------------------------------------------
  */
 
@@ -313,7 +307,7 @@ static void apply_probe(struct instance *in, struct probe *p, uint64_t now_ns, s
     s->have_info = true;
     memcpy(s->hash, p->hash, sizeof(s->hash));
     s->configured = s->hash[0] && !kgc_kong_hash_is_empty(s->hash);
-    s->last_ok_wall_ms = wall_ms();
+    s->last_ok_wall_ms = kgc_base_wall_ms();
     s->last_error[0] = '\0';
 }
 
@@ -368,14 +362,8 @@ static void emit_pending(struct instance *in, const struct kgc_kong_instance_sta
 /* Waits until deadline_ns (monotonic), a stop or a wake. Returns false when stopping. */
 static bool wait_until(struct instance *in, uint64_t deadline_ns)
 {
-    struct timespec ts = {.tv_sec = (time_t)(deadline_ns / KGC_NS_PER_S),
-                          .tv_nsec = (long)(deadline_ns % KGC_NS_PER_S)};
     pthread_mutex_lock(&in->mu);
-    while (!in->stopping && !in->wake) {
-        if (pthread_cond_timedwait(&in->cond, &in->mu, &ts) != 0 &&
-            kgc_clock_now(NULL) >= deadline_ns)
-            break;
-    }
+    kgc_base_wait_until(&in->cond, &in->mu, NULL, deadline_ns, &in->stopping, &in->wake);
     in->wake = false;
     bool go_on = !in->stopping;
     pthread_mutex_unlock(&in->mu);
@@ -441,11 +429,7 @@ static struct instance *instance_new(struct kgc_kong *k, const char *url, unsign
     in->id = id;
     snprintf(in->url, sizeof(in->url), "%s", url);
     snprintf(in->state.url, sizeof(in->state.url), "%s", url);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&in->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    kgc_base_cond_init(&in->cond);
     pthread_mutex_init(&in->mu, NULL);
     return in;
 }

@@ -3,6 +3,8 @@
 #include "kgc/jsonscan.h"
 #include "kgc/leader.h"
 
+#include "kgc/base.h"
+
 #include "kgc/log.h"
 
 #include <errno.h>
@@ -298,11 +300,7 @@ int kgc_leader_new(struct kgc_k8s_client *client, const struct kgc_leader_option
         seed = (uint32_t)time(NULL) ^ (uint32_t)getpid();
     l->rand_state = seed;
     pthread_mutex_init(&l->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&l->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    kgc_base_cond_init(&l->cv);
     atomic_init(&l->leading, false);
     atomic_init(&l->last_ok, 0);
     atomic_init(&l->transitions, 0);
@@ -324,17 +322,7 @@ out_free:
 /* Waits ns of real time or until stop; false when stopping. */
 static bool sleep_or_stop(struct kgc_leader *l, uint64_t ns)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t t = (uint64_t)ts.tv_sec * KGC_NS_PER_S + (uint64_t)ts.tv_nsec + ns;
-    ts.tv_sec = (time_t)(t / KGC_NS_PER_S);
-    ts.tv_nsec = (long)(t % KGC_NS_PER_S);
-    pthread_mutex_lock(&l->mu);
-    while (!l->stopping && pthread_cond_timedwait(&l->cv, &l->mu, &ts) != ETIMEDOUT)
-        ;
-    bool ok = !l->stopping;
-    pthread_mutex_unlock(&l->mu);
-    return ok;
+    return kgc_base_sleep_or_stop(&l->cv, &l->mu, ns, &l->stopping);
 }
 
 /* One request on the Lease; *out receives the parsed body on success (may be NULL). */

@@ -10,14 +10,13 @@ void kgc_metrics_writer_init(struct kgc_metrics_writer *w, size_t max_bytes)
 {
     memset(w, 0, sizeof(*w));
     w->max_bytes = max_bytes ? max_bytes : KGC_METRICS_DEFAULT_MAX_BYTES;
+    kgc_base_buf_init(&w->text, w->max_bytes);
 }
 
 void kgc_metrics_writer_release(struct kgc_metrics_writer *w)
 {
-    free(w->buf);
-    size_t max = w->max_bytes;
-    memset(w, 0, sizeof(*w));
-    w->max_bytes = max;
+    kgc_base_buf_free(&w->text);
+    kgc_metrics_writer_init(w, w->max_bytes);
 }
 
 static void fail(struct kgc_metrics_writer *w, int code)
@@ -26,31 +25,14 @@ static void fail(struct kgc_metrics_writer *w, int code)
         w->error = code;
 }
 
+/* Appends n bytes; over max_bytes (KGC_E2BIG) or out of memory, the writer fails. */
 static void put(struct kgc_metrics_writer *w, const char *s, size_t n)
 {
     if (w->error)
         return;
-    if (w->len + n + 1 > w->max_bytes) {
-        fail(w, KGC_E2BIG);
-        return;
-    }
-    if (w->len + n + 1 > w->cap) {
-        size_t cap = w->cap ? w->cap : 4096;
-        while (cap < w->len + n + 1)
-            cap *= 2;
-        if (cap > w->max_bytes)
-            cap = w->max_bytes;
-        char *p = realloc(w->buf, cap);
-        if (!p) {
-            fail(w, KGC_ENOMEM);
-            return;
-        }
-        w->buf = p;
-        w->cap = cap;
-    }
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-    w->buf[w->len] = '\0';
+    int rc = kgc_base_buf_add(&w->text, s, n);
+    if (rc)
+        fail(w, rc);
 }
 
 static void puts_(struct kgc_metrics_writer *w, const char *s)
@@ -238,21 +220,10 @@ int kgc_metrics_writer_finish(struct kgc_metrics_writer *w, char **out, size_t *
     if (len)
         *len = 0;
     int rc = w->error;
-    if (!rc && !w->buf) {
-        w->buf = strdup("");
-        if (!w->buf)
-            rc = KGC_ENOMEM;
-    }
-    if (rc) {
-        kgc_metrics_writer_release(w);
-        return rc;
-    }
-    *out = w->buf;
-    if (len)
-        *len = w->len;
-    w->buf = NULL;
+    if (!rc && !(*out = kgc_base_buf_take(&w->text, len)))
+        rc = KGC_ENOMEM; /* "" of an empty exposition could not be allocated */
     kgc_metrics_writer_release(w);
-    return 0;
+    return rc;
 }
 
 const double *kgc_metrics_workqueue_bounds(void)

@@ -1,5 +1,6 @@
 /* The libmicrohttpd daemon: binds the listen address, hands each request to kgc_server_route()
  * and sends the answer. */
+#include "kgc/base.h"
 #include "kgc/log.h"
 #include "kgc/server.h"
 
@@ -186,12 +187,7 @@ static void *watchdog_main(void *arg)
     static const char kind[] = "deadline";
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        uint64_t wake = (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec + WATCHDOG_TICK;
-        ts.tv_sec = (time_t)(wake / NS_PER_S);
-        ts.tv_nsec = (long)(wake % NS_PER_S);
-        pthread_cond_timedwait(&s->cond, &s->mu, &ts);
+        kgc_base_cond_wait_once(&s->cond, &s->mu, now_ns() + WATCHDOG_TICK);
         if (s->stop)
             break;
         uint64_t now = now_ns();
@@ -392,11 +388,7 @@ int kgc_server_start(const struct kgc_server_options *o, const struct kgc_server
         (uint64_t)(opts.request_timeout_s ? opts.request_timeout_s : 10) * NS_PER_S;
     s->warn_interval_ns = (uint64_t)(opts.warn_interval_s ? opts.warn_interval_s : 30) * NS_PER_S;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    kgc_base_cond_init(&s->cond);
 
     const unsigned base = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                           MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;

@@ -6,6 +6,7 @@
  * and the translation run with the lock released. */
 #include "kgc/sync.h"
 
+#include "kgc/base.h"
 #include "kgc/clock.h"
 #include "kgc/log.h"
 #include "kgc/strmap.h"
@@ -153,13 +154,6 @@ struct kgc_syncer {
 static uint64_t now_ns(void)
 {
     return kgc_clock_now(NULL);
-}
-
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static struct blob *blob_ref(struct blob *b)
@@ -844,7 +838,7 @@ static int do_translate(struct kgc_syncer *s, bool fresh)
     kgc_translate_output_free(&s->last_out);
     s->last_out = out;
     s->have_out = true;
-    s->translated_wall_ms = wall_ms();
+    s->translated_wall_ms = kgc_base_wall_ms();
     s->stats.translations++;
     s->stats.translate_duration_ns_sum += took;
     s->stats.config_bytes = b->len;
@@ -1109,7 +1103,7 @@ static void push_one(struct kgc_syncer *s, struct inst *i, struct blob *b)
         n_new = collect_broken(s, &r, &fresh);
     pthread_mutex_lock(&s->mu);
     i->inflight_hash[0] = '\0';
-    i->last_push_wall_ms = wall_ms();
+    i->last_push_wall_ms = kgc_base_wall_ms();
     s->stats.push_count++;
     s->stats.push_duration_ns_sum += took;
     const double *bounds = kgc_syncer_push_bounds();
@@ -1239,17 +1233,6 @@ static void push_one(struct kgc_syncer *s, struct inst *i, struct blob *b)
         notify_changed(s);
 }
 
-static void timed_wait(struct kgc_syncer *s, uint64_t deadline_ns)
-{
-    if (deadline_ns == UINT64_MAX) {
-        pthread_cond_wait(&s->cond, &s->mu);
-        return;
-    }
-    struct timespec ts = {.tv_sec = (time_t)(deadline_ns / KGC_NS_PER_S),
-                          .tv_nsec = (long)(deadline_ns % KGC_NS_PER_S)};
-    pthread_cond_timedwait(&s->cond, &s->mu, &ts);
-}
-
 static void *syncer_main(void *arg)
 {
     struct kgc_syncer *s = arg;
@@ -1305,7 +1288,7 @@ static void *syncer_main(void *arg)
             pthread_mutex_lock(&s->mu);
             continue;
         }
-        timed_wait(s, due);
+        kgc_base_cond_wait_once(&s->cond, &s->mu, due);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -1441,11 +1424,7 @@ int kgc_syncer_new(const struct kgc_syncer_options *o, const struct kgc_status_l
     s->kong = kong;
     s->lc = lc;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    kgc_base_cond_init(&s->cond);
     s->controller_name =
         strdup(o->controller_name ? o->controller_name : KGC_STATUS_DEFAULT_CONTROLLER);
     int rc = s->controller_name ? 0 : KGC_ENOMEM;

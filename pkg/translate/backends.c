@@ -26,7 +26,7 @@ static bool index_visit(const struct kgc_api_obj *obj, void *fnctx)
         x->rc = KGC_ENOMEM;
         return false;
     }
-    struct tr_vec *list = kgc_strmap_get(&x->c->slices, key);
+    struct kgc_base_vec *list = kgc_strmap_get(&x->c->slices, key);
     if (list) {
         free(key);
     } else {
@@ -38,7 +38,7 @@ static bool index_visit(const struct kgc_api_obj *obj, void *fnctx)
             return false;
         }
     }
-    if (tr_vec_push(list, (void *)kgc_api_obj_ref(obj)) != 0) {
+    if (kgc_base_vec_push(list, (void *)kgc_api_obj_ref(obj)) != 0) {
         kgc_api_obj_unref(obj);
         x->rc = KGC_ENOMEM;
         return false;
@@ -64,7 +64,7 @@ int tr_index_slices(struct tr_ctx *c)
     const char *key;
     void *value;
     while (kgc_strmap_next(&c->slices, &pos, &key, &value)) {
-        struct tr_vec *list = value;
+        struct kgc_base_vec *list = value;
         qsort(list->v, list->n, sizeof(*list->v), cmp_slice);
     }
     return 0;
@@ -76,10 +76,10 @@ void tr_free_slices(struct tr_ctx *c)
     const char *key;
     void *value;
     while (kgc_strmap_next(&c->slices, &pos, &key, &value)) {
-        struct tr_vec *list = value;
+        struct kgc_base_vec *list = value;
         for (size_t i = 0; i < list->n; i++)
             kgc_api_obj_unref(list->v[i]);
-        tr_vec_free(list);
+        kgc_base_vec_free(list);
         free(list);
         free((char *)key);
     }
@@ -140,7 +140,7 @@ static int endpoint_targets(struct tr_ctx *c, const char *ns, const char *svc,
 {
     char key[600];
     snprintf(key, sizeof(key), "%s/%s", ns, svc);
-    const struct tr_vec *slices = kgc_strmap_get(&c->slices, key);
+    const struct kgc_base_vec *slices = kgc_strmap_get(&c->slices, key);
     for (size_t s = 0; slices && s < slices->n; s++) {
         const struct kgc_api_endpointslice *es = kgc_api_as_endpointslice(slices->v[s]);
         int32_t port = 0;

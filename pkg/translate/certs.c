@@ -16,14 +16,14 @@ struct cert_sni {
 struct cert {
     char *key;                           /* "ns/name" of the Secret (owned; the map's key) */
     const struct kgc_api_secret *secret; /* ref held */
-    struct tr_vec snis;                  /* struct cert_sni * */
+    struct kgc_base_vec snis;            /* struct cert_sni * */
 };
 
 struct cert_ctx {
     struct tr_ctx *c;
     struct kgc_strmap certs; /* Secret key → struct cert * */
     struct kgc_strmap snis;  /* SNI name → struct cert * (Kong serves one certificate per SNI) */
-    struct tr_vec gateways;  /* refs of every Gateway, sorted by key */
+    struct kgc_base_vec gateways; /* refs of every Gateway, sorted by key */
 };
 
 bool tr_gateway_owned(struct tr_ctx *c, const struct kgc_api_gateway *gw)
@@ -128,7 +128,7 @@ static void gateway_certs(struct cert_ctx *x, const struct kgc_api_gateway *gw)
                 struct cert_sni *sni = calloc(1, sizeof(*sni));
                 if (sni)
                     sni->name = strdup(sni_name);
-                if (!sni || !sni->name || tr_vec_push(&ce->snis, sni) != 0) {
+                if (!sni || !sni->name || kgc_base_vec_push(&ce->snis, sni) != 0) {
                     if (sni)
                         free(sni->name);
                     free(sni);
@@ -167,12 +167,12 @@ json_object *tr_certificates(struct tr_ctx *c)
         if (gw && gw->obj.meta.namespace && tr_gateway_owned(c, gw))
             gateway_certs(&x, gw);
     }
-    struct tr_vec list = {0};
+    struct kgc_base_vec list = {0};
     size_t pos = 0;
     const char *key;
     void *value;
     while (kgc_strmap_next(&x.certs, &pos, &key, &value)) {
-        if (tr_vec_push(&list, value) != 0)
+        if (kgc_base_vec_push(&list, value) != 0)
             c->oom = true;
     }
     if (list.n > 1)
@@ -207,12 +207,12 @@ json_object *tr_certificates(struct tr_ctx *c)
             free(sni->name);
             free(sni);
         }
-        tr_vec_free(&ce->snis);
+        kgc_base_vec_free(&ce->snis);
         kgc_api_obj_unref(&ce->secret->obj);
         free(ce->key);
         free(ce);
     }
-    tr_vec_free(&list);
+    kgc_base_vec_free(&list);
     kgc_strmap_destroy(&x.certs);
     kgc_strmap_destroy(&x.snis);
     tr_release_all(&x.gateways);

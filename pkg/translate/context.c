@@ -1,7 +1,8 @@
 /* The translation context's plumbing, used by every other file here and depending on none but
- * kong_values.c: growable pointer arrays, json-c constructors and string helpers that record an
- * allocation failure in the context (c->oom) instead of returning it, the problem list, the k8s-*
- * tags every Kong entity carries, and reading every object of a kind from the snapshot. */
+ * kong_values.c (pointer arrays are kgc_base_vec, kgc/base.h): json-c constructors and string
+ * helpers that record an allocation failure in the context (c->oom) instead of returning it, the
+ * problem list, the k8s-* tags every Kong entity carries, and reading every object of a kind from
+ * the snapshot. */
 #include "translate_internal.h"
 
 #include <stdarg.h>
@@ -9,27 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- containers and json helpers ------------------------------------------------------------- */
-
-int tr_vec_push(struct tr_vec *v, void *p)
-{
-    if (v->n == v->cap) {
-        size_t ncap = v->cap ? 2 * v->cap : 16;
-        void **grown = realloc(v->v, ncap * sizeof(*grown));
-        if (!grown)
-            return KGC_ENOMEM;
-        v->v = grown;
-        v->cap = ncap;
-    }
-    v->v[v->n++] = p;
-    return 0;
-}
-
-void tr_vec_free(struct tr_vec *v)
-{
-    free(v->v);
-    memset(v, 0, sizeof(*v));
-}
+/* ---- json helpers ---------------------------------------------------------------------------- */
 
 json_object *tr_jstr(struct tr_ctx *c, const char *s)
 {
@@ -193,9 +174,9 @@ json_object *tr_obj_tags(struct tr_ctx *c, enum kgc_api_kind kind, const struct 
 
 static bool collect_visit(const struct kgc_api_obj *obj, void *fnctx)
 {
-    struct tr_vec *v = ((void **)fnctx)[0];
+    struct kgc_base_vec *v = ((void **)fnctx)[0];
     struct tr_ctx *c = ((void **)fnctx)[1];
-    if (tr_vec_push(v, (void *)kgc_api_obj_ref(obj)) != 0) {
+    if (kgc_base_vec_push(v, (void *)kgc_api_obj_ref(obj)) != 0) {
         kgc_api_obj_unref(obj);
         c->oom = true;
         return false;
@@ -211,7 +192,7 @@ static int cmp_obj_key(const void *a, const void *b)
 }
 
 /* Every object of kind, referenced, sorted by key. */
-void tr_collect(struct tr_ctx *c, enum kgc_api_kind kind, struct tr_vec *out)
+void tr_collect(struct tr_ctx *c, enum kgc_api_kind kind, struct kgc_base_vec *out)
 {
     void *ctx[2] = {out, c};
     if (c->lk->foreach)
@@ -220,9 +201,9 @@ void tr_collect(struct tr_ctx *c, enum kgc_api_kind kind, struct tr_vec *out)
         qsort(out->v, out->n, sizeof(*out->v), cmp_obj_key);
 }
 
-void tr_release_all(struct tr_vec *v)
+void tr_release_all(struct kgc_base_vec *v)
 {
     for (size_t i = 0; i < v->n; i++)
         kgc_api_obj_unref(v->v[i]);
-    tr_vec_free(v);
+    kgc_base_vec_free(v);
 }

@@ -93,7 +93,7 @@ void tr_plan_isolation(struct tr_ctx *c)
 {
     if (c->flavor != TR_TRADITIONAL_COMPATIBLE)
         return;
-    struct tr_vec gws = {0};
+    struct kgc_base_vec gws = {0};
     tr_collect(c, KGC_API_GATEWAY, &gws);
     for (size_t i = 0; i < gws.n && !c->oom; i++) {
         const struct kgc_api_gateway *gw = kgc_api_as_gateway(gws.v[i]);

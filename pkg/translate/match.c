@@ -5,6 +5,8 @@
  * context.c, kong_values.c and filters.c (a match's redirect or rewrite). */
 #include "translate_internal.h"
 
+#include "kgc/base.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,43 +203,6 @@ void tr_plan_matches(struct route_ctx *rc, uint32_t ri, const struct rule_filter
 
 /* ---- Kong route fields ----------------------------------------------------------------------- */
 
-/* A growable string with a sticky failure flag. */
-struct sbuf {
-    char *s;
-    size_t n, cap;
-    bool failed;
-};
-
-static void sbuf_add(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sbuf_add(struct sbuf *b, const char *fmt, ...)
-{
-    if (b->failed)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    char *piece = NULL;
-    int n = vasprintf(&piece, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = true;
-        return;
-    }
-    if (b->n + (size_t)n + 1 > b->cap) {
-        size_t ncap = (b->n + (size_t)n + 1) * 2;
-        char *grown = realloc(b->s, ncap);
-        if (!grown) {
-            free(piece);
-            b->failed = true;
-            return;
-        }
-        b->s = grown;
-        b->cap = ncap;
-    }
-    memcpy(b->s + b->n, piece, (size_t)n + 1);
-    b->n += (size_t)n;
-    free(piece);
-}
-
 /* Traditional router paths for a match (README.md, "Paths"); all_regex: every path a regex but
  * the root prefix "/", and that one too with regex_root (traditional_compatible, README.md
  * "Precedence"). */
@@ -288,7 +253,7 @@ json_object *tr_trad_paths(struct tr_ctx *c, const struct path_plan *pp, bool al
 }
 
 /* Expressions router predicate on http.path (README.md, "Paths"). */
-static void expr_path(struct tr_ctx *c, struct sbuf *b, const struct path_plan *pp)
+static void expr_path(struct tr_ctx *c, struct kgc_base_buf *b, const struct path_plan *pp)
 {
     const char *v = pp->value;
     bool root = strcmp(v, "/") == 0;
@@ -296,28 +261,28 @@ static void expr_path(struct tr_ctx *c, struct sbuf *b, const struct path_plan *
     if (!lit || !esc)
         goto out;
     if (pp->kind == PATH_EXACT || (pp->kind == PATH_PREFIX && pp->exact_only)) {
-        sbuf_add(b, "http.path == %s", lit);
+        kgc_base_buf_printf(b, "http.path == %s", lit);
     } else if (pp->kind == PATH_REGEX) {
         tmp = tr_printf(c, "^(?:%s)", v); /* anchored like Kong's traditional regex paths */
         lit2 = tmp ? tr_expr_string(c, tmp) : NULL;
         if (lit2)
-            sbuf_add(b, "http.path ~ %s", lit2);
+            kgc_base_buf_printf(b, "http.path ~ %s", lit2);
     } else if (pp->capture) {
         if (root) {
-            sbuf_add(b, "http.path ~ \"^/(.*)\"");
+            kgc_base_buf_printf(b, "http.path ~ \"^/(.*)\"");
         } else {
             tmp = tr_printf(c, "^%s(/.*)", esc);
             lit2 = tmp ? tr_expr_string(c, tmp) : NULL;
             if (lit2)
-                sbuf_add(b, "(http.path == %s || http.path ~ %s)", lit, lit2);
+                kgc_base_buf_printf(b, "(http.path == %s || http.path ~ %s)", lit, lit2);
         }
     } else if (root) {
-        sbuf_add(b, "http.path ^= \"/\"");
+        kgc_base_buf_printf(b, "http.path ^= \"/\"");
     } else {
         tmp = tr_printf(c, "%s/", v);
         lit2 = tmp ? tr_expr_string(c, tmp) : NULL;
         if (lit2)
-            sbuf_add(b, "(http.path == %s || http.path ^= %s)", lit, lit2);
+            kgc_base_buf_printf(b, "(http.path == %s || http.path ^= %s)", lit, lit2);
     }
 out:
     free(lit);
@@ -329,12 +294,12 @@ out:
 /* The expressions router expression of a match, for host (NULL: any host). */
 char *tr_expression(struct tr_ctx *c, const struct match_plan *mp, const char *host)
 {
-    struct sbuf b = {0};
+    struct kgc_base_buf b = {0};
     if (host) {
         bool wild = tr_is_wildcard(host);
         char *lit = tr_expr_string(c, wild ? host + 1 : host);
         if (lit)
-            sbuf_add(&b, "http.host %s %s && ", wild ? "=^" : "==", lit);
+            kgc_base_buf_printf(&b, "http.host %s %s && ", wild ? "=^" : "==", lit);
         free(lit);
     }
     expr_path(c, &b, &mp->path);
@@ -346,21 +311,21 @@ char *tr_expression(struct tr_ctx *c, const struct match_plan *mp, const char *h
         field[k] = '\0';
         char *lit = tr_expr_string(c, mp->headers[i].value);
         if (lit)
-            sbuf_add(&b, " && http.headers.%s %s %s", field,
-                     mp->headers[i].regex ? "~" : "==", lit);
+            kgc_base_buf_printf(&b, " && http.headers.%s %s %s", field,
+                                mp->headers[i].regex ? "~" : "==", lit);
         free(lit);
     }
     for (size_t i = 0; i < mp->n_queries; i++) {
         char *lit = tr_expr_string(c, mp->queries[i].value);
         if (lit)
-            sbuf_add(&b, " && http.queries.%s %s %s", mp->queries[i].name,
-                     mp->queries[i].regex ? "~" : "==", lit);
+            kgc_base_buf_printf(&b, " && http.queries.%s %s %s", mp->queries[i].name,
+                                mp->queries[i].regex ? "~" : "==", lit);
         free(lit);
     }
     if (mp->m->method)
-        sbuf_add(&b, " && http.method == \"%s\"", mp->m->method);
-    if (b.failed || !b.s) {
-        free(b.s);
+        kgc_base_buf_printf(&b, " && http.method == \"%s\"", mp->m->method);
+    if (b.err || !b.s) {
+        kgc_base_buf_free(&b);
         c->oom = true;
         return NULL;
     }
@@ -414,14 +379,14 @@ bool tr_served_listener(struct tr_ctx *c, const struct kgc_api_gateway *gw, uint
 }
 
 /* `http.host == "h"` or `http.host =^ ".s"` into b. */
-static void expr_host(struct tr_ctx *c, struct sbuf *b, const char *h)
+static void expr_host(struct tr_ctx *c, struct kgc_base_buf *b, const char *h)
 {
     bool wild = tr_is_wildcard(h);
     char *lit = tr_expr_string(c, wild ? h + 1 : h);
     if (lit)
-        sbuf_add(b, "http.host %s %s", wild ? "=^" : "==", lit);
+        kgc_base_buf_printf(b, "http.host %s %s", wild ? "=^" : "==", lit);
     else
-        b->failed = true;
+        b->err = KGC_ENOMEM; /* what tr_expr_string met */
     free(lit);
 }
 
@@ -439,7 +404,8 @@ struct iso_att {
  * overlaps h: such requests belong to that more specific listener. <A> are the hostnames within
  * M of listeners the route is attached to on P (their requests are the route's again). Kong
  * ports unknown (0): nothing. */
-static void isolation(struct tr_ctx *c, const struct route_ctx *rc, const char *h, struct sbuf *b)
+static void isolation(struct tr_ctx *c, const struct route_ctx *rc, const char *h,
+                      struct kgc_base_buf *b)
 {
     struct kgc_status_attachment *att = NULL;
     size_t n = 0;
@@ -505,10 +471,10 @@ static void isolation(struct tr_ctx *c, const struct route_ctx *rc, const char *
             done[n_done++] = (struct iso_done){mport, mh};
             int32_t gp = gw->listeners[mi].port;
             if (gp > 0 && gp <= 65535 && gp != mport)
-                sbuf_add(b, " && !((net.dst.port == %u || net.dst.port == %d) && ", (unsigned)mport,
-                         (int)gp);
+                kgc_base_buf_printf(b, " && !((net.dst.port == %u || net.dst.port == %d) && ",
+                                    (unsigned)mport, (int)gp);
             else
-                sbuf_add(b, " && !(net.dst.port == %u && ", (unsigned)mport);
+                kgc_base_buf_printf(b, " && !(net.dst.port == %u && ", (unsigned)mport);
             expr_host(c, b, mh);
             for (size_t k = 0; k < na; k++) {
                 if (a[k].port != mport || !a[k].hostname || !tr_host_within(a[k].hostname, mh) ||
@@ -522,11 +488,11 @@ static void isolation(struct tr_ctx *c, const struct route_ctx *rc, const char *
                            strcasecmp(a[j].hostname, a[k].hostname) == 0;
                 if (seen)
                     continue;
-                sbuf_add(b, "%s", " && !(");
+                kgc_base_buf_printf(b, "%s", " && !(");
                 expr_host(c, b, a[k].hostname);
-                sbuf_add(b, "%s", ")");
+                kgc_base_buf_printf(b, "%s", ")");
             }
-            sbuf_add(b, "%s", ")");
+            kgc_base_buf_printf(b, "%s", ")");
         }
     }
     free(done);
@@ -540,32 +506,33 @@ char *tr_listen_scope(struct tr_ctx *c, const struct route_ctx *rc, int32_t host
     uint32_t bits = UINT32_MAX;
     if (host_index >= 0 && (size_t)host_index < rc->n_hosts && rc->host_listens)
         bits = rc->host_listens[host_index];
-    struct sbuf b = {0};
-    sbuf_add(&b, "%s", "");
+    struct kgc_base_buf b = {0};
+    kgc_base_buf_printf(&b, "%s", "");
     uint32_t n = 0;
     for (uint32_t k = 0; k < rc->n_listens && !rc->listens_overflow; k++) {
         if (!(bits & (UINT32_C(1) << k)))
             continue;
         const struct tr_listen *l = &rc->listens[k];
         const char *proto = l->https ? "https" : "http";
-        sbuf_add(&b, "%s", n++ ? " || " : " && (");
+        kgc_base_buf_printf(&b, "%s", n++ ? " || " : " && (");
         if (l->port && l->gw_port && l->gw_port != l->port)
-            sbuf_add(&b, "(net.protocol == \"%s\" && (net.dst.port == %u || net.dst.port == %u))",
-                     proto, (unsigned)l->port, (unsigned)l->gw_port);
+            kgc_base_buf_printf(
+                &b, "(net.protocol == \"%s\" && (net.dst.port == %u || net.dst.port == %u))", proto,
+                (unsigned)l->port, (unsigned)l->gw_port);
         else if (l->port)
-            sbuf_add(&b, "(net.protocol == \"%s\" && net.dst.port == %u)", proto,
-                     (unsigned)l->port);
+            kgc_base_buf_printf(&b, "(net.protocol == \"%s\" && net.dst.port == %u)", proto,
+                                (unsigned)l->port);
         else
-            sbuf_add(&b, "net.protocol == \"%s\"", proto);
+            kgc_base_buf_printf(&b, "net.protocol == \"%s\"", proto);
     }
     if (n)
-        sbuf_add(&b, "%s", ")");
+        kgc_base_buf_printf(&b, "%s", ")");
     if (n && !rc->listens_overflow)
         isolation(
             c, rc,
             host_index >= 0 && (size_t)host_index < rc->n_hosts ? rc->hosts[host_index] : NULL, &b);
-    if (b.failed || !b.s) {
-        free(b.s);
+    if (b.err || !b.s) {
+        kgc_base_buf_free(&b);
         c->oom = true;
         return NULL;
     }

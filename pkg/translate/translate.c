@@ -431,13 +431,13 @@ static bool plan_rule(struct route_ctx *rc, uint32_t ri)
     keep_targets(c, v, targets, n_targets);
     free(targets);
     v->name = tr_printf(c, "httproute.%s.%s.%u", rc->ns, rc->name, ri);
-    if (c->oom || tr_vec_push(&c->svcs, v) != 0) {
+    if (c->oom || kgc_base_vec_push(&c->svcs, v) != 0) {
         svc_free(v);
         c->oom = true;
         return false;
     }
     for (size_t i = 0; i < v->n_kr; i++) {
-        if (tr_vec_push(&c->kroutes, &v->kr[i]) != 0)
+        if (kgc_base_vec_push(&c->kroutes, &v->kr[i]) != 0)
             c->oom = true;
     }
     c->counts.services++;
@@ -469,7 +469,7 @@ static void plan_route(struct tr_ctx *c, const struct kgc_api_httproute *r)
         return;
     }
     /* owned by c->routes from here: the rules planned below point at it */
-    if (tr_vec_push(&c->routes, rc) != 0) {
+    if (kgc_base_vec_push(&c->routes, rc) != 0) {
         route_ctx_free(rc);
         c->oom = true;
         return;
@@ -596,11 +596,11 @@ static void ctx_free(struct tr_ctx *c)
     tr_free_slices(c);
     for (size_t i = 0; i < c->svcs.n; i++)
         svc_free(c->svcs.v[i]);
-    tr_vec_free(&c->svcs);
+    kgc_base_vec_free(&c->svcs);
     for (size_t i = 0; i < c->routes.n; i++)
         route_ctx_free(c->routes.v[i]);
-    tr_vec_free(&c->routes);
-    tr_vec_free(&c->kroutes);
+    kgc_base_vec_free(&c->routes);
+    kgc_base_vec_free(&c->kroutes);
     tr_isolation_free(c);
 }
 
@@ -631,7 +631,7 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
     /* The planning pass reads the snapshot once: routes, attachments, backends, problems,
      * counts, precedence. The writing passes read only what it kept (and the routes, whose
      * references are held until the end), so they cannot disagree with it. */
-    struct tr_vec routes = {0};
+    struct kgc_base_vec routes = {0};
     if (tr_index_slices(&c) != 0)
         c.oom = true;
     if (!c.oom)

@@ -13,6 +13,7 @@
 #ifndef KGC_TRANSLATE_INTERNAL_H
 #define KGC_TRANSLATE_INTERNAL_H
 
+#include "kgc/base.h"
 #include "kgc/strmap.h"
 #include "kgc/translate.h"
 
@@ -24,13 +25,6 @@
 #define TR_GW_GROUP "gateway.networking.k8s.io"
 
 enum tr_flavor { TR_TRADITIONAL_COMPATIBLE = 0, TR_TRADITIONAL, TR_EXPRESSIONS };
-
-/* A growable array of pointers (the holder frees what they point at). */
-struct tr_vec {
-    void **v;
-    size_t n;
-    size_t cap;
-};
 
 /* One Kong route as the planning pass sees it: what its precedence is computed from, and the
  * priority the ranking gives it (written when its service is serialized). */
@@ -75,14 +69,16 @@ struct tr_ctx {
     struct kgc_status_options so; /* controller name only: attachments are computed with it */
     const char *controller;
     enum tr_flavor flavor;
-    bool redirect_plugin;     /* Kong >= 3.9 */
-    char fallback[300];       /* input.invalid_backend_target as a Kong target; "" when off */
-    bool oom;                 /* sticky: an allocation failed somewhere */
-    bool quiet;               /* the writing passes: problems were recorded by the planning pass */
-    struct kgc_strmap slices; /* "ns/service" → struct tr_vec * of EndpointSlices (refs held) */
-    struct tr_vec routes;     /* struct route_ctx * of every route with a kept rule (owned) */
-    struct tr_vec svcs;       /* struct tr_svc * of every kept rule (owned) */
-    struct tr_vec kroutes;    /* struct tr_kroute * of every Kong route (borrowed), for ranking */
+    bool redirect_plugin; /* Kong >= 3.9 */
+    char fallback[300];   /* input.invalid_backend_target as a Kong target; "" when off */
+    bool oom;             /* sticky: an allocation failed somewhere */
+    bool quiet;           /* the writing passes: problems were recorded by the planning pass */
+    struct kgc_strmap
+        slices; /* "ns/service" → struct kgc_base_vec * of EndpointSlices (refs held) */
+    struct kgc_base_vec routes; /* struct route_ctx * of every route with a kept rule (owned) */
+    struct kgc_base_vec svcs;   /* struct tr_svc * of every kept rule (owned) */
+    struct kgc_base_vec
+        kroutes;        /* struct tr_kroute * of every Kong route (borrowed), for ranking */
     struct tr_iso *iso; /* listener-isolation routes (traditional_compatible), sorted, unique */
     size_t n_iso;
     struct kgc_translate_problem *problems;
@@ -173,10 +169,6 @@ struct tr_svc {
 
 /* ---- context.c: the plumbing every other file uses ------------------------------------------ */
 
-/* Appends p to v: 0 or KGC_ENOMEM (v unchanged). */
-int tr_vec_push(struct tr_vec *v, void *p);
-void tr_vec_free(struct tr_vec *v);
-
 /* Records a problem (copies everything). On allocation failure sets c->oom. */
 void tr_problem(struct tr_ctx *c, enum kgc_api_kind kind, const char *ns, const char *name,
                 int32_t rule, int32_t match, enum kgc_translate_severity sev, const char *fmt, ...)
@@ -207,9 +199,9 @@ json_object *tr_obj_tags(struct tr_ctx *c, enum kgc_api_kind kind, const struct 
                          int32_t rule, int32_t match);
 /* Every object of kind in the snapshot, referenced, sorted by key, appended to out (c->oom on
  * allocation failure). */
-void tr_collect(struct tr_ctx *c, enum kgc_api_kind kind, struct tr_vec *out);
+void tr_collect(struct tr_ctx *c, enum kgc_api_kind kind, struct kgc_base_vec *out);
 /* Drops the references tr_collect() took and frees the array. */
-void tr_release_all(struct tr_vec *v);
+void tr_release_all(struct kgc_base_vec *v);
 
 /* ---- what Kong accepts (kong_values.c) ------------------------------------------------------ */
 

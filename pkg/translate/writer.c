@@ -5,40 +5,24 @@
  * and the route objects it holds. Calls context.c, match.c, filters.c and certs.c. */
 #include "translate_internal.h"
 
+#include "kgc/base.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-/* The configuration text as it grows. */
-struct obuf {
-    char *s;
-    size_t n, cap;
-};
-
 /* ---- the output text ------------------------------------------------------------------------- */
 
-static void obuf_add(struct tr_ctx *c, struct obuf *b, const char *p, size_t len)
+/* Appends to the configuration text; a failure there is the context's (c->oom). */
+static void obuf_add(struct tr_ctx *c, struct kgc_base_buf *b, const char *p, size_t len)
 {
     if (c->oom)
         return;
-    if (b->n + len + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap : 4096;
-        while (ncap < b->n + len + 1)
-            ncap *= 2;
-        char *grown = realloc(b->s, ncap);
-        if (!grown) {
-            c->oom = true;
-            return;
-        }
-        b->s = grown;
-        b->cap = ncap;
-    }
-    memcpy(b->s + b->n, p, len);
-    b->n += len;
-    b->s[b->n] = '\0';
+    if (kgc_base_buf_add(b, p, len) != 0)
+        c->oom = true;
 }
 
 /* Appends o's compact text and frees o (consumed). */
-static void obuf_json(struct tr_ctx *c, struct obuf *b, json_object *o)
+static void obuf_json(struct tr_ctx *c, struct kgc_base_buf *b, json_object *o)
 {
     size_t len = 0;
     const char *text = o && !c->oom
@@ -248,7 +232,7 @@ static int cmp_named(const void *a, const void *b)
 }
 
 /* Writes the service of v (with its Kong routes and plugins) into b. */
-static void write_service(struct tr_ctx *c, const struct tr_svc *v, struct obuf *b)
+static void write_service(struct tr_ctx *c, const struct tr_svc *v, struct kgc_base_buf *b)
 {
     struct route_ctx *rc = (struct route_ctx *)v->rc;
     uint32_t ri = v->rule;
@@ -297,7 +281,7 @@ static void write_service(struct tr_ctx *c, const struct tr_svc *v, struct obuf 
 /* ---- upstreams ------------------------------------------------------------------------------- */
 
 /* Writes the upstream of v (with its targets) into b. */
-static void write_upstream(struct tr_ctx *c, const struct tr_svc *v, struct obuf *b)
+static void write_upstream(struct tr_ctx *c, const struct tr_svc *v, struct kgc_base_buf *b)
 {
     const struct kgc_api_obj *ro = &v->rc->r->obj;
     json_object *rule_tags = tr_obj_tags(c, KGC_API_HTTPROUTE, ro, (int32_t)v->rule, -1);
@@ -334,7 +318,7 @@ static int cmp_svc(const void *a, const void *b)
 /* Writes the document: {"_format_version":"3.0","certificates":[...],"services":[...],
  * ["routes":[...],] "upstreams":[...]}, the bytes json-c would give for the whole tree, one entity
  * at a time so that no more than one service's tree exists at once. */
-static void write_document(struct tr_ctx *c, struct obuf *b)
+static void write_document(struct tr_ctx *c, struct kgc_base_buf *b)
 {
     json_object *head = tr_jobj(c);
     tr_jset(c, head, "_format_version", tr_jstr(c, "3.0"));
@@ -350,8 +334,8 @@ static void write_document(struct tr_ctx *c, struct obuf *b)
      * and growing a buffer of tens of MB by realloc may copy it (two copies at once) when
      * malloc serves it from the heap. Grown by doubling should the guess fall short. */
     size_t guess = len + 4096 + c->svcs.n * 1024 + c->kroutes.n * 2048 + c->counts.targets * 192;
-    if (!c->oom && (b->s = malloc(guess)) != NULL)
-        b->cap = guess;
+    if (!c->oom && kgc_base_buf_reserve(b, guess - 1) != 0)
+        b->err = 0; /* too much at once: grow by doubling instead */
     if (!text || len < 2 || text[len - 1] != '}')
         c->oom = true;
     else
@@ -392,13 +376,12 @@ static void write_document(struct tr_ctx *c, struct obuf *b)
 
 char *tr_write_document(struct tr_ctx *c, size_t *len)
 {
-    struct obuf b = {0};
+    struct kgc_base_buf b = {0};
     write_document(c, &b);
     if (c->oom || !b.s) {
-        free(b.s);
+        kgc_base_buf_free(&b);
         *len = 0;
         return NULL;
     }
-    *len = b.n;
-    return b.s;
+    return kgc_base_buf_take(&b, len);
 }

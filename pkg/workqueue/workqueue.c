@@ -3,6 +3,7 @@
  * in progress, delayed, or has a failure count to remember. */
 #include "kgc/workqueue.h"
 
+#include "kgc/base.h"
 #include "kgc/err.h"
 #include "kgc/strmap.h"
 
@@ -383,12 +384,8 @@ struct kgc_workqueue *kgc_workqueue_new(const char *name, const struct kgc_ratel
     q->bucket_last_ns = now_ns(q);
     kgc_strmap_init(&q->items);
     pthread_mutex_init(&q->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&q->ready, &attr);
-    pthread_cond_init(&q->drained, &attr);
-    pthread_condattr_destroy(&attr);
+    kgc_base_cond_init(&q->ready);
+    kgc_base_cond_init(&q->drained);
     return q;
 }
 
@@ -472,17 +469,9 @@ static void hand_out(struct kgc_workqueue *q, const char **key)
     *key = it->key;
 }
 
-static void deadline_to_timespec(uint64_t ns, struct timespec *ts)
-{
-    ts->tv_sec = (time_t)(ns / KGC_NS_PER_S);
-    ts->tv_nsec = (long)(ns % KGC_NS_PER_S);
-}
-
 static uint64_t real_now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * KGC_NS_PER_S + (uint64_t)ts.tv_nsec;
+    return kgc_clock_now(NULL);
 }
 
 /* mode: 0 blocks, 1 never waits, 2 waits until the real-time deadline `until`. */
@@ -513,9 +502,7 @@ static int get_common(struct kgc_workqueue *q, const char **key, int mode, uint6
         if (wake == 0) {
             pthread_cond_wait(&q->ready, &q->lock);
         } else {
-            struct timespec ts;
-            deadline_to_timespec(wake, &ts);
-            pthread_cond_timedwait(&q->ready, &q->lock, &ts);
+            kgc_base_cond_wait_once(&q->ready, &q->lock, wake);
             if (mode == 2 && real_now_ns() >= until) {
                 promote_due(q);
                 if (q->fifo_len > 0) {
@@ -651,9 +638,7 @@ int kgc_workqueue_shutdown_with_drain(struct kgc_workqueue *q, uint64_t timeout_
             pthread_cond_wait(&q->drained, &q->lock);
             continue;
         }
-        struct timespec ts;
-        deadline_to_timespec(until, &ts);
-        pthread_cond_timedwait(&q->drained, &q->lock, &ts);
+        kgc_base_cond_wait_once(&q->drained, &q->lock, until);
         if (real_now_ns() >= until && q->running_len > 0) {
             rc = KGC_ETIMEDOUT;
             break;
