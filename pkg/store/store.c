@@ -655,7 +655,9 @@ int kgc_store_delete(struct kgc_store *st, const char *const *names, size_t n, s
 int kgc_store_iterate(struct kgc_store *st, const char *prefix, kgc_store_each_fn fn, void *ctx,
                       struct kgc_err *err)
 {
-    size_t plen = prefix ? strlen(prefix) : 0;
+    if (!prefix)
+        prefix = "";
+    size_t plen = strlen(prefix);
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
     int mrc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
