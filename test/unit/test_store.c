@@ -52,9 +52,13 @@ static void rm_rf(const char *dir)
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/kgc-store-XXXXXX");
-    if (!f || !mkdtemp(f->dir))
+    if (!f)
         return -1;
+    snprintf(f->dir, sizeof(f->dir), "/tmp/kgc-store-XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
     *state = f;
     return 0;
 }
