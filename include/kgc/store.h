@@ -6,7 +6,9 @@
  *
  * On disk: one LMDB environment (data.mdb, lock.mdb) in a directory created with mode 0700,
  * holding the key "meta:schema" (the opener's schema string: names the whole layout) and one
- * key per record, the record's name. Names starting "meta:" are the store's own.
+ * key per record, the record's name. Names starting "meta:" are the store's own; modules sharing
+ * a store keep their names apart with a prefix of their own (the listener cache "inst:<url>",
+ * other modules "rec:<name>": kgc/listenercache.h).
  *
  * Damage. A file the store cannot trust is renamed to data.mdb.corrupt-<UTC time> (lock.mdb
  * beside it likewise), the store starts empty in a new file, and one warning says why and where
