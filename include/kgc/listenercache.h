@@ -1,5 +1,5 @@
-/* listenercache — the last-known Kong listeners, per instance, in LMDB, and the one answer the
- * reconcilers ask for: kgc_listener_view().
+/* listenercache — the last-known Kong listeners, per instance, kept in a store (LMDB), and the
+ * one answer the reconcilers ask for: kgc_listener_view().
  *
  * State per instance (keyed by its display URL: the admin URL without userinfo, kgc/kong.h): its
  * listeners, Kong version, node id, router flavour, database mode and the wall time it was last
@@ -14,14 +14,15 @@
  * reason. Views are immutable, reference-counted snapshots rebuilt on change: reading one takes a
  * short lock and one atomic increment, never LMDB or a lock a writer holds across I/O.
  *
- * On disk: one LMDB environment (data.mdb, lock.mdb) in the cache directory, keys
- * "meta:schema" (KGC_LISTENER_CACHE_SCHEMA), "inst:<url>" (a compact binary entry,
- * kgc_listener_cache_encode()) and "rec:<name>" (other modules' records, see below). A file LMDB
- * rejects, or with another schema, or holding an entry that does not decode, is renamed to
- * data.mdb.corrupt-<UTC time> and the cache starts empty, with one warning. So is an empty
- * data.mdb, one shorter than the pages its meta page names (truncated), and one whose pages crash
- * a read: LMDB has no checksums, so open first walks the file in a forked child (a child killed by
- * SIGBUS/SIGSEGV means damage). Thread-safe. */
+ * On disk: a store (kgc/store.h: one LMDB environment, data.mdb and lock.mdb, in the cache
+ * directory) that this module opens with schema KGC_LISTENER_CACHE_SCHEMA and owns; each instance
+ * is the record "inst:<url>" (a compact binary entry, kgc_listener_cache_encode()). Other modules
+ * keep their records in the same store under "rec:<name>" (the syncer: kgc/sync.h), reached with
+ * kgc_listener_cache_store(). The store's damaged-file handling applies (a file LMDB rejects, an
+ * empty or truncated data.mdb, one whose pages crash a read, another schema: renamed to
+ * data.mdb.corrupt-<UTC time>, the cache starts empty, with one warning); at open this module also
+ * rejects, the same way, a file holding an "inst:" record that does not decode or names another
+ * URL, or a record of a name it does not know. Thread-safe. */
 #ifndef KGC_LISTENERCACHE_H
 #define KGC_LISTENERCACHE_H
 
@@ -32,6 +33,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct kgc_store;
 
 #define KGC_LISTENER_CACHE_SCHEMA      "kgc-listenercache/1"
 #define KGC_LISTENER_CACHE_DEFAULT_DIR "/var/lib/kgc/listeners"
@@ -77,9 +80,8 @@ struct kgc_listener_cache;
  * the directory when it cannot be created or written ("... give a writable --listener-cache-dir,
  * or an empty one to disable the cache"); KGC_EEXIST when this process already has the directory
  * open (LMDB forbids it); KGC_ENOMEM. A corrupt or incompatible file is not an error (see above).
- * A full filesystem is KGC_ENOSPC, never a crash: lock.mdb's blocks are allocated
- * (posix_fallocate) before LMDB maps and writes it, since a store into a sparse mapped page on a
- * full filesystem is SIGBUS. cmd/kgc then logs an error and runs without persistence.
+ * A full filesystem is KGC_ENOSPC, never a crash (the store allocates lock.mdb's blocks before
+ * LMDB maps it: kgc/store.h). cmd/kgc then logs an error and runs without persistence.
  * With persistence disabled it logs once that kgc restarts will not be covered. */
 int kgc_listener_cache_open(const struct kgc_listener_cache_options *o,
                             struct kgc_listener_cache **out, struct kgc_err *err);
@@ -162,23 +164,12 @@ void kgc_listener_view_release(struct kgc_listener_view *v);
 int kgc_listener_cache_get(struct kgc_listener_cache *c, const char *url,
                            struct kgc_listener_cache_entry *out, struct kgc_err *err);
 
-/* ---- records of other modules ---------------------------------------------------------------- */
+/* ---- the store ------------------------------------------------------------------------------ */
 
-/* Small records other modules keep across kgc restarts in the same LMDB environment, under
- * "rec:<name>" keys that the entry loader skips (the syncer keeps the Gateway set of the last
- * configuration a Kong accepted: kgc/sync.h). name: [a-z0-9-]{1,64}; data at most
- * KGC_LISTENER_CACHE_RECORD_MAX bytes, opaque to this module. Any thread. */
-#define KGC_LISTENER_CACHE_RECORD_MAX (4u << 20)
-
-/* Stores data under name, replacing what was there. Returns 0, KGC_ENOENT (persistence
- * disabled), KGC_EINVAL (bad name, too large), or the LMDB write's error (KGC_ENOSPC, KGC_EIO). */
-int kgc_listener_cache_put_record(struct kgc_listener_cache *c, const char *name, const void *data,
-                                  size_t len, struct kgc_err *err);
-
-/* Reads the record: 0 with *data (malloc'd, NUL added after the *len bytes; the caller frees
- * it), KGC_ENOENT (none, or persistence disabled), KGC_EINVAL, KGC_EIO, KGC_ENOMEM. */
-int kgc_listener_cache_get_record(struct kgc_listener_cache *c, const char *name, char **data,
-                                  size_t *len, struct kgc_err *err);
+/* The store this cache persists to (kgc/store.h), for other modules' records under "rec:<name>"
+ * names (the syncer's "rec:sync-accepted"); NULL when persistence is disabled (or c is NULL).
+ * Owned by c: valid until kgc_listener_cache_close(). Any thread (the store's own rules). */
+struct kgc_store *kgc_listener_cache_store(struct kgc_listener_cache *c);
 
 /* The debug endpoint's JSON: {"persistent", "dir", "view": {source, stale, age_ms, reason,
  * n_live}, "instances": [{url, source: live|cached|none, age_ms, last_seen_live, version, node_id,

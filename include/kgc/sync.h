@@ -101,7 +101,9 @@ struct kgc_syncer;
  * to call from it while other threads change the objects (the cache lookup is). kong (may be
  * NULL: then only instances added with kgc_syncer_add_instance() exist) is subscribed to at once;
  * it must outlive the syncer and be started after this call to catch first contacts. lc (may be
- * NULL) gives the router flavour and Kong version for the translator. Strings are copied; the
+ * NULL; must outlive the syncer) gives the router flavour and Kong version for the translator,
+ * and its store keeps the accepted Gateway set across restarts (read back here, see
+ * kgc_syncer_accepted_record_canonical()). Strings are copied; the
  * lookup struct is copied (its ctx borrowed). A new syncer is not the leader. Returns 0 and *out
  * (kgc_syncer_free()), KGC_EINVAL, KGC_ENOSPC (no subscriber slot), KGC_ENOMEM. */
 int kgc_syncer_new(const struct kgc_syncer_options *o, const struct kgc_status_lookup *lookup,
@@ -177,14 +179,17 @@ const double *kgc_syncer_push_bounds(void);
  * configuration text. malloc'd (free()), NULL on ENOMEM. */
 char *kgc_syncer_status_json(struct kgc_syncer *s);
 
-/* The Gateway set of the last configuration a Kong accepted survives restarts as the listener
- * cache record "sync-accepted": "kgc-sync-accepted/1\n", the configuration hash (32 bytes) and
- * "\n", then one "<generation> <namespace>/<name>\n" per Gateway. A starting syncer reads it back
- * and ignores (with a warning) a record that does not parse. For the fuzz target
- * (test/fuzz/fuzz_sync_record.c): parses rec (len bytes followed by a NUL, as
- * kgc_listener_cache_get_record() returns it; any bytes) as the syncer does and returns the
- * record the syncer would store for what it read (malloc'd, *out_len bytes plus a NUL), or NULL
- * when it is malformed (or out of memory). Pure. */
+/* The Gateway set of the last configuration a Kong accepted survives restarts as the record
+ * "rec:sync-accepted" of the store the listener cache persists to (kgc/store.h, reached with
+ * kgc_listener_cache_store(lc); none when lc is NULL or not persistent): "kgc-sync-accepted/1\n",
+ * the configuration hash (32 bytes) and "\n", then one "<generation> <namespace>/<name>\n" per
+ * Gateway. It is written by the syncer thread when an instance accepts a configuration whose hash
+ * differs from the stored one (a failed write is logged and retried on the next acceptance).
+ * A starting syncer reads it back and ignores (with a warning) a record that does not parse. For
+ * the fuzz target (test/fuzz/fuzz_sync_record.c): parses rec (len bytes followed by a NUL, as
+ * kgc_store_get() returns it; any bytes) as the syncer does and returns the record the syncer
+ * would store for what it read (malloc'd, *out_len bytes plus a NUL), or NULL when it is
+ * malformed (or out of memory). Pure. */
 char *kgc_syncer_accepted_record_canonical(const char *rec, size_t len, size_t *out_len);
 
 #endif

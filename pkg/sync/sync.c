@@ -9,6 +9,7 @@
 #include "kgc/base.h"
 #include "kgc/clock.h"
 #include "kgc/log.h"
+#include "kgc/store.h"
 #include "kgc/strmap.h"
 #include "kgc/translate.h"
 
@@ -145,7 +146,7 @@ struct kgc_syncer {
  * configuration (the Gateways it held then wait, Programmed=False/Pending). */
 #define KGC_SYNC_CARRIED_ATTEMPTS 3
 
-#define RECORD_NAME   "sync-accepted"
+#define RECORD_NAME   "rec:sync-accepted" /* a store record name (kgc/store.h) */
 #define RECORD_HEADER "kgc-sync-accepted/1\n"
 
 /* ---- small helpers ----------------------------------------------------------------------------
@@ -874,8 +875,9 @@ static bool blob_has_gateway(const struct blob *b, const char *key, int64_t gen)
 
 /* ---- the accepted Gateway set across kgc restarts ---------------------------------------------
  *
- * Record (listener cache "rec:sync-accepted"): RECORD_HEADER, the hash, then one
- * "<generation> <namespace>/<name>" line per Gateway. */
+ * Record "rec:sync-accepted" in the store the listener cache persists to (kgc/store.h,
+ * kgc_listener_cache_store()): RECORD_HEADER, the hash, then one "<generation> <namespace>/<name>"
+ * line per Gateway. */
 
 /* The record of b's Gateway set (malloc'd, *len bytes plus a NUL), or NULL when out of memory. */
 static char *encode_accepted(const struct blob *b, size_t *len)
@@ -901,22 +903,23 @@ static char *encode_accepted(const struct blob *b, size_t *len)
 /* Stores b's Gateway set when it is not the one stored (syncer thread, no lock held). */
 static void persist_accepted(struct kgc_syncer *s, const struct blob *b)
 {
-    if (!s->lc || !kgc_listener_cache_persistent(s->lc) || strcmp(s->persisted_hash, b->hash) == 0)
+    struct kgc_store *st = kgc_listener_cache_store(s->lc);
+    if (!st || strcmp(s->persisted_hash, b->hash) == 0)
         return;
     size_t n = 0;
     char *rec = encode_accepted(b, &n);
     if (!rec)
         return;
     struct kgc_err err = {0};
-    if (kgc_listener_cache_put_record(s->lc, RECORD_NAME, rec, n, &err) == 0)
+    if (kgc_store_put(st, RECORD_NAME, rec, n, &err) == 0)
         snprintf(s->persisted_hash, sizeof(s->persisted_hash), "%s", b->hash);
     else
         kgc_warn(COMPONENT, "cannot store the accepted Gateway set", KGC_F_STR("error", err.msg));
     free(rec);
 }
 
-/* A stored record (len bytes followed by a NUL, as kgc_listener_cache_get_record() gives it) as a
- * blob without text, or NULL (malformed, out of memory). Any bytes. */
+/* A stored record (len bytes followed by a NUL, as kgc_store_get() gives it) as a blob without
+ * text, or NULL (malformed, out of memory). Any bytes. */
 static struct blob *parse_accepted(const char *rec, size_t len)
 {
     struct blob *b = calloc(1, sizeof(*b));
@@ -975,13 +978,18 @@ char *kgc_syncer_accepted_record_canonical(const char *rec, size_t len, size_t *
 /* The stored Gateway set as a blob without text, or NULL (none, unreadable, malformed). */
 static struct blob *restore_accepted(struct kgc_syncer *s)
 {
-    if (!s->lc)
+    struct kgc_store *st = kgc_listener_cache_store(s->lc);
+    if (!st)
         return NULL;
     char *rec = NULL;
     size_t len = 0;
     struct kgc_err err = {0};
-    if (kgc_listener_cache_get_record(s->lc, RECORD_NAME, &rec, &len, &err) != 0)
+    int rc = kgc_store_get(st, RECORD_NAME, &rec, &len, &err);
+    if (rc != 0) {
+        if (rc != KGC_ENOENT)
+            kgc_warn(COMPONENT, "cannot read the stored Gateway set", KGC_F_STR("error", err.msg));
         return NULL;
+    }
     struct blob *b = parse_accepted(rec, len);
     free(rec);
     if (!b) {

@@ -1,7 +1,8 @@
-/* libFuzzer target: the syncer's stored record of the last accepted Gateway set ("sync-accepted"
- * in the listener cache's LMDB file, kgc/sync.h), which a starting kgc reads back from a file that
- * may be damaged, from another version, or planted by anyone with access to the volume. Input: the
- * record's bytes (a NUL is appended, as kgc_listener_cache_get_record() does).
+/* libFuzzer target: the syncer's stored record of the last accepted Gateway set
+ * ("rec:sync-accepted" in the state store's LMDB file, kgc/store.h and kgc/sync.h), which a
+ * starting kgc reads back from a file that may be damaged, from another version, or planted by
+ * anyone with access to the volume. Input: the record's bytes (a NUL is appended, as
+ * kgc_store_get() does).
  *
  * Properties (abort on violation): no crash, no leak, no read past the record; what parses
  * re-encodes to a record that parses to itself (the canonical form is a fixed point), without a
