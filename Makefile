@@ -2,7 +2,9 @@
 #
 #   make            build everything into build/ (-O2 -g, warnings are errors)
 #   make asan       the same with ASan+UBSan into build-asan/
-#   make deps       install missing Debian packages and kubectl/helm into .tools/bin
+#   make deps       install missing Debian packages and kubectl/helm into .tools/bin, and put the
+#                   Gateway API CRDs and conformance manifests of the pinned version into
+#                   .deps/gateway-api (from ../shared/gateway-api or the release archive)
 #   make test       lint + unit tests + unit tests under ASan+UBSan + e2e (against the ASan+UBSan
 #                   binaries, so leaks and UB in kgc and the test servers fail it) + chart tests
 #                   + a replay of every fuzz corpus
@@ -65,7 +67,7 @@ FUZZ_SECONDS ?= 60
 
 ALL_BINS   := $(if $(CMD_SRCS),$(BUILD)/kgc) $(FAKE_BINS) $(UNIT_BINS) $(BENCH_BINS)
 
-.PHONY: all asan deps test unit unit-asan e2e chart-test lint format bench demo fuzz fuzz-bins docs \
+.PHONY: all asan deps gateway-api test unit unit-asan e2e chart-test lint format bench demo fuzz fuzz-bins docs \
         fuzz-build clean
 all: $(LIBKGC) $(ALL_BINS)
 
@@ -127,6 +129,11 @@ fuzz: fuzz-build
 deps:
 	@scripts/deps.sh
 
+# Only the Gateway API data (.deps/gateway-api; nothing to do when present and intact). The unit
+# steps go on without it: the tests that read it then fail naming the folder and `make deps`.
+gateway-api:
+	@scripts/deps.sh gateway-api
+
 # --- tests ---------------------------------------------------------------------------------------
 # Every step appends "<passed> <failed> <name>" to $(BUILD)/results; the last line of `make test`
 # is the sum: "N passed, N failed".
@@ -144,11 +151,13 @@ test: deps
 	@scripts/run-tests.sh $(BUILD)/results summary
 
 unit: all
+	@scripts/deps.sh gateway-api || true
 	@rm -f $(BUILD)/results
 	@scripts/run-tests.sh $(BUILD)/results unit $(BUILD)
 	@scripts/run-tests.sh $(BUILD)/results summary
 
 unit-asan: asan
+	@scripts/deps.sh gateway-api || true
 	@rm -f $(BUILD)/results
 	@scripts/run-tests.sh $(BUILD)/results unit build-asan
 	@scripts/run-tests.sh $(BUILD)/results summary
@@ -171,7 +180,7 @@ format:
 # (about 5 minutes instead of about 20; no 60 s outage, no 10k-route runs); BENCH_SCENARIOS picks
 # scenarios (default "recovery sync_scale churn"; empty: component benches only).
 BENCH_SCENARIOS ?= recovery sync_scale churn
-bench: all $(BUILD)/bench/kgcload
+bench: all $(BUILD)/bench/kgcload gateway-api
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; echo; done
 	@for s in $(BENCH_SCENARIOS); do \
 	    BUILD=$(BUILD) BENCH_QUICK=$(BENCH_QUICK) test/bench/$$s.sh || exit 1; echo; done

@@ -10,7 +10,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-SHARED=${KGC_SHARED:-$(cd .. && pwd)/shared}
+# The Gateway API CRDs and conformance manifests of the pinned version, put there by `make deps`
+# (scripts/deps.sh); KGC_GATEWAY_API_DIR overrides.
+GWAPI=${KGC_GATEWAY_API_DIR:-$PWD/.deps/gateway-api}
 KUBECTL=$PWD/.tools/bin/kubectl
 TMP=$(mktemp -d)
 PIDS=()
@@ -34,7 +36,7 @@ wait_url() {
     return 1
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-[[ -d $SHARED/gateway-api/crds ]] || die "Gateway API CRDs not found under $SHARED (set KGC_SHARED)"
+[[ -d $GWAPI/crds ]] || die "Gateway API CRDs not found under $GWAPI (run make deps, or set KGC_GATEWAY_API_DIR)"
 
 say "Starting the test Kubernetes API server, two test Kong instances and kgc"
 "$BUILD/kgc-test-apiserver" --listen 127.0.0.1:0 --audit "$TMP/audit.jsonl" >"$TMP/api.out" 2>"$TMP/api.err" &
@@ -43,7 +45,7 @@ API=$(wait_url "$TMP/api.out") || die "the API server did not start"
 declare -A KPID KURL
 start_kong() { # N PORT
     "$BUILD/kgc-test-kong" --admin-listen "127.0.0.1:$2" --proxy-listen 127.0.0.1:0 \
-        --allow-debug-header --listeners "$SHARED/fixtures/kong-root.json" \
+        --allow-debug-header --listeners test/fixtures/kong-root.json \
         >>"$TMP/kong$1.out" 2>>"$TMP/kong$1.err" &
     KPID[$1]=$!
     PIDS+=(${KPID[$1]})
@@ -70,7 +72,7 @@ PIDS+=($!)
 at "API server $API, Kong ${KURL[1]} and ${KURL[2]}, kgc debug on 127.0.0.1:$DEBUG_PORT"
 
 say "kubectl apply: Gateway API CRDs, then a GatewayClass, Gateway and HTTPRoute"
-k apply --server-side -f "$SHARED/gateway-api/crds/" | sed 's/^/  /'
+k apply --server-side -f "$GWAPI/crds/" | sed 's/^/  /'
 k wait --for=condition=Established crd --all --timeout=30s >/dev/null
 cat >"$TMP/example.yaml" <<'YAML'
 apiVersion: v1

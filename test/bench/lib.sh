@@ -5,7 +5,9 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 BUILD=${BUILD:-build}
-SHARED=${KGC_SHARED:-$(cd .. && pwd)/shared}
+# The Gateway API CRDs and conformance manifests of the pinned version, put there by `make deps`
+# (scripts/deps.sh); KGC_GATEWAY_API_DIR overrides.
+GWAPI=${KGC_GATEWAY_API_DIR:-$PWD/.deps/gateway-api}
 KUBECTL=$PWD/.tools/bin/kubectl
 LOAD=$BUILD/bench/kgcload
 QUICK=${BENCH_QUICK:-0}
@@ -71,7 +73,7 @@ contexts:
 current-context: test
 KC
     timeout 60 "$KUBECTL" --kubeconfig "$KCFG" --cache-dir "$d/kcache" apply --server-side \
-        -f "$SHARED/gateway-api/crds/" >/dev/null || die "cannot apply the CRDs"
+        -f "$GWAPI/crds/" >/dev/null || die "cannot apply the CRDs from $GWAPI/crds (make deps puts them there)"
     timeout 60 "$KUBECTL" --kubeconfig "$KCFG" --cache-dir "$d/kcache" wait \
         --for=condition=Established crd --all --timeout=30s >/dev/null || die "CRDs not established"
 }

@@ -10,7 +10,9 @@ cd "$(dirname "$0")/../.." || exit 1
 HELM=${HELM:-$PWD/.tools/bin/helm}
 KUBECTL=${KUBECTL:-$PWD/.tools/bin/kubectl}
 BUILD=${BUILD:-build}
-SHARED=${KGC_SHARED:-$(cd .. && pwd)/shared}
+# The Gateway API CRDs and conformance manifests of the pinned version, put there by `make deps`
+# (scripts/deps.sh); KGC_GATEWAY_API_DIR overrides.
+GWAPI=${KGC_GATEWAY_API_DIR:-$PWD/.deps/gateway-api}
 CHART=charts/kgc
 VALS=test/chart/values
 pass=0 fail=0
@@ -243,7 +245,7 @@ contexts:
 current-context: test
 KC
     k() { KUBECONFIG=$tmp/kubeconfig timeout 60 "$KUBECTL" --cache-dir "$tmp/kcache" "$@"; }
-    if k apply --server-side -f "$SHARED/gateway-api/crds/" >"$tmp/crds.out" 2>&1 &&
+    if k apply --server-side -f "$GWAPI/crds/" >"$tmp/crds.out" 2>&1 &&
         k wait --for=condition=Established crd --all --timeout=30s >>"$tmp/crds.out" 2>&1 &&
         k create namespace kgc-system >>"$tmp/crds.out" 2>&1; then
         ok "dry-run: Gateway API CRDs applied, namespace kgc-system created"

@@ -12,11 +12,13 @@ set -uo pipefail
 
 BUILD=${BUILD:-build}
 ROOT=$PWD
-SHARED=${KGC_SHARED:-$(cd .. && pwd)/shared}
+# The Gateway API CRDs and conformance manifests of the pinned version, put there by `make deps`
+# (scripts/deps.sh); KGC_GATEWAY_API_DIR overrides.
+GWAPI=${KGC_GATEWAY_API_DIR:-$PWD/.deps/gateway-api}
 KUBECTL_BIN=$ROOT/.tools/bin/kubectl
 SERVER_BIN=$ROOT/$BUILD/kgc-test-apiserver
-CRDS=$SHARED/gateway-api/crds
-BASE=$SHARED/gateway-api/conformance/base-manifests.yaml
+CRDS=$GWAPI/crds
+BASE=$GWAPI/conformance/base-manifests.yaml
 TMP=$(mktemp -d /tmp/kgc-e2e-apiserver.XXXXXX)
 NS=gateway-conformance-infra
 GATEWAYS=/apis/gateway.networking.k8s.io/v1/namespaces/$NS/gateways
@@ -65,7 +67,7 @@ for f in "$SERVER_BIN" "$KUBECTL_BIN"; do
     fi
 done
 if [[ ! -d $CRDS || ! -f $BASE ]]; then
-    echo "missing shared data under $SHARED"
+    echo "missing the Gateway API data under $GWAPI (run make deps)"
     bad "prerequisites"
     finish
 fi
@@ -320,7 +322,7 @@ set_condition same-namespace-with-https-listener Accepted
 wait $WAIT3
 check "kubectl wait survives a forced Expired (relists and sees the condition)" test $? -eq 0
 api "$URL$GATEWAYS?watch=true&resourceVersion=1&timeoutSeconds=5" >"$TMP/expired.json"
-check "a watch from an old resourceVersion gets exactly one ERROR Expired event (WIRE.md Status)" \
+check "a watch from an old resourceVersion gets exactly one ERROR Expired event (docs/kubernetes-api.md)" \
     test "$(python3 -c "import json,sys; l=open(sys.argv[1]).read().splitlines(); e=json.loads(l[0]); o=e['object']; print(len(l), e['type'], o['kind'], o['apiVersion'], o['status'], o['reason'], o['code'], o['message'].startswith('too old resource version: 1 ('), o['metadata'])" "$TMP/expired.json")" = "1 ERROR Status v1 Failure Expired 410 True {}"
 # kubectl get -w whose watch starts after the history was dropped (its watch is delayed).
 api -X POST "$URL/_test/latency?prefix=$GATEWAYS&ms=2500&verb=watch" >/dev/null
@@ -385,7 +387,7 @@ check "creating into a missing namespace: namespaces \"nope\" not found" \
 
 # ---- Status errors (exact bodies) -------------------------------------------------------------
 c=$(code "$URL$GATEWAYS/x")
-check "404 for a missing object, exactly as WIRE.md shows it" \
+check "404 for a missing object, as a NotFound Status (docs/kubernetes-api.md)" \
     test "$c $(cat "$TMP/body")" = '404 {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"gateways.gateway.networking.k8s.io \"x\" not found","reason":"NotFound","details":{"name":"x","group":"gateway.networking.k8s.io","kind":"gateways"},"code":404}'
 c=$(code -X POST -H 'Content-Type: application/json' --data 'not json' "$URL$GATEWAYS")
 check "400 BadRequest Status for a body that is not JSON" \

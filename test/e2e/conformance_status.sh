@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# e2e: the Gateway API conformance manifests (shared/gateway-api/conformance, v1.6.1), applied
+# e2e: the Gateway API conformance manifests (.deps/gateway-api/conformance, v1.6.1), applied
 # unchanged (only {GATEWAY_CLASS_NAME} / {GATEWAY_CONTROLLER_NAME} substituted) with real kubectl
-# to the test API server, with the real kgc binary and the test Kong. Every status expectation of
-# shared/design/GATEWAY-API-STATUS.md ("Conformance tests whose manifests are in
-# ../gateway-api/conformance", plus the base Gateways) is checked by polling `kubectl get -o json`
-# (test/e2e/conformance/check.py; every 0.2 s, up to CONF_TIMEOUT s per group). Manifests that
+# to the test API server, with the real kgc binary and the test Kong. The status the upstream
+# conformance tests expect of these manifests (kubernetes-sigs/gateway-api v1.6.1,
+# conformance/tests/<manifest>.go; one group below per test), plus the base Gateways, is checked
+# by polling `kubectl get -o json` (test/e2e/conformance/check.py; every 0.2 s, up to
+# CONF_TIMEOUT s per group). Manifests that
 # would interfere (ReferenceGrants that share names or widen each other's permissions, routes that
 # change a Gateway's attachedRoutes) are applied one group at a time and deleted afterwards, as the
 # conformance suite's own cleanup does.
@@ -13,8 +14,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
-SHARED=${KGC_SHARED:-$(cd .. && pwd)/shared}
-CONF=$SHARED/gateway-api/conformance
+# The Gateway API CRDs and conformance manifests of the pinned version, put there by `make deps`
+# (scripts/deps.sh); KGC_GATEWAY_API_DIR overrides.
+GWAPI=${KGC_GATEWAY_API_DIR:-$PWD/.deps/gateway-api}
+CONF=$GWAPI/conformance
 KUBECTL=$PWD/.tools/bin/kubectl
 CHECK=$PWD/test/e2e/conformance/check.py
 CONF_TIMEOUT=${CONF_TIMEOUT:-20}
@@ -111,7 +114,8 @@ check() {
 }
 
 # --- set-up: CRDs, the GatewayClass, the Kong proxy Service, base manifests, Secrets, kgc -------
-k apply --server-side -f "$SHARED/gateway-api/crds/" >/dev/null &&
+[[ -d $GWAPI/crds && -d $CONF ]] || { bad "Gateway API data: no $GWAPI/crds or $CONF (run make deps)"; finish; }
+k apply --server-side -f "$GWAPI/crds/" >/dev/null &&
     k wait --for=condition=Established crd --all --timeout=30s >/dev/null ||
     { bad "Gateway API CRDs applied and established"; finish; }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # e2e: Kong serves exactly what the status says. Replays, through the test Kong's proxy, the
 # traffic expectations of every upstream HTTPRoute conformance test whose manifest is in
-# shared/gateway-api/conformance (test/e2e/conformance/traffic.json: the facts of each test's
+# .deps/gateway-api/conformance (test/e2e/conformance/traffic.json: the facts of each test's
 # http.ExpectedResponse list, with the Go file and line), under both ATC router flavours:
 # traditional_compatible and expressions. Each flavour runs in parallel on its own test API
 # server, test Kong (--proxy-listen, --router-flavor) and kgc.
@@ -25,7 +25,7 @@
 # test's route/Gateway status and Kong configuration in the kept directory (dump-TEST-*.json).
 source "$(dirname "$0")/lib.sh"
 T0=$(now_ms)
-CONF=$SHARED/gateway-api/conformance
+CONF=$GWAPI/conformance
 DIR=$PWD/test/e2e/conformance
 PY=$DIR/traffic.py
 KNOWN=$DIR/traffic_known_failures.txt
@@ -70,7 +70,7 @@ flavour() {
     manifest() {
         sed -e "s|{GATEWAY_CLASS_NAME}|$CLASS|g" -e "s|{GATEWAY_CONTROLLER_NAME}|$CONTROLLER|g" "$CONF/$1.yaml"
     }
-    kf apply --server-side -f "$SHARED/gateway-api/crds/" >/dev/null &&
+    kf apply --server-side -f "$GWAPI/crds/" >/dev/null &&
         kf wait --for=condition=Established crd --all --timeout=30s >/dev/null || setup_bad "$f: CRDs"
     kf apply -f - >/dev/null <<YAML || setup_bad "$f: GatewayClass and publish Service"
 apiVersion: gateway.networking.k8s.io/v1

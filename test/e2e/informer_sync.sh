@@ -14,8 +14,9 @@ BUILD=${BUILD:-build}
 export PATH="$PWD/.tools/bin:$PATH"
 SERVER=$BUILD/kgc-test-apiserver
 DRIVER=$BUILD/test/test_informer_e2e
-GWAPI=${KGC_GATEWAY_API_DIR:-../shared/gateway-api}
-[[ -d $GWAPI ]] || GWAPI=/work/shared/gateway-api
+# The Gateway API CRDs and conformance manifests of the pinned version, put there by `make deps`
+# (scripts/deps.sh); KGC_GATEWAY_API_DIR overrides.
+GWAPI=${KGC_GATEWAY_API_DIR:-$PWD/.deps/gateway-api}
 
 passed=0 failed=0
 tmp=$(mktemp -d)

@@ -6,7 +6,9 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BUILD=${BUILD:-build}
-SHARED=${KGC_SHARED:-$(cd .. && pwd)/shared}
+# The Gateway API CRDs and conformance manifests of the pinned version, put there by `make deps`
+# (scripts/deps.sh); KGC_GATEWAY_API_DIR overrides.
+GWAPI=${KGC_GATEWAY_API_DIR:-$PWD/.deps/gateway-api}
 KUBECTL=$PWD/.tools/bin/kubectl
 TMP=$(mktemp -d)
 passed=0 failed=0
@@ -70,7 +72,8 @@ k() { timeout 60 "$KUBECTL" --cache-dir "$TMP/kcache" "$@"; }
 
 # apply_crds: the Gateway API CRDs, server-side, established (or the scenario ends).
 apply_crds() {
-    k apply --server-side -f "$SHARED/gateway-api/crds/" >/dev/null &&
+    [[ -d $GWAPI/crds ]] || { bad "Gateway API CRDs: no $GWAPI/crds (run make deps)"; finish; }
+    k apply --server-side -f "$GWAPI/crds/" >/dev/null &&
         k wait --for=condition=Established crd --all --timeout=30s >/dev/null &&
         ok "Gateway API CRDs applied and established" || { bad "CRDs"; finish; }
 }

@@ -18,7 +18,8 @@ RSS_BOUND_MIB=${RSS_BOUND_MIB:-200}
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16
 HOSTILE_BYTES=${HOSTILE_BYTES:-7800000}
 start_apiserver
-export TMP SHARED HOSTILE_BYTES
+FIXTURES=$PWD/test/fixtures
+export TMP FIXTURES HOSTILE_BYTES
 
 cat >"$TMP/hostile_kong.py" <<'PY'
 """A hostile Kong Admin API on 127.0.0.1:0. The mode is the content of $TMP/mode:
@@ -26,7 +27,7 @@ nested (GET / = HOSTILE_BYTES of [{},...]), small-nested (GET / = 1e6 bytes of i
 (a good Kong; POST /config answers 201 without end), huge-400 (POST /config answers 400 with
 HOSTILE_BYTES of flattened_errors). Events go to $TMP/hostile.log."""
 import hashlib, http.server, json, os, socketserver, sys, threading
-TMP, SHARED = os.environ['TMP'], os.environ['SHARED']
+TMP, FIXTURES = os.environ['TMP'], os.environ['FIXTURES']
 N = int(os.environ['HOSTILE_BYTES'])
 def objs(n):  # n bytes of [{},{},...]
     k = (n - 2) // 3
@@ -34,8 +35,8 @@ def objs(n):  # n bytes of [{},{},...]
 NESTED, SMALL = objs(N), objs(1000000)
 HUGE_400 = (b'{"message":"declarative config is invalid","name":"invalid declarative configuration",'
             b'"code":14,"flattened_errors":' + objs(N) + b'}')
-ROOT = json.load(open(f'{SHARED}/fixtures/kong-root.json'))
-STATUS = json.load(open(f'{SHARED}/fixtures/kong-status.json'))
+ROOT = json.load(open(f'{FIXTURES}/kong-root.json'))
+STATUS = json.load(open(f'{FIXTURES}/kong-status.json'))
 state = {'hash': '0' * 32}
 def log(msg):
     with open(f'{TMP}/hostile.log', 'a') as f:

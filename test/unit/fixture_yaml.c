@@ -228,11 +228,8 @@ int fixture_yaml_load(const char *path, const char *class_name, const char *cont
     *n = 0;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(err, err_size,
-                 "cannot open %s: %s (the Gateway API manifests come from "
-                 "${KGC_SHARED:-../shared}/gateway-api/conformance; run from the repository root "
-                 "or set KGC_SHARED)",
-                 path, strerror(errno));
+        snprintf(err, err_size, "cannot open %s: %s (" FIXTURE_GATEWAY_API_HINT ")", path,
+                 strerror(errno));
         return -1;
     }
     char *buf = NULL;
@@ -267,10 +264,15 @@ int fixture_yaml_load(const char *path, const char *class_name, const char *cont
     return rc;
 }
 
+const char *fixture_gateway_api_dir(void)
+{
+    const char *dir = getenv("KGC_GATEWAY_API_DIR");
+    return dir && dir[0] ? dir : ".deps/gateway-api";
+}
+
 const char *fixture_conformance_dir(char *buf, size_t size)
 {
-    const char *shared = getenv("KGC_SHARED");
-    snprintf(buf, size, "%s/gateway-api/conformance", shared && shared[0] ? shared : "../shared");
+    snprintf(buf, size, "%s/conformance", fixture_gateway_api_dir());
     return buf;
 }
 

@@ -22,8 +22,17 @@
 #define FIXTURE_CLASS_NAME "kgc-conformance"
 #define FIXTURE_ERR_MAX    512
 
-/* The conformance manifest directory: ${KGC_SHARED:-../shared}/gateway-api/conformance (paths
- * relative to the repository root, the tests' working directory). Returns buf. */
+/* The Gateway API data of the pinned version (crds/, crds-more/, conformance/):
+ * $KGC_GATEWAY_API_DIR when set, else .deps/gateway-api, where `make deps` puts it (a path
+ * relative to the repository root, the tests' working directory). */
+const char *fixture_gateway_api_dir(void);
+
+/* What to tell a reader when that data is missing. */
+#define FIXTURE_GATEWAY_API_HINT                                                                   \
+    "the Gateway API data comes from `make deps` (.deps/gateway-api; KGC_GATEWAY_API_DIR "         \
+    "overrides); run the tests from the repository root"
+
+/* The conformance manifest directory: fixture_gateway_api_dir()/conformance. Returns buf. */
 const char *fixture_conformance_dir(char *buf, size_t size);
 
 /* Parses every document of YAML text into *docs (a malloc'd array of *n new trees; documents
@@ -55,7 +64,7 @@ int fixture_set_add_json(struct fixture_set *s, json_object *doc, char *err, siz
 int fixture_set_add_yaml(struct fixture_set *s, const char *yaml, char *err, size_t err_size);
 
 /* Adds every document of the conformance manifest file (a name in fixture_conformance_dir()).
- * Returns 0 or -1 with a message naming the path (and KGC_SHARED) in err. */
+ * Returns 0 or -1 with a message naming the path (and `make deps`) in err. */
 int fixture_set_load(struct fixture_set *s, const char *manifest, char *err, size_t err_size);
 
 /* The object, borrowed (valid until it is replaced or the set freed), or NULL. */
@@ -105,7 +114,7 @@ struct fixture_kong {
 /* An empty listener set. */
 void fixture_kong_empty(struct fixture_kong *k);
 
-/* Kong's sample (fixtures/kong-root.json): proxy 8000 and 8443 ssl, stream 9443 ssl. */
+/* Kong's sample (test/fixtures/kong-root.json): proxy 8000 and 8443 ssl, stream 9443 ssl. */
 void fixture_kong_default(struct fixture_kong *k);
 
 /* Adds one listen on 0.0.0.0:port. */

@@ -7,27 +7,13 @@
 #include <cmocka.h>
 
 #include "kgc/api.h"
+#include "fixture_yaml.h"
 #include "test_k8s_helpers.h"
 
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* The Gateway API manifests: $KGC_GATEWAY_API_DIR, ../shared/gateway-api or
- * /work/shared/gateway-api (NULL when none exists). */
-static const char *gateway_api_dir(void)
-{
-    const char *cands[] = {getenv("KGC_GATEWAY_API_DIR"), "../shared/gateway-api",
-                           "/work/shared/gateway-api"};
-    for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
-        char p[512];
-        snprintf(p, sizeof(p), "%s/conformance", cands[i] ? cands[i] : "");
-        if (cands[i] && access(p, R_OK) == 0)
-            return cands[i];
-    }
-    return NULL;
-}
 
 static struct kgc_api_obj *parse(enum kgc_api_kind kind, const char *json)
 {
@@ -590,12 +576,11 @@ static void test_roundtrip_examples(void **state)
 static void test_conformance_manifests_roundtrip(void **state)
 {
     (void)state;
-    const char *dir = gateway_api_dir();
     char cdir[512];
-    snprintf(cdir, sizeof(cdir), "%s/conformance", dir ? dir : "/nonexistent");
+    fixture_conformance_dir(cdir, sizeof(cdir));
     DIR *d = opendir(cdir);
     if (!d) {
-        skip();
+        fail_msg("cannot open %s (%s)", cdir, FIXTURE_GATEWAY_API_HINT);
         return;
     }
     struct dirent *de;

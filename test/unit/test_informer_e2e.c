@@ -17,6 +17,7 @@
 #include "kgc/k8s.h"
 #include "kgc/log.h"
 #include "fake_proc.h"
+#include "fixture_yaml.h"
 #include "test_k8s_helpers.h"
 
 #include <dirent.h>
@@ -66,19 +67,12 @@ static bool find_binary(char *out, size_t size)
 
 static bool find_gateway_api(char *out, size_t size)
 {
-    const char *cands[] = {getenv("KGC_GATEWAY_API_DIR"), "../shared/gateway-api",
-                           "/work/shared/gateway-api"};
-    for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
-        if (!cands[i])
-            continue;
-        char p[PATH_MAX];
-        snprintf(p, sizeof(p), "%s/crds/httproutes.yaml", cands[i]);
-        if (access(p, R_OK) == 0) {
-            snprintf(out, size, "%s", cands[i]);
-            return true;
-        }
-    }
-    return false;
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/crds/httproutes.yaml", fixture_gateway_api_dir());
+    if (access(p, R_OK) != 0)
+        return false;
+    snprintf(out, size, "%s", fixture_gateway_api_dir());
+    return true;
 }
 
 static int spawn_server(const char *bin)
@@ -103,7 +97,8 @@ static int setup(void **state)
     (void)state;
     kgc_log_setup(getenv("KGC_E2E_LOG") ? KGC_LOG_INFO : KGC_LOG_ERROR, KGC_LOG_TEXT, 2);
     if (!find_gateway_api(E.gwapi, sizeof(E.gwapi))) {
-        fprintf(stderr, "informer e2e: the Gateway API CRDs were not found\n");
+        fprintf(stderr, "informer e2e: %s/crds not found (%s)\n", fixture_gateway_api_dir(),
+                FIXTURE_GATEWAY_API_HINT);
         return -1;
     }
     const char *url = getenv("KGC_TEST_APISERVER_URL");

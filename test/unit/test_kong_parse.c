@@ -17,16 +17,14 @@
 
 #include <curl/curl.h>
 
-/* Reads ${KGC_SHARED:-../shared}/fixtures/<name> (tests run from the repository root). */
+/* Reads test/fixtures/<name> (tests run from the repository root). */
 static char *read_fixture(const char *name, size_t *len)
 {
-    const char *shared = getenv("KGC_SHARED");
     char path[1024];
-    snprintf(path, sizeof(path), "%s/fixtures/%s", shared && shared[0] ? shared : "../shared",
-             name);
+    snprintf(path, sizeof(path), "test/fixtures/%s", name);
     FILE *f = fopen(path, "rb");
     if (!f)
-        fail_msg("fixture %s not found (set KGC_SHARED to the shared/ directory)", path);
+        fail_msg("fixture %s not found (run the tests from the repository root)", path);
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);

@@ -24,7 +24,7 @@
 #define LOG_COMPONENT "kong-fake"
 #define ZERO_HASH     "00000000000000000000000000000000"
 
-/* The fixture's listeners (../shared/fixtures/kong-root.json "configuration"). */
+/* The fixture's listeners (test/fixtures/kong-root.json "configuration"). */
 static const char DEFAULT_LISTENERS[] =
     "{\"proxy_listen\":[\"0.0.0.0:8000\",\"0.0.0.0:8443 http2 ssl\"],"
     "\"proxy_listeners\":["
