@@ -1,13 +1,15 @@
 /* isolation — listener isolation under Kong's traditional_compatible router (translate_internal.h).
  *
- * The Gateway API (GatewayHTTPListenerIsolation) gives a request to the most specific listener
- * of a Gateway whose hostname matches it: a request for abc.foo.example.com belongs to a listener
- * of that hostname, never to one for *.example.com or one without hostname on the same port,
- * even when only the less specific listener has a route for its path. The expressions flavour
- * says so in each route's expression (match.c, tr_listen_scope); a traditional_compatible route
- * cannot negate a condition. So each such more specific hostname H on Kong proxy port P gets one
- * Kong route of its own that answers 404 as Kong does when nothing matches, placed by Kong's
- * priority below every route of H's listener and above the routes of less specific listeners:
+ * The Gateway API (apis/v1/gateway_types.go:146-152 v1.6.1, "Listeners that are distinct only by
+ * Hostname"; conformance/tests/gateway-http-listener-isolation.go:52-125) gives a request to the
+ * most specific listener of a Gateway whose hostname matches it: a request for abc.foo.example.com
+ * belongs to a listener of that hostname, never to one for *.example.com or one without hostname on
+ * the same port, even when only the less specific listener has a route for its path. The
+ * expressions flavour says so in each route's expression (match.c, tr_listen_scope); a
+ * traditional_compatible route cannot negate a condition. So each such more specific hostname H on
+ * Kong proxy port P gets one Kong route of its own that answers 404 as Kong does when nothing
+ * matches, placed by Kong's priority below every route of H's listener and above the routes of less
+ * specific listeners:
  *   - H exact: `hosts = ["H:P"]`, `paths = ["/"]`: bit 60 (plain hosts) puts it above every route
  *     whose hosts are wildcards or absent; H's own routes have bit 60 too and regex paths (bit 51)
  *     or, on "/", at least as many kinds of conditions;
@@ -17,9 +19,9 @@
  * and among equal priorities its id is below every route of H (same hostname facts, no path) and
  * above the routes of shorter hostnames (Kong runs equal priorities by descending id, see
  * tr_kroute_id). kong/router/transform.lua:564-668 (3.9.1) get_priority; atc-router
- * src/router.rs (priority, uuid) order. Routes of less specific listeners with four or more
- * kinds of conditions (bit 63: hostname, method, headers and path) still outrank it: said in
- * README.md "Listener scope".
+ * src/router.rs:11,15,57 (ffd11db6) (priority, uuid) order. Routes of less specific listeners with
+ * four or more kinds of conditions (bit 63: hostname, method, headers and path) still outrank it:
+ * said in README.md "Listener scope".
  *
  * Pure: reads the snapshot through c->lk; c->iso is owned by the translation. */
 #include "translate_internal.h"

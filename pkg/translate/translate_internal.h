@@ -55,9 +55,10 @@ struct tr_kroute {
 
 /* The Kong route id that orders k among routes of equal Kong priority as the ranking does: Kong
  * 3.9.1's ATC router runs matchers of equal priority in descending id order (atc-router
- * src/router.rs: BTreeMap keyed by (priority, uuid), iterated in reverse). Bytes 0-4: k->facts
- * (40 bits); 5-7: 0xFFFFFF - k->facts_place; 8-15: from the MD5 of name. Stable while the
- * route's own precedence facts and its place among equal ones stay. out: 36 characters + NUL. */
+ * src/router.rs:11,15,57 at ffd11db6: BTreeMap keyed by (priority, uuid), iterated in reverse).
+ * Bytes 0-4: k->facts (40 bits); 5-7: 0xFFFFFF - k->facts_place; 8-15: from the MD5 of name. Stable
+ * while the route's own precedence facts and its place among equal ones stay. out: 36 characters +
+ * NUL. */
 void tr_kroute_id(const struct tr_kroute *k, const char *name, char out[37]);
 /* Sets k->facts from k's precedence fields (the ranking does it for every Kong route). */
 void tr_kroute_pack(struct tr_kroute *k);
