@@ -1729,18 +1729,27 @@ static size_t keep_body(char *data, size_t size, size_t nmemb, void *arg)
 }
 
 /* GET scheme://host:port/ through the proxy: the status, and the body in *b. */
-static long proxy_fetch(const char *scheme, const char *host, unsigned port, struct body_buf *b)
+/* GET scheme://host:port<path> from the test proxy on 127.0.0.1; host_port: a port the Host
+ * header carries instead of the proxy's (NULL: curl's). The body in b; the status. */
+static long proxy_fetch_path(const char *scheme, const char *host, unsigned port, const char *path,
+                             const char *host_port, struct body_buf *b)
 {
     char url[512], resolve[300];
-    snprintf(url, sizeof(url), "%s://%s:%u/", scheme, host, port);
+    snprintf(url, sizeof(url), "%s://%s:%u%s", scheme, host, port, path);
     snprintf(resolve, sizeof(resolve), "%s:%u:127.0.0.1", host, port);
     b->n = 0;
     b->s[0] = '\0';
     CURL *c = curl_easy_init();
     assert_non_null(c);
-    struct curl_slist *res = curl_slist_append(NULL, resolve);
+    struct curl_slist *res = curl_slist_append(NULL, resolve), *hdr = NULL;
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_RESOLVE, res);
+    if (host_port) {
+        char hh[300];
+        snprintf(hh, sizeof(hh), "Host: %s:%s", host, host_port);
+        hdr = curl_slist_append(NULL, hh);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+    }
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
@@ -1749,9 +1758,15 @@ static long proxy_fetch(const char *scheme, const char *host, unsigned port, str
     assert_int_equal(curl_easy_perform(c), CURLE_OK);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hdr);
     curl_slist_free_all(res);
     curl_easy_cleanup(c);
     return status;
+}
+
+static long proxy_fetch(const char *scheme, const char *host, unsigned port, struct body_buf *b)
+{
+    return proxy_fetch_path(scheme, host, port, "/", NULL, b);
 }
 
 /* listener port → the test proxy's bound port: 80 → http_port, 443 → https_port */
@@ -2327,32 +2342,9 @@ static void test_listener_isolation(void **state)
             {"other.net", "/deep", "r-deep", "80"},
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-            char url[512], resolve[300];
-            snprintf(url, sizeof(url), "http://%s:%u%s", cases[i].host, scope_ports[0],
-                     cases[i].path);
-            snprintf(resolve, sizeof(resolve), "%s:%u:127.0.0.1", cases[i].host, scope_ports[0]);
-            struct body_buf b = {.n = 0};
-            CURL *cu = curl_easy_init();
-            assert_non_null(cu);
-            struct curl_slist *res = curl_slist_append(NULL, resolve);
-            curl_easy_setopt(cu, CURLOPT_URL, url);
-            curl_easy_setopt(cu, CURLOPT_RESOLVE, res);
-            struct curl_slist *hdr = NULL;
-            if (cases[i].host_port) {
-                char hh[300];
-                snprintf(hh, sizeof(hh), "Host: %s:%s", cases[i].host, cases[i].host_port);
-                hdr = curl_slist_append(NULL, hh);
-                curl_easy_setopt(cu, CURLOPT_HTTPHEADER, hdr);
-            }
-            curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, keep_body);
-            curl_easy_setopt(cu, CURLOPT_WRITEDATA, &b);
-            curl_easy_setopt(cu, CURLOPT_TIMEOUT, 10L);
-            assert_int_equal(curl_easy_perform(cu), CURLE_OK);
-            long st = 0;
-            curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &st);
-            curl_slist_free_all(hdr);
-            curl_slist_free_all(res);
-            curl_easy_cleanup(cu);
+            struct body_buf b;
+            long st = proxy_fetch_path("http", cases[i].host, scope_ports[0], cases[i].path,
+                                       cases[i].host_port, &b);
             char want[200];
             snprintf(want, sizeof(want), "httproute." INFRA ".%s.0.0",
                      cases[i].route ? cases[i].route : "-");
