@@ -33,11 +33,11 @@ struct app {
     struct kgc_k8s_config *k8s_cfg;
     struct kgc_k8s_client *client;
     struct kgc_cache *cache;
-    struct kgc_listener_cache *lc;
+    struct kgc_listenercache *lc;
     struct kgc_kong *kong;
-    struct kgc_kong_discovery *discovery;
-    struct kgc_reconciler *reconciler;
-    struct kgc_syncer *syncer;
+    struct kgc_kongdiscovery *discovery;
+    struct kgc_reconcile *reconciler;
+    struct kgc_sync *syncer;
     struct kgc_k8s_client *lease_client; /* unthrottled, short timeout: renewals never queue */
     struct kgc_leader *leader;           /* NULL without --leader-elect */
     bool synced;                         /* atomic: caches synced, changes now mark config dirty */
@@ -99,7 +99,7 @@ static void on_object_change(void *ctx, enum kgc_api_kind kind)
     (void)kind;
     /* Nothing is translated before the caches synced: an empty cache must never wipe Kong. */
     if (__atomic_load_n(&a->synced, __ATOMIC_ACQUIRE))
-        kgc_syncer_mark_dirty(a->syncer);
+        kgc_sync_mark_dirty(a->syncer);
 }
 
 static void on_broken(void *ctx, enum kgc_api_kind kind, const char *ns, const char *name,
@@ -112,9 +112,9 @@ static void on_broken(void *ctx, enum kgc_api_kind kind, const char *ns, const c
         kgc_warn("main", "kong rejected an object", KGC_F_STR("key", key),
                  KGC_F_STR("message", message));
     if (kind == KGC_API_HTTPROUTE)
-        kgc_reconciler_enqueue(a->reconciler, KGC_RECONCILE_HTTPROUTE, key);
+        kgc_reconcile_enqueue(a->reconciler, KGC_RECONCILE_HTTPROUTE, key);
     else
-        kgc_reconciler_enqueue_every(a->reconciler, KGC_RECONCILE_GATEWAY);
+        kgc_reconcile_enqueue_every(a->reconciler, KGC_RECONCILE_GATEWAY);
 }
 
 /* The translator judged a route (first time, new generation, or a different verdict): its
@@ -123,7 +123,7 @@ static void on_route_verdict_changed(void *ctx, const char *ns, const char *name
 {
     struct app *a = ctx;
     if (a->reconciler)
-        kgc_reconciler_enqueue_route(a->reconciler, ns, name);
+        kgc_reconcile_enqueue_route(a->reconciler, ns, name);
 }
 
 static void on_programmed_changed(void *ctx)
@@ -132,7 +132,7 @@ static void on_programmed_changed(void *ctx)
     /* --requeue-on-kong-ready=false is Kong's own controller's policy: Gateways waiting for
      * a data plane are only retried with backoff, not woken by the push that programs them. */
     if (a->reconciler && a->cfg.requeue_on_kong_ready)
-        kgc_reconciler_enqueue_every(a->reconciler, KGC_RECONCILE_GATEWAY);
+        kgc_reconcile_enqueue_every(a->reconciler, KGC_RECONCILE_GATEWAY);
 }
 
 /* Kong's router flavour or version may have changed: the translation depends on them. */
@@ -155,8 +155,8 @@ static bool hook_is_leader(void *ctx)
 static bool hook_push_stats(void *ctx, struct kgc_metrics_push_stats *out)
 {
     struct app *a = ctx;
-    struct kgc_syncer_stats st;
-    kgc_syncer_stats(a->syncer, &st);
+    struct kgc_sync_stats st;
+    kgc_sync_stats(a->syncer, &st);
     memset(out, 0, sizeof(*out));
     for (int i = 0; i <= KGC_KONG_PUSH_OTHER && i < KGC_METRICS_PUSH_RESULTS - 1; i++)
         out->by_result[i] = st.pushes[i];
@@ -165,7 +165,7 @@ static bool hook_push_stats(void *ctx, struct kgc_metrics_push_stats *out)
     out->duration.count = st.push_count;
     out->duration.sum_seconds = (double)st.push_duration_ns_sum / 1e9;
     out->duration_bucketed = false;
-    out->bounds = kgc_syncer_push_bounds();
+    out->bounds = kgc_sync_push_bounds();
     out->n_bounds = KGC_SYNC_PUSH_BUCKETS;
     for (size_t i = 0; i < KGC_SYNC_PUSH_BUCKETS && i < KGC_METRICS_MAX_BUCKETS; i++)
         out->counts[i] = st.push_duration_buckets[i];
@@ -186,15 +186,15 @@ static bool hook_invalid_backend_requests(void *ctx, uint64_t *out)
 static bool hook_config_pushed(void *ctx)
 {
     struct app *a = ctx;
-    struct kgc_syncer_stats st;
-    kgc_syncer_stats(a->syncer, &st);
+    struct kgc_sync_stats st;
+    kgc_sync_stats(a->syncer, &st);
     return st.pushes[KGC_KONG_PUSH_APPLIED] + st.pushes[KGC_KONG_PUSH_UNCHANGED] > 0;
 }
 
 static int hook_config_dump(void *ctx, bool pretty, char **out, size_t *len)
 {
     struct app *a = ctx;
-    char *json = kgc_syncer_status_json(a->syncer);
+    char *json = kgc_sync_status_json(a->syncer);
     if (!json)
         return KGC_ENOMEM;
     if (pretty) {
@@ -217,16 +217,16 @@ static void on_started_leading(void *ctx)
 {
     struct app *a = ctx;
     kgc_info("main", "became the leader: writing status and pushing configuration");
-    kgc_reconciler_set_leader(a->reconciler, true);
-    kgc_syncer_set_leader(a->syncer, true);
+    kgc_reconcile_set_leader(a->reconciler, true);
+    kgc_sync_set_leader(a->syncer, true);
 }
 
 static void on_stopped_leading(void *ctx)
 {
     struct app *a = ctx;
     kgc_warn("main", "not the leader any more: status writes and pushes stop");
-    kgc_reconciler_set_leader(a->reconciler, false);
-    kgc_syncer_set_leader(a->syncer, false);
+    kgc_reconcile_set_leader(a->reconciler, false);
+    kgc_sync_set_leader(a->syncer, false);
 }
 
 static void on_new_leader(void *ctx, const char *identity)
@@ -337,11 +337,11 @@ static int start(struct app *a)
     if (!a->cache)
         return fatal("out of memory", &err);
 
-    struct kgc_listener_cache_options lo;
-    kgc_listener_cache_options_default(&lo);
+    struct kgc_listenercache_options lo;
+    kgc_listenercache_options_default(&lo);
     lo.dir = c->listener_cache_dir;
     lo.max_mb = (unsigned)c->listener_cache_max_mb;
-    int lrc = kgc_listener_cache_open(&lo, &a->lc, &err);
+    int lrc = kgc_listenercache_open(&lo, &a->lc, &err);
     if (lrc != 0 && lrc != KGC_ENOMEM && lo.dir && *lo.dir) {
         /* A full disk or an unwritable directory costs the cache, not the controller: the
          * listeners then come from live Kong instances only (as with --listener-cache-dir ""). */
@@ -351,7 +351,7 @@ static int start(struct app *a)
                   "restart kgc to get it back",
                   KGC_F_STR("error", err.msg));
         lo.dir = NULL;
-        lrc = kgc_listener_cache_open(&lo, &a->lc, &err);
+        lrc = kgc_listenercache_open(&lo, &a->lc, &err);
     }
     if (lrc != 0)
         return fatal("cannot open the listener cache", &err);
@@ -388,7 +388,7 @@ static int start(struct app *a)
         return fatal("bad Kong Admin API options", &err);
     if (kgc_kong_new(&kopts, &a->kong, &err) != 0)
         return fatal("cannot create the Kong registry", &err);
-    if (kgc_listener_cache_attach(a->lc, a->kong) != 0)
+    if (kgc_listenercache_attach(a->lc, a->kong) != 0)
         return fatal("cannot attach the listener cache to Kong events", &err);
     if (kgc_kong_subscribe(a->kong, on_kong_event, a) != 0)
         return fatal("cannot subscribe to Kong events", &err);
@@ -396,8 +396,8 @@ static int start(struct app *a)
     /* The syncer subscribes to Kong events at creation: before kgc_kong_start. */
     struct kgc_status_lookup lookup;
     kgc_reconcile_cache_lookup(a->cache, &lookup);
-    struct kgc_syncer_options so;
-    kgc_syncer_options_default(&so);
+    struct kgc_sync_options so;
+    kgc_sync_options_default(&so);
     so.debounce_ns = c->sync_debounce_ns;
     so.max_delay_ns = c->sync_max_delay_ns;
     so.controller_name = c->controller_name;
@@ -410,7 +410,7 @@ static int start(struct app *a)
     so.on_route_verdict_changed_ctx = a;
     so.invalid_backend_target = empty_to_null(c->invalid_backend_target);
     so.publish_service = empty_to_null(c->publish_service);
-    if (kgc_syncer_new(&so, &lookup, a->kong, a->lc, &a->syncer, &err) != 0)
+    if (kgc_sync_new(&so, &lookup, a->kong, a->lc, &a->syncer, &err) != 0)
         return fatal("cannot create the config syncer", &err);
 
     struct kgc_reconcile_options ro;
@@ -427,17 +427,17 @@ static int start(struct app *a)
     ro.rate_limit.max_delay_ns = c->queue_max_delay_ns;
     ro.rate_limit.bucket_qps = c->queue_qps;
     ro.rate_limit.bucket_burst = (uint32_t)c->queue_burst;
-    ro.programmed = kgc_syncer_gateway_programmed;
+    ro.programmed = kgc_sync_gateway_programmed;
     ro.programmed_ctx = a->syncer;
-    ro.route_verdict = kgc_syncer_route_verdict;
+    ro.route_verdict = kgc_sync_route_verdict;
     ro.route_verdict_ctx = a->syncer;
     ro.on_object_change = on_object_change;
     ro.on_object_change_ctx = a;
-    if (kgc_reconciler_new(&ro, a->cache, a->client, a->lc, a->kong, &a->reconciler, &err) != 0)
+    if (kgc_reconcile_new(&ro, a->cache, a->client, a->lc, a->kong, &a->reconciler, &err) != 0)
         return fatal("cannot create the controllers", &err);
     if (kopts.admin_service &&
-        kgc_kong_discovery_new(a->kong, a->cache, kopts.admin_service, kopts.admin_port_name,
-                               &a->discovery, &err) != 0)
+        kgc_kongdiscovery_new(a->kong, a->cache, kopts.admin_service, kopts.admin_port_name,
+                              &a->discovery, &err) != 0)
         return fatal("cannot watch the Kong admin Service", &err);
 
     struct kgc_informer_options io;
@@ -460,15 +460,15 @@ static int start(struct app *a)
     }
     kgc_info("main", "caches synced");
     __atomic_store_n(&a->synced, true, __ATOMIC_RELEASE);
-    if (kgc_syncer_start(a->syncer, &err) != 0)
+    if (kgc_sync_start(a->syncer, &err) != 0)
         return fatal("cannot start the config syncer", &err);
-    kgc_syncer_mark_dirty(a->syncer);
+    kgc_sync_mark_dirty(a->syncer);
     if (kgc_kong_start(a->kong, &err) != 0)
         return fatal("cannot start the Kong probers", &err);
 
     if (c->leader_elect) {
         /* Until elected, compute but neither write status nor push configuration. */
-        kgc_reconciler_set_leader(a->reconciler, false);
+        kgc_reconcile_set_leader(a->reconciler, false);
         struct kgc_k8s_options lko;
         kgc_k8s_options_default(&lko);
         lko.kubeconfig = empty_to_null(c->kubeconfig);
@@ -495,9 +495,9 @@ static int start(struct app *a)
         if (kgc_leader_start(l, &err) != 0)
             return fatal("cannot start leader election", &err);
     } else {
-        kgc_syncer_set_leader(a->syncer, true);
+        kgc_sync_set_leader(a->syncer, true);
     }
-    if (kgc_reconciler_start(a->reconciler, &err) != 0)
+    if (kgc_reconcile_start(a->reconciler, &err) != 0)
         return fatal("cannot start the controllers", &err);
     return 0;
 }
@@ -510,7 +510,7 @@ static void stop(struct app *a)
     kgc_server_stop(a->http); /* its /metrics reads the invalid-backend endpoint's counter */
     kgc_server_stop(a->invalid_backend);
     if (a->reconciler)
-        kgc_reconciler_stop(a->reconciler, a->cfg.shutdown_timeout_ns);
+        kgc_reconcile_stop(a->reconciler, a->cfg.shutdown_timeout_ns);
     /* Releasing the Lease lets a standby take over at once; writes have stopped above. */
     kgc_leader_free(a->leader);
     kgc_k8s_client_free(a->lease_client);
@@ -518,13 +518,13 @@ static void stop(struct app *a)
         kgc_informer_stop(a->informers[k]);
     if (a->kong)
         kgc_kong_stop(a->kong);
-    kgc_syncer_free(a->syncer);
-    kgc_reconciler_free(a->reconciler);
-    kgc_kong_discovery_free(a->discovery);
+    kgc_sync_free(a->syncer);
+    kgc_reconcile_free(a->reconciler);
+    kgc_kongdiscovery_free(a->discovery);
     for (int k = 0; k < KGC_API_KIND_COUNT; k++)
         kgc_informer_free(a->informers[k]);
     kgc_kong_free(a->kong);
-    kgc_listener_cache_close(a->lc);
+    kgc_listenercache_close(a->lc);
     kgc_cache_free(a->cache);
     kgc_k8s_client_free(a->client);
     kgc_k8s_config_free(a->k8s_cfg);

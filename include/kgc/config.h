@@ -21,7 +21,7 @@
 #include <stdio.h>
 
 /* A list of strings owned by the config. */
-struct kgc_strlist {
+struct kgc_config_strlist {
     char **items;
     size_t len;
 };
@@ -47,16 +47,16 @@ struct kgc_config {
     char *watch_namespace; /* empty: every namespace */
 
     /* Kong Admin API (kgc/kong.h, kgc/kongdiscovery.h) */
-    struct kgc_strlist kong_admin_urls;
+    struct kgc_config_strlist kong_admin_urls;
     char *kong_admin_service; /* NS/NAME whose EndpointSlices list the instances */
     char *kong_admin_port_name;
     char *kong_admin_ca_file;
     char *kong_admin_cert_file;
     char *kong_admin_key_file;
     bool kong_admin_tls_skip_verify;
-    char *kong_admin_tls_server_name;      /* SNI and verification name; empty: the URL's host */
-    struct kgc_strlist kong_admin_headers; /* "K:V" */
-    char *kong_admin_header_file;          /* "Name: value" lines; empty: none */
+    char *kong_admin_tls_server_name; /* SNI and verification name; empty: the URL's host */
+    struct kgc_config_strlist kong_admin_headers; /* "K:V" */
+    char *kong_admin_header_file;                 /* "Name: value" lines; empty: none */
     uint64_t kong_probe_interval_ns;
     uint64_t kong_probe_timeout_ns;
     uint64_t kong_down_probe_interval_ns;
@@ -70,8 +70,8 @@ struct kgc_config {
     long long gatewayclass_workers;
     long long gateway_workers;
     long long httproute_workers;
-    char *publish_service;                /* NS/NAME of the Kong proxy Service */
-    struct kgc_strlist publish_addresses; /* override the Service's addresses */
+    char *publish_service;                       /* NS/NAME of the Kong proxy Service */
+    struct kgc_config_strlist publish_addresses; /* override the Service's addresses */
     bool requeue_on_kong_ready;
 
     /* HTTP endpoints (kgc/server.h) */
@@ -99,21 +99,21 @@ struct kgc_config {
     uint64_t shutdown_timeout_ns;   /* SIGTERM: longest wait for keys in progress */
 };
 
-enum kgc_opt_type {
-    KGC_OPT_STRING,
-    KGC_OPT_INT,      /* long long, within [min, max] */
-    KGC_OPT_DOUBLE,   /* double, within [min, max] */
-    KGC_OPT_BOOL,     /* bool */
-    KGC_OPT_DURATION, /* uint64_t nanoseconds, within [min, max] nanoseconds */
-    KGC_OPT_LIST,     /* struct kgc_strlist, repeatable */
-    KGC_OPT_LOGLEVEL, /* enum kgc_log_level */
-    KGC_OPT_LOGFMT,   /* enum kgc_log_format */
+enum kgc_config_opt_type {
+    KGC_CONFIG_OPT_STRING,
+    KGC_CONFIG_OPT_INT,      /* long long, within [min, max] */
+    KGC_CONFIG_OPT_DOUBLE,   /* double, within [min, max] */
+    KGC_CONFIG_OPT_BOOL,     /* bool */
+    KGC_CONFIG_OPT_DURATION, /* uint64_t nanoseconds, within [min, max] nanoseconds */
+    KGC_CONFIG_OPT_LIST,     /* struct kgc_config_strlist, repeatable */
+    KGC_CONFIG_OPT_LOGLEVEL, /* enum kgc_log_level */
+    KGC_CONFIG_OPT_LOGFMT,   /* enum kgc_log_format */
 };
 
 /* One option: the row of the table. */
-struct kgc_option {
+struct kgc_config_option {
     const char *name; /* long flag without "--", e.g. "log-level"; env is KGC_LOG_LEVEL */
-    enum kgc_opt_type type;
+    enum kgc_config_opt_type type;
     const char *def;  /* the default, as text (parsed like a user's value; NULL: empty) */
     const char *help; /* one sentence */
     size_t offset;    /* of the field in struct kgc_config */
@@ -121,7 +121,7 @@ struct kgc_option {
 };
 
 /* The option table and its length. Static; never freed. */
-const struct kgc_option *kgc_config_options(size_t *n);
+const struct kgc_config_option *kgc_config_options(size_t *n);
 
 /* Fills cfg with every default. Returns 0 or KGC_ENOMEM. */
 int kgc_config_defaults(struct kgc_config *cfg);

@@ -51,6 +51,6 @@ int kgc_err_wrap(struct kgc_err *err, const char *fmt, ...) __attribute__((forma
 void kgc_err_clear(struct kgc_err *err);
 
 /* A static description of a result code ("out of memory", "conflict", ...). Never NULL. */
-const char *kgc_strerror(int code);
+const char *kgc_err_str(int code);
 
 #endif

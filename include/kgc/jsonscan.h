@@ -9,7 +9,7 @@
  * object or element of an array, so a caller can build one element at a time (a list page item,
  * one flattened error) and skip the rest.
  *
- * Pure (no I/O, no global state) except kgc_json_release(), which returns freed heap to the
+ * Pure (no I/O, no global state) except kgc_jsonscan_release(), which returns freed heap to the
  * system (glibc's malloc_trim) after a large document. Any thread. */
 #ifndef KGC_JSONSCAN_H
 #define KGC_JSONSCAN_H
@@ -21,37 +21,37 @@
 
 #include <json-c/json.h>
 
-#define KGC_JSON_MAX_DEPTH 64 /* nesting refused deeper than this when a limit says 0 */
+#define KGC_JSONSCAN_MAX_DEPTH 64 /* nesting refused deeper than this when a limit says 0 */
 
-struct kgc_json_limits {
+struct kgc_jsonscan_limits {
     size_t max_values;     /* values in the document (0: no limit) */
     size_t max_containers; /* objects and arrays among them, the costly ones (0: no limit) */
-    unsigned max_depth;    /* nesting of objects and arrays (0: KGC_JSON_MAX_DEPTH) */
+    unsigned max_depth;    /* nesting of objects and arrays (0: KGC_JSONSCAN_MAX_DEPTH) */
 };
 
-struct kgc_json_stats {
+struct kgc_jsonscan_stats {
     size_t values;      /* every value, containers included */
     size_t containers;  /* objects and arrays */
     unsigned max_depth; /* deepest nesting seen (a scalar alone: 0) */
 };
 
 /* Scans one JSON value in text[0, len): white space around it is allowed, nothing else. lim may
- * be NULL (no value limit, depth KGC_JSON_MAX_DEPTH). st may be NULL. Returns 0, KGC_EPARSE (bad
- * syntax, or deeper than lim, with the byte offset) or KGC_E2BIG (more values or containers than
- * lim: the message says which and the limit). `what` names the document in messages. Allocates
+ * be NULL (no value limit, depth KGC_JSONSCAN_MAX_DEPTH). st may be NULL. Returns 0, KGC_EPARSE
+ * (bad syntax, or deeper than lim, with the byte offset) or KGC_E2BIG (more values or containers
+ * than lim: the message says which and the limit). `what` names the document in messages. Allocates
  * nothing. */
-int kgc_json_scan(const char *text, size_t len, const struct kgc_json_limits *lim,
-                  struct kgc_json_stats *st, const char *what, struct kgc_err *err);
+int kgc_jsonscan_scan(const char *text, size_t len, const struct kgc_jsonscan_limits *lim,
+                      struct kgc_jsonscan_stats *st, const char *what, struct kgc_err *err);
 
-/* kgc_json_scan() then json-c: *out is a new reference (json_object_put() it). Returns 0,
+/* kgc_jsonscan_scan() then json-c: *out is a new reference (json_object_put() it). Returns 0,
  * KGC_EPARSE, KGC_E2BIG (over lim, nothing was built) or KGC_ENOMEM. */
-int kgc_json_parse(const char *text, size_t len, const struct kgc_json_limits *lim,
-                   const char *what, json_object **out, struct kgc_err *err);
+int kgc_jsonscan_parse(const char *text, size_t len, const struct kgc_jsonscan_limits *lim,
+                       const char *what, json_object **out, struct kgc_err *err);
 
 /* Iterates the members of the object or the elements of the array that text[0, len) is (white
  * space around allowed). Nothing is allocated and values are not counted: scan the whole document
  * first, or scan each span before building it. */
-struct kgc_json_iter {
+struct kgc_jsonscan_iter {
     const char *text;
     size_t len, off;
     char close; /* '}' or ']' */
@@ -60,22 +60,22 @@ struct kgc_json_iter {
 
 /* Starts on an object (kind '{') or an array (kind '['). Returns 0 or KGC_EPARSE (text is not
  * one). */
-int kgc_json_iter_start(struct kgc_json_iter *it, const char *text, size_t len, char kind,
-                        const char *what, struct kgc_err *err);
+int kgc_jsonscan_iter_start(struct kgc_jsonscan_iter *it, const char *text, size_t len, char kind,
+                            const char *what, struct kgc_err *err);
 
 /* The next member: for an object, key and klen get the raw key between its quotes (escapes not
  * decoded; key may be NULL for an array); val and vlen get the value's text. Returns 1 with a
  * member, 0 at the end, KGC_EPARSE on bad syntax (or input cut short): when the syntax went wrong
  * inside a value, key and val are still set, val to the rest of the text (so the members of a cut
  * array can be read up to the cut), and the iteration is over. */
-int kgc_json_iter_next(struct kgc_json_iter *it, const char **key, size_t *klen, const char **val,
-                       size_t *vlen, struct kgc_err *err);
+int kgc_jsonscan_iter_next(struct kgc_jsonscan_iter *it, const char **key, size_t *klen,
+                           const char **val, size_t *vlen, struct kgc_err *err);
 
 /* True when the raw key span equals s. */
-bool kgc_json_key_is(const char *key, size_t klen, const char *s);
+bool kgc_jsonscan_key_is(const char *key, size_t klen, const char *s);
 
 /* Call after freeing the json-c tree of a document of `bytes` bytes: from 1 MiB on, freed heap
  * goes back to the system (malloc_trim) so a big answer does not leave RSS high. */
-void kgc_json_release(size_t bytes);
+void kgc_jsonscan_release(size_t bytes);
 
 #endif

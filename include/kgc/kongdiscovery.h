@@ -18,24 +18,24 @@
 #include "kgc/err.h"
 #include "kgc/kong.h"
 
-struct kgc_kong_discovery;
+struct kgc_kongdiscovery;
 
 /* Watches service ("NS/NAME") in cache and keeps k's instance set equal to its endpoints on the
  * port named port_name. Add it before the informers start. Returns 0, KGC_EINVAL (service is not
  * NS/NAME) or KGC_ENOMEM. The handler stays registered: free only after the informers stopped. */
-int kgc_kong_discovery_new(struct kgc_kong *k, struct kgc_cache *cache, const char *service,
-                           const char *port_name, struct kgc_kong_discovery **out,
-                           struct kgc_err *err);
+int kgc_kongdiscovery_new(struct kgc_kong *k, struct kgc_cache *cache, const char *service,
+                          const char *port_name, struct kgc_kongdiscovery **out,
+                          struct kgc_err *err);
 
 /* Recomputes the instance set from the cache now (also done on every slice change). Returns 0
  * or the registry's error. */
-int kgc_kong_discovery_sync(struct kgc_kong_discovery *d, struct kgc_err *err);
+int kgc_kongdiscovery_sync(struct kgc_kongdiscovery *d, struct kgc_err *err);
 
-void kgc_kong_discovery_free(struct kgc_kong_discovery *d);
+void kgc_kongdiscovery_free(struct kgc_kongdiscovery *d);
 
 /* Why slice s is not trusted for the Service named service_name (uid service_uid, NULL or "" when
  * unknown), or NULL when it is (see "Trust" above). Pure. */
-const char *kgc_kong_discovery_untrusted(const struct kgc_api_endpointslice *s,
-                                         const char *service_name, const char *service_uid);
+const char *kgc_kongdiscovery_untrusted(const struct kgc_api_endpointslice *s,
+                                        const char *service_name, const char *service_uid);
 
 #endif

@@ -153,7 +153,7 @@ struct kgc_metrics_snapshot {
     struct kgc_metrics_kong *kong; /* malloc'd array (freed by ..._release); NULL when n_kong 0 */
     size_t n_kong;
     bool have_view; /* the listener view fields below are set */
-    enum kgc_listener_source view_source;
+    enum kgc_listenercache_source view_source;
     double view_age_seconds;
     size_t view_live_instances;
     bool have_k8s; /* k8s holds the Kubernetes API client's counters */
@@ -167,12 +167,12 @@ struct kgc_metrics_snapshot {
 /* Where a snapshot comes from: the running process's modules. Any pointer may be NULL (its
  * families are then left out). */
 struct kgc_metrics_sources {
-    struct kgc_reconciler *reconciler;
+    struct kgc_reconcile *reconciler;
     struct kgc_informer *const *informers; /* n_informers of them */
     size_t n_informers;
     struct kgc_cache *cache; /* object counts per informer kind */
     struct kgc_kong *kong;
-    struct kgc_listener_cache *lc;
+    struct kgc_listenercache *lc;
     struct kgc_k8s_client *client;
     const char *version;
     /* Leadership: NULL means "always the leader" (no leader election in this build). */

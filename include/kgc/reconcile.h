@@ -35,13 +35,13 @@ struct kgc_reconcile_options {
     const char *publish_service;          /* "NS/NAME" of the Kong proxy Service, or NULL */
     const char *const *publish_addresses; /* overrides the Service's addresses when given */
     size_t n_publish_addresses;
-    bool requeue_on_kong_ready;             /* re-queue every Gateway on Kong READY/RESTARTED/
-                                               LISTENERS_CHANGED (default true) */
-    struct kgc_ratelimit_config rate_limit; /* each queue's retry policy */
-    const struct kgc_clock *clock;          /* NULL: real (the queues use it) */
+    bool requeue_on_kong_ready;                /* re-queue every Gateway on Kong READY/RESTARTED/
+                                                  LISTENERS_CHANGED (default true) */
+    struct kgc_workqueue_ratelimit rate_limit; /* each queue's retry policy */
+    const struct kgc_clock *clock;             /* NULL: real (the queues use it) */
     /* Hooks for the config syncer (all optional): Gateway Programmed (kgc/status.h's
      * `programmed`), the translator's and Kong's verdict on a route (`route_verdict`; while it
-     * says pending the route's status is not written: kgc_reconciler_enqueue_route() brings the
+     * says pending the route's status is not written: kgc_reconcile_enqueue_route() brings the
      * route back once the verdict is known), and a call on every cache change of any kind (the
      * syncer marks its config dirty). */
     bool (*programmed)(void *ctx, const struct kgc_api_gateway *gw, char *why, size_t why_size);
@@ -68,53 +68,52 @@ struct kgc_reconcile_stats {
                                  judged the route's version yet (it re-queues the route) */
 };
 
-struct kgc_reconciler;
+struct kgc_reconcile;
 
 /* A reconciler over cache (handlers are added here: call before the informers start), writing
  * with client (thread-safe; NULL: compute only, never write, for tests), reading the Kong
  * listener view from lc (may be NULL: view NONE) and subscribing to k's events (may be NULL).
  * Returns 0, KGC_EINVAL or KGC_ENOMEM. */
-int kgc_reconciler_new(const struct kgc_reconcile_options *o, struct kgc_cache *cache,
-                       struct kgc_k8s_client *client, struct kgc_listener_cache *lc,
-                       struct kgc_kong *k, struct kgc_reconciler **out, struct kgc_err *err);
+int kgc_reconcile_new(const struct kgc_reconcile_options *o, struct kgc_cache *cache,
+                      struct kgc_k8s_client *client, struct kgc_listenercache *lc,
+                      struct kgc_kong *k, struct kgc_reconcile **out, struct kgc_err *err);
 
 /* Starts the worker threads. Returns 0 or an error (no thread left running). */
-int kgc_reconciler_start(struct kgc_reconciler *r, struct kgc_err *err);
+int kgc_reconcile_start(struct kgc_reconcile *r, struct kgc_err *err);
 
 /* Stops taking work (keys still queued are dropped: a new leader re-queues everything), waits
  * up to timeout_ns for keys in progress, then joins the workers. */
-void kgc_reconciler_stop(struct kgc_reconciler *r, uint64_t timeout_ns);
+void kgc_reconcile_stop(struct kgc_reconcile *r, uint64_t timeout_ns);
 
 /* Frees r (stopped first if needed). Its handlers stay registered on the cache and the Kong
  * registry: stop the informers and Kong probers before freeing the reconciler. */
-void kgc_reconciler_free(struct kgc_reconciler *r);
+void kgc_reconcile_free(struct kgc_reconcile *r);
 
 /* Only a leader writes status. Until told otherwise a reconciler is the leader. Becoming the
  * leader re-queues every object so the new leader catches up. */
-void kgc_reconciler_set_leader(struct kgc_reconciler *r, bool leader);
+void kgc_reconcile_set_leader(struct kgc_reconcile *r, bool leader);
 
 /* Queues every owned GatewayClass, Gateway and HTTPRoute (start-up, leadership, resync). */
-void kgc_reconciler_enqueue_all(struct kgc_reconciler *r);
+void kgc_reconcile_enqueue_all(struct kgc_reconcile *r);
 
 /* Queues one key ("ns/name", or "name" for GatewayClasses) on a controller's queue. */
-void kgc_reconciler_enqueue(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
-                            const char *key);
+void kgc_reconcile_enqueue(struct kgc_reconcile *r, enum kgc_reconcile_controller c,
+                           const char *key);
 
 /* Queues HTTPRoute ns/name and the Gateways its parentRefs name (the route's verdict counts in
  * their attachedRoutes): the syncer's "verdict changed" hook. A route not in the cache queues
  * nothing. */
-void kgc_reconciler_enqueue_route(struct kgc_reconciler *r, const char *ns, const char *name);
+void kgc_reconcile_enqueue_route(struct kgc_reconcile *r, const char *ns, const char *name);
 
 /* Queues every object of a controller's kind. */
-void kgc_reconciler_enqueue_every(struct kgc_reconciler *r, enum kgc_reconcile_controller c);
+void kgc_reconcile_enqueue_every(struct kgc_reconcile *r, enum kgc_reconcile_controller c);
 
 /* The queue of a controller (for metrics and the debug endpoint; owned by r). */
-struct kgc_workqueue *kgc_reconciler_queue(struct kgc_reconciler *r,
-                                           enum kgc_reconcile_controller c);
+struct kgc_workqueue *kgc_reconcile_queue(struct kgc_reconcile *r, enum kgc_reconcile_controller c);
 
 /* A snapshot of a controller's counters. */
-void kgc_reconciler_stats(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
-                          struct kgc_reconcile_stats *out);
+void kgc_reconcile_stats(struct kgc_reconcile *r, enum kgc_reconcile_controller c,
+                         struct kgc_reconcile_stats *out);
 
 /* A kgc_status_lookup served by the cache (for the translator and tests). */
 void kgc_reconcile_cache_lookup(struct kgc_cache *cache, struct kgc_status_lookup *out);

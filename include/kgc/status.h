@@ -141,7 +141,7 @@ struct kgc_status_options {
     const char *publish_service_name;
     const char *const *publish_addresses; /* when given, status.addresses (else the Service's) */
     size_t n_publish_addresses;
-    const struct kgc_listener_view *view; /* the Kong listener view; NULL counts as NONE */
+    const struct kgc_listenercache_view *view; /* the Kong listener view; NULL counts as NONE */
     /* Whether Kong carries the configuration containing gw. NULL: yes whenever the view is LIVE
      * or CACHED. False (with a reason in why) → Programmed=False/Pending. The config syncer
      * drives it. */

@@ -20,13 +20,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum kgc_ratelimit_policy {
-    KGC_RATELIMIT_BACKOFF_AND_BUCKET = 0, /* client-go default: the larger of the two delays */
-    KGC_RATELIMIT_FIXED_INTERVAL,         /* every retry waits fixed_interval_ns (for tests) */
+enum kgc_workqueue_ratelimit_policy {
+    KGC_WORKQUEUE_RATELIMIT_BACKOFF_AND_BUCKET =
+        0,                                  /* client-go default: the larger of the two delays */
+    KGC_WORKQUEUE_RATELIMIT_FIXED_INTERVAL, /* every retry waits fixed_interval_ns (for tests) */
 };
 
-struct kgc_ratelimit_config {
-    enum kgc_ratelimit_policy policy;
+struct kgc_workqueue_ratelimit {
+    enum kgc_workqueue_ratelimit_policy policy;
     uint64_t base_delay_ns; /* first per-key backoff; doubles per failure (default 5 ms) */
     uint64_t max_delay_ns;  /* per-key backoff cap (default 1000 s) */
     double bucket_qps;      /* global token refill rate; <= 0 disables the bucket (default 10) */
@@ -35,7 +36,7 @@ struct kgc_ratelimit_config {
 };
 
 /* client-go's defaults: 5 ms × 2^n capped at 1000 s, bucket 10/s burst 100. */
-void kgc_ratelimit_config_default(struct kgc_ratelimit_config *cfg);
+void kgc_workqueue_ratelimit_default(struct kgc_workqueue_ratelimit *cfg);
 
 #define KGC_WORKQUEUE_BUCKETS 9 /* histogram upper bounds: 1e-6 .. 1e2 s, ×10 each */
 
@@ -61,9 +62,9 @@ struct kgc_workqueue_stats {
 };
 
 enum kgc_workqueue_key_state {
-    KGC_WQ_WAITING = 1,     /* queued, to be handed out */
-    KGC_WQ_IN_PROGRESS = 2, /* handed out; done not yet called */
-    KGC_WQ_DELAYED = 4,     /* in the delay heap */
+    KGC_WORKQUEUE_WAITING = 1,     /* queued, to be handed out */
+    KGC_WORKQUEUE_IN_PROGRESS = 2, /* handed out; done not yet called */
+    KGC_WORKQUEUE_DELAYED = 4,     /* in the delay heap */
 };
 
 struct kgc_workqueue;
@@ -71,7 +72,7 @@ struct kgc_workqueue;
 /* Creates a queue named `name` (for logs and metrics; copied). rl may be NULL for the defaults;
  * clock may be NULL for the real clock (a fake clock must outlive the queue). Returns NULL when
  * out of memory. Free with kgc_workqueue_destroy(). */
-struct kgc_workqueue *kgc_workqueue_new(const char *name, const struct kgc_ratelimit_config *rl,
+struct kgc_workqueue *kgc_workqueue_new(const char *name, const struct kgc_workqueue_ratelimit *rl,
                                         const struct kgc_clock *clock);
 
 /* Frees the queue and every key in it. No thread may use the queue any more: shut it down and

@@ -135,10 +135,10 @@ int kgc_api_parse_text(enum kgc_api_kind kind, const char *text, size_t len,
                        struct kgc_api_obj **out, struct kgc_err *err)
 {
     *out = NULL;
-    static const struct kgc_json_limits lim = {.max_values = KGC_K8S_OBJECT_MAX_VALUES,
-                                               .max_containers = KGC_K8S_OBJECT_MAX_CONTAINERS};
+    static const struct kgc_jsonscan_limits lim = {.max_values = KGC_K8S_OBJECT_MAX_VALUES,
+                                                   .max_containers = KGC_K8S_OBJECT_MAX_CONTAINERS};
     json_object *j = NULL;
-    int prc = kgc_json_parse(text, len, &lim, "object", &j, err);
+    int prc = kgc_jsonscan_parse(text, len, &lim, "object", &j, err);
     if (prc == KGC_EPARSE)
         kgc_err_wrap(err, "bad JSON");
     if (prc)

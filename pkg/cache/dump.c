@@ -65,7 +65,7 @@ int kgc_cache_dump(struct kgc_cache *cache, const char *kind, const char *namesp
         int rc = kgc_cache_list(cache, (enum kgc_api_kind)k, NULL, &l);
         if (rc != 0) {
             kgc_base_buf_free(&b);
-            return kgc_err_set(err, rc, "listing %s: %s", info->plural, kgc_strerror(rc));
+            return kgc_err_set(err, rc, "listing %s: %s", info->plural, kgc_err_str(rc));
         }
         kgc_base_buf_puts(&b,
                           first_kind ? (pretty ? "\n  \"" : "\"") : (pretty ? ",\n  \"" : ",\""));

@@ -12,167 +12,168 @@
 #define S          1e9
 
 /* The option table: the one place an option is declared. Keep it grouped by subsystem. */
-static const struct kgc_option options[] = {
-    {"log-level", KGC_OPT_LOGLEVEL, "info", "Minimum log level: debug, info, warn or error.",
+static const struct kgc_config_option options[] = {
+    {"log-level", KGC_CONFIG_OPT_LOGLEVEL, "info", "Minimum log level: debug, info, warn or error.",
      OFF(log_level)},
-    {"log-format", KGC_OPT_LOGFMT, "text",
+    {"log-format", KGC_CONFIG_OPT_LOGFMT, "text",
      "Log line format: text (logfmt key=value) or json (one object per line).", OFF(log_format)},
 
-    {"queue-base-delay", KGC_OPT_DURATION, "5ms",
+    {"queue-base-delay", KGC_CONFIG_OPT_DURATION, "5ms",
      "First retry delay of a failed key; doubles per failure (client-go's default).",
      OFF(queue_base_delay_ns), 0, 3600 * S},
-    {"queue-max-delay", KGC_OPT_DURATION, "1000s", "Cap of a failed key's retry delay.",
+    {"queue-max-delay", KGC_CONFIG_OPT_DURATION, "1000s", "Cap of a failed key's retry delay.",
      OFF(queue_max_delay_ns), 1 * MS, 24 * 3600 * S},
-    {"queue-qps", KGC_OPT_DOUBLE, "10",
+    {"queue-qps", KGC_CONFIG_OPT_DOUBLE, "10",
      "Overall retry rate limit of each work queue, in keys per second (0 disables it).",
      OFF(queue_qps), 0, 1e6},
-    {"queue-burst", KGC_OPT_INT, "100", "Retries each work queue may make at once above queue-qps.",
-     OFF(queue_burst), 1, 1e6},
+    {"queue-burst", KGC_CONFIG_OPT_INT, "100",
+     "Retries each work queue may make at once above queue-qps.", OFF(queue_burst), 1, 1e6},
 
-    {"kubeconfig", KGC_OPT_STRING, "",
+    {"kubeconfig", KGC_CONFIG_OPT_STRING, "",
      "Kubeconfig file (current context). Empty: in-cluster service account, else $KUBECONFIG.",
      OFF(kubeconfig)},
-    {"apiserver-qps", KGC_OPT_DOUBLE, "50",
+    {"apiserver-qps", KGC_CONFIG_OPT_DOUBLE, "50",
      "Client-side limit on Kubernetes API requests per second (0 disables it).", OFF(apiserver_qps),
      0, 1e6},
-    {"apiserver-burst", KGC_OPT_INT, "100",
+    {"apiserver-burst", KGC_CONFIG_OPT_INT, "100",
      "Kubernetes API requests allowed at once above the qps.", OFF(apiserver_burst), 1, 1e6},
-    {"k8s-timeout", KGC_OPT_DURATION, "30s", "Time limit of every Kubernetes API call but watches.",
-     OFF(k8s_timeout_ns), 100 * MS, 3600 * S},
-    {"watch-event-max-bytes", KGC_OPT_INT, "8388608",
+    {"k8s-timeout", KGC_CONFIG_OPT_DURATION, "30s",
+     "Time limit of every Kubernetes API call but watches.", OFF(k8s_timeout_ns), 100 * MS,
+     3600 * S},
+    {"watch-event-max-bytes", KGC_CONFIG_OPT_INT, "8388608",
      "Largest watch event accepted; a larger one is an error, not a crash.",
      OFF(watch_event_max_bytes), 4096, 1073741824.0},
-    {"watch-namespace", KGC_OPT_STRING, "",
+    {"watch-namespace", KGC_CONFIG_OPT_STRING, "",
      "Watch namespaced kinds in this namespace only (empty: all).", OFF(watch_namespace)},
 
-    {"kong-admin-url", KGC_OPT_LIST, "",
+    {"kong-admin-url", KGC_CONFIG_OPT_LIST, "",
      "Kong Admin API URL (repeatable; env: comma-separated). Exclusive with kong-admin-service.",
      OFF(kong_admin_urls)},
-    {"kong-admin-service", KGC_OPT_STRING, "",
+    {"kong-admin-service", KGC_CONFIG_OPT_STRING, "",
      "NAMESPACE/NAME of the Kong admin Service whose EndpointSlices list the Kong instances.",
      OFF(kong_admin_service)},
-    {"kong-admin-port-name", KGC_OPT_STRING, "admin",
+    {"kong-admin-port-name", KGC_CONFIG_OPT_STRING, "admin",
      "EndpointSlice port name of the Admin API (with kong-admin-service).",
      OFF(kong_admin_port_name)},
-    {"kong-admin-ca-file", KGC_OPT_STRING, "", "PEM CA bundle that verifies Kong's Admin API.",
-     OFF(kong_admin_ca_file)},
-    {"kong-admin-cert-file", KGC_OPT_STRING, "", "Client certificate (PEM) for mutual TLS to Kong.",
-     OFF(kong_admin_cert_file)},
-    {"kong-admin-key-file", KGC_OPT_STRING, "", "Private key (PEM) of kong-admin-cert-file.",
+    {"kong-admin-ca-file", KGC_CONFIG_OPT_STRING, "",
+     "PEM CA bundle that verifies Kong's Admin API.", OFF(kong_admin_ca_file)},
+    {"kong-admin-cert-file", KGC_CONFIG_OPT_STRING, "",
+     "Client certificate (PEM) for mutual TLS to Kong.", OFF(kong_admin_cert_file)},
+    {"kong-admin-key-file", KGC_CONFIG_OPT_STRING, "", "Private key (PEM) of kong-admin-cert-file.",
      OFF(kong_admin_key_file)},
-    {"kong-admin-tls-skip-verify", KGC_OPT_BOOL, "false",
+    {"kong-admin-tls-skip-verify", KGC_CONFIG_OPT_BOOL, "false",
      "Do not verify the Admin API's certificate (testing only).", OFF(kong_admin_tls_skip_verify)},
-    {"kong-admin-tls-server-name", KGC_OPT_STRING, "",
+    {"kong-admin-tls-server-name", KGC_CONFIG_OPT_STRING, "",
      "Name the Admin API's certificate is verified against and sent as SNI, instead of the URL's "
      "host (e.g. the admin Service's DNS name when instances are discovered by IP).",
      OFF(kong_admin_tls_server_name)},
-    {"kong-admin-header", KGC_OPT_LIST, "",
+    {"kong-admin-header", KGC_CONFIG_OPT_LIST, "",
      "Extra header for every Admin API call, as Name:Value (repeatable). Prefer "
      "kong-admin-header-file for a token: a flag is visible in the process list.",
      OFF(kong_admin_headers)},
-    {"kong-admin-header-file", KGC_OPT_STRING, "",
+    {"kong-admin-header-file", KGC_CONFIG_OPT_STRING, "",
      "File of extra Admin API headers, one \"Name: value\" a line (# comments), read at start, "
      "e.g. a mounted Secret holding \"Kong-Admin-Token: ...\".",
      OFF(kong_admin_header_file)},
-    {"kong-probe-interval", KGC_OPT_DURATION, "1s", "How often a ready Kong instance is probed.",
-     OFF(kong_probe_interval_ns), 10 * MS, 3600 * S},
-    {"kong-probe-timeout", KGC_OPT_DURATION, "2s", "Time limit of each probe request.",
+    {"kong-probe-interval", KGC_CONFIG_OPT_DURATION, "1s",
+     "How often a ready Kong instance is probed.", OFF(kong_probe_interval_ns), 10 * MS, 3600 * S},
+    {"kong-probe-timeout", KGC_CONFIG_OPT_DURATION, "2s", "Time limit of each probe request.",
      OFF(kong_probe_timeout_ns), 10 * MS, 600 * S},
-    {"kong-down-probe-interval", KGC_OPT_DURATION, "200ms",
+    {"kong-down-probe-interval", KGC_CONFIG_OPT_DURATION, "200ms",
      "How often an unreachable Kong instance is probed, so its return is seen at once.",
      OFF(kong_down_probe_interval_ns), 10 * MS, 3600 * S},
 
-    {"listener-cache-dir", KGC_OPT_STRING, "/var/lib/kgc/listeners",
+    {"listener-cache-dir", KGC_CONFIG_OPT_STRING, "/var/lib/kgc/listeners",
      "Directory of the LMDB cache of last-known Kong listeners (empty: no listener cache at all: "
      "only live listeners count, like Kong's own controller, and Gateways wait as Pending while "
      "no Kong instance answers).",
      OFF(listener_cache_dir)},
-    {"listener-cache-max-mb", KGC_OPT_INT, "16", "Size cap of the listener cache, in MiB.",
+    {"listener-cache-max-mb", KGC_CONFIG_OPT_INT, "16", "Size cap of the listener cache, in MiB.",
      OFF(listener_cache_max_mb), 1, 65536},
 
-    {"controller-name", KGC_OPT_STRING, "konghq.com/kgc-gateway-controller",
+    {"controller-name", KGC_CONFIG_OPT_STRING, "konghq.com/kgc-gateway-controller",
      "GatewayClass spec.controllerName that kgc owns.", OFF(controller_name)},
-    {"gatewayclass-workers", KGC_OPT_INT, "1", "Worker threads of the GatewayClass controller.",
-     OFF(gatewayclass_workers), 1, 256},
-    {"gateway-workers", KGC_OPT_INT, "4", "Worker threads of the Gateway controller.",
+    {"gatewayclass-workers", KGC_CONFIG_OPT_INT, "1",
+     "Worker threads of the GatewayClass controller.", OFF(gatewayclass_workers), 1, 256},
+    {"gateway-workers", KGC_CONFIG_OPT_INT, "4", "Worker threads of the Gateway controller.",
      OFF(gateway_workers), 1, 256},
-    {"httproute-workers", KGC_OPT_INT, "4", "Worker threads of the HTTPRoute controller.",
+    {"httproute-workers", KGC_CONFIG_OPT_INT, "4", "Worker threads of the HTTPRoute controller.",
      OFF(httproute_workers), 1, 256},
-    {"publish-service", KGC_OPT_STRING, "",
+    {"publish-service", KGC_CONFIG_OPT_STRING, "",
      "NAMESPACE/NAME of the Kong proxy Service: Gateway addresses and port → targetPort mapping.",
      OFF(publish_service)},
-    {"publish-address", KGC_OPT_LIST, "",
+    {"publish-address", KGC_CONFIG_OPT_LIST, "",
      "Address to publish in Gateway status instead of the Service's (repeatable).",
      OFF(publish_addresses)},
-    {"requeue-on-kong-ready", KGC_OPT_BOOL, "true",
+    {"requeue-on-kong-ready", KGC_CONFIG_OPT_BOOL, "true",
      "Re-queue every Gateway when a Kong instance becomes ready, restarts or changes listeners, "
      "and when a pushed configuration programs them (false: backoff only, like Kong's own "
      "controller).",
      OFF(requeue_on_kong_ready)},
 
-    {"http-listen", KGC_OPT_STRING, ":10254",
+    {"http-listen", KGC_CONFIG_OPT_STRING, ":10254",
      "HOST:PORT (or :PORT for every interface) of /healthz, /readyz and /metrics (empty: "
      "disabled).",
      OFF(http_listen)},
-    {"debug-listen", KGC_OPT_STRING, "127.0.0.1:10256",
+    {"debug-listen", KGC_CONFIG_OPT_STRING, "127.0.0.1:10256",
      "HOST:PORT of the debug endpoints: /debug/cache, /debug/listeners, /debug/queue, "
      "/debug/config (empty: disabled; they show cluster objects, keep them private).",
      OFF(debug_listen)},
-    {"probe-listen", KGC_OPT_STRING, "",
+    {"probe-listen", KGC_CONFIG_OPT_STRING, "",
      "HOST:PORT of /healthz and /readyz alone, on connections of their own: point the kubelet's "
      "probes here so clients of --http-listen (or a flood of them) cannot starve them (empty: "
      "off; the chart uses :10253).",
      OFF(probe_listen)},
 
-    {"sync-debounce", KGC_OPT_DURATION, "100ms",
+    {"sync-debounce", KGC_CONFIG_OPT_DURATION, "100ms",
      "Quiet time after a change before the Kong configuration is translated and pushed.",
      OFF(sync_debounce_ns), 0, 600 * S},
-    {"sync-max-delay", KGC_OPT_DURATION, "1s",
+    {"sync-max-delay", KGC_CONFIG_OPT_DURATION, "1s",
      "Longest a change waits for its push while changes keep coming.", OFF(sync_max_delay_ns),
      1 * MS, 3600 * S},
-    {"invalid-backend-listen", KGC_OPT_STRING, "",
+    {"invalid-backend-listen", KGC_CONFIG_OPT_STRING, "",
      "HOST:PORT where kgc answers every request with 500 (empty: off): the endpoint behind "
      "invalid-backend-target.",
      OFF(invalid_backend_listen)},
-    {"invalid-backend-target", KGC_OPT_STRING, "",
+    {"invalid-backend-target", KGC_CONFIG_OPT_STRING, "",
      "HOST:PORT at which Kong reaches invalid-backend-listen (empty: off). When set, the share of "
      "a rule's traffic that would go to invalid backendRefs gets 500 through it, as the Gateway "
      "API requires; when empty that share goes to the rule's valid backends.",
      OFF(invalid_backend_target)},
 
-    {"leader-elect", KGC_OPT_BOOL, "false",
+    {"leader-elect", KGC_CONFIG_OPT_BOOL, "false",
      "Elect one leader among replicas on a coordination.k8s.io Lease; only it writes status and "
      "pushes configuration (the Helm chart turns this on).",
      OFF(leader_elect)},
-    {"election-id", KGC_OPT_STRING, "kgc-leader", "Name of the Lease used for leader election.",
-     OFF(election_id)},
-    {"election-namespace", KGC_OPT_STRING, "",
+    {"election-id", KGC_CONFIG_OPT_STRING, "kgc-leader",
+     "Name of the Lease used for leader election.", OFF(election_id)},
+    {"election-namespace", KGC_CONFIG_OPT_STRING, "",
      "Namespace of the Lease (empty: the pod's namespace, else the kubeconfig context's).",
      OFF(election_namespace)},
-    {"election-lease-duration", KGC_OPT_DURATION, "15s",
+    {"election-lease-duration", KGC_CONFIG_OPT_DURATION, "15s",
      "How long a standby waits for a silent leader before taking over.",
      OFF(election_lease_duration_ns), 1 * S, 3600 * S},
-    {"election-renew-deadline", KGC_OPT_DURATION, "10s",
+    {"election-renew-deadline", KGC_CONFIG_OPT_DURATION, "10s",
      "A leader that cannot renew for this long stops writing at once.",
      OFF(election_renew_deadline_ns), 500 * MS, 3600 * S},
-    {"election-retry-period", KGC_OPT_DURATION, "2s",
+    {"election-retry-period", KGC_CONFIG_OPT_DURATION, "2s",
      "Time between election attempts and renewals.", OFF(election_retry_period_ns), 100 * MS,
      600 * S},
 
-    {"allow-core-dumps", KGC_OPT_BOOL, "false",
+    {"allow-core-dumps", KGC_CONFIG_OPT_BOOL, "false",
      "Leave the process dumpable (core files, ptrace by the same user) for debugging. By default "
      "kgc sets PR_SET_DUMPABLE to 0 at start, so TLS private keys and tokens in its memory never "
      "reach a core file.",
      OFF(allow_core_dumps)},
-    {"cache-sync-timeout", KGC_OPT_DURATION, "2m",
+    {"cache-sync-timeout", KGC_CONFIG_OPT_DURATION, "2m",
      "Longest wait at start-up for every informer's first list; past it kgc exits 1.",
      OFF(cache_sync_timeout_ns), 1 * S, 3600 * S},
-    {"shutdown-timeout", KGC_OPT_DURATION, "10s",
+    {"shutdown-timeout", KGC_CONFIG_OPT_DURATION, "10s",
      "On SIGTERM, longest wait for keys in progress before the process exits.",
      OFF(shutdown_timeout_ns), 0, 3600 * S},
 };
 
-const struct kgc_option *kgc_config_options(size_t *n)
+const struct kgc_config_option *kgc_config_options(size_t *n)
 {
     *n = sizeof(options) / sizeof(options[0]);
     return options;
@@ -280,12 +281,12 @@ static int parse_bool(const char *v, bool *out)
     return KGC_EINVAL;
 }
 
-static bool out_of_bounds(const struct kgc_option *o, double v)
+static bool out_of_bounds(const struct kgc_config_option *o, double v)
 {
     return o->min != o->max && (v < o->min || v > o->max);
 }
 
-static void list_clear(struct kgc_strlist *l)
+static void list_clear(struct kgc_config_strlist *l)
 {
     for (size_t i = 0; i < l->len; i++)
         free(l->items[i]);
@@ -294,7 +295,7 @@ static void list_clear(struct kgc_strlist *l)
     l->len = 0;
 }
 
-static int list_append(struct kgc_strlist *l, const char *v, size_t n)
+static int list_append(struct kgc_config_strlist *l, const char *v, size_t n)
 {
     char **items = realloc(l->items, (l->len + 1) * sizeof(*items));
     if (!items)
@@ -309,14 +310,14 @@ static int list_append(struct kgc_strlist *l, const char *v, size_t n)
 
 /* Sets option o from text v. `from` names the source for messages ("--x" or "KGC_X"). For lists,
  * `append` adds v as one item; otherwise v is a comma-separated list that replaces the value. */
-static int set_value(struct kgc_config *cfg, const struct kgc_option *o, const char *v,
+static int set_value(struct kgc_config *cfg, const struct kgc_config_option *o, const char *v,
                      const char *from, bool append, struct kgc_err *err)
 {
     void *field = (char *)cfg + o->offset;
     char *end;
     char buf[64];
     switch (o->type) {
-    case KGC_OPT_STRING: {
+    case KGC_CONFIG_OPT_STRING: {
         char *copy = strdup(v);
         if (!copy)
             return kgc_err_set(err, KGC_ENOMEM, "%s: out of memory", from);
@@ -324,7 +325,7 @@ static int set_value(struct kgc_config *cfg, const struct kgc_option *o, const c
         *(char **)field = copy;
         return 0;
     }
-    case KGC_OPT_INT: {
+    case KGC_CONFIG_OPT_INT: {
         errno = 0;
         long long x = strtoll(v, &end, 10);
         if (!*v || *end || errno)
@@ -335,7 +336,7 @@ static int set_value(struct kgc_config *cfg, const struct kgc_option *o, const c
         *(long long *)field = x;
         return 0;
     }
-    case KGC_OPT_DOUBLE: {
+    case KGC_CONFIG_OPT_DOUBLE: {
         errno = 0;
         double x = strtod(v, &end);
         if (!*v || *end || errno || isnan(x))
@@ -346,12 +347,12 @@ static int set_value(struct kgc_config *cfg, const struct kgc_option *o, const c
         *(double *)field = x;
         return 0;
     }
-    case KGC_OPT_BOOL:
+    case KGC_CONFIG_OPT_BOOL:
         if (parse_bool(v, (bool *)field) != 0)
             return kgc_err_set(err, KGC_EUSAGE, "%s: \"%s\" is not a boolean (true or false)", from,
                                v);
         return 0;
-    case KGC_OPT_DURATION: {
+    case KGC_CONFIG_OPT_DURATION: {
         uint64_t ns;
         if (kgc_config_parse_duration(v, &ns) != 0)
             return kgc_err_set(err, KGC_EUSAGE,
@@ -366,8 +367,8 @@ static int set_value(struct kgc_config *cfg, const struct kgc_option *o, const c
         *(uint64_t *)field = ns;
         return 0;
     }
-    case KGC_OPT_LIST: {
-        struct kgc_strlist *l = field;
+    case KGC_CONFIG_OPT_LIST: {
+        struct kgc_config_strlist *l = field;
         if (append)
             return list_append(l, v, strlen(v)) ? kgc_err_set(err, KGC_ENOMEM, "out of memory") : 0;
         list_clear(l);
@@ -381,12 +382,12 @@ static int set_value(struct kgc_config *cfg, const struct kgc_option *o, const c
         }
         return 0;
     }
-    case KGC_OPT_LOGLEVEL:
+    case KGC_CONFIG_OPT_LOGLEVEL:
         if (kgc_log_level_parse(v, (enum kgc_log_level *)field) != 0)
             return kgc_err_set(err, KGC_EUSAGE,
                                "%s: \"%s\" is not a log level (debug, info, warn, error)", from, v);
         return 0;
-    case KGC_OPT_LOGFMT:
+    case KGC_CONFIG_OPT_LOGFMT:
         if (kgc_log_format_parse(v, (enum kgc_log_format *)field) != 0)
             return kgc_err_set(err, KGC_EUSAGE, "%s: \"%s\" is not a log format (text, json)", from,
                                v);
@@ -410,7 +411,7 @@ int kgc_config_defaults(struct kgc_config *cfg)
     return 0;
 }
 
-static const struct kgc_option *find_option(const char *name, size_t len)
+static const struct kgc_config_option *find_option(const char *name, size_t len)
 {
     for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
         if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
@@ -462,7 +463,7 @@ int kgc_config_parse(struct kgc_config *cfg, int argc, char *const argv[], char 
         const char *name = arg + 2;
         const char *eq = strchr(name, '=');
         size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
-        const struct kgc_option *o = find_option(name, nlen);
+        const struct kgc_config_option *o = find_option(name, nlen);
         if (!o)
             return kgc_err_set(err, KGC_EUSAGE, "unknown option --%.*s (see --help)", (int)nlen,
                                name);
@@ -471,7 +472,7 @@ int kgc_config_parse(struct kgc_config *cfg, int argc, char *const argv[], char 
         const char *value;
         if (eq) {
             value = eq + 1;
-        } else if (o->type == KGC_OPT_BOOL) {
+        } else if (o->type == KGC_CONFIG_OPT_BOOL) {
             value = "true"; /* `--flag` alone; a following word is never its value */
         } else if (i + 1 < argc) {
             value = argv[++i];
@@ -479,10 +480,10 @@ int kgc_config_parse(struct kgc_config *cfg, int argc, char *const argv[], char 
             return kgc_err_set(err, KGC_EUSAGE, "%s: missing value", from);
         }
         bool append = false;
-        if (o->type == KGC_OPT_LIST) {
+        if (o->type == KGC_CONFIG_OPT_LIST) {
             size_t idx = (size_t)(o - options);
             if (!list_seen[idx]) {
-                list_clear((struct kgc_strlist *)((char *)cfg + o->offset));
+                list_clear((struct kgc_config_strlist *)((char *)cfg + o->offset));
                 list_seen[idx] = true;
             }
             append = true;
@@ -498,34 +499,34 @@ void kgc_config_free(struct kgc_config *cfg)
 {
     for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
         void *field = (char *)cfg + options[i].offset;
-        if (options[i].type == KGC_OPT_STRING) {
+        if (options[i].type == KGC_CONFIG_OPT_STRING) {
             free(*(char **)field);
             *(char **)field = NULL;
-        } else if (options[i].type == KGC_OPT_LIST) {
+        } else if (options[i].type == KGC_CONFIG_OPT_LIST) {
             list_clear(field);
         }
     }
     memset(cfg, 0, sizeof(*cfg));
 }
 
-static const char *type_hint(enum kgc_opt_type t)
+static const char *type_hint(enum kgc_config_opt_type t)
 {
     switch (t) {
-    case KGC_OPT_STRING:
+    case KGC_CONFIG_OPT_STRING:
         return "string";
-    case KGC_OPT_INT:
+    case KGC_CONFIG_OPT_INT:
         return "int";
-    case KGC_OPT_DOUBLE:
+    case KGC_CONFIG_OPT_DOUBLE:
         return "number";
-    case KGC_OPT_BOOL:
+    case KGC_CONFIG_OPT_BOOL:
         return "";
-    case KGC_OPT_DURATION:
+    case KGC_CONFIG_OPT_DURATION:
         return "duration";
-    case KGC_OPT_LIST:
+    case KGC_CONFIG_OPT_LIST:
         return "value (repeatable)";
-    case KGC_OPT_LOGLEVEL:
+    case KGC_CONFIG_OPT_LOGLEVEL:
         return "level";
-    case KGC_OPT_LOGFMT:
+    case KGC_CONFIG_OPT_LOGFMT:
         return "format";
     }
     return "value";
@@ -540,7 +541,7 @@ void kgc_config_print_help(FILE *out, const char *progname)
             "Options:\n",
             progname);
     for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
-        const struct kgc_option *o = &options[i];
+        const struct kgc_config_option *o = &options[i];
         char env[128];
         kgc_config_env_name(o->name, env, sizeof(env));
         const char *hint = type_hint(o->type);

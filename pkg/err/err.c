@@ -27,7 +27,7 @@ int kgc_err_wrap(struct kgc_err *err, const char *fmt, ...)
     va_end(ap);
     char old[KGC_ERR_MSG_MAX];
     memcpy(old, err->msg, sizeof(old));
-    snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old[0] ? old : kgc_strerror(err->code));
+    snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old[0] ? old : kgc_err_str(err->code));
     return err->code;
 }
 
@@ -39,7 +39,7 @@ void kgc_err_clear(struct kgc_err *err)
     }
 }
 
-const char *kgc_strerror(int code)
+const char *kgc_err_str(int code)
 {
     switch (code) {
     case KGC_OK:

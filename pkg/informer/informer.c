@@ -198,7 +198,7 @@ static int do_list(struct kgc_informer *inf)
             if (rc != 0) {
                 free(rv);
                 kgc_error(COMPONENT, "storing the list failed", KGC_F_STR("kind", inf->info->name),
-                          KGC_F_STR("error", kgc_strerror(rc)));
+                          KGC_F_STR("error", kgc_err_str(rc)));
                 return rc;
             }
             set_rv(inf, rv);
@@ -237,7 +237,7 @@ static int do_list(struct kgc_informer *inf)
         }
         if (rc != KGC_EGONE) {
             kgc_warn(COMPONENT, "list failed", KGC_F_STR("kind", inf->info->name),
-                     KGC_F_STR("error", err.msg[0] ? err.msg : kgc_strerror(rc)));
+                     KGC_F_STR("error", err.msg[0] ? err.msg : kgc_err_str(rc)));
             break;
         }
         /* The continue token expired mid-list: start the list again from the beginning. */
@@ -375,7 +375,7 @@ static enum outcome do_watch(struct kgc_informer *inf)
         return WATCH_AGAIN;
     }
     kgc_warn(COMPONENT, "watch failed", KGC_F_STR("kind", inf->info->name),
-             KGC_F_STR("error", err.msg[0] ? err.msg : kgc_strerror(rc)));
+             KGC_F_STR("error", err.msg[0] ? err.msg : kgc_err_str(rc)));
     return FAILED;
 }
 

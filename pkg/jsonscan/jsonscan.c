@@ -7,7 +7,7 @@
 #include <string.h>
 
 #define STACK_MAX   1024u      /* nesting the scanner can follow at all */
-#define RELEASE_MIN (1u << 20) /* kgc_json_release: documents from this size on */
+#define RELEASE_MIN (1u << 20) /* kgc_jsonscan_release: documents from this size on */
 
 static size_t skip_ws(const char *p, size_t len, size_t i)
 {
@@ -107,8 +107,8 @@ static int scan_literal(const char *p, size_t len, size_t *i, const char *what, 
 }
 
 /* Scans one value from *i (white space first allowed); leaves *i just after it. */
-static int scan_one(const char *p, size_t len, size_t *i, const struct kgc_json_limits *lim,
-                    struct kgc_json_stats *st, const char *what, struct kgc_err *err)
+static int scan_one(const char *p, size_t len, size_t *i, const struct kgc_jsonscan_limits *lim,
+                    struct kgc_jsonscan_stats *st, const char *what, struct kgc_err *err)
 {
     size_t max_values = lim ? lim->max_values : 0;
     size_t max_containers = lim ? lim->max_containers : 0;
@@ -118,7 +118,7 @@ static int scan_one(const char *p, size_t len, size_t *i, const struct kgc_json_
     size_t j = *i;
     int rc;
     if (max_depth == 0 || max_depth > STACK_MAX)
-        max_depth = max_depth == 0 ? KGC_JSON_MAX_DEPTH : STACK_MAX;
+        max_depth = max_depth == 0 ? KGC_JSONSCAN_MAX_DEPTH : STACK_MAX;
     enum { VALUE, KEY, AFTER } state = VALUE;
     for (;;) {
         if (state == VALUE) {
@@ -198,10 +198,10 @@ static int scan_one(const char *p, size_t len, size_t *i, const struct kgc_json_
     }
 }
 
-int kgc_json_scan(const char *text, size_t len, const struct kgc_json_limits *lim,
-                  struct kgc_json_stats *st, const char *what, struct kgc_err *err)
+int kgc_jsonscan_scan(const char *text, size_t len, const struct kgc_jsonscan_limits *lim,
+                      struct kgc_jsonscan_stats *st, const char *what, struct kgc_err *err)
 {
-    struct kgc_json_stats local;
+    struct kgc_jsonscan_stats local;
     if (!st)
         st = &local;
     memset(st, 0, sizeof(*st));
@@ -219,16 +219,16 @@ int kgc_json_scan(const char *text, size_t len, const struct kgc_json_limits *li
     return 0;
 }
 
-int kgc_json_parse(const char *text, size_t len, const struct kgc_json_limits *lim,
-                   const char *what, json_object **out, struct kgc_err *err)
+int kgc_jsonscan_parse(const char *text, size_t len, const struct kgc_jsonscan_limits *lim,
+                       const char *what, json_object **out, struct kgc_err *err)
 {
     *out = NULL;
     if (!what)
         what = "JSON";
     if (len > INT_MAX)
         return kgc_err_set(err, KGC_E2BIG, "%s: %zu bytes is too large", what, len);
-    struct kgc_json_stats st;
-    int rc = kgc_json_scan(text, len, lim, &st, what, err);
+    struct kgc_jsonscan_stats st;
+    int rc = kgc_jsonscan_scan(text, len, lim, &st, what, err);
     if (rc)
         return rc;
     /* The scan bounded the depth: json-c's own limit only needs to be no lower. */
@@ -259,8 +259,8 @@ int kgc_json_parse(const char *text, size_t len, const struct kgc_json_limits *l
     return 0;
 }
 
-int kgc_json_iter_start(struct kgc_json_iter *it, const char *text, size_t len, char kind,
-                        const char *what, struct kgc_err *err)
+int kgc_jsonscan_iter_start(struct kgc_jsonscan_iter *it, const char *text, size_t len, char kind,
+                            const char *what, struct kgc_err *err)
 {
     memset(it, 0, sizeof(*it));
     size_t i = text ? skip_ws(text, len, 0) : 0;
@@ -274,8 +274,8 @@ int kgc_json_iter_start(struct kgc_json_iter *it, const char *text, size_t len, 
     return 0;
 }
 
-int kgc_json_iter_next(struct kgc_json_iter *it, const char **key, size_t *klen, const char **val,
-                       size_t *vlen, struct kgc_err *err)
+int kgc_jsonscan_iter_next(struct kgc_jsonscan_iter *it, const char **key, size_t *klen,
+                           const char **val, size_t *vlen, struct kgc_err *err)
 {
     const char *what = "JSON";
     if (key)
@@ -324,8 +324,8 @@ int kgc_json_iter_next(struct kgc_json_iter *it, const char **key, size_t *klen,
     }
     j = skip_ws(p, it->len, j);
     size_t v0 = j;
-    struct kgc_json_stats st = {0};
-    const struct kgc_json_limits deep = {.max_depth = STACK_MAX};
+    struct kgc_jsonscan_stats st = {0};
+    const struct kgc_jsonscan_limits deep = {.max_depth = STACK_MAX};
     if ((rc = scan_one(p, it->len, &j, &deep, &st, what, err))) {
         /* The member's value is bad or cut: it is handed back as the rest of the text, so a
          * caller can still read what precedes the cut. */
@@ -340,12 +340,12 @@ int kgc_json_iter_next(struct kgc_json_iter *it, const char **key, size_t *klen,
     return 1;
 }
 
-bool kgc_json_key_is(const char *key, size_t klen, const char *s)
+bool kgc_jsonscan_key_is(const char *key, size_t klen, const char *s)
 {
     return key && strlen(s) == klen && memcmp(key, s, klen) == 0;
 }
 
-void kgc_json_release(size_t bytes)
+void kgc_jsonscan_release(size_t bytes)
 {
 #ifdef __GLIBC__
     if (bytes >= RELEASE_MIN)

@@ -476,7 +476,7 @@ static int on_line(const char *line, size_t len, void *ctx)
         return rc;
     rc = x->fn(&ev, x->ctx);
     json_object_put(ev.object);
-    kgc_json_release(len);
+    kgc_jsonscan_release(len);
     return rc;
 }
 
@@ -735,9 +735,9 @@ static int http_error(struct kgc_k8s_client *c, const char *method, const char *
     memset(st, 0, sizeof(*st));
     json_object *j = NULL;
     /* A Status is a handful of values: anything bigger is kept as text, never built. */
-    static const struct kgc_json_limits status_lim = {.max_values = 1000, .max_depth = 32};
+    static const struct kgc_jsonscan_limits status_lim = {.max_values = 1000, .max_depth = 32};
     if (body && len)
-        (void)kgc_json_parse(body, len, &status_lim, "Status", &j, NULL);
+        (void)kgc_jsonscan_parse(body, len, &status_lim, "Status", &j, NULL);
     if (!kgc_k8s_status_decode(j, st)) {
         memset(st, 0, sizeof(*st));
         /* Not a Status: keep a printable prefix of the body as the message. */
@@ -785,10 +785,10 @@ static int parse_body(const struct kgc_k8s_response *r, const char *what, json_o
                       struct kgc_err *err)
 {
     *out = NULL;
-    static const struct kgc_json_limits lim = {.max_values = KGC_K8S_OBJECT_MAX_VALUES,
-                                               .max_containers = KGC_K8S_OBJECT_MAX_CONTAINERS};
+    static const struct kgc_jsonscan_limits lim = {.max_values = KGC_K8S_OBJECT_MAX_VALUES,
+                                                   .max_containers = KGC_K8S_OBJECT_MAX_CONTAINERS};
     json_object *j = NULL;
-    int rc = kgc_json_parse(r->body, r->len, &lim, what, &j, err);
+    int rc = kgc_jsonscan_parse(r->body, r->len, &lim, what, &j, err);
     if (rc == KGC_E2BIG || rc == KGC_ENOMEM)
         return rc;
     if (rc || !json_object_is_type(j, json_type_object)) {
@@ -909,10 +909,10 @@ int kgc_k8s_path(char *buf, size_t size, const struct kgc_k8s_resource *r, const
 /* The string value of text[0, len) (a JSON string), malloc'd; NULL when not a string. */
 static char *json_string_dup(const char *text, size_t len, bool *oom)
 {
-    static const struct kgc_json_limits one = {.max_values = 1};
+    static const struct kgc_jsonscan_limits one = {.max_values = 1};
     json_object *j = NULL;
     char *s = NULL;
-    if (kgc_json_parse(text, len, &one, "string", &j, NULL) == 0 &&
+    if (kgc_jsonscan_parse(text, len, &one, "string", &j, NULL) == 0 &&
         json_object_is_type(j, json_type_string)) {
         s = strdup(json_object_get_string(j));
         *oom |= !s;
@@ -924,41 +924,41 @@ static char *json_string_dup(const char *text, size_t len, bool *oom)
 int kgc_k8s_list_page_decode(const char *body, size_t len, const char *path, kgc_k8s_item_fn fn,
                              void *ctx, char **cont, char **rv, struct kgc_err *err)
 {
-    static const struct kgc_json_limits page = {.max_depth = KGC_JSON_MAX_DEPTH};
-    static const struct kgc_json_limits item = {.max_values = KGC_K8S_OBJECT_MAX_VALUES,
-                                                .max_containers = KGC_K8S_OBJECT_MAX_CONTAINERS};
+    static const struct kgc_jsonscan_limits page = {.max_depth = KGC_JSONSCAN_MAX_DEPTH};
+    static const struct kgc_jsonscan_limits item = {
+        .max_values = KGC_K8S_OBJECT_MAX_VALUES, .max_containers = KGC_K8S_OBJECT_MAX_CONTAINERS};
     char what[160];
     snprintf(what, sizeof(what), "list %.120s", path);
     /* One allocation-free pass checks the whole page's syntax first, so a bad page changes
      * nothing: no item reaches fn. */
-    int rc = kgc_json_scan(body, len, &page, NULL, what, err);
-    struct kgc_json_iter top;
-    if (rc == 0 && kgc_json_iter_start(&top, body, len, '{', what, NULL) != 0)
+    int rc = kgc_jsonscan_scan(body, len, &page, NULL, what, err);
+    struct kgc_jsonscan_iter top;
+    if (rc == 0 && kgc_jsonscan_iter_start(&top, body, len, '{', what, NULL) != 0)
         rc = kgc_err_set(err, KGC_EPARSE, "%s: the response is not a JSON object", what);
     if (rc)
         return rc;
     const char *k, *v, *items = NULL;
     size_t kl, vl, items_len = 0;
     bool oom = false;
-    while (kgc_json_iter_next(&top, &k, &kl, &v, &vl, NULL) == 1) {
-        if (kgc_json_key_is(k, kl, "items")) {
+    while (kgc_jsonscan_iter_next(&top, &k, &kl, &v, &vl, NULL) == 1) {
+        if (kgc_jsonscan_key_is(k, kl, "items")) {
             items = v;
             items_len = vl;
-        } else if (kgc_json_key_is(k, kl, "metadata")) {
-            struct kgc_json_iter m;
-            if (kgc_json_iter_start(&m, v, vl, '{', what, NULL) != 0)
+        } else if (kgc_jsonscan_key_is(k, kl, "metadata")) {
+            struct kgc_jsonscan_iter m;
+            if (kgc_jsonscan_iter_start(&m, v, vl, '{', what, NULL) != 0)
                 continue;
             const char *mk, *mv;
             size_t mkl, mvl;
-            while (kgc_json_iter_next(&m, &mk, &mkl, &mv, &mvl, NULL) == 1) {
-                if (kgc_json_key_is(mk, mkl, "continue")) {
+            while (kgc_jsonscan_iter_next(&m, &mk, &mkl, &mv, &mvl, NULL) == 1) {
+                if (kgc_jsonscan_key_is(mk, mkl, "continue")) {
                     free(*cont);
                     *cont = json_string_dup(mv, mvl, &oom);
                     if (*cont && !**cont) {
                         free(*cont);
                         *cont = NULL;
                     }
-                } else if (kgc_json_key_is(mk, mkl, "resourceVersion")) {
+                } else if (kgc_jsonscan_key_is(mk, mkl, "resourceVersion")) {
                     char *s = json_string_dup(mv, mvl, &oom);
                     if (s) {
                         free(*rv);
@@ -970,18 +970,18 @@ int kgc_k8s_list_page_decode(const char *body, size_t len, const char *path, kgc
     }
     if (oom)
         return kgc_err_set(err, KGC_ENOMEM, "out of memory");
-    struct kgc_json_iter it;
+    struct kgc_jsonscan_iter it;
     if (!items || (!(items_len == 4 && memcmp(items, "null", 4) == 0) &&
-                   kgc_json_iter_start(&it, items, items_len, '[', what, NULL) != 0))
+                   kgc_jsonscan_iter_start(&it, items, items_len, '[', what, NULL) != 0))
         return kgc_err_set(err, KGC_EPARSE, "%s: no items", what);
     if (items_len == 4 && memcmp(items, "null", 4) == 0)
         return 0;
     size_t n = 0;
-    while (kgc_json_iter_next(&it, NULL, NULL, &v, &vl, NULL) == 1) {
+    while (kgc_jsonscan_iter_next(&it, NULL, NULL, &v, &vl, NULL) == 1) {
         char iwhat[200];
         snprintf(iwhat, sizeof(iwhat), "%s: item %zu", what, n++);
         json_object *j = NULL;
-        if ((rc = kgc_json_parse(v, vl, &item, iwhat, &j, err)))
+        if ((rc = kgc_jsonscan_parse(v, vl, &item, iwhat, &j, err)))
             return rc;
         rc = fn(j, ctx);
         json_object_put(j);
@@ -1036,7 +1036,7 @@ int kgc_k8s_list(struct kgc_k8s_client *c, const char *collection_path,
         if (rc == 0)
             rc = kgc_k8s_list_page_decode(r.body, r.len, collection_path, fn, ctx, &cont, &rv, err);
         free(r.body);
-        kgc_json_release(r.len);
+        kgc_jsonscan_release(r.len);
         if (rc != 0)
             break;
         if (!cont)

@@ -142,11 +142,12 @@ int kgc_k8s_event_parse(const char *line, size_t len, struct kgc_k8s_event *ev, 
 {
     memset(ev, 0, sizeof(*ev));
     /* The envelope adds two values and one object to the object's own limits. */
-    static const struct kgc_json_limits lim = {.max_values = KGC_K8S_OBJECT_MAX_VALUES + 3,
-                                               .max_containers = KGC_K8S_OBJECT_MAX_CONTAINERS + 1,
-                                               .max_depth = JSON_MAX_DEPTH};
+    static const struct kgc_jsonscan_limits lim = {.max_values = KGC_K8S_OBJECT_MAX_VALUES + 3,
+                                                   .max_containers =
+                                                       KGC_K8S_OBJECT_MAX_CONTAINERS + 1,
+                                                   .max_depth = JSON_MAX_DEPTH};
     json_object *j = NULL;
-    int prc = kgc_json_parse(line, len, &lim, "watch event", &j, err);
+    int prc = kgc_jsonscan_parse(line, len, &lim, "watch event", &j, err);
     if (prc == KGC_EPARSE)
         kgc_err_wrap(err, "watch event is not JSON");
     if (prc)

@@ -24,16 +24,19 @@
  * configuration from kong.configuration.remove_sensitive() (a few hundred properties, some lists):
  * a few thousand values. GET /status (kong/api/routes/health.lua): server counters, the database
  * flag, memory per worker: tens of values per worker. 20x room over the biggest real answers. */
-static const struct kgc_json_limits ROOT_LIMITS = {.max_values = 50000, .max_containers = 10000};
-static const struct kgc_json_limits STATUS_LIMITS = {.max_values = 10000, .max_containers = 3000};
+static const struct kgc_jsonscan_limits ROOT_LIMITS = {.max_values = 50000,
+                                                       .max_containers = 10000};
+static const struct kgc_jsonscan_limits STATUS_LIMITS = {.max_values = 10000,
+                                                         .max_containers = 3000};
 /* One flattened_errors entry of a rejected push (kong/db/errors.lua:997-1010): entity_name,
  * entity_id, entity_tags, entity_type, the entity as sent (a route with many paths and headers, a
  * plugin with its config, a certificate with its PEM strings) and its errors. */
-static const struct kgc_json_limits ENTRY_LIMITS = {.max_values = 20000, .max_containers = 4000};
+static const struct kgc_jsonscan_limits ENTRY_LIMITS = {.max_values = 20000,
+                                                        .max_containers = 4000};
 
 /* Parses exactly len bytes of JSON (trailing white space allowed) within lim. Returns a new
  * reference or NULL with KGC_EPARSE/KGC_E2BIG in err; `what` names the document in the message. */
-static json_object *parse_json(const char *body, size_t len, const struct kgc_json_limits *lim,
+static json_object *parse_json(const char *body, size_t len, const struct kgc_jsonscan_limits *lim,
                                const char *what, int *rc, struct kgc_err *err)
 {
     if (!body || len == 0) {
@@ -41,7 +44,7 @@ static json_object *parse_json(const char *body, size_t len, const struct kgc_js
         return NULL;
     }
     json_object *o = NULL;
-    *rc = kgc_json_parse(body, len, lim, what, &o, err);
+    *rc = kgc_jsonscan_parse(body, len, lim, what, &o, err);
     return o;
 }
 
@@ -517,9 +520,9 @@ static unsigned parse_retry_after(const char *v)
 static bool parse_flattened(const char *text, size_t len, struct kgc_kong_push_result *out,
                             bool *cut)
 {
-    struct kgc_json_iter it;
+    struct kgc_jsonscan_iter it;
     struct kgc_err ierr = {0};
-    if (kgc_json_iter_start(&it, text, len, '[', "flattened_errors", &ierr) != 0)
+    if (kgc_jsonscan_iter_start(&it, text, len, '[', "flattened_errors", &ierr) != 0)
         return true;
     out->entity_errors = calloc(KGC_KONG_PUSH_MAX_ENTITIES, sizeof(*out->entity_errors));
     if (!out->entity_errors)
@@ -527,13 +530,13 @@ static bool parse_flattened(const char *text, size_t len, struct kgc_kong_push_r
     const char *v;
     size_t vl;
     int more;
-    while ((more = kgc_json_iter_next(&it, NULL, NULL, &v, &vl, &ierr)) == 1) {
+    while ((more = kgc_jsonscan_iter_next(&it, NULL, NULL, &v, &vl, &ierr)) == 1) {
         if (out->n_entity_errors == KGC_KONG_PUSH_MAX_ENTITIES) {
             out->truncated = true;
             continue;
         }
         json_object *e = NULL;
-        if (kgc_json_parse(v, vl, &ENTRY_LIMITS, "flattened_errors entry", &e, &ierr) != 0) {
+        if (kgc_jsonscan_parse(v, vl, &ENTRY_LIMITS, "flattened_errors entry", &e, &ierr) != 0) {
             out->truncated = true; /* an entry over the limits is left out, said so */
             continue;
         }
@@ -577,29 +580,29 @@ int kgc_kong_parse_push_reply(long status, const char *body, size_t len, const c
      * and an answer cut at the reply cap still yields the entries read before the cut. */
     struct kgc_err perr = {0};
     bool oom = false, parsed = false, cut = false;
-    struct kgc_json_iter top;
-    if (len && kgc_json_iter_start(&top, body, len, '{', "POST /config", &perr) == 0) {
+    struct kgc_jsonscan_iter top;
+    if (len && kgc_jsonscan_iter_start(&top, body, len, '{', "POST /config", &perr) == 0) {
         const char *k, *v;
         size_t kl, vl;
         int more;
-        while (!oom && (more = kgc_json_iter_next(&top, &k, &kl, &v, &vl, &perr)) == 1) {
-            if (kgc_json_key_is(k, kl, "message") && !out->message) {
+        while (!oom && (more = kgc_jsonscan_iter_next(&top, &k, &kl, &v, &vl, &perr)) == 1) {
+            if (kgc_jsonscan_key_is(k, kl, "message") && !out->message) {
                 json_object *m = NULL;
-                const struct kgc_json_limits one = {.max_values = 1};
-                if (kgc_json_parse(v, vl, &one, "POST /config: message", &m, &perr) == 0 &&
+                const struct kgc_jsonscan_limits one = {.max_values = 1};
+                if (kgc_jsonscan_parse(v, vl, &one, "POST /config: message", &m, &perr) == 0 &&
                     json_object_is_type(m, json_type_string)) {
                     out->message = strdup(json_object_get_string(m));
                     oom |= !out->message;
                 }
                 json_object_put(m);
-            } else if (kgc_json_key_is(k, kl, "flattened_errors") &&
+            } else if (kgc_jsonscan_key_is(k, kl, "flattened_errors") &&
                        out->kind == KGC_KONG_PUSH_REJECTED && !out->entity_errors) {
                 oom |= !parse_flattened(v, vl, out, &cut);
             }
         }
         if (more < 0) {
             cut = true; /* cut at the reply cap, or malformed past what was read */
-            if (v && kgc_json_key_is(k, kl, "flattened_errors") &&
+            if (v && kgc_jsonscan_key_is(k, kl, "flattened_errors") &&
                 out->kind == KGC_KONG_PUSH_REJECTED && !out->entity_errors)
                 oom |= !parse_flattened(v, vl, out, &cut);
         }
@@ -617,7 +620,7 @@ int kgc_kong_parse_push_reply(long status, const char *body, size_t len, const c
         out->message = strdup(m);
         oom = !out->message;
     }
-    kgc_json_release(len);
+    kgc_jsonscan_release(len);
     if (oom) {
         kgc_kong_push_result_free(out);
         return kgc_err_set(err, KGC_ENOMEM, "POST /config: out of memory reading the reply");

@@ -695,7 +695,7 @@ int kgc_kong_set_instances(struct kgc_kong *k, const char *const *urls, size_t n
             if (!in || (rc = instance_start(in))) {
                 if (!in)
                     rc = KGC_ENOMEM;
-                kgc_err_set(err, rc, "cannot start a prober for %s: %s", norm[i], kgc_strerror(rc));
+                kgc_err_set(err, rc, "cannot start a prober for %s: %s", norm[i], kgc_err_str(rc));
                 instance_free(in);
                 goto out_undo;
             }

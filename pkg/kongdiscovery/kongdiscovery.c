@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-struct kgc_kong_discovery {
+struct kgc_kongdiscovery {
     struct kgc_kong *kong;
     struct kgc_cache *cache;
     char *service_key; /* "ns/name": the EndpointSlice index value */
@@ -30,8 +30,8 @@ struct kgc_kong_discovery {
  * the API server's garbage collector and the controller itself go by. */
 #define MANAGED_BY_CONTROLLER "endpointslice-controller.k8s.io"
 
-const char *kgc_kong_discovery_untrusted(const struct kgc_api_endpointslice *s,
-                                         const char *service_name, const char *service_uid)
+const char *kgc_kongdiscovery_untrusted(const struct kgc_api_endpointslice *s,
+                                        const char *service_name, const char *service_uid)
 {
     if (!s->service_name || strcmp(s->service_name, service_name) != 0)
         return "label kubernetes.io/service-name does not name the Service";
@@ -54,7 +54,7 @@ static uint64_t mono_ns(void)
 }
 
 /* One warning per minute at most, counting the slices ignored in between (lock held). */
-static void warn_untrusted(struct kgc_kong_discovery *d, const struct kgc_api_endpointslice *s,
+static void warn_untrusted(struct kgc_kongdiscovery *d, const struct kgc_api_endpointslice *s,
                            const char *why)
 {
     uint64_t now = mono_ns();
@@ -77,7 +77,7 @@ static enum kgc_kong_cond cond_of(int8_t v)
 }
 
 /* Recomputes the instance set (lock held). */
-static int sync_locked(struct kgc_kong_discovery *d, struct kgc_err *err)
+static int sync_locked(struct kgc_kongdiscovery *d, struct kgc_err *err)
 {
     struct kgc_cache_list list = {0};
     int rc =
@@ -96,7 +96,7 @@ static int sync_locked(struct kgc_kong_discovery *d, struct kgc_err *err)
     size_t n_eps = 0, n_ports = 0;
     for (size_t i = 0; i < list.n && trusted; i++) {
         const struct kgc_api_endpointslice *s = kgc_api_as_endpointslice(list.items[i]);
-        const char *why = s ? kgc_kong_discovery_untrusted(s, d->service_name, svc_uid) : "";
+        const char *why = s ? kgc_kongdiscovery_untrusted(s, d->service_name, svc_uid) : "";
         if (why) {
             if (s)
                 warn_untrusted(d, s, why);
@@ -157,7 +157,7 @@ out:
     return rc;
 }
 
-int kgc_kong_discovery_sync(struct kgc_kong_discovery *d, struct kgc_err *err)
+int kgc_kongdiscovery_sync(struct kgc_kongdiscovery *d, struct kgc_err *err)
 {
     pthread_mutex_lock(&d->lock);
     int rc = sync_locked(d, err);
@@ -165,10 +165,10 @@ int kgc_kong_discovery_sync(struct kgc_kong_discovery *d, struct kgc_err *err)
     return rc;
 }
 
-static void resync(struct kgc_kong_discovery *d)
+static void resync(struct kgc_kongdiscovery *d)
 {
     struct kgc_err err = {0};
-    if (kgc_kong_discovery_sync(d, &err) != 0)
+    if (kgc_kongdiscovery_sync(d, &err) != 0)
         kgc_warn("kongdiscovery", "cannot update Kong instances", KGC_F_STR("error", err.msg));
 }
 
@@ -177,7 +177,7 @@ static void on_service(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj
                        const struct kgc_api_obj *new_obj, void *ctx)
 {
     (void)kind;
-    struct kgc_kong_discovery *d = ctx;
+    struct kgc_kongdiscovery *d = ctx;
     const struct kgc_api_obj *o = new_obj ? new_obj : old_obj;
     if (o && o->meta.key && strcmp(o->meta.key, d->service_key) == 0)
         resync(d);
@@ -187,7 +187,7 @@ static void on_slice(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
                      const struct kgc_api_obj *new_obj, void *ctx)
 {
     (void)kind;
-    struct kgc_kong_discovery *d = ctx;
+    struct kgc_kongdiscovery *d = ctx;
     bool ours = false;
     const struct kgc_api_obj *objs[2] = {old_obj, new_obj};
     for (int i = 0; i < 2 && !ours; i++) {
@@ -203,15 +203,15 @@ static void on_slice(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
         resync(d);
 }
 
-int kgc_kong_discovery_new(struct kgc_kong *k, struct kgc_cache *cache, const char *service,
-                           const char *port_name, struct kgc_kong_discovery **out,
-                           struct kgc_err *err)
+int kgc_kongdiscovery_new(struct kgc_kong *k, struct kgc_cache *cache, const char *service,
+                          const char *port_name, struct kgc_kongdiscovery **out,
+                          struct kgc_err *err)
 {
     const char *slash = service ? strchr(service, '/') : NULL;
     if (!slash || slash == service || !slash[1] || strchr(slash + 1, '/'))
         return kgc_err_set(err, KGC_EINVAL, "--kong-admin-service: \"%s\" is not NAMESPACE/NAME",
                            service ? service : "");
-    struct kgc_kong_discovery *d = calloc(1, sizeof(*d));
+    struct kgc_kongdiscovery *d = calloc(1, sizeof(*d));
     if (!d)
         return kgc_err_set(err, KGC_ENOMEM, "kong discovery: out of memory");
     d->kong = k;
@@ -222,21 +222,21 @@ int kgc_kong_discovery_new(struct kgc_kong *k, struct kgc_cache *cache, const ch
     if (d->service_key)
         d->service_name = strchr(d->service_key, '/') + 1;
     if (!d->service_key || !d->port_name) {
-        kgc_kong_discovery_free(d);
+        kgc_kongdiscovery_free(d);
         return kgc_err_set(err, KGC_ENOMEM, "kong discovery: out of memory");
     }
     int rc = kgc_cache_add_handler(cache, KGC_API_ENDPOINTSLICE, on_slice, d);
     if (!rc)
         rc = kgc_cache_add_handler(cache, KGC_API_SERVICE, on_service, d);
     if (rc) {
-        kgc_kong_discovery_free(d);
+        kgc_kongdiscovery_free(d);
         return kgc_err_set(err, rc, "kong discovery: cannot add a cache handler");
     }
     *out = d;
     return 0;
 }
 
-void kgc_kong_discovery_free(struct kgc_kong_discovery *d)
+void kgc_kongdiscovery_free(struct kgc_kongdiscovery *d)
 {
     if (!d)
         return;

@@ -341,12 +341,13 @@ static int lease_call(struct kgc_leader *l, const char *method, const char *path
                              len, cancel, &resp, &st, err);
     if (rc == 0 && out) {
         /* a Lease is a small object: bounded like any other object from the API server */
-        static const struct kgc_json_limits lim = {.max_values = KGC_K8S_OBJECT_MAX_VALUES,
-                                                   .max_containers = KGC_K8S_OBJECT_MAX_CONTAINERS};
+        static const struct kgc_jsonscan_limits lim = {.max_values = KGC_K8S_OBJECT_MAX_VALUES,
+                                                       .max_containers =
+                                                           KGC_K8S_OBJECT_MAX_CONTAINERS};
         json_object *j = NULL;
         struct kgc_err perr = {0};
         if (resp.body)
-            (void)kgc_json_parse(resp.body, resp.len, &lim, "Lease", &j, &perr);
+            (void)kgc_jsonscan_parse(resp.body, resp.len, &lim, "Lease", &j, &perr);
         if (!j || !json_object_is_type(j, json_type_object)) {
             json_object_put(j);
             rc = kgc_err_set(err, KGC_EPARSE, "%s %s: the answer is not a JSON object", method,
@@ -441,7 +442,7 @@ static int try_acquire_or_renew(struct kgc_leader *l)
     if (rc) {
         kgc_debug(COMPONENT,
                   act == KGC_LEADER_CREATE ? "lease create failed" : "lease update failed",
-                  KGC_F_STR("error", err.msg[0] ? err.msg : kgc_strerror(rc)));
+                  KGC_F_STR("error", err.msg[0] ? err.msg : kgc_err_str(rc)));
         return rc;
     }
     json_object_put(l->lease);
@@ -487,7 +488,7 @@ static void release(struct kgc_leader *l)
         rc = lease_call(l, "PUT", l->path, l->lease, NULL, NULL, &err);
     if (rc) {
         kgc_warn(COMPONENT, "lease release failed", KGC_F_STR("lease", l->name),
-                 KGC_F_STR("error", err.msg[0] ? err.msg : kgc_strerror(rc)));
+                 KGC_F_STR("error", err.msg[0] ? err.msg : kgc_err_str(rc)));
         return;
     }
     kgc_leader_observe_written(&l->obs, &next, now_ns(l));

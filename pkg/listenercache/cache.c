@@ -41,7 +41,7 @@ struct entry {
 /* An immutable view, shared by readers. */
 struct snapshot {
     int refs;
-    enum kgc_listener_source source;
+    enum kgc_listenercache_source source;
     uint64_t seen_ms;
     size_t n_live;
     struct kgc_kong_listeners listeners;
@@ -50,7 +50,7 @@ struct snapshot {
     char reason[KGC_ERR_MSG_MAX];
 };
 
-struct kgc_listener_cache {
+struct kgc_listenercache {
     char *dir; /* NULL: persistence disabled */
     unsigned max_mb, max_entries;
     const struct kgc_clock *wall; /* NULL: CLOCK_REALTIME */
@@ -66,28 +66,28 @@ struct kgc_listener_cache {
     struct snapshot *snap;
 };
 
-void kgc_listener_cache_options_default(struct kgc_listener_cache_options *o)
+void kgc_listenercache_options_default(struct kgc_listenercache_options *o)
 {
     memset(o, 0, sizeof(*o));
-    o->dir = KGC_LISTENER_CACHE_DEFAULT_DIR;
+    o->dir = KGC_LISTENERCACHE_DEFAULT_DIR;
     o->max_mb = 16;
     o->max_entries = 64;
 }
 
-const char *kgc_listener_source_name(enum kgc_listener_source s)
+const char *kgc_listenercache_source_name(enum kgc_listenercache_source s)
 {
     switch (s) {
-    case KGC_LISTENERS_LIVE:
+    case KGC_LISTENERCACHE_LIVE:
         return "live";
-    case KGC_LISTENERS_CACHED:
+    case KGC_LISTENERCACHE_CACHED:
         return "cached";
-    case KGC_LISTENERS_NONE:
+    case KGC_LISTENERCACHE_NONE:
         break;
     }
     return "none";
 }
 
-static uint64_t now_ms(const struct kgc_listener_cache *c)
+static uint64_t now_ms(const struct kgc_listenercache *c)
 {
     if (c->wall)
         return kgc_clock_now(c->wall) / KGC_NS_PER_MS;
@@ -118,7 +118,7 @@ static void set_identity(struct snapshot *s, const struct entry *e)
 
 /* Builds the view from the entries (mu held) and swaps it in. On allocation failure the old view
  * stays (and the next change retries). */
-static void rebuild(struct kgc_listener_cache *c)
+static void rebuild(struct kgc_listenercache *c)
 {
     struct snapshot *s = calloc(1, sizeof(*s));
     if (!s) {
@@ -153,7 +153,7 @@ static void rebuild(struct kgc_listener_cache *c)
         return;
     }
     if (first_live) {
-        s->source = KGC_LISTENERS_LIVE;
+        s->source = KGC_LISTENERCACHE_LIVE;
         set_identity(s, first_live);
     } else {
         if (down)
@@ -163,7 +163,7 @@ static void rebuild(struct kgc_listener_cache *c)
         else
             snprintf(s->reason, sizeof(s->reason), "no Kong instance probed since kgc started");
         if (best && c->dir) { /* no directory: no listener cache, only live listeners count */
-            s->source = KGC_LISTENERS_CACHED;
+            s->source = KGC_LISTENERCACHE_CACHED;
             s->seen_ms = best->seen_ms;
             set_identity(s, best);
             if (kgc_kong_listeners_copy(&s->listeners, &best->info.listeners)) {
@@ -180,7 +180,7 @@ static void rebuild(struct kgc_listener_cache *c)
     snapshot_unref(old);
 }
 
-void kgc_listener_view(struct kgc_listener_cache *c, struct kgc_listener_view *out)
+void kgc_listenercache_view(struct kgc_listenercache *c, struct kgc_listenercache_view *out)
 {
     static const struct kgc_kong_listeners none;
     pthread_mutex_lock(&c->snap_mu);
@@ -188,13 +188,13 @@ void kgc_listener_view(struct kgc_listener_cache *c, struct kgc_listener_view *o
     __atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&c->snap_mu);
     out->source = s->source;
-    out->stale = s->source == KGC_LISTENERS_CACHED;
+    out->stale = s->source == KGC_LISTENERCACHE_CACHED;
     out->age_ms = 0;
     if (out->stale) {
         uint64_t now = now_ms(c);
         out->age_ms = now > s->seen_ms ? now - s->seen_ms : 0;
     }
-    out->listeners = s->source == KGC_LISTENERS_NONE ? &none : &s->listeners;
+    out->listeners = s->source == KGC_LISTENERCACHE_NONE ? &none : &s->listeners;
     out->version = s->version;
     out->node_id = s->node_id;
     out->router_flavor = s->router_flavor;
@@ -205,7 +205,7 @@ void kgc_listener_view(struct kgc_listener_cache *c, struct kgc_listener_view *o
     out->snapshot_ = s;
 }
 
-void kgc_listener_view_release(struct kgc_listener_view *v)
+void kgc_listenercache_view_release(struct kgc_listenercache_view *v)
 {
     if (!v || !v->snapshot_)
         return;
@@ -213,7 +213,7 @@ void kgc_listener_view_release(struct kgc_listener_view *v)
     v->snapshot_ = NULL;
 }
 
-static struct entry *entry_get(struct kgc_listener_cache *c, const char *url, bool create)
+static struct entry *entry_get(struct kgc_listenercache *c, const char *url, bool create)
 {
     struct entry *e = kgc_strmap_get(&c->entries, url);
     if (e || !create)
@@ -235,7 +235,7 @@ static void entry_free(struct entry *e)
     free(e);
 }
 
-static void free_entries(struct kgc_listener_cache *c)
+static void free_entries(struct kgc_listenercache *c)
 {
     size_t pos = 0;
     const char *key;
@@ -261,9 +261,9 @@ static int check_record(void *ctx, const char *name, size_t name_len, const void
         snprintf(why, why_size, "unknown key \"%.*s\"", (int)(name_len > 64 ? 64 : name_len), name);
         return 1;
     }
-    struct kgc_listener_cache_entry d;
+    struct kgc_listenercache_entry d;
     struct kgc_err err = {0};
-    int drc = kgc_listener_cache_decode(data, len, &d, &err);
+    int drc = kgc_listenercache_decode(data, len, &d, &err);
     if (drc == KGC_ENOMEM)
         return KGC_ENOMEM;
     int result = 0;
@@ -273,23 +273,23 @@ static int check_record(void *ctx, const char *name, size_t name_len, const void
                  drc ? err.msg : "key and url differ");
         result = 1;
     }
-    kgc_listener_cache_entry_free(&d);
+    kgc_listenercache_entry_free(&d);
     return result;
 }
 
 /* kgc_store_iterate() callback: one checked "inst:" record into the entries (open's thread). */
 static int load_one(void *ctx, const char *name, size_t name_len, const void *data, size_t len)
 {
-    struct kgc_listener_cache *c = ctx;
+    struct kgc_listenercache *c = ctx;
     (void)name;
     (void)name_len;
-    struct kgc_listener_cache_entry d;
-    int rc = kgc_listener_cache_decode(data, len, &d, NULL);
+    struct kgc_listenercache_entry d;
+    int rc = kgc_listenercache_decode(data, len, &d, NULL);
     if (rc != 0)
         return rc; /* checked at open: only ENOMEM gets here */
     struct entry *e = entry_get(c, d.url, true);
     if (!e) {
-        kgc_listener_cache_entry_free(&d);
+        kgc_listenercache_entry_free(&d);
         return KGC_ENOMEM;
     }
     kgc_kong_info_free(&e->info);
@@ -301,13 +301,13 @@ static int load_one(void *ctx, const char *name, size_t name_len, const void *da
 }
 
 /* Opens the store in c->dir and loads the stored entries as CACHED. */
-static int open_store(struct kgc_listener_cache *c, struct kgc_err *err)
+static int open_store(struct kgc_listenercache *c, struct kgc_err *err)
 {
     struct kgc_store_options so;
     kgc_store_options_default(&so);
     so.dir = c->dir;
     so.max_mb = c->max_mb;
-    so.schema = KGC_LISTENER_CACHE_SCHEMA;
+    so.schema = KGC_LISTENERCACHE_SCHEMA;
     so.label = "listener cache";
     so.hint = DIR_HINT;
     so.component = COMPONENT;
@@ -322,16 +322,16 @@ static int open_store(struct kgc_listener_cache *c, struct kgc_err *err)
     return rc;
 }
 
-int kgc_listener_cache_open(const struct kgc_listener_cache_options *o,
-                            struct kgc_listener_cache **out, struct kgc_err *err)
+int kgc_listenercache_open(const struct kgc_listenercache_options *o,
+                           struct kgc_listenercache **out, struct kgc_err *err)
 {
-    struct kgc_listener_cache_options def;
+    struct kgc_listenercache_options def;
     if (!o) {
-        kgc_listener_cache_options_default(&def);
+        kgc_listenercache_options_default(&def);
         o = &def;
     }
     *out = NULL;
-    struct kgc_listener_cache *c = calloc(1, sizeof(*c));
+    struct kgc_listenercache *c = calloc(1, sizeof(*c));
     if (!c)
         return kgc_err_set(err, KGC_ENOMEM, "out of memory");
     c->max_mb = o->max_mb ? o->max_mb : 16;
@@ -366,21 +366,21 @@ int kgc_listener_cache_open(const struct kgc_listener_cache_options *o,
     *out = c;
     return 0;
 out_close:
-    kgc_listener_cache_close(c);
+    kgc_listenercache_close(c);
     return rc;
 }
 
-bool kgc_listener_cache_persistent(const struct kgc_listener_cache *c)
+bool kgc_listenercache_persistent(const struct kgc_listenercache *c)
 {
     return c->store != NULL;
 }
 
-const char *kgc_listener_cache_moved_aside(const struct kgc_listener_cache *c)
+const char *kgc_listenercache_moved_aside(const struct kgc_listenercache *c)
 {
     return c->store ? kgc_store_moved_aside(c->store) : "";
 }
 
-struct kgc_store *kgc_listener_cache_store(struct kgc_listener_cache *c)
+struct kgc_store *kgc_listenercache_store(struct kgc_listenercache *c)
 {
     return c ? c->store : NULL;
 }
@@ -398,20 +398,20 @@ struct pending_write {
 };
 
 /* Encodes e into w (mu held). Returns 0 or KGC_ENOMEM. */
-static int prepare_write(struct kgc_listener_cache *c, struct entry *e, struct pending_write *w)
+static int prepare_write(struct kgc_listenercache *c, struct entry *e, struct pending_write *w)
 {
-    struct kgc_listener_cache_entry d = {
+    struct kgc_listenercache_entry d = {
         .info = e->info, .last_seen_live_ms = e->seen_ms, .written_ms = now_ms(c)};
     snprintf(d.url, sizeof(d.url), "%s", e->url);
     snprintf(w->url, sizeof(w->url), "%s", e->url);
     w->gen = ++e->gen;
     w->seen_ms = e->seen_ms;
     e->persisted = false;
-    return c->store ? kgc_listener_cache_encode(&d, &w->buf, &w->len) : 0;
+    return c->store ? kgc_listenercache_encode(&d, &w->buf, &w->len) : 0;
 }
 
 /* Drops the least recently seen, not live, entries beyond max_entries (mu held). */
-static void prune(struct kgc_listener_cache *c, struct pending_write *w)
+static void prune(struct kgc_listenercache *c, struct pending_write *w)
 {
     for (;;) {
         size_t pos = 0, known = 0;
@@ -444,7 +444,7 @@ static void prune(struct kgc_listener_cache *c, struct pending_write *w)
 
 /* Writes a prepared entry (no lock held on entry), then marks it persisted if nothing changed
  * meanwhile. Frees what w holds. Returns 0 or a KGC code with a reason. */
-static int write_entry(struct kgc_listener_cache *c, struct pending_write *w, struct kgc_err *err)
+static int write_entry(struct kgc_listenercache *c, struct pending_write *w, struct kgc_err *err)
 {
     int rc = 0;
     struct kgc_err serr = {0};
@@ -495,9 +495,9 @@ static bool identity_equal(const struct kgc_kong_info *a, const struct kgc_kong_
            strcmp(a->database, b->database) == 0;
 }
 
-int kgc_listener_cache_set_live(struct kgc_listener_cache *c, const char *url,
-                                const struct kgc_kong_info *info, uint64_t seen_wall_ms,
-                                struct kgc_err *err)
+int kgc_listenercache_set_live(struct kgc_listenercache *c, const char *url,
+                               const struct kgc_kong_info *info, uint64_t seen_wall_ms,
+                               struct kgc_err *err)
 {
     struct pending_write w = {0};
     bool write = false;
@@ -545,8 +545,8 @@ int kgc_listener_cache_set_live(struct kgc_listener_cache *c, const char *url,
     return write ? write_entry(c, &w, err) : 0;
 }
 
-int kgc_listener_cache_set_down(struct kgc_listener_cache *c, const char *url, const char *reason,
-                                uint64_t last_ok_wall_ms, struct kgc_err *err)
+int kgc_listenercache_set_down(struct kgc_listenercache *c, const char *url, const char *reason,
+                               uint64_t last_ok_wall_ms, struct kgc_err *err)
 {
     struct pending_write w = {0};
     bool write = false;
@@ -570,8 +570,8 @@ int kgc_listener_cache_set_down(struct kgc_listener_cache *c, const char *url, c
     return write ? write_entry(c, &w, err) : 0;
 }
 
-int kgc_listener_cache_touch(struct kgc_listener_cache *c, const char *url, uint64_t seen_wall_ms,
-                             struct kgc_err *err)
+int kgc_listenercache_touch(struct kgc_listenercache *c, const char *url, uint64_t seen_wall_ms,
+                            struct kgc_err *err)
 {
     struct pending_write w = {0};
     bool write = false;
@@ -586,7 +586,7 @@ int kgc_listener_cache_touch(struct kgc_listener_cache *c, const char *url, uint
     return write ? write_entry(c, &w, err) : 0;
 }
 
-void kgc_listener_cache_forget(struct kgc_listener_cache *c, const char *url)
+void kgc_listenercache_forget(struct kgc_listenercache *c, const char *url)
 {
     pthread_mutex_lock(&c->mu);
     struct entry *e = entry_get(c, url, false);
@@ -607,23 +607,23 @@ void kgc_listener_cache_forget(struct kgc_listener_cache *c, const char *url)
 
 static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
 {
-    struct kgc_listener_cache *c = ctx;
+    struct kgc_listenercache *c = ctx;
     struct kgc_err err = {0};
     switch (ev->type) {
     case KGC_KONG_EV_READY:
     case KGC_KONG_EV_LISTENERS_CHANGED:
         if (ev->state->have_info)
-            kgc_listener_cache_set_live(c, ev->url, &ev->state->info, ev->state->last_ok_wall_ms,
-                                        &err);
+            kgc_listenercache_set_live(c, ev->url, &ev->state->info, ev->state->last_ok_wall_ms,
+                                       &err);
         break;
     case KGC_KONG_EV_UNREACHABLE:
-        kgc_listener_cache_set_down(c, ev->url, ev->reason, ev->state->last_ok_wall_ms, &err);
+        kgc_listenercache_set_down(c, ev->url, ev->reason, ev->state->last_ok_wall_ms, &err);
         break;
     case KGC_KONG_EV_HEARTBEAT:
-        kgc_listener_cache_touch(c, ev->url, ev->state->last_ok_wall_ms, &err);
+        kgc_listenercache_touch(c, ev->url, ev->state->last_ok_wall_ms, &err);
         break;
     case KGC_KONG_EV_REMOVED:
-        kgc_listener_cache_forget(c, ev->url);
+        kgc_listenercache_forget(c, ev->url);
         break;
     default:
         break;
@@ -631,15 +631,15 @@ static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
     /* write failures were logged (once per kind) by write_entry() */
 }
 
-int kgc_listener_cache_attach(struct kgc_listener_cache *c, struct kgc_kong *k)
+int kgc_listenercache_attach(struct kgc_listenercache *c, struct kgc_kong *k)
 {
     return kgc_kong_subscribe(k, on_kong_event, c);
 }
 
 /* ---- direct reads ---------------------------------------------------------------------------- */
 
-int kgc_listener_cache_get(struct kgc_listener_cache *c, const char *url,
-                           struct kgc_listener_cache_entry *out, struct kgc_err *err)
+int kgc_listenercache_get(struct kgc_listenercache *c, const char *url,
+                          struct kgc_listenercache_entry *out, struct kgc_err *err)
 {
     memset(out, 0, sizeof(*out));
     if (!c->store)
@@ -653,7 +653,7 @@ int kgc_listener_cache_get(struct kgc_listener_cache *c, const char *url,
     struct kgc_err serr = {0};
     int rc = kgc_store_get(c->store, key, &data, &len, &serr);
     if (rc == 0)
-        rc = kgc_listener_cache_decode(data, len, out, err);
+        rc = kgc_listenercache_decode(data, len, out, err);
     else if (rc == KGC_ENOENT)
         rc = kgc_err_set(err, KGC_ENOENT, "listener cache: no entry for %s", url);
     else
@@ -725,7 +725,7 @@ static json_object *entry_json(const struct entry *e, uint64_t now)
     return o;
 }
 
-char *kgc_listener_cache_dump(struct kgc_listener_cache *c)
+char *kgc_listenercache_dump(struct kgc_listenercache *c)
 {
     json_object *root = json_object_new_object();
     json_object *inst = json_object_new_array();
@@ -739,15 +739,15 @@ char *kgc_listener_cache_dump(struct kgc_listener_cache *c)
     json_object_object_add(root, "persistent", json_object_new_boolean(c->store != NULL));
     json_object_object_add(root, "dir", c->dir ? json_object_new_string(c->dir) : NULL);
 
-    struct kgc_listener_view v;
-    kgc_listener_view(c, &v);
+    struct kgc_listenercache_view v;
+    kgc_listenercache_view(c, &v);
     json_object_object_add(view, "source",
-                           json_object_new_string(kgc_listener_source_name(v.source)));
+                           json_object_new_string(kgc_listenercache_source_name(v.source)));
     json_object_object_add(view, "stale", json_object_new_boolean(v.stale));
     json_object_object_add(view, "age_ms", json_object_new_int64((int64_t)v.age_ms));
     json_object_object_add(view, "n_live", json_object_new_int64((int64_t)v.n_live));
     json_object_object_add(view, "reason", json_object_new_string(v.reason));
-    kgc_listener_view_release(&v);
+    kgc_listenercache_view_release(&v);
     json_object_object_add(root, "view", view);
 
     uint64_t now = now_ms(c);
@@ -778,7 +778,7 @@ char *kgc_listener_cache_dump(struct kgc_listener_cache *c)
 
 /* ---- close ----------------------------------------------------------------------------------- */
 
-void kgc_listener_cache_close(struct kgc_listener_cache *c)
+void kgc_listenercache_close(struct kgc_listenercache *c)
 {
     if (!c)
         return;

@@ -54,8 +54,8 @@ static size_t str_size(const char *s)
     return 2 + strlen(s);
 }
 
-int kgc_listener_cache_encode(const struct kgc_listener_cache_entry *e, unsigned char **buf,
-                              size_t *len)
+int kgc_listenercache_encode(const struct kgc_listenercache_entry *e, unsigned char **buf,
+                             size_t *len)
 {
     const struct kgc_kong_info *in = &e->info;
     const struct kgc_kong_listeners *l = &in->listeners;
@@ -180,7 +180,7 @@ static struct kgc_kong_listener *get_listeners(struct rbuf *r, size_t n,
     return v;
 }
 
-void kgc_listener_cache_entry_free(struct kgc_listener_cache_entry *e)
+void kgc_listenercache_entry_free(struct kgc_listenercache_entry *e)
 {
     if (!e)
         return;
@@ -188,8 +188,8 @@ void kgc_listener_cache_entry_free(struct kgc_listener_cache_entry *e)
     memset(e, 0, sizeof(*e));
 }
 
-int kgc_listener_cache_decode(const void *buf, size_t len, struct kgc_listener_cache_entry *e,
-                              struct kgc_err *err)
+int kgc_listenercache_decode(const void *buf, size_t len, struct kgc_listenercache_entry *e,
+                             struct kgc_err *err)
 {
     struct rbuf r = {.p = buf, .n = buf ? len : 0};
     memset(e, 0, sizeof(*e));
@@ -220,7 +220,7 @@ int kgc_listener_cache_decode(const void *buf, size_t len, struct kgc_listener_c
         r.fail = "trailing bytes";
     if (r.fail) {
         int code = strcmp(r.fail, "out of memory") == 0 ? KGC_ENOMEM : KGC_EPARSE;
-        kgc_listener_cache_entry_free(e);
+        kgc_listenercache_entry_free(e);
         return kgc_err_set(err, code, "listener cache entry: bad %s (at byte %zu of %zu)", r.fail,
                            r.off, len);
     }

@@ -15,12 +15,12 @@ int kgc_metrics_snapshot_take(const struct kgc_metrics_sources *src,
         for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++) {
             struct kgc_metrics_controller *mc = &out->controllers[out->n_controllers];
             struct kgc_workqueue *q =
-                kgc_reconciler_queue(src->reconciler, (enum kgc_reconcile_controller)c);
+                kgc_reconcile_queue(src->reconciler, (enum kgc_reconcile_controller)c);
             if (!q)
                 continue;
             mc->name = kgc_workqueue_name(q);
             kgc_workqueue_stats(q, &mc->queue);
-            kgc_reconciler_stats(src->reconciler, (enum kgc_reconcile_controller)c, &mc->reconcile);
+            kgc_reconcile_stats(src->reconciler, (enum kgc_reconcile_controller)c, &mc->reconcile);
             out->n_controllers++;
         }
     }
@@ -68,13 +68,13 @@ int kgc_metrics_snapshot_take(const struct kgc_metrics_sources *src,
     }
 
     if (src->lc) {
-        struct kgc_listener_view v;
-        kgc_listener_view(src->lc, &v);
+        struct kgc_listenercache_view v;
+        kgc_listenercache_view(src->lc, &v);
         out->have_view = true;
         out->view_source = v.source;
         out->view_age_seconds = (double)v.age_ms / 1e3;
         out->view_live_instances = v.n_live;
-        kgc_listener_view_release(&v);
+        kgc_listenercache_view_release(&v);
     }
 
     if (src->client) {
@@ -318,13 +318,13 @@ static void render_kong(const struct kgc_metrics_snapshot *s, struct kgc_metrics
 
 static void render_view(const struct kgc_metrics_snapshot *s, struct kgc_metrics_writer *w)
 {
-    static const enum kgc_listener_source sources[] = {KGC_LISTENERS_LIVE, KGC_LISTENERS_CACHED,
-                                                       KGC_LISTENERS_NONE};
+    static const enum kgc_listenercache_source sources[] = {
+        KGC_LISTENERCACHE_LIVE, KGC_LISTENERCACHE_CACHED, KGC_LISTENERCACHE_NONE};
     kgc_metrics_family(w, "kgc_listener_view_source", GAUGE,
                        "1 for where the listeners the reconcilers use come from now: live (a "
                        "ready Kong), cached (last-known, stale) or none.");
     for (size_t i = 0; i < 3; i++)
-        one(w, "source", kgc_listener_source_name(sources[i]),
+        one(w, "source", kgc_listenercache_source_name(sources[i]),
             s->view_source == sources[i] ? 1 : 0);
     kgc_metrics_family(w, "kgc_listener_view_age_seconds", GAUGE,
                        "Age of cached listeners (seconds since last seen live); 0 when live.");

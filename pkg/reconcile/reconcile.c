@@ -18,19 +18,19 @@ static const enum kgc_api_kind controller_kinds[] = {KGC_API_GATEWAYCLASS, KGC_A
                                                      KGC_API_HTTPROUTE};
 
 struct worker {
-    struct kgc_reconciler *r;
+    struct kgc_reconcile *r;
     enum kgc_reconcile_controller c;
     pthread_t thread;
     bool started;
 };
 
-struct kgc_reconciler {
+struct kgc_reconcile {
     struct kgc_reconcile_options o;
     char *controller_name;
     char *publish_ns, *publish_name;
     struct kgc_cache *cache;
     struct kgc_k8s_client *client;
-    struct kgc_listener_cache *lc;
+    struct kgc_listenercache *lc;
     struct kgc_kong *kong;
     struct kgc_status_lookup lookup;
     struct kgc_workqueue *queues[KGC_RECONCILE_CONTROLLER_COUNT];
@@ -61,7 +61,7 @@ void kgc_reconcile_options_default(struct kgc_reconcile_options *o)
     o->workers[KGC_RECONCILE_GATEWAY] = 4;
     o->workers[KGC_RECONCILE_HTTPROUTE] = 4;
     o->requeue_on_kong_ready = true;
-    kgc_ratelimit_config_default(&o->rate_limit);
+    kgc_workqueue_ratelimit_default(&o->rate_limit);
 }
 
 /* --- the cache as a status lookup ------------------------------------------------------------- */
@@ -124,13 +124,13 @@ void kgc_reconcile_cache_lookup(struct kgc_cache *cache, struct kgc_status_looku
 
 /* --- enqueueing ------------------------------------------------------------------------------- */
 
-static void enqueue(struct kgc_reconciler *r, enum kgc_reconcile_controller c, const char *key)
+static void enqueue(struct kgc_reconcile *r, enum kgc_reconcile_controller c, const char *key)
 {
     if (kgc_workqueue_add(r->queues[c], key) != 0)
         kgc_error(COMPONENT, "out of memory queueing a key", KGC_F_STR("key", key));
 }
 
-static void enqueue_ns_name(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
+static void enqueue_ns_name(struct kgc_reconcile *r, enum kgc_reconcile_controller c,
                             const char *ns, const char *name)
 {
     char key[KEY_MAX];
@@ -138,7 +138,7 @@ static void enqueue_ns_name(struct kgc_reconciler *r, enum kgc_reconcile_control
     enqueue(r, c, key);
 }
 
-static void enqueue_list(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
+static void enqueue_list(struct kgc_reconcile *r, enum kgc_reconcile_controller c,
                          struct kgc_cache_list *list)
 {
     for (size_t i = 0; i < list->n; i++)
@@ -146,14 +146,14 @@ static void enqueue_list(struct kgc_reconciler *r, enum kgc_reconcile_controller
     kgc_cache_list_release(list);
 }
 
-static void enqueue_kind(struct kgc_reconciler *r, enum kgc_reconcile_controller c, const char *ns)
+static void enqueue_kind(struct kgc_reconcile *r, enum kgc_reconcile_controller c, const char *ns)
 {
     struct kgc_cache_list list = {0};
     if (kgc_cache_list(r->cache, controller_kinds[c], ns, &list) == 0)
         enqueue_list(r, c, &list);
 }
 
-static void enqueue_by_index(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
+static void enqueue_by_index(struct kgc_reconcile *r, enum kgc_reconcile_controller c,
                              enum kgc_cache_index idx, const char *value)
 {
     struct kgc_cache_list list = {0};
@@ -162,7 +162,7 @@ static void enqueue_by_index(struct kgc_reconciler *r, enum kgc_reconcile_contro
 }
 
 /* The Gateways a route names in its parentRefs (attachedRoutes change with it). */
-static void enqueue_route_parents(struct kgc_reconciler *r, const struct kgc_api_httproute *rt)
+static void enqueue_route_parents(struct kgc_reconcile *r, const struct kgc_api_httproute *rt)
 {
     if (!rt)
         return;
@@ -179,20 +179,20 @@ static void enqueue_route_parents(struct kgc_reconciler *r, const struct kgc_api
     }
 }
 
-static bool is_publish_service(const struct kgc_reconciler *r, const struct kgc_api_obj *o)
+static bool is_publish_service(const struct kgc_reconcile *r, const struct kgc_api_obj *o)
 {
     return r->publish_ns && o && strcmp(o->meta.namespace, r->publish_ns) == 0 &&
            strcmp(o->meta.name, r->publish_name) == 0;
 }
 
 /* One handler for every kind: what a change of this object can alter, re-queued. */
-static void forget_written(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
+static void forget_written(struct kgc_reconcile *r, enum kgc_reconcile_controller c,
                            const char *key);
 
 static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
                       const struct kgc_api_obj *new_obj, void *ctx)
 {
-    struct kgc_reconciler *r = ctx;
+    struct kgc_reconcile *r = ctx;
     const struct kgc_api_obj *o = new_obj ? new_obj : old_obj;
     if (!o)
         return;
@@ -270,7 +270,7 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
 
 static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
 {
-    struct kgc_reconciler *r = ctx;
+    struct kgc_reconcile *r = ctx;
     if (ev->type != KGC_KONG_EV_READY && ev->type != KGC_KONG_EV_RESTARTED &&
         ev->type != KGC_KONG_EV_LISTENERS_CHANGED)
         return;
@@ -279,13 +279,13 @@ static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
     enqueue_kind(r, KGC_RECONCILE_GATEWAY, NULL);
 }
 
-void kgc_reconciler_enqueue(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
-                            const char *key)
+void kgc_reconcile_enqueue(struct kgc_reconcile *r, enum kgc_reconcile_controller c,
+                           const char *key)
 {
     enqueue(r, c, key);
 }
 
-void kgc_reconciler_enqueue_route(struct kgc_reconciler *r, const char *ns, const char *name)
+void kgc_reconcile_enqueue_route(struct kgc_reconcile *r, const char *ns, const char *name)
 {
     const struct kgc_api_obj *o = kgc_cache_get(r->cache, KGC_API_HTTPROUTE, ns, name);
     if (!o)
@@ -295,12 +295,12 @@ void kgc_reconciler_enqueue_route(struct kgc_reconciler *r, const char *ns, cons
     kgc_api_obj_unref(o);
 }
 
-void kgc_reconciler_enqueue_every(struct kgc_reconciler *r, enum kgc_reconcile_controller c)
+void kgc_reconcile_enqueue_every(struct kgc_reconcile *r, enum kgc_reconcile_controller c)
 {
     enqueue_kind(r, c, NULL);
 }
 
-void kgc_reconciler_enqueue_all(struct kgc_reconciler *r)
+void kgc_reconcile_enqueue_all(struct kgc_reconcile *r)
 {
     for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++)
         enqueue_kind(r, (enum kgc_reconcile_controller)c, NULL);
@@ -308,7 +308,7 @@ void kgc_reconciler_enqueue_all(struct kgc_reconciler *r)
 
 /* --- reconciling ------------------------------------------------------------------------------ */
 
-static void count(struct kgc_reconciler *r, enum kgc_reconcile_controller c, size_t field_offset)
+static void count(struct kgc_reconcile *r, enum kgc_reconcile_controller c, size_t field_offset)
 {
     pthread_mutex_lock(&r->stats_lock);
     (*(uint64_t *)((char *)&r->stats[c] + field_offset))++;
@@ -333,7 +333,7 @@ static void split_key(const char *key, char *buf, size_t size, const char **ns, 
 }
 
 /* Whether patch (hash h) was already written for obj at its current resourceVersion. */
-static bool already_written(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
+static bool already_written(struct kgc_reconcile *r, enum kgc_reconcile_controller c,
                             const struct kgc_api_obj *obj, uint64_t h)
 {
     const char *rv = obj->meta.resource_version;
@@ -346,7 +346,7 @@ static bool already_written(struct kgc_reconciler *r, enum kgc_reconcile_control
     return same;
 }
 
-static void remember_written(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
+static void remember_written(struct kgc_reconcile *r, enum kgc_reconcile_controller c,
                              const struct kgc_api_obj *obj, uint64_t h)
 {
     const char *rv = obj->meta.resource_version, *key = obj->meta.key;
@@ -373,7 +373,7 @@ static void remember_written(struct kgc_reconciler *r, enum kgc_reconcile_contro
     pthread_mutex_unlock(&r->written_lock);
 }
 
-static void forget_written(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
+static void forget_written(struct kgc_reconcile *r, enum kgc_reconcile_controller c,
                            const char *key)
 {
     pthread_mutex_lock(&r->written_lock);
@@ -382,7 +382,7 @@ static void forget_written(struct kgc_reconciler *r, enum kgc_reconcile_controll
 }
 
 /* Sends patch to obj's /status. Returns 0, or an error that means "retry". */
-static int write_status(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
+static int write_status(struct kgc_reconcile *r, enum kgc_reconcile_controller c,
                         const struct kgc_api_obj *obj, json_object *patch)
 {
     if (!r->client)
@@ -418,8 +418,8 @@ static int write_status(struct kgc_reconciler *r, enum kgc_reconcile_controller 
     return rc;
 }
 
-static void fill_status_options(struct kgc_reconciler *r, struct kgc_status_options *so,
-                                const struct kgc_listener_view *view)
+static void fill_status_options(struct kgc_reconcile *r, struct kgc_status_options *so,
+                                const struct kgc_listenercache_view *view)
 {
     kgc_status_options_default(so);
     so->controller_name = r->controller_name;
@@ -435,7 +435,7 @@ static void fill_status_options(struct kgc_reconciler *r, struct kgc_status_opti
 }
 
 /* Returns 0 when done with the key, non-zero to retry it with backoff. */
-static int reconcile_key(struct kgc_reconciler *r, enum kgc_reconcile_controller c, const char *key)
+static int reconcile_key(struct kgc_reconcile *r, enum kgc_reconcile_controller c, const char *key)
 {
     char buf[KEY_MAX];
     const char *ns, *name;
@@ -444,9 +444,9 @@ static int reconcile_key(struct kgc_reconciler *r, enum kgc_reconcile_controller
     if (!obj)
         return 0; /* deleted: nothing to write */
 
-    struct kgc_listener_view view = {0};
+    struct kgc_listenercache_view view = {0};
     if (r->lc)
-        kgc_listener_view(r->lc, &view);
+        kgc_listenercache_view(r->lc, &view);
     struct kgc_status_options so;
     fill_status_options(r, &so, r->lc ? &view : NULL);
     bool leader = __atomic_load_n(&r->leader, __ATOMIC_ACQUIRE);
@@ -510,14 +510,14 @@ static int reconcile_key(struct kgc_reconciler *r, enum kgc_reconcile_controller
     if (patch)
         json_object_put(patch);
     kgc_api_obj_unref(obj);
-    kgc_listener_view_release(&view);
+    kgc_listenercache_view_release(&view);
     return rc ? rc : (retry ? KGC_EAGAIN : 0);
 }
 
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
-    struct kgc_reconciler *r = w->r;
+    struct kgc_reconcile *r = w->r;
     struct kgc_workqueue *q = r->queues[w->c];
     char tname[16];
     snprintf(tname, sizeof(tname), "kgc-%.6s", controller_names[w->c]);
@@ -543,13 +543,13 @@ static void *worker_main(void *arg)
 
 /* --- lifecycle -------------------------------------------------------------------------------- */
 
-int kgc_reconciler_new(const struct kgc_reconcile_options *o, struct kgc_cache *cache,
-                       struct kgc_k8s_client *client, struct kgc_listener_cache *lc,
-                       struct kgc_kong *k, struct kgc_reconciler **out, struct kgc_err *err)
+int kgc_reconcile_new(const struct kgc_reconcile_options *o, struct kgc_cache *cache,
+                      struct kgc_k8s_client *client, struct kgc_listenercache *lc,
+                      struct kgc_kong *k, struct kgc_reconcile **out, struct kgc_err *err)
 {
     if (!o || !cache || !out)
         return kgc_err_set(err, KGC_EINVAL, "reconciler: missing options or cache");
-    struct kgc_reconciler *r = calloc(1, sizeof(*r));
+    struct kgc_reconcile *r = calloc(1, sizeof(*r));
     if (!r)
         return kgc_err_set(err, KGC_ENOMEM, "reconciler: out of memory");
     r->o = *o;
@@ -569,7 +569,7 @@ int kgc_reconciler_new(const struct kgc_reconcile_options *o, struct kgc_cache *
     if (o->publish_service && *o->publish_service) {
         const char *slash = strchr(o->publish_service, '/');
         if (!slash || slash == o->publish_service || !slash[1]) {
-            kgc_reconciler_free(r);
+            kgc_reconcile_free(r);
             return kgc_err_set(err, KGC_EINVAL, "publish service \"%s\" is not NAMESPACE/NAME",
                                o->publish_service);
         }
@@ -592,14 +592,14 @@ int kgc_reconciler_new(const struct kgc_reconcile_options *o, struct kgc_cache *
     for (int kind = 0; kind < KGC_API_KIND_COUNT; kind++) {
         int rc = kgc_cache_add_handler(cache, (enum kgc_api_kind)kind, on_change, r);
         if (rc) {
-            kgc_reconciler_free(r);
+            kgc_reconcile_free(r);
             return kgc_err_set(err, rc, "reconciler: cannot add a cache handler");
         }
     }
     if (k) {
         int rc = o->requeue_on_kong_ready ? kgc_kong_subscribe(k, on_kong_event, r) : 0;
         if (rc) {
-            kgc_reconciler_free(r);
+            kgc_reconcile_free(r);
             return kgc_err_set(err, rc, "reconciler: cannot subscribe to Kong events");
         }
     }
@@ -607,11 +607,11 @@ int kgc_reconciler_new(const struct kgc_reconcile_options *o, struct kgc_cache *
     return 0;
 
 out_nomem:
-    kgc_reconciler_free(r);
+    kgc_reconcile_free(r);
     return kgc_err_set(err, KGC_ENOMEM, "reconciler: out of memory");
 }
 
-int kgc_reconciler_start(struct kgc_reconciler *r, struct kgc_err *err)
+int kgc_reconcile_start(struct kgc_reconcile *r, struct kgc_err *err)
 {
     size_t w = 0;
     for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++) {
@@ -620,7 +620,7 @@ int kgc_reconciler_start(struct kgc_reconciler *r, struct kgc_err *err)
             r->workers[w].r = r;
             r->workers[w].c = (enum kgc_reconcile_controller)c;
             if (pthread_create(&r->workers[w].thread, NULL, worker_main, &r->workers[w]) != 0) {
-                kgc_reconciler_stop(r, 0);
+                kgc_reconcile_stop(r, 0);
                 return kgc_err_set(err, KGC_EAGAIN, "reconciler: cannot start a worker thread");
             }
             r->workers[w].started = true;
@@ -633,7 +633,7 @@ int kgc_reconciler_start(struct kgc_reconciler *r, struct kgc_err *err)
     return 0;
 }
 
-void kgc_reconciler_stop(struct kgc_reconciler *r, uint64_t timeout_ns)
+void kgc_reconcile_stop(struct kgc_reconcile *r, uint64_t timeout_ns)
 {
     if (!r)
         return;
@@ -649,11 +649,11 @@ void kgc_reconciler_stop(struct kgc_reconciler *r, uint64_t timeout_ns)
     }
 }
 
-void kgc_reconciler_free(struct kgc_reconciler *r)
+void kgc_reconcile_free(struct kgc_reconcile *r)
 {
     if (!r)
         return;
-    kgc_reconciler_stop(r, 0);
+    kgc_reconcile_stop(r, 0);
     for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++)
         kgc_workqueue_destroy(r->queues[c]);
     free(r->workers);
@@ -673,21 +673,20 @@ void kgc_reconciler_free(struct kgc_reconciler *r)
     free(r);
 }
 
-void kgc_reconciler_set_leader(struct kgc_reconciler *r, bool leader)
+void kgc_reconcile_set_leader(struct kgc_reconcile *r, bool leader)
 {
     bool was = __atomic_exchange_n(&r->leader, leader, __ATOMIC_ACQ_REL);
     if (leader && !was)
-        kgc_reconciler_enqueue_all(r);
+        kgc_reconcile_enqueue_all(r);
 }
 
-struct kgc_workqueue *kgc_reconciler_queue(struct kgc_reconciler *r,
-                                           enum kgc_reconcile_controller c)
+struct kgc_workqueue *kgc_reconcile_queue(struct kgc_reconcile *r, enum kgc_reconcile_controller c)
 {
     return r->queues[c];
 }
 
-void kgc_reconciler_stats(struct kgc_reconciler *r, enum kgc_reconcile_controller c,
-                          struct kgc_reconcile_stats *out)
+void kgc_reconcile_stats(struct kgc_reconcile *r, enum kgc_reconcile_controller c,
+                         struct kgc_reconcile_stats *out)
 {
     pthread_mutex_lock(&r->stats_lock);
     *out = r->stats[c];

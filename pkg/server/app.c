@@ -190,7 +190,7 @@ static int app_listeners(void *ctx, bool pretty, char **out, size_t *len)
     const struct kgc_server_app *a = app_of(ctx);
     json_object *root = NULL;
     if (a->metrics.lc) {
-        char *dump = kgc_listener_cache_dump(a->metrics.lc);
+        char *dump = kgc_listenercache_dump(a->metrics.lc);
         if (!dump)
             return KGC_ENOMEM;
         root = json_tokener_parse(dump);
@@ -243,11 +243,11 @@ static void collect_key(const char *key, unsigned state, unsigned requeues, void
     struct key_lists *kl = ctx;
     if (kl->oom)
         return;
-    if (state & KGC_WQ_WAITING)
+    if (state & KGC_WORKQUEUE_WAITING)
         add_key(kl->waiting, &kl->n_waiting, kl, key, requeues);
-    if (state & KGC_WQ_IN_PROGRESS)
+    if (state & KGC_WORKQUEUE_IN_PROGRESS)
         add_key(kl->in_progress, &kl->n_in_progress, kl, key, requeues);
-    if (state & KGC_WQ_DELAYED)
+    if (state & KGC_WORKQUEUE_DELAYED)
         add_key(kl->delayed, &kl->n_delayed, kl, key, requeues);
 }
 
@@ -304,7 +304,7 @@ static int app_queues(void *ctx, bool pretty, char **out, size_t *len)
     json_object_object_add(root, "queues", arr);
     for (int c = 0; a->metrics.reconciler && c < KGC_RECONCILE_CONTROLLER_COUNT; c++) {
         struct kgc_workqueue *q =
-            kgc_reconciler_queue(a->metrics.reconciler, (enum kgc_reconcile_controller)c);
+            kgc_reconcile_queue(a->metrics.reconciler, (enum kgc_reconcile_controller)c);
         if (!q)
             continue;
         json_object *qj = queue_json(q, cap);

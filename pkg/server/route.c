@@ -77,7 +77,7 @@ static int answer_body(struct kgc_server_response *out, int rc, char *body, size
         rc = KGC_ENOMEM;
     if (rc != 0) {
         free(body);
-        return answer_error(out, 500, kgc_strerror(rc), path, NULL, pretty);
+        return answer_error(out, 500, kgc_err_str(rc), path, NULL, pretty);
     }
     if (len > max_body) {
         free(body);

@@ -503,11 +503,11 @@ void kgc_status_gateway_release(struct kgc_status_gateway *s)
 }
 
 /* The view says where listens come from; NULL counts as NONE. */
-static const char *view_none_reason(const struct kgc_listener_view *v)
+static const char *view_none_reason(const struct kgc_listenercache_view *v)
 {
     if (!v)
         return "no listener view";
-    if (v->source == KGC_LISTENERS_NONE)
+    if (v->source == KGC_LISTENERCACHE_NONE)
         return v->reason && v->reason[0] ? v->reason : "no live and no cached Kong listeners";
     return NULL;
 }

@@ -47,7 +47,7 @@ struct blob {
 /* One Kong instance. */
 struct inst {
     char url[KGC_KONG_URL_MAX];
-    bool is_static; /* added with kgc_syncer_add_instance(): always ready */
+    bool is_static; /* added with kgc_sync_add_instance(): always ready */
     bool ready;     /* guarded by mu: the last event said ready */
     bool removed;   /* guarded by mu: REMOVED seen (kept until free: the client may be in use) */
     bool force;     /* guarded by mu: push even when it seems to hold the target */
@@ -90,7 +90,7 @@ struct broken {
     char *message;
 };
 
-struct kgc_syncer {
+struct kgc_sync {
     uint64_t debounce_ns, max_delay_ns;
     char *controller_name;
     char *invalid_backend_target;         /* NULL: off */
@@ -99,15 +99,15 @@ struct kgc_syncer {
     char **copts_strings;                 /* what copts points at */
     size_t n_copts_strings;
     const struct kgc_kong_client_options *client_opts; /* &copts or the registry's */
-    kgc_syncer_broken_fn on_broken;
+    kgc_sync_broken_fn on_broken;
     void *on_broken_ctx;
-    kgc_syncer_changed_fn on_changed;
+    kgc_sync_changed_fn on_changed;
     void *on_changed_ctx;
-    kgc_syncer_route_fn on_verdict_changed;
+    kgc_sync_route_fn on_verdict_changed;
     void *on_verdict_changed_ctx;
     struct kgc_status_lookup lookup;
     struct kgc_kong *kong;
-    struct kgc_listener_cache *lc;
+    struct kgc_listenercache *lc;
 
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -125,7 +125,7 @@ struct kgc_syncer {
     struct blob *cur;
     struct blob *last_good;
     /* The Gateway set (no text) of the last configuration a Kong accepted before kgc started,
-     * from the listener cache: answers kgc_syncer_gateway_programmed() while no instance is
+     * from the listener cache: answers kgc_sync_gateway_programmed() while no instance is
      * ready, until this process learns better (an acceptance, a restart, a foreign config). */
     struct blob *restored;
     struct kgc_translate_output last_out; /* problems of the last translation (config NULL) */
@@ -138,7 +138,7 @@ struct kgc_syncer {
     struct broken *broken;
     size_t n_broken;
     struct inst *insts;
-    struct kgc_syncer_stats stats;
+    struct kgc_sync_stats stats;
     char persisted_hash[KGC_KONG_HASH_LEN + 1]; /* syncer thread: the stored record's hash */
 };
 
@@ -221,7 +221,7 @@ static void broken_free(struct broken *b)
     free(b->message);
 }
 
-static struct inst *inst_find(struct kgc_syncer *s, const char *url)
+static struct inst *inst_find(struct kgc_sync *s, const char *url)
 {
     for (struct inst *i = s->insts; i; i = i->next)
         if (strcmp(i->url, url) == 0)
@@ -229,7 +229,7 @@ static struct inst *inst_find(struct kgc_syncer *s, const char *url)
     return NULL;
 }
 
-static struct inst *inst_get(struct kgc_syncer *s, const char *url)
+static struct inst *inst_get(struct kgc_sync *s, const char *url)
 {
     struct inst *i = inst_find(s, url);
     if (i)
@@ -252,7 +252,7 @@ static uint64_t backoff_ns(unsigned attempts)
     return d < KGC_SYNC_BACKOFF_MAX_NS ? d : KGC_SYNC_BACKOFF_MAX_NS;
 }
 
-static void notify_changed(struct kgc_syncer *s)
+static void notify_changed(struct kgc_sync *s)
 {
     if (s->on_changed)
         s->on_changed(s->on_changed_ctx);
@@ -261,7 +261,7 @@ static void notify_changed(struct kgc_syncer *s)
 /* ---- options ----------------------------------------------------------------------------------
  */
 
-void kgc_syncer_options_default(struct kgc_syncer_options *o)
+void kgc_sync_options_default(struct kgc_sync_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->debounce_ns = 100 * KGC_NS_PER_MS;
@@ -269,7 +269,7 @@ void kgc_syncer_options_default(struct kgc_syncer_options *o)
     kgc_kong_client_options_default(&o->client);
 }
 
-static const char *keep_string(struct kgc_syncer *s, const char *v, bool *ok)
+static const char *keep_string(struct kgc_sync *s, const char *v, bool *ok)
 {
     if (!v)
         return NULL;
@@ -282,7 +282,7 @@ static const char *keep_string(struct kgc_syncer *s, const char *v, bool *ok)
     return c;
 }
 
-static int copy_client_options(struct kgc_syncer *s, const struct kgc_kong_client_options *o)
+static int copy_client_options(struct kgc_sync *s, const struct kgc_kong_client_options *o)
 {
     s->copts = *o;
     s->copts_strings = calloc(4 + o->n_headers + o->n_credential_urls, sizeof(char *));
@@ -311,13 +311,13 @@ static int copy_client_options(struct kgc_syncer *s, const struct kgc_kong_clien
  */
 
 struct hide_ctx {
-    struct kgc_syncer *s;
+    struct kgc_sync *s;
     kgc_status_visit_fn fn;
     void *fnctx;
 };
 
 /* Syncer thread only (reads the broken list without the lock). */
-static bool is_hidden(const struct kgc_syncer *s, const struct kgc_api_obj *obj)
+static bool is_hidden(const struct kgc_sync *s, const struct kgc_api_obj *obj)
 {
     if (!s->n_broken)
         return false;
@@ -336,7 +336,7 @@ static bool is_hidden(const struct kgc_syncer *s, const struct kgc_api_obj *obj)
 static const struct kgc_api_obj *hide_get(void *ctx, enum kgc_api_kind kind, const char *ns,
                                           const char *name)
 {
-    struct kgc_syncer *s = ctx;
+    struct kgc_sync *s = ctx;
     const struct kgc_api_obj *obj = s->lookup.get(s->lookup.ctx, kind, ns, name);
     if (obj && is_hidden(s, obj)) {
         kgc_api_obj_unref(obj);
@@ -356,7 +356,7 @@ static bool hide_visit(const struct kgc_api_obj *obj, void *ctx)
 static void hide_foreach(void *ctx, enum kgc_api_kind kind, const char *ns, kgc_status_visit_fn fn,
                          void *fnctx)
 {
-    struct kgc_syncer *s = ctx;
+    struct kgc_sync *s = ctx;
     struct hide_ctx h = {.s = s, .fn = fn, .fnctx = fnctx};
     s->lookup.foreach (s->lookup.ctx, kind, ns, hide_visit, &h);
 }
@@ -450,7 +450,7 @@ static bool visit_gateway(const struct kgc_api_obj *obj, void *ctx)
 
 /* Drops the broken entries whose object changed or is gone (they are translated again). The
  * lookup is called without mu (it takes the cache's locks; mark_dirty may run under them). */
-static void prune_broken(struct kgc_syncer *s)
+static void prune_broken(struct kgc_sync *s)
 {
     if (!s->n_broken)
         return;
@@ -508,7 +508,7 @@ static void prune_broken(struct kgc_syncer *s)
 
 /* The verdict on route from the last translation and from Kong's rejections (syncer thread, or
  * mu held: only the syncer thread changes last_out and the broken list). */
-static void verdict_of(struct kgc_syncer *s, const struct kgc_api_httproute *route,
+static void verdict_of(struct kgc_sync *s, const struct kgc_api_httproute *route,
                        struct kgc_status_route_verdict *v)
 {
     memset(v, 0, sizeof(*v));
@@ -527,7 +527,7 @@ static void verdict_of(struct kgc_syncer *s, const struct kgc_api_httproute *rou
 }
 
 /* A hash of the verdict on route; 0 when there is no objection (syncer thread). */
-static uint64_t verdict_hash(struct kgc_syncer *s, const struct kgc_api_httproute *route)
+static uint64_t verdict_hash(struct kgc_sync *s, const struct kgc_api_httproute *route)
 {
     size_t n = 0;
     if (s->have_out)
@@ -619,7 +619,7 @@ static void walk_free(struct rv_walk *w)
 /* Whether the verdict on e (its hash already in e->verdict) carries a Kong limitation; logs it
  * once per route generation and verdict: when the last recorded entry differs (syncer thread,
  * the only one that changes s->verdicts, so reading it unlocked is safe). */
-static uint64_t note_limitation(struct kgc_syncer *s, const struct rverdict *e)
+static uint64_t note_limitation(struct kgc_sync *s, const struct rverdict *e)
 {
     const struct kgc_api_httproute *route = kgc_api_as_httproute(e->obj);
     if (!route)
@@ -637,7 +637,7 @@ static uint64_t note_limitation(struct kgc_syncer *s, const struct rverdict *e)
     return 1;
 }
 
-static void record_verdicts(struct kgc_syncer *s, struct rv_walk *w)
+static void record_verdicts(struct kgc_sync *s, struct rv_walk *w)
 {
     struct kgc_strmap next;
     kgc_strmap_init(&next);
@@ -761,14 +761,14 @@ static void usable_ctx_free(struct usable_ctx *u)
 }
 
 /* fresh: a change (not a re-translation after a rejection). Returns 0 or KGC_ENOMEM. */
-static int do_translate(struct kgc_syncer *s, bool fresh)
+static int do_translate(struct kgc_sync *s, bool fresh)
 {
     prune_broken(s);
     struct rv_walk rw = {0}; /* the routes, before the translator reads them */
     s->lookup.foreach (s->lookup.ctx, KGC_API_HTTPROUTE, NULL, visit_route, &rw);
-    struct kgc_listener_view view = {0};
+    struct kgc_listenercache_view view = {0};
     if (s->lc)
-        kgc_listener_view(s->lc, &view);
+        kgc_listenercache_view(s->lc, &view);
     struct kgc_status_lookup hl = {.get = hide_get, .foreach = hide_foreach, .ctx = s};
     struct kgc_status_options so;
     kgc_status_options_default(&so);
@@ -800,7 +800,7 @@ static int do_translate(struct kgc_syncer *s, bool fresh)
     }
     usable_ctx_free(&uc);
     if (s->lc)
-        kgc_listener_view_release(&view);
+        kgc_listenercache_view_release(&view);
     struct blob *b = NULL;
     struct gw_walk w = {.controller = s->controller_name};
     if (rc == 0 && (b = calloc(1, sizeof(*b)))) {
@@ -876,7 +876,7 @@ static bool blob_has_gateway(const struct blob *b, const char *key, int64_t gen)
 /* ---- the accepted Gateway set across kgc restarts ---------------------------------------------
  *
  * Record "rec:sync-accepted" in the store the listener cache persists to (kgc/store.h,
- * kgc_listener_cache_store()): RECORD_HEADER, the hash, then one "<generation> <namespace>/<name>"
+ * kgc_listenercache_store()): RECORD_HEADER, the hash, then one "<generation> <namespace>/<name>"
  * line per Gateway. */
 
 /* The record of b's Gateway set (malloc'd, *len bytes plus a NUL), or NULL when out of memory. */
@@ -901,9 +901,9 @@ static char *encode_accepted(const struct blob *b, size_t *len)
 }
 
 /* Stores b's Gateway set when it is not the one stored (syncer thread, no lock held). */
-static void persist_accepted(struct kgc_syncer *s, const struct blob *b)
+static void persist_accepted(struct kgc_sync *s, const struct blob *b)
 {
-    struct kgc_store *st = kgc_listener_cache_store(s->lc);
+    struct kgc_store *st = kgc_listenercache_store(s->lc);
     if (!st || strcmp(s->persisted_hash, b->hash) == 0)
         return;
     size_t n = 0;
@@ -967,7 +967,7 @@ static struct blob *parse_accepted(const char *rec, size_t len)
     return b;
 }
 
-char *kgc_syncer_accepted_record_canonical(const char *rec, size_t len, size_t *out_len)
+char *kgc_sync_accepted_record_canonical(const char *rec, size_t len, size_t *out_len)
 {
     struct blob *b = parse_accepted(rec, len);
     char *out = b ? encode_accepted(b, out_len) : NULL;
@@ -976,9 +976,9 @@ char *kgc_syncer_accepted_record_canonical(const char *rec, size_t len, size_t *
 }
 
 /* The stored Gateway set as a blob without text, or NULL (none, unreadable, malformed). */
-static struct blob *restore_accepted(struct kgc_syncer *s)
+static struct blob *restore_accepted(struct kgc_sync *s)
 {
-    struct kgc_store *st = kgc_listener_cache_store(s->lc);
+    struct kgc_store *st = kgc_listenercache_store(s->lc);
     if (!st)
         return NULL;
     char *rec = NULL;
@@ -1006,7 +1006,7 @@ static struct blob *restore_accepted(struct kgc_syncer *s)
  */
 
 /* What instance i should hold (guarded by mu). */
-static struct blob *target_of(struct kgc_syncer *s, const struct inst *i)
+static struct blob *target_of(struct kgc_sync *s, const struct inst *i)
 {
     if (s->cur && !hash_eq(s->cur, i->rejected_hash))
         return s->cur;
@@ -1015,7 +1015,7 @@ static struct blob *target_of(struct kgc_syncer *s, const struct inst *i)
     return NULL;
 }
 
-static bool wants_push(struct kgc_syncer *s, const struct inst *i)
+static bool wants_push(struct kgc_sync *s, const struct inst *i)
 {
     if (i->removed || !i->ready)
         return false;
@@ -1025,7 +1025,7 @@ static bool wants_push(struct kgc_syncer *s, const struct inst *i)
 
 /* The objects a rejection names that are not broken yet, as new entries in *out (syncer thread,
  * mu NOT held: the lookup is called). Returns how many. */
-static size_t collect_broken(struct kgc_syncer *s, const struct kgc_kong_push_result *r,
+static size_t collect_broken(struct kgc_sync *s, const struct kgc_kong_push_result *r,
                              struct broken **out)
 {
     size_t n = 0;
@@ -1078,7 +1078,7 @@ static size_t collect_broken(struct kgc_syncer *s, const struct kgc_kong_push_re
     return n;
 }
 
-static void push_one(struct kgc_syncer *s, struct inst *i, struct blob *b)
+static void push_one(struct kgc_sync *s, struct inst *i, struct blob *b)
 {
     struct kgc_err err = {0};
     int rc = 0;
@@ -1114,7 +1114,7 @@ static void push_one(struct kgc_syncer *s, struct inst *i, struct blob *b)
     i->last_push_wall_ms = kgc_base_wall_ms();
     s->stats.push_count++;
     s->stats.push_duration_ns_sum += took;
-    const double *bounds = kgc_syncer_push_bounds();
+    const double *bounds = kgc_sync_push_bounds();
     for (size_t k = 0; k < KGC_SYNC_PUSH_BUCKETS; k++) {
         if ((double)took <= bounds[k] * 1e9) {
             s->stats.push_duration_buckets[k]++;
@@ -1243,7 +1243,7 @@ static void push_one(struct kgc_syncer *s, struct inst *i, struct blob *b)
 
 static void *syncer_main(void *arg)
 {
-    struct kgc_syncer *s = arg;
+    struct kgc_sync *s = arg;
     pthread_setname_np(pthread_self(), "kgc-sync");
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
@@ -1307,14 +1307,14 @@ static void *syncer_main(void *arg)
 
 /* What instance i held before it restarted empty: what it accepted from this process, else what
  * it was already counted as carrying, else what the last kgc process saw accepted (restored). */
-static struct blob *carried_before_restart(struct kgc_syncer *s, struct inst *i)
+static struct blob *carried_before_restart(struct kgc_sync *s, struct inst *i)
 {
     return i->accepted ? i->accepted : i->carried ? i->carried : s->restored;
 }
 
 static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
 {
-    struct kgc_syncer *s = ctx;
+    struct kgc_sync *s = ctx;
     bool changed = false;
     const char *why = NULL;
     pthread_mutex_lock(&s->mu);
@@ -1408,13 +1408,13 @@ static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
 /* ---- public API -------------------------------------------------------------------------------
  */
 
-int kgc_syncer_new(const struct kgc_syncer_options *o, const struct kgc_status_lookup *lookup,
-                   struct kgc_kong *kong, struct kgc_listener_cache *lc, struct kgc_syncer **out,
-                   struct kgc_err *err)
+int kgc_sync_new(const struct kgc_sync_options *o, const struct kgc_status_lookup *lookup,
+                 struct kgc_kong *kong, struct kgc_listenercache *lc, struct kgc_sync **out,
+                 struct kgc_err *err)
 {
     if (!o || !lookup || !lookup->get || !lookup->foreach || !out)
         return kgc_err_set(err, KGC_EINVAL, "syncer: options, lookup and out are required");
-    struct kgc_syncer *s = calloc(1, sizeof(*s));
+    struct kgc_sync *s = calloc(1, sizeof(*s));
     if (!s)
         return kgc_err_set(err, KGC_ENOMEM, "syncer: out of memory");
     s->debounce_ns = o->debounce_ns;
@@ -1441,7 +1441,7 @@ int kgc_syncer_new(const struct kgc_syncer_options *o, const struct kgc_status_l
         rc = KGC_ENOMEM;
     const char *ps = o->publish_service, *slash = ps ? strchr(ps, '/') : NULL;
     if (rc == 0 && ps && ps[0] && (!slash || slash == ps || !slash[1])) {
-        kgc_syncer_free(s);
+        kgc_sync_free(s);
         return kgc_err_set(err, KGC_EINVAL, "syncer: publish service \"%s\" is not NAMESPACE/NAME",
                            ps);
     }
@@ -1456,19 +1456,19 @@ int kgc_syncer_new(const struct kgc_syncer_options *o, const struct kgc_status_l
         s->client_opts = &s->copts;
     }
     if (rc != 0) {
-        kgc_syncer_free(s);
+        kgc_sync_free(s);
         return kgc_err_set(err, rc, "syncer: out of memory");
     }
     s->restored = restore_accepted(s);
     if (kong && (rc = kgc_kong_subscribe(kong, on_kong_event, s)) != 0) {
-        kgc_syncer_free(s);
+        kgc_sync_free(s);
         return kgc_err_set(err, rc, "syncer: cannot subscribe to Kong events");
     }
     *out = s;
     return 0;
 }
 
-int kgc_syncer_add_instance(struct kgc_syncer *s, const char *admin_url, struct kgc_err *err)
+int kgc_sync_add_instance(struct kgc_sync *s, const char *admin_url, struct kgc_err *err)
 {
     char url[KGC_KONG_URL_MAX];
     int rc = kgc_kong_url_normalize(admin_url, url, err);
@@ -1486,7 +1486,7 @@ int kgc_syncer_add_instance(struct kgc_syncer *s, const char *admin_url, struct 
     return i ? 0 : kgc_err_set(err, KGC_ENOMEM, "syncer: out of memory");
 }
 
-int kgc_syncer_start(struct kgc_syncer *s, struct kgc_err *err)
+int kgc_sync_start(struct kgc_sync *s, struct kgc_err *err)
 {
     if (s->started)
         return 0;
@@ -1497,7 +1497,7 @@ int kgc_syncer_start(struct kgc_syncer *s, struct kgc_err *err)
     return 0;
 }
 
-void kgc_syncer_stop(struct kgc_syncer *s)
+void kgc_sync_stop(struct kgc_sync *s)
 {
     if (!s || !s->started)
         return;
@@ -1510,11 +1510,11 @@ void kgc_syncer_stop(struct kgc_syncer *s)
     s->started = false;
 }
 
-void kgc_syncer_free(struct kgc_syncer *s)
+void kgc_sync_free(struct kgc_sync *s)
 {
     if (!s)
         return;
-    kgc_syncer_stop(s);
+    kgc_sync_stop(s);
     while (s->insts) {
         struct inst *i = s->insts;
         s->insts = i->next;
@@ -1545,7 +1545,7 @@ void kgc_syncer_free(struct kgc_syncer *s)
     free(s);
 }
 
-void kgc_syncer_mark_dirty(struct kgc_syncer *s)
+void kgc_sync_mark_dirty(struct kgc_sync *s)
 {
     uint64_t now = now_ns();
     pthread_mutex_lock(&s->mu);
@@ -1558,7 +1558,7 @@ void kgc_syncer_mark_dirty(struct kgc_syncer *s)
     pthread_mutex_unlock(&s->mu);
 }
 
-void kgc_syncer_set_leader(struct kgc_syncer *s, bool leader)
+void kgc_sync_set_leader(struct kgc_sync *s, bool leader)
 {
     pthread_mutex_lock(&s->mu);
     if (leader && !s->leader)
@@ -1571,10 +1571,10 @@ void kgc_syncer_set_leader(struct kgc_syncer *s, bool leader)
     pthread_mutex_unlock(&s->mu);
 }
 
-bool kgc_syncer_gateway_programmed(void *ctx, const struct kgc_api_gateway *gw, char *why,
-                                   size_t why_size)
+bool kgc_sync_gateway_programmed(void *ctx, const struct kgc_api_gateway *gw, char *why,
+                                 size_t why_size)
 {
-    struct kgc_syncer *s = ctx;
+    struct kgc_sync *s = ctx;
     const char *key = gw->obj.meta.key;
     int64_t gen = gw->obj.meta.generation;
     bool ok = true;
@@ -1613,10 +1613,10 @@ bool kgc_syncer_gateway_programmed(void *ctx, const struct kgc_api_gateway *gw, 
     return ok;
 }
 
-void kgc_syncer_route_verdict(void *ctx, const struct kgc_api_httproute *route,
-                              struct kgc_status_route_verdict *v)
+void kgc_sync_route_verdict(void *ctx, const struct kgc_api_httproute *route,
+                            struct kgc_status_route_verdict *v)
 {
-    struct kgc_syncer *s = ctx;
+    struct kgc_sync *s = ctx;
     const char *uid = route->obj.meta.uid;
     uint64_t uid_hash = uid ? kgc_strmap_hash(uid, strlen(uid)) : 0;
     pthread_mutex_lock(&s->mu);
@@ -1628,14 +1628,14 @@ void kgc_syncer_route_verdict(void *ctx, const struct kgc_api_httproute *route,
     pthread_mutex_unlock(&s->mu);
 }
 
-const double *kgc_syncer_push_bounds(void)
+const double *kgc_sync_push_bounds(void)
 {
     static const double bounds[KGC_SYNC_PUSH_BUCKETS] = {
         0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
     return bounds;
 }
 
-void kgc_syncer_stats(struct kgc_syncer *s, struct kgc_syncer_stats *out)
+void kgc_sync_stats(struct kgc_sync *s, struct kgc_sync_stats *out)
 {
     pthread_mutex_lock(&s->mu);
     *out = s->stats;
@@ -1647,7 +1647,7 @@ static void jadd_str(json_object *o, const char *k, const char *v)
     json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
 }
 
-char *kgc_syncer_status_json(struct kgc_syncer *s)
+char *kgc_sync_status_json(struct kgc_sync *s)
 {
     json_object *root = json_object_new_object();
     json_object *insts = json_object_new_array();

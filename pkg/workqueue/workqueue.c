@@ -43,7 +43,7 @@ struct kgc_workqueue {
     pthread_cond_t ready;   /* a key may be ready to hand out, or shutdown began */
     pthread_cond_t drained; /* the last key in progress was done */
     const struct kgc_clock *clock;
-    struct kgc_ratelimit_config rl;
+    struct kgc_workqueue_ratelimit rl;
     char *name;
 
     struct kgc_strmap items; /* key → struct item */
@@ -68,9 +68,9 @@ struct kgc_workqueue {
     struct kgc_workqueue_histogram latency, work;
 };
 
-void kgc_ratelimit_config_default(struct kgc_ratelimit_config *cfg)
+void kgc_workqueue_ratelimit_default(struct kgc_workqueue_ratelimit *cfg)
 {
-    cfg->policy = KGC_RATELIMIT_BACKOFF_AND_BUCKET;
+    cfg->policy = KGC_WORKQUEUE_RATELIMIT_BACKOFF_AND_BUCKET;
     cfg->base_delay_ns = 5 * KGC_NS_PER_MS;
     cfg->max_delay_ns = 1000 * KGC_NS_PER_S;
     cfg->bucket_qps = 10.0;
@@ -322,7 +322,7 @@ static int add_after_locked(struct kgc_workqueue *q, struct item *it, uint64_t d
     return 0;
 }
 
-static uint64_t backoff_delay(const struct kgc_ratelimit_config *rl, unsigned failures)
+static uint64_t backoff_delay(const struct kgc_workqueue_ratelimit *rl, unsigned failures)
 {
     if (rl->base_delay_ns == 0)
         return 0;
@@ -335,7 +335,7 @@ static uint64_t backoff_delay(const struct kgc_ratelimit_config *rl, unsigned fa
 /* Reserves one token from the global bucket; returns how long the caller must wait for it. */
 static uint64_t bucket_delay(struct kgc_workqueue *q)
 {
-    const struct kgc_ratelimit_config *rl = &q->rl;
+    const struct kgc_workqueue_ratelimit *rl = &q->rl;
     if (rl->bucket_qps <= 0)
         return 0;
     uint64_t now = now_ns(q);
@@ -355,7 +355,7 @@ static uint64_t limiter_when(struct kgc_workqueue *q, struct item *it)
     unsigned failures = it->failures;
     if (it->failures < UINT32_MAX)
         it->failures++;
-    if (q->rl.policy == KGC_RATELIMIT_FIXED_INTERVAL)
+    if (q->rl.policy == KGC_WORKQUEUE_RATELIMIT_FIXED_INTERVAL)
         return q->rl.fixed_interval_ns;
     uint64_t per_item = backoff_delay(&q->rl, failures);
     uint64_t global = bucket_delay(q);
@@ -364,7 +364,7 @@ static uint64_t limiter_when(struct kgc_workqueue *q, struct item *it)
 
 /* --- public API ------------------------------------------------------------------------------- */
 
-struct kgc_workqueue *kgc_workqueue_new(const char *name, const struct kgc_ratelimit_config *rl,
+struct kgc_workqueue *kgc_workqueue_new(const char *name, const struct kgc_workqueue_ratelimit *rl,
                                         const struct kgc_clock *clock)
 {
     struct kgc_workqueue *q = calloc(1, sizeof(*q));
@@ -379,7 +379,7 @@ struct kgc_workqueue *kgc_workqueue_new(const char *name, const struct kgc_ratel
     if (rl)
         q->rl = *rl;
     else
-        kgc_ratelimit_config_default(&q->rl);
+        kgc_workqueue_ratelimit_default(&q->rl);
     q->bucket_tokens = (double)q->rl.bucket_burst;
     q->bucket_last_ns = now_ns(q);
     kgc_strmap_init(&q->items);
@@ -691,11 +691,11 @@ void kgc_workqueue_foreach(struct kgc_workqueue *q,
             continue;
         unsigned state = 0;
         if (it->flags & F_DIRTY)
-            state |= KGC_WQ_WAITING;
+            state |= KGC_WORKQUEUE_WAITING;
         if (it->flags & F_PROCESSING)
-            state |= KGC_WQ_IN_PROGRESS;
+            state |= KGC_WORKQUEUE_IN_PROGRESS;
         if (it->flags & F_DELAYED)
-            state |= KGC_WQ_DELAYED;
+            state |= KGC_WORKQUEUE_DELAYED;
         fn(it->key, state, it->failures, ctx);
     }
     pthread_mutex_unlock(&q->lock);

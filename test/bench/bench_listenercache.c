@@ -1,5 +1,5 @@
-/* Listener cache reads: kgc_listener_view() (the reconcilers' read: a snapshot reference) and
- * kgc_listener_cache_get() (an LMDB read transaction plus decoding one entry), with 1 and 2
+/* Listener cache reads: kgc_listenercache_view() (the reconcilers' read: a snapshot reference) and
+ * kgc_listenercache_get() (an LMDB read transaction plus decoding one entry), with 1 and 2
  * reader threads, alone and while a writer keeps changing the listeners (each change is an LMDB
  * write transaction). Prints a table; asserts nothing. */
 #include "bench_common.h"
@@ -19,7 +19,7 @@
 #define RUN_SECS 1.0
 
 struct shared {
-    struct kgc_listener_cache *c;
+    struct kgc_listenercache *c;
     volatile int stop;
     bool use_get; /* LMDB get instead of the view */
 };
@@ -41,16 +41,16 @@ static void *reader_main(void *arg)
     while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
         for (int i = 0; i < 256; i++) {
             if (s->use_get) {
-                struct kgc_listener_cache_entry e;
-                if (kgc_listener_cache_get(s->c, URL, &e, NULL) == 0) {
+                struct kgc_listenercache_entry e;
+                if (kgc_listenercache_get(s->c, URL, &e, NULL) == 0) {
                     sum += (long)e.info.listeners.n_proxy;
-                    kgc_listener_cache_entry_free(&e);
+                    kgc_listenercache_entry_free(&e);
                 }
             } else {
-                struct kgc_listener_view v;
-                kgc_listener_view(s->c, &v);
+                struct kgc_listenercache_view v;
+                kgc_listenercache_view(s->c, &v);
                 sum += (long)v.listeners->n_proxy + (long)v.age_ms;
-                kgc_listener_view_release(&v);
+                kgc_listenercache_view_release(&v);
             }
         }
         n += 256;
@@ -86,7 +86,7 @@ static struct kgc_kong_info make_info(size_t n)
 
 /* One run: n_readers readers for RUN_SECS, with or without a writer alternating two listener
  * sets. Prints one table row. */
-static void run(struct kgc_listener_cache *c, const char *what, bool use_get, int n_readers,
+static void run(struct kgc_listenercache *c, const char *what, bool use_get, int n_readers,
                 bool writer, const struct kgc_kong_info *a, const struct kgc_kong_info *b)
 {
     struct shared s = {.c = c, .use_get = use_get};
@@ -100,7 +100,7 @@ static void run(struct kgc_listener_cache *c, const char *what, bool use_get, in
     double t0 = bench_now_s();
     while (bench_now_s() - t0 < RUN_SECS) {
         if (writer) {
-            kgc_listener_cache_set_live(c, URL, writes % 2 ? a : b, 0, NULL);
+            kgc_listenercache_set_live(c, URL, writes % 2 ? a : b, 0, NULL);
             writes++;
         } else {
             usleep(10000);
@@ -145,17 +145,17 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    struct kgc_listener_cache_options o;
-    kgc_listener_cache_options_default(&o);
+    struct kgc_listenercache_options o;
+    kgc_listenercache_options_default(&o);
     o.dir = dir;
-    struct kgc_listener_cache *c = NULL;
+    struct kgc_listenercache *c = NULL;
     struct kgc_err err = {0};
-    if (kgc_listener_cache_open(&o, &c, &err)) {
+    if (kgc_listenercache_open(&o, &c, &err)) {
         fprintf(stderr, "open: %s\n", err.msg);
         return 1;
     }
     struct kgc_kong_info a = make_info(2), b = make_info(3);
-    kgc_listener_cache_set_live(c, URL, &a, 0, NULL);
+    kgc_listenercache_set_live(c, URL, &a, 0, NULL);
 
     bench_print_machine();
     printf("listener cache reads (%.0f s per row; LMDB in %s; writer = set_live alternating\n"
@@ -169,7 +169,7 @@ int main(void)
     run(c, "view (live snapshot)", false, 2, false, &a, &b);
     run(c, "view (live snapshot)", false, 1, true, &a, &b);
     run(c, "view (live snapshot)", false, 2, true, &a, &b);
-    kgc_listener_cache_set_down(c, URL, "bench", 0, NULL);
+    kgc_listenercache_set_down(c, URL, "bench", 0, NULL);
     run(c, "view (cached, stale)", false, 1, false, &a, &b);
     run(c, "view (cached, stale)", false, 2, false, &a, &b);
     run(c, "LMDB get + decode", true, 1, false, &a, &b);
@@ -182,7 +182,7 @@ int main(void)
 
     kgc_kong_info_free(&a);
     kgc_kong_info_free(&b);
-    kgc_listener_cache_close(c);
+    kgc_listenercache_close(c);
     rm_rf(dir);
     return 0;
 }

@@ -1,6 +1,6 @@
 /* libFuzzer target: EndpointSlices → Kong admin URLs, the path of --kong-admin-service. Each
  * document is parsed as the informer does (kgc_api_parse_text, pkg/api), turned into the Kong
- * module's view of a slice exactly as kgc_kong_discovery_sync() does (pkg/kongdiscovery), and
+ * module's view of a slice exactly as kgc_kongdiscovery_sync() does (pkg/kongdiscovery), and
  * given to kgc_kong_urls_from_endpoints() (pkg/kong/parse.c), whose URLs kgc_kong_set_instances()
  * normalises and probes.
  *
@@ -125,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         doc = sep ? sep + 5 : NULL;
     }
 
-    /* kgc_kong_discovery_sync()'s translation */
+    /* kgc_kongdiscovery_sync()'s translation */
     struct kgc_kong_endpoint_slice slices[MAX_DOCS];
     struct kgc_kong_endpoint *eps = calloc(n_eps ? n_eps : 1, sizeof(*eps));
     struct kgc_kong_endpoint_port *ports = calloc(n_ports ? n_ports : 1, sizeof(*ports));

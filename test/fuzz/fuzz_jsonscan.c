@@ -33,17 +33,17 @@ static void count(json_object *j, size_t *values, size_t *containers)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *text = (const char *)data;
-    struct kgc_json_stats st;
+    struct kgc_jsonscan_stats st;
     struct kgc_err err = {0};
-    const struct kgc_json_limits lim = {.max_values = 100000, .max_containers = 20000};
-    int rc = kgc_json_scan(text, size, &lim, &st, "fuzz", &err);
+    const struct kgc_jsonscan_limits lim = {.max_values = 100000, .max_containers = 20000};
+    int rc = kgc_jsonscan_scan(text, size, &lim, &st, "fuzz", &err);
     if (rc != 0) {
         if (!err.msg[0] || (rc != KGC_EPARSE && rc != KGC_E2BIG))
             abort();
         return 0;
     }
     json_object *j = NULL;
-    rc = kgc_json_parse(text, size, &lim, "fuzz", &j, &err);
+    rc = kgc_jsonscan_parse(text, size, &lim, "fuzz", &j, &err);
     /* json-c refuses what the scan accepted only where it cannot represent it (a top-level null)
      * or for lack of memory */
     if (rc != 0 && !strstr(err.msg, "null") && rc != KGC_ENOMEM) {
@@ -59,15 +59,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_object_put(j);
     }
     /* The iterators over a container: members until the end, and they reach it. */
-    struct kgc_json_iter it;
+    struct kgc_jsonscan_iter it;
     for (int kind = 0; kind < 2; kind++) {
-        if (kgc_json_iter_start(&it, text, size, kind ? '[' : '{', "fuzz", NULL) != 0)
+        if (kgc_jsonscan_iter_start(&it, text, size, kind ? '[' : '{', "fuzz", NULL) != 0)
             continue;
         const char *k, *v;
         size_t kl, vl, n = 0;
         int more;
-        while ((more = kgc_json_iter_next(&it, &k, &kl, &v, &vl, NULL)) == 1) {
-            if (v < text || v + vl > text + size || kgc_json_scan(v, vl, NULL, NULL, "m", NULL))
+        while ((more = kgc_jsonscan_iter_next(&it, &k, &kl, &v, &vl, NULL)) == 1) {
+            if (v < text || v + vl > text + size || kgc_jsonscan_scan(v, vl, NULL, NULL, "m", NULL))
                 abort(); /* each member is one valid value inside the text */
             n++;
         }

@@ -62,7 +62,7 @@ static void fuzz_root(const char *body, size_t len)
     }
 
     /* what the listener cache stores from this answer reads back the same */
-    struct kgc_listener_cache_entry e;
+    struct kgc_listenercache_entry e;
     memset(&e, 0, sizeof(e));
     snprintf(e.url, sizeof(e.url), "http://127.0.0.1:8001");
     e.info = info;
@@ -70,11 +70,11 @@ static void fuzz_root(const char *body, size_t len)
     e.written_ms = 1700000000001u;
     unsigned char *buf = NULL;
     size_t blen = 0;
-    rc = kgc_listener_cache_encode(&e, &buf, &blen);
+    rc = kgc_listenercache_encode(&e, &buf, &blen);
     if (rc == 0) {
-        struct kgc_listener_cache_entry d;
+        struct kgc_listenercache_entry d;
         struct kgc_err derr = {0};
-        check(kgc_listener_cache_decode(buf, blen, &d, &derr) == 0);
+        check(kgc_listenercache_decode(buf, blen, &d, &derr) == 0);
         check(strcmp(d.url, e.url) == 0 && d.last_seen_live_ms == e.last_seen_live_ms);
         check(strcmp(d.info.version, info.version) == 0 &&
               strcmp(d.info.edition, info.edition) == 0 &&
@@ -82,16 +82,16 @@ static void fuzz_root(const char *body, size_t len)
               strcmp(d.info.router_flavor, info.router_flavor) == 0 &&
               strcmp(d.info.database, info.database) == 0);
         check(kgc_kong_listeners_equal(&d.info.listeners, &info.listeners));
-        kgc_listener_cache_entry_free(&d);
+        kgc_listenercache_entry_free(&d);
         /* every strict prefix of an encoding is refused, never read past */
         for (size_t cut = 0; cut < blen; cut += 1 + blen / 16) {
             unsigned char *part = malloc(cut ? cut : 1);
             if (!part)
                 break;
             memcpy(part, buf, cut);
-            struct kgc_listener_cache_entry p;
-            check(kgc_listener_cache_decode(part, cut, &p, &derr) != 0);
-            kgc_listener_cache_entry_free(&p);
+            struct kgc_listenercache_entry p;
+            check(kgc_listenercache_decode(part, cut, &p, &derr) != 0);
+            kgc_listenercache_entry_free(&p);
             free(part);
         }
         free(buf);

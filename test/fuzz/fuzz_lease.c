@@ -16,10 +16,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct kgc_json_limits lim = {.max_values = KGC_K8S_OBJECT_MAX_VALUES,
-                                               .max_containers = KGC_K8S_OBJECT_MAX_CONTAINERS};
+    static const struct kgc_jsonscan_limits lim = {.max_values = KGC_K8S_OBJECT_MAX_VALUES,
+                                                   .max_containers = KGC_K8S_OBJECT_MAX_CONTAINERS};
     json_object *j = NULL;
-    if (kgc_json_parse((const char *)data, size, &lim, "Lease", &j, NULL) != 0)
+    if (kgc_jsonscan_parse((const char *)data, size, &lim, "Lease", &j, NULL) != 0)
         return 0;
     struct kgc_leader_record rec, back;
     if (kgc_leader_record_from_json(j, &rec) == 0) {

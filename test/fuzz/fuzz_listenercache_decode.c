@@ -1,4 +1,4 @@
-/* libFuzzer target: the listener cache's entry decoder, kgc_listener_cache_decode()
+/* libFuzzer target: the listener cache's entry decoder, kgc_listenercache_decode()
  * (pkg/listenercache/codec.c), on arbitrary bytes — what an LMDB file damaged on disk, written by
  * another version or planted by someone with access to the volume hands to a new kgc process.
  * Input: the bytes of one stored "inst:<url>" value.
@@ -41,14 +41,14 @@ static void check_listeners(const struct kgc_kong_listener *v, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct kgc_listener_cache_entry e;
+    struct kgc_listenercache_entry e;
     struct kgc_err err = {0};
-    int rc = kgc_listener_cache_decode(data, size, &e, &err);
+    int rc = kgc_listenercache_decode(data, size, &e, &err);
     if (rc != 0) {
         check(rc == KGC_EPARSE || rc == KGC_ENOMEM);
         check(err.msg[0] != '\0');
         check(e.info.listeners.proxy == NULL && e.info.listeners.stream == NULL);
-        kgc_listener_cache_entry_free(&e);
+        kgc_listenercache_entry_free(&e);
         return 0;
     }
     const struct kgc_kong_info *in = &e.info;
@@ -63,18 +63,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     unsigned char *buf = NULL;
     size_t len = 0;
-    check(kgc_listener_cache_encode(&e, &buf, &len) == 0);
+    check(kgc_listenercache_encode(&e, &buf, &len) == 0);
     check(len == size && len >= 4);
     check(memcmp(buf, data, 3) == 0 && memcmp(buf + 4, data + 4, len - 4) == 0);
 
     /* and the re-encoded bytes decode to the same entry */
-    struct kgc_listener_cache_entry e2;
-    check(kgc_listener_cache_decode(buf, len, &e2, &err) == 0);
+    struct kgc_listenercache_entry e2;
+    check(kgc_listenercache_decode(buf, len, &e2, &err) == 0);
     check(strcmp(e2.url, e.url) == 0 && e2.last_seen_live_ms == e.last_seen_live_ms &&
           e2.written_ms == e.written_ms &&
           kgc_kong_listeners_equal(&e2.info.listeners, &e.info.listeners));
-    kgc_listener_cache_entry_free(&e2);
+    kgc_listenercache_entry_free(&e2);
     free(buf);
-    kgc_listener_cache_entry_free(&e);
+    kgc_listenercache_entry_free(&e);
     return 0;
 }

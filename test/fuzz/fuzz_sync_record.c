@@ -31,11 +31,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(rec, data, size);
     rec[size] = '\0';
     size_t n1 = 0;
-    char *c1 = kgc_syncer_accepted_record_canonical(rec, size, &n1);
+    char *c1 = kgc_sync_accepted_record_canonical(rec, size, &n1);
     if (c1) {
         check(strlen(c1) == n1);
         size_t n2 = 0;
-        char *c2 = kgc_syncer_accepted_record_canonical(c1, n1, &n2);
+        char *c2 = kgc_sync_accepted_record_canonical(c1, n1, &n2);
         check(c2 != NULL && n2 == n1 && memcmp(c1, c2, n1) == 0);
         free(c2);
     }

@@ -708,22 +708,22 @@ void fixture_kong_default(struct fixture_kong *k)
     fixture_kong_add(k, KGC_KONG_LISTENER_STREAM, 9443, true, false);
 }
 
-void fixture_view(struct kgc_listener_view *v, enum kgc_listener_source source,
+void fixture_view(struct kgc_listenercache_view *v, enum kgc_listenercache_source source,
                   const struct fixture_kong *k, const char *reason)
 {
     static const struct kgc_kong_listeners none = {0};
     memset(v, 0, sizeof(*v));
     v->source = source;
-    v->stale = source == KGC_LISTENERS_CACHED;
-    v->age_ms = source == KGC_LISTENERS_CACHED ? 60000 : 0;
-    v->listeners = k && source != KGC_LISTENERS_NONE ? &k->set : &none;
+    v->stale = source == KGC_LISTENERCACHE_CACHED;
+    v->age_ms = source == KGC_LISTENERCACHE_CACHED ? 60000 : 0;
+    v->listeners = k && source != KGC_LISTENERCACHE_NONE ? &k->set : &none;
     v->version = "3.9.1";
     v->node_id = "";
     v->router_flavor = "traditional_compatible";
     v->database = "off";
-    v->url = source == KGC_LISTENERS_NONE ? "" : "http://kong:8001";
-    v->n_live = source == KGC_LISTENERS_LIVE ? 1 : 0;
-    v->reason = source == KGC_LISTENERS_LIVE ? "" : (reason ? reason : "");
+    v->url = source == KGC_LISTENERCACHE_NONE ? "" : "http://kong:8001";
+    v->n_live = source == KGC_LISTENERCACHE_LIVE ? 1 : 0;
+    v->reason = source == KGC_LISTENERCACHE_LIVE ? "" : (reason ? reason : "");
 }
 
 /* ---- a conformance environment -------------------------------------------------------------- */
@@ -778,7 +778,7 @@ int fixture_env_setup(struct fixture_env *env, char *err, size_t err_size)
     env->o.publish_service_namespace = "kong";
     env->o.publish_service_name = "kong-proxy";
     env->o.now = FIXTURE_NOW;
-    fixture_env_view(env, KGC_LISTENERS_LIVE, NULL);
+    fixture_env_view(env, KGC_LISTENERCACHE_LIVE, NULL);
     return 0;
 }
 
@@ -788,7 +788,8 @@ void fixture_env_free(struct fixture_env *env)
     memset(env, 0, sizeof(*env));
 }
 
-void fixture_env_view(struct fixture_env *env, enum kgc_listener_source source, const char *reason)
+void fixture_env_view(struct fixture_env *env, enum kgc_listenercache_source source,
+                      const char *reason)
 {
     fixture_view(&env->view, source, &env->kong, reason);
     env->o.view = &env->view;

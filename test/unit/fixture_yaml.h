@@ -122,7 +122,7 @@ void fixture_kong_add(struct fixture_kong *k, enum kgc_kong_listener_kind kind, 
                       bool ssl, bool udp);
 
 /* A hand-built view of source over k's listeners (NULL: none), with reason for CACHED/NONE. */
-void fixture_view(struct kgc_listener_view *v, enum kgc_listener_source source,
+void fixture_view(struct kgc_listenercache_view *v, enum kgc_listenercache_source source,
                   const struct fixture_kong *k, const char *reason);
 
 /* ---- a conformance environment ------------------------------------------------------------ */
@@ -137,7 +137,7 @@ struct fixture_env {
     struct fixture_set *set;
     struct kgc_status_lookup lk;
     struct fixture_kong kong;
-    struct kgc_listener_view view;
+    struct kgc_listenercache_view view;
     struct kgc_status_options o;
 };
 
@@ -149,7 +149,8 @@ int fixture_env_setup(struct fixture_env *env, char *err, size_t err_size);
 void fixture_env_free(struct fixture_env *env);
 
 /* Switches the view (LIVE/CACHED over env->kong, or NONE with reason). */
-void fixture_env_view(struct fixture_env *env, enum kgc_listener_source source, const char *reason);
+void fixture_env_view(struct fixture_env *env, enum kgc_listenercache_source source,
+                      const char *reason);
 
 /* The condition of type in a desired list, or NULL. */
 const struct kgc_status_condition *fixture_cond(const struct kgc_status_condition *c, uint32_t n,

@@ -143,7 +143,7 @@ static void test_help_lists_every_option_with_env_and_default(void **state)
     kgc_config_print_help(f, "kgc");
     fclose(f);
     size_t n;
-    const struct kgc_option *opts = kgc_config_options(&n);
+    const struct kgc_config_option *opts = kgc_config_options(&n);
     assert_true(n >= 6);
     for (size_t i = 0; i < n; i++) {
         char want[256], env[128];
@@ -197,8 +197,8 @@ static void test_defaults_equal_the_modules_defaults(void **state)
     assert_true(p.cfg.kong_down_probe_interval_ns == kong.down_probe_interval_ms * KGC_NS_PER_MS);
     assert_true(p.cfg.kong_probe_timeout_ns == kong.client.request_timeout_ms * KGC_NS_PER_MS);
     assert_false(p.cfg.kong_admin_tls_skip_verify);
-    struct kgc_listener_cache_options lc;
-    kgc_listener_cache_options_default(&lc);
+    struct kgc_listenercache_options lc;
+    kgc_listenercache_options_default(&lc);
     assert_string_equal(p.cfg.listener_cache_dir, lc.dir);
     assert_int_equal(p.cfg.listener_cache_max_mb, lc.max_mb);
     struct kgc_reconcile_options rc;

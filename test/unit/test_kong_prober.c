@@ -166,15 +166,15 @@ static size_t rec_count_type(struct recorder *r, size_t from, enum kgc_kong_even
     })
 
 /* Polls the view until source/stale match, for at most timeout_ms. Returns the wait in ms or -1. */
-static long wait_view(struct kgc_listener_cache *c, enum kgc_listener_source src, bool stale,
+static long wait_view(struct kgc_listenercache *c, enum kgc_listenercache_source src, bool stale,
                       uint64_t timeout_ms)
 {
     uint64_t t0 = kgc_clock_now(NULL);
     for (;;) {
-        struct kgc_listener_view v;
-        kgc_listener_view(c, &v);
+        struct kgc_listenercache_view v;
+        kgc_listenercache_view(c, &v);
         bool ok = v.source == src && v.stale == stale;
-        kgc_listener_view_release(&v);
+        kgc_listenercache_view_release(&v);
         uint64_t el = (kgc_clock_now(NULL) - t0) / KGC_NS_PER_MS;
         if (ok)
             return (long)el;
@@ -205,7 +205,7 @@ static struct kf_server *fake_start(unsigned port, const char *node_id, const ch
 }
 
 static struct kgc_kong *kong_new(uint64_t interval_ms, uint64_t down_ms, uint64_t heartbeat_ms,
-                                 struct recorder *r, struct kgc_listener_cache *cache)
+                                 struct recorder *r, struct kgc_listenercache *cache)
 {
     struct kgc_kong_options o;
     kgc_kong_options_default(&o);
@@ -217,20 +217,20 @@ static struct kgc_kong *kong_new(uint64_t interval_ms, uint64_t down_ms, uint64_
     struct kgc_err err = {0};
     assert_int_equal(kgc_kong_new(&o, &k, &err), 0);
     if (cache)
-        assert_int_equal(kgc_listener_cache_attach(cache, k), 0);
+        assert_int_equal(kgc_listenercache_attach(cache, k), 0);
     if (r)
         assert_int_equal(kgc_kong_subscribe(k, on_event, r), 0);
     return k;
 }
 
-static struct kgc_listener_cache *cache_open(const char *dir)
+static struct kgc_listenercache *cache_open(const char *dir)
 {
-    struct kgc_listener_cache_options o;
-    kgc_listener_cache_options_default(&o);
+    struct kgc_listenercache_options o;
+    kgc_listenercache_options_default(&o);
     o.dir = dir;
-    struct kgc_listener_cache *c = NULL;
+    struct kgc_listenercache *c = NULL;
     struct kgc_err err = {0};
-    if (kgc_listener_cache_open(&o, &c, &err))
+    if (kgc_listenercache_open(&o, &c, &err))
         fail_msg("cache: %s", err.msg);
     return c;
 }
@@ -281,7 +281,7 @@ static void test_events_through_restarts(void **state)
     snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
     char lcdir[] = "/tmp/kgc-prober-lc-XXXXXX";
     assert_non_null(mkdtemp(lcdir));
-    struct kgc_listener_cache *cache = cache_open(lcdir);
+    struct kgc_listenercache *cache = cache_open(lcdir);
     struct kgc_kong *k = kong_new(100, 50, 400, &r, cache);
     assert_int_equal(kgc_kong_set_instances(k, (const char *[]){url}, 1, NULL), 0);
 
@@ -292,7 +292,7 @@ static void test_events_through_restarts(void **state)
     assert_true(ready < lis && lis < hash);
     assert_true(kgc_kong_hash_is_empty(rec_get(&r, hash).hash));
     assert_int_equal(rec_get(&r, lis).n_proxy, 2);
-    assert_true(wait_view(cache, KGC_LISTENERS_LIVE, false, 1000) >= 0);
+    assert_true(wait_view(cache, KGC_LISTENERCACHE_LIVE, false, 1000) >= 0);
     struct kgc_kong_instance_state *st;
     size_t n;
     assert_int_equal(kgc_kong_states(k, &st, &n), 0);
@@ -320,12 +320,12 @@ static void test_events_through_restarts(void **state)
     kf_server_stop(s);
     long un = EXPECT_EVENT(&r, mark, KGC_KONG_EV_UNREACHABLE, url, 3000);
     assert_non_null(strstr(rec_get(&r, un).reason, url));
-    assert_true(wait_view(cache, KGC_LISTENERS_CACHED, true, 1000) >= 0);
-    struct kgc_listener_view v;
-    kgc_listener_view(cache, &v);
+    assert_true(wait_view(cache, KGC_LISTENERCACHE_CACHED, true, 1000) >= 0);
+    struct kgc_listenercache_view v;
+    kgc_listenercache_view(cache, &v);
     assert_int_equal(v.listeners->n_proxy, 2);
     assert_non_null(strstr(v.reason, "kong admin API unreachable"));
-    kgc_listener_view_release(&v);
+    kgc_listenercache_view_release(&v);
     assert_int_equal(kgc_kong_states(k, &st, &n), 0);
     assert_int_equal(st[0].health, KGC_KONG_HEALTH_DOWN);
     assert_false(st[0].reachable);
@@ -342,7 +342,7 @@ static void test_events_through_restarts(void **state)
     long h3 = EXPECT_EVENT(&r, mark, KGC_KONG_EV_HASH_CHANGED, url, 3000);
     assert_true(kgc_kong_hash_is_empty(rec_get(&r, h3).hash));
     assert_int_equal(rec_count_type(&r, mark, KGC_KONG_EV_LISTENERS_CHANGED), 0); /* same ones */
-    assert_true(wait_view(cache, KGC_LISTENERS_LIVE, false, 1000) >= 0);
+    assert_true(wait_view(cache, KGC_LISTENERCACHE_LIVE, false, 1000) >= 0);
 
     /* Restarted with other listeners: LISTENERS_CHANGED, and the live view shows none. */
     kf_server_stop(s);
@@ -351,17 +351,17 @@ static void test_events_through_restarts(void **state)
     s = fake_start(port, "node-c", "{\"proxy_listeners\":[],\"stream_listeners\":[]}");
     long lc = EXPECT_EVENT(&r, mark, KGC_KONG_EV_LISTENERS_CHANGED, url, 3000);
     assert_int_equal(rec_get(&r, lc).n_proxy, 0);
-    assert_true(wait_view(cache, KGC_LISTENERS_LIVE, false, 1000) >= 0);
-    kgc_listener_view(cache, &v);
+    assert_true(wait_view(cache, KGC_LISTENERCACHE_LIVE, false, 1000) >= 0);
+    kgc_listenercache_view(cache, &v);
     assert_int_equal(v.listeners->n_proxy, 0);
-    kgc_listener_view_release(&v);
+    kgc_listenercache_view_release(&v);
 
     kgc_kong_free(k);
     size_t after = rec_count(&r);
     usleep(250 * 1000);
     assert_int_equal(rec_count(&r), after); /* no events after stop */
     kf_server_stop(s);
-    kgc_listener_cache_close(cache);
+    kgc_listenercache_close(cache);
     rm_rf(lcdir);
     rec_destroy(&r);
 }
@@ -453,7 +453,7 @@ static void test_instance_set(void **state)
     snprintf(ub_slash, sizeof(ub_slash), "%s/", ub);
     char lcdir[] = "/tmp/kgc-prober-lc-XXXXXX";
     assert_non_null(mkdtemp(lcdir));
-    struct kgc_listener_cache *cache = cache_open(lcdir);
+    struct kgc_listenercache *cache = cache_open(lcdir);
     struct kgc_kong *k = kong_new(100, 50, 0, &r, cache);
     struct kgc_err err = {0};
     assert_int_equal(kgc_kong_set_instances(k, (const char *[]){ub, ua, ub_slash}, 3, &err), 0);
@@ -465,20 +465,20 @@ static void test_instance_set(void **state)
     assert_int_equal(n, 2); /* the duplicate collapsed */
     assert_true(strcmp(st[0].url, st[1].url) < 0);
     kgc_kong_states_free(st, n);
-    struct kgc_listener_view v;
+    struct kgc_listenercache_view v;
     for (int i = 0; i < 200; i++) { /* both instances' listeners reach the cache */
-        kgc_listener_view(cache, &v);
+        kgc_listenercache_view(cache, &v);
         bool done = v.n_live == 2;
-        kgc_listener_view_release(&v);
+        kgc_listenercache_view_release(&v);
         if (done)
             break;
         usleep(5000);
     }
-    kgc_listener_view(cache, &v);
+    kgc_listenercache_view(cache, &v);
     assert_int_equal(v.n_live, 2);
     assert_int_equal(v.listeners->n_proxy, 3); /* 8000, 8001, 8443 */
     assert_int_equal(v.listeners->n_stream, 1);
-    kgc_listener_view_release(&v);
+    kgc_listenercache_view_release(&v);
 
     /* A bad URL changes nothing. */
     assert_int_equal(kgc_kong_set_instances(k, (const char *[]){ub, "kong:8001"}, 2, &err),
@@ -491,11 +491,11 @@ static void test_instance_set(void **state)
     size_t mark = rec_count(&r);
     assert_int_equal(kgc_kong_set_instances(k, (const char *[]){ub}, 1, &err), 0);
     assert_true(rec_wait(&r, mark, KGC_KONG_EV_REMOVED, ua, 0) >= 0);
-    kgc_listener_view(cache, &v);
-    assert_int_equal(v.source, KGC_LISTENERS_LIVE);
+    kgc_listenercache_view(cache, &v);
+    assert_int_equal(v.source, KGC_LISTENERCACHE_LIVE);
     assert_int_equal(v.n_live, 1);
     assert_int_equal(v.listeners->n_proxy, 2);
-    kgc_listener_view_release(&v);
+    kgc_listenercache_view_release(&v);
     assert_int_equal(kgc_kong_states(k, &st, &n), 0);
     assert_int_equal(n, 1);
     assert_string_equal(st[0].url, ub);
@@ -503,16 +503,16 @@ static void test_instance_set(void **state)
 
     assert_int_equal(kgc_kong_set_instances(k, NULL, 0, &err), 0);
     assert_true(rec_wait(&r, mark, KGC_KONG_EV_REMOVED, ub, 0) >= 0);
-    kgc_listener_view(cache, &v);
-    assert_int_equal(v.source, KGC_LISTENERS_CACHED); /* what was seen stays known */
-    kgc_listener_view_release(&v);
+    kgc_listenercache_view(cache, &v);
+    assert_int_equal(v.source, KGC_LISTENERCACHE_CACHED); /* what was seen stays known */
+    kgc_listenercache_view_release(&v);
 
     kgc_kong_stop(k);
     assert_int_equal(kgc_kong_set_instances(k, (const char *[]){ua}, 1, &err), KGC_ESHUTDOWN);
     kgc_kong_free(k);
     kf_server_stop(a);
     kf_server_stop(b);
-    kgc_listener_cache_close(cache);
+    kgc_listenercache_close(cache);
     rm_rf(lcdir);
     rec_destroy(&r);
 }
@@ -596,7 +596,7 @@ static void test_e2e_sigkill_and_restart(void **state)
         fail_msg("kgc-test-kong did not start (set KGC_TEST_KONG)");
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%u", p.port);
-    struct kgc_listener_cache *cache = cache_open(dir);
+    struct kgc_listenercache *cache = cache_open(dir);
     struct kgc_kong_options defaults;
     kgc_kong_options_default(&defaults);
     /* the default intervals: 1 s while ready, 200 ms while down */
@@ -604,26 +604,26 @@ static void test_e2e_sigkill_and_restart(void **state)
                                   defaults.heartbeat_interval_ms, &r, cache);
     assert_int_equal(kgc_kong_set_instances(k, (const char *[]){url}, 1, NULL), 0);
     EXPECT_EVENT(&r, 0, KGC_KONG_EV_READY, url, 5000);
-    assert_true(wait_view(cache, KGC_LISTENERS_LIVE, false, 2000) >= 0);
-    struct kgc_listener_view v;
-    kgc_listener_view(cache, &v);
+    assert_true(wait_view(cache, KGC_LISTENERCACHE_LIVE, false, 2000) >= 0);
+    struct kgc_listenercache_view v;
+    kgc_listenercache_view(cache, &v);
     assert_int_equal(v.listeners->n_proxy, 2);
     assert_int_equal(v.listeners->n_stream, 1);
-    kgc_listener_view_release(&v);
+    kgc_listenercache_view_release(&v);
     push(url, CONFIG);
     kgc_kong_probe_now(k);
     usleep(100 * 1000);
 
     /* SIGKILL: within about one probe interval the view is cached and stale. */
     proc_kill(&p);
-    long to_cached = wait_view(cache, KGC_LISTENERS_CACHED, true, 5000);
+    long to_cached = wait_view(cache, KGC_LISTENERCACHE_CACHED, true, 5000);
     print_message("killed: view cached+stale after %ld ms (probe interval %llu ms)\n", to_cached,
                   (unsigned long long)defaults.probe_interval_ms);
     assert_true(to_cached >= 0 && to_cached < 3000);
-    kgc_listener_view(cache, &v);
+    kgc_listenercache_view(cache, &v);
     assert_int_equal(v.listeners->n_proxy, 2);
     assert_true(v.age_ms < 5000);
-    kgc_listener_view_release(&v);
+    kgc_listenercache_view_release(&v);
 
     /* Start it again on the same port: READY and RESTARTED within about a second. */
     size_t mark = rec_count(&r);
@@ -639,21 +639,21 @@ static void test_e2e_sigkill_and_restart(void **state)
                   (unsigned long long)ready_ms, (unsigned long long)rs_ms,
                   (unsigned long long)defaults.down_probe_interval_ms);
     assert_true(ready_ms < 3000 && rs_ms < 3000);
-    assert_true(wait_view(cache, KGC_LISTENERS_LIVE, false, 2000) >= 0);
+    assert_true(wait_view(cache, KGC_LISTENERCACHE_LIVE, false, 2000) >= 0);
 
     /* kgc restarts while Kong is down: a new cache reads the listeners the last one stored. */
     kgc_kong_free(k);
     proc_kill(&p);
-    kgc_listener_cache_close(cache);
+    kgc_listenercache_close(cache);
     cache = cache_open(dir);
-    kgc_listener_view(cache, &v);
-    assert_int_equal(v.source, KGC_LISTENERS_CACHED);
+    kgc_listenercache_view(cache, &v);
+    assert_int_equal(v.source, KGC_LISTENERCACHE_CACHED);
     assert_true(v.stale);
     assert_string_equal(v.url, url);
     assert_int_equal(v.listeners->n_proxy, 2);
     assert_int_equal(v.listeners->proxy[1].port, 8443);
-    kgc_listener_view_release(&v);
-    kgc_listener_cache_close(cache);
+    kgc_listenercache_view_release(&v);
+    kgc_listenercache_close(cache);
     rm_rf(dir);
     rec_destroy(&r);
 }
@@ -680,17 +680,17 @@ static int driver_main(void)
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
-    struct kgc_listener_cache_options co;
-    kgc_listener_cache_options_default(&co);
+    struct kgc_listenercache_options co;
+    kgc_listenercache_options_default(&co);
     co.dir = dir ? dir : "";
-    struct kgc_listener_cache *cache = NULL;
+    struct kgc_listenercache *cache = NULL;
     struct kgc_err err = {0};
-    if (kgc_listener_cache_open(&co, &cache, &err)) {
+    if (kgc_listenercache_open(&co, &cache, &err)) {
         printf("open failed: %s\n", err.msg);
         return 3;
     }
-    const char *moved = kgc_listener_cache_moved_aside(cache);
-    printf("open ok persistent=%d moved_aside=%s\n", kgc_listener_cache_persistent(cache),
+    const char *moved = kgc_listenercache_moved_aside(cache);
+    printf("open ok persistent=%d moved_aside=%s\n", kgc_listenercache_persistent(cache),
            moved[0] ? moved : "-");
     fflush(stdout);
     static struct recorder r;
@@ -704,7 +704,7 @@ static int driver_main(void)
         ko.n_admin_urls = 1;
     }
     struct kgc_kong *k = NULL;
-    if (kgc_kong_new(&ko, &k, &err) || kgc_listener_cache_attach(cache, k) ||
+    if (kgc_kong_new(&ko, &k, &err) || kgc_listenercache_attach(cache, k) ||
         kgc_kong_subscribe(k, on_event, &r) || kgc_kong_start(k, &err)) {
         printf("kong failed: %s\n", err.msg);
         return 3;
@@ -712,25 +712,25 @@ static int driver_main(void)
     char last[512] = "";
     uint64_t t0 = kgc_clock_now(NULL);
     while (!driver_stop && (kgc_clock_now(NULL) - t0) / KGC_NS_PER_MS < limit_ms) {
-        struct kgc_listener_view v;
-        kgc_listener_view(cache, &v);
+        struct kgc_listenercache_view v;
+        kgc_listenercache_view(cache, &v);
         char line[512];
         snprintf(line, sizeof(line), "view source=%s stale=%d proxy=%zu stream=%zu n_live=%zu",
-                 kgc_listener_source_name(v.source), v.stale, v.listeners->n_proxy,
+                 kgc_listenercache_source_name(v.source), v.stale, v.listeners->n_proxy,
                  v.listeners->n_stream, v.n_live);
         if (strcmp(line, last) != 0) {
             printf("%s age_ms=%llu reason=%s\n", line, (unsigned long long)v.age_ms, v.reason);
             fflush(stdout);
             snprintf(last, sizeof(last), "%s", line);
         }
-        kgc_listener_view_release(&v);
+        kgc_listenercache_view_release(&v);
         usleep(20 * 1000);
     }
     kgc_kong_free(k);
-    char *dump = kgc_listener_cache_dump(cache);
+    char *dump = kgc_listenercache_dump(cache);
     printf("dump %s\n", dump ? dump : "null");
     free(dump);
-    kgc_listener_cache_close(cache);
+    kgc_listenercache_close(cache);
     rec_destroy(&r);
     curl_global_cleanup();
     printf("bye\n");

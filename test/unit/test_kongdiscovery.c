@@ -60,8 +60,8 @@ static void test_instances_follow_ready_or_serving_endpoints(void **state)
     kgc_kong_options_default(&ko);
     struct kgc_kong *k = NULL;
     assert_int_equal(kgc_kong_new(&ko, &k, &err), 0);
-    struct kgc_kong_discovery *d = NULL;
-    assert_int_equal(kgc_kong_discovery_new(k, cache, "kong/kong-admin", "admin", &d, &err), 0);
+    struct kgc_kongdiscovery *d = NULL;
+    assert_int_equal(kgc_kongdiscovery_new(k, cache, "kong/kong-admin", "admin", &d, &err), 0);
 
     char json[2048], got[512];
     snprintf(json, sizeof(json), slice_a, 1, "");
@@ -87,7 +87,7 @@ static void test_instances_follow_ready_or_serving_endpoints(void **state)
     kgc_kong_stop(k);
     kgc_kong_free(k);
     kgc_cache_free(cache);
-    kgc_kong_discovery_free(d);
+    kgc_kongdiscovery_free(d);
 }
 
 /* A slice of the Service with LABELS (JSON members) and OWNERS (a JSON array), address ADDR. */
@@ -121,8 +121,8 @@ static void test_only_controller_slices_are_trusted(void **state)
     kgc_kong_options_default(&ko);
     struct kgc_kong *k = NULL;
     assert_int_equal(kgc_kong_new(&ko, &k, &err), 0);
-    struct kgc_kong_discovery *d = NULL;
-    assert_int_equal(kgc_kong_discovery_new(k, cache, "kong/kong-admin", "admin", &d, &err), 0);
+    struct kgc_kongdiscovery *d = NULL;
+    assert_int_equal(kgc_kongdiscovery_new(k, cache, "kong/kong-admin", "admin", &d, &err), 0);
     char got[512];
 
     rogue(cache, "good", SVC_LABEL "," MANAGED, OWNER("u-1"), "127.0.0.21");
@@ -154,7 +154,7 @@ static void test_only_controller_slices_are_trusted(void **state)
     kgc_kong_stop(k);
     kgc_kong_free(k);
     kgc_cache_free(cache);
-    kgc_kong_discovery_free(d);
+    kgc_kongdiscovery_free(d);
 }
 
 static void test_untrusted_reasons(void **state)
@@ -163,23 +163,23 @@ static void test_untrusted_reasons(void **state)
     struct kgc_api_endpointslice s;
     memset(&s, 0, sizeof(s));
     s.service_name = "kong-admin";
-    assert_non_null(strstr(kgc_kong_discovery_untrusted(&s, "kong-admin", NULL), "managed-by"));
+    assert_non_null(strstr(kgc_kongdiscovery_untrusted(&s, "kong-admin", NULL), "managed-by"));
     s.managed_by = "endpointslice-controller.k8s.io";
-    assert_non_null(strstr(kgc_kong_discovery_untrusted(&s, "kong-admin", NULL), "ownerReference"));
+    assert_non_null(strstr(kgc_kongdiscovery_untrusted(&s, "kong-admin", NULL), "ownerReference"));
     s.owner_service_name = "kong-admin";
-    assert_null(kgc_kong_discovery_untrusted(&s, "kong-admin", NULL));
-    assert_non_null(strstr(kgc_kong_discovery_untrusted(&s, "kong-admin", "u-1"), "uid"));
+    assert_null(kgc_kongdiscovery_untrusted(&s, "kong-admin", NULL));
+    assert_non_null(strstr(kgc_kongdiscovery_untrusted(&s, "kong-admin", "u-1"), "uid"));
     s.owner_service_uid = "u-1";
-    assert_null(kgc_kong_discovery_untrusted(&s, "kong-admin", "u-1"));
-    assert_non_null(kgc_kong_discovery_untrusted(&s, "other", "u-1"));
+    assert_null(kgc_kongdiscovery_untrusted(&s, "kong-admin", "u-1"));
+    assert_non_null(kgc_kongdiscovery_untrusted(&s, "other", "u-1"));
 }
 
 static void test_bad_service_reference_is_a_clear_error(void **state)
 {
     (void)state;
     struct kgc_err err = {0};
-    struct kgc_kong_discovery *d = NULL;
-    assert_int_equal(kgc_kong_discovery_new(NULL, NULL, "kong-admin", "admin", &d, &err),
+    struct kgc_kongdiscovery *d = NULL;
+    assert_int_equal(kgc_kongdiscovery_new(NULL, NULL, "kong-admin", "admin", &d, &err),
                      KGC_EINVAL);
     assert_non_null(strstr(err.msg, "--kong-admin-service: \"kong-admin\" is not NAMESPACE/NAME"));
 }

@@ -62,7 +62,7 @@ static const uint16_t PORTS_B[] = {8000, 8001, 9443};
 struct fx {
     struct kgc_clock clock;
     char dir[64];
-    struct kgc_listener_cache *c;
+    struct kgc_listenercache *c;
 };
 
 static void rm_rf(const char *dir)
@@ -86,20 +86,20 @@ static void rm_rf(const char *dir)
     rmdir(dir);
 }
 
-static struct kgc_listener_cache *open_at(struct fx *f, const char *dir, unsigned max_mb,
-                                          unsigned max_entries)
+static struct kgc_listenercache *open_at(struct fx *f, const char *dir, unsigned max_mb,
+                                         unsigned max_entries)
 {
-    struct kgc_listener_cache_options o;
-    kgc_listener_cache_options_default(&o);
+    struct kgc_listenercache_options o;
+    kgc_listenercache_options_default(&o);
     o.dir = dir;
     o.wall_clock = &f->clock;
     if (max_mb)
         o.max_mb = max_mb;
     if (max_entries)
         o.max_entries = max_entries;
-    struct kgc_listener_cache *c = NULL;
+    struct kgc_listenercache *c = NULL;
     struct kgc_err err = {0};
-    if (kgc_listener_cache_open(&o, &c, &err) != 0)
+    if (kgc_listenercache_open(&o, &c, &err) != 0)
         fail_msg("open %s: %s", dir, err.msg);
     return c;
 }
@@ -118,7 +118,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    kgc_listener_cache_close(f->c);
+    kgc_listenercache_close(f->c);
     rm_rf(f->dir);
     free(f);
     return 0;
@@ -134,15 +134,15 @@ static void advance_ms(struct fx *f, uint64_t ms)
 static void test_codec(void **state)
 {
     (void)state;
-    struct kgc_listener_cache_entry e = {.last_seen_live_ms = T0_MS, .written_ms = T0_MS + 5};
+    struct kgc_listenercache_entry e = {.last_seen_live_ms = T0_MS, .written_ms = T0_MS + 5};
     snprintf(e.url, sizeof(e.url), "http://[fd00::1]:8001");
     e.info = make_info("node-1", PORTS_B, 3, 5353);
     unsigned char *buf;
     size_t len;
-    assert_int_equal(kgc_listener_cache_encode(&e, &buf, &len), 0);
-    struct kgc_listener_cache_entry d;
+    assert_int_equal(kgc_listenercache_encode(&e, &buf, &len), 0);
+    struct kgc_listenercache_entry d;
     struct kgc_err err = {0};
-    assert_int_equal(kgc_listener_cache_decode(buf, len, &d, &err), 0);
+    assert_int_equal(kgc_listenercache_decode(buf, len, &d, &err), 0);
     assert_string_equal(d.url, e.url);
     assert_int_equal(d.last_seen_live_ms, T0_MS);
     assert_int_equal(d.written_ms, T0_MS + 5);
@@ -150,30 +150,30 @@ static void test_codec(void **state)
     assert_string_equal(d.info.database, "off");
     assert_true(kgc_kong_listeners_equal(&d.info.listeners, &e.info.listeners));
     assert_true(d.info.listeners.stream[0].udp && d.info.listeners.stream[0].proxy_protocol);
-    kgc_listener_cache_entry_free(&d);
+    kgc_listenercache_entry_free(&d);
 
     /* Every truncation, and a trailing byte, is refused without reading out of bounds. */
     for (size_t n = 0; n < len; n++) {
         unsigned char *cut = malloc(n ? n : 1);
         memcpy(cut, buf, n);
-        assert_int_equal(kgc_listener_cache_decode(cut, n, &d, &err), KGC_EPARSE);
+        assert_int_equal(kgc_listenercache_decode(cut, n, &d, &err), KGC_EPARSE);
         free(cut);
     }
     unsigned char *longer = malloc(len + 1);
     memcpy(longer, buf, len);
     longer[len] = 0;
-    assert_int_equal(kgc_listener_cache_decode(longer, len + 1, &d, &err), KGC_EPARSE);
+    assert_int_equal(kgc_listenercache_decode(longer, len + 1, &d, &err), KGC_EPARSE);
     assert_non_null(strstr(err.msg, "trailing"));
     free(longer);
     buf[2] = 9;
-    assert_int_equal(kgc_listener_cache_decode(buf, len, &d, &err), KGC_EPARSE);
+    assert_int_equal(kgc_listenercache_decode(buf, len, &d, &err), KGC_EPARSE);
     assert_non_null(strstr(err.msg, "unknown format 9"));
     buf[2] = 1;
     buf[0] = 'X';
-    assert_int_equal(kgc_listener_cache_decode(buf, len, &d, &err), KGC_EPARSE);
-    assert_int_equal(kgc_listener_cache_decode(NULL, 0, &d, &err), KGC_EPARSE);
+    assert_int_equal(kgc_listenercache_decode(buf, len, &d, &err), KGC_EPARSE);
+    assert_int_equal(kgc_listenercache_decode(NULL, 0, &d, &err), KGC_EPARSE);
     free(buf);
-    kgc_listener_cache_entry_free(&e);
+    kgc_listenercache_entry_free(&e);
 }
 
 /* ---- the view ------------------------------------------------------------------------------- */
@@ -184,26 +184,26 @@ static void test_no_dir_serves_only_live(void **state)
 {
     struct fx *f = *state;
     f->c = open_at(f, "", 0, 0);
-    struct kgc_listener_cache *c = f->c;
-    assert_false(kgc_listener_cache_persistent(c));
+    struct kgc_listenercache *c = f->c;
+    assert_false(kgc_listenercache_persistent(c));
     const char *u1 = "http://10.0.0.1:8001";
     struct kgc_kong_info a = make_info("n1", PORTS_A, 2, 0);
-    assert_int_equal(kgc_listener_cache_set_live(c, u1, &a, 0, NULL), 0);
-    struct kgc_listener_view v;
-    kgc_listener_view(c, &v);
-    assert_int_equal(v.source, KGC_LISTENERS_LIVE);
+    assert_int_equal(kgc_listenercache_set_live(c, u1, &a, 0, NULL), 0);
+    struct kgc_listenercache_view v;
+    kgc_listenercache_view(c, &v);
+    assert_int_equal(v.source, KGC_LISTENERCACHE_LIVE);
     assert_int_equal(v.listeners->n_proxy, 2);
-    kgc_listener_view_release(&v);
+    kgc_listenercache_view_release(&v);
     advance_ms(f, 1000);
-    assert_int_equal(kgc_listener_cache_set_down(c, u1, "connection refused", 0, NULL), 0);
-    kgc_listener_view(c, &v);
-    assert_int_equal(v.source, KGC_LISTENERS_NONE);
+    assert_int_equal(kgc_listenercache_set_down(c, u1, "connection refused", 0, NULL), 0);
+    kgc_listenercache_view(c, &v);
+    assert_int_equal(v.source, KGC_LISTENERCACHE_NONE);
     assert_false(v.stale);
     assert_int_equal(v.listeners->n_proxy, 0);
     assert_string_equal(v.reason, "kong admin API unreachable: connection refused");
-    kgc_listener_view_release(&v);
-    struct kgc_listener_cache_entry e;
-    assert_int_equal(kgc_listener_cache_get(c, u1, &e, NULL), KGC_ENOENT); /* nothing stored */
+    kgc_listenercache_view_release(&v);
+    struct kgc_listenercache_entry e;
+    assert_int_equal(kgc_listenercache_get(c, u1, &e, NULL), KGC_ENOENT); /* nothing stored */
     kgc_kong_info_free(&a);
 }
 
@@ -211,38 +211,38 @@ static void test_view_logic(void **state)
 {
     struct fx *f = *state;
     f->c = open_at(f, f->dir, 0, 0);
-    struct kgc_listener_cache *c = f->c;
-    assert_true(kgc_listener_cache_persistent(c));
-    struct kgc_listener_view v;
-    kgc_listener_view(c, &v);
-    assert_int_equal(v.source, KGC_LISTENERS_NONE);
+    struct kgc_listenercache *c = f->c;
+    assert_true(kgc_listenercache_persistent(c));
+    struct kgc_listenercache_view v;
+    kgc_listenercache_view(c, &v);
+    assert_int_equal(v.source, KGC_LISTENERCACHE_NONE);
     assert_false(v.stale);
     assert_int_equal(v.listeners->n_proxy, 0);
     assert_non_null(strstr(v.reason, "no Kong instance has answered yet"));
-    kgc_listener_view_release(&v);
-    kgc_listener_view_release(&v); /* idempotent */
+    kgc_listenercache_view_release(&v);
+    kgc_listenercache_view_release(&v); /* idempotent */
 
     const char *u1 = "http://10.0.0.1:8001", *u2 = "http://10.0.0.2:8001";
-    assert_int_equal(kgc_listener_cache_set_down(c, u1, "connection refused", 0, NULL), 0);
-    kgc_listener_view(c, &v);
-    assert_int_equal(v.source, KGC_LISTENERS_NONE);
+    assert_int_equal(kgc_listenercache_set_down(c, u1, "connection refused", 0, NULL), 0);
+    kgc_listenercache_view(c, &v);
+    assert_int_equal(v.source, KGC_LISTENERCACHE_NONE);
     assert_string_equal(v.reason, "kong admin API unreachable: connection refused");
-    kgc_listener_view_release(&v);
+    kgc_listenercache_view_release(&v);
 
     struct kgc_kong_info a = make_info("n1", PORTS_A, 2, 0), b = make_info("n2", PORTS_B, 3, 0);
-    assert_int_equal(kgc_listener_cache_set_live(c, u1, &a, 0, NULL), 0);
-    struct kgc_listener_view held;
-    kgc_listener_view(c, &held);
-    assert_int_equal(held.source, KGC_LISTENERS_LIVE);
+    assert_int_equal(kgc_listenercache_set_live(c, u1, &a, 0, NULL), 0);
+    struct kgc_listenercache_view held;
+    kgc_listenercache_view(c, &held);
+    assert_int_equal(held.source, KGC_LISTENERCACHE_LIVE);
     assert_int_equal(held.n_live, 1);
     assert_int_equal(held.listeners->n_proxy, 2);
     assert_string_equal(held.node_id, "n1");
     assert_string_equal(held.reason, "");
 
     advance_ms(f, 1000);
-    assert_int_equal(kgc_listener_cache_set_live(c, u2, &b, 0, NULL), 0);
-    kgc_listener_view(c, &v);
-    assert_int_equal(v.source, KGC_LISTENERS_LIVE);
+    assert_int_equal(kgc_listenercache_set_live(c, u2, &b, 0, NULL), 0);
+    kgc_listenercache_view(c, &v);
+    assert_int_equal(v.source, KGC_LISTENERCACHE_LIVE);
     assert_int_equal(v.n_live, 2);
     assert_int_equal(v.listeners->n_proxy, 4); /* 8000 8001 8443 9443: the union, sorted */
     assert_int_equal(v.listeners->proxy[0].port, 8000);
@@ -250,49 +250,49 @@ static void test_view_logic(void **state)
     assert_int_equal(v.listeners->proxy[2].port, 8443);
     assert_int_equal(v.listeners->proxy[3].port, 9443);
     assert_string_equal(v.url, u1);
-    kgc_listener_view_release(&v);
+    kgc_listenercache_view_release(&v);
 
-    assert_int_equal(kgc_listener_cache_set_down(c, u1, "timeout", 0, NULL), 0);
-    kgc_listener_view(c, &v);
-    assert_int_equal(v.source, KGC_LISTENERS_LIVE);
+    assert_int_equal(kgc_listenercache_set_down(c, u1, "timeout", 0, NULL), 0);
+    kgc_listenercache_view(c, &v);
+    assert_int_equal(v.source, KGC_LISTENERCACHE_LIVE);
     assert_int_equal(v.n_live, 1);
     assert_int_equal(v.listeners->n_proxy, 3);
-    kgc_listener_view_release(&v);
+    kgc_listenercache_view_release(&v);
 
     /* u2 was last seen live 500 ms ago: both down → the most recent cached entry, stale. */
     advance_ms(f, 2000); /* now T0 + 3000 */
-    assert_int_equal(kgc_listener_cache_set_down(c, u2, "connection refused", T0_MS + 2500, NULL),
+    assert_int_equal(kgc_listenercache_set_down(c, u2, "connection refused", T0_MS + 2500, NULL),
                      0);
-    kgc_listener_view(c, &v);
-    assert_int_equal(v.source, KGC_LISTENERS_CACHED);
+    kgc_listenercache_view(c, &v);
+    assert_int_equal(v.source, KGC_LISTENERCACHE_CACHED);
     assert_true(v.stale);
     assert_int_equal(v.age_ms, 500);
     assert_string_equal(v.node_id, "n2");
     assert_int_equal(v.listeners->n_proxy, 3);
     assert_string_equal(v.reason, "kong admin API unreachable: timeout");
-    kgc_listener_view_release(&v);
+    kgc_listenercache_view_release(&v);
     advance_ms(f, 5000);
-    kgc_listener_view(c, &v);
+    kgc_listenercache_view(c, &v);
     assert_int_equal(v.age_ms, 5500); /* the age moves with the clock, without a write */
-    kgc_listener_view_release(&v);
+    kgc_listenercache_view_release(&v);
 
     /* The view held across all this still shows what it showed. */
-    assert_int_equal(held.source, KGC_LISTENERS_LIVE);
+    assert_int_equal(held.source, KGC_LISTENERCACHE_LIVE);
     assert_int_equal(held.listeners->n_proxy, 2);
     assert_string_equal(held.node_id, "n1");
-    kgc_listener_view_release(&held);
+    kgc_listenercache_view_release(&held);
 
     /* A removed instance's data stays as cached data; back live → LIVE again. */
-    kgc_listener_cache_forget(c, u2);
-    kgc_listener_view(c, &v);
-    assert_int_equal(v.source, KGC_LISTENERS_CACHED);
-    kgc_listener_view_release(&v);
-    assert_int_equal(kgc_listener_cache_set_live(c, u1, &a, 0, NULL), 0);
-    kgc_listener_view(c, &v);
-    assert_int_equal(v.source, KGC_LISTENERS_LIVE);
+    kgc_listenercache_forget(c, u2);
+    kgc_listenercache_view(c, &v);
+    assert_int_equal(v.source, KGC_LISTENERCACHE_CACHED);
+    kgc_listenercache_view_release(&v);
+    assert_int_equal(kgc_listenercache_set_live(c, u1, &a, 0, NULL), 0);
+    kgc_listenercache_view(c, &v);
+    assert_int_equal(v.source, KGC_LISTENERCACHE_LIVE);
     assert_int_equal(v.age_ms, 0);
     assert_false(v.stale);
-    kgc_listener_view_release(&v);
+    kgc_listenercache_view_release(&v);
 
     kgc_kong_info_free(&a);
     kgc_kong_info_free(&b);
@@ -304,13 +304,13 @@ static void test_live_empty_is_live(void **state)
     struct fx *f = *state;
     f->c = open_at(f, "", 0, 0);
     struct kgc_kong_info a = make_info("n1", PORTS_A, 2, 0), empty = make_info("n1", NULL, 0, 0);
-    assert_int_equal(kgc_listener_cache_set_live(f->c, "http://k:8001", &a, 0, NULL), 0);
-    assert_int_equal(kgc_listener_cache_set_live(f->c, "http://k:8001", &empty, 0, NULL), 0);
-    struct kgc_listener_view v;
-    kgc_listener_view(f->c, &v);
-    assert_int_equal(v.source, KGC_LISTENERS_LIVE);
+    assert_int_equal(kgc_listenercache_set_live(f->c, "http://k:8001", &a, 0, NULL), 0);
+    assert_int_equal(kgc_listenercache_set_live(f->c, "http://k:8001", &empty, 0, NULL), 0);
+    struct kgc_listenercache_view v;
+    kgc_listenercache_view(f->c, &v);
+    assert_int_equal(v.source, KGC_LISTENERCACHE_LIVE);
     assert_int_equal(v.listeners->n_proxy, 0);
-    kgc_listener_view_release(&v);
+    kgc_listenercache_view_release(&v);
     kgc_kong_info_free(&a);
     kgc_kong_info_free(&empty);
 }
@@ -321,44 +321,44 @@ static void test_writes_only_on_change(void **state)
 {
     struct fx *f = *state;
     f->c = open_at(f, f->dir, 0, 0);
-    assert_true(kgc_listener_cache_persistent(f->c));
+    assert_true(kgc_listenercache_persistent(f->c));
     const char *u = "http://127.0.0.1:8001";
     struct kgc_kong_info a = make_info("n1", PORTS_A, 2, 0), b = make_info("n1", PORTS_B, 3, 0);
-    struct kgc_listener_cache_entry e;
+    struct kgc_listenercache_entry e;
     struct kgc_err err = {0};
 
-    assert_int_equal(kgc_listener_cache_set_live(f->c, u, &a, 0, &err), 0);
-    assert_int_equal(kgc_listener_cache_get(f->c, u, &e, &err), 0);
+    assert_int_equal(kgc_listenercache_set_live(f->c, u, &a, 0, &err), 0);
+    assert_int_equal(kgc_listenercache_get(f->c, u, &e, &err), 0);
     assert_int_equal(e.written_ms, T0_MS);
-    kgc_listener_cache_entry_free(&e);
+    kgc_listenercache_entry_free(&e);
 
     for (int i = 0; i < 5; i++) { /* probes with the same answer */
         advance_ms(f, 1000);
-        assert_int_equal(kgc_listener_cache_set_live(f->c, u, &a, 0, &err), 0);
+        assert_int_equal(kgc_listenercache_set_live(f->c, u, &a, 0, &err), 0);
     }
-    assert_int_equal(kgc_listener_cache_get(f->c, u, &e, &err), 0);
+    assert_int_equal(kgc_listenercache_get(f->c, u, &e, &err), 0);
     assert_int_equal(e.written_ms, T0_MS); /* not rewritten */
-    kgc_listener_cache_entry_free(&e);
+    kgc_listenercache_entry_free(&e);
 
     advance_ms(f, 1000);
-    assert_int_equal(kgc_listener_cache_set_live(f->c, u, &b, 0, &err), 0);
-    assert_int_equal(kgc_listener_cache_get(f->c, u, &e, &err), 0);
+    assert_int_equal(kgc_listenercache_set_live(f->c, u, &b, 0, &err), 0);
+    assert_int_equal(kgc_listenercache_get(f->c, u, &e, &err), 0);
     assert_int_equal(e.written_ms, T0_MS + 6000);
     assert_int_equal(e.info.listeners.n_proxy, 3);
-    kgc_listener_cache_entry_free(&e);
+    kgc_listenercache_entry_free(&e);
 
     advance_ms(f, 1000);
-    assert_int_equal(kgc_listener_cache_touch(f->c, u, 0, &err), 0); /* heartbeat */
-    assert_int_equal(kgc_listener_cache_get(f->c, u, &e, &err), 0);
+    assert_int_equal(kgc_listenercache_touch(f->c, u, 0, &err), 0); /* heartbeat */
+    assert_int_equal(kgc_listenercache_get(f->c, u, &e, &err), 0);
     assert_int_equal(e.last_seen_live_ms, T0_MS + 7000);
-    kgc_listener_cache_entry_free(&e);
+    kgc_listenercache_entry_free(&e);
 
     /* Going down records when it was last seen live. */
     advance_ms(f, 1000);
-    assert_int_equal(kgc_listener_cache_set_down(f->c, u, "refused", T0_MS + 7500, &err), 0);
-    assert_int_equal(kgc_listener_cache_get(f->c, u, &e, &err), 0);
+    assert_int_equal(kgc_listenercache_set_down(f->c, u, "refused", T0_MS + 7500, &err), 0);
+    assert_int_equal(kgc_listenercache_get(f->c, u, &e, &err), 0);
     assert_int_equal(e.last_seen_live_ms, T0_MS + 7500);
-    kgc_listener_cache_entry_free(&e);
+    kgc_listenercache_entry_free(&e);
     kgc_kong_info_free(&a);
     kgc_kong_info_free(&b);
 }
@@ -369,21 +369,21 @@ static void test_persists_across_reopen(void **state)
     f->c = open_at(f, f->dir, 0, 0);
     const char *u1 = "http://10.0.0.1:8001", *u2 = "https://10.0.0.2:8444";
     struct kgc_kong_info a = make_info("n1", PORTS_A, 2, 9000), b = make_info("n2", PORTS_B, 3, 0);
-    assert_int_equal(kgc_listener_cache_set_live(f->c, u1, &a, 0, NULL), 0);
+    assert_int_equal(kgc_listenercache_set_live(f->c, u1, &a, 0, NULL), 0);
     advance_ms(f, 100);
-    assert_int_equal(kgc_listener_cache_set_live(f->c, u2, &b, 0, NULL), 0);
-    assert_int_equal(kgc_listener_cache_set_down(f->c, u2, "refused", 0, NULL), 0);
+    assert_int_equal(kgc_listenercache_set_live(f->c, u2, &b, 0, NULL), 0);
+    assert_int_equal(kgc_listenercache_set_down(f->c, u2, "refused", 0, NULL), 0);
     advance_ms(f, 400);
-    kgc_listener_cache_close(f->c); /* u1 is live: recorded as seen at close (T0+500) */
+    kgc_listenercache_close(f->c); /* u1 is live: recorded as seen at close (T0+500) */
     f->c = NULL;
 
     /* Another kgc process, later, with Kong down. */
     advance_ms(f, 60000);
     f->c = open_at(f, f->dir, 0, 0);
-    assert_string_equal(kgc_listener_cache_moved_aside(f->c), "");
-    struct kgc_listener_view v;
-    kgc_listener_view(f->c, &v);
-    assert_int_equal(v.source, KGC_LISTENERS_CACHED);
+    assert_string_equal(kgc_listenercache_moved_aside(f->c), "");
+    struct kgc_listenercache_view v;
+    kgc_listenercache_view(f->c, &v);
+    assert_int_equal(v.source, KGC_LISTENERCACHE_CACHED);
     assert_true(v.stale);
     assert_string_equal(v.url, u1);
     assert_int_equal(v.age_ms, 60000);
@@ -393,15 +393,15 @@ static void test_persists_across_reopen(void **state)
     assert_string_equal(v.version, "3.9.1");
     assert_string_equal(v.router_flavor, "traditional_compatible");
     assert_non_null(strstr(v.reason, "no Kong instance probed since kgc started"));
-    kgc_listener_view_release(&v);
+    kgc_listenercache_view_release(&v);
 
-    struct kgc_listener_cache_entry e;
-    assert_int_equal(kgc_listener_cache_get(f->c, u2, &e, NULL), 0);
+    struct kgc_listenercache_entry e;
+    assert_int_equal(kgc_listenercache_get(f->c, u2, &e, NULL), 0);
     assert_string_equal(e.info.node_id, "n2");
     assert_int_equal(e.last_seen_live_ms, T0_MS + 100);
-    kgc_listener_cache_entry_free(&e);
+    kgc_listenercache_entry_free(&e);
 
-    char *dump = kgc_listener_cache_dump(f->c);
+    char *dump = kgc_listenercache_dump(f->c);
     assert_non_null(dump);
     json_object *j = json_tokener_parse(dump);
     assert_non_null(j);
@@ -424,8 +424,8 @@ static void test_persists_across_reopen(void **state)
     free(dump);
 
     /* Live again: the dump says so. */
-    assert_int_equal(kgc_listener_cache_set_live(f->c, u1, &a, 0, NULL), 0);
-    dump = kgc_listener_cache_dump(f->c);
+    assert_int_equal(kgc_listenercache_set_live(f->c, u1, &a, 0, NULL), 0);
+    dump = kgc_listenercache_dump(f->c);
     assert_non_null(strstr(dump, "\"source\":\"live\""));
     free(dump);
     kgc_kong_info_free(&a);
@@ -468,22 +468,22 @@ static void write_raw(const char *dir, const char *const *kv, size_t n)
 static void expect_recovered(struct fx *f)
 {
     f->c = open_at(f, f->dir, 0, 0);
-    assert_non_null(strstr(kgc_listener_cache_moved_aside(f->c), "data.mdb.corrupt-"));
+    assert_non_null(strstr(kgc_listenercache_moved_aside(f->c), "data.mdb.corrupt-"));
     assert_true(has_moved_file(f->dir));
-    struct kgc_listener_view v;
-    kgc_listener_view(f->c, &v);
-    assert_int_equal(v.source, KGC_LISTENERS_NONE);
-    kgc_listener_view_release(&v);
+    struct kgc_listenercache_view v;
+    kgc_listenercache_view(f->c, &v);
+    assert_int_equal(v.source, KGC_LISTENERCACHE_NONE);
+    kgc_listenercache_view_release(&v);
     /* and it works afterwards, across a reopen */
     struct kgc_kong_info a = make_info("n1", PORTS_A, 2, 0);
-    assert_int_equal(kgc_listener_cache_set_live(f->c, "http://k:8001", &a, 0, NULL), 0);
+    assert_int_equal(kgc_listenercache_set_live(f->c, "http://k:8001", &a, 0, NULL), 0);
     kgc_kong_info_free(&a);
-    kgc_listener_cache_close(f->c);
+    kgc_listenercache_close(f->c);
     f->c = open_at(f, f->dir, 0, 0);
-    assert_string_equal(kgc_listener_cache_moved_aside(f->c), "");
-    kgc_listener_view(f->c, &v);
-    assert_int_equal(v.source, KGC_LISTENERS_CACHED);
-    kgc_listener_view_release(&v);
+    assert_string_equal(kgc_listenercache_moved_aside(f->c), "");
+    kgc_listenercache_view(f->c, &v);
+    assert_int_equal(v.source, KGC_LISTENERCACHE_CACHED);
+    kgc_listenercache_view_release(&v);
 }
 
 static void test_garbage_file_recovered(void **state)
@@ -510,7 +510,7 @@ static void test_other_schema_recovered(void **state)
 static void test_bad_entry_recovered(void **state)
 {
     struct fx *f = *state;
-    const char *kv[] = {"meta:schema", KGC_LISTENER_CACHE_SCHEMA, "inst:http://k:8001", "KL\1"};
+    const char *kv[] = {"meta:schema", KGC_LISTENERCACHE_SCHEMA, "inst:http://k:8001", "KL\1"};
     write_raw(f->dir, kv, 2);
     expect_recovered(f);
 }
@@ -532,9 +532,9 @@ static void test_truncated_file_recovered(void **state)
     snprintf(path, sizeof(path), "%s/data.mdb", f->dir);
     f->c = open_at(f, f->dir, 0, 0);
     struct kgc_kong_info a = make_info("n1", PORTS_A, 2, 9000);
-    assert_int_equal(kgc_listener_cache_set_live(f->c, "http://k:8001", &a, 0, NULL), 0);
+    assert_int_equal(kgc_listenercache_set_live(f->c, "http://k:8001", &a, 0, NULL), 0);
     kgc_kong_info_free(&a);
-    kgc_listener_cache_close(f->c);
+    kgc_listenercache_close(f->c);
     f->c = NULL;
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
@@ -556,11 +556,11 @@ static void test_garbage_pages_recovered(void **state)
         char dir[160], path[192];
         snprintf(dir, sizeof(dir), "%s/s%d", f->dir, seed);
         snprintf(path, sizeof(path), "%s/data.mdb", dir);
-        struct kgc_listener_cache *c = open_at(f, dir, 0, 0);
+        struct kgc_listenercache *c = open_at(f, dir, 0, 0);
         struct kgc_kong_info a = make_info("n1", PORTS_A, 2, 9000);
-        assert_int_equal(kgc_listener_cache_set_live(c, "http://k:8001", &a, 0, NULL), 0);
+        assert_int_equal(kgc_listenercache_set_live(c, "http://k:8001", &a, 0, NULL), 0);
         kgc_kong_info_free(&a);
-        kgc_listener_cache_close(c);
+        kgc_listenercache_close(c);
         struct stat st;
         assert_int_equal(stat(path, &st), 0);
         FILE *fp = fopen(path, "r+b");
@@ -572,12 +572,12 @@ static void test_garbage_pages_recovered(void **state)
         }
         fclose(fp);
         c = open_at(f, dir, 0, 0);
-        assert_non_null(strstr(kgc_listener_cache_moved_aside(c), "data.mdb.corrupt-"));
-        struct kgc_listener_view v;
-        kgc_listener_view(c, &v);
-        assert_int_equal(v.source, KGC_LISTENERS_NONE);
-        kgc_listener_view_release(&v);
-        kgc_listener_cache_close(c);
+        assert_non_null(strstr(kgc_listenercache_moved_aside(c), "data.mdb.corrupt-"));
+        struct kgc_listenercache_view v;
+        kgc_listenercache_view(c, &v);
+        assert_int_equal(v.source, KGC_LISTENERCACHE_NONE);
+        kgc_listenercache_view_release(&v);
+        kgc_listenercache_close(c);
     }
 }
 
@@ -604,19 +604,19 @@ static void test_unwritable_dir(void **state)
     assert_non_null(fp);
     fclose(fp);
     snprintf(dir, sizeof(dir), "%s/sub", file); /* a directory under a regular file */
-    struct kgc_listener_cache_options o;
-    kgc_listener_cache_options_default(&o);
+    struct kgc_listenercache_options o;
+    kgc_listenercache_options_default(&o);
     o.dir = dir;
-    struct kgc_listener_cache *c = NULL;
+    struct kgc_listenercache *c = NULL;
     struct kgc_err err = {0};
-    int rc = kgc_listener_cache_open(&o, &c, &err);
+    int rc = kgc_listenercache_open(&o, &c, &err);
     assert_true(rc < 0);
     assert_null(c);
     assert_non_null(strstr(err.msg, "listener cache dir"));
     assert_non_null(strstr(err.msg, "--listener-cache-dir"));
 
     o.dir = file; /* a regular file as the directory */
-    assert_int_equal(kgc_listener_cache_open(&o, &c, &err), KGC_EINVAL);
+    assert_int_equal(kgc_listenercache_open(&o, &c, &err), KGC_EINVAL);
     assert_non_null(strstr(err.msg, "not a directory"));
 
     if (getuid() != 0) { /* root ignores permissions */
@@ -624,7 +624,7 @@ static void test_unwritable_dir(void **state)
         snprintf(ro, sizeof(ro), "%s/ro", f->dir);
         assert_int_equal(mkdir(ro, 0500), 0);
         o.dir = ro;
-        assert_int_equal(kgc_listener_cache_open(&o, &c, &err), KGC_EACCES);
+        assert_int_equal(kgc_listenercache_open(&o, &c, &err), KGC_EACCES);
         assert_non_null(strstr(err.msg, "not writable"));
         chmod(ro, 0700);
     }
@@ -632,20 +632,20 @@ static void test_unwritable_dir(void **state)
     /* The same directory twice in one process. */
     f->c = open_at(f, f->dir, 0, 0);
     o.dir = f->dir;
-    assert_int_equal(kgc_listener_cache_open(&o, &c, &err), KGC_EEXIST);
+    assert_int_equal(kgc_listenercache_open(&o, &c, &err), KGC_EEXIST);
     assert_non_null(strstr(err.msg, "already open"));
 }
 
 static void test_defaults(void **state)
 {
     (void)state;
-    struct kgc_listener_cache_options o;
-    kgc_listener_cache_options_default(&o);
+    struct kgc_listenercache_options o;
+    kgc_listenercache_options_default(&o);
     assert_string_equal(o.dir, "/var/lib/kgc/listeners");
     assert_int_equal(o.max_mb, 16);
     assert_int_equal(o.max_entries, 64);
     assert_null(o.wall_clock);
-    assert_string_equal(kgc_listener_source_name(KGC_LISTENERS_CACHED), "cached");
+    assert_string_equal(kgc_listenercache_source_name(KGC_LISTENERCACHE_CACHED), "cached");
 }
 
 /* ---- size cap and pruning ------------------------------------------------------------------- */
@@ -663,15 +663,15 @@ static void test_size_cap(void **state)
     for (i = 0; i < 400 && rc == 0; i++) {
         char url[64];
         snprintf(url, sizeof(url), "http://10.0.%d.%d:8001", i / 250, i % 250);
-        rc = kgc_listener_cache_set_live(f->c, url, &big, 0, &err);
+        rc = kgc_listenercache_set_live(f->c, url, &big, 0, &err);
     }
     assert_int_equal(rc, KGC_ENOSPC);
     assert_non_null(strstr(err.msg, "is full (--listener-cache-max-mb=1)"));
-    struct kgc_listener_view v;
-    kgc_listener_view(f->c, &v);
-    assert_int_equal(v.source, KGC_LISTENERS_LIVE); /* memory still serves */
+    struct kgc_listenercache_view v;
+    kgc_listenercache_view(f->c, &v);
+    assert_int_equal(v.source, KGC_LISTENERCACHE_LIVE); /* memory still serves */
     assert_int_equal(v.n_live, (size_t)i);
-    kgc_listener_view_release(&v);
+    kgc_listenercache_view_release(&v);
     kgc_kong_info_free(&big);
 }
 
@@ -684,15 +684,15 @@ static void test_prune(void **state)
         char url[64];
         snprintf(url, sizeof(url), "http://10.0.0.%d:8001", i);
         advance_ms(f, 10);
-        assert_int_equal(kgc_listener_cache_set_live(f->c, url, &a, 0, NULL), 0);
-        assert_int_equal(kgc_listener_cache_set_down(f->c, url, "gone", 0, NULL), 0);
+        assert_int_equal(kgc_listenercache_set_live(f->c, url, &a, 0, NULL), 0);
+        assert_int_equal(kgc_listenercache_set_down(f->c, url, "gone", 0, NULL), 0);
     }
-    struct kgc_listener_cache_entry e;
-    assert_int_equal(kgc_listener_cache_get(f->c, "http://10.0.0.0:8001", &e, NULL), KGC_ENOENT);
-    assert_int_equal(kgc_listener_cache_get(f->c, "http://10.0.0.1:8001", &e, NULL), KGC_ENOENT);
-    assert_int_equal(kgc_listener_cache_get(f->c, "http://10.0.0.4:8001", &e, NULL), 0);
-    kgc_listener_cache_entry_free(&e);
-    char *dump = kgc_listener_cache_dump(f->c);
+    struct kgc_listenercache_entry e;
+    assert_int_equal(kgc_listenercache_get(f->c, "http://10.0.0.0:8001", &e, NULL), KGC_ENOENT);
+    assert_int_equal(kgc_listenercache_get(f->c, "http://10.0.0.1:8001", &e, NULL), KGC_ENOENT);
+    assert_int_equal(kgc_listenercache_get(f->c, "http://10.0.0.4:8001", &e, NULL), 0);
+    kgc_listenercache_entry_free(&e);
+    char *dump = kgc_listenercache_dump(f->c);
     json_object *j = json_tokener_parse(dump);
     assert_int_equal(json_object_array_length(json_object_object_get(j, "instances")), 3);
     json_object_put(j);
@@ -703,7 +703,7 @@ static void test_prune(void **state)
 /* ---- concurrency ---------------------------------------------------------------------------- */
 
 struct reader {
-    struct kgc_listener_cache *c;
+    struct kgc_listenercache *c;
     const char *url;
     volatile int *stop;
     long views, gets, bad;
@@ -723,16 +723,16 @@ static void *reader_main(void *arg)
 {
     struct reader *r = arg;
     while (!__atomic_load_n(r->stop, __ATOMIC_RELAXED)) {
-        struct kgc_listener_view v;
-        kgc_listener_view(r->c, &v);
-        r->bad += v.source != KGC_LISTENERS_LIVE || !consistent(v.listeners);
-        kgc_listener_view_release(&v);
+        struct kgc_listenercache_view v;
+        kgc_listenercache_view(r->c, &v);
+        r->bad += v.source != KGC_LISTENERCACHE_LIVE || !consistent(v.listeners);
+        kgc_listenercache_view_release(&v);
         r->views++;
         if (r->views % 16 == 0) {
-            struct kgc_listener_cache_entry e;
-            if (kgc_listener_cache_get(r->c, r->url, &e, NULL) == 0) {
+            struct kgc_listenercache_entry e;
+            if (kgc_listenercache_get(r->c, r->url, &e, NULL) == 0) {
                 r->bad += !consistent(&e.info.listeners);
-                kgc_listener_cache_entry_free(&e);
+                kgc_listenercache_entry_free(&e);
                 r->gets++;
             } else {
                 r->bad++;
@@ -748,7 +748,7 @@ static void test_concurrent_readers_during_writes(void **state)
     f->c = open_at(f, f->dir, 0, 0);
     const char *u = "http://127.0.0.1:8001";
     struct kgc_kong_info a = make_info("n", PORTS_A, 2, 0), b = make_info("n", PORTS_B, 3, 0);
-    assert_int_equal(kgc_listener_cache_set_live(f->c, u, &a, 0, NULL), 0);
+    assert_int_equal(kgc_listenercache_set_live(f->c, u, &a, 0, NULL), 0);
     volatile int stop = 0;
     struct reader r[2] = {{.c = f->c, .url = u, .stop = &stop},
                           {.c = f->c, .url = u, .stop = &stop}};
@@ -759,7 +759,7 @@ static void test_concurrent_readers_during_writes(void **state)
     uint64_t end = kgc_clock_now(NULL) + 300 * KGC_NS_PER_MS;
     while (kgc_clock_now(NULL) < end || writes < 20) {
         advance_ms(f, 1);
-        assert_int_equal(kgc_listener_cache_set_live(f->c, u, writes % 2 ? &a : &b, 0, NULL), 0);
+        assert_int_equal(kgc_listenercache_set_live(f->c, u, writes % 2 ? &a : &b, 0, NULL), 0);
         writes++;
     }
     __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);

@@ -611,7 +611,7 @@ static void fill_synthetic(struct kgc_metrics_snapshot *s)
     s->kong[1].up = true;
     s->n_kong = 2;
     s->have_view = true;
-    s->view_source = KGC_LISTENERS_CACHED;
+    s->view_source = KGC_LISTENERCACHE_CACHED;
     s->view_age_seconds = 12.5;
     s->have_k8s = true;
     s->k8s.requests = 50;
@@ -752,11 +752,11 @@ static void test_snapshot_of_live_modules(void **state)
     struct kgc_err err = {0};
     struct kgc_cache *cache = kgc_cache_new();
     assert_non_null(cache);
-    struct kgc_listener_cache_options lo;
-    kgc_listener_cache_options_default(&lo);
+    struct kgc_listenercache_options lo;
+    kgc_listenercache_options_default(&lo);
     lo.dir = NULL; /* memory only */
-    struct kgc_listener_cache *lc = NULL;
-    assert_int_equal(kgc_listener_cache_open(&lo, &lc, &err), 0);
+    struct kgc_listenercache *lc = NULL;
+    assert_int_equal(kgc_listenercache_open(&lo, &lc, &err), 0);
     struct kgc_kong_info info;
     memset(&info, 0, sizeof(info));
     snprintf(info.version, sizeof(info.version), "3.9.1");
@@ -765,7 +765,7 @@ static void test_snapshot_of_live_modules(void **state)
     info.listeners.n_proxy = 1;
     snprintf(info.listeners.proxy[0].ip, sizeof(info.listeners.proxy[0].ip), "0.0.0.0");
     info.listeners.proxy[0].port = 8000;
-    assert_int_equal(kgc_listener_cache_set_live(lc, "http://kong:8001", &info, 0, &err), 0);
+    assert_int_equal(kgc_listenercache_set_live(lc, "http://kong:8001", &info, 0, &err), 0);
     kgc_kong_info_free(&info);
 
     struct kgc_kong_options ko;
@@ -775,9 +775,9 @@ static void test_snapshot_of_live_modules(void **state)
 
     struct kgc_reconcile_options ro;
     kgc_reconcile_options_default(&ro);
-    struct kgc_reconciler *r = NULL;
-    assert_int_equal(kgc_reconciler_new(&ro, cache, NULL, lc, NULL, &r, &err), 0);
-    struct kgc_workqueue *q = kgc_reconciler_queue(r, KGC_RECONCILE_GATEWAY);
+    struct kgc_reconcile *r = NULL;
+    assert_int_equal(kgc_reconcile_new(&ro, cache, NULL, lc, NULL, &r, &err), 0);
+    struct kgc_workqueue *q = kgc_reconcile_queue(r, KGC_RECONCILE_GATEWAY);
     assert_int_equal(kgc_workqueue_add(q, "demo/a"), 0);
     assert_int_equal(kgc_workqueue_add(q, "demo/b"), 0);
     assert_int_equal(kgc_workqueue_add(q, "demo/a"), 0); /* deduplicated */
@@ -809,9 +809,9 @@ static void test_snapshot_of_live_modules(void **state)
     assert_int_equal(kgc_metrics_collect(&src, 512, &t, &len), KGC_E2BIG);
     assert_null(t);
 
-    kgc_reconciler_free(r);
+    kgc_reconcile_free(r);
     kgc_kong_free(kong);
-    kgc_listener_cache_close(lc);
+    kgc_listenercache_close(lc);
     kgc_cache_free(cache);
 }
 

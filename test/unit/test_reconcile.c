@@ -34,8 +34,8 @@ static const char *const objects[][2] = {
 
 struct world {
     struct kgc_cache *cache;
-    struct kgc_listener_cache *lc;
-    struct kgc_reconciler *r;
+    struct kgc_listenercache *lc;
+    struct kgc_reconcile *r;
 };
 
 static void sleep_ms(long ms)
@@ -49,14 +49,14 @@ static void setup_world(struct world *w)
     struct kgc_err err = {0};
     w->cache = kgc_cache_new();
     assert_non_null(w->cache);
-    struct kgc_listener_cache_options lo;
-    kgc_listener_cache_options_default(&lo);
+    struct kgc_listenercache_options lo;
+    kgc_listenercache_options_default(&lo);
     lo.dir = ""; /* memory only */
-    assert_int_equal(kgc_listener_cache_open(&lo, &w->lc, &err), 0);
+    assert_int_equal(kgc_listenercache_open(&lo, &w->lc, &err), 0);
     struct kgc_reconcile_options o;
     kgc_reconcile_options_default(&o);
     o.rate_limit.base_delay_ns = 2 * KGC_NS_PER_MS; /* keep the retries quick */
-    assert_int_equal(kgc_reconciler_new(&o, w->cache, NULL, w->lc, NULL, &w->r, &err), 0);
+    assert_int_equal(kgc_reconcile_new(&o, w->cache, NULL, w->lc, NULL, &w->r, &err), 0);
     for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++) {
         int kind = kgc_api_kind_from_name(objects[i][0]);
         struct kgc_api_obj *obj = NULL;
@@ -69,8 +69,8 @@ static void setup_world(struct world *w)
 
 static void teardown_world(struct world *w)
 {
-    kgc_reconciler_free(w->r);
-    kgc_listener_cache_close(w->lc);
+    kgc_reconcile_free(w->r);
+    kgc_listenercache_close(w->lc);
     kgc_cache_free(w->cache);
 }
 
@@ -80,13 +80,13 @@ static uint64_t wait_stat(struct world *w, enum kgc_reconcile_controller c, size
 {
     struct kgc_reconcile_stats st;
     for (int i = 0; i < 500; i++) {
-        kgc_reconciler_stats(w->r, c, &st);
+        kgc_reconcile_stats(w->r, c, &st);
         uint64_t v = *(uint64_t *)((char *)&st + off);
         if (v >= want)
             return v;
         sleep_ms(10);
     }
-    kgc_reconciler_stats(w->r, c, &st);
+    kgc_reconcile_stats(w->r, c, &st);
     return *(uint64_t *)((char *)&st + off);
 }
 
@@ -96,9 +96,9 @@ static void test_changes_are_queued_by_the_cache_handlers(void **state)
     struct world w;
     setup_world(&w);
     /* Before any worker runs, the upserts alone queued the class, the gateway and the route. */
-    assert_int_equal(kgc_workqueue_len(kgc_reconciler_queue(w.r, KGC_RECONCILE_GATEWAYCLASS)), 1);
-    assert_int_equal(kgc_workqueue_len(kgc_reconciler_queue(w.r, KGC_RECONCILE_GATEWAY)), 1);
-    assert_int_equal(kgc_workqueue_len(kgc_reconciler_queue(w.r, KGC_RECONCILE_HTTPROUTE)), 1);
+    assert_int_equal(kgc_workqueue_len(kgc_reconcile_queue(w.r, KGC_RECONCILE_GATEWAYCLASS)), 1);
+    assert_int_equal(kgc_workqueue_len(kgc_reconcile_queue(w.r, KGC_RECONCILE_GATEWAY)), 1);
+    assert_int_equal(kgc_workqueue_len(kgc_reconcile_queue(w.r, KGC_RECONCILE_HTTPROUTE)), 1);
     teardown_world(&w);
 }
 
@@ -168,12 +168,12 @@ static void test_gateway_waits_for_kong_then_settles_when_listeners_are_live(voi
     struct world w;
     setup_world(&w);
     struct kgc_err err = {0};
-    assert_int_equal(kgc_reconciler_start(w.r, &err), 0);
+    assert_int_equal(kgc_reconcile_start(w.r, &err), 0);
 
     /* No live and no cached listeners: the Gateway is retried with backoff, never settled. */
     assert_true(wait_stat(&w, KGC_RECONCILE_GATEWAY,
                           offsetof(struct kgc_reconcile_stats, pending_kong), 3) >= 3);
-    struct kgc_workqueue *gq = kgc_reconciler_queue(w.r, KGC_RECONCILE_GATEWAY);
+    struct kgc_workqueue *gq = kgc_reconcile_queue(w.r, KGC_RECONCILE_GATEWAY);
     assert_true(kgc_workqueue_num_requeues(gq, "demo/gw") >= 2);
 
     /* Kong is live with a proxy listen on 8000: one more pass settles it (forgotten: no
@@ -183,8 +183,8 @@ static void test_gateway_waits_for_kong_then_settles_when_listeners_are_live(voi
     struct kgc_kong_info info = {.version = "3.9.1", .node_id = "n1", .database = "off"};
     info.listeners.proxy = &proxy;
     info.listeners.n_proxy = 1;
-    assert_int_equal(kgc_listener_cache_set_live(w.lc, "http://kong:8001", &info, 1, &err), 0);
-    kgc_reconciler_enqueue_all(w.r);
+    assert_int_equal(kgc_listenercache_set_live(w.lc, "http://kong:8001", &info, 1, &err), 0);
+    kgc_reconcile_enqueue_all(w.r);
     int settled = 0;
     for (int i = 0; i < 500 && !settled; i++) {
         settled = kgc_workqueue_num_requeues(gq, "demo/gw") == 0;
@@ -193,10 +193,10 @@ static void test_gateway_waits_for_kong_then_settles_when_listeners_are_live(voi
     }
     assert_true(settled);
     struct kgc_reconcile_stats st;
-    kgc_reconciler_stats(w.r, KGC_RECONCILE_HTTPROUTE, &st);
+    kgc_reconcile_stats(w.r, KGC_RECONCILE_HTTPROUTE, &st);
     assert_true(st.reconciles >= 1);
     assert_int_equal(st.errors, 0);
-    kgc_reconciler_stop(w.r, KGC_NS_PER_S);
+    kgc_reconcile_stop(w.r, KGC_NS_PER_S);
     teardown_world(&w);
 }
 

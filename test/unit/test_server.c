@@ -688,9 +688,9 @@ static struct kgc_api_obj *obj(enum kgc_api_kind kind, const char *json)
 
 struct app_fixture {
     struct kgc_cache *cache;
-    struct kgc_listener_cache *lc;
+    struct kgc_listenercache *lc;
     struct kgc_kong *kong;
-    struct kgc_reconciler *r;
+    struct kgc_reconcile *r;
     struct kgc_server_app app;
     struct kgc_server_provider p;
 };
@@ -735,10 +735,10 @@ static int app_setup(void **state)
                          NULL),
         0);
 
-    struct kgc_listener_cache_options lo;
-    kgc_listener_cache_options_default(&lo);
+    struct kgc_listenercache_options lo;
+    kgc_listenercache_options_default(&lo);
     lo.dir = NULL;
-    assert_int_equal(kgc_listener_cache_open(&lo, &fx->lc, &err), 0);
+    assert_int_equal(kgc_listenercache_open(&lo, &fx->lc, &err), 0);
     struct kgc_kong_info info;
     memset(&info, 0, sizeof(info));
     snprintf(info.version, sizeof(info.version), "3.9.1");
@@ -747,7 +747,7 @@ static int app_setup(void **state)
     info.listeners.n_proxy = 1;
     snprintf(info.listeners.proxy[0].ip, sizeof(info.listeners.proxy[0].ip), "0.0.0.0");
     info.listeners.proxy[0].port = 8000;
-    assert_int_equal(kgc_listener_cache_set_live(fx->lc, "http://kong:8001", &info, 0, &err), 0);
+    assert_int_equal(kgc_listenercache_set_live(fx->lc, "http://kong:8001", &info, 0, &err), 0);
     kgc_kong_info_free(&info);
 
     struct kgc_kong_options ko;
@@ -755,7 +755,7 @@ static int app_setup(void **state)
     assert_int_equal(kgc_kong_new(&ko, &fx->kong, &err), 0);
     struct kgc_reconcile_options ro;
     kgc_reconcile_options_default(&ro);
-    assert_int_equal(kgc_reconciler_new(&ro, fx->cache, NULL, fx->lc, NULL, &fx->r, &err), 0);
+    assert_int_equal(kgc_reconcile_new(&ro, fx->cache, NULL, fx->lc, NULL, &fx->r, &err), 0);
 
     fx->app.metrics.reconciler = fx->r;
     fx->app.metrics.cache = fx->cache;
@@ -770,9 +770,9 @@ static int app_setup(void **state)
 static int app_teardown(void **state)
 {
     struct app_fixture *fx = *state;
-    kgc_reconciler_free(fx->r);
+    kgc_reconcile_free(fx->r);
     kgc_kong_free(fx->kong);
-    kgc_listener_cache_close(fx->lc);
+    kgc_listenercache_close(fx->lc);
     kgc_cache_free(fx->cache);
     free(fx);
     return 0;
@@ -864,7 +864,7 @@ static const char *key_at(json_object *q, const char *state, size_t i, int *requ
 static void test_app_queue(void **state)
 {
     struct app_fixture *fx = *state;
-    struct kgc_workqueue *q = kgc_reconciler_queue(fx->r, KGC_RECONCILE_GATEWAY);
+    struct kgc_workqueue *q = kgc_reconcile_queue(fx->r, KGC_RECONCILE_GATEWAY);
     assert_int_equal(kgc_workqueue_add(q, "demo/gw"), 0);
     assert_int_equal(kgc_workqueue_add(q, "prod/other"), 0);
     const char *key = NULL;

@@ -587,7 +587,7 @@ static void test_gateway_kong_none_is_pending_and_retries(void **state)
     struct fixture_env *env = *state;
     env->o.publish_service_name = NULL;
     add_yaml(env, probe_gateway);
-    fixture_env_view(env, KGC_LISTENERS_NONE, "kong admin API unreachable: connection refused");
+    fixture_env_view(env, KGC_LISTENERCACHE_NONE, "kong admin API unreachable: connection refused");
     struct kgc_status_gateway d;
     compute(env, "probe", &d);
     assert_true(d.needs_retry);
@@ -630,12 +630,12 @@ static void test_gateway_kong_cached_same_as_live(void **state)
     static const char *const names[] = {"probe", "gateway-observed-generation-bump",
                                         "same-namespace-with-https-listener"};
     for (size_t i = 0; i < 3; i++) {
-        fixture_env_view(env, KGC_LISTENERS_LIVE, NULL);
+        fixture_env_view(env, KGC_LISTENERCACHE_LIVE, NULL);
         struct kgc_status_gateway live, cached;
         compute(env, names[i], &live);
         assert_true(write_status(env, &live));
         kgc_status_gateway_release(&live);
-        fixture_env_view(env, KGC_LISTENERS_CACHED, "kong admin API unreachable: timeout");
+        fixture_env_view(env, KGC_LISTENERCACHE_CACHED, "kong admin API unreachable: timeout");
         env->o.now = FIXTURE_LATER;
         compute(env, names[i], &cached);
         assert_false(cached.needs_retry);

@@ -749,7 +749,7 @@ static void test_route_attachments(void **state)
     assert_int_equal(a[1].parent_index, 1);
     free(a);
     /* Kong being down does not change what a route attaches to. */
-    fixture_env_view(env, KGC_LISTENERS_NONE, "down");
+    fixture_env_view(env, KGC_LISTENERCACHE_NONE, "down");
     assert_int_equal(
         kgc_status_httproute_attachments(
             &env->o, &env->lk, route(env, INFRA, "multiple-gateways-shared-route"), &a, &n, NULL),

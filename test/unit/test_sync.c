@@ -268,7 +268,7 @@ struct env {
     struct fixture_set *set;
     struct kgc_status_lookup inner, lk;
     struct kgc_kong *reg;
-    struct kgc_syncer *sync;
+    struct kgc_sync *sync;
     struct broken_rec br;
 };
 
@@ -289,7 +289,7 @@ static void on_broken(void *ctx, enum kgc_api_kind kind, const char *ns, const c
     pthread_mutex_unlock(&r->mu);
 }
 
-static void sync_open_lc(struct env *e, bool leader, struct kgc_listener_cache *lc)
+static void sync_open_lc(struct env *e, bool leader, struct kgc_listenercache *lc)
 {
     struct kgc_kong_options ko;
     kgc_kong_options_default(&ko);
@@ -298,14 +298,14 @@ static void sync_open_lc(struct env *e, bool leader, struct kgc_listener_cache *
     ko.heartbeat_interval_ms = 0;
     struct kgc_err err = {0};
     assert_int_equal(kgc_kong_new(&ko, &e->reg, &err), 0);
-    struct kgc_syncer_options so;
-    kgc_syncer_options_default(&so);
+    struct kgc_sync_options so;
+    kgc_sync_options_default(&so);
     so.on_broken = on_broken;
     so.on_broken_ctx = &e->br;
-    if (kgc_syncer_new(&so, &e->lk, e->reg, lc, &e->sync, &err) != 0)
+    if (kgc_sync_new(&so, &e->lk, e->reg, lc, &e->sync, &err) != 0)
         fail_msg("syncer: %s", err.msg);
-    kgc_syncer_set_leader(e->sync, leader);
-    assert_int_equal(kgc_syncer_start(e->sync, &err), 0);
+    kgc_sync_set_leader(e->sync, leader);
+    assert_int_equal(kgc_sync_start(e->sync, &err), 0);
     const char *urls[] = {e->kong[0].url, e->kong[1].url};
     assert_int_equal(kgc_kong_set_instances(e->reg, urls, 2, &err), 0);
 }
@@ -318,7 +318,7 @@ static void sync_open(struct env *e, bool leader)
 static void sync_close(struct env *e)
 {
     kgc_kong_stop(e->reg);
-    kgc_syncer_free(e->sync);
+    kgc_sync_free(e->sync);
     kgc_kong_free(e->reg);
     e->sync = NULL;
     e->reg = NULL;
@@ -364,10 +364,10 @@ static int teardown(void **state)
     return 0;
 }
 
-static struct kgc_syncer_stats stats(struct env *e)
+static struct kgc_sync_stats stats(struct env *e)
 {
-    struct kgc_syncer_stats st;
-    kgc_syncer_stats(e->sync, &st);
+    struct kgc_sync_stats st;
+    kgc_sync_stats(e->sync, &st);
     return st;
 }
 
@@ -395,14 +395,14 @@ static void test_only_leader_pushes(void **state)
 {
     struct env *e = *state;
     sync_open(e, false);
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_mark_dirty(e->sync);
     usleep(700 * 1000);
-    struct kgc_syncer_stats st = stats(e);
+    struct kgc_sync_stats st = stats(e);
     assert_int_equal(st.push_count, 0);
     long status = 0;
     free(http(e->kong[0].url, "/config", false, &status));
     assert_int_equal(status, 404);
-    kgc_syncer_set_leader(e->sync, true);
+    kgc_sync_set_leader(e->sync, true);
     long ms = wait_both(e, R1);
     print_message("leader: both instances configured after %ld ms\n", ms);
     assert_true(ms >= 0);
@@ -415,7 +415,7 @@ static void test_programmed_after_both_accept(void **state)
      * change that leaves the text as it is is programmed at once: both already hold it.) */
     const struct kgc_api_obj *gwo = fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw");
     char why[256] = "";
-    assert_true(kgc_syncer_gateway_programmed(e->sync, kgc_api_as_gateway(gwo), why, sizeof(why)));
+    assert_true(kgc_sync_gateway_programmed(e->sync, kgc_api_as_gateway(gwo), why, sizeof(why)));
     fail_next(e->kong[1].url, 1, 429); /* Retry-After: 1 */
     pthread_mutex_lock(&set_mu);
     assert_non_null(fixture_set_update(e->set, KGC_API_GATEWAY, NS, "gw", true)); /* gen 2 */
@@ -423,23 +423,23 @@ static void test_programmed_after_both_accept(void **state)
     pthread_mutex_unlock(&set_mu);
     const struct kgc_api_gateway *gw = kgc_api_as_gateway(gwo);
     assert_int_equal(gw->obj.meta.generation, 2);
-    assert_false(kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why)));
-    struct kgc_syncer_stats before = stats(e);
+    assert_false(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
+    struct kgc_sync_stats before = stats(e);
     put_route(e->set, "rp", "/p", false, 1); /* the configuration text changes too */
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_mark_dirty(e->sync);
     /* A accepts quickly; B answers 429 first and is retried after a second */
     uint64_t t0 = kgc_clock_now(NULL);
     while (stats(e).pushes[KGC_KONG_PUSH_BUSY] == before.pushes[KGC_KONG_PUSH_BUSY] &&
            kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
         usleep(5 * 1000);
     assert_true(stats(e).pushes[KGC_KONG_PUSH_BUSY] > before.pushes[KGC_KONG_PUSH_BUSY]);
-    bool early = kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why));
+    bool early = kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why));
     print_message("after the 429: programmed=%d (%s)\n", early, why);
     assert_false(early);
     assert_non_null(strstr(why, e->kong[1].url));
     bool ok = false;
     while (!ok && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S) {
-        ok = kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why));
+        ok = kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why));
         usleep(10 * 1000);
     }
     print_message("429 retried, programmed after %llu ms\n",
@@ -452,15 +452,15 @@ static void test_restarted_kgc_gets_304(void **state)
     struct env *e = *state;
     sync_close(e);
     sync_open(e, true);
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_mark_dirty(e->sync);
     uint64_t t0 = kgc_clock_now(NULL);
     while (stats(e).pushes[KGC_KONG_PUSH_UNCHANGED] < 2 &&
            kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
         usleep(10 * 1000);
-    struct kgc_syncer_stats st = stats(e);
+    struct kgc_sync_stats st = stats(e);
     assert_int_equal(st.pushes[KGC_KONG_PUSH_UNCHANGED], 2);
     assert_int_equal(st.pushes[KGC_KONG_PUSH_APPLIED], 0);
-    char *js = kgc_syncer_status_json(e->sync);
+    char *js = kgc_sync_status_json(e->sync);
     assert_non_null(js);
     assert_non_null(strstr(js, "\"last_result\":\"unchanged\""));
     assert_null(strstr(js, "_format_version")); /* never the text */
@@ -470,15 +470,15 @@ static void test_restarted_kgc_gets_304(void **state)
 static void test_debounce_coalesces(void **state)
 {
     struct env *e = *state;
-    struct kgc_syncer_stats before = stats(e);
+    struct kgc_sync_stats before = stats(e);
     put_route(e->set, "r2", "/two", false, 1);
     for (int i = 0; i < 30; i++) {
-        kgc_syncer_mark_dirty(e->sync);
+        kgc_sync_mark_dirty(e->sync);
         usleep(2 * 1000);
     }
     assert_true(wait_both(e, R2) >= 0);
     usleep(300 * 1000);
-    struct kgc_syncer_stats st = stats(e);
+    struct kgc_sync_stats st = stats(e);
     print_message("30 marks → %llu translation(s), %llu applied push(es)\n",
                   (unsigned long long)(st.translations - before.translations),
                   (unsigned long long)(st.pushes[0] - before.pushes[0]));
@@ -494,7 +494,7 @@ static void test_restart_gets_current_config(void **state)
     unsigned port = b->port;
     proc_kill(b);
     put_route(e->set, "r3", "/three", false, 1);
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_mark_dirty(e->sync);
     uint64_t t0 = kgc_clock_now(NULL);
     while (!config_has(e->kong[0].url, R3) && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
         usleep(10 * 1000);
@@ -524,7 +524,7 @@ static bool wait_programmed(struct env *e, const struct kgc_api_gateway *gw, uns
     bool ok = false;
     uint64_t t0 = kgc_clock_now(NULL);
     while (!ok && kgc_clock_now(NULL) - t0 < secs * KGC_NS_PER_S) {
-        ok = kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why));
+        ok = kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why));
         if (!ok)
             usleep(10 * 1000);
     }
@@ -564,7 +564,7 @@ static void test_restarted_instance_keeps_gateways_programmed(void **state)
      * so the check below sees the pending window even when the machine is loaded. */
     proc_kill(b);
     usleep(300 * 1000);
-    struct kgc_syncer_stats before = stats(e);
+    struct kgc_sync_stats before = stats(e);
     restart_failing(b, port, "2", "429");
     t0 = kgc_clock_now(NULL);
     while (stats(e).pushes[KGC_KONG_PUSH_BUSY] == before.pushes[KGC_KONG_PUSH_BUSY] &&
@@ -572,14 +572,14 @@ static void test_restarted_instance_keeps_gateways_programmed(void **state)
         usleep(5 * 1000);
     assert_true(stats(e).pushes[KGC_KONG_PUSH_BUSY] > before.pushes[KGC_KONG_PUSH_BUSY]);
     assert_false(config_has(b->url, R3)); /* really empty, the re-push still pending */
-    ok = kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why));
+    ok = kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why));
     print_message("restarted, re-push answered 429: programmed=%d %s\n", ok, ok ? "" : why);
     assert_true(ok);
     t0 = kgc_clock_now(NULL);
     while (!config_has(b->url, R3) && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
         usleep(10 * 1000);
     assert_true(config_has(b->url, R3));
-    assert_true(kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why)));
+    assert_true(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
 
     /* 2. restarted empty, its re-push failing 3 times (503): Pending after the third, then back */
     proc_kill(b);
@@ -589,11 +589,11 @@ static void test_restarted_instance_keeps_gateways_programmed(void **state)
     bool seen_pending = false;
     t0 = kgc_clock_now(NULL);
     while (!config_has(b->url, R3) && kgc_clock_now(NULL) - t0 < 8 * KGC_NS_PER_S) {
-        if (!kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why)) && strstr(why, b->url))
+        if (!kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)) && strstr(why, b->url))
             seen_pending = true;
         usleep(5 * 1000);
     }
-    struct kgc_syncer_stats after = stats(e);
+    struct kgc_sync_stats after = stats(e);
     print_message(
         "re-push failed %llu times: seen Pending=%d\n",
         (unsigned long long)(after.pushes[KGC_KONG_PUSH_BUSY] - before.pushes[KGC_KONG_PUSH_BUSY]),
@@ -609,7 +609,7 @@ static void test_broken_route_reported_others_flow(void **state)
     struct env *e = *state;
     put_route(e->set, "bad", "/bad", true, 1);
     put_route(e->set, "r4", "/four", false, 1);
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_mark_dirty(e->sync);
     assert_true(wait_both(e, "httproute." NS ".r4.0.0") >= 0);
     assert_false(config_has(e->kong[0].url, BAD));
     assert_false(config_has(e->kong[1].url, BAD));
@@ -624,13 +624,13 @@ static void test_broken_route_reported_others_flow(void **state)
 
     const struct kgc_api_obj *ro = fixture_set_find(e->set, KGC_API_HTTPROUTE, NS, "bad");
     struct kgc_status_route_verdict v;
-    kgc_syncer_route_verdict(e->sync, kgc_api_as_httproute(ro), &v);
+    kgc_sync_route_verdict(e->sync, kgc_api_as_httproute(ro), &v);
     assert_non_null(v.accepted_reason);
     assert_string_equal(v.accepted_reason, KGC_STATUS_R_UNSUPPORTED_VALUE);
     ro = fixture_set_find(e->set, KGC_API_HTTPROUTE, NS, "r4");
-    kgc_syncer_route_verdict(e->sync, kgc_api_as_httproute(ro), &v);
+    kgc_sync_route_verdict(e->sync, kgc_api_as_httproute(ro), &v);
     assert_null(v.accepted_reason);
-    char *js = kgc_syncer_status_json(e->sync);
+    char *js = kgc_sync_status_json(e->sync);
     assert_non_null(strstr(js, "\"name\":\"bad\""));
     free(js);
 
@@ -638,15 +638,15 @@ static void test_broken_route_reported_others_flow(void **state)
     pthread_mutex_lock(&set_mu);
     assert_non_null(fixture_set_update(e->set, KGC_API_HTTPROUTE, NS, "bad", false));
     pthread_mutex_unlock(&set_mu);
-    struct kgc_syncer_stats before = stats(e);
-    kgc_syncer_mark_dirty(e->sync);
+    struct kgc_sync_stats before = stats(e);
+    kgc_sync_mark_dirty(e->sync);
     usleep(500 * 1000);
     assert_int_equal(stats(e).pushes[KGC_KONG_PUSH_REJECTED],
                      before.pushes[KGC_KONG_PUSH_REJECTED]);
 
     /* fixed: the filter removed (generation 2) → translated again, on both */
     put_route(e->set, "bad", "/bad", false, 2);
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_mark_dirty(e->sync);
     assert_true(wait_both(e, BAD) >= 0);
     pthread_mutex_lock(&e->br.mu);
     assert_int_equal(e->br.cleared, 1);
@@ -658,9 +658,9 @@ static void test_unattributed_400_keeps_last_good(void **state)
 {
     struct env *e = *state;
     fail_next(e->kong[0].url, 1, 400);
-    struct kgc_syncer_stats before = stats(e);
+    struct kgc_sync_stats before = stats(e);
     put_route(e->set, "r5", "/five", false, 1);
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_mark_dirty(e->sync);
     uint64_t t0 = kgc_clock_now(NULL);
     while (!config_has(e->kong[1].url, "httproute." NS ".r5.0.0") &&
            kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
@@ -672,12 +672,12 @@ static void test_unattributed_400_keeps_last_good(void **state)
     assert_true(config_has(e->kong[0].url, R3));
     assert_int_equal(
         stats(e).pushes[KGC_KONG_PUSH_REJECTED] - before.pushes[KGC_KONG_PUSH_REJECTED], 1);
-    char *js = kgc_syncer_status_json(e->sync);
+    char *js = kgc_sync_status_json(e->sync);
     assert_non_null(strstr(js, "injected failure"));
     free(js);
     /* the next change reaches it */
     put_route(e->set, "r6", "/six", false, 1);
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_mark_dirty(e->sync);
     assert_true(wait_both(e, "httproute." NS ".r6.0.0") >= 0);
     assert_true(config_has(e->kong[0].url, "httproute." NS ".r5.0.0"));
 }
@@ -687,17 +687,17 @@ static void test_unattributed_400_keeps_last_good(void **state)
 static void test_push_duration_histogram(void **state)
 {
     struct env *e = *state;
-    const double *b = kgc_syncer_push_bounds();
+    const double *b = kgc_sync_push_bounds();
     assert_true(b[0] == 0.001 && b[KGC_SYNC_PUSH_BUCKETS - 1] == 10);
     for (size_t i = 1; i < KGC_SYNC_PUSH_BUCKETS; i++)
         assert_true(b[i] > b[i - 1]);
-    struct kgc_syncer_stats before = stats(e);
+    struct kgc_sync_stats before = stats(e);
     put_route(e->set, "r7", "/seven", false, 1);
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_mark_dirty(e->sync);
     assert_true(wait_both(e, "httproute." NS ".r7.0.0") >= 0);
     /* Kong holds the route as soon as it answered; the syncer counts the push a moment later,
      * when its thread takes the lock again (a window a loaded machine widens): poll, bounded. */
-    struct kgc_syncer_stats st = stats(e);
+    struct kgc_sync_stats st = stats(e);
     uint64_t t0 = kgc_clock_now(NULL);
     while (st.push_count < before.push_count + 2 && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S) {
         usleep(5 * 1000);
@@ -722,14 +722,14 @@ static void test_push_duration_histogram(void **state)
     assert_true(mean_s <= b[top]);
 }
 
-static struct kgc_listener_cache *lc_open(const char *dir)
+static struct kgc_listenercache *lc_open(const char *dir)
 {
-    struct kgc_listener_cache_options lo;
-    kgc_listener_cache_options_default(&lo);
+    struct kgc_listenercache_options lo;
+    kgc_listenercache_options_default(&lo);
     lo.dir = dir;
-    struct kgc_listener_cache *lc = NULL;
+    struct kgc_listenercache *lc = NULL;
     struct kgc_err err = {0};
-    if (kgc_listener_cache_open(&lo, &lc, &err) != 0)
+    if (kgc_listenercache_open(&lo, &lc, &err) != 0)
         fail_msg("listener cache: %s", err.msg);
     return lc;
 }
@@ -756,34 +756,34 @@ static void test_accepted_set_survives_restart(void **state)
     char dir[] = "/tmp/kgc-sync-lc-XXXXXX", fresh[] = "/tmp/kgc-sync-lc-XXXXXX";
     assert_non_null(mkdtemp(dir));
     assert_non_null(mkdtemp(fresh));
-    struct kgc_listener_cache *lc = lc_open(dir);
+    struct kgc_listenercache *lc = lc_open(dir);
     sync_open_lc(e, true, lc);
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_mark_dirty(e->sync);
     const struct kgc_api_gateway *gw =
         kgc_api_as_gateway(fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw"));
     char why[256] = "";
     bool ok;
     assert_true(wait_programmed(e, gw, 5));
     sync_close(e);
-    kgc_listener_cache_close(lc);
+    kgc_listenercache_close(lc);
 
     /* the next process: no Kong instance ready (none known yet) */
-    struct kgc_syncer_options so;
-    kgc_syncer_options_default(&so);
+    struct kgc_sync_options so;
+    kgc_sync_options_default(&so);
     struct kgc_err err = {0};
     for (int pass = 0; pass < 2; pass++) {
         lc = lc_open(pass ? fresh : dir);
-        struct kgc_syncer *s = NULL;
-        assert_int_equal(kgc_syncer_new(&so, &e->lk, NULL, lc, &s, &err), 0);
+        struct kgc_sync *s = NULL;
+        assert_int_equal(kgc_sync_new(&so, &e->lk, NULL, lc, &s, &err), 0);
         why[0] = '\0';
-        ok = kgc_syncer_gateway_programmed(s, gw, why, sizeof(why));
+        ok = kgc_sync_gateway_programmed(s, gw, why, sizeof(why));
         print_message("%s cache: programmed=%d %s\n", pass ? "fresh" : "stored", ok, why);
         if (pass == 0)
             assert_true(ok); /* restored */
         else
             assert_false(ok); /* nothing known: Pending, as before */
-        kgc_syncer_free(s);
-        kgc_listener_cache_close(lc);
+        kgc_sync_free(s);
+        kgc_listenercache_close(lc);
     }
 
     /* a generation the stored configuration did not carry is not Programmed */
@@ -792,11 +792,11 @@ static void test_accepted_set_survives_restart(void **state)
     gw = kgc_api_as_gateway(fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw"));
     pthread_mutex_unlock(&set_mu);
     lc = lc_open(dir);
-    struct kgc_syncer *s = NULL;
-    assert_int_equal(kgc_syncer_new(&so, &e->lk, NULL, lc, &s, &err), 0);
-    assert_false(kgc_syncer_gateway_programmed(s, gw, why, sizeof(why)));
-    kgc_syncer_free(s);
-    kgc_listener_cache_close(lc);
+    struct kgc_sync *s = NULL;
+    assert_int_equal(kgc_sync_new(&so, &e->lk, NULL, lc, &s, &err), 0);
+    assert_false(kgc_sync_gateway_programmed(s, gw, why, sizeof(why)));
+    kgc_sync_free(s);
+    kgc_listenercache_close(lc);
     rm_lc_dir(dir);
     rm_lc_dir(fresh);
 }
@@ -810,9 +810,9 @@ static void test_restored_set_carried_until_repush(void **state)
         sync_close(e);
     char dir[] = "/tmp/kgc-sync-lc-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    struct kgc_listener_cache *lc = lc_open(dir);
+    struct kgc_listenercache *lc = lc_open(dir);
     sync_open_lc(e, true, lc);
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_mark_dirty(e->sync);
     const struct kgc_api_gateway *gw =
         kgc_api_as_gateway(fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw"));
     char why[256] = "";
@@ -820,16 +820,16 @@ static void test_restored_set_carried_until_repush(void **state)
     uint64_t t0;
     assert_true(wait_programmed(e, gw, 5));
     sync_close(e);
-    kgc_listener_cache_close(lc);
+    kgc_listenercache_close(lc);
 
     unsigned ports[2] = {e->kong[0].port, e->kong[1].port};
     proc_kill(&e->kong[0]);
     proc_kill(&e->kong[1]);
     lc = lc_open(dir);
     sync_open_lc(e, true, lc);
-    kgc_syncer_mark_dirty(e->sync);
-    assert_true(kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why))); /* restored */
-    struct kgc_syncer_stats before = stats(e);
+    kgc_sync_mark_dirty(e->sync);
+    assert_true(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why))); /* restored */
+    struct kgc_sync_stats before = stats(e);
     for (int k = 0; k < 2; k++)
         restart_failing(&e->kong[k], ports[k], "1", "429");
     t0 = kgc_clock_now(NULL);
@@ -837,7 +837,7 @@ static void test_restored_set_carried_until_repush(void **state)
            kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
         usleep(5 * 1000);
     assert_true(stats(e).pushes[KGC_KONG_PUSH_BUSY] >= before.pushes[KGC_KONG_PUSH_BUSY] + 2);
-    ok = kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why));
+    ok = kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why));
     print_message("both back empty, re-push answered 429: programmed=%d %s\n", ok, ok ? "" : why);
     assert_true(ok);
     t0 = kgc_clock_now(NULL);
@@ -845,9 +845,9 @@ static void test_restored_set_carried_until_repush(void **state)
            kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
         usleep(10 * 1000);
     assert_true(stats(e).pushes[KGC_KONG_PUSH_APPLIED] >= before.pushes[KGC_KONG_PUSH_APPLIED] + 2);
-    assert_true(kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why)));
+    assert_true(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
     sync_close(e);
-    kgc_listener_cache_close(lc);
+    kgc_listenercache_close(lc);
     rm_lc_dir(dir);
 }
 
@@ -896,7 +896,7 @@ static void test_empty_configuration_is_not_a_restart(void **state)
     struct kgc_status_lookup saved = e->inner;
     e->inner = fixture_set_lookup(set); /* e->lk reads through it: a Gateway and no route */
     sync_open(e, true);                 /* probes every 200 ms */
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_mark_dirty(e->sync);
     const struct kgc_api_gateway *gw =
         kgc_api_as_gateway(fixture_set_find(set, KGC_API_GATEWAY, NS, "gw"));
     assert_true(wait_programmed(e, gw, 5));
@@ -911,7 +911,7 @@ static void test_empty_configuration_is_not_a_restart(void **state)
     assert_int_equal(applied(e), 2); /* one per instance (the instances held r1 before) */
     assert_int_equal(restarts_seen(e), 0);
     char why[256] = "";
-    assert_true(kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why)));
+    assert_true(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
 
     /* a real restart while the last push was empty: a new node_id, re-pushed once */
     struct proc *b = &e->kong[1];
@@ -929,11 +929,11 @@ static void test_empty_configuration_is_not_a_restart(void **state)
                   (unsigned long long)(applied(e) - before), restarts_seen(e));
     assert_int_equal(applied(e) - before, 1);
     assert_int_equal(restarts_seen(e), 1);
-    assert_true(kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why)));
+    assert_true(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
 
     /* a route is pushed; deleting it pushes the empty configuration once per instance */
     put_route(set, "e1", "/e1", false, 1);
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_mark_dirty(e->sync);
     assert_true(wait_both(e, "httproute." NS ".e1.0.0") >= 0);
     assert_false(kong_hash_empty(e->kong[0].url));
     usleep(300 * 1000);
@@ -941,7 +941,7 @@ static void test_empty_configuration_is_not_a_restart(void **state)
     pthread_mutex_lock(&set_mu);
     assert_true(fixture_set_remove(set, KGC_API_HTTPROUTE, NS, "e1"));
     pthread_mutex_unlock(&set_mu);
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_mark_dirty(e->sync);
     t0 = kgc_clock_now(NULL);
     while (!(kong_hash_empty(e->kong[0].url) && kong_hash_empty(e->kong[1].url)) &&
            kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
@@ -951,7 +951,7 @@ static void test_empty_configuration_is_not_a_restart(void **state)
                   (unsigned long long)(applied(e) - before), restarts_seen(e));
     assert_int_equal(applied(e) - before, 2);
     assert_int_equal(restarts_seen(e), 1);
-    assert_true(kgc_syncer_gateway_programmed(e->sync, gw, why, sizeof(why)));
+    assert_true(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
     sync_close(e);
     e->inner = saved;
     fixture_set_free(set);
@@ -995,14 +995,14 @@ static void verdict_sync_open(struct env *e, bool leader)
     ko.heartbeat_interval_ms = 0;
     struct kgc_err err = {0};
     assert_int_equal(kgc_kong_new(&ko, &e->reg, &err), 0);
-    struct kgc_syncer_options so;
-    kgc_syncer_options_default(&so);
+    struct kgc_sync_options so;
+    kgc_sync_options_default(&so);
     so.on_route_verdict_changed = on_verdict_changed;
     so.on_route_verdict_changed_ctx = &vrec;
-    if (kgc_syncer_new(&so, &e->lk, e->reg, NULL, &e->sync, &err) != 0)
+    if (kgc_sync_new(&so, &e->lk, e->reg, NULL, &e->sync, &err) != 0)
         fail_msg("syncer: %s", err.msg);
-    kgc_syncer_set_leader(e->sync, leader);
-    assert_int_equal(kgc_syncer_start(e->sync, &err), 0);
+    kgc_sync_set_leader(e->sync, leader);
+    assert_int_equal(kgc_sync_start(e->sync, &err), 0);
     const char *urls[] = {e->kong[0].url, e->kong[1].url};
     assert_int_equal(kgc_kong_set_instances(e->reg, urls, 2, &err), 0);
 }
@@ -1049,7 +1049,7 @@ static void route_verdict(struct env *e, struct kgc_status_route_verdict *v)
     const struct kgc_api_obj *ro = fixture_set_find(e->set, KGC_API_HTTPROUTE, NS, "partial");
     pthread_mutex_unlock(&set_mu);
     assert_non_null(ro);
-    kgc_syncer_route_verdict(e->sync, kgc_api_as_httproute(ro), v);
+    kgc_sync_route_verdict(e->sync, kgc_api_as_httproute(ro), v);
 }
 
 /* A route with one rule the translator drops: its verdict (PartiallyInvalid "Dropped Rule 1") is
@@ -1069,8 +1069,8 @@ static void test_route_verdict_known_before_first_status(void **state)
     assert_int_equal(verdict_calls(), 0);
 
     int calls = verdict_calls();
-    kgc_syncer_set_leader(e->sync, true);
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_set_leader(e->sync, true);
+    kgc_sync_mark_dirty(e->sync);
     assert_true(wait_verdict_calls(calls));
     route_verdict(e, &v);
     print_message("judged: pending=%d accepted_reason=%s partially_invalid=\"%s\"\n", v.pending,
@@ -1085,7 +1085,7 @@ static void test_route_verdict_known_before_first_status(void **state)
     /* an unrelated change: same verdict, the route is not reported again */
     calls = verdict_calls();
     put_route(e->set, "r8", "/eight", false, 1);
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_mark_dirty(e->sync);
     assert_true(wait_both(e, "httproute." NS ".r8.0.0") >= 0);
     usleep(200 * 1000);
     assert_int_equal(verdict_calls(), calls);
@@ -1096,7 +1096,7 @@ static void test_route_verdict_known_before_first_status(void **state)
     route_verdict(e, &v);
     assert_true(v.pending);
     calls = verdict_calls();
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_mark_dirty(e->sync);
     assert_true(wait_verdict_calls(calls));
     route_verdict(e, &v);
     assert_false(v.pending);
@@ -1107,7 +1107,7 @@ static void test_route_verdict_known_before_first_status(void **state)
     route_verdict(e, &v);
     assert_true(v.pending);
     calls = verdict_calls();
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_mark_dirty(e->sync);
     assert_true(wait_verdict_calls(calls));
     route_verdict(e, &v);
     assert_false(v.pending);
@@ -1198,19 +1198,19 @@ static void test_only_usable_listeners_pushed(void **state)
     put_section_route(e->set, "on-a", "a");
     put_section_route(e->set, "on-ok", "ok");
     sync_open(e, true);
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_mark_dirty(e->sync);
     assert_true(wait_both(e, ROK) >= 0);
     assert_false(config_has(e->kong[0].url, RCONF)); /* a is Conflicted with b */
     assert_false(config_has(e->kong[1].url, RCONF));
 
     put_gw2(e->set, false, false, 2); /* b removed: a is usable */
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_mark_dirty(e->sync);
     long ms = wait_both(e, RCONF);
     print_message("conflict resolved: route pushed after %ld ms\n", ms);
     assert_true(ms >= 0);
 
     put_gw2(e->set, false, true, 3); /* the Gateway is no longer Accepted */
-    kgc_syncer_mark_dirty(e->sync);
+    kgc_sync_mark_dirty(e->sync);
     assert_true(wait_neither(e, "httproute." NS ".on-"));
     assert_true(config_has(e->kong[0].url, R1)); /* gw's route stays */
 

@@ -19,7 +19,7 @@ struct fixture {
     struct kgc_workqueue *q;
 };
 
-static struct fixture *new_fixture(const struct kgc_ratelimit_config *rl)
+static struct fixture *new_fixture(const struct kgc_workqueue_ratelimit *rl)
 {
     struct fixture *f = test_calloc(1, sizeof(*f));
     kgc_clock_fake_init(&f->clock, 1000 * KGC_NS_PER_S);
@@ -247,8 +247,8 @@ static void test_backoff_doubles_per_failure_from_5ms(void **state)
 static void test_backoff_is_capped(void **state)
 {
     (void)state;
-    struct kgc_ratelimit_config rl;
-    kgc_ratelimit_config_default(&rl);
+    struct kgc_workqueue_ratelimit rl;
+    kgc_workqueue_ratelimit_default(&rl);
     rl.base_delay_ns = KGC_NS_PER_S;
     rl.max_delay_ns = 4 * KGC_NS_PER_S;
     rl.bucket_qps = 0;
@@ -259,8 +259,8 @@ static void test_backoff_is_capped(void **state)
         expect_ready_after(f, "k", want[i] * KGC_NS_PER_S);
     }
     /* The default cap (1000 s) holds after very many failures too (no shift overflow). */
-    struct kgc_ratelimit_config def;
-    kgc_ratelimit_config_default(&def);
+    struct kgc_workqueue_ratelimit def;
+    kgc_workqueue_ratelimit_default(&def);
     struct fixture *g = new_fixture(&def);
     for (int i = 0; i < 100; i++) {
         kgc_workqueue_add_rate_limited(g->q, "k");
@@ -276,8 +276,8 @@ static void test_backoff_is_capped(void **state)
 static void test_bucket_allows_burst_then_paces_at_qps(void **state)
 {
     (void)state;
-    struct kgc_ratelimit_config rl;
-    kgc_ratelimit_config_default(&rl);
+    struct kgc_workqueue_ratelimit rl;
+    kgc_workqueue_ratelimit_default(&rl);
     rl.base_delay_ns = 0; /* only the bucket counts */
     rl.bucket_qps = 10;
     rl.bucket_burst = 5;
@@ -303,8 +303,8 @@ static void test_bucket_allows_burst_then_paces_at_qps(void **state)
 static void test_larger_of_backoff_and_bucket_wins(void **state)
 {
     (void)state;
-    struct kgc_ratelimit_config rl;
-    kgc_ratelimit_config_default(&rl);
+    struct kgc_workqueue_ratelimit rl;
+    kgc_workqueue_ratelimit_default(&rl);
     rl.base_delay_ns = 50 * KGC_NS_PER_MS;
     rl.bucket_qps = 1;
     rl.bucket_burst = 1;
@@ -343,8 +343,8 @@ static void test_forget_resets_backoff(void **state)
 static void test_fixed_interval_policy(void **state)
 {
     (void)state;
-    struct kgc_ratelimit_config rl = {.policy = KGC_RATELIMIT_FIXED_INTERVAL,
-                                      .fixed_interval_ns = 7 * KGC_NS_PER_MS};
+    struct kgc_workqueue_ratelimit rl = {.policy = KGC_WORKQUEUE_RATELIMIT_FIXED_INTERVAL,
+                                         .fixed_interval_ns = 7 * KGC_NS_PER_MS};
     struct fixture *f = new_fixture(&rl);
     for (int i = 0; i < 4; i++) {
         kgc_workqueue_add_rate_limited(f->q, "k");
@@ -481,11 +481,11 @@ static void test_real_clock_delay_wakes_a_blocked_worker(void **state)
 static void count_keys(const char *key, unsigned st, unsigned requeues, void *ctx)
 {
     int *c = ctx;
-    if (strcmp(key, "w") == 0 && st == KGC_WQ_WAITING && requeues == 0)
+    if (strcmp(key, "w") == 0 && st == KGC_WORKQUEUE_WAITING && requeues == 0)
         c[0]++;
-    if (strcmp(key, "p") == 0 && st == KGC_WQ_IN_PROGRESS)
+    if (strcmp(key, "p") == 0 && st == KGC_WORKQUEUE_IN_PROGRESS)
         c[1]++;
-    if (strcmp(key, "d") == 0 && st == KGC_WQ_DELAYED && requeues == 1)
+    if (strcmp(key, "d") == 0 && st == KGC_WORKQUEUE_DELAYED && requeues == 1)
         c[2]++;
 }
 
