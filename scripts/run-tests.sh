@@ -29,6 +29,11 @@ lint)
     else
         echo "$out" | head -40; echo "lint: cppcheck FAILED"; record 0 1 cppcheck
     fi
+    if out=$(scripts/check-names.sh 2>&1); then
+        echo "lint: names ok"; record 1 0 names
+    else
+        echo "$out" | head -40; echo "lint: names FAILED (docs/development.md, naming)"; record 0 1 names
+    fi
     # clang-tidy (the slow one) covers the product: cmd/ and pkg/. Tests and the test servers get
     # clang-format and cppcheck.
     cfiles=$(echo "$files" | grep -E '^(cmd|pkg)/.*\.c$')
