@@ -40,7 +40,6 @@ struct app {
     struct kgc_sync *syncer;
     struct kgc_k8s_client *lease_client; /* unthrottled, short timeout: renewals never queue */
     struct kgc_leader *leader;           /* NULL without --leader-elect */
-    bool synced;                         /* atomic: caches synced, changes now mark config dirty */
     struct kgc_informer *informers[KGC_API_KIND_COUNT];
     struct kgc_server_app srv_app;       /* what the endpoints read (borrows the above) */
     struct kgc_server_provider provider; /* callbacks over srv_app */
@@ -92,55 +91,6 @@ static int check_listen_options(const struct kgc_config *c, struct kgc_err *err)
 }
 
 /* --- hooks between the modules (ctx is the app) --------------------------------------------- */
-
-static void on_object_change(void *ctx, enum kgc_api_kind kind)
-{
-    struct app *a = ctx;
-    (void)kind;
-    /* Nothing is translated before the caches synced: an empty cache must never wipe Kong. */
-    if (__atomic_load_n(&a->synced, __ATOMIC_ACQUIRE))
-        kgc_sync_mark_dirty(a->syncer);
-}
-
-static void on_broken(void *ctx, enum kgc_api_kind kind, const char *ns, const char *name,
-                      const char *message)
-{
-    struct app *a = ctx;
-    char key[512];
-    snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", name);
-    if (message)
-        kgc_warn("main", "kong rejected an object", KGC_F_STR("key", key),
-                 KGC_F_STR("message", message));
-    if (kind == KGC_API_HTTPROUTE)
-        kgc_reconcile_enqueue(a->reconciler, KGC_RECONCILE_HTTPROUTE, key);
-    else
-        kgc_reconcile_enqueue_every(a->reconciler, KGC_RECONCILE_GATEWAY);
-}
-
-/* The translator judged a route (first time, new generation, or a different verdict): its
- * status, and the attachedRoutes of its Gateways, are computed again. */
-static void on_route_verdict_changed(void *ctx, const char *ns, const char *name)
-{
-    struct app *a = ctx;
-    if (a->reconciler)
-        kgc_reconcile_enqueue_route(a->reconciler, ns, name);
-}
-
-static void on_programmed_changed(void *ctx)
-{
-    struct app *a = ctx;
-    /* --requeue-on-kong-ready=false is Kong's own controller's policy: Gateways waiting for
-     * a data plane are only retried with backoff, not woken by the push that programs them. */
-    if (a->reconciler && a->cfg.requeue_on_kong_ready)
-        kgc_reconcile_enqueue_every(a->reconciler, KGC_RECONCILE_GATEWAY);
-}
-
-/* Kong's router flavour or version may have changed: the translation depends on them. */
-static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
-{
-    if (ev->type == KGC_KONG_EV_READY || ev->type == KGC_KONG_EV_LISTENERS_CHANGED)
-        on_object_change(ctx, KGC_API_KIND_COUNT);
-}
 
 static bool hook_is_leader(void *ctx)
 {
@@ -390,10 +340,9 @@ static int start(struct app *a)
         return fatal("cannot create the Kong registry", &err);
     if (kgc_listenercache_attach(a->lc, a->kong) != 0)
         return fatal("cannot attach the listener cache to Kong events", &err);
-    if (kgc_kong_subscribe(a->kong, on_kong_event, a) != 0)
-        return fatal("cannot subscribe to Kong events", &err);
 
-    /* The syncer subscribes to Kong events at creation: before kgc_kong_start. */
+    /* The syncer subscribes to Kong events and to the listener view at creation (before
+     * kgc_kong_start); the reconciler to the view at creation and to the syncer below. */
     struct kgc_status_lookup lookup;
     kgc_reconcile_cache_lookup(a->cache, &lookup);
     struct kgc_sync_options so;
@@ -402,16 +351,12 @@ static int start(struct app *a)
     so.max_delay_ns = c->sync_max_delay_ns;
     so.controller_name = c->controller_name;
     so.client = kopts.client;
-    so.on_broken = on_broken;
-    so.on_broken_ctx = a;
-    so.on_programmed_changed = on_programmed_changed;
-    so.on_programmed_changed_ctx = a;
-    so.on_route_verdict_changed = on_route_verdict_changed;
-    so.on_route_verdict_changed_ctx = a;
     so.invalid_backend_target = empty_to_null(c->invalid_backend_target);
     so.publish_service = empty_to_null(c->publish_service);
     if (kgc_sync_new(&so, &lookup, a->kong, a->lc, &a->syncer, &err) != 0)
         return fatal("cannot create the config syncer", &err);
+    if (kgc_sync_watch_cache(a->syncer, a->cache) != 0)
+        return fatal("cannot watch the cache for the config syncer", &err);
 
     struct kgc_reconcile_options ro;
     kgc_reconcile_options_default(&ro);
@@ -431,10 +376,10 @@ static int start(struct app *a)
     ro.programmed_ctx = a->syncer;
     ro.route_verdict = kgc_sync_route_verdict;
     ro.route_verdict_ctx = a->syncer;
-    ro.on_object_change = on_object_change;
-    ro.on_object_change_ctx = a;
-    if (kgc_reconcile_new(&ro, a->cache, a->client, a->lc, a->kong, &a->reconciler, &err) != 0)
+    if (kgc_reconcile_new(&ro, a->cache, a->client, a->lc, &a->reconciler, &err) != 0)
         return fatal("cannot create the controllers", &err);
+    if (kgc_sync_subscribe(a->syncer, kgc_reconcile_on_sync_change, a->reconciler) != 0)
+        return fatal("cannot subscribe the controllers to the config syncer", &err);
     if (kopts.admin_service &&
         kgc_kongdiscovery_new(a->kong, a->cache, kopts.admin_service, kopts.admin_port_name,
                               &a->discovery, &err) != 0)
@@ -459,7 +404,6 @@ static int start(struct app *a)
         return fatal("cannot sync the caches", &err);
     }
     kgc_info("main", "caches synced");
-    __atomic_store_n(&a->synced, true, __ATOMIC_RELEASE);
     if (kgc_sync_start(a->syncer, &err) != 0)
         return fatal("cannot start the config syncer", &err);
     kgc_sync_mark_dirty(a->syncer);

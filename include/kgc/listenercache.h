@@ -118,9 +118,24 @@ int kgc_listenercache_touch(struct kgc_listenercache *c, const char *url, uint64
 /* The instance left the set: it is no longer live; its stored entry stays as CACHED data. */
 void kgc_listenercache_forget(struct kgc_listenercache *c, const char *url);
 
-/* Subscribes c to k's events: READY and LISTENERS_CHANGED → set_live, UNREACHABLE → set_down,
- * HEARTBEAT → touch, REMOVED → forget. Write errors are logged (once per kind of failure). c must
- * outlive k's probers (stop k before closing c). Returns 0 or KGC_ENOSPC (no subscriber slot). */
+/* "The view changed": kgc_listenercache_view() already answers the new snapshot when this runs.
+ * Called on the feeding thread (a prober's) after every rebuild of the view (an instance became
+ * live or not, its listeners or identity changed, it left), with no lock of c held; it must be
+ * quick (queue work) and may read the view. */
+typedef void (*kgc_listenercache_changed_fn)(void *ctx);
+
+#define KGC_LISTENERCACHE_MAX_SUBSCRIBERS 4
+
+/* Adds a subscriber to "view changed". Call before anything feeds c (before the Kong registry
+ * starts): the list is not locked. Returns 0, KGC_EINVAL, or KGC_ENOSPC (more than
+ * KGC_LISTENERCACHE_MAX_SUBSCRIBERS). */
+int kgc_listenercache_subscribe(struct kgc_listenercache *c, kgc_listenercache_changed_fn fn,
+                                void *ctx);
+
+/* Subscribes c to k's events: READY, RESTARTED and LISTENERS_CHANGED → set_live, UNREACHABLE →
+ * set_down, HEARTBEAT → touch, REMOVED → forget. Write errors are logged (once per kind of
+ * failure). c must outlive k's probers (stop k before closing c). Returns 0 or KGC_ENOSPC (no
+ * subscriber slot). */
 int kgc_listenercache_attach(struct kgc_listenercache *c, struct kgc_kong *k);
 
 /* ---- reading ------------------------------------------------------------------------------- */

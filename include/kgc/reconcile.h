@@ -1,21 +1,26 @@
 /* reconcile — the GatewayClass, Gateway and HTTPRoute controllers: cache handlers turn object
- * changes (and Kong instance events) into keys on three rate-limited work queues; worker
- * threads compute the desired status (kgc/status.h) from the cache and the Kong listener view,
- * and write it with a JSON merge patch on /status when it changed.
+ * changes into keys on three rate-limited work queues; worker threads compute the desired status
+ * (kgc/status.h) from the cache, the Kong listener view and the syncer's hooks, and write it with
+ * a JSON merge patch on /status when it changed.
+ *
+ * The data plane reaches the reconciler by two announcements only: the listener view's "view
+ * changed" (kgc_listenercache_subscribe(), subscribed here: it fires after the new view is in
+ * place, so the re-queued workers read it — no subscription order matters) and the syncer's
+ * changes (kgc_reconcile_on_sync_change(), which the caller subscribes with kgc_sync_subscribe()).
  *
  * The restart story lives here: with no live and no cached Kong listeners a Gateway gets
- * Programmed=False/Pending and its key backs off (never UnsupportedProtocol); when a Kong
- * instance becomes ready, restarts or changes listeners, every Gateway is re-queued at once
- * (requeue_on_kong_ready). */
+ * Programmed=False/Pending and its key backs off (never UnsupportedProtocol); when the view
+ * changes (an instance becomes ready, restarts or changes listeners) or the syncer's Programmed
+ * answer may have changed, every Gateway is re-queued at once (requeue_on_kong_ready). */
 #ifndef KGC_RECONCILE_H
 #define KGC_RECONCILE_H
 
 #include "kgc/cache.h"
 #include "kgc/err.h"
 #include "kgc/k8s.h"
-#include "kgc/kong.h"
 #include "kgc/listenercache.h"
 #include "kgc/status.h"
+#include "kgc/sync.h"
 #include "kgc/workqueue.h"
 
 #include <stdbool.h>
@@ -35,22 +40,21 @@ struct kgc_reconcile_options {
     const char *publish_service;          /* "NS/NAME" of the Kong proxy Service, or NULL */
     const char *const *publish_addresses; /* overrides the Service's addresses when given */
     size_t n_publish_addresses;
-    bool requeue_on_kong_ready;                /* re-queue every Gateway on Kong READY/RESTARTED/
-                                                  LISTENERS_CHANGED (default true) */
+    bool requeue_on_kong_ready;                /* re-queue every Gateway when the listener view
+                                                  changes or the syncer announces PROGRAMMED
+                                                  (default true; false: backoff only, as Kong's
+                                                  own controller) */
     struct kgc_workqueue_ratelimit rate_limit; /* each queue's retry policy */
     const struct kgc_clock *clock;             /* NULL: real (the queues use it) */
     /* Hooks for the config syncer (all optional): Gateway Programmed (kgc/status.h's
      * `programmed`), the translator's and Kong's verdict on a route (`route_verdict`; while it
      * says pending the route's status is not written: kgc_reconcile_enqueue_route() brings the
-     * route back once the verdict is known), and a call on every cache change of any kind (the
-     * syncer marks its config dirty). */
+     * route back once the verdict is known: kgc_reconcile_on_sync_change()). */
     bool (*programmed)(void *ctx, const struct kgc_api_gateway *gw, char *why, size_t why_size);
     void *programmed_ctx;
     void (*route_verdict)(void *ctx, const struct kgc_api_httproute *route,
                           struct kgc_status_route_verdict *out);
     void *route_verdict_ctx;
-    void (*on_object_change)(void *ctx, enum kgc_api_kind kind);
-    void *on_object_change_ctx;
 };
 
 /* Defaults as documented above. */
@@ -72,11 +76,17 @@ struct kgc_reconcile;
 
 /* A reconciler over cache (handlers are added here: call before the informers start), writing
  * with client (thread-safe; NULL: compute only, never write, for tests), reading the Kong
- * listener view from lc (may be NULL: view NONE) and subscribing to k's events (may be NULL).
- * Returns 0, KGC_EINVAL or KGC_ENOMEM. */
+ * listener view from lc (may be NULL: view NONE) and subscribing to its "view changed" (before
+ * anything feeds lc). Returns 0, KGC_EINVAL, KGC_ENOSPC (no subscriber slot) or KGC_ENOMEM. */
 int kgc_reconcile_new(const struct kgc_reconcile_options *o, struct kgc_cache *cache,
                       struct kgc_k8s_client *client, struct kgc_listenercache *lc,
-                      struct kgc_kong *k, struct kgc_reconcile **out, struct kgc_err *err);
+                      struct kgc_reconcile **out, struct kgc_err *err);
+
+/* The syncer's announcements (a kgc_sync_change_fn; ctx = the reconciler; subscribe it with
+ * kgc_sync_subscribe()): PROGRAMMED re-queues every Gateway (when requeue_on_kong_ready),
+ * ROUTE_VERDICT the route and its Gateways (kgc_reconcile_enqueue_route()), REJECTED the route,
+ * or every Gateway for another kind. Any thread; cheap. */
+void kgc_reconcile_on_sync_change(void *ctx, const struct kgc_sync_change *ch);
 
 /* Starts the worker threads. Returns 0 or an error (no thread left running). */
 int kgc_reconcile_start(struct kgc_reconcile *r, struct kgc_err *err);
@@ -85,8 +95,9 @@ int kgc_reconcile_start(struct kgc_reconcile *r, struct kgc_err *err);
  * up to timeout_ns for keys in progress, then joins the workers. */
 void kgc_reconcile_stop(struct kgc_reconcile *r, uint64_t timeout_ns);
 
-/* Frees r (stopped first if needed). Its handlers stay registered on the cache and the Kong
- * registry: stop the informers and Kong probers before freeing the reconciler. */
+/* Frees r (stopped first if needed). Its handlers stay registered on the cache, the listener
+ * cache and the syncer: stop the informers, the Kong probers and the syncer before freeing the
+ * reconciler. */
 void kgc_reconcile_free(struct kgc_reconcile *r);
 
 /* Only a leader writes status. Until told otherwise a reconciler is the leader. Becoming the

@@ -19,13 +19,13 @@
  *     translation; a listener that becomes invalid loses its routes in the next push.
  *   - Route verdicts: the HTTPRoutes are walked before each translation and judged after it; a
  *     route's verdict is pending until a translation judged its current version, and every route
- *     whose verdict is new or changed is reported (on_route_verdict_changed).
+ *     whose verdict is new or changed is announced (KGC_SYNC_CHANGE_ROUTE_VERDICT).
  *   - 400: each flattened error is mapped to its object (kgc_translate_entity_owner()); those
- *     objects are reported (on_broken + a log line), hidden from the translator (until their spec
- *     changes: generation, or resourceVersion for kinds without one) and the configuration is
- *     translated again without them (at most KGC_SYNC_MAX_EXCLUDE_ROUNDS times per change). A 400
- *     nothing can be attributed to leaves the instance on (or sends it) the last configuration
- *     any instance accepted, and that text is never sent to that instance again.
+ *     objects are announced (KGC_SYNC_CHANGE_REJECTED + a log line), hidden from the translator
+ * (until their spec changes: generation, or resourceVersion for kinds without one) and the
+ * configuration is translated again without them (at most KGC_SYNC_MAX_EXCLUDE_ROUNDS times per
+ * change). A 400 nothing can be attributed to leaves the instance on (or sends it) the last
+ * configuration any instance accepted, and that text is never sent to that instance again.
  *   - 429/503 and network errors: the instance is retried with exponential backoff (from 100 ms,
  *     cap 30 s), or after Retry-After when Kong gives one (capped likewise).
  *   - Only the leader pushes (kgc_sync_set_leader()).
@@ -37,6 +37,7 @@
 #define KGC_SYNC_H
 
 #include "kgc/api.h"
+#include "kgc/cache.h"
 #include "kgc/err.h"
 #include "kgc/kong.h"
 #include "kgc/listenercache.h"
@@ -52,22 +53,35 @@
 #define KGC_SYNC_BACKOFF_MAX_NS     (30ULL * 1000000000ULL)
 #define KGC_SYNC_PUSH_BUCKETS       13 /* push-duration histogram: kgc_sync_push_bounds() */
 
-/* An object Kong rejected (message non-NULL), or one that is no longer rejected (message NULL:
- * its spec changed or it is gone, so it is translated again). Runs on the syncer thread without
- * any syncer lock held; everything is borrowed for the call. */
-typedef void (*kgc_sync_broken_fn)(void *ctx, enum kgc_api_kind kind, const char *ns,
-                                   const char *name, const char *message);
+/* What the syncer announces to its subscribers (kgc_sync_subscribe()): the answers of its status
+ * hooks may have changed. */
+enum kgc_sync_change_what {
+    /* kgc_sync_gateway_programmed() may answer differently for any Gateway: an instance accepted
+     * a configuration, restarted, went away or was re-pushed. */
+    KGC_SYNC_CHANGE_PROGRAMMED = 0,
+    /* kgc_sync_route_verdict() on HTTPRoute ns/name may have changed: a translation judged it for
+     * the first time (kgc started, became the leader, or the route is new), at a new generation,
+     * or its verdict differs from the one the translation before gave. */
+    KGC_SYNC_CHANGE_ROUTE_VERDICT,
+    /* Kong rejected the object kind ns/name (message non-NULL: Kong's words), or it is no longer
+     * rejected (message NULL: its spec changed or it is gone, so it is translated again). */
+    KGC_SYNC_CHANGE_REJECTED,
+};
 
-/* Something that kgc_sync_gateway_programmed() answers may have changed (an instance accepted
- * a configuration, restarted or went away): the lead re-queues the Gateways. Syncer thread or a
- * prober thread; no syncer lock held. */
-typedef void (*kgc_sync_changed_fn)(void *ctx);
+struct kgc_sync_change {
+    enum kgc_sync_change_what what;
+    enum kgc_api_kind kind; /* ROUTE_VERDICT: KGC_API_HTTPROUTE; REJECTED: the object's */
+    const char *ns;         /* ROUTE_VERDICT, REJECTED ("" for cluster-scoped kinds); else NULL */
+    const char *name;       /* ROUTE_VERDICT, REJECTED; else NULL */
+    const char *message;    /* REJECTED: Kong's message, or NULL when no longer rejected */
+};
 
-/* The verdict on HTTPRoute ns/name (kgc_sync_route_verdict()) may have changed: a translation
- * judged it for the first time (kgc started, became the leader, or the route is new), at a new
- * generation, or its verdict differs from the one the translation before gave. The lead
- * re-queues the route and its Gateways. Syncer thread; no syncer lock held; strings borrowed. */
-typedef void (*kgc_sync_route_fn)(void *ctx, const char *ns, const char *name);
+/* A subscriber. Runs on the syncer thread (or a prober thread, for PROGRAMMED after a Kong event)
+ * without any syncer lock held, so it may call the syncer's hooks; everything is borrowed for the
+ * call. It must be quick (queue work, do not do it). */
+typedef void (*kgc_sync_change_fn)(void *ctx, const struct kgc_sync_change *ch);
+
+#define KGC_SYNC_MAX_SUBSCRIBERS 4
 
 struct kgc_sync_options {
     uint64_t debounce_ns;        /* --sync-debounce (100 ms) */
@@ -76,12 +90,6 @@ struct kgc_sync_options {
     /* Clients the syncer makes per instance (TLS, headers, push_timeout_ms) when there is no
      * registry; with one, the registry's client options are used (kgc_kong_get_options()). */
     struct kgc_kong_client_options client;
-    kgc_sync_broken_fn on_broken; /* optional */
-    void *on_broken_ctx;
-    kgc_sync_changed_fn on_programmed_changed; /* optional */
-    void *on_programmed_changed_ctx;
-    kgc_sync_route_fn on_route_verdict_changed; /* optional */
-    void *on_route_verdict_changed_ctx;
     /* --invalid-backend-target (copied; NULL or "": off): the translator's
      * invalid_backend_target, see kgc/translate.h */
     const char *invalid_backend_target;
@@ -101,7 +109,9 @@ struct kgc_sync;
  * to call from it while other threads change the objects (the cache lookup is). kong (may be
  * NULL: then only instances added with kgc_sync_add_instance() exist) is subscribed to at once;
  * it must outlive the syncer and be started after this call to catch first contacts. lc (may be
- * NULL; must outlive the syncer) gives the router flavour and Kong version for the translator,
+ * NULL; must outlive the syncer) gives the router flavour and Kong version for the translator
+ * (its "view changed" marks the configuration dirty: subscribed here, so create the syncer before
+ * anything feeds lc),
  * and its store keeps the accepted Gateway set across restarts (read back here, see
  * kgc_sync_accepted_record_canonical()). Strings are copied; the
  * lookup struct is copied (its ctx borrowed). A new syncer is not the leader. Returns 0 and *out
@@ -109,6 +119,16 @@ struct kgc_sync;
 int kgc_sync_new(const struct kgc_sync_options *o, const struct kgc_status_lookup *lookup,
                  struct kgc_kong *kong, struct kgc_listenercache *lc, struct kgc_sync **out,
                  struct kgc_err *err);
+
+/* Marks the configuration dirty on every change of any kind in cache (a handler per kind; call
+ * before the informers start). Changes seen before kgc_sync_start() are translated at start.
+ * Returns 0 or the cache's error (KGC_ENOSPC, KGC_ENOMEM). */
+int kgc_sync_watch_cache(struct kgc_sync *s, struct kgc_cache *cache);
+
+/* Adds a subscriber to the syncer's announcements (kgc_sync_change). Call before
+ * kgc_sync_start() and before the Kong registry starts (the list is not locked). Returns 0 or
+ * KGC_ENOSPC (more than KGC_SYNC_MAX_SUBSCRIBERS). */
+int kgc_sync_subscribe(struct kgc_sync *s, kgc_sync_change_fn fn, void *ctx);
 
 /* Adds an instance that is always considered ready (no registry: tests, static setups). Returns
  * 0, KGC_EUSAGE (bad URL), KGC_ENOMEM. */
@@ -145,7 +165,7 @@ bool kgc_sync_gateway_programmed(void *ctx, const struct kgc_api_gateway *gw, ch
  * rejected. v->pending is set while no translation has judged this version of the route (same
  * uid, its generation or a newer one): after kgc starts or becomes the leader until the first
  * translation, and after a spec change until the next one (a debounce later); the translation
- * that judges it calls on_route_verdict_changed for it. */
+ * that judges it announces KGC_SYNC_CHANGE_ROUTE_VERDICT for it. */
 void kgc_sync_route_verdict(void *ctx, const struct kgc_api_httproute *route,
                             struct kgc_status_route_verdict *v);
 

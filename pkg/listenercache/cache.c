@@ -64,7 +64,33 @@ struct kgc_listenercache {
 
     pthread_mutex_t snap_mu; /* guards snap (the pointer only) */
     struct snapshot *snap;
+
+    struct {
+        kgc_listenercache_changed_fn fn;
+        void *ctx;
+    } subs[KGC_LISTENERCACHE_MAX_SUBSCRIBERS]; /* set before feeding starts; read unlocked */
+    size_t n_subs;
 };
+
+/* "The view changed", after the new snapshot is in place (no lock held). */
+static void announce(struct kgc_listenercache *c)
+{
+    for (size_t i = 0; i < c->n_subs; i++)
+        c->subs[i].fn(c->subs[i].ctx);
+}
+
+int kgc_listenercache_subscribe(struct kgc_listenercache *c, kgc_listenercache_changed_fn fn,
+                                void *ctx)
+{
+    if (!c || !fn)
+        return KGC_EINVAL;
+    if (c->n_subs == KGC_LISTENERCACHE_MAX_SUBSCRIBERS)
+        return KGC_ENOSPC;
+    c->subs[c->n_subs].fn = fn;
+    c->subs[c->n_subs].ctx = ctx;
+    c->n_subs++;
+    return 0;
+}
 
 void kgc_listenercache_options_default(struct kgc_listenercache_options *o)
 {
@@ -537,6 +563,8 @@ int kgc_listenercache_set_live(struct kgc_listenercache *c, const char *url,
     if (rebuild_view)
         rebuild(c);
     pthread_mutex_unlock(&c->mu);
+    if (rebuild_view)
+        announce(c);
     if (changed)
         kgc_info(COMPONENT, "listeners updated", KGC_F_STR("url", url),
                  KGC_F_INT("proxy", info->listeners.n_proxy),
@@ -567,6 +595,7 @@ int kgc_listenercache_set_down(struct kgc_listenercache *c, const char *url, con
     }
     rebuild(c);
     pthread_mutex_unlock(&c->mu);
+    announce(c);
     return write ? write_entry(c, &w, err) : 0;
 }
 
@@ -590,6 +619,7 @@ void kgc_listenercache_forget(struct kgc_listenercache *c, const char *url)
 {
     pthread_mutex_lock(&c->mu);
     struct entry *e = entry_get(c, url, false);
+    bool found = e != NULL;
     if (e) {
         if (!e->known) {
             kgc_strmap_remove(&c->entries, e->url);
@@ -601,6 +631,8 @@ void kgc_listenercache_forget(struct kgc_listenercache *c, const char *url)
         rebuild(c);
     }
     pthread_mutex_unlock(&c->mu);
+    if (found)
+        announce(c);
 }
 
 /* ---- attach to the probers ------------------------------------------------------------------- */
@@ -611,6 +643,7 @@ static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
     struct kgc_err err = {0};
     switch (ev->type) {
     case KGC_KONG_EV_READY:
+    case KGC_KONG_EV_RESTARTED: /* a new node_id: the view's identity changes */
     case KGC_KONG_EV_LISTENERS_CHANGED:
         if (ev->state->have_info)
             kgc_listenercache_set_live(c, ev->url, &ev->state->info, ev->state->last_ok_wall_ms,

@@ -31,7 +31,6 @@ struct kgc_reconcile {
     struct kgc_cache *cache;
     struct kgc_k8s_client *client;
     struct kgc_listenercache *lc;
-    struct kgc_kong *kong;
     struct kgc_status_lookup lookup;
     struct kgc_workqueue *queues[KGC_RECONCILE_CONTROLLER_COUNT];
     struct worker *workers;
@@ -196,8 +195,6 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
     const struct kgc_api_obj *o = new_obj ? new_obj : old_obj;
     if (!o)
         return;
-    if (r->o.on_object_change)
-        r->o.on_object_change(r->o.on_object_change_ctx, kind);
     if (!new_obj) {
         for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++)
             if (controller_kinds[c] == kind)
@@ -268,15 +265,41 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
     }
 }
 
-static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
+/* The listener view changed (an instance became ready or not, restarted, changed listeners):
+ * every Gateway's listeners are judged again. Runs on a prober thread, after the new view is in
+ * place, so the workers read it. */
+static void on_view_changed(void *ctx)
 {
     struct kgc_reconcile *r = ctx;
-    if (ev->type != KGC_KONG_EV_READY && ev->type != KGC_KONG_EV_RESTARTED &&
-        ev->type != KGC_KONG_EV_LISTENERS_CHANGED)
-        return;
-    kgc_info(COMPONENT, "kong instance event: re-queueing every Gateway",
-             KGC_F_STR("event", kgc_kong_event_name(ev->type)), KGC_F_STR("url", ev->url));
+    kgc_info(COMPONENT, "listener view changed: re-queueing every Gateway");
     enqueue_kind(r, KGC_RECONCILE_GATEWAY, NULL);
+}
+
+void kgc_reconcile_on_sync_change(void *ctx, const struct kgc_sync_change *ch)
+{
+    struct kgc_reconcile *r = ctx;
+    char key[2 * KGC_STATUS_NAME_MAX + 2];
+    switch (ch->what) {
+    case KGC_SYNC_CHANGE_PROGRAMMED:
+        /* requeue_on_kong_ready=false is Kong's own controller's policy: Gateways waiting for a
+         * data plane are only retried with backoff, not woken by the push that programs them. */
+        if (r->o.requeue_on_kong_ready)
+            enqueue_kind(r, KGC_RECONCILE_GATEWAY, NULL);
+        break;
+    case KGC_SYNC_CHANGE_ROUTE_VERDICT:
+        kgc_reconcile_enqueue_route(r, ch->ns, ch->name);
+        break;
+    case KGC_SYNC_CHANGE_REJECTED:
+        /* a rejected route says so in its status; any other object (a Secret, a Service) may
+         * change what the Gateways' listeners or counts say */
+        if (ch->kind == KGC_API_HTTPROUTE) {
+            snprintf(key, sizeof(key), "%s/%s", ch->ns ? ch->ns : "", ch->name);
+            enqueue(r, KGC_RECONCILE_HTTPROUTE, key);
+        } else {
+            enqueue_kind(r, KGC_RECONCILE_GATEWAY, NULL);
+        }
+        break;
+    }
 }
 
 void kgc_reconcile_enqueue(struct kgc_reconcile *r, enum kgc_reconcile_controller c,
@@ -545,7 +568,7 @@ static void *worker_main(void *arg)
 
 int kgc_reconcile_new(const struct kgc_reconcile_options *o, struct kgc_cache *cache,
                       struct kgc_k8s_client *client, struct kgc_listenercache *lc,
-                      struct kgc_kong *k, struct kgc_reconcile **out, struct kgc_err *err)
+                      struct kgc_reconcile **out, struct kgc_err *err)
 {
     if (!o || !cache || !out)
         return kgc_err_set(err, KGC_EINVAL, "reconciler: missing options or cache");
@@ -556,7 +579,6 @@ int kgc_reconcile_new(const struct kgc_reconcile_options *o, struct kgc_cache *c
     r->cache = cache;
     r->client = client;
     r->lc = lc;
-    r->kong = k;
     r->leader = true;
     pthread_mutex_init(&r->stats_lock, NULL);
     pthread_mutex_init(&r->written_lock, NULL);
@@ -596,11 +618,11 @@ int kgc_reconcile_new(const struct kgc_reconcile_options *o, struct kgc_cache *c
             return kgc_err_set(err, rc, "reconciler: cannot add a cache handler");
         }
     }
-    if (k) {
-        int rc = o->requeue_on_kong_ready ? kgc_kong_subscribe(k, on_kong_event, r) : 0;
+    if (lc && o->requeue_on_kong_ready) {
+        int rc = kgc_listenercache_subscribe(lc, on_view_changed, r);
         if (rc) {
             kgc_reconcile_free(r);
-            return kgc_err_set(err, rc, "reconciler: cannot subscribe to Kong events");
+            return kgc_err_set(err, rc, "reconciler: cannot subscribe to the listener view");
         }
     }
     *out = r;

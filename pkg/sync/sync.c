@@ -99,12 +99,11 @@ struct kgc_sync {
     char **copts_strings;                 /* what copts points at */
     size_t n_copts_strings;
     const struct kgc_kong_client_options *client_opts; /* &copts or the registry's */
-    kgc_sync_broken_fn on_broken;
-    void *on_broken_ctx;
-    kgc_sync_changed_fn on_changed;
-    void *on_changed_ctx;
-    kgc_sync_route_fn on_verdict_changed;
-    void *on_verdict_changed_ctx;
+    struct {
+        kgc_sync_change_fn fn;
+        void *ctx;
+    } subs[KGC_SYNC_MAX_SUBSCRIBERS]; /* set before start; read without a lock */
+    size_t n_subs;
     struct kgc_status_lookup lookup;
     struct kgc_kong *kong;
     struct kgc_listenercache *lc;
@@ -252,10 +251,25 @@ static uint64_t backoff_ns(unsigned attempts)
     return d < KGC_SYNC_BACKOFF_MAX_NS ? d : KGC_SYNC_BACKOFF_MAX_NS;
 }
 
+static void announce(struct kgc_sync *s, const struct kgc_sync_change *ch)
+{
+    for (size_t k = 0; k < s->n_subs; k++)
+        s->subs[k].fn(s->subs[k].ctx, ch);
+}
+
+static void announce_object(struct kgc_sync *s, enum kgc_sync_change_what what,
+                            enum kgc_api_kind kind, const char *ns, const char *name,
+                            const char *message)
+{
+    struct kgc_sync_change ch = {
+        .what = what, .kind = kind, .ns = ns, .name = name, .message = message};
+    announce(s, &ch);
+}
+
 static void notify_changed(struct kgc_sync *s)
 {
-    if (s->on_changed)
-        s->on_changed(s->on_changed_ctx);
+    struct kgc_sync_change ch = {.what = KGC_SYNC_CHANGE_PROGRAMMED};
+    announce(s, &ch);
 }
 
 /* ---- options ----------------------------------------------------------------------------------
@@ -491,8 +505,8 @@ static void prune_broken(struct kgc_sync *s)
         kgc_info(COMPONENT, "rejected object changed: translating it again",
                  KGC_F_STR("kind", kind_name(cleared[i].kind)),
                  KGC_F_STR("namespace", cleared[i].ns), KGC_F_STR("name", cleared[i].name));
-        if (s->on_broken)
-            s->on_broken(s->on_broken_ctx, cleared[i].kind, cleared[i].ns, cleared[i].name, NULL);
+        announce_object(s, KGC_SYNC_CHANGE_REJECTED, cleared[i].kind, cleared[i].ns,
+                        cleared[i].name, NULL);
         broken_free(&cleared[i]);
     }
     free(cleared);
@@ -679,11 +693,11 @@ static void record_verdicts(struct kgc_sync *s, struct rv_walk *w)
             continue;
         changed++;
         const char *slash = strchr(e->key, '/');
-        if (!s->on_verdict_changed || !slash)
+        if (!s->n_subs || !slash)
             continue;
         char ns[KGC_STATUS_NAME_MAX];
         snprintf(ns, sizeof(ns), "%.*s", (int)(slash - e->key), e->key);
-        s->on_verdict_changed(s->on_verdict_changed_ctx, ns, slash + 1);
+        announce_object(s, KGC_SYNC_CHANGE_ROUTE_VERDICT, KGC_API_HTTPROUTE, ns, slash + 1, NULL);
     }
     verdicts_clear(&prev);
     if (changed)
@@ -1222,8 +1236,7 @@ static void push_one(struct kgc_sync *s, struct inst *i, struct blob *b)
             kgc_warn(COMPONENT, "object rejected by Kong", KGC_F_STR("kind", kind_name(bo->kind)),
                      KGC_F_STR("namespace", bo->ns), KGC_F_STR("name", bo->name),
                      KGC_F_STR("message", bo->message));
-            if (s->on_broken)
-                s->on_broken(s->on_broken_ctx, bo->kind, bo->ns, bo->name, bo->message);
+            announce_object(s, KGC_SYNC_CHANGE_REJECTED, bo->kind, bo->ns, bo->name, bo->message);
         }
     } else if (r.kind == KGC_KONG_PUSH_BUSY || r.kind == KGC_KONG_PUSH_OTHER) {
         kgc_warn(COMPONENT, "push not taken, retrying", KGC_F_STR("url", i->url),
@@ -1408,6 +1421,12 @@ static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
 /* ---- public API -------------------------------------------------------------------------------
  */
 
+/* The router flavour, Kong version or listeners the translation reads may have changed. */
+static void on_view_changed(void *ctx)
+{
+    kgc_sync_mark_dirty(ctx);
+}
+
 int kgc_sync_new(const struct kgc_sync_options *o, const struct kgc_status_lookup *lookup,
                  struct kgc_kong *kong, struct kgc_listenercache *lc, struct kgc_sync **out,
                  struct kgc_err *err)
@@ -1421,12 +1440,6 @@ int kgc_sync_new(const struct kgc_sync_options *o, const struct kgc_status_looku
     s->max_delay_ns = o->max_delay_ns ? o->max_delay_ns : KGC_NS_PER_S;
     if (s->max_delay_ns < s->debounce_ns)
         s->max_delay_ns = s->debounce_ns;
-    s->on_broken = o->on_broken;
-    s->on_broken_ctx = o->on_broken_ctx;
-    s->on_changed = o->on_programmed_changed;
-    s->on_changed_ctx = o->on_programmed_changed_ctx;
-    s->on_verdict_changed = o->on_route_verdict_changed;
-    s->on_verdict_changed_ctx = o->on_route_verdict_changed_ctx;
     kgc_strmap_init(&s->verdicts);
     s->lookup = *lookup;
     s->kong = kong;
@@ -1464,7 +1477,42 @@ int kgc_sync_new(const struct kgc_sync_options *o, const struct kgc_status_looku
         kgc_sync_free(s);
         return kgc_err_set(err, rc, "syncer: cannot subscribe to Kong events");
     }
+    if (lc && (rc = kgc_listenercache_subscribe(lc, on_view_changed, s)) != 0) {
+        kgc_sync_free(s);
+        return kgc_err_set(err, rc, "syncer: cannot subscribe to the listener view");
+    }
     *out = s;
+    return 0;
+}
+
+static void on_object_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
+                             const struct kgc_api_obj *new_obj, void *ctx)
+{
+    (void)kind;
+    (void)old_obj;
+    (void)new_obj;
+    kgc_sync_mark_dirty(ctx);
+}
+
+int kgc_sync_watch_cache(struct kgc_sync *s, struct kgc_cache *cache)
+{
+    for (int k = 0; k < KGC_API_KIND_COUNT; k++) {
+        int rc = kgc_cache_add_handler(cache, (enum kgc_api_kind)k, on_object_change, s);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int kgc_sync_subscribe(struct kgc_sync *s, kgc_sync_change_fn fn, void *ctx)
+{
+    if (!s || !fn)
+        return KGC_EINVAL;
+    if (s->n_subs == KGC_SYNC_MAX_SUBSCRIBERS)
+        return KGC_ENOSPC;
+    s->subs[s->n_subs].fn = fn;
+    s->subs[s->n_subs].ctx = ctx;
+    s->n_subs++;
     return 0;
 }
 

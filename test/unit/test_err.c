@@ -60,10 +60,10 @@ static void test_clear(void **state)
 static void test_every_code_has_a_description(void **state)
 {
     (void)state;
-    const int codes[] = {KGC_ENOMEM,    KGC_EINVAL, KGC_ENOENT, KGC_EEXIST,    KGC_EAGAIN,
-                         KGC_ETIMEDOUT, KGC_ESHUTDOWN, KGC_EIO, KGC_ERANGE,    KGC_EACCES,
-                         KGC_ENOSPC,    KGC_E2BIG,  KGC_EPARSE, KGC_ECONFLICT, KGC_EGONE,
-                         KGC_EHTTP,     KGC_ECONNECT, KGC_EUSAGE};
+    const int codes[] = {KGC_ENOMEM,    KGC_EINVAL,    KGC_ENOENT, KGC_EEXIST,    KGC_EAGAIN,
+                         KGC_ETIMEDOUT, KGC_ESHUTDOWN, KGC_EIO,    KGC_ERANGE,    KGC_EACCES,
+                         KGC_ENOSPC,    KGC_E2BIG,     KGC_EPARSE, KGC_ECONFLICT, KGC_EGONE,
+                         KGC_EHTTP,     KGC_ECONNECT,  KGC_EUSAGE};
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
         const char *d = kgc_err_str(codes[i]);
         assert_non_null(d);

@@ -207,6 +207,63 @@ static void test_no_dir_serves_only_live(void **state)
     kgc_kong_info_free(&a);
 }
 
+/* "View changed": each subscriber is called after the new snapshot is in place (it reads the
+ * new view from inside the call), on every change of the view and not on a heartbeat. */
+struct announce_rec {
+    struct kgc_listenercache *c;
+    int calls;
+    enum kgc_listenercache_source seen;
+    size_t seen_live;
+};
+
+static void on_view_changed_rec(void *ctx)
+{
+    struct announce_rec *r = ctx;
+    struct kgc_listenercache_view v;
+    kgc_listenercache_view(r->c, &v);
+    r->calls++;
+    r->seen = v.source;
+    r->seen_live = v.n_live;
+    kgc_listenercache_view_release(&v);
+}
+
+static void test_view_changed_announced_after_the_swap(void **state)
+{
+    struct fx *f = *state;
+    f->c = open_at(f, f->dir, 0, 0);
+    struct announce_rec r1 = {.c = f->c}, r2 = {.c = f->c};
+    assert_int_equal(kgc_listenercache_subscribe(f->c, on_view_changed_rec, &r1), 0);
+    assert_int_equal(kgc_listenercache_subscribe(f->c, on_view_changed_rec, &r2), 0);
+    const char *u1 = "http://10.0.0.1:8001";
+    struct kgc_kong_info a = make_info("n1", PORTS_A, 2, 0);
+    assert_int_equal(kgc_listenercache_set_live(f->c, u1, &a, 0, NULL), 0);
+    assert_int_equal(r1.calls, 1);
+    assert_int_equal(r2.calls, 1);
+    assert_int_equal(r1.seen, KGC_LISTENERCACHE_LIVE); /* the new view, not the old NONE */
+    assert_int_equal(r1.seen_live, 1);
+    /* the same listeners again, and a heartbeat: the view is unchanged, nobody is called */
+    assert_int_equal(kgc_listenercache_set_live(f->c, u1, &a, 0, NULL), 0);
+    assert_int_equal(kgc_listenercache_touch(f->c, u1, 0, NULL), 0);
+    assert_int_equal(r1.calls, 1);
+    /* a restart (new node id) changes the view's identity */
+    struct kgc_kong_info a2 = make_info("n2", PORTS_A, 2, 0);
+    assert_int_equal(kgc_listenercache_set_live(f->c, u1, &a2, 0, NULL), 0);
+    assert_int_equal(r1.calls, 2);
+    assert_int_equal(kgc_listenercache_set_down(f->c, u1, "connection refused", 0, NULL), 0);
+    assert_int_equal(r1.calls, 3);
+    assert_int_equal(r1.seen, KGC_LISTENERCACHE_CACHED);
+    kgc_listenercache_forget(f->c, u1);
+    assert_int_equal(r1.calls, 4);
+    kgc_listenercache_forget(f->c, "http://unknown:8001"); /* nothing to forget: no call */
+    assert_int_equal(r1.calls, 4);
+    assert_int_equal(r2.calls, 4);
+    for (int k = 2; k < KGC_LISTENERCACHE_MAX_SUBSCRIBERS; k++)
+        assert_int_equal(kgc_listenercache_subscribe(f->c, on_view_changed_rec, &r2), 0);
+    assert_int_equal(kgc_listenercache_subscribe(f->c, on_view_changed_rec, &r2), KGC_ENOSPC);
+    kgc_kong_info_free(&a);
+    kgc_kong_info_free(&a2);
+}
+
 static void test_view_logic(void **state)
 {
     struct fx *f = *state;
@@ -783,6 +840,8 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test_setup_teardown(test_no_dir_serves_only_live, setup, teardown),
         cmocka_unit_test_setup_teardown(test_view_logic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_view_changed_announced_after_the_swap, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_live_empty_is_live, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writes_only_on_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_persists_across_reopen, setup, teardown),

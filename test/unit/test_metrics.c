@@ -776,7 +776,7 @@ static void test_snapshot_of_live_modules(void **state)
     struct kgc_reconcile_options ro;
     kgc_reconcile_options_default(&ro);
     struct kgc_reconcile *r = NULL;
-    assert_int_equal(kgc_reconcile_new(&ro, cache, NULL, lc, NULL, &r, &err), 0);
+    assert_int_equal(kgc_reconcile_new(&ro, cache, NULL, lc, &r, &err), 0);
     struct kgc_workqueue *q = kgc_reconcile_queue(r, KGC_RECONCILE_GATEWAY);
     assert_int_equal(kgc_workqueue_add(q, "demo/a"), 0);
     assert_int_equal(kgc_workqueue_add(q, "demo/b"), 0);

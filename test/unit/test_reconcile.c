@@ -56,7 +56,7 @@ static void setup_world(struct world *w)
     struct kgc_reconcile_options o;
     kgc_reconcile_options_default(&o);
     o.rate_limit.base_delay_ns = 2 * KGC_NS_PER_MS; /* keep the retries quick */
-    assert_int_equal(kgc_reconcile_new(&o, w->cache, NULL, w->lc, NULL, &w->r, &err), 0);
+    assert_int_equal(kgc_reconcile_new(&o, w->cache, NULL, w->lc, &w->r, &err), 0);
     for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++) {
         int kind = kgc_api_kind_from_name(objects[i][0]);
         struct kgc_api_obj *obj = NULL;
@@ -99,6 +99,72 @@ static void test_changes_are_queued_by_the_cache_handlers(void **state)
     assert_int_equal(kgc_workqueue_len(kgc_reconcile_queue(w.r, KGC_RECONCILE_GATEWAYCLASS)), 1);
     assert_int_equal(kgc_workqueue_len(kgc_reconcile_queue(w.r, KGC_RECONCILE_GATEWAY)), 1);
     assert_int_equal(kgc_workqueue_len(kgc_reconcile_queue(w.r, KGC_RECONCILE_HTTPROUTE)), 1);
+    teardown_world(&w);
+}
+
+/* Takes every key off a controller's queue (no worker runs in these tests). */
+static size_t drain(struct world *w, enum kgc_reconcile_controller c)
+{
+    struct kgc_workqueue *q = kgc_reconcile_queue(w->r, c);
+    size_t n = 0;
+    const char *key;
+    while (kgc_workqueue_try_get(q, &key) == 0) {
+        kgc_workqueue_done(q, key);
+        n++;
+    }
+    return n;
+}
+
+/* The data plane reaches the controllers by two announcements only: the listener view's "view
+ * changed" and the syncer's changes. Each re-queues what it can alter; nothing else does. */
+static void test_data_plane_announcements_requeue(void **state)
+{
+    (void)state;
+    struct world w;
+    setup_world(&w);
+    struct kgc_err err = {0};
+    for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++)
+        drain(&w, (enum kgc_reconcile_controller)c);
+
+    /* an instance becomes live: the view changes, every Gateway is judged again */
+    struct kgc_kong_listener proxy = {.ip = "0.0.0.0", .port = 8000};
+    struct kgc_kong_info info = {.version = "3.9.1", .node_id = "n1", .database = "off"};
+    info.listeners.proxy = &proxy;
+    info.listeners.n_proxy = 1;
+    assert_int_equal(kgc_listenercache_set_live(w.lc, "http://kong:8001", &info, 1, &err), 0);
+    assert_int_equal(drain(&w, KGC_RECONCILE_GATEWAY), 1);
+    assert_int_equal(drain(&w, KGC_RECONCILE_HTTPROUTE), 0);
+    /* a heartbeat changes nothing */
+    assert_int_equal(kgc_listenercache_touch(w.lc, "http://kong:8001", 2, &err), 0);
+    assert_int_equal(drain(&w, KGC_RECONCILE_GATEWAY), 0);
+
+    struct kgc_sync_change ch = {.what = KGC_SYNC_CHANGE_PROGRAMMED};
+    kgc_reconcile_on_sync_change(w.r, &ch);
+    assert_int_equal(drain(&w, KGC_RECONCILE_GATEWAY), 1);
+
+    ch = (struct kgc_sync_change){.what = KGC_SYNC_CHANGE_ROUTE_VERDICT,
+                                  .kind = KGC_API_HTTPROUTE,
+                                  .ns = "demo",
+                                  .name = "rt"};
+    kgc_reconcile_on_sync_change(w.r, &ch);
+    assert_int_equal(drain(&w, KGC_RECONCILE_HTTPROUTE), 1);
+    assert_int_equal(drain(&w, KGC_RECONCILE_GATEWAY), 1); /* its parent: attachedRoutes */
+
+    ch = (struct kgc_sync_change){.what = KGC_SYNC_CHANGE_REJECTED,
+                                  .kind = KGC_API_HTTPROUTE,
+                                  .ns = "demo",
+                                  .name = "rt",
+                                  .message = "bad plugin"};
+    kgc_reconcile_on_sync_change(w.r, &ch);
+    assert_int_equal(drain(&w, KGC_RECONCILE_HTTPROUTE), 1);
+    ch = (struct kgc_sync_change){.what = KGC_SYNC_CHANGE_REJECTED,
+                                  .kind = KGC_API_SECRET,
+                                  .ns = "demo",
+                                  .name = "tls",
+                                  .message = "bad key"};
+    kgc_reconcile_on_sync_change(w.r, &ch);
+    assert_int_equal(drain(&w, KGC_RECONCILE_GATEWAY), 1);
+    assert_int_equal(drain(&w, KGC_RECONCILE_HTTPROUTE), 0);
     teardown_world(&w);
 }
 
@@ -204,6 +270,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_changes_are_queued_by_the_cache_handlers),
+        cmocka_unit_test(test_data_plane_announcements_requeue),
         cmocka_unit_test(test_attached_routes_through_the_index_equal_the_full_scan),
         cmocka_unit_test(test_gateway_waits_for_kong_then_settles_when_listeners_are_live),
     };

@@ -755,7 +755,7 @@ static int app_setup(void **state)
     assert_int_equal(kgc_kong_new(&ko, &fx->kong, &err), 0);
     struct kgc_reconcile_options ro;
     kgc_reconcile_options_default(&ro);
-    assert_int_equal(kgc_reconcile_new(&ro, fx->cache, NULL, fx->lc, NULL, &fx->r, &err), 0);
+    assert_int_equal(kgc_reconcile_new(&ro, fx->cache, NULL, fx->lc, &fx->r, &err), 0);
 
     fx->app.metrics.reconciler = fx->r;
     fx->app.metrics.cache = fx->cache;

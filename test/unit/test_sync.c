@@ -272,12 +272,12 @@ struct env {
     struct broken_rec br;
 };
 
-static void on_broken(void *ctx, enum kgc_api_kind kind, const char *ns, const char *name,
-                      const char *message)
+static void on_broken(void *ctx, const struct kgc_sync_change *ch)
 {
     struct broken_rec *r = ctx;
-    (void)kind;
-    (void)ns;
+    if (ch->what != KGC_SYNC_CHANGE_REJECTED)
+        return;
+    const char *name = ch->name, *message = ch->message;
     pthread_mutex_lock(&r->mu);
     snprintf(r->last_name, sizeof(r->last_name), "%s", name);
     if (message) {
@@ -300,10 +300,9 @@ static void sync_open_lc(struct env *e, bool leader, struct kgc_listenercache *l
     assert_int_equal(kgc_kong_new(&ko, &e->reg, &err), 0);
     struct kgc_sync_options so;
     kgc_sync_options_default(&so);
-    so.on_broken = on_broken;
-    so.on_broken_ctx = &e->br;
     if (kgc_sync_new(&so, &e->lk, e->reg, lc, &e->sync, &err) != 0)
         fail_msg("syncer: %s", err.msg);
+    assert_int_equal(kgc_sync_subscribe(e->sync, on_broken, &e->br), 0);
     kgc_sync_set_leader(e->sync, leader);
     assert_int_equal(kgc_sync_start(e->sync, &err), 0);
     const char *urls[] = {e->kong[0].url, e->kong[1].url};
@@ -962,15 +961,18 @@ static void test_empty_configuration_is_not_a_restart(void **state)
 
 struct verdict_rec {
     pthread_mutex_t mu;
-    int calls;     /* on_route_verdict_changed for the route "partial" */
+    int calls;     /* the ROUTE_VERDICT announcement for the route "partial" */
     int calls_all; /* for any route */
 };
 
 static struct verdict_rec vrec = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static void on_verdict_changed(void *ctx, const char *ns, const char *name)
+static void on_verdict_changed(void *ctx, const struct kgc_sync_change *ch)
 {
     struct verdict_rec *r = ctx;
+    if (ch->what != KGC_SYNC_CHANGE_ROUTE_VERDICT)
+        return;
+    const char *ns = ch->ns, *name = ch->name;
     pthread_mutex_lock(&r->mu);
     r->calls_all++;
     if (strcmp(ns, NS) == 0 && strcmp(name, "partial") == 0)
@@ -997,17 +999,17 @@ static void verdict_sync_open(struct env *e, bool leader)
     assert_int_equal(kgc_kong_new(&ko, &e->reg, &err), 0);
     struct kgc_sync_options so;
     kgc_sync_options_default(&so);
-    so.on_route_verdict_changed = on_verdict_changed;
-    so.on_route_verdict_changed_ctx = &vrec;
     if (kgc_sync_new(&so, &e->lk, e->reg, NULL, &e->sync, &err) != 0)
         fail_msg("syncer: %s", err.msg);
+    assert_int_equal(kgc_sync_subscribe(e->sync, on_verdict_changed, &vrec), 0);
     kgc_sync_set_leader(e->sync, leader);
     assert_int_equal(kgc_sync_start(e->sync, &err), 0);
     const char *urls[] = {e->kong[0].url, e->kong[1].url};
     assert_int_equal(kgc_kong_set_instances(e->reg, urls, 2, &err), 0);
 }
 
-/* Waits (3 s at most) until on_route_verdict_changed fired more than `than` times for "partial". */
+/* Waits (3 s at most) until the ROUTE_VERDICT announcement fired more than `than` times for
+ * "partial". */
 static bool wait_verdict_calls(int than)
 {
     uint64_t t0 = kgc_clock_now(NULL);
