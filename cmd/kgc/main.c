@@ -92,77 +92,6 @@ static int check_listen_options(const struct kgc_config *c, struct kgc_err *err)
 
 /* --- hooks between the modules (ctx is the app) --------------------------------------------- */
 
-static bool hook_is_leader(void *ctx)
-{
-    struct app *a = ctx;
-    if (!a->cfg.leader_elect)
-        return true;
-    /* The servers start before the elector exists: not the leader until it says so. */
-    struct kgc_leader *l = __atomic_load_n(&a->leader, __ATOMIC_ACQUIRE);
-    return l && kgc_leader_is_leader(l);
-}
-
-static bool hook_push_stats(void *ctx, struct kgc_metrics_push_stats *out)
-{
-    struct app *a = ctx;
-    struct kgc_sync_stats st;
-    kgc_sync_stats(a->syncer, &st);
-    memset(out, 0, sizeof(*out));
-    for (int i = 0; i <= KGC_KONG_PUSH_OTHER && i < KGC_METRICS_PUSH_RESULTS - 1; i++)
-        out->by_result[i] = st.pushes[i];
-    out->by_result[KGC_METRICS_PUSH_RESULTS - 1] = st.push_errors;
-    out->route_kong_limitations = st.route_kong_limitations;
-    out->duration.count = st.push_count;
-    out->duration.sum_seconds = (double)st.push_duration_ns_sum / 1e9;
-    out->duration_bucketed = false;
-    out->bounds = kgc_sync_push_bounds();
-    out->n_bounds = KGC_SYNC_PUSH_BUCKETS;
-    for (size_t i = 0; i < KGC_SYNC_PUSH_BUCKETS && i < KGC_METRICS_MAX_BUCKETS; i++)
-        out->counts[i] = st.push_duration_buckets[i];
-    return true;
-}
-
-static bool hook_invalid_backend_requests(void *ctx, uint64_t *out)
-{
-    struct app *a = ctx;
-    /* the endpoint starts after the metrics server: read it once it exists */
-    struct kgc_server *s = __atomic_load_n(&a->invalid_backend, __ATOMIC_ACQUIRE);
-    if (!s)
-        return false;
-    *out = kgc_server_requests(s);
-    return true;
-}
-
-static bool hook_config_pushed(void *ctx)
-{
-    struct app *a = ctx;
-    struct kgc_sync_stats st;
-    kgc_sync_stats(a->syncer, &st);
-    return st.pushes[KGC_KONG_PUSH_APPLIED] + st.pushes[KGC_KONG_PUSH_UNCHANGED] > 0;
-}
-
-static int hook_config_dump(void *ctx, bool pretty, char **out, size_t *len)
-{
-    struct app *a = ctx;
-    char *json = kgc_sync_status_json(a->syncer);
-    if (!json)
-        return KGC_ENOMEM;
-    if (pretty) {
-        json_object *o = json_tokener_parse(json);
-        if (o) {
-            char *p = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
-            json_object_put(o);
-            if (p) {
-                free(json);
-                json = p;
-            }
-        }
-    }
-    *out = json;
-    *len = strlen(json);
-    return 0;
-}
-
 static void on_started_leading(void *ctx)
 {
     struct app *a = ctx;
@@ -202,16 +131,32 @@ static int start_servers(struct app *a)
     sa->metrics.lc = a->lc;
     sa->metrics.client = a->client;
     sa->metrics.version = KGC_VERSION;
-    sa->metrics.is_leader = hook_is_leader;
-    sa->metrics.push_stats = hook_push_stats;
-    if (empty_to_null(a->cfg.invalid_backend_listen))
-        sa->metrics.invalid_backend_requests = hook_invalid_backend_requests;
-    sa->metrics.hook_ctx = a;
-    sa->config_pushed = hook_config_pushed;
-    sa->config_dump = hook_config_dump;
-    kgc_server_app_provider(sa, &a->provider);
+    sa->metrics.sync = a->syncer;
+    if (a->leader) { /* --leader-elect: created, not started yet (not the leader until elected) */
+        sa->metrics.is_leader = kgc_leader_hook_is_leader;
+        sa->metrics.is_leader_ctx = a->leader;
+    }
+    sa->config_pushed = kgc_sync_hook_pushed;
+    sa->config_dump = kgc_sync_hook_dump;
+    sa->config_ctx = a->syncer;
+    kgc_server_app_provider(sa, &a->provider); /* reads sa at each request */
 
     struct kgc_server_options so;
+    /* the invalid-backend endpoint first: /metrics counts its requests */
+    const char *invalid = empty_to_null(a->cfg.invalid_backend_listen);
+    if (invalid) {
+        kgc_server_options_default(&so);
+        so.name = "invalid-backend";
+        so.listen = invalid;
+        so.routes = KGC_SERVER_ROUTES_INVALID_BACKEND;
+        so.max_connections = 256;    /* it takes data-plane traffic */
+        so.per_ip_connections = 256; /* all of it from the few Kong pods */
+        if (kgc_server_start(&so, &a->provider, &a->invalid_backend, &err) != 0)
+            return fatal("cannot start the invalid-backend endpoint", &err);
+        sa->metrics.invalid_backend_requests = kgc_server_hook_requests;
+        sa->metrics.invalid_backend_ctx = a->invalid_backend;
+    }
+
     if (http) {
         kgc_server_options_default(&so);
         so.name = shared ? "http+debug" : "http";
@@ -242,19 +187,6 @@ static int start_servers(struct app *a)
         so.request_timeout_s = 3;
         if (kgc_server_start(&so, &a->provider, &a->probe, &err) != 0)
             return fatal("cannot start the probe HTTP server", &err);
-    }
-    const char *invalid = empty_to_null(a->cfg.invalid_backend_listen);
-    if (invalid) {
-        struct kgc_server *ib = NULL;
-        kgc_server_options_default(&so);
-        so.name = "invalid-backend";
-        so.listen = invalid;
-        so.routes = KGC_SERVER_ROUTES_INVALID_BACKEND;
-        so.max_connections = 256;    /* it takes data-plane traffic */
-        so.per_ip_connections = 256; /* all of it from the few Kong pods */
-        if (kgc_server_start(&so, &a->provider, &ib, &err) != 0)
-            return fatal("cannot start the invalid-backend endpoint", &err);
-        __atomic_store_n(&a->invalid_backend, ib, __ATOMIC_RELEASE);
     }
     return 0;
 }
@@ -385,6 +317,33 @@ static int start(struct app *a)
                               &a->discovery, &err) != 0)
         return fatal("cannot watch the Kong admin Service", &err);
 
+    if (c->leader_elect) {
+        /* Until elected, compute but neither write status nor push configuration (the elector
+         * starts once the caches synced; the endpoints ask it who leads from the start). */
+        kgc_reconcile_set_leader(a->reconciler, false);
+        struct kgc_k8s_options lko;
+        kgc_k8s_options_default(&lko);
+        lko.kubeconfig = empty_to_null(c->kubeconfig);
+        lko.qps = 0; /* a renewal must never queue behind status writes */
+        lko.timeout_ns = c->election_retry_period_ns;
+        if (kgc_k8s_client_new(a->k8s_cfg, &lko, &a->lease_client, &err) != 0)
+            return fatal("cannot create the leader election client", &err);
+        struct kgc_leader_options elo;
+        kgc_leader_options_default(&elo);
+        elo.namespace =
+            empty_to_null(c->election_namespace) ? c->election_namespace : a->k8s_cfg->namespace;
+        elo.name = c->election_id;
+        elo.lease_duration_ns = c->election_lease_duration_ns;
+        elo.renew_deadline_ns = c->election_renew_deadline_ns;
+        elo.retry_period_ns = c->election_retry_period_ns;
+        elo.on_started_leading = on_started_leading;
+        elo.on_stopped_leading = on_stopped_leading;
+        elo.on_new_leader = on_new_leader;
+        elo.ctx = a;
+        if (kgc_leader_new(a->lease_client, &elo, &a->leader, &err) != 0)
+            return fatal("cannot set up leader election", &err);
+    }
+
     struct kgc_informer_options io;
     kgc_informer_options_default(&io);
     io.namespace = empty_to_null(c->watch_namespace);
@@ -410,33 +369,8 @@ static int start(struct app *a)
     if (kgc_kong_start(a->kong, &err) != 0)
         return fatal("cannot start the Kong probers", &err);
 
-    if (c->leader_elect) {
-        /* Until elected, compute but neither write status nor push configuration. */
-        kgc_reconcile_set_leader(a->reconciler, false);
-        struct kgc_k8s_options lko;
-        kgc_k8s_options_default(&lko);
-        lko.kubeconfig = empty_to_null(c->kubeconfig);
-        lko.qps = 0; /* a renewal must never queue behind status writes */
-        lko.timeout_ns = c->election_retry_period_ns;
-        if (kgc_k8s_client_new(a->k8s_cfg, &lko, &a->lease_client, &err) != 0)
-            return fatal("cannot create the leader election client", &err);
-        struct kgc_leader_options elo;
-        kgc_leader_options_default(&elo);
-        elo.namespace =
-            empty_to_null(c->election_namespace) ? c->election_namespace : a->k8s_cfg->namespace;
-        elo.name = c->election_id;
-        elo.lease_duration_ns = c->election_lease_duration_ns;
-        elo.renew_deadline_ns = c->election_renew_deadline_ns;
-        elo.retry_period_ns = c->election_retry_period_ns;
-        elo.on_started_leading = on_started_leading;
-        elo.on_stopped_leading = on_stopped_leading;
-        elo.on_new_leader = on_new_leader;
-        elo.ctx = a;
-        struct kgc_leader *l = NULL;
-        if (kgc_leader_new(a->lease_client, &elo, &l, &err) != 0)
-            return fatal("cannot start leader election", &err);
-        __atomic_store_n(&a->leader, l, __ATOMIC_RELEASE);
-        if (kgc_leader_start(l, &err) != 0)
+    if (a->leader) {
+        if (kgc_leader_start(a->leader, &err) != 0)
             return fatal("cannot start leader election", &err);
     } else {
         kgc_sync_set_leader(a->syncer, true);

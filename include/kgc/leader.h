@@ -131,6 +131,10 @@ int kgc_leader_start(struct kgc_leader *l, struct kgc_err *err);
  * clock read. Any thread. */
 bool kgc_leader_is_leader(const struct kgc_leader *l);
 
+/* kgc_leader_is_leader() as a hook (ctx = the elector; NULL: false), for the metrics and the
+ * readiness check (kgc_metrics_sources.is_leader). */
+bool kgc_leader_hook_is_leader(void *ctx);
+
 /* Stops the elector promptly (an in-flight request is cancelled) and joins its thread. When
  * leading: is_leader turns false, on_stopped_leading runs, then (release_on_cancel) the Lease
  * is released with holderIdentity "" so a standby takes over at once. Idempotent. */

@@ -21,6 +21,7 @@
 #include "kgc/kong.h"
 #include "kgc/listenercache.h"
 #include "kgc/reconcile.h"
+#include "kgc/sync.h"
 #include "kgc/workqueue.h"
 
 #include <stdbool.h>
@@ -175,14 +176,17 @@ struct kgc_metrics_sources {
     struct kgc_listenercache *lc;
     struct kgc_k8s_client *client;
     const char *version;
-    /* Leadership: NULL means "always the leader" (no leader election in this build). */
+    /* The config syncer: its push counters (kgc_sync_stats()); NULL: no syncer (the push
+     * families are left out). */
+    struct kgc_sync *sync;
+    /* Leadership (kgc_leader_hook_is_leader(), ctx = the elector): NULL means "always the
+     * leader" (no leader election). */
     bool (*is_leader)(void *ctx);
-    /* The config syncer's counters: NULL means no syncer (the push families are left out). */
-    bool (*push_stats)(void *ctx, struct kgc_metrics_push_stats *out);
-    /* Requests the invalid-backend endpoint answered (500s); NULL or false: the family is left
-     * out (the endpoint is off). */
+    void *is_leader_ctx;
+    /* Requests the invalid-backend endpoint answered (kgc_server_hook_requests(), ctx = that
+     * server); NULL or false: the family is left out (the endpoint is off). */
     bool (*invalid_backend_requests)(void *ctx, uint64_t *out);
-    void *hook_ctx; /* passed to is_leader, push_stats and invalid_backend_requests */
+    void *invalid_backend_ctx;
 };
 
 /* Reads every source into *out. Returns 0 or KGC_ENOMEM (*out then holds nothing to free).

@@ -158,14 +158,19 @@ void kgc_server_stop(struct kgc_server *s);
 struct kgc_server_app {
     struct kgc_metrics_sources metrics; /* reconciler, informers, cache, kong, lc, client, version,
                                            leadership and push hooks */
-    /* Both hooks below get metrics.hook_ctx.
-     * Readiness hook for when a config syncer exists: true once a configuration was pushed.
-     * NULL: not required (no syncer in this build). Only asked when this process leads. */
+    /* The config syncer's hooks (kgc_sync_hook_pushed(), kgc_sync_hook_dump(); both get
+     * config_ctx, the syncer). Readiness: true once a configuration was pushed; NULL: not
+     * required (no syncer). Only asked when this process leads (metrics.is_leader). */
     bool (*config_pushed)(void *ctx);
     /* /debug/config: the last configuration pushed and Kong's answer. NULL: "not running". */
     int (*config_dump)(void *ctx, bool pretty, char **out, size_t *len);
+    void *config_ctx;
     size_t max_queue_keys; /* keys listed per state per queue in /debug/queue (10000; 0: default) */
 };
+
+/* A kgc_metrics_sources.invalid_backend_requests hook over a server (ctx): its
+ * kgc_server_requests(). Always true. */
+bool kgc_server_hook_requests(void *ctx, uint64_t *out);
 
 /* Fills *out with callbacks over app (borrowed: it must outlive every server using *out). */
 void kgc_server_app_provider(const struct kgc_server_app *app, struct kgc_server_provider *out);

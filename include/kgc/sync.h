@@ -189,6 +189,12 @@ struct kgc_sync_stats {
 
 void kgc_sync_stats(struct kgc_sync *s, struct kgc_sync_stats *out);
 
+/* The HTTP endpoints' hooks (kgc/server.h, config_pushed and config_dump; ctx = the syncer):
+ * true once any instance took a configuration (applied or 304); /debug/config as
+ * kgc_sync_status_json(), indented when pretty (malloc'd *out of *len bytes; KGC_ENOMEM). */
+bool kgc_sync_hook_pushed(void *ctx);
+int kgc_sync_hook_dump(void *ctx, bool pretty, char **out, size_t *len);
+
 /* The push-duration histogram's upper bounds in seconds (KGC_SYNC_PUSH_BUCKETS, increasing):
  * 0.001 0.0025 0.005 0.01 0.025 0.05 0.1 0.25 0.5 1 2.5 5 10. Static storage. */
 const double *kgc_sync_push_bounds(void);

@@ -570,6 +570,11 @@ int kgc_leader_start(struct kgc_leader *l, struct kgc_err *err)
     return 0;
 }
 
+bool kgc_leader_hook_is_leader(void *ctx)
+{
+    return ctx && kgc_leader_is_leader(ctx);
+}
+
 bool kgc_leader_is_leader(const struct kgc_leader *l)
 {
     if (!atomic_load(&l->leading))

@@ -4,12 +4,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The syncer's counters as the push families show them. */
+static void push_stats(struct kgc_sync *s, struct kgc_metrics_push_stats *out)
+{
+    struct kgc_sync_stats st;
+    kgc_sync_stats(s, &st);
+    memset(out, 0, sizeof(*out));
+    for (int i = 0; i <= KGC_KONG_PUSH_OTHER && i < KGC_METRICS_PUSH_RESULTS - 1; i++)
+        out->by_result[i] = st.pushes[i];
+    out->by_result[KGC_METRICS_PUSH_RESULTS - 1] = st.push_errors;
+    out->route_kong_limitations = st.route_kong_limitations;
+    out->duration.count = st.push_count;
+    out->duration.sum_seconds = (double)st.push_duration_ns_sum / 1e9;
+    out->duration_bucketed = false;
+    out->bounds = kgc_sync_push_bounds();
+    out->n_bounds = KGC_SYNC_PUSH_BUCKETS;
+    for (size_t i = 0; i < KGC_SYNC_PUSH_BUCKETS && i < KGC_METRICS_MAX_BUCKETS; i++)
+        out->counts[i] = st.push_duration_buckets[i];
+}
+
 int kgc_metrics_snapshot_take(const struct kgc_metrics_sources *src,
                               struct kgc_metrics_snapshot *out)
 {
     memset(out, 0, sizeof(*out));
     out->version = src->version;
-    out->leader = src->is_leader ? src->is_leader(src->hook_ctx) : true;
+    out->leader = src->is_leader ? src->is_leader(src->is_leader_ctx) : true;
 
     if (src->reconciler) {
         for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++) {
@@ -82,11 +101,13 @@ int kgc_metrics_snapshot_take(const struct kgc_metrics_sources *src,
         kgc_k8s_client_stats(src->client, &out->k8s);
     }
 
-    if (src->push_stats)
-        out->have_pushes = src->push_stats(src->hook_ctx, &out->pushes);
+    if (src->sync) {
+        push_stats(src->sync, &out->pushes);
+        out->have_pushes = true;
+    }
     if (src->invalid_backend_requests)
         out->have_invalid_backend =
-            src->invalid_backend_requests(src->hook_ctx, &out->invalid_backend_requests);
+            src->invalid_backend_requests(src->invalid_backend_ctx, &out->invalid_backend_requests);
     return 0;
 }
 

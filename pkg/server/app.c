@@ -38,7 +38,7 @@ static int to_text(json_object *j, bool pretty, char **out, size_t *len)
 
 static bool is_leader(const struct kgc_server_app *a)
 {
-    return a->metrics.is_leader ? a->metrics.is_leader(a->metrics.hook_ctx) : true;
+    return a->metrics.is_leader ? a->metrics.is_leader(a->metrics.is_leader_ctx) : true;
 }
 
 static bool app_ready(void *ctx, char *reason, size_t size)
@@ -60,7 +60,7 @@ static bool app_ready(void *ctx, char *reason, size_t size)
         return false;
     }
     /* The hook for the config syncer: a leader is ready once Kong got a configuration. */
-    if (a->config_pushed && is_leader(a) && !a->config_pushed(a->metrics.hook_ctx)) {
+    if (a->config_pushed && is_leader(a) && !a->config_pushed(a->config_ctx)) {
         snprintf(reason, size, "no configuration pushed to Kong yet");
         return false;
     }
@@ -320,7 +320,7 @@ static int app_queues(void *ctx, bool pretty, char **out, size_t *len)
 static int app_config(void *ctx, bool pretty, char **out, size_t *len)
 {
     const struct kgc_server_app *a = app_of(ctx);
-    return a->config_dump(a->metrics.hook_ctx, pretty, out, len);
+    return a->config_dump(a->config_ctx, pretty, out, len);
 }
 
 void kgc_server_app_provider(const struct kgc_server_app *app, struct kgc_server_provider *out)

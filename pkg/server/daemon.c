@@ -449,6 +449,12 @@ uint64_t kgc_server_requests(const struct kgc_server *s)
     return s ? __atomic_load_n(&s->requests, __ATOMIC_RELAXED) : 0;
 }
 
+bool kgc_server_hook_requests(void *ctx, uint64_t *out)
+{
+    *out = kgc_server_requests(ctx);
+    return true;
+}
+
 uint64_t kgc_server_deadline_closed(const struct kgc_server *s)
 {
     return s ? __atomic_load_n(&s->deadline_closed, __ATOMIC_RELAXED) : 0;

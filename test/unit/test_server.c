@@ -974,7 +974,7 @@ static void test_app_hooks(void **state)
     json_object_put(j);
 
     fx->app.config_dump = config_dump;
-    fx->app.metrics.hook_ctx = "{\"pushed\":true}";
+    fx->app.config_ctx = "{\"pushed\":true}";
     kgc_server_app_provider(&fx->app, &fx->p);
     assert_int_equal(get(&fx->p, ALL, "/debug/config", false, &j, NULL), 200);
     assert_true(json_object_get_boolean(json_object_object_get(j, "pushed")));
