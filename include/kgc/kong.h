@@ -33,6 +33,7 @@
 #ifndef KGC_KONG_H
 #define KGC_KONG_H
 
+#include "kgc/clock.h"
 #include "kgc/digest.h"
 #include "kgc/err.h"
 
@@ -360,6 +361,9 @@ struct kgc_kong_options {
     uint64_t probe_interval_ms;            /* --kong-probe-interval, while ready (1000) */
     uint64_t down_probe_interval_ms;       /* --kong-down-probe-interval, while not ready (200) */
     uint64_t heartbeat_interval_ms;        /* HEARTBEAT events while ready (60000; 0 = none) */
+    const struct kgc_clock *clock; /* when probes are due (NULL: the real one). A fake clock must
+                                      outlive the registry; after advancing it, call
+                                      kgc_kong_tick() so waiting probers look at it again */
 };
 
 /* Fills the documented defaults (in parentheses above). */
@@ -473,6 +477,10 @@ void kgc_kong_expect_empty(struct kgc_kong *k, const char *url, bool empty);
 /* Wakes every prober to probe at once (e.g. after a push). Thread-safe. */
 void kgc_kong_probe_now(struct kgc_kong *k);
 
+/* Makes every waiting prober read its clock again (a test that advanced a fake clock); a prober
+ * whose next probe is now due probes. No effect with the real clock. Thread-safe. */
+void kgc_kong_tick(struct kgc_kong *k);
+
 /* Stops and joins every prober (no more events; kgc_kong_set_instances() then fails with
  * KGC_ESHUTDOWN). Idempotent. */
 void kgc_kong_stop(struct kgc_kong *k);
@@ -482,5 +490,93 @@ void kgc_kong_free(struct kgc_kong *k);
 
 /* The options as copied (for clients the syncer creates per instance). Owned by k. */
 const struct kgc_kong_options *kgc_kong_get_options(const struct kgc_kong *k);
+
+/* ---------------------------------------------------------------------------------------------
+ * The prober's decisions (pkg/kong/probe_state.c): pure — no I/O, no lock, no clock read.
+ *
+ * One machine per instance. Its prober thread drives it under the instance lock (the registry
+ * reads its state; kgc_kong_expect_empty() and kgc_kong_probe_now() feed it from other threads):
+ * wait until kgc_kong_probe_state_next_ns() (or a probe_now, or a stop), then
+ * kgc_kong_probe_state_begin(), make the two requests without the lock, then
+ * kgc_kong_probe_state_apply() with the outcome, and emit the events it lists, in their order,
+ * with no lock held. Times are nanoseconds on the registry's clock (options.clock).
+ *
+ * Timing:
+ *   - the first probe is due at once; then probes start probe_interval_ms apart while ready and
+ *     down_probe_interval_ms apart while not, counted from the start of the previous probe (a
+ *     slow answer does not push the next probe back by its own duration; an answer slower than
+ *     the interval makes the next probe due at once);
+ *   - a probe_now makes the next probe due at once, also when it arrives during a probe (that
+ *     probe may have read Kong before what the caller changed);
+ *   - HEARTBEAT rides on probes, never between them: it is emitted by the first ready probe with
+ *     no other event that ends heartbeat_interval_ms or more after the last READY or HEARTBEAT
+ *     (0: never).
+ * Events within one probe come in the order READY | UNREACHABLE, RESTARTED, LISTENERS_CHANGED,
+ * HASH_CHANGED | HEARTBEAT (see the definitions at the top of this header).
+ * ------------------------------------------------------------------------------------------- */
+
+#define KGC_KONG_PROBE_MAX_EVENTS 5
+
+/* What one probe found. */
+struct kgc_kong_probe_result {
+    bool ready;                       /* GET / and GET /status both 200 with a well-formed body */
+    bool reachable;                   /* an HTTP answer arrived (any status) */
+    struct kgc_kong_info info;        /* ready: the GET / answer (apply takes it; else ignored) */
+    char hash[KGC_KONG_HASH_LEN + 1]; /* ready: the /status hash ("" when Kong reports none) */
+    const char *error;                /* not ready: why (borrowed; NULL: "") */
+    uint64_t wall_ms;                 /* ready: wall-clock Unix ms of the answer */
+};
+
+/* The events one probe causes, to emit in order; the strings are those of struct
+ * kgc_kong_event. */
+struct kgc_kong_probe_events {
+    enum kgc_kong_event_type type[KGC_KONG_PROBE_MAX_EVENTS];
+    size_t n;
+    char prev_hash[KGC_KONG_HASH_LEN + 1]; /* the hash before the probe ("" none) */
+    char prev_node_id[64];                 /* the node_id before the probe ("" none) */
+    char reason[KGC_ERR_MSG_MAX];          /* UNREACHABLE: the error; RESTARTED: what was seen */
+};
+
+/* One instance's prober state. Fields are read-only outside probe_state.c. */
+struct kgc_kong_probe_state {
+    struct kgc_kong_instance_state state; /* as kgc_kong_states() shows it */
+    uint64_t interval_ns;                 /* probe_interval_ms */
+    uint64_t down_interval_ns;            /* down_probe_interval_ms */
+    uint64_t heartbeat_ns;                /* heartbeat_interval_ms (0: none) */
+    uint64_t started_ns;                  /* start of the last probe */
+    uint64_t due_ns;                      /* the next probe's time without a probe_now */
+    uint64_t last_heartbeat_ns;           /* the last READY or HEARTBEAT */
+    bool expect_empty; /* kgc_kong_expect_empty(): zeros are what kgc pushed, not a restart */
+    bool probe_now;    /* a probe_now came since the last probe began (a waiter's "done" flag) */
+};
+
+/* A machine for the instance at display URL url, not probed yet (its first probe is due at
+ * once), with the intervals of o (a zero probe or down interval takes its default). */
+void kgc_kong_probe_state_init(struct kgc_kong_probe_state *m, const char *url,
+                               const struct kgc_kong_options *o);
+
+/* Frees what m holds. NULL is a no-op. */
+void kgc_kong_probe_state_free(struct kgc_kong_probe_state *m);
+
+/* A probe starts at now_ns: the cadence counts from here; a probe_now seen so far is served. */
+void kgc_kong_probe_state_begin(struct kgc_kong_probe_state *m, uint64_t now_ns);
+
+/* Folds the outcome of the probe begun last, ended at now_ns, into the state and lists the
+ * events it causes in *out. Takes r->info (zeroed on return). */
+void kgc_kong_probe_state_apply(struct kgc_kong_probe_state *m, struct kgc_kong_probe_result *r,
+                                uint64_t now_ns, struct kgc_kong_probe_events *out);
+
+/* When the next probe is due: 0 after a probe_now (at once), else the cadence above. */
+uint64_t kgc_kong_probe_state_next_ns(const struct kgc_kong_probe_state *m);
+
+/* When a HEARTBEAT becomes due (emitted by the first quiet ready probe from then on);
+ * UINT64_MAX while not ready or with heartbeats off. */
+uint64_t kgc_kong_probe_state_heartbeat_ns(const struct kgc_kong_probe_state *m);
+
+/* kgc_kong_probe_now() for this instance. */
+void kgc_kong_probe_state_wake(struct kgc_kong_probe_state *m);
+
+/* kgc_kong_expect_empty() for this instance. */
+void kgc_kong_probe_state_expect_empty(struct kgc_kong_probe_state *m, bool empty);
 
 #endif

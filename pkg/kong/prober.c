@@ -1,9 +1,10 @@
 /* kong: the instance registry and one prober thread per instance.
  *
- * A prober owns its client (and so its libcurl handle and kept-alive connection). Each tick it
- * calls GET / and GET /status, compares with what it saw before, updates the instance state under
- * the instance lock, then emits events with no lock held. It waits on a condition variable
- * (CLOCK_MONOTONIC) between ticks, so a stop or kgc_kong_probe_now() wakes it at once. */
+ * A prober owns its client (and so its libcurl handle and kept-alive connection). It is thin: it
+ * waits until its machine (probe_state.c) says the next probe is due, calls GET / and GET /status
+ * without a lock, feeds the outcome to the machine under the instance lock, then emits the events
+ * the machine listed with no lock held. It waits on a condition variable (kgc_base_wait_until on
+ * the registry's clock), so a stop, kgc_kong_probe_now() or kgc_kong_tick() wakes it at once. */
 #include "kgc/kong.h"
 
 #include "kgc/base.h"
@@ -14,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define COMPONENT "kong"
 
@@ -29,14 +29,11 @@ struct instance {
     unsigned id;                /* for the thread name */
     pthread_t thread;           /* the prober; joined by instance_stop() */
     bool thread_started;
-    pthread_mutex_t mu;                   /* guards everything below */
-    pthread_cond_t cond;                  /* signalled on stop and probe_now */
-    bool stopping;                        /* set once by instance_stop() */
-    bool wake;                            /* probe at once */
-    volatile int abort_flag;              /* set with stopping: aborts a call in flight */
-    struct kgc_kong_instance_state state; /* written by the prober only */
-    uint64_t last_heartbeat_ns;           /* monotonic time of the last READY/HEARTBEAT emitted */
-    bool expect_empty; /* kgc_kong_expect_empty(): zeros are what kgc pushed, not a restart */
+    pthread_mutex_t mu;             /* guards everything below */
+    pthread_cond_t cond;            /* signalled on stop, probe_now and tick */
+    bool stopping;                  /* set once by instance_stop() */
+    volatile int abort_flag;        /* set with stopping: aborts a call in flight */
+    struct kgc_kong_probe_state ps; /* the machine: state, timing, probe_now, expect_empty */
 };
 
 struct kgc_kong {
@@ -215,100 +212,18 @@ int kgc_kong_subscribe(struct kgc_kong *k, kgc_kong_event_fn fn, void *ctx)
 /* ---- one probe --------------------------------------------------------------------------------
  */
 
-struct probe {
-    bool reachable, ready;
-    struct kgc_kong_info info;
-    char hash[KGC_KONG_HASH_LEN + 1];
-    struct kgc_err err;
-};
-
-static void probe_once(struct kgc_kong_client *c, struct probe *p)
+/* GET / then GET /status into r; err says why when not ready. */
+static void probe_once(struct kgc_kong_client *c, struct kgc_kong_probe_result *r,
+                       struct kgc_err *err)
 {
     long status = 0;
-    memset(p, 0, sizeof(*p));
-    int rc = kgc_kong_client_get_root(c, &p->info, &status, &p->err);
-    p->reachable = status != 0;
+    int rc = kgc_kong_client_get_root(c, &r->info, &status, err);
+    r->reachable = status != 0;
     if (rc == 0) {
-        rc = kgc_kong_client_get_status(c, p->hash, &status, &p->err);
-        p->reachable = p->reachable || status != 0;
+        rc = kgc_kong_client_get_status(c, r->hash, &status, err);
+        r->reachable = r->reachable || status != 0;
     }
-    p->ready = rc == 0;
-}
-
-#define MAX_EVENTS 5
-
-struct pending {
-    enum kgc_kong_event_type type[MAX_EVENTS];
-    size_t n;
-    char prev_hash[KGC_KONG_HASH_LEN + 1];
-    char prev_node_id[64];
-    char reason[KGC_ERR_MSG_MAX];
-};
-
-/* Folds a probe into the state (lock held) and lists the events it causes. Takes p->info. */
-static void apply_probe(struct instance *in, struct probe *p, uint64_t now_ns, struct pending *ev)
-{
-    struct kgc_kong_instance_state *s = &in->state;
-    const struct kgc_kong_options *o = &in->kong->opts;
-    enum kgc_kong_health prev = s->health;
-    memset(ev, 0, sizeof(*ev));
-    snprintf(ev->prev_hash, sizeof(ev->prev_hash), "%s", s->hash);
-    snprintf(ev->prev_node_id, sizeof(ev->prev_node_id), "%s", s->info.node_id);
-    s->probes++;
-    s->reachable = p->reachable;
-    if (!p->ready) {
-        s->failed_probes++;
-        s->configured = false;
-        snprintf(s->last_error, sizeof(s->last_error), "%s", p->err.msg);
-        if (prev != KGC_KONG_HEALTH_DOWN) {
-            s->health = KGC_KONG_HEALTH_DOWN;
-            s->health_since_ns = now_ns;
-            ev->type[ev->n++] = KGC_KONG_EV_UNREACHABLE;
-            snprintf(ev->reason, sizeof(ev->reason), "%s", p->err.msg);
-        }
-        kgc_kong_info_free(&p->info);
-        return;
-    }
-    if (prev != KGC_KONG_HEALTH_READY) {
-        s->health = KGC_KONG_HEALTH_READY;
-        s->health_since_ns = now_ns;
-        in->last_heartbeat_ns = now_ns;
-        ev->type[ev->n++] = KGC_KONG_EV_READY;
-    }
-    /* Kong 3.9.1 also stores an entity-free configuration under the empty hash
-     * (kong/db/declarative/import.lua:270-273, 433-435): after kgc pushed one, zeros are that
-     * configuration, and only a node_id change tells a restart. */
-    bool hash_reset = s->hash[0] && !kgc_kong_hash_is_empty(s->hash) &&
-                      kgc_kong_hash_is_empty(p->hash) && !in->expect_empty;
-    bool node_changed = s->have_info && s->info.node_id[0] && p->info.node_id[0] &&
-                        strcmp(s->info.node_id, p->info.node_id) != 0;
-    if (hash_reset || node_changed) {
-        s->restarts++;
-        ev->type[ev->n++] = KGC_KONG_EV_RESTARTED;
-        if (node_changed)
-            snprintf(ev->reason, sizeof(ev->reason), "node_id changed from %s to %s",
-                     s->info.node_id, p->info.node_id);
-        else
-            snprintf(ev->reason, sizeof(ev->reason), "configuration hash turned to zeros (was %s)",
-                     s->hash);
-    }
-    if (!s->have_info || !kgc_kong_listeners_equal(&s->info.listeners, &p->info.listeners))
-        ev->type[ev->n++] = KGC_KONG_EV_LISTENERS_CHANGED;
-    if (strcmp(s->hash, p->hash) != 0)
-        ev->type[ev->n++] = KGC_KONG_EV_HASH_CHANGED;
-    if (ev->n == 0 && o->heartbeat_interval_ms &&
-        now_ns - in->last_heartbeat_ns >= o->heartbeat_interval_ms * KGC_NS_PER_MS) {
-        in->last_heartbeat_ns = now_ns;
-        ev->type[ev->n++] = KGC_KONG_EV_HEARTBEAT;
-    }
-    kgc_kong_info_free(&s->info);
-    s->info = p->info;
-    memset(&p->info, 0, sizeof(p->info));
-    s->have_info = true;
-    memcpy(s->hash, p->hash, sizeof(s->hash));
-    s->configured = s->hash[0] && !kgc_kong_hash_is_empty(s->hash);
-    s->last_ok_wall_ms = kgc_base_wall_ms();
-    s->last_error[0] = '\0';
+    r->ready = rc == 0;
 }
 
 static void log_event(const struct kgc_kong_event *ev)
@@ -338,7 +253,7 @@ static void log_event(const struct kgc_kong_event *ev)
 }
 
 static void emit_pending(struct instance *in, const struct kgc_kong_instance_state *snap,
-                         const struct pending *p)
+                         const struct kgc_kong_probe_events *p)
 {
     for (size_t i = 0; i < p->n; i++) {
         struct kgc_kong_event ev = {
@@ -359,49 +274,48 @@ static void emit_pending(struct instance *in, const struct kgc_kong_instance_sta
 /* ---- the prober thread ------------------------------------------------------------------------
  */
 
-/* Waits until deadline_ns (monotonic), a stop or a wake. Returns false when stopping. */
-static bool wait_until(struct instance *in, uint64_t deadline_ns)
-{
-    pthread_mutex_lock(&in->mu);
-    kgc_base_wait_until(&in->cond, &in->mu, NULL, deadline_ns, &in->stopping, &in->wake);
-    in->wake = false;
-    bool go_on = !in->stopping;
-    pthread_mutex_unlock(&in->mu);
-    return go_on;
-}
-
 static void *prober_main(void *arg)
 {
     struct instance *in = arg;
     struct kgc_kong *k = in->kong;
+    const struct kgc_clock *clock = k->opts.clock;
     char name[16];
     snprintf(name, sizeof(name), "kgc-probe-%u", in->id % 100000);
     pthread_setname_np(pthread_self(), name);
 
     struct kgc_kong_client *c = NULL;
+    pthread_mutex_lock(&in->mu);
     for (;;) {
-        uint64_t start = kgc_clock_now(NULL);
-        struct probe p;
-        if (!c) {
-            memset(&p, 0, sizeof(p));
-            if (kgc_kong_client_new(in->url, &k->opts.client, &c, &p.err) == 0)
-                kgc_kong_client_set_abort_flag(c, &in->abort_flag);
-        }
+        /* Until the machine's next time, a probe_now (its flag) or a stop. */
+        kgc_base_wait_until(&in->cond, &in->mu, clock, kgc_kong_probe_state_next_ns(&in->ps),
+                            &in->stopping, &in->ps.probe_now);
+        if (in->stopping)
+            break;
+        kgc_kong_probe_state_begin(&in->ps, kgc_clock_now(clock));
+        pthread_mutex_unlock(&in->mu);
+
+        struct kgc_kong_probe_result r;
+        struct kgc_err err = {0};
+        memset(&r, 0, sizeof(r));
+        if (!c && kgc_kong_client_new(in->url, &k->opts.client, &c, &err) == 0)
+            kgc_kong_client_set_abort_flag(c, &in->abort_flag);
         if (c)
-            probe_once(c, &p);
-        if (p.err.code == KGC_ESHUTDOWN) {
-            kgc_kong_info_free(&p.info);
+            probe_once(c, &r, &err);
+        if (err.code == KGC_ESHUTDOWN) {
+            kgc_kong_info_free(&r.info);
+            pthread_mutex_lock(&in->mu);
             break;
         }
+        r.error = err.msg;
+        r.wall_ms = kgc_base_wall_ms();
 
-        struct pending ev;
+        struct kgc_kong_probe_events ev;
         struct kgc_kong_instance_state snap;
         bool have_snap = false;
         pthread_mutex_lock(&in->mu);
-        apply_probe(in, &p, kgc_clock_now(NULL), &ev);
+        kgc_kong_probe_state_apply(&in->ps, &r, kgc_clock_now(clock), &ev);
         if (ev.n)
-            have_snap = state_copy(&snap, &in->state) == 0;
-        bool ready = in->state.health == KGC_KONG_HEALTH_READY;
+            have_snap = state_copy(&snap, &in->ps.state) == 0;
         pthread_mutex_unlock(&in->mu);
         if (have_snap) {
             emit_pending(in, &snap, &ev);
@@ -409,11 +323,9 @@ static void *prober_main(void *arg)
         } else if (ev.n) {
             kgc_error(COMPONENT, "out of memory: kong events dropped", KGC_F_STR("url", in->url));
         }
-
-        uint64_t every = (ready ? k->opts.probe_interval_ms : k->opts.down_probe_interval_ms);
-        if (!wait_until(in, start + every * KGC_NS_PER_MS))
-            break;
+        pthread_mutex_lock(&in->mu);
     }
+    pthread_mutex_unlock(&in->mu);
     kgc_kong_client_free(c);
     return NULL;
 }
@@ -428,7 +340,7 @@ static struct instance *instance_new(struct kgc_kong *k, const char *url, unsign
     in->kong = k;
     in->id = id;
     snprintf(in->url, sizeof(in->url), "%s", url);
-    snprintf(in->state.url, sizeof(in->state.url), "%s", url);
+    kgc_kong_probe_state_init(&in->ps, url, &k->opts);
     kgc_base_cond_init(&in->cond);
     pthread_mutex_init(&in->mu, NULL);
     return in;
@@ -460,7 +372,7 @@ static void instance_free(struct instance *in)
 {
     if (!in)
         return;
-    kgc_kong_instance_state_free(&in->state);
+    kgc_kong_probe_state_free(&in->ps);
     pthread_cond_destroy(&in->cond);
     pthread_mutex_destroy(&in->mu);
     free(in);
@@ -473,7 +385,7 @@ static void instance_remove(struct kgc_kong *k, struct instance *in)
     struct kgc_kong_event ev = {
         .type = KGC_KONG_EV_REMOVED,
         .url = in->url,
-        .state = &in->state,
+        .state = &in->ps.state,
         .prev_hash = "",
         .prev_node_id = "",
         .reason = "",
@@ -752,7 +664,7 @@ int kgc_kong_states(struct kgc_kong *k, struct kgc_kong_instance_state **out, si
     for (size_t i = 0; i < cnt && !rc; i++) {
         struct instance *in = k->inst[i];
         pthread_mutex_lock(&in->mu);
-        rc = state_copy(&v[i], &in->state);
+        rc = state_copy(&v[i], &in->ps.state);
         pthread_mutex_unlock(&in->mu);
     }
     pthread_mutex_unlock(&k->mu);
@@ -774,7 +686,7 @@ void kgc_kong_expect_empty(struct kgc_kong *k, const char *url, bool empty)
     struct instance *in = find(k->inst, k->n_inst, norm);
     if (in) {
         pthread_mutex_lock(&in->mu);
-        in->expect_empty = empty;
+        kgc_kong_probe_state_expect_empty(&in->ps, empty);
         pthread_mutex_unlock(&in->mu);
     }
     pthread_mutex_unlock(&k->mu);
@@ -786,7 +698,19 @@ void kgc_kong_probe_now(struct kgc_kong *k)
     for (size_t i = 0; i < k->n_inst; i++) {
         struct instance *in = k->inst[i];
         pthread_mutex_lock(&in->mu);
-        in->wake = true;
+        kgc_kong_probe_state_wake(&in->ps);
+        pthread_cond_broadcast(&in->cond);
+        pthread_mutex_unlock(&in->mu);
+    }
+    pthread_mutex_unlock(&k->mu);
+}
+
+void kgc_kong_tick(struct kgc_kong *k)
+{
+    pthread_mutex_lock(&k->mu);
+    for (size_t i = 0; i < k->n_inst; i++) {
+        struct instance *in = k->inst[i];
+        pthread_mutex_lock(&in->mu);
         pthread_cond_broadcast(&in->cond);
         pthread_mutex_unlock(&in->mu);
     }

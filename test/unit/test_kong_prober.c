@@ -1,15 +1,20 @@
 /* kong probers and the listener cache together:
- *   - events against the in-process test Kong: READY, LISTENERS_CHANGED, HASH_CHANGED (first
- *     contact and after a push), HEARTBEAT, UNREACHABLE, RESTARTED (node_id changed; hash turned
- *     to zeros even when the restart is quicker than a probe, unless kgc said it pushes an
- *     entity-free configuration, which Kong stores under the zero hash), listeners changed across
- *     a restart;
- *   - the instance set: add, remove (REMOVED), union of ready instances, bad URLs;
- *   - a stop wakes an idle prober at once;
- *   - the issue's end-to-end story with the real build/kgc-test-kong process: read listeners, kill
- *     it with SIGKILL → the view turns cached and stale within about one probe interval; start it
- *     again on the same port → READY and RESTARTED within about a second; the stored listeners
- *     are read back by a new cache (a new kgc process).
+ *   - the prober's decisions (struct kgc_kong_probe_state), driven directly with made-up probe
+ *     results and times, nothing waits: first contact, ready → unreachable → ready, a restart by
+ *     node_id, the hash turning to zeros (a restart unless kgc said it pushes an entity-free
+ *     configuration, which Kong stores under the zero hash), listeners changed, the heartbeat
+ *     cadence, the down interval, probe_now;
+ *   - the thread on a fake clock against the in-process test Kong (no timed waits: the fake
+ *     clock moves only when the test advances it): it probes when the machine says, restarts
+ *     seen by the hash and expected empty configurations through the registry, the instance
+ *     set (add, remove with REMOVED, union of ready instances, bad URLs), a stop wakes an idle
+ *     prober at once;
+ *   - two real-time scenarios that wait on conditions with deadlines: events through restarts
+ *     feeding the listener cache (with HEARTBEAT), and the issue's end-to-end story with the real
+ *     build/kgc-test-kong process: read listeners, kill it with SIGKILL → the view turns cached
+ *     and stale within about one probe interval; start it again on the same port → READY and
+ *     RESTARTED within about a second; the stored listeners are read back by a new cache (a new
+ *     kgc process).
  * Timings are printed; bounds asserted are generous (seconds), never tight.
  *
  * Driver mode (KGC_PROBER_DRIVER=1, used by test/e2e/kong_prober.sh): probes KGC_DRIVER_URL with
@@ -184,7 +189,376 @@ static long wait_view(struct kgc_listenercache *c, enum kgc_listenercache_source
     }
 }
 
+/* ---- the prober's decisions, without a thread ----------------------------------------------- */
+
+#define MS(x) ((uint64_t)(x)*KGC_NS_PER_MS)
+#define H1    "0123456789abcdef0123456789abcdef"
+#define H2    "fedcba9876543210fedcba9876543210"
+#define WALL  1700000000000ULL
+
+/* A ready answer from node with hash and n_proxy proxy listeners on ports 8000, 8001, ... */
+static struct kgc_kong_probe_result answer(const char *node, const char *hash, size_t n_proxy)
+{
+    struct kgc_kong_probe_result r;
+    memset(&r, 0, sizeof(r));
+    r.ready = r.reachable = true;
+    snprintf(r.info.version, sizeof(r.info.version), "3.9.1");
+    snprintf(r.info.node_id, sizeof(r.info.node_id), "%s", node);
+    if (n_proxy) {
+        r.info.listeners.proxy = calloc(n_proxy, sizeof(*r.info.listeners.proxy));
+        assert_non_null(r.info.listeners.proxy);
+        r.info.listeners.n_proxy = n_proxy;
+        for (size_t i = 0; i < n_proxy; i++) {
+            snprintf(r.info.listeners.proxy[i].ip, sizeof(r.info.listeners.proxy[i].ip), "0.0.0.0");
+            r.info.listeners.proxy[i].port = (uint16_t)(8000 + i);
+            r.info.listeners.proxy[i].kind = KGC_KONG_LISTENER_PROXY;
+        }
+    }
+    snprintf(r.hash, sizeof(r.hash), "%s", hash);
+    r.wall_ms = WALL;
+    return r;
+}
+
+/* No answer (reachable false) or a wrong one (reachable true). */
+static struct kgc_kong_probe_result failure(bool reachable, const char *why)
+{
+    struct kgc_kong_probe_result r;
+    memset(&r, 0, sizeof(r));
+    r.reachable = reachable;
+    r.error = why;
+    return r;
+}
+
+/* One probe begun at start_ms that took took_ms; returns the events' names joined by ','. */
+static const char *probe_took(struct kgc_kong_probe_state *m, uint64_t start_ms, uint64_t took_ms,
+                              struct kgc_kong_probe_result r, struct kgc_kong_probe_events *ev)
+{
+    static char names[256];
+    kgc_kong_probe_state_begin(m, MS(start_ms));
+    kgc_kong_probe_state_apply(m, &r, MS(start_ms + took_ms), ev);
+    assert_null(r.info.listeners.proxy); /* the machine took (or freed) the answer */
+    names[0] = '\0';
+    for (size_t i = 0; i < ev->n; i++)
+        snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? "," : "",
+                 kgc_kong_event_name(ev->type[i]));
+    return names;
+}
+
+/* A probe that takes 2 ms. */
+static const char *probe(struct kgc_kong_probe_state *m, uint64_t start_ms,
+                         struct kgc_kong_probe_result r, struct kgc_kong_probe_events *ev)
+{
+    return probe_took(m, start_ms, 2, r, ev);
+}
+
+static void machine_init(struct kgc_kong_probe_state *m, uint64_t interval_ms, uint64_t down_ms,
+                         uint64_t heartbeat_ms)
+{
+    struct kgc_kong_options o;
+    kgc_kong_options_default(&o);
+    o.probe_interval_ms = interval_ms;
+    o.down_probe_interval_ms = down_ms;
+    o.heartbeat_interval_ms = heartbeat_ms;
+    kgc_kong_probe_state_init(m, "http://kong:8001", &o);
+}
+
+static void test_machine_first_contact(void **state)
+{
+    (void)state;
+    struct kgc_kong_probe_state m;
+    struct kgc_kong_probe_events ev;
+    machine_init(&m, 1000, 200, 60000);
+    assert_string_equal(m.state.url, "http://kong:8001");
+    assert_int_equal(m.state.health, KGC_KONG_HEALTH_UNKNOWN);
+    assert_int_equal(kgc_kong_probe_state_next_ns(&m), 0); /* the first probe: at once */
+    assert_true(kgc_kong_probe_state_heartbeat_ns(&m) == UINT64_MAX);
+
+    /* READY, then the first listeners and the first hash, in that order */
+    assert_string_equal(probe(&m, 10, answer("node-a", KGC_KONG_EMPTY_HASH, 2), &ev),
+                        "ready,listeners_changed,hash_changed");
+    assert_string_equal(ev.prev_hash, "");
+    assert_string_equal(ev.prev_node_id, "");
+    assert_string_equal(ev.reason, "");
+    const struct kgc_kong_instance_state *s = &m.state;
+    assert_int_equal(s->health, KGC_KONG_HEALTH_READY);
+    assert_true(s->reachable && s->have_info);
+    assert_false(s->configured); /* zeros: nothing loaded */
+    assert_string_equal(s->info.node_id, "node-a");
+    assert_int_equal(s->info.listeners.n_proxy, 2);
+    assert_string_equal(s->hash, KGC_KONG_EMPTY_HASH);
+    assert_true(s->last_ok_wall_ms == WALL);
+    assert_true(s->health_since_ns == MS(12));
+    assert_int_equal(s->probes, 1);
+    assert_int_equal(s->failed_probes, 0);
+    /* next probe one interval after this one's start; a heartbeat due one heartbeat after READY */
+    assert_true(kgc_kong_probe_state_next_ns(&m) == MS(1010));
+    assert_true(kgc_kong_probe_state_heartbeat_ns(&m) == MS(12 + 60000));
+
+    /* the same answer again: nothing to tell */
+    assert_string_equal(probe(&m, 1010, answer("node-a", KGC_KONG_EMPTY_HASH, 2), &ev), "");
+    assert_true(kgc_kong_probe_state_next_ns(&m) == MS(2010));
+    /* a configuration arrives: its hash, and now "configured" */
+    assert_string_equal(probe(&m, 2010, answer("node-a", H1, 2), &ev), "hash_changed");
+    assert_string_equal(ev.prev_hash, KGC_KONG_EMPTY_HASH);
+    assert_true(m.state.configured);
+    assert_int_equal(m.state.probes, 3);
+    kgc_kong_probe_state_free(&m);
+
+    /* a first probe that fails: UNREACHABLE with the reason, then the down interval */
+    machine_init(&m, 1000, 200, 60000);
+    assert_string_equal(probe(&m, 0, failure(false, "connection refused"), &ev), "unreachable");
+    assert_string_equal(ev.reason, "connection refused");
+    assert_int_equal(m.state.health, KGC_KONG_HEALTH_DOWN);
+    assert_false(m.state.reachable || m.state.have_info);
+    assert_string_equal(m.state.last_error, "connection refused");
+    assert_int_equal(m.state.failed_probes, 1);
+    assert_true(kgc_kong_probe_state_next_ns(&m) == MS(200));
+    assert_string_equal(probe(&m, 200, failure(false, "connection refused"), &ev), "");
+    assert_string_equal(probe(&m, 400, answer("node-a", H1, 1), &ev),
+                        "ready,listeners_changed,hash_changed");
+    assert_string_equal(m.state.last_error, "");
+    kgc_kong_probe_state_free(&m);
+}
+
+static void test_machine_ready_unreachable_ready(void **state)
+{
+    (void)state;
+    struct kgc_kong_probe_state m;
+    struct kgc_kong_probe_events ev;
+    machine_init(&m, 1000, 200, 60000);
+    probe(&m, 0, answer("node-a", H1, 2), &ev);
+    /* an answer, but a wrong one (500): UNREACHABLE; what was seen last is kept */
+    assert_string_equal(probe(&m, 1000, failure(true, "GET /: HTTP 500"), &ev), "unreachable");
+    assert_string_equal(ev.reason, "GET /: HTTP 500");
+    const struct kgc_kong_instance_state *s = &m.state;
+    assert_int_equal(s->health, KGC_KONG_HEALTH_DOWN);
+    assert_true(s->health_since_ns == MS(1002));
+    assert_true(s->reachable);
+    assert_false(s->configured);
+    assert_true(s->have_info);
+    assert_string_equal(s->info.node_id, "node-a");
+    assert_string_equal(s->hash, H1);
+    assert_true(kgc_kong_probe_state_heartbeat_ns(&m) == UINT64_MAX); /* none while down */
+    assert_string_equal(probe(&m, 1200, failure(false, "connection refused"), &ev), "");
+    assert_false(m.state.reachable);
+    assert_int_equal(m.state.failed_probes, 2);
+    /* back, the same node holding the same configuration: READY alone */
+    assert_string_equal(probe(&m, 1400, answer("node-a", H1, 2), &ev), "ready");
+    assert_true(m.state.configured);
+    assert_true(m.state.health_since_ns == MS(1402));
+    assert_int_equal(m.state.restarts, 0);
+    kgc_kong_probe_state_free(&m);
+}
+
+static void test_machine_restart_by_node_id(void **state)
+{
+    (void)state;
+    struct kgc_kong_probe_state m;
+    struct kgc_kong_probe_events ev;
+    machine_init(&m, 1000, 200, 60000);
+    probe(&m, 0, answer("node-a", H1, 2), &ev);
+    probe(&m, 1000, failure(false, "connection refused"), &ev);
+    /* back as a new node with nothing loaded and the same listeners */
+    assert_string_equal(probe(&m, 1200, answer("node-b", KGC_KONG_EMPTY_HASH, 2), &ev),
+                        "ready,restarted,hash_changed");
+    assert_string_equal(ev.reason, "node_id changed from node-a to node-b");
+    assert_string_equal(ev.prev_node_id, "node-a");
+    assert_string_equal(ev.prev_hash, H1);
+    assert_int_equal(m.state.restarts, 1);
+    /* a restart quicker than a probe: the node_id tells even when the hash stays zeros */
+    assert_string_equal(probe(&m, 2200, answer("node-c", KGC_KONG_EMPTY_HASH, 2), &ev),
+                        "restarted");
+    assert_string_equal(ev.reason, "node_id changed from node-b to node-c");
+    assert_int_equal(m.state.restarts, 2);
+    /* an answer without a node_id tells nothing */
+    assert_string_equal(probe(&m, 3200, answer("", KGC_KONG_EMPTY_HASH, 2), &ev), "");
+    kgc_kong_probe_state_free(&m);
+}
+
+static void test_machine_zero_hash(void **state)
+{
+    (void)state;
+    struct kgc_kong_probe_state m;
+    struct kgc_kong_probe_events ev;
+    machine_init(&m, 1000, 200, 60000);
+    probe(&m, 0, answer("same-node", H1, 2), &ev);
+    /* same node_id, the configuration gone: a restart kgc could not see otherwise */
+    assert_string_equal(probe(&m, 1000, answer("same-node", KGC_KONG_EMPTY_HASH, 2), &ev),
+                        "restarted,hash_changed");
+    assert_string_equal(ev.reason, "configuration hash turned to zeros (was " H1 ")");
+    assert_int_equal(m.state.restarts, 1);
+    /* zeros after zeros: nothing more */
+    assert_string_equal(probe(&m, 2000, answer("same-node", KGC_KONG_EMPTY_HASH, 2), &ev), "");
+
+    /* kgc pushes an entity-free configuration: zeros are that, not a restart */
+    probe(&m, 3000, answer("same-node", H1, 2), &ev);
+    kgc_kong_probe_state_expect_empty(&m, true);
+    assert_string_equal(probe(&m, 4000, answer("same-node", KGC_KONG_EMPTY_HASH, 2), &ev),
+                        "hash_changed");
+    assert_int_equal(m.state.restarts, 1);
+    /* ... but a new node_id still is one */
+    probe(&m, 5000, answer("same-node", H1, 2), &ev);
+    assert_string_equal(probe(&m, 6000, answer("other-node", KGC_KONG_EMPTY_HASH, 2), &ev),
+                        "restarted,hash_changed");
+    assert_non_null(strstr(ev.reason, "node_id changed"));
+    /* entities again: zeros are a restart again, also seen across an unreachable period */
+    kgc_kong_probe_state_expect_empty(&m, false);
+    probe(&m, 7000, answer("other-node", H2, 2), &ev);
+    probe(&m, 8000, failure(false, "connection refused"), &ev);
+    assert_string_equal(probe(&m, 8200, answer("other-node", KGC_KONG_EMPTY_HASH, 2), &ev),
+                        "ready,restarted,hash_changed");
+    assert_string_equal(ev.reason, "configuration hash turned to zeros (was " H2 ")");
+    assert_int_equal(m.state.restarts, 3);
+    /* DB mode reports no hash: "" is never a restart */
+    assert_string_equal(probe(&m, 9200, answer("other-node", "", 2), &ev), "hash_changed");
+    assert_string_equal(probe(&m, 10200, answer("other-node", "", 2), &ev), "");
+    assert_false(m.state.configured);
+    kgc_kong_probe_state_free(&m);
+}
+
+static void test_machine_listeners_changed(void **state)
+{
+    (void)state;
+    struct kgc_kong_probe_state m;
+    struct kgc_kong_probe_events ev;
+    machine_init(&m, 1000, 200, 60000);
+    probe(&m, 0, answer("node-a", H1, 2), &ev);
+    assert_string_equal(probe(&m, 1000, answer("node-a", H1, 3), &ev), "listeners_changed");
+    assert_int_equal(m.state.info.listeners.n_proxy, 3);
+    assert_string_equal(probe(&m, 2000, answer("node-a", H1, 0), &ev), "listeners_changed");
+    assert_int_equal(m.state.info.listeners.n_proxy, 0);
+    assert_string_equal(probe(&m, 3000, answer("node-a", H1, 0), &ev), "");
+    /* across a restart, in the order of the contract */
+    assert_string_equal(probe(&m, 4000, answer("node-b", KGC_KONG_EMPTY_HASH, 1), &ev),
+                        "restarted,listeners_changed,hash_changed");
+    kgc_kong_probe_state_free(&m);
+}
+
+static void test_machine_heartbeat_cadence(void **state)
+{
+    (void)state;
+    struct kgc_kong_probe_state m;
+    struct kgc_kong_probe_events ev;
+    machine_init(&m, 100, 50, 400);
+    assert_string_equal(probe(&m, 0, answer("node-a", H1, 2), &ev),
+                        "ready,listeners_changed,hash_changed"); /* ends at 2 ms */
+    assert_true(kgc_kong_probe_state_heartbeat_ns(&m) == MS(402));
+    for (uint64_t t = 100; t < 400; t += 100)
+        assert_string_equal(probe(&m, t, answer("node-a", H1, 2), &ev), "");
+    /* the first quiet probe ending 400 ms after READY */
+    assert_string_equal(probe(&m, 400, answer("node-a", H1, 2), &ev), "heartbeat");
+    assert_true(kgc_kong_probe_state_heartbeat_ns(&m) == MS(802));
+    for (uint64_t t = 500; t < 800; t += 100)
+        assert_string_equal(probe(&m, t, answer("node-a", H1, 2), &ev), "");
+    /* a probe with news is no heartbeat: the next quiet one is */
+    assert_string_equal(probe(&m, 800, answer("node-a", H2, 2), &ev), "hash_changed");
+    assert_string_equal(probe(&m, 900, answer("node-a", H2, 2), &ev), "heartbeat");
+    assert_true(kgc_kong_probe_state_heartbeat_ns(&m) == MS(1302));
+    /* down: none; back: counted from READY again */
+    assert_string_equal(probe(&m, 1000, failure(false, "connection refused"), &ev), "unreachable");
+    assert_true(kgc_kong_probe_state_heartbeat_ns(&m) == UINT64_MAX);
+    assert_string_equal(probe(&m, 1500, failure(false, "connection refused"), &ev), "");
+    assert_string_equal(probe(&m, 1550, answer("node-a", H2, 2), &ev), "ready");
+    assert_true(kgc_kong_probe_state_heartbeat_ns(&m) == MS(1952));
+    assert_string_equal(probe(&m, 1650, answer("node-a", H2, 2), &ev), "");
+    assert_string_equal(probe(&m, 1950, answer("node-a", H2, 2), &ev), "heartbeat");
+    kgc_kong_probe_state_free(&m);
+
+    /* heartbeat_interval_ms 0: never */
+    machine_init(&m, 100, 50, 0);
+    probe(&m, 0, answer("node-a", H1, 2), &ev);
+    assert_true(kgc_kong_probe_state_heartbeat_ns(&m) == UINT64_MAX);
+    for (uint64_t t = 100; t < 100000; t += 10000)
+        assert_string_equal(probe(&m, t, answer("node-a", H1, 2), &ev), "");
+    kgc_kong_probe_state_free(&m);
+}
+
+static void test_machine_down_interval(void **state)
+{
+    (void)state;
+    struct kgc_kong_probe_state m;
+    struct kgc_kong_probe_events ev;
+    machine_init(&m, 1000, 200, 0);
+    probe(&m, 0, failure(false, "connection refused"), &ev);
+    assert_true(kgc_kong_probe_state_next_ns(&m) == MS(200));
+    /* counted from the start of the probe, not its end */
+    probe_took(&m, 200, 150, failure(false, "timed out"), &ev);
+    assert_true(kgc_kong_probe_state_next_ns(&m) == MS(400));
+    /* ready: the ready interval */
+    probe(&m, 400, answer("node-a", H1, 2), &ev);
+    assert_true(kgc_kong_probe_state_next_ns(&m) == MS(1400));
+    /* an answer slower than the interval: the next probe is already due when it ends */
+    probe_took(&m, 1400, 1500, answer("node-a", H1, 2), &ev);
+    assert_true(kgc_kong_probe_state_next_ns(&m) == MS(2400));
+    assert_true(kgc_kong_probe_state_next_ns(&m) < MS(2900));
+    /* down again: the down interval again */
+    assert_string_equal(probe(&m, 2900, failure(true, "GET /status: HTTP 503"), &ev),
+                        "unreachable");
+    assert_true(kgc_kong_probe_state_next_ns(&m) == MS(3100));
+    kgc_kong_probe_state_free(&m);
+
+    /* zero intervals take the defaults (1000, 200) */
+    machine_init(&m, 0, 0, 0);
+    probe(&m, 0, failure(false, "connection refused"), &ev);
+    assert_true(kgc_kong_probe_state_next_ns(&m) == MS(200));
+    probe(&m, 200, answer("node-a", H1, 2), &ev);
+    assert_true(kgc_kong_probe_state_next_ns(&m) == MS(1200));
+    kgc_kong_probe_state_free(&m);
+}
+
+static void test_machine_probe_now(void **state)
+{
+    (void)state;
+    struct kgc_kong_probe_state m;
+    struct kgc_kong_probe_events ev;
+    machine_init(&m, 1000, 200, 0);
+    probe(&m, 0, answer("node-a", H1, 2), &ev);
+    assert_true(kgc_kong_probe_state_next_ns(&m) == MS(1000));
+    /* between probes: due at once */
+    kgc_kong_probe_state_wake(&m);
+    assert_true(m.probe_now);
+    assert_int_equal(kgc_kong_probe_state_next_ns(&m), 0);
+    /* the probe it caused serves it; the cadence counts from that probe */
+    kgc_kong_probe_state_begin(&m, MS(30));
+    assert_false(m.probe_now);
+    struct kgc_kong_probe_result r = answer("node-a", H2, 2);
+    kgc_kong_probe_state_apply(&m, &r, MS(32), &ev);
+    assert_true(kgc_kong_probe_state_next_ns(&m) == MS(1030));
+    /* during a probe: that probe may have read Kong before the change, so another at once */
+    kgc_kong_probe_state_begin(&m, MS(1030));
+    kgc_kong_probe_state_wake(&m);
+    r = answer("node-a", H2, 2);
+    kgc_kong_probe_state_apply(&m, &r, MS(1032), &ev);
+    assert_int_equal(kgc_kong_probe_state_next_ns(&m), 0);
+    assert_string_equal(probe(&m, 1033, answer("node-a", H1, 2), &ev), "hash_changed");
+    assert_true(kgc_kong_probe_state_next_ns(&m) == MS(2033));
+    /* also while down */
+    probe(&m, 2033, failure(false, "connection refused"), &ev);
+    kgc_kong_probe_state_wake(&m);
+    assert_int_equal(kgc_kong_probe_state_next_ns(&m), 0);
+    kgc_kong_probe_state_free(&m);
+}
+
 /* ---- helpers -------------------------------------------------------------------------------- */
+
+/* Polls the (only) instance until it has failed at least n probes, for at most timeout_ms. Returns
+ * the wait in ms or -1. */
+static long wait_failed_probes(struct kgc_kong *k, uint64_t n, uint64_t timeout_ms)
+{
+    uint64_t t0 = kgc_clock_now(NULL);
+    for (;;) {
+        struct kgc_kong_instance_state *st;
+        size_t cnt;
+        bool ok = kgc_kong_states(k, &st, &cnt) == 0 && cnt == 1 && st[0].failed_probes >= n;
+        kgc_kong_states_free(st, cnt);
+        uint64_t el = (kgc_clock_now(NULL) - t0) / KGC_NS_PER_MS;
+        if (ok)
+            return (long)el;
+        if (el > timeout_ms)
+            return -1;
+        usleep(5000);
+    }
+}
 
 static struct kf_server *fake_start(unsigned port, const char *node_id, const char *listeners)
 {
@@ -204,11 +578,14 @@ static struct kf_server *fake_start(unsigned port, const char *node_id, const ch
     return NULL;
 }
 
+/* A registry with these intervals on clock (NULL: the real one). */
 static struct kgc_kong *kong_new(uint64_t interval_ms, uint64_t down_ms, uint64_t heartbeat_ms,
-                                 struct recorder *r, struct kgc_listenercache *cache)
+                                 struct recorder *r, struct kgc_listenercache *cache,
+                                 const struct kgc_clock *clock)
 {
     struct kgc_kong_options o;
     kgc_kong_options_default(&o);
+    o.clock = clock;
     o.probe_interval_ms = interval_ms;
     o.down_probe_interval_ms = down_ms;
     o.heartbeat_interval_ms = heartbeat_ms;
@@ -270,6 +647,7 @@ static void rm_rf(const char *dir)
 
 /* ---- tests: in-process test Kong ------------------------------------------------------------ */
 
+/* Real time: the events feed the listener cache, and HEARTBEAT comes on its own. */
 static void test_events_through_restarts(void **state)
 {
     (void)state;
@@ -282,7 +660,7 @@ static void test_events_through_restarts(void **state)
     char lcdir[] = "/tmp/kgc-prober-lc-XXXXXX";
     assert_non_null(mkdtemp(lcdir));
     struct kgc_listenercache *cache = cache_open(lcdir);
-    struct kgc_kong *k = kong_new(100, 50, 400, &r, cache);
+    struct kgc_kong *k = kong_new(100, 50, 400, &r, cache, NULL);
     assert_int_equal(kgc_kong_set_instances(k, (const char *[]){url}, 1, NULL), 0);
 
     /* First contact: READY, then the first listeners and hash, in that order. */
@@ -356,20 +734,73 @@ static void test_events_through_restarts(void **state)
     assert_int_equal(v.listeners->n_proxy, 0);
     kgc_listenercache_view_release(&v);
 
-    kgc_kong_free(k);
-    size_t after = rec_count(&r);
-    usleep(250 * 1000);
-    assert_int_equal(rec_count(&r), after); /* no events after stop */
+    kgc_kong_free(k); /* joins the prober: no event after this */
     kf_server_stop(s);
     kgc_listenercache_close(cache);
     rm_rf(lcdir);
     rec_destroy(&r);
 }
 
-/* Same node_id, a restart faster than a probe interval: the zero hash still tells. */
+/* The thread probes when its machine says, on the registry's clock: the first probe at once, the
+ * next one when the fake clock reaches one interval after it (and only that one: the fake clock
+ * is all it looks at), the down interval while Kong is gone. No timed wait: the test moves the
+ * clock and ticks. */
+static void test_thread_probes_on_its_clock(void **state)
+{
+    (void)state;
+    struct kgc_clock clock;
+    kgc_clock_fake_init(&clock, KGC_NS_PER_S);
+    struct recorder r;
+    rec_init(&r);
+    struct kf_server *s = fake_start(0, "node-a", NULL);
+    unsigned port = kf_server_port(s);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
+    struct kgc_kong *k = kong_new(1000, 200, 0, &r, NULL, &clock);
+    assert_int_equal(kgc_kong_set_instances(k, (const char *[]){url}, 1, NULL), 0);
+    EXPECT_EVENT(&r, 0, KGC_KONG_EV_HASH_CHANGED, url, 3000); /* first contact's last event */
+
+    /* a push Kong took; the prober sees it when the clock reaches its next probe */
+    size_t mark = rec_count(&r);
+    push(url, CONFIG);
+    kgc_clock_fake_advance(&clock, MS(1000));
+    kgc_kong_tick(k);
+    long h = EXPECT_EVENT(&r, mark, KGC_KONG_EV_HASH_CHANGED, url, 3000);
+    char want[33];
+    kgc_kong_config_hash(CONFIG, strlen(CONFIG), want);
+    assert_string_equal(rec_get(&r, h).hash, want);
+    struct kgc_kong_instance_state *st;
+    size_t n;
+    assert_int_equal(kgc_kong_states(k, &st, &n), 0);
+    assert_int_equal(st[0].probes, 2);
+    kgc_kong_states_free(st, n);
+
+    /* Kong gone: seen at the next interval; back: seen one down interval later */
+    mark = rec_count(&r);
+    kf_server_stop(s);
+    kgc_clock_fake_advance(&clock, MS(1000));
+    kgc_kong_tick(k);
+    EXPECT_EVENT(&r, mark, KGC_KONG_EV_UNREACHABLE, url, 3000);
+    s = fake_start(port, "node-a", NULL);
+    kgc_clock_fake_advance(&clock, MS(200));
+    kgc_kong_tick(k);
+    long rs = EXPECT_EVENT(&r, mark, KGC_KONG_EV_RESTARTED, url, 3000); /* zeros again */
+    assert_true(EXPECT_EVENT(&r, mark, KGC_KONG_EV_READY, url, 0) < rs);
+    assert_int_equal(kgc_kong_states(k, &st, &n), 0);
+    assert_int_equal(st[0].probes, 4);
+    kgc_kong_states_free(st, n);
+    kgc_kong_free(k);
+    kf_server_stop(s);
+    rec_destroy(&r);
+}
+
+/* Same node_id, a restart faster than a probe interval: the zero hash still tells. On a fake clock
+ * that never moves: only the first probe and probe_now's run. */
 static void test_quick_restart_seen_by_hash(void **state)
 {
     (void)state;
+    struct kgc_clock clock;
+    kgc_clock_fake_init(&clock, KGC_NS_PER_S);
     struct recorder r;
     rec_init(&r);
     struct kf_server *s = fake_start(0, "same-node", NULL);
@@ -377,12 +808,13 @@ static void test_quick_restart_seen_by_hash(void **state)
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
     push(url, CONFIG);
-    struct kgc_kong *k = kong_new(1000, 50, 0, &r, NULL);
+    struct kgc_kong *k = kong_new(1000, 50, 0, &r, NULL, &clock);
     assert_int_equal(kgc_kong_set_instances(k, (const char *[]){url}, 1, NULL), 0);
     EXPECT_EVENT(&r, 0, KGC_KONG_EV_READY, url, 3000);
     size_t mark = rec_count(&r);
     kf_server_stop(s);
     s = fake_start(port, "same-node", NULL);
+    kgc_kong_probe_now(k);
     long rs = EXPECT_EVENT(&r, mark, KGC_KONG_EV_RESTARTED, url, 3000);
     assert_non_null(strstr(rec_get(&r, rs).reason, "configuration hash turned to zeros"));
     kgc_kong_free(k);
@@ -396,6 +828,8 @@ static void test_quick_restart_seen_by_hash(void **state)
 static void test_expected_empty_config_is_not_a_restart(void **state)
 {
     (void)state;
+    struct kgc_clock clock; /* stands still: probes come from probe_now */
+    kgc_clock_fake_init(&clock, KGC_NS_PER_S);
     struct recorder r;
     rec_init(&r);
     struct kf_server *s = fake_start(0, "same-node", NULL);
@@ -403,7 +837,7 @@ static void test_expected_empty_config_is_not_a_restart(void **state)
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
     push(url, CONFIG);
-    struct kgc_kong *k = kong_new(1000, 50, 0, &r, NULL);
+    struct kgc_kong *k = kong_new(1000, 50, 0, &r, NULL, &clock);
     assert_int_equal(kgc_kong_set_instances(k, (const char *[]){url}, 1, NULL), 0);
     EXPECT_EVENT(&r, 0, KGC_KONG_EV_HASH_CHANGED, url, 3000); /* the first probe's last event */
     size_t mark = rec_count(&r);
@@ -418,6 +852,7 @@ static void test_expected_empty_config_is_not_a_restart(void **state)
     mark = rec_count(&r);
     kf_server_stop(s);
     s = fake_start(port, "other-node", NULL);
+    kgc_kong_probe_now(k);
     long rs = EXPECT_EVENT(&r, mark, KGC_KONG_EV_RESTARTED, url, 3000);
     assert_non_null(strstr(rec_get(&r, rs).reason, "node_id changed"));
 
@@ -430,6 +865,7 @@ static void test_expected_empty_config_is_not_a_restart(void **state)
     mark = rec_count(&r);
     kf_server_stop(s);
     s = fake_start(port, "other-node", NULL);
+    kgc_kong_probe_now(k);
     rs = EXPECT_EVENT(&r, mark, KGC_KONG_EV_RESTARTED, url, 3000);
     assert_non_null(strstr(rec_get(&r, rs).reason, "configuration hash turned to zeros"));
     kgc_kong_free(k);
@@ -437,9 +873,12 @@ static void test_expected_empty_config_is_not_a_restart(void **state)
     rec_destroy(&r);
 }
 
+/* On a fake clock: each instance probes once, at once. */
 static void test_instance_set(void **state)
 {
     (void)state;
+    struct kgc_clock clock;
+    kgc_clock_fake_init(&clock, KGC_NS_PER_S);
     struct recorder r;
     rec_init(&r);
     struct kf_server *a = fake_start(0, "node-a", NULL);
@@ -454,7 +893,7 @@ static void test_instance_set(void **state)
     char lcdir[] = "/tmp/kgc-prober-lc-XXXXXX";
     assert_non_null(mkdtemp(lcdir));
     struct kgc_listenercache *cache = cache_open(lcdir);
-    struct kgc_kong *k = kong_new(100, 50, 0, &r, cache);
+    struct kgc_kong *k = kong_new(100, 50, 0, &r, cache, &clock);
     struct kgc_err err = {0};
     assert_int_equal(kgc_kong_set_instances(k, (const char *[]){ub, ua, ub_slash}, 3, &err), 0);
     EXPECT_EVENT(&r, 0, KGC_KONG_EV_READY, ua, 3000);
@@ -517,22 +956,26 @@ static void test_instance_set(void **state)
     rec_destroy(&r);
 }
 
+/* On a fake clock the prober waits with no timeout at all: only the stop can end it. */
 static void test_stop_wakes_idle_prober(void **state)
 {
     (void)state;
+    struct kgc_clock clock;
+    kgc_clock_fake_init(&clock, KGC_NS_PER_S);
     struct recorder r;
     rec_init(&r);
     struct kf_server *s = fake_start(0, NULL, NULL);
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%u", kf_server_port(s));
-    struct kgc_kong *k = kong_new(60000, 60000, 0, &r, NULL); /* a minute between probes */
+    struct kgc_kong *k =
+        kong_new(60000, 60000, 0, &r, NULL, &clock); /* never due: the clock stands */
     assert_int_equal(kgc_kong_set_instances(k, (const char *[]){url}, 1, NULL), 0);
     EXPECT_EVENT(&r, 0, KGC_KONG_EV_READY, url, 3000);
     uint64_t t0 = kgc_clock_now(NULL);
     kgc_kong_free(k);
     uint64_t ms = (kgc_clock_now(NULL) - t0) / KGC_NS_PER_MS;
     print_message("stop of an idle prober took %llu ms\n", (unsigned long long)ms);
-    assert_true(ms < 5000); /* not the minute it was waiting for */
+    assert_true(ms < 5000); /* not forever */
     kf_server_stop(s);
     rec_destroy(&r);
 }
@@ -601,7 +1044,7 @@ static void test_e2e_sigkill_and_restart(void **state)
     kgc_kong_options_default(&defaults);
     /* the default intervals: 1 s while ready, 200 ms while down */
     struct kgc_kong *k = kong_new(defaults.probe_interval_ms, defaults.down_probe_interval_ms,
-                                  defaults.heartbeat_interval_ms, &r, cache);
+                                  defaults.heartbeat_interval_ms, &r, cache, NULL);
     assert_int_equal(kgc_kong_set_instances(k, (const char *[]){url}, 1, NULL), 0);
     EXPECT_EVENT(&r, 0, KGC_KONG_EV_READY, url, 5000);
     assert_true(wait_view(cache, KGC_LISTENERCACHE_LIVE, false, 2000) >= 0);
@@ -610,9 +1053,10 @@ static void test_e2e_sigkill_and_restart(void **state)
     assert_int_equal(v.listeners->n_proxy, 2);
     assert_int_equal(v.listeners->n_stream, 1);
     kgc_listenercache_view_release(&v);
+    size_t mark = rec_count(&r);
     push(url, CONFIG);
     kgc_kong_probe_now(k);
-    usleep(100 * 1000);
+    EXPECT_EVENT(&r, mark, KGC_KONG_EV_HASH_CHANGED, url, 5000);
 
     /* SIGKILL: within about one probe interval the view is cached and stale. */
     proc_kill(&p);
@@ -626,8 +1070,9 @@ static void test_e2e_sigkill_and_restart(void **state)
     kgc_listenercache_view_release(&v);
 
     /* Start it again on the same port: READY and RESTARTED within about a second. */
-    size_t mark = rec_count(&r);
-    usleep(300 * 1000); /* let a few down-probes fail first */
+    mark = rec_count(&r);
+    if (wait_failed_probes(k, 3, 5000) < 0) /* a few down-probes fail first */
+        fail_msg("the prober did not keep probing while Kong was down");
     uint64_t t0 = kgc_clock_now(NULL);
     if (!proc_start(&p, p.port))
         fail_msg("kgc-test-kong did not restart on port %u", p.port);
@@ -745,6 +1190,15 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_machine_first_contact),
+        cmocka_unit_test(test_machine_ready_unreachable_ready),
+        cmocka_unit_test(test_machine_restart_by_node_id),
+        cmocka_unit_test(test_machine_zero_hash),
+        cmocka_unit_test(test_machine_listeners_changed),
+        cmocka_unit_test(test_machine_heartbeat_cadence),
+        cmocka_unit_test(test_machine_down_interval),
+        cmocka_unit_test(test_machine_probe_now),
+        cmocka_unit_test(test_thread_probes_on_its_clock),
         cmocka_unit_test(test_events_through_restarts),
         cmocka_unit_test(test_quick_restart_seen_by_hash),
         cmocka_unit_test(test_expected_empty_config_is_not_a_restart),
