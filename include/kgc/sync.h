@@ -38,6 +38,7 @@
 
 #include "kgc/api.h"
 #include "kgc/cache.h"
+#include "kgc/clock.h"
 #include "kgc/err.h"
 #include "kgc/kong.h"
 #include "kgc/listenercache.h"
@@ -98,6 +99,10 @@ struct kgc_sync_options {
      * (kgc_status_gateway_usable_listeners() with this Service and the listener view), so a
      * Conflicted listener, or one on a Gateway that is not Accepted, has no route in Kong */
     const char *publish_service;
+    /* The time source of the debounce, the backoff and the durations (borrowed; must outlive
+     * the syncer). NULL: the real monotonic clock. With a fake clock the thread looks at the
+     * time again at every input and every millisecond. */
+    const struct kgc_clock *clock;
 };
 
 /* Fills the defaults (in parentheses above; client options as kgc_kong_client_options_default). */
