@@ -32,6 +32,8 @@
 #include "kgc/log.h"
 #include "kgc/sync.h"
 
+#include "../../pkg/sync/sync_internal.h"
+
 #include <curl/curl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -1224,10 +1226,538 @@ static void test_only_usable_listeners_pushed(void **state)
     pthread_mutex_unlock(&set_mu);
 }
 
+/* ---- the state machine, driven directly: made-up times, events and blobs, no thread ----------
+ * (pkg/sync/machine.c). Times are nanoseconds from 0; a blob is a hash and a Gateway set. */
+
+#define MS  KGC_NS_PER_MS
+#define H_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define H_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define H_C "cccccccccccccccccccccccccccccccc"
+#define H_X "99999999999999999999999999999999" /* a configuration someone else loaded */
+#define H_0 KGC_KONG_EMPTY_HASH
+#define K1  "http://kong-1:8001"
+#define K2  "http://kong-2:8001"
+#define GW  "ns/gw"
+#define GW2 "ns/gw2"
+
+/* A blob of hash holding GW at generation gen (gen 0: no Gateway). */
+static struct kgc_sync_blob *mkblob(const char *hash, bool empty, int64_t gen)
+{
+    struct kgc_sync_blob *b = kgc_sync_blob_new(hash, empty);
+    assert_non_null(b);
+    if (gen)
+        assert_int_equal(kgc_sync_blob_add_gateway(b, GW, gen), 0);
+    return b;
+}
+
+/* A leader machine (debounce 100 ms, max delay 1 s) with no instance. */
+static void m_init(struct kgc_sync_machine *m)
+{
+    kgc_sync_machine_init(m, 100 * MS, 1000 * MS);
+    kgc_sync_machine_set_leader(m, true);
+}
+
+static bool m_event(struct kgc_sync_machine *m, enum kgc_kong_event_type type, const char *url,
+                    const char *node, const char *hash, const char **why)
+{
+    const char *w = NULL;
+    bool changed = kgc_sync_machine_event(m, type, url, node, hash, &w);
+    if (why)
+        *why = w;
+    return changed;
+}
+
+/* Asserts the next decision at now is what, and returns it (a PUSH's blob reference dropped:
+ * the machine's own slots keep the blobs alive in these tests). */
+static struct kgc_sync_decision m_expect(struct kgc_sync_machine *m, uint64_t now,
+                                         enum kgc_sync_do what)
+{
+    struct kgc_sync_decision d = kgc_sync_machine_next(m, now);
+    if (d.what != what)
+        fail_msg("at %llu ms: decision %d, want %d", (unsigned long long)(now / MS), d.what, what);
+    kgc_sync_blob_unref(d.blob);
+    return d;
+}
+
+/* Asserts the next decision is a push of hash to url; returns the instance. */
+static struct kgc_sync_inst *m_expect_push(struct kgc_sync_machine *m, uint64_t now,
+                                           const char *url, const char *hash)
+{
+    struct kgc_sync_decision d = kgc_sync_machine_next(m, now);
+    if (d.what != KGC_SYNC_DO_PUSH)
+        fail_msg("at %llu ms: decision %d, want a push", (unsigned long long)(now / MS), d.what);
+    assert_string_equal(d.inst->url, url);
+    assert_string_equal(d.blob->hash, hash);
+    kgc_sync_blob_unref(d.blob);
+    return d.inst;
+}
+
+/* The translation the machine asks for at now produces b (the machine takes a reference). */
+static void m_translate(struct kgc_sync_machine *m, uint64_t now, struct kgc_sync_blob *b,
+                        bool fresh)
+{
+    struct kgc_sync_decision d = m_expect(m, now, KGC_SYNC_DO_TRANSLATE);
+    assert_int_equal(d.fresh, fresh);
+    kgc_sync_machine_translated(m, b, d.fresh);
+    kgc_sync_blob_unref(b);
+}
+
+static bool m_answer(struct kgc_sync_machine *m, struct kgc_sync_inst *i, uint64_t now,
+                     enum kgc_kong_push_kind kind, unsigned retry_after_s, size_t n_new_broken)
+{
+    struct kgc_sync_push_outcome o = {
+        .kind = kind, .retry_after_s = retry_after_s, .n_new_broken = n_new_broken};
+    struct kgc_sync_blob *b =
+        kgc_sync_blob_ref(i->inflight_hash[0] && m->cur &&
+                                  strcmp(kgc_sync_blob_kong_hash(m->cur), i->inflight_hash) == 0
+                              ? m->cur
+                              : m->last_good);
+    bool changed = kgc_sync_machine_push_done(m, i, b, &o, now);
+    kgc_sync_blob_unref(b);
+    return changed;
+}
+
+static bool m_fail(struct kgc_sync_machine *m, struct kgc_sync_inst *i, uint64_t now)
+{
+    struct kgc_sync_push_outcome o = {.failed = true};
+    return kgc_sync_machine_push_done(m, i, m->cur, &o, now);
+}
+
+static bool m_programmed(struct kgc_sync_machine *m, int64_t gen)
+{
+    char why[256] = "";
+    return kgc_sync_machine_programmed(m, GW, gen, why, sizeof(why));
+}
+
+/* A machine at time 0 with cur = A (GW gen 1) accepted by K1 (node n1). */
+static struct kgc_sync_inst *m_synced(struct kgc_sync_machine *m, const char *hash)
+{
+    m_init(m);
+    kgc_sync_machine_mark(m, 0);
+    m_translate(m, 100 * MS, mkblob(hash, false, 1), true);
+    assert_true(m_event(m, KGC_KONG_EV_READY, K1, "n1", hash, NULL));
+    struct kgc_sync_inst *i = m_expect_push(m, 100 * MS, K1, hash);
+    assert_true(m_answer(m, i, 110 * MS, KGC_KONG_PUSH_UNCHANGED, 0, 0));
+    m_expect(m, 110 * MS, KGC_SYNC_DO_IDLE);
+    return i;
+}
+
+/* Marks are coalesced: one translation a debounce after the last mark, never later than
+ * max_delay after the first; nothing before the first mark. */
+static void test_m_debounce(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    m_init(&m);
+    m_expect(&m, 5000 * MS, KGC_SYNC_DO_IDLE); /* nothing marked: an empty cache never pushes */
+    for (uint64_t t = 0; t <= 150 * MS; t += 50 * MS)
+        kgc_sync_machine_mark(&m, t);
+    struct kgc_sync_decision d = m_expect(&m, 160 * MS, KGC_SYNC_DO_WAIT);
+    assert_int_equal(d.until_ns, 250 * MS);
+    m_translate(&m, 250 * MS, mkblob(H_A, false, 1), true);
+    m_expect(&m, 250 * MS, KGC_SYNC_DO_IDLE);
+    /* a mark every 50 ms for 2 s: the first translation at max_delay after the first mark */
+    uint64_t t0 = 1000 * MS, translated_at = 0;
+    for (uint64_t t = t0; t < t0 + 2000 * MS; t += 50 * MS) {
+        kgc_sync_machine_mark(&m, t);
+        struct kgc_sync_decision n = kgc_sync_machine_next(&m, t + 10 * MS);
+        if (n.what == KGC_SYNC_DO_TRANSLATE) {
+            translated_at = t + 10 * MS;
+            break;
+        }
+        assert_int_equal(n.what, KGC_SYNC_DO_WAIT);
+        assert_true(n.until_ns <= t0 + 1000 * MS);
+    }
+    assert_int_equal(translated_at, t0 + 1000 * MS + 10 * MS);
+    kgc_sync_machine_free(&m);
+}
+
+/* Only the leader translates and pushes; becoming the leader pushes to every instance at once,
+ * even one that holds the configuration (a 304 then). */
+static void test_m_leader(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    struct kgc_sync_inst *i = m_synced(&m, H_A);
+    kgc_sync_machine_set_leader(&m, false);
+    kgc_sync_machine_mark(&m, 200 * MS);
+    m_expect(&m, 10000 * MS, KGC_SYNC_DO_IDLE);
+    assert_true(m_event(&m, KGC_KONG_EV_READY, K2, "n2", "", NULL));
+    m_expect(&m, 10000 * MS, KGC_SYNC_DO_IDLE);
+    kgc_sync_machine_set_leader(&m, true);
+    m_translate(&m, 10000 * MS, mkblob(H_A, false, 1), true);
+    /* one push at a time (the thread waits for each answer), newest instance first */
+    struct kgc_sync_inst *a = m_expect_push(&m, 10000 * MS, K2, H_A);
+    m_answer(&m, a, 10001 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    struct kgc_sync_inst *b = m_expect_push(&m, 10001 * MS, K1, H_A); /* it holds A: forced */
+    assert_ptr_equal(b, i);
+    m_answer(&m, b, 10001 * MS, KGC_KONG_PUSH_UNCHANGED, 0, 0);
+    m_expect(&m, 10001 * MS, KGC_SYNC_DO_IDLE);
+    kgc_sync_machine_free(&m);
+}
+
+/* READY pushes at once even when the instance seems to hold the configuration; 304 counts as
+ * acceptance (Programmed); a second READY pushes again. */
+static void test_m_ready_forces_push(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    struct kgc_sync_inst *i = m_synced(&m, H_A);
+    assert_non_null(i->accepted);
+    assert_true(m_programmed(&m, 1));
+    assert_false(m_programmed(&m, 2)); /* not at a newer generation */
+    assert_true(m_event(&m, KGC_KONG_EV_READY, K1, "n1", H_A, NULL));
+    m_expect_push(&m, 200 * MS, K1, H_A);
+    assert_true(m_answer(&m, i, 210 * MS, KGC_KONG_PUSH_UNCHANGED, 0, 0));
+    m_expect(&m, 210 * MS, KGC_SYNC_DO_IDLE);
+    /* a second instance not yet synced: Programmed waits for it */
+    assert_true(m_event(&m, KGC_KONG_EV_READY, K2, "n2", "", NULL));
+    assert_false(m_programmed(&m, 1));
+    struct kgc_sync_inst *j = m_expect_push(&m, 300 * MS, K2, H_A);
+    assert_true(m_answer(&m, j, 310 * MS, KGC_KONG_PUSH_APPLIED, 0, 0));
+    assert_true(m_programmed(&m, 1));
+    kgc_sync_machine_free(&m);
+}
+
+/* RESTARTED: re-pushed at once; until answered it counts as carrying what it had (Programmed
+ * stays true), and after KGC_SYNC_CARRIED_ATTEMPTS failed re-pushes it no longer does. */
+static void test_m_restarted_carried(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    struct kgc_sync_inst *i = m_synced(&m, H_A);
+    const char *why = NULL;
+    assert_true(m_event(&m, KGC_KONG_EV_RESTARTED, K1, "n2", H_0, &why));
+    assert_string_equal(why, "restarted");
+    assert_null(i->accepted);
+    assert_non_null(i->carried);
+    assert_true(m_programmed(&m, 1));
+    uint64_t now = 200 * MS;
+    for (unsigned k = 1; k <= KGC_SYNC_CARRIED_ATTEMPTS; k++) {
+        m_expect_push(&m, now, K1, H_A);
+        bool changed = m_fail(&m, i, now);
+        assert_int_equal(changed, k == KGC_SYNC_CARRIED_ATTEMPTS);
+        assert_int_equal(m_programmed(&m, 1), k < KGC_SYNC_CARRIED_ATTEMPTS);
+        now = i->retry_at_ns;
+    }
+    assert_null(i->carried);
+    /* the next answer restores it */
+    m_expect_push(&m, now, K1, H_A);
+    assert_true(m_answer(&m, i, now, KGC_KONG_PUSH_APPLIED, 0, 0));
+    assert_true(m_programmed(&m, 1));
+    assert_string_equal(i->accepted_node, "n2");
+    /* an answer clears carried at once */
+    assert_true(m_event(&m, KGC_KONG_EV_RESTARTED, K1, "n3", H_0, NULL));
+    m_expect_push(&m, now, K1, H_A);
+    assert_true(m_answer(&m, i, now, KGC_KONG_PUSH_APPLIED, 0, 0));
+    assert_null(i->carried);
+    kgc_sync_machine_free(&m);
+}
+
+/* The prober says READY then RESTARTED for the probe that sees a new node_id; when the READY's
+ * push already reached that very process, the RESTARTED changes nothing (no second push). */
+static void test_m_ready_restarted_one_push(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    struct kgc_sync_inst *i = m_synced(&m, H_A);
+    assert_true(m_event(&m, KGC_KONG_EV_READY, K1, "n2", H_0, NULL));
+    m_expect_push(&m, 200 * MS, K1, H_A);
+    m_answer(&m, i, 210 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    assert_string_equal(i->accepted_node, "n2");
+    const char *why = "x";
+    assert_false(m_event(&m, KGC_KONG_EV_RESTARTED, K1, "n2", H_A, &why));
+    assert_null(why);
+    assert_non_null(i->accepted);
+    m_expect(&m, 220 * MS, KGC_SYNC_DO_IDLE);
+    /* a different process than the one that answered: re-pushed */
+    assert_true(m_event(&m, KGC_KONG_EV_RESTARTED, K1, "n3", H_0, &why));
+    m_expect_push(&m, 230 * MS, K1, H_A);
+    kgc_sync_machine_free(&m);
+}
+
+/* HASH_CHANGED: ours (accepted or in flight) changes nothing; zeros when we did not send an
+ * empty configuration is a restart; someone else's configuration is overwritten; a hash kgc
+ * knows (current or last accepted) is taken as accepted. */
+static void test_m_hash_changed(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    struct kgc_sync_inst *i = m_synced(&m, H_A);
+    const char *why = "x";
+    assert_false(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, NULL, H_A, &why)); /* ours */
+    assert_null(why);
+    m_expect(&m, 200 * MS, KGC_SYNC_DO_IDLE);
+    /* zeros, unexpected: a restart */
+    assert_true(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, NULL, H_0, &why));
+    assert_string_equal(why, "empty configuration");
+    assert_non_null(i->carried);
+    m_expect_push(&m, 200 * MS, K1, H_A);
+    /* the hash of the push in flight: ours */
+    assert_false(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, NULL, H_A, &why));
+    m_answer(&m, i, 210 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    /* someone else's configuration: overwritten */
+    assert_true(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, NULL, H_X, &why));
+    assert_string_equal(why, "configuration changed by someone else");
+    assert_null(i->accepted);
+    assert_false(m_programmed(&m, 1));
+    m_expect_push(&m, 300 * MS, K1, H_A);
+    m_answer(&m, i, 310 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    /* a newer translation B not yet pushed; Kong reports B (another kgc replica sent it) */
+    kgc_sync_machine_mark(&m, 400 * MS);
+    m_translate(&m, 500 * MS, mkblob(H_B, false, 2), true);
+    assert_true(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, NULL, H_B, &why));
+    assert_null(why);
+    assert_string_equal(i->accepted->hash, H_B);
+    assert_true(m_programmed(&m, 2));
+    m_expect(&m, 500 * MS, KGC_SYNC_DO_IDLE);
+    /* and back to the last accepted A: known, no push decided by the event itself */
+    assert_true(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, NULL, H_A, &why));
+    assert_null(why);
+    assert_string_equal(i->accepted->hash, H_A);
+    m_expect_push(&m, 600 * MS, K1, H_B); /* it does not hold the current one */
+    kgc_sync_machine_free(&m);
+}
+
+/* An entity-free configuration: Kong reports zeros for it, which is that configuration, not a
+ * restart: pushed once, no loop. A real restart (new node_id) is still re-pushed once. */
+static void test_m_empty_configuration(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    struct kgc_sync_inst *i = m_synced(&m, H_A);
+    kgc_sync_machine_mark(&m, 200 * MS);
+    m_translate(&m, 300 * MS, mkblob(H_C, true, 1), true);
+    m_expect_push(&m, 300 * MS, K1, H_C);
+    assert_string_equal(i->inflight_hash, H_0); /* what Kong will report */
+    assert_false(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, NULL, H_0, NULL));
+    m_answer(&m, i, 310 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    assert_string_equal(i->kong_hash, H_0);
+    assert_false(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, NULL, H_0, NULL));
+    for (uint64_t t = 400 * MS; t < 5000 * MS; t += 200 * MS)
+        m_expect(&m, t, KGC_SYNC_DO_IDLE);
+    assert_true(m_programmed(&m, 1));
+    /* a real restart: re-pushed once */
+    assert_true(m_event(&m, KGC_KONG_EV_RESTARTED, K1, "n2", H_0, NULL));
+    m_expect_push(&m, 5000 * MS, K1, H_C);
+    m_answer(&m, i, 5010 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    m_expect(&m, 5010 * MS, KGC_SYNC_DO_IDLE);
+    kgc_sync_machine_free(&m);
+}
+
+/* Failures back off from 100 ms, doubling, to 30 s; Retry-After replaces the delay, capped
+ * likewise; success resets it. */
+static void test_m_backoff(void **state)
+{
+    (void)state;
+    assert_int_equal(kgc_sync_backoff_ns(0), 100 * MS);
+    assert_int_equal(kgc_sync_backoff_ns(1), 200 * MS);
+    assert_int_equal(kgc_sync_backoff_ns(2), 400 * MS);
+    assert_int_equal(kgc_sync_backoff_ns(8), 25600 * MS);
+    assert_int_equal(kgc_sync_backoff_ns(9), KGC_SYNC_BACKOFF_MAX_NS);
+    assert_int_equal(kgc_sync_backoff_ns(1000), KGC_SYNC_BACKOFF_MAX_NS);
+    struct kgc_sync_machine m;
+    m_init(&m);
+    kgc_sync_machine_mark(&m, 0);
+    m_translate(&m, 100 * MS, mkblob(H_A, false, 1), true);
+    m_event(&m, KGC_KONG_EV_READY, K1, "n1", "", NULL);
+    uint64_t now = 100 * MS, want = 100 * MS;
+    for (int k = 0; k < 12; k++) {
+        struct kgc_sync_inst *i = m_expect_push(&m, now, K1, H_A);
+        m_fail(&m, i, now);
+        assert_int_equal(i->retry_at_ns - now, want);
+        struct kgc_sync_decision d = m_expect(&m, now + 1, KGC_SYNC_DO_WAIT);
+        assert_int_equal(d.until_ns, i->retry_at_ns);
+        now = i->retry_at_ns;
+        want = want * 2 > KGC_SYNC_BACKOFF_MAX_NS ? KGC_SYNC_BACKOFF_MAX_NS : want * 2;
+    }
+    /* 429 with Retry-After: 5 s; then 100 s, capped at 30 s */
+    struct kgc_sync_inst *i = m_expect_push(&m, now, K1, H_A);
+    m_answer(&m, i, now, KGC_KONG_PUSH_BUSY, 5, 0);
+    assert_int_equal(i->retry_at_ns - now, 5 * KGC_NS_PER_S);
+    now = i->retry_at_ns;
+    m_expect_push(&m, now, K1, H_A);
+    m_answer(&m, i, now, KGC_KONG_PUSH_BUSY, 100, 0);
+    assert_int_equal(i->retry_at_ns - now, KGC_SYNC_BACKOFF_MAX_NS);
+    now = i->retry_at_ns;
+    m_expect_push(&m, now, K1, H_A);
+    m_answer(&m, i, now, KGC_KONG_PUSH_APPLIED, 0, 0);
+    assert_int_equal(i->attempts, 0);
+    assert_int_equal(i->retry_at_ns, 0);
+    /* the next failure starts from 100 ms again */
+    assert_true(m_event(&m, KGC_KONG_EV_READY, K1, "n1", H_A, NULL));
+    m_expect_push(&m, now, K1, H_A);
+    m_fail(&m, i, now);
+    assert_int_equal(i->retry_at_ns - now, 100 * MS);
+    kgc_sync_machine_free(&m);
+}
+
+/* A 400 naming objects: translated again at once without them, at most
+ * KGC_SYNC_MAX_EXCLUDE_ROUNDS times per change; a fresh change starts the count again. */
+static void test_m_exclusion_rounds(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    m_init(&m);
+    kgc_sync_machine_mark(&m, 0);
+    m_translate(&m, 100 * MS, mkblob(H_A, false, 1), true);
+    m_event(&m, KGC_KONG_EV_READY, K1, "n1", "", NULL);
+    const char *hashes[] = {H_A, H_B, H_C, H_X, "12121212121212121212121212121212"};
+    unsigned rounds = 0;
+    for (int k = 0; k < 5; k++) {
+        struct kgc_sync_inst *i = m_expect_push(&m, 200 * MS, K1, hashes[k]);
+        m_answer(&m, i, 200 * MS, KGC_KONG_PUSH_REJECTED, 0, 1);
+        assert_string_equal(i->rejected_hash, hashes[k]);
+        struct kgc_sync_decision d = kgc_sync_machine_next(&m, 200 * MS);
+        if (d.what != KGC_SYNC_DO_TRANSLATE) {
+            assert_int_equal(d.what, KGC_SYNC_DO_IDLE); /* nothing accepted, nothing to send */
+            break;
+        }
+        assert_false(d.fresh);
+        rounds++;
+        kgc_sync_machine_translated(&m, mkblob(hashes[k + 1], false, 1), false);
+        kgc_sync_blob_unref(m.cur); /* the machine holds its own reference */
+    }
+    assert_int_equal(rounds, KGC_SYNC_MAX_EXCLUDE_ROUNDS);
+    /* a change: translated afresh, rejected hash forgotten, rounds counted again */
+    kgc_sync_machine_mark(&m, 300 * MS);
+    m_translate(&m, 400 * MS, mkblob(hashes[3], false, 1), true);
+    assert_string_equal(m.insts->rejected_hash, "");
+    struct kgc_sync_inst *i = m_expect_push(&m, 400 * MS, K1, hashes[3]);
+    m_answer(&m, i, 400 * MS, KGC_KONG_PUSH_REJECTED, 0, 1);
+    m_expect(&m, 400 * MS, KGC_SYNC_DO_TRANSLATE);
+    kgc_sync_machine_free(&m);
+}
+
+/* A 400 nothing is attributed to: the instance stays on (or gets) the last accepted
+ * configuration and the rejected text is never sent to it again until a change. */
+static void test_m_unattributed_400(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    struct kgc_sync_inst *i = m_synced(&m, H_A);
+    kgc_sync_machine_mark(&m, 200 * MS);
+    m_translate(&m, 300 * MS, mkblob(H_B, false, 2), true);
+    m_expect_push(&m, 300 * MS, K1, H_B);
+    m_answer(&m, i, 310 * MS, KGC_KONG_PUSH_REJECTED, 0, 0);
+    assert_string_equal(i->accepted->hash, H_A);
+    m_expect(&m, 310 * MS, KGC_SYNC_DO_IDLE); /* no re-translation, no resend */
+    /* a READY (or leadership) forces a push: the last accepted one, never B */
+    assert_true(m_event(&m, KGC_KONG_EV_READY, K1, "n1", H_A, NULL));
+    m_expect_push(&m, 400 * MS, K1, H_A);
+    m_answer(&m, i, 410 * MS, KGC_KONG_PUSH_UNCHANGED, 0, 0);
+    /* a new instance gets the last good configuration */
+    m_event(&m, KGC_KONG_EV_READY, K2, "m1", "", NULL);
+    struct kgc_sync_inst *j = m_expect_push(&m, 500 * MS, K2, H_B);
+    m_answer(&m, j, 510 * MS, KGC_KONG_PUSH_REJECTED, 0, 0);
+    m_expect_push(&m, 510 * MS, K2, H_A);
+    m_answer(&m, j, 520 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    m_expect(&m, 520 * MS, KGC_SYNC_DO_IDLE);
+    assert_true(m_programmed(&m, 1));
+    assert_false(m_programmed(&m, 2));
+    kgc_sync_machine_free(&m);
+}
+
+/* UNREACHABLE: not pushed to; Programmed answers from what it had accepted. REMOVED: forgotten. */
+static void test_m_unreachable_removed(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    m_synced(&m, H_A);
+    assert_true(m_event(&m, KGC_KONG_EV_UNREACHABLE, K1, NULL, "", NULL));
+    kgc_sync_machine_mark(&m, 200 * MS);
+    m_translate(&m, 300 * MS, mkblob(H_B, false, 2), true);
+    m_expect(&m, 300 * MS, KGC_SYNC_DO_IDLE);
+    char why[128] = "";
+    assert_true(kgc_sync_machine_programmed(&m, GW, 1, why, sizeof(why)));
+    assert_false(kgc_sync_machine_programmed(&m, GW, 2, why, sizeof(why)));
+    assert_string_equal(why, "no ready Kong instance to configure");
+    assert_true(m_event(&m, KGC_KONG_EV_REMOVED, K1, NULL, "", NULL));
+    assert_false(m_programmed(&m, 1));
+    assert_false(m_event(&m, KGC_KONG_EV_REMOVED, "http://unknown:8001", NULL, "", NULL));
+    /* back: pushed the current configuration */
+    assert_true(m_event(&m, KGC_KONG_EV_READY, K1, "n1", H_A, NULL));
+    m_expect_push(&m, 400 * MS, K1, H_B);
+    kgc_sync_machine_free(&m);
+}
+
+/* The Gateway set the last kgc process saw accepted (restored) answers Programmed while no
+ * instance is ready, is carried by an instance first seen until its push answers, and is
+ * dropped when this process learns better. */
+static void test_m_restored_set(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    m_init(&m);
+    m.restored = mkblob(H_A, false, 2);
+    assert_true(m_programmed(&m, 2));
+    assert_false(m_programmed(&m, 3));
+    char why[128] = "";
+    assert_false(kgc_sync_machine_programmed(&m, GW2, 1, why, sizeof(why)));
+    assert_string_equal(why, "no ready Kong instance to configure");
+    /* first contact: carried until the push answers */
+    m_event(&m, KGC_KONG_EV_READY, K1, "n1", H_A, NULL);
+    struct kgc_sync_inst *i = m.insts;
+    assert_ptr_equal(i->carried, m.restored);
+    assert_true(m_programmed(&m, 2));
+    /* an unknown configuration on it: what the last process saw is gone */
+    assert_true(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, NULL, H_X, NULL));
+    assert_null(m.restored);
+    /* an acceptance also drops it */
+    m.restored = mkblob(H_A, false, 2);
+    kgc_sync_machine_mark(&m, 0);
+    m_translate(&m, 100 * MS, mkblob(H_B, false, 2), true);
+    m_expect_push(&m, 100 * MS, K1, H_B);
+    m_answer(&m, i, 110 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    assert_null(m.restored);
+    assert_null(i->carried);
+    assert_true(m_programmed(&m, 2));
+    kgc_sync_machine_free(&m);
+}
+
+/* A translation with the text an instance holds gives it that translation's Gateway set; a
+ * failed translation is tried again a debounce later. */
+static void test_m_translated_adopts(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    struct kgc_sync_inst *i = m_synced(&m, H_A);
+    assert_false(m_programmed(&m, 2));
+    kgc_sync_machine_mark(&m, 200 * MS);
+    struct kgc_sync_decision d = m_expect(&m, 300 * MS, KGC_SYNC_DO_TRANSLATE);
+    struct kgc_sync_blob *b = mkblob(H_A, false, 2); /* same text, newer generation */
+    assert_true(kgc_sync_machine_translated(&m, b, d.fresh));
+    kgc_sync_blob_unref(b);
+    assert_ptr_equal(i->accepted, m.cur);
+    assert_true(m_programmed(&m, 2));
+    m_expect(&m, 300 * MS, KGC_SYNC_DO_IDLE);
+    kgc_sync_machine_translate_failed(&m, 400 * MS);
+    d = m_expect(&m, 400 * MS, KGC_SYNC_DO_WAIT);
+    assert_int_equal(d.until_ns, 500 * MS);
+    m_expect(&m, 500 * MS, KGC_SYNC_DO_TRANSLATE);
+    kgc_sync_machine_free(&m);
+}
+
 int main(void)
 {
     kgc_log_setup(KGC_LOG_ERROR, KGC_LOG_TEXT, 2);
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest machine[] = {
+        cmocka_unit_test(test_m_debounce),
+        cmocka_unit_test(test_m_leader),
+        cmocka_unit_test(test_m_ready_forces_push),
+        cmocka_unit_test(test_m_restarted_carried),
+        cmocka_unit_test(test_m_ready_restarted_one_push),
+        cmocka_unit_test(test_m_hash_changed),
+        cmocka_unit_test(test_m_empty_configuration),
+        cmocka_unit_test(test_m_backoff),
+        cmocka_unit_test(test_m_exclusion_rounds),
+        cmocka_unit_test(test_m_unattributed_400),
+        cmocka_unit_test(test_m_unreachable_removed),
+        cmocka_unit_test(test_m_restored_set),
+        cmocka_unit_test(test_m_translated_adopts),
+    };
+    int rc = cmocka_run_group_tests_name("machine", machine, NULL, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_only_leader_pushes),
         cmocka_unit_test(test_programmed_after_both_accept),
@@ -1244,7 +1774,7 @@ int main(void)
         cmocka_unit_test(test_route_verdict_known_before_first_status),
         cmocka_unit_test(test_only_usable_listeners_pushed),
     };
-    int rc = cmocka_run_group_tests(tests, setup, teardown);
+    rc |= cmocka_run_group_tests_name("processes", tests, setup, teardown);
     curl_global_cleanup();
     return rc;
 }
