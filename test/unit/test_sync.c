@@ -1,21 +1,31 @@
-/* sync — the config syncer against TWO real kgc-test-kong processes (path from KGC_TEST_KONG, or
- * next to this binary, or build/kgc-test-kong), probed by a real kgc_kong registry:
- *   - a change reaches both instances (GET /config holds the route);
+/* sync — the configuration syncer, in two groups:
+ *
+ * "machine": the state machine (pkg/sync/machine.c) driven directly, with made-up times, Kong
+ * events and blobs (a hash and a Gateway set): no thread, no process, no sleep. Debounce and its
+ * max-delay cap, leader gating, READY/RESTARTED/HASH_CHANGED/UNREACHABLE/REMOVED, the carried
+ * configuration of a restarted instance, the empty configuration, backoff and Retry-After, the
+ * exclusion rounds after a 400, the unattributed 400, the restored Gateway set, Programmed.
+ *
+ * "processes": the wiring, against TWO real kgc-test-kong processes (path from KGC_TEST_KONG, or
+ * next to this binary, or build/kgc-test-kong), probed by a real kgc_kong registry. Every wait is
+ * a condition polled under a deadline (poll_pause()), never a fixed sleep:
+ *   - becoming the leader configures both instances (GET /config holds the route);
+ *   - the Programmed hook turns true only once both instances accepted (one answers 429 first);
  *   - a new syncer (kgc restarted) against instances holding the config gets 304, counted as
  *     success, nothing re-applied;
  *   - SIGKILL one instance, change a route, start it again on the same port: it gets the current
- *     configuration soon after READY (time printed, generous bound);
- *   - Kong rejects a route (a plugin not enabled on Kong): reported via on_broken and the route
+ *     configuration soon after READY; a restarted instance keeps its Gateways Programmed until
+ *     its re-push fails 3 times;
+ *   - Kong rejects a route (a plugin not enabled on Kong): reported via REJECTED and the route
  *     verdict, the other routes keep flowing; fixing the route brings it back;
  *   - a 400 nothing is attributed to: the instance keeps its last accepted config;
- *   - 429 with Retry-After: retried; a burst of marks: one translation; only the leader pushes;
- *   - the Programmed hook turns true only once both instances accepted;
- *   - an entity-free configuration (Kong reports hash zeros for it) is not taken for a restart:
- *     no re-push loop, while a real restart (new node_id) is still re-pushed once;
+ *   - the push-duration histogram; the accepted Gateway set survives a kgc restart (LMDB);
  *   - a route's translator verdict is pending until a translation judged its version, and that
  *     translation reports the route (also in a new syncer: kgc restarted);
  *   - only usable listeners carry routes: a Conflicted listener's route is not pushed, it is once
- *     the conflict goes, and a Gateway that stops being Accepted takes its routes out. */
+ *     the conflict goes, and a Gateway that stops being Accepted takes its routes out.
+ * The entity-free configuration over time (no re-push loop, no restart reported) is the e2e
+ * scenario test/e2e/kgc_empty_config.sh; its decisions are test_m_empty_configuration. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -372,6 +382,34 @@ static struct kgc_sync_stats stats(struct env *e)
     return st;
 }
 
+/* The one pause of the process-level tests: between two looks at a condition, always inside a
+ * loop bounded by a deadline (never a fixed sleep standing for "long enough"). */
+static void poll_pause(void)
+{
+    usleep(5 * 1000);
+}
+
+/* Whether the syncer counts instance url as ready (its /debug JSON). */
+static bool inst_ready(struct env *e, const char *url)
+{
+    char *js = kgc_sync_status_json(e->sync);
+    assert_non_null(js);
+    char needle[128];
+    snprintf(needle, sizeof(needle), "\"url\":\"%s\",\"ready\":true", url);
+    bool ready = strstr(js, needle) != NULL;
+    free(js);
+    return ready;
+}
+
+/* Waits (5 s at most) until the syncer has seen instance url go down (UNREACHABLE). */
+static void wait_down(struct env *e, const char *url)
+{
+    uint64_t t0 = kgc_clock_now(NULL);
+    while (inst_ready(e, url) && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
+        poll_pause();
+    assert_false(inst_ready(e, url));
+}
+
 /* Waits (5 s at most) until both instances' GET /config mention needle; ms or -1. */
 static long wait_both(struct env *e, const char *needle)
 {
@@ -379,7 +417,7 @@ static long wait_both(struct env *e, const char *needle)
     while (kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S) {
         if (config_has(e->kong[0].url, needle) && config_has(e->kong[1].url, needle))
             return (long)((kgc_clock_now(NULL) - t0) / KGC_NS_PER_MS);
-        usleep(20 * 1000);
+        poll_pause();
     }
     return -1;
 }
@@ -397,7 +435,7 @@ static void test_only_leader_pushes(void **state)
     struct env *e = *state;
     sync_open(e, false);
     kgc_sync_mark_dirty(e->sync);
-    usleep(700 * 1000);
+    /* not the leader: nothing translated nor pushed (that it stays so is test_m_leader's) */
     struct kgc_sync_stats st = stats(e);
     assert_int_equal(st.push_count, 0);
     long status = 0;
@@ -432,7 +470,7 @@ static void test_programmed_after_both_accept(void **state)
     uint64_t t0 = kgc_clock_now(NULL);
     while (stats(e).pushes[KGC_KONG_PUSH_BUSY] == before.pushes[KGC_KONG_PUSH_BUSY] &&
            kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
-        usleep(5 * 1000);
+        poll_pause();
     assert_true(stats(e).pushes[KGC_KONG_PUSH_BUSY] > before.pushes[KGC_KONG_PUSH_BUSY]);
     bool early = kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why));
     print_message("after the 429: programmed=%d (%s)\n", early, why);
@@ -441,7 +479,7 @@ static void test_programmed_after_both_accept(void **state)
     bool ok = false;
     while (!ok && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S) {
         ok = kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why));
-        usleep(10 * 1000);
+        poll_pause();
     }
     print_message("429 retried, programmed after %llu ms\n",
                   (unsigned long long)((kgc_clock_now(NULL) - t0) / KGC_NS_PER_MS));
@@ -457,7 +495,7 @@ static void test_restarted_kgc_gets_304(void **state)
     uint64_t t0 = kgc_clock_now(NULL);
     while (stats(e).pushes[KGC_KONG_PUSH_UNCHANGED] < 2 &&
            kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
-        usleep(10 * 1000);
+        poll_pause();
     struct kgc_sync_stats st = stats(e);
     assert_int_equal(st.pushes[KGC_KONG_PUSH_UNCHANGED], 2);
     assert_int_equal(st.pushes[KGC_KONG_PUSH_APPLIED], 0);
@@ -466,26 +504,6 @@ static void test_restarted_kgc_gets_304(void **state)
     assert_non_null(strstr(js, "\"last_result\":\"unchanged\""));
     assert_null(strstr(js, "_format_version")); /* never the text */
     free(js);
-}
-
-static void test_debounce_coalesces(void **state)
-{
-    struct env *e = *state;
-    struct kgc_sync_stats before = stats(e);
-    put_route(e->set, "r2", "/two", false, 1);
-    for (int i = 0; i < 30; i++) {
-        kgc_sync_mark_dirty(e->sync);
-        usleep(2 * 1000);
-    }
-    assert_true(wait_both(e, R2) >= 0);
-    usleep(300 * 1000);
-    struct kgc_sync_stats st = stats(e);
-    print_message("30 marks → %llu translation(s), %llu applied push(es)\n",
-                  (unsigned long long)(st.translations - before.translations),
-                  (unsigned long long)(st.pushes[0] - before.pushes[0]));
-    assert_int_equal(st.translations - before.translations, 1);
-    assert_int_equal(st.pushes[KGC_KONG_PUSH_APPLIED] - before.pushes[KGC_KONG_PUSH_APPLIED], 2);
-    assert_true(st.translate_duration_ns_sum > 0 && st.config_bytes > 0 && st.push_count > 0);
 }
 
 static void test_restart_gets_current_config(void **state)
@@ -498,9 +516,9 @@ static void test_restart_gets_current_config(void **state)
     kgc_sync_mark_dirty(e->sync);
     uint64_t t0 = kgc_clock_now(NULL);
     while (!config_has(e->kong[0].url, R3) && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
-        usleep(10 * 1000);
+        poll_pause();
     assert_true(config_has(e->kong[0].url, R3));
-    usleep(300 * 1000);
+    wait_down(e, b->url);
     t0 = kgc_clock_now(NULL);
     if (!proc_start(b, port))
         fail_msg("kgc-test-kong did not restart on port %u", port);
@@ -510,7 +528,7 @@ static void test_restart_gets_current_config(void **state)
             ms = (long)((kgc_clock_now(NULL) - t0) / KGC_NS_PER_MS);
             break;
         }
-        usleep(10 * 1000);
+        poll_pause();
     }
     print_message("restarted instance got the current config %ld ms after it started "
                   "(down-probe interval 100 ms)\n",
@@ -527,7 +545,7 @@ static bool wait_programmed(struct env *e, const struct kgc_api_gateway *gw, uns
     while (!ok && kgc_clock_now(NULL) - t0 < secs * KGC_NS_PER_S) {
         ok = kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why));
         if (!ok)
-            usleep(10 * 1000);
+            poll_pause();
     }
     return ok;
 }
@@ -564,13 +582,13 @@ static void test_restarted_instance_keeps_gateways_programmed(void **state)
      * 429 is counted, the configuration stays out for at least another second (the second 429),
      * so the check below sees the pending window even when the machine is loaded. */
     proc_kill(b);
-    usleep(300 * 1000);
+    wait_down(e, b->url);
     struct kgc_sync_stats before = stats(e);
     restart_failing(b, port, "2", "429");
     t0 = kgc_clock_now(NULL);
     while (stats(e).pushes[KGC_KONG_PUSH_BUSY] == before.pushes[KGC_KONG_PUSH_BUSY] &&
            kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
-        usleep(5 * 1000);
+        poll_pause();
     assert_true(stats(e).pushes[KGC_KONG_PUSH_BUSY] > before.pushes[KGC_KONG_PUSH_BUSY]);
     assert_false(config_has(b->url, R3)); /* really empty, the re-push still pending */
     ok = kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why));
@@ -578,13 +596,13 @@ static void test_restarted_instance_keeps_gateways_programmed(void **state)
     assert_true(ok);
     t0 = kgc_clock_now(NULL);
     while (!config_has(b->url, R3) && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
-        usleep(10 * 1000);
+        poll_pause();
     assert_true(config_has(b->url, R3));
     assert_true(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
 
     /* 2. restarted empty, its re-push failing 3 times (503): Pending after the third, then back */
     proc_kill(b);
-    usleep(300 * 1000);
+    wait_down(e, b->url);
     before = stats(e);
     restart_failing(b, port, "3", "503");
     bool seen_pending = false;
@@ -592,7 +610,7 @@ static void test_restarted_instance_keeps_gateways_programmed(void **state)
     while (!config_has(b->url, R3) && kgc_clock_now(NULL) - t0 < 8 * KGC_NS_PER_S) {
         if (!kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)) && strstr(why, b->url))
             seen_pending = true;
-        usleep(5 * 1000);
+        poll_pause();
     }
     struct kgc_sync_stats after = stats(e);
     print_message(
@@ -641,7 +659,11 @@ static void test_broken_route_reported_others_flow(void **state)
     pthread_mutex_unlock(&set_mu);
     struct kgc_sync_stats before = stats(e);
     kgc_sync_mark_dirty(e->sync);
-    usleep(500 * 1000);
+    /* then a change that must reach both: the syncer thread works in order, so any push of the
+     * rejected route caused by the status write would have been answered before it */
+    put_route(e->set, "r4b", "/fourb", false, 1);
+    kgc_sync_mark_dirty(e->sync);
+    assert_true(wait_both(e, "httproute." NS ".r4b.0.0") >= 0);
     assert_int_equal(stats(e).pushes[KGC_KONG_PUSH_REJECTED],
                      before.pushes[KGC_KONG_PUSH_REJECTED]);
 
@@ -663,10 +685,10 @@ static void test_unattributed_400_keeps_last_good(void **state)
     put_route(e->set, "r5", "/five", false, 1);
     kgc_sync_mark_dirty(e->sync);
     uint64_t t0 = kgc_clock_now(NULL);
-    while (!config_has(e->kong[1].url, "httproute." NS ".r5.0.0") &&
+    while ((!config_has(e->kong[1].url, "httproute." NS ".r5.0.0") ||
+            stats(e).pushes[KGC_KONG_PUSH_REJECTED] == before.pushes[KGC_KONG_PUSH_REJECTED]) &&
            kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
-        usleep(10 * 1000);
-    usleep(400 * 1000);
+        poll_pause();
     assert_true(config_has(e->kong[1].url, "httproute." NS ".r5.0.0"));
     /* A refused it without saying why: it keeps what it had, and is not hammered */
     assert_false(config_has(e->kong[0].url, "httproute." NS ".r5.0.0"));
@@ -701,7 +723,7 @@ static void test_push_duration_histogram(void **state)
     struct kgc_sync_stats st = stats(e);
     uint64_t t0 = kgc_clock_now(NULL);
     while (st.push_count < before.push_count + 2 && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S) {
-        usleep(5 * 1000);
+        poll_pause();
         st = stats(e);
     }
     assert_true(st.push_count >= before.push_count + 2);
@@ -710,6 +732,7 @@ static void test_push_duration_histogram(void **state)
         in_buckets += st.push_duration_buckets[i];
         new_in_buckets += st.push_duration_buckets[i] - before.push_duration_buckets[i];
     }
+    assert_true(st.translate_duration_ns_sum > 0 && st.config_bytes > 0 && st.translations > 0);
     assert_int_equal(in_buckets, st.push_count);
     assert_int_equal(new_in_buckets, st.push_count - before.push_count);
     /* the buckets agree with the sum: the mean lies below the highest bucket used */
@@ -836,7 +859,7 @@ static void test_restored_set_carried_until_repush(void **state)
     t0 = kgc_clock_now(NULL);
     while (stats(e).pushes[KGC_KONG_PUSH_BUSY] < before.pushes[KGC_KONG_PUSH_BUSY] + 2 &&
            kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
-        usleep(5 * 1000);
+        poll_pause();
     assert_true(stats(e).pushes[KGC_KONG_PUSH_BUSY] >= before.pushes[KGC_KONG_PUSH_BUSY] + 2);
     ok = kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why));
     print_message("both back empty, re-push answered 429: programmed=%d %s\n", ok, ok ? "" : why);
@@ -844,118 +867,12 @@ static void test_restored_set_carried_until_repush(void **state)
     t0 = kgc_clock_now(NULL);
     while (stats(e).pushes[KGC_KONG_PUSH_APPLIED] < before.pushes[KGC_KONG_PUSH_APPLIED] + 2 &&
            kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
-        usleep(10 * 1000);
+        poll_pause();
     assert_true(stats(e).pushes[KGC_KONG_PUSH_APPLIED] >= before.pushes[KGC_KONG_PUSH_APPLIED] + 2);
     assert_true(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
     sync_close(e);
     kgc_listenercache_close(lc);
     rm_lc_dir(dir);
-}
-
-/* Every restart the instances' probers reported so far, summed. */
-static unsigned restarts_seen(struct env *e)
-{
-    struct kgc_kong_instance_state *st = NULL;
-    size_t n = 0;
-    assert_int_equal(kgc_kong_states(e->reg, &st, &n), 0);
-    unsigned sum = 0;
-    for (size_t i = 0; i < n; i++)
-        sum += st[i].restarts;
-    kgc_kong_states_free(st, n);
-    return sum;
-}
-
-/* Whether instance url's GET /status reports the empty hash (32 zeros). */
-static bool kong_hash_empty(const char *url)
-{
-    long st = 0;
-    char *body = http(url, "/status", false, &st);
-    bool empty = st == 200 && strstr(body, "\"configuration_hash\":\"" KGC_KONG_EMPTY_HASH "\"");
-    free(body);
-    return empty;
-}
-
-static uint64_t applied(struct env *e)
-{
-    return stats(e).pushes[KGC_KONG_PUSH_APPLIED];
-}
-
-/* Kong 3.9.1 stores a configuration with no entities under hash 32 zeros (the test Kong too), so
- * after kgc pushes one every probe looks like a restarted Kong. kgc tells its own empty push from
- * a restart: one push per instance and no loop; the Gateway Programmed; a real restart (a new
- * node_id) re-pushed once; deleting every route pushes the empty configuration once. */
-static void test_empty_configuration_is_not_a_restart(void **state)
-{
-    struct env *e = *state;
-    if (e->sync)
-        sync_close(e);
-    char err[FIXTURE_ERR_MAX];
-    struct fixture_set *set = fixture_set_new();
-    assert_non_null(set);
-    if (fixture_set_add_yaml(set, BASE, err, sizeof(err)) != 0)
-        fail_msg("fixture: %s", err);
-    struct kgc_status_lookup saved = e->inner;
-    e->inner = fixture_set_lookup(set); /* e->lk reads through it: a Gateway and no route */
-    sync_open(e, true);                 /* probes every 200 ms */
-    kgc_sync_mark_dirty(e->sync);
-    const struct kgc_api_gateway *gw =
-        kgc_api_as_gateway(fixture_set_find(set, KGC_API_GATEWAY, NS, "gw"));
-    assert_true(wait_programmed(e, gw, 5));
-    uint64_t t0 = kgc_clock_now(NULL);
-    while (!(kong_hash_empty(e->kong[0].url) && kong_hash_empty(e->kong[1].url)) &&
-           kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
-        usleep(10 * 1000);
-    assert_true(kong_hash_empty(e->kong[0].url) && kong_hash_empty(e->kong[1].url));
-    usleep(2000 * 1000); /* ten probes of each instance */
-    print_message("empty configuration: %llu applied pushes, %u restarts seen in 2 s\n",
-                  (unsigned long long)applied(e), restarts_seen(e));
-    assert_int_equal(applied(e), 2); /* one per instance (the instances held r1 before) */
-    assert_int_equal(restarts_seen(e), 0);
-    char why[256] = "";
-    assert_true(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
-
-    /* a real restart while the last push was empty: a new node_id, re-pushed once */
-    struct proc *b = &e->kong[1];
-    unsigned port = b->port;
-    proc_kill(b);
-    usleep(300 * 1000);
-    uint64_t before = applied(e);
-    if (!proc_start(b, port))
-        fail_msg("kgc-test-kong did not restart on port %u", port);
-    t0 = kgc_clock_now(NULL);
-    while (applied(e) == before && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
-        usleep(10 * 1000);
-    usleep(1000 * 1000);
-    print_message("restarted: %llu re-push(es), %u restart(s) seen\n",
-                  (unsigned long long)(applied(e) - before), restarts_seen(e));
-    assert_int_equal(applied(e) - before, 1);
-    assert_int_equal(restarts_seen(e), 1);
-    assert_true(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
-
-    /* a route is pushed; deleting it pushes the empty configuration once per instance */
-    put_route(set, "e1", "/e1", false, 1);
-    kgc_sync_mark_dirty(e->sync);
-    assert_true(wait_both(e, "httproute." NS ".e1.0.0") >= 0);
-    assert_false(kong_hash_empty(e->kong[0].url));
-    usleep(300 * 1000);
-    before = applied(e);
-    pthread_mutex_lock(&set_mu);
-    assert_true(fixture_set_remove(set, KGC_API_HTTPROUTE, NS, "e1"));
-    pthread_mutex_unlock(&set_mu);
-    kgc_sync_mark_dirty(e->sync);
-    t0 = kgc_clock_now(NULL);
-    while (!(kong_hash_empty(e->kong[0].url) && kong_hash_empty(e->kong[1].url)) &&
-           kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
-        usleep(10 * 1000);
-    usleep(1500 * 1000);
-    print_message("every route deleted: %llu push(es), %u restart(s) seen\n",
-                  (unsigned long long)(applied(e) - before), restarts_seen(e));
-    assert_int_equal(applied(e) - before, 2);
-    assert_int_equal(restarts_seen(e), 1);
-    assert_true(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
-    sync_close(e);
-    e->inner = saved;
-    fixture_set_free(set);
 }
 
 /* ---- route verdicts --------------------------------------------------------------------------
@@ -1016,7 +933,7 @@ static bool wait_verdict_calls(int than)
 {
     uint64_t t0 = kgc_clock_now(NULL);
     while (verdict_calls() <= than && kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
-        usleep(5 * 1000);
+        poll_pause();
     return verdict_calls() > than;
 }
 
@@ -1090,8 +1007,8 @@ static void test_route_verdict_known_before_first_status(void **state)
     calls = verdict_calls();
     put_route(e->set, "r8", "/eight", false, 1);
     kgc_sync_mark_dirty(e->sync);
+    /* the verdicts are recorded and announced before the push that put r8 on both */
     assert_true(wait_both(e, "httproute." NS ".r8.0.0") >= 0);
-    usleep(200 * 1000);
     assert_int_equal(verdict_calls(), calls);
 
     /* kgc restarts: the new process judges it again before its first status write */
@@ -1183,7 +1100,7 @@ static bool wait_neither(struct env *e, const char *needle)
         free(b1);
         if (gone)
             return true;
-        usleep(20 * 1000);
+        poll_pause();
     }
     return false;
 }
@@ -1762,7 +1679,6 @@ int main(void)
         cmocka_unit_test(test_only_leader_pushes),
         cmocka_unit_test(test_programmed_after_both_accept),
         cmocka_unit_test(test_restarted_kgc_gets_304),
-        cmocka_unit_test(test_debounce_coalesces),
         cmocka_unit_test(test_restart_gets_current_config),
         cmocka_unit_test(test_restarted_instance_keeps_gateways_programmed),
         cmocka_unit_test(test_broken_route_reported_others_flow),
@@ -1770,7 +1686,6 @@ int main(void)
         cmocka_unit_test(test_push_duration_histogram),
         cmocka_unit_test(test_accepted_set_survives_restart),
         cmocka_unit_test(test_restored_set_carried_until_repush),
-        cmocka_unit_test(test_empty_configuration_is_not_a_restart),
         cmocka_unit_test(test_route_verdict_known_before_first_status),
         cmocka_unit_test(test_only_usable_listeners_pushed),
     };
