@@ -1143,6 +1143,47 @@ static void test_only_usable_listeners_pushed(void **state)
     pthread_mutex_unlock(&set_mu);
 }
 
+/* The thread takes its time from the injected clock: with a fake clock and an hour of debounce,
+ * a mark is translated and pushed as soon as the fake clock moves an hour (and not before). */
+static void test_fake_clock_drives_thread(void **state)
+{
+    struct env *e = *state;
+    if (e->sync)
+        sync_close(e);
+    struct kgc_clock fake;
+    kgc_clock_fake_init(&fake, 1000 * KGC_NS_PER_S);
+    struct kgc_sync_options so;
+    kgc_sync_options_default(&so);
+    so.debounce_ns = 3600 * KGC_NS_PER_S;
+    so.max_delay_ns = 2 * 3600 * KGC_NS_PER_S;
+    so.clock = &fake;
+    struct kgc_err err = {0};
+    struct kgc_sync *s = NULL;
+    assert_int_equal(kgc_sync_new(&so, &e->lk, NULL, NULL, &s, &err), 0);
+    assert_int_equal(kgc_sync_add_instance(s, e->kong[0].url, &err), 0);
+    kgc_sync_set_leader(s, true);
+    assert_int_equal(kgc_sync_start(s, &err), 0);
+    put_route(e->set, "fc", "/fc", false, 1);
+    kgc_sync_mark_dirty(s);
+    struct kgc_sync_stats st;
+    kgc_sync_stats(s, &st);
+    assert_int_equal(st.translations, 0); /* the fake clock has not moved: not due */
+    kgc_clock_fake_advance(&fake, 3600 * KGC_NS_PER_S);
+    uint64_t t0 = kgc_clock_now(NULL);
+    while (!config_has(e->kong[0].url, "httproute." NS ".fc.0.0") &&
+           kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
+        poll_pause();
+    print_message("fake clock moved an hour: pushed after %llu ms of real time\n",
+                  (unsigned long long)((kgc_clock_now(NULL) - t0) / KGC_NS_PER_MS));
+    assert_true(config_has(e->kong[0].url, "httproute." NS ".fc.0.0"));
+    kgc_sync_stats(s, &st);
+    assert_int_equal(st.translations, 1);
+    kgc_sync_free(s);
+    pthread_mutex_lock(&set_mu);
+    fixture_set_remove(e->set, KGC_API_HTTPROUTE, NS, "fc");
+    pthread_mutex_unlock(&set_mu);
+}
+
 /* ---- the state machine, driven directly: made-up times, events and blobs, no thread ----------
  * (pkg/sync/machine.c). Times are nanoseconds from 0; a blob is a hash and a Gateway set. */
 
@@ -1688,6 +1729,7 @@ int main(void)
         cmocka_unit_test(test_restored_set_carried_until_repush),
         cmocka_unit_test(test_route_verdict_known_before_first_status),
         cmocka_unit_test(test_only_usable_listeners_pushed),
+        cmocka_unit_test(test_fake_clock_drives_thread),
     };
     rc |= cmocka_run_group_tests_name("processes", tests, setup, teardown);
     curl_global_cleanup();
