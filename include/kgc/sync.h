@@ -30,6 +30,14 @@
  *     cap 30 s), or after Retry-After when Kong gives one (capped likewise).
  *   - Only the leader pushes (kgc_sync_set_leader()).
  *
+ * Shape (pkg/sync/README.md maps the files): every decision above is taken by a pure state
+ * machine (pkg/sync/machine.c: inputs are marks, leadership, Kong events, translation results
+ * and push answers, each with the time as an argument; the output is "translate", "push this
+ * configuration to this instance", "wait until t" or "idle", plus the Programmed answer). The
+ * thread (sync.c) only asks it what now, with now from options.clock, does that with the lock
+ * released and feeds the result back; translation (build.c), rejected objects (exclude.c),
+ * route verdicts (verdicts.c), the stored record (record.c) and /debug (debug.c) are apart.
+ *
  * Only the syncer thread does network I/O; no lock is held across it. The configuration text
  * holds TLS private keys: it is never logged nor put in kgc_sync_status_json(). At most two
  * texts are kept (the current and the last accepted), plus one held by a push in flight. */
@@ -38,6 +46,7 @@
 
 #include "kgc/api.h"
 #include "kgc/cache.h"
+#include "kgc/clock.h"
 #include "kgc/err.h"
 #include "kgc/kong.h"
 #include "kgc/listenercache.h"
@@ -98,6 +107,10 @@ struct kgc_sync_options {
      * (kgc_status_gateway_usable_listeners() with this Service and the listener view), so a
      * Conflicted listener, or one on a Gateway that is not Accepted, has no route in Kong */
     const char *publish_service;
+    /* The time source of the debounce, the backoff and the durations (borrowed; must outlive
+     * the syncer). NULL: the real monotonic clock. With a fake clock the thread looks at the
+     * time again at every input and every millisecond. */
+    const struct kgc_clock *clock;
 };
 
 /* Fills the defaults (in parentheses above; client options as kgc_kong_client_options_default). */

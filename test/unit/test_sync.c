@@ -1,21 +1,31 @@
-/* sync — the config syncer against TWO real kgc-test-kong processes (path from KGC_TEST_KONG, or
- * next to this binary, or build/kgc-test-kong), probed by a real kgc_kong registry:
- *   - a change reaches both instances (GET /config holds the route);
+/* sync — the configuration syncer, in two groups:
+ *
+ * "machine": the state machine (pkg/sync/machine.c) driven directly, with made-up times, Kong
+ * events and blobs (a hash and a Gateway set): no thread, no process, no sleep. Debounce and its
+ * max-delay cap, leader gating, READY/RESTARTED/HASH_CHANGED/UNREACHABLE/REMOVED, the carried
+ * configuration of a restarted instance, the empty configuration, backoff and Retry-After, the
+ * exclusion rounds after a 400, the unattributed 400, the restored Gateway set, Programmed.
+ *
+ * "processes": the wiring, against TWO real kgc-test-kong processes (path from KGC_TEST_KONG, or
+ * next to this binary, or build/kgc-test-kong), probed by a real kgc_kong registry. Every wait is
+ * a condition polled under a deadline (poll_pause()), never a fixed sleep:
+ *   - becoming the leader configures both instances (GET /config holds the route);
+ *   - the Programmed hook turns true only once both instances accepted (one answers 429 first);
  *   - a new syncer (kgc restarted) against instances holding the config gets 304, counted as
  *     success, nothing re-applied;
  *   - SIGKILL one instance, change a route, start it again on the same port: it gets the current
- *     configuration soon after READY (time printed, generous bound);
- *   - Kong rejects a route (a plugin not enabled on Kong): reported via on_broken and the route
+ *     configuration soon after READY; a restarted instance keeps its Gateways Programmed until
+ *     its re-push fails 3 times;
+ *   - Kong rejects a route (a plugin not enabled on Kong): reported via REJECTED and the route
  *     verdict, the other routes keep flowing; fixing the route brings it back;
  *   - a 400 nothing is attributed to: the instance keeps its last accepted config;
- *   - 429 with Retry-After: retried; a burst of marks: one translation; only the leader pushes;
- *   - the Programmed hook turns true only once both instances accepted;
- *   - an entity-free configuration (Kong reports hash zeros for it) is not taken for a restart:
- *     no re-push loop, while a real restart (new node_id) is still re-pushed once;
+ *   - the push-duration histogram; the accepted Gateway set survives a kgc restart (LMDB);
  *   - a route's translator verdict is pending until a translation judged its version, and that
  *     translation reports the route (also in a new syncer: kgc restarted);
  *   - only usable listeners carry routes: a Conflicted listener's route is not pushed, it is once
- *     the conflict goes, and a Gateway that stops being Accepted takes its routes out. */
+ *     the conflict goes, and a Gateway that stops being Accepted takes its routes out.
+ * The entity-free configuration over time (no re-push loop, no restart reported) is the e2e
+ * scenario test/e2e/kgc_empty_config.sh; its decisions are test_m_empty_configuration. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +41,8 @@
 #include "kgc/listenercache.h"
 #include "kgc/log.h"
 #include "kgc/sync.h"
+
+#include "../../pkg/sync/sync_internal.h"
 
 #include <curl/curl.h>
 #include <libgen.h>
@@ -370,6 +382,34 @@ static struct kgc_sync_stats stats(struct env *e)
     return st;
 }
 
+/* The one pause of the process-level tests: between two looks at a condition, always inside a
+ * loop bounded by a deadline (never a fixed sleep standing for "long enough"). */
+static void poll_pause(void)
+{
+    usleep(5 * 1000);
+}
+
+/* Whether the syncer counts instance url as ready (its /debug JSON). */
+static bool inst_ready(struct env *e, const char *url)
+{
+    char *js = kgc_sync_status_json(e->sync);
+    assert_non_null(js);
+    char needle[128];
+    snprintf(needle, sizeof(needle), "\"url\":\"%s\",\"ready\":true", url);
+    bool ready = strstr(js, needle) != NULL;
+    free(js);
+    return ready;
+}
+
+/* Waits (5 s at most) until the syncer has seen instance url go down (UNREACHABLE). */
+static void wait_down(struct env *e, const char *url)
+{
+    uint64_t t0 = kgc_clock_now(NULL);
+    while (inst_ready(e, url) && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
+        poll_pause();
+    assert_false(inst_ready(e, url));
+}
+
 /* Waits (5 s at most) until both instances' GET /config mention needle; ms or -1. */
 static long wait_both(struct env *e, const char *needle)
 {
@@ -377,7 +417,7 @@ static long wait_both(struct env *e, const char *needle)
     while (kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S) {
         if (config_has(e->kong[0].url, needle) && config_has(e->kong[1].url, needle))
             return (long)((kgc_clock_now(NULL) - t0) / KGC_NS_PER_MS);
-        usleep(20 * 1000);
+        poll_pause();
     }
     return -1;
 }
@@ -395,7 +435,7 @@ static void test_only_leader_pushes(void **state)
     struct env *e = *state;
     sync_open(e, false);
     kgc_sync_mark_dirty(e->sync);
-    usleep(700 * 1000);
+    /* not the leader: nothing translated nor pushed (that it stays so is test_m_leader's) */
     struct kgc_sync_stats st = stats(e);
     assert_int_equal(st.push_count, 0);
     long status = 0;
@@ -407,6 +447,8 @@ static void test_only_leader_pushes(void **state)
     assert_true(ms >= 0);
 }
 
+static bool wait_programmed(struct env *e, const struct kgc_api_gateway *gw, unsigned secs);
+
 static void test_programmed_after_both_accept(void **state)
 {
     struct env *e = *state;
@@ -414,7 +456,8 @@ static void test_programmed_after_both_accept(void **state)
      * change that leaves the text as it is is programmed at once: both already hold it.) */
     const struct kgc_api_obj *gwo = fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw");
     char why[256] = "";
-    assert_true(kgc_sync_gateway_programmed(e->sync, kgc_api_as_gateway(gwo), why, sizeof(why)));
+    /* Kong holds it a moment before the syncer thread has taken the answer in */
+    assert_true(wait_programmed(e, kgc_api_as_gateway(gwo), 5));
     fail_next(e->kong[1].url, 1, 429); /* Retry-After: 1 */
     pthread_mutex_lock(&set_mu);
     assert_non_null(fixture_set_update(e->set, KGC_API_GATEWAY, NS, "gw", true)); /* gen 2 */
@@ -430,7 +473,7 @@ static void test_programmed_after_both_accept(void **state)
     uint64_t t0 = kgc_clock_now(NULL);
     while (stats(e).pushes[KGC_KONG_PUSH_BUSY] == before.pushes[KGC_KONG_PUSH_BUSY] &&
            kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
-        usleep(5 * 1000);
+        poll_pause();
     assert_true(stats(e).pushes[KGC_KONG_PUSH_BUSY] > before.pushes[KGC_KONG_PUSH_BUSY]);
     bool early = kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why));
     print_message("after the 429: programmed=%d (%s)\n", early, why);
@@ -439,7 +482,7 @@ static void test_programmed_after_both_accept(void **state)
     bool ok = false;
     while (!ok && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S) {
         ok = kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why));
-        usleep(10 * 1000);
+        poll_pause();
     }
     print_message("429 retried, programmed after %llu ms\n",
                   (unsigned long long)((kgc_clock_now(NULL) - t0) / KGC_NS_PER_MS));
@@ -455,7 +498,7 @@ static void test_restarted_kgc_gets_304(void **state)
     uint64_t t0 = kgc_clock_now(NULL);
     while (stats(e).pushes[KGC_KONG_PUSH_UNCHANGED] < 2 &&
            kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
-        usleep(10 * 1000);
+        poll_pause();
     struct kgc_sync_stats st = stats(e);
     assert_int_equal(st.pushes[KGC_KONG_PUSH_UNCHANGED], 2);
     assert_int_equal(st.pushes[KGC_KONG_PUSH_APPLIED], 0);
@@ -464,26 +507,6 @@ static void test_restarted_kgc_gets_304(void **state)
     assert_non_null(strstr(js, "\"last_result\":\"unchanged\""));
     assert_null(strstr(js, "_format_version")); /* never the text */
     free(js);
-}
-
-static void test_debounce_coalesces(void **state)
-{
-    struct env *e = *state;
-    struct kgc_sync_stats before = stats(e);
-    put_route(e->set, "r2", "/two", false, 1);
-    for (int i = 0; i < 30; i++) {
-        kgc_sync_mark_dirty(e->sync);
-        usleep(2 * 1000);
-    }
-    assert_true(wait_both(e, R2) >= 0);
-    usleep(300 * 1000);
-    struct kgc_sync_stats st = stats(e);
-    print_message("30 marks → %llu translation(s), %llu applied push(es)\n",
-                  (unsigned long long)(st.translations - before.translations),
-                  (unsigned long long)(st.pushes[0] - before.pushes[0]));
-    assert_int_equal(st.translations - before.translations, 1);
-    assert_int_equal(st.pushes[KGC_KONG_PUSH_APPLIED] - before.pushes[KGC_KONG_PUSH_APPLIED], 2);
-    assert_true(st.translate_duration_ns_sum > 0 && st.config_bytes > 0 && st.push_count > 0);
 }
 
 static void test_restart_gets_current_config(void **state)
@@ -496,9 +519,9 @@ static void test_restart_gets_current_config(void **state)
     kgc_sync_mark_dirty(e->sync);
     uint64_t t0 = kgc_clock_now(NULL);
     while (!config_has(e->kong[0].url, R3) && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
-        usleep(10 * 1000);
+        poll_pause();
     assert_true(config_has(e->kong[0].url, R3));
-    usleep(300 * 1000);
+    wait_down(e, b->url);
     t0 = kgc_clock_now(NULL);
     if (!proc_start(b, port))
         fail_msg("kgc-test-kong did not restart on port %u", port);
@@ -508,7 +531,7 @@ static void test_restart_gets_current_config(void **state)
             ms = (long)((kgc_clock_now(NULL) - t0) / KGC_NS_PER_MS);
             break;
         }
-        usleep(10 * 1000);
+        poll_pause();
     }
     print_message("restarted instance got the current config %ld ms after it started "
                   "(down-probe interval 100 ms)\n",
@@ -525,7 +548,7 @@ static bool wait_programmed(struct env *e, const struct kgc_api_gateway *gw, uns
     while (!ok && kgc_clock_now(NULL) - t0 < secs * KGC_NS_PER_S) {
         ok = kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why));
         if (!ok)
-            usleep(10 * 1000);
+            poll_pause();
     }
     return ok;
 }
@@ -562,13 +585,13 @@ static void test_restarted_instance_keeps_gateways_programmed(void **state)
      * 429 is counted, the configuration stays out for at least another second (the second 429),
      * so the check below sees the pending window even when the machine is loaded. */
     proc_kill(b);
-    usleep(300 * 1000);
+    wait_down(e, b->url);
     struct kgc_sync_stats before = stats(e);
     restart_failing(b, port, "2", "429");
     t0 = kgc_clock_now(NULL);
     while (stats(e).pushes[KGC_KONG_PUSH_BUSY] == before.pushes[KGC_KONG_PUSH_BUSY] &&
            kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
-        usleep(5 * 1000);
+        poll_pause();
     assert_true(stats(e).pushes[KGC_KONG_PUSH_BUSY] > before.pushes[KGC_KONG_PUSH_BUSY]);
     assert_false(config_has(b->url, R3)); /* really empty, the re-push still pending */
     ok = kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why));
@@ -576,13 +599,13 @@ static void test_restarted_instance_keeps_gateways_programmed(void **state)
     assert_true(ok);
     t0 = kgc_clock_now(NULL);
     while (!config_has(b->url, R3) && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
-        usleep(10 * 1000);
+        poll_pause();
     assert_true(config_has(b->url, R3));
     assert_true(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
 
     /* 2. restarted empty, its re-push failing 3 times (503): Pending after the third, then back */
     proc_kill(b);
-    usleep(300 * 1000);
+    wait_down(e, b->url);
     before = stats(e);
     restart_failing(b, port, "3", "503");
     bool seen_pending = false;
@@ -590,7 +613,7 @@ static void test_restarted_instance_keeps_gateways_programmed(void **state)
     while (!config_has(b->url, R3) && kgc_clock_now(NULL) - t0 < 8 * KGC_NS_PER_S) {
         if (!kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)) && strstr(why, b->url))
             seen_pending = true;
-        usleep(5 * 1000);
+        poll_pause();
     }
     struct kgc_sync_stats after = stats(e);
     print_message(
@@ -639,7 +662,11 @@ static void test_broken_route_reported_others_flow(void **state)
     pthread_mutex_unlock(&set_mu);
     struct kgc_sync_stats before = stats(e);
     kgc_sync_mark_dirty(e->sync);
-    usleep(500 * 1000);
+    /* then a change that must reach both: the syncer thread works in order, so any push of the
+     * rejected route caused by the status write would have been answered before it */
+    put_route(e->set, "r4b", "/fourb", false, 1);
+    kgc_sync_mark_dirty(e->sync);
+    assert_true(wait_both(e, "httproute." NS ".r4b.0.0") >= 0);
     assert_int_equal(stats(e).pushes[KGC_KONG_PUSH_REJECTED],
                      before.pushes[KGC_KONG_PUSH_REJECTED]);
 
@@ -661,10 +688,10 @@ static void test_unattributed_400_keeps_last_good(void **state)
     put_route(e->set, "r5", "/five", false, 1);
     kgc_sync_mark_dirty(e->sync);
     uint64_t t0 = kgc_clock_now(NULL);
-    while (!config_has(e->kong[1].url, "httproute." NS ".r5.0.0") &&
+    while ((!config_has(e->kong[1].url, "httproute." NS ".r5.0.0") ||
+            stats(e).pushes[KGC_KONG_PUSH_REJECTED] == before.pushes[KGC_KONG_PUSH_REJECTED]) &&
            kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
-        usleep(10 * 1000);
-    usleep(400 * 1000);
+        poll_pause();
     assert_true(config_has(e->kong[1].url, "httproute." NS ".r5.0.0"));
     /* A refused it without saying why: it keeps what it had, and is not hammered */
     assert_false(config_has(e->kong[0].url, "httproute." NS ".r5.0.0"));
@@ -699,7 +726,7 @@ static void test_push_duration_histogram(void **state)
     struct kgc_sync_stats st = stats(e);
     uint64_t t0 = kgc_clock_now(NULL);
     while (st.push_count < before.push_count + 2 && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S) {
-        usleep(5 * 1000);
+        poll_pause();
         st = stats(e);
     }
     assert_true(st.push_count >= before.push_count + 2);
@@ -708,6 +735,7 @@ static void test_push_duration_histogram(void **state)
         in_buckets += st.push_duration_buckets[i];
         new_in_buckets += st.push_duration_buckets[i] - before.push_duration_buckets[i];
     }
+    assert_true(st.translate_duration_ns_sum > 0 && st.config_bytes > 0 && st.translations > 0);
     assert_int_equal(in_buckets, st.push_count);
     assert_int_equal(new_in_buckets, st.push_count - before.push_count);
     /* the buckets agree with the sum: the mean lies below the highest bucket used */
@@ -834,7 +862,7 @@ static void test_restored_set_carried_until_repush(void **state)
     t0 = kgc_clock_now(NULL);
     while (stats(e).pushes[KGC_KONG_PUSH_BUSY] < before.pushes[KGC_KONG_PUSH_BUSY] + 2 &&
            kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
-        usleep(5 * 1000);
+        poll_pause();
     assert_true(stats(e).pushes[KGC_KONG_PUSH_BUSY] >= before.pushes[KGC_KONG_PUSH_BUSY] + 2);
     ok = kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why));
     print_message("both back empty, re-push answered 429: programmed=%d %s\n", ok, ok ? "" : why);
@@ -842,118 +870,12 @@ static void test_restored_set_carried_until_repush(void **state)
     t0 = kgc_clock_now(NULL);
     while (stats(e).pushes[KGC_KONG_PUSH_APPLIED] < before.pushes[KGC_KONG_PUSH_APPLIED] + 2 &&
            kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
-        usleep(10 * 1000);
+        poll_pause();
     assert_true(stats(e).pushes[KGC_KONG_PUSH_APPLIED] >= before.pushes[KGC_KONG_PUSH_APPLIED] + 2);
     assert_true(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
     sync_close(e);
     kgc_listenercache_close(lc);
     rm_lc_dir(dir);
-}
-
-/* Every restart the instances' probers reported so far, summed. */
-static unsigned restarts_seen(struct env *e)
-{
-    struct kgc_kong_instance_state *st = NULL;
-    size_t n = 0;
-    assert_int_equal(kgc_kong_states(e->reg, &st, &n), 0);
-    unsigned sum = 0;
-    for (size_t i = 0; i < n; i++)
-        sum += st[i].restarts;
-    kgc_kong_states_free(st, n);
-    return sum;
-}
-
-/* Whether instance url's GET /status reports the empty hash (32 zeros). */
-static bool kong_hash_empty(const char *url)
-{
-    long st = 0;
-    char *body = http(url, "/status", false, &st);
-    bool empty = st == 200 && strstr(body, "\"configuration_hash\":\"" KGC_KONG_EMPTY_HASH "\"");
-    free(body);
-    return empty;
-}
-
-static uint64_t applied(struct env *e)
-{
-    return stats(e).pushes[KGC_KONG_PUSH_APPLIED];
-}
-
-/* Kong 3.9.1 stores a configuration with no entities under hash 32 zeros (the test Kong too), so
- * after kgc pushes one every probe looks like a restarted Kong. kgc tells its own empty push from
- * a restart: one push per instance and no loop; the Gateway Programmed; a real restart (a new
- * node_id) re-pushed once; deleting every route pushes the empty configuration once. */
-static void test_empty_configuration_is_not_a_restart(void **state)
-{
-    struct env *e = *state;
-    if (e->sync)
-        sync_close(e);
-    char err[FIXTURE_ERR_MAX];
-    struct fixture_set *set = fixture_set_new();
-    assert_non_null(set);
-    if (fixture_set_add_yaml(set, BASE, err, sizeof(err)) != 0)
-        fail_msg("fixture: %s", err);
-    struct kgc_status_lookup saved = e->inner;
-    e->inner = fixture_set_lookup(set); /* e->lk reads through it: a Gateway and no route */
-    sync_open(e, true);                 /* probes every 200 ms */
-    kgc_sync_mark_dirty(e->sync);
-    const struct kgc_api_gateway *gw =
-        kgc_api_as_gateway(fixture_set_find(set, KGC_API_GATEWAY, NS, "gw"));
-    assert_true(wait_programmed(e, gw, 5));
-    uint64_t t0 = kgc_clock_now(NULL);
-    while (!(kong_hash_empty(e->kong[0].url) && kong_hash_empty(e->kong[1].url)) &&
-           kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
-        usleep(10 * 1000);
-    assert_true(kong_hash_empty(e->kong[0].url) && kong_hash_empty(e->kong[1].url));
-    usleep(2000 * 1000); /* ten probes of each instance */
-    print_message("empty configuration: %llu applied pushes, %u restarts seen in 2 s\n",
-                  (unsigned long long)applied(e), restarts_seen(e));
-    assert_int_equal(applied(e), 2); /* one per instance (the instances held r1 before) */
-    assert_int_equal(restarts_seen(e), 0);
-    char why[256] = "";
-    assert_true(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
-
-    /* a real restart while the last push was empty: a new node_id, re-pushed once */
-    struct proc *b = &e->kong[1];
-    unsigned port = b->port;
-    proc_kill(b);
-    usleep(300 * 1000);
-    uint64_t before = applied(e);
-    if (!proc_start(b, port))
-        fail_msg("kgc-test-kong did not restart on port %u", port);
-    t0 = kgc_clock_now(NULL);
-    while (applied(e) == before && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
-        usleep(10 * 1000);
-    usleep(1000 * 1000);
-    print_message("restarted: %llu re-push(es), %u restart(s) seen\n",
-                  (unsigned long long)(applied(e) - before), restarts_seen(e));
-    assert_int_equal(applied(e) - before, 1);
-    assert_int_equal(restarts_seen(e), 1);
-    assert_true(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
-
-    /* a route is pushed; deleting it pushes the empty configuration once per instance */
-    put_route(set, "e1", "/e1", false, 1);
-    kgc_sync_mark_dirty(e->sync);
-    assert_true(wait_both(e, "httproute." NS ".e1.0.0") >= 0);
-    assert_false(kong_hash_empty(e->kong[0].url));
-    usleep(300 * 1000);
-    before = applied(e);
-    pthread_mutex_lock(&set_mu);
-    assert_true(fixture_set_remove(set, KGC_API_HTTPROUTE, NS, "e1"));
-    pthread_mutex_unlock(&set_mu);
-    kgc_sync_mark_dirty(e->sync);
-    t0 = kgc_clock_now(NULL);
-    while (!(kong_hash_empty(e->kong[0].url) && kong_hash_empty(e->kong[1].url)) &&
-           kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
-        usleep(10 * 1000);
-    usleep(1500 * 1000);
-    print_message("every route deleted: %llu push(es), %u restart(s) seen\n",
-                  (unsigned long long)(applied(e) - before), restarts_seen(e));
-    assert_int_equal(applied(e) - before, 2);
-    assert_int_equal(restarts_seen(e), 1);
-    assert_true(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
-    sync_close(e);
-    e->inner = saved;
-    fixture_set_free(set);
 }
 
 /* ---- route verdicts --------------------------------------------------------------------------
@@ -1014,7 +936,7 @@ static bool wait_verdict_calls(int than)
 {
     uint64_t t0 = kgc_clock_now(NULL);
     while (verdict_calls() <= than && kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S)
-        usleep(5 * 1000);
+        poll_pause();
     return verdict_calls() > than;
 }
 
@@ -1088,8 +1010,8 @@ static void test_route_verdict_known_before_first_status(void **state)
     calls = verdict_calls();
     put_route(e->set, "r8", "/eight", false, 1);
     kgc_sync_mark_dirty(e->sync);
+    /* the verdicts are recorded and announced before the push that put r8 on both */
     assert_true(wait_both(e, "httproute." NS ".r8.0.0") >= 0);
-    usleep(200 * 1000);
     assert_int_equal(verdict_calls(), calls);
 
     /* kgc restarts: the new process judges it again before its first status write */
@@ -1181,7 +1103,7 @@ static bool wait_neither(struct env *e, const char *needle)
         free(b1);
         if (gone)
             return true;
-        usleep(20 * 1000);
+        poll_pause();
     }
     return false;
 }
@@ -1224,15 +1146,584 @@ static void test_only_usable_listeners_pushed(void **state)
     pthread_mutex_unlock(&set_mu);
 }
 
+/* The thread takes its time from the injected clock: with a fake clock and an hour of debounce,
+ * a mark is translated and pushed as soon as the fake clock moves an hour (and not before). */
+static void test_fake_clock_drives_thread(void **state)
+{
+    struct env *e = *state;
+    if (e->sync)
+        sync_close(e);
+    struct kgc_clock fake;
+    /* far beyond the real monotonic clock: read by mistake, it never reaches the deadline */
+    kgc_clock_fake_init(&fake, 1000000000ULL * KGC_NS_PER_S);
+    struct kgc_sync_options so;
+    kgc_sync_options_default(&so);
+    so.debounce_ns = 3600 * KGC_NS_PER_S;
+    so.max_delay_ns = 2 * 3600 * KGC_NS_PER_S;
+    so.clock = &fake;
+    struct kgc_err err = {0};
+    struct kgc_sync *s = NULL;
+    assert_int_equal(kgc_sync_new(&so, &e->lk, NULL, NULL, &s, &err), 0);
+    assert_int_equal(kgc_sync_add_instance(s, e->kong[0].url, &err), 0);
+    kgc_sync_set_leader(s, true);
+    assert_int_equal(kgc_sync_start(s, &err), 0);
+    put_route(e->set, "fc", "/fc", false, 1);
+    kgc_sync_mark_dirty(s);
+    struct kgc_sync_stats st;
+    kgc_sync_stats(s, &st);
+    assert_int_equal(st.translations, 0); /* the fake clock has not moved: not due */
+    kgc_clock_fake_advance(&fake, 3600 * KGC_NS_PER_S);
+    uint64_t t0 = kgc_clock_now(NULL);
+    while (!config_has(e->kong[0].url, "httproute." NS ".fc.0.0") &&
+           kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
+        poll_pause();
+    print_message("fake clock moved an hour: pushed after %llu ms of real time\n",
+                  (unsigned long long)((kgc_clock_now(NULL) - t0) / KGC_NS_PER_MS));
+    assert_true(config_has(e->kong[0].url, "httproute." NS ".fc.0.0"));
+    kgc_sync_stats(s, &st);
+    assert_int_equal(st.translations, 1);
+    kgc_sync_free(s);
+    pthread_mutex_lock(&set_mu);
+    fixture_set_remove(e->set, KGC_API_HTTPROUTE, NS, "fc");
+    pthread_mutex_unlock(&set_mu);
+}
+
+/* ---- the state machine, driven directly: made-up times, events and blobs, no thread ----------
+ * (pkg/sync/machine.c). Times are nanoseconds from 0; a blob is a hash and a Gateway set. */
+
+#define MS  KGC_NS_PER_MS
+#define H_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define H_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define H_C "cccccccccccccccccccccccccccccccc"
+#define H_X "99999999999999999999999999999999" /* a configuration someone else loaded */
+#define H_0 KGC_KONG_EMPTY_HASH
+#define K1  "http://kong-1:8001"
+#define K2  "http://kong-2:8001"
+#define GW  "ns/gw"
+#define GW2 "ns/gw2"
+
+/* A blob of hash holding GW at generation gen (gen 0: no Gateway). */
+static struct kgc_sync_blob *mkblob(const char *hash, bool empty, int64_t gen)
+{
+    struct kgc_sync_blob *b = kgc_sync_blob_new(hash, empty);
+    assert_non_null(b);
+    if (gen)
+        assert_int_equal(kgc_sync_blob_add_gateway(b, GW, gen), 0);
+    return b;
+}
+
+/* A leader machine (debounce 100 ms, max delay 1 s) with no instance. */
+static void m_init(struct kgc_sync_machine *m)
+{
+    kgc_sync_machine_init(m, 100 * MS, 1000 * MS);
+    kgc_sync_machine_set_leader(m, true);
+}
+
+static bool m_event(struct kgc_sync_machine *m, enum kgc_kong_event_type type, const char *url,
+                    const char *node, const char *hash, const char **why)
+{
+    const char *w = NULL;
+    bool changed = kgc_sync_machine_event(m, type, url, node, hash, &w);
+    if (why)
+        *why = w;
+    return changed;
+}
+
+/* Asserts the next decision at now is what, and returns it (a PUSH's blob reference dropped:
+ * the machine's own slots keep the blobs alive in these tests). */
+static struct kgc_sync_decision m_expect(struct kgc_sync_machine *m, uint64_t now,
+                                         enum kgc_sync_do what)
+{
+    struct kgc_sync_decision d = kgc_sync_machine_next(m, now);
+    if (d.what != what)
+        fail_msg("at %llu ms: decision %d, want %d", (unsigned long long)(now / MS), d.what, what);
+    kgc_sync_blob_unref(d.blob);
+    return d;
+}
+
+/* Asserts the next decision is a push of hash to url; returns the instance. */
+static struct kgc_sync_inst *m_expect_push(struct kgc_sync_machine *m, uint64_t now,
+                                           const char *url, const char *hash)
+{
+    struct kgc_sync_decision d = kgc_sync_machine_next(m, now);
+    if (d.what != KGC_SYNC_DO_PUSH)
+        fail_msg("at %llu ms: decision %d, want a push", (unsigned long long)(now / MS), d.what);
+    assert_string_equal(d.inst->url, url);
+    assert_string_equal(d.blob->hash, hash);
+    kgc_sync_blob_unref(d.blob);
+    return d.inst;
+}
+
+/* The translation the machine asks for at now produces b (the machine takes a reference). */
+static void m_translate(struct kgc_sync_machine *m, uint64_t now, struct kgc_sync_blob *b,
+                        bool fresh)
+{
+    struct kgc_sync_decision d = m_expect(m, now, KGC_SYNC_DO_TRANSLATE);
+    assert_int_equal(d.fresh, fresh);
+    kgc_sync_machine_translated(m, b, d.fresh);
+    kgc_sync_blob_unref(b);
+}
+
+static bool m_answer(struct kgc_sync_machine *m, struct kgc_sync_inst *i, uint64_t now,
+                     enum kgc_kong_push_kind kind, unsigned retry_after_s, size_t n_new_broken)
+{
+    struct kgc_sync_push_outcome o = {
+        .kind = kind, .retry_after_s = retry_after_s, .n_new_broken = n_new_broken};
+    struct kgc_sync_blob *b =
+        kgc_sync_blob_ref(i->inflight_hash[0] && m->cur &&
+                                  strcmp(kgc_sync_blob_kong_hash(m->cur), i->inflight_hash) == 0
+                              ? m->cur
+                              : m->last_good);
+    bool changed = kgc_sync_machine_push_done(m, i, b, &o, now);
+    kgc_sync_blob_unref(b);
+    return changed;
+}
+
+static bool m_fail(struct kgc_sync_machine *m, struct kgc_sync_inst *i, uint64_t now)
+{
+    struct kgc_sync_push_outcome o = {.failed = true};
+    return kgc_sync_machine_push_done(m, i, m->cur, &o, now);
+}
+
+static bool m_programmed(struct kgc_sync_machine *m, int64_t gen)
+{
+    char why[256] = "";
+    return kgc_sync_machine_programmed(m, GW, gen, why, sizeof(why));
+}
+
+/* A machine at time 0 with cur = A (GW gen 1) accepted by K1 (node n1). */
+static struct kgc_sync_inst *m_synced(struct kgc_sync_machine *m, const char *hash)
+{
+    m_init(m);
+    kgc_sync_machine_mark(m, 0);
+    m_translate(m, 100 * MS, mkblob(hash, false, 1), true);
+    assert_true(m_event(m, KGC_KONG_EV_READY, K1, "n1", hash, NULL));
+    struct kgc_sync_inst *i = m_expect_push(m, 100 * MS, K1, hash);
+    assert_true(m_answer(m, i, 110 * MS, KGC_KONG_PUSH_UNCHANGED, 0, 0));
+    m_expect(m, 110 * MS, KGC_SYNC_DO_IDLE);
+    return i;
+}
+
+/* Marks are coalesced: one translation a debounce after the last mark, never later than
+ * max_delay after the first; nothing before the first mark. */
+static void test_m_debounce(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    m_init(&m);
+    m_expect(&m, 5000 * MS, KGC_SYNC_DO_IDLE); /* nothing marked: an empty cache never pushes */
+    for (uint64_t t = 0; t <= 150 * MS; t += 50 * MS)
+        kgc_sync_machine_mark(&m, t);
+    struct kgc_sync_decision d = m_expect(&m, 160 * MS, KGC_SYNC_DO_WAIT);
+    assert_int_equal(d.until_ns, 250 * MS);
+    m_translate(&m, 250 * MS, mkblob(H_A, false, 1), true);
+    m_expect(&m, 250 * MS, KGC_SYNC_DO_IDLE);
+    /* a mark every 50 ms for 2 s: the first translation at max_delay after the first mark */
+    uint64_t t0 = 1000 * MS, translated_at = 0;
+    for (uint64_t t = t0; t < t0 + 2000 * MS; t += 50 * MS) {
+        kgc_sync_machine_mark(&m, t);
+        struct kgc_sync_decision n = kgc_sync_machine_next(&m, t + 10 * MS);
+        if (n.what == KGC_SYNC_DO_TRANSLATE) {
+            translated_at = t + 10 * MS;
+            break;
+        }
+        assert_int_equal(n.what, KGC_SYNC_DO_WAIT);
+        assert_true(n.until_ns <= t0 + 1000 * MS);
+    }
+    assert_int_equal(translated_at, t0 + 1000 * MS + 10 * MS);
+    kgc_sync_machine_free(&m);
+}
+
+/* Only the leader translates and pushes; becoming the leader pushes to every instance at once,
+ * even one that holds the configuration (a 304 then). */
+static void test_m_leader(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    struct kgc_sync_inst *i = m_synced(&m, H_A);
+    kgc_sync_machine_set_leader(&m, false);
+    kgc_sync_machine_mark(&m, 200 * MS);
+    m_expect(&m, 10000 * MS, KGC_SYNC_DO_IDLE);
+    assert_true(m_event(&m, KGC_KONG_EV_READY, K2, "n2", "", NULL));
+    m_expect(&m, 10000 * MS, KGC_SYNC_DO_IDLE);
+    kgc_sync_machine_set_leader(&m, true);
+    m_translate(&m, 10000 * MS, mkblob(H_A, false, 1), true);
+    /* one push at a time (the thread waits for each answer), newest instance first */
+    struct kgc_sync_inst *a = m_expect_push(&m, 10000 * MS, K2, H_A);
+    m_answer(&m, a, 10001 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    struct kgc_sync_inst *b = m_expect_push(&m, 10001 * MS, K1, H_A); /* it holds A: forced */
+    assert_ptr_equal(b, i);
+    m_answer(&m, b, 10001 * MS, KGC_KONG_PUSH_UNCHANGED, 0, 0);
+    m_expect(&m, 10001 * MS, KGC_SYNC_DO_IDLE);
+    kgc_sync_machine_free(&m);
+}
+
+/* READY pushes at once even when the instance seems to hold the configuration; 304 counts as
+ * acceptance (Programmed); a second READY pushes again. */
+static void test_m_ready_forces_push(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    struct kgc_sync_inst *i = m_synced(&m, H_A);
+    assert_non_null(i->accepted);
+    assert_true(m_programmed(&m, 1));
+    assert_false(m_programmed(&m, 2)); /* not at a newer generation */
+    assert_true(m_event(&m, KGC_KONG_EV_READY, K1, "n1", H_A, NULL));
+    m_expect_push(&m, 200 * MS, K1, H_A);
+    assert_true(m_answer(&m, i, 210 * MS, KGC_KONG_PUSH_UNCHANGED, 0, 0));
+    m_expect(&m, 210 * MS, KGC_SYNC_DO_IDLE);
+    /* a second instance not yet synced: Programmed waits for it */
+    assert_true(m_event(&m, KGC_KONG_EV_READY, K2, "n2", "", NULL));
+    assert_false(m_programmed(&m, 1));
+    struct kgc_sync_inst *j = m_expect_push(&m, 300 * MS, K2, H_A);
+    assert_true(m_answer(&m, j, 310 * MS, KGC_KONG_PUSH_APPLIED, 0, 0));
+    assert_true(m_programmed(&m, 1));
+    kgc_sync_machine_free(&m);
+}
+
+/* RESTARTED: re-pushed at once; until answered it counts as carrying what it had (Programmed
+ * stays true), and after KGC_SYNC_CARRIED_ATTEMPTS failed re-pushes it no longer does. */
+static void test_m_restarted_carried(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    struct kgc_sync_inst *i = m_synced(&m, H_A);
+    const char *why = NULL;
+    assert_true(m_event(&m, KGC_KONG_EV_RESTARTED, K1, "n2", H_0, &why));
+    assert_string_equal(why, "restarted");
+    assert_null(i->accepted);
+    assert_non_null(i->carried);
+    assert_true(m_programmed(&m, 1));
+    uint64_t now = 200 * MS;
+    for (unsigned k = 1; k <= KGC_SYNC_CARRIED_ATTEMPTS; k++) {
+        m_expect_push(&m, now, K1, H_A);
+        bool changed = m_fail(&m, i, now);
+        assert_int_equal(changed, k == KGC_SYNC_CARRIED_ATTEMPTS);
+        assert_int_equal(m_programmed(&m, 1), k < KGC_SYNC_CARRIED_ATTEMPTS);
+        now = i->retry_at_ns;
+    }
+    assert_null(i->carried);
+    /* the next answer restores it */
+    m_expect_push(&m, now, K1, H_A);
+    assert_true(m_answer(&m, i, now, KGC_KONG_PUSH_APPLIED, 0, 0));
+    assert_true(m_programmed(&m, 1));
+    assert_string_equal(i->accepted_node, "n2");
+    /* an answer clears carried at once */
+    assert_true(m_event(&m, KGC_KONG_EV_RESTARTED, K1, "n3", H_0, NULL));
+    m_expect_push(&m, now, K1, H_A);
+    assert_true(m_answer(&m, i, now, KGC_KONG_PUSH_APPLIED, 0, 0));
+    assert_null(i->carried);
+    kgc_sync_machine_free(&m);
+}
+
+/* The prober says READY then RESTARTED for the probe that sees a new node_id; when the READY's
+ * push already reached that very process, the RESTARTED changes nothing (no second push). */
+static void test_m_ready_restarted_one_push(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    struct kgc_sync_inst *i = m_synced(&m, H_A);
+    assert_true(m_event(&m, KGC_KONG_EV_READY, K1, "n2", H_0, NULL));
+    m_expect_push(&m, 200 * MS, K1, H_A);
+    m_answer(&m, i, 210 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    assert_string_equal(i->accepted_node, "n2");
+    const char *why = "x";
+    assert_false(m_event(&m, KGC_KONG_EV_RESTARTED, K1, "n2", H_A, &why));
+    assert_null(why);
+    assert_non_null(i->accepted);
+    m_expect(&m, 220 * MS, KGC_SYNC_DO_IDLE);
+    /* a different process than the one that answered: re-pushed */
+    assert_true(m_event(&m, KGC_KONG_EV_RESTARTED, K1, "n3", H_0, &why));
+    m_expect_push(&m, 230 * MS, K1, H_A);
+    kgc_sync_machine_free(&m);
+}
+
+/* HASH_CHANGED: ours (accepted or in flight) changes nothing; zeros when we did not send an
+ * empty configuration is a restart; someone else's configuration is overwritten; a hash kgc
+ * knows (current or last accepted) is taken as accepted. */
+static void test_m_hash_changed(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    struct kgc_sync_inst *i = m_synced(&m, H_A);
+    const char *why = "x";
+    assert_false(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, NULL, H_A, &why)); /* ours */
+    assert_null(why);
+    m_expect(&m, 200 * MS, KGC_SYNC_DO_IDLE);
+    /* zeros, unexpected: a restart */
+    assert_true(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, NULL, H_0, &why));
+    assert_string_equal(why, "empty configuration");
+    assert_non_null(i->carried);
+    m_expect_push(&m, 200 * MS, K1, H_A);
+    /* the hash of the push in flight: ours */
+    assert_false(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, NULL, H_A, &why));
+    m_answer(&m, i, 210 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    /* someone else's configuration: overwritten */
+    assert_true(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, NULL, H_X, &why));
+    assert_string_equal(why, "configuration changed by someone else");
+    assert_null(i->accepted);
+    assert_false(m_programmed(&m, 1));
+    m_expect_push(&m, 300 * MS, K1, H_A);
+    m_answer(&m, i, 310 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    /* a newer translation B not yet pushed; Kong reports B (another kgc replica sent it) */
+    kgc_sync_machine_mark(&m, 400 * MS);
+    m_translate(&m, 500 * MS, mkblob(H_B, false, 2), true);
+    assert_true(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, NULL, H_B, &why));
+    assert_null(why);
+    assert_string_equal(i->accepted->hash, H_B);
+    assert_true(m_programmed(&m, 2));
+    m_expect(&m, 500 * MS, KGC_SYNC_DO_IDLE);
+    /* and back to the last accepted A: known, no push decided by the event itself */
+    assert_true(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, NULL, H_A, &why));
+    assert_null(why);
+    assert_string_equal(i->accepted->hash, H_A);
+    m_expect_push(&m, 600 * MS, K1, H_B); /* it does not hold the current one */
+    kgc_sync_machine_free(&m);
+}
+
+/* An entity-free configuration: Kong reports zeros for it, which is that configuration, not a
+ * restart: pushed once, no loop. A real restart (new node_id) is still re-pushed once. */
+static void test_m_empty_configuration(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    struct kgc_sync_inst *i = m_synced(&m, H_A);
+    kgc_sync_machine_mark(&m, 200 * MS);
+    m_translate(&m, 300 * MS, mkblob(H_C, true, 1), true);
+    m_expect_push(&m, 300 * MS, K1, H_C);
+    assert_string_equal(i->inflight_hash, H_0); /* what Kong will report */
+    assert_false(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, NULL, H_0, NULL));
+    m_answer(&m, i, 310 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    assert_string_equal(i->kong_hash, H_0);
+    assert_false(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, NULL, H_0, NULL));
+    for (uint64_t t = 400 * MS; t < 5000 * MS; t += 200 * MS)
+        m_expect(&m, t, KGC_SYNC_DO_IDLE);
+    assert_true(m_programmed(&m, 1));
+    /* a real restart: re-pushed once */
+    assert_true(m_event(&m, KGC_KONG_EV_RESTARTED, K1, "n2", H_0, NULL));
+    m_expect_push(&m, 5000 * MS, K1, H_C);
+    m_answer(&m, i, 5010 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    m_expect(&m, 5010 * MS, KGC_SYNC_DO_IDLE);
+    kgc_sync_machine_free(&m);
+}
+
+/* Failures back off from 100 ms, doubling, to 30 s; Retry-After replaces the delay, capped
+ * likewise; success resets it. */
+static void test_m_backoff(void **state)
+{
+    (void)state;
+    assert_int_equal(kgc_sync_backoff_ns(0), 100 * MS);
+    assert_int_equal(kgc_sync_backoff_ns(1), 200 * MS);
+    assert_int_equal(kgc_sync_backoff_ns(2), 400 * MS);
+    assert_int_equal(kgc_sync_backoff_ns(8), 25600 * MS);
+    assert_int_equal(kgc_sync_backoff_ns(9), KGC_SYNC_BACKOFF_MAX_NS);
+    assert_int_equal(kgc_sync_backoff_ns(1000), KGC_SYNC_BACKOFF_MAX_NS);
+    struct kgc_sync_machine m;
+    m_init(&m);
+    kgc_sync_machine_mark(&m, 0);
+    m_translate(&m, 100 * MS, mkblob(H_A, false, 1), true);
+    m_event(&m, KGC_KONG_EV_READY, K1, "n1", "", NULL);
+    uint64_t now = 100 * MS, want = 100 * MS;
+    for (int k = 0; k < 12; k++) {
+        struct kgc_sync_inst *i = m_expect_push(&m, now, K1, H_A);
+        m_fail(&m, i, now);
+        assert_int_equal(i->retry_at_ns - now, want);
+        struct kgc_sync_decision d = m_expect(&m, now + 1, KGC_SYNC_DO_WAIT);
+        assert_int_equal(d.until_ns, i->retry_at_ns);
+        now = i->retry_at_ns;
+        want = want * 2 > KGC_SYNC_BACKOFF_MAX_NS ? KGC_SYNC_BACKOFF_MAX_NS : want * 2;
+    }
+    /* 429 with Retry-After: 5 s; then 100 s, capped at 30 s */
+    struct kgc_sync_inst *i = m_expect_push(&m, now, K1, H_A);
+    m_answer(&m, i, now, KGC_KONG_PUSH_BUSY, 5, 0);
+    assert_int_equal(i->retry_at_ns - now, 5 * KGC_NS_PER_S);
+    now = i->retry_at_ns;
+    m_expect_push(&m, now, K1, H_A);
+    m_answer(&m, i, now, KGC_KONG_PUSH_BUSY, 100, 0);
+    assert_int_equal(i->retry_at_ns - now, KGC_SYNC_BACKOFF_MAX_NS);
+    now = i->retry_at_ns;
+    m_expect_push(&m, now, K1, H_A);
+    m_answer(&m, i, now, KGC_KONG_PUSH_APPLIED, 0, 0);
+    assert_int_equal(i->attempts, 0);
+    assert_int_equal(i->retry_at_ns, 0);
+    /* the next failure starts from 100 ms again */
+    assert_true(m_event(&m, KGC_KONG_EV_READY, K1, "n1", H_A, NULL));
+    m_expect_push(&m, now, K1, H_A);
+    m_fail(&m, i, now);
+    assert_int_equal(i->retry_at_ns - now, 100 * MS);
+    kgc_sync_machine_free(&m);
+}
+
+/* A 400 naming objects: translated again at once without them, at most
+ * KGC_SYNC_MAX_EXCLUDE_ROUNDS times per change; a fresh change starts the count again. */
+static void test_m_exclusion_rounds(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    m_init(&m);
+    kgc_sync_machine_mark(&m, 0);
+    m_translate(&m, 100 * MS, mkblob(H_A, false, 1), true);
+    m_event(&m, KGC_KONG_EV_READY, K1, "n1", "", NULL);
+    const char *hashes[] = {H_A, H_B, H_C, H_X, "12121212121212121212121212121212"};
+    unsigned rounds = 0;
+    for (int k = 0; k < 5; k++) {
+        struct kgc_sync_inst *i = m_expect_push(&m, 200 * MS, K1, hashes[k]);
+        m_answer(&m, i, 200 * MS, KGC_KONG_PUSH_REJECTED, 0, 1);
+        assert_string_equal(i->rejected_hash, hashes[k]);
+        struct kgc_sync_decision d = kgc_sync_machine_next(&m, 200 * MS);
+        if (d.what != KGC_SYNC_DO_TRANSLATE) {
+            assert_int_equal(d.what, KGC_SYNC_DO_IDLE); /* nothing accepted, nothing to send */
+            break;
+        }
+        assert_false(d.fresh);
+        rounds++;
+        kgc_sync_machine_translated(&m, mkblob(hashes[k + 1], false, 1), false);
+        kgc_sync_blob_unref(m.cur); /* the machine holds its own reference */
+    }
+    assert_int_equal(rounds, KGC_SYNC_MAX_EXCLUDE_ROUNDS);
+    /* a change: translated afresh, rejected hash forgotten, rounds counted again */
+    kgc_sync_machine_mark(&m, 300 * MS);
+    m_translate(&m, 400 * MS, mkblob(hashes[3], false, 1), true);
+    assert_string_equal(m.insts->rejected_hash, "");
+    struct kgc_sync_inst *i = m_expect_push(&m, 400 * MS, K1, hashes[3]);
+    m_answer(&m, i, 400 * MS, KGC_KONG_PUSH_REJECTED, 0, 1);
+    m_expect(&m, 400 * MS, KGC_SYNC_DO_TRANSLATE);
+    kgc_sync_machine_free(&m);
+}
+
+/* A 400 nothing is attributed to: the instance stays on (or gets) the last accepted
+ * configuration and the rejected text is never sent to it again until a change. */
+static void test_m_unattributed_400(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    struct kgc_sync_inst *i = m_synced(&m, H_A);
+    kgc_sync_machine_mark(&m, 200 * MS);
+    m_translate(&m, 300 * MS, mkblob(H_B, false, 2), true);
+    m_expect_push(&m, 300 * MS, K1, H_B);
+    m_answer(&m, i, 310 * MS, KGC_KONG_PUSH_REJECTED, 0, 0);
+    assert_string_equal(i->accepted->hash, H_A);
+    m_expect(&m, 310 * MS, KGC_SYNC_DO_IDLE); /* no re-translation, no resend */
+    /* a READY (or leadership) forces a push: the last accepted one, never B */
+    assert_true(m_event(&m, KGC_KONG_EV_READY, K1, "n1", H_A, NULL));
+    m_expect_push(&m, 400 * MS, K1, H_A);
+    m_answer(&m, i, 410 * MS, KGC_KONG_PUSH_UNCHANGED, 0, 0);
+    /* a new instance gets the last good configuration */
+    m_event(&m, KGC_KONG_EV_READY, K2, "m1", "", NULL);
+    struct kgc_sync_inst *j = m_expect_push(&m, 500 * MS, K2, H_B);
+    m_answer(&m, j, 510 * MS, KGC_KONG_PUSH_REJECTED, 0, 0);
+    m_expect_push(&m, 510 * MS, K2, H_A);
+    m_answer(&m, j, 520 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    m_expect(&m, 520 * MS, KGC_SYNC_DO_IDLE);
+    assert_true(m_programmed(&m, 1));
+    assert_false(m_programmed(&m, 2));
+    kgc_sync_machine_free(&m);
+}
+
+/* UNREACHABLE: not pushed to; Programmed answers from what it had accepted. REMOVED: forgotten. */
+static void test_m_unreachable_removed(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    m_synced(&m, H_A);
+    assert_true(m_event(&m, KGC_KONG_EV_UNREACHABLE, K1, NULL, "", NULL));
+    kgc_sync_machine_mark(&m, 200 * MS);
+    m_translate(&m, 300 * MS, mkblob(H_B, false, 2), true);
+    m_expect(&m, 300 * MS, KGC_SYNC_DO_IDLE);
+    char why[128] = "";
+    assert_true(kgc_sync_machine_programmed(&m, GW, 1, why, sizeof(why)));
+    assert_false(kgc_sync_machine_programmed(&m, GW, 2, why, sizeof(why)));
+    assert_string_equal(why, "no ready Kong instance to configure");
+    assert_true(m_event(&m, KGC_KONG_EV_REMOVED, K1, NULL, "", NULL));
+    assert_false(m_programmed(&m, 1));
+    assert_false(m_event(&m, KGC_KONG_EV_REMOVED, "http://unknown:8001", NULL, "", NULL));
+    /* back: pushed the current configuration */
+    assert_true(m_event(&m, KGC_KONG_EV_READY, K1, "n1", H_A, NULL));
+    m_expect_push(&m, 400 * MS, K1, H_B);
+    kgc_sync_machine_free(&m);
+}
+
+/* The Gateway set the last kgc process saw accepted (restored) answers Programmed while no
+ * instance is ready, is carried by an instance first seen until its push answers, and is
+ * dropped when this process learns better. */
+static void test_m_restored_set(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    m_init(&m);
+    m.restored = mkblob(H_A, false, 2);
+    assert_true(m_programmed(&m, 2));
+    assert_false(m_programmed(&m, 3));
+    char why[128] = "";
+    assert_false(kgc_sync_machine_programmed(&m, GW2, 1, why, sizeof(why)));
+    assert_string_equal(why, "no ready Kong instance to configure");
+    /* first contact: carried until the push answers */
+    m_event(&m, KGC_KONG_EV_READY, K1, "n1", H_A, NULL);
+    struct kgc_sync_inst *i = m.insts;
+    assert_ptr_equal(i->carried, m.restored);
+    assert_true(m_programmed(&m, 2));
+    /* an unknown configuration on it: what the last process saw is gone */
+    assert_true(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, NULL, H_X, NULL));
+    assert_null(m.restored);
+    /* an acceptance also drops it */
+    m.restored = mkblob(H_A, false, 2);
+    kgc_sync_machine_mark(&m, 0);
+    m_translate(&m, 100 * MS, mkblob(H_B, false, 2), true);
+    m_expect_push(&m, 100 * MS, K1, H_B);
+    m_answer(&m, i, 110 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    assert_null(m.restored);
+    assert_null(i->carried);
+    assert_true(m_programmed(&m, 2));
+    kgc_sync_machine_free(&m);
+}
+
+/* A translation with the text an instance holds gives it that translation's Gateway set; a
+ * failed translation is tried again a debounce later. */
+static void test_m_translated_adopts(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    struct kgc_sync_inst *i = m_synced(&m, H_A);
+    assert_false(m_programmed(&m, 2));
+    kgc_sync_machine_mark(&m, 200 * MS);
+    struct kgc_sync_decision d = m_expect(&m, 300 * MS, KGC_SYNC_DO_TRANSLATE);
+    struct kgc_sync_blob *b = mkblob(H_A, false, 2); /* same text, newer generation */
+    assert_true(kgc_sync_machine_translated(&m, b, d.fresh));
+    kgc_sync_blob_unref(b);
+    assert_ptr_equal(i->accepted, m.cur);
+    assert_true(m_programmed(&m, 2));
+    m_expect(&m, 300 * MS, KGC_SYNC_DO_IDLE);
+    kgc_sync_machine_translate_failed(&m, 400 * MS);
+    d = m_expect(&m, 400 * MS, KGC_SYNC_DO_WAIT);
+    assert_int_equal(d.until_ns, 500 * MS);
+    m_expect(&m, 500 * MS, KGC_SYNC_DO_TRANSLATE);
+    kgc_sync_machine_free(&m);
+}
+
 int main(void)
 {
     kgc_log_setup(KGC_LOG_ERROR, KGC_LOG_TEXT, 2);
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest machine[] = {
+        cmocka_unit_test(test_m_debounce),
+        cmocka_unit_test(test_m_leader),
+        cmocka_unit_test(test_m_ready_forces_push),
+        cmocka_unit_test(test_m_restarted_carried),
+        cmocka_unit_test(test_m_ready_restarted_one_push),
+        cmocka_unit_test(test_m_hash_changed),
+        cmocka_unit_test(test_m_empty_configuration),
+        cmocka_unit_test(test_m_backoff),
+        cmocka_unit_test(test_m_exclusion_rounds),
+        cmocka_unit_test(test_m_unattributed_400),
+        cmocka_unit_test(test_m_unreachable_removed),
+        cmocka_unit_test(test_m_restored_set),
+        cmocka_unit_test(test_m_translated_adopts),
+    };
+    int rc = cmocka_run_group_tests_name("machine", machine, NULL, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_only_leader_pushes),
         cmocka_unit_test(test_programmed_after_both_accept),
         cmocka_unit_test(test_restarted_kgc_gets_304),
-        cmocka_unit_test(test_debounce_coalesces),
         cmocka_unit_test(test_restart_gets_current_config),
         cmocka_unit_test(test_restarted_instance_keeps_gateways_programmed),
         cmocka_unit_test(test_broken_route_reported_others_flow),
@@ -1240,11 +1731,11 @@ int main(void)
         cmocka_unit_test(test_push_duration_histogram),
         cmocka_unit_test(test_accepted_set_survives_restart),
         cmocka_unit_test(test_restored_set_carried_until_repush),
-        cmocka_unit_test(test_empty_configuration_is_not_a_restart),
         cmocka_unit_test(test_route_verdict_known_before_first_status),
         cmocka_unit_test(test_only_usable_listeners_pushed),
+        cmocka_unit_test(test_fake_clock_drives_thread),
     };
-    int rc = cmocka_run_group_tests(tests, setup, teardown);
+    rc |= cmocka_run_group_tests_name("processes", tests, setup, teardown);
     curl_global_cleanup();
     return rc;
 }

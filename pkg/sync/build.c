@@ -1,0 +1,243 @@
+/* sync — one translation: the cache (without the objects Kong rejected, exclude.c) into a
+ * configuration blob with the Gateway set it was made from, handed to the state machine
+ * (syncer thread; the translation runs with no syncer lock held).
+ *
+ * Only usable listeners carry routes: the translator's listener_usable input is the Gateway
+ * reconciler's verdict on the listener (kgc_status_gateway_usable_listeners() with the same
+ * options, the same listener view and the same lookup the translator reads), computed once per
+ * Gateway version per translation. */
+#include "sync_internal.h"
+
+#include "kgc/base.h"
+#include "kgc/listenercache.h"
+#include "kgc/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- which Gateways a configuration holds -----------------------------------------------------
+ */
+
+struct names {
+    char **v;
+    size_t n, cap;
+    bool oom;
+};
+
+static void names_add(struct names *n, const char *v)
+{
+    if (n->oom)
+        return;
+    if (n->n == n->cap) {
+        size_t cap = n->cap ? n->cap * 2 : 8;
+        char **nv = realloc(n->v, cap * sizeof(*nv));
+        if (!nv) {
+            n->oom = true;
+            return;
+        }
+        n->v = nv;
+        n->cap = cap;
+    }
+    if (!(n->v[n->n] = strdup(v)))
+        n->oom = true;
+    else
+        n->n++;
+}
+
+static void names_free(struct names *n)
+{
+    for (size_t i = 0; i < n->n; i++)
+        free(n->v[i]);
+    free(n->v);
+}
+
+struct gw_walk {
+    const char *controller;
+    struct names classes;
+    struct kgc_sync_blob *b;
+    bool oom;
+};
+
+static bool visit_class(const struct kgc_api_obj *obj, void *ctx)
+{
+    struct gw_walk *w = ctx;
+    const struct kgc_api_gatewayclass *gc = kgc_api_as_gatewayclass(obj);
+    if (gc && gc->controller_name && strcmp(gc->controller_name, w->controller) == 0)
+        names_add(&w->classes, obj->meta.name);
+    return true;
+}
+
+static bool visit_gateway(const struct kgc_api_obj *obj, void *ctx)
+{
+    struct gw_walk *w = ctx;
+    const struct kgc_api_gateway *gw = kgc_api_as_gateway(obj);
+    if (!gw || !gw->gateway_class_name || w->oom)
+        return true;
+    bool owned = false;
+    for (size_t i = 0; i < w->classes.n && !owned; i++)
+        owned = strcmp(w->classes.v[i], gw->gateway_class_name) == 0;
+    if (!owned)
+        return true;
+    if (kgc_sync_blob_add_gateway(w->b, obj->meta.key, obj->meta.generation) != 0) {
+        w->oom = true;
+        return false;
+    }
+    return true;
+}
+
+/* ---- which listeners carry routes ----------------------------------------------------------- */
+
+struct usable_gw {
+    char *key; /* "ns/name@<uid>@<resourceVersion>" (owned) */
+    uint64_t bits;
+    uint16_t kong_ports[KGC_STATUS_MAX_LISTENERS]; /* 0: unknown */
+};
+
+struct usable_ctx {
+    const struct kgc_status_options *so;
+    const struct kgc_status_lookup *lk;
+    struct kgc_strmap by_key; /* key → struct usable_gw */
+    bool oom;
+};
+
+/* The verdict on gw (computed and kept on first use); NULL when it cannot be computed. */
+static const struct usable_gw *usable_of(struct usable_ctx *u, const struct kgc_api_gateway *gw)
+{
+    char key[512];
+    snprintf(key, sizeof(key), "%s/%s@%s@%s", gw->obj.meta.namespace ? gw->obj.meta.namespace : "",
+             gw->obj.meta.name ? gw->obj.meta.name : "", gw->obj.meta.uid ? gw->obj.meta.uid : "",
+             gw->obj.meta.resource_version ? gw->obj.meta.resource_version : "");
+    struct usable_gw *e = kgc_strmap_get(&u->by_key, key);
+    if (e)
+        return e;
+    e = calloc(1, sizeof(*e));
+    struct kgc_err err = {0};
+    if (!e || !(e->key = strdup(key)) ||
+        kgc_status_gateway_usable_listeners(u->so, u->lk, gw, &e->bits, e->kong_ports, &err) != 0 ||
+        kgc_strmap_put(&u->by_key, e->key, e, NULL) != 0) {
+        u->oom |= !e || !e->key || err.code == KGC_ENOMEM || err.code == 0;
+        if (e)
+            free(e->key);
+        free(e);
+        return NULL;
+    }
+    return e;
+}
+
+static bool listener_usable(void *ctx, const struct kgc_api_gateway *gw, uint32_t li)
+{
+    const struct usable_gw *e = usable_of(ctx, gw);
+    return e && li < KGC_STATUS_MAX_LISTENERS && ((e->bits >> li) & 1);
+}
+
+/* The Kong proxy port the listener reaches (status's kong_port), 0 when unknown. */
+static uint16_t listener_kong_port(void *ctx, const struct kgc_api_gateway *gw, uint32_t li)
+{
+    const struct usable_gw *e = usable_of(ctx, gw);
+    return e && li < KGC_STATUS_MAX_LISTENERS ? e->kong_ports[li] : 0;
+}
+
+static void usable_ctx_free(struct usable_ctx *u)
+{
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (kgc_strmap_next(&u->by_key, &pos, &k, &v)) {
+        struct usable_gw *e = v;
+        free(e->key);
+        free(e);
+    }
+    kgc_strmap_destroy(&u->by_key);
+}
+
+/* fresh: a change (not a re-translation after a rejection). */
+int kgc_sync_build(struct kgc_sync *s, bool fresh)
+{
+    kgc_sync_exclude_prune(s);
+    /* the routes, before the translator reads them */
+    struct kgc_sync_rwalk *rw = kgc_sync_verdicts_walk(s);
+    struct kgc_listenercache_view view = {0};
+    if (s->lc)
+        kgc_listenercache_view(s->lc, &view);
+    struct kgc_status_lookup hl = kgc_sync_hiding_lookup(s);
+    struct kgc_status_options so;
+    kgc_status_options_default(&so);
+    so.controller_name = s->controller_name;
+    so.publish_service_namespace = s->publish_ns;
+    so.publish_service_name = s->publish_name;
+    so.view = s->lc ? &view : NULL;
+    so.now = "1970-01-01T00:00:00Z"; /* no condition is written from here */
+    struct usable_ctx uc = {.so = &so, .lk = &hl};
+    kgc_strmap_init(&uc.by_key);
+    struct kgc_translate_input in = {
+        .lookup = &hl,
+        .controller_name = s->controller_name,
+        .router_flavor = s->lc ? view.router_flavor : NULL,
+        .kong_version = s->lc ? view.version : NULL,
+        .listener_usable = listener_usable,
+        .listener_usable_ctx = &uc,
+        .listener_kong_port = listener_kong_port,
+        .invalid_backend_target = s->invalid_backend_target,
+    };
+    struct kgc_translate_output out = {0};
+    struct kgc_err err = {0};
+    uint64_t t0 = kgc_clock_now(s->clock);
+    int rc = kgc_translate(&in, &out, &err);
+    uint64_t took = kgc_clock_now(s->clock) - t0;
+    if (rc == 0 && uc.oom) {
+        kgc_translate_output_free(&out);
+        rc = kgc_err_set(&err, KGC_ENOMEM, "out of memory judging listeners");
+    }
+    usable_ctx_free(&uc);
+    if (s->lc)
+        kgc_listenercache_view_release(&view);
+    struct kgc_sync_blob *b = NULL;
+    struct gw_walk w = {.controller = s->controller_name};
+    const struct kgc_translate_counts *n = &out.counts;
+    if (rc == 0 && (b = kgc_sync_blob_new(out.hash, !n->services && !n->routes && !n->upstreams &&
+                                                        !n->targets && !n->plugins &&
+                                                        !n->certificates && !n->snis))) {
+        b->text = out.config;
+        b->len = out.config_len;
+        out.config = NULL;
+        w.b = b;
+        hl.foreach (hl.ctx, KGC_API_GATEWAYCLASS, NULL, visit_class, &w);
+        if (!w.classes.oom)
+            hl.foreach (hl.ctx, KGC_API_GATEWAY, NULL, visit_gateway, &w);
+        if (w.classes.oom || w.oom) {
+            kgc_sync_blob_unref(b);
+            b = NULL;
+        }
+    }
+    names_free(&w.classes);
+    if (!b) {
+        kgc_sync_verdicts_walk_free(rw);
+        kgc_translate_output_free(&out);
+        kgc_error(KGC_SYNC_COMPONENT, "translation failed",
+                  KGC_F_STR("error", rc ? err.msg : "out of memory"));
+        return rc ? rc : KGC_ENOMEM;
+    }
+
+    pthread_mutex_lock(&s->mu);
+    bool same = s->m.cur && strcmp(s->m.cur->hash, b->hash) == 0;
+    bool adopted = kgc_sync_machine_translated(&s->m, b, fresh);
+    kgc_translate_output_free(&s->last_out);
+    s->last_out = out;
+    s->have_out = true;
+    s->translated_wall_ms = kgc_base_wall_ms();
+    s->stats.translations++;
+    s->stats.translate_duration_ns_sum += took;
+    s->stats.config_bytes = b->len;
+    s->stats.problems = out.n_problems;
+    pthread_mutex_unlock(&s->mu);
+    kgc_debug(KGC_SYNC_COMPONENT, "translated", KGC_F_STR("hash", b->hash),
+              KGC_F_INT("bytes", b->len), KGC_F_INT("routes", out.counts.routes),
+              KGC_F_INT("problems", out.n_problems), KGC_F_INT("ms", took / KGC_NS_PER_MS),
+              KGC_F_BOOL("unchanged", same));
+    kgc_sync_blob_unref(b); /* cur holds it; only this thread changes cur */
+    kgc_sync_verdicts_record(s, rw);
+    if (adopted)
+        kgc_sync_announce_programmed(s);
+    return 0;
+}

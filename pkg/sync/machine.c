@@ -1,0 +1,469 @@
+/* sync — the state machine: debounce, per-instance push decisions, backoff, what a restarted
+ * instance carries, and the `programmed` answer (see sync_internal.h and pkg/sync/README.md).
+ *
+ * Pure: no I/O, no thread, no lock, no clock read, no log. The syncer thread (sync.c) asks
+ * kgc_sync_machine_next() what to do, does it with its lock released and feeds the result back;
+ * tests drive it directly with made-up times, events and blobs. */
+#include "sync_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- blobs ------------------------------------------------------------------------------------
+ */
+
+struct kgc_sync_blob *kgc_sync_blob_new(const char *hash, bool empty)
+{
+    struct kgc_sync_blob *b = calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    atomic_init(&b->refs, 1);
+    snprintf(b->hash, sizeof(b->hash), "%s", hash ? hash : "");
+    b->empty = empty;
+    return b;
+}
+
+int kgc_sync_blob_add_gateway(struct kgc_sync_blob *b, const char *key, int64_t gen)
+{
+    if (b->n_gws == b->cap_gws) {
+        size_t cap = b->cap_gws ? 2 * b->cap_gws : 8;
+        struct kgc_sync_gwref *v = realloc(b->gws, cap * sizeof(*v));
+        if (!v)
+            return KGC_ENOMEM;
+        b->gws = v;
+        b->cap_gws = cap;
+    }
+    char *k = strdup(key);
+    if (!k)
+        return KGC_ENOMEM;
+    b->gws[b->n_gws++] = (struct kgc_sync_gwref){.key = k, .generation = gen};
+    return 0;
+}
+
+struct kgc_sync_blob *kgc_sync_blob_ref(struct kgc_sync_blob *b)
+{
+    if (b)
+        atomic_fetch_add(&b->refs, 1);
+    return b;
+}
+
+void kgc_sync_blob_unref(struct kgc_sync_blob *b)
+{
+    if (!b || atomic_fetch_sub(&b->refs, 1) != 1)
+        return;
+    for (size_t i = 0; i < b->n_gws; i++)
+        free(b->gws[i].key);
+    free(b->gws);
+    free(b->text);
+    free(b);
+}
+
+void kgc_sync_blob_set(struct kgc_sync_blob **slot, struct kgc_sync_blob *b)
+{
+    struct kgc_sync_blob *old = *slot;
+    *slot = kgc_sync_blob_ref(b);
+    kgc_sync_blob_unref(old);
+}
+
+bool kgc_sync_blob_has_gateway(const struct kgc_sync_blob *b, const char *key, int64_t gen)
+{
+    for (size_t k = 0; b && k < b->n_gws; k++)
+        if (strcmp(b->gws[k].key, key) == 0 && b->gws[k].generation >= gen)
+            return true;
+    return false;
+}
+
+const char *kgc_sync_blob_kong_hash(const struct kgc_sync_blob *b)
+{
+    return b->empty ? KGC_KONG_EMPTY_HASH : b->hash;
+}
+
+static bool hash_eq(const struct kgc_sync_blob *b, const char *hash)
+{
+    return b && hash && strcmp(b->hash, hash) == 0;
+}
+
+/* Whether Kong reporting hash means it holds b. */
+static bool kong_hash_eq(const struct kgc_sync_blob *b, const char *hash)
+{
+    return b && hash && strcmp(kgc_sync_blob_kong_hash(b), hash) == 0;
+}
+
+/* ---- life -------------------------------------------------------------------------------------
+ */
+
+void kgc_sync_machine_init(struct kgc_sync_machine *m, uint64_t debounce_ns, uint64_t max_delay_ns)
+{
+    memset(m, 0, sizeof(*m));
+    m->debounce_ns = debounce_ns;
+    m->max_delay_ns = max_delay_ns ? max_delay_ns : KGC_NS_PER_S;
+    if (m->max_delay_ns < m->debounce_ns)
+        m->max_delay_ns = m->debounce_ns;
+}
+
+void kgc_sync_machine_free(struct kgc_sync_machine *m)
+{
+    while (m->insts) {
+        struct kgc_sync_inst *i = m->insts;
+        m->insts = i->next;
+        kgc_sync_blob_unref(i->accepted);
+        kgc_sync_blob_unref(i->carried);
+        free(i);
+    }
+    kgc_sync_blob_unref(m->cur);
+    kgc_sync_blob_unref(m->last_good);
+    kgc_sync_blob_unref(m->restored);
+    m->cur = m->last_good = m->restored = NULL;
+}
+
+struct kgc_sync_inst *kgc_sync_machine_instance(struct kgc_sync_machine *m, const char *url,
+                                                bool create)
+{
+    for (struct kgc_sync_inst *i = m->insts; i; i = i->next)
+        if (strcmp(i->url, url) == 0)
+            return i;
+    if (!create)
+        return NULL;
+    struct kgc_sync_inst *i = calloc(1, sizeof(*i));
+    if (!i)
+        return NULL;
+    snprintf(i->url, sizeof(i->url), "%s", url);
+    i->last_result = "";
+    i->next = m->insts;
+    m->insts = i;
+    return i;
+}
+
+struct kgc_sync_inst *kgc_sync_machine_add_static(struct kgc_sync_machine *m, const char *url)
+{
+    struct kgc_sync_inst *i = kgc_sync_machine_instance(m, url, true);
+    if (i) {
+        i->is_static = true;
+        i->ready = true;
+        i->force = true;
+    }
+    return i;
+}
+
+/* ---- inputs -----------------------------------------------------------------------------------
+ */
+
+void kgc_sync_machine_mark(struct kgc_sync_machine *m, uint64_t now)
+{
+    if (!m->dirty) {
+        m->dirty = true;
+        m->first_mark_ns = now;
+    }
+    m->last_mark_ns = now;
+}
+
+void kgc_sync_machine_set_leader(struct kgc_sync_machine *m, bool leader)
+{
+    if (leader && !m->leader)
+        for (struct kgc_sync_inst *i = m->insts; i; i = i->next) {
+            i->force = true;
+            i->retry_at_ns = 0;
+        }
+    m->leader = leader;
+}
+
+uint64_t kgc_sync_backoff_ns(unsigned attempts)
+{
+    uint64_t d = KGC_SYNC_BACKOFF_MIN_NS;
+    for (unsigned k = 0; k < attempts && d < KGC_SYNC_BACKOFF_MAX_NS; k++)
+        d *= 2;
+    return d < KGC_SYNC_BACKOFF_MAX_NS ? d : KGC_SYNC_BACKOFF_MAX_NS;
+}
+
+/* What instance i held before it restarted empty: what it accepted from this process, else what
+ * it was already counted as carrying, else what the last kgc process saw accepted (restored). */
+static struct kgc_sync_blob *carried_before_restart(struct kgc_sync_machine *m,
+                                                    struct kgc_sync_inst *i)
+{
+    return i->accepted ? i->accepted : i->carried ? i->carried : m->restored;
+}
+
+/* i lost its configuration: re-pushed at once, and until that answers it counts as carrying
+ * what it had. */
+static void lost_config(struct kgc_sync_machine *m, struct kgc_sync_inst *i)
+{
+    kgc_sync_blob_set(&i->carried, carried_before_restart(m, i));
+    kgc_sync_blob_set(&i->accepted, NULL);
+    i->force = true;
+    i->retry_at_ns = 0;
+}
+
+bool kgc_sync_machine_event(struct kgc_sync_machine *m, enum kgc_kong_event_type type,
+                            const char *url, const char *node_id, const char *hash,
+                            const char **why)
+{
+    *why = NULL;
+    struct kgc_sync_inst *i = kgc_sync_machine_instance(m, url, type != KGC_KONG_EV_REMOVED);
+    if (!i)
+        return false;
+    if (!hash)
+        hash = "";
+    switch (type) {
+    case KGC_KONG_EV_READY:
+        if (node_id)
+            snprintf(i->node_id, sizeof(i->node_id), "%s", node_id);
+        /* first seen by this process: until the push answers, it counts as carrying what the
+         * last process saw accepted (a 304 or an acceptance replaces that at once) */
+        if (!i->accepted && !i->carried && m->restored)
+            kgc_sync_blob_set(&i->carried, m->restored);
+        i->ready = true;
+        i->removed = false;
+        i->force = true; /* push at once; 304 when it already holds it */
+        i->retry_at_ns = 0;
+        i->attempts = 0;
+        *why = "ready";
+        return true;
+    case KGC_KONG_EV_RESTARTED:
+        if (node_id)
+            snprintf(i->node_id, sizeof(i->node_id), "%s", node_id);
+        /* The prober says ready, then restarted, for the one probe that sees a new node_id: the
+         * READY may already have pushed to this very process (the syncer thread runs between
+         * the two). Then it holds the configuration: nothing to do. */
+        if (i->accepted && i->node_id[0] && strcmp(i->accepted_node, i->node_id) == 0)
+            return false;
+        lost_config(m, i);
+        i->rejected_hash[0] = '\0';
+        *why = "restarted";
+        return true;
+    case KGC_KONG_EV_HASH_CHANGED:
+        snprintf(i->kong_hash, sizeof(i->kong_hash), "%s", hash);
+        if (kong_hash_eq(i->accepted, hash) || strcmp(i->inflight_hash, hash) == 0)
+            return false; /* ours (zeros too, when what it holds or is being sent is empty) */
+        if (kgc_kong_hash_is_empty(hash)) {
+            lost_config(m, i);
+            *why = "empty configuration";
+            return true;
+        }
+        if (hash_eq(m->cur, hash) || hash_eq(m->last_good, hash)) {
+            kgc_sync_blob_set(&i->accepted, hash_eq(m->cur, hash) ? m->cur : m->last_good);
+            return true;
+        }
+        if (!hash[0])
+            return false;
+        if (!hash_eq(m->restored, hash))
+            kgc_sync_blob_set(&m->restored, NULL);
+        kgc_sync_blob_set(&i->accepted, NULL);
+        i->force = true;
+        i->retry_at_ns = 0;
+        *why = "configuration changed by someone else";
+        return true;
+    case KGC_KONG_EV_UNREACHABLE:
+        i->ready = false;
+        return true;
+    case KGC_KONG_EV_REMOVED:
+        i->ready = false;
+        i->removed = true;
+        kgc_sync_blob_set(&i->accepted, NULL);
+        kgc_sync_blob_set(&i->carried, NULL);
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* ---- decisions --------------------------------------------------------------------------------
+ */
+
+/* What instance i should hold: the current configuration, else the last accepted one, never
+ * the text it rejected. */
+static struct kgc_sync_blob *target_of(const struct kgc_sync_machine *m,
+                                       const struct kgc_sync_inst *i)
+{
+    if (m->cur && !hash_eq(m->cur, i->rejected_hash))
+        return m->cur;
+    if (m->last_good && !hash_eq(m->last_good, i->rejected_hash))
+        return m->last_good;
+    return NULL;
+}
+
+bool kgc_sync_machine_wants_push(const struct kgc_sync_machine *m, const struct kgc_sync_inst *i)
+{
+    if (i->removed || !i->ready)
+        return false;
+    const struct kgc_sync_blob *t = target_of(m, i);
+    return t && (i->force || !i->accepted || !hash_eq(i->accepted, t->hash));
+}
+
+struct kgc_sync_decision kgc_sync_machine_next(struct kgc_sync_machine *m, uint64_t now)
+{
+    struct kgc_sync_decision d = {.what = KGC_SYNC_DO_IDLE};
+    if (!m->leader)
+        return d;
+    uint64_t due = UINT64_MAX;
+    if (m->dirty) {
+        due = m->last_mark_ns + m->debounce_ns;
+        if (m->first_mark_ns + m->max_delay_ns < due)
+            due = m->first_mark_ns + m->max_delay_ns;
+    }
+    if (m->translate_now || (m->dirty && now >= due)) {
+        d.what = KGC_SYNC_DO_TRANSLATE;
+        d.fresh = m->dirty && now >= due;
+        if (d.fresh) {
+            m->dirty = false;
+            m->exclude_rounds = 0;
+        }
+        m->translate_now = false;
+        return d;
+    }
+    for (struct kgc_sync_inst *i = m->insts; i; i = i->next) {
+        if (!kgc_sync_machine_wants_push(m, i))
+            continue;
+        if (i->retry_at_ns <= now) {
+            d.what = KGC_SYNC_DO_PUSH;
+            d.inst = i;
+            d.blob = kgc_sync_blob_ref(target_of(m, i));
+            i->force = false;
+            snprintf(i->inflight_hash, sizeof(i->inflight_hash), "%s",
+                     kgc_sync_blob_kong_hash(d.blob));
+            snprintf(i->inflight_node, sizeof(i->inflight_node), "%s", i->node_id);
+            return d;
+        }
+        if (i->retry_at_ns < due)
+            due = i->retry_at_ns;
+    }
+    if (due != UINT64_MAX) {
+        d.what = KGC_SYNC_DO_WAIT;
+        d.until_ns = due;
+    }
+    return d;
+}
+
+bool kgc_sync_machine_translated(struct kgc_sync_machine *m, struct kgc_sync_blob *b, bool fresh)
+{
+    bool adopted = false;
+    kgc_sync_blob_set(&m->cur, b);
+    if (hash_eq(m->last_good, b->hash))
+        kgc_sync_blob_set(&m->last_good, b);
+    for (struct kgc_sync_inst *i = m->insts; i; i = i->next) {
+        if (fresh)
+            i->rejected_hash[0] = '\0';
+        /* same text: the instance holds this configuration, with this Gateway set */
+        if (i->accepted && i->accepted != b && hash_eq(i->accepted, b->hash)) {
+            kgc_sync_blob_set(&i->accepted, b);
+            adopted = true;
+        }
+    }
+    return adopted;
+}
+
+void kgc_sync_machine_translate_failed(struct kgc_sync_machine *m, uint64_t now)
+{
+    if (!m->dirty) { /* try again after a debounce */
+        m->dirty = true;
+        m->first_mark_ns = m->last_mark_ns = now;
+    }
+}
+
+void kgc_sync_machine_push_aborted(struct kgc_sync_machine *m, struct kgc_sync_inst *i)
+{
+    (void)m;
+    i->inflight_hash[0] = '\0';
+}
+
+/* A failure while i counted as carrying its old configuration: after KGC_SYNC_CARRIED_ATTEMPTS
+ * of them, what it carried is gone for good. Returns whether that changed. */
+static bool failed_carrying(struct kgc_sync_machine *m, struct kgc_sync_inst *i)
+{
+    if (i->attempts + 1 < KGC_SYNC_CARRIED_ATTEMPTS || !i->carried)
+        return false;
+    kgc_sync_blob_set(&i->carried, NULL);
+    kgc_sync_blob_set(&m->restored, NULL);
+    return true;
+}
+
+bool kgc_sync_machine_push_done(struct kgc_sync_machine *m, struct kgc_sync_inst *i,
+                                struct kgc_sync_blob *b, const struct kgc_sync_push_outcome *o,
+                                uint64_t now)
+{
+    bool changed = false;
+    i->inflight_hash[0] = '\0';
+    if (o->failed) {
+        changed = failed_carrying(m, i);
+        i->retry_at_ns = now + kgc_sync_backoff_ns(i->attempts++);
+        return changed;
+    }
+    switch (o->kind) {
+    case KGC_KONG_PUSH_APPLIED:
+    case KGC_KONG_PUSH_UNCHANGED:
+        kgc_sync_blob_set(&i->accepted, b);
+        snprintf(i->accepted_node, sizeof(i->accepted_node), "%s", i->inflight_node);
+        kgc_sync_blob_set(&i->carried, NULL);
+        kgc_sync_blob_set(&m->last_good, b);
+        kgc_sync_blob_set(&m->restored, NULL); /* this process knows better now */
+        i->force = false;
+        i->attempts = 0;
+        i->retry_at_ns = 0;
+        snprintf(i->kong_hash, sizeof(i->kong_hash), "%s", kgc_sync_blob_kong_hash(b));
+        return true;
+    case KGC_KONG_PUSH_REJECTED:
+        if (i->carried) {
+            kgc_sync_blob_set(&i->carried, NULL);
+            kgc_sync_blob_set(&m->restored, NULL); /* what it carried is gone for good */
+            changed = true;
+        }
+        snprintf(i->rejected_hash, sizeof(i->rejected_hash), "%s", b->hash);
+        i->retry_at_ns = 0;
+        if (o->n_new_broken && m->exclude_rounds < KGC_SYNC_MAX_EXCLUDE_ROUNDS) {
+            m->exclude_rounds++;
+            m->translate_now = true;
+        }
+        return changed;
+    case KGC_KONG_PUSH_BUSY:
+    case KGC_KONG_PUSH_OTHER:
+    default: {
+        changed = failed_carrying(m, i);
+        uint64_t d = kgc_sync_backoff_ns(i->attempts++);
+        if (o->retry_after_s)
+            d = (uint64_t)o->retry_after_s * KGC_NS_PER_S;
+        if (d > KGC_SYNC_BACKOFF_MAX_NS)
+            d = KGC_SYNC_BACKOFF_MAX_NS;
+        i->retry_at_ns = now + d;
+        return changed;
+    }
+    }
+}
+
+/* ---- queries ----------------------------------------------------------------------------------
+ */
+
+bool kgc_sync_machine_programmed(const struct kgc_sync_machine *m, const char *key, int64_t gen,
+                                 char *why, size_t why_size)
+{
+    bool ok = true;
+    size_t n_ready = 0;
+    for (const struct kgc_sync_inst *i = m->insts; i && ok; i = i->next) {
+        if (i->removed || !i->ready)
+            continue;
+        n_ready++;
+        bool found = kgc_sync_blob_has_gateway(i->accepted, key, gen) ||
+                     kgc_sync_blob_has_gateway(i->carried, key, gen); /* re-push pending */
+        if (!found) {
+            ok = false;
+            if (why && why_size)
+                snprintf(why, why_size, "waiting for Kong %s to accept the configuration", i->url);
+        }
+    }
+    if (!ok || n_ready)
+        return ok;
+    /* Kong is down (restarting): keep the status the last-known data plane implies. The Gateway
+     * stays Programmed if an instance had accepted a configuration containing it before it went
+     * away; a Gateway it never carried waits (Pending). */
+    bool carried = false;
+    for (const struct kgc_sync_inst *i = m->insts; i && !carried; i = i->next) {
+        if (i->removed)
+            continue;
+        carried = kgc_sync_blob_has_gateway(i->accepted, key, gen) ||
+                  kgc_sync_blob_has_gateway(i->carried, key, gen);
+    }
+    /* kgc restarted while Kong is down: what the last process saw accepted */
+    carried = carried || kgc_sync_blob_has_gateway(m->restored, key, gen);
+    if (!carried && why && why_size)
+        snprintf(why, why_size, "no ready Kong instance to configure");
+    return carried;
+}

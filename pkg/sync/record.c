@@ -1,0 +1,124 @@
+/* sync — the accepted Gateway set across kgc restarts: record "rec:sync-accepted" in the store
+ * the listener cache persists to (kgc/store.h, kgc_listenercache_store()): RECORD_HEADER, the
+ * hash, then one "<generation> <namespace>/<name>" line per Gateway (kgc/sync.h). */
+#include "sync_internal.h"
+
+#include "kgc/listenercache.h"
+#include "kgc/log.h"
+#include "kgc/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RECORD_NAME   "rec:sync-accepted" /* a store record name (kgc/store.h) */
+#define RECORD_HEADER "kgc-sync-accepted/1\n"
+
+/* The record of b's Gateway set (malloc'd, *len bytes plus a NUL), or NULL when out of memory. */
+static char *encode_accepted(const struct kgc_sync_blob *b, size_t *len)
+{
+    size_t cap = strlen(RECORD_HEADER) + sizeof(b->hash) + 1;
+    for (size_t i = 0; i < b->n_gws; i++)
+        cap += strlen(b->gws[i].key) + 24;
+    char *rec = malloc(cap);
+    if (!rec)
+        return NULL;
+    size_t n = (size_t)snprintf(rec, cap, "%s%s\n", RECORD_HEADER, b->hash);
+    for (size_t i = 0; i < b->n_gws && n < cap; i++)
+        n += (size_t)snprintf(rec + n, cap - n, "%lld %s\n", (long long)b->gws[i].generation,
+                              b->gws[i].key);
+    if (n >= cap) {
+        free(rec);
+        return NULL;
+    }
+    *len = n;
+    return rec;
+}
+
+/* A stored record (len bytes followed by a NUL, as kgc_store_get() gives it) as a blob without
+ * text, or NULL (malformed, out of memory). Any bytes. */
+static struct kgc_sync_blob *parse_accepted(const char *rec, size_t len)
+{
+    size_t hl = strlen(RECORD_HEADER);
+    if (len <= hl || strncmp(rec, RECORD_HEADER, hl) != 0)
+        return NULL;
+    const char *p = rec + hl, *nl = strchr(p, '\n');
+    if (!nl || (size_t)(nl - p) != KGC_KONG_HASH_LEN)
+        return NULL;
+    char hash[KGC_KONG_HASH_LEN + 1];
+    memcpy(hash, p, KGC_KONG_HASH_LEN);
+    hash[KGC_KONG_HASH_LEN] = '\0';
+    struct kgc_sync_blob *b = kgc_sync_blob_new(hash, false);
+    bool ok = b != NULL;
+    for (p = nl + 1; ok && *p; p = nl + 1) {
+        nl = strchr(p, '\n');
+        const char *sp = nl ? memchr(p, ' ', (size_t)(nl - p)) : NULL;
+        char *end = NULL;
+        long long gen = sp ? strtoll(p, &end, 10) : 0;
+        if (!nl || !sp || end != sp || sp + 1 >= nl) {
+            ok = false;
+            break;
+        }
+        char *key = strndup(sp + 1, (size_t)(nl - sp - 1));
+        ok = key && kgc_sync_blob_add_gateway(b, key, gen) == 0;
+        free(key);
+    }
+    if (!ok) {
+        kgc_sync_blob_unref(b);
+        return NULL;
+    }
+    return b;
+}
+
+char *kgc_sync_accepted_record_canonical(const char *rec, size_t len, size_t *out_len)
+{
+    struct kgc_sync_blob *b = parse_accepted(rec, len);
+    char *out = b ? encode_accepted(b, out_len) : NULL;
+    kgc_sync_blob_unref(b);
+    return out;
+}
+
+void kgc_sync_record_persist(struct kgc_sync *s, const struct kgc_sync_blob *b)
+{
+    struct kgc_store *st = kgc_listenercache_store(s->lc);
+    if (!st || strcmp(s->persisted_hash, b->hash) == 0)
+        return;
+    size_t n = 0;
+    char *rec = encode_accepted(b, &n);
+    if (!rec)
+        return;
+    struct kgc_err err = {0};
+    if (kgc_store_put(st, RECORD_NAME, rec, n, &err) == 0)
+        snprintf(s->persisted_hash, sizeof(s->persisted_hash), "%s", b->hash);
+    else
+        kgc_warn(KGC_SYNC_COMPONENT, "cannot store the accepted Gateway set",
+                 KGC_F_STR("error", err.msg));
+    free(rec);
+}
+
+struct kgc_sync_blob *kgc_sync_record_restore(struct kgc_sync *s)
+{
+    struct kgc_store *st = kgc_listenercache_store(s->lc);
+    if (!st)
+        return NULL;
+    char *rec = NULL;
+    size_t len = 0;
+    struct kgc_err err = {0};
+    int rc = kgc_store_get(st, RECORD_NAME, &rec, &len, &err);
+    if (rc != 0) {
+        if (rc != KGC_ENOENT)
+            kgc_warn(KGC_SYNC_COMPONENT, "cannot read the stored Gateway set",
+                     KGC_F_STR("error", err.msg));
+        return NULL;
+    }
+    struct kgc_sync_blob *b = parse_accepted(rec, len);
+    free(rec);
+    if (!b) {
+        kgc_warn(KGC_SYNC_COMPONENT, "ignoring a malformed stored Gateway set");
+        return NULL;
+    }
+    snprintf(s->persisted_hash, sizeof(s->persisted_hash), "%s", b->hash);
+    kgc_info(KGC_SYNC_COMPONENT, "last accepted Gateway set restored", KGC_F_STR("hash", b->hash),
+             KGC_F_INT("gateways", b->n_gws));
+    return b;
+}

@@ -1,0 +1,272 @@
+/* sync — declarations shared by the syncer's files (pkg/sync/README.md maps them). Not part of
+ * the public contract (include/kgc/sync.h). */
+#ifndef KGC_SYNC_INTERNAL_H
+#define KGC_SYNC_INTERNAL_H
+
+#include "kgc/clock.h"
+#include "kgc/strmap.h"
+#include "kgc/sync.h"
+#include "kgc/translate.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KGC_SYNC_COMPONENT "sync"
+#define KGC_SYNC_MSG_MAX   512
+
+/* Failed re-pushes after which a restarted instance no longer counts as carrying its old
+ * configuration (the Gateways it held then wait, Programmed=False/Pending). */
+#define KGC_SYNC_CARRIED_ATTEMPTS 3
+
+/* ---- blobs (machine.c) ------------------------------------------------------------------------
+ * A configuration text and the Gateways it was translated from. Immutable once shared; shared by
+ * reference (cur, last_good, restored, each instance's accepted and carried, a push in flight).
+ * The state machine only reads hash, empty and the Gateway set: a test makes blobs without text. */
+struct kgc_sync_gwref {
+    char *key; /* "ns/name" */
+    int64_t generation;
+};
+
+struct kgc_sync_blob {
+    atomic_uint refs;
+    char *text; /* never logged: holds TLS private keys; NULL for a restored set or in tests */
+    size_t len;
+    char hash[KGC_KONG_HASH_LEN + 1];
+    /* no entity at all: Kong stores it under the empty hash (32 zeros), not under hash
+     * (kong/db/declarative/import.lua:270-273, 433-435), and never answers 304 for it */
+    bool empty;
+    struct kgc_sync_gwref *gws;
+    size_t n_gws, cap_gws;
+};
+
+/* A blob with one reference, hash copied (at most KGC_KONG_HASH_LEN bytes), no text, no
+ * Gateway; NULL when out of memory. */
+struct kgc_sync_blob *kgc_sync_blob_new(const char *hash, bool empty);
+/* Adds Gateway key at generation gen to b's set (before b is shared). 0 or KGC_ENOMEM. */
+int kgc_sync_blob_add_gateway(struct kgc_sync_blob *b, const char *key, int64_t gen);
+struct kgc_sync_blob *kgc_sync_blob_ref(struct kgc_sync_blob *b);             /* NULL-safe */
+void kgc_sync_blob_unref(struct kgc_sync_blob *b);                            /* NULL-safe */
+void kgc_sync_blob_set(struct kgc_sync_blob **slot, struct kgc_sync_blob *b); /* new reference */
+/* Whether b's Gateway set holds key at generation gen or newer (b may be NULL). */
+bool kgc_sync_blob_has_gateway(const struct kgc_sync_blob *b, const char *key, int64_t gen);
+/* The configuration_hash Kong reports once it holds b. */
+const char *kgc_sync_blob_kong_hash(const struct kgc_sync_blob *b);
+
+/* ---- the state machine (machine.c) ------------------------------------------------------------
+ * Pure: no I/O, no thread, no lock, no clock read, no log. Every time is an argument. The
+ * syncer guards it with its mutex; tests drive it directly. */
+
+/* One Kong instance. The fields below "thread" are written by the syncer's thread (sync.c) for
+ * /debug and never read by the machine. */
+struct kgc_sync_inst {
+    char url[KGC_KONG_URL_MAX];
+    bool is_static;                 /* added with kgc_sync_add_instance(): always ready */
+    bool ready;                     /* the last event said ready */
+    bool removed;                   /* REMOVED seen (kept until free: the client may be in use) */
+    bool force;                     /* push even when it seems to hold the target */
+    struct kgc_sync_blob *accepted; /* what it last accepted */
+    struct kgc_sync_blob *carried;  /* what it had accepted before it restarted empty, while the
+                                       re-push that restores it is pending (cleared by its
+                                       answer, a rejection or KGC_SYNC_CARRIED_ATTEMPTS failures) */
+    char rejected_hash[KGC_KONG_HASH_LEN + 1]; /* never re-sent until a change */
+    char inflight_hash[KGC_KONG_HASH_LEN + 1]; /* the hash Kong will report for the push in
+                                                  flight (kgc_sync_blob_kong_hash()) */
+    char kong_hash[KGC_KONG_HASH_LEN + 1];     /* the last hash its prober saw */
+    char node_id[64];                          /* the Kong process the prober last saw ready */
+    char inflight_node[64];                    /* node_id when the push in flight was picked */
+    char accepted_node[64];                    /* the Kong process that answered `accepted` */
+    uint64_t retry_at_ns;                      /* not before (backoff) */
+    unsigned attempts;                         /* failures in a row */
+    /* thread: /debug only */
+    const char *last_result; /* push kind name, "error", "" */
+    long last_status;
+    uint64_t last_push_wall_ms;
+    char last_error[KGC_SYNC_MSG_MAX];
+    struct kgc_kong_client *client; /* the syncer thread only; the machine never touches it */
+    struct kgc_sync_inst *next;
+};
+
+struct kgc_sync_machine {
+    uint64_t debounce_ns, max_delay_ns;
+    bool leader;
+    bool dirty; /* marked since the last fresh translation */
+    uint64_t first_mark_ns, last_mark_ns;
+    bool translate_now; /* re-translate at once (objects were rejected) */
+    unsigned exclude_rounds;
+    struct kgc_sync_blob *cur;       /* the last translation */
+    struct kgc_sync_blob *last_good; /* the last configuration any instance accepted */
+    /* The Gateway set (no text) of the last configuration a Kong accepted before kgc started
+     * (record.c): answers programmed() while no instance is ready, until this process learns
+     * better (an acceptance, a restart, a foreign config). */
+    struct kgc_sync_blob *restored;
+    struct kgc_sync_inst *insts;
+};
+
+enum kgc_sync_do {
+    KGC_SYNC_DO_IDLE = 0,  /* nothing until the next input */
+    KGC_SYNC_DO_WAIT,      /* nothing until until_ns (or the next input) */
+    KGC_SYNC_DO_TRANSLATE, /* translate (fresh: a change; else a re-translation after a 400),
+                              then kgc_sync_machine_translated() or _translate_failed() */
+    KGC_SYNC_DO_PUSH,      /* push blob to inst, then kgc_sync_machine_push_done() */
+};
+
+struct kgc_sync_decision {
+    enum kgc_sync_do what;
+    bool fresh;                 /* TRANSLATE */
+    struct kgc_sync_inst *inst; /* PUSH */
+    struct kgc_sync_blob *blob; /* PUSH: a reference the caller drops */
+    uint64_t until_ns;          /* WAIT */
+};
+
+/* The answer to a push, as the machine needs it. */
+struct kgc_sync_push_outcome {
+    bool failed;                  /* no answer (connect, timeout, ...) */
+    enum kgc_kong_push_kind kind; /* when answered */
+    unsigned retry_after_s;       /* BUSY/OTHER: Kong's Retry-After (0: none) */
+    size_t n_new_broken;          /* REJECTED: objects newly hidden (exclude.c) */
+};
+
+/* max_delay_ns is raised to debounce_ns when below it (0: 1 s). */
+void kgc_sync_machine_init(struct kgc_sync_machine *m, uint64_t debounce_ns, uint64_t max_delay_ns);
+/* Drops every blob and instance (free the instances' clients first). */
+void kgc_sync_machine_free(struct kgc_sync_machine *m);
+/* Something the configuration depends on changed at now. */
+void kgc_sync_machine_mark(struct kgc_sync_machine *m, uint64_t now);
+/* Becoming the leader forces a push to every instance. */
+void kgc_sync_machine_set_leader(struct kgc_sync_machine *m, bool leader);
+/* The instance url (create: made when absent); NULL when absent or out of memory. */
+struct kgc_sync_inst *kgc_sync_machine_instance(struct kgc_sync_machine *m, const char *url,
+                                                bool create);
+/* An always-ready instance (kgc_sync_add_instance()); NULL when out of memory. */
+struct kgc_sync_inst *kgc_sync_machine_add_static(struct kgc_sync_machine *m, const char *url);
+/* A Kong event on url (node_id: the probe's, NULL when the event has no state; hash: "" when
+ * none). Returns whether programmed() may answer differently; *why is set when the instance now
+ * needs a push (the thread must be woken), else NULL. */
+bool kgc_sync_machine_event(struct kgc_sync_machine *m, enum kgc_kong_event_type type,
+                            const char *url, const char *node_id, const char *hash,
+                            const char **why);
+/* What now. TRANSLATE clears the debounce (fresh); PUSH records the push in flight. */
+struct kgc_sync_decision kgc_sync_machine_next(struct kgc_sync_machine *m, uint64_t now);
+/* The translation asked for produced b (fresh as decided). Returns whether an instance was found
+ * to hold b already (its Gateway set is now b's: programmed() may answer differently). */
+bool kgc_sync_machine_translated(struct kgc_sync_machine *m, struct kgc_sync_blob *b, bool fresh);
+/* The translation failed: try again a debounce after now. */
+void kgc_sync_machine_translate_failed(struct kgc_sync_machine *m, uint64_t now);
+/* The push of b to i was aborted (shutdown): nothing is in flight any more. */
+void kgc_sync_machine_push_aborted(struct kgc_sync_machine *m, struct kgc_sync_inst *i);
+/* The push of b to i ended at now with o. Returns whether programmed() may answer differently. */
+bool kgc_sync_machine_push_done(struct kgc_sync_machine *m, struct kgc_sync_inst *i,
+                                struct kgc_sync_blob *b, const struct kgc_sync_push_outcome *o,
+                                uint64_t now);
+/* Whether i needs a push now or after retry_at_ns. */
+bool kgc_sync_machine_wants_push(const struct kgc_sync_machine *m, const struct kgc_sync_inst *i);
+/* The status hook's answer for Gateway key at generation gen (kgc_sync_gateway_programmed()). */
+bool kgc_sync_machine_programmed(const struct kgc_sync_machine *m, const char *key, int64_t gen,
+                                 char *why, size_t why_size);
+/* The delay before the next push after `attempts` failures in a row: 100 ms doubling, 30 s cap. */
+uint64_t kgc_sync_backoff_ns(unsigned attempts);
+
+/* ---- rejected objects (exclude.c) -------------------------------------------------------------
+ */
+
+/* An object Kong rejected, hidden from the translator while `version` is current. */
+struct kgc_sync_broken {
+    enum kgc_api_kind kind;
+    char *ns; /* "" for cluster-scoped kinds */
+    char *name;
+    char version[96]; /* "g<generation>" or "rv<resourceVersion>" */
+    char *message;
+};
+
+/* ---- the syncer -------------------------------------------------------------------------------
+ * Locking: mu guards everything below "guarded by mu". The syncer thread is the only one that
+ * changes the broken list, the verdict map and the per-instance clients, so it reads them
+ * without the lock; every other thread (event subscribers, status hooks, /debug, /metrics) takes
+ * the lock. Network I/O and the translation run with the lock released. */
+struct kgc_sync {
+    const struct kgc_clock *clock;
+    char *controller_name;
+    char *invalid_backend_target;         /* NULL: off */
+    char *publish_ns, *publish_name;      /* --publish-service; NULL: none */
+    struct kgc_kong_client_options copts; /* deep copy (no registry) */
+    char **copts_strings;                 /* what copts points at */
+    size_t n_copts_strings;
+    const struct kgc_kong_client_options *client_opts; /* &copts or the registry's */
+    struct {
+        kgc_sync_change_fn fn;
+        void *ctx;
+    } subs[KGC_SYNC_MAX_SUBSCRIBERS]; /* set before start; read without a lock */
+    size_t n_subs;
+    struct kgc_status_lookup lookup;
+    struct kgc_kong *kong;
+    struct kgc_listenercache *lc;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    pthread_t thread;
+    bool started;
+    volatile int abort_flag; /* aborts a push in flight at stop */
+
+    /* guarded by mu */
+    bool stop;
+    struct kgc_sync_machine m;
+    struct kgc_translate_output last_out; /* problems of the last translation (config NULL) */
+    bool have_out;
+    /* "ns/name" → struct kgc_sync_rverdict (verdicts.c): every HTTPRoute the last translation
+     * judged, at the generation it had then (replaced whole by the syncer thread) */
+    struct kgc_strmap verdicts;
+    uint64_t translated_wall_ms;
+    char last_rejection[KGC_SYNC_MSG_MAX];
+    struct kgc_sync_broken *broken;
+    size_t n_broken;
+    struct kgc_sync_stats stats;
+    char persisted_hash[KGC_KONG_HASH_LEN + 1]; /* syncer thread: the stored record's hash */
+};
+
+/* sync.c */
+void kgc_sync_announce_object(struct kgc_sync *s, enum kgc_sync_change_what what,
+                              enum kgc_api_kind kind, const char *ns, const char *name,
+                              const char *message);
+void kgc_sync_announce_programmed(struct kgc_sync *s);
+
+/* build.c: translates the cache into a new current configuration (syncer thread, mu not held;
+ * takes it to hand the blob to the machine). Returns 0 or a KGC_E* code (logged). */
+int kgc_sync_build(struct kgc_sync *s, bool fresh);
+
+/* exclude.c (syncer thread unless said otherwise) */
+const char *kgc_sync_kind_name(enum kgc_api_kind kind);
+/* A lookup over s->lookup that hides the broken objects. */
+struct kgc_status_lookup kgc_sync_hiding_lookup(struct kgc_sync *s);
+/* Drops the broken entries whose object changed or is gone and announces them (mu not held). */
+void kgc_sync_exclude_prune(struct kgc_sync *s);
+/* The objects a rejection names that are not broken yet, as new entries in *out (mu NOT held:
+ * the lookup is called). Returns how many. */
+size_t kgc_sync_exclude_collect(struct kgc_sync *s, const struct kgc_kong_push_result *r,
+                                struct kgc_sync_broken **out);
+/* Appends the n entries of fresh to the broken list (mu held); frees fresh. Returns how many
+ * were kept (0 when out of memory) and the index of the first in *first. */
+size_t kgc_sync_exclude_add(struct kgc_sync *s, struct kgc_sync_broken *fresh, size_t n,
+                            size_t *first);
+/* Logs and announces the broken entries [first, first + n) (mu not held). */
+void kgc_sync_exclude_announce(struct kgc_sync *s, size_t first, size_t n);
+void kgc_sync_broken_free(struct kgc_sync_broken *b);
+
+/* verdicts.c */
+struct kgc_sync_rwalk; /* the routes walked before a translation */
+struct kgc_sync_rwalk *kgc_sync_verdicts_walk(struct kgc_sync *s);
+/* Judges the walked routes after the translation, makes them the map, announces the new or
+ * changed ones (mu not held). Takes w. */
+void kgc_sync_verdicts_record(struct kgc_sync *s, struct kgc_sync_rwalk *w);
+void kgc_sync_verdicts_walk_free(struct kgc_sync_rwalk *w);
+void kgc_sync_verdicts_clear(struct kgc_strmap *m);
+
+/* record.c: the accepted Gateway set across kgc restarts */
+/* Stores b's Gateway set when it is not the one stored (syncer thread, no lock held). */
+void kgc_sync_record_persist(struct kgc_sync *s, const struct kgc_sync_blob *b);
+/* The stored Gateway set as a blob without text, or NULL (none, unreadable, malformed). */
+struct kgc_sync_blob *kgc_sync_record_restore(struct kgc_sync *s);
+
+#endif
