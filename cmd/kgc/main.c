@@ -281,6 +281,7 @@ static int start(struct app *a)
     kgc_sync_options_default(&so);
     so.debounce_ns = c->sync_debounce_ns;
     so.max_delay_ns = c->sync_max_delay_ns;
+    so.push_concurrency = (unsigned)c->sync_push_concurrency;
     so.controller_name = c->controller_name;
     so.client = kopts.client;
     so.invalid_backend_target = empty_to_null(c->invalid_backend_target);

@@ -131,6 +131,11 @@ static const struct kgc_config_option options[] = {
     {"sync-max-delay", KGC_CONFIG_OPT_DURATION, "1s",
      "Longest a change waits for its push while changes keep coming.", OFF(sync_max_delay_ns),
      1 * MS, 3600 * S},
+    {"sync-push-concurrency", KGC_CONFIG_OPT_INT, "16",
+     "Kong instances pushed to at once, one push each; a slow or silent instance delays no other. "
+     "A push gives up when nothing moves for 5s while sending, or after 10s plus 2s per MiB of "
+     "configuration.",
+     OFF(sync_push_concurrency), 1, 1024},
     {"invalid-backend-listen", KGC_CONFIG_OPT_STRING, "",
      "HOST:PORT where kgc answers every request with 500 (empty: off): the endpoint behind "
      "invalid-backend-target.",

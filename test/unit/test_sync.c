@@ -1348,7 +1348,8 @@ static void test_m_leader(void **state)
     m_expect(&m, 10000 * MS, KGC_SYNC_DO_IDLE);
     kgc_sync_machine_set_leader(&m, true);
     m_translate(&m, 10000 * MS, mkblob(H_A, false, 1), true);
-    /* one push at a time (the thread waits for each answer), newest instance first */
+    /* one push slot (the machine's default; the syncer sets --sync-push-concurrency): one push
+     * at a time, newest instance first */
     struct kgc_sync_inst *a = m_expect_push(&m, 10000 * MS, K2, H_A);
     m_answer(&m, a, 10001 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
     struct kgc_sync_inst *b = m_expect_push(&m, 10001 * MS, K1, H_A); /* it holds A: forced */
@@ -1679,6 +1680,125 @@ static void test_m_restored_set(void **state)
 
 /* A translation with the text an instance holds gives it that translation's Gateway set; a
  * failed translation is tried again a debounce later. */
+/* Concurrent pushes: up to max_pushes PUSH decisions in flight, never two for one instance; a
+ * translation is not held up by pushes in flight; an instance that gives no answer (a silent
+ * Kong, then its timeout) delays no other: the others get each new configuration while it backs
+ * off. */
+static void test_m_concurrent_pushes(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    m_init(&m);
+    kgc_sync_machine_set_max_pushes(&m, 2);
+    kgc_sync_machine_mark(&m, 0);
+    m_translate(&m, 100 * MS, mkblob(H_A, false, 1), true);
+    struct kgc_sync_blob *blob_a = kgc_sync_blob_ref(m.cur);
+    const char *k3 = "http://kong-3:8001";
+    m_event(&m, KGC_KONG_EV_READY, K1, "n1", "", NULL);
+    m_event(&m, KGC_KONG_EV_READY, K2, "n2", "", NULL);
+    m_event(&m, KGC_KONG_EV_READY, k3, "n3", "", NULL);
+    struct kgc_sync_inst *i3 = m_expect_push(&m, 100 * MS, k3, H_A);
+    struct kgc_sync_inst *i2 = m_expect_push(&m, 100 * MS, K2, H_A);
+    assert_int_equal(m.n_pushing, 2);
+    m_expect(&m, 100 * MS, KGC_SYNC_DO_IDLE); /* both slots taken: K1 waits for an answer */
+    m_answer(&m, i3, 110 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    struct kgc_sync_inst *i1 = m_expect_push(&m, 110 * MS, K1, H_A);
+    m_expect(&m, 110 * MS, KGC_SYNC_DO_IDLE); /* k3 holds A; K1 and K2 are in flight */
+
+    /* a change while K1 and K2 are in flight: translated on time, pushed as slots free up */
+    kgc_sync_machine_mark(&m, 200 * MS);
+    struct kgc_sync_decision d = m_expect(&m, 200 * MS, KGC_SYNC_DO_WAIT);
+    assert_int_equal(d.until_ns, 300 * MS);
+    m_translate(&m, 300 * MS, mkblob(H_B, false, 2), true);
+    m_expect(&m, 300 * MS, KGC_SYNC_DO_IDLE); /* both slots still taken */
+    /* K2 is silent: its push times out; it alone backs off and k3 gets B at once */
+    m_fail(&m, i2, 5100 * MS);
+    assert_int_equal(i2->retry_at_ns, 5200 * MS);
+    m_expect_push(&m, 5100 * MS, k3, H_B);
+    m_expect(&m, 5100 * MS, KGC_SYNC_DO_IDLE); /* K1 (A in flight) and k3 (B) hold the slots */
+    m_answer(&m, i3, 5110 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    struct kgc_sync_push_outcome applied = {.kind = KGC_KONG_PUSH_APPLIED};
+    kgc_sync_machine_push_done(&m, i1, blob_a, &applied, 5120 * MS); /* A: sent before B was */
+    kgc_sync_blob_unref(blob_a);
+    assert_string_equal(i1->accepted->hash, H_A);
+    m_expect_push(&m, 5120 * MS, K1, H_B);
+    d = m_expect(&m, 5120 * MS, KGC_SYNC_DO_WAIT); /* K2's backoff */
+    assert_int_equal(d.until_ns, 5200 * MS);
+    m_answer(&m, i1, 5130 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    m_expect_push(&m, 5200 * MS, K2, H_B);
+    m_answer(&m, i2, 5210 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    assert_int_equal(m.n_pushing, 0);
+    m_expect(&m, 5210 * MS, KGC_SYNC_DO_IDLE);
+    /* max_pushes 0 counts as 1 */
+    kgc_sync_machine_set_max_pushes(&m, 0);
+    assert_int_equal(m.max_pushes, 1);
+    kgc_sync_machine_free(&m);
+}
+
+/* An aborted push (shutdown) frees its slot; REMOVED during a push: the answer still frees it. */
+static void test_m_push_slots_freed(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    m_init(&m);
+    kgc_sync_machine_set_max_pushes(&m, 1);
+    kgc_sync_machine_mark(&m, 0);
+    m_translate(&m, 100 * MS, mkblob(H_A, false, 1), true);
+    m_event(&m, KGC_KONG_EV_READY, K1, "n1", "", NULL);
+    m_event(&m, KGC_KONG_EV_READY, K2, "n2", "", NULL);
+    struct kgc_sync_inst *i2 = m_expect_push(&m, 100 * MS, K2, H_A);
+    m_expect(&m, 100 * MS, KGC_SYNC_DO_IDLE);
+    kgc_sync_machine_push_aborted(&m, i2);
+    assert_int_equal(m.n_pushing, 0);
+    i2 = m_expect_push(&m, 100 * MS, K2, H_A); /* asked again */
+    m_event(&m, KGC_KONG_EV_REMOVED, K2, NULL, "", NULL);
+    m_fail(&m, i2, 200 * MS);
+    m_expect_push(&m, 200 * MS, K1, H_A);
+    kgc_sync_machine_free(&m);
+}
+
+/* kgc_change_to_push_seconds: from the first mark of a change to the answer that left every ready
+ * instance holding its configuration; once per configuration; not for a translation that needed
+ * no push; a silent instance that is not ready does not hold it back. */
+static void test_m_change_latency(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    m_init(&m);
+    kgc_sync_machine_set_max_pushes(&m, 4);
+    m_event(&m, KGC_KONG_EV_READY, K1, "n1", "", NULL);
+    m_event(&m, KGC_KONG_EV_READY, K2, "n2", "", NULL);
+    uint64_t ns = 0;
+    kgc_sync_machine_mark(&m, 1000 * MS);
+    kgc_sync_machine_mark(&m, 1050 * MS); /* the same change's second event */
+    m_translate(&m, 1150 * MS, mkblob(H_A, false, 1), true);
+    struct kgc_sync_inst *a = m_expect_push(&m, 1150 * MS, K2, H_A);
+    struct kgc_sync_inst *b = m_expect_push(&m, 1150 * MS, K1, H_A);
+    m_answer(&m, a, 1170 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    assert_false(kgc_sync_machine_take_latency(&m, &ns)); /* K1 does not hold it yet */
+    m_answer(&m, b, 1190 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    assert_true(kgc_sync_machine_take_latency(&m, &ns));
+    assert_int_equal(ns, 190 * MS);
+    assert_false(kgc_sync_machine_take_latency(&m, &ns)); /* once */
+    /* a forced re-push of the same text (READY) is no new change */
+    m_event(&m, KGC_KONG_EV_READY, K1, "n1", H_A, NULL);
+    m_answer(&m, m_expect_push(&m, 2000 * MS, K1, H_A), 2010 * MS, KGC_KONG_PUSH_UNCHANGED, 0, 0);
+    assert_false(kgc_sync_machine_take_latency(&m, &ns));
+    /* a change whose translation gives the same text: no push, nothing measured */
+    kgc_sync_machine_mark(&m, 3000 * MS);
+    m_translate(&m, 3100 * MS, mkblob(H_A, false, 1), true);
+    m_expect(&m, 3100 * MS, KGC_SYNC_DO_IDLE);
+    assert_false(kgc_sync_machine_take_latency(&m, &ns));
+    /* K2 goes unreachable: the next change is measured when K1 alone holds it */
+    m_event(&m, KGC_KONG_EV_UNREACHABLE, K2, NULL, "", NULL);
+    kgc_sync_machine_mark(&m, 4000 * MS);
+    m_translate(&m, 4100 * MS, mkblob(H_B, false, 2), true);
+    m_answer(&m, m_expect_push(&m, 4100 * MS, K1, H_B), 4130 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    assert_true(kgc_sync_machine_take_latency(&m, &ns));
+    assert_int_equal(ns, 130 * MS);
+    kgc_sync_machine_free(&m);
+}
+
 static void test_m_translated_adopts(void **state)
 {
     (void)state;
@@ -1718,6 +1838,9 @@ int main(void)
         cmocka_unit_test(test_m_unreachable_removed),
         cmocka_unit_test(test_m_restored_set),
         cmocka_unit_test(test_m_translated_adopts),
+        cmocka_unit_test(test_m_concurrent_pushes),
+        cmocka_unit_test(test_m_push_slots_freed),
+        cmocka_unit_test(test_m_change_latency),
     };
     int rc = cmocka_run_group_tests_name("machine", machine, NULL, NULL);
     const struct CMUnitTest tests[] = {
