@@ -167,6 +167,9 @@ struct kgc_kong_push_result {
     struct kgc_kong_entity_error *entity_errors; /* REJECTED: the flattened errors */
     size_t n_entity_errors; /* REJECTED with 0: the whole configuration was refused */
     bool truncated;         /* more flattened errors than the caps kept */
+    /* kgc_kong_push_config(): when the last byte of the text was sent (kgc_clock_now(NULL),
+     * seen by libcurl's progress callback); 0 when unknown. What follows is Kong's load time. */
+    uint64_t sent_ns;
 };
 
 /* Classifies a `POST /config` answer: status, body and the Retry-After header value (may be

@@ -139,9 +139,9 @@ struct kgc_metrics_push_stats {
     /* HTTPRoutes whose status carries konghq.com/KongLimitation (kgc_route_kong_limitations,
      * by reason: KongLimitation) */
     uint64_t route_kong_limitations;
-    /* kgc_change_to_push_seconds: from the cache event of a change to the push answer that left
-     * every ready instance holding it (kgc_sync_stats()'s change_to_push_*), on the same bounds
-     * as counts (bounds/n_bounds); non-cumulative */
+    /* kgc_change_to_push_seconds: from the cache event of a change to the last byte of its push
+     * to the last ready instance (kgc_sync_stats()'s change_to_push_*), on the same bounds as
+     * counts (bounds/n_bounds); non-cumulative */
     uint64_t change_counts[KGC_METRICS_MAX_BUCKETS];
     uint64_t change_count;
     double change_sum_seconds;

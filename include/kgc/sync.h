@@ -206,9 +206,10 @@ struct kgc_sync_stats {
     /* push attempts by duration, non-cumulative: [i] counts those <= kgc_sync_push_bounds()[i]
      * and above the bound before; those over the last bound are only in push_count */
     uint64_t push_duration_buckets[KGC_SYNC_PUSH_BUCKETS];
-    /* kgc_change_to_push_seconds: from the first cache event (mark) of a change to the answer of
-     * the push that left every ready instance holding the configuration translated for it; same
-     * buckets as the pushes'. Changes whose text no instance needed (same hash) are not counted. */
+    /* kgc_change_to_push_seconds: from the first cache event (mark) of a change to the last byte
+     * of the push to the last instance, counted once every ready instance holds the
+     * configuration translated for it (Kong's load time after that last byte is not counted);
+     * same buckets as the pushes'. Changes no instance needed a push for are not counted. */
     uint64_t change_to_push_ns_sum;
     uint64_t change_to_push_count;
     uint64_t change_to_push_buckets[KGC_SYNC_PUSH_BUCKETS];

@@ -36,7 +36,8 @@ struct kgc_kong_client {
     struct {
         uint64_t stall_ms, last_move_ns;
         curl_off_t ul, dl;
-        bool stalled; /* aborted because nothing moved for stall_ms */
+        bool stalled;    /* aborted because nothing moved for stall_ms */
+        uint64_t sent_ns; /* the whole request body was sent (0: not yet, or no body) */
     } prog;
     char errbuf[CURL_ERROR_SIZE];   /* libcurl's detail for the last failure */
 };
@@ -110,9 +111,11 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
     struct kgc_kong_client *c = arg;
     if (c->abort_flag && __atomic_load_n(c->abort_flag, __ATOMIC_RELAXED))
         return 1;
+    uint64_t now = kgc_clock_now(NULL);
+    if (ultotal > 0 && ulnow >= ultotal && !c->prog.sent_ns)
+        c->prog.sent_ns = now;
     if (!c->prog.stall_ms)
         return 0;
-    uint64_t now = kgc_clock_now(NULL);
     if (ulnow != c->prog.ul || dlnow != c->prog.dl || !c->prog.last_move_ns) {
         c->prog.ul = ulnow;
         c->prog.dl = dlnow;
@@ -414,7 +417,7 @@ static int perform(struct kgc_kong_client *c, const char *what, const char *path
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, form ? c->post_headers : c->get_headers);
     memset(&c->prog, 0, sizeof(c->prog));
     c->prog.stall_ms = stall_ms;
-    if (c->abort_flag || stall_ms) {
+    if (c->abort_flag || stall_ms || form) {
         curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
         curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c);
@@ -575,8 +578,10 @@ int kgc_kong_push_config(struct kgc_kong_client *c, const char *config_text, siz
     if (rc == 0)
         rc = kgc_kong_parse_push_reply(status, r.body.text.s, r.body.text.len,
                                        r.retry_after[0] ? r.retry_after : NULL, out, err);
-    if (rc == 0)
+    if (rc == 0) {
         kgc_kong_config_hash(config_text, len, out->hash);
+        out->sent_ns = c->prog.sent_ns;
+    }
     kgc_base_buf_free(&r.body.text);
     return rc;
 }

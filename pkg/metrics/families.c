@@ -400,8 +400,8 @@ static void render_pushes(const struct kgc_metrics_snapshot *s, struct kgc_metri
     else
         kgc_metrics_histogram(w, NULL, 0, NULL, NULL, 0, h->count, h->sum_seconds);
     kgc_metrics_family(w, "kgc_change_to_push_seconds", HISTOGRAM,
-                       "Seconds from the watch event of a change to the end of the push that left "
-                       "every ready Kong instance holding it.");
+                       "Seconds from the watch event of a change to the last byte of its push to "
+                       "the last ready Kong instance (Kong's load time not included).");
     if (s->pushes.n_bounds && s->pushes.bounds && s->pushes.n_bounds <= KGC_METRICS_MAX_BUCKETS)
         kgc_metrics_histogram(w, NULL, 0, s->pushes.bounds, s->pushes.change_counts,
                               s->pushes.n_bounds, s->pushes.change_count,

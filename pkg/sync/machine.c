@@ -358,8 +358,14 @@ bool kgc_sync_machine_translated(struct kgc_sync_machine *m, struct kgc_sync_blo
     bool adopted = false;
     /* the change it answers: a fresh translation's first mark; a re-translation (after a 400)
      * still answers the change of the text it replaces */
-    if (!b->mark_ns)
+    if (m->cur && m->cur != b && hash_eq(m->cur, b->hash)) {
+        /* the same text again (e.g. after kgc's own status write): it still answers the change
+         * that first produced it */
+        b->mark_ns = m->cur->mark_ns;
+        b->latency_taken = m->cur->latency_taken;
+    } else if (!b->mark_ns) {
         b->mark_ns = fresh ? m->translating_mark_ns : m->cur ? m->cur->mark_ns : 0;
+    }
     kgc_sync_blob_set(&m->cur, b);
     if (hash_eq(m->last_good, b->hash))
         kgc_sync_blob_set(&m->last_good, b);
@@ -397,18 +403,27 @@ void kgc_sync_machine_push_aborted(struct kgc_sync_machine *m, struct kgc_sync_i
     push_ended(m, i);
 }
 
-/* b (the current text) was just accepted at now: when every ready instance holds it, the change
- * it answers reached the whole data plane. */
-static void maybe_latency(struct kgc_sync_machine *m, struct kgc_sync_blob *b, uint64_t now)
+/* b was just accepted at now: when it is the current text and every ready instance holds it, the
+ * change it answers reached the whole data plane. */
+static void maybe_latency(struct kgc_sync_machine *m, const struct kgc_sync_blob *b, uint64_t now)
 {
-    if (b != m->cur || !b->mark_ns || b->latency_taken)
+    struct kgc_sync_blob *c = m->cur; /* b, or a later translation of the same text */
+    if (!c || !hash_eq(c, b->hash) || !c->mark_ns || c->latency_taken)
         return;
-    for (const struct kgc_sync_inst *i = m->insts; i; i = i->next)
-        if (!i->removed && i->ready && !hash_eq(i->accepted, b->hash))
+    uint64_t last_sent = 0;
+    for (const struct kgc_sync_inst *i = m->insts; i; i = i->next) {
+        if (i->removed || !i->ready)
+            continue;
+        if (!hash_eq(i->accepted, c->hash))
             return;
-    b->latency_taken = true;
+        if (i->accepted_sent_ns > last_sent)
+            last_sent = i->accepted_sent_ns;
+    }
+    if (!last_sent || last_sent > now)
+        last_sent = now;
+    c->latency_taken = true;
     m->latency_ready = true;
-    m->latency_ns = now > b->mark_ns ? now - b->mark_ns : 0;
+    m->latency_ns = last_sent > c->mark_ns ? last_sent - c->mark_ns : 0;
 }
 
 /* A failure while i counted as carrying its old configuration: after KGC_SYNC_CARRIED_ATTEMPTS
@@ -445,6 +460,7 @@ bool kgc_sync_machine_push_done(struct kgc_sync_machine *m, struct kgc_sync_inst
         i->attempts = 0;
         i->retry_at_ns = 0;
         snprintf(i->kong_hash, sizeof(i->kong_hash), "%s", kgc_sync_blob_kong_hash(b));
+        i->accepted_sent_ns = o->sent_ns ? o->sent_ns : now;
         maybe_latency(m, b, now);
         return true;
     case KGC_KONG_PUSH_REJECTED:

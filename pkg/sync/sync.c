@@ -158,6 +158,8 @@ static void push_run(struct kgc_sync *s, struct kgc_sync_job *j)
         j->rc = kgc_kong_push_config(i->client, j->blob->text, j->blob->len, &j->r, &j->err);
     j->done_ns = kgc_clock_now(s->clock);
     j->took = j->done_ns - t0;
+    /* the client's time is the real monotonic clock: usable unless the syncer's is fake */
+    j->sent_ns = j->rc == 0 && j->r.sent_ns && !s->clock->is_fake ? j->r.sent_ns : j->done_ns;
 }
 
 /* The syncer thread's half (mu not held): feeds the answer of job j to the machine, logs, and
@@ -189,14 +191,19 @@ static void push_finish(struct kgc_sync *s, struct kgc_sync_job *j)
     struct kgc_sync_push_outcome o = {.failed = rc != 0,
                                       .kind = r->kind,
                                       .retry_after_s = r->retry_after_s,
-                                      .n_new_broken = n_new};
+                                      .n_new_broken = n_new,
+                                      .sent_ns = j->sent_ns};
     /* the time the answer came, not the time this thread got to it */
     bool changed = kgc_sync_machine_push_done(&s->m, i, b, &o, j->done_ns);
     uint64_t latency = 0;
-    if (kgc_sync_machine_take_latency(&s->m, &latency))
+    bool measured = kgc_sync_machine_take_latency(&s->m, &latency);
+    if (measured)
         note_change_latency(s, latency);
     unsigned attempts = i->attempts;
     pthread_mutex_unlock(&s->mu);
+    if (measured)
+        kgc_info(KGC_SYNC_COMPONENT, "every ready instance holds the change", KGC_F_STR("hash", b->hash),
+                 KGC_F_INT("change_to_push_us", latency / 1000));
 
     if (rc != 0) {
         kgc_warn(KGC_SYNC_COMPONENT, "push failed", KGC_F_STR("url", i->url),

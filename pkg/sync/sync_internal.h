@@ -84,7 +84,8 @@ struct kgc_sync_inst {
     char node_id[64];                          /* the Kong process the prober last saw ready */
     char inflight_node[64];                    /* node_id when the push in flight was picked */
     char accepted_node[64];                    /* the Kong process that answered `accepted` */
-    uint64_t retry_at_ns;                      /* not before (backoff) */
+    uint64_t accepted_sent_ns; /* when the last byte of `accepted` was sent to it */
+    uint64_t retry_at_ns;      /* not before (backoff) */
     unsigned attempts;                         /* failures in a row */
     /* thread: /debug only */
     const char *last_result; /* push kind name, "error", "" */
@@ -140,6 +141,7 @@ struct kgc_sync_push_outcome {
     enum kgc_kong_push_kind kind; /* when answered */
     unsigned retry_after_s;       /* BUSY/OTHER: Kong's Retry-After (0: none) */
     size_t n_new_broken;          /* REJECTED: objects newly hidden (exclude.c) */
+    uint64_t sent_ns;             /* when its last byte was sent (0: unknown, take now) */
 };
 
 /* max_delay_ns is raised to debounce_ns when below it (0: 1 s). One push at a time until
@@ -147,9 +149,10 @@ struct kgc_sync_push_outcome {
 void kgc_sync_machine_init(struct kgc_sync_machine *m, uint64_t debounce_ns, uint64_t max_delay_ns);
 /* At most n PUSH decisions unanswered at once (0 counts as 1), never two for one instance. */
 void kgc_sync_machine_set_max_pushes(struct kgc_sync_machine *m, unsigned n);
-/* The time from the first mark of a change to the moment every ready instance held the
- * configuration translated for it, measured at the push answer that completed it (at most once
- * per configuration; changes that needed no push are not measured). Returns true once per
+/* The time from the first mark of a change to the last byte of the push that left every ready
+ * instance holding the configuration translated for it (the latest of their sent times; Kong's
+ * load time after that is not kgc's), taken at the answer that completed it (at most once per
+ * configuration; changes that needed no push are not measured). Returns true once per
  * measurement, with *ns. */
 bool kgc_sync_machine_take_latency(struct kgc_sync_machine *m, uint64_t *ns);
 /* Drops every blob and instance (free the instances' clients first). */
@@ -212,6 +215,7 @@ struct kgc_sync_job {
     struct kgc_err err;
     struct kgc_kong_push_result r;
     uint64_t took, done_ns; /* on the syncer's clock */
+    uint64_t sent_ns;       /* the text's last byte sent, on the syncer's clock */
     struct kgc_sync_job *next;
 };
 

@@ -11,6 +11,12 @@
  *   kgcload recovery-audit --audit FILE --outage-ms T0 --ready-ms TR --gateways G
  *   kgcload churn   --api URL --audit FILE [--routes R] [--gateways G] [--namespaces N]
  *                   [--rate N] [--seconds S] [--pid PID] [--threads T]
+ *   kgcload latency --api URL --kongs FILE [--routes R] [--gateways G] [--namespaces N]
+ *                   [--changes C] [--interval-ms I] [--timeout-s S]
+ *       C single-route path changes (PATCH), I ms apart; for each, the time from the PATCH to a
+ *       new configuration_hash on every Kong admin URL listed in FILE (one a line), polled
+ *       round-robin on keep-alive connections: "change=k all_ms=.. first_ms=..", then
+ *       "changes= p50_ms= p99_ms= max_ms= missed=" (missed: changes some Kong never showed).
  *
  * Object layout (shared by every sub-command): namespaces bench-0..N-1; Gateway gw-i in
  * bench-(i % N) with one HTTP listener on 8000; HTTPRoute rt-j, Service svc-j and EndpointSlice
@@ -36,8 +42,8 @@
  */
 
 struct opts {
-    const char *api, *url, *audit, *class_name, *controller;
-    long gateways, routes, namespaces, threads, rate, seconds, pid, quiet_ms;
+    const char *api, *url, *audit, *class_name, *controller, *kongs;
+    long gateways, routes, namespaces, threads, rate, seconds, pid, quiet_ms, changes, interval_ms;
     double timeout_s, outage_ms, ready_ms;
     bool attached;
 };
@@ -75,6 +81,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                        .seconds = 30,
                        .timeout_s = 120,
                        .quiet_ms = 0,
+                       .changes = 10,
+                       .interval_ms = 1500,
                        .class_name = "kgc",
                        .controller = "konghq.com/kgc-gateway-controller"};
     for (int i = 2; i < argc; i++) {
@@ -93,6 +101,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->api = v;
         else if (strcmp(a, "--url") == 0)
             o->url = v;
+        else if (strcmp(a, "--kongs") == 0)
+            o->kongs = v;
+        else if (strcmp(a, "--changes") == 0)
+            o->changes = atol(v);
+        else if (strcmp(a, "--interval-ms") == 0)
+            o->interval_ms = atol(v);
         else if (strcmp(a, "--audit") == 0)
             o->audit = v;
         else if (strcmp(a, "--class") == 0)
@@ -906,11 +920,122 @@ static int cmd_churn(const struct opts *o)
     return 0;
 }
 
+/* ---- latency ----------------------------------------------------------------------------------
+ */
+
+#define MAX_KONGS 256
+
+/* Kong i's configuration_hash into out (33 bytes); false when it did not answer. */
+static bool kong_hash(struct client *cl, const char *status_url, char *out)
+{
+    if (request(cl, "GET", status_url, NULL, false) != 200)
+        return false;
+    json_object *st = json_tokener_parse(cl->body.data ? cl->body.data : "");
+    const char *h = jstr(st, "configuration_hash");
+    bool ok = h && strlen(h) == 32;
+    if (ok)
+        memcpy(out, h, 33);
+    json_object_put(st);
+    return ok;
+}
+
+static int cmd_latency(const struct opts *o)
+{
+    FILE *f = fopen(o->kongs, "r");
+    if (!f) {
+        fprintf(stderr, "kgcload: cannot read %s\n", o->kongs);
+        return 2;
+    }
+    static char urls[MAX_KONGS][300];
+    static struct client kc[MAX_KONGS];
+    static char before[MAX_KONGS][33], now_h[33];
+    int n = 0;
+    char line[256];
+    while (n < MAX_KONGS && fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (!line[0])
+            continue;
+        snprintf(urls[n], sizeof(urls[n]), "%s/status", line);
+        if (client_init(&kc[n]))
+            return 2;
+        curl_easy_setopt(kc[n].c, CURLOPT_TIMEOUT_MS, 500L);
+        n++;
+    }
+    fclose(f);
+    if (!n || o->routes <= 0) {
+        fprintf(stderr, "kgcload: no Kong in %s or no --routes\n", o->kongs);
+        return 2;
+    }
+    struct client api;
+    if (client_init(&api))
+        return 2;
+    double *all = calloc((size_t)o->changes, sizeof(double));
+    long done_changes = 0, missed = 0;
+    long tag = (long)now_wall_ms() % 1000000;
+    for (long k = 0; k < o->changes; k++) {
+        double t_next = now_mono_s() + (double)o->interval_ms / 1e3;
+        for (int i = 0; i < n; i++)
+            if (!kong_hash(&kc[i], urls[i], before[i]))
+                before[i][0] = '\0';
+        long r = (k * 7919 + 13) % o->routes;
+        char url[512], body[512];
+        snprintf(url, sizeof(url), "%s" GROUP_PATH "/namespaces/bench-%ld/httproutes/rt-%ld",
+                 o->api, ns_of_route(o, r), r);
+        snprintf(body, sizeof(body),
+                 "{\"spec\":{\"rules\":[{\"matches\":[{\"path\":{\"type\":\"PathPrefix\",\"value\":"
+                 "\"/r%ld/lat%ld-%ld\"}}],\"backendRefs\":[{\"name\":\"svc-%ld\",\"port\":80}]}]}}",
+                 r, tag, k, r);
+        double t0 = now_mono_s();
+        long code = request(&api, "PATCH", url, body, true);
+        if (code != 200) {
+            fprintf(stderr, "kgcload: PATCH %s: %ld\n", url, code);
+            continue;
+        }
+        double first = -1, last = -1, deadline = t0 + o->timeout_s;
+        bool seen[MAX_KONGS] = {false};
+        int n_seen = 0;
+        while (n_seen < n && now_mono_s() < deadline) {
+            for (int i = 0; i < n; i++) {
+                if (seen[i] || !kong_hash(&kc[i], urls[i], now_h))
+                    continue;
+                if (strcmp(now_h, before[i]) != 0 && strspn(now_h, "0") != 32) {
+                    double t = (now_mono_s() - t0) * 1e3;
+                    seen[i] = true;
+                    n_seen++;
+                    if (first < 0)
+                        first = t;
+                    last = t;
+                }
+            }
+        }
+        if (n_seen < n) {
+            missed++;
+            printf("change=%ld route=rt-%ld missed=%d of %d\n", k, r, n - n_seen, n);
+        } else {
+            all[done_changes++] = last;
+            printf("change=%ld route=rt-%ld all_ms=%.1f first_ms=%.1f\n", k, r, last, first);
+        }
+        fflush(stdout);
+        double wait = t_next - now_mono_s();
+        if (wait > 0)
+            sleep_ms(wait * 1e3);
+    }
+    qsort(all, (size_t)done_changes, sizeof(double), cmp_double);
+    printf("changes=%ld kongs=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f missed=%ld\n", done_changes, n,
+           pct(all, done_changes, 0.50), pct(all, done_changes, 0.99),
+           done_changes ? all[done_changes - 1] : 0.0, missed);
+    free(all);
+    for (int i = 0; i < n; i++)
+        client_free(&kc[i]);
+    client_free(&api);
+    return missed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o;
     if (argc < 2 || parse_opts(argc, argv, &o)) {
-        fprintf(stderr, "usage: kgcload create|wait|wait-kong|recovery-audit|churn [options] "
+        fprintf(stderr, "usage: kgcload create|wait|wait-kong|recovery-audit|churn|latency [options] "
                         "(see test/bench/kgcload.c)\n");
         return 2;
     }
@@ -927,6 +1052,8 @@ int main(int argc, char **argv)
         rc = cmd_recovery_audit(&o);
     else if (strcmp(cmd, "churn") == 0 && o.api)
         rc = cmd_churn(&o);
+    else if (strcmp(cmd, "latency") == 0 && o.api && o.kongs)
+        rc = cmd_latency(&o);
     else
         fprintf(stderr, "kgcload: unknown command %s or missing --api/--url/--audit\n", cmd);
     curl_global_cleanup();

@@ -93,8 +93,11 @@ static void test_calls_against_test_kong(void **state)
     assert_true(kgc_kong_hash_is_empty(hash));
 
     struct kgc_kong_push_result r;
+    uint64_t before_push = kgc_clock_now(NULL);
     assert_int_equal(kgc_kong_push_config(c, VALID, strlen(VALID), &r, &err), 0);
     assert_int_equal(r.kind, KGC_KONG_PUSH_APPLIED);
+    /* when the text's last byte left: after the call began, before it returned */
+    assert_true(r.sent_ns >= before_push && r.sent_ns <= kgc_clock_now(NULL));
     assert_int_equal(r.http_status, 201);
     char want[33];
     kgc_kong_config_hash(VALID, strlen(VALID), want);

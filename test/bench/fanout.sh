@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Fan-out (issue #19): N test Kong processes on this machine, one kgc pushing to all of them. With
+# G Gateways and R routes synced, C single-route path changes I ms apart; per change, the time from
+# the PATCH until every Kong reports a new configuration_hash (kgcload latency): p50/p99/max. Then
+# one Kong is stopped (SIGSTOP: it accepts connections and reads nothing, like a hung process)
+# and the same is measured on the others: a silent instance must not delay them. Prints a table;
+# asserts nothing.
+#
+# Knobs: BUILD, BENCH_QUICK=1 (10 Kongs, 5 changes), FANOUT_KONGS (50), FANOUT_GATEWAYS (10),
+# FANOUT_ROUTES (100), FANOUT_CHANGES (10), FANOUT_INTERVAL_MS (1500), FANOUT_CONCURRENCY (kgc
+# --sync-push-concurrency values to run, default "16"; "1" shows one-at-a-time pushes),
+# FANOUT_KGC_ARGS.
+source "$(dirname "$0")/lib.sh"
+
+if [[ $QUICK == 1 ]]; then
+    N=${FANOUT_KONGS:-10} C=${FANOUT_CHANGES:-5}
+else
+    N=${FANOUT_KONGS:-50} C=${FANOUT_CHANGES:-10}
+fi
+G=${FANOUT_GATEWAYS:-10} R=${FANOUT_ROUTES:-100} I=${FANOUT_INTERVAL_MS:-1500}
+read -r -a EXTRA <<<"${FANOUT_KGC_ARGS:-}"
+
+echo "== fan-out: one route change to $N test Kong processes ($G Gateways, $R routes;" \
+    "$C changes ${I} ms apart)"
+machine_line
+printf '%-12s %-10s %6s %8s %8s %8s %7s\n' concurrency kongs changes p50_ms p99_ms max_ms missed
+
+for conc in ${FANOUT_CONCURRENCY:-16}; do
+    d=$TMP/c$conc
+    start_apiserver "$d"
+    KPIDS=() KURLS=()
+    for k in $(seq 1 "$N"); do
+        mkdir -p "$d/k$k"
+        start_kong "$d/k$k"
+        KPIDS+=("$KONG_PID") KURLS+=("$KONG")
+    done
+    "$LOAD" create --api "$API" --gateways "$G" --routes "$R" --namespaces $(((G + 9) / 10)) \
+        --threads 4 >"$d/create.out" || die "create failed: $(cat "$d/create.out")"
+    args=()
+    for u in "${KURLS[@]:1}"; do args+=(--kong-admin-url "$u"); done
+    KONG=${KURLS[0]} # start_kgc passes it
+    start_kgc "$d" --listener-cache-dir "$d/lc" --apiserver-qps 0 --sync-push-concurrency "$conc" \
+        "${args[@]}" "${EXTRA[@]}"
+    "$LOAD" wait --api "$API" --gateways "$G" --routes "$R" --attached --timeout-s 120 \
+        >"$d/wait.out" || die "not synced: $(tail -3 "$d/wait.out")"
+    for u in "${KURLS[@]}"; do
+        "$LOAD" wait-kong --url "$u" --timeout-s 60 >/dev/null || die "$u never configured"
+    done
+    printf '%s\n' "${KURLS[@]}" >"$d/kongs.txt"
+    "$LOAD" latency --api "$API" --kongs "$d/kongs.txt" --gateways "$G" --routes "$R" \
+        --namespaces $(((G + 9) / 10)) --changes "$C" --interval-ms "$I" --timeout-s 60 \
+        >"$d/all.out"
+    printf '%-12s %-10s %6s %8s %8s %8s %7s\n' "$conc" "$N" "$(kv changes "$d/all.out")" \
+        "$(kv p50_ms "$d/all.out")" "$(kv p99_ms "$d/all.out")" "$(kv max_ms "$d/all.out")" \
+        "$(kv missed "$d/all.out")"
+    # one instance silent: the others must not wait for it
+    kill -STOP "${KPIDS[0]}"
+    printf '%s\n' "${KURLS[@]:1}" >"$d/others.txt"
+    "$LOAD" latency --api "$API" --kongs "$d/others.txt" --gateways "$G" --routes "$R" \
+        --namespaces $(((G + 9) / 10)) --changes "$C" --interval-ms "$I" --timeout-s 60 \
+        >"$d/silent.out"
+    printf '%-12s %-10s %6s %8s %8s %8s %7s\n' "$conc" "$((N - 1))+1stop" \
+        "$(kv changes "$d/silent.out")" "$(kv p50_ms "$d/silent.out")" \
+        "$(kv p99_ms "$d/silent.out")" "$(kv max_ms "$d/silent.out")" \
+        "$(kv missed "$d/silent.out")"
+    kill -CONT "${KPIDS[0]}"
+    stop_kgc
+    for p in "${KPIDS[@]}"; do stop_pid "$p"; done
+    stop_pid "$API_PID"
+done
+echo "(per change: PATCH → a new configuration_hash on every listed Kong, polled round-robin;"
+echo " N+1stop: one Kong SIGSTOPped, the other N measured. Goal: p99 ≤ 500 ms, the silent one"
+echo " changing nothing for the others.)"
