@@ -23,7 +23,17 @@ read -r -a EXTRA <<<"${FANOUT_KGC_ARGS:-}"
 echo "== fan-out: one route change to $N test Kong processes ($G Gateways, $R routes;" \
     "$C changes ${I} ms apart)"
 machine_line
-printf '%-12s %-10s %6s %8s %8s %8s %7s\n' concurrency kongs changes p50_ms p99_ms max_ms missed
+printf '%-12s %-10s %6s %8s %8s %8s %7s %10s %10s\n' concurrency kongs changes p50_ms p99_ms \
+    max_ms missed kgc_p50_ms kgc_p99_ms
+# kgc_share LOG FROM: p50 and p99 (nearest rank) of kgc's change_to_push after line FROM of its log
+kgc_share() {
+    grep 'every ready instance holds the change' "$1" | tail -n +$(($2 + 1)) |
+        sed -n 's/.*change_to_push_us=\([0-9]*\).*/\1/p' | sort -n |
+        awk '{v[NR]=$1} END{if(!NR){print "- -"; exit}
+             k50=int(0.5*NR+0.999999); k99=int(0.99*NR+0.999999)
+             printf "%.1f %.1f\n", v[k50]/1000, v[k99]/1000}'
+}
+held() { grep -c 'every ready instance holds the change' "$1"; }
 
 for conc in ${FANOUT_CONCURRENCY:-16}; do
     d=$TMP/c$conc
@@ -47,27 +57,35 @@ for conc in ${FANOUT_CONCURRENCY:-16}; do
         "$LOAD" wait-kong --url "$u" --timeout-s 60 >/dev/null || die "$u never configured"
     done
     printf '%s\n' "${KURLS[@]}" >"$d/kongs.txt"
+    sleep 2
+    from=$(held "$d/kgc.log")
     "$LOAD" latency --api "$API" --kongs "$d/kongs.txt" --gateways "$G" --routes "$R" \
         --namespaces $(((G + 9) / 10)) --changes "$C" --interval-ms "$I" --timeout-s 60 \
         >"$d/all.out"
-    printf '%-12s %-10s %6s %8s %8s %8s %7s\n' "$conc" "$N" "$(kv changes "$d/all.out")" \
+    sleep 1
+    read -r k50 k99 <<<"$(kgc_share "$d/kgc.log" "$from")"
+    printf '%-12s %-10s %6s %8s %8s %8s %7s %10s %10s\n' "$conc" "$N" "$(kv changes "$d/all.out")" \
         "$(kv p50_ms "$d/all.out")" "$(kv p99_ms "$d/all.out")" "$(kv max_ms "$d/all.out")" \
-        "$(kv missed "$d/all.out")"
+        "$(kv missed "$d/all.out")" "$k50" "$k99"
     # one instance silent: the others must not wait for it
     kill -STOP "${KPIDS[0]}"
     printf '%s\n' "${KURLS[@]:1}" >"$d/others.txt"
+    from=$(held "$d/kgc.log")
     "$LOAD" latency --api "$API" --kongs "$d/others.txt" --gateways "$G" --routes "$R" \
         --namespaces $(((G + 9) / 10)) --changes "$C" --interval-ms "$I" --timeout-s 60 \
         >"$d/silent.out"
-    printf '%-12s %-10s %6s %8s %8s %8s %7s\n' "$conc" "$((N - 1))+1stop" \
+    sleep 1
+    read -r k50 k99 <<<"$(kgc_share "$d/kgc.log" "$from")"
+    printf '%-12s %-10s %6s %8s %8s %8s %7s %10s %10s\n' "$conc" "$((N - 1))+1stop" \
         "$(kv changes "$d/silent.out")" "$(kv p50_ms "$d/silent.out")" \
         "$(kv p99_ms "$d/silent.out")" "$(kv max_ms "$d/silent.out")" \
-        "$(kv missed "$d/silent.out")"
+        "$(kv missed "$d/silent.out")" "$k50" "$k99"
     kill -CONT "${KPIDS[0]}"
     stop_kgc
     for p in "${KPIDS[@]}"; do stop_pid "$p"; done
     stop_pid "$API_PID"
 done
 echo "(per change: PATCH → a new configuration_hash on every listed Kong, polled round-robin;"
-echo " N+1stop: one Kong SIGSTOPped, the other N measured. Goal: p99 ≤ 500 ms, the silent one"
-echo " changing nothing for the others.)"
+echo " N+1stop: one Kong SIGSTOPped, the other N measured; kgc_*: kgc's own share, the watch event"
+echo " → the last byte sent to the last ready Kong (kgc_change_to_push_seconds, from its log)."
+echo " Goal: p99 ≤ 500 ms, the silent one changing nothing for the others.)"
