@@ -228,9 +228,9 @@ struct kgc_kong_client_options {
     uint64_t push_timeout_ms; /* the cap's base (KGC_KONG_PUSH_TIMEOUT_MS) */
     uint64_t push_stall_ms;   /* KGC_KONG_PUSH_STALL_MS */
     uint64_t push_ms_per_mib; /* KGC_KONG_PUSH_MS_PER_MIB */
-    size_t max_root_body;        /* cap for GET / answers (KGC_KONG_MAX_ROOT_BODY) */
-    size_t max_reply_body;       /* cap for POST /config error answers (KGC_KONG_MAX_REPLY_BODY)
-                                    and /status ones (at most KGC_KONG_MAX_STATUS_BODY) */
+    size_t max_root_body;     /* cap for GET / answers (KGC_KONG_MAX_ROOT_BODY) */
+    size_t max_reply_body;    /* cap for POST /config error answers (KGC_KONG_MAX_REPLY_BODY)
+                                 and /status ones (at most KGC_KONG_MAX_STATUS_BODY) */
 };
 
 /* Byte caps of Kong's answers; the parsers also cap the JSON values they build (parse.c). GET /

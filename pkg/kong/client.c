@@ -36,10 +36,10 @@ struct kgc_kong_client {
     struct {
         uint64_t stall_ms, last_move_ns;
         curl_off_t ul, dl;
-        bool stalled;    /* aborted because nothing moved for stall_ms */
+        bool stalled;     /* aborted because nothing moved for stall_ms */
         uint64_t sent_ns; /* the whole request body was sent (0: not yet, or no body) */
     } prog;
-    char errbuf[CURL_ERROR_SIZE];   /* libcurl's detail for the last failure */
+    char errbuf[CURL_ERROR_SIZE]; /* libcurl's detail for the last failure */
 };
 
 /* A growing answer buffer with a hard cap. */
@@ -470,8 +470,8 @@ int kgc_kong_client_get_root(struct kgc_kong_client *c, struct kgc_kong_info *ou
     long status = 0;
     struct reply r;
     memset(out, 0, sizeof(*out));
-    int rc =
-        perform(c, "GET /", "/", NULL, c->request_timeout_ms, 0, c->max_root_body, &status, &r, err);
+    int rc = perform(c, "GET /", "/", NULL, c->request_timeout_ms, 0, c->max_root_body, &status, &r,
+                     err);
     if (http_status)
         *http_status = status;
     if (rc == 0 && status != 200) {

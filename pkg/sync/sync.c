@@ -202,8 +202,8 @@ static void push_finish(struct kgc_sync *s, struct kgc_sync_job *j)
     unsigned attempts = i->attempts;
     pthread_mutex_unlock(&s->mu);
     if (measured)
-        kgc_info(KGC_SYNC_COMPONENT, "every ready instance holds the change", KGC_F_STR("hash", b->hash),
-                 KGC_F_INT("change_to_push_us", latency / 1000));
+        kgc_info(KGC_SYNC_COMPONENT, "every ready instance holds the change",
+                 KGC_F_STR("hash", b->hash), KGC_F_INT("change_to_push_us", latency / 1000));
 
     if (rc != 0) {
         kgc_warn(KGC_SYNC_COMPONENT, "push failed", KGC_F_STR("url", i->url),

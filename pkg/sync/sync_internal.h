@@ -84,8 +84,8 @@ struct kgc_sync_inst {
     char node_id[64];                          /* the Kong process the prober last saw ready */
     char inflight_node[64];                    /* node_id when the push in flight was picked */
     char accepted_node[64];                    /* the Kong process that answered `accepted` */
-    uint64_t accepted_sent_ns; /* when the last byte of `accepted` was sent to it */
-    uint64_t retry_at_ns;      /* not before (backoff) */
+    uint64_t accepted_sent_ns;                 /* when the last byte of `accepted` was sent to it */
+    uint64_t retry_at_ns;                      /* not before (backoff) */
     unsigned attempts;                         /* failures in a row */
     /* thread: /debug only */
     const char *last_result; /* push kind name, "error", "" */
@@ -103,8 +103,8 @@ struct kgc_sync_machine {
     uint64_t first_mark_ns, last_mark_ns;
     bool translate_now; /* re-translate at once (objects were rejected) */
     unsigned exclude_rounds;
-    unsigned max_pushes; /* PUSH decisions in flight at once (0: 1) */
-    unsigned n_pushing;  /* handed out and not answered (push_done/push_aborted) */
+    unsigned max_pushes;          /* PUSH decisions in flight at once (0: 1) */
+    unsigned n_pushing;           /* handed out and not answered (push_done/push_aborted) */
     uint64_t translating_mark_ns; /* first_mark_ns of the fresh translation asked for */
     /* a change-to-push latency to take (kgc_sync_machine_take_latency()) */
     bool latency_ready;

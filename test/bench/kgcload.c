@@ -1040,8 +1040,9 @@ int main(int argc, char **argv)
 {
     struct opts o;
     if (argc < 2 || parse_opts(argc, argv, &o)) {
-        fprintf(stderr, "usage: kgcload create|wait|wait-kong|recovery-audit|churn|latency [options] "
-                        "(see test/bench/kgcload.c)\n");
+        fprintf(stderr,
+                "usage: kgcload create|wait|wait-kong|recovery-audit|churn|latency [options] "
+                "(see test/bench/kgcload.c)\n");
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
