@@ -362,7 +362,6 @@ bool kgc_sync_machine_translated(struct kgc_sync_machine *m, struct kgc_sync_blo
         /* the same text again (e.g. after kgc's own status write): it still answers the change
          * that first produced it */
         b->mark_ns = m->cur->mark_ns;
-        b->latency_taken = m->cur->latency_taken;
     } else if (!b->mark_ns) {
         b->mark_ns = fresh ? m->translating_mark_ns : m->cur ? m->cur->mark_ns : 0;
     }
@@ -403,27 +402,28 @@ void kgc_sync_machine_push_aborted(struct kgc_sync_machine *m, struct kgc_sync_i
     push_ended(m, i);
 }
 
-/* b was just accepted at now: when it is the current text and every ready instance holds it, the
- * change it answers reached the whole data plane. */
+/* b was just accepted at now: when every ready instance holds b's change (b, or a text
+ * translated after it), that change reached the whole data plane; measured once per change
+ * (first mark), also when a newer translation exists already (the next change came while the
+ * answer was on its way). */
 static void maybe_latency(struct kgc_sync_machine *m, const struct kgc_sync_blob *b, uint64_t now)
 {
-    struct kgc_sync_blob *c = m->cur; /* b, or a later translation of the same text */
-    if (!c || !hash_eq(c, b->hash) || !c->mark_ns || c->latency_taken)
+    if (!b->mark_ns || b->mark_ns <= m->measured_mark_ns)
         return;
     uint64_t last_sent = 0;
     for (const struct kgc_sync_inst *i = m->insts; i; i = i->next) {
         if (i->removed || !i->ready)
             continue;
-        if (!hash_eq(i->accepted, c->hash))
+        if (!i->accepted || i->accepted->mark_ns < b->mark_ns)
             return;
         if (i->accepted_sent_ns > last_sent)
             last_sent = i->accepted_sent_ns;
     }
     if (!last_sent || last_sent > now)
         last_sent = now;
-    c->latency_taken = true;
+    m->measured_mark_ns = b->mark_ns;
     m->latency_ready = true;
-    m->latency_ns = last_sent > c->mark_ns ? last_sent - c->mark_ns : 0;
+    m->latency_ns = last_sent > b->mark_ns ? last_sent - b->mark_ns : 0;
 }
 
 /* A failure while i counted as carrying its old configuration: after KGC_SYNC_CARRIED_ATTEMPTS

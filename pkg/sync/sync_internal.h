@@ -38,11 +38,9 @@ struct kgc_sync_blob {
     /* no entity at all: Kong stores it under the empty hash (32 zeros), not under hash
      * (kong/db/declarative/import.lua:270-273, 433-435), and never answers 304 for it */
     bool empty;
-    /* the machine's (translated()): the clock time of the first mark the translation that made
-     * this text answered (0: none, a translation not asked for by a change), and whether the
-     * change-to-push latency was taken for it (every ready instance held it) */
+    /* the machine's (translated()): the clock time of the first mark of the change the
+     * translation that made this text answered (0: none, a translation no change asked for) */
     uint64_t mark_ns;
-    bool latency_taken;
     struct kgc_sync_gwref *gws;
     size_t n_gws, cap_gws;
 };
@@ -106,9 +104,11 @@ struct kgc_sync_machine {
     unsigned max_pushes;          /* PUSH decisions in flight at once (0: 1) */
     unsigned n_pushing;           /* handed out and not answered (push_done/push_aborted) */
     uint64_t translating_mark_ns; /* first_mark_ns of the fresh translation asked for */
-    /* a change-to-push latency to take (kgc_sync_machine_take_latency()) */
+    /* a change-to-push latency to take (kgc_sync_machine_take_latency()), and the first mark
+     * of the last change measured (each change once) */
     bool latency_ready;
     uint64_t latency_ns;
+    uint64_t measured_mark_ns;
     struct kgc_sync_blob *cur;       /* the last translation */
     struct kgc_sync_blob *last_good; /* the last configuration any instance accepted */
     /* The Gateway set (no text) of the last configuration a Kong accepted before kgc started

@@ -1811,6 +1811,23 @@ static void test_m_change_latency(void **state)
     m_answer(&m, c, 5300 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
     assert_true(kgc_sync_machine_take_latency(&m, &ns));
     assert_int_equal(ns, 300 * MS);
+    /* the next change is translated while the answer to this one is on its way (Kong switched
+     * before answering): both are measured, each once */
+    kgc_sync_machine_mark(&m, 6000 * MS);
+    m_translate(&m, 6100 * MS, mkblob("dddddddddddddddddddddddddddddddd", false, 4), true);
+    struct kgc_sync_blob *d4 = kgc_sync_blob_ref(m.cur);
+    c = m_expect_push(&m, 6100 * MS, K1, "dddddddddddddddddddddddddddddddd");
+    kgc_sync_machine_mark(&m, 6200 * MS);
+    m_translate(&m, 6300 * MS, mkblob("eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", false, 5), true);
+    struct kgc_sync_push_outcome ok = {.kind = KGC_KONG_PUSH_APPLIED, .sent_ns = 6150 * MS};
+    kgc_sync_machine_push_done(&m, c, d4, &ok, 6500 * MS);
+    kgc_sync_blob_unref(d4);
+    assert_true(kgc_sync_machine_take_latency(&m, &ns));
+    assert_int_equal(ns, 150 * MS);
+    m_answer(&m, m_expect_push(&m, 6500 * MS, K1, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"), 6700 * MS,
+             KGC_KONG_PUSH_APPLIED, 0, 0);
+    assert_true(kgc_sync_machine_take_latency(&m, &ns));
+    assert_int_equal(ns, 500 * MS);
     kgc_sync_machine_free(&m);
 }
 
