@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # e2e: kgc keeps TWO Kong instances in sync. Routes applied with real kubectl reach both
 # instances' configuration; one instance is killed, a route changes, the instance restarts empty
-# and gets the current configuration back at once; a route Kong rejects (a filter whose plugin is
+# and gets the current configuration back at once; with one instance stopped (silent), a change
+# still reaches the other at once and the stopped one catches up when it runs; a route Kong rejects (a filter whose plugin is
 # not enabled on these Kongs) is reported on that route while the other routes keep flowing.
 # With --invalid-backend-listen/--invalid-backend-target, the share of a rule's traffic that
 # belongs to an invalid backendRef goes to kgc's endpoint, which answers 500; /metrics counts those
@@ -82,6 +83,22 @@ if has 2 '/two-v2[$/]'; then
 else
     bad "restarted Kong 2 did not get the current config"
 fi
+
+# A silent instance (SIGSTOP: the kernel still accepts the connection, nobody reads or answers)
+# must not delay the other: pushes run concurrently, each bounded by its own progress-based
+# timeout. Before, pushes ran one after the other with a 30 s timeout each and Kong 1 waited.
+kill -STOP "${KPID[2]}"
+k -n demo patch httproute one --type merge \
+    -p '{"spec":{"rules":[{"matches":[{"path":{"type":"PathPrefix","value":"/one-silent"}}],"backendRefs":[{"name":"web","port":80}]}]}}' \
+    >/dev/null
+t0=$(date +%s%3N)
+if has 1 '/one-silent[$/]'; then
+    ok "with Kong 2 silent, the change reaches Kong 1 ($(( $(date +%s%3N) - t0 )) ms)"
+else
+    bad "a silent Kong 2 delayed Kong 1 (no change within 10 s)"
+fi
+kill -CONT "${KPID[2]}"
+has 2 '/one-silent[$/]' && ok "Kong 2 catches up once it runs again" || bad "Kong 2 never caught up"
 
 # A route Kong rejects: RequestHeaderModifier needs request-transformer, not enabled here.
 cat >"$TMP/broken.yaml" <<'YAML'
