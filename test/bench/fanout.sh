@@ -34,7 +34,12 @@ kgc_share() {
              printf "%.1f %.1f\n", v[k50]/1000, v[k99]/1000}'
 }
 held() { grep -c 'every ready instance holds the change' "$1"; }
+# ticks PID...: utime+stime of the processes, in clock ticks
+ticks() { for p in "$@"; do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null; done |
+    awk '{s += $1} END {print s + 0}'; }
+HZ=$(getconf CLK_TCK)
 
+CPU_LINES=()
 for conc in ${FANOUT_CONCURRENCY:-16}; do
     d=$TMP/c$conc
     start_apiserver "$d"
@@ -59,9 +64,15 @@ for conc in ${FANOUT_CONCURRENCY:-16}; do
     printf '%s\n' "${KURLS[@]}" >"$d/kongs.txt"
     sleep 2
     from=$(held "$d/kgc.log")
+    kt0=$(ticks "${KPIDS[@]}") gt0=$(ticks "$KGC_PID")
     "$LOAD" latency --api "$API" --kongs "$d/kongs.txt" --gateways "$G" --routes "$R" \
         --namespaces $(((G + 9) / 10)) --changes "$C" --interval-ms "$I" --timeout-s 60 \
         >"$d/all.out"
+    kt1=$(ticks "${KPIDS[@]}") gt1=$(ticks "$KGC_PID")
+    CPU_LINE="CPU per change (concurrency $conc, all $N): test Kongs $(awk -v t=$((kt1 - kt0)) \
+        -v c="$C" -v hz="$HZ" -v n="$N" 'BEGIN{printf "%.0f ms (%.1f ms per Kong)", t*1000/hz/c, t*1000/hz/c/n}'), kgc $(awk \
+        -v t=$((gt1 - gt0)) -v c="$C" -v hz="$HZ" 'BEGIN{printf "%.0f ms", t*1000/hz/c}')"
+    CPU_LINES+=("$CPU_LINE")
     sleep 1
     read -r k50 k99 <<<"$(kgc_share "$d/kgc.log" "$from")"
     printf '%-12s %-10s %6s %8s %8s %8s %7s %10s %10s\n' "$conc" "$N" "$(kv changes "$d/all.out")" \
@@ -85,6 +96,7 @@ for conc in ${FANOUT_CONCURRENCY:-16}; do
     for p in "${KPIDS[@]}"; do stop_pid "$p"; done
     stop_pid "$API_PID"
 done
+printf '%s\n' "${CPU_LINES[@]}"
 echo "(per change: PATCH → a new configuration_hash on every listed Kong, polled round-robin;"
 echo " N+1stop: one Kong SIGSTOPped, the other N measured; kgc_*: kgc's own share, the watch event"
 echo " → the last byte sent to the last ready Kong (kgc_change_to_push_seconds, from its log)."
