@@ -15,7 +15,7 @@ apply_objects "objects applied"
 
 start_replicas "$KONG"
 wait_programmed "the Gateway is Programmed with three replicas running" "" gw
-writes() { metric "http://127.0.0.1:${HP[$1]}" kgc_reconcile_status_writes_total; } # replica N's
+writes() { metric "${REPLICA_URL[$1]}" kgc_reconcile_status_writes_total; } # replica N's
 leaders() { grep -l 'became the leader' "$TMP"/kgc-[123].log 2>/dev/null | wc -l; }
 sleep 1
 [[ $(leaders) -eq 1 ]] && ok "exactly one replica became the leader" || bad "leaders: $(leaders)"

@@ -1,8 +1,10 @@
-# Shared start-up of the kgc e2e scenarios (sourced, not run): paths, process cleanup, result
-# counting, and a test Kubernetes API server with a kubeconfig for real kubectl.
+# Shared start-up of the kgc e2e scenarios (sourced, not run): paths, a temporary directory ($TMP)
+# removed by the EXIT trap with the processes in PIDS, result counting, a test Kubernetes API
+# server with a kubeconfig for real kubectl, test Kong and kgc processes with the scenarios' common
+# flags, and the manifests they share (GatewayClass, Gateways with listeners, routes, Services).
 #   source "$(dirname "$0")/lib.sh"   (from a test/e2e/*.sh script; leaves cwd at the repo root)
 # KGC_E2E_KEEP=1 keeps the scenario's temporary directory (logs, audit log) for a post-mortem;
-# E2E_KILL_SIGNAL (TERM) is what the clean-up sends the processes in PIDS.
+# E2E_KILL_SIGNAL (TERM) is what the clean-up sends the processes in PIDS; E2E_BAD_SHOW, see bad.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BUILD=${BUILD:-build}
@@ -21,7 +23,13 @@ e2e_cleanup() {
 }
 trap e2e_cleanup EXIT
 ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
+# bad NAME: a failure; with E2E_BAD_SHOW set, also the first 600 bytes of that file when it exists
+# (the scenario's last answer).
+bad() {
+    failed=$((failed + 1))
+    echo "FAIL - $1"
+    if [[ -n ${E2E_BAD_SHOW:-} && -f $E2E_BAD_SHOW ]]; then head -c 600 "$E2E_BAD_SHOW" && echo; fi
+}
 finish() { echo "$passed passed, $failed failed"; [[ $failed -eq 0 ]]; exit; }
 check() { # check NAME COMMAND...: ok NAME when COMMAND succeeds, else bad NAME
     local name=$1
@@ -37,6 +45,20 @@ wait_url() {
         u=$(sed -n 's/^listening on \(http:\/\/[^ ]*\)$/\1/p' "$f" 2>/dev/null | head -1)
         [[ -n $u ]] && { echo "$u"; return 0; }
         sleep 0.1
+    done
+    return 1
+}
+
+# wait_listening FILE PID SED [TRIES]: polls FILE every 50 ms, at most TRIES times (100: 5 s),
+# until `sed -n SED FILE` prints a line: prints the first and returns 0. Returns 1 once PID has
+# exited or the tries are used up. For scenarios that start a test server themselves.
+wait_listening() {
+    local file=$1 pid=$2 expr=$3 v
+    for _ in $(seq 1 "${4:-100}"); do
+        v=$(sed -n "$expr" "$file" 2>/dev/null | head -1)
+        [[ -n $v ]] && { echo "$v"; return 0; }
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.05
     done
     return 1
 }
@@ -353,9 +375,8 @@ base_yaml() {
     gatewayclass_yaml kgc "$KGC_CONTROLLER"
 }
 
-# http_listener [NAME [PORT]]: a listener as a YAML flow mapping: HTTP on PORT (8000), named NAME
-# (http).
-http_listener() { echo "{name: ${1:-http}, port: ${2:-8000}, protocol: HTTP}"; }
+# http_listener: the listener "http", HTTP on port 8000, as a YAML flow mapping.
+http_listener() { echo "{name: http, port: 8000, protocol: HTTP}"; }
 
 # https_listener NAME HOSTNAME SECRET: an HTTPS listener on 8443 for HOSTNAME (none when empty)
 # terminating TLS with the Secret SECRET of the Gateway's namespace.
@@ -446,6 +467,17 @@ apply_objects() {
     if k apply -f "$TMP/objects.yaml" >/dev/null; then ok "$1"; else bad "${2:-apply}"; fi
 }
 
+# start_cluster: what the scenarios driven by kube.py start from: the test API server, kube.py
+# (TMP and API exported for the Python helpers), test Kong 1 (or the scenario ends) and the
+# Gateway API CRDs.
+start_cluster() {
+    start_apiserver
+    write_kube_py
+    export TMP API
+    start_kong 1 0 || { bad "test Kong starts"; finish; }
+    apply_crds
+}
+
 # --- kgc set-up: ports, certificates, the common flags, readiness -------------------------------
 
 # kgc_ports: HP and DP, two different free ports for kgc's --http-listen and --debug-listen; M and
@@ -477,26 +509,29 @@ tls_secret() {
 # ($TMP/lc when LC is unset; empty: no cache), log level info, --http-listen and --debug-listen on
 # 127.0.0.1:$HP and :$DP (kgc_ports; a server is off when HP or DP is unset or empty). ARGS last.
 start_kgc_on() {
-    local n=$1 url=()
-    [[ -n $2 ]] && url=(--kong-admin-url "$2")
+    local n=$1 admin=()
+    [[ -n $2 ]] && admin=(--kong-admin-url "$2")
     shift 2
-    start_kgc "$n" "${url[@]}" --listener-cache-dir "${LC-$TMP/lc}" --log-level info \
+    start_kgc "$n" "${admin[@]}" --listener-cache-dir "${LC-$TMP/lc}" --log-level info \
         --http-listen "${HP:+127.0.0.1:$HP}" --debug-listen "${DP:+127.0.0.1:$DP}" "$@"
 }
 
 # start_replicas KONG_URL [ARGS...]: kgc replicas 1, 2 and 3 with --leader-elect (Lease
 # default/kgc-leader, duration 3 s, renew deadline 2 s, retry 500 ms), each with its own listener
-# cache $TMP/lcN and --http-listen on 127.0.0.1:${HP[N]}, no debug server; ARGS before those.
+# cache $TMP/lcN and --http-listen on a free port, at ${REPLICA_URL[N]}; no debug server; ARGS
+# before those.
 start_replicas() {
-    local kong=$1 n
+    local kong=$1 n port
     shift
-    declare -gA HP
+    declare -gA REPLICA_URL
     for n in 1 2 3; do
-        HP[$n]=$(free_port)
+        port=$(free_port)
+        # shellcheck disable=SC2034 # for the scenario that sources this file
+        REPLICA_URL[$n]=http://127.0.0.1:$port
         start_kgc $n --kong-admin-url "$kong" --listener-cache-dir "$TMP/lc$n" \
             --leader-elect --election-namespace default --election-lease-duration 3s \
             --election-renew-deadline 2s --election-retry-period 500ms "$@" \
-            --http-listen "127.0.0.1:${HP[$n]}" --debug-listen ""
+            --http-listen "127.0.0.1:$port" --debug-listen ""
     done
 }
 

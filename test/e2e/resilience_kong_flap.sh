@@ -12,13 +12,9 @@
 source "$(dirname "$0")/lib.sh"
 e2e_bound 100
 FLAP_MS=${FLAP_MS:-200} FLAP_S=${FLAP_S:-20} FLAP_UP_MS=${FLAP_UP_MS:-150}
-start_apiserver
-write_kube_py
-export TMP API # for the Python helpers
-start_kong 1 0 || { bad "test Kong starts"; finish; }
+start_cluster
 KONG=${KONG_URL[1]}
 KONG_PORT=${KONG##*:}
-apply_crds
 {
     base_yaml; gateway_yaml gw-a a.example.com; gateway_yaml gw-b b.example.com; web_service_yaml
 } >"$TMP/objects.yaml"

@@ -9,11 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 e2e_bound 100
 ROUTES=${ROUTES:-200}
-start_apiserver
-write_kube_py
-export TMP API # for the Python helpers
-start_kong 1 0 || { bad "test Kong starts"; finish; }
-apply_crds
+start_cluster
 { base_yaml; gateway_yaml gw; web_service_yaml; } >"$TMP/objects.yaml"
 apply_objects "class, Gateway and Service applied"
 
@@ -82,10 +78,10 @@ else
 fi
 
 # Exactly one leader: the gauges of both survivors, and only the new leader writes.
-g_new=$(metric "http://127.0.0.1:${HP[$new]}" kgc_leader)
-g_other=$(metric "http://127.0.0.1:${HP[$other]}" kgc_leader)
-w_new=$(metric "http://127.0.0.1:${HP[$new]}" 'kgc_reconcile_status_writes_total{controller="httproute"}')
-w_other=$(metric "http://127.0.0.1:${HP[$other]}" kgc_reconcile_status_writes_total)
+g_new=$(metric "${REPLICA_URL[$new]}" kgc_leader)
+g_other=$(metric "${REPLICA_URL[$other]}" kgc_leader)
+w_new=$(metric "${REPLICA_URL[$new]}" 'kgc_reconcile_status_writes_total{controller="httproute"}')
+w_other=$(metric "${REPLICA_URL[$other]}" kgc_reconcile_status_writes_total)
 [[ $g_new == 1 && $g_other == 0 ]] && ok "kgc_leader: 1 on replica $new, 0 on replica $other" ||
     bad "kgc_leader: $g_new on replica $new, $g_other on replica $other"
 grep -q 'became the leader' "$TMP/kgc-$other.log" && bad "replica $other became the leader too" ||

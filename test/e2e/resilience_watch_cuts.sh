@@ -12,11 +12,7 @@
 source "$(dirname "$0")/lib.sh"
 e2e_bound 100
 CHANGES=${CHANGES:-2000} CUTS=${CUTS:-100} EXPIRIES=${EXPIRIES:-10} WINDOW_MS=${WINDOW_MS:-60}
-start_apiserver
-write_kube_py
-export TMP API # for the Python helpers
-start_kong 1 0 || { bad "test Kong starts"; finish; }
-apply_crds
+start_cluster
 {
     base_yaml; gateway_yaml gw-a a.example.com; gateway_yaml gw-b b.example.com; web_service_yaml
     cat <<'YAML'

@@ -11,11 +11,7 @@
 source "$(dirname "$0")/lib.sh"
 e2e_bound 100
 ROUTES=${ROUTES:-40} BURST=${BURST:-30}
-start_apiserver
-write_kube_py
-export TMP API # for the Python helpers
-start_kong 1 0 || { bad "test Kong starts"; finish; }
-apply_crds
+start_cluster
 { base_yaml; gateway_yaml gw; web_service_yaml; } >"$TMP/objects.yaml"
 apply_objects "class, Gateway and Service applied"
 
