@@ -15,13 +15,7 @@ trap 'exit 130' INT TERM
 E2E_BAD_SHOW=$tmp/body
 
 # Starts the server with the given options; sets KPID and KURL. Bounded: 5 s.
-start_kong() {
-    local out=$tmp/out.$RANDOM
-    "$BIN" "$@" >"$out" 2>>"$tmp/stderr" &
-    KPID=$!
-    PIDS+=("$KPID")
-    KURL=$(wait_listening "$out" "$KPID" 's/^listening on //p')
-}
+start_kong() { start_test_kong 100 "$@"; }
 
 # req METHOD PATH [CONTENT-TYPE BODY-FILE]: body -> $tmp/body, headers -> $tmp/headers; echoes status.
 req() {

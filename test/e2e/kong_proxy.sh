@@ -18,14 +18,10 @@ E2E_BAD_SHOW=$tmp/body
 # Starts the binary with the given options; sets KPID, KURL (admin), PURL (http proxy), SURL
 # (https proxy). Bounded: 10 s (the default certificate's RSA key is generated at start).
 start_kong() {
-    local out=$tmp/out.$RANDOM
-    "$BIN" "$@" >"$out" 2>>"$tmp/stderr" &
-    KPID=$!
-    PIDS+=("$KPID")
-    PURL= SURL=
-    KURL=$(wait_listening "$out" "$KPID" 's/^listening on //p' 200) || return 1
-    PURL=$(sed -n 's/^proxy listening on \(http:.*\)$/\1/p' "$out" | head -1)
-    SURL=$(sed -n 's/^proxy listening on \(https:.*\)$/\1/p' "$out" | head -1)
+    PURL='' SURL=''
+    start_test_kong 200 "$@" || return 1
+    PURL=$(sed -n 's/^proxy listening on \(http:.*\)$/\1/p' "$KOUT" | head -1)
+    SURL=$(sed -n 's/^proxy listening on \(https:.*\)$/\1/p' "$KOUT" | head -1)
 }
 
 # get URL [curl args...]: body -> $tmp/body, headers -> $tmp/headers; echoes the status.

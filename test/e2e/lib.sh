@@ -63,6 +63,20 @@ wait_listening() {
     return 1
 }
 
+# start_test_kong TRIES [ARGS...]: the test Kong binary with exactly ARGS, for the scenarios that
+# test it: stdout in a new file KOUT ($TMP/out.N), stderr appended to $TMP/stderr; sets KPID (also
+# in PIDS) and KURL, the admin URL it prints, within TRIES x 50 ms (else it fails, KURL empty).
+start_test_kong() {
+    local tries=$1
+    shift
+    KOUT=$TMP/out.$RANDOM
+    "$BUILD/kgc-test-kong" "$@" >"$KOUT" 2>>"$TMP/stderr" &
+    KPID=$!
+    PIDS+=("$KPID")
+    # shellcheck disable=SC2034 # for the scenario that sources this file
+    KURL=$(wait_listening "$KOUT" "$KPID" 's/^listening on //p' "$tries")
+}
+
 # free_port: a TCP port free on 127.0.0.1 right now.
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
