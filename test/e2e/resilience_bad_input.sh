@@ -415,22 +415,7 @@ step rules
 step unknown
 
 # --- and after all that: a plain Gateway and HTTPRoute ---------------------------------------------
-cat >"$TMP/last.yaml" <<'YAML'
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: last, namespace: demo}
-spec:
-  gatewayClassName: kgc
-  listeners:
-  - {name: http, port: 8000, protocol: HTTP, hostname: last.example.com}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: last, namespace: demo}
-spec:
-  parentRefs: [{name: last}]
-  rules: [{backendRefs: [{name: web, port: 80}]}]
-YAML
+{ gateway_yaml last last.example.com; httproute_yaml last last; } >"$TMP/last.yaml"
 t0=$(now_ms)
 k apply -f "$TMP/last.yaml" >/dev/null || bad "apply the last Gateway and HTTPRoute"
 k -n demo wait --for=condition=Programmed gateway/last --timeout=30s >/dev/null &&
