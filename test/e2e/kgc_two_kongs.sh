@@ -26,21 +26,9 @@ done
 PORT2=${KURL[2]##*:}
 
 apply_crds
-{ base_yaml; gateway_yaml gw; web_service_yaml; cat <<'YAML'
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: one, namespace: demo}
-spec:
-  parentRefs: [{name: gw}]
-  rules: [{matches: [{path: {type: PathPrefix, value: /one}}], backendRefs: [{name: web, port: 80}]}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: two, namespace: demo}
-spec:
-  parentRefs: [{name: gw}]
-  rules: [{matches: [{path: {type: PathPrefix, value: /two}}], backendRefs: [{name: web, port: 80}]}]
-YAML
+{
+    base_yaml; gateway_yaml gw; web_service_yaml
+    httproute_yaml one gw "" /one; httproute_yaml two gw "" /two
 } >"$TMP/objects.yaml"
 apply_objects "class, gateway, service and two routes applied"
 
