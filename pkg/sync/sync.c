@@ -190,11 +190,15 @@ static void push_one(struct kgc_sync *s, struct kgc_sync_inst *i, struct kgc_syn
                  KGC_F_STR("result", kgc_kong_push_kind_name(r.kind)), KGC_F_STR("hash", b->hash),
                  KGC_F_INT("bytes", b->len), KGC_F_INT("ms", took / KGC_NS_PER_MS));
     }
+    enum kgc_kong_push_kind r_kind = r.kind;
     kgc_kong_push_result_free(&r);
-    if (changed) {
+    /* only a configuration a Kong took is the accepted set that survives a kgc restart; a
+     * failure that ends a restarted instance's carried set changes Programmed, not the record */
+    if (changed && rc == 0 &&
+        (r_kind == KGC_KONG_PUSH_APPLIED || r_kind == KGC_KONG_PUSH_UNCHANGED))
         kgc_sync_record_persist(s, b);
+    if (changed)
         kgc_sync_announce_programmed(s);
-    }
 }
 
 /* The real-clock deadline for a wait until `until` on s's clock. A fake clock does not move by
