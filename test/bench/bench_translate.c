@@ -311,7 +311,7 @@ int main(void)
                 printf("  (unexpected: %zu routes translated, %zu problems)\n",
                        out.counts.http_routes, out.n_problems);
             if (f == 0) {
-                print_kind_bytes(&out, sizes[si]);
+                print_kind_bytes(&out, sizes[si]); /* after the peak was read */
                 FILE *df = dump && si == 0 ? fopen(dump, "w") : NULL;
                 if (df) {
                     fwrite(out.config, 1, out.config_len, df);
@@ -319,6 +319,7 @@ int main(void)
                 }
             }
             kgc_translate_output_free(&out);
+            malloc_trim(0); /* what print_kind_bytes parsed is not the next flavour's */
         }
         store_free(&s);
     }
