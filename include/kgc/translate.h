@@ -97,7 +97,9 @@
  * once (attachments, matches, backends, problems, counts, precedence) and keeps only small
  * records; the writing passes then build one service (with its routes and plugins) or one
  * upstream (with its targets) at a time, serialize it into the output text and free it. The
- * bytes are those json-c gives for the whole document (PLAIN | NOSLASHESCAPE). */
+ * bytes are those json-c gives for the whole document (PLAIN | NOSLASHESCAPE). After a document of
+ * 1 MiB or more, what the translation freed goes back to the system (kgc_jsonscan_release(): the
+ * process-wide malloc_trim). */
 #ifndef KGC_TRANSLATE_H
 #define KGC_TRANSLATE_H
 

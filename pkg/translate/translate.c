@@ -8,6 +8,7 @@
 #include "translate_internal.h"
 
 #include "kgc/digest.h"
+#include "kgc/jsonscan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -658,6 +659,9 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
         text = tr_write_document(&c, &text_len);
     ctx_free(&c);
     tr_release_all(&routes);
+    /* What the translation just freed (its working set, several MB at 10k routes) would stay in
+     * malloc's arenas, free but resident: give it back, as after any large document. */
+    kgc_jsonscan_release(text_len);
     if (c.oom || !text) {
         free(text);
         free_problems(c.problems, c.n_problems);
