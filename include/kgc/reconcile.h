@@ -64,7 +64,7 @@ struct kgc_reconcile_options {
      * syncer's PROGRAMMED) and written as it is when the window ends. Anything else (a real
      * failure, Kong down, a failed push, a cached view) is written at once. */
     bool (*push_expected)(void *ctx);
-    uint64_t startup_hold_ns; /* default 5 s; 0: never hold */
+    uint64_t startup_hold_ns; /* default 10 s; 0: never hold */
 };
 
 /* Defaults as documented above. */
