@@ -44,7 +44,7 @@ struct kgc_reconcile {
     struct kgc_workqueue *queues[KGC_RECONCILE_CONTROLLER_COUNT];
     struct worker *workers;
     size_t n_workers;
-    bool leader;   /* atomic */
+    bool leader;            /* atomic */
     uint64_t hold_until_ns; /* atomic: the start-up window's end (push_expected) */
     bool stopping; /* atomic: workers hand back what is still queued without processing it */
     pthread_mutex_t stats_lock;

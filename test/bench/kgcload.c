@@ -916,8 +916,8 @@ static int cmd_churn(const struct opts *o)
                 last_write = h->first_write[k];
             if (h->first_write[k] == 0) {
                 if (missing++ < 10)
-                    printf("missing route=rt-%ld generation=%ld patched_ms=%.0f\n", i,
-                           k + 2, h->patch_t[k] - since_ms);
+                    printf("missing route=rt-%ld generation=%ld patched_ms=%.0f\n", i, k + 2,
+                           h->patch_t[k] - since_ms);
             } else if (n < cap) {
                 lat[n++] = h->first_write[k] - h->patch_t[k];
             }

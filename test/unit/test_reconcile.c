@@ -392,8 +392,8 @@ static void test_gateway_start_up_wait_is_bounded(void **state)
     struct kgc_reconcile_stats st = gw_stats(&w);
     assert_int_equal(st.pending_kong, 1);
     assert_int_equal(t, 10 * KGC_NS_PER_S); /* 10 s after start (the first look was at 0) */
-    assert_int_equal(st.held, 20);              /* at 0, 0.5 s, ..., 9.5 s */
-    assert_int_equal(st.errors, 1);            /* backs off as before */
+    assert_int_equal(st.held, 20);          /* at 0, 0.5 s, ..., 9.5 s */
+    assert_int_equal(st.errors, 1);         /* backs off as before */
 
     /* leadership lost and won again: a new window */
     kgc_reconcile_set_leader(w.r, false);
