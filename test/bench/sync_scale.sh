@@ -16,8 +16,9 @@
 #
 # Knobs: BUILD, BENCH_QUICK=1 (100 Gateways, 1,000 routes, 4 workers only), SYNC_GATEWAYS (1000),
 # SYNC_ROUTES (10000), SYNC_WORKERS ("1 2 4"), SYNC_QPS (kgc --apiserver-qps, default 0 = no
-# client-side limit: at kgc's default of 50/s the ~11k status writes alone take 220 s),
-# SYNC_KGC_ARGS (extra kgc flags), SYNC_TIMEOUT_S (600).
+# client-side limit: at the old default of 50/s the ~11k status writes alone took 220 s),
+# SYNC_KGC_ARGS (extra kgc flags), SYNC_TIMEOUT_S (600). A last row, "default", runs kgc with its
+# default workers and --apiserver-qps (SYNC_DEFAULT_ROW=0 skips it).
 source "$(dirname "$0")/lib.sh"
 
 if [[ $QUICK == 1 ]]; then
@@ -55,8 +56,12 @@ mem_report() {
 }
 
 MEMLINES=()
-for w in $WORKERS; do
+ROWS=$WORKERS
+[[ ${SYNC_DEFAULT_ROW:-1} == 1 ]] && ROWS="$ROWS default"
+for w in $ROWS; do
     d=$TMP/w$w
+    args=(--gateway-workers "$w" --httproute-workers "$w" --apiserver-qps "$QPS")
+    [[ $w == default ]] && args=()
     start_apiserver "$d"
     start_kong "$d"
     "$LOAD" create --api "$API" --gateways "$G" --routes "$R" --namespaces $(((G + 9) / 10)) \
@@ -66,8 +71,7 @@ for w in $WORKERS; do
     KGC_TIME=$d/time.txt
     t0=$(now_ms)
     [[ -f $BUILD/bench/libmemprobe.so ]] && KGC_MEMPROBE=$d/mem
-    start_kgc "$d" --listener-cache-dir "$d/lc" --gateway-workers "$w" --httproute-workers "$w" \
-        --apiserver-qps "$QPS" --http-listen 127.0.0.1:0 "${EXTRA[@]}"
+    start_kgc "$d" --listener-cache-dir "$d/lc" "${args[@]}" --http-listen 127.0.0.1:0 "${EXTRA[@]}"
     unset KGC_TIME KGC_MEMPROBE
     "$LOAD" wait --api "$API" --gateways "$G" --routes "$R" --attached --timeout-s "$TIMEOUT" \
         --audit "$d/audit.jsonl" --quiet-ms 2000 >"$d/wait.out"
