@@ -188,6 +188,13 @@ void kgc_sync_set_leader(struct kgc_sync *s, bool leader);
 bool kgc_sync_gateway_programmed(void *ctx, const struct kgc_api_gateway *gw, char *why,
                                  size_t why_size);
 
+/* The reconciler's start-up hook (ctx = the syncer; pkg/sync/startup.c): whether a push that may
+ * program the Gateways is expected soon: this syncer is the leader, and no ready instance's last
+ * push failed or was rejected, and Kong is not known to be down (some instance answered and every
+ * one that did is unreachable). No instance known yet counts as expected (none has answered
+ * yet). Any thread; takes the syncer's lock briefly. */
+bool kgc_sync_push_expected(void *ctx);
+
 /* The status module's `route_verdict` hook (ctx = the syncer): the translator's verdict from the
  * last translation, and Accepted=False/UnsupportedValue with Kong's message for a route Kong
  * rejected. v->pending is set while no translation has judged this version of the route (same

@@ -225,10 +225,14 @@ static void push_finish(struct kgc_sync *s, struct kgc_sync_job *j)
                  KGC_F_STR("result", kgc_kong_push_kind_name(r->kind)), KGC_F_STR("hash", b->hash),
                  KGC_F_INT("bytes", b->len), KGC_F_INT("ms", j->took / KGC_NS_PER_MS));
     }
-    if (changed) {
+    /* only a configuration a Kong took is the accepted set that survives a kgc restart; a
+     * failure that ends a restarted instance's carried set changes Programmed, not the record
+     * (the result itself is freed with the job) */
+    if (changed && rc == 0 &&
+        (r->kind == KGC_KONG_PUSH_APPLIED || r->kind == KGC_KONG_PUSH_UNCHANGED))
         kgc_sync_record_persist(s, b);
+    if (changed)
         kgc_sync_announce_programmed(s);
-    }
 }
 
 static void job_free(struct kgc_sync_job *j)

@@ -622,16 +622,27 @@ struct audit_line {
 };
 
 /* Calls fn for every line of the audit log. */
-static int audit_each(const char *file, void (*fn)(const struct audit_line *, void *), void *ctx)
+/* Calls fn for every complete line of file from byte *offset on, and moves *offset past the
+ * last complete line (a line still being written is left for the next call). */
+static int audit_follow(const char *file, long *offset,
+                        void (*fn)(const struct audit_line *, void *), void *ctx)
 {
     FILE *f = fopen(file, "r");
     if (!f) {
         fprintf(stderr, "kgcload: cannot open %s\n", file);
         return -1;
     }
+    if (*offset > 0 && fseek(f, *offset, SEEK_SET) != 0) {
+        fclose(f);
+        return -1;
+    }
     char *line = NULL;
     size_t cap = 0;
-    while (getline(&line, &cap, f) > 0) {
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        if (line[len - 1] != '\n')
+            break; /* partial: read again next time */
+        *offset += len;
         json_object *root = json_tokener_parse(line);
         if (!root)
             continue;
@@ -649,6 +660,12 @@ static int audit_each(const char *file, void (*fn)(const struct audit_line *, vo
     free(line);
     fclose(f);
     return 0;
+}
+
+static int audit_each(const char *file, void (*fn)(const struct audit_line *, void *), void *ctx)
+{
+    long offset = 0;
+    return audit_follow(file, &offset, fn, ctx);
 }
 
 /* "/apis/.../namespaces/bench-3/gateways/gw-12/status" → 12 for kind "gateways"; -1 if not. */
@@ -879,31 +896,46 @@ static int cmd_churn(const struct opts *o)
         pthread_join(th[i], NULL);
     double wall = now_mono_s() - t0;
     double cpu1 = o->pid ? cpu_seconds(o->pid) : -1;
-    /* Let the last status writes land: until the audit log is quiet for 2 s (at most 30 s). */
-    long last = file_size(o->audit);
-    double quiet_since = now_mono_s(), stop = now_mono_s() + 30;
-    while (now_mono_s() < stop && now_mono_s() - quiet_since < 2.0) {
-        sleep_ms(100);
-        long sz = file_size(o->audit);
-        if (sz != last) {
-            last = sz;
-            quiet_since = now_mono_s();
-        }
-    }
+    /* Let the last status writes land: follow the audit log until every update has its write,
+     * or for at most 60 s. (A window that closed after 2 s without audit lines lost the updates
+     * of kgc's last translation whenever that one took longer than 2 s: issue #19.) */
     struct churn_audit ca = {.o = o,
                              .rt = calloc((size_t)o->routes, sizeof(struct route_hist)),
                              .since_ms = since_ms - 1};
-    if (!ca.rt || audit_each(o->audit, churn_line, &ca))
+    if (!ca.rt)
         return 2;
+    long offset = 0;
+    double stop = now_mono_s() + 60;
+    for (;;) {
+        if (audit_follow(o->audit, &offset, churn_line, &ca))
+            return 2;
+        long seen = 0, pending = 0;
+        for (long i = 0; i < o->routes; i++) {
+            seen += ca.rt[i].n_patch;
+            for (long k = 0; k < ca.rt[i].n_patch; k++)
+                pending += ca.rt[i].first_write[k] == 0;
+        }
+        if ((seen >= atomic_load(&sent) && pending == 0) || now_mono_s() >= stop)
+            break;
+        sleep_ms(200);
+    }
     long n = 0, missing = 0, cap = total + 1;
+    double last_patch = 0, last_write = 0;
     double *lat = calloc((size_t)cap, sizeof(double));
     for (long i = 0; i < o->routes && lat; i++) {
         struct route_hist *h = &ca.rt[i];
         for (long k = 0; k < h->n_patch; k++) {
-            if (h->first_write[k] == 0)
-                missing++;
-            else if (n < cap)
+            if (h->patch_t[k] > last_patch)
+                last_patch = h->patch_t[k];
+            if (h->first_write[k] > last_write)
+                last_write = h->first_write[k];
+            if (h->first_write[k] == 0) {
+                if (missing++ < 10)
+                    printf("missing route=rt-%ld generation=%ld patched_ms=%.0f\n", i, k + 2,
+                           h->patch_t[k] - since_ms);
+            } else if (n < cap) {
                 lat[n++] = h->first_write[k] - h->patch_t[k];
+            }
         }
         free(h->patch_t);
         free(h->first_write);
@@ -914,6 +946,8 @@ static int cmd_churn(const struct opts *o)
            atomic_load(&errors), wall, wall > 0 ? (double)atomic_load(&sent) / wall : 0);
     printf("latency_n=%ld missing=%ld p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n", n, missing,
            pct(lat, n, 0.5), pct(lat, n, 0.99), pct(lat, n, 1.0));
+    /* the last update → the last first status write at an update's generation */
+    printf("settle_ms=%.0f\n", last_write > last_patch ? last_write - last_patch : 0);
     if (cpu0 >= 0 && cpu1 >= 0)
         printf("cpu_percent=%.0f\n", (cpu1 - cpu0) / wall * 100.0);
     free(lat);

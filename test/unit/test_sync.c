@@ -878,6 +878,83 @@ static void test_restored_set_carried_until_repush(void **state)
     rm_lc_dir(dir);
 }
 
+/* The accepted set that survives a kgc restart holds only what a Kong took: a restarted Kong whose
+ * re-pushes keep failing stops counting as carrying its old configuration (Programmed changes),
+ * but the configuration that failed is not recorded as accepted — a kgc started next, with no
+ * Kong ready, must not call a Gateway generation Programmed that no Kong ever held. */
+static void test_failed_pushes_never_recorded_as_accepted(void **state)
+{
+    struct env *e = *state;
+    if (e->sync)
+        sync_close(e);
+    char dir[] = "/tmp/kgc-sync-lc-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct kgc_listenercache *lc = lc_open(dir);
+    sync_open_lc(e, true, lc);
+    kgc_sync_mark_dirty(e->sync);
+    const struct kgc_api_gateway *gw =
+        kgc_api_as_gateway(fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw"));
+    assert_true(wait_programmed(e, gw, 5));
+
+    /* a new Gateway generation and a new route; both Kongs restart empty and answer 503 */
+    char yaml[1024], err[FIXTURE_ERR_MAX];
+    snprintf(yaml, sizeof(yaml),
+             "apiVersion: gateway.networking.k8s.io/v1\n"
+             "kind: HTTPRoute\n"
+             "metadata: {name: unaccepted, namespace: " NS ", uid: u-unaccepted, generation: 1}\n"
+             "spec:\n"
+             "  parentRefs: [{name: gw}]\n"
+             "  rules:\n"
+             "  - matches: [{path: {type: PathPrefix, value: /never}}]\n"
+             "    backendRefs: [{name: svc, port: 80}]\n");
+    pthread_mutex_lock(&set_mu);
+    assert_int_equal(fixture_set_add_yaml(e->set, yaml, err, sizeof(err)), 0);
+    assert_non_null(fixture_set_update(e->set, KGC_API_GATEWAY, NS, "gw", true));
+    gw = kgc_api_as_gateway(fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw"));
+    pthread_mutex_unlock(&set_mu);
+    unsigned ports[2] = {e->kong[0].port, e->kong[1].port};
+    struct kgc_sync_stats before = stats(e);
+    proc_kill(&e->kong[0]);
+    proc_kill(&e->kong[1]);
+    for (int k = 0; k < 2; k++)
+        restart_failing(&e->kong[k], ports[k], "1000", "503");
+    kgc_sync_mark_dirty(e->sync);
+    /* KGC_SYNC_CARRIED_ATTEMPTS failures on each: backoff 100 + 200 ms, well within 10 s */
+    uint64_t t0 = kgc_clock_now(NULL);
+    while (stats(e).pushes[KGC_KONG_PUSH_BUSY] < before.pushes[KGC_KONG_PUSH_BUSY] + 6 &&
+           kgc_clock_now(NULL) - t0 < 10 * KGC_NS_PER_S)
+        poll_pause();
+    assert_true(stats(e).pushes[KGC_KONG_PUSH_BUSY] >= before.pushes[KGC_KONG_PUSH_BUSY] + 6);
+    char why[256] = "";
+    assert_false(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
+    sync_close(e);
+    kgc_listenercache_close(lc);
+
+    /* the next process, no Kong ready: only the configuration Kong accepted is known */
+    struct kgc_sync_options so;
+    kgc_sync_options_default(&so);
+    struct kgc_err kerr = {0};
+    lc = lc_open(dir);
+    struct kgc_sync *s = NULL;
+    assert_int_equal(kgc_sync_new(&so, &e->lk, NULL, lc, &s, &kerr), 0);
+    bool ok = kgc_sync_gateway_programmed(s, gw, why, sizeof(why));
+    print_message("restarted kgc, Gateway at the generation no Kong took: programmed=%d %s\n", ok,
+                  why);
+    assert_false(ok);
+    kgc_sync_free(s);
+    kgc_listenercache_close(lc);
+    rm_lc_dir(dir);
+    pthread_mutex_lock(&set_mu);
+    fixture_set_remove(e->set, KGC_API_HTTPROUTE, NS, "unaccepted");
+    pthread_mutex_unlock(&set_mu);
+    /* the Kongs keep failing: start them afresh for the tests after this one */
+    proc_kill(&e->kong[0]);
+    proc_kill(&e->kong[1]);
+    for (int k = 0; k < 2; k++)
+        if (!proc_start(&e->kong[k], ports[k]))
+            fail_msg("kgc-test-kong did not restart on port %u", ports[k]);
+}
+
 /* ---- route verdicts --------------------------------------------------------------------------
  */
 
@@ -1886,6 +1963,7 @@ int main(void)
         cmocka_unit_test(test_push_duration_histogram),
         cmocka_unit_test(test_accepted_set_survives_restart),
         cmocka_unit_test(test_restored_set_carried_until_repush),
+        cmocka_unit_test(test_failed_pushes_never_recorded_as_accepted),
         cmocka_unit_test(test_route_verdict_known_before_first_status),
         cmocka_unit_test(test_only_usable_listeners_pushed),
         cmocka_unit_test(test_fake_clock_drives_thread),
