@@ -316,4 +316,10 @@ void kgc_sync_record_persist(struct kgc_sync *s, const struct kgc_sync_blob *b);
 /* The stored Gateway set as a blob without text, or NULL (none, unreadable, malformed). */
 struct kgc_sync_blob *kgc_sync_record_restore(struct kgc_sync *s);
 
+/* changes.c: true when an update of a Gateway API object is a status write only (same generation,
+ * labels, annotations and deletion timestamp): the configuration cannot change (the syncer's
+ * cache handler then marks nothing). Additions, deletions and core kinds are never status-only. */
+bool kgc_sync_change_is_status_only(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
+                                    const struct kgc_api_obj *new_obj);
+
 #endif

@@ -955,6 +955,47 @@ static void test_failed_pushes_never_recorded_as_accepted(void **state)
             fail_msg("kgc-test-kong did not restart on port %u", ports[k]);
 }
 
+/* Which cache changes mark the configuration dirty: kgc's own status writes come back as watch
+ * events and must not cost a translation each; a spec, label or annotation change must. */
+static const struct kgc_api_obj *parse_obj(enum kgc_api_kind kind, const char *json)
+{
+    struct kgc_api_obj *o = NULL;
+    struct kgc_err err = {0};
+    if (kgc_api_parse_text(kind, json, strlen(json), &o, &err) != 0)
+        fail_msg("parse: %s", err.msg);
+    return o;
+}
+
+#define GWJ(gen, ann, status)                                                                      \
+    "{\"apiVersion\":\"gateway.networking.k8s.io/"                                                 \
+    "v1\",\"kind\":\"Gateway\",\"metadata\":{\"name\":"                                            \
+    "\"g\",\"namespace\":\"n\",\"uid\":\"u\",\"resourceVersion\":\"" #gen status                   \
+    "\",\"generation\":" #gen ann "},\"spec\":{\"gatewayClassName\":\"kgc\",\"listeners\":[{"      \
+    "\"name\":\"h\",\"port\":80,\"protocol\":\"HTTP\"}]},\"status\":{\"conditions\":[{\"type\":"   \
+    "\"Accepted\",\"status\":\"" status "\",\"reason\":\"Accepted\",\"message\":\"\","             \
+    "\"lastTransitionTime\":\"2026-12-06T00:00:00Z\"}]}}"
+
+static void test_status_only_changes(void **state)
+{
+    (void)state;
+    const struct kgc_api_obj *a = parse_obj(KGC_API_GATEWAY, GWJ(1, "", "False"));
+    const struct kgc_api_obj *b = parse_obj(KGC_API_GATEWAY, GWJ(1, "", "True"));
+    const struct kgc_api_obj *c = parse_obj(KGC_API_GATEWAY, GWJ(2, "", "True"));
+    const struct kgc_api_obj *d =
+        parse_obj(KGC_API_GATEWAY, GWJ(1, ",\"annotations\":{\"x\":\"y\"}", "True"));
+    assert_true(kgc_sync_change_is_status_only(KGC_API_GATEWAY, a, b));     /* our own write */
+    assert_false(kgc_sync_change_is_status_only(KGC_API_GATEWAY, a, c));    /* spec: generation */
+    assert_false(kgc_sync_change_is_status_only(KGC_API_GATEWAY, b, d));    /* an annotation */
+    assert_false(kgc_sync_change_is_status_only(KGC_API_GATEWAY, NULL, a)); /* added */
+    assert_false(kgc_sync_change_is_status_only(KGC_API_GATEWAY, a, NULL)); /* deleted */
+    /* kinds without a generation always count */
+    assert_false(kgc_sync_change_is_status_only(KGC_API_SERVICE, a, b));
+    kgc_api_obj_unref(a);
+    kgc_api_obj_unref(b);
+    kgc_api_obj_unref(c);
+    kgc_api_obj_unref(d);
+}
+
 /* ---- route verdicts --------------------------------------------------------------------------
  */
 
@@ -1964,6 +2005,7 @@ int main(void)
         cmocka_unit_test(test_accepted_set_survives_restart),
         cmocka_unit_test(test_restored_set_carried_until_repush),
         cmocka_unit_test(test_failed_pushes_never_recorded_as_accepted),
+        cmocka_unit_test(test_status_only_changes),
         cmocka_unit_test(test_route_verdict_known_before_first_status),
         cmocka_unit_test(test_only_usable_listeners_pushed),
         cmocka_unit_test(test_fake_clock_drives_thread),

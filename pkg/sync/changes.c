@@ -1,0 +1,38 @@
+/* sync — which cache changes can change the configuration (see include/kgc/sync.h). */
+#include "sync_internal.h"
+
+#include <string.h>
+
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_kvs(const struct kgc_api_kv *a, uint32_t na, const struct kgc_api_kv *b,
+                     uint32_t nb)
+{
+    if (na != nb)
+        return false;
+    for (uint32_t i = 0; i < na; i++)
+        if (!same_str(a[i].key, b[i].key) || !same_str(a[i].value, b[i].value))
+            return false;
+    return true;
+}
+
+/* For a custom resource with the status subresource, the API server raises metadata.generation
+ * on every change outside metadata and status; an update that keeps the generation, the labels,
+ * the annotations and the deletion timestamp is a status write (kgc's own, mostly), which the
+ * translator does not read. Core kinds (Services, EndpointSlices, Secrets, Namespaces) have no
+ * generation: each of their updates counts. */
+bool kgc_sync_change_is_status_only(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
+                                    const struct kgc_api_obj *new_obj)
+{
+    bool crd = kind == KGC_API_GATEWAYCLASS || kind == KGC_API_GATEWAY ||
+               kind == KGC_API_HTTPROUTE || kind == KGC_API_REFERENCEGRANT;
+    const struct kgc_api_meta *a = old_obj ? &old_obj->meta : NULL;
+    const struct kgc_api_meta *b = new_obj ? &new_obj->meta : NULL;
+    return crd && a && b && a->generation > 0 && a->generation == b->generation &&
+           same_str(a->deletion_timestamp, b->deletion_timestamp) &&
+           same_kvs(a->labels, a->n_labels, b->labels, b->n_labels) &&
+           same_kvs(a->annotations, a->n_annotations, b->annotations, b->n_annotations);
+}
