@@ -41,7 +41,7 @@ static bool limitation_said(const struct tr_ctx *c, const struct route_ctx *rc, 
  * with headers and no method, the Gateway API picks the method match and Kong the header match,
  * whatever kgc's priorities. Said as a LIMITATION of the rule Kong prefers (ranked after the
  * ranking). */
-static void traditional_precedence_limits(struct tr_ctx *c)
+static void traditional_precedence_limits(struct tr_ctx *c, const struct tr_limits_focus *lf)
 {
     size_t start = 0;
     while (start < c->svcs.n && !c->oom) {
@@ -50,7 +50,7 @@ static void traditional_precedence_limits(struct tr_ctx *c)
         while (end < c->svcs.n && ((const struct tr_svc *)c->svcs.v[end])->rc == first->rc)
             end++;
         const struct route_ctx *rc = first->rc;
-        for (size_t j = start; j < end; j++) {
+        for (size_t j = start; j < end && (!lf || lf->focus(rc, lf->ctx)); j++) {
             const struct tr_svc *vb = c->svcs.v[j];
             for (size_t b = 0; b < vb->n_kr; b++) {
                 const struct tr_kroute *kb = &vb->kr[b];
@@ -138,7 +138,46 @@ static int cmp_bare(const void *a, const void *b)
  * matches of routes of different Gateways on one listen with the same path, no method, header or
  * query, and a hostname in common are the same Kong route twice: one answers for both Gateways.
  * Said as a LIMITATION of each. */
-static void shared_listen_limits(struct tr_ctx *c)
+/* The LIMITATION of x for the pair (x, y) of shared_listen_limits. */
+static void shared_listen_said(struct tr_ctx *c, const struct bare *x, const struct bare *y)
+{
+    char *msg = tr_printf(c,
+                          "matches[%u]: Kong serves every Gateway on one proxy listen "
+                          "per port, and HTTPRoute %s Rule %u of another Gateway on "
+                          "this listen has the same path and hostname: one of them "
+                          "answers for both Gateways",
+                          x->k->match, y->rc->r->obj.meta.key, y->k->rule);
+    if (msg && !limitation_said(c, x->rc, x->k->rule, msg))
+        tr_problem(c, KGC_API_HTTPROUTE, x->rc->ns, x->rc->name, (int32_t)x->k->rule, -1,
+                   KGC_TRANSLATE_LIMITATION, "%s", msg);
+    free(msg);
+}
+
+/* shared_listen_limits for the routes in focus only: every pair with an x in focus, in O(focus x
+ * group) rather than O(group^2) (v sorted by cmp_bare). */
+static void shared_listen_focused(struct tr_ctx *c, const struct tr_limits_focus *lf,
+                                  const struct bare *v, size_t n)
+{
+    size_t start = 0;
+    while (start < n && !c->oom) {
+        size_t end = start + 1;
+        while (end < n && cmp_bare(&v[start], &v[end]) == 0)
+            end++;
+        for (size_t i = start; i < end && !c->oom; i++) {
+            if (!lf->focus(v[i].rc, lf->ctx))
+                continue;
+            for (size_t j = start; j < end && !c->oom; j++) {
+                if (j == i || v[i].rc == v[j].rc || !share_listen(v[i].rc, v[j].rc) ||
+                    !hosts_overlap(v[i].rc, v[j].rc))
+                    continue;
+                shared_listen_said(c, &v[i], &v[j]);
+            }
+        }
+        start = end;
+    }
+}
+
+static void shared_listen_limits(struct tr_ctx *c, const struct tr_limits_focus *lf)
 {
     struct bare *v = NULL;
     size_t n = 0;
@@ -160,24 +199,18 @@ static void shared_listen_limits(struct tr_ctx *c)
     }
     if (n > 1)
         qsort(v, n, sizeof(*v), cmp_bare);
+    if (lf) {
+        shared_listen_focused(c, lf, v, n);
+        free(v);
+        return;
+    }
     for (size_t i = 0; i < n && !c->oom; i++) {
         for (size_t j = i + 1; j < n && cmp_bare(&v[i], &v[j]) == 0; j++) {
             const struct bare *a = &v[i], *b = &v[j];
             if (a->rc == b->rc || !share_listen(a->rc, b->rc) || !hosts_overlap(a->rc, b->rc))
                 continue;
-            for (int side = 0; side < 2; side++) {
-                const struct bare *x = side ? b : a, *y = side ? a : b;
-                char *msg = tr_printf(c,
-                                      "matches[%u]: Kong serves every Gateway on one proxy listen "
-                                      "per port, and HTTPRoute %s Rule %u of another Gateway on "
-                                      "this listen has the same path and hostname: one of them "
-                                      "answers for both Gateways",
-                                      x->k->match, y->rc->r->obj.meta.key, y->k->rule);
-                if (msg && !limitation_said(c, x->rc, x->k->rule, msg))
-                    tr_problem(c, KGC_API_HTTPROUTE, x->rc->ns, x->rc->name, (int32_t)x->k->rule,
-                               -1, KGC_TRANSLATE_LIMITATION, "%s", msg);
-                free(msg);
-            }
+            for (int side = 0; side < 2; side++)
+                shared_listen_said(c, side ? b : a, side ? a : b);
         }
     }
     free(v);
@@ -379,7 +412,8 @@ static bool overtakes(const struct tc_entry *a, const struct tc_entry *b)
  * where one request can match both, is a LIMITATION of its rule naming the rules it overtakes.
  * Only routes that can share a hostname are compared: those with exact hostnames by hostname
  * (one list per name), against every route open to any hostname. */
-static void tc_precedence_limits(struct tr_ctx *c)
+static void tc_precedence_limits(struct tr_ctx *c, const struct tr_limits_focus *lf,
+                                 struct tr_limits_info *info)
 {
     size_t n = 0;
     for (size_t i = 0; i < c->svcs.n; i++)
@@ -408,6 +442,7 @@ static void tc_precedence_limits(struct tr_ctx *c)
     }
     if (lo == hi) /* one Kong priority for all: the ids order them as kgc ranks */
         goto out;
+    info->uniform = false;
     qsort(v, m, sizeof(*v), cmp_rank);
     for (size_t i = 0; i < m && !c->oom; i++) {
         if (open_hosts(v[i].rc)) {
@@ -432,7 +467,15 @@ static void tc_precedence_limits(struct tr_ctx *c)
         const struct tc_entry *b = &v[j];
         char over[240] = "";
         size_t len = 0, more = 0;
+        /* out of focus: the pairs are counted all the same, so that the budget runs out where
+         * it would without a focus */
+        bool judge = !lf || lf->focus(b->rc, lf->ctx);
         if (open_hosts(b->rc)) {
+            if (!judge) {
+                size_t pairs = j < budget ? j : budget;
+                budget -= pairs;
+                continue;
+            }
             for (size_t i = 0; i < j && budget; i++, budget--)
                 if (overtakes(&v[i], b))
                     name_rule(&v[i], b, over, sizeof(over), &len, &more);
@@ -445,7 +488,7 @@ static void tc_precedence_limits(struct tr_ctx *c)
                     if (stamp[i] == j + 1)
                         continue; /* met through another hostname */
                     stamp[i] = j + 1;
-                    if (overtakes(&v[i], b))
+                    if (judge && overtakes(&v[i], b))
                         name_rule(&v[i], b, over, sizeof(over), &len, &more);
                 }
             }
@@ -463,6 +506,7 @@ static void tc_precedence_limits(struct tr_ctx *c)
                        KGC_TRANSLATE_LIMITATION, "%s", msg);
         free(msg);
     }
+    info->budget_hit = budget == 0;
 out:;
     size_t pos = 0;
     const char *key;
@@ -478,12 +522,20 @@ out:;
     free(v);
 }
 
+void tr_kong_limits_focused(struct tr_ctx *c, const struct tr_limits_focus *lf,
+                            struct tr_limits_info *info)
+{
+    *info = (struct tr_limits_info){.uniform = true};
+    if (c->flavor == TR_TRADITIONAL)
+        traditional_precedence_limits(c, lf);
+    else if (c->flavor == TR_TRADITIONAL_COMPATIBLE)
+        tc_precedence_limits(c, lf, info);
+    if (!c->oom)
+        shared_listen_limits(c, lf);
+}
+
 void tr_kong_limits(struct tr_ctx *c)
 {
-    if (c->flavor == TR_TRADITIONAL)
-        traditional_precedence_limits(c);
-    else if (c->flavor == TR_TRADITIONAL_COMPATIBLE)
-        tc_precedence_limits(c);
-    if (!c->oom)
-        shared_listen_limits(c);
+    struct tr_limits_info info;
+    tr_kong_limits_focused(c, NULL, &info);
 }
