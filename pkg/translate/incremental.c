@@ -66,8 +66,18 @@ struct kgc_translate_state {
     struct kgc_base_vec order;  /* struct entry * by key */
     struct kgc_base_vec frags;  /* struct frag * by service name */
     struct kgc_base_vec ranked; /* struct tr_kroute * in precedence order */
-    struct kgc_strmap slice_svc; /* EndpointSlice "ns/name" → "ns/service" (owned) */
+    struct kgc_strmap slice_svc; /* EndpointSlice "ns/name" → struct slice_rec * */
     bool uniform;                /* the last limits run's */
+    /* the limits' pair bound (struct tr_limits_focus): hostname → struct host_n *, the sum of
+     * their squares, Kong routes of routes open to any hostname, all Kong routes */
+    struct kgc_strmap host_n;
+    uint64_t sumsq, n_open_kr, n_kr;
+    struct kgc_base_vec focused; /* struct route_ctx * in focus, sorted by address */
+};
+
+struct host_n {
+    char *host; /* owned; the map's key */
+    uint64_t n;
 };
 
 /* ---- small helpers ----------------------------------------------------------------------------
@@ -305,6 +315,15 @@ static void state_reset(struct kgc_translate_state *st)
         slice_rec_free(v);
     kgc_strmap_destroy(&st->slice_svc);
     kgc_strmap_init(&st->slice_svc);
+    pos = 0;
+    while (kgc_strmap_next(&st->host_n, &pos, &k, &v)) {
+        free(((struct host_n *)v)->host);
+        free(v);
+    }
+    kgc_strmap_destroy(&st->host_n);
+    kgc_strmap_init(&st->host_n);
+    st->sumsq = st->n_open_kr = st->n_kr = 0;
+    kgc_base_vec_free(&st->focused);
     struct tr_ctx *c = &st->c;
     tr_free_slices(c);
     kgc_strmap_destroy(&c->slices);
@@ -327,6 +346,7 @@ struct kgc_translate_state *kgc_translate_state_new(void)
         return NULL;
     kgc_strmap_init(&st->by_key);
     kgc_strmap_init(&st->slice_svc);
+    kgc_strmap_init(&st->host_n);
     kgc_strmap_init(&st->c.slices);
     return st;
 }
@@ -338,6 +358,7 @@ void kgc_translate_state_free(struct kgc_translate_state *st)
     state_reset(st);
     kgc_strmap_destroy(&st->by_key);
     kgc_strmap_destroy(&st->slice_svc);
+    kgc_strmap_destroy(&st->host_n);
     kgc_strmap_destroy(&st->c.slices);
     free(st);
 }
@@ -462,6 +483,9 @@ static void slice_changed(struct kgc_translate_state *st, const char *ns, const 
     free(key);
 }
 
+/* Adds (sign > 0) or takes away e's Kong routes from the pair bound. */
+static void bound_update(struct kgc_translate_state *st, const struct entry *e, int sign);
+
 /* ---- the limits' focus ------------------------------------------------------------------------
  */
 
@@ -477,12 +501,49 @@ static bool open_hosts(const struct route_ctx *rc)
     return false;
 }
 
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
+    return x < y ? -1 : x > y;
+}
+
 static bool in_focus(const struct route_ctx *rc, void *ctx)
 {
     struct kgc_translate_state *st = ctx;
-    const char *key = rc->r->obj.meta.key;
-    const struct entry *e = key ? kgc_strmap_get(&st->by_key, key) : NULL;
-    return e && e->focus;
+    return st->focused.n &&
+           bsearch(&rc, st->focused.v, st->focused.n, sizeof(*st->focused.v), cmp_ptr) != NULL;
+}
+
+static void bound_update(struct kgc_translate_state *st, const struct entry *e, int sign)
+{
+    const struct route_ctx *rc = e->rc;
+    uint64_t k = 0;
+    for (size_t i = 0; i < e->n_frags; i++)
+        k += e->frags[i].v->n_kr;
+    if (!rc || !k)
+        return;
+    st->n_kr = sign > 0 ? st->n_kr + k : st->n_kr - k;
+    if (open_hosts(rc)) {
+        st->n_open_kr = sign > 0 ? st->n_open_kr + k : st->n_open_kr - k;
+        return;
+    }
+    for (size_t i = 0; i < rc->n_hosts; i++) {
+        struct host_n *h = kgc_strmap_get(&st->host_n, rc->hosts[i]);
+        if (!h) {
+            h = calloc(1, sizeof(*h));
+            if (!h || !(h->host = strdup(rc->hosts[i])) ||
+                kgc_strmap_put(&st->host_n, h->host, h, NULL) != 0) {
+                if (h)
+                    free(h->host);
+                free(h);
+                st->c.oom = true;
+                return;
+            }
+        }
+        uint64_t old = h->n, now = sign > 0 ? old + k : old - k;
+        st->sumsq = st->sumsq - old * old + now * now;
+        h->n = now;
+    }
 }
 
 /* Hostnames of the routes planned again (before and after), to find the routes they can meet. */
@@ -578,7 +639,15 @@ static void run_limits(struct kgc_translate_state *st, bool all)
             e->n_lim_p = e->cap_lim_p = 0;
         }
     }
-    struct tr_limits_focus lf = {in_focus, st};
+    st->focused.n = 0;
+    for (size_t i = 0; i < st->order.n && !all; i++) {
+        const struct entry *e = st->order.v[i];
+        if (e->focus && e->rc && kgc_base_vec_push(&st->focused, e->rc) != 0)
+            c->oom = true;
+    }
+    if (st->focused.n > 1)
+        qsort(st->focused.v, st->focused.n, sizeof(*st->focused.v), cmp_ptr);
+    struct tr_limits_focus lf = {in_focus, st, st->sumsq + 2 * st->n_kr * st->n_open_kr};
     struct tr_limits_info info;
     tr_kong_limits_focused(c, all ? NULL : &lf, &info);
     if (!all && (info.budget_hit || info.uniform != st->uniform)) {
@@ -928,6 +997,7 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
             if (kgc_strmap_put(&st->by_key, e->key, e, NULL) != 0)
                 c->oom = true;
             entry_plan(st, e);
+            bound_update(st, e, 1);
             stats->routes_planned++;
         }
         tr_release_all(&routes);
@@ -962,6 +1032,7 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
                 struct frag *fr = &e->frags[f];
                 vec_remove(&st->frags, fr, cmp_frag);
             }
+            bound_update(st, e, -1);
             entry_clear(e);
             kgc_api_obj_unref(e->obj);
             e->obj = NULL;
@@ -997,6 +1068,7 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
         }
         e->obj = o;
         entry_plan(st, e);
+        bound_update(st, e, 1);
         hostset_add_rc(c, hs, e->rc);
         stats->routes_planned++;
         for (size_t f = 0; f < e->n_frags && !c->oom; f++)

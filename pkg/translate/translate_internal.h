@@ -383,6 +383,11 @@ void tr_kong_limits(struct tr_ctx *c);
 struct tr_limits_focus {
     bool (*focus)(const struct route_ctx *rc, void *ctx);
     void *ctx;
+    /* at least the pairs a whole traditional_compatible run compares: sum over hostnames of the
+     * square of the number of Kong routes of exact-host routes with that hostname, plus 2 x Kong
+     * routes x Kong routes of routes open to any hostname. Below the pair budget the run is
+     * judged for the focus alone. */
+    uint64_t pair_bound;
 };
 /* What a run of the limits saw that makes its result depend on every route. */
 struct tr_limits_info {
