@@ -214,8 +214,8 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
  * them (a hostname in common, or open to any hostname; all of them when the pair budget runs out
  * or Kong's priorities stop or start being uniform), the isolation routes and the certificates
  * (Gateways and Secrets: a Secret change costs nothing else). The assembly and the MD5 are over
- * the whole document. Everything is translated again (stats->full, with why) on the first call, after
- * a failed call, when `everything` is set, when the input's settings (controller, flavour,
+ * the whole document. Everything is translated again (stats->full, with why) on the first call,
+ * after a failed call, when `everything` is set, when the input's settings (controller, flavour,
  * version, fallback target, which callbacks are set) change, under a flavour other than
  * traditional_compatible (its priorities are n - rank: one route moves them all), and when a
  * Gateway, GatewayClass, Namespace (attachments, listeners) or another kind changed.

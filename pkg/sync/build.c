@@ -213,9 +213,8 @@ static bool need_everything(const struct kgc_sync *s, const struct kgc_sync_chan
 /* Translates, incrementally when the changes allow (else everything again through the same
  * state; without a state, kgc_translate()). */
 static int translate(struct kgc_sync *s, const struct kgc_translate_input *in,
-                     const struct kgc_sync_changes *c, bool fresh,
-                     struct kgc_translate_output *out, struct kgc_translate_incr_stats *stats,
-                     struct kgc_err *err)
+                     const struct kgc_sync_changes *c, bool fresh, struct kgc_translate_output *out,
+                     struct kgc_translate_incr_stats *stats, struct kgc_err *err)
 {
     if (!s->tstate)
         s->tstate = kgc_translate_state_new();
@@ -228,8 +227,8 @@ static int translate(struct kgc_sync *s, const struct kgc_translate_input *in,
     bool everything = need_everything(s, c, fresh) || (c->n && !v);
     for (size_t i = 0; v && i < c->n; i++)
         v[i] = (struct kgc_translate_change){c->v[i].kind, c->v[i].ns, c->v[i].name};
-    int rc = kgc_translate_incremental(s->tstate, in, everything ? NULL : v,
-                                       everything ? 0 : c->n, everything, out, stats, err);
+    int rc = kgc_translate_incremental(s->tstate, in, everything ? NULL : v, everything ? 0 : c->n,
+                                       everything, out, stats, err);
     free(v);
     return rc;
 }

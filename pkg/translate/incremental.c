@@ -24,6 +24,7 @@
 
 #include "kgc/digest.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -35,13 +36,13 @@ struct frag {
     size_t svc_len;
     char *ups; /* the upstream (owned); NULL when the rule has no target */
     size_t ups_len;
-    uint64_t sig; /* the Kong route ids' inputs when svc was written */
+    uint64_t sig;                       /* the Kong route ids' inputs when svc was written */
     struct kgc_translate_counts counts; /* what writing it counted (plugins) */
 };
 
 /* One HTTPRoute of the snapshot. */
 struct entry {
-    char *key;                    /* "ns/name" (owned) */
+    char *key;                     /* "ns/name" (owned) */
     const struct kgc_api_obj *obj; /* the route planned (reference held) */
     struct route_ctx *rc;          /* NULL: not in the configuration */
     struct frag *frags;            /* one per rule kept, in plan order */
@@ -62,10 +63,10 @@ struct kgc_translate_state {
     bool valid; /* the records below match the last successful call */
     char *settings;
     struct tr_ctx c;
-    struct kgc_strmap by_key;   /* key → struct entry * */
-    struct kgc_base_vec order;  /* struct entry * by key */
-    struct kgc_base_vec frags;  /* struct frag * by service name */
-    struct kgc_base_vec ranked; /* struct tr_kroute * in precedence order */
+    struct kgc_strmap by_key;    /* key → struct entry * */
+    struct kgc_base_vec order;   /* struct entry * by key */
+    struct kgc_base_vec frags;   /* struct frag * by service name */
+    struct kgc_base_vec ranked;  /* struct tr_kroute * in precedence order */
     struct kgc_strmap slice_svc; /* EndpointSlice "ns/name" → struct slice_rec * */
     bool uniform;                /* the last limits run's */
     /* the limits' pair bound (struct tr_limits_focus): hostname → struct host_n *, the sum of
@@ -221,9 +222,7 @@ static int entry_refs(struct entry *e, const struct kgc_api_httproute *r)
                 free(k);
                 return KGC_ENOMEM;
             }
-            memcpy(k, bns, strlen(bns));
-            k[strlen(bns)] = '/';
-            strcpy(k + strlen(bns) + 1, b->name ? b->name : "");
+            snprintf(k, len, "%s/%s", bns, b->name ? b->name : "");
             e->refs[e->n_refs++] = k;
         }
     }
@@ -260,7 +259,7 @@ static void entry_plan(struct kgc_translate_state *st, struct entry *e)
             tr_svc_free(c->svcs.v[i]);
         c->oom = true;
     }
-    c->routes.n = c->svcs.n = 0; /* moved into e */
+    c->routes.n = c->svcs.n = 0;    /* moved into e */
     kgc_base_vec_free(&c->kroutes); /* pointers into e's records: rerank() collects them */
 }
 
@@ -550,7 +549,7 @@ static void bound_update(struct kgc_translate_state *st, const struct entry *e, 
 struct hostset {
     struct kgc_strmap names; /* lower-case hostname (in owned) → (void *)1 */
     struct kgc_base_vec owned;
-    bool open;               /* one of them is open to any hostname: everything is in focus */
+    bool open; /* one of them is open to any hostname: everything is in focus */
 };
 
 static void hostset_add_rc(struct tr_ctx *c, struct hostset *h, const struct route_ctx *rc)
@@ -674,10 +673,10 @@ static char *head_text(struct tr_ctx *c, size_t *len)
     if (!c->oom)
         tr_jset(c, head, "certificates", tr_certificates(c));
     size_t n = 0;
-    const char *text =
-        head && !c->oom ? json_object_to_json_string_length(
-                              head, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n)
-                        : NULL;
+    const char *text = head && !c->oom
+                           ? json_object_to_json_string_length(
+                                 head, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n)
+                           : NULL;
     char *out = NULL;
     if (text && n >= 2 && text[n - 1] == '}' && (out = malloc(n))) {
         memcpy(out, text, n - 1);
@@ -845,8 +844,9 @@ static const char *why_full(const struct kgc_translate_state *st,
 }
 
 /* Marks the routes touched by changes dirty (collected into dirty, each once). */
-static void collect_dirty(struct kgc_translate_state *st, const struct kgc_translate_change *changes,
-                          size_t n_changes, struct kgc_base_vec *dirty_keys)
+static void collect_dirty(struct kgc_translate_state *st,
+                          const struct kgc_translate_change *changes, size_t n_changes,
+                          struct kgc_base_vec *dirty_keys)
 {
     struct tr_ctx *c = &st->c;
     struct kgc_base_vec touched = {0}; /* "ns/service" (borrowed or in names) */
@@ -944,7 +944,8 @@ static void rerank(struct kgc_translate_state *st, bool all)
     }
     if (fresh.n > 1)
         qsort(fresh.v, fresh.n, sizeof(*fresh.v), tr_cmp_precedence);
-    struct kgc_base_vec *old = all ? &(struct kgc_base_vec){0} : &st->ranked;
+    struct kgc_base_vec none = {0};
+    struct kgc_base_vec *old = all ? &none : &st->ranked;
     size_t n = old->n + fresh.n;
     void **merged = n ? malloc(n * sizeof(*merged)) : NULL;
     if (n && !merged)
@@ -952,8 +953,7 @@ static void rerank(struct kgc_translate_state *st, bool all)
     if (!c->oom) {
         size_t i = 0, j = 0, w = 0;
         while (i < old->n || j < fresh.n) {
-            if (j == fresh.n ||
-                (i < old->n && tr_cmp_precedence(&old->v[i], &fresh.v[j]) < 0))
+            if (j == fresh.n || (i < old->n && tr_cmp_precedence(&old->v[i], &fresh.v[j]) < 0))
                 merged[w++] = old->v[i++];
             else
                 merged[w++] = fresh.v[j++];

@@ -299,15 +299,14 @@ static int incremental_bench(size_t routes, bool same_length)
     printf("\nsingle-route path change (%s), %zu routes, traditional_compatible, CPU ms per "
            "change (thread CPU time; the incremental hash checked against a full translation "
            "every %d changes: equal)\n",
-           same_length ? "same length: /api/v3 -> /api/v5" : "longer: /api/v3 -> /api/v12",
-           routes, FULL_EVERY);
+           same_length ? "same length: /api/v3 -> /api/v5" : "longer: /api/v3 -> /api/v12", routes,
+           FULL_EVERY);
     printf("%-26s %8s %8s %8s %14s\n", "", "changes", "p50 ms", "p99 ms", "bytes written");
     double full_p50 = pct(full_ms, n_full, 0.5), full_p99 = pct(full_ms, n_full, 0.99);
     printf("%-26s %8zu %8.1f %8.1f %14zu\n", "before: kgc_translate", n_full, full_p50, full_p99,
            config_len);
     printf("%-26s %8d %8.1f %8.1f %14zu\n", "after: incremental", INCR_CHANGES,
-           pct(incr_ms, INCR_CHANGES, 0.5), pct(incr_ms, INCR_CHANGES, 0.99),
-           bytes / INCR_CHANGES);
+           pct(incr_ms, INCR_CHANGES, 0.5), pct(incr_ms, INCR_CHANGES, 0.99), bytes / INCR_CHANGES);
     printf("%-26s %8d %8.1f %8.1f %14s\n", "  of which MD5 floor", INCR_CHANGES,
            pct(md5_ms, INCR_CHANGES, 0.5), pct(md5_ms, INCR_CHANGES, 0.99), "-");
     printf("first incremental call (full): %.1f ms; routes planned per change: %.2f; full "

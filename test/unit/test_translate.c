@@ -2621,7 +2621,8 @@ static void incr_route_json(struct incr_rng *r, int idx, bool exact_hosts, char 
     for (uint32_t i = 0; i < np; i++) {
         static const char *const own[] = {"same-namespace", "all-namespaces",
                                           "same-namespace-with-https-listener", "iso-gw"};
-        const char *gw = web ? (incr_pick(r, 2) ? "all-namespaces" : "iso-gw") : own[incr_pick(r, 4)];
+        const char *gw =
+            web ? (incr_pick(r, 2) ? "all-namespaces" : "iso-gw") : own[incr_pick(r, 4)];
         char one[160];
         snprintf(one, sizeof(one), "%s{\"name\":\"%s\",\"namespace\":\"" INFRA "\"}", i ? "," : "",
                  gw);
@@ -2633,8 +2634,7 @@ static void incr_route_json(struct incr_rng *r, int idx, bool exact_hosts, char 
     for (uint32_t i = 0; i < nh; i++) {
         char one[80];
         uint32_t h = incr_pick(r, exact_hosts ? 4 : 5);
-        snprintf(one, sizeof(one), "%s\"%s\"", i ? "," : "",
-                 hosts[exact_hosts && h == 2 ? 4 : h]);
+        snprintf(one, sizeof(one), "%s\"%s\"", i ? "," : "", hosts[exact_hosts && h == 2 ? 4 : h]);
         strncat(hn, one, sizeof(hn) - strlen(hn) - 1);
     }
     uint32_t nr = 1 + incr_pick(r, 3);
@@ -2670,8 +2670,8 @@ static void incr_route_json(struct incr_rng *r, int idx, bool exact_hosts, char 
              idx, web ? INCR_WEB : INFRA, idx, 1 + incr_pick(r, 2), parents, hn, rules);
 }
 
-static void incr_same(const struct kgc_translate_output *full, const struct kgc_translate_output *inc,
-                      unsigned step, const char *op)
+static void incr_same(const struct kgc_translate_output *full,
+                      const struct kgc_translate_output *inc, unsigned step, const char *op)
 {
     if (full->config_len != inc->config_len || strcmp(full->config, inc->config) != 0) {
         size_t at = 0;
@@ -2715,7 +2715,7 @@ static void incr_set_str(struct tenv *t, enum kgc_api_kind kind, const char *ns,
         json_object *next = get(o, tok);
         assert_non_null(next);
         o = json_object_is_type(next, json_type_array) ? json_object_array_get_idx(next, idx)
-                                                        : next;
+                                                       : next;
         assert_non_null(o);
     }
     json_object_object_add(o, key, val);
@@ -2764,7 +2764,8 @@ static void test_incremental_matches_full(void **state)
         uint32_t what = incr_pick(&rng, 100);
         unsigned phase_step = step % 400;
         if (phase_step < INCR_ROUTES || what < 40) {
-            int idx = phase_step < INCR_ROUTES ? (int)phase_step : (int)incr_pick(&rng, INCR_ROUTES);
+            int idx =
+                phase_step < INCR_ROUTES ? (int)phase_step : (int)incr_pick(&rng, INCR_ROUTES);
             incr_route_json(&rng, idx, exact_hosts, json, sizeof(json));
             add_json_text(&t->env, json);
             snprintf(name, sizeof(name), "rt-%d", idx);
@@ -2797,8 +2798,8 @@ static void test_incremental_matches_full(void **state)
         } else if (what < 80) {
             char err[FIXTURE_ERR_MAX], cn[32];
             snprintf(cn, sizeof(cn), "cn-%u.example.com", incr_pick(&rng, 1000));
-            if (fixture_set_add_tls_secret(t->env.set, INFRA, "tls-validity-checks-certificate",
-                                           cn, err, sizeof(err)) != 0)
+            if (fixture_set_add_tls_secret(t->env.set, INFRA, "tls-validity-checks-certificate", cn,
+                                           err, sizeof(err)) != 0)
                 fail_msg("%s", err);
             ch[n++] = (struct kgc_translate_change){KGC_API_SECRET, INFRA,
                                                     strdup("tls-validity-checks-certificate")};
@@ -2815,15 +2816,16 @@ static void test_incremental_matches_full(void **state)
                                   "  to: [{group: '', kind: Service}]\n");
             else
                 fixture_set_remove(t->env.set, KGC_API_REFERENCEGRANT, INFRA, "incr-grant");
-            ch[n++] = (struct kgc_translate_change){KGC_API_REFERENCEGRANT, INFRA,
-                                                    strdup("incr-grant")};
+            ch[n++] =
+                (struct kgc_translate_change){KGC_API_REFERENCEGRANT, INFRA, strdup("incr-grant")};
             snprintf(op, sizeof(op), "referencegrant %s", grant ? "added" : "removed");
         } else if (what < 95) {
             wide = !wide;
             incr_set_str(t, KGC_API_GATEWAY, INFRA, "iso-gw", "spec.listeners", 1, "hostname",
                          json_object_new_string(wide ? "*.org" : "*.example.com"));
             ch[n++] = (struct kgc_translate_change){KGC_API_GATEWAY, INFRA, strdup("iso-gw")};
-            snprintf(op, sizeof(op), "gateway listener hostname %s", wide ? "*.org" : "*.example.com");
+            snprintf(op, sizeof(op), "gateway listener hostname %s",
+                     wide ? "*.org" : "*.example.com");
         } else {
             snprintf(op, sizeof(op), "nothing");
         }
