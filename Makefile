@@ -99,6 +99,12 @@ $(BUILD)/bench/%: $(BUILD)/obj/test/bench/%.o $(FAKE_LIBS) $(LIBKGC)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# An LD_PRELOAD sampler of glibc's heap counters for the scenario benches (test/bench/memprobe.c):
+# no sanitizer, whatever the build, since it is loaded into a process built without one.
+$(BUILD)/bench/libmemprobe.so: test/bench/memprobe.c
+	@mkdir -p $(dir $@)
+	cc -std=c11 -O2 -g -Wall -Wextra -Werror -fPIC -shared -o $@ $< -lpthread
+
 $(BUILD)/fuzz/%: $(BUILD)/obj/test/fuzz/%.o $(FAKE_LIBS) $(LIBKGC)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -180,7 +186,7 @@ format:
 # (about 5 minutes instead of about 20; no 60 s outage, no 10k-route runs); BENCH_SCENARIOS picks
 # scenarios (default "recovery sync_scale churn"; empty: component benches only).
 BENCH_SCENARIOS ?= recovery sync_scale churn
-bench: all $(BUILD)/bench/kgcload gateway-api
+bench: all $(BUILD)/bench/kgcload $(BUILD)/bench/libmemprobe.so gateway-api
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; echo; done
 	@for s in $(BENCH_SCENARIOS); do \
 	    BUILD=$(BUILD) BENCH_QUICK=$(BENCH_QUICK) test/bench/$$s.sh || exit 1; echo; done

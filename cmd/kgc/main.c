@@ -18,6 +18,9 @@
 
 #include <curl/curl.h>
 #include <json-c/json.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <sys/prctl.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -281,6 +284,7 @@ static int start(struct app *a)
     kgc_sync_options_default(&so);
     so.debounce_ns = c->sync_debounce_ns;
     so.max_delay_ns = c->sync_max_delay_ns;
+    so.push_concurrency = (unsigned)c->sync_push_concurrency;
     so.controller_name = c->controller_name;
     so.client = kopts.client;
     so.invalid_backend_target = empty_to_null(c->invalid_backend_target);
@@ -308,6 +312,7 @@ static int start(struct app *a)
     ro.programmed_ctx = a->syncer;
     ro.route_verdict = kgc_sync_route_verdict;
     ro.route_verdict_ctx = a->syncer;
+    ro.push_expected = kgc_sync_push_expected; /* one status write per Gateway at start-up */
     if (kgc_reconcile_new(&ro, a->cache, a->client, a->lc, &a->reconciler, &err) != 0)
         return fatal("cannot create the controllers", &err);
     if (kgc_sync_subscribe(a->syncer, kgc_reconcile_on_sync_change, a->reconciler) != 0)
@@ -410,8 +415,24 @@ static void stop(struct app *a)
     kgc_kong_header_lines_free(a->header_file_lines, a->n_header_file_lines);
 }
 
+/* glibc gives a process up to 8 malloc arenas per core (mallopt(3), M_ARENA_MAX; 16 on two
+ * cores), each keeping the memory its threads freed. kgc's threads (informers, workers, syncer,
+ * servers) mostly wait on the network and rarely allocate at the same moment; with two arenas the
+ * 1k-Gateway/10k-route initial sync peaked 2 MiB lower (55 vs 57 MiB, three alternated runs each,
+ * docs/benchmarks.md "Memory") and two threads can still allocate at once. MALLOC_ARENA_MAX or
+ * GLIBC_TUNABLES=glibc.malloc.arena_max, when set, win. */
+static void limit_malloc_arenas(void)
+{
+#ifdef __GLIBC__
+    const char *t = getenv("GLIBC_TUNABLES");
+    if (!getenv("MALLOC_ARENA_MAX") && !(t && strstr(t, "arena_max")))
+        mallopt(M_ARENA_MAX, 2);
+#endif
+}
+
 int main(int argc, char **argv)
 {
+    limit_malloc_arenas();
     struct app a;
     memset(&a, 0, sizeof(a));
     struct kgc_err err = {0};

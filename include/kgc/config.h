@@ -80,9 +80,10 @@ struct kgc_config {
     char *probe_listen; /* /healthz /readyz alone, for the kubelet; empty: disabled */
 
     /* config sync (kgc/sync.h) */
-    uint64_t sync_debounce_ns;    /* quiet time after a change before translating */
-    uint64_t sync_max_delay_ns;   /* longest a change waits during a stream of changes */
-    char *invalid_backend_listen; /* HOST:PORT of the 500 fallback endpoint; empty: off */
+    uint64_t sync_debounce_ns;       /* quiet time after a change before translating */
+    uint64_t sync_max_delay_ns;      /* longest a change waits during a stream of changes */
+    long long sync_push_concurrency; /* instances pushed to at once */
+    char *invalid_backend_listen;    /* HOST:PORT of the 500 fallback endpoint; empty: off */
     char *invalid_backend_target; /* HOST:PORT Kong reaches it at (upstream target); empty: off */
 
     /* leader election (kgc/leader.h) */

@@ -23,7 +23,7 @@
 struct kgc_k8s_options {
     const char *kubeconfig; /* --kubeconfig FILE; NULL: in-cluster, else $KUBECONFIG */
     const char *context;    /* kubeconfig context; NULL: current-context */
-    double qps;             /* --apiserver-qps: sustained requests/s; <= 0 disables (50) */
+    double qps;             /* --apiserver-qps: sustained requests/s; <= 0 disables (0) */
     uint32_t burst;         /* --apiserver-burst: bucket size (100) */
     uint64_t timeout_ns;    /* --k8s-timeout: whole-call limit for every non-watch call (30 s) */
     uint64_t connect_timeout_ns;    /* TCP+TLS connect limit (10 s) */

@@ -167,6 +167,9 @@ struct kgc_kong_push_result {
     struct kgc_kong_entity_error *entity_errors; /* REJECTED: the flattened errors */
     size_t n_entity_errors; /* REJECTED with 0: the whole configuration was refused */
     bool truncated;         /* more flattened errors than the caps kept */
+    /* kgc_kong_push_config(): when the last byte of the text was sent (kgc_clock_now(NULL),
+     * seen by libcurl's progress callback); 0 when unknown. What follows is Kong's load time. */
+    uint64_t sent_ns;
 };
 
 /* Classifies a `POST /config` answer: status, body and the Retry-After header value (may be
@@ -186,6 +189,14 @@ const char *kgc_kong_push_kind_name(enum kgc_kong_push_kind kind);
  * The client.
  * ------------------------------------------------------------------------------------------- */
 
+/* The push timeout rule's defaults (see push_timeout_ms below). */
+#define KGC_KONG_PUSH_TIMEOUT_MS 10000
+#define KGC_KONG_PUSH_STALL_MS   5000
+#define KGC_KONG_PUSH_MS_PER_MIB 2000
+
+/* The cap of a push of len bytes: base_ms + ms_per_mib per started MiB. Pure. */
+uint64_t kgc_kong_push_timeout_ms(uint64_t base_ms, uint64_t ms_per_mib, size_t len);
+
 /* Connection options. Strings are copied by kgc_kong_client_new()/kgc_kong_new(). */
 struct kgc_kong_client_options {
     const char *ca_file;   /* --kong-admin-ca-file: PEM bundle to verify Kong (NULL: system) */
@@ -203,10 +214,23 @@ struct kgc_kong_client_options {
     size_t n_credential_urls;
     uint64_t request_timeout_ms; /* --kong-probe-timeout: whole GET /, GET /status (2000) */
     uint64_t connect_timeout_ms; /* TCP+TLS connect, capped by the request timeout (1000) */
-    uint64_t push_timeout_ms;    /* whole POST /config: Kong may take long to load (30000) */
-    size_t max_root_body;        /* cap for GET / answers (KGC_KONG_MAX_ROOT_BODY) */
-    size_t max_reply_body;       /* cap for POST /config error answers (KGC_KONG_MAX_REPLY_BODY)
-                                    and /status ones (at most KGC_KONG_MAX_STATUS_BODY) */
+    /* POST /config (kgc_kong_push_config()) is bounded by progress, not by one fixed time:
+     *   - connect: connect_timeout_ms;
+     *   - stall: aborted (KGC_ETIMEDOUT, "stalled") when no byte moved either way for
+     *     push_stall_ms while the text is being sent or the answer read: a Kong that stopped
+     *     reading. The wait between the last byte sent and the answer's first byte is Kong
+     *     loading the text, where nothing moves by design: only the cap bounds it;
+     *   - cap: the whole call, push_timeout_ms + push_ms_per_mib per started MiB of text
+     *     (kgc_kong_push_timeout_ms()): Kong's load time grows with the text (the test Kong
+     *     validates 31 MB in ~6.5 s, docs/benchmarks.md), a silent Kong holding a small text in
+     *     its socket buffer is given up after ~push_timeout_ms.
+     * 0 for push_stall_ms or push_ms_per_mib turns that rule off. */
+    uint64_t push_timeout_ms; /* the cap's base (KGC_KONG_PUSH_TIMEOUT_MS) */
+    uint64_t push_stall_ms;   /* KGC_KONG_PUSH_STALL_MS */
+    uint64_t push_ms_per_mib; /* KGC_KONG_PUSH_MS_PER_MIB */
+    size_t max_root_body;     /* cap for GET / answers (KGC_KONG_MAX_ROOT_BODY) */
+    size_t max_reply_body;    /* cap for POST /config error answers (KGC_KONG_MAX_REPLY_BODY)
+                                 and /status ones (at most KGC_KONG_MAX_STATUS_BODY) */
 };
 
 /* Byte caps of Kong's answers; the parsers also cap the JSON values they build (parse.c). GET /

@@ -139,6 +139,12 @@ struct kgc_metrics_push_stats {
     /* HTTPRoutes whose status carries konghq.com/KongLimitation (kgc_route_kong_limitations,
      * by reason: KongLimitation) */
     uint64_t route_kong_limitations;
+    /* kgc_change_to_push_seconds: from the cache event of a change to the last byte of its push
+     * to the last ready instance (kgc_sync_stats()'s change_to_push_*), on the same bounds as
+     * counts (bounds/n_bounds); non-cumulative */
+    uint64_t change_counts[KGC_METRICS_MAX_BUCKETS];
+    uint64_t change_count;
+    double change_sum_seconds;
 };
 
 /* What /metrics shows. Fill it with kgc_metrics_snapshot_take(), or by hand in tests (then only
@@ -222,6 +228,7 @@ void kgc_metrics_snapshot_release(struct kgc_metrics_snapshot *s);
  *   kgc_k8s_requests_total, kgc_k8s_request_errors_total, kgc_k8s_throttled_total,
  *   kgc_k8s_throttle_wait_seconds_total
  *   kgc_config_push_total{result}, kgc_config_push_duration_seconds (histogram),
+ *   kgc_change_to_push_seconds (histogram),
  *   kgc_route_kong_limitations{reason} (gauge)
  *   kgc_invalid_backend_requests_total
  * The writer's error stays in w (see kgc_metrics_writer_finish()). */

@@ -55,6 +55,16 @@ struct kgc_reconcile_options {
     void (*route_verdict)(void *ctx, const struct kgc_api_httproute *route,
                           struct kgc_status_route_verdict *out);
     void *route_verdict_ctx;
+    /* One status write per Gateway at start-up (optional; called with programmed_ctx; the
+     * syncer's kgc_sync_push_expected()): for startup_hold_ns after kgc_reconcile_new(),
+     * kgc_reconcile_start() and becoming the leader, a Gateway whose status is final but for
+     * Kong (kgc_status_gateway.kong_pending: Accepted=True, every listener valid, only Kong's
+     * acceptance or first answer missing) is not written while the listener view is not CACHED
+     * and this says a push is on its way: it is re-checked every 500 ms (and at once on the
+     * syncer's PROGRAMMED) and written as it is when the window ends. Anything else (a real
+     * failure, Kong down, a failed push, a cached view) is written at once. */
+    bool (*push_expected)(void *ctx);
+    uint64_t startup_hold_ns; /* default 10 s; 0: never hold */
 };
 
 /* Defaults as documented above. */
@@ -67,7 +77,11 @@ struct kgc_reconcile_stats {
     uint64_t writes;          /* status patches sent */
     uint64_t write_conflicts; /* 409 answers */
     uint64_t unchanged;       /* reconciles that found nothing to write */
-    uint64_t pending_kong;    /* Gateway reconciles with no Kong listeners known */
+    uint64_t pending_kong;    /* Gateway reconciles that wrote Programmed=False/Pending and
+                                 retry: Kong's listeners unknown, its acceptance missing, or
+                                 the publish Service missing */
+    uint64_t held;            /* Gateway reconciles that held such a write at start-up (the
+                                 push_expected hook); re-checked shortly */
     uint64_t verdict_pending; /* HTTPRoute reconciles that wrote nothing: the translator had not
                                  judged the route's version yet (it re-queues the route) */
 };
@@ -87,6 +101,11 @@ int kgc_reconcile_new(const struct kgc_reconcile_options *o, struct kgc_cache *c
  * ROUTE_VERDICT the route and its Gateways (kgc_reconcile_enqueue_route()), REJECTED the route,
  * or every Gateway for another kind. Any thread; cheap. */
 void kgc_reconcile_on_sync_change(void *ctx, const struct kgc_sync_change *ch);
+
+/* Takes one key that is ready off controller c's queue (without waiting) and reconciles it on
+ * the calling thread, as a worker would. Returns false when none was ready. For tests: no worker
+ * thread, a fake clock (delayed keys come due with kgc_workqueue_tick()). */
+bool kgc_reconcile_process_one(struct kgc_reconcile *r, enum kgc_reconcile_controller c);
 
 /* Starts the worker threads. Returns 0 or an error (no thread left running). */
 int kgc_reconcile_start(struct kgc_reconcile *r, struct kgc_err *err);

@@ -202,6 +202,9 @@ struct kgc_status_gateway {
                          missing, or Kong has not accepted a configuration with this Gateway:
                          write this status, then return an error to back off */
     char retry_reason[KGC_STATUS_MSG_MAX];
+    bool kong_pending; /* needs_retry because of Kong alone: its listeners are unknown (view
+                          NONE) or the `programmed` hook said no; false when the publish Service
+                          is missing. The reconciler may hold such a write at start-up. */
     int64_t generation;
     char now[KGC_STATUS_TIME_MAX];
     struct kgc_status_condition conditions[2]; /* Accepted, Programmed */

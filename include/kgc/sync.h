@@ -1,8 +1,13 @@
 /* sync — the configuration syncer: translates the cache into one Kong configuration and pushes it
  * to every ready Kong instance.
  *
- *   - One thread. kgc_sync_mark_dirty() (any thread, cheap) starts a debounce: the syncer
- *     translates debounce_ns after the last mark, and at most max_delay_ns after the first.
+ *   - One syncer thread and push_concurrency push workers. kgc_sync_mark_dirty() (any thread,
+ *     cheap) starts a debounce: the syncer translates debounce_ns after the last mark, and at
+ *     most max_delay_ns after the first.
+ *   - Pushes run concurrently, at most push_concurrency at once and one per instance: a slow or
+ *     silent instance holds one worker until its push times out (kgc/kong.h: connect timeout,
+ *     bytes-moving stall limit, size-scaled cap) and delays no other; each answer is fed back as
+ *     it comes, and that instance alone backs off.
  *   - The text is pushed as a string (kgc_kong_push_config(): check_hash=1&flatten_errors=1), so
  *     Kong's configuration_hash is the MD5 of what kgc sent and a probe tells whether an instance
  *     is up to date. 304 counts as success.
@@ -38,9 +43,10 @@
  * released and feeds the result back; translation (build.c), rejected objects (exclude.c),
  * route verdicts (verdicts.c), the stored record (record.c) and /debug (debug.c) are apart.
  *
- * Only the syncer thread does network I/O; no lock is held across it. The configuration text
- * holds TLS private keys: it is never logged nor put in kgc_sync_status_json(). At most two
- * texts are kept (the current and the last accepted), plus one held by a push in flight. */
+ * Only the push workers do network I/O (the translation reads the cache); no lock is held across
+ * either. The configuration text holds TLS private keys: it is never logged nor put in
+ * kgc_sync_status_json(). At most two texts are kept (the current and the last accepted), plus
+ * those held by pushes in flight (shared, never copied: in practice one of the two). */
 #ifndef KGC_SYNC_H
 #define KGC_SYNC_H
 
@@ -61,6 +67,14 @@
 #define KGC_SYNC_BACKOFF_MIN_NS     (100ULL * 1000000ULL)
 #define KGC_SYNC_BACKOFF_MAX_NS     (30ULL * 1000000000ULL)
 #define KGC_SYNC_PUSH_BUCKETS       13 /* push-duration histogram: kgc_sync_push_bounds() */
+/* --sync-push-concurrency's default: pushes in flight at once, one per instance. A push is
+ * network and Kong's load time, not kgc's CPU (every push sends the same shared text, never a
+ * copy), so the bound is only there to cap threads and connections: 16 covers a few replicas
+ * per Gateway class in one round, and 50 instances in four rounds of a few ms each (the fan-out
+ * bench, docs/benchmarks.md). Kong's controller pushes to its instances in parallel too
+ * (internal/dataplane/kong_client.go, sendOutToGatewayClients: iter.MapErr over the clients,
+ * sourcegraph/conc, at most GOMAXPROCS at once). */
+#define KGC_SYNC_PUSH_CONCURRENCY 16
 
 /* What the syncer announces to its subscribers (kgc_sync_subscribe()): the answers of its status
  * hooks may have changed. */
@@ -95,6 +109,7 @@ typedef void (*kgc_sync_change_fn)(void *ctx, const struct kgc_sync_change *ch);
 struct kgc_sync_options {
     uint64_t debounce_ns;        /* --sync-debounce (100 ms) */
     uint64_t max_delay_ns;       /* --sync-max-delay (1 s) */
+    unsigned push_concurrency;   /* --sync-push-concurrency (KGC_SYNC_PUSH_CONCURRENCY; 0: it) */
     const char *controller_name; /* GatewayClass controller kgc owns; NULL: the default */
     /* Clients the syncer makes per instance (TLS, headers, push_timeout_ms) when there is no
      * registry; with one, the registry's client options are used (kgc_kong_get_options()). */
@@ -147,10 +162,10 @@ int kgc_sync_subscribe(struct kgc_sync *s, kgc_sync_change_fn fn, void *ctx);
  * 0, KGC_EUSAGE (bad URL), KGC_ENOMEM. */
 int kgc_sync_add_instance(struct kgc_sync *s, const char *admin_url, struct kgc_err *err);
 
-/* Starts the thread ("kgc-sync"). 0 or an errno code. */
+/* Starts the thread ("kgc-sync") and the push workers ("kgc-push"). 0 or an errno code. */
 int kgc_sync_start(struct kgc_sync *s, struct kgc_err *err);
 
-/* Stops and joins the thread; a push in flight is aborted. Idempotent. */
+/* Stops and joins the threads; pushes in flight are aborted. Idempotent. */
 void kgc_sync_stop(struct kgc_sync *s);
 
 /* Stops and frees. The registry cannot unsubscribe: stop it (kgc_kong_stop()) before this so
@@ -173,6 +188,13 @@ void kgc_sync_set_leader(struct kgc_sync *s, bool leader);
 bool kgc_sync_gateway_programmed(void *ctx, const struct kgc_api_gateway *gw, char *why,
                                  size_t why_size);
 
+/* The reconciler's start-up hook (ctx = the syncer; pkg/sync/startup.c): whether a push that may
+ * program the Gateways is expected soon: this syncer is the leader, and no ready instance's last
+ * push failed or was rejected, and Kong is not known to be down (some instance answered and every
+ * one that did is unreachable). No instance known yet counts as expected (none has answered
+ * yet). Any thread; takes the syncer's lock briefly. */
+bool kgc_sync_push_expected(void *ctx);
+
 /* The status module's `route_verdict` hook (ctx = the syncer): the translator's verdict from the
  * last translation, and Accepted=False/UnsupportedValue with Kong's message for a route Kong
  * rejected. v->pending is set while no translation has judged this version of the route (same
@@ -191,6 +213,13 @@ struct kgc_sync_stats {
     /* push attempts by duration, non-cumulative: [i] counts those <= kgc_sync_push_bounds()[i]
      * and above the bound before; those over the last bound are only in push_count */
     uint64_t push_duration_buckets[KGC_SYNC_PUSH_BUCKETS];
+    /* kgc_change_to_push_seconds: from the first cache event (mark) of a change to the last byte
+     * of the push to the last instance, counted once every ready instance holds the
+     * configuration translated for it (Kong's load time after that last byte is not counted);
+     * same buckets as the pushes'. Changes no instance needed a push for are not counted. */
+    uint64_t change_to_push_ns_sum;
+    uint64_t change_to_push_count;
+    uint64_t change_to_push_buckets[KGC_SYNC_PUSH_BUCKETS];
     uint64_t translations;
     uint64_t translate_duration_ns_sum;
     uint64_t config_bytes;           /* gauge: size of the current configuration */

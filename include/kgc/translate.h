@@ -68,11 +68,13 @@
  *                       traditional_compatible also sets `id`, see Precedence)
  *                       httproute.<ns>.<route>.<rule>.<match>.h<host>  (expressions flavour: one
  *                       Kong route per effective hostname, so that each gets its own priority)
- *   tags                k8s-name:<n> k8s-namespace:<ns> k8s-kind:<Kind> k8s-uid:<uid>
- *                       k8s-group:<group> (not for core kinds) k8s-version:<v>, then kgc's own
- *                       k8s-rule:<i> and k8s-match:<j> where they apply. Services, routes,
- *                       upstreams, targets and plugins carry their HTTPRoute's tags;
- *                       certificates their Secret's; snis their Gateway's.
+ *   tags                services, upstreams and routes named as above carry none (the name
+ *                       leads back); plugins k8s-name:<n> k8s-namespace:<ns> k8s-kind:HTTPRoute
+ *                       k8s-rule:<i> [k8s-match:<j>]; targets none (kgc checks their addresses
+ *                       itself); certificates, snis and isolation routes the full set of their
+ *                       Secret or Gateway: k8s-name k8s-namespace k8s-kind k8s-uid k8s-group
+ *                       (not for core kinds) k8s-version. Fields Kong defaults are left out
+ *                       (service protocol http and port 80, target weight when all are equal).
  *
  * The mapping decisions (paths, precedence, weights, filters, redirects, what is dropped and why)
  * are written down in pkg/translate/README.md.
@@ -95,7 +97,9 @@
  * once (attachments, matches, backends, problems, counts, precedence) and keeps only small
  * records; the writing passes then build one service (with its routes and plugins) or one
  * upstream (with its targets) at a time, serialize it into the output text and free it. The
- * bytes are those json-c gives for the whole document (PLAIN | NOSLASHESCAPE). */
+ * bytes are those json-c gives for the whole document (PLAIN | NOSLASHESCAPE). After a document of
+ * 1 MiB or more, what the translation freed goes back to the system (kgc_jsonscan_release(): the
+ * process-wide malloc_trim). */
 #ifndef KGC_TRANSLATE_H
 #define KGC_TRANSLATE_H
 

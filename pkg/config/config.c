@@ -32,11 +32,25 @@ static const struct kgc_config_option options[] = {
     {"kubeconfig", KGC_CONFIG_OPT_STRING, "",
      "Kubeconfig file (current context). Empty: in-cluster service account, else $KUBECONFIG.",
      OFF(kubeconfig)},
-    {"apiserver-qps", KGC_CONFIG_OPT_DOUBLE, "50",
-     "Client-side limit on Kubernetes API requests per second (0 disables it).", OFF(apiserver_qps),
-     0, 1e6},
+    /* No client-side limit by default, as controller-runtime since v0.21 (its
+     * pkg/client/config/config.go:101-105, "we can rely on API priority and fairness"; before:
+     * 20/30). Kong's controller: 100/300 (kubernetes-ingress-controller
+     * internal/cmd/rootcmd/config/cli.go:99-100); client-go: 5/10 (rest/config.go:48-49). The API
+     * server protects itself: a service account's requests go to the "workload-low" priority
+     * level, queued per user and fair-shared (k8s.io/apiserver
+     * pkg/apis/flowcontrol/bootstrap/default.go:240-256, 404-405), and an overflow is answered
+     * 429, which kgc retries with its queues' backoff. At 50/s the initial sync of 1k Gateways
+     * and 10k routes spent ~220 s on its status writes (docs/benchmarks.md). */
+    {"apiserver-qps", KGC_CONFIG_OPT_DOUBLE, "0",
+     "Client-side limit on Kubernetes API requests per second; 0 (default) disables it: the API "
+     "server's Priority and Fairness queues and fair-shares kgc's requests and answers 429 when "
+     "overloaded, which kgc retries with backoff (controller-runtime also disables it; Kong's "
+     "controller uses 100). At 50/s, 11k status writes at start-up took 220 s.",
+     OFF(apiserver_qps), 0, 1e6},
     {"apiserver-burst", KGC_CONFIG_OPT_INT, "100",
-     "Kubernetes API requests allowed at once above the qps.", OFF(apiserver_burst), 1, 1e6},
+     "Kubernetes API requests allowed at once above the qps (only with a non-zero apiserver-qps; "
+     "Kong's controller uses 3 x its qps).",
+     OFF(apiserver_burst), 1, 1e6},
     {"k8s-timeout", KGC_CONFIG_OPT_DURATION, "30s",
      "Time limit of every Kubernetes API call but watches.", OFF(k8s_timeout_ns), 100 * MS,
      3600 * S},
@@ -131,6 +145,11 @@ static const struct kgc_config_option options[] = {
     {"sync-max-delay", KGC_CONFIG_OPT_DURATION, "1s",
      "Longest a change waits for its push while changes keep coming.", OFF(sync_max_delay_ns),
      1 * MS, 3600 * S},
+    {"sync-push-concurrency", KGC_CONFIG_OPT_INT, "16",
+     "Kong instances pushed to at once, one push each; a slow or silent instance delays no other. "
+     "A push gives up when nothing moves for 5s while sending, or after 10s plus 2s per MiB of "
+     "configuration.",
+     OFF(sync_push_concurrency), 1, 1024},
     {"invalid-backend-listen", KGC_CONFIG_OPT_STRING, "",
      "HOST:PORT where kgc answers every request with 500 (empty: off): the endpoint behind "
      "invalid-backend-target.",

@@ -28,7 +28,7 @@
 void kgc_k8s_options_default(struct kgc_k8s_options *o)
 {
     memset(o, 0, sizeof(*o));
-    o->qps = 50;
+    o->qps = 0; /* no client-side limit: the API server's priority and fairness (pkg/config) */
     o->burst = 100;
     o->timeout_ns = 30 * KGC_NS_PER_S;
     o->connect_timeout_ns = 10 * KGC_NS_PER_S;

@@ -4,6 +4,7 @@
 #include "kgc/kong.h"
 
 #include "kgc/base.h"
+#include "kgc/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,9 +29,17 @@ struct kgc_kong_client {
     struct curl_slist *connect_to; /* "SERVER-NAME:PORT:HOST:PORT" when server_name */
     bool skip_verify;
     uint64_t request_timeout_ms, connect_timeout_ms, push_timeout_ms;
+    uint64_t push_stall_ms, push_ms_per_mib;
     size_t max_root_body, max_reply_body;
     const volatile int *abort_flag; /* non-zero: abort the call in flight */
-    char errbuf[CURL_ERROR_SIZE];   /* libcurl's detail for the last failure */
+    /* the call in flight's progress (on_progress): stall_ms 0 = no stall rule */
+    struct {
+        uint64_t stall_ms, last_move_ns;
+        curl_off_t ul, dl;
+        bool stalled;     /* aborted because nothing moved for stall_ms */
+        uint64_t sent_ns; /* the whole request body was sent (0: not yet, or no body) */
+    } prog;
+    char errbuf[CURL_ERROR_SIZE]; /* libcurl's detail for the last failure */
 };
 
 /* A growing answer buffer with a hard cap. */
@@ -51,7 +60,9 @@ void kgc_kong_client_options_default(struct kgc_kong_client_options *o)
     memset(o, 0, sizeof(*o));
     o->request_timeout_ms = 2000;
     o->connect_timeout_ms = 1000;
-    o->push_timeout_ms = 30000;
+    o->push_timeout_ms = KGC_KONG_PUSH_TIMEOUT_MS;
+    o->push_stall_ms = KGC_KONG_PUSH_STALL_MS;
+    o->push_ms_per_mib = KGC_KONG_PUSH_MS_PER_MIB;
     o->max_root_body = KGC_KONG_MAX_ROOT_BODY;
     o->max_reply_body = KGC_KONG_MAX_REPLY_BODY;
 }
@@ -88,12 +99,35 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
     return n;
 }
 
+/* libcurl calls it at least once a second, and at every byte block. It aborts on the abort flag,
+ * and (stall_ms) when no byte moved either way for stall_ms while the request is being sent or
+ * the answer read: a peer that stopped reading (or writing). The wait between the last byte sent
+ * and the first byte of the answer is Kong loading the configuration: only the overall timeout
+ * bounds it (libcurl's own CURLOPT_LOW_SPEED_LIMIT would count that wait as a stall). */
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
-    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    const volatile int *flag = arg;
-    return flag && __atomic_load_n(flag, __ATOMIC_RELAXED) ? 1 : 0;
+    (void)dltotal;
+    struct kgc_kong_client *c = arg;
+    if (c->abort_flag && __atomic_load_n(c->abort_flag, __ATOMIC_RELAXED))
+        return 1;
+    uint64_t now = kgc_clock_now(NULL);
+    if (ultotal > 0 && ulnow >= ultotal && !c->prog.sent_ns)
+        c->prog.sent_ns = now;
+    if (!c->prog.stall_ms)
+        return 0;
+    if (ulnow != c->prog.ul || dlnow != c->prog.dl || !c->prog.last_move_ns) {
+        c->prog.ul = ulnow;
+        c->prog.dl = dlnow;
+        c->prog.last_move_ns = now;
+        return 0;
+    }
+    bool loading = ultotal > 0 && ulnow >= ultotal && dlnow == 0;
+    if (!loading && now - c->prog.last_move_ns > c->prog.stall_ms * KGC_NS_PER_MS) {
+        c->prog.stalled = true;
+        return 1;
+    }
+    return 0;
 }
 
 static int append(struct curl_slist **l, const char *line)
@@ -244,7 +278,9 @@ int kgc_kong_client_new(const char *admin_url, const struct kgc_kong_client_opti
     c->skip_verify = o->tls_skip_verify;
     c->request_timeout_ms = o->request_timeout_ms ? o->request_timeout_ms : 2000;
     c->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 1000;
-    c->push_timeout_ms = o->push_timeout_ms ? o->push_timeout_ms : 30000;
+    c->push_timeout_ms = o->push_timeout_ms ? o->push_timeout_ms : KGC_KONG_PUSH_TIMEOUT_MS;
+    c->push_stall_ms = o->push_stall_ms;
+    c->push_ms_per_mib = o->push_ms_per_mib;
     c->max_root_body = o->max_root_body ? o->max_root_body : KGC_KONG_MAX_ROOT_BODY;
     c->max_reply_body = o->max_reply_body ? o->max_reply_body : KGC_KONG_MAX_REPLY_BODY;
 
@@ -327,6 +363,11 @@ static int curl_failure(struct kgc_kong_client *c, CURLcode res, const char *wha
         return kgc_err_set(err, KGC_ENOMEM, "%s on %s: out of memory reading the answer", what,
                            c->url);
     case CURLE_ABORTED_BY_CALLBACK:
+        if (c->prog.stalled)
+            return kgc_err_set(err, KGC_ETIMEDOUT,
+                               "%s on %s: stalled, no byte moved for %llu ms (Kong is not "
+                               "reading or answering)",
+                               what, c->url, (unsigned long long)c->prog.stall_ms);
         return kgc_err_set(err, KGC_ESHUTDOWN, "%s on %s: aborted (shutting down)", what, c->url);
     case CURLE_OUT_OF_MEMORY:
         return kgc_err_set(err, KGC_ENOMEM, "%s on %s: out of memory", what, c->url);
@@ -344,8 +385,8 @@ static int curl_failure(struct kgc_kong_client *c, CURLcode res, const char *wha
  * On 0, *status holds the HTTP status and r->body the answer (empty for a POST's 2xx; the caller
  * frees r->body.text, also on failure). */
 static int perform(struct kgc_kong_client *c, const char *what, const char *path, curl_mime *form,
-                   uint64_t timeout_ms, size_t max, long *status, struct reply *r,
-                   struct kgc_err *err)
+                   uint64_t timeout_ms, uint64_t stall_ms, size_t max, long *status,
+                   struct reply *r, struct kgc_err *err)
 {
     char url[KGC_KONG_URL_MAX + 128];
     *status = 0;
@@ -374,10 +415,12 @@ static int perform(struct kgc_kong_client *c, const char *what, const char *path
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, form ? c->post_headers : c->get_headers);
-    if (c->abort_flag) {
+    memset(&c->prog, 0, sizeof(c->prog));
+    c->prog.stall_ms = stall_ms;
+    if (c->abort_flag || stall_ms || form) {
         curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c->abort_flag);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c);
     }
     if (c->ca_file)
         curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
@@ -427,8 +470,8 @@ int kgc_kong_client_get_root(struct kgc_kong_client *c, struct kgc_kong_info *ou
     long status = 0;
     struct reply r;
     memset(out, 0, sizeof(*out));
-    int rc =
-        perform(c, "GET /", "/", NULL, c->request_timeout_ms, c->max_root_body, &status, &r, err);
+    int rc = perform(c, "GET /", "/", NULL, c->request_timeout_ms, 0, c->max_root_body, &status, &r,
+                     err);
     if (http_status)
         *http_status = status;
     if (rc == 0 && status != 200) {
@@ -453,7 +496,7 @@ int kgc_kong_client_get_status(struct kgc_kong_client *c, char hash[KGC_KONG_HAS
     size_t max =
         c->max_reply_body < KGC_KONG_MAX_STATUS_BODY ? c->max_reply_body : KGC_KONG_MAX_STATUS_BODY;
     int rc =
-        perform(c, "GET /status", "/status", NULL, c->request_timeout_ms, max, &status, &r, err);
+        perform(c, "GET /status", "/status", NULL, c->request_timeout_ms, 0, max, &status, &r, err);
     if (http_status)
         *http_status = status;
     if (rc == 0 && status != 200) {
@@ -501,6 +544,13 @@ static int on_upload_seek(void *arg, curl_off_t offset, int origin)
     return CURL_SEEKFUNC_OK;
 }
 
+uint64_t kgc_kong_push_timeout_ms(uint64_t base_ms, uint64_t ms_per_mib, size_t len)
+{
+    /* rounded up to whole MiB: a 1-byte text gets one MiB's allowance */
+    uint64_t mib = ((uint64_t)len + (1u << 20) - 1) >> 20;
+    return base_ms + mib * ms_per_mib;
+}
+
 int kgc_kong_push_config(struct kgc_kong_client *c, const char *config_text, size_t len,
                          struct kgc_kong_push_result *out, struct kgc_err *err)
 {
@@ -522,13 +572,16 @@ int kgc_kong_push_config(struct kgc_kong_client *c, const char *config_text, siz
     long status = 0;
     struct reply r;
     int rc = perform(c, "POST /config", "/config?check_hash=1&flatten_errors=1", form,
-                     c->push_timeout_ms, c->max_reply_body, &status, &r, err);
+                     kgc_kong_push_timeout_ms(c->push_timeout_ms, c->push_ms_per_mib, len),
+                     c->push_stall_ms, c->max_reply_body, &status, &r, err);
     curl_mime_free(form);
     if (rc == 0)
         rc = kgc_kong_parse_push_reply(status, r.body.text.s, r.body.text.len,
                                        r.retry_after[0] ? r.retry_after : NULL, out, err);
-    if (rc == 0)
+    if (rc == 0) {
         kgc_kong_config_hash(config_text, len, out->hash);
+        out->sent_ns = c->prog.sent_ns;
+    }
     kgc_base_buf_free(&r.body.text);
     return rc;
 }

@@ -21,6 +21,10 @@ static void push_stats(struct kgc_sync *s, struct kgc_metrics_push_stats *out)
     out->n_bounds = KGC_SYNC_PUSH_BUCKETS;
     for (size_t i = 0; i < KGC_SYNC_PUSH_BUCKETS && i < KGC_METRICS_MAX_BUCKETS; i++)
         out->counts[i] = st.push_duration_buckets[i];
+    for (size_t i = 0; i < KGC_SYNC_PUSH_BUCKETS && i < KGC_METRICS_MAX_BUCKETS; i++)
+        out->change_counts[i] = st.change_to_push_buckets[i];
+    out->change_count = st.change_to_push_count;
+    out->change_sum_seconds = (double)st.change_to_push_ns_sum / 1e9;
 }
 
 int kgc_metrics_snapshot_take(const struct kgc_metrics_sources *src,
@@ -395,6 +399,16 @@ static void render_pushes(const struct kgc_metrics_snapshot *s, struct kgc_metri
         wq_histogram(w, NULL, 0, h);
     else
         kgc_metrics_histogram(w, NULL, 0, NULL, NULL, 0, h->count, h->sum_seconds);
+    kgc_metrics_family(w, "kgc_change_to_push_seconds", HISTOGRAM,
+                       "Seconds from the watch event of a change to the last byte of its push to "
+                       "the last ready Kong instance (Kong's load time not included).");
+    if (s->pushes.n_bounds && s->pushes.bounds && s->pushes.n_bounds <= KGC_METRICS_MAX_BUCKETS)
+        kgc_metrics_histogram(w, NULL, 0, s->pushes.bounds, s->pushes.change_counts,
+                              s->pushes.n_bounds, s->pushes.change_count,
+                              s->pushes.change_sum_seconds);
+    else
+        kgc_metrics_histogram(w, NULL, 0, NULL, NULL, 0, s->pushes.change_count,
+                              s->pushes.change_sum_seconds);
 }
 
 void kgc_metrics_render(const struct kgc_metrics_snapshot *s, struct kgc_metrics_writer *w)

@@ -13,6 +13,15 @@
 #define COMPONENT "reconcile"
 #define KEY_MAX   512
 
+/* The start-up window in which a Gateway waiting only for Kong's first acceptance is not written
+ * (kgc_reconcile_options.push_expected), and how often a held Gateway is looked at again when no
+ * PROGRAMMED announcement comes. At 1k Gateways and 10k routes the first push (10.9 MB) lands
+ * 3-5 s after the workers start on this project's loaded 2-core bench machine, the test Kong's
+ * validation being most of it (docs/benchmarks.md): 10 s leaves room; a silent Kong delays the
+ * first status (Pending) by that much, never longer. */
+#define KGC_RECONCILE_STARTUP_HOLD_NS (10 * KGC_NS_PER_S)
+#define HOLD_RECHECK_NS               (500 * KGC_NS_PER_MS)
+
 static const char *const controller_names[] = {"gatewayclass", "gateway", "httproute"};
 static const enum kgc_api_kind controller_kinds[] = {KGC_API_GATEWAYCLASS, KGC_API_GATEWAY,
                                                      KGC_API_HTTPROUTE};
@@ -35,7 +44,8 @@ struct kgc_reconcile {
     struct kgc_workqueue *queues[KGC_RECONCILE_CONTROLLER_COUNT];
     struct worker *workers;
     size_t n_workers;
-    bool leader;   /* atomic */
+    bool leader;            /* atomic */
+    uint64_t hold_until_ns; /* atomic: the start-up window's end (push_expected) */
     bool stopping; /* atomic: workers hand back what is still queued without processing it */
     pthread_mutex_t stats_lock;
     struct kgc_reconcile_stats stats[KGC_RECONCILE_CONTROLLER_COUNT];
@@ -60,6 +70,7 @@ void kgc_reconcile_options_default(struct kgc_reconcile_options *o)
     o->workers[KGC_RECONCILE_GATEWAY] = 4;
     o->workers[KGC_RECONCILE_HTTPROUTE] = 4;
     o->requeue_on_kong_ready = true;
+    o->startup_hold_ns = KGC_RECONCILE_STARTUP_HOLD_NS;
     kgc_workqueue_ratelimit_default(&o->rate_limit);
 }
 
@@ -457,8 +468,41 @@ static void fill_status_options(struct kgc_reconcile *r, struct kgc_status_optio
     so->route_verdict_ctx = r->o.route_verdict_ctx;
 }
 
-/* Returns 0 when done with the key, non-zero to retry it with backoff. */
-static int reconcile_key(struct kgc_reconcile *r, enum kgc_reconcile_controller c, const char *key)
+static void open_hold_window(struct kgc_reconcile *r)
+{
+    uint64_t until = r->o.startup_hold_ns ? kgc_clock_now(r->o.clock) + r->o.startup_hold_ns : 0;
+    __atomic_store_n(&r->hold_until_ns, until, __ATOMIC_RELEASE);
+}
+
+/* How long to hold the write of Gateway status d (0: write it now). Held only in the start-up
+ * window, when nothing but Kong is missing from it (d->kong_pending, Accepted=True, every listener
+ * valid: a real failure is never held), the view is not CACHED (Kong is not known to be down) and
+ * the syncer expects a push. */
+static uint64_t hold_for(struct kgc_reconcile *r, const struct kgc_status_gateway *d,
+                         const struct kgc_listenercache_view *view, bool leader)
+{
+    if (!leader || !r->o.push_expected || !d->kong_pending)
+        return 0;
+    if (view && view->source == KGC_LISTENERCACHE_CACHED)
+        return 0;
+    uint64_t until = __atomic_load_n(&r->hold_until_ns, __ATOMIC_ACQUIRE);
+    uint64_t now = kgc_clock_now(r->o.clock);
+    if (now >= until)
+        return 0;
+    if (d->n_conditions == 0 || strcmp(d->conditions[0].status, "True") != 0)
+        return 0;
+    for (uint32_t i = 0; i < d->n_listeners; i++)
+        if (!d->listeners[i].valid)
+            return 0;
+    if (!r->o.push_expected(r->o.programmed_ctx))
+        return 0;
+    return until - now < HOLD_RECHECK_NS ? until - now : HOLD_RECHECK_NS;
+}
+
+/* Returns 0 when done with the key (*after_ns: look again after that long; 0: no need),
+ * non-zero to retry it with backoff. */
+static int reconcile_key(struct kgc_reconcile *r, enum kgc_reconcile_controller c, const char *key,
+                         uint64_t *after_ns)
 {
     char buf[KEY_MAX];
     const char *ns, *name;
@@ -475,7 +519,7 @@ static int reconcile_key(struct kgc_reconcile *r, enum kgc_reconcile_controller 
     bool leader = __atomic_load_n(&r->leader, __ATOMIC_ACQUIRE);
 
     int rc = 0;
-    bool retry = false;
+    bool retry = false, held = false;
     json_object *patch = NULL;
     struct kgc_err err = {0};
     switch (c) {
@@ -493,7 +537,18 @@ static int reconcile_key(struct kgc_reconcile *r, enum kgc_reconcile_controller 
         rc = kgc_status_gateway_compute(&so, &r->lookup, kgc_api_as_gateway(obj), &d, &err);
         if (!rc && d.owned) {
             rc = kgc_status_gateway_patch(&d, kgc_api_as_gateway(obj), &patch, &err);
-            if (d.needs_retry) {
+            uint64_t hold = d.needs_retry ? hold_for(r, &d, r->lc ? &view : NULL, leader) : 0;
+            if (hold) {
+                /* nothing written: the push's PROGRAMMED or the re-check brings it back */
+                COUNT(r, c, held);
+                *after_ns = hold;
+                if (patch)
+                    json_object_put(patch);
+                patch = NULL;
+                held = true;
+                kgc_debug(COMPONENT, "gateway waits for Kong's first push before its status",
+                          KGC_F_STR("key", key), KGC_F_STR("reason", d.retry_reason));
+            } else if (d.needs_retry) {
                 retry = true;
                 COUNT(r, c, pending_kong);
                 kgc_info(COMPONENT, "gateway waits for Kong; will retry", KGC_F_STR("key", key),
@@ -525,6 +580,8 @@ static int reconcile_key(struct kgc_reconcile *r, enum kgc_reconcile_controller 
         kgc_error(COMPONENT, "status computation failed",
                   KGC_F_STR("controller", controller_names[c]), KGC_F_STR("key", key),
                   KGC_F_STR("error", err.msg));
+    } else if (held) {
+        /* counted as held */
     } else if (!patch) {
         COUNT(r, c, unchanged);
     } else if (leader) {
@@ -537,6 +594,28 @@ static int reconcile_key(struct kgc_reconcile *r, enum kgc_reconcile_controller 
     return rc ? rc : (retry ? KGC_EAGAIN : 0);
 }
 
+/* One key taken off controller c's queue: reconciled, then re-queued as its outcome asks. */
+static void process(struct kgc_reconcile *r, enum kgc_reconcile_controller c, const char *key)
+{
+    struct kgc_workqueue *q = r->queues[c];
+    if (__atomic_load_n(&r->stopping, __ATOMIC_ACQUIRE)) {
+        kgc_workqueue_done(q, key); /* stop taking work: the next leader redoes it */
+        return;
+    }
+    uint64_t after = 0;
+    int rc = reconcile_key(r, c, key, &after);
+    COUNT(r, c, reconciles);
+    if (rc) {
+        COUNT(r, c, errors);
+        kgc_workqueue_add_rate_limited(q, key);
+    } else {
+        kgc_workqueue_forget(q, key);
+        if (after)
+            kgc_workqueue_add_after(q, key, after);
+    }
+    kgc_workqueue_done(q, key);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -546,22 +625,18 @@ static void *worker_main(void *arg)
     snprintf(tname, sizeof(tname), "kgc-%.6s", controller_names[w->c]);
     pthread_setname_np(pthread_self(), tname);
     const char *key;
-    while (kgc_workqueue_get(q, &key) == 0) {
-        if (__atomic_load_n(&r->stopping, __ATOMIC_ACQUIRE)) {
-            kgc_workqueue_done(q, key); /* stop taking work: the next leader redoes it */
-            continue;
-        }
-        int rc = reconcile_key(r, w->c, key);
-        COUNT(r, w->c, reconciles);
-        if (rc) {
-            COUNT(r, w->c, errors);
-            kgc_workqueue_add_rate_limited(q, key);
-        } else {
-            kgc_workqueue_forget(q, key);
-        }
-        kgc_workqueue_done(q, key);
-    }
+    while (kgc_workqueue_get(q, &key) == 0)
+        process(r, w->c, key);
     return NULL;
+}
+
+bool kgc_reconcile_process_one(struct kgc_reconcile *r, enum kgc_reconcile_controller c)
+{
+    const char *key;
+    if (kgc_workqueue_try_get(r->queues[c], &key) != 0)
+        return false;
+    process(r, c, key);
+    return true;
 }
 
 /* --- lifecycle -------------------------------------------------------------------------------- */
@@ -580,6 +655,7 @@ int kgc_reconcile_new(const struct kgc_reconcile_options *o, struct kgc_cache *c
     r->client = client;
     r->lc = lc;
     r->leader = true;
+    open_hold_window(r);
     pthread_mutex_init(&r->stats_lock, NULL);
     pthread_mutex_init(&r->written_lock, NULL);
     for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++)
@@ -635,6 +711,7 @@ out_nomem:
 
 int kgc_reconcile_start(struct kgc_reconcile *r, struct kgc_err *err)
 {
+    open_hold_window(r);
     size_t w = 0;
     for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++) {
         unsigned n = r->o.workers[c] ? r->o.workers[c] : 1;
@@ -697,6 +774,8 @@ void kgc_reconcile_free(struct kgc_reconcile *r)
 
 void kgc_reconcile_set_leader(struct kgc_reconcile *r, bool leader)
 {
+    if (leader && !__atomic_load_n(&r->leader, __ATOMIC_ACQUIRE))
+        open_hold_window(r); /* before the flag: a new leader's first reconciles see the window */
     bool was = __atomic_exchange_n(&r->leader, leader, __ATOMIC_ACQ_REL);
     if (leader && !was)
         kgc_reconcile_enqueue_all(r);

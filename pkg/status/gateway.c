@@ -649,6 +649,7 @@ static int gateway_compute(const struct kgc_status_options *o, const struct kgc_
         g.kong_checks = false;
     if (none || svc_missing[0]) {
         out->needs_retry = true;
+        out->kong_pending = !svc_missing[0];
         snprintf(out->retry_reason, sizeof(out->retry_reason), "%s",
                  svc_missing[0] ? svc_missing : pending);
     }
@@ -698,6 +699,7 @@ static int gateway_compute(const struct kgc_status_options *o, const struct kgc_
             /* retried with backoff too: the push's answer also re-queues it (unless
              * --requeue-on-kong-ready=false), but a Gateway must never wait on an event alone */
             out->needs_retry = true;
+            out->kong_pending = true;
             snprintf(out->retry_reason, sizeof(out->retry_reason), "%s", pending);
         }
     }

@@ -100,6 +100,21 @@ void kgc_sync_machine_init(struct kgc_sync_machine *m, uint64_t debounce_ns, uin
     m->max_delay_ns = max_delay_ns ? max_delay_ns : KGC_NS_PER_S;
     if (m->max_delay_ns < m->debounce_ns)
         m->max_delay_ns = m->debounce_ns;
+    m->max_pushes = 1;
+}
+
+void kgc_sync_machine_set_max_pushes(struct kgc_sync_machine *m, unsigned n)
+{
+    m->max_pushes = n ? n : 1;
+}
+
+bool kgc_sync_machine_take_latency(struct kgc_sync_machine *m, uint64_t *ns)
+{
+    if (!m->latency_ready)
+        return false;
+    m->latency_ready = false;
+    *ns = m->latency_ns;
+    return true;
 }
 
 void kgc_sync_machine_free(struct kgc_sync_machine *m)
@@ -305,20 +320,24 @@ struct kgc_sync_decision kgc_sync_machine_next(struct kgc_sync_machine *m, uint6
         d.what = KGC_SYNC_DO_TRANSLATE;
         d.fresh = m->dirty && now >= due;
         if (d.fresh) {
+            m->translating_mark_ns = m->first_mark_ns;
             m->dirty = false;
             m->exclude_rounds = 0;
         }
         m->translate_now = false;
         return d;
     }
-    for (struct kgc_sync_inst *i = m->insts; i; i = i->next) {
-        if (!kgc_sync_machine_wants_push(m, i))
+    /* with every push slot taken, the next answer (an input) is what to wait for */
+    for (struct kgc_sync_inst *i = m->insts; i && m->n_pushing < m->max_pushes; i = i->next) {
+        if (i->pushing || !kgc_sync_machine_wants_push(m, i))
             continue;
         if (i->retry_at_ns <= now) {
             d.what = KGC_SYNC_DO_PUSH;
             d.inst = i;
             d.blob = kgc_sync_blob_ref(target_of(m, i));
             i->force = false;
+            i->pushing = true;
+            m->n_pushing++;
             snprintf(i->inflight_hash, sizeof(i->inflight_hash), "%s",
                      kgc_sync_blob_kong_hash(d.blob));
             snprintf(i->inflight_node, sizeof(i->inflight_node), "%s", i->node_id);
@@ -337,6 +356,15 @@ struct kgc_sync_decision kgc_sync_machine_next(struct kgc_sync_machine *m, uint6
 bool kgc_sync_machine_translated(struct kgc_sync_machine *m, struct kgc_sync_blob *b, bool fresh)
 {
     bool adopted = false;
+    /* the change it answers: a fresh translation's first mark; a re-translation (after a 400)
+     * still answers the change of the text it replaces */
+    if (m->cur && m->cur != b && hash_eq(m->cur, b->hash)) {
+        /* the same text again (e.g. after kgc's own status write): it still answers the change
+         * that first produced it */
+        b->mark_ns = m->cur->mark_ns;
+    } else if (!b->mark_ns) {
+        b->mark_ns = fresh ? m->translating_mark_ns : m->cur ? m->cur->mark_ns : 0;
+    }
     kgc_sync_blob_set(&m->cur, b);
     if (hash_eq(m->last_good, b->hash))
         kgc_sync_blob_set(&m->last_good, b);
@@ -360,10 +388,42 @@ void kgc_sync_machine_translate_failed(struct kgc_sync_machine *m, uint64_t now)
     }
 }
 
+/* i's push was answered (or aborted): its slot is free. */
+static void push_ended(struct kgc_sync_machine *m, struct kgc_sync_inst *i)
+{
+    i->inflight_hash[0] = '\0';
+    if (i->pushing && m->n_pushing)
+        m->n_pushing--;
+    i->pushing = false;
+}
+
 void kgc_sync_machine_push_aborted(struct kgc_sync_machine *m, struct kgc_sync_inst *i)
 {
-    (void)m;
-    i->inflight_hash[0] = '\0';
+    push_ended(m, i);
+}
+
+/* b was just accepted at now: when every ready instance holds b's change (b, or a text
+ * translated after it), that change reached the whole data plane; measured once per change
+ * (first mark), also when a newer translation exists already (the next change came while the
+ * answer was on its way). */
+static void maybe_latency(struct kgc_sync_machine *m, const struct kgc_sync_blob *b, uint64_t now)
+{
+    if (!b->mark_ns || b->mark_ns <= m->measured_mark_ns)
+        return;
+    uint64_t last_sent = 0;
+    for (const struct kgc_sync_inst *i = m->insts; i; i = i->next) {
+        if (i->removed || !i->ready)
+            continue;
+        if (!i->accepted || i->accepted->mark_ns < b->mark_ns)
+            return;
+        if (i->accepted_sent_ns > last_sent)
+            last_sent = i->accepted_sent_ns;
+    }
+    if (!last_sent || last_sent > now)
+        last_sent = now;
+    m->measured_mark_ns = b->mark_ns;
+    m->latency_ready = true;
+    m->latency_ns = last_sent > b->mark_ns ? last_sent - b->mark_ns : 0;
 }
 
 /* A failure while i counted as carrying its old configuration: after KGC_SYNC_CARRIED_ATTEMPTS
@@ -382,7 +442,7 @@ bool kgc_sync_machine_push_done(struct kgc_sync_machine *m, struct kgc_sync_inst
                                 uint64_t now)
 {
     bool changed = false;
-    i->inflight_hash[0] = '\0';
+    push_ended(m, i);
     if (o->failed) {
         changed = failed_carrying(m, i);
         i->retry_at_ns = now + kgc_sync_backoff_ns(i->attempts++);
@@ -400,6 +460,8 @@ bool kgc_sync_machine_push_done(struct kgc_sync_machine *m, struct kgc_sync_inst
         i->attempts = 0;
         i->retry_at_ns = 0;
         snprintf(i->kong_hash, sizeof(i->kong_hash), "%s", kgc_sync_blob_kong_hash(b));
+        i->accepted_sent_ns = o->sent_ns ? o->sent_ns : now;
+        maybe_latency(m, b, now);
         return true;
     case KGC_KONG_PUSH_REJECTED:
         if (i->carried) {

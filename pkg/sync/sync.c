@@ -47,6 +47,7 @@ void kgc_sync_options_default(struct kgc_sync_options *o)
     memset(o, 0, sizeof(*o));
     o->debounce_ns = 100 * KGC_NS_PER_MS;
     o->max_delay_ns = KGC_NS_PER_S;
+    o->push_concurrency = KGC_SYNC_PUSH_CONCURRENCY;
     kgc_kong_client_options_default(&o->client);
 }
 
@@ -127,25 +128,48 @@ static void note_result(struct kgc_sync *s, struct kgc_sync_inst *i, int rc,
     }
 }
 
-/* Pushes b to i (mu not held) and feeds the answer to the machine. */
-static void push_one(struct kgc_sync *s, struct kgc_sync_inst *i, struct kgc_sync_blob *b)
+/* Counts one change-to-push latency in the histogram (mu held). */
+static void note_change_latency(struct kgc_sync *s, uint64_t ns)
 {
-    struct kgc_err err = {0};
-    int rc = 0;
+    s->stats.change_to_push_count++;
+    s->stats.change_to_push_ns_sum += ns;
+    const double *bounds = kgc_sync_push_bounds();
+    for (size_t k = 0; k < KGC_SYNC_PUSH_BUCKETS; k++) {
+        if ((double)ns <= bounds[k] * 1e9) {
+            s->stats.change_to_push_buckets[k]++;
+            break;
+        }
+    }
+}
+
+/* A push worker's half of a PUSH decision (mu not held): the network call alone. The client is
+ * the instance's; the machine hands out one PUSH per instance at a time, so one worker uses it. */
+static void push_run(struct kgc_sync *s, struct kgc_sync_job *j)
+{
+    struct kgc_sync_inst *i = j->inst;
+    j->rc = 0;
     if (!i->client) {
-        rc = kgc_kong_client_new(i->url, s->client_opts, &i->client, &err);
-        if (rc == 0)
+        j->rc = kgc_kong_client_new(i->url, s->client_opts, &i->client, &j->err);
+        if (j->rc == 0)
             kgc_kong_client_set_abort_flag(i->client, &s->abort_flag);
     }
-    /* before the push: once Kong loads an empty configuration its hash is zeros, which the
-     * prober must not take for a restart */
-    if (s->kong)
-        kgc_kong_expect_empty(s->kong, i->url, b->empty);
-    struct kgc_kong_push_result r = {0};
     uint64_t t0 = kgc_clock_now(s->clock);
-    if (rc == 0)
-        rc = kgc_kong_push_config(i->client, b->text, b->len, &r, &err);
-    uint64_t took = kgc_clock_now(s->clock) - t0;
+    if (j->rc == 0)
+        j->rc = kgc_kong_push_config(i->client, j->blob->text, j->blob->len, &j->r, &j->err);
+    j->done_ns = kgc_clock_now(s->clock);
+    j->took = j->done_ns - t0;
+    /* the client's time is the real monotonic clock: usable unless the syncer's is fake */
+    j->sent_ns = j->rc == 0 && j->r.sent_ns && !s->clock->is_fake ? j->r.sent_ns : j->done_ns;
+}
+
+/* The syncer thread's half (mu not held): feeds the answer of job j to the machine, logs, and
+ * announces. Runs on the syncer thread so the broken list and the record stay its own. */
+static void push_finish(struct kgc_sync *s, struct kgc_sync_job *j)
+{
+    struct kgc_sync_inst *i = j->inst;
+    struct kgc_sync_blob *b = j->blob;
+    struct kgc_kong_push_result *r = &j->r;
+    int rc = j->rc;
     if (rc == KGC_ESHUTDOWN) {
         pthread_mutex_lock(&s->mu);
         kgc_sync_machine_push_aborted(&s->m, i);
@@ -156,44 +180,149 @@ static void push_one(struct kgc_sync *s, struct kgc_sync_inst *i, struct kgc_syn
     size_t n_new = 0, first_new = 0;
     struct kgc_sync_broken *fresh = NULL;
     /* cur only changes on this thread: comparing unlocked is safe */
-    if (rc == 0 && r.kind == KGC_KONG_PUSH_REJECTED && b == s->m.cur)
-        n_new = kgc_sync_exclude_collect(s, &r, &fresh);
+    if (rc == 0 && r->kind == KGC_KONG_PUSH_REJECTED && b == s->m.cur)
+        n_new = kgc_sync_exclude_collect(s, r, &fresh);
     pthread_mutex_lock(&s->mu);
-    note_result(s, i, rc, &r, &err, took);
-    if (rc == 0 && r.kind == KGC_KONG_PUSH_REJECTED)
+    note_result(s, i, rc, r, &j->err, j->took);
+    if (rc == 0 && r->kind == KGC_KONG_PUSH_REJECTED)
         n_new = kgc_sync_exclude_add(s, fresh, n_new, &first_new);
     else
         free(fresh);
-    struct kgc_sync_push_outcome o = {
-        .failed = rc != 0, .kind = r.kind, .retry_after_s = r.retry_after_s, .n_new_broken = n_new};
-    bool changed = kgc_sync_machine_push_done(&s->m, i, b, &o, kgc_clock_now(s->clock));
+    struct kgc_sync_push_outcome o = {.failed = rc != 0,
+                                      .kind = r->kind,
+                                      .retry_after_s = r->retry_after_s,
+                                      .n_new_broken = n_new,
+                                      .sent_ns = j->sent_ns};
+    /* the time the answer came, not the time this thread got to it */
+    bool changed = kgc_sync_machine_push_done(&s->m, i, b, &o, j->done_ns);
+    uint64_t latency = 0;
+    bool measured = kgc_sync_machine_take_latency(&s->m, &latency);
+    if (measured)
+        note_change_latency(s, latency);
     unsigned attempts = i->attempts;
     pthread_mutex_unlock(&s->mu);
+    if (measured)
+        kgc_info(KGC_SYNC_COMPONENT, "every ready instance holds the change",
+                 KGC_F_STR("hash", b->hash), KGC_F_INT("change_to_push_us", latency / 1000));
 
     if (rc != 0) {
         kgc_warn(KGC_SYNC_COMPONENT, "push failed", KGC_F_STR("url", i->url),
-                 KGC_F_STR("error", err.msg), KGC_F_INT("attempts", attempts));
-    } else if (r.kind == KGC_KONG_PUSH_REJECTED) {
+                 KGC_F_STR("error", j->err.msg), KGC_F_INT("attempts", attempts));
+    } else if (r->kind == KGC_KONG_PUSH_REJECTED) {
         kgc_error(KGC_SYNC_COMPONENT, "Kong rejected the configuration", KGC_F_STR("url", i->url),
-                  KGC_F_STR("hash", b->hash), KGC_F_STR("message", r.message),
-                  KGC_F_INT("flattened_errors", r.n_entity_errors),
+                  KGC_F_STR("hash", b->hash), KGC_F_STR("message", r->message),
+                  KGC_F_INT("flattened_errors", r->n_entity_errors),
                   KGC_F_INT("new_broken_objects", n_new),
                   KGC_F_STR("next", n_new ? "translating without them"
                                           : "keeping the last accepted configuration"));
         kgc_sync_exclude_announce(s, first_new, n_new);
-    } else if (r.kind == KGC_KONG_PUSH_BUSY || r.kind == KGC_KONG_PUSH_OTHER) {
+    } else if (r->kind == KGC_KONG_PUSH_BUSY || r->kind == KGC_KONG_PUSH_OTHER) {
         kgc_warn(KGC_SYNC_COMPONENT, "push not taken, retrying", KGC_F_STR("url", i->url),
-                 KGC_F_STR("result", kgc_kong_push_kind_name(r.kind)),
-                 KGC_F_INT("status", r.http_status), KGC_F_INT("retry_after_s", r.retry_after_s));
+                 KGC_F_STR("result", kgc_kong_push_kind_name(r->kind)),
+                 KGC_F_INT("status", r->http_status), KGC_F_INT("retry_after_s", r->retry_after_s));
     } else {
         kgc_info(KGC_SYNC_COMPONENT, "configuration pushed", KGC_F_STR("url", i->url),
-                 KGC_F_STR("result", kgc_kong_push_kind_name(r.kind)), KGC_F_STR("hash", b->hash),
-                 KGC_F_INT("bytes", b->len), KGC_F_INT("ms", took / KGC_NS_PER_MS));
+                 KGC_F_STR("result", kgc_kong_push_kind_name(r->kind)), KGC_F_STR("hash", b->hash),
+                 KGC_F_INT("bytes", b->len), KGC_F_INT("ms", j->took / KGC_NS_PER_MS));
     }
-    kgc_kong_push_result_free(&r);
-    if (changed) {
+    /* only a configuration a Kong took is the accepted set that survives a kgc restart; a
+     * failure that ends a restarted instance's carried set changes Programmed, not the record
+     * (the result itself is freed with the job) */
+    if (changed && rc == 0 &&
+        (r->kind == KGC_KONG_PUSH_APPLIED || r->kind == KGC_KONG_PUSH_UNCHANGED))
         kgc_sync_record_persist(s, b);
+    if (changed)
         kgc_sync_announce_programmed(s);
+}
+
+static void job_free(struct kgc_sync_job *j)
+{
+    kgc_kong_push_result_free(&j->r);
+    kgc_sync_blob_unref(j->blob);
+    free(j);
+}
+
+/* Appends j to the list (head, tail) (mu held). */
+static void job_append(struct kgc_sync_job **head, struct kgc_sync_job **tail,
+                       struct kgc_sync_job *j)
+{
+    j->next = NULL;
+    if (*tail)
+        (*tail)->next = j;
+    else
+        *head = j;
+    *tail = j;
+}
+
+static struct kgc_sync_job *job_pop(struct kgc_sync_job **head, struct kgc_sync_job **tail)
+{
+    struct kgc_sync_job *j = *head;
+    if (j) {
+        *head = j->next;
+        if (!*head)
+            *tail = NULL;
+    }
+    return j;
+}
+
+/* A push worker ("kgc-push"): takes queued pushes, runs them, hands the answers back to the
+ * syncer thread. After stop, a queued push is answered as aborted without running. */
+static void *push_worker_main(void *arg)
+{
+    struct kgc_sync *s = arg;
+    pthread_setname_np(pthread_self(), "kgc-push");
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        struct kgc_sync_job *j = job_pop(&s->todo_head, &s->todo_tail);
+        if (!j) {
+            if (s->stop)
+                break;
+            kgc_base_cond_wait_once(&s->work_cond, &s->mu, UINT64_MAX);
+            continue;
+        }
+        if (s->stop) {
+            j->rc = KGC_ESHUTDOWN;
+        } else {
+            pthread_mutex_unlock(&s->mu);
+            push_run(s, j);
+            pthread_mutex_lock(&s->mu);
+        }
+        job_append(&s->done_head, &s->done_tail, j);
+        pthread_cond_broadcast(&s->cond);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Hands a PUSH decision to the workers (mu held). Out of memory: the push is aborted (the
+ * machine asks again at the next input). */
+static void push_dispatch(struct kgc_sync *s, const struct kgc_sync_decision *d)
+{
+    struct kgc_sync_job *j = calloc(1, sizeof(*j));
+    if (!j) {
+        kgc_sync_machine_push_aborted(&s->m, d->inst);
+        kgc_sync_blob_unref(d->blob);
+        return;
+    }
+    j->inst = d->inst;
+    j->blob = d->blob;
+    /* before the push: once Kong loads an empty configuration its hash is zeros, which the
+     * prober must not take for a restart */
+    if (s->kong)
+        kgc_kong_expect_empty(s->kong, d->inst->url, d->blob->empty);
+    job_append(&s->todo_head, &s->todo_tail, j);
+    pthread_cond_signal(&s->work_cond);
+}
+
+/* Feeds every answered push back (mu held on entry and exit; released around each). */
+static void push_drain(struct kgc_sync *s)
+{
+    struct kgc_sync_job *j;
+    while ((j = job_pop(&s->done_head, &s->done_tail))) {
+        pthread_mutex_unlock(&s->mu);
+        push_finish(s, j);
+        job_free(j);
+        pthread_mutex_lock(&s->mu);
     }
 }
 
@@ -214,6 +343,9 @@ static void *syncer_main(void *arg)
     pthread_setname_np(pthread_self(), "kgc-sync");
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
+        push_drain(s); /* answers first: they free push slots and may ask for a translation */
+        if (s->stop)
+            break;
         struct kgc_sync_decision d = kgc_sync_machine_next(&s->m, kgc_clock_now(s->clock));
         switch (d.what) {
         case KGC_SYNC_DO_TRANSLATE: {
@@ -225,19 +357,30 @@ static void *syncer_main(void *arg)
             break;
         }
         case KGC_SYNC_DO_PUSH:
-            pthread_mutex_unlock(&s->mu);
-            push_one(s, d.inst, d.blob);
-            kgc_sync_blob_unref(d.blob);
-            pthread_mutex_lock(&s->mu);
+            push_dispatch(s, &d); /* the job owns d.blob now */
             break;
         case KGC_SYNC_DO_WAIT:
-            kgc_base_cond_wait_once(&s->cond, &s->mu, wait_deadline(s, d.until_ns));
+            if (!s->done_head)
+                kgc_base_cond_wait_once(&s->cond, &s->mu, wait_deadline(s, d.until_ns));
             break;
         case KGC_SYNC_DO_IDLE:
         default:
-            kgc_base_cond_wait_once(&s->cond, &s->mu, UINT64_MAX);
+            if (!s->done_head)
+                kgc_base_cond_wait_once(&s->cond, &s->mu, UINT64_MAX);
             break;
         }
+    }
+    /* stop: the workers abort what is in flight (abort_flag) and answer what is queued */
+    s->stop = true;
+    pthread_cond_broadcast(&s->work_cond);
+    pthread_mutex_unlock(&s->mu);
+    for (size_t k = 0; k < s->n_workers; k++)
+        pthread_join(s->workers[k], NULL);
+    pthread_mutex_lock(&s->mu);
+    struct kgc_sync_job *j;
+    while ((j = job_pop(&s->done_head, &s->done_tail))) {
+        kgc_sync_machine_push_aborted(&s->m, j->inst);
+        job_free(j);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -290,6 +433,9 @@ int kgc_sync_new(const struct kgc_sync_options *o, const struct kgc_status_looku
     s->lc = lc;
     pthread_mutex_init(&s->mu, NULL);
     kgc_base_cond_init(&s->cond);
+    kgc_base_cond_init(&s->work_cond);
+    s->push_concurrency = o->push_concurrency ? o->push_concurrency : KGC_SYNC_PUSH_CONCURRENCY;
+    kgc_sync_machine_set_max_pushes(&s->m, s->push_concurrency);
     s->controller_name =
         strdup(o->controller_name ? o->controller_name : KGC_STATUS_DEFAULT_CONTROLLER);
     int rc = s->controller_name ? 0 : KGC_ENOMEM;
@@ -378,9 +524,25 @@ int kgc_sync_start(struct kgc_sync *s, struct kgc_err *err)
 {
     if (s->started)
         return 0;
-    int rc = pthread_create(&s->thread, NULL, syncer_main, s);
-    if (rc != 0)
+    int rc = 0;
+    s->workers = calloc(s->push_concurrency, sizeof(*s->workers));
+    if (!s->workers)
+        return kgc_err_set(err, KGC_ENOMEM, "syncer: out of memory");
+    for (s->n_workers = 0; s->n_workers < s->push_concurrency; s->n_workers++)
+        if ((rc = pthread_create(&s->workers[s->n_workers], NULL, push_worker_main, s)) != 0)
+            break;
+    if (rc == 0)
+        rc = pthread_create(&s->thread, NULL, syncer_main, s);
+    if (rc != 0) {
+        pthread_mutex_lock(&s->mu);
+        s->stop = true;
+        pthread_cond_broadcast(&s->work_cond);
+        pthread_mutex_unlock(&s->mu);
+        for (size_t k = 0; k < s->n_workers; k++)
+            pthread_join(s->workers[k], NULL);
+        s->n_workers = 0;
         return kgc_err_set(err, -rc, "syncer: cannot create thread: %s", strerror(rc));
+    }
     s->started = true;
     return 0;
 }
@@ -421,8 +583,10 @@ void kgc_sync_free(struct kgc_sync *s)
     free(s->publish_ns);
     free(s->publish_name);
     kgc_sync_changes_free(s);
+    free(s->workers);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cond);
+    pthread_cond_destroy(&s->work_cond);
     free(s);
 }
 

@@ -38,6 +38,9 @@ struct kgc_sync_blob {
     /* no entity at all: Kong stores it under the empty hash (32 zeros), not under hash
      * (kong/db/declarative/import.lua:270-273, 433-435), and never answers 304 for it */
     bool empty;
+    /* the machine's (translated()): the clock time of the first mark of the change the
+     * translation that made this text answered (0: none, a translation no change asked for) */
+    uint64_t mark_ns;
     struct kgc_sync_gwref *gws;
     size_t n_gws, cap_gws;
 };
@@ -67,6 +70,7 @@ struct kgc_sync_inst {
     bool ready;                     /* the last event said ready */
     bool removed;                   /* REMOVED seen (kept until free: the client may be in use) */
     bool force;                     /* push even when it seems to hold the target */
+    bool pushing;                   /* a PUSH was handed out and not answered yet */
     struct kgc_sync_blob *accepted; /* what it last accepted */
     struct kgc_sync_blob *carried;  /* what it had accepted before it restarted empty, while the
                                        re-push that restores it is pending (cleared by its
@@ -78,6 +82,7 @@ struct kgc_sync_inst {
     char node_id[64];                          /* the Kong process the prober last saw ready */
     char inflight_node[64];                    /* node_id when the push in flight was picked */
     char accepted_node[64];                    /* the Kong process that answered `accepted` */
+    uint64_t accepted_sent_ns;                 /* when the last byte of `accepted` was sent to it */
     uint64_t retry_at_ns;                      /* not before (backoff) */
     unsigned attempts;                         /* failures in a row */
     /* thread: /debug only */
@@ -96,6 +101,14 @@ struct kgc_sync_machine {
     uint64_t first_mark_ns, last_mark_ns;
     bool translate_now; /* re-translate at once (objects were rejected) */
     unsigned exclude_rounds;
+    unsigned max_pushes;          /* PUSH decisions in flight at once (0: 1) */
+    unsigned n_pushing;           /* handed out and not answered (push_done/push_aborted) */
+    uint64_t translating_mark_ns; /* first_mark_ns of the fresh translation asked for */
+    /* a change-to-push latency to take (kgc_sync_machine_take_latency()), and the first mark
+     * of the last change measured (each change once) */
+    bool latency_ready;
+    uint64_t latency_ns;
+    uint64_t measured_mark_ns;
     struct kgc_sync_blob *cur;       /* the last translation */
     struct kgc_sync_blob *last_good; /* the last configuration any instance accepted */
     /* The Gateway set (no text) of the last configuration a Kong accepted before kgc started
@@ -110,7 +123,8 @@ enum kgc_sync_do {
     KGC_SYNC_DO_WAIT,      /* nothing until until_ns (or the next input) */
     KGC_SYNC_DO_TRANSLATE, /* translate (fresh: a change; else a re-translation after a 400),
                               then kgc_sync_machine_translated() or _translate_failed() */
-    KGC_SYNC_DO_PUSH,      /* push blob to inst, then kgc_sync_machine_push_done() */
+    KGC_SYNC_DO_PUSH,      /* push blob to inst, then kgc_sync_machine_push_done(); several
+                              may be in flight (up to max_pushes, one per instance): ask again */
 };
 
 struct kgc_sync_decision {
@@ -127,10 +141,20 @@ struct kgc_sync_push_outcome {
     enum kgc_kong_push_kind kind; /* when answered */
     unsigned retry_after_s;       /* BUSY/OTHER: Kong's Retry-After (0: none) */
     size_t n_new_broken;          /* REJECTED: objects newly hidden (exclude.c) */
+    uint64_t sent_ns;             /* when its last byte was sent (0: unknown, take now) */
 };
 
-/* max_delay_ns is raised to debounce_ns when below it (0: 1 s). */
+/* max_delay_ns is raised to debounce_ns when below it (0: 1 s). One push at a time until
+ * kgc_sync_machine_set_max_pushes(). */
 void kgc_sync_machine_init(struct kgc_sync_machine *m, uint64_t debounce_ns, uint64_t max_delay_ns);
+/* At most n PUSH decisions unanswered at once (0 counts as 1), never two for one instance. */
+void kgc_sync_machine_set_max_pushes(struct kgc_sync_machine *m, unsigned n);
+/* The time from the first mark of a change to the last byte of the push that left every ready
+ * instance holding the configuration translated for it (the latest of their sent times; Kong's
+ * load time after that is not kgc's), taken at the answer that completed it (at most once per
+ * configuration; changes that needed no push are not measured). Returns true once per
+ * measurement, with *ns. */
+bool kgc_sync_machine_take_latency(struct kgc_sync_machine *m, uint64_t *ns);
 /* Drops every blob and instance (free the instances' clients first). */
 void kgc_sync_machine_free(struct kgc_sync_machine *m);
 /* Something the configuration depends on changed at now. */
@@ -148,7 +172,9 @@ struct kgc_sync_inst *kgc_sync_machine_add_static(struct kgc_sync_machine *m, co
 bool kgc_sync_machine_event(struct kgc_sync_machine *m, enum kgc_kong_event_type type,
                             const char *url, const char *node_id, const char *hash,
                             const char **why);
-/* What now. TRANSLATE clears the debounce (fresh); PUSH records the push in flight. */
+/* What now. TRANSLATE clears the debounce (fresh); PUSH records the push in flight (the
+ * instance gets no other PUSH until push_done/push_aborted; while max_pushes are in flight no
+ * PUSH is handed out and the answer is the next translation's WAIT, or IDLE). */
 struct kgc_sync_decision kgc_sync_machine_next(struct kgc_sync_machine *m, uint64_t now);
 /* The translation asked for produced b (fresh as decided). Returns whether an instance was found
  * to hold b already (its Gateway set is now b's: programmed() may answer differently). */
@@ -206,11 +232,26 @@ void kgc_sync_record_change(struct kgc_sync *s, enum kgc_api_kind kind,
 /* Frees what the change set and the translator's state hold (kgc_sync_free). */
 void kgc_sync_changes_free(struct kgc_sync *s);
 
+/* One PUSH decision handed to a push worker, and its answer (sync.c). */
+struct kgc_sync_job {
+    struct kgc_sync_inst *inst;
+    struct kgc_sync_blob *blob; /* a reference */
+    int rc;                     /* the worker's: kgc_kong_push_config()'s result */
+    struct kgc_err err;
+    struct kgc_kong_push_result r;
+    uint64_t took, done_ns; /* on the syncer's clock */
+    uint64_t sent_ns;       /* the text's last byte sent, on the syncer's clock */
+    struct kgc_sync_job *next;
+};
+
 /* ---- the syncer -------------------------------------------------------------------------------
  * Locking: mu guards everything below "guarded by mu". The syncer thread is the only one that
- * changes the broken list, the verdict map and the per-instance clients, so it reads them
- * without the lock; every other thread (event subscribers, status hooks, /debug, /metrics) takes
- * the lock. Network I/O and the translation run with the lock released. */
+ * changes the broken list and the verdict map, so it reads them without the lock; every other
+ * thread (event subscribers, status hooks, /debug, /metrics, push workers) takes the lock. A
+ * push worker only runs the network call of a job (with the instance's client, which no other
+ * thread uses while the machine counts that instance as pushing); the answer goes back to the
+ * syncer thread (done list), which feeds it to the machine. Network I/O and the translation run
+ * with the lock released. */
 struct kgc_sync {
     const struct kgc_clock *clock;
     char *controller_name;
@@ -232,11 +273,17 @@ struct kgc_sync {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     pthread_t thread;
+    pthread_cond_t work_cond; /* the push workers wait on it for todo */
+    pthread_t *workers;       /* push_concurrency push workers ("kgc-push") */
+    size_t n_workers;
+    unsigned push_concurrency;
     bool started;
     volatile int abort_flag; /* aborts a push in flight at stop */
 
     /* guarded by mu */
     bool stop;
+    /* PUSH decisions waiting for a worker, and answers waiting for the syncer thread */
+    struct kgc_sync_job *todo_head, *todo_tail, *done_head, *done_tail;
     struct kgc_sync_machine m;
     struct kgc_translate_output last_out; /* problems of the last translation (config NULL) */
     bool have_out;

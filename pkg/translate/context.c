@@ -117,6 +117,19 @@ void tr_problem(struct tr_ctx *c, enum kgc_api_kind kind, const char *ns, const 
     c->n_problems++; /* kept even when a string is missing: output_free copes */
 }
 
+bool tr_grow(struct tr_ctx *c, void **arr, uint32_t n, size_t elem)
+{
+    if (n & (n - 1))
+        return true; /* the capacity is the power of two above n: there is room */
+    void *p = realloc(*arr, (n ? 2 * (size_t)n : 1) * elem);
+    if (!p) {
+        c->oom = true;
+        return false;
+    }
+    *arr = p;
+    return true;
+}
+
 /* ---- tags ------------------------------------------------------------------------------------ */
 
 /* Another reference to a shared json value (tag arrays are built once and shared). */

@@ -187,9 +187,10 @@ void tr_plan_matches(struct route_ctx *rc, uint32_t ri, const struct rule_filter
                   (!f->rewrite || tr_plan_rewrite(rc, mp, f->rewrite));
         if (ok) {
             size_t variants = c->flavor == TR_EXPRESSIONS && rc->n_hosts ? rc->n_hosts : 1;
-            json_object *tags =
-                c->quiet ? tr_obj_tags(c, KGC_API_HTTPROUTE, &rc->r->obj, (int32_t)ri, (int32_t)j)
-                         : NULL;
+            /* the plugins' tags (a Kong route's own name leads back to its object) */
+            json_object *tags = c->quiet ? tr_obj_tags_ext(c, KGC_API_HTTPROUTE, &rc->r->obj,
+                                                           (int32_t)ri, (int32_t)j, true)
+                                         : NULL;
             for (size_t h = 0; h < variants; h++)
                 fn(rc, mp, f, c->flavor == TR_EXPRESSIONS ? (int32_t)h : -1, tags, ctx);
             if (c->flavor == TR_TRADITIONAL_COMPATIBLE && rc->n_iso_hosts)

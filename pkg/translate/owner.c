@@ -217,9 +217,9 @@ static int owner_from_tags(const char *const *tags, size_t n_tags, struct kgc_tr
     return 0;
 }
 
-/* "httproute.<ns>.<name>.<rule>" (services, upstreams) or "...<rule>.<match>[.h<host>]" (routes):
- * namespaces have no dots, so the namespace is the first part and the name whatever lies between
- * it and the trailing indexes. */
+/* "httproute.<ns>.<name>.<rule>" (services, upstreams) or "...<rule>.<match>[.h<host>|.iso]"
+ * (routes): namespaces have no dots, so the namespace is the first part and the name whatever lies
+ * between it and the trailing indexes. These entities carry no tags: their name is the way back. */
 static int owner_from_name(const char *type, const char *name, struct kgc_translate_owner *o)
 {
     static const char prefix[] = "httproute.";
@@ -239,10 +239,11 @@ static int owner_from_name(const char *type, const char *name, struct kgc_transl
     const char *rest = dot + 1, *end = rest + strlen(rest);
     int32_t idx[3] = {-1, -1, -1};
     int want = indexes;
-    if (indexes == 2) { /* an expressions route ends with ".h<k>" */
+    if (indexes == 2) { /* an expressions route ends with ".h<k>", an isolation one with ".iso" */
         const char *last = strrchr(rest, '.');
         int32_t h;
-        if (last && last[1] == 'h' && parse_index(last + 2, strlen(last + 2), &h))
+        if (last && ((last[1] == 'h' && parse_index(last + 2, strlen(last + 2), &h)) ||
+                     strcmp(last, ".iso") == 0))
             end = last;
     }
     while (want > 0) {

@@ -8,6 +8,7 @@
 #include "translate_internal.h"
 
 #include "kgc/digest.h"
+#include "kgc/jsonscan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,8 @@ void tr_route_ctx_free(struct route_ctx *rc)
         free(rc->iso_hosts[i]);
     free(rc->iso_hosts);
     free(rc->iso_listens);
+    free(rc->listens);
+    free(rc->gw_listens);
     free(rc);
 }
 
@@ -85,6 +88,8 @@ static uint32_t listen_bit(struct route_ctx *rc, bool https, uint16_t port, uint
         rc->listens_overflow = true;
         return 0;
     }
+    if (!tr_grow(rc->c, (void **)&rc->listens, rc->n_listens, sizeof(*rc->listens)))
+        return 0;
     rc->listens[rc->n_listens] =
         (struct tr_listen){.https = https, .port = port, .gw_port = gw_port};
     return UINT32_C(1) << rc->n_listens++;
@@ -253,7 +258,8 @@ static bool route_attach(struct route_ctx *rc)
         char gkey[2 * KGC_STATUS_NAME_MAX + 2];
         int gl =
             snprintf(gkey, sizeof(gkey), "%s/%s", att[i].gateway_namespace, att[i].gateway_name);
-        if (gl > 0 && rc->n_gw_listens < TR_MAX_LISTENS)
+        if (gl > 0 && rc->n_gw_listens < TR_MAX_LISTENS &&
+            tr_grow(c, (void **)&rc->gw_listens, rc->n_gw_listens, sizeof(*rc->gw_listens)))
             rc->gw_listens[rc->n_gw_listens++] = (struct tr_gw_listen){
                 .gw = kgc_strmap_hash(gkey,
                                       (size_t)gl < sizeof(gkey) ? (size_t)gl : sizeof(gkey) - 1),
@@ -666,6 +672,9 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
         text = tr_write_document(&c, &text_len);
     ctx_free(&c);
     tr_release_all(&routes);
+    /* What the translation just freed (its working set, several MB at 10k routes) would stay in
+     * malloc's arenas, free but resident: give it back, as after any large document. */
+    kgc_jsonscan_release(text_len);
     if (c.oom || !text) {
         free(text);
         tr_free_problems(c.problems, c.n_problems);

@@ -112,7 +112,9 @@ struct route_ctx {
     bool port_set;
     /* The (protocol, Kong proxy port) pairs of the listeners it is attached to, and for each
      * effective hostname the pairs whose listener gives it (bit k: listens[k]); the expressions
-     * flavour matches each Kong route on its pairs only (net.protocol, net.dst.port). */
+     * flavour matches each Kong route on its pairs only (net.protocol, net.dst.port). Grown as
+     * needed (most routes have one or two): one route_ctx per HTTPRoute lives through the whole
+     * translation, and arrays of TR_MAX_LISTENS inline made it 824 bytes (8 MB at 10k routes). */
     struct tr_listen {
         bool https;
         uint16_t port;    /* the Kong proxy listen port; 0: unknown (protocol only) */
@@ -120,7 +122,7 @@ struct route_ctx {
                              the Host header's port when it has one (kong/router/fields.lua:
                              129-139), e.g. a browser's "Host: foo.com:8080" for a listener on
                              8080 that Kong serves on another port; both are accepted */
-    } listens[TR_MAX_LISTENS];
+    } * listens;          /* n_listens (owned) */
     uint32_t n_listens;
     bool listens_overflow;  /* more than TR_MAX_LISTENS pairs: no scoping */
     uint32_t *host_listens; /* parallel to hosts */
@@ -130,9 +132,13 @@ struct route_ctx {
         uint64_t gw;
         bool https;
         uint16_t port;
-    } gw_listens[TR_MAX_LISTENS];
+    } * gw_listens; /* n_gw_listens, at most TR_MAX_LISTENS (owned) */
     uint32_t n_gw_listens;
 };
+
+/* Appends one element to *arr of *n elements (of size elem), growing it; false when out of
+ * memory (c->oom set). Grows to the next power of two, so *n is all the state it needs. */
+bool tr_grow(struct tr_ctx *c, void **arr, uint32_t n, size_t elem);
 
 /* host_index of the Kong route of a match that carries rc->iso_hosts. */
 #define TR_HOSTS_ISO (-2)

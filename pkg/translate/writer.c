@@ -149,7 +149,8 @@ static json_object *kroute_json(struct route_ctx *rc, const struct match_plan *m
     }
     if (https_only)
         tr_jset(c, o, "https_redirect_status_code", tr_jint(c, mp->redirect.status));
-    tr_jset(c, o, "tags", tr_jref(tags));
+    /* no tags: the name leads a Kong error back to the HTTPRoute, rule and match
+     * (kgc_translate_entity_owner); the plugins, whose names are Kong's, carry them */
     json_object *plugins = tr_route_plugins(rc, mp, f, tags);
     if (plugins)
         tr_jset(c, o, "plugins", plugins);
@@ -249,14 +250,14 @@ static void write_service(struct tr_ctx *c, const struct tr_svc *v, struct kgc_b
     tr_plan_matches(rc, ri, &f, write_kroute, &w);
     if (w.n != v->n_kr)
         c->oom = true;
-    json_object *rule_tags = tr_obj_tags(c, KGC_API_HTTPROUTE, &rc->r->obj, (int32_t)ri, -1);
+    json_object *rule_tags =
+        tr_obj_tags_ext(c, KGC_API_HTTPROUTE, &rc->r->obj, (int32_t)ri, -1, true);
     json_object *o = tr_jobj(c);
     tr_jset(c, o, "name", tr_jstr(c, v->name));
-    tr_jset(c, o, "protocol", tr_jstr(c, "http"));
+    /* protocol "http" and port 80 are Kong's defaults (kong/db/schema/entities/services.lua:17-18,
+     * 36, 38 in 3.9.1): not written. No tags: the name leads back to the HTTPRoute and rule. */
     tr_jset(c, o, "host", tr_jstr(c, v->name));
-    tr_jset(c, o, "port", tr_jint(c, 80));
     tr_service_timeouts(rc, ri, o);
-    tr_jset(c, o, "tags", tr_jref(rule_tags));
     if (w.n > 1)
         qsort(w.kr, w.n, sizeof(*w.kr), cmp_named);
     json_object *routes = tr_jarr(c);
@@ -283,26 +284,28 @@ static void write_service(struct tr_ctx *c, const struct tr_svc *v, struct kgc_b
 /* Writes the upstream of v (with its targets) into b. */
 static void write_upstream(struct tr_ctx *c, const struct tr_svc *v, struct kgc_base_buf *b)
 {
-    const struct kgc_api_obj *ro = &v->rc->r->obj;
-    json_object *rule_tags = tr_obj_tags(c, KGC_API_HTTPROUTE, ro, (int32_t)v->rule, -1);
     json_object *o = tr_jobj(c);
+    /* no tags: the name leads back to the HTTPRoute and rule */
     tr_jset(c, o, "name", tr_jstr(c, v->name));
-    tr_jset(c, o, "tags", rule_tags);
-    /* targets carry only what leads back to the rule: they are many, and kgc checks their
-     * addresses itself */
-    json_object *target_tags =
-        tr_obj_tags_ext(c, KGC_API_HTTPROUTE, ro, (int32_t)v->rule, -1, true);
+    /* Equal weights balance as Kong's default weight does (100, kong/db/schema/entities/
+     * targets.lua:33 in 3.9.1): the round-robin wheel divides every weight by their gcd
+     * (kong/runloop/balancer/round_robin.lua:38-66), so such targets are written without one. */
+    bool equal = true;
+    for (size_t i = 1; i < v->n_targets && equal; i++)
+        equal = v->weights[i] == v->weights[0];
+    /* Targets carry no tags: they are the most numerous entity (a third of the bytes went to
+     * their tags), their names are Kong's (none), and kgc writes only addresses it checked
+     * itself (ready EndpointSlice addresses, kgc_translate_target_valid()), one per address. */
     json_object *tl = tr_jarr(c);
     const char *addr = v->addrs;
     for (size_t i = 0; i < v->n_targets; i++) {
         json_object *t = tr_jobj(c);
         tr_jset(c, t, "target", tr_jstr(c, addr));
-        tr_jset(c, t, "weight", tr_jint(c, v->weights[i]));
-        tr_jset(c, t, "tags", tr_jref(target_tags));
+        if (!equal)
+            tr_jset(c, t, "weight", tr_jint(c, v->weights[i]));
         tr_jpush(c, tl, t);
         addr += strlen(addr) + 1;
     }
-    json_object_put(target_tags);
     tr_jset(c, o, "targets", tl);
     obuf_json(c, b, o);
 }

@@ -7,7 +7,14 @@
  * holding them pays), "peak KiB" the highest resident size while translating (the peak is reset
  * before each flavour where the kernel allows it, else it is the process's peak so far), so
  * peak - input is what the translation costs. "md5" is the configuration's hash: the same input
- * must always give the same bytes. */
+ * must always give the same bytes.
+ *
+ * Then, per size, the configuration's bytes by entity kind (traditional_compatible): each
+ * entity's own compact JSON without the entities nested in it (a service without its routes, an
+ * upstream without its targets), its tags apart, per HTTPRoute and per entity.
+ *
+ * Knobs: BENCH_TRANSLATE_SIZES ("1000 10000": route counts), BENCH_TRANSLATE_DUMP=FILE (writes the
+ * smallest size's traditional_compatible configuration to FILE, to read what one route costs). */
 #include "bench_common.h"
 
 #include "kgc/api.h"
@@ -15,6 +22,7 @@
 #include "kgc/strmap.h"
 #include "kgc/translate.h"
 
+#include <json-c/json.h>
 #include <malloc.h>
 #include <stdbool.h>
 #include <time.h>
@@ -210,6 +218,78 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Bytes of the configuration by entity kind: "_format_version" and the separators between the
+ * top-level arrays count as "document". */
+enum { K_SERVICE, K_ROUTE, K_PLUGIN, K_UPSTREAM, K_TARGET, K_CERTIFICATE, K_SNI, K_KINDS };
+static const char *const KIND_KEYS[K_KINDS] = {"services", "routes",       "plugins", "upstreams",
+                                               "targets",  "certificates", "snis"};
+
+struct kind_bytes {
+    size_t n[K_KINDS], bytes[K_KINDS], tag_bytes[K_KINDS];
+};
+
+static size_t json_len(json_object *o)
+{
+    return strlen(
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static void count_entities(json_object *arr, int kind, struct kind_bytes *kb)
+{
+    size_t n = json_object_array_length(arr);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(arr, i);
+        size_t own = json_len(e);
+        for (int k = 0; k < K_KINDS; k++) {
+            json_object *sub = NULL;
+            if (json_object_object_get_ex(e, KIND_KEYS[k], &sub) &&
+                json_object_is_type(sub, json_type_array)) {
+                own -= json_len(sub) + strlen(KIND_KEYS[k]) + 4; /* ,"key": */
+                count_entities(sub, k, kb);
+            }
+        }
+        json_object *tags = NULL;
+        if (json_object_object_get_ex(e, "tags", &tags))
+            kb->tag_bytes[kind] += json_len(tags) + strlen("tags") + 4;
+        kb->n[kind]++;
+        kb->bytes[kind] += own;
+    }
+}
+
+static void print_kind_bytes(const struct kgc_translate_output *out, size_t http_routes)
+{
+    json_object *doc = json_tokener_parse(out->config);
+    if (!doc) {
+        printf("  (the configuration does not parse)\n");
+        return;
+    }
+    struct kind_bytes kb = {0};
+    for (int k = 0; k < K_KINDS; k++) {
+        json_object *arr = NULL;
+        if (json_object_object_get_ex(doc, KIND_KEYS[k], &arr) &&
+            json_object_is_type(arr, json_type_array))
+            count_entities(arr, k, &kb);
+    }
+    json_object_put(doc);
+    size_t total = 0, tags = 0;
+    printf("  %-13s %8s %12s %12s %12s %12s\n", "entity", "count", "bytes", "B/entity",
+           "tag B/entity", "B/HTTPRoute");
+    for (int k = 0; k < K_KINDS; k++) {
+        total += kb.bytes[k];
+        tags += kb.tag_bytes[k];
+        if (!kb.n[k])
+            continue;
+        printf("  %-13s %8zu %12zu %12.1f %12.1f %12.1f\n", KIND_KEYS[k], kb.n[k], kb.bytes[k],
+               (double)kb.bytes[k] / (double)kb.n[k], (double)kb.tag_bytes[k] / (double)kb.n[k],
+               (double)kb.bytes[k] / (double)http_routes);
+    }
+    printf("  %-13s %8s %12zu %12s %12s %12.1f\n", "document", "", out->config_len - total, "", "",
+           (double)(out->config_len - total) / (double)http_routes);
+    printf("  %-13s %8s %12zu %12s %12s %12.1f  (tags: %zu B, %.1f B/HTTPRoute)\n", "total", "",
+           out->config_len, "", "", (double)out->config_len / (double)http_routes, tags,
+           (double)tags / (double)http_routes);
+}
+
 /* CPU seconds this thread has used. */
 static double cpu_now_s(void)
 {
@@ -327,9 +407,20 @@ int main(int argc, char **argv)
     printf("%-8s %-8s %-24s %10s %10s %12s %8s %8s %8s %10s %10s  %s\n", "routes", "gateways",
            "flavor", "best ms", "median ms", "config B", "svcs", "kroutes", "targets", "input KiB",
            "peak KiB", "md5");
-    const size_t sizes[] = {1000, 10000};
+    size_t sizes[8] = {1000, 10000}, n_sizes = 2;
+    const char *env = getenv("BENCH_TRANSLATE_SIZES");
+    if (env && *env) {
+        n_sizes = 0;
+        for (char *end = NULL; *env && n_sizes < 8; env = end) {
+            unsigned long v = strtoul(env, &end, 10);
+            if (end == env || v == 0)
+                break;
+            sizes[n_sizes++] = v;
+        }
+    }
+    const char *dump = getenv("BENCH_TRANSLATE_DUMP");
     const char *const flavors[] = {"traditional_compatible", "expressions"};
-    for (size_t si = 0; si < 2; si++) {
+    for (size_t si = 0; si < n_sizes; si++) {
         struct store s;
         build(&s, sizes[si]);
         struct kgc_status_lookup lk = {.get = store_get, .foreach = store_foreach, .ctx = &s};
@@ -359,7 +450,16 @@ int main(int argc, char **argv)
             if (out.counts.http_routes != sizes[si] || out.n_problems)
                 printf("  (unexpected: %zu routes translated, %zu problems)\n",
                        out.counts.http_routes, out.n_problems);
+            if (f == 0) {
+                print_kind_bytes(&out, sizes[si]); /* after the peak was read */
+                FILE *df = dump && si == 0 ? fopen(dump, "w") : NULL;
+                if (df) {
+                    fwrite(out.config, 1, out.config_len, df);
+                    fclose(df);
+                }
+            }
             kgc_translate_output_free(&out);
+            malloc_trim(0); /* what print_kind_bytes parsed is not the next flavour's */
         }
         store_free(&s);
     }

@@ -39,12 +39,14 @@ rss1=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$KGC_PID/status")
 hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$KGC_PID/status")
 pushes=$(grep -c 'msg="configuration pushed"' "$d/kgc.log")
 f=$d/churn.out
-printf '%-10s %8s %8s %8s %8s %8s %8s %8s %6s %14s %7s\n' updates rate/s errors p50_ms p99_ms \
-    max_ms missing cpu_% pushes rss_MiB_before/after peak
-printf '%-10s %8s %8s %8s %8s %8s %8s %8s %6s %14s %7s\n' "$(kv updates "$f")" "$(kv rate "$f")" \
-    "$(kv errors "$f")" "$(kv p50_ms "$f")" "$(kv p99_ms "$f")" "$(kv max_ms "$f")" \
-    "$(kv missing "$f")" "$(kv cpu_percent "$f")" "$pushes" "$((rss0 / 1024))/$((rss1 / 1024))" \
-    "$((hwm / 1024))"
+printf '%-10s %8s %8s %8s %8s %8s %8s %9s %8s %6s %14s %7s\n' updates rate/s errors p50_ms \
+    p99_ms max_ms missing settle_ms cpu_% pushes rss_MiB_before/after peak
+printf '%-10s %8s %8s %8s %8s %8s %8s %9s %8s %6s %14s %7s\n' "$(kv updates "$f")" \
+    "$(kv rate "$f")" "$(kv errors "$f")" "$(kv p50_ms "$f")" "$(kv p99_ms "$f")" \
+    "$(kv max_ms "$f")" "$(kv missing "$f")" "$(kv settle_ms "$f")" "$(kv cpu_percent "$f")" \
+    "$pushes" "$((rss0 / 1024))/$((rss1 / 1024))" "$((hwm / 1024))"
+grep '^missing ' "$f"
 stop_kgc
-echo "(missing: updates for which no status write with their generation was seen; pushes:"
+echo "(missing: updates for which no status write with their generation was seen within 60 s"
+echo " of the churn's end; settle_ms: the last update → the last such first write; pushes:"
 echo " Kong configuration pushes in kgc's log over the whole run, initial sync included.)"

@@ -11,6 +11,13 @@
  *   kgcload recovery-audit --audit FILE --outage-ms T0 --ready-ms TR --gateways G
  *   kgcload churn   --api URL --audit FILE [--routes R] [--gateways G] [--namespaces N]
  *                   [--rate N] [--seconds S] [--pid PID] [--threads T]
+ *   kgcload latency --api URL --kongs FILE [--routes R] [--gateways G] [--namespaces N]
+ *                   [--changes C] [--interval-ms I] [--timeout-s S]
+ *       C single-route path changes (PATCH), I ms apart; for each, the time from the PATCH to a
+ *       new configuration_hash on every Kong admin URL listed in FILE (one a line), polled
+ *       round-robin on keep-alive connections, 5 ms between rounds (the resolution): "change=k
+ *       all_ms=.. first_ms=..", then
+ *       "changes= p50_ms= p99_ms= max_ms= missed=" (missed: changes some Kong never showed).
  *
  * Object layout (shared by every sub-command): namespaces bench-0..N-1; Gateway gw-i in
  * bench-(i % N) with one HTTP listener on 8000; HTTPRoute rt-j, Service svc-j and EndpointSlice
@@ -36,8 +43,8 @@
  */
 
 struct opts {
-    const char *api, *url, *audit, *class_name, *controller;
-    long gateways, routes, namespaces, threads, rate, seconds, pid, quiet_ms;
+    const char *api, *url, *audit, *class_name, *controller, *kongs;
+    long gateways, routes, namespaces, threads, rate, seconds, pid, quiet_ms, changes, interval_ms;
     double timeout_s, outage_ms, ready_ms;
     bool attached;
 };
@@ -75,6 +82,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                        .seconds = 30,
                        .timeout_s = 120,
                        .quiet_ms = 0,
+                       .changes = 10,
+                       .interval_ms = 1500,
                        .class_name = "kgc",
                        .controller = "konghq.com/kgc-gateway-controller"};
     for (int i = 2; i < argc; i++) {
@@ -93,6 +102,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->api = v;
         else if (strcmp(a, "--url") == 0)
             o->url = v;
+        else if (strcmp(a, "--kongs") == 0)
+            o->kongs = v;
+        else if (strcmp(a, "--changes") == 0)
+            o->changes = atol(v);
+        else if (strcmp(a, "--interval-ms") == 0)
+            o->interval_ms = atol(v);
         else if (strcmp(a, "--audit") == 0)
             o->audit = v;
         else if (strcmp(a, "--class") == 0)
@@ -607,16 +622,27 @@ struct audit_line {
 };
 
 /* Calls fn for every line of the audit log. */
-static int audit_each(const char *file, void (*fn)(const struct audit_line *, void *), void *ctx)
+/* Calls fn for every complete line of file from byte *offset on, and moves *offset past the
+ * last complete line (a line still being written is left for the next call). */
+static int audit_follow(const char *file, long *offset,
+                        void (*fn)(const struct audit_line *, void *), void *ctx)
 {
     FILE *f = fopen(file, "r");
     if (!f) {
         fprintf(stderr, "kgcload: cannot open %s\n", file);
         return -1;
     }
+    if (*offset > 0 && fseek(f, *offset, SEEK_SET) != 0) {
+        fclose(f);
+        return -1;
+    }
     char *line = NULL;
     size_t cap = 0;
-    while (getline(&line, &cap, f) > 0) {
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        if (line[len - 1] != '\n')
+            break; /* partial: read again next time */
+        *offset += len;
         json_object *root = json_tokener_parse(line);
         if (!root)
             continue;
@@ -634,6 +660,12 @@ static int audit_each(const char *file, void (*fn)(const struct audit_line *, vo
     free(line);
     fclose(f);
     return 0;
+}
+
+static int audit_each(const char *file, void (*fn)(const struct audit_line *, void *), void *ctx)
+{
+    long offset = 0;
+    return audit_follow(file, &offset, fn, ctx);
 }
 
 /* "/apis/.../namespaces/bench-3/gateways/gw-12/status" → 12 for kind "gateways"; -1 if not. */
@@ -864,31 +896,46 @@ static int cmd_churn(const struct opts *o)
         pthread_join(th[i], NULL);
     double wall = now_mono_s() - t0;
     double cpu1 = o->pid ? cpu_seconds(o->pid) : -1;
-    /* Let the last status writes land: until the audit log is quiet for 2 s (at most 30 s). */
-    long last = file_size(o->audit);
-    double quiet_since = now_mono_s(), stop = now_mono_s() + 30;
-    while (now_mono_s() < stop && now_mono_s() - quiet_since < 2.0) {
-        sleep_ms(100);
-        long sz = file_size(o->audit);
-        if (sz != last) {
-            last = sz;
-            quiet_since = now_mono_s();
-        }
-    }
+    /* Let the last status writes land: follow the audit log until every update has its write,
+     * or for at most 60 s. (A window that closed after 2 s without audit lines lost the updates
+     * of kgc's last translation whenever that one took longer than 2 s: issue #19.) */
     struct churn_audit ca = {.o = o,
                              .rt = calloc((size_t)o->routes, sizeof(struct route_hist)),
                              .since_ms = since_ms - 1};
-    if (!ca.rt || audit_each(o->audit, churn_line, &ca))
+    if (!ca.rt)
         return 2;
+    long offset = 0;
+    double stop = now_mono_s() + 60;
+    for (;;) {
+        if (audit_follow(o->audit, &offset, churn_line, &ca))
+            return 2;
+        long seen = 0, pending = 0;
+        for (long i = 0; i < o->routes; i++) {
+            seen += ca.rt[i].n_patch;
+            for (long k = 0; k < ca.rt[i].n_patch; k++)
+                pending += ca.rt[i].first_write[k] == 0;
+        }
+        if ((seen >= atomic_load(&sent) && pending == 0) || now_mono_s() >= stop)
+            break;
+        sleep_ms(200);
+    }
     long n = 0, missing = 0, cap = total + 1;
+    double last_patch = 0, last_write = 0;
     double *lat = calloc((size_t)cap, sizeof(double));
     for (long i = 0; i < o->routes && lat; i++) {
         struct route_hist *h = &ca.rt[i];
         for (long k = 0; k < h->n_patch; k++) {
-            if (h->first_write[k] == 0)
-                missing++;
-            else if (n < cap)
+            if (h->patch_t[k] > last_patch)
+                last_patch = h->patch_t[k];
+            if (h->first_write[k] > last_write)
+                last_write = h->first_write[k];
+            if (h->first_write[k] == 0) {
+                if (missing++ < 10)
+                    printf("missing route=rt-%ld generation=%ld patched_ms=%.0f\n", i, k + 2,
+                           h->patch_t[k] - since_ms);
+            } else if (n < cap) {
                 lat[n++] = h->first_write[k] - h->patch_t[k];
+            }
         }
         free(h->patch_t);
         free(h->first_write);
@@ -899,6 +946,8 @@ static int cmd_churn(const struct opts *o)
            atomic_load(&errors), wall, wall > 0 ? (double)atomic_load(&sent) / wall : 0);
     printf("latency_n=%ld missing=%ld p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n", n, missing,
            pct(lat, n, 0.5), pct(lat, n, 0.99), pct(lat, n, 1.0));
+    /* the last update → the last first status write at an update's generation */
+    printf("settle_ms=%.0f\n", last_write > last_patch ? last_write - last_patch : 0);
     if (cpu0 >= 0 && cpu1 >= 0)
         printf("cpu_percent=%.0f\n", (cpu1 - cpu0) / wall * 100.0);
     free(lat);
@@ -906,12 +955,128 @@ static int cmd_churn(const struct opts *o)
     return 0;
 }
 
+/* ---- latency ----------------------------------------------------------------------------------
+ */
+
+#define MAX_KONGS 256
+
+/* Kong i's configuration_hash into out (33 bytes); false when it did not answer. */
+static bool kong_hash(struct client *cl, const char *status_url, char *out)
+{
+    if (request(cl, "GET", status_url, NULL, false) != 200)
+        return false;
+    json_object *st = json_tokener_parse(cl->body.data ? cl->body.data : "");
+    const char *h = jstr(st, "configuration_hash");
+    bool ok = h && strlen(h) == 32;
+    if (ok)
+        memcpy(out, h, 33);
+    json_object_put(st);
+    return ok;
+}
+
+static int cmd_latency(const struct opts *o)
+{
+    FILE *f = fopen(o->kongs, "r");
+    if (!f) {
+        fprintf(stderr, "kgcload: cannot read %s\n", o->kongs);
+        return 2;
+    }
+    static char urls[MAX_KONGS][300];
+    static struct client kc[MAX_KONGS];
+    static char before[MAX_KONGS][33], now_h[33];
+    int n = 0;
+    char line[256];
+    while (n < MAX_KONGS && fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (!line[0])
+            continue;
+        snprintf(urls[n], sizeof(urls[n]), "%s/status", line);
+        if (client_init(&kc[n]))
+            return 2;
+        curl_easy_setopt(kc[n].c, CURLOPT_TIMEOUT_MS, 500L);
+        n++;
+    }
+    fclose(f);
+    if (!n || o->routes <= 0) {
+        fprintf(stderr, "kgcload: no Kong in %s or no --routes\n", o->kongs);
+        return 2;
+    }
+    struct client api;
+    if (client_init(&api))
+        return 2;
+    double *all = calloc((size_t)o->changes, sizeof(double));
+    long done_changes = 0, missed = 0;
+    long tag = (long)now_wall_ms() % 1000000;
+    for (long k = 0; k < o->changes; k++) {
+        double t_next = now_mono_s() + (double)o->interval_ms / 1e3;
+        for (int i = 0; i < n; i++)
+            if (!kong_hash(&kc[i], urls[i], before[i]))
+                before[i][0] = '\0';
+        long r = (k * 7919 + 13) % o->routes;
+        char url[512], body[512];
+        snprintf(url, sizeof(url), "%s" GROUP_PATH "/namespaces/bench-%ld/httproutes/rt-%ld",
+                 o->api, ns_of_route(o, r), r);
+        snprintf(body, sizeof(body),
+                 "{\"spec\":{\"rules\":[{\"matches\":[{\"path\":{\"type\":\"PathPrefix\",\"value\":"
+                 "\"/r%ld/lat%ld-%ld\"}}],\"backendRefs\":[{\"name\":\"svc-%ld\",\"port\":80}]}]}}",
+                 r, tag, k, r);
+        double t0 = now_mono_s();
+        long code = request(&api, "PATCH", url, body, true);
+        if (code != 200) {
+            fprintf(stderr, "kgcload: PATCH %s: %ld\n", url, code);
+            continue;
+        }
+        double first = -1, last = -1, deadline = t0 + o->timeout_s;
+        bool seen[MAX_KONGS] = {false};
+        int n_seen = 0;
+        while (n_seen < n && now_mono_s() < deadline) {
+            for (int i = 0; i < n; i++) {
+                if (seen[i] || !kong_hash(&kc[i], urls[i], now_h))
+                    continue;
+                if (strcmp(now_h, before[i]) != 0 && strspn(now_h, "0") != 32) {
+                    double t = (now_mono_s() - t0) * 1e3;
+                    seen[i] = true;
+                    n_seen++;
+                    if (first < 0)
+                        first = t;
+                    last = t;
+                }
+            }
+            /* a pause between rounds: the poller must not take the CPU the Kongs and kgc need
+             * (a round over 50 Kongs takes a few ms; this bounds the resolution) */
+            if (n_seen < n)
+                sleep_ms(5);
+        }
+        if (n_seen < n) {
+            missed++;
+            printf("change=%ld route=rt-%ld missed=%d of %d\n", k, r, n - n_seen, n);
+        } else {
+            all[done_changes++] = last;
+            printf("change=%ld route=rt-%ld all_ms=%.1f first_ms=%.1f\n", k, r, last, first);
+        }
+        fflush(stdout);
+        double wait = t_next - now_mono_s();
+        if (wait > 0)
+            sleep_ms(wait * 1e3);
+    }
+    qsort(all, (size_t)done_changes, sizeof(double), cmp_double);
+    printf("changes=%ld kongs=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f missed=%ld\n", done_changes, n,
+           pct(all, done_changes, 0.50), pct(all, done_changes, 0.99),
+           done_changes ? all[done_changes - 1] : 0.0, missed);
+    free(all);
+    for (int i = 0; i < n; i++)
+        client_free(&kc[i]);
+    client_free(&api);
+    return missed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o;
     if (argc < 2 || parse_opts(argc, argv, &o)) {
-        fprintf(stderr, "usage: kgcload create|wait|wait-kong|recovery-audit|churn [options] "
-                        "(see test/bench/kgcload.c)\n");
+        fprintf(stderr,
+                "usage: kgcload create|wait|wait-kong|recovery-audit|churn|latency [options] "
+                "(see test/bench/kgcload.c)\n");
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -927,6 +1092,8 @@ int main(int argc, char **argv)
         rc = cmd_recovery_audit(&o);
     else if (strcmp(cmd, "churn") == 0 && o.api)
         rc = cmd_churn(&o);
+    else if (strcmp(cmd, "latency") == 0 && o.api && o.kongs)
+        rc = cmd_latency(&o);
     else
         fprintf(stderr, "kgcload: unknown command %s or missing --api/--url/--audit\n", cmd);
     curl_global_cleanup();

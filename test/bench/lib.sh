@@ -93,12 +93,19 @@ start_kong() {
 }
 
 # start_kgc DIR ARGS...: kgc against $API and $KONG (log DIR/kgc.log); sets KGC_PID. With
-# KGC_TIME=FILE it runs under /usr/bin/time -v -o FILE and KGC_PID is kgc's own pid.
+# KGC_TIME=FILE it runs under /usr/bin/time -v -o FILE and KGC_PID is kgc's own pid. With
+# KGC_MEMPROBE=PREFIX it runs with $BUILD/bench/libmemprobe.so preloaded (test/bench/memprobe.c),
+# which writes its samples to PREFIX.<kgc's pid>.
 start_kgc() {
     local d=$1
     shift
     local cmd=("$BUILD/kgc" --kubeconfig "$KCFG" --kong-admin-url "$KONG" --http-listen ""
         --debug-listen "" "$@")
+    if [[ -n ${KGC_MEMPROBE:-} ]]; then
+        local lib=$BUILD/bench/libmemprobe.so
+        [[ $lib == /* ]] || lib=$PWD/$lib
+        cmd=(env "LD_PRELOAD=$lib" "KGC_MEMPROBE=$KGC_MEMPROBE" "${cmd[@]}")
+    fi
     if [[ -n ${KGC_TIME:-} ]]; then
         /usr/bin/time -v -o "$KGC_TIME" "${cmd[@]}" >"$d/kgc.log" 2>&1 &
         local tp=$!

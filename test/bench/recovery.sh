@@ -39,7 +39,10 @@ run_policy() {
     [[ $policy == upstream ]] && flags=(--listener-cache-dir '' --requeue-on-kong-ready=false)
     start_apiserver "$d"
     start_kong "$d"
-    "$LOAD" create --api "$API" --gateways "$n" --namespaces $(((n + 9) / 10)) >"$d/create.out" ||
+    # One route per Gateway: a configuration with entities, so Kong's hash after the restart tells
+    # when kgc's re-push landed (an entity-free one stays 32 zeros, and kong_cfg_ms never comes).
+    "$LOAD" create --api "$API" --gateways "$n" --routes "$n" --namespaces $(((n + 9) / 10)) \
+        >"$d/create.out" ||
         { echo "create failed: $(cat "$d/create.out")"; return; }
     start_kgc "$d" "${flags[@]}" "${EXTRA[@]}"
     if ! "$LOAD" wait --api "$API" --gateways "$n" --timeout-s 300 --audit "$d/audit.jsonl" \

@@ -6,10 +6,19 @@
 # peak RSS (/usr/bin/time -v), with 1, 2 and 4 workers for the Gateway and HTTPRoute
 # controllers. Prints a table; asserts nothing.
 #
+# Then, per run, where the memory went (needs $BUILD/bench/libmemprobe.so, test/bench/memprobe.c,
+# preloaded into kgc; `make bench` builds it), at the moment of kgc's highest RSS: file-backed
+# pages (code, libraries, the LMDB map), malloc's arenas (bytes in use, free bytes glibc kept),
+# large chunks malloc mmap'd on their own (their written pages, with the thread stacks: anonymous
+# RSS minus the arenas; the configuration texts live there), and how many arenas there were; and
+# after the sync the informer cache's bytes per kind (kgc_cache_bytes from /metrics) and the
+# configuration's size.
+#
 # Knobs: BUILD, BENCH_QUICK=1 (100 Gateways, 1,000 routes, 4 workers only), SYNC_GATEWAYS (1000),
 # SYNC_ROUTES (10000), SYNC_WORKERS ("1 2 4"), SYNC_QPS (kgc --apiserver-qps, default 0 = no
-# client-side limit: at kgc's default of 50/s the ~11k status writes alone take 220 s),
-# SYNC_KGC_ARGS (extra kgc flags), SYNC_TIMEOUT_S (600).
+# client-side limit: at the old default of 50/s the ~11k status writes alone took 220 s),
+# SYNC_KGC_ARGS (extra kgc flags), SYNC_TIMEOUT_S (600). A last row, "default", runs kgc with its
+# default workers and --apiserver-qps (SYNC_DEFAULT_ROW=0 skips it).
 source "$(dirname "$0")/lib.sh"
 
 if [[ $QUICK == 1 ]]; then
@@ -27,8 +36,32 @@ machine_line
 printf '%-8s %12s %12s %12s %10s %10s %9s %8s\n' workers create_s all_status_ms last_write_ms \
     gw_writes rt_writes peak_MiB cpu_s
 
-for w in $WORKERS; do
+# mem_report WORKERS DIR: one line of the memory table from DIR/mem.<pid> and DIR/metrics.txt.
+mem_report() {
+    local w=$1 d=$2 f peak arenas cb cfg
+    f=$(ls "$d"/mem.* 2>/dev/null | head -1)
+    [[ -n $f ]] || { echo "$w (no memprobe output)"; return; }
+    peak=$(grep '^peak ' "$f")
+    arenas=$(grep -c '<heap nr=' "$f")
+    cb() { awk -v k="$1" '$1 == "kgc_cache_bytes{kind=\"" k "\"}" {printf "%.1f", $2 / 1048576}' \
+        "$d/metrics.txt" 2>/dev/null; }
+    cfg=$(sed -n 's/.*msg="configuration pushed".* bytes=\([0-9]*\).*/\1/p' "$d/kgc.log" | tail -1)
+    echo "$peak" | awk -v w="$w" -v ar="$arenas" -v all="$(awk '/^kgc_cache_bytes/ {s += $2}
+        END {printf "%.1f", s / 1048576}' "$d/metrics.txt" 2>/dev/null)" -v rt="$(cb httproutes)" \
+        -v sv="$(cb services)" -v ep="$(cb endpointslices)" -v gw="$(cb gateways)" \
+        -v cfg="${cfg:-0}" '{ m = 1024;
+        printf "%-8s %7.1f %6.1f %6.1f %9.1f %10.1f %8.1f %7d %7s %8s %9s %9s %8s %7.1f\n", w,
+            $2 / 1000, $3 / m, $5 / m, $6 / m, $7 / m, ($4 - $9) / m, ar, all, rt, sv, ep, gw,
+            cfg / 1048576 }'
+}
+
+MEMLINES=()
+ROWS=$WORKERS
+[[ ${SYNC_DEFAULT_ROW:-1} == 1 ]] && ROWS="$ROWS default"
+for w in $ROWS; do
     d=$TMP/w$w
+    args=(--gateway-workers "$w" --httproute-workers "$w" --apiserver-qps "$QPS")
+    [[ $w == default ]] && args=()
     start_apiserver "$d"
     start_kong "$d"
     "$LOAD" create --api "$API" --gateways "$G" --routes "$R" --namespaces $(((G + 9) / 10)) \
@@ -37,9 +70,9 @@ for w in $WORKERS; do
     # shellcheck disable=SC2034 # read by start_kgc
     KGC_TIME=$d/time.txt
     t0=$(now_ms)
-    start_kgc "$d" --listener-cache-dir "$d/lc" --gateway-workers "$w" --httproute-workers "$w" \
-        --apiserver-qps "$QPS" "${EXTRA[@]}"
-    unset KGC_TIME
+    [[ -f $BUILD/bench/libmemprobe.so ]] && KGC_MEMPROBE=$d/mem
+    start_kgc "$d" --listener-cache-dir "$d/lc" "${args[@]}" --http-listen 127.0.0.1:0 "${EXTRA[@]}"
+    unset KGC_TIME KGC_MEMPROBE
     "$LOAD" wait --api "$API" --gateways "$G" --routes "$R" --attached --timeout-s "$TIMEOUT" \
         --audit "$d/audit.jsonl" --quiet-ms 2000 >"$d/wait.out"
     correct=$(kv correct_ms "$d/wait.out")
@@ -48,6 +81,8 @@ for w in $WORKERS; do
     gw_writes=$(grep -c '/gateways/.*"subresource":"status"' "$d/audit.jsonl")
     rt_writes=$(grep -c '/httproutes/.*"subresource":"status"' "$d/audit.jsonl")
     cpu=$(awk '{print $14 + $15}' "/proc/$KGC_PID/stat" 2>/dev/null)
+    maddr=$(sed -n 's/.*msg=listening server=[^ ]* address=\([^ ]*\).*/\1/p' "$d/kgc.log" | head -1)
+    [[ -n $maddr ]] && curl -s "http://$maddr/metrics" >"$d/metrics.txt"
     stop_kgc
     rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$d/time.txt")
     if [[ $(kv correct "$d/wait.out") == yes ]]; then
@@ -60,6 +95,19 @@ for w in $WORKERS; do
         "$([[ -n $cpu ]] && awk "BEGIN{printf \"%.1f\", $cpu / $(getconf CLK_TCK)}" || echo -)"
     stop_pid "$KONG_PID"
     stop_pid "$API_PID"
+    MEMLINES+=("$(mem_report "$w" "$d")")
 done
 echo "(all_status_ms: kgc start → every object correct, polled every ~20 ms plus list time;"
 echo " last_write_ms: kgc start → its last status write; writes: status PATCHes kgc sent.)"
+if [[ -f $BUILD/bench/libmemprobe.so ]]; then
+    echo
+    echo "memory at kgc's peak RSS (MiB; memprobe), and after the sync (cache: kgc_cache_bytes):"
+    printf '%-8s %7s %6s %6s %9s %10s %8s %7s %7s %8s %9s %9s %8s %7s\n' workers peak_t_s rss \
+        file arena_use arena_free big+stk arenas cache cache_rt cache_svc cache_eps cache_gw \
+        config
+    printf '%s\n' "${MEMLINES[@]}"
+    echo "(file: code, libraries, LMDB map; arena_use/arena_free: malloc's arenas, bytes in use"
+    echo " and free bytes kept; big+stk: anonymous RSS outside the arenas (chunks >= 128 KiB,"
+    echo " such as the configuration texts, and thread stacks); cache_*: HTTPRoutes, Services,"
+    echo " EndpointSlices, Gateways; config: the pushed text.)"
+fi

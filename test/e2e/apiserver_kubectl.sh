@@ -8,55 +8,20 @@
 #   BUILD=build test/e2e/apiserver_kubectl.sh      (run from the repository root)
 #
 # The last line is "N passed, N failed"; the exit status is non-zero when anything failed.
-set -uo pipefail
-
-BUILD=${BUILD:-build}
+source "$(dirname "$0")/lib.sh"
 ROOT=$PWD
-# The Gateway API CRDs and conformance manifests of the pinned version, put there by `make deps`
-# (scripts/deps.sh); KGC_GATEWAY_API_DIR overrides.
-GWAPI=${KGC_GATEWAY_API_DIR:-$PWD/.deps/gateway-api}
 KUBECTL_BIN=$ROOT/.tools/bin/kubectl
 SERVER_BIN=$ROOT/$BUILD/kgc-test-apiserver
 CRDS=$GWAPI/crds
 BASE=$GWAPI/conformance/base-manifests.yaml
-TMP=$(mktemp -d /tmp/kgc-e2e-apiserver.XXXXXX)
 NS=gateway-conformance-infra
 GATEWAYS=/apis/gateway.networking.k8s.io/v1/namespaces/$NS/gateways
 
-pass=0
-fail=0
-BG_PIDS=()
-SERVER_PID=
-
-ok() {
-    pass=$((pass + 1))
-    echo "ok   - $*"
-}
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL - $*"
-}
 # check "description" command...: passes when the command exits 0 (its stdout is dropped).
 check() {
     local desc=$1
     shift
     if "$@" >/dev/null; then ok "$desc"; else bad "$desc"; fi
-}
-
-cleanup() {
-    local p
-    for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null
-    [[ -n ${TLS_PID:-} ]] && kill "$TLS_PID" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-finish() {
-    echo "$pass passed, $fail failed"
-    [[ $fail -eq 0 ]]
-    exit $?
 }
 
 for f in "$SERVER_BIN" "$KUBECTL_BIN"; do
@@ -78,15 +43,9 @@ start_server() {
     shift 2
     "$SERVER_BIN" --listen 127.0.0.1:0 "$@" >"$out" 2>"$err" &
     STARTED_PID=$!
-    STARTED_URL=
-    local _
-    for _ in $(seq 1 100); do
-        STARTED_URL=$(sed -n 's/^listening on \(https\{0,1\}:\/\/[^ ]*\)$/\1/p' "$out" 2>/dev/null)
-        [[ -n $STARTED_URL ]] && return 0
-        kill -0 "$STARTED_PID" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
+    PIDS+=("$STARTED_PID")
+    STARTED_URL=$(wait_listening "$out" "$STARTED_PID" \
+        's/^listening on \(https\{0,1\}:\/\/[^ ]*\)$/\1/p' 200)
 }
 
 start_server "$TMP/server.out" "$TMP/server.err" --audit "$TMP/audit.jsonl" --bookmark-ms 500
@@ -99,21 +58,7 @@ if [[ -z $URL ]]; then
 fi
 ok "server starts on $URL"
 
-cat >"$TMP/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: test
-  cluster:
-    server: $URL
-contexts:
-- name: test
-  context: {cluster: test, user: test}
-current-context: test
-users:
-- name: test
-  user: {}
-EOF
+write_kubeconfig "$URL" "$TMP/kubeconfig"
 export KUBECONFIG=$TMP/kubeconfig
 export HOME=$TMP # kubectl keeps its discovery cache under $HOME/.kube
 
@@ -252,10 +197,10 @@ wait_watches() {
 # ---- kubectl wait and get -w ----------------------------------------------------------------
 k wait --for=condition=Accepted gateway/all-namespaces -n $NS --timeout=30s >"$TMP/wait1.out" 2>&1 &
 WAIT1=$!
-BG_PIDS+=("$WAIT1")
+PIDS+=("$WAIT1")
 k get gateways -n $NS -w --output-watch-events >"$TMP/getw.out" 2>&1 &
 GETW=$!
-BG_PIDS+=("$GETW")
+PIDS+=("$GETW")
 wait_watches 2
 set_condition all-namespaces Accepted
 wait $WAIT1
@@ -298,7 +243,7 @@ check "get -w saw the finalizer story: ADDED, MODIFIED (deleting), DELETED" \
 # ---- forced watch cut -------------------------------------------------------------------------
 k wait --for=condition=Accepted gateway/backend-namespaces -n $NS --timeout=40s >"$TMP/wait2.out" 2>&1 &
 WAIT2=$!
-BG_PIDS+=("$WAIT2")
+PIDS+=("$WAIT2")
 check "kubectl get -w and kubectl wait both have a watch open" wait_watches 2
 api -X POST "$URL/_test/close-watches" >/dev/null
 sleep 0.5
@@ -313,7 +258,7 @@ check "kubectl wait survives a watch cut (re-watches and sees the condition)" te
 # ---- forced Expired ---------------------------------------------------------------------------
 k wait --for=condition=Accepted gateway/same-namespace-with-https-listener -n $NS --timeout=40s >"$TMP/wait3.out" 2>&1 &
 WAIT3=$!
-BG_PIDS+=("$WAIT3")
+PIDS+=("$WAIT3")
 check "kubectl wait has its watch open" wait_watches 1
 api -X POST "$URL/_test/drop-history" >/dev/null
 api -X POST "$URL/_test/close-watches" >/dev/null
@@ -328,7 +273,7 @@ check "a watch from an old resourceVersion gets exactly one ERROR Expired event 
 api -X POST "$URL/_test/latency?prefix=$GATEWAYS&ms=2500&verb=watch" >/dev/null
 k get gateways -n $NS -w >"$TMP/getw2.out" 2>&1 &
 GETW2=$!
-BG_PIDS+=("$GETW2")
+PIDS+=("$GETW2")
 for _ in $(seq 1 100); do # its list is printed; its watch is held back by the latency rule
     grep -q '^same-namespace ' "$TMP/getw2.out" && break
     sleep 0.05
@@ -341,7 +286,7 @@ check "kubectl get -w gets the forced Expired, prints it and exits cleanly" \
     test "$rc/$(grep -c 'Expired' "$TMP/getw2.out")/$(grep -c '^same-namespace ' "$TMP/getw2.out")" = "0/1/1"
 k get gateways -n $NS -w >"$TMP/getw3.out" 2>&1 &
 GETW3=$!
-BG_PIDS+=("$GETW3")
+PIDS+=("$GETW3")
 sleep 1
 k label gateway same-namespace -n $NS again=yes >/dev/null 2>&1
 sleep 1
@@ -356,7 +301,7 @@ k create secret generic s1 -n doomed --from-literal=a=b >/dev/null 2>&1
 sed "s/name: extra/name: held2/; s/namespace: $NS/namespace: doomed/; s/^metadata:/metadata:\n  finalizers: [\"example.com\/hold\"]/" "$TMP/extra.yaml" | k apply -f - >/dev/null 2>&1
 api "$URL/api/v1/namespaces/doomed/configmaps?watch=true&resourceVersion=0&timeoutSeconds=4" >"$TMP/cmwatch.json" &
 CMW=$!
-BG_PIDS+=("$CMW")
+PIDS+=("$CMW")
 sleep 0.5
 k delete namespace doomed --wait=false >/dev/null 2>&1
 # until ITEM-COUNT-COMMAND...: polls (up to 10 s) until the command prints 0.
@@ -500,11 +445,11 @@ check "their namespaces are gone afterwards" \
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"
 rc=$?
-SERVER_PID=
+forget_pid "$SERVER_PID"
 kill -TERM "$TLS_PID"
 wait "$TLS_PID"
 rc2=$?
-TLS_PID=
+forget_pid "$TLS_PID"
 check "SIGTERM stops both servers with exit 0" test "$rc/$rc2" = "0/0"
 if grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$TMP/server.err" "$TMP/tls.err"; then
     grep -E 'Sanitizer|runtime error' "$TMP/server.err" "$TMP/tls.err" | head -5

@@ -11,82 +11,31 @@
 # conformance suite's own cleanup does.
 # One line per expectation ("ok   - MANIFEST: ..." / "FAIL - MANIFEST: ... -- what was seen");
 # last line "N passed, N failed"; exit status non-zero when anything failed.
-set -uo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-# The Gateway API CRDs and conformance manifests of the pinned version, put there by `make deps`
-# (scripts/deps.sh); KGC_GATEWAY_API_DIR overrides.
-GWAPI=${KGC_GATEWAY_API_DIR:-$PWD/.deps/gateway-api}
+source "$(dirname "$0")/lib.sh"
 CONF=$GWAPI/conformance
-KUBECTL=$PWD/.tools/bin/kubectl
 CHECK=$PWD/test/e2e/conformance/check.py
 CONF_TIMEOUT=${CONF_TIMEOUT:-20}
 CONF_BUDGET=${CONF_BUDGET:-90}
 CLASS=kgc-conformance
-CONTROLLER=konghq.com/kgc-gateway-controller
+CONTROLLER=$KGC_CONTROLLER
 INFRA=gateway-conformance-infra
 WEB=gateway-conformance-web-backend
 PROXY_IP=10.96.0.10
-TMP=$(mktemp -d)
-passed=0 failed=0
-PIDS=()
-T0=$(date +%s%3N)
+T0=$(now_ms)
 
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
 finish() {
-    echo "# run time $(( ($(date +%s%3N) - T0) / 1000 )) s"
+    echo "# run time $(( ($(now_ms) - T0) / 1000 )) s"
     echo "$passed passed, $failed failed"
     [[ $failed -eq 0 ]]
     exit
 }
 
-wait_url() {
-    local f=$1 u=
-    for _ in $(seq 1 100); do
-        u=$(sed -n 's/^listening on \(http:\/\/[^ ]*\)$/\1/p' "$f" 2>/dev/null | head -1)
-        [[ -n $u ]] && { echo "$u"; return 0; }
-        sleep 0.1
-    done
-    return 1
-}
-
-"$BUILD/kgc-test-apiserver" --listen 127.0.0.1:0 --audit "$TMP/audit.jsonl" \
-    >"$TMP/api.out" 2>"$TMP/api.err" &
-PIDS+=($!)
-API=$(wait_url "$TMP/api.out") || { bad "API server starts"; finish; }
-cat >"$TMP/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: test
-  cluster: {server: "$API"}
-users:
-- name: test
-  user: {}
-contexts:
-- name: test
-  context: {cluster: test, user: test}
-current-context: test
-KC
-export KUBECONFIG=$TMP/kubeconfig
-k() { timeout 60 "$KUBECTL" --cache-dir "$TMP/kcache" "$@"; }
-
-"$BUILD/kgc-test-kong" --admin-listen 127.0.0.1:0 >"$TMP/kong.out" 2>"$TMP/kong.err" &
-PIDS+=($!)
-KONG=$(wait_url "$TMP/kong.out") || { bad "test Kong starts"; finish; }
+start_apiserver
+start_kong 1 0 || { bad "test Kong starts"; finish; }
+KONG=${KONG_URL[1]}
 
 # manifest NAME: the conformance manifest with the class and controller names substituted.
-manifest() {
-    sed -e "s|{GATEWAY_CLASS_NAME}|$CLASS|g" -e "s|{GATEWAY_CONTROLLER_NAME}|$CONTROLLER|g" \
-        "$CONF/$1.yaml"
-}
+manifest() { conformance_manifest "$1" "$CLASS"; }
 # apply NAME / delete NAME: kubectl apply / delete of the manifest; a failure is a FAIL line.
 apply() {
     if manifest "$1" | k apply -f - >"$TMP/apply.out" 2>&1; then
@@ -119,46 +68,20 @@ k apply --server-side -f "$GWAPI/crds/" >/dev/null &&
     k wait --for=condition=Established crd --all --timeout=30s >/dev/null ||
     { bad "Gateway API CRDs applied and established"; finish; }
 
-cat >"$TMP/setup.yaml" <<YAML
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: $CLASS}
-spec: {controllerName: $CONTROLLER}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: kong}
----
 # The Kong proxy: conformance listeners use 80/443; the test Kong listens on 8000/8443.
-apiVersion: v1
-kind: Service
-metadata: {name: kong-proxy, namespace: kong}
-spec:
-  type: ClusterIP
-  clusterIP: $PROXY_IP
-  clusterIPs: [$PROXY_IP]
-  selector: {app: kong}
-  ports:
-  - {name: http, port: 80, targetPort: 8000, protocol: TCP}
-  - {name: https, port: 443, targetPort: 8443, protocol: TCP}
-YAML
+{ gatewayclass_yaml "$CLASS"; kong_proxy_service_yaml "$PROXY_IP" 8000 8443; } >"$TMP/setup.yaml"
 k apply -f "$TMP/setup.yaml" >/dev/null || { bad "GatewayClass and Kong proxy Service"; finish; }
 apply base-manifests
 
 # The Secrets the conformance harness creates after the base manifests (self-signed, RSA 2048).
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=example.org" \
-    -addext "subjectAltName=DNS:example.org,DNS:*.example.org,DNS:second-example.org,DNS:*.wildcard.org" \
-    -keyout "$TMP/tls.key" -out "$TMP/tls.crt" 2>/dev/null || { bad "openssl self-signed cert"; finish; }
-k -n "$INFRA" create secret tls tls-validity-checks-certificate --cert "$TMP/tls.crt" \
-    --key "$TMP/tls.key" >/dev/null &&
-    k -n "$WEB" create secret tls certificate --cert "$TMP/tls.crt" --key "$TMP/tls.key" >/dev/null ||
+self_signed_cert example.org \
+    -addext "subjectAltName=DNS:example.org,DNS:*.example.org,DNS:second-example.org,DNS:*.wildcard.org" ||
+    { bad "openssl self-signed cert"; finish; }
+tls_secret "$INFRA" tls-validity-checks-certificate && tls_secret "$WEB" certificate ||
     { bad "TLS Secrets created"; finish; }
 
-"$BUILD/kgc" --kubeconfig "$KUBECONFIG" --kong-admin-url "$KONG" \
-    --listener-cache-dir "$TMP/lc" --kong-probe-interval 500ms --log-level info \
-    --publish-service kong/kong-proxy --http-listen "" --debug-listen "" >"$TMP/kgc.log" 2>&1 &
-KGC_PID=$!
-PIDS+=($KGC_PID)
+start_kgc_on main "$KONG" --kong-probe-interval 500ms --publish-service kong/kong-proxy
+KGC_LOG=$TMP/kgc-main.log
 
 # --- base-manifests: the class and the shared Gateways -------------------------------------------
 # lok LISTENER...: a listener that is fine (accepted, refs resolved, programmed, HTTPRoute).
@@ -389,12 +312,11 @@ gateway $INFRA/same-namespace-with-https-listener | L[https].attached=0; L[https
 EOF
 
 # --- kgc itself -----------------------------------------------------------------------------------
-kill -TERM "$KGC_PID" 2>/dev/null
-wait "$KGC_PID" && ok "kgc stops on SIGTERM with exit 0" || bad "kgc exit status on SIGTERM"
-if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/kgc.log" >/dev/null; then
+stop_kgc main && ok "kgc stops on SIGTERM with exit 0" || bad "kgc exit status on SIGTERM"
+if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$KGC_LOG" >/dev/null; then
     bad "sanitizer reports in kgc's log"
 fi
 if [[ $failed -gt 0 && -n ${CONF_SHOW_LOG:-} ]]; then
-    grep -E 'level=(warn|error)' "$TMP/kgc.log" | tail -20
+    grep -E 'level=(warn|error)' "$KGC_LOG" | tail -20
 fi
 finish

@@ -25,13 +25,11 @@
 # test's route/Gateway status and Kong configuration in the kept directory (dump-TEST-*.json).
 source "$(dirname "$0")/lib.sh"
 T0=$(now_ms)
-CONF=$GWAPI/conformance
 DIR=$PWD/test/e2e/conformance
 PY=$DIR/traffic.py
 KNOWN=$DIR/traffic_known_failures.txt
 export TRAFFIC=$DIR/traffic.json
 CLASS=kgc-conformance
-CONTROLLER=konghq.com/kgc-gateway-controller
 INFRA=gateway-conformance-infra
 WEB=gateway-conformance-web-backend
 PROXY_IP=10.96.0.10
@@ -64,36 +62,13 @@ flavour() {
     p_https=$(sed -n 's|^proxy listening on https://||p' "$d/kong.out")
     [[ -n $p_http && -n $p_https ]] || setup_bad "$f: test Kong proxy listeners"
     kc=$d/kubeconfig
-    printf 'apiVersion: v1\nkind: Config\nclusters: [{name: t, cluster: {server: "%s"}}]\nusers: [{name: t, user: {}}]\ncontexts: [{name: t, context: {cluster: t, user: t}}]\ncurrent-context: t\n' \
-        "$api" >"$kc"
+    write_kubeconfig "$api" "$kc"
     kf() { KUBECONFIG=$kc timeout 60 "$KUBECTL" --cache-dir "$d/kcache" "$@"; }
-    manifest() {
-        sed -e "s|{GATEWAY_CLASS_NAME}|$CLASS|g" -e "s|{GATEWAY_CONTROLLER_NAME}|$CONTROLLER|g" "$CONF/$1.yaml"
-    }
+    manifest() { conformance_manifest "$1" "$CLASS"; }
     kf apply --server-side -f "$GWAPI/crds/" >/dev/null &&
         kf wait --for=condition=Established crd --all --timeout=30s >/dev/null || setup_bad "$f: CRDs"
-    kf apply -f - >/dev/null <<YAML || setup_bad "$f: GatewayClass and publish Service"
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: $CLASS}
-spec: {controllerName: $CONTROLLER}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: kong}
----
-apiVersion: v1
-kind: Service
-metadata: {name: kong-proxy, namespace: kong}
-spec:
-  type: ClusterIP
-  clusterIP: $PROXY_IP
-  clusterIPs: [$PROXY_IP]
-  selector: {app: kong}
-  ports:
-  - {name: http, port: 80, targetPort: ${p_http##*:}, protocol: TCP}
-  - {name: https, port: 443, targetPort: ${p_https##*:}, protocol: TCP}
-YAML
+    { gatewayclass_yaml "$CLASS"; kong_proxy_service_yaml "$PROXY_IP" "${p_http##*:}" "${p_https##*:}"; } |
+        kf apply -f - >/dev/null || setup_bad "$f: GatewayClass and publish Service"
     manifest base-manifests | kf apply -f - >"$d/apply.out" 2>&1 || setup_bad "$f: base manifests: $(tr '\n' ' ' <"$d/apply.out")"
     kf -n "$INFRA" create secret tls tls-validity-checks-certificate --cert "$TMP/tls.crt" \
         --key "$TMP/tls.key" >/dev/null &&
@@ -134,9 +109,9 @@ YAML
 }
 
 # The Secrets' certificate (the conformance harness creates them after the base manifests).
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=example.org" \
-    -addext "subjectAltName=DNS:example.org,DNS:*.example.org,DNS:second-example.org,DNS:*.wildcard.org" \
-    -keyout "$TMP/tls.key" -out "$TMP/tls.crt" 2>/dev/null || { bad "openssl self-signed cert"; finish; }
+self_signed_cert example.org \
+    -addext "subjectAltName=DNS:example.org,DNS:*.example.org,DNS:second-example.org,DNS:*.wildcard.org" ||
+    { bad "openssl self-signed cert"; finish; }
 
 FPIDS=()
 for f in $FLAVOURS; do

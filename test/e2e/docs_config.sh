@@ -3,14 +3,10 @@
 # charts/kgc/values.yaml, list every option the binary has, and document every key of
 # values.yaml (the key or a parent whose default holds it), the keys read by helm itself rather
 # than by the generator's own reader. Last line: "N passed, N failed".
-set -uo pipefail
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-passed=0 failed=0
+source "$(dirname "$0")/lib.sh"
 HELM=${HELM:-$PWD/.tools/bin/helm}
-tmp=$(mktemp)
-vt=$(mktemp -d)
-trap 'rm -f "$tmp"; rm -rf "$vt"' EXIT
+tmp=$TMP/configuration.md
+vt=$TMP/values
 if BUILD=$BUILD scripts/gen-config-doc.sh >"$tmp" && diff -u docs/configuration.md "$tmp" >/dev/null; then
     passed=$((passed + 1)); echo "ok   - docs/configuration.md is what kgc --help says"
 else

@@ -8,27 +8,11 @@
 #      the conformance base manifests (kubectl apply) from real kubectl first; then the same
 #      driver runs against it, so objects written by kubectl are in the comparison too.
 # Env: BUILD (default build). Self-contained on 127.0.0.1; prints "N passed, N failed" last.
-set -uo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
+source "$(dirname "$0")/lib.sh"
 export PATH="$PWD/.tools/bin:$PATH"
 SERVER=$BUILD/kgc-test-apiserver
 DRIVER=$BUILD/test/test_informer_e2e
-# The Gateway API CRDs and conformance manifests of the pinned version, put there by `make deps`
-# (scripts/deps.sh); KGC_GATEWAY_API_DIR overrides.
-GWAPI=${KGC_GATEWAY_API_DIR:-$PWD/.deps/gateway-api}
-
-passed=0 failed=0
-tmp=$(mktemp -d)
-server_pid=
-cleanup() {
-    if [[ -n $server_pid ]]; then
-        kill "$server_pid" 2>/dev/null
-        wait "$server_pid" 2>/dev/null
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+tmp=$TMP
 
 ok() { echo "PASS: $1"; passed=$((passed + 1)); }
 ko() { echo "FAIL: $1"; [[ -f ${2:-} ]] && tail -30 "$2"; failed=$((failed + 1)); }
@@ -60,22 +44,10 @@ if ! command -v kubectl >/dev/null; then
     echo "SKIP: kubectl: not installed (make deps)"
 else
     "$SERVER" --listen 127.0.0.1:0 --bookmark-ms 300 --log-level warn >"$tmp/server.out" 2>"$tmp/server.err" &
-    server_pid=$!
-    url=
-    for _ in $(seq 100); do
-        url=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/server.out" 2>/dev/null | head -1)
-        [[ -n $url ]] && break
-        sleep 0.05
-    done
-    cat >"$tmp/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-current-context: fake
-clusters: [{name: fake, cluster: {server: "$url"}}]
-contexts: [{name: fake, context: {cluster: fake, user: nobody}}]
-users: [{name: nobody, user: {}}]
-EOF
-    sed 's/{GATEWAY_CLASS_NAME}/kong/g' "$GWAPI/conformance/base-manifests.yaml" >"$tmp/base.yaml"
+    PIDS+=($!)
+    url=$(wait_url "$tmp/server.out")
+    write_kubeconfig "$url" "$tmp/kubeconfig"
+    conformance_manifest base-manifests kong >"$tmp/base.yaml"
     if [[ -z $url ]]; then
         ko "kubectl: the server did not start" "$tmp/server.err"
     elif ! timeout 30 kubectl --kubeconfig "$tmp/kubeconfig" apply --server-side \

@@ -17,8 +17,8 @@ KAUDIT=$TMP/kong-audit.jsonl
 start_kong 1 0 --audit "$KAUDIT" || { bad "test Kong starts"; finish; }
 KONG=${KONG_URL[1]}
 KONG_PORT=${KONG##*:}
-HTTP_PORT=$(free_port)
-M="http://127.0.0.1:$HTTP_PORT"
+HP=$(free_port)
+M=http://127.0.0.1:$HP
 
 apply_crds
 { base_yaml; gateway_yaml gw; web_service_yaml; } >"$TMP/objects.yaml"
@@ -35,15 +35,10 @@ posts_above() { (($(posts) > $1)); }
 hash_is_empty() { [[ $(kong_hash) == 00000000000000000000000000000000 ]]; }
 
 # a fast probe interval: every probe of the empty Kong would look like a restart
-start_kgc 1 --kong-admin-url "$KONG" --listener-cache-dir "$TMP/lc" --kong-probe-interval 200ms \
-    --log-level info --http-listen "127.0.0.1:$HTTP_PORT" --debug-listen ""
+start_kgc_on 1 "$KONG" --kong-probe-interval 200ms
 
 # --- 1. a Gateway with no routes -----------------------------------------------------------------
-if k -n demo wait --for=condition=Programmed gateway/gw --timeout=30s >/dev/null; then
-    ok "the Gateway with no routes becomes Programmed"
-else
-    bad "the Gateway with no routes becomes Programmed"; tail -20 "$TMP/kgc-1.log"
-fi
+wait_programmed "the Gateway with no routes becomes Programmed" "$TMP/kgc-1.log" gw
 [[ $(kong_hash) == 00000000000000000000000000000000 ]] &&
     ok "Kong accepted the entity-free configuration and reports hash 32 zeros" ||
     bad "Kong's hash after the empty push: $(kong_hash)"
@@ -79,14 +74,7 @@ programmed && ok "the Gateway stays Programmed across the Kong restart" ||
     bad "the Gateway is not Programmed after the restart"
 
 # --- 3. a route, then every route deleted ----------------------------------------------------------
-cat >"$TMP/route.yaml" <<'YAML'
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: web, namespace: demo}
-spec:
-  parentRefs: [{name: gw}]
-  rules: [{matches: [{path: {type: PathPrefix, value: /web}}], backendRefs: [{name: web, port: 80}]}]
-YAML
+httproute_yaml web gw "" /web >"$TMP/route.yaml"
 k apply -f "$TMP/route.yaml" >/dev/null
 wait_until 10 0.1 bash -c "curl -sf '$KONG/config' | grep -q httproute.demo.web" &&
     ok "an added route is pushed" || bad "the route did not reach Kong"

@@ -9,11 +9,6 @@
 # only serves its own routes, a bad --http-listen exits 2, SIGTERM closes the ports.
 # Last line: "N passed, N failed".
 source "$(dirname "$0")/lib.sh"
-check() { # check NAME COMMAND...: ok when the command succeeds
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else bad "$name"; fi
-}
 
 # fetch URL OUTFILE: prints the HTTP status, body into OUTFILE, headers into OUTFILE.h
 fetch() { curl -s -m 10 -o "$2" -D "$2.h" -w '%{http_code}' "$1"; }
@@ -24,27 +19,13 @@ start_kong 1 0 || { bad "test Kong starts"; finish; }
 KONG=${KONG_URL[1]}
 apply_crds
 
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/tls.key" -out "$TMP/tls.crt" -days 2 \
-    -subj /CN=demo.example.com >/dev/null 2>&1 || { bad "openssl makes a certificate"; finish; }
+self_signed_cert demo.example.com || { bad "openssl makes a certificate"; finish; }
 CRT_B64=$(base64 -w0 <"$TMP/tls.crt")
-k create namespace demo >/dev/null &&
-    k -n demo create secret tls tls --cert "$TMP/tls.crt" --key "$TMP/tls.key" >/dev/null ||
-    bad "namespace and TLS Secret created"
-cat >"$TMP/objects.yaml" <<'YAML'
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: kgc}
-spec: {controllerName: konghq.com/kgc-gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: demo}
-spec:
-  gatewayClassName: kgc
-  listeners:
-  - {name: http, port: 8000, protocol: HTTP}
-  - {name: https, port: 8443, protocol: HTTPS, hostname: demo.example.com, tls: {certificateRefs: [{name: tls}]}}
----
+k create namespace demo >/dev/null && tls_secret demo tls || bad "namespace and TLS Secret created"
+{
+    gatewayclass_yaml
+    gateway_listeners_yaml gw demo "$(http_listener)" "$(https_listener https demo.example.com tls)"
+    cat <<'YAML'
 apiVersion: v1
 kind: Service
 metadata: {name: web, namespace: demo}
@@ -52,15 +33,10 @@ spec:
   ports: [{port: 80, targetPort: 8080}]
   selector: {app: web}
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: web, namespace: demo}
-spec:
-  parentRefs: [{name: gw, sectionName: http}]
-  rules: [{backendRefs: [{name: web, port: 80}]}]
 YAML
-k apply -f "$TMP/objects.yaml" >/dev/null && ok "GatewayClass, Gateway, Service, HTTPRoute and TLS Secret applied" ||
-    bad "apply objects"
+    httproute_yaml web gw http
+} >"$TMP/objects.yaml"
+apply_objects "GatewayClass, Gateway, Service, HTTPRoute and TLS Secret applied" "apply objects"
 
 # A listen address kgc cannot parse is a usage error, before anything starts.
 "$BUILD/kgc" --kubeconfig "$KUBECONFIG" --kong-admin-url "$KONG" --http-listen 10254 \
@@ -69,14 +45,10 @@ rc=$?
 [[ $rc -eq 2 ]] && grep -q -- '--http-listen' "$TMP/badflag.log" &&
     ok "a bad --http-listen exits 2 naming the flag" || bad "bad --http-listen: exit $rc"
 
-HP=$(free_port)
-DP=$(free_port)
-while [[ $DP == "$HP" ]]; do DP=$(free_port); done
-H=http://127.0.0.1:$HP
-D=http://127.0.0.1:$DP
+kgc_ports
+H=$M
 t0=$(date +%s)
-start_kgc 1 --kong-admin-url "$KONG" --listener-cache-dir "$TMP/lc" \
-    --kong-probe-interval 500ms --http-listen "127.0.0.1:$HP" --debug-listen "127.0.0.1:$DP"
+start_kgc_on 1 "$KONG" --kong-probe-interval 500ms
 # The bound: after it the watchdog stops the servers (every later wait then fails fast) and the
 # scenario ends with a failure, so the script never takes much longer than the bound.
 e2e_bound "${KGC_E2E_BOUND_S:-75}"
@@ -100,8 +72,7 @@ done
 [[ $code == 200 ]] && grep -q '"status":"ready"' "$TMP/readyz" &&
     ok "/readyz answers 200 once the caches are synced" || bad "/readyz: $code $(cat "$TMP/readyz")"
 
-k -n demo wait --for=condition=Programmed gateway/gw --timeout=30s >/dev/null &&
-    ok "the Gateway becomes Programmed" || bad "the Gateway becomes Programmed"
+wait_programmed "the Gateway becomes Programmed" "" gw
 k -n demo wait --for=jsonpath='{.status.parents[0].conditions[?(@.type=="Accepted")].status}'=True \
     httproute/web --timeout=30s >/dev/null || bad "the HTTPRoute is Accepted"
 

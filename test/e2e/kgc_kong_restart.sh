@@ -14,39 +14,20 @@ KONG=${KONG_URL[1]}
 KONG_PORT=${KONG##*:}
 
 run_kgc() { # run_kgc N CACHE_DIR: kgc number N (log $TMP/kgc-N.log)
-    start_kgc "$1" --kong-admin-url "$KONG" --listener-cache-dir "$2" --kong-probe-interval 500ms \
-        --log-level info --http-listen "" --debug-listen ""
+    LC=$2 start_kgc_on "$1" "$KONG" --kong-probe-interval 500ms
 }
 
 apply_crds
 
-{ base_yaml; cat <<'YAML'
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: demo}
-spec:
-  gatewayClassName: kgc
-  listeners:
-  - {name: http, port: 8000, protocol: HTTP}
-  - {name: https, port: 8443, protocol: HTTPS, tls: {certificateRefs: [{name: missing-cert}]}}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: web, namespace: demo}
-spec:
-  parentRefs: [{name: gw, sectionName: http}]
-  rules: [{backendRefs: [{name: web, port: 80}]}]
-YAML
+{
+    base_yaml
+    gateway_listeners_yaml gw demo "$(http_listener)" "$(https_listener https "" missing-cert)"
+    httproute_yaml web gw http
 } >"$TMP/objects.yaml"
-k apply -f "$TMP/objects.yaml" >/dev/null && ok "GatewayClass, Gateway and HTTPRoute applied" ||
-    bad "apply objects"
+apply_objects "GatewayClass, Gateway and HTTPRoute applied" "apply objects"
 
 run_kgc 1 "$TMP/lc"
-if k -n demo wait --for=condition=Programmed gateway/gw --timeout=30s >/dev/null; then
-    ok "the Gateway becomes Programmed"
-else
-    bad "the Gateway becomes Programmed"; tail -20 "$TMP/kgc-1.log"
-fi
+wait_programmed "the Gateway becomes Programmed" "$TMP/kgc-1.log" gw
 k -n demo wait --for=jsonpath='{.status.parents[0].conditions[?(@.type=="Accepted")].status}'=True \
     httproute/web --timeout=30s >/dev/null && ok "the HTTPRoute is Accepted on its Gateway" ||
     bad "the HTTPRoute is Accepted"

@@ -13,17 +13,9 @@ apply_crds
 { base_yaml; gateway_yaml gw; } >"$TMP/objects.yaml"
 apply_objects "objects applied"
 
-declare -A HP
-for n in 1 2 3; do
-    HP[$n]=$(free_port)
-    start_kgc $n --kong-admin-url "$KONG" --listener-cache-dir "$TMP/lc$n" \
-        --leader-elect --election-namespace default --election-lease-duration 3s \
-        --election-renew-deadline 2s --election-retry-period 500ms \
-        --http-listen "127.0.0.1:${HP[$n]}" --debug-listen ""
-done
-k -n demo wait --for=condition=Programmed gateway/gw --timeout=30s >/dev/null &&
-    ok "the Gateway is Programmed with three replicas running" || bad "Programmed"
-writes() { metric "http://127.0.0.1:${HP[$1]}" kgc_reconcile_status_writes_total; } # replica N's
+start_replicas "$KONG"
+wait_programmed "the Gateway is Programmed with three replicas running" "" gw
+writes() { metric "${REPLICA_URL[$1]}" kgc_reconcile_status_writes_total; } # replica N's
 leaders() { grep -l 'became the leader' "$TMP"/kgc-[123].log 2>/dev/null | wc -l; }
 sleep 1
 [[ $(leaders) -eq 1 ]] && ok "exactly one replica became the leader" || bad "leaders: $(leaders)"

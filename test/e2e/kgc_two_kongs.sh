@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # e2e: kgc keeps TWO Kong instances in sync. Routes applied with real kubectl reach both
 # instances' configuration; one instance is killed, a route changes, the instance restarts empty
-# and gets the current configuration back at once; a route Kong rejects (a filter whose plugin is
+# and gets the current configuration back at once; with one instance stopped (silent), a change
+# still reaches the other at once and the stopped one catches up when it runs; a route Kong rejects (a filter whose plugin is
 # not enabled on these Kongs) is reported on that route while the other routes keep flowing.
 # With --invalid-backend-listen/--invalid-backend-target, the share of a rule's traffic that
 # belongs to an invalid backendRef goes to kgc's endpoint, which answers 500; /metrics counts those
@@ -26,21 +27,9 @@ done
 PORT2=${KURL[2]##*:}
 
 apply_crds
-{ base_yaml; gateway_yaml gw; web_service_yaml; cat <<'YAML'
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: one, namespace: demo}
-spec:
-  parentRefs: [{name: gw}]
-  rules: [{matches: [{path: {type: PathPrefix, value: /one}}], backendRefs: [{name: web, port: 80}]}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: two, namespace: demo}
-spec:
-  parentRefs: [{name: gw}]
-  rules: [{matches: [{path: {type: PathPrefix, value: /two}}], backendRefs: [{name: web, port: 80}]}]
-YAML
+{
+    base_yaml; gateway_yaml gw; web_service_yaml
+    httproute_yaml one gw "" /one; httproute_yaml two gw "" /two
 } >"$TMP/objects.yaml"
 apply_objects "class, gateway, service and two routes applied"
 
@@ -82,6 +71,22 @@ if has 2 '/two-v2[$/]'; then
 else
     bad "restarted Kong 2 did not get the current config"
 fi
+
+# A silent instance (SIGSTOP: the kernel still accepts the connection, nobody reads or answers)
+# must not delay the other: pushes run concurrently, each bounded by its own progress-based
+# timeout. Before, pushes ran one after the other with a 30 s timeout each and Kong 1 waited.
+kill -STOP "${KPID[2]}"
+k -n demo patch httproute one --type merge \
+    -p '{"spec":{"rules":[{"matches":[{"path":{"type":"PathPrefix","value":"/one-silent"}}],"backendRefs":[{"name":"web","port":80}]}]}}' \
+    >/dev/null
+t0=$(date +%s%3N)
+if has 1 '/one-silent[$/]'; then
+    ok "with Kong 2 silent, the change reaches Kong 1 ($(( $(date +%s%3N) - t0 )) ms)"
+else
+    bad "a silent Kong 2 delayed Kong 1 (no change within 10 s)"
+fi
+kill -CONT "${KPID[2]}"
+has 2 '/one-silent[$/]' && ok "Kong 2 catches up once it runs again" || bad "Kong 2 never caught up"
 
 # A route Kong rejects: RequestHeaderModifier needs request-transformer, not enabled here.
 cat >"$TMP/broken.yaml" <<'YAML'
@@ -138,7 +143,9 @@ spec:
     backendRefs: [{name: api, port: 80, weight: 1}, {name: nowhere, port: 80, weight: 1}]
 YAML
 k apply -f "$TMP/split.yaml" >/dev/null
-fallback_target() { # N: the invalid-backend target's weight in Kong N's split upstream
+# N: the invalid-backend target's share (per ten thousand) of Kong N's split upstream; a target
+# without a weight has Kong's default, 100 (kgc leaves out weights that are all equal)
+fallback_target() {
     curl -sf "${KURL[$1]}/config" | python3 -c '
 import json, sys
 doc = json.load(sys.stdin)
@@ -147,9 +154,11 @@ if isinstance(cfg, str):
     cfg = json.loads(cfg)
 for u in cfg.get("upstreams", []):
     if u.get("name") == "httproute.demo.split.0":
-        for t in u.get("targets", []):
-            if t.get("target") == sys.argv[1]:
-                print(t.get("weight"))
+        ts = u.get("targets", [])
+        total = sum(t.get("weight", 100) for t in ts)
+        for t in ts:
+            if t.get("target") == sys.argv[1] and total:
+                print(round(t.get("weight", 100) * 10000 / total))
 ' "127.0.0.1:$INVALID_PORT" 2>/dev/null
 }
 w=
@@ -159,8 +168,8 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 [[ $w == 5000 && $(fallback_target 2) == 5000 ]] &&
-    ok "an invalid backend's half of the traffic goes to the invalid-backend target (weight $w)" ||
-    bad "invalid-backend target in the split upstream: weight '$w'"
+    ok "an invalid backend's half of the traffic goes to the invalid-backend target (share $w/10000)" ||
+    bad "invalid-backend target in the split upstream: share '$w'/10000"
 body=$(curl -s -o "$TMP/ib.body" -w '%{http_code}' -X POST -d x "http://127.0.0.1:$INVALID_PORT/split/x")
 [[ $body == 500 ]] && grep -q 'no valid backend for this share of the route' "$TMP/ib.body" &&
     ok "the invalid-backend endpoint answers 500: $(cat "$TMP/ib.body")" ||

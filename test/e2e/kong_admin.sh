@@ -11,23 +11,11 @@ BIN=$BUILD/kgc-test-kong
 tmp=$TMP
 trap 'exit 130' INT TERM
 
-bad() { failed=$((failed + 1)); echo "FAIL - $1"; [[ -f $tmp/body ]] && head -c 600 "$tmp/body" && echo; }
+# shellcheck disable=SC2034 # read by lib.sh's bad: a failure shows the last answer
+E2E_BAD_SHOW=$tmp/body
 
 # Starts the server with the given options; sets KPID and KURL. Bounded: 5 s.
-start_kong() {
-    local out=$tmp/out.$RANDOM
-    "$BIN" "$@" >"$out" 2>>"$tmp/stderr" &
-    KPID=$!
-    PIDS+=("$KPID")
-    KURL=
-    for _ in $(seq 1 100); do
-        KURL=$(sed -n 's/^listening on //p' "$out" | head -1)
-        [[ -n $KURL ]] && return 0
-        kill -0 "$KPID" 2>/dev/null || return 1
-        sleep 0.05
-    done
-    return 1
-}
+start_kong() { start_test_kong 100 "$@"; }
 
 # req METHOD PATH [CONTENT-TYPE BODY-FILE]: body -> $tmp/body, headers -> $tmp/headers; echoes status.
 req() {

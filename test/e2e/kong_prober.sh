@@ -15,8 +15,6 @@ DRIVER=$BUILD/test/test_kong_prober
 tmp=$TMP
 trap 'exit 130' INT TERM
 
-bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
-
 # wait_for FILE PATTERN TIMEOUT_MS [FROM_LINE]: waits until a line after FROM_LINE matches.
 wait_for() {
     local file=$1 pat=$2 limit=$3 from=${4:-0} t0
@@ -35,13 +33,7 @@ start_kong() {
     "$KONG" --admin-listen "127.0.0.1:${1:-0}" --log-level error >"$out" 2>>"$tmp/kong.err" &
     KPID=$!
     PIDS+=("$KPID")
-    for _ in $(seq 1 100); do
-        KPORT=$(sed -n 's/^listening on http:\/\/127\.0\.0\.1://p' "$out" | head -1)
-        [[ -n $KPORT ]] && return 0
-        kill -0 "$KPID" 2>/dev/null || return 1
-        sleep 0.05
-    done
-    return 1
+    KPORT=$(wait_listening "$out" "$KPID" 's/^listening on http:\/\/127\.0\.0\.1://p')
 }
 
 # start_driver NAME CACHE_DIR: output in $tmp/NAME.out/.err; sets DPID.
@@ -53,14 +45,7 @@ start_driver() {
 }
 
 # stop_driver: SIGTERM, wait (5 s at most), return its status.
-stop_driver() {
-    kill -TERM "$DPID" 2>/dev/null
-    for _ in $(seq 1 100); do
-        kill -0 "$DPID" 2>/dev/null || break
-        sleep 0.05
-    done
-    wait "$DPID"
-}
+stop_driver() { stop_pid "$DPID"; }
 
 for b in "$KONG" "$DRIVER"; do
     [[ -x $b ]] || { echo "missing $b (build first)"; echo "0 passed, 1 failed"; exit 1; }

@@ -12,28 +12,16 @@ BIN=$BUILD/kgc-test-kong
 tmp=$TMP
 trap 'exit 130' INT TERM
 
-bad() { failed=$((failed + 1)); echo "FAIL - $1"; [[ -f $tmp/body ]] && head -c 600 "$tmp/body" && echo; }
+# shellcheck disable=SC2034 # read by lib.sh's bad: a failure shows the last answer
+E2E_BAD_SHOW=$tmp/body
 
 # Starts the binary with the given options; sets KPID, KURL (admin), PURL (http proxy), SURL
 # (https proxy). Bounded: 10 s (the default certificate's RSA key is generated at start).
 start_kong() {
-    local out=$tmp/out.$RANDOM
-    : >"$out" # exists before the first read below
-    "$BIN" "$@" >"$out" 2>>"$tmp/stderr" &
-    KPID=$!
-    PIDS+=("$KPID")
-    KURL= PURL= SURL=
-    for _ in $(seq 1 200); do
-        KURL=$(sed -n 's/^listening on //p' "$out" | head -1)
-        if [[ -n $KURL ]]; then
-            PURL=$(sed -n 's/^proxy listening on \(http:.*\)$/\1/p' "$out" | head -1)
-            SURL=$(sed -n 's/^proxy listening on \(https:.*\)$/\1/p' "$out" | head -1)
-            return 0
-        fi
-        kill -0 "$KPID" 2>/dev/null || return 1
-        sleep 0.05
-    done
-    return 1
+    PURL='' SURL=''
+    start_test_kong 200 "$@" || return 1
+    PURL=$(sed -n 's/^proxy listening on \(http:.*\)$/\1/p' "$KOUT" | head -1)
+    SURL=$(sed -n 's/^proxy listening on \(https:.*\)$/\1/p' "$KOUT" | head -1)
 }
 
 # get URL [curl args...]: body -> $tmp/body, headers -> $tmp/headers; echoes the status.

@@ -1,8 +1,10 @@
-# Shared start-up of the kgc e2e scenarios (sourced, not run): paths, process cleanup, result
-# counting, and a test Kubernetes API server with a kubeconfig for real kubectl.
+# Shared start-up of the kgc e2e scenarios (sourced, not run): paths, a temporary directory ($TMP)
+# removed by the EXIT trap with the processes in PIDS, result counting, a test Kubernetes API
+# server with a kubeconfig for real kubectl, test Kong and kgc processes with the scenarios' common
+# flags, and the manifests they share (GatewayClass, Gateways with listeners, routes, Services).
 #   source "$(dirname "$0")/lib.sh"   (from a test/e2e/*.sh script; leaves cwd at the repo root)
 # KGC_E2E_KEEP=1 keeps the scenario's temporary directory (logs, audit log) for a post-mortem;
-# E2E_KILL_SIGNAL (TERM) is what the clean-up sends the processes in PIDS.
+# E2E_KILL_SIGNAL (TERM) is what the clean-up sends the processes in PIDS; E2E_BAD_SHOW, see bad.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BUILD=${BUILD:-build}
@@ -21,7 +23,13 @@ e2e_cleanup() {
 }
 trap e2e_cleanup EXIT
 ok() { passed=$((passed + 1)); echo "ok   - $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
+# bad NAME: a failure; with E2E_BAD_SHOW set, also the first 600 bytes of that file when it exists
+# (the scenario's last answer).
+bad() {
+    failed=$((failed + 1))
+    echo "FAIL - $1"
+    if [[ -n ${E2E_BAD_SHOW:-} && -f $E2E_BAD_SHOW ]]; then head -c 600 "$E2E_BAD_SHOW" && echo; fi
+}
 finish() { echo "$passed passed, $failed failed"; [[ $failed -eq 0 ]]; exit; }
 check() { # check NAME COMMAND...: ok NAME when COMMAND succeeds, else bad NAME
     local name=$1
@@ -41,23 +49,47 @@ wait_url() {
     return 1
 }
 
+# wait_listening FILE PID SED [TRIES]: polls FILE every 50 ms, at most TRIES times (100: 5 s),
+# until `sed -n SED FILE` prints a line: prints the first and returns 0. Returns 1 once PID has
+# exited or the tries are used up. For scenarios that start a test server themselves.
+wait_listening() {
+    local file=$1 pid=$2 expr=$3 v
+    for _ in $(seq 1 "${4:-100}"); do
+        v=$(sed -n "$expr" "$file" 2>/dev/null | head -1)
+        [[ -n $v ]] && { echo "$v"; return 0; }
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# start_test_kong TRIES [ARGS...]: the test Kong binary with exactly ARGS, for the scenarios that
+# test it: stdout in a new file KOUT ($TMP/out.N), stderr appended to $TMP/stderr; sets KPID (also
+# in PIDS) and KURL, the admin URL it prints, within TRIES x 50 ms (else it fails, KURL empty).
+start_test_kong() {
+    local tries=$1
+    shift
+    KOUT=$TMP/out.$RANDOM
+    "$BUILD/kgc-test-kong" "$@" >"$KOUT" 2>>"$TMP/stderr" &
+    KPID=$!
+    PIDS+=("$KPID")
+    # shellcheck disable=SC2034 # for the scenario that sources this file
+    KURL=$(wait_listening "$KOUT" "$KPID" 's/^listening on //p' "$tries")
+}
+
 # free_port: a TCP port free on 127.0.0.1 right now.
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# start_apiserver: the test API server (audit log in $TMP/audit.jsonl), $API, $KUBECONFIG and k().
-start_apiserver() {
-    "$BUILD/kgc-test-apiserver" --listen 127.0.0.1:0 --audit "$TMP/audit.jsonl" \
-        >"$TMP/api.out" 2>"$TMP/api.err" &
-    PIDS+=($!)
-    API=$(wait_url "$TMP/api.out") || { bad "API server starts"; finish; }
-    cat >"$TMP/kubeconfig" <<KC
+# write_kubeconfig SERVER FILE: a kubeconfig for real kubectl against SERVER (plain HTTP, no user).
+write_kubeconfig() {
+    cat >"$2" <<KC
 apiVersion: v1
 kind: Config
 clusters:
 - name: test
-  cluster: {server: "$API"}
+  cluster: {server: "$1"}
 users:
 - name: test
   user: {}
@@ -66,6 +98,15 @@ contexts:
   context: {cluster: test, user: test}
 current-context: test
 KC
+}
+
+# start_apiserver: the test API server (audit log in $TMP/audit.jsonl), $API, $KUBECONFIG and k().
+start_apiserver() {
+    "$BUILD/kgc-test-apiserver" --listen 127.0.0.1:0 --audit "$TMP/audit.jsonl" \
+        >"$TMP/api.out" 2>"$TMP/api.err" &
+    PIDS+=($!)
+    API=$(wait_url "$TMP/api.out") || { bad "API server starts"; finish; }
+    write_kubeconfig "$API" "$TMP/kubeconfig"
     export KUBECONFIG=$TMP/kubeconfig
 }
 k() { timeout 60 "$KUBECTL" --cache-dir "$TMP/kcache" "$@"; }
@@ -327,34 +368,99 @@ def gateway_problems(k, ns, routes):
 PY
 }
 
-# base_yaml: the Namespace "demo" and the GatewayClass "kgc" owned by kgc, as YAML documents
-# ending with a separator (the scenarios' manifests start with them).
-base_yaml() {
-    cat <<'YAML'
-apiVersion: v1
-kind: Namespace
-metadata: {name: demo}
----
+# --- manifests: each function prints YAML documents ending with a separator --------------------
+KGC_CONTROLLER=konghq.com/kgc-gateway-controller
+
+# gatewayclass_yaml [NAME [CONTROLLER]]: the GatewayClass NAME (kgc) of CONTROLLER (kgc's).
+gatewayclass_yaml() {
+    cat <<YAML
 apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
-metadata: {name: kgc}
-spec: {controllerName: konghq.com/kgc-gateway-controller}
+metadata: {name: ${1:-kgc}}
+spec: {controllerName: ${2:-$KGC_CONTROLLER}}
 ---
 YAML
 }
 
+# base_yaml: the Namespace "demo" and the GatewayClass "kgc" owned by kgc (the scenarios'
+# manifests start with them).
+base_yaml() {
+    printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n---\n'
+    gatewayclass_yaml kgc "$KGC_CONTROLLER"
+}
+
+# http_listener: the listener "http", HTTP on port 8000, as a YAML flow mapping.
+http_listener() { echo "{name: http, port: 8000, protocol: HTTP}"; }
+
+# https_listener NAME HOSTNAME SECRET: an HTTPS listener on 8443 for HOSTNAME (none when empty)
+# terminating TLS with the Secret SECRET of the Gateway's namespace.
+https_listener() {
+    echo "{name: $1, port: 8443, protocol: HTTPS${2:+, hostname: $2}, tls: {certificateRefs: [{name: $3}]}}"
+}
+
+# gateway_listeners_yaml NAME NAMESPACE LISTENER...: the Gateway NAMESPACE/NAME of class kgc with
+# the listeners (flow mappings, e.g. from http_listener and https_listener), in that order.
+gateway_listeners_yaml() {
+    local l
+    printf 'apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n'
+    printf 'metadata: {name: %s, namespace: %s}\nspec:\n  gatewayClassName: kgc\n  listeners:\n' "$1" "$2"
+    shift 2
+    for l; do echo "  - $l"; done
+    echo ---
+}
+
 # gateway_yaml NAME [HOSTNAME]: the Gateway demo/NAME of class kgc with one HTTP listener "http" on
-# port 8000 (for HOSTNAME when given), as a YAML document ending with a separator.
+# port 8000 (for HOSTNAME when given).
 gateway_yaml() {
+    gateway_listeners_yaml "$1" demo "{name: http, port: 8000, protocol: HTTP${2:+, hostname: $2}}"
+}
+
+# httproute_yaml NAME PARENT [SECTION] [PATH]: the HTTPRoute demo/NAME attached to the Gateway
+# PARENT (its listener SECTION when not empty), sending PATH (a prefix; every path when not given)
+# to the Service web, port 80.
+httproute_yaml() {
+    local ref="{name: $2${3:+, sectionName: $3}}" match=
+    [[ -n ${4:-} ]] && match="matches: [{path: {type: PathPrefix, value: $4}}], "
     cat <<YAML
 apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
+kind: HTTPRoute
 metadata: {name: $1, namespace: demo}
 spec:
-  gatewayClassName: kgc
-  listeners: [{name: http, port: 8000, protocol: HTTP${2:+, hostname: $2}}]
+  parentRefs: [$ref]
+  rules: [{${match}backendRefs: [{name: web, port: 80}]}]
 ---
 YAML
+}
+
+# kong_proxy_service_yaml IP HTTP_TARGET HTTPS_TARGET: the Namespace kong and the Kong proxy
+# Service kong/kong-proxy (ClusterIP IP) that kgc publishes: the Gateway ports 80 and 443 go to
+# the proxy's HTTP_TARGET and HTTPS_TARGET ports.
+kong_proxy_service_yaml() {
+    cat <<YAML
+apiVersion: v1
+kind: Namespace
+metadata: {name: kong}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: kong-proxy, namespace: kong}
+spec:
+  type: ClusterIP
+  clusterIP: $1
+  clusterIPs: [$1]
+  selector: {app: kong}
+  ports:
+  - {name: http, port: 80, targetPort: $2, protocol: TCP}
+  - {name: https, port: 443, targetPort: $3, protocol: TCP}
+---
+YAML
+}
+
+# conformance_manifest NAME CLASS: the conformance manifest $GWAPI/conformance/NAME.yaml with the
+# class name CLASS and kgc's controller name substituted.
+conformance_manifest() {
+    sed -e "s|{GATEWAY_CLASS_NAME}|$2|g" -e "s|{GATEWAY_CONTROLLER_NAME}|$KGC_CONTROLLER|g" \
+        "$GWAPI/conformance/$1.yaml"
 }
 
 # web_service_yaml: the Service demo/web (port 80, target 8080), as a YAML document ending with a
@@ -374,3 +480,105 @@ YAML
 apply_objects() {
     if k apply -f "$TMP/objects.yaml" >/dev/null; then ok "$1"; else bad "${2:-apply}"; fi
 }
+
+# start_cluster: what the scenarios driven by kube.py start from: the test API server, kube.py
+# (TMP and API exported for the Python helpers), test Kong 1 (or the scenario ends) and the
+# Gateway API CRDs.
+start_cluster() {
+    start_apiserver
+    write_kube_py
+    export TMP API
+    start_kong 1 0 || { bad "test Kong starts"; finish; }
+    apply_crds
+}
+
+# --- kgc set-up: ports, certificates, the common flags, readiness -------------------------------
+
+# kgc_ports: HP and DP, two different free ports for kgc's --http-listen and --debug-listen; M and
+# D, their URLs.
+kgc_ports() {
+    HP=$(free_port)
+    DP=$(free_port)
+    while [[ $DP == "$HP" ]]; do DP=$(free_port); done
+    # shellcheck disable=SC2034 # for the scenario that sources this file
+    M=http://127.0.0.1:$HP D=http://127.0.0.1:$DP
+}
+
+# self_signed_cert CN [OPENSSL-ARGS...]: $TMP/tls.crt and $TMP/tls.key, a self-signed RSA 2048
+# certificate for CN valid 2 days; fails when openssl does.
+self_signed_cert() {
+    local cn=$1
+    shift
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$cn" "$@" \
+        -keyout "$TMP/tls.key" -out "$TMP/tls.crt" >/dev/null 2>&1
+}
+
+# tls_secret NAMESPACE NAME: the kubernetes.io/tls Secret NAMESPACE/NAME of $TMP/tls.crt/.key.
+tls_secret() {
+    k -n "$1" create secret tls "$2" --cert "$TMP/tls.crt" --key "$TMP/tls.key" >/dev/null
+}
+
+# start_kgc_on NAME KONG_URL [ARGS...]: start_kgc NAME against the test Kong at KONG_URL (none
+# when empty: ARGS name the instances) with the scenarios' common flags: the listener cache in $LC
+# ($TMP/lc when LC is unset; empty: no cache), log level info, --http-listen and --debug-listen on
+# 127.0.0.1:$HP and :$DP (kgc_ports; a server is off when HP or DP is unset or empty). ARGS last.
+start_kgc_on() {
+    local n=$1 admin=()
+    [[ -n $2 ]] && admin=(--kong-admin-url "$2")
+    shift 2
+    start_kgc "$n" "${admin[@]}" --listener-cache-dir "${LC-$TMP/lc}" --log-level info \
+        --http-listen "${HP:+127.0.0.1:$HP}" --debug-listen "${DP:+127.0.0.1:$DP}" "$@"
+}
+
+# start_replicas KONG_URL [ARGS...]: kgc replicas 1, 2 and 3 with --leader-elect (Lease
+# default/kgc-leader, duration 3 s, renew deadline 2 s, retry 500 ms), each with its own listener
+# cache $TMP/lcN and --http-listen on a free port, at ${REPLICA_URL[N]}; no debug server; ARGS
+# before those.
+start_replicas() {
+    local kong=$1 n port
+    shift
+    declare -gA REPLICA_URL
+    for n in 1 2 3; do
+        port=$(free_port)
+        # shellcheck disable=SC2034 # for the scenario that sources this file
+        REPLICA_URL[$n]=http://127.0.0.1:$port
+        start_kgc $n --kong-admin-url "$kong" --listener-cache-dir "$TMP/lc$n" \
+            --leader-elect --election-namespace default --election-lease-duration 3s \
+            --election-renew-deadline 2s --election-retry-period 500ms "$@" \
+            --http-listen "127.0.0.1:$port" --debug-listen ""
+    done
+}
+
+# wait_programmed OK LOG GATEWAY...: ok OK when every Gateway demo/GATEWAY is Programmed within
+# 30 s; else bad, with the last 20 lines of LOG (none when LOG is empty).
+wait_programmed() {
+    local okmsg=$1 log=$2 g gws=()
+    shift 2
+    for g; do gws+=("gateway/$g"); done
+    if k -n demo wait --for=condition=Programmed "${gws[@]}" --timeout=30s >/dev/null; then
+        ok "$okmsg"
+    else
+        bad "$okmsg"
+        [[ -n $log ]] && tail -20 "$log"
+    fi
+}
+
+# write_right_py SUMMARY: $TMP/right.py (needs write_kube_py, and TMP and API exported), which
+# checks every route and Gateway of demo (route_problems, gateway_problems) and that there are
+# $ROUTES routes; it prints the first problems, or SUMMARY with {n} the number of routes. right:
+# runs it, output in $TMP/right.out.
+write_right_py() {
+    cat >"$TMP/right.py" <<PY
+import os, sys
+sys.path.insert(0, os.environ['TMP'])
+from kube import Kube, route_problems, gateway_problems
+k = Kube(os.environ['API'])
+routes, bad = route_problems(k, 'demo')
+bad += gateway_problems(k, 'demo', routes)
+if len(routes) != int(os.environ['ROUTES']):
+    bad.append(f'{len(routes)} routes')
+print('\n'.join(bad[:6]) if bad else '''$1'''.format(n=len(routes)))
+sys.exit(1 if bad else 0)
+PY
+}
+right() { ROUTES=$ROUTES python3 "$TMP/right.py" >"$TMP/right.out" 2>&1; }

@@ -22,41 +22,15 @@ apply_crds
 write_kube_py
 start_kong 1 0
 wait_kong_up "${KONG_URL[1]}" || { bad "test Kong starts"; finish; }
-HTTP_PORT=$(free_port)
-DEBUG_PORT=$(free_port)
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=*.example.com" \
-    -keyout "$TMP/tls.key" -out "$TMP/tls.crt" >/dev/null 2>&1 || bad "openssl makes a test certificate"
+kgc_ports
+self_signed_cert '*.example.com' || bad "openssl makes a test certificate"
 
-cat >"$TMP/objects.yaml" <<'YAML'
-apiVersion: v1
-kind: Namespace
-metadata: {name: demo}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: other}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: kgc}
-spec: {controllerName: konghq.com/kgc-gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: good, namespace: demo}
-spec:
-  gatewayClassName: kgc
-  listeners:
-  - {name: http, port: 8000, protocol: HTTP}
-YAML
-k apply -f "$TMP/objects.yaml" >/dev/null && ok "namespaces, GatewayClass and a good Gateway applied" ||
-    bad "apply objects"
-start_kgc main --kong-admin-url "${KONG_URL[1]}" --listener-cache-dir "$TMP/lc" \
-    --kong-probe-interval 200ms --log-level info \
-    --http-listen "127.0.0.1:$HTTP_PORT" --debug-listen "127.0.0.1:$DEBUG_PORT"
+{ base_yaml; printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n---\n'; gateway_yaml good; } \
+    >"$TMP/objects.yaml"
+apply_objects "namespaces, GatewayClass and a good Gateway applied" "apply objects"
+start_kgc_on main "${KONG_URL[1]}" --kong-probe-interval 200ms
 KGC_LOG=$TMP/kgc-main.log
-k -n demo wait --for=condition=Programmed gateway/good --timeout=30s >/dev/null &&
-    ok "the good Gateway is Programmed" || bad "the good Gateway is Programmed"
+wait_programmed "the good Gateway is Programmed" "" good
 
 # step NAME: one part of the driver; its "OK text"/"BAD text" lines become ok/bad.
 step() {
@@ -441,22 +415,7 @@ step rules
 step unknown
 
 # --- and after all that: a plain Gateway and HTTPRoute ---------------------------------------------
-cat >"$TMP/last.yaml" <<'YAML'
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: last, namespace: demo}
-spec:
-  gatewayClassName: kgc
-  listeners:
-  - {name: http, port: 8000, protocol: HTTP, hostname: last.example.com}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: last, namespace: demo}
-spec:
-  parentRefs: [{name: last}]
-  rules: [{backendRefs: [{name: web, port: 80}]}]
-YAML
+{ gateway_yaml last last.example.com; httproute_yaml last last; } >"$TMP/last.yaml"
 t0=$(now_ms)
 k apply -f "$TMP/last.yaml" >/dev/null || bad "apply the last Gateway and HTTPRoute"
 k -n demo wait --for=condition=Programmed gateway/last --timeout=30s >/dev/null &&
@@ -467,7 +426,7 @@ k -n demo wait --for=condition=Programmed gateway/good --timeout=10s >/dev/null 
     ok "the good Gateway is still Programmed" || bad "the good Gateway lost Programmed"
 curl -sf -m 5 "${KONG_URL[1]}/config" | grep -q 'httproute.demo.last' &&
     ok "Kong's configuration holds the last route" || bad "the last route is not in Kong's /config"
-code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 "http://127.0.0.1:$HTTP_PORT/healthz")
+code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 "$M/healthz")
 [[ $code == 200 ]] && ok "kgc answers /healthz (200)" || bad "/healthz: $code"
 stop_kgc main && ok "kgc exits 0 on SIGTERM" || bad "kgc exit status on SIGTERM"
 no_sanitizer_reports "$TMP"/kgc-*.log "$TMP"/kong1.err "$TMP"/api.err

@@ -16,16 +16,13 @@ apply_crds
 apply_objects "GatewayClass and Gateway applied" "apply objects"
 
 KONG_PORT=$(free_port)
-HTTP_PORT=$(free_port)
-DEBUG_PORT=$(free_port)
+kgc_ports
 LC=$TMP/lc
 run_kgc() { # run_kgc NAME
-    start_kgc "$1" --kong-admin-url "http://127.0.0.1:$KONG_PORT" --listener-cache-dir "$LC" \
-        --kong-probe-interval 200ms --log-level info \
-        --http-listen "127.0.0.1:$HTTP_PORT" --debug-listen "127.0.0.1:$DEBUG_PORT"
+    start_kgc_on "$1" "http://127.0.0.1:$KONG_PORT" --kong-probe-interval 200ms
 }
-healthz() { curl -sf -m 2 "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null; }
-debug_listeners() { curl -sf -m 2 "http://127.0.0.1:$DEBUG_PORT/debug/listeners"; }
+healthz() { curl -sf -m 2 "http://127.0.0.1:$HP/healthz" >/dev/null; }
+debug_listeners() { curl -sf -m 2 "http://127.0.0.1:$DP/debug/listeners"; }
 programmed() { # programmed STATUS REASON: the Gateway's Programmed condition is that
     local got
     got=$(k -n demo get gateway gw -o jsonpath='{.status.conditions[?(@.type=="Programmed")].status}/{.status.conditions[?(@.type=="Programmed")].reason}')
@@ -37,7 +34,7 @@ start_kong 1 "$KONG_PORT"
 run_kgc seed
 wait_until 30 0.2 programmed True Programmed && ok "the Gateway is Programmed (Kong up, kgc fresh)" ||
     bad "the Gateway is Programmed at first"
-wait_until 10 0.2 sh -c "curl -sf -m 2 http://127.0.0.1:$DEBUG_PORT/debug/listeners | grep -q '\"source\":\"live\"'" ||
+wait_until 10 0.2 sh -c "curl -sf -m 2 http://127.0.0.1:$DP/debug/listeners | grep -q '\"source\":\"live\"'" ||
     bad "kgc's /debug/listeners never showed live listeners"
 stop_kgc seed && ok "kgc stops on SIGTERM (exit 0)" || bad "kgc exit status"
 [[ -s $LC/data.mdb ]] && cp "$LC/data.mdb" "$TMP/good.mdb" && ok "the cache file exists ($(stat -c %s "$LC/data.mdb") bytes)" ||
@@ -109,7 +106,7 @@ wait_until 15 0.2 grep -q 'listener cache open.*entries=1' "$TMP/kgc-final.log" 
     ok "the rebuilt cache opens in a new process with 1 entry" || bad "the rebuilt cache did not load"
 grep -q 'level=warn component=listenercache' "$TMP/kgc-final.log" &&
     bad "a warning about the rebuilt cache" || ok "no warning about the rebuilt cache"
-wait_until 15 0.2 sh -c "curl -sf -m 2 http://127.0.0.1:$DEBUG_PORT/debug/listeners | grep -q '\"source\":\"cached\"'" &&
+wait_until 15 0.2 sh -c "curl -sf -m 2 http://127.0.0.1:$DP/debug/listeners | grep -q '\"source\":\"cached\"'" &&
     ok "Kong down: the rebuilt cache's listeners are served (source cached)" || bad "the cached listeners are not served"
 stop_kgc final && ok "kgc exits 0" || bad "kgc exit status"
 if grep -q UnsupportedProtocol "$TMP/audit.jsonl"; then

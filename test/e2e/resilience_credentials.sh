@@ -25,9 +25,7 @@ KURL=${KONG_URL[1]}
 PORT=${KURL##*:}
 DISPLAY_URL=http://127.0.0.1:$PORT
 printf '# the admin token\nKong-Admin-Token: %s\n' "$TOKEN" >"$TMP/headers"
-HP=$(free_port)
-DP=$(free_port)
-while [[ $DP == "$HP" ]]; do DP=$(free_port); done
+kgc_ports
 LC=$TMP/lc
 
 # A malformed header flag is refused without showing what was given.
@@ -44,9 +42,8 @@ fi
 grep -q -- '--kong-admin-header-file' "$TMP/help.txt" && grep -q -- '--kong-admin-tls-server-name' "$TMP/help.txt" &&
     ok "--help lists --kong-admin-header-file and --kong-admin-tls-server-name" || bad "--help"
 
-start_kgc 1 --kong-admin-url "http://kgc-admin:$PASSWORD@127.0.0.1:$PORT" \
-    --kong-admin-header-file "$TMP/headers" --listener-cache-dir "$LC" \
-    --kong-probe-interval 200ms --http-listen "127.0.0.1:$HP" --debug-listen "127.0.0.1:$DP"
+start_kgc_on 1 "http://kgc-admin:$PASSWORD@127.0.0.1:$PORT" \
+    --kong-admin-header-file "$TMP/headers" --kong-probe-interval 200ms
 
 gw_message() { k -n demo get gateway gw -o jsonpath='{.status.conditions[?(@.type=="Programmed")].message}'; }
 waiting() { [[ $(gw_message) == *"waiting for Kong"* ]]; }

@@ -121,8 +121,7 @@ apply_objects "GatewayClass, Gateway and Service applied"
 
 HP=$(free_port)
 M=http://127.0.0.1:$HP
-start_kgc 1 --kong-admin-url "$KONG" --listener-cache-dir "$TMP/lc" --kong-probe-interval 200ms \
-    --log-level info --http-listen "127.0.0.1:$HP" --debug-listen ""
+start_kgc_on 1 "$KONG" --kong-probe-interval 200ms
 KGC=${KGC_PID[1]}
 
 rss_mib() { awk -v k="$1:" '$1 == k {print int($2 / 1024)}' "/proc/$KGC/status" 2>/dev/null; }
@@ -200,14 +199,7 @@ phase_rss "3 (POST /config = endless 201)" "$b"
 
 # --- 4. a 400 with 7.8 MB of flattened errors -----------------------------------------------------
 # A route makes a new configuration to push.
-cat >"$TMP/objects.yaml" <<'YAML'
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: web, namespace: demo}
-spec:
-  parentRefs: [{name: gw}]
-  rules: [{matches: [{path: {type: PathPrefix, value: /web}}], backendRefs: [{name: web, port: 80}]}]
-YAML
+httproute_yaml web gw "" /web >"$TMP/objects.yaml"
 echo huge-400 >"$TMP/mode"
 b=$(rss_mib VmRSS)
 apply_objects "4: an HTTPRoute applied (a new push)"

@@ -21,8 +21,7 @@ PP=$(free_port)
 while [[ $PP == "$HP" ]]; do PP=$(free_port); done
 M=http://127.0.0.1:$HP
 P=http://127.0.0.1:$PP
-start_kgc 1 --kong-admin-url "${KONG_URL[1]}" --listener-cache-dir "$TMP/lc" \
-    --http-listen "127.0.0.1:$HP" --probe-listen "127.0.0.1:$PP" --debug-listen ""
+start_kgc_on 1 "${KONG_URL[1]}" --probe-listen "127.0.0.1:$PP"
 wait_until 30 0.2 curl -sf -m 1 -o /dev/null "$P/readyz" && ok "kgc ready (/readyz on the probe port)" ||
     { bad "kgc not ready"; tail -20 "$TMP/kgc-1.log"; }
 

@@ -9,27 +9,14 @@
 source "$(dirname "$0")/lib.sh"
 e2e_bound 100
 ROUTES=${ROUTES:-200}
-start_apiserver
-write_kube_py
-export TMP API # for the Python helpers
-start_kong 1 0 || { bad "test Kong starts"; finish; }
-apply_crds
+start_cluster
 { base_yaml; gateway_yaml gw; web_service_yaml; } >"$TMP/objects.yaml"
 apply_objects "class, Gateway and Service applied"
 
 # A modest client-side rate limit (40/s) spreads the leader's 200 route status writes over a few
 # seconds, so that it dies in the middle of them.
-declare -A HP
-for n in 1 2 3; do
-    HP[$n]=$(free_port)
-    start_kgc $n --kong-admin-url "${KONG_URL[1]}" --listener-cache-dir "$TMP/lc$n" \
-        --leader-elect --election-namespace default --election-lease-duration 3s \
-        --election-renew-deadline 2s --election-retry-period 500ms \
-        --apiserver-qps 40 --apiserver-burst 20 \
-        --http-listen "127.0.0.1:${HP[$n]}" --debug-listen ""
-done
-k -n demo wait --for=condition=Programmed gateway/gw --timeout=30s >/dev/null &&
-    ok "the Gateway is Programmed with three replicas running" || bad "Programmed"
+start_replicas "${KONG_URL[1]}" --apiserver-qps 40 --apiserver-burst 20
+wait_programmed "the Gateway is Programmed with three replicas running" "" gw
 leaders() { grep -l 'became the leader' "$TMP"/kgc-[123].log 2>/dev/null; }
 wait_until 10 0.2 test -n "$(leaders)"
 first=$(leaders)
@@ -83,19 +70,7 @@ wait_until 10 0.2 holder_is_new &&
     ok "the Lease's holderIdentity is replica $new's identity ($(identity "$new"))" ||
     bad "Lease holder: $(k -n default get lease kgc-leader -o jsonpath='{.spec.holderIdentity}')"
 
-cat >"$TMP/right.py" <<'PY'
-import os, sys
-sys.path.insert(0, os.environ['TMP'])
-from kube import Kube, route_problems, gateway_problems
-k = Kube(os.environ['API'])
-routes, bad = route_problems(k, 'demo')
-bad += gateway_problems(k, 'demo', routes)
-if len(routes) != int(os.environ['ROUTES']):
-    bad.append(f'{len(routes)} routes')
-print('\n'.join(bad[:6]) if bad else f'all {len(routes)} routes Accepted at their generation, attachedRoutes {len(routes)}')
-sys.exit(1 if bad else 0)
-PY
-right() { ROUTES=$ROUTES python3 "$TMP/right.py" >"$TMP/right.out" 2>&1; }
+write_right_py 'all {n} routes Accepted at their generation, attachedRoutes {n}'
 if wait_until 30 0.5 right; then
     ok "no status lost: $(cat "$TMP/right.out") $(($(now_ms) - t_new)) ms after the hand-over"
 else
@@ -103,10 +78,10 @@ else
 fi
 
 # Exactly one leader: the gauges of both survivors, and only the new leader writes.
-g_new=$(metric "http://127.0.0.1:${HP[$new]}" kgc_leader)
-g_other=$(metric "http://127.0.0.1:${HP[$other]}" kgc_leader)
-w_new=$(metric "http://127.0.0.1:${HP[$new]}" 'kgc_reconcile_status_writes_total{controller="httproute"}')
-w_other=$(metric "http://127.0.0.1:${HP[$other]}" kgc_reconcile_status_writes_total)
+g_new=$(metric "${REPLICA_URL[$new]}" kgc_leader)
+g_other=$(metric "${REPLICA_URL[$other]}" kgc_leader)
+w_new=$(metric "${REPLICA_URL[$new]}" 'kgc_reconcile_status_writes_total{controller="httproute"}')
+w_other=$(metric "${REPLICA_URL[$other]}" kgc_reconcile_status_writes_total)
 [[ $g_new == 1 && $g_other == 0 ]] && ok "kgc_leader: 1 on replica $new, 0 on replica $other" ||
     bad "kgc_leader: $g_new on replica $new, $g_other on replica $other"
 grep -q 'became the leader' "$TMP/kgc-$other.log" && bad "replica $other became the leader too" ||

@@ -20,31 +20,20 @@ start_kong 2 0 --audit "$TMP/kong2.audit" || { bad "test Kong 2 starts"; finish;
 P1=${KONG_URL[1]##*:}
 P2=${KONG_URL[2]##*:}
 
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/tls.key" -out "$TMP/tls.crt" -days 2 \
-    -subj /CN=demo.example.com >/dev/null 2>&1 || { bad "openssl makes a certificate"; finish; }
-k create namespace kong >/dev/null && k create namespace demo >/dev/null &&
-    k -n demo create secret tls tls --cert "$TMP/tls.crt" --key "$TMP/tls.key" >/dev/null ||
+self_signed_cert demo.example.com || { bad "openssl makes a certificate"; finish; }
+k create namespace kong >/dev/null && k create namespace demo >/dev/null && tls_secret demo tls ||
     bad "namespaces and TLS Secret created"
-cat >"$TMP/objects.yaml" <<'YAML'
+{
+    cat <<'YAML'
 apiVersion: v1
 kind: Service
 metadata: {name: kong-admin, namespace: kong}
 spec: {ports: [{name: admin, port: 8001}], selector: {app: kong}}
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: kgc}
-spec: {controllerName: konghq.com/kgc-gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: demo}
-spec:
-  gatewayClassName: kgc
-  listeners:
-  - {name: http, port: 8000, protocol: HTTP}
-  - {name: https, port: 8443, protocol: HTTPS, hostname: demo.example.com, tls: {certificateRefs: [{name: tls}]}}
 YAML
+    gatewayclass_yaml
+    gateway_listeners_yaml gw demo "$(http_listener)" "$(https_listener https demo.example.com tls)"
+} >"$TMP/objects.yaml"
 apply_objects "admin Service, GatewayClass, Gateway with an HTTPS listener applied" "apply objects"
 UID_SVC=$(k -n kong get service kong-admin -o jsonpath='{.metadata.uid}')
 [[ -n $UID_SVC ]] && ok "the admin Service has uid $UID_SVC" || bad "no Service uid"
@@ -70,12 +59,9 @@ owner() { echo "[{apiVersion: v1, kind: Service, name: kong-admin, uid: $1, cont
 slice kong-admin-genuine "$P1" "$SVC_LABEL, $MANAGED" "$(owner "$UID_SVC")" >"$TMP/genuine.yaml"
 k apply -f "$TMP/genuine.yaml" >/dev/null && ok "the controller-shaped slice (Kong 1) applied" || bad "genuine slice"
 
-HP=$(free_port)
-DP=$(free_port)
-while [[ $DP == "$HP" ]]; do DP=$(free_port); done
-start_kgc 1 --kong-admin-service kong/kong-admin --kong-admin-port-name admin \
-    --listener-cache-dir "" --kong-probe-interval 200ms \
-    --http-listen "127.0.0.1:$HP" --debug-listen "127.0.0.1:$DP"
+kgc_ports
+LC='' start_kgc_on 1 "" --kong-admin-service kong/kong-admin --kong-admin-port-name admin \
+    --kong-probe-interval 200ms
 pushed() { grep -q '"POST","path":"/config' "$1" 2>/dev/null || grep -q 'POST.*/config' "$1" 2>/dev/null; }
 wait_until 30 0.2 pushed "$TMP/kong1.audit" && ok "Kong 1 (the genuine slice) receives the configuration" ||
     bad "Kong 1 got no push"

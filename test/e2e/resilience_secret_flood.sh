@@ -73,36 +73,16 @@ else
     finish
 fi
 
-listener() { # listener NAME SECRET: an HTTPS listener for NAME.example.com using SECRET
-    printf '  - {name: %s, port: 8443, protocol: HTTPS, hostname: %s.example.com, tls: {certificateRefs: [{name: %s}]}}\n' "$1" "$1" "$2"
-}
-gateway() { # gateway LATE_SECRET MALFORMED_SECRET: the Gateway YAML
-    cat <<'YAML'
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: kgc}
-spec: {controllerName: konghq.com/kgc-gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: demo}
-spec:
-  gatewayClassName: kgc
-  listeners:
-YAML
-    listener good good
-    listener malformed "$2"
-    listener oversized oversized-0
-    listener opaque opaque
-    listener late "$1"
+listener() { https_listener "$1" "$1.example.com" "$2"; } # listener NAME SECRET
+gateway() { # gateway LATE_SECRET MALFORMED_SECRET: the GatewayClass and Gateway YAML
+    gatewayclass_yaml
+    gateway_listeners_yaml gw demo "$(listener good good)" "$(listener malformed "$2")" \
+        "$(listener oversized oversized-0)" "$(listener opaque opaque)" "$(listener late "$1")"
 }
 gateway good malformed >"$TMP/objects.yaml"
 apply_objects "GatewayClass and a Gateway with five HTTPS listeners applied"
 
-HP=$(free_port)
-M=http://127.0.0.1:$HP
-DP=$(free_port)
-while [[ $DP == "$HP" ]]; do DP=$(free_port); done
+kgc_ports
 # An ASan build (make test runs the scenarios on one) holds freed memory in its quarantine (256 MiB
 # by default) and adds shadow memory: a small quarantine, and twice the bound, keep the check
 # meaningful there (ASan only adds to the 389 MiB a plain build peaked at before the fix).

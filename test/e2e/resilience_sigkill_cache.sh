@@ -16,8 +16,7 @@ write_kube_py
 
 KILLS=${KILLS:-5}
 KPORT=([1]=$(free_port) [2]=$(free_port))
-HTTP_PORT=$(free_port)
-DEBUG_PORT=$(free_port)
+kgc_ports
 LC=$TMP/lc
 
 # Listener sets the Kongs rotate through (every one has the 8000 HTTP listener the Gateways use).
@@ -30,26 +29,15 @@ echo "{\"proxy_listeners\":[$(lst 8000),$(lst 8100),$(lst 8101 ssl true)],\"stre
 # The final set: proxy 8000, 8001 (ssl), 8002; stream 7000.
 echo "{\"proxy_listeners\":[$(lst 8000),$(lst 8001 ssl true),$(lst 8002)],\"stream_listeners\":[$(slst 7000)]}" >"$TMP/Lfinal.json"
 
-cat >"$TMP/objects.yaml" <<'YAML'
-apiVersion: v1
-kind: Namespace
-metadata: {name: demo}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: kgc}
-spec: {controllerName: konghq.com/kgc-gateway-controller}
-YAML
+base_yaml >"$TMP/objects.yaml"
 for g in 0 1 2 3; do
-    printf -- '---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw%s, namespace: demo}\nspec:\n  gatewayClassName: kgc\n  listeners:\n  - {name: l0, port: 8000, protocol: HTTP, hostname: "l0.gw%s.example.com"}\n' "$g" "$g"
+    gateway_listeners_yaml "gw$g" demo "{name: l0, port: 8000, protocol: HTTP, hostname: \"l0.gw$g.example.com\"}"
 done >>"$TMP/objects.yaml"
 k apply -f "$TMP/objects.yaml" >/dev/null && ok "GatewayClass and 4 Gateways applied" || bad "apply objects"
 
 run_kgc() { # run_kgc NAME
-    start_kgc "$1" --kong-admin-url "http://127.0.0.1:${KPORT[1]}" \
-        --kong-admin-url "http://127.0.0.1:${KPORT[2]}" --listener-cache-dir "$LC" \
-        --kong-probe-interval 100ms --kong-down-probe-interval 100ms --log-level info \
-        --http-listen "127.0.0.1:$HTTP_PORT" --debug-listen "127.0.0.1:$DEBUG_PORT"
+    start_kgc_on "$1" "http://127.0.0.1:${KPORT[1]}" --kong-admin-url "http://127.0.0.1:${KPORT[2]}" \
+        --kong-probe-interval 100ms --kong-down-probe-interval 100ms
 }
 kill_kgc() { # kill_kgc NAME: SIGKILL, reaped
     kill -9 "${KGC_PID[$1]}" 2>/dev/null
@@ -115,7 +103,7 @@ kong_restart 1 final
 kill_kong 2
 run_kgc last
 final_stored() {
-    curl -sf -m 2 "http://127.0.0.1:$DEBUG_PORT/debug/listeners" | python3 -c '
+    curl -sf -m 2 "http://127.0.0.1:$DP/debug/listeners" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 want = sys.argv[1]
@@ -142,7 +130,7 @@ wait_until 15 0.1 grep -q 'listener cache open.*entries=2' "$TMP/kgc-restart.log
     ok "Kong down, kgc restarted: the LMDB cache opens with both instances ($(grep -o 'listener cache open.*' "$TMP/kgc-restart.log" | head -1))" ||
     bad "cache open line: $(grep 'listenercache' "$TMP/kgc-restart.log" | head -2)"
 served() {
-    curl -sf -m 2 "http://127.0.0.1:$DEBUG_PORT/debug/listeners" >"$TMP/dl.json" &&
+    curl -sf -m 2 "http://127.0.0.1:$DP/debug/listeners" >"$TMP/dl.json" &&
         python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))

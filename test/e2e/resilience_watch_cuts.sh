@@ -12,11 +12,7 @@
 source "$(dirname "$0")/lib.sh"
 e2e_bound 100
 CHANGES=${CHANGES:-2000} CUTS=${CUTS:-100} EXPIRIES=${EXPIRIES:-10} WINDOW_MS=${WINDOW_MS:-60}
-start_apiserver
-write_kube_py
-export TMP API # for the Python helpers
-start_kong 1 0 || { bad "test Kong starts"; finish; }
-apply_crds
+start_cluster
 {
     base_yaml; gateway_yaml gw-a a.example.com; gateway_yaml gw-b b.example.com; web_service_yaml
     cat <<'YAML'
@@ -33,18 +29,11 @@ metadata: {name: other}
 YAML
 } >"$TMP/objects.yaml"
 apply_objects "class, two Gateways and a Service applied"
-HP=$(free_port)
-M=http://127.0.0.1:$HP
-DP=$(free_port)
-while [[ $DP == "$HP" ]]; do DP=$(free_port); done
-D=http://127.0.0.1:$DP
+kgc_ports
 # The client-side limit is raised (default 50/s): 8 re-watches per cut every WINDOW_MS would queue
 # behind it and most cuts would find no watch open.
-start_kgc 1 --kong-admin-url "${KONG_URL[1]}" --listener-cache-dir "$TMP/lc" \
-    --http-listen "127.0.0.1:$HP" --debug-listen "127.0.0.1:$DP" \
-    --apiserver-qps 500 --apiserver-burst 500
-k -n demo wait --for=condition=Programmed gateway/gw-a gateway/gw-b --timeout=30s >/dev/null &&
-    ok "both Gateways Programmed" || { bad "Programmed"; tail -20 "$TMP/kgc-1.log"; }
+start_kgc_on 1 "${KONG_URL[1]}" --apiserver-qps 500 --apiserver-burst 500
+wait_programmed "both Gateways Programmed" "$TMP/kgc-1.log" gw-a gw-b
 restarts0=$(metric "$M" kgc_informer_watch_restarts_total)
 relists0=$(metric "$M" kgc_informer_relists_total)
 

@@ -11,11 +11,7 @@
 source "$(dirname "$0")/lib.sh"
 e2e_bound 100
 ROUTES=${ROUTES:-40} BURST=${BURST:-30}
-start_apiserver
-write_kube_py
-export TMP API # for the Python helpers
-start_kong 1 0 || { bad "test Kong starts"; finish; }
-apply_crds
+start_cluster
 { base_yaml; gateway_yaml gw; web_service_yaml; } >"$TMP/objects.yaml"
 apply_objects "class, Gateway and Service applied"
 
@@ -46,19 +42,7 @@ for i in range(n):
     if st != want:
         sys.exit(f'{sys.argv[1]} {name}: {st}')
 PY
-cat >"$TMP/right.py" <<'PY'
-import os, sys
-sys.path.insert(0, os.environ['TMP'])
-from kube import Kube, route_problems, gateway_problems
-k = Kube(os.environ['API'])
-routes, bad = route_problems(k, 'demo')
-bad += gateway_problems(k, 'demo', routes)
-if len(routes) != int(os.environ['ROUTES']):
-    bad.append(f'{len(routes)} routes')
-print('\n'.join(bad[:6]) if bad else f'{len(routes)} routes Accepted at their generation, the Gateway Programmed with attachedRoutes {len(routes)}')
-sys.exit(1 if bad else 0)
-PY
-right() { ROUTES=$ROUTES python3 "$TMP/right.py" >"$TMP/right.out" 2>&1; }
+write_right_py '{n} routes Accepted at their generation, the Gateway Programmed with attachedRoutes {n}'
 routes() { python3 "$TMP/routes.py" "$@"; }
 # phase NAME: waits (30 s at most) for every status to be right after the phase's changes.
 phase() {
@@ -74,8 +58,7 @@ phase() {
 HP=$(free_port)
 M=http://127.0.0.1:$HP
 fault "code=409&every=2" && ok "fault: every second status write answered 409" || bad "fault rule"
-start_kgc 1 --kong-admin-url "${KONG_URL[1]}" --listener-cache-dir "$TMP/lc" \
-    --http-listen "127.0.0.1:$HP" --debug-listen ""
+start_kgc_on 1 "${KONG_URL[1]}"
 routes create "$ROUTES" || bad "create routes"
 phase "every second write 409"
 

@@ -93,8 +93,11 @@ static void test_calls_against_test_kong(void **state)
     assert_true(kgc_kong_hash_is_empty(hash));
 
     struct kgc_kong_push_result r;
+    uint64_t before_push = kgc_clock_now(NULL);
     assert_int_equal(kgc_kong_push_config(c, VALID, strlen(VALID), &r, &err), 0);
     assert_int_equal(r.kind, KGC_KONG_PUSH_APPLIED);
+    /* when the text's last byte left: after the call began, before it returned */
+    assert_true(r.sent_ns >= before_push && r.sent_ns <= kgc_clock_now(NULL));
     assert_int_equal(r.http_status, 201);
     char want[33];
     kgc_kong_config_hash(VALID, strlen(VALID), want);
@@ -353,6 +356,67 @@ static void test_refused_and_timeout(void **state)
     assert_true(took < 1000 * KGC_NS_PER_MS); /* bounded by the timeout, not the latency */
     kgc_kong_client_free(c);
     kf_server_stop(s);
+}
+
+/* A Kong that stopped (SIGSTOP, a hung process): the kernel completes the handshake and buffers
+ * a little, nobody reads. Returns the listening socket (close it) and its port in *port. */
+static int silent_peer(unsigned *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    socklen_t len = sizeof(a);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* The push timeout follows progress: a text the peer stops reading fails once nothing moved for
+ * push_stall_ms (long before the size-scaled cap); a text sent whole to a peer that never answers
+ * (Kong loading, or silent) is bounded by push_timeout_ms + push_ms_per_mib per started MiB. */
+static void test_push_progress_timeouts(void **state)
+{
+    (void)state;
+    assert_int_equal(kgc_kong_push_timeout_ms(10000, 2000, 0), 10000);
+    assert_int_equal(kgc_kong_push_timeout_ms(10000, 2000, 1), 12000);
+    assert_int_equal(kgc_kong_push_timeout_ms(10000, 2000, (1u << 20) + 1), 14000);
+    assert_int_equal(kgc_kong_push_timeout_ms(10000, 2000, 31u << 20), 72000);
+    unsigned port = 0;
+    int fd = silent_peer(&port);
+    struct kgc_kong_client_options co;
+    kgc_kong_client_options_default(&co);
+    assert_int_equal(co.push_stall_ms, KGC_KONG_PUSH_STALL_MS);
+    co.push_timeout_ms = 400;
+    co.push_stall_ms = 300;
+    co.push_ms_per_mib = 1000;
+    struct kgc_kong_client *c = client_for(port, &co);
+    size_t big = 32u << 20; /* more than the socket buffers hold: the upload stalls */
+    char *text = malloc(big);
+    assert_non_null(text);
+    memset(text, ' ', big);
+    struct kgc_kong_push_result r;
+    struct kgc_err err = {0};
+    uint64_t t0 = kgc_clock_now(NULL);
+    assert_int_equal(kgc_kong_push_config(c, text, big, &r, &err), KGC_ETIMEDOUT);
+    uint64_t took = kgc_clock_now(NULL) - t0;
+    assert_non_null(strstr(err.msg, "stalled, no byte moved for 300 ms"));
+    assert_true(took < 10000 * KGC_NS_PER_MS); /* the cap would be 32.4 s */
+    free(text);
+    kgc_kong_client_free(c);
+
+    /* a small text fits the buffers: sent whole, then only the cap (400 ms + 1 MiB's 1000 ms) */
+    c = client_for(port, &co);
+    t0 = kgc_clock_now(NULL);
+    assert_int_equal(kgc_kong_push_config(c, VALID, strlen(VALID), &r, &err), KGC_ETIMEDOUT);
+    took = kgc_clock_now(NULL) - t0;
+    assert_non_null(strstr(err.msg, "timed out after 1400 ms"));
+    assert_true(took >= 1400 * KGC_NS_PER_MS);
+    kgc_kong_client_free(c);
+    close(fd);
 }
 
 struct aborter {
@@ -1033,6 +1097,7 @@ int main(void)
         cmocka_unit_test(test_busy_answers),
         cmocka_unit_test(test_empty_listeners_from_test_kong),
         cmocka_unit_test(test_refused_and_timeout),
+        cmocka_unit_test(test_push_progress_timeouts),
         cmocka_unit_test(test_abort_flag),
         cmocka_unit_test(test_faulty_peer),
         cmocka_unit_test(test_hostile_peer),

@@ -34,8 +34,8 @@
 #include "kgc/listenercache.h"
 #include "kgc/log.h"
 #include "fake_proc.h"
+#include "fixture_tmpdir.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -628,23 +628,6 @@ static void push(const char *url, const char *config)
 static const char *CONFIG =
     "{\"_format_version\":\"3.0\",\"services\":[{\"name\":\"s1\",\"host\":\"example.com\"}]}";
 
-static void rm_rf(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[512];
-        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* ---- tests: in-process test Kong ------------------------------------------------------------ */
 
 /* Real time: the events feed the listener cache, and HEARTBEAT comes on its own. */
@@ -657,8 +640,8 @@ static void test_events_through_restarts(void **state)
     unsigned port = kf_server_port(s);
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
-    char lcdir[] = "/tmp/kgc-prober-lc-XXXXXX";
-    assert_non_null(mkdtemp(lcdir));
+    char lcdir[FIXTURE_TMPDIR_MAX];
+    assert_non_null(fixture_tmpdir_make(lcdir, sizeof(lcdir), "prober-lc"));
     struct kgc_listenercache *cache = cache_open(lcdir);
     struct kgc_kong *k = kong_new(100, 50, 400, &r, cache, NULL);
     assert_int_equal(kgc_kong_set_instances(k, (const char *[]){url}, 1, NULL), 0);
@@ -737,7 +720,7 @@ static void test_events_through_restarts(void **state)
     kgc_kong_free(k); /* joins the prober: no event after this */
     kf_server_stop(s);
     kgc_listenercache_close(cache);
-    rm_rf(lcdir);
+    fixture_tmpdir_remove(lcdir);
     rec_destroy(&r);
 }
 
@@ -890,8 +873,8 @@ static void test_instance_set(void **state)
     snprintf(ua, sizeof(ua), "http://127.0.0.1:%u", kf_server_port(a));
     snprintf(ub, sizeof(ub), "http://127.0.0.1:%u", kf_server_port(b));
     snprintf(ub_slash, sizeof(ub_slash), "%s/", ub);
-    char lcdir[] = "/tmp/kgc-prober-lc-XXXXXX";
-    assert_non_null(mkdtemp(lcdir));
+    char lcdir[FIXTURE_TMPDIR_MAX];
+    assert_non_null(fixture_tmpdir_make(lcdir, sizeof(lcdir), "prober-lc"));
     struct kgc_listenercache *cache = cache_open(lcdir);
     struct kgc_kong *k = kong_new(100, 50, 0, &r, cache, &clock);
     struct kgc_err err = {0};
@@ -952,7 +935,7 @@ static void test_instance_set(void **state)
     kf_server_stop(a);
     kf_server_stop(b);
     kgc_listenercache_close(cache);
-    rm_rf(lcdir);
+    fixture_tmpdir_remove(lcdir);
     rec_destroy(&r);
 }
 
@@ -1032,8 +1015,8 @@ static void test_e2e_sigkill_and_restart(void **state)
     (void)state;
     struct recorder r;
     rec_init(&r);
-    char dir[] = "/tmp/kgc-prober-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[FIXTURE_TMPDIR_MAX];
+    assert_non_null(fixture_tmpdir_make(dir, sizeof(dir), "prober"));
     struct proc p = {0};
     if (!proc_start(&p, 0))
         fail_msg("kgc-test-kong did not start (set KGC_TEST_KONG)");
@@ -1099,7 +1082,7 @@ static void test_e2e_sigkill_and_restart(void **state)
     assert_int_equal(v.listeners->proxy[1].port, 8443);
     kgc_listenercache_view_release(&v);
     kgc_listenercache_close(cache);
-    rm_rf(dir);
+    fixture_tmpdir_remove(dir);
     rec_destroy(&r);
 }
 

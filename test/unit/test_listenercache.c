@@ -14,6 +14,8 @@
 #include "kgc/listenercache.h"
 #include "kgc/log.h"
 
+#include "fixture_tmpdir.h"
+
 #include <dirent.h>
 #include <json-c/json.h>
 #include <lmdb.h>
@@ -61,30 +63,9 @@ static const uint16_t PORTS_B[] = {8000, 8001, 9443};
 
 struct fx {
     struct kgc_clock clock;
-    char dir[64];
+    char dir[FIXTURE_TMPDIR_MAX];
     struct kgc_listenercache *c;
 };
-
-static void rm_rf(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[512];
-        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            rm_rf(p);
-        else
-            unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
 
 static struct kgc_listenercache *open_at(struct fx *f, const char *dir, unsigned max_mb,
                                          unsigned max_entries)
@@ -108,8 +89,7 @@ static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
     kgc_clock_fake_init(&f->clock, T0_MS * KGC_NS_PER_MS);
-    snprintf(f->dir, sizeof(f->dir), "/tmp/kgc-lc-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (!fixture_tmpdir_make(f->dir, sizeof(f->dir), "lc"))
         return -1;
     *state = f;
     return 0;
@@ -119,7 +99,7 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     kgc_listenercache_close(f->c);
-    rm_rf(f->dir);
+    fixture_tmpdir_remove(f->dir);
     free(f);
     return 0;
 }

@@ -701,9 +701,14 @@ static void test_families_from_synthetic_stats(void **state)
     s.pushes.duration.count = 4;
     s.pushes.duration.sum_seconds = 0.2;
     s.pushes.duration_bucketed = true;
+    s.pushes.change_count = 2;
+    s.pushes.change_sum_seconds = 0.25;
     s.leader = false;
     t = render(&s);
     assert_valid(t);
+    assert_true(value_of(t, "kgc_change_to_push_seconds_count") == 2);
+    assert_true(value_of(t, "kgc_change_to_push_seconds_sum") == 0.25);
+    assert_true(value_of(t, "kgc_change_to_push_seconds_bucket{le=\"+Inf\"}") == 2);
     assert_true(value_of(t, "kgc_config_push_total{result=\"applied\"}") == 3);
     assert_true(value_of(t, "kgc_config_push_total{result=\"error\"}") == 1);
     assert_true(value_of(t, "kgc_config_push_total{result=\"rejected\"}") == 0);

@@ -44,7 +44,8 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-static void setup_world(struct world *w)
+/* The world with reconciler options o (NULL: the defaults, quick retries). */
+static void setup_world_with(struct world *w, const struct kgc_reconcile_options *given)
 {
     struct kgc_err err = {0};
     w->cache = kgc_cache_new();
@@ -56,6 +57,8 @@ static void setup_world(struct world *w)
     struct kgc_reconcile_options o;
     kgc_reconcile_options_default(&o);
     o.rate_limit.base_delay_ns = 2 * KGC_NS_PER_MS; /* keep the retries quick */
+    if (given)
+        o = *given;
     assert_int_equal(kgc_reconcile_new(&o, w->cache, NULL, w->lc, &w->r, &err), 0);
     for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++) {
         int kind = kgc_api_kind_from_name(objects[i][0]);
@@ -65,6 +68,11 @@ static void setup_world(struct world *w)
                          0);
         assert_int_equal(kgc_cache_upsert(w->cache, obj, NULL), 0);
     }
+}
+
+static void setup_world(struct world *w)
+{
+    setup_world_with(w, NULL);
 }
 
 static void teardown_world(struct world *w)
@@ -266,6 +274,207 @@ static void test_gateway_waits_for_kong_then_settles_when_listeners_are_live(voi
     teardown_world(&w);
 }
 
+/* ---- start-up: one status write per Gateway -------------------------------------------------- */
+
+/* The syncer as the start-up hooks see it. */
+struct fake_syncer {
+    bool programmed;    /* Kong accepted a configuration with the Gateway */
+    bool push_expected; /* a push is on its way */
+    int asked;          /* push_expected calls */
+};
+
+static bool fake_programmed(void *ctx, const struct kgc_api_gateway *gw, char *why, size_t size)
+{
+    (void)gw;
+    struct fake_syncer *f = ctx;
+    if (!f->programmed)
+        snprintf(why, size, "waiting for Kong http://kong:8001 to accept the configuration");
+    return f->programmed;
+}
+
+static bool fake_push_expected(void *ctx)
+{
+    struct fake_syncer *f = ctx;
+    f->asked++;
+    return f->push_expected;
+}
+
+static void setup_startup_world(struct world *w, struct kgc_clock *clk, struct fake_syncer *f)
+{
+    kgc_clock_fake_init(clk, 1000 * KGC_NS_PER_S);
+    struct kgc_reconcile_options o;
+    kgc_reconcile_options_default(&o);
+    o.clock = clk;
+    o.programmed = fake_programmed;
+    o.push_expected = fake_push_expected;
+    o.programmed_ctx = f;
+    setup_world_with(w, &o);
+}
+
+static void set_kong_live(struct world *w)
+{
+    struct kgc_err err = {0};
+    struct kgc_kong_listener proxy = {
+        .ip = "0.0.0.0", .port = 8000, .kind = KGC_KONG_LISTENER_PROXY};
+    struct kgc_kong_info info = {.version = "3.9.1", .node_id = "n1", .database = "off"};
+    info.listeners.proxy = &proxy;
+    info.listeners.n_proxy = 1;
+    assert_int_equal(kgc_listenercache_set_live(w->lc, "http://kong:8001", &info, 1, &err), 0);
+}
+
+static struct kgc_reconcile_stats gw_stats(struct world *w)
+{
+    struct kgc_reconcile_stats st;
+    kgc_reconcile_stats(w->r, KGC_RECONCILE_GATEWAY, &st);
+    return st;
+}
+
+/* Reconciles every Gateway key that is due after moving the fake clock by advance_ns. */
+static size_t run_gateways(struct world *w, struct kgc_clock *clk, uint64_t advance_ns)
+{
+    kgc_clock_fake_advance(clk, advance_ns);
+    kgc_workqueue_tick(kgc_reconcile_queue(w->r, KGC_RECONCILE_GATEWAY));
+    size_t n = 0;
+    while (kgc_reconcile_process_one(w->r, KGC_RECONCILE_GATEWAY))
+        n++;
+    return n;
+}
+
+/* Kong is reachable, kgc just started: the Gateway's only missing piece is Kong's acceptance of
+ * the first push. It is not written Pending; it is looked at again (every 500 ms, and when the
+ * push's PROGRAMMED comes) and written once, Programmed. */
+static void test_gateway_first_status_waits_for_the_first_push(void **state)
+{
+    (void)state;
+    struct world w;
+    struct kgc_clock clk;
+    struct fake_syncer f = {.programmed = false, .push_expected = true};
+    setup_startup_world(&w, &clk, &f);
+    set_kong_live(&w);
+
+    assert_int_equal(run_gateways(&w, &clk, 0), 1);
+    struct kgc_reconcile_stats st = gw_stats(&w);
+    assert_int_equal(st.held, 1);
+    assert_int_equal(st.pending_kong, 0); /* no Pending status */
+    assert_int_equal(st.errors, 0);       /* no backoff either: a plain re-check */
+    assert_int_equal(run_gateways(&w, &clk, 499 * KGC_NS_PER_MS), 0);
+    assert_int_equal(run_gateways(&w, &clk, 1 * KGC_NS_PER_MS), 1); /* the re-check */
+    assert_int_equal(gw_stats(&w).held, 2);
+
+    /* the push lands: PROGRAMMED re-queues it, and this time its status is final */
+    f.programmed = true;
+    struct kgc_sync_change ch = {.what = KGC_SYNC_CHANGE_PROGRAMMED};
+    kgc_reconcile_on_sync_change(w.r, &ch);
+    assert_int_equal(run_gateways(&w, &clk, 0), 1);
+    st = gw_stats(&w);
+    assert_int_equal(st.held, 2);
+    assert_int_equal(st.pending_kong, 0);
+    assert_int_equal(st.errors, 0);
+    teardown_world(&w);
+}
+
+/* The wait is bounded: when the window ends the Gateway is written as it is (Pending, with a
+ * retry), and a window opens again only on becoming the leader. */
+static void test_gateway_start_up_wait_is_bounded(void **state)
+{
+    (void)state;
+    struct world w;
+    struct kgc_clock clk;
+    struct fake_syncer f = {.programmed = false, .push_expected = true};
+    setup_startup_world(&w, &clk, &f);
+    set_kong_live(&w);
+    assert_int_equal(run_gateways(&w, &clk, 0), 1);
+    uint64_t t = 0;
+    while (gw_stats(&w).pending_kong == 0 && t < 20 * KGC_NS_PER_S) {
+        t += 100 * KGC_NS_PER_MS;
+        run_gateways(&w, &clk, 100 * KGC_NS_PER_MS);
+    }
+    struct kgc_reconcile_stats st = gw_stats(&w);
+    assert_int_equal(st.pending_kong, 1);
+    assert_int_equal(t, 10 * KGC_NS_PER_S); /* 10 s after start (the first look was at 0) */
+    assert_int_equal(st.held, 20);          /* at 0, 0.5 s, ..., 9.5 s */
+    assert_int_equal(st.errors, 1);         /* backs off as before */
+
+    /* leadership lost and won again: a new window */
+    kgc_reconcile_set_leader(w.r, false);
+    kgc_reconcile_set_leader(w.r, true);
+    run_gateways(&w, &clk, 0);
+    assert_int_equal(gw_stats(&w).held, 21);
+    teardown_world(&w);
+}
+
+/* What is true is written at once: Kong known down or its push failed (the hook says no push is
+ * expected), or a Gateway with a real problem (an invalid listener). */
+static void test_gateway_start_up_never_hides_a_failure(void **state)
+{
+    (void)state;
+    struct world w;
+    struct kgc_clock clk;
+    struct fake_syncer f = {.programmed = false, .push_expected = false};
+    setup_startup_world(&w, &clk, &f);
+    set_kong_live(&w);
+    assert_int_equal(run_gateways(&w, &clk, 0), 1);
+    struct kgc_reconcile_stats st = gw_stats(&w);
+    assert_int_equal(st.held, 0);
+    assert_int_equal(st.pending_kong, 1);
+    assert_true(f.asked >= 1);
+
+    /* a listener that cannot be programmed (invalid route kinds) is written at once, even
+     * with a push expected */
+    f.push_expected = true;
+    add_json(&w, "Gateway",
+             "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"Gateway\","
+             "\"metadata\":{\"name\":\"bad\",\"namespace\":\"demo\",\"resourceVersion\":"
+             "\"7\",\"generation\":1,\"uid\":\"u7\"},\"spec\":{\"gatewayClassName\":\"kgc\","
+             "\"listeners\":[{\"name\":\"http\",\"port\":8000,\"protocol\":\"HTTP\","
+             "\"allowedRoutes\":{\"kinds\":[{\"kind\":\"Nope\"}]}}]}}");
+    kgc_workqueue_forget(kgc_reconcile_queue(w.r, KGC_RECONCILE_GATEWAY), "demo/gw");
+    const char *key;
+    struct kgc_workqueue *gq = kgc_reconcile_queue(w.r, KGC_RECONCILE_GATEWAY);
+    while (kgc_workqueue_try_get(gq, &key) == 0) /* keep only "bad" */
+        kgc_workqueue_done(gq, key);
+    kgc_reconcile_enqueue(w.r, KGC_RECONCILE_GATEWAY, "demo/bad");
+    assert_int_equal(run_gateways(&w, &clk, 0), 1);
+    st = gw_stats(&w);
+    assert_int_equal(st.held, 0);
+    assert_int_equal(st.pending_kong, 2);
+
+    teardown_world(&w);
+}
+
+/* The syncer's start-up answer: a push is expected while it leads and no push failed; not when
+ * it does not lead, and not once a push failed (here: nothing listens at the instance's port). */
+static void test_sync_push_expected_until_a_push_fails(void **state)
+{
+    (void)state;
+    struct world w;
+    setup_world(&w);
+    struct kgc_err err = {0};
+    struct kgc_status_lookup lk;
+    kgc_reconcile_cache_lookup(w.cache, &lk);
+    struct kgc_sync_options so;
+    kgc_sync_options_default(&so);
+    so.debounce_ns = KGC_NS_PER_MS;
+    struct kgc_sync *s = NULL;
+    assert_int_equal(kgc_sync_new(&so, &lk, NULL, NULL, &s, &err), 0);
+    assert_false(kgc_sync_push_expected(s)); /* not the leader */
+    kgc_sync_set_leader(s, true);
+    assert_true(kgc_sync_push_expected(s)); /* no Kong has answered yet */
+    assert_int_equal(kgc_sync_add_instance(s, "http://127.0.0.1:1", &err), 0);
+    assert_true(kgc_sync_push_expected(s)); /* ready, nothing pushed yet */
+    assert_int_equal(kgc_sync_start(s, &err), 0);
+    kgc_sync_mark_dirty(s);
+    bool expected = true;
+    for (int i = 0; i < 1000 && expected; i++) { /* bounded: 10 s */
+        expected = kgc_sync_push_expected(s);
+        if (expected)
+            sleep_ms(10);
+    }
+    assert_false(expected); /* the push failed: the status must say so at once */
+    kgc_sync_free(s);
+    teardown_world(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +482,10 @@ int main(void)
         cmocka_unit_test(test_data_plane_announcements_requeue),
         cmocka_unit_test(test_attached_routes_through_the_index_equal_the_full_scan),
         cmocka_unit_test(test_gateway_waits_for_kong_then_settles_when_listeners_are_live),
+        cmocka_unit_test(test_gateway_first_status_waits_for_the_first_push),
+        cmocka_unit_test(test_gateway_start_up_wait_is_bounded),
+        cmocka_unit_test(test_gateway_start_up_never_hides_a_failure),
+        cmocka_unit_test(test_sync_push_expected_until_a_push_fails),
     };
     return cmocka_run_group_tests_name("reconcile", tests, NULL, NULL);
 }

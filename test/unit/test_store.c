@@ -11,6 +11,8 @@
 #include "kgc/log.h"
 #include "kgc/store.h"
 
+#include "fixture_tmpdir.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,38 +26,16 @@
 #define SCHEMA "kgc-test-store/1"
 
 struct fx {
-    char dir[64];
+    char dir[FIXTURE_TMPDIR_MAX];
     struct kgc_store *st;
 };
-
-static void rm_rf(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[512];
-        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-        struct stat sb;
-        if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
-            rm_rf(p);
-        else
-            unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
 
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
     if (!f)
         return -1;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/kgc-store-XXXXXX");
-    if (!mkdtemp(f->dir)) {
+    if (!fixture_tmpdir_make(f->dir, sizeof(f->dir), "store")) {
         free(f);
         return -1;
     }
@@ -70,7 +50,7 @@ static int teardown(void **state)
     char mnt[128];
     snprintf(mnt, sizeof(mnt), "%s/tmpfs", f->dir);
     umount2(mnt, MNT_DETACH); /* test_full_filesystem's, if it failed half-way */
-    rm_rf(f->dir);
+    fixture_tmpdir_remove(f->dir);
     free(f);
     return 0;
 }
@@ -320,7 +300,7 @@ static void test_garbage_file_moved_aside(void **state)
     assert_memory_equal(back, garbage, sizeof(garbage));
     kgc_store_close(f->st);
     f->st = NULL;
-    rm_rf(f->dir);
+    fixture_tmpdir_remove(f->dir);
     assert_int_equal(mkdir(f->dir, 0700), 0);
     write_file(path, garbage, sizeof(garbage));
     expect_recovered(f, NULL);

@@ -878,6 +878,83 @@ static void test_restored_set_carried_until_repush(void **state)
     rm_lc_dir(dir);
 }
 
+/* The accepted set that survives a kgc restart holds only what a Kong took: a restarted Kong whose
+ * re-pushes keep failing stops counting as carrying its old configuration (Programmed changes),
+ * but the configuration that failed is not recorded as accepted — a kgc started next, with no
+ * Kong ready, must not call a Gateway generation Programmed that no Kong ever held. */
+static void test_failed_pushes_never_recorded_as_accepted(void **state)
+{
+    struct env *e = *state;
+    if (e->sync)
+        sync_close(e);
+    char dir[] = "/tmp/kgc-sync-lc-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct kgc_listenercache *lc = lc_open(dir);
+    sync_open_lc(e, true, lc);
+    kgc_sync_mark_dirty(e->sync);
+    const struct kgc_api_gateway *gw =
+        kgc_api_as_gateway(fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw"));
+    assert_true(wait_programmed(e, gw, 5));
+
+    /* a new Gateway generation and a new route; both Kongs restart empty and answer 503 */
+    char yaml[1024], err[FIXTURE_ERR_MAX];
+    snprintf(yaml, sizeof(yaml),
+             "apiVersion: gateway.networking.k8s.io/v1\n"
+             "kind: HTTPRoute\n"
+             "metadata: {name: unaccepted, namespace: " NS ", uid: u-unaccepted, generation: 1}\n"
+             "spec:\n"
+             "  parentRefs: [{name: gw}]\n"
+             "  rules:\n"
+             "  - matches: [{path: {type: PathPrefix, value: /never}}]\n"
+             "    backendRefs: [{name: svc, port: 80}]\n");
+    pthread_mutex_lock(&set_mu);
+    assert_int_equal(fixture_set_add_yaml(e->set, yaml, err, sizeof(err)), 0);
+    assert_non_null(fixture_set_update(e->set, KGC_API_GATEWAY, NS, "gw", true));
+    gw = kgc_api_as_gateway(fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw"));
+    pthread_mutex_unlock(&set_mu);
+    unsigned ports[2] = {e->kong[0].port, e->kong[1].port};
+    struct kgc_sync_stats before = stats(e);
+    proc_kill(&e->kong[0]);
+    proc_kill(&e->kong[1]);
+    for (int k = 0; k < 2; k++)
+        restart_failing(&e->kong[k], ports[k], "1000", "503");
+    kgc_sync_mark_dirty(e->sync);
+    /* KGC_SYNC_CARRIED_ATTEMPTS failures on each: backoff 100 + 200 ms, well within 10 s */
+    uint64_t t0 = kgc_clock_now(NULL);
+    while (stats(e).pushes[KGC_KONG_PUSH_BUSY] < before.pushes[KGC_KONG_PUSH_BUSY] + 6 &&
+           kgc_clock_now(NULL) - t0 < 10 * KGC_NS_PER_S)
+        poll_pause();
+    assert_true(stats(e).pushes[KGC_KONG_PUSH_BUSY] >= before.pushes[KGC_KONG_PUSH_BUSY] + 6);
+    char why[256] = "";
+    assert_false(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
+    sync_close(e);
+    kgc_listenercache_close(lc);
+
+    /* the next process, no Kong ready: only the configuration Kong accepted is known */
+    struct kgc_sync_options so;
+    kgc_sync_options_default(&so);
+    struct kgc_err kerr = {0};
+    lc = lc_open(dir);
+    struct kgc_sync *s = NULL;
+    assert_int_equal(kgc_sync_new(&so, &e->lk, NULL, lc, &s, &kerr), 0);
+    bool ok = kgc_sync_gateway_programmed(s, gw, why, sizeof(why));
+    print_message("restarted kgc, Gateway at the generation no Kong took: programmed=%d %s\n", ok,
+                  why);
+    assert_false(ok);
+    kgc_sync_free(s);
+    kgc_listenercache_close(lc);
+    rm_lc_dir(dir);
+    pthread_mutex_lock(&set_mu);
+    fixture_set_remove(e->set, KGC_API_HTTPROUTE, NS, "unaccepted");
+    pthread_mutex_unlock(&set_mu);
+    /* the Kongs keep failing: start them afresh for the tests after this one */
+    proc_kill(&e->kong[0]);
+    proc_kill(&e->kong[1]);
+    for (int k = 0; k < 2; k++)
+        if (!proc_start(&e->kong[k], ports[k]))
+            fail_msg("kgc-test-kong did not restart on port %u", ports[k]);
+}
+
 /* ---- route verdicts --------------------------------------------------------------------------
  */
 
@@ -1348,7 +1425,8 @@ static void test_m_leader(void **state)
     m_expect(&m, 10000 * MS, KGC_SYNC_DO_IDLE);
     kgc_sync_machine_set_leader(&m, true);
     m_translate(&m, 10000 * MS, mkblob(H_A, false, 1), true);
-    /* one push at a time (the thread waits for each answer), newest instance first */
+    /* one push slot (the machine's default; the syncer sets --sync-push-concurrency): one push
+     * at a time, newest instance first */
     struct kgc_sync_inst *a = m_expect_push(&m, 10000 * MS, K2, H_A);
     m_answer(&m, a, 10001 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
     struct kgc_sync_inst *b = m_expect_push(&m, 10001 * MS, K1, H_A); /* it holds A: forced */
@@ -1679,6 +1757,157 @@ static void test_m_restored_set(void **state)
 
 /* A translation with the text an instance holds gives it that translation's Gateway set; a
  * failed translation is tried again a debounce later. */
+/* Concurrent pushes: up to max_pushes PUSH decisions in flight, never two for one instance; a
+ * translation is not held up by pushes in flight; an instance that gives no answer (a silent
+ * Kong, then its timeout) delays no other: the others get each new configuration while it backs
+ * off. */
+static void test_m_concurrent_pushes(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    m_init(&m);
+    kgc_sync_machine_set_max_pushes(&m, 2);
+    kgc_sync_machine_mark(&m, 0);
+    m_translate(&m, 100 * MS, mkblob(H_A, false, 1), true);
+    struct kgc_sync_blob *blob_a = kgc_sync_blob_ref(m.cur);
+    const char *k3 = "http://kong-3:8001";
+    m_event(&m, KGC_KONG_EV_READY, K1, "n1", "", NULL);
+    m_event(&m, KGC_KONG_EV_READY, K2, "n2", "", NULL);
+    m_event(&m, KGC_KONG_EV_READY, k3, "n3", "", NULL);
+    struct kgc_sync_inst *i3 = m_expect_push(&m, 100 * MS, k3, H_A);
+    struct kgc_sync_inst *i2 = m_expect_push(&m, 100 * MS, K2, H_A);
+    assert_int_equal(m.n_pushing, 2);
+    m_expect(&m, 100 * MS, KGC_SYNC_DO_IDLE); /* both slots taken: K1 waits for an answer */
+    m_answer(&m, i3, 110 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    struct kgc_sync_inst *i1 = m_expect_push(&m, 110 * MS, K1, H_A);
+    m_expect(&m, 110 * MS, KGC_SYNC_DO_IDLE); /* k3 holds A; K1 and K2 are in flight */
+
+    /* a change while K1 and K2 are in flight: translated on time, pushed as slots free up */
+    kgc_sync_machine_mark(&m, 200 * MS);
+    struct kgc_sync_decision d = m_expect(&m, 200 * MS, KGC_SYNC_DO_WAIT);
+    assert_int_equal(d.until_ns, 300 * MS);
+    m_translate(&m, 300 * MS, mkblob(H_B, false, 2), true);
+    m_expect(&m, 300 * MS, KGC_SYNC_DO_IDLE); /* both slots still taken */
+    /* K2 is silent: its push times out; it alone backs off and k3 gets B at once */
+    m_fail(&m, i2, 5100 * MS);
+    assert_int_equal(i2->retry_at_ns, 5200 * MS);
+    m_expect_push(&m, 5100 * MS, k3, H_B);
+    m_expect(&m, 5100 * MS, KGC_SYNC_DO_IDLE); /* K1 (A in flight) and k3 (B) hold the slots */
+    m_answer(&m, i3, 5110 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    struct kgc_sync_push_outcome applied = {.kind = KGC_KONG_PUSH_APPLIED};
+    kgc_sync_machine_push_done(&m, i1, blob_a, &applied, 5120 * MS); /* A: sent before B was */
+    kgc_sync_blob_unref(blob_a);
+    assert_string_equal(i1->accepted->hash, H_A);
+    m_expect_push(&m, 5120 * MS, K1, H_B);
+    d = m_expect(&m, 5120 * MS, KGC_SYNC_DO_WAIT); /* K2's backoff */
+    assert_int_equal(d.until_ns, 5200 * MS);
+    m_answer(&m, i1, 5130 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    m_expect_push(&m, 5200 * MS, K2, H_B);
+    m_answer(&m, i2, 5210 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    assert_int_equal(m.n_pushing, 0);
+    m_expect(&m, 5210 * MS, KGC_SYNC_DO_IDLE);
+    /* max_pushes 0 counts as 1 */
+    kgc_sync_machine_set_max_pushes(&m, 0);
+    assert_int_equal(m.max_pushes, 1);
+    kgc_sync_machine_free(&m);
+}
+
+/* An aborted push (shutdown) frees its slot; REMOVED during a push: the answer still frees it. */
+static void test_m_push_slots_freed(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    m_init(&m);
+    kgc_sync_machine_set_max_pushes(&m, 1);
+    kgc_sync_machine_mark(&m, 0);
+    m_translate(&m, 100 * MS, mkblob(H_A, false, 1), true);
+    m_event(&m, KGC_KONG_EV_READY, K1, "n1", "", NULL);
+    m_event(&m, KGC_KONG_EV_READY, K2, "n2", "", NULL);
+    struct kgc_sync_inst *i2 = m_expect_push(&m, 100 * MS, K2, H_A);
+    m_expect(&m, 100 * MS, KGC_SYNC_DO_IDLE);
+    kgc_sync_machine_push_aborted(&m, i2);
+    assert_int_equal(m.n_pushing, 0);
+    i2 = m_expect_push(&m, 100 * MS, K2, H_A); /* asked again */
+    m_event(&m, KGC_KONG_EV_REMOVED, K2, NULL, "", NULL);
+    m_fail(&m, i2, 200 * MS);
+    m_expect_push(&m, 200 * MS, K1, H_A);
+    kgc_sync_machine_free(&m);
+}
+
+/* kgc_change_to_push_seconds: from the first mark of a change to the last byte sent to the last
+ * instance, taken once every ready instance holds its configuration; once per configuration; not
+ * for a translation that needed no push; an instance that is not ready does not hold it back. */
+static void test_m_change_latency(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    m_init(&m);
+    kgc_sync_machine_set_max_pushes(&m, 4);
+    m_event(&m, KGC_KONG_EV_READY, K1, "n1", "", NULL);
+    m_event(&m, KGC_KONG_EV_READY, K2, "n2", "", NULL);
+    uint64_t ns = 0;
+    kgc_sync_machine_mark(&m, 1000 * MS);
+    kgc_sync_machine_mark(&m, 1050 * MS); /* the same change's second event */
+    m_translate(&m, 1150 * MS, mkblob(H_A, false, 1), true);
+    struct kgc_sync_inst *a = m_expect_push(&m, 1150 * MS, K2, H_A);
+    struct kgc_sync_inst *b = m_expect_push(&m, 1150 * MS, K1, H_A);
+    /* measured to the last byte sent to the last instance; Kong's load time after it is not
+     * kgc's */
+    struct kgc_sync_push_outcome o = {.kind = KGC_KONG_PUSH_APPLIED, .sent_ns = 1168 * MS};
+    kgc_sync_machine_push_done(&m, a, m.cur, &o, 1170 * MS);
+    assert_false(kgc_sync_machine_take_latency(&m, &ns)); /* K1 does not hold it yet */
+    o.sent_ns = 1160 * MS;
+    kgc_sync_machine_push_done(&m, b, m.cur, &o, 1190 * MS);
+    assert_true(kgc_sync_machine_take_latency(&m, &ns));
+    assert_int_equal(ns, 168 * MS);
+    assert_false(kgc_sync_machine_take_latency(&m, &ns)); /* once */
+    /* a forced re-push of the same text (READY) is no new change */
+    m_event(&m, KGC_KONG_EV_READY, K1, "n1", H_A, NULL);
+    m_answer(&m, m_expect_push(&m, 2000 * MS, K1, H_A), 2010 * MS, KGC_KONG_PUSH_UNCHANGED, 0, 0);
+    assert_false(kgc_sync_machine_take_latency(&m, &ns));
+    /* a change whose translation gives the same text: no push, nothing measured */
+    kgc_sync_machine_mark(&m, 3000 * MS);
+    m_translate(&m, 3100 * MS, mkblob(H_A, false, 1), true);
+    m_expect(&m, 3100 * MS, KGC_SYNC_DO_IDLE);
+    assert_false(kgc_sync_machine_take_latency(&m, &ns));
+    /* K2 goes unreachable: the next change is measured when K1 alone holds it */
+    m_event(&m, KGC_KONG_EV_UNREACHABLE, K2, NULL, "", NULL);
+    kgc_sync_machine_mark(&m, 4000 * MS);
+    m_translate(&m, 4100 * MS, mkblob(H_B, false, 2), true);
+    m_answer(&m, m_expect_push(&m, 4100 * MS, K1, H_B), 4130 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    assert_true(kgc_sync_machine_take_latency(&m, &ns));
+    assert_int_equal(ns, 130 * MS);
+    /* kgc's own status write marks again while the push is in flight, and that translation gives
+     * the same text: the answer still measures from the change's first mark */
+    kgc_sync_machine_mark(&m, 5000 * MS);
+    m_translate(&m, 5100 * MS, mkblob(H_C, false, 3), true);
+    struct kgc_sync_inst *c = m_expect_push(&m, 5100 * MS, K1, H_C);
+    kgc_sync_machine_mark(&m, 5150 * MS);
+    m_translate(&m, 5250 * MS, mkblob(H_C, false, 3), true);
+    m_expect(&m, 5250 * MS, KGC_SYNC_DO_IDLE); /* in flight already */
+    m_answer(&m, c, 5300 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    assert_true(kgc_sync_machine_take_latency(&m, &ns));
+    assert_int_equal(ns, 300 * MS);
+    /* the next change is translated while the answer to this one is on its way (Kong switched
+     * before answering): both are measured, each once */
+    kgc_sync_machine_mark(&m, 6000 * MS);
+    m_translate(&m, 6100 * MS, mkblob("dddddddddddddddddddddddddddddddd", false, 4), true);
+    struct kgc_sync_blob *d4 = kgc_sync_blob_ref(m.cur);
+    c = m_expect_push(&m, 6100 * MS, K1, "dddddddddddddddddddddddddddddddd");
+    kgc_sync_machine_mark(&m, 6200 * MS);
+    m_translate(&m, 6300 * MS, mkblob("eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", false, 5), true);
+    struct kgc_sync_push_outcome ok = {.kind = KGC_KONG_PUSH_APPLIED, .sent_ns = 6150 * MS};
+    kgc_sync_machine_push_done(&m, c, d4, &ok, 6500 * MS);
+    kgc_sync_blob_unref(d4);
+    assert_true(kgc_sync_machine_take_latency(&m, &ns));
+    assert_int_equal(ns, 150 * MS);
+    m_answer(&m, m_expect_push(&m, 6500 * MS, K1, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"), 6700 * MS,
+             KGC_KONG_PUSH_APPLIED, 0, 0);
+    assert_true(kgc_sync_machine_take_latency(&m, &ns));
+    assert_int_equal(ns, 500 * MS);
+    kgc_sync_machine_free(&m);
+}
+
 static void test_m_translated_adopts(void **state)
 {
     (void)state;
@@ -1718,6 +1947,9 @@ int main(void)
         cmocka_unit_test(test_m_unreachable_removed),
         cmocka_unit_test(test_m_restored_set),
         cmocka_unit_test(test_m_translated_adopts),
+        cmocka_unit_test(test_m_concurrent_pushes),
+        cmocka_unit_test(test_m_push_slots_freed),
+        cmocka_unit_test(test_m_change_latency),
     };
     int rc = cmocka_run_group_tests_name("machine", machine, NULL, NULL);
     const struct CMUnitTest tests[] = {
@@ -1731,6 +1963,7 @@ int main(void)
         cmocka_unit_test(test_push_duration_histogram),
         cmocka_unit_test(test_accepted_set_survives_restart),
         cmocka_unit_test(test_restored_set_carried_until_repush),
+        cmocka_unit_test(test_failed_pushes_never_recorded_as_accepted),
         cmocka_unit_test(test_route_verdict_known_before_first_status),
         cmocka_unit_test(test_only_usable_listeners_pushed),
         cmocka_unit_test(test_fake_clock_drives_thread),
