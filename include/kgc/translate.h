@@ -203,6 +203,61 @@ struct kgc_translate_output {
 int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_output *out,
                   struct kgc_err *err);
 
+/* ---- incremental translation ------------------------------------------------------------------
+ * A state that keeps, per HTTPRoute, what translating it gave (its planning records, problems and
+ * the text of each rule's service and upstream), so that a call translates again only the
+ * objects that changed since the previous call on the state and assembles the document from the
+ * kept pieces: the same bytes, hash, counts and problems as kgc_translate() on the same snapshot
+ * (test_translate compares both on random change sequences).
+ *
+ * Translated again per call: each changed HTTPRoute; the HTTPRoutes whose backendRefs name a
+ * changed Service, or the Service of a changed EndpointSlice; with a changed ReferenceGrant, every
+ * HTTPRoute with a backendRef into another namespace. Redone per call over the kept records
+ * (linear, no re-serialisation): the precedence ranking (a route whose Kong route id moves is
+ * written again), the LIMITATION problems of the changed routes and of the routes that can meet
+ * them (a hostname in common, or open to any hostname; all of them when the pair budget runs out
+ * or Kong's priorities stop or start being uniform), the isolation routes and the certificates
+ * (Gateways and Secrets: a Secret change costs nothing else). The assembly and the MD5 are over
+ * the whole document. Everything is translated again (stats->full, with why) on the first call,
+ * after a failed call, when `everything` is set, when the input's settings (controller, flavour,
+ * version, fallback target, which callbacks are set) change, under a flavour other than
+ * traditional_compatible (its priorities are n - rank: one route moves them all), and when a
+ * Gateway, GatewayClass, Namespace (attachments, listeners) or another kind changed.
+ *
+ * The caller's contract: `changes` names every object (kind, namespace, name) added, changed or
+ * deleted since the previous call on this state, or `everything` is true; and the answers of
+ * input.listener_usable and input.listener_kong_port changed only with a Gateway-kind change
+ * listed (else pass everything). Memory: the state holds the route objects it translated
+ * (references) and the text of every rule (about the document's size). One thread at a time. */
+struct kgc_translate_state;
+
+/* One changed object: kind and where ("" or NULL namespace for cluster-scoped kinds). */
+struct kgc_translate_change {
+    enum kgc_api_kind kind;
+    const char *namespace;
+    const char *name;
+};
+
+/* What one incremental call did. */
+struct kgc_translate_incr_stats {
+    bool full;                /* everything translated again */
+    const char *why_full;     /* static text when full, else NULL */
+    size_t routes_planned;    /* HTTPRoutes translated again */
+    size_t fragments_written; /* services and upstreams serialised */
+    size_t bytes_written;     /* their bytes */
+};
+
+/* A new empty state (NULL when out of memory). */
+struct kgc_translate_state *kgc_translate_state_new(void);
+/* Frees st and everything it keeps. NULL is fine. */
+void kgc_translate_state_free(struct kgc_translate_state *st);
+/* kgc_translate() of in's snapshot, reusing what st kept (see above). out as kgc_translate()'s;
+ * stats optional. Returns 0, KGC_EINVAL or KGC_ENOMEM (the state then starts again next call). */
+int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_translate_input *in,
+                              const struct kgc_translate_change *changes, size_t n_changes,
+                              bool everything, struct kgc_translate_output *out,
+                              struct kgc_translate_incr_stats *stats, struct kgc_err *err);
+
 /* Whether s can be input.invalid_backend_target: "HOST:PORT" or "[V6]:PORT", HOST an IP address
  * or a lower-case DNS name, PORT 1..65535 (what Kong takes as a target). */
 bool kgc_translate_target_valid(const char *s);

@@ -151,9 +151,97 @@ static void usable_ctx_free(struct usable_ctx *u)
     kgc_strmap_destroy(&u->by_key);
 }
 
+/* ---- what changed ------------------------------------------------------------------------------
+ */
+
+void kgc_sync_record_change(struct kgc_sync *s, enum kgc_api_kind kind,
+                            const struct kgc_api_obj *obj)
+{
+    char *ns = obj ? strdup(obj->meta.namespace ? obj->meta.namespace : "") : NULL;
+    char *name = obj && obj->meta.name ? strdup(obj->meta.name) : NULL;
+    pthread_mutex_lock(&s->mu);
+    struct kgc_sync_changes *c = &s->changes;
+    if (!c->everything && !c->v)
+        c->v = calloc(KGC_SYNC_MAX_CHANGES, sizeof(*c->v));
+    if (!c->everything && (!ns || !name || !c->v || c->n == KGC_SYNC_MAX_CHANGES))
+        c->everything = true;
+    if (!c->everything) {
+        c->v[c->n++] = (struct kgc_sync_objchange){kind, ns, name};
+        ns = name = NULL;
+    }
+    pthread_mutex_unlock(&s->mu);
+    free(ns);
+    free(name);
+}
+
+static void changes_clear(struct kgc_sync_objchange *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].ns);
+        free(v[i].name);
+    }
+    free(v);
+}
+
+void kgc_sync_changes_free(struct kgc_sync *s)
+{
+    changes_clear(s->changes.v, s->changes.n);
+    s->changes = (struct kgc_sync_changes){0};
+    kgc_translate_state_free(s->tstate);
+    s->tstate = NULL;
+}
+
+/* Whether the changes can be scoped by the translator: the listeners' verdicts
+ * (kgc_status_gateway_usable_listeners) also read TLS Secrets, ReferenceGrants and the publish
+ * Service, which the translator does not know; a hidden (rejected) object changes the lookup
+ * without a change. */
+static bool need_everything(const struct kgc_sync *s, const struct kgc_sync_changes *c, bool fresh)
+{
+    if (c->everything || !fresh || s->n_broken || s->built_broken)
+        return true;
+    for (size_t i = 0; i < c->n; i++) {
+        const struct kgc_sync_objchange *ch = &c->v[i];
+        if (ch->kind == KGC_API_SECRET || ch->kind == KGC_API_REFERENCEGRANT)
+            return true;
+        if (ch->kind == KGC_API_SERVICE && s->publish_ns && s->publish_name &&
+            strcmp(ch->ns, s->publish_ns) == 0 && strcmp(ch->name, s->publish_name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Translates, incrementally when the changes allow (else everything again through the same
+ * state; without a state, kgc_translate()). */
+static int translate(struct kgc_sync *s, const struct kgc_translate_input *in,
+                     const struct kgc_sync_changes *c, bool fresh, struct kgc_translate_output *out,
+                     struct kgc_translate_incr_stats *stats, struct kgc_err *err)
+{
+    if (!s->tstate)
+        s->tstate = kgc_translate_state_new();
+    if (!s->tstate) {
+        memset(stats, 0, sizeof(*stats));
+        stats->full = true;
+        return kgc_translate(in, out, err);
+    }
+    struct kgc_translate_change *v = c->n ? calloc(c->n, sizeof(*v)) : NULL;
+    bool everything = need_everything(s, c, fresh) || (c->n && !v);
+    for (size_t i = 0; v && i < c->n; i++)
+        v[i] = (struct kgc_translate_change){c->v[i].kind, c->v[i].ns, c->v[i].name};
+    int rc = kgc_translate_incremental(s->tstate, in, everything ? NULL : v, everything ? 0 : c->n,
+                                       everything, out, stats, err);
+    free(v);
+    return rc;
+}
+
 /* fresh: a change (not a re-translation after a rejection). */
 int kgc_sync_build(struct kgc_sync *s, bool fresh)
 {
+    /* what changed, taken before the translation reads the cache: a change recorded from here on
+     * is translated (again) by the next build */
+    pthread_mutex_lock(&s->mu);
+    struct kgc_sync_changes changes = s->changes;
+    s->changes = (struct kgc_sync_changes){0};
+    pthread_mutex_unlock(&s->mu);
     kgc_sync_exclude_prune(s);
     /* the routes, before the translator reads them */
     struct kgc_sync_rwalk *rw = kgc_sync_verdicts_walk(s);
@@ -182,9 +270,12 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh)
     };
     struct kgc_translate_output out = {0};
     struct kgc_err err = {0};
+    struct kgc_translate_incr_stats istats = {0};
     uint64_t t0 = kgc_clock_now(s->clock);
-    int rc = kgc_translate(&in, &out, &err);
+    int rc = translate(s, &in, &changes, fresh, &out, &istats, &err);
     uint64_t took = kgc_clock_now(s->clock) - t0;
+    s->built_broken = s->n_broken;
+    changes_clear(changes.v, changes.n);
     if (rc == 0 && uc.oom) {
         kgc_translate_output_free(&out);
         rc = kgc_err_set(&err, KGC_ENOMEM, "out of memory judging listeners");
@@ -234,7 +325,9 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh)
     kgc_debug(KGC_SYNC_COMPONENT, "translated", KGC_F_STR("hash", b->hash),
               KGC_F_INT("bytes", b->len), KGC_F_INT("routes", out.counts.routes),
               KGC_F_INT("problems", out.n_problems), KGC_F_INT("ms", took / KGC_NS_PER_MS),
-              KGC_F_BOOL("unchanged", same));
+              KGC_F_BOOL("unchanged", same), KGC_F_BOOL("incremental", !istats.full),
+              KGC_F_INT("routes_translated", istats.routes_planned),
+              KGC_F_STR("why_full", istats.why_full ? istats.why_full : ""));
     kgc_sync_blob_unref(b); /* cur holds it; only this thread changes cur */
     kgc_sync_verdicts_record(s, rw);
     if (adopted)

@@ -475,13 +475,13 @@ int kgc_sync_new(const struct kgc_sync_options *o, const struct kgc_status_looku
     return 0;
 }
 
+static void mark(struct kgc_sync *s);
+
 static void on_object_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
                              const struct kgc_api_obj *new_obj, void *ctx)
 {
-    (void)kind;
-    (void)old_obj;
-    (void)new_obj;
-    kgc_sync_mark_dirty(ctx);
+    kgc_sync_record_change(ctx, kind, new_obj ? new_obj : old_obj);
+    mark(ctx); /* the change says what to translate again */
 }
 
 int kgc_sync_watch_cache(struct kgc_sync *s, struct kgc_cache *cache)
@@ -582,6 +582,7 @@ void kgc_sync_free(struct kgc_sync *s)
     free(s->invalid_backend_target);
     free(s->publish_ns);
     free(s->publish_name);
+    kgc_sync_changes_free(s);
     free(s->workers);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cond);
@@ -590,6 +591,12 @@ void kgc_sync_free(struct kgc_sync *s)
 }
 
 void kgc_sync_mark_dirty(struct kgc_sync *s)
+{
+    kgc_sync_record_change(s, KGC_API_KIND_COUNT, NULL); /* unknown: translate everything */
+    mark(s);
+}
+
+static void mark(struct kgc_sync *s)
 {
     uint64_t now = kgc_clock_now(s->clock);
     pthread_mutex_lock(&s->mu);

@@ -207,6 +207,31 @@ struct kgc_sync_broken {
     char *message;
 };
 
+/* ---- what changed (build.c) --------------------------------------------------------------------
+ * The objects changed since the last translation, so that it translates only what they touch
+ * (kgc_translate_incremental). Bounded: past KGC_SYNC_MAX_CHANGES, or after a change the
+ * translator cannot scope (the listener view), everything is translated again. */
+#define KGC_SYNC_MAX_CHANGES 1024
+
+struct kgc_sync_objchange {
+    enum kgc_api_kind kind;
+    char *ns; /* owned; "" for cluster-scoped kinds */
+    char *name;
+};
+
+struct kgc_sync_changes {
+    struct kgc_sync_objchange *v; /* KGC_SYNC_MAX_CHANGES slots once allocated */
+    size_t n;
+    bool everything; /* overflowed, out of memory, or a change without object */
+};
+
+/* Records a changed object (any thread; takes mu). obj NULL: everything changed
+ * (kgc_sync_mark_dirty(): the caller does not say what). */
+void kgc_sync_record_change(struct kgc_sync *s, enum kgc_api_kind kind,
+                            const struct kgc_api_obj *obj);
+/* Frees what the change set and the translator's state hold (kgc_sync_free). */
+void kgc_sync_changes_free(struct kgc_sync *s);
+
 /* One PUSH decision handed to a push worker, and its answer (sync.c). */
 struct kgc_sync_job {
     struct kgc_sync_inst *inst;
@@ -271,6 +296,12 @@ struct kgc_sync {
     size_t n_broken;
     struct kgc_sync_stats stats;
     char persisted_hash[KGC_KONG_HASH_LEN + 1]; /* syncer thread: the stored record's hash */
+    /* build.c: what changed since the last translation (guarded by mu; the cache handler and
+     * the listener view add, kgc_sync_build() takes it whole), and the incremental translator's
+     * state (syncer thread only) */
+    struct kgc_sync_changes changes;
+    struct kgc_translate_state *tstate;
+    size_t built_broken; /* syncer thread: n_broken when the last translation ran */
 };
 
 /* sync.c */

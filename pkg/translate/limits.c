@@ -41,7 +41,7 @@ static bool limitation_said(const struct tr_ctx *c, const struct route_ctx *rc, 
  * with headers and no method, the Gateway API picks the method match and Kong the header match,
  * whatever kgc's priorities. Said as a LIMITATION of the rule Kong prefers (ranked after the
  * ranking). */
-static void traditional_precedence_limits(struct tr_ctx *c)
+static void traditional_precedence_limits(struct tr_ctx *c, const struct tr_limits_focus *lf)
 {
     size_t start = 0;
     while (start < c->svcs.n && !c->oom) {
@@ -50,7 +50,7 @@ static void traditional_precedence_limits(struct tr_ctx *c)
         while (end < c->svcs.n && ((const struct tr_svc *)c->svcs.v[end])->rc == first->rc)
             end++;
         const struct route_ctx *rc = first->rc;
-        for (size_t j = start; j < end; j++) {
+        for (size_t j = start; j < end && (!lf || lf->focus(rc, lf->ctx)); j++) {
             const struct tr_svc *vb = c->svcs.v[j];
             for (size_t b = 0; b < vb->n_kr; b++) {
                 const struct tr_kroute *kb = &vb->kr[b];
@@ -138,24 +138,81 @@ static int cmp_bare(const void *a, const void *b)
  * matches of routes of different Gateways on one listen with the same path, no method, header or
  * query, and a hostname in common are the same Kong route twice: one answers for both Gateways.
  * Said as a LIMITATION of each. */
-static void shared_listen_limits(struct tr_ctx *c)
+/* The LIMITATION of x for the pair (x, y) of shared_listen_limits. */
+static void shared_listen_said(struct tr_ctx *c, const struct bare *x, const struct bare *y)
 {
-    struct bare *v = NULL;
-    size_t n = 0;
+    char *msg = tr_printf(c,
+                          "matches[%u]: Kong serves every Gateway on one proxy listen "
+                          "per port, and HTTPRoute %s Rule %u of another Gateway on "
+                          "this listen has the same path and hostname: one of them "
+                          "answers for both Gateways",
+                          x->k->match, y->rc->r->obj.meta.key, y->k->rule);
+    if (msg && !limitation_said(c, x->rc, x->k->rule, msg))
+        tr_problem(c, KGC_API_HTTPROUTE, x->rc->ns, x->rc->name, (int32_t)x->k->rule, -1,
+                   KGC_TRANSLATE_LIMITATION, "%s", msg);
+    free(msg);
+}
+
+static void shared_listen_limits(struct tr_ctx *c, const struct tr_limits_focus *lf)
+{
+    struct bare *v = NULL, *keys = NULL;
+    size_t n = 0, n_keys = 0;
+    for (size_t i = 0; i < c->svcs.n && lf; i++) { /* the focused routes' paths */
+        const struct tr_svc *s = c->svcs.v[i];
+        if (!lf->focus(s->rc, lf->ctx))
+            continue;
+        for (size_t j = 0; j < s->n_kr; j++) {
+            const struct tr_kroute *k = &s->kr[j];
+            if (k->method || k->headers || k->queries || s->rc->n_gw_listens == 0)
+                continue;
+            struct bare *g = realloc(keys, (n_keys + 1) * sizeof(*g));
+            if (!g) {
+                c->oom = true;
+                free(keys);
+                return;
+            }
+            keys = g;
+            keys[n_keys++] = (struct bare){s->rc, k, kroute_path(s->rc, k)};
+        }
+    }
+    if (lf) { /* every pair with a focused side, in one pass */
+        for (size_t i = 0; i < c->svcs.n && n_keys && !c->oom; i++) {
+            const struct tr_svc *s = c->svcs.v[i];
+            for (size_t j = 0; j < s->n_kr && !c->oom; j++) {
+                const struct tr_kroute *k = &s->kr[j];
+                if (k->method || k->headers || k->queries || s->rc->n_gw_listens == 0)
+                    continue;
+                struct bare y = {s->rc, k, kroute_path(s->rc, k)};
+                for (size_t x = 0; x < n_keys; x++)
+                    if (cmp_bare(&keys[x], &y) == 0 && keys[x].rc != y.rc &&
+                        share_listen(keys[x].rc, y.rc) && hosts_overlap(keys[x].rc, y.rc))
+                        shared_listen_said(c, &keys[x], &y);
+            }
+        }
+        free(keys);
+        return;
+    }
+    size_t cap = 0;
     for (size_t i = 0; i < c->svcs.n; i++) {
         const struct tr_svc *s = c->svcs.v[i];
         for (size_t j = 0; j < s->n_kr; j++) {
             const struct tr_kroute *k = &s->kr[j];
             if (k->method || k->headers || k->queries || s->rc->n_gw_listens == 0)
                 continue;
-            struct bare *g = realloc(v, (n + 1) * sizeof(*g));
+            struct bare one = {s->rc, k, kroute_path(s->rc, k)};
+            if (n < cap) {
+                v[n++] = one;
+                continue;
+            }
+            cap = cap ? 2 * cap : 64;
+            struct bare *g = realloc(v, cap * sizeof(*g));
             if (!g) {
                 c->oom = true;
                 free(v);
                 return;
             }
             v = g;
-            v[n++] = (struct bare){s->rc, k, kroute_path(s->rc, k)};
+            v[n++] = one;
         }
     }
     if (n > 1)
@@ -165,19 +222,8 @@ static void shared_listen_limits(struct tr_ctx *c)
             const struct bare *a = &v[i], *b = &v[j];
             if (a->rc == b->rc || !share_listen(a->rc, b->rc) || !hosts_overlap(a->rc, b->rc))
                 continue;
-            for (int side = 0; side < 2; side++) {
-                const struct bare *x = side ? b : a, *y = side ? a : b;
-                char *msg = tr_printf(c,
-                                      "matches[%u]: Kong serves every Gateway on one proxy listen "
-                                      "per port, and HTTPRoute %s Rule %u of another Gateway on "
-                                      "this listen has the same path and hostname: one of them "
-                                      "answers for both Gateways",
-                                      x->k->match, y->rc->r->obj.meta.key, y->k->rule);
-                if (msg && !limitation_said(c, x->rc, x->k->rule, msg))
-                    tr_problem(c, KGC_API_HTTPROUTE, x->rc->ns, x->rc->name, (int32_t)x->k->rule,
-                               -1, KGC_TRANSLATE_LIMITATION, "%s", msg);
-                free(msg);
-            }
+            for (int side = 0; side < 2; side++)
+                shared_listen_said(c, side ? b : a, side ? a : b);
         }
     }
     free(v);
@@ -374,12 +420,132 @@ static bool overtakes(const struct tc_entry *a, const struct tc_entry *b)
            matches_meet(a->rc, a->k, b->rc, b->k);
 }
 
+/* The LIMITATION of b, which Kong runs before the rules named in over. */
+static void tc_said(struct tr_ctx *c, const struct tc_entry *b, const char *over, size_t more)
+{
+    char *msg = tr_printf(c,
+                          "matches[%u]: Kong's traditional_compatible router gives it "
+                          "precedence over %s%s (Kong ranks kinds of conditions and header "
+                          "count first; the Gateway API ranks those rules first); set "
+                          "router_flavor = expressions",
+                          b->k->match, over, more ? " and more" : "");
+    if (msg && !limitation_said(c, b->rc, b->k->rule, msg))
+        tr_problem(c, KGC_API_HTTPROUTE, b->rc->ns, b->rc->name, (int32_t)b->k->rule, -1,
+                   KGC_TRANSLATE_LIMITATION, "%s", msg);
+    free(msg);
+}
+
+/* Entry indexes by rank (prio descending). */
+static int cmp_idx_rank(const void *a, const void *b, void *ctx)
+{
+    const struct tc_entry *v = ctx;
+    int64_t x = v[*(const size_t *)a].k->prio, y = v[*(const size_t *)b].k->prio;
+    return x > y ? -1 : x < y;
+}
+
+static void sort_by_rank(const struct tc_entry *v, struct idx_list *l)
+{
+    if (l->n > 1)
+        qsort_r(l->v, l->n, sizeof(*l->v), cmp_idx_rank, (void *)v);
+}
+
+/* tc_precedence_limits for the routes in focus without ranking every route: v unsorted, each
+ * focused b meets, per hostname of b and then among the routes open to any hostname, the routes
+ * ranked above it in rank order, as the whole run meets them. Only when the whole run cannot run
+ * out of its pair budget (lf->pair_bound): returns false otherwise, and then nothing was done. */
+static bool tc_focused(struct tr_ctx *c, const struct tr_limits_focus *lf, const struct tc_entry *v,
+                       size_t m)
+{
+    if (lf->pair_bound >= TC_PAIR_BUDGET)
+        return false;
+    /* the hostnames of the focused routes → their lists; the open routes */
+    struct kgc_strmap lists;
+    kgc_strmap_init(&lists);
+    struct idx_list open = {0}, focus = {0};
+    for (size_t j = 0; j < m && !c->oom; j++) {
+        if (!lf->focus(v[j].rc, lf->ctx))
+            continue;
+        c->oom = !idx_push(&focus, j);
+        for (size_t h = 0; h < v[j].rc->n_hosts && !c->oom && !open_hosts(v[j].rc); h++) {
+            if (kgc_strmap_get(&lists, v[j].rc->hosts[h]))
+                continue;
+            struct idx_list *l = calloc(1, sizeof(*l));
+            if (!l || kgc_strmap_put(&lists, v[j].rc->hosts[h], l, NULL) != 0) {
+                free(l);
+                c->oom = true;
+            }
+        }
+    }
+    for (size_t i = 0; i < m && !c->oom && focus.n; i++) {
+        if (open_hosts(v[i].rc)) {
+            c->oom = !idx_push(&open, i);
+            continue;
+        }
+        for (size_t h = 0; h < v[i].rc->n_hosts && !c->oom; h++) {
+            struct idx_list *l = kgc_strmap_get(&lists, v[i].rc->hosts[h]);
+            if (l)
+                c->oom = !idx_push(l, i);
+        }
+    }
+    sort_by_rank(v, &open);
+    size_t pos = 0;
+    const char *key;
+    void *val;
+    while (kgc_strmap_next(&lists, &pos, &key, &val))
+        sort_by_rank(v, val);
+    for (size_t f = 0; f < focus.n && !c->oom; f++) {
+        const struct tc_entry *b = &v[focus.v[f]];
+        char over[240] = "";
+        size_t len = 0, more = 0;
+        bool open_b = open_hosts(b->rc);
+        size_t n_lists = open_b ? 1 : b->rc->n_hosts + 1;
+        for (size_t h = 0; h < n_lists; h++) {
+            const struct idx_list *l =
+                !open_b && h < b->rc->n_hosts ? kgc_strmap_get(&lists, b->rc->hosts[h]) : &open;
+            if (open_b) /* every route ranked above: the open list holds only open ones */
+                l = NULL;
+            for (size_t x = 0; l && x < l->n && v[l->v[x]].k->prio > b->k->prio; x++) {
+                const struct tc_entry *a = &v[l->v[x]];
+                bool seen = false; /* met through an earlier hostname of b */
+                for (size_t e = 0; e < h && !seen; e++)
+                    for (size_t ah = 0; ah < a->rc->n_hosts && !seen && !open_hosts(a->rc); ah++)
+                        seen = strcmp(a->rc->hosts[ah], b->rc->hosts[e]) == 0;
+                if (!seen && overtakes(a, b))
+                    name_rule(a, b, over, sizeof(over), &len, &more);
+            }
+        }
+        if (open_b) { /* every route ranked above it, in rank order */
+            struct idx_list above = {0};
+            for (size_t i = 0; i < m && !c->oom; i++)
+                if (v[i].k->prio > b->k->prio)
+                    c->oom = !idx_push(&above, i);
+            sort_by_rank(v, &above);
+            for (size_t x = 0; x < above.n; x++)
+                if (overtakes(&v[above.v[x]], b))
+                    name_rule(&v[above.v[x]], b, over, sizeof(over), &len, &more);
+            free(above.v);
+        }
+        if (len)
+            tc_said(c, b, over, more);
+    }
+    pos = 0;
+    while (kgc_strmap_next(&lists, &pos, &key, &val)) {
+        free(((struct idx_list *)val)->v);
+        free(val);
+    }
+    kgc_strmap_destroy(&lists);
+    free(open.v);
+    free(focus.v);
+    return true;
+}
+
 /* Under traditional_compatible Kong runs routes by its own priority (tc_priority) and kgc's rank
  * decides only among equal ones: each Kong route that Kong ranks above a route kgc ranks first,
  * where one request can match both, is a LIMITATION of its rule naming the rules it overtakes.
  * Only routes that can share a hostname are compared: those with exact hostnames by hostname
  * (one list per name), against every route open to any hostname. */
-static void tc_precedence_limits(struct tr_ctx *c)
+static void tc_precedence_limits(struct tr_ctx *c, const struct tr_limits_focus *lf,
+                                 struct tr_limits_info *info)
 {
     size_t n = 0;
     for (size_t i = 0; i < c->svcs.n; i++)
@@ -408,6 +574,9 @@ static void tc_precedence_limits(struct tr_ctx *c)
     }
     if (lo == hi) /* one Kong priority for all: the ids order them as kgc ranks */
         goto out;
+    info->uniform = false;
+    if (lf && tc_focused(c, lf, v, m))
+        goto out;
     qsort(v, m, sizeof(*v), cmp_rank);
     for (size_t i = 0; i < m && !c->oom; i++) {
         if (open_hosts(v[i].rc)) {
@@ -432,7 +601,15 @@ static void tc_precedence_limits(struct tr_ctx *c)
         const struct tc_entry *b = &v[j];
         char over[240] = "";
         size_t len = 0, more = 0;
+        /* out of focus: the pairs are counted all the same, so that the budget runs out where
+         * it would without a focus */
+        bool judge = !lf || lf->focus(b->rc, lf->ctx);
         if (open_hosts(b->rc)) {
+            if (!judge) {
+                size_t pairs = j < budget ? j : budget;
+                budget -= pairs;
+                continue;
+            }
             for (size_t i = 0; i < j && budget; i++, budget--)
                 if (overtakes(&v[i], b))
                     name_rule(&v[i], b, over, sizeof(over), &len, &more);
@@ -445,24 +622,15 @@ static void tc_precedence_limits(struct tr_ctx *c)
                     if (stamp[i] == j + 1)
                         continue; /* met through another hostname */
                     stamp[i] = j + 1;
-                    if (overtakes(&v[i], b))
+                    if (judge && overtakes(&v[i], b))
                         name_rule(&v[i], b, over, sizeof(over), &len, &more);
                 }
             }
         }
-        if (!len)
-            continue;
-        char *msg = tr_printf(c,
-                              "matches[%u]: Kong's traditional_compatible router gives it "
-                              "precedence over %s%s (Kong ranks kinds of conditions and header "
-                              "count first; the Gateway API ranks those rules first); set "
-                              "router_flavor = expressions",
-                              b->k->match, over, more ? " and more" : "");
-        if (msg && !limitation_said(c, b->rc, b->k->rule, msg))
-            tr_problem(c, KGC_API_HTTPROUTE, b->rc->ns, b->rc->name, (int32_t)b->k->rule, -1,
-                       KGC_TRANSLATE_LIMITATION, "%s", msg);
-        free(msg);
+        if (len)
+            tc_said(c, b, over, more);
     }
+    info->budget_hit = budget == 0;
 out:;
     size_t pos = 0;
     const char *key;
@@ -478,12 +646,20 @@ out:;
     free(v);
 }
 
+void tr_kong_limits_focused(struct tr_ctx *c, const struct tr_limits_focus *lf,
+                            struct tr_limits_info *info)
+{
+    *info = (struct tr_limits_info){.uniform = true};
+    if (c->flavor == TR_TRADITIONAL)
+        traditional_precedence_limits(c, lf);
+    else if (c->flavor == TR_TRADITIONAL_COMPATIBLE)
+        tc_precedence_limits(c, lf, info);
+    if (!c->oom)
+        shared_listen_limits(c, lf);
+}
+
 void tr_kong_limits(struct tr_ctx *c)
 {
-    if (c->flavor == TR_TRADITIONAL)
-        traditional_precedence_limits(c);
-    else if (c->flavor == TR_TRADITIONAL_COMPATIBLE)
-        tc_precedence_limits(c);
-    if (!c->oom)
-        shared_listen_limits(c);
+    struct tr_limits_info info;
+    tr_kong_limits_focused(c, NULL, &info);
 }

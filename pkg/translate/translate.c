@@ -15,7 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
-static void free_problems(struct kgc_translate_problem *p, size_t n)
+void tr_free_problems(struct kgc_translate_problem *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(p[i].namespace);
@@ -27,7 +27,7 @@ static void free_problems(struct kgc_translate_problem *p, size_t n)
 
 /* ---- one HTTPRoute: where it is attached ----------------------------------------------------- */
 
-static void route_ctx_free(struct route_ctx *rc)
+void tr_route_ctx_free(struct route_ctx *rc)
 {
     if (!rc)
         return;
@@ -382,7 +382,7 @@ static void keep_targets(struct tr_ctx *c, struct tr_svc *v, const struct tr_tar
     v->n_targets = n;
 }
 
-static void svc_free(struct tr_svc *v)
+void tr_svc_free(struct tr_svc *v)
 {
     if (!v)
         return;
@@ -410,7 +410,7 @@ static bool plan_rule(struct route_ctx *rc, uint32_t ri)
     v->rule = ri;
     tr_plan_matches(rc, ri, &f, plan_kroute, v);
     if (v->n_kr == 0 || c->oom) {
-        svc_free(v);
+        tr_svc_free(v);
         if (!c->oom) {
             /* say why, with the reason of the last match dropped */
             const char *why = NULL;
@@ -438,7 +438,7 @@ static bool plan_rule(struct route_ctx *rc, uint32_t ri)
     free(targets);
     v->name = tr_printf(c, "httproute.%s.%s.%u", rc->ns, rc->name, ri);
     if (c->oom || kgc_base_vec_push(&c->svcs, v) != 0) {
-        svc_free(v);
+        tr_svc_free(v);
         c->oom = true;
         return false;
     }
@@ -455,7 +455,7 @@ static bool plan_rule(struct route_ctx *rc, uint32_t ri)
     return !c->oom;
 }
 
-static void plan_route(struct tr_ctx *c, const struct kgc_api_httproute *r)
+void tr_plan_route(struct tr_ctx *c, const struct kgc_api_httproute *r)
 {
     struct route_ctx *rc = calloc(1, sizeof(*rc));
     if (!rc) {
@@ -464,19 +464,19 @@ static void plan_route(struct tr_ctx *c, const struct kgc_api_httproute *r)
     }
     *rc = (struct route_ctx){.c = c, .r = r, .ns = r->obj.meta.namespace, .name = r->obj.meta.name};
     if (!rc->ns || !rc->name || !route_attach(rc)) {
-        route_ctx_free(rc);
+        tr_route_ctx_free(rc);
         return;
     }
     if (!tr_dns_label(rc->ns) || !tr_dns_subdomain(rc->name)) {
         tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, -1, -1, KGC_TRANSLATE_DROPPED,
                    "the namespace or name is not a valid Kubernetes name, so no Kong entity name "
                    "can be made from it");
-        route_ctx_free(rc);
+        tr_route_ctx_free(rc);
         return;
     }
     /* owned by c->routes from here: the rules planned below point at it */
     if (kgc_base_vec_push(&c->routes, rc) != 0) {
-        route_ctx_free(rc);
+        tr_route_ctx_free(rc);
         c->oom = true;
         return;
     }
@@ -504,7 +504,7 @@ static void plan_route(struct tr_ctx *c, const struct kgc_api_httproute *r)
     } while (0)
 
 /* Gateway API precedence, highest first (README.md, "Precedence"). */
-static int cmp_precedence(const void *a, const void *b)
+int tr_cmp_precedence(const void *a, const void *b)
 {
     const struct tr_kroute *x = *(const struct tr_kroute *const *)a;
     const struct tr_kroute *y = *(const struct tr_kroute *const *)b;
@@ -566,11 +566,9 @@ void tr_kroute_id(const struct tr_kroute *k, const char *name, char out[37])
     snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
-static void rank(struct tr_ctx *c)
+void tr_rank_assign(struct tr_ctx *c)
 {
     size_t n = c->kroutes.n;
-    if (n > 1)
-        qsort(c->kroutes.v, n, sizeof(*c->kroutes.v), cmp_precedence);
     uint32_t place = 0;
     for (size_t i = 0; i < n; i++) {
         struct tr_kroute *k = c->kroutes.v[i];
@@ -580,6 +578,13 @@ static void rank(struct tr_ctx *c)
         place = prev && prev->facts == k->facts ? place + 1 : 0;
         k->facts_place = place;
     }
+}
+
+static void rank(struct tr_ctx *c)
+{
+    if (c->kroutes.n > 1)
+        qsort(c->kroutes.v, c->kroutes.n, sizeof(*c->kroutes.v), tr_cmp_precedence);
+    tr_rank_assign(c);
 }
 
 /* ---- the entry points ------------------------------------------------------------------------ */
@@ -597,14 +602,33 @@ static void parse_version(struct tr_ctx *c, const char *v)
     c->redirect_plugin = major > 3 || (major == 3 && minor >= 9);
 }
 
+void tr_ctx_setup(struct tr_ctx *c, const struct kgc_translate_input *in)
+{
+    c->in = in;
+    c->lk = in->lookup;
+    kgc_status_options_default(&c->so);
+    if (in->controller_name && in->controller_name[0])
+        c->so.controller_name = in->controller_name;
+    c->controller = c->so.controller_name ? c->so.controller_name : KGC_STATUS_DEFAULT_CONTROLLER;
+    c->flavor = !in->router_flavor                              ? TR_TRADITIONAL_COMPATIBLE
+                : strcmp(in->router_flavor, "expressions") == 0 ? TR_EXPRESSIONS
+                : strcmp(in->router_flavor, "traditional") == 0 ? TR_TRADITIONAL
+                                                                : TR_TRADITIONAL_COMPATIBLE;
+    parse_version(c, in->kong_version);
+    c->fallback[0] = '\0';
+    if (in->invalid_backend_target &&
+        !tr_host_port(in->invalid_backend_target, c->fallback, sizeof(c->fallback)))
+        c->fallback[0] = '\0'; /* malformed: off (kgc checks the option at start) */
+}
+
 static void ctx_free(struct tr_ctx *c)
 {
     tr_free_slices(c);
     for (size_t i = 0; i < c->svcs.n; i++)
-        svc_free(c->svcs.v[i]);
+        tr_svc_free(c->svcs.v[i]);
     kgc_base_vec_free(&c->svcs);
     for (size_t i = 0; i < c->routes.n; i++)
-        route_ctx_free(c->routes.v[i]);
+        tr_route_ctx_free(c->routes.v[i]);
     kgc_base_vec_free(&c->routes);
     kgc_base_vec_free(&c->kroutes);
     tr_isolation_free(c);
@@ -619,20 +643,9 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
     if (!in || !in->lookup || !in->lookup->get)
         return kgc_err_set(err, KGC_EINVAL, "translate: no input or no lookup");
 
-    struct tr_ctx c = {.in = in, .lk = in->lookup};
+    struct tr_ctx c = {0};
     kgc_strmap_init(&c.slices);
-    kgc_status_options_default(&c.so);
-    if (in->controller_name && in->controller_name[0])
-        c.so.controller_name = in->controller_name;
-    c.controller = c.so.controller_name ? c.so.controller_name : KGC_STATUS_DEFAULT_CONTROLLER;
-    c.flavor = !in->router_flavor                              ? TR_TRADITIONAL_COMPATIBLE
-               : strcmp(in->router_flavor, "expressions") == 0 ? TR_EXPRESSIONS
-               : strcmp(in->router_flavor, "traditional") == 0 ? TR_TRADITIONAL
-                                                               : TR_TRADITIONAL_COMPATIBLE;
-    parse_version(&c, in->kong_version);
-    if (in->invalid_backend_target &&
-        !tr_host_port(in->invalid_backend_target, c.fallback, sizeof(c.fallback)))
-        c.fallback[0] = '\0'; /* malformed: off (kgc checks the option at start) */
+    tr_ctx_setup(&c, in);
 
     /* The planning pass reads the snapshot once: routes, attachments, backends, problems,
      * counts, precedence. The writing passes read only what it kept (and the routes, whose
@@ -645,7 +658,7 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
     for (size_t i = 0; i < routes.n && !c.oom; i++) {
         const struct kgc_api_httproute *r = kgc_api_as_httproute(routes.v[i]);
         if (r)
-            plan_route(&c, r);
+            tr_plan_route(&c, r);
     }
     if (!c.oom)
         rank(&c);
@@ -664,7 +677,7 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
     kgc_jsonscan_release(text_len);
     if (c.oom || !text) {
         free(text);
-        free_problems(c.problems, c.n_problems);
+        tr_free_problems(c.problems, c.n_problems);
         memset(out, 0, sizeof(*out));
         return kgc_err_set(err, KGC_ENOMEM, "translate: out of memory");
     }
@@ -690,6 +703,6 @@ void kgc_translate_output_free(struct kgc_translate_output *out)
     if (!out)
         return;
     free(out->config);
-    free_problems(out->problems, out->n_problems);
+    tr_free_problems(out->problems, out->n_problems);
     memset(out, 0, sizeof(*out));
 }

@@ -383,6 +383,27 @@ bool tr_gateway_owned(struct tr_ctx *c, const struct kgc_api_gateway *gw);
  * Gateway API asks (precedence under the traditional flavours, Gateways sharing a Kong listen). */
 void tr_kong_limits(struct tr_ctx *c);
 
+/* Which routes tr_kong_limits_focused() judges (incremental.c): problems are recorded only for
+ * the routes focus() admits, each against every other route, and exactly those a whole run records
+ * for them. */
+struct tr_limits_focus {
+    bool (*focus)(const struct route_ctx *rc, void *ctx);
+    void *ctx;
+    /* at least the pairs a whole traditional_compatible run compares: sum over hostnames of the
+     * square of the number of Kong routes of exact-host routes with that hostname, plus 2 x Kong
+     * routes x Kong routes of routes open to any hostname. Below the pair budget the run is
+     * judged for the focus alone. */
+    uint64_t pair_bound;
+};
+/* What a run of the limits saw that makes its result depend on every route. */
+struct tr_limits_info {
+    bool uniform;    /* traditional_compatible: one Kong priority for all (nothing compared) */
+    bool budget_hit; /* the pair budget ran out (what is judged then depends on every route) */
+};
+/* tr_kong_limits() restricted to lf (NULL: every route). */
+void tr_kong_limits_focused(struct tr_ctx *c, const struct tr_limits_focus *lf,
+                            struct tr_limits_info *info);
+
 /* ---- match.c -------------------------------------------------------------------------------- */
 
 /* Called once per Kong route of a rule, in (match, host) order, by tr_plan_matches(). */
@@ -426,6 +447,26 @@ void tr_service_timeouts(struct route_ctx *rc, uint32_t ri, json_object *svc);
  * may be larger than needed) and its length in *len; NULL (and c->oom) when an allocation failed.
  * Sets c->quiet. */
 char *tr_write_document(struct tr_ctx *c, size_t *len);
+
+/* The service (with its Kong routes and plugins) and the upstream (with its targets) of v, as
+ * the document holds them, appended to b (incremental.c keeps them per rule). */
+void tr_write_service_text(struct tr_ctx *c, const struct tr_svc *v, struct kgc_base_buf *b);
+void tr_write_upstream_text(struct tr_ctx *c, const struct tr_svc *v, struct kgc_base_buf *b);
+
+/* ---- translate.c: the planning pass, for incremental.c --------------------------------------- */
+
+/* Fills c's settings (flavour, version, controller, fallback target) from in. */
+void tr_ctx_setup(struct tr_ctx *c, const struct kgc_translate_input *in);
+/* Plans one route: its struct route_ctx goes to c->routes, its rules to c->svcs and c->kroutes,
+ * its problems to c->problems, its entities into c->counts. */
+void tr_plan_route(struct tr_ctx *c, const struct kgc_api_httproute *r);
+/* Gateway API precedence of two struct tr_kroute * (qsort order, highest first). */
+int tr_cmp_precedence(const void *a, const void *b);
+/* With c->kroutes in precedence order: sets every prio, facts and facts_place. */
+void tr_rank_assign(struct tr_ctx *c);
+void tr_route_ctx_free(struct route_ctx *rc);
+void tr_svc_free(struct tr_svc *v);
+void tr_free_problems(struct kgc_translate_problem *p, size_t n);
 
 /* ---- owner.c -------------------------------------------------------------------------------- */
 

@@ -388,3 +388,13 @@ char *tr_write_document(struct tr_ctx *c, size_t *len)
     }
     return kgc_base_buf_take(&b, len);
 }
+
+void tr_write_service_text(struct tr_ctx *c, const struct tr_svc *v, struct kgc_base_buf *b)
+{
+    write_service(c, v, b);
+}
+
+void tr_write_upstream_text(struct tr_ctx *c, const struct tr_svc *v, struct kgc_base_buf *b)
+{
+    write_upstream(c, v, b);
+}

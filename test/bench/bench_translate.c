@@ -25,6 +25,7 @@
 #include <json-c/json.h>
 #include <malloc.h>
 #include <stdbool.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,48 @@ static void store_foreach(void *ctx, enum kgc_api_kind kind, const char *ns, kgc
     }
 }
 
+/* HTTPRoute r of the bench's shape; version is the first rule's path "/api/v<version>". */
+static void route_json(char *json, size_t size, size_t r, size_t routes, size_t gateways,
+                       size_t version)
+{
+    size_t g = r % gateways, ns = g % NAMESPACES;
+    size_t other = r + gateways < routes ? r + gateways : r; /* same namespace */
+    snprintf(json, size,
+             "{\"metadata\":{\"name\":\"route%zu\",\"namespace\":\"ns%zu\",\"uid\":\"r-%zu\","
+             "\"creationTimestamp\":\"2025-01-01T00:00:00Z\"},\"spec\":{"
+             "\"parentRefs\":[{\"name\":\"gw%zu\"}],\"hostnames\":[\"r%zu.example.com\"],"
+             "\"rules\":[{\"matches\":[{\"path\":{\"type\":\"PathPrefix\",\"value\":"
+             "\"/api/v%zu\"},\"headers\":[{\"name\":\"x-env\",\"value\":\"prod\"}]}],"
+             "\"filters\":[{\"type\":\"RequestHeaderModifier\",\"requestHeaderModifier\":{"
+             "\"set\":[{\"name\":\"x-route\",\"value\":\"r%zu\"}]}}],"
+             "\"backendRefs\":[{\"name\":\"svc%zu\",\"port\":80}]},"
+             "{\"matches\":[{\"path\":{\"type\":\"Exact\",\"value\":\"/health\"}}],"
+             "\"backendRefs\":[{\"name\":\"svc%zu\",\"port\":80,\"weight\":80},"
+             "{\"name\":\"svc%zu\",\"port\":80,\"weight\":20}]}]}}",
+             r, ns, r, g, r, version, r, r, r, other);
+}
+
+/* Replaces the stored object of the same kind and key (a watch's MODIFIED). */
+static void store_replace(struct store *s, enum kgc_api_kind kind, const char *json)
+{
+    struct kgc_api_obj *o = NULL;
+    struct kgc_err err = {0};
+    if (kgc_api_parse_text(kind, json, strlen(json), &o, &err) != 0) {
+        fprintf(stderr, "bench: parse: %s\n", err.msg);
+        exit(1);
+    }
+    for (size_t i = 0; i < s->n[kind]; i++) {
+        if (strcmp(s->objs[kind][i]->meta.key, o->meta.key) == 0) {
+            kgc_api_obj_unref(s->objs[kind][i]);
+            s->objs[kind][i] = o;
+            if (kgc_strmap_put(&s->by_key[kind], o->meta.key, o, NULL) != 0)
+                exit(1);
+            return;
+        }
+    }
+    exit(1);
+}
+
 static void build(struct store *s, size_t routes)
 {
     memset(s, 0, sizeof(*s));
@@ -135,21 +178,7 @@ static void build(struct store *s, size_t routes)
         store_add(s, KGC_API_ENDPOINTSLICE, json);
     }
     for (size_t r = 0; r < routes; r++) {
-        size_t g = r % gateways, ns = g % NAMESPACES;
-        size_t other = r + gateways < routes ? r + gateways : r; /* same namespace */
-        snprintf(json, sizeof(json),
-                 "{\"metadata\":{\"name\":\"route%zu\",\"namespace\":\"ns%zu\",\"uid\":\"r-%zu\","
-                 "\"creationTimestamp\":\"2025-01-01T00:00:00Z\"},\"spec\":{"
-                 "\"parentRefs\":[{\"name\":\"gw%zu\"}],\"hostnames\":[\"r%zu.example.com\"],"
-                 "\"rules\":[{\"matches\":[{\"path\":{\"type\":\"PathPrefix\",\"value\":"
-                 "\"/api/v%zu\"},\"headers\":[{\"name\":\"x-env\",\"value\":\"prod\"}]}],"
-                 "\"filters\":[{\"type\":\"RequestHeaderModifier\",\"requestHeaderModifier\":{"
-                 "\"set\":[{\"name\":\"x-route\",\"value\":\"r%zu\"}]}}],"
-                 "\"backendRefs\":[{\"name\":\"svc%zu\",\"port\":80}]},"
-                 "{\"matches\":[{\"path\":{\"type\":\"Exact\",\"value\":\"/health\"}}],"
-                 "\"backendRefs\":[{\"name\":\"svc%zu\",\"port\":80,\"weight\":80},"
-                 "{\"name\":\"svc%zu\",\"port\":80,\"weight\":20}]}]}}",
-                 r, ns, r, g, r, r % 7, r, r, r, other);
+        route_json(json, sizeof(json), r, routes, gateways, r % 7);
         store_add(s, KGC_API_HTTPROUTE, json);
     }
 }
@@ -261,8 +290,119 @@ static void print_kind_bytes(const struct kgc_translate_output *out, size_t http
            (double)tags / (double)http_routes);
 }
 
-int main(void)
+/* CPU seconds this thread has used. */
+static double cpu_now_s(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double pct(double *v, size_t n, double p)
+{
+    qsort(v, n, sizeof(*v), cmp_double);
+    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+    return v[i < n ? i : n - 1];
+}
+
+#define INCR_CHANGES 200
+#define FULL_EVERY   20 /* a full translation after every 20th change, alternating */
+
+/* Single-route path changes at 10k routes: CPU per change of kgc_translate() (before) and of
+ * kgc_translate_incremental() (after), alternating on the same snapshot, and the bytes written
+ * again per change; the last incremental hash is checked against a full translation. */
+static int incremental_bench(size_t routes, bool same_length)
+{
+    struct store s;
+    build(&s, routes);
+    size_t gateways = s.n[KGC_API_GATEWAY];
+    struct kgc_status_lookup lk = {.get = store_get, .foreach = store_foreach, .ctx = &s};
+    struct kgc_translate_input in = {.lookup = &lk, .router_flavor = "traditional_compatible"};
+    struct kgc_translate_state *st = kgc_translate_state_new();
+    struct kgc_translate_output out = {0};
+    struct kgc_translate_incr_stats stats;
+    struct kgc_err err = {0};
+    double c0 = cpu_now_s();
+    if (!st || kgc_translate_incremental(st, &in, NULL, 0, false, &out, &stats, &err) != 0) {
+        fprintf(stderr, "bench: incremental: %s\n", err.msg);
+        return 1;
+    }
+    double first_ms = (cpu_now_s() - c0) * 1000.0;
+    size_t config_len = out.config_len;
+    kgc_translate_output_free(&out);
+    double incr_ms[INCR_CHANGES], full_ms[INCR_CHANGES / FULL_EVERY], md5_ms[INCR_CHANGES];
+    size_t n_full = 0, bytes = 0, planned = 0, fulls = 0;
+    char json[4096], last_hash[KGC_DIGEST_MD5_HEX_LEN + 1] = "";
+    unsigned long long seed = 19;
+    for (size_t k = 0; k < INCR_CHANGES; k++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        size_t r = (size_t)(seed >> 33) % routes;
+        /* a new path: of the same length (the route keeps its precedence facts), or longer
+         * (it moves to other facts: the routes after it among equal facts move up a place,
+         * and their Kong route ids with them) */
+        route_json(json, sizeof(json), r, routes, gateways, same_length ? 1 + k % 8 : 10 + k);
+        store_replace(&s, KGC_API_HTTPROUTE, json);
+        char ns[32], name[32];
+        snprintf(ns, sizeof(ns), "ns%zu", r % gateways % NAMESPACES);
+        snprintf(name, sizeof(name), "route%zu", r);
+        struct kgc_translate_change ch = {KGC_API_HTTPROUTE, ns, name};
+        c0 = cpu_now_s();
+        if (kgc_translate_incremental(st, &in, &ch, 1, false, &out, &stats, &err) != 0) {
+            fprintf(stderr, "bench: incremental: %s\n", err.msg);
+            return 1;
+        }
+        incr_ms[k] = (cpu_now_s() - c0) * 1000.0;
+        bytes += stats.bytes_written;
+        planned += stats.routes_planned;
+        fulls += stats.full;
+        c0 = cpu_now_s();
+        char h[KGC_DIGEST_MD5_HEX_LEN + 1];
+        kgc_digest_md5_hex(out.config, out.config_len, h);
+        md5_ms[k] = (cpu_now_s() - c0) * 1000.0;
+        snprintf(last_hash, sizeof(last_hash), "%s", out.hash);
+        config_len = out.config_len;
+        kgc_translate_output_free(&out);
+        if ((k + 1) % FULL_EVERY == 0) {
+            c0 = cpu_now_s();
+            if (kgc_translate(&in, &out, &err) != 0) {
+                fprintf(stderr, "bench: translate: %s\n", err.msg);
+                return 1;
+            }
+            full_ms[n_full++] = (cpu_now_s() - c0) * 1000.0;
+            if (strcmp(out.hash, last_hash) != 0) {
+                fprintf(stderr, "bench: incremental hash %s != full %s\n", last_hash, out.hash);
+                return 1;
+            }
+            kgc_translate_output_free(&out);
+        }
+    }
+    printf("\nsingle-route path change (%s), %zu routes, traditional_compatible, CPU ms per "
+           "change (thread CPU time; the incremental hash checked against a full translation "
+           "every %d changes: equal)\n",
+           same_length ? "same length: /api/v3 -> /api/v5" : "longer: /api/v3 -> /api/v12", routes,
+           FULL_EVERY);
+    printf("%-26s %8s %8s %8s %14s\n", "", "changes", "p50 ms", "p99 ms", "bytes written");
+    double full_p50 = pct(full_ms, n_full, 0.5), full_p99 = pct(full_ms, n_full, 0.99);
+    printf("%-26s %8zu %8.1f %8.1f %14zu\n", "before: kgc_translate", n_full, full_p50, full_p99,
+           config_len);
+    printf("%-26s %8d %8.1f %8.1f %14zu\n", "after: incremental", INCR_CHANGES,
+           pct(incr_ms, INCR_CHANGES, 0.5), pct(incr_ms, INCR_CHANGES, 0.99), bytes / INCR_CHANGES);
+    printf("%-26s %8d %8.1f %8.1f %14s\n", "  of which MD5 floor", INCR_CHANGES,
+           pct(md5_ms, INCR_CHANGES, 0.5), pct(md5_ms, INCR_CHANGES, 0.99), "-");
+    printf("first incremental call (full): %.1f ms; routes planned per change: %.2f; full "
+           "fallbacks: %zu; config %zu B\n",
+           first_ms, (double)planned / INCR_CHANGES, fulls, config_len);
+    kgc_translate_state_free(st);
+    store_free(&s);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "incremental") == 0) { /* only the change bench */
+        bench_print_machine();
+        return incremental_bench(10000, true) || incremental_bench(10000, false);
+    }
     bench_print_machine();
     printf("%-8s %-8s %-24s %10s %10s %12s %8s %8s %8s %10s %10s  %s\n", "routes", "gateways",
            "flavor", "best ms", "median ms", "config B", "svcs", "kroutes", "targets", "input KiB",
@@ -323,5 +463,5 @@ int main(void)
         }
         store_free(&s);
     }
-    return 0;
+    return incremental_bench(10000, true) || incremental_bench(10000, false);
 }

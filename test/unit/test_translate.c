@@ -2600,6 +2600,283 @@ static void test_kong_limitation_cross_route(void **state)
     }
 }
 
+/* ---- incremental translation ------------------------------------------------------------------
+ * kgc_translate_incremental() against kgc_translate() on random change sequences: after every
+ * step both must give the same bytes, hash, counts and problems. The seed is fixed (printed;
+ * KGC_INCR_SEED overrides it) so a failure replays. */
+
+struct incr_rng {
+    uint64_t s;
+};
+
+static uint32_t incr_next(struct incr_rng *r)
+{
+    r->s ^= r->s << 13;
+    r->s ^= r->s >> 7;
+    r->s ^= r->s << 17;
+    return (uint32_t)(r->s >> 16);
+}
+
+static uint32_t incr_pick(struct incr_rng *r, uint32_t n)
+{
+    return incr_next(r) % n;
+}
+
+#define INCR_WEB    "gateway-conformance-web-backend"
+#define INCR_ROUTES 14 /* rt-0..9 in INFRA, rt-10..13 in INCR_WEB (backends in INFRA) */
+
+/* A random HTTPRoute rt-<idx>: parents, hostnames, rules, matches and backends from small sets,
+ * so that routes meet (shared hostnames, equal paths, listener isolation, KongLimitations). */
+static void incr_route_json(struct incr_rng *r, int idx, bool exact_hosts, char *out, size_t size)
+{
+    static const char *const hosts[] = {"a.example.com", "b.example.com", "*.example.com",
+                                        "second-example.org", "x.other.org"};
+    static const char *const paths[] = {"/", "/api", "/api/v1", "/x"};
+    static const char *const svcs[] = {"infra-backend-v1", "infra-backend-v2", "infra-backend-v3"};
+    bool web = idx >= 10;
+    char parents[512] = "", hn[256] = "", rules[4096] = "";
+    uint32_t np = 1 + incr_pick(r, 2);
+    for (uint32_t i = 0; i < np; i++) {
+        static const char *const own[] = {"same-namespace", "all-namespaces",
+                                          "same-namespace-with-https-listener", "iso-gw"};
+        const char *gw =
+            web ? (incr_pick(r, 2) ? "all-namespaces" : "iso-gw") : own[incr_pick(r, 4)];
+        char one[160];
+        snprintf(one, sizeof(one), "%s{\"name\":\"%s\",\"namespace\":\"" INFRA "\"}", i ? "," : "",
+                 gw);
+        strncat(parents, one, sizeof(parents) - strlen(parents) - 1);
+    }
+    /* exact_hosts: every route has exact hostnames only, so that the limits are judged again for
+     * the routes the change can meet only (no route open to any hostname) */
+    uint32_t nh = exact_hosts ? 1 + incr_pick(r, 2) : incr_pick(r, 3);
+    for (uint32_t i = 0; i < nh; i++) {
+        char one[80];
+        uint32_t h = incr_pick(r, exact_hosts ? 4 : 5);
+        snprintf(one, sizeof(one), "%s\"%s\"", i ? "," : "", hosts[exact_hosts && h == 2 ? 4 : h]);
+        strncat(hn, one, sizeof(hn) - strlen(hn) - 1);
+    }
+    uint32_t nr = 1 + incr_pick(r, 3);
+    for (uint32_t ri = 0; ri < nr; ri++) {
+        char matches[1024] = "", backends[512] = "";
+        uint32_t nm = 1 + incr_pick(r, 2);
+        for (uint32_t mi = 0; mi < nm; mi++) {
+            char one[300];
+            snprintf(one, sizeof(one), "%s{\"path\":{\"type\":\"%s\",\"value\":\"%s\"}%s%s}",
+                     mi ? "," : "", incr_pick(r, 3) ? "PathPrefix" : "Exact",
+                     paths[incr_pick(r, 4)], incr_pick(r, 3) ? "" : ",\"method\":\"GET\"",
+                     incr_pick(r, 3) ? "" : ",\"headers\":[{\"name\":\"x-h\",\"value\":\"v\"}]");
+            strncat(matches, one, sizeof(matches) - strlen(matches) - 1);
+        }
+        uint32_t nb = 1 + incr_pick(r, 2);
+        for (uint32_t bi = 0; bi < nb; bi++) {
+            char one[200];
+            snprintf(one, sizeof(one), "%s{\"name\":\"%s\",%s\"port\":8080,\"weight\":%u}",
+                     bi ? "," : "", svcs[incr_pick(r, 3)],
+                     web ? "\"namespace\":\"" INFRA "\"," : "", incr_pick(r, 4));
+            strncat(backends, one, sizeof(backends) - strlen(backends) - 1);
+        }
+        char rule[1800];
+        snprintf(rule, sizeof(rule), "%s{\"matches\":[%s],\"backendRefs\":[%s]}", ri ? "," : "",
+                 matches, backends);
+        strncat(rules, rule, sizeof(rules) - strlen(rules) - 1);
+    }
+    snprintf(out, size,
+             "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"HTTPRoute\","
+             "\"metadata\":{\"name\":\"rt-%d\",\"namespace\":\"%s\",\"uid\":\"u-%d\","
+             "\"creationTimestamp\":\"2026-01-0%uT00:00:00Z\"},"
+             "\"spec\":{\"parentRefs\":[%s],\"hostnames\":[%s],\"rules\":[%s]}}",
+             idx, web ? INCR_WEB : INFRA, idx, 1 + incr_pick(r, 2), parents, hn, rules);
+}
+
+static void incr_same(const struct kgc_translate_output *full,
+                      const struct kgc_translate_output *inc, unsigned step, const char *op)
+{
+    if (full->config_len != inc->config_len || strcmp(full->config, inc->config) != 0) {
+        size_t at = 0;
+        while (full->config[at] && full->config[at] == inc->config[at])
+            at++;
+        size_t from = at > 80 ? at - 80 : 0;
+        fail_msg("step %u (%s): the incremental document differs at byte %zu:\n full: %.200s\n "
+                 "incr: %.200s",
+                 step, op, at, full->config + from, inc->config + from);
+    }
+    if (strcmp(full->hash, inc->hash) != 0)
+        fail_msg("step %u (%s): hash %s != %s", step, op, inc->hash, full->hash);
+    if (memcmp(&full->counts, &inc->counts, sizeof(full->counts)) != 0)
+        fail_msg("step %u (%s): counts differ (routes %zu/%zu, plugins %zu/%zu, snis %zu/%zu)",
+                 step, op, inc->counts.routes, full->counts.routes, inc->counts.plugins,
+                 full->counts.plugins, inc->counts.snis, full->counts.snis);
+    size_t n = full->n_problems > inc->n_problems ? full->n_problems : inc->n_problems;
+    for (size_t i = 0; i < n; i++) {
+        const struct kgc_translate_problem *a = i < full->n_problems ? &full->problems[i] : NULL;
+        const struct kgc_translate_problem *b = i < inc->n_problems ? &inc->problems[i] : NULL;
+        if (!a || !b || a->kind != b->kind || a->rule != b->rule || a->match != b->match ||
+            a->severity != b->severity || strcmp(a->namespace, b->namespace) != 0 ||
+            strcmp(a->name, b->name) != 0 || strcmp(a->message, b->message) != 0)
+            fail_msg("step %u (%s): problem %zu differs:\n full: %s %s %d: %s\n incr: %s %s %d: %s",
+                     step, op, i, a ? a->name : "-", a ? "" : "", a ? a->rule : -9,
+                     a ? a->message : "-", b ? b->name : "-", "", b ? b->rule : -9,
+                     b ? b->message : "-");
+    }
+}
+
+/* Edits the stored JSON of an object through fn and stores it again. */
+static void incr_set_str(struct tenv *t, enum kgc_api_kind kind, const char *ns, const char *name,
+                         const char *path0, size_t idx, const char *key, json_object *val)
+{
+    json_object *doc = fixture_set_json(t->env.set, kind, ns, name);
+    assert_non_null(doc);
+    json_object *o = doc;
+    char path[200];
+    snprintf(path, sizeof(path), "%s", path0);
+    for (char *tok = strtok(path, "."); tok; tok = strtok(NULL, ".")) {
+        json_object *next = get(o, tok);
+        assert_non_null(next);
+        o = json_object_is_type(next, json_type_array) ? json_object_array_get_idx(next, idx)
+                                                       : next;
+        assert_non_null(o);
+    }
+    json_object_object_add(o, key, val);
+    assert_non_null(fixture_set_update(t->env.set, kind, ns, name, true));
+}
+
+static uint16_t incr_kong_port(void *ctx, const struct kgc_api_gateway *gw, uint32_t li)
+{
+    (void)ctx;
+    return gw->listeners[li].port == 443 ? 8443 : 8000;
+}
+
+static void test_incremental_matches_full(void **state)
+{
+    struct tenv *t = *state;
+    /* a Gateway with listener isolation (hostnames within others on one port), and a
+     * ReferenceGrant target namespace */
+    add_yaml(&t->env, "apiVersion: gateway.networking.k8s.io/v1\n"
+                      "kind: Gateway\n"
+                      "metadata: {name: iso-gw, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  gatewayClassName: {GATEWAY_CLASS_NAME}\n"
+                      "  listeners:\n"
+                      "  - {name: any, port: 80, protocol: HTTP, allowedRoutes: {namespaces: "
+                      "{from: All}}}\n"
+                      "  - {name: wild, port: 80, protocol: HTTP, hostname: '*.example.com', "
+                      "allowedRoutes: {namespaces: {from: All}}}\n"
+                      "  - {name: exact, port: 80, protocol: HTTP, hostname: a.example.com, "
+                      "allowedRoutes: {namespaces: {from: All}}}\n");
+    const char *seed_env = getenv("KGC_INCR_SEED");
+    uint64_t seed = seed_env ? strtoull(seed_env, NULL, 0) : UINT64_C(0x19C0FFEE);
+    print_message("incremental vs full: seed 0x%llx (KGC_INCR_SEED)\n", (unsigned long long)seed);
+    struct incr_rng rng = {seed ? seed : 1};
+    struct kgc_translate_state *st = kgc_translate_state_new();
+    assert_non_null(st);
+    bool grant = false, wide = false;
+    unsigned incremental = 0, full_calls = 0;
+    size_t planned = 0, limitations = 0, snis = 0, isolation = 0;
+    for (unsigned step = 0; step < 800; step++) {
+        bool exact_hosts = step >= 400; /* a second phase: exact hostnames only */
+        if (step == 400)
+            print_message("incremental vs full: from step 400, exact hostnames only\n");
+        struct kgc_translate_change ch[4];
+        size_t n = 0;
+        char json[8192], name[32], op[96];
+        uint32_t what = incr_pick(&rng, 100);
+        unsigned phase_step = step % 400;
+        if (phase_step < INCR_ROUTES || what < 40) {
+            int idx =
+                phase_step < INCR_ROUTES ? (int)phase_step : (int)incr_pick(&rng, INCR_ROUTES);
+            incr_route_json(&rng, idx, exact_hosts, json, sizeof(json));
+            add_json_text(&t->env, json);
+            snprintf(name, sizeof(name), "rt-%d", idx);
+            ch[n++] = (struct kgc_translate_change){KGC_API_HTTPROUTE, idx >= 10 ? INCR_WEB : INFRA,
+                                                    strdup(name)};
+            snprintf(op, sizeof(op), "route %s", name);
+        } else if (what < 52) {
+            int idx = (int)incr_pick(&rng, INCR_ROUTES);
+            snprintf(name, sizeof(name), "rt-%d", idx);
+            fixture_set_remove(t->env.set, KGC_API_HTTPROUTE, idx >= 10 ? INCR_WEB : INFRA, name);
+            ch[n++] = (struct kgc_translate_change){KGC_API_HTTPROUTE, idx >= 10 ? INCR_WEB : INFRA,
+                                                    strdup(name)};
+            snprintf(op, sizeof(op), "delete %s", name);
+        } else if (what < 62) {
+            snprintf(name, sizeof(name), "infra-backend-v%u", 1 + incr_pick(&rng, 3));
+            int port = incr_pick(&rng, 2) ? 8080 : 8090;
+            incr_set_str(t, KGC_API_SERVICE, INFRA, name, "spec.ports", 0, "port",
+                         json_object_new_int(port));
+            ch[n++] = (struct kgc_translate_change){KGC_API_SERVICE, INFRA, strdup(name)};
+            snprintf(op, sizeof(op), "service %s port %d", name, port);
+        } else if (what < 74) {
+            snprintf(name, sizeof(name), "infra-backend-v%u-x1", 1 + incr_pick(&rng, 3));
+            char addr[32];
+            snprintf(addr, sizeof(addr), "10.9.%u.%u", incr_pick(&rng, 3), 1 + incr_pick(&rng, 3));
+            json_object *addrs = json_object_new_array();
+            json_object_array_add(addrs, json_object_new_string(addr));
+            incr_set_str(t, KGC_API_ENDPOINTSLICE, INFRA, name, "endpoints", 0, "addresses", addrs);
+            ch[n++] = (struct kgc_translate_change){KGC_API_ENDPOINTSLICE, INFRA, strdup(name)};
+            snprintf(op, sizeof(op), "endpointslice %s %s", name, addr);
+        } else if (what < 80) {
+            char err[FIXTURE_ERR_MAX], cn[32];
+            snprintf(cn, sizeof(cn), "cn-%u.example.com", incr_pick(&rng, 1000));
+            if (fixture_set_add_tls_secret(t->env.set, INFRA, "tls-validity-checks-certificate", cn,
+                                           err, sizeof(err)) != 0)
+                fail_msg("%s", err);
+            ch[n++] = (struct kgc_translate_change){KGC_API_SECRET, INFRA,
+                                                    strdup("tls-validity-checks-certificate")};
+            snprintf(op, sizeof(op), "secret %s", cn);
+        } else if (what < 90) {
+            grant = !grant;
+            if (grant)
+                add_yaml(&t->env, "apiVersion: gateway.networking.k8s.io/v1beta1\n"
+                                  "kind: ReferenceGrant\n"
+                                  "metadata: {name: incr-grant, namespace: " INFRA "}\n"
+                                  "spec:\n"
+                                  "  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, "
+                                  "namespace: " INCR_WEB "}]\n"
+                                  "  to: [{group: '', kind: Service}]\n");
+            else
+                fixture_set_remove(t->env.set, KGC_API_REFERENCEGRANT, INFRA, "incr-grant");
+            ch[n++] =
+                (struct kgc_translate_change){KGC_API_REFERENCEGRANT, INFRA, strdup("incr-grant")};
+            snprintf(op, sizeof(op), "referencegrant %s", grant ? "added" : "removed");
+        } else if (what < 95) {
+            wide = !wide;
+            incr_set_str(t, KGC_API_GATEWAY, INFRA, "iso-gw", "spec.listeners", 1, "hostname",
+                         json_object_new_string(wide ? "*.org" : "*.example.com"));
+            ch[n++] = (struct kgc_translate_change){KGC_API_GATEWAY, INFRA, strdup("iso-gw")};
+            snprintf(op, sizeof(op), "gateway listener hostname %s",
+                     wide ? "*.org" : "*.example.com");
+        } else {
+            snprintf(op, sizeof(op), "nothing");
+        }
+        struct kgc_translate_input in = {.lookup = &t->env.lk,
+                                         .listener_kong_port = incr_kong_port};
+        struct kgc_translate_output full = {0}, inc = {0};
+        struct kgc_translate_incr_stats stats;
+        struct kgc_err err = {0};
+        assert_int_equal(kgc_translate(&in, &full, &err), 0);
+        assert_int_equal(kgc_translate_incremental(st, &in, ch, n, false, &inc, &stats, &err), 0);
+        incr_same(&full, &inc, step, op);
+        if (stats.full)
+            full_calls++;
+        else
+            incremental++;
+        planned += stats.routes_planned;
+        for (size_t i = 0; i < full.n_problems; i++)
+            limitations += full.problems[i].severity == KGC_TRANSLATE_LIMITATION;
+        snis += full.counts.snis;
+        for (const char *p = full.config; (p = strstr(p, "kgc.isolation.")); p++)
+            isolation++;
+        for (size_t i = 0; i < n; i++)
+            free((char *)ch[i].name);
+        kgc_translate_output_free(&full);
+        kgc_translate_output_free(&inc);
+    }
+    print_message("incremental vs full: %u incremental calls, %u full (first, Gateway changes), "
+                  "%zu routes planned; met %zu KongLimitations, %zu snis, %zu isolation routes\n",
+                  incremental, full_calls, planned, limitations, snis, isolation);
+    assert_true(incremental > 700); /* the incremental path is what was compared */
+    kgc_translate_state_free(st);
+}
+
 int main(void)
 {
 #define G(i)                                                                                       \
@@ -2612,6 +2889,7 @@ int main(void)
     _Static_assert(sizeof(GOLDEN) / sizeof(GOLDEN[0]) == 22, "one test per golden case");
     const struct CMUnitTest units[] = {
         cmocka_unit_test_setup_teardown(test_deterministic, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_incremental_matches_full, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_precedence_paths, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_precedence_hosts_and_ties, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_weights, unit_setup, tenv_teardown),

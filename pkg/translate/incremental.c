@@ -1,0 +1,1207 @@
+/* incremental — kgc_translate_incremental(): the same document as kgc_translate(), with the work
+ * proportional to what changed (include/kgc/translate.h, "Incremental translation").
+ *
+ * The state keeps, per HTTPRoute, what the planning pass made of it (struct route_ctx, its
+ * struct tr_svc records, its problems and counts, the Services it names) and, per rule, the
+ * serialized service and upstream (struct frag). A call re-plans the routes the changes touch
+ * (the route itself; routes naming a changed Service or one whose EndpointSlice changed; routes
+ * with cross-namespace backends when a ReferenceGrant changed), writes their fragments again, and
+ * then redoes what depends on every route, cheaply:
+ *   - the ranking: the surviving Kong routes keep their order; the new ones are sorted and merged
+ *     in (O(n)); each route whose (facts, facts_place), i.e. whose Kong route id, moved is written
+ *     again (its service fragment only);
+ *   - the LIMITATION problems (limits.c): judged again for the touched routes and the routes that
+ *     can meet them (a hostname in common, or open to any hostname); everything when a route open
+ *     to any hostname changed, when the pair budget ran out or when Kong's priorities became or
+ *     stopped being uniform;
+ *   - the isolation routes and the certificates: made again every call (they read Gateways and
+ *     Secrets only, a few per Gateway);
+ * and assembles the document from the fragments in the writer's order. Everything that reads
+ * Gateways, GatewayClasses or Namespaces (attachments, listener scope) and every flavour but
+ * traditional_compatible (whose priorities are n - rank: one route moves every other) start
+ * again from nothing: a full translation through the same code. */
+#include "translate_internal.h"
+
+#include "kgc/digest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* One rule's text, as the document holds it. */
+struct frag {
+    struct tr_svc *v; /* owned by its route */
+    char *svc;        /* the service (owned) */
+    size_t svc_len;
+    char *ups; /* the upstream (owned); NULL when the rule has no target */
+    size_t ups_len;
+    uint64_t sig;                       /* the Kong route ids' inputs when svc was written */
+    struct kgc_translate_counts counts; /* what writing it counted (plugins) */
+};
+
+/* One HTTPRoute of the snapshot. */
+struct entry {
+    char *key;                     /* "ns/name" (owned) */
+    const struct kgc_api_obj *obj; /* the route planned (reference held) */
+    struct route_ctx *rc;          /* NULL: not in the configuration */
+    struct frag *frags;            /* one per rule kept, in plan order */
+    size_t n_frags;
+    struct kgc_translate_problem *plan_p; /* the planning pass's problems */
+    size_t n_plan_p;
+    struct kgc_translate_problem *lim_p; /* LIMITATION problems (limits.c) */
+    size_t n_lim_p, cap_lim_p;
+    struct kgc_translate_counts counts; /* the planning pass's */
+    char **refs;                        /* "ns/name" of every backendRef (owned) */
+    size_t n_refs;
+    bool cross_ns; /* a backendRef into another namespace (ReferenceGrants decide) */
+    bool dirty;    /* planned this call */
+    bool focus;    /* limits judged this call */
+};
+
+struct kgc_translate_state {
+    bool valid; /* the records below match the last successful call */
+    char *settings;
+    struct tr_ctx c;
+    struct kgc_strmap by_key;    /* key → struct entry * */
+    struct kgc_base_vec order;   /* struct entry * by key */
+    struct kgc_base_vec frags;   /* struct frag * by service name */
+    struct kgc_base_vec ranked;  /* struct tr_kroute * in precedence order */
+    struct kgc_strmap slice_svc; /* EndpointSlice "ns/name" → struct slice_rec * */
+    bool uniform;                /* the last limits run's */
+    /* the limits' pair bound (struct tr_limits_focus): hostname → struct host_n *, the sum of
+     * their squares, Kong routes of routes open to any hostname, all Kong routes */
+    struct kgc_strmap host_n;
+    uint64_t sumsq, n_open_kr, n_kr;
+    struct kgc_base_vec focused; /* struct route_ctx * in focus, sorted by address */
+};
+
+struct host_n {
+    char *host; /* owned; the map's key */
+    uint64_t n;
+};
+
+/* ---- small helpers ----------------------------------------------------------------------------
+ */
+
+static void counts_add(struct kgc_translate_counts *a, const struct kgc_translate_counts *b)
+{
+    a->http_routes += b->http_routes;
+    a->services += b->services;
+    a->routes += b->routes;
+    a->upstreams += b->upstreams;
+    a->targets += b->targets;
+    a->plugins += b->plugins;
+    a->certificates += b->certificates;
+    a->snis += b->snis;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp((*(const struct entry *const *)a)->key, (*(const struct entry *const *)b)->key);
+}
+
+static int cmp_frag(const void *a, const void *b)
+{
+    return strcmp((*(const struct frag *const *)a)->v->name,
+                  (*(const struct frag *const *)b)->v->name);
+}
+
+/* Where p is (or goes) in the sorted vector. */
+static size_t vec_find(const struct kgc_base_vec *vec, const void *p,
+                       int (*cmp)(const void *, const void *), bool *found)
+{
+    size_t lo = 0, hi = vec->n;
+    *found = false;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = cmp(&vec->v[mid], &p);
+        if (r == 0) {
+            *found = true;
+            return mid;
+        }
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int vec_insert(struct kgc_base_vec *vec, void *p, int (*cmp)(const void *, const void *))
+{
+    bool found;
+    size_t at = vec_find(vec, p, cmp, &found);
+    if (kgc_base_vec_push(vec, p) != 0)
+        return KGC_ENOMEM;
+    memmove(&vec->v[at + 1], &vec->v[at], (vec->n - 1 - at) * sizeof(*vec->v));
+    vec->v[at] = p;
+    return 0;
+}
+
+static void vec_remove(struct kgc_base_vec *vec, const void *p,
+                       int (*cmp)(const void *, const void *))
+{
+    bool found;
+    size_t at = vec_find(vec, p, cmp, &found);
+    if (!found || vec->v[at] != p)
+        return;
+    memmove(&vec->v[at], &vec->v[at + 1], (vec->n - at - 1) * sizeof(*vec->v));
+    vec->n--;
+}
+
+/* What the Kong route ids of v are made from (traditional_compatible writes no other rank). */
+static uint64_t frag_sig(const struct tr_svc *v)
+{
+    uint64_t h = UINT64_C(1469598103934665603);
+    for (size_t i = 0; i < v->n_kr; i++) {
+        h = (h ^ v->kr[i].facts) * UINT64_C(1099511628211);
+        h = (h ^ v->kr[i].facts_place) * UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+/* ---- one route's records ------------------------------------------------------------------------
+ */
+
+/* Frees what the planning and writing passes made of e (not its key nor its object). */
+static void entry_clear(struct entry *e)
+{
+    for (size_t i = 0; i < e->n_frags; i++) {
+        free(e->frags[i].svc);
+        free(e->frags[i].ups);
+        tr_svc_free(e->frags[i].v);
+    }
+    free(e->frags);
+    e->frags = NULL;
+    e->n_frags = 0;
+    tr_route_ctx_free(e->rc);
+    e->rc = NULL;
+    tr_free_problems(e->plan_p, e->n_plan_p);
+    e->plan_p = NULL;
+    e->n_plan_p = 0;
+    tr_free_problems(e->lim_p, e->n_lim_p);
+    e->lim_p = NULL;
+    e->n_lim_p = e->cap_lim_p = 0;
+    for (size_t i = 0; i < e->n_refs; i++)
+        free(e->refs[i]);
+    free(e->refs);
+    e->refs = NULL;
+    e->n_refs = 0;
+    e->cross_ns = false;
+    memset(&e->counts, 0, sizeof(e->counts));
+}
+
+static void entry_free(struct entry *e)
+{
+    if (!e)
+        return;
+    entry_clear(e);
+    kgc_api_obj_unref(e->obj);
+    free(e->key);
+    free(e);
+}
+
+/* The Services e's backendRefs name, whatever their group and kind (a superset is harmless). */
+static int entry_refs(struct entry *e, const struct kgc_api_httproute *r)
+{
+    const char *ns = r->obj.meta.namespace ? r->obj.meta.namespace : "";
+    for (uint32_t ri = 0; ri < r->n_rules; ri++) {
+        const struct kgc_api_http_route_rule *rule = &r->rules[ri];
+        for (uint32_t bi = 0; bi < rule->n_backend_refs; bi++) {
+            const struct kgc_api_backend_ref *b = &rule->backend_refs[bi];
+            const char *bns = b->namespace ? b->namespace : ns;
+            if (strcmp(bns, ns) != 0)
+                e->cross_ns = true;
+            size_t len = strlen(bns) + strlen(b->name ? b->name : "") + 2;
+            char *k = malloc(len);
+            char **grown = realloc(e->refs, (e->n_refs + 1) * sizeof(*grown));
+            if (grown)
+                e->refs = grown;
+            if (!k || !grown) {
+                free(k);
+                return KGC_ENOMEM;
+            }
+            snprintf(k, len, "%s/%s", bns, b->name ? b->name : "");
+            e->refs[e->n_refs++] = k;
+        }
+    }
+    return 0;
+}
+
+/* Plans e's route (e->obj) into e: the planning pass of kgc_translate() for one route. */
+static void entry_plan(struct kgc_translate_state *st, struct entry *e)
+{
+    struct tr_ctx *c = &st->c;
+    const struct kgc_api_httproute *r = kgc_api_as_httproute(e->obj);
+    e->dirty = true;
+    if (!r)
+        return;
+    c->quiet = false;
+    memset(&c->counts, 0, sizeof(c->counts));
+    tr_plan_route(c, r);
+    if (entry_refs(e, r) != 0)
+        c->oom = true;
+    e->plan_p = c->problems;
+    e->n_plan_p = c->n_problems;
+    c->problems = NULL;
+    c->n_problems = c->cap_problems = 0;
+    e->counts = c->counts;
+    memset(&c->counts, 0, sizeof(c->counts));
+    if (c->routes.n == 1)
+        e->rc = c->routes.v[0];
+    if (c->svcs.n && (e->frags = calloc(c->svcs.n, sizeof(*e->frags)))) {
+        for (size_t i = 0; i < c->svcs.n; i++)
+            e->frags[i].v = c->svcs.v[i];
+        e->n_frags = c->svcs.n;
+    } else if (c->svcs.n) {
+        for (size_t i = 0; i < c->svcs.n; i++)
+            tr_svc_free(c->svcs.v[i]);
+        c->oom = true;
+    }
+    c->routes.n = c->svcs.n = 0;    /* moved into e */
+    kgc_base_vec_free(&c->kroutes); /* pointers into e's records: rerank() collects them */
+}
+
+/* Writes the service (and, when new, the upstream) of f. */
+static void frag_write(struct tr_ctx *c, struct frag *f, bool upstream,
+                       struct kgc_translate_incr_stats *stats)
+{
+    struct kgc_base_buf b = {0};
+    c->quiet = true;
+    memset(&c->counts, 0, sizeof(c->counts));
+    tr_write_service_text(c, f->v, &b);
+    f->counts = c->counts;
+    memset(&c->counts, 0, sizeof(c->counts));
+    free(f->svc);
+    f->svc = kgc_base_buf_take(&b, &f->svc_len);
+    if (!f->svc)
+        c->oom = true;
+    f->sig = frag_sig(f->v);
+    stats->fragments_written++;
+    stats->bytes_written += f->svc_len;
+    if (!upstream || !f->v->n_targets)
+        return;
+    struct kgc_base_buf u = {0};
+    tr_write_upstream_text(c, f->v, &u);
+    free(f->ups);
+    f->ups = kgc_base_buf_take(&u, &f->ups_len);
+    if (!f->ups)
+        c->oom = true;
+    stats->fragments_written++;
+    stats->bytes_written += f->ups_len;
+}
+
+struct slice_rec;
+static void slice_rec_free(struct slice_rec *r);
+
+/* ---- the state --------------------------------------------------------------------------------
+ */
+
+static void state_reset(struct kgc_translate_state *st)
+{
+    for (size_t i = 0; i < st->order.n; i++)
+        entry_free(st->order.v[i]);
+    kgc_base_vec_free(&st->order);
+    kgc_base_vec_free(&st->frags);
+    kgc_base_vec_free(&st->ranked);
+    kgc_strmap_destroy(&st->by_key);
+    kgc_strmap_init(&st->by_key);
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (kgc_strmap_next(&st->slice_svc, &pos, &k, &v))
+        slice_rec_free(v);
+    kgc_strmap_destroy(&st->slice_svc);
+    kgc_strmap_init(&st->slice_svc);
+    pos = 0;
+    while (kgc_strmap_next(&st->host_n, &pos, &k, &v)) {
+        free(((struct host_n *)v)->host);
+        free(v);
+    }
+    kgc_strmap_destroy(&st->host_n);
+    kgc_strmap_init(&st->host_n);
+    st->sumsq = st->n_open_kr = st->n_kr = 0;
+    kgc_base_vec_free(&st->focused);
+    struct tr_ctx *c = &st->c;
+    tr_free_slices(c);
+    kgc_strmap_destroy(&c->slices);
+    kgc_base_vec_free(&c->routes);
+    kgc_base_vec_free(&c->svcs);
+    kgc_base_vec_free(&c->kroutes);
+    tr_isolation_free(c);
+    tr_free_problems(c->problems, c->n_problems);
+    memset(c, 0, sizeof(*c));
+    kgc_strmap_init(&c->slices);
+    free(st->settings);
+    st->settings = NULL;
+    st->valid = false;
+}
+
+struct kgc_translate_state *kgc_translate_state_new(void)
+{
+    struct kgc_translate_state *st = calloc(1, sizeof(*st));
+    if (!st)
+        return NULL;
+    kgc_strmap_init(&st->by_key);
+    kgc_strmap_init(&st->slice_svc);
+    kgc_strmap_init(&st->host_n);
+    kgc_strmap_init(&st->c.slices);
+    return st;
+}
+
+void kgc_translate_state_free(struct kgc_translate_state *st)
+{
+    if (!st)
+        return;
+    state_reset(st);
+    kgc_strmap_destroy(&st->by_key);
+    kgc_strmap_destroy(&st->slice_svc);
+    kgc_strmap_destroy(&st->host_n);
+    kgc_strmap_destroy(&st->c.slices);
+    free(st);
+}
+
+/* The input's settings as one text: a call with other settings starts again. */
+static char *settings_of(const struct kgc_translate_input *in)
+{
+    struct kgc_base_buf b = {0};
+    kgc_base_buf_printf(&b, "%s\n%s\n%s\n%s\n%d%d", in->controller_name ? in->controller_name : "",
+                        in->router_flavor ? in->router_flavor : "",
+                        in->kong_version ? in->kong_version : "",
+                        in->invalid_backend_target ? in->invalid_backend_target : "",
+                        in->listener_usable != NULL, in->listener_kong_port != NULL);
+    size_t len;
+    return kgc_base_buf_take(&b, &len);
+}
+
+/* Which Service an EndpointSlice of the index belongs to (deleted slices are gone from the
+ * snapshot but still in the index). */
+struct slice_rec {
+    char *key; /* the slice's "ns/name" (owned; the map's key) */
+    char *svc; /* "ns/service" (owned) */
+};
+
+static void slice_rec_free(struct slice_rec *r)
+{
+    if (!r)
+        return;
+    free(r->key);
+    free(r->svc);
+    free(r);
+}
+
+static int slice_rec_put(struct kgc_translate_state *st, const char *key, const char *ns,
+                         const char *service)
+{
+    struct slice_rec *r = calloc(1, sizeof(*r));
+    if (!r || !(r->key = strdup(key)) || !(r->svc = tr_printf(&st->c, "%s/%s", ns, service)) ||
+        kgc_strmap_put(&st->slice_svc, r->key, r, NULL) != 0) {
+        slice_rec_free(r);
+        return KGC_ENOMEM;
+    }
+    return 0;
+}
+
+static bool slice_map_visit(const struct kgc_api_obj *obj, void *ctx)
+{
+    struct kgc_translate_state *st = ctx;
+    const struct kgc_api_endpointslice *es = kgc_api_as_endpointslice(obj);
+    if (!es || !es->service_name || !obj->meta.namespace || !obj->meta.key)
+        return true;
+    if (slice_rec_put(st, obj->meta.key, obj->meta.namespace, es->service_name) != 0) {
+        st->c.oom = true;
+        return false;
+    }
+    return true;
+}
+
+static int cmp_slice_key(const void *a, const void *b)
+{
+    const struct kgc_api_obj *x = *(const struct kgc_api_obj *const *)a;
+    const struct kgc_api_obj *y = *(const struct kgc_api_obj *const *)b;
+    return strcmp(x->meta.key ? x->meta.key : "", y->meta.key ? y->meta.key : "");
+}
+
+/* Keeps c->slices (tr_index_slices' index) in step with one changed EndpointSlice; the Services
+ * it belonged to and belongs to go to names (copies). */
+static void slice_changed(struct kgc_translate_state *st, const char *ns, const char *name,
+                          struct kgc_base_vec *names)
+{
+    struct tr_ctx *c = &st->c;
+    char *key = tr_printf(c, "%s/%s", ns, name);
+    if (!key)
+        return;
+    struct slice_rec *old = kgc_strmap_remove(&st->slice_svc, key);
+    if (old) {
+        struct kgc_base_vec *list = kgc_strmap_get(&c->slices, old->svc);
+        for (size_t i = 0; list && i < list->n; i++) {
+            const struct kgc_api_obj *o = list->v[i];
+            if (o->meta.key && strcmp(o->meta.key, key) == 0) {
+                kgc_api_obj_unref(o);
+                memmove(&list->v[i], &list->v[i + 1], (list->n - i - 1) * sizeof(*list->v));
+                list->n--;
+                break;
+            }
+        }
+        if (kgc_base_vec_push(names, old->svc) != 0) {
+            free(old->svc);
+            c->oom = true;
+        }
+        old->svc = NULL;
+        slice_rec_free(old);
+    }
+    const struct kgc_api_obj *o = c->lk->get(c->lk->ctx, KGC_API_ENDPOINTSLICE, ns, name);
+    const struct kgc_api_endpointslice *es = kgc_api_as_endpointslice(o);
+    if (es && es->service_name && o->meta.namespace && o->meta.key) {
+        char *svc = tr_printf(c, "%s/%s", o->meta.namespace, es->service_name);
+        struct kgc_base_vec *list = svc ? kgc_strmap_get(&c->slices, svc) : NULL;
+        if (svc && !list) {
+            char *mkey = tr_strdup(c, svc); /* the index owns its keys (tr_free_slices) */
+            list = calloc(1, sizeof(*list));
+            if (!mkey || !list || kgc_strmap_put(&c->slices, mkey, list, NULL) != 0) {
+                free(mkey);
+                free(list);
+                list = NULL;
+            }
+        }
+        if (!svc || !list || kgc_base_vec_push(list, (void *)kgc_api_obj_ref(o)) != 0) {
+            kgc_api_obj_unref(o); /* the reference just taken, when the push failed */
+            c->oom = true;
+        } else {
+            qsort(list->v, list->n, sizeof(*list->v), cmp_slice_key);
+            if (slice_rec_put(st, o->meta.key, o->meta.namespace, es->service_name) != 0)
+                c->oom = true;
+        }
+        if (svc && kgc_base_vec_push(names, svc) != 0) {
+            free(svc);
+            c->oom = true;
+        }
+    }
+    kgc_api_obj_unref(o);
+    free(key);
+}
+
+/* Adds (sign > 0) or takes away e's Kong routes from the pair bound. */
+static void bound_update(struct kgc_translate_state *st, const struct entry *e, int sign);
+
+/* ---- the limits' focus ------------------------------------------------------------------------
+ */
+
+/* Whether rc can carry any hostname (no hostname, or a wildcard): limits.c compares such routes
+ * with every other. */
+static bool open_hosts(const struct route_ctx *rc)
+{
+    if (rc->any_host || !rc->n_hosts || rc->n_iso_hosts)
+        return true;
+    for (size_t i = 0; i < rc->n_hosts; i++)
+        if (tr_is_wildcard(rc->hosts[i]))
+            return true;
+    return false;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bool in_focus(const struct route_ctx *rc, void *ctx)
+{
+    struct kgc_translate_state *st = ctx;
+    return st->focused.n &&
+           bsearch(&rc, st->focused.v, st->focused.n, sizeof(*st->focused.v), cmp_ptr) != NULL;
+}
+
+static void bound_update(struct kgc_translate_state *st, const struct entry *e, int sign)
+{
+    const struct route_ctx *rc = e->rc;
+    uint64_t k = 0;
+    for (size_t i = 0; i < e->n_frags; i++)
+        k += e->frags[i].v->n_kr;
+    if (!rc || !k)
+        return;
+    st->n_kr = sign > 0 ? st->n_kr + k : st->n_kr - k;
+    if (open_hosts(rc)) {
+        st->n_open_kr = sign > 0 ? st->n_open_kr + k : st->n_open_kr - k;
+        return;
+    }
+    for (size_t i = 0; i < rc->n_hosts; i++) {
+        struct host_n *h = kgc_strmap_get(&st->host_n, rc->hosts[i]);
+        if (!h) {
+            h = calloc(1, sizeof(*h));
+            if (!h || !(h->host = strdup(rc->hosts[i])) ||
+                kgc_strmap_put(&st->host_n, h->host, h, NULL) != 0) {
+                if (h)
+                    free(h->host);
+                free(h);
+                st->c.oom = true;
+                return;
+            }
+        }
+        uint64_t old = h->n, now = sign > 0 ? old + k : old - k;
+        st->sumsq = st->sumsq - old * old + now * now;
+        h->n = now;
+    }
+}
+
+/* Hostnames of the routes planned again (before and after), to find the routes they can meet. */
+struct hostset {
+    struct kgc_strmap names; /* lower-case hostname (in owned) → (void *)1 */
+    struct kgc_base_vec owned;
+    bool open; /* one of them is open to any hostname: everything is in focus */
+};
+
+static void hostset_add_rc(struct tr_ctx *c, struct hostset *h, const struct route_ctx *rc)
+{
+    if (!rc)
+        return;
+    if (open_hosts(rc)) {
+        h->open = true;
+        return;
+    }
+    for (size_t i = 0; i < rc->n_hosts; i++) {
+        char *low = tr_strdup(c, rc->hosts[i]);
+        if (!low)
+            return;
+        for (char *p = low; *p; p++)
+            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+        if (kgc_base_vec_push(&h->owned, low) != 0) {
+            free(low);
+            c->oom = true;
+            return;
+        }
+        if (kgc_strmap_put(&h->names, low, (void *)1, NULL) != 0)
+            c->oom = true;
+    }
+}
+
+static bool hostset_meets(const struct hostset *h, const struct route_ctx *rc)
+{
+    char low[300];
+    for (size_t i = 0; i < rc->n_hosts; i++) {
+        size_t n = strlen(rc->hosts[i]);
+        if (n >= sizeof(low))
+            return true;
+        for (size_t j = 0; j <= n; j++) {
+            char ch = rc->hosts[i][j];
+            low[j] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+        }
+        if (kgc_strmap_get(&h->names, low))
+            return true;
+    }
+    return false;
+}
+
+/* Hands the problems limits.c recorded (c->problems) to their routes. */
+static void limits_distribute(struct kgc_translate_state *st)
+{
+    struct tr_ctx *c = &st->c;
+    for (size_t i = 0; i < c->n_problems && !c->oom; i++) {
+        struct kgc_translate_problem *p = &c->problems[i];
+        char *key = tr_printf(c, "%s/%s", p->namespace ? p->namespace : "", p->name ? p->name : "");
+        struct entry *e = key ? kgc_strmap_get(&st->by_key, key) : NULL;
+        free(key);
+        if (!e) {
+            c->oom = true; /* every problem of limits.c is a planned route's */
+            break;
+        }
+        if (e->n_lim_p == e->cap_lim_p) {
+            size_t cap = e->cap_lim_p ? 2 * e->cap_lim_p : 2;
+            struct kgc_translate_problem *g = realloc(e->lim_p, cap * sizeof(*g));
+            if (!g) {
+                c->oom = true;
+                break;
+            }
+            e->lim_p = g;
+            e->cap_lim_p = cap;
+        }
+        e->lim_p[e->n_lim_p++] = *p;
+        *p = (struct kgc_translate_problem){0};
+    }
+    tr_free_problems(c->problems, c->n_problems);
+    c->problems = NULL;
+    c->n_problems = c->cap_problems = 0;
+}
+
+/* Judges the limits again for the routes in focus (all: every route). */
+static void run_limits(struct kgc_translate_state *st, bool all)
+{
+    struct tr_ctx *c = &st->c;
+    for (size_t i = 0; i < st->order.n; i++) {
+        struct entry *e = st->order.v[i];
+        if (all)
+            e->focus = true;
+        if (e->focus) {
+            tr_free_problems(e->lim_p, e->n_lim_p);
+            e->lim_p = NULL;
+            e->n_lim_p = e->cap_lim_p = 0;
+        }
+    }
+    st->focused.n = 0;
+    for (size_t i = 0; i < st->order.n && !all; i++) {
+        const struct entry *e = st->order.v[i];
+        if (e->focus && e->rc && kgc_base_vec_push(&st->focused, e->rc) != 0)
+            c->oom = true;
+    }
+    if (st->focused.n > 1)
+        qsort(st->focused.v, st->focused.n, sizeof(*st->focused.v), cmp_ptr);
+    struct tr_limits_focus lf = {in_focus, st, st->sumsq + 2 * st->n_kr * st->n_open_kr};
+    struct tr_limits_info info;
+    tr_kong_limits_focused(c, all ? NULL : &lf, &info);
+    if (!all && (info.budget_hit || info.uniform != st->uniform)) {
+        /* depends on every route: judge them all */
+        tr_free_problems(c->problems, c->n_problems);
+        c->problems = NULL;
+        c->n_problems = c->cap_problems = 0;
+        run_limits(st, true);
+        return;
+    }
+    st->uniform = info.uniform;
+    limits_distribute(st);
+}
+
+/* ---- the document -----------------------------------------------------------------------------
+ */
+
+/* {"_format_version":"3.0","certificates":[...] without its closing brace, as writer.c's
+ * write_document() begins (certs.c records the certificates' problems and counts). */
+static char *head_text(struct tr_ctx *c, size_t *len)
+{
+    json_object *head = tr_jobj(c);
+    tr_jset(c, head, "_format_version", tr_jstr(c, "3.0"));
+    if (!c->oom)
+        tr_jset(c, head, "certificates", tr_certificates(c));
+    size_t n = 0;
+    const char *text = head && !c->oom
+                           ? json_object_to_json_string_length(
+                                 head, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n)
+                           : NULL;
+    char *out = NULL;
+    if (text && n >= 2 && text[n - 1] == '}' && (out = malloc(n))) {
+        memcpy(out, text, n - 1);
+        out[n - 1] = '\0';
+        *len = n - 1;
+    } else {
+        c->oom = true;
+    }
+    json_object_put(head);
+    return out;
+}
+
+/* The isolation routes (isolation.c), joined by commas. */
+static char *iso_text(struct tr_ctx *c, size_t *len)
+{
+    struct kgc_base_buf b = {0};
+    for (size_t i = 0; i < c->n_iso && !c->oom; i++) {
+        json_object *o = tr_isolation_route(c, i);
+        size_t n = 0;
+        const char *t = o ? json_object_to_json_string_length(
+                                o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n)
+                          : NULL;
+        if (!t || (i && kgc_base_buf_add(&b, ",", 1) != 0) || kgc_base_buf_add(&b, t, n) != 0)
+            c->oom = true;
+        json_object_put(o);
+    }
+    if (c->oom) {
+        kgc_base_buf_free(&b);
+        return NULL;
+    }
+    if (!b.s && kgc_base_buf_add(&b, "", 0) != 0) {
+        c->oom = true;
+        return NULL;
+    }
+    return kgc_base_buf_take(&b, len);
+}
+
+static void put(char **p, const char *s, size_t n)
+{
+    memcpy(*p, s, n);
+    *p += n;
+}
+
+/* The document from the fragments: writer.c's write_document() order and punctuation. */
+static char *assemble(struct kgc_translate_state *st, const char *head, size_t head_len,
+                      const char *iso, size_t iso_len, size_t *len)
+{
+    static const char services[] = ",\"services\":[", routes[] = "],\"routes\":[",
+                      upstreams[] = "],\"upstreams\":[";
+    size_t total = head_len + sizeof(services) + sizeof(routes) + iso_len + sizeof(upstreams) + 3;
+    for (size_t i = 0; i < st->frags.n; i++) {
+        const struct frag *f = st->frags.v[i];
+        total += f->svc_len + 1 + (f->ups ? f->ups_len + 1 : 0);
+    }
+    char *out = malloc(total);
+    if (!out)
+        return NULL;
+    char *p = out;
+    put(&p, head, head_len);
+    put(&p, services, sizeof(services) - 1);
+    for (size_t i = 0; i < st->frags.n; i++) {
+        const struct frag *f = st->frags.v[i];
+        if (i)
+            put(&p, ",", 1);
+        put(&p, f->svc, f->svc_len);
+    }
+    if (st->c.n_iso) {
+        put(&p, routes, sizeof(routes) - 1);
+        put(&p, iso, iso_len);
+    }
+    put(&p, upstreams, sizeof(upstreams) - 1);
+    bool first = true;
+    for (size_t i = 0; i < st->frags.n; i++) {
+        const struct frag *f = st->frags.v[i];
+        if (!f->ups)
+            continue;
+        if (!first)
+            put(&p, ",", 1);
+        first = false;
+        put(&p, f->ups, f->ups_len);
+    }
+    put(&p, "]}", 2);
+    *p = '\0';
+    *len = (size_t)(p - out);
+    return out;
+}
+
+static int copy_problem(struct kgc_translate_problem *to, const struct kgc_translate_problem *p)
+{
+    *to = *p;
+    to->namespace = p->namespace ? strdup(p->namespace) : NULL;
+    to->name = p->name ? strdup(p->name) : NULL;
+    to->message = p->message ? strdup(p->message) : NULL;
+    return (p->namespace && !to->namespace) || (p->name && !to->name) ||
+                   (p->message && !to->message)
+               ? KGC_ENOMEM
+               : 0;
+}
+
+/* Every problem (copies), sorted as kgc_translate()'s; global: isolation's and certificates'. */
+static int gather_problems(struct kgc_translate_state *st, struct kgc_translate_output *out)
+{
+    size_t n = st->c.n_problems;
+    for (size_t i = 0; i < st->order.n; i++) {
+        const struct entry *e = st->order.v[i];
+        n += e->n_plan_p + e->n_lim_p;
+    }
+    if (!n)
+        return 0;
+    struct kgc_translate_problem *p = calloc(n, sizeof(*p));
+    if (!p)
+        return KGC_ENOMEM;
+    size_t w = 0;
+    int rc = 0;
+    for (size_t i = 0; i < st->order.n; i++) {
+        const struct entry *e = st->order.v[i];
+        for (size_t j = 0; j < e->n_plan_p; j++)
+            rc |= copy_problem(&p[w++], &e->plan_p[j]);
+        for (size_t j = 0; j < e->n_lim_p; j++)
+            rc |= copy_problem(&p[w++], &e->lim_p[j]);
+    }
+    for (size_t j = 0; j < st->c.n_problems; j++)
+        rc |= copy_problem(&p[w++], &st->c.problems[j]);
+    if (rc) {
+        tr_free_problems(p, w);
+        return KGC_ENOMEM;
+    }
+    tr_sort_problems(p, w);
+    out->problems = p;
+    out->n_problems = w;
+    return 0;
+}
+
+/* ---- the call ---------------------------------------------------------------------------------
+ */
+
+/* Why the call must start from nothing, or NULL. */
+static const char *why_full(const struct kgc_translate_state *st,
+                            const struct kgc_translate_input *in, const char *settings,
+                            const struct kgc_translate_change *changes, size_t n_changes,
+                            bool everything)
+{
+    if (!st->valid)
+        return "first translation (or the previous one failed)";
+    if (everything)
+        return "the caller does not know what changed";
+    if (!settings || strcmp(settings, st->settings) != 0)
+        return "the translation settings changed";
+    if (in->router_flavor && in->router_flavor[0] &&
+        strcmp(in->router_flavor, "traditional_compatible") != 0)
+        return "router flavour other than traditional_compatible (priorities are ranks)";
+    for (size_t i = 0; i < n_changes; i++) {
+        switch (changes[i].kind) {
+        case KGC_API_HTTPROUTE:
+        case KGC_API_SERVICE:
+        case KGC_API_ENDPOINTSLICE:
+        case KGC_API_REFERENCEGRANT:
+        case KGC_API_SECRET:
+            break;
+        default:
+            return "a Gateway, GatewayClass or Namespace changed (attachments, listeners)";
+        }
+    }
+    return NULL;
+}
+
+/* Marks the routes touched by changes dirty (collected into dirty, each once). */
+static void collect_dirty(struct kgc_translate_state *st,
+                          const struct kgc_translate_change *changes, size_t n_changes,
+                          struct kgc_base_vec *dirty_keys)
+{
+    struct tr_ctx *c = &st->c;
+    struct kgc_base_vec touched = {0}; /* "ns/service" (borrowed or in names) */
+    struct kgc_base_vec names = {0};   /* owned strings */
+    bool grants = false;
+    for (size_t i = 0; i < n_changes && !c->oom; i++) {
+        const struct kgc_translate_change *ch = &changes[i];
+        const char *ns = ch->namespace ? ch->namespace : "";
+        const char *name = ch->name ? ch->name : "";
+        if (ch->kind == KGC_API_HTTPROUTE) {
+            char *k = tr_printf(c, "%s/%s", ns, name);
+            if (k && kgc_base_vec_push(dirty_keys, k) != 0) {
+                free(k);
+                c->oom = true;
+            }
+        } else if (ch->kind == KGC_API_SERVICE) {
+            char *k = tr_printf(c, "%s/%s", ns, name);
+            if (k && kgc_base_vec_push(&names, k) != 0) {
+                free(k);
+                k = NULL;
+            }
+            if (!k || kgc_base_vec_push(&touched, k) != 0)
+                c->oom = true;
+        } else if (ch->kind == KGC_API_ENDPOINTSLICE) {
+            size_t from = names.n;
+            slice_changed(st, ns, name, &names);
+            for (size_t j = from; j < names.n && !c->oom; j++)
+                if (kgc_base_vec_push(&touched, names.v[j]) != 0)
+                    c->oom = true;
+        } else if (ch->kind == KGC_API_REFERENCEGRANT) {
+            grants = true;
+        }
+    }
+    if ((touched.n || grants) && !c->oom) {
+        for (size_t i = 0; i < st->order.n; i++) {
+            struct entry *e = st->order.v[i];
+            bool hit = grants && e->cross_ns;
+            for (size_t j = 0; j < e->n_refs && !hit; j++)
+                for (size_t t = 0; t < touched.n && !hit; t++)
+                    hit = strcmp(e->refs[j], touched.v[t]) == 0;
+            char *k = hit ? tr_strdup(c, e->key) : NULL;
+            if (hit && (!k || kgc_base_vec_push(dirty_keys, k) != 0)) {
+                free(k);
+                c->oom = true;
+            }
+        }
+    }
+    for (size_t i = 0; i < names.n; i++)
+        free(names.v[i]);
+    kgc_base_vec_free(&names);
+    kgc_base_vec_free(&touched);
+}
+
+static void hostset_free(struct hostset *h)
+{
+    for (size_t i = 0; i < h->owned.n; i++)
+        free(h->owned.v[i]);
+    kgc_base_vec_free(&h->owned);
+    kgc_strmap_destroy(&h->names);
+}
+
+/* Forgets e's Kong routes in the ranking (marked, then dropped by drop_marked). */
+static void mark_kroutes(struct entry *e)
+{
+    for (size_t i = 0; i < e->n_frags; i++)
+        for (size_t j = 0; j < e->frags[i].v->n_kr; j++)
+            e->frags[i].v->kr[j].prio = INT64_MIN;
+}
+
+static void drop_marked(struct kgc_base_vec *ranked)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < ranked->n; i++) {
+        struct tr_kroute *k = ranked->v[i];
+        if (k->prio != INT64_MIN)
+            ranked->v[w++] = k;
+    }
+    ranked->n = w;
+}
+
+/* The ranking: the survivors keep their order, the Kong routes of the routes planned again are
+ * sorted and merged in (all: everything sorted). Into c->kroutes, then prio/facts/places. */
+static void rerank(struct kgc_translate_state *st, bool all)
+{
+    struct tr_ctx *c = &st->c;
+    struct kgc_base_vec fresh = {0};
+    for (size_t i = 0; i < st->order.n && !c->oom; i++) {
+        const struct entry *e = st->order.v[i];
+        if (!all && !e->dirty)
+            continue;
+        for (size_t f = 0; f < e->n_frags; f++)
+            for (size_t j = 0; j < e->frags[f].v->n_kr; j++)
+                if (kgc_base_vec_push(&fresh, &e->frags[f].v->kr[j]) != 0)
+                    c->oom = true;
+    }
+    if (fresh.n > 1)
+        qsort(fresh.v, fresh.n, sizeof(*fresh.v), tr_cmp_precedence);
+    struct kgc_base_vec none = {0};
+    struct kgc_base_vec *old = all ? &none : &st->ranked;
+    size_t n = old->n + fresh.n;
+    void **merged = n ? malloc(n * sizeof(*merged)) : NULL;
+    if (n && !merged)
+        c->oom = true;
+    if (!c->oom) {
+        size_t i = 0, j = 0, w = 0;
+        while (i < old->n || j < fresh.n) {
+            if (j == fresh.n || (i < old->n && tr_cmp_precedence(&old->v[i], &fresh.v[j]) < 0))
+                merged[w++] = old->v[i++];
+            else
+                merged[w++] = fresh.v[j++];
+        }
+        kgc_base_vec_free(&st->ranked);
+        st->ranked = (struct kgc_base_vec){.v = merged, .n = n, .cap = n};
+        merged = NULL;
+    }
+    free(merged);
+    kgc_base_vec_free(&fresh);
+    c->kroutes = st->ranked; /* borrowed for tr_rank_assign and the writer */
+    tr_rank_assign(c);
+    c->kroutes = (struct kgc_base_vec){0};
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Plans the routes the changes touch into their entries (all: every route of the snapshot). */
+static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bool all,
+                   struct hostset *hs, struct kgc_translate_incr_stats *stats)
+{
+    struct tr_ctx *c = &st->c;
+    struct kgc_base_vec routes = {0};
+    if (all) {
+        tr_collect(c, KGC_API_HTTPROUTE, &routes);
+        for (size_t i = 0; i < routes.n && !c->oom; i++) {
+            const struct kgc_api_obj *o = routes.v[i];
+            struct entry *e = calloc(1, sizeof(*e));
+            if (!e || !o->meta.key || !(e->key = strdup(o->meta.key)) ||
+                kgc_base_vec_push(&st->order, e) != 0) {
+                if (e)
+                    free(e->key);
+                free(e);
+                c->oom = true;
+                break;
+            }
+            e->obj = kgc_api_obj_ref(o);
+            if (kgc_strmap_put(&st->by_key, e->key, e, NULL) != 0)
+                c->oom = true;
+            entry_plan(st, e);
+            bound_update(st, e, 1);
+            stats->routes_planned++;
+        }
+        tr_release_all(&routes);
+        return;
+    }
+    if (keys->n > 1) { /* each route once */
+        qsort(keys->v, keys->n, sizeof(*keys->v), cmp_str);
+        size_t w = 1;
+        for (size_t i = 1; i < keys->n; i++) {
+            if (strcmp(keys->v[i], keys->v[w - 1]) == 0)
+                free(keys->v[i]);
+            else
+                keys->v[w++] = keys->v[i];
+        }
+        keys->n = w;
+    }
+    /* forget the old Kong routes first, while their records live */
+    for (size_t i = 0; i < keys->n; i++) {
+        struct entry *e = kgc_strmap_get(&st->by_key, keys->v[i]);
+        if (e && !e->dirty) {
+            mark_kroutes(e);
+            hostset_add_rc(c, hs, e->rc);
+            e->dirty = true; /* once */
+        }
+    }
+    drop_marked(&st->ranked);
+    for (size_t i = 0; i < keys->n && !c->oom; i++) {
+        const char *key = keys->v[i];
+        struct entry *e = kgc_strmap_get(&st->by_key, key);
+        if (e) {
+            for (size_t f = 0; f < e->n_frags; f++) {
+                struct frag *fr = &e->frags[f];
+                vec_remove(&st->frags, fr, cmp_frag);
+            }
+            bound_update(st, e, -1);
+            entry_clear(e);
+            kgc_api_obj_unref(e->obj);
+            e->obj = NULL;
+        }
+        const char *slash = strchr(key, '/');
+        char ns[KGC_STATUS_NAME_MAX + 1];
+        size_t nl = slash ? (size_t)(slash - key) : 0;
+        if (!slash || nl >= sizeof(ns))
+            continue;
+        memcpy(ns, key, nl);
+        ns[nl] = '\0';
+        const struct kgc_api_obj *o = c->lk->get(c->lk->ctx, KGC_API_HTTPROUTE, ns, slash + 1);
+        if (!o) {
+            if (e) { /* deleted */
+                kgc_strmap_remove(&st->by_key, e->key);
+                vec_remove(&st->order, e, cmp_entry);
+                entry_free(e);
+            }
+            continue;
+        }
+        if (!e) {
+            e = calloc(1, sizeof(*e));
+            if (!e || !(e->key = strdup(key)) || vec_insert(&st->order, e, cmp_entry) != 0) {
+                if (e)
+                    free(e->key);
+                free(e);
+                kgc_api_obj_unref(o);
+                c->oom = true;
+                break;
+            }
+            if (kgc_strmap_put(&st->by_key, e->key, e, NULL) != 0)
+                c->oom = true;
+        }
+        e->obj = o;
+        entry_plan(st, e);
+        bound_update(st, e, 1);
+        hostset_add_rc(c, hs, e->rc);
+        stats->routes_planned++;
+        for (size_t f = 0; f < e->n_frags && !c->oom; f++)
+            if (vec_insert(&st->frags, &e->frags[f], cmp_frag) != 0)
+                c->oom = true;
+    }
+}
+
+int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_translate_input *in,
+                              const struct kgc_translate_change *changes, size_t n_changes,
+                              bool everything, struct kgc_translate_output *out,
+                              struct kgc_translate_incr_stats *stats, struct kgc_err *err)
+{
+    struct kgc_translate_incr_stats scratch;
+    if (!stats)
+        stats = &scratch;
+    memset(stats, 0, sizeof(*stats));
+    if (!out)
+        return kgc_err_set(err, KGC_EINVAL, "translate: no output to fill");
+    memset(out, 0, sizeof(*out));
+    if (!st || !in || !in->lookup || !in->lookup->get || (n_changes && !changes))
+        return kgc_err_set(err, KGC_EINVAL, "translate: no state, input, lookup or changes");
+
+    char *settings = settings_of(in);
+    const char *why = why_full(st, in, settings, changes, n_changes, everything);
+    struct tr_ctx *c = &st->c;
+    bool all = why != NULL;
+    if (all) {
+        state_reset(st);
+        st->settings = settings;
+        settings = NULL;
+    }
+    free(settings);
+    stats->full = all;
+    stats->why_full = why;
+    tr_ctx_setup(c, in);
+    c->oom = !st->settings;
+
+    struct kgc_base_vec keys = {0};
+    struct hostset hs = {0};
+    kgc_strmap_init(&hs.names);
+    for (size_t i = 0; i < st->order.n; i++) {
+        struct entry *e = st->order.v[i];
+        e->dirty = e->focus = false;
+    }
+    if (all && !c->oom) {
+        if (tr_index_slices(c) != 0)
+            c->oom = true;
+        if (!c->oom && c->lk->foreach)
+            c->lk->foreach (c->lk->ctx, KGC_API_ENDPOINTSLICE, NULL, slice_map_visit, st);
+    } else if (!c->oom) {
+        collect_dirty(st, changes, n_changes, &keys);
+    }
+    if (!c->oom)
+        replan(st, &keys, all, &hs, stats);
+    for (size_t i = 0; i < keys.n; i++)
+        free(keys.v[i]);
+    kgc_base_vec_free(&keys);
+    if (all && !c->oom) {
+        for (size_t i = 0; i < st->order.n && !c->oom; i++) {
+            struct entry *e = st->order.v[i];
+            for (size_t f = 0; f < e->n_frags; f++)
+                if (kgc_base_vec_push(&st->frags, &e->frags[f]) != 0)
+                    c->oom = true;
+        }
+        if (st->frags.n > 1)
+            qsort(st->frags.v, st->frags.n, sizeof(*st->frags.v), cmp_frag);
+    }
+
+    /* the ranking, and the fragments whose Kong route ids it moved */
+    if (!c->oom)
+        rerank(st, all);
+    for (size_t i = 0; i < st->order.n && !c->oom; i++) {
+        struct entry *e = st->order.v[i];
+        for (size_t f = 0; f < e->n_frags && !c->oom; f++) {
+            struct frag *fr = &e->frags[f];
+            if (e->dirty || !fr->svc)
+                frag_write(c, fr, true, stats);
+            else if (frag_sig(fr->v) != fr->sig)
+                frag_write(c, fr, false, stats);
+        }
+    }
+
+    /* what reads every route: the limits; then isolation and certificates (Gateways, Secrets) */
+    c->quiet = false;
+    for (size_t i = 0; i < st->order.n && !c->oom; i++) {
+        struct entry *e = st->order.v[i];
+        if (e->rc && kgc_base_vec_push(&c->routes, e->rc) != 0)
+            c->oom = true;
+        for (size_t f = 0; f < e->n_frags && !c->oom; f++)
+            if (kgc_base_vec_push(&c->svcs, e->frags[f].v) != 0)
+                c->oom = true;
+        e->focus = e->dirty || (e->rc && (open_hosts(e->rc) || hostset_meets(&hs, e->rc)));
+    }
+    c->kroutes = st->ranked;
+    if (!c->oom)
+        run_limits(st, all || hs.open);
+    hostset_free(&hs);
+    memset(&c->counts, 0, sizeof(c->counts));
+    tr_isolation_free(c);
+    if (!c->oom)
+        tr_plan_isolation(c);
+    size_t head_len = 0, iso_len = 0, len = 0;
+    char *head = !c->oom ? head_text(c, &head_len) : NULL;
+    c->quiet = true;
+    char *iso = !c->oom ? iso_text(c, &iso_len) : NULL;
+    struct kgc_translate_counts counts = c->counts;
+    char *text = !c->oom ? assemble(st, head, head_len, iso, iso_len, &len) : NULL;
+    free(head);
+    free(iso);
+    c->kroutes = (struct kgc_base_vec){0};
+    c->routes.n = c->svcs.n = 0; /* borrowed: the entries own them */
+    int rc = text && !c->oom ? gather_problems(st, out) : KGC_ENOMEM;
+    tr_free_problems(c->problems, c->n_problems);
+    c->problems = NULL;
+    c->n_problems = c->cap_problems = 0;
+    tr_isolation_free(c);
+    if (rc != 0) {
+        free(text);
+        state_reset(st); /* start again next time */
+        memset(out, 0, sizeof(*out));
+        return kgc_err_set(err, KGC_ENOMEM, "translate: out of memory");
+    }
+    for (size_t i = 0; i < st->order.n; i++) {
+        const struct entry *e = st->order.v[i];
+        counts_add(&counts, &e->counts);
+        for (size_t f = 0; f < e->n_frags; f++)
+            counts_add(&counts, &e->frags[f].counts);
+    }
+    st->valid = true;
+    out->config = text;
+    out->config_len = len;
+    kgc_digest_md5_hex(text, len, out->hash);
+    out->counts = counts;
+    return 0;
+}
