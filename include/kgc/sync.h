@@ -149,7 +149,10 @@ int kgc_sync_new(const struct kgc_sync_options *o, const struct kgc_status_looku
                  struct kgc_err *err);
 
 /* Marks the configuration dirty on every change of any kind in cache (a handler per kind; call
- * before the informers start). Changes seen before kgc_sync_start() are translated at start.
+ * before the informers start) but a status-only update of a Gateway API object (same generation,
+ * labels, annotations and deletion timestamp: kgc's own status writes coming back), and records
+ * what changed for the incremental translation. Changes seen before kgc_sync_start() are
+ * translated at start.
  * Returns 0 or the cache's error (KGC_ENOSPC, KGC_ENOMEM). */
 int kgc_sync_watch_cache(struct kgc_sync *s, struct kgc_cache *cache);
 

@@ -480,6 +480,8 @@ static void mark(struct kgc_sync *s);
 static void on_object_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
                              const struct kgc_api_obj *new_obj, void *ctx)
 {
+    if (kgc_sync_change_is_status_only(kind, old_obj, new_obj))
+        return; /* a status write (kgc's own, mostly): the configuration cannot change */
     kgc_sync_record_change(ctx, kind, new_obj ? new_obj : old_obj);
     mark(ctx); /* the change says what to translate again */
 }
