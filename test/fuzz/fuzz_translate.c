@@ -166,8 +166,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* Every service and route kgc names leads back to a route by its name alone, and to the same
- * route its tags name. */
+/* Every service and route kgc names leads back to a route by its name alone (Kong reports an
+ * entity's name in its flattened errors), and to the same route its tags name where it has any. */
 static void check_owners(json_object *doc)
 {
     json_object *svcs = NULL;
@@ -189,13 +189,17 @@ static void check_owners(json_object *doc)
             size_t nt = tags ? json_object_array_length(tags) : 0;
             for (size_t t = 0; t < nt && t < 16; t++)
                 tv[t] = json_object_get_string(json_object_array_get_idx(tags, t));
+            /* Kong routes carry no tags since their names say it all; tags, where a route
+             * has them, must name the same owner */
             if (kgc_translate_entity_owner("route", json_object_get_string(rn), NULL, 0,
                                            &by_name) != 0 ||
-                kgc_translate_entity_owner("route", NULL, tv, nt < 16 ? nt : 16, &by_tags) != 0 ||
-                strcmp(by_name.name, by_tags.name) != 0 ||
-                strcmp(by_name.namespace, by_tags.namespace) != 0 || by_name.rule != by_tags.rule ||
-                by_name.match != by_tags.match || strcmp(by_name.name, o.name) != 0 ||
-                by_name.rule != o.rule)
+                strcmp(by_name.name, o.name) != 0 || by_name.rule != o.rule)
+                abort();
+            if (nt &&
+                (kgc_translate_entity_owner("route", NULL, tv, nt < 16 ? nt : 16, &by_tags) != 0 ||
+                 strcmp(by_name.name, by_tags.name) != 0 ||
+                 strcmp(by_name.namespace, by_tags.namespace) != 0 ||
+                 by_name.rule != by_tags.rule || by_name.match != by_tags.match))
                 abort();
         }
     }
