@@ -285,6 +285,7 @@ static int start(struct app *a)
     so.debounce_ns = c->sync_debounce_ns;
     so.max_delay_ns = c->sync_max_delay_ns;
     so.push_concurrency = (unsigned)c->sync_push_concurrency;
+    so.incremental = c->sync_incremental;
     so.controller_name = c->controller_name;
     so.client = kopts.client;
     so.invalid_backend_target = empty_to_null(c->invalid_backend_target);

@@ -83,6 +83,7 @@ struct kgc_config {
     uint64_t sync_debounce_ns;       /* quiet time after a change before translating */
     uint64_t sync_max_delay_ns;      /* longest a change waits during a stream of changes */
     long long sync_push_concurrency; /* instances pushed to at once */
+    bool sync_incremental;           /* keep per-route translations, translate what changed */
     char *invalid_backend_listen;    /* HOST:PORT of the 500 fallback endpoint; empty: off */
     char *invalid_backend_target; /* HOST:PORT Kong reaches it at (upstream target); empty: off */
 

@@ -107,9 +107,14 @@ typedef void (*kgc_sync_change_fn)(void *ctx, const struct kgc_sync_change *ch);
 #define KGC_SYNC_MAX_SUBSCRIBERS 4
 
 struct kgc_sync_options {
-    uint64_t debounce_ns;        /* --sync-debounce (100 ms) */
-    uint64_t max_delay_ns;       /* --sync-max-delay (1 s) */
-    unsigned push_concurrency;   /* --sync-push-concurrency (KGC_SYNC_PUSH_CONCURRENCY; 0: it) */
+    uint64_t debounce_ns;      /* --sync-debounce (100 ms) */
+    uint64_t max_delay_ns;     /* --sync-max-delay (1 s) */
+    unsigned push_concurrency; /* --sync-push-concurrency (KGC_SYNC_PUSH_CONCURRENCY; 0: it) */
+    /* --sync-incremental (false): translate through a kgc_translate_state (kgc/translate.h),
+     * re-translating only what the recorded changes touch; it keeps every route's translation
+     * (measured: 1k Gateways / 10k routes peak 140 MiB with it, 44 MiB without). Off: every
+     * translation is a whole kgc_translate(). */
+    bool incremental;
     const char *controller_name; /* GatewayClass controller kgc owns; NULL: the default */
     /* Clients the syncer makes per instance (TLS, headers, push_timeout_ms) when there is no
      * registry; with one, the registry's client options are used (kgc_kong_get_options()). */

@@ -150,6 +150,12 @@ static const struct kgc_config_option options[] = {
      "A push gives up when nothing moves for 5s while sending, or after 10s plus 2s per MiB of "
      "configuration.",
      OFF(sync_push_concurrency), 1, 1024},
+    {"sync-incremental", KGC_CONFIG_OPT_BOOL, "false",
+     "Translate only what a change touches (same bytes as a whole translation). Faster per change "
+     "at scale (10k routes: ~30 ms instead of ~1.7 s of CPU) but it keeps every route's "
+     "translation "
+     "in memory (10k routes: ~140 MiB peak instead of ~45).",
+     OFF(sync_incremental)},
     {"invalid-backend-listen", KGC_CONFIG_OPT_STRING, "",
      "HOST:PORT where kgc answers every request with 500 (empty: off): the endpoint behind "
      "invalid-backend-target.",

@@ -211,12 +211,12 @@ static bool need_everything(const struct kgc_sync *s, const struct kgc_sync_chan
 }
 
 /* Translates, incrementally when the changes allow (else everything again through the same
- * state; without a state, kgc_translate()). */
+ * state; without a state — --sync-incremental off, or no memory — kgc_translate()). */
 static int translate(struct kgc_sync *s, const struct kgc_translate_input *in,
                      const struct kgc_sync_changes *c, bool fresh, struct kgc_translate_output *out,
                      struct kgc_translate_incr_stats *stats, struct kgc_err *err)
 {
-    if (!s->tstate)
+    if (s->incremental && !s->tstate)
         s->tstate = kgc_translate_state_new();
     if (!s->tstate) {
         memset(stats, 0, sizeof(*stats));

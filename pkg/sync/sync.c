@@ -435,6 +435,7 @@ int kgc_sync_new(const struct kgc_sync_options *o, const struct kgc_status_looku
     kgc_base_cond_init(&s->cond);
     kgc_base_cond_init(&s->work_cond);
     s->push_concurrency = o->push_concurrency ? o->push_concurrency : KGC_SYNC_PUSH_CONCURRENCY;
+    s->incremental = o->incremental;
     kgc_sync_machine_set_max_pushes(&s->m, s->push_concurrency);
     s->controller_name =
         strdup(o->controller_name ? o->controller_name : KGC_STATUS_DEFAULT_CONTROLLER);

@@ -277,6 +277,7 @@ struct kgc_sync {
     pthread_t *workers;       /* push_concurrency push workers ("kgc-push") */
     size_t n_workers;
     unsigned push_concurrency;
+    bool incremental; /* options.incremental */
     bool started;
     volatile int abort_flag; /* aborts a push in flight at stop */
 

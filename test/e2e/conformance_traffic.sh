@@ -77,9 +77,11 @@ flavour() {
     export API=$api KONG_ADMIN=$kong PROXY_HTTP=$p_http PROXY_HTTPS=$p_https GW_ADDR=$PROXY_IP \
         IPMAP=$d/ipmap INVALID_TARGET FLAVOUR=$f CERT=$TMP/tls.crt
     python3 "$PY" endpoints >"$d/ipmap" 2>"$d/endpoints.err" || setup_bad "$f: EndpointSlices: $(cat "$d/endpoints.err")"
+    # --sync-incremental: the traffic of every test also proves the incremental translation (the
+    # other scenarios run the default, whole translations)
     "$BUILD/kgc" --kubeconfig "$kc" --kong-admin-url "$kong" --listener-cache-dir "$d/lc" \
         --kong-probe-interval 500ms --log-level info --publish-service kong/kong-proxy \
-        --invalid-backend-target "$INVALID_TARGET" --sync-max-delay 200ms \
+        --invalid-backend-target "$INVALID_TARGET" --sync-max-delay 200ms --sync-incremental \
         --http-listen "" --debug-listen "" >"$d/kgc.log" 2>&1 &
     pids+=($!)
     local t
