@@ -72,8 +72,9 @@
  * copy), so the bound is only there to cap threads and connections: 16 covers a few replicas
  * per Gateway class in one round, and 50 instances in four rounds of a few ms each (the fan-out
  * bench, docs/benchmarks.md). Kong's controller pushes to its instances in parallel too
- * (internal/dataplane/kong_client.go, sendOutToGatewayClients: iter.MapErr over the clients,
- * sourcegraph/conc, at most GOMAXPROCS at once). */
+ * (Kong/kubernetes-ingress-controller v3.5.9 internal/dataplane/kong_client.go:722,742,
+ * sendOutToGatewayClients: iter.MapErr over the clients; sourcegraph/conc v0.3.0, its go.mod
+ * version, iter/map.go:38-40 and iter/iter.go:12: at most GOMAXPROCS at once). */
 #define KGC_SYNC_PUSH_CONCURRENCY 16
 
 /* What the syncer announces to its subscribers (kgc_sync_subscribe()): the answers of its status
