@@ -625,6 +625,54 @@ static void push(const char *url, const char *config)
     kgc_kong_client_free(c);
 }
 
+/* One scenario's fixtures: a fake clock (used only by the registries given &sc->clock), a
+ * recorder, one in-process test Kong with its port and URL, and, when asked for, a listener cache
+ * in a temporary directory. scene_end() releases all of it and the registry k (may be NULL). */
+struct scene {
+    struct kgc_clock clock;
+    struct recorder r;
+    struct kf_server *s;
+    unsigned port;
+    char url[64];
+    char lcdir[FIXTURE_TMPDIR_MAX];
+    struct kgc_listenercache *cache;
+};
+
+static void scene_start(struct scene *sc, const char *node_id, bool with_cache)
+{
+    memset(sc, 0, sizeof(*sc));
+    kgc_clock_fake_init(&sc->clock, KGC_NS_PER_S);
+    rec_init(&sc->r);
+    sc->s = fake_start(0, node_id, NULL);
+    sc->port = kf_server_port(sc->s);
+    snprintf(sc->url, sizeof(sc->url), "http://127.0.0.1:%u", sc->port);
+    if (with_cache) {
+        assert_non_null(fixture_tmpdir_make(sc->lcdir, sizeof(sc->lcdir), "prober-lc"));
+        sc->cache = cache_open(sc->lcdir);
+    }
+}
+
+/* A registry probing the scene's Kong (kong_new's arguments), on the fake clock or the real one. */
+static struct kgc_kong *scene_kong(struct scene *sc, uint64_t interval_ms, uint64_t down_ms,
+                                   uint64_t heartbeat_ms, bool fake_clock)
+{
+    struct kgc_kong *k = kong_new(interval_ms, down_ms, heartbeat_ms, &sc->r, sc->cache,
+                                  fake_clock ? &sc->clock : NULL);
+    assert_int_equal(kgc_kong_set_instances(k, (const char *[]){sc->url}, 1, NULL), 0);
+    return k;
+}
+
+static void scene_end(struct scene *sc, struct kgc_kong *k)
+{
+    kgc_kong_free(k); /* joins the probers: no event after this */
+    kf_server_stop(sc->s);
+    if (sc->cache) {
+        kgc_listenercache_close(sc->cache);
+        fixture_tmpdir_remove(sc->lcdir);
+    }
+    rec_destroy(&sc->r);
+}
+
 static const char *CONFIG =
     "{\"_format_version\":\"3.0\",\"services\":[{\"name\":\"s1\",\"host\":\"example.com\"}]}";
 
@@ -634,26 +682,18 @@ static const char *CONFIG =
 static void test_events_through_restarts(void **state)
 {
     (void)state;
-    struct recorder r;
-    rec_init(&r);
-    struct kf_server *s = fake_start(0, "node-a", NULL);
-    unsigned port = kf_server_port(s);
-    char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
-    char lcdir[FIXTURE_TMPDIR_MAX];
-    assert_non_null(fixture_tmpdir_make(lcdir, sizeof(lcdir), "prober-lc"));
-    struct kgc_listenercache *cache = cache_open(lcdir);
-    struct kgc_kong *k = kong_new(100, 50, 400, &r, cache, NULL);
-    assert_int_equal(kgc_kong_set_instances(k, (const char *[]){url}, 1, NULL), 0);
+    struct scene sc;
+    scene_start(&sc, "node-a", true);
+    struct kgc_kong *k = scene_kong(&sc, 100, 50, 400, false);
 
     /* First contact: READY, then the first listeners and hash, in that order. */
-    long ready = EXPECT_EVENT(&r, 0, KGC_KONG_EV_READY, url, 3000);
-    long lis = EXPECT_EVENT(&r, 0, KGC_KONG_EV_LISTENERS_CHANGED, url, 3000);
-    long hash = EXPECT_EVENT(&r, 0, KGC_KONG_EV_HASH_CHANGED, url, 3000);
+    long ready = EXPECT_EVENT(&sc.r, 0, KGC_KONG_EV_READY, sc.url, 3000);
+    long lis = EXPECT_EVENT(&sc.r, 0, KGC_KONG_EV_LISTENERS_CHANGED, sc.url, 3000);
+    long hash = EXPECT_EVENT(&sc.r, 0, KGC_KONG_EV_HASH_CHANGED, sc.url, 3000);
     assert_true(ready < lis && lis < hash);
-    assert_true(kgc_kong_hash_is_empty(rec_get(&r, hash).hash));
-    assert_int_equal(rec_get(&r, lis).n_proxy, 2);
-    assert_true(wait_view(cache, KGC_LISTENERCACHE_LIVE, false, 1000) >= 0);
+    assert_true(kgc_kong_hash_is_empty(rec_get(&sc.r, hash).hash));
+    assert_int_equal(rec_get(&sc.r, lis).n_proxy, 2);
+    assert_true(wait_view(sc.cache, KGC_LISTENERCACHE_LIVE, false, 1000) >= 0);
     struct kgc_kong_instance_state *st;
     size_t n;
     assert_int_equal(kgc_kong_states(k, &st, &n), 0);
@@ -666,24 +706,24 @@ static void test_events_through_restarts(void **state)
     kgc_kong_states_free(st, n);
 
     /* A push changes the hash; probe_now makes the prober see it at once. */
-    size_t mark = rec_count(&r);
-    push(url, CONFIG);
+    size_t mark = rec_count(&sc.r);
+    push(sc.url, CONFIG);
     kgc_kong_probe_now(k);
-    long h2 = EXPECT_EVENT(&r, mark, KGC_KONG_EV_HASH_CHANGED, url, 2000);
+    long h2 = EXPECT_EVENT(&sc.r, mark, KGC_KONG_EV_HASH_CHANGED, sc.url, 2000);
     char want[33];
     kgc_kong_config_hash(CONFIG, strlen(CONFIG), want);
-    assert_string_equal(rec_get(&r, h2).hash, want);
-    EXPECT_EVENT(&r, mark, KGC_KONG_EV_HEARTBEAT, url, 3000);
-    assert_int_equal(rec_count_type(&r, mark, KGC_KONG_EV_READY), 0);
+    assert_string_equal(rec_get(&sc.r, h2).hash, want);
+    EXPECT_EVENT(&sc.r, mark, KGC_KONG_EV_HEARTBEAT, sc.url, 3000);
+    assert_int_equal(rec_count_type(&sc.r, mark, KGC_KONG_EV_READY), 0);
 
     /* Kong goes away: UNREACHABLE; the view turns cached and stale. */
-    mark = rec_count(&r);
-    kf_server_stop(s);
-    long un = EXPECT_EVENT(&r, mark, KGC_KONG_EV_UNREACHABLE, url, 3000);
-    assert_non_null(strstr(rec_get(&r, un).reason, url));
-    assert_true(wait_view(cache, KGC_LISTENERCACHE_CACHED, true, 1000) >= 0);
+    mark = rec_count(&sc.r);
+    kf_server_stop(sc.s);
+    long un = EXPECT_EVENT(&sc.r, mark, KGC_KONG_EV_UNREACHABLE, sc.url, 3000);
+    assert_non_null(strstr(rec_get(&sc.r, un).reason, sc.url));
+    assert_true(wait_view(sc.cache, KGC_LISTENERCACHE_CACHED, true, 1000) >= 0);
     struct kgc_listenercache_view v;
-    kgc_listenercache_view(cache, &v);
+    kgc_listenercache_view(sc.cache, &v);
     assert_int_equal(v.listeners->n_proxy, 2);
     assert_non_null(strstr(v.reason, "kong admin API unreachable"));
     kgc_listenercache_view_release(&v);
@@ -695,33 +735,29 @@ static void test_events_through_restarts(void **state)
     kgc_kong_states_free(st, n);
 
     /* It comes back as a new node with no configuration: READY and RESTARTED. */
-    mark = rec_count(&r);
-    s = fake_start(port, "node-b", NULL);
-    EXPECT_EVENT(&r, mark, KGC_KONG_EV_READY, url, 3000);
-    long rs = EXPECT_EVENT(&r, mark, KGC_KONG_EV_RESTARTED, url, 3000);
-    assert_non_null(strstr(rec_get(&r, rs).reason, "node_id changed from node-a to node-b"));
-    long h3 = EXPECT_EVENT(&r, mark, KGC_KONG_EV_HASH_CHANGED, url, 3000);
-    assert_true(kgc_kong_hash_is_empty(rec_get(&r, h3).hash));
-    assert_int_equal(rec_count_type(&r, mark, KGC_KONG_EV_LISTENERS_CHANGED), 0); /* same ones */
-    assert_true(wait_view(cache, KGC_LISTENERCACHE_LIVE, false, 1000) >= 0);
+    mark = rec_count(&sc.r);
+    sc.s = fake_start(sc.port, "node-b", NULL);
+    EXPECT_EVENT(&sc.r, mark, KGC_KONG_EV_READY, sc.url, 3000);
+    long rs = EXPECT_EVENT(&sc.r, mark, KGC_KONG_EV_RESTARTED, sc.url, 3000);
+    assert_non_null(strstr(rec_get(&sc.r, rs).reason, "node_id changed from node-a to node-b"));
+    long h3 = EXPECT_EVENT(&sc.r, mark, KGC_KONG_EV_HASH_CHANGED, sc.url, 3000);
+    assert_true(kgc_kong_hash_is_empty(rec_get(&sc.r, h3).hash));
+    assert_int_equal(rec_count_type(&sc.r, mark, KGC_KONG_EV_LISTENERS_CHANGED), 0); /* same ones */
+    assert_true(wait_view(sc.cache, KGC_LISTENERCACHE_LIVE, false, 1000) >= 0);
 
     /* Restarted with other listeners: LISTENERS_CHANGED, and the live view shows none. */
-    kf_server_stop(s);
-    EXPECT_EVENT(&r, mark, KGC_KONG_EV_UNREACHABLE, url, 3000);
-    mark = rec_count(&r);
-    s = fake_start(port, "node-c", "{\"proxy_listeners\":[],\"stream_listeners\":[]}");
-    long lc = EXPECT_EVENT(&r, mark, KGC_KONG_EV_LISTENERS_CHANGED, url, 3000);
-    assert_int_equal(rec_get(&r, lc).n_proxy, 0);
-    assert_true(wait_view(cache, KGC_LISTENERCACHE_LIVE, false, 1000) >= 0);
-    kgc_listenercache_view(cache, &v);
+    kf_server_stop(sc.s);
+    EXPECT_EVENT(&sc.r, mark, KGC_KONG_EV_UNREACHABLE, sc.url, 3000);
+    mark = rec_count(&sc.r);
+    sc.s = fake_start(sc.port, "node-c", "{\"proxy_listeners\":[],\"stream_listeners\":[]}");
+    long lc = EXPECT_EVENT(&sc.r, mark, KGC_KONG_EV_LISTENERS_CHANGED, sc.url, 3000);
+    assert_int_equal(rec_get(&sc.r, lc).n_proxy, 0);
+    assert_true(wait_view(sc.cache, KGC_LISTENERCACHE_LIVE, false, 1000) >= 0);
+    kgc_listenercache_view(sc.cache, &v);
     assert_int_equal(v.listeners->n_proxy, 0);
     kgc_listenercache_view_release(&v);
 
-    kgc_kong_free(k); /* joins the prober: no event after this */
-    kf_server_stop(s);
-    kgc_listenercache_close(cache);
-    fixture_tmpdir_remove(lcdir);
-    rec_destroy(&r);
+    scene_end(&sc, k);
 }
 
 /* The thread probes when its machine says, on the registry's clock: the first probe at once, the
@@ -731,27 +767,20 @@ static void test_events_through_restarts(void **state)
 static void test_thread_probes_on_its_clock(void **state)
 {
     (void)state;
-    struct kgc_clock clock;
-    kgc_clock_fake_init(&clock, KGC_NS_PER_S);
-    struct recorder r;
-    rec_init(&r);
-    struct kf_server *s = fake_start(0, "node-a", NULL);
-    unsigned port = kf_server_port(s);
-    char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
-    struct kgc_kong *k = kong_new(1000, 200, 0, &r, NULL, &clock);
-    assert_int_equal(kgc_kong_set_instances(k, (const char *[]){url}, 1, NULL), 0);
-    EXPECT_EVENT(&r, 0, KGC_KONG_EV_HASH_CHANGED, url, 3000); /* first contact's last event */
+    struct scene sc;
+    scene_start(&sc, "node-a", false);
+    struct kgc_kong *k = scene_kong(&sc, 1000, 200, 0, true);
+    EXPECT_EVENT(&sc.r, 0, KGC_KONG_EV_HASH_CHANGED, sc.url, 3000); /* first contact's last event */
 
     /* a push Kong took; the prober sees it when the clock reaches its next probe */
-    size_t mark = rec_count(&r);
-    push(url, CONFIG);
-    kgc_clock_fake_advance(&clock, MS(1000));
+    size_t mark = rec_count(&sc.r);
+    push(sc.url, CONFIG);
+    kgc_clock_fake_advance(&sc.clock, MS(1000));
     kgc_kong_tick(k);
-    long h = EXPECT_EVENT(&r, mark, KGC_KONG_EV_HASH_CHANGED, url, 3000);
+    long h = EXPECT_EVENT(&sc.r, mark, KGC_KONG_EV_HASH_CHANGED, sc.url, 3000);
     char want[33];
     kgc_kong_config_hash(CONFIG, strlen(CONFIG), want);
-    assert_string_equal(rec_get(&r, h).hash, want);
+    assert_string_equal(rec_get(&sc.r, h).hash, want);
     struct kgc_kong_instance_state *st;
     size_t n;
     assert_int_equal(kgc_kong_states(k, &st, &n), 0);
@@ -759,22 +788,20 @@ static void test_thread_probes_on_its_clock(void **state)
     kgc_kong_states_free(st, n);
 
     /* Kong gone: seen at the next interval; back: seen one down interval later */
-    mark = rec_count(&r);
-    kf_server_stop(s);
-    kgc_clock_fake_advance(&clock, MS(1000));
+    mark = rec_count(&sc.r);
+    kf_server_stop(sc.s);
+    kgc_clock_fake_advance(&sc.clock, MS(1000));
     kgc_kong_tick(k);
-    EXPECT_EVENT(&r, mark, KGC_KONG_EV_UNREACHABLE, url, 3000);
-    s = fake_start(port, "node-a", NULL);
-    kgc_clock_fake_advance(&clock, MS(200));
+    EXPECT_EVENT(&sc.r, mark, KGC_KONG_EV_UNREACHABLE, sc.url, 3000);
+    sc.s = fake_start(sc.port, "node-a", NULL);
+    kgc_clock_fake_advance(&sc.clock, MS(200));
     kgc_kong_tick(k);
-    long rs = EXPECT_EVENT(&r, mark, KGC_KONG_EV_RESTARTED, url, 3000); /* zeros again */
-    assert_true(EXPECT_EVENT(&r, mark, KGC_KONG_EV_READY, url, 0) < rs);
+    long rs = EXPECT_EVENT(&sc.r, mark, KGC_KONG_EV_RESTARTED, sc.url, 3000); /* zeros again */
+    assert_true(EXPECT_EVENT(&sc.r, mark, KGC_KONG_EV_READY, sc.url, 0) < rs);
     assert_int_equal(kgc_kong_states(k, &st, &n), 0);
     assert_int_equal(st[0].probes, 4);
     kgc_kong_states_free(st, n);
-    kgc_kong_free(k);
-    kf_server_stop(s);
-    rec_destroy(&r);
+    scene_end(&sc, k);
 }
 
 /* Same node_id, a restart faster than a probe interval: the zero hash still tells. On a fake clock
@@ -782,27 +809,18 @@ static void test_thread_probes_on_its_clock(void **state)
 static void test_quick_restart_seen_by_hash(void **state)
 {
     (void)state;
-    struct kgc_clock clock;
-    kgc_clock_fake_init(&clock, KGC_NS_PER_S);
-    struct recorder r;
-    rec_init(&r);
-    struct kf_server *s = fake_start(0, "same-node", NULL);
-    unsigned port = kf_server_port(s);
-    char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
-    push(url, CONFIG);
-    struct kgc_kong *k = kong_new(1000, 50, 0, &r, NULL, &clock);
-    assert_int_equal(kgc_kong_set_instances(k, (const char *[]){url}, 1, NULL), 0);
-    EXPECT_EVENT(&r, 0, KGC_KONG_EV_READY, url, 3000);
-    size_t mark = rec_count(&r);
-    kf_server_stop(s);
-    s = fake_start(port, "same-node", NULL);
+    struct scene sc;
+    scene_start(&sc, "same-node", false);
+    push(sc.url, CONFIG);
+    struct kgc_kong *k = scene_kong(&sc, 1000, 50, 0, true);
+    EXPECT_EVENT(&sc.r, 0, KGC_KONG_EV_READY, sc.url, 3000);
+    size_t mark = rec_count(&sc.r);
+    kf_server_stop(sc.s);
+    sc.s = fake_start(sc.port, "same-node", NULL);
     kgc_kong_probe_now(k);
-    long rs = EXPECT_EVENT(&r, mark, KGC_KONG_EV_RESTARTED, url, 3000);
-    assert_non_null(strstr(rec_get(&r, rs).reason, "configuration hash turned to zeros"));
-    kgc_kong_free(k);
-    kf_server_stop(s);
-    rec_destroy(&r);
+    long rs = EXPECT_EVENT(&sc.r, mark, KGC_KONG_EV_RESTARTED, sc.url, 3000);
+    assert_non_null(strstr(rec_get(&sc.r, rs).reason, "configuration hash turned to zeros"));
+    scene_end(&sc, k);
 }
 
 /* Kong 3.9.1 stores a configuration with no entities under the zero hash: once kgc says it is
@@ -811,49 +829,41 @@ static void test_quick_restart_seen_by_hash(void **state)
 static void test_expected_empty_config_is_not_a_restart(void **state)
 {
     (void)state;
-    struct kgc_clock clock; /* stands still: probes come from probe_now */
-    kgc_clock_fake_init(&clock, KGC_NS_PER_S);
-    struct recorder r;
-    rec_init(&r);
-    struct kf_server *s = fake_start(0, "same-node", NULL);
-    unsigned port = kf_server_port(s);
-    char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
-    push(url, CONFIG);
-    struct kgc_kong *k = kong_new(1000, 50, 0, &r, NULL, &clock);
-    assert_int_equal(kgc_kong_set_instances(k, (const char *[]){url}, 1, NULL), 0);
-    EXPECT_EVENT(&r, 0, KGC_KONG_EV_HASH_CHANGED, url, 3000); /* the first probe's last event */
-    size_t mark = rec_count(&r);
-    kgc_kong_expect_empty(k, url, true);
-    push(url, "{\"_format_version\":\"3.0\"}");
+    struct scene sc; /* its clock stands still: probes come from probe_now */
+    scene_start(&sc, "same-node", false);
+    push(sc.url, CONFIG);
+    struct kgc_kong *k = scene_kong(&sc, 1000, 50, 0, true);
+    EXPECT_EVENT(&sc.r, 0, KGC_KONG_EV_HASH_CHANGED, sc.url,
+                 3000); /* the first probe's last event */
+    size_t mark = rec_count(&sc.r);
+    kgc_kong_expect_empty(k, sc.url, true);
+    push(sc.url, "{\"_format_version\":\"3.0\"}");
     kgc_kong_probe_now(k);
-    long h = EXPECT_EVENT(&r, mark, KGC_KONG_EV_HASH_CHANGED, url, 3000);
-    assert_true(kgc_kong_hash_is_empty(rec_get(&r, h).hash));
-    assert_int_equal(rec_count_type(&r, mark, KGC_KONG_EV_RESTARTED), 0);
+    long h = EXPECT_EVENT(&sc.r, mark, KGC_KONG_EV_HASH_CHANGED, sc.url, 3000);
+    assert_true(kgc_kong_hash_is_empty(rec_get(&sc.r, h).hash));
+    assert_int_equal(rec_count_type(&sc.r, mark, KGC_KONG_EV_RESTARTED), 0);
 
     /* a real restart: a new node_id */
-    mark = rec_count(&r);
-    kf_server_stop(s);
-    s = fake_start(port, "other-node", NULL);
+    mark = rec_count(&sc.r);
+    kf_server_stop(sc.s);
+    sc.s = fake_start(sc.port, "other-node", NULL);
     kgc_kong_probe_now(k);
-    long rs = EXPECT_EVENT(&r, mark, KGC_KONG_EV_RESTARTED, url, 3000);
-    assert_non_null(strstr(rec_get(&r, rs).reason, "node_id changed"));
+    long rs = EXPECT_EVENT(&sc.r, mark, KGC_KONG_EV_RESTARTED, sc.url, 3000);
+    assert_non_null(strstr(rec_get(&sc.r, rs).reason, "node_id changed"));
 
     /* a configuration with entities again: zeros are a restart again */
-    kgc_kong_expect_empty(k, url, false);
-    mark = rec_count(&r);
-    push(url, CONFIG);
+    kgc_kong_expect_empty(k, sc.url, false);
+    mark = rec_count(&sc.r);
+    push(sc.url, CONFIG);
     kgc_kong_probe_now(k);
-    EXPECT_EVENT(&r, mark, KGC_KONG_EV_HASH_CHANGED, url, 3000);
-    mark = rec_count(&r);
-    kf_server_stop(s);
-    s = fake_start(port, "other-node", NULL);
+    EXPECT_EVENT(&sc.r, mark, KGC_KONG_EV_HASH_CHANGED, sc.url, 3000);
+    mark = rec_count(&sc.r);
+    kf_server_stop(sc.s);
+    sc.s = fake_start(sc.port, "other-node", NULL);
     kgc_kong_probe_now(k);
-    rs = EXPECT_EVENT(&r, mark, KGC_KONG_EV_RESTARTED, url, 3000);
-    assert_non_null(strstr(rec_get(&r, rs).reason, "configuration hash turned to zeros"));
-    kgc_kong_free(k);
-    kf_server_stop(s);
-    rec_destroy(&r);
+    rs = EXPECT_EVENT(&sc.r, mark, KGC_KONG_EV_RESTARTED, sc.url, 3000);
+    assert_non_null(strstr(rec_get(&sc.r, rs).reason, "configuration hash turned to zeros"));
+    scene_end(&sc, k);
 }
 
 /* On a fake clock: each instance probes once, at once. */
@@ -943,24 +953,17 @@ static void test_instance_set(void **state)
 static void test_stop_wakes_idle_prober(void **state)
 {
     (void)state;
-    struct kgc_clock clock;
-    kgc_clock_fake_init(&clock, KGC_NS_PER_S);
-    struct recorder r;
-    rec_init(&r);
-    struct kf_server *s = fake_start(0, NULL, NULL);
-    char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u", kf_server_port(s));
-    struct kgc_kong *k =
-        kong_new(60000, 60000, 0, &r, NULL, &clock); /* never due: the clock stands */
-    assert_int_equal(kgc_kong_set_instances(k, (const char *[]){url}, 1, NULL), 0);
-    EXPECT_EVENT(&r, 0, KGC_KONG_EV_READY, url, 3000);
+    struct scene sc;
+    scene_start(&sc, NULL, false);
+    struct kgc_kong *k = scene_kong(&sc, 60000, 60000, 0, true); /* never due: the clock stands */
+    EXPECT_EVENT(&sc.r, 0, KGC_KONG_EV_READY, sc.url, 3000);
     uint64_t t0 = kgc_clock_now(NULL);
     kgc_kong_free(k);
+    k = NULL;
     uint64_t ms = (kgc_clock_now(NULL) - t0) / KGC_NS_PER_MS;
     print_message("stop of an idle prober took %llu ms\n", (unsigned long long)ms);
     assert_true(ms < 5000); /* not forever */
-    kf_server_stop(s);
-    rec_destroy(&r);
+    scene_end(&sc, k);
 }
 
 /* ---- the real test Kong process ------------------------------------------------------------- */
