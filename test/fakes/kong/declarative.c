@@ -195,7 +195,7 @@ static struct kf_errv validate_entity_array(struct kf_vctx *c, const struct kf_e
         struct kf_errv ev = validate_entity(c, e, item, nested);
         if (!ev.str && !ev.tab) {
             if (memo && !c->oom) {
-                kf_vmemo_add_last(memo);
+                kf_vmemo_add_last(memo, item);
             }
             continue;
         }
@@ -306,6 +306,9 @@ static bool uuid_key(const struct kf_entity *e, json_object *item, const char *p
     return false;
 }
 
+static void item_ids(const struct kf_entity *e, json_object *item, const char *parent_id,
+                     const char *child_key, bool random_rest);
+
 /* Kong's generate_ids: deterministic ids where Kong derives them; random ones too when asked
  * (process_auto_fields). Works in place on a copy of the document. */
 static void generate_ids(json_object *input, const char *parent, const char *parent_id,
@@ -325,21 +328,78 @@ static void generate_ids(json_object *input, const char *parent, const char *par
             if (!item || !json_object_is_type(item, json_type_object)) {
                 continue;
             }
-            json_object *idv = NULL;
-            bool has_id = kf_has(item, "id", &idv) && (idv || !random_rest);
-            if (!has_id) {
-                char key[2048], id[37];
-                if (uuid_key(e, item, parent_id, child_key, key, sizeof(key))) {
-                    kf_entity_uuid(e->plural, key, id);
-                    json_object_object_add(item, "id", json_object_new_string(id));
-                } else if (random_rest) {
-                    kf_uuid4(id);
-                    json_object_object_add(item, "id", json_object_new_string(id));
-                }
-            }
-            generate_ids(item, e->plural, kf_get_string(item, "id"), random_rest);
+            item_ids(e, item, parent_id, child_key, random_rest);
         }
     }
+}
+
+/* generate_ids() for one item (an object) of kind e and what is nested in it. */
+static void item_ids(const struct kf_entity *e, json_object *item, const char *parent_id,
+                     const char *child_key, bool random_rest)
+{
+    json_object *idv = NULL;
+    bool has_id = kf_has(item, "id", &idv) && (idv || !random_rest);
+    if (!has_id) {
+        char key[2048], id[37];
+        if (uuid_key(e, item, parent_id, child_key, key, sizeof(key))) {
+            kf_entity_uuid(e->plural, key, id);
+            json_object_object_add(item, "id", json_object_new_string(id));
+        } else if (random_rest) {
+            kf_uuid4(id);
+            json_object_object_add(item, "id", json_object_new_string(id));
+        }
+    }
+    generate_ids(item, e->plural, kf_get_string(item, "id"), random_rest);
+}
+
+/* A copy of doc with Kong's derived ids, as a deep copy and generate_ids(copy, NULL, NULL,
+ * false) make it: each top-level entity's copy depends on nothing but the entity, so the memo's
+ * copy of an entity it knows is shared (and never changed), and a fresh copy is kept there for
+ * the next time. NULL when out of memory. */
+static json_object *view_with_memo(struct kf_vmemo *m, json_object *doc)
+{
+    json_object *view = json_object_new_object();
+    if (!view) {
+        return NULL;
+    }
+    json_object_object_foreach(doc, key, val)
+    {
+        const struct kf_entity *e = kf_entity(key);
+        json_object *copy = NULL;
+        if (e && val && json_object_is_type(val, json_type_array)) {
+            size_t n = json_object_array_length(val);
+            copy = json_object_new_array_ext((int)n);
+            for (size_t i = 0; copy && i < n; i++) {
+                json_object *item = json_object_array_get_idx(val, i);
+                bool obj = item && json_object_is_type(item, json_type_object);
+                json_object *v = item ? kf_vmemo_view(m, item) : NULL;
+                bool fresh = !v;
+                if (fresh && item && json_object_deep_copy(item, &v, NULL) != 0) {
+                    json_object_put(copy);
+                    copy = NULL;
+                    break;
+                }
+                if (fresh && obj) {
+                    item_ids(e, v, NULL, NULL, false);
+                    kf_vmemo_keep_view(m, v);
+                }
+                if (json_object_array_add(copy, v) != 0) {
+                    json_object_put(v);
+                    json_object_put(copy);
+                    copy = NULL;
+                }
+            }
+            if (!copy) {
+                json_object_put(view);
+                return NULL;
+            }
+        } else if (val && json_object_deep_copy(val, &copy, NULL) != 0) {
+            json_object_put(view);
+            return NULL;
+        }
+        json_object_object_add(view, key, copy);
+    }
+    return view;
 }
 
 /* Whether generate_ids(input, ..., true) would change a document generate_ids(input, ..., false)
@@ -670,7 +730,8 @@ static void emit_entities(struct refs *r, json_object *input, const char *parent
             }
             /* the item without its nested entities and comments, in the item's key order; the
              * values are shared with the work copy, which kf_validate() drops before it returns,
-             * so the 201 body ends up their only holder */
+             * so the 201 body ends up their only holder -- unless they are the memo's, which
+             * lives on (and json-c's reference counts are not atomic): then copied */
             flat = json_object_new_object();
             if (!flat) {
                 continue;
@@ -681,7 +742,14 @@ static void emit_entities(struct refs *r, json_object *input, const char *parent
                     strcmp(fkey, "_ignore") == 0) {
                     continue;
                 }
-                json_object_object_add(flat, fkey, json_object_get(fval));
+                json_object *v = NULL;
+                if (!r->c->memo) {
+                    v = json_object_get(fval);
+                } else if (fval && json_object_deep_copy(fval, &v, NULL) != 0) {
+                    r->c->oom = true;
+                    continue;
+                }
+                json_object_object_add(flat, fkey, v);
             }
             for (const struct kf_rel *rel = kf_relations(); rel->entity; rel++) {
                 json_object *v = NULL;
@@ -1122,10 +1190,15 @@ int kf_validate(json_object *doc, const struct kf_validate_opts *opts, json_obje
 
     /* 2. ids (the flattened errors see Kong's derived ids), uniqueness, references */
     json_object *view = NULL, *work = NULL;
-    if (json_object_deep_copy(doc, &view, NULL) != 0) {
+    if (c.memo) {
+        if (!(view = view_with_memo(c.memo, doc))) {
+            return KGC_ENOMEM;
+        }
+    } else if (json_object_deep_copy(doc, &view, NULL) != 0) {
         return KGC_ENOMEM;
+    } else {
+        generate_ids(view, NULL, NULL, false);
     }
-    generate_ids(view, NULL, NULL, false);
     if (!ids_missing(view, NULL)) {
         work = json_object_get(view); /* the random pass would add nothing: share the copy */
     } else if (json_object_deep_copy(view, &work, NULL) != 0) {

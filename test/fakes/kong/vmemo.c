@@ -23,13 +23,23 @@
 
 /* Everything the memo keeps is bounded: entries are dropped when the validation after the one
  * that last used them ends, and no key is added past this many bytes in all. */
-#define VMEMO_MAX_BYTES ((size_t)256 << 20)
+#define VMEMO_MAX_BYTES ((size_t)64 << 20)
 
 struct entry {
     uint64_t hash;
     unsigned char *key; /* the encoding (owned); NULL: empty slot */
     size_t len;
-    unsigned gen; /* the validation that last used it */
+    unsigned gen;      /* the validation that last used it */
+    json_object *view; /* a copy with Kong's derived ids (owned, never changed), or NULL */
+};
+
+/* A top-level entity of the current validation found in the memo or added to it, in the order
+ * the schema pass met them (the document's order). */
+struct seen_rec {
+    json_object *item;
+    const unsigned char *key; /* the entry's (stable while the entry lives) */
+    size_t len;
+    uint64_t hash;
 };
 
 struct kf_vmemo {
@@ -45,6 +55,10 @@ struct kf_vmemo {
     size_t len, bufcap;
     uint64_t hash;
     bool buf_oom;
+    /* this validation's entities, and where kf_vmemo_view() is in that list */
+    struct seen_rec *recs;
+    size_t nrec, caprec, cursor;
+    struct entry *viewless; /* the entry kf_vmemo_view() found without a view */
 };
 
 struct kf_vmemo *kf_vmemo_new(void)
@@ -56,7 +70,10 @@ static void clear(struct kf_vmemo *m)
 {
     for (size_t i = 0; i < m->cap; i++) {
         free(m->slots[i].key);
+        json_object_put(m->slots[i].view);
     }
+    m->nrec = m->cursor = 0;
+    m->viewless = NULL;
     free(m->slots);
     m->slots = NULL;
     m->cap = m->n = m->bytes = 0;
@@ -70,6 +87,7 @@ void kf_vmemo_free(struct kf_vmemo *m)
     clear(m);
     free(m->buf);
     free(m->plugins);
+    free(m->recs);
     free(m);
 }
 
@@ -107,6 +125,22 @@ void kf_vmemo_begin(struct kf_vmemo *m, const char *const *plugins, int flavor)
     m->plugins_len = len;
     m->flavor = flavor;
     m->gen++;
+    m->nrec = m->cursor = 0;
+    m->viewless = NULL;
+}
+
+static void record(struct kf_vmemo *m, json_object *item, const struct entry *e)
+{
+    if (m->nrec == m->caprec) {
+        size_t cap = m->caprec ? m->caprec * 2 : 256;
+        struct seen_rec *nr = realloc(m->recs, cap * sizeof(*nr));
+        if (!nr) {
+            return; /* not recorded: kf_vmemo_view() then copies the item afresh */
+        }
+        m->recs = nr;
+        m->caprec = cap;
+    }
+    m->recs[m->nrec++] = (struct seen_rec){item, e->key, e->len, e->hash};
 }
 
 /* ---- the encoding ---------------------------------------------------------------------------- */
@@ -264,11 +298,12 @@ bool kf_vmemo_seen(struct kf_vmemo *m, const char *plural, json_object *item)
     struct entry *e = find(m, m->hash, m->buf, m->len);
     if (e) {
         e->gen = m->gen;
+        record(m, item, e);
     }
     return e != NULL;
 }
 
-void kf_vmemo_add_last(struct kf_vmemo *m)
+void kf_vmemo_add_last(struct kf_vmemo *m, json_object *item)
 {
     if (m->buf_oom || m->len == 0 || m->bytes + m->len > VMEMO_MAX_BYTES ||
         find(m, m->hash, m->buf, m->len)) {
@@ -282,9 +317,37 @@ void kf_vmemo_add_last(struct kf_vmemo *m)
         return;
     }
     memcpy(key, m->buf, m->len);
-    place(m->slots, m->cap, (struct entry){m->hash, key, m->len, m->gen});
+    struct entry e = {m->hash, key, m->len, m->gen, NULL};
+    place(m->slots, m->cap, e);
     m->n++;
     m->bytes += m->len;
+    record(m, item, &e);
+}
+
+json_object *kf_vmemo_view(struct kf_vmemo *m, json_object *item)
+{
+    m->viewless = NULL;
+    if (m->cursor >= m->nrec || m->recs[m->cursor].item != item) {
+        return NULL; /* not one the schema pass met in the memo */
+    }
+    const struct seen_rec *r = &m->recs[m->cursor++];
+    struct entry *e = find(m, r->hash, r->key, r->len);
+    if (!e) {
+        return NULL;
+    }
+    if (!e->view) {
+        m->viewless = e;
+        return NULL;
+    }
+    return json_object_get(e->view);
+}
+
+void kf_vmemo_keep_view(struct kf_vmemo *m, json_object *view)
+{
+    if (m->viewless) {
+        m->viewless->view = json_object_get(view);
+        m->viewless = NULL;
+    }
 }
 
 void kf_vmemo_end(struct kf_vmemo *m)
@@ -319,6 +382,7 @@ void kf_vmemo_end(struct kf_vmemo *m)
             bytes += s->len;
         } else {
             free(s->key);
+            json_object_put(s->view);
         }
     }
     free(m->slots);
