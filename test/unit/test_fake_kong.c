@@ -1713,9 +1713,9 @@ static int same_with_memo(struct kf_vmemo *m, const char *text, const struct kf_
     return rc;
 }
 
-#define SVC(name, path)                                                                           \
-    "{\"name\":\"" name "\",\"host\":\"h\",\"routes\":[{\"name\":\"" name "-r\",\"paths\":[\"" path \
-    "\"]}]}"
+#define SVC(name, path)                                                                            \
+    "{\"name\":\"" name "\",\"host\":\"h\",\"routes\":[{\"name\":\"" name                          \
+    "-r\",\"paths\":[\"" path "\"]}]}"
 
 /* Successive documents that repeat entities get the answers they get without a memo: a valid
  * entity stays valid, a changed one is checked again, settings changes drop what was learnt. */
@@ -1725,17 +1725,17 @@ static void test_memo_gives_the_same_answers(void **state)
     struct kf_vmemo *m = kf_vmemo_new();
     assert_non_null(m);
     const struct kf_validate_opts flat = {.flatten_errors = true};
-    const char *v1 = "{\"_format_version\":\"3.0\",\"services\":[" SVC("a", "/a") "," SVC(
-        "b", "/b") "]}";
+    const char *v1 =
+        "{\"_format_version\":\"3.0\",\"services\":[" SVC("a", "/a") "," SVC("b", "/b") "]}";
     assert_int_equal(same_with_memo(m, v1, &flat), 0);
     assert_int_equal(same_with_memo(m, v1, &flat), 0); /* every entity a hit */
     /* b's route now has a path Kong rejects; a is unchanged (a hit) and reported nowhere */
-    const char *v2 = "{\"_format_version\":\"3.0\",\"services\":[" SVC("a", "/a") "," SVC(
-        "b", "b") "]}";
+    const char *v2 =
+        "{\"_format_version\":\"3.0\",\"services\":[" SVC("a", "/a") "," SVC("b", "b") "]}";
     assert_int_equal(same_with_memo(m, v2, &flat), KGC_EINVAL);
     /* a valid entity repeated: the uniqueness check still sees both (not a schema matter) */
-    const char *v3 = "{\"_format_version\":\"3.0\",\"services\":[" SVC("a", "/a") "," SVC(
-        "a", "/a") "]}";
+    const char *v3 =
+        "{\"_format_version\":\"3.0\",\"services\":[" SVC("a", "/a") "," SVC("a", "/a") "]}";
     assert_int_equal(same_with_memo(m, v3, &flat), KGC_EINVAL);
     /* a number's text is part of what is remembered: 8000 and 8000.5 are different entities */
     const char *p1 = "{\"_format_version\":\"3.0\",\"services\":[{\"name\":\"s\",\"host\":\"h\","
