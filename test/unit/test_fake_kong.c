@@ -35,13 +35,63 @@ static const char *const *plugins_under_test(void)
     return NULL; /* Kong's bundled set */
 }
 
+/* One memo for the whole run: every document the helpers below validate is also validated with
+ * it, twice (the second time its valid entities are memo hits), and must get the same answer. */
+static struct kf_vmemo *g_memo;
+
+static char *text_of(json_object *j)
+{
+    return strdup(j ? json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN) : "-");
+}
+
+/* kf_validate(doc, o, ...), checked against the same validation with the shared memo. Answers
+ * with random ids (entities Kong cannot derive an id for) differ from run to run: those are
+ * compared by return code only. */
+static int validate_checked(json_object *doc, const struct kf_validate_opts *o,
+                            json_object **entities, json_object **body)
+{
+    int rc = kf_validate(doc, o, entities, body);
+    json_object *e2 = NULL, *b2 = NULL;
+    int rc2 = kf_validate(doc, o, &e2, &b2);
+    assert_int_equal(rc2, rc);
+    char *want_e = text_of(*entities), *want_b = text_of(*body), *e2t = text_of(e2),
+         *b2t = text_of(b2);
+    bool deterministic = strcmp(want_e, e2t) == 0 && strcmp(want_b, b2t) == 0;
+    json_object_put(e2);
+    json_object_put(b2);
+    free(e2t);
+    free(b2t);
+    if (!g_memo) {
+        g_memo = kf_vmemo_new();
+        assert_non_null(g_memo);
+    }
+    struct kf_validate_opts mo = *o;
+    mo.memo = g_memo;
+    for (int round = 0; round < 2; round++) {
+        json_object *me = NULL, *mb = NULL;
+        assert_int_equal(kf_validate(doc, &mo, &me, &mb), rc);
+        char *met = text_of(me), *mbt = text_of(mb);
+        if (deterministic) {
+            assert_string_equal(met, want_e);
+            assert_string_equal(mbt, want_b);
+        }
+        free(met);
+        free(mbt);
+        json_object_put(me);
+        json_object_put(mb);
+    }
+    free(want_e);
+    free(want_b);
+    return rc;
+}
+
 /* Validates doc (taken) and expects a rejection; returns the 400 body. */
 static json_object *reject_doc_flavor(json_object *doc, bool flatten, const char *flavor)
 {
     const struct kf_validate_opts o = {
         .plugins = plugins_under_test(), .router_flavor = flavor, .flatten_errors = flatten};
     json_object *entities = NULL, *body = NULL;
-    int rc = kf_validate(doc, &o, &entities, &body);
+    int rc = validate_checked(doc, &o, &entities, &body);
     json_object_put(doc);
     if (rc != KGC_EINVAL) {
         print_message("expected a rejection, got rc=%d entities=%s\n", rc,
@@ -62,7 +112,7 @@ static json_object *accept_doc(json_object *doc)
 {
     const struct kf_validate_opts o = {.plugins = plugins_under_test()};
     json_object *entities = NULL, *body = NULL;
-    int rc = kf_validate(doc, &o, &entities, &body);
+    int rc = validate_checked(doc, &o, &entities, &body);
     json_object_put(doc);
     if (rc != 0) {
         print_message("expected acceptance, got %s\n",
@@ -1637,6 +1687,129 @@ static void test_off_spec_flattened_entity_fields(void **state)
     json_object_put(body);
 }
 
+/* ---- the validation memo (kf_vmemo) and the accepted hook ---------------------------------- */
+
+/* The answer to text under o, with and without memo m: both must be the same; returns rc. */
+static int same_with_memo(struct kf_vmemo *m, const char *text, const struct kf_validate_opts *o)
+{
+    json_object *doc = parse(text);
+    json_object *e1 = NULL, *b1 = NULL, *e2 = NULL, *b2 = NULL;
+    int rc = kf_validate(doc, o, &e1, &b1);
+    struct kf_validate_opts mo = *o;
+    mo.memo = m;
+    assert_int_equal(kf_validate(doc, &mo, &e2, &b2), rc);
+    char *t1 = text_of(e1), *t2 = text_of(e2), *u1 = text_of(b1), *u2 = text_of(b2);
+    assert_string_equal(t2, t1);
+    assert_string_equal(u2, u1);
+    free(t1);
+    free(t2);
+    free(u1);
+    free(u2);
+    json_object_put(e1);
+    json_object_put(e2);
+    json_object_put(b1);
+    json_object_put(b2);
+    json_object_put(doc);
+    return rc;
+}
+
+#define SVC(name, path)                                                                            \
+    "{\"name\":\"" name "\",\"host\":\"h\",\"routes\":[{\"name\":\"" name                          \
+    "-r\",\"paths\":[\"" path "\"]}]}"
+
+/* Successive documents that repeat entities get the answers they get without a memo: a valid
+ * entity stays valid, a changed one is checked again, settings changes drop what was learnt. */
+static void test_memo_gives_the_same_answers(void **state)
+{
+    (void)state;
+    struct kf_vmemo *m = kf_vmemo_new();
+    assert_non_null(m);
+    const struct kf_validate_opts flat = {.flatten_errors = true};
+    const char *v1 =
+        "{\"_format_version\":\"3.0\",\"services\":[" SVC("a", "/a") "," SVC("b", "/b") "]}";
+    assert_int_equal(same_with_memo(m, v1, &flat), 0);
+    assert_int_equal(same_with_memo(m, v1, &flat), 0); /* every entity a hit */
+    /* b's route now has a path Kong rejects; a is unchanged (a hit) and reported nowhere */
+    const char *v2 =
+        "{\"_format_version\":\"3.0\",\"services\":[" SVC("a", "/a") "," SVC("b", "b") "]}";
+    assert_int_equal(same_with_memo(m, v2, &flat), KGC_EINVAL);
+    /* a valid entity repeated: the uniqueness check still sees both (not a schema matter) */
+    const char *v3 =
+        "{\"_format_version\":\"3.0\",\"services\":[" SVC("a", "/a") "," SVC("a", "/a") "]}";
+    assert_int_equal(same_with_memo(m, v3, &flat), KGC_EINVAL);
+    /* a number's text is part of what is remembered: 8000 and 8000.5 are different entities */
+    const char *p1 = "{\"_format_version\":\"3.0\",\"services\":[{\"name\":\"s\",\"host\":\"h\","
+                     "\"port\":8000}]}";
+    const char *p2 = "{\"_format_version\":\"3.0\",\"services\":[{\"name\":\"s\",\"host\":\"h\","
+                     "\"port\":8000.5}]}";
+    assert_int_equal(same_with_memo(m, p1, &flat), 0);
+    assert_int_equal(same_with_memo(m, p2, &flat), KGC_EINVAL);
+    assert_int_equal(same_with_memo(m, p1, &flat), 0);
+    /* another flavour: an expression route valid under expressions is rejected under
+     * traditional_compatible although the memo saw it valid */
+    const char *xr = ROUTE1("\"expression\":\"http.path == \\\"/\\\"\"");
+    const struct kf_validate_opts x = {.router_flavor = X, .flatten_errors = true};
+    const struct kf_validate_opts tc = {.router_flavor = TC, .flatten_errors = true};
+    assert_int_equal(same_with_memo(m, xr, &x), 0);
+    assert_int_equal(same_with_memo(m, xr, &tc), KGC_EINVAL);
+    assert_int_equal(same_with_memo(m, xr, &x), 0);
+    /* another plugin set: cors enabled, then not */
+    const char *pl = "{\"_format_version\":\"3.0\",\"plugins\":[{\"name\":\"cors\"}]}";
+    const char *const only_cors[] = {"cors", NULL};
+    const char *const only_key_auth[] = {"key-auth", NULL};
+    const struct kf_validate_opts with = {.plugins = only_cors, .flatten_errors = true};
+    const struct kf_validate_opts without = {.plugins = only_key_auth, .flatten_errors = true};
+    assert_int_equal(same_with_memo(m, pl, &with), 0);
+    assert_int_equal(same_with_memo(m, pl, &without), KGC_EINVAL);
+    assert_int_equal(same_with_memo(m, pl, &with), 0);
+    kf_vmemo_free(m);
+    kf_vmemo_free(NULL);
+}
+
+struct accepted_seen {
+    int calls;
+    bool empty;
+};
+
+static void on_accepted(void *arg, bool empty)
+{
+    struct accepted_seen *a = arg;
+    a->calls++;
+    a->empty = empty;
+}
+
+/* The accepted hook runs once for a valid document, with empty = no entity in the 201 body, and
+ * never for a rejected one. */
+static void test_accepted_hook(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int rc;
+        bool empty;
+    } cases[] = {
+        {"{\"_format_version\":\"3.0\",\"services\":[" SVC("a", "/a") "]}", 0, false},
+        {"{\"_format_version\":\"3.0\"}", 0, true},
+        {"{\"_format_version\":\"3.0\",\"services\":[]}", 0, true},
+        {"{\"_format_version\":\"3.0\",\"routes\":[{\"paths\":[\"/x\"]}]}", 0, false},
+        {"{\"_format_version\":\"3.0\",\"services\":[" SVC("a", "a") "]}", KGC_EINVAL, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct accepted_seen seen = {0};
+        const struct kf_validate_opts o = {.accepted = on_accepted, .accepted_arg = &seen};
+        json_object *doc = parse(cases[i].text), *ents = NULL, *body = NULL;
+        assert_int_equal(kf_validate(doc, &o, &ents, &body), cases[i].rc);
+        assert_int_equal(seen.calls, cases[i].rc == 0 ? 1 : 0);
+        if (cases[i].rc == 0) {
+            assert_int_equal(seen.empty, cases[i].empty);
+            assert_int_equal(json_object_object_length(ents) == 0, cases[i].empty);
+        }
+        json_object_put(doc);
+        json_object_put(ents);
+        json_object_put(body);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1696,6 +1869,10 @@ int main(void)
         cmocka_unit_test(test_error_table_encoding),
         cmocka_unit_test(test_text_parse_yaml),
         cmocka_unit_test(test_canonical_json_sorts_keys),
+        cmocka_unit_test(test_memo_gives_the_same_answers),
+        cmocka_unit_test(test_accepted_hook),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    kf_vmemo_free(g_memo);
+    return failed;
 }

@@ -186,8 +186,17 @@ static struct kf_errv validate_entity_array(struct kf_vctx *c, const struct kf_e
     struct kf_errt *errs = NULL;
     size_t n = json_object_array_length(arr);
     for (size_t i = 0; i < n; i++) {
-        struct kf_errv ev = validate_entity(c, e, json_object_array_get_idx(arr, i), nested);
+        json_object *item = json_object_array_get_idx(arr, i);
+        /* a top-level entity found valid before is valid again (vmemo.c says why) */
+        struct kf_vmemo *memo = nested || c->oom ? NULL : c->memo;
+        if (memo && kf_vmemo_seen(memo, e->plural, item)) {
+            continue;
+        }
+        struct kf_errv ev = validate_entity(c, e, item, nested);
         if (!ev.str && !ev.tab) {
+            if (memo && !c->oom) {
+                kf_vmemo_add_last(memo, item);
+            }
             continue;
         }
         if (!errs && !(errs = kf_errt_new())) {
@@ -242,6 +251,18 @@ static struct kf_errt *validate_doc(struct kf_vctx *c, json_object *doc)
 /* ---- ids
  * ----------------------------------------------------------------------------------------- */
 
+/* kf_is_child() with the parent's entity at hand. The traversals below ask it before looking
+ * the key up in a nested item: one lookup per child kind instead of one per entity kind. */
+static bool nests(const struct kf_entity *parent, const char *plural)
+{
+    for (size_t i = 0; parent && parent->children && parent->children[i]; i++) {
+        if (strcmp(parent->children[i], plural) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool cache_field_required(const char *entity, const char *field)
 {
     return (strcmp(entity, "targets") == 0 &&
@@ -285,17 +306,19 @@ static bool uuid_key(const struct kf_entity *e, json_object *item, const char *p
     return false;
 }
 
+static void item_ids(const struct kf_entity *e, json_object *item, const char *parent_id,
+                     const char *child_key, bool random_rest);
+
 /* Kong's generate_ids: deterministic ids where Kong derives them; random ones too when asked
  * (process_auto_fields). Works in place on a copy of the document. */
 static void generate_ids(json_object *input, const char *parent, const char *parent_id,
                          bool random_rest)
 {
+    const struct kf_entity *pe = parent ? kf_entity(parent) : NULL;
     for (const struct kf_entity *e = kf_entities(); e->plural; e++) {
         json_object *arr = NULL;
-        if (!kf_has(input, e->plural, &arr) || !arr || !json_object_is_type(arr, json_type_array)) {
-            continue;
-        }
-        if (parent && !kf_is_child(parent, e->plural)) {
+        if ((parent && !nests(pe, e->plural)) || !kf_has(input, e->plural, &arr) || !arr ||
+            !json_object_is_type(arr, json_type_array)) {
             continue;
         }
         const char *child_key = parent ? kf_child_key(parent, e->plural) : NULL;
@@ -305,21 +328,104 @@ static void generate_ids(json_object *input, const char *parent, const char *par
             if (!item || !json_object_is_type(item, json_type_object)) {
                 continue;
             }
-            json_object *idv = NULL;
-            bool has_id = kf_has(item, "id", &idv) && (idv || !random_rest);
-            if (!has_id) {
-                char key[2048], id[37];
-                if (uuid_key(e, item, parent_id, child_key, key, sizeof(key))) {
-                    kf_entity_uuid(e->plural, key, id);
-                    json_object_object_add(item, "id", json_object_new_string(id));
-                } else if (random_rest) {
-                    kf_uuid4(id);
-                    json_object_object_add(item, "id", json_object_new_string(id));
-                }
-            }
-            generate_ids(item, e->plural, kf_get_string(item, "id"), random_rest);
+            item_ids(e, item, parent_id, child_key, random_rest);
         }
     }
+}
+
+/* generate_ids() for one item (an object) of kind e and what is nested in it. */
+static void item_ids(const struct kf_entity *e, json_object *item, const char *parent_id,
+                     const char *child_key, bool random_rest)
+{
+    json_object *idv = NULL;
+    bool has_id = kf_has(item, "id", &idv) && (idv || !random_rest);
+    if (!has_id) {
+        char key[2048], id[37];
+        if (uuid_key(e, item, parent_id, child_key, key, sizeof(key))) {
+            kf_entity_uuid(e->plural, key, id);
+            json_object_object_add(item, "id", json_object_new_string(id));
+        } else if (random_rest) {
+            kf_uuid4(id);
+            json_object_object_add(item, "id", json_object_new_string(id));
+        }
+    }
+    generate_ids(item, e->plural, kf_get_string(item, "id"), random_rest);
+}
+
+/* A copy of doc with Kong's derived ids, as a deep copy and generate_ids(copy, NULL, NULL,
+ * false) make it: each top-level entity's copy depends on nothing but the entity, so the memo's
+ * copy of an entity it knows is shared (and never changed), and a fresh copy is kept there for
+ * the next time. NULL when out of memory. */
+static json_object *view_with_memo(struct kf_vmemo *m, json_object *doc)
+{
+    json_object *view = json_object_new_object();
+    if (!view) {
+        return NULL;
+    }
+    json_object_object_foreach(doc, key, val)
+    {
+        const struct kf_entity *e = kf_entity(key);
+        json_object *copy = NULL;
+        if (e && val && json_object_is_type(val, json_type_array)) {
+            size_t n = json_object_array_length(val);
+            copy = json_object_new_array_ext((int)n);
+            for (size_t i = 0; copy && i < n; i++) {
+                json_object *item = json_object_array_get_idx(val, i);
+                bool obj = item && json_object_is_type(item, json_type_object);
+                json_object *v = item ? kf_vmemo_view(m, item) : NULL;
+                bool fresh = !v;
+                if (fresh && item && json_object_deep_copy(item, &v, NULL) != 0) {
+                    json_object_put(copy);
+                    copy = NULL;
+                    break;
+                }
+                if (fresh && obj) {
+                    item_ids(e, v, NULL, NULL, false);
+                    kf_vmemo_keep_view(m, v);
+                }
+                if (json_object_array_add(copy, v) != 0) {
+                    json_object_put(v);
+                    json_object_put(copy);
+                    copy = NULL;
+                }
+            }
+            if (!copy) {
+                json_object_put(view);
+                return NULL;
+            }
+        } else if (val && json_object_deep_copy(val, &copy, NULL) != 0) {
+            json_object_put(view);
+            return NULL;
+        }
+        json_object_object_add(view, key, copy);
+    }
+    return view;
+}
+
+/* Whether generate_ids(input, ..., true) would change a document generate_ids(input, ..., false)
+ * has already been through: only an item still without an id, or with a null one, gets one. */
+static bool ids_missing(json_object *input, const char *parent)
+{
+    const struct kf_entity *pe = parent ? kf_entity(parent) : NULL;
+    for (const struct kf_entity *e = kf_entities(); e->plural; e++) {
+        json_object *arr = NULL;
+        if ((parent && !nests(pe, e->plural)) || !kf_has(input, e->plural, &arr) || !arr ||
+            !json_object_is_type(arr, json_type_array)) {
+            continue;
+        }
+        size_t n = json_object_array_length(arr);
+        for (size_t i = 0; i < n; i++) {
+            json_object *item = json_object_array_get_idx(arr, i);
+            if (!item || !json_object_is_type(item, json_type_object)) {
+                continue;
+            }
+            json_object *idv = NULL;
+            if (!kf_has(item, "id", &idv) || !idv || ids_missing(item, e->plural)) {
+                return true;
+            }
+        }
+    }
+    return false;
 }
 
 /* ---- uniqueness and references ------------------------------------------------------------------
@@ -368,13 +474,17 @@ static const char *pooled_key(struct refs *r, const char *entity, const char *va
 static json_object *lookup(struct refs *r, struct kgc_strmap *m, const char *entity,
                            const char *value)
 {
-    char *k = NULL;
-    if (asprintf(&k, "%s\x1f%s", entity, value) < 0) {
+    char buf[256];
+    char *k = buf;
+    int n = snprintf(buf, sizeof(buf), "%s\x1f%s", entity, value);
+    if (n < 0 || ((size_t)n >= sizeof(buf) && asprintf(&k, "%s\x1f%s", entity, value) < 0)) {
         r->c->oom = true;
         return NULL;
     }
     json_object *v = kgc_strmap_get(m, k);
-    free(k);
+    if (k != buf) {
+        free(k);
+    }
     return v;
 }
 
@@ -426,12 +536,11 @@ static void add_expected(struct refs *r, const char *entity, const struct kf_rel
 /* Kong's populate_references: children first, then the item's endpoint key and primary key. */
 static void populate(struct refs *r, json_object *input, const char *parent, long parent_idx)
 {
+    const struct kf_entity *pe = parent ? kf_entity(parent) : NULL;
     for (const struct kf_entity *e = kf_entities(); e->plural; e++) {
         json_object *arr = NULL;
-        if (!kf_has(input, e->plural, &arr) || !arr || !json_object_is_type(arr, json_type_array)) {
-            continue;
-        }
-        if (parent && !kf_is_child(parent, e->plural)) {
+        if ((parent && !nests(pe, e->plural)) || !kf_has(input, e->plural, &arr) || !arr ||
+            !json_object_is_type(arr, json_type_array)) {
             continue;
         }
         size_t n = json_object_array_length(arr);
@@ -593,12 +702,11 @@ static void refs_free(struct refs *r)
 static void emit_entities(struct refs *r, json_object *input, const char *parent,
                           const char *parent_id, json_object *out)
 {
+    const struct kf_entity *pe = parent ? kf_entity(parent) : NULL;
     for (const struct kf_entity *e = kf_entities(); e->plural; e++) {
         json_object *arr = NULL;
-        if (!kf_has(input, e->plural, &arr) || !arr || !json_object_is_type(arr, json_type_array)) {
-            continue;
-        }
-        if (parent && !kf_is_child(parent, e->plural)) {
+        if ((parent && !nests(pe, e->plural)) || !kf_has(input, e->plural, &arr) || !arr ||
+            !json_object_is_type(arr, json_type_array)) {
             continue;
         }
         /* a section exists only once it has an entry (flatten's by_id, declarative_config.lua:
@@ -620,14 +728,29 @@ static void emit_entities(struct refs *r, json_object *input, const char *parent
                 }
                 json_object_object_add(out, e->plural, section);
             }
-            if (json_object_deep_copy(item, &flat, NULL) != 0) {
+            /* the item without its nested entities and comments, in the item's key order; the
+             * values are shared with the work copy, which kf_validate() drops before it returns,
+             * so the 201 body ends up their only holder -- unless they are the memo's, which
+             * lives on (and json-c's reference counts are not atomic): then copied */
+            flat = json_object_new_object();
+            if (!flat) {
                 continue;
             }
-            for (size_t k = 0; e->children && e->children[k]; k++) {
-                json_object_object_del(flat, e->children[k]);
+            json_object_object_foreach(item, fkey, fval)
+            {
+                if (nests(e, fkey) || strcmp(fkey, "_comment") == 0 ||
+                    strcmp(fkey, "_ignore") == 0) {
+                    continue;
+                }
+                json_object *v = NULL;
+                if (!r->c->memo) {
+                    v = json_object_get(fval);
+                } else if (fval && json_object_deep_copy(fval, &v, NULL) != 0) {
+                    r->c->oom = true;
+                    continue;
+                }
+                json_object_object_add(flat, fkey, v);
             }
-            json_object_object_del(flat, "_comment");
-            json_object_object_del(flat, "_ignore");
             for (const struct kf_rel *rel = kf_relations(); rel->entity; rel++) {
                 json_object *v = NULL;
                 if (strcmp(rel->entity, e->plural) != 0) {
@@ -651,6 +774,25 @@ static void emit_entities(struct refs *r, json_object *input, const char *parent
             emit_entities(r, item, e->plural, id, out);
         }
     }
+}
+
+/* Whether emit_entities(input) adds anything: an item is emitted when it has a string id (and
+ * only then are its children visited). */
+static bool has_entities(json_object *input)
+{
+    for (const struct kf_entity *e = kf_entities(); e->plural; e++) {
+        json_object *arr = NULL;
+        if (!kf_has(input, e->plural, &arr) || !arr || !json_object_is_type(arr, json_type_array)) {
+            continue;
+        }
+        size_t n = json_object_array_length(arr);
+        for (size_t i = 0; i < n; i++) {
+            if (kf_get_string(json_object_array_get_idx(arr, i), "id")) {
+                return true;
+            }
+        }
+    }
+    return false;
 }
 
 /* ---- flattened errors (kong.db.errors declarative_config_flattened)
@@ -1027,7 +1169,14 @@ int kf_validate(json_object *doc, const struct kf_validate_opts *opts, json_obje
     c.flavor = strcmp(flavor, "traditional") == 0 ? 0 : strcmp(flavor, "expressions") == 0 ? 2 : 1;
 
     /* 1. the schema */
+    if (opts && opts->memo) {
+        c.memo = opts->memo;
+        kf_vmemo_begin(c.memo, c.plugins, c.flavor);
+    }
     struct kf_errt *errs = validate_doc(&c, doc);
+    if (c.memo) {
+        kf_vmemo_end(c.memo);
+    }
     if (!errs || c.oom) {
         kf_errt_free(errs);
         return KGC_ENOMEM;
@@ -1041,15 +1190,23 @@ int kf_validate(json_object *doc, const struct kf_validate_opts *opts, json_obje
 
     /* 2. ids (the flattened errors see Kong's derived ids), uniqueness, references */
     json_object *view = NULL, *work = NULL;
-    if (json_object_deep_copy(doc, &view, NULL) != 0) {
+    if (c.memo) {
+        if (!(view = view_with_memo(c.memo, doc))) {
+            return KGC_ENOMEM;
+        }
+    } else if (json_object_deep_copy(doc, &view, NULL) != 0) {
         return KGC_ENOMEM;
+    } else {
+        generate_ids(view, NULL, NULL, false);
     }
-    generate_ids(view, NULL, NULL, false);
-    if (json_object_deep_copy(view, &work, NULL) != 0) {
+    if (!ids_missing(view, NULL)) {
+        work = json_object_get(view); /* the random pass would add nothing: share the copy */
+    } else if (json_object_deep_copy(view, &work, NULL) != 0) {
         json_object_put(view);
         return KGC_ENOMEM;
+    } else {
+        generate_ids(work, NULL, NULL, true);
     }
-    generate_ids(work, NULL, NULL, true);
     struct refs r = {.c = &c, .errs = kf_errt_new()};
     kgc_strmap_init(&r.by_id);
     kgc_strmap_init(&r.by_key);
@@ -1076,6 +1233,9 @@ int kf_validate(json_object *doc, const struct kf_validate_opts *opts, json_obje
     if (kf_errt_count(r.errs) > 0) {
         rc = reject(&c, opts, view, r.errs, error_body_out);
         goto out;
+    }
+    if (opts && opts->accepted) {
+        opts->accepted(opts->accepted_arg, !has_entities(work));
     }
     if (entities) {
         json_object *out = json_object_new_object();

@@ -82,11 +82,30 @@ char *kf_errt_pretty(const struct kf_errt *t);
  * Declarative configuration validation (Kong 3.x DB-less /config semantics).
  * ------------------------------------------------------------------------------------------- */
 
+/* A memo of the top-level entities earlier validations found valid (vmemo.c): a validation
+ * given one skips the schema check of every top-level entity whose parsed value is exactly one
+ * the previous validation (under the same plugins and flavour) found valid, which gives the same
+ * answer (a check reads nothing else) at a fraction of the cost when successive configurations
+ * repeat most of their entities. Entities with errors are never remembered. It keeps the entities
+ * of the last validation only (encoded, about the size of their text). Not thread-safe: one
+ * kf_validate() at a time per memo. */
+struct kf_vmemo;
+
+/* A new empty memo, or NULL on allocation failure. Free with kf_vmemo_free() (NULL: no-op). */
+struct kf_vmemo *kf_vmemo_new(void);
+void kf_vmemo_free(struct kf_vmemo *m);
+
 /* Options for one validation. Strings are borrowed for the duration of the call. */
 struct kf_validate_opts {
     const char *const *plugins; /* enabled plugin names, NULL-terminated; NULL = default set */
     const char *router_flavor;  /* traditional | traditional_compatible | expressions; NULL = tc */
     bool flatten_errors;        /* add "flattened_errors" to a 400 body */
+    struct kf_vmemo *memo;      /* NULL = none; else used and updated by this call alone */
+    /* NULL, or called once the document is known valid, before the 201 body is built; empty
+     * tells whether that body will have no entity (Kong then stores the empty hash). After it
+     * has been called kf_validate() returns 0, or KGC_ENOMEM when the body cannot be built. */
+    void (*accepted)(void *arg, bool empty);
+    void *accepted_arg;
 };
 
 /* Validates a declarative configuration document (a JSON object; any other value is rejected the

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +274,13 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
+    /* A POST /config builds and frees a tree of small json-c blocks per entity; with glibc's
+     * fastbins every later allocation of 1 KiB or more first consolidates all of them
+     * (malloc_consolidate was 15 % of a 10k-route POST's CPU). Without fastbins the freed blocks
+     * go to the per-thread cache or are merged as they are freed: ~20 % less CPU per POST. */
+#ifdef M_MXFAST
+    mallopt(M_MXFAST, 0);
+#endif
     kgc_log_setup(KGC_LOG_INFO, KGC_LOG_TEXT, 2);
     struct kf_server_options o;
     kf_server_options_init(&o);

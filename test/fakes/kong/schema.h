@@ -67,6 +67,7 @@ struct kf_vctx {
     int flavor;                 /* 0 traditional, 1 traditional_compatible, 2 expressions */
     bool oom;                   /* an allocation failed somewhere: the result is unusable */
     bool foreign_null;          /* validating a nested entity: its foreign fields must be null */
+    struct kf_vmemo *memo;      /* top-level entities known valid (declarative.c), or NULL */
 };
 
 /* Validates value v (present; NULL means JSON null) against f. Returns the error (zeroed when

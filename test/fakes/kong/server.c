@@ -66,6 +66,11 @@ struct kf_server {
     unsigned long long requests; /* total requests */
     unsigned long long conns;    /* connections accepted */
     unsigned long long active;   /* connections open */
+
+    /* POST /config's validation memo (kf_vmemo): one validation uses it at a time; another
+     * arriving meanwhile validates without it (same answer, just slower) rather than wait */
+    pthread_mutex_t memo_mu;
+    struct kf_vmemo *memo; /* NULL when it could not be allocated */
 };
 
 /* Per-request state, owned by libmicrohttpd's con_cls slot. */
@@ -510,6 +515,32 @@ static bool json_content_type(const char *ct)
     return strstr(low, "application/json") != NULL;
 }
 
+/* A configuration found valid, made current before its 201 body is built (kf_validate_opts
+ * accepted). */
+struct accept_ctx {
+    struct kf_server *s;
+    json_object *doc; /* the document as sent: GET /config's and GET /'s */
+    char hash[33];
+    bool done;
+};
+
+static void accept_config(void *arg, bool empty)
+{
+    struct accept_ctx *a = arg;
+    /* kong/db/declarative/import.lua:270-273, 433-435 (3.9.1): a configuration with no entities
+     * is stored with the empty hash, 32 zeros (so it is never a 304 either) */
+    if (empty) {
+        memcpy(a->hash, ZERO_HASH, sizeof(a->hash));
+    }
+    pthread_mutex_lock(&a->s->mu);
+    json_object *old = a->s->config;
+    a->s->config = json_object_get(a->doc);
+    memcpy(a->s->hash, a->hash, sizeof(a->s->hash));
+    pthread_mutex_unlock(&a->s->mu);
+    a->done = true;
+    json_object_put(old);
+}
+
 static enum MHD_Result post_config(struct kf_server *s, struct MHD_Connection *conn,
                                    const char *path, struct request *req)
 {
@@ -698,10 +729,37 @@ static enum MHD_Result post_config(struct kf_server *s, struct MHD_Connection *c
         free(canon);
     }
 
-    const struct kf_validate_opts vo = {
+    struct kf_validate_opts vo = {
         .plugins = s->o.plugins, .router_flavor = s->o.router_flavor, .flatten_errors = flatten};
+    bool memo_held = s->memo && pthread_mutex_trylock(&s->memo_mu) == 0;
+    if (memo_held) {
+        vo.memo = s->memo;
+    }
+    /* Without a proxy nothing needs the 201 body before the configuration is current: it is
+     * made current (hash included) as soon as it is known valid, and the body is built after. */
+    struct accept_ctx ac = {.s = s, .doc = to_check};
+    memcpy(ac.hash, hash, sizeof(ac.hash));
+    if (!s->o.on_config) {
+        vo.accepted = accept_config;
+        vo.accepted_arg = &ac;
+    }
     json_object *entities = NULL, *error = NULL;
     int vrc = kf_validate(to_check, &vo, &entities, &error);
+    if (memo_held) {
+        pthread_mutex_unlock(&s->memo_mu);
+    }
+    if (ac.done) {
+        /* current already: only the answer is left (or out of memory building it) */
+        json_object_put(from_text);
+        kgc_info(LOG_COMPONENT, "configuration applied", KGC_F_STR("hash", ac.hash));
+        if (vrc != 0) {
+            json_object_put(error);
+            rc = respond(s, conn, m, path, 500, message("An unexpected error occurred"), NULL);
+            goto out;
+        }
+        rc = respond(s, conn, m, path, 201, entities, NULL);
+        goto out;
+    }
     if (vrc == KGC_EINVAL) {
         json_object_put(from_text);
         kgc_info(LOG_COMPONENT, "configuration rejected", KGC_F_STR("hash", hash));
@@ -1060,6 +1118,13 @@ int kf_server_start(const struct kf_server_options *o, struct kf_server **out, c
         snprintf(err, errsz, "mutex init failed");
         return KGC_ENOMEM;
     }
+    if (pthread_mutex_init(&s->memo_mu, NULL) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        snprintf(err, errsz, "mutex init failed");
+        return KGC_ENOMEM;
+    }
+    s->memo = kf_vmemo_new();
     int rc = load_listeners(s, err, errsz);
     if (rc != 0) {
         goto fail;
@@ -1116,6 +1181,8 @@ fail:
         close(s->audit_fd);
     }
     json_object_put(s->listeners);
+    kf_vmemo_free(s->memo);
+    pthread_mutex_destroy(&s->memo_mu);
     pthread_mutex_destroy(&s->mu);
     free(s);
     return rc;
@@ -1132,6 +1199,8 @@ void kf_server_stop(struct kf_server *s)
     }
     json_object_put(s->config);
     json_object_put(s->listeners);
+    kf_vmemo_free(s->memo);
+    pthread_mutex_destroy(&s->memo_mu);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }

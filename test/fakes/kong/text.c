@@ -1,5 +1,6 @@
 /* text — configurations sent as text (JSON or YAML), the MD5 configuration hash, the canonical
  * re-encoding of a document, and UUIDs (v5 as Kong derives entity ids, v4 for node ids). */
+#include "entities.h"
 #include "kong_fake.h"
 
 #include <kgc/err.h>
@@ -7,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,22 @@ static int parse_uuid(const char *s, unsigned char out[16])
     return n == 32 ? 0 : KGC_EINVAL;
 }
 
+static pthread_once_t sha1_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha1_md; /* fetched once, kept for the process's life */
+
+static void sha1_fetch(void)
+{
+    sha1_md = EVP_MD_fetch(NULL, "SHA1", NULL);
+}
+
+/* SHA-1, fetched from the provider once: EVP_sha1() makes every EVP_DigestInit_ex() fetch it
+ * again (a lock and a lookup per id; two ids per entity). */
+static const EVP_MD *sha1(void)
+{
+    pthread_once(&sha1_once, sha1_fetch);
+    return sha1_md ? sha1_md : EVP_sha1();
+}
+
 int kf_uuid5(const char *ns, const char *name, size_t name_len, char out[37])
 {
     unsigned char nsb[16];
@@ -79,7 +97,7 @@ int kf_uuid5(const char *ns, const char *name, size_t name_len, char out[37])
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     EVP_MD_CTX *c = EVP_MD_CTX_new();
-    int ok = c && EVP_DigestInit_ex(c, EVP_sha1(), NULL) == 1 &&
+    int ok = c && EVP_DigestInit_ex(c, sha1(), NULL) == 1 &&
              EVP_DigestUpdate(c, nsb, sizeof(nsb)) == 1 &&
              EVP_DigestUpdate(c, name, name_len) == 1 && EVP_DigestFinal_ex(c, md, &mdlen) == 1;
     EVP_MD_CTX_free(c);
@@ -92,11 +110,42 @@ int kf_uuid5(const char *ns, const char *name, size_t name_len, char out[37])
     return 0;
 }
 
+#define ENTITY_NS_ROOT "fd02801f-0957-4a15-a55a-c8d9606f30b5"
+#define ENTITY_NS_MAX  16
+
+static pthread_once_t entity_ns_once = PTHREAD_ONCE_INIT;
+static struct {
+    const char *plural;
+    char ns[37]; /* uuid5(ENTITY_NS_ROOT, plural), or "" when it could not be computed */
+} entity_ns[ENTITY_NS_MAX];
+
+static void entity_ns_init(void)
+{
+    size_t i = 0;
+    for (const struct kf_entity *e = kf_entities(); e->plural && i < ENTITY_NS_MAX; e++, i++) {
+        entity_ns[i].plural = e->plural;
+        if (kf_uuid5(ENTITY_NS_ROOT, e->plural, strlen(e->plural), entity_ns[i].ns) != 0) {
+            entity_ns[i].ns[0] = '\0';
+        }
+    }
+}
+
 void kf_entity_uuid(const char *plural, const char *key, char out[37])
 {
-    char ns[37];
-    if (kf_uuid5("fd02801f-0957-4a15-a55a-c8d9606f30b5", plural, strlen(plural), ns) != 0 ||
-        kf_uuid5(ns, key, strlen(key), out) != 0) {
+    /* the per-entity namespace is the same for every id of an entity: computed once */
+    pthread_once(&entity_ns_once, entity_ns_init);
+    const char *ns = NULL;
+    for (size_t i = 0; i < ENTITY_NS_MAX && entity_ns[i].plural; i++) {
+        if (strcmp(entity_ns[i].plural, plural) == 0) {
+            ns = entity_ns[i].ns[0] ? entity_ns[i].ns : NULL;
+            break;
+        }
+    }
+    char own[37];
+    if (!ns && kf_uuid5(ENTITY_NS_ROOT, plural, strlen(plural), own) == 0) {
+        ns = own;
+    }
+    if (!ns || kf_uuid5(ns, key, strlen(key), out) != 0) {
         kf_uuid4(out);
     }
 }
