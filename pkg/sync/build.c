@@ -289,14 +289,14 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh)
     if (rc == 0 && (b = kgc_sync_blob_new(out.hash, !n->services && !n->routes && !n->upstreams &&
                                                         !n->targets && !n->plugins &&
                                                         !n->certificates && !n->snis))) {
-        b->text = out.config;
         b->len = out.config_len;
-        out.config = NULL;
+        if ((b->shared = kgc_translate_output_take_text(&out)))
+            b->text = b->shared->s;
         w.b = b;
         hl.foreach (hl.ctx, KGC_API_GATEWAYCLASS, NULL, visit_class, &w);
         if (!w.classes.oom)
             hl.foreach (hl.ctx, KGC_API_GATEWAY, NULL, visit_gateway, &w);
-        if (w.classes.oom || w.oom) {
+        if (!b->shared || w.classes.oom || w.oom) {
             kgc_sync_blob_unref(b);
             b = NULL;
         }

@@ -55,7 +55,10 @@ void kgc_sync_blob_unref(struct kgc_sync_blob *b)
     for (size_t i = 0; i < b->n_gws; i++)
         free(b->gws[i].key);
     free(b->gws);
-    free(b->text);
+    if (b->shared)
+        kgc_translate_text_unref(b->shared);
+    else
+        free(b->text);
     free(b);
 }
 

@@ -34,6 +34,9 @@ struct kgc_sync_blob {
     atomic_uint refs;
     char *text; /* never logged: holds TLS private keys; NULL for a restored set or in tests */
     size_t len;
+    struct kgc_translate_text *shared; /* what text is in (a reference; shared with the
+                                          incremental translator's state); NULL: text is
+                                          malloc'd */
     char hash[KGC_KONG_HASH_LEN + 1];
     /* no entity at all: Kong stores it under the empty hash (32 zeros), not under hash
      * (kong/db/declarative/import.lua:270-273, 433-435), and never answers 304 for it */
