@@ -211,12 +211,17 @@ static bool need_everything(const struct kgc_sync *s, const struct kgc_sync_chan
 }
 
 /* Translates, incrementally when the changes allow (else everything again through the same
- * state; without a state — --sync-incremental off, or no memory — kgc_translate()). */
+ * state; without a state — --sync-incremental off, not built yet, or no memory —
+ * kgc_translate()). The state is built by an upkeep translation (machine.c), once the routes
+ * were quiet for a while after start-up: built during the initial sync, it would hold the route
+ * objects that kgc's own status writes replace a moment later (twice the routes' memory at the
+ * peak). */
 static int translate(struct kgc_sync *s, const struct kgc_translate_input *in,
-                     const struct kgc_sync_changes *c, bool fresh, struct kgc_translate_output *out,
-                     struct kgc_translate_incr_stats *stats, struct kgc_err *err)
+                     const struct kgc_sync_changes *c, bool fresh, bool upkeep,
+                     struct kgc_translate_output *out, struct kgc_translate_incr_stats *stats,
+                     struct kgc_err *err)
 {
-    if (s->incremental && !s->tstate)
+    if (s->incremental && !s->tstate && upkeep)
         s->tstate = kgc_translate_state_new();
     if (!s->tstate) {
         memset(stats, 0, sizeof(*stats));
@@ -224,7 +229,7 @@ static int translate(struct kgc_sync *s, const struct kgc_translate_input *in,
         return kgc_translate(in, out, err);
     }
     struct kgc_translate_change *v = c->n ? calloc(c->n, sizeof(*v)) : NULL;
-    bool everything = need_everything(s, c, fresh) || (c->n && !v);
+    bool everything = need_everything(s, c, fresh || upkeep) || (c->n && !v);
     for (size_t i = 0; v && i < c->n; i++)
         v[i] = (struct kgc_translate_change){c->v[i].kind, c->v[i].ns, c->v[i].name};
     int rc = kgc_translate_incremental(s->tstate, in, everything ? NULL : v, everything ? 0 : c->n,
@@ -233,14 +238,18 @@ static int translate(struct kgc_sync *s, const struct kgc_translate_input *in,
     return rc;
 }
 
-/* fresh: a change (not a re-translation after a rejection). */
-int kgc_sync_build(struct kgc_sync *s, bool fresh)
+/* fresh: a change (not a re-translation after a rejection); upkeep: for the translator's state
+ * (build it, or plan again the routes whose objects a status write replaced). */
+int kgc_sync_build(struct kgc_sync *s, bool fresh, bool upkeep)
 {
     /* what changed, taken before the translation reads the cache: a change recorded from here on
-     * is translated (again) by the next build */
+     * is translated (again) by the next build; with a state (or building it) this translation
+     * also takes the routes an upkeep was wanted for */
     pthread_mutex_lock(&s->mu);
     struct kgc_sync_changes changes = s->changes;
     s->changes = (struct kgc_sync_changes){0};
+    if (s->tstate || (upkeep && s->incremental))
+        s->m.upkeep = false;
     pthread_mutex_unlock(&s->mu);
     kgc_sync_exclude_prune(s);
     /* the routes, before the translator reads them */
@@ -272,7 +281,7 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh)
     struct kgc_err err = {0};
     struct kgc_translate_incr_stats istats = {0};
     uint64_t t0 = kgc_clock_now(s->clock);
-    int rc = translate(s, &in, &changes, fresh, &out, &istats, &err);
+    int rc = translate(s, &in, &changes, fresh, upkeep, &out, &istats, &err);
     uint64_t took = kgc_clock_now(s->clock) - t0;
     s->built_broken = s->n_broken;
     changes_clear(changes.v, changes.n);
@@ -326,8 +335,12 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh)
               KGC_F_INT("bytes", b->len), KGC_F_INT("routes", out.counts.routes),
               KGC_F_INT("problems", out.n_problems), KGC_F_INT("ms", took / KGC_NS_PER_MS),
               KGC_F_BOOL("unchanged", same), KGC_F_BOOL("incremental", !istats.full),
-              KGC_F_INT("routes_translated", istats.routes_planned),
+              KGC_F_BOOL("upkeep", upkeep), KGC_F_INT("routes_translated", istats.routes_planned),
               KGC_F_STR("why_full", istats.why_full ? istats.why_full : ""));
+    if (upkeep && istats.full && s->tstate)
+        kgc_info(KGC_SYNC_COMPONENT, "incremental translation ready",
+                 KGC_F_INT("routes", out.counts.http_routes),
+                 KGC_F_INT("ms", took / KGC_NS_PER_MS));
     kgc_sync_blob_unref(b); /* cur holds it; only this thread changes cur */
     kgc_sync_verdicts_record(s, rw);
     if (adopted)
