@@ -234,8 +234,9 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
  * written again), the LIMITATION problems of the changed routes and of the routes that can meet
  * them (a hostname in common, or open to any hostname; all of them when the pair budget runs out
  * or Kong's priorities stop or start being uniform), the isolation routes and the certificates
- * (Gateways and Secrets: a Secret change costs nothing else). The assembly and the MD5 are over
- * the whole document. Everything is translated again (stats->full, with why) on the first call,
+ * (Gateways and Secrets: a Secret change costs nothing else). The assembly copies the whole
+ * document; the MD5 goes on from the last kept MD5 state before the first byte that differs from
+ * the previous document. Everything is translated again (stats->full, with why) on the first call,
  * after a failed call, when `everything` is set, when the input's settings (controller, flavour,
  * version, fallback target, which callbacks are set) change, under a flavour other than
  * traditional_compatible (its priorities are n - rank: one route moves them all), and when a
@@ -245,7 +246,9 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
  * deleted since the previous call on this state, or `everything` is true; and the answers of
  * input.listener_usable and input.listener_kong_port changed only with a Gateway-kind change
  * listed (else pass everything). Memory: the state holds the route objects it translated
- * (references) and the text of every rule (about the document's size). One thread at a time. */
+ * (references), their planning records, and the last document it made (a reference to the
+ * output's shared text, out->text: the rules' texts are read from it at the next call). One
+ * thread at a time. */
 struct kgc_translate_state;
 
 /* One changed object: kind and where ("" or NULL namespace for cluster-scoped kinds). */
