@@ -46,7 +46,7 @@ done
 echo "(set-up: created and synced in $(( $(now_ms) - t )) ms)"
 sleep 3 # the initial sync's last translations and status writes settle
 # with incremental translation (the default) its state is built once the routes were quiet for 2 s
-if ! grep -q -- '--sync-incremental=false\|--sync-incremental false' <<<"${EXTRA[*]}"; then
+if ! grep -q -- '--sync-incremental=false' <<<"${EXTRA[*]}"; then
     for _ in $(seq 1 600); do
         grep -q 'incremental translation ready' "$d/kgc.log" && break
         sleep 0.1
