@@ -15,6 +15,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* This thread's CPU time in ns (for the debug log: wall times stretch on a busy machine). */
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * KGC_NS_PER_S + (uint64_t)ts.tv_nsec;
+}
 
 /* ---- which Gateways a configuration holds -----------------------------------------------------
  */
@@ -242,6 +252,7 @@ static int translate(struct kgc_sync *s, const struct kgc_translate_input *in,
  * (build it, or plan again the routes whose objects a status write replaced). */
 int kgc_sync_build(struct kgc_sync *s, bool fresh, bool upkeep)
 {
+    uint64_t cpu0 = thread_cpu_ns();
     /* what changed, taken before the translation reads the cache: a change recorded from here on
      * is translated (again) by the next build; with a state (or building it) this translation
      * also takes the routes an upkeep was wanted for */
@@ -280,9 +291,9 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh, bool upkeep)
     struct kgc_translate_output out = {0};
     struct kgc_err err = {0};
     struct kgc_translate_incr_stats istats = {0};
-    uint64_t t0 = kgc_clock_now(s->clock);
+    uint64_t t0 = kgc_clock_now(s->clock), tcpu0 = thread_cpu_ns();
     int rc = translate(s, &in, &changes, fresh, upkeep, &out, &istats, &err);
-    uint64_t took = kgc_clock_now(s->clock) - t0;
+    uint64_t took = kgc_clock_now(s->clock) - t0, tcpu = thread_cpu_ns() - tcpu0;
     s->built_broken = s->n_broken;
     changes_clear(changes.v, changes.n);
     if (rc == 0 && uc.oom) {
@@ -320,6 +331,7 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh, bool upkeep)
     }
 
     pthread_mutex_lock(&s->mu);
+    s->tstate_ready = s->tstate != NULL;
     bool same = s->m.cur && strcmp(s->m.cur->hash, b->hash) == 0;
     bool adopted = kgc_sync_machine_translated(&s->m, b, fresh);
     kgc_translate_output_free(&s->last_out);
@@ -331,18 +343,24 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh, bool upkeep)
     s->stats.config_bytes = b->len;
     s->stats.problems = out.n_problems;
     pthread_mutex_unlock(&s->mu);
+    kgc_sync_verdicts_record(s, rw);
+    /* CPU times: the whole build (routes walked and judged, listeners, translation) and the
+     * translation alone */
+    uint64_t cpu = thread_cpu_ns() - cpu0;
     kgc_debug(KGC_SYNC_COMPONENT, "translated", KGC_F_STR("hash", b->hash),
               KGC_F_INT("bytes", b->len), KGC_F_INT("routes", out.counts.routes),
               KGC_F_INT("problems", out.n_problems), KGC_F_INT("ms", took / KGC_NS_PER_MS),
+              KGC_F_INT("cpu_us", cpu / 1000), KGC_F_INT("translate_cpu_us", tcpu / 1000),
               KGC_F_BOOL("unchanged", same), KGC_F_BOOL("incremental", !istats.full),
               KGC_F_BOOL("upkeep", upkeep), KGC_F_INT("routes_translated", istats.routes_planned),
+              KGC_F_INT("fragments_written", istats.fragments_written),
+              KGC_F_INT("bytes_written", istats.bytes_written),
               KGC_F_STR("why_full", istats.why_full ? istats.why_full : ""));
     if (upkeep && istats.full && s->tstate)
         kgc_info(KGC_SYNC_COMPONENT, "incremental translation ready",
                  KGC_F_INT("routes", out.counts.http_routes),
                  KGC_F_INT("ms", took / KGC_NS_PER_MS));
     kgc_sync_blob_unref(b); /* cur holds it; only this thread changes cur */
-    kgc_sync_verdicts_record(s, rw);
     if (adopted)
         kgc_sync_announce_programmed(s);
     return 0;

@@ -485,8 +485,10 @@ static void upkeep(struct kgc_sync *s, enum kgc_api_kind kind, const struct kgc_
 {
     kgc_sync_record_change(s, kind, obj);
     pthread_mutex_lock(&s->mu);
-    kgc_sync_machine_want_upkeep(&s->m, kgc_clock_now(s->clock));
-    pthread_cond_broadcast(&s->cond);
+    if (!s->tstate_ready || s->changes.everything || s->changes.n >= KGC_SYNC_UPKEEP_MIN_ROUTES) {
+        kgc_sync_machine_want_upkeep(&s->m, kgc_clock_now(s->clock));
+        pthread_cond_broadcast(&s->cond);
+    }
     pthread_mutex_unlock(&s->mu);
 }
 

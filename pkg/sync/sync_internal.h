@@ -182,6 +182,10 @@ void kgc_sync_machine_mark(struct kgc_sync_machine *m, uint64_t now);
 #define KGC_SYNC_UPKEEP_QUIET_NS (2 * KGC_NS_PER_S)
 /* ... but no longer than this after it was first wanted (routes that never stay quiet). */
 #define KGC_SYNC_UPKEEP_MAX_NS (10 * KGC_NS_PER_S)
+/* Once the state is built, status writes ask for an upkeep only when this many routes (or an
+ * overflow) wait to be planned again; fewer ride along with the next change's translation (a few
+ * replaced route objects stay referenced until then). */
+#define KGC_SYNC_UPKEEP_MIN_ROUTES 64
 /* The translator's state wants an upkeep translation once nothing happened to an HTTPRoute since
  * now for KGC_SYNC_UPKEEP_QUIET_NS (each call moves that time, up to KGC_SYNC_UPKEEP_MAX_NS after
  * the first call since the last upkeep). */
@@ -304,7 +308,8 @@ struct kgc_sync {
     pthread_t *workers;       /* push_concurrency push workers ("kgc-push") */
     size_t n_workers;
     unsigned push_concurrency;
-    bool incremental; /* options.incremental */
+    bool incremental;  /* options.incremental */
+    bool tstate_ready; /* guarded by mu: the translator's state was built (tstate valid) */
     bool started;
     volatile int abort_flag; /* aborts a push in flight at stop */
 
