@@ -75,8 +75,12 @@ struct arena {
  * multiple of ck_step bytes of its last document (ck[k]: bytes [0, k * ck_step) hashed): a new
  * document that begins with the same bytes as the last one is hashed from the last checkpoint
  * before the first byte that differs. */
+struct md5_state {
+    EVP_MD_CTX *ctx;
+};
+
 struct md5_ck {
-    EVP_MD_CTX **ck;
+    struct md5_state *ck;
     size_t n, cap;
     size_t step;
 };
@@ -354,7 +358,7 @@ static void frag_write(struct tr_ctx *c, struct arena *a, struct frag *f, bool u
 static void md5_ck_drop(struct md5_ck *m, size_t keep)
 {
     for (size_t i = keep; i < m->n; i++)
-        EVP_MD_CTX_free(m->ck[i]);
+        EVP_MD_CTX_free(m->ck[i].ctx);
     if (m->n > keep)
         m->n = keep;
 }
@@ -395,19 +399,19 @@ static size_t md5_hex_from(struct md5_ck *m, const char *text, size_t len, size_
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     bool ok = ctx != NULL;
     if (ok && m->n)
-        ok = EVP_MD_CTX_copy_ex(ctx, m->ck[m->n - 1]) == 1;
+        ok = EVP_MD_CTX_copy_ex(ctx, m->ck[m->n - 1].ctx) == 1;
     else if (ok)
         ok = EVP_DigestInit_ex(ctx, EVP_md5(), NULL) == 1;
     size_t at = m->n ? (m->n - 1) * step : 0;
     size_t from = at;
     if (ok && !m->n) { /* ck[0]: nothing hashed yet */
         EVP_MD_CTX *c0 = EVP_MD_CTX_new();
-        EVP_MD_CTX **g = m->cap ? m->ck : malloc(64 * sizeof(*g));
+        struct md5_state *g = m->cap ? m->ck : malloc(64 * sizeof(*g));
         if (g && !m->cap)
             m->cap = 64;
         m->ck = g ? g : m->ck;
         if (c0 && g && EVP_MD_CTX_copy_ex(c0, ctx) == 1)
-            m->ck[m->n++] = c0;
+            m->ck[m->n++].ctx = c0;
         else
             EVP_MD_CTX_free(c0);
     }
@@ -418,7 +422,7 @@ static size_t md5_hex_from(struct md5_ck *m, const char *text, size_t len, size_
         if (ok && n == step && m->n == at / step) { /* a checkpoint at at */
             if (m->n == m->cap) {
                 size_t cap = m->cap ? 2 * m->cap : 64;
-                EVP_MD_CTX **g = realloc(m->ck, cap * sizeof(*g));
+                struct md5_state *g = realloc(m->ck, cap * sizeof(*g));
                 if (!g)
                     continue; /* no further checkpoints: still hashed right */
                 m->ck = g;
@@ -426,7 +430,7 @@ static size_t md5_hex_from(struct md5_ck *m, const char *text, size_t len, size_
             }
             EVP_MD_CTX *c = EVP_MD_CTX_new();
             if (c && EVP_MD_CTX_copy_ex(c, ctx) == 1)
-                m->ck[m->n++] = c;
+                m->ck[m->n++].ctx = c;
             else
                 EVP_MD_CTX_free(c);
         }
@@ -893,7 +897,8 @@ static void asm_put(struct asm_pos *a, const char *s, size_t n, bool from_old, s
         if (!kept)
             a->same = at;
     }
-    memcpy(a->p, s, n);
+    if (n)
+        memcpy(a->p, s, n);
     a->p += n;
 }
 
