@@ -331,6 +331,7 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh, bool upkeep)
     }
 
     pthread_mutex_lock(&s->mu);
+    bool built = !s->tstate_ready && s->tstate; /* the state's first build */
     s->tstate_ready = s->tstate != NULL;
     bool same = s->m.cur && strcmp(s->m.cur->hash, b->hash) == 0;
     bool adopted = kgc_sync_machine_translated(&s->m, b, fresh);
@@ -356,7 +357,7 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh, bool upkeep)
               KGC_F_INT("fragments_written", istats.fragments_written),
               KGC_F_INT("bytes_written", istats.bytes_written),
               KGC_F_STR("why_full", istats.why_full ? istats.why_full : ""));
-    if (upkeep && istats.full && s->tstate)
+    if (built)
         kgc_info(KGC_SYNC_COMPONENT, "incremental translation ready",
                  KGC_F_INT("routes", out.counts.http_routes),
                  KGC_F_INT("ms", took / KGC_NS_PER_MS));
