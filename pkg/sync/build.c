@@ -197,6 +197,8 @@ void kgc_sync_changes_free(struct kgc_sync *s)
 {
     changes_clear(s->changes.v, s->changes.n);
     s->changes = (struct kgc_sync_changes){0};
+    kgc_sync_verdicts_walk_free(s->pending_rw);
+    s->pending_rw = NULL;
     kgc_translate_state_free(s->tstate);
     s->tstate = NULL;
 }
@@ -250,8 +252,17 @@ static int translate(struct kgc_sync *s, const struct kgc_translate_input *in,
 
 /* fresh: a change (not a re-translation after a rejection); upkeep: for the translator's state
  * (build it, or plan again the routes whose objects a status write replaced). */
+void kgc_sync_verdicts_flush(struct kgc_sync *s)
+{
+    struct kgc_sync_rwalk *rw = s->pending_rw;
+    s->pending_rw = NULL;
+    if (rw)
+        kgc_sync_verdicts_record(s, rw);
+}
+
 int kgc_sync_build(struct kgc_sync *s, bool fresh, bool upkeep)
 {
+    kgc_sync_verdicts_flush(s); /* judged on the translation they were walked for */
     uint64_t cpu0 = thread_cpu_ns();
     /* what changed, taken before the translation reads the cache: a change recorded from here on
      * is translated (again) by the next build; with a state (or building it) this translation
@@ -344,9 +355,9 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh, bool upkeep)
     s->stats.config_bytes = b->len;
     s->stats.problems = out.n_problems;
     pthread_mutex_unlock(&s->mu);
-    kgc_sync_verdicts_record(s, rw);
-    /* CPU times: the whole build (routes walked and judged, listeners, translation) and the
-     * translation alone */
+    s->pending_rw = rw; /* judged once the pushes are handed out (kgc_sync_verdicts_flush) */
+    /* CPU times: the whole build (routes walked, listeners, translation) and the translation
+     * alone */
     uint64_t cpu = thread_cpu_ns() - cpu0;
     kgc_debug(KGC_SYNC_COMPONENT, "translated", KGC_F_STR("hash", b->hash),
               KGC_F_INT("bytes", b->len), KGC_F_INT("routes", out.counts.routes),

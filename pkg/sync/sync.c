@@ -361,11 +361,23 @@ static void *syncer_main(void *arg)
             push_dispatch(s, &d); /* the job owns d.blob now */
             break;
         case KGC_SYNC_DO_WAIT:
+            if (s->pending_rw) { /* the pushes are out: judge the routes now */
+                pthread_mutex_unlock(&s->mu);
+                kgc_sync_verdicts_flush(s);
+                pthread_mutex_lock(&s->mu);
+                break;
+            }
             if (!s->done_head)
                 kgc_base_cond_wait_once(&s->cond, &s->mu, wait_deadline(s, d.until_ns));
             break;
         case KGC_SYNC_DO_IDLE:
         default:
+            if (s->pending_rw) {
+                pthread_mutex_unlock(&s->mu);
+                kgc_sync_verdicts_flush(s);
+                pthread_mutex_lock(&s->mu);
+                break;
+            }
             if (!s->done_head)
                 kgc_base_cond_wait_once(&s->cond, &s->mu, UINT64_MAX);
             break;

@@ -335,6 +335,9 @@ struct kgc_sync {
     struct kgc_sync_changes changes;
     struct kgc_translate_state *tstate;
     size_t built_broken; /* syncer thread: n_broken when the last translation ran */
+    /* syncer thread: the routes walked before the last translation, judged (route verdicts)
+     * once its pushes are handed out or before the next translation */
+    struct kgc_sync_rwalk *pending_rw;
 };
 
 /* sync.c */
@@ -346,6 +349,9 @@ void kgc_sync_announce_programmed(struct kgc_sync *s);
 /* build.c: translates the cache into a new current configuration (syncer thread, mu not held;
  * takes it to hand the blob to the machine). Returns 0 or a KGC_E* code (logged). */
 int kgc_sync_build(struct kgc_sync *s, bool fresh, bool upkeep);
+/* Judges the routes of the last translation (kgc_sync_verdicts_record) when not done yet
+ * (syncer thread, mu not held): the pushes go out first, the verdicts a moment later. */
+void kgc_sync_verdicts_flush(struct kgc_sync *s);
 
 /* exclude.c (syncer thread unless said otherwise) */
 const char *kgc_sync_kind_name(enum kgc_api_kind kind);
