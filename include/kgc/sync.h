@@ -2,8 +2,10 @@
  * to every ready Kong instance.
  *
  *   - One syncer thread and push_concurrency push workers. kgc_sync_mark_dirty() (any thread,
- *     cheap) starts a debounce: the syncer translates debounce_ns after the last mark, and at
- *     most max_delay_ns after the first.
+ *     cheap): a change after a quiet period (nothing translated for debounce_ns) is translated at
+ *     once (leading edge); marks within debounce_ns of a translation are gathered into one
+ *     translation debounce_ns after the last of them, at most max_delay_ns after the first, so
+ *     the debounce only paces bursts.
  *   - Pushes run concurrently, at most push_concurrency at once and one per instance: a slow or
  *     silent instance holds one worker until its push times out (kgc/kong.h: connect timeout,
  *     bytes-moving stall limit, size-scaled cap) and delays no other; each answer is fed back as
@@ -111,10 +113,14 @@ struct kgc_sync_options {
     uint64_t debounce_ns;      /* --sync-debounce (100 ms) */
     uint64_t max_delay_ns;     /* --sync-max-delay (1 s) */
     unsigned push_concurrency; /* --sync-push-concurrency (KGC_SYNC_PUSH_CONCURRENCY; 0: it) */
-    /* --sync-incremental (false): translate through a kgc_translate_state (kgc/translate.h),
-     * re-translating only what the recorded changes touch; it keeps every route's translation
-     * (measured: 1k Gateways / 10k routes peak 140 MiB with it, 44 MiB without). Off: every
-     * translation is a whole kgc_translate(). */
+    /* --sync-incremental (true): translate through a kgc_translate_state (kgc/translate.h),
+     * re-translating only what the recorded changes touch. The state (every route's planning
+     * records; the rule texts are read from the last document, which the blob shares) is built
+     * by an "upkeep" translation once the HTTPRoutes were quiet (no change, no status write) for
+     * 2 s, at most 10 s after start-up: built during the initial sync it would also hold the
+     * route objects kgc's own status writes replace. Until then, and when off, every translation
+     * is a whole kgc_translate(). A status write on an HTTPRoute lists the route for the next
+     * translation (or an upkeep) so that the state lets the replaced object go. */
     bool incremental;
     const char *controller_name; /* GatewayClass controller kgc owns; NULL: the default */
     /* Clients the syncer makes per instance (TLS, headers, push_timeout_ms) when there is no
@@ -208,8 +214,8 @@ bool kgc_sync_push_expected(void *ctx);
  * last translation, and Accepted=False/UnsupportedValue with Kong's message for a route Kong
  * rejected. v->pending is set while no translation has judged this version of the route (same
  * uid, its generation or a newer one): after kgc starts or becomes the leader until the first
- * translation, and after a spec change until the next one (a debounce later); the translation
- * that judges it announces KGC_SYNC_CHANGE_ROUTE_VERDICT for it. */
+ * translation, and after a spec change until the next one (at once, or a debounce later in a
+ * burst); the translation that judges it announces KGC_SYNC_CHANGE_ROUTE_VERDICT for it. */
 void kgc_sync_route_verdict(void *ctx, const struct kgc_api_httproute *route,
                             struct kgc_status_route_verdict *v);
 

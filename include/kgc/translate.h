@@ -108,6 +108,7 @@
 #include "kgc/err.h"
 #include "kgc/status.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -182,12 +183,28 @@ struct kgc_translate_counts {
     size_t snis;
 };
 
+/* A configuration text shared by reference: the incremental state keeps the last document it
+ * made (its rules' texts are read from it at the next call) while the syncer pushes it. Immutable
+ * once made; the last kgc_translate_text_unref() frees it (any thread). */
+struct kgc_translate_text {
+    atomic_uint refs;
+    char *s; /* NUL-terminated */
+    size_t len;
+};
+
+struct kgc_translate_text *kgc_translate_text_ref(struct kgc_translate_text *t); /* NULL-safe */
+void kgc_translate_text_unref(struct kgc_translate_text *t);                     /* NULL-safe */
+
 /* The result of one translation. Owned by the caller: kgc_translate_output_free(). */
 struct kgc_translate_output {
     /* NUL-terminated compact JSON, the exact text to push. It holds the TLS private keys of the
-     * certificates: never log it. */
+     * certificates: never log it. Never written to nor freed by the caller but through
+     * kgc_translate_output_free() or kgc_translate_output_take_text(): an incremental call shares
+     * it with its state (text). */
     char *config;
-    size_t config_len;                     /* strlen(config) */
+    size_t config_len; /* strlen(config) */
+    /* NULL: config is a block of its own (kgc_translate()); else the shared text config is in */
+    struct kgc_translate_text *text;
     char hash[KGC_DIGEST_MD5_HEX_LEN + 1]; /* kgc_digest_md5_hex() of config: Kong's
                                               configuration hash (kgc_kong_config_hash()) */
     struct kgc_translate_counts counts;
@@ -217,8 +234,9 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
  * written again), the LIMITATION problems of the changed routes and of the routes that can meet
  * them (a hostname in common, or open to any hostname; all of them when the pair budget runs out
  * or Kong's priorities stop or start being uniform), the isolation routes and the certificates
- * (Gateways and Secrets: a Secret change costs nothing else). The assembly and the MD5 are over
- * the whole document. Everything is translated again (stats->full, with why) on the first call,
+ * (Gateways and Secrets: a Secret change costs nothing else). The assembly copies the whole
+ * document; the MD5 goes on from the last kept MD5 state before the first byte that differs from
+ * the previous document. Everything is translated again (stats->full, with why) on the first call,
  * after a failed call, when `everything` is set, when the input's settings (controller, flavour,
  * version, fallback target, which callbacks are set) change, under a flavour other than
  * traditional_compatible (its priorities are n - rank: one route moves them all), and when a
@@ -228,7 +246,9 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
  * deleted since the previous call on this state, or `everything` is true; and the answers of
  * input.listener_usable and input.listener_kong_port changed only with a Gateway-kind change
  * listed (else pass everything). Memory: the state holds the route objects it translated
- * (references) and the text of every rule (about the document's size). One thread at a time. */
+ * (references), their planning records, and the last document it made (a reference to the
+ * output's shared text, out->text: the rules' texts are read from it at the next call). One
+ * thread at a time. */
 struct kgc_translate_state;
 
 /* One changed object: kind and where ("" or NULL namespace for cluster-scoped kinds). */
@@ -245,6 +265,8 @@ struct kgc_translate_incr_stats {
     size_t routes_planned;    /* HTTPRoutes translated again */
     size_t fragments_written; /* services and upstreams serialised */
     size_t bytes_written;     /* their bytes */
+    size_t hashed_bytes;      /* bytes the MD5 went over (from the last kept MD5 state before
+                                 the first byte that differs from the previous document) */
 };
 
 /* A new empty state (NULL when out of memory). */
@@ -264,6 +286,9 @@ bool kgc_translate_target_valid(const char *s);
 
 /* Frees what out holds and zeroes it. NULL and zeroed outputs are fine. */
 void kgc_translate_output_free(struct kgc_translate_output *out);
+/* Hands out's configuration text over as a shared text (one reference, the caller's; NULL when
+ * out has none or out of memory, out's text then stays with out): out->config is NULL after. */
+struct kgc_translate_text *kgc_translate_output_take_text(struct kgc_translate_output *out);
 
 /* The problems of one object: a pointer into out->problems and their number in *n (0 and NULL
  * when none). kind is KGC_API_HTTPROUTE or KGC_API_GATEWAY. */

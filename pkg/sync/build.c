@@ -15,6 +15,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* This thread's CPU time in ns (for the debug log: wall times stretch on a busy machine). */
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * KGC_NS_PER_S + (uint64_t)ts.tv_nsec;
+}
 
 /* ---- which Gateways a configuration holds -----------------------------------------------------
  */
@@ -187,6 +197,8 @@ void kgc_sync_changes_free(struct kgc_sync *s)
 {
     changes_clear(s->changes.v, s->changes.n);
     s->changes = (struct kgc_sync_changes){0};
+    kgc_sync_verdicts_walk_free(s->pending_rw);
+    s->pending_rw = NULL;
     kgc_translate_state_free(s->tstate);
     s->tstate = NULL;
 }
@@ -211,12 +223,17 @@ static bool need_everything(const struct kgc_sync *s, const struct kgc_sync_chan
 }
 
 /* Translates, incrementally when the changes allow (else everything again through the same
- * state; without a state — --sync-incremental off, or no memory — kgc_translate()). */
+ * state; without a state — --sync-incremental off, not built yet, or no memory —
+ * kgc_translate()). The state is built by an upkeep translation (machine.c), once the routes
+ * were quiet for a while after start-up: built during the initial sync, it would hold the route
+ * objects that kgc's own status writes replace a moment later (twice the routes' memory at the
+ * peak). */
 static int translate(struct kgc_sync *s, const struct kgc_translate_input *in,
-                     const struct kgc_sync_changes *c, bool fresh, struct kgc_translate_output *out,
-                     struct kgc_translate_incr_stats *stats, struct kgc_err *err)
+                     const struct kgc_sync_changes *c, bool fresh, bool upkeep,
+                     struct kgc_translate_output *out, struct kgc_translate_incr_stats *stats,
+                     struct kgc_err *err)
 {
-    if (s->incremental && !s->tstate)
+    if (s->incremental && !s->tstate && upkeep)
         s->tstate = kgc_translate_state_new();
     if (!s->tstate) {
         memset(stats, 0, sizeof(*stats));
@@ -224,7 +241,7 @@ static int translate(struct kgc_sync *s, const struct kgc_translate_input *in,
         return kgc_translate(in, out, err);
     }
     struct kgc_translate_change *v = c->n ? calloc(c->n, sizeof(*v)) : NULL;
-    bool everything = need_everything(s, c, fresh) || (c->n && !v);
+    bool everything = need_everything(s, c, fresh || upkeep) || (c->n && !v);
     for (size_t i = 0; v && i < c->n; i++)
         v[i] = (struct kgc_translate_change){c->v[i].kind, c->v[i].ns, c->v[i].name};
     int rc = kgc_translate_incremental(s->tstate, in, everything ? NULL : v, everything ? 0 : c->n,
@@ -233,14 +250,28 @@ static int translate(struct kgc_sync *s, const struct kgc_translate_input *in,
     return rc;
 }
 
-/* fresh: a change (not a re-translation after a rejection). */
-int kgc_sync_build(struct kgc_sync *s, bool fresh)
+/* fresh: a change (not a re-translation after a rejection); upkeep: for the translator's state
+ * (build it, or plan again the routes whose objects a status write replaced). */
+void kgc_sync_verdicts_flush(struct kgc_sync *s)
 {
+    struct kgc_sync_rwalk *rw = s->pending_rw;
+    s->pending_rw = NULL;
+    if (rw)
+        kgc_sync_verdicts_record(s, rw);
+}
+
+int kgc_sync_build(struct kgc_sync *s, bool fresh, bool upkeep)
+{
+    kgc_sync_verdicts_flush(s); /* judged on the translation they were walked for */
+    uint64_t cpu0 = thread_cpu_ns();
     /* what changed, taken before the translation reads the cache: a change recorded from here on
-     * is translated (again) by the next build */
+     * is translated (again) by the next build; with a state (or building it) this translation
+     * also takes the routes an upkeep was wanted for */
     pthread_mutex_lock(&s->mu);
     struct kgc_sync_changes changes = s->changes;
     s->changes = (struct kgc_sync_changes){0};
+    if (s->tstate || (upkeep && s->incremental))
+        s->m.upkeep = false;
     pthread_mutex_unlock(&s->mu);
     kgc_sync_exclude_prune(s);
     /* the routes, before the translator reads them */
@@ -271,9 +302,9 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh)
     struct kgc_translate_output out = {0};
     struct kgc_err err = {0};
     struct kgc_translate_incr_stats istats = {0};
-    uint64_t t0 = kgc_clock_now(s->clock);
-    int rc = translate(s, &in, &changes, fresh, &out, &istats, &err);
-    uint64_t took = kgc_clock_now(s->clock) - t0;
+    uint64_t t0 = kgc_clock_now(s->clock), tcpu0 = thread_cpu_ns();
+    int rc = translate(s, &in, &changes, fresh, upkeep, &out, &istats, &err);
+    uint64_t took = kgc_clock_now(s->clock) - t0, tcpu = thread_cpu_ns() - tcpu0;
     s->built_broken = s->n_broken;
     changes_clear(changes.v, changes.n);
     if (rc == 0 && uc.oom) {
@@ -289,14 +320,14 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh)
     if (rc == 0 && (b = kgc_sync_blob_new(out.hash, !n->services && !n->routes && !n->upstreams &&
                                                         !n->targets && !n->plugins &&
                                                         !n->certificates && !n->snis))) {
-        b->text = out.config;
         b->len = out.config_len;
-        out.config = NULL;
+        if ((b->shared = kgc_translate_output_take_text(&out)))
+            b->text = b->shared->s;
         w.b = b;
         hl.foreach (hl.ctx, KGC_API_GATEWAYCLASS, NULL, visit_class, &w);
         if (!w.classes.oom)
             hl.foreach (hl.ctx, KGC_API_GATEWAY, NULL, visit_gateway, &w);
-        if (w.classes.oom || w.oom) {
+        if (!b->shared || w.classes.oom || w.oom) {
             kgc_sync_blob_unref(b);
             b = NULL;
         }
@@ -311,6 +342,8 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh)
     }
 
     pthread_mutex_lock(&s->mu);
+    bool built = !s->tstate_ready && s->tstate; /* the state's first build */
+    s->tstate_ready = s->tstate != NULL;
     bool same = s->m.cur && strcmp(s->m.cur->hash, b->hash) == 0;
     bool adopted = kgc_sync_machine_translated(&s->m, b, fresh);
     kgc_translate_output_free(&s->last_out);
@@ -322,14 +355,24 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh)
     s->stats.config_bytes = b->len;
     s->stats.problems = out.n_problems;
     pthread_mutex_unlock(&s->mu);
+    s->pending_rw = rw; /* judged once the pushes are handed out (kgc_sync_verdicts_flush) */
+    /* CPU times: the whole build (routes walked, listeners, translation) and the translation
+     * alone */
+    uint64_t cpu = thread_cpu_ns() - cpu0;
     kgc_debug(KGC_SYNC_COMPONENT, "translated", KGC_F_STR("hash", b->hash),
               KGC_F_INT("bytes", b->len), KGC_F_INT("routes", out.counts.routes),
               KGC_F_INT("problems", out.n_problems), KGC_F_INT("ms", took / KGC_NS_PER_MS),
+              KGC_F_INT("cpu_us", cpu / 1000), KGC_F_INT("translate_cpu_us", tcpu / 1000),
               KGC_F_BOOL("unchanged", same), KGC_F_BOOL("incremental", !istats.full),
-              KGC_F_INT("routes_translated", istats.routes_planned),
+              KGC_F_BOOL("upkeep", upkeep), KGC_F_INT("routes_translated", istats.routes_planned),
+              KGC_F_INT("fragments_written", istats.fragments_written),
+              KGC_F_INT("bytes_written", istats.bytes_written),
               KGC_F_STR("why_full", istats.why_full ? istats.why_full : ""));
+    if (built)
+        kgc_info(KGC_SYNC_COMPONENT, "incremental translation ready",
+                 KGC_F_INT("routes", out.counts.http_routes),
+                 KGC_F_INT("ms", took / KGC_NS_PER_MS));
     kgc_sync_blob_unref(b); /* cur holds it; only this thread changes cur */
-    kgc_sync_verdicts_record(s, rw);
     if (adopted)
         kgc_sync_announce_programmed(s);
     return 0;

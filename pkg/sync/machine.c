@@ -55,7 +55,10 @@ void kgc_sync_blob_unref(struct kgc_sync_blob *b)
     for (size_t i = 0; i < b->n_gws; i++)
         free(b->gws[i].key);
     free(b->gws);
-    free(b->text);
+    if (b->shared)
+        kgc_translate_text_unref(b->shared);
+    else
+        free(b->text);
     free(b);
 }
 
@@ -169,8 +172,20 @@ void kgc_sync_machine_mark(struct kgc_sync_machine *m, uint64_t now)
     if (!m->dirty) {
         m->dirty = true;
         m->first_mark_ns = now;
+        m->lead = !m->translated || now - m->last_fresh_ns >= m->debounce_ns;
     }
     m->last_mark_ns = now;
+}
+
+void kgc_sync_machine_want_upkeep(struct kgc_sync_machine *m, uint64_t now)
+{
+    if (!m->upkeep) {
+        m->upkeep = true;
+        m->upkeep_since_ns = now;
+    }
+    uint64_t after = now + KGC_SYNC_UPKEEP_QUIET_NS;
+    uint64_t cap = m->upkeep_since_ns + KGC_SYNC_UPKEEP_MAX_NS;
+    m->upkeep_after_ns = after < cap ? after : cap;
 }
 
 void kgc_sync_machine_set_leader(struct kgc_sync_machine *m, bool leader)
@@ -311,7 +326,9 @@ struct kgc_sync_decision kgc_sync_machine_next(struct kgc_sync_machine *m, uint6
     if (!m->leader)
         return d;
     uint64_t due = UINT64_MAX;
-    if (m->dirty) {
+    if (m->dirty && m->lead) {
+        due = m->first_mark_ns;
+    } else if (m->dirty) {
         due = m->last_mark_ns + m->debounce_ns;
         if (m->first_mark_ns + m->max_delay_ns < due)
             due = m->first_mark_ns + m->max_delay_ns;
@@ -321,11 +338,24 @@ struct kgc_sync_decision kgc_sync_machine_next(struct kgc_sync_machine *m, uint6
         d.fresh = m->dirty && now >= due;
         if (d.fresh) {
             m->translating_mark_ns = m->first_mark_ns;
+            m->translated = true;
+            m->last_fresh_ns = now;
+            m->lead = false;
             m->dirty = false;
             m->exclude_rounds = 0;
         }
         m->translate_now = false;
         return d;
+    }
+    /* the translator's upkeep: only after a first translation, with nothing marked */
+    if (m->upkeep && m->translated && !m->dirty) {
+        if (now >= m->upkeep_after_ns) {
+            d.what = KGC_SYNC_DO_TRANSLATE;
+            d.upkeep = true;
+            m->upkeep = false;
+            return d;
+        }
+        due = m->upkeep_after_ns;
     }
     /* with every push slot taken, the next answer (an input) is what to wait for */
     for (struct kgc_sync_inst *i = m->insts; i && m->n_pushing < m->max_pushes; i = i->next) {
@@ -384,6 +414,7 @@ void kgc_sync_machine_translate_failed(struct kgc_sync_machine *m, uint64_t now)
 {
     if (!m->dirty) { /* try again after a debounce */
         m->dirty = true;
+        m->lead = false;
         m->first_mark_ns = m->last_mark_ns = now;
     }
 }

@@ -48,6 +48,7 @@ void kgc_sync_options_default(struct kgc_sync_options *o)
     o->debounce_ns = 100 * KGC_NS_PER_MS;
     o->max_delay_ns = KGC_NS_PER_S;
     o->push_concurrency = KGC_SYNC_PUSH_CONCURRENCY;
+    o->incremental = true;
     kgc_kong_client_options_default(&o->client);
 }
 
@@ -350,7 +351,7 @@ static void *syncer_main(void *arg)
         switch (d.what) {
         case KGC_SYNC_DO_TRANSLATE: {
             pthread_mutex_unlock(&s->mu);
-            int rc = kgc_sync_build(s, d.fresh);
+            int rc = kgc_sync_build(s, d.fresh, d.upkeep);
             pthread_mutex_lock(&s->mu);
             if (rc != 0)
                 kgc_sync_machine_translate_failed(&s->m, kgc_clock_now(s->clock));
@@ -360,11 +361,23 @@ static void *syncer_main(void *arg)
             push_dispatch(s, &d); /* the job owns d.blob now */
             break;
         case KGC_SYNC_DO_WAIT:
+            if (s->pending_rw) { /* the pushes are out: judge the routes now */
+                pthread_mutex_unlock(&s->mu);
+                kgc_sync_verdicts_flush(s);
+                pthread_mutex_lock(&s->mu);
+                break;
+            }
             if (!s->done_head)
                 kgc_base_cond_wait_once(&s->cond, &s->mu, wait_deadline(s, d.until_ns));
             break;
         case KGC_SYNC_DO_IDLE:
         default:
+            if (s->pending_rw) {
+                pthread_mutex_unlock(&s->mu);
+                kgc_sync_verdicts_flush(s);
+                pthread_mutex_lock(&s->mu);
+                break;
+            }
             if (!s->done_head)
                 kgc_base_cond_wait_once(&s->cond, &s->mu, UINT64_MAX);
             break;
@@ -436,6 +449,8 @@ int kgc_sync_new(const struct kgc_sync_options *o, const struct kgc_status_looku
     kgc_base_cond_init(&s->work_cond);
     s->push_concurrency = o->push_concurrency ? o->push_concurrency : KGC_SYNC_PUSH_CONCURRENCY;
     s->incremental = o->incremental;
+    if (s->incremental) /* the translator's state is built once the routes are quiet */
+        kgc_sync_machine_want_upkeep(&s->m, kgc_clock_now(s->clock));
     kgc_sync_machine_set_max_pushes(&s->m, s->push_concurrency);
     s->controller_name =
         strdup(o->controller_name ? o->controller_name : KGC_STATUS_DEFAULT_CONTROLLER);
@@ -478,11 +493,29 @@ int kgc_sync_new(const struct kgc_sync_options *o, const struct kgc_status_looku
 
 static void mark(struct kgc_sync *s);
 
+static void upkeep(struct kgc_sync *s, enum kgc_api_kind kind, const struct kgc_api_obj *obj)
+{
+    kgc_sync_record_change(s, kind, obj);
+    pthread_mutex_lock(&s->mu);
+    if (!s->tstate_ready || s->changes.everything || s->changes.n >= KGC_SYNC_UPKEEP_MIN_ROUTES) {
+        kgc_sync_machine_want_upkeep(&s->m, kgc_clock_now(s->clock));
+        pthread_cond_broadcast(&s->cond);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
 static void on_object_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
                              const struct kgc_api_obj *new_obj, void *ctx)
 {
-    if (kgc_sync_change_is_status_only(kind, old_obj, new_obj))
-        return; /* a status write (kgc's own, mostly): the configuration cannot change */
+    if (kgc_sync_change_is_status_only(kind, old_obj, new_obj)) {
+        /* a status write (kgc's own, mostly): the configuration cannot change. The incremental
+         * translator's state may still hold the route object it replaced: listed (no mark) so
+         * that the next translation, or an upkeep once the routes are quiet, plans the route
+         * again from the new object and lets the old one go */
+        if (kind == KGC_API_HTTPROUTE && ((struct kgc_sync *)ctx)->incremental)
+            upkeep(ctx, kind, new_obj);
+        return;
+    }
     kgc_sync_record_change(ctx, kind, new_obj ? new_obj : old_obj);
     mark(ctx); /* the change says what to translate again */
 }

@@ -34,6 +34,9 @@ struct kgc_sync_blob {
     atomic_uint refs;
     char *text; /* never logged: holds TLS private keys; NULL for a restored set or in tests */
     size_t len;
+    struct kgc_translate_text *shared; /* what text is in (a reference; shared with the
+                                          incremental translator's state); NULL: text is
+                                          malloc'd */
     char hash[KGC_KONG_HASH_LEN + 1];
     /* no entity at all: Kong stores it under the empty hash (32 zeros), not under hash
      * (kong/db/declarative/import.lua:270-273, 433-435), and never answers 304 for it */
@@ -99,6 +102,18 @@ struct kgc_sync_machine {
     bool leader;
     bool dirty; /* marked since the last fresh translation */
     uint64_t first_mark_ns, last_mark_ns;
+    /* Leading edge: a change after a quiet period (no fresh translation for a debounce) is
+     * translated at once; marks after that within a debounce of it wait for the trailing
+     * debounce (a burst is translated once more when it ends, at the latest max_delay after its
+     * first mark). */
+    bool lead;              /* the pending change came after a quiet period */
+    bool translated;        /* a fresh translation was decided */
+    uint64_t last_fresh_ns; /* when the last fresh translation was decided */
+    /* Upkeep of the incremental translator's state (kgc_sync_machine_want_upkeep()): a
+     * translation no change asks for, once the HTTPRoutes were quiet for upkeep_quiet_ns
+     * (KGC_SYNC_UPKEEP_QUIET_NS) and nothing is marked. */
+    bool upkeep;
+    uint64_t upkeep_since_ns, upkeep_after_ns;
     bool translate_now; /* re-translate at once (objects were rejected) */
     unsigned exclude_rounds;
     unsigned max_pushes;          /* PUSH decisions in flight at once (0: 1) */
@@ -130,6 +145,7 @@ enum kgc_sync_do {
 struct kgc_sync_decision {
     enum kgc_sync_do what;
     bool fresh;                 /* TRANSLATE */
+    bool upkeep;                /* TRANSLATE: for the translator's state only (see upkeep) */
     struct kgc_sync_inst *inst; /* PUSH */
     struct kgc_sync_blob *blob; /* PUSH: a reference the caller drops */
     uint64_t until_ns;          /* WAIT */
@@ -157,8 +173,23 @@ void kgc_sync_machine_set_max_pushes(struct kgc_sync_machine *m, unsigned n);
 bool kgc_sync_machine_take_latency(struct kgc_sync_machine *m, uint64_t *ns);
 /* Drops every blob and instance (free the instances' clients first). */
 void kgc_sync_machine_free(struct kgc_sync_machine *m);
-/* Something the configuration depends on changed at now. */
+/* Something the configuration depends on changed at now: translated at once when nothing was
+ * translated for a debounce (leading edge), else a debounce after the last mark (at most
+ * max_delay after the first). */
 void kgc_sync_machine_mark(struct kgc_sync_machine *m, uint64_t now);
+/* How long the HTTPRoutes must be quiet (no change, no status write) before the incremental
+ * translator's state is built or its stale route objects are let go (pkg/sync/README.md). */
+#define KGC_SYNC_UPKEEP_QUIET_NS (2 * KGC_NS_PER_S)
+/* ... but no longer than this after it was first wanted (routes that never stay quiet). */
+#define KGC_SYNC_UPKEEP_MAX_NS (10 * KGC_NS_PER_S)
+/* Once the state is built, status writes ask for an upkeep only when this many routes (or an
+ * overflow) wait to be planned again; fewer ride along with the next change's translation (a few
+ * replaced route objects stay referenced until then). */
+#define KGC_SYNC_UPKEEP_MIN_ROUTES 64
+/* The translator's state wants an upkeep translation once nothing happened to an HTTPRoute since
+ * now for KGC_SYNC_UPKEEP_QUIET_NS (each call moves that time, up to KGC_SYNC_UPKEEP_MAX_NS after
+ * the first call since the last upkeep). */
+void kgc_sync_machine_want_upkeep(struct kgc_sync_machine *m, uint64_t now);
 /* Becoming the leader forces a push to every instance. */
 void kgc_sync_machine_set_leader(struct kgc_sync_machine *m, bool leader);
 /* The instance url (create: made when absent); NULL when absent or out of memory. */
@@ -277,7 +308,8 @@ struct kgc_sync {
     pthread_t *workers;       /* push_concurrency push workers ("kgc-push") */
     size_t n_workers;
     unsigned push_concurrency;
-    bool incremental; /* options.incremental */
+    bool incremental;  /* options.incremental */
+    bool tstate_ready; /* guarded by mu: the translator's state was built (tstate valid) */
     bool started;
     volatile int abort_flag; /* aborts a push in flight at stop */
 
@@ -303,6 +335,9 @@ struct kgc_sync {
     struct kgc_sync_changes changes;
     struct kgc_translate_state *tstate;
     size_t built_broken; /* syncer thread: n_broken when the last translation ran */
+    /* syncer thread: the routes walked before the last translation, judged (route verdicts)
+     * once its pushes are handed out or before the next translation */
+    struct kgc_sync_rwalk *pending_rw;
 };
 
 /* sync.c */
@@ -313,7 +348,10 @@ void kgc_sync_announce_programmed(struct kgc_sync *s);
 
 /* build.c: translates the cache into a new current configuration (syncer thread, mu not held;
  * takes it to hand the blob to the machine). Returns 0 or a KGC_E* code (logged). */
-int kgc_sync_build(struct kgc_sync *s, bool fresh);
+int kgc_sync_build(struct kgc_sync *s, bool fresh, bool upkeep);
+/* Judges the routes of the last translation (kgc_sync_verdicts_record) when not done yet
+ * (syncer thread, mu not held): the pushes go out first, the verdicts a moment later. */
+void kgc_sync_verdicts_flush(struct kgc_sync *s);
 
 /* exclude.c (syncer thread unless said otherwise) */
 const char *kgc_sync_kind_name(enum kgc_api_kind kind);

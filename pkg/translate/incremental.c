@@ -24,18 +24,24 @@
 
 #include "kgc/digest.h"
 
+#include <openssl/evp.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-/* One rule's text, as the document holds it. */
+/* One rule's text, as the document holds it: where it is in the state's last document (or, when
+ * written this call, in the call's buffer of new texts), never a block of its own (a block per
+ * text cost 4 KiB each: 160 MiB at 20k rules, and a second copy of the document). */
 struct frag {
     struct tr_svc *v; /* owned by its route */
-    char *svc;        /* the service (owned) */
+    size_t svc_off;   /* the service */
     size_t svc_len;
-    char *ups; /* the upstream (owned); NULL when the rule has no target */
+    size_t ups_off; /* the upstream; ups_len 0 when the rule has no target */
     size_t ups_len;
+    bool has_svc;                       /* svc written (false: new) */
+    bool svc_new, ups_new;              /* written this call: in st->fresh, not in st->doc */
     uint64_t sig;                       /* the Kong route ids' inputs when svc was written */
     struct kgc_translate_counts counts; /* what writing it counted (plugins) */
 };
@@ -59,8 +65,33 @@ struct entry {
     bool focus;    /* limits judged this call */
 };
 
+/* The texts written this call, back to back (frag.svc_new/ups_new); emptied by the assembly. */
+struct arena {
+    char *s;
+    size_t len, cap;
+};
+
+/* Kong's configuration hash is the MD5 of the whole text. The state keeps MD5 states at every
+ * multiple of ck_step bytes of its last document (ck[k]: bytes [0, k * ck_step) hashed): a new
+ * document that begins with the same bytes as the last one is hashed from the last checkpoint
+ * before the first byte that differs. */
+struct md5_state {
+    EVP_MD_CTX *ctx;
+};
+
+struct md5_ck {
+    struct md5_state *ck;
+    size_t n, cap;
+    size_t step;
+};
+
 struct kgc_translate_state {
     bool valid; /* the records below match the last successful call */
+    /* the last document (a reference; shared with the output that carried it): every frag not
+     * written since is read from it */
+    struct kgc_translate_text *doc;
+    struct arena fresh;
+    struct md5_ck md5;
     char *settings;
     struct tr_ctx c;
     struct kgc_strmap by_key;    /* key → struct entry * */
@@ -167,11 +198,8 @@ static uint64_t frag_sig(const struct tr_svc *v)
 /* Frees what the planning and writing passes made of e (not its key nor its object). */
 static void entry_clear(struct entry *e)
 {
-    for (size_t i = 0; i < e->n_frags; i++) {
-        free(e->frags[i].svc);
-        free(e->frags[i].ups);
+    for (size_t i = 0; i < e->n_frags; i++)
         tr_svc_free(e->frags[i].v);
-    }
     free(e->frags);
     e->frags = NULL;
     e->n_frags = 0;
@@ -263,33 +291,163 @@ static void entry_plan(struct kgc_translate_state *st, struct entry *e)
     kgc_base_vec_free(&c->kroutes); /* pointers into e's records: rerank() collects them */
 }
 
-/* Writes the service (and, when new, the upstream) of f. */
-static void frag_write(struct tr_ctx *c, struct frag *f, bool upstream,
-                       struct kgc_translate_incr_stats *stats)
+/* Appends b's text to the arena at *off (c->oom when out of memory). */
+static void arena_put(struct tr_ctx *c, struct arena *a, const struct kgc_base_buf *b, size_t *off,
+                      size_t *len)
 {
-    struct kgc_base_buf b = {0};
+    *off = a->len;
+    *len = 0;
+    if (b->err || c->oom) {
+        c->oom = true;
+        return;
+    }
+    if (a->len + b->len > a->cap) {
+        size_t cap = a->cap ? a->cap : 65536;
+        while (cap < a->len + b->len)
+            cap *= 2;
+        char *g = realloc(a->s, cap);
+        if (!g) {
+            c->oom = true;
+            return;
+        }
+        a->s = g;
+        a->cap = cap;
+    }
+    if (b->len)
+        memcpy(a->s + a->len, b->s, b->len);
+    a->len += b->len;
+    *len = b->len;
+}
+
+/* Writes the service (and, when new, the upstream) of f into the call's new texts. */
+static void frag_write(struct tr_ctx *c, struct arena *a, struct frag *f, bool upstream,
+                       struct kgc_base_buf *scratch, struct kgc_translate_incr_stats *stats)
+{
     c->quiet = true;
     memset(&c->counts, 0, sizeof(c->counts));
-    tr_write_service_text(c, f->v, &b);
+    scratch->len = 0;
+    if (scratch->s)
+        scratch->s[0] = '\0';
+    tr_write_service_text(c, f->v, scratch);
     f->counts = c->counts;
     memset(&c->counts, 0, sizeof(c->counts));
-    free(f->svc);
-    f->svc = kgc_base_buf_take(&b, &f->svc_len);
-    if (!f->svc)
-        c->oom = true;
+    arena_put(c, a, scratch, &f->svc_off, &f->svc_len);
+    f->has_svc = f->svc_new = true;
     f->sig = frag_sig(f->v);
     stats->fragments_written++;
     stats->bytes_written += f->svc_len;
-    if (!upstream || !f->v->n_targets)
+    if (!upstream)
         return;
-    struct kgc_base_buf u = {0};
-    tr_write_upstream_text(c, f->v, &u);
-    free(f->ups);
-    f->ups = kgc_base_buf_take(&u, &f->ups_len);
-    if (!f->ups)
-        c->oom = true;
+    f->ups_len = 0;
+    f->ups_new = false;
+    if (!f->v->n_targets)
+        return;
+    scratch->len = 0;
+    if (scratch->s)
+        scratch->s[0] = '\0';
+    tr_write_upstream_text(c, f->v, scratch);
+    arena_put(c, a, scratch, &f->ups_off, &f->ups_len);
+    f->ups_new = true;
     stats->fragments_written++;
     stats->bytes_written += f->ups_len;
+}
+
+/* ---- the hash ---------------------------------------------------------------------------------
+ */
+
+static void md5_ck_drop(struct md5_ck *m, size_t keep)
+{
+    for (size_t i = keep; i < m->n; i++)
+        EVP_MD_CTX_free(m->ck[i].ctx);
+    if (m->n > keep)
+        m->n = keep;
+}
+
+static void md5_ck_free(struct md5_ck *m)
+{
+    md5_ck_drop(m, 0);
+    free(m->ck);
+    *m = (struct md5_ck){0};
+}
+
+/* The checkpoint spacing for a document of len bytes: about 256 of them, 1 to 64 KiB apart (the
+ * smallest documents, the unit tests', still cross several). */
+static size_t md5_step_for(size_t len)
+{
+    size_t step = 1024;
+    while (step < 65536 && step * 256 < len)
+        step *= 2;
+    return step;
+}
+
+/* MD5 of text (len bytes) as hex into out, knowing its first `same` bytes are those of the
+ * document the checkpoints were taken on; the checkpoints then follow text. "" when OpenSSL
+ * fails (never a wrong digest; the checkpoints are dropped). Returns the bytes hashed. */
+static size_t md5_hex_from(struct md5_ck *m, const char *text, size_t len, size_t same,
+                           char out[KGC_DIGEST_MD5_HEX_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    out[0] = '\0';
+    size_t step = md5_step_for(len);
+    if (step != m->step) {
+        md5_ck_drop(m, 0);
+        m->step = step;
+    }
+    /* ck[k] covers [0, k * step): valid while k * step <= same */
+    size_t keep = same / step + 1;
+    md5_ck_drop(m, keep < m->n ? keep : m->n);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    bool ok = ctx != NULL;
+    if (ok && m->n)
+        ok = EVP_MD_CTX_copy_ex(ctx, m->ck[m->n - 1].ctx) == 1;
+    else if (ok)
+        ok = EVP_DigestInit_ex(ctx, EVP_md5(), NULL) == 1;
+    size_t at = m->n ? (m->n - 1) * step : 0;
+    size_t from = at;
+    if (ok && !m->n) { /* ck[0]: nothing hashed yet */
+        EVP_MD_CTX *c0 = EVP_MD_CTX_new();
+        struct md5_state *g = m->cap ? m->ck : malloc(64 * sizeof(*g));
+        if (g && !m->cap)
+            m->cap = 64;
+        m->ck = g ? g : m->ck;
+        if (c0 && g && EVP_MD_CTX_copy_ex(c0, ctx) == 1)
+            m->ck[m->n++].ctx = c0;
+        else
+            EVP_MD_CTX_free(c0);
+    }
+    while (ok && at < len) {
+        size_t n = len - at < step ? len - at : step;
+        ok = EVP_DigestUpdate(ctx, text + at, n) == 1;
+        at += n;
+        if (ok && n == step && m->n == at / step) { /* a checkpoint at at */
+            if (m->n == m->cap) {
+                size_t cap = m->cap ? 2 * m->cap : 64;
+                struct md5_state *g = realloc(m->ck, cap * sizeof(*g));
+                if (!g)
+                    continue; /* no further checkpoints: still hashed right */
+                m->ck = g;
+                m->cap = cap;
+            }
+            EVP_MD_CTX *c = EVP_MD_CTX_new();
+            if (c && EVP_MD_CTX_copy_ex(c, ctx) == 1)
+                m->ck[m->n++].ctx = c;
+            else
+                EVP_MD_CTX_free(c);
+        }
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdn = 0;
+    if (ok && EVP_DigestFinal_ex(ctx, md, &mdn) == 1 && mdn == 16) {
+        for (unsigned i = 0; i < 16; i++) {
+            out[2 * i] = hex[md[i] >> 4];
+            out[2 * i + 1] = hex[md[i] & 15];
+        }
+        out[KGC_DIGEST_MD5_HEX_LEN] = '\0';
+    } else {
+        md5_ck_drop(m, 0);
+    }
+    EVP_MD_CTX_free(ctx);
+    return len - from;
 }
 
 struct slice_rec;
@@ -323,6 +481,11 @@ static void state_reset(struct kgc_translate_state *st)
     kgc_strmap_init(&st->host_n);
     st->sumsq = st->n_open_kr = st->n_kr = 0;
     kgc_base_vec_free(&st->focused);
+    kgc_translate_text_unref(st->doc);
+    st->doc = NULL;
+    free(st->fresh.s);
+    st->fresh = (struct arena){0};
+    md5_ck_free(&st->md5);
     struct tr_ctx *c = &st->c;
     tr_free_slices(c);
     kgc_strmap_destroy(&c->slices);
@@ -714,54 +877,99 @@ static char *iso_text(struct tr_ctx *c, size_t *len)
     return kgc_base_buf_take(&b, len);
 }
 
-static void put(char **p, const char *s, size_t n)
+/* Where the assembly is, and how many of its first bytes are those of the last document. */
+struct asm_pos {
+    char *out, *p;
+    const char *old; /* the last document (NULL: none) */
+    size_t old_len;
+    size_t same; /* SIZE_MAX while every byte written so far is the last document's */
+};
+
+/* Appends n bytes from s; from_old: s is the last document's text at old_off. */
+static void asm_put(struct asm_pos *a, const char *s, size_t n, bool from_old, size_t old_off)
 {
-    memcpy(*p, s, n);
-    *p += n;
+    size_t at = (size_t)(a->p - a->out);
+    if (a->same == SIZE_MAX && n) {
+        /* the same bytes at the same place: a piece of the last document that did not move, or
+         * a small text (head, separators, isolation routes) equal to what is there */
+        bool kept = from_old ? old_off == at
+                             : a->old && at + n <= a->old_len && memcmp(a->old + at, s, n) == 0;
+        if (!kept)
+            a->same = at;
+    }
+    if (n)
+        memcpy(a->p, s, n);
+    a->p += n;
 }
 
-/* The document from the fragments: writer.c's write_document() order and punctuation. */
-static char *assemble(struct kgc_translate_state *st, const char *head, size_t head_len,
-                      const char *iso, size_t iso_len, size_t *len)
+/* The document from the fragments: writer.c's write_document() order and punctuation. Each
+ * fragment is read from the last document or the call's new texts and from now on is read from
+ * the new document; the call's new texts are emptied. *same: how many of its first bytes are the
+ * last document's. NULL when out of memory (nothing moved). */
+static struct kgc_translate_text *assemble(struct kgc_translate_state *st, const char *head,
+                                           size_t head_len, const char *iso, size_t iso_len,
+                                           size_t *same)
 {
     static const char services[] = ",\"services\":[", routes[] = "],\"routes\":[",
                       upstreams[] = "],\"upstreams\":[";
     size_t total = head_len + sizeof(services) + sizeof(routes) + iso_len + sizeof(upstreams) + 3;
     for (size_t i = 0; i < st->frags.n; i++) {
         const struct frag *f = st->frags.v[i];
-        total += f->svc_len + 1 + (f->ups ? f->ups_len + 1 : 0);
+        total += f->svc_len + 1 + (f->ups_len ? f->ups_len + 1 : 0);
     }
-    char *out = malloc(total);
-    if (!out)
+    struct kgc_translate_text *t = calloc(1, sizeof(*t));
+    char *out = t ? malloc(total) : NULL;
+    if (!out) {
+        free(t);
         return NULL;
-    char *p = out;
-    put(&p, head, head_len);
-    put(&p, services, sizeof(services) - 1);
+    }
+    atomic_init(&t->refs, 1);
+    const char *old = st->doc ? st->doc->s : NULL, *fresh = st->fresh.s;
+    struct asm_pos a = {out, out, old, st->doc ? st->doc->len : 0, SIZE_MAX};
+    asm_put(&a, head, head_len, false, 0);
+    asm_put(&a, services, sizeof(services) - 1, false, 0);
     for (size_t i = 0; i < st->frags.n; i++) {
-        const struct frag *f = st->frags.v[i];
+        struct frag *f = st->frags.v[i];
         if (i)
-            put(&p, ",", 1);
-        put(&p, f->svc, f->svc_len);
+            asm_put(&a, ",", 1, false, 0);
+        size_t off = f->svc_off;
+        bool was_old = !f->svc_new;
+        f->svc_off = (size_t)(a.p - out);
+        f->svc_new = false;
+        asm_put(&a, (was_old ? old : fresh) + off, f->svc_len, was_old, off);
     }
     if (st->c.n_iso) {
-        put(&p, routes, sizeof(routes) - 1);
-        put(&p, iso, iso_len);
+        asm_put(&a, routes, sizeof(routes) - 1, false, 0);
+        asm_put(&a, iso, iso_len, false, 0);
     }
-    put(&p, upstreams, sizeof(upstreams) - 1);
+    asm_put(&a, upstreams, sizeof(upstreams) - 1, false, 0);
     bool first = true;
     for (size_t i = 0; i < st->frags.n; i++) {
-        const struct frag *f = st->frags.v[i];
-        if (!f->ups)
+        struct frag *f = st->frags.v[i];
+        if (!f->ups_len)
             continue;
         if (!first)
-            put(&p, ",", 1);
+            asm_put(&a, ",", 1, false, 0);
         first = false;
-        put(&p, f->ups, f->ups_len);
+        size_t off = f->ups_off;
+        bool was_old = !f->ups_new;
+        f->ups_off = (size_t)(a.p - out);
+        f->ups_new = false;
+        asm_put(&a, (was_old ? old : fresh) + off, f->ups_len, was_old, off);
     }
-    put(&p, "]}", 2);
-    *p = '\0';
-    *len = (size_t)(p - out);
-    return out;
+    asm_put(&a, "]}", 2, false, 0);
+    *a.p = '\0';
+    t->s = out;
+    t->len = (size_t)(a.p - out);
+    /* every piece in place: the same text, unless the last document was longer */
+    *same = a.same != SIZE_MAX ? a.same : t->len;
+    /* the call's new texts are in the document now; a large buffer is not kept for the next */
+    st->fresh.len = 0;
+    if (st->fresh.cap > 262144) {
+        free(st->fresh.s);
+        st->fresh = (struct arena){0};
+    }
+    return t;
 }
 
 static int copy_problem(struct kgc_translate_problem *to, const struct kgc_translate_problem *p)
@@ -1141,16 +1349,18 @@ int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_t
     /* the ranking, and the fragments whose Kong route ids it moved */
     if (!c->oom)
         rerank(st, all);
+    struct kgc_base_buf wbuf = {0};
     for (size_t i = 0; i < st->order.n && !c->oom; i++) {
         struct entry *e = st->order.v[i];
         for (size_t f = 0; f < e->n_frags && !c->oom; f++) {
             struct frag *fr = &e->frags[f];
-            if (e->dirty || !fr->svc)
-                frag_write(c, fr, true, stats);
+            if (e->dirty || !fr->has_svc)
+                frag_write(c, &st->fresh, fr, true, &wbuf, stats);
             else if (frag_sig(fr->v) != fr->sig)
-                frag_write(c, fr, false, stats);
+                frag_write(c, &st->fresh, fr, false, &wbuf, stats);
         }
     }
+    kgc_base_buf_free(&wbuf);
 
     /* what reads every route: the limits; then isolation and certificates (Gateways, Secrets) */
     c->quiet = false;
@@ -1171,12 +1381,14 @@ int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_t
     tr_isolation_free(c);
     if (!c->oom)
         tr_plan_isolation(c);
-    size_t head_len = 0, iso_len = 0, len = 0;
+    size_t head_len = 0, iso_len = 0;
     char *head = !c->oom ? head_text(c, &head_len) : NULL;
     c->quiet = true;
     char *iso = !c->oom ? iso_text(c, &iso_len) : NULL;
     struct kgc_translate_counts counts = c->counts;
-    char *text = !c->oom ? assemble(st, head, head_len, iso, iso_len, &len) : NULL;
+    size_t same = 0;
+    struct kgc_translate_text *text =
+        !c->oom ? assemble(st, head, head_len, iso, iso_len, &same) : NULL;
     free(head);
     free(iso);
     c->kroutes = (struct kgc_base_vec){0};
@@ -1187,7 +1399,7 @@ int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_t
     c->n_problems = c->cap_problems = 0;
     tr_isolation_free(c);
     if (rc != 0) {
-        free(text);
+        kgc_translate_text_unref(text);
         state_reset(st); /* start again next time */
         memset(out, 0, sizeof(*out));
         return kgc_err_set(err, KGC_ENOMEM, "translate: out of memory");
@@ -1199,9 +1411,13 @@ int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_t
             counts_add(&counts, &e->frags[f].counts);
     }
     st->valid = true;
-    out->config = text;
-    out->config_len = len;
-    kgc_digest_md5_hex(text, len, out->hash);
+    /* the bytes both documents begin with: their MD5 states are the kept checkpoints' */
+    stats->hashed_bytes = md5_hex_from(&st->md5, text->s, text->len, same, out->hash);
+    kgc_translate_text_unref(st->doc);
+    st->doc = kgc_translate_text_ref(text);
+    out->text = text; /* the reference assemble() gave */
+    out->config = text->s;
+    out->config_len = text->len;
     out->counts = counts;
     return 0;
 }

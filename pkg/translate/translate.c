@@ -698,11 +698,46 @@ bool kgc_translate_target_valid(const char *s)
     return tr_host_port(s, t, sizeof(t));
 }
 
+struct kgc_translate_text *kgc_translate_text_ref(struct kgc_translate_text *t)
+{
+    if (t)
+        atomic_fetch_add(&t->refs, 1);
+    return t;
+}
+
+void kgc_translate_text_unref(struct kgc_translate_text *t)
+{
+    if (!t || atomic_fetch_sub(&t->refs, 1) != 1)
+        return;
+    free(t->s);
+    free(t);
+}
+
+struct kgc_translate_text *kgc_translate_output_take_text(struct kgc_translate_output *out)
+{
+    if (!out || !out->config)
+        return NULL;
+    struct kgc_translate_text *t = out->text;
+    if (!t) {
+        if (!(t = calloc(1, sizeof(*t))))
+            return NULL;
+        atomic_init(&t->refs, 1);
+        t->s = out->config;
+        t->len = out->config_len;
+    }
+    out->text = NULL;
+    out->config = NULL;
+    return t;
+}
+
 void kgc_translate_output_free(struct kgc_translate_output *out)
 {
     if (!out)
         return;
-    free(out->config);
+    if (out->text)
+        kgc_translate_text_unref(out->text);
+    else
+        free(out->config);
     tr_free_problems(out->problems, out->n_problems);
     memset(out, 0, sizeof(*out));
 }

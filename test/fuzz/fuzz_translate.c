@@ -281,6 +281,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (kgc_translate(&in, &b, NULL) != 0 || strcmp(a.config, b.config) != 0 ||
         a.n_problems != b.n_problems)
         abort();
+    /* the incremental translation: from nothing, then with every HTTPRoute said changed (each
+     * planned again, the document assembled from the last one, the MD5 resumed): the same text */
+    struct kgc_translate_state *st = kgc_translate_state_new();
+    struct kgc_translate_change ch[64];
+    size_t n_ch = 0;
+    for (size_t i = 0; i < s.n && n_ch < 64; i++)
+        if (kgc_api_as_httproute(s.v[i]))
+            ch[n_ch++] = (struct kgc_translate_change){KGC_API_HTTPROUTE, s.v[i]->meta.namespace,
+                                                       s.v[i]->meta.name};
+    for (int round = 0; round < 2; round++) {
+        struct kgc_translate_output c;
+        if (!st ||
+            kgc_translate_incremental(st, &in, round ? ch : NULL, round ? n_ch : 0, false, &c, NULL,
+                                      NULL) != 0 ||
+            strcmp(a.config, c.config) != 0 || strcmp(a.hash, c.hash) != 0 ||
+            a.n_problems != c.n_problems)
+            abort();
+        kgc_translate_output_free(&c);
+    }
+    kgc_translate_state_free(st);
 
     json_object *doc = json_tokener_parse(a.config);
     if (!doc)

@@ -1269,7 +1269,8 @@ static void test_only_usable_listeners_pushed(void **state)
 }
 
 /* The thread takes its time from the injected clock: with a fake clock and an hour of debounce,
- * a mark is translated and pushed as soon as the fake clock moves an hour (and not before). */
+ * the first change is translated at once (leading edge), and a second one within the hour is
+ * translated and pushed as soon as the fake clock moves an hour (and not before). */
 static void test_fake_clock_drives_thread(void **state)
 {
     struct env *e = *state;
@@ -1282,6 +1283,7 @@ static void test_fake_clock_drives_thread(void **state)
     kgc_sync_options_default(&so);
     so.debounce_ns = 3600 * KGC_NS_PER_S;
     so.max_delay_ns = 2 * 3600 * KGC_NS_PER_S;
+    so.incremental = false; /* no upkeep translation: the count below is the changes' */
     so.clock = &fake;
     struct kgc_err err = {0};
     struct kgc_sync *s = NULL;
@@ -1289,11 +1291,18 @@ static void test_fake_clock_drives_thread(void **state)
     assert_int_equal(kgc_sync_add_instance(s, e->kong[0].url, &err), 0);
     kgc_sync_set_leader(s, true);
     assert_int_equal(kgc_sync_start(s, &err), 0);
+    kgc_sync_mark_dirty(s); /* after a quiet period (none yet): translated at once */
+    struct kgc_sync_stats st;
+    uint64_t w0 = kgc_clock_now(NULL);
+    do {
+        poll_pause();
+        kgc_sync_stats(s, &st);
+    } while (st.translations < 1 && kgc_clock_now(NULL) - w0 < 5 * KGC_NS_PER_S);
+    assert_int_equal(st.translations, 1);
     put_route(e->set, "fc", "/fc", false, 1);
     kgc_sync_mark_dirty(s);
-    struct kgc_sync_stats st;
     kgc_sync_stats(s, &st);
-    assert_int_equal(st.translations, 0); /* the fake clock has not moved: not due */
+    assert_int_equal(st.translations, 1); /* the fake clock has not moved: not due */
     kgc_clock_fake_advance(&fake, 3600 * KGC_NS_PER_S);
     uint64_t t0 = kgc_clock_now(NULL);
     while (!config_has(e->kong[0].url, "httproute." NS ".fc.0.0") &&
@@ -1303,7 +1312,7 @@ static void test_fake_clock_drives_thread(void **state)
                   (unsigned long long)((kgc_clock_now(NULL) - t0) / KGC_NS_PER_MS));
     assert_true(config_has(e->kong[0].url, "httproute." NS ".fc.0.0"));
     kgc_sync_stats(s, &st);
-    assert_int_equal(st.translations, 1);
+    assert_int_equal(st.translations, 2);
     kgc_sync_free(s);
     pthread_mutex_lock(&set_mu);
     fixture_set_remove(e->set, KGC_API_HTTPROUTE, NS, "fc");
@@ -1426,22 +1435,38 @@ static struct kgc_sync_inst *m_synced(struct kgc_sync_machine *m, const char *ha
     return i;
 }
 
-/* Marks are coalesced: one translation a debounce after the last mark, never later than
- * max_delay after the first; nothing before the first mark. */
+/* A change after a quiet period (no translation for a debounce) is translated at once (leading
+ * edge); the marks that follow within a debounce of that translation are coalesced into one
+ * translation a debounce after the last of them, never later than max_delay after the first;
+ * nothing before the first mark. */
 static void test_m_debounce(void **state)
 {
     (void)state;
     struct kgc_sync_machine m;
     m_init(&m);
     m_expect(&m, 5000 * MS, KGC_SYNC_DO_IDLE); /* nothing marked: an empty cache never pushes */
-    for (uint64_t t = 0; t <= 150 * MS; t += 50 * MS)
+    /* the first change: at once */
+    kgc_sync_machine_mark(&m, 5000 * MS);
+    m_translate(&m, 5000 * MS, mkblob(H_A, false, 1), true);
+    m_expect(&m, 5000 * MS, KGC_SYNC_DO_IDLE);
+    /* a burst right after it: one translation a debounce after its last mark */
+    for (uint64_t t = 5050 * MS; t <= 5150 * MS; t += 50 * MS)
         kgc_sync_machine_mark(&m, t);
-    struct kgc_sync_decision d = m_expect(&m, 160 * MS, KGC_SYNC_DO_WAIT);
-    assert_int_equal(d.until_ns, 250 * MS);
-    m_translate(&m, 250 * MS, mkblob(H_A, false, 1), true);
-    m_expect(&m, 250 * MS, KGC_SYNC_DO_IDLE);
-    /* a mark every 50 ms for 2 s: the first translation at max_delay after the first mark */
-    uint64_t t0 = 1000 * MS, translated_at = 0;
+    struct kgc_sync_decision d = m_expect(&m, 5160 * MS, KGC_SYNC_DO_WAIT);
+    assert_int_equal(d.until_ns, 5250 * MS);
+    m_translate(&m, 5250 * MS, mkblob(H_B, false, 2), true);
+    m_expect(&m, 5250 * MS, KGC_SYNC_DO_IDLE);
+    /* a mark within a debounce of that translation waits too */
+    kgc_sync_machine_mark(&m, 5300 * MS);
+    d = m_expect(&m, 5300 * MS, KGC_SYNC_DO_WAIT);
+    assert_int_equal(d.until_ns, 5400 * MS);
+    m_translate(&m, 5400 * MS, mkblob(H_A, false, 3), true);
+    /* quiet for a debounce: the next change is translated at once again */
+    kgc_sync_machine_mark(&m, 5500 * MS);
+    m_translate(&m, 5500 * MS, mkblob(H_B, false, 4), true);
+    /* a mark every 50 ms for 2 s right after it: the first translation at max_delay after the
+     * first mark */
+    uint64_t t0 = 5550 * MS, translated_at = 0;
     for (uint64_t t = t0; t < t0 + 2000 * MS; t += 50 * MS) {
         kgc_sync_machine_mark(&m, t);
         struct kgc_sync_decision n = kgc_sync_machine_next(&m, t + 10 * MS);
@@ -1453,6 +1478,60 @@ static void test_m_debounce(void **state)
         assert_true(n.until_ns <= t0 + 1000 * MS);
     }
     assert_int_equal(translated_at, t0 + 1000 * MS + 10 * MS);
+    kgc_sync_machine_free(&m);
+}
+
+/* The incremental translator's upkeep: a translation no change asks for (not fresh), once the
+ * HTTPRoutes were quiet for KGC_SYNC_UPKEEP_QUIET_NS, never before a first translation, never
+ * while a change is pending (that translation takes it), at most KGC_SYNC_UPKEEP_MAX_NS after it
+ * was first wanted. */
+static void test_m_upkeep(void **state)
+{
+    (void)state;
+    const uint64_t q = KGC_SYNC_UPKEEP_QUIET_NS, cap = KGC_SYNC_UPKEEP_MAX_NS;
+    struct kgc_sync_machine m;
+    m_init(&m);
+    kgc_sync_machine_want_upkeep(&m, 0);
+    m_expect(&m, 2 * q, KGC_SYNC_DO_IDLE); /* nothing translated yet */
+    kgc_sync_machine_mark(&m, 2 * q);
+    m_translate(&m, 2 * q, mkblob(H_A, false, 1), true);
+    struct kgc_sync_decision d = kgc_sync_machine_next(&m, 2 * q);
+    assert_int_equal(d.what, KGC_SYNC_DO_TRANSLATE); /* quiet since 0 */
+    assert_true(d.upkeep);
+    assert_false(d.fresh);
+    kgc_sync_machine_translated(&m, mkblob(H_A, false, 1), false);
+    kgc_sync_blob_unref(m.cur); /* the reference mkblob gave; m holds its own */
+    m_expect(&m, 3 * q, KGC_SYNC_DO_IDLE);
+    /* status writes keep moving it... */
+    uint64_t t0 = 10 * q;
+    kgc_sync_machine_want_upkeep(&m, t0);
+    kgc_sync_machine_want_upkeep(&m, t0 + q / 2);
+    d = m_expect(&m, t0 + q, KGC_SYNC_DO_WAIT);
+    assert_int_equal(d.until_ns, t0 + q / 2 + q);
+    /* ... but a pending change goes first (its translation takes the routes) */
+    kgc_sync_machine_mark(&m, t0 + q);
+    d = kgc_sync_machine_next(&m, t0 + 2 * q);
+    assert_int_equal(d.what, KGC_SYNC_DO_TRANSLATE);
+    assert_true(d.fresh);
+    assert_false(d.upkeep);
+    kgc_sync_machine_translated(&m, mkblob(H_B, false, 2), true);
+    kgc_sync_blob_unref(m.cur);
+    d = kgc_sync_machine_next(&m, t0 + 2 * q); /* the syncer clears it when it takes them */
+    assert_int_equal(d.what, KGC_SYNC_DO_TRANSLATE);
+    assert_true(d.upkeep);
+    kgc_sync_machine_translated(&m, mkblob(H_B, false, 2), false);
+    kgc_sync_blob_unref(m.cur);
+    /* routes that never stay quiet: at most cap after the first want */
+    uint64_t t1 = 100 * q, last = 0;
+    for (uint64_t t = t1; t < t1 + 2 * cap; t += q / 4) {
+        kgc_sync_machine_want_upkeep(&m, t);
+        d = kgc_sync_machine_next(&m, t);
+        if (d.what == KGC_SYNC_DO_TRANSLATE) {
+            last = t;
+            break;
+        }
+    }
+    assert_int_equal(last, t1 + cap);
     kgc_sync_machine_free(&m);
 }
 
@@ -1827,11 +1906,11 @@ static void test_m_concurrent_pushes(void **state)
     struct kgc_sync_inst *i1 = m_expect_push(&m, 110 * MS, K1, H_A);
     m_expect(&m, 110 * MS, KGC_SYNC_DO_IDLE); /* k3 holds A; K1 and K2 are in flight */
 
-    /* a change while K1 and K2 are in flight: translated on time, pushed as slots free up */
+    /* a change while K1 and K2 are in flight: translated at once (the pushes in flight do not
+     * hold it up; nothing was translated for a debounce), pushed as slots free up */
     kgc_sync_machine_mark(&m, 200 * MS);
-    struct kgc_sync_decision d = m_expect(&m, 200 * MS, KGC_SYNC_DO_WAIT);
-    assert_int_equal(d.until_ns, 300 * MS);
-    m_translate(&m, 300 * MS, mkblob(H_B, false, 2), true);
+    m_translate(&m, 200 * MS, mkblob(H_B, false, 2), true);
+    struct kgc_sync_decision d;
     m_expect(&m, 300 * MS, KGC_SYNC_DO_IDLE); /* both slots still taken */
     /* K2 is silent: its push times out; it alone backs off and k3 gets B at once */
     m_fail(&m, i2, 5100 * MS);
@@ -1980,6 +2059,7 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest machine[] = {
         cmocka_unit_test(test_m_debounce),
+        cmocka_unit_test(test_m_upkeep),
         cmocka_unit_test(test_m_leader),
         cmocka_unit_test(test_m_ready_forces_push),
         cmocka_unit_test(test_m_restarted_carried),

@@ -2770,7 +2770,10 @@ static void test_incremental_matches_full(void **state)
     struct kgc_translate_state *st = kgc_translate_state_new();
     assert_non_null(st);
     bool grant = false, wide = false;
-    unsigned incremental = 0, full_calls = 0;
+    unsigned incremental = 0, full_calls = 0, resumed = 0;
+    /* the previous step's incremental output, kept while the next call runs: its text is shared
+     * with the state and must stay as it was */
+    struct kgc_translate_output prev = {0};
     size_t planned = 0, limitations = 0, snis = 0, isolation = 0;
     for (unsigned step = 0; step < 800; step++) {
         bool exact_hosts = step >= 400; /* a second phase: exact hostnames only */
@@ -2860,6 +2863,16 @@ static void test_incremental_matches_full(void **state)
         else
             incremental++;
         planned += stats.routes_planned;
+        /* the MD5 went on from a kept state (only the bytes after the first change hashed) */
+        resumed += !stats.full && stats.hashed_bytes < inc.config_len;
+        assert_true(stats.hashed_bytes <= inc.config_len);
+        if (prev.config) {
+            char h[KGC_DIGEST_MD5_HEX_LEN + 1];
+            kgc_digest_md5_hex(prev.config, prev.config_len, h);
+            if (strcmp(h, prev.hash) != 0)
+                fail_msg("step %u (%s): the previous output's text changed under its holder", step,
+                         op);
+        }
         for (size_t i = 0; i < full.n_problems; i++)
             limitations += full.problems[i].severity == KGC_TRANSLATE_LIMITATION;
         snis += full.counts.snis;
@@ -2868,13 +2881,20 @@ static void test_incremental_matches_full(void **state)
         for (size_t i = 0; i < n; i++)
             free((char *)ch[i].name);
         kgc_translate_output_free(&full);
-        kgc_translate_output_free(&inc);
+        kgc_translate_output_free(&prev);
+        prev = inc;
     }
     print_message("incremental vs full: %u incremental calls, %u full (first, Gateway changes), "
-                  "%zu routes planned; met %zu KongLimitations, %zu snis, %zu isolation routes\n",
-                  incremental, full_calls, planned, limitations, snis, isolation);
+                  "%zu routes planned, %u hashed from a kept MD5 state; met %zu KongLimitations, "
+                  "%zu snis, %zu isolation routes\n",
+                  incremental, full_calls, planned, resumed, limitations, snis, isolation);
     assert_true(incremental > 700); /* the incremental path is what was compared */
-    kgc_translate_state_free(st);
+    assert_true(resumed > 400);     /* and the resumed hash */
+    kgc_translate_state_free(st);   /* prev's text outlives the state that shared it */
+    char h[KGC_DIGEST_MD5_HEX_LEN + 1];
+    kgc_digest_md5_hex(prev.config, prev.config_len, h);
+    assert_string_equal(h, prev.hash);
+    kgc_translate_output_free(&prev);
 }
 
 int main(void)
