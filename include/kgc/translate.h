@@ -173,6 +173,7 @@ struct kgc_translate_problem {
 /* Numbers of entities in the configuration. */
 struct kgc_translate_counts {
     size_t http_routes; /* HTTPRoutes with at least one rule in the configuration */
+    size_t grpc_routes; /* GRPCRoutes with at least one rule in the configuration */
     size_t services;
     size_t routes;
     size_t upstreams;
