@@ -770,9 +770,18 @@ static void check_grpc_routes(enum kf_flavor flavor, const char *flavor_name)
     assert_int_equal(r.status, 200);
     assert_string_equal(jstr(r.json, "kong", "target"), "10.0.0.2:8080");
     json_object_put(r.json);
-    /* another method: no route */
+    /* another method: no route; to a gRPC request (HTTP/2) Kong's error is gRPC-shaped:
+     * no body, grpc-status 5 (response.lua HTTP_TO_GRPC_STATUS[404]) */
     r = req("http", "127.0.0.1", f.http, "POST", "/pkg.Echo/Three", h2, "x");
     assert_int_equal(r.status, 404);
+    assert_string_equal(hdr(&r, "Content-Type"), "application/grpc");
+    assert_string_equal(hdr(&r, "grpc-status"), "5");
+    assert_string_equal(hdr(&r, "grpc-message"), "NotFound");
+    assert_string_equal(r.body, "");
+    json_object_put(r.json);
+    r = req("http", "127.0.0.1", f.http, "POST", "/pkg.Echo/Three", grpc, "x"); /* HTTP/1.1 */
+    assert_int_equal(r.status, 404);
+    assert_null(hdr(&r, "grpc-status"));
     json_object_put(r.json);
     kf_proxy_stop(f.p);
 }
