@@ -252,7 +252,7 @@ static int do_list(struct kgc_informer *inf)
                 pthread_cond_broadcast(&inf->cv);
                 pthread_mutex_unlock(&inf->mu);
             }
-            break;
+            return rc; /* not a list error: the caller backs off and lists again */
         }
         if (rc != KGC_EGONE) {
             kgc_warn(COMPONENT, "list failed", KGC_F_STR("kind", inf->info->name),
