@@ -240,7 +240,7 @@ struct kgc_api_http_route_match {
     uint32_t n_headers;
     const struct kgc_api_http_value_match *query_params; /* GRPCRoute: none */
     uint32_t n_query_params;
-    const char *method; /* NULL: any (GRPCRoute: NULL) */
+    const char *method;                                  /* NULL: any (GRPCRoute: NULL) */
     const struct kgc_api_grpc_method_match *grpc_method; /* GRPCRoute only; NULL: any method */
 };
 

@@ -1,7 +1,7 @@
 /* reconcile — the GatewayClass, Gateway, HTTPRoute and GRPCRoute controllers: cache handlers turn
- * object changes into keys on four rate-limited work queues; worker threads compute the desired status
- * (kgc/status.h) from the cache, the Kong listener view and the syncer's hooks, and write it with
- * a JSON merge patch on /status when it changed.
+ * object changes into keys on four rate-limited work queues; worker threads compute the desired
+ * status (kgc/status.h) from the cache, the Kong listener view and the syncer's hooks, and write it
+ * with a JSON merge patch on /status when it changed.
  *
  * The data plane reaches the reconciler by two announcements only: the listener view's "view
  * changed" (kgc_listenercache_subscribe(), subscribed here: it fires after the new view is in

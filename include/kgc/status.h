@@ -1,8 +1,8 @@
 /* status — the pure status computation of kgc: (objects, Kong listener view, options) → the exact
  * status Gateway API v1.6.1 requires for GatewayClass, Gateway and HTTPRoute (and GRPCRoute: the
  * same struct and functions, kgc/api.h; HTTP/HTTPS listeners support both kinds; an HTTPRoute and
- * a GRPCRoute sharing a hostname on one listener: only the older is accepted there), and the JSON merge
- * patch for the `/status` subresource that writes it.
+ * a GRPCRoute sharing a hostname on one listener: only the older is accepted there), and the JSON
+ * merge patch for the `/status` subresource that writes it.
  *
  * No threads, no I/O, no globals: every function is a function of its arguments, so the
  * reconcilers call it with a cache snapshot and the tests with an in-memory object set.

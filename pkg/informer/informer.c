@@ -241,8 +241,9 @@ static int do_list(struct kgc_informer *inf)
              * API CRDs): there are no such objects. The kind is synced and empty, so the other
              * kinds are served; the list is retried with backoff until the CRD appears. */
             if (!inf->absent_logged)
-                kgc_warn(COMPONENT, "the API server does not serve this kind (CRD not installed?): "
-                                    "treated as empty, listing again with backoff",
+                kgc_warn(COMPONENT,
+                         "the API server does not serve this kind (CRD not installed?): "
+                         "treated as empty, listing again with backoff",
                          KGC_F_STR("kind", inf->info->name), KGC_F_STR("resource", inf->path));
             inf->absent_logged = true;
             if (kgc_cache_replace(inf->cache, inf->kind, NULL, 0, NULL) == 0) {

@@ -22,8 +22,7 @@
 #define KGC_RECONCILE_STARTUP_HOLD_NS (10 * KGC_NS_PER_S)
 #define HOLD_RECHECK_NS               (500 * KGC_NS_PER_MS)
 
-static const char *const controller_names[] = {"gatewayclass", "gateway", "httproute",
-                                               "grpcroute"};
+static const char *const controller_names[] = {"gatewayclass", "gateway", "httproute", "grpcroute"};
 static const enum kgc_api_kind controller_kinds[] = {KGC_API_GATEWAYCLASS, KGC_API_GATEWAY,
                                                      KGC_API_HTTPROUTE, KGC_API_GRPCROUTE};
 
@@ -203,7 +202,7 @@ static void enqueue_route_parents(struct kgc_reconcile *r, const struct kgc_api_
         const char *ns = p->namespace ? p->namespace : rt->obj.meta.namespace;
         enqueue_ns_name(r, KGC_RECONCILE_GATEWAY, ns, p->name);
         char key[512];
-        if (snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", p->name) < (int)sizeof(key))
+        if (snprintf(key, sizeof(key), "%s/%s", ns, p->name) < (int)sizeof(key))
             enqueue_by_index(r, route_controller(other), route_by_gateway(other), key);
     }
 }

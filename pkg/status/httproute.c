@@ -1,6 +1,7 @@
-/* HTTPRoute and GRPCRoute status (one code for both kinds, kgc/api.h): one status.parents entry per parentRef that resolves to a Gateway of a class
- * kgc owns (Accepted from the listeners' allowedRoutes, sectionName/port and hostnames;
- * ResolvedRefs from the backendRefs), and the (Gateway, listener) pairs the translator attaches. */
+/* HTTPRoute and GRPCRoute status (one code for both kinds, kgc/api.h): one status.parents entry per
+ * parentRef that resolves to a Gateway of a class kgc owns (Accepted from the listeners'
+ * allowedRoutes, sectionName/port and hostnames; ResolvedRefs from the backendRefs), and the
+ * (Gateway, listener) pairs the translator attaches. */
 #include "status_internal.h"
 
 #include <stdio.h>
@@ -27,8 +28,7 @@ static void resolve_backends(const struct kgc_status_lookup *lk,
             }
             if (!status_streq(ns, route_ns) &&
                 !kgc_status_reference_granted(lk, KGC_STATUS_GROUP, status_route_kind_name(route),
-                                              route_ns, "",
-                                              "Service", ns, name)) {
+                                              route_ns, "", "Service", ns, name)) {
                 status_cond_set(c, KGC_STATUS_RESOLVED_REFS, false, KGC_STATUS_R_REF_NOT_PERMITTED,
                                 "rules[%u].backendRefs[%u]: Service %s/%s is in another "
                                 "namespace and no ReferenceGrant in %s allows it",

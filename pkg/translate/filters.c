@@ -160,7 +160,7 @@ bool tr_check_filters(struct route_ctx *rc, uint32_t ri, struct rule_filters *f)
     memset(f, 0, sizeof(*f));
 #define DROP(...)                                                                                  \
     do {                                                                                           \
-        tr_problem(c, rc->r->obj.kind, rc->ns, rc->name, (int32_t)ri, -1, KGC_TRANSLATE_DROPPED, \
+        tr_problem(c, rc->r->obj.kind, rc->ns, rc->name, (int32_t)ri, -1, KGC_TRANSLATE_DROPPED,   \
                    __VA_ARGS__);                                                                   \
         return false;                                                                              \
     } while (0)

@@ -33,8 +33,8 @@ static bool plain_name(const char *s, bool dots)
         return false;
     for (const char *p = s; *p; p++) {
         char ch = *p;
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                  ch == '_' || (dots && ch == '.');
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '_' || (dots && ch == '.');
         if (!ok)
             return false;
     }

@@ -184,8 +184,7 @@ void tr_plan_matches(struct route_ctx *rc, uint32_t ri, const struct rule_filter
         mp->m = rule->n_matches ? &rule->matches[j] : &any_path;
         bool ok = (rc->r->obj.kind == KGC_API_GRPCROUTE ? tr_grpc_plan_method(rc, mp)
                                                         : plan_path(rc, mp)) &&
-                  plan_values(rc, mp) &&
-                  (!f->redirect || tr_plan_redirect(rc, mp, f->redirect)) &&
+                  plan_values(rc, mp) && (!f->redirect || tr_plan_redirect(rc, mp, f->redirect)) &&
                   (!f->rewrite || tr_plan_rewrite(rc, mp, f->rewrite));
         if (ok) {
             size_t variants = c->flavor == TR_EXPRESSIONS && rc->n_hosts ? rc->n_hosts : 1;

@@ -218,8 +218,9 @@ static int owner_from_tags(const char *const *tags, size_t n_tags, struct kgc_tr
 }
 
 /* "httproute.<ns>.<name>.<rule>" (services, upstreams) or "...<rule>.<match>[.h<host>|.iso]"
- * (routes), "grpcroute." the same for a GRPCRoute: namespaces have no dots, so the namespace is the first part and the name whatever lies
- * between it and the trailing indexes. These entities carry no tags: their name is the way back. */
+ * (routes), "grpcroute." the same for a GRPCRoute: namespaces have no dots, so the namespace is the
+ * first part and the name whatever lies between it and the trailing indexes. These entities carry
+ * no tags: their name is the way back. */
 static int owner_from_name(const char *type, const char *name, struct kgc_translate_owner *o)
 {
     static const char prefix[] = "httproute.", gprefix[] = "grpcroute.";

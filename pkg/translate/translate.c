@@ -424,9 +424,9 @@ static bool plan_rule(struct route_ctx *rc, uint32_t ri)
                     why = p->message;
             }
             char *msg = why ? tr_strdup(c, why) : NULL;
-            tr_problem(c, rc->r->obj.kind, rc->ns, rc->name, (int32_t)ri, -1,
-                       KGC_TRANSLATE_DROPPED, "no match of the rule can be expressed in Kong%s%s",
-                       msg ? ": " : "", msg ? msg : "");
+            tr_problem(c, rc->r->obj.kind, rc->ns, rc->name, (int32_t)ri, -1, KGC_TRANSLATE_DROPPED,
+                       "no match of the rule can be expressed in Kong%s%s", msg ? ": " : "",
+                       msg ? msg : "");
             free(msg);
         }
         return false;

@@ -92,12 +92,14 @@ static json_object *kroute_json(struct route_ctx *rc, const struct match_plan *m
     int64_t prio = k->prio;
     struct tr_ctx *c = rc->c;
     if (host_index >= 0)
-        *name = tr_printf(c, "%s.%s.%s.%u.%u.h%d", tr_route_prefix(rc->r), rc->ns, rc->name, mp->rule, mp->match,
-                          host_index);
+        *name = tr_printf(c, "%s.%s.%s.%u.%u.h%d", tr_route_prefix(rc->r), rc->ns, rc->name,
+                          mp->rule, mp->match, host_index);
     else if (host_index == TR_HOSTS_ISO)
-        *name = tr_printf(c, "%s.%s.%s.%u.%u.iso", tr_route_prefix(rc->r), rc->ns, rc->name, mp->rule, mp->match);
+        *name = tr_printf(c, "%s.%s.%s.%u.%u.iso", tr_route_prefix(rc->r), rc->ns, rc->name,
+                          mp->rule, mp->match);
     else
-        *name = tr_printf(c, "%s.%s.%s.%u.%u", tr_route_prefix(rc->r), rc->ns, rc->name, mp->rule, mp->match);
+        *name = tr_printf(c, "%s.%s.%s.%u.%u", tr_route_prefix(rc->r), rc->ns, rc->name, mp->rule,
+                          mp->match);
     json_object *o = tr_jobj(c);
     if (c->flavor == TR_TRADITIONAL_COMPATIBLE && *name) {
         char id[37];

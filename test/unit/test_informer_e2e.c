@@ -316,9 +316,9 @@ static const char *object_name(enum kgc_api_kind k, int i)
 {
     static char buf[64];
     static const char *fmt[KGC_API_KIND_COUNT] = {
-        [KGC_API_GATEWAYCLASS] = "class-%d", [KGC_API_GATEWAY] = "gw-%d",
-        [KGC_API_HTTPROUTE] = "route-%d",    [KGC_API_GRPCROUTE] = "grpc-%d",
-        [KGC_API_REFERENCEGRANT] = "grant-%d", [KGC_API_SERVICE] = "svc-%d",
+        [KGC_API_GATEWAYCLASS] = "class-%d",    [KGC_API_GATEWAY] = "gw-%d",
+        [KGC_API_HTTPROUTE] = "route-%d",       [KGC_API_GRPCROUTE] = "grpc-%d",
+        [KGC_API_REFERENCEGRANT] = "grant-%d",  [KGC_API_SERVICE] = "svc-%d",
         [KGC_API_ENDPOINTSLICE] = "svc-%d-abc", [KGC_API_SECRET] = "tls-%d",
         [KGC_API_NAMESPACE] = "extra-%d"};
     snprintf(buf, sizeof(buf), fmt[k], i);
@@ -494,9 +494,9 @@ static void test_cache_converges_through_churn_and_faults(void **state)
     assert_int_equal(make_cert("e2e.example.com", &crt, &key), 0);
     /* 1,000 objects: how many of each kind */
     static const int count[KGC_API_KIND_COUNT] = {
-        [KGC_API_GATEWAYCLASS] = 10, [KGC_API_GATEWAY] = 100,      [KGC_API_HTTPROUTE] = 400,
-        [KGC_API_GRPCROUTE] = 40,    [KGC_API_REFERENCEGRANT] = 50, [KGC_API_SERVICE] = 200,
-        [KGC_API_ENDPOINTSLICE] = 150, [KGC_API_SECRET] = 80,     [KGC_API_NAMESPACE] = 10};
+        [KGC_API_GATEWAYCLASS] = 10,   [KGC_API_GATEWAY] = 100,       [KGC_API_HTTPROUTE] = 400,
+        [KGC_API_GRPCROUTE] = 40,      [KGC_API_REFERENCEGRANT] = 50, [KGC_API_SERVICE] = 200,
+        [KGC_API_ENDPOINTSLICE] = 150, [KGC_API_SECRET] = 80,         [KGC_API_NAMESPACE] = 10};
     int ops = 0, created = 0, updated = 0, deleted = 0;
     /* faults, spread through the churn */
     for (int k = 0; k < KGC_API_KIND_COUNT; k++) {

@@ -833,7 +833,7 @@ static void test_grpcroute_conformance(void **state)
     assert_true(write_status(env, &d));
     kgc_status_httproute_release(&d);
     assert_int_equal(attached(env, "same-namespace", 0), 1);
-    load(env, "httproute-simple-same-namespace.yaml"); /* no hostname: shares one */
+    load(env, "httproute-simple-same-namespace.yaml");       /* no hostname: shares one */
     assert_int_equal(attached(env, "same-namespace", 0), 1); /* one of the two only */
 
     gcompute(env, INFRA, "backend-v3", &d);
@@ -850,16 +850,17 @@ static void test_grpcroute_conformance(void **state)
 static void test_grpcroute_kinds_and_grants(void **state)
 {
     struct fixture_env *env = *state;
-    add_yaml(env, "kind: Gateway\nmetadata: {name: http-only, namespace: " INFRA "}\n"
-                  "spec:\n  gatewayClassName: \"{GATEWAY_CLASS_NAME}\"\n  listeners:\n"
-                  "  - {name: http, port: 80, protocol: HTTP, allowedRoutes: {kinds: "
-                  "[{kind: HTTPRoute}]}}\n---\n"
-                  "kind: GRPCRoute\nmetadata: {name: g, namespace: " INFRA "}\n"
-                  "spec:\n  parentRefs: [{name: http-only}, {name: same-namespace}]\n"
-                  "  rules: [{backendRefs: [{name: web-backend, namespace: " WEB ", port: 8080}]}]\n"
-                  "---\nkind: ReferenceGrant\nmetadata: {name: http-only, namespace: " WEB "}\n"
-                  "spec:\n  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, "
-                  "namespace: " INFRA "}]\n  to: [{group: \"\", kind: Service}]\n");
+    add_yaml(env,
+             "kind: Gateway\nmetadata: {name: http-only, namespace: " INFRA "}\n"
+             "spec:\n  gatewayClassName: \"{GATEWAY_CLASS_NAME}\"\n  listeners:\n"
+             "  - {name: http, port: 80, protocol: HTTP, allowedRoutes: {kinds: "
+             "[{kind: HTTPRoute}]}}\n---\n"
+             "kind: GRPCRoute\nmetadata: {name: g, namespace: " INFRA "}\n"
+             "spec:\n  parentRefs: [{name: http-only}, {name: same-namespace}]\n"
+             "  rules: [{backendRefs: [{name: web-backend, namespace: " WEB ", port: 8080}]}]\n"
+             "---\nkind: ReferenceGrant\nmetadata: {name: http-only, namespace: " WEB "}\n"
+             "spec:\n  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, "
+             "namespace: " INFRA "}]\n  to: [{group: \"\", kind: Service}]\n");
     struct kgc_status_httproute d;
     gcompute(env, INFRA, "g", &d);
     assert_int_equal(d.n_parents, 2);

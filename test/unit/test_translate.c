@@ -2892,7 +2892,8 @@ static void test_incremental_matches_full(void **state)
     kgc_translate_state_free(st);
 }
 
-/* ---- GRPCRoute (pkg/translate/grpc.c) ---------------------------------------------------------- */
+/* ---- GRPCRoute (pkg/translate/grpc.c) ----------------------------------------------------------
+ */
 
 #define GRPC_MATCHES                                                                               \
     "apiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\n"                                  \
@@ -2905,7 +2906,7 @@ static void test_incremental_matches_full(void **state)
     "    - method: {service: pkg.Echo, method: Echo}\n"                                            \
     "    - method: {service: pkg.Svc}\n"                                                           \
     "    - method: {method: Ping}\n"                                                               \
-    "    - method: {type: RegularExpression, service: 'pkg\\.E.*', method: 'Get.+'}\n"            \
+    "    - method: {type: RegularExpression, service: 'pkg\\.E.*', method: 'Get.+'}\n"             \
     "    - method: {service: 'bad/svc', method: Echo}\n"                                           \
     "      headers: [{name: version, value: two}]\n"                                               \
     "    filters:\n"                                                                               \
@@ -2917,7 +2918,7 @@ static void test_incremental_matches_full(void **state)
     "    - {name: grpc-infra-backend-v1, port: 8080, weight: 3}\n"                                 \
     "    - {name: grpc-infra-backend-v2, port: 8080, weight: 1}\n"                                 \
     "  - matches:\n"                                                                               \
-    "    - headers: [{name: version, value: two}, {type: RegularExpression, name: color, "          \
+    "    - headers: [{name: version, value: two}, {type: RegularExpression, name: color, "         \
     "value: 'or.*'}]\n"                                                                            \
     "    backendRefs: [{name: grpc-infra-backend-v2, port: 8080}]\n"
 
@@ -2951,8 +2952,7 @@ static void test_grpcroute_translation(void **state)
     assert_string_equal(jstr_at(must_route(doc, "grpcroute." INFRA ".gm.0.3"), "paths.0"),
                         "~/(?:pkg\\.E.*)/(?:Get.+)$");
     assert_null(find_route(doc, "grpcroute." INFRA ".gm.0.4"));
-    const struct kgc_translate_problem *p =
-        find_problem(&out, "gm", 0, 4, KGC_TRANSLATE_DROPPED);
+    const struct kgc_translate_problem *p = find_problem(&out, "gm", 0, 4, KGC_TRANSLATE_DROPPED);
     assert_non_null(p);
     assert_int_equal(p->kind, KGC_API_GRPCROUTE);
     assert_non_null(strstr(p->message, "not a gRPC name"));
@@ -2965,7 +2965,7 @@ static void test_grpcroute_translation(void **state)
     json_object *up = find_named(get(doc, "upstreams"), "grpcroute." INFRA ".gm.0");
     assert_non_null(up);
     assert_int_equal(json_object_array_length(get(up, "targets")), 4); /* two endpoints each */
-    assert_string_equal(jstr_at(up, "targets.0.weight"), "3750"); /* 3:1 per ten thousand */
+    assert_string_equal(jstr_at(up, "targets.0.weight"), "3750");      /* 3:1 per ten thousand */
     /* the status hook: the rule is partially invalid (one match dropped), not the route */
     struct kgc_status_route_verdict v;
     kgc_translate_route_verdict(
@@ -3053,9 +3053,9 @@ int main(void)
     cmocka_unit_test_prestate_setup_teardown(golden_##i, golden_setup, tenv_teardown,              \
                                              (void *)&GOLDEN[i])
     const struct CMUnitTest tests[] = {
-        G(0),  G(1),  G(2),  G(3),  G(4),  G(5),  G(6),  G(7),  G(8),  G(9),  G(10),
-        G(11), G(12), G(13), G(14), G(15), G(16), G(17), G(18), G(19), G(20), G(21),
-        G(22), G(23), G(24), G(25), G(26), G(27), G(28),
+        G(0),  G(1),  G(2),  G(3),  G(4),  G(5),  G(6),  G(7),  G(8),  G(9),
+        G(10), G(11), G(12), G(13), G(14), G(15), G(16), G(17), G(18), G(19),
+        G(20), G(21), G(22), G(23), G(24), G(25), G(26), G(27), G(28),
     };
     _Static_assert(sizeof(GOLDEN) / sizeof(GOLDEN[0]) == 29, "one test per golden case");
     const struct CMUnitTest units[] = {

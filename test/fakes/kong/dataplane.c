@@ -54,7 +54,7 @@ struct dp_route {
     const char *id, *name;
     int service; /* index into services, or -1 */
     bool https_only;
-    bool grpc;      /* protocols has grpc or grpcs */
+    bool grpc;          /* protocols has grpc or grpcs */
     bool grpc_only_tls; /* protocols has grpcs and not grpc */
     int redirect_code;
     const char *k8s_namespace; /* the route's "k8s-namespace:" tag, for the echo (fake) */
@@ -1048,8 +1048,8 @@ struct run {
  * --allow-debug-header, "Kong-Test-Http-Version: 2" stands for HTTP/2). */
 static bool fake_http2(const struct run *r)
 {
-    const char *hv = r->x->debug_header_allowed ? kf_hdrs_get(r->c->headers, "Kong-Test-Http-Version")
-                                                : NULL;
+    const char *hv =
+        r->x->debug_header_allowed ? kf_hdrs_get(r->c->headers, "Kong-Test-Http-Version") : NULL;
     return hv && strcmp(hv, "2") == 0;
 }
 
@@ -1069,12 +1069,12 @@ static int kong_error(struct run *r, int status, const char *msg)
         return kf_dp_error(r->resp, status, msg, kf_hdrs_get(r->c->headers, "Accept"), r->rid);
     static const struct {
         int http, grpc;
-    } TO_GRPC[] = {{200, 0}, {400, 3},  {401, 16}, {403, 7},  {404, 5},  {409, 6},
+    } TO_GRPC[] = {{200, 0}, {400, 3}, {401, 16}, {403, 7},  {404, 5},  {409, 6},
                    {429, 8}, {499, 1}, {500, 13}, {501, 12}, {503, 14}, {504, 4}};
     static const char *const NAMES[] = {
-        "OK",      "Canceled",     "Unknown",           "InvalidArgument",    "DeadlineExceeded",
-        "NotFound", "AlreadyExists", "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
-        "Aborted", "OutOfRange",   "Unimplemented",     "Internal",           "Unavailable",
+        "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+        "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+        "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
         "DataLoss", "Unauthenticated"};
     int g = status >= 500 && status <= 599   ? 13
             : status >= 400 && status <= 499 ? 3
