@@ -34,6 +34,7 @@ enum kgc_api_kind {
     KGC_API_GATEWAYCLASS = 0,
     KGC_API_GATEWAY,
     KGC_API_HTTPROUTE,
+    KGC_API_GRPCROUTE,
     KGC_API_REFERENCEGRANT,
     KGC_API_SERVICE,
     KGC_API_ENDPOINTSLICE,
@@ -51,6 +52,9 @@ struct kgc_api_kind_info {
     const char *version;     /* "v1" */
     const char *api_version; /* "gateway.networking.k8s.io/v1" or "v1" */
     bool namespaced;
+    bool optional; /* served only where its CRD is installed (GRPCRoute): an API server that
+                      answers 404 to its list leaves the kind empty and synced, and the informer
+                      keeps listing it with backoff until the CRD appears */
 };
 
 /* The facts for kind (never NULL for a valid kind; NULL otherwise). */
@@ -221,13 +225,23 @@ struct kgc_api_http_value_match {
     const char *value;
 };
 
+/* A GRPCRoute match's method (GRPCMethodMatch): service and method are each optional (NULL),
+ * not both (the CRD's CEL rules); type Exact (API default, NULL when absent) or
+ * RegularExpression. */
+struct kgc_api_grpc_method_match {
+    const char *type;
+    const char *service; /* "pkg.Service" */
+    const char *method;  /* "Method" */
+};
+
 struct kgc_api_http_route_match {
-    struct kgc_api_http_path_match path;
+    struct kgc_api_http_path_match path; /* GRPCRoute: unset */
     const struct kgc_api_http_value_match *headers;
     uint32_t n_headers;
-    const struct kgc_api_http_value_match *query_params;
+    const struct kgc_api_http_value_match *query_params; /* GRPCRoute: none */
     uint32_t n_query_params;
-    const char *method; /* NULL: any */
+    const char *method;                                  /* NULL: any (GRPCRoute: NULL) */
+    const struct kgc_api_grpc_method_match *grpc_method; /* GRPCRoute only; NULL: any method */
 };
 
 struct kgc_api_http_header_modifier {
@@ -298,6 +312,11 @@ struct kgc_api_route_parent_status {
     uint32_t n_conditions;
 };
 
+/* An HTTPRoute, or a GRPCRoute (obj.kind KGC_API_GRPCROUTE): GRPCRoute's spec is HTTPRoute's
+ * with gRPC method matches instead of path/method/query matches, the filters RequestHeaderModifier,
+ * ResponseHeaderModifier, RequestMirror and ExtensionRef, and no timeouts (gateway-api v1.6.1
+ * apis/v1/grpcroute_types.go), so both parse into this struct and share the status and
+ * translation code; kgc_api_as_route() accepts both kinds. */
 struct kgc_api_httproute {
     struct kgc_api_obj obj;
     const struct kgc_api_parent_ref *parent_refs;
@@ -440,6 +459,11 @@ void kgc_api_obj_unref(const struct kgc_api_obj *obj);
 const struct kgc_api_gatewayclass *kgc_api_as_gatewayclass(const struct kgc_api_obj *obj);
 const struct kgc_api_gateway *kgc_api_as_gateway(const struct kgc_api_obj *obj);
 const struct kgc_api_httproute *kgc_api_as_httproute(const struct kgc_api_obj *obj);
+const struct kgc_api_httproute *kgc_api_as_grpcroute(const struct kgc_api_obj *obj);
+/* An HTTPRoute or a GRPCRoute (NULL for any other kind). */
+const struct kgc_api_httproute *kgc_api_as_route(const struct kgc_api_obj *obj);
+/* Whether kind is a route kind kgc reconciles (HTTPRoute, GRPCRoute). */
+bool kgc_api_is_route_kind(enum kgc_api_kind kind);
 const struct kgc_api_referencegrant *kgc_api_as_referencegrant(const struct kgc_api_obj *obj);
 const struct kgc_api_service *kgc_api_as_service(const struct kgc_api_obj *obj);
 const struct kgc_api_endpointslice *kgc_api_as_endpointslice(const struct kgc_api_obj *obj);

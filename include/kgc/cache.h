@@ -29,6 +29,8 @@ enum kgc_cache_index {
     KGC_CACHE_IDX_GATEWAY_BY_SECRET,           /* "ns/name" of a Secret in a certificateRef */
     KGC_CACHE_IDX_ENDPOINTSLICE_BY_SERVICE,    /* "ns/name" of the Service (service-name label) */
     KGC_CACHE_IDX_REFERENCEGRANT_BY_NAMESPACE, /* namespace of the grant (the target namespace) */
+    KGC_CACHE_IDX_GRPCROUTE_BY_GATEWAY,        /* as HTTPROUTE_BY_GATEWAY, for GRPCRoutes */
+    KGC_CACHE_IDX_GRPCROUTE_BY_SERVICE,        /* as HTTPROUTE_BY_SERVICE, for GRPCRoutes */
     KGC_CACHE_IDX_COUNT
 };
 

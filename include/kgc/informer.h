@@ -17,6 +17,10 @@
  * the limit (down to 1) rather than failing the whole list; an object that cannot be parsed is
  * skipped and counted (parse_errors), the rest is stored.
  *
+ * A kind whose CRD may be absent (kgc_api_kind_info.optional: GRPCRoute) answered with 404 is
+ * stored empty and counts as synced (a warning says so once); its list is retried with backoff,
+ * so installing the CRD later brings its objects in without a restart.
+ *
  * has_synced becomes true once the first list is stored; the controller waits for every
  * informer (kgc_informer_wait_synced) before starting its workers. Cache handlers run on the
  * informer's thread. Time is the real clock (the informer waits on the network anyway). */

@@ -95,7 +95,8 @@ const double *kgc_metrics_workqueue_bounds(void);
 
 /* One controller: its work queue and its reconcile counters. */
 struct kgc_metrics_controller {
-    const char *name; /* "gatewayclass" | "gateway" | "httproute" (the queue's name) */
+    /* "gatewayclass" | "gateway" | "httproute" | "grpcroute" (the queue's name) */
+    const char *name;
     struct kgc_workqueue_stats queue;
     struct kgc_reconcile_stats reconcile;
 };

@@ -1,7 +1,7 @@
-/* reconcile — the GatewayClass, Gateway and HTTPRoute controllers: cache handlers turn object
- * changes into keys on three rate-limited work queues; worker threads compute the desired status
- * (kgc/status.h) from the cache, the Kong listener view and the syncer's hooks, and write it with
- * a JSON merge patch on /status when it changed.
+/* reconcile — the GatewayClass, Gateway, HTTPRoute and GRPCRoute controllers: cache handlers turn
+ * object changes into keys on four rate-limited work queues; worker threads compute the desired
+ * status (kgc/status.h) from the cache, the Kong listener view and the syncer's hooks, and write it
+ * with a JSON merge patch on /status when it changed.
  *
  * The data plane reaches the reconciler by two announcements only: the listener view's "view
  * changed" (kgc_listenercache_subscribe(), subscribed here: it fires after the new view is in
@@ -31,12 +31,13 @@ enum kgc_reconcile_controller {
     KGC_RECONCILE_GATEWAYCLASS = 0,
     KGC_RECONCILE_GATEWAY,
     KGC_RECONCILE_HTTPROUTE,
+    KGC_RECONCILE_GRPCROUTE,
     KGC_RECONCILE_CONTROLLER_COUNT
 };
 
 struct kgc_reconcile_options {
     const char *controller_name;                      /* NULL: konghq.com/kgc-gateway-controller */
-    unsigned workers[KGC_RECONCILE_CONTROLLER_COUNT]; /* defaults 1, 4, 4 */
+    unsigned workers[KGC_RECONCILE_CONTROLLER_COUNT]; /* defaults 1, 4, 4, 2 */
     const char *publish_service;          /* "NS/NAME" of the Kong proxy Service, or NULL */
     const char *const *publish_addresses; /* overrides the Service's addresses when given */
     size_t n_publish_addresses;
@@ -130,10 +131,11 @@ void kgc_reconcile_enqueue_all(struct kgc_reconcile *r);
 void kgc_reconcile_enqueue(struct kgc_reconcile *r, enum kgc_reconcile_controller c,
                            const char *key);
 
-/* Queues HTTPRoute ns/name and the Gateways its parentRefs name (the route's verdict counts in
- * their attachedRoutes): the syncer's "verdict changed" hook. A route not in the cache queues
- * nothing. */
-void kgc_reconcile_enqueue_route(struct kgc_reconcile *r, const char *ns, const char *name);
+/* Queues route ns/name of kind (KGC_API_HTTPROUTE or KGC_API_GRPCROUTE) and the Gateways its
+ * parentRefs name (the route's verdict counts in their attachedRoutes): the syncer's "verdict
+ * changed" hook. A route not in the cache queues nothing. */
+void kgc_reconcile_enqueue_route(struct kgc_reconcile *r, enum kgc_api_kind kind, const char *ns,
+                                 const char *name);
 
 /* Queues every object of a controller's kind. */
 void kgc_reconcile_enqueue_every(struct kgc_reconcile *r, enum kgc_reconcile_controller c);

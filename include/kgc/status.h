@@ -1,6 +1,8 @@
 /* status — the pure status computation of kgc: (objects, Kong listener view, options) → the exact
- * status Gateway API v1.6.1 requires for GatewayClass, Gateway and HTTPRoute, and the JSON merge
- * patch for the `/status` subresource that writes it.
+ * status Gateway API v1.6.1 requires for GatewayClass, Gateway and HTTPRoute (and GRPCRoute: the
+ * same struct and functions, kgc/api.h; HTTP/HTTPS listeners support both kinds; an HTTPRoute and
+ * a GRPCRoute sharing a hostname on one listener: only the older is accepted there), and the JSON
+ * merge patch for the `/status` subresource that writes it.
  *
  * No threads, no I/O, no globals: every function is a function of its arguments, so the
  * reconcilers call it with a cache snapshot and the tests with an in-memory object set.
@@ -107,12 +109,13 @@ struct kgc_status_lookup {
     /* Calls fn for every object of kind in ns (NULL: every namespace) until fn returns false. */
     void (*foreach)(void *ctx, enum kgc_api_kind kind, const char *ns, kgc_status_visit_fn fn,
                     void *fnctx);
-    /* Optional: calls fn for every HTTPRoute with a parentRef naming Gateway gw_ns/gw_name (at
-     * least those; extra routes are harmless) until fn returns false. NULL: foreach over every
-     * HTTPRoute. The attachedRoutes count uses it so that a Gateway reconcile costs its own
+    /* Optional: calls fn for every route of kind (KGC_API_HTTPROUTE or KGC_API_GRPCROUTE) with a
+     * parentRef naming Gateway gw_ns/gw_name (at least those; extra routes are harmless) until
+     * fn returns false. NULL: foreach over every route of the kind. The attachedRoutes count and
+     * the HTTPRoute/GRPCRoute hostname rule use it so that a Gateway reconcile costs its own
      * routes, not all of them. */
-    void (*foreach_route_of_gateway)(void *ctx, const char *gw_ns, const char *gw_name,
-                                     kgc_status_visit_fn fn, void *fnctx);
+    void (*foreach_route_of_gateway)(void *ctx, enum kgc_api_kind kind, const char *gw_ns,
+                                     const char *gw_name, kgc_status_visit_fn fn, void *fnctx);
     void *ctx;
 };
 

@@ -85,7 +85,7 @@ enum kgc_sync_change_what {
     /* kgc_sync_gateway_programmed() may answer differently for any Gateway: an instance accepted
      * a configuration, restarted, went away or was re-pushed. */
     KGC_SYNC_CHANGE_PROGRAMMED = 0,
-    /* kgc_sync_route_verdict() on HTTPRoute ns/name may have changed: a translation judged it for
+    /* kgc_sync_route_verdict() on route ns/name may have changed: a translation judged it for
      * the first time (kgc started, became the leader, or the route is new), at a new generation,
      * or its verdict differs from the one the translation before gave. */
     KGC_SYNC_CHANGE_ROUTE_VERDICT,
@@ -96,7 +96,8 @@ enum kgc_sync_change_what {
 
 struct kgc_sync_change {
     enum kgc_sync_change_what what;
-    enum kgc_api_kind kind; /* ROUTE_VERDICT: KGC_API_HTTPROUTE; REJECTED: the object's */
+    enum kgc_api_kind kind; /* ROUTE_VERDICT: KGC_API_HTTPROUTE or KGC_API_GRPCROUTE; REJECTED:
+                               the object's */
     const char *ns;         /* ROUTE_VERDICT, REJECTED ("" for cluster-scoped kinds); else NULL */
     const char *name;       /* ROUTE_VERDICT, REJECTED; else NULL */
     const char *message;    /* REJECTED: Kong's message, or NULL when no longer rejected */

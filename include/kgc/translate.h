@@ -63,6 +63,8 @@
  *   traditional             NOT isolated (known gap). See pkg/translate/README.md.
  *
  * Names and tags (they lead a Kong error back to its object, see kgc_translate_entity_owner()):
+ *   (a GRPCRoute's: the same with "grpcroute." — grpc/grpcs routes and services, method matches
+ *   as paths; pkg/translate/README.md "GRPCRoute")
  *   service, upstream   httproute.<ns>.<route>.<rule>
  *   route               httproute.<ns>.<route>.<rule>.<match>          (traditional flavours;
  *                       traditional_compatible also sets `id`, see Precedence)
@@ -161,7 +163,7 @@ enum kgc_translate_severity {
 
 /* One problem met while translating, attributed to its object. */
 struct kgc_translate_problem {
-    enum kgc_api_kind kind; /* KGC_API_HTTPROUTE or KGC_API_GATEWAY */
+    enum kgc_api_kind kind; /* KGC_API_HTTPROUTE, KGC_API_GRPCROUTE or KGC_API_GATEWAY */
     char *namespace;        /* owned */
     char *name;             /* owned */
     int32_t rule;           /* spec.rules index; -1: the object as a whole */
@@ -174,6 +176,7 @@ struct kgc_translate_problem {
 /* Numbers of entities in the configuration. */
 struct kgc_translate_counts {
     size_t http_routes; /* HTTPRoutes with at least one rule in the configuration */
+    size_t grpc_routes; /* GRPCRoutes with at least one rule in the configuration */
     size_t services;
     size_t routes;
     size_t upstreams;
@@ -291,7 +294,7 @@ void kgc_translate_output_free(struct kgc_translate_output *out);
 struct kgc_translate_text *kgc_translate_output_take_text(struct kgc_translate_output *out);
 
 /* The problems of one object: a pointer into out->problems and their number in *n (0 and NULL
- * when none). kind is KGC_API_HTTPROUTE or KGC_API_GATEWAY. */
+ * when none). kind is KGC_API_HTTPROUTE, KGC_API_GRPCROUTE or KGC_API_GATEWAY. */
 const struct kgc_translate_problem *
 kgc_translate_problems_of(const struct kgc_translate_output *out, enum kgc_api_kind kind,
                           const char *ns, const char *name, size_t *n);

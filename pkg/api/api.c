@@ -18,6 +18,7 @@ static const struct kgc_api_kind_info kinds[KGC_API_KIND_COUNT] = {
     {KGC_API_GATEWAYCLASS, "GatewayClass", "gatewayclasses", GW_GROUP, "v1", GW_GROUP "/v1", false},
     {KGC_API_GATEWAY, "Gateway", "gateways", GW_GROUP, "v1", GW_GROUP "/v1", true},
     {KGC_API_HTTPROUTE, "HTTPRoute", "httproutes", GW_GROUP, "v1", GW_GROUP "/v1", true},
+    {KGC_API_GRPCROUTE, "GRPCRoute", "grpcroutes", GW_GROUP, "v1", GW_GROUP "/v1", true, true},
     {KGC_API_REFERENCEGRANT, "ReferenceGrant", "referencegrants", GW_GROUP, "v1", GW_GROUP "/v1",
      true},
     {KGC_API_SERVICE, "Service", "services", "", "v1", "v1", true},
@@ -179,11 +180,24 @@ void kgc_api_obj_unref(const struct kgc_api_obj *obj)
 DOWNCAST(kgc_api_as_gatewayclass, kgc_api_gatewayclass, KGC_API_GATEWAYCLASS)
 DOWNCAST(kgc_api_as_gateway, kgc_api_gateway, KGC_API_GATEWAY)
 DOWNCAST(kgc_api_as_httproute, kgc_api_httproute, KGC_API_HTTPROUTE)
+DOWNCAST(kgc_api_as_grpcroute, kgc_api_httproute, KGC_API_GRPCROUTE)
 DOWNCAST(kgc_api_as_referencegrant, kgc_api_referencegrant, KGC_API_REFERENCEGRANT)
 DOWNCAST(kgc_api_as_service, kgc_api_service, KGC_API_SERVICE)
 DOWNCAST(kgc_api_as_endpointslice, kgc_api_endpointslice, KGC_API_ENDPOINTSLICE)
 DOWNCAST(kgc_api_as_secret, kgc_api_secret, KGC_API_SECRET)
 DOWNCAST(kgc_api_as_namespace, kgc_api_namespace, KGC_API_NAMESPACE)
+
+bool kgc_api_is_route_kind(enum kgc_api_kind kind)
+{
+    return kind == KGC_API_HTTPROUTE || kind == KGC_API_GRPCROUTE;
+}
+
+const struct kgc_api_httproute *kgc_api_as_route(const struct kgc_api_obj *obj)
+{
+    return obj && kgc_api_is_route_kind(obj->kind)
+               ? (const struct kgc_api_httproute *)(const void *)obj
+               : NULL;
+}
 
 const char *kgc_api_label(const struct kgc_api_obj *obj, const char *key)
 {

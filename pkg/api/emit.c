@@ -425,6 +425,15 @@ static json_object *rule(struct ectx *e, const struct kgc_api_http_route_rule *r
         add_nonempty(e, mo, "headers", value_matches(e, m->headers, m->n_headers));
         add_nonempty(e, mo, "queryParams", value_matches(e, m->query_params, m->n_query_params));
         add_str(e, mo, "method", m->method);
+        if (m->grpc_method) {
+            json_object *g = new_obj(e);
+            if (g) {
+                add_str(e, g, "type", m->grpc_method->type);
+                add_str(e, g, "service", m->grpc_method->service);
+                add_str(e, g, "method", m->grpc_method->method);
+                add(e, mo, "method", g);
+            }
+        }
         push(e, ms, mo);
     }
     add_nonempty(e, o, "matches", ms);
@@ -456,7 +465,8 @@ static json_object *rule(struct ectx *e, const struct kgc_api_http_route_rule *r
     return o;
 }
 
-static void emit_httproute(struct ectx *e, json_object *root, const struct kgc_api_httproute *r)
+/* An HTTPRoute or a GRPCRoute (the same struct). */
+static void emit_route(struct ectx *e, json_object *root, const struct kgc_api_httproute *r)
 {
     json_object *spec = new_obj(e);
     if (spec) {
@@ -632,7 +642,8 @@ json_object *kgc_api_to_json(const struct kgc_api_obj *obj)
         emit_gateway(&e, root, kgc_api_as_gateway(obj));
         break;
     case KGC_API_HTTPROUTE:
-        emit_httproute(&e, root, kgc_api_as_httproute(obj));
+    case KGC_API_GRPCROUTE:
+        emit_route(&e, root, kgc_api_as_route(obj));
         break;
     case KGC_API_REFERENCEGRANT:
         emit_referencegrant(&e, root, kgc_api_as_referencegrant(obj));

@@ -435,7 +435,24 @@ static const struct kgc_api_http_filter *parse_filters(struct api_pctx *c, json_
     return out;
 }
 
-static struct kgc_api_obj *parse_httproute(struct api_pctx *c, json_object *j)
+/* A GRPCRoute match's method (GRPCMethodMatch), or NULL when absent. */
+static const struct kgc_api_grpc_method_match *parse_grpc_method(struct api_pctx *c,
+                                                                 json_object *mo)
+{
+    json_object *o = api_get_obj(c, mo, "method");
+    if (!o)
+        return NULL;
+    struct kgc_api_grpc_method_match *g = api_alloc(c->a, sizeof(*g));
+    size_t saved = api_path_push(c, ".method");
+    g->type = api_get_str(c, o, "type");
+    g->service = api_get_str(c, o, "service");
+    g->method = api_get_str(c, o, "method");
+    api_path_pop(c, saved);
+    return g;
+}
+
+/* An HTTPRoute, or with grpc a GRPCRoute (the same struct: kgc/api.h). */
+static struct kgc_api_obj *parse_route(struct api_pctx *c, json_object *j, bool grpc)
 {
     struct kgc_api_httproute *r = api_alloc(c->a, sizeof(*r));
     parse_meta(c, j, &r->obj, true);
@@ -476,7 +493,7 @@ static struct kgc_api_obj *parse_httproute(struct api_pctx *c, json_object *j)
                 continue;
             size_t s3 = api_path_push(c, ".matches[%zu]", k);
             struct kgc_api_http_route_match *m = &ms[rule->n_matches++];
-            json_object *po = api_get_obj(c, mo, "path");
+            json_object *po = grpc ? NULL : api_get_obj(c, mo, "path");
             if (po) {
                 size_t s4 = api_path_push(c, ".path");
                 m->path.type = api_get_str(c, po, "type");
@@ -484,8 +501,12 @@ static struct kgc_api_obj *parse_httproute(struct api_pctx *c, json_object *j)
                 api_path_pop(c, s4);
             }
             m->headers = parse_value_matches(c, mo, "headers", &m->n_headers);
-            m->query_params = parse_value_matches(c, mo, "queryParams", &m->n_query_params);
-            m->method = api_get_str(c, mo, "method");
+            if (grpc) {
+                m->grpc_method = parse_grpc_method(c, mo);
+            } else {
+                m->query_params = parse_value_matches(c, mo, "queryParams", &m->n_query_params);
+                m->method = api_get_str(c, mo, "method");
+            }
             api_path_pop(c, s3);
         }
         rule->matches = ms;
@@ -511,7 +532,7 @@ static struct kgc_api_obj *parse_httproute(struct api_pctx *c, json_object *j)
         }
         rule->backend_refs = bs;
 
-        json_object *to = api_get_obj(c, it, "timeouts");
+        json_object *to = grpc ? NULL : api_get_obj(c, it, "timeouts");
         if (to) {
             size_t s3 = api_path_push(c, ".timeouts");
             rule->timeout_request = api_get_str(c, to, "request");
@@ -744,7 +765,10 @@ struct kgc_api_obj *api_parse_kind(struct api_pctx *c, enum kgc_api_kind kind, j
         o = parse_gateway(c, j);
         break;
     case KGC_API_HTTPROUTE:
-        o = parse_httproute(c, j);
+        o = parse_route(c, j, false);
+        break;
+    case KGC_API_GRPCROUTE:
+        o = parse_route(c, j, true);
         break;
     case KGC_API_REFERENCEGRANT:
         o = parse_referencegrant(c, j);

@@ -56,6 +56,8 @@ static const enum kgc_api_kind idx_kind[KGC_CACHE_IDX_COUNT] = {
     [KGC_CACHE_IDX_GATEWAY_BY_SECRET] = KGC_API_GATEWAY,
     [KGC_CACHE_IDX_ENDPOINTSLICE_BY_SERVICE] = KGC_API_ENDPOINTSLICE,
     [KGC_CACHE_IDX_REFERENCEGRANT_BY_NAMESPACE] = KGC_API_REFERENCEGRANT,
+    [KGC_CACHE_IDX_GRPCROUTE_BY_GATEWAY] = KGC_API_GRPCROUTE,
+    [KGC_CACHE_IDX_GRPCROUTE_BY_SERVICE] = KGC_API_GRPCROUTE,
 };
 
 /* --- index values ----------------------------------------------------------------------------- */
@@ -122,8 +124,9 @@ static void index_values(enum kgc_cache_index idx, const struct kgc_api_obj *o, 
 {
     const char *ns = o->meta.namespace;
     switch (idx) {
-    case KGC_CACHE_IDX_HTTPROUTE_BY_GATEWAY: {
-        const struct kgc_api_httproute *r = kgc_api_as_httproute(o);
+    case KGC_CACHE_IDX_HTTPROUTE_BY_GATEWAY:
+    case KGC_CACHE_IDX_GRPCROUTE_BY_GATEWAY: {
+        const struct kgc_api_httproute *r = kgc_api_as_route(o);
         for (uint32_t i = 0; r && i < r->n_parent_refs; i++) {
             const struct kgc_api_parent_ref *p = &r->parent_refs[i];
             if (is(p->group, GW_GROUP, GW_GROUP) && is(p->kind, "Gateway", "Gateway"))
@@ -131,8 +134,9 @@ static void index_values(enum kgc_cache_index idx, const struct kgc_api_obj *o, 
         }
         break;
     }
-    case KGC_CACHE_IDX_HTTPROUTE_BY_SERVICE: {
-        const struct kgc_api_httproute *r = kgc_api_as_httproute(o);
+    case KGC_CACHE_IDX_HTTPROUTE_BY_SERVICE:
+    case KGC_CACHE_IDX_GRPCROUTE_BY_SERVICE: {
+        const struct kgc_api_httproute *r = kgc_api_as_route(o);
         for (uint32_t i = 0; r && i < r->n_rules; i++) {
             for (uint32_t k = 0; k < r->rules[i].n_backend_refs; k++) {
                 const struct kgc_api_backend_ref *b = &r->rules[i].backend_refs[k];

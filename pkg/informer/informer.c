@@ -58,6 +58,7 @@ struct kgc_informer {
     uint64_t rng;
     uint64_t events_in_watch;
     bool after_backoff; /* the next watch resumes right after a backoff (a failed watch) */
+    bool absent_logged; /* an optional kind's 404 was logged */
 };
 
 /* --- helpers ---------------------------------------------------------------------------------- */
@@ -234,6 +235,25 @@ static int do_list(struct kgc_informer *inf)
                      KGC_F_STR("kind", inf->info->name), KGC_F_INT("limit", limit),
                      KGC_F_STR("error", err.msg));
             continue;
+        }
+        if (rc != KGC_EGONE && st.code == 404 && inf->info->optional) {
+            /* The kind's CRD is not installed (GRPCRoute on a cluster with only the core Gateway
+             * API CRDs): there are no such objects. The kind is synced and empty, so the other
+             * kinds are served; the list is retried with backoff until the CRD appears. */
+            if (!inf->absent_logged)
+                kgc_warn(COMPONENT,
+                         "the API server does not serve this kind (CRD not installed?): "
+                         "treated as empty, listing again with backoff",
+                         KGC_F_STR("kind", inf->info->name), KGC_F_STR("resource", inf->path));
+            inf->absent_logged = true;
+            if (kgc_cache_replace(inf->cache, inf->kind, NULL, 0, NULL) == 0) {
+                pthread_mutex_lock(&inf->mu);
+                inf->synced = true;
+                inf->stats.synced = true;
+                pthread_cond_broadcast(&inf->cv);
+                pthread_mutex_unlock(&inf->mu);
+            }
+            return rc; /* not a list error: the caller backs off and lists again */
         }
         if (rc != KGC_EGONE) {
             kgc_warn(COMPONENT, "list failed", KGC_F_STR("kind", inf->info->name),

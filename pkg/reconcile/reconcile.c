@@ -22,9 +22,20 @@
 #define KGC_RECONCILE_STARTUP_HOLD_NS (10 * KGC_NS_PER_S)
 #define HOLD_RECHECK_NS               (500 * KGC_NS_PER_MS)
 
-static const char *const controller_names[] = {"gatewayclass", "gateway", "httproute"};
+static const char *const controller_names[] = {"gatewayclass", "gateway", "httproute", "grpcroute"};
 static const enum kgc_api_kind controller_kinds[] = {KGC_API_GATEWAYCLASS, KGC_API_GATEWAY,
-                                                     KGC_API_HTTPROUTE};
+                                                     KGC_API_HTTPROUTE, KGC_API_GRPCROUTE};
+
+/* The controller, and the cache indexes, of a route kind. */
+static enum kgc_reconcile_controller route_controller(enum kgc_api_kind kind)
+{
+    return kind == KGC_API_GRPCROUTE ? KGC_RECONCILE_GRPCROUTE : KGC_RECONCILE_HTTPROUTE;
+}
+static enum kgc_cache_index route_by_gateway(enum kgc_api_kind kind)
+{
+    return kind == KGC_API_GRPCROUTE ? KGC_CACHE_IDX_GRPCROUTE_BY_GATEWAY
+                                     : KGC_CACHE_IDX_HTTPROUTE_BY_GATEWAY;
+}
 
 struct worker {
     struct kgc_reconcile *r;
@@ -69,6 +80,7 @@ void kgc_reconcile_options_default(struct kgc_reconcile_options *o)
     o->workers[KGC_RECONCILE_GATEWAYCLASS] = 1;
     o->workers[KGC_RECONCILE_GATEWAY] = 4;
     o->workers[KGC_RECONCILE_HTTPROUTE] = 4;
+    o->workers[KGC_RECONCILE_GRPCROUTE] = 2;
     o->requeue_on_kong_ready = true;
     o->startup_hold_ns = KGC_RECONCILE_STARTUP_HOLD_NS;
     kgc_workqueue_ratelimit_default(&o->rate_limit);
@@ -112,16 +124,15 @@ static void lookup_foreach_unsorted(void *ctx, enum kgc_api_kind kind, const cha
 }
 
 /* The routes naming a Gateway as parent, from the cache's route-by-Gateway index. */
-static void lookup_routes_of_gateway(void *ctx, const char *gw_ns, const char *gw_name,
-                                     kgc_status_visit_fn fn, void *fnctx)
+static void lookup_routes_of_gateway(void *ctx, enum kgc_api_kind kind, const char *gw_ns,
+                                     const char *gw_name, kgc_status_visit_fn fn, void *fnctx)
 {
     char key[512];
     if (snprintf(key, sizeof(key), "%s/%s", gw_ns ? gw_ns : "", gw_name ? gw_name : "") >=
         (int)sizeof(key))
         return;
     struct kgc_cache_list list = {0};
-    visit_list(kgc_cache_by_index(ctx, KGC_CACHE_IDX_HTTPROUTE_BY_GATEWAY, key, &list), &list, fn,
-               fnctx);
+    visit_list(kgc_cache_by_index(ctx, route_by_gateway(kind), key, &list), &list, fn, fnctx);
 }
 
 void kgc_reconcile_cache_lookup(struct kgc_cache *cache, struct kgc_status_lookup *out)
@@ -171,11 +182,15 @@ static void enqueue_by_index(struct kgc_reconcile *r, enum kgc_reconcile_control
         enqueue_list(r, c, &list);
 }
 
-/* The Gateways a route names in its parentRefs (attachedRoutes change with it). */
+/* The Gateways a route names in its parentRefs (attachedRoutes change with it), and the routes
+ * of the other kind on those Gateways (an HTTPRoute and a GRPCRoute sharing a hostname on a
+ * listener: which one is accepted depends on both). */
 static void enqueue_route_parents(struct kgc_reconcile *r, const struct kgc_api_httproute *rt)
 {
     if (!rt)
         return;
+    enum kgc_api_kind other =
+        rt->obj.kind == KGC_API_GRPCROUTE ? KGC_API_HTTPROUTE : KGC_API_GRPCROUTE;
     for (uint32_t i = 0; i < rt->n_parent_refs; i++) {
         const struct kgc_api_parent_ref *p = &rt->parent_refs[i];
         if (p->kind && strcmp(p->kind, "Gateway") != 0)
@@ -184,8 +199,11 @@ static void enqueue_route_parents(struct kgc_reconcile *r, const struct kgc_api_
             continue;
         if (!p->name)
             continue;
-        enqueue_ns_name(r, KGC_RECONCILE_GATEWAY,
-                        p->namespace ? p->namespace : rt->obj.meta.namespace, p->name);
+        const char *ns = p->namespace ? p->namespace : rt->obj.meta.namespace;
+        enqueue_ns_name(r, KGC_RECONCILE_GATEWAY, ns, p->name);
+        char key[512];
+        if (snprintf(key, sizeof(key), "%s/%s", ns, p->name) < (int)sizeof(key))
+            enqueue_by_index(r, route_controller(other), route_by_gateway(other), key);
     }
 }
 
@@ -220,14 +238,17 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
         enqueue(r, KGC_RECONCILE_GATEWAY, o->meta.key);
         enqueue_by_index(r, KGC_RECONCILE_HTTPROUTE, KGC_CACHE_IDX_HTTPROUTE_BY_GATEWAY,
                          o->meta.key);
+        enqueue_by_index(r, KGC_RECONCILE_GRPCROUTE, KGC_CACHE_IDX_GRPCROUTE_BY_GATEWAY,
+                         o->meta.key);
         /* A class change of the Gateway: both classes' views of it change; nothing to queue for
          * the classes themselves (their status does not depend on Gateways). */
         break;
     }
     case KGC_API_HTTPROUTE:
-        enqueue(r, KGC_RECONCILE_HTTPROUTE, o->meta.key);
-        enqueue_route_parents(r, kgc_api_as_httproute(old_obj));
-        enqueue_route_parents(r, kgc_api_as_httproute(new_obj));
+    case KGC_API_GRPCROUTE:
+        enqueue(r, route_controller(kind), o->meta.key);
+        enqueue_route_parents(r, kgc_api_as_route(old_obj));
+        enqueue_route_parents(r, kgc_api_as_route(new_obj));
         break;
     case KGC_API_REFERENCEGRANT: {
         /* A grant lets objects in its from[] namespaces reach objects in its own namespace: the
@@ -243,6 +264,7 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
                     continue;
                 enqueue_kind(r, KGC_RECONCILE_GATEWAY, ns);
                 enqueue_kind(r, KGC_RECONCILE_HTTPROUTE, ns);
+                enqueue_kind(r, KGC_RECONCILE_GRPCROUTE, ns);
             }
         }
         break;
@@ -252,6 +274,8 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
         break;
     case KGC_API_SERVICE:
         enqueue_by_index(r, KGC_RECONCILE_HTTPROUTE, KGC_CACHE_IDX_HTTPROUTE_BY_SERVICE,
+                         o->meta.key);
+        enqueue_by_index(r, KGC_RECONCILE_GRPCROUTE, KGC_CACHE_IDX_GRPCROUTE_BY_SERVICE,
                          o->meta.key);
         if (is_publish_service(r, o))
             enqueue_kind(r, KGC_RECONCILE_GATEWAY, NULL); /* addresses and port mapping */
@@ -269,6 +293,7 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
         }
         enqueue_kind(r, KGC_RECONCILE_GATEWAY, NULL);
         enqueue_kind(r, KGC_RECONCILE_HTTPROUTE, o->meta.name);
+        enqueue_kind(r, KGC_RECONCILE_GRPCROUTE, o->meta.name);
         break;
     case KGC_API_ENDPOINTSLICE: /* endpoints feed the Kong config, not status */
     default:
@@ -298,14 +323,14 @@ void kgc_reconcile_on_sync_change(void *ctx, const struct kgc_sync_change *ch)
             enqueue_kind(r, KGC_RECONCILE_GATEWAY, NULL);
         break;
     case KGC_SYNC_CHANGE_ROUTE_VERDICT:
-        kgc_reconcile_enqueue_route(r, ch->ns, ch->name);
+        kgc_reconcile_enqueue_route(r, ch->kind, ch->ns, ch->name);
         break;
     case KGC_SYNC_CHANGE_REJECTED:
         /* a rejected route says so in its status; any other object (a Secret, a Service) may
          * change what the Gateways' listeners or counts say */
-        if (ch->kind == KGC_API_HTTPROUTE) {
+        if (kgc_api_is_route_kind(ch->kind)) {
             snprintf(key, sizeof(key), "%s/%s", ch->ns ? ch->ns : "", ch->name);
-            enqueue(r, KGC_RECONCILE_HTTPROUTE, key);
+            enqueue(r, route_controller(ch->kind), key);
         } else {
             enqueue_kind(r, KGC_RECONCILE_GATEWAY, NULL);
         }
@@ -319,13 +344,16 @@ void kgc_reconcile_enqueue(struct kgc_reconcile *r, enum kgc_reconcile_controlle
     enqueue(r, c, key);
 }
 
-void kgc_reconcile_enqueue_route(struct kgc_reconcile *r, const char *ns, const char *name)
+void kgc_reconcile_enqueue_route(struct kgc_reconcile *r, enum kgc_api_kind kind, const char *ns,
+                                 const char *name)
 {
-    const struct kgc_api_obj *o = kgc_cache_get(r->cache, KGC_API_HTTPROUTE, ns, name);
+    if (!kgc_api_is_route_kind(kind))
+        return;
+    const struct kgc_api_obj *o = kgc_cache_get(r->cache, kind, ns, name);
     if (!o)
         return;
-    enqueue(r, KGC_RECONCILE_HTTPROUTE, o->meta.key);
-    enqueue_route_parents(r, kgc_api_as_httproute(o));
+    enqueue(r, route_controller(kind), o->meta.key);
+    enqueue_route_parents(r, kgc_api_as_route(o));
     kgc_api_obj_unref(o);
 }
 
@@ -558,9 +586,10 @@ static int reconcile_key(struct kgc_reconcile *r, enum kgc_reconcile_controller 
         kgc_status_gateway_release(&d);
         break;
     }
-    case KGC_RECONCILE_HTTPROUTE: {
+    case KGC_RECONCILE_HTTPROUTE:
+    case KGC_RECONCILE_GRPCROUTE: { /* one status code for both route kinds (kgc/api.h) */
         struct kgc_status_httproute d = {0};
-        rc = kgc_status_httproute_compute(&so, &r->lookup, kgc_api_as_httproute(obj), &d, &err);
+        rc = kgc_status_httproute_compute(&so, &r->lookup, kgc_api_as_route(obj), &d, &err);
         if (!rc && d.verdict_pending) {
             /* the translator has not judged this version yet: a status written now would lack
              * its verdict (PartiallyInvalid, UnsupportedValue) or drop the one written before a
@@ -568,7 +597,7 @@ static int reconcile_key(struct kgc_reconcile *r, enum kgc_reconcile_controller 
             COUNT(r, c, verdict_pending);
             kgc_debug(COMPONENT, "route waits for the translator's verdict", KGC_F_STR("key", key));
         } else if (!rc) {
-            rc = kgc_status_httproute_patch(&d, kgc_api_as_httproute(obj), &patch, &err);
+            rc = kgc_status_httproute_patch(&d, kgc_api_as_route(obj), &patch, &err);
         }
         kgc_status_httproute_release(&d);
         break;
@@ -728,7 +757,8 @@ int kgc_reconcile_start(struct kgc_reconcile *r, struct kgc_err *err)
     kgc_info(COMPONENT, "workers started",
              KGC_F_INT("gatewayclass", r->o.workers[KGC_RECONCILE_GATEWAYCLASS]),
              KGC_F_INT("gateway", r->o.workers[KGC_RECONCILE_GATEWAY]),
-             KGC_F_INT("httproute", r->o.workers[KGC_RECONCILE_HTTPROUTE]));
+             KGC_F_INT("httproute", r->o.workers[KGC_RECONCILE_HTTPROUTE]),
+             KGC_F_INT("grpcroute", r->o.workers[KGC_RECONCILE_GRPCROUTE]));
     return 0;
 }
 

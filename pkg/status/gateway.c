@@ -280,9 +280,11 @@ static void resolve_listener_refs(const struct kgc_status_lookup *lk,
                         "%s", invalid);
     else if (invalid_kinds)
         status_cond_set(c, KGC_STATUS_RESOLVED_REFS, false, KGC_STATUS_R_INVALID_ROUTE_KINDS,
-                        "route kinds %s are not supported on a %s listener%s%s", bad_kinds,
+                        "route kinds %s are not supported on a %s listener%s%s%s%s", bad_kinds,
                         status_or(l->protocol, "?"), st->n_supported_kinds ? "; supported: " : "",
-                        st->n_supported_kinds ? st->supported_kinds[0].kind : "");
+                        st->n_supported_kinds ? st->supported_kinds[0].kind : "",
+                        st->n_supported_kinds > 1 ? ", " : "",
+                        st->n_supported_kinds > 1 ? st->supported_kinds[1].kind : "");
     else
         status_cond_set(c, KGC_STATUS_RESOLVED_REFS, true, KGC_STATUS_R_RESOLVED_REFS,
                         "all references are resolved");
@@ -368,7 +370,7 @@ struct attach_ctx {
 static bool attach_visit(const struct kgc_api_obj *obj, void *ctx)
 {
     struct attach_ctx *a = ctx;
-    const struct kgc_api_httproute *r = kgc_api_as_httproute(obj);
+    const struct kgc_api_httproute *r = kgc_api_as_route(obj);
     if (!r)
         return true;
     uint64_t bits = 0;
@@ -412,11 +414,14 @@ int kgc_status_gateway_attached_routes(const struct kgc_status_options *o,
         .n =
             gw->n_listeners < KGC_STATUS_MAX_LISTENERS ? gw->n_listeners : KGC_STATUS_MAX_LISTENERS,
     };
-    if (lk->foreach_route_of_gateway)
-        lk->foreach_route_of_gateway(lk->ctx, gw->obj.meta.namespace, gw->obj.meta.name,
-                                     attach_visit, &a);
-    else if (lk->foreach)
-        lk->foreach (lk->ctx, KGC_API_HTTPROUTE, NULL, attach_visit, &a);
+    static const enum kgc_api_kind route_kinds[] = {KGC_API_HTTPROUTE, KGC_API_GRPCROUTE};
+    for (size_t k = 0; k < sizeof(route_kinds) / sizeof(route_kinds[0]); k++) {
+        if (lk->foreach_route_of_gateway)
+            lk->foreach_route_of_gateway(lk->ctx, route_kinds[k], gw->obj.meta.namespace,
+                                         gw->obj.meta.name, attach_visit, &a);
+        else if (lk->foreach)
+            lk->foreach (lk->ctx, route_kinds[k], NULL, attach_visit, &a);
+    }
     return 0;
 }
 

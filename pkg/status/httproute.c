@@ -1,6 +1,7 @@
-/* HTTPRoute status: one status.parents entry per parentRef that resolves to a Gateway of a class
- * kgc owns (Accepted from the listeners' allowedRoutes, sectionName/port and hostnames;
- * ResolvedRefs from the backendRefs), and the (Gateway, listener) pairs the translator attaches. */
+/* HTTPRoute and GRPCRoute status (one code for both kinds, kgc/api.h): one status.parents entry per
+ * parentRef that resolves to a Gateway of a class kgc owns (Accepted from the listeners'
+ * allowedRoutes, sectionName/port and hostnames; ResolvedRefs from the backendRefs), and the
+ * (Gateway, listener) pairs the translator attaches. */
 #include "status_internal.h"
 
 #include <stdio.h>
@@ -26,8 +27,8 @@ static void resolve_backends(const struct kgc_status_lookup *lk,
                 return;
             }
             if (!status_streq(ns, route_ns) &&
-                !kgc_status_reference_granted(lk, KGC_STATUS_GROUP, "HTTPRoute", route_ns, "",
-                                              "Service", ns, name)) {
+                !kgc_status_reference_granted(lk, KGC_STATUS_GROUP, status_route_kind_name(route),
+                                              route_ns, "", "Service", ns, name)) {
                 status_cond_set(c, KGC_STATUS_RESOLVED_REFS, false, KGC_STATUS_R_REF_NOT_PERMITTED,
                                 "rules[%u].backendRefs[%u]: Service %s/%s is in another "
                                 "namespace and no ReferenceGrant in %s allows it",
@@ -87,7 +88,7 @@ int kgc_status_httproute_compute(const struct kgc_status_options *o,
         if (!out->parents)
             return kgc_err_set(err, KGC_ENOMEM, "status: out of memory");
     }
-    out->route = kgc_api_as_httproute(kgc_api_obj_ref(&route->obj));
+    out->route = kgc_api_as_route(kgc_api_obj_ref(&route->obj));
     snprintf(out->controller_name, sizeof(out->controller_name), "%s", status_controller(o));
     out->generation = route->obj.meta.generation;
     status_now(o, out->now, sizeof(out->now));

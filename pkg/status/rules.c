@@ -214,51 +214,67 @@ enum status_proto status_proto_of(const char *protocol)
     return STATUS_P_UNKNOWN;
 }
 
-/* The one route kind each protocol carries (kgc reconciles HTTPRoute; the others are what the
- * API pairs with those protocols). */
-static const char *proto_route_kind(enum status_proto p)
+/* The route kinds each protocol carries: HTTP and HTTPS listeners carry HTTPRoute and GRPCRoute
+ * (kgc reconciles both; GRPCRoute's godoc pairs it with HTTP and HTTPS listeners, gateway-api
+ * v1.6.1 apis/v1/grpcroute_types.go:41-57); the others are what the API pairs with those
+ * protocols. Returns how many went to out (at most 2). */
+static uint32_t proto_route_kinds(enum status_proto p, const char *out[2])
 {
     switch (p) {
     case STATUS_P_HTTP:
     case STATUS_P_HTTPS:
-        return "HTTPRoute";
+        out[0] = "HTTPRoute";
+        out[1] = "GRPCRoute";
+        return 2;
     case STATUS_P_TLS:
-        return "TLSRoute";
+        out[0] = "TLSRoute";
+        return 1;
     case STATUS_P_TCP:
-        return "TCPRoute";
+        out[0] = "TCPRoute";
+        return 1;
     case STATUS_P_UDP:
-        return "UDPRoute";
+        out[0] = "UDPRoute";
+        return 1;
     default:
-        return NULL;
+        return 0;
+    }
+}
+
+static void add_kind(struct kgc_api_group_kind *kinds, uint32_t *n_kinds, const char *kind)
+{
+    for (uint32_t k = 0; k < *n_kinds; k++)
+        if (strcmp(kinds[k].kind, kind) == 0)
+            return; /* each supported kind once */
+    if (*n_kinds < KGC_STATUS_MAX_KINDS) {
+        kinds[*n_kinds].group = KGC_STATUS_GROUP;
+        kinds[(*n_kinds)++].kind = kind;
     }
 }
 
 bool status_listener_kinds(const struct kgc_api_listener *l, struct kgc_api_group_kind *kinds,
                            uint32_t *n_kinds, char *bad, size_t bad_size)
 {
-    const char *allowed = proto_route_kind(status_proto_of(l->protocol));
+    const char *allowed[2];
+    uint32_t n_allowed = proto_route_kinds(status_proto_of(l->protocol), allowed);
     bool invalid = false;
     *n_kinds = 0;
     if (bad_size)
         bad[0] = '\0';
     const struct kgc_api_allowed_routes *ar = l->allowed_routes;
     if (!ar || ar->n_kinds == 0) {
-        if (allowed) {
-            kinds[0].group = KGC_STATUS_GROUP;
-            kinds[0].kind = allowed;
-            *n_kinds = 1;
-        }
+        for (uint32_t k = 0; k < n_allowed; k++)
+            add_kind(kinds, n_kinds, allowed[k]);
         return false;
     }
     for (uint32_t i = 0; i < ar->n_kinds; i++) {
         const char *group = status_or(ar->kinds[i].group, KGC_STATUS_GROUP);
         const char *kind = ar->kinds[i].kind;
-        if (allowed && status_streq(group, KGC_STATUS_GROUP) && status_streq(kind, allowed)) {
-            if (*n_kinds == 0) { /* one supported kind per protocol: keep it once */
-                kinds[0].group = KGC_STATUS_GROUP;
-                kinds[0].kind = allowed;
-                *n_kinds = 1;
-            }
+        const char *match = NULL;
+        for (uint32_t k = 0; k < n_allowed && !match; k++)
+            if (status_streq(group, KGC_STATUS_GROUP) && status_streq(kind, allowed[k]))
+                match = allowed[k];
+        if (match) {
+            add_kind(kinds, n_kinds, match);
             continue;
         }
         invalid = true;
@@ -268,6 +284,11 @@ bool status_listener_kinds(const struct kgc_api_listener *l, struct kgc_api_grou
         status_append_name(bad, bad_size, gk);
     }
     return invalid;
+}
+
+const char *status_route_kind_name(const struct kgc_api_httproute *route)
+{
+    return route->obj.kind == KGC_API_GRPCROUTE ? "GRPCRoute" : "HTTPRoute";
 }
 
 /* ---- classes and parents -------------------------------------------------------------------- */
@@ -397,9 +418,11 @@ static bool route_hostnames_match(const struct kgc_api_httproute *route, const c
     return false;
 }
 
-void status_eval_parent(const struct kgc_status_lookup *lk, const struct kgc_api_httproute *route,
-                        const struct kgc_api_parent_ref *p, const struct kgc_api_gateway *gw,
-                        struct status_parent_eval *out)
+/* status_eval_parent() without the HTTPRoute/GRPCRoute hostname rule. */
+static void eval_parent_listeners(const struct kgc_status_lookup *lk,
+                                  const struct kgc_api_httproute *route,
+                                  const struct kgc_api_parent_ref *p,
+                                  const struct kgc_api_gateway *gw, struct status_parent_eval *out)
 {
     memset(out, 0, sizeof(*out));
     const char *gw_ns = gw->obj.meta.namespace, *gw_name = gw->obj.meta.name;
@@ -441,15 +464,16 @@ void status_eval_parent(const struct kgc_status_lookup *lk, const struct kgc_api
         status_listener_kinds(l, kinds, &n_kinds, bad, sizeof(bad));
         bool kind_ok = false;
         for (uint32_t k = 0; k < n_kinds; k++)
-            kind_ok = kind_ok || status_streq(kinds[k].kind, "HTTPRoute");
+            kind_ok = kind_ok || status_streq(kinds[k].kind, status_route_kind_name(route));
         if (kind_ok && namespace_allowed(lk, l, gw_ns, route->obj.meta.namespace))
             allowed |= UINT64_C(1) << i;
     }
     if (!allowed) {
         out->reason = KGC_STATUS_R_NOT_ALLOWED_BY_LISTENERS;
         snprintf(out->message, sizeof(out->message),
-                 "no matching listener of Gateway %s/%s allows an HTTPRoute from namespace %s",
-                 gw_ns, gw_name, route->obj.meta.namespace);
+                 "no matching listener of Gateway %s/%s allows a%s %s from namespace %s", gw_ns,
+                 gw_name, route->obj.kind == KGC_API_GRPCROUTE ? "" : "n",
+                 status_route_kind_name(route), route->obj.meta.namespace);
         return;
     }
     for (uint32_t i = 0; i < n; i++) {
@@ -474,4 +498,119 @@ void status_eval_parent(const struct kgc_status_lookup *lk, const struct kgc_api
     }
     snprintf(out->message, sizeof(out->message), "accepted by Gateway %s/%s on listener(s) %s",
              gw_ns, gw_name, names);
+}
+
+/* ---- HTTPRoute and GRPCRoute on one listener ------------------------------------------------- */
+
+/* Whether route b takes precedence over route a under GRPCRoute's rule: the older by
+ * creationTimestamp (RFC 3339 strings in one format compare as times; a route without one counts
+ * as the newest), then the first by "namespace/name". */
+static bool route_first(const struct kgc_api_httproute *b, const struct kgc_api_httproute *a)
+{
+    const char *tb = b->obj.meta.creation_timestamp, *ta = a->obj.meta.creation_timestamp;
+    bool hb = tb && tb[0], ha = ta && ta[0];
+    if (hb && ha && strcmp(tb, ta) != 0)
+        return strcmp(tb, ta) < 0;
+    if (hb != ha)
+        return hb;
+    return strcmp(status_or(b->obj.meta.key, ""), status_or(a->obj.meta.key, "")) < 0;
+}
+
+/* Whether a and b, both attached to a listener with hostname lh (NULL: any), share a hostname
+ * there: a route without hostnames takes the listener's. */
+static bool hostnames_shared(const struct kgc_api_httproute *a, const struct kgc_api_httproute *b,
+                             const char *lh)
+{
+    uint32_t na = a->n_hostnames ? a->n_hostnames : 1, nb = b->n_hostnames ? b->n_hostnames : 1;
+    for (uint32_t i = 0; i < na; i++) {
+        const char *ha = a->n_hostnames ? a->hostnames[i] : lh;
+        if (a->n_hostnames && !kgc_status_hostnames_intersect(ha, lh))
+            continue;
+        for (uint32_t k = 0; k < nb; k++) {
+            const char *hb = b->n_hostnames ? b->hostnames[k] : lh;
+            if (b->n_hostnames && !kgc_status_hostnames_intersect(hb, lh))
+                continue;
+            if (kgc_status_hostnames_intersect(ha, hb))
+                return true;
+        }
+    }
+    return false;
+}
+
+struct kind_conflict {
+    const struct kgc_status_lookup *lk;
+    const struct kgc_api_httproute *route; /* the route being judged */
+    const struct kgc_api_gateway *gw;
+    uint64_t listeners; /* the route's listeners still open; bits cleared as conflicts are met */
+    char winner[KGC_STATUS_MSG_MAX / 4]; /* "GRPCRoute ns/name" of the first route it lost to */
+};
+
+static bool kind_conflict_visit(const struct kgc_api_obj *obj, void *ctx)
+{
+    struct kind_conflict *q = ctx;
+    const struct kgc_api_httproute *b = kgc_api_as_route(obj);
+    if (!b || b->obj.kind == q->route->obj.kind || !route_first(b, q->route))
+        return true;
+    for (uint32_t i = 0; i < b->n_parent_refs && q->listeners; i++) {
+        if (!status_parent_names_gateway(b, &b->parent_refs[i], q->gw))
+            continue;
+        struct status_parent_eval ev;
+        eval_parent_listeners(q->lk, b, &b->parent_refs[i], q->gw, &ev);
+        uint64_t both = ev.accepted ? ev.listeners & q->listeners : 0;
+        for (uint32_t li = 0; both && li < KGC_STATUS_MAX_LISTENERS; li++) {
+            uint64_t bit = UINT64_C(1) << li;
+            if (!(both & bit) || !hostnames_shared(q->route, b, q->gw->listeners[li].hostname))
+                continue;
+            q->listeners &= ~bit;
+            if (!q->winner[0])
+                snprintf(q->winner, sizeof(q->winner), "%s %s", status_route_kind_name(b),
+                         status_or(b->obj.meta.key, ""));
+        }
+    }
+    return q->listeners != 0;
+}
+
+/* GRPCRoute's rule (gateway-api v1.6.1 apis/v1/grpcroute_types.go:114-124): when an HTTPRoute and
+ * a GRPCRoute attached to one listener share a hostname, only the first by route_first() is
+ * accepted there; the other loses that listener, and is not accepted when it loses them all. */
+void status_eval_parent(const struct kgc_status_lookup *lk, const struct kgc_api_httproute *route,
+                        const struct kgc_api_parent_ref *p, const struct kgc_api_gateway *gw,
+                        struct status_parent_eval *out)
+{
+    eval_parent_listeners(lk, route, p, gw, out);
+    if (!out->accepted)
+        return;
+    struct kind_conflict q = {.lk = lk, .route = route, .gw = gw, .listeners = out->listeners};
+    enum kgc_api_kind other =
+        route->obj.kind == KGC_API_GRPCROUTE ? KGC_API_HTTPROUTE : KGC_API_GRPCROUTE;
+    if (lk->foreach_route_of_gateway)
+        lk->foreach_route_of_gateway(lk->ctx, other, gw->obj.meta.namespace, gw->obj.meta.name,
+                                     kind_conflict_visit, &q);
+    else if (lk->foreach)
+        lk->foreach (lk->ctx, other, NULL, kind_conflict_visit, &q);
+    if (q.listeners == out->listeners)
+        return;
+    out->listeners = q.listeners;
+    if (!q.listeners) {
+        out->accepted = false;
+        out->reason = KGC_STATUS_R_NOT_ALLOWED_BY_LISTENERS;
+        snprintf(out->message, sizeof(out->message),
+                 "%s shares a hostname with %s on every listener of Gateway %s/%s it matches: an "
+                 "HTTPRoute and a GRPCRoute may not share a hostname on one listener, and the "
+                 "older route (then the first by namespace/name) is the one accepted",
+                 status_route_kind_name(route), q.winner, gw->obj.meta.namespace,
+                 gw->obj.meta.name);
+        return;
+    }
+    char names[KGC_STATUS_MSG_MAX / 2] = "";
+    uint32_t n =
+        gw->n_listeners < KGC_STATUS_MAX_LISTENERS ? gw->n_listeners : KGC_STATUS_MAX_LISTENERS;
+    for (uint32_t i = 0; i < n; i++) {
+        if (q.listeners & (UINT64_C(1) << i))
+            status_append_name(names, sizeof(names), gw->listeners[i].name);
+    }
+    snprintf(out->message, sizeof(out->message),
+             "accepted by Gateway %s/%s on listener(s) %s (not where it shares a hostname with "
+             "the older %s)",
+             gw->obj.meta.namespace, gw->obj.meta.name, names, q.winner);
 }

@@ -50,6 +50,9 @@ enum status_proto status_proto_of(const char *protocol);
 bool status_listener_kinds(const struct kgc_api_listener *l, struct kgc_api_group_kind *kinds,
                            uint32_t *n_kinds, char *bad, size_t bad_size);
 
+/* "HTTPRoute" or "GRPCRoute": the kind of route (either kind's struct, kgc/api.h). */
+const char *status_route_kind_name(const struct kgc_api_httproute *route);
+
 /* Looks up class name and tells whether kgc owns it; *accepted (when not NULL) says whether
  * the class is valid (Accepted=True), with the reason in why. */
 bool status_class_owned(const struct kgc_status_options *o, const struct kgc_status_lookup *lk,

@@ -85,9 +85,24 @@ static void hide_foreach(void *ctx, enum kgc_api_kind kind, const char *ns, kgc_
     s->lookup.foreach (s->lookup.ctx, kind, ns, hide_visit, &h);
 }
 
+/* The routes of a Gateway through the underlying index (the HTTPRoute/GRPCRoute hostname rule
+ * asks it for every route the translator attaches: without it, every route of the other kind). */
+static void hide_foreach_route_of_gateway(void *ctx, enum kgc_api_kind kind, const char *gw_ns,
+                                          const char *gw_name, kgc_status_visit_fn fn, void *fnctx)
+{
+    struct kgc_sync *s = ctx;
+    struct hide_ctx h = {.s = s, .fn = fn, .fnctx = fnctx};
+    s->lookup.foreach_route_of_gateway(s->lookup.ctx, kind, gw_ns, gw_name, hide_visit, &h);
+}
+
 struct kgc_status_lookup kgc_sync_hiding_lookup(struct kgc_sync *s)
 {
-    return (struct kgc_status_lookup){.get = hide_get, .foreach = hide_foreach, .ctx = s};
+    return (struct kgc_status_lookup){
+        .get = hide_get,
+        .foreach = hide_foreach,
+        .foreach_route_of_gateway =
+            s->lookup.foreach_route_of_gateway ? hide_foreach_route_of_gateway : NULL,
+        .ctx = s};
 }
 
 /* ---- prune, collect, add ----------------------------------------------------------------------

@@ -355,7 +355,8 @@ void kgc_sync_verdicts_flush(struct kgc_sync *s);
 
 /* exclude.c (syncer thread unless said otherwise) */
 const char *kgc_sync_kind_name(enum kgc_api_kind kind);
-/* A lookup over s->lookup that hides the broken objects. */
+/* A lookup over s->lookup that hides the broken objects (with its routes-of-a-Gateway index when
+ * s->lookup has one). */
 struct kgc_status_lookup kgc_sync_hiding_lookup(struct kgc_sync *s);
 /* Drops the broken entries whose object changed or is gone and announces them (mu not held). */
 void kgc_sync_exclude_prune(struct kgc_sync *s);

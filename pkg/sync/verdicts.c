@@ -13,14 +13,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The verdict (translator's and Kong's) on one HTTPRoute version, as of the last translation. */
+/* The verdict (translator's and Kong's) on one HTTPRoute or GRPCRoute version, as of the last
+ * translation. */
 struct kgc_sync_rverdict {
     uint64_t uid;                  /* kgc_strmap_hash of metadata.uid (0: none) */
     int64_t generation;            /* the generation seen before the translation ran */
     uint64_t verdict;              /* hash of the verdict; 0: no objection */
     const struct kgc_api_obj *obj; /* while being built only (a reference) */
-    char key[];                    /* "ns/name": the map's key */
+    enum kgc_api_kind kind;        /* KGC_API_HTTPROUTE or KGC_API_GRPCROUTE */
+    char key[];                    /* the map's key: verdict_key() */
 };
+
+/* The map key of a route: "ns/name" for an HTTPRoute, "grpc:ns/name" for a GRPCRoute (no
+ * namespace holds a ':'). Into buf; false when it does not fit. */
+#define GRPC_KEY_PREFIX "grpc:"
+static bool verdict_key(enum kgc_api_kind kind, const char *key, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "%s%s", kind == KGC_API_GRPCROUTE ? GRPC_KEY_PREFIX : "", key);
+    return n >= 0 && (size_t)n < size;
+}
+
+/* "ns/name" of an entry (its key without the kind prefix). */
+static const char *entry_ns_name(const struct kgc_sync_rverdict *e)
+{
+    return e->kind == KGC_API_GRPCROUTE ? e->key + strlen(GRPC_KEY_PREFIX) : e->key;
+}
 
 struct kgc_sync_rwalk {
     struct kgc_sync_rverdict **v;
@@ -39,7 +56,7 @@ static void verdict_of(struct kgc_sync *s, const struct kgc_api_httproute *route
         kgc_translate_route_verdict(&s->last_out, route, v);
     for (size_t i = 0; i < s->n_broken; i++) {
         const struct kgc_sync_broken *b = &s->broken[i];
-        if (b->kind == KGC_API_HTTPROUTE && strcmp(b->ns, ns) == 0 &&
+        if (b->kind == route->obj.kind && strcmp(b->ns, ns) == 0 &&
             strcmp(b->name, route->obj.meta.name) == 0) {
             v->accepted_reason = KGC_STATUS_R_UNSUPPORTED_VALUE;
             snprintf(v->accepted_message, sizeof(v->accepted_message), "%s", b->message);
@@ -53,11 +70,11 @@ static uint64_t verdict_hash(struct kgc_sync *s, const struct kgc_api_httproute 
 {
     size_t n = 0;
     if (s->have_out)
-        kgc_translate_problems_of(&s->last_out, KGC_API_HTTPROUTE, route->obj.meta.namespace,
+        kgc_translate_problems_of(&s->last_out, route->obj.kind, route->obj.meta.namespace,
                                   route->obj.meta.name, &n);
     bool broken = false;
     for (size_t i = 0; i < s->n_broken && !broken; i++)
-        broken = s->broken[i].kind == KGC_API_HTTPROUTE &&
+        broken = s->broken[i].kind == route->obj.kind &&
                  strcmp(s->broken[i].name, route->obj.meta.name) == 0;
     if (!n && !broken)
         return 0;
@@ -89,13 +106,17 @@ static bool visit_route(const struct kgc_api_obj *obj, void *ctx)
         w->v = v;
         w->cap = cap;
     }
-    size_t kl = strlen(obj->meta.key) + 1;
+    char key[2 * KGC_STATUS_NAME_MAX + 8];
+    if (!verdict_key(obj->kind, obj->meta.key, key, sizeof(key)))
+        return true;
+    size_t kl = strlen(key) + 1;
     struct kgc_sync_rverdict *e = malloc(sizeof(*e) + kl);
     if (!e) {
         w->oom = true;
         return false;
     }
-    memcpy(e->key, obj->meta.key, kl);
+    memcpy(e->key, key, kl);
+    e->kind = obj->kind;
     e->uid = obj->meta.uid ? kgc_strmap_hash(obj->meta.uid, strlen(obj->meta.uid)) : 0;
     e->generation = obj->meta.generation;
     e->verdict = 0;
@@ -134,7 +155,7 @@ static void walk_free(struct kgc_sync_rwalk *w)
  * the only one that changes s->verdicts, so reading it unlocked is safe). */
 static uint64_t note_limitation(struct kgc_sync *s, const struct kgc_sync_rverdict *e)
 {
-    const struct kgc_api_httproute *route = kgc_api_as_httproute(e->obj);
+    const struct kgc_api_httproute *route = kgc_api_as_route(e->obj);
     if (!route)
         return 0;
     struct kgc_status_route_verdict v;
@@ -144,7 +165,8 @@ static uint64_t note_limitation(struct kgc_sync *s, const struct kgc_sync_rverdi
     const struct kgc_sync_rverdict *o = kgc_strmap_get(&s->verdicts, e->key);
     if (!o || o->uid != e->uid || o->generation != e->generation || o->verdict != e->verdict)
         kgc_warn(KGC_SYNC_COMPONENT, "Kong cannot serve this route exactly as the Gateway API asks",
-                 KGC_F_STR("route", e->key), KGC_F_INT("generation", e->generation),
+                 KGC_F_STR("kind", kgc_api_kind_info(e->kind)->name),
+                 KGC_F_STR("route", entry_ns_name(e)), KGC_F_INT("generation", e->generation),
                  KGC_F_STR("condition", KGC_STATUS_KONG_LIMITATION),
                  KGC_F_STR("message", v.kong_limitation));
     return 1;
@@ -153,8 +175,10 @@ static uint64_t note_limitation(struct kgc_sync *s, const struct kgc_sync_rverdi
 struct kgc_sync_rwalk *kgc_sync_verdicts_walk(struct kgc_sync *s)
 {
     struct kgc_sync_rwalk *w = calloc(1, sizeof(*w));
-    if (w)
+    if (w) {
         s->lookup.foreach (s->lookup.ctx, KGC_API_HTTPROUTE, NULL, visit_route, w);
+        s->lookup.foreach (s->lookup.ctx, KGC_API_GRPCROUTE, NULL, visit_route, w);
+    }
     return w;
 }
 
@@ -177,7 +201,7 @@ void kgc_sync_verdicts_record(struct kgc_sync *s, struct kgc_sync_rwalk *w)
     uint64_t limited = 0;
     for (size_t i = 0; i < w->n && !oom; i++) {
         struct kgc_sync_rverdict *e = w->v[i];
-        e->verdict = verdict_hash(s, kgc_api_as_httproute(e->obj));
+        e->verdict = verdict_hash(s, kgc_api_as_route(e->obj));
         if (e->verdict)
             limited += note_limitation(s, e);
         kgc_api_obj_unref(e->obj);
@@ -210,13 +234,12 @@ void kgc_sync_verdicts_record(struct kgc_sync *s, struct kgc_sync_rwalk *w)
         if (o && o->uid == e->uid && o->generation == e->generation && o->verdict == e->verdict)
             continue;
         changed++;
-        const char *slash = strchr(e->key, '/');
+        const char *nn = entry_ns_name(e), *slash = strchr(nn, '/');
         if (!s->n_subs || !slash)
             continue;
         char ns[KGC_STATUS_NAME_MAX];
-        snprintf(ns, sizeof(ns), "%.*s", (int)(slash - e->key), e->key);
-        kgc_sync_announce_object(s, KGC_SYNC_CHANGE_ROUTE_VERDICT, KGC_API_HTTPROUTE, ns, slash + 1,
-                                 NULL);
+        snprintf(ns, sizeof(ns), "%.*s", (int)(slash - nn), nn);
+        kgc_sync_announce_object(s, KGC_SYNC_CHANGE_ROUTE_VERDICT, e->kind, ns, slash + 1, NULL);
     }
     kgc_sync_verdicts_clear(&prev);
     if (changed)
@@ -233,8 +256,10 @@ void kgc_sync_route_verdict(void *ctx, const struct kgc_api_httproute *route,
     uint64_t uid_hash = uid ? kgc_strmap_hash(uid, strlen(uid)) : 0;
     pthread_mutex_lock(&s->mu);
     verdict_of(s, route, v);
-    if (route->obj.meta.key) {
-        const struct kgc_sync_rverdict *e = kgc_strmap_get(&s->verdicts, route->obj.meta.key);
+    char key[2 * KGC_STATUS_NAME_MAX + 8];
+    if (route->obj.meta.key &&
+        verdict_key(route->obj.kind, route->obj.meta.key, key, sizeof(key))) {
+        const struct kgc_sync_rverdict *e = kgc_strmap_get(&s->verdicts, key);
         v->pending = !e || e->uid != uid_hash || e->generation < route->obj.meta.generation;
     }
     pthread_mutex_unlock(&s->mu);

@@ -179,7 +179,7 @@ static int backend_targets(struct tr_ctx *c, const struct kgc_api_httproute *rou
     const char *group = b->group ? b->group : "", *kind = b->kind ? b->kind : "Service";
     const char *ns = b->namespace ? b->namespace : route_ns, *name = b->name ? b->name : "";
 #define NOTE(...)                                                                                  \
-    tr_problem(c, KGC_API_HTTPROUTE, route_ns, route_name, (int32_t)ri, -1, KGC_TRANSLATE_NOTE,    \
+    tr_problem(c, route->obj.kind, route_ns, route_name, (int32_t)ri, -1, KGC_TRANSLATE_NOTE,      \
                __VA_ARGS__)
     if (group[0] || strcmp(kind, "Service") != 0) {
         NOTE("backendRefs[%u]: %s%s%s %s is not a core Service: dropped", bi, group,
@@ -187,8 +187,8 @@ static int backend_targets(struct tr_ctx *c, const struct kgc_api_httproute *rou
         return 0;
     }
     if (strcmp(ns, route_ns) != 0 &&
-        !kgc_status_reference_granted(c->lk, TR_GW_GROUP, "HTTPRoute", route_ns, "", "Service", ns,
-                                      name)) {
+        !kgc_status_reference_granted(c->lk, TR_GW_GROUP, kgc_api_kind_info(route->obj.kind)->name,
+                                      route_ns, "", "Service", ns, name)) {
         NOTE("backendRefs[%u]: Service %s/%s is not permitted by a ReferenceGrant: dropped", bi, ns,
              name);
         return 0;
@@ -285,7 +285,7 @@ int tr_rule_targets(struct tr_ctx *c, const struct kgc_api_httproute *route, uin
         }
         uint64_t share = (invalid_total * WEIGHT_SCALE * 2 + total + invalid_total) /
                          (2 * (total + invalid_total));
-        tr_problem(c, KGC_API_HTTPROUTE, route->obj.meta.namespace, route->obj.meta.name,
+        tr_problem(c, route->obj.kind, route->obj.meta.namespace, route->obj.meta.name,
                    (int32_t)rule_index, -1, KGC_TRANSLATE_NOTE,
                    "the invalid backendRefs' share of the traffic (about %llu/%d) goes to the "
                    "invalid-backend target %s, which answers 500",

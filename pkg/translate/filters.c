@@ -160,7 +160,7 @@ bool tr_check_filters(struct route_ctx *rc, uint32_t ri, struct rule_filters *f)
     memset(f, 0, sizeof(*f));
 #define DROP(...)                                                                                  \
     do {                                                                                           \
-        tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, (int32_t)ri, -1, KGC_TRANSLATE_DROPPED, \
+        tr_problem(c, rc->r->obj.kind, rc->ns, rc->name, (int32_t)ri, -1, KGC_TRANSLATE_DROPPED,   \
                    __VA_ARGS__);                                                                   \
         return false;                                                                              \
     } while (0)
@@ -215,7 +215,7 @@ bool tr_check_filters(struct route_ctx *rc, uint32_t ri, struct rule_filters *f)
             f->rewrite = rw;
         } else if (strcmp(type, "RequestMirror") == 0 || strcmp(type, "CORS") == 0) {
             /* they add behaviour; the rule still serves its traffic correctly without them */
-            tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, (int32_t)ri, -1,
+            tr_problem(c, rc->r->obj.kind, rc->ns, rc->name, (int32_t)ri, -1,
                        KGC_TRANSLATE_DEGRADED, "filters[%u] %s is not supported: ignored", i, type);
         } else {
             /* ExtensionRef and unknown types may guard the traffic (authentication, ...):
@@ -308,7 +308,7 @@ bool tr_plan_redirect(struct route_ctx *rc, struct match_plan *mp,
                       mode == PREFIX ? "the prefix redirect" : "the redirect", pbuf, sizeof(pbuf));
         if (!path)
             return false;
-        tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, (int32_t)mp->rule, -1,
+        tr_problem(c, rc->r->obj.kind, rc->ns, rc->name, (int32_t)mp->rule, -1,
                    KGC_TRANSLATE_LIMITATION,
                    "matches[%u]: relative Location (Kong cannot add the request's host; set "
                    "requestRedirect.hostname)",

@@ -105,6 +105,7 @@ struct kgc_translate_state {
     struct kgc_strmap host_n;
     uint64_t sumsq, n_open_kr, n_kr;
     struct kgc_base_vec focused; /* struct route_ctx * in focus, sorted by address */
+    size_t n_grpc; /* GRPCRoutes in the last full plan: while there are any, every call is full */
 };
 
 struct host_n {
@@ -118,6 +119,7 @@ struct host_n {
 static void counts_add(struct kgc_translate_counts *a, const struct kgc_translate_counts *b)
 {
     a->http_routes += b->http_routes;
+    a->grpc_routes += b->grpc_routes;
     a->services += b->services;
     a->routes += b->routes;
     a->upstreams += b->upstreams;
@@ -261,7 +263,7 @@ static int entry_refs(struct entry *e, const struct kgc_api_httproute *r)
 static void entry_plan(struct kgc_translate_state *st, struct entry *e)
 {
     struct tr_ctx *c = &st->c;
-    const struct kgc_api_httproute *r = kgc_api_as_httproute(e->obj);
+    const struct kgc_api_httproute *r = kgc_api_as_route(e->obj);
     e->dirty = true;
     if (!r)
         return;
@@ -1036,6 +1038,10 @@ static const char *why_full(const struct kgc_translate_state *st,
     if (in->router_flavor && in->router_flavor[0] &&
         strcmp(in->router_flavor, "traditional_compatible") != 0)
         return "router flavour other than traditional_compatible (priorities are ranks)";
+    /* GRPCRoutes are planned by the full pass only (their entries are keyed apart from the
+     * HTTPRoutes', see replan): while the snapshot holds any, every call starts from nothing */
+    if (st->n_grpc)
+        return "GRPCRoutes are present (translated in full)";
     for (size_t i = 0; i < n_changes; i++) {
         switch (changes[i].kind) {
         case KGC_API_HTTPROUTE:
@@ -1044,6 +1050,8 @@ static const char *why_full(const struct kgc_translate_state *st,
         case KGC_API_REFERENCEGRANT:
         case KGC_API_SECRET:
             break;
+        case KGC_API_GRPCROUTE:
+            return "a GRPCRoute changed (translated in full)";
         default:
             return "a Gateway, GatewayClass or Namespace changed (attachments, listeners)";
         }
@@ -1190,11 +1198,18 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
     struct kgc_base_vec routes = {0};
     if (all) {
         tr_collect(c, KGC_API_HTTPROUTE, &routes);
+        size_t n_http = routes.n;
+        if (!c->oom)
+            tr_collect(c, KGC_API_GRPCROUTE, &routes);
+        st->n_grpc = routes.n - n_http;
         for (size_t i = 0; i < routes.n && !c->oom; i++) {
             const struct kgc_api_obj *o = routes.v[i];
             struct entry *e = calloc(1, sizeof(*e));
-            if (!e || !o->meta.key || !(e->key = strdup(o->meta.key)) ||
-                kgc_base_vec_push(&st->order, e) != 0) {
+            /* a GRPCRoute's key "grpc:ns/name" (no namespace holds a ':') keeps it apart from
+             * an HTTPRoute of the same name; only the full pass makes such entries */
+            if (e && o->meta.key)
+                e->key = i < n_http ? strdup(o->meta.key) : tr_printf(c, "grpc:%s", o->meta.key);
+            if (!e || !e->key || kgc_base_vec_push(&st->order, e) != 0) {
                 if (e)
                     free(e->key);
                 free(e);

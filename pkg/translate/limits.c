@@ -84,7 +84,7 @@ static void traditional_precedence_limits(struct tr_ctx *c, const struct tr_limi
                                       "expressions",
                                       kb->match, rules);
                 if (msg && !limitation_said(c, rc, kb->rule, msg))
-                    tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, (int32_t)kb->rule, -1,
+                    tr_problem(c, rc->r->obj.kind, rc->ns, rc->name, (int32_t)kb->rule, -1,
                                KGC_TRANSLATE_LIMITATION, "%s", msg);
                 free(msg);
             }
@@ -143,12 +143,13 @@ static void shared_listen_said(struct tr_ctx *c, const struct bare *x, const str
 {
     char *msg = tr_printf(c,
                           "matches[%u]: Kong serves every Gateway on one proxy listen "
-                          "per port, and HTTPRoute %s Rule %u of another Gateway on "
+                          "per port, and %s %s Rule %u of another Gateway on "
                           "this listen has the same path and hostname: one of them "
                           "answers for both Gateways",
-                          x->k->match, y->rc->r->obj.meta.key, y->k->rule);
+                          x->k->match, kgc_api_kind_info(y->rc->r->obj.kind)->name,
+                          y->rc->r->obj.meta.key, y->k->rule);
     if (msg && !limitation_said(c, x->rc, x->k->rule, msg))
-        tr_problem(c, KGC_API_HTTPROUTE, x->rc->ns, x->rc->name, (int32_t)x->k->rule, -1,
+        tr_problem(c, x->rc->r->obj.kind, x->rc->ns, x->rc->name, (int32_t)x->k->rule, -1,
                    KGC_TRANSLATE_LIMITATION, "%s", msg);
     free(msg);
 }
@@ -400,7 +401,8 @@ static void name_rule(const struct tc_entry *a, const struct tc_entry *b, char *
     if (a->rc == b->rc)
         snprintf(one, sizeof(one), "Rule %u", a->k->rule);
     else
-        snprintf(one, sizeof(one), "HTTPRoute %s Rule %u", a->rc->r->obj.meta.key, a->k->rule);
+        snprintf(one, sizeof(one), "%s %s Rule %u", kgc_api_kind_info(a->rc->r->obj.kind)->name,
+                 a->rc->r->obj.meta.key, a->k->rule);
     size_t ol = strlen(one);
     for (const char *s = strstr(over, one); s; s = strstr(s + 1, one))
         if ((s == over || s[-2] == ',') && (s[ol] == '\0' || s[ol] == ','))
@@ -430,7 +432,7 @@ static void tc_said(struct tr_ctx *c, const struct tc_entry *b, const char *over
                           "router_flavor = expressions",
                           b->k->match, over, more ? " and more" : "");
     if (msg && !limitation_said(c, b->rc, b->k->rule, msg))
-        tr_problem(c, KGC_API_HTTPROUTE, b->rc->ns, b->rc->name, (int32_t)b->k->rule, -1,
+        tr_problem(c, b->rc->r->obj.kind, b->rc->ns, b->rc->name, (int32_t)b->k->rule, -1,
                    KGC_TRANSLATE_LIMITATION, "%s", msg);
     free(msg);
 }

@@ -53,7 +53,7 @@ static size_t unique_matches(const struct kgc_api_http_value_match *in, uint32_t
 
 /* A regex Kong's router for this flavour takes: PCRE compiles it and, unless the flavour is
  * traditional, the ATC router's Rust regex can too. */
-static bool regex_ok(struct tr_ctx *c, const char *re, char *why, size_t why_size)
+bool tr_regex_ok(struct tr_ctx *c, const char *re, char *why, size_t why_size)
 {
     if (!tr_regex_compiles(re, why, why_size))
         return false;
@@ -83,7 +83,7 @@ static bool plan_path(struct route_ctx *rc, struct match_plan *mp)
             MATCH_DROP(rc, mp, "regular expression path must be printable and have no \"//\"");
             return false;
         }
-        if (!regex_ok(rc->c, v, why, sizeof(why))) {
+        if (!tr_regex_ok(rc->c, v, why, sizeof(why))) {
             MATCH_DROP(rc, mp, "regular expression path \"%.200s\" cannot be used: %s", v, why);
             return false;
         }
@@ -117,7 +117,7 @@ static bool plan_values(struct route_ctx *rc, struct match_plan *mp)
             MATCH_DROP(rc, mp, "header %s: the value must be printable and not empty", h->name);
             return false;
         }
-        if (h->regex && !regex_ok(rc->c, h->value, why, sizeof(why))) {
+        if (h->regex && !tr_regex_ok(rc->c, h->value, why, sizeof(why))) {
             MATCH_DROP(rc, mp, "header %s: regular expression cannot be used: %s", h->name, why);
             return false;
         }
@@ -144,7 +144,7 @@ static bool plan_values(struct route_ctx *rc, struct match_plan *mp)
                        q->name);
             return false;
         }
-        if (q->regex && !regex_ok(rc->c, q->value, why, sizeof(why))) {
+        if (q->regex && !tr_regex_ok(rc->c, q->value, why, sizeof(why))) {
             MATCH_DROP(rc, mp, "query parameter %s: regular expression cannot be used: %s", q->name,
                        why);
             return false;
@@ -182,13 +182,14 @@ void tr_plan_matches(struct route_ctx *rc, uint32_t ri, const struct rule_filter
         mp->rule = ri;
         mp->match = j;
         mp->m = rule->n_matches ? &rule->matches[j] : &any_path;
-        bool ok = plan_path(rc, mp) && plan_values(rc, mp) &&
-                  (!f->redirect || tr_plan_redirect(rc, mp, f->redirect)) &&
+        bool ok = (rc->r->obj.kind == KGC_API_GRPCROUTE ? tr_grpc_plan_method(rc, mp)
+                                                        : plan_path(rc, mp)) &&
+                  plan_values(rc, mp) && (!f->redirect || tr_plan_redirect(rc, mp, f->redirect)) &&
                   (!f->rewrite || tr_plan_rewrite(rc, mp, f->rewrite));
         if (ok) {
             size_t variants = c->flavor == TR_EXPRESSIONS && rc->n_hosts ? rc->n_hosts : 1;
             /* the plugins' tags (a Kong route's own name leads back to its object) */
-            json_object *tags = c->quiet ? tr_obj_tags_ext(c, KGC_API_HTTPROUTE, &rc->r->obj,
+            json_object *tags = c->quiet ? tr_obj_tags_ext(c, rc->r->obj.kind, &rc->r->obj,
                                                            (int32_t)ri, (int32_t)j, true)
                                          : NULL;
             for (size_t h = 0; h < variants; h++)

@@ -113,7 +113,7 @@ void kgc_translate_route_verdict(void *ctx, const struct kgc_api_httproute *rout
         return;
     size_t n = 0;
     const struct kgc_translate_problem *p = kgc_translate_problems_of(
-        out, KGC_API_HTTPROUTE, route->obj.meta.namespace, route->obj.meta.name, &n);
+        out, route->obj.kind, route->obj.meta.namespace, route->obj.meta.name, &n);
     for (size_t i = 0; i < n; i++) {
         if (p[i].rule < 0 && p[i].severity == KGC_TRANSLATE_DROPPED) {
             v->accepted_reason = KGC_STATUS_R_UNSUPPORTED_VALUE;
@@ -218,12 +218,17 @@ static int owner_from_tags(const char *const *tags, size_t n_tags, struct kgc_tr
 }
 
 /* "httproute.<ns>.<name>.<rule>" (services, upstreams) or "...<rule>.<match>[.h<host>|.iso]"
- * (routes): namespaces have no dots, so the namespace is the first part and the name whatever lies
- * between it and the trailing indexes. These entities carry no tags: their name is the way back. */
+ * (routes), "grpcroute." the same for a GRPCRoute: namespaces have no dots, so the namespace is the
+ * first part and the name whatever lies between it and the trailing indexes. These entities carry
+ * no tags: their name is the way back. */
 static int owner_from_name(const char *type, const char *name, struct kgc_translate_owner *o)
 {
-    static const char prefix[] = "httproute.";
-    if (!type || !name || strncmp(name, prefix, sizeof(prefix) - 1) != 0)
+    static const char prefix[] = "httproute.", gprefix[] = "grpcroute.";
+    _Static_assert(sizeof(prefix) == sizeof(gprefix), "one prefix length");
+    if (!type || !name)
+        return KGC_ENOENT;
+    bool grpc = strncmp(name, gprefix, sizeof(gprefix) - 1) == 0;
+    if (!grpc && strncmp(name, prefix, sizeof(prefix) - 1) != 0)
         return KGC_ENOENT;
     int indexes;
     if (strcmp(type, "service") == 0 || strcmp(type, "upstream") == 0)
@@ -257,7 +262,7 @@ static int owner_from_name(const char *type, const char *name, struct kgc_transl
     }
     if (!copy_part(o->name, sizeof(o->name), rest, (size_t)(end - rest)))
         return KGC_ENOENT;
-    o->kind = KGC_API_HTTPROUTE;
+    o->kind = grpc ? KGC_API_GRPCROUTE : KGC_API_HTTPROUTE;
     o->rule = idx[0];
     o->match = indexes == 2 ? idx[1] : -1;
     return 0;

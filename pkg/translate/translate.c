@@ -277,7 +277,7 @@ static bool route_attach(struct route_ctx *rc)
             rc->host_listens[w] = rc->host_listens[i];
             rc->hosts[w++] = rc->hosts[i];
         } else {
-            tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, -1, -1, KGC_TRANSLATE_DEGRADED,
+            tr_problem(c, rc->r->obj.kind, rc->ns, rc->name, -1, -1, KGC_TRANSLATE_DEGRADED,
                        "hostname \"%.253s\" is not a valid Gateway API hostname: ignored",
                        rc->hosts[i]);
             free(rc->hosts[i]);
@@ -300,7 +300,7 @@ static bool route_attach(struct route_ctx *rc)
     } else if (rc->n_hosts == 0 && rc->isolated) {
         return false; /* every hostname belongs to a more specific listener: nothing to serve */
     } else if (rc->n_hosts == 0) {
-        tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, -1, -1, KGC_TRANSLATE_DROPPED,
+        tr_problem(c, rc->r->obj.kind, rc->ns, rc->name, -1, -1, KGC_TRANSLATE_DROPPED,
                    "no hostname of the route can be expressed in Kong");
         return false;
     }
@@ -340,6 +340,8 @@ static void kroute_facts(const struct route_ctx *rc, const struct match_plan *mp
     k->iso = iso;
     k->root_path = mp->path.kind == PATH_PREFIX && !mp->path.capture && !mp->path.exact_only &&
                    strcmp(mp->path.value, "/") == 0;
+    if (rc->r->obj.kind == KGC_API_GRPCROUTE)
+        tr_grpc_facts(mp, k);
 }
 
 static void plan_kroute(struct route_ctx *rc, const struct match_plan *mp,
@@ -416,15 +418,15 @@ static bool plan_rule(struct route_ctx *rc, uint32_t ri)
             const char *why = NULL;
             for (size_t i = c->n_problems; i > 0 && !why; i--) {
                 const struct kgc_translate_problem *p = &c->problems[i - 1];
-                if (p->kind == KGC_API_HTTPROUTE && p->rule == (int32_t)ri && p->match >= 0 &&
+                if (p->kind == rc->r->obj.kind && p->rule == (int32_t)ri && p->match >= 0 &&
                     p->severity == KGC_TRANSLATE_DROPPED && p->name && p->namespace &&
                     strcmp(p->name, rc->name) == 0 && strcmp(p->namespace, rc->ns) == 0)
                     why = p->message;
             }
             char *msg = why ? tr_strdup(c, why) : NULL;
-            tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, (int32_t)ri, -1,
-                       KGC_TRANSLATE_DROPPED, "no match of the rule can be expressed in Kong%s%s",
-                       msg ? ": " : "", msg ? msg : "");
+            tr_problem(c, rc->r->obj.kind, rc->ns, rc->name, (int32_t)ri, -1, KGC_TRANSLATE_DROPPED,
+                       "no match of the rule can be expressed in Kong%s%s", msg ? ": " : "",
+                       msg ? msg : "");
             free(msg);
         }
         return false;
@@ -436,7 +438,7 @@ static bool plan_rule(struct route_ctx *rc, uint32_t ri)
         c->oom = true;
     keep_targets(c, v, targets, n_targets);
     free(targets);
-    v->name = tr_printf(c, "httproute.%s.%s.%u", rc->ns, rc->name, ri);
+    v->name = tr_printf(c, "%s.%s.%s.%u", tr_route_prefix(rc->r), rc->ns, rc->name, ri);
     if (c->oom || kgc_base_vec_push(&c->svcs, v) != 0) {
         tr_svc_free(v);
         c->oom = true;
@@ -468,7 +470,7 @@ void tr_plan_route(struct tr_ctx *c, const struct kgc_api_httproute *r)
         return;
     }
     if (!tr_dns_label(rc->ns) || !tr_dns_subdomain(rc->name)) {
-        tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, -1, -1, KGC_TRANSLATE_DROPPED,
+        tr_problem(c, rc->r->obj.kind, rc->ns, rc->name, -1, -1, KGC_TRANSLATE_DROPPED,
                    "the namespace or name is not a valid Kubernetes name, so no Kong entity name "
                    "can be made from it");
         tr_route_ctx_free(rc);
@@ -483,10 +485,12 @@ void tr_plan_route(struct tr_ctx *c, const struct kgc_api_httproute *r)
     uint32_t kept = 0;
     for (uint32_t ri = 0; ri < r->n_rules && !c->oom; ri++)
         kept += plan_rule(rc, ri) ? 1 : 0;
-    if (kept)
+    if (kept && r->obj.kind == KGC_API_GRPCROUTE)
+        c->counts.grpc_routes++;
+    else if (kept)
         c->counts.http_routes++;
     else if (r->n_rules && !c->oom)
-        tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, -1, -1, KGC_TRANSLATE_DROPPED,
+        tr_problem(c, rc->r->obj.kind, rc->ns, rc->name, -1, -1, KGC_TRANSLATE_DROPPED,
                    "none of the route's %u rule(s) can be expressed in Kong", r->n_rules);
 }
 
@@ -655,8 +659,10 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
         c.oom = true;
     if (!c.oom)
         tr_collect(&c, KGC_API_HTTPROUTE, &routes);
+    if (!c.oom)
+        tr_collect(&c, KGC_API_GRPCROUTE, &routes); /* grpc.c */
     for (size_t i = 0; i < routes.n && !c.oom; i++) {
-        const struct kgc_api_httproute *r = kgc_api_as_httproute(routes.v[i]);
+        const struct kgc_api_httproute *r = kgc_api_as_route(routes.v[i]);
         if (r)
             tr_plan_route(&c, r);
     }

@@ -91,7 +91,14 @@ struct tr_ctx {
 
 #define TR_MAX_LISTENS 32
 
-/* One HTTPRoute being translated and where it is attached (hostnames, protocols, port). */
+/* The prefix of the Kong entity names of route r: "httproute" or "grpcroute" (grpc.c). */
+static inline const char *tr_route_prefix(const struct kgc_api_httproute *r)
+{
+    return r->obj.kind == KGC_API_GRPCROUTE ? "grpcroute" : "httproute";
+}
+
+/* One HTTPRoute or GRPCRoute (rc->r->obj.kind) being translated and where it is attached
+ * (hostnames, protocols, port). */
 struct route_ctx {
     struct tr_ctx *c;
     const struct kgc_api_httproute *r;
@@ -323,10 +330,10 @@ struct match_plan {
 
 /* Record a problem of the match (DROPPED) or of its rule (DEGRADED). */
 #define MATCH_DROP(rc, mp, ...)                                                                    \
-    tr_problem((rc)->c, KGC_API_HTTPROUTE, (rc)->ns, (rc)->name, (int32_t)(mp)->rule,              \
+    tr_problem((rc)->c, (rc)->r->obj.kind, (rc)->ns, (rc)->name, (int32_t)(mp)->rule,              \
                (int32_t)(mp)->match, KGC_TRANSLATE_DROPPED, __VA_ARGS__)
 #define MATCH_DEGRADED(rc, mp, ...)                                                                \
-    tr_problem((rc)->c, KGC_API_HTTPROUTE, (rc)->ns, (rc)->name, (int32_t)(mp)->rule, -1,          \
+    tr_problem((rc)->c, (rc)->r->obj.kind, (rc)->ns, (rc)->name, (int32_t)(mp)->rule, -1,          \
                KGC_TRANSLATE_DEGRADED, __VA_ARGS__)
 
 /* ---- filters.c ------------------------------------------------------------------------------ */
@@ -406,6 +413,10 @@ void tr_kong_limits_focused(struct tr_ctx *c, const struct tr_limits_focus *lf,
 
 /* ---- match.c -------------------------------------------------------------------------------- */
 
+/* A regex Kong's router for c's flavour takes (PCRE compiles it and, unless the flavour is
+ * traditional, the ATC router's Rust regex can too); why says what is wrong. */
+bool tr_regex_ok(struct tr_ctx *c, const char *re, char *why, size_t why_size);
+
 /* Called once per Kong route of a rule, in (match, host) order, by tr_plan_matches(). */
 typedef void (*kroute_fn)(struct route_ctx *rc, const struct match_plan *mp,
                           const struct rule_filters *f, int32_t host_index, json_object *tags,
@@ -431,6 +442,14 @@ char *tr_expression(struct tr_ctx *c, const struct match_plan *mp, const char *h
 char *tr_listen_scope(struct tr_ctx *c, const struct route_ctx *rc, int32_t host_index);
 /* Traditional router headers of a match: {Name: ["value"]}. */
 json_object *tr_trad_headers(struct tr_ctx *c, const struct match_plan *mp);
+
+/* ---- grpc.c: what a GRPCRoute changes (README.md "GRPCRoute") -------------------------------- */
+
+/* The match's gRPC method (mp->m->grpc_method) as mp->path; false when it cannot be expressed
+ * (the match's problem recorded). */
+bool tr_grpc_plan_method(struct route_ctx *rc, struct match_plan *mp);
+/* GRPCRoute's precedence facts of the match into k (after the HTTPRoute ones were set). */
+void tr_grpc_facts(const struct match_plan *mp, struct tr_kroute *k);
 
 /* ---- certs.c -------------------------------------------------------------------------------- */
 

@@ -38,13 +38,14 @@ static void obuf_json(struct tr_ctx *c, struct kgc_base_buf *b, json_object *o)
 
 /* ---- services and their Kong routes ---------------------------------------------------------- */
 
-static json_object *protocols(struct tr_ctx *c, bool http, bool https)
+/* The Kong route's protocols: http/https, or grpc/grpcs for a GRPCRoute (grpc.c). */
+static json_object *protocols(struct tr_ctx *c, bool http, bool https, bool grpc)
 {
     json_object *p = tr_jarr(c);
     if (http)
-        tr_jpush(c, p, tr_jstr(c, "http"));
+        tr_jpush(c, p, tr_jstr(c, grpc ? "grpc" : "http"));
     if (https)
-        tr_jpush(c, p, tr_jstr(c, "https"));
+        tr_jpush(c, p, tr_jstr(c, grpc ? "grpcs" : "https"));
     return p;
 }
 
@@ -91,12 +92,14 @@ static json_object *kroute_json(struct route_ctx *rc, const struct match_plan *m
     int64_t prio = k->prio;
     struct tr_ctx *c = rc->c;
     if (host_index >= 0)
-        *name = tr_printf(c, "httproute.%s.%s.%u.%u.h%d", rc->ns, rc->name, mp->rule, mp->match,
-                          host_index);
+        *name = tr_printf(c, "%s.%s.%s.%u.%u.h%d", tr_route_prefix(rc->r), rc->ns, rc->name,
+                          mp->rule, mp->match, host_index);
     else if (host_index == TR_HOSTS_ISO)
-        *name = tr_printf(c, "httproute.%s.%s.%u.%u.iso", rc->ns, rc->name, mp->rule, mp->match);
+        *name = tr_printf(c, "%s.%s.%s.%u.%u.iso", tr_route_prefix(rc->r), rc->ns, rc->name,
+                          mp->rule, mp->match);
     else
-        *name = tr_printf(c, "httproute.%s.%s.%u.%u", rc->ns, rc->name, mp->rule, mp->match);
+        *name = tr_printf(c, "%s.%s.%s.%u.%u", tr_route_prefix(rc->r), rc->ns, rc->name, mp->rule,
+                          mp->match);
     json_object *o = tr_jobj(c);
     if (c->flavor == TR_TRADITIONAL_COMPATIBLE && *name) {
         char id[37];
@@ -106,7 +109,8 @@ static json_object *kroute_json(struct route_ctx *rc, const struct match_plan *m
     tr_jset(c, o, "name", tr_jstr(c, *name));
     bool https_only = mp->has_redirect && mp->redirect.https_only;
     tr_jset(c, o, "protocols",
-            protocols(c, https_only ? false : rc->http, https_only || rc->https));
+            protocols(c, https_only ? false : rc->http, https_only || rc->https,
+                      rc->r->obj.kind == KGC_API_GRPCROUTE));
     if (c->flavor == TR_EXPRESSIONS) {
         const char *host = host_index >= 0 && rc->n_hosts ? rc->hosts[host_index] : NULL;
         char *expr = tr_expression(c, mp, host);
@@ -167,12 +171,12 @@ void tr_service_timeouts(struct route_ctx *rc, uint32_t ri, json_object *svc)
         return;
     int64_t ms = tr_duration_ms(t);
     if (ms < 0) {
-        tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, (int32_t)ri, -1, KGC_TRANSLATE_DEGRADED,
+        tr_problem(c, rc->r->obj.kind, rc->ns, rc->name, (int32_t)ri, -1, KGC_TRANSLATE_DEGRADED,
                    "timeout \"%.32s\" is not a duration: ignored", t);
         return;
     }
     if (ms == 0) {
-        tr_problem(c, KGC_API_HTTPROUTE, rc->ns, rc->name, (int32_t)ri, -1, KGC_TRANSLATE_DEGRADED,
+        tr_problem(c, rc->r->obj.kind, rc->ns, rc->name, (int32_t)ri, -1, KGC_TRANSLATE_DEGRADED,
                    "timeout 0 (none) cannot be expressed: Kong's 60 s default applies");
         return;
     }
@@ -251,12 +255,14 @@ static void write_service(struct tr_ctx *c, const struct tr_svc *v, struct kgc_b
     if (w.n != v->n_kr)
         c->oom = true;
     json_object *rule_tags =
-        tr_obj_tags_ext(c, KGC_API_HTTPROUTE, &rc->r->obj, (int32_t)ri, -1, true);
+        tr_obj_tags_ext(c, rc->r->obj.kind, &rc->r->obj, (int32_t)ri, -1, true);
     json_object *o = tr_jobj(c);
     tr_jset(c, o, "name", tr_jstr(c, v->name));
     /* protocol "http" and port 80 are Kong's defaults (kong/db/schema/entities/services.lua:17-18,
      * 36, 38 in 3.9.1): not written. No tags: the name leads back to the HTTPRoute and rule. */
     tr_jset(c, o, "host", tr_jstr(c, v->name));
+    if (rc->r->obj.kind == KGC_API_GRPCROUTE) /* HTTP/2 to the backends (grpc.c) */
+        tr_jset(c, o, "protocol", tr_jstr(c, "grpc"));
     tr_service_timeouts(rc, ri, o);
     if (w.n > 1)
         qsort(w.kr, w.n, sizeof(*w.kr), cmp_named);
@@ -271,7 +277,10 @@ static void write_service(struct tr_ctx *c, const struct tr_svc *v, struct kgc_b
         /* nothing to forward to: the Gateway API wants 500 */
         json_object *cfg = tr_jobj(c), *plugins = tr_jarr(c);
         tr_jset(c, cfg, "status_code", tr_jint(c, 500));
-        tr_jset(c, cfg, "message", tr_jstr(c, "no backend of this HTTPRoute rule is available"));
+        tr_jset(c, cfg, "message",
+                tr_jstr(c, rc->r->obj.kind == KGC_API_GRPCROUTE
+                               ? "no backend of this GRPCRoute rule is available"
+                               : "no backend of this HTTPRoute rule is available"));
         tr_jpush(c, plugins, tr_plugin(c, "request-termination", cfg, tr_jref(rule_tags)));
         tr_jset(c, o, "plugins", plugins);
     }

@@ -64,7 +64,9 @@ check() {
 
 # --- set-up: CRDs, the GatewayClass, the Kong proxy Service, base manifests, Secrets, kgc -------
 [[ -d $GWAPI/crds && -d $CONF ]] || { bad "Gateway API data: no $GWAPI/crds or $CONF (run make deps)"; finish; }
-k apply --server-side -f "$GWAPI/crds/" >/dev/null &&
+# crds/ and, from crds-more/, GRPCRoute's (kgc serves GRPCRoute; the other kinds there are
+# other route kinds kgc does not reconcile).
+k apply --server-side -f "$GWAPI/crds/" -f "$GWAPI/crds-more/gateway.networking.k8s.io_grpcroutes.yaml" >/dev/null &&
     k wait --for=condition=Established crd --all --timeout=30s >/dev/null ||
     { bad "Gateway API CRDs applied and established"; finish; }
 
@@ -84,12 +86,14 @@ start_kgc_on main "$KONG" --kong-probe-interval 500ms --publish-service kong/kon
 KGC_LOG=$TMP/kgc-main.log
 
 # --- base-manifests: the class and the shared Gateways -------------------------------------------
-# lok LISTENER...: a listener that is fine (accepted, refs resolved, programmed, HTTPRoute).
+# lok LISTENER...: a listener that is fine (accepted, refs resolved, programmed, HTTPRoute and
+# GRPCRoute: what HTTP and HTTPS listeners carry).
+HK=HTTPRoute,GRPCRoute
 lok() {
     local l
     for l; do
         printf 'L[%s].Accepted=True/Accepted; L[%s].ResolvedRefs=True/ResolvedRefs; ' "$l" "$l"
-        printf 'L[%s].Programmed=True/Programmed; L[%s].kinds=HTTPRoute; ' "$l" "$l"
+        printf 'L[%s].Programmed=True/Programmed; L[%s].kinds=%s; ' "$l" "$l" "$HK"
     done
 }
 # pok PARENT...: the route's parents entry for that Gateway is Accepted with its refs resolved.
@@ -137,7 +141,7 @@ k -n "$INFRA" patch gateway gateway-observed-generation-bump --type merge -p '{"
   {"name":"alternate","hostname":"foo.com","port":80,"protocol":"HTTP","allowedRoutes":{"namespaces":{"from":"All"}}}]}}' \
     >/dev/null
 check "gateway-observed-generation-bump (listener added)" <<EOF
-gateway $INFRA/gateway-observed-generation-bump | generation=2; Accepted=True/Accepted; Programmed=True/Programmed; listeners=http,alternate; L[alternate].Accepted=True/Accepted; L[alternate].Programmed=True/Programmed; L[alternate].kinds=HTTPRoute
+gateway $INFRA/gateway-observed-generation-bump | generation=2; Accepted=True/Accepted; Programmed=True/Programmed; listeners=http,alternate; L[alternate].Accepted=True/Accepted; L[alternate].Programmed=True/Programmed; L[alternate].kinds=$HK
 EOF
 delete gateway-observed-generation-bump
 
@@ -150,7 +154,7 @@ check gateway-invalid-route-kind <<EOF
 gateway $INFRA/gateway-only-invalid-route-kind | L[http].kinds=; L[http].ResolvedRefs=False/InvalidRouteKinds; L[http].attached=0
 gateway $INFRA/gateway-supported-and-invalid-route-kind | L[http].kinds=HTTPRoute; L[http].ResolvedRefs=False/InvalidRouteKinds; L[http].attached=0
 EOF
-TLS_BAD='L[https].kinds=HTTPRoute; L[https].ResolvedRefs=False/InvalidCertificateRef; L[https].Programmed=False/Invalid; L[https].attached=0; Programmed=False/Invalid'
+TLS_BAD='L[https].kinds=HTTPRoute,GRPCRoute; L[https].ResolvedRefs=False/InvalidCertificateRef; L[https].Programmed=False/Invalid; L[https].attached=0; Programmed=False/Invalid'
 check gateway-invalid-tls-configuration <<EOF
 gateway $INFRA/gateway-certificate-nonexistent-secret | $TLS_BAD
 gateway $INFRA/gateway-certificate-unsupported-group | $TLS_BAD
@@ -159,7 +163,7 @@ gateway $INFRA/gateway-certificate-malformed-secret | $TLS_BAD
 EOF
 check gateway-invalid-listeners-unsupported-protocol <<EOF
 gateway $INFRA/gateway-only-unsupported-protocols | Accepted=False/ListenersNotValid; L[invalid].Accepted=False/UnsupportedProtocol; L[invalid].kinds=; L[invalid].attached=0
-gateway $INFRA/gateway-supported-and-unsupported-protocols | Accepted=True/ListenersNotValid; L[http].Accepted=True/Accepted; L[http].kinds=HTTPRoute; L[http].attached=0; L[invalid].Accepted=False/UnsupportedProtocol; L[invalid].kinds=; L[invalid].attached=0
+gateway $INFRA/gateway-supported-and-unsupported-protocols | Accepted=True/ListenersNotValid; L[http].Accepted=True/Accepted; L[http].kinds=$HK; L[http].attached=0; L[invalid].Accepted=False/UnsupportedProtocol; L[invalid].kinds=; L[invalid].attached=0
 EOF
 check gateway-invalid-parameters-ref <<EOF
 gateway $INFRA/gateway-invalid-parameters-ref | Accepted=False/InvalidParameters
@@ -172,18 +176,18 @@ done
 # --- Secret ReferenceGrants: one at a time (their grants would cover each other) ----------------
 apply gateway-secret-missing-reference-grant
 check gateway-secret-missing-reference-grant <<EOF
-gateway $INFRA/gateway-secret-missing-reference-grant | L[https].kinds=HTTPRoute; L[https].ResolvedRefs=False/RefNotPermitted; L[https].Programmed=False/Invalid
+gateway $INFRA/gateway-secret-missing-reference-grant | L[https].kinds=$HK; L[https].ResolvedRefs=False/RefNotPermitted; L[https].Programmed=False/Invalid
 EOF
 delete gateway-secret-missing-reference-grant
 apply gateway-secret-invalid-reference-grant
 check gateway-secret-invalid-reference-grant <<EOF
-gateway $INFRA/gateway-secret-invalid-reference-grant | L[https].kinds=HTTPRoute; L[https].ResolvedRefs=False/RefNotPermitted; L[https].Programmed=False/Invalid
+gateway $INFRA/gateway-secret-invalid-reference-grant | L[https].kinds=$HK; L[https].ResolvedRefs=False/RefNotPermitted; L[https].Programmed=False/Invalid
 EOF
 delete gateway-secret-invalid-reference-grant
 for m in gateway-secret-reference-grant-specific gateway-secret-reference-grant-all-in-namespace; do
     apply $m
     check $m <<EOF
-gateway $INFRA/$m | Accepted=True/Accepted; Programmed=True/Programmed; L[https].kinds=HTTPRoute; L[https].Accepted=True/Accepted; L[https].ResolvedRefs=True/ResolvedRefs; L[https].Programmed=True/Programmed
+gateway $INFRA/$m | Accepted=True/Accepted; Programmed=True/Programmed; L[https].kinds=$HK; L[https].Accepted=True/Accepted; L[https].ResolvedRefs=True/ResolvedRefs; L[https].Programmed=True/Programmed
 EOF
     delete $m
 done
@@ -302,6 +306,47 @@ httproute $WEB/cross-namespace | parents=1; $(pok $INFRA/backend-namespaces)
 gateway $INFRA/backend-namespaces | L[http].attached=1
 EOF
 delete httproute-cross-namespace
+
+# --- GRPCRoute (conformance/tests/grpcroute-*.go: GatewayAndRoutesMustBeAccepted) ----------------
+# One manifest at a time, as the suite runs them: each route attaches to same-namespace's http
+# listener, so the Gateway counts exactly it.
+for m in grpcroute-exact-method-matching:exact-matching grpcroute-header-matching:grpc-header-matching \
+    grpcroute-named-rule:grpc-named-rules grpcroute-weight:weighted-backends; do
+    apply ${m%%:*}
+    check ${m%%:*} <<EOF
+grpcroute $INFRA/${m#*:} | parents=1; $(pok same-namespace)
+gateway $INFRA/same-namespace | L[http].attached=1; L[http].kinds=$HK
+EOF
+    delete ${m%%:*}
+done
+apply grpcroute-listener-hostname-matching
+G=grpcroute-listener-hostname-matching
+check grpcroute-listener-hostname-matching <<EOF
+gateway $INFRA/$G | $GW_OK; listeners=listener-1,listener-2,listener-3,listener-4; $(lok listener-1 listener-2 listener-3 listener-4) L[listener-1].attached=1; L[listener-2].attached=1; L[listener-3].attached=1; L[listener-4].attached=1
+grpcroute $INFRA/backend-v1 | parents=1; $(pok $INFRA/$G/listener-1)
+grpcroute $INFRA/backend-v2 | parents=1; $(pok $INFRA/$G/listener-2)
+grpcroute $INFRA/backend-v3 | parents=2; $(pok $INFRA/$G/listener-3 $INFRA/$G/listener-4)
+EOF
+delete grpcroute-listener-hostname-matching
+
+# --- an HTTPRoute and a GRPCRoute sharing a hostname on one listener (kgc's own group) -----------
+# GRPCRoute's godoc (apis/v1/grpcroute_types.go, spec.hostnames): exactly one of the two is
+# accepted, the older one (then the first by namespace/name); no upstream test has a manifest for
+# it. The HTTPRoute is created a second before the GRPCRoute (creationTimestamp has seconds).
+apply httproute-simple-same-namespace
+sleep 1.1
+apply grpcroute-exact-method-matching
+check "httproute + grpcroute on one hostname: the older HTTPRoute wins" <<EOF
+httproute $INFRA/gateway-conformance-infra-test | parents=1; $(pok same-namespace)
+grpcroute $INFRA/exact-matching | parents=1; P[same-namespace].Accepted=False/NotAllowedByListeners; P[same-namespace].ResolvedRefs=True/ResolvedRefs
+gateway $INFRA/same-namespace | L[http].attached=1
+EOF
+delete httproute-simple-same-namespace
+check "httproute + grpcroute: the HTTPRoute deleted, the GRPCRoute is accepted" <<EOF
+grpcroute $INFRA/exact-matching | parents=1; $(pok same-namespace)
+gateway $INFRA/same-namespace | L[http].attached=1
+EOF
+delete grpcroute-exact-method-matching
 
 # --- every route deleted: the shared Gateways count 0 again --------------------------------------
 check "all routes deleted" <<EOF

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # e2e: Kong serves exactly what the status says. Replays, through the test Kong's proxy, the
-# traffic expectations of every upstream HTTPRoute conformance test whose manifest is in
-# .deps/gateway-api/conformance (test/e2e/conformance/traffic.json: the facts of each test's
-# http.ExpectedResponse list, with the Go file and line), under both ATC router flavours:
+# traffic expectations of every upstream HTTPRoute and GRPCRoute conformance test whose manifest is
+# in .deps/gateway-api/conformance (test/e2e/conformance/traffic.json: the facts of each test's
+# http/grpc.ExpectedResponse list, with the Go file and line; gRPC calls as traffic.py describes:
+# routed and balanced by the test Kong, HTTP/2 itself not modelled), under both ATC router flavours:
 # traditional_compatible and expressions. Each flavour runs in parallel on its own test API
 # server, test Kong (--proxy-listen, --router-flavor) and kgc.
 #
@@ -65,7 +66,7 @@ flavour() {
     write_kubeconfig "$api" "$kc"
     kf() { KUBECONFIG=$kc timeout 60 "$KUBECTL" --cache-dir "$d/kcache" "$@"; }
     manifest() { conformance_manifest "$1" "$CLASS"; }
-    kf apply --server-side -f "$GWAPI/crds/" >/dev/null &&
+    kf apply --server-side -f "$GWAPI/crds/" -f "$GWAPI/crds-more/gateway.networking.k8s.io_grpcroutes.yaml" >/dev/null &&
         kf wait --for=condition=Established crd --all --timeout=30s >/dev/null || setup_bad "$f: CRDs"
     { gatewayclass_yaml "$CLASS"; kong_proxy_service_yaml "$PROXY_IP" "${p_http##*:}" "${p_https##*:}"; } |
         kf apply -f - >/dev/null || setup_bad "$f: GatewayClass and publish Service"

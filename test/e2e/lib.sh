@@ -111,10 +111,12 @@ start_apiserver() {
 }
 k() { timeout 60 "$KUBECTL" --cache-dir "$TMP/kcache" "$@"; }
 
-# apply_crds: the Gateway API CRDs, server-side, established (or the scenario ends).
+# apply_crds: the Gateway API CRDs kgc watches (crds/ and GRPCRoute's from crds-more/, as the
+# standard channel installs them), server-side, established (or the scenario ends).
 apply_crds() {
     [[ -d $GWAPI/crds ]] || { bad "Gateway API CRDs: no $GWAPI/crds (run make deps)"; finish; }
-    k apply --server-side -f "$GWAPI/crds/" >/dev/null &&
+    k apply --server-side -f "$GWAPI/crds/" \
+        -f "$GWAPI/crds-more/gateway.networking.k8s.io_grpcroutes.yaml" >/dev/null &&
         k wait --for=condition=Established crd --all --timeout=30s >/dev/null &&
         ok "Gateway API CRDs applied and established" || { bad "CRDs"; finish; }
 }

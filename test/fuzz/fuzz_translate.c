@@ -319,7 +319,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_object_put(doc);
 
     for (size_t i = 0; i < s.n; i++) {
-        const struct kgc_api_httproute *r = kgc_api_as_httproute(s.v[i]);
+        const struct kgc_api_httproute *r = kgc_api_as_route(s.v[i]);
         struct kgc_status_route_verdict v;
         if (r)
             kgc_translate_route_verdict(&a, r, &v);

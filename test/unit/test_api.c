@@ -230,6 +230,50 @@ static void test_httproute_fields(void **state)
     kgc_api_obj_unref(o);
 }
 
+/* A GRPCRoute parses into the HTTPRoute struct: method matches, headers, filters, backends; an
+ * HTTPRoute's path/method fields stay unset, the HTTPRoute downcast refuses it. */
+static void test_grpcroute_fields(void **state)
+{
+    (void)state;
+    static const char *const G =
+        "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"GRPCRoute\",\"metadata\":"
+        "{\"name\":\"g\",\"namespace\":\"ns\",\"generation\":2},\"spec\":{\"parentRefs\":[{"
+        "\"name\":\"gw\"}],\"hostnames\":[\"grpc.example.com\"],\"rules\":[{\"matches\":[{"
+        "\"method\":{\"type\":\"RegularExpression\",\"service\":\"pkg\\\\..*\",\"method\":"
+        "\"Get\"},\"headers\":[{\"name\":\"v\",\"value\":\"1\"}]},{\"headers\":[{\"name\":"
+        "\"w\",\"value\":\"2\"}]}],\"filters\":[{\"type\":\"ResponseHeaderModifier\","
+        "\"responseHeaderModifier\":{\"remove\":[\"x\"]}}],\"backendRefs\":[{\"name\":\"s\","
+        "\"port\":50051,\"weight\":3}],\"timeouts\":{\"request\":\"1s\"}}]}}";
+    struct kgc_api_obj *o = parse(KGC_API_GRPCROUTE, G);
+    assert_null(kgc_api_as_httproute(o));
+    const struct kgc_api_httproute *r = kgc_api_as_grpcroute(o);
+    assert_non_null(r);
+    assert_ptr_equal(kgc_api_as_route(o), r);
+    assert_true(kgc_api_is_route_kind(KGC_API_GRPCROUTE));
+    assert_int_equal(r->n_rules, 1);
+    const struct kgc_api_http_route_rule *rule = &r->rules[0];
+    assert_int_equal(rule->n_matches, 2);
+    assert_non_null(rule->matches[0].grpc_method);
+    assert_string_equal(rule->matches[0].grpc_method->type, "RegularExpression");
+    assert_string_equal(rule->matches[0].grpc_method->service, "pkg\\..*");
+    assert_string_equal(rule->matches[0].grpc_method->method, "Get");
+    assert_null(rule->matches[0].method);
+    assert_null(rule->matches[0].path.type);
+    assert_null(rule->matches[1].grpc_method);
+    assert_string_equal(rule->matches[1].headers[0].name, "w");
+    assert_string_equal(rule->filters[0].response_header_modifier->remove[0], "x");
+    assert_int_equal(rule->backend_refs[0].weight, 3);
+    assert_null(rule->timeout_request); /* not a GRPCRoute field */
+    char *s = emit(o);
+    assert_non_null(strstr(s, "\"kind\":\"GRPCRoute\""));
+    assert_non_null(strstr(s, "\"method\":{\"type\":\"RegularExpression\""));
+    free(s);
+    kgc_api_obj_unref(o);
+    assert_int_equal(kgc_api_kind_from_name("grpcroutes"), KGC_API_GRPCROUTE);
+    assert_true(kgc_api_kind_info(KGC_API_GRPCROUTE)->optional);
+    assert_false(kgc_api_kind_info(KGC_API_HTTPROUTE)->optional);
+}
+
 static void test_well_known_strings_are_shared(void **state)
 {
     (void)state;
@@ -654,6 +698,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gateway_fields),
         cmocka_unit_test(test_httproute_fields),
+        cmocka_unit_test(test_grpcroute_fields),
         cmocka_unit_test(test_well_known_strings_are_shared),
         cmocka_unit_test(test_core_kinds),
         cmocka_unit_test(test_invalid_values_are_recorded_not_fatal),

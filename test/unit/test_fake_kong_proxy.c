@@ -709,6 +709,91 @@ static void test_debug_header(void **state)
     kf_proxy_stop(f.p);
 }
 
+/* gRPC routes (Kong 3.9.1 handler.lua:1283-1310): a gRPC request (POST, application/grpc,
+ * /<service>/<method>) is routed by path like any other; Kong then answers 415 to a non-gRPC
+ * request and 426 to HTTP/1.x. With the fake-only "Kong-Test-Http-Version: 2" (debug header
+ * allowed) the request counts as HTTP/2: the grpcs check runs, then the balancer, and the echo
+ * names the target. */
+static void check_grpc_routes(enum kf_flavor flavor, const char *flavor_name)
+{
+    struct fixture f;
+    start(&f, flavor, true);
+    bool expr = flavor == KF_FLAVOR_EXPRESSIONS;
+    char doc[4096];
+    snprintf(doc, sizeof(doc),
+             "{\"_format_version\":\"3.0\",\"services\":["
+             "{\"name\":\"g1\",\"host\":\"u1\",\"protocol\":\"grpc\",\"routes\":[{\"name\":"
+             "\"echo\",\"protocols\":[\"grpc\",\"grpcs\"],\"strip_path\":false,%s}]},"
+             "{\"name\":\"g2\",\"host\":\"u2\",\"protocol\":\"grpc\",\"routes\":[{\"name\":"
+             "\"two\",\"protocols\":[\"grpcs\"],\"strip_path\":false,%s}]}],"
+             "\"upstreams\":[{\"name\":\"u1\",\"targets\":[{\"target\":\"10.0.0.1:8080\"}]},"
+             "{\"name\":\"u2\",\"targets\":[{\"target\":\"10.0.0.2:8080\"}]}]}",
+             expr ? "\"expression\":\"http.path == \\\"/pkg.Echo/Echo\\\"\""
+                  : "\"paths\":[\"~/pkg\\\\.Echo/Echo$\"]",
+             expr ? "\"expression\":\"http.path == \\\"/pkg.Echo/Two\\\"\""
+                  : "\"paths\":[\"~/pkg\\\\.Echo/Two$\"]");
+    configure(&f, doc, flavor_name);
+    static const char *const grpc[] = {"Content-Type: application/grpc", "Kong-Debug: 1", NULL};
+    static const char *const h2[] = {"Content-Type: application/grpc", "Kong-Debug: 1",
+                                     "Kong-Test-Http-Version: 2", NULL};
+    static const char *const plain[] = {"Content-Type: application/json", NULL};
+    /* HTTP/1.1: Kong's 426, after routing (the debug headers name the route) */
+    struct reply r = req("http", "127.0.0.1", f.http, "POST", "/pkg.Echo/Echo", grpc, "x");
+    assert_int_equal(r.status, 426);
+    assert_string_equal(jstr(r.json, "message", NULL), "Please use HTTP2 protocol");
+    assert_string_equal(hdr(&r, "Upgrade"), "HTTP/2");
+    assert_string_equal(hdr(&r, "Kong-Route-Name"), "echo");
+    json_object_put(r.json);
+    /* not gRPC: 415 */
+    r = req("http", "127.0.0.1", f.http, "POST", "/pkg.Echo/Echo", plain, "x");
+    assert_int_equal(r.status, 415);
+    assert_string_equal(jstr(r.json, "message", NULL), "Non-gRPC request matched gRPC route");
+    json_object_put(r.json);
+    /* "HTTP/2": proxied to the route's target */
+    r = req("http", "127.0.0.1", f.http, "POST", "/pkg.Echo/Echo", h2, "x");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(r.json, "kong", "target"), "10.0.0.1:8080");
+    assert_string_equal(jstr(r.json, "path", NULL), "/pkg.Echo/Echo");
+    json_object_put(r.json);
+    /* a grpcs-only route over cleartext: Kong's grpc-status 1; the expressions flavour appends
+     * net.protocol == "https" for grpcs (expressions.lua:20-28, 48-52): no route there */
+    r = req("http", "127.0.0.1", f.http, "POST", "/pkg.Echo/Two", h2, "x");
+    if (expr) {
+        assert_int_equal(r.status, 404);
+    } else {
+        assert_int_equal(r.status, 200);
+        assert_string_equal(hdr(&r, "grpc-status"), "1");
+        assert_string_equal(hdr(&r, "grpc-message"), "gRPC request matched gRPCs route");
+    }
+    json_object_put(r.json);
+    r = req("https", "127.0.0.1", f.https, "POST", "/pkg.Echo/Two", h2, "x");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(r.json, "kong", "target"), "10.0.0.2:8080");
+    json_object_put(r.json);
+    /* another method: no route; to a gRPC request (HTTP/2) Kong's error is gRPC-shaped:
+     * no body, grpc-status 5 (response.lua HTTP_TO_GRPC_STATUS[404]) */
+    r = req("http", "127.0.0.1", f.http, "POST", "/pkg.Echo/Three", h2, "x");
+    assert_int_equal(r.status, 404);
+    assert_string_equal(hdr(&r, "Content-Type"), "application/grpc");
+    assert_string_equal(hdr(&r, "grpc-status"), "5");
+    assert_string_equal(hdr(&r, "grpc-message"), "NotFound");
+    assert_string_equal(r.body, "");
+    json_object_put(r.json);
+    r = req("http", "127.0.0.1", f.http, "POST", "/pkg.Echo/Three", grpc, "x"); /* HTTP/1.1 */
+    assert_int_equal(r.status, 404);
+    assert_null(hdr(&r, "grpc-status"));
+    json_object_put(r.json);
+    kf_proxy_stop(f.p);
+}
+
+static void test_grpc_routes(void **state)
+{
+    (void)state;
+    check_grpc_routes(KF_FLAVOR_TRADITIONAL_COMPATIBLE, "traditional_compatible");
+    check_grpc_routes(KF_FLAVOR_EXPRESSIONS, "expressions");
+    check_grpc_routes(KF_FLAVOR_TRADITIONAL, "traditional");
+}
+
 static void test_config_swap(void **state)
 {
     (void)state;
@@ -938,6 +1023,7 @@ int main(void)
         cmocka_unit_test(test_https_only_routes),
         cmocka_unit_test(test_no_target_503),
         cmocka_unit_test(test_debug_header),
+        cmocka_unit_test(test_grpc_routes),
         cmocka_unit_test(test_config_swap),
         cmocka_unit_test(test_error_negotiation),
         cmocka_unit_test(test_tls_certificates),

@@ -181,6 +181,7 @@ struct fx {
     struct kgc_informer_options opts;
     struct kgc_k8s_options kopts;
     bool secrets; /* a Secrets informer instead of an HTTPRoutes one */
+    bool grpc;    /* a GRPCRoutes informer (an optional kind) instead */
 };
 
 static struct fx *fx_new(void)
@@ -205,7 +206,9 @@ static void fx_start(struct fx *f)
     struct kgc_err err = {0};
     assert_int_equal(kgc_k8s_client_new(&cfg, &f->kopts, &f->client, &err), 0);
     f->cache = kgc_cache_new();
-    enum kgc_api_kind kind = f->secrets ? KGC_API_SECRET : KGC_API_HTTPROUTE;
+    enum kgc_api_kind kind = f->secrets ? KGC_API_SECRET
+                             : f->grpc  ? KGC_API_GRPCROUTE
+                                        : KGC_API_HTTPROUTE;
     kgc_cache_add_handler(f->cache, kind, record, &f->rec);
     assert_int_equal(kgc_informer_new(f->client, f->cache, kind, &f->opts, &f->inf, &err), 0);
     assert_int_equal(kgc_informer_start(f->inf, &err), 0);
@@ -488,6 +491,45 @@ static void test_oversized_event_relists(void **state)
     free(event);
 }
 
+/* GRPCRoute's CRD absent (404 to the list): the kind is synced and empty at once, the list is
+ * retried with backoff (not counted as a list error), and the objects come once it is served.
+ * A kind that is not optional (HTTPRoute) never syncs on a 404. */
+static void test_optional_kind_absent_then_installed(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    f->grpc = true;
+    f->opts.backoff_initial_ns = 50 * KGC_NS_PER_MS;
+    f->opts.backoff_max_ns = 50 * KGC_NS_PER_MS;
+    f->sim.lists[0] = (struct list_version){{ROUTE("a", "1")}, "10"};
+    f->sim.n_lists = 1;
+    for (int i = 0; i < 3; i++)
+        f->sim.list_fail[i] = 404;
+    f->sim.n_list_fail = 3;
+    fx_start(f);
+    struct kgc_informer *infs[] = {f->inf};
+    assert_int_equal(kgc_informer_wait_synced(infs, 1, 5 * KGC_NS_PER_S), 0);
+    wait_watches(f, 1); /* the fourth list is served, then the watch */
+    const struct kgc_api_obj *o = kgc_cache_get(f->cache, KGC_API_GRPCROUTE, "apps", "a");
+    assert_non_null(o);
+    kgc_api_obj_unref(o);
+    struct kgc_informer_stats st;
+    kgc_informer_stats(f->inf, &st);
+    assert_int_equal(st.list_errors, 0);
+    assert_int_equal(st.lists, 1);
+    assert_true(f->sim.list_requests >= 4);
+    fx_free(f);
+
+    f = fx_new();
+    f->sim.lists[0] = (struct list_version){{NULL}, "1"};
+    f->sim.n_lists = 1;
+    f->sim.fail_every_list = 404;
+    fx_start(f);
+    infs[0] = f->inf;
+    assert_int_equal(kgc_informer_wait_synced(infs, 1, 200 * KGC_NS_PER_MS), KGC_ETIMEDOUT);
+    fx_free(f);
+}
+
 static void test_wait_synced_times_out_and_stop_is_prompt(void **state)
 {
     (void)state;
@@ -627,6 +669,7 @@ int main(void)
         cmocka_unit_test(test_expired_resume_after_backoff_lists_at_once),
         cmocka_unit_test(test_oversized_event_relists),
         cmocka_unit_test(test_wait_synced_times_out_and_stop_is_prompt),
+        cmocka_unit_test(test_optional_kind_absent_then_installed),
         cmocka_unit_test(test_resync_redelivers_every_object),
         cmocka_unit_test(test_watch_namespace),
         cmocka_unit_test(test_page_too_large_shrinks_pages),

@@ -155,10 +155,12 @@ static int create_json(const char *collection, const char *json)
 
 static void apply_crds(void)
 {
-    const char *files[] = {"gatewayclasses", "gateways", "httproutes", "referencegrants"};
-    for (size_t i = 0; i < 4; i++) {
+    const char *files[] = {"crds/gatewayclasses", "crds/gateways", "crds/httproutes",
+                           "crds/referencegrants",
+                           "crds-more/gateway.networking.k8s.io_grpcroutes"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char path[PATH_MAX + 64];
-        snprintf(path, sizeof(path), "%s/crds/%s.yaml", E.gwapi, files[i]);
+        snprintf(path, sizeof(path), "%s/%s.yaml", E.gwapi, files[i]);
         json_object *docs = yaml_file_to_json(path, NULL, NULL);
         assert_non_null(docs);
         json_object *crd = json_object_array_get_idx(docs, 0);
@@ -238,6 +240,16 @@ static char *make_object(enum kgc_api_kind k, int i, int v, const char *tls_crt,
                      "\"port\":80,\"weight\":%d}]}]}}",
                      i, nsi, i % 100, (i % 100) % NAMESPACES, i, v, v, i % 200, 1 + v);
         break;
+    case KGC_API_GRPCROUTE:
+        r = asprintf(&s,
+                     "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"GRPCRoute\","
+                     "\"metadata\":{\"name\":\"grpc-%d\",\"namespace\":\"ns-%d\"},\"spec\":{"
+                     "\"parentRefs\":[{\"name\":\"gw-%d\",\"namespace\":\"ns-%d\"}],\"hostnames\":"
+                     "[\"g%d.example.com\"],\"rules\":[{\"matches\":[{\"method\":{\"service\":"
+                     "\"pkg.S%d\",\"method\":\"M\"}}],\"backendRefs\":[{\"name\":\"svc-%d\","
+                     "\"port\":80,\"weight\":%d}]}]}}",
+                     i, nsi, i % 100, (i % 100) % NAMESPACES, i, v, i % 200, 1 + v);
+        break;
     case KGC_API_REFERENCEGRANT:
         r = asprintf(&s,
                      "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"ReferenceGrant\","
@@ -303,8 +315,12 @@ static const char *object_ns(enum kgc_api_kind k, int i)
 static const char *object_name(enum kgc_api_kind k, int i)
 {
     static char buf[64];
-    static const char *fmt[KGC_API_KIND_COUNT] = {"class-%d", "gw-%d",      "route-%d", "grant-%d",
-                                                  "svc-%d",   "svc-%d-abc", "tls-%d",   "extra-%d"};
+    static const char *fmt[KGC_API_KIND_COUNT] = {
+        [KGC_API_GATEWAYCLASS] = "class-%d",    [KGC_API_GATEWAY] = "gw-%d",
+        [KGC_API_HTTPROUTE] = "route-%d",       [KGC_API_GRPCROUTE] = "grpc-%d",
+        [KGC_API_REFERENCEGRANT] = "grant-%d",  [KGC_API_SERVICE] = "svc-%d",
+        [KGC_API_ENDPOINTSLICE] = "svc-%d-abc", [KGC_API_SECRET] = "tls-%d",
+        [KGC_API_NAMESPACE] = "extra-%d"};
     snprintf(buf, sizeof(buf), fmt[k], i);
     return buf;
 }
@@ -477,7 +493,10 @@ static void test_cache_converges_through_churn_and_faults(void **state)
     char *crt = NULL, *key = NULL;
     assert_int_equal(make_cert("e2e.example.com", &crt, &key), 0);
     /* 1,000 objects: how many of each kind */
-    static const int count[KGC_API_KIND_COUNT] = {10, 100, 400, 50, 200, 150, 80, 10};
+    static const int count[KGC_API_KIND_COUNT] = {
+        [KGC_API_GATEWAYCLASS] = 10,   [KGC_API_GATEWAY] = 100,       [KGC_API_HTTPROUTE] = 400,
+        [KGC_API_GRPCROUTE] = 40,      [KGC_API_REFERENCEGRANT] = 50, [KGC_API_SERVICE] = 200,
+        [KGC_API_ENDPOINTSLICE] = 150, [KGC_API_SECRET] = 80,         [KGC_API_NAMESPACE] = 10};
     int ops = 0, created = 0, updated = 0, deleted = 0;
     /* faults, spread through the churn */
     for (int k = 0; k < KGC_API_KIND_COUNT; k++) {
@@ -615,7 +634,7 @@ static void test_cache_converges_through_churn_and_faults(void **state)
             created, updated, deleted, objects, (unsigned long long)events,
             (unsigned long long)watches, (unsigned long long)relists,
             (unsigned long long)__atomic_load_n(&calls.calls, __ATOMIC_RELAXED), strlen(mine));
-    assert_int_equal(created, 1060);
+    assert_int_equal(created, 1100);
     assert_true(watches > KGC_API_KIND_COUNT); /* the cuts made them watch again */
     assert_true(relists > 0);                  /* the dropped history made them list again */
     free(mine);

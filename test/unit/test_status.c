@@ -104,15 +104,22 @@ static bool write_status(struct fixture_env *env, const struct kgc_status_gatewa
     return true;
 }
 
+/* The listener's supportedKinds: kind, and for an HTTPRoute one GRPCRoute after it (HTTP and
+ * HTTPS listeners carry both unless allowedRoutes.kinds narrows them). */
 static void expect_kinds(const struct kgc_status_listener *l, const char *kind)
 {
     if (!kind) {
         assert_int_equal(l->n_supported_kinds, 0);
         return;
     }
-    assert_int_equal(l->n_supported_kinds, 1);
+    bool http = strcmp(kind, "HTTPRoute") == 0;
+    assert_int_equal(l->n_supported_kinds, http ? 2 : 1);
     assert_string_equal(l->supported_kinds[0].group, KGC_STATUS_GROUP);
     assert_string_equal(l->supported_kinds[0].kind, kind);
+    if (http) {
+        assert_string_equal(l->supported_kinds[1].group, KGC_STATUS_GROUP);
+        assert_string_equal(l->supported_kinds[1].kind, "GRPCRoute");
+    }
 }
 
 /* ---- GatewayClass --------------------------------------------------------------------------- */
@@ -301,7 +308,9 @@ static void test_gateway_invalid_route_kind(void **state)
 
     compute(env, "gateway-supported-and-invalid-route-kind", &d);
     l = fixture_listener(&d, "http");
-    expect_kinds(l, "HTTPRoute");
+    /* allowedRoutes.kinds [HTTPRoute, InvalidRoute]: HTTPRoute alone (GRPCRoute not asked for) */
+    assert_int_equal(l->n_supported_kinds, 1);
+    assert_string_equal(l->supported_kinds[0].kind, "HTTPRoute");
     expect_listener(&d, "http", KGC_STATUS_RESOLVED_REFS, "False",
                     KGC_STATUS_R_INVALID_ROUTE_KINDS);
     assert_non_null(strstr(l->conditions[2].message, "InvalidRoute"));

@@ -60,6 +60,24 @@ static const struct kgc_api_httproute *route(struct fixture_env *env, const char
     return r;
 }
 
+static const struct kgc_api_httproute *groute(struct fixture_env *env, const char *ns,
+                                              const char *name)
+{
+    const struct kgc_api_httproute *r =
+        kgc_api_as_grpcroute(fixture_set_find(env->set, KGC_API_GRPCROUTE, ns, name));
+    if (!r)
+        fail_msg("no GRPCRoute %s/%s", ns, name);
+    return r;
+}
+
+static void gcompute(struct fixture_env *env, const char *ns, const char *name,
+                     struct kgc_status_httproute *out)
+{
+    struct kgc_err err = {0};
+    if (kgc_status_httproute_compute(&env->o, &env->lk, groute(env, ns, name), out, &err) != 0)
+        fail_msg("compute GRPCRoute %s/%s: %s", ns, name, err.msg);
+}
+
 static void compute(struct fixture_env *env, const char *ns, const char *name,
                     struct kgc_status_httproute *out)
 {
@@ -109,7 +127,7 @@ static bool write_status(struct fixture_env *env, const struct kgc_status_httpro
     if (!patch)
         return false;
     const struct kgc_api_obj *obj = fixture_set_patch_status(
-        env->set, KGC_API_HTTPROUTE, d->route->obj.meta.namespace, d->route->obj.meta.name, patch);
+        env->set, d->route->obj.kind, d->route->obj.meta.namespace, d->route->obj.meta.name, patch);
     json_object_put(patch);
     assert_non_null(obj);
     return true;
@@ -799,6 +817,133 @@ static void test_route_kong_limitation(void **state)
     kgc_status_httproute_release(&d);
 }
 
+/* ---- GRPCRoute (the same status code: kgc/api.h) ------------------------------------------ */
+
+/* grpcroute-exact-method-matching and grpcroute-listener-hostname-matching: accepted on the
+ * listeners they name, counted in attachedRoutes with the HTTPRoutes. */
+static void test_grpcroute_conformance(void **state)
+{
+    struct fixture_env *env = *state;
+    load(env, "grpcroute-exact-method-matching.yaml");
+    load(env, "grpcroute-listener-hostname-matching.yaml");
+    struct kgc_status_httproute d;
+    gcompute(env, INFRA, "exact-matching", &d);
+    assert_int_equal(d.n_parents, 1);
+    expect_accepted_resolved(&d.parents[0]);
+    assert_true(write_status(env, &d));
+    kgc_status_httproute_release(&d);
+    assert_int_equal(attached(env, "same-namespace", 0), 1);
+    load(env, "httproute-simple-same-namespace.yaml");       /* no hostname: shares one */
+    assert_int_equal(attached(env, "same-namespace", 0), 1); /* one of the two only */
+
+    gcompute(env, INFRA, "backend-v3", &d);
+    assert_int_equal(d.n_parents, 2);
+    expect_accepted_resolved(parent(&d, "grpcroute-listener-hostname-matching", "listener-3"));
+    expect_accepted_resolved(parent(&d, "grpcroute-listener-hostname-matching", "listener-4"));
+    kgc_status_httproute_release(&d);
+    for (uint32_t l = 0; l < 4; l++)
+        assert_int_equal(attached(env, "grpcroute-listener-hostname-matching", l), 1);
+}
+
+/* A listener whose allowedRoutes.kinds names HTTPRoute only refuses a GRPCRoute; a grant from
+ * HTTPRoutes does not cover a GRPCRoute's backend. */
+static void test_grpcroute_kinds_and_grants(void **state)
+{
+    struct fixture_env *env = *state;
+    add_yaml(env,
+             "kind: Gateway\nmetadata: {name: http-only, namespace: " INFRA "}\n"
+             "spec:\n  gatewayClassName: \"{GATEWAY_CLASS_NAME}\"\n  listeners:\n"
+             "  - {name: http, port: 80, protocol: HTTP, allowedRoutes: {kinds: "
+             "[{kind: HTTPRoute}]}}\n---\n"
+             "kind: GRPCRoute\nmetadata: {name: g, namespace: " INFRA "}\n"
+             "spec:\n  parentRefs: [{name: http-only}, {name: same-namespace}]\n"
+             "  rules: [{backendRefs: [{name: web-backend, namespace: " WEB ", port: 8080}]}]\n"
+             "---\nkind: ReferenceGrant\nmetadata: {name: http-only, namespace: " WEB "}\n"
+             "spec:\n  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, "
+             "namespace: " INFRA "}]\n  to: [{group: \"\", kind: Service}]\n");
+    struct kgc_status_httproute d;
+    gcompute(env, INFRA, "g", &d);
+    assert_int_equal(d.n_parents, 2);
+    const struct kgc_status_route_parent *p = parent(&d, "http-only", NULL);
+    expect(p, KGC_STATUS_ACCEPTED, "False", KGC_STATUS_R_NOT_ALLOWED_BY_LISTENERS);
+    assert_non_null(strstr(p->conditions[0].message, "a GRPCRoute"));
+    expect(parent(&d, "same-namespace", NULL), KGC_STATUS_ACCEPTED, "True", KGC_STATUS_R_ACCEPTED);
+    expect(p, KGC_STATUS_RESOLVED_REFS, "False", KGC_STATUS_R_REF_NOT_PERMITTED);
+    kgc_status_httproute_release(&d);
+    add_yaml(env, "kind: ReferenceGrant\nmetadata: {name: grpc, namespace: " WEB "}\n"
+                  "spec:\n  from: [{group: gateway.networking.k8s.io, kind: GRPCRoute, "
+                  "namespace: " INFRA "}]\n  to: [{group: \"\", kind: Service}]\n");
+    gcompute(env, INFRA, "g", &d);
+    expect(parent(&d, "same-namespace", NULL), KGC_STATUS_RESOLVED_REFS, "True",
+           KGC_STATUS_R_RESOLVED_REFS);
+    kgc_status_httproute_release(&d);
+}
+
+/* GRPCRoute's rule: an HTTPRoute and a GRPCRoute sharing a hostname on a listener — only the
+ * older (then the first by namespace/name) is accepted there; disjoint hostnames: both. */
+static void test_grpcroute_httproute_same_hostname(void **state)
+{
+    struct fixture_env *env = *state;
+    add_yaml(env, "kind: Gateway\nmetadata: {name: mixed, namespace: " INFRA "}\n"
+                  "spec:\n  gatewayClassName: \"{GATEWAY_CLASS_NAME}\"\n  listeners:\n"
+                  "  - {name: a, port: 80, protocol: HTTP, hostname: a.example.com}\n"
+                  "  - {name: wild, port: 80, protocol: HTTP, hostname: \"*.example.com\"}\n"
+                  "---\nkind: HTTPRoute\nmetadata: {name: h, namespace: " INFRA ", "
+                  "creationTimestamp: \"2026-01-01T00:00:00Z\"}\n"
+                  "spec:\n  parentRefs: [{name: mixed}]\n  hostnames: [a.example.com]\n"
+                  "  rules: [{backendRefs: [{name: infra-backend-v1, port: 8080}]}]\n---\n"
+                  "kind: GRPCRoute\nmetadata: {name: g, namespace: " INFRA ", "
+                  "creationTimestamp: \"2026-01-01T00:00:01Z\"}\n"
+                  "spec:\n  parentRefs: [{name: mixed}]\n"
+                  "  rules: [{backendRefs: [{name: grpc-infra-backend-v1, port: 8080}]}]\n");
+    /* the HTTPRoute is older: it keeps a.example.com on both listeners; the GRPCRoute (no
+     * hostnames) shares a.example.com with it on "a" and on "wild" (*.example.com covers it) */
+    struct kgc_status_httproute d;
+    compute(env, INFRA, "h", &d);
+    expect_accepted_resolved(&d.parents[0]);
+    assert_int_equal(d.parents[0].listeners, 3);
+    kgc_status_httproute_release(&d);
+    gcompute(env, INFRA, "g", &d);
+    expect(&d.parents[0], KGC_STATUS_ACCEPTED, "False", KGC_STATUS_R_NOT_ALLOWED_BY_LISTENERS);
+    assert_non_null(strstr(d.parents[0].conditions[0].message, "HTTPRoute " INFRA "/h"));
+    kgc_status_httproute_release(&d);
+    assert_int_equal(attached(env, "mixed", 0), 1);
+    assert_int_equal(attached(env, "mixed", 1), 1);
+
+    /* disjoint hostnames: the GRPCRoute takes b.example.com through the wildcard listener */
+    add_yaml(env, "kind: GRPCRoute\nmetadata: {name: g, namespace: " INFRA ", "
+                  "creationTimestamp: \"2026-01-01T00:00:01Z\", generation: 2}\n"
+                  "spec:\n  parentRefs: [{name: mixed}]\n  hostnames: [b.example.com]\n"
+                  "  rules: [{backendRefs: [{name: grpc-infra-backend-v1, port: 8080}]}]\n");
+    gcompute(env, INFRA, "g", &d);
+    expect_accepted_resolved(&d.parents[0]);
+    assert_int_equal(d.parents[0].listeners, 2); /* "wild" only */
+    kgc_status_httproute_release(&d);
+    assert_int_equal(attached(env, "mixed", 1), 2);
+
+    /* the GRPCRoute older: it wins, the HTTPRoute is refused where they share a.example.com
+     * (both listeners give it a.example.com) */
+    add_yaml(env, "kind: GRPCRoute\nmetadata: {name: g, namespace: " INFRA ", "
+                  "creationTimestamp: \"2025-01-01T00:00:00Z\", generation: 3}\n"
+                  "spec:\n  parentRefs: [{name: mixed}]\n"
+                  "  rules: [{backendRefs: [{name: grpc-infra-backend-v1, port: 8080}]}]\n");
+    compute(env, INFRA, "h", &d);
+    expect(&d.parents[0], KGC_STATUS_ACCEPTED, "False", KGC_STATUS_R_NOT_ALLOWED_BY_LISTENERS);
+    kgc_status_httproute_release(&d);
+    gcompute(env, INFRA, "g", &d);
+    expect_accepted_resolved(&d.parents[0]);
+    kgc_status_httproute_release(&d);
+
+    /* same creationTimestamp: the first by namespace/name (".../g" before ".../h") */
+    add_yaml(env, "kind: GRPCRoute\nmetadata: {name: g, namespace: " INFRA ", "
+                  "creationTimestamp: \"2026-01-01T00:00:00Z\", generation: 4}\n"
+                  "spec:\n  parentRefs: [{name: mixed}]\n"
+                  "  rules: [{backendRefs: [{name: grpc-infra-backend-v1, port: 8080}]}]\n");
+    compute(env, INFRA, "h", &d);
+    expect(&d.parents[0], KGC_STATUS_ACCEPTED, "False", KGC_STATUS_R_NOT_ALLOWED_BY_LISTENERS);
+    kgc_status_httproute_release(&d);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, env_setup, env_teardown)
@@ -824,6 +969,9 @@ int main(void)
         T(test_route_translator_verdict),
         T(test_route_verdict_pending),
         T(test_route_attachments),
+        T(test_grpcroute_conformance),
+        T(test_grpcroute_kinds_and_grants),
+        T(test_grpcroute_httproute_same_hostname),
     };
 #undef T
     return cmocka_run_group_tests_name("status_route", tests, NULL, NULL);

@@ -309,6 +309,14 @@ static const struct golden_case GOLDEN[] = {
     {"httproute-redirect-path.yaml", "kong-3.8", NULL, "3.8.1"},
     /* HTTPS listeners: hostname intersection, protocols and the certificate */
     {"httproute-https-listener.yaml", NULL, NULL, NULL},
+    /* GRPCRoute: grpc services and routes, method matches as paths (pkg/translate/grpc.c) */
+    {"grpcroute-exact-method-matching.yaml", NULL, NULL, NULL},
+    {"grpcroute-header-matching.yaml", NULL, NULL, NULL},
+    {"grpcroute-listener-hostname-matching.yaml", NULL, NULL, NULL},
+    {"grpcroute-named-rule.yaml", NULL, NULL, NULL},
+    {"grpcroute-weight.yaml", NULL, NULL, NULL},
+    {"grpcroute-exact-method-matching.yaml", "expressions", "expressions", NULL},
+    {"grpcroute-listener-hostname-matching.yaml", "expressions", "expressions", NULL},
 };
 
 static void golden_path(const struct golden_case *g, const char *ext, char *buf, size_t size)
@@ -482,6 +490,13 @@ GOLDEN_TEST(18)
 GOLDEN_TEST(19)
 GOLDEN_TEST(20)
 GOLDEN_TEST(21)
+GOLDEN_TEST(22)
+GOLDEN_TEST(23)
+GOLDEN_TEST(24)
+GOLDEN_TEST(25)
+GOLDEN_TEST(26)
+GOLDEN_TEST(27)
+GOLDEN_TEST(28)
 
 /* ---- unit tests -------------------------------------------------------------------------------
  */
@@ -2897,19 +2912,178 @@ static void test_incremental_matches_full(void **state)
     kgc_translate_output_free(&prev);
 }
 
+/* ---- GRPCRoute (pkg/translate/grpc.c) ----------------------------------------------------------
+ */
+
+#define GRPC_MATCHES                                                                               \
+    "apiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\n"                                  \
+    "metadata: {name: gm, namespace: " INFRA "}\n"                                                 \
+    "spec:\n"                                                                                      \
+    "  parentRefs: [{name: same-namespace}]\n"                                                     \
+    "  hostnames: [grpc.example.com]\n"                                                            \
+    "  rules:\n"                                                                                   \
+    "  - matches:\n"                                                                               \
+    "    - method: {service: pkg.Echo, method: Echo}\n"                                            \
+    "    - method: {service: pkg.Svc}\n"                                                           \
+    "    - method: {method: Ping}\n"                                                               \
+    "    - method: {type: RegularExpression, service: 'pkg\\.E.*', method: 'Get.+'}\n"             \
+    "    - method: {service: 'bad/svc', method: Echo}\n"                                           \
+    "      headers: [{name: version, value: two}]\n"                                               \
+    "    filters:\n"                                                                               \
+    "    - type: RequestHeaderModifier\n"                                                          \
+    "      requestHeaderModifier: {set: [{name: x-grpc, value: 'yes'}]}\n"                         \
+    "    - type: ResponseHeaderModifier\n"                                                         \
+    "      responseHeaderModifier: {add: [{name: x-out, value: '1'}]}\n"                           \
+    "    backendRefs:\n"                                                                           \
+    "    - {name: grpc-infra-backend-v1, port: 8080, weight: 3}\n"                                 \
+    "    - {name: grpc-infra-backend-v2, port: 8080, weight: 1}\n"                                 \
+    "  - matches:\n"                                                                               \
+    "    - headers: [{name: version, value: two}, {type: RegularExpression, name: color, "         \
+    "value: 'or.*'}]\n"                                                                            \
+    "    backendRefs: [{name: grpc-infra-backend-v2, port: 8080}]\n"
+
+/* Method matches as paths, headers, the header-modifier filters, weights; grpc protocols; an
+ * Exact name that is not a gRPC name is dropped with a reason; the test Kong accepts the result
+ * and its router sends each gRPC path to its route. */
+static void test_grpcroute_translation(void **state)
+{
+    struct tenv *t = *state;
+    add_endpoint_slices(&t->env);
+    add_yaml(&t->env, GRPC_MATCHES);
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    assert_int_equal(out.counts.grpc_routes, 1);
+    json_object *doc = parse_config(&out);
+    json_object *svc = find_service(doc, "grpcroute." INFRA ".gm.0");
+    assert_non_null(svc);
+    assert_string_equal(jstr_at(svc, "protocol"), "grpc");
+    json_object *r = must_route(doc, "grpcroute." INFRA ".gm.0.0");
+    assert_string_equal(jstr_at(r, "protocols.0"), "grpc");
+    assert_null(get(r, "methods"));
+    assert_string_equal(jstr_at(r, "paths.0"), "~/pkg\\.Echo/Echo$");
+    assert_string_equal(jstr_at(r, "hosts.0"), "grpc.example.com");
+    assert_string_equal(jstr_at(must_route(doc, "grpcroute." INFRA ".gm.0.1"), "paths.0"),
+                        "~/pkg\\.Svc$");
+    assert_string_equal(jstr_at(must_route(doc, "grpcroute." INFRA ".gm.0.1"), "paths.1"),
+                        "~/pkg\\.Svc/");
+    assert_string_equal(jstr_at(must_route(doc, "grpcroute." INFRA ".gm.0.2"), "paths.0"),
+                        "~/[^/]+/Ping$");
+    assert_string_equal(jstr_at(must_route(doc, "grpcroute." INFRA ".gm.0.3"), "paths.0"),
+                        "~/(?:pkg\\.E.*)/(?:Get.+)$");
+    assert_null(find_route(doc, "grpcroute." INFRA ".gm.0.4"));
+    const struct kgc_translate_problem *p = find_problem(&out, "gm", 0, 4, KGC_TRANSLATE_DROPPED);
+    assert_non_null(p);
+    assert_int_equal(p->kind, KGC_API_GRPCROUTE);
+    assert_non_null(strstr(p->message, "not a gRPC name"));
+    assert_non_null(find_plugin(r, "request-transformer"));
+    assert_non_null(find_plugin(r, "response-transformer"));
+    json_object *r1 = must_route(doc, "grpcroute." INFRA ".gm.1.0");
+    assert_string_equal(jstr_at(r1, "headers.version.0"), "two");
+    assert_string_equal(jstr_at(r1, "headers.color.0"), "~*or.*");
+    assert_string_equal(jstr_at(r1, "paths.0"), "/");
+    json_object *up = find_named(get(doc, "upstreams"), "grpcroute." INFRA ".gm.0");
+    assert_non_null(up);
+    assert_int_equal(json_object_array_length(get(up, "targets")), 4); /* two endpoints each */
+    assert_string_equal(jstr_at(up, "targets.0.weight"), "3750");      /* 3:1 per ten thousand */
+    /* the status hook: the rule is partially invalid (one match dropped), not the route */
+    struct kgc_status_route_verdict v;
+    kgc_translate_route_verdict(
+        &out, kgc_api_as_grpcroute(fixture_set_find(t->env.set, KGC_API_GRPCROUTE, INFRA, "gm")),
+        &v);
+    assert_null(v.accepted_reason);
+    /* names lead back to the GRPCRoute */
+    struct kgc_translate_owner o;
+    assert_int_equal(kgc_translate_entity_owner("route", "grpcroute." INFRA ".gm.0.3", NULL, 0, &o),
+                     0);
+    assert_int_equal(o.kind, KGC_API_GRPCROUTE);
+    assert_string_equal(o.name, "gm");
+    assert_int_equal(o.rule, 0);
+    assert_int_equal(o.match, 3);
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+
+    /* the expressions flavour: the same matches as expressions, accepted */
+    t->flavor = "expressions";
+    translate(t, &out);
+    assert_kong_accepts(&out, "expressions");
+    doc = parse_config(&out);
+    const char *e = jstr_at(must_route(doc, "grpcroute." INFRA ".gm.0.0.h0"), "expression");
+    assert_non_null(strstr(e, "http.path == \"/pkg.Echo/Echo\""));
+    assert_string_equal(jstr_at(must_route(doc, "grpcroute." INFRA ".gm.0.0.h0"), "protocols.0"),
+                        "grpc");
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
+/* A GRPCRoute change, and any change while GRPCRoutes exist, is translated in full by the
+ * incremental translator (stats.why_full says so), with the document of kgc_translate(); once the
+ * last GRPCRoute is gone, changes are incremental again. */
+static void test_grpcroute_incremental_falls_back(void **state)
+{
+    struct tenv *t = *state;
+    add_endpoint_slices(&t->env);
+    load(&t->env, "httproute-simple-same-namespace.yaml");
+    struct kgc_translate_state *st = kgc_translate_state_new();
+    assert_non_null(st);
+    struct kgc_translate_input in = {.lookup = &t->env.lk};
+    struct kgc_translate_incr_stats stats;
+    struct kgc_err err = {0};
+    struct {
+        const char *op;
+        enum kgc_api_kind kind;
+        const char *name;
+        bool full;
+        const char *why;
+    } steps[] = {
+        {"start", KGC_API_KIND_COUNT, NULL, true, NULL},
+        {"add grpcroute", KGC_API_GRPCROUTE, "exact-matching", true, "a GRPCRoute changed"},
+        {"service", KGC_API_SERVICE, "infra-backend-v1", true, "GRPCRoutes are present"},
+        {"delete grpcroute", KGC_API_GRPCROUTE, "exact-matching", true, "GRPCRoute"},
+        {"service again", KGC_API_SERVICE, "infra-backend-v1", false, NULL},
+    };
+    for (unsigned i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        if (i == 1)
+            load(&t->env, "grpcroute-exact-method-matching.yaml");
+        if (i == 3)
+            fixture_set_remove(t->env.set, KGC_API_GRPCROUTE, INFRA, "exact-matching");
+        struct kgc_translate_change ch = {steps[i].kind, INFRA, steps[i].name};
+        struct kgc_translate_output full = {0}, inc = {0};
+        assert_int_equal(kgc_translate(&in, &full, &err), 0);
+        assert_int_equal(kgc_translate_incremental(st, &in, steps[i].name ? &ch : NULL,
+                                                   steps[i].name ? 1 : 0, !steps[i].name, &inc,
+                                                   &stats, &err),
+                         0);
+        incr_same(&full, &inc, i, steps[i].op);
+        assert_int_equal(stats.full, steps[i].full);
+        if (steps[i].why && !strstr(stats.why_full ? stats.why_full : "", steps[i].why))
+            fail_msg("step %u: why_full \"%s\", want \"%s\"", i,
+                     stats.why_full ? stats.why_full : "(none)", steps[i].why);
+        assert_int_equal(full.counts.grpc_routes, i == 1 || i == 2 ? 1 : 0);
+        kgc_translate_output_free(&full);
+        kgc_translate_output_free(&inc);
+    }
+    kgc_translate_state_free(st);
+}
+
 int main(void)
+
 {
 #define G(i)                                                                                       \
     cmocka_unit_test_prestate_setup_teardown(golden_##i, golden_setup, tenv_teardown,              \
                                              (void *)&GOLDEN[i])
     const struct CMUnitTest tests[] = {
-        G(0),  G(1),  G(2),  G(3),  G(4),  G(5),  G(6),  G(7),  G(8),  G(9),  G(10),
-        G(11), G(12), G(13), G(14), G(15), G(16), G(17), G(18), G(19), G(20), G(21),
+        G(0),  G(1),  G(2),  G(3),  G(4),  G(5),  G(6),  G(7),  G(8),  G(9),
+        G(10), G(11), G(12), G(13), G(14), G(15), G(16), G(17), G(18), G(19),
+        G(20), G(21), G(22), G(23), G(24), G(25), G(26), G(27), G(28),
     };
-    _Static_assert(sizeof(GOLDEN) / sizeof(GOLDEN[0]) == 22, "one test per golden case");
+    _Static_assert(sizeof(GOLDEN) / sizeof(GOLDEN[0]) == 29, "one test per golden case");
     const struct CMUnitTest units[] = {
         cmocka_unit_test_setup_teardown(test_deterministic, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_incremental_matches_full, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_grpcroute_translation, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_grpcroute_incremental_falls_back, unit_setup,
+                                        tenv_teardown),
         cmocka_unit_test_setup_teardown(test_precedence_paths, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_precedence_hosts_and_ties, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_weights, unit_setup, tenv_teardown),

@@ -9,7 +9,7 @@ One expectation per line (blank lines and '#' comments skipped):
 
     LABEL | KIND NAMESPACE/NAME | ASSERTION; ASSERTION; ...
 
-KIND is gatewayclass, gateway or httproute (GatewayClass takes just NAME). Assertions:
+KIND is gatewayclass, gateway, httproute or grpcroute (GatewayClass takes just NAME). Assertions:
 
     Type=Status/Reason         object condition (GatewayClass, Gateway): exact status and reason
     Type=Status                ... any reason
@@ -41,13 +41,17 @@ import time
 GROUP = "gateway.networking.k8s.io"
 CONTROLLER = os.environ.get("KGC_CONTROLLER", "konghq.com/kgc-gateway-controller")
 KUBECTL = os.environ.get("KUBECTL", "kubectl")
-KINDS = {"gatewayclass": "GatewayClass", "gateway": "Gateway", "httproute": "HTTPRoute"}
+KINDS = {"gatewayclass": "GatewayClass", "gateway": "Gateway", "httproute": "HTTPRoute",
+         "grpcroute": "GRPCRoute"}
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
 KUBECTL_EXTRA = os.environ.get("KUBECTL_ARGS", "").split()
 
 
-def fetch():
-    """All GatewayClasses, Gateways and HTTPRoutes: {(kind, ns, name): obj}."""
-    cmd = [KUBECTL] + KUBECTL_EXTRA + ["get", "gatewayclasses,gateways,httproutes", "-A", "-o", "json"]
+def fetch(grpc=False):
+    """All GatewayClasses, Gateways and HTTPRoutes (and GRPCRoutes with grpc: their CRD may be
+    absent otherwise): {(kind, ns, name): obj}."""
+    res = "gatewayclasses,gateways,httproutes" + (",grpcroutes" if grpc else "")
+    cmd = [KUBECTL] + KUBECTL_EXTRA + ["get", res, "-A", "-o", "json"]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=15)
     except subprocess.TimeoutExpired:
@@ -147,7 +151,7 @@ def implicit(kind, obj):
             errs.append("listener statuses %s != spec listeners %s" % (got, spec_names))
         for l in st.get("listeners") or []:
             errs += conds_invariants(l.get("conditions"), gen, "L[%s]." % l.get("name"))
-    if kind == "HTTPRoute":
+    if kind in ROUTE_KINDS:
         ns = md.get("namespace", "")
         spec_refs = [ref_key(r, ns) for r in obj.get("spec", {}).get("parentRefs") or []]
         for p in our_parents(obj):
@@ -263,7 +267,7 @@ def main():
     deadline = time.monotonic() + timeout
     results, fetch_err = None, None
     while True:
-        objs, fetch_err = fetch()
+        objs, fetch_err = fetch(any(e["kind"] == "GRPCRoute" for e in exps))
         if objs is not None:
             results = run_once(exps, objs)
             if all(not r for r in results):

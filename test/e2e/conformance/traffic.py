@@ -6,10 +6,12 @@ Used by test/e2e/conformance_traffic.sh, once per router flavour. Subcommands:
   traffic.py endpoints                 one EndpointSlice per Service of the conformance namespaces,
                                        each Service on its own fake IP (10.244.0.N); prints the
                                        map "IP ns/name" the replay identifies backends by
-  traffic.py run TEST                  waits for kgc (status of every HTTPRoute at its generation,
+  traffic.py run TEST                  waits for kgc (status of every HTTPRoute and GRPCRoute at its
+                                       generation,
                                        Kong holding the routes kgc accepted), then sends TEST's
                                        expectations; one result line each (below)
-  traffic.py settle                    waits until Kong holds no HTTPRoute entity (after a delete)
+  traffic.py settle                    waits until Kong holds no HTTPRoute or GRPCRoute entity (after
+                                       a delete)
   traffic.py table FILE...             per-flavour tables from the result files
 
 Environment: API (test API server URL), KONG_ADMIN, PROXY_HTTP, PROXY_HTTPS (host:port of the
@@ -26,6 +28,12 @@ What stands in for what the real suite sees (the test Kong does not connect upst
 - the backend is the one whose fake IP is the echo's kong.target (the suite reads the pod name);
   the namespace is that backend's (the echo's own "namespace" is the route's tag);
 - kong.target == INVALID_TARGET counts as the 500 kgc's --invalid-backend-listen answers.
+- a gRPC request ("grpc": true, GRPCRoute tests) is a POST of an empty gRPC message frame with
+  Content-Type application/grpc and the test Kong's fake-only "Kong-Test-Http-Version: 2" (it
+  stands for HTTP/2, which the test Kong does not speak): Kong's router, its gRPC checks and
+  balancer run, and the echo names the target; the gRPC service and method are the path
+  (/<service>/<method>), the authority the Host, the metadata the headers. Not exercised: HTTP/2,
+  gRPC framing of the answer, grpc_pass to a real backend.
 """
 import http.client
 import json
@@ -100,11 +108,15 @@ def kong_hash():
         return None
 
 
+ROUTE_PREFIX = {"HTTPRoute": "httproute", "GRPCRoute": "grpcroute"}  # Kong entity names
+
+
 def routes():
     out = []
     for ns in NAMESPACES:
-        st, body = api("GET", "%s/namespaces/%s/httproutes" % (GW, ns))
-        out += (body or {}).get("items", [])
+        for plural in ("httproutes", "grpcroutes"):
+            st, body = api("GET", "%s/namespaces/%s/%s" % (GW, ns, plural))
+            out += (body or {}).get("items", [])
     return out
 
 
@@ -127,7 +139,7 @@ def settled(rs):
         if not cs or any(c.get("observedGeneration") != m["generation"] for c in cs):
             return False
         acc = any(c["type"] == "Accepted" and c["status"] == "True" for c in cs)
-        pre = "httproute.%s.%s." % (m["namespace"], m["name"])
+        pre = "%s.%s.%s." % (ROUTE_PREFIX.get(r.get("kind"), "httproute"), m["namespace"], m["name"])
         if acc and not any(n.startswith(pre) for n in names):
             return False
     return True
@@ -170,12 +182,17 @@ def send(req, gw_addr):
     else:
         conn = http.client.HTTPConnection(h, int(p), timeout=5)
     hdrs = {"Host": req.get("host") or gw_addr}
+    body = None
+    if req.get("grpc"):
+        body = b"\x00\x00\x00\x00\x00"  # one uncompressed gRPC message of 0 bytes
+        hdrs.update({"Content-Type": "application/grpc", "TE": "trailers",
+                     "Kong-Test-Http-Version": "2", "Content-Length": str(len(body))})
     hdrs.update(req.get("headers") or {})
-    conn.putrequest(req.get("method", "GET"), req["path"], skip_host=True,
-                    skip_accept_encoding=True)
+    conn.putrequest(req.get("method", "POST" if req.get("grpc") else "GET"), req["path"],
+                    skip_host=True, skip_accept_encoding=True)
     for k, v in hdrs.items():
         conn.putheader(k, v)
-    conn.endheaders()
+    conn.endheaders(body)
     r = conn.getresponse()
     body = r.read()
     rh = {}
@@ -248,7 +265,7 @@ def check(x, ipmap, gw_addr, certder):
     up_path = exp.get("upstream_path", req["path"])
     up_host = exp.get("upstream_host") if explicit else req.get("host")
     want_h = exp.get("upstream_headers") if explicit else req.get("headers")
-    up_method = "GET" if explicit else req.get("method", "GET")
+    up_method = "GET" if explicit else req.get("method", "POST" if req.get("grpc") else "GET")
     if echo.get("path") != up_path:
         errs.append("upstream path %r, want %r" % (echo.get("path"), up_path))
     if up_host and echo.get("host") != up_host:
@@ -387,9 +404,9 @@ def run(test):
 
 
 def settle():
-    ok = wait(lambda: not any(n.startswith("httproute.") for n in kong_route_names()), 5)
+    ok = wait(lambda: not any(n.startswith(("httproute.", "grpcroute.")) for n in kong_route_names()), 5)
     if not ok:
-        print("# Kong still holds HTTPRoute entities 5 s after the delete", file=sys.stderr)
+        print("# Kong still holds HTTPRoute or GRPCRoute entities 5 s after the delete", file=sys.stderr)
 
 
 def table(files):

@@ -54,7 +54,8 @@ struct dp_route {
     const char *id, *name;
     int service; /* index into services, or -1 */
     bool https_only;
-    bool grpc;
+    bool grpc;          /* protocols has grpc or grpcs */
+    bool grpc_only_tls; /* protocols has grpcs and not grpc */
     int redirect_code;
     const char *k8s_namespace; /* the route's "k8s-namespace:" tag, for the echo (fake) */
 };
@@ -459,6 +460,7 @@ static int build_routes(struct kf_dp *dp, enum kf_flavor flavor, long now, char 
             dr->service = svc;
             dr->https_only = jarr_has(protocols, "https") && !jarr_has(protocols, "http");
             dr->grpc = jarr_has(protocols, "grpc") || jarr_has(protocols, "grpcs");
+            dr->grpc_only_tls = jarr_has(protocols, "grpcs") && !jarr_has(protocols, "grpc");
             json_object *code = jget(copy, "https_redirect_status_code");
             dr->redirect_code = code ? json_object_get_int(code) : 426;
             dr->k8s_namespace = route_ns_tag(copy);
@@ -1042,10 +1044,56 @@ struct run {
     struct kf_balancer_extra bx;
 };
 
-/* kong.response.error: the default error body and the caller's extra headers */
+/* The request counts as HTTP/2 (fake-specific: the test Kong speaks HTTP/1.x; with
+ * --allow-debug-header, "Kong-Test-Http-Version: 2" stands for HTTP/2). */
+static bool fake_http2(const struct run *r)
+{
+    const char *hv =
+        r->x->debug_header_allowed ? kf_hdrs_get(r->c->headers, "Kong-Test-Http-Version") : NULL;
+    return hv && strcmp(hv, "2") == 0;
+}
+
+/* kong/pdk/response.lua is_grpc_request (3.9.1 lines 647-652): application/grpc over HTTP/2. */
+static bool grpc_request(const struct run *r)
+{
+    const char *ct = kf_hdrs_get(r->c->headers, "Content-Type");
+    return ct && strncmp(ct, "application/grpc", 16) == 0 && fake_http2(r);
+}
+
+/* kong.response.error: the default error body and the caller's extra headers; for a gRPC
+ * request no body, Content-Type application/grpc, grpc-status from the HTTP status and
+ * grpc-message its name (response.lua:87-118, 686-711, 790-793, 1148-1156). */
 static int kong_error(struct run *r, int status, const char *msg)
 {
-    return kf_dp_error(r->resp, status, msg, kf_hdrs_get(r->c->headers, "Accept"), r->rid);
+    if (!grpc_request(r))
+        return kf_dp_error(r->resp, status, msg, kf_hdrs_get(r->c->headers, "Accept"), r->rid);
+    static const struct {
+        int http, grpc;
+    } TO_GRPC[] = {{200, 0}, {400, 3}, {401, 16}, {403, 7},  {404, 5},  {409, 6},
+                   {429, 8}, {499, 1}, {500, 13}, {501, 12}, {503, 14}, {504, 4}};
+    static const char *const NAMES[] = {
+        "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+        "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+        "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+        "DataLoss", "Unauthenticated"};
+    int g = status >= 500 && status <= 599   ? 13
+            : status >= 400 && status <= 499 ? 3
+            : status >= 200 && status <= 299 ? 0
+                                             : 2;
+    for (size_t i = 0; i < sizeof(TO_GRPC) / sizeof(TO_GRPC[0]); i++)
+        if (TO_GRPC[i].http == status)
+            g = TO_GRPC[i].grpc;
+    (void)msg; /* error() sends no body to a gRPC client: grpc-message is the status's name */
+    char gs[8];
+    snprintf(gs, sizeof(gs), "%d", g);
+    r->resp->status = status;
+    free(r->resp->body);
+    r->resp->body = NULL;
+    r->resp->body_len = 0;
+    int rc = kf_hdrs_set(&r->resp->headers, "Content-Type", "application/grpc");
+    rc = rc ? rc : kf_hdrs_set(&r->resp->headers, "grpc-status", gs);
+    rc = rc ? rc : kf_hdrs_set(&r->resp->headers, "grpc-message", NAMES[g]);
+    return rc;
 }
 
 /* kong/runloop/handler.lua header_filter after (3.9.1 lines 1539-1605) */
@@ -1308,18 +1356,35 @@ static int run_matched(struct run *r, const struct kf_match *m, struct pick *plu
             return rc;
         }
     }
-    /* gRPC routes (handler.lua:1285-1310) */
+    /* gRPC routes (handler.lua:1283-1310) */
     if (rt->grpc) {
         const char *ct = kf_hdrs_get(c->headers, "Content-Type");
         if (!ct || strncmp(ct, "application/grpc", 16) != 0) {
             r->resp->short_circuit = true;
             return kong_error(r, 415, "Non-gRPC request matched gRPC route");
         }
-        r->resp->short_circuit = true; /* HTTP/1.x: the test Kong has no HTTP/2 */
-        rc = kong_error(r, 426, "Please use HTTP2 protocol");
-        rc = rc ? rc : kf_hdrs_set(&r->resp->headers, "Connection", "Upgrade");
-        rc = rc ? rc : kf_hdrs_set(&r->resp->headers, "Upgrade", "HTTP/2");
-        return rc;
+        /* The test Kong speaks HTTP/1.x only. Fake-specific: with --allow-debug-header, the
+         * request header "Kong-Test-Http-Version: 2" stands for an HTTP/2 request, so that the
+         * rest of the runloop (the grpcs check, the balancer, the echo naming the target) runs
+         * for gRPC routes; nothing of HTTP/2 or of gRPC's framing is modelled. */
+        if (!fake_http2(r)) {
+            r->resp->short_circuit = true;
+            rc = kong_error(r, 426, "Please use HTTP2 protocol");
+            rc = rc ? rc : kf_hdrs_set(&r->resp->headers, "Connection", "Upgrade");
+            rc = rc ? rc : kf_hdrs_set(&r->resp->headers, "Upgrade", "HTTP/2");
+            return rc;
+        }
+        if (rt->grpc_only_tls && strcmp(fwd_proto, "https") != 0) {
+            /* kong.response.exit(200, nil, {...}) (handler.lua:1302-1308) */
+            r->resp->short_circuit = true;
+            r->resp->status = 200;
+            rc = kf_hdrs_set(&r->resp->headers, "Content-Type", "application/grpc");
+            rc = rc ? rc : kf_hdrs_set(&r->resp->headers, "grpc-status", "1");
+            rc = rc ? rc
+                    : kf_hdrs_set(&r->resp->headers, "grpc-message",
+                                  "gRPC request matched gRPCs route");
+            return rc;
+        }
     }
 
     /* the upstream request the plugins see */
