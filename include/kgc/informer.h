@@ -17,6 +17,11 @@
  * the limit (down to 1) rather than failing the whole list; an object that cannot be parsed is
  * skipped and counted (parse_errors), the rest is stored.
  *
+ * Optional kinds (struct kgc_api_kind_info.optional: KongPlugin, KongClusterPlugin, whose CRDs
+ * may not be installed): a list answered 404 stores an empty list, counts as synced (kgc runs
+ * without the kind; one warning "kind not served") and is tried again every backoff_max; once the
+ * CRD is installed the next list finds it and the informer watches as usual.
+ *
  * has_synced becomes true once the first list is stored; the controller waits for every
  * informer (kgc_informer_wait_synced) before starting its workers. Cache handlers run on the
  * informer's thread. Time is the real clock (the informer waits on the network anyway). */

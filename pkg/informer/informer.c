@@ -13,6 +13,7 @@
 
 #define COMPONENT     "informer"
 #define RELIST        (-1100) /* internal: the watch callback asks for a list */
+#define NOT_SERVED    (-1101) /* internal: an optional kind's list answered 404 (no CRD) */
 #define LIST_RESTARTS 3       /* an expired continue token restarts the list this often */
 
 void kgc_informer_options_default(struct kgc_informer_options *o)
@@ -48,6 +49,7 @@ struct kgc_informer {
     pthread_cond_t cv;  /* signalled on stop and on sync */
     bool stopping;
     bool synced;
+    bool not_served; /* an optional kind whose last list answered 404 */
     struct kgc_informer_stats stats;
 
     /* thread-private */
@@ -208,9 +210,10 @@ static int do_list(struct kgc_informer *inf)
                 inf->stats.relists++;
             inf->stats.lists++;
             inf->stats.synthetic_deletes += res.deleted;
-            bool first = !inf->synced;
+            bool first = !inf->synced || inf->not_served;
             inf->synced = true;
             inf->stats.synced = true;
+            inf->not_served = false;
             pthread_cond_broadcast(&inf->cv);
             pthread_mutex_unlock(&inf->mu);
             kgc_info(COMPONENT, first ? "synced" : "relisted", KGC_F_STR("kind", inf->info->name),
@@ -234,6 +237,27 @@ static int do_list(struct kgc_informer *inf)
                      KGC_F_STR("kind", inf->info->name), KGC_F_INT("limit", limit),
                      KGC_F_STR("error", err.msg));
             continue;
+        }
+        if (rc == KGC_ENOENT && inf->info->optional) {
+            /* The kind's CRD is not installed: nothing of it exists. Store that (objects of a
+             * deleted CRD go with it) and count as synced, so kgc runs without the kind. */
+            struct kgc_cache_replace_result res;
+            if (kgc_cache_replace(inf->cache, inf->kind, NULL, 0, &res) != 0)
+                return KGC_ENOMEM;
+            pthread_mutex_lock(&inf->mu);
+            bool first = !inf->synced, was = inf->not_served;
+            inf->synced = true;
+            inf->stats.synced = true;
+            inf->not_served = true;
+            inf->stats.synthetic_deletes += res.deleted;
+            pthread_cond_broadcast(&inf->cv);
+            pthread_mutex_unlock(&inf->mu);
+            if (first || !was)
+                kgc_warn(COMPONENT, "kind not served (its CRD is not installed): watching none",
+                         KGC_F_STR("kind", inf->info->name),
+                         KGC_F_STR("group", inf->info->group),
+                         KGC_F_INT("retry_s", inf->opts.backoff_max_ns / KGC_NS_PER_S));
+            return NOT_SERVED;
         }
         if (rc != KGC_EGONE) {
             kgc_warn(COMPONENT, "list failed", KGC_F_STR("kind", inf->info->name),
@@ -393,6 +417,11 @@ static void *run(void *arg)
             int rc = do_list(inf);
             if (rc == KGC_ESHUTDOWN)
                 break;
+            if (rc == NOT_SERVED) { /* look again later: the CRD may be installed meanwhile */
+                if (!sleep_or_stop(inf, inf->opts.backoff_max_ns))
+                    break;
+                continue;
+            }
             if (rc != 0) {
                 if (!backoff(inf))
                     break;
