@@ -168,6 +168,9 @@ struct kgc_translate_problem {
     enum kgc_translate_severity severity;
     char *message; /* owned, one line, relative to the rule/match named above ("filters[1]
                       ExtensionRef is not supported; ...") */
+    const char *ref_reason; /* static, or NULL: a NOTE that is an unresolved reference (a Kong
+                               plugin that does not exist, ...): the route's ResolvedRefs is
+                               False with this reason (BackendNotFound, InvalidKind) */
 };
 
 /* Numbers of entities in the configuration. */
