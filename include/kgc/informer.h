@@ -19,8 +19,9 @@
  *
  * Optional kinds (struct kgc_api_kind_info.optional: KongPlugin, KongClusterPlugin, whose CRDs
  * may not be installed): a list answered 404 stores an empty list, counts as synced (kgc runs
- * without the kind; one warning "kind not served") and is tried again every backoff_max; once the
- * CRD is installed the next list finds it and the informer watches as usual.
+ * without the kind; one warning "kind not served") and is tried again every not_served_retry_ns
+ * (a cheap 404); once the CRD is installed the next list finds it and the informer watches as
+ * usual.
  *
  * has_synced becomes true once the first list is stored; the controller waits for every
  * informer (kgc_informer_wait_synced) before starting its workers. Cache handlers run on the
@@ -51,6 +52,8 @@ struct kgc_informer_options {
     uint32_t watch_timeout_min_s; /* timeoutSeconds is uniform in [min, 2*min) (300, as
                                      client-go) */
     uint64_t min_watch_ns;        /* a watch that ends sooner with no event is a failure (1 s) */
+    uint64_t not_served_retry_ns; /* an optional kind whose list answered 404 (its CRD is not
+                                     installed) is listed again this often (5 s) */
 };
 
 /* Fills o with the defaults above. */

@@ -315,6 +315,14 @@ int kgc_status_httproute_attachments(const struct kgc_status_options *o,
 
 /* ---- patch -------------------------------------------------------------------------------- */
 
+/* The merge patch giving a KongPlugin/KongClusterPlugin the Programmed condition (computed by
+ * kgc_sync_plugin_status(); other types are kept, lastTransitionTime moves only with the status,
+ * observedGeneration is the object's); *patch = NULL when nothing would change. now: RFC 3339
+ * (NULL: the wall clock). Returns 0, KGC_EINVAL or KGC_ENOMEM. */
+int kgc_status_kongplugin_patch(const struct kgc_api_kongplugin *current,
+                                const struct kgc_status_condition *programmed, const char *now,
+                                json_object **patch, struct kgc_err *err);
+
 /* The JSON merge patch writing desired onto current (NULL: the object desired was computed
  * from), or *patch = NULL when nothing would change (or the object is not kgc's). The patch
  * carries current's resourceVersion. Returns 0 and a new tree the caller puts, KGC_EINVAL,

@@ -301,6 +301,12 @@ int kgc_translate_entity_owner(const char *entity_type, const char *entity_name,
                                const char *const *tags, size_t n_tags,
                                struct kgc_translate_owner *owner);
 
+/* Why kgc cannot use plugin object p as a Kong plugin (no plugin name, a config it could not
+ * parse, configFrom or configPatches, which kgc does not apply), in buf (or a static text), or
+ * NULL when it can. A route naming such a plugin answers 500 (pkg/translate/plugins.c). */
+const char *kgc_translate_plugin_problem(const struct kgc_api_kongplugin *p, char *buf,
+                                         size_t size);
+
 /* "note" | "limitation" | "degraded" | "dropped". */
 const char *kgc_translate_severity_name(enum kgc_translate_severity s);
 

@@ -29,6 +29,7 @@ void kgc_informer_options_default(struct kgc_informer_options *o)
     o->backoff_reset_ns = 120 * KGC_NS_PER_S;
     o->watch_timeout_min_s = 300;
     o->min_watch_ns = 1 * KGC_NS_PER_S;
+    o->not_served_retry_ns = 5 * KGC_NS_PER_S;
 }
 
 struct kgc_informer {
@@ -256,7 +257,7 @@ static int do_list(struct kgc_informer *inf)
                 kgc_warn(COMPONENT, "kind not served (its CRD is not installed): watching none",
                          KGC_F_STR("kind", inf->info->name),
                          KGC_F_STR("group", inf->info->group),
-                         KGC_F_INT("retry_s", inf->opts.backoff_max_ns / KGC_NS_PER_S));
+                         KGC_F_INT("retry_s", inf->opts.not_served_retry_ns / KGC_NS_PER_S));
             return NOT_SERVED;
         }
         if (rc != KGC_EGONE) {
@@ -418,7 +419,8 @@ static void *run(void *arg)
             if (rc == KGC_ESHUTDOWN)
                 break;
             if (rc == NOT_SERVED) { /* look again later: the CRD may be installed meanwhile */
-                if (!sleep_or_stop(inf, inf->opts.backoff_max_ns))
+                if (!sleep_or_stop(inf, inf->opts.not_served_retry_ns ? inf->opts.not_served_retry_ns
+                                                                      : 5 * KGC_NS_PER_S))
                     break;
                 continue;
             }

@@ -317,6 +317,8 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh);
 
 /* exclude.c (syncer thread unless said otherwise) */
 const char *kgc_sync_kind_name(enum kgc_api_kind kind);
+/* The key of a plugin object in a blob's set (build.c): "<Kind>:<cache key>". */
+void kgc_sync_plugin_key(const struct kgc_api_obj *obj, char *out, size_t size);
 /* A lookup over s->lookup that hides the broken objects. */
 struct kgc_status_lookup kgc_sync_hiding_lookup(struct kgc_sync *s);
 /* Drops the broken entries whose object changed or is gone and announces them (mu not held). */

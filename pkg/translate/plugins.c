@@ -71,8 +71,8 @@ static bool next_name(const char **pos, char *buf, size_t size)
     return false;
 }
 
-/* Why p cannot be used as a Kong plugin, or NULL. */
-static const char *unusable(const struct kgc_api_kongplugin *p, char *buf, size_t size)
+const char *kgc_translate_plugin_problem(const struct kgc_api_kongplugin *p, char *buf,
+                                         size_t size)
 {
     if (!p->plugin || !p->plugin[0])
         return "has no plugin name";
@@ -115,7 +115,7 @@ static void add_ref(struct route_ctx *rc, uint32_t ri, const char *ns, const cha
         return;
     }
     char buf[400];
-    const char *why = unusable(p, buf, sizeof(buf));
+    const char *why = kgc_translate_plugin_problem(p, buf, sizeof(buf));
     if (why) {
         list->blocked = true;
         tr_problem_ref(c, KGC_API_HTTPROUTE, rc->ns, rc->name, (int32_t)ri,
