@@ -225,7 +225,8 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
  * after a failed call, when `everything` is set, when the input's settings (controller, flavour,
  * version, fallback target, which callbacks are set) change, under a flavour other than
  * traditional_compatible (its priorities are n - rank: one route moves them all), and when a
- * Gateway, GatewayClass, Namespace (attachments, listeners) or another kind changed.
+ * Gateway, GatewayClass, Namespace (attachments, listeners), KongPlugin or KongClusterPlugin (any
+ * route may name one) or another kind changed.
  *
  * The caller's contract: `changes` names every object (kind, namespace, name) added, changed or
  * deleted since the previous call on this state, or `everything` is true; and the answers of

@@ -836,6 +836,10 @@ static const char *why_full(const struct kgc_translate_state *st,
         case KGC_API_REFERENCEGRANT:
         case KGC_API_SECRET:
             break;
+        case KGC_API_KONGPLUGIN:
+        case KGC_API_KONGCLUSTERPLUGIN:
+            /* plugins.c: any route may name it (annotations, ExtensionRefs, Services') */
+            return "a KongPlugin or KongClusterPlugin changed";
         default:
             return "a Gateway, GatewayClass or Namespace changed (attachments, listeners)";
         }
