@@ -127,10 +127,10 @@ struct kgc_status_route_verdict {
                                                    wants it to start with "Dropped Rule") */
     char kong_limitation[KGC_STATUS_MSG_MAX];   /* non-empty: konghq.com/KongLimitation=True /
                                                    KongLimitation with this message */
-    const char *resolved_refs_reason; /* NULL, or ResolvedRefs=False with this reason and
-                                         resolved_refs_message when every backendRef resolves
-                                         (a reference the translator could not resolve: an
-                                         ExtensionRef/konghq.com/plugins Kong plugin) */
+    /* NULL, or ResolvedRefs=False with this reason and resolved_refs_message when every
+     * backendRef resolves (a reference the translator could not resolve: a Kong plugin of an
+     * ExtensionRef or a konghq.com/plugins annotation) */
+    const char *resolved_refs_reason;
     char resolved_refs_message[KGC_STATUS_MSG_MAX];
     bool pending; /* the translator has not judged this version of the route yet (kgc started,
                      or the route changed, since the last translation): the verdict is unknown.

@@ -748,9 +748,8 @@ static const char *json_text_field(struct api_pctx *c, json_object *parent, cons
         return NULL;
     }
     size_t len = 0;
-    const char *t =
-        json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-                                          &len);
+    const char *t = json_object_to_json_string_length(
+        v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
     if (!t) {
         *invalid = true;
         return NULL;
@@ -763,9 +762,8 @@ static const char *json_text_field(struct api_pctx *c, json_object *parent, cons
     return api_strndup(c->a, t, len);
 }
 
-static const struct kgc_api_secret_key_ref *parse_secret_key_ref(struct api_pctx *c,
-                                                                 json_object *parent,
-                                                                 const char *field, bool with_ns)
+static const struct kgc_api_secret_key_ref *
+parse_secret_key_ref(struct api_pctx *c, json_object *parent, const char *field, bool with_ns)
 {
     json_object *o = api_get_obj(c, parent, field);
     if (!o)

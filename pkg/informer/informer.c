@@ -255,8 +255,7 @@ static int do_list(struct kgc_informer *inf)
             pthread_mutex_unlock(&inf->mu);
             if (first || !was)
                 kgc_warn(COMPONENT, "kind not served (its CRD is not installed): watching none",
-                         KGC_F_STR("kind", inf->info->name),
-                         KGC_F_STR("group", inf->info->group),
+                         KGC_F_STR("kind", inf->info->name), KGC_F_STR("group", inf->info->group),
                          KGC_F_INT("retry_s", inf->opts.not_served_retry_ns / KGC_NS_PER_S));
             return NOT_SERVED;
         }
@@ -419,8 +418,9 @@ static void *run(void *arg)
             if (rc == KGC_ESHUTDOWN)
                 break;
             if (rc == NOT_SERVED) { /* look again later: the CRD may be installed meanwhile */
-                if (!sleep_or_stop(inf, inf->opts.not_served_retry_ns ? inf->opts.not_served_retry_ns
-                                                                      : 5 * KGC_NS_PER_S))
+                if (!sleep_or_stop(inf, inf->opts.not_served_retry_ns
+                                            ? inf->opts.not_served_retry_ns
+                                            : 5 * KGC_NS_PER_S))
                     break;
                 continue;
             }

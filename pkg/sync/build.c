@@ -120,7 +120,8 @@ static int add_used_plugins(const struct kgc_status_lookup *lk, struct kgc_sync_
         if (sscanf(a, "\"k8s-name:%252[^\"]\"", name) != 1)
             continue;
         const char *nsp = strstr(a, "\"k8s-namespace:");
-        if (kind == KGC_API_KONGPLUGIN && (!nsp || nsp > p || sscanf(nsp, "\"k8s-namespace:%63[^\"]\"", ns) != 1))
+        if (kind == KGC_API_KONGPLUGIN &&
+            (!nsp || nsp > p || sscanf(nsp, "\"k8s-namespace:%63[^\"]\"", ns) != 1))
             continue;
         const struct kgc_api_obj *obj =
             lk->get(lk->ctx, kind, kind == KGC_API_KONGPLUGIN ? ns : NULL, name);

@@ -67,11 +67,10 @@ static uint64_t verdict_hash(struct kgc_sync *s, const struct kgc_api_httproute 
         !v.resolved_refs_reason)
         return 0;
     char text[4 * KGC_STATUS_MSG_MAX + 96];
-    int len = snprintf(text, sizeof(text), "%s\n%s\n%s\n%s\n%s\n%s",
-                       v.accepted_reason ? v.accepted_reason : "", v.accepted_message,
-                       v.partially_invalid, v.kong_limitation,
-                       v.resolved_refs_reason ? v.resolved_refs_reason : "",
-                       v.resolved_refs_message);
+    int len = snprintf(
+        text, sizeof(text), "%s\n%s\n%s\n%s\n%s\n%s", v.accepted_reason ? v.accepted_reason : "",
+        v.accepted_message, v.partially_invalid, v.kong_limitation,
+        v.resolved_refs_reason ? v.resolved_refs_reason : "", v.resolved_refs_message);
     size_t tl = len < 0 ? 0 : (size_t)len < sizeof(text) ? (size_t)len : sizeof(text) - 1;
     uint64_t h = kgc_strmap_hash(text, tl);
     return h ? h : 1;

@@ -71,8 +71,7 @@ static bool next_name(const char **pos, char *buf, size_t size)
     return false;
 }
 
-const char *kgc_translate_plugin_problem(const struct kgc_api_kongplugin *p, char *buf,
-                                         size_t size)
+const char *kgc_translate_plugin_problem(const struct kgc_api_kongplugin *p, char *buf, size_t size)
 {
     if (!p->plugin || !p->plugin[0])
         return "has no plugin name";
@@ -185,7 +184,8 @@ bool tr_is_plugin_filter(const struct kgc_api_http_filter *fl)
            fl->extension_ref->group && strcmp(fl->extension_ref->group, KONG_GROUP) == 0;
 }
 
-void tr_rule_plugins(struct route_ctx *rc, uint32_t ri, bool no_targets, struct tr_rule_plugins *out)
+void tr_rule_plugins(struct route_ctx *rc, uint32_t ri, bool no_targets,
+                     struct tr_rule_plugins *out)
 {
     memset(out, 0, sizeof(*out));
     const struct kgc_api_httproute *r = rc->r;
@@ -241,7 +241,8 @@ void tr_rule_plugins(struct route_ctx *rc, uint32_t ri, bool no_targets, struct 
         }
         if (seen)
             continue;
-        const struct kgc_api_obj *svc = rc->c->lk->get(rc->c->lk->ctx, KGC_API_SERVICE, ns, br->name);
+        const struct kgc_api_obj *svc =
+            rc->c->lk->get(rc->c->lk->ctx, KGC_API_SERVICE, ns, br->name);
         if (svc && annotation(svc)) {
             char what[320];
             snprintf(what, sizeof(what), "backendRefs[%u] Service %s", b, svc->meta.key);

@@ -366,8 +366,8 @@ json_object *tr_route_plugins(struct route_ctx *rc, const struct match_plan *mp,
 struct tr_plugin_list {
     const struct kgc_api_obj **v;
     size_t n;
-    bool blocked;             /* some reference could not be resolved */
-    const char *reserved[4];  /* plugin names kgc itself writes on the entity */
+    bool blocked;            /* some reference could not be resolved */
+    const char *reserved[4]; /* plugin names kgc itself writes on the entity */
     size_t n_reserved;
 };
 

@@ -9,8 +9,9 @@
  *
  * Properties checked (abort on violation): no crash or leak (ASan/LSan), the configuration is
  * accepted by the test Kong's validator for the chosen flavour (but for plugin entities made
- * from KongPlugin/KongClusterPlugin objects, whose configs only Kong judges), the same objects enumerated in
- * reverse give the same bytes, and every service and route name leads back to its route. */
+ * from KongPlugin/KongClusterPlugin objects, whose configs only Kong judges), the same objects
+ * enumerated in reverse give the same bytes, and every service and route name leads back to its
+ * route. */
 #include "../fakes/kong/kong_fake.h"
 #include "kgc/api.h"
 #include "kgc/status.h"

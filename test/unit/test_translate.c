@@ -288,44 +288,47 @@ struct golden_case {
  * annotations, a KongClusterPlugin found by name, a disabled plugin, instance_name, one plugin
  * kgc's own filter already uses on the route, a missing one (the rule answers 500). */
 #define PLUGINS_YAML                                                                               \
-    "apiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n"                                 \
+    "apiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n"                                  \
     "metadata: {name: add-header, namespace: " INFRA "}\n"                                         \
-    "plugin: response-transformer\n"                                                              \
-    "config: {add: {headers: ['x-plugin:yes']}}\n"                                                \
+    "plugin: response-transformer\n"                                                               \
+    "config: {add: {headers: ['x-plugin:yes']}}\n"                                                 \
     "protocols: [http, https]\ninstance_name: hdr\n"                                               \
-    "---\napiVersion: configuration.konghq.com/v1\nkind: KongClusterPlugin\n"                     \
-    "metadata: {name: limit}\nplugin: request-size-limiting\n"                                    \
-    "config: {allowed_payload_size: 1}\n"                                                         \
-    "---\napiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n"                            \
+    "---\napiVersion: configuration.konghq.com/v1\nkind: KongClusterPlugin\n"                      \
+    "metadata: {name: limit}\nplugin: request-size-limiting\n"                                     \
+    "config: {allowed_payload_size: 1}\n"                                                          \
+    "---\napiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n"                             \
     "metadata: {name: cors-off, namespace: " INFRA "}\nplugin: cors\ndisabled: true\n"             \
-    "---\napiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n"                            \
-    "metadata: {name: svc-term, namespace: " INFRA "}\nplugin: request-termination\n"             \
-    "config: {status_code: 418, message: teapot}\n"                                               \
-    "---\napiVersion: v1\nkind: Service\n"                                                        \
+    "---\napiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n"                             \
+    "metadata: {name: svc-term, namespace: " INFRA "}\nplugin: request-termination\n"              \
+    "config: {status_code: 418, message: teapot}\n"                                                \
+    "---\napiVersion: v1\nkind: Service\n"                                                         \
     "metadata: {name: annotated, namespace: " INFRA                                                \
-    ", annotations: {konghq.com/plugins: svc-term}}\n"                                            \
-    "spec: {ports: [{name: http, port: 8080, targetPort: 3000}]}\n"                               \
-    "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"                            \
+    ", annotations: {konghq.com/plugins: svc-term}}\n"                                             \
+    "spec: {ports: [{name: http, port: 8080, targetPort: 3000}]}\n"                                \
+    "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"                             \
     "metadata: {name: plugins, namespace: " INFRA                                                  \
     ", annotations: {konghq.com/plugins: 'limit, cors-off'}}\n"                                    \
-    "spec:\n"                                                                                     \
-    "  parentRefs: [{name: same-namespace}]\n"                                                    \
-    "  rules:\n"                                                                                  \
-    "  - matches: [{path: {type: PathPrefix, value: /plugins}}]\n"                                \
-    "    filters:\n"                                                                              \
-    "    - {type: ExtensionRef, extensionRef: {group: configuration.konghq.com, kind: KongPlugin, " \
-    "name: add-header}}\n"                                                                        \
-    "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n"                                   \
-    "  - matches: [{path: {type: PathPrefix, value: /service}}]\n"                                \
-    "    filters:\n"                                                                              \
+    "spec:\n"                                                                                      \
+    "  parentRefs: [{name: same-namespace}]\n"                                                     \
+    "  rules:\n"                                                                                   \
+    "  - matches: [{path: {type: PathPrefix, value: /plugins}}]\n"                                 \
+    "    filters:\n"                                                                               \
+    "    - {type: ExtensionRef, extensionRef: {group: configuration.konghq.com, kind: "            \
+    "KongPlugin, "                                                                                 \
+    "name: add-header}}\n"                                                                         \
+    "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n"                                    \
+    "  - matches: [{path: {type: PathPrefix, value: /service}}]\n"                                 \
+    "    filters:\n"                                                                               \
     "    - {type: ResponseHeaderModifier, responseHeaderModifier: {add: [{name: a, value: b}]}}\n" \
-    "    - {type: ExtensionRef, extensionRef: {group: configuration.konghq.com, kind: KongPlugin, " \
-    "name: add-header}}\n"                                                                        \
-    "    backendRefs: [{name: annotated, port: 8080}]\n"                                          \
-    "  - matches: [{path: {type: PathPrefix, value: /missing}}]\n"                                \
-    "    filters:\n"                                                                              \
-    "    - {type: ExtensionRef, extensionRef: {group: configuration.konghq.com, kind: KongPlugin, " \
-    "name: nope}}\n"                                                                              \
+    "    - {type: ExtensionRef, extensionRef: {group: configuration.konghq.com, kind: "            \
+    "KongPlugin, "                                                                                 \
+    "name: add-header}}\n"                                                                         \
+    "    backendRefs: [{name: annotated, port: 8080}]\n"                                           \
+    "  - matches: [{path: {type: PathPrefix, value: /missing}}]\n"                                 \
+    "    filters:\n"                                                                               \
+    "    - {type: ExtensionRef, extensionRef: {group: configuration.konghq.com, kind: "            \
+    "KongPlugin, "                                                                                 \
+    "name: nope}}\n"                                                                               \
     "    backendRefs: [{name: infra-backend-v2, port: 8080}]\n"
 
 static const struct golden_case GOLDEN[] = {
@@ -1197,7 +1200,8 @@ static void test_kong_plugins(void **state)
     assert_kong_accepts(&out, NULL);
     json_object *doc = parse_config(&out);
     /* a name is the namespace's KongPlugin first; kind KongClusterPlugin asks for the other */
-    json_object *p = find_plugin(must_route(doc, "httproute." INFRA ".kp.0.0"), "request-termination");
+    json_object *p =
+        find_plugin(must_route(doc, "httproute." INFRA ".kp.0.0"), "request-termination");
     assert_non_null(p);
     assert_int_equal(json_object_get_int(get(get(p, "config"), "status_code")), 401);
     p = find_plugin(must_route(doc, "httproute." INFRA ".kp.1.0"), "request-termination");
@@ -3065,8 +3069,8 @@ int main(void)
     cmocka_unit_test_prestate_setup_teardown(golden_##i, golden_setup, tenv_teardown,              \
                                              (void *)&GOLDEN[i])
     const struct CMUnitTest tests[] = {
-        G(0),  G(1),  G(2),  G(3),  G(4),  G(5),  G(6),  G(7),  G(8),  G(9),  G(10),
-        G(11), G(12), G(13), G(14), G(15), G(16), G(17), G(18), G(19), G(20), G(21), G(22),
+        G(0),  G(1),  G(2),  G(3),  G(4),  G(5),  G(6),  G(7),  G(8),  G(9),  G(10), G(11),
+        G(12), G(13), G(14), G(15), G(16), G(17), G(18), G(19), G(20), G(21), G(22),
     };
     _Static_assert(sizeof(GOLDEN) / sizeof(GOLDEN[0]) == 23, "one test per golden case");
     const struct CMUnitTest units[] = {
