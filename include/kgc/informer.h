@@ -18,10 +18,10 @@
  * skipped and counted (parse_errors), the rest is stored.
  *
  * Optional kinds (struct kgc_api_kind_info.optional: KongPlugin, KongClusterPlugin, whose CRDs
- * may not be installed): a list answered 404 stores an empty list, counts as synced (kgc runs
- * without the kind; one warning "kind not served") and is tried again every not_served_retry_ns
- * (a cheap 404); once the CRD is installed the next list finds it and the informer watches as
- * usual.
+ * may not be installed): a list answered 404 stores an empty list and counts as synced (kgc runs
+ * without the kind; one warning "kind not served"; neither `lists` nor `list_errors` counts it);
+ * it is listed again every not_served_retry_ns (a cheap 404), and once the CRD is installed the
+ * next list finds it and the informer watches as usual.
  *
  * has_synced becomes true once the first list is stored; the controller waits for every
  * informer (kgc_informer_wait_synced) before starting its workers. Cache handlers run on the
