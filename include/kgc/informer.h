@@ -18,8 +18,9 @@
  * skipped and counted (parse_errors), the rest is stored.
  *
  * Optional kinds (struct kgc_api_kind_info.optional: KongPlugin, KongClusterPlugin, whose CRDs
- * may not be installed): a list answered 404 stores an empty list and counts as synced (kgc runs
- * without the kind; one warning "kind not served"; neither `lists` nor `list_errors` counts it);
+ * may not be installed): a list answered 404 (no CRD) or 403 (RBAC without the kind) stores an
+ * empty list and counts as synced (kgc runs without the kind; one warning "kind not served" or
+ * "kind not readable"; neither `lists` nor `list_errors` counts it);
  * it is listed again every not_served_retry_ns (a cheap 404), and once the CRD is installed the
  * next list finds it and the informer watches as usual.
  *

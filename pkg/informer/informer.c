@@ -239,9 +239,10 @@ static int do_list(struct kgc_informer *inf)
                      KGC_F_STR("error", err.msg));
             continue;
         }
-        if (rc == KGC_ENOENT && inf->info->optional) {
-            /* The kind's CRD is not installed: nothing of it exists. Store that (objects of a
-             * deleted CRD go with it) and count as synced, so kgc runs without the kind. */
+        if ((rc == KGC_ENOENT || rc == KGC_EACCES) && inf->info->optional) {
+            /* The kind's CRD is not installed (404), or kgc may not read it (403: RBAC made
+             * before the kind existed): none of it is visible. Store that (objects of a deleted
+             * CRD go with it) and count as synced, so kgc runs without the kind. */
             struct kgc_cache_replace_result res;
             if (kgc_cache_replace(inf->cache, inf->kind, NULL, 0, &res) != 0)
                 return KGC_ENOMEM;
@@ -254,7 +255,10 @@ static int do_list(struct kgc_informer *inf)
             pthread_cond_broadcast(&inf->cv);
             pthread_mutex_unlock(&inf->mu);
             if (first || !was)
-                kgc_warn(COMPONENT, "kind not served (its CRD is not installed): watching none",
+                kgc_warn(COMPONENT,
+                         rc == KGC_ENOENT
+                             ? "kind not served (its CRD is not installed): watching none"
+                             : "kind not readable (RBAC forbids listing it): watching none",
                          KGC_F_STR("kind", inf->info->name), KGC_F_STR("group", inf->info->group),
                          KGC_F_INT("retry_s", inf->opts.not_served_retry_ns / KGC_NS_PER_S));
             return NOT_SERVED;

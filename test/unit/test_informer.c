@@ -618,9 +618,9 @@ static void test_secrets_field_selector_and_pages(void **state)
     fx_free(f);
 }
 
-/* An optional kind whose list answers 404 (no CRD): synced and empty at once, no watch, listed
- * again every not_served_retry_ns; once the list is served, its objects arrive and it watches. A
- * kind that is not optional keeps failing its list (not synced). */
+/* An optional kind whose list answers 404 (no CRD) or 403: synced and empty at once, no watch,
+ * listed again every not_served_retry_ns; once the list is served, its objects arrive and it
+ * watches. A kind that is not optional keeps failing its list (not synced). */
 static void test_optional_kind_not_served(void **state)
 {
     (void)state;
@@ -633,7 +633,7 @@ static void test_optional_kind_not_served(void **state)
         "10"};
     f->sim.n_lists = 1;
     for (int i = 0; i < 4; i++)
-        f->sim.list_fail[i] = 404;
+        f->sim.list_fail[i] = i == 2 ? 403 : 404; /* RBAC without the kind: the same */
     f->sim.n_list_fail = 4;
     fx_start(f);
     struct kgc_informer *infs[1] = {f->inf};
