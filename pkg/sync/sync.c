@@ -678,4 +678,13 @@ void kgc_sync_plugin_status(void *ctx, const struct kgc_api_obj *plugin,
         *retry = true;
     }
     pthread_mutex_unlock(&s->mu);
+    /* what Kong's controller would also do with it, and kgc does not: said, not hidden */
+    size_t len = strlen(out->message);
+    if (p->global && len < sizeof(out->message))
+        snprintf(out->message + len, sizeof(out->message) - len,
+                 "; label global=true is not applied (kgc attaches plugins by name only)");
+    len = strlen(out->message);
+    if (p->consumer_ref && len < sizeof(out->message))
+        snprintf(out->message + len, sizeof(out->message) - len,
+                 "; consumerRef is not applied (kgc has no consumers)");
 }
