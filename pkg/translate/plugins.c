@@ -119,7 +119,7 @@ static void add_ref(struct route_ctx *rc, uint32_t ri, const char *ns, const cha
         list->blocked = true;
         tr_problem_ref(c, KGC_API_HTTPROUTE, rc->ns, rc->name, (int32_t)ri,
                        KGC_STATUS_R_BACKEND_NOT_FOUND, "%s: %s %s %s; the rule answers 500", where,
-                       kgc_api_kind_info(o->kind)->name, o->meta.key, why);
+                       kgc_api_kind_info(p->obj.kind)->name, p->obj.meta.key, why);
         kgc_api_obj_unref(o);
         return;
     }
@@ -134,7 +134,7 @@ static void add_ref(struct route_ctx *rc, uint32_t ri, const char *ns, const cha
                        KGC_TRANSLATE_DEGRADED,
                        "%s: %s %s ignored: %s %s already sets plugin %s here (Kong allows one "
                        "per route or service)",
-                       where, kgc_api_kind_info(o->kind)->name, o->meta.key,
+                       where, kgc_api_kind_info(p->obj.kind)->name, p->obj.meta.key,
                        kgc_api_kind_info(q->obj.kind)->name, q->obj.meta.key, p->plugin);
             kgc_api_obj_unref(o);
             return;
@@ -146,12 +146,12 @@ static void add_ref(struct route_ctx *rc, uint32_t ri, const char *ns, const cha
                        KGC_TRANSLATE_DEGRADED,
                        "%s: %s %s ignored: the rule's filters already use plugin %s (Kong allows "
                        "one per route or service)",
-                       where, kgc_api_kind_info(o->kind)->name, o->meta.key, p->plugin);
+                       where, kgc_api_kind_info(p->obj.kind)->name, p->obj.meta.key, p->plugin);
             kgc_api_obj_unref(o);
             return;
         }
     }
-    const struct kgc_api_obj **grown = realloc(list->v, (list->n + 1) * sizeof(*grown));
+    const struct kgc_api_obj **grown = realloc(list->v, (list->n + 1) * sizeof(const void *));
     if (!grown) {
         kgc_api_obj_unref(o);
         c->oom = true;
