@@ -316,14 +316,15 @@ cat >"$TMP/queue.py" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 names = sorted(q['name'] for q in d['queues'])
-assert names == ['gateway', 'gatewayclass', 'httproute'], names
+assert names == ['gateway', 'gatewayclass', 'httproute', 'kongplugin'], names
 for q in d['queues']:
     for f in ('depth', 'delayed', 'in_progress', 'adds_total', 'retries_total'):
         assert isinstance(q[f], int), (q['name'], f)
     for s in ('waiting', 'in_progress', 'delayed'):
         for e in q['keys'][s]:
             assert isinstance(e['key'], str) and isinstance(e['requeues'], int), e
-    assert q['adds_total'] >= 1, q
+    # no plugin object here (no CRD): its queue has seen nothing
+    assert q['adds_total'] >= 1 or q['name'] == 'kongplugin', q
 PY
 code=$(fetch "$D/debug/listeners" "$TMP/listeners.json")
 if [[ $code == 200 ]] && KONG="$KONG" python3 "$TMP/listeners.py" "$TMP/listeners.json"; then
