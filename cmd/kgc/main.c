@@ -314,6 +314,7 @@ static int start(struct app *a)
     ro.route_verdict = kgc_sync_route_verdict;
     ro.route_verdict_ctx = a->syncer;
     ro.push_expected = kgc_sync_push_expected; /* one status write per Gateway at start-up */
+    ro.plugin_status = kgc_sync_plugin_status; /* KongPlugin/KongClusterPlugin Programmed */
     if (kgc_reconcile_new(&ro, a->cache, a->client, a->lc, &a->reconciler, &err) != 0)
         return fatal("cannot create the controllers", &err);
     if (kgc_sync_subscribe(a->syncer, kgc_reconcile_on_sync_change, a->reconciler) != 0)

@@ -40,6 +40,8 @@ enum kgc_api_kind {
     KGC_API_ENDPOINTSLICE,
     KGC_API_SECRET,
     KGC_API_NAMESPACE,
+    KGC_API_KONGPLUGIN,        /* configuration.konghq.com/v1: optional (the CRD may be absent) */
+    KGC_API_KONGCLUSTERPLUGIN, /* configuration.konghq.com/v1, cluster-scoped: optional */
     KGC_API_KIND_COUNT
 };
 
@@ -52,9 +54,9 @@ struct kgc_api_kind_info {
     const char *version;     /* "v1" */
     const char *api_version; /* "gateway.networking.k8s.io/v1" or "v1" */
     bool namespaced;
-    bool optional; /* served only where its CRD is installed (GRPCRoute): an API server that
-                      answers 404 to its list leaves the kind empty and synced, and the informer
-                      keeps listing it with backoff until the CRD appears */
+    bool optional; /* served only where its CRD is installed (GRPCRoute, Kong's
+                      configuration.konghq.com kinds): the informer takes a 404 (or 403) list as
+                      an empty one and lists again later (include/kgc/informer.h) */
 };
 
 /* The facts for kind (never NULL for a valid kind; NULL otherwise). */
@@ -432,6 +434,45 @@ struct kgc_api_namespace {
     const char *phase;      /* status.phase: Active, Terminating */
 };
 
+/* --- KongPlugin, KongClusterPlugin (configuration.konghq.com/v1) ------------------------------ */
+
+/* The same fields as Kong's controller's CRDs (Kong/kubernetes-configuration
+ * api/configuration/v1/kongplugin_types.go, kongclusterplugin_types.go, configsource.go): they
+ * sit at the top level of the object, not under spec. */
+
+/* The most `config` (as compact JSON text) a plugin object may carry: a bigger one is dropped and
+ * recorded in obj.problems (the translator then treats the plugin as unusable). */
+#define KGC_API_KONGPLUGIN_CONFIG_MAX (64u * 1024)
+
+struct kgc_api_secret_key_ref {
+    const char *namespace; /* KongClusterPlugin only (required there); NULL for KongPlugin */
+    const char *name;
+    const char *key;
+};
+
+/* Both kinds share this struct (obj.kind says which; KongClusterPlugin has no namespace). */
+struct kgc_api_kongplugin {
+    struct kgc_api_obj obj;
+    const char *plugin;  /* the Kong plugin name ("plugin", required by the CRD) */
+    const char *config;  /* "config" as compact JSON text (an object); NULL when absent */
+    bool config_invalid; /* "config" was present but not an object or too big (recorded) */
+    const struct kgc_api_secret_key_ref *config_from; /* configFrom.secretKeyRef; NULL if absent */
+    uint32_t n_config_patches; /* configPatches entries (kgc does not apply them: the translator
+                                  reports the plugin as unusable) */
+    bool disabled;
+    const char *const *protocols; /* "protocols" as sent (the CRD's enum: http, https, grpc,
+                                     grpcs, tcp, tls, udp) */
+    uint32_t n_protocols;
+    const char *ordering;      /* "ordering" as compact JSON text; NULL when absent */
+    const char *instance_name; /* "instance_name"; NULL when absent */
+    const char *consumer_ref;  /* "consumerRef" (kgc has no consumers: reported, not applied) */
+    const char *run_on;        /* "run_on" (service mesh only: ignored) */
+    bool global;               /* label global=true (KongClusterPlugin: Kong's controller applies
+                                  it to every request; kgc does not: reported) */
+    const struct kgc_api_condition *conditions; /* status.conditions */
+    uint32_t n_conditions;
+};
+
 /* --- functions -------------------------------------------------------------------------------- */
 
 /* Parses a json-c object of the given kind into a new typed object with one reference. The tree
@@ -469,6 +510,8 @@ const struct kgc_api_service *kgc_api_as_service(const struct kgc_api_obj *obj);
 const struct kgc_api_endpointslice *kgc_api_as_endpointslice(const struct kgc_api_obj *obj);
 const struct kgc_api_secret *kgc_api_as_secret(const struct kgc_api_obj *obj);
 const struct kgc_api_namespace *kgc_api_as_namespace(const struct kgc_api_obj *obj);
+/* KongPlugin and KongClusterPlugin both. */
+const struct kgc_api_kongplugin *kgc_api_as_kongplugin(const struct kgc_api_obj *obj);
 
 /* The value of label key on obj, or NULL. */
 const char *kgc_api_label(const struct kgc_api_obj *obj, const char *key);

@@ -17,9 +17,12 @@
  * the limit (down to 1) rather than failing the whole list; an object that cannot be parsed is
  * skipped and counted (parse_errors), the rest is stored.
  *
- * A kind whose CRD may be absent (kgc_api_kind_info.optional: GRPCRoute) answered with 404 is
- * stored empty and counts as synced (a warning says so once); its list is retried with backoff,
- * so installing the CRD later brings its objects in without a restart.
+ * Optional kinds (struct kgc_api_kind_info.optional: GRPCRoute, KongPlugin, KongClusterPlugin,
+ * whose CRDs may not be installed): a list answered 404 (no CRD) or 403 (RBAC without the kind)
+ * stores an empty list and counts as synced (kgc runs without the kind; one warning "kind not
+ * served" or "kind not readable"; neither `lists` nor `list_errors` counts it); it is listed again
+ * every not_served_retry_ns (a cheap 404), and once the CRD is installed the next list finds it and
+ * the informer watches as usual.
  *
  * has_synced becomes true once the first list is stored; the controller waits for every
  * informer (kgc_informer_wait_synced) before starting its workers. Cache handlers run on the
@@ -50,6 +53,8 @@ struct kgc_informer_options {
     uint32_t watch_timeout_min_s; /* timeoutSeconds is uniform in [min, 2*min) (300, as
                                      client-go) */
     uint64_t min_watch_ns;        /* a watch that ends sooner with no event is a failure (1 s) */
+    uint64_t not_served_retry_ns; /* an optional kind whose list answered 404 (its CRD is not
+                                     installed) is listed again this often (5 s) */
 };
 
 /* Fills o with the defaults above. */

@@ -32,12 +32,13 @@ enum kgc_reconcile_controller {
     KGC_RECONCILE_GATEWAY,
     KGC_RECONCILE_HTTPROUTE,
     KGC_RECONCILE_GRPCROUTE,
+    KGC_RECONCILE_KONGPLUGIN, /* KongPlugin ("ns/name" keys) and KongClusterPlugin ("name") */
     KGC_RECONCILE_CONTROLLER_COUNT
 };
 
 struct kgc_reconcile_options {
     const char *controller_name;                      /* NULL: konghq.com/kgc-gateway-controller */
-    unsigned workers[KGC_RECONCILE_CONTROLLER_COUNT]; /* defaults 1, 4, 4, 2 */
+    unsigned workers[KGC_RECONCILE_CONTROLLER_COUNT]; /* defaults 1, 4, 4, 2, 1 */
     const char *publish_service;          /* "NS/NAME" of the Kong proxy Service, or NULL */
     const char *const *publish_addresses; /* overrides the Service's addresses when given */
     size_t n_publish_addresses;
@@ -65,6 +66,12 @@ struct kgc_reconcile_options {
      * syncer's PROGRAMMED) and written as it is when the window ends. Anything else (a real
      * failure, Kong down, a failed push, a cached view) is written at once. */
     bool (*push_expected)(void *ctx);
+    /* A plugin object's Programmed condition (optional; the syncer's kgc_sync_plugin_status(),
+     * called with programmed_ctx); *retry: look again in 1 s. NULL: plugin statuses are not
+     * written. Plugins are re-queued on each cache change of theirs, on PROGRAMMED and on a
+     * REJECTED naming one. */
+    void (*plugin_status)(void *ctx, const struct kgc_api_obj *plugin,
+                          struct kgc_status_condition *out, bool *retry);
     uint64_t startup_hold_ns; /* default 10 s; 0: never hold */
 };
 

@@ -130,6 +130,11 @@ struct kgc_status_route_verdict {
                                                    wants it to start with "Dropped Rule") */
     char kong_limitation[KGC_STATUS_MSG_MAX];   /* non-empty: konghq.com/KongLimitation=True /
                                                    KongLimitation with this message */
+    /* NULL, or ResolvedRefs=False with this reason and resolved_refs_message when every
+     * backendRef resolves (a reference the translator could not resolve: a Kong plugin of an
+     * ExtensionRef or a konghq.com/plugins annotation) */
+    const char *resolved_refs_reason;
+    char resolved_refs_message[KGC_STATUS_MSG_MAX];
     bool pending; /* the translator has not judged this version of the route yet (kgc started,
                      or the route changed, since the last translation): the verdict is unknown.
                      The route's status is not written (kgc_status_httproute.verdict_pending);
@@ -312,6 +317,14 @@ int kgc_status_httproute_attachments(const struct kgc_status_options *o,
                                      struct kgc_err *err);
 
 /* ---- patch -------------------------------------------------------------------------------- */
+
+/* The merge patch giving a KongPlugin/KongClusterPlugin the Programmed condition (computed by
+ * kgc_sync_plugin_status(); other types are kept, lastTransitionTime moves only with the status,
+ * observedGeneration is the object's); *patch = NULL when nothing would change. now: RFC 3339
+ * (NULL: the wall clock). Returns 0, KGC_EINVAL or KGC_ENOMEM. */
+int kgc_status_kongplugin_patch(const struct kgc_api_kongplugin *current,
+                                const struct kgc_status_condition *programmed, const char *now,
+                                json_object **patch, struct kgc_err *err);
 
 /* The JSON merge patch writing desired onto current (NULL: the object desired was computed
  * from), or *patch = NULL when nothing would change (or the object is not kgc's). The patch

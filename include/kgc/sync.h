@@ -220,6 +220,19 @@ bool kgc_sync_push_expected(void *ctx);
 void kgc_sync_route_verdict(void *ctx, const struct kgc_api_httproute *route,
                             struct kgc_status_route_verdict *v);
 
+/* The reconciler's hook for a KongPlugin/KongClusterPlugin's Programmed condition (ctx = the
+ * syncer), Kong's controller's condition (Kong/kubernetes-configuration
+ * api/configuration/v1/conditions.go: True/Programmed, False/Invalid, Unknown/Pending):
+ *   False/Invalid  Kong rejected it (Kong's flattened error), or kgc cannot use it
+ *                  (kgc_translate_plugin_problem());
+ *   True/Programmed every ready instance holds a configuration that uses it at its current
+ *                  generation (or Kong is down and the last one that answered did);
+ *   Unknown/Pending no route or Service kgc configures uses it, or Kong has not accepted the
+ *                  configuration using it yet (*retry set: look again shortly).
+ * Any thread; takes the syncer's lock briefly. */
+void kgc_sync_plugin_status(void *ctx, const struct kgc_api_obj *plugin,
+                            struct kgc_status_condition *out, bool *retry);
+
 /* Counters for /metrics. Monotonic unless said otherwise. */
 struct kgc_sync_stats {
     uint64_t pushes[KGC_KONG_PUSH_OTHER + 1]; /* by kgc_kong_push_kind */

@@ -1,5 +1,8 @@
 /* translate — the accepted HTTPRoutes of kgc's Gateways (with the Services, EndpointSlices,
- * ReferenceGrants and TLS Secrets they use) → one Kong 3.x declarative configuration.
+ * ReferenceGrants, TLS Secrets and Kong plugin objects they use) → one Kong 3.x declarative
+ * configuration. Kong plugins (KongPlugin/KongClusterPlugin through konghq.com/plugins annotations
+ * and ExtensionRef filters; an unresolved one makes its rule answer 500): pkg/translate/README.md
+ * "Kong plugins".
  *
  * Pure: no threads, no I/O, no globals. Input is a consistent snapshot read through a
  * struct kgc_status_lookup; output is the configuration text (compact JSON, `_format_version`
@@ -72,11 +75,13 @@
  *                       Kong route per effective hostname, so that each gets its own priority)
  *   tags                services, upstreams and routes named as above carry none (the name
  *                       leads back); plugins k8s-name:<n> k8s-namespace:<ns> k8s-kind:HTTPRoute
- *                       k8s-rule:<i> [k8s-match:<j>]; targets none (kgc checks their addresses
- *                       itself); certificates, snis and isolation routes the full set of their
- *                       Secret or Gateway: k8s-name k8s-namespace k8s-kind k8s-uid k8s-group
- *                       (not for core kinds) k8s-version. Fields Kong defaults are left out
- *                       (service protocol http and port 80, target weight when all are equal).
+ *                       k8s-rule:<i> [k8s-match:<j>]; plugins made from a KongPlugin or
+ *                       KongClusterPlugin (pkg/translate/plugins.c) that object's full set;
+ *                       targets none (kgc checks their addresses itself); certificates, snis
+ *                       and isolation routes the full set of their Secret or Gateway: k8s-name
+ *                       k8s-namespace k8s-kind k8s-uid k8s-group (not for core kinds)
+ *                       k8s-version. Fields Kong defaults are left out (service protocol http
+ *                       and port 80, target weight when all are equal).
  *
  * The mapping decisions (paths, precedence, weights, filters, redirects, what is dropped and why)
  * are written down in pkg/translate/README.md.
@@ -171,6 +176,10 @@ struct kgc_translate_problem {
     enum kgc_translate_severity severity;
     char *message; /* owned, one line, relative to the rule/match named above ("filters[1]
                       ExtensionRef is not supported; ...") */
+    /* static, or NULL: a NOTE that is an unresolved reference (a Kong plugin that does not
+     * exist, ...): the route's ResolvedRefs is False with this reason (BackendNotFound,
+     * InvalidKind) */
+    const char *ref_reason;
 };
 
 /* Numbers of entities in the configuration. */
@@ -243,7 +252,8 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
  * after a failed call, when `everything` is set, when the input's settings (controller, flavour,
  * version, fallback target, which callbacks are set) change, under a flavour other than
  * traditional_compatible (its priorities are n - rank: one route moves them all), and when a
- * Gateway, GatewayClass, Namespace (attachments, listeners) or another kind changed.
+ * Gateway, GatewayClass, Namespace (attachments, listeners), KongPlugin or KongClusterPlugin (any
+ * route may name one) or another kind changed.
  *
  * The caller's contract: `changes` names every object (kind, namespace, name) added, changed or
  * deleted since the previous call on this state, or `everything` is true; and the answers of
@@ -305,7 +315,8 @@ kgc_translate_problems_of(const struct kgc_translate_output *out, enum kgc_api_k
  * Accepted=False/UnsupportedValue; dropped or degraded rules and matches give a PartiallyInvalid
  * message ("Dropped Rule 2: ...; Rule 0: ..."); LIMITATION problems give the
  * konghq.com/KongLimitation message ("Rule 1: ..."). NOTE problems are left out (ResolvedRefs
- * says them). v is zeroed first; a NULL ctx leaves it zeroed. */
+ * says them; those with ref_reason become resolved_refs_reason/message). v is zeroed first; a
+ * NULL ctx leaves it zeroed. */
 void kgc_translate_route_verdict(void *ctx, const struct kgc_api_httproute *route,
                                  struct kgc_status_route_verdict *v);
 
@@ -325,6 +336,12 @@ struct kgc_translate_owner {
 int kgc_translate_entity_owner(const char *entity_type, const char *entity_name,
                                const char *const *tags, size_t n_tags,
                                struct kgc_translate_owner *owner);
+
+/* Why kgc cannot use plugin object p as a Kong plugin (no plugin name, a config it could not
+ * parse, configFrom or configPatches, which kgc does not apply), in buf (or a static text), or
+ * NULL when it can. A route naming such a plugin answers 500 (pkg/translate/plugins.c). */
+const char *kgc_translate_plugin_problem(const struct kgc_api_kongplugin *p, char *buf,
+                                         size_t size);
 
 /* "note" | "limitation" | "degraded" | "dropped". */
 const char *kgc_translate_severity_name(enum kgc_translate_severity s);

@@ -12,7 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define GW_GROUP "gateway.networking.k8s.io"
+#define GW_GROUP   "gateway.networking.k8s.io"
+#define KONG_GROUP "configuration.konghq.com"
 
 static const struct kgc_api_kind_info kinds[KGC_API_KIND_COUNT] = {
     {KGC_API_GATEWAYCLASS, "GatewayClass", "gatewayclasses", GW_GROUP, "v1", GW_GROUP "/v1", false},
@@ -26,6 +27,10 @@ static const struct kgc_api_kind_info kinds[KGC_API_KIND_COUNT] = {
      "discovery.k8s.io/v1", true},
     {KGC_API_SECRET, "Secret", "secrets", "", "v1", "v1", true},
     {KGC_API_NAMESPACE, "Namespace", "namespaces", "", "v1", "v1", false},
+    {KGC_API_KONGPLUGIN, "KongPlugin", "kongplugins", KONG_GROUP, "v1", KONG_GROUP "/v1", true,
+     true},
+    {KGC_API_KONGCLUSTERPLUGIN, "KongClusterPlugin", "kongclusterplugins", KONG_GROUP, "v1",
+     KONG_GROUP "/v1", false, true},
 };
 
 const struct kgc_api_kind_info *kgc_api_kind_info(enum kgc_api_kind kind)
@@ -196,6 +201,13 @@ const struct kgc_api_httproute *kgc_api_as_route(const struct kgc_api_obj *obj)
 {
     return obj && kgc_api_is_route_kind(obj->kind)
                ? (const struct kgc_api_httproute *)(const void *)obj
+               : NULL;
+}
+
+const struct kgc_api_kongplugin *kgc_api_as_kongplugin(const struct kgc_api_obj *obj)
+{
+    return obj && (obj->kind == KGC_API_KONGPLUGIN || obj->kind == KGC_API_KONGCLUSTERPLUGIN)
+               ? (const struct kgc_api_kongplugin *)(const void *)obj
                : NULL;
 }
 

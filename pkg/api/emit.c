@@ -622,6 +622,59 @@ static void emit_namespace(struct ectx *e, json_object *root, const struct kgc_a
     }
 }
 
+/* JSON text kept by parse back into a tree (it was printed by json-c: it parses). */
+static void add_json_text(struct ectx *e, json_object *o, const char *key, const char *text)
+{
+    if (text)
+        add(e, o, key, json_tokener_parse(text));
+}
+
+static json_object *secret_key_ref(struct ectx *e, const struct kgc_api_secret_key_ref *r)
+{
+    json_object *o = new_obj(e), *ref = new_obj(e);
+    if (!o || !ref) {
+        json_object_put(o);
+        json_object_put(ref);
+        return NULL;
+    }
+    add_str(e, ref, "namespace", r->namespace);
+    add_str(e, ref, "name", r->name);
+    add_str(e, ref, "key", r->key);
+    add(e, o, "secretKeyRef", ref);
+    return o;
+}
+
+/* configFrom names the Secret; its value is never read into the object (the translator reads
+ * the Secret), so nothing secret is here. */
+static void emit_kongplugin(struct ectx *e, json_object *root, const struct kgc_api_kongplugin *p)
+{
+    add_str(e, root, "plugin", p->plugin);
+    add_json_text(e, root, "config", p->config);
+    if (p->config_from)
+        add(e, root, "configFrom", secret_key_ref(e, p->config_from));
+    if (p->n_config_patches) { /* only their number is kept: as many empty entries */
+        json_object *a = chk(e, json_object_new_array());
+        for (uint32_t i = 0; a && i < p->n_config_patches; i++)
+            push(e, a, json_object_new_object());
+        add(e, root, "configPatches", a);
+    }
+    if (p->disabled)
+        add(e, root, "disabled", json_object_new_boolean(1));
+    if (p->n_protocols)
+        add(e, root, "protocols", str_array(e, p->protocols, p->n_protocols));
+    add_json_text(e, root, "ordering", p->ordering);
+    add_str(e, root, "instance_name", p->instance_name);
+    add_str(e, root, "consumerRef", p->consumer_ref);
+    add_str(e, root, "run_on", p->run_on);
+    if (p->n_conditions) {
+        json_object *status = new_obj(e);
+        if (status) {
+            add(e, status, "conditions", conditions(e, p->conditions, p->n_conditions));
+            add(e, root, "status", status);
+        }
+    }
+}
+
 json_object *kgc_api_to_json(const struct kgc_api_obj *obj)
 {
     const struct kgc_api_kind_info *info = obj ? kgc_api_kind_info(obj->kind) : NULL;
@@ -659,6 +712,10 @@ json_object *kgc_api_to_json(const struct kgc_api_obj *obj)
         break;
     case KGC_API_NAMESPACE:
         emit_namespace(&e, root, kgc_api_as_namespace(obj));
+        break;
+    case KGC_API_KONGPLUGIN:
+    case KGC_API_KONGCLUSTERPLUGIN:
+        emit_kongplugin(&e, root, kgc_api_as_kongplugin(obj));
         break;
     default:
         break;

@@ -753,6 +753,83 @@ static struct kgc_api_obj *parse_namespace(struct api_pctx *c, json_object *j)
     return &n->obj;
 }
 
+/* --- KongPlugin, KongClusterPlugin ----------------------------------------------------------- */
+
+/* parent[field] as compact JSON text when it is an object (else a problem); *invalid when it was
+ * present but unusable. The text json-c prints is the same in both passes. */
+static const char *json_text_field(struct api_pctx *c, json_object *parent, const char *field,
+                                   size_t max, bool *invalid)
+{
+    json_object *v = NULL;
+    if (!parent || !json_object_object_get_ex(parent, field, &v) || !v)
+        return NULL;
+    if (!json_object_is_type(v, json_type_object)) {
+        api_problem(c, field, "must be an object");
+        *invalid = true;
+        return NULL;
+    }
+    size_t len = 0;
+    const char *t = json_object_to_json_string_length(
+        v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    if (!t) {
+        *invalid = true;
+        return NULL;
+    }
+    if (len > max) {
+        api_problem(c, field, "is %zu bytes of JSON, more than the %zu kgc takes", len, max);
+        *invalid = true;
+        return NULL;
+    }
+    return api_strndup(c->a, t, len);
+}
+
+static const struct kgc_api_secret_key_ref *
+parse_secret_key_ref(struct api_pctx *c, json_object *parent, const char *field, bool with_ns)
+{
+    json_object *o = api_get_obj(c, parent, field);
+    if (!o)
+        return NULL;
+    size_t saved = api_path_push(c, "%s", field);
+    json_object *ref = api_get_obj(c, o, "secretKeyRef");
+    struct kgc_api_secret_key_ref *r = api_alloc(c->a, sizeof(*r));
+    if (ref) {
+        size_t s2 = api_path_push(c, ".secretKeyRef");
+        if (with_ns)
+            r->namespace = api_get_str(c, ref, "namespace");
+        r->name = api_get_str(c, ref, "name");
+        r->key = api_get_str(c, ref, "key");
+        api_path_pop(c, s2);
+    }
+    api_path_pop(c, saved);
+    return r;
+}
+
+static struct kgc_api_obj *parse_kongplugin(struct api_pctx *c, json_object *j, bool cluster)
+{
+    struct kgc_api_kongplugin *p = api_alloc(c->a, sizeof(*p));
+    parse_meta(c, j, &p->obj, !cluster);
+    p->plugin = api_get_str(c, j, "plugin");
+    bool invalid = false;
+    p->config = json_text_field(c, j, "config", KGC_API_KONGPLUGIN_CONFIG_MAX, &invalid);
+    p->config_invalid = invalid;
+    p->config_from = parse_secret_key_ref(c, j, "configFrom", cluster);
+    p->n_config_patches = (uint32_t)arr_len(api_get_arr(c, j, "configPatches"));
+    p->disabled = api_get_bool(c, j, "disabled") == 1;
+    p->protocols = api_get_str_array(c, j, "protocols", &p->n_protocols);
+    bool bad_ordering = false;
+    p->ordering = json_text_field(c, j, "ordering", 4096, &bad_ordering);
+    p->instance_name = api_get_str(c, j, "instance_name");
+    p->consumer_ref = api_get_str(c, j, "consumerRef");
+    p->run_on = api_get_str(c, j, "run_on");
+    const char *global = kgc_api_label(&p->obj, "global");
+    p->global = global && strcmp(global, "true") == 0;
+    json_object *status = api_get_obj(c, j, "status");
+    size_t saved = api_path_push(c, "status");
+    p->conditions = parse_conditions(c, status, "conditions", &p->n_conditions);
+    api_path_pop(c, saved);
+    return &p->obj;
+}
+
 struct kgc_api_obj *api_parse_kind(struct api_pctx *c, enum kgc_api_kind kind, json_object *j,
                                    const struct api_secret_prep *prep)
 {
@@ -784,6 +861,10 @@ struct kgc_api_obj *api_parse_kind(struct api_pctx *c, enum kgc_api_kind kind, j
         break;
     case KGC_API_NAMESPACE:
         o = parse_namespace(c, j);
+        break;
+    case KGC_API_KONGPLUGIN:
+    case KGC_API_KONGCLUSTERPLUGIN:
+        o = parse_kongplugin(c, j, kind == KGC_API_KONGCLUSTERPLUGIN);
         break;
     default:
         return NULL;

@@ -13,6 +13,7 @@
 
 #define COMPONENT     "informer"
 #define RELIST        (-1100) /* internal: the watch callback asks for a list */
+#define NOT_SERVED    (-1101) /* internal: an optional kind's list answered 404 (no CRD) */
 #define LIST_RESTARTS 3       /* an expired continue token restarts the list this often */
 
 void kgc_informer_options_default(struct kgc_informer_options *o)
@@ -28,6 +29,7 @@ void kgc_informer_options_default(struct kgc_informer_options *o)
     o->backoff_reset_ns = 120 * KGC_NS_PER_S;
     o->watch_timeout_min_s = 300;
     o->min_watch_ns = 1 * KGC_NS_PER_S;
+    o->not_served_retry_ns = 5 * KGC_NS_PER_S;
 }
 
 struct kgc_informer {
@@ -48,6 +50,7 @@ struct kgc_informer {
     pthread_cond_t cv;  /* signalled on stop and on sync */
     bool stopping;
     bool synced;
+    bool not_served; /* an optional kind whose last list answered 404 */
     struct kgc_informer_stats stats;
 
     /* thread-private */
@@ -58,7 +61,6 @@ struct kgc_informer {
     uint64_t rng;
     uint64_t events_in_watch;
     bool after_backoff; /* the next watch resumes right after a backoff (a failed watch) */
-    bool absent_logged; /* an optional kind's 404 was logged */
 };
 
 /* --- helpers ---------------------------------------------------------------------------------- */
@@ -209,9 +211,10 @@ static int do_list(struct kgc_informer *inf)
                 inf->stats.relists++;
             inf->stats.lists++;
             inf->stats.synthetic_deletes += res.deleted;
-            bool first = !inf->synced;
+            bool first = !inf->synced || inf->not_served;
             inf->synced = true;
             inf->stats.synced = true;
+            inf->not_served = false;
             pthread_cond_broadcast(&inf->cv);
             pthread_mutex_unlock(&inf->mu);
             kgc_info(COMPONENT, first ? "synced" : "relisted", KGC_F_STR("kind", inf->info->name),
@@ -236,24 +239,29 @@ static int do_list(struct kgc_informer *inf)
                      KGC_F_STR("error", err.msg));
             continue;
         }
-        if (rc != KGC_EGONE && st.code == 404 && inf->info->optional) {
-            /* The kind's CRD is not installed (GRPCRoute on a cluster with only the core Gateway
-             * API CRDs): there are no such objects. The kind is synced and empty, so the other
-             * kinds are served; the list is retried with backoff until the CRD appears. */
-            if (!inf->absent_logged)
+        if ((rc == KGC_ENOENT || rc == KGC_EACCES) && inf->info->optional) {
+            /* The kind's CRD is not installed (404), or kgc may not read it (403: RBAC made
+             * before the kind existed): none of it is visible. Store that (objects of a deleted
+             * CRD go with it) and count as synced, so kgc runs without the kind. */
+            struct kgc_cache_replace_result res;
+            if (kgc_cache_replace(inf->cache, inf->kind, NULL, 0, &res) != 0)
+                return KGC_ENOMEM;
+            pthread_mutex_lock(&inf->mu);
+            bool first = !inf->synced, was = inf->not_served;
+            inf->synced = true;
+            inf->stats.synced = true;
+            inf->not_served = true;
+            inf->stats.synthetic_deletes += res.deleted;
+            pthread_cond_broadcast(&inf->cv);
+            pthread_mutex_unlock(&inf->mu);
+            if (first || !was)
                 kgc_warn(COMPONENT,
-                         "the API server does not serve this kind (CRD not installed?): "
-                         "treated as empty, listing again with backoff",
-                         KGC_F_STR("kind", inf->info->name), KGC_F_STR("resource", inf->path));
-            inf->absent_logged = true;
-            if (kgc_cache_replace(inf->cache, inf->kind, NULL, 0, NULL) == 0) {
-                pthread_mutex_lock(&inf->mu);
-                inf->synced = true;
-                inf->stats.synced = true;
-                pthread_cond_broadcast(&inf->cv);
-                pthread_mutex_unlock(&inf->mu);
-            }
-            return rc; /* not a list error: the caller backs off and lists again */
+                         rc == KGC_ENOENT
+                             ? "kind not served (its CRD is not installed): watching none"
+                             : "kind not readable (RBAC forbids listing it): watching none",
+                         KGC_F_STR("kind", inf->info->name), KGC_F_STR("group", inf->info->group),
+                         KGC_F_INT("retry_s", inf->opts.not_served_retry_ns / KGC_NS_PER_S));
+            return NOT_SERVED;
         }
         if (rc != KGC_EGONE) {
             kgc_warn(COMPONENT, "list failed", KGC_F_STR("kind", inf->info->name),
@@ -413,6 +421,13 @@ static void *run(void *arg)
             int rc = do_list(inf);
             if (rc == KGC_ESHUTDOWN)
                 break;
+            if (rc == NOT_SERVED) { /* look again later: the CRD may be installed meanwhile */
+                if (!sleep_or_stop(inf, inf->opts.not_served_retry_ns
+                                            ? inf->opts.not_served_retry_ns
+                                            : 5 * KGC_NS_PER_S))
+                    break;
+                continue;
+            }
             if (rc != 0) {
                 if (!backoff(inf))
                     break;

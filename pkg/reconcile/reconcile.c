@@ -22,9 +22,11 @@
 #define KGC_RECONCILE_STARTUP_HOLD_NS (10 * KGC_NS_PER_S)
 #define HOLD_RECHECK_NS               (500 * KGC_NS_PER_MS)
 
-static const char *const controller_names[] = {"gatewayclass", "gateway", "httproute", "grpcroute"};
+static const char *const controller_names[] = {"gatewayclass", "gateway", "httproute", "grpcroute",
+                                               "kongplugin"};
 static const enum kgc_api_kind controller_kinds[] = {KGC_API_GATEWAYCLASS, KGC_API_GATEWAY,
-                                                     KGC_API_HTTPROUTE, KGC_API_GRPCROUTE};
+                                                     KGC_API_HTTPROUTE, KGC_API_GRPCROUTE,
+                                                     KGC_API_KONGPLUGIN};
 
 /* The controller, and the cache indexes, of a route kind. */
 static enum kgc_reconcile_controller route_controller(enum kgc_api_kind kind)
@@ -81,6 +83,7 @@ void kgc_reconcile_options_default(struct kgc_reconcile_options *o)
     o->workers[KGC_RECONCILE_GATEWAY] = 4;
     o->workers[KGC_RECONCILE_HTTPROUTE] = 4;
     o->workers[KGC_RECONCILE_GRPCROUTE] = 2;
+    o->workers[KGC_RECONCILE_KONGPLUGIN] = 1;
     o->requeue_on_kong_ready = true;
     o->startup_hold_ns = KGC_RECONCILE_STARTUP_HOLD_NS;
     kgc_workqueue_ratelimit_default(&o->rate_limit);
@@ -170,8 +173,15 @@ static void enqueue_list(struct kgc_reconcile *r, enum kgc_reconcile_controller 
 static void enqueue_kind(struct kgc_reconcile *r, enum kgc_reconcile_controller c, const char *ns)
 {
     struct kgc_cache_list list = {0};
+    if (c == KGC_RECONCILE_KONGPLUGIN && !r->o.plugin_status)
+        return; /* plugin statuses are not written */
     if (kgc_cache_list(r->cache, controller_kinds[c], ns, &list) == 0)
         enqueue_list(r, c, &list);
+    if (c == KGC_RECONCILE_KONGPLUGIN && !ns) { /* the cluster-scoped kind shares the queue */
+        struct kgc_cache_list cl = {0};
+        if (kgc_cache_list(r->cache, KGC_API_KONGCLUSTERPLUGIN, NULL, &cl) == 0)
+            enqueue_list(r, c, &cl);
+    }
 }
 
 static void enqueue_by_index(struct kgc_reconcile *r, enum kgc_reconcile_controller c,
@@ -228,6 +238,8 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
         for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++)
             if (controller_kinds[c] == kind)
                 forget_written(r, (enum kgc_reconcile_controller)c, o->meta.key);
+        if (kind == KGC_API_KONGCLUSTERPLUGIN)
+            forget_written(r, KGC_RECONCILE_KONGPLUGIN, o->meta.key);
     }
     switch (kind) {
     case KGC_API_GATEWAYCLASS:
@@ -295,6 +307,13 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
         enqueue_kind(r, KGC_RECONCILE_HTTPROUTE, o->meta.name);
         enqueue_kind(r, KGC_RECONCILE_GRPCROUTE, o->meta.name);
         break;
+    case KGC_API_KONGPLUGIN:
+    case KGC_API_KONGCLUSTERPLUGIN:
+        /* its own Programmed condition; the routes using it get the translator's verdict
+         * (ROUTE_VERDICT) after the next translation */
+        if (r->o.plugin_status)
+            enqueue(r, KGC_RECONCILE_KONGPLUGIN, o->meta.key);
+        break;
     case KGC_API_ENDPOINTSLICE: /* endpoints feed the Kong config, not status */
     default:
         break;
@@ -321,6 +340,7 @@ void kgc_reconcile_on_sync_change(void *ctx, const struct kgc_sync_change *ch)
          * data plane are only retried with backoff, not woken by the push that programs them. */
         if (r->o.requeue_on_kong_ready)
             enqueue_kind(r, KGC_RECONCILE_GATEWAY, NULL);
+        enqueue_kind(r, KGC_RECONCILE_KONGPLUGIN, NULL); /* Programmed follows Kong's answer */
         break;
     case KGC_SYNC_CHANGE_ROUTE_VERDICT:
         kgc_reconcile_enqueue_route(r, ch->kind, ch->ns, ch->name);
@@ -331,6 +351,13 @@ void kgc_reconcile_on_sync_change(void *ctx, const struct kgc_sync_change *ch)
         if (kgc_api_is_route_kind(ch->kind)) {
             snprintf(key, sizeof(key), "%s/%s", ch->ns ? ch->ns : "", ch->name);
             enqueue(r, route_controller(ch->kind), key);
+        } else if (ch->kind == KGC_API_KONGPLUGIN || ch->kind == KGC_API_KONGCLUSTERPLUGIN) {
+            if (ch->kind == KGC_API_KONGPLUGIN)
+                snprintf(key, sizeof(key), "%s/%s", ch->ns ? ch->ns : "", ch->name);
+            else
+                snprintf(key, sizeof(key), "%s", ch->name);
+            if (r->o.plugin_status)
+                enqueue(r, KGC_RECONCILE_KONGPLUGIN, key);
         } else {
             enqueue_kind(r, KGC_RECONCILE_GATEWAY, NULL);
         }
@@ -535,7 +562,10 @@ static int reconcile_key(struct kgc_reconcile *r, enum kgc_reconcile_controller 
     char buf[KEY_MAX];
     const char *ns, *name;
     split_key(key, buf, sizeof(buf), &ns, &name);
-    const struct kgc_api_obj *obj = kgc_cache_get(r->cache, controller_kinds[c], ns, name);
+    enum kgc_api_kind kind = controller_kinds[c];
+    if (c == KGC_RECONCILE_KONGPLUGIN && !ns)
+        kind = KGC_API_KONGCLUSTERPLUGIN; /* "name": the cluster-scoped kind */
+    const struct kgc_api_obj *obj = kgc_cache_get(r->cache, kind, ns, name);
     if (!obj)
         return 0; /* deleted: nothing to write */
 
@@ -600,6 +630,17 @@ static int reconcile_key(struct kgc_reconcile *r, enum kgc_reconcile_controller 
             rc = kgc_status_httproute_patch(&d, kgc_api_as_route(obj), &patch, &err);
         }
         kgc_status_httproute_release(&d);
+        break;
+    }
+    case KGC_RECONCILE_KONGPLUGIN: {
+        struct kgc_status_condition cond;
+        bool again = false;
+        if (!r->o.plugin_status)
+            break;
+        r->o.plugin_status(r->o.programmed_ctx, obj, &cond, &again);
+        rc = kgc_status_kongplugin_patch(kgc_api_as_kongplugin(obj), &cond, NULL, &patch, &err);
+        if (again)
+            *after_ns = KGC_NS_PER_S; /* Kong's answer, or the first translation, is coming */
         break;
     }
     default:

@@ -98,6 +98,9 @@ int kgc_status_httproute_compute(const struct kgc_status_options *o,
     struct kgc_status_route_verdict v;
     status_route_verdict(o, route, &v);
     out->verdict_pending = v.pending;
+    if (v.resolved_refs_reason && strcmp(resolved.status, "True") == 0)
+        status_cond_set(&resolved, KGC_STATUS_RESOLVED_REFS, false, v.resolved_refs_reason, "%s",
+                        v.resolved_refs_message);
 
     for (uint32_t i = 0; i < route->n_parent_refs && out->n_parents < cap; i++) {
         const struct kgc_api_parent_ref *p = &route->parent_refs[i];

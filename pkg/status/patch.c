@@ -224,6 +224,32 @@ int kgc_status_gatewayclass_patch(const struct kgc_status_gatewayclass *desired,
     return finish(&b, merged, now, cur->obj.meta.resource_version, false, patch, err);
 }
 
+/* ---- KongPlugin, KongClusterPlugin ---------------------------------------------------------- */
+
+int kgc_status_kongplugin_patch(const struct kgc_api_kongplugin *current,
+                                const struct kgc_status_condition *programmed, const char *now,
+                                json_object **patch, struct kgc_err *err)
+{
+    static const char *const owned[] = {"Programmed", NULL};
+    if (!patch || !current || !programmed)
+        return kgc_err_set(err, KGC_EINVAL, "status: plugin patch needs an object and a condition");
+    *patch = NULL;
+    char tbuf[KGC_STATUS_TIME_MAX];
+    if (!now) {
+        struct kgc_status_options o = {0};
+        status_now(&o, tbuf, sizeof(tbuf));
+        now = tbuf;
+    }
+    struct jb b = {false};
+    json_object *merged = jb_check(&b, json_object_new_object());
+    jb_add(&b, merged, "conditions",
+           merge_conditions(&b, current->conditions, current->n_conditions, programmed, 1, owned,
+                            current->obj.meta.generation, now));
+    json_object *cur = jb_check(&b, json_object_new_object());
+    jb_add(&b, cur, "conditions", conds_from_api(&b, current->conditions, current->n_conditions));
+    return finish(&b, merged, cur, current->obj.meta.resource_version, false, patch, err);
+}
+
 /* ---- Gateway -------------------------------------------------------------------------------- */
 
 static json_object *kinds_json(struct jb *b, const struct kgc_api_group_kind *k, uint32_t n)

@@ -96,6 +96,59 @@ static bool visit_gateway(const struct kgc_api_obj *obj, void *ctx)
     return true;
 }
 
+/* ---- the plugin objects the configuration uses ---------------------------------------------- */
+
+/* The key a plugin object has in a blob's set (beside the Gateways' "ns/name" keys, which never
+ * contain ':'): "KongPlugin:ns/name" or "KongClusterPlugin:name". */
+void kgc_sync_plugin_key(const struct kgc_api_obj *obj, char *out, size_t size)
+{
+    snprintf(out, size, "%s:%s", kgc_sync_kind_name(obj->kind), obj->meta.key);
+}
+
+/* Adds to b's set every plugin object b's text uses, at the generation the lookup has now: the
+ * translator gives each plugin entity its object's tags (pkg/translate/plugins.c), in the fixed
+ * order k8s-name, [k8s-namespace,] k8s-kind; one pass over the text. 0 or KGC_ENOMEM. */
+static int add_used_plugins(const struct kgc_status_lookup *lk, struct kgc_sync_blob *b)
+{
+    static const char mark[] = "\"k8s-kind:Kong";
+    const char *text = b->text, *end = text ? text + b->len : NULL;
+    for (const char *p = text; p && (p = memmem(p, (size_t)(end - p), mark, sizeof(mark) - 1));
+         p += sizeof(mark) - 1) {
+        const char *k = p + sizeof(mark) - 1;
+        enum kgc_api_kind kind;
+        if ((size_t)(end - k) > 7 && strncmp(k, "Plugin\"", 7) == 0)
+            kind = KGC_API_KONGPLUGIN;
+        else if ((size_t)(end - k) > 14 && strncmp(k, "ClusterPlugin\"", 14) == 0)
+            kind = KGC_API_KONGCLUSTERPLUGIN;
+        else
+            continue;
+        /* back to the start of the tags array: ["k8s-name:N",("k8s-namespace:S",)"k8s-kind:.. */
+        const char *a = p;
+        while (a > text && a[-1] != '[' && p - a < 800)
+            a--;
+        char name[KGC_STATUS_NAME_MAX] = "", ns[KGC_STATUS_NAME_MAX] = "";
+        if (sscanf(a, "\"k8s-name:%252[^\"]\"", name) != 1)
+            continue;
+        const char *nsp = strstr(a, "\"k8s-namespace:");
+        if (kind == KGC_API_KONGPLUGIN &&
+            (!nsp || nsp > p || sscanf(nsp, "\"k8s-namespace:%63[^\"]\"", ns) != 1))
+            continue;
+        const struct kgc_api_obj *obj =
+            lk->get(lk->ctx, kind, kind == KGC_API_KONGPLUGIN ? ns : NULL, name);
+        if (!obj)
+            continue;
+        char key[2 * KGC_STATUS_NAME_MAX + 32];
+        kgc_sync_plugin_key(obj, key, sizeof(key));
+        int rc = kgc_sync_blob_has_gateway(b, key, 0)
+                     ? 0
+                     : kgc_sync_blob_add_gateway(b, key, obj->meta.generation);
+        kgc_api_obj_unref(obj);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* ---- which listeners carry routes ----------------------------------------------------------- */
 
 struct usable_gw {
@@ -327,6 +380,8 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh, bool upkeep)
         hl.foreach (hl.ctx, KGC_API_GATEWAYCLASS, NULL, visit_class, &w);
         if (!w.classes.oom)
             hl.foreach (hl.ctx, KGC_API_GATEWAY, NULL, visit_gateway, &w);
+        if (!w.classes.oom && !w.oom && add_used_plugins(&hl, b) != 0)
+            w.oom = true;
         if (!b->shared || w.classes.oom || w.oom) {
             kgc_sync_blob_unref(b);
             b = NULL;

@@ -355,6 +355,8 @@ void kgc_sync_verdicts_flush(struct kgc_sync *s);
 
 /* exclude.c (syncer thread unless said otherwise) */
 const char *kgc_sync_kind_name(enum kgc_api_kind kind);
+/* The key of a plugin object in a blob's set (build.c): "<Kind>:<cache key>". */
+void kgc_sync_plugin_key(const struct kgc_api_obj *obj, char *out, size_t size);
 /* A lookup over s->lookup that hides the broken objects (with its routes-of-a-Gateway index when
  * s->lookup has one). */
 struct kgc_status_lookup kgc_sync_hiding_lookup(struct kgc_sync *s);

@@ -80,12 +80,14 @@ static uint64_t verdict_hash(struct kgc_sync *s, const struct kgc_api_httproute 
         return 0;
     struct kgc_status_route_verdict v;
     verdict_of(s, route, &v);
-    if (!v.accepted_reason && !v.partially_invalid[0] && !v.kong_limitation[0])
+    if (!v.accepted_reason && !v.partially_invalid[0] && !v.kong_limitation[0] &&
+        !v.resolved_refs_reason)
         return 0;
-    char text[3 * KGC_STATUS_MSG_MAX + 64];
-    int len =
-        snprintf(text, sizeof(text), "%s\n%s\n%s\n%s", v.accepted_reason ? v.accepted_reason : "",
-                 v.accepted_message, v.partially_invalid, v.kong_limitation);
+    char text[4 * KGC_STATUS_MSG_MAX + 96];
+    int len = snprintf(
+        text, sizeof(text), "%s\n%s\n%s\n%s\n%s\n%s", v.accepted_reason ? v.accepted_reason : "",
+        v.accepted_message, v.partially_invalid, v.kong_limitation,
+        v.resolved_refs_reason ? v.resolved_refs_reason : "", v.resolved_refs_message);
     size_t tl = len < 0 ? 0 : (size_t)len < sizeof(text) ? (size_t)len : sizeof(text) - 1;
     uint64_t h = kgc_strmap_hash(text, tl);
     return h ? h : 1;

@@ -84,8 +84,9 @@ char *tr_printf(struct tr_ctx *c, const char *fmt, ...)
 
 /* ---- problems -------------------------------------------------------------------------------- */
 
-void tr_problem(struct tr_ctx *c, enum kgc_api_kind kind, const char *ns, const char *name,
-                int32_t rule, int32_t match, enum kgc_translate_severity sev, const char *fmt, ...)
+static void vproblem(struct tr_ctx *c, enum kgc_api_kind kind, const char *ns, const char *name,
+                     int32_t rule, int32_t match, enum kgc_translate_severity sev,
+                     const char *ref_reason, const char *fmt, va_list ap)
 {
     if (c->quiet) /* a writing pass meets again what the planning pass recorded */
         return;
@@ -105,16 +106,32 @@ void tr_problem(struct tr_ctx *c, enum kgc_api_kind kind, const char *ns, const 
     p->rule = rule;
     p->match = match;
     p->severity = sev;
+    p->ref_reason = ref_reason;
     p->namespace = tr_strdup(c, ns);
     p->name = tr_strdup(c, name);
-    va_list ap;
-    va_start(ap, fmt);
     if (vasprintf(&p->message, fmt, ap) < 0) {
         p->message = NULL;
         c->oom = true;
     }
-    va_end(ap);
     c->n_problems++; /* kept even when a string is missing: output_free copes */
+}
+
+void tr_problem(struct tr_ctx *c, enum kgc_api_kind kind, const char *ns, const char *name,
+                int32_t rule, int32_t match, enum kgc_translate_severity sev, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vproblem(c, kind, ns, name, rule, match, sev, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void tr_problem_ref(struct tr_ctx *c, enum kgc_api_kind kind, const char *ns, const char *name,
+                    int32_t rule, const char *ref_reason, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vproblem(c, kind, ns, name, rule, -1, KGC_TRANSLATE_NOTE, ref_reason, fmt, ap);
+    va_end(ap);
 }
 
 bool tr_grow(struct tr_ctx *c, void **arr, uint32_t n, size_t elem)

@@ -217,6 +217,8 @@ bool tr_check_filters(struct route_ctx *rc, uint32_t ri, struct rule_filters *f)
             /* they add behaviour; the rule still serves its traffic correctly without them */
             tr_problem(c, rc->r->obj.kind, rc->ns, rc->name, (int32_t)ri, -1,
                        KGC_TRANSLATE_DEGRADED, "filters[%u] %s is not supported: ignored", i, type);
+        } else if (tr_is_plugin_filter(fl)) {
+            /* a Kong plugin: plugins.c attaches it, or makes the rule answer 500 */
         } else {
             /* ExtensionRef and unknown types may guard the traffic (authentication, ...):
              * serving the rule without them could expose it, so the rule goes */

@@ -1052,6 +1052,10 @@ static const char *why_full(const struct kgc_translate_state *st,
             break;
         case KGC_API_GRPCROUTE:
             return "a GRPCRoute changed (translated in full)";
+        case KGC_API_KONGPLUGIN:
+        case KGC_API_KONGCLUSTERPLUGIN:
+            /* plugins.c: any route may name it (annotations, ExtensionRefs, Services') */
+            return "a KongPlugin or KongClusterPlugin changed";
         default:
             return "a Gateway, GatewayClass or Namespace changed (attachments, listeners)";
         }

@@ -114,6 +114,17 @@ void kgc_translate_route_verdict(void *ctx, const struct kgc_api_httproute *rout
     size_t n = 0;
     const struct kgc_translate_problem *p = kgc_translate_problems_of(
         out, route->obj.kind, route->obj.meta.namespace, route->obj.meta.name, &n);
+    for (size_t i = 0; i < n; i++) { /* unresolved references: the first decides the reason */
+        if (!p[i].ref_reason)
+            continue;
+        if (!v->resolved_refs_reason)
+            v->resolved_refs_reason = p[i].ref_reason;
+        if (p[i].rule >= 0)
+            append(v->resolved_refs_message, sizeof(v->resolved_refs_message), "rules[%d]: %s",
+                   p[i].rule, p[i].message);
+        else
+            append(v->resolved_refs_message, sizeof(v->resolved_refs_message), "%s", p[i].message);
+    }
     for (size_t i = 0; i < n; i++) {
         if (p[i].rule < 0 && p[i].severity == KGC_TRANSLATE_DROPPED) {
             v->accepted_reason = KGC_STATUS_R_UNSUPPORTED_VALUE;

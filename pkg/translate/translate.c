@@ -438,6 +438,9 @@ static bool plan_rule(struct route_ctx *rc, uint32_t ri)
         c->oom = true;
     keep_targets(c, v, targets, n_targets);
     free(targets);
+    struct tr_rule_plugins rp; /* its KongPlugins: only their problems here (plugins.c) */
+    tr_rule_plugins(rc, ri, v->n_targets == 0, &rp);
+    tr_rule_plugins_free(&rp);
     v->name = tr_printf(c, "%s.%s.%s.%u", tr_route_prefix(rc->r), rc->ns, rc->name, ri);
     if (c->oom || kgc_base_vec_push(&c->svcs, v) != 0) {
         tr_svc_free(v);

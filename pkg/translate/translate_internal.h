@@ -188,6 +188,13 @@ void tr_problem(struct tr_ctx *c, enum kgc_api_kind kind, const char *ns, const 
                 int32_t rule, int32_t match, enum kgc_translate_severity sev, const char *fmt, ...)
     __attribute__((format(printf, 8, 9)));
 
+/* A NOTE problem of rule (< 0: the object) that is an unresolved reference: the route's
+ * ResolvedRefs condition becomes False with ref_reason (a static KGC_STATUS_R_* string) and the
+ * message (kgc_translate_route_verdict()). */
+void tr_problem_ref(struct tr_ctx *c, enum kgc_api_kind kind, const char *ns, const char *name,
+                    int32_t rule, const char *ref_reason, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
 /* json helpers: every one sets c->oom and returns NULL/-1 when json-c fails. */
 json_object *tr_jstr(struct tr_ctx *c, const char *s);
 json_object *tr_jint(struct tr_ctx *c, int64_t v);
@@ -355,6 +362,41 @@ json_object *tr_plugin(struct tr_ctx *c, const char *name, json_object *config, 
 /* The plugins of one Kong route, in name order, or NULL when it has none. */
 json_object *tr_route_plugins(struct route_ctx *rc, const struct match_plan *mp,
                               const struct rule_filters *f, json_object *tags);
+
+/* ---- plugins.c: KongPlugin/KongClusterPlugin attachments ------------------------------------ */
+
+/* The annotation naming plugins on an HTTPRoute or a Service (Kong's controller's
+ * internal/annotations/annotations.go:45 at v3.5.9: prefix konghq.com + "/plugins"). */
+#define TR_PLUGINS_ANNOTATION "konghq.com/plugins"
+
+/* The plugin objects for one Kong entity, in attachment order (references held). */
+struct tr_plugin_list {
+    const struct kgc_api_obj **v;
+    size_t n;
+    bool blocked;            /* some reference could not be resolved */
+    const char *reserved[4]; /* plugin names kgc itself writes on the entity */
+    size_t n_reserved;
+};
+
+/* Rule ri's plugins: route (the route's annotation, the rule's ExtensionRefs) and service (its
+ * Services' annotations). blocked: some reference is unusable, the rule answers 500 and carries
+ * no plugin object. */
+struct tr_rule_plugins {
+    struct tr_plugin_list route, service;
+    bool blocked;
+};
+
+/* Whether fl is an ExtensionRef of group configuration.konghq.com (plugins.c resolves it). */
+bool tr_is_plugin_filter(const struct kgc_api_http_filter *fl);
+/* Resolves rule ri's plugins into *out (problems recorded unless c->quiet); no_targets: the
+ * Kong service carries kgc's request-termination. Free with tr_rule_plugins_free(). */
+void tr_rule_plugins(struct route_ctx *rc, uint32_t ri, bool no_targets,
+                     struct tr_rule_plugins *out);
+void tr_rule_plugins_free(struct tr_rule_plugins *rp);
+/* Appends one Kong plugin entity per object of pl to list, for the Kong route or service named
+ * entity_name (instance_name is made unique from it); counts them. */
+void tr_plugins_append(struct tr_ctx *c, json_object *list, const struct tr_plugin_list *pl,
+                       const char *entity_name);
 
 /* ---- isolation.c ---------------------------------------------------------------------------- */
 

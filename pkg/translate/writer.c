@@ -8,6 +8,7 @@
 #include "kgc/base.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ---- the output text ------------------------------------------------------------------------- */
@@ -87,7 +88,8 @@ static void push_scoped_hosts(struct tr_ctx *c, const struct route_ctx *rc, cons
  * hostname (expressions flavour). *name gets the route's name (owned). */
 static json_object *kroute_json(struct route_ctx *rc, const struct match_plan *mp,
                                 const struct rule_filters *f, int32_t host_index, json_object *tags,
-                                const struct tr_kroute *k, char **name)
+                                const struct tr_kroute *k, const struct tr_rule_plugins *rp,
+                                char **name)
 {
     int64_t prio = k->prio;
     struct tr_ctx *c = rc->c;
@@ -156,6 +158,11 @@ static json_object *kroute_json(struct route_ctx *rc, const struct match_plan *m
     /* no tags: the name leads a Kong error back to the HTTPRoute, rule and match
      * (kgc_translate_entity_owner); the plugins, whose names are Kong's, carry them */
     json_object *plugins = tr_route_plugins(rc, mp, f, tags);
+    if (rp && !rp->blocked && rp->route.n) { /* KongPlugins (plugins.c) */
+        if (!plugins)
+            plugins = tr_jarr(c);
+        tr_plugins_append(c, plugins, &rp->route, *name);
+    }
     if (plugins)
         tr_jset(c, o, "plugins", plugins);
     return o;
@@ -197,6 +204,7 @@ struct named {
 
 struct write_ctx {
     const struct tr_svc *v;
+    const struct tr_rule_plugins *rp;
     size_t next; /* the next of v->kr to meet */
     struct named *kr;
     size_t n;
@@ -219,7 +227,7 @@ static void write_kroute(struct route_ctx *rc, const struct match_plan *mp,
         return;
     }
     char *name = NULL;
-    json_object *o = kroute_json(rc, mp, f, host_index, tags, k, &name);
+    json_object *o = kroute_json(rc, mp, f, host_index, tags, k, w->rp, &name);
     if (!o || !name) {
         json_object_put(o);
         free(name);
@@ -246,8 +254,11 @@ static void write_service(struct tr_ctx *c, const struct tr_svc *v, struct kgc_b
         c->oom = true; /* the planning pass kept it: cannot happen */
         return;
     }
-    struct write_ctx w = {.v = v, .kr = calloc(v->n_kr, sizeof(struct named))};
+    struct tr_rule_plugins rp;
+    tr_rule_plugins(rc, ri, v->n_targets == 0, &rp);
+    struct write_ctx w = {.v = v, .rp = &rp, .kr = calloc(v->n_kr, sizeof(struct named))};
     if (!w.kr) {
+        tr_rule_plugins_free(&rp);
         c->oom = true;
         return;
     }
@@ -273,17 +284,29 @@ static void write_service(struct tr_ctx *c, const struct tr_svc *v, struct kgc_b
     }
     free(w.kr);
     tr_jset(c, o, "routes", routes);
-    if (v->n_targets == 0) {
-        /* nothing to forward to: the Gateway API wants 500 */
-        json_object *cfg = tr_jobj(c), *plugins = tr_jarr(c);
+    json_object *plugins = NULL;
+    if (rp.blocked || v->n_targets == 0) {
+        /* nothing to forward to, or a plugin the rule needs is missing: the Gateway API wants
+         * 500 (plugins.c) */
+        json_object *cfg = tr_jobj(c);
+        plugins = tr_jarr(c);
         tr_jset(c, cfg, "status_code", tr_jint(c, 500));
-        tr_jset(c, cfg, "message",
-                tr_jstr(c, rc->r->obj.kind == KGC_API_GRPCROUTE
-                               ? "no backend of this GRPCRoute rule is available"
-                               : "no backend of this HTTPRoute rule is available"));
+        char msg[96];
+        snprintf(msg, sizeof(msg),
+                 rp.blocked ? "a Kong plugin this %s rule uses is unavailable"
+                            : "no backend of this %s rule is available",
+                 kgc_api_kind_info(rc->r->obj.kind)->name);
+        tr_jset(c, cfg, "message", tr_jstr(c, msg));
         tr_jpush(c, plugins, tr_plugin(c, "request-termination", cfg, tr_jref(rule_tags)));
-        tr_jset(c, o, "plugins", plugins);
     }
+    if (!rp.blocked && rp.service.n) {
+        if (!plugins)
+            plugins = tr_jarr(c);
+        tr_plugins_append(c, plugins, &rp.service, v->name);
+    }
+    if (plugins)
+        tr_jset(c, o, "plugins", plugins);
+    tr_rule_plugins_free(&rp);
     json_object_put(rule_tags);
     obuf_json(c, b, o);
 }

@@ -134,7 +134,9 @@ sorted((tuple(r["apiGroups"]), res, tuple(sorted(r["verbs"]))) for r in one("Clu
  [(("gateway.networking.k8s.io",), x, ("get","list","watch")) for x in ("gatewayclasses","gateways","httproutes","grpcroutes","referencegrants")] +
  [(("gateway.networking.k8s.io",), x, ("patch",)) for x in ("gatewayclasses/status","gateways/status","httproutes/status","grpcroutes/status")] +
  [(("",), x, ("get","list","watch")) for x in ("services","secrets","namespaces")] +
- [(("discovery.k8s.io",), "endpointslices", ("get","list","watch"))])'
+ [(("discovery.k8s.io",), "endpointslices", ("get","list","watch"))] +
+ [(("configuration.konghq.com",), x, ("get","list","watch")) for x in ("kongplugins","kongclusterplugins")] +
+ [(("configuration.konghq.com",), x, ("patch",)) for x in ("kongplugins/status","kongclusterplugins/status")])'
     check "rbac: no wildcard anywhere" py default 'not any("*" in v for o in kind("ClusterRole") + kind("Role") for r in o["rules"] for k in ("apiGroups","resources","verbs") for v in r.get(k, []))'
     check "rbac: secrets only get/list/watch" py default 'all(set(r["verbs"]) <= {"get","list","watch"} for r in one("ClusterRole")["rules"] if "secrets" in r["resources"])'
     check "rbac: status is patched, never updated (kgc only sends merge patches)" py default 'not any("update" in r["verbs"] for r in one("ClusterRole")["rules"])'

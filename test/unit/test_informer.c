@@ -182,6 +182,7 @@ struct fx {
     struct kgc_k8s_options kopts;
     bool secrets; /* a Secrets informer instead of an HTTPRoutes one */
     bool grpc;    /* a GRPCRoutes informer (an optional kind) instead */
+    bool plugins; /* a KongPlugins informer (an optional kind) */
 };
 
 static struct fx *fx_new(void)
@@ -206,9 +207,10 @@ static void fx_start(struct fx *f)
     struct kgc_err err = {0};
     assert_int_equal(kgc_k8s_client_new(&cfg, &f->kopts, &f->client, &err), 0);
     f->cache = kgc_cache_new();
-    enum kgc_api_kind kind = f->secrets ? KGC_API_SECRET
-                             : f->grpc  ? KGC_API_GRPCROUTE
-                                        : KGC_API_HTTPROUTE;
+    enum kgc_api_kind kind = f->secrets   ? KGC_API_SECRET
+                             : f->grpc    ? KGC_API_GRPCROUTE
+                             : f->plugins ? KGC_API_KONGPLUGIN
+                                          : KGC_API_HTTPROUTE;
     kgc_cache_add_handler(f->cache, kind, record, &f->rec);
     assert_int_equal(kgc_informer_new(f->client, f->cache, kind, &f->opts, &f->inf, &err), 0);
     assert_int_equal(kgc_informer_start(f->inf, &err), 0);
@@ -499,8 +501,7 @@ static void test_optional_kind_absent_then_installed(void **state)
     (void)state;
     struct fx *f = fx_new();
     f->grpc = true;
-    f->opts.backoff_initial_ns = 50 * KGC_NS_PER_MS;
-    f->opts.backoff_max_ns = 50 * KGC_NS_PER_MS;
+    f->opts.not_served_retry_ns = 50 * KGC_NS_PER_MS;
     f->sim.lists[0] = (struct list_version){{ROUTE("a", "1")}, "10"};
     f->sim.n_lists = 1;
     for (int i = 0; i < 3; i++)
@@ -657,6 +658,47 @@ static void test_secrets_field_selector_and_pages(void **state)
     fx_free(f);
 }
 
+/* An optional kind whose list answers 404 (no CRD) or 403: synced and empty at once, no watch,
+ * listed again every not_served_retry_ns; once the list is served, its objects arrive and it
+ * watches. A kind that is not optional keeps failing its list (not synced). */
+static void test_optional_kind_not_served(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    f->plugins = true;
+    f->opts.not_served_retry_ns = 5 * KGC_NS_PER_MS;
+    f->sim.lists[0] = (struct list_version){
+        {"{\"metadata\":{\"name\":\"p\",\"namespace\":\"apps\",\"resourceVersion\":\"3\","
+         "\"generation\":1},\"plugin\":\"cors\",\"config\":{\"origins\":[\"*\"]}}"},
+        "10"};
+    f->sim.n_lists = 1;
+    for (int i = 0; i < 4; i++)
+        f->sim.list_fail[i] = i == 2 ? 403 : 404; /* RBAC without the kind: the same */
+    f->sim.n_list_fail = 4;
+    fx_start(f);
+    struct kgc_informer *infs[1] = {f->inf};
+    assert_int_equal(kgc_informer_wait_synced(infs, 1, 5 * KGC_NS_PER_S), 0);
+    wait_watches(f, 1);
+    const struct kgc_api_obj *o = kgc_cache_get(f->cache, KGC_API_KONGPLUGIN, "apps", "p");
+    assert_non_null(o);
+    assert_string_equal(kgc_api_as_kongplugin(o)->plugin, "cors");
+    assert_string_equal(kgc_api_as_kongplugin(o)->config, "{\"origins\":[\"*\"]}");
+    kgc_api_obj_unref(o);
+    assert_int_equal(f->sim.list_requests, 5); /* four 404s, then the list */
+    struct kgc_informer_stats st;
+    kgc_informer_stats(f->inf, &st);
+    assert_int_equal(st.list_errors, 0);
+    assert_int_equal(st.lists, 1); /* a 404 is neither a list nor a list error */
+    fx_free(f);
+
+    f = fx_new(); /* HTTPRoutes are not optional: a 404 is a failed list */
+    f->sim.fail_every_list = 404;
+    fx_start(f);
+    infs[0] = f->inf;
+    assert_int_equal(kgc_informer_wait_synced(infs, 1, 100 * KGC_NS_PER_MS), KGC_ETIMEDOUT);
+    fx_free(f);
+}
+
 int main(void)
 {
     kgc_log_setup(KGC_LOG_OFF, KGC_LOG_TEXT, 2);
@@ -674,6 +716,7 @@ int main(void)
         cmocka_unit_test(test_watch_namespace),
         cmocka_unit_test(test_page_too_large_shrinks_pages),
         cmocka_unit_test(test_secrets_field_selector_and_pages),
+        cmocka_unit_test(test_optional_kind_not_served),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -172,6 +172,20 @@ static void apply_crds(void)
             fail_msg("CRD %s: %s", files[i], err.msg);
         json_object_put(docs);
     }
+    /* Kong's plugin kinds, from the chart (the test runs from the repository root) */
+    const char *kong[] = {"charts/kgc/crds/configuration.konghq.com_kongplugins.yaml",
+                          "charts/kgc/crds/configuration.konghq.com_kongclusterplugins.yaml"};
+    for (size_t i = 0; i < 2; i++) {
+        json_object *docs = yaml_file_to_json(kong[i], NULL, NULL);
+        assert_non_null(docs);
+        struct kgc_k8s_status st;
+        struct kgc_err err = {0};
+        int rc = kgc_k8s_create(E.client, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                                json_object_array_get_idx(docs, 0), NULL, &st, &err);
+        if (rc != 0 && rc != KGC_EEXIST)
+            fail_msg("CRD %s: %s", kong[i], err.msg);
+        json_object_put(docs);
+    }
     /* served once listable */
     for (int i = 0; i < 200; i++) {
         json_object *out = NULL;
@@ -296,6 +310,21 @@ static char *make_object(enum kgc_api_kind k, int i, int v, const char *tls_crt,
                      "\"extra-%d\",\"labels\":{\"team\":\"t%d\"}}}",
                      i, v);
         break;
+    case KGC_API_KONGPLUGIN:
+        r = asprintf(&s,
+                     "{\"apiVersion\":\"configuration.konghq.com/v1\",\"kind\":\"KongPlugin\","
+                     "\"metadata\":{\"name\":\"kp-%d\",\"namespace\":\"ns-%d\"},"
+                     "\"plugin\":\"response-transformer\",\"config\":{\"add\":{\"headers\":"
+                     "[\"x-v:%d\"]}}}",
+                     i, nsi, v);
+        break;
+    case KGC_API_KONGCLUSTERPLUGIN:
+        r = asprintf(&s,
+                     "{\"apiVersion\":\"configuration.konghq.com/v1\",\"kind\":"
+                     "\"KongClusterPlugin\",\"metadata\":{\"name\":\"kcp-%d\"},\"plugin\":"
+                     "\"request-termination\",\"config\":{\"status_code\":%d}}",
+                     i, 400 + v);
+        break;
     default:
         r = -1;
     }
@@ -320,7 +349,8 @@ static const char *object_name(enum kgc_api_kind k, int i)
         [KGC_API_HTTPROUTE] = "route-%d",       [KGC_API_GRPCROUTE] = "grpc-%d",
         [KGC_API_REFERENCEGRANT] = "grant-%d",  [KGC_API_SERVICE] = "svc-%d",
         [KGC_API_ENDPOINTSLICE] = "svc-%d-abc", [KGC_API_SECRET] = "tls-%d",
-        [KGC_API_NAMESPACE] = "extra-%d"};
+        [KGC_API_NAMESPACE] = "extra-%d",       [KGC_API_KONGPLUGIN] = "kp-%d",
+        [KGC_API_KONGCLUSTERPLUGIN] = "kcp-%d"};
     snprintf(buf, sizeof(buf), fmt[k], i);
     return buf;
 }
@@ -492,11 +522,12 @@ static void test_cache_converges_through_churn_and_faults(void **state)
 
     char *crt = NULL, *key = NULL;
     assert_int_equal(make_cert("e2e.example.com", &crt, &key), 0);
-    /* 1,000 objects: how many of each kind */
+    /* 1,090 objects: how many of each kind */
     static const int count[KGC_API_KIND_COUNT] = {
-        [KGC_API_GATEWAYCLASS] = 10,   [KGC_API_GATEWAY] = 100,       [KGC_API_HTTPROUTE] = 400,
-        [KGC_API_GRPCROUTE] = 40,      [KGC_API_REFERENCEGRANT] = 50, [KGC_API_SERVICE] = 200,
-        [KGC_API_ENDPOINTSLICE] = 150, [KGC_API_SECRET] = 80,         [KGC_API_NAMESPACE] = 10};
+        [KGC_API_GATEWAYCLASS] = 10,   [KGC_API_GATEWAY] = 100,         [KGC_API_HTTPROUTE] = 400,
+        [KGC_API_GRPCROUTE] = 40,      [KGC_API_REFERENCEGRANT] = 50,   [KGC_API_SERVICE] = 200,
+        [KGC_API_ENDPOINTSLICE] = 150, [KGC_API_SECRET] = 80,           [KGC_API_NAMESPACE] = 10,
+        [KGC_API_KONGPLUGIN] = 40,     [KGC_API_KONGCLUSTERPLUGIN] = 10};
     int ops = 0, created = 0, updated = 0, deleted = 0;
     /* faults, spread through the churn */
     for (int k = 0; k < KGC_API_KIND_COUNT; k++) {
@@ -634,7 +665,7 @@ static void test_cache_converges_through_churn_and_faults(void **state)
             created, updated, deleted, objects, (unsigned long long)events,
             (unsigned long long)watches, (unsigned long long)relists,
             (unsigned long long)__atomic_load_n(&calls.calls, __ATOMIC_RELAXED), strlen(mine));
-    assert_int_equal(created, 1100);
+    assert_int_equal(created, 1150);
     assert_true(watches > KGC_API_KIND_COUNT); /* the cuts made them watch again */
     assert_true(relists > 0);                  /* the dropped history made them list again */
     free(mine);

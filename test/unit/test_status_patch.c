@@ -225,6 +225,56 @@ static void test_patch_resource_version(void **state)
     kgc_status_gateway_release(&d);
 }
 
+/* A plugin object's Programmed condition: the CRD's default (Unknown/Pending "Waiting for
+ * controller") is replaced, other types stay, lastTransitionTime moves only with the status,
+ * observedGeneration is the object's; the same condition again is no patch. */
+static void test_patch_kongplugin_programmed(void **state)
+{
+    (void)state;
+    static const char json[] =
+        "{\"apiVersion\":\"configuration.konghq.com/v1\",\"kind\":\"KongPlugin\",\"metadata\":{"
+        "\"name\":\"p\",\"namespace\":\"demo\",\"generation\":3,\"resourceVersion\":\"41\"},"
+        "\"plugin\":\"cors\",\"status\":{\"conditions\":[{\"type\":\"Programmed\",\"status\":"
+        "\"Unknown\",\"reason\":\"Pending\",\"message\":\"Waiting for controller\","
+        "\"lastTransitionTime\":\"1970-01-01T00:00:00Z\"},{\"type\":\"Other\",\"status\":"
+        "\"True\",\"reason\":\"X\",\"message\":\"\",\"lastTransitionTime\":"
+        "\"2026-01-01T00:00:00Z\"}]}}";
+    struct kgc_api_obj *o = NULL;
+    assert_int_equal(kgc_api_parse_text(KGC_API_KONGPLUGIN, json, strlen(json), &o, NULL), 0);
+    struct kgc_status_condition c = {
+        .type = "Programmed", .status = "True", .reason = "Programmed"};
+    snprintf(c.message, sizeof(c.message), "Kong accepted the configuration that uses it");
+    json_object *p = NULL;
+    struct kgc_err err = {0};
+    assert_int_equal(
+        kgc_status_kongplugin_patch(kgc_api_as_kongplugin(o), &c, "2026-12-06T10:00:00Z", &p, &err),
+        0);
+    assert_non_null(p);
+    assert_string_equal(str_at(p, "metadata.resourceVersion"), "41");
+    json_object *conds = fixture_json_path(p, "status.conditions");
+    assert_int_equal(json_object_array_length(conds), 2);
+    json_object *pc = json_object_array_get_idx(conds, 0);
+    assert_string_equal(str_at(pc, "type"), "Programmed");
+    assert_string_equal(str_at(pc, "status"), "True");
+    assert_string_equal(str_at(pc, "lastTransitionTime"), "2026-12-06T10:00:00Z");
+    assert_int_equal(json_object_get_int(fixture_json_path(pc, "observedGeneration")), 3);
+    assert_string_equal(str_at(json_object_array_get_idx(conds, 1), "type"), "Other");
+    /* written back: the same condition is no patch */
+    json_object *obj = json_tokener_parse(json);
+    json_object_object_add(obj, "status", json_object_get(fixture_json_path(p, "status")));
+    struct kgc_api_obj *o2 = NULL;
+    assert_int_equal(kgc_api_parse(KGC_API_KONGPLUGIN, obj, &o2, NULL), 0);
+    json_object *p2 = (json_object *)1;
+    assert_int_equal(kgc_status_kongplugin_patch(kgc_api_as_kongplugin(o2), &c,
+                                                 "2026-12-06T11:00:00Z", &p2, &err),
+                     0);
+    assert_null(p2);
+    json_object_put(obj);
+    json_object_put(p);
+    kgc_api_obj_unref(o);
+    kgc_api_obj_unref(o2);
+}
+
 static void test_patch_bad_arguments(void **state)
 {
     struct fixture_env *env = *state;
@@ -397,6 +447,7 @@ int main(void)
         T(test_patch_newer_observed_generation_left_alone),
         T(test_patch_last_transition_time),
         T(test_patch_resource_version),
+        T(test_patch_kongplugin_programmed),
         T(test_patch_bad_arguments),
         cmocka_unit_test(test_fixture_yaml_types_and_placeholders),
         cmocka_unit_test(test_fixture_missing_file_fails_clearly),

@@ -281,7 +281,55 @@ struct golden_case {
     const char *variant;  /* NULL, or a suffix before .json */
     const char *flavor;
     const char *version;
+    const char *extra; /* YAML added after the manifest, or NULL */
 };
+
+/* Kong plugins: an ExtensionRef filter, the route's and a Service's konghq.com/plugins
+ * annotations, a KongClusterPlugin found by name, a disabled plugin, instance_name, one plugin
+ * kgc's own filter already uses on the route, a missing one (the rule answers 500). */
+#define PLUGINS_YAML                                                                               \
+    "apiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n"                                  \
+    "metadata: {name: add-header, namespace: " INFRA "}\n"                                         \
+    "plugin: response-transformer\n"                                                               \
+    "config: {add: {headers: ['x-plugin:yes']}}\n"                                                 \
+    "protocols: [http, https]\ninstance_name: hdr\n"                                               \
+    "---\napiVersion: configuration.konghq.com/v1\nkind: KongClusterPlugin\n"                      \
+    "metadata: {name: limit}\nplugin: request-size-limiting\n"                                     \
+    "config: {allowed_payload_size: 1}\n"                                                          \
+    "---\napiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n"                             \
+    "metadata: {name: cors-off, namespace: " INFRA "}\nplugin: cors\ndisabled: true\n"             \
+    "---\napiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n"                             \
+    "metadata: {name: svc-term, namespace: " INFRA "}\nplugin: request-termination\n"              \
+    "config: {status_code: 418, message: teapot}\n"                                                \
+    "---\napiVersion: v1\nkind: Service\n"                                                         \
+    "metadata: {name: annotated, namespace: " INFRA                                                \
+    ", annotations: {konghq.com/plugins: svc-term}}\n"                                             \
+    "spec: {ports: [{name: http, port: 8080, targetPort: 3000}]}\n"                                \
+    "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"                             \
+    "metadata: {name: plugins, namespace: " INFRA                                                  \
+    ", annotations: {konghq.com/plugins: 'limit, cors-off'}}\n"                                    \
+    "spec:\n"                                                                                      \
+    "  parentRefs: [{name: same-namespace}]\n"                                                     \
+    "  rules:\n"                                                                                   \
+    "  - matches: [{path: {type: PathPrefix, value: /plugins}}]\n"                                 \
+    "    filters:\n"                                                                               \
+    "    - {type: ExtensionRef, extensionRef: {group: configuration.konghq.com, kind: "            \
+    "KongPlugin, "                                                                                 \
+    "name: add-header}}\n"                                                                         \
+    "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n"                                    \
+    "  - matches: [{path: {type: PathPrefix, value: /service}}]\n"                                 \
+    "    filters:\n"                                                                               \
+    "    - {type: ResponseHeaderModifier, responseHeaderModifier: {add: [{name: a, value: b}]}}\n" \
+    "    - {type: ExtensionRef, extensionRef: {group: configuration.konghq.com, kind: "            \
+    "KongPlugin, "                                                                                 \
+    "name: add-header}}\n"                                                                         \
+    "    backendRefs: [{name: annotated, port: 8080}]\n"                                           \
+    "  - matches: [{path: {type: PathPrefix, value: /missing}}]\n"                                 \
+    "    filters:\n"                                                                               \
+    "    - {type: ExtensionRef, extensionRef: {group: configuration.konghq.com, kind: "            \
+    "KongPlugin, "                                                                                 \
+    "name: nope}}\n"                                                                               \
+    "    backendRefs: [{name: infra-backend-v2, port: 8080}]\n"
 
 static const struct golden_case GOLDEN[] = {
     {"httproute-matching.yaml", NULL, NULL, NULL},
@@ -317,6 +365,8 @@ static const struct golden_case GOLDEN[] = {
     {"grpcroute-weight.yaml", NULL, NULL, NULL},
     {"grpcroute-exact-method-matching.yaml", "expressions", "expressions", NULL},
     {"grpcroute-listener-hostname-matching.yaml", "expressions", "expressions", NULL},
+    /* Kong plugins (KongPlugin, KongClusterPlugin) */
+    {"httproute-simple-same-namespace.yaml", "kongplugins", NULL, NULL, PLUGINS_YAML},
 };
 
 static void golden_path(const struct golden_case *g, const char *ext, char *buf, size_t size)
@@ -399,6 +449,10 @@ static int golden_setup(void **state)
     t->version = g->version;
     char err[FIXTURE_ERR_MAX];
     if (fixture_set_load(t->env.set, g->manifest, err, sizeof(err)) != 0) {
+        print_error("%s\n", err);
+        return -1;
+    }
+    if (g->extra && fixture_set_add_yaml(t->env.set, g->extra, err, sizeof(err)) != 0) {
         print_error("%s\n", err);
         return -1;
     }
@@ -497,6 +551,7 @@ GOLDEN_TEST(25)
 GOLDEN_TEST(26)
 GOLDEN_TEST(27)
 GOLDEN_TEST(28)
+GOLDEN_TEST(29)
 
 /* ---- unit tests -------------------------------------------------------------------------------
  */
@@ -1115,6 +1170,137 @@ static void test_query_params_per_flavor(void **state)
     assert_string_equal(v.partially_invalid, "");
     json_object_put(doc);
     kgc_translate_output_free(&out);
+}
+
+/* KongPlugin/KongClusterPlugin references: which object a name resolves to, what a missing or
+ * wrong-kind reference does to the rule and the route's status, and what the test Kong (Kong
+ * 3.9.1's schema) says of an unknown plugin and of a bad config, with the tags leading back. */
+static void test_kong_plugins(void **state)
+{
+    struct tenv *t = *state;
+    add_yaml(&t->env,
+             "apiVersion: configuration.konghq.com/v1\nkind: KongClusterPlugin\n"
+             "metadata: {name: shared}\nplugin: request-termination\n"
+             "config: {status_code: 403}\n"
+             "---\napiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n"
+             "metadata: {name: shared, namespace: " INFRA "}\nplugin: request-termination\n"
+             "config: {status_code: 401}\n"
+             "---\napiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n"
+             "metadata: {name: from-secret, namespace: " INFRA "}\nplugin: key-auth\n"
+             "configFrom: {secretKeyRef: {name: s, key: k}}\n"
+             "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+             "metadata: {name: kp, namespace: " INFRA "}\n"
+             "spec:\n"
+             "  parentRefs: [{name: same-namespace}]\n"
+             "  rules:\n"
+             "  - matches: [{path: {type: PathPrefix, value: /ns}}]\n"
+             "    filters: [{type: ExtensionRef, extensionRef: {group: configuration.konghq.com,"
+             " kind: KongPlugin, name: shared}}]\n"
+             "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n"
+             "  - matches: [{path: {type: PathPrefix, value: /cluster}}]\n"
+             "    filters: [{type: ExtensionRef, extensionRef: {group: configuration.konghq.com,"
+             " kind: KongClusterPlugin, name: shared}}]\n"
+             "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n"
+             "  - matches: [{path: {type: PathPrefix, value: /kind}}]\n"
+             "    filters: [{type: ExtensionRef, extensionRef: {group: configuration.konghq.com,"
+             " kind: KongIngress, name: shared}}]\n"
+             "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n"
+             "  - matches: [{path: {type: PathPrefix, value: /secret}}]\n"
+             "    filters: [{type: ExtensionRef, extensionRef: {group: configuration.konghq.com,"
+             " kind: KongPlugin, name: from-secret}}]\n"
+             "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n");
+    add_endpoint_slices(&t->env);
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    json_object *doc = parse_config(&out);
+    /* a name is the namespace's KongPlugin first; kind KongClusterPlugin asks for the other */
+    json_object *p =
+        find_plugin(must_route(doc, "httproute." INFRA ".kp.0.0"), "request-termination");
+    assert_non_null(p);
+    assert_int_equal(json_object_get_int(get(get(p, "config"), "status_code")), 401);
+    p = find_plugin(must_route(doc, "httproute." INFRA ".kp.1.0"), "request-termination");
+    assert_non_null(p);
+    assert_int_equal(json_object_get_int(get(get(p, "config"), "status_code")), 403);
+    /* a wrong kind and an unusable plugin: the rule answers 500, no plugin object on it */
+    for (int r = 2; r <= 3; r++) {
+        char name[128];
+        snprintf(name, sizeof(name), "httproute." INFRA ".kp.%d", r);
+        json_object *svc = find_service(doc, name);
+        assert_non_null(svc);
+        json_object *term = find_plugin(svc, "request-termination");
+        assert_non_null(term);
+        assert_int_equal(json_object_get_int(get(get(term, "config"), "status_code")), 500);
+        snprintf(name, sizeof(name), "httproute." INFRA ".kp.%d.0", r);
+        assert_null(get(must_route(doc, name), "plugins"));
+    }
+    const struct kgc_api_httproute *route =
+        kgc_api_as_httproute(fixture_set_find(t->env.set, KGC_API_HTTPROUTE, INFRA, "kp"));
+    struct kgc_status_route_verdict v;
+    kgc_translate_route_verdict(&out, route, &v);
+    assert_null(v.accepted_reason);
+    assert_string_equal(v.partially_invalid, "");
+    assert_string_equal(v.resolved_refs_reason, KGC_STATUS_R_INVALID_KIND);
+    assert_non_null(strstr(v.resolved_refs_message, "rules[2]: filters[0] ExtensionRef: "
+                                                    "configuration.konghq.com/KongIngress"));
+    assert_non_null(strstr(v.resolved_refs_message, "rules[3]: filters[0] ExtensionRef: KongPlugin"
+                                                    " " INFRA "/from-secret takes its"));
+    struct kgc_status_options o = t->env.o;
+    o.route_verdict = kgc_translate_route_verdict;
+    o.route_verdict_ctx = &out;
+    struct kgc_status_httproute st;
+    assert_int_equal(kgc_status_httproute_compute(&o, &t->env.lk, route, &st, NULL), 0);
+    const struct kgc_status_condition *rr = fixture_cond(
+        st.parents[0].conditions, st.parents[0].n_conditions, KGC_STATUS_RESOLVED_REFS);
+    assert_string_equal(rr->status, "False");
+    assert_string_equal(rr->reason, KGC_STATUS_R_INVALID_KIND);
+    kgc_status_httproute_release(&st);
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+
+    /* what Kong 3.9.1 says: an unknown plugin (kong/db/schema/entities/plugins.lua:14
+     * subschema_error) and a bad config (kong/plugins/request-termination/schema.lua:16-19,
+     * status_code between 100 and 599; message kong/db/schema/init.lua:81); the error's tags
+     * lead back to the KongPlugin */
+    struct {
+        const char *yaml, *want;
+    } bad[] = {
+        {"plugin: no-such-plugin\n",
+         "plugin 'no-such-plugin' not enabled; add it to the 'plugins' configuration property"},
+        {"plugin: request-termination\nconfig: {status_code: 42}\n",
+         "value should be between 100 and 599"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char yaml[512];
+        snprintf(yaml, sizeof(yaml),
+                 "apiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n"
+                 "metadata: {name: shared, namespace: " INFRA "}\n%s",
+                 bad[i].yaml);
+        add_yaml(&t->env, yaml);
+        translate(t, &out);
+        char *why = kong_rejects(out.config, NULL);
+        assert_non_null(why);
+        if (!strstr(why, bad[i].want))
+            fail_msg("want \"%s\" in %s", bad[i].want, why);
+        json_object *body = json_tokener_parse(why);
+        json_object *fe = get(body, "flattened_errors");
+        assert_int_equal(json_object_array_length(fe), 1);
+        json_object *e = json_object_array_get_idx(fe, 0);
+        assert_string_equal(json_object_get_string(get(e, "entity_type")), "plugin");
+        json_object *tags = get(e, "entity_tags");
+        const char *tv[16];
+        size_t nt = json_object_array_length(tags);
+        for (size_t k = 0; k < nt && k < 16; k++)
+            tv[k] = json_object_get_string(json_object_array_get_idx(tags, k));
+        struct kgc_translate_owner owner;
+        assert_int_equal(kgc_translate_entity_owner("plugin", NULL, tv, nt, &owner), 0);
+        assert_int_equal(owner.kind, KGC_API_KONGPLUGIN);
+        assert_string_equal(owner.namespace, INFRA);
+        assert_string_equal(owner.name, "shared");
+        json_object_put(body);
+        free(why);
+        kgc_translate_output_free(&out);
+    }
 }
 
 static void test_unsupported_filters_reported(void **state)
@@ -3075,15 +3261,16 @@ int main(void)
     const struct CMUnitTest tests[] = {
         G(0),  G(1),  G(2),  G(3),  G(4),  G(5),  G(6),  G(7),  G(8),  G(9),
         G(10), G(11), G(12), G(13), G(14), G(15), G(16), G(17), G(18), G(19),
-        G(20), G(21), G(22), G(23), G(24), G(25), G(26), G(27), G(28),
+        G(20), G(21), G(22), G(23), G(24), G(25), G(26), G(27), G(28), G(29),
     };
-    _Static_assert(sizeof(GOLDEN) / sizeof(GOLDEN[0]) == 29, "one test per golden case");
+    _Static_assert(sizeof(GOLDEN) / sizeof(GOLDEN[0]) == 30, "one test per golden case");
     const struct CMUnitTest units[] = {
         cmocka_unit_test_setup_teardown(test_deterministic, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_incremental_matches_full, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_grpcroute_translation, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_grpcroute_incremental_falls_back, unit_setup,
                                         tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_kong_plugins, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_precedence_paths, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_precedence_hosts_and_ties, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_weights, unit_setup, tenv_teardown),

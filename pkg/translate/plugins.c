@@ -1,0 +1,312 @@
+/* Kong plugins from KongPlugin and KongClusterPlugin objects (configuration.konghq.com/v1),
+ * attached the way Kong's own controller attaches them (README.md, "Kong plugins"):
+ *
+ *   - to every Kong route of a rule: the HTTPRoute's konghq.com/plugins annotation (names
+ *     separated by commas) and the rule's ExtensionRef filters of group configuration.konghq.com
+ *     (Kong's controller turns those filters into the same annotation on the Kong route:
+ *     internal/dataplane/translator/subtranslator/httproute.go:1147-1162 at v3.5.9);
+ *   - to the Kong service of a rule: the konghq.com/plugins annotation of each Service its
+ *     backendRefs name (internal/dataplane/kongstate/kongstate.go:455-459: a Kong service takes
+ *     the plugins of each of its Kubernetes Services).
+ *
+ * A name is a KongPlugin in the referrer's namespace, else the KongClusterPlugin of that name
+ * (kongstate/plugin.go:22-50, getKongPluginOrKongClusterPlugin). A reference that resolves to
+ * nothing usable is never skipped: the Gateway API says "If a reference to a custom filter type
+ * cannot be resolved, the filter MUST NOT be skipped. Instead, requests that would have been
+ * processed by that filter MUST receive a HTTP error response" (apis/v1/httproute_types.go:847-849
+ * at v1.6.1), and a plugin left out may be the one that authenticates. The rule then answers 500
+ * and the route's ResolvedRefs is False (BackendNotFound: "a reference to a resource that does
+ * not exist", InvalidKind: an unsupported kind). The same holds for the annotations.
+ *
+ * Kong keys a plugin by (name, route, service, consumer) (kong/db/schema/entities/plugins.lua:8
+ * in 3.9.1): a second plugin of the same name on one Kong route or service would make Kong reject
+ * the whole configuration, so the first one (annotation, then filters in order; Services in
+ * backendRef order) is kept and the others are reported (DEGRADED). The plugins kgc makes itself
+ * for a rule's filters (request-transformer, response-transformer, redirect, request-termination)
+ * come first on the Kong routes of that rule.
+ *
+ * Pure functions of the snapshot: the planning pass records the problems, the writing pass calls
+ * the same functions (quiet) and meets the same plugins. */
+#include "translate_internal.h"
+
+#include "kgc/status.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KONG_GROUP "configuration.konghq.com"
+
+/* The annotation value's names: split on commas, trimmed, empty ones skipped. Calls fn for each
+ * (nul-terminated copy in buf). */
+static const char *annotation(const struct kgc_api_obj *o)
+{
+    for (uint32_t i = 0; o && i < o->meta.n_annotations; i++)
+        if (strcmp(o->meta.annotations[i].key, TR_PLUGINS_ANNOTATION) == 0)
+            return o->meta.annotations[i].value;
+    return NULL;
+}
+
+/* Next name of a comma-separated list from *pos into buf; false at the end. */
+static bool next_name(const char **pos, char *buf, size_t size)
+{
+    const char *s = *pos;
+    while (s && *s) {
+        const char *e = strchr(s, ',');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        const char *a = s;
+        *pos = e ? e + 1 : s + n;
+        s = *pos;
+        while (n && (*a == ' ' || *a == '\t')) {
+            a++;
+            n--;
+        }
+        while (n && (a[n - 1] == ' ' || a[n - 1] == '\t'))
+            n--;
+        if (!n)
+            continue;
+        snprintf(buf, size, "%.*s", (int)n, a);
+        return true;
+    }
+    return false;
+}
+
+const char *kgc_translate_plugin_problem(const struct kgc_api_kongplugin *p, char *buf, size_t size)
+{
+    if (!p->plugin || !p->plugin[0])
+        return "has no plugin name";
+    if (p->config_invalid)
+        return "has a config kgc cannot use (see the object's kgcProblems in /debug/cache)";
+    if (p->config_from) {
+        snprintf(buf, size,
+                 "takes its configuration from Secret %s key %s (configFrom), which kgc does not "
+                 "read: it watches only kubernetes.io/tls Secrets",
+                 p->config_from->name ? p->config_from->name : "?",
+                 p->config_from->key ? p->config_from->key : "?");
+        return buf;
+    }
+    if (p->n_config_patches)
+        return "uses configPatches, which kgc does not apply";
+    return NULL;
+}
+
+/* Adds the plugin named name (a KongPlugin in ns, else a KongClusterPlugin; cluster_only: a
+ * KongClusterPlugin) to list, or records why it cannot be used. */
+static void add_ref(struct route_ctx *rc, uint32_t ri, const char *ns, const char *name,
+                    bool cluster_only, const char *where, struct tr_plugin_list *list)
+{
+    struct tr_ctx *c = rc->c;
+    const struct kgc_api_obj *o = NULL;
+    if (!cluster_only && c->lk->get)
+        o = c->lk->get(c->lk->ctx, KGC_API_KONGPLUGIN, ns, name);
+    if (!o && c->lk->get)
+        o = c->lk->get(c->lk->ctx, KGC_API_KONGCLUSTERPLUGIN, NULL, name);
+    const struct kgc_api_kongplugin *p = kgc_api_as_kongplugin(o);
+    if (!p) {
+        kgc_api_obj_unref(o);
+        list->blocked = true;
+        tr_problem_ref(c, rc->r->obj.kind, rc->ns, rc->name, (int32_t)ri,
+                       KGC_STATUS_R_BACKEND_NOT_FOUND,
+                       "%s: %s %s%s%s not found (or Kong rejected it: see its status); the rule "
+                       "answers 500",
+                       where, cluster_only ? "KongClusterPlugin" : "KongPlugin",
+                       cluster_only ? "" : ns, cluster_only ? "" : "/", name);
+        return;
+    }
+    char buf[400];
+    const char *why = kgc_translate_plugin_problem(p, buf, sizeof(buf));
+    if (why) {
+        list->blocked = true;
+        tr_problem_ref(c, rc->r->obj.kind, rc->ns, rc->name, (int32_t)ri,
+                       KGC_STATUS_R_BACKEND_NOT_FOUND, "%s: %s %s %s; the rule answers 500", where,
+                       kgc_api_kind_info(p->obj.kind)->name, p->obj.meta.key, why);
+        kgc_api_obj_unref(o);
+        return;
+    }
+    for (size_t i = 0; i < list->n; i++) {
+        const struct kgc_api_kongplugin *q = kgc_api_as_kongplugin(list->v[i]);
+        if (q == p) { /* the same object twice: once */
+            kgc_api_obj_unref(o);
+            return;
+        }
+        if (strcmp(q->plugin, p->plugin) == 0) {
+            tr_problem(c, rc->r->obj.kind, rc->ns, rc->name, (int32_t)ri, -1,
+                       KGC_TRANSLATE_DEGRADED,
+                       "%s: %s %s ignored: %s %s already sets plugin %s here (Kong allows one "
+                       "per route or service)",
+                       where, kgc_api_kind_info(p->obj.kind)->name, p->obj.meta.key,
+                       kgc_api_kind_info(q->obj.kind)->name, q->obj.meta.key, p->plugin);
+            kgc_api_obj_unref(o);
+            return;
+        }
+    }
+    for (size_t i = 0; i < list->n_reserved; i++) {
+        if (strcmp(list->reserved[i], p->plugin) == 0) {
+            tr_problem(c, rc->r->obj.kind, rc->ns, rc->name, (int32_t)ri, -1,
+                       KGC_TRANSLATE_DEGRADED,
+                       "%s: %s %s ignored: the rule's filters already use plugin %s (Kong allows "
+                       "one per route or service)",
+                       where, kgc_api_kind_info(p->obj.kind)->name, p->obj.meta.key, p->plugin);
+            kgc_api_obj_unref(o);
+            return;
+        }
+    }
+    const struct kgc_api_obj **grown = realloc(list->v, (list->n + 1) * sizeof(const void *));
+    if (!grown) {
+        kgc_api_obj_unref(o);
+        c->oom = true;
+        return;
+    }
+    list->v = grown;
+    list->v[list->n++] = o;
+}
+
+static void add_annotation(struct route_ctx *rc, uint32_t ri, const struct kgc_api_obj *o,
+                           const char *what, struct tr_plugin_list *list)
+{
+    const char *pos = annotation(o);
+    char name[256], where[400];
+    while (pos && next_name(&pos, name, sizeof(name))) {
+        snprintf(where, sizeof(where), "%s annotation %s", what, TR_PLUGINS_ANNOTATION);
+        add_ref(rc, ri, o->meta.namespace, name, false, where, list);
+    }
+}
+
+static void reserve(struct tr_plugin_list *l, const char *name)
+{
+    if (l->n_reserved < sizeof(l->reserved) / sizeof(l->reserved[0]))
+        l->reserved[l->n_reserved++] = name;
+}
+
+bool tr_is_plugin_filter(const struct kgc_api_http_filter *fl)
+{
+    return fl->type && strcmp(fl->type, "ExtensionRef") == 0 && fl->extension_ref &&
+           fl->extension_ref->group && strcmp(fl->extension_ref->group, KONG_GROUP) == 0;
+}
+
+void tr_rule_plugins(struct route_ctx *rc, uint32_t ri, bool no_targets,
+                     struct tr_rule_plugins *out)
+{
+    memset(out, 0, sizeof(*out));
+    const struct kgc_api_httproute *r = rc->r;
+    const struct kgc_api_http_route_rule *rule = &r->rules[ri];
+    /* the plugins kgc writes itself for the filters (filters.c, tr_route_plugins) */
+    for (uint32_t i = 0; i < rule->n_filters; i++) {
+        const char *t = rule->filters[i].type ? rule->filters[i].type : "";
+        if (strcmp(t, "RequestHeaderModifier") == 0 || strcmp(t, "URLRewrite") == 0) {
+            reserve(&out->route, "request-transformer");
+        } else if (strcmp(t, "ResponseHeaderModifier") == 0) {
+            reserve(&out->route, "response-transformer");
+        } else if (strcmp(t, "RequestRedirect") == 0) {
+            reserve(&out->route, "redirect");
+            reserve(&out->route, "request-termination");
+            reserve(&out->route, "response-transformer");
+        }
+    }
+    if (no_targets)
+        reserve(&out->service, "request-termination");
+    add_annotation(rc, ri, &r->obj, "the HTTPRoute's", &out->route);
+    for (uint32_t i = 0; i < rule->n_filters; i++) {
+        const struct kgc_api_http_filter *fl = &rule->filters[i];
+        if (!tr_is_plugin_filter(fl))
+            continue;
+        char where[64];
+        snprintf(where, sizeof(where), "filters[%u] ExtensionRef", i);
+        const char *kind = fl->extension_ref->kind ? fl->extension_ref->kind : "";
+        const char *name = fl->extension_ref->name ? fl->extension_ref->name : "";
+        if (strcmp(kind, "KongPlugin") == 0 || strcmp(kind, "KongClusterPlugin") == 0) {
+            add_ref(rc, ri, rc->ns, name, strcmp(kind, "KongClusterPlugin") == 0, where,
+                    &out->route);
+        } else {
+            out->route.blocked = true;
+            tr_problem_ref(rc->c, rc->r->obj.kind, rc->ns, rc->name, (int32_t)ri,
+                           KGC_STATUS_R_INVALID_KIND,
+                           "%s: %s/%.64s %s is not supported (KongPlugin or KongClusterPlugin "
+                           "only); the rule answers 500",
+                           where, KONG_GROUP, kind, name);
+        }
+    }
+    for (uint32_t b = 0; b < rule->n_backend_refs; b++) {
+        const struct kgc_api_backend_ref *br = &rule->backend_refs[b];
+        if ((br->group && br->group[0]) || (br->kind && strcmp(br->kind, "Service") != 0) ||
+            !br->name || !rc->c->lk->get)
+            continue;
+        const char *ns = br->namespace ? br->namespace : rc->ns;
+        bool seen = false; /* a Service named twice gives its plugins once */
+        for (uint32_t k = 0; k < b && !seen; k++) {
+            const struct kgc_api_backend_ref *o = &rule->backend_refs[k];
+            seen = o->name && strcmp(o->name, br->name) == 0 &&
+                   strcmp(o->namespace ? o->namespace : rc->ns, ns) == 0 &&
+                   !(o->group && o->group[0]) && !(o->kind && strcmp(o->kind, "Service") != 0);
+        }
+        if (seen)
+            continue;
+        const struct kgc_api_obj *svc =
+            rc->c->lk->get(rc->c->lk->ctx, KGC_API_SERVICE, ns, br->name);
+        if (svc && annotation(svc)) {
+            char what[320];
+            snprintf(what, sizeof(what), "backendRefs[%u] Service %s", b, svc->meta.key);
+            add_annotation(rc, ri, svc, what, &out->service);
+        }
+        kgc_api_obj_unref(svc);
+    }
+    out->blocked = out->route.blocked || out->service.blocked;
+}
+
+static void list_free(struct tr_plugin_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        kgc_api_obj_unref(l->v[i]);
+    free(l->v);
+}
+
+void tr_rule_plugins_free(struct tr_rule_plugins *rp)
+{
+    list_free(&rp->route);
+    list_free(&rp->service);
+    memset(rp, 0, sizeof(*rp));
+}
+
+/* One Kong plugin entity for p on the Kong route or service named entity_name. */
+static json_object *entity(struct tr_ctx *c, const struct kgc_api_kongplugin *p,
+                           const char *entity_name)
+{
+    json_object *o = tr_jobj(c);
+    tr_jset(c, o, "name", tr_jstr(c, p->plugin));
+    if (p->instance_name) {
+        /* instance_name is unique among all plugins; one KongPlugin may sit on many Kong
+         * entities: Kong's controller suffixes a hash of the entity (kongstate.go:592-606 at
+         * v3.5.9); kgc the first 9 hex digits of the MD5 of the entity's name */
+        char md5[KGC_DIGEST_MD5_HEX_LEN + 1];
+        kgc_digest_md5_hex(entity_name, strlen(entity_name), md5);
+        char *n = tr_printf(c, "%s-%.9s", p->instance_name, md5);
+        tr_jset(c, o, "instance_name", tr_jstr(c, n));
+        free(n);
+    }
+    json_object *cfg = p->config ? json_tokener_parse(p->config) : NULL;
+    tr_jset(c, o, "config", cfg ? cfg : tr_jobj(c));
+    if (p->disabled)
+        tr_jset(c, o, "enabled", json_object_new_boolean(0));
+    if (p->n_protocols) {
+        json_object *a = tr_jarr(c);
+        for (uint32_t i = 0; i < p->n_protocols; i++)
+            tr_jpush(c, a, tr_jstr(c, p->protocols[i]));
+        tr_jset(c, o, "protocols", a);
+    }
+    if (p->ordering) { /* Kong Enterprise only: Kong 3.9.1 OSS rejects it (unknown field) */
+        json_object *ord = json_tokener_parse(p->ordering);
+        if (ord)
+            tr_jset(c, o, "ordering", ord);
+    }
+    /* the plugin object's tags: a Kong error on this entity leads back to it */
+    tr_jset(c, o, "tags", tr_obj_tags(c, p->obj.kind, &p->obj, -1, -1));
+    c->counts.plugins++;
+    return o;
+}
+
+void tr_plugins_append(struct tr_ctx *c, json_object *list, const struct tr_plugin_list *pl,
+                       const char *entity_name)
+{
+    for (size_t i = 0; i < pl->n && list; i++)
+        tr_jpush(c, list, entity(c, kgc_api_as_kongplugin(pl->v[i]), entity_name));
+}
