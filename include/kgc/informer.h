@@ -17,6 +17,12 @@
  * the limit (down to 1) rather than failing the whole list; an object that cannot be parsed is
  * skipped and counted (parse_errors), the rest is stored.
  *
+ * Optional kinds (kgc_api_kind_info.optional: BackendTLSPolicy, whose CRD is not in the Gateway
+ * API's standard install): a 404 on the list empties the kind's store, counts as synced (the
+ * controller does not wait for a CRD that is not there) and is retried with backoff, so
+ * installing the CRD later is picked up within backoff_max. ConfigMaps are listed and watched
+ * whole (no server-side selector can pick CA bundles); kgc/api.h keeps only their ca.crt.
+ *
  * has_synced becomes true once the first list is stored; the controller waits for every
  * informer (kgc_informer_wait_synced) before starting its workers. Cache handlers run on the
  * informer's thread. Time is the real clock (the informer waits on the network anyway). */

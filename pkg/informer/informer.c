@@ -235,6 +235,23 @@ static int do_list(struct kgc_informer *inf)
                      KGC_F_STR("error", err.msg));
             continue;
         }
+        if (rc == KGC_ENOENT && inf->info->optional) {
+            /* The kind's CRD is not installed: the kind is empty (an object seen before its
+             * CRD went away is deleted) and the list is retried with backoff until the CRD
+             * appears; the rest of kgc does not wait for it. */
+            struct kgc_cache_replace_result res;
+            kgc_cache_replace(inf->cache, inf->kind, NULL, 0, &res);
+            pthread_mutex_lock(&inf->mu);
+            bool first = !inf->synced;
+            inf->synced = true;
+            inf->stats.synced = true;
+            pthread_cond_broadcast(&inf->cv);
+            pthread_mutex_unlock(&inf->mu);
+            if (first)
+                kgc_warn(COMPONENT, "kind not served (CRD not installed?): empty until it is",
+                         KGC_F_STR("kind", inf->info->name), KGC_F_STR("error", err.msg));
+            break;
+        }
         if (rc != KGC_EGONE) {
             kgc_warn(COMPONENT, "list failed", KGC_F_STR("kind", inf->info->name),
                      KGC_F_STR("error", err.msg[0] ? err.msg : kgc_err_str(rc)));

@@ -155,10 +155,12 @@ static int create_json(const char *collection, const char *json)
 
 static void apply_crds(void)
 {
-    const char *files[] = {"gatewayclasses", "gateways", "httproutes", "referencegrants"};
-    for (size_t i = 0; i < 4; i++) {
+    const char *files[] = {"crds/gatewayclasses", "crds/gateways", "crds/httproutes",
+                           "crds/referencegrants",
+                           "crds-more/gateway.networking.k8s.io_backendtlspolicies"};
+    for (size_t i = 0; i < 5; i++) {
         char path[PATH_MAX + 64];
-        snprintf(path, sizeof(path), "%s/crds/%s.yaml", E.gwapi, files[i]);
+        snprintf(path, sizeof(path), "%s/%s.yaml", E.gwapi, files[i]);
         json_object *docs = yaml_file_to_json(path, NULL, NULL);
         assert_non_null(docs);
         json_object *crd = json_object_array_get_idx(docs, 0);
@@ -284,6 +286,31 @@ static char *make_object(enum kgc_api_kind k, int i, int v, const char *tls_crt,
                      "\"extra-%d\",\"labels\":{\"team\":\"t%d\"}}}",
                      i, v);
         break;
+    case KGC_API_CONFIGMAP: {
+        /* a CA bundle (kept), junk in ca.crt (kept as a problem) or no ca.crt (dropped data) */
+        json_object *data = json_object_new_object();
+        if ((i + v) % 3 == 0)
+            json_object_object_add(data, "ca.crt", json_object_new_string(tls_crt));
+        else if ((i + v) % 3 == 1)
+            json_object_object_add(data, "ca.crt", json_object_new_string("junk"));
+        json_object_object_add(data, "other", json_object_new_string("not kept"));
+        r = asprintf(&s,
+                     "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+                     "\"cm-%d\",\"namespace\":\"ns-%d\"},\"data\":%s}",
+                     i, nsi, json_object_to_json_string(data));
+        json_object_put(data);
+        break;
+    }
+    case KGC_API_BACKENDTLSPOLICY:
+        r = asprintf(&s,
+                     "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":"
+                     "\"BackendTLSPolicy\",\"metadata\":{\"name\":\"btls-%d\",\"namespace\":"
+                     "\"ns-%d\"},\"spec\":{\"targetRefs\":[{\"group\":\"\",\"kind\":"
+                     "\"Service\",\"name\":\"svc-%d\"}],\"validation\":{\"caCertificateRefs\":"
+                     "[{\"group\":\"\",\"kind\":\"ConfigMap\",\"name\":\"cm-%d\"}],"
+                     "\"hostname\":\"h%d.example.com\"}}}",
+                     i, nsi, i, i, v);
+        break;
     default:
         r = -1;
     }
@@ -303,8 +330,9 @@ static const char *object_ns(enum kgc_api_kind k, int i)
 static const char *object_name(enum kgc_api_kind k, int i)
 {
     static char buf[64];
-    static const char *fmt[KGC_API_KIND_COUNT] = {"class-%d", "gw-%d",      "route-%d", "grant-%d",
-                                                  "svc-%d",   "svc-%d-abc", "tls-%d",   "extra-%d"};
+    static const char *fmt[KGC_API_KIND_COUNT] = {
+        "class-%d", "gw-%d",  "route-%d", "grant-%d", "svc-%d",
+        "svc-%d-abc", "tls-%d", "extra-%d", "cm-%d",   "btls-%d"};
     snprintf(buf, sizeof(buf), fmt[k], i);
     return buf;
 }
@@ -476,8 +504,8 @@ static void test_cache_converges_through_churn_and_faults(void **state)
 
     char *crt = NULL, *key = NULL;
     assert_int_equal(make_cert("e2e.example.com", &crt, &key), 0);
-    /* 1,000 objects: how many of each kind */
-    static const int count[KGC_API_KIND_COUNT] = {10, 100, 400, 50, 200, 150, 80, 10};
+    /* 1,100 objects: how many of each kind */
+    static const int count[KGC_API_KIND_COUNT] = {10, 100, 400, 50, 200, 150, 80, 10, 20, 20};
     int ops = 0, created = 0, updated = 0, deleted = 0;
     /* faults, spread through the churn */
     for (int k = 0; k < KGC_API_KIND_COUNT; k++) {
@@ -615,7 +643,7 @@ static void test_cache_converges_through_churn_and_faults(void **state)
             created, updated, deleted, objects, (unsigned long long)events,
             (unsigned long long)watches, (unsigned long long)relists,
             (unsigned long long)__atomic_load_n(&calls.calls, __ATOMIC_RELAXED), strlen(mine));
-    assert_int_equal(created, 1060);
+    assert_int_equal(created, 1100);
     assert_true(watches > KGC_API_KIND_COUNT); /* the cuts made them watch again */
     assert_true(relists > 0);                  /* the dropped history made them list again */
     free(mine);
