@@ -31,12 +31,13 @@ enum kgc_reconcile_controller {
     KGC_RECONCILE_GATEWAYCLASS = 0,
     KGC_RECONCILE_GATEWAY,
     KGC_RECONCILE_HTTPROUTE,
+    KGC_RECONCILE_BACKENDTLSPOLICY, /* status.ancestors of BackendTLSPolicies (kgc/status.h) */
     KGC_RECONCILE_CONTROLLER_COUNT
 };
 
 struct kgc_reconcile_options {
     const char *controller_name;                      /* NULL: konghq.com/kgc-gateway-controller */
-    unsigned workers[KGC_RECONCILE_CONTROLLER_COUNT]; /* defaults 1, 4, 4 */
+    unsigned workers[KGC_RECONCILE_CONTROLLER_COUNT]; /* defaults 1, 4, 4, 1 */
     const char *publish_service;          /* "NS/NAME" of the Kong proxy Service, or NULL */
     const char *const *publish_addresses; /* overrides the Service's addresses when given */
     size_t n_publish_addresses;

@@ -836,6 +836,11 @@ static const char *why_full(const struct kgc_translate_state *st,
         case KGC_API_REFERENCEGRANT:
         case KGC_API_SECRET:
             break;
+        case KGC_API_BACKENDTLSPOLICY:
+        case KGC_API_CONFIGMAP:
+            /* a policy or its CA bundle changes the services of every route using its
+             * Services; kept simple: everything again (policies change rarely) */
+            return "a BackendTLSPolicy or a CA ConfigMap changed";
         default:
             return "a Gateway, GatewayClass or Namespace changed (attachments, listeners)";
         }

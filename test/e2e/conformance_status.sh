@@ -80,6 +80,28 @@ self_signed_cert example.org \
 tls_secret "$INFRA" tls-validity-checks-certificate && tls_secret "$WEB" certificate ||
     { bad "TLS Secrets created"; finish; }
 
+# BackendTLSPolicy: its CRD (not in the standard install: crds-more) and what the conformance
+# harness creates for it (conformance/utils/suite/suite.go:409-428 at v1.6.1): the CA ConfigMaps
+# tls-checks-ca-certificate and mismatch-ca-certificate, and a client certificate Secret signed
+# by the first CA.
+k apply --server-side -f "$GWAPI/crds-more/gateway.networking.k8s.io_backendtlspolicies.yaml" \
+    >/dev/null && k wait --for=condition=Established crd backendtlspolicies.gateway.networking.k8s.io \
+    --timeout=30s >/dev/null || { bad "BackendTLSPolicy CRD applied and established"; finish; }
+ca_configmap() { # NAME: a self-signed CA (basicConstraints CA:TRUE) in ConfigMap NAME's ca.crt
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" \
+        -addext "basicConstraints=critical,CA:TRUE" -keyout "$TMP/$1.key" -out "$TMP/$1.crt" \
+        >/dev/null 2>&1 &&
+        k -n "$INFRA" create configmap "$1" --from-file=ca.crt="$TMP/$1.crt" >/dev/null
+}
+ca_configmap tls-checks-ca-certificate && ca_configmap mismatch-ca-certificate &&
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=client" -keyout "$TMP/client.key" \
+        -out "$TMP/client.csr" >/dev/null 2>&1 &&
+    openssl x509 -req -in "$TMP/client.csr" -CA "$TMP/tls-checks-ca-certificate.crt" \
+        -CAkey "$TMP/tls-checks-ca-certificate.key" -CAcreateserial -days 2 \
+        -out "$TMP/client.crt" >/dev/null 2>&1 &&
+    k -n "$INFRA" create secret tls tls-checks-client-certificate --cert "$TMP/client.crt" \
+        --key "$TMP/client.key" >/dev/null || { bad "CA ConfigMaps and client certificate"; finish; }
+
 start_kgc_on main "$KONG" --kong-probe-interval 500ms --publish-service kong/kong-proxy
 KGC_LOG=$TMP/kgc-main.log
 
@@ -302,6 +324,127 @@ httproute $WEB/cross-namespace | parents=1; $(pok $INFRA/backend-namespaces)
 gateway $INFRA/backend-namespaces | L[http].attached=1
 EOF
 delete httproute-cross-namespace
+
+# --- BackendTLSPolicy (v1.6.1 conformance/tests/backendtlspolicy*.go) ----------------------------
+# A[gw]: the policy's status.ancestors entry for Gateway gw; the ancestors are the Gateways whose
+# routes use a targeted Service.
+aok() { # aok GATEWAY...: Accepted and ResolvedRefs True in the policy's entry for each
+    local g
+    for g; do printf 'A[%s].Accepted=True/Accepted; A[%s].ResolvedRefs=True/ResolvedRefs; ' "$g" "$g"; done
+}
+G=same-namespace-with-https-listener
+apply backendtlspolicy
+check backendtlspolicy <<EOF
+httproute $INFRA/backendtlspolicy | parents=1; $(pok same-namespace)
+httproute $INFRA/backendtlspolicy-reencrypt | parents=1; $(pok $G)
+backendtlspolicy $INFRA/normative-test | ancestors=2; $(aok same-namespace $G)
+backendtlspolicy $INFRA/host-mismatch | ancestors=1; $(aok same-namespace)
+backendtlspolicy $INFRA/cert-mismatch | ancestors=1; $(aok same-namespace)
+backendtlspolicy $INFRA/reconcile-test | ancestors=1; $(aok same-namespace)
+EOF
+# As the test's "Changing the content of a ConfigMap ..." step: point reconcile-test at a
+# ConfigMap that does not exist yet, create it, empty its ca.crt, restore it.
+BAD_CA='A[same-namespace].Accepted=False/NoValidCACertificate; A[same-namespace].ResolvedRefs=False/InvalidCACertificateRef'
+k -n "$INFRA" patch backendtlspolicy reconcile-test --type merge -p '{"spec":{"validation":{"caCertificateRefs":[{"group":"","kind":"ConfigMap","name":"tls-checks-ca-certificate-reconcile-test"}]}}}' >/dev/null ||
+    bad "backendtlspolicy: patch reconcile-test"
+check "backendtlspolicy (reconcile-test: ConfigMap missing)" <<EOF
+backendtlspolicy $INFRA/reconcile-test | generation=2; $BAD_CA
+EOF
+k -n "$INFRA" create configmap tls-checks-ca-certificate-reconcile-test \
+    --from-file=ca.crt="$TMP/tls-checks-ca-certificate.crt" >/dev/null ||
+    bad "backendtlspolicy: create the reconcile-test ConfigMap"
+check "backendtlspolicy (reconcile-test: ConfigMap created)" <<EOF
+backendtlspolicy $INFRA/reconcile-test | $(aok same-namespace)
+EOF
+k -n "$INFRA" patch configmap tls-checks-ca-certificate-reconcile-test --type merge \
+    -p '{"data":{"ca.crt":""}}' >/dev/null || bad "backendtlspolicy: empty ca.crt"
+check "backendtlspolicy (reconcile-test: ca.crt emptied)" <<EOF
+backendtlspolicy $INFRA/reconcile-test | $BAD_CA
+EOF
+k -n "$INFRA" patch configmap tls-checks-ca-certificate-reconcile-test --type merge \
+    -p "$(python3 -c 'import json,sys; print(json.dumps({"data": {"ca.crt": open(sys.argv[1]).read()}}))' \
+        "$TMP/tls-checks-ca-certificate.crt")" >/dev/null || bad "backendtlspolicy: restore ca.crt"
+check "backendtlspolicy (reconcile-test: ca.crt restored)" <<EOF
+backendtlspolicy $INFRA/reconcile-test | $(aok same-namespace)
+EOF
+k -n "$INFRA" delete configmap tls-checks-ca-certificate-reconcile-test >/dev/null
+delete backendtlspolicy
+
+apply backendtlspolicy-conflict-resolution
+CONFLICTED='A[same-namespace].Accepted=False/Conflicted'
+check backendtlspolicy-conflict-resolution <<EOF
+httproute $INFRA/backendtlspolicy-conflict-resolution | parents=1; $(pok same-namespace)
+backendtlspolicy $INFRA/conflicted-without-section-name-1 | $(aok same-namespace)
+backendtlspolicy $INFRA/conflicted-without-section-name-2 | $CONFLICTED
+backendtlspolicy $INFRA/conflicted-with-section-name-1 | $(aok same-namespace)
+backendtlspolicy $INFRA/conflicted-with-section-name-2 | $CONFLICTED
+backendtlspolicy $INFRA/not-conflicted-with-section-name | $(aok same-namespace)
+backendtlspolicy $INFRA/not-conflicted-without-section-name | $(aok same-namespace)
+EOF
+delete backendtlspolicy-conflict-resolution
+
+apply backendtlspolicy-invalid-ca-certificate-ref
+check backendtlspolicy-invalid-ca-certificate-ref <<EOF
+httproute $INFRA/backendtlspolicy-invalid-ca-certificate-ref | parents=1; P[same-namespace].Accepted=True/Accepted
+backendtlspolicy $INFRA/nonexistent-ca-certificate-ref | $BAD_CA
+backendtlspolicy $INFRA/malformed-ca-certificate-ref | $BAD_CA
+EOF
+delete backendtlspolicy-invalid-ca-certificate-ref
+
+apply backendtlspolicy-invalid-kind
+check backendtlspolicy-invalid-kind <<EOF
+httproute $INFRA/backendtlspolicy-invalid-kind-test | parents=1; P[same-namespace].Accepted=True/Accepted
+backendtlspolicy $INFRA/invalid-kind | A[same-namespace].Accepted=False/NoValidCACertificate; A[same-namespace].ResolvedRefs=False/InvalidKind
+EOF
+delete backendtlspolicy-invalid-kind
+
+apply backendtlspolicy-observed-generation-bump
+check backendtlspolicy-observed-generation-bump <<EOF
+backendtlspolicy $INFRA/observed-generation-bump | generation=1; $(aok same-namespace)
+EOF
+k -n "$INFRA" patch backendtlspolicy observed-generation-bump --type merge \
+    -p '{"spec":{"validation":{"hostname":"foo.example.com"}}}' >/dev/null ||
+    bad "backendtlspolicy-observed-generation-bump: patch"
+check "backendtlspolicy-observed-generation-bump (hostname edited)" <<EOF
+backendtlspolicy $INFRA/observed-generation-bump | generation=2; A[same-namespace].Accepted=True
+EOF
+delete backendtlspolicy-observed-generation-bump
+
+# SANs: every policy Accepted, as the test expects; Kong checks the backend certificate against
+# validation.hostname only, so a policy with subjectAltNames Kong cannot check says so
+# (konghq.com/KongLimitation) and its backend is refused rather than reached unverified.
+apply backendtlspolicy-san
+LIMIT='A[same-namespace].konghq.com/KongLimitation=True/KongLimitation'
+check backendtlspolicy-san <<EOF
+httproute $INFRA/backendtlspolicy-san-test | parents=1; $(pok same-namespace)
+backendtlspolicy $INFRA/san-dns | $(aok same-namespace)
+backendtlspolicy $INFRA/san-dns-mismatch | $(aok same-namespace) $LIMIT
+backendtlspolicy $INFRA/san-uri | $(aok same-namespace) $LIMIT
+backendtlspolicy $INFRA/san-uri-mismatch | $(aok same-namespace) $LIMIT
+backendtlspolicy $INFRA/multiple-sans | $(aok same-namespace) $LIMIT
+backendtlspolicy $INFRA/multiple-mismatch-sans | $(aok same-namespace) $LIMIT
+EOF
+delete backendtlspolicy-san
+
+# --- Gateway spec.tls.backend.clientCertificateRef (gateway-invalid-tls-backend-configuration.go,
+# gateway-tls-backend-client-certificate.go) ------------------------------------------------------
+apply gateway-invalid-tls-backend-configuration
+check gateway-invalid-tls-backend-configuration <<EOF
+gateway $INFRA/gateway-client-certificate-nonexistent-secret | Accepted=True/Accepted; ResolvedRefs=False/InvalidClientCertificateRef
+gateway $INFRA/gateway-client-certificate-unsupported-group | Accepted=True/Accepted; ResolvedRefs=False/InvalidClientCertificateRef
+gateway $INFRA/gateway-client-certificate-unsupported-kind | Accepted=True/Accepted; ResolvedRefs=False/InvalidClientCertificateRef
+gateway $INFRA/gateway-client-certificate-malformed-secret | Accepted=True/Accepted; ResolvedRefs=False/InvalidClientCertificateRef
+gateway $INFRA/gateway-client-certificate-missing-reference-grant | Accepted=True/Accepted; ResolvedRefs=False/RefNotPermitted
+EOF
+delete gateway-invalid-tls-backend-configuration
+apply gateway-tls-backend-client-certificate
+G=gateway-tls-backend-client-certificate
+check gateway-tls-backend-client-certificate <<EOF
+gateway $INFRA/$G | $GW_OK; ResolvedRefs=True/ResolvedRefs
+httproute $INFRA/$G | parents=1; $(pok $G)
+backendtlspolicy $INFRA/$G-test | A[$G].Accepted=True/Accepted
+EOF
+delete gateway-tls-backend-client-certificate
 
 # --- every route deleted: the shared Gateways count 0 again --------------------------------------
 check "all routes deleted" <<EOF
