@@ -430,7 +430,7 @@ struct kgc_api_namespace {
 struct kgc_api_configmap {
     struct kgc_api_obj obj;
     bool has_ca_crt;        /* data["ca.crt"] present (even empty or too big) */
-    bool ca_valid;          /* ca_crt holds at least one PEM certificate and nothing unparsable */
+    bool ca_valid;          /* ca_crt holds PEM CA certificates only (kgc_api_ca_bundle_check) */
     const char *ca_problem; /* why ca_valid is false, or NULL */
     const char *ca_crt;     /* data["ca.crt"] when ca_valid (public CA certificates), else NULL */
 };
@@ -521,8 +521,9 @@ int kgc_api_base64_decode(const char *in, size_t len, unsigned char **out, size_
 
 /* Checks that cert_pem holds at least one PEM certificate, key_pem a PEM private key, and that
  * the key matches the first certificate. Returns true, or false with a reason in problem. */
-/* Checks that pem (len bytes) is a bundle of one or more PEM certificates and nothing else
- * unparsable. Returns the number of certificates, or 0 with a reason in problem. */
+/* Checks that pem (len bytes) is a bundle of one or more PEM CA certificates (basicConstraints
+ * CA:TRUE, as Kong requires of a trust anchor) and nothing else unparsable. Returns the number
+ * of certificates, or 0 with a reason in problem. */
 unsigned kgc_api_ca_bundle_check(const char *pem, size_t len, char *problem, size_t problem_size);
 
 bool kgc_api_tls_pair_valid(const char *cert_pem, size_t cert_len, const char *key_pem,

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,10 +309,19 @@ unsigned kgc_api_ca_bundle_check(const char *pem, size_t len, char *problem, siz
         return 0;
     }
     unsigned n = 0;
+    bool not_ca = false;
     for (;;) {
         X509 *x = PEM_read_bio_X509(b, NULL, no_passphrase, NULL);
         if (!x)
             break;
+        /* Kong takes only CA certificates as trust anchors (kong/db/schema/entities/
+         * ca_certificates.lua:58-61 in 3.9.1: the "CA" basic constraint) */
+        if (!not_ca && !(X509_get_extension_flags(x) & EXFLAG_CA)) {
+            not_ca = true;
+            snprintf(problem, problem_size,
+                     "ca.crt: certificate %u is not a CA certificate (no basicConstraints CA:TRUE)",
+                     n + 1);
+        }
         X509_free(x);
         n++;
     }
@@ -320,6 +330,8 @@ unsigned kgc_api_ca_bundle_check(const char *pem, size_t len, char *problem, siz
     bool clean_end = ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
     if (n == 0) {
         snprintf(problem, problem_size, "ca.crt holds no PEM certificate");
+    } else if (not_ca) {
+        n = 0;
     } else if (!clean_end) {
         snprintf(problem, problem_size, "ca.crt: certificate %u is not a valid PEM certificate",
                  n + 1);

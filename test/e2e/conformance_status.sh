@@ -367,6 +367,58 @@ k -n "$INFRA" patch configmap tls-checks-ca-certificate-reconcile-test --type me
 check "backendtlspolicy (reconcile-test: ca.crt restored)" <<EOF
 backendtlspolicy $INFRA/reconcile-test | $(aok same-namespace)
 EOF
+# What the test Kong accepted (its schema checks of services, upstreams, ca_certificates):
+# kong_tls SERVICE HOSTNAME CA-FILE [CLIENT-CRT-FILE] polls GET /config until the service of that
+# rule is https with tls_verify, names the ca_certificates entity of the CA, its upstream sends
+# HOSTNAME as host_header (the SNI), its routes do not preserve the client's Host and (with
+# CLIENT-CRT-FILE) its client_certificate is the certificate entity of that certificate.
+kong_tls() {
+    local svc=$1 host=$2 crt=$3 client=${4:-} i out
+    for i in $(seq 1 50); do
+        out=$(curl -s "$KONG/config" | python3 -c '
+import json, sys
+svc, host, crt = sys.argv[1], sys.argv[2], open(sys.argv[3]).read().strip()
+client = open(sys.argv[4]).read().strip() if sys.argv[4] else None
+d = json.load(sys.stdin).get("config") or {}
+s = next((x for x in d.get("services", []) if x.get("name") == svc), None)
+u = next((x for x in d.get("upstreams", []) if x.get("name") == svc), None)
+cas = {c["id"]: c["cert"].strip() for c in d.get("ca_certificates", [])}
+errs = []
+if s is None or u is None:
+    errs.append("service or upstream %s missing" % svc)
+else:
+    if s.get("protocol") != "https" or s.get("tls_verify") is not True:
+        errs.append("protocol %s tls_verify %s" % (s.get("protocol"), s.get("tls_verify")))
+    ids = s.get("ca_certificates") or []
+    if not ids or any(i not in cas for i in ids) or crt not in [cas[i] for i in ids if i in cas]:
+        errs.append("ca_certificates %s do not name the CA of the ConfigMap" % ids)
+    if u.get("host_header") != host:
+        errs.append("upstream host_header %s" % u.get("host_header"))
+    if any(r.get("preserve_host") is not False for r in s.get("routes", [])):
+        errs.append("a route preserves the Host")
+    if client:
+        cc = (s.get("client_certificate") or {}).get("id")
+        certs = {c.get("id"): c["cert"].strip() for c in d.get("certificates", []) if c.get("id")}
+        if certs.get(cc) != client:
+            errs.append("client_certificate %s is not the Gateway client certificate" % cc)
+print("; ".join(errs))
+' "$svc" "$host" "$crt" "$client" 2>&1)
+        [[ -z $out ]] && { ok "Kong: $svc is https, verified against $host with the CA of $(basename "$crt")${client:+, presenting $(basename "$client")}"; return; }
+        sleep 0.2
+    done
+    bad "Kong: $svc: $out"
+}
+# The test API server runs no pods: one ready endpoint per backend Service, as EndpointSlices.
+for s in backendtlspolicy-test backendtlspolicy-cert-mismatch-test; do
+    k apply -f - >/dev/null <<EOF || bad "EndpointSlice for $s"
+{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"$s-1",
+ "namespace":"$INFRA","labels":{"kubernetes.io/service-name":"$s"}},"addressType":"IPv4",
+ "ports":[{"name":"btls","port":8443,"protocol":"TCP"}],
+ "endpoints":[{"addresses":["10.99.0.1"],"conditions":{"ready":true}}]}
+EOF
+done
+kong_tls "httproute.$INFRA.backendtlspolicy.0" abc.example.com "$TMP/tls-checks-ca-certificate.crt"
+kong_tls "httproute.$INFRA.backendtlspolicy.2" abc.example.com "$TMP/mismatch-ca-certificate.crt"
 k -n "$INFRA" delete configmap tls-checks-ca-certificate-reconcile-test >/dev/null
 delete backendtlspolicy
 
@@ -444,6 +496,13 @@ gateway $INFRA/$G | $GW_OK; ResolvedRefs=True/ResolvedRefs
 httproute $INFRA/$G | parents=1; $(pok $G)
 backendtlspolicy $INFRA/$G-test | A[$G].Accepted=True/Accepted
 EOF
+k apply -f - >/dev/null <<EOF || bad "EndpointSlice for tls-backend-with-client-cert-validation"
+{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"cc-1",
+ "namespace":"$INFRA","labels":{"kubernetes.io/service-name":"tls-backend-with-client-cert-validation"}},
+ "addressType":"IPv4","ports":[{"name":"https","port":8443,"protocol":"TCP"}],
+ "endpoints":[{"addresses":["10.99.0.2"],"conditions":{"ready":true}}]}
+EOF
+kong_tls "httproute.$INFRA.$G.0" abc.example.com "$TMP/tls-checks-ca-certificate.crt" "$TMP/client.crt"
 delete gateway-tls-backend-client-certificate
 
 # --- every route deleted: the shared Gateways count 0 again --------------------------------------
