@@ -1,5 +1,7 @@
-/* reconcile — the GatewayClass, Gateway and HTTPRoute controllers: cache handlers turn object
- * changes into keys on three rate-limited work queues; worker threads compute the desired status
+/* reconcile — the GatewayClass, Gateway, HTTPRoute and BackendTLSPolicy controllers: cache
+ * handlers turn object changes into keys on four rate-limited work queues (a policy is re-queued
+ * when it, its Services, its CA ConfigMaps, a route using its Services, another policy on them or
+ * a Gateway's creation, deletion or class changes); worker threads compute the desired status
  * (kgc/status.h) from the cache, the Kong listener view and the syncer's hooks, and write it with
  * a JSON merge patch on /status when it changed.
  *

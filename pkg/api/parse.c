@@ -754,6 +754,7 @@ static struct kgc_api_obj *parse_configmap(struct api_pctx *c, json_object *j)
     m->has_ca_crt = true;
     if (!json_object_is_type(ca, json_type_string)) {
         m->ca_problem = "data[ca.crt] is not a string";
+        api_problem(c, "data[ca.crt]", "must be a string");
         return &m->obj;
     }
     size_t len = (size_t)json_object_get_string_len(ca);
@@ -763,15 +764,18 @@ static struct kgc_api_obj *parse_configmap(struct api_pctx *c, json_object *j)
         snprintf(problem, sizeof(problem), "ca.crt holds %zu KiB, more than the %u KiB kgc keeps",
                  len / 1024, KGC_API_CONFIGMAP_CA_MAX_BYTES / 1024);
         m->ca_problem = api_strdup(c->a, problem);
+        api_problem(c, "data[ca.crt]", "%s", problem);
         return &m->obj;
     }
     if (memchr(pem, '\0', len)) {
         m->ca_problem = "ca.crt holds a NUL byte";
+        api_problem(c, "data[ca.crt]", "holds a NUL byte");
         return &m->obj;
     }
     /* checked in both passes (same answer): CA bundles are small and changes rare */
     if (kgc_api_ca_bundle_check(pem, len, problem, sizeof(problem)) == 0) {
         m->ca_problem = api_strdup(c->a, problem);
+        api_problem(c, "data[ca.crt]", "%s", problem);
         return &m->obj;
     }
     m->ca_valid = true;

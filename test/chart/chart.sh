@@ -131,9 +131,9 @@ if render default; then
     # RBAC: exact least-privilege rule set
     check "rbac: ClusterRole is exactly the least set" py default '
 sorted((tuple(r["apiGroups"]), res, tuple(sorted(r["verbs"]))) for r in one("ClusterRole")["rules"] for res in r["resources"]) == sorted(
- [(("gateway.networking.k8s.io",), x, ("get","list","watch")) for x in ("gatewayclasses","gateways","httproutes","referencegrants")] +
- [(("gateway.networking.k8s.io",), x, ("patch",)) for x in ("gatewayclasses/status","gateways/status","httproutes/status")] +
- [(("",), x, ("get","list","watch")) for x in ("services","secrets","namespaces")] +
+ [(("gateway.networking.k8s.io",), x, ("get","list","watch")) for x in ("gatewayclasses","gateways","httproutes","referencegrants","backendtlspolicies")] +
+ [(("gateway.networking.k8s.io",), x, ("patch",)) for x in ("gatewayclasses/status","gateways/status","httproutes/status","backendtlspolicies/status")] +
+ [(("",), x, ("get","list","watch")) for x in ("services","secrets","namespaces","configmaps")] +
  [(("discovery.k8s.io",), "endpointslices", ("get","list","watch"))])'
     check "rbac: no wildcard anywhere" py default 'not any("*" in v for o in kind("ClusterRole") + kind("Role") for r in o["rules"] for k in ("apiGroups","resources","verbs") for v in r.get(k, []))'
     check "rbac: secrets only get/list/watch" py default 'all(set(r["verbs"]) <= {"get","list","watch"} for r in one("ClusterRole")["rules"] if "secrets" in r["resources"])'
