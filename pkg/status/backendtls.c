@@ -116,7 +116,8 @@ static bool for_port_visit(const struct kgc_api_obj *obj, void *ctx)
         return true;
     if (!x->best || cls > x->best_class ||
         (cls == x->best_class && precedence(&p->obj, &x->best->obj) < 0)) {
-        kgc_api_obj_unref(&x->best->obj);
+        if (x->best)
+            kgc_api_obj_unref(&x->best->obj);
         x->best = kgc_api_as_backendtlspolicy(kgc_api_obj_ref(&p->obj));
         x->best_class = cls;
     }
