@@ -19,7 +19,8 @@
  *
  * Optional kinds (kgc_api_kind_info.optional: BackendTLSPolicy, whose CRD is not in the Gateway
  * API's standard install): a 404 on the list empties the kind's store, counts as synced (the
- * controller does not wait for a CRD that is not there) and is retried with backoff, so
+ * controller does not wait for a CRD that is not there; not counted in list_errors) and is
+ * retried with backoff, so
  * installing the CRD later is picked up within backoff_max. ConfigMaps are listed and watched
  * whole (no server-side selector can pick CA bundles); kgc/api.h keeps only their ca.crt.
  *

@@ -250,7 +250,7 @@ static int do_list(struct kgc_informer *inf)
             if (first)
                 kgc_warn(COMPONENT, "kind not served (CRD not installed?): empty until it is",
                          KGC_F_STR("kind", inf->info->name), KGC_F_STR("error", err.msg));
-            break;
+            return rc; /* not a list error (no alert on a CRD left out by choice): backoff */
         }
         if (rc != KGC_EGONE) {
             kgc_warn(COMPONENT, "list failed", KGC_F_STR("kind", inf->info->name),
