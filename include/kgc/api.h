@@ -42,6 +42,8 @@ enum kgc_api_kind {
     KGC_API_NAMESPACE,
     KGC_API_KONGPLUGIN,        /* configuration.konghq.com/v1: optional (the CRD may be absent) */
     KGC_API_KONGCLUSTERPLUGIN, /* configuration.konghq.com/v1, cluster-scoped: optional */
+    KGC_API_CONFIGMAP,
+    KGC_API_BACKENDTLSPOLICY,
     KGC_API_KIND_COUNT
 };
 
@@ -54,7 +56,7 @@ struct kgc_api_kind_info {
     const char *version;     /* "v1" */
     const char *api_version; /* "gateway.networking.k8s.io/v1" or "v1" */
     bool namespaced;
-    bool optional; /* served only where its CRD is installed (GRPCRoute, Kong's
+    bool optional; /* served only where its CRD is installed (GRPCRoute, BackendTLSPolicy, Kong's
                       configuration.konghq.com kinds): the informer takes a 404 (or 403) list as
                       an empty one and lists again later (include/kgc/informer.h) */
 };
@@ -190,6 +192,9 @@ struct kgc_api_listener_status {
 struct kgc_api_gateway {
     struct kgc_api_obj obj;
     const char *gateway_class_name;
+    /* spec.tls.backend.clientCertificateRef: the client certificate Kong presents to backends
+     * (group NULL: core, kind NULL: Secret); NULL when absent */
+    const struct kgc_api_object_ref *backend_client_certificate_ref;
     const struct kgc_api_listener *listeners;
     uint32_t n_listeners;
     const struct kgc_api_address *addresses;
@@ -473,6 +478,59 @@ struct kgc_api_kongplugin {
     uint32_t n_conditions;
 };
 
+/* --- ConfigMap ------------------------------------------------------------------------------- */
+
+/* The most a ConfigMap's ca.crt may hold: a bigger one is kept without its data (ca_problem says
+ * so). Every other key of data/binaryData is dropped: kgc reads ConfigMaps only as CA bundles of
+ * BackendTLSPolicies, and a tenant's large ConfigMaps must not cost kgc memory. */
+#define KGC_API_CONFIGMAP_CA_MAX_BYTES (256u * 1024)
+
+struct kgc_api_configmap {
+    struct kgc_api_obj obj;
+    bool has_ca_crt;        /* data["ca.crt"] present (even empty or too big) */
+    bool ca_valid;          /* ca_crt holds PEM CA certificates only (kgc_api_ca_bundle_check) */
+    const char *ca_problem; /* why ca_valid is false, or NULL */
+    const char *ca_crt;     /* data["ca.crt"] when ca_valid (public CA certificates), else NULL */
+};
+
+/* --- BackendTLSPolicy ------------------------------------------------------------------------- */
+
+struct kgc_api_policy_target_ref {
+    const char *group; /* "" for core (Service) */
+    const char *kind;
+    const char *name;
+    const char *section_name; /* NULL when absent */
+};
+
+struct kgc_api_subject_alt_name {
+    const char *type; /* Hostname or URI */
+    const char *hostname;
+    const char *uri;
+};
+
+struct kgc_api_policy_ancestor_status {
+    struct kgc_api_parent_ref ancestor_ref;
+    const char *controller_name;
+    const struct kgc_api_condition *conditions;
+    uint32_t n_conditions;
+};
+
+struct kgc_api_backendtlspolicy {
+    struct kgc_api_obj obj;
+    const struct kgc_api_policy_target_ref *target_refs;
+    uint32_t n_target_refs;
+    const struct kgc_api_object_ref *ca_certificate_refs; /* validation.caCertificateRefs */
+    uint32_t n_ca_certificate_refs;
+    const char *well_known_ca_certificates; /* validation.wellKnownCACertificates, NULL: absent */
+    const char *hostname;                   /* validation.hostname */
+    const struct kgc_api_subject_alt_name *subject_alt_names;
+    uint32_t n_subject_alt_names;
+    const struct kgc_api_kv *options;
+    uint32_t n_options;
+    const struct kgc_api_policy_ancestor_status *ancestors; /* status.ancestors */
+    uint32_t n_ancestors;
+};
+
 /* --- functions -------------------------------------------------------------------------------- */
 
 /* Parses a json-c object of the given kind into a new typed object with one reference. The tree
@@ -512,6 +570,8 @@ const struct kgc_api_secret *kgc_api_as_secret(const struct kgc_api_obj *obj);
 const struct kgc_api_namespace *kgc_api_as_namespace(const struct kgc_api_obj *obj);
 /* KongPlugin and KongClusterPlugin both. */
 const struct kgc_api_kongplugin *kgc_api_as_kongplugin(const struct kgc_api_obj *obj);
+const struct kgc_api_configmap *kgc_api_as_configmap(const struct kgc_api_obj *obj);
+const struct kgc_api_backendtlspolicy *kgc_api_as_backendtlspolicy(const struct kgc_api_obj *obj);
 
 /* The value of label key on obj, or NULL. */
 const char *kgc_api_label(const struct kgc_api_obj *obj, const char *key);
@@ -526,6 +586,11 @@ int kgc_api_base64_decode(const char *in, size_t len, unsigned char **out, size_
 
 /* Checks that cert_pem holds at least one PEM certificate, key_pem a PEM private key, and that
  * the key matches the first certificate. Returns true, or false with a reason in problem. */
+/* Checks that pem (len bytes) is a bundle of one or more PEM CA certificates (basicConstraints
+ * CA:TRUE, as Kong requires of a trust anchor) and nothing else unparsable. Returns the number
+ * of certificates, or 0 with a reason in problem. */
+unsigned kgc_api_ca_bundle_check(const char *pem, size_t len, char *problem, size_t problem_size);
+
 bool kgc_api_tls_pair_valid(const char *cert_pem, size_t cert_len, const char *key_pem,
                             size_t key_len, char *problem, size_t problem_size);
 

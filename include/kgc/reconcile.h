@@ -1,7 +1,9 @@
-/* reconcile — the GatewayClass, Gateway, HTTPRoute and GRPCRoute controllers: cache handlers turn
- * object changes into keys on four rate-limited work queues; worker threads compute the desired
- * status (kgc/status.h) from the cache, the Kong listener view and the syncer's hooks, and write it
- * with a JSON merge patch on /status when it changed.
+/* reconcile — the GatewayClass, Gateway, HTTPRoute, GRPCRoute, KongPlugin and BackendTLSPolicy
+ * controllers: cache handlers turn object changes into keys on six rate-limited work queues (a
+ * policy is re-queued when it, its Services, its CA ConfigMaps, a route using its Services,
+ * another policy on them or a Gateway's creation, deletion or class changes); worker threads
+ * compute the desired status (kgc/status.h) from the cache, the Kong listener view and the
+ * syncer's hooks, and write it with a JSON merge patch on /status when it changed.
  *
  * The data plane reaches the reconciler by two announcements only: the listener view's "view
  * changed" (kgc_listenercache_subscribe(), subscribed here: it fires after the new view is in
@@ -32,13 +34,14 @@ enum kgc_reconcile_controller {
     KGC_RECONCILE_GATEWAY,
     KGC_RECONCILE_HTTPROUTE,
     KGC_RECONCILE_GRPCROUTE,
-    KGC_RECONCILE_KONGPLUGIN, /* KongPlugin ("ns/name" keys) and KongClusterPlugin ("name") */
+    KGC_RECONCILE_KONGPLUGIN,       /* KongPlugin ("ns/name" keys) and KongClusterPlugin ("name") */
+    KGC_RECONCILE_BACKENDTLSPOLICY, /* status.ancestors of BackendTLSPolicies (kgc/status.h) */
     KGC_RECONCILE_CONTROLLER_COUNT
 };
 
 struct kgc_reconcile_options {
     const char *controller_name;                      /* NULL: konghq.com/kgc-gateway-controller */
-    unsigned workers[KGC_RECONCILE_CONTROLLER_COUNT]; /* defaults 1, 4, 4, 2, 1 */
+    unsigned workers[KGC_RECONCILE_CONTROLLER_COUNT]; /* defaults 1, 4, 4, 2, 1, 1 */
     const char *publish_service;          /* "NS/NAME" of the Kong proxy Service, or NULL */
     const char *const *publish_addresses; /* overrides the Service's addresses when given */
     size_t n_publish_addresses;

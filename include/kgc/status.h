@@ -94,6 +94,13 @@
 #define KGC_STATUS_R_BACKEND_NOT_FOUND        "BackendNotFound"
 #define KGC_STATUS_R_INVALID_KIND             "InvalidKind"
 #define KGC_STATUS_R_KONG_LIMITATION          "KongLimitation"
+/* Gateway spec.tls.backend and BackendTLSPolicy (apis/v1/gateway_types.go,
+ * backendtlspolicy_types.go, policy_types.go at v1.6.1) */
+#define KGC_STATUS_R_INVALID_CLIENT_CERTIFICATE_REF "InvalidClientCertificateRef"
+#define KGC_STATUS_R_CONFLICTED                     "Conflicted"
+#define KGC_STATUS_R_NO_VALID_CA_CERTIFICATE        "NoValidCACertificate"
+#define KGC_STATUS_R_INVALID_CA_CERTIFICATE_REF     "InvalidCACertificateRef"
+#define KGC_STATUS_MAX_ANCESTORS                    16 /* status.ancestors (CRD maxItems) */
 
 /* ---- inputs ------------------------------------------------------------------------------- */
 
@@ -215,7 +222,8 @@ struct kgc_status_gateway {
                           is missing. The reconciler may hold such a write at start-up. */
     int64_t generation;
     char now[KGC_STATUS_TIME_MAX];
-    struct kgc_status_condition conditions[2]; /* Accepted, Programmed */
+    struct kgc_status_condition conditions[3]; /* Accepted, Programmed, ResolvedRefs (only
+                                                  with spec.tls.backend.clientCertificateRef) */
     uint32_t n_conditions;
     struct kgc_status_listener *listeners; /* one per spec listener, spec order (malloc'd) */
     uint32_t n_listeners;
@@ -315,6 +323,79 @@ int kgc_status_httproute_attachments(const struct kgc_status_options *o,
                                      const struct kgc_api_httproute *route,
                                      struct kgc_status_attachment **out, size_t *n,
                                      struct kgc_err *err);
+
+/* ---- backend TLS (Gateway spec.tls.backend, BackendTLSPolicy) -------------------------------- */
+
+/* Resolves gw's spec.tls.backend.clientCertificateRef. Returns NULL when gw has none (*secret
+ * NULL) or it resolves to a valid kubernetes.io/tls Secret (*secret: a NEW reference the caller
+ * drops); else the Gateway's ResolvedRefs reason (RefNotPermitted: another namespace without a
+ * ReferenceGrant; InvalidClientCertificateRef: another group/kind, missing, not a valid TLS
+ * Secret) with why in msg. secret may be NULL. */
+const char *kgc_status_gateway_client_certificate(const struct kgc_status_lookup *lk,
+                                                  const struct kgc_api_gateway *gw,
+                                                  const struct kgc_api_obj **secret, char *msg,
+                                                  size_t msg_size);
+
+/* The BackendTLSPolicy in force for port port_name of Service ns/name (the API's precedence:
+ * a policy naming the port in sectionName beats one without; among equals the oldest
+ * creationTimestamp, then namespace/name): a NEW reference the caller drops, or NULL. */
+const struct kgc_api_backendtlspolicy *
+kgc_status_backendtls_for_port(const struct kgc_status_lookup *lk, const char *ns, const char *name,
+                               const char *port_name);
+
+/* What kgc can do with a policy, whatever its targets: usable (Kong can verify the backend as
+ * the policy asks) or not (why: requests to its backends must fail), and its CA ConfigMaps.
+ * kong_limit (non-empty): what Kong cannot verify (subjectAltNames other than hostname). */
+struct kgc_status_backendtls_eval {
+    bool usable;
+    const char *accepted_reason; /* NULL: Accepted=True; else Invalid or NoValidCACertificate */
+    char accepted_message[KGC_STATUS_MSG_MAX];
+    const char *refs_reason; /* ResolvedRefs: ResolvedRefs, InvalidKind, InvalidCACertificateRef */
+    char refs_message[KGC_STATUS_MSG_MAX];
+    char kong_limit[KGC_STATUS_MSG_MAX];
+    uint32_t n_valid_cas; /* caCertificateRefs that resolved to a valid CA bundle */
+};
+
+void kgc_status_backendtls_evaluate(const struct kgc_status_lookup *lk,
+                                    const struct kgc_api_backendtlspolicy *p,
+                                    struct kgc_status_backendtls_eval *out);
+
+/* One status.ancestors entry kgc owns: a Gateway of kgc's whose routes use a target. */
+struct kgc_status_policy_ancestor {
+    struct kgc_api_parent_ref ancestor_ref;    /* group, kind Gateway, namespace, name (strings
+                                                  static or borrowed from gateways[] below) */
+    struct kgc_status_condition conditions[3]; /* Accepted, ResolvedRefs, KongLimitation? */
+    uint32_t n_conditions;
+};
+
+/* Desired BackendTLSPolicy status. */
+struct kgc_status_backendtlspolicy {
+    const struct kgc_api_backendtlspolicy *policy; /* one reference, dropped by release */
+    char controller_name[KGC_STATUS_NAME_MAX];
+    int64_t generation;
+    char now[KGC_STATUS_TIME_MAX];
+    struct kgc_status_policy_ancestor ancestors[KGC_STATUS_MAX_ANCESTORS];
+    uint32_t n_ancestors;
+    const struct kgc_api_obj *gateways[KGC_STATUS_MAX_ANCESTORS]; /* references held */
+};
+
+/* Desired status of policy p: one ancestor per Gateway of kgc's that an HTTPRoute naming a
+ * targeted Service as backend has as parent (none: kgc writes no entry). Conditions: Accepted
+ * (True/Accepted; False/Conflicted when another policy takes precedence on a target;
+ * False/Invalid; False/NoValidCACertificate), ResolvedRefs (True/ResolvedRefs; False/InvalidKind
+ * or False/InvalidCACertificateRef) and konghq.com/KongLimitation=True when Kong cannot verify
+ * some subjectAltNames. Returns 0, KGC_EINVAL or KGC_ENOMEM. */
+int kgc_status_backendtlspolicy_compute(const struct kgc_status_options *o,
+                                        const struct kgc_status_lookup *lk,
+                                        const struct kgc_api_backendtlspolicy *p,
+                                        struct kgc_status_backendtlspolicy *out,
+                                        struct kgc_err *err);
+void kgc_status_backendtlspolicy_release(struct kgc_status_backendtlspolicy *s);
+
+/* The merge patch of status.ancestors (other controllers' entries kept), or *patch = NULL. */
+int kgc_status_backendtlspolicy_patch(const struct kgc_status_backendtlspolicy *desired,
+                                      const struct kgc_api_backendtlspolicy *current,
+                                      json_object **patch, struct kgc_err *err);
 
 /* ---- patch -------------------------------------------------------------------------------- */
 

@@ -1,8 +1,17 @@
 /* translate — the accepted HTTPRoutes of kgc's Gateways (with the Services, EndpointSlices,
- * ReferenceGrants, TLS Secrets and Kong plugin objects they use) → one Kong 3.x declarative
- * configuration. Kong plugins (KongPlugin/KongClusterPlugin through konghq.com/plugins annotations
- * and ExtensionRef filters; an unresolved one makes its rule answer 500): pkg/translate/README.md
- * "Kong plugins".
+ * ReferenceGrants, TLS Secrets, BackendTLSPolicies, CA ConfigMaps and Kong plugin objects they
+ * use) → one Kong 3.x declarative configuration. Kong plugins (KongPlugin/KongClusterPlugin
+ * through konghq.com/plugins annotations and ExtensionRef filters; an unresolved one makes its
+ * rule answer 500): pkg/translate/README.md "Kong plugins".
+ *
+ * Backend TLS (pkg/translate/backendtls.c, docs/kong.md "Backend TLS"): a rule whose backends a
+ * BackendTLSPolicy targets gets a service with protocol https, tls_verify, ca_certificates (ids
+ * of top-level ca_certificates entities, one per CA certificate, id from its DER) and, when the
+ * route's Gateway has spec.tls.backend.clientCertificateRef, client_certificate (a certificates
+ * entity with an id and no snis); its upstream's host_header is validation.hostname (Kong's SNI)
+ * and its Kong routes do not preserve the Host. A policy Kong cannot apply (no valid CA,
+ * subjectAltNames Kong cannot check, an unsupported wellKnownCACertificates) makes its backends
+ * invalid: their share answers 500.
  *
  * Pure: no threads, no I/O, no globals. Input is a consistent snapshot read through a
  * struct kgc_status_lookup; output is the configuration text (compact JSON, `_format_version`

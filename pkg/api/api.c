@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,9 @@ static const struct kgc_api_kind_info kinds[KGC_API_KIND_COUNT] = {
      true},
     {KGC_API_KONGCLUSTERPLUGIN, "KongClusterPlugin", "kongclusterplugins", KONG_GROUP, "v1",
      KONG_GROUP "/v1", false, true},
+    {KGC_API_CONFIGMAP, "ConfigMap", "configmaps", "", "v1", "v1", true},
+    {KGC_API_BACKENDTLSPOLICY, "BackendTLSPolicy", "backendtlspolicies", GW_GROUP, "v1",
+     GW_GROUP "/v1", true, true},
 };
 
 const struct kgc_api_kind_info *kgc_api_kind_info(enum kgc_api_kind kind)
@@ -191,6 +195,8 @@ DOWNCAST(kgc_api_as_service, kgc_api_service, KGC_API_SERVICE)
 DOWNCAST(kgc_api_as_endpointslice, kgc_api_endpointslice, KGC_API_ENDPOINTSLICE)
 DOWNCAST(kgc_api_as_secret, kgc_api_secret, KGC_API_SECRET)
 DOWNCAST(kgc_api_as_namespace, kgc_api_namespace, KGC_API_NAMESPACE)
+DOWNCAST(kgc_api_as_configmap, kgc_api_configmap, KGC_API_CONFIGMAP)
+DOWNCAST(kgc_api_as_backendtlspolicy, kgc_api_backendtlspolicy, KGC_API_BACKENDTLSPOLICY)
 
 bool kgc_api_is_route_kind(enum kgc_api_kind kind)
 {
@@ -315,6 +321,51 @@ out:
     BIO_free(cb);
     ERR_clear_error(); /* the error queue is per thread: leave nothing behind */
     return ok;
+}
+
+unsigned kgc_api_ca_bundle_check(const char *pem, size_t len, char *problem, size_t problem_size)
+{
+    if (len > INT32_MAX) {
+        snprintf(problem, problem_size, "CA bundle too large");
+        return 0;
+    }
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    if (!b) {
+        snprintf(problem, problem_size, "out of memory");
+        return 0;
+    }
+    unsigned n = 0;
+    bool not_ca = false;
+    for (;;) {
+        X509 *x = PEM_read_bio_X509(b, NULL, no_passphrase, NULL);
+        if (!x)
+            break;
+        /* Kong takes only CA certificates as trust anchors (kong/db/schema/entities/
+         * ca_certificates.lua:58-61 in 3.9.1: the "CA" basic constraint) */
+        if (!not_ca && !(X509_get_extension_flags(x) & EXFLAG_CA)) {
+            not_ca = true;
+            snprintf(problem, problem_size,
+                     "ca.crt: certificate %u is not a CA certificate (no basicConstraints CA:TRUE)",
+                     n + 1);
+        }
+        X509_free(x);
+        n++;
+    }
+    /* PEM_read_bio_X509 stops at the end (PEM_R_NO_START_LINE) or at a block it cannot read */
+    unsigned long e = ERR_peek_last_error();
+    bool clean_end = ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
+    if (n == 0) {
+        snprintf(problem, problem_size, "ca.crt holds no PEM certificate");
+    } else if (not_ca) {
+        n = 0;
+    } else if (!clean_end) {
+        snprintf(problem, problem_size, "ca.crt: certificate %u is not a valid PEM certificate",
+                 n + 1);
+        n = 0;
+    }
+    BIO_free(b);
+    ERR_clear_error();
+    return n;
 }
 
 static bool decode_data(json_object *data, const char *key, unsigned char **out, size_t *len,

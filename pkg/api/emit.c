@@ -277,6 +277,18 @@ static void emit_gateway(struct ectx *e, json_object *root, const struct kgc_api
             push(e, ls, listener(e, &g->listeners[i]));
         add_nonempty(e, spec, "listeners", ls);
         add_nonempty(e, spec, "addresses", addresses(e, g->addresses, g->n_addresses));
+        if (g->backend_client_certificate_ref) {
+            json_object *tls = new_obj(e), *backend = new_obj(e);
+            if (tls && backend) {
+                add(e, backend, "clientCertificateRef",
+                    object_ref(e, g->backend_client_certificate_ref));
+                add(e, tls, "backend", backend);
+                add(e, spec, "tls", tls);
+            } else {
+                json_object_put(tls);
+                json_object_put(backend);
+            }
+        }
         if (g->infrastructure_parameters_ref) {
             json_object *infra = new_obj(e);
             if (infra) {
@@ -675,6 +687,77 @@ static void emit_kongplugin(struct ectx *e, json_object *root, const struct kgc_
     }
 }
 
+/* A ConfigMap as kgc keeps it: data["ca.crt"] only (public CA certificates), with kgc's verdict. */
+static void emit_configmap(struct ectx *e, json_object *root, const struct kgc_api_configmap *m)
+{
+    if (m->has_ca_crt) {
+        json_object *data = new_obj(e);
+        if (data) {
+            add_str(e, data, "ca.crt", m->ca_valid ? m->ca_crt : "<not kept>");
+            add(e, root, "data", data);
+        }
+    }
+    add(e, root, "kgcCAValid", json_object_new_boolean(m->ca_valid));
+    add_str(e, root, "kgcCAProblem", m->ca_problem);
+}
+
+static void emit_backendtlspolicy(struct ectx *e, json_object *root,
+                                  const struct kgc_api_backendtlspolicy *p)
+{
+    json_object *spec = new_obj(e);
+    if (spec) {
+        json_object *ts = chk(e, json_object_new_array());
+        for (uint32_t i = 0; ts && i < p->n_target_refs; i++) {
+            json_object *o = new_obj(e);
+            if (!o)
+                break;
+            add_str(e, o, "group", p->target_refs[i].group);
+            add_str(e, o, "kind", p->target_refs[i].kind);
+            add_str(e, o, "name", p->target_refs[i].name);
+            add_str(e, o, "sectionName", p->target_refs[i].section_name);
+            push(e, ts, o);
+        }
+        add_nonempty(e, spec, "targetRefs", ts);
+        json_object *v = new_obj(e);
+        if (v) {
+            add_nonempty(e, v, "caCertificateRefs",
+                         object_refs(e, p->ca_certificate_refs, p->n_ca_certificate_refs));
+            add_str(e, v, "wellKnownCACertificates", p->well_known_ca_certificates);
+            add_str(e, v, "hostname", p->hostname);
+            json_object *sa = chk(e, json_object_new_array());
+            for (uint32_t i = 0; sa && i < p->n_subject_alt_names; i++) {
+                json_object *o = new_obj(e);
+                if (!o)
+                    break;
+                add_str(e, o, "type", p->subject_alt_names[i].type);
+                add_str(e, o, "hostname", p->subject_alt_names[i].hostname);
+                add_str(e, o, "uri", p->subject_alt_names[i].uri);
+                push(e, sa, o);
+            }
+            add_nonempty(e, v, "subjectAltNames", sa);
+            add(e, spec, "validation", v);
+        }
+        add_nonempty(e, spec, "options", kv_map(e, p->options, p->n_options));
+    }
+    add_nonempty(e, root, "spec", spec);
+    json_object *status = new_obj(e);
+    if (status) {
+        json_object *as = chk(e, json_object_new_array());
+        for (uint32_t i = 0; as && i < p->n_ancestors; i++) {
+            const struct kgc_api_policy_ancestor_status *a = &p->ancestors[i];
+            json_object *o = new_obj(e);
+            if (!o)
+                break;
+            add(e, o, "ancestorRef", parent_ref(e, &a->ancestor_ref));
+            add_str(e, o, "controllerName", a->controller_name);
+            add(e, o, "conditions", conditions(e, a->conditions, a->n_conditions));
+            push(e, as, o);
+        }
+        add_nonempty(e, status, "ancestors", as);
+    }
+    add_nonempty(e, root, "status", status);
+}
+
 json_object *kgc_api_to_json(const struct kgc_api_obj *obj)
 {
     const struct kgc_api_kind_info *info = obj ? kgc_api_kind_info(obj->kind) : NULL;
@@ -716,6 +799,12 @@ json_object *kgc_api_to_json(const struct kgc_api_obj *obj)
     case KGC_API_KONGPLUGIN:
     case KGC_API_KONGCLUSTERPLUGIN:
         emit_kongplugin(&e, root, kgc_api_as_kongplugin(obj));
+        break;
+    case KGC_API_CONFIGMAP:
+        emit_configmap(&e, root, kgc_api_as_configmap(obj));
+        break;
+    case KGC_API_BACKENDTLSPOLICY:
+        emit_backendtlspolicy(&e, root, kgc_api_as_backendtlspolicy(obj));
         break;
     default:
         break;

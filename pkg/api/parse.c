@@ -2,6 +2,7 @@
  * object (measure, then fill) and must allocate the same sizes in the same order both times. */
 #include "api_internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
@@ -277,6 +278,14 @@ static struct kgc_api_obj *parse_gateway(struct api_pctx *c, json_object *j)
     }
     g->listeners = ls;
     g->addresses = parse_addresses(c, spec, "addresses", &g->n_addresses);
+    json_object *tls = api_get_obj(c, spec, "tls");
+    json_object *backend = tls ? api_get_obj(c, tls, "backend") : NULL;
+    if (backend) {
+        size_t s2 = api_path_push(c, ".tls.backend");
+        g->backend_client_certificate_ref =
+            parse_object_ref_ptr(c, backend, "clientCertificateRef");
+        api_path_pop(c, s2);
+    }
     json_object *infra = api_get_obj(c, spec, "infrastructure");
     if (infra) {
         size_t s2 = api_path_push(c, ".infrastructure");
@@ -830,6 +839,121 @@ static struct kgc_api_obj *parse_kongplugin(struct api_pctx *c, json_object *j, 
     return &p->obj;
 }
 
+/* --- ConfigMap ------------------------------------------------------------------------------- */
+
+static struct kgc_api_obj *parse_configmap(struct api_pctx *c, json_object *j)
+{
+    struct kgc_api_configmap *m = api_alloc(c->a, sizeof(*m));
+    parse_meta(c, j, &m->obj, true);
+    json_object *data = NULL, *ca = NULL;
+    if (!json_object_object_get_ex(j, "data", &data) || !data ||
+        !json_object_is_type(data, json_type_object) ||
+        !json_object_object_get_ex(data, "ca.crt", &ca) || !ca)
+        return &m->obj; /* everything but data["ca.crt"] is dropped */
+    m->has_ca_crt = true;
+    if (!json_object_is_type(ca, json_type_string)) {
+        m->ca_problem = "data[ca.crt] is not a string";
+        api_problem(c, "data[ca.crt]", "must be a string");
+        return &m->obj;
+    }
+    size_t len = (size_t)json_object_get_string_len(ca);
+    const char *pem = json_object_get_string(ca);
+    char problem[160];
+    if (len > KGC_API_CONFIGMAP_CA_MAX_BYTES) {
+        snprintf(problem, sizeof(problem), "ca.crt holds %zu KiB, more than the %u KiB kgc keeps",
+                 len / 1024, KGC_API_CONFIGMAP_CA_MAX_BYTES / 1024);
+        m->ca_problem = api_strdup(c->a, problem);
+        api_problem(c, "data[ca.crt]", "%s", problem);
+        return &m->obj;
+    }
+    if (memchr(pem, '\0', len)) {
+        m->ca_problem = "ca.crt holds a NUL byte";
+        api_problem(c, "data[ca.crt]", "holds a NUL byte");
+        return &m->obj;
+    }
+    /* checked in both passes (same answer): CA bundles are small and changes rare */
+    if (kgc_api_ca_bundle_check(pem, len, problem, sizeof(problem)) == 0) {
+        m->ca_problem = api_strdup(c->a, problem);
+        api_problem(c, "data[ca.crt]", "%s", problem);
+        return &m->obj;
+    }
+    m->ca_valid = true;
+    m->ca_crt = api_strndup(c->a, pem, len);
+    return &m->obj;
+}
+
+/* --- BackendTLSPolicy ------------------------------------------------------------------------- */
+
+static struct kgc_api_obj *parse_backendtlspolicy(struct api_pctx *c, json_object *j)
+{
+    struct kgc_api_backendtlspolicy *p = api_alloc(c->a, sizeof(*p));
+    parse_meta(c, j, &p->obj, true);
+    json_object *spec = api_get_obj(c, j, "spec");
+    size_t saved = api_path_push(c, "spec");
+    json_object *arr = api_get_arr(c, spec, "targetRefs");
+    size_t len = arr_len(arr);
+    struct kgc_api_policy_target_ref *t = ALLOC_ARRAY(c, t, len);
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, "targetRefs", i);
+        if (!it)
+            continue;
+        size_t s2 = api_path_push(c, ".targetRefs[%zu]", i);
+        struct kgc_api_policy_target_ref *r = &t[p->n_target_refs++];
+        r->group = api_get_str(c, it, "group");
+        r->kind = api_get_str(c, it, "kind");
+        r->name = api_get_str(c, it, "name");
+        r->section_name = api_get_str(c, it, "sectionName");
+        api_path_pop(c, s2);
+    }
+    p->target_refs = t;
+    json_object *v = api_get_obj(c, spec, "validation");
+    size_t s3 = api_path_push(c, ".validation");
+    p->ca_certificate_refs =
+        parse_object_refs(c, v, "caCertificateRefs", &p->n_ca_certificate_refs);
+    p->well_known_ca_certificates = api_get_str(c, v, "wellKnownCACertificates");
+    p->hostname = api_get_str(c, v, "hostname");
+    arr = api_get_arr(c, v, "subjectAltNames");
+    len = arr_len(arr);
+    struct kgc_api_subject_alt_name *sans = ALLOC_ARRAY(c, sans, len);
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, "subjectAltNames", i);
+        if (!it)
+            continue;
+        size_t s2 = api_path_push(c, ".subjectAltNames[%zu]", i);
+        struct kgc_api_subject_alt_name *a = &sans[p->n_subject_alt_names++];
+        a->type = api_get_str(c, it, "type");
+        a->hostname = api_get_str(c, it, "hostname");
+        a->uri = api_get_str(c, it, "uri");
+        api_path_pop(c, s2);
+    }
+    p->subject_alt_names = sans;
+    api_path_pop(c, s3);
+    p->options = api_get_kv_map(c, spec, "options", &p->n_options, NULL);
+    api_path_pop(c, saved);
+
+    json_object *status = api_get_obj(c, j, "status");
+    saved = api_path_push(c, "status");
+    arr = api_get_arr(c, status, "ancestors");
+    len = arr_len(arr);
+    struct kgc_api_policy_ancestor_status *as = ALLOC_ARRAY(c, as, len);
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, "ancestors", i);
+        if (!it)
+            continue;
+        size_t s2 = api_path_push(c, ".ancestors[%zu]", i);
+        struct kgc_api_policy_ancestor_status *a = &as[p->n_ancestors++];
+        json_object *ref = api_get_obj(c, it, "ancestorRef");
+        if (ref)
+            parse_parent_ref(c, ref, &a->ancestor_ref);
+        a->controller_name = api_get_str(c, it, "controllerName");
+        a->conditions = parse_conditions(c, it, "conditions", &a->n_conditions);
+        api_path_pop(c, s2);
+    }
+    p->ancestors = as;
+    api_path_pop(c, saved);
+    return &p->obj;
+}
+
 struct kgc_api_obj *api_parse_kind(struct api_pctx *c, enum kgc_api_kind kind, json_object *j,
                                    const struct api_secret_prep *prep)
 {
@@ -865,6 +989,12 @@ struct kgc_api_obj *api_parse_kind(struct api_pctx *c, enum kgc_api_kind kind, j
     case KGC_API_KONGPLUGIN:
     case KGC_API_KONGCLUSTERPLUGIN:
         o = parse_kongplugin(c, j, kind == KGC_API_KONGCLUSTERPLUGIN);
+        break;
+    case KGC_API_CONFIGMAP:
+        o = parse_configmap(c, j);
+        break;
+    case KGC_API_BACKENDTLSPOLICY:
+        o = parse_backendtlspolicy(c, j);
         break;
     default:
         return NULL;

@@ -58,6 +58,8 @@ static const enum kgc_api_kind idx_kind[KGC_CACHE_IDX_COUNT] = {
     [KGC_CACHE_IDX_REFERENCEGRANT_BY_NAMESPACE] = KGC_API_REFERENCEGRANT,
     [KGC_CACHE_IDX_GRPCROUTE_BY_GATEWAY] = KGC_API_GRPCROUTE,
     [KGC_CACHE_IDX_GRPCROUTE_BY_SERVICE] = KGC_API_GRPCROUTE,
+    [KGC_CACHE_IDX_BACKENDTLSPOLICY_BY_SERVICE] = KGC_API_BACKENDTLSPOLICY,
+    [KGC_CACHE_IDX_BACKENDTLSPOLICY_BY_CONFIGMAP] = KGC_API_BACKENDTLSPOLICY,
 };
 
 /* --- index values ----------------------------------------------------------------------------- */
@@ -161,6 +163,27 @@ static void index_values(enum kgc_cache_index idx, const struct kgc_api_obj *o, 
                 if (core_group(c->group) && is(c->kind, "Secret", "Secret"))
                     valset_add(s, c->namespace ? c->namespace : ns, c->name);
             }
+        }
+        const struct kgc_api_object_ref *cc = g ? g->backend_client_certificate_ref : NULL;
+        if (cc && core_group(cc->group) && is(cc->kind, "Secret", "Secret"))
+            valset_add(s, cc->namespace ? cc->namespace : ns, cc->name);
+        break;
+    }
+    case KGC_CACHE_IDX_BACKENDTLSPOLICY_BY_SERVICE: {
+        const struct kgc_api_backendtlspolicy *p = kgc_api_as_backendtlspolicy(o);
+        for (uint32_t i = 0; p && i < p->n_target_refs; i++) {
+            const struct kgc_api_policy_target_ref *t = &p->target_refs[i];
+            if (core_group(t->group) && is(t->kind, NULL, "Service"))
+                valset_add(s, ns, t->name);
+        }
+        break;
+    }
+    case KGC_CACHE_IDX_BACKENDTLSPOLICY_BY_CONFIGMAP: {
+        const struct kgc_api_backendtlspolicy *p = kgc_api_as_backendtlspolicy(o);
+        for (uint32_t i = 0; p && i < p->n_ca_certificate_refs; i++) {
+            const struct kgc_api_object_ref *r = &p->ca_certificate_refs[i];
+            if (core_group(r->group) && is(r->kind, NULL, "ConfigMap"))
+                valset_add(s, ns, r->name);
         }
         break;
     }

@@ -22,11 +22,11 @@
 #define KGC_RECONCILE_STARTUP_HOLD_NS (10 * KGC_NS_PER_S)
 #define HOLD_RECHECK_NS               (500 * KGC_NS_PER_MS)
 
-static const char *const controller_names[] = {"gatewayclass", "gateway", "httproute", "grpcroute",
-                                               "kongplugin"};
-static const enum kgc_api_kind controller_kinds[] = {KGC_API_GATEWAYCLASS, KGC_API_GATEWAY,
-                                                     KGC_API_HTTPROUTE, KGC_API_GRPCROUTE,
-                                                     KGC_API_KONGPLUGIN};
+static const char *const controller_names[] = {"gatewayclass", "gateway",    "httproute",
+                                               "grpcroute",    "kongplugin", "backendtlspolicy"};
+static const enum kgc_api_kind controller_kinds[] = {
+    KGC_API_GATEWAYCLASS, KGC_API_GATEWAY,    KGC_API_HTTPROUTE,
+    KGC_API_GRPCROUTE,    KGC_API_KONGPLUGIN, KGC_API_BACKENDTLSPOLICY};
 
 /* The controller, and the cache indexes, of a route kind. */
 static enum kgc_reconcile_controller route_controller(enum kgc_api_kind kind)
@@ -84,6 +84,7 @@ void kgc_reconcile_options_default(struct kgc_reconcile_options *o)
     o->workers[KGC_RECONCILE_HTTPROUTE] = 4;
     o->workers[KGC_RECONCILE_GRPCROUTE] = 2;
     o->workers[KGC_RECONCILE_KONGPLUGIN] = 1;
+    o->workers[KGC_RECONCILE_BACKENDTLSPOLICY] = 1;
     o->requeue_on_kong_ready = true;
     o->startup_hold_ns = KGC_RECONCILE_STARTUP_HOLD_NS;
     kgc_workqueue_ratelimit_default(&o->rate_limit);
@@ -192,6 +193,39 @@ static void enqueue_by_index(struct kgc_reconcile *r, enum kgc_reconcile_control
         enqueue_list(r, c, &list);
 }
 
+/* The BackendTLSPolicies targeting a backend Service of the route (their ancestors follow the
+ * routes that use their Services). */
+static void enqueue_route_policies(struct kgc_reconcile *r, const struct kgc_api_httproute *rt)
+{
+    char key[KEY_MAX];
+    for (uint32_t i = 0; rt && i < rt->n_rules; i++) {
+        for (uint32_t k = 0; k < rt->rules[i].n_backend_refs; k++) {
+            const struct kgc_api_backend_ref *b = &rt->rules[i].backend_refs[k];
+            if (!b->name || (b->group && b->group[0]) ||
+                (b->kind && strcmp(b->kind, "Service") != 0))
+                continue;
+            snprintf(key, sizeof(key), "%s/%s",
+                     b->namespace ? b->namespace : rt->obj.meta.namespace, b->name);
+            enqueue_by_index(r, KGC_RECONCILE_BACKENDTLSPOLICY,
+                             KGC_CACHE_IDX_BACKENDTLSPOLICY_BY_SERVICE, key);
+        }
+    }
+}
+
+/* The other policies on the same Services (a conflict's loser changes with the winner). */
+static void enqueue_policy_neighbours(struct kgc_reconcile *r,
+                                      const struct kgc_api_backendtlspolicy *p)
+{
+    char key[KEY_MAX];
+    for (uint32_t i = 0; p && i < p->n_target_refs; i++) {
+        if (!p->target_refs[i].name)
+            continue;
+        snprintf(key, sizeof(key), "%s/%s", p->obj.meta.namespace, p->target_refs[i].name);
+        enqueue_by_index(r, KGC_RECONCILE_BACKENDTLSPOLICY,
+                         KGC_CACHE_IDX_BACKENDTLSPOLICY_BY_SERVICE, key);
+    }
+}
+
 /* The Gateways a route names in its parentRefs (attachedRoutes change with it), and the routes
  * of the other kind on those Gateways (an HTTPRoute and a GRPCRoute sharing a hostname on a
  * listener: which one is accepted depends on both). */
@@ -252,6 +286,16 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
                          o->meta.key);
         enqueue_by_index(r, KGC_RECONCILE_GRPCROUTE, KGC_CACHE_IDX_GRPCROUTE_BY_GATEWAY,
                          o->meta.key);
+        /* a Gateway created, deleted or changing class adds or removes policy ancestors;
+         * policies are few (a status-only Gateway update writes nothing new: written[]) */
+        if (!old_obj || !new_obj ||
+            strcmp(kgc_api_as_gateway(old_obj)->gateway_class_name
+                       ? kgc_api_as_gateway(old_obj)->gateway_class_name
+                       : "",
+                   kgc_api_as_gateway(new_obj)->gateway_class_name
+                       ? kgc_api_as_gateway(new_obj)->gateway_class_name
+                       : "") != 0)
+            enqueue_kind(r, KGC_RECONCILE_BACKENDTLSPOLICY, NULL);
         /* A class change of the Gateway: both classes' views of it change; nothing to queue for
          * the classes themselves (their status does not depend on Gateways). */
         break;
@@ -261,6 +305,17 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
         enqueue(r, route_controller(kind), o->meta.key);
         enqueue_route_parents(r, kgc_api_as_route(old_obj));
         enqueue_route_parents(r, kgc_api_as_route(new_obj));
+        enqueue_route_policies(r, kgc_api_as_route(old_obj));
+        enqueue_route_policies(r, kgc_api_as_route(new_obj));
+        break;
+    case KGC_API_BACKENDTLSPOLICY:
+        enqueue(r, KGC_RECONCILE_BACKENDTLSPOLICY, o->meta.key);
+        enqueue_policy_neighbours(r, kgc_api_as_backendtlspolicy(old_obj));
+        enqueue_policy_neighbours(r, kgc_api_as_backendtlspolicy(new_obj));
+        break;
+    case KGC_API_CONFIGMAP:
+        enqueue_by_index(r, KGC_RECONCILE_BACKENDTLSPOLICY,
+                         KGC_CACHE_IDX_BACKENDTLSPOLICY_BY_CONFIGMAP, o->meta.key);
         break;
     case KGC_API_REFERENCEGRANT: {
         /* A grant lets objects in its from[] namespaces reach objects in its own namespace: the
@@ -289,6 +344,8 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
                          o->meta.key);
         enqueue_by_index(r, KGC_RECONCILE_GRPCROUTE, KGC_CACHE_IDX_GRPCROUTE_BY_SERVICE,
                          o->meta.key);
+        enqueue_by_index(r, KGC_RECONCILE_BACKENDTLSPOLICY,
+                         KGC_CACHE_IDX_BACKENDTLSPOLICY_BY_SERVICE, o->meta.key);
         if (is_publish_service(r, o))
             enqueue_kind(r, KGC_RECONCILE_GATEWAY, NULL); /* addresses and port mapping */
         break;
@@ -643,6 +700,16 @@ static int reconcile_key(struct kgc_reconcile *r, enum kgc_reconcile_controller 
             *after_ns = KGC_NS_PER_S; /* Kong's answer, or the first translation, is coming */
         break;
     }
+    case KGC_RECONCILE_BACKENDTLSPOLICY: {
+        struct kgc_status_backendtlspolicy d;
+        rc = kgc_status_backendtlspolicy_compute(&so, &r->lookup, kgc_api_as_backendtlspolicy(obj),
+                                                 &d, &err);
+        if (!rc)
+            rc = kgc_status_backendtlspolicy_patch(&d, kgc_api_as_backendtlspolicy(obj), &patch,
+                                                   &err);
+        kgc_status_backendtlspolicy_release(&d);
+        break;
+    }
     default:
         break;
     }
@@ -799,7 +866,9 @@ int kgc_reconcile_start(struct kgc_reconcile *r, struct kgc_err *err)
              KGC_F_INT("gatewayclass", r->o.workers[KGC_RECONCILE_GATEWAYCLASS]),
              KGC_F_INT("gateway", r->o.workers[KGC_RECONCILE_GATEWAY]),
              KGC_F_INT("httproute", r->o.workers[KGC_RECONCILE_HTTPROUTE]),
-             KGC_F_INT("grpcroute", r->o.workers[KGC_RECONCILE_GRPCROUTE]));
+             KGC_F_INT("grpcroute", r->o.workers[KGC_RECONCILE_GRPCROUTE]),
+             KGC_F_INT("kongplugin", r->o.workers[KGC_RECONCILE_KONGPLUGIN]),
+             KGC_F_INT("backendtlspolicy", r->o.workers[KGC_RECONCILE_BACKENDTLSPOLICY]));
     return 0;
 }
 

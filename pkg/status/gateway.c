@@ -710,6 +710,19 @@ static int gateway_compute(const struct kgc_status_options *o, const struct kgc_
     }
     gateway_conditions(&g, out, class_ok, class_why, pending[0] ? pending : NULL,
                        svc_missing[0] ? svc_missing : NULL);
+    if (gw->backend_client_certificate_ref) {
+        /* gateway_types.go GatewayConditionResolvedRefs: the Gateway's own references (the
+         * backend client certificate); it does not change Accepted or Programmed. Written only
+         * for Gateways that have one. */
+        char why[KGC_STATUS_MSG_MAX] = "";
+        const char *bad = kgc_status_gateway_client_certificate(lk, gw, NULL, why, sizeof(why));
+        struct kgc_status_condition *c = &out->conditions[out->n_conditions++];
+        if (bad)
+            status_cond_set(c, KGC_STATUS_RESOLVED_REFS, false, bad, "%s", why);
+        else
+            status_cond_set(c, KGC_STATUS_RESOLVED_REFS, true, KGC_STATUS_R_RESOLVED_REFS,
+                            "tls.backend.clientCertificateRef is resolved");
+    }
     kgc_api_obj_unref(svc_obj);
     free(facts);
     free(counts);

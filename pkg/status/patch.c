@@ -10,7 +10,8 @@
 
 /* The condition types kgc writes (and so may remove) in each list. */
 static const char *const class_owned[] = {KGC_STATUS_ACCEPTED, NULL};
-static const char *const gateway_owned[] = {KGC_STATUS_ACCEPTED, KGC_STATUS_PROGRAMMED, NULL};
+static const char *const gateway_owned[] = {KGC_STATUS_ACCEPTED, KGC_STATUS_PROGRAMMED,
+                                            KGC_STATUS_RESOLVED_REFS, NULL};
 static const char *const listener_owned[] = {KGC_STATUS_ACCEPTED,        KGC_STATUS_PROGRAMMED,
                                              KGC_STATUS_RESOLVED_REFS,   KGC_STATUS_CONFLICTED,
                                              KGC_STATUS_OVERLAPPING_TLS, NULL};
@@ -468,5 +469,106 @@ int kgc_status_httproute_patch(const struct kgc_status_httproute *desired,
                             conds_from_api(&b, p->conditions, p->n_conditions)));
     }
     jb_add(&b, now, "parents", carr);
+    return finish(&b, merged, now, cur->obj.meta.resource_version, false, patch, err);
+}
+
+/* ---- BackendTLSPolicy ----------------------------------------------------------------------- */
+
+static const char *const ancestor_owned[] = {KGC_STATUS_ACCEPTED, KGC_STATUS_RESOLVED_REFS,
+                                             KGC_STATUS_KONG_LIMITATION, NULL};
+
+static json_object *ancestor_json(struct jb *b, const struct kgc_api_parent_ref *p,
+                                  const char *controller, json_object *conds)
+{
+    json_object *o = jb_check(b, json_object_new_object());
+    jb_add(b, o, "ancestorRef", parent_ref_json(b, p));
+    jb_add_str(b, o, "controllerName", controller);
+    jb_add(b, o, "conditions", conds);
+    return o;
+}
+
+static bool same_ancestor(const struct kgc_api_backendtlspolicy *p,
+                          const struct kgc_api_parent_ref *a, const struct kgc_api_parent_ref *d)
+{
+    const char *ns = p->obj.meta.namespace;
+    return status_streq(status_or(a->group, KGC_STATUS_GROUP), d->group) &&
+           status_streq(status_or(a->kind, "Gateway"), d->kind) &&
+           status_streq(status_or(a->namespace, ns), d->namespace) &&
+           status_streq(a->name, d->name) && !a->section_name && !a->port;
+}
+
+int kgc_status_backendtlspolicy_patch(const struct kgc_status_backendtlspolicy *desired,
+                                      const struct kgc_api_backendtlspolicy *current,
+                                      json_object **patch, struct kgc_err *err)
+{
+    if (!patch || !desired)
+        return kgc_err_set(err, KGC_EINVAL, "status: policy patch needs a desired status");
+    *patch = NULL;
+    const struct kgc_api_backendtlspolicy *cur = current ? current : desired->policy;
+    if (!cur)
+        return 0;
+    const char *me = desired->controller_name;
+    bool used[KGC_STATUS_MAX_ANCESTORS] = {false};
+    struct citem *items = calloc((size_t)cur->n_ancestors + desired->n_ancestors + 1,
+                                 sizeof(*items));
+    if (!items)
+        return kgc_err_set(err, KGC_ENOMEM, "status: out of memory building the patch");
+    struct jb b = {false};
+    size_t n = 0;
+    for (uint32_t i = 0; i < cur->n_ancestors; i++) {
+        const struct kgc_api_policy_ancestor_status *a = &cur->ancestors[i];
+        if (!status_streq(a->controller_name, me)) { /* another controller's: untouched */
+            items[n++] =
+                (struct citem){ancestor_json(&b, &a->ancestor_ref, a->controller_name,
+                                             conds_from_api(&b, a->conditions, a->n_conditions)),
+                               false};
+            continue;
+        }
+        for (uint32_t k = 0; k < desired->n_ancestors; k++) {
+            const struct kgc_status_policy_ancestor *d = &desired->ancestors[k];
+            if (used[k] || !same_ancestor(cur, &a->ancestor_ref, &d->ancestor_ref))
+                continue;
+            used[k] = true;
+            items[n++] = (struct citem){
+                ancestor_json(&b, &d->ancestor_ref, me,
+                              merge_conditions(&b, a->conditions, a->n_conditions, d->conditions,
+                                               d->n_conditions, ancestor_owned,
+                                               desired->generation, desired->now)),
+                true};
+            break;
+        } /* an entry of ours no longer wanted is dropped */
+    }
+    for (uint32_t k = 0; k < desired->n_ancestors; k++) {
+        const struct kgc_status_policy_ancestor *d = &desired->ancestors[k];
+        if (!used[k])
+            items[n++] = (struct citem){
+                ancestor_json(&b, &d->ancestor_ref, me,
+                              merge_conditions(&b, NULL, 0, d->conditions, d->n_conditions,
+                                               ancestor_owned, desired->generation, desired->now)),
+                true};
+    }
+    for (size_t i = n; n > KGC_STATUS_MAX_ANCESTORS && i-- > 0;) {
+        if (items[i].ours) {
+            json_object_put(items[i].j);
+            memmove(&items[i], &items[i + 1], (n - i - 1) * sizeof(*items));
+            n--;
+        }
+    }
+    json_object *merged = jb_check(&b, json_object_new_object());
+    json_object *arr = jb_check(&b, json_object_new_array());
+    for (size_t i = 0; i < n; i++)
+        jb_push(&b, arr, items[i].j);
+    jb_add(&b, merged, "ancestors", arr);
+    free(items);
+
+    json_object *now = jb_check(&b, json_object_new_object());
+    json_object *carr = jb_check(&b, json_object_new_array());
+    for (uint32_t i = 0; i < cur->n_ancestors; i++) {
+        const struct kgc_api_policy_ancestor_status *a = &cur->ancestors[i];
+        jb_push(&b, carr,
+                ancestor_json(&b, &a->ancestor_ref, a->controller_name,
+                              conds_from_api(&b, a->conditions, a->n_conditions)));
+    }
+    jb_add(&b, now, "ancestors", carr);
     return finish(&b, merged, now, cur->obj.meta.resource_version, false, patch, err);
 }

@@ -27,10 +27,20 @@ static bool same_kvs(const struct kgc_api_kv *a, uint32_t na, const struct kgc_a
 bool kgc_sync_change_is_status_only(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
                                     const struct kgc_api_obj *new_obj)
 {
+    if (kind == KGC_API_CONFIGMAP) {
+        /* kgc keeps only a ConfigMap's ca.crt (kgc/api.h): any other change of it, or of a
+         * ConfigMap without one, cannot change the configuration */
+        const struct kgc_api_configmap *x = kgc_api_as_configmap(old_obj);
+        const struct kgc_api_configmap *y = kgc_api_as_configmap(new_obj);
+        if (!x || !y)
+            return (!x || !x->has_ca_crt) && (!y || !y->has_ca_crt);
+        return x->has_ca_crt == y->has_ca_crt && x->ca_valid == y->ca_valid &&
+               same_str(x->ca_crt, y->ca_crt) && same_str(x->ca_problem, y->ca_problem);
+    }
     bool crd = kind == KGC_API_GATEWAYCLASS || kind == KGC_API_GATEWAY ||
                kind == KGC_API_HTTPROUTE || kind == KGC_API_GRPCROUTE ||
                kind == KGC_API_REFERENCEGRANT || kind == KGC_API_KONGPLUGIN ||
-               kind == KGC_API_KONGCLUSTERPLUGIN;
+               kind == KGC_API_KONGCLUSTERPLUGIN || kind == KGC_API_BACKENDTLSPOLICY;
     const struct kgc_api_meta *a = old_obj ? &old_obj->meta : NULL;
     const struct kgc_api_meta *b = new_obj ? &new_obj->meta : NULL;
     return crd && a && b && a->generation > 0 && a->generation == b->generation &&

@@ -172,9 +172,10 @@ static int endpoint_targets(struct tr_ctx *c, const char *ns, const char *svc,
  * Service that has no ready endpoint now. */
 static int backend_targets(struct tr_ctx *c, const struct kgc_api_httproute *route, uint32_t ri,
                            uint32_t bi, const struct kgc_api_backend_ref *b, struct tlist *out,
-                           bool *invalid)
+                           bool *invalid, const struct kgc_api_backendtlspolicy **pol)
 {
     *invalid = true;
+    *pol = NULL;
     const char *route_ns = route->obj.meta.namespace, *route_name = route->obj.meta.name;
     const char *group = b->group ? b->group : "", *kind = b->kind ? b->kind : "Service";
     const char *ns = b->namespace ? b->namespace : route_ns, *name = b->name ? b->name : "";
@@ -205,6 +206,16 @@ static int backend_targets(struct tr_ctx *c, const struct kgc_api_httproute *rou
     for (uint32_t i = 0; i < svc->n_ports; i++) {
         if (b->port ? svc->ports[i].port == b->port : svc->n_ports == 1)
             sp = &svc->ports[i];
+    }
+    /* the BackendTLSPolicy for this port (backendtls.c); one Kong cannot apply makes the
+     * backend invalid: its share answers 500, never an unverified connection */
+    char why[KGC_STATUS_MSG_MAX];
+    *pol = tr_backend_policy(c, ns, name, sp ? sp->name : NULL, why, sizeof(why));
+    if (why[0]) {
+        NOTE("backendRefs[%u]: Service %s/%s: %s: its share answers 500", bi, ns, name, why);
+        kgc_api_obj_unref(*pol ? &(*pol)->obj : NULL);
+        *pol = NULL;
+        goto out;
     }
     if (svc->type && strcmp(svc->type, "ExternalName") == 0) {
         int32_t port = sp ? sp->port : b->port;
@@ -246,12 +257,22 @@ out:
 
 #define WEIGHT_SCALE 10000 /* target weights are per ten thousand of the rule's traffic */
 
+static const char *policy_key(const struct kgc_api_backendtlspolicy *p)
+{
+    return p ? p->obj.meta.key : "";
+}
+
 int tr_rule_targets(struct tr_ctx *c, const struct kgc_api_httproute *route, uint32_t rule_index,
-                    struct tr_target **out, size_t *n)
+                    struct tr_target **out, size_t *n, const struct kgc_api_backendtlspolicy **tls)
 {
     const struct kgc_api_http_route_rule *rule = &route->rules[rule_index];
     *out = NULL;
     *n = 0;
+    *tls = NULL;
+    const struct kgc_api_backendtlspolicy **pols =
+        calloc(rule->n_backend_refs ? rule->n_backend_refs : 1, sizeof(*pols));
+    if (!pols)
+        return KGC_ENOMEM;
     struct tlist *per = calloc(rule->n_backend_refs ? rule->n_backend_refs : 1, sizeof(*per));
     if (!per)
         return KGC_ENOMEM;
@@ -260,15 +281,30 @@ int tr_rule_targets(struct tr_ctx *c, const struct kgc_api_httproute *route, uin
     bool *invalid = calloc(rule->n_backend_refs ? rule->n_backend_refs : 1, sizeof(*invalid));
     if (!invalid) {
         free(per);
+        free(pols);
         return KGC_ENOMEM;
     }
     for (uint32_t bi = 0; bi < rule->n_backend_refs; bi++) {
         const struct kgc_api_backend_ref *b = &rule->backend_refs[bi];
         if (b->weight <= 0)
             continue; /* weight 0: no traffic by definition */
-        rc = backend_targets(c, route, rule_index, bi, b, &per[bi], &invalid[bi]);
+        rc = backend_targets(c, route, rule_index, bi, b, &per[bi], &invalid[bi], &pols[bi]);
         if (rc != 0)
             goto out;
+        if (per[bi].n && !*tls) /* the rule's Kong service follows its first usable backend */
+            *tls = kgc_api_as_backendtlspolicy(kgc_api_obj_ref(pols[bi] ? &pols[bi]->obj : NULL));
+        if (per[bi].n && strcmp(policy_key(pols[bi]), policy_key(*tls)) != 0) {
+            /* one Kong service per rule: one TLS setting for all its targets */
+            tr_problem(c, KGC_API_HTTPROUTE, route->obj.meta.namespace, route->obj.meta.name,
+                       (int32_t)rule_index, -1, KGC_TRANSLATE_NOTE,
+                       "backendRefs[%u]: its BackendTLSPolicy (%s) differs from the rule's first "
+                       "backend's (%s) and a Kong service has one TLS setting: its share answers "
+                       "500",
+                       bi, pols[bi] ? pols[bi]->obj.meta.name : "none",
+                       *tls ? (*tls)->obj.meta.name : "none");
+            per[bi].n = 0;
+            invalid[bi] = true;
+        }
         if (per[bi].n)
             total += (uint64_t)b->weight;
         else if (invalid[bi])
@@ -327,9 +363,16 @@ int tr_rule_targets(struct tr_ctx *c, const struct kgc_api_httproute *route, uin
     *out = all.v;
     *n = all.n;
 out:
-    for (uint32_t bi = 0; bi < rule->n_backend_refs; bi++)
+    for (uint32_t bi = 0; bi < rule->n_backend_refs; bi++) {
         free(per[bi].v);
+        kgc_api_obj_unref(pols[bi] ? &pols[bi]->obj : NULL);
+    }
     free(per);
+    free(pols);
     free(invalid);
+    if (rc != 0 || !*n) { /* no target: no TLS either (the service answers 500 itself) */
+        kgc_api_obj_unref(*tls ? &(*tls)->obj : NULL);
+        *tls = NULL;
+    }
     return rc;
 }

@@ -1,7 +1,7 @@
 /* Certificates: for every Gateway of kgc's class, the TLS Secrets of its usable HTTPS listeners →
  * Kong certificates with their snis: the listener's hostname, or "*" for a listener without one
- * (one certificate per SNI; a NOTE problem says why a listener gets none). Calls context.c and
- * kong_values.c only. */
+ * (one certificate per SNI; a NOTE problem says why a listener gets none), then the Gateways'
+ * backend client certificates (backendtls.c). Calls context.c, kong_values.c and backendtls.c. */
 #include "translate_internal.h"
 
 #include <stdio.h>
@@ -216,5 +216,6 @@ json_object *tr_certificates(struct tr_ctx *c)
     kgc_strmap_destroy(&x.certs);
     kgc_strmap_destroy(&x.snis);
     tr_release_all(&x.gateways);
+    tr_backend_tls_client_certificates(c, arr); /* backendtls.c: with ids, no snis */
     return arr;
 }

@@ -837,6 +837,7 @@ static char *head_text(struct tr_ctx *c, size_t *len)
     tr_jset(c, head, "_format_version", tr_jstr(c, "3.0"));
     if (!c->oom)
         tr_jset(c, head, "certificates", tr_certificates(c));
+    tr_head_ca_certificates(c, head);
     size_t n = 0;
     const char *text = head && !c->oom
                            ? json_object_to_json_string_length(
@@ -1056,6 +1057,11 @@ static const char *why_full(const struct kgc_translate_state *st,
         case KGC_API_KONGCLUSTERPLUGIN:
             /* plugins.c: any route may name it (annotations, ExtensionRefs, Services') */
             return "a KongPlugin or KongClusterPlugin changed";
+        case KGC_API_BACKENDTLSPOLICY:
+        case KGC_API_CONFIGMAP:
+            /* a policy or its CA bundle changes the services of every route using its
+             * Services; kept simple: everything again (policies change rarely) */
+            return "a BackendTLSPolicy or a CA ConfigMap changed";
         default:
             return "a Gateway, GatewayClass or Namespace changed (attachments, listeners)";
         }

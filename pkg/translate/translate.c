@@ -392,6 +392,8 @@ void tr_svc_free(struct tr_svc *v)
     free(v->kr);
     free(v->weights);
     free(v->addrs);
+    kgc_api_obj_unref(v->tls ? &v->tls->obj : NULL);
+    kgc_api_obj_unref(v->client_secret);
     free(v);
 }
 
@@ -434,8 +436,10 @@ static bool plan_rule(struct route_ctx *rc, uint32_t ri)
     tr_service_timeouts(rc, ri, NULL);
     struct tr_target *targets = NULL;
     size_t n_targets = 0;
-    if (!f.redirect && tr_rule_targets(c, rc->r, ri, &targets, &n_targets) != 0)
+    if (!f.redirect && tr_rule_targets(c, rc->r, ri, &targets, &n_targets, &v->tls) != 0)
         c->oom = true;
+    if (v->tls)
+        v->client_secret = tr_backend_client_secret(c, rc->r);
     keep_targets(c, v, targets, n_targets);
     free(targets);
     struct tr_rule_plugins rp; /* its KongPlugins: only their problems here (plugins.c) */

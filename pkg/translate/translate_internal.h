@@ -5,6 +5,8 @@
  *   translate.c (planning, entry points) → writer.c → certs.c
  *   translate.c, writer.c → match.c, filters.c; match.c → filters.c
  *   translate.c → backends.c, owner.c
+ *   translate.c, backends.c, writer.c, certs.c, incremental.c → backendtls.c (BackendTLSPolicy,
+ *   the Gateways' backend client certificates)
  *   every file but owner.c → context.c → kong_values.c
  *
  * kong_values.c holds what Kong accepts: the checks that keep every user-supplied value inside
@@ -179,6 +181,9 @@ struct tr_svc {
     size_t n_targets;
     uint32_t *weights; /* n_targets */
     char *addrs;       /* n_targets NUL-terminated addresses back to back, in target order */
+    const struct kgc_api_backendtlspolicy *tls; /* its backends' BackendTLSPolicy (ref), or NULL */
+    const struct kgc_api_obj *client_secret; /* with tls: the Gateway's client certificate Secret
+                                                (ref), or NULL */
 };
 
 /* ---- context.c: the plumbing every other file uses ------------------------------------------ */
@@ -285,7 +290,31 @@ struct tr_target {
  * traffic), into *out (malloc'd, *n of them; NULL when none). Backends that cannot be used are
  * recorded as NOTE problems. Returns 0 or KGC_ENOMEM. */
 int tr_rule_targets(struct tr_ctx *c, const struct kgc_api_httproute *route, uint32_t rule_index,
-                    struct tr_target **out, size_t *n);
+                    struct tr_target **out, size_t *n, const struct kgc_api_backendtlspolicy **tls);
+
+/* ---- backendtls.c --------------------------------------------------------------------------- */
+
+/* The BackendTLSPolicy in force for port port_name of Service ns/svc (a NEW reference, or NULL);
+ * why is non-empty when Kong cannot apply it (the backend must then answer 500). */
+const struct kgc_api_backendtlspolicy *tr_backend_policy(struct tr_ctx *c, const char *ns,
+                                                         const char *svc, const char *port_name,
+                                                         char *why, size_t why_size);
+/* The client certificate Secret (a NEW reference) of the first Gateway route is attached to
+ * that has a valid spec.tls.backend.clientCertificateRef, or NULL. */
+const struct kgc_api_obj *tr_backend_client_secret(struct tr_ctx *c,
+                                                   const struct kgc_api_httproute *route);
+/* The service fields of v's policy (protocol https, tls_verify, tls_verify_depth,
+ * ca_certificates, client_certificate); nothing without one. */
+void tr_backend_tls_service(struct tr_ctx *c, const struct tr_svc *v, json_object *svc);
+/* The upstream's host_header (the SNI) for v's policy; nothing without one. */
+void tr_backend_tls_upstream(struct tr_ctx *c, const struct tr_svc *v, json_object *upstream);
+/* The ca_certificates entities of every usable CA ConfigMap of every policy (sorted by id). */
+json_object *tr_backend_tls_ca_certificates(struct tr_ctx *c);
+/* Appends a certificate entity (with its id) per valid client certificate Secret of kgc's
+ * Gateways to certificates. */
+void tr_backend_tls_client_certificates(struct tr_ctx *c, json_object *certificates);
+/* Adds "ca_certificates" (tr_backend_tls_ca_certificates) to the document's head when any. */
+void tr_head_ca_certificates(struct tr_ctx *c, json_object *head);
 
 /* ---- match plans (match.c and filters.c fill them, writer.c reads them) ---------------------- */
 

@@ -228,6 +228,8 @@ static void write_kroute(struct route_ctx *rc, const struct match_plan *mp,
     }
     char *name = NULL;
     json_object *o = kroute_json(rc, mp, f, host_index, tags, k, w->rp, &name);
+    if (o && w->v->tls) /* the upstream's host_header carries the SNI (backendtls.c) */
+        tr_jset(c, o, "preserve_host", json_object_new_boolean(0));
     if (!o || !name) {
         json_object_put(o);
         free(name);
@@ -275,6 +277,7 @@ static void write_service(struct tr_ctx *c, const struct tr_svc *v, struct kgc_b
     if (rc->r->obj.kind == KGC_API_GRPCROUTE) /* HTTP/2 to the backends (grpc.c) */
         tr_jset(c, o, "protocol", tr_jstr(c, "grpc"));
     tr_service_timeouts(rc, ri, o);
+    tr_backend_tls_service(c, v, o);
     if (w.n > 1)
         qsort(w.kr, w.n, sizeof(*w.kr), cmp_named);
     json_object *routes = tr_jarr(c);
@@ -339,6 +342,7 @@ static void write_upstream(struct tr_ctx *c, const struct tr_svc *v, struct kgc_
         addr += strlen(addr) + 1;
     }
     tr_jset(c, o, "targets", tl);
+    tr_backend_tls_upstream(c, v, o);
     obuf_json(c, b, o);
 }
 
@@ -359,6 +363,7 @@ static void write_document(struct tr_ctx *c, struct kgc_base_buf *b)
     tr_jset(c, head, "_format_version", tr_jstr(c, "3.0"));
     if (!c->oom)
         tr_jset(c, head, "certificates", tr_certificates(c));
+    tr_head_ca_certificates(c, head);
     c->quiet = true; /* every problem was recorded by the planning pass */
     size_t len = 0;
     const char *text =

@@ -82,6 +82,28 @@ self_signed_cert example.org \
 tls_secret "$INFRA" tls-validity-checks-certificate && tls_secret "$WEB" certificate ||
     { bad "TLS Secrets created"; finish; }
 
+# BackendTLSPolicy: its CRD (not in the standard install: crds-more) and what the conformance
+# harness creates for it (conformance/utils/suite/suite.go:409-428 at v1.6.1): the CA ConfigMaps
+# tls-checks-ca-certificate and mismatch-ca-certificate, and a client certificate Secret signed
+# by the first CA.
+k apply --server-side -f "$GWAPI/crds-more/gateway.networking.k8s.io_backendtlspolicies.yaml" \
+    >/dev/null && k wait --for=condition=Established crd backendtlspolicies.gateway.networking.k8s.io \
+    --timeout=30s >/dev/null || { bad "BackendTLSPolicy CRD applied and established"; finish; }
+ca_configmap() { # NAME: a self-signed CA (basicConstraints CA:TRUE) in ConfigMap NAME's ca.crt
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" \
+        -addext "basicConstraints=critical,CA:TRUE" -keyout "$TMP/$1.key" -out "$TMP/$1.crt" \
+        >/dev/null 2>&1 &&
+        k -n "$INFRA" create configmap "$1" --from-file=ca.crt="$TMP/$1.crt" >/dev/null
+}
+ca_configmap tls-checks-ca-certificate && ca_configmap mismatch-ca-certificate &&
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=client" -keyout "$TMP/client.key" \
+        -out "$TMP/client.csr" >/dev/null 2>&1 &&
+    openssl x509 -req -in "$TMP/client.csr" -CA "$TMP/tls-checks-ca-certificate.crt" \
+        -CAkey "$TMP/tls-checks-ca-certificate.key" -CAcreateserial -days 2 \
+        -out "$TMP/client.crt" >/dev/null 2>&1 &&
+    k -n "$INFRA" create secret tls tls-checks-client-certificate --cert "$TMP/client.crt" \
+        --key "$TMP/client.key" >/dev/null || { bad "CA ConfigMaps and client certificate"; finish; }
+
 start_kgc_on main "$KONG" --kong-probe-interval 500ms --publish-service kong/kong-proxy
 KGC_LOG=$TMP/kgc-main.log
 
@@ -347,6 +369,186 @@ grpcroute $INFRA/exact-matching | parents=1; $(pok same-namespace)
 gateway $INFRA/same-namespace | L[http].attached=1
 EOF
 delete grpcroute-exact-method-matching
+
+# --- BackendTLSPolicy (v1.6.1 conformance/tests/backendtlspolicy*.go) ----------------------------
+# A[gw]: the policy's status.ancestors entry for Gateway gw; the ancestors are the Gateways whose
+# routes use a targeted Service.
+aok() { # aok GATEWAY...: Accepted and ResolvedRefs True in the policy's entry for each
+    local g
+    for g; do printf 'A[%s].Accepted=True/Accepted; A[%s].ResolvedRefs=True/ResolvedRefs; ' "$g" "$g"; done
+}
+G=same-namespace-with-https-listener
+apply backendtlspolicy
+check backendtlspolicy <<EOF
+httproute $INFRA/backendtlspolicy | parents=1; $(pok same-namespace)
+httproute $INFRA/backendtlspolicy-reencrypt | parents=1; $(pok $G)
+backendtlspolicy $INFRA/normative-test | ancestors=2; $(aok same-namespace $G)
+backendtlspolicy $INFRA/host-mismatch | ancestors=1; $(aok same-namespace)
+backendtlspolicy $INFRA/cert-mismatch | ancestors=1; $(aok same-namespace)
+backendtlspolicy $INFRA/reconcile-test | ancestors=1; $(aok same-namespace)
+EOF
+# As the test's "Changing the content of a ConfigMap ..." step: point reconcile-test at a
+# ConfigMap that does not exist yet, create it, empty its ca.crt, restore it.
+BAD_CA='A[same-namespace].Accepted=False/NoValidCACertificate; A[same-namespace].ResolvedRefs=False/InvalidCACertificateRef'
+k -n "$INFRA" patch backendtlspolicy reconcile-test --type merge -p '{"spec":{"validation":{"caCertificateRefs":[{"group":"","kind":"ConfigMap","name":"tls-checks-ca-certificate-reconcile-test"}]}}}' >/dev/null ||
+    bad "backendtlspolicy: patch reconcile-test"
+check "backendtlspolicy (reconcile-test: ConfigMap missing)" <<EOF
+backendtlspolicy $INFRA/reconcile-test | generation=2; $BAD_CA
+EOF
+k -n "$INFRA" create configmap tls-checks-ca-certificate-reconcile-test \
+    --from-file=ca.crt="$TMP/tls-checks-ca-certificate.crt" >/dev/null ||
+    bad "backendtlspolicy: create the reconcile-test ConfigMap"
+check "backendtlspolicy (reconcile-test: ConfigMap created)" <<EOF
+backendtlspolicy $INFRA/reconcile-test | $(aok same-namespace)
+EOF
+k -n "$INFRA" patch configmap tls-checks-ca-certificate-reconcile-test --type merge \
+    -p '{"data":{"ca.crt":""}}' >/dev/null || bad "backendtlspolicy: empty ca.crt"
+check "backendtlspolicy (reconcile-test: ca.crt emptied)" <<EOF
+backendtlspolicy $INFRA/reconcile-test | $BAD_CA
+EOF
+k -n "$INFRA" patch configmap tls-checks-ca-certificate-reconcile-test --type merge \
+    -p "$(python3 -c 'import json,sys; print(json.dumps({"data": {"ca.crt": open(sys.argv[1]).read()}}))' \
+        "$TMP/tls-checks-ca-certificate.crt")" >/dev/null || bad "backendtlspolicy: restore ca.crt"
+check "backendtlspolicy (reconcile-test: ca.crt restored)" <<EOF
+backendtlspolicy $INFRA/reconcile-test | $(aok same-namespace)
+EOF
+# What the test Kong accepted (its schema checks of services, upstreams, ca_certificates):
+# kong_tls SERVICE HOSTNAME CA-FILE [CLIENT-CRT-FILE] polls GET /config until the service of that
+# rule is https with tls_verify, names the ca_certificates entity of the CA, its upstream sends
+# HOSTNAME as host_header (the SNI), its routes do not preserve the client's Host and (with
+# CLIENT-CRT-FILE) its client_certificate is the certificate entity of that certificate.
+kong_tls() {
+    local svc=$1 host=$2 crt=$3 client=${4:-} i out
+    for i in $(seq 1 50); do
+        out=$(curl -s "$KONG/config" | python3 -c '
+import json, sys
+svc, host, crt = sys.argv[1], sys.argv[2], open(sys.argv[3]).read().strip()
+client = open(sys.argv[4]).read().strip() if sys.argv[4] else None
+d = json.load(sys.stdin).get("config") or {}
+s = next((x for x in d.get("services", []) if x.get("name") == svc), None)
+u = next((x for x in d.get("upstreams", []) if x.get("name") == svc), None)
+cas = {c["id"]: c["cert"].strip() for c in d.get("ca_certificates", [])}
+errs = []
+if s is None or u is None:
+    errs.append("service or upstream %s missing" % svc)
+else:
+    if s.get("protocol") != "https" or s.get("tls_verify") is not True:
+        errs.append("protocol %s tls_verify %s" % (s.get("protocol"), s.get("tls_verify")))
+    ids = s.get("ca_certificates") or []
+    if not ids or any(i not in cas for i in ids) or crt not in [cas[i] for i in ids if i in cas]:
+        errs.append("ca_certificates %s do not name the CA of the ConfigMap" % ids)
+    if u.get("host_header") != host:
+        errs.append("upstream host_header %s" % u.get("host_header"))
+    if any(r.get("preserve_host") is not False for r in s.get("routes", [])):
+        errs.append("a route preserves the Host")
+    if client:
+        cc = (s.get("client_certificate") or {}).get("id")
+        certs = {c.get("id"): c["cert"].strip() for c in d.get("certificates", []) if c.get("id")}
+        if certs.get(cc) != client:
+            errs.append("client_certificate %s is not the Gateway client certificate" % cc)
+print("; ".join(errs))
+' "$svc" "$host" "$crt" "$client" 2>&1)
+        [[ -z $out ]] && { ok "Kong: $svc is https, verified against $host with the CA of $(basename "$crt")${client:+, presenting $(basename "$client")}"; return; }
+        sleep 0.2
+    done
+    bad "Kong: $svc: $out"
+}
+# The test API server runs no pods: one ready endpoint per backend Service, as EndpointSlices.
+for s in backendtlspolicy-test backendtlspolicy-cert-mismatch-test; do
+    k apply -f - >/dev/null <<EOF || bad "EndpointSlice for $s"
+{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"$s-1",
+ "namespace":"$INFRA","labels":{"kubernetes.io/service-name":"$s"}},"addressType":"IPv4",
+ "ports":[{"name":"btls","port":8443,"protocol":"TCP"}],
+ "endpoints":[{"addresses":["10.99.0.1"],"conditions":{"ready":true}}]}
+EOF
+done
+kong_tls "httproute.$INFRA.backendtlspolicy.0" abc.example.com "$TMP/tls-checks-ca-certificate.crt"
+kong_tls "httproute.$INFRA.backendtlspolicy.2" abc.example.com "$TMP/mismatch-ca-certificate.crt"
+k -n "$INFRA" delete configmap tls-checks-ca-certificate-reconcile-test >/dev/null
+delete backendtlspolicy
+
+apply backendtlspolicy-conflict-resolution
+CONFLICTED='A[same-namespace].Accepted=False/Conflicted'
+check backendtlspolicy-conflict-resolution <<EOF
+httproute $INFRA/backendtlspolicy-conflict-resolution | parents=1; $(pok same-namespace)
+backendtlspolicy $INFRA/conflicted-without-section-name-1 | $(aok same-namespace)
+backendtlspolicy $INFRA/conflicted-without-section-name-2 | $CONFLICTED
+backendtlspolicy $INFRA/conflicted-with-section-name-1 | $(aok same-namespace)
+backendtlspolicy $INFRA/conflicted-with-section-name-2 | $CONFLICTED
+backendtlspolicy $INFRA/not-conflicted-with-section-name | $(aok same-namespace)
+backendtlspolicy $INFRA/not-conflicted-without-section-name | $(aok same-namespace)
+EOF
+delete backendtlspolicy-conflict-resolution
+
+apply backendtlspolicy-invalid-ca-certificate-ref
+check backendtlspolicy-invalid-ca-certificate-ref <<EOF
+httproute $INFRA/backendtlspolicy-invalid-ca-certificate-ref | parents=1; P[same-namespace].Accepted=True/Accepted
+backendtlspolicy $INFRA/nonexistent-ca-certificate-ref | $BAD_CA
+backendtlspolicy $INFRA/malformed-ca-certificate-ref | $BAD_CA
+EOF
+delete backendtlspolicy-invalid-ca-certificate-ref
+
+apply backendtlspolicy-invalid-kind
+check backendtlspolicy-invalid-kind <<EOF
+httproute $INFRA/backendtlspolicy-invalid-kind-test | parents=1; P[same-namespace].Accepted=True/Accepted
+backendtlspolicy $INFRA/invalid-kind | A[same-namespace].Accepted=False/NoValidCACertificate; A[same-namespace].ResolvedRefs=False/InvalidKind
+EOF
+delete backendtlspolicy-invalid-kind
+
+apply backendtlspolicy-observed-generation-bump
+check backendtlspolicy-observed-generation-bump <<EOF
+backendtlspolicy $INFRA/observed-generation-bump | generation=1; $(aok same-namespace)
+EOF
+k -n "$INFRA" patch backendtlspolicy observed-generation-bump --type merge \
+    -p '{"spec":{"validation":{"hostname":"foo.example.com"}}}' >/dev/null ||
+    bad "backendtlspolicy-observed-generation-bump: patch"
+check "backendtlspolicy-observed-generation-bump (hostname edited)" <<EOF
+backendtlspolicy $INFRA/observed-generation-bump | generation=2; A[same-namespace].Accepted=True
+EOF
+delete backendtlspolicy-observed-generation-bump
+
+# SANs: every policy Accepted, as the test expects; Kong checks the backend certificate against
+# validation.hostname only, so a policy with subjectAltNames Kong cannot check says so
+# (konghq.com/KongLimitation) and its backend is refused rather than reached unverified.
+apply backendtlspolicy-san
+LIMIT='A[same-namespace].konghq.com/KongLimitation=True/KongLimitation'
+check backendtlspolicy-san <<EOF
+httproute $INFRA/backendtlspolicy-san-test | parents=1; $(pok same-namespace)
+backendtlspolicy $INFRA/san-dns | $(aok same-namespace)
+backendtlspolicy $INFRA/san-dns-mismatch | $(aok same-namespace) $LIMIT
+backendtlspolicy $INFRA/san-uri | $(aok same-namespace) $LIMIT
+backendtlspolicy $INFRA/san-uri-mismatch | $(aok same-namespace) $LIMIT
+backendtlspolicy $INFRA/multiple-sans | $(aok same-namespace) $LIMIT
+backendtlspolicy $INFRA/multiple-mismatch-sans | $(aok same-namespace) $LIMIT
+EOF
+delete backendtlspolicy-san
+
+# --- Gateway spec.tls.backend.clientCertificateRef (gateway-invalid-tls-backend-configuration.go,
+# gateway-tls-backend-client-certificate.go) ------------------------------------------------------
+apply gateway-invalid-tls-backend-configuration
+check gateway-invalid-tls-backend-configuration <<EOF
+gateway $INFRA/gateway-client-certificate-nonexistent-secret | Accepted=True/Accepted; ResolvedRefs=False/InvalidClientCertificateRef
+gateway $INFRA/gateway-client-certificate-unsupported-group | Accepted=True/Accepted; ResolvedRefs=False/InvalidClientCertificateRef
+gateway $INFRA/gateway-client-certificate-unsupported-kind | Accepted=True/Accepted; ResolvedRefs=False/InvalidClientCertificateRef
+gateway $INFRA/gateway-client-certificate-malformed-secret | Accepted=True/Accepted; ResolvedRefs=False/InvalidClientCertificateRef
+gateway $INFRA/gateway-client-certificate-missing-reference-grant | Accepted=True/Accepted; ResolvedRefs=False/RefNotPermitted
+EOF
+delete gateway-invalid-tls-backend-configuration
+apply gateway-tls-backend-client-certificate
+G=gateway-tls-backend-client-certificate
+check gateway-tls-backend-client-certificate <<EOF
+gateway $INFRA/$G | $GW_OK; ResolvedRefs=True/ResolvedRefs
+httproute $INFRA/$G | parents=1; $(pok $G)
+backendtlspolicy $INFRA/$G-test | A[$G].Accepted=True/Accepted
+EOF
+k apply -f - >/dev/null <<EOF || bad "EndpointSlice for tls-backend-with-client-cert-validation"
+{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"cc-1",
+ "namespace":"$INFRA","labels":{"kubernetes.io/service-name":"tls-backend-with-client-cert-validation"}},
+ "addressType":"IPv4","ports":[{"name":"https","port":8443,"protocol":"TCP"}],
+ "endpoints":[{"addresses":["10.99.0.2"],"conditions":{"ready":true}}]}
+EOF
+kong_tls "httproute.$INFRA.$G.0" abc.example.com "$TMP/tls-checks-ca-certificate.crt" "$TMP/client.crt"
+delete gateway-tls-backend-client-certificate
 
 # --- every route deleted: the shared Gateways count 0 again --------------------------------------
 check "all routes deleted" <<EOF

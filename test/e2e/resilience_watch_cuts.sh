@@ -5,7 +5,8 @@
 # watches (HTTPRoutes created, edited, moved between Gateways and deleted; Services, Secrets and
 # ReferenceGrants created, edited and deleted; EndpointSlice, Namespace, Gateway and GatewayClass
 # edits, the last two bumping generations). Then kgc's cache (GET /debug/cache) must equal the API
-# server's objects (namespace, name and resourceVersion of every object of the 9 kinds) and no
+# server's objects (namespace, name and resourceVersion of every object of the 11 kinds; the
+# BackendTLSPolicy CRD is installed, no ConfigMap or policy changes) and no
 # status may be stale: every HTTPRoute, Gateway and GatewayClass condition has observedGeneration =
 # generation, routes Accepted on the Gateway their spec names, attachedRoutes right.
 # Last line: "N passed, N failed".
@@ -13,6 +14,8 @@ source "$(dirname "$0")/lib.sh"
 e2e_bound 100
 CHANGES=${CHANGES:-2000} CUTS=${CUTS:-100} EXPIRIES=${EXPIRIES:-10} WINDOW_MS=${WINDOW_MS:-60}
 start_cluster
+k apply --server-side -f "$GWAPI/crds-more/gateway.networking.k8s.io_backendtlspolicies.yaml" \
+    >/dev/null || bad "BackendTLSPolicy CRD"
 {
     base_yaml; gateway_yaml gw-a a.example.com; gateway_yaml gw-b b.example.com; web_service_yaml
     cat <<'YAML'
@@ -192,7 +195,8 @@ KINDS = {'gatewayclasses': '/apis/gateway.networking.k8s.io/v1/gatewayclasses',
          'referencegrants': '/apis/gateway.networking.k8s.io/v1beta1/referencegrants',
          'services': '/api/v1/services', 'endpointslices': '/apis/discovery.k8s.io/v1/endpointslices',
          'secrets': '/api/v1/secrets?fieldSelector=type%3Dkubernetes.io%2Ftls',  # all kgc watches
-         'namespaces': '/api/v1/namespaces'}
+         'namespaces': '/api/v1/namespaces', 'configmaps': '/api/v1/configmaps',
+         'backendtlspolicies': '/apis/gateway.networking.k8s.io/v1/backendtlspolicies'}
 def ids(objs):
     return {(o['metadata'].get('namespace'), o['metadata']['name']): o['metadata']['resourceVersion'] for o in objs}
 dump = json.load(urllib.request.urlopen(os.environ['D'] + '/debug/cache', timeout=10))
@@ -215,7 +219,7 @@ st, gc = k.get('/apis/gateway.networking.k8s.io/v1/gatewayclasses/kgc')
 c = cond((gc.get('status') or {}).get('conditions'), 'Accepted')
 if not c or c['status'] != 'True' or c.get('observedGeneration') != gc['metadata']['generation']:
     bad.append(f"GatewayClass Accepted {c and (c['status'], c.get('observedGeneration'))} at generation {gc['metadata']['generation']}")
-print('\n'.join(bad[:10]) if bad else f'{total} objects in 9 kinds equal; {len(routes)} routes, 2 Gateways and the GatewayClass current')
+print('\n'.join(bad[:10]) if bad else f'{total} objects in 11 kinds equal; {len(routes)} routes, 2 Gateways and the GatewayClass current')
 sys.exit(1 if bad else 0)
 PY
 same() { D=$D python3 "$TMP/same.py" >"$TMP/same.out" 2>&1; }
@@ -234,8 +238,8 @@ cut=$(cat "$TMP/watches_cut" 2>/dev/null || echo 0)
     bad "$cut open watches cut by $CUTS cuts, $restarts watch restarts"
 # Each informer watching during the expiries (or resuming after them) gets 410 Expired and relists.
 kinds_relisted=$(curl -sf "$M/metrics" | awk '/^kgc_informer_relists_total\{/ && $NF >= 1' | wc -l)
-[[ $kinds_relisted -eq 9 ]] && ok "the expiries were felt: every one of the 9 informers relisted ($relists relists)" ||
-    bad "$kinds_relisted of 9 informers relisted ($relists relists for $EXPIRIES expiries)"
+[[ $kinds_relisted -eq 11 ]] && ok "the expiries were felt: every one of the 11 informers relisted ($relists relists)" ||
+    bad "$kinds_relisted of 11 informers relisted ($relists relists for $EXPIRIES expiries)"
 grep -c '"subresource":"status"' "$TMP/audit.jsonl" | {
     read -r n
     echo "# $n status writes audited, $(metric "$M" kgc_informer_synthetic_deletes_total) deletes found at relists"

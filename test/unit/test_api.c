@@ -693,6 +693,132 @@ static void test_kinds_and_refs(void **state)
     assert_null(kgc_api_obj_ref(NULL));
 }
 
+/* A CA certificate (basicConstraints CA:TRUE) and a certificate that is not a CA (no
+ * basicConstraints). Test material only. */
+static const char CA_PEM[] = "-----BEGIN CERTIFICATE-----\n"
+                             "MIIBqDCCAU+gAwIBAgIBATAKBggqhkjOPQQDAjAaMRgwFgYDVQQDDA9rZ2MtZ29s\n"
+                             "ZGVuLXRlc3QwIBcNMjYxMTI3MTIyNDE4WhgPMjEyNjExMDMxMjI0MThaMBoxGDAW\n"
+                             "BgNVBAMMD2tnYy1nb2xkZW4tdGVzdDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IA\n"
+                             "BEY0k3kgZVRvcew61zviHcgPsqBaWoVVd8FQukQZ+kMISC+WtL7yBoO9W7Wm7RwB\n"
+                             "8azTrQXfUrEXY6Hryo2jIvKjgYMwgYAwHQYDVR0OBBYEFCG34ZF0G8toYUMa87wW\n"
+                             "KEvcCC9NMB8GA1UdIwQYMBaAFCG34ZF0G8toYUMa87wWKEvcCC9NMA8GA1UdEwEB\n"
+                             "/wQFMAMBAf8wLQYDVR0RBCYwJIIOKi53aWxkY2FyZC5vcmeCEnNlY29uZC1leGFt\n"
+                             "cGxlLm9yZzAKBggqhkjOPQQDAgNHADBEAiBi8l3Mv0A1QU+KkZCYyMfd8VFbGvMT\n"
+                             "GaX4IGkYIfu8DAIgLd+6QNO6dc2nlfubyU2lWuQ5e7XkmIExsAFa66BZfMI=\n"
+                             "-----END CERTIFICATE-----\n";
+
+static char *configmap_json(const char *ca)
+{
+    json_object *doc = json_tokener_parse("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\","
+                                          "\"metadata\":{\"name\":\"ca\",\"namespace\":\"n\"},"
+                                          "\"data\":{\"other\":\"dropped\"},"
+                                          "\"binaryData\":{\"bin\":\"AAAA\"}}");
+    if (ca)
+        json_object_object_add(json_object_object_get(doc, "data"), "ca.crt",
+                               json_object_new_string(ca));
+    char *out = strdup(json_object_to_json_string(doc));
+    json_object_put(doc);
+    return out;
+}
+
+static void test_configmap_keeps_only_ca_bundles(void **state)
+{
+    (void)state;
+    char *j = configmap_json(CA_PEM);
+    struct kgc_api_obj *o = parse(KGC_API_CONFIGMAP, j);
+    free(j);
+    const struct kgc_api_configmap *m = kgc_api_as_configmap(o);
+    assert_true(m->has_ca_crt && m->ca_valid);
+    assert_string_equal(m->ca_crt, CA_PEM);
+    char *e = emit(o);
+    assert_null(strstr(e, "dropped"));
+    assert_null(strstr(e, "AAAA"));
+    assert_non_null(strstr(e, "\"kgcCAValid\":true"));
+    free(e);
+    kgc_api_obj_unref(o);
+
+    /* junk, an empty ca.crt, a certificate that is not a CA, too much: kept without data */
+    char *big = malloc(KGC_API_CONFIGMAP_CA_MAX_BYTES + strlen(CA_PEM) + 2);
+    strcpy(big, CA_PEM);
+    memset(big + strlen(CA_PEM), '\n', KGC_API_CONFIGMAP_CA_MAX_BYTES);
+    big[strlen(CA_PEM) + KGC_API_CONFIGMAP_CA_MAX_BYTES] = '\0';
+    const char *bad[] = {"junk", "", big};
+    for (size_t i = 0; i < 3; i++) {
+        j = configmap_json(bad[i]);
+        o = parse(KGC_API_CONFIGMAP, j);
+        free(j);
+        m = kgc_api_as_configmap(o);
+        assert_true(m->has_ca_crt);
+        assert_false(m->ca_valid);
+        assert_null(m->ca_crt);
+        assert_non_null(m->ca_problem);
+        assert_true(o->size < 4096); /* the data is not kept */
+        kgc_api_obj_unref(o);
+    }
+    free(big);
+    char problem[160];
+    assert_int_equal(kgc_api_ca_bundle_check(CA_PEM, strlen(CA_PEM), problem, sizeof(problem)), 1);
+    /* two CAs in a bundle; a trailing non-PEM text is refused */
+    char two[4096];
+    snprintf(two, sizeof(two), "%s%s", CA_PEM, CA_PEM);
+    assert_int_equal(kgc_api_ca_bundle_check(two, strlen(two), problem, sizeof(problem)), 2);
+    snprintf(two, sizeof(two), "%s-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n",
+             CA_PEM);
+    assert_int_equal(kgc_api_ca_bundle_check(two, strlen(two), problem, sizeof(problem)), 0);
+    /* no ca.crt at all */
+    o = parse(KGC_API_CONFIGMAP, "{\"metadata\":{\"name\":\"x\",\"namespace\":\"n\"}}");
+    assert_false(kgc_api_as_configmap(o)->has_ca_crt);
+    kgc_api_obj_unref(o);
+}
+
+static void test_backendtlspolicy_fields(void **state)
+{
+    (void)state;
+    struct kgc_api_obj *o = parse(
+        KGC_API_BACKENDTLSPOLICY,
+        "{\"metadata\":{\"name\":\"p\",\"namespace\":\"n\",\"generation\":2,"
+        "\"creationTimestamp\":\"2026-01-01T00:00:00Z\"},\"spec\":{\"targetRefs\":[{\"group\":\"\","
+        "\"kind\":\"Service\",\"name\":\"svc\",\"sectionName\":\"https\"}],\"validation\":{"
+        "\"caCertificateRefs\":[{\"group\":\"\",\"kind\":\"ConfigMap\",\"name\":\"ca\"}],"
+        "\"hostname\":\"abc.example.com\",\"subjectAltNames\":[{\"type\":\"URI\",\"uri\":"
+        "\"spiffe://a/b\"},{\"type\":\"Hostname\",\"hostname\":\"abc.example.com\"}]},"
+        "\"options\":{\"example.com/x\":\"y\"}},\"status\":{\"ancestors\":[{\"ancestorRef\":{"
+        "\"group\":\"gateway.networking.k8s.io\",\"kind\":\"Gateway\",\"name\":\"gw\"},"
+        "\"controllerName\":\"c\",\"conditions\":[{\"type\":\"Accepted\",\"status\":\"True\","
+        "\"reason\":\"Accepted\",\"observedGeneration\":2}]}]}}");
+    const struct kgc_api_backendtlspolicy *p = kgc_api_as_backendtlspolicy(o);
+    assert_int_equal(p->n_target_refs, 1);
+    assert_string_equal(p->target_refs[0].section_name, "https");
+    assert_int_equal(p->n_ca_certificate_refs, 1);
+    assert_string_equal(p->ca_certificate_refs[0].kind, "ConfigMap");
+    assert_string_equal(p->hostname, "abc.example.com");
+    assert_int_equal(p->n_subject_alt_names, 2);
+    assert_string_equal(p->subject_alt_names[0].uri, "spiffe://a/b");
+    assert_int_equal(p->n_options, 1);
+    assert_int_equal(p->n_ancestors, 1);
+    assert_string_equal(p->ancestors[0].ancestor_ref.name, "gw");
+    assert_int_equal(p->ancestors[0].conditions[0].observed_generation, 2);
+    char *e = emit(o);
+    struct kgc_api_obj *again = parse(KGC_API_BACKENDTLSPOLICY, e);
+    char *e2 = emit(again);
+    assert_string_equal(e, e2); /* what the dump shows parses back to the same */
+    free(e);
+    free(e2);
+    kgc_api_obj_unref(again);
+    kgc_api_obj_unref(o);
+
+    o = parse(KGC_API_GATEWAY,
+              "{\"metadata\":{\"name\":\"g\",\"namespace\":\"n\"},\"spec\":{\"tls\":{\"backend\":"
+              "{\"clientCertificateRef\":{\"kind\":\"Secret\",\"name\":\"cc\"}}}}}");
+    const struct kgc_api_gateway *g = kgc_api_as_gateway(o);
+    assert_non_null(g->backend_client_certificate_ref);
+    assert_string_equal(g->backend_client_certificate_ref->name, "cc");
+    e = emit(o);
+    assert_non_null(strstr(e, "\"clientCertificateRef\":{\"kind\":\"Secret\",\"name\":\"cc\"}"));
+    free(e);
+    kgc_api_obj_unref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -709,6 +835,8 @@ int main(void)
         cmocka_unit_test(test_roundtrip_examples),
         cmocka_unit_test(test_conformance_manifests_roundtrip),
         cmocka_unit_test(test_kinds_and_refs),
+        cmocka_unit_test(test_configmap_keeps_only_ca_bundles),
+        cmocka_unit_test(test_backendtlspolicy_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -180,9 +180,10 @@ struct fx {
     struct rec rec;
     struct kgc_informer_options opts;
     struct kgc_k8s_options kopts;
-    bool secrets; /* a Secrets informer instead of an HTTPRoutes one */
-    bool grpc;    /* a GRPCRoutes informer (an optional kind) instead */
-    bool plugins; /* a KongPlugins informer (an optional kind) */
+    bool secrets;  /* a Secrets informer instead of an HTTPRoutes one */
+    bool grpc;     /* a GRPCRoutes informer (an optional kind) instead */
+    bool plugins;  /* a KongPlugins informer (an optional kind) */
+    bool policies; /* a BackendTLSPolicies informer (an optional kind) */
 };
 
 static struct fx *fx_new(void)
@@ -207,10 +208,11 @@ static void fx_start(struct fx *f)
     struct kgc_err err = {0};
     assert_int_equal(kgc_k8s_client_new(&cfg, &f->kopts, &f->client, &err), 0);
     f->cache = kgc_cache_new();
-    enum kgc_api_kind kind = f->secrets   ? KGC_API_SECRET
-                             : f->grpc    ? KGC_API_GRPCROUTE
-                             : f->plugins ? KGC_API_KONGPLUGIN
-                                          : KGC_API_HTTPROUTE;
+    enum kgc_api_kind kind = f->secrets    ? KGC_API_SECRET
+                             : f->grpc     ? KGC_API_GRPCROUTE
+                             : f->plugins  ? KGC_API_KONGPLUGIN
+                             : f->policies ? KGC_API_BACKENDTLSPOLICY
+                                           : KGC_API_HTTPROUTE;
     kgc_cache_add_handler(f->cache, kind, record, &f->rec);
     assert_int_equal(kgc_informer_new(f->client, f->cache, kind, &f->opts, &f->inf, &err), 0);
     assert_int_equal(kgc_informer_start(f->inf, &err), 0);
@@ -699,6 +701,42 @@ static void test_optional_kind_not_served(void **state)
     fx_free(f);
 }
 
+/* BackendTLSPolicy's CRD is not installed (404): the informer counts as synced with nothing
+ * stored, keeps listing every not_served_retry_ns, and stores the objects once the CRD is served.
+ */
+static void test_optional_kind_without_crd(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    f->policies = true;
+    f->opts.not_served_retry_ns = 200 * KGC_NS_PER_MS;
+    f->sim.lists[0] = (struct list_version){
+        {"{\"metadata\":{\"name\":\"p\",\"namespace\":\"apps\",\"resourceVersion\":\"5\"},"
+         "\"spec\":{\"validation\":{\"hostname\":\"a.example.com\"}}}"},
+        "10"};
+    f->sim.n_lists = 1;
+    for (int i = 0; i < 4; i++)
+        f->sim.list_fail[i] = 404;
+    f->sim.n_list_fail = 4;
+    fx_start(f);
+    struct kgc_informer *infs[] = {f->inf};
+    assert_int_equal(kgc_informer_wait_synced(infs, 1, 5 * KGC_NS_PER_S), 0);
+    pthread_mutex_lock(&f->sim.mu);
+    int served = f->sim.full_lists; /* synced on the first 404, ~800 ms before any list */
+    pthread_mutex_unlock(&f->sim.mu);
+    assert_int_equal(served, 0);
+    /* the CRD appears: the next list stores the policy */
+    wait_watches(f, 1);
+    const struct kgc_api_obj *o = kgc_cache_get(f->cache, KGC_API_BACKENDTLSPOLICY, "apps", "p");
+    assert_non_null(o);
+    kgc_api_obj_unref(o);
+    struct kgc_informer_stats st;
+    kgc_informer_stats(f->inf, &st);
+    assert_int_equal(st.list_errors, 0); /* a missing CRD is not a failing list */
+    assert_int_equal(st.lists, 1);
+    fx_free(f);
+}
+
 int main(void)
 {
     kgc_log_setup(KGC_LOG_OFF, KGC_LOG_TEXT, 2);
@@ -717,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_page_too_large_shrinks_pages),
         cmocka_unit_test(test_secrets_field_selector_and_pages),
         cmocka_unit_test(test_optional_kind_not_served),
+        cmocka_unit_test(test_optional_kind_without_crd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

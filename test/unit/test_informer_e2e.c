@@ -155,9 +155,12 @@ static int create_json(const char *collection, const char *json)
 
 static void apply_crds(void)
 {
-    const char *files[] = {"crds/gatewayclasses", "crds/gateways", "crds/httproutes",
+    const char *files[] = {"crds/gatewayclasses",
+                           "crds/gateways",
+                           "crds/httproutes",
                            "crds/referencegrants",
-                           "crds-more/gateway.networking.k8s.io_grpcroutes"};
+                           "crds-more/gateway.networking.k8s.io_grpcroutes",
+                           "crds-more/gateway.networking.k8s.io_backendtlspolicies"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char path[PATH_MAX + 64];
         snprintf(path, sizeof(path), "%s/%s.yaml", E.gwapi, files[i]);
@@ -325,6 +328,31 @@ static char *make_object(enum kgc_api_kind k, int i, int v, const char *tls_crt,
                      "\"request-termination\",\"config\":{\"status_code\":%d}}",
                      i, 400 + v);
         break;
+    case KGC_API_CONFIGMAP: {
+        /* a CA bundle (kept), junk in ca.crt (kept as a problem) or no ca.crt (dropped data) */
+        json_object *data = json_object_new_object();
+        if ((i + v) % 3 == 0)
+            json_object_object_add(data, "ca.crt", json_object_new_string(tls_crt));
+        else if ((i + v) % 3 == 1)
+            json_object_object_add(data, "ca.crt", json_object_new_string("junk"));
+        json_object_object_add(data, "other", json_object_new_string("not kept"));
+        r = asprintf(&s,
+                     "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+                     "\"cm-%d\",\"namespace\":\"ns-%d\"},\"data\":%s}",
+                     i, nsi, json_object_to_json_string(data));
+        json_object_put(data);
+        break;
+    }
+    case KGC_API_BACKENDTLSPOLICY:
+        r = asprintf(&s,
+                     "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":"
+                     "\"BackendTLSPolicy\",\"metadata\":{\"name\":\"btls-%d\",\"namespace\":"
+                     "\"ns-%d\"},\"spec\":{\"targetRefs\":[{\"group\":\"\",\"kind\":"
+                     "\"Service\",\"name\":\"svc-%d\"}],\"validation\":{\"caCertificateRefs\":"
+                     "[{\"group\":\"\",\"kind\":\"ConfigMap\",\"name\":\"cm-%d\"}],"
+                     "\"hostname\":\"h%d.example.com\"}}}",
+                     i, nsi, i, i, v);
+        break;
     default:
         r = -1;
     }
@@ -350,7 +378,8 @@ static const char *object_name(enum kgc_api_kind k, int i)
         [KGC_API_REFERENCEGRANT] = "grant-%d",  [KGC_API_SERVICE] = "svc-%d",
         [KGC_API_ENDPOINTSLICE] = "svc-%d-abc", [KGC_API_SECRET] = "tls-%d",
         [KGC_API_NAMESPACE] = "extra-%d",       [KGC_API_KONGPLUGIN] = "kp-%d",
-        [KGC_API_KONGCLUSTERPLUGIN] = "kcp-%d"};
+        [KGC_API_KONGCLUSTERPLUGIN] = "kcp-%d", [KGC_API_CONFIGMAP] = "cm-%d",
+        [KGC_API_BACKENDTLSPOLICY] = "btls-%d"};
     snprintf(buf, sizeof(buf), fmt[k], i);
     return buf;
 }
@@ -522,12 +551,15 @@ static void test_cache_converges_through_churn_and_faults(void **state)
 
     char *crt = NULL, *key = NULL;
     assert_int_equal(make_cert("e2e.example.com", &crt, &key), 0);
-    /* 1,090 objects: how many of each kind */
+    /* 1,130 objects: how many of each kind */
     static const int count[KGC_API_KIND_COUNT] = {
-        [KGC_API_GATEWAYCLASS] = 10,   [KGC_API_GATEWAY] = 100,         [KGC_API_HTTPROUTE] = 400,
-        [KGC_API_GRPCROUTE] = 40,      [KGC_API_REFERENCEGRANT] = 50,   [KGC_API_SERVICE] = 200,
-        [KGC_API_ENDPOINTSLICE] = 150, [KGC_API_SECRET] = 80,           [KGC_API_NAMESPACE] = 10,
-        [KGC_API_KONGPLUGIN] = 40,     [KGC_API_KONGCLUSTERPLUGIN] = 10};
+        [KGC_API_GATEWAYCLASS] = 10,      [KGC_API_GATEWAY] = 100,
+        [KGC_API_HTTPROUTE] = 400,        [KGC_API_GRPCROUTE] = 40,
+        [KGC_API_REFERENCEGRANT] = 50,    [KGC_API_SERVICE] = 200,
+        [KGC_API_ENDPOINTSLICE] = 150,    [KGC_API_SECRET] = 80,
+        [KGC_API_NAMESPACE] = 10,         [KGC_API_KONGPLUGIN] = 40,
+        [KGC_API_KONGCLUSTERPLUGIN] = 10, [KGC_API_CONFIGMAP] = 20,
+        [KGC_API_BACKENDTLSPOLICY] = 20};
     int ops = 0, created = 0, updated = 0, deleted = 0;
     /* faults, spread through the churn */
     for (int k = 0; k < KGC_API_KIND_COUNT; k++) {
@@ -665,7 +697,7 @@ static void test_cache_converges_through_churn_and_faults(void **state)
             created, updated, deleted, objects, (unsigned long long)events,
             (unsigned long long)watches, (unsigned long long)relists,
             (unsigned long long)__atomic_load_n(&calls.calls, __ATOMIC_RELAXED), strlen(mine));
-    assert_int_equal(created, 1150);
+    assert_int_equal(created, 1190);
     assert_true(watches > KGC_API_KIND_COUNT); /* the cuts made them watch again */
     assert_true(relists > 0);                  /* the dropped history made them list again */
     free(mine);

@@ -880,6 +880,249 @@ static void test_gateway_programmed_hook(void **state)
     kgc_status_gateway_release(&d);
 }
 
+/* ---- backend TLS: the Gateway's client certificate, BackendTLSPolicy ------------------------- */
+
+/* gateway-invalid-tls-backend-configuration: ResolvedRefs False with the reasons the test
+ * expects, the Gateway still Accepted (the condition does not change Accepted or Programmed). */
+static void test_gateway_invalid_tls_backend_configuration(void **state)
+{
+    struct fixture_env *env = *state;
+    load(env, "gateway-invalid-tls-backend-configuration.yaml");
+    static const struct {
+        const char *name, *reason;
+    } cases[] = {
+        {"gateway-client-certificate-nonexistent-secret", KGC_STATUS_R_INVALID_CLIENT_CERTIFICATE_REF},
+        {"gateway-client-certificate-unsupported-group", KGC_STATUS_R_INVALID_CLIENT_CERTIFICATE_REF},
+        {"gateway-client-certificate-unsupported-kind", KGC_STATUS_R_INVALID_CLIENT_CERTIFICATE_REF},
+        {"gateway-client-certificate-malformed-secret", KGC_STATUS_R_INVALID_CLIENT_CERTIFICATE_REF},
+        {"gateway-client-certificate-missing-reference-grant", KGC_STATUS_R_REF_NOT_PERMITTED},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct kgc_status_gateway d;
+        compute(env, cases[i].name, &d);
+        expect_cond(d.conditions, d.n_conditions, KGC_STATUS_RESOLVED_REFS, "False",
+                    cases[i].reason);
+        expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED, "True",
+                    KGC_STATUS_R_ACCEPTED);
+        assert_true(write_status(env, &d));
+        kgc_status_gateway_release(&d);
+    }
+    /* a Gateway without spec.tls.backend gets no ResolvedRefs of its own */
+    struct kgc_status_gateway d;
+    compute(env, "same-namespace", &d);
+    assert_null(fixture_cond(d.conditions, d.n_conditions, KGC_STATUS_RESOLVED_REFS));
+    kgc_status_gateway_release(&d);
+}
+
+static void test_gateway_backend_client_certificate_resolved(void **state)
+{
+    struct fixture_env *env = *state;
+    char err[FIXTURE_ERR_MAX];
+    assert_int_equal(fixture_set_add_tls_secret(env->set, INFRA, "tls-checks-client-certificate",
+                                                "client", err, sizeof(err)),
+                     0);
+    load(env, "gateway-tls-backend-client-certificate.yaml");
+    struct kgc_status_gateway d;
+    compute(env, "gateway-tls-backend-client-certificate", &d);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_RESOLVED_REFS, "True",
+                KGC_STATUS_R_RESOLVED_REFS);
+    const struct kgc_api_obj *secret = NULL;
+    char why[KGC_STATUS_MSG_MAX];
+    assert_null(kgc_status_gateway_client_certificate(&env->lk, d.gw, &secret, why, sizeof(why)));
+    assert_non_null(secret);
+    assert_string_equal(secret->meta.key, INFRA "/tls-checks-client-certificate");
+    kgc_api_obj_unref(secret);
+    kgc_status_gateway_release(&d);
+}
+
+/* A CA certificate (basicConstraints CA:TRUE, valid until 2126). Test material only. */
+static const char TEST_CA[] = "-----BEGIN CERTIFICATE-----\n"
+                              "MIIBqDCCAU+gAwIBAgIBATAKBggqhkjOPQQDAjAaMRgwFgYDVQQDDA9rZ2MtZ29s\n"
+                              "ZGVuLXRlc3QwIBcNMjYxMTI3MTIyNDE4WhgPMjEyNjExMDMxMjI0MThaMBoxGDAW\n"
+                              "BgNVBAMMD2tnYy1nb2xkZW4tdGVzdDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IA\n"
+                              "BEY0k3kgZVRvcew61zviHcgPsqBaWoVVd8FQukQZ+kMISC+WtL7yBoO9W7Wm7RwB\n"
+                              "8azTrQXfUrEXY6Hryo2jIvKjgYMwgYAwHQYDVR0OBBYEFCG34ZF0G8toYUMa87wW\n"
+                              "KEvcCC9NMB8GA1UdIwQYMBaAFCG34ZF0G8toYUMa87wWKEvcCC9NMA8GA1UdEwEB\n"
+                              "/wQFMAMBAf8wLQYDVR0RBCYwJIIOKi53aWxkY2FyZC5vcmeCEnNlY29uZC1leGFt\n"
+                              "cGxlLm9yZzAKBggqhkjOPQQDAgNHADBEAiBi8l3Mv0A1QU+KkZCYyMfd8VFbGvMT\n"
+                              "GaX4IGkYIfu8DAIgLd+6QNO6dc2nlfubyU2lWuQ5e7XkmIExsAFa66BZfMI=\n"
+                              "-----END CERTIFICATE-----\n";
+
+static void add_ca_configmap(struct fixture_env *env, const char *name, const char *pem)
+{
+    json_object *doc = json_object_new_object(), *md = json_object_new_object(),
+                *data = json_object_new_object();
+    json_object_object_add(doc, "apiVersion", json_object_new_string("v1"));
+    json_object_object_add(doc, "kind", json_object_new_string("ConfigMap"));
+    json_object_object_add(md, "name", json_object_new_string(name));
+    json_object_object_add(md, "namespace", json_object_new_string(INFRA));
+    json_object_object_add(doc, "metadata", md);
+    if (pem)
+        json_object_object_add(data, "ca.crt", json_object_new_string(pem));
+    json_object_object_add(doc, "data", data);
+    char err[FIXTURE_ERR_MAX];
+    if (fixture_set_add_json(env->set, doc, err, sizeof(err)) < 0)
+        fail_msg("%s", err);
+    json_object_put(doc);
+}
+
+static const struct kgc_api_backendtlspolicy *policy(struct fixture_env *env, const char *name)
+{
+    const struct kgc_api_backendtlspolicy *p = kgc_api_as_backendtlspolicy(
+        fixture_set_find(env->set, KGC_API_BACKENDTLSPOLICY, INFRA, name));
+    if (!p)
+        fail_msg("no BackendTLSPolicy %s", name);
+    return p;
+}
+
+/* Computes p's status and checks its single ancestor (Gateway same-namespace). */
+static void expect_policy(struct fixture_env *env, const char *name, const char *acc,
+                          const char *acc_reason, const char *refs, const char *refs_reason,
+                          bool kong_limit)
+{
+    struct kgc_status_backendtlspolicy d;
+    struct kgc_err err = {0};
+    assert_int_equal(kgc_status_backendtlspolicy_compute(&env->o, &env->lk, policy(env, name), &d,
+                                                         &err),
+                     0);
+    if (d.n_ancestors != 1)
+        fail_msg("%s: %u ancestors", name, d.n_ancestors);
+    const struct kgc_status_policy_ancestor *a = &d.ancestors[0];
+    assert_string_equal(a->ancestor_ref.name, "same-namespace");
+    assert_string_equal(a->ancestor_ref.kind, "Gateway");
+    expect_cond(a->conditions, a->n_conditions, KGC_STATUS_ACCEPTED, acc, acc_reason);
+    expect_cond(a->conditions, a->n_conditions, KGC_STATUS_RESOLVED_REFS, refs, refs_reason);
+    assert_int_equal(fixture_cond(a->conditions, a->n_conditions, KGC_STATUS_KONG_LIMITATION) !=
+                         NULL,
+                     kong_limit);
+    kgc_status_backendtlspolicy_release(&d);
+}
+
+static void test_backendtlspolicy_conflicts(void **state)
+{
+    struct fixture_env *env = *state;
+    add_ca_configmap(env, "tls-checks-ca-certificate", TEST_CA);
+    load(env, "backendtlspolicy-conflict-resolution.yaml");
+    const char *T = "True", *F = "False";
+    expect_policy(env, "conflicted-without-section-name-1", T, KGC_STATUS_R_ACCEPTED, T,
+                  KGC_STATUS_R_RESOLVED_REFS, false);
+    expect_policy(env, "conflicted-without-section-name-2", F, KGC_STATUS_R_CONFLICTED, T,
+                  KGC_STATUS_R_RESOLVED_REFS, false);
+    expect_policy(env, "conflicted-with-section-name-1", T, KGC_STATUS_R_ACCEPTED, T,
+                  KGC_STATUS_R_RESOLVED_REFS, false);
+    expect_policy(env, "conflicted-with-section-name-2", F, KGC_STATUS_R_CONFLICTED, T,
+                  KGC_STATUS_R_RESOLVED_REFS, false);
+    expect_policy(env, "not-conflicted-with-section-name", T, KGC_STATUS_R_ACCEPTED, T,
+                  KGC_STATUS_R_RESOLVED_REFS, false);
+    expect_policy(env, "not-conflicted-without-section-name", T, KGC_STATUS_R_ACCEPTED, T,
+                  KGC_STATUS_R_RESOLVED_REFS, false);
+    /* the section-specific policy wins its port, the other one the remaining port */
+    const struct kgc_api_backendtlspolicy *p = kgc_status_backendtls_for_port(
+        &env->lk, INFRA, "backendtlspolicy-not-conflicted-test", "https-1");
+    assert_string_equal(p->obj.meta.name, "not-conflicted-with-section-name");
+    kgc_api_obj_unref(&p->obj);
+    p = kgc_status_backendtls_for_port(&env->lk, INFRA, "backendtlspolicy-not-conflicted-test",
+                                       "https-2");
+    assert_string_equal(p->obj.meta.name, "not-conflicted-without-section-name");
+    kgc_api_obj_unref(&p->obj);
+    /* the older policy wins, whatever its name */
+    json_object *j = fixture_set_json(env->set, KGC_API_BACKENDTLSPOLICY, INFRA,
+                                      "conflicted-without-section-name-2");
+    json_object_object_add(json_object_object_get(j, "metadata"), "creationTimestamp",
+                           json_object_new_string("2020-01-01T00:00:00Z"));
+    assert_non_null(fixture_set_update(env->set, KGC_API_BACKENDTLSPOLICY, INFRA,
+                                       "conflicted-without-section-name-2", false));
+    expect_policy(env, "conflicted-without-section-name-1", F, KGC_STATUS_R_CONFLICTED, T,
+                  KGC_STATUS_R_RESOLVED_REFS, false);
+    expect_policy(env, "conflicted-without-section-name-2", T, KGC_STATUS_R_ACCEPTED, T,
+                  KGC_STATUS_R_RESOLVED_REFS, false);
+}
+
+static void test_backendtlspolicy_invalid_refs_and_sans(void **state)
+{
+    struct fixture_env *env = *state;
+    add_ca_configmap(env, "tls-checks-ca-certificate", TEST_CA);
+    load(env, "backendtlspolicy-invalid-kind.yaml");
+    load(env, "backendtlspolicy-invalid-ca-certificate-ref.yaml");
+    load(env, "backendtlspolicy-san.yaml");
+    const char *T = "True", *F = "False";
+    expect_policy(env, "invalid-kind", F, KGC_STATUS_R_NO_VALID_CA_CERTIFICATE, F,
+                  KGC_STATUS_R_INVALID_KIND, false);
+    expect_policy(env, "nonexistent-ca-certificate-ref", F, KGC_STATUS_R_NO_VALID_CA_CERTIFICATE,
+                  F, KGC_STATUS_R_INVALID_CA_CERTIFICATE_REF, false);
+    expect_policy(env, "malformed-ca-certificate-ref", F, KGC_STATUS_R_NO_VALID_CA_CERTIFICATE, F,
+                  KGC_STATUS_R_INVALID_CA_CERTIFICATE_REF, false);
+    expect_policy(env, "san-dns", T, KGC_STATUS_R_ACCEPTED, T, KGC_STATUS_R_RESOLVED_REFS, false);
+    static const char *const limited[] = {"san-dns-mismatch", "san-uri", "san-uri-mismatch",
+                                          "multiple-sans", "multiple-mismatch-sans"};
+    for (size_t i = 0; i < 5; i++)
+        expect_policy(env, limited[i], T, KGC_STATUS_R_ACCEPTED, T, KGC_STATUS_R_RESOLVED_REFS,
+                      true);
+    /* what Kong can apply: multiple-sans has the Hostname SAN equal to validation.hostname */
+    struct kgc_status_backendtls_eval ev;
+    kgc_status_backendtls_evaluate(&env->lk, policy(env, "multiple-sans"), &ev);
+    assert_true(ev.usable);
+    kgc_status_backendtls_evaluate(&env->lk, policy(env, "san-uri"), &ev);
+    assert_false(ev.usable);
+    /* a ConfigMap whose ca.crt is not a CA bundle */
+    add_ca_configmap(env, "malformed-ca-certificate", "not a certificate");
+    expect_policy(env, "malformed-ca-certificate-ref", F, KGC_STATUS_R_NO_VALID_CA_CERTIFICATE, F,
+                  KGC_STATUS_R_INVALID_CA_CERTIFICATE_REF, false);
+    /* wellKnownCACertificates: System is Kong's default store, anything else is Invalid */
+    json_object *j = fixture_set_json(env->set, KGC_API_BACKENDTLSPOLICY, INFRA, "san-dns");
+    json_object *v = json_object_object_get(json_object_object_get(j, "spec"), "validation");
+    json_object_object_del(v, "caCertificateRefs");
+    json_object_object_add(v, "wellKnownCACertificates", json_object_new_string("System"));
+    assert_non_null(fixture_set_update(env->set, KGC_API_BACKENDTLSPOLICY, INFRA, "san-dns", true));
+    expect_policy(env, "san-dns", T, KGC_STATUS_R_ACCEPTED, T, KGC_STATUS_R_RESOLVED_REFS, false);
+    json_object_object_add(v, "wellKnownCACertificates", json_object_new_string("example.com/x"));
+    assert_non_null(fixture_set_update(env->set, KGC_API_BACKENDTLSPOLICY, INFRA, "san-dns", true));
+    expect_policy(env, "san-dns", F, KGC_STATUS_R_INVALID, T, KGC_STATUS_R_RESOLVED_REFS, false);
+}
+
+/* The patch: kgc's ancestors entry with observedGeneration, another controller's kept. */
+static void test_backendtlspolicy_patch(void **state)
+{
+    struct fixture_env *env = *state;
+    add_ca_configmap(env, "tls-checks-ca-certificate", TEST_CA);
+    load(env, "backendtlspolicy-observed-generation-bump.yaml");
+    const char *other = "{\"status\":{\"ancestors\":[{\"ancestorRef\":{\"name\":\"elsewhere\"},"
+                        "\"controllerName\":\"example.com/other\",\"conditions\":[]}]}}";
+    json_object *j = fixture_set_json(env->set, KGC_API_BACKENDTLSPOLICY, INFRA,
+                                      "observed-generation-bump");
+    json_object *st = json_tokener_parse(other);
+    json_object_object_add(j, "status", json_object_get(json_object_object_get(st, "status")));
+    json_object_put(st);
+    assert_non_null(fixture_set_update(env->set, KGC_API_BACKENDTLSPOLICY, INFRA,
+                                       "observed-generation-bump", false));
+    for (int round = 0; round < 2; round++) {
+        const struct kgc_api_backendtlspolicy *p = policy(env, "observed-generation-bump");
+        struct kgc_status_backendtlspolicy d;
+        struct kgc_err err = {0};
+        assert_int_equal(kgc_status_backendtlspolicy_compute(&env->o, &env->lk, p, &d, &err), 0);
+        json_object *patch = NULL;
+        assert_int_equal(kgc_status_backendtlspolicy_patch(&d, NULL, &patch, &err), 0);
+        kgc_status_backendtlspolicy_release(&d);
+        if (round == 1) { /* written once: nothing more to write */
+            assert_null(patch);
+            break;
+        }
+        assert_non_null(patch);
+        p = kgc_api_as_backendtlspolicy(fixture_set_patch_status(
+            env->set, KGC_API_BACKENDTLSPOLICY, INFRA, "observed-generation-bump", patch));
+        json_object_put(patch);
+        assert_non_null(p);
+        assert_int_equal(p->n_ancestors, 2);
+        assert_string_equal(p->ancestors[0].controller_name, "example.com/other");
+        assert_string_equal(p->ancestors[1].ancestor_ref.name, "same-namespace");
+        const struct kgc_api_condition *c = kgc_api_condition_find(
+            p->ancestors[1].conditions, p->ancestors[1].n_conditions, KGC_STATUS_ACCEPTED);
+        assert_non_null(c);
+        assert_string_equal(c->status, "True");
+        assert_int_equal(c->observed_generation, p->obj.meta.generation);
+    }
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, env_setup, env_teardown)
@@ -906,6 +1149,11 @@ int main(void)
         T(test_gateway_attached_routes),
         T(test_gateway_not_owned_no_write),
         T(test_gateway_programmed_hook),
+        T(test_gateway_invalid_tls_backend_configuration),
+        T(test_gateway_backend_client_certificate_resolved),
+        T(test_backendtlspolicy_conflicts),
+        T(test_backendtlspolicy_invalid_refs_and_sans),
+        T(test_backendtlspolicy_patch),
     };
 #undef T
     return cmocka_run_group_tests_name("status", tests, NULL, NULL);

@@ -112,6 +112,21 @@ static void fixed_tls_secret(struct fixture_env *env, const char *ns, const char
     add_json_text(env, json);
 }
 
+static void fixed_ca_configmap(struct fixture_env *env, const char *name)
+{
+    json_object *doc = json_object_new_object(), *md = json_object_new_object(),
+                *data = json_object_new_object();
+    json_object_object_add(doc, "apiVersion", json_object_new_string("v1"));
+    json_object_object_add(doc, "kind", json_object_new_string("ConfigMap"));
+    json_object_object_add(md, "name", json_object_new_string(name));
+    json_object_object_add(md, "namespace", json_object_new_string(INFRA));
+    json_object_object_add(doc, "metadata", md);
+    json_object_object_add(data, "ca.crt", json_object_new_string(TEST_CERT));
+    json_object_object_add(doc, "data", data);
+    add_json_text(env, json_object_to_json_string(doc));
+    json_object_put(doc);
+}
+
 struct collected {
     const struct kgc_api_obj *v[256];
     size_t n;
@@ -219,6 +234,11 @@ static int tenv_setup(void **state)
     }
     fixed_tls_secret(&t->env, INFRA, "tls-validity-checks-certificate");
     fixed_tls_secret(&t->env, "gateway-conformance-web-backend", "certificate");
+    /* what the harness makes for BackendTLSPolicy (suite.go:409-428): the CA ConfigMaps (the
+     * fixed test certificate is a CA: basicConstraints CA:TRUE) and a client certificate */
+    fixed_ca_configmap(&t->env, "tls-checks-ca-certificate");
+    fixed_ca_configmap(&t->env, "mismatch-ca-certificate");
+    fixed_tls_secret(&t->env, INFRA, "tls-checks-client-certificate");
     *state = t;
     return 0;
 }
@@ -367,6 +387,12 @@ static const struct golden_case GOLDEN[] = {
     {"grpcroute-listener-hostname-matching.yaml", "expressions", "expressions", NULL},
     /* Kong plugins (KongPlugin, KongClusterPlugin) */
     {"httproute-simple-same-namespace.yaml", "kongplugins", NULL, NULL, PLUGINS_YAML},
+    /* backend TLS: https services verified with ca_certificates, SNI by host_header; SANs Kong
+     * cannot check (500 instead); the Gateway's client certificate */
+    {"backendtlspolicy.yaml", NULL, NULL, NULL},
+    {"backendtlspolicy-san.yaml", NULL, NULL, NULL},
+    {"backendtlspolicy-conflict-resolution.yaml", NULL, NULL, NULL},
+    {"gateway-tls-backend-client-certificate.yaml", NULL, NULL, NULL},
 };
 
 static void golden_path(const struct golden_case *g, const char *ext, char *buf, size_t size)
@@ -552,6 +578,10 @@ GOLDEN_TEST(26)
 GOLDEN_TEST(27)
 GOLDEN_TEST(28)
 GOLDEN_TEST(29)
+GOLDEN_TEST(30)
+GOLDEN_TEST(31)
+GOLDEN_TEST(32)
+GOLDEN_TEST(33)
 
 /* ---- unit tests -------------------------------------------------------------------------------
  */
@@ -3259,11 +3289,11 @@ int main(void)
     cmocka_unit_test_prestate_setup_teardown(golden_##i, golden_setup, tenv_teardown,              \
                                              (void *)&GOLDEN[i])
     const struct CMUnitTest tests[] = {
-        G(0),  G(1),  G(2),  G(3),  G(4),  G(5),  G(6),  G(7),  G(8),  G(9),
-        G(10), G(11), G(12), G(13), G(14), G(15), G(16), G(17), G(18), G(19),
-        G(20), G(21), G(22), G(23), G(24), G(25), G(26), G(27), G(28), G(29),
+        G(0),  G(1),  G(2),  G(3),  G(4),  G(5),  G(6),  G(7),  G(8),  G(9),  G(10), G(11),
+        G(12), G(13), G(14), G(15), G(16), G(17), G(18), G(19), G(20), G(21), G(22), G(23),
+        G(24), G(25), G(26), G(27), G(28), G(29), G(30), G(31), G(32), G(33),
     };
-    _Static_assert(sizeof(GOLDEN) / sizeof(GOLDEN[0]) == 30, "one test per golden case");
+    _Static_assert(sizeof(GOLDEN) / sizeof(GOLDEN[0]) == 34, "one test per golden case");
     const struct CMUnitTest units[] = {
         cmocka_unit_test_setup_teardown(test_deterministic, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_incremental_matches_full, unit_setup, tenv_teardown),

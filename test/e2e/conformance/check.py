@@ -9,7 +9,8 @@ One expectation per line (blank lines and '#' comments skipped):
 
     LABEL | KIND NAMESPACE/NAME | ASSERTION; ASSERTION; ...
 
-KIND is gatewayclass, gateway, httproute or grpcroute (GatewayClass takes just NAME). Assertions:
+KIND is gatewayclass, gateway, httproute, grpcroute or backendtlspolicy (GatewayClass takes just
+NAME). Assertions:
 
     Type=Status/Reason         object condition (GatewayClass, Gateway): exact status and reason
     Type=Status                ... any reason
@@ -23,11 +24,15 @@ KIND is gatewayclass, gateway, httproute or grpcroute (GatewayClass takes just N
     parents=N                  number of status.parents entries carrying kgc's controllerName
     P[ns/name].Type=Status/Reason   condition of the parents entry for that Gateway (ns defaults
                                to the route's; append /section to match a sectionName)
+    ancestors=N                number of status.ancestors entries carrying kgc's controllerName
+    A[ns/name].Type=Status/Reason   condition of a BackendTLSPolicy's ancestors entry for that
+                               Gateway (ns defaults to the policy's)
 
 Implicit on every object: status was written by kgc (not the CRD default), every condition kgc
 owns has observedGeneration == metadata.generation, condition types are unique per list (at most
-8), a Gateway has exactly one listener status per spec listener (same names), and every parents
-entry with kgc's controllerName matches a spec parentRef.
+8), a Gateway has exactly one listener status per spec listener (same names), every parents
+entry with kgc's controllerName matches a spec parentRef, and a BackendTLSPolicy has at least one
+ancestors entry of kgc's.
 
 Prints one line per expectation: "ok   - LABEL: ..." or "FAIL - LABEL: ... (what was seen)".
 Exit status: the number of FAIL lines (capped at 100)."""
@@ -42,16 +47,18 @@ GROUP = "gateway.networking.k8s.io"
 CONTROLLER = os.environ.get("KGC_CONTROLLER", "konghq.com/kgc-gateway-controller")
 KUBECTL = os.environ.get("KUBECTL", "kubectl")
 KINDS = {"gatewayclass": "GatewayClass", "gateway": "Gateway", "httproute": "HTTPRoute",
-         "grpcroute": "GRPCRoute"}
+         "grpcroute": "GRPCRoute", "backendtlspolicy": "BackendTLSPolicy"}
 ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
+PLURALS = {"GatewayClass": "gatewayclasses", "Gateway": "gateways", "HTTPRoute": "httproutes",
+           "GRPCRoute": "grpcroutes", "BackendTLSPolicy": "backendtlspolicies"}
 KUBECTL_EXTRA = os.environ.get("KUBECTL_ARGS", "").split()
 
 
-def fetch(grpc=False):
-    """All GatewayClasses, Gateways and HTTPRoutes (and GRPCRoutes with grpc: their CRD may be
-    absent otherwise): {(kind, ns, name): obj}."""
-    res = "gatewayclasses,gateways,httproutes" + (",grpcroutes" if grpc else "")
-    cmd = [KUBECTL] + KUBECTL_EXTRA + ["get", res, "-A", "-o", "json"]
+def fetch(kinds):
+    """Every object of the kinds named (GRPCRoutes and BackendTLSPolicies only when named: their
+    CRDs may be absent otherwise): {(kind, ns, name): obj}."""
+    what = ",".join(sorted(PLURALS[k] for k in kinds))
+    cmd = [KUBECTL] + KUBECTL_EXTRA + ["get", what, "-A", "-o", "json"]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=15)
     except subprocess.TimeoutExpired:
@@ -117,6 +124,21 @@ def our_parents(obj):
             if p.get("controllerName") == CONTROLLER]
 
 
+def our_ancestors(obj):
+    return [p for p in (obj.get("status") or {}).get("ancestors") or []
+            if p.get("controllerName") == CONTROLLER]
+
+
+def find_ancestor(obj, sel):
+    ns = obj["metadata"].get("namespace", "")
+    pns, _, pname = sel.rpartition("/")
+    for p in our_ancestors(obj):
+        r = p.get("ancestorRef") or {}
+        if (r.get("namespace") or ns) == (pns or ns) and r.get("name") == pname:
+            return p
+    return None
+
+
 def find_parent(obj, sel):
     ns = obj["metadata"].get("namespace", "")
     parts = sel.split("/")
@@ -160,11 +182,18 @@ def implicit(kind, obj):
             if k not in spec_refs:
                 errs.append("%sparentRef %s is not a spec parentRef" % (where, k))
             errs += conds_invariants(p.get("conditions"), gen, where)
+    if kind == "BackendTLSPolicy":
+        if not our_ancestors(obj):
+            return ["status not written by kgc (no ancestors entry of kgc's)"]
+        for p in our_ancestors(obj):
+            r = p.get("ancestorRef") or {}
+            errs += conds_invariants(p.get("conditions"), gen, "A[%s]." % r.get("name"))
     return errs
 
 
 LISTENER = re.compile(r"^L\[([^\]]*)\]\.(\w+)=(.*)$")
 PARENT = re.compile(r"^P\[([^\]]*)\]\.(\w+)=(.*)$")
+ANCESTOR = re.compile(r"^A\[([^\]]*)\]\.([\w./]+)=(.*)$")
 
 
 def evaluate(kind, obj, assertion):
@@ -198,7 +227,19 @@ def evaluate(kind, obj, assertion):
                 sel, CONTROLLER, [(x.get("controllerName"), (x.get("parentRef") or {}).get("name"))
                                   for x in st.get("parents") or []])]
         return check_cond(p.get("conditions"), ctype, want, "P[%s]." % sel)
+    m = ANCESTOR.match(a)
+    if m:
+        sel, ctype, want = m.groups()
+        p = find_ancestor(obj, sel)
+        if p is None:
+            return ["A[%s]: no ancestors entry with controllerName %s (ancestors: %s)" % (
+                sel, CONTROLLER, [(x.get("controllerName"), (x.get("ancestorRef") or {}).get("name"))
+                                  for x in st.get("ancestors") or []])]
+        return check_cond(p.get("conditions"), ctype, want, "A[%s]." % sel)
     key, _, want = a.partition("=")
+    if key == "ancestors":
+        got = len(our_ancestors(obj))
+        return [] if got == int(want) else ["ancestors with kgc's controllerName: want %s, got %s" % (want, got)]
     if key == "generation":
         got = obj["metadata"].get("generation")
         return [] if got == int(want) else ["generation: want %s, got %s" % (want, got)]
@@ -267,7 +308,7 @@ def main():
     deadline = time.monotonic() + timeout
     results, fetch_err = None, None
     while True:
-        objs, fetch_err = fetch(any(e["kind"] == "GRPCRoute" for e in exps))
+        objs, fetch_err = fetch({e["kind"] for e in exps} | {"GatewayClass", "Gateway", "HTTPRoute"})
         if objs is not None:
             results = run_once(exps, objs)
             if all(not r for r in results):
