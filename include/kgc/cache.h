@@ -23,13 +23,13 @@ struct kgc_cache;
 
 /* Secondary indexes; the value a lookup takes is given for each. */
 enum kgc_cache_index {
-    KGC_CACHE_IDX_HTTPROUTE_BY_GATEWAY = 0,    /* "ns/name" of a parent Gateway */
-    KGC_CACHE_IDX_HTTPROUTE_BY_SERVICE,        /* "ns/name" of a backend Service */
-    KGC_CACHE_IDX_GATEWAY_BY_CLASS,            /* GatewayClass name */
-    KGC_CACHE_IDX_GATEWAY_BY_SECRET,           /* "ns/name" of a Secret in a certificateRef or
-                                                  spec.tls.backend.clientCertificateRef */
-    KGC_CACHE_IDX_ENDPOINTSLICE_BY_SERVICE,    /* "ns/name" of the Service (service-name label) */
-    KGC_CACHE_IDX_REFERENCEGRANT_BY_NAMESPACE, /* namespace of the grant (the target namespace) */
+    KGC_CACHE_IDX_HTTPROUTE_BY_GATEWAY = 0,      /* "ns/name" of a parent Gateway */
+    KGC_CACHE_IDX_HTTPROUTE_BY_SERVICE,          /* "ns/name" of a backend Service */
+    KGC_CACHE_IDX_GATEWAY_BY_CLASS,              /* GatewayClass name */
+    KGC_CACHE_IDX_GATEWAY_BY_SECRET,             /* "ns/name" of a Secret in a certificateRef or
+                                                    spec.tls.backend.clientCertificateRef */
+    KGC_CACHE_IDX_ENDPOINTSLICE_BY_SERVICE,      /* "ns/name" of the Service (service-name label) */
+    KGC_CACHE_IDX_REFERENCEGRANT_BY_NAMESPACE,   /* namespace of the grant (the target namespace) */
     KGC_CACHE_IDX_BACKENDTLSPOLICY_BY_SERVICE,   /* "ns/name" of a targetRefs Service */
     KGC_CACHE_IDX_BACKENDTLSPOLICY_BY_CONFIGMAP, /* "ns/name" of a caCertificateRefs ConfigMap */
     KGC_CACHE_IDX_COUNT

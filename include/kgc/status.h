@@ -332,8 +332,8 @@ const char *kgc_status_gateway_client_certificate(const struct kgc_status_lookup
  * a policy naming the port in sectionName beats one without; among equals the oldest
  * creationTimestamp, then namespace/name): a NEW reference the caller drops, or NULL. */
 const struct kgc_api_backendtlspolicy *
-kgc_status_backendtls_for_port(const struct kgc_status_lookup *lk, const char *ns,
-                               const char *name, const char *port_name);
+kgc_status_backendtls_for_port(const struct kgc_status_lookup *lk, const char *ns, const char *name,
+                               const char *port_name);
 
 /* What kgc can do with a policy, whatever its targets: usable (Kong can verify the backend as
  * the policy asks) or not (why: requests to its backends must fail), and its CA ConfigMaps.
@@ -354,8 +354,8 @@ void kgc_status_backendtls_evaluate(const struct kgc_status_lookup *lk,
 
 /* One status.ancestors entry kgc owns: a Gateway of kgc's whose routes use a target. */
 struct kgc_status_policy_ancestor {
-    struct kgc_api_parent_ref ancestor_ref; /* group, kind Gateway, namespace, name (strings
-                                               static or borrowed from gateways[] below) */
+    struct kgc_api_parent_ref ancestor_ref;    /* group, kind Gateway, namespace, name (strings
+                                                  static or borrowed from gateways[] below) */
     struct kgc_status_condition conditions[3]; /* Accepted, ResolvedRefs, KongLimitation? */
     uint32_t n_conditions;
 };

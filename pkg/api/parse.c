@@ -282,7 +282,8 @@ static struct kgc_api_obj *parse_gateway(struct api_pctx *c, json_object *j)
     json_object *backend = tls ? api_get_obj(c, tls, "backend") : NULL;
     if (backend) {
         size_t s2 = api_path_push(c, ".tls.backend");
-        g->backend_client_certificate_ref = parse_object_ref_ptr(c, backend, "clientCertificateRef");
+        g->backend_client_certificate_ref =
+            parse_object_ref_ptr(c, backend, "clientCertificateRef");
         api_path_pop(c, s2);
     }
     json_object *infra = api_get_obj(c, spec, "infrastructure");

@@ -184,8 +184,8 @@ static void enqueue_route_policies(struct kgc_reconcile *r, const struct kgc_api
             if (!b->name || (b->group && b->group[0]) ||
                 (b->kind && strcmp(b->kind, "Service") != 0))
                 continue;
-            snprintf(key, sizeof(key), "%s/%s", b->namespace ? b->namespace : rt->obj.meta.namespace,
-                     b->name);
+            snprintf(key, sizeof(key), "%s/%s",
+                     b->namespace ? b->namespace : rt->obj.meta.namespace, b->name);
             enqueue_by_index(r, KGC_RECONCILE_BACKENDTLSPOLICY,
                              KGC_CACHE_IDX_BACKENDTLSPOLICY_BY_SERVICE, key);
         }

@@ -330,9 +330,9 @@ static const char *object_ns(enum kgc_api_kind k, int i)
 static const char *object_name(enum kgc_api_kind k, int i)
 {
     static char buf[64];
-    static const char *fmt[KGC_API_KIND_COUNT] = {
-        "class-%d", "gw-%d",  "route-%d", "grant-%d", "svc-%d",
-        "svc-%d-abc", "tls-%d", "extra-%d", "cm-%d",   "btls-%d"};
+    static const char *fmt[KGC_API_KIND_COUNT] = {"class-%d", "gw-%d",      "route-%d", "grant-%d",
+                                                  "svc-%d",   "svc-%d-abc", "tls-%d",   "extra-%d",
+                                                  "cm-%d",    "btls-%d"};
     snprintf(buf, sizeof(buf), fmt[k], i);
     return buf;
 }

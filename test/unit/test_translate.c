@@ -2913,9 +2913,8 @@ int main(void)
     cmocka_unit_test_prestate_setup_teardown(golden_##i, golden_setup, tenv_teardown,              \
                                              (void *)&GOLDEN[i])
     const struct CMUnitTest tests[] = {
-        G(0),  G(1),  G(2),  G(3),  G(4),  G(5),  G(6),  G(7),  G(8),  G(9),  G(10),
-        G(11), G(12), G(13), G(14), G(15), G(16), G(17), G(18), G(19), G(20), G(21),
-        G(22), G(23), G(24), G(25),
+        G(0),  G(1),  G(2),  G(3),  G(4),  G(5),  G(6),  G(7),  G(8),  G(9),  G(10), G(11), G(12),
+        G(13), G(14), G(15), G(16), G(17), G(18), G(19), G(20), G(21), G(22), G(23), G(24), G(25),
     };
     _Static_assert(sizeof(GOLDEN) / sizeof(GOLDEN[0]) == 26, "one test per golden case");
     const struct CMUnitTest units[] = {
