@@ -26,9 +26,8 @@ const char *kgc_status_gateway_client_certificate(const struct kgc_status_lookup
     const char *ns = status_or(r->namespace, gw_ns), *name = status_or(r->name, "");
     /* gateway_types.go GatewayBackendTLS: RefNotPermitted when another namespace's object is not
      * granted; InvalidClientCertificateRef otherwise (only when the reference is allowed) */
-    if (!status_streq(ns, gw_ns) &&
-        !kgc_status_reference_granted(lk, KGC_STATUS_GROUP, "Gateway", gw_ns, group, kind, ns,
-                                      name)) {
+    if (!status_streq(ns, gw_ns) && !kgc_status_reference_granted(lk, KGC_STATUS_GROUP, "Gateway",
+                                                                  gw_ns, group, kind, ns, name)) {
         snprintf(msg, msg_size,
                  "tls.backend.clientCertificateRef %s/%s %s/%s is in another namespace and no "
                  "ReferenceGrant in %s allows it",
@@ -54,8 +53,8 @@ const char *kgc_status_gateway_client_certificate(const struct kgc_status_lookup
     }
     if (!sec->tls_valid) {
         snprintf(msg, msg_size,
-                 "tls.backend.clientCertificateRef: Secret %s/%s is not a valid TLS Secret: %s",
-                 ns, name, status_or(sec->tls_problem, "no usable tls.crt/tls.key"));
+                 "tls.backend.clientCertificateRef: Secret %s/%s is not a valid TLS Secret: %s", ns,
+                 name, status_or(sec->tls_problem, "no usable tls.crt/tls.key"));
         kgc_api_obj_unref(obj);
         return KGC_STATUS_R_INVALID_CLIENT_CERTIFICATE_REF;
     }
@@ -125,8 +124,8 @@ static bool for_port_visit(const struct kgc_api_obj *obj, void *ctx)
 }
 
 const struct kgc_api_backendtlspolicy *
-kgc_status_backendtls_for_port(const struct kgc_status_lookup *lk, const char *ns,
-                               const char *name, const char *port_name)
+kgc_status_backendtls_for_port(const struct kgc_status_lookup *lk, const char *ns, const char *name,
+                               const char *port_name)
 {
     if (!lk || !lk->foreach || !ns || !name)
         return NULL;
@@ -224,8 +223,8 @@ void kgc_status_backendtls_evaluate(const struct kgc_status_lookup *lk,
                          "caCertificateRefs[%u]: ConfigMap %s/%s has no key ca.crt", i, ns, name);
         } else if (!cm->ca_valid) {
             if (!bad_ref[0])
-                snprintf(bad_ref, sizeof(bad_ref), "caCertificateRefs[%u]: ConfigMap %s/%s: %s",
-                         i, ns, name, status_or(cm->ca_problem, "not a CA bundle"));
+                snprintf(bad_ref, sizeof(bad_ref), "caCertificateRefs[%u]: ConfigMap %s/%s: %s", i,
+                         ns, name, status_or(cm->ca_problem, "not a CA bundle"));
         } else {
             out->n_valid_cas++;
         }
@@ -312,7 +311,8 @@ static bool ancestor_visit(const struct kgc_api_obj *obj, void *ctx)
     if (!r || !route_uses_target(r, x->p))
         return true;
     for (uint32_t i = 0; i < r->n_parent_refs; i++) {
-        const struct kgc_api_gateway *gw = status_parent_gateway(x->o, x->lk, r, &r->parent_refs[i]);
+        const struct kgc_api_gateway *gw =
+            status_parent_gateway(x->o, x->lk, r, &r->parent_refs[i]);
         if (!gw)
             continue;
         bool seen = false;
@@ -350,8 +350,9 @@ int kgc_status_backendtlspolicy_compute(const struct kgc_status_options *o,
         return kgc_err_set(err, KGC_EINVAL, "status: no result to fill");
     memset(out, 0, sizeof(*out));
     if (!o || !lk || !p)
-        return kgc_err_set(err, KGC_EINVAL, "status: policy compute needs options, a lookup "
-                                            "and an object");
+        return kgc_err_set(err, KGC_EINVAL,
+                           "status: policy compute needs options, a lookup "
+                           "and an object");
     out->policy = kgc_api_as_backendtlspolicy(kgc_api_obj_ref(&p->obj));
     snprintf(out->controller_name, sizeof(out->controller_name), "%s", status_controller(o));
     out->generation = p->obj.meta.generation;
@@ -367,8 +368,7 @@ int kgc_status_backendtlspolicy_compute(const struct kgc_status_options *o,
     kgc_status_backendtls_evaluate(lk, p, &ev);
     struct conflict cf = {.p = p};
     if (lk->foreach)
-        lk->foreach (lk->ctx, KGC_API_BACKENDTLSPOLICY, p->obj.meta.namespace, conflict_visit,
-                     &cf);
+        lk->foreach (lk->ctx, KGC_API_BACKENDTLSPOLICY, p->obj.meta.namespace, conflict_visit, &cf);
     bool unsupported_target = false;
     for (uint32_t i = 0; i < p->n_target_refs; i++)
         unsupported_target = unsupported_target || !core_service(&p->target_refs[i]);
@@ -383,10 +383,9 @@ int kgc_status_backendtlspolicy_compute(const struct kgc_status_options *o,
         status_cond_set(&acc, KGC_STATUS_ACCEPTED, false, ev.accepted_reason, "%s",
                         ev.accepted_message);
     else
-        status_cond_set(&acc, KGC_STATUS_ACCEPTED, true, KGC_STATUS_R_ACCEPTED,
-                        "the policy is accepted%s",
-                        unsupported_target ? " (targetRefs other than core Services are ignored)"
-                                           : "");
+        status_cond_set(
+            &acc, KGC_STATUS_ACCEPTED, true, KGC_STATUS_R_ACCEPTED, "the policy is accepted%s",
+            unsupported_target ? " (targetRefs other than core Services are ignored)" : "");
     status_cond_set(&refs, KGC_STATUS_RESOLVED_REFS,
                     strcmp(ev.refs_reason, KGC_STATUS_R_RESOLVED_REFS) == 0, ev.refs_reason, "%s",
                     ev.refs_message);

@@ -509,8 +509,8 @@ int kgc_status_backendtlspolicy_patch(const struct kgc_status_backendtlspolicy *
         return 0;
     const char *me = desired->controller_name;
     bool used[KGC_STATUS_MAX_ANCESTORS] = {false};
-    struct citem *items = calloc((size_t)cur->n_ancestors + desired->n_ancestors + 1,
-                                 sizeof(*items));
+    struct citem *items =
+        calloc((size_t)cur->n_ancestors + desired->n_ancestors + 1, sizeof(*items));
     if (!items)
         return kgc_err_set(err, KGC_ENOMEM, "status: out of memory building the patch");
     struct jb b = {false};
@@ -532,8 +532,8 @@ int kgc_status_backendtlspolicy_patch(const struct kgc_status_backendtlspolicy *
             items[n++] = (struct citem){
                 ancestor_json(&b, &d->ancestor_ref, me,
                               merge_conditions(&b, a->conditions, a->n_conditions, d->conditions,
-                                               d->n_conditions, ancestor_owned,
-                                               desired->generation, desired->now)),
+                                               d->n_conditions, ancestor_owned, desired->generation,
+                                               desired->now)),
                 true};
             break;
         } /* an entry of ours no longer wanted is dropped */

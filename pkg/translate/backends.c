@@ -269,13 +269,16 @@ int tr_rule_targets(struct tr_ctx *c, const struct kgc_api_httproute *route, uin
     *out = NULL;
     *n = 0;
     *tls = NULL;
+    /* an array of pointers: sizeof(void *) each */
     const struct kgc_api_backendtlspolicy **pols =
-        calloc(rule->n_backend_refs ? rule->n_backend_refs : 1, sizeof(*pols));
+        calloc(rule->n_backend_refs ? rule->n_backend_refs : 1, sizeof(void *));
     if (!pols)
         return KGC_ENOMEM;
     struct tlist *per = calloc(rule->n_backend_refs ? rule->n_backend_refs : 1, sizeof(*per));
-    if (!per)
+    if (!per) {
+        free(pols);
         return KGC_ENOMEM;
+    }
     int rc = 0;
     uint64_t total = 0, invalid_total = 0;
     bool *invalid = calloc(rule->n_backend_refs ? rule->n_backend_refs : 1, sizeof(*invalid));

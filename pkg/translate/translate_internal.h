@@ -182,8 +182,8 @@ struct tr_svc {
     uint32_t *weights; /* n_targets */
     char *addrs;       /* n_targets NUL-terminated addresses back to back, in target order */
     const struct kgc_api_backendtlspolicy *tls; /* its backends' BackendTLSPolicy (ref), or NULL */
-    const struct kgc_api_obj *client_secret; /* with tls: the Gateway's client certificate Secret
-                                                (ref), or NULL */
+    const struct kgc_api_obj *client_secret;    /* with tls: the Gateway's client certificate Secret
+                                                   (ref), or NULL */
 };
 
 /* ---- context.c: the plumbing every other file uses ------------------------------------------ */

@@ -891,10 +891,14 @@ static void test_gateway_invalid_tls_backend_configuration(void **state)
     static const struct {
         const char *name, *reason;
     } cases[] = {
-        {"gateway-client-certificate-nonexistent-secret", KGC_STATUS_R_INVALID_CLIENT_CERTIFICATE_REF},
-        {"gateway-client-certificate-unsupported-group", KGC_STATUS_R_INVALID_CLIENT_CERTIFICATE_REF},
-        {"gateway-client-certificate-unsupported-kind", KGC_STATUS_R_INVALID_CLIENT_CERTIFICATE_REF},
-        {"gateway-client-certificate-malformed-secret", KGC_STATUS_R_INVALID_CLIENT_CERTIFICATE_REF},
+        {"gateway-client-certificate-nonexistent-secret",
+         KGC_STATUS_R_INVALID_CLIENT_CERTIFICATE_REF},
+        {"gateway-client-certificate-unsupported-group",
+         KGC_STATUS_R_INVALID_CLIENT_CERTIFICATE_REF},
+        {"gateway-client-certificate-unsupported-kind",
+         KGC_STATUS_R_INVALID_CLIENT_CERTIFICATE_REF},
+        {"gateway-client-certificate-malformed-secret",
+         KGC_STATUS_R_INVALID_CLIENT_CERTIFICATE_REF},
         {"gateway-client-certificate-missing-reference-grant", KGC_STATUS_R_REF_NOT_PERMITTED},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -982,9 +986,8 @@ static void expect_policy(struct fixture_env *env, const char *name, const char 
 {
     struct kgc_status_backendtlspolicy d;
     struct kgc_err err = {0};
-    assert_int_equal(kgc_status_backendtlspolicy_compute(&env->o, &env->lk, policy(env, name), &d,
-                                                         &err),
-                     0);
+    assert_int_equal(
+        kgc_status_backendtlspolicy_compute(&env->o, &env->lk, policy(env, name), &d, &err), 0);
     if (d.n_ancestors != 1)
         fail_msg("%s: %u ancestors", name, d.n_ancestors);
     const struct kgc_status_policy_ancestor *a = &d.ancestors[0];
@@ -1048,8 +1051,8 @@ static void test_backendtlspolicy_invalid_refs_and_sans(void **state)
     const char *T = "True", *F = "False";
     expect_policy(env, "invalid-kind", F, KGC_STATUS_R_NO_VALID_CA_CERTIFICATE, F,
                   KGC_STATUS_R_INVALID_KIND, false);
-    expect_policy(env, "nonexistent-ca-certificate-ref", F, KGC_STATUS_R_NO_VALID_CA_CERTIFICATE,
-                  F, KGC_STATUS_R_INVALID_CA_CERTIFICATE_REF, false);
+    expect_policy(env, "nonexistent-ca-certificate-ref", F, KGC_STATUS_R_NO_VALID_CA_CERTIFICATE, F,
+                  KGC_STATUS_R_INVALID_CA_CERTIFICATE_REF, false);
     expect_policy(env, "malformed-ca-certificate-ref", F, KGC_STATUS_R_NO_VALID_CA_CERTIFICATE, F,
                   KGC_STATUS_R_INVALID_CA_CERTIFICATE_REF, false);
     expect_policy(env, "san-dns", T, KGC_STATUS_R_ACCEPTED, T, KGC_STATUS_R_RESOLVED_REFS, false);
@@ -1088,8 +1091,8 @@ static void test_backendtlspolicy_patch(void **state)
     load(env, "backendtlspolicy-observed-generation-bump.yaml");
     const char *other = "{\"status\":{\"ancestors\":[{\"ancestorRef\":{\"name\":\"elsewhere\"},"
                         "\"controllerName\":\"example.com/other\",\"conditions\":[]}]}}";
-    json_object *j = fixture_set_json(env->set, KGC_API_BACKENDTLSPOLICY, INFRA,
-                                      "observed-generation-bump");
+    json_object *j =
+        fixture_set_json(env->set, KGC_API_BACKENDTLSPOLICY, INFRA, "observed-generation-bump");
     json_object *st = json_tokener_parse(other);
     json_object_object_add(j, "status", json_object_get(json_object_object_get(st, "status")));
     json_object_put(st);
