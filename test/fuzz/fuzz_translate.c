@@ -341,7 +341,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     check_owners(doc);
-    check_memo(doc, &vo, entities);
+    if (entities) /* accepted (a configuration whose only rejected entities are the users' plugin
+                     objects has no entities to compare) */
+        check_memo(doc, &vo, entities);
     json_object_put(entities);
     json_object_put(body);
     json_object_put(doc);
