@@ -145,8 +145,9 @@ static bool same(const struct table *a, const struct table *b)
         return false;
     for (size_t i = 0; i < a->n; i++) {
         const struct entry *x = &a->v[i], *y = &b->v[i];
-        if (strcmp(x->ns, y->ns) || strcmp(x->name, y->name) || strcmp(x->key, y->key) ||
-            x->rc != y->rc || (x->value && strcmp(x->value, y->value)))
+        if (strcmp(x->ns, y->ns) != 0 || strcmp(x->name, y->name) != 0 ||
+            strcmp(x->key, y->key) != 0 || x->rc != y->rc ||
+            (x->value && strcmp(x->value, y->value) != 0))
             return false;
     }
     return true;
@@ -208,7 +209,7 @@ static int secret_value(void *ctx, const char *ns, const char *name, const char 
     pthread_mutex_lock(&s->mu);
     for (size_t i = 0; i < s->t.n; i++) {
         const struct entry *e = &s->t.v[i];
-        if (strcmp(e->ns, ns) || strcmp(e->name, name) || strcmp(e->key, key))
+        if (strcmp(e->ns, ns) != 0 || strcmp(e->name, name) != 0 || strcmp(e->key, key) != 0)
             continue;
         rc = e->rc;
         if (rc == 0) {
@@ -258,6 +259,7 @@ int kgc_secretref_watch_cache(struct kgc_secretref *s, struct kgc_cache *cache)
 static void *worker(void *arg)
 {
     struct kgc_secretref *s = arg;
+    pthread_setname_np(pthread_self(), "kgc-secretref");
     for (;;) {
         pthread_mutex_lock(&s->mu);
         uint64_t deadline = kgc_clock_now(s->o.clock) + s->o.period_ns;
