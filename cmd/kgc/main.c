@@ -12,6 +12,7 @@
 #include "kgc/listenercache.h"
 #include "kgc/log.h"
 #include "kgc/reconcile.h"
+#include "kgc/secretref.h"
 #include "kgc/sync.h"
 #include "kgc/translate.h"
 #include "kgc/server.h"
@@ -41,6 +42,7 @@ struct app {
     struct kgc_kongdiscovery *discovery;
     struct kgc_reconcile *reconciler;
     struct kgc_sync *syncer;
+    struct kgc_secretref *secretref;     /* the Secret values Kong plugins' configFrom name */
     struct kgc_k8s_client *lease_client; /* unthrottled, short timeout: renewals never queue */
     struct kgc_leader *leader;           /* NULL without --leader-elect */
     struct kgc_informer *informers[KGC_API_KIND_COUNT];
@@ -54,6 +56,15 @@ struct app {
     size_t n_header_file_lines;
     const char **kong_headers; /* --kong-admin-header then the file's lines (borrowed) */
 };
+
+/* configFrom Secrets are re-read this often (and whenever a plugin object changes). */
+#define SECRETREF_PERIOD_NS (10ull * KGC_NS_PER_S)
+
+static void secretref_changed(void *ctx)
+{
+    struct app *a = ctx;
+    kgc_sync_mark_dirty(a->syncer);
+}
 
 static const char *empty_to_null(const char *s)
 {
@@ -280,6 +291,15 @@ static int start(struct app *a)
      * kgc_kong_start); the reconciler to the view at creation and to the syncer below. */
     struct kgc_status_lookup lookup;
     kgc_reconcile_cache_lookup(a->cache, &lookup);
+    struct kgc_secretref_options sro = {.client = a->client,
+                                        .base = lookup,
+                                        .period_ns = SECRETREF_PERIOD_NS,
+                                        .on_change = secretref_changed,
+                                        .on_change_ctx = a};
+    if (kgc_secretref_new(&sro, &a->secretref, &err) != 0 ||
+        kgc_secretref_watch_cache(a->secretref, a->cache) != 0)
+        return fatal("cannot create the configFrom Secret reader", &err);
+    kgc_secretref_lookup(a->secretref, &lookup);
     struct kgc_sync_options so;
     kgc_sync_options_default(&so);
     so.debounce_ns = c->sync_debounce_ns;
@@ -370,6 +390,9 @@ static int start(struct app *a)
         return fatal("cannot sync the caches", &err);
     }
     kgc_info("main", "caches synced");
+    kgc_secretref_refresh(a->secretref); /* the first push has the configFrom values */
+    if (kgc_secretref_start(a->secretref, &err) != 0)
+        return fatal("cannot start the configFrom Secret reader", &err);
     if (kgc_sync_start(a->syncer, &err) != 0)
         return fatal("cannot start the config syncer", &err);
     kgc_sync_mark_dirty(a->syncer);
@@ -403,7 +426,9 @@ static void stop(struct app *a)
         kgc_informer_stop(a->informers[k]);
     if (a->kong)
         kgc_kong_stop(a->kong);
+    kgc_secretref_stop(a->secretref); /* it marks the syncer dirty */
     kgc_sync_free(a->syncer);
+    kgc_secretref_free(a->secretref); /* the syncer's lookup reads it */
     kgc_reconcile_free(a->reconciler);
     kgc_kongdiscovery_free(a->discovery);
     for (int k = 0; k < KGC_API_KIND_COUNT; k++)

@@ -123,6 +123,13 @@ struct kgc_status_lookup {
      * routes, not all of them. */
     void (*foreach_route_of_gateway)(void *ctx, enum kgc_api_kind kind, const char *gw_ns,
                                      const char *gw_name, kgc_status_visit_fn fn, void *fnctx);
+    /* Optional: the value of key in Secret ns/name, for a Kong plugin's configFrom (only the
+     * Secrets plugin objects name are ever read: see pkg/translate/README.md "Kong plugins").
+     * Returns 0 and a malloc'd nul-terminated copy in *out (the caller clears and frees it),
+     * KGC_ENOENT (no such Secret, or not read yet), KGC_ERANGE (no such key) or KGC_ENOSPC
+     * (the value is bigger than KGC_API_KONGPLUGIN_CONFIG_MAX). NULL: kgc reads no Secret
+     * values and every configFrom plugin is unusable. Never logs the value. */
+    int (*secret_value)(void *ctx, const char *ns, const char *name, const char *key, char **out);
     void *ctx;
 };
 

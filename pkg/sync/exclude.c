@@ -95,6 +95,13 @@ static void hide_foreach_route_of_gateway(void *ctx, enum kgc_api_kind kind, con
     s->lookup.foreach_route_of_gateway(s->lookup.ctx, kind, gw_ns, gw_name, hide_visit, &h);
 }
 
+static int hide_secret_value(void *ctx, const char *ns, const char *name, const char *key,
+                             char **out)
+{
+    struct kgc_sync *s = ctx;
+    return s->lookup.secret_value(s->lookup.ctx, ns, name, key, out);
+}
+
 struct kgc_status_lookup kgc_sync_hiding_lookup(struct kgc_sync *s)
 {
     return (struct kgc_status_lookup){
@@ -102,6 +109,7 @@ struct kgc_status_lookup kgc_sync_hiding_lookup(struct kgc_sync *s)
         .foreach = hide_foreach,
         .foreach_route_of_gateway =
             s->lookup.foreach_route_of_gateway ? hide_foreach_route_of_gateway : NULL,
+        .secret_value = s->lookup.secret_value ? hide_secret_value : NULL,
         .ctx = s};
 }
 

@@ -669,7 +669,8 @@ void kgc_sync_plugin_status(void *ctx, const struct kgc_api_obj *plugin,
     out->type = "Programmed";
     const struct kgc_api_kongplugin *p = kgc_api_as_kongplugin(plugin);
     char buf[KGC_STATUS_MSG_MAX];
-    const char *why = p ? kgc_translate_plugin_problem(p, buf, sizeof(buf)) : "not a plugin";
+    const char *why =
+        p ? kgc_translate_plugin_problem(&s->lookup, p, buf, sizeof(buf)) : "not a plugin";
     if (why) {
         out->status = "False";
         out->reason = "Invalid";

@@ -29,6 +29,7 @@
  * the same functions (quiet) and meets the same plugins. */
 #include "translate_internal.h"
 
+#include "kgc/err.h"
 #include "kgc/status.h"
 
 #include <stdio.h>
@@ -71,22 +72,87 @@ static bool next_name(const char **pos, char *buf, size_t size)
     return false;
 }
 
-const char *kgc_translate_plugin_problem(const struct kgc_api_kongplugin *p, char *buf, size_t size)
+/* configFrom: the Secret's value becomes the plugin's whole config, as in Kong's controller
+ * (internal/dataplane/kongstate/plugin.go:65-79 and 120-133 at v3.5.9: config and configFrom
+ * together are an error; a KongClusterPlugin's secretKeyRef names its namespace, a KongPlugin's
+ * Secret is in its own namespace; plugin.go:283-309: no Secret, no key or a value that is
+ * neither JSON nor YAML are errors). kgc reads JSON only and wants an object. The messages name
+ * the Secret and key, never the value. Returns the reason, or NULL with *cfg (when cfg is not
+ * NULL) the parsed config, which the caller owns. */
+static const char *resolve(const struct kgc_status_lookup *lk, const struct kgc_api_kongplugin *p,
+                           char *buf, size_t size, json_object **cfg)
+{
+    const struct kgc_api_secret_key_ref *r = p->config_from;
+    const char *ns =
+        p->obj.kind == KGC_API_KONGCLUSTERPLUGIN ? r->namespace : p->obj.meta.namespace;
+    const char *name = r->name ? r->name : "", *key = r->key ? r->key : "";
+    if (p->config) {
+        snprintf(buf, size, "sets both config and configFrom (Secret %s key %s): use one", name,
+                 key);
+        return buf;
+    }
+    if (!ns || !ns[0]) {
+        snprintf(buf, size,
+                 "takes its configuration from Secret %s key %s (configFrom) but the "
+                 "secretKeyRef has no namespace (KongClusterPlugin needs one)",
+                 name, key);
+        return buf;
+    }
+    if (!lk || !lk->secret_value) {
+        snprintf(buf, size,
+                 "takes its configuration from Secret %s/%s key %s (configFrom), which this kgc "
+                 "does not read",
+                 ns, name, key);
+        return buf;
+    }
+    char *v = NULL;
+    int rc = lk->secret_value(lk->ctx, ns, name, key, &v);
+    if (rc != 0) {
+        snprintf(buf, size, "takes its configuration from Secret %s/%s key %s (configFrom): %s", ns,
+                 name, key,
+                 rc == KGC_ENOENT   ? "no such Secret (or not read yet)"
+                 : rc == KGC_ERANGE ? "the Secret has no such key"
+                 : rc == KGC_ENOSPC ? "the value is bigger than 64 KiB"
+                                    : "the Secret could not be read");
+        free(v);
+        return buf;
+    }
+    size_t n = strlen(v);
+    json_tokener *tok = json_tokener_new();
+    json_object *o = tok ? json_tokener_parse_ex(tok, v, (int)n) : NULL;
+    bool whole = tok && json_tokener_get_error(tok) == json_tokener_success &&
+                 (size_t)json_tokener_get_parse_end(tok) == n;
+    if (tok)
+        json_tokener_free(tok);
+    for (volatile char *z = v; *z; z++) /* the value leaves no copy behind in freed memory */
+        *z = 0;
+    free(v);
+    if (!o || !whole || !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        snprintf(buf, size,
+                 "takes its configuration from Secret %s/%s key %s (configFrom), whose value is "
+                 "not a JSON object (kgc does not read YAML there)",
+                 ns, name, key);
+        return buf;
+    }
+    if (cfg)
+        *cfg = o;
+    else
+        json_object_put(o);
+    return NULL;
+}
+
+const char *kgc_translate_plugin_problem(const struct kgc_status_lookup *lk,
+                                         const struct kgc_api_kongplugin *p, char *buf, size_t size)
 {
     if (!p->plugin || !p->plugin[0])
         return "has no plugin name";
     if (p->config_invalid)
         return "has a config kgc cannot use (see the object's kgcProblems in /debug/cache)";
-    if (p->config_from) {
-        snprintf(buf, size,
-                 "takes its configuration from Secret %s key %s (configFrom), which kgc does not "
-                 "read: it watches only kubernetes.io/tls Secrets",
-                 p->config_from->name ? p->config_from->name : "?",
-                 p->config_from->key ? p->config_from->key : "?");
-        return buf;
-    }
     if (p->n_config_patches)
         return "uses configPatches, which kgc does not apply";
+    if (p->config_from)
+        return resolve(lk, p, buf, size, NULL);
     return NULL;
 }
 
@@ -114,7 +180,7 @@ static void add_ref(struct route_ctx *rc, uint32_t ri, const char *ns, const cha
         return;
     }
     char buf[400];
-    const char *why = kgc_translate_plugin_problem(p, buf, sizeof(buf));
+    const char *why = kgc_translate_plugin_problem(c->lk, p, buf, sizeof(buf));
     if (why) {
         list->blocked = true;
         tr_problem_ref(c, rc->r->obj.kind, rc->ns, rc->name, (int32_t)ri,
@@ -284,6 +350,9 @@ static json_object *entity(struct tr_ctx *c, const struct kgc_api_kongplugin *p,
         free(n);
     }
     json_object *cfg = p->config ? json_tokener_parse(p->config) : NULL;
+    char why[400];
+    if (p->config_from && resolve(c->lk, p, why, sizeof(why), &cfg))
+        cfg = NULL; /* add_ref kept only usable plugins: the snapshot changed under us */
     tr_jset(c, o, "config", cfg ? cfg : tr_jobj(c));
     if (p->disabled)
         tr_jset(c, o, "enabled", json_object_new_boolean(0));

@@ -9,8 +9,10 @@
 #      says ResolvedRefs=False/BackendNotFound), then it comes back;
 #   3. a plugin Kong rejects (unknown plugin name, then a bad config): only its routes are
 #      affected, the rest keeps flowing, and the routes say why;
-#   4. a missing plugin and a Secret-backed one (configFrom: not read by kgc; the Secret's value
-#      appears nowhere: logs, /debug/cache, /debug/config, statuses);
+#   4. a missing plugin and a Secret-backed one (configFrom: the Secret key's JSON is the plugin's
+#      config in the pushed configuration and in traffic; a new value follows; the key removed
+#      makes it unusable with a status naming the Secret and key; the value appears in no log,
+#      /debug/cache, /debug/config or status);
 #   5. kgc runs without the CRDs (the kinds are optional) and starts watching once they exist.
 # Last line: "N passed, N failed".
 source "$(dirname "$0")/lib.sh"
@@ -271,17 +273,30 @@ plugin: request-termination
 configFrom: {secretKeyRef: {name: plugin-conf, key: conf}}
 YAML
 ext_route secret-route /secret from-secret | k apply -f - >/dev/null
-expect_cond secret-route ResolvedRefs "False/BackendNotFound" "a configFrom plugin: ResolvedRefs=False (kgc does not read it)"
-[[ $(route_msg secret-route) == *"configFrom"* ]] && ok "the message says configFrom" ||
-    bad "message: $(route_msg secret-route)"
-expect_get /secret/x "" "500" "... and its rule answers 500"
+expect_get /secret/x "" "403" "a configFrom plugin: its Secret's config runs (403)"
+expect_cond secret-route ResolvedRefs "True/ResolvedRefs" "a configFrom plugin: ResolvedRefs=True"
+expect_kp kongplugin from-secret "True/Programmed" "KongPlugin from-secret: Programmed=True"
+curl -s -m 5 "$KONG/config" | grep -q -- "$SECRET_VALUE" &&
+    ok "the pushed configuration carries the Secret's config" ||
+    bad "the Secret's value is not in the configuration Kong holds"
+# a new value (re-read every 10 s): the pushed config follows
+k -n demo create secret generic plugin-conf --dry-run=client -o yaml \
+    --from-literal=conf="{\"status_code\":402,\"message\":\"$SECRET_VALUE\"}" | k replace -f - >/dev/null
+expect_get /secret/x "" "402" "a changed Secret value reaches the proxy (402)"
+# the key gone: the plugin is unusable, the rule answers 500, the statuses say why
+k -n demo patch secret plugin-conf --type=json -p '[{"op":"remove","path":"/data/conf"}]' >/dev/null
+expect_get /secret/x "" "500" "the Secret's key removed: its rule answers 500"
+expect_cond secret-route ResolvedRefs "False/BackendNotFound" "... ResolvedRefs=False/BackendNotFound"
+[[ $(route_msg secret-route) == *"Secret demo/plugin-conf key conf (configFrom): the Secret has no such key"* ]] &&
+    ok "the route's message names the Secret and key" || bad "message: $(route_msg secret-route)"
+expect_kp kongplugin from-secret "False/Invalid" "KongPlugin from-secret: Programmed=False/Invalid"
 curl -s "$D/debug/cache" >"$TMP/dump.json"
 curl -s "$D/debug/config" >"$TMP/config.json"
 k get httproutes,kongplugins -A -o json >"$TMP/statuses.json"
 if grep -l -- "$SECRET_VALUE" "$TMP"/kgc-*.log "$TMP/dump.json" "$TMP/config.json" "$TMP/statuses.json"; then
     bad "the Secret's value appears above"
 else
-    ok "the Secret's value is in no log, dump, pushed configuration or status"
+    ok "the Secret's value is in no log, /debug/cache, /debug/config or status"
 fi
 grep -q '"kongplugins"' "$TMP/dump.json" && grep -q '"from-secret"' "$TMP/dump.json" &&
     ok "/debug/cache lists the plugin objects" || bad "/debug/cache has no kongplugins"

@@ -21,6 +21,7 @@
 #include "../fakes/kong/proxy.h"
 #include "../fakes/kong/router_internal.h"
 #include "fixture_yaml.h"
+#include "kgc/err.h"
 #include "kgc/kong.h"
 #include "kgc/translate.h"
 
@@ -1331,6 +1332,126 @@ static void test_kong_plugins(void **state)
         free(why);
         kgc_translate_output_free(&out);
     }
+}
+
+/* configFrom's Secret values as a test hook gives them (ns "infra" Secret "s"). */
+static const char *secret_values[2]; /* key "k", key "big" */
+static int secret_calls;
+
+static int test_secret_value(void *ctx, const char *ns, const char *name, const char *key,
+                             char **out)
+{
+    (void)ctx;
+    secret_calls++;
+    *out = NULL;
+    if (strcmp(ns, INFRA) != 0 || strcmp(name, "s") != 0 || !secret_values[0])
+        return KGC_ENOENT;
+    if (strcmp(key, "big") == 0)
+        return KGC_ENOSPC;
+    if (strcmp(key, "k") != 0)
+        return KGC_ERANGE;
+    *out = strdup(secret_values[0]);
+    return *out ? 0 : KGC_ENOMEM;
+}
+
+/* The reason the translation gives for rule ri of HTTPRoute INFRA/kp (its ResolvedRefs text). */
+static void expect_secret_problem(struct tenv *t, const char *want, const char *never)
+{
+    struct kgc_translate_output out;
+    translate(t, &out);
+    const struct kgc_api_httproute *route =
+        kgc_api_as_httproute(fixture_set_find(t->env.set, KGC_API_HTTPROUTE, INFRA, "kp"));
+    struct kgc_status_route_verdict v;
+    kgc_translate_route_verdict(&out, route, &v);
+    if (!strstr(v.resolved_refs_message, want))
+        fail_msg("want \"%s\" in %s", want, v.resolved_refs_message);
+    assert_null(strstr(v.resolved_refs_message, never));
+    assert_null(strstr(out.config, never));
+    for (size_t i = 0; i < out.n_problems; i++)
+        assert_null(strstr(out.problems[i].message, never));
+    json_object *doc = parse_config(&out);
+    assert_null(get(must_route(doc, "httproute." INFRA ".kp.3.0"), "plugins"));
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
+/* configFrom: the Secret's value (through the lookup's secret_value) is the plugin's config;
+ * no Secret, no key, too big, not a JSON object, or config beside configFrom: unusable, with a
+ * message naming the Secret and key but never the value */
+static void test_kong_plugin_config_from(void **state)
+{
+    struct tenv *t = *state;
+    add_yaml(&t->env,
+             "apiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n"
+             "metadata: {name: from-secret, namespace: " INFRA "}\nplugin: request-termination\n"
+             "configFrom: {secretKeyRef: {name: s, key: k}}\n"
+             "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+             "metadata: {name: kp, namespace: " INFRA "}\n"
+             "spec:\n"
+             "  parentRefs: [{name: same-namespace}]\n"
+             "  rules:\n"
+             "  - matches: [{path: {type: PathPrefix, value: /a}}]\n"
+             "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n"
+             "  - matches: [{path: {type: PathPrefix, value: /b}}]\n"
+             "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n"
+             "  - matches: [{path: {type: PathPrefix, value: /c}}]\n"
+             "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n"
+             "  - matches: [{path: {type: PathPrefix, value: /secret}}]\n"
+             "    filters: [{type: ExtensionRef, extensionRef: {group: configuration.konghq.com,"
+             " kind: KongPlugin, name: from-secret}}]\n"
+             "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n");
+    add_endpoint_slices(&t->env);
+    /* no hook: this kgc reads no Secret values */
+    expect_secret_problem(t, "Secret " INFRA "/s key k (configFrom), which this kgc does not read",
+                          "s3cr3t");
+    t->env.lk.secret_value = test_secret_value;
+    secret_values[0] = NULL;
+    expect_secret_problem(t, "Secret " INFRA "/s key k (configFrom): no such Secret", "s3cr3t");
+    secret_values[0] = "{\"status_code\": 403, \"message\": \"s3cr3t-1\"} trailing";
+    expect_secret_problem(t, "whose value is not a JSON object", "s3cr3t");
+    secret_values[0] = "[\"s3cr3t-2\"]";
+    expect_secret_problem(t, "whose value is not a JSON object", "s3cr3t");
+
+    secret_values[0] = "{\"status_code\": 403, \"message\": \"s3cr3t-3\"}";
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    json_object *doc = parse_config(&out);
+    json_object *p =
+        find_plugin(must_route(doc, "httproute." INFRA ".kp.3.0"), "request-termination");
+    assert_non_null(p);
+    assert_int_equal(json_object_get_int(get(get(p, "config"), "status_code")), 403);
+    assert_string_equal(json_object_get_string(get(get(p, "config"), "message")), "s3cr3t-3");
+    json_object_put(doc);
+    for (size_t i = 0; i < out.n_problems; i++)
+        assert_null(strstr(out.problems[i].message, "s3cr3t"));
+    kgc_translate_output_free(&out);
+    /* the plugin's status text agrees */
+    char buf[512];
+    const struct kgc_api_kongplugin *kp = kgc_api_as_kongplugin(
+        fixture_set_find(t->env.set, KGC_API_KONGPLUGIN, INFRA, "from-secret"));
+    assert_null(kgc_translate_plugin_problem(&t->env.lk, kp, buf, sizeof(buf)));
+    assert_non_null(strstr(kgc_translate_plugin_problem(NULL, kp, buf, sizeof(buf)), "configFrom"));
+
+    /* a missing key, a value too big, config and configFrom together */
+    add_yaml(&t->env, "apiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n"
+                      "metadata: {name: from-secret, namespace: " INFRA "}\n"
+                      "plugin: request-termination\n"
+                      "configFrom: {secretKeyRef: {name: s, key: other}}\n");
+    expect_secret_problem(
+        t, "Secret " INFRA "/s key other (configFrom): the Secret has no such key", "s3cr3t");
+    add_yaml(&t->env, "apiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n"
+                      "metadata: {name: from-secret, namespace: " INFRA "}\n"
+                      "plugin: request-termination\n"
+                      "configFrom: {secretKeyRef: {name: s, key: big}}\n");
+    expect_secret_problem(t, "the value is bigger than 64 KiB", "s3cr3t");
+    add_yaml(&t->env, "apiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n"
+                      "metadata: {name: from-secret, namespace: " INFRA "}\n"
+                      "plugin: request-termination\nconfig: {status_code: 401}\n"
+                      "configFrom: {secretKeyRef: {name: s, key: k}}\n");
+    expect_secret_problem(t, "sets both config and configFrom (Secret s key k)", "s3cr3t");
+    assert_true(secret_calls > 0);
+    secret_values[0] = NULL;
 }
 
 static void test_unsupported_filters_reported(void **state)
@@ -3301,6 +3422,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_grpcroute_incremental_falls_back, unit_setup,
                                         tenv_teardown),
         cmocka_unit_test_setup_teardown(test_kong_plugins, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_kong_plugin_config_from, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_precedence_paths, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_precedence_hosts_and_ties, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_weights, unit_setup, tenv_teardown),
