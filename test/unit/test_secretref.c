@@ -23,8 +23,7 @@
 
 #include <cmocka.h>
 
-/* ---- the API server: Secrets by path, each with a body or a status -----------------------------
- */
+/* ---- the API server: Secrets by path, each with a body or a status --------------------------- */
 
 #define MAX_SECRETS 8
 
@@ -94,8 +93,7 @@ static size_t gets_of(struct peer *p, const char *ns, const char *name)
     return n;
 }
 
-/* ---- the plugin objects ------------------------------------------------------------------------
- */
+/* ---- the plugin objects ---------------------------------------------------------------------- */
 
 #define MAX_OBJS 300
 
