@@ -356,6 +356,18 @@ const char *kgc_translate_plugin_problem(const struct kgc_status_lookup *lk,
                                          const struct kgc_api_kongplugin *p, char *buf,
                                          size_t size);
 
+/* A buffer for the two functions above and below: their texts fit. */
+#define KGC_TRANSLATE_PLUGIN_WHY_MAX 400
+
+/* Why p, labelled global=true, is not applied to every request (a Kong plugin with no route,
+ * service or consumer), in buf or a static text: not a KongClusterPlugin, unusable (as
+ * kgc_translate_plugin_problem), or another usable global KongClusterPlugin has the same plugin
+ * name (Kong keys global plugins by name; Kong's controller then applies neither). NULL: the
+ * translation makes it a global Kong plugin. */
+const char *kgc_translate_global_plugin_problem(const struct kgc_status_lookup *lk,
+                                                const struct kgc_api_kongplugin *p, char *buf,
+                                                size_t size);
+
 /* "note" | "limitation" | "degraded" | "dropped". */
 const char *kgc_translate_severity_name(enum kgc_translate_severity s);
 

@@ -315,6 +315,9 @@ json_object *tr_backend_tls_ca_certificates(struct tr_ctx *c);
 void tr_backend_tls_client_certificates(struct tr_ctx *c, json_object *certificates);
 /* Adds "ca_certificates" (tr_backend_tls_ca_certificates) to the document's head when any. */
 void tr_head_ca_certificates(struct tr_ctx *c, json_object *head);
+/* The document's top-level "plugins": the global KongClusterPlugins (plugins.c); the key is left
+ * out when there is none. */
+void tr_head_global_plugins(struct tr_ctx *c, json_object *head);
 
 /* ---- match plans (match.c and filters.c fill them, writer.c reads them) ---------------------- */
 

@@ -364,6 +364,7 @@ static void write_document(struct tr_ctx *c, struct kgc_base_buf *b)
     if (!c->oom)
         tr_jset(c, head, "certificates", tr_certificates(c));
     tr_head_ca_certificates(c, head);
+    tr_head_global_plugins(c, head);
     c->quiet = true; /* every problem was recorded by the planning pass */
     size_t len = 0;
     const char *text =

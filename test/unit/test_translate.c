@@ -1334,6 +1334,80 @@ static void test_kong_plugins(void **state)
     }
 }
 
+/* A KongClusterPlugin labelled global=true is a Kong plugin with no route, service or consumer
+ * (Kong's controller: kongstate.go:609-657 at v3.5.9), in the document's top-level "plugins"; two
+ * of one plugin name are both left out and each says why; a KongPlugin so labelled, an unusable
+ * one and an unlabelled one are not global. The test Kong (Kong 3.9.1's schema) accepts it. */
+static void test_global_plugins(void **state)
+{
+    struct tenv *t = *state;
+    add_yaml(&t->env,
+             "apiVersion: configuration.konghq.com/v1\nkind: KongClusterPlugin\n"
+             "metadata: {name: deny-all, labels: {global: \"true\"}}\n"
+             "plugin: request-termination\ninstance_name: everywhere\n"
+             "config: {status_code: 403}\n"
+             "---\napiVersion: configuration.konghq.com/v1\nkind: KongClusterPlugin\n"
+             "metadata: {name: not-global}\nplugin: correlation-id\n"
+             "---\napiVersion: configuration.konghq.com/v1\nkind: KongClusterPlugin\n"
+             "metadata: {name: unusable, labels: {global: \"true\"}}\nplugin: key-auth\n"
+             "configFrom: {secretKeyRef: {name: s, key: k, namespace: " INFRA "}}\n"
+             "---\napiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n"
+             "metadata: {name: ns-global, namespace: " INFRA ", labels: {global: \"true\"}}\n"
+             "plugin: correlation-id\n");
+    add_endpoint_slices(&t->env);
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    json_object *doc = parse_config(&out);
+    json_object *plugins = get(doc, "plugins");
+    assert_non_null(plugins);
+    assert_int_equal(json_object_array_length(plugins), 1);
+    json_object *p = json_object_array_get_idx(plugins, 0);
+    assert_string_equal(json_object_get_string(get(p, "name")), "request-termination");
+    assert_string_equal(json_object_get_string(get(p, "instance_name")), "everywhere");
+    assert_int_equal(json_object_get_int(get(get(p, "config"), "status_code")), 403);
+    assert_null(get(p, "route"));
+    assert_null(get(p, "service"));
+    struct kgc_translate_owner owner;
+    json_object *tags = get(p, "tags");
+    const char *tv[16];
+    size_t nt = json_object_array_length(tags);
+    for (size_t k = 0; k < nt && k < 16; k++)
+        tv[k] = json_object_get_string(json_object_array_get_idx(tags, k));
+    assert_int_equal(kgc_translate_entity_owner("plugin", NULL, tv, nt, &owner), 0);
+    assert_int_equal(owner.kind, KGC_API_KONGCLUSTERPLUGIN);
+    assert_string_equal(owner.name, "deny-all");
+    char buf[KGC_TRANSLATE_PLUGIN_WHY_MAX];
+    const struct kgc_api_kongplugin *kp = kgc_api_as_kongplugin(
+        fixture_set_find(t->env.set, KGC_API_KONGCLUSTERPLUGIN, NULL, "deny-all"));
+    assert_null(kgc_translate_global_plugin_problem(&t->env.lk, kp, buf, sizeof(buf)));
+    kp = kgc_api_as_kongplugin(
+        fixture_set_find(t->env.set, KGC_API_KONGCLUSTERPLUGIN, NULL, "unusable"));
+    assert_non_null(kgc_translate_global_plugin_problem(&t->env.lk, kp, buf, sizeof(buf)));
+    kp =
+        kgc_api_as_kongplugin(fixture_set_find(t->env.set, KGC_API_KONGPLUGIN, INFRA, "ns-global"));
+    assert_string_equal(kgc_translate_global_plugin_problem(&t->env.lk, kp, buf, sizeof(buf)),
+                        "only a KongClusterPlugin is applied globally");
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+
+    /* a second global one of the same plugin: neither */
+    add_yaml(&t->env, "apiVersion: configuration.konghq.com/v1\nkind: KongClusterPlugin\n"
+                      "metadata: {name: deny-too, labels: {global: \"true\"}}\n"
+                      "plugin: request-termination\nconfig: {status_code: 404}\n");
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    doc = parse_config(&out);
+    assert_null(get(doc, "plugins"));
+    kp = kgc_api_as_kongplugin(
+        fixture_set_find(t->env.set, KGC_API_KONGCLUSTERPLUGIN, NULL, "deny-all"));
+    const char *why = kgc_translate_global_plugin_problem(&t->env.lk, kp, buf, sizeof(buf));
+    assert_non_null(why);
+    assert_non_null(strstr(why, "KongClusterPlugin deny-too is also global"));
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
 /* configFrom's Secret values as a test hook gives them (ns "infra" Secret "s"). */
 static const char *secret_values[2]; /* key "k", key "big" */
 static int secret_calls;
@@ -3422,6 +3496,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_grpcroute_incremental_falls_back, unit_setup,
                                         tenv_teardown),
         cmocka_unit_test_setup_teardown(test_kong_plugins, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_global_plugins, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_kong_plugin_config_from, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_precedence_paths, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_precedence_hosts_and_ties, unit_setup, tenv_teardown),
