@@ -348,9 +348,9 @@ int kgc_translate_entity_owner(const char *entity_type, const char *entity_name,
 
 /* Why kgc cannot use plugin object p as a Kong plugin (no plugin name, a config it could not
  * parse, configPatches, which kgc does not apply, a configFrom Secret value lk->secret_value
- * cannot give or that is not a JSON object, or config and configFrom both), in buf (or a static
- * text), or NULL when it can. lk may be NULL (then every configFrom is unusable). The text names
- * the Secret and key, never the value. A route naming such a plugin answers 500
+ * cannot give or that is neither a JSON nor a YAML object, or config and configFrom both), in buf
+ * (or a static text), or NULL when it can. lk may be NULL (then every configFrom is unusable). The
+ * text names the Secret and key, never the value. A route naming such a plugin answers 500
  * (pkg/translate/plugins.c). */
 const char *kgc_translate_plugin_problem(const struct kgc_status_lookup *lk,
                                          const struct kgc_api_kongplugin *p, char *buf,

@@ -37,6 +37,7 @@
 
 #include "kgc/err.h"
 #include "kgc/status.h"
+#include "kgc/yamljson.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +83,8 @@ static bool next_name(const char **pos, char *buf, size_t size)
  * (internal/dataplane/kongstate/plugin.go:65-79 and 120-133 at v3.5.9: config and configFrom
  * together are an error; a KongClusterPlugin's secretKeyRef names its namespace, a KongPlugin's
  * Secret is in its own namespace; plugin.go:283-309: no Secret, no key or a value that is
- * neither JSON nor YAML are errors). kgc reads JSON only and wants an object. The messages name
+ * neither JSON nor YAML are errors). kgc reads JSON, else YAML (kgc/yamljson.h), and wants an
+ * object. The messages name
  * the Secret and key, never the value. Returns the reason, or NULL with *cfg (when cfg is not
  * NULL) the parsed config, which the caller owns. */
 static const char *resolve(const struct kgc_status_lookup *lk, const struct kgc_api_kongplugin *p,
@@ -130,6 +132,14 @@ static const char *resolve(const struct kgc_status_lookup *lk, const struct kgc_
                  (size_t)json_tokener_get_parse_end(tok) == n;
     if (tok)
         json_tokener_free(tok);
+    if (!o || !whole) { /* Kong's controller: JSON, else YAML (kongstate/plugin.go:301-308) */
+        json_object_put(o);
+        o = NULL;
+        struct kgc_err yerr = {0};
+        if (kgc_yamljson_parse(v, n, &o, &yerr) != 0)
+            o = NULL;
+        whole = true;
+    }
     for (volatile char *z = v; *z; z++) /* the value leaves no copy behind in freed memory */
         *z = 0;
     free(v);
@@ -137,7 +147,7 @@ static const char *resolve(const struct kgc_status_lookup *lk, const struct kgc_
         json_object_put(o);
         snprintf(buf, size,
                  "takes its configuration from Secret %s/%s key %s (configFrom), whose value is "
-                 "not a JSON object (kgc does not read YAML there)",
+                 "neither a JSON nor a YAML object",
                  ns, name, key);
         return buf;
     }

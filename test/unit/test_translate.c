@@ -1450,8 +1450,8 @@ static void expect_secret_problem(struct tenv *t, const char *want, const char *
 }
 
 /* configFrom: the Secret's value (through the lookup's secret_value) is the plugin's config;
- * no Secret, no key, too big, not a JSON object, or config beside configFrom: unusable, with a
- * message naming the Secret and key but never the value */
+ * JSON or YAML; no Secret, no key, too big, not an object, or config beside configFrom: unusable,
+ * with a message naming the Secret and key but never the value */
 static void test_kong_plugin_config_from(void **state)
 {
     struct tenv *t = *state;
@@ -1482,9 +1482,28 @@ static void test_kong_plugin_config_from(void **state)
     secret_values[0] = NULL;
     expect_secret_problem(t, "Secret " INFRA "/s key k (configFrom): no such Secret", "s3cr3t");
     secret_values[0] = "{\"status_code\": 403, \"message\": \"s3cr3t-1\"} trailing";
-    expect_secret_problem(t, "whose value is not a JSON object", "s3cr3t");
+    expect_secret_problem(t, "whose value is neither a JSON nor a YAML object", "s3cr3t");
     secret_values[0] = "[\"s3cr3t-2\"]";
-    expect_secret_problem(t, "whose value is not a JSON object", "s3cr3t");
+    expect_secret_problem(t, "whose value is neither a JSON nor a YAML object", "s3cr3t");
+    secret_values[0] = "- s3cr3t-4\n- x\n"; /* YAML, but a sequence */
+    expect_secret_problem(t, "whose value is neither a JSON nor a YAML object", "s3cr3t");
+    secret_values[0] = "a: *s3cr3t-5\n"; /* an alias: refused, never quoted */
+    expect_secret_problem(t, "whose value is neither a JSON nor a YAML object", "s3cr3t");
+
+    /* YAML, as Kong's controller also reads it (kongstate/plugin.go:301-308): go-yaml v2's
+     * scalars: 0x1F7 is the integer 503, a quoted scalar a string */
+    secret_values[0] = "status_code: 0x1F7\nmessage: 's3cr3t-y'\n";
+    struct kgc_translate_output yout;
+    translate(t, &yout);
+    assert_kong_accepts(&yout, NULL);
+    json_object *ydoc = parse_config(&yout);
+    json_object *yp =
+        find_plugin(must_route(ydoc, "httproute." INFRA ".kp.3.0"), "request-termination");
+    assert_non_null(yp);
+    assert_int_equal(json_object_get_int(get(get(yp, "config"), "status_code")), 503);
+    assert_string_equal(json_object_get_string(get(get(yp, "config"), "message")), "s3cr3t-y");
+    json_object_put(ydoc);
+    kgc_translate_output_free(&yout);
 
     secret_values[0] = "{\"status_code\": 403, \"message\": \"s3cr3t-3\"}";
     struct kgc_translate_output out;
