@@ -45,6 +45,8 @@ struct tr_kroute {
     const char *key;     /* "ns/name" (borrowed) */
     uint32_t rule, match, host;
     bool iso;       /* the Kong route carrying route_ctx.iso_hosts (TR_HOSTS_ISO) */
+    bool grpc;      /* a GRPCRoute's: path_len is the service's characters, method the method's
+                       (grpc.c), packed in other widths (tr_kroute_pack) */
     bool root_path; /* the Kong route's path is the plain prefix "/" (every other is a regex
                        under traditional_compatible) */
     /* set by the ranking: the first seven precedence fields packed in 40 bits (larger =

@@ -3446,6 +3446,47 @@ static void test_grpcroute_translation(void **state)
     kgc_translate_output_free(&out);
 }
 
+/* GRPCRoute precedence (apis/v1/grpcroute_types.go, GRPCRouteRule, v1.6.1): "Characters in a
+ * matching service", then "Characters in a matching method". A rule matching service a.Svc (any
+ * method) and one matching method LongMethodName (any service) both match
+ * /a.Svc/LongMethodName: the service's 5 characters win over none, however long the method —
+ * under every flavour, through the test Kong's router (the proxy routes a gRPC request as http,
+ * then checks the route's grpc protocol). Before, service and method characters were summed and
+ * the method-only rule won. */
+static void test_grpcroute_precedence(void **state)
+{
+    struct tenv *t = *state;
+    add_endpoint_slices(&t->env);
+    add_yaml(&t->env, "apiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\n"
+                      "metadata: {name: gp, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  parentRefs: [{name: same-namespace}]\n"
+                      "  rules:\n"
+                      "  - matches: [{method: {method: LongMethodName}}]\n"
+                      "    backendRefs: [{name: grpc-infra-backend-v1, port: 8080}]\n"
+                      "  - matches: [{method: {service: a.Svc}}]\n"
+                      "    backendRefs: [{name: grpc-infra-backend-v2, port: 8080}]\n");
+    static const char *const flavors[] = {"traditional_compatible", "expressions", "traditional"};
+    for (size_t f = 0; f < sizeof(flavors) / sizeof(flavors[0]); f++) {
+        t->flavor = flavors[f];
+        struct kgc_translate_output out;
+        translate(t, &out);
+        assert_kong_accepts(&out, flavors[f]);
+        json_object *doc = parse_config(&out);
+        const struct kf_kv ct[] = {{"Content-Type", "application/grpc"}};
+        char got[128];
+        kong_pick(doc, flavors[f], "POST", "/a.Svc/LongMethodName", ct, 1, got, sizeof(got));
+        if (strncmp(got, "grpcroute." INFRA ".gp.1.", strlen("grpcroute." INFRA ".gp.1.")) != 0)
+            fail_msg("%s: picked \"%s\", want rule 1 (the service match) in %s", flavors[f], got,
+                     json_object_to_json_string(get(doc, "services")));
+        kong_pick(doc, flavors[f], "POST", "/b.Svc/LongMethodName", ct, 1, got, sizeof(got));
+        if (strncmp(got, "grpcroute." INFRA ".gp.0.", strlen("grpcroute." INFRA ".gp.0.")) != 0)
+            fail_msg("%s: picked \"%s\", want rule 0 (another service)", flavors[f], got);
+        json_object_put(doc);
+        kgc_translate_output_free(&out);
+    }
+}
+
 /* A GRPCRoute change, and any change while GRPCRoutes exist, is translated in full by the
  * incremental translator (stats.why_full says so), with the document of kgc_translate(); once the
  * last GRPCRoute is gone, changes are incremental again. */
@@ -3512,6 +3553,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deterministic, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_incremental_matches_full, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_grpcroute_translation, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_grpcroute_precedence, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_grpcroute_incremental_falls_back, unit_setup,
                                         tenv_teardown),
         cmocka_unit_test_setup_teardown(test_kong_plugins, unit_setup, tenv_teardown),
