@@ -3446,6 +3446,54 @@ static void test_grpcroute_translation(void **state)
     kgc_translate_output_free(&out);
 }
 
+/* A GRPCRoute rule's ExtensionRef filter attaches a KongPlugin to its Kong routes, as an
+ * HTTPRoute's does (the issue: "attached through an HTTPRoute/GRPCRoute rule's ExtensionRef
+ * filter"); a missing one makes the rule answer with kgc's request-termination, and the test Kong
+ * accepts the gRPC service carrying it. */
+static void test_grpcroute_plugins(void **state)
+{
+    struct tenv *t = *state;
+    add_endpoint_slices(&t->env);
+    add_yaml(&t->env,
+             "apiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n"
+             "metadata: {name: grpc-hdr, namespace: " INFRA "}\nplugin: response-transformer\n"
+             "config: {add: {headers: ['x-plugin:grpc']}}\n"
+             "---\napiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\n"
+             "metadata: {name: gx, namespace: " INFRA "}\n"
+             "spec:\n"
+             "  parentRefs: [{name: same-namespace}]\n"
+             "  rules:\n"
+             "  - matches: [{method: {service: pkg.Echo}}]\n"
+             "    filters: [{type: ExtensionRef, extensionRef: {group: configuration.konghq.com,"
+             " kind: KongPlugin, name: grpc-hdr}}]\n"
+             "    backendRefs: [{name: grpc-infra-backend-v1, port: 8080}]\n"
+             "  - matches: [{method: {service: pkg.Other}}]\n"
+             "    filters: [{type: ExtensionRef, extensionRef: {group: configuration.konghq.com,"
+             " kind: KongPlugin, name: missing}}]\n"
+             "    backendRefs: [{name: grpc-infra-backend-v1, port: 8080}]\n");
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    json_object *doc = parse_config(&out);
+    json_object *p =
+        find_plugin(must_route(doc, "grpcroute." INFRA ".gx.0.0"), "response-transformer");
+    assert_non_null(p);
+    assert_string_equal(jstr_at(p, "config.add.headers.0"), "x-plugin:grpc");
+    json_object *svc = find_service(doc, "grpcroute." INFRA ".gx.1");
+    assert_non_null(svc);
+    json_object *term = find_plugin(svc, "request-termination");
+    assert_non_null(term);
+    assert_int_equal(json_object_get_int(get(get(term, "config"), "status_code")), 500);
+    struct kgc_status_route_verdict v;
+    kgc_translate_route_verdict(
+        &out, kgc_api_as_grpcroute(fixture_set_find(t->env.set, KGC_API_GRPCROUTE, INFRA, "gx")),
+        &v);
+    assert_string_equal(v.resolved_refs_reason, KGC_STATUS_R_BACKEND_NOT_FOUND);
+    assert_non_null(strstr(v.resolved_refs_message, "KongPlugin " INFRA "/missing not found"));
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
 /* GRPCRoute precedence (apis/v1/grpcroute_types.go, GRPCRouteRule, v1.6.1): "Characters in a
  * matching service", then "Characters in a matching method". A rule matching service a.Svc (any
  * method) and one matching method LongMethodName (any service) both match
@@ -3554,6 +3602,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_incremental_matches_full, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_grpcroute_translation, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_grpcroute_precedence, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_grpcroute_plugins, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_grpcroute_incremental_falls_back, unit_setup,
                                         tenv_teardown),
         cmocka_unit_test_setup_teardown(test_kong_plugins, unit_setup, tenv_teardown),
