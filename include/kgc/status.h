@@ -2,7 +2,12 @@
  * status Gateway API v1.6.1 requires for GatewayClass, Gateway and HTTPRoute (and GRPCRoute: the
  * same struct and functions, kgc/api.h; HTTP/HTTPS listeners support both kinds; an HTTPRoute and
  * a GRPCRoute sharing a hostname on one listener: only the older is accepted there), and the JSON
- * merge patch for the `/status` subresource that writes it.
+ * merge patch for the `/status` subresource that writes it. ListenerSets: a Gateway is judged
+ * merged with the sets its allowedListeners admits (kgc_status_gateway_merged: its listeners,
+ * then theirs); its own status lists its own listeners, a set's status its own
+ * (kgc_status_listenerset_compute), and a route's parentRef of kind ListenerSet resolves to the
+ * merged parent Gateway, restricted to that set's listeners (a Gateway parentRef: to the
+ * Gateway's own).
  *
  * No threads, no I/O, no globals: every function is a function of its arguments, so the
  * reconcilers call it with a cache snapshot and the tests with an in-memory object set.
@@ -270,7 +275,7 @@ struct kgc_status_route_parent {
     struct kgc_api_parent_ref parent_ref; /* as written: group and kind defaulted, the rest as
                                              in spec (strings borrowed from the route) */
     uint32_t parent_index;                /* its spec.parentRefs index */
-    const char *gateway_namespace;        /* the Gateway it resolves to (borrowed) */
+    const char *gateway_namespace;        /* the Gateway (or ListenerSet) it names (borrowed) */
     const char *gateway_name;
     bool accepted;
     uint64_t listeners; /* bit i: accepted on the Gateway's spec.listeners[i] */

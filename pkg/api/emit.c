@@ -313,7 +313,8 @@ static void emit_gateway(struct ectx *e, json_object *root, const struct kgc_api
                 add(e, infra, "parametersRef", object_ref(e, g->infrastructure_parameters_ref));
                 add(e, spec, "infrastructure", infra);
             }
-        }        if (g->allowed_listeners) {
+        }
+        if (g->allowed_listeners) {
             json_object *al = new_obj(e), *ns = new_obj(e);
             if (al && ns) {
                 add_str(e, ns, "from", g->allowed_listeners->namespaces_from);
@@ -336,8 +337,7 @@ static void emit_gateway(struct ectx *e, json_object *root, const struct kgc_api
         add_nonempty(e, status, "listeners",
                      listener_statuses(e, g->listener_status, g->n_listener_status));
         if (g->attached_listener_sets >= 0)
-            add(e, status, "attachedListenerSets",
-                json_object_new_int(g->attached_listener_sets));
+            add(e, status, "attachedListenerSets", json_object_new_int(g->attached_listener_sets));
     }
     add_nonempty(e, root, "status", status);
 }

@@ -263,8 +263,7 @@ static void parse_listener_entry(struct api_pctx *c, json_object *it, struct kgc
 }
 
 static const struct kgc_api_listener_status *parse_listener_status(struct api_pctx *c,
-                                                                   json_object *status,
-                                                                   uint32_t *n)
+                                                                   json_object *status, uint32_t *n)
 {
     json_object *arr = api_get_arr(c, status, "listeners");
     size_t len = arr_len(arr);

@@ -26,9 +26,8 @@ static const char *const controller_names[] = {"gatewayclass", "gateway",    "ht
                                                "grpcroute",    "kongplugin", "backendtlspolicy",
                                                "listenerset"};
 static const enum kgc_api_kind controller_kinds[] = {
-    KGC_API_GATEWAYCLASS, KGC_API_GATEWAY,    KGC_API_HTTPROUTE,
-    KGC_API_GRPCROUTE,    KGC_API_KONGPLUGIN, KGC_API_BACKENDTLSPOLICY,
-    KGC_API_LISTENERSET};
+    KGC_API_GATEWAYCLASS, KGC_API_GATEWAY,          KGC_API_HTTPROUTE,  KGC_API_GRPCROUTE,
+    KGC_API_KONGPLUGIN,   KGC_API_BACKENDTLSPOLICY, KGC_API_LISTENERSET};
 
 /* The controller, and the cache indexes, of a route kind. */
 static enum kgc_reconcile_controller route_controller(enum kgc_api_kind kind)
@@ -776,8 +775,7 @@ static int reconcile_key(struct kgc_reconcile *r, enum kgc_reconcile_controller 
     }
     case KGC_RECONCILE_LISTENERSET: {
         struct kgc_status_listenerset d;
-        rc = kgc_status_listenerset_compute(&so, &r->lookup, kgc_api_as_listenerset(obj), &d,
-                                            &err);
+        rc = kgc_status_listenerset_compute(&so, &r->lookup, kgc_api_as_listenerset(obj), &d, &err);
         if (!rc && d.owned) {
             rc = kgc_status_listenerset_patch(&d, kgc_api_as_listenerset(obj), &patch, &err);
             if (d.needs_retry) {

@@ -284,7 +284,8 @@ static void resolve_listener_refs(const struct kgc_status_lookup *lk,
 {
     /* a ListenerSet's references are its own: ReferenceGrants from the Gateway do not carry over
      * (ListenerSet godoc, "ReferenceGrant Semantics") */
-    const struct kgc_api_listenerset *origin = kgc_api_listener_origin(gw, (uint32_t)(l - gw->listeners));
+    const struct kgc_api_listenerset *origin =
+        kgc_api_listener_origin(gw, (uint32_t)(l - gw->listeners));
     const char *gw_ns = origin ? origin->obj.meta.namespace : gw->obj.meta.namespace;
     const char *from_kind = origin ? "ListenerSet" : "Gateway";
     bool needs_certs =
@@ -670,8 +671,8 @@ static void gateway_conditions(const struct gateway_ctx *g, struct kgc_status_ga
     for (uint32_t i = 0; i < s->n_all_listeners; i++) {
         struct kgc_status_listener *st = &s->listeners[i];
         struct kgc_status_condition *c = &st->conditions[1];
-        bool set_conflicted = i >= s->n_listeners && st->n_conditions > 3 &&
-                              st->conditions[3].status[0] == 'T';
+        bool set_conflicted =
+            i >= s->n_listeners && st->n_conditions > 3 && st->conditions[3].status[0] == 'T';
         if (set_conflicted)
             status_cond_set(c, KGC_STATUS_PROGRAMMED, false, st->conditions[3].reason,
                             "the listener conflicts with one of higher precedence");

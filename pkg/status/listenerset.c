@@ -14,8 +14,7 @@ static bool ref_names_gateway(const struct kgc_api_listenerset *set,
     const struct kgc_api_parent_ref *p = &set->parent_ref;
     return status_streq(status_or(p->group, KGC_STATUS_GROUP), KGC_STATUS_GROUP) &&
            status_streq(status_or(p->kind, "Gateway"), "Gateway") &&
-           status_streq(status_or(p->namespace, set->obj.meta.namespace),
-                        gw->obj.meta.namespace) &&
+           status_streq(status_or(p->namespace, set->obj.meta.namespace), gw->obj.meta.namespace) &&
            status_streq(p->name, gw->obj.meta.name);
 }
 
@@ -154,8 +153,8 @@ int kgc_status_listenerset_compute(const struct kgc_status_options *o,
     if (!status_streq(status_or(p->group, KGC_STATUS_GROUP), KGC_STATUS_GROUP) ||
         !status_streq(status_or(p->kind, "Gateway"), "Gateway") || !p->name || !lk->get)
         return 0; /* not a Gateway parent: no controller can be told apart, write nothing */
-    const struct kgc_api_obj *gobj =
-        lk->get(lk->ctx, KGC_API_GATEWAY, status_or(p->namespace, set->obj.meta.namespace), p->name);
+    const struct kgc_api_obj *gobj = lk->get(
+        lk->ctx, KGC_API_GATEWAY, status_or(p->namespace, set->obj.meta.namespace), p->name);
     const struct kgc_api_gateway *gw = kgc_api_as_gateway(gobj);
     if (!gw || !status_class_owned(o, lk, gw->gateway_class_name, NULL, NULL, 0)) {
         kgc_api_obj_unref(gobj);
@@ -218,14 +217,13 @@ int kgc_status_listenerset_compute(const struct kgc_status_options *o,
         } else {
             /* left out of the merged Gateway: KGC_STATUS_MAX_LISTENERS in all */
             char bad[8];
-            status_listener_kinds(l, st->supported_kinds, &st->n_supported_kinds, bad,
-                                  sizeof(bad));
+            status_listener_kinds(l, st->supported_kinds, &st->n_supported_kinds, bad, sizeof(bad));
             status_cond_set(&st->conditions[0], KGC_STATUS_ACCEPTED, false,
                             KGC_STATUS_R_TOO_MANY_LISTENERS,
                             "Gateway %s/%s and its ListenerSets have more than %d listeners", gw_ns,
                             gw_name, KGC_STATUS_MAX_LISTENERS);
-            status_cond_set(&st->conditions[1], KGC_STATUS_PROGRAMMED, false,
-                            KGC_STATUS_R_INVALID, "the listener is not accepted");
+            status_cond_set(&st->conditions[1], KGC_STATUS_PROGRAMMED, false, KGC_STATUS_R_INVALID,
+                            "the listener is not accepted");
             status_cond_set(&st->conditions[2], KGC_STATUS_RESOLVED_REFS, true,
                             KGC_STATUS_R_RESOLVED_REFS, "all references are resolved");
             status_cond_set(&st->conditions[3], KGC_STATUS_CONFLICTED, false,
@@ -252,8 +250,8 @@ int kgc_status_listenerset_compute(const struct kgc_status_options *o,
         out->accepted = true;
         if (n_valid < out->n_listeners)
             status_cond_set(acc, KGC_STATUS_ACCEPTED, true, KGC_STATUS_R_LISTENERS_NOT_VALID,
-                            "accepted by Gateway %s/%s with invalid listeners: %s", gw_ns,
-                            gw_name, not_valid);
+                            "accepted by Gateway %s/%s with invalid listeners: %s", gw_ns, gw_name,
+                            not_valid);
         else
             status_cond_set(acc, KGC_STATUS_ACCEPTED, true, KGC_STATUS_R_ACCEPTED,
                             "accepted by Gateway %s/%s", gw_ns, gw_name);

@@ -294,9 +294,9 @@ static json_object *listeners_merged(struct jb *b, const struct kgc_status_liste
     json_object *ls = jb_check(b, json_object_new_array());
     for (uint32_t i = 0; i < n; i++) {
         const struct kgc_api_listener_status *old = find_listener_status(cur, n_cur, st[i].name);
-        json_object *conds = merge_conditions(b, old ? old->conditions : NULL,
-                                              old ? old->n_conditions : 0, st[i].conditions,
-                                              st[i].n_conditions, listener_owned, generation, now);
+        json_object *conds =
+            merge_conditions(b, old ? old->conditions : NULL, old ? old->n_conditions : 0,
+                             st[i].conditions, st[i].n_conditions, listener_owned, generation, now);
         jb_push(b, ls,
                 listener_json(b, st[i].name,
                               kinds_json(b, st[i].supported_kinds, st[i].n_supported_kinds),
@@ -371,7 +371,8 @@ int kgc_status_gateway_patch(const struct kgc_status_gateway *desired,
         jb_add(&b, now, "addresses", arr);
     }
     jb_add(&b, now, "conditions", conds_from_api(&b, cur->conditions, cur->n_conditions));
-    jb_add(&b, now, "listeners", listeners_current(&b, cur->listener_status, cur->n_listener_status));
+    jb_add(&b, now, "listeners",
+           listeners_current(&b, cur->listener_status, cur->n_listener_status));
     if (cur->attached_listener_sets >= 0)
         jb_add_int(&b, now, "attachedListenerSets", cur->attached_listener_sets);
     return finish(&b, merged, now, cur->obj.meta.resource_version,
@@ -620,6 +621,7 @@ int kgc_status_listenerset_patch(const struct kgc_status_listenerset *desired,
                             cur->n_listener_status, desired->generation, desired->now));
     json_object *now = jb_check(&b, json_object_new_object());
     jb_add(&b, now, "conditions", conds_from_api(&b, cur->conditions, cur->n_conditions));
-    jb_add(&b, now, "listeners", listeners_current(&b, cur->listener_status, cur->n_listener_status));
+    jb_add(&b, now, "listeners",
+           listeners_current(&b, cur->listener_status, cur->n_listener_status));
     return finish(&b, merged, now, cur->obj.meta.resource_version, false, patch, err);
 }

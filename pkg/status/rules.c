@@ -533,10 +533,9 @@ static void eval_parent_listeners(const struct kgc_status_lookup *lk,
         for (uint32_t k = 0; k < n_kinds; k++)
             kind_ok = kind_ok || status_streq(kinds[k].kind, status_route_kind_name(route));
         const struct kgc_api_listenerset *origin = kgc_api_listener_origin(gw, i);
-        if (kind_ok && namespace_allowed(lk, l,
-                                         origin ? origin->obj.meta.namespace
-                                                : gw->obj.meta.namespace,
-                                         route->obj.meta.namespace))
+        if (kind_ok &&
+            namespace_allowed(lk, l, origin ? origin->obj.meta.namespace : gw->obj.meta.namespace,
+                              route->obj.meta.namespace))
             allowed |= UINT64_C(1) << i;
     }
     if (!allowed) {

@@ -57,8 +57,9 @@ static struct cert *listener_cert(struct cert_ctx *x, const struct kgc_api_gatew
         GW_NOTE("listener %s certificateRefs[%u] is not a core Secret: no certificate", lname, k);
         return NULL;
     }
-    if (strcmp(ns, from_ns) != 0 && !kgc_status_reference_granted(c->lk, TR_GW_GROUP, from_kind,
-                                                                   from_ns, "", "Secret", ns, name)) {
+    if (strcmp(ns, from_ns) != 0 &&
+        !kgc_status_reference_granted(c->lk, TR_GW_GROUP, from_kind, from_ns, "", "Secret", ns,
+                                      name)) {
         GW_NOTE("listener %s certificateRefs[%u]: Secret %s/%s is not permitted by a "
                 "ReferenceGrant: no certificate",
                 lname, k, ns, name);

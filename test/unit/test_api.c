@@ -819,7 +819,6 @@ static void test_backendtlspolicy_fields(void **state)
     kgc_api_obj_unref(o);
 }
 
-
 /* ListenerSet: parentRef, listener entries as a Gateway's; Gateway allowedListeners and
  * attachedListenerSets; a merged Gateway holds the set's listeners after its own and keeps both
  * objects alive until it goes. */
@@ -841,8 +840,10 @@ static void test_listenerset_fields_and_merge(void **state)
         KGC_API_LISTENERSET,
         "{\"metadata\":{\"name\":\"ls\",\"namespace\":\"b\"},\"spec\":{\"parentRef\":{\"name\":"
         "\"gw\",\"namespace\":\"a\"},\"listeners\":[{\"name\":\"x\",\"port\":443,\"protocol\":"
-        "\"HTTPS\",\"hostname\":\"x.example.com\",\"tls\":{\"certificateRefs\":[{\"name\":\"c\"}]}},"
-        "{\"name\":\"y\",\"port\":80,\"protocol\":\"HTTP\"}]},\"status\":{\"conditions\":[{\"type\":"
+        "\"HTTPS\",\"hostname\":\"x.example.com\",\"tls\":{\"certificateRefs\":[{\"name\":\"c\"}]}}"
+        ","
+        "{\"name\":\"y\",\"port\":80,\"protocol\":\"HTTP\"}]},\"status\":{\"conditions\":[{"
+        "\"type\":"
         "\"Accepted\",\"status\":\"True\",\"reason\":\"Accepted\"}],\"listeners\":[{\"name\":\"x\","
         "\"attachedRoutes\":2}]}}");
     const struct kgc_api_listenerset *set = kgc_api_as_listenerset(so);
@@ -878,8 +879,9 @@ static void test_listenerset_fields_and_merge(void **state)
     kgc_api_obj_unref(&m->obj);
 
     /* a cap leaves the extra listeners out */
-    go = parse(KGC_API_GATEWAY, "{\"metadata\":{\"name\":\"g\",\"namespace\":\"a\"},\"spec\":{"
-                                "\"listeners\":[{\"name\":\"h\",\"port\":80,\"protocol\":\"HTTP\"}]}}");
+    go = parse(KGC_API_GATEWAY,
+               "{\"metadata\":{\"name\":\"g\",\"namespace\":\"a\"},\"spec\":{"
+               "\"listeners\":[{\"name\":\"h\",\"port\":80,\"protocol\":\"HTTP\"}]}}");
     so = parse(KGC_API_LISTENERSET,
                "{\"metadata\":{\"name\":\"s\",\"namespace\":\"a\"},\"spec\":{\"parentRef\":{"
                "\"name\":\"g\"},\"listeners\":[{\"name\":\"p\",\"port\":81,\"protocol\":\"HTTP\"},"

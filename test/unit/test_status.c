@@ -1126,7 +1126,6 @@ static void test_backendtlspolicy_patch(void **state)
     }
 }
 
-
 /* ---- ListenerSet ---------------------------------------------------------------------------- */
 
 static const struct kgc_api_listenerset *lset(struct fixture_env *env, const char *ns,
@@ -1201,8 +1200,8 @@ static void test_listenerset_allowed_namespaces(void **state)
                     cases[i].allowed ? KGC_STATUS_R_PROGRAMMED : KGC_STATUS_R_NOT_ALLOWED);
         assert_int_equal(d.n_listeners, cases[i].allowed ? 1 : 0);
         for (uint32_t k = 0; k < d.n_listeners; k++) {
-            expect_cond(d.listeners[k].conditions, d.listeners[k].n_conditions,
-                        KGC_STATUS_ACCEPTED, "True", KGC_STATUS_R_ACCEPTED);
+            expect_cond(d.listeners[k].conditions, d.listeners[k].n_conditions, KGC_STATUS_ACCEPTED,
+                        "True", KGC_STATUS_R_ACCEPTED);
             expect_cond(d.listeners[k].conditions, d.listeners[k].n_conditions,
                         KGC_STATUS_PROGRAMMED, "True", KGC_STATUS_R_PROGRAMMED);
         }
@@ -1335,8 +1334,7 @@ static void test_listenerset_routes(void **state)
 
     /* a Gateway parentRef naming a set's listener matches nothing */
     load(env, "listenerset-gateway-parent-section-name-not-found.yaml");
-    r = kgc_api_as_route(
-        fixture_set_find(env->set, KGC_API_HTTPROUTE, INFRA, "route-via-gateway"));
+    r = kgc_api_as_route(fixture_set_find(env->set, KGC_API_HTTPROUTE, INFRA, "route-via-gateway"));
     assert_int_equal(kgc_status_httproute_compute(&env->o, &env->lk, r, &rs, NULL), 0);
     assert_int_equal(rs.n_parents, 1);
     expect_cond(rs.parents[0].conditions, rs.parents[0].n_conditions, KGC_STATUS_ACCEPTED, "False",
