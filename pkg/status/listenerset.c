@@ -65,7 +65,8 @@ static bool collect_visit(const struct kgc_api_obj *obj, void *ctx)
         return true;
     if (c->n == c->cap) {
         uint32_t cap = c->cap ? 2 * c->cap : 4;
-        const struct kgc_api_listenerset **grown = realloc(c->sets, cap * sizeof(*grown));
+        const struct kgc_api_listenerset **grown =
+            realloc(c->sets, cap * sizeof(const struct kgc_api_listenerset *));
         if (!grown) {
             c->oom = true;
             return false;
@@ -111,7 +112,7 @@ const struct kgc_api_gateway *kgc_status_gateway_merged(const struct kgc_status_
         if (c.n == 0) {
             out = kgc_api_as_gateway(kgc_api_obj_ref(&gw->obj));
         } else {
-            qsort(c.sets, c.n, sizeof(*c.sets), set_order);
+            qsort(c.sets, c.n, sizeof(const struct kgc_api_listenerset *), set_order);
             if (kgc_api_gateway_merge(gw, c.sets, c.n, KGC_STATUS_MAX_LISTENERS, &out) != 0)
                 out = NULL;
         }
