@@ -278,7 +278,8 @@ struct kgc_status_route_parent {
     const char *gateway_namespace;        /* the Gateway (or ListenerSet) it names (borrowed) */
     const char *gateway_name;
     bool accepted;
-    uint64_t listeners; /* bit i: accepted on the Gateway's spec.listeners[i] */
+    uint64_t listeners; /* bit i: accepted on the merged Gateway's listeners[i] (its own
+                           spec.listeners, then its ListenerSets') */
     struct kgc_status_condition conditions[4]; /* Accepted, ResolvedRefs, PartiallyInvalid?,
                                                   konghq.com/KongLimitation? */
     uint32_t n_conditions;
@@ -303,7 +304,7 @@ struct kgc_status_attachment {
     char gateway_namespace[KGC_STATUS_NAME_MAX];
     char gateway_name[KGC_STATUS_NAME_MAX];
     char listener_name[KGC_STATUS_NAME_MAX];
-    uint32_t listener_index; /* in the Gateway's spec.listeners */
+    uint32_t listener_index; /* in the merged Gateway's listeners (kgc_status_gateway_merged) */
 };
 
 /* ---- compute ------------------------------------------------------------------------------ */
