@@ -44,6 +44,7 @@ enum kgc_api_kind {
     KGC_API_KONGCLUSTERPLUGIN, /* configuration.konghq.com/v1, cluster-scoped: optional */
     KGC_API_CONFIGMAP,
     KGC_API_BACKENDTLSPOLICY,
+    KGC_API_LISTENERSET, /* gateway.networking.k8s.io/v1 (v1.6): optional (the CRD may be absent) */
     KGC_API_KIND_COUNT
 };
 
@@ -175,6 +176,15 @@ struct kgc_api_listener {
     const struct kgc_api_allowed_routes *allowed_routes; /* NULL when absent */
 };
 
+/* spec.allowedListeners (gateway-api v1.6.1 apis/v1/gateway_types.go:327-360): which
+ * ListenerSets may attach. */
+struct kgc_api_allowed_listeners {
+    const char *namespaces_from;                   /* None (default, NULL), Same, All, Selector */
+    const struct kgc_api_label_selector *selector; /* NULL when absent */
+};
+
+struct kgc_api_listenerset;
+
 struct kgc_api_address {
     const char *type; /* IPAddress (default, NULL when absent), Hostname, ... */
     const char *value;
@@ -207,7 +217,30 @@ struct kgc_api_gateway {
     uint32_t n_listener_status;
     const struct kgc_api_address *status_addresses;
     uint32_t n_status_addresses;
+    /* spec.allowedListeners; NULL when absent (no ListenerSet may attach) */
+    const struct kgc_api_allowed_listeners *allowed_listeners;
+    int32_t attached_listener_sets; /* status.attachedListenerSets (-1 when absent) */
+    /* A merged Gateway (kgc_api_gateway_merge) only, else NULL/0: the ListenerSet each of
+     * listeners[] comes from (NULL: the Gateway's own, which come first), and the references the
+     * merged object holds on the Gateway and the sets it borrows from (dropped with it). */
+    const struct kgc_api_listenerset *const *listener_origin;
+    uint32_t n_own_listeners; /* merged: how many of listeners[] are the Gateway's own */
+    const struct kgc_api_obj *const *held;
+    uint32_t n_held;
 };
+
+/* The ListenerSet listeners[i] of gw comes from, NULL for the Gateway's own. */
+static inline const struct kgc_api_listenerset *
+kgc_api_listener_origin(const struct kgc_api_gateway *gw, uint32_t i)
+{
+    return gw->listener_origin && i < gw->n_listeners ? gw->listener_origin[i] : NULL;
+}
+
+/* How many of gw's listeners are its own (all of them unless gw is a merged Gateway). */
+static inline uint32_t kgc_api_gateway_own_listeners(const struct kgc_api_gateway *gw)
+{
+    return gw->listener_origin ? gw->n_own_listeners : gw->n_listeners;
+}
 
 /* --- HTTPRoute -------------------------------------------------------------------------------- */
 
@@ -531,6 +564,24 @@ struct kgc_api_backendtlspolicy {
     uint32_t n_ancestors;
 };
 
+/* --- ListenerSet ----------------------------------------------------------------------------- */
+
+/* gateway-api v1.6.1 apis/v1/listenerset_types.go: listeners attached to a parent Gateway from
+ * another object (possibly another namespace). Listener entries have a Gateway listener's fields
+ * and parse into the same struct. */
+struct kgc_api_listenerset {
+    struct kgc_api_obj obj;
+    struct kgc_api_parent_ref parent_ref; /* spec.parentRef: group, kind (NULL: Gateway),
+                                             namespace (NULL: the set's), name */
+    const struct kgc_api_listener *listeners;
+    uint32_t n_listeners;
+    /* status */
+    const struct kgc_api_condition *conditions;
+    uint32_t n_conditions;
+    const struct kgc_api_listener_status *listener_status;
+    uint32_t n_listener_status;
+};
+
 /* --- functions -------------------------------------------------------------------------------- */
 
 /* Parses a json-c object of the given kind into a new typed object with one reference. The tree
@@ -572,6 +623,16 @@ const struct kgc_api_namespace *kgc_api_as_namespace(const struct kgc_api_obj *o
 const struct kgc_api_kongplugin *kgc_api_as_kongplugin(const struct kgc_api_obj *obj);
 const struct kgc_api_configmap *kgc_api_as_configmap(const struct kgc_api_obj *obj);
 const struct kgc_api_backendtlspolicy *kgc_api_as_backendtlspolicy(const struct kgc_api_obj *obj);
+const struct kgc_api_listenerset *kgc_api_as_listenerset(const struct kgc_api_obj *obj);
+
+/* A merged Gateway: gw with the listeners of sets[0..n_sets-1] appended in that order (the
+ * caller orders them by the API's precedence), at most max_listeners in all (later ones are
+ * left out). The new object (one reference, kind Gateway, gw's metadata and fields) borrows
+ * every string from gw and the sets and holds a reference on each of them until it is freed.
+ * Returns 0 or KGC_ENOMEM. */
+int kgc_api_gateway_merge(const struct kgc_api_gateway *gw,
+                          const struct kgc_api_listenerset *const *sets, uint32_t n_sets,
+                          uint32_t max_listeners, const struct kgc_api_gateway **out);
 
 /* The value of label key on obj, or NULL. */
 const char *kgc_api_label(const struct kgc_api_obj *obj, const char *key);

@@ -23,7 +23,7 @@ struct kgc_cache;
 
 /* Secondary indexes; the value a lookup takes is given for each. */
 enum kgc_cache_index {
-    KGC_CACHE_IDX_HTTPROUTE_BY_GATEWAY = 0,      /* "ns/name" of a parent Gateway */
+    KGC_CACHE_IDX_HTTPROUTE_BY_GATEWAY = 0,      /* "ns/name" of a parent Gateway or ListenerSet */
     KGC_CACHE_IDX_HTTPROUTE_BY_SERVICE,          /* "ns/name" of a backend Service */
     KGC_CACHE_IDX_GATEWAY_BY_CLASS,              /* GatewayClass name */
     KGC_CACHE_IDX_GATEWAY_BY_SECRET,             /* "ns/name" of a Secret in a certificateRef or

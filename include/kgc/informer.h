@@ -17,13 +17,13 @@
  * the limit (down to 1) rather than failing the whole list; an object that cannot be parsed is
  * skipped and counted (parse_errors), the rest is stored.
  *
- * Optional kinds (struct kgc_api_kind_info.optional: GRPCRoute, BackendTLSPolicy, KongPlugin,
- * KongClusterPlugin, whose CRDs may not be installed): a list answered 404 (no CRD) or 403 (RBAC
- * without the kind) stores an empty list and counts as synced (kgc runs without the kind; one
- * warning "kind not served" or "kind not readable"; neither `lists` nor `list_errors` counts it);
- * it is listed again every not_served_retry_ns (a cheap 404), and once the CRD is installed the
- * next list finds it and the informer watches as usual. ConfigMaps are listed and watched whole (no
- * server-side selector can pick CA bundles); kgc/api.h keeps only their ca.crt.
+ * Optional kinds (struct kgc_api_kind_info.optional: GRPCRoute, BackendTLSPolicy, ListenerSet,
+ * KongPlugin, KongClusterPlugin, whose CRDs may not be installed): a list answered 404 (no CRD) or
+ * 403 (RBAC without the kind) stores an empty list and counts as synced (kgc runs without the kind;
+ * one warning "kind not served" or "kind not readable"; neither `lists` nor `list_errors` counts
+ * it); it is listed again every not_served_retry_ns (a cheap 404), and once the CRD is installed
+ * the next list finds it and the informer watches as usual. ConfigMaps are listed and watched whole
+ * (no server-side selector can pick CA bundles); kgc/api.h keeps only their ca.crt.
  *
  * has_synced becomes true once the first list is stored; the controller waits for every
  * informer (kgc_informer_wait_synced) before starting its workers. Cache handlers run on the

@@ -2,7 +2,12 @@
  * status Gateway API v1.6.1 requires for GatewayClass, Gateway and HTTPRoute (and GRPCRoute: the
  * same struct and functions, kgc/api.h; HTTP/HTTPS listeners support both kinds; an HTTPRoute and
  * a GRPCRoute sharing a hostname on one listener: only the older is accepted there), and the JSON
- * merge patch for the `/status` subresource that writes it.
+ * merge patch for the `/status` subresource that writes it. ListenerSets: a Gateway is judged
+ * merged with the sets its allowedListeners admits (kgc_status_gateway_merged: its listeners,
+ * then theirs); its own status lists its own listeners, a set's status its own
+ * (kgc_status_listenerset_compute), and a route's parentRef of kind ListenerSet resolves to the
+ * merged parent Gateway, restricted to that set's listeners (a Gateway parentRef: to the
+ * Gateway's own).
  *
  * No threads, no I/O, no globals: every function is a function of its arguments, so the
  * reconcilers call it with a cache snapshot and the tests with an in-memory object set.
@@ -101,6 +106,11 @@
 #define KGC_STATUS_R_NO_VALID_CA_CERTIFICATE        "NoValidCACertificate"
 #define KGC_STATUS_R_INVALID_CA_CERTIFICATE_REF     "InvalidCACertificateRef"
 #define KGC_STATUS_MAX_ANCESTORS                    16 /* status.ancestors (CRD maxItems) */
+/* ListenerSet (apis/v1/listenerset_types.go at v1.6.1) */
+#define KGC_STATUS_R_NOT_ALLOWED           "NotAllowed"
+#define KGC_STATUS_R_PARENT_NOT_ACCEPTED   "ParentNotAccepted"
+#define KGC_STATUS_R_PARENT_NOT_PROGRAMMED "ParentNotProgrammed"
+#define KGC_STATUS_R_TOO_MANY_LISTENERS    "TooManyListeners"
 
 /* ---- inputs ------------------------------------------------------------------------------- */
 
@@ -232,10 +242,32 @@ struct kgc_status_gateway {
     struct kgc_status_condition conditions[3]; /* Accepted, Programmed, ResolvedRefs (only
                                                   with spec.tls.backend.clientCertificateRef) */
     uint32_t n_conditions;
-    struct kgc_status_listener *listeners; /* one per spec listener, spec order (malloc'd) */
-    uint32_t n_listeners;
+    struct kgc_status_listener *listeners; /* one per spec listener, spec order (malloc'd), then
+                                              one per listener of its attached ListenerSets */
+    uint32_t n_listeners;     /* the Gateway's own (what its status.listeners carries) */
+    uint32_t n_all_listeners; /* with the ListenerSets' (listeners[n_listeners..]) */
+    /* The Gateway merged with the ListenerSets its allowedListeners admits (a reference; the
+     * Gateway itself when none): merged->listeners[i] is listeners[i]'s spec, and
+     * kgc_api_listener_origin(merged, i) its ListenerSet. */
+    const struct kgc_api_gateway *merged;
+    int32_t attached_listener_sets; /* status.attachedListenerSets: sets with Accepted=True */
     struct kgc_status_address addresses[KGC_STATUS_MAX_ADDRESSES];
     uint32_t n_addresses;
+};
+
+/* Desired ListenerSet status (gateway-api v1.6.1 apis/v1/listenerset_types.go). */
+struct kgc_status_listenerset {
+    const struct kgc_api_listenerset *set; /* one reference, dropped by release */
+    bool owned;       /* its parent Gateway exists and is of a class kgc owns: else write nothing */
+    bool needs_retry; /* as the parent Gateway's (Kong's listeners unknown, ...) */
+    char retry_reason[KGC_STATUS_MSG_MAX];
+    int64_t generation;
+    char now[KGC_STATUS_TIME_MAX];
+    struct kgc_status_condition conditions[2]; /* Accepted, Programmed */
+    uint32_t n_conditions;
+    bool accepted;                         /* Accepted=True: counted in attachedListenerSets */
+    struct kgc_status_listener *listeners; /* one per spec listener (malloc'd) */
+    uint32_t n_listeners;
 };
 
 /* One status.parents entry kgc owns. */
@@ -243,10 +275,11 @@ struct kgc_status_route_parent {
     struct kgc_api_parent_ref parent_ref; /* as written: group and kind defaulted, the rest as
                                              in spec (strings borrowed from the route) */
     uint32_t parent_index;                /* its spec.parentRefs index */
-    const char *gateway_namespace;        /* the Gateway it resolves to (borrowed) */
+    const char *gateway_namespace;        /* the Gateway (or ListenerSet) it names (borrowed) */
     const char *gateway_name;
     bool accepted;
-    uint64_t listeners; /* bit i: accepted on the Gateway's spec.listeners[i] */
+    uint64_t listeners; /* bit i: accepted on the merged Gateway's listeners[i] (its own
+                           spec.listeners, then its ListenerSets') */
     struct kgc_status_condition conditions[4]; /* Accepted, ResolvedRefs, PartiallyInvalid?,
                                                   konghq.com/KongLimitation? */
     uint32_t n_conditions;
@@ -271,7 +304,7 @@ struct kgc_status_attachment {
     char gateway_namespace[KGC_STATUS_NAME_MAX];
     char gateway_name[KGC_STATUS_NAME_MAX];
     char listener_name[KGC_STATUS_NAME_MAX];
-    uint32_t listener_index; /* in the Gateway's spec.listeners */
+    uint32_t listener_index; /* in the merged Gateway's listeners (kgc_status_gateway_merged) */
 };
 
 /* ---- compute ------------------------------------------------------------------------------ */
@@ -296,6 +329,35 @@ int kgc_status_httproute_compute(const struct kgc_status_options *o,
                                  const struct kgc_status_lookup *lk,
                                  const struct kgc_api_httproute *route,
                                  struct kgc_status_httproute *out, struct kgc_err *err);
+
+/* Desired status of ListenerSet set: NotAllowed when its parent Gateway's allowedListeners does
+ * not admit it (None by default), ParentNotAccepted, ListenersNotValid when none of its listeners
+ * is valid; per-listener status as a Gateway's (conflicts judged against the Gateway's listeners
+ * first, then older sets', then by namespace/name; a conflicted set listener says
+ * Accepted=False and Programmed=False with the conflict's reason). Returns 0, KGC_EINVAL or
+ * KGC_ENOMEM. Release with kgc_status_listenerset_release(). */
+int kgc_status_listenerset_compute(const struct kgc_status_options *o,
+                                   const struct kgc_status_lookup *lk,
+                                   const struct kgc_api_listenerset *set,
+                                   struct kgc_status_listenerset *out, struct kgc_err *err);
+void kgc_status_listenerset_release(struct kgc_status_listenerset *s);
+int kgc_status_listenerset_patch(const struct kgc_status_listenerset *desired,
+                                 const struct kgc_api_listenerset *current, json_object **patch,
+                                 struct kgc_err *err);
+
+/* gw merged with the ListenerSets its spec.allowedListeners admits and whose parentRef names it,
+ * in the API's precedence (creation time, then namespace/name; at most KGC_STATUS_MAX_LISTENERS
+ * listeners in all): a NEW reference the caller drops — gw itself (referenced) when it admits
+ * none, or NULL when out of memory. Route attachments' listener_index and
+ * kgc_status_gateway_usable_listeners() bits index the merged listeners. */
+const struct kgc_api_gateway *kgc_status_gateway_merged(const struct kgc_status_lookup *lk,
+                                                        const struct kgc_api_gateway *gw);
+
+/* Whether gw's spec.allowedListeners admits set (namespaces None/Same/All/Selector) and set's
+ * parentRef names gw. */
+bool kgc_status_listenerset_allowed(const struct kgc_status_lookup *lk,
+                                    const struct kgc_api_gateway *gw,
+                                    const struct kgc_api_listenerset *set);
 
 /* Which of gw's listeners may carry routes: bit i of *usable is set when spec.listeners[i] is
  * Accepted and not Conflicted on a Gateway that is Accepted (its class kgc's and accepted), as

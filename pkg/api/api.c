@@ -35,6 +35,8 @@ static const struct kgc_api_kind_info kinds[KGC_API_KIND_COUNT] = {
     {KGC_API_CONFIGMAP, "ConfigMap", "configmaps", "", "v1", "v1", true},
     {KGC_API_BACKENDTLSPOLICY, "BackendTLSPolicy", "backendtlspolicies", GW_GROUP, "v1",
      GW_GROUP "/v1", true, true},
+    {KGC_API_LISTENERSET, "ListenerSet", "listenersets", GW_GROUP, "v1", GW_GROUP "/v1", true,
+     true},
 };
 
 const struct kgc_api_kind_info *kgc_api_kind_info(enum kgc_api_kind kind)
@@ -173,6 +175,12 @@ void kgc_api_obj_unref(const struct kgc_api_obj *obj)
         return;
     struct kgc_api_obj *o = (struct kgc_api_obj *)obj;
     if (__atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        if (o->kind == KGC_API_GATEWAY) {
+            /* a merged Gateway holds its parts (kgc_api_gateway_merge) */
+            const struct kgc_api_gateway *g = (const struct kgc_api_gateway *)o;
+            for (uint32_t i = 0; i < g->n_held; i++)
+                kgc_api_obj_unref(g->held[i]);
+        }
         if (o->kind == KGC_API_SECRET) {
             /* Wipe the key material before the memory goes back to the allocator. */
             OPENSSL_cleanse(o, o->size);
@@ -197,6 +205,51 @@ DOWNCAST(kgc_api_as_secret, kgc_api_secret, KGC_API_SECRET)
 DOWNCAST(kgc_api_as_namespace, kgc_api_namespace, KGC_API_NAMESPACE)
 DOWNCAST(kgc_api_as_configmap, kgc_api_configmap, KGC_API_CONFIGMAP)
 DOWNCAST(kgc_api_as_backendtlspolicy, kgc_api_backendtlspolicy, KGC_API_BACKENDTLSPOLICY)
+DOWNCAST(kgc_api_as_listenerset, kgc_api_listenerset, KGC_API_LISTENERSET)
+
+int kgc_api_gateway_merge(const struct kgc_api_gateway *gw,
+                          const struct kgc_api_listenerset *const *sets, uint32_t n_sets,
+                          uint32_t max_listeners, const struct kgc_api_gateway **out)
+{
+    *out = NULL;
+    uint32_t own = gw->n_listeners < max_listeners ? gw->n_listeners : max_listeners;
+    uint32_t n = own;
+    for (uint32_t i = 0; i < n_sets; i++) {
+        uint32_t room = max_listeners - n;
+        n += sets[i]->n_listeners < room ? sets[i]->n_listeners : room;
+    }
+    size_t size = sizeof(struct kgc_api_gateway) + n * sizeof(struct kgc_api_listener) +
+                  n * sizeof(void *) + (n_sets + 1) * sizeof(void *);
+    char *block = calloc(1, size);
+    if (!block)
+        return KGC_ENOMEM;
+    struct kgc_api_gateway *m = (struct kgc_api_gateway *)block;
+    struct kgc_api_listener *ls = (struct kgc_api_listener *)(block + sizeof(*m));
+    const struct kgc_api_listenerset **origin = (const struct kgc_api_listenerset **)(ls + n);
+    const struct kgc_api_obj **held = (const struct kgc_api_obj **)(origin + n);
+    *m = *gw;
+    m->obj.refs = 1;
+    m->obj.size = (uint32_t)size;
+    uint32_t k = 0;
+    for (; k < own; k++)
+        ls[k] = gw->listeners[k];
+    held[0] = kgc_api_obj_ref(&gw->obj);
+    for (uint32_t i = 0; i < n_sets; i++) {
+        held[i + 1] = kgc_api_obj_ref(&sets[i]->obj);
+        for (uint32_t j = 0; j < sets[i]->n_listeners && k < n; j++) {
+            ls[k] = sets[i]->listeners[j];
+            origin[k++] = sets[i];
+        }
+    }
+    m->listeners = ls;
+    m->n_listeners = n;
+    m->listener_origin = origin;
+    m->n_own_listeners = own;
+    m->held = held;
+    m->n_held = n_sets + 1;
+    *out = m;
+    return 0;
+}
 
 bool kgc_api_is_route_kind(enum kgc_api_kind kind)
 {

@@ -267,6 +267,24 @@ static json_object *listener(struct ectx *e, const struct kgc_api_listener *l)
     return o;
 }
 
+static json_object *listener_statuses(struct ectx *e, const struct kgc_api_listener_status *st,
+                                      uint32_t n)
+{
+    json_object *ls = chk(e, json_object_new_array());
+    for (uint32_t i = 0; ls && i < n; i++) {
+        const struct kgc_api_listener_status *l = &st[i];
+        json_object *o = new_obj(e);
+        if (!o)
+            break;
+        add_str(e, o, "name", l->name);
+        add(e, o, "supportedKinds", group_kinds(e, l->supported_kinds, l->n_supported_kinds));
+        add(e, o, "attachedRoutes", json_object_new_int(l->attached_routes));
+        add(e, o, "conditions", conditions(e, l->conditions, l->n_conditions));
+        push(e, ls, o);
+    }
+    return ls;
+}
+
 static void emit_gateway(struct ectx *e, json_object *root, const struct kgc_api_gateway *g)
 {
     json_object *spec = new_obj(e);
@@ -296,6 +314,19 @@ static void emit_gateway(struct ectx *e, json_object *root, const struct kgc_api
                 add(e, spec, "infrastructure", infra);
             }
         }
+        if (g->allowed_listeners) {
+            json_object *al = new_obj(e), *ns = new_obj(e);
+            if (al && ns) {
+                add_str(e, ns, "from", g->allowed_listeners->namespaces_from);
+                if (g->allowed_listeners->selector)
+                    add(e, ns, "selector", selector(e, g->allowed_listeners->selector));
+                add(e, al, "namespaces", ns);
+                add(e, spec, "allowedListeners", al);
+            } else {
+                json_object_put(al);
+                json_object_put(ns);
+            }
+        }
     }
     add_nonempty(e, root, "spec", spec);
     json_object *status = new_obj(e);
@@ -303,19 +334,10 @@ static void emit_gateway(struct ectx *e, json_object *root, const struct kgc_api
         add_nonempty(e, status, "addresses",
                      addresses(e, g->status_addresses, g->n_status_addresses));
         add_nonempty(e, status, "conditions", conditions(e, g->conditions, g->n_conditions));
-        json_object *ls = chk(e, json_object_new_array());
-        for (uint32_t i = 0; ls && i < g->n_listener_status; i++) {
-            const struct kgc_api_listener_status *l = &g->listener_status[i];
-            json_object *o = new_obj(e);
-            if (!o)
-                break;
-            add_str(e, o, "name", l->name);
-            add(e, o, "supportedKinds", group_kinds(e, l->supported_kinds, l->n_supported_kinds));
-            add(e, o, "attachedRoutes", json_object_new_int(l->attached_routes));
-            add(e, o, "conditions", conditions(e, l->conditions, l->n_conditions));
-            push(e, ls, o);
-        }
-        add_nonempty(e, status, "listeners", ls);
+        add_nonempty(e, status, "listeners",
+                     listener_statuses(e, g->listener_status, g->n_listener_status));
+        if (g->attached_listener_sets >= 0)
+            add(e, status, "attachedListenerSets", json_object_new_int(g->attached_listener_sets));
     }
     add_nonempty(e, root, "status", status);
 }
@@ -758,6 +780,33 @@ static void emit_backendtlspolicy(struct ectx *e, json_object *root,
     add_nonempty(e, root, "status", status);
 }
 
+static void emit_listenerset(struct ectx *e, json_object *root, const struct kgc_api_listenerset *s)
+{
+    json_object *spec = new_obj(e);
+    if (spec) {
+        json_object *pr = new_obj(e);
+        if (pr) {
+            add_str(e, pr, "group", s->parent_ref.group);
+            add_str(e, pr, "kind", s->parent_ref.kind);
+            add_str(e, pr, "namespace", s->parent_ref.namespace);
+            add_str(e, pr, "name", s->parent_ref.name);
+            add(e, spec, "parentRef", pr);
+        }
+        json_object *ls = chk(e, json_object_new_array());
+        for (uint32_t i = 0; ls && i < s->n_listeners; i++)
+            push(e, ls, listener(e, &s->listeners[i]));
+        add_nonempty(e, spec, "listeners", ls);
+    }
+    add_nonempty(e, root, "spec", spec);
+    json_object *status = new_obj(e);
+    if (status) {
+        add_nonempty(e, status, "conditions", conditions(e, s->conditions, s->n_conditions));
+        add_nonempty(e, status, "listeners",
+                     listener_statuses(e, s->listener_status, s->n_listener_status));
+    }
+    add_nonempty(e, root, "status", status);
+}
+
 json_object *kgc_api_to_json(const struct kgc_api_obj *obj)
 {
     const struct kgc_api_kind_info *info = obj ? kgc_api_kind_info(obj->kind) : NULL;
@@ -805,6 +854,9 @@ json_object *kgc_api_to_json(const struct kgc_api_obj *obj)
         break;
     case KGC_API_BACKENDTLSPOLICY:
         emit_backendtlspolicy(&e, root, kgc_api_as_backendtlspolicy(obj));
+        break;
+    case KGC_API_LISTENERSET:
+        emit_listenerset(&e, root, kgc_api_as_listenerset(obj));
         break;
     default:
         break;

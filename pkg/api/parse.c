@@ -252,6 +252,38 @@ static const struct kgc_api_allowed_routes *parse_allowed_routes(struct api_pctx
     return r;
 }
 
+static void parse_listener_entry(struct api_pctx *c, json_object *it, struct kgc_api_listener *l)
+{
+    l->name = api_get_str(c, it, "name");
+    l->hostname = api_get_str(c, it, "hostname");
+    l->port = (int32_t)api_get_int(c, it, "port", 1, 65535, 0);
+    l->protocol = api_get_str(c, it, "protocol");
+    l->tls = parse_listener_tls(c, it);
+    l->allowed_routes = parse_allowed_routes(c, it);
+}
+
+static const struct kgc_api_listener_status *parse_listener_status(struct api_pctx *c,
+                                                                   json_object *status, uint32_t *n)
+{
+    json_object *arr = api_get_arr(c, status, "listeners");
+    size_t len = arr_len(arr);
+    struct kgc_api_listener_status *st = ALLOC_ARRAY(c, st, len);
+    *n = 0;
+    for (size_t i = 0; i < len; i++) {
+        json_object *it = item_obj(c, arr, "listeners", i);
+        if (!it)
+            continue;
+        size_t s2 = api_path_push(c, ".listeners[%zu]", i);
+        struct kgc_api_listener_status *l = &st[(*n)++];
+        l->name = api_get_str(c, it, "name");
+        l->supported_kinds = parse_group_kinds(c, it, "supportedKinds", &l->n_supported_kinds);
+        l->attached_routes = (int32_t)api_get_int(c, it, "attachedRoutes", 0, INT32_MAX, 0);
+        l->conditions = parse_conditions(c, it, "conditions", &l->n_conditions);
+        api_path_pop(c, s2);
+    }
+    return st;
+}
+
 static struct kgc_api_obj *parse_gateway(struct api_pctx *c, json_object *j)
 {
     struct kgc_api_gateway *g = api_alloc(c->a, sizeof(*g));
@@ -267,13 +299,7 @@ static struct kgc_api_obj *parse_gateway(struct api_pctx *c, json_object *j)
         if (!it)
             continue;
         size_t s2 = api_path_push(c, ".listeners[%zu]", i);
-        struct kgc_api_listener *l = &ls[g->n_listeners++];
-        l->name = api_get_str(c, it, "name");
-        l->hostname = api_get_str(c, it, "hostname");
-        l->port = (int32_t)api_get_int(c, it, "port", 1, 65535, 0);
-        l->protocol = api_get_str(c, it, "protocol");
-        l->tls = parse_listener_tls(c, it);
-        l->allowed_routes = parse_allowed_routes(c, it);
+        parse_listener_entry(c, it, &ls[g->n_listeners++]);
         api_path_pop(c, s2);
     }
     g->listeners = ls;
@@ -292,30 +318,65 @@ static struct kgc_api_obj *parse_gateway(struct api_pctx *c, json_object *j)
         g->infrastructure_parameters_ref = parse_object_ref_ptr(c, infra, "parametersRef");
         api_path_pop(c, s2);
     }
+    json_object *al = api_get_obj(c, spec, "allowedListeners");
+    json_object *alns = al ? api_get_obj(c, al, "namespaces") : NULL;
+    if (alns) {
+        size_t s2 = api_path_push(c, ".allowedListeners.namespaces");
+        struct kgc_api_allowed_listeners *a = api_alloc(c->a, sizeof(*a));
+        a->namespaces_from = api_get_str(c, alns, "from");
+        a->selector = parse_selector(c, alns, "selector");
+        g->allowed_listeners = a;
+        api_path_pop(c, s2);
+    }
     api_path_pop(c, saved);
 
     json_object *status = api_get_obj(c, j, "status");
     saved = api_path_push(c, "status");
     g->conditions = parse_conditions(c, status, "conditions", &g->n_conditions);
     g->status_addresses = parse_addresses(c, status, "addresses", &g->n_status_addresses);
-    arr = api_get_arr(c, status, "listeners");
-    len = arr_len(arr);
-    struct kgc_api_listener_status *st = ALLOC_ARRAY(c, st, len);
+    g->listener_status = parse_listener_status(c, status, &g->n_listener_status);
+    g->attached_listener_sets =
+        (int32_t)api_get_int(c, status, "attachedListenerSets", 0, INT32_MAX, -1);
+    api_path_pop(c, saved);
+    return &g->obj;
+}
+
+/* --- ListenerSet ------------------------------------------------------------------------------ */
+
+static struct kgc_api_obj *parse_listenerset(struct api_pctx *c, json_object *j)
+{
+    struct kgc_api_listenerset *s = api_alloc(c->a, sizeof(*s));
+    parse_meta(c, j, &s->obj, true);
+    json_object *spec = api_get_obj(c, j, "spec");
+    size_t saved = api_path_push(c, "spec");
+    json_object *pr = api_get_obj(c, spec, "parentRef");
+    if (pr) {
+        size_t s2 = api_path_push(c, ".parentRef");
+        s->parent_ref.group = api_get_str(c, pr, "group");
+        s->parent_ref.kind = api_get_str(c, pr, "kind");
+        s->parent_ref.namespace = api_get_str(c, pr, "namespace");
+        s->parent_ref.name = api_get_str(c, pr, "name");
+        api_path_pop(c, s2);
+    }
+    json_object *arr = api_get_arr(c, spec, "listeners");
+    size_t len = arr_len(arr);
+    struct kgc_api_listener *ls = ALLOC_ARRAY(c, ls, len);
     for (size_t i = 0; i < len; i++) {
         json_object *it = item_obj(c, arr, "listeners", i);
         if (!it)
             continue;
         size_t s2 = api_path_push(c, ".listeners[%zu]", i);
-        struct kgc_api_listener_status *l = &st[g->n_listener_status++];
-        l->name = api_get_str(c, it, "name");
-        l->supported_kinds = parse_group_kinds(c, it, "supportedKinds", &l->n_supported_kinds);
-        l->attached_routes = (int32_t)api_get_int(c, it, "attachedRoutes", 0, INT32_MAX, 0);
-        l->conditions = parse_conditions(c, it, "conditions", &l->n_conditions);
+        parse_listener_entry(c, it, &ls[s->n_listeners++]);
         api_path_pop(c, s2);
     }
-    g->listener_status = st;
+    s->listeners = ls;
     api_path_pop(c, saved);
-    return &g->obj;
+    json_object *status = api_get_obj(c, j, "status");
+    saved = api_path_push(c, "status");
+    s->conditions = parse_conditions(c, status, "conditions", &s->n_conditions);
+    s->listener_status = parse_listener_status(c, status, &s->n_listener_status);
+    api_path_pop(c, saved);
+    return &s->obj;
 }
 
 /* --- HTTPRoute -------------------------------------------------------------------------------- */
@@ -995,6 +1056,9 @@ struct kgc_api_obj *api_parse_kind(struct api_pctx *c, enum kgc_api_kind kind, j
         break;
     case KGC_API_BACKENDTLSPOLICY:
         o = parse_backendtlspolicy(c, j);
+        break;
+    case KGC_API_LISTENERSET:
+        o = parse_listenerset(c, j);
         break;
     default:
         return NULL;

@@ -131,7 +131,10 @@ static void index_values(enum kgc_cache_index idx, const struct kgc_api_obj *o, 
         const struct kgc_api_httproute *r = kgc_api_as_route(o);
         for (uint32_t i = 0; r && i < r->n_parent_refs; i++) {
             const struct kgc_api_parent_ref *p = &r->parent_refs[i];
-            if (is(p->group, GW_GROUP, GW_GROUP) && is(p->kind, "Gateway", "Gateway"))
+            /* a ListenerSet parent is indexed by its own namespace/name too: the status of the
+             * set (and of its Gateway, which counts the set's routes) walks them this way */
+            if (is(p->group, GW_GROUP, GW_GROUP) &&
+                (is(p->kind, "Gateway", "Gateway") || is(p->kind, NULL, "ListenerSet")))
                 valset_add(s, p->namespace ? p->namespace : ns, p->name);
         }
         break;

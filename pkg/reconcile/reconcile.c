@@ -23,10 +23,11 @@
 #define HOLD_RECHECK_NS               (500 * KGC_NS_PER_MS)
 
 static const char *const controller_names[] = {"gatewayclass", "gateway",    "httproute",
-                                               "grpcroute",    "kongplugin", "backendtlspolicy"};
+                                               "grpcroute",    "kongplugin", "backendtlspolicy",
+                                               "listenerset"};
 static const enum kgc_api_kind controller_kinds[] = {
-    KGC_API_GATEWAYCLASS, KGC_API_GATEWAY,    KGC_API_HTTPROUTE,
-    KGC_API_GRPCROUTE,    KGC_API_KONGPLUGIN, KGC_API_BACKENDTLSPOLICY};
+    KGC_API_GATEWAYCLASS, KGC_API_GATEWAY,          KGC_API_HTTPROUTE,  KGC_API_GRPCROUTE,
+    KGC_API_KONGPLUGIN,   KGC_API_BACKENDTLSPOLICY, KGC_API_LISTENERSET};
 
 /* The controller, and the cache indexes, of a route kind. */
 static enum kgc_reconcile_controller route_controller(enum kgc_api_kind kind)
@@ -85,6 +86,7 @@ void kgc_reconcile_options_default(struct kgc_reconcile_options *o)
     o->workers[KGC_RECONCILE_GRPCROUTE] = 2;
     o->workers[KGC_RECONCILE_KONGPLUGIN] = 1;
     o->workers[KGC_RECONCILE_BACKENDTLSPOLICY] = 1;
+    o->workers[KGC_RECONCILE_LISTENERSET] = 1;
     o->requeue_on_kong_ready = true;
     o->startup_hold_ns = KGC_RECONCILE_STARTUP_HOLD_NS;
     kgc_workqueue_ratelimit_default(&o->rate_limit);
@@ -226,6 +228,32 @@ static void enqueue_policy_neighbours(struct kgc_reconcile *r,
     }
 }
 
+/* The ListenerSets naming Gateway gw_key ("ns/name") as parent, and their routes (the set's
+ * status and its routes' follow the Gateway's). ListenerSets are few: the kind is listed. */
+static void enqueue_sets_of_gateway(struct kgc_reconcile *r, const char *gw_key)
+{
+    struct kgc_cache_list list = {0};
+    if (kgc_cache_list(r->cache, KGC_API_LISTENERSET, NULL, &list) != 0)
+        return;
+    char key[KEY_MAX];
+    for (size_t i = 0; i < list.n; i++) {
+        const struct kgc_api_listenerset *s = kgc_api_as_listenerset(list.items[i]);
+        if (!s || !s->parent_ref.name)
+            continue;
+        snprintf(key, sizeof(key), "%s/%s",
+                 s->parent_ref.namespace ? s->parent_ref.namespace : s->obj.meta.namespace,
+                 s->parent_ref.name);
+        if (strcmp(key, gw_key) != 0)
+            continue;
+        enqueue(r, KGC_RECONCILE_LISTENERSET, s->obj.meta.key);
+        enqueue_by_index(r, KGC_RECONCILE_HTTPROUTE, KGC_CACHE_IDX_HTTPROUTE_BY_GATEWAY,
+                         s->obj.meta.key);
+        enqueue_by_index(r, KGC_RECONCILE_GRPCROUTE, KGC_CACHE_IDX_GRPCROUTE_BY_GATEWAY,
+                         s->obj.meta.key);
+    }
+    kgc_cache_list_release(&list);
+}
+
 /* The Gateways a route names in its parentRefs (attachedRoutes change with it), and the routes
  * of the other kind on those Gateways (an HTTPRoute and a GRPCRoute sharing a hostname on a
  * listener: which one is accepted depends on both). */
@@ -237,13 +265,17 @@ static void enqueue_route_parents(struct kgc_reconcile *r, const struct kgc_api_
         rt->obj.kind == KGC_API_GRPCROUTE ? KGC_API_HTTPROUTE : KGC_API_GRPCROUTE;
     for (uint32_t i = 0; i < rt->n_parent_refs; i++) {
         const struct kgc_api_parent_ref *p = &rt->parent_refs[i];
-        if (p->kind && strcmp(p->kind, "Gateway") != 0)
-            continue;
         if (p->group && strcmp(p->group, KGC_STATUS_GROUP) != 0)
             continue;
         if (!p->name)
             continue;
         const char *ns = p->namespace ? p->namespace : rt->obj.meta.namespace;
+        if (p->kind && strcmp(p->kind, "ListenerSet") == 0) {
+            enqueue_ns_name(r, KGC_RECONCILE_LISTENERSET, ns, p->name); /* attachedRoutes */
+            continue;
+        }
+        if (p->kind && strcmp(p->kind, "Gateway") != 0)
+            continue;
         enqueue_ns_name(r, KGC_RECONCILE_GATEWAY, ns, p->name);
         char key[512];
         if (snprintf(key, sizeof(key), "%s/%s", ns, p->name) < (int)sizeof(key))
@@ -286,6 +318,7 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
                          o->meta.key);
         enqueue_by_index(r, KGC_RECONCILE_GRPCROUTE, KGC_CACHE_IDX_GRPCROUTE_BY_GATEWAY,
                          o->meta.key);
+        enqueue_sets_of_gateway(r, o->meta.key);
         /* a Gateway created, deleted or changing class adds or removes policy ancestors;
          * policies are few (a status-only Gateway update writes nothing new: written[]) */
         if (!old_obj || !new_obj ||
@@ -313,6 +346,29 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
         enqueue_policy_neighbours(r, kgc_api_as_backendtlspolicy(old_obj));
         enqueue_policy_neighbours(r, kgc_api_as_backendtlspolicy(new_obj));
         break;
+    case KGC_API_LISTENERSET: {
+        /* the set, its routes, its parent Gateway (merged listeners, attachedListenerSets) and,
+         * through it, the Gateway's other sets (conflicts are judged across them) */
+        enqueue(r, KGC_RECONCILE_LISTENERSET, o->meta.key);
+        enqueue_by_index(r, KGC_RECONCILE_HTTPROUTE, KGC_CACHE_IDX_HTTPROUTE_BY_GATEWAY,
+                         o->meta.key);
+        enqueue_by_index(r, KGC_RECONCILE_GRPCROUTE, KGC_CACHE_IDX_GRPCROUTE_BY_GATEWAY,
+                         o->meta.key);
+        const struct kgc_api_listenerset *sets[2] = {kgc_api_as_listenerset(old_obj),
+                                                     kgc_api_as_listenerset(new_obj)};
+        char key[KEY_MAX];
+        for (int k = 0; k < 2; k++) {
+            if (!sets[k] || !sets[k]->parent_ref.name)
+                continue;
+            snprintf(key, sizeof(key), "%s/%s",
+                     sets[k]->parent_ref.namespace ? sets[k]->parent_ref.namespace
+                                                   : sets[k]->obj.meta.namespace,
+                     sets[k]->parent_ref.name);
+            enqueue(r, KGC_RECONCILE_GATEWAY, key);
+            enqueue_sets_of_gateway(r, key);
+        }
+        break;
+    }
     case KGC_API_CONFIGMAP:
         enqueue_by_index(r, KGC_RECONCILE_BACKENDTLSPOLICY,
                          KGC_CACHE_IDX_BACKENDTLSPOLICY_BY_CONFIGMAP, o->meta.key);
@@ -330,6 +386,7 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
                 if (!ns)
                     continue;
                 enqueue_kind(r, KGC_RECONCILE_GATEWAY, ns);
+                enqueue_kind(r, KGC_RECONCILE_LISTENERSET, ns);
                 enqueue_kind(r, KGC_RECONCILE_HTTPROUTE, ns);
                 enqueue_kind(r, KGC_RECONCILE_GRPCROUTE, ns);
             }
@@ -338,6 +395,7 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
     }
     case KGC_API_SECRET:
         enqueue_by_index(r, KGC_RECONCILE_GATEWAY, KGC_CACHE_IDX_GATEWAY_BY_SECRET, o->meta.key);
+        enqueue_kind(r, KGC_RECONCILE_LISTENERSET, NULL); /* few; certificateRefs unindexed */
         break;
     case KGC_API_SERVICE:
         enqueue_by_index(r, KGC_RECONCILE_HTTPROUTE, KGC_CACHE_IDX_HTTPROUTE_BY_SERVICE,
@@ -361,6 +419,7 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
                 break;
         }
         enqueue_kind(r, KGC_RECONCILE_GATEWAY, NULL);
+        enqueue_kind(r, KGC_RECONCILE_LISTENERSET, NULL);
         enqueue_kind(r, KGC_RECONCILE_HTTPROUTE, o->meta.name);
         enqueue_kind(r, KGC_RECONCILE_GRPCROUTE, o->meta.name);
         break;
@@ -385,6 +444,7 @@ static void on_view_changed(void *ctx)
     struct kgc_reconcile *r = ctx;
     kgc_info(COMPONENT, "listener view changed: re-queueing every Gateway");
     enqueue_kind(r, KGC_RECONCILE_GATEWAY, NULL);
+    enqueue_kind(r, KGC_RECONCILE_LISTENERSET, NULL);
 }
 
 void kgc_reconcile_on_sync_change(void *ctx, const struct kgc_sync_change *ch)
@@ -395,8 +455,10 @@ void kgc_reconcile_on_sync_change(void *ctx, const struct kgc_sync_change *ch)
     case KGC_SYNC_CHANGE_PROGRAMMED:
         /* requeue_on_kong_ready=false is Kong's own controller's policy: Gateways waiting for a
          * data plane are only retried with backoff, not woken by the push that programs them. */
-        if (r->o.requeue_on_kong_ready)
+        if (r->o.requeue_on_kong_ready) {
             enqueue_kind(r, KGC_RECONCILE_GATEWAY, NULL);
+            enqueue_kind(r, KGC_RECONCILE_LISTENERSET, NULL);
+        }
         enqueue_kind(r, KGC_RECONCILE_KONGPLUGIN, NULL); /* Programmed follows Kong's answer */
         break;
     case KGC_SYNC_CHANGE_ROUTE_VERDICT:
@@ -417,6 +479,7 @@ void kgc_reconcile_on_sync_change(void *ctx, const struct kgc_sync_change *ch)
                 enqueue(r, KGC_RECONCILE_KONGPLUGIN, key);
         } else {
             enqueue_kind(r, KGC_RECONCILE_GATEWAY, NULL);
+            enqueue_kind(r, KGC_RECONCILE_LISTENERSET, NULL);
         }
         break;
     }
@@ -710,6 +773,19 @@ static int reconcile_key(struct kgc_reconcile *r, enum kgc_reconcile_controller 
         kgc_status_backendtlspolicy_release(&d);
         break;
     }
+    case KGC_RECONCILE_LISTENERSET: {
+        struct kgc_status_listenerset d;
+        rc = kgc_status_listenerset_compute(&so, &r->lookup, kgc_api_as_listenerset(obj), &d, &err);
+        if (!rc && d.owned) {
+            rc = kgc_status_listenerset_patch(&d, kgc_api_as_listenerset(obj), &patch, &err);
+            if (d.needs_retry) {
+                retry = true;
+                COUNT(r, c, pending_kong);
+            }
+        }
+        kgc_status_listenerset_release(&d);
+        break;
+    }
     default:
         break;
     }
@@ -868,7 +944,8 @@ int kgc_reconcile_start(struct kgc_reconcile *r, struct kgc_err *err)
              KGC_F_INT("httproute", r->o.workers[KGC_RECONCILE_HTTPROUTE]),
              KGC_F_INT("grpcroute", r->o.workers[KGC_RECONCILE_GRPCROUTE]),
              KGC_F_INT("kongplugin", r->o.workers[KGC_RECONCILE_KONGPLUGIN]),
-             KGC_F_INT("backendtlspolicy", r->o.workers[KGC_RECONCILE_BACKENDTLSPOLICY]));
+             KGC_F_INT("backendtlspolicy", r->o.workers[KGC_RECONCILE_BACKENDTLSPOLICY]),
+             KGC_F_INT("listenerset", r->o.workers[KGC_RECONCILE_LISTENERSET]));
     return 0;
 }
 

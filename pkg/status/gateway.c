@@ -218,6 +218,62 @@ static void find_conflicts(const struct kgc_api_gateway *gw, uint32_t n,
     }
 }
 
+/* find_conflicts() on listeners i and j alone: the reason j conflicts with i, or NULL; a
+ * hostname overlap is recorded on both. */
+static const char *pair_conflict(const struct kgc_api_gateway *gw, struct listener_facts *facts,
+                                 uint32_t i, uint32_t j)
+{
+    struct kgc_api_listener ls[2] = {gw->listeners[i], gw->listeners[j]};
+    struct kgc_api_gateway two = {.listeners = ls, .n_listeners = 2};
+    struct listener_facts f[2] = {{.proto = facts[i].proto}, {.proto = facts[j].proto}};
+    find_conflicts(&two, 2, f);
+    if (f[0].overlap_with && !facts[i].overlap_with)
+        facts[i].overlap_with = gw->listeners[j].name;
+    if (f[1].overlap_with && !facts[j].overlap_with)
+        facts[j].overlap_with = gw->listeners[i].name;
+    return f[1].conflict_reason;
+}
+
+/* The merged ListenerSets' listeners (gw's listeners own..n-1, one set after the other in
+ * precedence order): the Gateway's listeners come first, then ListenerSets by creation time, then
+ * namespace/name (ListenerSetSpec.Listeners, gateway-api v1.6.1 apis/v1/listenerset_types.go), so
+ * a set's listener that is not distinct from a live (unconflicted) listener of higher precedence
+ * loses alone; within one set the Gateway's rule applies among the listeners left. */
+static void find_set_conflicts(const struct kgc_api_gateway *gw, uint32_t own, uint32_t n,
+                               struct listener_facts *facts)
+{
+    for (uint32_t start = own; start < n;) {
+        const struct kgc_api_listenerset *set = kgc_api_listener_origin(gw, start);
+        uint32_t end = start;
+        while (end < n && kgc_api_listener_origin(gw, end) == set)
+            end++;
+        for (uint32_t j = start; j < end; j++) {
+            for (uint32_t i = 0; i < start && !facts[j].conflict_reason; i++) {
+                if (facts[i].conflict_reason)
+                    continue;
+                const char *reason = pair_conflict(gw, facts, i, j);
+                if (reason)
+                    mark_conflict(&facts[j], reason, gw->listeners[i].name);
+            }
+        }
+        bool lost[KGC_STATUS_MAX_LISTENERS] = {false};
+        for (uint32_t j = start; j < end; j++)
+            lost[j] = facts[j].conflict_reason != NULL;
+        for (uint32_t i = start; i < end; i++) {
+            for (uint32_t j = i + 1; j < end && !lost[i]; j++) {
+                if (lost[j])
+                    continue;
+                const char *reason = pair_conflict(gw, facts, i, j);
+                if (!reason)
+                    continue;
+                mark_conflict(&facts[i], reason, gw->listeners[j].name);
+                mark_conflict(&facts[j], reason, gw->listeners[i].name);
+            }
+        }
+        start = end;
+    }
+}
+
 /* The listener's ResolvedRefs condition: certificates first (they block serving), then kinds. */
 static void resolve_listener_refs(const struct kgc_status_lookup *lk,
                                   const struct kgc_api_gateway *gw,
@@ -226,7 +282,12 @@ static void resolve_listener_refs(const struct kgc_status_lookup *lk,
                                   const struct kgc_status_listener *st,
                                   struct kgc_status_condition *c)
 {
-    const char *gw_ns = gw->obj.meta.namespace;
+    /* a ListenerSet's references are its own: ReferenceGrants from the Gateway do not carry over
+     * (ListenerSet godoc, "ReferenceGrant Semantics") */
+    const struct kgc_api_listenerset *origin =
+        kgc_api_listener_origin(gw, (uint32_t)(l - gw->listeners));
+    const char *gw_ns = origin ? origin->obj.meta.namespace : gw->obj.meta.namespace;
+    const char *from_kind = origin ? "ListenerSet" : "Gateway";
     bool needs_certs =
         p == STATUS_P_HTTPS ||
         (p == STATUS_P_TLS && !(l->tls && status_streq(l->tls->mode, "Passthrough")));
@@ -241,7 +302,7 @@ static void resolve_listener_refs(const struct kgc_status_lookup *lk,
         const char *group = status_or(r->group, ""), *kind = status_or(r->kind, "Secret");
         const char *ns = status_or(r->namespace, gw_ns), *name = status_or(r->name, "");
         if (!status_streq(ns, gw_ns) &&
-            !kgc_status_reference_granted(lk, KGC_STATUS_GROUP, "Gateway", gw_ns, group, kind, ns,
+            !kgc_status_reference_granted(lk, KGC_STATUS_GROUP, from_kind, gw_ns, group, kind, ns,
                                           name)) {
             if (!not_permitted[0])
                 snprintf(not_permitted, sizeof(not_permitted),
@@ -312,6 +373,14 @@ static void accept_listener(const struct gateway_ctx *g, const struct kgc_api_li
                         status_or(l->protocol, "(none)"));
         return;
     }
+    if (f->conflict_reason && kgc_api_listener_origin(g->gw, (uint32_t)(l - g->gw->listeners))) {
+        /* a ListenerSet's listener that lost to an earlier one: the conformance tests
+         * (listenerset-hostname-conflict.go, -protocol-conflict.go) want the reason here */
+        status_cond_set(c, KGC_STATUS_ACCEPTED, false, f->conflict_reason,
+                        "listener conflicts with listener %s of higher precedence (%s)",
+                        status_or(f->conflict_with, "?"), f->conflict_reason);
+        return;
+    }
     if (f->conflict_reason) {
         status_cond_set(c, KGC_STATUS_ACCEPTED, false, KGC_STATUS_R_INVALID,
                         "listener conflicts with listener %s (%s); neither is accepted",
@@ -363,6 +432,7 @@ struct attach_ctx {
     const struct kgc_status_options *o;
     const struct kgc_status_lookup *lk;
     const struct kgc_api_gateway *gw;
+    const struct kgc_api_listenerset *scope; /* the parentRefs counted: gw's (NULL) or a set's */
     int32_t *counts;
     uint32_t n;
 };
@@ -375,7 +445,8 @@ static bool attach_visit(const struct kgc_api_obj *obj, void *ctx)
         return true;
     uint64_t bits = 0;
     for (uint32_t i = 0; i < r->n_parent_refs; i++) {
-        if (!status_parent_names_gateway(r, &r->parent_refs[i], a->gw))
+        if (a->scope ? !status_parent_names_set(r, &r->parent_refs[i], a->scope)
+                     : !status_parent_names_gateway(r, &r->parent_refs[i], a->gw))
             continue;
         struct status_parent_eval ev;
         status_eval_parent(a->lk, r, &r->parent_refs[i], a->gw, &ev);
@@ -393,6 +464,18 @@ static bool attach_visit(const struct kgc_api_obj *obj, void *ctx)
             a->counts[i]++;
     }
     return true;
+}
+
+static void attach_walk(const struct kgc_status_lookup *lk, struct attach_ctx *a, const char *ns,
+                        const char *name)
+{
+    static const enum kgc_api_kind route_kinds[] = {KGC_API_HTTPROUTE, KGC_API_GRPCROUTE};
+    for (size_t k = 0; k < sizeof(route_kinds) / sizeof(route_kinds[0]); k++) {
+        if (lk->foreach_route_of_gateway)
+            lk->foreach_route_of_gateway(lk->ctx, route_kinds[k], ns, name, attach_visit, a);
+        else if (lk->foreach)
+            lk->foreach (lk->ctx, route_kinds[k], NULL, attach_visit, a);
+    }
 }
 
 int kgc_status_gateway_attached_routes(const struct kgc_status_options *o,
@@ -414,13 +497,17 @@ int kgc_status_gateway_attached_routes(const struct kgc_status_options *o,
         .n =
             gw->n_listeners < KGC_STATUS_MAX_LISTENERS ? gw->n_listeners : KGC_STATUS_MAX_LISTENERS,
     };
-    static const enum kgc_api_kind route_kinds[] = {KGC_API_HTTPROUTE, KGC_API_GRPCROUTE};
-    for (size_t k = 0; k < sizeof(route_kinds) / sizeof(route_kinds[0]); k++) {
-        if (lk->foreach_route_of_gateway)
-            lk->foreach_route_of_gateway(lk->ctx, route_kinds[k], gw->obj.meta.namespace,
-                                         gw->obj.meta.name, attach_visit, &a);
-        else if (lk->foreach)
-            lk->foreach (lk->ctx, route_kinds[k], NULL, attach_visit, &a);
+    /* the Gateway's routes, then each merged ListenerSet's (the routes-of-a-Gateway index also
+     * holds routes naming a ListenerSet of that namespace/name, kgc/cache.h); a set's listeners
+     * are contiguous in the merged Gateway */
+    attach_walk(lk, &a, gw->obj.meta.namespace, gw->obj.meta.name);
+    const struct kgc_api_listenerset *last = NULL;
+    for (uint32_t i = kgc_api_gateway_own_listeners(gw); i < a.n; i++) {
+        const struct kgc_api_listenerset *set = kgc_api_listener_origin(gw, i);
+        if (!set || set == last)
+            continue;
+        last = a.scope = set;
+        attach_walk(lk, &a, set->obj.meta.namespace, set->obj.meta.name);
     }
     return 0;
 }
@@ -504,6 +591,7 @@ void kgc_status_gateway_release(struct kgc_status_gateway *s)
         return;
     free(s->listeners);
     kgc_api_obj_unref(s->gw ? &s->gw->obj : NULL);
+    kgc_api_obj_unref(s->merged ? &s->merged->obj : NULL);
     memset(s, 0, sizeof(*s));
 }
 
@@ -580,10 +668,15 @@ static void gateway_conditions(const struct gateway_ctx *g, struct kgc_status_ga
         status_cond_set(prog, KGC_STATUS_PROGRAMMED, true, KGC_STATUS_R_PROGRAMMED,
                         "Kong carries the configuration of the Gateway");
     bool gw_accepted = accepted;
-    for (uint32_t i = 0; i < s->n_listeners; i++) {
+    for (uint32_t i = 0; i < s->n_all_listeners; i++) {
         struct kgc_status_listener *st = &s->listeners[i];
         struct kgc_status_condition *c = &st->conditions[1];
-        if (!st->valid)
+        bool set_conflicted =
+            i >= s->n_listeners && st->n_conditions > 3 && st->conditions[3].status[0] == 'T';
+        if (set_conflicted)
+            status_cond_set(c, KGC_STATUS_PROGRAMMED, false, st->conditions[3].reason,
+                            "the listener conflicts with one of higher precedence");
+        else if (!st->valid)
             status_cond_set(c, KGC_STATUS_PROGRAMMED, false, KGC_STATUS_R_INVALID,
                             "the listener is invalid: see its other conditions");
         else if (!gw_accepted)
@@ -599,23 +692,52 @@ static void gateway_conditions(const struct gateway_ctx *g, struct kgc_status_ga
 }
 
 /* with_routes false: attachedRoutes are left 0 (the routes are not walked). */
+/* The ListenerSets among gw's merged listeners with at least one valid listener, on an accepted
+ * Gateway: status.attachedListenerSets (gateway_types.go:1032-1043). */
+static int32_t count_attached_sets(const struct kgc_status_gateway *s)
+{
+    if (s->n_conditions == 0 || s->conditions[0].status[0] != 'T')
+        return 0;
+    int32_t count = 0;
+    const struct kgc_api_listenerset *last = NULL;
+    bool last_counted = false;
+    for (uint32_t i = s->n_listeners; i < s->n_all_listeners; i++) {
+        const struct kgc_api_listenerset *set = kgc_api_listener_origin(s->merged, i);
+        if (set != last) {
+            last = set;
+            last_counted = false;
+        }
+        if (set && !last_counted && s->listeners[i].valid) {
+            count++;
+            last_counted = true;
+        }
+    }
+    return count;
+}
+
 static int gateway_compute(const struct kgc_status_options *o, const struct kgc_status_lookup *lk,
-                           const struct kgc_api_gateway *gw, struct kgc_status_gateway *out,
+                           const struct kgc_api_gateway *gw_in, struct kgc_status_gateway *out,
                            bool with_routes, struct kgc_err *err)
 {
     if (!out)
         return kgc_err_set(err, KGC_EINVAL, "status: no result to fill");
     memset(out, 0, sizeof(*out));
-    if (!o || !lk || !gw)
+    if (!o || !lk || !gw_in)
         return kgc_err_set(err, KGC_EINVAL,
                            "status: gateway compute needs options, a lookup "
                            "and an object");
     char class_why[KGC_STATUS_MSG_MAX] = "";
     bool class_ok = false;
-    if (!status_class_owned(o, lk, gw->gateway_class_name, &class_ok, class_why, sizeof(class_why)))
+    if (!status_class_owned(o, lk, gw_in->gateway_class_name, &class_ok, class_why,
+                            sizeof(class_why)))
         return 0; /* another controller's (or no) class: nothing to write */
+    /* the Gateway with its ListenerSets' listeners after its own (kgc_status_gateway_merged) */
+    const struct kgc_api_gateway *gw = kgc_status_gateway_merged(lk, gw_in);
+    if (!gw)
+        return kgc_err_set(err, KGC_ENOMEM, "status: out of memory");
     uint32_t n =
         gw->n_listeners < KGC_STATUS_MAX_LISTENERS ? gw->n_listeners : KGC_STATUS_MAX_LISTENERS;
+    uint32_t own = kgc_api_gateway_own_listeners(gw);
     struct listener_facts *facts = calloc(n ? n : 1, sizeof(*facts));
     int32_t *counts = calloc(n ? n : 1, sizeof(*counts));
     out->listeners = calloc(n ? n : 1, sizeof(*out->listeners));
@@ -624,11 +746,14 @@ static int gateway_compute(const struct kgc_status_options *o, const struct kgc_
         free(counts);
         free(out->listeners);
         out->listeners = NULL;
+        kgc_api_obj_unref(&gw->obj);
         return kgc_err_set(err, KGC_ENOMEM, "status: out of memory");
     }
-    out->gw = kgc_api_as_gateway(kgc_api_obj_ref(&gw->obj));
+    out->gw = kgc_api_as_gateway(kgc_api_obj_ref(&gw_in->obj));
+    out->merged = gw;
     out->owned = true;
-    out->n_listeners = n;
+    out->n_listeners = own < n ? own : n;
+    out->n_all_listeners = n;
     out->generation = gw->obj.meta.generation;
     status_now(o, out->now, sizeof(out->now));
 
@@ -661,7 +786,8 @@ static int gateway_compute(const struct kgc_status_options *o, const struct kgc_
 
     for (uint32_t i = 0; i < n; i++)
         facts[i].proto = status_proto_of(gw->listeners[i].protocol);
-    find_conflicts(gw, n, facts);
+    find_conflicts(gw, out->n_listeners, facts);
+    find_set_conflicts(gw, out->n_listeners, n, facts);
     if (with_routes)
         kgc_status_gateway_attached_routes(o, lk, gw, counts, NULL);
 
@@ -698,7 +824,7 @@ static int gateway_compute(const struct kgc_status_options *o, const struct kgc_
     /* Whether Kong carries the configuration: the config syncer's answer, else yes. */
     if (!pending[0] && !svc_missing[0] && o->programmed) {
         char why[KGC_STATUS_MSG_MAX] = "";
-        if (!o->programmed(o->programmed_ctx, gw, why, sizeof(why))) {
+        if (!o->programmed(o->programmed_ctx, gw_in, why, sizeof(why))) {
             snprintf(pending, sizeof(pending), "waiting for Kong to accept the configuration%s%s",
                      why[0] ? ": " : "", why);
             /* retried with backoff too: the push's answer also re-queues it (unless
@@ -710,6 +836,7 @@ static int gateway_compute(const struct kgc_status_options *o, const struct kgc_
     }
     gateway_conditions(&g, out, class_ok, class_why, pending[0] ? pending : NULL,
                        svc_missing[0] ? svc_missing : NULL);
+    out->attached_listener_sets = count_attached_sets(out);
     if (gw->backend_client_certificate_ref) {
         /* gateway_types.go GatewayConditionResolvedRefs: the Gateway's own references (the
          * backend client certificate); it does not change Accepted or Programmed. Written only
@@ -757,7 +884,7 @@ int kgc_status_gateway_usable_listeners(const struct kgc_status_options *o,
     if (rc != 0)
         return rc;
     bool gw_accepted = s.owned && s.n_conditions > 0 && s.conditions[0].status[0] == 'T';
-    for (uint32_t i = 0; i < s.n_listeners; i++) {
+    for (uint32_t i = 0; i < s.n_all_listeners; i++) {
         const struct kgc_status_listener *st = &s.listeners[i];
         bool conflicted = st->n_conditions > 3 && st->conditions[3].status[0] == 'T';
         if (gw_accepted && st->accepted && !conflicted)

@@ -276,14 +276,47 @@ static json_object *listener_json(struct jb *b, const char *name, json_object *k
     return o;
 }
 
-static const struct kgc_api_listener_status *find_listener_status(const struct kgc_api_gateway *g,
-                                                                  const char *name)
+static const struct kgc_api_listener_status *
+find_listener_status(const struct kgc_api_listener_status *ls, uint32_t n, const char *name)
 {
-    for (uint32_t i = 0; i < g->n_listener_status; i++) {
-        if (status_streq(g->listener_status[i].name, name))
-            return &g->listener_status[i];
+    for (uint32_t i = 0; i < n; i++) {
+        if (status_streq(ls[i].name, name))
+            return &ls[i];
     }
     return NULL;
+}
+
+/* status.listeners of desired listeners st[0..n-1] merged onto the current ones cur. */
+static json_object *listeners_merged(struct jb *b, const struct kgc_status_listener *st, uint32_t n,
+                                     const struct kgc_api_listener_status *cur, uint32_t n_cur,
+                                     int64_t generation, const char *now)
+{
+    json_object *ls = jb_check(b, json_object_new_array());
+    for (uint32_t i = 0; i < n; i++) {
+        const struct kgc_api_listener_status *old = find_listener_status(cur, n_cur, st[i].name);
+        json_object *conds =
+            merge_conditions(b, old ? old->conditions : NULL, old ? old->n_conditions : 0,
+                             st[i].conditions, st[i].n_conditions, listener_owned, generation, now);
+        jb_push(b, ls,
+                listener_json(b, st[i].name,
+                              kinds_json(b, st[i].supported_kinds, st[i].n_supported_kinds),
+                              st[i].attached_routes, conds));
+    }
+    return ls;
+}
+
+static json_object *listeners_current(struct jb *b, const struct kgc_api_listener_status *cur,
+                                      uint32_t n)
+{
+    json_object *cls = jb_check(b, json_object_new_array());
+    for (uint32_t i = 0; i < n; i++) {
+        const struct kgc_api_listener_status *l = &cur[i];
+        jb_push(b, cls,
+                listener_json(b, l->name, kinds_json(b, l->supported_kinds, l->n_supported_kinds),
+                              l->attached_routes,
+                              conds_from_api(b, l->conditions, l->n_conditions)));
+    }
+    return cls;
 }
 
 static json_object *address_json(struct jb *b, const char *type, const char *value)
@@ -317,19 +350,16 @@ int kgc_status_gateway_patch(const struct kgc_status_gateway *desired,
            merge_conditions(&b, cur->conditions, cur->n_conditions, desired->conditions,
                             desired->n_conditions, gateway_owned, desired->generation,
                             desired->now));
-    json_object *ls = jb_check(&b, json_object_new_array());
-    for (uint32_t i = 0; i < desired->n_listeners; i++) {
-        const struct kgc_status_listener *st = &desired->listeners[i];
-        const struct kgc_api_listener_status *old = find_listener_status(cur, st->name);
-        json_object *conds = merge_conditions(
-            &b, old ? old->conditions : NULL, old ? old->n_conditions : 0, st->conditions,
-            st->n_conditions, listener_owned, desired->generation, desired->now);
-        jb_push(&b, ls,
-                listener_json(&b, st->name,
-                              kinds_json(&b, st->supported_kinds, st->n_supported_kinds),
-                              st->attached_routes, conds));
-    }
-    jb_add(&b, merged, "listeners", ls);
+    jb_add(&b, merged, "listeners",
+           listeners_merged(&b, desired->listeners, desired->n_listeners, cur->listener_status,
+                            cur->n_listener_status, desired->generation, desired->now));
+    /* written for Gateways that admit ListenerSets (or already carry it): the field is optional
+     * and absent reads as 0 (conformance/utils/kubernetes/helpers.go GatewayMustHaveAttached-
+     * Listeners), so other Gateways' statuses stay as they were */
+    const struct kgc_api_allowed_listeners *al = cur->allowed_listeners;
+    if ((al && al->namespaces_from && strcmp(al->namespaces_from, "None") != 0) ||
+        cur->attached_listener_sets >= 0)
+        jb_add_int(&b, merged, "attachedListenerSets", desired->attached_listener_sets);
 
     json_object *now = jb_check(&b, json_object_new_object());
     if (cur->n_status_addresses) {
@@ -341,15 +371,10 @@ int kgc_status_gateway_patch(const struct kgc_status_gateway *desired,
         jb_add(&b, now, "addresses", arr);
     }
     jb_add(&b, now, "conditions", conds_from_api(&b, cur->conditions, cur->n_conditions));
-    json_object *cls = jb_check(&b, json_object_new_array());
-    for (uint32_t i = 0; i < cur->n_listener_status; i++) {
-        const struct kgc_api_listener_status *l = &cur->listener_status[i];
-        jb_push(&b, cls,
-                listener_json(&b, l->name, kinds_json(&b, l->supported_kinds, l->n_supported_kinds),
-                              l->attached_routes,
-                              conds_from_api(&b, l->conditions, l->n_conditions)));
-    }
-    jb_add(&b, now, "listeners", cls);
+    jb_add(&b, now, "listeners",
+           listeners_current(&b, cur->listener_status, cur->n_listener_status));
+    if (cur->attached_listener_sets >= 0)
+        jb_add_int(&b, now, "attachedListenerSets", cur->attached_listener_sets);
     return finish(&b, merged, now, cur->obj.meta.resource_version,
                   desired->n_addresses == 0 && cur->n_status_addresses > 0, patch, err);
 }
@@ -570,5 +595,33 @@ int kgc_status_backendtlspolicy_patch(const struct kgc_status_backendtlspolicy *
                               conds_from_api(&b, a->conditions, a->n_conditions)));
     }
     jb_add(&b, now, "ancestors", carr);
+    return finish(&b, merged, now, cur->obj.meta.resource_version, false, patch, err);
+}
+
+/* ---- ListenerSet ---------------------------------------------------------------------------- */
+
+int kgc_status_listenerset_patch(const struct kgc_status_listenerset *desired,
+                                 const struct kgc_api_listenerset *current, json_object **patch,
+                                 struct kgc_err *err)
+{
+    if (!patch || !desired)
+        return kgc_err_set(err, KGC_EINVAL, "status: listenerset patch needs a desired status");
+    *patch = NULL;
+    const struct kgc_api_listenerset *cur = current ? current : desired->set;
+    if (!desired->owned || !cur)
+        return 0;
+    struct jb b = {false};
+    json_object *merged = jb_check(&b, json_object_new_object());
+    jb_add(&b, merged, "conditions",
+           merge_conditions(&b, cur->conditions, cur->n_conditions, desired->conditions,
+                            desired->n_conditions, gateway_owned, desired->generation,
+                            desired->now));
+    jb_add(&b, merged, "listeners",
+           listeners_merged(&b, desired->listeners, desired->n_listeners, cur->listener_status,
+                            cur->n_listener_status, desired->generation, desired->now));
+    json_object *now = jb_check(&b, json_object_new_object());
+    jb_add(&b, now, "conditions", conds_from_api(&b, cur->conditions, cur->n_conditions));
+    jb_add(&b, now, "listeners",
+           listeners_current(&b, cur->listener_status, cur->n_listener_status));
     return finish(&b, merged, now, cur->obj.meta.resource_version, false, patch, err);
 }

@@ -327,6 +327,36 @@ static bool parent_is_gateway_kind(const struct kgc_api_parent_ref *p)
            status_streq(status_or(p->kind, "Gateway"), "Gateway");
 }
 
+static bool parent_is_set_kind(const struct kgc_api_parent_ref *p)
+{
+    return status_streq(status_or(p->group, KGC_STATUS_GROUP), KGC_STATUS_GROUP) &&
+           status_streq(p->kind, "ListenerSet");
+}
+
+bool status_parent_names_set(const struct kgc_api_httproute *route,
+                             const struct kgc_api_parent_ref *p,
+                             const struct kgc_api_listenerset *set)
+{
+    return set && parent_is_set_kind(p) &&
+           status_streq(status_or(p->namespace, route->obj.meta.namespace),
+                        set->obj.meta.namespace) &&
+           status_streq(p->name, set->obj.meta.name);
+}
+
+bool status_parent_names_merged(const struct kgc_api_httproute *route,
+                                const struct kgc_api_parent_ref *p,
+                                const struct kgc_api_gateway *gw)
+{
+    if (status_parent_names_gateway(route, p, gw))
+        return true;
+    if (!parent_is_set_kind(p))
+        return false;
+    for (uint32_t i = kgc_api_gateway_own_listeners(gw); i < gw->n_listeners; i++)
+        if (status_parent_names_set(route, p, kgc_api_listener_origin(gw, i)))
+            return true;
+    return false;
+}
+
 bool status_parent_names_gateway(const struct kgc_api_httproute *route,
                                  const struct kgc_api_parent_ref *p,
                                  const struct kgc_api_gateway *gw)
@@ -342,16 +372,37 @@ const struct kgc_api_gateway *status_parent_gateway(const struct kgc_status_opti
                                                     const struct kgc_api_httproute *route,
                                                     const struct kgc_api_parent_ref *p)
 {
-    if (!parent_is_gateway_kind(p) || !p->name || !lk->get)
+    if (!p->name || !lk->get)
         return NULL;
-    const struct kgc_api_obj *obj = lk->get(
-        lk->ctx, KGC_API_GATEWAY, status_or(p->namespace, route->obj.meta.namespace), p->name);
+    const char *ns = status_or(p->namespace, route->obj.meta.namespace), *name = p->name;
+    const struct kgc_api_obj *set_obj = NULL;
+    if (parent_is_set_kind(p)) {
+        /* a ListenerSet parent: the set's Gateway, merged with its sets (whether this set is
+         * among them decides the parentRef's fate in status_eval_parent) */
+        set_obj = lk->get(lk->ctx, KGC_API_LISTENERSET, ns, name);
+        const struct kgc_api_listenerset *set = kgc_api_as_listenerset(set_obj);
+        const struct kgc_api_parent_ref *sp = set ? &set->parent_ref : NULL;
+        if (!sp || !sp->name ||
+            !status_streq(status_or(sp->group, KGC_STATUS_GROUP), KGC_STATUS_GROUP) ||
+            !status_streq(status_or(sp->kind, "Gateway"), "Gateway")) {
+            kgc_api_obj_unref(set_obj);
+            return NULL;
+        }
+        ns = status_or(sp->namespace, set->obj.meta.namespace);
+        name = sp->name;
+    } else if (!parent_is_gateway_kind(p)) {
+        return NULL;
+    }
+    const struct kgc_api_obj *obj = lk->get(lk->ctx, KGC_API_GATEWAY, ns, name);
+    kgc_api_obj_unref(set_obj); /* only its parentRef's strings were used, before this point */
     const struct kgc_api_gateway *gw = kgc_api_as_gateway(obj);
     if (!gw || !status_class_owned(o, lk, gw->gateway_class_name, NULL, NULL, 0)) {
         kgc_api_obj_unref(obj);
         return NULL;
     }
-    return gw;
+    const struct kgc_api_gateway *merged = kgc_status_gateway_merged(lk, gw);
+    kgc_api_obj_unref(obj);
+    return merged;
 }
 
 /* While the verdict is pending, the one the route's status already carries at this generation:
@@ -389,7 +440,7 @@ void status_route_verdict(const struct kgc_status_options *o, const struct kgc_a
         last_written_verdict(o, route, v);
 }
 
-/* Whether listener l of a Gateway in gw_ns admits routes from route_ns. */
+/* Whether listener l of a Gateway (or ListenerSet) in gw_ns admits routes from route_ns. */
 static bool namespace_allowed(const struct kgc_status_lookup *lk, const struct kgc_api_listener *l,
                               const char *gw_ns, const char *route_ns)
 {
@@ -429,8 +480,20 @@ static void eval_parent_listeners(const struct kgc_status_lookup *lk,
     uint32_t n =
         gw->n_listeners < KGC_STATUS_MAX_LISTENERS ? gw->n_listeners : KGC_STATUS_MAX_LISTENERS;
     uint64_t candidates = 0, allowed = 0, matched = 0;
+    /* A Gateway parentRef reaches the Gateway's own listeners, a ListenerSet parentRef that
+     * set's (listenerset-http-routing.go: a route of the Gateway is not served on the sets'
+     * hostnames). The messages name the parent as the route names it. */
+    bool to_set = parent_is_set_kind(p);
+    const char *kind_name = to_set ? "ListenerSet" : "Gateway";
+    if (to_set) {
+        gw_ns = status_or(p->namespace, route->obj.meta.namespace);
+        gw_name = status_or(p->name, "");
+    }
     for (uint32_t i = 0; i < n; i++) {
         const struct kgc_api_listener *l = &gw->listeners[i];
+        const struct kgc_api_listenerset *origin = kgc_api_listener_origin(gw, i);
+        if (to_set ? !status_parent_names_set(route, p, origin) : origin != NULL)
+            continue;
         if (p->section_name && !status_streq(l->name, p->section_name))
             continue;
         if (p->port && l->port != p->port)
@@ -439,19 +502,23 @@ static void eval_parent_listeners(const struct kgc_status_lookup *lk,
     }
     if (!candidates) {
         out->reason = KGC_STATUS_R_NO_MATCHING_PARENT;
-        if (p->section_name && p->port)
+        if (to_set && !status_parent_names_merged(route, p, gw))
             snprintf(out->message, sizeof(out->message),
-                     "Gateway %s/%s has no listener named %s on port %d", gw_ns, gw_name,
+                     "ListenerSet %s/%s is not attached to Gateway %s/%s (see its status)", gw_ns,
+                     gw_name, gw->obj.meta.namespace, gw->obj.meta.name);
+        else if (p->section_name && p->port)
+            snprintf(out->message, sizeof(out->message),
+                     "%s %s/%s has no listener named %s on port %d", kind_name, gw_ns, gw_name,
                      p->section_name, p->port);
         else if (p->section_name)
-            snprintf(out->message, sizeof(out->message), "Gateway %s/%s has no listener named %s",
-                     gw_ns, gw_name, p->section_name);
+            snprintf(out->message, sizeof(out->message), "%s %s/%s has no listener named %s",
+                     kind_name, gw_ns, gw_name, p->section_name);
         else if (p->port)
-            snprintf(out->message, sizeof(out->message), "Gateway %s/%s has no listener on port %d",
-                     gw_ns, gw_name, p->port);
+            snprintf(out->message, sizeof(out->message), "%s %s/%s has no listener on port %d",
+                     kind_name, gw_ns, gw_name, p->port);
         else
-            snprintf(out->message, sizeof(out->message), "Gateway %s/%s has no listeners", gw_ns,
-                     gw_name);
+            snprintf(out->message, sizeof(out->message), "%s %s/%s has no listeners", kind_name,
+                     gw_ns, gw_name);
         return;
     }
     for (uint32_t i = 0; i < n; i++) {
@@ -465,14 +532,17 @@ static void eval_parent_listeners(const struct kgc_status_lookup *lk,
         bool kind_ok = false;
         for (uint32_t k = 0; k < n_kinds; k++)
             kind_ok = kind_ok || status_streq(kinds[k].kind, status_route_kind_name(route));
-        if (kind_ok && namespace_allowed(lk, l, gw_ns, route->obj.meta.namespace))
+        const struct kgc_api_listenerset *origin = kgc_api_listener_origin(gw, i);
+        if (kind_ok &&
+            namespace_allowed(lk, l, origin ? origin->obj.meta.namespace : gw->obj.meta.namespace,
+                              route->obj.meta.namespace))
             allowed |= UINT64_C(1) << i;
     }
     if (!allowed) {
         out->reason = KGC_STATUS_R_NOT_ALLOWED_BY_LISTENERS;
         snprintf(out->message, sizeof(out->message),
-                 "no matching listener of Gateway %s/%s allows a%s %s from namespace %s", gw_ns,
-                 gw_name, route->obj.kind == KGC_API_GRPCROUTE ? "" : "n",
+                 "no matching listener of %s %s/%s allows a%s %s from namespace %s", kind_name,
+                 gw_ns, gw_name, route->obj.kind == KGC_API_GRPCROUTE ? "" : "n",
                  status_route_kind_name(route), route->obj.meta.namespace);
         return;
     }
@@ -484,8 +554,8 @@ static void eval_parent_listeners(const struct kgc_status_lookup *lk,
     if (!matched) {
         out->reason = KGC_STATUS_R_NO_MATCHING_HOSTNAME;
         snprintf(out->message, sizeof(out->message),
-                 "no hostname of the route intersects a listener hostname of Gateway %s/%s", gw_ns,
-                 gw_name);
+                 "no hostname of the route intersects a listener hostname of %s %s/%s", kind_name,
+                 gw_ns, gw_name);
         return;
     }
     out->accepted = true;
@@ -496,8 +566,8 @@ static void eval_parent_listeners(const struct kgc_status_lookup *lk,
         if (matched & (UINT64_C(1) << i))
             status_append_name(names, sizeof(names), gw->listeners[i].name);
     }
-    snprintf(out->message, sizeof(out->message), "accepted by Gateway %s/%s on listener(s) %s",
-             gw_ns, gw_name, names);
+    snprintf(out->message, sizeof(out->message), "accepted by %s %s/%s on listener(s) %s",
+             kind_name, gw_ns, gw_name, names);
 }
 
 /* ---- HTTPRoute and GRPCRoute on one listener ------------------------------------------------- */
@@ -552,7 +622,7 @@ static bool kind_conflict_visit(const struct kgc_api_obj *obj, void *ctx)
     if (!b || b->obj.kind == q->route->obj.kind || !route_first(b, q->route))
         return true;
     for (uint32_t i = 0; i < b->n_parent_refs && q->listeners; i++) {
-        if (!status_parent_names_gateway(b, &b->parent_refs[i], q->gw))
+        if (!status_parent_names_merged(b, &b->parent_refs[i], q->gw))
             continue;
         struct status_parent_eval ev;
         eval_parent_listeners(q->lk, b, &b->parent_refs[i], q->gw, &ev);

@@ -66,7 +66,18 @@ bool status_parent_names_gateway(const struct kgc_api_httproute *route,
                                  const struct kgc_api_parent_ref *p,
                                  const struct kgc_api_gateway *gw);
 
-/* The Gateway p resolves to when it is a Gateway of a class kgc owns: a NEW reference the
+/* True when parent ref p of route names ListenerSet set (group/namespace defaults applied). */
+bool status_parent_names_set(const struct kgc_api_httproute *route,
+                             const struct kgc_api_parent_ref *p,
+                             const struct kgc_api_listenerset *set);
+
+/* True when p names merged Gateway gw or one of the ListenerSets merged into it. */
+bool status_parent_names_merged(const struct kgc_api_httproute *route,
+                                const struct kgc_api_parent_ref *p,
+                                const struct kgc_api_gateway *gw);
+
+/* The Gateway p resolves to when it is a Gateway of a class kgc owns (or a ListenerSet whose
+ * parent is one), merged with its ListenerSets (kgc_status_gateway_merged): a NEW reference the
  * caller drops, or NULL. */
 const struct kgc_api_gateway *status_parent_gateway(const struct kgc_status_options *o,
                                                     const struct kgc_status_lookup *lk,

@@ -172,9 +172,7 @@ const struct kgc_api_obj *tr_backend_client_secret(struct tr_ctx *c,
     const struct kgc_api_obj *found = NULL;
     for (size_t i = 0; i < n && !found; i++) {
         const struct kgc_api_obj *o =
-            c->lk->get ? c->lk->get(c->lk->ctx, KGC_API_GATEWAY, att[i].gateway_namespace,
-                                    att[i].gateway_name)
-                       : NULL;
+            tr_gateway_get(c, att[i].gateway_namespace, att[i].gateway_name);
         const struct kgc_api_gateway *gw = kgc_api_as_gateway(o);
         char why[KGC_STATUS_MSG_MAX];
         if (gw)

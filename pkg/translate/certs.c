@@ -46,15 +46,20 @@ static struct cert *listener_cert(struct cert_ctx *x, const struct kgc_api_gatew
     const struct kgc_api_object_ref *ref = &gw->listeners[li].tls->certificate_refs[k];
     const char *gns = gw->obj.meta.namespace, *gname = gw->obj.meta.name;
     const char *lname = gw->listeners[li].name ? gw->listeners[li].name : "";
-    const char *ns = ref->namespace ? ref->namespace : gns, *name = ref->name ? ref->name : "";
+    /* a ListenerSet listener's references are the set's (its namespace, its ReferenceGrants) */
+    const struct kgc_api_listenerset *origin = kgc_api_listener_origin(gw, li);
+    const char *from_ns = origin ? origin->obj.meta.namespace : gns;
+    const char *from_kind = origin ? "ListenerSet" : "Gateway";
+    const char *ns = ref->namespace ? ref->namespace : from_ns, *name = ref->name ? ref->name : "";
 #define GW_NOTE(...)                                                                               \
     tr_problem(c, KGC_API_GATEWAY, gns, gname, -1, -1, KGC_TRANSLATE_NOTE, __VA_ARGS__)
     if ((ref->group && ref->group[0]) || (ref->kind && strcmp(ref->kind, "Secret") != 0)) {
         GW_NOTE("listener %s certificateRefs[%u] is not a core Secret: no certificate", lname, k);
         return NULL;
     }
-    if (strcmp(ns, gns) != 0 &&
-        !kgc_status_reference_granted(c->lk, TR_GW_GROUP, "Gateway", gns, "", "Secret", ns, name)) {
+    if (strcmp(ns, from_ns) != 0 &&
+        !kgc_status_reference_granted(c->lk, TR_GW_GROUP, from_kind, from_ns, "", "Secret", ns,
+                                      name)) {
         GW_NOTE("listener %s certificateRefs[%u]: Secret %s/%s is not permitted by a "
                 "ReferenceGrant: no certificate",
                 lname, k, ns, name);

@@ -227,8 +227,33 @@ void tr_collect(struct tr_ctx *c, enum kgc_api_kind kind, struct kgc_base_vec *o
     void *ctx[2] = {out, c};
     if (c->lk->foreach)
         c->lk->foreach (c->lk->ctx, kind, NULL, collect_visit, ctx);
+    for (size_t i = 0; kind == KGC_API_GATEWAY && i < out->n; i++) {
+        /* Gateways come merged with their ListenerSets (listener indexes are the merged ones) */
+        const struct kgc_api_gateway *m =
+            kgc_status_gateway_merged(c->lk, kgc_api_as_gateway(out->v[i]));
+        if (!m) {
+            c->oom = true;
+            continue;
+        }
+        kgc_api_obj_unref(out->v[i]);
+        out->v[i] = (void *)&m->obj;
+    }
     if (out->n > 1)
         qsort(out->v, out->n, sizeof(*out->v), cmp_obj_key);
+}
+
+const struct kgc_api_obj *tr_gateway_get(struct tr_ctx *c, const char *ns, const char *name)
+{
+    const struct kgc_api_obj *o =
+        c->lk->get ? c->lk->get(c->lk->ctx, KGC_API_GATEWAY, ns, name) : NULL;
+    const struct kgc_api_gateway *gw = kgc_api_as_gateway(o);
+    if (!gw)
+        return o;
+    const struct kgc_api_gateway *m = kgc_status_gateway_merged(c->lk, gw);
+    kgc_api_obj_unref(o);
+    if (!m)
+        c->oom = true;
+    return m ? &m->obj : NULL;
 }
 
 void tr_release_all(struct kgc_base_vec *v)

@@ -426,7 +426,7 @@ static void isolation(struct tr_ctx *c, const struct route_ctx *rc, const char *
     }
     for (size_t i = 0; i < n; i++) {
         const struct kgc_api_obj *o =
-            c->lk->get(c->lk->ctx, KGC_API_GATEWAY, att[i].gateway_namespace, att[i].gateway_name);
+            tr_gateway_get(c, att[i].gateway_namespace, att[i].gateway_name);
         const struct kgc_api_gateway *gw = kgc_api_as_gateway(o);
         uint16_t port = 0;
         if (!gw || !tr_served_listener(c, gw, att[i].listener_index, &port) || !port) {

@@ -222,7 +222,7 @@ static bool route_attach(struct route_ctx *rc)
     bool any = false;
     for (size_t i = 0; i < n; i++) {
         const struct kgc_api_obj *o =
-            c->lk->get(c->lk->ctx, KGC_API_GATEWAY, att[i].gateway_namespace, att[i].gateway_name);
+            tr_gateway_get(c, att[i].gateway_namespace, att[i].gateway_name);
         const struct kgc_api_gateway *gw = kgc_api_as_gateway(o);
         uint32_t li = att[i].listener_index;
         if (!gw || li >= gw->n_listeners ||

@@ -228,6 +228,10 @@ json_object *tr_obj_tags(struct tr_ctx *c, enum kgc_api_kind kind, const struct 
 /* Every object of kind in the snapshot, referenced, sorted by key, appended to out (c->oom on
  * allocation failure). */
 void tr_collect(struct tr_ctx *c, enum kgc_api_kind kind, struct kgc_base_vec *out);
+/* Gateway ns/name merged with its ListenerSets (kgc_status_gateway_merged): a NEW reference, or
+ * NULL (none; c->oom when out of memory). tr_collect() of KGC_API_GATEWAY gives merged ones too:
+ * attachments' listener indexes are the merged Gateway's. */
+const struct kgc_api_obj *tr_gateway_get(struct tr_ctx *c, const char *ns, const char *name);
 /* Drops the references tr_collect() took and frees the array. */
 void tr_release_all(struct kgc_base_vec *v);
 

@@ -558,6 +558,137 @@ gateway $INFRA/backend-namespaces | L[http].attached=0
 gateway $INFRA/same-namespace-with-https-listener | L[https].attached=0; L[https-with-hostname].attached=0
 EOF
 
+# === lset: ListenerSet (v1.6.1 conformance/tests/listenerset-*.go) ===============================
+# Its CRD is in crds-more (optional for kgc: picked up within its 5 s re-list once installed). One
+# group per test, applied alone and deleted after (their Gateways and sets would meet otherwise).
+k apply --server-side -f "$GWAPI/crds-more/gateway.networking.k8s.io_listenersets.yaml" >/dev/null &&
+    k wait --for=condition=Established crd listenersets.gateway.networking.k8s.io --timeout=30s \
+        >/dev/null || bad "ListenerSet CRD applied and established"
+# lsok LISTENER...: a ListenerSet listener that is fine (what generateAcceptedListenerConditions
+# and the HTTP listeners' supportedKinds expect).
+lsok() {
+    local l
+    for l; do
+        printf 'L[%s].Accepted=True; L[%s].ResolvedRefs=True; L[%s].Programmed=True; ' "$l" "$l" "$l"
+        printf 'L[%s].Conflicted=False/NoConflicts; L[%s].kinds=%s; ' "$l" "$l" "$HK"
+    done
+}
+# lsconf LISTENER REASON: a listener that lost to one of higher precedence
+lsconf() {
+    printf 'L[%s].Accepted=False/%s; L[%s].Programmed=False/%s; L[%s].Conflicted=True/%s; ' \
+        "$1" "$2" "$1" "$2" "$1" "$2"
+}
+LS_OK='Accepted=True/Accepted; Programmed=True/Programmed'
+LS_NOT='Accepted=False/NotAllowed; Programmed=False/NotAllowed'
+LS_BAD='Accepted=False/ListenersNotValid; Programmed=False/ListenersNotValid'
+apply listenerset-allowed-namespace-none
+check listenerset-allowed-namespace-none <<EOF
+gateway $INFRA/gateway-does-not-allow-listenerset | Accepted=True; attachedListenerSets=0
+listenerset $INFRA/listenerset-not-allowed | $LS_NOT
+EOF
+delete listenerset-allowed-namespace-none
+apply listenerset-default-not-allowed
+check listenerset-default-not-allowed <<EOF
+gateway $INFRA/gateway-default-does-not-allow-listenerset | Accepted=True; attachedListenerSets=0
+listenerset $INFRA/listenerset-default-not-allowed | $LS_NOT
+EOF
+delete listenerset-default-not-allowed
+apply listenerset-allowed-namespace-same
+check listenerset-allowed-namespace-same <<EOF
+gateway $INFRA/gateway-allows-listenerset-in-same-namespace | Accepted=True; attachedListenerSets=1
+listenerset $INFRA/listenerset-in-same-namespace | $LS_OK; $(lsok listenerset-in-same-namespace-listener)
+listenerset gateway-api-listenerset-not-allowed-ns/listenerset-in-different-namespace | $LS_NOT
+EOF
+delete listenerset-allowed-namespace-same
+apply listenerset-allowed-namespace-selector
+check listenerset-allowed-namespace-selector <<EOF
+gateway $INFRA/gateway-allows-listenerset-in-selected-namespace | Accepted=True; attachedListenerSets=1
+listenerset gateway-api-listenerset-selector-allowed-ns/listenerset-in-selected-namespace | $LS_OK; $(lsok listenerset-in-selected-namespace-listener)
+listenerset gateway-api-listenerset-selector-not-allowed-ns/listenerset-not-in-selected-namespace | $LS_NOT
+EOF
+delete listenerset-allowed-namespace-selector
+apply listenerset-allowed-routes-namespaces
+LSN=listenerset-test-allowed-routes-namespaces
+LSX=gateway-api-ls-cross-ns/listenerset-test-allowed-routes-cross-ns
+LR=listener-set-listener-allowed-routes
+check listenerset-allowed-routes-namespaces <<EOF
+gateway $INFRA/gateway-with-listener-sets-test-allowed-routes | Accepted=True; attachedListenerSets=2
+httproute $INFRA/route-in-same-namespace | parents=1; $(pok $INFRA/$LSN)
+httproute gateway-api-routes-allowed-ns/route-in-selected-namespace | parents=1; $(pok $INFRA/$LSN)
+httproute gateway-api-routes-not-allowed-ns/route-not-in-selected-namespace | parents=1; $(pok $INFRA/$LSN)
+listenerset $INFRA/$LSN | $LS_OK; $(lsok $LR-all $LR-same $LR-selector) L[$LR-all].attached=3; L[$LR-same].attached=1; L[$LR-selector].attached=1
+httproute gateway-api-ls-cross-ns/route-in-listenerset-namespace | parents=1; $(pok $LSX)
+httproute $INFRA/route-in-gateway-namespace | P[$LSX].Accepted=False/NotAllowedByListeners
+listenerset $LSX | $LS_OK; $(lsok $LR-cross-ns-same) L[$LR-cross-ns-same].attached=1
+EOF
+delete listenerset-allowed-routes-namespaces
+apply listenerset-allowed-routes-supported-kinds
+check listenerset-allowed-routes-supported-kinds <<EOF
+gateway $INFRA/gateway-with-listener-sets-test-supported-route-kinds | Accepted=True
+listenerset $INFRA/listenerset-test-allowed-routes-supported-kinds | L[$LR-tls-only].ResolvedRefs=False/InvalidRouteKinds
+EOF
+delete listenerset-allowed-routes-supported-kinds
+apply listenerset-dual-parentref-independence
+check listenerset-dual-parentref-independence <<EOF
+gateway $INFRA/gateway-dual-parentref | Accepted=True; attachedListenerSets=1
+listenerset $INFRA/ls-dual-parentref | $LS_OK; $(lsok ls-dual-parentref-listener) L[ls-dual-parentref-listener].attached=2
+httproute $INFRA/route-dual-parentref-both | parents=2; P[gateway-dual-parentref].Accepted=True; P[ls-dual-parentref].Accepted=True
+httproute $INFRA/route-dual-parentref-one | parents=2; P[$INFRA/gateway-dual-parentref/ls-dual-parentref-listener].Accepted=False/NoMatchingParent; $(pok $INFRA/ls-dual-parentref/ls-dual-parentref-listener)
+EOF
+delete listenerset-dual-parentref-independence
+apply listenerset-gateway-parent-section-name-not-found
+check listenerset-gateway-parent-section-name-not-found <<EOF
+gateway $INFRA/gateway-section-name | Accepted=True; attachedListenerSets=1
+httproute $INFRA/route-via-listenerset | parents=1; $(pok $INFRA/listenerset-section-name/ls-only-listener)
+listenerset $INFRA/listenerset-section-name | $(lsok ls-only-listener)
+httproute $INFRA/route-via-gateway | P[$INFRA/gateway-section-name/ls-only-listener].Accepted=False/NoMatchingParent
+EOF
+delete listenerset-gateway-parent-section-name-not-found
+for kind in hostname protocol; do
+    R=HostnameConflict
+    [[ $kind == protocol ]] && R=ProtocolConflict
+    C=$kind-conflict-with-gateway-listener
+    S=$kind-conflict-with-listener-set-listener
+    P=listenerset-with-$kind-conflict-with
+    apply listenerset-$kind-conflict
+    check listenerset-$kind-conflict <<EOF
+gateway $INFRA/gateway-with-listenerset-$kind-conflict | Accepted=True; $(lok gateway-listener $C) L[$C].Conflicted=False/NoConflicts; attachedListenerSets=2
+listenerset $INFRA/$P-gateway-1 | Accepted=True; Programmed=True/Programmed; $(lsok listener-set-1-listener $S) $(lsconf $C $R)
+listenerset $INFRA/$P-gateway-2 | $LS_BAD; $(lsconf $C $R)
+listenerset $INFRA/$P-listener-set-1 | Accepted=True; Programmed=True/Programmed; $(lsok listener-set-2-listener) $(lsconf $S $R)
+listenerset $INFRA/$P-listener-set-2 | $LS_BAD; $(lsconf $S $R)
+EOF
+    delete listenerset-$kind-conflict
+done
+apply listenerset-reference-grant
+check listenerset-reference-grant <<EOF
+gateway $INFRA/gateway-with-listener-sets-test-reference-grant | Accepted=True
+listenerset $INFRA/listenerset-with-reference-grant | Accepted=True; Programmed=True; L[listenerset-with-reference-grant-listener].ResolvedRefs=True
+listenerset gateway-api-listener-sets-test-reference-grant-ns/listenerset-without-reference-grant | $LS_BAD; L[listenerset-without-reference-grant-listener].ResolvedRefs=False/RefNotPermitted
+EOF
+delete listenerset-reference-grant
+apply listenerset-route-status-scoped-to-parentref
+check listenerset-route-status-scoped-to-parentref <<EOF
+gateway $INFRA/gateway-parentref | Accepted=True; attachedListenerSets=1
+listenerset $INFRA/listenerset-parentref | $(lsok listenerset-parentref-listener) L[listenerset-parentref-listener].attached=1
+httproute $INFRA/route-parentref-gwonly | parents=1; P[gateway-parentref].Accepted=True
+httproute $INFRA/route-parentref-lsonly | parents=1; $(pok listenerset-parentref)
+EOF
+delete listenerset-route-status-scoped-to-parentref
+apply listenerset-http-routing
+LH=listener-set-http-routing
+check listenerset-http-routing <<EOF
+gateway $INFRA/gateway-with-listener-sets-http-routing | $GW_OK; attachedListenerSets=2; L[gateway-listener-1].attached=3; L[gateway-listener-2].attached=2
+httproute $INFRA/attaches-to-all-listeners | parents=3; $(pok gateway-with-listener-sets-http-routing $LH-1 $LH-2)
+httproute $INFRA/gateway-route | parents=1; $(pok gateway-with-listener-sets-http-routing)
+httproute $INFRA/gateway-section-route | parents=1; $(pok $INFRA/gateway-with-listener-sets-http-routing/gateway-listener-1)
+httproute $INFRA/$LH-1-route | parents=1; $(pok $LH-1)
+listenerset $INFRA/$LH-1 | $LS_OK; $(lsok $LH-1-listener-1 $LH-1-listener-2) L[$LH-1-listener-1].attached=3; L[$LH-1-listener-2].attached=2
+listenerset $INFRA/$LH-2 | $LS_OK; $(lsok $LH-2-listener-1 $LH-2-listener-2) L[$LH-2-listener-1].attached=2; L[$LH-2-listener-2].attached=2
+EOF
+delete listenerset-http-routing
+# === end lset =======================================================================================
+
 # --- kgc itself -----------------------------------------------------------------------------------
 stop_kgc main && ok "kgc stops on SIGTERM with exit 0" || bad "kgc exit status on SIGTERM"
 if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$KGC_LOG" >/dev/null; then

@@ -38,6 +38,17 @@ INVALID_TARGET=192.0.2.1:9
 FLAVOURS=${TRAFFIC_FLAVOURS:-traditional_compatible expressions}
 e2e_bound "${TRAFFIC_BOUND:-170}"
 
+# === lset: ListenerSet (conformance/traffic_lset.json: the listenerset-*.go expectations, merged
+# into the replayed data; the ListenerSet CRD is applied with the others) ===========================
+python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+d["expectations"] += json.load(open(sys.argv[2]))["expectations"]
+json.dump(d, sys.stdout)' "$TRAFFIC" "$DIR/traffic_lset.json" >"$TMP/traffic.json" ||
+    { bad "traffic_lset.json merges"; finish; }
+export TRAFFIC=$TMP/traffic.json
+LSET_CRDS=(-f "$GWAPI/crds-more/gateway.networking.k8s.io_listenersets.yaml")
+# === end lset =====================================================================================
+
 TESTS=$(python3 -c 'import json,sys
 seen=[]
 for x in json.load(open(sys.argv[1]))["expectations"]:
@@ -66,7 +77,8 @@ flavour() {
     write_kubeconfig "$api" "$kc"
     kf() { KUBECONFIG=$kc timeout 60 "$KUBECTL" --cache-dir "$d/kcache" "$@"; }
     manifest() { conformance_manifest "$1" "$CLASS"; }
-    kf apply --server-side -f "$GWAPI/crds/" -f "$GWAPI/crds-more/gateway.networking.k8s.io_grpcroutes.yaml" >/dev/null &&
+    kf apply --server-side -f "$GWAPI/crds/" -f "$GWAPI/crds-more/gateway.networking.k8s.io_grpcroutes.yaml" \
+        "${LSET_CRDS[@]}" >/dev/null &&
         kf wait --for=condition=Established crd --all --timeout=30s >/dev/null || setup_bad "$f: CRDs"
     { gatewayclass_yaml "$CLASS"; kong_proxy_service_yaml "$PROXY_IP" "${p_http##*:}" "${p_https##*:}"; } |
         kf apply -f - >/dev/null || setup_bad "$f: GatewayClass and publish Service"

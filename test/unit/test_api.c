@@ -819,6 +819,83 @@ static void test_backendtlspolicy_fields(void **state)
     kgc_api_obj_unref(o);
 }
 
+/* ListenerSet: parentRef, listener entries as a Gateway's; Gateway allowedListeners and
+ * attachedListenerSets; a merged Gateway holds the set's listeners after its own and keeps both
+ * objects alive until it goes. */
+static void test_listenerset_fields_and_merge(void **state)
+{
+    (void)state;
+    struct kgc_api_obj *go = parse(
+        KGC_API_GATEWAY,
+        "{\"metadata\":{\"name\":\"gw\",\"namespace\":\"a\"},\"spec\":{\"gatewayClassName\":\"c\","
+        "\"allowedListeners\":{\"namespaces\":{\"from\":\"Selector\",\"selector\":{\"matchLabels\":"
+        "{\"t\":\"x\"}}}},\"listeners\":[{\"name\":\"h\",\"port\":80,\"protocol\":\"HTTP\"}]},"
+        "\"status\":{\"attachedListenerSets\":3}}");
+    const struct kgc_api_gateway *gw = kgc_api_as_gateway(go);
+    assert_string_equal(gw->allowed_listeners->namespaces_from, "Selector");
+    assert_int_equal(gw->allowed_listeners->selector->n_match_labels, 1);
+    assert_int_equal(gw->attached_listener_sets, 3);
+    assert_int_equal(kgc_api_gateway_own_listeners(gw), 1);
+    struct kgc_api_obj *so = parse(
+        KGC_API_LISTENERSET,
+        "{\"metadata\":{\"name\":\"ls\",\"namespace\":\"b\"},\"spec\":{\"parentRef\":{\"name\":"
+        "\"gw\",\"namespace\":\"a\"},\"listeners\":[{\"name\":\"x\",\"port\":443,\"protocol\":"
+        "\"HTTPS\",\"hostname\":\"x.example.com\",\"tls\":{\"certificateRefs\":[{\"name\":\"c\"}]}}"
+        ","
+        "{\"name\":\"y\",\"port\":80,\"protocol\":\"HTTP\"}]},\"status\":{\"conditions\":[{"
+        "\"type\":"
+        "\"Accepted\",\"status\":\"True\",\"reason\":\"Accepted\"}],\"listeners\":[{\"name\":\"x\","
+        "\"attachedRoutes\":2}]}}");
+    const struct kgc_api_listenerset *set = kgc_api_as_listenerset(so);
+    assert_non_null(set);
+    assert_null(kgc_api_as_gateway(so));
+    assert_string_equal(set->parent_ref.name, "gw");
+    assert_string_equal(set->parent_ref.namespace, "a");
+    assert_null(set->parent_ref.kind);
+    assert_int_equal(set->n_listeners, 2);
+    assert_string_equal(set->listeners[0].tls->certificate_refs[0].name, "c");
+    assert_int_equal(set->n_conditions, 1);
+    assert_int_equal(set->listener_status[0].attached_routes, 2);
+    char *s = emit(so);
+    assert_non_null(strstr(s, "\"kind\":\"ListenerSet\""));
+    assert_non_null(strstr(s, "\"parentRef\":{\"namespace\":\"a\",\"name\":\"gw\"}"));
+    free(s);
+    s = emit(go);
+    assert_non_null(strstr(s, "\"allowedListeners\":{\"namespaces\":{\"from\":\"Selector\""));
+    assert_non_null(strstr(s, "\"attachedListenerSets\":3"));
+    free(s);
+
+    const struct kgc_api_gateway *m = NULL;
+    assert_int_equal(kgc_api_gateway_merge(gw, &set, 1, 64, &m), 0);
+    kgc_api_obj_unref(go); /* the merged Gateway keeps both alive */
+    kgc_api_obj_unref(so);
+    assert_int_equal(m->obj.kind, KGC_API_GATEWAY);
+    assert_string_equal(m->obj.meta.key, "a/gw");
+    assert_int_equal(m->n_listeners, 3);
+    assert_int_equal(kgc_api_gateway_own_listeners(m), 1);
+    assert_null(kgc_api_listener_origin(m, 0));
+    assert_ptr_equal(kgc_api_listener_origin(m, 1), set);
+    assert_string_equal(m->listeners[2].name, "y");
+    kgc_api_obj_unref(&m->obj);
+
+    /* a cap leaves the extra listeners out */
+    go = parse(KGC_API_GATEWAY,
+               "{\"metadata\":{\"name\":\"g\",\"namespace\":\"a\"},\"spec\":{"
+               "\"listeners\":[{\"name\":\"h\",\"port\":80,\"protocol\":\"HTTP\"}]}}");
+    so = parse(KGC_API_LISTENERSET,
+               "{\"metadata\":{\"name\":\"s\",\"namespace\":\"a\"},\"spec\":{\"parentRef\":{"
+               "\"name\":\"g\"},\"listeners\":[{\"name\":\"p\",\"port\":81,\"protocol\":\"HTTP\"},"
+               "{\"name\":\"q\",\"port\":82,\"protocol\":\"HTTP\"}]}}");
+    set = kgc_api_as_listenerset(so);
+    assert_int_equal(kgc_api_as_gateway(go)->attached_listener_sets, -1);
+    assert_int_equal(kgc_api_gateway_merge(kgc_api_as_gateway(go), &set, 1, 2, &m), 0);
+    assert_int_equal(m->n_listeners, 2);
+    assert_string_equal(m->listeners[1].name, "p");
+    kgc_api_obj_unref(&m->obj);
+    kgc_api_obj_unref(go);
+    kgc_api_obj_unref(so);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -837,6 +914,7 @@ int main(void)
         cmocka_unit_test(test_kinds_and_refs),
         cmocka_unit_test(test_configmap_keeps_only_ca_bundles),
         cmocka_unit_test(test_backendtlspolicy_fields),
+        cmocka_unit_test(test_listenerset_fields_and_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1126,6 +1126,270 @@ static void test_backendtlspolicy_patch(void **state)
     }
 }
 
+/* ---- ListenerSet ---------------------------------------------------------------------------- */
+
+static const struct kgc_api_listenerset *lset(struct fixture_env *env, const char *ns,
+                                              const char *name)
+{
+    const struct kgc_api_listenerset *s =
+        kgc_api_as_listenerset(fixture_set_find(env->set, KGC_API_LISTENERSET, ns, name));
+    if (!s)
+        fail_msg("no ListenerSet %s/%s", ns, name);
+    return s;
+}
+
+static void compute_set(struct fixture_env *env, const char *ns, const char *name,
+                        struct kgc_status_listenerset *out)
+{
+    struct kgc_err err = {0};
+    if (kgc_status_listenerset_compute(&env->o, &env->lk, lset(env, ns, name), out, &err) != 0)
+        fail_msg("compute %s/%s: %s", ns, name, err.msg);
+    assert_true(out->owned);
+}
+
+static const struct kgc_status_listener *set_listener(const struct kgc_status_listenerset *s,
+                                                      const char *name)
+{
+    for (uint32_t i = 0; i < s->n_listeners; i++)
+        if (strcmp(s->listeners[i].name, name) == 0)
+            return &s->listeners[i];
+    fail_msg("no listener %s", name);
+    return NULL;
+}
+
+static void expect_set_listener(const struct kgc_status_listenerset *s, const char *name,
+                                const char *type, const char *status, const char *reason)
+{
+    const struct kgc_status_listener *l = set_listener(s, name);
+    expect_cond(l->conditions, l->n_conditions, type, status, reason);
+}
+
+/* allowedListeners decides: None (explicit or by default) admits no set, Same only the
+ * Gateway's namespace, Selector the labelled namespaces (listenerset-allowed-namespace-*.go). */
+static void test_listenerset_allowed_namespaces(void **state)
+{
+    struct fixture_env *env = *state;
+    load(env, "listenerset-allowed-namespace-none.yaml");
+    load(env, "listenerset-default-not-allowed.yaml");
+    load(env, "listenerset-allowed-namespace-same.yaml");
+    load(env, "listenerset-allowed-namespace-selector.yaml");
+    static const struct {
+        const char *ns, *name, *gw;
+        bool allowed;
+    } cases[] = {
+        {INFRA, "listenerset-not-allowed", "gateway-does-not-allow-listenerset", false},
+        {INFRA, "listenerset-default-not-allowed", "gateway-default-does-not-allow-listenerset",
+         false},
+        {INFRA, "listenerset-in-same-namespace", "gateway-allows-listenerset-in-same-namespace",
+         true},
+        {"gateway-api-listenerset-not-allowed-ns", "listenerset-in-different-namespace", NULL,
+         false},
+        {"gateway-api-listenerset-selector-allowed-ns", "listenerset-in-selected-namespace",
+         "gateway-allows-listenerset-in-selected-namespace", true},
+        {"gateway-api-listenerset-selector-not-allowed-ns", "listenerset-not-in-selected-namespace",
+         NULL, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct kgc_status_listenerset d;
+        compute_set(env, cases[i].ns, cases[i].name, &d);
+        const char *r = cases[i].allowed ? KGC_STATUS_R_ACCEPTED : KGC_STATUS_R_NOT_ALLOWED;
+        expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED,
+                    cases[i].allowed ? "True" : "False", r);
+        expect_cond(d.conditions, d.n_conditions, KGC_STATUS_PROGRAMMED,
+                    cases[i].allowed ? "True" : "False",
+                    cases[i].allowed ? KGC_STATUS_R_PROGRAMMED : KGC_STATUS_R_NOT_ALLOWED);
+        assert_int_equal(d.n_listeners, cases[i].allowed ? 1 : 0);
+        for (uint32_t k = 0; k < d.n_listeners; k++) {
+            expect_cond(d.listeners[k].conditions, d.listeners[k].n_conditions, KGC_STATUS_ACCEPTED,
+                        "True", KGC_STATUS_R_ACCEPTED);
+            expect_cond(d.listeners[k].conditions, d.listeners[k].n_conditions,
+                        KGC_STATUS_PROGRAMMED, "True", KGC_STATUS_R_PROGRAMMED);
+        }
+        kgc_status_listenerset_release(&d);
+        if (!cases[i].gw)
+            continue;
+        struct kgc_status_gateway g;
+        compute(env, cases[i].gw, &g);
+        expect_cond(g.conditions, g.n_conditions, KGC_STATUS_ACCEPTED, "True",
+                    KGC_STATUS_R_ACCEPTED);
+        assert_int_equal(g.attached_listener_sets, cases[i].allowed ? 1 : 0);
+        assert_int_equal(g.n_listeners, 1); /* the Gateway's status lists its own only */
+        kgc_status_gateway_release(&g);
+    }
+}
+
+/* A set listener not distinct from a listener of higher precedence (the Gateway's, then older
+ * sets', then by namespace/name) loses alone, with the conflict's reason; a set whose listeners
+ * all lost is not accepted (listenerset-hostname-conflict.go, -protocol-conflict.go). */
+static void test_listenerset_conflict_precedence(void **state)
+{
+    struct fixture_env *env = *state;
+    static const char *const kinds[] = {"hostname", "protocol"};
+    for (size_t k = 0; k < 2; k++) {
+        const char *reason =
+            k == 0 ? KGC_STATUS_R_HOSTNAME_CONFLICT : KGC_STATUS_R_PROTOCOL_CONFLICT;
+        char file[128], gwname[128], c[128], x[128], set[4][128];
+        snprintf(file, sizeof(file), "listenerset-%s-conflict.yaml", kinds[k]);
+        snprintf(gwname, sizeof(gwname), "gateway-with-listenerset-%s-conflict", kinds[k]);
+        snprintf(c, sizeof(c), "%s-conflict-with-gateway-listener", kinds[k]);
+        snprintf(x, sizeof(x), "%s-conflict-with-listener-set-listener", kinds[k]);
+        static const char *const suffix[] = {"gateway-1", "gateway-2", "listener-set-1",
+                                             "listener-set-2"};
+        for (int i = 0; i < 4; i++)
+            snprintf(set[i], sizeof(set[i]), "listenerset-with-%s-conflict-with-%s", kinds[k],
+                     suffix[i]);
+        load(env, file);
+        struct kgc_status_gateway g;
+        compute(env, gwname, &g);
+        expect_listener(&g, c, KGC_STATUS_ACCEPTED, "True", KGC_STATUS_R_ACCEPTED);
+        expect_listener(&g, c, KGC_STATUS_CONFLICTED, "False", KGC_STATUS_R_NO_CONFLICTS);
+        assert_int_equal(g.attached_listener_sets, 2);
+        kgc_status_gateway_release(&g);
+
+        struct kgc_status_listenerset d;
+        compute_set(env, INFRA, set[0], &d);
+        expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED, "True",
+                    KGC_STATUS_R_LISTENERS_NOT_VALID);
+        expect_cond(d.conditions, d.n_conditions, KGC_STATUS_PROGRAMMED, "True",
+                    KGC_STATUS_R_PROGRAMMED);
+        expect_set_listener(&d, "listener-set-1-listener", KGC_STATUS_ACCEPTED, "True",
+                            KGC_STATUS_R_ACCEPTED);
+        expect_set_listener(&d, x, KGC_STATUS_CONFLICTED, "False", KGC_STATUS_R_NO_CONFLICTS);
+        expect_set_listener(&d, c, KGC_STATUS_ACCEPTED, "False", reason);
+        expect_set_listener(&d, c, KGC_STATUS_PROGRAMMED, "False", reason);
+        expect_set_listener(&d, c, KGC_STATUS_CONFLICTED, "True", reason);
+        kgc_status_listenerset_release(&d);
+
+        compute_set(env, INFRA, set[1], &d);
+        expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED, "False",
+                    KGC_STATUS_R_LISTENERS_NOT_VALID);
+        expect_cond(d.conditions, d.n_conditions, KGC_STATUS_PROGRAMMED, "False",
+                    KGC_STATUS_R_LISTENERS_NOT_VALID);
+        expect_set_listener(&d, c, KGC_STATUS_CONFLICTED, "True", reason);
+        kgc_status_listenerset_release(&d);
+
+        compute_set(env, INFRA, set[2], &d);
+        expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED, "True",
+                    KGC_STATUS_R_LISTENERS_NOT_VALID);
+        expect_set_listener(&d, "listener-set-2-listener", KGC_STATUS_ACCEPTED, "True",
+                            KGC_STATUS_R_ACCEPTED);
+        expect_set_listener(&d, x, KGC_STATUS_ACCEPTED, "False", reason);
+        kgc_status_listenerset_release(&d);
+
+        compute_set(env, INFRA, set[3], &d);
+        expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED, "False",
+                    KGC_STATUS_R_LISTENERS_NOT_VALID);
+        expect_set_listener(&d, x, KGC_STATUS_CONFLICTED, "True", reason);
+        kgc_status_listenerset_release(&d);
+    }
+}
+
+/* Routes attach to a set's listeners through a ListenerSet parentRef only, and a Gateway
+ * parentRef reaches the Gateway's own listeners only (listenerset-http-routing.go); the
+ * translator's attachments index the merged listener list. */
+static void test_listenerset_routes(void **state)
+{
+    struct fixture_env *env = *state;
+    load(env, "listenerset-http-routing.yaml");
+    struct kgc_status_gateway g;
+    compute(env, "gateway-with-listener-sets-http-routing", &g);
+    assert_int_equal(g.n_listeners, 2);
+    assert_int_equal(g.n_all_listeners, 6);
+    assert_int_equal(g.attached_listener_sets, 2);
+    assert_int_equal(fixture_listener(&g, "gateway-listener-1")->attached_routes, 3);
+    assert_int_equal(fixture_listener(&g, "gateway-listener-2")->attached_routes, 2);
+    kgc_status_gateway_release(&g);
+
+    struct kgc_status_listenerset d;
+    compute_set(env, INFRA, "listener-set-http-routing-1", &d);
+    assert_int_equal(set_listener(&d, "listener-set-http-routing-1-listener-1")->attached_routes,
+                     3);
+    assert_int_equal(set_listener(&d, "listener-set-http-routing-1-listener-2")->attached_routes,
+                     2);
+    kgc_status_listenerset_release(&d);
+
+    const struct kgc_api_httproute *r = kgc_api_as_route(
+        fixture_set_find(env->set, KGC_API_HTTPROUTE, INFRA, "attaches-to-all-listeners"));
+    assert_non_null(r);
+    struct kgc_status_httproute rs;
+    assert_int_equal(kgc_status_httproute_compute(&env->o, &env->lk, r, &rs, NULL), 0);
+    assert_int_equal(rs.n_parents, 3);
+    for (uint32_t i = 0; i < rs.n_parents; i++)
+        expect_cond(rs.parents[i].conditions, rs.parents[i].n_conditions, KGC_STATUS_ACCEPTED,
+                    "True", KGC_STATUS_R_ACCEPTED);
+    assert_string_equal(rs.parents[1].parent_ref.kind, "ListenerSet");
+    kgc_status_httproute_release(&rs);
+
+    struct kgc_status_attachment *att = NULL;
+    size_t n = 0;
+    r = kgc_api_as_route(fixture_set_find(env->set, KGC_API_HTTPROUTE, INFRA,
+                                          "listener-set-http-routing-1-section-route"));
+    assert_non_null(r);
+    assert_int_equal(kgc_status_httproute_attachments(&env->o, &env->lk, r, &att, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(att[0].gateway_name, "gateway-with-listener-sets-http-routing");
+    assert_string_equal(att[0].listener_name, "listener-set-http-routing-1-listener-1");
+    assert_int_equal(att[0].listener_index, 2); /* after the Gateway's two */
+    free(att);
+
+    /* a Gateway parentRef naming a set's listener matches nothing */
+    load(env, "listenerset-gateway-parent-section-name-not-found.yaml");
+    r = kgc_api_as_route(fixture_set_find(env->set, KGC_API_HTTPROUTE, INFRA, "route-via-gateway"));
+    assert_int_equal(kgc_status_httproute_compute(&env->o, &env->lk, r, &rs, NULL), 0);
+    assert_int_equal(rs.n_parents, 1);
+    expect_cond(rs.parents[0].conditions, rs.parents[0].n_conditions, KGC_STATUS_ACCEPTED, "False",
+                KGC_STATUS_R_NO_MATCHING_PARENT);
+    kgc_status_httproute_release(&rs);
+}
+
+/* A set's certificateRefs need a ReferenceGrant from ListenerSet, not the Gateway's
+ * (listenerset-reference-grant.go). */
+static void test_listenerset_reference_grant(void **state)
+{
+    struct fixture_env *env = *state;
+    load(env, "listenerset-reference-grant.yaml");
+    struct kgc_status_listenerset d;
+    compute_set(env, INFRA, "listenerset-with-reference-grant", &d);
+    expect_set_listener(&d, "listenerset-with-reference-grant-listener", KGC_STATUS_RESOLVED_REFS,
+                        "True", KGC_STATUS_R_RESOLVED_REFS);
+    kgc_status_listenerset_release(&d);
+    compute_set(env, "gateway-api-listener-sets-test-reference-grant-ns",
+                "listenerset-without-reference-grant", &d);
+    expect_cond(d.conditions, d.n_conditions, KGC_STATUS_ACCEPTED, "False",
+                KGC_STATUS_R_LISTENERS_NOT_VALID);
+    expect_set_listener(&d, "listenerset-without-reference-grant-listener",
+                        KGC_STATUS_RESOLVED_REFS, "False", KGC_STATUS_R_REF_NOT_PERMITTED);
+    kgc_status_listenerset_release(&d);
+}
+
+/* The patch writes conditions and listeners with observedGeneration, then nothing once written. */
+static void test_listenerset_patch(void **state)
+{
+    struct fixture_env *env = *state;
+    load(env, "listenerset-allowed-namespace-same.yaml");
+    struct kgc_status_listenerset d;
+    compute_set(env, INFRA, "listenerset-in-same-namespace", &d);
+    json_object *patch = NULL;
+    assert_int_equal(kgc_status_listenerset_patch(&d, NULL, &patch, NULL), 0);
+    assert_non_null(patch);
+    json_object *acc =
+        fixture_json_cond(fixture_json_path(patch, "status.conditions"), KGC_STATUS_ACCEPTED);
+    assert_non_null(acc);
+    json_object *ls = fixture_json_path(patch, "status.listeners");
+    assert_non_null(ls);
+    assert_int_equal(json_object_array_length(ls), 1);
+    const struct kgc_api_obj *obj = fixture_set_patch_status(
+        env->set, KGC_API_LISTENERSET, INFRA, "listenerset-in-same-namespace", patch);
+    json_object_put(patch);
+    assert_non_null(obj);
+    kgc_status_listenerset_release(&d);
+    compute_set(env, INFRA, "listenerset-in-same-namespace", &d);
+    patch = NULL;
+    assert_int_equal(kgc_status_listenerset_patch(&d, NULL, &patch, NULL), 0);
+    assert_null(patch);
+    kgc_status_listenerset_release(&d);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, env_setup, env_teardown)
@@ -1157,6 +1421,11 @@ int main(void)
         T(test_backendtlspolicy_conflicts),
         T(test_backendtlspolicy_invalid_refs_and_sans),
         T(test_backendtlspolicy_patch),
+        T(test_listenerset_allowed_namespaces),
+        T(test_listenerset_conflict_precedence),
+        T(test_listenerset_routes),
+        T(test_listenerset_reference_grant),
+        T(test_listenerset_patch),
     };
 #undef T
     return cmocka_run_group_tests_name("status", tests, NULL, NULL);

@@ -9,8 +9,8 @@ One expectation per line (blank lines and '#' comments skipped):
 
     LABEL | KIND NAMESPACE/NAME | ASSERTION; ASSERTION; ...
 
-KIND is gatewayclass, gateway, httproute, grpcroute or backendtlspolicy (GatewayClass takes just
-NAME). Assertions:
+KIND is gatewayclass, gateway, httproute, grpcroute, backendtlspolicy or listenerset
+(GatewayClass takes just NAME). Assertions:
 
     Type=Status/Reason         object condition (GatewayClass, Gateway): exact status and reason
     Type=Status                ... any reason
@@ -24,6 +24,7 @@ NAME). Assertions:
     parents=N                  number of status.parents entries carrying kgc's controllerName
     P[ns/name].Type=Status/Reason   condition of the parents entry for that Gateway (ns defaults
                                to the route's; append /section to match a sectionName)
+    attachedListenerSets=N     a Gateway's status.attachedListenerSets (absent counts as 0)
     ancestors=N                number of status.ancestors entries carrying kgc's controllerName
     A[ns/name].Type=Status/Reason   condition of a BackendTLSPolicy's ancestors entry for that
                                Gateway (ns defaults to the policy's)
@@ -47,10 +48,12 @@ GROUP = "gateway.networking.k8s.io"
 CONTROLLER = os.environ.get("KGC_CONTROLLER", "konghq.com/kgc-gateway-controller")
 KUBECTL = os.environ.get("KUBECTL", "kubectl")
 KINDS = {"gatewayclass": "GatewayClass", "gateway": "Gateway", "httproute": "HTTPRoute",
-         "grpcroute": "GRPCRoute", "backendtlspolicy": "BackendTLSPolicy"}
+         "grpcroute": "GRPCRoute", "backendtlspolicy": "BackendTLSPolicy",
+         "listenerset": "ListenerSet"}
 ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
 PLURALS = {"GatewayClass": "gatewayclasses", "Gateway": "gateways", "HTTPRoute": "httproutes",
-           "GRPCRoute": "grpcroutes", "BackendTLSPolicy": "backendtlspolicies"}
+           "GRPCRoute": "grpcroutes", "BackendTLSPolicy": "backendtlspolicies",
+           "ListenerSet": "listenersets"}
 KUBECTL_EXTRA = os.environ.get("KUBECTL_ARGS", "").split()
 
 
@@ -160,13 +163,14 @@ def implicit(kind, obj):
     errs = []
     md, st = obj.get("metadata", {}), obj.get("status") or {}
     gen = md.get("generation")
-    if kind in ("GatewayClass", "Gateway"):
+    if kind in ("GatewayClass", "Gateway", "ListenerSet"):
         conds = st.get("conditions") or []
         acc = find_cond(conds, "Accepted")
         if acc is None or (acc.get("reason") == "Pending" and acc.get("status") == "Unknown"):
             return ["status not written by kgc (Accepted %s)" % cond_str(acc)]
         errs += conds_invariants(conds, gen, "")
-    if kind == "Gateway":
+    # a ListenerSet its Gateway does not admit carries no listener statuses
+    if kind == "Gateway" or (kind == "ListenerSet" and st.get("listeners")):
         spec_names = [l.get("name") for l in obj.get("spec", {}).get("listeners") or []]
         got = [l.get("name") for l in st.get("listeners") or []]
         if sorted(spec_names) != sorted(got):
@@ -240,6 +244,9 @@ def evaluate(kind, obj, assertion):
     if key == "ancestors":
         got = len(our_ancestors(obj))
         return [] if got == int(want) else ["ancestors with kgc's controllerName: want %s, got %s" % (want, got)]
+    if key == "attachedListenerSets":
+        got = st.get("attachedListenerSets", 0)
+        return [] if got == int(want) else ["attachedListenerSets: want %s, got %s" % (want, got)]
     if key == "generation":
         got = obj["metadata"].get("generation")
         return [] if got == int(want) else ["generation: want %s, got %s" % (want, got)]
