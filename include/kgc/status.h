@@ -331,6 +331,15 @@ int kgc_status_httproute_attachments(const struct kgc_status_options *o,
                                      struct kgc_status_attachment **out, size_t *n,
                                      struct kgc_err *err);
 
+/* Whether two versions of a route carry the same verdict of this controller in their status at
+ * their generation (an Accepted=False/UnsupportedValue of ours, with its message): the only part
+ * of a route's status that any status computation reads (kgc_status_route_verdict.pending). A
+ * status-only update that keeps it changes no Gateway's status and no other route's. NULL routes
+ * compare equal only to NULL. */
+bool kgc_status_route_same_written_verdict(const struct kgc_status_options *o,
+                                           const struct kgc_api_httproute *a,
+                                           const struct kgc_api_httproute *b);
+
 /* ---- backend TLS (Gateway spec.tls.backend, BackendTLSPolicy) -------------------------------- */
 
 /* Resolves gw's spec.tls.backend.clientCertificateRef. Returns NULL when gw has none (*secret
