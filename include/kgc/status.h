@@ -262,7 +262,8 @@ struct kgc_status_httproute {
     uint32_t n_parents;
     bool verdict_pending; /* the route_verdict hook said pending: the translator's verdict on
                              this version is not known yet, so this status lacks it; do not
-                             write it (the syncer re-queues the route once it translated it) */
+                             write it (the syncer re-queues the route once it translated it).
+                             No parent is evaluated then (n_parents is 0). */
 };
 
 /* A (Gateway, listener) pair a route is accepted on: what the translator attaches. */
