@@ -608,8 +608,8 @@ static void *watcher_main(void *arg)
         if (!wa->rv[0]) {
             snprintf(url, sizeof(url), "%s" GROUP_PATH "/%s", w->o->api, plural);
             long code = request(&cl, "GET", url, NULL, false);
-            json_object *list = code == 200 && cl.body.data ? json_tokener_parse(cl.body.data)
-                                                            : NULL;
+            json_object *list =
+                code == 200 && cl.body.data ? json_tokener_parse(cl.body.data) : NULL;
             json_object *items = jget(list, "items");
             const char *rv = jstr(jget(list, "metadata"), "resourceVersion");
             if (!items || !rv) {
@@ -617,9 +617,8 @@ static void *watcher_main(void *arg)
                 sleep_ms(20);
                 continue;
             }
-            size_t n = json_object_is_type(items, json_type_array)
-                           ? json_object_array_length(items)
-                           : 0;
+            size_t n =
+                json_object_is_type(items, json_type_array) ? json_object_array_length(items) : 0;
             pthread_mutex_lock(&w->mu);
             w->lists++;
             for (long i = 0; i < w->n[wa->k]; i++) /* what the list lacks is gone */
@@ -633,8 +632,8 @@ static void *watcher_main(void *arg)
             snprintf(wa->rv, sizeof(wa->rv), "%s", rv);
             json_object_put(list);
         }
-        snprintf(url, sizeof(url), "%s" GROUP_PATH "/%s?watch=1&resourceVersion=%s",
-                 w->o->api, plural, wa->rv);
+        snprintf(url, sizeof(url), "%s" GROUP_PATH "/%s?watch=1&resourceVersion=%s", w->o->api,
+                 plural, wa->rv);
         CURL *c = curl_easy_init();
         if (!c)
             break;

@@ -277,21 +277,22 @@ static void test_gateway_waits_for_kong_then_settles_when_listeners_are_live(voi
 /* Status-only updates (kgc's own writes coming back, mostly) re-queue the object itself and
  * nothing else: no status reads a Gateway's status, and of a route's status only the verdict of
  * ours a pending translation falls back to (Accepted=False/UnsupportedValue at its generation). */
-#define RT_STATUS(gen, rv, accepted, reason)                                                         \
-    "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"HTTPRoute\",\"metadata\":{"    \
-    "\"name\":\"rt\",\"namespace\":\"demo\",\"resourceVersion\":\"" rv "\",\"generation\":" #gen \
+#define RT_STATUS(gen, rv, accepted, reason)                                                       \
+    "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"HTTPRoute\",\"metadata\":{"       \
+    "\"name\":\"rt\",\"namespace\":\"demo\",\"resourceVersion\":\"" rv "\",\"generation\":" #gen   \
     ",\"uid\":\"u4\"},\"spec\":{\"parentRefs\":[{\"name\":\"gw\"}],\"rules\":[{\"backendRefs\":[{" \
     "\"name\":\"svc\",\"port\":80}]}]},\"status\":{\"parents\":[{\"parentRef\":{\"name\":\"gw\"}," \
     "\"controllerName\":\"konghq.com/kgc-gateway-controller\",\"conditions\":[{\"type\":"          \
-    "\"Accepted\",\"status\":\"" accepted "\",\"reason\":\"" reason "\",\"message\":\"m\","      \
+    "\"Accepted\",\"status\":\"" accepted "\",\"reason\":\"" reason "\",\"message\":\"m\","        \
     "\"observedGeneration\":" #gen ",\"lastTransitionTime\":\"2026-01-01T00:00:00Z\"}]}]}}"
 #define GW_STATUS(gen, rv)                                                                         \
-    "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"Gateway\",\"metadata\":{"      \
-    "\"name\":\"gw\",\"namespace\":\"demo\",\"resourceVersion\":\"" rv "\",\"generation\":" #gen  \
-    ",\"uid\":\"u3\"},\"spec\":{\"gatewayClassName\":\"kgc\",\"listeners\":[{\"name\":\"http\","  \
-    "\"port\":8000,\"protocol\":\"HTTP\",\"allowedRoutes\":{\"namespaces\":{\"from\":\"Same\"}}}]}," \
-    "\"status\":{\"conditions\":[{\"type\":\"Accepted\",\"status\":\"True\",\"reason\":"         \
-    "\"Accepted\",\"message\":\"\",\"observedGeneration\":" #gen ",\"lastTransitionTime\":"      \
+    "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"Gateway\",\"metadata\":{"         \
+    "\"name\":\"gw\",\"namespace\":\"demo\",\"resourceVersion\":\"" rv "\",\"generation\":" #gen   \
+    ",\"uid\":\"u3\"},\"spec\":{\"gatewayClassName\":\"kgc\",\"listeners\":[{\"name\":\"http\","   \
+    "\"port\":8000,\"protocol\":\"HTTP\",\"allowedRoutes\":{\"namespaces\":{\"from\":\"Same\"}}}]" \
+    "},"                                                                                           \
+    "\"status\":{\"conditions\":[{\"type\":\"Accepted\",\"status\":\"True\",\"reason\":"           \
+    "\"Accepted\",\"message\":\"\",\"observedGeneration\":" #gen ",\"lastTransitionTime\":"        \
     "\"2026-01-01T00:00:00Z\"}]}}"
 static void test_status_only_updates_requeue_only_the_object(void **state)
 {
@@ -413,7 +414,7 @@ static void test_gateway_first_status_waits_for_the_first_push(void **state)
     assert_int_equal(run_gateways(&w, &clk, 499 * KGC_NS_PER_MS), 0);
     assert_int_equal(run_gateways(&w, &clk, 1 * KGC_NS_PER_MS), 1); /* the hold tick */
     assert_int_equal(f.asked, asked + 1);
-    assert_int_equal(gw_stats(&w).held, 1);      /* not computed again: nothing changed */
+    assert_int_equal(gw_stats(&w).held, 1);       /* not computed again: nothing changed */
     assert_int_equal(gw_stats(&w).reconciles, 1); /* the tick is not a Gateway's reconcile */
     assert_int_equal(run_gateways(&w, &clk, 500 * KGC_NS_PER_MS), 1); /* the next tick */
     assert_int_equal(f.asked, asked + 2);
