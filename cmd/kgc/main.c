@@ -371,6 +371,14 @@ static int start(struct app *a)
             return fatal("cannot set up leader election", &err);
     }
 
+    /* The Kong probers first: Kong's listeners are known by the time the caches synced, so the
+     * first translation has them (started after the sync, the first probe's answer came just
+     * after the syncer's first translation, which then had to be done again: ~0.2 s of CPU and
+     * up to 1 s on a loaded machine before the first push; docs/benchmarks.md). Every
+     * subscriber (listener cache, syncer, reconciler) is in place; none of them needs the
+     * caches to take an event. */
+    if (kgc_kong_start(a->kong, &err) != 0)
+        return fatal("cannot start the Kong probers", &err);
     struct kgc_informer_options io;
     kgc_informer_options_default(&io);
     io.namespace = empty_to_null(c->watch_namespace);
@@ -396,8 +404,6 @@ static int start(struct app *a)
     if (kgc_sync_start(a->syncer, &err) != 0)
         return fatal("cannot start the config syncer", &err);
     kgc_sync_mark_dirty(a->syncer);
-    if (kgc_kong_start(a->kong, &err) != 0)
-        return fatal("cannot start the Kong probers", &err);
 
     if (a->leader) {
         if (kgc_leader_start(a->leader, &err) != 0)

@@ -66,9 +66,11 @@ struct kgc_reconcile_options {
      * kgc_reconcile_start() and becoming the leader, a Gateway whose status is final but for
      * Kong (kgc_status_gateway.kong_pending: Accepted=True, every listener valid, only Kong's
      * acceptance or first answer missing) is not written while the listener view is not CACHED
-     * and this says a push is on its way: it is re-checked every 500 ms (and at once on the
-     * syncer's PROGRAMMED) and written as it is when the window ends. Anything else (a real
-     * failure, Kong down, a failed push, a cached view) is written at once. */
+     * and this says a push is on its way: every 500 ms one re-check asks this hook and the
+     * clock for all held Gateways together and re-queues them all when the window ended or no
+     * push is expected any more (they are also re-queued at once by the syncer's PROGRAMMED, the
+     * listener view and their own changes); a held Gateway is written as it is then. Anything else
+     * (a real failure, Kong down, a failed push, a cached view) is written at once. */
     bool (*push_expected)(void *ctx);
     /* A plugin object's Programmed condition (optional; the syncer's kgc_sync_plugin_status(),
      * called with programmed_ctx); *retry: look again in 1 s. NULL: plugin statuses are not

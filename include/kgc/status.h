@@ -295,7 +295,8 @@ struct kgc_status_httproute {
     uint32_t n_parents;
     bool verdict_pending; /* the route_verdict hook said pending: the translator's verdict on
                              this version is not known yet, so this status lacks it; do not
-                             write it (the syncer re-queues the route once it translated it) */
+                             write it (the syncer re-queues the route once it translated it).
+                             No parent is evaluated then (n_parents is 0). */
 };
 
 /* A (Gateway, listener) pair a route is accepted on: what the translator attaches. */
@@ -392,6 +393,15 @@ int kgc_status_httproute_attachments(const struct kgc_status_options *o,
                                      const struct kgc_api_httproute *route,
                                      struct kgc_status_attachment **out, size_t *n,
                                      struct kgc_err *err);
+
+/* Whether two versions of a route carry the same verdict of this controller in their status at
+ * their generation (an Accepted=False/UnsupportedValue of ours, with its message): the only part
+ * of a route's status that any status computation reads (kgc_status_route_verdict.pending). A
+ * status-only update that keeps it changes no Gateway's status and no other route's. NULL routes
+ * compare equal only to NULL. */
+bool kgc_status_route_same_written_verdict(const struct kgc_status_options *o,
+                                           const struct kgc_api_httproute *a,
+                                           const struct kgc_api_httproute *b);
 
 /* ---- backend TLS (Gateway spec.tls.backend, BackendTLSPolicy) -------------------------------- */
 

@@ -118,10 +118,11 @@ struct kgc_sync_options {
      * re-translating only what the recorded changes touch. The state (every route's planning
      * records; the rule texts are read from the last document, which the blob shares) is built
      * by an "upkeep" translation once the HTTPRoutes were quiet (no change, no status write) for
-     * 2 s, at most 10 s after start-up: built during the initial sync it would also hold the
-     * route objects kgc's own status writes replace. Until then, and when off, every translation
-     * is a whole kgc_translate(). A status write on an HTTPRoute lists the route for the next
-     * translation (or an upkeep) so that the state lets the replaced object go. */
+     * 2 s, at most 10 s after start-up, after any push that can go: built during the initial
+     * sync it would also hold the route objects kgc's own status writes replace. Until then, and
+     * when off, every translation is a whole kgc_translate(). A status write on an HTTPRoute lists
+     * the route for the next translation (or an upkeep) so that the state lets the replaced object
+     * go. */
     bool incremental;
     const char *controller_name; /* GatewayClass controller kgc owns; NULL: the default */
     /* Clients the syncer makes per instance (TLS, headers, push_timeout_ms) when there is no

@@ -21,6 +21,15 @@
  * first status (Pending) by that much, never longer. */
 #define KGC_RECONCILE_STARTUP_HOLD_NS (10 * KGC_NS_PER_S)
 #define HOLD_RECHECK_NS               (500 * KGC_NS_PER_MS)
+/* The held Gateways are looked at again through one key of the Gateway queue, not one timer per
+ * Gateway: what can end a hold with nothing else happening is time (the window's end) and the
+ * syncer's answer (push_expected turning false: a push failed or Kong went down), both the same
+ * for every Gateway, so one re-check every 500 ms asks them and re-queues every Gateway when
+ * they changed. Everything else a hold depends on re-queues the Gateway by itself (its own
+ * changes, the listener view, PROGRAMMED, the leadership). At 1k Gateways the per-Gateway
+ * re-check was ~1,000 status computations every 500 ms while the first push was on its way.
+ * No Kubernetes key starts with a control character. */
+static const char HOLD_TICK_KEY[] = "\001startup-hold";
 
 static const char *const controller_names[] = {"gatewayclass", "gateway",    "httproute",
                                                "grpcroute",    "kongplugin", "backendtlspolicy",
@@ -60,6 +69,7 @@ struct kgc_reconcile {
     size_t n_workers;
     bool leader;            /* atomic */
     uint64_t hold_until_ns; /* atomic: the start-up window's end (push_expected) */
+    bool hold_tick_armed;   /* atomic: HOLD_TICK_KEY is in the Gateway queue (or running) */
     bool stopping; /* atomic: workers hand back what is still queued without processing it */
     pthread_mutex_t stats_lock;
     struct kgc_reconcile_stats stats[KGC_RECONCILE_CONTROLLER_COUNT];
@@ -293,6 +303,57 @@ static bool is_publish_service(const struct kgc_reconcile *r, const struct kgc_a
 static void forget_written(struct kgc_reconcile *r, enum kgc_reconcile_controller c,
                            const char *key);
 
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_kvs(const struct kgc_api_kv *a, uint32_t na, const struct kgc_api_kv *b,
+                     uint32_t nb)
+{
+    if (na != nb)
+        return false;
+    for (uint32_t i = 0; i < na; i++)
+        if (!same_str(a[i].key, b[i].key) || !same_str(a[i].value, b[i].value))
+            return false;
+    return true;
+}
+
+/* An update of a Gateway API object that keeps its generation (the API server raises it on
+ * every change outside metadata and status), labels, annotations and deletion timestamp: a
+ * status write (kgc's own, mostly). No status computation reads a Gateway's status (only its own
+ * patch merges with it), so such a Gateway update re-queues no route: at start-up the 1,000
+ * Gateway writes used to re-queue their 10,000 routes. */
+static bool status_only(const struct kgc_api_obj *old_obj, const struct kgc_api_obj *new_obj)
+{
+    if (!old_obj || !new_obj)
+        return false;
+    const struct kgc_api_meta *a = &old_obj->meta, *b = &new_obj->meta;
+    return a->generation > 0 && a->generation == b->generation &&
+           same_str(a->deletion_timestamp, b->deletion_timestamp) &&
+           same_kvs(a->labels, a->n_labels, b->labels, b->n_labels) &&
+           same_kvs(a->annotations, a->n_annotations, b->annotations, b->n_annotations);
+}
+
+/* A route update that changes only what no other object's status reads: status_only, and the
+ * same verdict of ours in its status (the one part of a route's
+ * status a Gateway's attachedRoutes or another route's status reads while the translator's
+ * verdict is pending: kgc_status_route_same_written_verdict). Such an update is, mostly, kgc's
+ * own status write coming back: at start-up 10,000 route writes used to re-queue their Gateways
+ * 10,000 times. The route itself is still re-queued (a status someone else overwrote is put
+ * back). The syncer's test for the configuration is the same idea (pkg/sync/changes.c). */
+static bool route_status_only(const struct kgc_reconcile *r, const struct kgc_api_obj *old_obj,
+                              const struct kgc_api_obj *new_obj)
+{
+    if (!status_only(old_obj, new_obj))
+        return false;
+    struct kgc_status_options so;
+    kgc_status_options_default(&so);
+    so.controller_name = r->controller_name;
+    return kgc_status_route_same_written_verdict(&so, kgc_api_as_route(old_obj),
+                                                 kgc_api_as_route(new_obj));
+}
+
 static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
                       const struct kgc_api_obj *new_obj, void *ctx)
 {
@@ -314,6 +375,8 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
         break;
     case KGC_API_GATEWAY: {
         enqueue(r, KGC_RECONCILE_GATEWAY, o->meta.key);
+        if (status_only(old_obj, new_obj))
+            break;
         enqueue_by_index(r, KGC_RECONCILE_HTTPROUTE, KGC_CACHE_IDX_HTTPROUTE_BY_GATEWAY,
                          o->meta.key);
         enqueue_by_index(r, KGC_RECONCILE_GRPCROUTE, KGC_CACHE_IDX_GRPCROUTE_BY_GATEWAY,
@@ -336,6 +399,8 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
     case KGC_API_HTTPROUTE:
     case KGC_API_GRPCROUTE:
         enqueue(r, route_controller(kind), o->meta.key);
+        if (route_status_only(r, old_obj, new_obj))
+            break; /* kgc's own status write coming back, mostly: nothing else reads it */
         enqueue_route_parents(r, kgc_api_as_route(old_obj));
         enqueue_route_parents(r, kgc_api_as_route(new_obj));
         enqueue_route_policies(r, kgc_api_as_route(old_obj));
@@ -674,6 +739,31 @@ static uint64_t hold_for(struct kgc_reconcile *r, const struct kgc_status_gatewa
     return until - now < HOLD_RECHECK_NS ? until - now : HOLD_RECHECK_NS;
 }
 
+/* Puts HOLD_TICK_KEY in the Gateway queue after delay_ns unless it is there already. */
+static void arm_hold_tick(struct kgc_reconcile *r, uint64_t delay_ns)
+{
+    if (!__atomic_exchange_n(&r->hold_tick_armed, true, __ATOMIC_ACQ_REL) &&
+        kgc_workqueue_add_after(r->queues[KGC_RECONCILE_GATEWAY], HOLD_TICK_KEY, delay_ns) != 0)
+        __atomic_store_n(&r->hold_tick_armed, false, __ATOMIC_RELEASE);
+}
+
+/* The hold tick: while the window is open, kgc leads and the syncer still expects a push, the
+ * held Gateways stay held (look again in 500 ms); otherwise every Gateway is re-queued, and
+ * those held are written as they are now. */
+static void hold_tick(struct kgc_reconcile *r)
+{
+    __atomic_store_n(&r->hold_tick_armed, false, __ATOMIC_RELEASE);
+    if (!__atomic_load_n(&r->leader, __ATOMIC_ACQUIRE))
+        return; /* nothing is written; becoming the leader re-queues every Gateway */
+    uint64_t until = __atomic_load_n(&r->hold_until_ns, __ATOMIC_ACQUIRE);
+    uint64_t now = kgc_clock_now(r->o.clock);
+    if (now < until && r->o.push_expected && r->o.push_expected(r->o.programmed_ctx)) {
+        arm_hold_tick(r, until - now < HOLD_RECHECK_NS ? until - now : HOLD_RECHECK_NS);
+        return;
+    }
+    enqueue_kind(r, KGC_RECONCILE_GATEWAY, NULL);
+}
+
 /* Returns 0 when done with the key (*after_ns: look again after that long; 0: no need),
  * non-zero to retry it with backoff. */
 static int reconcile_key(struct kgc_reconcile *r, enum kgc_reconcile_controller c, const char *key,
@@ -717,9 +807,9 @@ static int reconcile_key(struct kgc_reconcile *r, enum kgc_reconcile_controller 
             rc = kgc_status_gateway_patch(&d, kgc_api_as_gateway(obj), &patch, &err);
             uint64_t hold = d.needs_retry ? hold_for(r, &d, r->lc ? &view : NULL, leader) : 0;
             if (hold) {
-                /* nothing written: the push's PROGRAMMED or the re-check brings it back */
+                /* nothing written: the push's PROGRAMMED or the hold tick brings it back */
                 COUNT(r, c, held);
-                *after_ns = hold;
+                arm_hold_tick(r, hold);
                 if (patch)
                     json_object_put(patch);
                 patch = NULL;
@@ -813,6 +903,12 @@ static void process(struct kgc_reconcile *r, enum kgc_reconcile_controller c, co
     struct kgc_workqueue *q = r->queues[c];
     if (__atomic_load_n(&r->stopping, __ATOMIC_ACQUIRE)) {
         kgc_workqueue_done(q, key); /* stop taking work: the next leader redoes it */
+        return;
+    }
+    if (c == KGC_RECONCILE_GATEWAY && strcmp(key, HOLD_TICK_KEY) == 0) {
+        hold_tick(r);
+        kgc_workqueue_forget(q, key);
+        kgc_workqueue_done(q, key);
         return;
     }
     uint64_t after = 0;

@@ -93,11 +93,13 @@ int kgc_status_httproute_compute(const struct kgc_status_options *o,
     out->generation = route->obj.meta.generation;
     status_now(o, out->now, sizeof(out->now));
 
-    struct kgc_status_condition resolved;
-    resolve_backends(lk, route, &resolved);
     struct kgc_status_route_verdict v;
     status_route_verdict(o, route, &v);
     out->verdict_pending = v.pending;
+    if (v.pending)
+        return 0; /* not written: no parent is evaluated (at start-up, every route once) */
+    struct kgc_status_condition resolved;
+    resolve_backends(lk, route, &resolved);
     if (v.resolved_refs_reason && strcmp(resolved.status, "True") == 0)
         status_cond_set(&resolved, KGC_STATUS_RESOLVED_REFS, false, v.resolved_refs_reason, "%s",
                         v.resolved_refs_message);

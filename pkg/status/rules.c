@@ -430,6 +430,19 @@ static void last_written_verdict(const struct kgc_status_options *o,
     }
 }
 
+bool kgc_status_route_same_written_verdict(const struct kgc_status_options *o,
+                                           const struct kgc_api_httproute *a,
+                                           const struct kgc_api_httproute *b)
+{
+    if (!a || !b)
+        return a == b;
+    struct kgc_status_route_verdict va = {0}, vb = {0};
+    last_written_verdict(o, a, &va);
+    last_written_verdict(o, b, &vb);
+    return va.accepted_reason == vb.accepted_reason &&
+           strcmp(va.accepted_message, vb.accepted_message) == 0;
+}
+
 void status_route_verdict(const struct kgc_status_options *o, const struct kgc_api_httproute *route,
                           struct kgc_status_route_verdict *v)
 {

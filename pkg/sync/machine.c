@@ -347,16 +347,6 @@ struct kgc_sync_decision kgc_sync_machine_next(struct kgc_sync_machine *m, uint6
         m->translate_now = false;
         return d;
     }
-    /* the translator's upkeep: only after a first translation, with nothing marked */
-    if (m->upkeep && m->translated && !m->dirty) {
-        if (now >= m->upkeep_after_ns) {
-            d.what = KGC_SYNC_DO_TRANSLATE;
-            d.upkeep = true;
-            m->upkeep = false;
-            return d;
-        }
-        due = m->upkeep_after_ns;
-    }
     /* with every push slot taken, the next answer (an input) is what to wait for */
     for (struct kgc_sync_inst *i = m->insts; i && m->n_pushing < m->max_pushes; i = i->next) {
         if (i->pushing || !kgc_sync_machine_wants_push(m, i))
@@ -375,6 +365,19 @@ struct kgc_sync_decision kgc_sync_machine_next(struct kgc_sync_machine *m, uint6
         }
         if (i->retry_at_ns < due)
             due = i->retry_at_ns;
+    }
+    /* the translator's upkeep: only after a first translation, with nothing marked, and after
+     * the pushes that can go now (a push never waits for an upkeep: at start-up one used to hold
+     * the first push for a whole translation when the initial list outlasted the quiet time) */
+    if (m->upkeep && m->translated && !m->dirty) {
+        if (now >= m->upkeep_after_ns) {
+            d.what = KGC_SYNC_DO_TRANSLATE;
+            d.upkeep = true;
+            m->upkeep = false;
+            return d;
+        }
+        if (m->upkeep_after_ns < due)
+            due = m->upkeep_after_ns;
     }
     if (due != UINT64_MAX) {
         d.what = KGC_SYNC_DO_WAIT;

@@ -518,6 +518,15 @@ static void on_object_change(enum kgc_api_kind kind, const struct kgc_api_obj *o
     }
     kgc_sync_record_change(ctx, kind, new_obj ? new_obj : old_obj);
     mark(ctx); /* the change says what to translate again */
+    struct kgc_sync *s = ctx;
+    if (kind == KGC_API_HTTPROUTE && s->incremental) {
+        /* the routes are not quiet: an upkeep that builds the state waits (the initial list's
+         * adds count, so the state is not built in the middle of the initial sync) */
+        pthread_mutex_lock(&s->mu);
+        if (!s->tstate_ready && s->m.upkeep)
+            kgc_sync_machine_want_upkeep(&s->m, kgc_clock_now(s->clock));
+        pthread_mutex_unlock(&s->mu);
+    }
 }
 
 int kgc_sync_watch_cache(struct kgc_sync *s, struct kgc_cache *cache)

@@ -97,7 +97,7 @@ for w in $ROWS; do
     stop_pid "$API_PID"
     MEMLINES+=("$(mem_report "$w" "$d")")
 done
-echo "(all_status_ms: kgc start → every object correct, polled every ~20 ms plus list time;"
+echo "(all_status_ms: kgc start → every object correct (kgcload wait: a list, then a watch, of each kind);"
 echo " last_write_ms: kgc start → its last status write; writes: status PATCHes kgc sent.)"
 if [[ -f $BUILD/bench/libmemprobe.so ]]; then
     echo

@@ -274,6 +274,58 @@ static void test_gateway_waits_for_kong_then_settles_when_listeners_are_live(voi
     teardown_world(&w);
 }
 
+/* Status-only updates (kgc's own writes coming back, mostly) re-queue the object itself and
+ * nothing else: no status reads a Gateway's status, and of a route's status only the verdict of
+ * ours a pending translation falls back to (Accepted=False/UnsupportedValue at its generation). */
+#define RT_STATUS(gen, rv, accepted, reason)                                                       \
+    "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"HTTPRoute\",\"metadata\":{"       \
+    "\"name\":\"rt\",\"namespace\":\"demo\",\"resourceVersion\":\"" rv "\",\"generation\":" #gen   \
+    ",\"uid\":\"u4\"},\"spec\":{\"parentRefs\":[{\"name\":\"gw\"}],\"rules\":[{\"backendRefs\":[{" \
+    "\"name\":\"svc\",\"port\":80}]}]},\"status\":{\"parents\":[{\"parentRef\":{\"name\":\"gw\"}," \
+    "\"controllerName\":\"konghq.com/kgc-gateway-controller\",\"conditions\":[{\"type\":"          \
+    "\"Accepted\",\"status\":\"" accepted "\",\"reason\":\"" reason "\",\"message\":\"m\","        \
+    "\"observedGeneration\":" #gen ",\"lastTransitionTime\":\"2026-01-01T00:00:00Z\"}]}]}}"
+#define GW_STATUS(gen, rv)                                                                         \
+    "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"Gateway\",\"metadata\":{"         \
+    "\"name\":\"gw\",\"namespace\":\"demo\",\"resourceVersion\":\"" rv "\",\"generation\":" #gen   \
+    ",\"uid\":\"u3\"},\"spec\":{\"gatewayClassName\":\"kgc\",\"listeners\":[{\"name\":\"http\","   \
+    "\"port\":8000,\"protocol\":\"HTTP\",\"allowedRoutes\":{\"namespaces\":{\"from\":\"Same\"}}}]" \
+    "},"                                                                                           \
+    "\"status\":{\"conditions\":[{\"type\":\"Accepted\",\"status\":\"True\",\"reason\":"           \
+    "\"Accepted\",\"message\":\"\",\"observedGeneration\":" #gen ",\"lastTransitionTime\":"        \
+    "\"2026-01-01T00:00:00Z\"}]}}"
+static void test_status_only_updates_requeue_only_the_object(void **state)
+{
+    (void)state;
+    struct world w;
+    setup_world(&w);
+    for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++)
+        drain(&w, (enum kgc_reconcile_controller)c);
+
+    /* the route's status written (Accepted): the route only */
+    add_json(&w, "HTTPRoute", RT_STATUS(1, "21", "True", "Accepted"));
+    assert_int_equal(drain(&w, KGC_RECONCILE_HTTPROUTE), 1);
+    assert_int_equal(drain(&w, KGC_RECONCILE_GATEWAY), 0);
+    /* a verdict of ours in it (attachedRoutes falls back to it): its Gateway too */
+    add_json(&w, "HTTPRoute", RT_STATUS(1, "22", "False", "UnsupportedValue"));
+    assert_int_equal(drain(&w, KGC_RECONCILE_HTTPROUTE), 1);
+    assert_int_equal(drain(&w, KGC_RECONCILE_GATEWAY), 1);
+    /* a spec change (new generation): its Gateway too */
+    add_json(&w, "HTTPRoute", RT_STATUS(2, "23", "False", "UnsupportedValue"));
+    assert_int_equal(drain(&w, KGC_RECONCILE_HTTPROUTE), 1);
+    assert_int_equal(drain(&w, KGC_RECONCILE_GATEWAY), 1);
+
+    /* the Gateway's status written: the Gateway only */
+    add_json(&w, "Gateway", GW_STATUS(1, "31"));
+    assert_int_equal(drain(&w, KGC_RECONCILE_GATEWAY), 1);
+    assert_int_equal(drain(&w, KGC_RECONCILE_HTTPROUTE), 0);
+    /* its spec changed: its routes too */
+    add_json(&w, "Gateway", GW_STATUS(2, "32"));
+    assert_int_equal(drain(&w, KGC_RECONCILE_GATEWAY), 1);
+    assert_int_equal(drain(&w, KGC_RECONCILE_HTTPROUTE), 1);
+    teardown_world(&w);
+}
+
 /* ---- start-up: one status write per Gateway -------------------------------------------------- */
 
 /* The syncer as the start-up hooks see it. */
@@ -341,8 +393,9 @@ static size_t run_gateways(struct world *w, struct kgc_clock *clk, uint64_t adva
 }
 
 /* Kong is reachable, kgc just started: the Gateway's only missing piece is Kong's acceptance of
- * the first push. It is not written Pending; it is looked at again (every 500 ms, and when the
- * push's PROGRAMMED comes) and written once, Programmed. */
+ * the first push. It is not written Pending; it is looked at again when the push's PROGRAMMED
+ * comes and written once, Programmed. Meanwhile one re-check every 500 ms (the hold tick) asks
+ * whether a push is still expected, without computing the Gateway's status again. */
 static void test_gateway_first_status_waits_for_the_first_push(void **state)
 {
     (void)state;
@@ -357,9 +410,14 @@ static void test_gateway_first_status_waits_for_the_first_push(void **state)
     assert_int_equal(st.held, 1);
     assert_int_equal(st.pending_kong, 0); /* no Pending status */
     assert_int_equal(st.errors, 0);       /* no backoff either: a plain re-check */
+    int asked = f.asked;
     assert_int_equal(run_gateways(&w, &clk, 499 * KGC_NS_PER_MS), 0);
-    assert_int_equal(run_gateways(&w, &clk, 1 * KGC_NS_PER_MS), 1); /* the re-check */
-    assert_int_equal(gw_stats(&w).held, 2);
+    assert_int_equal(run_gateways(&w, &clk, 1 * KGC_NS_PER_MS), 1); /* the hold tick */
+    assert_int_equal(f.asked, asked + 1);
+    assert_int_equal(gw_stats(&w).held, 1);       /* not computed again: nothing changed */
+    assert_int_equal(gw_stats(&w).reconciles, 1); /* the tick is not a Gateway's reconcile */
+    assert_int_equal(run_gateways(&w, &clk, 500 * KGC_NS_PER_MS), 1); /* the next tick */
+    assert_int_equal(f.asked, asked + 2);
 
     /* the push lands: PROGRAMMED re-queues it, and this time its status is final */
     f.programmed = true;
@@ -367,7 +425,7 @@ static void test_gateway_first_status_waits_for_the_first_push(void **state)
     kgc_reconcile_on_sync_change(w.r, &ch);
     assert_int_equal(run_gateways(&w, &clk, 0), 1);
     st = gw_stats(&w);
-    assert_int_equal(st.held, 2);
+    assert_int_equal(st.held, 1);
     assert_int_equal(st.pending_kong, 0);
     assert_int_equal(st.errors, 0);
     teardown_world(&w);
@@ -392,14 +450,40 @@ static void test_gateway_start_up_wait_is_bounded(void **state)
     struct kgc_reconcile_stats st = gw_stats(&w);
     assert_int_equal(st.pending_kong, 1);
     assert_int_equal(t, 10 * KGC_NS_PER_S); /* 10 s after start (the first look was at 0) */
-    assert_int_equal(st.held, 20);          /* at 0, 0.5 s, ..., 9.5 s */
+    assert_int_equal(st.held, 1);           /* at 0; the hold tick re-queued it at 10 s */
     assert_int_equal(st.errors, 1);         /* backs off as before */
 
     /* leadership lost and won again: a new window */
     kgc_reconcile_set_leader(w.r, false);
     kgc_reconcile_set_leader(w.r, true);
     run_gateways(&w, &clk, 0);
-    assert_int_equal(gw_stats(&w).held, 21);
+    assert_int_equal(gw_stats(&w).held, 2);
+    teardown_world(&w);
+}
+
+/* A held Gateway learns within 500 ms that the push it waits for failed (the hook turns false)
+ * and is written as it is, Pending, without waiting for the window's end. */
+static void test_gateway_hold_ends_when_the_push_fails(void **state)
+{
+    (void)state;
+    struct world w;
+    struct kgc_clock clk;
+    struct fake_syncer f = {.programmed = false, .push_expected = true};
+    setup_startup_world(&w, &clk, &f);
+    set_kong_live(&w);
+    assert_int_equal(run_gateways(&w, &clk, 0), 1);
+    assert_int_equal(gw_stats(&w).held, 1);
+    assert_int_equal(run_gateways(&w, &clk, 500 * KGC_NS_PER_MS), 1); /* tick: still expected */
+    f.push_expected = false;
+    assert_int_equal(run_gateways(&w, &clk, 499 * KGC_NS_PER_MS), 0);
+    /* the tick, then the Gateway it re-queued, written Pending */
+    assert_int_equal(run_gateways(&w, &clk, 1 * KGC_NS_PER_MS), 2);
+    struct kgc_reconcile_stats st = gw_stats(&w);
+    assert_int_equal(st.held, 1);
+    assert_int_equal(st.pending_kong, 1);
+    /* no tick any more: the Gateway retries with backoff as before */
+    f.push_expected = true;
+    assert_int_equal(run_gateways(&w, &clk, 0), 0);
     teardown_world(&w);
 }
 
@@ -481,10 +565,12 @@ int main(void)
         cmocka_unit_test(test_changes_are_queued_by_the_cache_handlers),
         cmocka_unit_test(test_data_plane_announcements_requeue),
         cmocka_unit_test(test_attached_routes_through_the_index_equal_the_full_scan),
+        cmocka_unit_test(test_status_only_updates_requeue_only_the_object),
         cmocka_unit_test(test_gateway_waits_for_kong_then_settles_when_listeners_are_live),
         cmocka_unit_test(test_gateway_first_status_waits_for_the_first_push),
         cmocka_unit_test(test_gateway_start_up_wait_is_bounded),
         cmocka_unit_test(test_gateway_start_up_never_hides_a_failure),
+        cmocka_unit_test(test_gateway_hold_ends_when_the_push_fails),
         cmocka_unit_test(test_sync_push_expected_until_a_push_fails),
     };
     return cmocka_run_group_tests_name("reconcile", tests, NULL, NULL);

@@ -1535,6 +1535,26 @@ static void test_m_upkeep(void **state)
     kgc_sync_machine_free(&m);
 }
 
+/* A push that can go is handed out before a due upkeep: at start-up, when the initial list
+ * outlasted the quiet time, the upkeep came first and held the first push for a whole
+ * translation. */
+static void test_m_push_before_upkeep(void **state)
+{
+    (void)state;
+    const uint64_t q = KGC_SYNC_UPKEEP_QUIET_NS;
+    struct kgc_sync_machine m;
+    m_init(&m);
+    kgc_sync_machine_want_upkeep(&m, 0);
+    assert_true(m_event(&m, KGC_KONG_EV_READY, K1, "n1", "", NULL));
+    kgc_sync_machine_mark(&m, 2 * q);
+    m_translate(&m, 2 * q, mkblob(H_A, false, 1), true);
+    m_expect_push(&m, 2 * q, K1, H_A); /* before the upkeep, due since q */
+    struct kgc_sync_decision d = kgc_sync_machine_next(&m, 2 * q);
+    assert_int_equal(d.what, KGC_SYNC_DO_TRANSLATE); /* then the upkeep, the push in flight */
+    assert_true(d.upkeep);
+    kgc_sync_machine_free(&m);
+}
+
 /* Only the leader translates and pushes; becoming the leader pushes to every instance at once,
  * even one that holds the configuration (a 304 then). */
 static void test_m_leader(void **state)
@@ -2060,6 +2080,7 @@ int main(void)
     const struct CMUnitTest machine[] = {
         cmocka_unit_test(test_m_debounce),
         cmocka_unit_test(test_m_upkeep),
+        cmocka_unit_test(test_m_push_before_upkeep),
         cmocka_unit_test(test_m_leader),
         cmocka_unit_test(test_m_ready_forces_push),
         cmocka_unit_test(test_m_restarted_carried),
