@@ -95,6 +95,18 @@ struct kf_vmemo;
 struct kf_vmemo *kf_vmemo_new(void);
 void kf_vmemo_free(struct kf_vmemo *m);
 
+/* Parses a JSON configuration text as kf_text_parse() does, sharing the memo's parsed value for
+ * every element of a top-level entity array whose bytes equal those of an element the memo
+ * remembers (the texts of the last validation's valid top-level entities, with the value json-c
+ * parsed from them): equal bytes, equal value, and the next kf_validate() with this memo finds it
+ * without encoding it. Returns 0 and the document in *out, or 1 (nothing in *out) for any text it
+ * cannot delimit for certain -- not plain JSON, a repeated top-level key, an element nested deeper
+ * than 32, a parse error, no memory --: then kf_text_parse() decides, as without the memo.
+ * The document shares values with the memo (json-c's reference counts are not atomic): it must
+ * be released while holding the memo, and validated next with this memo (the spans it keeps are
+ * the text's: text must live until that kf_validate() returns). */
+int kf_vmemo_parse(struct kf_vmemo *m, const char *text, size_t len, json_object **out);
+
 /* Options for one validation. Strings are borrowed for the duration of the call. */
 struct kf_validate_opts {
     const char *const *plugins; /* enabled plugin names, NULL-terminated; NULL = default set */
