@@ -87,8 +87,10 @@ char *kf_errt_pretty(const struct kf_errt *t);
  * the previous validation (under the same plugins and flavour) found valid, which gives the same
  * answer (a check reads nothing else) at a fraction of the cost when successive configurations
  * repeat most of their entities. Entities with errors are never remembered. It keeps the entities
- * of the last validation only (encoded, about the size of their text). Not thread-safe: one
- * kf_validate() at a time per memo. */
+ * of the last validation only: encoded (about the size of their text), their copies with ids and,
+ * for documents kf_vmemo_parse() built, their bytes and parsed values. Not thread-safe: one
+ * kf_validate() or kf_vmemo_parse() at a time per memo, and documents sharing its values are
+ * released under the same exclusion. */
 struct kf_vmemo;
 
 /* A new empty memo, or NULL on allocation failure. Free with kf_vmemo_free() (NULL: no-op). */
