@@ -245,6 +245,7 @@ static void check_memo(const char *text, json_object *doc, const struct kf_valid
             fprintf(stderr, "kf_vmemo_parse left kgc's configuration to kf_text_parse\n");
             abort();
         }
+        mo.share_memo_values = true; /* as the server validates what it parsed so */
         char *doc_text = strdup(json_object_to_json_string_ext(doc, flags));
         if (!doc_text || strcmp(doc_text, json_object_to_json_string_ext(parsed, flags)) != 0 ||
             kf_validate(parsed, &mo, &got, &body) != 0 ||

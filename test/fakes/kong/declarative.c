@@ -469,6 +469,7 @@ struct refs {
     struct expected *exp;
     size_t nexp, capexp;
     struct kf_errt *errs;
+    bool share; /* the 201 body may share the memo's values (kf_validate_opts) */
 };
 
 static int kind_of(const char *plural)
@@ -748,7 +749,8 @@ static void emit_entities(struct refs *r, json_object *input, const char *parent
             /* the item without its nested entities and comments, in the item's key order; the
              * values are shared with the work copy, which kf_validate() drops before it returns,
              * so the 201 body ends up their only holder -- unless they are the memo's, which
-             * lives on (and json-c's reference counts are not atomic): then copied */
+             * lives on (and json-c's reference counts are not atomic): then copied, unless the
+             * caller releases the body under the memo's exclusion (share_memo_values) */
             flat = json_object_new_object();
             if (!flat) {
                 continue;
@@ -760,7 +762,7 @@ static void emit_entities(struct refs *r, json_object *input, const char *parent
                     continue;
                 }
                 json_object *v = NULL;
-                if (!r->c->memo) {
+                if (!r->c->memo || r->share) {
                     v = json_object_get(fval);
                 } else if (fval && json_object_deep_copy(fval, &v, NULL) != 0) {
                     r->c->oom = true;
@@ -1229,7 +1231,7 @@ int kf_validate(json_object *doc, const struct kf_validate_opts *opts, json_obje
     } else {
         generate_ids(work, NULL, NULL, true);
     }
-    struct refs r = {.c = &c, .errs = kf_errt_new()};
+    struct refs r = {.c = &c, .errs = kf_errt_new(), .share = opts && opts->share_memo_values};
     int rc = 0;
     if (!r.errs || !refs_init(&r)) {
         rc = KGC_ENOMEM;

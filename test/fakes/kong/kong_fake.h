@@ -115,6 +115,9 @@ struct kf_validate_opts {
     const char *router_flavor;  /* traditional | traditional_compatible | expressions; NULL = tc */
     bool flatten_errors;        /* add "flattened_errors" to a 400 body */
     struct kf_vmemo *memo;      /* NULL = none; else used and updated by this call alone */
+    /* with memo: the 201 body may share values with the memo instead of copying them (json-c's
+     * reference counts are not atomic): the caller then releases it under the memo's exclusion */
+    bool share_memo_values;
     /* NULL, or called once the document is known valid, before the 201 body is built; empty
      * tells whether that body will have no entity (Kong then stores the empty hash). After it
      * has been called kf_validate() returns 0, or KGC_ENOMEM when the body cannot be built. */

@@ -150,19 +150,16 @@ static void sleep_ms(unsigned ms)
 }
 
 /* Queues status with body (taken; NULL = empty) and an optional Retry-After. */
-static enum MHD_Result respond(struct kf_server *s, struct MHD_Connection *conn, const char *method,
-                               const char *path, unsigned status, json_object *body,
-                               const char *retry_after)
+/* respond() with the body's text already made (copied). */
+static enum MHD_Result respond_text(struct kf_server *s, struct MHD_Connection *conn,
+                                    const char *method, const char *path, unsigned status,
+                                    const char *text, const char *retry_after)
 {
     if (s->o.latency_ms) {
         sleep_ms(s->o.latency_ms);
     }
-    const char *text = body ? json_object_to_json_string_ext(
-                                  body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-                            : "";
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
-    json_object_put(body);
     if (!r) {
         return MHD_NO;
     }
@@ -178,6 +175,18 @@ static enum MHD_Result respond(struct kf_server *s, struct MHD_Connection *conn,
     audit(s, method, path, status);
     kgc_debug(LOG_COMPONENT, "request", KGC_F_STR("method", method), KGC_F_STR("path", path),
               KGC_F_INT("status", status));
+    return rc;
+}
+
+static enum MHD_Result respond(struct kf_server *s, struct MHD_Connection *conn, const char *method,
+                               const char *path, unsigned status, json_object *body,
+                               const char *retry_after)
+{
+    const char *text = body ? json_object_to_json_string_ext(
+                                  body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+                            : "";
+    enum MHD_Result rc = respond_text(s, conn, method, path, status, text, retry_after);
+    json_object_put(body);
     return rc;
 }
 
@@ -760,6 +769,9 @@ static enum MHD_Result post_config(struct kf_server *s, struct MHD_Connection *c
         .plugins = s->o.plugins, .router_flavor = s->o.router_flavor, .flatten_errors = flatten};
     if (memo_held) {
         vo.memo = s->memo;
+        /* the 201 body is encoded and released below while the memo is still held: it may
+         * share the memo's values instead of copying them (the proxy keeps its entities) */
+        vo.share_memo_values = !s->o.on_config;
     }
     /* Without a proxy nothing needs the 201 body before the configuration is current: it is
      * made current (hash included) as soon as it is known valid, and the body is built after. */
@@ -775,15 +787,29 @@ static enum MHD_Result post_config(struct kf_server *s, struct MHD_Connection *c
         json_object_put(from_text); /* current already, or never: this reference goes */
         from_text = NULL;
     }
+    char *body_text = NULL;
+    bool body_oom = false;
+    if (ac.done && vrc == 0 && vo.share_memo_values) {
+        body_text = strdup(json_object_to_json_string_ext(
+            entities, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        body_oom = !body_text;
+        json_object_put(entities);
+        entities = NULL;
+    }
     if (memo_held) {
         pthread_mutex_unlock(&s->memo_mu);
     }
     if (ac.done) {
         /* current already: only the answer is left (or out of memory building it) */
         kgc_info(LOG_COMPONENT, "configuration applied", KGC_F_STR("hash", ac.hash));
-        if (vrc != 0) {
+        if (vrc != 0 || body_oom) {
             json_object_put(error);
             rc = respond(s, conn, m, path, 500, message("An unexpected error occurred"), NULL);
+            goto out;
+        }
+        if (body_text) {
+            rc = respond_text(s, conn, m, path, 201, body_text, NULL);
+            free(body_text);
             goto out;
         }
         rc = respond(s, conn, m, path, 201, entities, NULL);
