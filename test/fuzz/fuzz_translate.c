@@ -209,8 +209,12 @@ static void check_owners(json_object *doc)
 
 /* The test Kong's validation memo (kf_vmemo) changes no answer: validated with a memo that keeps
  * the previous inputs' entities, then again (every entity a hit), the 201 body is the one
- * validated without (when that one is the same twice: random ids differ from run to run). */
-static void check_memo(json_object *doc, const struct kf_validate_opts *vo, json_object *want)
+ * validated without (when that one is the same twice: random ids differ from run to run). The
+ * server parses the text with the memo (kf_vmemo_parse, which shares the values of entities whose
+ * bytes it remembers): each round also parses text so, and that document must be doc, byte for
+ * byte, and validate to the same body. */
+static void check_memo(const char *text, json_object *doc, const struct kf_validate_opts *vo,
+                       json_object *want)
 {
     static struct kf_vmemo *memo;
     if (!memo && !(memo = kf_vmemo_new()))
@@ -235,6 +239,25 @@ static void check_memo(json_object *doc, const struct kf_validate_opts *vo, json
         }
         json_object_put(got);
         json_object_put(body);
+        json_object *parsed = NULL;
+        got = body = NULL;
+        if (kf_vmemo_parse(memo, text, strlen(text), &parsed) != 0) {
+            fprintf(stderr, "kf_vmemo_parse left kgc's configuration to kf_text_parse\n");
+            abort();
+        }
+        mo.share_memo_values = true; /* as the server validates what it parsed so */
+        char *doc_text = strdup(json_object_to_json_string_ext(doc, flags));
+        if (!doc_text || strcmp(doc_text, json_object_to_json_string_ext(parsed, flags)) != 0 ||
+            kf_validate(parsed, &mo, &got, &body) != 0 ||
+            (same && strcmp(want_text, json_object_to_json_string_ext(got, flags)) != 0)) {
+            fprintf(stderr, "the memo's parse changed the document or the answer (round %d)\n",
+                    round);
+            abort();
+        }
+        free(doc_text);
+        json_object_put(got);
+        json_object_put(body);
+        json_object_put(parsed);
     }
     free(want_text);
 }
@@ -343,7 +366,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_owners(doc);
     if (entities) /* accepted (a configuration whose only rejected entities are the users' plugin
                      objects has no entities to compare) */
-        check_memo(doc, &vo, entities);
+        check_memo(a.config, doc, &vo, entities);
     json_object_put(entities);
     json_object_put(body);
     json_object_put(doc);

@@ -69,6 +69,7 @@ static int validate_checked(json_object *doc, const struct kf_validate_opts *o,
     mo.memo = g_memo;
     for (int round = 0; round < 2; round++) {
         json_object *me = NULL, *mb = NULL;
+        mo.share_memo_values = round == 1; /* the 201 body copies the memo's values, or shares */
         assert_int_equal(kf_validate(doc, &mo, &me, &mb), rc);
         char *met = text_of(me), *mbt = text_of(mb);
         if (deterministic) {
@@ -1705,6 +1706,29 @@ static int same_with_memo(struct kf_vmemo *m, const char *text, const struct kf_
     free(t2);
     free(u1);
     free(u2);
+    json_object_put(e2);
+    json_object_put(b2);
+    /* the server's parse with the memo (kf_vmemo_parse): the same document and answer */
+    json_object *fast = NULL;
+    assert_int_equal(kf_vmemo_parse(m, text, strlen(text), &fast), 0);
+    char *d1 = text_of(doc), *d2 = text_of(fast);
+    assert_string_equal(d2, d1);
+    e2 = b2 = NULL;
+    mo.share_memo_values = true; /* as the server validates it */
+    assert_int_equal(kf_validate(fast, &mo, &e2, &b2), rc);
+    t1 = text_of(e1);
+    t2 = text_of(e2);
+    u1 = text_of(b1);
+    u2 = text_of(b2);
+    assert_string_equal(t2, t1);
+    assert_string_equal(u2, u1);
+    free(t1);
+    free(t2);
+    free(u1);
+    free(u2);
+    free(d1);
+    free(d2);
+    json_object_put(fast);
     json_object_put(e1);
     json_object_put(e2);
     json_object_put(b1);
@@ -1764,6 +1788,48 @@ static void test_memo_gives_the_same_answers(void **state)
     assert_int_equal(same_with_memo(m, pl, &with), 0);
     kf_vmemo_free(m);
     kf_vmemo_free(NULL);
+}
+
+/* kf_vmemo_parse() builds only documents it can delimit for certain and leaves every other text
+ * to kf_text_parse() (which then answers as without the memo); what it builds is what
+ * kf_text_parse() builds, also when elements repeat or are remembered from an earlier text. */
+static void test_memo_parse(void **state)
+{
+    (void)state;
+    struct kf_vmemo *m = kf_vmemo_new();
+    assert_non_null(m);
+    static const char *const left[] = {
+        "_format_version: \"3.0\"\n",                                      /* YAML */
+        "{\"_format_version\":\"3.0\",\"services\":[],\"services\":[]}",   /* key twice */
+        "{\"_format_version\":\"3.0\",\"services\":[{\"name\":'a'}]}",     /* quote */
+        "{\"_format_version\":\"3.0\" /* c */}",                           /* comment */
+        "{\"_format_version\":\"3.0\",\"services\":[{\"name\":\"a\"},]}",  /* comma */
+        "{\"_format_version\":\"3.0\",\"services\":[{\"name\":\"a\"}]} x", /* trailing */
+        "{\"_for\\u006dat_version\":\"3.0\"}",                             /* key escape */
+        "[1]",
+        "{\"_format_version\":\"3.0\",\"services\":[{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+        "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}]}", /* deeper than 32 */
+        "",
+    };
+    for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+        json_object *doc = (json_object *)1;
+        assert_int_equal(kf_vmemo_parse(m, left[i], strlen(left[i]), &doc), 1);
+        assert_null(doc);
+    }
+    const struct kf_validate_opts flat = {.flatten_errors = true};
+    /* whitespace everywhere JSON allows it, escapes and numbers inside elements, an element
+     * twice, non-entity keys and an entity key whose value is no array */
+    const char *w =
+        " \r\n{ \"_format_version\" : \"3.0\" , \"services\" : [ " SVC("a", "/a") " ,\n" SVC(
+            "a", "/a") " , {\"name\":\"b\\u00e9\",\"host\":\"h\",\"port\":8e3,"
+                       "\"tags\":[\"x\\\"]\"]} ] , \"_comment\" : [ 1, true, null ] } \t\n";
+    assert_int_equal(same_with_memo(m, w, &flat), KGC_EINVAL); /* a twice: uniqueness */
+    assert_int_equal(same_with_memo(m, w, &flat), KGC_EINVAL);
+    const char *ok = "{\"_format_version\":\"3.0\",\"services\":[" SVC("a", "/a") "," SVC(
+        "b", "/b") "],\"upstreams\":{}}";
+    assert_int_equal(same_with_memo(m, ok, &flat), 0);
+    assert_int_equal(same_with_memo(m, ok, &flat), 0);
+    kf_vmemo_free(m);
 }
 
 struct accepted_seen {
@@ -1870,6 +1936,7 @@ int main(void)
         cmocka_unit_test(test_text_parse_yaml),
         cmocka_unit_test(test_canonical_json_sorts_keys),
         cmocka_unit_test(test_memo_gives_the_same_answers),
+        cmocka_unit_test(test_memo_parse),
         cmocka_unit_test(test_accepted_hook),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -195,7 +195,7 @@ static struct kf_errv validate_entity_array(struct kf_vctx *c, const struct kf_e
         struct kf_errv ev = validate_entity(c, e, item, nested);
         if (!ev.str && !ev.tab) {
             if (memo && !c->oom) {
-                kf_vmemo_add_last(memo, item);
+                kf_vmemo_add_last(memo, e->plural, item);
             }
             continue;
         }
@@ -352,12 +352,24 @@ static void item_ids(const struct kf_entity *e, json_object *item, const char *p
     generate_ids(item, e->plural, kf_get_string(item, "id"), random_rest);
 }
 
+static bool ids_missing(json_object *input, const char *parent);
+
+/* Whether ids_missing() finds an item without an id in this top-level item of kind e (an
+ * object) or in what it nests. */
+static bool item_ids_missing(const struct kf_entity *e, json_object *item)
+{
+    json_object *idv = NULL;
+    return !kf_has(item, "id", &idv) || !idv || ids_missing(item, e->plural);
+}
+
 /* A copy of doc with Kong's derived ids, as a deep copy and generate_ids(copy, NULL, NULL,
  * false) make it: each top-level entity's copy depends on nothing but the entity, so the memo's
  * copy of an entity it knows is shared (and never changed), and a fresh copy is kept there for
- * the next time. NULL when out of memory. */
-static json_object *view_with_memo(struct kf_vmemo *m, json_object *doc)
+ * the next time. *missing: ids_missing(copy, NULL), from what the memo knows of the copies it
+ * keeps (they never change). NULL when out of memory. */
+static json_object *view_with_memo(struct kf_vmemo *m, json_object *doc, bool *missing)
 {
+    *missing = false;
     json_object *view = json_object_new_object();
     if (!view) {
         return NULL;
@@ -372,7 +384,8 @@ static json_object *view_with_memo(struct kf_vmemo *m, json_object *doc)
             for (size_t i = 0; copy && i < n; i++) {
                 json_object *item = json_object_array_get_idx(val, i);
                 bool obj = item && json_object_is_type(item, json_type_object);
-                json_object *v = item ? kf_vmemo_view(m, item) : NULL;
+                bool complete = false;
+                json_object *v = item ? kf_vmemo_view(m, item, &complete) : NULL;
                 bool fresh = !v;
                 if (fresh && item && json_object_deep_copy(item, &v, NULL) != 0) {
                     json_object_put(copy);
@@ -381,8 +394,10 @@ static json_object *view_with_memo(struct kf_vmemo *m, json_object *doc)
                 }
                 if (fresh && obj) {
                     item_ids(e, v, NULL, NULL, false);
-                    kf_vmemo_keep_view(m, v);
+                    complete = !item_ids_missing(e, v);
+                    kf_vmemo_keep_view(m, v, complete);
                 }
+                *missing = *missing || (obj && !complete);
                 if (json_object_array_add(copy, v) != 0) {
                     json_object_put(v);
                     json_object_put(copy);
@@ -434,65 +449,44 @@ static bool ids_missing(json_object *input, const char *parent)
 struct expected {
     const char *entity;    /* a */
     const char *reference; /* b */
+    int ref_kind;          /* b's index in kf_entities() */
     const char *field;     /* k.key */
     json_object *value;    /* k.value (borrowed from the work copy) */
-    char *at;              /* k.at (owned) */
+    const char *at;        /* k.at (borrowed from the work copy, or a literal) */
 };
 
+/* The maps are per entity kind (index in kf_entities()) and keyed by the value itself, borrowed
+ * from the work copy, which outlives them: no key is formatted or copied. One map per kind keyed
+ * by the value is the same relation as one map keyed by "entity\x1fvalue" (a plural holds no
+ * \x1f). */
 struct refs {
     struct kf_vctx *c;
-    struct kgc_strmap by_id;  /* "entity\x1fid" -> item */
-    struct kgc_strmap by_key; /* "entity\x1fkey" -> item */
-    char **pool;              /* the map keys (owned) */
-    size_t npool, cappool;
+    size_t nkinds;
+    struct kgc_strmap *by_id;  /* [kind]: id -> item */
+    struct kgc_strmap *by_key; /* [kind]: endpoint key -> item */
+    int *rel_kind, *rel_ref;   /* per kf_relations() entry: its entity's and reference's kind */
+    bool *nest;                /* [parent kind * nkinds + kind]: nests(parent, kind) */
     struct expected *exp;
     size_t nexp, capexp;
     struct kf_errt *errs;
+    bool share; /* the 201 body may share the memo's values (kf_validate_opts) */
 };
 
-static const char *pooled_key(struct refs *r, const char *entity, const char *value)
+static int kind_of(const char *plural)
 {
-    if (r->npool == r->cappool) {
-        size_t cap = r->cappool ? r->cappool * 2 : 64;
-        char **np = realloc(r->pool, cap * sizeof(*np));
-        if (!np) {
-            r->c->oom = true;
-            return NULL;
-        }
-        r->pool = np;
-        r->cappool = cap;
-    }
-    char *k = NULL;
-    if (asprintf(&k, "%s\x1f%s", entity, value) < 0) {
-        r->c->oom = true;
-        return NULL;
-    }
-    r->pool[r->npool++] = k;
-    return k;
+    const struct kf_entity *e = plural ? kf_entity(plural) : NULL;
+    return e ? (int)(e - kf_entities()) : -1;
 }
 
-static json_object *lookup(struct refs *r, struct kgc_strmap *m, const char *entity,
-                           const char *value)
+static json_object *lookup(struct kgc_strmap *maps, int kind, const char *value)
 {
-    char buf[256];
-    char *k = buf;
-    int n = snprintf(buf, sizeof(buf), "%s\x1f%s", entity, value);
-    if (n < 0 || ((size_t)n >= sizeof(buf) && asprintf(&k, "%s\x1f%s", entity, value) < 0)) {
-        r->c->oom = true;
-        return NULL;
-    }
-    json_object *v = kgc_strmap_get(m, k);
-    if (k != buf) {
-        free(k);
-    }
-    return v;
+    return kind >= 0 && value ? kgc_strmap_get(&maps[kind], value) : NULL;
 }
 
-static void remember(struct refs *r, struct kgc_strmap *m, const char *entity, const char *value,
+static void remember(struct refs *r, struct kgc_strmap *maps, int kind, const char *value,
                      json_object *item)
 {
-    const char *k = pooled_key(r, entity, value);
-    if (k && kgc_strmap_put(m, k, item, NULL) != 0) {
+    if (kgc_strmap_put(&maps[kind], value, item, NULL) != 0) {
         r->c->oom = true;
     }
 }
@@ -507,8 +501,8 @@ static void uniqueness_error(struct refs *r, struct kf_errt *t, long idx, const 
     }
 }
 
-static void add_expected(struct refs *r, const char *entity, const struct kf_rel *rel,
-                         json_object *value, const char *at)
+static void add_expected(struct refs *r, const char *entity, size_t rel_idx, json_object *value,
+                         const char *at)
 {
     if (r->nexp == r->capexp) {
         size_t cap = r->capexp ? r->capexp * 2 : 32;
@@ -520,27 +514,54 @@ static void add_expected(struct refs *r, const char *entity, const struct kf_rel
         r->exp = ne;
         r->capexp = cap;
     }
-    char *a = strdup(at);
-    if (!a) {
-        r->c->oom = true;
-        return;
-    }
-    struct expected *x = &r->exp[r->nexp++];
-    x->entity = entity;
-    x->reference = rel->reference;
-    x->field = rel->field;
-    x->value = value;
-    x->at = a;
+    const struct kf_rel *rel = &kf_relations()[rel_idx];
+    r->exp[r->nexp++] =
+        (struct expected){entity, rel->reference, r->rel_ref[rel_idx], rel->field, value, at};
 }
 
-/* Kong's populate_references: children first, then the item's endpoint key and primary key. */
-static void populate(struct refs *r, json_object *input, const char *parent, long parent_idx)
+/* The per-kind tables of r; false when out of memory. */
+static bool refs_init(struct refs *r)
 {
-    const struct kf_entity *pe = parent ? kf_entity(parent) : NULL;
+    size_t nk = 0, nrel = 0;
+    while (kf_entities()[nk].plural) {
+        nk++;
+    }
+    while (kf_relations()[nrel].entity) {
+        nrel++;
+    }
+    r->by_id = calloc(nk, sizeof(*r->by_id));
+    r->by_key = calloc(nk, sizeof(*r->by_key));
+    r->rel_kind = calloc(nrel + 1, sizeof(*r->rel_kind));
+    r->rel_ref = calloc(nrel + 1, sizeof(*r->rel_ref));
+    r->nest = calloc(nk * nk, sizeof(*r->nest));
+    if (!r->by_id || !r->by_key || !r->rel_kind || !r->rel_ref || !r->nest) {
+        return false;
+    }
+    r->nkinds = nk; /* refs_free() destroys this many maps */
+    for (size_t k = 0; k < nk; k++) {
+        kgc_strmap_init(&r->by_id[k]);
+        kgc_strmap_init(&r->by_key[k]);
+        for (size_t j = 0; j < nk; j++) {
+            r->nest[k * nk + j] = nests(&kf_entities()[k], kf_entities()[j].plural);
+        }
+    }
+    for (size_t i = 0; i < nrel; i++) {
+        r->rel_kind[i] = kind_of(kf_relations()[i].entity);
+        r->rel_ref[i] = kind_of(kf_relations()[i].reference);
+    }
+    return true;
+}
+
+/* Kong's populate_references: children first, then the item's endpoint key and primary key.
+ * parent_kind: the index of parent in kf_entities(), -1 at the top. */
+static void populate(struct refs *r, json_object *input, const char *parent, int parent_kind,
+                     long parent_idx)
+{
     for (const struct kf_entity *e = kf_entities(); e->plural; e++) {
+        int kind = (int)(e - kf_entities());
         json_object *arr = NULL;
-        if ((parent && !nests(pe, e->plural)) || !kf_has(input, e->plural, &arr) || !arr ||
-            !json_object_is_type(arr, json_type_array)) {
+        if ((parent && !r->nest[(size_t)parent_kind * r->nkinds + (size_t)kind]) ||
+            !kf_has(input, e->plural, &arr) || !arr || !json_object_is_type(arr, json_type_array)) {
             continue;
         }
         size_t n = json_object_array_length(arr);
@@ -550,22 +571,22 @@ static void populate(struct refs *r, json_object *input, const char *parent, lon
                 continue;
             }
             long idx = (long)i + 1;
-            populate(r, item, e->plural, idx);
+            populate(r, item, e->plural, kind, idx);
             const char *id = kf_get_string(item, "id");
             const char *key = e->endpoint_key ? kf_get_string(item, e->endpoint_key) : NULL;
             bool failed = false;
             if (key) {
-                if (lookup(r, &r->by_key, e->plural, key)) {
+                if (lookup(r->by_key, kind, key)) {
                     /* note: errs[entity][i] even for nested items, as Kong does */
                     uniqueness_error(r, kf_errt_sub(r->errs, e->plural, 0), idx, e->plural,
                                      e->endpoint_key, key);
                     failed = true;
                 } else {
-                    remember(r, &r->by_key, e->plural, key, item);
+                    remember(r, r->by_key, kind, key, item);
                 }
             }
             if (id) {
-                if (!failed && lookup(r, &r->by_id, e->plural, id)) {
+                if (!failed && lookup(r->by_id, kind, id)) {
                     struct kf_errt *t = NULL;
                     if (parent) {
                         struct kf_errt *p = kf_errt_sub(r->errs, parent, 0);
@@ -576,13 +597,14 @@ static void populate(struct refs *r, json_object *input, const char *parent, lon
                     }
                     uniqueness_error(r, t, idx, e->plural, "primary key", id);
                 } else {
-                    remember(r, &r->by_id, e->plural, id, item);
+                    remember(r, r->by_id, kind, id, item);
                 }
             }
-            for (const struct kf_rel *rel = kf_relations(); rel->entity; rel++) {
+            const struct kf_rel *rels = kf_relations();
+            for (size_t ri = 0; rels[ri].entity; ri++) {
                 json_object *v = NULL;
-                if (strcmp(rel->entity, e->plural) == 0 && kf_has(item, rel->field, &v) && v) {
-                    add_expected(r, e->plural, rel, v, key ? key : (id ? id : "nil"));
+                if (r->rel_kind[ri] == kind && kf_has(item, rels[ri].field, &v) && v) {
+                    add_expected(r, e->plural, ri, v, key ? key : (id ? id : "nil"));
                 }
             }
         }
@@ -597,17 +619,17 @@ static const char *ref_key(json_object *v)
     return kf_get_string(v, "id");
 }
 
-static json_object *resolve(struct refs *r, const char *entity, const char *key)
+static json_object *resolve(struct refs *r, int kind, const char *key)
 {
-    json_object *found = key ? lookup(r, &r->by_key, entity, key) : NULL;
-    return found ? found : (key ? lookup(r, &r->by_id, entity, key) : NULL);
+    json_object *found = lookup(r->by_key, kind, key);
+    return found ? found : lookup(r->by_id, kind, key);
 }
 
 static void check_references(struct refs *r)
 {
     for (size_t i = 0; i < r->nexp; i++) {
         const struct expected *x = &r->exp[i];
-        if (resolve(r, x->reference, ref_key(x->value))) {
+        if (resolve(r, x->ref_kind, ref_key(x->value))) {
             continue;
         }
         struct kf_errt *a = kf_errt_sub(r->errs, x->entity, 0);
@@ -655,11 +677,7 @@ static void unique_fields(struct refs *r, json_object *work)
             }
             /* workspaceable: the key is "<ws_id>:<value>" (get_unique_key, :770-779); one
              * workspace here */
-            const char *pk = pooled_key(r, UNIQUE[u].field, v);
-            if (!pk) {
-                break;
-            }
-            if (kgc_strmap_get(&seen, pk)) {
+            if (kgc_strmap_get(&seen, v)) {
                 const char *key = e->endpoint_key ? kf_get_string(item, e->endpoint_key) : NULL;
                 key = key ? key : kf_get_string(item, "id");
                 struct kf_errt *t = kf_errt_sub(r->errs, e->plural, 0);
@@ -672,7 +690,7 @@ static void unique_fields(struct refs *r, json_object *work)
                 }
                 continue;
             }
-            if (kgc_strmap_put(&seen, pk, item, NULL) != 0) {
+            if (kgc_strmap_put(&seen, v, item, NULL) != 0) {
                 r->c->oom = true;
                 break;
             }
@@ -683,15 +701,15 @@ static void unique_fields(struct refs *r, json_object *work)
 
 static void refs_free(struct refs *r)
 {
-    kgc_strmap_destroy(&r->by_id);
-    kgc_strmap_destroy(&r->by_key);
-    for (size_t i = 0; i < r->npool; i++) {
-        free(r->pool[i]);
+    for (size_t k = 0; k < r->nkinds; k++) {
+        kgc_strmap_destroy(&r->by_id[k]);
+        kgc_strmap_destroy(&r->by_key[k]);
     }
-    free(r->pool);
-    for (size_t i = 0; i < r->nexp; i++) {
-        free(r->exp[i].at);
-    }
+    free(r->by_id);
+    free(r->by_key);
+    free(r->rel_kind);
+    free(r->rel_ref);
+    free(r->nest);
     free(r->exp);
     kf_errt_free(r->errs);
 }
@@ -731,7 +749,8 @@ static void emit_entities(struct refs *r, json_object *input, const char *parent
             /* the item without its nested entities and comments, in the item's key order; the
              * values are shared with the work copy, which kf_validate() drops before it returns,
              * so the 201 body ends up their only holder -- unless they are the memo's, which
-             * lives on (and json-c's reference counts are not atomic): then copied */
+             * lives on (and json-c's reference counts are not atomic): then copied, unless the
+             * caller releases the body under the memo's exclusion (share_memo_values) */
             flat = json_object_new_object();
             if (!flat) {
                 continue;
@@ -743,7 +762,7 @@ static void emit_entities(struct refs *r, json_object *input, const char *parent
                     continue;
                 }
                 json_object *v = NULL;
-                if (!r->c->memo) {
+                if (!r->c->memo || r->share) {
                     v = json_object_get(fval);
                 } else if (fval && json_object_deep_copy(fval, &v, NULL) != 0) {
                     r->c->oom = true;
@@ -751,9 +770,12 @@ static void emit_entities(struct refs *r, json_object *input, const char *parent
                 }
                 json_object_object_add(flat, fkey, v);
             }
-            for (const struct kf_rel *rel = kf_relations(); rel->entity; rel++) {
+            int kind = (int)(e - kf_entities());
+            const struct kf_rel *rels = kf_relations();
+            for (size_t ri = 0; rels[ri].entity; ri++) {
+                const struct kf_rel *rel = &rels[ri];
                 json_object *v = NULL;
-                if (strcmp(rel->entity, e->plural) != 0) {
+                if (r->rel_kind[ri] != kind) {
                     continue;
                 }
                 if (parent && strcmp(rel->reference, parent) == 0) {
@@ -761,7 +783,7 @@ static void emit_entities(struct refs *r, json_object *input, const char *parent
                     json_object_object_add(fk, "id", json_object_new_string(parent_id));
                     json_object_object_add(flat, rel->field, fk);
                 } else if (kf_has(flat, rel->field, &v) && v) {
-                    json_object *found = resolve(r, rel->reference, ref_key(v));
+                    json_object *found = resolve(r, r->rel_ref[ri], ref_key(v));
                     const char *fid = found ? kf_get_string(found, "id") : NULL;
                     if (fid) {
                         json_object *fk = json_object_new_object();
@@ -1190,16 +1212,18 @@ int kf_validate(json_object *doc, const struct kf_validate_opts *opts, json_obje
 
     /* 2. ids (the flattened errors see Kong's derived ids), uniqueness, references */
     json_object *view = NULL, *work = NULL;
+    bool missing = false;
     if (c.memo) {
-        if (!(view = view_with_memo(c.memo, doc))) {
+        if (!(view = view_with_memo(c.memo, doc, &missing))) {
             return KGC_ENOMEM;
         }
     } else if (json_object_deep_copy(doc, &view, NULL) != 0) {
         return KGC_ENOMEM;
     } else {
         generate_ids(view, NULL, NULL, false);
+        missing = ids_missing(view, NULL);
     }
-    if (!ids_missing(view, NULL)) {
+    if (!missing) {
         work = json_object_get(view); /* the random pass would add nothing: share the copy */
     } else if (json_object_deep_copy(view, &work, NULL) != 0) {
         json_object_put(view);
@@ -1207,15 +1231,13 @@ int kf_validate(json_object *doc, const struct kf_validate_opts *opts, json_obje
     } else {
         generate_ids(work, NULL, NULL, true);
     }
-    struct refs r = {.c = &c, .errs = kf_errt_new()};
-    kgc_strmap_init(&r.by_id);
-    kgc_strmap_init(&r.by_key);
+    struct refs r = {.c = &c, .errs = kf_errt_new(), .share = opts && opts->share_memo_values};
     int rc = 0;
-    if (!r.errs) {
+    if (!r.errs || !refs_init(&r)) {
         rc = KGC_ENOMEM;
         goto out;
     }
-    populate(&r, work, NULL, 0);
+    populate(&r, work, NULL, -1, 0);
     check_references(&r);
     if (c.oom) {
         rc = KGC_ENOMEM;

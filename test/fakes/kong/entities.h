@@ -59,16 +59,17 @@ void kf_plugin_config(struct kf_vctx *c, json_object *plugin, json_object *confi
  * validation under these settings (entries from other settings are dropped); seen() tells
  * whether this top-level entity of kind plural is one found valid before (and keeps it for the
  * next validation); add_last() remembers the entity seen() was last asked about (item) as
- * valid; end() drops the entries this validation did not use. Ids pass, over the top-level
- * entities in the same order: view() returns a new reference to the copy with derived ids kept
- * for item, or NULL; after a NULL, keep_view() keeps the copy the caller made (when the memo has
- * the entity). Kept copies are shared and must never be changed. */
+ * valid (of kind plural); end() drops the entries this validation did not use. Ids pass, over the
+ * top-level entities in the same order: view() returns a new reference to the copy with derived ids
+ * kept for item, or NULL, and in *complete what keep_view() was told with it (whether every item in
+ * the copy has an id); after a NULL, keep_view() keeps the copy the caller made (when the memo
+ * has the entity). Kept copies are shared and must never be changed. */
 struct kf_vmemo;
 void kf_vmemo_begin(struct kf_vmemo *m, const char *const *plugins, int flavor);
 bool kf_vmemo_seen(struct kf_vmemo *m, const char *plural, json_object *item);
-void kf_vmemo_add_last(struct kf_vmemo *m, json_object *item);
+void kf_vmemo_add_last(struct kf_vmemo *m, const char *plural, json_object *item);
 void kf_vmemo_end(struct kf_vmemo *m);
-json_object *kf_vmemo_view(struct kf_vmemo *m, json_object *item);
-void kf_vmemo_keep_view(struct kf_vmemo *m, json_object *view);
+json_object *kf_vmemo_view(struct kf_vmemo *m, json_object *item, bool *complete);
+void kf_vmemo_keep_view(struct kf_vmemo *m, json_object *view, bool complete);
 
 #endif

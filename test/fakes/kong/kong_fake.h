@@ -87,13 +87,27 @@ char *kf_errt_pretty(const struct kf_errt *t);
  * the previous validation (under the same plugins and flavour) found valid, which gives the same
  * answer (a check reads nothing else) at a fraction of the cost when successive configurations
  * repeat most of their entities. Entities with errors are never remembered. It keeps the entities
- * of the last validation only (encoded, about the size of their text). Not thread-safe: one
- * kf_validate() at a time per memo. */
+ * of the last validation only: encoded (about the size of their text), their copies with ids and,
+ * for documents kf_vmemo_parse() built, their bytes and parsed values. Not thread-safe: one
+ * kf_validate() or kf_vmemo_parse() at a time per memo, and documents sharing its values are
+ * released under the same exclusion. */
 struct kf_vmemo;
 
 /* A new empty memo, or NULL on allocation failure. Free with kf_vmemo_free() (NULL: no-op). */
 struct kf_vmemo *kf_vmemo_new(void);
 void kf_vmemo_free(struct kf_vmemo *m);
+
+/* Parses a JSON configuration text as kf_text_parse() does, sharing the memo's parsed value for
+ * every element of a top-level entity array whose bytes equal those of an element the memo
+ * remembers (the texts of the last validation's valid top-level entities, with the value json-c
+ * parsed from them): equal bytes, equal value, and the next kf_validate() with this memo finds it
+ * without encoding it. Returns 0 and the document in *out, or 1 (nothing in *out) for any text it
+ * cannot delimit for certain -- not plain JSON, a repeated top-level key, an element nested deeper
+ * than 32, a parse error, no memory --: then kf_text_parse() decides, as without the memo.
+ * The document shares values with the memo (json-c's reference counts are not atomic): it must
+ * be released while holding the memo, and validated next with this memo (the spans it keeps are
+ * the text's: text must live until that kf_validate() returns). */
+int kf_vmemo_parse(struct kf_vmemo *m, const char *text, size_t len, json_object **out);
 
 /* Options for one validation. Strings are borrowed for the duration of the call. */
 struct kf_validate_opts {
@@ -101,6 +115,9 @@ struct kf_validate_opts {
     const char *router_flavor;  /* traditional | traditional_compatible | expressions; NULL = tc */
     bool flatten_errors;        /* add "flattened_errors" to a 400 body */
     struct kf_vmemo *memo;      /* NULL = none; else used and updated by this call alone */
+    /* with memo: the 201 body may share values with the memo instead of copying them (json-c's
+     * reference counts are not atomic): the caller then releases it under the memo's exclusion */
+    bool share_memo_values;
     /* NULL, or called once the document is known valid, before the 201 body is built; empty
      * tells whether that body will have no entity (Kong then stores the empty hash). After it
      * has been called kf_validate() returns 0, or KGC_ENOMEM when the body cannot be built. */

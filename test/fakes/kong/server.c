@@ -150,19 +150,16 @@ static void sleep_ms(unsigned ms)
 }
 
 /* Queues status with body (taken; NULL = empty) and an optional Retry-After. */
-static enum MHD_Result respond(struct kf_server *s, struct MHD_Connection *conn, const char *method,
-                               const char *path, unsigned status, json_object *body,
-                               const char *retry_after)
+/* respond() with the body's text already made (copied). */
+static enum MHD_Result respond_text(struct kf_server *s, struct MHD_Connection *conn,
+                                    const char *method, const char *path, unsigned status,
+                                    const char *text, const char *retry_after)
 {
     if (s->o.latency_ms) {
         sleep_ms(s->o.latency_ms);
     }
-    const char *text = body ? json_object_to_json_string_ext(
-                                  body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-                            : "";
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
-    json_object_put(body);
     if (!r) {
         return MHD_NO;
     }
@@ -178,6 +175,18 @@ static enum MHD_Result respond(struct kf_server *s, struct MHD_Connection *conn,
     audit(s, method, path, status);
     kgc_debug(LOG_COMPONENT, "request", KGC_F_STR("method", method), KGC_F_STR("path", path),
               KGC_F_INT("status", status));
+    return rc;
+}
+
+static enum MHD_Result respond(struct kf_server *s, struct MHD_Connection *conn, const char *method,
+                               const char *path, unsigned status, json_object *body,
+                               const char *retry_after)
+{
+    const char *text = body ? json_object_to_json_string_ext(
+                                  body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+                            : "";
+    enum MHD_Result rc = respond_text(s, conn, method, path, status, text, retry_after);
+    json_object_put(body);
     return rc;
 }
 
@@ -522,6 +531,7 @@ struct accept_ctx {
     json_object *doc; /* the document as sent: GET /config's and GET /'s */
     char hash[33];
     bool done;
+    bool memo_held; /* this request holds memo_mu */
 };
 
 static void accept_config(void *arg, bool empty)
@@ -538,7 +548,14 @@ static void accept_config(void *arg, bool empty)
     memcpy(a->s->hash, a->hash, sizeof(a->s->hash));
     pthread_mutex_unlock(&a->s->mu);
     a->done = true;
+    /* the old document may share values with the memo (kf_vmemo_parse): released holding it */
+    if (!a->memo_held && a->s->memo) {
+        pthread_mutex_lock(&a->s->memo_mu);
+    }
     json_object_put(old);
+    if (!a->memo_held && a->s->memo) {
+        pthread_mutex_unlock(&a->s->memo_mu);
+    }
 }
 
 static enum MHD_Result post_config(struct kf_server *s, struct MHD_Connection *conn,
@@ -701,10 +718,23 @@ static enum MHD_Result post_config(struct kf_server *s, struct MHD_Connection *c
 
     json_object *to_check = doc;
     json_object *from_text = NULL;
+    /* The memo is held from the parse to the release of the document the parse built: that
+     * document shares values with it (kf_vmemo_parse, kong_fake.h). A POST that arrives while
+     * another holds it parses and validates without it. */
+    bool memo_held = s->memo && pthread_mutex_trylock(&s->memo_mu) == 0;
     if (!doc) {
         char err[512];
-        int prc = kf_text_parse(text, text_len, &from_text, err, sizeof(err));
+        int prc = 1;
+        if (memo_held && !s->o.on_config) {
+            prc = kf_vmemo_parse(s->memo, text, text_len, &from_text);
+        }
+        if (prc != 0) {
+            prc = kf_text_parse(text, text_len, &from_text, err, sizeof(err));
+        }
         if (prc == KGC_ENOMEM) {
+            if (memo_held) {
+                pthread_mutex_unlock(&s->memo_mu);
+            }
             rc = respond(s, conn, m, path, 500, message("An unexpected error occurred"), NULL);
             goto out;
         }
@@ -713,6 +743,9 @@ static enum MHD_Result post_config(struct kf_server *s, struct MHD_Connection *c
             snprintf(msg, sizeof(msg), "failed parsing declarative configuration: %s",
                      prc != 0 ? err : "expected an object");
             json_object_put(from_text);
+            if (memo_held) {
+                pthread_mutex_unlock(&s->memo_mu);
+            }
             /* config.lua:61-63 (3.9.1): an unparsable text gets the plain error body, never
              * flattened_errors */
             rc = respond(s, conn, m, path, 400, kf_declarative_error_body(msg, false), NULL);
@@ -722,6 +755,9 @@ static enum MHD_Result post_config(struct kf_server *s, struct MHD_Connection *c
     } else {
         char *canon = kf_canonical_json(doc);
         if (!canon) {
+            if (memo_held) {
+                pthread_mutex_unlock(&s->memo_mu);
+            }
             rc = respond(s, conn, m, path, 500, message("An unexpected error occurred"), NULL);
             goto out;
         }
@@ -731,13 +767,15 @@ static enum MHD_Result post_config(struct kf_server *s, struct MHD_Connection *c
 
     struct kf_validate_opts vo = {
         .plugins = s->o.plugins, .router_flavor = s->o.router_flavor, .flatten_errors = flatten};
-    bool memo_held = s->memo && pthread_mutex_trylock(&s->memo_mu) == 0;
     if (memo_held) {
         vo.memo = s->memo;
+        /* the 201 body is encoded and released below while the memo is still held: it may
+         * share the memo's values instead of copying them (the proxy keeps its entities) */
+        vo.share_memo_values = !s->o.on_config;
     }
     /* Without a proxy nothing needs the 201 body before the configuration is current: it is
      * made current (hash included) as soon as it is known valid, and the body is built after. */
-    struct accept_ctx ac = {.s = s, .doc = to_check};
+    struct accept_ctx ac = {.s = s, .doc = to_check, .memo_held = memo_held};
     memcpy(ac.hash, hash, sizeof(ac.hash));
     if (!s->o.on_config) {
         vo.accepted = accept_config;
@@ -745,32 +783,49 @@ static enum MHD_Result post_config(struct kf_server *s, struct MHD_Connection *c
     }
     json_object *entities = NULL, *error = NULL;
     int vrc = kf_validate(to_check, &vo, &entities, &error);
+    if (ac.done || vrc != 0) {
+        json_object_put(from_text); /* current already, or never: this reference goes */
+        from_text = NULL;
+    }
+    char *body_text = NULL;
+    bool body_oom = false;
+    if (ac.done && vrc == 0 && vo.share_memo_values) {
+        body_text = strdup(json_object_to_json_string_ext(
+            entities, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        body_oom = !body_text;
+        json_object_put(entities);
+        entities = NULL;
+    }
     if (memo_held) {
         pthread_mutex_unlock(&s->memo_mu);
     }
     if (ac.done) {
         /* current already: only the answer is left (or out of memory building it) */
-        json_object_put(from_text);
         kgc_info(LOG_COMPONENT, "configuration applied", KGC_F_STR("hash", ac.hash));
-        if (vrc != 0) {
+        if (vrc != 0 || body_oom) {
             json_object_put(error);
             rc = respond(s, conn, m, path, 500, message("An unexpected error occurred"), NULL);
+            goto out;
+        }
+        if (body_text) {
+            rc = respond_text(s, conn, m, path, 201, body_text, NULL);
+            free(body_text);
             goto out;
         }
         rc = respond(s, conn, m, path, 201, entities, NULL);
         goto out;
     }
     if (vrc == KGC_EINVAL) {
-        json_object_put(from_text);
         kgc_info(LOG_COMPONENT, "configuration rejected", KGC_F_STR("hash", hash));
         rc = respond(s, conn, m, path, 400, error, NULL);
         goto out;
     }
     if (vrc != 0) {
-        json_object_put(from_text);
         rc = respond(s, conn, m, path, 500, message("An unexpected error occurred"), NULL);
         goto out;
     }
+    /* with a proxy (on_config) the document never shares values with the memo: kf_vmemo_parse
+     * is not used */
     /* kong/db/declarative/import.lua:270-273, 433-435 (3.9.1): a configuration with no entities
      * is stored with the empty hash, 32 zeros (so it is never a 304 either) */
     if (json_object_object_length(entities) == 0) {
@@ -843,19 +898,30 @@ static enum MHD_Result handle(struct kf_server *s, struct MHD_Connection *conn, 
         if (!get) {
             return respond(s, conn, method, url, 405, message("Method not allowed"), NULL);
         }
+        /* the document may share values with the memo (kf_vmemo_parse): this reference is
+         * dropped holding it */
+        if (s->memo) {
+            pthread_mutex_lock(&s->memo_mu);
+        }
         pthread_mutex_lock(&s->mu);
         json_object *cfg = json_object_get(s->config);
         pthread_mutex_unlock(&s->mu);
+        enum MHD_Result grc;
         if (!cfg) {
-            return respond(s, conn, method, url, 404, message("no configuration available"), NULL);
-        }
-        json_object *body = json_object_new_object();
-        if (body) {
-            json_object_object_add(body, "config", cfg);
+            grc = respond(s, conn, method, url, 404, message("no configuration available"), NULL);
         } else {
-            json_object_put(cfg);
+            json_object *body = json_object_new_object();
+            if (body) {
+                json_object_object_add(body, "config", cfg);
+            } else {
+                json_object_put(cfg);
+            }
+            grc = respond(s, conn, method, url, 200, body, NULL);
         }
-        return respond(s, conn, method, url, 200, body, NULL);
+        if (s->memo) {
+            pthread_mutex_unlock(&s->memo_mu);
+        }
+        return grc;
     }
     if (strcmp(url, "/_test/fail-config") == 0) {
         if (!post) {
