@@ -155,8 +155,11 @@ scenario() {
 
     check "[$fl] tls with an SNI no route has: closed" closed tls "$SPORT" --sni other.example
     check "[$fl] tls route without a service: closed" closed tls "$SPORT" --sni nosvc.example
-    check "[$fl] TLS without SNI on the ssl listener matches the tcp route: closed (unexpected protocols)" \
-        closed tls "$SPORT"
+    if [[ $fl == traditional ]]; then
+        # the ATC flavours route it to an SNI route instead (see the quirk below)
+        check "[$fl] TLS without SNI on the ssl listener matches the tcp route: closed (unexpected protocols)" \
+            closed tls "$SPORT"
+    fi
 
     sc udp "$UPORT" --send 'hello udp'
     check "[$fl] udp: one reply datagram naming route and target, with the echo" ans \
@@ -168,8 +171,6 @@ scenario() {
 
 scenario traditional_compatible
 
-check "the log names each closed connection with Kong's message" bash -c \
-    "grep -q 'no Route found with those values' '$tmp/stderr' && grep -q 'no Service found with those values' '$tmp/stderr' && grep -q 'unexpected protocols in matched Route' '$tmp/stderr'"
 
 # ---- hostile clients ----------------------------------------------------------------------------
 sc udp "$UPORT" --send "$(head -c 60000 /dev/zero | tr '\0' x)"
@@ -241,10 +242,14 @@ for fl in traditional expressions; do
     forget_pid "$KPID"
 done
 
+check "the log names each closed connection with Kong's message" bash -c \
+    "grep -q 'no Route found with those values' '$tmp/stderr' && grep -q 'no Service found with those values' '$tmp/stderr' && grep -q 'unexpected protocols in matched Route' '$tmp/stderr'"
+
 # ---- Kong 3.9.1: an SNI-only stream route catches plain TCP under the ATC flavours --------------
 # transform.lua:343-355 turns snis into (net.protocol != "tls" || tls.sni == ...) and adds no
 # protocol predicate for stream routes; its priority has the SNI bit (transform.lua:470-510), so
 # it outranks a destinations-only route. The traditional router (traditional.lua) does not do this.
+# The same makes a TLS client without SNI on an ssl listener match an SNI route there.
 quirk() {
     python3 - "$TPORT" >"$tmp/q.json" <<'PY'
 import json, sys
