@@ -182,6 +182,7 @@ struct kf_stream {
     pthread_cond_t cv;
     size_t active;
     bool stopping;
+    bool full; /* the last connection was refused for max_conns (logged once) */
     struct sconn *conns;
 };
 
@@ -504,12 +505,18 @@ static void accept_one(struct ssrv *srv)
     }
     pthread_mutex_lock(&s->mu);
     if (s->stopping || s->active >= s->max_conns) {
+        /* logged once per episode of being full, not once per refused connection */
+        bool log = !s->stopping && !s->full;
+        s->full = true;
         pthread_mutex_unlock(&s->mu);
-        kgc_warn(LOG_COMPONENT, "connection refused: too many stream connections",
-                 KGC_F_INT("max", s->max_conns));
+        if (log) {
+            kgc_warn(LOG_COMPONENT, "connections refused: too many stream connections",
+                     KGC_F_INT("max", s->max_conns));
+        }
         close(fd);
         return;
     }
+    s->full = false;
     struct sconn *c = calloc(1, sizeof(*c));
     if (!c) {
         pthread_mutex_unlock(&s->mu);
