@@ -277,5 +277,8 @@ check "--no-listeners: GET / serves no stream listener even with --stream-listen
     start_test_kong 200 --stream-listen 127.0.0.1:0 --no-listeners
 curl -s --max-time 5 -o "$tmp/ans" "$KURL/"
 check "... stream_listeners encoded {}" ans "d['configuration']['stream_listeners'] == {}"
+stop_pid "$KPID" >/dev/null
+forget_pid "$KPID"
+no_sanitizer_reports "$tmp/stderr"
 
 finish
