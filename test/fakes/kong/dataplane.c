@@ -1745,7 +1745,7 @@ int kf_dp_stream(const struct kf_dp *dp, const struct kf_stream_req *q, struct k
                         (target[0] != '[' || colon[-1] == ']');
         if (!has_port) {
             size_t tl = strlen(target);
-            snprintf(target + tl, sizeof(target) - tl, ":%u", TARGET_DEFAULT_PORT);
+            snprintf(target + tl, sizeof(target) - tl, ":%d", TARGET_DEFAULT_PORT);
         }
     } else {
         const char *h = svc->host ? svc->host : "";
