@@ -68,7 +68,11 @@ static bool listen_serves(const struct kgc_kong_listener *k, enum status_proto p
     case STATUS_P_TLS:
         return k->ssl && !k->udp;
     case STATUS_P_TCP:
-        return !k->udp;
+        /* an ssl stream listen cannot: Kong sends its connections to the ssl_preread server
+         * (kong/templates/nginx_kong_stream.lua:146-178, 3.9.1), whose preread block closes any
+         * that matched a route other than tls/tls_passthrough (kong/runloop/handler.lua:1090-1102)
+         */
+        return !k->udp && !k->ssl;
     case STATUS_P_UDP:
         return k->udp;
     default:

@@ -544,6 +544,26 @@ static void test_gateway_conflicts_pick_no_winner(void **state)
 
 /* ---- Gateway: Kong listeners ---------------------------------------------------------------- */
 
+/* A TCP listener needs a plain stream listen: Kong closes plain TCP on an ssl stream listen (its
+ * preread server takes only tls/tls_passthrough routes, kong/runloop/handler.lua:1090-1102). */
+static void test_gateway_tcp_needs_plain_stream_listen(void **state)
+{
+    struct fixture_env *env = *state;
+    fixture_kong_add(&env->kong, KGC_KONG_LISTENER_STREAM, 9000, false, false);
+    env->o.publish_service_name = NULL; /* listener ports are Kong ports */
+    add_yaml(env, "kind: Gateway\nmetadata: {name: tcp, namespace: gateway-conformance-infra}\n"
+                  "spec:\n  gatewayClassName: \"{GATEWAY_CLASS_NAME}\"\n  listeners:\n"
+                  "  - {name: plain, port: 9000, protocol: TCP}\n"
+                  "  - {name: on-ssl, port: 9443, protocol: TCP}\n");
+    struct kgc_status_gateway d;
+    compute(env, "tcp", &d);
+    expect_listener(&d, "plain", KGC_STATUS_ACCEPTED, "True", KGC_STATUS_R_ACCEPTED);
+    expect_listener(&d, "on-ssl", KGC_STATUS_ACCEPTED, "False", KGC_STATUS_R_PORT_UNAVAILABLE);
+    assert_non_null(
+        strstr(fixture_listener(&d, "on-ssl")->conditions[0].message, "no Kong TCP stream listen"));
+    kgc_status_gateway_release(&d);
+}
+
 static const char probe_gateway[] =
     "kind: Gateway\nmetadata: {name: probe, namespace: gateway-conformance-infra}\n"
     "spec:\n  gatewayClassName: \"{GATEWAY_CLASS_NAME}\"\n  listeners:\n"
@@ -1406,6 +1426,7 @@ int main(void)
         T(test_gateway_secret_reference_grant_allows),
         T(test_gateway_base_manifests),
         T(test_gateway_conflicts_pick_no_winner),
+        T(test_gateway_tcp_needs_plain_stream_listen),
         T(test_gateway_live_port_unavailable_vs_unsupported_protocol),
         T(test_gateway_kong_none_is_pending_and_retries),
         T(test_gateway_kong_cached_same_as_live),

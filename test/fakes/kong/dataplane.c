@@ -92,6 +92,10 @@ struct kf_dp {
     struct dp_sni *snis;
     size_t n_snis;
     struct kf_router *router; /* NULL when the router failed to build (logged) */
+    /* the stream subsystem's routes and router (kf_dp_stream) */
+    struct dp_route *sroutes;
+    size_t n_sroutes;
+    struct kf_router *srouter; /* NULL when it failed to build (logged) */
 };
 
 /* ---- JSON helpers ---------------------------------------------------------------------------- */
@@ -278,6 +282,11 @@ static void dp_free(struct kf_dp *dp)
     for (size_t i = 0; i < dp->n_routes; i++) {
         json_object_put(dp->routes[i].obj);
     }
+    kf_router_free(dp->srouter);
+    for (size_t i = 0; i < dp->n_sroutes; i++) {
+        json_object_put(dp->sroutes[i].obj);
+    }
+    free(dp->sroutes);
     free(dp->services);
     free(dp->upstreams);
     free(dp->routes);
@@ -482,6 +491,71 @@ static int build_routes(struct kf_dp *dp, enum kf_flavor flavor, long now, char 
     return 0;
 }
 
+/* The stream subsystem's router: routes with a protocol of the stream subsystem
+ * (should_process_route, handler.lua:248-256; tcp, tls, tls_passthrough, udp are "stream" in
+ * kong/constants.lua's PROTOCOLS_WITH_SUBSYSTEM), services disabled left out as for http. */
+static int build_stream_routes(struct kf_dp *dp, enum kf_flavor flavor, long now, char *err,
+                               size_t errsz)
+{
+    json_object *routes = jget(dp->entities, "routes");
+    size_t cap = section_len(dp->entities, "routes");
+    dp->sroutes = calloc(cap ? cap : 1, sizeof(*dp->sroutes));
+    struct kf_route_in *in = calloc(cap ? cap : 1, sizeof(*in));
+    if (!dp->sroutes || !in) {
+        free(in);
+        return KGC_ENOMEM;
+    }
+    static const char *const stream_protocols[] = {"tcp", "tls", "tls_passthrough", "udp", NULL};
+    if (routes && json_object_is_type(routes, json_type_object)) {
+        json_object_object_foreach(routes, rid, r)
+        {
+            json_object *protocols = jget(r, "protocols");
+            bool stream = false;
+            for (size_t k = 0; stream_protocols[k]; k++) {
+                stream = stream || jarr_has(protocols, stream_protocols[k]);
+            }
+            if (!stream) {
+                continue;
+            }
+            int svc = find_service(dp, jref(r, "service"));
+            if (svc >= 0 &&
+                json_object_is_type(jget(dp->services[svc].obj, "enabled"), json_type_boolean) &&
+                !json_object_get_boolean(jget(dp->services[svc].obj, "enabled"))) {
+                continue;
+            }
+            json_object *copy = NULL;
+            if (json_object_deep_copy(r, &copy, NULL) != 0 || !copy) {
+                free(in);
+                return KGC_ENOMEM;
+            }
+            route_defaults(copy, flavor, now);
+            if (!jget(copy, "id")) {
+                json_object_object_add(copy, "id", json_object_new_string(rid));
+            }
+            struct dp_route *dr = &dp->sroutes[dp->n_sroutes];
+            dr->obj = copy;
+            dr->id = jstr(copy, "id");
+            dr->name = jstr(copy, "name");
+            dr->service = svc;
+            dr->k8s_namespace = route_ns_tag(copy);
+            in[dp->n_sroutes].route = copy;
+            in[dp->n_sroutes].service = svc >= 0 ? dp->services[svc].obj : NULL;
+            dp->n_sroutes++;
+        }
+    }
+    int rc = kf_router_new(flavor, false, in, dp->n_sroutes, &dp->srouter, err, errsz);
+    free(in);
+    if (rc == KGC_ENOMEM) {
+        return rc;
+    }
+    if (rc != 0) {
+        dp->srouter = NULL;
+        kgc_error(LOG_COMPONENT, "the stream router could not be built: every connection is closed",
+                  KGC_F_STR("error", err));
+    }
+    return 0;
+}
+
 static int build_plugins(struct kf_dp *dp)
 {
     json_object *plugins = jget(dp->entities, "plugins");
@@ -598,6 +672,9 @@ struct kf_dp *kf_dp_new(json_object *entities, enum kf_flavor flavor, char *err,
     }
     if (rc == 0) {
         rc = build_routes(dp, flavor, now, err, errsz);
+    }
+    if (rc == 0) {
+        rc = build_stream_routes(dp, flavor, now, err, errsz);
     }
     if (rc == 0) {
         rc = build_plugins(dp);
@@ -1584,4 +1661,112 @@ int kf_dp_handle(struct kf_dp *dp, const struct kf_client_req *c, const struct k
     kvs_free(&qs);
     free(plugins.v);
     return rc;
+}
+
+/* ---- the stream subsystem (kong/init.lua:1052-1103, handler.lua:1073-1149) --------------------
+ */
+
+int kf_dp_stream(const struct kf_dp *dp, const struct kf_stream_req *q, struct kf_stream_res *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->outcome = KF_STREAM_NO_ROUTE;
+    if (!dp || !dp->srouter) {
+        return 0;
+    }
+    /* the traditional exec(): scheme udp on a UDP listener, else tls when an SNI is known, else
+     * tcp (traditional.lua:1804-1809; atc.lua:597-603) */
+    const char *scheme = q->udp ? "udp" : q->sni ? "tls" : "tcp";
+    struct kf_request req = {
+        .scheme = scheme,
+        .src_ip = q->src_ip,
+        .src_port = q->src_port,
+        .dst_ip = q->dst_ip,
+        .dst_port = q->dst_port,
+        .sni = q->sni,
+    };
+    struct kf_match m;
+    char err[256] = "";
+    int rc = kf_router_select(dp->srouter, &req, &m, err, sizeof(err));
+    if (rc == KGC_ENOMEM) {
+        kf_match_clear(&m);
+        return rc;
+    }
+    if (rc != 0 || m.route < 0) {
+        if (rc != 0) {
+            kgc_error(LOG_COMPONENT, "router returned an error", KGC_F_STR("error", err));
+        }
+        kf_match_clear(&m);
+        kgc_error(LOG_COMPONENT, "no Route found with those values", KGC_F_STR("scheme", scheme),
+                  KGC_F_INT("port", q->dst_port), KGC_F_STR("sni", q->sni ? q->sni : ""));
+        return 0; /* handler.lua:1080-1084: exit(500), the connection is closed */
+    }
+    const struct dp_route *rt = &dp->sroutes[m.route];
+    kf_match_clear(&m);
+    json_object *protocols = jget(rt->obj, "protocols");
+    snprintf(res->scheme, sizeof(res->scheme), "%s", scheme);
+    if (q->preread_block) {
+        /* handler.lua:1087-1105: the ssl listener's preread server only decides where to go */
+        res->outcome = jarr_has(protocols, "tls")               ? KF_STREAM_TERMINATE
+                       : jarr_has(protocols, "tls_passthrough") ? KF_STREAM_PASSTHROUGH
+                                                                : KF_STREAM_UNEXPECTED;
+        if (res->outcome == KF_STREAM_UNEXPECTED) {
+            kgc_error(LOG_COMPONENT, "unexpected protocols in matched Route",
+                      KGC_F_STR("route", rt->id ? rt->id : ""));
+        }
+        return 0;
+    }
+    const struct dp_service *svc = rt->service >= 0 ? &dp->services[rt->service] : NULL;
+    if (!svc) {
+        kgc_warn(LOG_COMPONENT, "no Service found with those values",
+                 KGC_F_STR("route", rt->id ? rt->id : "")); /* kong/init.lua:1087-1094 */
+        res->outcome = KF_STREAM_NO_SERVICE;
+        return 0;
+    }
+    const struct dp_upstream *ups = svc->upstream >= 0 ? &dp->upstreams[svc->upstream] : NULL;
+    char target[600];
+    if (ups) {
+        struct kf_hdrs none = {0};
+        struct kf_client_req c = {.method = "",
+                                  .scheme = scheme,
+                                  .path = "",
+                                  .headers = &none,
+                                  .client_ip = q->src_ip ? q->src_ip : "",
+                                  .port = q->dst_port,
+                                  .sni = q->sni};
+        if (kf_balancer_pick_ex(ups->bal, &c, NULL, target, sizeof(target), NULL) != 0) {
+            /* balancer/init.lua:352-355, handler.lua:1138-1141: the connection is closed */
+            kgc_error(LOG_COMPONENT, "failure to get a peer from the ring-balancer",
+                      KGC_F_STR("upstream", ups->name ? ups->name : ""));
+            res->outcome = KF_STREAM_NO_PEER;
+            return 0;
+        }
+        const char *colon = strrchr(target, ':');
+        bool has_port = colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1) &&
+                        (target[0] != '[' || colon[-1] == ']');
+        if (!has_port) {
+            size_t tl = strlen(target);
+            snprintf(target + tl, sizeof(target) - tl, ":%d", TARGET_DEFAULT_PORT);
+        }
+    } else {
+        const char *h = svc->host ? svc->host : "";
+        bool v6 = strchr(h, ':') != NULL && h[0] != '[';
+        snprintf(target, sizeof(target), "%s%s%s:%d", v6 ? "[" : "", h, v6 ? "]" : "", svc->port);
+    }
+    json_object *a = json_object_new_object();
+    json_object *k = json_object_new_object();
+    if (!a || !k) {
+        json_object_put(a);
+        json_object_put(k);
+        return KGC_ENOMEM;
+    }
+    json_object_object_add(k, "route", id_name(rt->id, rt->name));
+    json_object_object_add(k, "service", id_name(svc->id, svc->name));
+    json_object_object_add(k, "upstream", ups ? id_name(ups->id, ups->name) : NULL);
+    json_object_object_add(k, "target", json_object_new_string(target));
+    json_object_object_add(a, "namespace",
+                           rt->k8s_namespace ? json_object_new_string(rt->k8s_namespace) : NULL);
+    json_object_object_add(a, "kong", k);
+    res->answer = a;
+    res->outcome = KF_STREAM_PROXY;
+    return 0;
 }

@@ -51,6 +51,19 @@ static void usage(void)
         "                            http(s)://HOST:PORT\" per listener once bound; GET / then\n"
         "                            reports these listeners (port 0 as the bound port) unless\n"
         "                            --listeners/--no-listeners is given\n"
+        "  --stream-listen LIST      Kong's stream_listen, e.g. '127.0.0.1:0, 127.0.0.1:0 ssl,\n"
+        "                            127.0.0.1:0 udp' (default off). Prints \"stream listening on\n"
+        "                            tcp|tls|udp://HOST:PORT\" per listener once bound; GET / "
+        "then\n"
+        "                            reports these listeners (port 0 as the bound port) unless\n"
+        "                            --listeners/--no-listeners is given\n"
+        "  --stream-backend-cert FILE  PEM certificate and key the TLS-passthrough stand-in\n"
+        "                            backend presents (default: a self-signed one generated at\n"
+        "                            start, CN=kgc-test-kong-stream-backend)\n"
+        "  --stream-idle-ms N        stream connections: ClientHello, handshake and idle timeout\n"
+        "                            (default 10000)\n"
+        "  --stream-max-conns N      at most N open stream TCP/TLS connections, more are closed\n"
+        "                            at once (default 256)\n"
         "  --allow-debug-header      Kong's allow_debug_header: \"Kong-Debug: 1\" adds\n"
         "                            Kong-Route-Id/-Name and Kong-Service-Id/-Name\n"
         "  --help                    this text\n"
@@ -186,19 +199,17 @@ static void fix_port(json_object *l, unsigned port)
     json_object_object_add(l, "port", json_object_new_int((int)port));
 }
 
-/* Starts the proxy, prints one "proxy listening on" line per listener, and (when listeners_out
- * is not NULL) gives the listeners document GET / reports. Returns 0 or the exit status. */
-static int start_proxy(const char *proxy_listen, const char *flavor_name, bool debug_header,
-                       struct kf_proxy **out, char **listeners_out)
+/* Starts the proxy, prints one "proxy listening on" line per listener, then one "stream listening
+ * on" line per stream listener, and (when listeners_out is not NULL) gives the listeners document
+ * GET / reports. Returns 0 or the exit status. */
+static int start_proxy(struct kf_proxy_options *po, const char *flavor_name, struct kf_proxy **out,
+                       char **listeners_out)
 {
     int flavor = kf_flavor_parse(flavor_name ? flavor_name : "traditional_compatible");
-    struct kf_proxy_options po = {
-        .proxy_listen = proxy_listen,
-        .flavor = flavor < 0 ? KF_FLAVOR_TRADITIONAL_COMPATIBLE : (enum kf_flavor)flavor,
-        .debug_header = debug_header,
-    };
+    po->flavor = flavor < 0 ? KF_FLAVOR_TRADITIONAL_COMPATIBLE : (enum kf_flavor)flavor;
+    const char *proxy_listen = po->proxy_listen;
     char err[600];
-    int prc = kf_proxy_start(&po, out, err, sizeof(err));
+    int prc = kf_proxy_start(po, out, err, sizeof(err));
     if (prc != 0) {
         kgc_error(LOG_COMPONENT, "cannot start the proxy", KGC_F_STR("error", err));
         return prc == KGC_EINVAL ? 2 : 1;
@@ -206,8 +217,16 @@ static int start_proxy(const char *proxy_listen, const char *flavor_name, bool d
     struct kf_listen *ls = NULL;
     size_t n = 0;
     json_object *doc = NULL;
-    if (kf_listen_parse(proxy_listen, &ls, &n, &doc, err, sizeof(err)) != 0) {
-        return 2;
+    if (proxy_listen) {
+        if (kf_listen_parse(proxy_listen, &ls, &n, &doc, err, sizeof(err)) != 0) {
+            return 2;
+        }
+    } else {
+        /* only stream listeners: the proxy listeners reported stay the fixture's */
+        doc = json_tokener_parse(kf_default_listeners_json());
+        if (!doc) {
+            return 1;
+        }
     }
     json_object *pl = NULL;
     json_object_object_get_ex(doc, "proxy_listeners", &pl);
@@ -220,6 +239,33 @@ static int start_proxy(const char *proxy_listen, const char *flavor_name, bool d
                  KGC_F_INT("port", port), KGC_F_STR("ssl", ls[i].ssl ? "true" : "false"));
         fix_port(json_object_array_get_idx(pl, i), port);
     }
+    free(ls);
+    ls = NULL;
+    n = 0;
+    json_object *sdoc = NULL;
+    if (po->stream_listen &&
+        kf_stream_listen_parse(po->stream_listen, &ls, &n, &sdoc, err, sizeof(err)) != 0) {
+        json_object_put(doc);
+        return 2;
+    }
+    json_object *sl = NULL;
+    if (sdoc) {
+        json_object_object_get_ex(sdoc, "stream_listeners", &sl);
+        json_object_object_add(doc, "stream_listen",
+                               json_object_get(json_object_object_get(sdoc, "stream_listen")));
+        json_object_object_add(doc, "stream_listeners", json_object_get(sl));
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned port = kf_proxy_stream_port(*out, i);
+        bool v6 = strchr(ls[i].host, ':') != NULL && ls[i].host[0] != '[';
+        const char *proto = ls[i].udp ? "udp" : ls[i].ssl ? "tls" : "tcp";
+        printf("stream listening on %s://%s%s%s:%u\n", proto, v6 ? "[" : "", ls[i].host,
+               v6 ? "]" : "", port);
+        kgc_info(LOG_COMPONENT, "stream listening", KGC_F_STR("host", ls[i].host),
+                 KGC_F_INT("port", port), KGC_F_STR("protocol", proto));
+        fix_port(json_object_array_get_idx(sl, i), port);
+    }
+    json_object_put(sdoc);
     fflush(stdout);
     free(ls);
     if (listeners_out) {
@@ -252,6 +298,10 @@ int main(int argc, char **argv)
         O_PROXY_LISTEN,
         O_DEBUG_HEADER,
         O_HELP,
+        O_STREAM_LISTEN,
+        O_STREAM_CERT,
+        O_STREAM_IDLE,
+        O_STREAM_MAX,
     };
     static const struct option longopts[] = {
         {"admin-listen", required_argument, NULL, O_LISTEN},
@@ -272,6 +322,10 @@ int main(int argc, char **argv)
         {"proxy-listen", required_argument, NULL, O_PROXY_LISTEN},
         {"allow-debug-header", no_argument, NULL, O_DEBUG_HEADER},
         {"help", no_argument, NULL, O_HELP},
+        {"stream-listen", required_argument, NULL, O_STREAM_LISTEN},
+        {"stream-backend-cert", required_argument, NULL, O_STREAM_CERT},
+        {"stream-idle-ms", required_argument, NULL, O_STREAM_IDLE},
+        {"stream-max-conns", required_argument, NULL, O_STREAM_MAX},
         {NULL, 0, NULL, 0},
     };
     /* A POST /config builds and frees a tree of small json-c blocks per entity; with glibc's
@@ -290,6 +344,7 @@ int main(int argc, char **argv)
     char **plugins = NULL;
     const char *proxy_listen = NULL;
     bool debug_header = false;
+    struct kf_proxy_options po = {0};
     struct kf_proxy *proxy = NULL;
     int rc = 0;
     opterr = 0;
@@ -407,6 +462,26 @@ int main(int argc, char **argv)
         case O_HELP:
             usage();
             goto out;
+        case O_STREAM_LISTEN:
+            po.stream_listen = optarg;
+            break;
+        case O_STREAM_CERT:
+            po.stream_backend_cert = optarg;
+            break;
+        case O_STREAM_IDLE:
+            if (!parse_uint(optarg, 600000, &v) || v < 100) {
+                rc = bad("--stream-idle-ms wants 100..600000", optarg);
+                goto out;
+            }
+            po.stream_idle_ms = (unsigned)v;
+            break;
+        case O_STREAM_MAX:
+            if (!parse_uint(optarg, 10000, &v) || v == 0) {
+                rc = bad("--stream-max-conns wants 1..10000", optarg);
+                goto out;
+            }
+            po.stream_max_conns = (unsigned)v;
+            break;
         default:
             rc = bad("unknown or incomplete option", argv[optind - 1]);
             goto out;
@@ -429,6 +504,16 @@ int main(int argc, char **argv)
         free(ls);
         json_object_put(doc);
     }
+    if (po.stream_listen) {
+        char perr[600];
+        struct kf_listen *ls = NULL;
+        size_t nls = 0;
+        if (kf_stream_listen_parse(po.stream_listen, &ls, &nls, NULL, perr, sizeof(perr)) != 0) {
+            rc = bad(perr, po.stream_listen);
+            goto out;
+        }
+        free(ls);
+    }
 
     /* SIGTERM/SIGINT are taken by sigwait() here; every thread inherits the mask */
     sigset_t set;
@@ -443,8 +528,10 @@ int main(int argc, char **argv)
         goto out;
     }
     char err[512];
-    if (proxy_listen && (rc = start_proxy(proxy_listen, o.router_flavor, debug_header, &proxy,
-                                          listeners ? NULL : &listeners)) != 0) {
+    po.proxy_listen = proxy_listen;
+    po.debug_header = debug_header;
+    if ((proxy_listen || po.stream_listen) &&
+        (rc = start_proxy(&po, o.router_flavor, &proxy, listeners ? NULL : &listeners)) != 0) {
         goto out;
     }
     o.listeners_json = listeners;

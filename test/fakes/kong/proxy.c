@@ -56,6 +56,7 @@ struct kf_proxy {
     struct kf_proxy_srv *srvs;
     size_t n;
     void *default_tls;
+    struct kf_stream *stream; /* stream.c, NULL without stream_listen */
 };
 
 /* ---- per request ---------------------------------------------------------------------------- */
@@ -510,12 +511,29 @@ int kf_proxy_start(const struct kf_proxy_options *o, struct kf_proxy **out, char
         rc = start_srv(p, srv, err, errsz);
     }
     free(ls);
+    if (rc == 0 && o->stream_listen && strcmp(o->stream_listen, "off") != 0) {
+        if (!p->default_tls && strstr(o->stream_listen, "ssl")) {
+            p->default_tls = kf_tls_default_new(p, err, errsz);
+            rc = p->default_tls ? 0 : KGC_EINVAL;
+        }
+        struct kf_stream_options so = {.stream_listen = o->stream_listen,
+                                       .backend_cert = o->stream_backend_cert,
+                                       .idle_ms = o->stream_idle_ms,
+                                       .max_conns = o->stream_max_conns};
+        rc = rc ? rc : kf_stream_start(p, &so, p->default_tls, &p->stream, err, errsz);
+    }
     if (rc != 0) {
         kf_proxy_stop(p);
         return rc;
     }
     *out = p;
     return 0;
+}
+
+unsigned kf_proxy_stream_port(const struct kf_proxy *p, size_t i)
+{
+    unsigned port = 0;
+    return p && kf_stream_listener(p->stream, i, &port) ? port : 0;
 }
 
 unsigned kf_proxy_port(const struct kf_proxy *p, size_t i)
@@ -553,6 +571,7 @@ void kf_proxy_stop(struct kf_proxy *p)
     if (!p) {
         return;
     }
+    kf_stream_stop(p->stream);
     for (size_t i = 0; i < p->n; i++) {
         struct kf_proxy_srv *srv = &p->srvs[i];
         if (srv->tls) {

@@ -124,6 +124,11 @@ struct kf_proxy_options {
                                  ssl"; NULL or "off" = no proxy */
     enum kf_flavor flavor;
     bool debug_header; /* allow_debug_header: Kong-Debug: 1 adds Kong-Route-Id, ... */
+    /* stream_listen (stream.c): NULL or "off" = no stream listener */
+    const char *stream_listen;
+    const char *stream_backend_cert; /* PEM for the TLS-passthrough stand-in, NULL = generated */
+    unsigned stream_idle_ms;         /* 0 = 10000 */
+    unsigned stream_max_conns;       /* 0 = 256 */
 };
 
 /* Parses proxy_listen as Kong's conf_loader does and returns the "proxy_listeners" array GET /
@@ -136,6 +141,9 @@ int kf_proxy_start(const struct kf_proxy_options *o, struct kf_proxy **out, char
 
 /* The bound port of the i-th listener (0 when i is out of range). */
 unsigned kf_proxy_port(const struct kf_proxy *p, size_t i);
+
+/* The bound port of the i-th stream listener (0 when i is out of range). */
+unsigned kf_proxy_stream_port(const struct kf_proxy *p, size_t i);
 
 /* Installs a newly accepted configuration (the 201 entities body: {"routes": {"<id>": {...}},
  * ...}; borrowed, the proxy takes its own reference). Requests already in flight finish on the

@@ -1,6 +1,6 @@
-/* proxy_listen — Kong 3.9.1's proxy_listen parsing (kong/conf_loader/listeners.lua
- * parse_listeners / parse_option_flags, kong/conf_loader/parse.lua parse_value for the
- * comma-separated array, kong/tools/ip.lua hostname_type / normalize_ip).
+/* proxy_listen — Kong 3.9.1's proxy_listen and stream_listen parsing
+ * (kong/conf_loader/listeners.lua parse_listeners / parse_option_flags, kong/conf_loader/parse.lua
+ * parse_value for the comma-separated array, kong/tools/ip.lua hostname_type / normalize_ip).
  *
  * Contract: kf_listen_parse() takes any string (network-free, bounded by its length) and either
  * gives the entries and the "proxy_listen"/"proxy_listeners" JSON GET / reports, or Kong's usage
@@ -14,14 +14,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The http subsystem's flags, in Kong's order (kong/conf_loader/listeners.lua:17-20). They are
+/* The http subsystem's flags, in Kong's order (kong/conf_loader/listeners.lua:17-19). They are
  * Lua patterns: the three with % items are matched with the small matcher below. */
 static const char *const HTTP_FLAGS[] = {
     "ssl",          "http2",           "proxy_protocol",   "deferred",
     "bind",         "reuseport",       "backlog=%d+",      "ipv6only=on",
     "ipv6only=off", "so_keepalive=on", "so_keepalive=off", "so_keepalive=%w*:%w*:%d*",
 };
-#define N_FLAGS (sizeof(HTTP_FLAGS) / sizeof(HTTP_FLAGS[0]))
+/* The stream subsystem's flags, in Kong's order (listeners.lua:20-22). */
+static const char *const STREAM_FLAGS[] = {
+    "udp",
+    "ssl",
+    "proxy_protocol",
+    "bind",
+    "reuseport",
+    "backlog=%d+",
+    "ipv6only=on",
+    "ipv6only=off",
+    "so_keepalive=on",
+    "so_keepalive=off",
+    "so_keepalive=%w*:%w*:%d*",
+};
+#define N_FLAGS  (sizeof(HTTP_FLAGS) / sizeof(HTTP_FLAGS[0]))
+#define N_SFLAGS (sizeof(STREAM_FLAGS) / sizeof(STREAM_FLAGS[0]))
+
+/* One subsystem's listen setting: its name and flags. */
+struct subsystem {
+    const char *name; /* "proxy_listen" | "stream_listen" */
+    const char *const *flags;
+    size_t n;
+};
+static const struct subsystem HTTP_SUB = {"proxy_listen", HTTP_FLAGS, N_FLAGS};
+static const struct subsystem STREAM_SUB = {"stream_listen", STREAM_FLAGS, N_SFLAGS};
 
 static bool lua_space(int c)
 {
@@ -240,8 +264,8 @@ static bool norm_ipv6(const char *a, struct kf_listen *l)
 }
 
 /* One entry (already stripped). Fills l and the JSON listener object; false = usage error. */
-static bool parse_entry(const char *entry, size_t elen, struct kf_listen *l, json_object *obj,
-                        bool *port_is_string)
+static bool parse_entry(const struct subsystem *sub, const char *entry, size_t elen,
+                        struct kf_listen *l, json_object *obj, bool *port_is_string)
 {
     /* value = " " .. value .. " " (listeners.lua:48) */
     size_t n = elen + 2;
@@ -259,13 +283,13 @@ static bool parse_entry(const char *entry, size_t elen, struct kf_listen *l, jso
     char sanitized[512] = "";
     bool found_flags[N_FLAGS] = {false};
     char names[N_FLAGS][64];
-    for (size_t f = 0; f < N_FLAGS; f++) {
-        snprintf(names[f], sizeof(names[f]), "%s", HTTP_FLAGS[f]);
+    for (size_t f = 0; f < sub->n; f++) {
+        snprintf(names[f], sizeof(names[f]), "%s", sub->flags[f]);
         /* value:match(patt): the first occurrence names the flag (listeners.lua:56-61) */
         size_t ce = 0;
         bool named = false;
         for (size_t i = 0; i < n && !named; i++) {
-            if (flag_at(HTTP_FLAGS[f], v, i, n, &ce) >= 0) {
+            if (flag_at(sub->flags[f], v, i, n, &ce) >= 0) {
                 snprintf(names[f], sizeof(names[f]), "%.*s", (int)(ce - i - 1), v + i + 1);
                 named = true;
             }
@@ -273,7 +297,7 @@ static bool parse_entry(const char *entry, size_t elen, struct kf_listen *l, jso
         /* value:gsub(patt, " "): every non-overlapping occurrence becomes one space */
         size_t o = 0, count = 0;
         for (size_t i = 0; i < n;) {
-            long e = flag_at(HTTP_FLAGS[f], v, i, n, &ce);
+            long e = flag_at(sub->flags[f], v, i, n, &ce);
             if (e >= 0) {
                 rest[o++] = ' ';
                 i = (size_t)e;
@@ -287,7 +311,7 @@ static bool parse_entry(const char *entry, size_t elen, struct kf_listen *l, jso
         n = o;
         found_flags[f] = count > 0;
         /* http2 is left out of the sanitized flags since nginx 1.25.1 (listeners.lua:66-69) */
-        if (count > 0 && strcmp(HTTP_FLAGS[f], "http2") != 0 &&
+        if (count > 0 && strcmp(sub->flags[f], "http2") != 0 &&
             strlen(sanitized) + strlen(names[f]) + 2 < sizeof(sanitized)) {
             if (sanitized[0]) {
                 strcat(sanitized, " ");
@@ -343,13 +367,30 @@ static bool parse_entry(const char *entry, size_t elen, struct kf_listen *l, jso
     if (!ok) {
         return false;
     }
-    l->ssl = found_flags[0];
-    l->http2 = found_flags[1];
-    l->proxy_protocol = found_flags[2];
-    l->deferred = found_flags[3];
-    l->bind = found_flags[4];
-    l->reuseport = found_flags[5];
-    l->backlog = found_flags[6] ? atoi(names[6] + strlen("backlog=")) : -1;
+    l->backlog = -1;
+    for (size_t f = 0; f < sub->n; f++) {
+        const char *fl = sub->flags[f];
+        bool on = found_flags[f];
+        if (strcmp(fl, "ssl") == 0) {
+            l->ssl = on;
+        } else if (strcmp(fl, "http2") == 0) {
+            l->http2 = on;
+        } else if (strcmp(fl, "udp") == 0) {
+            l->udp = on;
+        } else if (strcmp(fl, "proxy_protocol") == 0) {
+            l->proxy_protocol = on;
+        } else if (strcmp(fl, "deferred") == 0) {
+            l->deferred = on;
+        } else if (strcmp(fl, "bind") == 0) {
+            l->bind = on;
+        } else if (strcmp(fl, "reuseport") == 0) {
+            l->reuseport = on;
+        } else if (strncmp(fl, "so_keepalive=", 13) == 0 && on) {
+            l->so_keepalive = true;
+        } else if (strcmp(fl, "backlog=%d+") == 0 && on) {
+            l->backlog = atoi(names[f] + strlen("backlog="));
+        }
+    }
 
     char listener[900];
     {
@@ -368,14 +409,14 @@ static bool parse_entry(const char *entry, size_t elen, struct kf_listen *l, jso
                                *port_is_string ? json_object_new_string(portstr)
                                                : json_object_new_int((int)l->port));
     }
-    for (size_t f = 0; f < N_FLAGS; f++) {
+    for (size_t f = 0; f < sub->n; f++) {
         json_object_object_add(obj, names[f], json_object_new_boolean(found_flags[f]));
     }
     return true;
 }
 
-int kf_listen_parse(const char *value, struct kf_listen **out, size_t *nout, json_object **json,
-                    char *err, size_t errsz)
+static int listen_parse(const struct subsystem *sub, const char *value, struct kf_listen **out,
+                        size_t *nout, json_object **json, char *err, size_t errsz)
 {
     *out = NULL;
     *nout = 0;
@@ -384,9 +425,9 @@ int kf_listen_parse(const char *value, struct kf_listen **out, size_t *nout, jso
     }
     /* the usage message (listeners.lua:94-95) */
     char usage[600] = "must be of form: [off] | <ip>:<port> [";
-    for (size_t f = 0; f < N_FLAGS; f++) {
-        strcat(usage, HTTP_FLAGS[f]);
-        strcat(usage, f + 1 < N_FLAGS ? "] [" : "]");
+    for (size_t f = 0; f < sub->n; f++) {
+        strcat(usage, sub->flags[f]);
+        strcat(usage, f + 1 < sub->n ? "] [" : "]");
     }
     strcat(usage, ", [... next entry ...]");
     if (!value) {
@@ -401,7 +442,7 @@ int kf_listen_parse(const char *value, struct kf_listen **out, size_t *nout, jso
     size_t l0;
     strip(value, strlen(value), &s0, &l0);
     if (l0 == 0) {
-        snprintf(err, errsz, "proxy_listen %s", usage);
+        snprintf(err, errsz, "%s %s", sub->name, usage);
         return KGC_EINVAL;
     }
     struct kf_listen *ls = calloc(cap, sizeof(*ls));
@@ -429,9 +470,9 @@ int kf_listen_parse(const char *value, struct kf_listen **out, size_t *nout, jso
         }
         json_object *obj = json_object_new_object();
         bool port_str = false;
-        if (!obj || !parse_entry(e, el, &ls[n], obj, &port_str)) {
+        if (!obj || !parse_entry(sub, e, el, &ls[n], obj, &port_str)) {
             json_object_put(obj);
-            snprintf(err, errsz, "proxy_listen %s", usage);
+            snprintf(err, errsz, "%s %s", sub->name, usage);
             rc = KGC_EINVAL;
             break;
         }
@@ -447,13 +488,17 @@ int kf_listen_parse(const char *value, struct kf_listen **out, size_t *nout, jso
     }
     if (json) {
         json_object *doc = json_object_new_object();
-        json_object_object_add(doc, "proxy_listen", listen);
-        json_object_object_add(doc, "proxy_listeners", listeners);
-        /* Kong's default stream_listen is off (kong/templates/kong_defaults.lua) */
-        json_object *sl = json_object_new_array();
-        json_object_array_add(sl, json_object_new_string("off"));
-        json_object_object_add(doc, "stream_listen", sl);
-        json_object_object_add(doc, "stream_listeners", json_object_new_array());
+        char plural[32];
+        snprintf(plural, sizeof(plural), "%sers", sub->name); /* listeners.lua:152 */
+        json_object_object_add(doc, sub->name, listen);
+        json_object_object_add(doc, plural, listeners);
+        if (sub == &HTTP_SUB) {
+            /* Kong's default stream_listen is off (kong/templates/kong_defaults.lua:28) */
+            json_object *sl = json_object_new_array();
+            json_object_array_add(sl, json_object_new_string("off"));
+            json_object_object_add(doc, "stream_listen", sl);
+            json_object_object_add(doc, "stream_listeners", json_object_new_array());
+        }
         *json = doc;
     } else {
         json_object_put(listen);
@@ -462,6 +507,41 @@ int kf_listen_parse(const char *value, struct kf_listen **out, size_t *nout, jso
     *out = ls;
     *nout = n;
     return 0;
+}
+
+int kf_listen_parse(const char *value, struct kf_listen **out, size_t *nout, json_object **json,
+                    char *err, size_t errsz)
+{
+    return listen_parse(&HTTP_SUB, value, out, nout, json, err, errsz);
+}
+
+int kf_stream_listen_parse(const char *value, struct kf_listen **out, size_t *nout,
+                           json_object **json, char *err, size_t errsz)
+{
+    int rc = listen_parse(&STREAM_SUB, value, out, nout, json, err, errsz);
+    for (size_t i = 0; rc == 0 && i < *nout; i++) {
+        /* nginx refuses these with udp (OpenResty 1.25.3's src/stream/ngx_stream_core_module.c,
+         * ngx_stream_core_listen, checked in this order): Kong would not start */
+        const struct kf_listen *l = &(*out)[i];
+        const char *bad = !l->udp             ? NULL
+                          : l->backlog >= 0   ? "backlog"
+                          : l->ssl            ? "ssl"
+                          : l->so_keepalive   ? "so_keepalive"
+                          : l->proxy_protocol ? "proxy_protocol"
+                                              : NULL;
+        if (bad) {
+            snprintf(err, errsz, "\"%s\" parameter is incompatible with \"udp\"", bad);
+            free(*out);
+            *out = NULL;
+            *nout = 0;
+            if (json) {
+                json_object_put(*json);
+                *json = NULL;
+            }
+            rc = KGC_EINVAL;
+        }
+    }
+    return rc;
 }
 
 json_object *kf_proxy_listeners_json(const char *proxy_listen, char *err, size_t errsz)

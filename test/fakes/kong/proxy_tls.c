@@ -119,7 +119,7 @@ void *kf_tls_cert_ctx(const char *cert, const char *key, const char *cert_alt, c
  * v3, random 16-byte serial, valid 20 years from now, subject = issuer = C=US, ST=California,
  * L=San Francisco, O=Kong, OU=IT Department, CN=localhost; basicConstraints CA:FALSE (critical),
  * extendedKeyUsage serverAuth,clientAuth, subjectKeyIdentifier hash; signed with its own key. */
-static X509 *self_signed(EVP_PKEY *key)
+static X509 *self_signed(EVP_PKEY *key, const char *cn)
 {
     X509 *x = X509_new();
     unsigned char serial[16];
@@ -133,9 +133,8 @@ static X509 *self_signed(EVP_PKEY *key)
     ok = ok && X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &now) != NULL &&
          X509_time_adj_ex(X509_getm_notAfter(x), 20 * 365, 0, &now) != NULL;
     X509_NAME *name = ok ? X509_get_subject_name(x) : NULL;
-    static const char *const rdn[][2] = {
-        {"C", "US"},   {"ST", "California"},    {"L", "San Francisco"},
-        {"O", "Kong"}, {"OU", "IT Department"}, {"CN", "localhost"}};
+    const char *const rdn[][2] = {{"C", "US"},   {"ST", "California"},    {"L", "San Francisco"},
+                                  {"O", "Kong"}, {"OU", "IT Department"}, {"CN", cn}};
     for (size_t i = 0; ok && i < sizeof(rdn) / sizeof(rdn[0]); i++) {
         ok = X509_NAME_add_entry_by_txt(name, rdn[i][0], MBSTRING_ASC,
                                         (const unsigned char *)rdn[i][1], -1, -1, 0) == 1;
@@ -190,7 +189,7 @@ void *kf_tls_default_new(struct kf_proxy *p, char *err, size_t errsz)
     EVP_PKEY *keys[2] = {EVP_RSA_gen(2048), EVP_EC_gen("P-256")};
     bool ok = true;
     for (size_t i = 0; i < 2; i++) {
-        X509 *x = keys[i] ? self_signed(keys[i]) : NULL;
+        X509 *x = keys[i] ? self_signed(keys[i], "localhost") : NULL;
         ok = ok && x && SSL_CTX_use_certificate(ctx, x) == 1 &&
              SSL_CTX_use_PrivateKey(ctx, keys[i]) == 1;
         X509_free(x);
@@ -203,6 +202,37 @@ void *kf_tls_default_new(struct kf_proxy *p, char *err, size_t errsz)
     }
     SSL_CTX_set_tlsext_servername_callback(ctx, sni_callback);
     SSL_CTX_set_tlsext_servername_arg(ctx, p);
+    return ctx;
+}
+
+void *kf_tls_backend_ctx(const char *pem_file, char *err, size_t errsz)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        ssl_err(err, errsz, "SSL_CTX_new");
+        return NULL;
+    }
+    bool ok;
+    if (pem_file) {
+        ok = SSL_CTX_use_certificate_chain_file(ctx, pem_file) == 1 &&
+             SSL_CTX_use_PrivateKey_file(ctx, pem_file, SSL_FILETYPE_PEM) == 1;
+        if (!ok) {
+            ssl_err(err, errsz, "cannot load the certificate and key");
+        }
+    } else {
+        EVP_PKEY *key = EVP_EC_gen("P-256");
+        X509 *x = key ? self_signed(key, "kgc-test-kong-stream-backend") : NULL;
+        ok = x && SSL_CTX_use_certificate(ctx, x) == 1 && SSL_CTX_use_PrivateKey(ctx, key) == 1;
+        X509_free(x);
+        EVP_PKEY_free(key);
+        if (!ok) {
+            ssl_err(err, errsz, "could not generate the backend certificate");
+        }
+    }
+    if (!ok) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
     return ctx;
 }
 
