@@ -8,8 +8,11 @@
  * with cross-namespace backends when a ReferenceGrant changed), writes their fragments again, and
  * then redoes what depends on every route, cheaply:
  *   - the ranking: the surviving Kong routes keep their order; the new ones are sorted and merged
- *     in (O(n)); each route whose (facts, facts_place), i.e. whose Kong route id, moved is written
- *     again (its service fragment only);
+ *     in (O(n)); the places among equal facts are counted again only in the runs of facts that a
+ *     Kong route left or joined, and within a run only among the routes that can meet
+ *     (tr_rank_assign), so each route whose (facts, facts_place), i.e. whose Kong route id, moved
+ *     — the changed routes and their hostname groups — is written again (its service fragment
+ *     only);
  *   - the LIMITATION problems (limits.c): judged again for the touched routes and the routes that
  *     can meet them (a hostname in common, or open to any hostname); everything when a route open
  *     to any hostname changed, when the pair budget ran out or when Kong's priorities became or
@@ -98,6 +101,10 @@ struct kgc_translate_state {
     struct kgc_base_vec order;   /* struct entry * by key */
     struct kgc_base_vec frags;   /* struct frag * by service name */
     struct kgc_base_vec ranked;  /* struct tr_kroute * in precedence order */
+    /* this call: the facts of the Kong routes that left or joined the ranking (tr_rank_assign
+     * places again only the runs of these facts) */
+    uint64_t *touched;
+    size_t n_touched, cap_touched;
     struct kgc_strmap slice_svc; /* EndpointSlice "ns/name" → struct slice_rec * */
     bool uniform;                /* the last limits run's */
     /* the limits' pair bound (struct tr_limits_focus): hostname → struct host_n *, the sum of
@@ -465,6 +472,9 @@ static void state_reset(struct kgc_translate_state *st)
     kgc_base_vec_free(&st->order);
     kgc_base_vec_free(&st->frags);
     kgc_base_vec_free(&st->ranked);
+    free(st->touched);
+    st->touched = NULL;
+    st->n_touched = st->cap_touched = 0;
     kgc_strmap_destroy(&st->by_key);
     kgc_strmap_init(&st->by_key);
     size_t pos = 0;
@@ -1142,15 +1152,42 @@ static void mark_kroutes(struct entry *e)
             e->frags[i].v->kr[j].prio = INT64_MIN;
 }
 
-static void drop_marked(struct kgc_base_vec *ranked)
+/* Remembers facts as touched (c->oom when out of memory). */
+static void touch_facts(struct kgc_translate_state *st, uint64_t facts)
 {
+    if (st->n_touched == st->cap_touched) {
+        size_t cap = st->cap_touched ? 2 * st->cap_touched : 64;
+        uint64_t *g = realloc(st->touched, cap * sizeof(*g));
+        if (!g) {
+            st->c.oom = true;
+            return;
+        }
+        st->touched = g;
+        st->cap_touched = cap;
+    }
+    st->touched[st->n_touched++] = facts;
+}
+
+/* Drops the marked Kong routes from the ranking; their facts are touched (the routes after them
+ * in their groups move up a place). */
+static void drop_marked(struct kgc_translate_state *st)
+{
+    struct kgc_base_vec *ranked = &st->ranked;
     size_t w = 0;
     for (size_t i = 0; i < ranked->n; i++) {
         struct tr_kroute *k = ranked->v[i];
         if (k->prio != INT64_MIN)
             ranked->v[w++] = k;
+        else
+            touch_facts(st, k->facts);
     }
     ranked->n = w;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
 }
 
 /* The ranking: the survivors keep their order, the Kong routes of the routes planned again are
@@ -1164,10 +1201,17 @@ static void rerank(struct kgc_translate_state *st, bool all)
         if (!all && !e->dirty)
             continue;
         for (size_t f = 0; f < e->n_frags; f++)
-            for (size_t j = 0; j < e->frags[f].v->n_kr; j++)
-                if (kgc_base_vec_push(&fresh, &e->frags[f].v->kr[j]) != 0)
+            for (size_t j = 0; j < e->frags[f].v->n_kr; j++) {
+                struct tr_kroute *k = &e->frags[f].v->kr[j];
+                if (kgc_base_vec_push(&fresh, k) != 0)
                     c->oom = true;
+                tr_kroute_pack(k);
+                if (!all)
+                    touch_facts(st, k->facts);
+            }
     }
+    if (st->n_touched > 1)
+        qsort(st->touched, st->n_touched, sizeof(*st->touched), cmp_u64);
     if (fresh.n > 1)
         qsort(fresh.v, fresh.n, sizeof(*fresh.v), tr_cmp_precedence);
     struct kgc_base_vec none = {0};
@@ -1191,8 +1235,10 @@ static void rerank(struct kgc_translate_state *st, bool all)
     free(merged);
     kgc_base_vec_free(&fresh);
     c->kroutes = st->ranked; /* borrowed for tr_rank_assign and the writer */
-    tr_rank_assign(c);
+    if (!c->oom)
+        tr_rank_assign(c, all ? NULL : st->touched, st->n_touched);
     c->kroutes = (struct kgc_base_vec){0};
+    st->n_touched = 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -1256,7 +1302,7 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
             e->dirty = true; /* once */
         }
     }
-    drop_marked(&st->ranked);
+    drop_marked(st);
     for (size_t i = 0; i < keys->n && !c->oom; i++) {
         const char *key = keys->v[i];
         struct entry *e = kgc_strmap_get(&st->by_key, key);
