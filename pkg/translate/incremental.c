@@ -1168,20 +1168,112 @@ static void touch_facts(struct kgc_translate_state *st, uint64_t facts)
     st->touched[st->n_touched++] = facts;
 }
 
-/* Drops the marked Kong routes from the ranking; their facts are touched (the routes after them
- * in their groups move up a place). */
-static void drop_marked(struct kgc_translate_state *st)
+static void drop_marked(struct kgc_base_vec *ranked)
 {
-    struct kgc_base_vec *ranked = &st->ranked;
     size_t w = 0;
     for (size_t i = 0; i < ranked->n; i++) {
         struct tr_kroute *k = ranked->v[i];
         if (k->prio != INT64_MIN)
             ranked->v[w++] = k;
-        else
-            touch_facts(st, k->facts);
     }
     ranked->n = w;
+}
+
+/* A Kong route of a route planned again, as it was: a new Kong route of the same route with the
+ * same rule, match, host index, facts, creationTimestamp and hostnames takes its place in the
+ * ranking and in its group (tr_rank_assign keeps the places of a run no Kong route left or
+ * joined). */
+struct old_kr {
+    uint64_t facts;
+    uint32_t place, rule, match, host;
+    bool iso, taken;
+    char *created; /* owned; NULL: none */
+    char *hosts;   /* owned: the hostnames joined by '\n' */
+};
+
+static char *kr_hosts(const struct tr_kroute *k)
+{
+    size_t len = 1;
+    for (uint32_t h = 0; h < k->n_hosts; h++)
+        len += strlen(k->hosts[h]) + 1;
+    char *s = malloc(len), *p = s;
+    for (uint32_t h = 0; s && h < k->n_hosts; h++) {
+        size_t n = strlen(k->hosts[h]);
+        memcpy(p, k->hosts[h], n);
+        p[n] = '\n';
+        p += n + 1;
+    }
+    if (s)
+        *p = '\0';
+    return s;
+}
+
+/* e's Kong routes as they are (before e is planned again); NULL with *n 0 when it has none. */
+static struct old_kr *old_krs(struct tr_ctx *c, const struct entry *e, size_t *n)
+{
+    size_t total = 0;
+    for (size_t f = 0; f < e->n_frags; f++)
+        total += e->frags[f].v->n_kr;
+    *n = 0;
+    struct old_kr *v = total ? calloc(total, sizeof(*v)) : NULL;
+    if (total && !v) {
+        c->oom = true;
+        return NULL;
+    }
+    for (size_t f = 0; f < e->n_frags; f++) {
+        for (size_t j = 0; j < e->frags[f].v->n_kr; j++) {
+            const struct tr_kroute *k = &e->frags[f].v->kr[j];
+            struct old_kr *o = &v[(*n)++];
+            *o = (struct old_kr){k->facts, k->facts_place, k->rule, k->match, k->host, k->iso,
+                                 false, NULL, kr_hosts(k)};
+            if (k->created && k->created[0] && !(o->created = strdup(k->created)))
+                c->oom = true;
+            if (!o->hosts)
+                c->oom = true;
+        }
+    }
+    return v;
+}
+
+/* Matches e's new Kong routes (e NULL: gone) with its old ones: a match keeps the old place,
+ * everything else touches its facts (the runs tr_rank_assign places again). Frees old. */
+static void match_krs(struct kgc_translate_state *st, struct old_kr *old, size_t n_old,
+                      struct entry *e)
+{
+    for (size_t f = 0; e && f < e->n_frags; f++) {
+        for (size_t j = 0; j < e->frags[f].v->n_kr; j++) {
+            struct tr_kroute *k = &e->frags[f].v->kr[j];
+            tr_kroute_pack(k);
+            const char *created = k->created && k->created[0] ? k->created : NULL;
+            struct old_kr *same = NULL;
+            for (size_t i = 0; i < n_old && !same; i++) {
+                struct old_kr *o = &old[i];
+                if (o->taken || o->facts != k->facts || o->rule != k->rule ||
+                    o->match != k->match || o->host != k->host || o->iso != k->iso ||
+                    !o->created != !created || (created && strcmp(o->created, created) != 0))
+                    continue;
+                char *hosts = kr_hosts(k);
+                if (!hosts)
+                    st->c.oom = true;
+                else if (o->hosts && strcmp(o->hosts, hosts) == 0)
+                    same = o;
+                free(hosts);
+            }
+            if (same) {
+                same->taken = true;
+                k->facts_place = same->place;
+            } else {
+                touch_facts(st, k->facts);
+            }
+        }
+    }
+    for (size_t i = 0; i < n_old; i++) {
+        if (!old[i].taken)
+            touch_facts(st, old[i].facts);
+        free(old[i].created);
+        free(old[i].hosts);
+    }
+    free(old);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -1201,14 +1293,9 @@ static void rerank(struct kgc_translate_state *st, bool all)
         if (!all && !e->dirty)
             continue;
         for (size_t f = 0; f < e->n_frags; f++)
-            for (size_t j = 0; j < e->frags[f].v->n_kr; j++) {
-                struct tr_kroute *k = &e->frags[f].v->kr[j];
-                if (kgc_base_vec_push(&fresh, k) != 0)
+            for (size_t j = 0; j < e->frags[f].v->n_kr; j++)
+                if (kgc_base_vec_push(&fresh, &e->frags[f].v->kr[j]) != 0)
                     c->oom = true;
-                tr_kroute_pack(k);
-                if (!all)
-                    touch_facts(st, k->facts);
-            }
     }
     if (st->n_touched > 1)
         qsort(st->touched, st->n_touched, sizeof(*st->touched), cmp_u64);
@@ -1302,11 +1389,14 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
             e->dirty = true; /* once */
         }
     }
-    drop_marked(st);
+    drop_marked(&st->ranked);
     for (size_t i = 0; i < keys->n && !c->oom; i++) {
         const char *key = keys->v[i];
         struct entry *e = kgc_strmap_get(&st->by_key, key);
+        struct old_kr *old = NULL;
+        size_t n_old = 0;
         if (e) {
+            old = old_krs(c, e, &n_old);
             for (size_t f = 0; f < e->n_frags; f++) {
                 struct frag *fr = &e->frags[f];
                 vec_remove(&st->frags, fr, cmp_frag);
@@ -1319,12 +1409,15 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
         const char *slash = strchr(key, '/');
         char ns[KGC_STATUS_NAME_MAX + 1];
         size_t nl = slash ? (size_t)(slash - key) : 0;
-        if (!slash || nl >= sizeof(ns))
+        if (!slash || nl >= sizeof(ns)) {
+            match_krs(st, old, n_old, NULL);
             continue;
+        }
         memcpy(ns, key, nl);
         ns[nl] = '\0';
         const struct kgc_api_obj *o = c->lk->get(c->lk->ctx, KGC_API_HTTPROUTE, ns, slash + 1);
         if (!o) {
+            match_krs(st, old, n_old, NULL);
             if (e) { /* deleted */
                 kgc_strmap_remove(&st->by_key, e->key);
                 vec_remove(&st->order, e, cmp_entry);
@@ -1339,6 +1432,7 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
                     free(e->key);
                 free(e);
                 kgc_api_obj_unref(o);
+                match_krs(st, old, n_old, NULL);
                 c->oom = true;
                 break;
             }
@@ -1347,6 +1441,7 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
         }
         e->obj = o;
         entry_plan(st, e);
+        match_krs(st, old, n_old, e);
         bound_update(st, e, 1);
         hostset_add_rc(c, hs, e->rc);
         stats->routes_planned++;

@@ -614,57 +614,65 @@ static void uf_join(uint32_t *parent, uint32_t a, uint32_t b)
         parent[a > b ? a : b] = a < b ? a : b;
 }
 
-static bool lower_host(const char *h)
+/* A hostname as the run's groups compare it: at most 253 characters, no upper case. */
+static bool plain_host(const char *h, size_t *len)
 {
-    for (; *h; h++)
-        if (*h >= 'A' && *h <= 'Z')
+    size_t n = 0;
+    for (; h[n]; n++)
+        if ((h[n] >= 'A' && h[n] <= 'Z') || n > 253)
             return false;
+    *len = n;
     return true;
 }
 
-/* Joins i with the route that first named hostname key, or makes i its first. */
-static int group_host(struct kgc_strmap *seen, uint32_t *parent, const char *key, uint32_t i)
-{
-    void *first = kgc_strmap_get(seen, key);
-    if (first) {
-        uf_join(parent, (uint32_t)((uintptr_t)first - 1), i);
-        return 0;
-    }
-    return kgc_strmap_put(seen, key, (void *)(uintptr_t)(i + 1), NULL);
-}
-
-/* The places of the run v[0..n) (rank order, equal facts, n > 1): the rank within its group. */
+/* The places of the run v[0..n) (rank order, equal facts, n > 1): the rank within its group.
+ * One pass over the run (its Kong routes lie all over the heap: each visit is a cache miss),
+ * a second one only when the run holds a wildcard. */
 static int place_run(struct tr_kroute *const *v, uint32_t n)
 {
     uint32_t *parent = malloc(2 * (size_t)n * sizeof(*parent));
     if (!parent)
         return KGC_ENOMEM;
     uint32_t *count = parent + n;
-    bool one = false; /* a route open to any hostname, or an unusual hostname: one group */
+    bool one = false;  /* a route open to any hostname, or an unusual hostname: one group */
+    bool wild = false; /* a wildcard in the run */
+    int rc = 0;
+    struct kgc_strmap seen; /* hostname → 1 + the first route of the run naming it */
+    kgc_strmap_init(&seen);
     for (uint32_t i = 0; i < n; i++) {
         parent[i] = i;
         count[i] = 0;
-        if (!v[i]->n_hosts)
-            one = true;
-        for (uint32_t h = 0; h < v[i]->n_hosts && !one; h++)
-            one = strlen(v[i]->hosts[h]) > 253 || !lower_host(v[i]->hosts[h]);
     }
-    int rc = 0;
-    struct kgc_strmap seen;
-    kgc_strmap_init(&seen);
-    for (uint32_t i = 0; i < n && !one && rc == 0; i++)
-        for (uint32_t h = 0; h < v[i]->n_hosts && rc == 0; h++)
-            rc = group_host(&seen, parent, v[i]->hosts[h], i);
+    for (uint32_t i = 0; i < n && !one && rc == 0; i++) {
+        one = !v[i]->n_hosts;
+        for (uint32_t h = 0; h < v[i]->n_hosts && !one && rc == 0; h++) {
+            const char *name = v[i]->hosts[h];
+            size_t len;
+            if (!plain_host(name, &len)) {
+                one = true;
+                break;
+            }
+            wild = wild || tr_is_wildcard(name);
+            uint64_t hash = kgc_strmap_hash(name, len);
+            void *first = kgc_strmap_get_hashed(&seen, name, len, hash);
+            if (first)
+                uf_join(parent, (uint32_t)((uintptr_t)first - 1), i);
+            else
+                rc = kgc_strmap_put_hashed(&seen, name, hash, (void *)(uintptr_t)(i + 1), NULL);
+        }
+    }
     /* a wildcard "*.s" of the run covers the hostnames (and longer wildcards) ending in ".s":
      * looked up from the covered side, one lookup per label */
-    for (uint32_t i = 0; i < n && !one && rc == 0; i++) {
+    for (uint32_t i = 0; i < n && wild && !one && rc == 0; i++) {
         for (uint32_t h = 0; h < v[i]->n_hosts; h++) {
             const char *name = v[i]->hosts[h];
             const char *from = tr_is_wildcard(name) ? name + 2 : name;
             for (const char *dot = strchr(from, '.'); dot; dot = strchr(dot + 1, '.')) {
-                char wild[260];
-                snprintf(wild, sizeof(wild), "*%s", dot);
-                void *first = kgc_strmap_get(&seen, wild);
+                char key[256]; /* hostnames have at most 253 characters (plain_host) */
+                size_t len = strlen(dot);
+                key[0] = '*';
+                memcpy(key + 1, dot, len + 1);
+                void *first = kgc_strmap_get(&seen, key);
                 if (first)
                     uf_join(parent, (uint32_t)((uintptr_t)first - 1), i);
             }
