@@ -97,10 +97,10 @@ struct kgc_translate_state {
     struct md5_ck md5;
     char *settings;
     struct tr_ctx c;
-    struct kgc_strmap by_key;    /* key → struct entry * */
-    struct kgc_base_vec order;   /* struct entry * by key */
-    struct kgc_base_vec frags;   /* struct frag * by service name */
-    struct kgc_base_vec ranked;  /* struct tr_kroute * in precedence order */
+    struct kgc_strmap by_key;   /* key → struct entry * */
+    struct kgc_base_vec order;  /* struct entry * by key */
+    struct kgc_base_vec frags;  /* struct frag * by service name */
+    struct kgc_base_vec ranked; /* struct tr_kroute * in precedence order */
     /* this call: the facts of the Kong routes that left or joined the ranking (tr_rank_assign
      * places again only the runs of these facts) */
     uint64_t *touched;
@@ -1224,8 +1224,13 @@ static struct old_kr *old_krs(struct tr_ctx *c, const struct entry *e, size_t *n
         for (size_t j = 0; j < e->frags[f].v->n_kr; j++) {
             const struct tr_kroute *k = &e->frags[f].v->kr[j];
             struct old_kr *o = &v[(*n)++];
-            *o = (struct old_kr){k->facts, k->facts_place, k->rule, k->match, k->host, k->iso,
-                                 false, NULL, kr_hosts(k)};
+            *o = (struct old_kr){.facts = k->facts,
+                                 .place = k->facts_place,
+                                 .rule = k->rule,
+                                 .match = k->match,
+                                 .host = k->host,
+                                 .iso = k->iso,
+                                 .hosts = kr_hosts(k)};
             if (k->created && k->created[0] && !(o->created = strdup(k->created)))
                 c->oom = true;
             if (!o->hosts)
