@@ -1215,8 +1215,10 @@ static struct old_kr *old_krs(struct tr_ctx *c, const struct entry *e, size_t *n
     for (size_t f = 0; f < e->n_frags; f++)
         total += e->frags[f].v->n_kr;
     *n = 0;
-    struct old_kr *v = total ? calloc(total, sizeof(*v)) : NULL;
-    if (total && !v) {
+    if (!total)
+        return NULL;
+    struct old_kr *v = calloc(total, sizeof(*v));
+    if (!v) {
         c->oom = true;
         return NULL;
     }
