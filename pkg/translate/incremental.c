@@ -8,8 +8,11 @@
  * with cross-namespace backends when a ReferenceGrant changed), writes their fragments again, and
  * then redoes what depends on every route, cheaply:
  *   - the ranking: the surviving Kong routes keep their order; the new ones are sorted and merged
- *     in (O(n)); each route whose (facts, facts_place), i.e. whose Kong route id, moved is written
- *     again (its service fragment only);
+ *     in (O(n)); the places among equal facts are counted again only in the runs of facts that a
+ *     Kong route left or joined, and within a run only among the routes that can meet
+ *     (tr_rank_assign), so each route whose (facts, facts_place), i.e. whose Kong route id, moved
+ *     — the changed routes and their hostname groups — is written again (its service fragment
+ *     only);
  *   - the LIMITATION problems (limits.c): judged again for the touched routes and the routes that
  *     can meet them (a hostname in common, or open to any hostname); everything when a route open
  *     to any hostname changed, when the pair budget ran out or when Kong's priorities became or
@@ -94,10 +97,14 @@ struct kgc_translate_state {
     struct md5_ck md5;
     char *settings;
     struct tr_ctx c;
-    struct kgc_strmap by_key;    /* key → struct entry * */
-    struct kgc_base_vec order;   /* struct entry * by key */
-    struct kgc_base_vec frags;   /* struct frag * by service name */
-    struct kgc_base_vec ranked;  /* struct tr_kroute * in precedence order */
+    struct kgc_strmap by_key;   /* key → struct entry * */
+    struct kgc_base_vec order;  /* struct entry * by key */
+    struct kgc_base_vec frags;  /* struct frag * by service name */
+    struct kgc_base_vec ranked; /* struct tr_kroute * in precedence order */
+    /* this call: the facts of the Kong routes that left or joined the ranking (tr_rank_assign
+     * places again only the runs of these facts) */
+    uint64_t *touched;
+    size_t n_touched, cap_touched;
     struct kgc_strmap slice_svc; /* EndpointSlice "ns/name" → struct slice_rec * */
     bool uniform;                /* the last limits run's */
     /* the limits' pair bound (struct tr_limits_focus): hostname → struct host_n *, the sum of
@@ -465,6 +472,9 @@ static void state_reset(struct kgc_translate_state *st)
     kgc_base_vec_free(&st->order);
     kgc_base_vec_free(&st->frags);
     kgc_base_vec_free(&st->ranked);
+    free(st->touched);
+    st->touched = NULL;
+    st->n_touched = st->cap_touched = 0;
     kgc_strmap_destroy(&st->by_key);
     kgc_strmap_init(&st->by_key);
     size_t pos = 0;
@@ -1143,6 +1153,22 @@ static void mark_kroutes(struct entry *e)
             e->frags[i].v->kr[j].prio = INT64_MIN;
 }
 
+/* Remembers facts as touched (c->oom when out of memory). */
+static void touch_facts(struct kgc_translate_state *st, uint64_t facts)
+{
+    if (st->n_touched == st->cap_touched) {
+        size_t cap = st->cap_touched ? 2 * st->cap_touched : 64;
+        uint64_t *g = realloc(st->touched, cap * sizeof(*g));
+        if (!g) {
+            st->c.oom = true;
+            return;
+        }
+        st->touched = g;
+        st->cap_touched = cap;
+    }
+    st->touched[st->n_touched++] = facts;
+}
+
 static void drop_marked(struct kgc_base_vec *ranked)
 {
     size_t w = 0;
@@ -1152,6 +1178,116 @@ static void drop_marked(struct kgc_base_vec *ranked)
             ranked->v[w++] = k;
     }
     ranked->n = w;
+}
+
+/* A Kong route of a route planned again, as it was: a new Kong route of the same route with the
+ * same rule, match, host index, facts, creationTimestamp and hostnames takes its place in the
+ * ranking and in its group (tr_rank_assign keeps the places of a run no Kong route left or
+ * joined). */
+struct old_kr {
+    uint64_t facts;
+    uint32_t place, rule, match, host;
+    bool iso, taken;
+    char *created; /* owned; NULL: none */
+    char *hosts;   /* owned: the hostnames joined by '\n' */
+};
+
+static char *kr_hosts(const struct tr_kroute *k)
+{
+    size_t len = 1;
+    for (uint32_t h = 0; h < k->n_hosts; h++)
+        len += strlen(k->hosts[h]) + 1;
+    char *s = malloc(len), *p = s;
+    for (uint32_t h = 0; s && h < k->n_hosts; h++) {
+        size_t n = strlen(k->hosts[h]);
+        memcpy(p, k->hosts[h], n);
+        p[n] = '\n';
+        p += n + 1;
+    }
+    if (s)
+        *p = '\0';
+    return s;
+}
+
+/* e's Kong routes as they are (before e is planned again); NULL with *n 0 when it has none. */
+static struct old_kr *old_krs(struct tr_ctx *c, const struct entry *e, size_t *n)
+{
+    size_t total = 0;
+    for (size_t f = 0; f < e->n_frags; f++)
+        total += e->frags[f].v->n_kr;
+    *n = 0;
+    if (!total)
+        return NULL;
+    struct old_kr *v = calloc(total, sizeof(*v));
+    if (!v) {
+        c->oom = true;
+        return NULL;
+    }
+    for (size_t f = 0; f < e->n_frags; f++) {
+        for (size_t j = 0; j < e->frags[f].v->n_kr; j++) {
+            const struct tr_kroute *k = &e->frags[f].v->kr[j];
+            struct old_kr *o = &v[(*n)++];
+            *o = (struct old_kr){.facts = k->facts,
+                                 .place = k->facts_place,
+                                 .rule = k->rule,
+                                 .match = k->match,
+                                 .host = k->host,
+                                 .iso = k->iso,
+                                 .hosts = kr_hosts(k)};
+            if (k->created && k->created[0] && !(o->created = strdup(k->created)))
+                c->oom = true;
+            if (!o->hosts)
+                c->oom = true;
+        }
+    }
+    return v;
+}
+
+/* Matches e's new Kong routes (e NULL: gone) with its old ones: a match keeps the old place,
+ * everything else touches its facts (the runs tr_rank_assign places again). Frees old. */
+static void match_krs(struct kgc_translate_state *st, struct old_kr *old, size_t n_old,
+                      struct entry *e)
+{
+    for (size_t f = 0; e && f < e->n_frags; f++) {
+        for (size_t j = 0; j < e->frags[f].v->n_kr; j++) {
+            struct tr_kroute *k = &e->frags[f].v->kr[j];
+            tr_kroute_pack(k);
+            const char *created = k->created && k->created[0] ? k->created : NULL;
+            struct old_kr *same = NULL;
+            for (size_t i = 0; i < n_old && !same; i++) {
+                struct old_kr *o = &old[i];
+                if (o->taken || o->facts != k->facts || o->rule != k->rule ||
+                    o->match != k->match || o->host != k->host || o->iso != k->iso ||
+                    !o->created != !created || (created && strcmp(o->created, created) != 0))
+                    continue;
+                char *hosts = kr_hosts(k);
+                if (!hosts)
+                    st->c.oom = true;
+                else if (o->hosts && strcmp(o->hosts, hosts) == 0)
+                    same = o;
+                free(hosts);
+            }
+            if (same) {
+                same->taken = true;
+                k->facts_place = same->place;
+            } else {
+                touch_facts(st, k->facts);
+            }
+        }
+    }
+    for (size_t i = 0; i < n_old; i++) {
+        if (!old[i].taken)
+            touch_facts(st, old[i].facts);
+        free(old[i].created);
+        free(old[i].hosts);
+    }
+    free(old);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
 }
 
 /* The ranking: the survivors keep their order, the Kong routes of the routes planned again are
@@ -1169,6 +1305,8 @@ static void rerank(struct kgc_translate_state *st, bool all)
                 if (kgc_base_vec_push(&fresh, &e->frags[f].v->kr[j]) != 0)
                     c->oom = true;
     }
+    if (st->n_touched > 1)
+        qsort(st->touched, st->n_touched, sizeof(*st->touched), cmp_u64);
     if (fresh.n > 1)
         qsort(fresh.v, fresh.n, sizeof(*fresh.v), tr_cmp_precedence);
     struct kgc_base_vec none = {0};
@@ -1192,8 +1330,10 @@ static void rerank(struct kgc_translate_state *st, bool all)
     free(merged);
     kgc_base_vec_free(&fresh);
     c->kroutes = st->ranked; /* borrowed for tr_rank_assign and the writer */
-    tr_rank_assign(c);
+    if (!c->oom)
+        tr_rank_assign(c, all ? NULL : st->touched, st->n_touched);
     c->kroutes = (struct kgc_base_vec){0};
+    st->n_touched = 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -1261,7 +1401,10 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
     for (size_t i = 0; i < keys->n && !c->oom; i++) {
         const char *key = keys->v[i];
         struct entry *e = kgc_strmap_get(&st->by_key, key);
+        struct old_kr *old = NULL;
+        size_t n_old = 0;
         if (e) {
+            old = old_krs(c, e, &n_old);
             for (size_t f = 0; f < e->n_frags; f++) {
                 struct frag *fr = &e->frags[f];
                 vec_remove(&st->frags, fr, cmp_frag);
@@ -1274,12 +1417,15 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
         const char *slash = strchr(key, '/');
         char ns[KGC_STATUS_NAME_MAX + 1];
         size_t nl = slash ? (size_t)(slash - key) : 0;
-        if (!slash || nl >= sizeof(ns))
+        if (!slash || nl >= sizeof(ns)) {
+            match_krs(st, old, n_old, NULL);
             continue;
+        }
         memcpy(ns, key, nl);
         ns[nl] = '\0';
         const struct kgc_api_obj *o = c->lk->get(c->lk->ctx, KGC_API_HTTPROUTE, ns, slash + 1);
         if (!o) {
+            match_krs(st, old, n_old, NULL);
             if (e) { /* deleted */
                 kgc_strmap_remove(&st->by_key, e->key);
                 vec_remove(&st->order, e, cmp_entry);
@@ -1294,6 +1440,7 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
                     free(e->key);
                 free(e);
                 kgc_api_obj_unref(o);
+                match_krs(st, old, n_old, NULL);
                 c->oom = true;
                 break;
             }
@@ -1302,6 +1449,7 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
         }
         e->obj = o;
         entry_plan(st, e);
+        match_krs(st, old, n_old, e);
         bound_update(st, e, 1);
         hostset_add_rc(c, hs, e->rc);
         stats->routes_planned++;

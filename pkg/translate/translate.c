@@ -340,6 +340,13 @@ static void kroute_facts(const struct route_ctx *rc, const struct match_plan *mp
     k->iso = iso;
     k->root_path = mp->path.kind == PATH_PREFIX && !mp->path.capture && !mp->path.exact_only &&
                    strcmp(mp->path.value, "/") == 0;
+    if (host_index >= 0) {
+        k->hosts = (size_t)host_index < n_hosts ? &hosts[host_index] : NULL;
+        k->n_hosts = (size_t)host_index < n_hosts ? 1 : 0;
+    } else {
+        k->hosts = n_hosts ? hosts : NULL;
+        k->n_hosts = (uint32_t)n_hosts;
+    }
     if (rc->r->obj.kind == KGC_API_GRPCROUTE)
         tr_grpc_facts(mp, k);
 }
@@ -584,25 +591,142 @@ void tr_kroute_id(const struct tr_kroute *k, const char *name, char out[37])
     snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
-void tr_rank_assign(struct tr_ctx *c)
+/* ---- places among equal facts ------------------------------------------------------------------
+ * Kong 3.9.1 runs routes of equal priority in descending id order (atc.lua:150 adds each route as
+ * inst:add_matcher(priority, route.id, expression); atc-router src/router.rs:11,15,57 at ffd11db6
+ * keeps the matchers in a BTreeMap keyed by (priority, uuid), iterated in reverse), and the id's
+ * place bytes only decide between routes of equal facts (tr_kroute_id). That order matters only
+ * for two routes that can both match one request, and under the traditional flavours a Kong route
+ * with hosts matches only a request whose Host is one of them, exactly, or ends with a wildcard's
+ * ".suffix" (kong/router/transform.lua:388-409, 3.9.1: `http.host == "h"`, `http.host =^
+ * ".suffix"`). So the places are counted within groups of a run that can meet: routes sharing a
+ * hostname, or whose wildcard covers a hostname of the other (exact or a longer wildcard), joined
+ * transitively; a route without hostname meets every route (the run is one group). Listen ports,
+ * paths and methods are not looked at: they could only split a group further. */
+
+static uint32_t uf_find(uint32_t *parent, uint32_t i)
+{
+    while (parent[i] != i) {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    return i;
+}
+
+static void uf_join(uint32_t *parent, uint32_t a, uint32_t b)
+{
+    a = uf_find(parent, a);
+    b = uf_find(parent, b);
+    if (a != b)
+        parent[a > b ? a : b] = a < b ? a : b;
+}
+
+/* A hostname as the run's groups compare it: at most 253 characters, no upper case. */
+static bool plain_host(const char *h, size_t *len)
+{
+    size_t n = 0;
+    for (; h[n]; n++)
+        if ((h[n] >= 'A' && h[n] <= 'Z') || n > 253)
+            return false;
+    *len = n;
+    return true;
+}
+
+/* The places of the run v[0..n) (rank order, equal facts, n > 1): the rank within its group.
+ * One pass over the run (its Kong routes lie all over the heap: each visit is a cache miss),
+ * a second one only when the run holds a wildcard. */
+static int place_run(struct tr_kroute *const *v, uint32_t n)
+{
+    uint32_t *parent = malloc(2 * (size_t)n * sizeof(*parent));
+    if (!parent)
+        return KGC_ENOMEM;
+    uint32_t *count = parent + n;
+    bool one = false;  /* a route open to any hostname, or an unusual hostname: one group */
+    bool wild = false; /* a wildcard in the run */
+    int rc = 0;
+    struct kgc_strmap seen; /* hostname → 1 + the first route of the run naming it */
+    kgc_strmap_init(&seen);
+    for (uint32_t i = 0; i < n; i++) {
+        parent[i] = i;
+        count[i] = 0;
+    }
+    for (uint32_t i = 0; i < n && !one && rc == 0; i++) {
+        one = !v[i]->n_hosts;
+        for (uint32_t h = 0; h < v[i]->n_hosts && !one && rc == 0; h++) {
+            const char *name = v[i]->hosts[h];
+            size_t len;
+            if (!plain_host(name, &len)) {
+                one = true;
+                break;
+            }
+            wild = wild || tr_is_wildcard(name);
+            uint64_t hash = kgc_strmap_hash(name, len);
+            void *first = kgc_strmap_get_hashed(&seen, name, len, hash);
+            if (first)
+                uf_join(parent, (uint32_t)((uintptr_t)first - 1), i);
+            else
+                rc = kgc_strmap_put_hashed(&seen, name, hash, (void *)(uintptr_t)(i + 1), NULL);
+        }
+    }
+    /* a wildcard "*.s" of the run covers the hostnames (and longer wildcards) ending in ".s":
+     * looked up from the covered side, one lookup per label */
+    for (uint32_t i = 0; i < n && wild && !one && rc == 0; i++) {
+        for (uint32_t h = 0; h < v[i]->n_hosts; h++) {
+            const char *name = v[i]->hosts[h];
+            const char *from = tr_is_wildcard(name) ? name + 2 : name;
+            for (const char *dot = strchr(from, '.'); dot; dot = strchr(dot + 1, '.')) {
+                char key[256]; /* hostnames have at most 253 characters (plain_host) */
+                size_t len = strlen(dot);
+                key[0] = '*';
+                memcpy(key + 1, dot, len + 1);
+                void *first = kgc_strmap_get(&seen, key);
+                if (first)
+                    uf_join(parent, (uint32_t)((uintptr_t)first - 1), i);
+            }
+        }
+    }
+    kgc_strmap_destroy(&seen);
+    for (uint32_t i = 0; i < n && rc == 0; i++)
+        v[i]->facts_place = count[one ? 0 : uf_find(parent, i)]++;
+    free(parent);
+    return rc;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int tr_rank_assign(struct tr_ctx *c, const uint64_t *touched, size_t n_touched)
 {
     size_t n = c->kroutes.n;
-    uint32_t place = 0;
+    struct tr_kroute **v = (struct tr_kroute **)c->kroutes.v;
     for (size_t i = 0; i < n; i++) {
-        struct tr_kroute *k = c->kroutes.v[i];
-        k->prio = (int64_t)(n - i);
-        tr_kroute_pack(k);
-        const struct tr_kroute *prev = i ? c->kroutes.v[i - 1] : NULL;
-        place = prev && prev->facts == k->facts ? place + 1 : 0;
-        k->facts_place = place;
+        v[i]->prio = (int64_t)(n - i);
+        tr_kroute_pack(v[i]);
     }
+    for (size_t s = 0, e; s < n; s = e) {
+        for (e = s + 1; e < n && v[e]->facts == v[s]->facts; e++)
+            ;
+        if (touched && !bsearch(&v[s]->facts, touched, n_touched, sizeof(*touched), cmp_u64))
+            continue; /* the same routes as last time: the same places */
+        if (e - s == 1 || e - s > UINT32_MAX) {
+            for (size_t i = s; i < e; i++)
+                v[i]->facts_place = (uint32_t)(i - s);
+        } else if (place_run(&v[s], (uint32_t)(e - s)) != 0) {
+            c->oom = true;
+            return KGC_ENOMEM;
+        }
+    }
+    return 0;
 }
 
 static void rank(struct tr_ctx *c)
 {
     if (c->kroutes.n > 1)
         qsort(c->kroutes.v, c->kroutes.n, sizeof(*c->kroutes.v), tr_cmp_precedence);
-    tr_rank_assign(c);
+    tr_rank_assign(c, NULL, 0);
 }
 
 /* ---- the entry points ------------------------------------------------------------------------ */

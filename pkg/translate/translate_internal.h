@@ -49,10 +49,15 @@ struct tr_kroute {
                        (grpc.c), packed in other widths (tr_kroute_pack) */
     bool root_path; /* the Kong route's path is the plain prefix "/" (every other is a regex
                        under traditional_compatible) */
+    /* the hostnames the Kong route matches (borrowed from its route_ctx: hosts, iso_hosts, or
+     * the one of hosts it carries under expressions); none: any hostname */
+    char *const *hosts;
+    uint32_t n_hosts;
     /* set by the ranking: the first seven precedence fields packed in 40 bits (larger =
      * earlier; equal facts are adjacent in rank order) and the place among the routes with
-     * equal facts (0 = first). The traditional_compatible flavour writes them into the Kong route's
-     * id, which Kong's ATC router uses to order routes of equal priority (see tr_kroute_id). */
+     * equal facts that it can meet, directly or through others (0 = first; tr_rank_assign). The
+     * traditional_compatible flavour writes them into the Kong route's id, which Kong's ATC router
+     * uses to order routes of equal priority (see tr_kroute_id). */
     uint64_t facts;
     uint32_t facts_place;
 };
@@ -61,8 +66,8 @@ struct tr_kroute {
  * 3.9.1's ATC router runs matchers of equal priority in descending id order (atc-router
  * src/router.rs:11,15,57 at ffd11db6: BTreeMap keyed by (priority, uuid), iterated in reverse).
  * Bytes 0-4: k->facts (40 bits); 5-7: 0xFFFFFF - k->facts_place; 8-15: from the MD5 of name. Stable
- * while the route's own precedence facts and its place among equal ones stay. out: 36 characters +
- * NUL. */
+ * while the route's own precedence facts and its place among the equal ones it can meet stay
+ * (tr_rank_assign). out: 36 characters + NUL. */
 void tr_kroute_id(const struct tr_kroute *k, const char *name, char out[37]);
 /* Sets k->facts from k's precedence fields (the ranking does it for every Kong route). */
 void tr_kroute_pack(struct tr_kroute *k);
@@ -561,8 +566,15 @@ void tr_ctx_setup(struct tr_ctx *c, const struct kgc_translate_input *in);
 void tr_plan_route(struct tr_ctx *c, const struct kgc_api_httproute *r);
 /* Gateway API precedence of two struct tr_kroute * (qsort order, highest first). */
 int tr_cmp_precedence(const void *a, const void *b);
-/* With c->kroutes in precedence order: sets every prio, facts and facts_place. */
-void tr_rank_assign(struct tr_ctx *c);
+/* With c->kroutes in precedence order: sets every prio and facts, and the facts_place of every
+ * Kong route in a run of equal facts whose facts are in touched (n_touched values, sorted
+ * ascending; NULL: every run). A place counts only the routes of its run that it can meet: the
+ * run's Kong routes are grouped by hostname (one group per set of routes connected by a hostname
+ * in common or a wildcard of one covering a hostname of the other; a run with a Kong route open
+ * to any hostname is one group), and the place is the rank within the group. Routes of different
+ * groups never match one request, so their relative order in Kong does not matter; a change
+ * moves the places of its own groups only. Returns 0, or KGC_ENOMEM (c->oom set). */
+int tr_rank_assign(struct tr_ctx *c, const uint64_t *touched, size_t n_touched);
 void tr_route_ctx_free(struct route_ctx *rc);
 void tr_svc_free(struct tr_svc *v);
 void tr_free_problems(struct kgc_translate_problem *p, size_t n);

@@ -676,10 +676,11 @@ static bool kong_runs_before(json_object *doc, const char *a, const char *b)
 }
 
 /* The name of the Kong route the test Kong's model of Kong 3.9.1's router (flavour) picks for a
- * request with these headers, over every route of doc ("" when none matches). Routes
+ * request to host with these headers, over every route of doc ("" when none matches). Routes
  * without an id (the expressions flavour) get one in document order, as Kong would generate. */
-static void kong_pick(json_object *doc, const char *flavor, const char *method, const char *path,
-                      const struct kf_kv *headers, size_t n_headers, char *out, size_t outsz)
+static void kong_pick_host(json_object *doc, const char *flavor, const char *host,
+                           const char *method, const char *path, const struct kf_kv *headers,
+                           size_t n_headers, char *out, size_t outsz)
 {
     struct kf_route_in rin[64];
     size_t n = 0;
@@ -705,7 +706,7 @@ static void kong_pick(json_object *doc, const char *flavor, const char *method, 
                      0);
     struct kf_request req = {.method = method,
                              .uri = path,
-                             .host = "example.net",
+                             .host = host,
                              .scheme = "http",
                              .dst_port = 8000,
                              .headers = headers,
@@ -716,6 +717,12 @@ static void kong_pick(json_object *doc, const char *flavor, const char *method, 
              m.route >= 0 ? json_object_get_string(get(rin[m.route].route, "name")) : "");
     kf_match_clear(&m);
     kf_router_free(router);
+}
+
+static void kong_pick(json_object *doc, const char *flavor, const char *method, const char *path,
+                      const struct kf_kv *headers, size_t n_headers, char *out, size_t outsz)
+{
+    kong_pick_host(doc, flavor, "example.net", method, path, headers, n_headers, out, outsz);
 }
 
 static json_object *find_plugin(json_object *entity, const char *name)
@@ -2991,6 +2998,105 @@ static void test_kong_ties_follow_rank(void **state)
     }
 }
 
+/* Routes of equal precedence facts and equal Kong priority run by descending id; the id's place
+ * counts only the routes of the same facts that the route can meet (a hostname in common, a
+ * wildcard covering a hostname of the other, joined transitively: tr_rank_assign), so each request
+ * still goes to the route the Gateway API ranks first (the older), and a route leaving the group
+ * moves the ids of its own group only. tie-1..4 have 13-character exact hostnames: tie-1 (b),
+ * tie-2 (a and b) and tie-3 (a) meet, tie-4 (c) meets none of them; tie-5 and tie-6 meet through
+ * tie-5's *.other.org. */
+static void test_kong_ties_grouped_by_hostname(void **state)
+{
+    struct tenv *t = *state;
+    static const char *const hosts[] = {
+        "[b.example.com]", "[a.example.com, b.example.com]", "[a.example.com]",
+        "[c.example.com]", "[x.other.org, '*.other.org']",   "[y.other.org, '*.zz.org']"};
+    for (int i = 0; i < 6; i++) {
+        char yaml[700];
+        snprintf(yaml, sizeof(yaml),
+                 "apiVersion: gateway.networking.k8s.io/v1\n"
+                 "kind: HTTPRoute\n"
+                 "metadata: {name: tie-%d, namespace: " INFRA
+                 ", creationTimestamp: '2026-01-0%dT00:00:00Z'}\n"
+                 "spec:\n"
+                 "  parentRefs: [{name: same-namespace}]\n"
+                 "  hostnames: %s\n"
+                 "  rules:\n"
+                 "  - matches: [{path: {type: PathPrefix, value: /tie}}]\n"
+                 "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n",
+                 i + 1, i + 1, hosts[i]);
+        add_yaml(&t->env, yaml);
+    }
+    struct kgc_translate_input in = {.lookup = &t->env.lk};
+    struct kgc_translate_state *st = kgc_translate_state_new();
+    assert_non_null(st);
+    struct kgc_translate_output out, inc;
+    struct kgc_translate_incr_stats stats;
+    struct kgc_err err = {0};
+    assert_int_equal(kgc_translate_incremental(st, &in, NULL, 0, false, &inc, &stats, &err), 0);
+    kgc_translate_output_free(&inc);
+    char ids[2][7][40];
+    for (int round = 0; round < 2; round++) {
+        translate(t, &out);
+        json_object *doc = parse_config(&out);
+        char got[200], name[80];
+        static const struct {
+            const char *host;
+            int want; /* the oldest route the request can match */
+        } picks[] = {{"a.example.com", 2}, {"b.example.com", 1}, {"c.example.com", 4},
+                     {"x.other.org", 5},   {"y.other.org", 5},   {"q.zz.org", 6}};
+        for (size_t i = 0; i < sizeof(picks) / sizeof(picks[0]); i++) {
+            int want = round && picks[i].want == 1 ? 2 : picks[i].want; /* tie-1 left /tie */
+            kong_pick_host(doc, "traditional_compatible", picks[i].host, "GET", "/tie/x", NULL, 0,
+                           got, sizeof(got));
+            snprintf(name, sizeof(name), "httproute." INFRA ".tie-%d.0.0", want);
+            if (strcmp(got, name) != 0)
+                fail_msg("round %d: Host %s: Kong picks %s, the Gateway API %s", round,
+                         picks[i].host, got, name);
+        }
+        for (int i = 1; i <= 6; i++) {
+            snprintf(name, sizeof(name), "httproute." INFRA ".tie-%d.0.0", i);
+            snprintf(ids[round][i], sizeof(ids[round][i]), "%s",
+                     json_object_get_string(get(must_route(doc, name), "id")));
+        }
+        assert_true(kong_runs_before(doc, "httproute." INFRA ".tie-2.0.0",
+                                     "httproute." INFRA ".tie-3.0.0"));
+        assert_true(kong_runs_before(doc, "httproute." INFRA ".tie-5.0.0",
+                                     "httproute." INFRA ".tie-6.0.0"));
+        if (!round)
+            assert_true(kong_runs_before(doc, "httproute." INFRA ".tie-1.0.0",
+                                         "httproute." INFRA ".tie-2.0.0"));
+        json_object_put(doc);
+        kgc_translate_output_free(&out);
+        if (round)
+            break;
+        /* tie-1 leaves the run of equal facts: a longer path */
+        add_yaml(&t->env, "apiVersion: gateway.networking.k8s.io/v1\n"
+                          "kind: HTTPRoute\n"
+                          "metadata: {name: tie-1, namespace: " INFRA
+                          ", creationTimestamp: '2026-01-01T00:00:00Z'}\n"
+                          "spec:\n"
+                          "  parentRefs: [{name: same-namespace}]\n"
+                          "  hostnames: [b.example.com]\n"
+                          "  rules:\n"
+                          "  - matches: [{path: {type: PathPrefix, value: /tie-longer}}]\n"
+                          "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n");
+        struct kgc_translate_change ch = {KGC_API_HTTPROUTE, INFRA, "tie-1"};
+        assert_int_equal(kgc_translate_incremental(st, &in, &ch, 1, false, &inc, &stats, &err), 0);
+        assert_false(stats.full);
+        /* tie-1's service and upstream, and the services of tie-2 and tie-3, which moved up a
+         * place in their group; not tie-4's, tie-5's or tie-6's */
+        assert_int_equal(stats.fragments_written, 4);
+        kgc_translate_output_free(&inc);
+    }
+    kgc_translate_state_free(st);
+    assert_string_not_equal(ids[0][1], ids[1][1]); /* other facts */
+    assert_string_not_equal(ids[0][2], ids[1][2]); /* a place up in its group */
+    assert_string_not_equal(ids[0][3], ids[1][3]);
+    for (int i = 4; i <= 6; i++)
+        assert_string_equal(ids[0][i], ids[1][i]);
+}
+
 /* Under traditional_compatible Kong ranks a route with more kinds of conditions first whatever
  * its path: PathPrefix /api with a method outranks an Exact /api/v1 of another route (the
  * Gateway API: Exact first). Kong's pick is said as a LIMITATION of the route it prefers, naming
@@ -3071,11 +3177,16 @@ static uint32_t incr_pick(struct incr_rng *r, uint32_t n)
 #define INCR_ROUTES 14 /* rt-0..9 in INFRA, rt-10..13 in INCR_WEB (backends in INFRA) */
 
 /* A random HTTPRoute rt-<idx>: parents, hostnames, rules, matches and backends from small sets,
- * so that routes meet (shared hostnames, equal paths, listener isolation, KongLimitations). */
+ * so that routes meet (shared hostnames, equal paths, listener isolation, KongLimitations), and
+ * so that routes of equal precedence facts fall into groups that meet and groups that do not
+ * (a/b/c.example.com: equal lengths, distinct names; *.other.org covers x.other.org), whose Kong
+ * route ids count their places apart (tr_rank_assign). */
 static void incr_route_json(struct incr_rng *r, int idx, bool exact_hosts, char *out, size_t size)
 {
-    static const char *const hosts[] = {"a.example.com", "b.example.com", "*.example.com",
-                                        "second-example.org", "x.other.org"};
+    static const char *const hosts[] = {"a.example.com",      "b.example.com", "*.example.com",
+                                        "second-example.org", "x.other.org",   "c.example.com",
+                                        "*.other.org"};
+    static const uint32_t exact[] = {0, 1, 3, 4, 5};
     static const char *const paths[] = {"/", "/api", "/api/v1", "/x"};
     static const char *const svcs[] = {"infra-backend-v1", "infra-backend-v2", "infra-backend-v3"};
     bool web = idx >= 10;
@@ -3096,8 +3207,8 @@ static void incr_route_json(struct incr_rng *r, int idx, bool exact_hosts, char 
     uint32_t nh = exact_hosts ? 1 + incr_pick(r, 2) : incr_pick(r, 3);
     for (uint32_t i = 0; i < nh; i++) {
         char one[80];
-        uint32_t h = incr_pick(r, exact_hosts ? 4 : 5);
-        snprintf(one, sizeof(one), "%s\"%s\"", i ? "," : "", hosts[exact_hosts && h == 2 ? 4 : h]);
+        uint32_t h = exact_hosts ? exact[incr_pick(r, 5)] : incr_pick(r, 7);
+        snprintf(one, sizeof(one), "%s\"%s\"", i ? "," : "", hosts[h]);
         strncat(hn, one, sizeof(hn) - strlen(hn) - 1);
     }
     uint32_t nr = 1 + incr_pick(r, 3);
@@ -3600,6 +3711,8 @@ int main(void)
     const struct CMUnitTest units[] = {
         cmocka_unit_test_setup_teardown(test_deterministic, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_incremental_matches_full, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_kong_ties_grouped_by_hostname, unit_setup,
+                                        tenv_teardown),
         cmocka_unit_test_setup_teardown(test_grpcroute_translation, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_grpcroute_precedence, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_grpcroute_plugins, unit_setup, tenv_teardown),
