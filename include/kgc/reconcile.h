@@ -36,12 +36,15 @@ enum kgc_reconcile_controller {
     KGC_RECONCILE_GRPCROUTE,
     KGC_RECONCILE_KONGPLUGIN,       /* KongPlugin ("ns/name" keys) and KongClusterPlugin ("name") */
     KGC_RECONCILE_BACKENDTLSPOLICY, /* status.ancestors of BackendTLSPolicies (kgc/status.h) */
+    KGC_RECONCILE_TLSROUTE,         /* route status as HTTPROUTE's (one status code: kgc/api.h) */
+    KGC_RECONCILE_TCPROUTE,
+    KGC_RECONCILE_UDPROUTE,
     KGC_RECONCILE_CONTROLLER_COUNT
 };
 
 struct kgc_reconcile_options {
     const char *controller_name;                      /* NULL: konghq.com/kgc-gateway-controller */
-    unsigned workers[KGC_RECONCILE_CONTROLLER_COUNT]; /* defaults 1, 4, 4, 2, 1, 1 */
+    unsigned workers[KGC_RECONCILE_CONTROLLER_COUNT]; /* defaults 1, 4, 4, 2, 1, 1, 1, 1, 1 */
     const char *publish_service;          /* "NS/NAME" of the Kong proxy Service, or NULL */
     const char *const *publish_addresses; /* overrides the Service's addresses when given */
     size_t n_publish_addresses;
