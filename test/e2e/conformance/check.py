@@ -9,7 +9,8 @@ One expectation per line (blank lines and '#' comments skipped):
 
     LABEL | KIND NAMESPACE/NAME | ASSERTION; ASSERTION; ...
 
-KIND is gatewayclass, gateway, httproute, grpcroute or backendtlspolicy (GatewayClass takes just
+KIND is gatewayclass, gateway, httproute, grpcroute, tlsroute, tcproute, udproute or
+backendtlspolicy (GatewayClass takes just
 NAME). Assertions:
 
     Type=Status/Reason         object condition (GatewayClass, Gateway): exact status and reason
@@ -47,10 +48,12 @@ GROUP = "gateway.networking.k8s.io"
 CONTROLLER = os.environ.get("KGC_CONTROLLER", "konghq.com/kgc-gateway-controller")
 KUBECTL = os.environ.get("KUBECTL", "kubectl")
 KINDS = {"gatewayclass": "GatewayClass", "gateway": "Gateway", "httproute": "HTTPRoute",
-         "grpcroute": "GRPCRoute", "backendtlspolicy": "BackendTLSPolicy"}
-ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
+         "grpcroute": "GRPCRoute", "backendtlspolicy": "BackendTLSPolicy",
+         "tlsroute": "TLSRoute", "tcproute": "TCPRoute", "udproute": "UDPRoute"}
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
 PLURALS = {"GatewayClass": "gatewayclasses", "Gateway": "gateways", "HTTPRoute": "httproutes",
-           "GRPCRoute": "grpcroutes", "BackendTLSPolicy": "backendtlspolicies"}
+           "GRPCRoute": "grpcroutes", "BackendTLSPolicy": "backendtlspolicies",
+           "TLSRoute": "tlsroutes", "TCPRoute": "tcproutes", "UDPRoute": "udproutes"}
 KUBECTL_EXTRA = os.environ.get("KUBECTL_ARGS", "").split()
 
 
