@@ -47,6 +47,7 @@ static const char *kind_prefix(enum kgc_api_kind kind)
 /* The listeners one rule's Kong route serves: Kong ports and (TLS) SNIs. */
 struct stream_group {
     uint16_t ports[TR_MAX_LISTENS];
+    uint64_t port_gw[TR_MAX_LISTENS]; /* kgc_strmap_hash of the first Gateway giving the port */
     uint32_t n_ports;
     char *snis[TR_MAX_LISTENS];
     uint32_t n_snis;
@@ -60,13 +61,133 @@ static void group_free(struct stream_group *g)
     memset(g, 0, sizeof(*g));
 }
 
-static void add_port(struct stream_group *g, uint16_t port)
+/* What the older stream routes already match: "tcp:<port>", "udp:<port>", "tls:<port>:<sni>" →
+ * the route ("ns/name", borrowed from the route, alive for the whole translation) and the Gateway
+ * it came through. When routes of one listener match the same connections, only the oldest
+ * receives them (the Gateway API: tcproute-multiple-routes-attachment.go at v1.6.1, "Only the
+ * oldest TCPRoute should receive traffic"): a newer route's ports and SNIs that an older one
+ * holds are left out. Routes of different Gateways whose listeners Kong serves on one stream
+ * listen meet the same way, but there Kong is the reason (a LIMITATION). */
+struct claim {
+    const char *route;
+    uint64_t gw;
+    char key[]; /* the map's key */
+};
+
+struct stream_claims {
+    struct kgc_strmap map;    /* key → struct claim * */
+    struct kgc_base_vec vals; /* struct claim * (owned) */
+};
+
+/* Who holds a connection: same Gateway → *winner (the API's rule), another → *limited. */
+struct claim_result {
+    const char *winner;
+    const char *limited;
+};
+
+static const struct claim *held(const struct stream_claims *cl, const char *key, uint64_t gw,
+                                struct claim_result *res)
+{
+    const struct claim *h = kgc_strmap_get(&cl->map, key);
+    if (h && h->gw == gw && !res->winner)
+        res->winner = h->route;
+    if (h && h->gw != gw && !res->limited)
+        res->limited = h->route;
+    return h;
+}
+
+static void claim(struct tr_ctx *c, struct stream_claims *cl, const char *key, const char *route,
+                  uint64_t gw)
+{
+    if (kgc_strmap_get(&cl->map, key)) /* a pair this route named twice */
+        return;
+    size_t len = strlen(key) + 1;
+    struct claim *v = malloc(sizeof(*v) + len);
+    if (!v || kgc_base_vec_push(&cl->vals, v) != 0) {
+        free(v);
+        c->oom = true;
+        return;
+    }
+    v->route = route;
+    v->gw = gw;
+    memcpy(v->key, key, len);
+    if (kgc_strmap_put(&cl->map, v->key, v, NULL) != 0)
+        c->oom = true;
+}
+
+static void remove_port(struct stream_group *g, uint32_t i)
+{
+    memmove(&g->ports[i], &g->ports[i + 1], (g->n_ports - i - 1) * sizeof(g->ports[0]));
+    memmove(&g->port_gw[i], &g->port_gw[i + 1], (g->n_ports - i - 1) * sizeof(g->port_gw[0]));
+    g->n_ports--;
+}
+
+static void remove_sni(struct stream_group *g, uint32_t i)
+{
+    free(g->snis[i]);
+    memmove(&g->snis[i], &g->snis[i + 1], (g->n_snis - i - 1) * sizeof(g->snis[0]));
+    g->n_snis--;
+}
+
+/* Leaves out of g what older routes hold, then claims the rest. TCP/UDP: ports; TLS: SNIs held
+ * on every port, then ports held for every SNI (a partial overlap stays: both routes then match
+ * those connections in Kong). */
+static void settle_claims(struct tr_ctx *c, struct stream_claims *cl, const char *space,
+                          struct stream_group *g, const char *route, struct claim_result *res)
+{
+    char key[400];
+    bool tls = strcmp(space, "tls") == 0;
+    for (uint32_t pi = 0; !tls && pi < g->n_ports;) {
+        snprintf(key, sizeof(key), "%s:%u", space, g->ports[pi]);
+        if (held(cl, key, g->port_gw[pi], res))
+            remove_port(g, pi);
+        else
+            pi++;
+    }
+    for (uint32_t si = 0; tls && si < g->n_snis;) {
+        uint32_t n_held = 0;
+        for (uint32_t pi = 0; pi < g->n_ports; pi++) {
+            snprintf(key, sizeof(key), "tls:%u:%s", g->ports[pi], g->snis[si]);
+            n_held += held(cl, key, g->port_gw[pi], res) ? 1 : 0;
+        }
+        if (g->n_ports && n_held == g->n_ports)
+            remove_sni(g, si);
+        else
+            si++;
+    }
+    for (uint32_t pi = 0; tls && pi < g->n_ports && g->n_snis;) {
+        uint32_t n_held = 0;
+        for (uint32_t si = 0; si < g->n_snis; si++) {
+            snprintf(key, sizeof(key), "tls:%u:%s", g->ports[pi], g->snis[si]);
+            n_held += kgc_strmap_get(&cl->map, key) ? 1 : 0;
+        }
+        if (n_held == g->n_snis)
+            remove_port(g, pi);
+        else
+            pi++;
+    }
+    for (uint32_t pi = 0; pi < g->n_ports && !c->oom; pi++) {
+        if (!tls) {
+            snprintf(key, sizeof(key), "%s:%u", space, g->ports[pi]);
+            claim(c, cl, key, route, g->port_gw[pi]);
+            continue;
+        }
+        for (uint32_t si = 0; si < g->n_snis && !c->oom; si++) {
+            snprintf(key, sizeof(key), "tls:%u:%s", g->ports[pi], g->snis[si]);
+            claim(c, cl, key, route, g->port_gw[pi]);
+        }
+    }
+}
+
+static void add_port(struct stream_group *g, uint16_t port, uint64_t gw)
 {
     for (uint32_t i = 0; i < g->n_ports; i++)
         if (g->ports[i] == port)
             return;
-    if (g->n_ports < TR_MAX_LISTENS)
+    if (g->n_ports < TR_MAX_LISTENS) {
+        g->port_gw[g->n_ports] = gw;
         g->ports[g->n_ports++] = port;
+    }
 }
 
 static void add_sni(struct tr_ctx *c, struct stream_group *g, const char *sni)
@@ -154,7 +275,8 @@ static char *json_text(struct tr_ctx *c, json_object *o)
 }
 
 /* Plans one stream route: its attachments, then one service (and upstream) per rule. */
-static void plan_stream_route(struct tr_ctx *c, const struct kgc_api_httproute *r)
+static void plan_stream_route(struct tr_ctx *c, struct stream_claims *cl,
+                              const struct kgc_api_httproute *r)
 {
     const char *ns = r->obj.meta.namespace, *nm = r->obj.meta.name;
     if (!ns || !nm)
@@ -189,8 +311,13 @@ static void plan_stream_route(struct tr_ctx *c, const struct kgc_api_httproute *
                                  : 0;
         if (!kong_port && l->port > 0 && l->port <= 65535)
             kong_port = (uint16_t)l->port; /* no publish Service: Kong listens on it */
+        char gkey[2 * KGC_STATUS_NAME_MAX + 2];
+        int gl = snprintf(gkey, sizeof(gkey), "%s/%s", att[i].gateway_namespace,
+                          att[i].gateway_name);
+        uint64_t gw_hash =
+            kgc_strmap_hash(gkey, gl > 0 && (size_t)gl < sizeof(gkey) ? (size_t)gl : 0);
         if (kong_port)
-            add_port(g, kong_port);
+            add_port(g, kong_port, gw_hash);
         g->used = true;
         for (uint32_t h = 0; tls && h < r->n_hostnames; h++) {
             const char *sni = r->hostnames[h] ? sni_of(r->hostnames[h], l->hostname) : NULL;
@@ -212,16 +339,53 @@ static void plan_stream_route(struct tr_ctx *c, const struct kgc_api_httproute *
                    "%u hostname(s) cannot be Kong SNIs%s: not matched", dropped_snis,
                    c->flavor == TR_TRADITIONAL ? " (the traditional router takes no wildcard SNI)"
                                                : "");
-    bool any = false;
+    /* a group Kong cannot match on: no SNI (TLS), no port (TCP/UDP: Kong needs destinations) */
+    const char *unusable[2] = {NULL, NULL};
     for (int k = 0; k < 2; k++) {
-        if (groups[k].used && tls && groups[k].n_snis == 0) {
-            tr_problem(c, r->obj.kind, ns, nm, -1, k, KGC_TRANSLATE_DROPPED,
-                       "no hostname of the TLSRoute can be a Kong SNI on its %s listeners",
-                       k ? "terminating" : "passthrough");
+        if (!groups[k].used)
+            continue;
+        if (tls && groups[k].n_snis == 0)
+            unusable[k] = "no hostname of the TLSRoute can be a Kong SNI on its";
+        else if (!tls && groups[k].n_ports == 0)
+            unusable[k] = "no Kong stream listen port is known for its";
+        if (unusable[k])
             groups[k].used = false;
-        }
-        any = any || groups[k].used;
     }
+    bool any = groups[0].used || groups[1].used;
+    for (int k = 0; k < 2; k++) {
+        if (unusable[k]) /* the whole route when nothing is left, else PartiallyInvalid */
+            tr_problem(c, r->obj.kind, ns, nm, -1, -1,
+                       any ? KGC_TRANSLATE_DEGRADED : KGC_TRANSLATE_DROPPED, "%s %s listeners",
+                       unusable[k],
+                       !tls ? kgc_api_kind_info(r->obj.kind)->name
+                       : k  ? "terminating"
+                            : "passthrough");
+    }
+    /* the older routes' connections stay theirs */
+    struct claim_result res = {0};
+    for (int k = 0; k < 2 && any; k++) {
+        if (!groups[k].used)
+            continue;
+        const char *space = r->obj.kind == KGC_API_TCPROUTE   ? "tcp"
+                            : r->obj.kind == KGC_API_UDPROUTE ? "udp"
+                                                              : "tls";
+        settle_claims(c, cl, space, &groups[k], r->obj.meta.key, &res);
+        if ((tls && (!groups[k].n_snis || !groups[k].n_ports)) || (!tls && !groups[k].n_ports))
+            groups[k].used = false;
+    }
+    const char *how = groups[0].used || groups[1].used ? "some" : "all";
+    if (res.winner && any)
+        tr_problem(c, r->obj.kind, ns, nm, -1, -1, KGC_TRANSLATE_NOTE,
+                   "the older route %s matches %s of its connections on the same listener: only "
+                   "the oldest route receives them",
+                   res.winner, how);
+    if (res.limited && any)
+        tr_problem(c, r->obj.kind, ns, nm, -1, -1, KGC_TRANSLATE_LIMITATION,
+                   "the older route %s of another Gateway matches %s of its connections: Kong "
+                   "serves both Gateways' listeners on one stream listen and cannot tell their "
+                   "connections apart, so the oldest route receives them",
+                   res.limited, how);
+    any = groups[0].used || groups[1].used;
     if (!any || c->oom || !tr_dns_label(ns) || !tr_dns_subdomain(nm)) {
         if (any && !c->oom)
             tr_problem(c, r->obj.kind, ns, nm, -1, -1, KGC_TRANSLATE_DROPPED,
@@ -312,20 +476,53 @@ static void plan_stream_route(struct tr_ctx *c, const struct kgc_api_httproute *
     group_free(&groups[1]);
 }
 
+/* The Gateway API's order among routes: the oldest by creationTimestamp (a route without one
+ * counts as the newest), then by "namespace/name", then the kind. */
+static int cmp_age(const void *a, const void *b)
+{
+    const struct kgc_api_obj *x = *(const struct kgc_api_obj *const *)a;
+    const struct kgc_api_obj *y = *(const struct kgc_api_obj *const *)b;
+    const char *tx = x->meta.creation_timestamp, *ty = y->meta.creation_timestamp;
+    bool hx = tx && tx[0], hy = ty && ty[0];
+    if (hx && hy && strcmp(tx, ty) != 0)
+        return strcmp(tx, ty);
+    if (hx != hy)
+        return hx ? -1 : 1;
+    int k = strcmp(x->meta.key ? x->meta.key : "", y->meta.key ? y->meta.key : "");
+    return k ? k : (int)x->kind - (int)y->kind;
+}
+
+static int cmp_text(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 void tr_plan_streams(struct tr_ctx *c)
 {
+    struct kgc_base_vec routes = {0};
     static const enum kgc_api_kind kinds[] = {KGC_API_TCPROUTE, KGC_API_TLSROUTE,
-                                              KGC_API_UDPROUTE}; /* service name order */
-    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]) && !c->oom; k++) {
-        struct kgc_base_vec routes = {0};
+                                              KGC_API_UDPROUTE};
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]) && !c->oom; k++)
         tr_collect(c, kinds[k], &routes);
-        for (size_t i = 0; i < routes.n && !c->oom; i++) {
-            const struct kgc_api_httproute *r = kgc_api_as_route(routes.v[i]);
-            if (r)
-                plan_stream_route(c, r);
-        }
-        tr_release_all(&routes);
+    if (routes.n > 1)
+        qsort(routes.v, routes.n, sizeof(routes.v[0]), cmp_age);
+    struct stream_claims cl = {0};
+    kgc_strmap_init(&cl.map);
+    for (size_t i = 0; i < routes.n && !c->oom; i++) {
+        const struct kgc_api_httproute *r = kgc_api_as_route(routes.v[i]);
+        if (r)
+            plan_stream_route(c, &cl, r);
     }
+    kgc_strmap_destroy(&cl.map);
+    for (size_t i = 0; i < cl.vals.n; i++)
+        free(cl.vals.v[i]);
+    kgc_base_vec_free(&cl.vals);
+    tr_release_all(&routes);
+    /* the document lists services and upstreams by name (each text starts {"name":"...) */
+    if (c->stream_svcs.n > 1)
+        qsort(c->stream_svcs.v, c->stream_svcs.n, sizeof(c->stream_svcs.v[0]), cmp_text);
+    if (c->stream_ups.n > 1)
+        qsort(c->stream_ups.v, c->stream_ups.n, sizeof(c->stream_ups.v[0]), cmp_text);
 }
 
 void tr_free_streams(struct tr_ctx *c)
