@@ -291,8 +291,8 @@ int kgc_status_gateway_compute(const struct kgc_status_options *o,
 
 /* Desired status.parents entries kgc owns for route (any route kind: kgc_api_as_route(); the
  * HTTPRoute/GRPCRoute same-hostname rule applies to those two only): one per parentRef that
- * resolves to an existing Gateway of an owned class. Returns 0, KGC_EINVAL or KGC_ENOMEM. Release with
- * kgc_status_httproute_release(). */
+ * resolves to an existing Gateway of an owned class. Returns 0, KGC_EINVAL or KGC_ENOMEM. Release
+ * with kgc_status_httproute_release(). */
 int kgc_status_httproute_compute(const struct kgc_status_options *o,
                                  const struct kgc_status_lookup *lk,
                                  const struct kgc_api_httproute *route,

@@ -462,7 +462,8 @@ static const struct kgc_api_grpc_method_match *parse_grpc_method(struct api_pctx
 
 /* An HTTPRoute, or with grpc a GRPCRoute, or with l4 a TLSRoute/TCPRoute/UDPRoute (the same
  * struct: kgc/api.h; an L4 route's rules have backendRefs and a name only, and only TLSRoute has
- * hostnames: gateway-api v1.6.1 apis/v1/tlsroute_types.go, tcproute_types.go, udproute_types.go). */
+ * hostnames: gateway-api v1.6.1 apis/v1/tlsroute_types.go, tcproute_types.go, udproute_types.go).
+ */
 static struct kgc_api_obj *parse_route(struct api_pctx *c, json_object *j, bool grpc, bool l4)
 {
     struct kgc_api_httproute *r = api_alloc(c->a, sizeof(*r));

@@ -22,13 +22,13 @@
 #define KGC_RECONCILE_STARTUP_HOLD_NS (10 * KGC_NS_PER_S)
 #define HOLD_RECHECK_NS               (500 * KGC_NS_PER_MS)
 
-static const char *const controller_names[] = {
-    "gatewayclass",     "gateway",  "httproute", "grpcroute", "kongplugin",
-    "backendtlspolicy", "tlsroute", "tcproute",  "udproute"};
+static const char *const controller_names[] = {"gatewayclass", "gateway",    "httproute",
+                                               "grpcroute",    "kongplugin", "backendtlspolicy",
+                                               "tlsroute",     "tcproute",   "udproute"};
 static const enum kgc_api_kind controller_kinds[] = {
-    KGC_API_GATEWAYCLASS,     KGC_API_GATEWAY,  KGC_API_HTTPROUTE, KGC_API_GRPCROUTE,
-    KGC_API_KONGPLUGIN,       KGC_API_BACKENDTLSPOLICY, KGC_API_TLSROUTE,
-    KGC_API_TCPROUTE,         KGC_API_UDPROUTE};
+    KGC_API_GATEWAYCLASS, KGC_API_GATEWAY,    KGC_API_HTTPROUTE,
+    KGC_API_GRPCROUTE,    KGC_API_KONGPLUGIN, KGC_API_BACKENDTLSPOLICY,
+    KGC_API_TLSROUTE,     KGC_API_TCPROUTE,   KGC_API_UDPROUTE};
 
 /* The controller, and the cache indexes, of a route kind. */
 static enum kgc_reconcile_controller route_controller(enum kgc_api_kind kind)
@@ -66,8 +66,7 @@ static enum kgc_cache_index route_by_service(enum kgc_api_kind kind)
     return (enum kgc_cache_index)(route_by_gateway(kind) + 1); /* each kind's pair (kgc/cache.h) */
 }
 /* The stream route kinds (their controllers and indexes follow the HTTP kinds'). */
-static const enum kgc_api_kind l4_kinds[] = {KGC_API_TLSROUTE, KGC_API_TCPROUTE,
-                                             KGC_API_UDPROUTE};
+static const enum kgc_api_kind l4_kinds[] = {KGC_API_TLSROUTE, KGC_API_TCPROUTE, KGC_API_UDPROUTE};
 #define N_L4_KINDS (sizeof(l4_kinds) / sizeof(l4_kinds[0]))
 
 struct worker {

@@ -414,9 +414,8 @@ int kgc_status_gateway_attached_routes(const struct kgc_status_options *o,
         .n =
             gw->n_listeners < KGC_STATUS_MAX_LISTENERS ? gw->n_listeners : KGC_STATUS_MAX_LISTENERS,
     };
-    static const enum kgc_api_kind route_kinds[] = {KGC_API_HTTPROUTE, KGC_API_GRPCROUTE,
-                                                    KGC_API_TLSROUTE,  KGC_API_TCPROUTE,
-                                                    KGC_API_UDPROUTE};
+    static const enum kgc_api_kind route_kinds[] = {
+        KGC_API_HTTPROUTE, KGC_API_GRPCROUTE, KGC_API_TLSROUTE, KGC_API_TCPROUTE, KGC_API_UDPROUTE};
     for (size_t k = 0; k < sizeof(route_kinds) / sizeof(route_kinds[0]); k++) {
         if (lk->foreach_route_of_gateway)
             lk->foreach_route_of_gateway(lk->ctx, route_kinds[k], gw->obj.meta.namespace,

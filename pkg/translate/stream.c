@@ -268,8 +268,8 @@ static char *json_text(struct tr_ctx *c, json_object *o)
         c->oom = true;
         return NULL;
     }
-    char *t = tr_strdup(
-        c, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    char *t = tr_strdup(c, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
     return t;
 }
@@ -304,7 +304,8 @@ static void plan_stream_route(struct tr_ctx *c, struct stream_claims *cl,
             continue;
         }
         const struct kgc_api_listener *l = &gw->listeners[li];
-        bool terminate = tls && !(l->tls && l->tls->mode && strcmp(l->tls->mode, "Passthrough") == 0);
+        bool terminate =
+            tls && !(l->tls && l->tls->mode && strcmp(l->tls->mode, "Passthrough") == 0);
         struct stream_group *g = &groups[terminate ? 1 : 0];
         uint16_t kong_port = c->in->listener_kong_port
                                  ? c->in->listener_kong_port(c->in->listener_usable_ctx, gw, li)
@@ -312,8 +313,8 @@ static void plan_stream_route(struct tr_ctx *c, struct stream_claims *cl,
         if (!kong_port && l->port > 0 && l->port <= 65535)
             kong_port = (uint16_t)l->port; /* no publish Service: Kong listens on it */
         char gkey[2 * KGC_STATUS_NAME_MAX + 2];
-        int gl = snprintf(gkey, sizeof(gkey), "%s/%s", att[i].gateway_namespace,
-                          att[i].gateway_name);
+        int gl =
+            snprintf(gkey, sizeof(gkey), "%s/%s", att[i].gateway_namespace, att[i].gateway_name);
         uint64_t gw_hash =
             kgc_strmap_hash(gkey, gl > 0 && (size_t)gl < sizeof(gkey) ? (size_t)gl : 0);
         if (kong_port)
@@ -423,8 +424,7 @@ static void plan_stream_route(struct tr_ctx *c, struct stream_claims *cl,
         json_object *svc = tr_jobj(c);
         tr_jset(c, svc, "name", tr_jstr(c, svc_name));
         tr_jset(c, svc, "host", tr_jstr(c, svc_name));
-        tr_jset(c, svc, "protocol",
-                tr_jstr(c, r->obj.kind == KGC_API_UDPROUTE ? "udp" : "tcp"));
+        tr_jset(c, svc, "protocol", tr_jstr(c, r->obj.kind == KGC_API_UDPROUTE ? "udp" : "tcp"));
         json_object *routes = tr_jarr(c);
         size_t n_routes = 0;
         for (int k = 0; k < 2; k++) {
@@ -500,8 +500,7 @@ static int cmp_text(const void *a, const void *b)
 void tr_plan_streams(struct tr_ctx *c)
 {
     struct kgc_base_vec routes = {0};
-    static const enum kgc_api_kind kinds[] = {KGC_API_TCPROUTE, KGC_API_TLSROUTE,
-                                              KGC_API_UDPROUTE};
+    static const enum kgc_api_kind kinds[] = {KGC_API_TCPROUTE, KGC_API_TLSROUTE, KGC_API_UDPROUTE};
     for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]) && !c->oom; k++)
         tr_collect(c, kinds[k], &routes);
     if (routes.n > 1)
@@ -545,8 +544,7 @@ static bool any_visit(const struct kgc_api_obj *obj, void *ctx)
 bool tr_streams_present(const struct kgc_status_lookup *lk)
 {
     bool any = false;
-    static const enum kgc_api_kind kinds[] = {KGC_API_TLSROUTE, KGC_API_TCPROUTE,
-                                              KGC_API_UDPROUTE};
+    static const enum kgc_api_kind kinds[] = {KGC_API_TLSROUTE, KGC_API_TCPROUTE, KGC_API_UDPROUTE};
     for (size_t k = 0; lk && lk->foreach && k < sizeof(kinds) / sizeof(kinds[0]) && !any; k++)
         lk->foreach (lk->ctx, kinds[k], NULL, any_visit, &any);
     return any;

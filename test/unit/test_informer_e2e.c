@@ -374,8 +374,8 @@ static char *make_object(enum kgc_api_kind k, int i, int v, const char *tls_crt,
                      "\"sectionName\":\"s%d\"}],\"rules\":[{\"backendRefs\":[{\"name\":"
                      "\"svc-%d\",\"port\":80,\"weight\":%d}]}]}}",
                      k == KGC_API_TCPROUTE ? "TCPRoute" : "UDPRoute",
-                     k == KGC_API_TCPROUTE ? "tcp" : "udp", i, nsi, i % 100,
-                     (i % 100) % NAMESPACES, v, i % 200, 1 + v);
+                     k == KGC_API_TCPROUTE ? "tcp" : "udp", i, nsi, i % 100, (i % 100) % NAMESPACES,
+                     v, i % 200, 1 + v);
         break;
     default:
         r = -1;

@@ -3475,12 +3475,11 @@ static void test_stream_routes(void **state)
     json_object *r = must_route(doc, "tcproute." INFRA ".tcp-route-by-section-and-port.0.0");
     assert_string_equal(jstr_at(r, "protocols.0"), "tcp");
     assert_int_equal(json_object_array_length(get(r, "destinations")), 1);
-    assert_int_equal(json_object_get_int(get(json_object_array_get_idx(get(r, "destinations"), 0),
-                                             "port")),
-                     9302);
-    assert_string_equal(jstr_at(find_service(doc, "tcproute." INFRA ".tcp-route-by-port.0"),
-                                "protocol"),
-                        "tcp");
+    assert_int_equal(
+        json_object_get_int(get(json_object_array_get_idx(get(r, "destinations"), 0), "port")),
+        9302);
+    assert_string_equal(
+        jstr_at(find_service(doc, "tcproute." INFRA ".tcp-route-by-port.0"), "protocol"), "tcp");
     json_object *u = find_service(doc, "udproute." INFRA ".u.0");
     assert_non_null(u);
     assert_string_equal(jstr_at(u, "protocol"), "udp");
@@ -3519,10 +3518,10 @@ int main(void)
     cmocka_unit_test_prestate_setup_teardown(golden_##i, golden_setup, tenv_teardown,              \
                                              (void *)&GOLDEN[i])
     const struct CMUnitTest tests[] = {
-        G(0),  G(1),  G(2),  G(3),  G(4),  G(5),  G(6),  G(7),  G(8),  G(9),  G(10), G(11),
-        G(12), G(13), G(14), G(15), G(16), G(17), G(18), G(19), G(20), G(21), G(22), G(23),
-        G(24), G(25), G(26), G(27), G(28), G(29), G(30), G(31), G(32), G(33),
-        G(34), G(35), G(36), G(37), G(38), G(39), G(40), G(41), G(42), G(43),
+        G(0),  G(1),  G(2),  G(3),  G(4),  G(5),  G(6),  G(7),  G(8),  G(9),  G(10),
+        G(11), G(12), G(13), G(14), G(15), G(16), G(17), G(18), G(19), G(20), G(21),
+        G(22), G(23), G(24), G(25), G(26), G(27), G(28), G(29), G(30), G(31), G(32),
+        G(33), G(34), G(35), G(36), G(37), G(38), G(39), G(40), G(41), G(42), G(43),
     };
     _Static_assert(sizeof(GOLDEN) / sizeof(GOLDEN[0]) == 44, "one test per golden case");
     const struct CMUnitTest units[] = {
