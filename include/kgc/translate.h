@@ -80,7 +80,8 @@
  *   (a GRPCRoute's: the same with "grpcroute." — grpc/grpcs routes and services, method matches
  *   as paths; pkg/translate/README.md "GRPCRoute"; a TLSRoute's, TCPRoute's, UDPRoute's:
  *   "tlsroute."/"tcproute."/"udproute.<ns>.<route>.<rule>" services and upstreams, routes
- *   "...<rule>.<k>" with the route's tags, k 0 tcp/udp/tls_passthrough, 1 tls)
+ *   "...<rule>.<k>" with the route's tags, k 0 for tcp/udp, 2P (tls_passthrough) or 2P + 1
+ *   (tls) for a TLSRoute's routes on Kong port P)
  *   service, upstream   httproute.<ns>.<route>.<rule>
  *   route               httproute.<ns>.<route>.<rule>.<match>          (traditional flavours;
  *                       traditional_compatible also sets `id`, see Precedence)

@@ -9,10 +9,11 @@
  *   TCPRoute   protocols [tcp],  destinations [{port}] for each Kong stream listen its listeners
  *                                are served on (k = 0)
  *   UDPRoute   protocols [udp],  the same (k = 0)
- *   TLSRoute   protocols [tls_passthrough] on Passthrough listeners (k = 0), [tls] on terminating
- *              ones (k = 1, the listener's certificate comes from certs.c like an HTTPS
- *              listener's), snis = the route's hostnames intersected with the listeners', and
- *              the same destinations.
+ *   TLSRoute   one Kong route per (mode, Kong port P) of its listeners: protocols
+ *              [tls_passthrough] on Passthrough listeners (k = 2P), [tls] on terminating ones
+ *              (k = 2P + 1; the listener's certificate comes from certs.c like an HTTPS
+ *              listener's), snis = the route's hostnames intersected with those listeners'
+ *              hostnames, destinations [{port: P}].
  *
  * What Kong accepts (kong/db/schema/entities/routes_subschemas.lua at 3.9.1): stream routes may
  * not set methods/hosts/paths/headers; tcp/tls/udp need one of sources, destinations, snis;
@@ -46,6 +47,8 @@ static const char *kind_prefix(enum kgc_api_kind kind)
 
 /* The listeners one rule's Kong route serves: Kong ports and (TLS) SNIs. */
 struct stream_group {
+    bool terminate; /* TLS: the group of the terminating listeners on port (else passthrough) */
+    uint16_t port;  /* TLS: the Kong port of the group (0: unknown) */
     uint16_t ports[TR_MAX_LISTENS];
     uint64_t port_gw[TR_MAX_LISTENS]; /* kgc_strmap_hash of the first Gateway giving the port */
     uint32_t n_ports;
@@ -222,6 +225,15 @@ static int cmp_cstr(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* TLS groups by Kong port, passthrough first. */
+static int cmp_group(const void *a, const void *b)
+{
+    const struct stream_group *x = a, *y = b;
+    if (x->port != y->port)
+        return x->port < y->port ? -1 : 1;
+    return (int)x->terminate - (int)y->terminate;
+}
+
 static int cmp_port(const void *a, const void *b)
 {
     uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
@@ -290,7 +302,15 @@ static void plan_stream_route(struct tr_ctx *c, struct stream_claims *cl,
         return;
     }
     bool tls = r->obj.kind == KGC_API_TLSROUTE;
-    struct stream_group groups[2] = {0}; /* [0] plain / passthrough, [1] terminate (TLS) */
+    /* TCP/UDP: one group (every listen port); TLS: one per (mode, Kong port), so that each SNI
+     * is matched only on the ports whose listeners take it (listener isolation by port and SNI) */
+    size_t cap_groups = tls ? 2 * TR_MAX_LISTENS : 1, n_groups = tls ? 0 : 1;
+    struct stream_group *groups = calloc(cap_groups, sizeof(*groups));
+    if (!groups) {
+        free(att);
+        c->oom = true;
+        return;
+    }
     uint32_t dropped_snis = 0;
     for (size_t i = 0; i < n && !c->oom; i++) {
         const struct kgc_api_obj *o =
@@ -306,12 +326,24 @@ static void plan_stream_route(struct tr_ctx *c, struct stream_claims *cl,
         const struct kgc_api_listener *l = &gw->listeners[li];
         bool terminate =
             tls && !(l->tls && l->tls->mode && strcmp(l->tls->mode, "Passthrough") == 0);
-        struct stream_group *g = &groups[terminate ? 1 : 0];
         uint16_t kong_port = c->in->listener_kong_port
                                  ? c->in->listener_kong_port(c->in->listener_usable_ctx, gw, li)
                                  : 0;
         if (!kong_port && l->port > 0 && l->port <= 65535)
             kong_port = (uint16_t)l->port; /* no publish Service: Kong listens on it */
+        struct stream_group *g = tls ? NULL : &groups[0];
+        for (size_t k = 0; tls && k < n_groups && !g; k++)
+            if (groups[k].terminate == terminate && groups[k].port == kong_port)
+                g = &groups[k];
+        if (!g && n_groups < cap_groups) {
+            g = &groups[n_groups++];
+            g->terminate = terminate;
+            g->port = kong_port;
+        }
+        if (!g) {
+            kgc_api_obj_unref(o);
+            continue;
+        }
         char gkey[2 * KGC_STATUS_NAME_MAX + 2];
         int gl =
             snprintf(gkey, sizeof(gkey), "%s/%s", att[i].gateway_namespace, att[i].gateway_name);
@@ -335,65 +367,72 @@ static void plan_stream_route(struct tr_ctx *c, struct stream_claims *cl,
         kgc_api_obj_unref(o);
     }
     free(att);
+    if (n_groups > 1)
+        qsort(groups, n_groups, sizeof(*groups), cmp_group);
     if (dropped_snis)
         tr_problem(c, r->obj.kind, ns, nm, -1, -1, KGC_TRANSLATE_DEGRADED,
                    "%u hostname(s) cannot be Kong SNIs%s: not matched", dropped_snis,
                    c->flavor == TR_TRADITIONAL ? " (the traditional router takes no wildcard SNI)"
                                                : "");
     /* a group Kong cannot match on: no SNI (TLS), no port (TCP/UDP: Kong needs destinations) */
-    const char *unusable[2] = {NULL, NULL};
-    for (int k = 0; k < 2; k++) {
-        if (!groups[k].used)
-            continue;
-        if (tls && groups[k].n_snis == 0)
-            unusable[k] = "no hostname of the TLSRoute can be a Kong SNI on its";
-        else if (!tls && groups[k].n_ports == 0)
-            unusable[k] = "no Kong stream listen port is known for its";
-        if (unusable[k])
-            groups[k].used = false;
+    size_t n_unusable = 0, n_used = 0;
+    const struct stream_group *first_unusable = NULL;
+    for (size_t k = 0; k < n_groups; k++) {
+        struct stream_group *g = &groups[k];
+        if (g->used && ((tls && g->n_snis == 0) || (!tls && g->n_ports == 0))) {
+            g->used = false;
+            n_unusable++;
+            first_unusable = first_unusable ? first_unusable : g;
+        }
+        n_used += g->used ? 1 : 0;
     }
-    bool any = groups[0].used || groups[1].used;
-    for (int k = 0; k < 2; k++) {
-        if (unusable[k]) /* the whole route when nothing is left, else PartiallyInvalid */
+    if (first_unusable) { /* the whole route when nothing is left, else PartiallyInvalid */
+        if (tls)
             tr_problem(c, r->obj.kind, ns, nm, -1, -1,
-                       any ? KGC_TRANSLATE_DEGRADED : KGC_TRANSLATE_DROPPED, "%s %s listeners",
-                       unusable[k],
-                       !tls ? kgc_api_kind_info(r->obj.kind)->name
-                       : k  ? "terminating"
-                            : "passthrough");
+                       n_used ? KGC_TRANSLATE_DEGRADED : KGC_TRANSLATE_DROPPED,
+                       "no hostname of the TLSRoute can be a Kong SNI on its %s listeners of "
+                       "Kong port %u%s",
+                       first_unusable->terminate ? "terminating" : "passthrough",
+                       first_unusable->port, n_unusable > 1 ? " (and others)" : "");
+        else
+            tr_problem(c, r->obj.kind, ns, nm, -1, -1, KGC_TRANSLATE_DROPPED,
+                       "no Kong stream listen port is known for its listeners");
     }
     /* the older routes' connections stay theirs */
     struct claim_result res = {0};
-    for (int k = 0; k < 2 && any; k++) {
-        if (!groups[k].used)
+    const char *space = r->obj.kind == KGC_API_TCPROUTE   ? "tcp"
+                        : r->obj.kind == KGC_API_UDPROUTE ? "udp"
+                                                          : "tls";
+    size_t n_left = 0;
+    for (size_t k = 0; k < n_groups && n_used; k++) {
+        struct stream_group *g = &groups[k];
+        if (!g->used)
             continue;
-        const char *space = r->obj.kind == KGC_API_TCPROUTE   ? "tcp"
-                            : r->obj.kind == KGC_API_UDPROUTE ? "udp"
-                                                              : "tls";
-        settle_claims(c, cl, space, &groups[k], r->obj.meta.key, &res);
-        if ((tls && (!groups[k].n_snis || !groups[k].n_ports)) || (!tls && !groups[k].n_ports))
-            groups[k].used = false;
+        settle_claims(c, cl, space, g, r->obj.meta.key, &res);
+        if ((tls && !g->n_snis) || (!tls && !g->n_ports))
+            g->used = false;
+        n_left += g->used ? 1 : 0;
     }
-    const char *how = groups[0].used || groups[1].used ? "some" : "all";
-    if (res.winner && any)
+    const char *how = n_left ? "some" : "all";
+    if (res.winner && n_used)
         tr_problem(c, r->obj.kind, ns, nm, -1, -1, KGC_TRANSLATE_NOTE,
                    "the older route %s matches %s of its connections on the same listener: only "
                    "the oldest route receives them",
                    res.winner, how);
-    if (res.limited && any)
+    if (res.limited && n_used)
         tr_problem(c, r->obj.kind, ns, nm, -1, -1, KGC_TRANSLATE_LIMITATION,
                    "the older route %s of another Gateway matches %s of its connections: Kong "
                    "serves both Gateways' listeners on one stream listen and cannot tell their "
                    "connections apart, so the oldest route receives them",
                    res.limited, how);
-    any = groups[0].used || groups[1].used;
-    if (!any || c->oom || !tr_dns_label(ns) || !tr_dns_subdomain(nm)) {
-        if (any && !c->oom)
+    if (!n_left || c->oom || !tr_dns_label(ns) || !tr_dns_subdomain(nm)) {
+        if (n_left && !c->oom)
             tr_problem(c, r->obj.kind, ns, nm, -1, -1, KGC_TRANSLATE_DROPPED,
                        "the namespace or name is not a valid Kubernetes name, so no Kong entity "
                        "name can be made from it");
-        group_free(&groups[0]);
-        group_free(&groups[1]);
+        for (size_t k = 0; k < n_groups; k++)
+            group_free(&groups[k]);
+        free(groups);
         return;
     }
     uint32_t n_rules = r->n_rules;
@@ -427,14 +466,16 @@ static void plan_stream_route(struct tr_ctx *c, struct stream_claims *cl,
         tr_jset(c, svc, "protocol", tr_jstr(c, r->obj.kind == KGC_API_UDPROUTE ? "udp" : "tcp"));
         json_object *routes = tr_jarr(c);
         size_t n_routes = 0;
-        for (int k = 0; k < 2; k++) {
+        for (size_t k = 0; k < n_groups; k++) {
             if (!groups[k].used)
                 continue;
             const char *proto = r->obj.kind == KGC_API_TCPROUTE   ? "tcp"
                                 : r->obj.kind == KGC_API_UDPROUTE ? "udp"
-                                : k                               ? "tls"
+                                : groups[k].terminate             ? "tls"
                                                                   : "tls_passthrough";
-            tr_jpush(c, routes, stream_route(c, r, ri, svc_name, &groups[k], proto, k));
+            /* the Kong route's index: 0 for TCP/UDP; TLS 2 * port + (terminate) */
+            int idx = tls ? 2 * groups[k].port + (groups[k].terminate ? 1 : 0) : 0;
+            tr_jpush(c, routes, stream_route(c, r, ri, svc_name, &groups[k], proto, idx));
             n_routes++;
         }
         tr_jset(c, svc, "routes", routes);
@@ -472,8 +513,9 @@ static void plan_stream_route(struct tr_ctx *c, struct stream_claims *cl,
         c->counts.targets += n_targets;
     }
     memcpy(c->fallback, saved_fallback, sizeof(saved_fallback));
-    group_free(&groups[0]);
-    group_free(&groups[1]);
+    for (size_t k = 0; k < n_groups; k++)
+        group_free(&groups[k]);
+    free(groups);
 }
 
 /* The Gateway API's order among routes: the oldest by creationTimestamp (a route without one

@@ -3454,6 +3454,8 @@ static void test_stream_routes(void **state)
              "  - {name: udp, port: 5300, protocol: UDP}\n"
              "  - {name: pass, port: 443, protocol: TLS, hostname: '*.example.com', tls: {mode: "
              "Passthrough}}\n"
+             "  - {name: pass2, port: 1444, protocol: TLS, hostname: other.net, tls: {mode: "
+             "Passthrough}}\n"
              "---\napiVersion: v1\nkind: Service\nmetadata: {name: dns, namespace: " INFRA "}\n"
              "spec: {ports: [{name: dns-tcp, port: 53, protocol: TCP}, {name: dns, port: 53, "
              "protocol: UDP}]}\n"
@@ -3484,19 +3486,29 @@ static void test_stream_routes(void **state)
     assert_non_null(u);
     assert_string_equal(jstr_at(u, "protocol"), "udp");
     assert_null(find_problem(&out, "u", 0, -1, KGC_TRANSLATE_NOTE)); /* the UDP port was found */
-    json_object *p = must_route(doc, "tlsroute." INFRA ".p.0.0");
+    /* one Kong route per Kong port (k = 2 * port), each with its own listener's SNIs */
+    json_object *p = must_route(doc, "tlsroute." INFRA ".p.0.18886");
     assert_string_equal(jstr_at(p, "protocols.0"), "tls_passthrough");
     assert_int_equal(json_object_array_length(get(p, "snis")), 2); /* not other.net */
     assert_string_equal(jstr_at(p, "snis.0"), "*.example.com");
     assert_string_equal(jstr_at(p, "snis.1"), "a.example.com");
-    assert_null(find_route(doc, "tlsroute." INFRA ".p.0.1")); /* no terminating listener */
+    assert_int_equal(
+        json_object_get_int(get(json_object_array_get_idx(get(p, "destinations"), 0), "port")),
+        9443);
+    json_object *p2 = must_route(doc, "tlsroute." INFRA ".p.0.18888");
+    assert_int_equal(json_object_array_length(get(p2, "snis")), 1);
+    assert_string_equal(jstr_at(p2, "snis.0"), "other.net");
+    assert_int_equal(
+        json_object_get_int(get(json_object_array_get_idx(get(p2, "destinations"), 0), "port")),
+        9444);
+    assert_null(find_route(doc, "tlsroute." INFRA ".p.0.18887")); /* no terminating listener */
     struct kgc_translate_owner o;
     assert_int_equal(kgc_translate_entity_owner("service", "udproute." INFRA ".u.0", NULL, 0, &o),
                      0);
     assert_int_equal(o.kind, KGC_API_UDPROUTE);
     assert_string_equal(o.name, "u");
-    assert_int_equal(kgc_translate_entity_owner("route", "tlsroute." INFRA ".p.0.0", NULL, 0, &o),
-                     0);
+    assert_int_equal(
+        kgc_translate_entity_owner("route", "tlsroute." INFRA ".p.0.18886", NULL, 0, &o), 0);
     assert_int_equal(o.kind, KGC_API_TLSROUTE);
     assert_int_equal(o.rule, 0);
     struct kgc_translate_state *st = kgc_translate_state_new();
