@@ -480,8 +480,8 @@ struct kgc_api_kongplugin {
     const char *instance_name; /* "instance_name"; NULL when absent */
     const char *consumer_ref;  /* "consumerRef" (kgc has no consumers: reported, not applied) */
     const char *run_on;        /* "run_on" (service mesh only: ignored) */
-    bool global;               /* label global=true (KongClusterPlugin: Kong's controller applies
-                                  it to every request; kgc does not: reported) */
+    bool global;               /* label global=true (a KongClusterPlugin so labelled is a global
+                                  Kong plugin: pkg/translate/plugins.c) */
     const struct kgc_api_condition *conditions; /* status.conditions */
     uint32_t n_conditions;
 };

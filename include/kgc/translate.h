@@ -353,13 +353,25 @@ int kgc_translate_entity_owner(const char *entity_type, const char *entity_name,
 
 /* Why kgc cannot use plugin object p as a Kong plugin (no plugin name, a config it could not
  * parse, configPatches, which kgc does not apply, a configFrom Secret value lk->secret_value
- * cannot give or that is not a JSON object, or config and configFrom both), in buf (or a static
- * text), or NULL when it can. lk may be NULL (then every configFrom is unusable). The text names
- * the Secret and key, never the value. A route naming such a plugin answers 500
+ * cannot give or that is neither a JSON nor a YAML object, or config and configFrom both), in buf
+ * (or a static text), or NULL when it can. lk may be NULL (then every configFrom is unusable). The
+ * text names the Secret and key, never the value. A route naming such a plugin answers 500
  * (pkg/translate/plugins.c). */
 const char *kgc_translate_plugin_problem(const struct kgc_status_lookup *lk,
                                          const struct kgc_api_kongplugin *p, char *buf,
                                          size_t size);
+
+/* A buffer for the two functions above and below: their texts fit. */
+#define KGC_TRANSLATE_PLUGIN_WHY_MAX 400
+
+/* Why p, labelled global=true, is not applied to every request (a Kong plugin with no route,
+ * service or consumer), in buf or a static text: not a KongClusterPlugin, unusable (as
+ * kgc_translate_plugin_problem), or another usable global KongClusterPlugin has the same plugin
+ * name (Kong keys global plugins by name; Kong's controller then applies neither). NULL: the
+ * translation makes it a global Kong plugin. */
+const char *kgc_translate_global_plugin_problem(const struct kgc_status_lookup *lk,
+                                                const struct kgc_api_kongplugin *p, char *buf,
+                                                size_t size);
 
 /* "note" | "limitation" | "degraded" | "dropped". */
 const char *kgc_translate_severity_name(enum kgc_translate_severity s);

@@ -714,9 +714,12 @@ void kgc_sync_plugin_status(void *ctx, const struct kgc_api_obj *plugin,
     pthread_mutex_unlock(&s->mu);
     /* what Kong's controller would also do with it, and kgc does not: said, not hidden */
     size_t len = strlen(out->message);
-    if (p->global && len < sizeof(out->message))
+    char gbuf[KGC_TRANSLATE_PLUGIN_WHY_MAX];
+    const char *gwhy =
+        p->global ? kgc_translate_global_plugin_problem(&s->lookup, p, gbuf, sizeof(gbuf)) : NULL;
+    if (gwhy && len < sizeof(out->message))
         snprintf(out->message + len, sizeof(out->message) - len,
-                 "; label global=true is not applied (kgc attaches plugins by name only)");
+                 "; label global=true is not applied: %s", gwhy);
     len = strlen(out->message);
     if (p->consumer_ref && len < sizeof(out->message))
         snprintf(out->message + len, sizeof(out->message) - len,

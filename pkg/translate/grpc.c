@@ -15,9 +15,9 @@
  *     service has no path — kgc writes none);
  *   - precedence: GRPCRoute's order (grpcroute_types.go, GRPCRouteRule: the hostname's
  *     characters, then the service's, then the method's, then the header matches) is ranked with
- *     the HTTPRoute facts: the path kind is the same for every GRPCRoute match and the path length
- *     is the characters of service + method (an approximation: "svc" 10 + method 1 and service 9 +
- *     method 2 rank alike, where the Gateway API puts the longer service first).
+ *     the HTTPRoute facts: the path kind is the same for every GRPCRoute match, the path length
+ *     is the service's characters and the method fact the method's (so a longer service ranks
+ *     first whatever the methods), then the header matches.
  * Called from match.c (the method) and translate.c (the facts); calls context.c and
  * kong_values.c. */
 #include "translate_internal.h"
@@ -105,8 +105,8 @@ bool tr_grpc_plan_method(struct route_ctx *rc, struct match_plan *mp)
 void tr_grpc_facts(const struct match_plan *mp, struct tr_kroute *k)
 {
     const struct kgc_api_grpc_method_match *g = mp->m->grpc_method;
+    k->grpc = true;
     k->path_kind = (uint32_t)PATH_EXACT; /* one kind for every GRPCRoute match */
-    k->path_len = (uint32_t)((g && g->service ? strlen(g->service) : 0) +
-                             (g && g->method ? strlen(g->method) : 0));
-    k->method = 0;
+    k->path_len = (uint32_t)(g && g->service ? strlen(g->service) : 0);
+    k->method = (uint32_t)(g && g->method ? strlen(g->method) : 0);
 }

@@ -838,6 +838,7 @@ static char *head_text(struct tr_ctx *c, size_t *len)
     if (!c->oom)
         tr_jset(c, head, "certificates", tr_certificates(c));
     tr_head_ca_certificates(c, head);
+    tr_head_global_plugins(c, head);
     size_t n = 0;
     const char *text = head && !c->oom
                            ? json_object_to_json_string_length(

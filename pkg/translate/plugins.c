@@ -8,6 +8,12 @@
  *   - to the Kong service of a rule: the konghq.com/plugins annotation of each Service its
  *     backendRefs name (internal/dataplane/kongstate/kongstate.go:455-459: a Kong service takes
  *     the plugins of each of its Kubernetes Services).
+ *   - to every request (a Kong plugin with no route, service or consumer): a KongClusterPlugin
+ *     labelled global=true (kongstate/kongstate.go:609-614,619-657 at v3.5.9: store.go:675-697
+ *     lists them by that label); two or more usable ones of the same plugin name are all left out,
+ *     as Kong's controller leaves them out (kongstate.go:641-654) — Kong keys a global plugin by
+ * its name alone. kgc reads no ingress.class annotation (it has no ingress class); the objects are
+ *     cluster-scoped, so only a cluster administrator can make one.
  *
  * A name is a KongPlugin in the referrer's namespace, else the KongClusterPlugin of that name
  * (kongstate/plugin.go:22-50, getKongPluginOrKongClusterPlugin). A reference that resolves to
@@ -31,6 +37,7 @@
 
 #include "kgc/err.h"
 #include "kgc/status.h"
+#include "kgc/yamljson.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,7 +83,8 @@ static bool next_name(const char **pos, char *buf, size_t size)
  * (internal/dataplane/kongstate/plugin.go:65-79 and 120-133 at v3.5.9: config and configFrom
  * together are an error; a KongClusterPlugin's secretKeyRef names its namespace, a KongPlugin's
  * Secret is in its own namespace; plugin.go:283-309: no Secret, no key or a value that is
- * neither JSON nor YAML are errors). kgc reads JSON only and wants an object. The messages name
+ * neither JSON nor YAML are errors). kgc reads JSON, else YAML (kgc/yamljson.h), and wants an
+ * object. The messages name
  * the Secret and key, never the value. Returns the reason, or NULL with *cfg (when cfg is not
  * NULL) the parsed config, which the caller owns. */
 static const char *resolve(const struct kgc_status_lookup *lk, const struct kgc_api_kongplugin *p,
@@ -124,6 +132,14 @@ static const char *resolve(const struct kgc_status_lookup *lk, const struct kgc_
                  (size_t)json_tokener_get_parse_end(tok) == n;
     if (tok)
         json_tokener_free(tok);
+    if (!o || !whole) { /* Kong's controller: JSON, else YAML (kongstate/plugin.go:301-308) */
+        json_object_put(o);
+        o = NULL;
+        struct kgc_err yerr = {0};
+        if (kgc_yamljson_parse(v, n, &o, &yerr) != 0)
+            o = NULL;
+        whole = true;
+    }
     for (volatile char *z = v; *z; z++) /* the value leaves no copy behind in freed memory */
         *z = 0;
     free(v);
@@ -131,7 +147,7 @@ static const char *resolve(const struct kgc_status_lookup *lk, const struct kgc_
         json_object_put(o);
         snprintf(buf, size,
                  "takes its configuration from Secret %s/%s key %s (configFrom), whose value is "
-                 "not a JSON object (kgc does not read YAML there)",
+                 "neither a JSON nor a YAML object",
                  ns, name, key);
         return buf;
     }
@@ -333,13 +349,16 @@ void tr_rule_plugins_free(struct tr_rule_plugins *rp)
     memset(rp, 0, sizeof(*rp));
 }
 
-/* One Kong plugin entity for p on the Kong route or service named entity_name. */
+/* One Kong plugin entity for p on the Kong route or service named entity_name (NULL: a global
+ * plugin). */
 static json_object *entity(struct tr_ctx *c, const struct kgc_api_kongplugin *p,
                            const char *entity_name)
 {
     json_object *o = tr_jobj(c);
     tr_jset(c, o, "name", tr_jstr(c, p->plugin));
-    if (p->instance_name) {
+    if (p->instance_name && !entity_name) /* global: once, as written (kongstate.go:613) */
+        tr_jset(c, o, "instance_name", tr_jstr(c, p->instance_name));
+    if (p->instance_name && entity_name) {
         /* instance_name is unique among all plugins; one KongPlugin may sit on many Kong
          * entities: Kong's controller suffixes a hash of the entity (kongstate.go:592-606 at
          * v3.5.9); kgc the first 9 hex digits of the MD5 of the entity's name */
@@ -378,4 +397,134 @@ void tr_plugins_append(struct tr_ctx *c, json_object *list, const struct tr_plug
 {
     for (size_t i = 0; i < pl->n && list; i++)
         tr_jpush(c, list, entity(c, kgc_api_as_kongplugin(pl->v[i]), entity_name));
+}
+
+/* ---- global KongClusterPlugins --------------------------------------------------------------- */
+
+struct globals {
+    const struct kgc_status_lookup *lk;
+    struct kgc_base_vec v; /* usable global KongClusterPlugins (references) */
+    bool oom;
+};
+
+static bool collect_global(const struct kgc_api_obj *obj, void *ctx)
+{
+    struct globals *g = ctx;
+    const struct kgc_api_kongplugin *p = kgc_api_as_kongplugin(obj);
+    char buf[KGC_TRANSLATE_PLUGIN_WHY_MAX];
+    if (!p || !p->global || kgc_translate_plugin_problem(g->lk, p, buf, sizeof(buf)))
+        return true;
+    if (kgc_base_vec_push(&g->v, (void *)kgc_api_obj_ref(obj)) != 0) {
+        kgc_api_obj_unref(obj);
+        g->oom = true;
+        return false;
+    }
+    return true;
+}
+
+static int cmp_global(const void *a, const void *b)
+{
+    const struct kgc_api_kongplugin *x =
+        kgc_api_as_kongplugin(*(const struct kgc_api_obj *const *)a);
+    const struct kgc_api_kongplugin *y =
+        kgc_api_as_kongplugin(*(const struct kgc_api_obj *const *)b);
+    int d = strcmp(x->plugin, y->plugin);
+    return d ? d : strcmp(x->obj.meta.name, y->obj.meta.name);
+}
+
+/* The usable global KongClusterPlugins sorted by plugin name, then object name. 0 or KGC_ENOMEM. */
+static int globals_collect(const struct kgc_status_lookup *lk, struct globals *g)
+{
+    memset(g, 0, sizeof(*g));
+    g->lk = lk;
+    if (lk && lk->foreach)
+        lk->foreach (lk->ctx, KGC_API_KONGCLUSTERPLUGIN, NULL, collect_global, g);
+    if (g->v.n > 1)
+        qsort(g->v.v, g->v.n, sizeof(*g->v.v), cmp_global);
+    return g->oom ? KGC_ENOMEM : 0;
+}
+
+static void globals_free(struct globals *g)
+{
+    for (size_t i = 0; i < g->v.n; i++)
+        kgc_api_obj_unref(g->v.v[i]);
+    kgc_base_vec_free(&g->v);
+}
+
+static const struct kgc_api_kongplugin *global_at(const struct globals *g, size_t i)
+{
+    return kgc_api_as_kongplugin(g->v.v[i]);
+}
+
+/* Whether the i-th shares its plugin name with a neighbour (the list is sorted by name). */
+static bool global_dup(const struct globals *g, size_t i, size_t *other)
+{
+    const char *name = global_at(g, i)->plugin;
+    if (i > 0 && strcmp(global_at(g, i - 1)->plugin, name) == 0) {
+        *other = i - 1;
+        return true;
+    }
+    if (i + 1 < g->v.n && strcmp(global_at(g, i + 1)->plugin, name) == 0) {
+        *other = i + 1;
+        return true;
+    }
+    return false;
+}
+
+void tr_head_global_plugins(struct tr_ctx *c, json_object *head)
+{
+    if (c->oom)
+        return;
+    struct globals g;
+    if (globals_collect(c->lk, &g) != 0) {
+        c->oom = true;
+        globals_free(&g);
+        return;
+    }
+    json_object *arr = NULL;
+    for (size_t i = 0; i < g.v.n && !c->oom; i++) {
+        size_t other;
+        if (global_dup(&g, i, &other))
+            continue; /* kongstate.go:641-654: none of them */
+        if (!arr)
+            arr = tr_jarr(c);
+        tr_jpush(c, arr, entity(c, global_at(&g, i), NULL));
+    }
+    if (arr)
+        tr_jset(c, head, "plugins", arr); /* none: the key is left out (the document as before) */
+    globals_free(&g);
+}
+
+const char *kgc_translate_global_plugin_problem(const struct kgc_status_lookup *lk,
+                                                const struct kgc_api_kongplugin *p, char *buf,
+                                                size_t size)
+{
+    if (!p->global || p->obj.kind != KGC_API_KONGCLUSTERPLUGIN)
+        return "only a KongClusterPlugin is applied globally";
+    const char *why = kgc_translate_plugin_problem(lk, p, buf, size);
+    if (why)
+        return why;
+    struct globals g;
+    if (globals_collect(lk, &g) != 0) {
+        globals_free(&g);
+        return "out of memory";
+    }
+    why = "is not among the KongClusterPlugins kgc reads yet";
+    for (size_t i = 0; i < g.v.n; i++) {
+        if (strcmp(global_at(&g, i)->obj.meta.name, p->obj.meta.name) != 0)
+            continue;
+        size_t other;
+        if (global_dup(&g, i, &other)) {
+            snprintf(buf, size,
+                     "KongClusterPlugin %s is also global for plugin %s: Kong keys a global plugin "
+                     "by its name, and neither is applied (as Kong's controller does)",
+                     global_at(&g, other)->obj.meta.name, p->plugin);
+            why = buf;
+        } else {
+            why = NULL;
+        }
+        break;
+    }
+    globals_free(&g);
+    return why;
 }

@@ -552,9 +552,16 @@ static uint64_t clamp_bits(uint32_t v, unsigned bits)
 
 /* The first seven fields of cmp_precedence in 40 bits, larger first. No valid route reaches a
  * clamp: hostnames have at most 253 characters, paths 1024, a match 16 headers and 16 queries
- * (the Gateway API's CRD limits). */
+ * (the Gateway API's CRD limits). A GRPCRoute's Kong route has no path kind, method or query
+ * facts of its own (grpc.c): its service's characters (at most 1024, the CRD's limit) take the
+ * path's 11 bits and its method's the 8 bits the others leave (a method name of more than 255
+ * characters is the one clamp a valid GRPCRoute can reach). */
 static uint64_t pack_facts(const struct tr_kroute *k)
 {
+    if (k->grpc)
+        return clamp_bits(k->host_exact, 8) << 32 | clamp_bits(k->host_len, 8) << 24 |
+               clamp_bits(k->path_len, 11) << 13 | clamp_bits(k->method, 8) << 5 |
+               clamp_bits(k->headers, 5);
     return clamp_bits(k->host_exact, 8) << 32 | clamp_bits(k->host_len, 8) << 24 |
            clamp_bits(k->path_kind, 2) << 22 | clamp_bits(k->path_len, 11) << 11 |
            clamp_bits(k->method, 1) << 10 | clamp_bits(k->headers, 5) << 5 |

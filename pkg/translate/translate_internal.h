@@ -45,6 +45,8 @@ struct tr_kroute {
     const char *key;     /* "ns/name" (borrowed) */
     uint32_t rule, match, host;
     bool iso;       /* the Kong route carrying route_ctx.iso_hosts (TR_HOSTS_ISO) */
+    bool grpc;      /* a GRPCRoute's: path_len is the service's characters, method the method's
+                       (grpc.c), packed in other widths (tr_kroute_pack) */
     bool root_path; /* the Kong route's path is the plain prefix "/" (every other is a regex
                        under traditional_compatible) */
     /* set by the ranking: the first seven precedence fields packed in 40 bits (larger =
@@ -327,6 +329,9 @@ json_object *tr_backend_tls_ca_certificates(struct tr_ctx *c);
 void tr_backend_tls_client_certificates(struct tr_ctx *c, json_object *certificates);
 /* Adds "ca_certificates" (tr_backend_tls_ca_certificates) to the document's head when any. */
 void tr_head_ca_certificates(struct tr_ctx *c, json_object *head);
+/* The document's top-level "plugins": the global KongClusterPlugins (plugins.c); the key is left
+ * out when there is none. */
+void tr_head_global_plugins(struct tr_ctx *c, json_object *head);
 
 /* ---- match plans (match.c and filters.c fill them, writer.c reads them) ---------------------- */
 

@@ -134,8 +134,13 @@ static json_object *kroute_json(struct route_ctx *rc, const struct match_plan *m
                 push_scoped_hosts(c, rc, hs[i], bits ? bits[i] : 0, hosts);
             tr_jset(c, o, "hosts", hosts);
         }
+        /* a GRPCRoute's prefix (a service match) is a regex under traditional too: Kong's
+         * traditional router tries every regex path before any prefix (traditional.lua:1668-1692),
+         * and a service match outranks a method-only match, which is a regex (grpc.c) */
         tr_jset(c, o, "paths",
-                tr_trad_paths(c, &mp->path, c->flavor == TR_TRADITIONAL_COMPATIBLE,
+                tr_trad_paths(c, &mp->path,
+                              c->flavor == TR_TRADITIONAL_COMPATIBLE ||
+                                  rc->r->obj.kind == KGC_API_GRPCROUTE,
                               tr_route_has_wildcard(rc, iso)));
         if (mp->n_headers)
             tr_jset(c, o, "headers", tr_trad_headers(c, mp));
@@ -364,6 +369,7 @@ static void write_document(struct tr_ctx *c, struct kgc_base_buf *b)
     if (!c->oom)
         tr_jset(c, head, "certificates", tr_certificates(c));
     tr_head_ca_certificates(c, head);
+    tr_head_global_plugins(c, head);
     c->quiet = true; /* every problem was recorded by the planning pass */
     size_t len = 0;
     const char *text =

@@ -13,7 +13,8 @@
 #      config in the pushed configuration and in traffic; a new value follows; the key removed
 #      makes it unusable with a status naming the Secret and key; the value appears in no log,
 #      /debug/cache, /debug/config or status);
-#   5. kgc runs without the CRDs (the kinds are optional) and starts watching once they exist.
+#   5. kgc runs without the CRDs (the kinds are optional) and starts watching once they exist;
+#   6. a KongClusterPlugin labelled global=true applies to every route; two of one plugin: neither.
 # Last line: "N passed, N failed".
 source "$(dirname "$0")/lib.sh"
 e2e_bound 240
@@ -300,6 +301,37 @@ else
 fi
 grep -q '"kongplugins"' "$TMP/dump.json" && grep -q '"from-secret"' "$TMP/dump.json" &&
     ok "/debug/cache lists the plugin objects" || bad "/debug/cache has no kongplugins"
+
+# --- 6. global KongClusterPlugins (label global=true) --------------------------------------------
+# kp_msg KIND NAME: the plugin object's Programmed message
+kp_msg() { k get "$1" "$2" -o jsonpath='{.status.conditions[?(@.type=="Programmed")].message}'; }
+global_plugin() { # global_plugin NAME VALUE: a global KongClusterPlugin adding X-Global: VALUE
+    cat <<YAML
+apiVersion: configuration.konghq.com/v1
+kind: KongClusterPlugin
+metadata: {name: $1, labels: {global: "true"}}
+plugin: response-transformer
+config: {add: {headers: ["X-Global:$2"]}}
+YAML
+}
+global_plugin everywhere yes | k apply -f - >/dev/null
+expect_get /plain/x X-Global "200 yes" "a global KongClusterPlugin applies to a route naming no plugin"
+# Kong runs one configuration of a plugin name per request, the most specific first: the route's
+# own response-transformer wins over the global one (kong/runloop/plugins_iterator.lua:195-266)
+expect_get /annotated/x X-Plugin "200 three" \
+    "a route with its own response-transformer keeps it (Kong: the most specific wins)"
+expect_get /annotated/x X-Global "200" "... and so gets no X-Global"
+expect_get /service/x "" "418" "the Service's request-termination still answers 418"
+expect_kp kongclusterplugin everywhere "True/Programmed" "the global KongClusterPlugin: Programmed=True"
+global_plugin everywhere-too no | k apply -f - >/dev/null
+expect_get /plain/x X-Global "200" \
+    "two global KongClusterPlugins of one plugin: neither applies (as Kong's controller)"
+wait_until 20 0.2 eval '[[ $(kp_msg kongclusterplugin everywhere) == *"everywhere-too is also global"* ]]' &&
+    ok "its status names the other one" || bad "message: $(kp_msg kongclusterplugin everywhere)"
+k delete kongclusterplugin everywhere >/dev/null
+expect_get /plain/x X-Global "200 no" "the first deleted: the other one applies"
+k delete kongclusterplugin everywhere-too >/dev/null
+expect_get /plain/x X-Global "200" "both deleted: no global plugin"
 
 stop_kgc 1 && ok "kgc stops on SIGTERM with exit 0" || bad "kgc exit status on SIGTERM"
 no_sanitizer_reports "$TMP"/kgc-*.log

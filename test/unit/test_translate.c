@@ -1358,6 +1358,80 @@ static void test_kong_plugins(void **state)
     }
 }
 
+/* A KongClusterPlugin labelled global=true is a Kong plugin with no route, service or consumer
+ * (Kong's controller: kongstate.go:609-657 at v3.5.9), in the document's top-level "plugins"; two
+ * of one plugin name are both left out and each says why; a KongPlugin so labelled, an unusable
+ * one and an unlabelled one are not global. The test Kong (Kong 3.9.1's schema) accepts it. */
+static void test_global_plugins(void **state)
+{
+    struct tenv *t = *state;
+    add_yaml(&t->env,
+             "apiVersion: configuration.konghq.com/v1\nkind: KongClusterPlugin\n"
+             "metadata: {name: deny-all, labels: {global: \"true\"}}\n"
+             "plugin: request-termination\ninstance_name: everywhere\n"
+             "config: {status_code: 403}\n"
+             "---\napiVersion: configuration.konghq.com/v1\nkind: KongClusterPlugin\n"
+             "metadata: {name: not-global}\nplugin: correlation-id\n"
+             "---\napiVersion: configuration.konghq.com/v1\nkind: KongClusterPlugin\n"
+             "metadata: {name: unusable, labels: {global: \"true\"}}\nplugin: key-auth\n"
+             "configFrom: {secretKeyRef: {name: s, key: k, namespace: " INFRA "}}\n"
+             "---\napiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n"
+             "metadata: {name: ns-global, namespace: " INFRA ", labels: {global: \"true\"}}\n"
+             "plugin: correlation-id\n");
+    add_endpoint_slices(&t->env);
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    json_object *doc = parse_config(&out);
+    json_object *plugins = get(doc, "plugins");
+    assert_non_null(plugins);
+    assert_int_equal(json_object_array_length(plugins), 1);
+    json_object *p = json_object_array_get_idx(plugins, 0);
+    assert_string_equal(json_object_get_string(get(p, "name")), "request-termination");
+    assert_string_equal(json_object_get_string(get(p, "instance_name")), "everywhere");
+    assert_int_equal(json_object_get_int(get(get(p, "config"), "status_code")), 403);
+    assert_null(get(p, "route"));
+    assert_null(get(p, "service"));
+    struct kgc_translate_owner owner;
+    json_object *tags = get(p, "tags");
+    const char *tv[16];
+    size_t nt = json_object_array_length(tags);
+    for (size_t k = 0; k < nt && k < 16; k++)
+        tv[k] = json_object_get_string(json_object_array_get_idx(tags, k));
+    assert_int_equal(kgc_translate_entity_owner("plugin", NULL, tv, nt, &owner), 0);
+    assert_int_equal(owner.kind, KGC_API_KONGCLUSTERPLUGIN);
+    assert_string_equal(owner.name, "deny-all");
+    char buf[KGC_TRANSLATE_PLUGIN_WHY_MAX];
+    const struct kgc_api_kongplugin *kp = kgc_api_as_kongplugin(
+        fixture_set_find(t->env.set, KGC_API_KONGCLUSTERPLUGIN, NULL, "deny-all"));
+    assert_null(kgc_translate_global_plugin_problem(&t->env.lk, kp, buf, sizeof(buf)));
+    kp = kgc_api_as_kongplugin(
+        fixture_set_find(t->env.set, KGC_API_KONGCLUSTERPLUGIN, NULL, "unusable"));
+    assert_non_null(kgc_translate_global_plugin_problem(&t->env.lk, kp, buf, sizeof(buf)));
+    kp =
+        kgc_api_as_kongplugin(fixture_set_find(t->env.set, KGC_API_KONGPLUGIN, INFRA, "ns-global"));
+    assert_string_equal(kgc_translate_global_plugin_problem(&t->env.lk, kp, buf, sizeof(buf)),
+                        "only a KongClusterPlugin is applied globally");
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+
+    /* a second global one of the same plugin: neither */
+    add_yaml(&t->env, "apiVersion: configuration.konghq.com/v1\nkind: KongClusterPlugin\n"
+                      "metadata: {name: deny-too, labels: {global: \"true\"}}\n"
+                      "plugin: request-termination\nconfig: {status_code: 404}\n");
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    doc = parse_config(&out);
+    assert_null(get(doc, "plugins"));
+    kp = kgc_api_as_kongplugin(
+        fixture_set_find(t->env.set, KGC_API_KONGCLUSTERPLUGIN, NULL, "deny-all"));
+    const char *why = kgc_translate_global_plugin_problem(&t->env.lk, kp, buf, sizeof(buf));
+    assert_non_null(why);
+    assert_non_null(strstr(why, "KongClusterPlugin deny-too is also global"));
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
 /* configFrom's Secret values as a test hook gives them (ns "infra" Secret "s"). */
 static const char *secret_values[2]; /* key "k", key "big" */
 static int secret_calls;
@@ -1400,8 +1474,8 @@ static void expect_secret_problem(struct tenv *t, const char *want, const char *
 }
 
 /* configFrom: the Secret's value (through the lookup's secret_value) is the plugin's config;
- * no Secret, no key, too big, not a JSON object, or config beside configFrom: unusable, with a
- * message naming the Secret and key but never the value */
+ * JSON or YAML; no Secret, no key, too big, not an object, or config beside configFrom: unusable,
+ * with a message naming the Secret and key but never the value */
 static void test_kong_plugin_config_from(void **state)
 {
     struct tenv *t = *state;
@@ -1432,9 +1506,28 @@ static void test_kong_plugin_config_from(void **state)
     secret_values[0] = NULL;
     expect_secret_problem(t, "Secret " INFRA "/s key k (configFrom): no such Secret", "s3cr3t");
     secret_values[0] = "{\"status_code\": 403, \"message\": \"s3cr3t-1\"} trailing";
-    expect_secret_problem(t, "whose value is not a JSON object", "s3cr3t");
+    expect_secret_problem(t, "whose value is neither a JSON nor a YAML object", "s3cr3t");
     secret_values[0] = "[\"s3cr3t-2\"]";
-    expect_secret_problem(t, "whose value is not a JSON object", "s3cr3t");
+    expect_secret_problem(t, "whose value is neither a JSON nor a YAML object", "s3cr3t");
+    secret_values[0] = "- s3cr3t-4\n- x\n"; /* YAML, but a sequence */
+    expect_secret_problem(t, "whose value is neither a JSON nor a YAML object", "s3cr3t");
+    secret_values[0] = "a: *s3cr3t-5\n"; /* an alias: refused, never quoted */
+    expect_secret_problem(t, "whose value is neither a JSON nor a YAML object", "s3cr3t");
+
+    /* YAML, as Kong's controller also reads it (kongstate/plugin.go:301-308): go-yaml v2's
+     * scalars: 0x1F7 is the integer 503, a quoted scalar a string */
+    secret_values[0] = "status_code: 0x1F7\nmessage: 's3cr3t-y'\n";
+    struct kgc_translate_output yout;
+    translate(t, &yout);
+    assert_kong_accepts(&yout, NULL);
+    json_object *ydoc = parse_config(&yout);
+    json_object *yp =
+        find_plugin(must_route(ydoc, "httproute." INFRA ".kp.3.0"), "request-termination");
+    assert_non_null(yp);
+    assert_int_equal(json_object_get_int(get(get(yp, "config"), "status_code")), 503);
+    assert_string_equal(json_object_get_string(get(get(yp, "config"), "message")), "s3cr3t-y");
+    json_object_put(ydoc);
+    kgc_translate_output_free(&yout);
 
     secret_values[0] = "{\"status_code\": 403, \"message\": \"s3cr3t-3\"}";
     struct kgc_translate_output out;
@@ -3377,6 +3470,95 @@ static void test_grpcroute_translation(void **state)
     kgc_translate_output_free(&out);
 }
 
+/* A GRPCRoute rule's ExtensionRef filter attaches a KongPlugin to its Kong routes, as an
+ * HTTPRoute's does (the issue: "attached through an HTTPRoute/GRPCRoute rule's ExtensionRef
+ * filter"); a missing one makes the rule answer with kgc's request-termination, and the test Kong
+ * accepts the gRPC service carrying it. */
+static void test_grpcroute_plugins(void **state)
+{
+    struct tenv *t = *state;
+    add_endpoint_slices(&t->env);
+    add_yaml(&t->env,
+             "apiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n"
+             "metadata: {name: grpc-hdr, namespace: " INFRA "}\nplugin: response-transformer\n"
+             "config: {add: {headers: ['x-plugin:grpc']}}\n"
+             "---\napiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\n"
+             "metadata: {name: gx, namespace: " INFRA "}\n"
+             "spec:\n"
+             "  parentRefs: [{name: same-namespace}]\n"
+             "  rules:\n"
+             "  - matches: [{method: {service: pkg.Echo}}]\n"
+             "    filters: [{type: ExtensionRef, extensionRef: {group: configuration.konghq.com,"
+             " kind: KongPlugin, name: grpc-hdr}}]\n"
+             "    backendRefs: [{name: grpc-infra-backend-v1, port: 8080}]\n"
+             "  - matches: [{method: {service: pkg.Other}}]\n"
+             "    filters: [{type: ExtensionRef, extensionRef: {group: configuration.konghq.com,"
+             " kind: KongPlugin, name: missing}}]\n"
+             "    backendRefs: [{name: grpc-infra-backend-v1, port: 8080}]\n");
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    json_object *doc = parse_config(&out);
+    json_object *p =
+        find_plugin(must_route(doc, "grpcroute." INFRA ".gx.0.0"), "response-transformer");
+    assert_non_null(p);
+    assert_string_equal(jstr_at(p, "config.add.headers.0"), "x-plugin:grpc");
+    json_object *svc = find_service(doc, "grpcroute." INFRA ".gx.1");
+    assert_non_null(svc);
+    json_object *term = find_plugin(svc, "request-termination");
+    assert_non_null(term);
+    assert_int_equal(json_object_get_int(get(get(term, "config"), "status_code")), 500);
+    struct kgc_status_route_verdict v;
+    kgc_translate_route_verdict(
+        &out, kgc_api_as_grpcroute(fixture_set_find(t->env.set, KGC_API_GRPCROUTE, INFRA, "gx")),
+        &v);
+    assert_string_equal(v.resolved_refs_reason, KGC_STATUS_R_BACKEND_NOT_FOUND);
+    assert_non_null(strstr(v.resolved_refs_message, "KongPlugin " INFRA "/missing not found"));
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
+/* GRPCRoute precedence (apis/v1/grpcroute_types.go, GRPCRouteRule, v1.6.1): "Characters in a
+ * matching service", then "Characters in a matching method". A rule matching service a.Svc (any
+ * method) and one matching method LongMethodName (any service) both match
+ * /a.Svc/LongMethodName: the service's 5 characters win over none, however long the method —
+ * under every flavour, through the test Kong's router (the proxy routes a gRPC request as http,
+ * then checks the route's grpc protocol). Before, service and method characters were summed and
+ * the method-only rule won. */
+static void test_grpcroute_precedence(void **state)
+{
+    struct tenv *t = *state;
+    add_endpoint_slices(&t->env);
+    add_yaml(&t->env, "apiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\n"
+                      "metadata: {name: gp, namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  parentRefs: [{name: same-namespace}]\n"
+                      "  rules:\n"
+                      "  - matches: [{method: {method: LongMethodName}}]\n"
+                      "    backendRefs: [{name: grpc-infra-backend-v1, port: 8080}]\n"
+                      "  - matches: [{method: {service: a.Svc}}]\n"
+                      "    backendRefs: [{name: grpc-infra-backend-v2, port: 8080}]\n");
+    static const char *const flavors[] = {"traditional_compatible", "expressions", "traditional"};
+    for (size_t f = 0; f < sizeof(flavors) / sizeof(flavors[0]); f++) {
+        t->flavor = flavors[f];
+        struct kgc_translate_output out;
+        translate(t, &out);
+        assert_kong_accepts(&out, flavors[f]);
+        json_object *doc = parse_config(&out);
+        const struct kf_kv ct[] = {{"Content-Type", "application/grpc"}};
+        char got[128];
+        kong_pick(doc, flavors[f], "POST", "/a.Svc/LongMethodName", ct, 1, got, sizeof(got));
+        if (strncmp(got, "grpcroute." INFRA ".gp.1.", strlen("grpcroute." INFRA ".gp.1.")) != 0)
+            fail_msg("%s: picked \"%s\", want rule 1 (the service match) in %s", flavors[f], got,
+                     json_object_to_json_string(get(doc, "services")));
+        kong_pick(doc, flavors[f], "POST", "/b.Svc/LongMethodName", ct, 1, got, sizeof(got));
+        if (strncmp(got, "grpcroute." INFRA ".gp.0.", strlen("grpcroute." INFRA ".gp.0.")) != 0)
+            fail_msg("%s: picked \"%s\", want rule 0 (another service)", flavors[f], got);
+        json_object_put(doc);
+        kgc_translate_output_free(&out);
+    }
+}
+
 /* A GRPCRoute change, and any change while GRPCRoutes exist, is translated in full by the
  * incremental translator (stats.why_full says so), with the document of kgc_translate(); once the
  * last GRPCRoute is gone, changes are incremental again. */
@@ -3540,10 +3722,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deterministic, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_incremental_matches_full, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_grpcroute_translation, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_grpcroute_precedence, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_grpcroute_plugins, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_stream_routes, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_grpcroute_incremental_falls_back, unit_setup,
                                         tenv_teardown),
         cmocka_unit_test_setup_teardown(test_kong_plugins, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_global_plugins, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_kong_plugin_config_from, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_precedence_paths, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_precedence_hosts_and_ties, unit_setup, tenv_teardown),
