@@ -45,6 +45,9 @@ enum kgc_api_kind {
     KGC_API_CONFIGMAP,
     KGC_API_BACKENDTLSPOLICY,
     KGC_API_LISTENERSET, /* gateway.networking.k8s.io/v1 (v1.6): optional (the CRD may be absent) */
+    KGC_API_TLSROUTE, /* gateway.networking.k8s.io/v1 (standard channel since v1.6): optional */
+    KGC_API_TCPROUTE, /* as TLSRoute */
+    KGC_API_UDPROUTE, /* as TLSRoute */
     KGC_API_KIND_COUNT
 };
 
@@ -356,7 +359,12 @@ struct kgc_api_route_parent_status {
  * with gRPC method matches instead of path/method/query matches, the filters RequestHeaderModifier,
  * ResponseHeaderModifier, RequestMirror and ExtensionRef, and no timeouts (gateway-api v1.6.1
  * apis/v1/grpcroute_types.go), so both parse into this struct and share the status and
- * translation code; kgc_api_as_route() accepts both kinds. */
+ * translation code; kgc_api_as_route() accepts both kinds.
+ * TLSRoute, TCPRoute and UDPRoute (obj.kind KGC_API_TLSROUTE, _TCPROUTE, _UDPROUTE) parse into it
+ * too: their rules carry only a name and backendRefs (no matches, filters or timeouts), and only
+ * TLSRoute has hostnames (gateway-api v1.6.1 apis/v1/tlsroute_types.go, tcproute_types.go,
+ * udproute_types.go); kgc_api_as_route() accepts them as well, kgc_api_is_l4_route_kind() tells
+ * them apart. */
 struct kgc_api_httproute {
     struct kgc_api_obj obj;
     const struct kgc_api_parent_ref *parent_refs;
@@ -610,10 +618,13 @@ const struct kgc_api_gatewayclass *kgc_api_as_gatewayclass(const struct kgc_api_
 const struct kgc_api_gateway *kgc_api_as_gateway(const struct kgc_api_obj *obj);
 const struct kgc_api_httproute *kgc_api_as_httproute(const struct kgc_api_obj *obj);
 const struct kgc_api_httproute *kgc_api_as_grpcroute(const struct kgc_api_obj *obj);
-/* An HTTPRoute or a GRPCRoute (NULL for any other kind). */
+/* An HTTPRoute, GRPCRoute, TLSRoute, TCPRoute or UDPRoute (NULL for any other kind). */
 const struct kgc_api_httproute *kgc_api_as_route(const struct kgc_api_obj *obj);
-/* Whether kind is a route kind kgc reconciles (HTTPRoute, GRPCRoute). */
+/* Whether kind is a route kind kgc reconciles (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute,
+ * UDPRoute). */
 bool kgc_api_is_route_kind(enum kgc_api_kind kind);
+/* Whether kind is one of the stream route kinds (TLSRoute, TCPRoute, UDPRoute). */
+bool kgc_api_is_l4_route_kind(enum kgc_api_kind kind);
 const struct kgc_api_referencegrant *kgc_api_as_referencegrant(const struct kgc_api_obj *obj);
 const struct kgc_api_service *kgc_api_as_service(const struct kgc_api_obj *obj);
 const struct kgc_api_endpointslice *kgc_api_as_endpointslice(const struct kgc_api_obj *obj);

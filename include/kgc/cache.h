@@ -34,6 +34,12 @@ enum kgc_cache_index {
     KGC_CACHE_IDX_GRPCROUTE_BY_SERVICE,          /* as HTTPROUTE_BY_SERVICE, for GRPCRoutes */
     KGC_CACHE_IDX_BACKENDTLSPOLICY_BY_SERVICE,   /* "ns/name" of a targetRefs Service */
     KGC_CACHE_IDX_BACKENDTLSPOLICY_BY_CONFIGMAP, /* "ns/name" of a caCertificateRefs ConfigMap */
+    KGC_CACHE_IDX_TLSROUTE_BY_GATEWAY,           /* as HTTPROUTE_BY_GATEWAY, for TLSRoutes */
+    KGC_CACHE_IDX_TLSROUTE_BY_SERVICE,           /* as HTTPROUTE_BY_SERVICE, for TLSRoutes */
+    KGC_CACHE_IDX_TCPROUTE_BY_GATEWAY,           /* ... for TCPRoutes */
+    KGC_CACHE_IDX_TCPROUTE_BY_SERVICE,
+    KGC_CACHE_IDX_UDPROUTE_BY_GATEWAY, /* ... for UDPRoutes */
+    KGC_CACHE_IDX_UDPROUTE_BY_SERVICE,
     KGC_CACHE_IDX_COUNT
 };
 

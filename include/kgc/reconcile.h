@@ -37,12 +37,15 @@ enum kgc_reconcile_controller {
     KGC_RECONCILE_KONGPLUGIN,       /* KongPlugin ("ns/name" keys) and KongClusterPlugin ("name") */
     KGC_RECONCILE_BACKENDTLSPOLICY, /* status.ancestors of BackendTLSPolicies (kgc/status.h) */
     KGC_RECONCILE_LISTENERSET,      /* ListenerSet status (kgc/status.h) */
+    KGC_RECONCILE_TLSROUTE,         /* route status as HTTPROUTE's (one status code: kgc/api.h) */
+    KGC_RECONCILE_TCPROUTE,
+    KGC_RECONCILE_UDPROUTE,
     KGC_RECONCILE_CONTROLLER_COUNT
 };
 
 struct kgc_reconcile_options {
     const char *controller_name;                      /* NULL: konghq.com/kgc-gateway-controller */
-    unsigned workers[KGC_RECONCILE_CONTROLLER_COUNT]; /* defaults 1, 4, 4, 2, 1, 1, 1 */
+    unsigned workers[KGC_RECONCILE_CONTROLLER_COUNT]; /* defaults 1, 4, 4, 2, 1, 1, 1, 1, 1, 1 */
     const char *publish_service;          /* "NS/NAME" of the Kong proxy Service, or NULL */
     const char *const *publish_addresses; /* overrides the Service's addresses when given */
     size_t n_publish_addresses;
@@ -137,14 +140,14 @@ void kgc_reconcile_free(struct kgc_reconcile *r);
  * leader re-queues every object so the new leader catches up. */
 void kgc_reconcile_set_leader(struct kgc_reconcile *r, bool leader);
 
-/* Queues every owned GatewayClass, Gateway and HTTPRoute (start-up, leadership, resync). */
+/* Queues every key of every controller (start-up, leadership, resync). */
 void kgc_reconcile_enqueue_all(struct kgc_reconcile *r);
 
 /* Queues one key ("ns/name", or "name" for GatewayClasses) on a controller's queue. */
 void kgc_reconcile_enqueue(struct kgc_reconcile *r, enum kgc_reconcile_controller c,
                            const char *key);
 
-/* Queues route ns/name of kind (KGC_API_HTTPROUTE or KGC_API_GRPCROUTE) and the Gateways its
+/* Queues route ns/name of kind (kgc_api_is_route_kind) and the Gateways its
  * parentRefs name (the route's verdict counts in their attachedRoutes): the syncer's "verdict
  * changed" hook. A route not in the cache queues nothing. */
 void kgc_reconcile_enqueue_route(struct kgc_reconcile *r, enum kgc_api_kind kind, const char *ns,

@@ -126,7 +126,7 @@ struct kgc_status_lookup {
     /* Calls fn for every object of kind in ns (NULL: every namespace) until fn returns false. */
     void (*foreach)(void *ctx, enum kgc_api_kind kind, const char *ns, kgc_status_visit_fn fn,
                     void *fnctx);
-    /* Optional: calls fn for every route of kind (KGC_API_HTTPROUTE or KGC_API_GRPCROUTE) with a
+    /* Optional: calls fn for every route of kind (kgc_api_is_route_kind) with a
      * parentRef naming Gateway gw_ns/gw_name (at least those; extra routes are harmless) until
      * fn returns false. NULL: foreach over every route of the kind. The attachedRoutes count and
      * the HTTPRoute/GRPCRoute hostname rule use it so that a Gateway reconcile costs its own
@@ -323,9 +323,10 @@ int kgc_status_gateway_compute(const struct kgc_status_options *o,
                                const struct kgc_status_lookup *lk, const struct kgc_api_gateway *gw,
                                struct kgc_status_gateway *out, struct kgc_err *err);
 
-/* Desired status.parents entries kgc owns for route: one per parentRef that resolves to an
- * existing Gateway of an owned class. Returns 0, KGC_EINVAL or KGC_ENOMEM. Release with
- * kgc_status_httproute_release(). */
+/* Desired status.parents entries kgc owns for route (any route kind: kgc_api_as_route(); the
+ * HTTPRoute/GRPCRoute same-hostname rule applies to those two only): one per parentRef that
+ * resolves to an existing Gateway of an owned class. Returns 0, KGC_EINVAL or KGC_ENOMEM. Release
+ * with kgc_status_httproute_release(). */
 int kgc_status_httproute_compute(const struct kgc_status_options *o,
                                  const struct kgc_status_lookup *lk,
                                  const struct kgc_api_httproute *route,

@@ -96,7 +96,7 @@ enum kgc_sync_change_what {
 
 struct kgc_sync_change {
     enum kgc_sync_change_what what;
-    enum kgc_api_kind kind; /* ROUTE_VERDICT: KGC_API_HTTPROUTE or KGC_API_GRPCROUTE; REJECTED:
+    enum kgc_api_kind kind; /* ROUTE_VERDICT: a route kind (kgc_api_is_route_kind); REJECTED:
                                the object's */
     const char *ns;         /* ROUTE_VERDICT, REJECTED ("" for cluster-scoped kinds); else NULL */
     const char *name;       /* ROUTE_VERDICT, REJECTED; else NULL */

@@ -1,4 +1,6 @@
-/* translate — the accepted HTTPRoutes of kgc's Gateways (with the Services, EndpointSlices,
+/* translate — the accepted HTTPRoutes of kgc's Gateways, and their GRPCRoutes, TLSRoutes,
+ * TCPRoutes and UDPRoutes (stream routes: pkg/translate/stream.c, docs/kong.md "Stream routes";
+ * while any exists kgc_translate_incremental() runs in full) (with the Services, EndpointSlices,
  * ReferenceGrants, TLS Secrets, BackendTLSPolicies, CA ConfigMaps and Kong plugin objects they
  * use) → one Kong 3.x declarative configuration. Kong plugins (KongPlugin/KongClusterPlugin
  * through konghq.com/plugins annotations and ExtensionRef filters; an unresolved one makes its
@@ -76,7 +78,10 @@
  *
  * Names and tags (they lead a Kong error back to its object, see kgc_translate_entity_owner()):
  *   (a GRPCRoute's: the same with "grpcroute." — grpc/grpcs routes and services, method matches
- *   as paths; pkg/translate/README.md "GRPCRoute")
+ *   as paths; pkg/translate/README.md "GRPCRoute"; a TLSRoute's, TCPRoute's, UDPRoute's:
+ *   "tlsroute."/"tcproute."/"udproute.<ns>.<route>.<rule>" services and upstreams, routes
+ *   "...<rule>.<k>" with the route's tags, k 0 for tcp/udp, 2P (tls_passthrough) or 2P + 1
+ *   (tls) for a TLSRoute's routes on Kong port P)
  *   service, upstream   httproute.<ns>.<route>.<rule>
  *   route               httproute.<ns>.<route>.<rule>.<match>          (traditional flavours;
  *                       traditional_compatible also sets `id`, see Precedence)
@@ -177,7 +182,7 @@ enum kgc_translate_severity {
 
 /* One problem met while translating, attributed to its object. */
 struct kgc_translate_problem {
-    enum kgc_api_kind kind; /* KGC_API_HTTPROUTE, KGC_API_GRPCROUTE or KGC_API_GATEWAY */
+    enum kgc_api_kind kind; /* a route kind (kgc_api_is_route_kind) or KGC_API_GATEWAY */
     char *namespace;        /* owned */
     char *name;             /* owned */
     int32_t rule;           /* spec.rules index; -1: the object as a whole */
@@ -313,7 +318,7 @@ void kgc_translate_output_free(struct kgc_translate_output *out);
 struct kgc_translate_text *kgc_translate_output_take_text(struct kgc_translate_output *out);
 
 /* The problems of one object: a pointer into out->problems and their number in *n (0 and NULL
- * when none). kind is KGC_API_HTTPROUTE, KGC_API_GRPCROUTE or KGC_API_GATEWAY. */
+ * when none). kind is a route kind (kgc_api_is_route_kind) or KGC_API_GATEWAY. */
 const struct kgc_translate_problem *
 kgc_translate_problems_of(const struct kgc_translate_output *out, enum kgc_api_kind kind,
                           const char *ns, const char *name, size_t *n);

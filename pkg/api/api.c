@@ -37,6 +37,11 @@ static const struct kgc_api_kind_info kinds[KGC_API_KIND_COUNT] = {
      GW_GROUP "/v1", true, true},
     {KGC_API_LISTENERSET, "ListenerSet", "listenersets", GW_GROUP, "v1", GW_GROUP "/v1", true,
      true},
+    /* v1 in the standard channel since gateway-api v1.6 (crds-more: v1 served and stored,
+     * v1alpha2 served: false) */
+    {KGC_API_TLSROUTE, "TLSRoute", "tlsroutes", GW_GROUP, "v1", GW_GROUP "/v1", true, true},
+    {KGC_API_TCPROUTE, "TCPRoute", "tcproutes", GW_GROUP, "v1", GW_GROUP "/v1", true, true},
+    {KGC_API_UDPROUTE, "UDPRoute", "udproutes", GW_GROUP, "v1", GW_GROUP "/v1", true, true},
 };
 
 const struct kgc_api_kind_info *kgc_api_kind_info(enum kgc_api_kind kind)
@@ -251,9 +256,14 @@ int kgc_api_gateway_merge(const struct kgc_api_gateway *gw,
     return 0;
 }
 
+bool kgc_api_is_l4_route_kind(enum kgc_api_kind kind)
+{
+    return kind == KGC_API_TLSROUTE || kind == KGC_API_TCPROUTE || kind == KGC_API_UDPROUTE;
+}
+
 bool kgc_api_is_route_kind(enum kgc_api_kind kind)
 {
-    return kind == KGC_API_HTTPROUTE || kind == KGC_API_GRPCROUTE;
+    return kind == KGC_API_HTTPROUTE || kind == KGC_API_GRPCROUTE || kgc_api_is_l4_route_kind(kind);
 }
 
 const struct kgc_api_httproute *kgc_api_as_route(const struct kgc_api_obj *obj)

@@ -858,6 +858,11 @@ json_object *kgc_api_to_json(const struct kgc_api_obj *obj)
     case KGC_API_LISTENERSET:
         emit_listenerset(&e, root, kgc_api_as_listenerset(obj));
         break;
+    case KGC_API_TLSROUTE:
+    case KGC_API_TCPROUTE:
+    case KGC_API_UDPROUTE:
+        emit_route(&e, root, kgc_api_as_route(obj));
+        break;
     default:
         break;
     }

@@ -521,8 +521,11 @@ static const struct kgc_api_grpc_method_match *parse_grpc_method(struct api_pctx
     return g;
 }
 
-/* An HTTPRoute, or with grpc a GRPCRoute (the same struct: kgc/api.h). */
-static struct kgc_api_obj *parse_route(struct api_pctx *c, json_object *j, bool grpc)
+/* An HTTPRoute, or with grpc a GRPCRoute, or with l4 a TLSRoute/TCPRoute/UDPRoute (the same
+ * struct: kgc/api.h; an L4 route's rules have backendRefs and a name only, and only TLSRoute has
+ * hostnames: gateway-api v1.6.1 apis/v1/tlsroute_types.go, tcproute_types.go, udproute_types.go).
+ */
+static struct kgc_api_obj *parse_route(struct api_pctx *c, json_object *j, bool grpc, bool l4)
 {
     struct kgc_api_httproute *r = api_alloc(c->a, sizeof(*r));
     parse_meta(c, j, &r->obj, true);
@@ -554,7 +557,7 @@ static struct kgc_api_obj *parse_route(struct api_pctx *c, json_object *j, bool 
         struct kgc_api_http_route_rule *rule = &rules[r->n_rules++];
         rule->name = api_get_str(c, it, "name");
 
-        json_object *marr = api_get_arr(c, it, "matches");
+        json_object *marr = l4 ? NULL : api_get_arr(c, it, "matches");
         size_t mlen = arr_len(marr);
         struct kgc_api_http_route_match *ms = ALLOC_ARRAY(c, ms, mlen);
         for (size_t k = 0; k < mlen; k++) {
@@ -580,7 +583,8 @@ static struct kgc_api_obj *parse_route(struct api_pctx *c, json_object *j, bool 
             api_path_pop(c, s3);
         }
         rule->matches = ms;
-        rule->filters = parse_filters(c, it, &rule->n_filters);
+        if (!l4)
+            rule->filters = parse_filters(c, it, &rule->n_filters);
 
         json_object *barr = api_get_arr(c, it, "backendRefs");
         size_t blen = arr_len(barr);
@@ -597,12 +601,13 @@ static struct kgc_api_obj *parse_route(struct api_pctx *c, json_object *j, bool 
             b->namespace = api_get_str(c, bo, "namespace");
             b->port = (int32_t)api_get_int(c, bo, "port", 1, 65535, 0);
             b->weight = (int32_t)api_get_int(c, bo, "weight", 0, 1000000, 1);
-            b->filters = parse_filters(c, bo, &b->n_filters);
+            if (!l4)
+                b->filters = parse_filters(c, bo, &b->n_filters);
             api_path_pop(c, s3);
         }
         rule->backend_refs = bs;
 
-        json_object *to = grpc ? NULL : api_get_obj(c, it, "timeouts");
+        json_object *to = grpc || l4 ? NULL : api_get_obj(c, it, "timeouts");
         if (to) {
             size_t s3 = api_path_push(c, ".timeouts");
             rule->timeout_request = api_get_str(c, to, "request");
@@ -1027,10 +1032,10 @@ struct kgc_api_obj *api_parse_kind(struct api_pctx *c, enum kgc_api_kind kind, j
         o = parse_gateway(c, j);
         break;
     case KGC_API_HTTPROUTE:
-        o = parse_route(c, j, false);
+        o = parse_route(c, j, false, false);
         break;
     case KGC_API_GRPCROUTE:
-        o = parse_route(c, j, true);
+        o = parse_route(c, j, true, false);
         break;
     case KGC_API_REFERENCEGRANT:
         o = parse_referencegrant(c, j);
@@ -1059,6 +1064,11 @@ struct kgc_api_obj *api_parse_kind(struct api_pctx *c, enum kgc_api_kind kind, j
         break;
     case KGC_API_LISTENERSET:
         o = parse_listenerset(c, j);
+        break;
+    case KGC_API_TLSROUTE:
+    case KGC_API_TCPROUTE:
+    case KGC_API_UDPROUTE:
+        o = parse_route(c, j, false, true);
         break;
     default:
         return NULL;

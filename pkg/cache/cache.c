@@ -60,6 +60,12 @@ static const enum kgc_api_kind idx_kind[KGC_CACHE_IDX_COUNT] = {
     [KGC_CACHE_IDX_GRPCROUTE_BY_SERVICE] = KGC_API_GRPCROUTE,
     [KGC_CACHE_IDX_BACKENDTLSPOLICY_BY_SERVICE] = KGC_API_BACKENDTLSPOLICY,
     [KGC_CACHE_IDX_BACKENDTLSPOLICY_BY_CONFIGMAP] = KGC_API_BACKENDTLSPOLICY,
+    [KGC_CACHE_IDX_TLSROUTE_BY_GATEWAY] = KGC_API_TLSROUTE,
+    [KGC_CACHE_IDX_TLSROUTE_BY_SERVICE] = KGC_API_TLSROUTE,
+    [KGC_CACHE_IDX_TCPROUTE_BY_GATEWAY] = KGC_API_TCPROUTE,
+    [KGC_CACHE_IDX_TCPROUTE_BY_SERVICE] = KGC_API_TCPROUTE,
+    [KGC_CACHE_IDX_UDPROUTE_BY_GATEWAY] = KGC_API_UDPROUTE,
+    [KGC_CACHE_IDX_UDPROUTE_BY_SERVICE] = KGC_API_UDPROUTE,
 };
 
 /* --- index values ----------------------------------------------------------------------------- */
@@ -127,7 +133,10 @@ static void index_values(enum kgc_cache_index idx, const struct kgc_api_obj *o, 
     const char *ns = o->meta.namespace;
     switch (idx) {
     case KGC_CACHE_IDX_HTTPROUTE_BY_GATEWAY:
-    case KGC_CACHE_IDX_GRPCROUTE_BY_GATEWAY: {
+    case KGC_CACHE_IDX_GRPCROUTE_BY_GATEWAY:
+    case KGC_CACHE_IDX_TLSROUTE_BY_GATEWAY:
+    case KGC_CACHE_IDX_TCPROUTE_BY_GATEWAY:
+    case KGC_CACHE_IDX_UDPROUTE_BY_GATEWAY: {
         const struct kgc_api_httproute *r = kgc_api_as_route(o);
         for (uint32_t i = 0; r && i < r->n_parent_refs; i++) {
             const struct kgc_api_parent_ref *p = &r->parent_refs[i];
@@ -140,7 +149,10 @@ static void index_values(enum kgc_cache_index idx, const struct kgc_api_obj *o, 
         break;
     }
     case KGC_CACHE_IDX_HTTPROUTE_BY_SERVICE:
-    case KGC_CACHE_IDX_GRPCROUTE_BY_SERVICE: {
+    case KGC_CACHE_IDX_GRPCROUTE_BY_SERVICE:
+    case KGC_CACHE_IDX_TLSROUTE_BY_SERVICE:
+    case KGC_CACHE_IDX_TCPROUTE_BY_SERVICE:
+    case KGC_CACHE_IDX_UDPROUTE_BY_SERVICE: {
         const struct kgc_api_httproute *r = kgc_api_as_route(o);
         for (uint32_t i = 0; r && i < r->n_rules; i++) {
             for (uint32_t k = 0; k < r->rules[i].n_backend_refs; k++) {

@@ -33,21 +33,51 @@ static const char HOLD_TICK_KEY[] = "\001startup-hold";
 
 static const char *const controller_names[] = {"gatewayclass", "gateway",    "httproute",
                                                "grpcroute",    "kongplugin", "backendtlspolicy",
-                                               "listenerset"};
+                                               "listenerset",  "tlsroute",   "tcproute",
+                                               "udproute"};
 static const enum kgc_api_kind controller_kinds[] = {
-    KGC_API_GATEWAYCLASS, KGC_API_GATEWAY,          KGC_API_HTTPROUTE,  KGC_API_GRPCROUTE,
-    KGC_API_KONGPLUGIN,   KGC_API_BACKENDTLSPOLICY, KGC_API_LISTENERSET};
+    KGC_API_GATEWAYCLASS, KGC_API_GATEWAY,    KGC_API_HTTPROUTE,       KGC_API_GRPCROUTE,
+    KGC_API_KONGPLUGIN,   KGC_API_BACKENDTLSPOLICY, KGC_API_LISTENERSET, KGC_API_TLSROUTE,
+    KGC_API_TCPROUTE,     KGC_API_UDPROUTE};
 
 /* The controller, and the cache indexes, of a route kind. */
 static enum kgc_reconcile_controller route_controller(enum kgc_api_kind kind)
 {
-    return kind == KGC_API_GRPCROUTE ? KGC_RECONCILE_GRPCROUTE : KGC_RECONCILE_HTTPROUTE;
+    switch (kind) {
+    case KGC_API_GRPCROUTE:
+        return KGC_RECONCILE_GRPCROUTE;
+    case KGC_API_TLSROUTE:
+        return KGC_RECONCILE_TLSROUTE;
+    case KGC_API_TCPROUTE:
+        return KGC_RECONCILE_TCPROUTE;
+    case KGC_API_UDPROUTE:
+        return KGC_RECONCILE_UDPROUTE;
+    default:
+        return KGC_RECONCILE_HTTPROUTE;
+    }
 }
 static enum kgc_cache_index route_by_gateway(enum kgc_api_kind kind)
 {
-    return kind == KGC_API_GRPCROUTE ? KGC_CACHE_IDX_GRPCROUTE_BY_GATEWAY
-                                     : KGC_CACHE_IDX_HTTPROUTE_BY_GATEWAY;
+    switch (kind) {
+    case KGC_API_GRPCROUTE:
+        return KGC_CACHE_IDX_GRPCROUTE_BY_GATEWAY;
+    case KGC_API_TLSROUTE:
+        return KGC_CACHE_IDX_TLSROUTE_BY_GATEWAY;
+    case KGC_API_TCPROUTE:
+        return KGC_CACHE_IDX_TCPROUTE_BY_GATEWAY;
+    case KGC_API_UDPROUTE:
+        return KGC_CACHE_IDX_UDPROUTE_BY_GATEWAY;
+    default:
+        return KGC_CACHE_IDX_HTTPROUTE_BY_GATEWAY;
+    }
 }
+static enum kgc_cache_index route_by_service(enum kgc_api_kind kind)
+{
+    return (enum kgc_cache_index)(route_by_gateway(kind) + 1); /* each kind's pair (kgc/cache.h) */
+}
+/* The stream route kinds (their controllers and indexes follow the HTTP kinds'). */
+static const enum kgc_api_kind l4_kinds[] = {KGC_API_TLSROUTE, KGC_API_TCPROUTE, KGC_API_UDPROUTE};
+#define N_L4_KINDS (sizeof(l4_kinds) / sizeof(l4_kinds[0]))
 
 struct worker {
     struct kgc_reconcile *r;
@@ -97,6 +127,9 @@ void kgc_reconcile_options_default(struct kgc_reconcile_options *o)
     o->workers[KGC_RECONCILE_KONGPLUGIN] = 1;
     o->workers[KGC_RECONCILE_BACKENDTLSPOLICY] = 1;
     o->workers[KGC_RECONCILE_LISTENERSET] = 1;
+    o->workers[KGC_RECONCILE_TLSROUTE] = 1;
+    o->workers[KGC_RECONCILE_TCPROUTE] = 1;
+    o->workers[KGC_RECONCILE_UDPROUTE] = 1;
     o->requeue_on_kong_ready = true;
     o->startup_hold_ns = KGC_RECONCILE_STARTUP_HOLD_NS;
     kgc_workqueue_ratelimit_default(&o->rate_limit);
@@ -271,6 +304,7 @@ static void enqueue_route_parents(struct kgc_reconcile *r, const struct kgc_api_
 {
     if (!rt)
         return;
+    bool l4 = kgc_api_is_l4_route_kind(rt->obj.kind); /* no rule between kinds for these */
     enum kgc_api_kind other =
         rt->obj.kind == KGC_API_GRPCROUTE ? KGC_API_HTTPROUTE : KGC_API_GRPCROUTE;
     for (uint32_t i = 0; i < rt->n_parent_refs; i++) {
@@ -288,7 +322,7 @@ static void enqueue_route_parents(struct kgc_reconcile *r, const struct kgc_api_
             continue;
         enqueue_ns_name(r, KGC_RECONCILE_GATEWAY, ns, p->name);
         char key[512];
-        if (snprintf(key, sizeof(key), "%s/%s", ns, p->name) < (int)sizeof(key))
+        if (!l4 && snprintf(key, sizeof(key), "%s/%s", ns, p->name) < (int)sizeof(key))
             enqueue_by_index(r, route_controller(other), route_by_gateway(other), key);
     }
 }
@@ -382,6 +416,9 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
         enqueue_by_index(r, KGC_RECONCILE_GRPCROUTE, KGC_CACHE_IDX_GRPCROUTE_BY_GATEWAY,
                          o->meta.key);
         enqueue_sets_of_gateway(r, o->meta.key);
+        for (size_t k = 0; k < N_L4_KINDS; k++)
+            enqueue_by_index(r, route_controller(l4_kinds[k]), route_by_gateway(l4_kinds[k]),
+                             o->meta.key);
         /* a Gateway created, deleted or changing class adds or removes policy ancestors;
          * policies are few (a status-only Gateway update writes nothing new: written[]) */
         if (!old_obj || !new_obj ||
@@ -398,6 +435,9 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
     }
     case KGC_API_HTTPROUTE:
     case KGC_API_GRPCROUTE:
+    case KGC_API_TLSROUTE:
+    case KGC_API_TCPROUTE:
+    case KGC_API_UDPROUTE:
         enqueue(r, route_controller(kind), o->meta.key);
         if (route_status_only(r, old_obj, new_obj))
             break; /* kgc's own status write coming back, mostly: nothing else reads it */
@@ -454,6 +494,8 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
                 enqueue_kind(r, KGC_RECONCILE_LISTENERSET, ns);
                 enqueue_kind(r, KGC_RECONCILE_HTTPROUTE, ns);
                 enqueue_kind(r, KGC_RECONCILE_GRPCROUTE, ns);
+                for (size_t l = 0; l < N_L4_KINDS; l++)
+                    enqueue_kind(r, route_controller(l4_kinds[l]), ns);
             }
         }
         break;
@@ -467,6 +509,9 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
                          o->meta.key);
         enqueue_by_index(r, KGC_RECONCILE_GRPCROUTE, KGC_CACHE_IDX_GRPCROUTE_BY_SERVICE,
                          o->meta.key);
+        for (size_t k = 0; k < N_L4_KINDS; k++)
+            enqueue_by_index(r, route_controller(l4_kinds[k]), route_by_service(l4_kinds[k]),
+                             o->meta.key);
         enqueue_by_index(r, KGC_RECONCILE_BACKENDTLSPOLICY,
                          KGC_CACHE_IDX_BACKENDTLSPOLICY_BY_SERVICE, o->meta.key);
         if (is_publish_service(r, o))
@@ -487,6 +532,8 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
         enqueue_kind(r, KGC_RECONCILE_LISTENERSET, NULL);
         enqueue_kind(r, KGC_RECONCILE_HTTPROUTE, o->meta.name);
         enqueue_kind(r, KGC_RECONCILE_GRPCROUTE, o->meta.name);
+        for (size_t k = 0; k < N_L4_KINDS; k++)
+            enqueue_kind(r, route_controller(l4_kinds[k]), o->meta.name);
         break;
     case KGC_API_KONGPLUGIN:
     case KGC_API_KONGCLUSTERPLUGIN:
@@ -827,7 +874,10 @@ static int reconcile_key(struct kgc_reconcile *r, enum kgc_reconcile_controller 
         break;
     }
     case KGC_RECONCILE_HTTPROUTE:
-    case KGC_RECONCILE_GRPCROUTE: { /* one status code for both route kinds (kgc/api.h) */
+    case KGC_RECONCILE_GRPCROUTE:
+    case KGC_RECONCILE_TLSROUTE:
+    case KGC_RECONCILE_TCPROUTE:
+    case KGC_RECONCILE_UDPROUTE: { /* one status code for every route kind (kgc/api.h) */
         struct kgc_status_httproute d = {0};
         rc = kgc_status_httproute_compute(&so, &r->lookup, kgc_api_as_route(obj), &d, &err);
         if (!rc && d.verdict_pending) {
@@ -1041,7 +1091,10 @@ int kgc_reconcile_start(struct kgc_reconcile *r, struct kgc_err *err)
              KGC_F_INT("grpcroute", r->o.workers[KGC_RECONCILE_GRPCROUTE]),
              KGC_F_INT("kongplugin", r->o.workers[KGC_RECONCILE_KONGPLUGIN]),
              KGC_F_INT("backendtlspolicy", r->o.workers[KGC_RECONCILE_BACKENDTLSPOLICY]),
-             KGC_F_INT("listenerset", r->o.workers[KGC_RECONCILE_LISTENERSET]));
+             KGC_F_INT("listenerset", r->o.workers[KGC_RECONCILE_LISTENERSET]),
+             KGC_F_INT("tlsroute", r->o.workers[KGC_RECONCILE_TLSROUTE]),
+             KGC_F_INT("tcproute", r->o.workers[KGC_RECONCILE_TCPROUTE]),
+             KGC_F_INT("udproute", r->o.workers[KGC_RECONCILE_UDPROUTE]));
     return 0;
 }
 

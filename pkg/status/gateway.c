@@ -473,7 +473,8 @@ static bool attach_visit(const struct kgc_api_obj *obj, void *ctx)
 static void attach_walk(const struct kgc_status_lookup *lk, struct attach_ctx *a, const char *ns,
                         const char *name)
 {
-    static const enum kgc_api_kind route_kinds[] = {KGC_API_HTTPROUTE, KGC_API_GRPCROUTE};
+    static const enum kgc_api_kind route_kinds[] = {
+        KGC_API_HTTPROUTE, KGC_API_GRPCROUTE, KGC_API_TLSROUTE, KGC_API_TCPROUTE, KGC_API_UDPROUTE};
     for (size_t k = 0; k < sizeof(route_kinds) / sizeof(route_kinds[0]); k++) {
         if (lk->foreach_route_of_gateway)
             lk->foreach_route_of_gateway(lk->ctx, route_kinds[k], ns, name, attach_visit, a);

@@ -288,7 +288,7 @@ bool status_listener_kinds(const struct kgc_api_listener *l, struct kgc_api_grou
 
 const char *status_route_kind_name(const struct kgc_api_httproute *route)
 {
-    return route->obj.kind == KGC_API_GRPCROUTE ? "GRPCRoute" : "HTTPRoute";
+    return kgc_api_kind_info(route->obj.kind)->name; /* a route kind: never NULL */
 }
 
 /* ---- classes and parents -------------------------------------------------------------------- */
@@ -555,7 +555,7 @@ static void eval_parent_listeners(const struct kgc_status_lookup *lk,
         out->reason = KGC_STATUS_R_NOT_ALLOWED_BY_LISTENERS;
         snprintf(out->message, sizeof(out->message),
                  "no matching listener of %s %s/%s allows a%s %s from namespace %s", kind_name,
-                 gw_ns, gw_name, route->obj.kind == KGC_API_GRPCROUTE ? "" : "n",
+                 gw_ns, gw_name, route->obj.kind == KGC_API_HTTPROUTE ? "n" : "",
                  status_route_kind_name(route), route->obj.meta.namespace);
         return;
     }
@@ -661,8 +661,8 @@ void status_eval_parent(const struct kgc_status_lookup *lk, const struct kgc_api
                         struct status_parent_eval *out)
 {
     eval_parent_listeners(lk, route, p, gw, out);
-    if (!out->accepted)
-        return;
+    if (!out->accepted || kgc_api_is_l4_route_kind(route->obj.kind))
+        return; /* the rule is HTTPRoute's and GRPCRoute's only */
     struct kind_conflict q = {.lk = lk, .route = route, .gw = gw, .listeners = out->listeners};
     enum kgc_api_kind other =
         route->obj.kind == KGC_API_GRPCROUTE ? KGC_API_HTTPROUTE : KGC_API_GRPCROUTE;

@@ -41,7 +41,7 @@ bool kgc_sync_change_is_status_only(enum kgc_api_kind kind, const struct kgc_api
                kind == KGC_API_HTTPROUTE || kind == KGC_API_GRPCROUTE ||
                kind == KGC_API_REFERENCEGRANT || kind == KGC_API_KONGPLUGIN ||
                kind == KGC_API_KONGCLUSTERPLUGIN || kind == KGC_API_BACKENDTLSPOLICY ||
-               kind == KGC_API_LISTENERSET;
+               kind == KGC_API_LISTENERSET || kgc_api_is_l4_route_kind(kind);
     const struct kgc_api_meta *a = old_obj ? &old_obj->meta : NULL;
     const struct kgc_api_meta *b = new_obj ? &new_obj->meta : NULL;
     return crd && a && b && a->generation > 0 && a->generation == b->generation &&

@@ -20,23 +20,38 @@ struct kgc_sync_rverdict {
     int64_t generation;            /* the generation seen before the translation ran */
     uint64_t verdict;              /* hash of the verdict; 0: no objection */
     const struct kgc_api_obj *obj; /* while being built only (a reference) */
-    enum kgc_api_kind kind;        /* KGC_API_HTTPROUTE or KGC_API_GRPCROUTE */
+    enum kgc_api_kind kind;        /* a route kind (kgc_api_is_route_kind) */
     char key[];                    /* the map's key: verdict_key() */
 };
 
-/* The map key of a route: "ns/name" for an HTTPRoute, "grpc:ns/name" for a GRPCRoute (no
- * namespace holds a ':'). Into buf; false when it does not fit. */
-#define GRPC_KEY_PREFIX "grpc:"
+/* The map key of a route: "ns/name" for an HTTPRoute, "grpc:ns/name" for a GRPCRoute, "tls:",
+ * "tcp:", "udp:" for the stream route kinds (no namespace holds a ':'). Into buf; false when it
+ * does not fit. */
+static const char *key_prefix(enum kgc_api_kind kind)
+{
+    switch (kind) {
+    case KGC_API_GRPCROUTE:
+        return "grpc:";
+    case KGC_API_TLSROUTE:
+        return "tls:";
+    case KGC_API_TCPROUTE:
+        return "tcp:";
+    case KGC_API_UDPROUTE:
+        return "udp:";
+    default:
+        return "";
+    }
+}
 static bool verdict_key(enum kgc_api_kind kind, const char *key, char *buf, size_t size)
 {
-    int n = snprintf(buf, size, "%s%s", kind == KGC_API_GRPCROUTE ? GRPC_KEY_PREFIX : "", key);
+    int n = snprintf(buf, size, "%s%s", key_prefix(kind), key);
     return n >= 0 && (size_t)n < size;
 }
 
 /* "ns/name" of an entry (its key without the kind prefix). */
 static const char *entry_ns_name(const struct kgc_sync_rverdict *e)
 {
-    return e->kind == KGC_API_GRPCROUTE ? e->key + strlen(GRPC_KEY_PREFIX) : e->key;
+    return e->key + strlen(key_prefix(e->kind));
 }
 
 struct kgc_sync_rwalk {
@@ -180,6 +195,9 @@ struct kgc_sync_rwalk *kgc_sync_verdicts_walk(struct kgc_sync *s)
     if (w) {
         s->lookup.foreach (s->lookup.ctx, KGC_API_HTTPROUTE, NULL, visit_route, w);
         s->lookup.foreach (s->lookup.ctx, KGC_API_GRPCROUTE, NULL, visit_route, w);
+        s->lookup.foreach (s->lookup.ctx, KGC_API_TLSROUTE, NULL, visit_route, w);
+        s->lookup.foreach (s->lookup.ctx, KGC_API_TCPROUTE, NULL, visit_route, w);
+        s->lookup.foreach (s->lookup.ctx, KGC_API_UDPROUTE, NULL, visit_route, w);
     }
     return w;
 }

@@ -203,9 +203,14 @@ static int backend_targets(struct tr_ctx *c, const struct kgc_api_httproute *rou
         goto out;
     }
     const struct kgc_api_service_port *sp = NULL;
+    const char *proto = route->obj.kind == KGC_API_UDPROUTE ? "UDP" : "TCP";
     for (uint32_t i = 0; i < svc->n_ports; i++) {
-        if (b->port ? svc->ports[i].port == b->port : svc->n_ports == 1)
-            sp = &svc->ports[i];
+        const struct kgc_api_service_port *p = &svc->ports[i];
+        if (!(b->port ? p->port == b->port : svc->n_ports == 1))
+            continue;
+        /* one port number may be served over TCP and UDP (DNS): the route kind's own first */
+        if (!sp || strcmp(p->protocol ? p->protocol : "TCP", proto) == 0)
+            sp = p;
     }
     /* the BackendTLSPolicy for this port (backendtls.c); one Kong cannot apply makes the
      * backend invalid: its share answers 500, never an unverified connection */
@@ -237,9 +242,10 @@ static int backend_targets(struct tr_ctx *c, const struct kgc_api_httproute *rou
                  name, svc->n_ports);
         goto out;
     }
-    if (sp->protocol && strcmp(sp->protocol, "TCP") != 0) {
-        NOTE("backendRefs[%u]: Service %s/%s port %d is %s, not TCP: dropped", bi, ns, name,
-             sp->port, sp->protocol);
+    /* a UDPRoute's backends listen on UDP ports, every other route kind's on TCP ones */
+    if (strcmp(sp->protocol ? sp->protocol : "TCP", proto) != 0) {
+        NOTE("backendRefs[%u]: Service %s/%s port %d is %s, not %s: dropped", bi, ns, name,
+             sp->port, sp->protocol ? sp->protocol : "TCP", proto);
         goto out;
     }
     *invalid = false;

@@ -1,4 +1,5 @@
-/* Certificates: for every Gateway of kgc's class, the TLS Secrets of its usable HTTPS listeners →
+/* Certificates: for every Gateway of kgc's class, the TLS Secrets of its usable HTTPS listeners
+ * and terminating TLS listeners →
  * Kong certificates with their snis: the listener's hostname, or "*" for a listener without one
  * (one certificate per SNI; a NOTE problem says why a listener gets none), then the Gateways'
  * backend client certificates (backendtls.c). Calls context.c, kong_values.c and backendtls.c. */
@@ -104,7 +105,11 @@ static void gateway_certs(struct cert_ctx *x, const struct kgc_api_gateway *gw)
     for (uint32_t li = 0; li < n && !c->oom; li++) {
         const struct kgc_api_listener *l = &gw->listeners[li];
         const char *lname = l->name ? l->name : "";
-        if (!l->protocol || strcmp(l->protocol, "HTTPS") != 0 || !l->tls ||
+        /* HTTPS listeners, and TLS listeners that terminate (Kong's stream listens take their
+         * certificate from the same certificates/snis: kong/templates/nginx_kong_stream.lua
+         * ssl_certificate_by_lua_block at 3.9.1) */
+        if (!l->protocol ||
+            (strcmp(l->protocol, "HTTPS") != 0 && strcmp(l->protocol, "TLS") != 0) || !l->tls ||
             (l->tls->mode && strcmp(l->tls->mode, "Terminate") != 0))
             continue;
         if (c->in->listener_usable && !c->in->listener_usable(c->in->listener_usable_ctx, gw, li))

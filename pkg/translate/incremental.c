@@ -1474,6 +1474,15 @@ int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_t
     if (!st || !in || !in->lookup || !in->lookup->get || (n_changes && !changes))
         return kgc_err_set(err, KGC_EINVAL, "translate: no state, input, lookup or changes");
 
+    if (tr_streams_present(in->lookup)) {
+        /* TLSRoutes, TCPRoutes and UDPRoutes are translated by the full pass only (stream.c):
+         * while the snapshot holds any, every call is kgc_translate(), and the state starts
+         * again from nothing once they are gone */
+        state_reset(st);
+        stats->full = true;
+        stats->why_full = "TLSRoutes, TCPRoutes or UDPRoutes are present (translated in full)";
+        return kgc_translate(in, out, err);
+    }
     char *settings = settings_of(in);
     const char *why = why_full(st, in, settings, changes, n_changes, everything);
     struct tr_ctx *c = &st->c;

@@ -229,17 +229,32 @@ static int owner_from_tags(const char *const *tags, size_t n_tags, struct kgc_tr
 }
 
 /* "httproute.<ns>.<name>.<rule>" (services, upstreams) or "...<rule>.<match>[.h<host>|.iso]"
- * (routes), "grpcroute." the same for a GRPCRoute: namespaces have no dots, so the namespace is the
- * first part and the name whatever lies between it and the trailing indexes. These entities carry
- * no tags: their name is the way back. */
+ * (routes), "grpcroute." the same for a GRPCRoute, "tlsroute.", "tcproute.", "udproute." for the
+ * stream route kinds (stream.c: routes "...<rule>.<k>"): namespaces have no dots, so the namespace
+ * is the first part and the name whatever lies between it and the trailing indexes. These entities
+ * carry no tags (stream routes do): their name is the way back. */
 static int owner_from_name(const char *type, const char *name, struct kgc_translate_owner *o)
 {
-    static const char prefix[] = "httproute.", gprefix[] = "grpcroute.";
-    _Static_assert(sizeof(prefix) == sizeof(gprefix), "one prefix length");
+    static const struct {
+        const char *prefix;
+        enum kgc_api_kind kind;
+    } prefixes[] = {{"httproute.", KGC_API_HTTPROUTE},
+                    {"grpcroute.", KGC_API_GRPCROUTE},
+                    {"tlsroute.", KGC_API_TLSROUTE},
+                    {"tcproute.", KGC_API_TCPROUTE},
+                    {"udproute.", KGC_API_UDPROUTE}};
     if (!type || !name)
         return KGC_ENOENT;
-    bool grpc = strncmp(name, gprefix, sizeof(gprefix) - 1) == 0;
-    if (!grpc && strncmp(name, prefix, sizeof(prefix) - 1) != 0)
+    size_t plen = 0;
+    enum kgc_api_kind kind = KGC_API_HTTPROUTE;
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]) && !plen; i++) {
+        size_t l = strlen(prefixes[i].prefix);
+        if (strncmp(name, prefixes[i].prefix, l) == 0) {
+            plen = l;
+            kind = prefixes[i].kind;
+        }
+    }
+    if (!plen)
         return KGC_ENOENT;
     int indexes;
     if (strcmp(type, "service") == 0 || strcmp(type, "upstream") == 0)
@@ -248,7 +263,7 @@ static int owner_from_name(const char *type, const char *name, struct kgc_transl
         indexes = 2;
     else
         return KGC_ENOENT;
-    const char *ns = name + sizeof(prefix) - 1;
+    const char *ns = name + plen;
     const char *dot = strchr(ns, '.');
     if (!dot || !copy_part(o->namespace, sizeof(o->namespace), ns, (size_t)(dot - ns)))
         return KGC_ENOENT;
@@ -273,7 +288,7 @@ static int owner_from_name(const char *type, const char *name, struct kgc_transl
     }
     if (!copy_part(o->name, sizeof(o->name), rest, (size_t)(end - rest)))
         return KGC_ENOENT;
-    o->kind = grpc ? KGC_API_GRPCROUTE : KGC_API_HTTPROUTE;
+    o->kind = kind;
     o->rule = idx[0];
     o->match = indexes == 2 ? idx[1] : -1;
     return 0;

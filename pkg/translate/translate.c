@@ -774,6 +774,7 @@ static void ctx_free(struct tr_ctx *c)
     kgc_base_vec_free(&c->routes);
     kgc_base_vec_free(&c->kroutes);
     tr_isolation_free(c);
+    tr_free_streams(c);
 }
 
 int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_output *out,
@@ -804,6 +805,8 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
         if (r)
             tr_plan_route(&c, r);
     }
+    if (!c.oom)
+        tr_plan_streams(&c); /* stream.c */
     if (!c.oom)
         rank(&c);
     if (!c.oom)

@@ -94,6 +94,9 @@ struct tr_ctx {
     struct kgc_translate_problem *problems;
     size_t n_problems, cap_problems;
     struct kgc_translate_counts counts;
+    /* stream.c: the TLSRoute/TCPRoute/UDPRoute services (with their routes) and upstreams, as
+     * JSON text (char *, owned), in document order */
+    struct kgc_base_vec stream_svcs, stream_ups;
 };
 
 /* ---- the planning pass's records (translate.c makes them; the other files read them) -------- */
@@ -239,6 +242,15 @@ void tr_collect(struct tr_ctx *c, enum kgc_api_kind kind, struct kgc_base_vec *o
 const struct kgc_api_obj *tr_gateway_get(struct tr_ctx *c, const char *ns, const char *name);
 /* Drops the references tr_collect() took and frees the array. */
 void tr_release_all(struct kgc_base_vec *v);
+
+/* ---- stream.c: TLSRoute, TCPRoute, UDPRoute ------------------------------------------------- */
+
+/* Plans every stream route of the snapshot into c->stream_svcs/stream_ups (problems recorded,
+ * counts added). */
+void tr_plan_streams(struct tr_ctx *c);
+void tr_free_streams(struct tr_ctx *c);
+/* Whether the snapshot holds any TLSRoute, TCPRoute or UDPRoute. */
+bool tr_streams_present(const struct kgc_status_lookup *lk);
 
 /* ---- what Kong accepts (kong_values.c) ------------------------------------------------------ */
 

@@ -396,6 +396,11 @@ static void write_document(struct tr_ctx *c, struct kgc_base_buf *b)
             obuf_add(c, b, ",", 1);
         write_service(c, c->svcs.v[i], b);
     }
+    for (size_t i = 0; i < c->stream_svcs.n && !c->oom; i++) { /* stream.c: after "httproute." */
+        if (i || c->svcs.n)
+            obuf_add(c, b, ",", 1);
+        obuf_add(c, b, c->stream_svcs.v[i], strlen(c->stream_svcs.v[i]));
+    }
     if (c->n_iso) { /* service-less Kong routes: listener isolation (isolation.c) */
         static const char routes[] = "],\"routes\":[";
         obuf_add(c, b, routes, sizeof(routes) - 1);
@@ -416,6 +421,12 @@ static void write_document(struct tr_ctx *c, struct kgc_base_buf *b)
             obuf_add(c, b, ",", 1);
         first = false;
         write_upstream(c, v, b);
+    }
+    for (size_t i = 0; i < c->stream_ups.n && !c->oom; i++) {
+        if (!first)
+            obuf_add(c, b, ",", 1);
+        first = false;
+        obuf_add(c, b, c->stream_ups.v[i], strlen(c->stream_ups.v[i]));
     }
     obuf_add(c, b, "]}", 2);
 }

@@ -131,8 +131,8 @@ if render default; then
     # RBAC: exact least-privilege rule set
     check "rbac: ClusterRole is exactly the least set" py default '
 sorted((tuple(r["apiGroups"]), res, tuple(sorted(r["verbs"]))) for r in one("ClusterRole")["rules"] for res in r["resources"]) == sorted(
- [(("gateway.networking.k8s.io",), x, ("get","list","watch")) for x in ("gatewayclasses","gateways","httproutes","grpcroutes","referencegrants","backendtlspolicies","listenersets")] +
- [(("gateway.networking.k8s.io",), x, ("patch",)) for x in ("gatewayclasses/status","gateways/status","httproutes/status","grpcroutes/status","backendtlspolicies/status","listenersets/status")] +
+ [(("gateway.networking.k8s.io",), x, ("get","list","watch")) for x in ("gatewayclasses","gateways","httproutes","grpcroutes","referencegrants","backendtlspolicies","listenersets","tlsroutes","tcproutes","udproutes")] +
+ [(("gateway.networking.k8s.io",), x, ("patch",)) for x in ("gatewayclasses/status","gateways/status","httproutes/status","grpcroutes/status","backendtlspolicies/status","listenersets/status","tlsroutes/status","tcproutes/status","udproutes/status")] +
  [(("",), x, ("get","list","watch")) for x in ("services","secrets","namespaces","configmaps")] +
  [(("discovery.k8s.io",), "endpointslices", ("get","list","watch"))] +
  [(("configuration.konghq.com",), x, ("get","list","watch")) for x in ("kongplugins","kongclusterplugins")] +

@@ -697,4 +697,353 @@ fi
 if [[ $failed -gt 0 && -n ${CONF_SHOW_LOG:-} ]]; then
     grep -E 'level=(warn|error)' "$KGC_LOG" | tail -20
 fi
+# === l4: TLSRoute, TCPRoute, UDPRoute (conformance/tests/{tlsroute,tcproute,udproute}-*.go) =======
+# A second test Kong whose stream listens serve the manifests' TLS/TCP/UDP listener ports, and a
+# kgc (the first one stopped above) publishing through Service kong/kong-stream, which sends each
+# Gateway listener port to them (443/TCP → the ssl stream listen 9443, 8443 → 9444, 80 and
+# 5300/TCP → the proxy 8000, the others to the same port). One group per upstream test; the
+# helpers' "accepted" (GatewayAndTCPRoutesMustBeAccepted and the like,
+# conformance/utils/kubernetes/helpers.go RoutesAndParentMustBeAccepted at v1.6.1) is: the route's
+# parents entry Accepted=True/Accepted, and every listener of the Gateway Accepted, ResolvedRefs
+# and Programmed True.
+k apply --server-side -f "$GWAPI/crds-more/gateway.networking.k8s.io_tlsroutes.yaml" \
+    -f "$GWAPI/crds-more/gateway.networking.k8s.io_tcproutes.yaml" \
+    -f "$GWAPI/crds-more/gateway.networking.k8s.io_udproutes.yaml" >/dev/null &&
+    k wait --for=condition=Established crd tlsroutes.gateway.networking.k8s.io \
+        tcproutes.gateway.networking.k8s.io udproutes.gateway.networking.k8s.io --timeout=30s \
+        >/dev/null || bad "l4: TLSRoute, TCPRoute, UDPRoute CRDs applied and established"
+L4_TCP="9300 9301 9302 9310 9311 9312 9313 9320 9321" L4_UDP="5300 5301 5302 5310 5311 5312"
+{
+    printf 'apiVersion: v1\nkind: Service\nmetadata: {name: kong-stream, namespace: kong}\n'
+    printf 'spec:\n  type: ClusterIP\n  clusterIP: 10.96.0.11\n  clusterIPs: [10.96.0.11]\n'
+    printf '  selector: {app: kong}\n  ports:\n'
+    printf '  - {name: http, port: 80, targetPort: 8000, protocol: TCP}\n'
+    printf '  - {name: http-5300, port: 5300, targetPort: 8000, protocol: TCP}\n'
+    printf '  - {name: tls-443, port: 443, targetPort: 9443, protocol: TCP}\n'
+    printf '  - {name: tls-8443, port: 8443, targetPort: 9444, protocol: TCP}\n'
+    printf '  - {name: tls-8883, port: 8883, targetPort: 8883, protocol: TCP}\n'
+    for p in $L4_TCP; do printf '  - {name: tcp-%s, port: %s, targetPort: %s, protocol: TCP}\n' $p $p $p; done
+    for p in $L4_UDP; do printf '  - {name: udp-%s, port: %s, targetPort: %s, protocol: UDP}\n' $p $p $p; done
+} >"$TMP/kong-stream.yaml"
+k apply -f "$TMP/kong-stream.yaml" >/dev/null || bad "l4: Service kong/kong-stream"
+python3 - "$TMP/l4-listeners.json" "$L4_TCP" "$L4_UDP" <<'PY'
+import json, sys
+def ls(port, ssl=False, udp=False, stream=True):
+    e = {"listener": "0.0.0.0:%d%s%s" % (port, " ssl" if ssl else "", " udp" if udp else ""),
+         "ip": "0.0.0.0", "port": port, "ssl": ssl, "proxy_protocol": False, "bind": False,
+         "reuseport": False}
+    e["udp" if stream else "http2"] = udp if stream else ssl
+    return e
+stream = [ls(9443, ssl=True), ls(9444, ssl=True), ls(8883, ssl=True)]
+stream += [ls(int(p)) for p in sys.argv[2].split()] + [ls(int(p), udp=True) for p in sys.argv[3].split()]
+doc = {"proxy_listeners": [ls(8000, stream=False), ls(8443, ssl=True, stream=False)],
+       "stream_listeners": stream}
+json.dump(doc, open(sys.argv[1], "w"))
+PY
+# The Secret the conformance harness creates for TLSRoute's Terminate mode
+# (conformance/utils/suite/suite.go:422-424 at v1.6.1): tls.example.com, signed by the CA above.
+openssl req -newkey rsa:2048 -nodes -subj "/CN=tls.example.com" -addext \
+    "subjectAltName=DNS:tls.example.com" -keyout "$TMP/terminate.key" -out "$TMP/terminate.csr" \
+    >/dev/null 2>&1 &&
+    openssl x509 -req -in "$TMP/terminate.csr" -CA "$TMP/tls-checks-ca-certificate.crt" \
+        -CAkey "$TMP/tls-checks-ca-certificate.key" -CAcreateserial -days 2 -copy_extensions copy \
+        -out "$TMP/terminate.crt" >/dev/null 2>&1 &&
+    k -n "$INFRA" create secret tls tls-terminate-checks-certificate --cert "$TMP/terminate.crt" \
+        --key "$TMP/terminate.key" >/dev/null || bad "l4: Secret tls-terminate-checks-certificate"
+start_kong 2 0 --listeners "$TMP/l4-listeners.json" || bad "l4: second test Kong starts"
+LC=$TMP/lc-l4 start_kgc_on l4 "${KONG_URL[2]}" --kong-probe-interval 500ms --publish-service kong/kong-stream
+KGC_LOG=$TMP/kgc-l4.log
+
+# lk KIND LISTENER...: the listener is accepted, refs resolved, programmed, carrying KIND.
+lk() {
+    local kind=$1 l
+    shift
+    for l; do
+        printf 'L[%s].Accepted=True/Accepted; L[%s].ResolvedRefs=True/ResolvedRefs; ' "$l" "$l"
+        printf 'L[%s].Programmed=True/Programmed; L[%s].kinds=%s; ' "$l" "$l" "$kind"
+    done
+}
+# pacc GATEWAY[/SECTION]...: the parents entry (Gateway in $INFRA) is Accepted=True/Accepted (what
+# the upstream helpers check).
+pacc() {
+    local p
+    for p; do printf 'P[%s/%s].Accepted=True/Accepted; ' "$INFRA" "$p"; done
+}
+# rg_delete NS NAME: the ReferenceGrant deleted (what the upstream tests do midway).
+rg_delete() { k -n "$1" delete referencegrant "$2" --wait=true >/dev/null || bad "l4: delete ReferenceGrant $1/$2"; }
+
+# --- TLSRoute ---
+apply tlsroute-simple-same-namespace
+check tlsroute-simple-same-namespace <<EOF
+gateway $INFRA/gateway-tlsroute | Programmed=True/Programmed; $(lk TLSRoute https) L[https].attached=1
+tlsroute $INFRA/gateway-conformance-infra-test | parents=1; $(pacc gateway-tlsroute) P[gateway-tlsroute].ResolvedRefs=True/ResolvedRefs
+EOF
+delete tlsroute-simple-same-namespace
+
+apply tlsroute-terminate-simple-same-namespace
+check tlsroute-terminate-simple-same-namespace <<EOF
+gateway $INFRA/gateway-tlsroute-terminate | Programmed=True/Programmed; $(lk TLSRoute tlsterminate) L[tlsterminate].attached=1
+tlsroute $INFRA/tlsroute-terminated-test | parents=1; $(pacc gateway-tlsroute-terminate) P[gateway-tlsroute-terminate].ResolvedRefs=True/ResolvedRefs
+EOF
+delete tlsroute-terminate-simple-same-namespace
+
+apply tlsroute-mixed-termination-same-namespace
+G=gateway-tlsroute-mixed-termination
+check tlsroute-mixed-termination-same-namespace <<EOF
+gateway $INFRA/$G | $(lk TLSRoute tls-terminate tls-passthrough) L[tls-terminate].attached=1; L[tls-passthrough].attached=1
+tlsroute $INFRA/gateway-conformance-mixed-passthroughroute | parents=1; $(pacc $G)
+tlsroute $INFRA/gateway-conformance-mixed-terminateroute | parents=1; $(pacc $G)
+EOF
+delete tlsroute-mixed-termination-same-namespace
+
+apply tlsroute-hostname-intersection
+check tlsroute-hostname-intersection <<EOF
+gateway $INFRA/gw-tlsroute-exact-hostname-x-1 | $(lk TLSRoute listener-exact-hostname) L[listener-exact-hostname].attached=1
+gateway $INFRA/gw-tlsroute-more-specific-wc-hostname-x-2 | $(lk TLSRoute listener-more-specific-wc-hostname) L[listener-more-specific-wc-hostname].attached=2
+gateway $INFRA/gw-tlsroute-less-specific-wc-hostname-x-3 | $(lk TLSRoute listener-less-specific-wc-hostname) L[listener-less-specific-wc-hostname].attached=2
+gateway $INFRA/gw-tlsroute-empty-hostname-x-4 | $(lk TLSRoute listener-empty-hostname) L[listener-empty-hostname].attached=2
+tlsroute $INFRA/tlsroute-more-specific-wc-hostname-x-1 | $(pacc gw-tlsroute-exact-hostname-x-1) P[gw-tlsroute-exact-hostname-x-1].ResolvedRefs=True/ResolvedRefs
+tlsroute $INFRA/tlsroute-exact-hostname-x-2 | $(pacc gw-tlsroute-more-specific-wc-hostname-x-2) P[gw-tlsroute-more-specific-wc-hostname-x-2].ResolvedRefs=True/ResolvedRefs
+tlsroute $INFRA/tlsroute-less-specific-wc-hostname-x-2 | $(pacc gw-tlsroute-more-specific-wc-hostname-x-2) P[gw-tlsroute-more-specific-wc-hostname-x-2].ResolvedRefs=True/ResolvedRefs
+tlsroute $INFRA/tlsroute-exact-hostname-x-3 | $(pacc gw-tlsroute-less-specific-wc-hostname-x-3) P[gw-tlsroute-less-specific-wc-hostname-x-3].ResolvedRefs=True/ResolvedRefs
+tlsroute $INFRA/tlsroute-more-specific-wc-hostname-x-3 | $(pacc gw-tlsroute-less-specific-wc-hostname-x-3) P[gw-tlsroute-less-specific-wc-hostname-x-3].ResolvedRefs=True/ResolvedRefs
+tlsroute $INFRA/tlsroute-exact-hostname-x-4 | $(pacc gw-tlsroute-empty-hostname-x-4) P[gw-tlsroute-empty-hostname-x-4].ResolvedRefs=True/ResolvedRefs
+tlsroute $INFRA/tlsroute-less-specific-wc-hostname-x-4 | $(pacc gw-tlsroute-empty-hostname-x-4) P[gw-tlsroute-empty-hostname-x-4].ResolvedRefs=True/ResolvedRefs
+EOF
+delete tlsroute-hostname-intersection
+
+apply tlsroute-invalid-backendref-nonexistent
+G=gateway-tlsroute-invalid-backend-ref-nonexistent
+check tlsroute-invalid-backendref-nonexistent <<EOF
+gateway $INFRA/$G | $(lk TLSRoute tls)
+tlsroute $INFRA/invalid-backend-ref-nonexistent | parents=1; $(pacc $G) P[$G].ResolvedRefs=False/BackendNotFound
+EOF
+delete tlsroute-invalid-backendref-nonexistent
+
+apply tlsroute-invalid-backendref-unknown-kind
+G=gateway-tlsroute-invalid-backend-ref-unknown-kind
+check tlsroute-invalid-backendref-unknown-kind <<EOF
+gateway $INFRA/$G | $(lk TLSRoute tls)
+tlsroute $INFRA/invalid-backend-ref-unknown-kind | parents=1; $(pacc $G) P[$G].ResolvedRefs=False/InvalidKind
+EOF
+delete tlsroute-invalid-backendref-unknown-kind
+
+apply tlsroute-invalid-no-matching-listener-hostname
+check tlsroute-invalid-no-matching-listener-hostname <<EOF
+tlsroute $INFRA/tlsroute-hostname-mismatch-1 | parents=1; P[gateway-tls-exact-hostname].Accepted=False/NoMatchingListenerHostname
+tlsroute $INFRA/tlsroute-hostname-mismatch-2 | parents=1; P[gateway-tls-wildcard-hostname].Accepted=False/NoMatchingListenerHostname
+gateway $INFRA/gateway-tls-exact-hostname | L[tls].attached=0
+gateway $INFRA/gateway-tls-wildcard-hostname | L[tls].attached=0
+EOF
+delete tlsroute-invalid-no-matching-listener-hostname
+
+apply tlsroute-invalid-no-matching-listener
+check tlsroute-invalid-no-matching-listener <<EOF
+tlsroute $INFRA/tlsroute-not-allowed-protocol-http | parents=1; P[gateway-tlsroute-http-only].Accepted=False/NotAllowedByListeners
+tlsroute $INFRA/tlsroute-not-allowed-protocol-https | parents=1; P[gateway-tlsroute-https-only].Accepted=False/NotAllowedByListeners
+tlsroute $INFRA/tlsroute-no-matching-section-name | parents=1; P[$INFRA/gateway-tlsroute-tls-passthrough-only/nonexistent-listener].Accepted=False/NoMatchingParent
+gateway $INFRA/gateway-tlsroute-http-only | L[http].attached=0
+gateway $INFRA/gateway-tlsroute-https-only | L[https].attached=0
+EOF
+delete tlsroute-invalid-no-matching-listener
+
+apply tlsroute-invalid-reference-grant
+check tlsroute-invalid-reference-grant <<EOF
+gateway $INFRA/gateway-tlsroute-referencegrant | $(lk TLSRoute https)
+tlsroute $INFRA/gateway-conformance-infra-test | parents=1; $(pacc gateway-tlsroute-referencegrant) P[gateway-tlsroute-referencegrant].ResolvedRefs=False/RefNotPermitted
+EOF
+delete tlsroute-invalid-reference-grant
+
+apply tlsroute-listener-passthrough-supported-kinds
+check tlsroute-listener-passthrough-supported-kinds <<EOF
+gateway $INFRA/gateway-tlsroute-passthrough-supported-kind | L[tls-passthrough].kinds=TLSRoute; L[tls-passthrough].ResolvedRefs=False/InvalidRouteKinds; L[tls-passthrough].attached=0
+EOF
+delete tlsroute-listener-passthrough-supported-kinds
+
+apply tlsroute-listener-terminate-supported-kinds
+check tlsroute-listener-terminate-supported-kinds <<EOF
+gateway $INFRA/gateway-tlsroute-terminate-supported | L[tls-terminate].kinds=TLSRoute; L[tls-terminate].Accepted=True/Accepted; L[tls-terminate].attached=0
+EOF
+delete tlsroute-listener-terminate-supported-kinds
+
+# tlsroute-listener-terminate-not-supported.go and tlsroute-listener-mixed-termination-not-
+# supported.go run only for implementations without SupportTLSRouteModeTerminate /
+# SupportTLSRouteModeMixed. Kong serves both on one ssl stream listen (Terminate: tls routes and
+# certificates; Passthrough: tls_passthrough routes picked by SNI in the preread server,
+# kong/templates/nginx_kong_stream.lua at 3.9.1), so kgc claims both: these listeners are
+# accepted, not refused.
+apply tlsroute-listener-terminate-not-supported
+check "tlsroute-listener-terminate-not-supported (kgc supports Terminate)" <<EOF
+gateway $INFRA/gateway-tlsroute-terminate-unsupported | $(lk TLSRoute tls-terminate) L[tls-terminate].attached=0
+EOF
+delete tlsroute-listener-terminate-not-supported
+apply tlsroute-listener-mixed-termination-not-supported
+check "tlsroute-listener-mixed-termination-not-supported (kgc supports mixed termination)" <<EOF
+gateway $INFRA/gateway-tlsroute-mixed-termination-not-supported | $(lk TLSRoute tls-terminate tls-passthrough) L[tls-terminate].Conflicted=False/NoConflicts; L[tls-passthrough].Conflicted=False/NoConflicts
+EOF
+delete tlsroute-listener-mixed-termination-not-supported
+
+# --- TCPRoute ---
+apply tcproute-weighted-routing
+check tcproute-weighted-routing <<EOF
+gateway $INFRA/tcp-weighted-gateway | Programmed=True/Programmed; $(lk TCPRoute tcp) L[tcp].attached=1
+tcproute $INFRA/tcp-weighted-route | parents=1; $(pacc tcp-weighted-gateway/tcp) P[$INFRA/tcp-weighted-gateway/tcp].ResolvedRefs=True/ResolvedRefs
+EOF
+delete tcproute-weighted-routing
+
+apply tcproute-invalid-backendref-nonexistent
+check tcproute-invalid-backendref-nonexistent <<EOF
+tcproute $INFRA/tcp-route-invalid-backend-ref-nonexistent | parents=1; P[$INFRA/tcp-gateway-invalid-backend/tcp].ResolvedRefs=False/BackendNotFound
+EOF
+delete tcproute-invalid-backendref-nonexistent
+
+apply tcproute-invalid-cross-namespace-backend-ref
+G=tcp-invalid-cross-namespace-backend-ref-gateway
+check tcproute-invalid-cross-namespace-backend-ref <<EOF
+gateway $INFRA/$G | $(lk TCPRoute tcp)
+tcproute $INFRA/tcp-invalid-cross-namespace-backend-ref | parents=1; $(pacc $G/tcp) P[$INFRA/$G/tcp].ResolvedRefs=False/RefNotPermitted
+EOF
+delete tcproute-invalid-cross-namespace-backend-ref
+
+apply tcproute-invalid-non-tcp-listener
+check tcproute-invalid-non-tcp-listener <<EOF
+tcproute $INFRA/tcp-route | parents=1; P[$INFRA/tcp-mixed-protocol-gateway/only-allow-http-routes].Accepted=False/NotAllowedByListeners
+gateway $INFRA/tcp-mixed-protocol-gateway | L[only-allow-http-routes].attached=0
+EOF
+delete tcproute-invalid-non-tcp-listener
+
+apply tcproute-multiple-routes-attachment
+G=tcp-multi-route-attach-gateway
+check "tcproute-multiple-routes-attachment (the older route)" <<EOF
+gateway $INFRA/$G | $(lk TCPRoute tcp) L[tcp].attached=1
+tcproute $INFRA/tcproute-attach-older | parents=1; $(pacc $G/tcp)
+EOF
+k apply -f - >/dev/null <<EOF || bad "l4: apply tcproute-attach-newer"
+{"apiVersion":"gateway.networking.k8s.io/v1","kind":"TCPRoute","metadata":{"name":"tcproute-attach-newer","namespace":"$INFRA"},
+ "spec":{"parentRefs":[{"name":"$G","sectionName":"tcp"}],"rules":[{"backendRefs":[{"name":"tcp-attach-backend-2","port":3000}]}]}}
+EOF
+check "tcproute-multiple-routes-attachment (both routes)" <<EOF
+tcproute $INFRA/tcproute-attach-older | parents=1; P[$INFRA/$G/tcp].Accepted=True/Accepted
+tcproute $INFRA/tcproute-attach-newer | parents=1; P[$INFRA/$G/tcp].Accepted=True/Accepted
+gateway $INFRA/$G | L[tcp].kinds=TCPRoute; L[tcp].Accepted=True/Accepted; L[tcp].attached=2
+EOF
+k -n "$INFRA" delete tcproute tcproute-attach-newer --wait=true >/dev/null
+delete tcproute-multiple-routes-attachment
+
+apply tcproute-parentref-attach-all
+check tcproute-parentref-attach-all <<EOF
+tcproute $INFRA/tcp-route-attach-all | parents=1; $(pacc tcp-attach-all-gateway)
+gateway $INFRA/tcp-attach-all-gateway | $(lk TCPRoute one two three four) L[one].attached=1; L[two].attached=1; L[three].attached=1; L[four].attached=1
+EOF
+delete tcproute-parentref-attach-all
+
+apply tcproute-parentref-port-and-section-name
+G=tcp-multi-listener-gateway
+check tcproute-parentref-port-and-section-name <<EOF
+tcproute $INFRA/tcp-route-by-port | parents=1; $(pacc $G)
+tcproute $INFRA/tcp-route-by-section | parents=1; $(pacc $G/two)
+tcproute $INFRA/tcp-route-by-section-and-port | parents=1; $(pacc $G/three)
+gateway $INFRA/$G | $(lk TCPRoute one two three) L[one].attached=1; L[two].attached=1; L[three].attached=1
+EOF
+delete tcproute-parentref-port-and-section-name
+
+apply tcproute-reference-grant
+G=tcp-reference-grant-gateway
+check "tcproute-reference-grant (granted)" <<EOF
+gateway $INFRA/$G | $(lk TCPRoute tcp) L[tcp].attached=1
+tcproute $INFRA/tcp-reference-grant | parents=1; $(pacc $G/tcp) P[$INFRA/$G/tcp].ResolvedRefs=True/ResolvedRefs
+EOF
+rg_delete "$WEB" tcp-reference-grant
+check "tcproute-reference-grant (grant deleted)" <<EOF
+tcproute $INFRA/tcp-reference-grant | parents=1; P[$INFRA/$G/tcp].ResolvedRefs=False/RefNotPermitted
+EOF
+delete tcproute-reference-grant
+
+# --- UDPRoute ---
+for m in udproute-simple:udp-gateway:coredns:udp-coredns udproute-weighted-routing:udp-weighted-gateway:udp:udp-weighted-route; do
+    IFS=: read -r name gw l route <<<"$m"
+    apply "$name"
+    check "$name" <<EOF
+gateway $INFRA/$gw | Programmed=True/Programmed; $(lk UDPRoute "$l") L[$l].attached=1
+udproute $INFRA/$route | parents=1; $(pacc "$gw/$l") P[$INFRA/$gw/$l].ResolvedRefs=True/ResolvedRefs
+EOF
+    delete "$name"
+done
+
+apply udproute-invalid-backendref-nonexistent
+check udproute-invalid-backendref-nonexistent <<EOF
+udproute $INFRA/udp-route-invalid-backend-ref-nonexistent | parents=1; P[$INFRA/udp-gateway-invalid-backend/udp].ResolvedRefs=False/BackendNotFound
+EOF
+delete udproute-invalid-backendref-nonexistent
+
+apply udproute-invalid-cross-namespace-backend-ref
+G=udp-gateway-invalid-cross-namespace-backend-ref
+check udproute-invalid-cross-namespace-backend-ref <<EOF
+gateway $INFRA/$G | $(lk UDPRoute udp)
+udproute $INFRA/udp-route-invalid-cross-namespace-backend-ref | parents=1; $(pacc $G/udp) P[$INFRA/$G/udp].ResolvedRefs=False/RefNotPermitted
+EOF
+delete udproute-invalid-cross-namespace-backend-ref
+
+apply udproute-multiple-routes-attachment
+G=udp-multi-route-attach-gateway
+check "udproute-multiple-routes-attachment (the older route)" <<EOF
+gateway $INFRA/$G | $(lk UDPRoute udp) L[udp].attached=1
+udproute $INFRA/udproute-attach-older | parents=1; $(pacc $G/udp)
+EOF
+k apply -f - >/dev/null <<EOF || bad "l4: apply udproute-attach-newer"
+{"apiVersion":"gateway.networking.k8s.io/v1","kind":"UDPRoute","metadata":{"name":"udproute-attach-newer","namespace":"$INFRA"},
+ "spec":{"parentRefs":[{"name":"$G","sectionName":"udp"}],"rules":[{"backendRefs":[{"name":"udp-attach-backend-2","port":8080}]}]}}
+EOF
+check "udproute-multiple-routes-attachment (both routes)" <<EOF
+udproute $INFRA/udproute-attach-older | parents=1; P[$INFRA/$G/udp].Accepted=True/Accepted
+udproute $INFRA/udproute-attach-newer | parents=1; P[$INFRA/$G/udp].Accepted=True/Accepted
+gateway $INFRA/$G | L[udp].kinds=UDPRoute; L[udp].Accepted=True/Accepted; L[udp].attached=2
+EOF
+k -n "$INFRA" delete udproute udproute-attach-newer --wait=true >/dev/null
+delete udproute-multiple-routes-attachment
+
+apply udproute-not-allowed-by-listeners
+check udproute-not-allowed-by-listeners <<EOF
+udproute $INFRA/udproute-not-allowed-by-listeners | parents=1; P[$INFRA/udproute-tls-only-gateway/tls].Accepted=False/NotAllowedByListeners
+gateway $INFRA/udproute-tls-only-gateway | L[tls].attached=0
+EOF
+delete udproute-not-allowed-by-listeners
+
+apply udproute-parentref-attach-all-listeners
+check udproute-parentref-attach-all-listeners <<EOF
+udproute $INFRA/udp-route-attach-all | parents=1; $(pacc udp-attach-all-listeners-gateway)
+gateway $INFRA/udp-attach-all-listeners-gateway | $(lk UDPRoute udp-1 udp-2 udp-3) L[udp-1].attached=1; L[udp-2].attached=1; L[udp-3].attached=1
+EOF
+delete udproute-parentref-attach-all-listeners
+
+apply udproute-parentref-port-and-section-name
+G=udp-multi-listener-gateway
+check udproute-parentref-port-and-section-name <<EOF
+udproute $INFRA/udp-route-by-port | parents=1; $(pacc $G)
+udproute $INFRA/udp-route-by-section | parents=1; $(pacc $G/by-section)
+udproute $INFRA/udp-route-by-section-and-port | parents=1; $(pacc $G/by-section-and-port)
+gateway $INFRA/$G | $(lk UDPRoute by-port by-section by-section-and-port)
+EOF
+delete udproute-parentref-port-and-section-name
+
+apply udproute-reference-grant
+G=udp-gateway-reference-grant
+check "udproute-reference-grant (granted)" <<EOF
+gateway $INFRA/$G | $(lk UDPRoute udp) L[udp].attached=1
+udproute $INFRA/udp-route-reference-grant | parents=1; $(pacc $G/udp) P[$INFRA/$G/udp].ResolvedRefs=True/ResolvedRefs
+EOF
+rg_delete gateway-conformance-app-backend udp-reference-grant
+check "udproute-reference-grant (grant deleted)" <<EOF
+udproute $INFRA/udp-route-reference-grant | parents=1; P[$INFRA/$G/udp].ResolvedRefs=False/RefNotPermitted
+EOF
+delete udproute-reference-grant
+
+stop_kgc l4 && ok "l4: kgc stops on SIGTERM with exit 0" || bad "l4: kgc exit status on SIGTERM"
+if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$KGC_LOG" >/dev/null; then
+    bad "l4: sanitizer reports in kgc's log"
+fi
+if [[ $failed -gt 0 && -n ${CONF_SHOW_LOG:-} ]]; then
+    grep -E 'level=(warn|error)' "$KGC_LOG" | tail -20
+fi
+# === end of l4 =====================================================================================
 finish

@@ -227,9 +227,11 @@ for plural, want in api.items():
         diffs.append(f'{plural}: absent from the dump')
     elif want != mine:
         diffs.append(f'{plural}: api {sorted(want.items())} cache {sorted(mine.items())}')
-# Kong's plugin kinds and ListenerSet are optional (no CRD here): present, and empty
+# Kong's plugin kinds, ListenerSet and the stream route kinds are optional (no CRD here): present,
+# and empty
 extra = {p for p in set(dump) - set(api)
-         if p not in ('kongplugins', 'kongclusterplugins', 'listenersets') or dump[p]}
+         if p not in ('kongplugins', 'kongclusterplugins', 'listenersets', 'tlsroutes',
+                      'tcproutes', 'udproutes') or dump[p]}
 if extra:
     diffs.append(f'unexpected kinds in the dump: {sorted(extra)}')
 print('\n'.join(diffs) if diffs else 'equal')
@@ -319,7 +321,8 @@ cat >"$TMP/queue.py" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 names = sorted(q['name'] for q in d['queues'])
-assert names == ['backendtlspolicy', 'gateway', 'gatewayclass', 'grpcroute', 'httproute', 'kongplugin', 'listenerset'], names
+assert names == ['backendtlspolicy', 'gateway', 'gatewayclass', 'grpcroute', 'httproute', 'kongplugin',
+                 'listenerset', 'tcproute', 'tlsroute', 'udproute'], names
 for q in d['queues']:
     for f in ('depth', 'delayed', 'in_progress', 'adds_total', 'retries_total'):
         assert isinstance(q[f], int), (q['name'], f)
@@ -327,7 +330,9 @@ for q in d['queues']:
         for e in q['keys'][s]:
             assert isinstance(e['key'], str) and isinstance(e['requeues'], int), e
     # no GRPCRoute, policy nor plugin object here: those queues may have seen nothing
-    assert q['adds_total'] >= 1 or q['name'] in ('grpcroute', 'kongplugin', 'backendtlspolicy', 'listenerset'), q
+    assert q['adds_total'] >= 1 or q['name'] in ('grpcroute', 'kongplugin', 'backendtlspolicy',
+                                                 'listenerset', 'tlsroute', 'tcproute',
+                                                 'udproute'), q
 PY
 code=$(fetch "$D/debug/listeners" "$TMP/listeners.json")
 if [[ $code == 200 ]] && KONG="$KONG" python3 "$TMP/listeners.py" "$TMP/listeners.json"; then

@@ -274,6 +274,62 @@ static void test_grpcroute_fields(void **state)
     assert_false(kgc_api_kind_info(KGC_API_HTTPROUTE)->optional);
 }
 
+/* TLSRoute, TCPRoute and UDPRoute parse into the HTTPRoute struct too: parents, hostnames
+ * (TLSRoute only), rules with a name and backendRefs; fields they do not have stay unset. */
+static void test_l4_route_fields(void **state)
+{
+    (void)state;
+    static const char *const T =
+        "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"TLSRoute\",\"metadata\":"
+        "{\"name\":\"t\",\"namespace\":\"ns\",\"generation\":3},\"spec\":{\"parentRefs\":[{"
+        "\"name\":\"gw\",\"sectionName\":\"tls\"}],\"hostnames\":[\"a.example.com\"],"
+        "\"rules\":[{\"name\":\"r\",\"matches\":[{\"path\":{\"value\":\"/x\"}}],"
+        "\"backendRefs\":[{\"name\":\"s\",\"port\":443,\"weight\":2,\"filters\":[{"
+        "\"type\":\"RequestMirror\"}]}]}]},\"status\":{\"parents\":[{\"parentRef\":{\"name\":"
+        "\"gw\"},\"controllerName\":\"c\",\"conditions\":[{\"type\":\"Accepted\",\"status\":"
+        "\"True\"}]}]}}";
+    struct kgc_api_obj *o = parse(KGC_API_TLSROUTE, T);
+    const struct kgc_api_httproute *r = kgc_api_as_route(o);
+    assert_non_null(r);
+    assert_null(kgc_api_as_httproute(o));
+    assert_null(kgc_api_as_grpcroute(o));
+    assert_true(kgc_api_is_route_kind(KGC_API_TLSROUTE));
+    assert_true(kgc_api_is_l4_route_kind(KGC_API_TLSROUTE));
+    assert_false(kgc_api_is_l4_route_kind(KGC_API_GRPCROUTE));
+    assert_int_equal(r->n_parent_refs, 1);
+    assert_string_equal(r->parent_refs[0].section_name, "tls");
+    assert_int_equal(r->n_hostnames, 1);
+    assert_int_equal(r->n_rules, 1);
+    assert_string_equal(r->rules[0].name, "r");
+    assert_int_equal(r->rules[0].n_matches, 0); /* not a TLSRoute field */
+    assert_int_equal(r->rules[0].backend_refs[0].port, 443);
+    assert_int_equal(r->rules[0].backend_refs[0].weight, 2);
+    assert_int_equal(r->rules[0].backend_refs[0].n_filters, 0);
+    assert_int_equal(r->n_parents, 1);
+    char *s = emit(o);
+    assert_non_null(strstr(s, "\"kind\":\"TLSRoute\""));
+    free(s);
+    kgc_api_obj_unref(o);
+    static const char *const U =
+        "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"UDPRoute\",\"metadata\":"
+        "{\"name\":\"u\",\"namespace\":\"ns\"},\"spec\":{\"parentRefs\":[{\"name\":\"gw\","
+        "\"port\":5300}],\"rules\":[{\"backendRefs\":[{\"name\":\"dns\",\"port\":53}]}]}}";
+    o = parse(KGC_API_UDPROUTE, U);
+    r = kgc_api_as_route(o);
+    assert_non_null(r);
+    assert_int_equal(r->parent_refs[0].port, 5300);
+    assert_int_equal(r->rules[0].backend_refs[0].weight, 1); /* the API default */
+    kgc_api_obj_unref(o);
+    static const char *const kinds[] = {"tlsroutes", "tcproutes", "udproutes"};
+    for (int k = 0; k < 3; k++) {
+        int kind = kgc_api_kind_from_name(kinds[k]);
+        assert_int_equal(kind, KGC_API_TLSROUTE + k);
+        const struct kgc_api_kind_info *ki = kgc_api_kind_info((enum kgc_api_kind)kind);
+        assert_true(ki->optional);
+        assert_string_equal(ki->api_version, "gateway.networking.k8s.io/v1");
+    }
+}
+
 static void test_well_known_strings_are_shared(void **state)
 {
     (void)state;
@@ -902,6 +958,7 @@ int main(void)
         cmocka_unit_test(test_gateway_fields),
         cmocka_unit_test(test_httproute_fields),
         cmocka_unit_test(test_grpcroute_fields),
+        cmocka_unit_test(test_l4_route_fields),
         cmocka_unit_test(test_well_known_strings_are_shared),
         cmocka_unit_test(test_core_kinds),
         cmocka_unit_test(test_invalid_values_are_recorded_not_fatal),

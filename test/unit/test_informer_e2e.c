@@ -161,7 +161,10 @@ static void apply_crds(void)
                            "crds/referencegrants",
                            "crds-more/gateway.networking.k8s.io_grpcroutes",
                            "crds-more/gateway.networking.k8s.io_backendtlspolicies",
-                           "crds-more/gateway.networking.k8s.io_listenersets"};
+                           "crds-more/gateway.networking.k8s.io_listenersets",
+                           "crds-more/gateway.networking.k8s.io_tlsroutes",
+                           "crds-more/gateway.networking.k8s.io_tcproutes",
+                           "crds-more/gateway.networking.k8s.io_udproutes"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char path[PATH_MAX + 64];
         snprintf(path, sizeof(path), "%s/%s.yaml", E.gwapi, files[i]);
@@ -362,6 +365,27 @@ static char *make_object(enum kgc_api_kind k, int i, int v, const char *tls_crt,
                      "\"port\":80,\"protocol\":\"HTTP\",\"hostname\":\"ls%d-%d.example.com\"}]}}",
                      i, nsi, i % 100, i, v);
         break;
+    case KGC_API_TLSROUTE:
+        r = asprintf(&s,
+                     "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"TLSRoute\","
+                     "\"metadata\":{\"name\":\"tls-%d\",\"namespace\":\"ns-%d\"},\"spec\":{"
+                     "\"parentRefs\":[{\"name\":\"gw-%d\",\"namespace\":\"ns-%d\"}],\"hostnames\":"
+                     "[\"t%d.example.com\"],\"rules\":[{\"backendRefs\":[{\"name\":\"svc-%d\","
+                     "\"port\":80,\"weight\":%d}]}]}}",
+                     i, nsi, i % 100, (i % 100) % NAMESPACES, i, i % 200, 1 + v);
+        break;
+    case KGC_API_TCPROUTE:
+    case KGC_API_UDPROUTE:
+        r = asprintf(&s,
+                     "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"%s\","
+                     "\"metadata\":{\"name\":\"%s-%d\",\"namespace\":\"ns-%d\"},\"spec\":{"
+                     "\"parentRefs\":[{\"name\":\"gw-%d\",\"namespace\":\"ns-%d\","
+                     "\"sectionName\":\"s%d\"}],\"rules\":[{\"backendRefs\":[{\"name\":"
+                     "\"svc-%d\",\"port\":80,\"weight\":%d}]}]}}",
+                     k == KGC_API_TCPROUTE ? "TCPRoute" : "UDPRoute",
+                     k == KGC_API_TCPROUTE ? "tcp" : "udp", i, nsi, i % 100, (i % 100) % NAMESPACES,
+                     v, i % 200, 1 + v);
+        break;
     default:
         r = -1;
     }
@@ -388,7 +412,9 @@ static const char *object_name(enum kgc_api_kind k, int i)
         [KGC_API_ENDPOINTSLICE] = "svc-%d-abc", [KGC_API_SECRET] = "tls-%d",
         [KGC_API_NAMESPACE] = "extra-%d",       [KGC_API_KONGPLUGIN] = "kp-%d",
         [KGC_API_KONGCLUSTERPLUGIN] = "kcp-%d", [KGC_API_CONFIGMAP] = "cm-%d",
-        [KGC_API_BACKENDTLSPOLICY] = "btls-%d", [KGC_API_LISTENERSET] = "ls-%d"};
+        [KGC_API_BACKENDTLSPOLICY] = "btls-%d", [KGC_API_LISTENERSET] = "ls-%d",
+        [KGC_API_TLSROUTE] = "tls-%d",          [KGC_API_TCPROUTE] = "tcp-%d",
+        [KGC_API_UDPROUTE] = "udp-%d"};
     snprintf(buf, sizeof(buf), fmt[k], i);
     return buf;
 }
@@ -560,7 +586,7 @@ static void test_cache_converges_through_churn_and_faults(void **state)
 
     char *crt = NULL, *key = NULL;
     assert_int_equal(make_cert("e2e.example.com", &crt, &key), 0);
-    /* 1,150 objects: how many of each kind */
+    /* 1,210 objects: how many of each kind */
     static const int count[KGC_API_KIND_COUNT] = {
         [KGC_API_GATEWAYCLASS] = 10,      [KGC_API_GATEWAY] = 100,
         [KGC_API_HTTPROUTE] = 400,        [KGC_API_GRPCROUTE] = 40,
@@ -568,7 +594,9 @@ static void test_cache_converges_through_churn_and_faults(void **state)
         [KGC_API_ENDPOINTSLICE] = 150,    [KGC_API_SECRET] = 80,
         [KGC_API_NAMESPACE] = 10,         [KGC_API_KONGPLUGIN] = 40,
         [KGC_API_KONGCLUSTERPLUGIN] = 10, [KGC_API_CONFIGMAP] = 20,
-        [KGC_API_BACKENDTLSPOLICY] = 20,  [KGC_API_LISTENERSET] = 20};
+        [KGC_API_BACKENDTLSPOLICY] = 20,  [KGC_API_LISTENERSET] = 20,
+        [KGC_API_TLSROUTE] = 20,          [KGC_API_TCPROUTE] = 20,
+        [KGC_API_UDPROUTE] = 20};
     int ops = 0, created = 0, updated = 0, deleted = 0;
     /* faults, spread through the churn */
     for (int k = 0; k < KGC_API_KIND_COUNT; k++) {
@@ -706,7 +734,7 @@ static void test_cache_converges_through_churn_and_faults(void **state)
             created, updated, deleted, objects, (unsigned long long)events,
             (unsigned long long)watches, (unsigned long long)relists,
             (unsigned long long)__atomic_load_n(&calls.calls, __ATOMIC_RELAXED), strlen(mine));
-    assert_int_equal(created, 1210);
+    assert_int_equal(created, 1270);
     assert_true(watches > KGC_API_KIND_COUNT); /* the cuts made them watch again */
     assert_true(relists > 0);                  /* the dropped history made them list again */
     free(mine);

@@ -240,6 +240,7 @@ static int tenv_setup(void **state)
     fixed_ca_configmap(&t->env, "tls-checks-ca-certificate");
     fixed_ca_configmap(&t->env, "mismatch-ca-certificate");
     fixed_tls_secret(&t->env, INFRA, "tls-checks-client-certificate");
+    fixed_tls_secret(&t->env, INFRA, "tls-terminate-checks-certificate"); /* suite.go:422-424 */
     *state = t;
     return 0;
 }
@@ -394,6 +395,19 @@ static const struct golden_case GOLDEN[] = {
     {"backendtlspolicy-san.yaml", NULL, NULL, NULL},
     {"backendtlspolicy-conflict-resolution.yaml", NULL, NULL, NULL},
     {"gateway-tls-backend-client-certificate.yaml", NULL, NULL, NULL},
+    /* l4: TLSRoute (passthrough, terminate with its certificate, both on one listen; SNIs from
+     * hostname intersection, wildcards dropped by the traditional router), TCPRoute and UDPRoute
+     * (weighted upstreams, destinations per listener port) — pkg/translate/stream.c */
+    {"tlsroute-simple-same-namespace.yaml", NULL, NULL, NULL},
+    {"tlsroute-terminate-simple-same-namespace.yaml", NULL, NULL, NULL},
+    {"tlsroute-mixed-termination-same-namespace.yaml", NULL, NULL, NULL},
+    {"tlsroute-hostname-intersection.yaml", NULL, NULL, NULL},
+    {"tlsroute-hostname-intersection.yaml", "traditional", "traditional", NULL},
+    {"tcproute-weighted-routing.yaml", NULL, NULL, NULL},
+    {"tcproute-parentref-port-and-section-name.yaml", NULL, NULL, NULL},
+    {"udproute-weighted-routing.yaml", NULL, NULL, NULL},
+    {"tlsroute-mixed-termination-same-namespace.yaml", "expressions", "expressions", NULL},
+    {"udproute-weighted-routing.yaml", "expressions", "expressions", NULL},
 };
 
 static void golden_path(const struct golden_case *g, const char *ext, char *buf, size_t size)
@@ -583,6 +597,16 @@ GOLDEN_TEST(30)
 GOLDEN_TEST(31)
 GOLDEN_TEST(32)
 GOLDEN_TEST(33)
+GOLDEN_TEST(34)
+GOLDEN_TEST(35)
+GOLDEN_TEST(36)
+GOLDEN_TEST(37)
+GOLDEN_TEST(38)
+GOLDEN_TEST(39)
+GOLDEN_TEST(40)
+GOLDEN_TEST(41)
+GOLDEN_TEST(42)
+GOLDEN_TEST(43)
 
 /* ---- unit tests -------------------------------------------------------------------------------
  */
@@ -3696,6 +3720,102 @@ static void test_grpcroute_incremental_falls_back(void **state)
     kgc_translate_state_free(st);
 }
 
+/* The Kong stream listen a listener is served on: 9000 + its port's last three digits (the
+ * publish Service's mapping, as the syncer reads it from the Gateway status). */
+static uint16_t stream_kong_port(void *ctx, const struct kgc_api_gateway *gw, uint32_t li)
+{
+    (void)ctx;
+    return (uint16_t)(9000 + gw->listeners[li].port % 1000);
+}
+
+/* TCPRoute, UDPRoute, TLSRoute: destinations are the Kong stream listens (listener isolation by
+ * port), a listener of another port gets no route, SNIs are the intersected hostnames; the
+ * entity names lead back to the route; the incremental translation runs in full while stream
+ * routes exist, with the full pass's bytes; a UDPRoute takes a Service's UDP port of a number
+ * also served over TCP. */
+static void test_stream_routes(void **state)
+{
+    struct tenv *t = *state;
+    char err[FIXTURE_ERR_MAX];
+    assert_int_equal(fixture_set_load(t->env.set, "tcproute-parentref-port-and-section-name.yaml",
+                                      err, sizeof(err)),
+                     0);
+    add_yaml(&t->env,
+             "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+             "metadata: {name: l4, namespace: " INFRA "}\n"
+             "spec:\n  gatewayClassName: " FIXTURE_CLASS_NAME "\n  listeners:\n"
+             "  - {name: udp, port: 5300, protocol: UDP}\n"
+             "  - {name: pass, port: 443, protocol: TLS, hostname: '*.example.com', tls: {mode: "
+             "Passthrough}}\n"
+             "  - {name: pass2, port: 1444, protocol: TLS, hostname: other.net, tls: {mode: "
+             "Passthrough}}\n"
+             "---\napiVersion: v1\nkind: Service\nmetadata: {name: dns, namespace: " INFRA "}\n"
+             "spec: {ports: [{name: dns-tcp, port: 53, protocol: TCP}, {name: dns, port: 53, "
+             "protocol: UDP}]}\n"
+             "---\napiVersion: gateway.networking.k8s.io/v1\nkind: UDPRoute\n"
+             "metadata: {name: u, namespace: " INFRA "}\n"
+             "spec: {parentRefs: [{name: l4}], rules: [{backendRefs: [{name: dns, port: 53}]}]}\n"
+             "---\napiVersion: gateway.networking.k8s.io/v1\nkind: TLSRoute\n"
+             "metadata: {name: p, namespace: " INFRA "}\n"
+             "spec: {parentRefs: [{name: l4}], hostnames: [a.example.com, '*.com', other.net], "
+             "rules: [{backendRefs: [{name: dns, port: 53}]}]}\n");
+    add_endpoint_slices(&t->env);
+    struct kgc_translate_input in = {.lookup = &t->env.lk, .listener_kong_port = stream_kong_port};
+    struct kgc_translate_output out = {0}, inc = {0};
+    struct kgc_err e = {0};
+    assert_int_equal(kgc_translate(&in, &out, &e), 0);
+    assert_kong_accepts(&out, NULL);
+    json_object *doc = parse_config(&out);
+    /* tcp-route-by-section-and-port: sectionName three, port 9302 → Kong listen 9302 only */
+    json_object *r = must_route(doc, "tcproute." INFRA ".tcp-route-by-section-and-port.0.0");
+    assert_string_equal(jstr_at(r, "protocols.0"), "tcp");
+    assert_int_equal(json_object_array_length(get(r, "destinations")), 1);
+    assert_int_equal(
+        json_object_get_int(get(json_object_array_get_idx(get(r, "destinations"), 0), "port")),
+        9302);
+    assert_string_equal(
+        jstr_at(find_service(doc, "tcproute." INFRA ".tcp-route-by-port.0"), "protocol"), "tcp");
+    json_object *u = find_service(doc, "udproute." INFRA ".u.0");
+    assert_non_null(u);
+    assert_string_equal(jstr_at(u, "protocol"), "udp");
+    assert_null(find_problem(&out, "u", 0, -1, KGC_TRANSLATE_NOTE)); /* the UDP port was found */
+    /* one Kong route per Kong port (k = 2 * port), each with its own listener's SNIs */
+    json_object *p = must_route(doc, "tlsroute." INFRA ".p.0.18886");
+    assert_string_equal(jstr_at(p, "protocols.0"), "tls_passthrough");
+    assert_int_equal(json_object_array_length(get(p, "snis")), 2); /* not other.net */
+    assert_string_equal(jstr_at(p, "snis.0"), "*.example.com");
+    assert_string_equal(jstr_at(p, "snis.1"), "a.example.com");
+    assert_int_equal(
+        json_object_get_int(get(json_object_array_get_idx(get(p, "destinations"), 0), "port")),
+        9443);
+    json_object *p2 = must_route(doc, "tlsroute." INFRA ".p.0.18888");
+    assert_int_equal(json_object_array_length(get(p2, "snis")), 1);
+    assert_string_equal(jstr_at(p2, "snis.0"), "other.net");
+    assert_int_equal(
+        json_object_get_int(get(json_object_array_get_idx(get(p2, "destinations"), 0), "port")),
+        9444);
+    assert_null(find_route(doc, "tlsroute." INFRA ".p.0.18887")); /* no terminating listener */
+    struct kgc_translate_owner o;
+    assert_int_equal(kgc_translate_entity_owner("service", "udproute." INFRA ".u.0", NULL, 0, &o),
+                     0);
+    assert_int_equal(o.kind, KGC_API_UDPROUTE);
+    assert_string_equal(o.name, "u");
+    assert_int_equal(
+        kgc_translate_entity_owner("route", "tlsroute." INFRA ".p.0.18886", NULL, 0, &o), 0);
+    assert_int_equal(o.kind, KGC_API_TLSROUTE);
+    assert_int_equal(o.rule, 0);
+    struct kgc_translate_state *st = kgc_translate_state_new();
+    struct kgc_translate_incr_stats stats;
+    assert_int_equal(kgc_translate_incremental(st, &in, NULL, 0, false, &inc, &stats, &e), 0);
+    assert_true(stats.full);
+    assert_non_null(strstr(stats.why_full, "TCPRoutes"));
+    assert_string_equal(inc.config, out.config);
+    kgc_translate_output_free(&inc);
+    kgc_translate_state_free(st);
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
 int main(void)
 
 {
@@ -3703,11 +3823,12 @@ int main(void)
     cmocka_unit_test_prestate_setup_teardown(golden_##i, golden_setup, tenv_teardown,              \
                                              (void *)&GOLDEN[i])
     const struct CMUnitTest tests[] = {
-        G(0),  G(1),  G(2),  G(3),  G(4),  G(5),  G(6),  G(7),  G(8),  G(9),  G(10), G(11),
-        G(12), G(13), G(14), G(15), G(16), G(17), G(18), G(19), G(20), G(21), G(22), G(23),
-        G(24), G(25), G(26), G(27), G(28), G(29), G(30), G(31), G(32), G(33),
+        G(0),  G(1),  G(2),  G(3),  G(4),  G(5),  G(6),  G(7),  G(8),  G(9),  G(10),
+        G(11), G(12), G(13), G(14), G(15), G(16), G(17), G(18), G(19), G(20), G(21),
+        G(22), G(23), G(24), G(25), G(26), G(27), G(28), G(29), G(30), G(31), G(32),
+        G(33), G(34), G(35), G(36), G(37), G(38), G(39), G(40), G(41), G(42), G(43),
     };
-    _Static_assert(sizeof(GOLDEN) / sizeof(GOLDEN[0]) == 34, "one test per golden case");
+    _Static_assert(sizeof(GOLDEN) / sizeof(GOLDEN[0]) == 44, "one test per golden case");
     const struct CMUnitTest units[] = {
         cmocka_unit_test_setup_teardown(test_deterministic, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_incremental_matches_full, unit_setup, tenv_teardown),
@@ -3716,6 +3837,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_grpcroute_translation, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_grpcroute_precedence, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_grpcroute_plugins, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_stream_routes, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_grpcroute_incremental_falls_back, unit_setup,
                                         tenv_teardown),
         cmocka_unit_test_setup_teardown(test_kong_plugins, unit_setup, tenv_teardown),

@@ -9,8 +9,8 @@ One expectation per line (blank lines and '#' comments skipped):
 
     LABEL | KIND NAMESPACE/NAME | ASSERTION; ASSERTION; ...
 
-KIND is gatewayclass, gateway, httproute, grpcroute, backendtlspolicy or listenerset
-(GatewayClass takes just NAME). Assertions:
+KIND is gatewayclass, gateway, httproute, grpcroute, tlsroute, tcproute, udproute,
+backendtlspolicy or listenerset (GatewayClass takes just NAME). Assertions:
 
     Type=Status/Reason         object condition (GatewayClass, Gateway): exact status and reason
     Type=Status                ... any reason
@@ -49,11 +49,13 @@ CONTROLLER = os.environ.get("KGC_CONTROLLER", "konghq.com/kgc-gateway-controller
 KUBECTL = os.environ.get("KUBECTL", "kubectl")
 KINDS = {"gatewayclass": "GatewayClass", "gateway": "Gateway", "httproute": "HTTPRoute",
          "grpcroute": "GRPCRoute", "backendtlspolicy": "BackendTLSPolicy",
-         "listenerset": "ListenerSet"}
-ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
+         "listenerset": "ListenerSet",
+         "tlsroute": "TLSRoute", "tcproute": "TCPRoute", "udproute": "UDPRoute"}
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
 PLURALS = {"GatewayClass": "gatewayclasses", "Gateway": "gateways", "HTTPRoute": "httproutes",
            "GRPCRoute": "grpcroutes", "BackendTLSPolicy": "backendtlspolicies",
-           "ListenerSet": "listenersets"}
+           "ListenerSet": "listenersets",
+           "TLSRoute": "tlsroutes", "TCPRoute": "tcproutes", "UDPRoute": "udproutes"}
 KUBECTL_EXTRA = os.environ.get("KUBECTL_ARGS", "").split()
 
 
