@@ -774,7 +774,8 @@ static void limits_distribute(struct kgc_translate_state *st)
     struct tr_ctx *c = &st->c;
     for (size_t i = 0; i < c->n_problems && !c->oom; i++) {
         struct kgc_translate_problem *p = &c->problems[i];
-        char *key = tr_printf(c, "%s/%s", p->namespace ? p->namespace : "", p->name ? p->name : "");
+        char *key = tr_printf(c, "%s%s/%s", p->kind == KGC_API_GRPCROUTE ? "grpc:" : "",
+                              p->namespace ? p->namespace : "", p->name ? p->name : "");
         struct entry *e = key ? kgc_strmap_get(&st->by_key, key) : NULL;
         free(key);
         if (!e) {
@@ -1357,9 +1358,12 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
             const struct kgc_api_obj *o = routes.v[i];
             struct entry *e = calloc(1, sizeof(*e));
             /* a GRPCRoute's key "grpc:ns/name" (no namespace holds a ':') keeps it apart from
-             * an HTTPRoute of the same name; only the full pass makes such entries */
+             * an HTTPRoute of the same name; only the full pass makes such entries. By the
+             * object's kind: tr_collect sorts the whole vector, so HTTPRoutes are not its first
+             * n_http elements */
             if (e && o->meta.key)
-                e->key = i < n_http ? strdup(o->meta.key) : tr_printf(c, "grpc:%s", o->meta.key);
+                e->key = o->kind == KGC_API_GRPCROUTE ? tr_printf(c, "grpc:%s", o->meta.key)
+                                                      : strdup(o->meta.key);
             if (!e || !e->key || kgc_base_vec_push(&st->order, e) != 0) {
                 if (e)
                     free(e->key);
