@@ -45,9 +45,9 @@ enum kgc_api_kind {
     KGC_API_CONFIGMAP,
     KGC_API_BACKENDTLSPOLICY,
     KGC_API_LISTENERSET, /* gateway.networking.k8s.io/v1 (v1.6): optional (the CRD may be absent) */
-    KGC_API_TLSROUTE, /* gateway.networking.k8s.io/v1 (standard channel since v1.6): optional */
-    KGC_API_TCPROUTE, /* as TLSRoute */
-    KGC_API_UDPROUTE, /* as TLSRoute */
+    KGC_API_TLSROUTE,    /* gateway.networking.k8s.io/v1 (standard channel since v1.6): optional */
+    KGC_API_TCPROUTE,    /* as TLSRoute */
+    KGC_API_UDPROUTE,    /* as TLSRoute */
     KGC_API_KIND_COUNT
 };
 

@@ -31,12 +31,11 @@
  * No Kubernetes key starts with a control character. */
 static const char HOLD_TICK_KEY[] = "\001startup-hold";
 
-static const char *const controller_names[] = {"gatewayclass", "gateway",    "httproute",
-                                               "grpcroute",    "kongplugin", "backendtlspolicy",
-                                               "listenerset",  "tlsroute",   "tcproute",
-                                               "udproute"};
+static const char *const controller_names[] = {
+    "gatewayclass",     "gateway",     "httproute", "grpcroute", "kongplugin",
+    "backendtlspolicy", "listenerset", "tlsroute",  "tcproute",  "udproute"};
 static const enum kgc_api_kind controller_kinds[] = {
-    KGC_API_GATEWAYCLASS, KGC_API_GATEWAY,    KGC_API_HTTPROUTE,       KGC_API_GRPCROUTE,
+    KGC_API_GATEWAYCLASS, KGC_API_GATEWAY,          KGC_API_HTTPROUTE,   KGC_API_GRPCROUTE,
     KGC_API_KONGPLUGIN,   KGC_API_BACKENDTLSPOLICY, KGC_API_LISTENERSET, KGC_API_TLSROUTE,
     KGC_API_TCPROUTE,     KGC_API_UDPROUTE};
 

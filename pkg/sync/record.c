@@ -81,18 +81,20 @@ char *kgc_sync_accepted_record_canonical(const char *rec, size_t len, size_t *ou
 void kgc_sync_record_persist(struct kgc_sync *s, const struct kgc_sync_blob *b)
 {
     struct kgc_store *st = kgc_listenercache_store(s->lc);
-    if (!st || strcmp(s->persisted_hash, b->hash) == 0)
+    if (!st)
         return;
+    pthread_mutex_lock(&s->record_mu);
+    char *rec = NULL;
     size_t n = 0;
-    char *rec = encode_accepted(b, &n);
-    if (!rec)
-        return;
-    struct kgc_err err = {0};
-    if (kgc_store_put(st, RECORD_NAME, rec, n, &err) == 0)
-        snprintf(s->persisted_hash, sizeof(s->persisted_hash), "%s", b->hash);
-    else
-        kgc_warn(KGC_SYNC_COMPONENT, "cannot store the accepted Gateway set",
-                 KGC_F_STR("error", err.msg));
+    if (strcmp(s->persisted_hash, b->hash) != 0 && (rec = encode_accepted(b, &n))) {
+        struct kgc_err err = {0};
+        if (kgc_store_put(st, RECORD_NAME, rec, n, &err) == 0)
+            snprintf(s->persisted_hash, sizeof(s->persisted_hash), "%s", b->hash);
+        else
+            kgc_warn(KGC_SYNC_COMPONENT, "cannot store the accepted Gateway set",
+                     KGC_F_STR("error", err.msg));
+    }
+    pthread_mutex_unlock(&s->record_mu);
     free(rec);
 }
 

@@ -228,9 +228,10 @@ static void push_finish(struct kgc_sync *s, struct kgc_sync_job *j)
     }
     /* only a configuration a Kong took is the accepted set that survives a kgc restart; a
      * failure that ends a restarted instance's carried set changes Programmed, not the record
-     * (the result itself is freed with the job) */
-    if (changed && rc == 0 &&
-        (r->kind == KGC_KONG_PUSH_APPLIED || r->kind == KGC_KONG_PUSH_UNCHANGED))
+     * (the result itself is freed with the job). Whether or not the answer changed anything: a
+     * probe may have found Kong holding this text first (on_kong_event), and the record is
+     * written once per text */
+    if (rc == 0 && (r->kind == KGC_KONG_PUSH_APPLIED || r->kind == KGC_KONG_PUSH_UNCHANGED))
         kgc_sync_record_persist(s, b);
     if (changed)
         kgc_sync_announce_programmed(s);
@@ -412,7 +413,19 @@ static void on_kong_event(const struct kgc_kong_event *ev, void *ctx)
                                           ev->state ? ev->state->info.node_id : NULL, hash, &why);
     if (why)
         pthread_cond_broadcast(&s->cond);
+    /* a probe found Kong holding the current (or last good) text before the push's answer was
+     * taken in: it is Programmed now, so it is the accepted set a restart must find, even if
+     * kgc stops before the answer is read */
+    struct kgc_sync_blob *held = NULL;
+    if (changed && !why && ev->type == KGC_KONG_EV_HASH_CHANGED) {
+        struct kgc_sync_inst *i = kgc_sync_machine_instance(&s->m, ev->url, false);
+        held = i && i->accepted ? kgc_sync_blob_ref(i->accepted) : NULL;
+    }
     pthread_mutex_unlock(&s->mu);
+    if (held) {
+        kgc_sync_record_persist(s, held);
+        kgc_sync_blob_unref(held);
+    }
     if (why)
         kgc_info(KGC_SYNC_COMPONENT, "instance needs the configuration", KGC_F_STR("url", ev->url),
                  KGC_F_STR("why", why), KGC_F_STR("kong_hash", hash));
@@ -445,6 +458,7 @@ int kgc_sync_new(const struct kgc_sync_options *o, const struct kgc_status_looku
     s->kong = kong;
     s->lc = lc;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->record_mu, NULL);
     kgc_base_cond_init(&s->cond);
     kgc_base_cond_init(&s->work_cond);
     s->push_concurrency = o->push_concurrency ? o->push_concurrency : KGC_SYNC_PUSH_CONCURRENCY;
@@ -630,6 +644,7 @@ void kgc_sync_free(struct kgc_sync *s)
     kgc_sync_changes_free(s);
     free(s->workers);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->record_mu);
     pthread_cond_destroy(&s->cond);
     pthread_cond_destroy(&s->work_cond);
     free(s);

@@ -328,7 +328,10 @@ struct kgc_sync {
     struct kgc_sync_broken *broken;
     size_t n_broken;
     struct kgc_sync_stats stats;
-    char persisted_hash[KGC_KONG_HASH_LEN + 1]; /* syncer thread: the stored record's hash */
+    /* the stored record's hash (under record_mu: the syncer thread writes the record when a
+     * push is taken, a prober thread when a probe finds Kong holding the current text first) */
+    pthread_mutex_t record_mu;
+    char persisted_hash[KGC_KONG_HASH_LEN + 1];
     /* build.c: what changed since the last translation (guarded by mu; the cache handler and
      * the listener view add, kgc_sync_build() takes it whole), and the incremental translator's
      * state (syncer thread only) */
@@ -384,7 +387,8 @@ void kgc_sync_verdicts_walk_free(struct kgc_sync_rwalk *w);
 void kgc_sync_verdicts_clear(struct kgc_strmap *m);
 
 /* record.c: the accepted Gateway set across kgc restarts */
-/* Stores b's Gateway set when it is not the one stored (syncer thread, no lock held). */
+/* Stores b's Gateway set when it is not the one stored (the syncer thread or a prober thread; mu
+ * not held: record_mu guards the store write and persisted_hash). */
 void kgc_sync_record_persist(struct kgc_sync *s, const struct kgc_sync_blob *b);
 /* The stored Gateway set as a blob without text, or NULL (none, unreadable, malformed). */
 struct kgc_sync_blob *kgc_sync_record_restore(struct kgc_sync *s);
