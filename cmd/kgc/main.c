@@ -321,6 +321,13 @@ static int start(struct app *a)
     ro.workers[KGC_RECONCILE_GATEWAYCLASS] = (unsigned)c->gatewayclass_workers;
     ro.workers[KGC_RECONCILE_GATEWAY] = (unsigned)c->gateway_workers;
     ro.workers[KGC_RECONCILE_HTTPROUTE] = (unsigned)c->httproute_workers;
+    ro.workers[KGC_RECONCILE_GRPCROUTE] = (unsigned)c->grpcroute_workers;
+    ro.workers[KGC_RECONCILE_KONGPLUGIN] = (unsigned)c->kongplugin_workers;
+    ro.workers[KGC_RECONCILE_BACKENDTLSPOLICY] = (unsigned)c->backendtlspolicy_workers;
+    ro.workers[KGC_RECONCILE_LISTENERSET] = (unsigned)c->listenerset_workers;
+    ro.workers[KGC_RECONCILE_TLSROUTE] = (unsigned)c->tlsroute_workers;
+    ro.workers[KGC_RECONCILE_TCPROUTE] = (unsigned)c->tcproute_workers;
+    ro.workers[KGC_RECONCILE_UDPROUTE] = (unsigned)c->udproute_workers;
     ro.publish_service = empty_to_null(c->publish_service);
     ro.publish_addresses = (const char *const *)c->publish_addresses.items;
     ro.n_publish_addresses = c->publish_addresses.len;

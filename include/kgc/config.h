@@ -70,6 +70,13 @@ struct kgc_config {
     long long gatewayclass_workers;
     long long gateway_workers;
     long long httproute_workers;
+    long long grpcroute_workers;
+    long long kongplugin_workers;
+    long long backendtlspolicy_workers;
+    long long listenerset_workers;
+    long long tlsroute_workers;
+    long long tcproute_workers;
+    long long udproute_workers;
     char *publish_service;                       /* NS/NAME of the Kong proxy Service */
     struct kgc_config_strlist publish_addresses; /* override the Service's addresses */
     bool requeue_on_kong_ready;

@@ -113,7 +113,7 @@ check "values.yaml: every key has a comment" awk '
 if render default; then
     check "default: replicas 2" py default 'workload()["spec"]["replicas"] == 2'
     check "default: --leader-elect with 2 replicas" py default '"--leader-elect" in args()'
-    check "default: worker counts 1/4/4" py default '{"--gatewayclass-workers=1","--gateway-workers=4","--httproute-workers=4"} <= set(args())'
+    check "default: worker counts 1/4/4 and the others' defaults" py default '{"--gatewayclass-workers=1","--gateway-workers=4","--httproute-workers=4","--grpcroute-workers=2","--kongplugin-workers=1","--backendtlspolicy-workers=1","--listenerset-workers=1","--tlsroute-workers=1","--tcproute-workers=1","--udproute-workers=1"} <= set(args())'
     check "default: --http-listen :10254, debug on loopback" py default '"--http-listen=:10254" in args() and "--debug-listen=127.0.0.1:10256" in args()'
     check "default: --listener-cache-dir and its mount" py default '"--listener-cache-dir=/var/lib/kgc/listeners" in args() and any(m["mountPath"] == "/var/lib/kgc/listeners" for m in ctr()["volumeMounts"])'
     check "default: a Deployment with an emptyDir, no StatefulSet, no PVC" py default 'kind("Deployment") and not kind("StatefulSet") and vols() == [{"name": "listener-cache", "emptyDir": {}}] and not kind("PersistentVolumeClaim")'
@@ -151,7 +151,7 @@ fi
 
 # --- persistence: a StatefulSet, one claim per pod, any replica count -------------------------
 if render persistence -f "$VALS/persistence.yaml"; then
-    check "persistence: worker counts reach the args" py persistence '{"--gatewayclass-workers=2","--gateway-workers=7","--httproute-workers=9"} <= set(args())'
+    check "persistence: worker counts reach the args" py persistence '{"--gatewayclass-workers=2","--gateway-workers=7","--httproute-workers=9","--grpcroute-workers=3","--tcproute-workers=5"} <= set(args())'
     check "persistence: a StatefulSet of 3 replicas with --leader-elect, no Deployment, no shared PVC" py persistence 'one("StatefulSet")["spec"]["replicas"] == 3 and "--leader-elect" in args() and not kind("Deployment") and not kind("PersistentVolumeClaim")'
     check "persistence: volumeClaimTemplates listener-cache with size, class, access modes" py persistence '(lambda t: len(t) == 1 and t[0]["metadata"]["name"] == "listener-cache" and t[0]["spec"]["resources"]["requests"]["storage"] == "128Mi" and t[0]["spec"]["storageClassName"] == "fast" and t[0]["spec"]["accessModes"] == ["ReadWriteOnce"])(one("StatefulSet")["spec"]["volumeClaimTemplates"])'
     check "persistence: the cache mount is the claim template (no pod volume of that name)" py persistence 'any(m["name"] == "listener-cache" and m["mountPath"] == "/var/lib/kgc/listeners" for m in ctr()["volumeMounts"]) and not any(v["name"] == "listener-cache" for v in pod().get("volumes", []))'

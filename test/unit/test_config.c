@@ -207,6 +207,13 @@ static void test_defaults_equal_the_modules_defaults(void **state)
     assert_int_equal(p.cfg.gatewayclass_workers, rc.workers[KGC_RECONCILE_GATEWAYCLASS]);
     assert_int_equal(p.cfg.gateway_workers, rc.workers[KGC_RECONCILE_GATEWAY]);
     assert_int_equal(p.cfg.httproute_workers, rc.workers[KGC_RECONCILE_HTTPROUTE]);
+    assert_int_equal(p.cfg.grpcroute_workers, rc.workers[KGC_RECONCILE_GRPCROUTE]);
+    assert_int_equal(p.cfg.kongplugin_workers, rc.workers[KGC_RECONCILE_KONGPLUGIN]);
+    assert_int_equal(p.cfg.backendtlspolicy_workers, rc.workers[KGC_RECONCILE_BACKENDTLSPOLICY]);
+    assert_int_equal(p.cfg.listenerset_workers, rc.workers[KGC_RECONCILE_LISTENERSET]);
+    assert_int_equal(p.cfg.tlsroute_workers, rc.workers[KGC_RECONCILE_TLSROUTE]);
+    assert_int_equal(p.cfg.tcproute_workers, rc.workers[KGC_RECONCILE_TCPROUTE]);
+    assert_int_equal(p.cfg.udproute_workers, rc.workers[KGC_RECONCILE_UDPROUTE]);
     assert_true(p.cfg.requeue_on_kong_ready == rc.requeue_on_kong_ready);
     assert_true(p.cfg.queue_base_delay_ns == rc.rate_limit.base_delay_ns);
     kgc_config_free(&p.cfg);

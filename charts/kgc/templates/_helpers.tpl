@@ -59,6 +59,13 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - --gatewayclass-workers={{ .Values.workers.gatewayClass }}
 - --gateway-workers={{ .Values.workers.gateway }}
 - --httproute-workers={{ .Values.workers.httpRoute }}
+- --grpcroute-workers={{ .Values.workers.grpcRoute }}
+- --kongplugin-workers={{ .Values.workers.kongPlugin }}
+- --backendtlspolicy-workers={{ .Values.workers.backendTLSPolicy }}
+- --listenerset-workers={{ .Values.workers.listenerSet }}
+- --tlsroute-workers={{ .Values.workers.tlsRoute }}
+- --tcproute-workers={{ .Values.workers.tcpRoute }}
+- --udproute-workers={{ .Values.workers.udpRoute }}
 {{- range .Values.kong.adminUrls }}
 - --kong-admin-url={{ . }}
 {{- end }}
