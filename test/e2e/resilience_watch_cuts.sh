@@ -209,8 +209,11 @@ for plural, path in KINDS.items():
         extra = sorted(set(got) - set(want))[:3]
         stale = sorted(x for x in set(want) & set(got) if want[x] != got[x])[:3]
         bad.append(f'{plural}: missing {miss} extra {extra} stale {[(x, got[x], want[x]) for x in stale]}')
-# Kong's plugin kinds and ListenerSet are optional (no CRD here): present, and empty
-extra = {p for p in set(dump) - set(KINDS) if p not in ('kongplugins', 'kongclusterplugins', 'listenersets') or dump[p]}
+# Kong's plugin kinds, ListenerSet and the stream route kinds are optional (no CRD here):
+# present, and empty
+extra = {p for p in set(dump) - set(KINDS)
+         if p not in ('kongplugins', 'kongclusterplugins', 'listenersets', 'tlsroutes', 'tcproutes',
+                      'udproutes') or dump[p]}
 if extra:
     bad.append(f'unexpected kinds {sorted(extra)}')
 routes, rbad = route_problems(k, 'demo')
