@@ -1537,6 +1537,9 @@ int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_t
     if (!c->oom)
         rerank(st, all);
     struct kgc_base_buf wbuf = {0};
+    /* the writer reads the ranking's size (traditional: created_at = n - priority + 1,
+     * writer.c): borrowed for the writing as for the limits below */
+    c->kroutes = st->ranked;
     for (size_t i = 0; i < st->order.n && !c->oom; i++) {
         struct entry *e = st->order.v[i];
         for (size_t f = 0; f < e->n_frags && !c->oom; f++) {
