@@ -610,6 +610,12 @@ json_object *kgc_api_to_json(const struct kgc_api_obj *obj);
 /* Takes one more reference; returns obj. Safe from any thread. NULL is allowed (returns NULL). */
 const struct kgc_api_obj *kgc_api_obj_ref(const struct kgc_api_obj *obj);
 
+/* Both NULL or equal strings. */
+bool kgc_api_str_equal(const char *a, const char *b);
+/* The same key/value pairs in the same order (labels, annotations as parsed). */
+bool kgc_api_kvs_equal(const struct kgc_api_kv *a, uint32_t na, const struct kgc_api_kv *b,
+                       uint32_t nb);
+
 /* Drops one reference, freeing the object with the last one. NULL is allowed. */
 void kgc_api_obj_unref(const struct kgc_api_obj *obj);
 

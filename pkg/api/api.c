@@ -511,3 +511,19 @@ void api_secret_prep_free(struct api_secret_prep *prep)
     }
     memset(prep, 0, sizeof(*prep));
 }
+
+bool kgc_api_str_equal(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+bool kgc_api_kvs_equal(const struct kgc_api_kv *a, uint32_t na, const struct kgc_api_kv *b,
+                       uint32_t nb)
+{
+    if (na != nb)
+        return false;
+    for (uint32_t i = 0; i < na; i++)
+        if (!kgc_api_str_equal(a[i].key, b[i].key) || !kgc_api_str_equal(a[i].value, b[i].value))
+            return false;
+    return true;
+}

@@ -336,22 +336,6 @@ static bool is_publish_service(const struct kgc_reconcile *r, const struct kgc_a
 static void forget_written(struct kgc_reconcile *r, enum kgc_reconcile_controller c,
                            const char *key);
 
-static bool same_str(const char *a, const char *b)
-{
-    return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-static bool same_kvs(const struct kgc_api_kv *a, uint32_t na, const struct kgc_api_kv *b,
-                     uint32_t nb)
-{
-    if (na != nb)
-        return false;
-    for (uint32_t i = 0; i < na; i++)
-        if (!same_str(a[i].key, b[i].key) || !same_str(a[i].value, b[i].value))
-            return false;
-    return true;
-}
-
 /* An update of a Gateway API object that keeps its generation (the API server raises it on
  * every change outside metadata and status), labels, annotations and deletion timestamp: a
  * status write (kgc's own, mostly). No status computation reads a Gateway's status (only its own
@@ -363,9 +347,9 @@ static bool status_only(const struct kgc_api_obj *old_obj, const struct kgc_api_
         return false;
     const struct kgc_api_meta *a = &old_obj->meta, *b = &new_obj->meta;
     return a->generation > 0 && a->generation == b->generation &&
-           same_str(a->deletion_timestamp, b->deletion_timestamp) &&
-           same_kvs(a->labels, a->n_labels, b->labels, b->n_labels) &&
-           same_kvs(a->annotations, a->n_annotations, b->annotations, b->n_annotations);
+           kgc_api_str_equal(a->deletion_timestamp, b->deletion_timestamp) &&
+           kgc_api_kvs_equal(a->labels, a->n_labels, b->labels, b->n_labels) &&
+           kgc_api_kvs_equal(a->annotations, a->n_annotations, b->annotations, b->n_annotations);
 }
 
 /* A route update that changes only what no other object's status reads: status_only, and the

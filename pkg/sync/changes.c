@@ -3,22 +3,6 @@
 
 #include <string.h>
 
-static bool same_str(const char *a, const char *b)
-{
-    return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-static bool same_kvs(const struct kgc_api_kv *a, uint32_t na, const struct kgc_api_kv *b,
-                     uint32_t nb)
-{
-    if (na != nb)
-        return false;
-    for (uint32_t i = 0; i < na; i++)
-        if (!same_str(a[i].key, b[i].key) || !same_str(a[i].value, b[i].value))
-            return false;
-    return true;
-}
-
 /* For a custom resource with the status subresource, the API server raises metadata.generation
  * on every change outside metadata and status; an update that keeps the generation, the labels,
  * the annotations and the deletion timestamp is a status write (kgc's own, mostly), which the
@@ -35,7 +19,8 @@ bool kgc_sync_change_is_status_only(enum kgc_api_kind kind, const struct kgc_api
         if (!x || !y)
             return (!x || !x->has_ca_crt) && (!y || !y->has_ca_crt);
         return x->has_ca_crt == y->has_ca_crt && x->ca_valid == y->ca_valid &&
-               same_str(x->ca_crt, y->ca_crt) && same_str(x->ca_problem, y->ca_problem);
+               kgc_api_str_equal(x->ca_crt, y->ca_crt) &&
+               kgc_api_str_equal(x->ca_problem, y->ca_problem);
     }
     bool crd = kind == KGC_API_GATEWAYCLASS || kind == KGC_API_GATEWAY ||
                kind == KGC_API_HTTPROUTE || kind == KGC_API_GRPCROUTE ||
@@ -45,7 +30,7 @@ bool kgc_sync_change_is_status_only(enum kgc_api_kind kind, const struct kgc_api
     const struct kgc_api_meta *a = old_obj ? &old_obj->meta : NULL;
     const struct kgc_api_meta *b = new_obj ? &new_obj->meta : NULL;
     return crd && a && b && a->generation > 0 && a->generation == b->generation &&
-           same_str(a->deletion_timestamp, b->deletion_timestamp) &&
-           same_kvs(a->labels, a->n_labels, b->labels, b->n_labels) &&
-           same_kvs(a->annotations, a->n_annotations, b->annotations, b->n_annotations);
+           kgc_api_str_equal(a->deletion_timestamp, b->deletion_timestamp) &&
+           kgc_api_kvs_equal(a->labels, a->n_labels, b->labels, b->n_labels) &&
+           kgc_api_kvs_equal(a->annotations, a->n_annotations, b->annotations, b->n_annotations);
 }
