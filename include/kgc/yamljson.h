@@ -5,7 +5,7 @@
  * internal/dataplane/kongstate/plugin.go:301-308) tries JSON first, then sigs.k8s.io/yaml
  * v1.5.0, which decodes with go.yaml.in/yaml/v2 v2.4.2 (go.mod:66,90) and converts the result to
  * JSON. Plain scalars resolve as that decoder's resolve.go does (YAML 1.1; yaml/go-yaml tag
- * v2.4.2, resolve.go:34-47 and 112-190):
+ * v2.4.2, resolve.go:32-48 (the table) and 86-196 (resolve)):
  *   - null: "", "~", null, Null, NULL;
  *   - booleans: y Y yes Yes YES true True TRUE on On ON / n N no No NO false False FALSE off Off
  * OFF;
