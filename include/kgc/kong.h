@@ -292,6 +292,11 @@ int kgc_kong_client_get_status(struct kgc_kong_client *c, char hash[KGC_KONG_HAS
  * or a network error as kgc_kong_client_get_root (out is then zeroed). */
 int kgc_kong_push_config(struct kgc_kong_client *c, const char *config_text, size_t len,
                          struct kgc_kong_push_result *out, struct kgc_err *err);
+/* As kgc_kong_push_config(), with the text's kgc_kong_config_hash() known to the caller (copied
+ * into out->hash rather than computed again: ~1.7 ns per byte, per instance and push). */
+int kgc_kong_push_config_hashed(struct kgc_kong_client *c, const char *config_text, size_t len,
+                                const char *hash, struct kgc_kong_push_result *out,
+                                struct kgc_err *err);
 
 /* ---------------------------------------------------------------------------------------------
  * Discovery from EndpointSlices (pure: the informer wiring feeds it).

@@ -257,6 +257,10 @@ struct kgc_sync_stats {
     uint64_t problems;               /* gauge: translator problems of the last translation */
     uint64_t route_kong_limitations; /* gauge: HTTPRoutes whose last verdict carries a
                                         konghq.com/KongLimitation condition */
+    /* KGC_SYNC_CHANGE_PROGRAMMED: announced, and not announced because nothing the Gateways'
+     * Programmed answers read had changed since the last announcement (a route change) */
+    uint64_t programmed_announced;
+    uint64_t programmed_unchanged;
 };
 
 void kgc_sync_stats(struct kgc_sync *s, struct kgc_sync_stats *out);

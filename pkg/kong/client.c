@@ -554,6 +554,13 @@ uint64_t kgc_kong_push_timeout_ms(uint64_t base_ms, uint64_t ms_per_mib, size_t 
 int kgc_kong_push_config(struct kgc_kong_client *c, const char *config_text, size_t len,
                          struct kgc_kong_push_result *out, struct kgc_err *err)
 {
+    return kgc_kong_push_config_hashed(c, config_text, len, NULL, out, err);
+}
+
+int kgc_kong_push_config_hashed(struct kgc_kong_client *c, const char *config_text, size_t len,
+                                const char *hash, struct kgc_kong_push_result *out,
+                                struct kgc_err *err)
+{
     memset(out, 0, sizeof(*out));
     if (len > (size_t)INT32_MAX)
         return kgc_err_set(err, KGC_E2BIG, "POST /config: configuration of %zu bytes", len);
@@ -579,7 +586,10 @@ int kgc_kong_push_config(struct kgc_kong_client *c, const char *config_text, siz
         rc = kgc_kong_parse_push_reply(status, r.body.text.s, r.body.text.len,
                                        r.retry_after[0] ? r.retry_after : NULL, out, err);
     if (rc == 0) {
-        kgc_kong_config_hash(config_text, len, out->hash);
+        if (hash)
+            snprintf(out->hash, sizeof(out->hash), "%s", hash);
+        else
+            kgc_kong_config_hash(config_text, len, out->hash);
         out->sent_ns = c->prog.sent_ns;
     }
     kgc_base_buf_free(&r.body.text);

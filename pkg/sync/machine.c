@@ -69,9 +69,77 @@ void kgc_sync_blob_set(struct kgc_sync_blob **slot, struct kgc_sync_blob *b)
     kgc_sync_blob_unref(old);
 }
 
+static int gwref_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct kgc_sync_gwref *)a)->key, ((const struct kgc_sync_gwref *)b)->key);
+}
+
+/* splitmix64's finaliser: spreads every input bit over the result */
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static uint64_t str64(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return h;
+}
+
+/* one entry's share of a set digest: the digest is their sum, so any order gives it */
+static uint64_t gwref_digest(const struct kgc_sync_gwref *g)
+{
+    return mix64(str64(g->key) ^ mix64((uint64_t)g->generation));
+}
+
+static uint64_t set_digest_of(const struct kgc_sync_blob *b)
+{
+    uint64_t d = 0;
+    for (size_t k = 0; k < b->n_gws; k++)
+        d += gwref_digest(&b->gws[k]);
+    return d;
+}
+
+void kgc_sync_blob_seal(struct kgc_sync_blob *b)
+{
+    if (b->n_gws > 1)
+        qsort(b->gws, b->n_gws, sizeof(*b->gws), gwref_cmp);
+    b->n_sorted = b->n_gws;
+    b->set_digest = set_digest_of(b);
+}
+
+uint64_t kgc_sync_blob_set_digest(const struct kgc_sync_blob *b)
+{
+    if (!b)
+        return 0;
+    return b->n_sorted == b->n_gws ? b->set_digest : set_digest_of(b);
+}
+
 bool kgc_sync_blob_has_gateway(const struct kgc_sync_blob *b, const char *key, int64_t gen)
 {
-    for (size_t k = 0; b && k < b->n_gws; k++)
+    if (!b)
+        return false;
+    /* the sorted part: the first entry >= key, then every entry equal to it (a set may hold a
+     * key twice) */
+    size_t lo = 0, hi = b->n_sorted <= b->n_gws ? b->n_sorted : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(b->gws[mid].key, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < b->n_sorted && strcmp(b->gws[lo].key, key) == 0; lo++)
+        if (b->gws[lo].generation >= gen)
+            return true;
+    /* what was added after the last seal */
+    for (size_t k = b->n_sorted; k < b->n_gws; k++)
         if (strcmp(b->gws[k].key, key) == 0 && b->gws[k].generation >= gen)
             return true;
     return false;
@@ -562,4 +630,23 @@ bool kgc_sync_machine_programmed(const struct kgc_sync_machine *m, const char *k
     if (!carried && why && why_size)
         snprintf(why, why_size, "no ready Kong instance to configure");
     return carried;
+}
+
+uint64_t kgc_sync_machine_programmed_fp(const struct kgc_sync_machine *m)
+{
+    /* each part mixed into the running value in order: the instance list's order is stable */
+    uint64_t h = mix64(m->leader ? 1 : 2);
+    for (const struct kgc_sync_inst *i = m->insts; i; i = i->next) {
+        unsigned flags = (i->removed ? 1u : 0u) | (i->ready ? 2u : 0u) |
+                         (i->attempts > 0 ? 4u : 0u) | (i->rejected_hash[0] ? 8u : 0u) |
+                         (i->accepted ? 16u : 0u) | (i->carried ? 32u : 0u);
+        h = mix64(h ^ str64(i->url));
+        h = mix64(h ^ flags);
+        h = mix64(h ^ kgc_sync_blob_set_digest(i->accepted));
+        h = mix64(h ^ kgc_sync_blob_set_digest(i->carried));
+    }
+    h = mix64(h ^ (m->restored ? 3 : 4));
+    h = mix64(h ^ kgc_sync_blob_set_digest(m->restored));
+    h = mix64(h ^ (m->cur ? 5 : 6));
+    return mix64(h ^ kgc_sync_blob_set_digest(m->cur));
 }

@@ -67,6 +67,7 @@ static struct kgc_sync_blob *parse_accepted(const char *rec, size_t len)
         kgc_sync_blob_unref(b);
         return NULL;
     }
+    kgc_sync_blob_seal(b);
     return b;
 }
 

@@ -35,6 +35,18 @@ void kgc_sync_announce_object(struct kgc_sync *s, enum kgc_sync_change_what what
 
 void kgc_sync_announce_programmed(struct kgc_sync *s)
 {
+    pthread_mutex_lock(&s->mu);
+    uint64_t fp = kgc_sync_machine_programmed_fp(&s->m);
+    bool same = s->announced_fp_set && s->announced_fp == fp;
+    s->announced_fp = fp;
+    s->announced_fp_set = true;
+    if (same)
+        s->stats.programmed_unchanged++;
+    else
+        s->stats.programmed_announced++;
+    pthread_mutex_unlock(&s->mu);
+    if (same)
+        return;
     struct kgc_sync_change ch = {.what = KGC_SYNC_CHANGE_PROGRAMMED};
     announce(s, &ch);
 }
@@ -156,7 +168,8 @@ static void push_run(struct kgc_sync *s, struct kgc_sync_job *j)
     }
     uint64_t t0 = kgc_clock_now(s->clock);
     if (j->rc == 0)
-        j->rc = kgc_kong_push_config(i->client, j->blob->text, j->blob->len, &j->r, &j->err);
+        j->rc = kgc_kong_push_config_hashed(i->client, j->blob->text, j->blob->len, j->blob->hash,
+                                            &j->r, &j->err);
     j->done_ns = kgc_clock_now(s->clock);
     j->took = j->done_ns - t0;
     /* the client's time is the real monotonic clock: usable unless the syncer's is fake */

@@ -46,6 +46,10 @@ struct kgc_sync_blob {
     uint64_t mark_ns;
     struct kgc_sync_gwref *gws;
     size_t n_gws, cap_gws;
+    /* kgc_sync_blob_seal(): gws[0..n_sorted-1] are sorted by key (searched by bisection), and
+     * set_digest is the set's digest while n_sorted == n_gws (kgc_sync_blob_set_digest()) */
+    size_t n_sorted;
+    uint64_t set_digest;
 };
 
 /* A blob with one reference, hash copied (at most KGC_KONG_HASH_LEN bytes), no text, no
@@ -56,8 +60,14 @@ int kgc_sync_blob_add_gateway(struct kgc_sync_blob *b, const char *key, int64_t 
 struct kgc_sync_blob *kgc_sync_blob_ref(struct kgc_sync_blob *b);             /* NULL-safe */
 void kgc_sync_blob_unref(struct kgc_sync_blob *b);                            /* NULL-safe */
 void kgc_sync_blob_set(struct kgc_sync_blob **slot, struct kgc_sync_blob *b); /* new reference */
+/* Sorts b's set and keeps its digest (before b is shared): lookups search the sorted part by
+ * bisection and what was added after the last seal linearly. */
+void kgc_sync_blob_seal(struct kgc_sync_blob *b);
 /* Whether b's Gateway set holds key at generation gen or newer (b may be NULL). */
 bool kgc_sync_blob_has_gateway(const struct kgc_sync_blob *b, const char *key, int64_t gen);
+/* A digest of b's set (keys and generations, in any order; 0 for NULL): two blobs with equal
+ * digests answer every kgc_sync_blob_has_gateway() alike (but for a 2^-64 collision). */
+uint64_t kgc_sync_blob_set_digest(const struct kgc_sync_blob *b);
 /* The configuration_hash Kong reports once it holds b. */
 const char *kgc_sync_blob_kong_hash(const struct kgc_sync_blob *b);
 
@@ -223,6 +233,10 @@ bool kgc_sync_machine_wants_push(const struct kgc_sync_machine *m, const struct 
 /* The status hook's answer for Gateway key at generation gen (kgc_sync_gateway_programmed()). */
 bool kgc_sync_machine_programmed(const struct kgc_sync_machine *m, const char *key, int64_t gen,
                                  char *why, size_t why_size);
+/* A digest of everything programmed(), kgc_sync_push_expected() and kgc_sync_plugin_status()
+ * read from m: the leader flag; per instance its url, removed, ready, whether it failed or
+ * rejected its last push, and its accepted and carried sets; the restored set; cur's set. */
+uint64_t kgc_sync_machine_programmed_fp(const struct kgc_sync_machine *m);
 /* The delay before the next push after `attempts` failures in a row: 100 ms doubling, 30 s cap. */
 uint64_t kgc_sync_backoff_ns(unsigned attempts);
 
@@ -341,12 +355,20 @@ struct kgc_sync {
     /* syncer thread: the routes walked before the last translation, judged (route verdicts)
      * once its pushes are handed out or before the next translation */
     struct kgc_sync_rwalk *pending_rw;
+    /* guarded by mu: the machine's kgc_sync_machine_programmed_fp() at the last
+     * KGC_SYNC_CHANGE_PROGRAMMED announcement (announced_fp_set: there was one) */
+    uint64_t announced_fp;
+    bool announced_fp_set;
 };
 
 /* sync.c */
 void kgc_sync_announce_object(struct kgc_sync *s, enum kgc_sync_change_what what,
                               enum kgc_api_kind kind, const char *ns, const char *name,
                               const char *message);
+/* Announces KGC_SYNC_CHANGE_PROGRAMMED unless nothing kgc_sync_gateway_programmed(),
+ * kgc_sync_push_expected() and kgc_sync_plugin_status() read from the machine changed since the
+ * last announcement (kgc_sync_machine_programmed_fp()): a single route change is pushed without
+ * waking every Gateway's reconcile. Takes mu. */
 void kgc_sync_announce_programmed(struct kgc_sync *s);
 
 /* build.c: translates the cache into a new current configuration (syncer thread, mu not held;

@@ -7,7 +7,8 @@
 # change") and the histogram's count from /metrics. Prints a table; asserts nothing.
 #
 # Knobs: BUILD, BENCH_QUICK=1 (100 Gateways, 1,000 routes), LAT_GATEWAYS (1000), LAT_ROUTES
-# (10000), LAT_CHANGES (10), LAT_INTERVAL_MS (1500), LAT_KONGS (1), LAT_KGC_ARGS.
+# (10000), LAT_CHANGES (10), LAT_INTERVAL_MS (1500), LAT_KONGS (1), LAT_KGC_ARGS, LAT_IDLE_MS (5000:
+# kgc's idle CPU rate is measured that long before the changes, and taken off their CPU).
 source "$(dirname "$0")/lib.sh"
 
 if [[ $QUICK == 1 ]]; then
@@ -55,9 +56,17 @@ if ! grep -q -- '--sync-incremental=false' <<<"${EXTRA[*]}"; then
 fi
 before=$(grep -c 'every ready instance holds the change' "$d/kgc.log")
 printf '%s\n' "${KURLS[@]}" >"$d/kongs.txt"
+# kgc's CPU (every thread, ms) while idle for IDLE_MS (probes, timers), then during the changes
+IDLE_MS=${LAT_IDLE_MS:-5000}
+kgc_cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14 + $15) * 1000 / hz}' \
+    "/proc/$KGC_PID/stat"; }
+c0=$(kgc_cpu_ms) t0=$(now_ms)
+sleep "$(awk -v m="$IDLE_MS" 'BEGIN{print m / 1000}')"
+c1=$(kgc_cpu_ms) t1=$(now_ms)
 "$LOAD" latency --api "$API" --kongs "$d/kongs.txt" --gateways "$G" --routes "$R" \
     --namespaces $(((G + 9) / 10)) --changes "$C" --interval-ms "$I" --timeout-s 60 >"$d/lat.out"
 sleep 1
+c2=$(kgc_cpu_ms) t2=$(now_ms)
 grep '^change=' "$d/lat.out" | sed 's/^/  /'
 # kgc's share: the changes measured during the run (log lines after the set-up's)
 grep 'every ready instance holds the change' "$d/kgc.log" | tail -n +$((before + 1)) |
@@ -77,6 +86,10 @@ printf '%-22s %8s %8s %8s %8s\n' "PATCH→every Kong" "$(kv changes "$d/lat.out"
 printf '%-22s %8s %8s %8s %8s\n' "kgc event→last push" "$kn" "$(kq 0.5)" "$(kq 0.99)" "$(kq 1)"
 echo "kgc_change_to_push_seconds on /metrics (whole run, set-up included): count=$hcount sum=$hsum"
 echo "kgc CPU over the whole run: ${cpu:-?} ticks; missed changes: $(kv missed "$d/lat.out")"
+awk -v c0="$c0" -v c1="$c1" -v c2="$c2" -v t0="$t0" -v t1="$t1" -v t2="$t2" -v n="$C" 'BEGIN{
+    idle = (c1 - c0) / (t1 - t0); raw = (c2 - c1) / n; net = (c2 - c1 - idle * (t2 - t1)) / n
+    printf "kgc CPU per change (every thread): %.1f ms during the changes, %.1f ms net of the idle rate (%.2f ms/s over %d ms idle)\n", raw, net, idle * 1000, t1 - t0
+    printf "goal: CPU per single-route change <= 10 ms: %s\n", (net <= 10 ? "met" : "NOT met") }'
 p99=$(kv p99_ms "$d/lat.out")
 kp99=$(kq 0.99)
 awk -v e="${p99:-1e9}" -v k="${kp99:-1e9}" 'BEGIN{
