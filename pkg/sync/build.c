@@ -328,7 +328,7 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh, bool upkeep)
     pthread_mutex_unlock(&s->mu);
     kgc_sync_exclude_prune(s);
     /* the routes, before the translator reads them */
-    struct kgc_sync_rwalk *rw = kgc_sync_verdicts_walk(s);
+    struct kgc_sync_rwalk *rw = kgc_sync_verdicts_walk_changes(s, &changes);
     struct kgc_listenercache_view view = {0};
     if (s->lc)
         kgc_listenercache_view(s->lc, &view);

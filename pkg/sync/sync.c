@@ -531,8 +531,8 @@ static void upkeep(struct kgc_sync *s, enum kgc_api_kind kind, const struct kgc_
     pthread_mutex_unlock(&s->mu);
 }
 
-static void on_object_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
-                             const struct kgc_api_obj *new_obj, void *ctx)
+void kgc_sync_on_object_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
+                               const struct kgc_api_obj *new_obj, void *ctx)
 {
     if (kgc_sync_change_is_status_only(kind, old_obj, new_obj)) {
         /* a status write (kgc's own, mostly): the configuration cannot change. The incremental
@@ -559,7 +559,7 @@ static void on_object_change(enum kgc_api_kind kind, const struct kgc_api_obj *o
 int kgc_sync_watch_cache(struct kgc_sync *s, struct kgc_cache *cache)
 {
     for (int k = 0; k < KGC_API_KIND_COUNT; k++) {
-        int rc = kgc_cache_add_handler(cache, (enum kgc_api_kind)k, on_object_change, s);
+        int rc = kgc_cache_add_handler(cache, (enum kgc_api_kind)k, kgc_sync_on_object_change, s);
         if (rc)
             return rc;
     }

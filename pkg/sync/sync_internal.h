@@ -337,6 +337,8 @@ struct kgc_sync {
     /* "ns/name" → struct kgc_sync_rverdict (verdicts.c): every HTTPRoute the last translation
      * judged, at the generation it had then (replaced whole by the syncer thread) */
     struct kgc_strmap verdicts;
+    bool verdicts_complete; /* syncer thread: verdicts holds a whole walk's record (kept up by
+                               partial walks since) */
     uint64_t translated_wall_ms;
     char last_rejection[KGC_SYNC_MSG_MAX];
     struct kgc_sync_broken *broken;
@@ -362,6 +364,10 @@ struct kgc_sync {
 };
 
 /* sync.c */
+/* The cache handler kgc_sync_watch_cache() installs for every kind (ctx = the syncer): records
+ * what changed and marks the syncer dirty (a status-only change only lists the route). */
+void kgc_sync_on_object_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
+                               const struct kgc_api_obj *new_obj, void *ctx);
 void kgc_sync_announce_object(struct kgc_sync *s, enum kgc_sync_change_what what,
                               enum kgc_api_kind kind, const char *ns, const char *name,
                               const char *message);
@@ -402,6 +408,10 @@ void kgc_sync_broken_free(struct kgc_sync_broken *b);
 /* verdicts.c */
 struct kgc_sync_rwalk; /* the routes walked before a translation */
 struct kgc_sync_rwalk *kgc_sync_verdicts_walk(struct kgc_sync *s);
+/* The routes changes c names (deleted ones as gone), when the map holds a whole walk's record and
+ * c is not "everything"; else kgc_sync_verdicts_walk(). Syncer thread, mu not held. */
+struct kgc_sync_rwalk *kgc_sync_verdicts_walk_changes(struct kgc_sync *s,
+                                                      const struct kgc_sync_changes *c);
 /* Judges the walked routes after the translation, makes them the map, announces the new or
  * changed ones (mu not held). Takes w. */
 void kgc_sync_verdicts_record(struct kgc_sync *s, struct kgc_sync_rwalk *w);

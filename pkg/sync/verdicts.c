@@ -4,7 +4,14 @@
  * so it must not be written before the translator judged that version of the route: the routes
  * are walked before each translation (so none is recorded at a generation newer than what was
  * translated), judged after it, and every route whose entry is new or changed is announced so
- * that its status is computed again. Only the syncer thread changes the map (under mu). */
+ * that its status is computed again. Only the syncer thread changes the map (under mu).
+ *
+ * Once a whole walk was recorded, a translation whose changes are known walks only the routes
+ * those changes name (kgc_sync_verdicts_walk_changes()): no other route's uid or generation can
+ * have moved, and the only other verdicts that can move are those of routes with problems or
+ * Kong rejections before or after the translation (every other route's verdict is "no
+ * objection"), which the record judges again. A route change at 10k routes costs a few map
+ * entries instead of a sorted walk and a new map of every route. */
 #include "sync_internal.h"
 
 #include "kgc/log.h"
@@ -19,6 +26,7 @@ struct kgc_sync_rverdict {
     uint64_t uid;                  /* kgc_strmap_hash of metadata.uid (0: none) */
     int64_t generation;            /* the generation seen before the translation ran */
     uint64_t verdict;              /* hash of the verdict; 0: no objection */
+    bool limited;                  /* the verdict carries a Kong limitation */
     const struct kgc_api_obj *obj; /* while being built only (a reference) */
     enum kgc_api_kind kind;        /* a route kind (kgc_api_is_route_kind) */
     char key[];                    /* the map's key: verdict_key() */
@@ -44,7 +52,20 @@ static const char *key_prefix(enum kgc_api_kind kind)
 }
 static bool verdict_key(enum kgc_api_kind kind, const char *key, char *buf, size_t size)
 {
-    int n = snprintf(buf, size, "%s%s", key_prefix(kind), key);
+    const char *pre = key_prefix(kind);
+    size_t pl = strlen(pre), kl = strlen(key);
+    if (pl + kl >= size)
+        return false;
+    memcpy(buf, pre, pl);
+    memcpy(buf + pl, key, kl + 1);
+    return true;
+}
+
+/* The key of route kind ns/name (ns "" for none). */
+static bool verdict_key_of(enum kgc_api_kind kind, const char *ns, const char *name, char *buf,
+                           size_t size)
+{
+    int n = snprintf(buf, size, "%s%s/%s", key_prefix(kind), ns ? ns : "", name ? name : "");
     return n >= 0 && (size_t)n < size;
 }
 
@@ -58,21 +79,32 @@ struct kgc_sync_rwalk {
     struct kgc_sync_rverdict **v;
     size_t n, cap;
     bool oom;
+    /* kgc_sync_verdicts_walk_changes(): only the changed routes were walked; gone: the keys of
+     * changed routes no longer in the cache */
+    bool partial;
+    char **gone;
+    size_t n_gone, cap_gone;
 };
 
-/* The verdict on route from the last translation and from Kong's rejections (syncer thread, or
- * mu held: only the syncer thread changes last_out and the broken list). */
-static void verdict_of(struct kgc_sync *s, const struct kgc_api_httproute *route,
+/* The verdict on route kind ns/name from the last translation and from Kong's rejections (syncer
+ * thread, or mu held: only the syncer thread changes last_out and the broken list). The verdict
+ * reads nothing of a route but its kind and names (kgc_translate_route_verdict()). */
+static void verdict_of(struct kgc_sync *s, enum kgc_api_kind kind, const char *ns, const char *name,
                        struct kgc_status_route_verdict *v)
 {
     memset(v, 0, sizeof(*v));
-    const char *ns = route->obj.meta.namespace ? route->obj.meta.namespace : "";
-    if (s->have_out)
-        kgc_translate_route_verdict(&s->last_out, route, v);
+    ns = ns ? ns : "";
+    if (s->have_out) {
+        struct kgc_api_httproute r;
+        memset(&r, 0, sizeof(r));
+        r.obj.kind = kind;
+        r.obj.meta.namespace = ns;
+        r.obj.meta.name = name;
+        kgc_translate_route_verdict(&s->last_out, &r, v);
+    }
     for (size_t i = 0; i < s->n_broken; i++) {
         const struct kgc_sync_broken *b = &s->broken[i];
-        if (b->kind == route->obj.kind && strcmp(b->ns, ns) == 0 &&
-            strcmp(b->name, route->obj.meta.name) == 0) {
+        if (b->kind == kind && strcmp(b->ns, ns) == 0 && strcmp(b->name, name) == 0) {
             v->accepted_reason = KGC_STATUS_R_UNSUPPORTED_VALUE;
             snprintf(v->accepted_message, sizeof(v->accepted_message), "%s", b->message);
             break;
@@ -80,24 +112,26 @@ static void verdict_of(struct kgc_sync *s, const struct kgc_api_httproute *route
     }
 }
 
-/* A hash of the verdict on route; 0 when there is no objection (syncer thread). */
-static uint64_t verdict_hash(struct kgc_sync *s, const struct kgc_api_httproute *route)
+/* A hash of the verdict on route kind ns/name; 0 when there is no objection (syncer thread).
+ * *limited: the verdict carries a Kong limitation. */
+static uint64_t verdict_hash(struct kgc_sync *s, enum kgc_api_kind kind, const char *ns,
+                             const char *name, bool *limited)
 {
+    *limited = false;
     size_t n = 0;
     if (s->have_out)
-        kgc_translate_problems_of(&s->last_out, route->obj.kind, route->obj.meta.namespace,
-                                  route->obj.meta.name, &n);
+        kgc_translate_problems_of(&s->last_out, kind, ns, name, &n);
     bool broken = false;
     for (size_t i = 0; i < s->n_broken && !broken; i++)
-        broken = s->broken[i].kind == route->obj.kind &&
-                 strcmp(s->broken[i].name, route->obj.meta.name) == 0;
+        broken = s->broken[i].kind == kind && strcmp(s->broken[i].name, name) == 0;
     if (!n && !broken)
         return 0;
     struct kgc_status_route_verdict v;
-    verdict_of(s, route, &v);
+    verdict_of(s, kind, ns, name, &v);
     if (!v.accepted_reason && !v.partially_invalid[0] && !v.kong_limitation[0] &&
         !v.resolved_refs_reason)
         return 0;
+    *limited = !v.accepted_reason && v.kong_limitation[0];
     char text[4 * KGC_STATUS_MSG_MAX + 96];
     int len = snprintf(
         text, sizeof(text), "%s\n%s\n%s\n%s\n%s\n%s", v.accepted_reason ? v.accepted_reason : "",
@@ -137,6 +171,7 @@ static bool visit_route(const struct kgc_api_obj *obj, void *ctx)
     e->uid = obj->meta.uid ? kgc_strmap_hash(obj->meta.uid, strlen(obj->meta.uid)) : 0;
     e->generation = obj->meta.generation;
     e->verdict = 0;
+    e->limited = false;
     e->obj = kgc_api_obj_ref(obj);
     w->v[w->n++] = e;
     return true;
@@ -164,29 +199,48 @@ static void walk_free(struct kgc_sync_rwalk *w)
     for (size_t i = 0; i < w->n; i++)
         rverdict_free(w->v[i]);
     free(w->v);
+    for (size_t i = 0; i < w->n_gone; i++)
+        free(w->gone[i]);
+    free(w->gone);
     memset(w, 0, sizeof(*w));
 }
 
-/* Whether the verdict on e (its hash already in e->verdict) carries a Kong limitation; logs it
- * once per route generation and verdict: when the last recorded entry differs (syncer thread,
- * the only one that changes s->verdicts, so reading it unlocked is safe). */
-static uint64_t note_limitation(struct kgc_sync *s, const struct kgc_sync_rverdict *e)
+/* Logs e's Kong limitation (e->limited, its hash in e->verdict) once per route generation and
+ * verdict: when the last recorded entry o (NULL: none) differs (syncer thread). */
+static void note_limitation(struct kgc_sync *s, const struct kgc_sync_rverdict *e,
+                            const struct kgc_sync_rverdict *o)
 {
-    const struct kgc_api_httproute *route = kgc_api_as_route(e->obj);
-    if (!route)
-        return 0;
+    if (!e->limited ||
+        (o && o->uid == e->uid && o->generation == e->generation && o->verdict == e->verdict))
+        return;
+    const char *nn = entry_ns_name(e), *slash = strchr(nn, '/');
+    if (!slash)
+        return;
+    char ns[KGC_STATUS_NAME_MAX];
+    snprintf(ns, sizeof(ns), "%.*s", (int)(slash - nn), nn);
     struct kgc_status_route_verdict v;
-    verdict_of(s, route, &v);
-    if (v.accepted_reason || !v.kong_limitation[0])
-        return 0;
-    const struct kgc_sync_rverdict *o = kgc_strmap_get(&s->verdicts, e->key);
-    if (!o || o->uid != e->uid || o->generation != e->generation || o->verdict != e->verdict)
-        kgc_warn(KGC_SYNC_COMPONENT, "Kong cannot serve this route exactly as the Gateway API asks",
-                 KGC_F_STR("kind", kgc_api_kind_info(e->kind)->name),
-                 KGC_F_STR("route", entry_ns_name(e)), KGC_F_INT("generation", e->generation),
-                 KGC_F_STR("condition", KGC_STATUS_KONG_LIMITATION),
-                 KGC_F_STR("message", v.kong_limitation));
-    return 1;
+    verdict_of(s, e->kind, ns, slash + 1, &v);
+    kgc_warn(KGC_SYNC_COMPONENT, "Kong cannot serve this route exactly as the Gateway API asks",
+             KGC_F_STR("kind", kgc_api_kind_info(e->kind)->name), KGC_F_STR("route", nn),
+             KGC_F_INT("generation", e->generation),
+             KGC_F_STR("condition", KGC_STATUS_KONG_LIMITATION),
+             KGC_F_STR("message", v.kong_limitation));
+}
+
+/* Announces that route e's entry is new or changed (mu not held). */
+static void announce_entry(struct kgc_sync *s, const struct kgc_sync_rverdict *e)
+{
+    const char *nn = entry_ns_name(e), *slash = strchr(nn, '/');
+    if (!s->n_subs || !slash)
+        return;
+    char ns[KGC_STATUS_NAME_MAX];
+    snprintf(ns, sizeof(ns), "%.*s", (int)(slash - nn), nn);
+    kgc_sync_announce_object(s, KGC_SYNC_CHANGE_ROUTE_VERDICT, e->kind, ns, slash + 1, NULL);
+}
+
+static bool same_entry(const struct kgc_sync_rverdict *a, const struct kgc_sync_rverdict *b)
+{
+    return a && b && a->uid == b->uid && a->generation == b->generation && a->verdict == b->verdict;
 }
 
 struct kgc_sync_rwalk *kgc_sync_verdicts_walk(struct kgc_sync *s)
@@ -202,6 +256,46 @@ struct kgc_sync_rwalk *kgc_sync_verdicts_walk(struct kgc_sync *s)
     return w;
 }
 
+struct kgc_sync_rwalk *kgc_sync_verdicts_walk_changes(struct kgc_sync *s,
+                                                      const struct kgc_sync_changes *c)
+{
+    if (!s->verdicts_complete || c->everything)
+        return kgc_sync_verdicts_walk(s);
+    struct kgc_sync_rwalk *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    w->partial = true;
+    for (size_t i = 0; i < c->n && !w->oom; i++) {
+        const struct kgc_sync_objchange *ch = &c->v[i];
+        if (!kgc_api_is_route_kind(ch->kind))
+            continue;
+        const struct kgc_api_obj *obj = s->lookup.get(s->lookup.ctx, ch->kind, ch->ns, ch->name);
+        if (obj) {
+            visit_route(obj, w);
+            kgc_api_obj_unref(obj);
+            continue;
+        }
+        char key[2 * KGC_STATUS_NAME_MAX + 8];
+        if (!verdict_key_of(ch->kind, ch->ns, ch->name, key, sizeof(key)))
+            continue;
+        if (w->n_gone == w->cap_gone) {
+            size_t cap = w->cap_gone ? 2 * w->cap_gone : 8;
+            char **g = realloc(w->gone, cap * sizeof(*g));
+            if (!g) {
+                w->oom = true;
+                break;
+            }
+            w->gone = g;
+            w->cap_gone = cap;
+        }
+        if (!(w->gone[w->n_gone] = strdup(key)))
+            w->oom = true;
+        else
+            w->n_gone++;
+    }
+    return w;
+}
+
 void kgc_sync_verdicts_walk_free(struct kgc_sync_rwalk *w)
 {
     if (w)
@@ -209,10 +303,139 @@ void kgc_sync_verdicts_walk_free(struct kgc_sync_rwalk *w)
     free(w);
 }
 
+/* Puts e into the map in place of the entry it had (freed; mu taken). Returns whether the entry
+ * is new or changed. */
+static bool map_replace(struct kgc_sync *s, struct kgc_sync_rverdict *e, bool *oom)
+{
+    void *dup = NULL;
+    pthread_mutex_lock(&s->mu);
+    int rc = kgc_strmap_put(&s->verdicts, e->key, e, &dup);
+    pthread_mutex_unlock(&s->mu);
+    if (rc != 0) {
+        *oom = true;
+        rverdict_free(e);
+        return false;
+    }
+    bool changed = !same_entry(dup, e);
+    rverdict_free(dup);
+    return changed;
+}
+
+/* The record of a partial walk: the walked routes' entries replace theirs, the gone routes'
+ * entries go, and every other route that has or had a problem or a Kong rejection is judged
+ * again in place. */
+static void record_partial(struct kgc_sync *s, struct kgc_sync_rwalk *w)
+{
+    bool oom = false;
+    size_t changed = 0;
+    /* 1. the walked routes */
+    for (size_t i = 0; i < w->n && !oom; i++) {
+        struct kgc_sync_rverdict *e = w->v[i];
+        e->verdict =
+            verdict_hash(s, e->kind, e->obj->meta.namespace, e->obj->meta.name, &e->limited);
+        note_limitation(s, e, kgc_strmap_get(&s->verdicts, e->key));
+        kgc_api_obj_unref(e->obj);
+        e->obj = NULL;
+        w->v[i] = NULL;
+        if (map_replace(s, e, &oom)) { /* e is in the map until this thread replaces it */
+            changed++;
+            announce_entry(s, e);
+        }
+    }
+    /* 2. the routes that are gone */
+    for (size_t i = 0; i < w->n_gone && !oom; i++) {
+        pthread_mutex_lock(&s->mu);
+        struct kgc_sync_rverdict *old = kgc_strmap_remove(&s->verdicts, w->gone[i]);
+        pthread_mutex_unlock(&s->mu);
+        rverdict_free(old);
+    }
+    /* 3. every other entry whose verdict may have moved: it had an objection, or the new
+     * translation or Kong's rejections name it. The set is gathered first (the map changes) */
+    struct kgc_strmap again;
+    kgc_strmap_init(&again);
+    size_t pos = 0;
+    const char *k;
+    void *val;
+    while (!oom && kgc_strmap_next(&s->verdicts, &pos, &k, &val))
+        if (((const struct kgc_sync_rverdict *)val)->verdict &&
+            kgc_strmap_put(&again, k, val, NULL) != 0)
+            oom = true;
+    char key[2 * KGC_STATUS_NAME_MAX + 8];
+    for (size_t i = 0; s->have_out && i < s->last_out.n_problems && !oom; i++) {
+        const struct kgc_translate_problem *p = &s->last_out.problems[i];
+        if (!kgc_api_is_route_kind(p->kind) ||
+            !verdict_key_of(p->kind, p->namespace, p->name, key, sizeof(key)))
+            continue;
+        void *e = kgc_strmap_get(&s->verdicts, key);
+        if (e && kgc_strmap_put(&again, ((struct kgc_sync_rverdict *)e)->key, e, NULL) != 0)
+            oom = true;
+    }
+    for (size_t i = 0; i < s->n_broken && !oom; i++) {
+        const struct kgc_sync_broken *b = &s->broken[i];
+        if (!kgc_api_is_route_kind(b->kind) ||
+            !verdict_key_of(b->kind, b->ns, b->name, key, sizeof(key)))
+            continue;
+        void *e = kgc_strmap_get(&s->verdicts, key);
+        if (e && kgc_strmap_put(&again, ((struct kgc_sync_rverdict *)e)->key, e, NULL) != 0)
+            oom = true;
+    }
+    pos = 0;
+    while (!oom && kgc_strmap_next(&again, &pos, &k, &val)) {
+        struct kgc_sync_rverdict *e = val;
+        const char *nn = entry_ns_name(e), *slash = strchr(nn, '/');
+        if (!slash)
+            continue;
+        char ns[KGC_STATUS_NAME_MAX];
+        snprintf(ns, sizeof(ns), "%.*s", (int)(slash - nn), nn);
+        bool limited = false;
+        uint64_t v = verdict_hash(s, e->kind, ns, slash + 1, &limited);
+        if (v == e->verdict)
+            continue;
+        struct kgc_sync_rverdict o = *e; /* (key not copied: note_limitation reads no key) */
+        pthread_mutex_lock(&s->mu);
+        e->verdict = v;
+        e->limited = limited;
+        pthread_mutex_unlock(&s->mu);
+        note_limitation(s, e, &o);
+        changed++;
+        announce_entry(s, e);
+    }
+    kgc_strmap_destroy(&again);
+    /* the gauge: entries whose verdict carries a Kong limitation */
+    uint64_t limited = 0;
+    pos = 0;
+    while (kgc_strmap_next(&s->verdicts, &pos, &k, &val))
+        limited += ((const struct kgc_sync_rverdict *)val)->limited;
+    pthread_mutex_lock(&s->mu);
+    s->stats.route_kong_limitations = limited;
+    pthread_mutex_unlock(&s->mu);
+    kgc_sync_verdicts_walk_free(w);
+    if (oom) {
+        s->verdicts_complete = false; /* what was missed is caught by the next, whole walk */
+        kgc_error(KGC_SYNC_COMPONENT, "out of memory recording route verdicts");
+    }
+    if (changed)
+        kgc_debug(KGC_SYNC_COMPONENT, "route verdicts recorded",
+                  KGC_F_INT("routes", kgc_strmap_len(&s->verdicts)),
+                  KGC_F_INT("new_or_changed", changed), KGC_F_BOOL("partial", true));
+}
+
 void kgc_sync_verdicts_record(struct kgc_sync *s, struct kgc_sync_rwalk *w)
 {
+    if (!w || w->oom) {
+        s->verdicts_complete = false; /* the next walk is a whole one */
+        if (w && w->partial) {
+            kgc_sync_verdicts_walk_free(w);
+            kgc_error(KGC_SYNC_COMPONENT, "out of memory recording route verdicts");
+            return;
+        }
+    }
     if (!w) {
         kgc_error(KGC_SYNC_COMPONENT, "out of memory recording route verdicts");
+        return;
+    }
+    if (w->partial) {
+        record_partial(s, w);
         return;
     }
     struct kgc_strmap next;
@@ -221,9 +444,12 @@ void kgc_sync_verdicts_record(struct kgc_sync *s, struct kgc_sync_rwalk *w)
     uint64_t limited = 0;
     for (size_t i = 0; i < w->n && !oom; i++) {
         struct kgc_sync_rverdict *e = w->v[i];
-        e->verdict = verdict_hash(s, kgc_api_as_route(e->obj));
-        if (e->verdict)
-            limited += note_limitation(s, e);
+        e->verdict =
+            verdict_hash(s, e->kind, e->obj->meta.namespace, e->obj->meta.name, &e->limited);
+        if (e->limited) {
+            limited++;
+            note_limitation(s, e, kgc_strmap_get(&s->verdicts, e->key));
+        }
         kgc_api_obj_unref(e->obj);
         e->obj = NULL;
         void *dup = NULL;
@@ -245,6 +471,7 @@ void kgc_sync_verdicts_record(struct kgc_sync *s, struct kgc_sync_rwalk *w)
     s->verdicts = next;
     s->stats.route_kong_limitations = limited;
     pthread_mutex_unlock(&s->mu);
+    s->verdicts_complete = true;
     /* only this thread changes the map: reading it unlocked is safe */
     size_t pos = 0, changed = 0;
     const char *k;
@@ -254,12 +481,7 @@ void kgc_sync_verdicts_record(struct kgc_sync *s, struct kgc_sync_rwalk *w)
         if (o && o->uid == e->uid && o->generation == e->generation && o->verdict == e->verdict)
             continue;
         changed++;
-        const char *nn = entry_ns_name(e), *slash = strchr(nn, '/');
-        if (!s->n_subs || !slash)
-            continue;
-        char ns[KGC_STATUS_NAME_MAX];
-        snprintf(ns, sizeof(ns), "%.*s", (int)(slash - nn), nn);
-        kgc_sync_announce_object(s, KGC_SYNC_CHANGE_ROUTE_VERDICT, e->kind, ns, slash + 1, NULL);
+        announce_entry(s, e);
     }
     kgc_sync_verdicts_clear(&prev);
     if (changed)
@@ -275,7 +497,7 @@ void kgc_sync_route_verdict(void *ctx, const struct kgc_api_httproute *route,
     const char *uid = route->obj.meta.uid;
     uint64_t uid_hash = uid ? kgc_strmap_hash(uid, strlen(uid)) : 0;
     pthread_mutex_lock(&s->mu);
-    verdict_of(s, route, v);
+    verdict_of(s, route->obj.kind, route->obj.meta.namespace, route->obj.meta.name, v);
     char key[2 * KGC_STATUS_NAME_MAX + 8];
     if (route->obj.meta.key &&
         verdict_key(route->obj.kind, route->obj.meta.key, key, sizeof(key))) {

@@ -514,7 +514,8 @@ static void wait_applied_by_both(struct env *e, const struct kgc_sync_stats *bef
     while (stats(e).pushes[KGC_KONG_PUSH_APPLIED] < before->pushes[KGC_KONG_PUSH_APPLIED] + 2 &&
            kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
         poll_pause();
-    assert_true(stats(e).pushes[KGC_KONG_PUSH_APPLIED] >= before->pushes[KGC_KONG_PUSH_APPLIED] + 2);
+    assert_true(stats(e).pushes[KGC_KONG_PUSH_APPLIED] >=
+                before->pushes[KGC_KONG_PUSH_APPLIED] + 2);
 }
 
 /* A route change is pushed to every Kong without telling the controllers that Gateways' Programmed
@@ -1226,6 +1227,141 @@ static void test_route_verdict_known_before_first_status(void **state)
     sync_close(e);
     pthread_mutex_lock(&set_mu);
     fixture_set_remove(e->set, KGC_API_HTTPROUTE, NS, "partial");
+    pthread_mutex_unlock(&set_mu);
+}
+
+/* Tells the syncer (as the cache would) that kind ns/name changed from old_obj to what the set
+ * holds now (NULL: deleted). Takes old_obj's reference. */
+static void object_changed(struct env *e, enum kgc_api_kind kind, const char *name,
+                           const struct kgc_api_obj *old_obj)
+{
+    pthread_mutex_lock(&set_mu);
+    const struct kgc_api_obj *now = kgc_api_obj_ref(fixture_set_find(e->set, kind, NS, name));
+    pthread_mutex_unlock(&set_mu);
+    kgc_sync_on_object_change(kind, old_obj, now, e->sync);
+    kgc_api_obj_unref(old_obj);
+    kgc_api_obj_unref(now);
+}
+
+static const struct kgc_api_obj *held(struct env *e, enum kgc_api_kind kind, const char *name)
+{
+    pthread_mutex_lock(&set_mu);
+    const struct kgc_api_obj *o = kgc_api_obj_ref(fixture_set_find(e->set, kind, NS, name));
+    pthread_mutex_unlock(&set_mu);
+    return o;
+}
+
+static void put_plugin(struct fixture_set *set)
+{
+    char err[FIXTURE_ERR_MAX];
+    pthread_mutex_lock(&set_mu);
+    int rc = fixture_set_add_yaml(set,
+                                  "apiVersion: configuration.konghq.com/v1\n"
+                                  "kind: KongPlugin\n"
+                                  "metadata: {name: auth, namespace: " NS ", generation: 1}\n"
+                                  "plugin: response-transformer\n"
+                                  "config: {add: {headers: ['x-a:b']}}\n",
+                                  err, sizeof(err));
+    pthread_mutex_unlock(&set_mu);
+    if (rc != 0)
+        fail_msg("fixture: %s", err);
+}
+
+/* Once a whole walk was recorded, a translation driven by object changes judges only the routes
+ * they name and those whose verdict can move without a change of their own: a route whose
+ * ExtensionRef plugin appears, then goes, is reported each time; an unrelated route change does
+ * not report it; a deleted route's verdict is pending again. */
+static void test_route_verdicts_follow_object_changes(void **state)
+{
+    struct env *e = *state;
+    if (e->sync)
+        sync_close(e);
+    char yaml[1024];
+    snprintf(yaml, sizeof(yaml),
+             "apiVersion: gateway.networking.k8s.io/v1\n"
+             "kind: HTTPRoute\n"
+             "metadata: {name: partial, namespace: " NS ", uid: u-partial2, generation: 1}\n"
+             "spec:\n"
+             "  parentRefs: [{name: gw}]\n"
+             "  rules:\n"
+             "  - matches: [{path: {type: PathPrefix, value: /ext}}]\n"
+             "    filters: [{type: ExtensionRef, extensionRef: {group: configuration.konghq.com, "
+             "kind: KongPlugin, name: auth}}]\n"
+             "    backendRefs: [{name: svc, port: 80}]\n");
+    char err[FIXTURE_ERR_MAX];
+    pthread_mutex_lock(&set_mu);
+    fixture_set_remove(e->set, KGC_API_KONGPLUGIN, NS, "auth");
+    assert_int_equal(fixture_set_add_yaml(e->set, yaml, err, sizeof(err)), 0);
+    pthread_mutex_unlock(&set_mu);
+    verdict_sync_open(e, true);
+    int calls = verdict_calls();
+    kgc_sync_mark_dirty(e->sync); /* the first walk is a whole one */
+    assert_true(wait_verdict_calls(calls));
+    struct kgc_status_route_verdict v;
+    route_verdict(e, &v);
+    print_message("plugin missing: resolved_refs_reason=%s\n",
+                  v.resolved_refs_reason ? v.resolved_refs_reason : "-");
+    assert_false(v.pending);
+    assert_non_null(v.resolved_refs_reason);
+
+    /* the plugin appears: the route did not change, its verdict did */
+    calls = verdict_calls();
+    put_plugin(e->set);
+    object_changed(e, KGC_API_KONGPLUGIN, "auth", NULL);
+    assert_true(wait_verdict_calls(calls));
+    route_verdict(e, &v);
+    assert_false(v.pending);
+    assert_null(v.resolved_refs_reason);
+
+    /* an unrelated route changes: this one is not reported */
+    calls = verdict_calls();
+    put_route(e->set, "r9", "/nine", false, 1);
+    object_changed(e, KGC_API_HTTPROUTE, "r9", NULL);
+    assert_true(wait_both(e, "httproute." NS ".r9.0.0") >= 0);
+    assert_int_equal(verdict_calls(), calls);
+
+    /* the plugin goes: reported again, with the missing reference */
+    const struct kgc_api_obj *old = held(e, KGC_API_KONGPLUGIN, "auth");
+    pthread_mutex_lock(&set_mu);
+    fixture_set_remove(e->set, KGC_API_KONGPLUGIN, NS, "auth");
+    pthread_mutex_unlock(&set_mu);
+    object_changed(e, KGC_API_KONGPLUGIN, "auth", old);
+    assert_true(wait_verdict_calls(calls));
+    route_verdict(e, &v);
+    assert_false(v.pending);
+    assert_non_null(v.resolved_refs_reason);
+
+    /* a new generation of the route itself: pending, then judged */
+    old = held(e, KGC_API_HTTPROUTE, "partial");
+    put_partial_route(e->set, 2, true); /* (uid u-partial: a new object under the same name) */
+    route_verdict(e, &v);
+    assert_true(v.pending);
+    calls = verdict_calls();
+    object_changed(e, KGC_API_HTTPROUTE, "partial", old);
+    assert_true(wait_verdict_calls(calls));
+    route_verdict(e, &v);
+    assert_false(v.pending);
+    assert_string_equal(v.partially_invalid, "");
+
+    /* deleted: its entry goes (a route of that name created later is pending until judged) */
+    old = held(e, KGC_API_HTTPROUTE, "partial");
+    const struct kgc_api_obj *keep = kgc_api_obj_ref(old);
+    pthread_mutex_lock(&set_mu);
+    fixture_set_remove(e->set, KGC_API_HTTPROUTE, NS, "partial");
+    pthread_mutex_unlock(&set_mu);
+    object_changed(e, KGC_API_HTTPROUTE, "partial", old);
+    uint64_t t0 = kgc_clock_now(NULL);
+    bool pending = false;
+    while (!pending && kgc_clock_now(NULL) - t0 < 3 * KGC_NS_PER_S) {
+        kgc_sync_route_verdict(e->sync, kgc_api_as_httproute(keep), &v);
+        pending = v.pending;
+        poll_pause();
+    }
+    assert_true(pending);
+    kgc_api_obj_unref(keep);
+    sync_close(e);
+    pthread_mutex_lock(&set_mu);
+    fixture_set_remove(e->set, KGC_API_HTTPROUTE, NS, "r9");
     pthread_mutex_unlock(&set_mu);
 }
 
@@ -2228,6 +2364,7 @@ int main(void)
         cmocka_unit_test(test_failed_pushes_never_recorded_as_accepted),
         cmocka_unit_test(test_status_only_changes),
         cmocka_unit_test(test_route_verdict_known_before_first_status),
+        cmocka_unit_test(test_route_verdicts_follow_object_changes),
         cmocka_unit_test(test_only_usable_listeners_pushed),
         cmocka_unit_test(test_fake_clock_drives_thread),
     };
