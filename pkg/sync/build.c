@@ -381,7 +381,7 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh, bool upkeep)
         if (!w.classes.oom)
             hl.foreach (hl.ctx, KGC_API_GATEWAY, NULL, visit_gateway, &w);
         kgc_sync_blob_seal(b); /* add_used_plugins() looks the Gateways up by bisection */
-        if (!w.classes.oom && !w.oom && add_used_plugins(&hl, b) != 0)
+        if (!w.classes.oom && !w.oom && n->plugins && add_used_plugins(&hl, b) != 0)
             w.oom = true;
         kgc_sync_blob_seal(b);
         if (!b->shared || w.classes.oom || w.oom) {

@@ -66,6 +66,7 @@ struct entry {
     bool cross_ns; /* a backendRef into another namespace (ReferenceGrants decide) */
     bool dirty;    /* planned this call */
     bool focus;    /* limits judged this call */
+    bool open;     /* open_hosts(rc), kept when rc is set (its hostnames never change after) */
 };
 
 /* The texts written this call, back to back (frag.svc_new/ups_new); emptied by the assembly. */
@@ -88,6 +89,8 @@ struct md5_ck {
     size_t step;
 };
 
+static bool open_hosts(const struct route_ctx *rc);
+
 struct kgc_translate_state {
     bool valid; /* the records below match the last successful call */
     /* the last document (a reference; shared with the output that carried it): every frag not
@@ -105,6 +108,10 @@ struct kgc_translate_state {
      * places again only the runs of these facts) */
     uint64_t *touched;
     size_t n_touched, cap_touched;
+    /* ... and those of the Kong routes that joined (a new Kong route with no old one to keep
+     * the place of): a run only left keeps its places when they are all 0 (tr_rank_assign) */
+    uint64_t *joined;
+    size_t n_joined, cap_joined;
     struct kgc_strmap slice_svc; /* EndpointSlice "ns/name" → struct slice_rec * */
     bool uniform;                /* the last limits run's */
     /* the limits' pair bound (struct tr_limits_focus): hostname → struct host_n *, the sum of
@@ -287,6 +294,7 @@ static void entry_plan(struct kgc_translate_state *st, struct entry *e)
     memset(&c->counts, 0, sizeof(c->counts));
     if (c->routes.n == 1)
         e->rc = c->routes.v[0];
+    e->open = e->rc && open_hosts(e->rc);
     if (c->svcs.n && (e->frags = calloc(c->svcs.n, sizeof(*e->frags)))) {
         for (size_t i = 0; i < c->svcs.n; i++)
             e->frags[i].v = c->svcs.v[i];
@@ -475,6 +483,9 @@ static void state_reset(struct kgc_translate_state *st)
     free(st->touched);
     st->touched = NULL;
     st->n_touched = st->cap_touched = 0;
+    free(st->joined);
+    st->joined = NULL;
+    st->n_joined = st->cap_joined = 0;
     kgc_strmap_destroy(&st->by_key);
     kgc_strmap_init(&st->by_key);
     size_t pos = 0;
@@ -1154,20 +1165,29 @@ static void mark_kroutes(struct entry *e)
             e->frags[i].v->kr[j].prio = INT64_MIN;
 }
 
-/* Remembers facts as touched (c->oom when out of memory). */
-static void touch_facts(struct kgc_translate_state *st, uint64_t facts)
+/* Appends facts to *v (c->oom when out of memory). */
+static void facts_push(struct kgc_translate_state *st, uint64_t **v, size_t *n, size_t *cap,
+                       uint64_t facts)
 {
-    if (st->n_touched == st->cap_touched) {
-        size_t cap = st->cap_touched ? 2 * st->cap_touched : 64;
-        uint64_t *g = realloc(st->touched, cap * sizeof(*g));
+    if (*n == *cap) {
+        size_t ncap = *cap ? 2 * *cap : 64;
+        uint64_t *g = realloc(*v, ncap * sizeof(*g));
         if (!g) {
             st->c.oom = true;
             return;
         }
-        st->touched = g;
-        st->cap_touched = cap;
+        *v = g;
+        *cap = ncap;
     }
-    st->touched[st->n_touched++] = facts;
+    (*v)[(*n)++] = facts;
+}
+
+/* Remembers facts as touched, and as joined when a Kong route joined their run. */
+static void touch_facts(struct kgc_translate_state *st, uint64_t facts, bool joined)
+{
+    facts_push(st, &st->touched, &st->n_touched, &st->cap_touched, facts);
+    if (joined)
+        facts_push(st, &st->joined, &st->n_joined, &st->cap_joined, facts);
 }
 
 static void drop_marked(struct kgc_base_vec *ranked)
@@ -1272,13 +1292,13 @@ static void match_krs(struct kgc_translate_state *st, struct old_kr *old, size_t
                 same->taken = true;
                 k->facts_place = same->place;
             } else {
-                touch_facts(st, k->facts);
+                touch_facts(st, k->facts, true);
             }
         }
     }
     for (size_t i = 0; i < n_old; i++) {
         if (!old[i].taken)
-            touch_facts(st, old[i].facts);
+            touch_facts(st, old[i].facts, false);
         free(old[i].created);
         free(old[i].hosts);
     }
@@ -1308,6 +1328,8 @@ static void rerank(struct kgc_translate_state *st, bool all)
     }
     if (st->n_touched > 1)
         qsort(st->touched, st->n_touched, sizeof(*st->touched), cmp_u64);
+    if (st->n_joined > 1)
+        qsort(st->joined, st->n_joined, sizeof(*st->joined), cmp_u64);
     if (fresh.n > 1)
         qsort(fresh.v, fresh.n, sizeof(*fresh.v), tr_cmp_precedence);
     struct kgc_base_vec none = {0};
@@ -1332,9 +1354,9 @@ static void rerank(struct kgc_translate_state *st, bool all)
     kgc_base_vec_free(&fresh);
     c->kroutes = st->ranked; /* borrowed for tr_rank_assign and the writer */
     if (!c->oom)
-        tr_rank_assign(c, all ? NULL : st->touched, st->n_touched);
+        tr_rank_assign(c, all ? NULL : st->touched, st->n_touched, st->joined, st->n_joined);
     c->kroutes = (struct kgc_base_vec){0};
-    st->n_touched = 0;
+    st->n_touched = st->n_joined = 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -1561,7 +1583,7 @@ int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_t
         for (size_t f = 0; f < e->n_frags && !c->oom; f++)
             if (kgc_base_vec_push(&c->svcs, e->frags[f].v) != 0)
                 c->oom = true;
-        e->focus = e->dirty || (e->rc && (open_hosts(e->rc) || hostset_meets(&hs, e->rc)));
+        e->focus = e->dirty || (e->rc && (e->open || hostset_meets(&hs, e->rc)));
     }
     c->kroutes = st->ranked;
     if (!c->oom)

@@ -11,14 +11,11 @@
 #include <string.h>
 #include <strings.h>
 
-/* The path value of a Kong route's match ("/" when the match has none). */
+/* The path value of a Kong route's match ("/" when the match has none; kroute_facts keeps it). */
 static const char *kroute_path(const struct route_ctx *rc, const struct tr_kroute *k)
 {
-    const struct kgc_api_http_route_rule *rule =
-        k->rule < rc->r->n_rules ? &rc->r->rules[k->rule] : NULL;
-    const struct kgc_api_http_route_match *m =
-        rule && k->match < rule->n_matches ? &rule->matches[k->match] : NULL;
-    return m && m->path.value ? m->path.value : "/";
+    (void)rc;
+    return k->raw_path ? k->raw_path : "/";
 }
 
 /* Whether c already holds a LIMITATION problem of rc's rule with this message. */
@@ -185,8 +182,10 @@ static void shared_listen_limits(struct tr_ctx *c, const struct tr_limits_focus 
                     continue;
                 struct bare y = {s->rc, k, kroute_path(s->rc, k)};
                 for (size_t x = 0; x < n_keys; x++)
-                    if (cmp_bare(&keys[x], &y) == 0 && keys[x].rc != y.rc &&
-                        share_listen(keys[x].rc, y.rc) && hosts_overlap(keys[x].rc, y.rc))
+                    if (keys[x].k->path_kind == k->path_kind && /* cmp_bare()'s, cheaply first */
+                        keys[x].k->raw_path_len == k->raw_path_len && cmp_bare(&keys[x], &y) == 0 &&
+                        keys[x].rc != y.rc && share_listen(keys[x].rc, y.rc) &&
+                        hosts_overlap(keys[x].rc, y.rc))
                         shared_listen_said(c, &keys[x], &y);
             }
         }

@@ -336,6 +336,12 @@ static void kroute_facts(const struct route_ctx *rc, const struct match_plan *mp
     k->key = rc->r->obj.meta.key;
     k->rule = mp->rule;
     k->match = mp->match;
+    const struct kgc_api_http_route_rule *rule =
+        k->rule < rc->r->n_rules ? &rc->r->rules[k->rule] : NULL;
+    const struct kgc_api_http_route_match *m =
+        rule && k->match < rule->n_matches ? &rule->matches[k->match] : NULL;
+    k->raw_path = m && m->path.value ? m->path.value : "/";
+    k->raw_path_len = (uint32_t)strlen(k->raw_path);
     k->host = host_index >= 0 ? (uint32_t)host_index : iso ? 1 : 0;
     k->iso = iso;
     k->root_path = mp->path.kind == PATH_PREFIX && !mp->path.capture && !mp->path.exact_only &&
@@ -698,7 +704,8 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int tr_rank_assign(struct tr_ctx *c, const uint64_t *touched, size_t n_touched)
+int tr_rank_assign(struct tr_ctx *c, const uint64_t *touched, size_t n_touched,
+                   const uint64_t *joined, size_t n_joined)
 {
     size_t n = c->kroutes.n;
     struct tr_kroute **v = (struct tr_kroute **)c->kroutes.v;
@@ -711,6 +718,14 @@ int tr_rank_assign(struct tr_ctx *c, const uint64_t *touched, size_t n_touched)
             ;
         if (touched && !bsearch(&v[s]->facts, touched, n_touched, sizeof(*touched), cmp_u64))
             continue; /* the same routes as last time: the same places */
+        if (touched &&
+            !(n_joined && bsearch(&v[s]->facts, joined, n_joined, sizeof(*joined), cmp_u64))) {
+            bool zero = true; /* only left: every group was one route, and still is */
+            for (size_t i = s; i < e && zero; i++)
+                zero = v[i]->facts_place == 0;
+            if (zero)
+                continue;
+        }
         if (e - s == 1 || e - s > UINT32_MAX) {
             for (size_t i = s; i < e; i++)
                 v[i]->facts_place = (uint32_t)(i - s);
@@ -726,7 +741,7 @@ static void rank(struct tr_ctx *c)
 {
     if (c->kroutes.n > 1)
         qsort(c->kroutes.v, c->kroutes.n, sizeof(*c->kroutes.v), tr_cmp_precedence);
-    tr_rank_assign(c, NULL, 0);
+    tr_rank_assign(c, NULL, 0, NULL, 0);
 }
 
 /* ---- the entry points ------------------------------------------------------------------------ */

@@ -44,6 +44,10 @@ struct tr_kroute {
     const char *created; /* creationTimestamp (borrowed from the route), NULL sorts last */
     const char *key;     /* "ns/name" (borrowed) */
     uint32_t rule, match, host;
+    /* the match's path value as the route gives it ("/" when it has none; borrowed from the
+     * route, which outlives its Kong routes) and its length: the limits compare them */
+    const char *raw_path;
+    uint32_t raw_path_len;
     bool iso;       /* the Kong route carrying route_ctx.iso_hosts (TR_HOSTS_ISO) */
     bool grpc;      /* a GRPCRoute's: path_len is the service's characters, method the method's
                        (grpc.c), packed in other widths (tr_kroute_pack) */
@@ -585,8 +589,12 @@ int tr_cmp_precedence(const void *a, const void *b);
  * in common or a wildcard of one covering a hostname of the other; a run with a Kong route open
  * to any hostname is one group), and the place is the rank within the group. Routes of different
  * groups never match one request, so their relative order in Kong does not matter; a change
- * moves the places of its own groups only. Returns 0, or KGC_ENOMEM (c->oom set). */
-int tr_rank_assign(struct tr_ctx *c, const uint64_t *touched, size_t n_touched);
+ * moves the places of its own groups only. joined (n_joined values, sorted ascending): the
+ * touched facts a Kong route joined; a touched run no Kong route joined (one only left) whose
+ * places are all 0 keeps them: every group was one route, and a group a route leaves can only
+ * shrink or split. Returns 0, or KGC_ENOMEM (c->oom set). */
+int tr_rank_assign(struct tr_ctx *c, const uint64_t *touched, size_t n_touched,
+                   const uint64_t *joined, size_t n_joined);
 void tr_route_ctx_free(struct route_ctx *rc);
 void tr_svc_free(struct tr_svc *v);
 void tr_free_problems(struct kgc_translate_problem *p, size_t n);
