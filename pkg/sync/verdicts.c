@@ -56,8 +56,8 @@ static bool verdict_key(enum kgc_api_kind kind, const char *key, char *buf, size
     size_t pl = strlen(pre), kl = strlen(key);
     if (pl + kl >= size)
         return false;
-    memcpy(buf, pre, pl);
-    memcpy(buf + pl, key, kl + 1);
+    memcpy(buf, pre, pl + 1);      /* the prefix and its NUL, */
+    memcpy(buf + pl, key, kl + 1); /* then the key over that NUL */
     return true;
 }
 
