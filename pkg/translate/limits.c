@@ -239,7 +239,7 @@ static void shared_listen_limits(struct tr_ctx *c, const struct tr_limits_focus 
  * without wildcard hostname, README.md "Precedence"), match_weight at bit 29, the header count at
  * bit 20, and the length of a plain path. kgc sets no regex_priority under this flavour, and Kong
  * orders equal priorities by route id, which kgc derives from its rank (tr_kroute_id). */
-static uint64_t tc_priority(const struct route_ctx *rc, const struct tr_kroute *k)
+uint64_t tr_tc_priority(const struct route_ctx *rc, const struct tr_kroute *k)
 {
     bool wildcard = tr_route_has_wildcard(rc, k->iso);
     size_t n_hosts = k->iso ? rc->n_iso_hosts : rc->n_hosts;
@@ -567,7 +567,7 @@ static void tc_precedence_limits(struct tr_ctx *c, const struct tr_limits_focus 
     for (size_t i = 0; i < c->svcs.n; i++) {
         const struct tr_svc *s = c->svcs.v[i];
         for (size_t j = 0; j < s->n_kr; j++) {
-            v[m] = (struct tc_entry){s->rc, &s->kr[j], tc_priority(s->rc, &s->kr[j])};
+            v[m] = (struct tc_entry){s->rc, &s->kr[j], s->kr[j].tc_prio};
             lo = v[m].kong < lo ? v[m].kong : lo;
             hi = v[m].kong > hi ? v[m].kong : hi;
             m++;

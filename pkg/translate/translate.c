@@ -355,6 +355,7 @@ static void kroute_facts(const struct route_ctx *rc, const struct match_plan *mp
     }
     if (rc->r->obj.kind == KGC_API_GRPCROUTE)
         tr_grpc_facts(mp, k);
+    k->tc_prio = tr_tc_priority(rc, k);
 }
 
 static void plan_kroute(struct route_ctx *rc, const struct match_plan *mp,

@@ -48,11 +48,12 @@ struct tr_kroute {
      * route, which outlives its Kong routes) and its length: the limits compare them */
     const char *raw_path;
     uint32_t raw_path_len;
-    bool iso;       /* the Kong route carrying route_ctx.iso_hosts (TR_HOSTS_ISO) */
-    bool grpc;      /* a GRPCRoute's: path_len is the service's characters, method the method's
-                       (grpc.c), packed in other widths (tr_kroute_pack) */
-    bool root_path; /* the Kong route's path is the plain prefix "/" (every other is a regex
-                       under traditional_compatible) */
+    uint64_t tc_prio; /* tr_tc_priority(), set with the other facts (kroute_facts) */
+    bool iso;         /* the Kong route carrying route_ctx.iso_hosts (TR_HOSTS_ISO) */
+    bool grpc;        /* a GRPCRoute's: path_len is the service's characters, method the method's
+                         (grpc.c), packed in other widths (tr_kroute_pack) */
+    bool root_path;   /* the Kong route's path is the plain prefix "/" (every other is a regex
+                         under traditional_compatible) */
     /* the hostnames the Kong route matches (borrowed from its route_ctx: hosts, iso_hosts, or
      * the one of hosts it carries under expressions); none: any hostname */
     char *const *hosts;
@@ -73,6 +74,11 @@ struct tr_kroute {
  * while the route's own precedence facts and its place among the equal ones it can meet stay
  * (tr_rank_assign). out: 36 characters + NUL. */
 void tr_kroute_id(const struct tr_kroute *k, const char *name, char out[37]);
+/* The priority Kong 3.9.1 gives k under traditional_compatible (limits.c, where the lines of
+ * kong/router/transform.lua it follows are cited); fixed once k's facts are (kroute_facts keeps
+ * it in k->tc_prio). */
+struct route_ctx;
+uint64_t tr_tc_priority(const struct route_ctx *rc, const struct tr_kroute *k);
 /* Sets k->facts from k's precedence fields (the ranking does it for every Kong route). */
 void tr_kroute_pack(struct tr_kroute *k);
 
