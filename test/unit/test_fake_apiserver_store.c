@@ -388,8 +388,9 @@ static void test_status_write_answers_as_the_whole_walk(void **state)
     put_json(u);
     /* the schema changes: size must be at least 10; w's stored size 1 fails every write now,
      * status writes included */
-    char *crd_text = strdup(WIDGETS_CRD);
+    char *crd_text = malloc(sizeof(WIDGETS_CRD) + 1); /* one more digit */
     assert_non_null(crd_text);
+    memcpy(crd_text, WIDGETS_CRD, sizeof(WIDGETS_CRD));
     char *m = strstr(crd_text, "\"minimum\":1}");
     assert_non_null(m);
     memmove(m + 12, m + 11, strlen(m + 11) + 1);
