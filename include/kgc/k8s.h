@@ -248,6 +248,18 @@ int kgc_k8s_merge_patch(struct kgc_k8s_client *c, const char *path, json_object 
 int kgc_k8s_patch_status(struct kgc_k8s_client *c, const char *path, json_object *patch,
                          json_object **out, struct kgc_k8s_status *st, struct kgc_err *err);
 
+/* kgc_k8s_patch_status without building the answer: rv (rv_size bytes) gets the answered
+ * object's metadata.resourceVersion, "" when the answer has none (or it does not fit). Scans the
+ * answer's first members only (no tree is built): a status writer learns which watch event is its
+ * own write coming back. */
+int kgc_k8s_patch_status_rv(struct kgc_k8s_client *c, const char *path, json_object *patch,
+                            char *rv, size_t rv_size, struct kgc_k8s_status *st,
+                            struct kgc_err *err);
+
+/* The metadata.resourceVersion of the object JSON text[0, len) into rv (rv_size bytes, "" when
+ * absent, escaped, not a string, too long or the text is not an object). Nothing is allocated. */
+void kgc_k8s_object_rv(const char *text, size_t len, char *rv, size_t rv_size);
+
 /* DELETE path (propagationPolicy Background). */
 int kgc_k8s_delete(struct kgc_k8s_client *c, const char *path, struct kgc_k8s_status *st,
                    struct kgc_err *err);

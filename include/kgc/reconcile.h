@@ -3,7 +3,10 @@
  * policy is re-queued when it, its Services, its CA ConfigMaps, a route using its Services,
  * another policy on them or a Gateway's creation, deletion or class changes); worker threads
  * compute the desired status (kgc/status.h) from the cache, the Kong listener view and the
- * syncer's hooks, and write it with a JSON merge patch on /status when it changed.
+ * syncer's hooks, and write it with a JSON merge patch on /status when it changed. The patch
+ * carries the resourceVersion it was computed from; the watch event at the resourceVersion the
+ * API server answered, coming from that version with only status changed, is kgc's own write
+ * and re-queues nothing (any other change is another event and re-queues as usual).
  *
  * The data plane reaches the reconciler by two announcements only: the listener view's "view
  * changed" (kgc_listenercache_subscribe(), subscribed here: it fires after the new view is in

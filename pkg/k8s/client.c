@@ -855,6 +855,62 @@ int kgc_k8s_patch_status(struct kgc_k8s_client *c, const char *path, json_object
     return rc;
 }
 
+void kgc_k8s_object_rv(const char *text, size_t len, char *rv, size_t rv_size)
+{
+    if (rv_size)
+        rv[0] = '\0';
+    struct kgc_jsonscan_iter top, md;
+    const char *key, *val;
+    size_t klen, vlen;
+    if (!text || kgc_jsonscan_iter_start(&top, text, len, '{', "object", NULL) != 0)
+        return;
+    while (kgc_jsonscan_iter_next(&top, &key, &klen, &val, &vlen, NULL) == 1) {
+        if (!kgc_jsonscan_key_is(key, klen, "metadata"))
+            continue;
+        if (kgc_jsonscan_iter_start(&md, val, vlen, '{', "metadata", NULL) != 0)
+            return;
+        while (kgc_jsonscan_iter_next(&md, &key, &klen, &val, &vlen, NULL) == 1) {
+            if (!kgc_jsonscan_key_is(key, klen, "resourceVersion"))
+                continue;
+            /* a plain string: "digits" (the API server never escapes one) */
+            if (vlen < 2 || val[0] != '"' || val[vlen - 1] != '"' || vlen - 2 >= rv_size ||
+                memchr(val + 1, '\\', vlen - 2))
+                return;
+            memcpy(rv, val + 1, vlen - 2);
+            rv[vlen - 2] = '\0';
+            return;
+        }
+        return;
+    }
+}
+
+int kgc_k8s_patch_status_rv(struct kgc_k8s_client *c, const char *path, json_object *patch,
+                            char *rv, size_t rv_size, struct kgc_k8s_status *st,
+                            struct kgc_err *err)
+{
+    if (rv_size)
+        rv[0] = '\0';
+    size_t n = strlen(path) + sizeof("/status");
+    char *p = malloc(n);
+    if (!p)
+        return kgc_err_set(err, KGC_ENOMEM, "out of memory");
+    snprintf(p, n, "%s/status", path);
+    size_t blen = 0;
+    const char *btext = json_object_to_json_string_length(patch, JSON_C_TO_STRING_PLAIN, &blen);
+    if (!btext) {
+        free(p);
+        return kgc_err_set(err, KGC_ENOMEM, "out of memory");
+    }
+    struct kgc_k8s_response r;
+    int rc = kgc_k8s_request(c, "PATCH", p, NULL, "application/merge-patch+json", btext, blen, NULL,
+                             &r, st, err);
+    if (rc == 0)
+        kgc_k8s_object_rv(r.body, r.len, rv, rv_size);
+    free(r.body);
+    free(p);
+    return rc;
+}
+
 int kgc_k8s_delete(struct kgc_k8s_client *c, const char *path, struct kgc_k8s_status *st,
                    struct kgc_err *err)
 {

@@ -104,15 +104,18 @@ struct kgc_reconcile {
     struct kgc_reconcile_stats stats[KGC_RECONCILE_CONTROLLER_COUNT];
     /* The last status patch written per key, with the resourceVersion it was computed from:
      * the same patch against the same object is not sent again (a key re-queued before the
-     * watch brings back kgc's own write would otherwise repeat it). Guarded by written_lock. */
+     * watch brings back kgc's own write would otherwise repeat it); and the resourceVersion the
+     * API server answered, which names the watch event that is that write coming back
+     * (own_write). Guarded by written_lock. */
     pthread_mutex_t written_lock;
     struct kgc_strmap written[KGC_RECONCILE_CONTROLLER_COUNT]; /* key → struct written */
 };
 
 struct written {
     uint64_t patch_hash;
-    char rv[32];
-    char key[]; /* the map's key (borrowed by the map) */
+    char rv[32];          /* the object's, which the patch carried (the write's precondition) */
+    char answered_rv[32]; /* the object's after the write ("": not known) */
+    char key[];           /* the map's key (borrowed by the map) */
 };
 
 void kgc_reconcile_options_default(struct kgc_reconcile_options *o)
@@ -371,6 +374,29 @@ static bool route_status_only(const struct kgc_reconcile *r, const struct kgc_ap
                                                  kgc_api_as_route(new_obj));
 }
 
+/* Whether old_obj → new_obj is exactly kgc's own status write of controller c coming back
+ * through the watch: old_obj at the resourceVersion the written patch was computed from and
+ * carried (the API server applies it only to that version, else 409), new_obj at the one the
+ * server answered, and only status between them. Its status is then what kgc computed from
+ * old_obj, so reconciling it again computes the same and writes nothing: at start-up that was
+ * 11,000 reconciles (a route's status and its patch, a Gateway's) for nothing. Anything else
+ * that changed meanwhile is a different event (another resourceVersion) and re-queues as usual;
+ * a relist that jumps over versions is not skipped (old_obj is then at another version). */
+static bool own_write(struct kgc_reconcile *r, enum kgc_reconcile_controller c,
+                      const struct kgc_api_obj *old_obj, const struct kgc_api_obj *new_obj)
+{
+    if (!status_only(old_obj, new_obj) || !old_obj->meta.resource_version ||
+        !new_obj->meta.resource_version)
+        return false;
+    pthread_mutex_lock(&r->written_lock);
+    const struct written *w = kgc_strmap_get(&r->written[c], new_obj->meta.key);
+    bool own = w && w->answered_rv[0] &&
+               strcmp(w->answered_rv, new_obj->meta.resource_version) == 0 &&
+               strcmp(w->rv, old_obj->meta.resource_version) == 0;
+    pthread_mutex_unlock(&r->written_lock);
+    return own;
+}
+
 static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
                       const struct kgc_api_obj *new_obj, void *ctx)
 {
@@ -391,6 +417,8 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
         enqueue_by_index(r, KGC_RECONCILE_GATEWAY, KGC_CACHE_IDX_GATEWAY_BY_CLASS, o->meta.name);
         break;
     case KGC_API_GATEWAY: {
+        if (own_write(r, KGC_RECONCILE_GATEWAY, old_obj, new_obj))
+            break;
         enqueue(r, KGC_RECONCILE_GATEWAY, o->meta.key);
         if (status_only(old_obj, new_obj))
             break;
@@ -421,7 +449,10 @@ static void on_change(enum kgc_api_kind kind, const struct kgc_api_obj *old_obj,
     case KGC_API_TLSROUTE:
     case KGC_API_TCPROUTE:
     case KGC_API_UDPROUTE:
-        enqueue(r, route_controller(kind), o->meta.key);
+        /* its own write: its status is what kgc computed; the parents still follow a verdict
+         * of ours that the write changed (route_status_only) */
+        if (!own_write(r, route_controller(kind), old_obj, new_obj))
+            enqueue(r, route_controller(kind), o->meta.key);
         if (route_status_only(r, old_obj, new_obj))
             break; /* kgc's own status write coming back, mostly: nothing else reads it */
         enqueue_route_parents(r, kgc_api_as_route(old_obj));
@@ -651,7 +682,7 @@ static bool already_written(struct kgc_reconcile *r, enum kgc_reconcile_controll
 }
 
 static void remember_written(struct kgc_reconcile *r, enum kgc_reconcile_controller c,
-                             const struct kgc_api_obj *obj, uint64_t h)
+                             const struct kgc_api_obj *obj, uint64_t h, const char *answered_rv)
 {
     const char *rv = obj->meta.resource_version, *key = obj->meta.key;
     pthread_mutex_lock(&r->written_lock);
@@ -673,6 +704,8 @@ static void remember_written(struct kgc_reconcile *r, enum kgc_reconcile_control
     if (w) {
         w->patch_hash = h;
         snprintf(w->rv, sizeof(w->rv), "%s", rv);
+        snprintf(w->answered_rv, sizeof(w->answered_rv), "%s",
+                 strlen(answered_rv) < sizeof(w->answered_rv) ? answered_rv : "");
     }
     pthread_mutex_unlock(&r->written_lock);
 }
@@ -706,9 +739,10 @@ static int write_status(struct kgc_reconcile *r, enum kgc_reconcile_controller c
     struct kgc_k8s_status st = {0};
     struct kgc_err err = {0};
     COUNT(r, c, writes);
-    rc = kgc_k8s_patch_status(r->client, path, patch, NULL, &st, &err);
+    char answered[32];
+    rc = kgc_k8s_patch_status_rv(r->client, path, patch, answered, sizeof(answered), &st, &err);
     if (rc == 0 && text)
-        remember_written(r, c, obj, h);
+        remember_written(r, c, obj, h, answered);
     if (rc == KGC_ECONFLICT) {
         COUNT(r, c, write_conflicts);
         kgc_debug(COMPONENT, "status write conflict; retrying from the cache",

@@ -14,6 +14,12 @@
 # after the sync the informer cache's bytes per kind (kgc_cache_bytes from /metrics) and the
 # configuration's size.
 #
+# Then, per run, the timeline (ms after kgc's start; from kgc's log and the audit log): caches
+# synced, first route status write (the first translation's verdicts are in), the first push
+# answered, the Gateway and route writes (first, half, last), every object correct; and the CPU
+# seconds the test API server, the test Kong and kgcload's wait spent from kgc's start to the end
+# of the wait (correct + 2 s quiet), which share the 2 cores with kgc.
+#
 # Knobs: BUILD, BENCH_QUICK=1 (100 Gateways, 1,000 routes, 4 workers only), SYNC_GATEWAYS (1000),
 # SYNC_ROUTES (10000), SYNC_WORKERS ("1 2 4"), SYNC_QPS (kgc --apiserver-qps, default 0 = no
 # client-side limit: at the old default of 50/s the ~11k status writes alone took 220 s),
@@ -55,7 +61,32 @@ mem_report() {
             cfg / 1048576 }'
 }
 
+# cpu_of PID: user+system seconds so far (clock ticks).
+cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# timeline WORKERS DIR T0 API_CPU KONG_CPU LOAD_CPU: one line of the timeline table.
+timeline() {
+    local w=$1 d=$2 t0=$3
+    rel() { [[ -n $1 ]] && echo $(($(date -d "$1" +%s%3N) - t0)) || echo -; }
+    lt() { sed -n "s/^time=\([^ ]*\) .*msg=$1.*/\1/p" "$d/kgc.log" | head -1; }
+    wt() { grep "/$1/.*\"subresource\":\"status\"" "$d/audit.jsonl" |
+        sed -n 's/^{"time":"\([^"]*\)".*/\1/p' | sort >"$d/wt.$1"; }
+    wt gateways
+    wt httproutes
+    local nr
+    nr=$(wc -l <"$d/wt.httproutes")
+    local c
+    c=$(kv correct_ms "$d/wait.out")
+    printf '%-8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n' "$w" \
+        "$(rel "$(lt '"caches synced"')")" "$(rel "$(head -1 "$d/wt.httproutes")")" \
+        "$(rel "$(lt '"configuration pushed"')")" "$(rel "$(head -1 "$d/wt.gateways")")" \
+        "$(rel "$(tail -1 "$d/wt.gateways")")" "$(rel "$(sed -n "$((nr / 2))p" "$d/wt.httproutes")")" \
+        "$(rel "$(tail -1 "$d/wt.httproutes")")" "$([[ -n $c ]] && echo $((${c%.*} - t0)) || echo -)" \
+        "$4" "$5" "$6"
+}
+
 MEMLINES=()
+TIMELINES=()
 ROWS=$WORKERS
 [[ ${SYNC_DEFAULT_ROW:-1} == 1 ]] && ROWS="$ROWS default"
 for w in $ROWS; do
@@ -69,12 +100,18 @@ for w in $ROWS; do
     : >"$d/audit.jsonl" # the creates are not kgc's writes
     # shellcheck disable=SC2034 # read by start_kgc
     KGC_TIME=$d/time.txt
+    api_c0=$(cpu_of "$API_PID") kong_c0=$(cpu_of "$KONG_PID")
     t0=$(now_ms)
     [[ -f $BUILD/bench/libmemprobe.so ]] && KGC_MEMPROBE=$d/mem
     start_kgc "$d" --listener-cache-dir "$d/lc" "${args[@]}" --http-listen 127.0.0.1:0 "${EXTRA[@]}"
     unset KGC_TIME KGC_MEMPROBE
-    "$LOAD" wait --api "$API" --gateways "$G" --routes "$R" --attached --timeout-s "$TIMEOUT" \
-        --audit "$d/audit.jsonl" --quiet-ms 2000 >"$d/wait.out"
+    /usr/bin/time -f "%U %S" -o "$d/wait.time" "$LOAD" wait --api "$API" --gateways "$G" \
+        --routes "$R" --attached --timeout-s "$TIMEOUT" --audit "$d/audit.jsonl" --quiet-ms 2000 \
+        >"$d/wait.out"
+    tck=$(getconf CLK_TCK)
+    api_cpu=$(awk -v a="$api_c0" -v b="$(cpu_of "$API_PID")" -v t="$tck" 'BEGIN{printf "%.2f", (b - a) / t}')
+    kong_cpu=$(awk -v a="$kong_c0" -v b="$(cpu_of "$KONG_PID")" -v t="$tck" 'BEGIN{printf "%.2f", (b - a) / t}')
+    load_cpu=$(awk '{printf "%.2f", $1 + $2}' "$d/wait.time" 2>/dev/null)
     correct=$(kv correct_ms "$d/wait.out")
     last=$(tail -1 "$d/audit.jsonl" | sed -n 's/^{"time":"\([^"]*\)".*/\1/p')
     last_ms=$( [[ -n $last ]] && echo $(( $(date -d "$last" +%s%3N) - t0 )) || echo -)
@@ -96,9 +133,19 @@ for w in $ROWS; do
     stop_pid "$KONG_PID"
     stop_pid "$API_PID"
     MEMLINES+=("$(mem_report "$w" "$d")")
+    TIMELINES+=("$(timeline "$w" "$d" "$t0" "$api_cpu" "$kong_cpu" "${load_cpu:--}")")
 done
 echo "(all_status_ms: kgc start → every object correct (kgcload wait: a list, then a watch, of each kind);"
 echo " last_write_ms: kgc start → its last status write; writes: status PATCHes kgc sent.)"
+echo
+echo "timeline (ms after kgc's start) and the CPU seconds of the processes kgc shares the cores with:"
+printf '%-8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n' workers synced rt_first push gw_first \
+    gw_last rt_half rt_last all api_cpu kong_cpu load_cpu
+printf '%s\n' "${TIMELINES[@]}"
+echo "(synced: caches synced; rt_first: the first route status write (the first translation's"
+echo " verdicts are in); push: the first push answered; gw_*/rt_*: Gateway and route status writes;"
+echo " all: every object correct; *_cpu: test API server, test Kong, kgcload wait, from kgc's start"
+echo " to the end of the wait (correct + 2 s quiet).)"
 if [[ -f $BUILD/bench/libmemprobe.so ]]; then
     echo
     echo "memory at kgc's peak RSS (MiB; memprobe), and after the sync (cache: kgc_cache_bytes):"

@@ -1,6 +1,8 @@
 /* libFuzzer target: one list page as kgc_k8s_list decodes it (kgc_k8s_list_page_decode): the
  * envelope (metadata.continue, metadata.resourceVersion) and each item built alone. Every item
- * handed over is a JSON value json-c built; a failed page hands over none.
+ * handed over is a JSON value json-c built; a failed page hands over none. The same bytes as a
+ * status write's answer (kgc_k8s_object_rv): a resourceVersion that fits, without quote or
+ * backslash.
  *
  *   make BUILD=build-fuzz CC=clang SAN=fuzz OPT="-O1 -g" build-fuzz/fuzz/fuzz_list_page
  *   build-fuzz/fuzz/fuzz_list_page test/fuzz/corpus/fuzz_list_page */
@@ -40,5 +42,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* an empty continue is no continue */
     free(cont);
     free(rv);
+    char orv[32];
+    kgc_k8s_object_rv((const char *)data, size, orv, sizeof(orv));
+    if (strnlen(orv, sizeof(orv)) >= sizeof(orv) || strchr(orv, '"') || strchr(orv, '\\'))
+        abort();
     return 0;
 }

@@ -902,6 +902,35 @@ static int page_item(json_object *item, void *ctx)
     return 0;
 }
 
+/* A status write's answer: its metadata.resourceVersion, found without building the object;
+ * anything else (absent, not a string, escaped, too long, not an object, cut) gives "". */
+static void test_object_rv(void **state)
+{
+    (void)state;
+    char rv[8];
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"{\"apiVersion\":\"v1\",\"kind\":\"X\",\"metadata\":{\"name\":\"a\",\"resourceVersion\":"
+         "\"42\"},\"status\":{\"resourceVersion\":\"7\"}}",
+         "42"},
+        {"{\"spec\":{\"resourceVersion\":\"7\"},\"metadata\":{\"resourceVersion\":\"9\"}}", "9"},
+        {"{\"metadata\":{\"annotations\":{\"resourceVersion\":\"7\"}}}", ""},
+        {"{\"metadata\":{\"resourceVersion\":42}}", ""},
+        {"{\"metadata\":{\"resourceVersion\":\"4\\\"2\"}}", ""},
+        {"{\"metadata\":{\"resourceVersion\":\"12345678\"}}", ""}, /* does not fit in 8 */
+        {"{\"metadata\":{\"resourceVersion\":\"1234567\"}}", "1234567"},
+        {"[{\"metadata\":{\"resourceVersion\":\"1\"}}]", ""},
+        {"{\"metadata\":{\"resourceVersion\":\"1", ""},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(rv, 'x', sizeof(rv));
+        kgc_k8s_object_rv(cases[i].text, strlen(cases[i].text), rv, sizeof(rv));
+        assert_string_equal(rv, cases[i].want);
+    }
+}
+
 static void test_list_page_decode(void **state)
 {
     (void)state;
@@ -970,6 +999,7 @@ int main(void)
         cmocka_unit_test(test_client_rate_limit),
         cmocka_unit_test(test_event_value_budget),
         cmocka_unit_test(test_list_page_decode),
+        cmocka_unit_test(test_object_rv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "../fakes/apiserver/server.h"
+#include "fixture_yaml.h"
+#include "kgc/k8s.h"
 #include "kgc/reconcile.h"
 #include "kgc/status.h"
 
@@ -559,6 +562,152 @@ static void test_sync_push_expected_until_a_push_fails(void **state)
     teardown_world(&w);
 }
 
+/* ---- kgc's own status write coming back through the watch ------------------------------------ */
+
+struct api {
+    struct fas_server *srv;
+    struct kgc_k8s_client *client;
+};
+
+static json_object *api_call(struct api *a, const char *method, const char *path, const char *body)
+{
+    struct kgc_k8s_response resp;
+    struct kgc_err err = {0};
+    int rc = kgc_k8s_request(a->client, method, path, NULL,
+                             strcmp(method, "PATCH") == 0 ? "application/merge-patch+json"
+                                                          : "application/json",
+                             body, body ? strlen(body) : 0, NULL, &resp, NULL, &err);
+    if (rc != 0)
+        fail_msg("%s %s: %s", method, path, err.msg);
+    json_object *j = json_tokener_parse(resp.body);
+    free(resp.body);
+    assert_non_null(j);
+    return j;
+}
+
+static void api_create_crd(struct api *a, const char *file)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/crds/%s.yaml", fixture_gateway_api_dir(), file);
+    json_object **docs = NULL;
+    size_t nd = 0;
+    char err[FIXTURE_ERR_MAX];
+    if (fixture_yaml_load(path, NULL, NULL, &docs, &nd, err, sizeof(err)) != 0)
+        fail_msg("%s: %s (%s)", path, err, FIXTURE_GATEWAY_API_HINT);
+    assert_true(nd >= 1);
+    json_object_put(api_call(a, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                             json_object_to_json_string(docs[0])));
+    fixture_docs_free(docs, nd);
+}
+
+/* The object at path as the server has it now, put in the cache as a watch event would. */
+static json_object *api_get(struct api *a, const char *path)
+{
+    return api_call(a, "GET", path, NULL);
+}
+
+static void to_cache(struct world *w, const char *kind, json_object *j)
+{
+    add_json(w, kind, json_object_to_json_string(j));
+    json_object_put(j);
+}
+
+#define RT_PATH "/apis/gateway.networking.k8s.io/v1/namespaces/demo/httproutes/rt"
+
+/* A route's status written by kgc comes back as a watch event at the resourceVersion the PATCH
+ * answered: it is not reconciled again (it would compute the same). A change by anyone else is a
+ * different event and is: after kgc's write and before its event reaches the cache (the events
+ * arrive in order), or when a relist jumps from before kgc's write to after the change. */
+static void test_own_status_write_coming_back_is_not_reconciled(void **state)
+{
+    (void)state;
+    struct api a = {0};
+    struct kgc_err err = {0};
+    struct fas_server_opts so = {.host = "127.0.0.1"};
+    assert_int_equal(fas_server_start(&so, &a.srv, &err), 0);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", fas_server_port(a.srv));
+    struct kgc_k8s_config cfg = {.server = url};
+    struct kgc_k8s_options ko;
+    kgc_k8s_options_default(&ko);
+    assert_int_equal(kgc_k8s_client_new(&cfg, &ko, &a.client, &err), 0);
+    api_create_crd(&a, "gatewayclasses");
+    api_create_crd(&a, "gateways");
+    api_create_crd(&a, "httproutes");
+    json_object_put(api_call(&a, "POST", "/api/v1/namespaces",
+                             "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{"
+                             "\"name\":\"demo\"}}"));
+
+    struct world w;
+    w.cache = kgc_cache_new();
+    assert_non_null(w.cache);
+    w.lc = NULL;
+    struct kgc_reconcile_options o;
+    kgc_reconcile_options_default(&o);
+    assert_int_equal(kgc_reconcile_new(&o, w.cache, a.client, NULL, &w.r, &err), 0);
+    to_cache(&w, "GatewayClass",
+             api_call(&a, "POST", "/apis/gateway.networking.k8s.io/v1/gatewayclasses",
+                      "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"GatewayClass\","
+                      "\"metadata\":{\"name\":\"kgc\"},\"spec\":{\"controllerName\":"
+                      "\"konghq.com/kgc-gateway-controller\"}}"));
+    to_cache(&w, "Gateway",
+             api_call(&a, "POST", "/apis/gateway.networking.k8s.io/v1/namespaces/demo/gateways",
+                      "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"Gateway\","
+                      "\"metadata\":{\"name\":\"gw\"},\"spec\":{\"gatewayClassName\":\"kgc\","
+                      "\"listeners\":[{\"name\":\"http\",\"port\":8000,\"protocol\":\"HTTP\"}]}}"));
+    to_cache(&w, "HTTPRoute",
+             api_call(&a, "POST", "/apis/gateway.networking.k8s.io/v1/namespaces/demo/httproutes",
+                      "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"HTTPRoute\","
+                      "\"metadata\":{\"name\":\"rt\"},\"spec\":{\"parentRefs\":[{\"name\":\"gw\"}],"
+                      "\"rules\":[{\"backendRefs\":[{\"name\":\"svc\",\"port\":80}]}]}}"));
+    for (int c = 0; c < KGC_RECONCILE_CONTROLLER_COUNT; c++)
+        drain(&w, (enum kgc_reconcile_controller)c);
+    struct kgc_workqueue *rq = kgc_reconcile_queue(w.r, KGC_RECONCILE_HTTPROUTE);
+    struct kgc_reconcile_stats st;
+
+    /* kgc writes the route's status; its event comes back: nothing is queued */
+    kgc_reconcile_enqueue(w.r, KGC_RECONCILE_HTTPROUTE, "demo/rt");
+    assert_true(kgc_reconcile_process_one(w.r, KGC_RECONCILE_HTTPROUTE));
+    kgc_reconcile_stats(w.r, KGC_RECONCILE_HTTPROUTE, &st);
+    assert_int_equal(st.writes, 1);
+    to_cache(&w, "HTTPRoute", api_get(&a, RT_PATH));
+    assert_int_equal(kgc_workqueue_len(rq), 0);
+    assert_int_equal(drain(&w, KGC_RECONCILE_GATEWAY), 0);
+
+    /* someone changes the spec after kgc's next write, before that write's event is in the
+     * cache: kgc's event is skipped, the change is reconciled */
+    json_object_put(api_call(&a, "PATCH", RT_PATH, "{\"spec\":{\"hostnames\":[\"a.example\"]}}"));
+    to_cache(&w, "HTTPRoute", api_get(&a, RT_PATH));
+    assert_int_equal(drain(&w, KGC_RECONCILE_HTTPROUTE), 1);
+    kgc_reconcile_enqueue(w.r, KGC_RECONCILE_HTTPROUTE, "demo/rt");
+    assert_true(kgc_reconcile_process_one(w.r, KGC_RECONCILE_HTTPROUTE));
+    kgc_reconcile_stats(w.r, KGC_RECONCILE_HTTPROUTE, &st);
+    assert_int_equal(st.writes, 2);
+    json_object *own = api_get(&a, RT_PATH); /* kgc's write, not yet delivered */
+    json_object_put(api_call(&a, "PATCH", RT_PATH, "{\"spec\":{\"hostnames\":[\"b.example\"]}}"));
+    json_object *other = api_get(&a, RT_PATH);
+    to_cache(&w, "HTTPRoute", own);
+    assert_int_equal(kgc_workqueue_len(rq), 0);
+    to_cache(&w, "HTTPRoute", other);
+    assert_int_equal(drain(&w, KGC_RECONCILE_HTTPROUTE), 1);
+    assert_int_equal(drain(&w, KGC_RECONCILE_GATEWAY), 1); /* a spec change: its parent too */
+
+    /* a relist from before kgc's write to after someone else's status write: reconciled */
+    kgc_reconcile_enqueue(w.r, KGC_RECONCILE_HTTPROUTE, "demo/rt");
+    assert_true(kgc_reconcile_process_one(w.r, KGC_RECONCILE_HTTPROUTE));
+    kgc_reconcile_stats(w.r, KGC_RECONCILE_HTTPROUTE, &st);
+    assert_int_equal(st.writes, 3);
+    json_object_put(api_call(&a, "PATCH", RT_PATH "/status",
+                             "{\"status\":{\"parents\":[]}}")); /* kgc's entry removed */
+    to_cache(&w, "HTTPRoute", api_get(&a, RT_PATH));
+    assert_int_equal(drain(&w, KGC_RECONCILE_HTTPROUTE), 1);
+
+    kgc_reconcile_free(w.r);
+    kgc_cache_free(w.cache);
+    kgc_k8s_client_free(a.client);
+    fas_server_stop(a.srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -572,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_gateway_start_up_never_hides_a_failure),
         cmocka_unit_test(test_gateway_hold_ends_when_the_push_fails),
         cmocka_unit_test(test_sync_push_expected_until_a_push_fails),
+        cmocka_unit_test(test_own_status_write_coming_back_is_not_reconciled),
     };
     return cmocka_run_group_tests_name("reconcile", tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
 
 #include "kgc/err.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +108,40 @@ char *fas_buf_take(struct fas_buf *b, size_t *len)
     return p;
 }
 
+/* One tokener per thread, reset between documents: a new one callocs its FAS_JSON_DEPTH-deep
+ * stack (16 KiB), and glibc consolidates its fast bins for every allocation that large — a
+ * measurable share of the server's CPU when it parses three documents per status PATCH
+ * (docs/benchmarks.md, issue #19). */
+static pthread_key_t tok_key;
+static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
+
+static void tok_free(void *p)
+{
+    json_tokener_free(p);
+}
+
+static void tok_key_init(void)
+{
+    if (pthread_key_create(&tok_key, tok_free) != 0)
+        abort();
+}
+
+static json_tokener *thread_tokener(void)
+{
+    pthread_once(&tok_once, tok_key_init);
+    json_tokener *tok = pthread_getspecific(tok_key);
+    if (tok) {
+        json_tokener_reset(tok);
+        return tok;
+    }
+    tok = json_tokener_new_ex(FAS_JSON_DEPTH);
+    if (tok && pthread_setspecific(tok_key, tok) != 0) {
+        json_tokener_free(tok);
+        tok = NULL;
+    }
+    return tok;
+}
+
 json_object *fas_json_parse(const char *s, size_t len, char *err, size_t errsz)
 {
     if (errsz)
@@ -115,7 +150,7 @@ json_object *fas_json_parse(const char *s, size_t len, char *err, size_t errsz)
         snprintf(err, errsz, "body too large");
         return NULL;
     }
-    json_tokener *tok = json_tokener_new_ex(FAS_JSON_DEPTH);
+    json_tokener *tok = thread_tokener();
     if (!tok) {
         snprintf(err, errsz, "out of memory");
         return NULL;
@@ -141,7 +176,7 @@ json_object *fas_json_parse(const char *s, size_t len, char *err, size_t errsz)
     }
     if (!o && jerr == json_tokener_success && errsz && err[0] == '\0')
         snprintf(err, errsz, "null is not an object");
-    json_tokener_free(tok);
+    json_tokener_reset(tok); /* drops a partial document's objects now */
     return o;
 }
 

@@ -950,13 +950,14 @@ static bool check_type_meta(struct wctx *c, json_object *tree)
 }
 
 /* Prunes, defaults and validates tree against the version's schema. */
-static bool apply_schema(struct wctx *c, json_object *tree, const char *name)
+/* The version's schema: prune, default, validate. only: see fas_schema_prune_only(). */
+static bool apply_schema(struct wctx *c, json_object *tree, const char *name, const char *only)
 {
     json_object *schema = c->ver->schema;
     if (!schema)
         return true;
     json_object *unknown = json_object_new_array();
-    if (!unknown || fas_schema_prune(tree, schema, unknown)) {
+    if (!unknown || fas_schema_prune_only(tree, schema, unknown, only)) {
         json_object_put(unknown);
         fas_reply_internal(c->r, "out of memory");
         return false;
@@ -986,7 +987,7 @@ static bool apply_schema(struct wctx *c, json_object *tree, const char *name)
         fas_buf_free(&b);
     }
     json_object_put(unknown);
-    if (fas_schema_default(tree, schema)) {
+    if (fas_schema_default_only(tree, schema, only)) {
         fas_reply_internal(c->r, "out of memory");
         return false;
     }
@@ -995,7 +996,7 @@ static bool apply_schema(struct wctx *c, json_object *tree, const char *name)
         fas_reply_internal(c->r, "out of memory");
         return false;
     }
-    int n = fas_schema_validate(&c->s->schema, tree, schema, causes);
+    int n = fas_schema_validate_only(&c->s->schema, tree, schema, causes, only);
     if (n > 0)
         fas_reply_invalid(c->r, c->rt->group, c->rt->kind, name, causes);
     json_object_put(causes);
@@ -1273,7 +1274,7 @@ static void do_create(struct wctx *c, json_object *tree, const char *url_name)
         fas_json_set_int(md, "generation", 1);
     if (!prepare_kind(c, tree, NULL, name))
         goto out;
-    if (!apply_schema(c, tree, name))
+    if (!apply_schema(c, tree, name, NULL))
         goto out;
     struct fas_rversion *storage = fas_rtype_storage(rt);
     if (!c->o->dry_run) {
@@ -1297,6 +1298,8 @@ static void do_create(struct wctx *c, json_object *tree, const char *url_name)
         fas_reply_internal(c->r, "out of memory");
         goto out;
     }
+    if (!rt->builtin && c->ver->schema)
+        obj->valid_gen = c->ver->schema_gen;
     s->rv++;
     set_audit_status(c->r, tree);
     fas_obj_ref(obj);
@@ -1379,8 +1382,12 @@ static struct fas_obj *delete_now(struct fas_store *s, struct fas_rtype *rt, str
     return final; /* the caller's reference */
 }
 
-/* Updates old with new_tree (owned): the main resource or only its status. */
-static void do_update(struct wctx *c, struct fas_obj *old, json_object *new_tree, bool status_only)
+/* Updates old with new_tree (owned): the main resource or only its status. For a status write,
+ * new_tree_is_old: new_tree is old's own tree with only its status changed (a merge patch of
+ * status, and at most the stored resourceVersion), so it is the result as it is, without a copy
+ * of old. */
+static void do_update(struct wctx *c, struct fas_obj *old, json_object *new_tree, bool status_only,
+                      bool new_tree_is_old)
 {
     struct fas_store *s = c->s;
     struct fas_rtype *rt = c->rt;
@@ -1392,7 +1399,9 @@ static void do_update(struct wctx *c, struct fas_obj *old, json_object *new_tree
         json_object_put(new_tree);
         return;
     }
-    if (status_only) {
+    if (status_only && new_tree_is_old) {
+        result = new_tree;
+    } else if (status_only) {
         result = fas_json_copy(old_tree);
         json_object *st = fas_json_get(new_tree, "status");
         if (result && st)
@@ -1427,7 +1436,11 @@ static void do_update(struct wctx *c, struct fas_obj *old, json_object *new_tree
     fas_json_set_str(result, "kind", rt->kind);
     if (!prepare_kind(c, result, old_tree, old->name))
         goto out;
-    if (!apply_schema(c, result, old->name))
+    /* A status write to a custom resource whose stored content passed this very schema: its
+     * other members are old's, already pruned, defaulted and valid; only status is walked. */
+    bool status_alone = status_only && !rt->builtin && c->ver->schema && old->valid_gen != 0 &&
+                        old->valid_gen == c->ver->schema_gen;
+    if (!apply_schema(c, result, old->name, status_alone ? "status" : NULL))
         goto out;
     json_object *md = fas_json_obj_member(result, "metadata");
     if (!md) {
@@ -1469,6 +1482,8 @@ static void do_update(struct wctx *c, struct fas_obj *old, json_object *new_tree
         fas_reply_internal(c->r, "out of memory");
         goto out;
     }
+    if (!rt->builtin && c->ver->schema)
+        obj->valid_gen = c->ver->schema_gen;
     s->rv++;
     set_audit_status(c->r, result);
     fas_obj_ref(obj);
@@ -1576,12 +1591,34 @@ void fas_store_update(struct fas_store *s, const struct fas_target *t, const cha
                            "latest version and try again");
         goto out_put;
     }
-    do_update(&c, old, tree, t->subresource != NULL);
+    do_update(&c, old, tree, t->subresource != NULL, false);
     pthread_mutex_unlock(&s->mu);
     return;
 out_put:
     json_object_put(tree);
     pthread_mutex_unlock(&s->mu);
+}
+
+/* A merge patch of only status, with at most metadata.resourceVersion beside it (a status
+ * writer's precondition). */
+static bool status_patch(json_object *patch)
+{
+    if (!json_object_is_type(patch, json_type_object))
+        return false;
+    json_object_object_foreach(patch, k, v)
+    {
+        if (strcmp(k, "status") == 0)
+            continue;
+        if (strcmp(k, "metadata") != 0 || !json_object_is_type(v, json_type_object))
+            return false;
+        json_object_object_foreach(v, mk, mv)
+        {
+            (void)mv;
+            if (strcmp(mk, "resourceVersion") != 0)
+                return false;
+        }
+    }
+    return true;
 }
 
 static bool ct_is(const char *ct, const char *want)
@@ -1663,7 +1700,10 @@ void fas_store_patch(struct fas_store *s, const struct fas_target *t, const char
                            "latest version and try again");
         goto out;
     }
-    do_update(&c, old, tree, t->subresource != NULL);
+    /* tree is old's own tree and the patch; one of status (and of the stored resourceVersion,
+     * checked just above) changed nothing else */
+    do_update(&c, old, tree, t->subresource != NULL,
+              merge && t->subresource && status_patch(patch));
     tree = NULL;
 out:
     pthread_mutex_unlock(&s->mu);

@@ -40,6 +40,10 @@ struct fas_obj {
     size_t n_finalizers;
     char *created; /* metadata.creationTimestamp */
     char *type;    /* the top-level "type" string (a Secret's), NULL when none: field selector */
+    /* The fas_rversion.schema_gen its content was pruned, defaulted and validated under without
+     * a problem (a custom resource written through that version), 0: not known. A status write
+     * through the same version then walks only the new status (fas_schema_*_only). */
+    uint64_t valid_gen;
 };
 
 void fas_obj_ref(struct fas_obj *o);

@@ -4,6 +4,7 @@
 #include "kgc/err.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,13 @@ static json_object *csv_array(const char *csv)
     return a;
 }
 
+/* A new schema identity: a schema object's address may be reused once freed, this is not. */
+static uint64_t next_schema_gen(void)
+{
+    static _Atomic uint64_t gen;
+    return atomic_fetch_add(&gen, 1) + 1;
+}
+
 static char *api_version_of(const char *group, const char *version)
 {
     size_t n = strlen(group) + strlen(version) + 2;
@@ -209,6 +217,7 @@ struct fas_rtype *fas_rtype_from_builtin(const struct fas_builtin *b)
     v->has_status = b->status;
     char err[128];
     v->schema = fas_json_parse(b->schema, strlen(b->schema), err, sizeof(err));
+    v->schema_gen = next_schema_gen();
     if (b->columns)
         v->columns = fas_json_parse(b->columns, strlen(b->columns), err, sizeof(err));
     if (!v->name || !v->api_version || !v->schema || (b->columns && !v->columns)) {
@@ -406,6 +415,7 @@ struct fas_rtype *fas_rtype_from_crd(json_object *crd, char *field, size_t field
         rv->has_status = fas_json_get(fas_json_get(v, "subresources"), "status") != NULL;
         json_object *schema = fas_json_get(fas_json_get(v, "schema"), "openAPIV3Schema");
         rv->schema = schema ? fas_json_copy(schema) : NULL;
+        rv->schema_gen = next_schema_gen();
         json_object *cols = fas_json_get(v, "additionalPrinterColumns");
         rv->columns = cols ? fas_json_copy(cols) : NULL;
         if (!rv->name || !rv->api_version || (schema && !rv->schema) || (cols && !rv->columns)) {

@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 struct fas_obj;
@@ -20,6 +21,7 @@ struct fas_rversion {
     bool has_status;      /* the /status subresource exists in this version */
     json_object *schema;  /* openAPIV3Schema (owned), NULL: anything goes */
     json_object *columns; /* additionalPrinterColumns (owned), NULL: NAME and AGE only */
+    uint64_t schema_gen;  /* this version's schema's identity, never reused (struct fas_obj) */
 };
 
 /* A resource type: (group, plural) with its versions. Owned by the store; fields are read and

@@ -89,8 +89,9 @@ static bool schema_flag(json_object *s, const char *key)
 
 /* ---- pruning -------------------------------------------------------------------------------- */
 
+/* only (at the root): the one root member walked; the others are known to be pruned already. */
 static int prune(json_object *x, json_object *s, struct path *p, bool root, json_object *unknown,
-                 int depth)
+                 int depth, const char *only)
 {
     if (!s || !x || depth > MAX_SCHEMA_DEPTH)
         return 0;
@@ -100,7 +101,8 @@ static int prune(json_object *x, json_object *s, struct path *p, bool root, json
             return 0;
         for (size_t i = 0; i < json_object_array_length(x); i++) {
             size_t saved = path_push_index(p, i);
-            int rc = prune(json_object_array_get_idx(x, i), items, p, false, unknown, depth + 1);
+            int rc =
+                prune(json_object_array_get_idx(x, i), items, p, false, unknown, depth + 1, NULL);
             path_pop(p, saved);
             if (rc)
                 return rc;
@@ -122,15 +124,17 @@ static int prune(json_object *x, json_object *s, struct path *p, bool root, json
         if (embedded &&
             (strcmp(k, "apiVersion") == 0 || strcmp(k, "kind") == 0 || strcmp(k, "metadata") == 0))
             continue;
+        if (root && only && strcmp(k, only) != 0)
+            continue;
         json_object *ps = fas_json_get(props, k);
         int rc = 0;
         if (ps) {
             size_t saved = path_push_key(p, k);
-            rc = prune(v, ps, p, false, unknown, depth + 1);
+            rc = prune(v, ps, p, false, unknown, depth + 1, NULL);
             path_pop(p, saved);
         } else if (addl_schema) {
             size_t saved = path_push_mapkey(p, k);
-            rc = prune(v, addl, p, false, unknown, depth + 1);
+            rc = prune(v, addl, p, false, unknown, depth + 1, NULL);
             path_pop(p, saved);
         } else if (!preserve && !addl_any) {
             if (!drop && !(drop = json_object_new_array()))
@@ -155,9 +159,15 @@ static int prune(json_object *x, json_object *s, struct path *p, bool root, json
 
 int fas_schema_prune(json_object *obj, json_object *schema, json_object *unknown)
 {
+    return fas_schema_prune_only(obj, schema, unknown, NULL);
+}
+
+int fas_schema_prune_only(json_object *obj, json_object *schema, json_object *unknown,
+                          const char *only)
+{
     struct path p = {.len = 0};
     p.buf[0] = '\0';
-    return prune(obj, schema, &p, true, unknown, 0);
+    return prune(obj, schema, &p, true, unknown, 0, only);
 }
 
 /* ---- defaulting ----------------------------------------------------------------------------- */
@@ -167,7 +177,8 @@ static bool nullable(json_object *s)
     return schema_flag(s, "nullable");
 }
 
-static int apply_defaults(json_object *x, json_object *s, int depth)
+/* only (at depth 0): the one root member defaulted; the others are known to be defaulted. */
+static int apply_defaults(json_object *x, json_object *s, int depth, const char *only)
 {
     if (!s || !x || depth > MAX_SCHEMA_DEPTH)
         return 0;
@@ -186,7 +197,7 @@ static int apply_defaults(json_object *x, json_object *s, int depth)
                 json_object_array_put_idx(x, i, copy);
                 e = copy;
             }
-            int rc = apply_defaults(e, items, depth + 1);
+            int rc = apply_defaults(e, items, depth + 1, NULL);
             if (rc)
                 return rc;
         }
@@ -200,6 +211,8 @@ static int apply_defaults(json_object *x, json_object *s, int depth)
         {
             json_object *def = NULL;
             json_object *cur = NULL;
+            if (only && strcmp(pk, only) != 0)
+                continue;
             bool found = json_object_object_get_ex(x, pk, &cur);
             if (!json_object_object_get_ex(ps, "default", &def)) {
                 /* A non-nullable null without a default is dropped. */
@@ -224,10 +237,12 @@ static int apply_defaults(json_object *x, json_object *s, int depth)
     bool addl_schema = addl && json_object_is_type(addl, json_type_object);
     json_object_object_foreach(x, k, v)
     {
+        if (only && strcmp(k, only) != 0)
+            continue;
         json_object *ps = fas_json_get(props, k);
         int rc = 0;
         if (ps)
-            rc = apply_defaults(v, ps, depth + 1);
+            rc = apply_defaults(v, ps, depth + 1, NULL);
         else if (addl_schema) {
             json_object *def = NULL;
             if (!v && !nullable(addl) && json_object_object_get_ex(addl, "default", &def) && def) {
@@ -237,7 +252,7 @@ static int apply_defaults(json_object *x, json_object *s, int depth)
                 json_object_object_add(x, k, copy);
                 v = copy;
             }
-            rc = apply_defaults(v, addl, depth + 1);
+            rc = apply_defaults(v, addl, depth + 1, NULL);
         }
         if (rc)
             return rc;
@@ -247,7 +262,12 @@ static int apply_defaults(json_object *x, json_object *s, int depth)
 
 int fas_schema_default(json_object *obj, json_object *schema)
 {
-    return apply_defaults(obj, schema, 0);
+    return apply_defaults(obj, schema, 0, NULL);
+}
+
+int fas_schema_default_only(json_object *obj, json_object *schema, const char *only)
+{
+    return apply_defaults(obj, schema, 0, only);
 }
 
 /* ---- validation ----------------------------------------------------------------------------- */
@@ -257,6 +277,7 @@ struct vstate {
     json_object *causes;
     int errors;
     struct path path;
+    const char *only; /* the one root member walked (NULL: all) */
 };
 
 static const char *type_name(json_object *x)
@@ -527,6 +548,8 @@ static void validate(struct vstate *st, json_object *x, json_object *s, bool roo
             if (root && (strcmp(k, "metadata") == 0 || strcmp(k, "apiVersion") == 0 ||
                          strcmp(k, "kind") == 0))
                 continue;
+            if (root && st->only && strcmp(k, st->only) != 0)
+                continue;
             json_object *ps = fas_json_get(props, k);
             if (ps) {
                 size_t saved = path_push_key(&st->path, k);
@@ -546,7 +569,13 @@ static void validate(struct vstate *st, json_object *x, json_object *s, bool roo
 int fas_schema_validate(struct fas_schema_ctx *ctx, json_object *obj, json_object *schema,
                         json_object *causes)
 {
-    struct vstate st = {.ctx = ctx, .causes = causes, .errors = 0};
+    return fas_schema_validate_only(ctx, obj, schema, causes, NULL);
+}
+
+int fas_schema_validate_only(struct fas_schema_ctx *ctx, json_object *obj, json_object *schema,
+                             json_object *causes, const char *only)
+{
+    struct vstate st = {.ctx = ctx, .causes = causes, .errors = 0, .only = only};
     st.path.buf[0] = '\0';
     validate(&st, obj, schema, true, 0);
     return st.errors;

@@ -34,4 +34,16 @@ int fas_schema_default(json_object *obj, json_object *schema);
 int fas_schema_validate(struct fas_schema_ctx *ctx, json_object *obj, json_object *schema,
                         json_object *causes);
 
+/* The same three on a root object of which only member `only` ("status") may differ from a
+ * version already pruned, defaulted and validated without a problem under the same schema: the
+ * root's own rules (required, maxProperties, root defaults of `only`) are applied and only `only`
+ * is walked. The result equals the whole walk's, since the three are per-member below the root
+ * and the others are their own fixed points (prune and default) or known valid. only NULL: the
+ * whole walk. */
+int fas_schema_prune_only(json_object *obj, json_object *schema, json_object *unknown,
+                          const char *only);
+int fas_schema_default_only(json_object *obj, json_object *schema, const char *only);
+int fas_schema_validate_only(struct fas_schema_ctx *ctx, json_object *obj, json_object *schema,
+                             json_object *causes, const char *only);
+
 #endif
