@@ -14,6 +14,7 @@
  * entries instead of a sorted walk and a new map of every route. */
 #include "sync_internal.h"
 
+#include "kgc/base.h"
 #include "kgc/log.h"
 
 #include <stdio.h>
@@ -82,8 +83,7 @@ struct kgc_sync_rwalk {
     /* kgc_sync_verdicts_walk_changes(): only the changed routes were walked; gone: the keys of
      * changed routes no longer in the cache */
     bool partial;
-    char **gone;
-    size_t n_gone, cap_gone;
+    struct kgc_base_vec gone; /* char * (owned) */
 };
 
 /* The verdict on route kind ns/name from the last translation and from Kong's rejections (syncer
@@ -199,9 +199,9 @@ static void walk_free(struct kgc_sync_rwalk *w)
     for (size_t i = 0; i < w->n; i++)
         rverdict_free(w->v[i]);
     free(w->v);
-    for (size_t i = 0; i < w->n_gone; i++)
-        free(w->gone[i]);
-    free(w->gone);
+    for (size_t i = 0; i < w->gone.n; i++)
+        free(w->gone.v[i]);
+    kgc_base_vec_free(&w->gone);
     memset(w, 0, sizeof(*w));
 }
 
@@ -278,20 +278,11 @@ struct kgc_sync_rwalk *kgc_sync_verdicts_walk_changes(struct kgc_sync *s,
         char key[2 * KGC_STATUS_NAME_MAX + 8];
         if (!verdict_key_of(ch->kind, ch->ns, ch->name, key, sizeof(key)))
             continue;
-        if (w->n_gone == w->cap_gone) {
-            size_t cap = w->cap_gone ? 2 * w->cap_gone : 8;
-            char **g = realloc(w->gone, cap * sizeof(*g));
-            if (!g) {
-                w->oom = true;
-                break;
-            }
-            w->gone = g;
-            w->cap_gone = cap;
-        }
-        if (!(w->gone[w->n_gone] = strdup(key)))
+        char *g = strdup(key);
+        if (!g || kgc_base_vec_push(&w->gone, g) != 0) {
+            free(g);
             w->oom = true;
-        else
-            w->n_gone++;
+        }
     }
     return w;
 }
@@ -321,6 +312,18 @@ static bool map_replace(struct kgc_sync *s, struct kgc_sync_rverdict *e, bool *o
     return changed;
 }
 
+/* Adds route kind ns/name's entry, when it has one, to again (keyed by the entry's own key).
+ * False when out of memory. */
+static bool again_add(struct kgc_sync *s, struct kgc_strmap *again, enum kgc_api_kind kind,
+                      const char *ns, const char *name)
+{
+    char key[2 * KGC_STATUS_NAME_MAX + 8];
+    if (!kgc_api_is_route_kind(kind) || !verdict_key_of(kind, ns, name, key, sizeof(key)))
+        return true;
+    struct kgc_sync_rverdict *e = kgc_strmap_get(&s->verdicts, key);
+    return !e || kgc_strmap_put(again, e->key, e, NULL) == 0;
+}
+
 /* The record of a partial walk: the walked routes' entries replace theirs, the gone routes'
  * entries go, and every other route that has or had a problem or a Kong rejection is judged
  * again in place. */
@@ -343,9 +346,9 @@ static void record_partial(struct kgc_sync *s, struct kgc_sync_rwalk *w)
         }
     }
     /* 2. the routes that are gone */
-    for (size_t i = 0; i < w->n_gone && !oom; i++) {
+    for (size_t i = 0; i < w->gone.n && !oom; i++) {
         pthread_mutex_lock(&s->mu);
-        struct kgc_sync_rverdict *old = kgc_strmap_remove(&s->verdicts, w->gone[i]);
+        struct kgc_sync_rverdict *old = kgc_strmap_remove(&s->verdicts, w->gone.v[i]);
         pthread_mutex_unlock(&s->mu);
         rverdict_free(old);
     }
@@ -360,25 +363,12 @@ static void record_partial(struct kgc_sync *s, struct kgc_sync_rwalk *w)
         if (((const struct kgc_sync_rverdict *)val)->verdict &&
             kgc_strmap_put(&again, k, val, NULL) != 0)
             oom = true;
-    char key[2 * KGC_STATUS_NAME_MAX + 8];
     for (size_t i = 0; s->have_out && i < s->last_out.n_problems && !oom; i++) {
         const struct kgc_translate_problem *p = &s->last_out.problems[i];
-        if (!kgc_api_is_route_kind(p->kind) ||
-            !verdict_key_of(p->kind, p->namespace, p->name, key, sizeof(key)))
-            continue;
-        void *e = kgc_strmap_get(&s->verdicts, key);
-        if (e && kgc_strmap_put(&again, ((struct kgc_sync_rverdict *)e)->key, e, NULL) != 0)
-            oom = true;
+        oom = !again_add(s, &again, p->kind, p->namespace, p->name);
     }
-    for (size_t i = 0; i < s->n_broken && !oom; i++) {
-        const struct kgc_sync_broken *b = &s->broken[i];
-        if (!kgc_api_is_route_kind(b->kind) ||
-            !verdict_key_of(b->kind, b->ns, b->name, key, sizeof(key)))
-            continue;
-        void *e = kgc_strmap_get(&s->verdicts, key);
-        if (e && kgc_strmap_put(&again, ((struct kgc_sync_rverdict *)e)->key, e, NULL) != 0)
-            oom = true;
-    }
+    for (size_t i = 0; i < s->n_broken && !oom; i++)
+        oom = !again_add(s, &again, s->broken[i].kind, s->broken[i].ns, s->broken[i].name);
     pos = 0;
     while (!oom && kgc_strmap_next(&again, &pos, &k, &val)) {
         struct kgc_sync_rverdict *e = val;

@@ -455,6 +455,20 @@ static void test_only_leader_pushes(void **state)
 
 static bool wait_programmed(struct env *e, const struct kgc_api_gateway *gw, unsigned secs);
 
+/* Gateway gw at its next generation (a spec change), checked to be gen and not yet programmed. */
+static const struct kgc_api_gateway *bump_gateway(struct env *e, int64_t gen)
+{
+    char why[256] = "";
+    pthread_mutex_lock(&set_mu);
+    assert_non_null(fixture_set_update(e->set, KGC_API_GATEWAY, NS, "gw", true));
+    const struct kgc_api_obj *gwo = fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw");
+    pthread_mutex_unlock(&set_mu);
+    const struct kgc_api_gateway *gw = kgc_api_as_gateway(gwo);
+    assert_int_equal(gw->obj.meta.generation, gen);
+    assert_false(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
+    return gw;
+}
+
 static void test_programmed_after_both_accept(void **state)
 {
     struct env *e = *state;
@@ -465,13 +479,7 @@ static void test_programmed_after_both_accept(void **state)
     /* Kong holds it a moment before the syncer thread has taken the answer in */
     assert_true(wait_programmed(e, kgc_api_as_gateway(gwo), 5));
     fail_next(e->kong[1].url, 1, 429); /* Retry-After: 1 */
-    pthread_mutex_lock(&set_mu);
-    assert_non_null(fixture_set_update(e->set, KGC_API_GATEWAY, NS, "gw", true)); /* gen 2 */
-    gwo = fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw");
-    pthread_mutex_unlock(&set_mu);
-    const struct kgc_api_gateway *gw = kgc_api_as_gateway(gwo);
-    assert_int_equal(gw->obj.meta.generation, 2);
-    assert_false(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
+    const struct kgc_api_gateway *gw = bump_gateway(e, 2);
     struct kgc_sync_stats before = stats(e);
     put_route(e->set, "rp", "/p", false, 1); /* the configuration text changes too */
     kgc_sync_mark_dirty(e->sync);
@@ -544,14 +552,7 @@ static void test_route_change_wakes_no_gateway(void **state)
     assert_true(kgc_sync_gateway_programmed(e->sync, kgc_api_as_gateway(gwo), why, sizeof(why)));
 
     /* the Gateway's generation moves: announced, and programmed once both hold it */
-    before = after;
-    pthread_mutex_lock(&set_mu);
-    assert_non_null(fixture_set_update(e->set, KGC_API_GATEWAY, NS, "gw", true)); /* gen 3 */
-    gwo = fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw");
-    pthread_mutex_unlock(&set_mu);
-    const struct kgc_api_gateway *gw = kgc_api_as_gateway(gwo);
-    assert_int_equal(gw->obj.meta.generation, 3);
-    assert_false(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
+    const struct kgc_api_gateway *gw = bump_gateway(e, 3);
     put_route(e->set, "rq", "/q2", false, 2); /* the text changes too */
     kgc_sync_mark_dirty(e->sync);
     assert_true(wait_programmed(e, gw, 5));
