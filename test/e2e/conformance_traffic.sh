@@ -3,9 +3,9 @@
 # traffic expectations of every upstream HTTPRoute and GRPCRoute conformance test whose manifest is
 # in .deps/gateway-api/conformance (test/e2e/conformance/traffic.json: the facts of each test's
 # http/grpc.ExpectedResponse list, with the Go file and line; gRPC calls as traffic.py describes:
-# routed and balanced by the test Kong, HTTP/2 itself not modelled), under both ATC router flavours:
-# traditional_compatible and expressions. Each flavour runs in parallel on its own test API
-# server, test Kong (--proxy-listen, --router-flavor) and kgc.
+# routed and balanced by the test Kong, HTTP/2 itself not modelled), under Kong's three router
+# flavours: traditional_compatible and expressions (ATC), and traditional. Each flavour runs in
+# parallel on its own test API server, test Kong (--proxy-listen, --router-flavor) and kgc.
 #
 # Per flavour: CRDs, the GatewayClass, a publish Service kong/kong-proxy mapping the Gateways'
 # ports 80/443 to the proxy ports the test Kong bound (kgc learns those from Kong's GET /), the
@@ -22,7 +22,7 @@
 #   FAIL   anything else failing; also a by-design entry kgc does not report, and a known failure
 #          that now passes or is now reported ("FIXED": remove it from the list)
 # Known-failure lines: "FLAVOUR TEST ID REASON..." ('#' comments). Last line "N passed, N failed".
-# TRAFFIC_FLAVOURS (default both) picks flavours; TRAFFIC_DUMP=1 with KGC_E2E_KEEP=1 keeps each
+# TRAFFIC_FLAVOURS (default all three) picks flavours; TRAFFIC_DUMP=1 with KGC_E2E_KEEP=1 keeps each
 # test's route/Gateway status and Kong configuration in the kept directory (dump-TEST-*.json).
 source "$(dirname "$0")/lib.sh"
 T0=$(now_ms)
@@ -35,7 +35,7 @@ INFRA=gateway-conformance-infra
 WEB=gateway-conformance-web-backend
 PROXY_IP=10.96.0.10
 INVALID_TARGET=192.0.2.1:9
-FLAVOURS=${TRAFFIC_FLAVOURS:-traditional_compatible expressions}
+FLAVOURS=${TRAFFIC_FLAVOURS:-traditional_compatible expressions traditional}
 e2e_bound "${TRAFFIC_BOUND:-170}"
 
 # === lset: ListenerSet (conformance/traffic_lset.json: the listenerset-*.go expectations, merged
