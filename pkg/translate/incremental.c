@@ -26,6 +26,7 @@
 #include "translate_internal.h"
 
 #include "kgc/digest.h"
+#include "kgc/jsonscan.h"
 
 #include <openssl/evp.h>
 
@@ -33,6 +34,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* struct kgc_translate_counts in 32 bits a field (a route's or a rule's counts are small; nine
+ * size_t per record were 72 of the 176 bytes of a route's entry and 128 of a rule's frag). */
+struct counts32 {
+    uint32_t http_routes, grpc_routes, services, routes, upstreams, targets, plugins, certificates,
+        snis;
+};
 
 /* One rule's text, as the document holds it: where it is in the state's last document (or, when
  * written this call, in the call's buffer of new texts), never a block of its own (a block per
@@ -43,10 +51,10 @@ struct frag {
     size_t svc_len;
     size_t ups_off; /* the upstream; ups_len 0 when the rule has no target */
     size_t ups_len;
-    bool has_svc;                       /* svc written (false: new) */
-    bool svc_new, ups_new;              /* written this call: in st->fresh, not in st->doc */
-    uint64_t sig;                       /* the Kong route ids' inputs when svc was written */
-    struct kgc_translate_counts counts; /* what writing it counted (plugins) */
+    bool has_svc;           /* svc written (false: new) */
+    bool svc_new, ups_new;  /* written this call: in st->fresh, not in st->doc */
+    uint64_t sig;           /* the Kong route ids' inputs when svc was written */
+    struct counts32 counts; /* what writing it counted (plugins) */
 };
 
 /* One HTTPRoute of the snapshot. */
@@ -60,8 +68,9 @@ struct entry {
     size_t n_plan_p;
     struct kgc_translate_problem *lim_p; /* LIMITATION problems (limits.c) */
     size_t n_lim_p, cap_lim_p;
-    struct kgc_translate_counts counts; /* the planning pass's */
-    char **refs;                        /* "ns/name" of every backendRef (owned) */
+    struct counts32 counts; /* the planning pass's */
+    char *refs; /* "ns/name" of every backendRef, NUL-terminated back to back (owned; one block:
+                   a block per name cost ~50 B each) */
     size_t n_refs;
     bool cross_ns; /* a backendRef into another namespace (ReferenceGrants decide) */
     bool dirty;    /* planned this call */
@@ -105,8 +114,11 @@ struct kgc_translate_state {
      * places again only the runs of these facts) */
     uint64_t *touched;
     size_t n_touched, cap_touched;
-    struct kgc_strmap slice_svc; /* EndpointSlice "ns/name" → struct slice_rec * */
-    bool uniform;                /* the last limits run's */
+    /* EndpointSlice "ns/name" (the object's meta.key) → the EndpointSlice (reference held): the
+     * Service it belonged to when a change or deletion comes (a record with copies of both
+     * names cost ~150 B per slice) */
+    struct kgc_strmap slice_svc;
+    bool uniform; /* the last limits run's */
     /* the limits' pair bound (struct tr_limits_focus): hostname → struct host_n *, the sum of
      * their squares, Kong routes of routes open to any hostname, all Kong routes */
     struct kgc_strmap host_n;
@@ -123,7 +135,15 @@ struct host_n {
 /* ---- small helpers ----------------------------------------------------------------------------
  */
 
-static void counts_add(struct kgc_translate_counts *a, const struct kgc_translate_counts *b)
+static struct counts32 counts_pack(const struct kgc_translate_counts *b)
+{
+    return (struct counts32){
+        (uint32_t)b->http_routes, (uint32_t)b->grpc_routes,  (uint32_t)b->services,
+        (uint32_t)b->routes,      (uint32_t)b->upstreams,    (uint32_t)b->targets,
+        (uint32_t)b->plugins,     (uint32_t)b->certificates, (uint32_t)b->snis};
+}
+
+static void counts_add(struct kgc_translate_counts *a, const struct counts32 *b)
 {
     a->http_routes += b->http_routes;
     a->grpc_routes += b->grpc_routes;
@@ -220,8 +240,6 @@ static void entry_clear(struct entry *e)
     tr_free_problems(e->lim_p, e->n_lim_p);
     e->lim_p = NULL;
     e->n_lim_p = e->cap_lim_p = 0;
-    for (size_t i = 0; i < e->n_refs; i++)
-        free(e->refs[i]);
     free(e->refs);
     e->refs = NULL;
     e->n_refs = 0;
@@ -243,25 +261,29 @@ static void entry_free(struct entry *e)
 static int entry_refs(struct entry *e, const struct kgc_api_httproute *r)
 {
     const char *ns = r->obj.meta.namespace ? r->obj.meta.namespace : "";
-    for (uint32_t ri = 0; ri < r->n_rules; ri++) {
-        const struct kgc_api_http_route_rule *rule = &r->rules[ri];
-        for (uint32_t bi = 0; bi < rule->n_backend_refs; bi++) {
-            const struct kgc_api_backend_ref *b = &rule->backend_refs[bi];
-            const char *bns = b->namespace ? b->namespace : ns;
-            if (strcmp(bns, ns) != 0)
-                e->cross_ns = true;
-            size_t len = strlen(bns) + strlen(b->name ? b->name : "") + 2;
-            char *k = malloc(len);
-            char **grown = realloc(e->refs, (e->n_refs + 1) * sizeof(*grown));
-            if (grown)
-                e->refs = grown;
-            if (!k || !grown) {
-                free(k);
-                return KGC_ENOMEM;
+    size_t size = 0;
+    for (int pass = 0; pass < 2; pass++) { /* 0: measure; 1: write */
+        char *w = e->refs;
+        for (uint32_t ri = 0; ri < r->n_rules; ri++) {
+            const struct kgc_api_http_route_rule *rule = &r->rules[ri];
+            for (uint32_t bi = 0; bi < rule->n_backend_refs; bi++) {
+                const struct kgc_api_backend_ref *b = &rule->backend_refs[bi];
+                const char *bns = b->namespace ? b->namespace : ns;
+                const char *name = b->name ? b->name : "";
+                size_t len = strlen(bns) + strlen(name) + 2;
+                if (pass == 0) {
+                    size += len;
+                    continue;
+                }
+                if (strcmp(bns, ns) != 0)
+                    e->cross_ns = true;
+                snprintf(w, len, "%s/%s", bns, name);
+                w += len;
+                e->n_refs++;
             }
-            snprintf(k, len, "%s/%s", bns, b->name ? b->name : "");
-            e->refs[e->n_refs++] = k;
         }
+        if (pass == 0 && (!size || !(e->refs = malloc(size))))
+            return size ? KGC_ENOMEM : 0;
     }
     return 0;
 }
@@ -283,7 +305,7 @@ static void entry_plan(struct kgc_translate_state *st, struct entry *e)
     e->n_plan_p = c->n_problems;
     c->problems = NULL;
     c->n_problems = c->cap_problems = 0;
-    e->counts = c->counts;
+    e->counts = counts_pack(&c->counts);
     memset(&c->counts, 0, sizeof(c->counts));
     if (c->routes.n == 1)
         e->rc = c->routes.v[0];
@@ -356,7 +378,7 @@ static void frag_write(struct tr_ctx *c, struct arena *a, struct frag *f, bool u
     if (scratch->s)
         scratch->s[0] = '\0';
     tr_write_service_text(c, f->v, scratch);
-    f->counts = c->counts;
+    f->counts = counts_pack(&c->counts);
     memset(&c->counts, 0, sizeof(c->counts));
     arena_put(c, a, scratch, &f->svc_off, &f->svc_len);
     f->has_svc = f->svc_new = true;
@@ -477,9 +499,6 @@ static size_t md5_hex_from(struct md5_ck *m, const char *text, size_t len, size_
     return len - from;
 }
 
-struct slice_rec;
-static void slice_rec_free(struct slice_rec *r);
-
 /* ---- the state --------------------------------------------------------------------------------
  */
 
@@ -499,7 +518,7 @@ static void state_reset(struct kgc_translate_state *st)
     const char *k;
     void *v;
     while (kgc_strmap_next(&st->slice_svc, &pos, &k, &v))
-        slice_rec_free(v);
+        kgc_api_obj_unref(v);
     kgc_strmap_destroy(&st->slice_svc);
     kgc_strmap_init(&st->slice_svc);
     pos = 0;
@@ -569,28 +588,11 @@ static char *settings_of(const struct kgc_translate_input *in)
 }
 
 /* Which Service an EndpointSlice of the index belongs to (deleted slices are gone from the
- * snapshot but still in the index). */
-struct slice_rec {
-    char *key; /* the slice's "ns/name" (owned; the map's key) */
-    char *svc; /* "ns/service" (owned) */
-};
-
-static void slice_rec_free(struct slice_rec *r)
+ * snapshot but still in the index): the slice itself, keyed by its meta.key. */
+static int slice_rec_put(struct kgc_translate_state *st, const struct kgc_api_obj *o)
 {
-    if (!r)
-        return;
-    free(r->key);
-    free(r->svc);
-    free(r);
-}
-
-static int slice_rec_put(struct kgc_translate_state *st, const char *key, const char *ns,
-                         const char *service)
-{
-    struct slice_rec *r = calloc(1, sizeof(*r));
-    if (!r || !(r->key = strdup(key)) || !(r->svc = tr_printf(&st->c, "%s/%s", ns, service)) ||
-        kgc_strmap_put(&st->slice_svc, r->key, r, NULL) != 0) {
-        slice_rec_free(r);
+    if (kgc_strmap_put(&st->slice_svc, o->meta.key, (void *)kgc_api_obj_ref(o), NULL) != 0) {
+        kgc_api_obj_unref(o);
         return KGC_ENOMEM;
     }
     return 0;
@@ -602,7 +604,7 @@ static bool slice_map_visit(const struct kgc_api_obj *obj, void *ctx)
     const struct kgc_api_endpointslice *es = kgc_api_as_endpointslice(obj);
     if (!es || !es->service_name || !obj->meta.namespace || !obj->meta.key)
         return true;
-    if (slice_rec_put(st, obj->meta.key, obj->meta.namespace, es->service_name) != 0) {
+    if (slice_rec_put(st, obj) != 0) {
         st->c.oom = true;
         return false;
     }
@@ -625,9 +627,12 @@ static void slice_changed(struct kgc_translate_state *st, const char *ns, const 
     char *key = tr_printf(c, "%s/%s", ns, name);
     if (!key)
         return;
-    struct slice_rec *old = kgc_strmap_remove(&st->slice_svc, key);
+    const struct kgc_api_obj *old = kgc_strmap_remove(&st->slice_svc, key);
     if (old) {
-        struct kgc_base_vec *list = kgc_strmap_get(&c->slices, old->svc);
+        const struct kgc_api_endpointslice *oes = kgc_api_as_endpointslice(old);
+        char *osvc = tr_printf(c, "%s/%s", old->meta.namespace, oes->service_name);
+        kgc_api_obj_unref(old);
+        struct kgc_base_vec *list = osvc ? kgc_strmap_get(&c->slices, osvc) : NULL;
         for (size_t i = 0; list && i < list->n; i++) {
             const struct kgc_api_obj *o = list->v[i];
             if (o->meta.key && strcmp(o->meta.key, key) == 0) {
@@ -637,12 +642,10 @@ static void slice_changed(struct kgc_translate_state *st, const char *ns, const 
                 break;
             }
         }
-        if (kgc_base_vec_push(names, old->svc) != 0) {
-            free(old->svc);
+        if (osvc && kgc_base_vec_push(names, osvc) != 0) {
+            free(osvc);
             c->oom = true;
         }
-        old->svc = NULL;
-        slice_rec_free(old);
     }
     const struct kgc_api_obj *o = c->lk->get(c->lk->ctx, KGC_API_ENDPOINTSLICE, ns, name);
     const struct kgc_api_endpointslice *es = kgc_api_as_endpointslice(o);
@@ -663,7 +666,7 @@ static void slice_changed(struct kgc_translate_state *st, const char *ns, const 
             c->oom = true;
         } else {
             qsort(list->v, list->n, sizeof(*list->v), cmp_slice_key);
-            if (slice_rec_put(st, o->meta.key, o->meta.namespace, es->service_name) != 0)
+            if (slice_rec_put(st, o) != 0)
                 c->oom = true;
         }
         if (svc && kgc_base_vec_push(names, svc) != 0) {
@@ -1205,9 +1208,10 @@ static void collect_dirty(struct kgc_translate_state *st,
         for (size_t i = 0; i < st->order.n; i++) {
             struct entry *e = st->order.v[i];
             bool hit = grants && e->cross_ns;
-            for (size_t j = 0; j < e->n_refs && !hit; j++)
+            const char *ref = e->refs;
+            for (size_t j = 0; j < e->n_refs && !hit; j++, ref += strlen(ref) + 1)
                 for (size_t t = 0; t < touched.n && !hit; t++)
-                    hit = strcmp(e->refs[j], touched.v[t]) == 0;
+                    hit = strcmp(ref, touched.v[t]) == 0;
             char *k = hit ? tr_strdup(c, e->key) : NULL;
             if (hit && (!k || kgc_base_vec_push(dirty_keys, k) != 0)) {
                 free(k);
@@ -1701,5 +1705,9 @@ int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_t
     out->config = text->s;
     out->config_len = text->len;
     out->counts = counts;
+    /* from nothing: what the call freed (the slice index's first pass, its working vectors) goes
+     * back to the system, as after kgc_translate() */
+    if (all)
+        kgc_jsonscan_release(text->len);
     return 0;
 }
