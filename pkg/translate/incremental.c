@@ -125,6 +125,7 @@ struct kgc_translate_state {
     uint64_t sumsq, n_open_kr, n_kr;
     struct kgc_base_vec focused; /* struct route_ctx * in focus, sorted by address */
     size_t n_grpc; /* GRPCRoutes in the last full plan: while there are any, every call is full */
+    struct kgc_translate_text *seed; /* kgc_translate_state_seed(), for the next call only */
 };
 
 struct host_n {
@@ -562,10 +563,19 @@ struct kgc_translate_state *kgc_translate_state_new(void)
     return st;
 }
 
+void kgc_translate_state_seed(struct kgc_translate_state *st, struct kgc_translate_text *t)
+{
+    if (!st)
+        return;
+    kgc_translate_text_unref(st->seed);
+    st->seed = kgc_translate_text_ref(t);
+}
+
 void kgc_translate_state_free(struct kgc_translate_state *st)
 {
     if (!st)
         return;
+    kgc_translate_text_unref(st->seed);
     state_reset(st);
     kgc_strmap_destroy(&st->by_key);
     kgc_strmap_destroy(&st->slice_svc);
@@ -1008,39 +1018,94 @@ static struct kgc_translate_text *assemble(struct kgc_translate_state *st, const
     return t;
 }
 
-/* The document of a call that started from nothing (no last document): the services were
- * written into the call's new texts in the document's order, with their commas (write_all());
- * the head goes in front of them in the same buffer, the isolation routes and the upstreams
- * (written now, one at a time through scratch) after them, and that buffer becomes the document.
- * Building the state so holds one copy of the document, not two (the new texts and the document
- * assembled from them: 3.7 MiB each at 10k routes, at start-up's peak). NULL when out of memory
- * (the caller starts again next time). */
-static struct kgc_translate_text *assemble_all(struct kgc_translate_state *st, const char *head,
-                                               size_t head_len, const char *iso, size_t iso_len,
-                                               struct kgc_base_buf *scratch,
-                                               struct kgc_translate_incr_stats *stats)
+/* The document of a call that starts from nothing, written in its order (writer.c's
+ * write_document(), after the limits and the isolation routes as there). Each piece is compared
+ * with the seed (kgc_translate_state_seed(): the text the caller holds, NULL: none) where it
+ * would go; while every byte so far is the seed's nothing is copied, and a document equal to the
+ * seed is the seed (one more reference): building the state at start-up makes the text the
+ * syncer already holds, and so held it twice (3.7 MiB at 10k routes). From the first byte that
+ * differs the document is a buffer of its own (the seed's bytes so far copied into it). */
+struct stream {
+    struct tr_ctx *c;
+    struct arena *a; /* the document's own buffer, once it differs from the seed */
+    const struct kgc_translate_text *seed;
+    size_t pos;    /* bytes written so far */
+    bool diverged; /* they are in a (not all the seed's) */
+};
+
+/* From here the document is its own buffer, beginning with the seed's first pos bytes. */
+static void stream_diverge(struct stream *w)
+{
+    if (w->diverged)
+        return;
+    w->diverged = true;
+    w->a->len = 0;
+    if (w->pos)
+        arena_add(w->c, w->a, w->seed->s, w->pos);
+}
+
+static void stream_put(struct stream *w, const char *s, size_t n)
+{
+    if (!w->diverged && w->seed && w->pos + n <= w->seed->len &&
+        memcmp(w->seed->s + w->pos, s, n) == 0) {
+        w->pos += n;
+        return;
+    }
+    stream_diverge(w);
+    arena_add(w->c, w->a, s, n);
+    w->pos += n;
+}
+
+/* Serialises f's service (upstream: its upstream) through scratch into w at *off. */
+static void stream_frag(struct stream *w, struct frag *f, bool upstream,
+                        struct kgc_base_buf *scratch, struct kgc_translate_incr_stats *stats)
+{
+    struct tr_ctx *c = w->c;
+    memset(&c->counts, 0, sizeof(c->counts));
+    scratch->len = 0;
+    if (scratch->s)
+        scratch->s[0] = '\0';
+    if (upstream) {
+        tr_write_upstream_text(c, f->v, scratch);
+    } else {
+        tr_write_service_text(c, f->v, scratch);
+        f->counts = counts_pack(&c->counts);
+        f->has_svc = true;
+        f->svc_new = false;
+        f->sig = frag_sig(f->v);
+    }
+    if (scratch->err)
+        c->oom = true;
+    *(upstream ? &f->ups_off : &f->svc_off) = w->pos;
+    *(upstream ? &f->ups_len : &f->svc_len) = scratch->len;
+    if (!c->oom)
+        stream_put(w, scratch->s ? scratch->s : "", scratch->len);
+    stats->fragments_written++;
+    stats->bytes_written += scratch->len;
+}
+
+static struct kgc_translate_text *write_all(struct kgc_translate_state *st, const char *head,
+                                            size_t head_len, const char *iso, size_t iso_len,
+                                            struct kgc_base_buf *scratch,
+                                            struct kgc_translate_incr_stats *stats)
 {
     static const char services[] = ",\"services\":[", routes[] = "],\"routes\":[",
                       upstreams[] = "],\"upstreams\":[";
     struct tr_ctx *c = &st->c;
-    struct arena *a = &st->fresh;
-    size_t pre = head_len + sizeof(services) - 1, svc_len = a->len;
-    if (!arena_room(c, a, pre + sizeof(routes) + iso_len + sizeof(upstreams) + 3))
-        return NULL;
-    memmove(a->s + pre, a->s, svc_len);
-    memcpy(a->s, head, head_len);
-    memcpy(a->s + head_len, services, sizeof(services) - 1);
-    a->len = pre + svc_len;
-    for (size_t i = 0; i < st->frags.n; i++) {
-        struct frag *f = st->frags.v[i];
-        f->svc_off += pre;
-        f->svc_new = false;
+    struct stream w = {.c = c, .a = &st->fresh, .seed = st->seed};
+    c->quiet = true;
+    stream_put(&w, head, head_len);
+    stream_put(&w, services, sizeof(services) - 1);
+    for (size_t i = 0; i < st->frags.n && !c->oom; i++) {
+        if (i)
+            stream_put(&w, ",", 1);
+        stream_frag(&w, st->frags.v[i], false, scratch, stats);
     }
     if (c->n_iso) {
-        arena_add(c, a, routes, sizeof(routes) - 1);
-        arena_add(c, a, iso, iso_len);
+        stream_put(&w, routes, sizeof(routes) - 1);
+        stream_put(&w, iso, iso_len);
     }
-    arena_add(c, a, upstreams, sizeof(upstreams) - 1);
+    stream_put(&w, upstreams, sizeof(upstreams) - 1);
     bool first = true;
     for (size_t i = 0; i < st->frags.n && !c->oom; i++) {
         struct frag *f = st->frags.v[i];
@@ -1048,28 +1113,27 @@ static struct kgc_translate_text *assemble_all(struct kgc_translate_state *st, c
         f->ups_new = false;
         if (!f->v->n_targets)
             continue;
-        scratch->len = 0;
-        if (scratch->s)
-            scratch->s[0] = '\0';
-        tr_write_upstream_text(c, f->v, scratch);
         if (!first)
-            arena_add(c, a, ",", 1);
+            stream_put(&w, ",", 1);
         first = false;
-        arena_put(c, a, scratch, &f->ups_off, &f->ups_len);
-        stats->fragments_written++;
-        stats->bytes_written += f->ups_len;
+        stream_frag(&w, f, true, scratch, stats);
     }
-    arena_add(c, a, "]}", 3); /* with the NUL */
+    stream_put(&w, "]}", 2);
+    if (!w.seed || w.pos != w.seed->len)
+        stream_diverge(&w); /* no seed, or a longer one: the document is its first pos bytes */
+    if (!w.diverged && !c->oom)
+        return kgc_translate_text_ref(st->seed);
+    arena_add(c, w.a, "", 1); /* the NUL */
     struct kgc_translate_text *t = !c->oom ? calloc(1, sizeof(*t)) : NULL;
     if (!t) {
         c->oom = true;
         return NULL;
     }
     atomic_init(&t->refs, 1);
-    char *fit = realloc(a->s, a->len); /* give the unused tail back */
-    t->s = fit ? fit : a->s;
-    t->len = a->len - 1;
-    st->fresh = (struct arena){0};
+    char *fit = realloc(w.a->s, w.a->len); /* give the unused tail back */
+    t->s = fit ? fit : w.a->s;
+    t->len = w.a->len - 1;
+    *w.a = (struct arena){0};
     return t;
 }
 
@@ -1550,10 +1614,10 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
     }
 }
 
-int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_translate_input *in,
-                              const struct kgc_translate_change *changes, size_t n_changes,
-                              bool everything, struct kgc_translate_output *out,
-                              struct kgc_translate_incr_stats *stats, struct kgc_err *err)
+static int incremental(struct kgc_translate_state *st, const struct kgc_translate_input *in,
+                       const struct kgc_translate_change *changes, size_t n_changes,
+                       bool everything, struct kgc_translate_output *out,
+                       struct kgc_translate_incr_stats *stats, struct kgc_err *err)
 {
     struct kgc_translate_incr_stats scratch;
     if (!stats)
@@ -1627,13 +1691,7 @@ int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_t
     /* the writer reads the ranking's size (traditional: created_at = n - priority + 1,
      * writer.c): borrowed for the writing as for the limits below */
     c->kroutes = st->ranked;
-    for (size_t i = 0; all && i < st->frags.n && !c->oom; i++) {
-        /* from nothing: the services in the document's order, its commas between them; the
-         * upstreams are written by assemble_all() */
-        if (i)
-            arena_add(c, &st->fresh, ",", 1);
-        frag_write(c, &st->fresh, st->frags.v[i], false, &wbuf, stats);
-    }
+    /* (from nothing: written in the document's order by write_all()) */
     for (size_t i = 0; !all && i < st->order.n && !c->oom; i++) {
         struct entry *e = st->order.v[i];
         for (size_t f = 0; f < e->n_frags && !c->oom; f++) {
@@ -1672,7 +1730,7 @@ int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_t
     size_t same = 0;
     struct kgc_translate_text *text =
         c->oom ? NULL
-        : all  ? assemble_all(st, head, head_len, iso, iso_len, &wbuf, stats)
+        : all  ? write_all(st, head, head_len, iso, iso_len, &wbuf, stats)
                : assemble(st, head, head_len, iso, iso_len, &same);
     kgc_base_buf_free(&wbuf);
     free(head);
@@ -1710,4 +1768,17 @@ int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_t
     if (all)
         kgc_jsonscan_release(text->len);
     return 0;
+}
+
+int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_translate_input *in,
+                              const struct kgc_translate_change *changes, size_t n_changes,
+                              bool everything, struct kgc_translate_output *out,
+                              struct kgc_translate_incr_stats *stats, struct kgc_err *err)
+{
+    int rc = incremental(st, in, changes, n_changes, everything, out, stats, err);
+    if (st) { /* the seed served this call only: never a text the caller dropped since */
+        kgc_translate_text_unref(st->seed);
+        st->seed = NULL;
+    }
+    return rc;
 }
