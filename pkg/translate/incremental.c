@@ -1636,7 +1636,14 @@ static int incremental(struct kgc_translate_state *st, const struct kgc_translat
         state_reset(st);
         stats->full = true;
         stats->why_full = "TLSRoutes, TCPRoutes or UDPRoutes are present (translated in full)";
-        return kgc_translate(in, out, err);
+        int rc = kgc_translate(in, out, err);
+        if (rc == 0 && st->seed && out->config_len == st->seed->len &&
+            memcmp(out->config, st->seed->s, out->config_len) == 0) {
+            free(out->config); /* the seed's bytes: the seed (kgc_translate_state_seed) */
+            out->text = kgc_translate_text_ref(st->seed);
+            out->config = st->seed->s;
+        }
+        return rc;
     }
     char *settings = settings_of(in);
     const char *why = why_full(st, in, settings, changes, n_changes, everything);
