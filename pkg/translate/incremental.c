@@ -1040,7 +1040,7 @@ static void stream_diverge(struct stream *w)
         return;
     w->diverged = true;
     w->a->len = 0;
-    if (w->pos)
+    if (w->pos && w->seed) /* (pos moves without diverging only along a seed) */
         arena_add(w->c, w->a, w->seed->s, w->pos);
 }
 
