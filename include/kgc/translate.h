@@ -300,6 +300,12 @@ struct kgc_translate_incr_stats {
 struct kgc_translate_state *kgc_translate_state_new(void);
 /* Frees st and everything it keeps. NULL is fine. */
 void kgc_translate_state_free(struct kgc_translate_state *st);
+/* The text the caller holds (e.g. the configuration it pushes; a reference is taken), for the
+ * next kgc_translate_incremental() call on st only: if that call starts from nothing and makes
+ * the same bytes, its output is t (another reference) instead of a copy, and while its bytes are
+ * t's it copies none (building the state at start-up makes the text the caller already holds).
+ * NULL: none. */
+void kgc_translate_state_seed(struct kgc_translate_state *st, struct kgc_translate_text *t);
 /* kgc_translate() of in's snapshot, reusing what st kept (see above). out as kgc_translate()'s;
  * stats optional. Returns 0, KGC_EINVAL or KGC_ENOMEM (the state then starts again next call). */
 int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_translate_input *in,

@@ -171,7 +171,7 @@ static const struct kgc_config_option options[] = {
     {"sync-incremental", KGC_CONFIG_OPT_BOOL, "true",
      "Translate only what a change touches (same bytes as a whole translation): at 10k routes "
      "a one-route change costs 15-100 ms of CPU instead of a whole translation (~0.3-1.5 s), "
-     "for ~20 MiB more memory (every route's planning records, built once the routes were quiet "
+     "for ~12 MiB more memory (every route's planning records, built once the routes were quiet "
      "for 2s after start-up). false: every change is translated whole.",
      OFF(sync_incremental)},
     {"invalid-backend-listen", KGC_CONFIG_OPT_STRING, "",

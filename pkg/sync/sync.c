@@ -364,6 +364,15 @@ static void *syncer_main(void *arg)
         struct kgc_sync_decision d = kgc_sync_machine_next(&s->m, kgc_clock_now(s->clock));
         switch (d.what) {
         case KGC_SYNC_DO_TRANSLATE: {
+            /* a translation from nothing through the translator's state (its build at the
+             * upkeep, or everything again) makes the text the syncer holds, most often the same
+             * bytes: seeded with it, it shares that text instead of a second copy (3.7 MiB at
+             * 10k routes, at start-up's peak). build.c makes the same state when this does not. */
+            if (s->incremental && (s->tstate || d.upkeep)) {
+                if (!s->tstate)
+                    s->tstate = kgc_translate_state_new();
+                kgc_translate_state_seed(s->tstate, s->m.cur ? s->m.cur->shared : NULL);
+            }
             pthread_mutex_unlock(&s->mu);
             int rc = kgc_sync_build(s, d.fresh, d.upkeep);
             pthread_mutex_lock(&s->mu);

@@ -26,6 +26,7 @@
 #include "translate_internal.h"
 
 #include "kgc/digest.h"
+#include "kgc/jsonscan.h"
 
 #include <openssl/evp.h>
 
@@ -33,6 +34,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* struct kgc_translate_counts in 32 bits a field (a route's or a rule's counts are small; nine
+ * size_t per record were 72 of the 176 bytes of a route's entry and 128 of a rule's frag). */
+struct counts32 {
+    uint32_t http_routes, grpc_routes, services, routes, upstreams, targets, plugins, certificates,
+        snis;
+};
 
 /* One rule's text, as the document holds it: where it is in the state's last document (or, when
  * written this call, in the call's buffer of new texts), never a block of its own (a block per
@@ -43,10 +51,10 @@ struct frag {
     size_t svc_len;
     size_t ups_off; /* the upstream; ups_len 0 when the rule has no target */
     size_t ups_len;
-    bool has_svc;                       /* svc written (false: new) */
-    bool svc_new, ups_new;              /* written this call: in st->fresh, not in st->doc */
-    uint64_t sig;                       /* the Kong route ids' inputs when svc was written */
-    struct kgc_translate_counts counts; /* what writing it counted (plugins) */
+    bool has_svc;           /* svc written (false: new) */
+    bool svc_new, ups_new;  /* written this call: in st->fresh, not in st->doc */
+    uint64_t sig;           /* the Kong route ids' inputs when svc was written */
+    struct counts32 counts; /* what writing it counted (plugins) */
 };
 
 /* One HTTPRoute of the snapshot. */
@@ -60,8 +68,9 @@ struct entry {
     size_t n_plan_p;
     struct kgc_translate_problem *lim_p; /* LIMITATION problems (limits.c) */
     size_t n_lim_p, cap_lim_p;
-    struct kgc_translate_counts counts; /* the planning pass's */
-    char **refs;                        /* "ns/name" of every backendRef (owned) */
+    struct counts32 counts; /* the planning pass's */
+    char *refs; /* "ns/name" of every backendRef, NUL-terminated back to back (owned; one block:
+                   a block per name cost ~50 B each) */
     size_t n_refs;
     bool cross_ns;      /* a backendRef into another namespace (ReferenceGrants decide) */
     bool dirty;         /* planned this call */
@@ -114,14 +123,18 @@ struct kgc_translate_state {
      * the place of): a run only left keeps its places when they are all 0 (tr_rank_assign) */
     uint64_t *joined;
     size_t n_joined, cap_joined;
-    struct kgc_strmap slice_svc; /* EndpointSlice "ns/name" → struct slice_rec * */
-    bool uniform;                /* the last limits run's */
+    /* EndpointSlice "ns/name" (the object's meta.key) → the EndpointSlice (reference held): the
+     * Service it belonged to when a change or deletion comes (a record with copies of both
+     * names cost ~150 B per slice) */
+    struct kgc_strmap slice_svc;
+    bool uniform; /* the last limits run's */
     /* the limits' pair bound (struct tr_limits_focus): hostname → struct host_n *, the sum of
      * their squares, Kong routes of routes open to any hostname, all Kong routes */
     struct kgc_strmap host_n;
     uint64_t sumsq, n_open_kr, n_kr;
     struct kgc_base_vec focused; /* struct route_ctx * in focus, sorted by address */
     size_t n_grpc; /* GRPCRoutes in the last full plan: while there are any, every call is full */
+    struct kgc_translate_text *seed; /* kgc_translate_state_seed(), for the next call only */
 };
 
 struct host_n {
@@ -132,7 +145,15 @@ struct host_n {
 /* ---- small helpers ----------------------------------------------------------------------------
  */
 
-static void counts_add(struct kgc_translate_counts *a, const struct kgc_translate_counts *b)
+static struct counts32 counts_pack(const struct kgc_translate_counts *b)
+{
+    return (struct counts32){
+        (uint32_t)b->http_routes, (uint32_t)b->grpc_routes,  (uint32_t)b->services,
+        (uint32_t)b->routes,      (uint32_t)b->upstreams,    (uint32_t)b->targets,
+        (uint32_t)b->plugins,     (uint32_t)b->certificates, (uint32_t)b->snis};
+}
+
+static void counts_add(struct kgc_translate_counts *a, const struct counts32 *b)
 {
     a->http_routes += b->http_routes;
     a->grpc_routes += b->grpc_routes;
@@ -229,8 +250,6 @@ static void entry_clear(struct entry *e)
     tr_free_problems(e->lim_p, e->n_lim_p);
     e->lim_p = NULL;
     e->n_lim_p = e->cap_lim_p = 0;
-    for (size_t i = 0; i < e->n_refs; i++)
-        free(e->refs[i]);
     free(e->refs);
     e->refs = NULL;
     e->n_refs = 0;
@@ -252,25 +271,29 @@ static void entry_free(struct entry *e)
 static int entry_refs(struct entry *e, const struct kgc_api_httproute *r)
 {
     const char *ns = r->obj.meta.namespace ? r->obj.meta.namespace : "";
-    for (uint32_t ri = 0; ri < r->n_rules; ri++) {
-        const struct kgc_api_http_route_rule *rule = &r->rules[ri];
-        for (uint32_t bi = 0; bi < rule->n_backend_refs; bi++) {
-            const struct kgc_api_backend_ref *b = &rule->backend_refs[bi];
-            const char *bns = b->namespace ? b->namespace : ns;
-            if (strcmp(bns, ns) != 0)
-                e->cross_ns = true;
-            size_t len = strlen(bns) + strlen(b->name ? b->name : "") + 2;
-            char *k = malloc(len);
-            char **grown = realloc(e->refs, (e->n_refs + 1) * sizeof(*grown));
-            if (grown)
-                e->refs = grown;
-            if (!k || !grown) {
-                free(k);
-                return KGC_ENOMEM;
+    size_t size = 0;
+    for (int pass = 0; pass < 2; pass++) { /* 0: measure; 1: write */
+        char *w = e->refs;
+        for (uint32_t ri = 0; ri < r->n_rules; ri++) {
+            const struct kgc_api_http_route_rule *rule = &r->rules[ri];
+            for (uint32_t bi = 0; bi < rule->n_backend_refs; bi++) {
+                const struct kgc_api_backend_ref *b = &rule->backend_refs[bi];
+                const char *bns = b->namespace ? b->namespace : ns;
+                const char *name = b->name ? b->name : "";
+                size_t len = strlen(bns) + strlen(name) + 2;
+                if (pass == 0) {
+                    size += len;
+                    continue;
+                }
+                if (strcmp(bns, ns) != 0)
+                    e->cross_ns = true;
+                snprintf(w, len, "%s/%s", bns, name);
+                w += len;
+                e->n_refs++;
             }
-            snprintf(k, len, "%s/%s", bns, b->name ? b->name : "");
-            e->refs[e->n_refs++] = k;
         }
+        if (pass == 0 && (!size || !(e->refs = malloc(size))))
+            return size ? KGC_ENOMEM : 0;
     }
     return 0;
 }
@@ -292,7 +315,7 @@ static void entry_plan(struct kgc_translate_state *st, struct entry *e)
     e->n_plan_p = c->n_problems;
     c->problems = NULL;
     c->n_problems = c->cap_problems = 0;
-    e->counts = c->counts;
+    e->counts = counts_pack(&c->counts);
     memset(&c->counts, 0, sizeof(c->counts));
     if (c->routes.n == 1)
         e->rc = c->routes.v[0];
@@ -311,28 +334,46 @@ static void entry_plan(struct kgc_translate_state *st, struct entry *e)
     kgc_base_vec_free(&c->kroutes); /* pointers into e's records: rerank() collects them */
 }
 
+/* Room for n more bytes in the arena (false and c->oom when out of memory). */
+static bool arena_room(struct tr_ctx *c, struct arena *a, size_t n)
+{
+    if (c->oom)
+        return false;
+    if (a->len + n > a->cap) {
+        size_t cap = a->cap ? a->cap : 65536;
+        while (cap < a->len + n)
+            cap *= 2;
+        char *g = realloc(a->s, cap);
+        if (!g) {
+            c->oom = true;
+            return false;
+        }
+        a->s = g;
+        a->cap = cap;
+    }
+    return true;
+}
+
+/* Appends n bytes from s to the arena. */
+static void arena_add(struct tr_ctx *c, struct arena *a, const char *s, size_t n)
+{
+    if (!arena_room(c, a, n))
+        return;
+    if (n)
+        memcpy(a->s + a->len, s, n);
+    a->len += n;
+}
+
 /* Appends b's text to the arena at *off (c->oom when out of memory). */
 static void arena_put(struct tr_ctx *c, struct arena *a, const struct kgc_base_buf *b, size_t *off,
                       size_t *len)
 {
     *off = a->len;
     *len = 0;
-    if (b->err || c->oom) {
+    if (b->err)
         c->oom = true;
+    if (!arena_room(c, a, b->len))
         return;
-    }
-    if (a->len + b->len > a->cap) {
-        size_t cap = a->cap ? a->cap : 65536;
-        while (cap < a->len + b->len)
-            cap *= 2;
-        char *g = realloc(a->s, cap);
-        if (!g) {
-            c->oom = true;
-            return;
-        }
-        a->s = g;
-        a->cap = cap;
-    }
     if (b->len)
         memcpy(a->s + a->len, b->s, b->len);
     a->len += b->len;
@@ -349,7 +390,7 @@ static void frag_write(struct tr_ctx *c, struct arena *a, struct frag *f, bool u
     if (scratch->s)
         scratch->s[0] = '\0';
     tr_write_service_text(c, f->v, scratch);
-    f->counts = c->counts;
+    f->counts = counts_pack(&c->counts);
     memset(&c->counts, 0, sizeof(c->counts));
     arena_put(c, a, scratch, &f->svc_off, &f->svc_len);
     f->has_svc = f->svc_new = true;
@@ -470,9 +511,6 @@ static size_t md5_hex_from(struct md5_ck *m, const char *text, size_t len, size_
     return len - from;
 }
 
-struct slice_rec;
-static void slice_rec_free(struct slice_rec *r);
-
 /* ---- the state --------------------------------------------------------------------------------
  */
 
@@ -495,7 +533,7 @@ static void state_reset(struct kgc_translate_state *st)
     const char *k;
     void *v;
     while (kgc_strmap_next(&st->slice_svc, &pos, &k, &v))
-        slice_rec_free(v);
+        kgc_api_obj_unref(v);
     kgc_strmap_destroy(&st->slice_svc);
     kgc_strmap_init(&st->slice_svc);
     pos = 0;
@@ -539,10 +577,19 @@ struct kgc_translate_state *kgc_translate_state_new(void)
     return st;
 }
 
+void kgc_translate_state_seed(struct kgc_translate_state *st, struct kgc_translate_text *t)
+{
+    if (!st)
+        return;
+    kgc_translate_text_unref(st->seed);
+    st->seed = kgc_translate_text_ref(t);
+}
+
 void kgc_translate_state_free(struct kgc_translate_state *st)
 {
     if (!st)
         return;
+    kgc_translate_text_unref(st->seed);
     state_reset(st);
     kgc_strmap_destroy(&st->by_key);
     kgc_strmap_destroy(&st->slice_svc);
@@ -565,28 +612,11 @@ static char *settings_of(const struct kgc_translate_input *in)
 }
 
 /* Which Service an EndpointSlice of the index belongs to (deleted slices are gone from the
- * snapshot but still in the index). */
-struct slice_rec {
-    char *key; /* the slice's "ns/name" (owned; the map's key) */
-    char *svc; /* "ns/service" (owned) */
-};
-
-static void slice_rec_free(struct slice_rec *r)
+ * snapshot but still in the index): the slice itself, keyed by its meta.key. */
+static int slice_rec_put(struct kgc_translate_state *st, const struct kgc_api_obj *o)
 {
-    if (!r)
-        return;
-    free(r->key);
-    free(r->svc);
-    free(r);
-}
-
-static int slice_rec_put(struct kgc_translate_state *st, const char *key, const char *ns,
-                         const char *service)
-{
-    struct slice_rec *r = calloc(1, sizeof(*r));
-    if (!r || !(r->key = strdup(key)) || !(r->svc = tr_printf(&st->c, "%s/%s", ns, service)) ||
-        kgc_strmap_put(&st->slice_svc, r->key, r, NULL) != 0) {
-        slice_rec_free(r);
+    if (kgc_strmap_put(&st->slice_svc, o->meta.key, (void *)kgc_api_obj_ref(o), NULL) != 0) {
+        kgc_api_obj_unref(o);
         return KGC_ENOMEM;
     }
     return 0;
@@ -598,7 +628,7 @@ static bool slice_map_visit(const struct kgc_api_obj *obj, void *ctx)
     const struct kgc_api_endpointslice *es = kgc_api_as_endpointslice(obj);
     if (!es || !es->service_name || !obj->meta.namespace || !obj->meta.key)
         return true;
-    if (slice_rec_put(st, obj->meta.key, obj->meta.namespace, es->service_name) != 0) {
+    if (slice_rec_put(st, obj) != 0) {
         st->c.oom = true;
         return false;
     }
@@ -621,9 +651,12 @@ static void slice_changed(struct kgc_translate_state *st, const char *ns, const 
     char *key = tr_printf(c, "%s/%s", ns, name);
     if (!key)
         return;
-    struct slice_rec *old = kgc_strmap_remove(&st->slice_svc, key);
+    const struct kgc_api_obj *old = kgc_strmap_remove(&st->slice_svc, key);
     if (old) {
-        struct kgc_base_vec *list = kgc_strmap_get(&c->slices, old->svc);
+        const struct kgc_api_endpointslice *oes = kgc_api_as_endpointslice(old);
+        char *osvc = tr_printf(c, "%s/%s", old->meta.namespace, oes->service_name);
+        kgc_api_obj_unref(old);
+        struct kgc_base_vec *list = osvc ? kgc_strmap_get(&c->slices, osvc) : NULL;
         for (size_t i = 0; list && i < list->n; i++) {
             const struct kgc_api_obj *o = list->v[i];
             if (o->meta.key && strcmp(o->meta.key, key) == 0) {
@@ -633,12 +666,10 @@ static void slice_changed(struct kgc_translate_state *st, const char *ns, const 
                 break;
             }
         }
-        if (kgc_base_vec_push(names, old->svc) != 0) {
-            free(old->svc);
+        if (osvc && kgc_base_vec_push(names, osvc) != 0) {
+            free(osvc);
             c->oom = true;
         }
-        old->svc = NULL;
-        slice_rec_free(old);
     }
     const struct kgc_api_obj *o = c->lk->get(c->lk->ctx, KGC_API_ENDPOINTSLICE, ns, name);
     const struct kgc_api_endpointslice *es = kgc_api_as_endpointslice(o);
@@ -659,7 +690,7 @@ static void slice_changed(struct kgc_translate_state *st, const char *ns, const 
             c->oom = true;
         } else {
             qsort(list->v, list->n, sizeof(*list->v), cmp_slice_key);
-            if (slice_rec_put(st, o->meta.key, o->meta.namespace, es->service_name) != 0)
+            if (slice_rec_put(st, o) != 0)
                 c->oom = true;
         }
         if (svc && kgc_base_vec_push(names, svc) != 0) {
@@ -1029,6 +1060,125 @@ static struct kgc_translate_text *assemble(struct kgc_translate_state *st, const
     return t;
 }
 
+/* The document of a call that starts from nothing, written in its order (writer.c's
+ * write_document(), after the limits and the isolation routes as there). Each piece is compared
+ * with the seed (kgc_translate_state_seed(): the text the caller holds, NULL: none) where it
+ * would go; while every byte so far is the seed's nothing is copied, and a document equal to the
+ * seed is the seed (one more reference): building the state at start-up makes the text the
+ * syncer already holds, and so held it twice (3.7 MiB at 10k routes). From the first byte that
+ * differs the document is a buffer of its own (the seed's bytes so far copied into it). */
+struct stream {
+    struct tr_ctx *c;
+    struct arena *a; /* the document's own buffer, once it differs from the seed */
+    const struct kgc_translate_text *seed;
+    size_t pos;    /* bytes written so far */
+    bool diverged; /* they are in a (not all the seed's) */
+};
+
+/* From here the document is its own buffer, beginning with the seed's first pos bytes. */
+static void stream_diverge(struct stream *w)
+{
+    if (w->diverged)
+        return;
+    w->diverged = true;
+    w->a->len = 0;
+    if (w->pos && w->seed) /* (pos moves without diverging only along a seed) */
+        arena_add(w->c, w->a, w->seed->s, w->pos);
+}
+
+static void stream_put(struct stream *w, const char *s, size_t n)
+{
+    if (!w->diverged && w->seed && w->pos + n <= w->seed->len &&
+        memcmp(w->seed->s + w->pos, s, n) == 0) {
+        w->pos += n;
+        return;
+    }
+    stream_diverge(w);
+    arena_add(w->c, w->a, s, n);
+    w->pos += n;
+}
+
+/* Serialises f's service (upstream: its upstream) through scratch into w at *off. */
+static void stream_frag(struct stream *w, struct frag *f, bool upstream,
+                        struct kgc_base_buf *scratch, struct kgc_translate_incr_stats *stats)
+{
+    struct tr_ctx *c = w->c;
+    memset(&c->counts, 0, sizeof(c->counts));
+    scratch->len = 0;
+    if (scratch->s)
+        scratch->s[0] = '\0';
+    if (upstream) {
+        tr_write_upstream_text(c, f->v, scratch);
+    } else {
+        tr_write_service_text(c, f->v, scratch);
+        f->counts = counts_pack(&c->counts);
+        f->has_svc = true;
+        f->svc_new = false;
+        f->sig = frag_sig(f->v);
+    }
+    if (scratch->err)
+        c->oom = true;
+    *(upstream ? &f->ups_off : &f->svc_off) = w->pos;
+    *(upstream ? &f->ups_len : &f->svc_len) = scratch->len;
+    if (!c->oom)
+        stream_put(w, scratch->s ? scratch->s : "", scratch->len);
+    stats->fragments_written++;
+    stats->bytes_written += scratch->len;
+}
+
+static struct kgc_translate_text *write_all(struct kgc_translate_state *st, const char *head,
+                                            size_t head_len, const char *iso, size_t iso_len,
+                                            struct kgc_base_buf *scratch,
+                                            struct kgc_translate_incr_stats *stats)
+{
+    static const char services[] = ",\"services\":[", routes[] = "],\"routes\":[",
+                      upstreams[] = "],\"upstreams\":[";
+    struct tr_ctx *c = &st->c;
+    struct stream w = {.c = c, .a = &st->fresh, .seed = st->seed};
+    c->quiet = true;
+    stream_put(&w, head, head_len);
+    stream_put(&w, services, sizeof(services) - 1);
+    for (size_t i = 0; i < st->frags.n && !c->oom; i++) {
+        if (i)
+            stream_put(&w, ",", 1);
+        stream_frag(&w, st->frags.v[i], false, scratch, stats);
+    }
+    if (c->n_iso) {
+        stream_put(&w, routes, sizeof(routes) - 1);
+        stream_put(&w, iso, iso_len);
+    }
+    stream_put(&w, upstreams, sizeof(upstreams) - 1);
+    bool first = true;
+    for (size_t i = 0; i < st->frags.n && !c->oom; i++) {
+        struct frag *f = st->frags.v[i];
+        f->ups_len = 0;
+        f->ups_new = false;
+        if (!f->v->n_targets)
+            continue;
+        if (!first)
+            stream_put(&w, ",", 1);
+        first = false;
+        stream_frag(&w, f, true, scratch, stats);
+    }
+    stream_put(&w, "]}", 2);
+    if (!w.seed || w.pos != w.seed->len)
+        stream_diverge(&w); /* no seed, or a longer one: the document is its first pos bytes */
+    if (!w.diverged && !c->oom)
+        return kgc_translate_text_ref(st->seed);
+    arena_add(c, w.a, "", 1); /* the NUL */
+    struct kgc_translate_text *t = !c->oom ? calloc(1, sizeof(*t)) : NULL;
+    if (!t) {
+        c->oom = true;
+        return NULL;
+    }
+    atomic_init(&t->refs, 1);
+    char *fit = realloc(w.a->s, w.a->len); /* give the unused tail back */
+    t->s = fit ? fit : w.a->s;
+    t->len = w.a->len - 1;
+    *w.a = (struct arena){0};
+    return t;
+}
+
 static int copy_problem(struct kgc_translate_problem *to, const struct kgc_translate_problem *p)
 {
     *to = *p;
@@ -1164,9 +1314,10 @@ static void collect_dirty(struct kgc_translate_state *st,
         for (size_t i = 0; i < st->order.n; i++) {
             struct entry *e = st->order.v[i];
             bool hit = grants && e->cross_ns;
-            for (size_t j = 0; j < e->n_refs && !hit; j++)
+            const char *ref = e->refs;
+            for (size_t j = 0; j < e->n_refs && !hit; j++, ref += strlen(ref) + 1)
                 for (size_t t = 0; t < touched.n && !hit; t++)
-                    hit = strcmp(e->refs[j], touched.v[t]) == 0;
+                    hit = strcmp(ref, touched.v[t]) == 0;
             char *k = hit ? tr_strdup(c, e->key) : NULL;
             if (hit && (!k || kgc_base_vec_push(dirty_keys, k) != 0)) {
                 free(k);
@@ -1516,10 +1667,10 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
     }
 }
 
-int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_translate_input *in,
-                              const struct kgc_translate_change *changes, size_t n_changes,
-                              bool everything, struct kgc_translate_output *out,
-                              struct kgc_translate_incr_stats *stats, struct kgc_err *err)
+static int incremental(struct kgc_translate_state *st, const struct kgc_translate_input *in,
+                       const struct kgc_translate_change *changes, size_t n_changes,
+                       bool everything, struct kgc_translate_output *out,
+                       struct kgc_translate_incr_stats *stats, struct kgc_err *err)
 {
     struct kgc_translate_incr_stats scratch;
     if (!stats)
@@ -1538,7 +1689,14 @@ int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_t
         state_reset(st);
         stats->full = true;
         stats->why_full = "TLSRoutes, TCPRoutes or UDPRoutes are present (translated in full)";
-        return kgc_translate(in, out, err);
+        int rc = kgc_translate(in, out, err);
+        if (rc == 0 && st->seed && out->config_len == st->seed->len &&
+            memcmp(out->config, st->seed->s, out->config_len) == 0) {
+            free(out->config); /* the seed's bytes: the seed (kgc_translate_state_seed) */
+            out->text = kgc_translate_text_ref(st->seed);
+            out->config = st->seed->s;
+        }
+        return rc;
     }
     char *settings = settings_of(in);
     const char *why = why_full(st, in, settings, changes, n_changes, everything);
@@ -1593,7 +1751,8 @@ int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_t
     /* the writer reads the ranking's size (traditional: created_at = n - priority + 1,
      * writer.c): borrowed for the writing as for the limits below */
     c->kroutes = st->ranked;
-    for (size_t i = 0; i < st->order.n && !c->oom; i++) {
+    /* (from nothing: written in the document's order by write_all()) */
+    for (size_t i = 0; !all && i < st->order.n && !c->oom; i++) {
         struct entry *e = st->order.v[i];
         for (size_t f = 0; f < e->n_frags && !c->oom; f++) {
             struct frag *fr = &e->frags[f];
@@ -1603,7 +1762,6 @@ int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_t
                 frag_write(c, &st->fresh, fr, false, &wbuf, stats);
         }
     }
-    kgc_base_buf_free(&wbuf);
 
     /* what reads every route: the limits; then isolation and certificates (Gateways, Secrets) */
     c->quiet = false;
@@ -1632,7 +1790,10 @@ int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_t
     struct kgc_translate_counts counts = c->counts;
     size_t same = 0;
     struct kgc_translate_text *text =
-        !c->oom ? assemble(st, head, head_len, iso, iso_len, &same) : NULL;
+        c->oom ? NULL
+        : all  ? write_all(st, head, head_len, iso, iso_len, &wbuf, stats)
+               : assemble(st, head, head_len, iso, iso_len, &same);
+    kgc_base_buf_free(&wbuf);
     free(head);
     free(iso);
     c->kroutes = (struct kgc_base_vec){0};
@@ -1663,5 +1824,22 @@ int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_t
     out->config = text->s;
     out->config_len = text->len;
     out->counts = counts;
+    /* from nothing: what the call freed (the slice index's first pass, its working vectors) goes
+     * back to the system, as after kgc_translate() */
+    if (all)
+        kgc_jsonscan_release(text->len);
     return 0;
+}
+
+int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_translate_input *in,
+                              const struct kgc_translate_change *changes, size_t n_changes,
+                              bool everything, struct kgc_translate_output *out,
+                              struct kgc_translate_incr_stats *stats, struct kgc_err *err)
+{
+    int rc = incremental(st, in, changes, n_changes, everything, out, stats, err);
+    if (st) { /* the seed served this call only: never a text the caller dropped since */
+        kgc_translate_text_unref(st->seed);
+        st->seed = NULL;
+    }
+    return rc;
 }

@@ -333,7 +333,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         a.n_problems != b.n_problems)
         abort();
     /* the incremental translation: from nothing, then with every HTTPRoute said changed (each
-     * planned again, the document assembled from the last one, the MD5 resumed): the same text */
+     * planned again, the document assembled from the last one, the MD5 resumed), then from
+     * nothing again seeded with the same bytes (b's text: shared, not copied): the same text */
     struct kgc_translate_state *st = kgc_translate_state_new();
     struct kgc_translate_change ch[64];
     size_t n_ch = 0;
@@ -341,16 +342,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (kgc_api_as_httproute(s.v[i]))
             ch[n_ch++] = (struct kgc_translate_change){KGC_API_HTTPROUTE, s.v[i]->meta.namespace,
                                                        s.v[i]->meta.name};
-    for (int round = 0; round < 2; round++) {
+    struct kgc_translate_text *seed = kgc_translate_output_take_text(&b);
+    for (int round = 0; round < 3; round++) {
         struct kgc_translate_output c;
-        if (!st ||
-            kgc_translate_incremental(st, &in, round ? ch : NULL, round ? n_ch : 0, false, &c, NULL,
-                                      NULL) != 0 ||
+        if (round == 2)
+            kgc_translate_state_seed(st, seed);
+        if (!st || !seed ||
+            kgc_translate_incremental(st, &in, round == 1 ? ch : NULL, round == 1 ? n_ch : 0,
+                                      round == 2, &c, NULL, NULL) != 0 ||
             strcmp(a.config, c.config) != 0 || strcmp(a.hash, c.hash) != 0 ||
-            a.n_problems != c.n_problems)
+            a.n_problems != c.n_problems || (round == 2 && c.config != seed->s))
             abort();
         kgc_translate_output_free(&c);
     }
+    kgc_translate_text_unref(seed);
     kgc_translate_state_free(st);
 
     json_object *doc = json_tokener_parse(a.config);

@@ -3720,6 +3720,85 @@ static void test_grpcroute_incremental_falls_back(void **state)
     kgc_translate_state_free(st);
 }
 
+/* A text of its own with n bytes of s (the seeds below). */
+static struct kgc_translate_text *seed_text(const char *s, size_t n)
+{
+    struct kgc_translate_text *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->s = malloc(n + 1);
+    assert_non_null(t->s);
+    memcpy(t->s, s, n);
+    t->s[n] = '\0';
+    t->len = n;
+    atomic_init(&t->refs, 1);
+    return t;
+}
+
+/* kgc_translate_state_seed(): a call from nothing that makes the seed's bytes outputs the seed
+ * itself (the syncer's text, not a second copy); a seed that differs anywhere (a byte, shorter,
+ * longer) changes nothing in the output; the seed serves the next call only. */
+static void test_incremental_seed(void **state)
+{
+    struct tenv *t = *state;
+    add_endpoint_slices(&t->env);
+    load(&t->env, "httproute-simple-same-namespace.yaml");
+    struct kgc_translate_input in = {.lookup = &t->env.lk};
+    struct kgc_err err = {0};
+    struct kgc_translate_output full = {0};
+    assert_int_equal(kgc_translate(&in, &full, &err), 0);
+    size_t n = full.config_len;
+    assert_true(n > 100);
+    struct kgc_translate_text *same = seed_text(full.config, n);
+    struct kgc_translate_text *flipped = seed_text(full.config, n);
+    flipped->s[n / 2] = flipped->s[n / 2] == 'x' ? 'y' : 'x';
+    struct kgc_translate_text *shorter = seed_text(full.config, n / 2);
+    struct kgc_translate_text *longer = seed_text(full.config, n);
+    longer->s = realloc(longer->s, n + 3);
+    assert_non_null(longer->s);
+    memcpy(longer->s + n, "xx", 3);
+    longer->len = n + 2;
+    struct {
+        const char *op;
+        struct kgc_translate_text *seed;
+        bool everything, shared;
+    } steps[] = {
+        {"equal seed", same, true, true},
+        {"no seed: the last one was for one call", NULL, true, false},
+        {"a byte differs", flipped, true, false},
+        {"shorter", shorter, true, false},
+        {"longer", longer, true, false},
+        {"equal seed again", same, true, true},
+        {"not from nothing: the seed is not read", flipped, false, false},
+    };
+    struct kgc_translate_state *st = kgc_translate_state_new();
+    assert_non_null(st);
+    for (unsigned i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        struct kgc_translate_output inc = {0};
+        struct kgc_translate_incr_stats stats;
+        if (steps[i].seed)
+            kgc_translate_state_seed(st, steps[i].seed);
+        assert_int_equal(
+            kgc_translate_incremental(st, &in, NULL, 0, steps[i].everything, &inc, &stats, &err),
+            0);
+        assert_int_equal(stats.full, steps[i].everything);
+        incr_same(&full, &inc, i, steps[i].op);
+        if (steps[i].shared != (inc.config == same->s))
+            fail_msg("step %u (%s): output %s the seed", i, steps[i].op,
+                     steps[i].shared ? "is not" : "is");
+        kgc_translate_output_free(&inc);
+    }
+    kgc_translate_state_free(st);
+    /* the state holds none of them any more: each is still its caller's, unchanged */
+    assert_int_equal(atomic_load(&same->refs), 1);
+    assert_int_equal(atomic_load(&flipped->refs), 1);
+    assert_memory_equal(same->s, full.config, n);
+    kgc_translate_text_unref(same);
+    kgc_translate_text_unref(flipped);
+    kgc_translate_text_unref(shorter);
+    kgc_translate_text_unref(longer);
+    kgc_translate_output_free(&full);
+}
+
 /* The Kong stream listen a listener is served on: 9000 + its port's last three digits (the
  * publish Service's mapping, as the syncer reads it from the Gateway status). */
 static uint16_t stream_kong_port(void *ctx, const struct kgc_api_gateway *gw, uint32_t li)
@@ -3840,6 +3919,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stream_routes, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_grpcroute_incremental_falls_back, unit_setup,
                                         tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_incremental_seed, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_kong_plugins, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_global_plugins, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_kong_plugin_config_from, unit_setup, tenv_teardown),
