@@ -327,13 +327,24 @@ static void test_sleep_or_stop(void **state)
 
 /* ---- time ------------------------------------------------------------------------------------ */
 
+/* CLOCK_REALTIME in ms, read directly. (Not time(NULL): glibc reads it from the coarse clock,
+ * which lags the real one by up to a tick, so "time() * 1000 + 1000" was once below a
+ * kgc_base_wall_ms() taken just after a second began: a CI run failed on it.) */
+static uint64_t realtime_ms(void)
+{
+    struct timespec ts;
+    assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts), 0);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static void test_wall_ms_is_the_epoch_in_milliseconds(void **state)
 {
     (void)state;
-    uint64_t before = (uint64_t)time(NULL) * 1000u;
+    uint64_t before = realtime_ms();
     uint64_t ms = kgc_base_wall_ms();
-    uint64_t after = (uint64_t)time(NULL) * 1000u + 1000u;
+    uint64_t after = realtime_ms();
     assert_true(ms >= before && ms <= after);
+    assert_true(ms > UINT64_C(1577836800000)); /* after 2020-01-01: the epoch, in ms */
 }
 
 int main(void)
