@@ -339,6 +339,11 @@ kgc_translate_problems_of(const struct kgc_translate_output *out, enum kgc_api_k
  * NULL ctx leaves it zeroed. */
 void kgc_translate_route_verdict(void *ctx, const struct kgc_api_httproute *route,
                                  struct kgc_status_route_verdict *v);
+/* The same verdict for route kind ns/name (a verdict reads nothing of a route but these), for a
+ * caller that holds names rather than the object (the syncer's recorded verdicts). */
+void kgc_translate_route_verdict_of(const struct kgc_translate_output *out, enum kgc_api_kind kind,
+                                    const char *ns, const char *name,
+                                    struct kgc_status_route_verdict *v);
 
 /* The Kubernetes object behind a Kong entity. */
 struct kgc_translate_owner {

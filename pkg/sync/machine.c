@@ -86,10 +86,7 @@ static uint64_t mix64(uint64_t x)
 
 static uint64_t str64(const char *s)
 {
-    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-    return h;
+    return kgc_strmap_hash(s, strlen(s));
 }
 
 /* one entry's share of a set digest: the digest is their sum, so any order gives it */

@@ -87,21 +87,14 @@ struct kgc_sync_rwalk {
 };
 
 /* The verdict on route kind ns/name from the last translation and from Kong's rejections (syncer
- * thread, or mu held: only the syncer thread changes last_out and the broken list). The verdict
- * reads nothing of a route but its kind and names (kgc_translate_route_verdict()). */
+ * thread, or mu held: only the syncer thread changes last_out and the broken list). */
 static void verdict_of(struct kgc_sync *s, enum kgc_api_kind kind, const char *ns, const char *name,
                        struct kgc_status_route_verdict *v)
 {
     memset(v, 0, sizeof(*v));
     ns = ns ? ns : "";
-    if (s->have_out) {
-        struct kgc_api_httproute r;
-        memset(&r, 0, sizeof(r));
-        r.obj.kind = kind;
-        r.obj.meta.namespace = ns;
-        r.obj.meta.name = name;
-        kgc_translate_route_verdict(&s->last_out, &r, v);
-    }
+    if (s->have_out)
+        kgc_translate_route_verdict_of(&s->last_out, kind, ns, name, v);
     for (size_t i = 0; i < s->n_broken; i++) {
         const struct kgc_sync_broken *b = &s->broken[i];
         if (b->kind == kind && strcmp(b->ns, ns) == 0 && strcmp(b->name, name) == 0) {

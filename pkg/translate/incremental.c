@@ -773,6 +773,19 @@ struct hostset {
     uint64_t bits; /* the names' bits (host_bit): a route none of whose bits is here meets none */
 };
 
+/* h lower-cased into low (300 bytes) with its length in *n; false when it does not fit (no
+ * valid hostname is that long). */
+static bool lower_host(const char *h, char low[300], size_t *n)
+{
+    size_t len = strlen(h);
+    if (len >= 300)
+        return false;
+    for (size_t j = 0; j <= len; j++)
+        low[j] = (char)(h[j] >= 'A' && h[j] <= 'Z' ? h[j] - 'A' + 'a' : h[j]);
+    *n = len;
+    return true;
+}
+
 /* A lower-case hostname's bit among 64 (of its kgc_strmap_hash). */
 static uint64_t host_bit(const char *low, size_t n)
 {
@@ -787,13 +800,9 @@ static uint64_t host_bits(const struct route_ctx *rc)
     uint64_t bits = 0;
     char low[300];
     for (size_t i = 0; i < rc->n_hosts; i++) {
-        size_t n = strlen(rc->hosts[i]);
-        if (n >= sizeof(low))
+        size_t n;
+        if (!lower_host(rc->hosts[i], low, &n))
             return ~UINT64_C(0);
-        for (size_t j = 0; j <= n; j++) {
-            char ch = rc->hosts[i][j];
-            low[j] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
-        }
         bits |= host_bit(low, n);
     }
     return bits;
@@ -828,14 +837,8 @@ static bool hostset_meets(const struct hostset *h, const struct route_ctx *rc)
 {
     char low[300];
     for (size_t i = 0; i < rc->n_hosts; i++) {
-        size_t n = strlen(rc->hosts[i]);
-        if (n >= sizeof(low))
-            return true;
-        for (size_t j = 0; j <= n; j++) {
-            char ch = rc->hosts[i][j];
-            low[j] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
-        }
-        if (kgc_strmap_get(&h->names, low))
+        size_t n;
+        if (!lower_host(rc->hosts[i], low, &n) || kgc_strmap_get(&h->names, low))
             return true;
     }
     return false;

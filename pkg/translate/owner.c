@@ -108,12 +108,22 @@ void kgc_translate_route_verdict(void *ctx, const struct kgc_api_httproute *rout
     if (!v)
         return;
     memset(v, 0, sizeof(*v));
-    const struct kgc_translate_output *out = ctx;
-    if (!out || !route)
+    if (ctx && route)
+        kgc_translate_route_verdict_of(ctx, route->obj.kind, route->obj.meta.namespace,
+                                       route->obj.meta.name, v);
+}
+
+void kgc_translate_route_verdict_of(const struct kgc_translate_output *out, enum kgc_api_kind kind,
+                                    const char *ns, const char *name,
+                                    struct kgc_status_route_verdict *v)
+{
+    if (!v)
+        return;
+    memset(v, 0, sizeof(*v));
+    if (!out)
         return;
     size_t n = 0;
-    const struct kgc_translate_problem *p = kgc_translate_problems_of(
-        out, route->obj.kind, route->obj.meta.namespace, route->obj.meta.name, &n);
+    const struct kgc_translate_problem *p = kgc_translate_problems_of(out, kind, ns, name, &n);
     for (size_t i = 0; i < n; i++) { /* unresolved references: the first decides the reason */
         if (!p[i].ref_reason)
             continue;
