@@ -842,14 +842,22 @@ int kgc_k8s_merge_patch(struct kgc_k8s_client *c, const char *path, json_object 
     return json_call(c, "PATCH", path, "application/merge-patch+json", patch, out, st, err);
 }
 
-int kgc_k8s_patch_status(struct kgc_k8s_client *c, const char *path, json_object *patch,
-                         json_object **out, struct kgc_k8s_status *st, struct kgc_err *err)
+/* path + "/status" (malloc'd), or NULL when out of memory. */
+static char *status_path(const char *path)
 {
     size_t n = strlen(path) + sizeof("/status");
     char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/status", path);
+    return p;
+}
+
+int kgc_k8s_patch_status(struct kgc_k8s_client *c, const char *path, json_object *patch,
+                         json_object **out, struct kgc_k8s_status *st, struct kgc_err *err)
+{
+    char *p = status_path(path);
     if (!p)
         return kgc_err_set(err, KGC_ENOMEM, "out of memory");
-    snprintf(p, n, "%s/status", path);
     int rc = kgc_k8s_merge_patch(c, p, patch, out, st, err);
     free(p);
     return rc;
@@ -890,11 +898,9 @@ int kgc_k8s_patch_status_rv(struct kgc_k8s_client *c, const char *path, json_obj
 {
     if (rv_size)
         rv[0] = '\0';
-    size_t n = strlen(path) + sizeof("/status");
-    char *p = malloc(n);
+    char *p = status_path(path);
     if (!p)
         return kgc_err_set(err, KGC_ENOMEM, "out of memory");
-    snprintf(p, n, "%s/status", path);
     size_t blen = 0;
     const char *btext = json_object_to_json_string_length(patch, JSON_C_TO_STRING_PLAIN, &blen);
     if (!btext) {
