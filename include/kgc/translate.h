@@ -274,8 +274,9 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
  * input.listener_usable and input.listener_kong_port changed only with a Gateway-kind change
  * listed (else pass everything). Memory: the state holds the route objects it translated
  * (references), their planning records, and the last document it made (a reference to the
- * output's shared text, out->text: the rules' texts are read from it at the next call). One
- * thread at a time. */
+ * output's shared text, out->text: the rules' texts are read from it at the next call), and that
+ * document's head (certificates, global plugins) and isolation routes, written again only when a
+ * full call, a Secret or a ReferenceGrant change could change them. One thread at a time. */
 struct kgc_translate_state;
 
 /* One changed object: kind and where ("" or NULL namespace for cluster-scoped kinds). */
@@ -294,6 +295,8 @@ struct kgc_translate_incr_stats {
     size_t bytes_written;     /* their bytes */
     size_t hashed_bytes;      /* bytes the MD5 went over (from the last kept MD5 state before
                                  the first byte that differs from the previous document) */
+    bool head_kept; /* the certificates, global plugins and isolation routes not written again
+                       (no Secret or ReferenceGrant changed) */
 };
 
 /* A new empty state (NULL when out of memory). */

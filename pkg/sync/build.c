@@ -246,6 +246,61 @@ static void changes_clear(struct kgc_sync_objchange *v, size_t n)
     free(v);
 }
 
+static void gwset_clear(struct kgc_sync *s)
+{
+    for (size_t i = 0; i < s->n_gwset; i++)
+        free(s->gwset[i].key);
+    free(s->gwset);
+    s->gwset = NULL;
+    s->n_gwset = 0;
+    s->gwset_valid = false;
+}
+
+/* Whether the Gateway set the last build walked still holds: the changes name no GatewayClass
+ * or Gateway, and no object was hidden (the hiding lookup) then or now. */
+static bool gwset_holds(const struct kgc_sync *s, const struct kgc_sync_changes *c)
+{
+    if (!s->gwset_valid || c->everything || s->n_broken || s->built_broken)
+        return false;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->v[i].kind == KGC_API_GATEWAYCLASS || c->v[i].kind == KGC_API_GATEWAY)
+            return false;
+    return true;
+}
+
+/* Adds to b the Gateways of this controller's classes, at their generations: copied from the last
+ * walk when it still holds, else walked through lk (and kept for the next build). Returns false
+ * when out of memory. */
+static bool gateway_set(struct kgc_sync *s, const struct kgc_status_lookup *lk,
+                        const struct kgc_sync_changes *c, struct kgc_sync_blob *b)
+{
+    if (gwset_holds(s, c)) {
+        for (size_t i = 0; i < s->n_gwset; i++)
+            if (kgc_sync_blob_add_gateway(b, s->gwset[i].key, s->gwset[i].generation) != 0)
+                return false;
+        return true;
+    }
+    gwset_clear(s);
+    struct gw_walk w = {.controller = s->controller_name, .b = b};
+    lk->foreach (lk->ctx, KGC_API_GATEWAYCLASS, NULL, visit_class, &w);
+    if (!w.classes.oom)
+        lk->foreach (lk->ctx, KGC_API_GATEWAY, NULL, visit_gateway, &w);
+    bool ok = !w.classes.oom && !w.oom;
+    names_free(&w.classes);
+    if (ok && b->n_gws && !(s->gwset = calloc(b->n_gws, sizeof(*s->gwset))))
+        return true; /* kept for no next build */
+    for (size_t i = 0; ok && i < b->n_gws; i++) {
+        if (!(s->gwset[i].key = strdup(b->gws[i].key))) {
+            gwset_clear(s);
+            return true;
+        }
+        s->gwset[i].generation = b->gws[i].generation;
+        s->n_gwset = i + 1;
+    }
+    s->gwset_valid = ok && !s->n_broken;
+    return ok;
+}
+
 void kgc_sync_changes_free(struct kgc_sync *s)
 {
     changes_clear(s->changes.v, s->changes.n);
@@ -254,6 +309,7 @@ void kgc_sync_changes_free(struct kgc_sync *s)
     s->pending_rw = NULL;
     kgc_translate_state_free(s->tstate);
     s->tstate = NULL;
+    gwset_clear(s);
 }
 
 /* Whether the changes can be scoped by the translator: the listeners' verdicts
@@ -359,7 +415,6 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh, bool upkeep)
     int rc = translate(s, &in, &changes, fresh, upkeep, &out, &istats, &err);
     uint64_t took = kgc_clock_now(s->clock) - t0, tcpu = thread_cpu_ns() - tcpu0;
     s->built_broken = s->n_broken;
-    changes_clear(changes.v, changes.n);
     if (rc == 0 && uc.oom) {
         kgc_translate_output_free(&out);
         rc = kgc_err_set(&err, KGC_ENOMEM, "out of memory judging listeners");
@@ -368,7 +423,7 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh, bool upkeep)
     if (s->lc)
         kgc_listenercache_view_release(&view);
     struct kgc_sync_blob *b = NULL;
-    struct gw_walk w = {.controller = s->controller_name};
+    bool oom = false;
     const struct kgc_translate_counts *n = &out.counts;
     if (rc == 0 && (b = kgc_sync_blob_new(out.hash, !n->services && !n->routes && !n->upstreams &&
                                                         !n->targets && !n->plugins &&
@@ -376,20 +431,17 @@ int kgc_sync_build(struct kgc_sync *s, bool fresh, bool upkeep)
         b->len = out.config_len;
         if ((b->shared = kgc_translate_output_take_text(&out)))
             b->text = b->shared->s;
-        w.b = b;
-        hl.foreach (hl.ctx, KGC_API_GATEWAYCLASS, NULL, visit_class, &w);
-        if (!w.classes.oom)
-            hl.foreach (hl.ctx, KGC_API_GATEWAY, NULL, visit_gateway, &w);
+        oom = !gateway_set(s, &hl, &changes, b);
         kgc_sync_blob_seal(b); /* add_used_plugins() looks the Gateways up by bisection */
-        if (!w.classes.oom && !w.oom && n->plugins && add_used_plugins(&hl, b) != 0)
-            w.oom = true;
+        if (!oom && n->plugins && add_used_plugins(&hl, b) != 0)
+            oom = true;
         kgc_sync_blob_seal(b);
-        if (!b->shared || w.classes.oom || w.oom) {
+        if (!b->shared || oom) {
             kgc_sync_blob_unref(b);
             b = NULL;
         }
     }
-    names_free(&w.classes);
+    changes_clear(changes.v, changes.n);
     if (!b) {
         kgc_sync_verdicts_walk_free(rw);
         kgc_translate_output_free(&out);

@@ -353,6 +353,12 @@ struct kgc_sync {
      * state (syncer thread only) */
     struct kgc_sync_changes changes;
     struct kgc_translate_state *tstate;
+    /* syncer thread: the Gateways of this controller's classes at their generations, as the last
+     * build walked them (gwset_valid); a build whose changes name no GatewayClass or Gateway
+     * copies them instead of walking every Gateway (build.c gateway_set) */
+    struct kgc_sync_gwref *gwset;
+    size_t n_gwset;
+    bool gwset_valid;
     size_t built_broken; /* syncer thread: n_broken when the last translation ran */
     /* syncer thread: the routes walked before the last translation, judged (route verdicts)
      * once its pushes are handed out or before the next translation */

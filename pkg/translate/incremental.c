@@ -73,8 +73,7 @@ struct entry {
                    a block per name cost ~50 B each) */
     size_t n_refs;
     bool cross_ns;      /* a backendRef into another namespace (ReferenceGrants decide) */
-    bool dirty;         /* planned this call */
-    bool focus;         /* limits judged this call */
+    bool dirty;         /* planned this call (sweep() clears it) */
     bool open;          /* open_hosts(rc), kept when rc is set (its hostnames never change after) */
     uint64_t host_bits; /* host_bits(rc): one bit per lower-case hostname (hostset_meets) */
 };
@@ -101,6 +100,23 @@ struct md5_ck {
 
 static bool open_hosts(const struct route_ctx *rc);
 static uint64_t host_bits(const struct route_ctx *rc);
+
+/* The document's head (certificates, CA certificates, global plugins) and isolation routes, with
+ * the counts and problems they gave, as the last call wrote them. They read only GatewayClasses,
+ * Gateways, ListenerSets, Secrets, ReferenceGrants, BackendTLSPolicies, ConfigMaps,
+ * KongClusterPlugins and the settings (certs.c, backendtls.c, plugins.c tr_head_global_plugins,
+ * isolation.c); an incremental call lets only HTTPRoute, Service, EndpointSlice, ReferenceGrant
+ * and Secret changes through (why_full), so it writes them again only when a Secret or a
+ * ReferenceGrant changed (head_stale). At 1k Gateways this saves two sorted walks of every
+ * Gateway per call. */
+struct head_cache {
+    bool valid;
+    char *head, *iso; /* owned */
+    size_t head_len, iso_len;
+    struct kgc_translate_counts counts;
+    struct kgc_translate_problem *problems; /* owned copies */
+    size_t n_problems;
+};
 
 struct kgc_translate_state {
     bool valid; /* the records below match the last successful call */
@@ -133,8 +149,10 @@ struct kgc_translate_state {
     struct kgc_strmap host_n;
     uint64_t sumsq, n_open_kr, n_kr;
     struct kgc_base_vec focused; /* struct route_ctx * in focus, sorted by address */
+    struct kgc_base_vec planned; /* this call: struct entry * planned again (replan), for rerank */
     size_t n_grpc; /* GRPCRoutes in the last full plan: while there are any, every call is full */
     struct kgc_translate_text *seed; /* kgc_translate_state_seed(), for the next call only */
+    struct head_cache head;
 };
 
 struct host_n {
@@ -151,6 +169,19 @@ static struct counts32 counts_pack(const struct kgc_translate_counts *b)
         (uint32_t)b->http_routes, (uint32_t)b->grpc_routes,  (uint32_t)b->services,
         (uint32_t)b->routes,      (uint32_t)b->upstreams,    (uint32_t)b->targets,
         (uint32_t)b->plugins,     (uint32_t)b->certificates, (uint32_t)b->snis};
+}
+
+static void counts_add_full(struct kgc_translate_counts *a, const struct kgc_translate_counts *b)
+{
+    a->http_routes += b->http_routes;
+    a->grpc_routes += b->grpc_routes;
+    a->services += b->services;
+    a->routes += b->routes;
+    a->upstreams += b->upstreams;
+    a->targets += b->targets;
+    a->plugins += b->plugins;
+    a->certificates += b->certificates;
+    a->snis += b->snis;
 }
 
 static void counts_add(struct kgc_translate_counts *a, const struct counts32 *b)
@@ -514,8 +545,17 @@ static size_t md5_hex_from(struct md5_ck *m, const char *text, size_t len, size_
 /* ---- the state --------------------------------------------------------------------------------
  */
 
+static void head_cache_free(struct head_cache *h)
+{
+    free(h->head);
+    free(h->iso);
+    tr_free_problems(h->problems, h->n_problems);
+    *h = (struct head_cache){0};
+}
+
 static void state_reset(struct kgc_translate_state *st)
 {
+    head_cache_free(&st->head);
     for (size_t i = 0; i < st->order.n; i++)
         entry_free(st->order.v[i]);
     kgc_base_vec_free(&st->order);
@@ -545,6 +585,7 @@ static void state_reset(struct kgc_translate_state *st)
     kgc_strmap_init(&st->host_n);
     st->sumsq = st->n_open_kr = st->n_kr = 0;
     kgc_base_vec_free(&st->focused);
+    kgc_base_vec_free(&st->planned);
     kgc_translate_text_unref(st->doc);
     st->doc = NULL;
     free(st->fresh.s);
@@ -876,26 +917,23 @@ static void limits_distribute(struct kgc_translate_state *st)
     c->n_problems = c->cap_problems = 0;
 }
 
-/* Judges the limits again for the routes in focus (all: every route). */
+static void lim_clear(struct entry *e)
+{
+    tr_free_problems(e->lim_p, e->n_lim_p);
+    e->lim_p = NULL;
+    e->n_lim_p = e->cap_lim_p = 0;
+}
+
+/* Judges the limits again for the routes in focus (all: every route). Unless all, the caller
+ * (sweep()) cleared the LIMITATION problems of the entries in focus and listed their routes in
+ * st->focused. */
 static void run_limits(struct kgc_translate_state *st, bool all)
 {
     struct tr_ctx *c = &st->c;
-    for (size_t i = 0; i < st->order.n; i++) {
-        struct entry *e = st->order.v[i];
-        if (all)
-            e->focus = true;
-        if (e->focus) {
-            tr_free_problems(e->lim_p, e->n_lim_p);
-            e->lim_p = NULL;
-            e->n_lim_p = e->cap_lim_p = 0;
-        }
-    }
-    st->focused.n = 0;
-    for (size_t i = 0; i < st->order.n && !all; i++) {
-        const struct entry *e = st->order.v[i];
-        if (e->focus && e->rc && kgc_base_vec_push(&st->focused, e->rc) != 0)
-            c->oom = true;
-    }
+    for (size_t i = 0; i < st->order.n && all; i++)
+        lim_clear(st->order.v[i]);
+    if (all)
+        st->focused.n = 0;
     if (st->focused.n > 1)
         qsort(st->focused.v, st->focused.n, sizeof(*st->focused.v), cmp_ptr);
     struct tr_limits_focus lf = {in_focus, st, st->sumsq + 2 * st->n_kr * st->n_open_kr};
@@ -1029,7 +1067,7 @@ static struct kgc_translate_text *assemble(struct kgc_translate_state *st, const
         f->svc_new = false;
         asm_put(&a, (was_old ? old : fresh) + off, f->svc_len, was_old, off);
     }
-    if (st->c.n_iso) {
+    if (iso_len) { /* isolation routes (none: "") */
         asm_put(&a, routes, sizeof(routes) - 1, false, 0);
         asm_put(&a, iso, iso_len, false, 0);
     }
@@ -1146,7 +1184,7 @@ static struct kgc_translate_text *write_all(struct kgc_translate_state *st, cons
             stream_put(&w, ",", 1);
         stream_frag(&w, st->frags.v[i], false, scratch, stats);
     }
-    if (c->n_iso) {
+    if (iso_len) { /* isolation routes (none: "") */
         stream_put(&w, routes, sizeof(routes) - 1);
         stream_put(&w, iso, iso_len);
     }
@@ -1197,7 +1235,7 @@ static int copy_problem(struct kgc_translate_problem *to, const struct kgc_trans
 /* Every problem (copies), sorted as kgc_translate()'s; global: isolation's and certificates'. */
 static int gather_problems(struct kgc_translate_state *st, struct kgc_translate_output *out)
 {
-    size_t n = st->c.n_problems;
+    size_t n = st->c.n_problems + st->head.n_problems;
     for (size_t i = 0; i < st->order.n; i++) {
         const struct entry *e = st->order.v[i];
         n += e->n_plan_p + e->n_lim_p;
@@ -1218,6 +1256,8 @@ static int gather_problems(struct kgc_translate_state *st, struct kgc_translate_
     }
     for (size_t j = 0; j < st->c.n_problems; j++)
         rc |= copy_problem(&p[w++], &st->c.problems[j]);
+    for (size_t j = 0; j < st->head.n_problems; j++)
+        rc |= copy_problem(&p[w++], &st->head.problems[j]);
     if (rc) {
         tr_free_problems(p, w);
         return KGC_ENOMEM;
@@ -1226,6 +1266,101 @@ static int gather_problems(struct kgc_translate_state *st, struct kgc_translate_
     out->problems = p;
     out->n_problems = w;
     return 0;
+}
+
+/* The one pass over every entry after the ranking. Incremental (!all): writes again the
+ * fragments of the routes planned this call and those whose Kong routes' facts or places moved
+ * (frag_sig), and adds every entry's counts to *counts (from nothing, write_all() writes and
+ * entries_counts() counts). Lists every route and service for the limits (c->routes, c->svcs);
+ * unless every route's limits are judged again (all_limits), decides which are in focus (planned
+ * this call, open to any hostname, or sharing a hostname with a route that changed), clears
+ * their LIMITATION problems and lists them in st->focused. Leaves every entry's dirty flag false,
+ * as the next call expects. */
+static void sweep(struct kgc_translate_state *st, bool all, bool all_limits,
+                  const struct hostset *hs, struct kgc_translate_counts *counts,
+                  struct kgc_base_buf *wbuf, struct kgc_translate_incr_stats *stats)
+{
+    struct tr_ctx *c = &st->c;
+    st->focused.n = 0;
+    for (size_t i = 0; i < st->order.n && !c->oom; i++) {
+        struct entry *e = st->order.v[i];
+        for (size_t f = 0; !all && f < e->n_frags && !c->oom; f++) {
+            struct frag *fr = &e->frags[f];
+            if (e->dirty || !fr->has_svc)
+                frag_write(c, &st->fresh, fr, true, wbuf, stats);
+            else if (frag_sig(fr->v) != fr->sig)
+                frag_write(c, &st->fresh, fr, false, wbuf, stats);
+            counts_add(counts, &fr->counts);
+        }
+        if (!all)
+            counts_add(counts, &e->counts);
+        if (e->rc && kgc_base_vec_push(&c->routes, e->rc) != 0)
+            c->oom = true;
+        for (size_t f = 0; f < e->n_frags && !c->oom; f++)
+            if (kgc_base_vec_push(&c->svcs, e->frags[f].v) != 0)
+                c->oom = true;
+        if (!all_limits && e->rc &&
+            (e->dirty || e->open || ((e->host_bits & hs->bits) && hostset_meets(hs, e->rc)))) {
+            lim_clear(e);
+            if (kgc_base_vec_push(&st->focused, e->rc) != 0)
+                c->oom = true;
+        } else if (!all_limits && e->dirty) {
+            lim_clear(e); /* not in the configuration: no limits */
+        }
+        e->dirty = false;
+    }
+}
+
+/* Adds every entry's counts to *counts. */
+static void entries_counts(const struct kgc_translate_state *st,
+                           struct kgc_translate_counts *counts)
+{
+    for (size_t i = 0; i < st->order.n; i++) {
+        const struct entry *e = st->order.v[i];
+        counts_add(counts, &e->counts);
+        for (size_t f = 0; f < e->n_frags; f++)
+            counts_add(counts, &e->frags[f].counts);
+    }
+}
+
+/* Whether changes may change the head or the isolation routes (struct head_cache). */
+static bool head_stale(const struct kgc_translate_change *changes, size_t n_changes)
+{
+    for (size_t i = 0; i < n_changes; i++)
+        if (changes[i].kind != KGC_API_HTTPROUTE && changes[i].kind != KGC_API_SERVICE &&
+            changes[i].kind != KGC_API_ENDPOINTSLICE)
+            return true;
+    return false;
+}
+
+/* Writes the head and the isolation routes into st->head: the counts they give, and the problems
+ * they record (moved from c->problems). On failure c->oom is set and the cache left invalid. */
+static void head_write(struct kgc_translate_state *st)
+{
+    struct tr_ctx *c = &st->c;
+    head_cache_free(&st->head);
+    struct head_cache *h = &st->head;
+    memset(&c->counts, 0, sizeof(c->counts));
+    size_t n0 = c->n_problems;
+    tr_isolation_free(c);
+    if (!c->oom)
+        tr_plan_isolation(c);
+    c->quiet = false;
+    h->head = !c->oom ? head_text(c, &h->head_len) : NULL;
+    c->quiet = true;
+    h->iso = !c->oom ? iso_text(c, &h->iso_len) : NULL;
+    tr_isolation_free(c);
+    h->counts = c->counts;
+    size_t n = c->n_problems - n0;
+    if (!c->oom && n && !(h->problems = calloc(n, sizeof(*h->problems))))
+        c->oom = true;
+    if (!c->oom) { /* moved: the structs, with the strings they own */
+        if (n)
+            memcpy(h->problems, c->problems + n0, n * sizeof(*h->problems));
+        h->n_problems = n;
+        c->n_problems = n0;
+    }
+    h->valid = !c->oom;
 }
 
 /* ---- the call ---------------------------------------------------------------------------------
@@ -1502,10 +1637,10 @@ static void rerank(struct kgc_translate_state *st, bool all)
 {
     struct tr_ctx *c = &st->c;
     struct kgc_base_vec fresh = {0};
-    for (size_t i = 0; i < st->order.n && !c->oom; i++) {
-        const struct entry *e = st->order.v[i];
-        if (!all && !e->dirty)
-            continue;
+    /* the Kong routes of the entries planned: all of them, or those replan() planned again */
+    const struct kgc_base_vec *from = all ? &st->order : &st->planned;
+    for (size_t i = 0; i < from->n && !c->oom; i++) {
+        const struct entry *e = from->v[i];
         for (size_t f = 0; f < e->n_frags; f++)
             for (size_t j = 0; j < e->frags[f].v->n_kr; j++)
                 if (kgc_base_vec_push(&fresh, &e->frags[f].v->kr[j]) != 0)
@@ -1524,13 +1659,26 @@ static void rerank(struct kgc_translate_state *st, bool all)
     if (n && !merged)
         c->oom = true;
     if (!c->oom) {
-        size_t i = 0, j = 0, w = 0;
-        while (i < old->n || j < fresh.n) {
-            if (j == fresh.n || (i < old->n && tr_cmp_precedence(&old->v[i], &fresh.v[j]) < 0))
-                merged[w++] = old->v[i++];
-            else
-                merged[w++] = fresh.v[j++];
+        /* a merge: each fresh route goes before the first old one not ahead of it, found by
+         * bisection (old is in precedence order), the old ones between copied as a block */
+        size_t i = 0, w = 0;
+        for (size_t j = 0; j < fresh.n; j++) {
+            size_t lo = i, hi = old->n;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (tr_cmp_precedence(&old->v[mid], &fresh.v[j]) < 0)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo > i)
+                memcpy(merged + w, old->v + i, (lo - i) * sizeof(*merged));
+            w += lo - i;
+            i = lo;
+            merged[w++] = fresh.v[j];
         }
+        if (old->n > i)
+            memcpy(merged + w, old->v + i, (old->n - i) * sizeof(*merged));
         kgc_base_vec_free(&st->ranked);
         st->ranked = (struct kgc_base_vec){.v = merged, .n = n, .cap = n};
         merged = NULL;
@@ -1555,6 +1703,7 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
 {
     struct tr_ctx *c = &st->c;
     struct kgc_base_vec routes = {0};
+    st->planned.n = 0;
     if (all) {
         tr_collect(c, KGC_API_HTTPROUTE, &routes);
         size_t n_http = routes.n;
@@ -1660,6 +1809,8 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
         }
         e->obj = o;
         entry_plan(st, e);
+        if (!all && kgc_base_vec_push(&st->planned, e) != 0)
+            c->oom = true;
         match_krs(st, old, n_old, e);
         bound_update(st, e, 1);
         hostset_add_rc(c, hs, e->rc);
@@ -1719,10 +1870,7 @@ static int incremental(struct kgc_translate_state *st, const struct kgc_translat
     struct kgc_base_vec keys = {0};
     struct hostset hs = {0};
     kgc_strmap_init(&hs.names);
-    for (size_t i = 0; i < st->order.n; i++) {
-        struct entry *e = st->order.v[i];
-        e->dirty = e->focus = false;
-    }
+    /* (every entry's dirty flag is false: sweep() leaves it so) */
     if (all && !c->oom) {
         if (tr_index_slices(c) != 0)
             c->oom = true;
@@ -1754,70 +1902,45 @@ static int incremental(struct kgc_translate_state *st, const struct kgc_translat
     /* the writer reads the ranking's size (traditional: created_at = n - priority + 1,
      * writer.c): borrowed for the writing as for the limits below */
     c->kroutes = st->ranked;
-    /* (from nothing: written in the document's order by write_all()) */
-    for (size_t i = 0; !all && i < st->order.n && !c->oom; i++) {
-        struct entry *e = st->order.v[i];
-        for (size_t f = 0; f < e->n_frags && !c->oom; f++) {
-            struct frag *fr = &e->frags[f];
-            if (e->dirty || !fr->has_svc)
-                frag_write(c, &st->fresh, fr, true, &wbuf, stats);
-            else if (frag_sig(fr->v) != fr->sig)
-                frag_write(c, &st->fresh, fr, false, &wbuf, stats);
-        }
-    }
+    struct kgc_translate_counts ecounts = {0};
+    bool all_limits = all || hs.open;
+    sweep(st, all, all_limits, &hs, &ecounts, &wbuf, stats);
 
     /* what reads every route: the limits; then isolation and certificates (Gateways, Secrets) */
     c->quiet = false;
-    for (size_t i = 0; i < st->order.n && !c->oom; i++) {
-        struct entry *e = st->order.v[i];
-        if (e->rc && kgc_base_vec_push(&c->routes, e->rc) != 0)
-            c->oom = true;
-        for (size_t f = 0; f < e->n_frags && !c->oom; f++)
-            if (kgc_base_vec_push(&c->svcs, e->frags[f].v) != 0)
-                c->oom = true;
-        e->focus = e->dirty ||
-                   (e->rc && (e->open || ((e->host_bits & hs.bits) && hostset_meets(&hs, e->rc))));
-    }
     c->kroutes = st->ranked;
     if (!c->oom)
-        run_limits(st, all || hs.open);
+        run_limits(st, all_limits);
     hostset_free(&hs);
-    memset(&c->counts, 0, sizeof(c->counts));
-    tr_isolation_free(c);
-    if (!c->oom)
-        tr_plan_isolation(c);
-    size_t head_len = 0, iso_len = 0;
-    char *head = !c->oom ? head_text(c, &head_len) : NULL;
+    if (!c->oom && (all || !st->head.valid || head_stale(changes, n_changes)))
+        head_write(st);
+    else
+        stats->head_kept = true;
     c->quiet = true;
-    char *iso = !c->oom ? iso_text(c, &iso_len) : NULL;
-    struct kgc_translate_counts counts = c->counts;
+    const struct head_cache *h = &st->head;
+    struct kgc_translate_counts counts = h->counts;
     size_t same = 0;
     struct kgc_translate_text *text =
         c->oom ? NULL
-        : all  ? write_all(st, head, head_len, iso, iso_len, &wbuf, stats)
-               : assemble(st, head, head_len, iso, iso_len, &same);
+        : all  ? write_all(st, h->head, h->head_len, h->iso, h->iso_len, &wbuf, stats)
+               : assemble(st, h->head, h->head_len, h->iso, h->iso_len, &same);
     kgc_base_buf_free(&wbuf);
-    free(head);
-    free(iso);
     c->kroutes = (struct kgc_base_vec){0};
     c->routes.n = c->svcs.n = 0; /* borrowed: the entries own them */
     int rc = text && !c->oom ? gather_problems(st, out) : KGC_ENOMEM;
     tr_free_problems(c->problems, c->n_problems);
     c->problems = NULL;
     c->n_problems = c->cap_problems = 0;
-    tr_isolation_free(c);
     if (rc != 0) {
         kgc_translate_text_unref(text);
         state_reset(st); /* start again next time */
         memset(out, 0, sizeof(*out));
         return kgc_err_set(err, KGC_ENOMEM, "translate: out of memory");
     }
-    for (size_t i = 0; i < st->order.n; i++) {
-        const struct entry *e = st->order.v[i];
-        counts_add(&counts, &e->counts);
-        for (size_t f = 0; f < e->n_frags; f++)
-            counts_add(&counts, &e->frags[f].counts);
-    }
+    if (all)
+        entries_counts(st, &counts); /* (incremental: counted by sweep()) */
+    else
+        counts_add_full(&counts, &ecounts);
     st->valid = true;
     /* the bytes both documents begin with: their MD5 states are the kept checkpoints' */
     stats->hashed_bytes = md5_hex_from(&st->md5, text->s, text->len, same, out->hash);

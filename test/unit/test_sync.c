@@ -1268,6 +1268,35 @@ static void put_plugin(struct fixture_set *set)
         fail_msg("fixture: %s", err);
 }
 
+/* A build driven by object changes (as the cache reports them) copies the Gateway set the last
+ * walk found while no GatewayClass or Gateway changed (build.c gateway_set): a route change keeps
+ * the Gateway programmed; the Gateway's next generation, reported as a Gateway change beside a
+ * route change, is walked again and programmed at that generation. */
+static void test_gateway_set_follows_gateway_changes(void **state)
+{
+    struct env *e = *state;
+    /* continues from test_route_change_wakes_no_gateway: both hold gw at generation 3 */
+    char why[256] = "";
+    const struct kgc_api_obj *old_gw = held(e, KGC_API_GATEWAY, "gw");
+    assert_true(wait_programmed(e, kgc_api_as_gateway(old_gw), 5));
+    const struct kgc_api_obj *old = held(e, KGC_API_HTTPROUTE, "rq");
+    put_route(e->set, "rq", "/q3", false, 3);
+    object_changed(e, KGC_API_HTTPROUTE, "rq", old);
+    assert_true(wait_both(e, "q3") >= 0);
+    assert_true(kgc_sync_gateway_programmed(e->sync, kgc_api_as_gateway(old_gw), why, sizeof(why)));
+
+    const struct kgc_api_gateway *gw = bump_gateway(e, 4);
+    object_changed(e, KGC_API_GATEWAY, "gw", old_gw);
+    old = held(e, KGC_API_HTTPROUTE, "rq");
+    put_route(e->set, "rq", "/q4", false, 4); /* the text changes too */
+    object_changed(e, KGC_API_HTTPROUTE, "rq", old);
+    bool ok = wait_programmed(e, gw, 5);
+    if (!ok)
+        kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why));
+    print_message("generation 4 programmed=%d %s\n", ok, ok ? "" : why);
+    assert_true(ok);
+}
+
 /* Once a whole walk was recorded, a translation driven by object changes judges only the routes
  * they name and those whose verdict can move without a change of their own: a route whose
  * ExtensionRef plugin appears, then goes, is reported each time; an unrelated route change does
@@ -2354,6 +2383,7 @@ int main(void)
         cmocka_unit_test(test_only_leader_pushes),
         cmocka_unit_test(test_programmed_after_both_accept),
         cmocka_unit_test(test_route_change_wakes_no_gateway),
+        cmocka_unit_test(test_gateway_set_follows_gateway_changes),
         cmocka_unit_test(test_restarted_kgc_gets_304),
         cmocka_unit_test(test_restart_gets_current_config),
         cmocka_unit_test(test_restarted_instance_keeps_gateways_programmed),
