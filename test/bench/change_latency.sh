@@ -8,7 +8,8 @@
 #
 # Knobs: BUILD, BENCH_QUICK=1 (100 Gateways, 1,000 routes), LAT_GATEWAYS (1000), LAT_ROUTES
 # (10000), LAT_CHANGES (10), LAT_INTERVAL_MS (1500), LAT_KONGS (1), LAT_KGC_ARGS, LAT_IDLE_MS (5000:
-# kgc's idle CPU rate is measured that long before the changes, and taken off their CPU).
+# kgc's idle CPU rate is measured that long before the changes, and taken off their CPU),
+# LAT_PERF=FILE (`perf record -g` of kgc during the changes into FILE, for `perf report -i FILE`).
 source "$(dirname "$0")/lib.sh"
 
 if [[ $QUICK == 1 ]]; then
@@ -74,10 +75,16 @@ done
 c0=$(kgc_cpu_ms) t0=$(now_ms)
 sleep "$(awk -v m="$IDLE_MS" 'BEGIN{print m / 1000}')"
 c1=$(kgc_cpu_ms) t1=$(now_ms)
+perf_pid=
+if [[ -n ${LAT_PERF:-} ]]; then
+    perf record -q ${LAT_PERF_ARGS:--g} -p "$KGC_PID" -o "$LAT_PERF" >/dev/null 2>&1 &
+    perf_pid=$!
+fi
 "$LOAD" latency --api "$API" --kongs "$d/kongs.txt" --gateways "$G" --routes "$R" \
     --namespaces $(((G + 9) / 10)) --changes "$C" --interval-ms "$I" --timeout-s 60 >"$d/lat.out"
 sleep 1
 c2=$(kgc_cpu_ms) t2=$(now_ms)
+if [[ -n $perf_pid ]]; then kill -INT "$perf_pid" && wait "$perf_pid"; fi
 grep '^change=' "$d/lat.out" | sed 's/^/  /'
 # kgc's share: the changes measured during the run (log lines after the set-up's)
 grep 'every ready instance holds the change' "$d/kgc.log" | tail -n +$((before + 1)) |
