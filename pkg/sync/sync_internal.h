@@ -339,6 +339,10 @@ struct kgc_sync {
     struct kgc_strmap verdicts;
     bool verdicts_complete; /* syncer thread: verdicts holds a whole walk's record (kept up by
                                partial walks since) */
+    /* syncer thread: the entries of verdicts with an objection (verdict != 0) and with a Kong
+     * limitation (limited), kept with the map so that a partial walk looks for them only when
+     * there are some */
+    size_t n_objected, n_limited;
     uint64_t translated_wall_ms;
     char last_rejection[KGC_SYNC_MSG_MAX];
     struct kgc_sync_broken *broken;

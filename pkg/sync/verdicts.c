@@ -287,6 +287,17 @@ void kgc_sync_verdicts_walk_free(struct kgc_sync_rwalk *w)
     free(w);
 }
 
+/* Counts e (sign 1) or uncounts it (-1) in s->n_objected and s->n_limited. */
+static void tally(struct kgc_sync *s, const struct kgc_sync_rverdict *e, int sign)
+{
+    if (!e)
+        return;
+    if (e->verdict)
+        s->n_objected = sign > 0 ? s->n_objected + 1 : s->n_objected - 1;
+    if (e->limited)
+        s->n_limited = sign > 0 ? s->n_limited + 1 : s->n_limited - 1;
+}
+
 /* Puts e into the map in place of the entry it had (freed; mu taken). Returns whether the entry
  * is new or changed. */
 static bool map_replace(struct kgc_sync *s, struct kgc_sync_rverdict *e, bool *oom)
@@ -300,6 +311,8 @@ static bool map_replace(struct kgc_sync *s, struct kgc_sync_rverdict *e, bool *o
         rverdict_free(e);
         return false;
     }
+    tally(s, dup, -1);
+    tally(s, e, 1);
     bool changed = !same_entry(dup, e);
     rverdict_free(dup);
     return changed;
@@ -343,6 +356,7 @@ static void record_partial(struct kgc_sync *s, struct kgc_sync_rwalk *w)
         pthread_mutex_lock(&s->mu);
         struct kgc_sync_rverdict *old = kgc_strmap_remove(&s->verdicts, w->gone.v[i]);
         pthread_mutex_unlock(&s->mu);
+        tally(s, old, -1);
         rverdict_free(old);
     }
     /* 3. every other entry whose verdict may have moved: it had an objection, or the new
@@ -352,7 +366,7 @@ static void record_partial(struct kgc_sync *s, struct kgc_sync_rwalk *w)
     size_t pos = 0;
     const char *k;
     void *val;
-    while (!oom && kgc_strmap_next(&s->verdicts, &pos, &k, &val))
+    while (!oom && s->n_objected && kgc_strmap_next(&s->verdicts, &pos, &k, &val))
         if (((const struct kgc_sync_rverdict *)val)->verdict &&
             kgc_strmap_put(&again, k, val, NULL) != 0)
             oom = true;
@@ -375,22 +389,20 @@ static void record_partial(struct kgc_sync *s, struct kgc_sync_rwalk *w)
         if (v == e->verdict)
             continue;
         struct kgc_sync_rverdict o = *e; /* (key not copied: note_limitation reads no key) */
+        tally(s, e, -1);
         pthread_mutex_lock(&s->mu);
         e->verdict = v;
         e->limited = limited;
         pthread_mutex_unlock(&s->mu);
+        tally(s, e, 1);
         note_limitation(s, e, &o);
         changed++;
         announce_entry(s, e);
     }
     kgc_strmap_destroy(&again);
     /* the gauge: entries whose verdict carries a Kong limitation */
-    uint64_t limited = 0;
-    pos = 0;
-    while (kgc_strmap_next(&s->verdicts, &pos, &k, &val))
-        limited += ((const struct kgc_sync_rverdict *)val)->limited;
     pthread_mutex_lock(&s->mu);
-    s->stats.route_kong_limitations = limited;
+    s->stats.route_kong_limitations = s->n_limited;
     pthread_mutex_unlock(&s->mu);
     kgc_sync_verdicts_walk_free(w);
     if (oom) {
@@ -455,6 +467,12 @@ void kgc_sync_verdicts_record(struct kgc_sync *s, struct kgc_sync_rwalk *w)
     s->stats.route_kong_limitations = limited;
     pthread_mutex_unlock(&s->mu);
     s->verdicts_complete = true;
+    s->n_objected = s->n_limited = 0;
+    size_t tpos = 0;
+    const char *tk;
+    void *tv;
+    while (kgc_strmap_next(&s->verdicts, &tpos, &tk, &tv))
+        tally(s, tv, 1);
     /* only this thread changes the map: reading it unlocked is safe */
     size_t pos = 0, changed = 0;
     const char *k;
