@@ -23,7 +23,8 @@
 # Knobs: BUILD, BENCH_QUICK=1 (100 Gateways, 1,000 routes, 4 workers only), SYNC_GATEWAYS (1000),
 # SYNC_ROUTES (10000), SYNC_WORKERS ("1 2 4"), SYNC_QPS (kgc --apiserver-qps, default 0 = no
 # client-side limit: at the old default of 50/s the ~11k status writes alone took 220 s),
-# SYNC_KGC_ARGS (extra kgc flags), SYNC_TIMEOUT_S (600). A last row, "default", runs kgc with its
+# SYNC_KGC_ARGS (extra kgc flags), SYNC_TIMEOUT_S (600), SYNC_PERF=FILE (`perf record` of kgc from
+# its start to the end of the wait into FILE.<workers>; SYNC_PERF_ARGS, default -g). A last row, "default", runs kgc with its
 # default workers and --apiserver-qps (SYNC_DEFAULT_ROW=0 skips it).
 source "$(dirname "$0")/lib.sh"
 
@@ -105,9 +106,15 @@ for w in $ROWS; do
     [[ -f $BUILD/bench/libmemprobe.so ]] && KGC_MEMPROBE=$d/mem
     start_kgc "$d" --listener-cache-dir "$d/lc" "${args[@]}" --http-listen 127.0.0.1:0 "${EXTRA[@]}"
     unset KGC_TIME KGC_MEMPROBE
+    perf_pid=
+    if [[ -n ${SYNC_PERF:-} ]]; then
+        perf record -q ${SYNC_PERF_ARGS:--g} -p "$KGC_PID" -o "$SYNC_PERF.$w" >/dev/null 2>&1 &
+        perf_pid=$!
+    fi
     /usr/bin/time -f "%U %S" -o "$d/wait.time" "$LOAD" wait --api "$API" --gateways "$G" \
         --routes "$R" --attached --timeout-s "$TIMEOUT" --audit "$d/audit.jsonl" --quiet-ms 2000 \
         >"$d/wait.out"
+    if [[ -n $perf_pid ]]; then kill -INT "$perf_pid" && wait "$perf_pid"; fi
     tck=$(getconf CLK_TCK)
     api_cpu=$(awk -v a="$api_c0" -v b="$(cpu_of "$API_PID")" -v t="$tck" 'BEGIN{printf "%.2f", (b - a) / t}')
     kong_cpu=$(awk -v a="$kong_c0" -v b="$(cpu_of "$KONG_PID")" -v t="$tck" 'BEGIN{printf "%.2f", (b - a) / t}')
