@@ -1861,6 +1861,78 @@ static void test_m_ready_restarted_one_push(void **state)
     kgc_sync_machine_free(&m);
 }
 
+/* Kong restarted between two probes: the prober never saw it down, only a new node_id (RESTARTED
+ * without READY). The pushes that failed against the dead process meanwhile are not failures of
+ * the new process's re-push: that re-push still gets KGC_SYNC_CARRIED_ATTEMPTS tries before its
+ * Gateways stop counting as carried. (Counting them made one 429 of the restarted Kong turn its
+ * Gateways Pending: test_restarted_instance_keeps_gateways_programmed, once in ~15 runs.) */
+static void test_m_restart_between_probes(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    struct kgc_sync_inst *i = m_synced(&m, H_A);
+    /* a change while the process is dead and the prober has not noticed: its pushes fail */
+    kgc_sync_machine_mark(&m, 200 * MS);
+    m_translate(&m, 200 * MS, mkblob(H_B, false, 1), true);
+    uint64_t now = 200 * MS;
+    for (unsigned k = 0; k < KGC_SYNC_CARRIED_ATTEMPTS; k++) {
+        m_expect_push(&m, now, K1, H_B);
+        assert_false(m_fail(&m, i, now));
+        now = i->retry_at_ns;
+    }
+    assert_true(m_programmed(&m, 1)); /* it accepted A */
+    /* the new process, seen by one probe */
+    assert_true(m_event(&m, KGC_KONG_EV_RESTARTED, K1, "n2", H_0, NULL));
+    assert_true(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, "n2", H_0, NULL));
+    assert_true(m_programmed(&m, 1)); /* carried while its re-push is pending */
+    for (unsigned k = 1; k <= KGC_SYNC_CARRIED_ATTEMPTS; k++) {
+        m_expect_push(&m, now, K1, H_B);
+        bool changed = m_answer(&m, i, now, KGC_KONG_PUSH_BUSY, 1, 0);
+        assert_int_equal(changed, k == KGC_SYNC_CARRIED_ATTEMPTS);
+        assert_int_equal(m_programmed(&m, 1), k < KGC_SYNC_CARRIED_ATTEMPTS);
+        now = i->retry_at_ns;
+    }
+    kgc_sync_machine_free(&m);
+}
+
+/* A push picked for one Kong process whose answer is taken in after the prober saw another one
+ * (Kong answered, then restarted, before the syncer thread read the answer) says nothing about
+ * the new process: an acceptance is not the new process holding the text (it is re-pushed at
+ * once), a failure is not one of its re-push's failures (no backoff, not counted). */
+static void test_m_answer_from_gone_process(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    struct kgc_sync_inst *i = m_synced(&m, H_A);
+    kgc_sync_machine_mark(&m, 200 * MS);
+    m_translate(&m, 200 * MS, mkblob(H_B, false, 2), true);
+    m_expect_push(&m, 200 * MS, K1, H_B); /* to n1 */
+    /* n1 took it and answered; n2 is what the next probe sees, before the answer is read */
+    assert_true(m_event(&m, KGC_KONG_EV_RESTARTED, K1, "n2", H_0, NULL));
+    assert_true(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, "n2", H_0, NULL));
+    m_answer(&m, i, 210 * MS, KGC_KONG_PUSH_APPLIED, 0, 0);
+    assert_null(i->accepted);          /* n2 holds nothing */
+    assert_false(m_programmed(&m, 2)); /* so generation 2 is not programmed yet */
+    assert_true(m_programmed(&m, 1));  /* A, carried until n2's re-push is answered */
+    assert_non_null(m.last_good);
+    assert_string_equal(m.last_good->hash, H_B); /* a Kong did accept B */
+    m_expect_push(&m, 210 * MS, K1, H_B);        /* to n2, at once */
+    /* n2 goes too while that push is on its way; the push fails: not n3's failure */
+    assert_true(m_event(&m, KGC_KONG_EV_UNREACHABLE, K1, NULL, NULL, NULL));
+    assert_true(m_event(&m, KGC_KONG_EV_READY, K1, "n3", H_0, NULL));
+    assert_true(m_event(&m, KGC_KONG_EV_RESTARTED, K1, "n3", H_0, NULL));
+    assert_false(m_fail(&m, i, 220 * MS));
+    assert_int_equal(i->attempts, 0);
+    assert_true(m_programmed(&m, 1));
+    m_expect_push(&m, 220 * MS, K1, H_B); /* no backoff */
+    assert_true(m_answer(&m, i, 230 * MS, KGC_KONG_PUSH_APPLIED, 0, 0));
+    assert_string_equal(i->accepted->hash, H_B);
+    assert_string_equal(i->accepted_node, "n3");
+    assert_null(i->carried);
+    assert_true(m_programmed(&m, 2));
+    kgc_sync_machine_free(&m);
+}
+
 /* HASH_CHANGED: ours (accepted or in flight) changes nothing; zeros when we did not send an
  * empty configuration is a restart; someone else's configuration is overwritten; a hash kgc
  * knows (current or last accepted) is taken as accepted. */
@@ -2336,6 +2408,8 @@ int main(void)
         cmocka_unit_test(test_m_ready_forces_push),
         cmocka_unit_test(test_m_restarted_carried),
         cmocka_unit_test(test_m_ready_restarted_one_push),
+        cmocka_unit_test(test_m_restart_between_probes),
+        cmocka_unit_test(test_m_answer_from_gone_process),
         cmocka_unit_test(test_m_hash_changed),
         cmocka_unit_test(test_m_empty_configuration),
         cmocka_unit_test(test_m_backoff),
