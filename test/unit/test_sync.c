@@ -45,6 +45,7 @@
 #include "../../pkg/sync/sync_internal.h"
 
 #include <curl/curl.h>
+#include <json-c/json.h>
 #include <libgen.h>
 #include <limits.h>
 #include <poll.h>
@@ -395,15 +396,40 @@ static void poll_pause(void)
     usleep(5 * 1000);
 }
 
-/* Whether the syncer counts instance url as ready (its /debug JSON). */
-static bool inst_ready(struct env *e, const char *url)
+/* Instance url as the syncer's /debug JSON shows it: whether it counts as ready, and whether the
+ * syncer has taken in its acceptance of the current configuration (accepted_hash is "hash").
+ * Parsed, not searched for: json-c writes the URL's slashes escaped ("http:\/\/..."), so a
+ * search for "url":"http://..." never matched and wait_down() did not wait. */
+static void inst_status(struct env *e, const char *url, bool *ready, bool *holds_current)
 {
     char *js = kgc_sync_status_json(e->sync);
     assert_non_null(js);
-    char needle[128];
-    snprintf(needle, sizeof(needle), "\"url\":\"%s\",\"ready\":true", url);
-    bool ready = strstr(js, needle) != NULL;
+    json_object *root = json_tokener_parse(js), *insts = NULL, *v = NULL;
     free(js);
+    assert_non_null(root);
+    const char *cur =
+        json_object_object_get_ex(root, "hash", &v) ? json_object_get_string(v) : NULL;
+    assert_true(json_object_object_get_ex(root, "instances", &insts));
+    bool found = false;
+    for (size_t k = 0; k < json_object_array_length(insts) && !found; k++) {
+        json_object *in = json_object_array_get_idx(insts, k);
+        if (!json_object_object_get_ex(in, "url", &v) || strcmp(json_object_get_string(v), url))
+            continue;
+        found = true;
+        *ready = json_object_object_get_ex(in, "ready", &v) && json_object_get_boolean(v);
+        const char *acc =
+            json_object_object_get_ex(in, "accepted_hash", &v) ? json_object_get_string(v) : NULL;
+        *holds_current = cur && acc && strcmp(cur, acc) == 0;
+    }
+    json_object_put(root);
+    if (!found)
+        fail_msg("instance %s not in the syncer's status", url);
+}
+
+static bool inst_ready(struct env *e, const char *url)
+{
+    bool ready, holds;
+    inst_status(e, url, &ready, &holds);
     return ready;
 }
 
@@ -414,6 +440,23 @@ static void wait_down(struct env *e, const char *url)
     while (inst_ready(e, url) && kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S)
         poll_pause();
     assert_false(inst_ready(e, url));
+}
+
+/* Waits (5 s at most) until the syncer has taken in instance url's acceptance of the current
+ * configuration. Kong holds a configuration (GET /config shows it) a moment before the syncer
+ * reads the answer: a test that kills the instance in between loses the answer, which counts as
+ * a failed push. */
+static void wait_holds_current(struct env *e, const char *url)
+{
+    bool ready = false, holds = false;
+    uint64_t t0 = kgc_clock_now(NULL);
+    for (;;) {
+        inst_status(e, url, &ready, &holds);
+        if ((ready && holds) || kgc_clock_now(NULL) - t0 >= 5 * KGC_NS_PER_S)
+            break;
+        poll_pause();
+    }
+    assert_true(ready && holds);
 }
 
 /* Waits (5 s at most) until both instances' GET /config mention needle; ms or -1. */
@@ -649,6 +692,7 @@ static void test_restarted_instance_keeps_gateways_programmed(void **state)
     bool ok;
     uint64_t t0;
     assert_true(wait_programmed(e, gw, 5));
+    wait_holds_current(e, b->url); /* not only carried: the last test's re-push was answered */
     unsigned port = b->port;
 
     /* 1. restarted empty, its first two pushes answered 429 + Retry-After: 1: after the first
@@ -674,6 +718,7 @@ static void test_restarted_instance_keeps_gateways_programmed(void **state)
     assert_true(kgc_sync_gateway_programmed(e->sync, gw, why, sizeof(why)));
 
     /* 2. restarted empty, its re-push failing 3 times (503): Pending after the third, then back */
+    wait_holds_current(e, b->url);
     proc_kill(b);
     wait_down(e, b->url);
     before = stats(e);
