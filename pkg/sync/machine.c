@@ -280,13 +280,17 @@ static struct kgc_sync_blob *carried_before_restart(struct kgc_sync_machine *m,
 }
 
 /* i lost its configuration: re-pushed at once, and until that answers it counts as carrying
- * what it had. */
+ * what it had. Not at once when this very process already refused a push (attempts counts its
+ * failures only): its backoff or Retry-After stands. That is the order where the push READY
+ * made was answered before the same probe's RESTARTED and HASH_CHANGED were read: they tell
+ * nothing new. */
 static void lost_config(struct kgc_sync_machine *m, struct kgc_sync_inst *i)
 {
     kgc_sync_blob_set(&i->carried, carried_before_restart(m, i));
     kgc_sync_blob_set(&i->accepted, NULL);
     i->force = true;
-    i->retry_at_ns = 0;
+    if (!i->attempts)
+        i->retry_at_ns = 0;
 }
 
 bool kgc_sync_machine_event(struct kgc_sync_machine *m, enum kgc_kong_event_type type,

@@ -1940,6 +1940,32 @@ static void test_m_restart_between_probes(void **state)
     kgc_sync_machine_free(&m);
 }
 
+/* The probe that sees a Kong back with a new node_id says READY, RESTARTED and HASH_CHANGED
+ * (zeros); the READY's push may be answered before the other two are read. When that answer was
+ * a refusal (429, Retry-After: 1), they tell nothing new: Kong's delay stands (before, each of
+ * them re-pushed at once, so a 429 twice in a row could be followed by an acceptance within
+ * milliseconds). */
+static void test_m_restart_events_after_refusal(void **state)
+{
+    (void)state;
+    struct kgc_sync_machine m;
+    struct kgc_sync_inst *i = m_synced(&m, H_A);
+    assert_true(m_event(&m, KGC_KONG_EV_UNREACHABLE, K1, NULL, NULL, NULL));
+    assert_true(m_event(&m, KGC_KONG_EV_READY, K1, "n2", H_0, NULL));
+    m_expect_push(&m, 200 * MS, K1, H_A);
+    assert_false(m_answer(&m, i, 210 * MS, KGC_KONG_PUSH_BUSY, 1, 0));
+    assert_true(m_event(&m, KGC_KONG_EV_RESTARTED, K1, "n2", H_0, NULL));
+    assert_true(m_event(&m, KGC_KONG_EV_HASH_CHANGED, K1, "n2", H_0, NULL));
+    assert_true(m_programmed(&m, 1)); /* carried */
+    struct kgc_sync_decision d = m_expect(&m, 220 * MS, KGC_SYNC_DO_WAIT);
+    assert_int_equal(d.until_ns, 1210 * MS);
+    m_expect_push(&m, 1210 * MS, K1, H_A);
+    assert_true(m_answer(&m, i, 1220 * MS, KGC_KONG_PUSH_APPLIED, 0, 0));
+    assert_string_equal(i->accepted_node, "n2");
+    assert_null(i->carried);
+    kgc_sync_machine_free(&m);
+}
+
 /* A push picked for one Kong process whose answer is taken in after the prober saw another one
  * (Kong answered, then restarted, before the syncer thread read the answer) says nothing about
  * the new process: an acceptance is not the new process holding the text (it is re-pushed at
@@ -2455,6 +2481,7 @@ int main(void)
         cmocka_unit_test(test_m_ready_restarted_one_push),
         cmocka_unit_test(test_m_restart_between_probes),
         cmocka_unit_test(test_m_answer_from_gone_process),
+        cmocka_unit_test(test_m_restart_events_after_refusal),
         cmocka_unit_test(test_m_hash_changed),
         cmocka_unit_test(test_m_empty_configuration),
         cmocka_unit_test(test_m_backoff),
