@@ -20,7 +20,14 @@
  *     zeros as that configuration: it is pushed once per change, never in a loop. A real restart
  *     (a new node_id, or a READY after an unreachable period) is still re-pushed once.
  *   - Kong events (kgc_kong_subscribe()): READY and RESTARTED push the current configuration to
- *     that instance at once; HASH_CHANGED to a hash kgc did not send re-pushes.
+ *     that instance at once (a RESTARTED or HASH_CHANGED read after that process refused the
+ *     push keeps its backoff or Retry-After); HASH_CHANGED to a hash kgc did not send re-pushes.
+ *     Until that re-push is answered, a restarted instance counts as carrying what it had
+ *     accepted (for kgc_sync_gateway_programmed()); a rejection or 3 failures of the re-push end
+ *     that. Only the new process's failures count: not pushes that failed against the dead one
+ *     before the prober saw the new node_id (a restart between two probes: RESTARTED without
+ *     READY), nor an answer of the old process read after it (neither a failure nor an
+ *     acceptance of the new one).
  *   - Only usable listeners carry routes: Accepted and not Conflicted on an Accepted Gateway,
  *     judged as the Gateway reconciler does (options.publish_service, the listener view) at each
  *     translation; a listener that becomes invalid loses its routes in the next push.

@@ -280,13 +280,17 @@ static struct kgc_sync_blob *carried_before_restart(struct kgc_sync_machine *m,
 }
 
 /* i lost its configuration: re-pushed at once, and until that answers it counts as carrying
- * what it had. */
+ * what it had. Not at once when this very process already refused a push (attempts counts its
+ * failures only): its backoff or Retry-After stands. That is the order where the push READY
+ * made was answered before the same probe's RESTARTED and HASH_CHANGED were read: they tell
+ * nothing new. */
 static void lost_config(struct kgc_sync_machine *m, struct kgc_sync_inst *i)
 {
     kgc_sync_blob_set(&i->carried, carried_before_restart(m, i));
     kgc_sync_blob_set(&i->accepted, NULL);
     i->force = true;
-    i->retry_at_ns = 0;
+    if (!i->attempts)
+        i->retry_at_ns = 0;
 }
 
 bool kgc_sync_machine_event(struct kgc_sync_machine *m, enum kgc_kong_event_type type,
@@ -315,6 +319,11 @@ bool kgc_sync_machine_event(struct kgc_sync_machine *m, enum kgc_kong_event_type
         *why = "ready";
         return true;
     case KGC_KONG_EV_RESTARTED:
+        /* A process no READY announced (it restarted between two probes, so the prober never
+         * saw it down): the failures counted so far were the old process's, pushes to a dead
+         * address, not failures of this one's re-push (READY resets them likewise). */
+        if (node_id && node_id[0] && strcmp(node_id, i->node_id) != 0)
+            i->attempts = 0;
         if (node_id)
             snprintf(i->node_id, sizeof(i->node_id), "%s", node_id);
         /* The prober says ready, then restarted, for the one probe that sees a new node_id: the
@@ -541,7 +550,21 @@ bool kgc_sync_machine_push_done(struct kgc_sync_machine *m, struct kgc_sync_inst
                                 uint64_t now)
 {
     bool changed = false;
+    /* The answer is about the Kong process the push was picked for. When the prober has seen
+     * another one since (Kong answered, or died, then restarted before this thread read the
+     * answer), it says nothing about the new process: an acceptance is not the new process
+     * holding the text, and a failure is not one of its re-push's failures. Its re-push is due
+     * at once already (READY or RESTARTED forced it). A 400 is about the text: as usual. */
+    bool gone = i->inflight_node[0] && i->node_id[0] && strcmp(i->inflight_node, i->node_id) != 0;
     push_ended(m, i);
+    if (gone && (o->failed || o->kind != KGC_KONG_PUSH_REJECTED)) {
+        if (!o->failed &&
+            (o->kind == KGC_KONG_PUSH_APPLIED || o->kind == KGC_KONG_PUSH_UNCHANGED)) {
+            kgc_sync_blob_set(&m->last_good, b); /* a Kong took it all the same */
+            kgc_sync_blob_set(&m->restored, NULL);
+        }
+        return false;
+    }
     if (o->failed) {
         changed = failed_carrying(m, i);
         i->retry_at_ns = now + kgc_sync_backoff_ns(i->attempts++);

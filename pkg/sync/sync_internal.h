@@ -97,7 +97,7 @@ struct kgc_sync_inst {
     char accepted_node[64];                    /* the Kong process that answered `accepted` */
     uint64_t accepted_sent_ns;                 /* when the last byte of `accepted` was sent to it */
     uint64_t retry_at_ns;                      /* not before (backoff) */
-    unsigned attempts;                         /* failures in a row */
+    unsigned attempts; /* failures in a row (of process node_id: a new one starts at 0) */
     /* thread: /debug only */
     const char *last_result; /* push kind name, "error", "" */
     long last_status;
