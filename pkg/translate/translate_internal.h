@@ -163,6 +163,11 @@ struct route_ctx {
         uint16_t port;
     } * gw_listens; /* n_gw_listens, at most TR_MAX_LISTENS (owned) */
     uint32_t n_gw_listens;
+    /* Once attached (tr_plan_route), the record, its arrays and its hostnames are moved into
+     * one block (the arrays and strings point into it; tr_route_ctx_free frees the block only):
+     * six small blocks a route cost ~300 B with malloc's 32 B minimum each, kept per route by
+     * the incremental state. Nothing grows the arrays after that. */
+    bool packed;
 };
 
 /* Appends one element to *arr of *n elements (of size elem), growing it; false when out of
@@ -204,6 +209,11 @@ struct tr_svc {
     const struct kgc_api_backendtlspolicy *tls; /* its backends' BackendTLSPolicy (ref), or NULL */
     const struct kgc_api_obj *client_secret;    /* with tls: the Gateway's client certificate Secret
                                                    (ref), or NULL */
+    /* Once planned (plan_rule), the record, name, kr, weights and addrs are one block (they
+     * point into it; tr_svc_free frees the block and the references only): five blocks a rule
+     * cost ~100 B of malloc minimums and headers more, kept per rule by the incremental state.
+     * kr's fields are still written in place (the ranking); nothing grows the arrays after. */
+    bool packed;
 };
 
 /* ---- context.c: the plumbing every other file uses ------------------------------------------ */
