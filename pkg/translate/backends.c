@@ -27,16 +27,12 @@ static bool index_visit(const struct kgc_api_obj *obj, void *fnctx)
         return false;
     }
     struct kgc_base_vec *list = kgc_strmap_get(&x->c->slices, key);
-    if (list) {
-        free(key);
-    } else {
-        list = calloc(1, sizeof(*list));
-        if (!list || kgc_strmap_put(&x->c->slices, key, list, NULL) != 0) {
-            free(list);
-            free(key);
-            x->rc = KGC_ENOMEM;
-            return false;
-        }
+    if (!list)
+        list = tr_slice_list_new(x->c, key);
+    free(key);
+    if (!list) {
+        x->rc = KGC_ENOMEM;
+        return false;
     }
     if (kgc_base_vec_push(list, (void *)kgc_api_obj_ref(obj)) != 0) {
         kgc_api_obj_unref(obj);
@@ -51,6 +47,30 @@ static int cmp_slice(const void *a, const void *b)
     const struct kgc_api_obj *x = *(const struct kgc_api_obj *const *)a;
     const struct kgc_api_obj *y = *(const struct kgc_api_obj *const *)b;
     return strcmp(x->meta.key ? x->meta.key : "", y->meta.key ? y->meta.key : "");
+}
+
+/* A list of c->slices with its key in the same block (a block each cost 32 B more a Service,
+ * kept by the incremental state): freed with free(list) alone. */
+struct slice_list {
+    struct kgc_base_vec list; /* first: the map's value is the block */
+    char key[];
+};
+
+struct kgc_base_vec *tr_slice_list_new(struct tr_ctx *c, const char *key)
+{
+    size_t len = strlen(key) + 1;
+    struct slice_list *l = calloc(1, sizeof(*l) + len);
+    if (!l) {
+        c->oom = true;
+        return NULL;
+    }
+    memcpy(l->key, key, len);
+    if (kgc_strmap_put(&c->slices, l->key, &l->list, NULL) != 0) {
+        free(l);
+        c->oom = true;
+        return NULL;
+    }
+    return &l->list;
 }
 
 int tr_index_slices(struct tr_ctx *c)
@@ -87,8 +107,7 @@ void tr_free_slices(struct tr_ctx *c)
         for (size_t i = 0; i < list->n; i++)
             kgc_api_obj_unref(list->v[i]);
         kgc_base_vec_free(list);
-        free(list);
-        free((char *)key);
+        free(list); /* with its key (tr_slice_list_new) */
     }
     kgc_strmap_destroy(&c->slices);
 }

@@ -59,7 +59,8 @@ struct frag {
 
 /* One HTTPRoute of the snapshot. */
 struct entry {
-    char *key;                     /* "ns/name" (owned) */
+    char *key; /* "ns/name": obj's meta.key (borrowed: a copy cost 32 B a route), or, key_owned,
+                  "grpc:ns/name" */
     const struct kgc_api_obj *obj; /* the route planned (reference held) */
     struct route_ctx *rc;          /* NULL: not in the configuration */
     struct frag *frags;            /* one per rule kept, in plan order */
@@ -74,6 +75,7 @@ struct entry {
     size_t n_refs;
     bool cross_ns;      /* a backendRef into another namespace (ReferenceGrants decide) */
     bool dirty;         /* planned this call (sweep() clears it) */
+    bool key_owned;     /* key is a block of its own (a GRPCRoute's) */
     bool open;          /* open_hosts(rc), kept when rc is set (its hostnames never change after) */
     uint64_t host_bits; /* host_bits(rc): one bit per lower-case hostname (hostset_meets) */
 };
@@ -156,8 +158,8 @@ struct kgc_translate_state {
 };
 
 struct host_n {
-    char *host; /* owned; the map's key */
     uint64_t n;
+    char host[]; /* the map's key, in the same block (a block of its own cost 32 B more) */
 };
 
 /* ---- small helpers ----------------------------------------------------------------------------
@@ -293,8 +295,9 @@ static void entry_free(struct entry *e)
     if (!e)
         return;
     entry_clear(e);
-    kgc_api_obj_unref(e->obj);
-    free(e->key);
+    if (e->key_owned)
+        free(e->key);
+    kgc_api_obj_unref(e->obj); /* after the last use of a borrowed key */
     free(e);
 }
 
@@ -577,10 +580,8 @@ static void state_reset(struct kgc_translate_state *st)
     kgc_strmap_destroy(&st->slice_svc);
     kgc_strmap_init(&st->slice_svc);
     pos = 0;
-    while (kgc_strmap_next(&st->host_n, &pos, &k, &v)) {
-        free(((struct host_n *)v)->host);
+    while (kgc_strmap_next(&st->host_n, &pos, &k, &v))
         free(v);
-    }
     kgc_strmap_destroy(&st->host_n);
     kgc_strmap_init(&st->host_n);
     st->sumsq = st->n_open_kr = st->n_kr = 0;
@@ -717,15 +718,8 @@ static void slice_changed(struct kgc_translate_state *st, const char *ns, const 
     if (es && es->service_name && o->meta.namespace && o->meta.key) {
         char *svc = tr_printf(c, "%s/%s", o->meta.namespace, es->service_name);
         struct kgc_base_vec *list = svc ? kgc_strmap_get(&c->slices, svc) : NULL;
-        if (svc && !list) {
-            char *mkey = tr_strdup(c, svc); /* the index owns its keys (tr_free_slices) */
-            list = calloc(1, sizeof(*list));
-            if (!mkey || !list || kgc_strmap_put(&c->slices, mkey, list, NULL) != 0) {
-                free(mkey);
-                free(list);
-                list = NULL;
-            }
-        }
+        if (svc && !list)
+            list = tr_slice_list_new(c, svc);
         if (!svc || !list || kgc_base_vec_push(list, (void *)kgc_api_obj_ref(o)) != 0) {
             kgc_api_obj_unref(o); /* the reference just taken, when the push failed */
             c->oom = true;
@@ -790,11 +784,13 @@ static void bound_update(struct kgc_translate_state *st, const struct entry *e, 
     for (size_t i = 0; i < rc->n_hosts; i++) {
         struct host_n *h = kgc_strmap_get(&st->host_n, rc->hosts[i]);
         if (!h) {
-            h = calloc(1, sizeof(*h));
-            if (!h || !(h->host = strdup(rc->hosts[i])) ||
-                kgc_strmap_put(&st->host_n, h->host, h, NULL) != 0) {
-                if (h)
-                    free(h->host);
+            size_t len = strlen(rc->hosts[i]) + 1;
+            h = malloc(sizeof(*h) + len);
+            if (h) {
+                h->n = 0;
+                memcpy(h->host, rc->hosts[i], len);
+            }
+            if (!h || kgc_strmap_put(&st->host_n, h->host, h, NULL) != 0) {
                 free(h);
                 st->c.oom = true;
                 return;
@@ -1717,11 +1713,13 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
              * an HTTPRoute of the same name; only the full pass makes such entries. By the
              * object's kind: tr_collect sorts the whole vector, so HTTPRoutes are not its first
              * n_http elements */
-            if (e && o->meta.key)
-                e->key = o->kind == KGC_API_GRPCROUTE ? tr_printf(c, "grpc:%s", o->meta.key)
-                                                      : strdup(o->meta.key);
+            if (e && o->meta.key) {
+                e->key_owned = o->kind == KGC_API_GRPCROUTE;
+                e->key = e->key_owned ? tr_printf(c, "grpc:%s", o->meta.key)
+                                      : (char *)o->meta.key; /* e->obj holds it */
+            }
             if (!e || !e->key || kgc_base_vec_push(&st->order, e) != 0) {
-                if (e)
+                if (e && e->key_owned)
                     free(e->key);
                 free(e);
                 c->oom = true;
@@ -1763,6 +1761,7 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
         struct entry *e = kgc_strmap_get(&st->by_key, key);
         struct old_kr *old = NULL;
         size_t n_old = 0;
+        const struct kgc_api_obj *old_obj = NULL; /* e's, kept while e->key may point into it */
         if (e) {
             old = old_krs(c, e, &n_old);
             for (size_t f = 0; f < e->n_frags; f++) {
@@ -1771,14 +1770,13 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
             }
             bound_update(st, e, -1);
             entry_clear(e);
-            kgc_api_obj_unref(e->obj);
-            e->obj = NULL;
+            old_obj = e->obj;
         }
         const char *slash = strchr(key, '/');
         char ns[KGC_STATUS_NAME_MAX + 1];
         size_t nl = slash ? (size_t)(slash - key) : 0;
         if (!slash || nl >= sizeof(ns)) {
-            match_krs(st, old, n_old, NULL);
+            match_krs(st, old, n_old, NULL); /* e, if any, stays unplanned with its object */
             continue;
         }
         memcpy(ns, key, nl);
@@ -1789,15 +1787,26 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
             if (e) { /* deleted */
                 kgc_strmap_remove(&st->by_key, e->key);
                 vec_remove(&st->order, e, cmp_entry);
-                entry_free(e);
+                entry_free(e); /* and old_obj, its e->obj */
             }
             continue;
         }
-        if (!e) {
+        if (e) {
+            if (!e->key_owned) {
+                /* the same "ns/name" in the new object: the map's key moves to it before the
+                 * old object may go (a put after the remove needs no room: it cannot fail but
+                 * out of memory, which resets the state) */
+                kgc_strmap_remove(&st->by_key, e->key);
+                e->key = (char *)o->meta.key;
+                if (kgc_strmap_put(&st->by_key, e->key, e, NULL) != 0)
+                    c->oom = true;
+            }
+            kgc_api_obj_unref(old_obj);
+        } else {
             e = calloc(1, sizeof(*e));
-            if (!e || !(e->key = strdup(key)) || vec_insert(&st->order, e, cmp_entry) != 0) {
-                if (e)
-                    free(e->key);
+            if (e)
+                e->key = (char *)o->meta.key; /* e->obj holds it */
+            if (!e || vec_insert(&st->order, e, cmp_entry) != 0) {
                 free(e);
                 kgc_api_obj_unref(o);
                 match_krs(st, old, n_old, NULL);

@@ -322,6 +322,8 @@ int64_t tr_duration_ms(const char *s);
 /* Indexes every EndpointSlice by "ns/service" into c->slices. 0 or KGC_ENOMEM. */
 int tr_index_slices(struct tr_ctx *c);
 void tr_free_slices(struct tr_ctx *c);
+/* A new empty list of EndpointSlices in c->slices under key (copied), or NULL (c->oom). */
+struct kgc_base_vec *tr_slice_list_new(struct tr_ctx *c, const char *key);
 
 /* One target of an upstream. */
 struct tr_target {
