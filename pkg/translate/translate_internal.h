@@ -31,7 +31,26 @@ enum tr_flavor { TR_TRADITIONAL_COMPATIBLE = 0, TR_TRADITIONAL, TR_EXPRESSIONS }
 /* One Kong route as the planning pass sees it: what its precedence is computed from, and the
  * priority the ranking gives it (written when its service is serialized). */
 struct tr_kroute {
+    /* (fields ordered by size, no padding: 112 bytes, one per Kong route, kept per route by the
+     * incremental state) */
     int64_t prio; /* regex_priority/priority: n - rank (set by the ranking) */
+    /* precedence, smaller first (after the fields below): */
+    const char *created; /* creationTimestamp (borrowed from the route), NULL sorts last */
+    const char *key;     /* "ns/name" (borrowed) */
+    /* the match's path value as the route gives it ("/" when it has none; borrowed from the
+     * route, which outlives its Kong routes) and its length (raw_path_len): the limits compare
+     * them */
+    const char *raw_path;
+    uint64_t tc_prio; /* tr_tc_priority(), set with the other facts (kroute_facts) */
+    /* the hostnames the Kong route matches (borrowed from its route_ctx: hosts, iso_hosts, or
+     * the one of hosts it carries under expressions); none (n_hosts 0): any hostname */
+    char *const *hosts;
+    /* set by the ranking: the first seven precedence fields packed in 40 bits (larger =
+     * earlier; equal facts are adjacent in rank order) and the place among the routes with
+     * equal facts that it can meet, directly or through others (facts_place; 0 = first;
+     * tr_rank_assign). The traditional_compatible flavour writes them into the Kong route's id,
+     * which Kong's ATC router uses to order routes of equal priority (see tr_kroute_id). */
+    uint64_t facts;
     /* precedence (Gateway API order), larger first */
     uint32_t host_exact; /* characters of the matching non-wildcard hostname */
     uint32_t host_len;   /* characters of the matching hostname (wildcard or not) */
@@ -40,31 +59,16 @@ struct tr_kroute {
     uint32_t method;
     uint32_t headers;
     uint32_t queries;
-    /* then, smaller first */
-    const char *created; /* creationTimestamp (borrowed from the route), NULL sorts last */
-    const char *key;     /* "ns/name" (borrowed) */
+    /* then, smaller first: created, key (above), then */
     uint32_t rule, match, host;
-    /* the match's path value as the route gives it ("/" when it has none; borrowed from the
-     * route, which outlives its Kong routes) and its length: the limits compare them */
-    const char *raw_path;
     uint32_t raw_path_len;
-    uint64_t tc_prio; /* tr_tc_priority(), set with the other facts (kroute_facts) */
-    bool iso;         /* the Kong route carrying route_ctx.iso_hosts (TR_HOSTS_ISO) */
-    bool grpc;        /* a GRPCRoute's: path_len is the service's characters, method the method's
-                         (grpc.c), packed in other widths (tr_kroute_pack) */
-    bool root_path;   /* the Kong route's path is the plain prefix "/" (every other is a regex
-                         under traditional_compatible) */
-    /* the hostnames the Kong route matches (borrowed from its route_ctx: hosts, iso_hosts, or
-     * the one of hosts it carries under expressions); none: any hostname */
-    char *const *hosts;
     uint32_t n_hosts;
-    /* set by the ranking: the first seven precedence fields packed in 40 bits (larger =
-     * earlier; equal facts are adjacent in rank order) and the place among the routes with
-     * equal facts that it can meet, directly or through others (0 = first; tr_rank_assign). The
-     * traditional_compatible flavour writes them into the Kong route's id, which Kong's ATC router
-     * uses to order routes of equal priority (see tr_kroute_id). */
-    uint64_t facts;
     uint32_t facts_place;
+    bool iso;       /* the Kong route carrying route_ctx.iso_hosts (TR_HOSTS_ISO) */
+    bool grpc;      /* a GRPCRoute's: path_len is the service's characters, method the method's
+                       (grpc.c), packed in other widths (tr_kroute_pack) */
+    bool root_path; /* the Kong route's path is the plain prefix "/" (every other is a regex
+                       under traditional_compatible) */
 };
 
 /* The Kong route id that orders k among routes of equal Kong priority as the ranking does: Kong
@@ -200,7 +204,6 @@ static inline bool tr_route_has_wildcard(const struct route_ctx *rc, bool iso)
 struct tr_svc {
     char *name;                 /* httproute.<ns>.<route>.<rule>: service and upstream (owned) */
     const struct route_ctx *rc; /* the route's attachment facts (owned by c->routes) */
-    uint32_t rule;
     struct tr_kroute *kr; /* its Kong routes in (match, host) order: what a writing pass meets */
     size_t n_kr;
     size_t n_targets;
@@ -214,6 +217,7 @@ struct tr_svc {
      * cost ~100 B of malloc minimums and headers more, kept per rule by the incremental state.
      * kr's fields are still written in place (the ranking); nothing grows the arrays after. */
     bool packed;
+    uint32_t rule; /* (beside packed: no padding) */
 };
 
 /* ---- context.c: the plumbing every other file uses ------------------------------------------ */
