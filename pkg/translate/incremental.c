@@ -70,9 +70,8 @@ struct entry {
     struct kgc_translate_problem *lim_p; /* LIMITATION problems (limits.c) */
     size_t n_lim_p, cap_lim_p;
     struct counts32 counts; /* the planning pass's */
-    char *refs; /* "ns/name" of every backendRef, NUL-terminated back to back (owned; one block:
-                   a block per name cost ~50 B each) */
-    size_t n_refs;
+    bool refs;          /* the Services its backendRefs name are obj's (entry_names_any); a
+                           copy of their names cost 32-48 B a route */
     bool cross_ns;      /* a backendRef into another namespace (ReferenceGrants decide) */
     bool dirty;         /* planned this call (sweep() clears it) */
     bool key_owned;     /* key is a block of its own (a GRPCRoute's) */
@@ -283,9 +282,7 @@ static void entry_clear(struct entry *e)
     tr_free_problems(e->lim_p, e->n_lim_p);
     e->lim_p = NULL;
     e->n_lim_p = e->cap_lim_p = 0;
-    free(e->refs);
-    e->refs = NULL;
-    e->n_refs = 0;
+    e->refs = false;
     e->cross_ns = false;
     memset(&e->counts, 0, sizeof(e->counts));
 }
@@ -301,35 +298,42 @@ static void entry_free(struct entry *e)
     free(e);
 }
 
-/* The Services e's backendRefs name, whatever their group and kind (a superset is harmless). */
-static int entry_refs(struct entry *e, const struct kgc_api_httproute *r)
+/* Whether a backendRef of r leaves its namespace (ReferenceGrants decide). */
+static bool refs_cross_ns(const struct kgc_api_httproute *r)
 {
     const char *ns = r->obj.meta.namespace ? r->obj.meta.namespace : "";
-    size_t size = 0;
-    for (int pass = 0; pass < 2; pass++) { /* 0: measure; 1: write */
-        char *w = e->refs;
-        for (uint32_t ri = 0; ri < r->n_rules; ri++) {
-            const struct kgc_api_http_route_rule *rule = &r->rules[ri];
-            for (uint32_t bi = 0; bi < rule->n_backend_refs; bi++) {
-                const struct kgc_api_backend_ref *b = &rule->backend_refs[bi];
-                const char *bns = b->namespace ? b->namespace : ns;
-                const char *name = b->name ? b->name : "";
-                size_t len = strlen(bns) + strlen(name) + 2;
-                if (pass == 0) {
-                    size += len;
-                    continue;
-                }
-                if (strcmp(bns, ns) != 0)
-                    e->cross_ns = true;
-                snprintf(w, len, "%s/%s", bns, name);
-                w += len;
-                e->n_refs++;
+    for (uint32_t ri = 0; ri < r->n_rules; ri++)
+        for (uint32_t bi = 0; bi < r->rules[ri].n_backend_refs; bi++) {
+            const char *bns = r->rules[ri].backend_refs[bi].namespace;
+            if (bns && strcmp(bns, ns) != 0)
+                return true;
+        }
+    return false;
+}
+
+/* Whether one of the Services e's backendRefs name, whatever their group and kind (a superset is
+ * harmless), is one of names ("ns/name"). Read from the route planned (e->obj). */
+static bool entry_names_any(const struct entry *e, const struct kgc_base_vec *names)
+{
+    const struct kgc_api_httproute *r = e->refs ? kgc_api_as_route(e->obj) : NULL;
+    if (!r)
+        return false;
+    const char *ns = r->obj.meta.namespace ? r->obj.meta.namespace : "";
+    for (uint32_t ri = 0; ri < r->n_rules; ri++) {
+        const struct kgc_api_http_route_rule *rule = &r->rules[ri];
+        for (uint32_t bi = 0; bi < rule->n_backend_refs; bi++) {
+            const struct kgc_api_backend_ref *b = &rule->backend_refs[bi];
+            const char *bns = b->namespace ? b->namespace : ns;
+            const char *name = b->name ? b->name : "";
+            size_t nl = strlen(bns);
+            for (size_t t = 0; t < names->n; t++) {
+                const char *k = names->v[t];
+                if (strncmp(k, bns, nl) == 0 && k[nl] == '/' && strcmp(k + nl + 1, name) == 0)
+                    return true;
             }
         }
-        if (pass == 0 && (!size || !(e->refs = malloc(size))))
-            return size ? KGC_ENOMEM : 0;
     }
-    return 0;
+    return false;
 }
 
 /* Plans e's route (e->obj) into e: the planning pass of kgc_translate() for one route. */
@@ -343,8 +347,8 @@ static void entry_plan(struct kgc_translate_state *st, struct entry *e)
     c->quiet = false;
     memset(&c->counts, 0, sizeof(c->counts));
     tr_plan_route(c, r);
-    if (entry_refs(e, r) != 0)
-        c->oom = true;
+    e->refs = true;
+    e->cross_ns = refs_cross_ns(r);
     e->plan_p = c->problems;
     e->n_plan_p = c->n_problems;
     c->problems = NULL;
@@ -1447,11 +1451,7 @@ static void collect_dirty(struct kgc_translate_state *st,
     if ((touched.n || grants) && !c->oom) {
         for (size_t i = 0; i < st->order.n; i++) {
             struct entry *e = st->order.v[i];
-            bool hit = grants && e->cross_ns;
-            const char *ref = e->refs;
-            for (size_t j = 0; j < e->n_refs && !hit; j++, ref += strlen(ref) + 1)
-                for (size_t t = 0; t < touched.n && !hit; t++)
-                    hit = strcmp(ref, touched.v[t]) == 0;
+            bool hit = (grants && e->cross_ns) || entry_names_any(e, &touched);
             char *k = hit ? tr_strdup(c, e->key) : NULL;
             if (hit && (!k || kgc_base_vec_push(dirty_keys, k) != 0)) {
                 free(k);
