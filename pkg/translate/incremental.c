@@ -51,10 +51,11 @@ struct frag {
     size_t svc_len;
     size_t ups_off; /* the upstream; ups_len 0 when the rule has no target */
     size_t ups_len;
-    bool has_svc;           /* svc written (false: new) */
-    bool svc_new, ups_new;  /* written this call: in st->fresh, not in st->doc */
     uint64_t sig;           /* the Kong route ids' inputs when svc was written */
     struct counts32 counts; /* what writing it counted (plugins) */
+    bool has_svc;           /* svc written (false: new) */
+    bool svc_new, ups_new;  /* written this call: in st->fresh, not in st->doc */
+    /* (the bools last: 88 B, no padding but the tail's) */
 };
 
 /* One HTTPRoute of the snapshot. */

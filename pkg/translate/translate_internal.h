@@ -141,8 +141,8 @@ struct route_ctx {
     uint32_t *iso_listens;
     size_t n_iso_hosts;
     bool http, https; /* protocols of the listeners it is attached to */
+    bool port_set;    /* (beside the bools: no padding) */
     int32_t port;     /* their port when they all share it, else 0 */
-    bool port_set;
     /* The (protocol, Kong proxy port) pairs of the listeners it is attached to, and for each
      * effective hostname the pairs whose listener gives it (bit k: listens[k]); the expressions
      * flavour matches each Kong route on its pairs only (net.protocol, net.dst.port). Grown as
