@@ -599,14 +599,12 @@ static void state_reset(struct kgc_translate_state *st)
     md5_ck_free(&st->md5);
     struct tr_ctx *c = &st->c;
     tr_free_slices(c);
-    kgc_strmap_destroy(&c->slices);
     kgc_base_vec_free(&c->routes);
     kgc_base_vec_free(&c->svcs);
     kgc_base_vec_free(&c->kroutes);
     tr_isolation_free(c);
     tr_free_problems(c->problems, c->n_problems);
     memset(c, 0, sizeof(*c));
-    kgc_strmap_init(&c->slices);
     free(st->settings);
     st->settings = NULL;
     st->valid = false;
@@ -620,7 +618,6 @@ struct kgc_translate_state *kgc_translate_state_new(void)
     kgc_strmap_init(&st->by_key);
     kgc_strmap_init(&st->slice_svc);
     kgc_strmap_init(&st->host_n);
-    kgc_strmap_init(&st->c.slices);
     return st;
 }
 
@@ -641,7 +638,6 @@ void kgc_translate_state_free(struct kgc_translate_state *st)
     kgc_strmap_destroy(&st->by_key);
     kgc_strmap_destroy(&st->slice_svc);
     kgc_strmap_destroy(&st->host_n);
-    kgc_strmap_destroy(&st->c.slices);
     free(st);
 }
 
@@ -682,13 +678,6 @@ static bool slice_map_visit(const struct kgc_api_obj *obj, void *ctx)
     return true;
 }
 
-static int cmp_slice_key(const void *a, const void *b)
-{
-    const struct kgc_api_obj *x = *(const struct kgc_api_obj *const *)a;
-    const struct kgc_api_obj *y = *(const struct kgc_api_obj *const *)b;
-    return strcmp(x->meta.key ? x->meta.key : "", y->meta.key ? y->meta.key : "");
-}
-
 /* Keeps c->slices (tr_index_slices' index) in step with one changed EndpointSlice; the Services
  * it belonged to and belongs to go to names (copies). */
 static void slice_changed(struct kgc_translate_state *st, const char *ns, const char *name,
@@ -702,17 +691,8 @@ static void slice_changed(struct kgc_translate_state *st, const char *ns, const 
     if (old) {
         const struct kgc_api_endpointslice *oes = kgc_api_as_endpointslice(old);
         char *osvc = tr_printf(c, "%s/%s", old->meta.namespace, oes->service_name);
+        tr_slices_remove(c, old->meta.namespace, oes->service_name, key);
         kgc_api_obj_unref(old);
-        struct kgc_base_vec *list = osvc ? kgc_strmap_get(&c->slices, osvc) : NULL;
-        for (size_t i = 0; list && i < list->n; i++) {
-            const struct kgc_api_obj *o = list->v[i];
-            if (o->meta.key && strcmp(o->meta.key, key) == 0) {
-                kgc_api_obj_unref(o);
-                memmove(&list->v[i], &list->v[i + 1], (list->n - i - 1) * sizeof(*list->v));
-                list->n--;
-                break;
-            }
-        }
         if (osvc && kgc_base_vec_push(names, osvc) != 0) {
             free(osvc);
             c->oom = true;
@@ -722,17 +702,10 @@ static void slice_changed(struct kgc_translate_state *st, const char *ns, const 
     const struct kgc_api_endpointslice *es = kgc_api_as_endpointslice(o);
     if (es && es->service_name && o->meta.namespace && o->meta.key) {
         char *svc = tr_printf(c, "%s/%s", o->meta.namespace, es->service_name);
-        struct kgc_base_vec *list = svc ? kgc_strmap_get(&c->slices, svc) : NULL;
-        if (svc && !list)
-            list = tr_slice_list_new(c, svc);
-        if (!svc || !list || kgc_base_vec_push(list, (void *)kgc_api_obj_ref(o)) != 0) {
-            kgc_api_obj_unref(o); /* the reference just taken, when the push failed */
+        if (!svc || tr_slices_add(c, o) != 0)
             c->oom = true;
-        } else {
-            qsort(list->v, list->n, sizeof(*list->v), cmp_slice_key);
-            if (slice_rec_put(st, o) != 0)
-                c->oom = true;
-        }
+        else if (slice_rec_put(st, o) != 0)
+            c->oom = true;
         if (svc && kgc_base_vec_push(names, svc) != 0) {
             free(svc);
             c->oom = true;

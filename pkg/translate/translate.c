@@ -901,7 +901,6 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
         return kgc_err_set(err, KGC_EINVAL, "translate: no input or no lookup");
 
     struct tr_ctx c = {0};
-    kgc_strmap_init(&c.slices);
     tr_ctx_setup(&c, in);
 
     /* The planning pass reads the snapshot once: routes, attachments, backends, problems,

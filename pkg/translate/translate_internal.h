@@ -97,8 +97,9 @@ struct tr_ctx {
     char fallback[300];   /* input.invalid_backend_target as a Kong target; "" when off */
     bool oom;             /* sticky: an allocation failed somewhere */
     bool quiet;           /* the writing passes: problems were recorded by the planning pass */
-    struct kgc_strmap
-        slices; /* "ns/service" → struct kgc_base_vec * of EndpointSlices (refs held) */
+    /* every EndpointSlice with a namespace and a Service name (refs held), sorted by
+     * "ns/service" then key (backends.c, tr_slices_of) */
+    struct kgc_base_vec slices;
     struct kgc_base_vec routes; /* struct route_ctx * of every route with a kept rule (owned) */
     struct kgc_base_vec svcs;   /* struct tr_svc * of every kept rule (owned) */
     struct kgc_base_vec
@@ -326,8 +327,14 @@ int64_t tr_duration_ms(const char *s);
 /* Indexes every EndpointSlice by "ns/service" into c->slices. 0 or KGC_ENOMEM. */
 int tr_index_slices(struct tr_ctx *c);
 void tr_free_slices(struct tr_ctx *c);
-/* A new empty list of EndpointSlices in c->slices under key (copied), or NULL (c->oom). */
-struct kgc_base_vec *tr_slice_list_new(struct tr_ctx *c, const char *key);
+/* Where the EndpointSlices of Service ns/svc begin in c->slices (in key order); *n of them. */
+size_t tr_slices_of(const struct tr_ctx *c, const char *ns, const char *svc, size_t *n);
+/* Puts EndpointSlice o in its place in c->slices (a new reference; nothing when it names no
+ * Service or namespace). 0 or KGC_ENOMEM. */
+int tr_slices_add(struct tr_ctx *c, const struct kgc_api_obj *o);
+/* Takes the EndpointSlice keyed key out of Service ns/svc's in c->slices (its reference
+ * dropped); nothing when it is not there. */
+void tr_slices_remove(struct tr_ctx *c, const char *ns, const char *svc, const char *key);
 
 /* One target of an upstream. */
 struct tr_target {
