@@ -71,11 +71,11 @@ struct entry {
     struct kgc_translate_problem *lim_p; /* LIMITATION problems (limits.c) */
     size_t n_lim_p, cap_lim_p;
     struct counts32 counts; /* the planning pass's */
-    bool refs;          /* the Services its backendRefs name are obj's (entry_names_any); a
-                           copy of their names cost 32-48 B a route */
-    bool cross_ns;      /* a backendRef into another namespace (ReferenceGrants decide) */
-    bool dirty;         /* planned this call (sweep() clears it) */
-    bool key_owned;     /* key is a block of its own (a GRPCRoute's) */
+    bool refs;              /* the Services its backendRefs name are obj's (entry_names_any); a
+                               copy of their names cost 32-48 B a route */
+    bool cross_ns;          /* a backendRef into another namespace (ReferenceGrants decide) */
+    bool dirty;             /* planned this call (sweep() clears it) */
+    bool key_owned;         /* key is a block of its own (a GRPCRoute's) */
     bool open;          /* open_hosts(rc), kept when rc is set (its hostnames never change after) */
     uint64_t host_bits; /* host_bits(rc): one bit per lower-case hostname (hostset_meets) */
 };
