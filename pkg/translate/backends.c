@@ -10,87 +10,148 @@
 
 /* ---- the EndpointSlice index ----------------------------------------------------------------- */
 
-struct slice_index_ctx {
-    struct tr_ctx *c;
-    int rc;
+/* c->slices: every EndpointSlice with a namespace and a Service name (references held), sorted
+ * by "namespace/service" and then by key, so a Service's slices are adjacent and in key order.
+ * One sorted array (8 B a slice) instead of a map of per-Service lists (a key, a list and its
+ * array, ~135 B a Service, kept by the incremental state). */
+
+/* One part of a "first/second" string being read (joined_get). */
+struct joined {
+    const char *p, *next;
 };
 
-static bool index_visit(const struct kgc_api_obj *obj, void *fnctx)
+static int joined_get(struct joined *j)
 {
-    struct slice_index_ctx *x = fnctx;
-    const struct kgc_api_endpointslice *es = kgc_api_as_endpointslice(obj);
-    if (!es || !es->service_name || !obj->meta.namespace)
-        return true;
-    char *key = tr_printf(x->c, "%s/%s", obj->meta.namespace, es->service_name);
-    if (!key) {
-        x->rc = KGC_ENOMEM;
-        return false;
+    if (*j->p)
+        return (unsigned char)*j->p++;
+    if (j->next) {
+        j->p = j->next;
+        j->next = NULL;
+        return '/';
     }
-    struct kgc_base_vec *list = kgc_strmap_get(&x->c->slices, key);
-    if (list) {
-        free(key);
-    } else {
-        list = calloc(1, sizeof(*list));
-        if (!list || kgc_strmap_put(&x->c->slices, key, list, NULL) != 0) {
-            free(list);
-            free(key);
-            x->rc = KGC_ENOMEM;
-            return false;
-        }
+    return 0;
+}
+
+/* strcmp() of a1 "/" a2 with b1 "/" b2, without making either. */
+static int cmp_joined(const char *a1, const char *a2, const char *b1, const char *b2)
+{
+    struct joined a = {a1, a2}, b = {b1, b2};
+    for (;;) {
+        int x = joined_get(&a), y = joined_get(&b);
+        if (x != y)
+            return x - y;
+        if (!x)
+            return 0;
     }
-    if (kgc_base_vec_push(list, (void *)kgc_api_obj_ref(obj)) != 0) {
-        kgc_api_obj_unref(obj);
-        x->rc = KGC_ENOMEM;
-        return false;
-    }
-    return true;
+}
+
+static const char *slice_service(const struct kgc_api_obj *o)
+{
+    return ((const struct kgc_api_endpointslice *)(const void *)o)->service_name;
 }
 
 static int cmp_slice(const void *a, const void *b)
 {
     const struct kgc_api_obj *x = *(const struct kgc_api_obj *const *)a;
     const struct kgc_api_obj *y = *(const struct kgc_api_obj *const *)b;
-    return strcmp(x->meta.key ? x->meta.key : "", y->meta.key ? y->meta.key : "");
+    int r = cmp_joined(x->meta.namespace, slice_service(x), y->meta.namespace, slice_service(y));
+    return r ? r : strcmp(x->meta.key ? x->meta.key : "", y->meta.key ? y->meta.key : "");
+}
+
+/* Whether c->slices can hold o. */
+static bool slice_indexed(const struct kgc_api_obj *o)
+{
+    const struct kgc_api_endpointslice *es = kgc_api_as_endpointslice(o);
+    return es && es->service_name && o->meta.namespace;
+}
+
+size_t tr_slices_of(const struct tr_ctx *c, const char *ns, const char *svc, size_t *n)
+{
+    size_t lo = 0, hi = c->slices.n;
+    while (lo < hi) { /* the first at or after ns/svc */
+        size_t mid = lo + (hi - lo) / 2;
+        const struct kgc_api_obj *o = c->slices.v[mid];
+        if (cmp_joined(o->meta.namespace, slice_service(o), ns, svc) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t end = lo;
+    while (end < c->slices.n) {
+        const struct kgc_api_obj *o = c->slices.v[end];
+        if (cmp_joined(o->meta.namespace, slice_service(o), ns, svc) != 0)
+            break;
+        end++;
+    }
+    *n = end - lo;
+    return lo;
+}
+
+static bool index_visit(const struct kgc_api_obj *obj, void *fnctx)
+{
+    struct tr_ctx *c = fnctx;
+    if (!slice_indexed(obj))
+        return true;
+    if (kgc_base_vec_push(&c->slices, (void *)kgc_api_obj_ref(obj)) != 0) {
+        kgc_api_obj_unref(obj);
+        c->oom = true;
+        return false;
+    }
+    return true;
 }
 
 int tr_index_slices(struct tr_ctx *c)
 {
-    struct slice_index_ctx x = {c, 0};
+    bool oom = c->oom;
+    c->oom = false;
     if (c->lk->foreach)
-        c->lk->foreach (c->lk->ctx, KGC_API_ENDPOINTSLICE, NULL, index_visit, &x);
-    if (x.rc != 0)
-        return x.rc;
-    size_t pos = 0;
-    const char *key;
-    void *value;
-    while (kgc_strmap_next(&c->slices, &pos, &key, &value)) {
-        struct kgc_base_vec *list = value;
-        qsort(list->v, list->n, sizeof(*list->v), cmp_slice);
-        /* a Service has one slice or a few: the vector's first 16 slots (128 B) cost 1.3 MB at
-         * 10k Services, in every translation and in the incremental state that keeps the index */
-        void **fit = list->n < list->cap ? realloc(list->v, list->n * sizeof(*fit)) : NULL;
-        if (fit) {
-            list->v = fit;
-            list->cap = list->n;
+        c->lk->foreach (c->lk->ctx, KGC_API_ENDPOINTSLICE, NULL, index_visit, c);
+    bool failed = c->oom;
+    c->oom = oom || failed;
+    if (failed)
+        return KGC_ENOMEM;
+    qsort(c->slices.v, c->slices.n, sizeof(*c->slices.v), cmp_slice);
+    return 0;
+}
+
+int tr_slices_add(struct tr_ctx *c, const struct kgc_api_obj *o)
+{
+    if (!slice_indexed(o))
+        return 0;
+    if (kgc_base_vec_push(&c->slices, (void *)kgc_api_obj_ref(o)) != 0) {
+        kgc_api_obj_unref(o);
+        return KGC_ENOMEM;
+    }
+    /* to its place: after every slice that sorts before it or equal */
+    size_t i = c->slices.n - 1;
+    while (i > 0 && cmp_slice(&c->slices.v[i - 1], &o) > 0) {
+        c->slices.v[i] = c->slices.v[i - 1];
+        i--;
+    }
+    c->slices.v[i] = (void *)o;
+    return 0;
+}
+
+void tr_slices_remove(struct tr_ctx *c, const char *ns, const char *svc, const char *key)
+{
+    size_t n = 0, first = tr_slices_of(c, ns, svc, &n);
+    for (size_t i = first; i < first + n; i++) {
+        const struct kgc_api_obj *o = c->slices.v[i];
+        if (o->meta.key && strcmp(o->meta.key, key) == 0) {
+            memmove(&c->slices.v[i], &c->slices.v[i + 1],
+                    (c->slices.n - i - 1) * sizeof(*c->slices.v));
+            c->slices.n--;
+            kgc_api_obj_unref(o);
+            return;
         }
     }
-    return 0;
 }
 
 void tr_free_slices(struct tr_ctx *c)
 {
-    size_t pos = 0;
-    const char *key;
-    void *value;
-    while (kgc_strmap_next(&c->slices, &pos, &key, &value)) {
-        struct kgc_base_vec *list = value;
-        for (size_t i = 0; i < list->n; i++)
-            kgc_api_obj_unref(list->v[i]);
-        kgc_base_vec_free(list);
-        free(list);
-        free((char *)key);
-    }
-    kgc_strmap_destroy(&c->slices);
+    for (size_t i = 0; i < c->slices.n; i++)
+        kgc_api_obj_unref(c->slices.v[i]);
+    kgc_base_vec_free(&c->slices);
 }
 
 /* ---- one backend ----------------------------------------------------------------------------- */
@@ -145,11 +206,9 @@ static bool streq0(const char *a, const char *b)
 static int endpoint_targets(struct tr_ctx *c, const char *ns, const char *svc,
                             const char *port_name, struct tlist *out)
 {
-    char key[600];
-    snprintf(key, sizeof(key), "%s/%s", ns, svc);
-    const struct kgc_base_vec *slices = kgc_strmap_get(&c->slices, key);
-    for (size_t s = 0; slices && s < slices->n; s++) {
-        const struct kgc_api_endpointslice *es = kgc_api_as_endpointslice(slices->v[s]);
+    size_t n_slices = 0, first = tr_slices_of(c, ns, svc, &n_slices);
+    for (size_t s = first; s < first + n_slices; s++) {
+        const struct kgc_api_endpointslice *es = kgc_api_as_endpointslice(c->slices.v[s]);
         int32_t port = 0;
         for (uint32_t p = 0; p < es->n_ports && !port; p++) {
             if (streq0(es->ports[p].name, port_name))

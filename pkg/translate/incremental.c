@@ -51,15 +51,17 @@ struct frag {
     size_t svc_len;
     size_t ups_off; /* the upstream; ups_len 0 when the rule has no target */
     size_t ups_len;
-    bool has_svc;           /* svc written (false: new) */
-    bool svc_new, ups_new;  /* written this call: in st->fresh, not in st->doc */
     uint64_t sig;           /* the Kong route ids' inputs when svc was written */
     struct counts32 counts; /* what writing it counted (plugins) */
+    bool has_svc;           /* svc written (false: new) */
+    bool svc_new, ups_new;  /* written this call: in st->fresh, not in st->doc */
+    /* (the bools last: 88 B, no padding but the tail's) */
 };
 
 /* One HTTPRoute of the snapshot. */
 struct entry {
-    char *key;                     /* "ns/name" (owned) */
+    char *key; /* "ns/name": obj's meta.key (borrowed: a copy cost 32 B a route), or, key_owned,
+                  "grpc:ns/name" */
     const struct kgc_api_obj *obj; /* the route planned (reference held) */
     struct route_ctx *rc;          /* NULL: not in the configuration */
     struct frag *frags;            /* one per rule kept, in plan order */
@@ -69,11 +71,11 @@ struct entry {
     struct kgc_translate_problem *lim_p; /* LIMITATION problems (limits.c) */
     size_t n_lim_p, cap_lim_p;
     struct counts32 counts; /* the planning pass's */
-    char *refs; /* "ns/name" of every backendRef, NUL-terminated back to back (owned; one block:
-                   a block per name cost ~50 B each) */
-    size_t n_refs;
-    bool cross_ns;      /* a backendRef into another namespace (ReferenceGrants decide) */
-    bool dirty;         /* planned this call (sweep() clears it) */
+    bool refs;              /* the Services its backendRefs name are obj's (entry_names_any); a
+                               copy of their names cost 32-48 B a route */
+    bool cross_ns;          /* a backendRef into another namespace (ReferenceGrants decide) */
+    bool dirty;             /* planned this call (sweep() clears it) */
+    bool key_owned;         /* key is a block of its own (a GRPCRoute's) */
     bool open;          /* open_hosts(rc), kept when rc is set (its hostnames never change after) */
     uint64_t host_bits; /* host_bits(rc): one bit per lower-case hostname (hostset_meets) */
 };
@@ -156,8 +158,8 @@ struct kgc_translate_state {
 };
 
 struct host_n {
-    char *host; /* owned; the map's key */
     uint64_t n;
+    char host[]; /* the map's key, in the same block (a block of its own cost 32 B more) */
 };
 
 /* ---- small helpers ----------------------------------------------------------------------------
@@ -281,9 +283,7 @@ static void entry_clear(struct entry *e)
     tr_free_problems(e->lim_p, e->n_lim_p);
     e->lim_p = NULL;
     e->n_lim_p = e->cap_lim_p = 0;
-    free(e->refs);
-    e->refs = NULL;
-    e->n_refs = 0;
+    e->refs = false;
     e->cross_ns = false;
     memset(&e->counts, 0, sizeof(e->counts));
 }
@@ -293,40 +293,48 @@ static void entry_free(struct entry *e)
     if (!e)
         return;
     entry_clear(e);
-    kgc_api_obj_unref(e->obj);
-    free(e->key);
+    if (e->key_owned)
+        free(e->key);
+    kgc_api_obj_unref(e->obj); /* after the last use of a borrowed key */
     free(e);
 }
 
-/* The Services e's backendRefs name, whatever their group and kind (a superset is harmless). */
-static int entry_refs(struct entry *e, const struct kgc_api_httproute *r)
+/* Whether a backendRef of r leaves its namespace (ReferenceGrants decide). */
+static bool refs_cross_ns(const struct kgc_api_httproute *r)
 {
     const char *ns = r->obj.meta.namespace ? r->obj.meta.namespace : "";
-    size_t size = 0;
-    for (int pass = 0; pass < 2; pass++) { /* 0: measure; 1: write */
-        char *w = e->refs;
-        for (uint32_t ri = 0; ri < r->n_rules; ri++) {
-            const struct kgc_api_http_route_rule *rule = &r->rules[ri];
-            for (uint32_t bi = 0; bi < rule->n_backend_refs; bi++) {
-                const struct kgc_api_backend_ref *b = &rule->backend_refs[bi];
-                const char *bns = b->namespace ? b->namespace : ns;
-                const char *name = b->name ? b->name : "";
-                size_t len = strlen(bns) + strlen(name) + 2;
-                if (pass == 0) {
-                    size += len;
-                    continue;
-                }
-                if (strcmp(bns, ns) != 0)
-                    e->cross_ns = true;
-                snprintf(w, len, "%s/%s", bns, name);
-                w += len;
-                e->n_refs++;
+    for (uint32_t ri = 0; ri < r->n_rules; ri++)
+        for (uint32_t bi = 0; bi < r->rules[ri].n_backend_refs; bi++) {
+            const char *bns = r->rules[ri].backend_refs[bi].namespace;
+            if (bns && strcmp(bns, ns) != 0)
+                return true;
+        }
+    return false;
+}
+
+/* Whether one of the Services e's backendRefs name, whatever their group and kind (a superset is
+ * harmless), is one of names ("ns/name"). Read from the route planned (e->obj). */
+static bool entry_names_any(const struct entry *e, const struct kgc_base_vec *names)
+{
+    const struct kgc_api_httproute *r = e->refs ? kgc_api_as_route(e->obj) : NULL;
+    if (!r)
+        return false;
+    const char *ns = r->obj.meta.namespace ? r->obj.meta.namespace : "";
+    for (uint32_t ri = 0; ri < r->n_rules; ri++) {
+        const struct kgc_api_http_route_rule *rule = &r->rules[ri];
+        for (uint32_t bi = 0; bi < rule->n_backend_refs; bi++) {
+            const struct kgc_api_backend_ref *b = &rule->backend_refs[bi];
+            const char *bns = b->namespace ? b->namespace : ns;
+            const char *name = b->name ? b->name : "";
+            size_t nl = strlen(bns);
+            for (size_t t = 0; t < names->n; t++) {
+                const char *k = names->v[t];
+                if (strncmp(k, bns, nl) == 0 && k[nl] == '/' && strcmp(k + nl + 1, name) == 0)
+                    return true;
             }
         }
-        if (pass == 0 && (!size || !(e->refs = malloc(size))))
-            return size ? KGC_ENOMEM : 0;
     }
-    return 0;
+    return false;
 }
 
 /* Plans e's route (e->obj) into e: the planning pass of kgc_translate() for one route. */
@@ -340,8 +348,8 @@ static void entry_plan(struct kgc_translate_state *st, struct entry *e)
     c->quiet = false;
     memset(&c->counts, 0, sizeof(c->counts));
     tr_plan_route(c, r);
-    if (entry_refs(e, r) != 0)
-        c->oom = true;
+    e->refs = true;
+    e->cross_ns = refs_cross_ns(r);
     e->plan_p = c->problems;
     e->n_plan_p = c->n_problems;
     c->problems = NULL;
@@ -577,10 +585,8 @@ static void state_reset(struct kgc_translate_state *st)
     kgc_strmap_destroy(&st->slice_svc);
     kgc_strmap_init(&st->slice_svc);
     pos = 0;
-    while (kgc_strmap_next(&st->host_n, &pos, &k, &v)) {
-        free(((struct host_n *)v)->host);
+    while (kgc_strmap_next(&st->host_n, &pos, &k, &v))
         free(v);
-    }
     kgc_strmap_destroy(&st->host_n);
     kgc_strmap_init(&st->host_n);
     st->sumsq = st->n_open_kr = st->n_kr = 0;
@@ -593,14 +599,12 @@ static void state_reset(struct kgc_translate_state *st)
     md5_ck_free(&st->md5);
     struct tr_ctx *c = &st->c;
     tr_free_slices(c);
-    kgc_strmap_destroy(&c->slices);
     kgc_base_vec_free(&c->routes);
     kgc_base_vec_free(&c->svcs);
     kgc_base_vec_free(&c->kroutes);
     tr_isolation_free(c);
     tr_free_problems(c->problems, c->n_problems);
     memset(c, 0, sizeof(*c));
-    kgc_strmap_init(&c->slices);
     free(st->settings);
     st->settings = NULL;
     st->valid = false;
@@ -614,7 +618,6 @@ struct kgc_translate_state *kgc_translate_state_new(void)
     kgc_strmap_init(&st->by_key);
     kgc_strmap_init(&st->slice_svc);
     kgc_strmap_init(&st->host_n);
-    kgc_strmap_init(&st->c.slices);
     return st;
 }
 
@@ -635,7 +638,6 @@ void kgc_translate_state_free(struct kgc_translate_state *st)
     kgc_strmap_destroy(&st->by_key);
     kgc_strmap_destroy(&st->slice_svc);
     kgc_strmap_destroy(&st->host_n);
-    kgc_strmap_destroy(&st->c.slices);
     free(st);
 }
 
@@ -676,13 +678,6 @@ static bool slice_map_visit(const struct kgc_api_obj *obj, void *ctx)
     return true;
 }
 
-static int cmp_slice_key(const void *a, const void *b)
-{
-    const struct kgc_api_obj *x = *(const struct kgc_api_obj *const *)a;
-    const struct kgc_api_obj *y = *(const struct kgc_api_obj *const *)b;
-    return strcmp(x->meta.key ? x->meta.key : "", y->meta.key ? y->meta.key : "");
-}
-
 /* Keeps c->slices (tr_index_slices' index) in step with one changed EndpointSlice; the Services
  * it belonged to and belongs to go to names (copies). */
 static void slice_changed(struct kgc_translate_state *st, const char *ns, const char *name,
@@ -696,17 +691,8 @@ static void slice_changed(struct kgc_translate_state *st, const char *ns, const 
     if (old) {
         const struct kgc_api_endpointslice *oes = kgc_api_as_endpointslice(old);
         char *osvc = tr_printf(c, "%s/%s", old->meta.namespace, oes->service_name);
+        tr_slices_remove(c, old->meta.namespace, oes->service_name, key);
         kgc_api_obj_unref(old);
-        struct kgc_base_vec *list = osvc ? kgc_strmap_get(&c->slices, osvc) : NULL;
-        for (size_t i = 0; list && i < list->n; i++) {
-            const struct kgc_api_obj *o = list->v[i];
-            if (o->meta.key && strcmp(o->meta.key, key) == 0) {
-                kgc_api_obj_unref(o);
-                memmove(&list->v[i], &list->v[i + 1], (list->n - i - 1) * sizeof(*list->v));
-                list->n--;
-                break;
-            }
-        }
         if (osvc && kgc_base_vec_push(names, osvc) != 0) {
             free(osvc);
             c->oom = true;
@@ -716,24 +702,10 @@ static void slice_changed(struct kgc_translate_state *st, const char *ns, const 
     const struct kgc_api_endpointslice *es = kgc_api_as_endpointslice(o);
     if (es && es->service_name && o->meta.namespace && o->meta.key) {
         char *svc = tr_printf(c, "%s/%s", o->meta.namespace, es->service_name);
-        struct kgc_base_vec *list = svc ? kgc_strmap_get(&c->slices, svc) : NULL;
-        if (svc && !list) {
-            char *mkey = tr_strdup(c, svc); /* the index owns its keys (tr_free_slices) */
-            list = calloc(1, sizeof(*list));
-            if (!mkey || !list || kgc_strmap_put(&c->slices, mkey, list, NULL) != 0) {
-                free(mkey);
-                free(list);
-                list = NULL;
-            }
-        }
-        if (!svc || !list || kgc_base_vec_push(list, (void *)kgc_api_obj_ref(o)) != 0) {
-            kgc_api_obj_unref(o); /* the reference just taken, when the push failed */
+        if (!svc || tr_slices_add(c, o) != 0)
             c->oom = true;
-        } else {
-            qsort(list->v, list->n, sizeof(*list->v), cmp_slice_key);
-            if (slice_rec_put(st, o) != 0)
-                c->oom = true;
-        }
+        else if (slice_rec_put(st, o) != 0)
+            c->oom = true;
         if (svc && kgc_base_vec_push(names, svc) != 0) {
             free(svc);
             c->oom = true;
@@ -790,11 +762,13 @@ static void bound_update(struct kgc_translate_state *st, const struct entry *e, 
     for (size_t i = 0; i < rc->n_hosts; i++) {
         struct host_n *h = kgc_strmap_get(&st->host_n, rc->hosts[i]);
         if (!h) {
-            h = calloc(1, sizeof(*h));
-            if (!h || !(h->host = strdup(rc->hosts[i])) ||
-                kgc_strmap_put(&st->host_n, h->host, h, NULL) != 0) {
-                if (h)
-                    free(h->host);
+            size_t len = strlen(rc->hosts[i]) + 1;
+            h = malloc(sizeof(*h) + len);
+            if (h) {
+                h->n = 0;
+                memcpy(h->host, rc->hosts[i], len);
+            }
+            if (!h || kgc_strmap_put(&st->host_n, h->host, h, NULL) != 0) {
                 free(h);
                 st->c.oom = true;
                 return;
@@ -1451,11 +1425,7 @@ static void collect_dirty(struct kgc_translate_state *st,
     if ((touched.n || grants) && !c->oom) {
         for (size_t i = 0; i < st->order.n; i++) {
             struct entry *e = st->order.v[i];
-            bool hit = grants && e->cross_ns;
-            const char *ref = e->refs;
-            for (size_t j = 0; j < e->n_refs && !hit; j++, ref += strlen(ref) + 1)
-                for (size_t t = 0; t < touched.n && !hit; t++)
-                    hit = strcmp(ref, touched.v[t]) == 0;
+            bool hit = (grants && e->cross_ns) || entry_names_any(e, &touched);
             char *k = hit ? tr_strdup(c, e->key) : NULL;
             if (hit && (!k || kgc_base_vec_push(dirty_keys, k) != 0)) {
                 free(k);
@@ -1717,11 +1687,13 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
              * an HTTPRoute of the same name; only the full pass makes such entries. By the
              * object's kind: tr_collect sorts the whole vector, so HTTPRoutes are not its first
              * n_http elements */
-            if (e && o->meta.key)
-                e->key = o->kind == KGC_API_GRPCROUTE ? tr_printf(c, "grpc:%s", o->meta.key)
-                                                      : strdup(o->meta.key);
+            if (e && o->meta.key) {
+                e->key_owned = o->kind == KGC_API_GRPCROUTE;
+                e->key = e->key_owned ? tr_printf(c, "grpc:%s", o->meta.key)
+                                      : (char *)o->meta.key; /* e->obj holds it */
+            }
             if (!e || !e->key || kgc_base_vec_push(&st->order, e) != 0) {
-                if (e)
+                if (e && e->key_owned)
                     free(e->key);
                 free(e);
                 c->oom = true;
@@ -1763,6 +1735,7 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
         struct entry *e = kgc_strmap_get(&st->by_key, key);
         struct old_kr *old = NULL;
         size_t n_old = 0;
+        const struct kgc_api_obj *old_obj = NULL; /* e's, kept while e->key may point into it */
         if (e) {
             old = old_krs(c, e, &n_old);
             for (size_t f = 0; f < e->n_frags; f++) {
@@ -1771,14 +1744,13 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
             }
             bound_update(st, e, -1);
             entry_clear(e);
-            kgc_api_obj_unref(e->obj);
-            e->obj = NULL;
+            old_obj = e->obj;
         }
         const char *slash = strchr(key, '/');
         char ns[KGC_STATUS_NAME_MAX + 1];
         size_t nl = slash ? (size_t)(slash - key) : 0;
         if (!slash || nl >= sizeof(ns)) {
-            match_krs(st, old, n_old, NULL);
+            match_krs(st, old, n_old, NULL); /* e, if any, stays unplanned with its object */
             continue;
         }
         memcpy(ns, key, nl);
@@ -1789,15 +1761,26 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
             if (e) { /* deleted */
                 kgc_strmap_remove(&st->by_key, e->key);
                 vec_remove(&st->order, e, cmp_entry);
-                entry_free(e);
+                entry_free(e); /* and old_obj, its e->obj */
             }
             continue;
         }
-        if (!e) {
+        if (e) {
+            if (!e->key_owned) {
+                /* the same "ns/name" in the new object: the map's key moves to it before the
+                 * old object may go (a put after the remove needs no room: it cannot fail but
+                 * out of memory, which resets the state) */
+                kgc_strmap_remove(&st->by_key, e->key);
+                e->key = (char *)o->meta.key;
+                if (kgc_strmap_put(&st->by_key, e->key, e, NULL) != 0)
+                    c->oom = true;
+            }
+            kgc_api_obj_unref(old_obj);
+        } else {
             e = calloc(1, sizeof(*e));
-            if (!e || !(e->key = strdup(key)) || vec_insert(&st->order, e, cmp_entry) != 0) {
-                if (e)
-                    free(e->key);
+            if (e)
+                e->key = (char *)o->meta.key; /* e->obj holds it */
+            if (!e || vec_insert(&st->order, e, cmp_entry) != 0) {
                 free(e);
                 kgc_api_obj_unref(o);
                 match_krs(st, old, n_old, NULL);

@@ -31,6 +31,10 @@ void tr_route_ctx_free(struct route_ctx *rc)
 {
     if (!rc)
         return;
+    if (rc->packed) { /* rc_pack(): one block */
+        free(rc);
+        return;
+    }
     for (size_t i = 0; i < rc->n_hosts; i++)
         free(rc->hosts[i]);
     free(rc->hosts);
@@ -42,6 +46,62 @@ void tr_route_ctx_free(struct route_ctx *rc)
     free(rc->listens);
     free(rc->gw_listens);
     free(rc);
+}
+
+/* off rounded up to a multiple of al (a power of two). */
+static size_t align_up(size_t off, size_t al)
+{
+    return (off + al - 1) & ~(al - 1);
+}
+
+/* rc, attached, moved into one block (route_ctx.packed): the new record, or rc itself when the
+ * block cannot be had (then freed piece by piece as before). Layout: the record, gw_listens,
+ * hosts and iso_hosts (pointers), host_listens and iso_listens, listens, the hostnames. */
+static struct route_ctx *rc_pack(struct route_ctx *rc)
+{
+    size_t nh = rc->n_hosts, ni = rc->n_iso_hosts;
+    size_t o_gw = align_up(sizeof(*rc), _Alignof(struct tr_gw_listen));
+    size_t o_hosts = align_up(o_gw + rc->n_gw_listens * sizeof(*rc->gw_listens), _Alignof(char *));
+    size_t o_bits = align_up(o_hosts + (nh + ni) * sizeof(char *), _Alignof(uint32_t));
+    size_t o_listens = align_up(o_bits + (nh + ni) * sizeof(uint32_t), _Alignof(struct tr_listen));
+    size_t size = o_listens + rc->n_listens * sizeof(*rc->listens);
+    for (size_t i = 0; i < nh; i++)
+        size += strlen(rc->hosts[i]) + 1;
+    for (size_t i = 0; i < ni; i++)
+        size += strlen(rc->iso_hosts[i]) + 1;
+    char *b = malloc(size);
+    if (!b)
+        return rc;
+    struct route_ctx *p = (struct route_ctx *)(void *)b;
+    *p = *rc;
+    p->packed = true;
+    p->gw_listens = rc->n_gw_listens ? (struct tr_gw_listen *)(void *)(b + o_gw) : NULL;
+    if (p->gw_listens)
+        memcpy(p->gw_listens, rc->gw_listens, rc->n_gw_listens * sizeof(*rc->gw_listens));
+    p->hosts = nh ? (char **)(void *)(b + o_hosts) : NULL;
+    p->iso_hosts = ni ? (char **)(void *)(b + o_hosts + nh * sizeof(char *)) : NULL;
+    p->host_listens = nh ? (uint32_t *)(void *)(b + o_bits) : NULL;
+    p->iso_listens = ni ? (uint32_t *)(void *)(b + o_bits + nh * sizeof(uint32_t)) : NULL;
+    if (nh)
+        memcpy(p->host_listens, rc->host_listens, nh * sizeof(uint32_t));
+    if (ni)
+        memcpy(p->iso_listens, rc->iso_listens, ni * sizeof(uint32_t));
+    p->listens = rc->n_listens ? (struct tr_listen *)(void *)(b + o_listens) : NULL;
+    if (p->listens)
+        memcpy(p->listens, rc->listens, rc->n_listens * sizeof(*rc->listens));
+    char *w = b + o_listens + rc->n_listens * sizeof(*rc->listens);
+    for (size_t i = 0; i < nh + ni; i++) {
+        const char *h = i < nh ? rc->hosts[i] : rc->iso_hosts[i - nh];
+        size_t len = strlen(h) + 1;
+        memcpy(w, h, len);
+        if (i < nh)
+            p->hosts[i] = w;
+        else
+            p->iso_hosts[i - nh] = w;
+        w += len;
+    }
+    tr_route_ctx_free(rc);
+    return p;
 }
 
 /* Adds h (once, case-insensitively) to the host list *hosts with its listens[] bits *bits: bit
@@ -402,13 +462,48 @@ void tr_svc_free(struct tr_svc *v)
 {
     if (!v)
         return;
-    free(v->name);
-    free(v->kr);
-    free(v->weights);
-    free(v->addrs);
+    if (!v->packed) { /* else one block: svc_pack() */
+        free(v->name);
+        free(v->kr);
+        free(v->weights);
+        free(v->addrs);
+    }
     kgc_api_obj_unref(v->tls ? &v->tls->obj : NULL);
     kgc_api_obj_unref(v->client_secret);
     free(v);
+}
+
+/* v, planned, moved into one block (tr_svc.packed): the new record, or v itself when the block
+ * cannot be had. Layout: the record, kr, weights, name, addrs. The references move with it. */
+static struct tr_svc *svc_pack(struct tr_svc *v)
+{
+    size_t o_kr = align_up(sizeof(*v), _Alignof(struct tr_kroute));
+    size_t o_w = align_up(o_kr + v->n_kr * sizeof(*v->kr), _Alignof(uint32_t));
+    size_t o_name = o_w + v->n_targets * sizeof(uint32_t);
+    size_t name_len = strlen(v->name) + 1, addrs_len = 0;
+    for (size_t i = 0; i < v->n_targets; i++)
+        addrs_len += strlen(v->addrs + addrs_len) + 1;
+    char *b = malloc(o_name + name_len + addrs_len);
+    if (!b)
+        return v;
+    struct tr_svc *p = (struct tr_svc *)(void *)b;
+    *p = *v;
+    p->packed = true;
+    p->kr = v->n_kr ? (struct tr_kroute *)(void *)(b + o_kr) : NULL;
+    if (p->kr)
+        memcpy(p->kr, v->kr, v->n_kr * sizeof(*v->kr));
+    p->weights = v->n_targets ? (uint32_t *)(void *)(b + o_w) : NULL;
+    if (p->weights)
+        memcpy(p->weights, v->weights, v->n_targets * sizeof(uint32_t));
+    p->name = b + o_name;
+    memcpy(p->name, v->name, name_len);
+    p->addrs = v->n_targets ? b + o_name + name_len : NULL;
+    if (p->addrs)
+        memcpy(p->addrs, v->addrs, addrs_len);
+    v->tls = NULL; /* moved */
+    v->client_secret = NULL;
+    tr_svc_free(v);
+    return p;
 }
 
 /* Plans rule ri: its Kong routes' precedence facts, its targets and every problem; the rule goes
@@ -460,6 +555,8 @@ static bool plan_rule(struct route_ctx *rc, uint32_t ri)
     tr_rule_plugins(rc, ri, v->n_targets == 0, &rp);
     tr_rule_plugins_free(&rp);
     v->name = tr_printf(c, "%s.%s.%s.%u", tr_route_prefix(rc->r), rc->ns, rc->name, ri);
+    if (!c->oom)
+        v = svc_pack(v);
     if (c->oom || kgc_base_vec_push(&c->svcs, v) != 0) {
         tr_svc_free(v);
         c->oom = true;
@@ -497,6 +594,7 @@ void tr_plan_route(struct tr_ctx *c, const struct kgc_api_httproute *r)
         tr_route_ctx_free(rc);
         return;
     }
+    rc = rc_pack(rc);
     /* owned by c->routes from here: the rules planned below point at it */
     if (kgc_base_vec_push(&c->routes, rc) != 0) {
         tr_route_ctx_free(rc);
@@ -803,7 +901,6 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
         return kgc_err_set(err, KGC_EINVAL, "translate: no input or no lookup");
 
     struct tr_ctx c = {0};
-    kgc_strmap_init(&c.slices);
     tr_ctx_setup(&c, in);
 
     /* The planning pass reads the snapshot once: routes, attachments, backends, problems,

@@ -31,7 +31,26 @@ enum tr_flavor { TR_TRADITIONAL_COMPATIBLE = 0, TR_TRADITIONAL, TR_EXPRESSIONS }
 /* One Kong route as the planning pass sees it: what its precedence is computed from, and the
  * priority the ranking gives it (written when its service is serialized). */
 struct tr_kroute {
+    /* (fields ordered by size, no padding: 112 bytes, one per Kong route, kept per route by the
+     * incremental state) */
     int64_t prio; /* regex_priority/priority: n - rank (set by the ranking) */
+    /* precedence, smaller first (after the fields below): */
+    const char *created; /* creationTimestamp (borrowed from the route), NULL sorts last */
+    const char *key;     /* "ns/name" (borrowed) */
+    /* the match's path value as the route gives it ("/" when it has none; borrowed from the
+     * route, which outlives its Kong routes) and its length (raw_path_len): the limits compare
+     * them */
+    const char *raw_path;
+    uint64_t tc_prio; /* tr_tc_priority(), set with the other facts (kroute_facts) */
+    /* the hostnames the Kong route matches (borrowed from its route_ctx: hosts, iso_hosts, or
+     * the one of hosts it carries under expressions); none (n_hosts 0): any hostname */
+    char *const *hosts;
+    /* set by the ranking: the first seven precedence fields packed in 40 bits (larger =
+     * earlier; equal facts are adjacent in rank order) and the place among the routes with
+     * equal facts that it can meet, directly or through others (facts_place; 0 = first;
+     * tr_rank_assign). The traditional_compatible flavour writes them into the Kong route's id,
+     * which Kong's ATC router uses to order routes of equal priority (see tr_kroute_id). */
+    uint64_t facts;
     /* precedence (Gateway API order), larger first */
     uint32_t host_exact; /* characters of the matching non-wildcard hostname */
     uint32_t host_len;   /* characters of the matching hostname (wildcard or not) */
@@ -40,31 +59,16 @@ struct tr_kroute {
     uint32_t method;
     uint32_t headers;
     uint32_t queries;
-    /* then, smaller first */
-    const char *created; /* creationTimestamp (borrowed from the route), NULL sorts last */
-    const char *key;     /* "ns/name" (borrowed) */
+    /* then, smaller first: created, key (above), then */
     uint32_t rule, match, host;
-    /* the match's path value as the route gives it ("/" when it has none; borrowed from the
-     * route, which outlives its Kong routes) and its length: the limits compare them */
-    const char *raw_path;
     uint32_t raw_path_len;
-    uint64_t tc_prio; /* tr_tc_priority(), set with the other facts (kroute_facts) */
-    bool iso;         /* the Kong route carrying route_ctx.iso_hosts (TR_HOSTS_ISO) */
-    bool grpc;        /* a GRPCRoute's: path_len is the service's characters, method the method's
-                         (grpc.c), packed in other widths (tr_kroute_pack) */
-    bool root_path;   /* the Kong route's path is the plain prefix "/" (every other is a regex
-                         under traditional_compatible) */
-    /* the hostnames the Kong route matches (borrowed from its route_ctx: hosts, iso_hosts, or
-     * the one of hosts it carries under expressions); none: any hostname */
-    char *const *hosts;
     uint32_t n_hosts;
-    /* set by the ranking: the first seven precedence fields packed in 40 bits (larger =
-     * earlier; equal facts are adjacent in rank order) and the place among the routes with
-     * equal facts that it can meet, directly or through others (0 = first; tr_rank_assign). The
-     * traditional_compatible flavour writes them into the Kong route's id, which Kong's ATC router
-     * uses to order routes of equal priority (see tr_kroute_id). */
-    uint64_t facts;
     uint32_t facts_place;
+    bool iso;       /* the Kong route carrying route_ctx.iso_hosts (TR_HOSTS_ISO) */
+    bool grpc;      /* a GRPCRoute's: path_len is the service's characters, method the method's
+                       (grpc.c), packed in other widths (tr_kroute_pack) */
+    bool root_path; /* the Kong route's path is the plain prefix "/" (every other is a regex
+                       under traditional_compatible) */
 };
 
 /* The Kong route id that orders k among routes of equal Kong priority as the ranking does: Kong
@@ -93,8 +97,9 @@ struct tr_ctx {
     char fallback[300];   /* input.invalid_backend_target as a Kong target; "" when off */
     bool oom;             /* sticky: an allocation failed somewhere */
     bool quiet;           /* the writing passes: problems were recorded by the planning pass */
-    struct kgc_strmap
-        slices; /* "ns/service" → struct kgc_base_vec * of EndpointSlices (refs held) */
+    /* every EndpointSlice with a namespace and a Service name (refs held), sorted by
+     * "ns/service" then key (backends.c, tr_slices_of) */
+    struct kgc_base_vec slices;
     struct kgc_base_vec routes; /* struct route_ctx * of every route with a kept rule (owned) */
     struct kgc_base_vec svcs;   /* struct tr_svc * of every kept rule (owned) */
     struct kgc_base_vec
@@ -137,8 +142,8 @@ struct route_ctx {
     uint32_t *iso_listens;
     size_t n_iso_hosts;
     bool http, https; /* protocols of the listeners it is attached to */
+    bool port_set;    /* (beside the bools: no padding) */
     int32_t port;     /* their port when they all share it, else 0 */
-    bool port_set;
     /* The (protocol, Kong proxy port) pairs of the listeners it is attached to, and for each
      * effective hostname the pairs whose listener gives it (bit k: listens[k]); the expressions
      * flavour matches each Kong route on its pairs only (net.protocol, net.dst.port). Grown as
@@ -163,6 +168,11 @@ struct route_ctx {
         uint16_t port;
     } * gw_listens; /* n_gw_listens, at most TR_MAX_LISTENS (owned) */
     uint32_t n_gw_listens;
+    /* Once attached (tr_plan_route), the record, its arrays and its hostnames are moved into
+     * one block (the arrays and strings point into it; tr_route_ctx_free frees the block only):
+     * six small blocks a route cost ~300 B with malloc's 32 B minimum each, kept per route by
+     * the incremental state. Nothing grows the arrays after that. */
+    bool packed;
 };
 
 /* Appends one element to *arr of *n elements (of size elem), growing it; false when out of
@@ -195,7 +205,6 @@ static inline bool tr_route_has_wildcard(const struct route_ctx *rc, bool iso)
 struct tr_svc {
     char *name;                 /* httproute.<ns>.<route>.<rule>: service and upstream (owned) */
     const struct route_ctx *rc; /* the route's attachment facts (owned by c->routes) */
-    uint32_t rule;
     struct tr_kroute *kr; /* its Kong routes in (match, host) order: what a writing pass meets */
     size_t n_kr;
     size_t n_targets;
@@ -204,6 +213,12 @@ struct tr_svc {
     const struct kgc_api_backendtlspolicy *tls; /* its backends' BackendTLSPolicy (ref), or NULL */
     const struct kgc_api_obj *client_secret;    /* with tls: the Gateway's client certificate Secret
                                                    (ref), or NULL */
+    /* Once planned (plan_rule), the record, name, kr, weights and addrs are one block (they
+     * point into it; tr_svc_free frees the block and the references only): five blocks a rule
+     * cost ~100 B of malloc minimums and headers more, kept per rule by the incremental state.
+     * kr's fields are still written in place (the ranking); nothing grows the arrays after. */
+    bool packed;
+    uint32_t rule; /* (beside packed: no padding) */
 };
 
 /* ---- context.c: the plumbing every other file uses ------------------------------------------ */
@@ -312,6 +327,14 @@ int64_t tr_duration_ms(const char *s);
 /* Indexes every EndpointSlice by "ns/service" into c->slices. 0 or KGC_ENOMEM. */
 int tr_index_slices(struct tr_ctx *c);
 void tr_free_slices(struct tr_ctx *c);
+/* Where the EndpointSlices of Service ns/svc begin in c->slices (in key order); *n of them. */
+size_t tr_slices_of(const struct tr_ctx *c, const char *ns, const char *svc, size_t *n);
+/* Puts EndpointSlice o in its place in c->slices (a new reference; nothing when it names no
+ * Service or namespace). 0 or KGC_ENOMEM. */
+int tr_slices_add(struct tr_ctx *c, const struct kgc_api_obj *o);
+/* Takes the EndpointSlice keyed key out of Service ns/svc's in c->slices (its reference
+ * dropped); nothing when it is not there. */
+void tr_slices_remove(struct tr_ctx *c, const char *ns, const char *svc, const char *key);
 
 /* One target of an upstream. */
 struct tr_target {
