@@ -162,11 +162,16 @@ json_object *tr_obj_tags_ext(struct tr_ctx *c, enum kgc_api_kind kind, const str
     const struct kgc_api_kind_info *ki = kgc_api_kind_info(kind);
     json_object *t = tr_jarr(c);
     char buf[320];
-    snprintf(buf, sizeof(buf), "k8s-name:%s", o->meta.name);
-    tr_jpush(c, t, tr_jstr(c, buf));
+    /* a name Kong would refuse as a tag (a control character, ',' or '/': no Kubernetes name
+     * has one, but the cache takes what it is given) is left out rather than failing the whole
+     * configuration */
+    snprintf(buf, sizeof(buf), "k8s-name:%s", o->meta.name ? o->meta.name : "");
+    if (tr_kong_tag(buf))
+        tr_jpush(c, t, tr_jstr(c, buf));
     if (o->meta.namespace) {
         snprintf(buf, sizeof(buf), "k8s-namespace:%s", o->meta.namespace);
-        tr_jpush(c, t, tr_jstr(c, buf));
+        if (tr_kong_tag(buf))
+            tr_jpush(c, t, tr_jstr(c, buf));
     }
     snprintf(buf, sizeof(buf), "k8s-kind:%s", ki->name);
     tr_jpush(c, t, tr_jstr(c, buf));

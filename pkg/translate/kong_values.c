@@ -284,6 +284,21 @@ bool tr_tag_value(const char *s)
     return true;
 }
 
+bool tr_kong_tag(const char *s)
+{
+    if (!s || !s[0])
+        return false;
+    /* kong/db/schema/typedefs.lua:118-134 (3.9.1) validate_tag: valid UTF-8, every byte in
+     * [ \033-\043\045\046\048-\126\128-\244] (Lua decimal escapes: space, printable ASCII but
+     * ',' and '/', and the bytes of non-ASCII UTF-8) */
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned char b = *p;
+        if (b < 0x20 || b == ',' || b == '/' || b == 0x7f || b > 244)
+            return false;
+    }
+    return utf8_valid((const unsigned char *)s);
+}
+
 bool tr_target(const char *address, int32_t port, char *out, size_t out_size)
 {
     if (!address || port < 1 || port > 65535)

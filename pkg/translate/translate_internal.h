@@ -313,6 +313,8 @@ char *tr_regex_escape(struct tr_ctx *c, const char *s);
 char *tr_expr_string(struct tr_ctx *c, const char *s);
 /* A tag value kgc can put after "k8s-uid:" and the like: [A-Za-z0-9._-]{1,253}. */
 bool tr_tag_value(const char *s);
+/* Whether Kong takes s as a tag (kong_values.c: typedefs.lua validate_tag). */
+bool tr_kong_tag(const char *s);
 /* An IP address or a DNS name with a port, as a Kong target ("[v6]:port" for IPv6, canonical
  * form for IPs) into out. false when the address is neither. */
 bool tr_target(const char *address, int32_t port, char *out, size_t out_size);

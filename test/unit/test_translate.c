@@ -2084,6 +2084,44 @@ static void test_certificates(void **state)
     kgc_translate_output_free(&out);
 }
 
+/* An object whose name Kong refuses as a tag (no Kubernetes name has a ',' or a control
+ * character, but the cache takes what the API gives it): its k8s-name tag is left out and Kong
+ * still takes the configuration (kong/db/schema/typedefs.lua:118-134, 3.9.1). */
+static void test_tag_kong_refuses_left_out(void **state)
+{
+    struct tenv *t = *state;
+    add_yaml(&t->env, "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+                      "metadata: {name: 'odd,gw', namespace: " INFRA "}\n"
+                      "spec:\n"
+                      "  gatewayClassName: " FIXTURE_CLASS_NAME "\n"
+                      "  listeners:\n"
+                      "  - name: odd\n"
+                      "    port: 443\n"
+                      "    protocol: HTTPS\n"
+                      "    hostname: odd.example.net\n"
+                      "    tls: {certificateRefs: [{name: tls-validity-checks-certificate}]}\n");
+    struct kgc_translate_output out;
+    translate(t, &out);
+    assert_kong_accepts(&out, NULL);
+    json_object *doc = parse_config(&out);
+    json_object *certs = get(doc, "certificates");
+    bool seen = false;
+    for (size_t i = 0; i < json_object_array_length(certs); i++) {
+        json_object *snis = get(json_object_array_get_idx(certs, i), "snis");
+        for (size_t j = 0; snis && j < json_object_array_length(snis); j++) {
+            json_object *sni = json_object_array_get_idx(snis, j);
+            if (strcmp(jstr_at(sni, "name"), "odd.example.net") != 0)
+                continue;
+            seen = true;
+            assert_string_equal(jstr_at(sni, "tags.0"), "k8s-namespace:" INFRA);
+            assert_null(strstr(json_object_to_json_string(get(sni, "tags")), "odd,gw"));
+        }
+    }
+    assert_true(seen);
+    json_object_put(doc);
+    kgc_translate_output_free(&out);
+}
+
 static size_t discard_body(char *data, size_t size, size_t nmemb, void *arg)
 {
     (void)data;
@@ -3936,6 +3974,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_redirects_through_proxy, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_rewrites, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_certificates, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_tag_kong_refuses_left_out, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_hostless_https_listener_certificate, unit_setup,
                                         tenv_teardown),
         cmocka_unit_test_setup_teardown(test_listener_scope, unit_setup, tenv_teardown),
