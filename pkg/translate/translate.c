@@ -808,9 +808,12 @@ int tr_rank_assign(struct tr_ctx *c, const uint64_t *touched, size_t n_touched,
 {
     size_t n = c->kroutes.n;
     struct tr_kroute **v = (struct tr_kroute **)c->kroutes.v;
+    /* incremental (touched): every Kong route's facts are current already (the kept ones'
+     * fields never change after planning; incremental.c match_krs packs the new ones) */
     for (size_t i = 0; i < n; i++) {
         v[i]->prio = (int64_t)(n - i);
-        tr_kroute_pack(v[i]);
+        if (!touched)
+            tr_kroute_pack(v[i]);
     }
     for (size_t s = 0, e; s < n; s = e) {
         for (e = s + 1; e < n && v[e]->facts == v[s]->facts; e++)

@@ -613,7 +613,8 @@ void tr_ctx_setup(struct tr_ctx *c, const struct kgc_translate_input *in);
 void tr_plan_route(struct tr_ctx *c, const struct kgc_api_httproute *r);
 /* Gateway API precedence of two struct tr_kroute * (qsort order, highest first). */
 int tr_cmp_precedence(const void *a, const void *b);
-/* With c->kroutes in precedence order: sets every prio and facts, and the facts_place of every
+/* With c->kroutes in precedence order: sets every prio (and, touched NULL, every facts: with
+ * touched the caller packed them, tr_kroute_pack), and the facts_place of every
  * Kong route in a run of equal facts whose facts are in touched (n_touched values, sorted
  * ascending; NULL: every run). A place counts only the routes of its run that it can meet: the
  * run's Kong routes are grouped by hostname (one group per set of routes connected by a hostname
