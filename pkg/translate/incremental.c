@@ -1256,13 +1256,16 @@ static void sweep(struct kgc_translate_state *st, bool all, bool all_limits,
 {
     struct tr_ctx *c = &st->c;
     st->focused.n = 0;
+    /* a kept fragment's Kong route ids move only with a place the ranking changed (the facts of
+     * a route not planned again stay): none changed, none to compare */
+    bool moved = c->places_moved != 0;
     for (size_t i = 0; i < st->order.n && !c->oom; i++) {
         struct entry *e = st->order.v[i];
         for (size_t f = 0; !all && f < e->n_frags && !c->oom; f++) {
             struct frag *fr = &e->frags[f];
             if (e->dirty || !fr->has_svc)
                 frag_write(c, &st->fresh, fr, true, wbuf, stats);
-            else if (frag_sig(fr->v) != fr->sig)
+            else if (moved && frag_sig(fr->v) != fr->sig)
                 frag_write(c, &st->fresh, fr, false, wbuf, stats);
             counts_add(counts, &fr->counts);
         }

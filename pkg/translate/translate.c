@@ -740,7 +740,7 @@ static bool plain_host(const char *h, size_t *len)
 /* The places of the run v[0..n) (rank order, equal facts, n > 1): the rank within its group.
  * One pass over the run (its Kong routes lie all over the heap: each visit is a cache miss),
  * a second one only when the run holds a wildcard. */
-static int place_run(struct tr_kroute *const *v, uint32_t n)
+static int place_run(struct tr_kroute *const *v, uint32_t n, size_t *moved)
 {
     uint32_t *parent = malloc(2 * (size_t)n * sizeof(*parent));
     if (!parent)
@@ -791,8 +791,11 @@ static int place_run(struct tr_kroute *const *v, uint32_t n)
         }
     }
     kgc_strmap_destroy(&seen);
-    for (uint32_t i = 0; i < n && rc == 0; i++)
-        v[i]->facts_place = count[one ? 0 : uf_find(parent, i)]++;
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        uint32_t place = count[one ? 0 : uf_find(parent, i)]++;
+        *moved += v[i]->facts_place != place;
+        v[i]->facts_place = place;
+    }
     free(parent);
     return rc;
 }
@@ -808,6 +811,7 @@ int tr_rank_assign(struct tr_ctx *c, const uint64_t *touched, size_t n_touched,
 {
     size_t n = c->kroutes.n;
     struct tr_kroute **v = (struct tr_kroute **)c->kroutes.v;
+    c->places_moved = 0;
     /* incremental (touched): every Kong route's facts are current already (the kept ones'
      * fields never change after planning; incremental.c match_krs packs the new ones) */
     for (size_t i = 0; i < n; i++) {
@@ -829,9 +833,11 @@ int tr_rank_assign(struct tr_ctx *c, const uint64_t *touched, size_t n_touched,
                 continue;
         }
         if (e - s == 1 || e - s > UINT32_MAX) {
-            for (size_t i = s; i < e; i++)
+            for (size_t i = s; i < e; i++) {
+                c->places_moved += v[i]->facts_place != (uint32_t)(i - s);
                 v[i]->facts_place = (uint32_t)(i - s);
-        } else if (place_run(&v[s], (uint32_t)(e - s)) != 0) {
+            }
+        } else if (place_run(&v[s], (uint32_t)(e - s), &c->places_moved) != 0) {
             c->oom = true;
             return KGC_ENOMEM;
         }

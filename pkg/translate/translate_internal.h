@@ -103,8 +103,9 @@ struct tr_ctx {
     struct kgc_base_vec routes; /* struct route_ctx * of every route with a kept rule (owned) */
     struct kgc_base_vec svcs;   /* struct tr_svc * of every kept rule (owned) */
     struct kgc_base_vec
-        kroutes;        /* struct tr_kroute * of every Kong route (borrowed), for ranking */
-    struct tr_iso *iso; /* listener-isolation routes (traditional_compatible), sorted, unique */
+        kroutes;         /* struct tr_kroute * of every Kong route (borrowed), for ranking */
+    size_t places_moved; /* tr_rank_assign: the Kong routes whose facts_place it changed */
+    struct tr_iso *iso;  /* listener-isolation routes (traditional_compatible), sorted, unique */
     size_t n_iso;
     struct kgc_translate_problem *problems;
     size_t n_problems, cap_problems;
@@ -624,7 +625,8 @@ int tr_cmp_precedence(const void *a, const void *b);
  * moves the places of its own groups only. joined (n_joined values, sorted ascending): the
  * touched facts a Kong route joined; a touched run no Kong route joined (one only left) whose
  * places are all 0 keeps them: every group was one route, and a group a route leaves can only
- * shrink or split. Returns 0, or KGC_ENOMEM (c->oom set). */
+ * shrink or split. c->places_moved counts the Kong routes whose facts_place changed. Returns 0,
+ * or KGC_ENOMEM (c->oom set). */
 int tr_rank_assign(struct tr_ctx *c, const uint64_t *touched, size_t n_touched,
                    const uint64_t *joined, size_t n_joined);
 void tr_route_ctx_free(struct route_ctx *rc);
