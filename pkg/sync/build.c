@@ -274,12 +274,8 @@ static bool gwset_holds(const struct kgc_sync *s, const struct kgc_sync_changes 
 static bool gateway_set(struct kgc_sync *s, const struct kgc_status_lookup *lk,
                         const struct kgc_sync_changes *c, struct kgc_sync_blob *b)
 {
-    if (gwset_holds(s, c)) {
-        for (size_t i = 0; i < s->n_gwset; i++)
-            if (kgc_sync_blob_add_gateway(b, s->gwset[i].key, s->gwset[i].generation) != 0)
-                return false;
-        return true;
-    }
+    if (gwset_holds(s, c))
+        return kgc_sync_blob_add_gateways(b, s->gwset, s->n_gwset) == 0;
     gwset_clear(s);
     struct gw_walk w = {.controller = s->controller_name, .b = b};
     lk->foreach (lk->ctx, KGC_API_GATEWAYCLASS, NULL, visit_class, &w);

@@ -24,16 +24,49 @@ struct kgc_sync_blob *kgc_sync_blob_new(const char *hash, bool empty)
     return b;
 }
 
+static int gws_room(struct kgc_sync_blob *b, size_t more)
+{
+    if (b->n_gws + more <= b->cap_gws)
+        return 0;
+    size_t cap = b->cap_gws ? 2 * b->cap_gws : 8;
+    while (cap < b->n_gws + more)
+        cap *= 2;
+    struct kgc_sync_gwref *v = realloc(b->gws, cap * sizeof(*v));
+    if (!v)
+        return KGC_ENOMEM;
+    b->gws = v;
+    b->cap_gws = cap;
+    return 0;
+}
+
+int kgc_sync_blob_add_gateways(struct kgc_sync_blob *b, const struct kgc_sync_gwref *v, size_t n)
+{
+    if (b->keys_block) { /* one block per blob: the rest one by one */
+        for (size_t i = 0; i < n; i++)
+            if (kgc_sync_blob_add_gateway(b, v[i].key, v[i].generation) != 0)
+                return KGC_ENOMEM;
+        return 0;
+    }
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(v[i].key) + 1;
+    if (!n || gws_room(b, n) != 0 || !(b->keys_block = malloc(len)))
+        return n ? KGC_ENOMEM : 0;
+    b->keys_block_len = len;
+    char *p = b->keys_block;
+    for (size_t i = 0; i < n; i++) {
+        size_t kl = strlen(v[i].key) + 1;
+        memcpy(p, v[i].key, kl);
+        b->gws[b->n_gws++] = (struct kgc_sync_gwref){.key = p, .generation = v[i].generation};
+        p += kl;
+    }
+    return 0;
+}
+
 int kgc_sync_blob_add_gateway(struct kgc_sync_blob *b, const char *key, int64_t gen)
 {
-    if (b->n_gws == b->cap_gws) {
-        size_t cap = b->cap_gws ? 2 * b->cap_gws : 8;
-        struct kgc_sync_gwref *v = realloc(b->gws, cap * sizeof(*v));
-        if (!v)
-            return KGC_ENOMEM;
-        b->gws = v;
-        b->cap_gws = cap;
-    }
+    if (gws_room(b, 1) != 0)
+        return KGC_ENOMEM;
     char *k = strdup(key);
     if (!k)
         return KGC_ENOMEM;
@@ -52,8 +85,13 @@ void kgc_sync_blob_unref(struct kgc_sync_blob *b)
 {
     if (!b || atomic_fetch_sub(&b->refs, 1) != 1)
         return;
-    for (size_t i = 0; i < b->n_gws; i++)
-        free(b->gws[i].key);
+    uintptr_t blk = (uintptr_t)b->keys_block, blk_end = blk + b->keys_block_len;
+    for (size_t i = 0; i < b->n_gws; i++) {
+        uintptr_t k = (uintptr_t)b->gws[i].key;
+        if (!blk || k < blk || k >= blk_end)
+            free(b->gws[i].key);
+    }
+    free(b->keys_block);
     free(b->gws);
     if (b->shared)
         kgc_translate_text_unref(b->shared);

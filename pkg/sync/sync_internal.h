@@ -46,6 +46,10 @@ struct kgc_sync_blob {
     uint64_t mark_ns;
     struct kgc_sync_gwref *gws;
     size_t n_gws, cap_gws;
+    /* kgc_sync_blob_add_gateways(): the keys it added, back to back in one block (owned; a key
+     * inside it is not freed on its own) */
+    char *keys_block;
+    size_t keys_block_len;
     /* kgc_sync_blob_seal(): gws[0..n_sorted-1] are sorted by key (searched by bisection), and
      * set_digest is the set's digest while n_sorted == n_gws (kgc_sync_blob_set_digest()) */
     size_t n_sorted;
@@ -57,6 +61,9 @@ struct kgc_sync_blob {
 struct kgc_sync_blob *kgc_sync_blob_new(const char *hash, bool empty);
 /* Adds Gateway key at generation gen to b's set (before b is shared). 0 or KGC_ENOMEM. */
 int kgc_sync_blob_add_gateway(struct kgc_sync_blob *b, const char *key, int64_t gen);
+/* Adds the n Gateways of v (keys copied into one block: a copy of a set of 1k Gateways per
+ * translation cost 1k allocations) to b's set (before b is shared). 0 or KGC_ENOMEM. */
+int kgc_sync_blob_add_gateways(struct kgc_sync_blob *b, const struct kgc_sync_gwref *v, size_t n);
 struct kgc_sync_blob *kgc_sync_blob_ref(struct kgc_sync_blob *b);             /* NULL-safe */
 void kgc_sync_blob_unref(struct kgc_sync_blob *b);                            /* NULL-safe */
 void kgc_sync_blob_set(struct kgc_sync_blob **slot, struct kgc_sync_blob *b); /* new reference */

@@ -2283,6 +2283,23 @@ static void test_m_blob_set_lookup(void **state)
     kgc_sync_blob_seal(c);
     assert_true(kgc_sync_blob_set_digest(c) != kgc_sync_blob_set_digest(b));
     assert_int_equal(kgc_sync_blob_set_digest(NULL), 0);
+    /* a set copied in one block (kgc_sync_blob_add_gateways), then a plugin key added alone:
+     * the same answers and digest as one added key by key (ASan checks the frees) */
+    struct kgc_sync_blob *d2 = kgc_sync_blob_new(H_A, false);
+    assert_non_null(d2);
+    struct kgc_sync_gwref refs[6];
+    for (size_t k = 0; k < 6; k++)
+        refs[k] = (struct kgc_sync_gwref){.key = (char *)keys[k], .generation = gens[k]};
+    assert_int_equal(kgc_sync_blob_add_gateways(d2, refs, 3), 0);
+    assert_int_equal(kgc_sync_blob_add_gateways(d2, refs + 3, 3),
+                     0); /* a second block: one by one */
+    assert_int_equal(kgc_sync_blob_add_gateway(d2, "KongPlugin:ns/p", 1), 0);
+    kgc_sync_blob_seal(d2);
+    assert_int_equal(kgc_sync_blob_set_digest(d2), kgc_sync_blob_set_digest(a));
+    for (size_t k = 0; k < 6; k++)
+        assert_true(kgc_sync_blob_has_gateway(d2, keys[k], gens[k]));
+    assert_true(kgc_sync_blob_has_gateway(d2, "KongPlugin:ns/p", 1));
+    kgc_sync_blob_unref(d2);
     kgc_sync_blob_unref(a);
     kgc_sync_blob_unref(b);
     kgc_sync_blob_unref(c);
