@@ -110,7 +110,8 @@ int tr_index_slices(struct tr_ctx *c)
     c->oom = oom || failed;
     if (failed)
         return KGC_ENOMEM;
-    qsort(c->slices.v, c->slices.n, sizeof(*c->slices.v), cmp_slice);
+    if (c->slices.n > 1) /* (no slice: no array to sort; qsort must not see NULL) */
+        qsort(c->slices.v, c->slices.n, sizeof(*c->slices.v), cmp_slice);
     return 0;
 }
 
