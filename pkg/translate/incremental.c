@@ -173,19 +173,6 @@ static struct counts32 counts_pack(const struct kgc_translate_counts *b)
         (uint32_t)b->plugins,     (uint32_t)b->certificates, (uint32_t)b->snis};
 }
 
-static void counts_add_full(struct kgc_translate_counts *a, const struct kgc_translate_counts *b)
-{
-    a->http_routes += b->http_routes;
-    a->grpc_routes += b->grpc_routes;
-    a->services += b->services;
-    a->routes += b->routes;
-    a->upstreams += b->upstreams;
-    a->targets += b->targets;
-    a->plugins += b->plugins;
-    a->certificates += b->certificates;
-    a->snis += b->snis;
-}
-
 static void counts_add(struct kgc_translate_counts *a, const struct counts32 *b)
 {
     a->http_routes += b->http_routes;
@@ -1925,8 +1912,10 @@ static int incremental(struct kgc_translate_state *st, const struct kgc_translat
     }
     if (all)
         entries_counts(st, &counts); /* (incremental: counted by sweep()) */
-    else
-        counts_add_full(&counts, &ecounts);
+    else {                           /* (sweep()'s sums: a cluster's entity counts fit 32 bits) */
+        struct counts32 e32 = counts_pack(&ecounts);
+        counts_add(&counts, &e32);
+    }
     st->valid = true;
     /* the bytes both documents begin with: their MD5 states are the kept checkpoints' */
     stats->hashed_bytes = md5_hex_from(&st->md5, text->s, text->len, same, out->hash);
