@@ -11,10 +11,12 @@
  * rss_kib anon_kib file_kib arena_use_kib arena_free_kib mmap_kib arena_kib"), and at exit the
  * sample with the highest VmRSS ("peak ...") and glibc's malloc_info() taken at that peak
  * (per-arena sizes; how many arenas exist). Nothing else in the process changes, but the sampler's
- * own lock traffic: mallinfo2() walks every arena, so it is called only for a sample that is a new
- * peak and for the 100 ms lines, not every 5 ms. */
+ * own lock traffic: mallinfo2() walks every arena, so it is called only for a sample 256 KiB above
+ * the last peak it was called for and for the 100 ms lines, not every 5 ms (the peak's arena
+ * figures are those of that call: within 256 KiB of its VmRSS). */
 #define _GNU_SOURCE
 #include <malloc.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,7 @@ static struct sample peak;
 static char *peak_info;
 static size_t peak_info_len;
 static long interval_ms = 5;
+static long peak_taken, peak_info_rss; /* KiB: VmRSS at the last mallinfo2() / malloc_info() */
 static struct timespec t0;
 
 static long ms_since_start(void)
@@ -80,16 +83,22 @@ static void *sampler(void *arg)
     long last_line = -1000;
     for (;;) {
         /* mallinfo2() walks every arena under its lock (at 10k routes ~1/10 of kgc's CPU when
-         * called every 5 ms): only for a new peak and for the 100 ms lines */
+         * called every 5 ms; still ~5 % of kgc's samples during the initial sync when called
+         * for every new peak, as RSS grows at nearly every sample then): only for a peak 256 KiB
+         * above the last one taken, and for the 100 ms lines. A peak less than that above keeps
+         * its VmRSS, RssAnon and RssFile, and the arena figures of the last one taken. */
         struct sample s;
         memset(&s, 0, sizeof(s));
         s.t_ms = ms_since_start();
         read_status(&s);
-        if (s.rss > peak.rss || s.t_ms - last_line >= 100)
+        bool line = s.t_ms - last_line >= 100;
+        bool big_peak = s.rss > peak.rss && s.rss >= peak_taken + 256;
+        if (line || big_peak)
             take_malloc(&s);
         if (s.rss > peak.rss) {
-            /* a new peak by at least 512 KiB: keep glibc's per-arena view of it too */
-            if (s.rss >= peak.rss + 512 || !peak_info) {
+            /* a new peak by at least 2 MiB: keep glibc's per-arena view of it too
+             * (malloc_info() prints every bin of every arena) */
+            if (s.rss >= peak_info_rss + 2048 || !peak_info) {
                 char *buf = NULL;
                 size_t len = 0;
                 FILE *m = open_memstream(&buf, &len);
@@ -99,9 +108,18 @@ static void *sampler(void *arg)
                     free(peak_info);
                     peak_info = buf;
                     peak_info_len = len;
+                    peak_info_rss = s.rss;
                 }
             }
-            peak = s;
+            if (line || big_peak) {
+                peak = s;
+                peak_taken = s.rss;
+            } else { /* the arena figures stay those of the last peak taken */
+                peak.t_ms = s.t_ms;
+                peak.rss = s.rss;
+                peak.anon = s.anon;
+                peak.file = s.file;
+            }
         }
         if (s.t_ms - last_line >= 100) {
             print_sample("t", &s);
