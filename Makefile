@@ -142,12 +142,14 @@ gateway-api:
 
 # --- tests ---------------------------------------------------------------------------------------
 # Every step appends "<passed> <failed> <name>" to $(BUILD)/results; the last line of `make test`
-# is the sum: "N passed, N failed".
+# is the sum: "N passed, N failed". The three builds use JOBS compilers (default: the cores); the
+# e2e scenarios run E2E_JOBS at a time (scripts/run-tests.sh).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 test: deps
 	@rm -f $(BUILD)/results
-	@$(MAKE) --no-print-directory all >/dev/null
-	@$(MAKE) --no-print-directory asan >/dev/null
-	@$(MAKE) --no-print-directory fuzz-build >/dev/null
+	@$(MAKE) --no-print-directory -j$(JOBS) all >/dev/null
+	@$(MAKE) --no-print-directory -j$(JOBS) asan >/dev/null
+	@$(MAKE) --no-print-directory -j$(JOBS) fuzz-build >/dev/null
 	@scripts/run-tests.sh $(BUILD)/results lint
 	@scripts/run-tests.sh $(BUILD)/results unit $(BUILD)
 	@scripts/run-tests.sh $(BUILD)/results unit build-asan

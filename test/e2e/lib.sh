@@ -77,9 +77,27 @@ start_test_kong() {
     KURL=$(wait_listening "$KOUT" "$KPID" 's/^listening on //p' "$tries")
 }
 
-# free_port: a TCP port free on 127.0.0.1 right now.
+# free_port: a TCP port free on 127.0.0.1 right now, chosen below the kernel's ephemeral range
+# (ip_local_port_range), which bind(:0) and every outgoing connection draw from: a port found
+# free there could be taken by another scenario's connection (make test runs several at once)
+# before its server binds it, or while a test server is down for a restart.
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+    python3 -c '
+import random, socket
+lo, hi = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+ports = range(10000, lo) if lo > 11000 else range(hi + 1, 65536)
+for _ in range(500):
+    p = random.choice(ports)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+'
 }
 
 # write_kubeconfig SERVER FILE: a kubeconfig for real kubectl against SERVER (plain HTTP, no user).
