@@ -3,7 +3,9 @@
  * Each object is ONE malloc'd block holding the struct and every string and array it points to,
  * so freeing is one call and the per-object overhead is small (a json-c tree costs ~19x the JSON
  * text; never keep one). Well-known strings ("gateway.networking.k8s.io", "PathPrefix", "True",
- * ...) point at static constants instead of copies.
+ * ...) point at static constants instead of copies, and a namespaced object's namespace (with its
+ * other fields equal to it) at the process's one copy of that name (the first 16,384 names seen;
+ * kept for the process's life, so bounded; later ones are copied into each object).
  *
  * Objects are immutable once parsed and reference-counted (atomic): share them between threads
  * with kgc_api_obj_ref()/kgc_api_obj_unref(). To change one, parse or build a new one.

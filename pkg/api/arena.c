@@ -124,6 +124,7 @@ static const char *const interned[] = {
     "ProtocolConflict",
     "UnsupportedValue",
     "Waiting for controller",
+    "all backend references are resolved", /* kgc's ResolvedRefs message (status/httproute.c) */
     "konghq.com/kgc-gateway-controller",
     "HTTP",
     "HTTPS",
@@ -207,6 +208,43 @@ const char *api_intern_lookup(const char *s, size_t len)
     return kgc_strmap_get_hashed(&intern_map, s, len, kgc_strmap_hash(s, len));
 }
 
+static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct kgc_strmap shared_map; /* guarded by shared_mu; keys are the copies */
+
+const char *api_intern_shared(const char *s, size_t len)
+{
+    if (!s || len > 63 || memchr(s, '\0', len))
+        return NULL;
+    const char *in = api_intern_lookup(s, len);
+    if (in)
+        return in;
+    uint64_t h = kgc_strmap_hash(s, len);
+    pthread_mutex_lock(&shared_mu);
+    const char *p = kgc_strmap_get_hashed(&shared_map, s, len, h);
+    if (!p && kgc_strmap_len(&shared_map) < API_SHARED_MAX) {
+        char *copy = malloc(len + 1);
+        if (copy) {
+            memcpy(copy, s, len);
+            copy[len] = '\0';
+            if (kgc_strmap_put_hashed(&shared_map, copy, h, copy, NULL) == 0)
+                p = copy;
+            else
+                free(copy);
+        }
+    }
+    pthread_mutex_unlock(&shared_mu);
+    return p;
+}
+
+void api_remember(struct api_arena *a, const char *p, size_t len)
+{
+    if (a->n_strs < sizeof(a->strs) / sizeof(a->strs[0]) && len <= UINT32_MAX &&
+        !memchr(p, 0, len)) {
+        a->strs[a->n_strs] = p;
+        a->str_lens[a->n_strs++] = (uint32_t)len;
+    }
+}
+
 const char *api_strndup(struct api_arena *a, const char *s, size_t len)
 {
     if (!s)
@@ -221,11 +259,7 @@ const char *api_strndup(struct api_arena *a, const char *s, size_t len)
     char *p = api_alloc(a, len + 1);
     memcpy(p, s, len);
     p[len] = '\0';
-    if (a->n_strs < sizeof(a->strs) / sizeof(a->strs[0]) && len <= UINT32_MAX &&
-        !memchr(s, 0, len)) {
-        a->strs[a->n_strs] = p;
-        a->str_lens[a->n_strs++] = (uint32_t)len;
-    }
+    api_remember(a, p, len);
     return p;
 }
 
