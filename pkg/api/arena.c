@@ -43,9 +43,10 @@ _Noreturn static void fail(struct api_arena *a)
     longjmp(*a->oom_jmp, 1);
 }
 
-void *api_alloc(struct api_arena *a, size_t n)
+/* n zeroed bytes at the next multiple of align (a power of two) in the block. */
+static void *alloc_at(struct api_arena *a, size_t n, size_t align)
 {
-    size_t off = (a->used + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+    size_t off = (a->used + align - 1) & ~(size_t)(align - 1);
     if (n > SIZE_MAX / 2 || off > SIZE_MAX - n)
         fail(a);
     if (!a->measuring) {
@@ -60,7 +61,7 @@ void *api_alloc(struct api_arena *a, size_t n)
     }
     a->used = off + n;
     struct api_chunk *ch = a->chunks;
-    size_t coff = ch ? (ch->used + ALIGN - 1) & ~(size_t)(ALIGN - 1) : 0;
+    size_t coff = ch ? (ch->used + align - 1) & ~(size_t)(align - 1) : 0;
     if (!ch || coff + n > ch->cap) {
         size_t cap = n > CHUNK_MIN ? n : CHUNK_MIN;
         ch = malloc(sizeof(*ch) + cap);
@@ -76,6 +77,16 @@ void *api_alloc(struct api_arena *a, size_t n)
     void *p = ch->data + coff;
     memset(p, 0, n);
     return p;
+}
+
+void *api_alloc(struct api_arena *a, size_t n)
+{
+    return alloc_at(a, n, ALIGN);
+}
+
+char *api_alloc_chars(struct api_arena *a, size_t n)
+{
+    return alloc_at(a, n, 1);
 }
 
 /* --- interned strings ------------------------------------------------------------------------- */
@@ -256,7 +267,7 @@ const char *api_strndup(struct api_arena *a, const char *s, size_t len)
         if (a->str_lens[i] == len && memcmp(a->strs[i], s, len) == 0)
             return a->strs[i];
     }
-    char *p = api_alloc(a, len + 1);
+    char *p = api_alloc_chars(a, len + 1);
     memcpy(p, s, len);
     p[len] = '\0';
     api_remember(a, p, len);

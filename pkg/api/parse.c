@@ -43,7 +43,7 @@ static void parse_meta(struct api_pctx *c, json_object *j, struct kgc_api_obj *o
     size_t saved = api_path_push(c, "metadata");
     if (namespaced) {
         size_t ns_len = (size_t)json_object_get_string_len(ns);
-        char *key = api_alloc(c->a, ns_len + 1 + name_len + 1);
+        char *key = api_alloc_chars(c->a, ns_len + 1 + name_len + 1);
         memcpy(key, json_object_get_string(ns), ns_len);
         key[ns_len] = '/';
         memcpy(key + ns_len + 1, json_object_get_string(name), name_len);
