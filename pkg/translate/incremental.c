@@ -138,10 +138,10 @@ struct kgc_translate_state {
      * the place of): a run only left keeps its places when they are all 0 (tr_rank_assign) */
     uint64_t *joined;
     size_t n_joined, cap_joined;
-    /* EndpointSlice "ns/name" (the object's meta.key) → the EndpointSlice (reference held): the
-     * Service it belonged to when a change or deletion comes (a record with copies of both
-     * names cost ~150 B per slice) */
-    struct kgc_strmap slice_svc;
+    /* every EndpointSlice of the index (reference held), sorted by meta.key: the Service one
+     * belonged to when a change or deletion comes (a map of them cost ~39 B a slice, a record
+     * with copies of both names ~150 B) */
+    struct kgc_base_vec slice_by_key;
     bool uniform; /* the last limits run's */
     /* the limits' pair bound (struct tr_limits_focus): hostname → struct host_n *, the sum of
      * their squares, Kong routes of routes open to any hostname, all Kong routes */
@@ -256,6 +256,20 @@ static int vec_insert(struct kgc_base_vec *vec, void *p, int (*cmp)(const void *
     memmove(&vec->v[at + 1], &vec->v[at], (vec->n - 1 - at) * sizeof(*vec->v));
     vec->v[at] = p;
     return 0;
+}
+
+/* Gives back what doubling left unused in a vector built from nothing (kept for its life: at 10k
+ * routes 16384 slots for 10,000 pointers), with room for a few more. */
+static void vec_fit(struct kgc_base_vec *vec)
+{
+    size_t cap = vec->n + 64;
+    if (cap >= vec->cap)
+        return;
+    void **g = realloc(vec->v, cap * sizeof(*g));
+    if (g) {
+        vec->v = g;
+        vec->cap = cap;
+    }
 }
 
 static void vec_remove(struct kgc_base_vec *vec, const void *p,
@@ -604,14 +618,10 @@ static void state_reset(struct kgc_translate_state *st)
     free(st->joined);
     st->joined = NULL;
     st->n_joined = st->cap_joined = 0;
+    tr_release_all(&st->slice_by_key);
     size_t pos = 0;
     const char *k;
     void *v;
-    while (kgc_strmap_next(&st->slice_svc, &pos, &k, &v))
-        kgc_api_obj_unref(v);
-    kgc_strmap_destroy(&st->slice_svc);
-    kgc_strmap_init(&st->slice_svc);
-    pos = 0;
     while (kgc_strmap_next(&st->host_n, &pos, &k, &v))
         free(v);
     kgc_strmap_destroy(&st->host_n);
@@ -642,7 +652,6 @@ struct kgc_translate_state *kgc_translate_state_new(void)
     struct kgc_translate_state *st = calloc(1, sizeof(*st));
     if (!st)
         return NULL;
-    kgc_strmap_init(&st->slice_svc);
     kgc_strmap_init(&st->host_n);
     return st;
 }
@@ -661,7 +670,6 @@ void kgc_translate_state_free(struct kgc_translate_state *st)
         return;
     kgc_translate_text_unref(st->seed);
     state_reset(st);
-    kgc_strmap_destroy(&st->slice_svc);
     kgc_strmap_destroy(&st->host_n);
     free(st);
 }
@@ -680,14 +688,31 @@ static char *settings_of(const struct kgc_translate_input *in)
 }
 
 /* Which Service an EndpointSlice of the index belongs to (deleted slices are gone from the
- * snapshot but still in the index): the slice itself, keyed by its meta.key. */
-static int slice_rec_put(struct kgc_translate_state *st, const struct kgc_api_obj *o)
+ * snapshot but still in the index): the slice itself, in st->slice_by_key. */
+static int cmp_slice_key(const void *a, const void *b)
 {
-    if (kgc_strmap_put(&st->slice_svc, o->meta.key, (void *)kgc_api_obj_ref(o), NULL) != 0) {
-        kgc_api_obj_unref(o);
-        return KGC_ENOMEM;
+    return strcmp((*(const struct kgc_api_obj *const *)a)->meta.key,
+                  (*(const struct kgc_api_obj *const *)b)->meta.key);
+}
+
+/* Where the slice keyed key is (or goes) in st->slice_by_key. */
+static size_t slice_at(const struct kgc_translate_state *st, const char *key, bool *found)
+{
+    size_t lo = 0, hi = st->slice_by_key.n;
+    *found = false;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = strcmp(((const struct kgc_api_obj *)st->slice_by_key.v[mid])->meta.key, key);
+        if (r == 0) {
+            *found = true;
+            return mid;
+        }
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return 0;
+    return lo;
 }
 
 static bool slice_map_visit(const struct kgc_api_obj *obj, void *ctx)
@@ -696,7 +721,8 @@ static bool slice_map_visit(const struct kgc_api_obj *obj, void *ctx)
     const struct kgc_api_endpointslice *es = kgc_api_as_endpointslice(obj);
     if (!es || !es->service_name || !obj->meta.namespace || !obj->meta.key)
         return true;
-    if (slice_rec_put(st, obj) != 0) {
+    if (kgc_base_vec_push(&st->slice_by_key, (void *)kgc_api_obj_ref(obj)) != 0) {
+        kgc_api_obj_unref(obj);
         st->c.oom = true;
         return false;
     }
@@ -712,8 +738,13 @@ static void slice_changed(struct kgc_translate_state *st, const char *ns, const 
     char *key = tr_printf(c, "%s/%s", ns, name);
     if (!key)
         return;
-    const struct kgc_api_obj *old = kgc_strmap_remove(&st->slice_svc, key);
+    bool found;
+    size_t at = slice_at(st, key, &found);
+    const struct kgc_api_obj *old = found ? st->slice_by_key.v[at] : NULL;
     if (old) {
+        struct kgc_base_vec *v = &st->slice_by_key;
+        memmove(&v->v[at], &v->v[at + 1], (v->n - at - 1) * sizeof(*v->v));
+        v->n--;
         const struct kgc_api_endpointslice *oes = kgc_api_as_endpointslice(old);
         char *osvc = tr_printf(c, "%s/%s", old->meta.namespace, oes->service_name);
         tr_slices_remove(c, old->meta.namespace, oes->service_name, key);
@@ -729,8 +760,10 @@ static void slice_changed(struct kgc_translate_state *st, const char *ns, const 
         char *svc = tr_printf(c, "%s/%s", o->meta.namespace, es->service_name);
         if (!svc || tr_slices_add(c, o) != 0)
             c->oom = true;
-        else if (slice_rec_put(st, o) != 0)
+        else if (vec_insert(&st->slice_by_key, (void *)kgc_api_obj_ref(o), cmp_slice_key) != 0) {
+            kgc_api_obj_unref(o);
             c->oom = true;
+        }
         if (svc && kgc_base_vec_push(names, svc) != 0) {
             free(svc);
             c->oom = true;
@@ -1870,6 +1903,9 @@ static int incremental(struct kgc_translate_state *st, const struct kgc_translat
             c->oom = true;
         if (!c->oom && c->lk->foreach)
             c->lk->foreach (c->lk->ctx, KGC_API_ENDPOINTSLICE, NULL, slice_map_visit, st);
+        if (st->slice_by_key.n > 1)
+            qsort(st->slice_by_key.v, st->slice_by_key.n, sizeof(*st->slice_by_key.v),
+                  cmp_slice_key);
     } else if (!c->oom) {
         collect_dirty(st, changes, n_changes, &keys);
     }
@@ -1953,8 +1989,14 @@ static int incremental(struct kgc_translate_state *st, const struct kgc_translat
     out->counts = counts;
     /* from nothing: what the call freed (the slice index's first pass, its working vectors) goes
      * back to the system, as after kgc_translate() */
-    if (all)
+    if (all) {
+        vec_fit(&st->order);
+        vec_fit(&st->frags);
+        vec_fit(&st->ranked);
+        vec_fit(&st->slice_by_key);
+        vec_fit(&c->slices);
         kgc_jsonscan_release(text->len);
+    }
     return 0;
 }
 
