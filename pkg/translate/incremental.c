@@ -118,6 +118,21 @@ struct head_cache {
     size_t n_problems;
 };
 
+/* Kong routes per hostname, keyed by the hostname's 64-bit hash (kgc_strmap_hash; 0 stands
+ * for an empty slot, a hash of 0 is taken as 1): open addressing, 16 B a hostname with no copy
+ * of it (a map to a counted copy cost ~75 B). Two hostnames with one hash (about 1 in 10^11 at
+ * 10k hostnames) would share a count: the bound would only be larger, never the document
+ * different (the bound chooses how much the limits judge again, not what they find). */
+struct host_count {
+    uint64_t hash;
+    uint64_t n;
+};
+
+struct host_counts {
+    struct host_count *v; /* cap slots, cap a power of two (0: none yet) */
+    size_t cap, len;
+};
+
 struct kgc_translate_state {
     bool valid; /* the records below match the last successful call */
     /* the last document (a reference; shared with the output that carried it): every frag not
@@ -143,9 +158,9 @@ struct kgc_translate_state {
      * with copies of both names ~150 B) */
     struct kgc_base_vec slice_by_key;
     bool uniform; /* the last limits run's */
-    /* the limits' pair bound (struct tr_limits_focus): hostname → struct host_n *, the sum of
+    /* the limits' pair bound (struct tr_limits_focus): Kong routes per hostname, the sum of
      * their squares, Kong routes of routes open to any hostname, all Kong routes */
-    struct kgc_strmap host_n;
+    struct host_counts host_n;
     uint64_t sumsq, n_open_kr, n_kr;
     struct kgc_base_vec focused; /* struct route_ctx * in focus, sorted by address */
     struct kgc_base_vec planned; /* this call: struct entry * planned again (replan), for rerank */
@@ -154,10 +169,6 @@ struct kgc_translate_state {
     struct head_cache head;
 };
 
-struct host_n {
-    uint64_t n;
-    char host[]; /* the map's key, in the same block (a block of its own cost 32 B more) */
-};
 
 /* ---- small helpers ----------------------------------------------------------------------------
  */
@@ -619,13 +630,8 @@ static void state_reset(struct kgc_translate_state *st)
     st->joined = NULL;
     st->n_joined = st->cap_joined = 0;
     tr_release_all(&st->slice_by_key);
-    size_t pos = 0;
-    const char *k;
-    void *v;
-    while (kgc_strmap_next(&st->host_n, &pos, &k, &v))
-        free(v);
-    kgc_strmap_destroy(&st->host_n);
-    kgc_strmap_init(&st->host_n);
+    free(st->host_n.v);
+    st->host_n = (struct host_counts){0};
     st->sumsq = st->n_open_kr = st->n_kr = 0;
     kgc_base_vec_free(&st->focused);
     kgc_base_vec_free(&st->planned);
@@ -652,7 +658,6 @@ struct kgc_translate_state *kgc_translate_state_new(void)
     struct kgc_translate_state *st = calloc(1, sizeof(*st));
     if (!st)
         return NULL;
-    kgc_strmap_init(&st->host_n);
     return st;
 }
 
@@ -670,7 +675,6 @@ void kgc_translate_state_free(struct kgc_translate_state *st)
         return;
     kgc_translate_text_unref(st->seed);
     state_reset(st);
-    kgc_strmap_destroy(&st->host_n);
     free(st);
 }
 
@@ -804,6 +808,38 @@ static bool in_focus(const struct route_ctx *rc, void *ctx)
            bsearch(&rc, st->focused.v, st->focused.n, sizeof(*st->focused.v), cmp_ptr) != NULL;
 }
 
+/* host's count (a new one is 0), or NULL when out of memory. */
+static struct host_count *host_count_of(struct host_counts *m, const char *host)
+{
+    uint64_t h = kgc_strmap_hash(host, strlen(host));
+    h = h ? h : 1;
+    if ((m->len + 1) * 4 > m->cap * 3) { /* below 0.75 full */
+        size_t ncap = m->cap ? 2 * m->cap : 64;
+        struct host_count *nv = calloc(ncap, sizeof(*nv));
+        if (!nv)
+            return NULL;
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->v[i].hash)
+                continue;
+            size_t j = m->v[i].hash & (ncap - 1);
+            while (nv[j].hash)
+                j = (j + 1) & (ncap - 1);
+            nv[j] = m->v[i];
+        }
+        free(m->v);
+        m->v = nv;
+        m->cap = ncap;
+    }
+    size_t i = h & (m->cap - 1);
+    while (m->v[i].hash && m->v[i].hash != h)
+        i = (i + 1) & (m->cap - 1);
+    if (!m->v[i].hash) {
+        m->v[i].hash = h;
+        m->len++;
+    }
+    return &m->v[i];
+}
+
 static void bound_update(struct kgc_translate_state *st, const struct entry *e, int sign)
 {
     const struct route_ctx *rc = e->rc;
@@ -818,19 +854,10 @@ static void bound_update(struct kgc_translate_state *st, const struct entry *e, 
         return;
     }
     for (size_t i = 0; i < rc->n_hosts; i++) {
-        struct host_n *h = kgc_strmap_get(&st->host_n, rc->hosts[i]);
+        struct host_count *h = host_count_of(&st->host_n, rc->hosts[i]);
         if (!h) {
-            size_t len = strlen(rc->hosts[i]) + 1;
-            h = malloc(sizeof(*h) + len);
-            if (h) {
-                h->n = 0;
-                memcpy(h->host, rc->hosts[i], len);
-            }
-            if (!h || kgc_strmap_put(&st->host_n, h->host, h, NULL) != 0) {
-                free(h);
-                st->c.oom = true;
-                return;
-            }
+            st->c.oom = true;
+            return;
         }
         uint64_t old = h->n, now = sign > 0 ? old + k : old - k;
         st->sumsq = st->sumsq - old * old + now * now;
