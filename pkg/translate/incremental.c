@@ -46,11 +46,11 @@ struct counts32 {
  * written this call, in the call's buffer of new texts), never a block of its own (a block per
  * text cost 4 KiB each: 160 MiB at 20k rules, and a second copy of the document). */
 struct frag {
-    struct tr_svc *v;       /* owned by its route */
-    uint64_t sig;           /* the Kong route ids' inputs when svc was written */
-    uint32_t svc_off;       /* the service (offsets in 32 bits: a document stays below 4 GiB, */
-    uint32_t svc_len;       /* FRAG_MAX, or the call fails with KGC_E2BIG) */
-    uint32_t ups_off;       /* the upstream; ups_len 0 when the rule has no target */
+    struct tr_svc *v; /* owned by its route */
+    uint64_t sig;     /* the Kong route ids' inputs when svc was written */
+    uint32_t svc_off; /* the service (offsets in 32 bits: a document stays below 4 GiB, */
+    uint32_t svc_len; /* FRAG_MAX, or the call fails with KGC_E2BIG) */
+    uint32_t ups_off; /* the upstream; ups_len 0 when the rule has no target */
     uint32_t ups_len;
     struct counts32 counts; /* what writing it counted (plugins) */
     bool has_svc;           /* svc written (false: new) */
@@ -62,12 +62,12 @@ struct frag {
  * (meta.key, kind) in st->order (entry_find): no key of its own and no map (a map slot and a key
  * pointer cost ~48 B a route). */
 struct entry {
-    const struct kgc_api_obj *obj; /* the route planned (reference held) */
-    struct route_ctx *rc;          /* NULL: not in the configuration */
-    struct frag *frags;            /* one per rule kept, in plan order */
+    const struct kgc_api_obj *obj;        /* the route planned (reference held) */
+    struct route_ctx *rc;                 /* NULL: not in the configuration */
+    struct frag *frags;                   /* one per rule kept, in plan order */
     struct kgc_translate_problem *plan_p; /* the planning pass's problems */
     struct kgc_translate_problem *lim_p;  /* LIMITATION problems (limits.c) */
-    uint64_t host_bits; /* host_bits(rc): one bit per lower-case hostname (hostset_meets) */
+    uint64_t host_bits;     /* host_bits(rc): one bit per lower-case hostname (hostset_meets) */
     struct counts32 counts; /* the planning pass's */
     uint32_t n_frags, n_plan_p, n_lim_p, cap_lim_p; /* (a route's: small) */
     bool refs;     /* the Services its backendRefs name are obj's (entry_names_any); a copy of
@@ -168,7 +168,6 @@ struct kgc_translate_state {
     struct kgc_translate_text *seed; /* kgc_translate_state_seed(), for the next call only */
     struct head_cache head;
 };
-
 
 /* ---- small helpers ----------------------------------------------------------------------------
  */
@@ -950,8 +949,7 @@ static void limits_distribute(struct kgc_translate_state *st)
     struct tr_ctx *c = &st->c;
     for (size_t i = 0; i < c->n_problems && !c->oom; i++) {
         struct kgc_translate_problem *p = &c->problems[i];
-        char *key =
-            tr_printf(c, "%s/%s", p->namespace ? p->namespace : "", p->name ? p->name : "");
+        char *key = tr_printf(c, "%s/%s", p->namespace ? p->namespace : "", p->name ? p->name : "");
         struct entry *e = key ? entry_find(st, p->kind, key) : NULL;
         free(key);
         if (!e) {

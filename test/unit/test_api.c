@@ -350,12 +350,12 @@ static void test_well_known_strings_are_shared(void **state)
 static void test_namespaces_are_shared(void **state)
 {
     (void)state;
-    struct kgc_api_obj *svc = parse(
-        KGC_API_SERVICE, "{\"metadata\":{\"name\":\"s\",\"namespace\":\"team-shared\"}}");
-    struct kgc_api_obj *rt = parse(
-        KGC_API_HTTPROUTE,
-        "{\"metadata\":{\"name\":\"r\",\"namespace\":\"team-shared\"},\"spec\":{"
-        "\"rules\":[{\"backendRefs\":[{\"name\":\"s\",\"namespace\":\"team-shared\"}]}]}}");
+    struct kgc_api_obj *svc =
+        parse(KGC_API_SERVICE, "{\"metadata\":{\"name\":\"s\",\"namespace\":\"team-shared\"}}");
+    struct kgc_api_obj *rt =
+        parse(KGC_API_HTTPROUTE,
+              "{\"metadata\":{\"name\":\"r\",\"namespace\":\"team-shared\"},\"spec\":{"
+              "\"rules\":[{\"backendRefs\":[{\"name\":\"s\",\"namespace\":\"team-shared\"}]}]}}");
     const struct kgc_api_httproute *r = kgc_api_as_httproute(rt);
     assert_ptr_equal(svc->meta.namespace, rt->meta.namespace);
     assert_ptr_equal(r->rules[0].backend_refs[0].namespace, rt->meta.namespace);
@@ -365,8 +365,8 @@ static void test_namespaces_are_shared(void **state)
     kgc_api_obj_unref(svc);
     assert_string_equal(rt->meta.namespace, "team-shared");
     kgc_api_obj_unref(rt);
-    struct kgc_api_obj *again = parse(
-        KGC_API_SERVICE, "{\"metadata\":{\"name\":\"t\",\"namespace\":\"team-shared\"}}");
+    struct kgc_api_obj *again =
+        parse(KGC_API_SERVICE, "{\"metadata\":{\"name\":\"t\",\"namespace\":\"team-shared\"}}");
     assert_ptr_equal(again->meta.namespace, ns);
     kgc_api_obj_unref(again);
     char json[256];
