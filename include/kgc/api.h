@@ -3,7 +3,9 @@
  * Each object is ONE malloc'd block holding the struct and every string and array it points to,
  * so freeing is one call and the per-object overhead is small (a json-c tree costs ~19x the JSON
  * text; never keep one). Well-known strings ("gateway.networking.k8s.io", "PathPrefix", "True",
- * ...) point at static constants instead of copies.
+ * ...) point at static constants instead of copies, and a namespaced object's namespace (with its
+ * other fields equal to it) at the process's one copy of that name (the first 16,384 names seen;
+ * kept for the process's life, so bounded; later ones are copied into each object).
  *
  * Objects are immutable once parsed and reference-counted (atomic): share them between threads
  * with kgc_api_obj_ref()/kgc_api_obj_unref(). To change one, parse or build a new one.
@@ -18,7 +20,8 @@
  * Kong configuration and is never logged or emitted (emit writes "<redacted>").
  *
  * Conventions: absent strings are NULL; absent integers are 0 unless a field says otherwise;
- * counts are uint32_t named n_<array>. */
+ * counts are uint32_t named n_<array>, after the pointers in the structs there are thousands of
+ * (objects, rules, matches: a count beside each pointer padded 4 B; 16-48 B an object). */
 #ifndef KGC_API_H
 #define KGC_API_H
 
@@ -97,8 +100,8 @@ struct kgc_api_meta {
     const char *deletion_timestamp; /* set while the object is being deleted */
     int64_t generation;             /* 0 for kinds without one */
     const struct kgc_api_kv *labels;
-    uint32_t n_labels;
     const struct kgc_api_kv *annotations;
+    uint32_t n_labels;
     uint32_t n_annotations;
 };
 
@@ -109,9 +112,9 @@ struct kgc_api_obj {
     uint32_t refs;          /* reference count; changed only by kgc_api_obj_ref/unref (atomic) */
     uint32_t size;          /* bytes of the single allocation holding the object */
     enum kgc_api_kind kind; /* which kgc_api_<kind> struct this header starts */
+    uint32_t n_problems;    /* at most KGC_API_MAX_PROBLEMS (later ones are dropped) */
     struct kgc_api_meta meta;
     const char *const *problems; /* invalid values found while parsing ("field: reason") */
-    uint32_t n_problems;         /* at most KGC_API_MAX_PROBLEMS (later ones are dropped) */
 };
 
 /* A label selector (matchLabels AND matchExpressions). */
@@ -280,11 +283,11 @@ struct kgc_api_grpc_method_match {
 struct kgc_api_http_route_match {
     struct kgc_api_http_path_match path; /* GRPCRoute: unset */
     const struct kgc_api_http_value_match *headers;
-    uint32_t n_headers;
     const struct kgc_api_http_value_match *query_params; /* GRPCRoute: none */
-    uint32_t n_query_params;
     const char *method;                                  /* NULL: any (GRPCRoute: NULL) */
     const struct kgc_api_grpc_method_match *grpc_method; /* GRPCRoute only; NULL: any method */
+    uint32_t n_headers;
+    uint32_t n_query_params;
 };
 
 struct kgc_api_http_header_modifier {
@@ -339,13 +342,13 @@ struct kgc_api_backend_ref {
 struct kgc_api_http_route_rule {
     const char *name; /* NULL when absent */
     const struct kgc_api_http_route_match *matches;
-    uint32_t n_matches;
     const struct kgc_api_http_filter *filters;
-    uint32_t n_filters;
     const struct kgc_api_backend_ref *backend_refs;
-    uint32_t n_backend_refs;
     const char *timeout_request;         /* timeouts.request, NULL when absent */
     const char *timeout_backend_request; /* timeouts.backendRequest, NULL when absent */
+    uint32_t n_matches;
+    uint32_t n_filters;
+    uint32_t n_backend_refs;
 };
 
 struct kgc_api_route_parent_status {
@@ -368,12 +371,12 @@ struct kgc_api_route_parent_status {
 struct kgc_api_httproute {
     struct kgc_api_obj obj;
     const struct kgc_api_parent_ref *parent_refs;
-    uint32_t n_parent_refs;
     const char *const *hostnames;
-    uint32_t n_hostnames;
     const struct kgc_api_http_route_rule *rules;
-    uint32_t n_rules;
     const struct kgc_api_route_parent_status *parents; /* status.parents */
+    uint32_t n_parent_refs;
+    uint32_t n_hostnames;
+    uint32_t n_rules;
     uint32_t n_parents;
 };
 
@@ -409,11 +412,11 @@ struct kgc_api_service {
     const char *type;       /* ClusterIP (default, NULL when absent), NodePort, LoadBalancer, ... */
     const char *cluster_ip; /* "None" for headless */
     const char *const *cluster_ips;
-    uint32_t n_cluster_ips;
     const char *external_name; /* ExternalName services */
     const struct kgc_api_service_port *ports;
-    uint32_t n_ports;
     const struct kgc_api_lb_ingress *lb_ingress; /* status.loadBalancer.ingress */
+    uint32_t n_cluster_ips;
+    uint32_t n_ports;
     uint32_t n_lb_ingress;
 };
 
@@ -449,8 +452,8 @@ struct kgc_api_endpointslice {
     const char *owner_service_uid;
     const char *address_type; /* IPv4, IPv6, FQDN */
     const struct kgc_api_endpoint_port *ports;
-    uint32_t n_ports;
     const struct kgc_api_endpoint *endpoints;
+    uint32_t n_ports;
     uint32_t n_endpoints;
 };
 

@@ -1,6 +1,12 @@
 /* strmap — an open-addressing hash map from C strings to pointers (linear probing, backward-shift
  * deletion, no tombstones). Not thread-safe: the owner locks.
  *
+ * A slot is the key and value pointers (16 B) plus one tag byte (7 bits of the key's hash) in an
+ * array of its own after the slots: a probe compares tags and reads a key only on a tag match.
+ * The full hash is not kept (a 64-bit hash per slot was a third of every map: at 10k keys the
+ * cache's, the translator's and status's maps hold ~16k slots each); growing and deleting hash
+ * the keys they move again.
+ *
  * Keys are borrowed: the map stores the key pointer, so the key must stay valid and unchanged
  * while it is in the map (typically the key lives inside the value it maps to). */
 #ifndef KGC_STRMAP_H
@@ -12,11 +18,12 @@
 struct kgc_strmap_slot {
     const char *key; /* NULL: empty slot */
     void *value;
-    uint64_t hash;
 };
 
 struct kgc_strmap {
-    struct kgc_strmap_slot *slots; /* cap slots, cap a power of two (or 0 before first put) */
+    struct kgc_strmap_slot *slots; /* cap slots, cap a power of two (or 0 before first put), and
+                                      in the same block after them the cap tags */
+    unsigned char *tags;           /* 0: empty; else 0x80 | the hash's top 7 bits */
     size_t cap;
     size_t len;
 };
@@ -33,7 +40,8 @@ void kgc_strmap_destroy(struct kgc_strmap *m);
 /* The value for key, or NULL. */
 void *kgc_strmap_get(const struct kgc_strmap *m, const char *key);
 
-/* The same with a precomputed length and hash (kgc_strmap_hash(key, keylen)). */
+/* The same with a precomputed length and hash (kgc_strmap_hash(key, keylen): the map hashes the
+ * keys it moves itself, so no other hash may be given). */
 void *kgc_strmap_get_hashed(const struct kgc_strmap *m, const char *key, size_t keylen,
                             uint64_t hash);
 

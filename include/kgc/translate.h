@@ -310,7 +310,9 @@ void kgc_translate_state_free(struct kgc_translate_state *st);
  * NULL: none. */
 void kgc_translate_state_seed(struct kgc_translate_state *st, struct kgc_translate_text *t);
 /* kgc_translate() of in's snapshot, reusing what st kept (see above). out as kgc_translate()'s;
- * stats optional. Returns 0, KGC_EINVAL or KGC_ENOMEM (the state then starts again next call). */
+ * stats optional. Returns 0, KGC_EINVAL, KGC_ENOMEM or KGC_E2BIG (the document would exceed
+ * 4 GiB, the bound of the state's 32-bit offsets; kgc_translate() has none) (the state then
+ * starts again next call). */
 int kgc_translate_incremental(struct kgc_translate_state *st, const struct kgc_translate_input *in,
                               const struct kgc_translate_change *changes, size_t n_changes,
                               bool everything, struct kgc_translate_output *out,

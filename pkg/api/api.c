@@ -116,10 +116,15 @@ int kgc_api_parse(enum kgc_api_kind kind, json_object *json, struct kgc_api_obj 
     if (kind == KGC_API_SECRET)
         api_secret_prep(json, &prep);
 
+    /* the namespace from the process's table, the same for both passes */
+    const char *ns_shared =
+        ns ? api_intern_shared(json_object_get_string(ns), (size_t)json_object_get_string_len(ns))
+           : NULL;
     struct api_arena a;
     struct api_pctx c = {0};
     api_arena_init_measure(&a);
     c.a = &a;
+    c.ns_shared = ns_shared;
     struct kgc_api_obj *o = run_pass(&c, kind, json, &prep);
     size_t size = a.used;
     api_arena_release(&a);
@@ -136,6 +141,7 @@ int kgc_api_parse(enum kgc_api_kind kind, json_object *json, struct kgc_api_obj 
     api_arena_init_fill(&a, block, size);
     memset(&c, 0, sizeof(c));
     c.a = &a;
+    c.ns_shared = ns_shared;
     o = run_pass(&c, kind, json, &prep);
     api_secret_prep_free(&prep);
     if (!o || (char *)o != block || a.used != size) {

@@ -43,14 +43,27 @@ void api_arena_release(struct api_arena *a);
 /* Zeroed, 8-byte-aligned memory. Never NULL: on failure sets a->oom and longjmps to
  * *a->oom_jmp, abandoning the pass (the parse holds no resource but the arena's chunks). */
 void *api_alloc(struct api_arena *a, size_t n);
+/* The same without alignment, for characters (strings back to back: ~3.5 B a string saved). */
+char *api_alloc_chars(struct api_arena *a, size_t n);
 
 /* A copy of s (len bytes, NUL added) in the arena, or the static interned constant equal to it.
  * NULL stays NULL. */
 const char *api_strndup(struct api_arena *a, const char *s, size_t len);
 const char *api_strdup(struct api_arena *a, const char *s);
 
+/* Remembers p (len bytes: a copy in the block, or api_intern_shared's) as the object's copy of
+ * that string: an equal string later in the object points at it. */
+void api_remember(struct api_arena *a, const char *p, size_t len);
+
 /* The static interned constant equal to s (len bytes), or NULL. */
 const char *api_intern_lookup(const char *s, size_t len);
+
+/* Namespaces are shared by every object of the process: the one copy equal to s (len bytes,
+ * added when new), or NULL when s holds a NUL, is longer than a namespace name (63) or the
+ * table is full (API_SHARED_MAX names, never freed: bounded, whatever namespaces come and go;
+ * a namespace beyond it is copied into each object as before). Thread-safe. */
+#define API_SHARED_MAX 16384
+const char *api_intern_shared(const char *s, size_t len);
 
 /* The parse context: the arena, the path of the value being read (for problem messages) and the
  * problems found so far. */
@@ -60,6 +73,9 @@ struct api_pctx {
     size_t plen;
     const char *problems[KGC_API_MAX_PROBLEMS];
     uint32_t n_problems;
+    /* the object's metadata.namespace from api_intern_shared(), found once before the passes
+     * (both passes must lay the block out alike); NULL: copied into the block */
+    const char *ns_shared;
 };
 
 /* Appends a printf-formatted segment to the path; returns the previous length for pop. */

@@ -43,9 +43,10 @@ _Noreturn static void fail(struct api_arena *a)
     longjmp(*a->oom_jmp, 1);
 }
 
-void *api_alloc(struct api_arena *a, size_t n)
+/* n zeroed bytes at the next multiple of align (a power of two) in the block. */
+static void *alloc_at(struct api_arena *a, size_t n, size_t align)
 {
-    size_t off = (a->used + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+    size_t off = (a->used + align - 1) & ~(size_t)(align - 1);
     if (n > SIZE_MAX / 2 || off > SIZE_MAX - n)
         fail(a);
     if (!a->measuring) {
@@ -60,7 +61,7 @@ void *api_alloc(struct api_arena *a, size_t n)
     }
     a->used = off + n;
     struct api_chunk *ch = a->chunks;
-    size_t coff = ch ? (ch->used + ALIGN - 1) & ~(size_t)(ALIGN - 1) : 0;
+    size_t coff = ch ? (ch->used + align - 1) & ~(size_t)(align - 1) : 0;
     if (!ch || coff + n > ch->cap) {
         size_t cap = n > CHUNK_MIN ? n : CHUNK_MIN;
         ch = malloc(sizeof(*ch) + cap);
@@ -76,6 +77,16 @@ void *api_alloc(struct api_arena *a, size_t n)
     void *p = ch->data + coff;
     memset(p, 0, n);
     return p;
+}
+
+void *api_alloc(struct api_arena *a, size_t n)
+{
+    return alloc_at(a, n, ALIGN);
+}
+
+char *api_alloc_chars(struct api_arena *a, size_t n)
+{
+    return alloc_at(a, n, 1);
 }
 
 /* --- interned strings ------------------------------------------------------------------------- */
@@ -124,6 +135,7 @@ static const char *const interned[] = {
     "ProtocolConflict",
     "UnsupportedValue",
     "Waiting for controller",
+    "all backend references are resolved", /* kgc's ResolvedRefs message (status/httproute.c) */
     "konghq.com/kgc-gateway-controller",
     "HTTP",
     "HTTPS",
@@ -207,6 +219,43 @@ const char *api_intern_lookup(const char *s, size_t len)
     return kgc_strmap_get_hashed(&intern_map, s, len, kgc_strmap_hash(s, len));
 }
 
+static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct kgc_strmap shared_map; /* guarded by shared_mu; keys are the copies */
+
+const char *api_intern_shared(const char *s, size_t len)
+{
+    if (!s || len > 63 || memchr(s, '\0', len))
+        return NULL;
+    const char *in = api_intern_lookup(s, len);
+    if (in)
+        return in;
+    uint64_t h = kgc_strmap_hash(s, len);
+    pthread_mutex_lock(&shared_mu);
+    const char *p = kgc_strmap_get_hashed(&shared_map, s, len, h);
+    if (!p && kgc_strmap_len(&shared_map) < API_SHARED_MAX) {
+        char *copy = malloc(len + 1);
+        if (copy) {
+            memcpy(copy, s, len);
+            copy[len] = '\0';
+            if (kgc_strmap_put_hashed(&shared_map, copy, h, copy, NULL) == 0)
+                p = copy;
+            else
+                free(copy);
+        }
+    }
+    pthread_mutex_unlock(&shared_mu);
+    return p;
+}
+
+void api_remember(struct api_arena *a, const char *p, size_t len)
+{
+    if (a->n_strs < sizeof(a->strs) / sizeof(a->strs[0]) && len <= UINT32_MAX &&
+        !memchr(p, 0, len)) {
+        a->strs[a->n_strs] = p;
+        a->str_lens[a->n_strs++] = (uint32_t)len;
+    }
+}
+
 const char *api_strndup(struct api_arena *a, const char *s, size_t len)
 {
     if (!s)
@@ -218,14 +267,10 @@ const char *api_strndup(struct api_arena *a, const char *s, size_t len)
         if (a->str_lens[i] == len && memcmp(a->strs[i], s, len) == 0)
             return a->strs[i];
     }
-    char *p = api_alloc(a, len + 1);
+    char *p = api_alloc_chars(a, len + 1);
     memcpy(p, s, len);
     p[len] = '\0';
-    if (a->n_strs < sizeof(a->strs) / sizeof(a->strs[0]) && len <= UINT32_MAX &&
-        !memchr(s, 0, len)) {
-        a->strs[a->n_strs] = p;
-        a->str_lens[a->n_strs++] = (uint32_t)len;
-    }
+    api_remember(a, p, len);
     return p;
 }
 

@@ -43,14 +43,19 @@ static void parse_meta(struct api_pctx *c, json_object *j, struct kgc_api_obj *o
     size_t saved = api_path_push(c, "metadata");
     if (namespaced) {
         size_t ns_len = (size_t)json_object_get_string_len(ns);
-        char *key = api_alloc(c->a, ns_len + 1 + name_len + 1);
+        char *key = api_alloc_chars(c->a, ns_len + 1 + name_len + 1);
         memcpy(key, json_object_get_string(ns), ns_len);
         key[ns_len] = '/';
         memcpy(key + ns_len + 1, json_object_get_string(name), name_len);
         key[ns_len + 1 + name_len] = '\0';
         o->meta.key = key;
         o->meta.name = key + ns_len + 1; /* the name is the key's tail: no second copy */
-        o->meta.namespace = api_strndup(c->a, json_object_get_string(ns), ns_len);
+        if (c->ns_shared) {
+            o->meta.namespace = c->ns_shared;
+            api_remember(c->a, c->ns_shared, ns_len); /* other namespace fields share it too */
+        } else {
+            o->meta.namespace = api_strndup(c->a, json_object_get_string(ns), ns_len);
+        }
     } else {
         o->meta.key = api_strndup(c->a, json_object_get_string(name), name_len);
         o->meta.name = o->meta.key;

@@ -33,24 +33,37 @@ uint64_t kgc_strmap_hash(const char *s, size_t n)
 void kgc_strmap_init(struct kgc_strmap *m)
 {
     m->slots = NULL;
+    m->tags = NULL;
     m->cap = 0;
     m->len = 0;
 }
 
 void kgc_strmap_destroy(struct kgc_strmap *m)
 {
-    free(m->slots);
+    free(m->slots); /* (the tags with them) */
     kgc_strmap_init(m);
+}
+
+static unsigned char tag_of(uint64_t hash)
+{
+    return (unsigned char)(0x80 | (hash >> 57));
+}
+
+static uint64_t hash_key(const char *key)
+{
+    return kgc_strmap_hash(key, strlen(key));
 }
 
 static size_t find_slot(const struct kgc_strmap *m, const char *key, size_t keylen, uint64_t hash)
 {
     size_t mask = m->cap - 1;
+    unsigned char tag = tag_of(hash);
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
-        const struct kgc_strmap_slot *s = &m->slots[i];
-        if (!s->key)
+        unsigned char t = m->tags[i];
+        if (!t)
             return i;
-        if (s->hash == hash && strncmp(s->key, key, keylen) == 0 && s->key[keylen] == '\0')
+        const char *k = m->slots[i].key;
+        if (t == tag && strncmp(k, key, keylen) == 0 && k[keylen] == '\0')
             return i;
     }
 }
@@ -61,7 +74,7 @@ void *kgc_strmap_get_hashed(const struct kgc_strmap *m, const char *key, size_t 
     if (m->len == 0)
         return NULL;
     size_t i = find_slot(m, key, keylen, hash);
-    return m->slots[i].key ? m->slots[i].value : NULL;
+    return m->tags[i] ? m->slots[i].value : NULL;
 }
 
 void *kgc_strmap_get(const struct kgc_strmap *m, const char *key)
@@ -73,20 +86,23 @@ void *kgc_strmap_get(const struct kgc_strmap *m, const char *key)
 static int grow(struct kgc_strmap *m)
 {
     size_t ncap = m->cap ? m->cap * 2 : 16;
-    struct kgc_strmap_slot *ns = calloc(ncap, sizeof(*ns));
+    struct kgc_strmap_slot *ns = calloc(ncap, sizeof(*ns) + 1);
     if (!ns)
         return KGC_ENOMEM;
+    unsigned char *nt = (unsigned char *)(ns + ncap);
     for (size_t i = 0; i < m->cap; i++) {
-        struct kgc_strmap_slot *s = &m->slots[i];
-        if (!s->key)
+        if (!m->tags[i])
             continue;
-        size_t j = s->hash & (ncap - 1);
-        while (ns[j].key)
+        uint64_t h = hash_key(m->slots[i].key);
+        size_t j = h & (ncap - 1);
+        while (nt[j])
             j = (j + 1) & (ncap - 1);
-        ns[j] = *s;
+        ns[j] = m->slots[i];
+        nt[j] = m->tags[i];
     }
     free(m->slots);
     m->slots = ns;
+    m->tags = nt;
     m->cap = ncap;
     return 0;
 }
@@ -102,12 +118,12 @@ int kgc_strmap_put_hashed(struct kgc_strmap *m, const char *key, uint64_t hash, 
     size_t i = find_slot(m, key, strlen(key), hash);
     struct kgc_strmap_slot *s = &m->slots[i];
     if (old)
-        *old = s->key ? s->value : NULL;
-    if (!s->key)
+        *old = m->tags[i] ? s->value : NULL;
+    if (!m->tags[i])
         m->len++;
     s->key = key;
-    s->hash = hash;
     s->value = value;
+    m->tags[i] = tag_of(hash);
     return 0;
 }
 
@@ -122,22 +138,24 @@ void *kgc_strmap_remove_hashed(struct kgc_strmap *m, const char *key, size_t key
         return NULL;
     size_t mask = m->cap - 1;
     size_t i = find_slot(m, key, keylen, hash);
-    if (!m->slots[i].key)
+    if (!m->tags[i])
         return NULL;
     void *value = m->slots[i].value;
     /* Backward-shift deletion: pull later members of the probe run into the hole. */
     size_t hole = i;
-    for (size_t j = (i + 1) & mask; m->slots[j].key; j = (j + 1) & mask) {
-        size_t home = m->slots[j].hash & mask;
+    for (size_t j = (i + 1) & mask; m->tags[j]; j = (j + 1) & mask) {
+        size_t home = hash_key(m->slots[j].key) & mask;
         /* Move j into hole if its home is not cyclically within (hole, j]. */
         int home_in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
         if (!home_in_range) {
             m->slots[hole] = m->slots[j];
+            m->tags[hole] = m->tags[j];
             hole = j;
         }
     }
     m->slots[hole].key = NULL;
     m->slots[hole].value = NULL;
+    m->tags[hole] = 0;
     m->len--;
     return value;
 }
@@ -151,8 +169,9 @@ void *kgc_strmap_remove(struct kgc_strmap *m, const char *key)
 int kgc_strmap_next(const struct kgc_strmap *m, size_t *pos, const char **key, void **value)
 {
     while (*pos < m->cap) {
-        const struct kgc_strmap_slot *s = &m->slots[(*pos)++];
-        if (s->key) {
+        size_t i = (*pos)++;
+        const struct kgc_strmap_slot *s = &m->slots[i];
+        if (m->tags[i]) {
             if (key)
                 *key = s->key;
             if (value)

@@ -47,37 +47,35 @@ struct counts32 {
  * text cost 4 KiB each: 160 MiB at 20k rules, and a second copy of the document). */
 struct frag {
     struct tr_svc *v; /* owned by its route */
-    size_t svc_off;   /* the service */
-    size_t svc_len;
-    size_t ups_off; /* the upstream; ups_len 0 when the rule has no target */
-    size_t ups_len;
-    uint64_t sig;           /* the Kong route ids' inputs when svc was written */
+    uint64_t sig;     /* the Kong route ids' inputs when svc was written */
+    uint32_t svc_off; /* the service (offsets in 32 bits: a document stays below 4 GiB, */
+    uint32_t svc_len; /* FRAG_MAX, or the call fails with KGC_E2BIG) */
+    uint32_t ups_off; /* the upstream; ups_len 0 when the rule has no target */
+    uint32_t ups_len;
     struct counts32 counts; /* what writing it counted (plugins) */
     bool has_svc;           /* svc written (false: new) */
     bool svc_new, ups_new;  /* written this call: in st->fresh, not in st->doc */
-    /* (the bools last: 88 B, no padding but the tail's) */
+    /* (72 B, no padding but the tail's; size_t offsets made it 88) */
 };
 
-/* One HTTPRoute of the snapshot. */
+/* One HTTPRoute (or, in a full pass only, GRPCRoute) of the snapshot, found by its object's
+ * (meta.key, kind) in st->order (entry_find): no key of its own and no map (a map slot and a key
+ * pointer cost ~48 B a route). */
 struct entry {
-    char *key; /* "ns/name": obj's meta.key (borrowed: a copy cost 32 B a route), or, key_owned,
-                  "grpc:ns/name" */
-    const struct kgc_api_obj *obj; /* the route planned (reference held) */
-    struct route_ctx *rc;          /* NULL: not in the configuration */
-    struct frag *frags;            /* one per rule kept, in plan order */
-    size_t n_frags;
+    const struct kgc_api_obj *obj;        /* the route planned (reference held) */
+    struct route_ctx *rc;                 /* NULL: not in the configuration */
+    struct frag *frags;                   /* one per rule kept, in plan order */
     struct kgc_translate_problem *plan_p; /* the planning pass's problems */
-    size_t n_plan_p;
-    struct kgc_translate_problem *lim_p; /* LIMITATION problems (limits.c) */
-    size_t n_lim_p, cap_lim_p;
+    struct kgc_translate_problem *lim_p;  /* LIMITATION problems (limits.c) */
+    uint64_t host_bits;     /* host_bits(rc): one bit per lower-case hostname (hostset_meets) */
     struct counts32 counts; /* the planning pass's */
-    bool refs;              /* the Services its backendRefs name are obj's (entry_names_any); a
-                               copy of their names cost 32-48 B a route */
-    bool cross_ns;          /* a backendRef into another namespace (ReferenceGrants decide) */
-    bool dirty;             /* planned this call (sweep() clears it) */
-    bool key_owned;         /* key is a block of its own (a GRPCRoute's) */
-    bool open;          /* open_hosts(rc), kept when rc is set (its hostnames never change after) */
-    uint64_t host_bits; /* host_bits(rc): one bit per lower-case hostname (hostset_meets) */
+    uint32_t n_frags, n_plan_p, n_lim_p, cap_lim_p; /* (a route's: small) */
+    bool refs;     /* the Services its backendRefs name are obj's (entry_names_any); a copy of
+                      their names cost 32-48 B a route */
+    bool cross_ns; /* a backendRef into another namespace (ReferenceGrants decide) */
+    bool dirty;    /* planned this call (sweep() clears it) */
+    bool open;     /* open_hosts(rc), kept when rc is set (its hostnames never change after) */
+    /* (104 B; 136 with a key and size_t counts) */
 };
 
 /* The texts written this call, back to back (frag.svc_new/ups_new); emptied by the assembly. */
@@ -120,6 +118,21 @@ struct head_cache {
     size_t n_problems;
 };
 
+/* Kong routes per hostname, keyed by the hostname's 64-bit hash (kgc_strmap_hash; 0 stands
+ * for an empty slot, a hash of 0 is taken as 1): open addressing, 16 B a hostname with no copy
+ * of it (a map to a counted copy cost ~75 B). Two hostnames with one hash (about 1 in 10^11 at
+ * 10k hostnames) would share a count: the bound would only be larger, never the document
+ * different (the bound chooses how much the limits judge again, not what they find). */
+struct host_count {
+    uint64_t hash;
+    uint64_t n;
+};
+
+struct host_counts {
+    struct host_count *v; /* cap slots, cap a power of two (0: none yet) */
+    size_t cap, len;
+};
+
 struct kgc_translate_state {
     bool valid; /* the records below match the last successful call */
     /* the last document (a reference; shared with the output that carried it): every frag not
@@ -129,8 +142,7 @@ struct kgc_translate_state {
     struct md5_ck md5;
     char *settings;
     struct tr_ctx c;
-    struct kgc_strmap by_key;   /* key → struct entry * */
-    struct kgc_base_vec order;  /* struct entry * by key */
+    struct kgc_base_vec order;  /* struct entry * by key (cmp_entry; entry_find) */
     struct kgc_base_vec frags;  /* struct frag * by service name */
     struct kgc_base_vec ranked; /* struct tr_kroute * in precedence order */
     /* this call: the facts of the Kong routes that left or joined the ranking (tr_rank_assign
@@ -141,25 +153,20 @@ struct kgc_translate_state {
      * the place of): a run only left keeps its places when they are all 0 (tr_rank_assign) */
     uint64_t *joined;
     size_t n_joined, cap_joined;
-    /* EndpointSlice "ns/name" (the object's meta.key) → the EndpointSlice (reference held): the
-     * Service it belonged to when a change or deletion comes (a record with copies of both
-     * names cost ~150 B per slice) */
-    struct kgc_strmap slice_svc;
+    /* every EndpointSlice of the index (reference held), sorted by meta.key: the Service one
+     * belonged to when a change or deletion comes (a map of them cost ~39 B a slice, a record
+     * with copies of both names ~150 B) */
+    struct kgc_base_vec slice_by_key;
     bool uniform; /* the last limits run's */
-    /* the limits' pair bound (struct tr_limits_focus): hostname → struct host_n *, the sum of
+    /* the limits' pair bound (struct tr_limits_focus): Kong routes per hostname, the sum of
      * their squares, Kong routes of routes open to any hostname, all Kong routes */
-    struct kgc_strmap host_n;
+    struct host_counts host_n;
     uint64_t sumsq, n_open_kr, n_kr;
     struct kgc_base_vec focused; /* struct route_ctx * in focus, sorted by address */
     struct kgc_base_vec planned; /* this call: struct entry * planned again (replan), for rerank */
     size_t n_grpc; /* GRPCRoutes in the last full plan: while there are any, every call is full */
     struct kgc_translate_text *seed; /* kgc_translate_state_seed(), for the next call only */
     struct head_cache head;
-};
-
-struct host_n {
-    uint64_t n;
-    char host[]; /* the map's key, in the same block (a block of its own cost 32 B more) */
 };
 
 /* ---- small helpers ----------------------------------------------------------------------------
@@ -186,9 +193,41 @@ static void counts_add(struct kgc_translate_counts *a, const struct counts32 *b)
     a->snis += b->snis;
 }
 
+/* st->order's order: the objects' meta.key (tr_collect's), then kind (a GRPCRoute beside an
+ * HTTPRoute of the same name: only in a full pass, where tr_collect leaves such ties in any order;
+ * entry_find() walks them). */
 static int cmp_entry(const void *a, const void *b)
 {
-    return strcmp((*(const struct entry *const *)a)->key, (*(const struct entry *const *)b)->key);
+    const struct kgc_api_obj *x = (*(const struct entry *const *)a)->obj;
+    const struct kgc_api_obj *y = (*(const struct entry *const *)b)->obj;
+    int r = strcmp(x->meta.key, y->meta.key);
+    return r ? r : (x->kind > y->kind) - (x->kind < y->kind);
+}
+
+/* The entry of the route of kind (HTTPRoute unless GRPCRoute) whose meta.key is key, by bisection
+ * of st->order; NULL when none. */
+static struct entry *entry_find(const struct kgc_translate_state *st, enum kgc_api_kind kind,
+                                const char *key)
+{
+    if (kind != KGC_API_GRPCROUTE)
+        kind = KGC_API_HTTPROUTE;
+    size_t lo = 0, hi = st->order.n;
+    while (lo < hi) { /* the first entry whose key is not below key */
+        size_t mid = lo + (hi - lo) / 2;
+        const struct entry *e = st->order.v[mid];
+        if (strcmp(e->obj->meta.key, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < st->order.n; lo++) {
+        struct entry *e = st->order.v[lo];
+        if (strcmp(e->obj->meta.key, key) != 0)
+            break;
+        if (e->obj->kind == kind)
+            return e;
+    }
+    return NULL;
 }
 
 static int cmp_frag(const void *a, const void *b)
@@ -227,6 +266,20 @@ static int vec_insert(struct kgc_base_vec *vec, void *p, int (*cmp)(const void *
     memmove(&vec->v[at + 1], &vec->v[at], (vec->n - 1 - at) * sizeof(*vec->v));
     vec->v[at] = p;
     return 0;
+}
+
+/* Gives back what doubling left unused in a vector built from nothing (kept for its life: at 10k
+ * routes 16384 slots for 10,000 pointers), with room for a few more. */
+static void vec_fit(struct kgc_base_vec *vec)
+{
+    size_t cap = vec->n + 64;
+    if (cap >= vec->cap)
+        return;
+    void **g = realloc(vec->v, cap * sizeof(*g));
+    if (g) {
+        vec->v = g;
+        vec->cap = cap;
+    }
 }
 
 static void vec_remove(struct kgc_base_vec *vec, const void *p,
@@ -280,9 +333,7 @@ static void entry_free(struct entry *e)
     if (!e)
         return;
     entry_clear(e);
-    if (e->key_owned)
-        free(e->key);
-    kgc_api_obj_unref(e->obj); /* after the last use of a borrowed key */
+    kgc_api_obj_unref(e->obj);
     free(e);
 }
 
@@ -338,7 +389,7 @@ static void entry_plan(struct kgc_translate_state *st, struct entry *e)
     e->refs = true;
     e->cross_ns = refs_cross_ns(r);
     e->plan_p = c->problems;
-    e->n_plan_p = c->n_problems;
+    e->n_plan_p = (uint32_t)c->n_problems;
     c->problems = NULL;
     c->n_problems = c->cap_problems = 0;
     e->counts = counts_pack(&c->counts);
@@ -350,7 +401,7 @@ static void entry_plan(struct kgc_translate_state *st, struct entry *e)
     if (c->svcs.n && (e->frags = calloc(c->svcs.n, sizeof(*e->frags)))) {
         for (size_t i = 0; i < c->svcs.n; i++)
             e->frags[i].v = c->svcs.v[i];
-        e->n_frags = c->svcs.n;
+        e->n_frags = (uint32_t)c->svcs.n;
     } else if (c->svcs.n) {
         for (size_t i = 0; i < c->svcs.n; i++)
             tr_svc_free(c->svcs.v[i]);
@@ -360,10 +411,24 @@ static void entry_plan(struct kgc_translate_state *st, struct entry *e)
     kgc_base_vec_free(&c->kroutes); /* pointers into e's records: rerank() collects them */
 }
 
-/* Room for n more bytes in the arena (false and c->oom when out of memory). */
+/* The largest document the state's 32-bit offsets (struct frag) can address: a call that would
+ * make a longer one fails with KGC_E2BIG and resets the state (kgc_translate() has no such bound;
+ * Kong's hash alone would take ~8 s for such a text). */
+#define FRAG_MAX ((size_t)UINT32_MAX)
+
+/* Whether a piece of n bytes at off still fits FRAG_MAX (else c->too_big, c->oom). */
+static bool frag_fits(struct tr_ctx *c, size_t off, size_t n)
+{
+    if (off <= FRAG_MAX && n <= FRAG_MAX - off)
+        return true;
+    c->too_big = c->oom = true;
+    return false;
+}
+
+/* Room for n more bytes in the arena (false and c->oom when out of memory or beyond FRAG_MAX). */
 static bool arena_room(struct tr_ctx *c, struct arena *a, size_t n)
 {
-    if (c->oom)
+    if (c->oom || !frag_fits(c, a->len, n))
         return false;
     if (a->len + n > a->cap) {
         size_t cap = a->cap ? a->cap : 65536;
@@ -391,19 +456,20 @@ static void arena_add(struct tr_ctx *c, struct arena *a, const char *s, size_t n
 }
 
 /* Appends b's text to the arena at *off (c->oom when out of memory). */
-static void arena_put(struct tr_ctx *c, struct arena *a, const struct kgc_base_buf *b, size_t *off,
-                      size_t *len)
+static void arena_put(struct tr_ctx *c, struct arena *a, const struct kgc_base_buf *b,
+                      uint32_t *off, uint32_t *len)
 {
-    *off = a->len;
+    *off = 0;
     *len = 0;
     if (b->err)
         c->oom = true;
     if (!arena_room(c, a, b->len))
         return;
+    *off = (uint32_t)a->len; /* (arena_room: both within FRAG_MAX) */
     if (b->len)
         memcpy(a->s + a->len, b->s, b->len);
     a->len += b->len;
-    *len = b->len;
+    *len = (uint32_t)b->len;
 }
 
 /* Writes the service (and, when new, the upstream) of f into the call's new texts. */
@@ -562,20 +628,9 @@ static void state_reset(struct kgc_translate_state *st)
     free(st->joined);
     st->joined = NULL;
     st->n_joined = st->cap_joined = 0;
-    kgc_strmap_destroy(&st->by_key);
-    kgc_strmap_init(&st->by_key);
-    size_t pos = 0;
-    const char *k;
-    void *v;
-    while (kgc_strmap_next(&st->slice_svc, &pos, &k, &v))
-        kgc_api_obj_unref(v);
-    kgc_strmap_destroy(&st->slice_svc);
-    kgc_strmap_init(&st->slice_svc);
-    pos = 0;
-    while (kgc_strmap_next(&st->host_n, &pos, &k, &v))
-        free(v);
-    kgc_strmap_destroy(&st->host_n);
-    kgc_strmap_init(&st->host_n);
+    tr_release_all(&st->slice_by_key);
+    free(st->host_n.v);
+    st->host_n = (struct host_counts){0};
     st->sumsq = st->n_open_kr = st->n_kr = 0;
     kgc_base_vec_free(&st->focused);
     kgc_base_vec_free(&st->planned);
@@ -602,9 +657,6 @@ struct kgc_translate_state *kgc_translate_state_new(void)
     struct kgc_translate_state *st = calloc(1, sizeof(*st));
     if (!st)
         return NULL;
-    kgc_strmap_init(&st->by_key);
-    kgc_strmap_init(&st->slice_svc);
-    kgc_strmap_init(&st->host_n);
     return st;
 }
 
@@ -622,9 +674,6 @@ void kgc_translate_state_free(struct kgc_translate_state *st)
         return;
     kgc_translate_text_unref(st->seed);
     state_reset(st);
-    kgc_strmap_destroy(&st->by_key);
-    kgc_strmap_destroy(&st->slice_svc);
-    kgc_strmap_destroy(&st->host_n);
     free(st);
 }
 
@@ -642,14 +691,31 @@ static char *settings_of(const struct kgc_translate_input *in)
 }
 
 /* Which Service an EndpointSlice of the index belongs to (deleted slices are gone from the
- * snapshot but still in the index): the slice itself, keyed by its meta.key. */
-static int slice_rec_put(struct kgc_translate_state *st, const struct kgc_api_obj *o)
+ * snapshot but still in the index): the slice itself, in st->slice_by_key. */
+static int cmp_slice_key(const void *a, const void *b)
 {
-    if (kgc_strmap_put(&st->slice_svc, o->meta.key, (void *)kgc_api_obj_ref(o), NULL) != 0) {
-        kgc_api_obj_unref(o);
-        return KGC_ENOMEM;
+    return strcmp((*(const struct kgc_api_obj *const *)a)->meta.key,
+                  (*(const struct kgc_api_obj *const *)b)->meta.key);
+}
+
+/* Where the slice keyed key is (or goes) in st->slice_by_key. */
+static size_t slice_at(const struct kgc_translate_state *st, const char *key, bool *found)
+{
+    size_t lo = 0, hi = st->slice_by_key.n;
+    *found = false;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = strcmp(((const struct kgc_api_obj *)st->slice_by_key.v[mid])->meta.key, key);
+        if (r == 0) {
+            *found = true;
+            return mid;
+        }
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return 0;
+    return lo;
 }
 
 static bool slice_map_visit(const struct kgc_api_obj *obj, void *ctx)
@@ -658,7 +724,8 @@ static bool slice_map_visit(const struct kgc_api_obj *obj, void *ctx)
     const struct kgc_api_endpointslice *es = kgc_api_as_endpointslice(obj);
     if (!es || !es->service_name || !obj->meta.namespace || !obj->meta.key)
         return true;
-    if (slice_rec_put(st, obj) != 0) {
+    if (kgc_base_vec_push(&st->slice_by_key, (void *)kgc_api_obj_ref(obj)) != 0) {
+        kgc_api_obj_unref(obj);
         st->c.oom = true;
         return false;
     }
@@ -674,8 +741,13 @@ static void slice_changed(struct kgc_translate_state *st, const char *ns, const 
     char *key = tr_printf(c, "%s/%s", ns, name);
     if (!key)
         return;
-    const struct kgc_api_obj *old = kgc_strmap_remove(&st->slice_svc, key);
+    bool found;
+    size_t at = slice_at(st, key, &found);
+    const struct kgc_api_obj *old = found ? st->slice_by_key.v[at] : NULL;
     if (old) {
+        struct kgc_base_vec *v = &st->slice_by_key;
+        memmove(&v->v[at], &v->v[at + 1], (v->n - at - 1) * sizeof(*v->v));
+        v->n--;
         const struct kgc_api_endpointslice *oes = kgc_api_as_endpointslice(old);
         char *osvc = tr_printf(c, "%s/%s", old->meta.namespace, oes->service_name);
         tr_slices_remove(c, old->meta.namespace, oes->service_name, key);
@@ -691,8 +763,10 @@ static void slice_changed(struct kgc_translate_state *st, const char *ns, const 
         char *svc = tr_printf(c, "%s/%s", o->meta.namespace, es->service_name);
         if (!svc || tr_slices_add(c, o) != 0)
             c->oom = true;
-        else if (slice_rec_put(st, o) != 0)
+        else if (vec_insert(&st->slice_by_key, (void *)kgc_api_obj_ref(o), cmp_slice_key) != 0) {
+            kgc_api_obj_unref(o);
             c->oom = true;
+        }
         if (svc && kgc_base_vec_push(names, svc) != 0) {
             free(svc);
             c->oom = true;
@@ -733,6 +807,38 @@ static bool in_focus(const struct route_ctx *rc, void *ctx)
            bsearch(&rc, st->focused.v, st->focused.n, sizeof(*st->focused.v), cmp_ptr) != NULL;
 }
 
+/* host's count (a new one is 0), or NULL when out of memory. */
+static struct host_count *host_count_of(struct host_counts *m, const char *host)
+{
+    uint64_t h = kgc_strmap_hash(host, strlen(host));
+    h = h ? h : 1;
+    if ((m->len + 1) * 4 > m->cap * 3) { /* below 0.75 full */
+        size_t ncap = m->cap ? 2 * m->cap : 64;
+        struct host_count *nv = calloc(ncap, sizeof(*nv));
+        if (!nv)
+            return NULL;
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->v[i].hash)
+                continue;
+            size_t j = m->v[i].hash & (ncap - 1);
+            while (nv[j].hash)
+                j = (j + 1) & (ncap - 1);
+            nv[j] = m->v[i];
+        }
+        free(m->v);
+        m->v = nv;
+        m->cap = ncap;
+    }
+    size_t i = h & (m->cap - 1);
+    while (m->v[i].hash && m->v[i].hash != h)
+        i = (i + 1) & (m->cap - 1);
+    if (!m->v[i].hash) {
+        m->v[i].hash = h;
+        m->len++;
+    }
+    return &m->v[i];
+}
+
 static void bound_update(struct kgc_translate_state *st, const struct entry *e, int sign)
 {
     const struct route_ctx *rc = e->rc;
@@ -747,19 +853,10 @@ static void bound_update(struct kgc_translate_state *st, const struct entry *e, 
         return;
     }
     for (size_t i = 0; i < rc->n_hosts; i++) {
-        struct host_n *h = kgc_strmap_get(&st->host_n, rc->hosts[i]);
+        struct host_count *h = host_count_of(&st->host_n, rc->hosts[i]);
         if (!h) {
-            size_t len = strlen(rc->hosts[i]) + 1;
-            h = malloc(sizeof(*h) + len);
-            if (h) {
-                h->n = 0;
-                memcpy(h->host, rc->hosts[i], len);
-            }
-            if (!h || kgc_strmap_put(&st->host_n, h->host, h, NULL) != 0) {
-                free(h);
-                st->c.oom = true;
-                return;
-            }
+            st->c.oom = true;
+            return;
         }
         uint64_t old = h->n, now = sign > 0 ? old + k : old - k;
         st->sumsq = st->sumsq - old * old + now * now;
@@ -852,16 +949,15 @@ static void limits_distribute(struct kgc_translate_state *st)
     struct tr_ctx *c = &st->c;
     for (size_t i = 0; i < c->n_problems && !c->oom; i++) {
         struct kgc_translate_problem *p = &c->problems[i];
-        char *key = tr_printf(c, "%s%s/%s", p->kind == KGC_API_GRPCROUTE ? "grpc:" : "",
-                              p->namespace ? p->namespace : "", p->name ? p->name : "");
-        struct entry *e = key ? kgc_strmap_get(&st->by_key, key) : NULL;
+        char *key = tr_printf(c, "%s/%s", p->namespace ? p->namespace : "", p->name ? p->name : "");
+        struct entry *e = key ? entry_find(st, p->kind, key) : NULL;
         free(key);
         if (!e) {
             c->oom = true; /* every problem of limits.c is a planned route's */
             break;
         }
         if (e->n_lim_p == e->cap_lim_p) {
-            size_t cap = e->cap_lim_p ? 2 * e->cap_lim_p : 2;
+            uint32_t cap = e->cap_lim_p ? 2 * e->cap_lim_p : 2;
             struct kgc_translate_problem *g = realloc(e->lim_p, cap * sizeof(*g));
             if (!g) {
                 c->oom = true;
@@ -1005,8 +1101,10 @@ static struct kgc_translate_text *assemble(struct kgc_translate_state *st, const
     size_t total = head_len + sizeof(services) + sizeof(routes) + iso_len + sizeof(upstreams) + 3;
     for (size_t i = 0; i < st->frags.n; i++) {
         const struct frag *f = st->frags.v[i];
-        total += f->svc_len + 1 + (f->ups_len ? f->ups_len + 1 : 0);
+        total += (size_t)f->svc_len + 1 + (f->ups_len ? (size_t)f->ups_len + 1 : 0);
     }
+    if (!frag_fits(&st->c, 0, total))
+        return NULL;
     struct kgc_translate_text *t = calloc(1, sizeof(*t));
     char *out = t ? malloc(total) : NULL;
     if (!out) {
@@ -1024,7 +1122,7 @@ static struct kgc_translate_text *assemble(struct kgc_translate_state *st, const
             asm_put(&a, ",", 1, false, 0);
         size_t off = f->svc_off;
         bool was_old = !f->svc_new;
-        f->svc_off = (size_t)(a.p - out);
+        f->svc_off = (uint32_t)(a.p - out); /* (total: within FRAG_MAX) */
         f->svc_new = false;
         asm_put(&a, (was_old ? old : fresh) + off, f->svc_len, was_old, off);
     }
@@ -1043,7 +1141,7 @@ static struct kgc_translate_text *assemble(struct kgc_translate_state *st, const
         first = false;
         size_t off = f->ups_off;
         bool was_old = !f->ups_new;
-        f->ups_off = (size_t)(a.p - out);
+        f->ups_off = (uint32_t)(a.p - out);
         f->ups_new = false;
         asm_put(&a, (was_old ? old : fresh) + off, f->ups_len, was_old, off);
     }
@@ -1120,8 +1218,10 @@ static void stream_frag(struct stream *w, struct frag *f, bool upstream,
     }
     if (scratch->err)
         c->oom = true;
-    *(upstream ? &f->ups_off : &f->svc_off) = w->pos;
-    *(upstream ? &f->ups_len : &f->svc_len) = scratch->len;
+    if (!frag_fits(c, w->pos, scratch->len))
+        return;
+    *(upstream ? &f->ups_off : &f->svc_off) = (uint32_t)w->pos;
+    *(upstream ? &f->ups_len : &f->svc_len) = (uint32_t)scratch->len;
     if (!c->oom)
         stream_put(w, scratch->s ? scratch->s : "", scratch->len);
     stats->fragments_written++;
@@ -1416,7 +1516,7 @@ static void collect_dirty(struct kgc_translate_state *st,
         for (size_t i = 0; i < st->order.n; i++) {
             struct entry *e = st->order.v[i];
             bool hit = (grants && e->cross_ns) || entry_names_any(e, &touched);
-            char *k = hit ? tr_strdup(c, e->key) : NULL;
+            char *k = hit ? tr_strdup(c, e->obj->meta.key) : NULL;
             if (hit && (!k || kgc_base_vec_push(dirty_keys, k) != 0)) {
                 free(k);
                 c->oom = true;
@@ -1672,26 +1772,16 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
         st->n_grpc = routes.n - n_http;
         for (size_t i = 0; i < routes.n && !c->oom; i++) {
             const struct kgc_api_obj *o = routes.v[i];
-            struct entry *e = calloc(1, sizeof(*e));
-            /* a GRPCRoute's key "grpc:ns/name" (no namespace holds a ':') keeps it apart from
-             * an HTTPRoute of the same name; only the full pass makes such entries. By the
-             * object's kind: tr_collect sorts the whole vector, so HTTPRoutes are not its first
-             * n_http elements */
-            if (e && o->meta.key) {
-                e->key_owned = o->kind == KGC_API_GRPCROUTE;
-                e->key = e->key_owned ? tr_printf(c, "grpc:%s", o->meta.key)
-                                      : (char *)o->meta.key; /* e->obj holds it */
-            }
-            if (!e || !e->key || kgc_base_vec_push(&st->order, e) != 0) {
-                if (e && e->key_owned)
-                    free(e->key);
+            /* in tr_collect's order, by meta.key: st->order's (a GRPCRoute and an HTTPRoute of
+             * the same name are told apart by kind; only the full pass makes GRPCRoutes'
+             * entries) */
+            struct entry *e = o->meta.key ? calloc(1, sizeof(*e)) : NULL;
+            if (!e || kgc_base_vec_push(&st->order, e) != 0) {
                 free(e);
                 c->oom = true;
                 break;
             }
             e->obj = kgc_api_obj_ref(o);
-            if (kgc_strmap_put(&st->by_key, e->key, e, NULL) != 0)
-                c->oom = true;
             entry_plan(st, e);
             bound_update(st, e, 1);
             stats->routes_planned++;
@@ -1712,7 +1802,7 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
     }
     /* forget the old Kong routes first, while their records live */
     for (size_t i = 0; i < keys->n; i++) {
-        struct entry *e = kgc_strmap_get(&st->by_key, keys->v[i]);
+        struct entry *e = entry_find(st, KGC_API_HTTPROUTE, keys->v[i]);
         if (e && !e->dirty) {
             mark_kroutes(e);
             hostset_add_rc(c, hs, e->rc);
@@ -1722,10 +1812,10 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
     drop_marked(&st->ranked);
     for (size_t i = 0; i < keys->n && !c->oom; i++) {
         const char *key = keys->v[i];
-        struct entry *e = kgc_strmap_get(&st->by_key, key);
+        struct entry *e = entry_find(st, KGC_API_HTTPROUTE, key);
         struct old_kr *old = NULL;
         size_t n_old = 0;
-        const struct kgc_api_obj *old_obj = NULL; /* e's, kept while e->key may point into it */
+        const struct kgc_api_obj *old_obj = NULL; /* e's */
         if (e) {
             old = old_krs(c, e, &n_old);
             for (size_t f = 0; f < e->n_frags; f++) {
@@ -1749,27 +1839,18 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
         if (!o) {
             match_krs(st, old, n_old, NULL);
             if (e) { /* deleted */
-                kgc_strmap_remove(&st->by_key, e->key);
                 vec_remove(&st->order, e, cmp_entry);
                 entry_free(e); /* and old_obj, its e->obj */
             }
             continue;
         }
         if (e) {
-            if (!e->key_owned) {
-                /* the same "ns/name" in the new object: the map's key moves to it before the
-                 * old object may go (a put after the remove needs no room: it cannot fail but
-                 * out of memory, which resets the state) */
-                kgc_strmap_remove(&st->by_key, e->key);
-                e->key = (char *)o->meta.key;
-                if (kgc_strmap_put(&st->by_key, e->key, e, NULL) != 0)
-                    c->oom = true;
-            }
+            e->obj = o; /* the same meta.key and kind: e keeps its place in st->order */
             kgc_api_obj_unref(old_obj);
         } else {
             e = calloc(1, sizeof(*e));
             if (e)
-                e->key = (char *)o->meta.key; /* e->obj holds it */
+                e->obj = o; /* (cmp_entry reads it) */
             if (!e || vec_insert(&st->order, e, cmp_entry) != 0) {
                 free(e);
                 kgc_api_obj_unref(o);
@@ -1777,10 +1858,7 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
                 c->oom = true;
                 break;
             }
-            if (kgc_strmap_put(&st->by_key, e->key, e, NULL) != 0)
-                c->oom = true;
         }
-        e->obj = o;
         entry_plan(st, e);
         if (!all && kgc_base_vec_push(&st->planned, e) != 0)
             c->oom = true;
@@ -1839,6 +1917,7 @@ static int incremental(struct kgc_translate_state *st, const struct kgc_translat
     stats->why_full = why;
     tr_ctx_setup(c, in);
     c->oom = !st->settings;
+    c->too_big = false;
 
     struct kgc_base_vec keys = {0};
     struct hostset hs = {0};
@@ -1849,6 +1928,9 @@ static int incremental(struct kgc_translate_state *st, const struct kgc_translat
             c->oom = true;
         if (!c->oom && c->lk->foreach)
             c->lk->foreach (c->lk->ctx, KGC_API_ENDPOINTSLICE, NULL, slice_map_visit, st);
+        if (st->slice_by_key.n > 1)
+            qsort(st->slice_by_key.v, st->slice_by_key.n, sizeof(*st->slice_by_key.v),
+                  cmp_slice_key);
     } else if (!c->oom) {
         collect_dirty(st, changes, n_changes, &keys);
     }
@@ -1906,8 +1988,13 @@ static int incremental(struct kgc_translate_state *st, const struct kgc_translat
     c->n_problems = c->cap_problems = 0;
     if (rc != 0) {
         kgc_translate_text_unref(text);
+        bool too_big = c->too_big;
         state_reset(st); /* start again next time */
         memset(out, 0, sizeof(*out));
+        if (too_big)
+            return kgc_err_set(err, KGC_E2BIG,
+                               "translate: the configuration would exceed 4 GiB, the incremental "
+                               "translator's bound (--sync-incremental=false has none)");
         return kgc_err_set(err, KGC_ENOMEM, "translate: out of memory");
     }
     if (all)
@@ -1927,8 +2014,14 @@ static int incremental(struct kgc_translate_state *st, const struct kgc_translat
     out->counts = counts;
     /* from nothing: what the call freed (the slice index's first pass, its working vectors) goes
      * back to the system, as after kgc_translate() */
-    if (all)
+    if (all) {
+        vec_fit(&st->order);
+        vec_fit(&st->frags);
+        vec_fit(&st->ranked);
+        vec_fit(&st->slice_by_key);
+        vec_fit(&c->slices);
         kgc_jsonscan_release(text->len);
+    }
     return 0;
 }
 

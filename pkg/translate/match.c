@@ -171,7 +171,7 @@ void tr_plan_matches(struct route_ctx *rc, uint32_t ri, const struct rule_filter
 {
     struct tr_ctx *c = rc->c;
     const struct kgc_api_http_route_rule *rule = &rc->r->rules[ri];
-    static const struct kgc_api_http_route_match any_path = {{NULL, NULL}, NULL, 0, NULL, 0, NULL};
+    static const struct kgc_api_http_route_match any_path = {.path = {NULL, NULL}};
     uint32_t n_matches = rule->n_matches ? rule->n_matches : 1;
     for (uint32_t j = 0; j < n_matches && !c->oom; j++) {
         struct match_plan *mp = calloc(1, sizeof(*mp));

@@ -96,7 +96,8 @@ struct tr_ctx {
     bool redirect_plugin; /* Kong >= 3.9 */
     char fallback[300];   /* input.invalid_backend_target as a Kong target; "" when off */
     bool oom;             /* sticky: an allocation failed somewhere */
-    bool quiet;           /* the writing passes: problems were recorded by the planning pass */
+    bool too_big; /* incremental.c: the document would exceed its 32-bit offsets (oom set too) */
+    bool quiet;   /* the writing passes: problems were recorded by the planning pass */
     /* every EndpointSlice with a namespace and a Service name (refs held), sorted by
      * "ns/service" then key (backends.c, tr_slices_of) */
     struct kgc_base_vec slices;

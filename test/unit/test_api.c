@@ -344,6 +344,40 @@ static void test_well_known_strings_are_shared(void **state)
     kgc_api_obj_unref(b);
 }
 
+/* Every object of a namespace points at one copy of its name (a namespace recurs in each of
+ * thousands of objects), inside and outside the object's own fields; the objects stay whole
+ * after the others go, and a name that is not a namespace's (too long) is the object's own. */
+static void test_namespaces_are_shared(void **state)
+{
+    (void)state;
+    struct kgc_api_obj *svc =
+        parse(KGC_API_SERVICE, "{\"metadata\":{\"name\":\"s\",\"namespace\":\"team-shared\"}}");
+    struct kgc_api_obj *rt =
+        parse(KGC_API_HTTPROUTE,
+              "{\"metadata\":{\"name\":\"r\",\"namespace\":\"team-shared\"},\"spec\":{"
+              "\"rules\":[{\"backendRefs\":[{\"name\":\"s\",\"namespace\":\"team-shared\"}]}]}}");
+    const struct kgc_api_httproute *r = kgc_api_as_httproute(rt);
+    assert_ptr_equal(svc->meta.namespace, rt->meta.namespace);
+    assert_ptr_equal(r->rules[0].backend_refs[0].namespace, rt->meta.namespace);
+    /* outside both blocks */
+    const char *ns = rt->meta.namespace;
+    assert_true(ns < (const char *)rt || ns >= (const char *)rt + rt->size);
+    kgc_api_obj_unref(svc);
+    assert_string_equal(rt->meta.namespace, "team-shared");
+    kgc_api_obj_unref(rt);
+    struct kgc_api_obj *again =
+        parse(KGC_API_SERVICE, "{\"metadata\":{\"name\":\"t\",\"namespace\":\"team-shared\"}}");
+    assert_ptr_equal(again->meta.namespace, ns);
+    kgc_api_obj_unref(again);
+    char json[256];
+    snprintf(json, sizeof(json), "{\"metadata\":{\"name\":\"s\",\"namespace\":\"%0*d\"}}", 70, 7);
+    struct kgc_api_obj *a = parse(KGC_API_SERVICE, json), *b = parse(KGC_API_SERVICE, json);
+    assert_ptr_not_equal(a->meta.namespace, b->meta.namespace);
+    assert_int_equal(strlen(a->meta.namespace), 70);
+    kgc_api_obj_unref(a);
+    kgc_api_obj_unref(b);
+}
+
 static void test_core_kinds(void **state)
 {
     (void)state;
@@ -960,6 +994,7 @@ int main(void)
         cmocka_unit_test(test_grpcroute_fields),
         cmocka_unit_test(test_l4_route_fields),
         cmocka_unit_test(test_well_known_strings_are_shared),
+        cmocka_unit_test(test_namespaces_are_shared),
         cmocka_unit_test(test_core_kinds),
         cmocka_unit_test(test_invalid_values_are_recorded_not_fatal),
         cmocka_unit_test(test_unusable_objects_fail_to_parse),
