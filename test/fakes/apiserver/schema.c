@@ -48,30 +48,49 @@ struct path {
     size_t len;
 };
 
+/* Appends n bytes of s, truncated to the buffer (always NUL-terminated), as snprintf would:
+ * appended by hand, every walked node pushes one (a format per node was a tenth of a status
+ * write's instructions). */
+static void path_put(struct path *p, const char *s, size_t n)
+{
+    size_t room = sizeof(p->buf) - 1 - p->len;
+    if (n > room)
+        n = room;
+    memcpy(p->buf + p->len, s, n);
+    p->len += n;
+    p->buf[p->len] = '\0';
+}
+
 static size_t path_push_key(struct path *p, const char *key)
 {
     size_t saved = p->len;
-    int n = snprintf(p->buf + p->len, sizeof(p->buf) - p->len, "%s%s", p->len ? "." : "", key);
-    if (n > 0)
-        p->len = p->len + (size_t)n < sizeof(p->buf) ? p->len + (size_t)n : sizeof(p->buf) - 1;
+    if (p->len)
+        path_put(p, ".", 1);
+    path_put(p, key, strlen(key));
     return saved;
 }
 
 static size_t path_push_index(struct path *p, size_t i)
 {
     size_t saved = p->len;
-    int n = snprintf(p->buf + p->len, sizeof(p->buf) - p->len, "[%zu]", i);
-    if (n > 0)
-        p->len = p->len + (size_t)n < sizeof(p->buf) ? p->len + (size_t)n : sizeof(p->buf) - 1;
+    char d[24];
+    size_t n = sizeof(d);
+    d[--n] = ']';
+    do {
+        d[--n] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    d[--n] = '[';
+    path_put(p, d + n, sizeof(d) - n);
     return saved;
 }
 
 static size_t path_push_mapkey(struct path *p, const char *key)
 {
     size_t saved = p->len;
-    int n = snprintf(p->buf + p->len, sizeof(p->buf) - p->len, "[%s]", key);
-    if (n > 0)
-        p->len = p->len + (size_t)n < sizeof(p->buf) ? p->len + (size_t)n : sizeof(p->buf) - 1;
+    path_put(p, "[", 1);
+    path_put(p, key, strlen(key));
+    path_put(p, "]", 1);
     return saved;
 }
 
@@ -455,22 +474,25 @@ static void validate_scalar(struct vstate *st, json_object *x, json_object *s)
         json_object *mx = fas_json_get(s, "maximum");
         json_object *mn = fas_json_get(s, "minimum");
         double v = num_value(x);
-        value_text(x, vt, sizeof(vt));
         if (mx) {
             bool excl = schema_flag(s, "exclusiveMaximum");
             double m = num_value(mx);
-            if (excl ? v >= m : v > m)
+            if (excl ? v >= m : v > m) {
+                value_text(x, vt, sizeof(vt));
                 verr(st, "FieldValueInvalid",
                      "Invalid value: %s: %s in body should be less than %s%g", vt, st->path.buf,
                      excl ? "" : "or equal to ", m);
+            }
         }
         if (mn) {
             bool excl = schema_flag(s, "exclusiveMinimum");
             double m = num_value(mn);
-            if (excl ? v <= m : v < m)
+            if (excl ? v <= m : v < m) {
+                value_text(x, vt, sizeof(vt));
                 verr(st, "FieldValueInvalid",
                      "Invalid value: %s: %s in body should be greater than %s%g", vt, st->path.buf,
                      excl ? "" : "or equal to ", m);
+            }
         }
     }
 }
