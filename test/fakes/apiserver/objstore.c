@@ -1857,8 +1857,8 @@ static bool status_write_lean(struct wctx *c, struct fas_obj *old, json_object *
     size_t tail = old->len - b - sp.status_len;
     size_t len = a + (size_t)rvn + (b - a - sp.rv_len) + nm + stn + tail;
     char *text = stt ? malloc(len + 1) : NULL;
-    char *audit = stt ? malloc(stn + 1) : NULL;
-    if (!text || !audit) {
+    char *audit = st && stt ? malloc(stn + 1) : NULL; /* a null status audits as none */
+    if (!text || (st && !audit)) {
         free(text);
         free(audit);
         fas_reply_internal(c->r, "out of memory");
@@ -1877,7 +1877,8 @@ static bool status_write_lean(struct wctx *c, struct fas_obj *old, json_object *
     w += stn;
     memcpy(w, old->json + b + sp.status_len, tail);
     text[len] = '\0';
-    memcpy(audit, stt, stn + 1);
+    if (audit)
+        memcpy(audit, stt, stn + 1);
     struct fas_obj *obj = obj_restatus(old, text, len, s->rv + 1);
     if (!obj) {
         free(audit);
