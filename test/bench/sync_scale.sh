@@ -24,7 +24,8 @@
 # SYNC_ROUTES (10000), SYNC_WORKERS ("1 2 4"), SYNC_QPS (kgc --apiserver-qps, default 0 = no
 # client-side limit: at the old default of 50/s the ~11k status writes alone took 220 s),
 # SYNC_KGC_ARGS (extra kgc flags), SYNC_TIMEOUT_S (600), SYNC_PERF=FILE (`perf record` of kgc from
-# its start to the end of the wait into FILE.<workers>; SYNC_PERF_ARGS, default -g). A last row, "default", runs kgc with its
+# its start to the end of the wait into FILE.<workers>; SYNC_PERF_ARGS, default -g), SYNC_PERF_FAKES=FILE (the same for the test API server and
+# the test Kong, into FILE.api.<workers> and FILE.kong.<workers>). A last row, "default", runs kgc with its
 # default workers and --apiserver-qps (SYNC_DEFAULT_ROW=0 skips it).
 source "$(dirname "$0")/lib.sh"
 
@@ -111,10 +112,20 @@ for w in $ROWS; do
         perf record -q ${SYNC_PERF_ARGS:--g} -p "$KGC_PID" -o "$SYNC_PERF.$w" >/dev/null 2>&1 &
         perf_pid=$!
     fi
+    fperf=()
+    if [[ -n ${SYNC_PERF_FAKES:-} ]]; then
+        perf record -q ${SYNC_PERF_ARGS:--g} -p "$API_PID" -o "$SYNC_PERF_FAKES.api.$w" \
+            >/dev/null 2>&1 &
+        fperf+=($!)
+        perf record -q ${SYNC_PERF_ARGS:--g} -p "$KONG_PID" -o "$SYNC_PERF_FAKES.kong.$w" \
+            >/dev/null 2>&1 &
+        fperf+=($!)
+    fi
     /usr/bin/time -f "%U %S" -o "$d/wait.time" "$LOAD" wait --api "$API" --gateways "$G" \
         --routes "$R" --attached --timeout-s "$TIMEOUT" --audit "$d/audit.jsonl" --quiet-ms 2000 \
         >"$d/wait.out"
     if [[ -n $perf_pid ]]; then kill -INT "$perf_pid" && wait "$perf_pid"; fi
+    for p in "${fperf[@]}"; do kill -INT "$p" && wait "$p"; done
     tck=$(getconf CLK_TCK)
     api_cpu=$(awk -v a="$api_c0" -v b="$(cpu_of "$API_PID")" -v t="$tck" 'BEGIN{printf "%.2f", (b - a) / t}')
     kong_cpu=$(awk -v a="$kong_c0" -v b="$(cpu_of "$KONG_PID")" -v t="$tck" 'BEGIN{printf "%.2f", (b - a) / t}')

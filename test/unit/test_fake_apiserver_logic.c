@@ -17,6 +17,7 @@
 #include "../fakes/apiserver/table.h"
 #include "kgc/err.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -426,6 +427,29 @@ static void test_schema_validate(void **state)
                      1);
     assert_string_equal(first_field(causes), "spec.labels[k]");
     json_object_put(causes);
+    /* the outcome of a pattern per value is remembered (a few values per pattern): the same
+     * answers again and again, for more values than it keeps, long ones and the empty one */
+    char name[100], obj[256];
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 40; i++) {
+            bool bad = i % 3 == 0;
+            if (i == 39)
+                name[0] = '\0';
+            else if (i % 5 == 4)
+                snprintf(name, sizeof(name), "l%070d%s", i, bad ? "-" : "x");
+            else
+                snprintf(name, sizeof(name), "n%d%s", i, bad ? "_" : "");
+            snprintf(obj, sizeof(obj),
+                     "{\"spec\":{\"gatewayClassName\":\"c\",\"listeners\":[{\"name\":\"%s\","
+                     "\"port\":1,\"protocol\":\"HTTP\"}]}}",
+                     name);
+            int want = name[0] ? bad : 1;
+            for (int again = 0; again < 2; again++) {
+                if (validate(&ctx, schema, obj, &causes) != want)
+                    fail_msg("round %d: %s: want %d causes", round, name, want);
+                json_object_put(causes);
+            }
+        }
     json_object_put(schema);
     fas_schema_ctx_destroy(&ctx);
 }

@@ -405,6 +405,140 @@ static void test_status_write_answers_as_the_whole_walk(void **state)
     put_json(u);
 }
 
+/* A merge patch of a status: its answer, status code and audited status (the object's new
+ * status, the stored one for a write that changes nothing, the patch's for a refused one). */
+static json_object *status_patch_audited(struct fas_store *s, const struct fas_target *t,
+                                         const char *ctype, const char *body, int want,
+                                         const char *want_audit)
+{
+    struct fas_reply r;
+    struct fas_write_opts o = {.field_validation = FAS_FV_STRICT};
+    fas_reply_init(&r);
+    fas_store_patch(s, t, ctype, body, strlen(body), &o, &r);
+    if (r.code != want)
+        fail_msg("want %d, got %d: %s", want, r.code, r.body);
+    if (!r.audit_status || strcmp(r.audit_status, want_audit) != 0)
+        fail_msg("audited %s, want %s", r.audit_status ? r.audit_status : "(none)", want_audit);
+    json_object *b = body_of(&r);
+    fas_reply_free(&r);
+    return b;
+}
+
+/* o's text without the members that differ between two objects created alike. */
+static char *text_without_identity(json_object *o)
+{
+    json_object *md = fas_json_get(o, "metadata");
+    json_object_object_del(md, "name");
+    json_object_object_del(md, "uid");
+    json_object_object_del(md, "resourceVersion");
+    json_object_object_del(md, "creationTimestamp");
+    char *t = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    assert_non_null(t);
+    return t;
+}
+
+/* A merge patch of a custom resource's status is written from old's text without its whole tree
+ * (issue #19): the stored object, answer, audit, labels and events are those of the whole-tree
+ * path (a JSON patch of the same status), byte for byte, member order included. */
+static void test_status_merge_patch_stores_as_the_whole_tree(void **state)
+{
+    struct env *e = *state;
+    struct fas_target t, st1, st2, g1, g2;
+    install_widgets(e->s);
+    tgt(&t, "example.com", "v1", "widgets", "default", NULL, NULL);
+    const char *fmt =
+        "{\"apiVersion\":\"example.com/v1\",\"kind\":\"Widget\",\"metadata\":{\"name\":"
+        "\"%s\",\"labels\":{\"app\":\"x\"},\"annotations\":{\"a\":\"1.50\"}},"
+        "\"spec\":{\"size\":2}}";
+    char body[512];
+    snprintf(body, sizeof(body), fmt, "w1");
+    put_json(do_write(e->s, 'C', &t, NULL, body, 201));
+    snprintf(body, sizeof(body), fmt, "w2");
+    put_json(do_write(e->s, 'C', &t, NULL, body, 201));
+    tgt(&st1, "example.com", "v1", "widgets", "default", "w1", "status");
+    tgt(&st2, "example.com", "v1", "widgets", "default", "w2", "status");
+    tgt(&g1, "example.com", "v1", "widgets", "default", "w1", NULL);
+    tgt(&g2, "example.com", "v1", "widgets", "default", "w2", NULL);
+    json_object *before = do_get(e->s, &g1, 200);
+    const char *mp = "application/merge-patch+json";
+    json_object *a = status_patch_audited(e->s, &st1, mp, "{\"status\":{\"phase\":\"Ready\"}}", 200,
+                                          "{\"phase\":\"Ready\"}");
+    json_object *b = status_patch_audited(
+        e->s, &st2, "application/json-patch+json",
+        "[{\"op\":\"replace\",\"path\":\"/status\",\"value\":{\"phase\":\"Ready\"}}]", 200,
+        "{\"phase\":\"Ready\"}");
+    assert_int_equal(rv_of(a), rv_of(before) + 2);
+    assert_int_equal(rv_of(b), rv_of(before) + 3);
+    put_json(a);
+    put_json(b);
+    json_object *got1 = do_get(e->s, &g1, 200), *got2 = do_get(e->s, &g2, 200);
+    assert_string_equal(str_at(got1, "status", "phase"), "Ready");
+    assert_int_equal(gen_of(got1), 1);
+    char *t1 = text_without_identity(got1), *t2 = text_without_identity(got2);
+    assert_string_equal(t1, t2);
+    free(t1);
+    free(t2);
+    put_json(got1);
+    put_json(got2);
+    put_json(before);
+    /* labels still select it */
+    struct fas_list_opts lo = {.label_selector = "app=x"};
+    json_object *l = do_list(e->s, &t, &lo, 200);
+    assert_int_equal(json_object_array_length(fas_json_get(l, "items")), 2);
+    put_json(l);
+    /* no change: no write, the stored status audited; refused: the patch's status audited */
+    got1 = do_get(e->s, &g1, 200);
+    a = status_patch_audited(e->s, &st1, mp, "{\"status\":{\"phase\":\"Ready\"}}", 200,
+                             "{\"phase\":\"Ready\"}");
+    assert_int_equal(rv_of(a), rv_of(got1));
+    put_json(a);
+    put_json(
+        status_patch_audited(e->s, &st1, mp, "{\"status\":{\"phase\":5}}", 422, "{\"phase\":5}"));
+    put_json(status_patch_audited(e->s, &st1, mp,
+                                  "{\"metadata\":{\"resourceVersion\":\"1\"},\"status\":{\"phase\":"
+                                  "\"Gone\"}}",
+                                  409, "{\"phase\":\"Gone\"}"));
+    /* the precondition met; then status removed: the root default comes back */
+    snprintf(body, sizeof(body),
+             "{\"metadata\":{\"resourceVersion\":\"%lld\"},\"status\":{\"phase\":\"Next\"}}",
+             rv_of(got1));
+    put_json(status_patch_audited(e->s, &st1, mp, body, 200, "{\"phase\":\"Next\"}"));
+    put_json(
+        status_patch_audited(e->s, &st1, mp, "{\"status\":null}", 200, "{\"phase\":\"Waiting\"}"));
+    put_json(got1);
+    /* through v1beta1 (no status default): an object without a status gets one, last */
+    tgt(&t, "example.com", "v1beta1", "widgets", "default", NULL, NULL);
+    fmt = "{\"apiVersion\":\"example.com/v1beta1\",\"kind\":\"Widget\",\"metadata\":{"
+          "\"name\":\"%s\"},\"spec\":{\"size\":2,\"x\":[1.0,2]}}";
+    snprintf(body, sizeof(body), fmt, "w3");
+    put_json(do_write(e->s, 'C', &t, NULL, body, 201));
+    snprintf(body, sizeof(body), fmt, "w4");
+    put_json(do_write(e->s, 'C', &t, NULL, body, 201));
+    tgt(&st1, "example.com", "v1beta1", "widgets", "default", "w3", "status");
+    tgt(&st2, "example.com", "v1beta1", "widgets", "default", "w4", "status");
+    tgt(&g1, "example.com", "v1beta1", "widgets", "default", "w3", NULL);
+    tgt(&g2, "example.com", "v1beta1", "widgets", "default", "w4", NULL);
+    got1 = do_get(e->s, &g1, 200);
+    assert_null(fas_json_get(got1, "status"));
+    put_json(got1);
+    put_json(status_patch_audited(e->s, &st1, mp, "{\"status\":{\"n\":1.50,\"s\":\"\\u00e9/\"}}",
+                                  200, "{\"n\":1.50,\"s\":\"\u00e9/\"}"));
+    put_json(status_patch_audited(
+        e->s, &st2, "application/json-patch+json",
+        "[{\"op\":\"add\",\"path\":\"/status\",\"value\":{\"n\":1.50,\"s\":\"\\u00e9/\"}}]", 200,
+        "{\"n\":1.50,\"s\":\"\u00e9/\"}"));
+    got1 = do_get(e->s, &g1, 200);
+    got2 = do_get(e->s, &g2, 200);
+    t1 = text_without_identity(got1);
+    t2 = text_without_identity(got2);
+    assert_string_equal(t1, t2);
+    assert_non_null(strstr(t1, "\"x\":[1.0,2]},\"status\":{"));
+    free(t1);
+    free(t2);
+    put_json(got1);
+    put_json(got2);
+}
+
 static void test_apply_creates_and_merges(void **state)
 {
     struct env *e = *state;
@@ -868,6 +1002,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_sets_system_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_update_generation_and_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_write_answers_as_the_whole_walk, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_status_merge_patch_stores_as_the_whole_tree, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_apply_creates_and_merges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_selectors_and_paging, setup, teardown),

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 int fas_audit_open(struct fas_audit *a, const char *path)
@@ -31,6 +32,9 @@ void fas_audit_write(struct fas_audit *a, const char *verb, const char *path,
     kgc_clock_rfc3339(ts, sizeof(ts), 6);
     struct fas_buf b;
     fas_buf_init(&b);
+    /* the line's length, nearly: the status is most of it (escapes in the path may add more) */
+    fas_buf_reserve(&b, (status_json ? strlen(status_json) : 4) + strlen(path) + strlen(verb) +
+                            (subresource ? strlen(subresource) : 0) + 160);
     fas_buf_puts(&b, "{\"time\":");
     fas_buf_json_string(&b, ts);
     fas_buf_puts(&b, ",\"verb\":");

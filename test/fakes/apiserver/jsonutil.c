@@ -44,6 +44,27 @@ static int buf_reserve(struct fas_buf *b, size_t extra)
     return 0;
 }
 
+int fas_buf_reserve(struct fas_buf *b, size_t extra)
+{
+    if (b->oom)
+        return KGC_ENOMEM;
+    if (extra > FAS_BUF_MAX_SIZE - b->len - 1) {
+        b->oom = true;
+        return KGC_ENOMEM;
+    }
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return 0;
+    char *p = realloc(b->data, need);
+    if (!p) {
+        b->oom = true;
+        return KGC_ENOMEM;
+    }
+    b->data = p;
+    b->cap = need;
+    return 0;
+}
+
 int fas_buf_append(struct fas_buf *b, const void *s, size_t n)
 {
     int rc = buf_reserve(b, n);

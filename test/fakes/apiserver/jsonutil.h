@@ -26,6 +26,9 @@ struct fas_buf {
 
 void fas_buf_init(struct fas_buf *b);
 void fas_buf_free(struct fas_buf *b);
+/* Makes room for extra more bytes at once (a length known ahead: one allocation, not a doubling
+ * series). 0 or KGC_ENOMEM (then b->oom). */
+int fas_buf_reserve(struct fas_buf *b, size_t extra);
 /* Appends n bytes; returns 0 or KGC_ENOMEM. */
 int fas_buf_append(struct fas_buf *b, const void *s, size_t n);
 int fas_buf_puts(struct fas_buf *b, const char *s);

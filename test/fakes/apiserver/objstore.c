@@ -3,6 +3,7 @@
 #include "jsonutil.h"
 #include "kgc/clock.h"
 #include "kgc/err.h"
+#include "kgc/jsonscan.h"
 #include "kgc/log.h"
 #include "patch.h"
 #include "table.h"
@@ -149,6 +150,50 @@ static struct fas_obj *obj_from_tree(json_object *tree, bool namespaced)
 out_free:
     if (o)
         fas_obj_unref(o);
+    return NULL;
+}
+
+/* A published object that is old with another text (json, owned, len bytes) at resourceVersion
+ * rv: a status write, which changes nothing else that is indexed here (names, labels, uid, ...).
+ * json is freed on failure. */
+static struct fas_obj *obj_restatus(const struct fas_obj *old, char *json, size_t len, int64_t rv)
+{
+    struct fas_obj *o = calloc(1, sizeof(*o));
+    if (!o) {
+        free(json);
+        return NULL;
+    }
+    atomic_init(&o->refs, 1);
+    o->json = json;
+    o->len = len;
+    o->av_end = old->av_end;
+    o->rv = rv;
+    o->key = strdup(old->key);
+    o->ns = old->ns ? strdup(old->ns) : NULL;
+    o->uid = strdup(old->uid);
+    o->created = strdup(old->created);
+    o->type = old->type ? strdup(old->type) : NULL;
+    o->deleting = old->deleting;
+    o->n_finalizers = old->n_finalizers;
+    if (!o->key || (old->ns && !o->ns) || !o->uid || !o->created || (old->type && !o->type))
+        goto out_free;
+    o->name = o->key + (old->name - old->key);
+    if (old->n_labels) {
+        o->labels = calloc(old->n_labels * 2 + 1, sizeof(char *));
+        if (!o->labels)
+            goto out_free;
+        for (; o->n_labels < old->n_labels; o->n_labels++) {
+            o->labels[o->n_labels * 2] = strdup(old->labels[o->n_labels * 2]);
+            o->labels[o->n_labels * 2 + 1] = strdup(old->labels[o->n_labels * 2 + 1]);
+            if (!o->labels[o->n_labels * 2] || !o->labels[o->n_labels * 2 + 1]) {
+                o->n_labels++;
+                goto out_free;
+            }
+        }
+    }
+    return o;
+out_free:
+    fas_obj_unref(o);
     return NULL;
 }
 
@@ -1382,6 +1427,14 @@ static struct fas_obj *delete_now(struct fas_store *s, struct fas_rtype *rt, str
     return final; /* the caller's reference */
 }
 
+/* A status write to a custom resource whose stored content passed this very schema: its other
+ * members are old's, already pruned, defaulted and valid; only status is walked. */
+static bool status_alone(const struct wctx *c, const struct fas_obj *old, bool status_only)
+{
+    return status_only && !c->rt->builtin && c->ver->schema && old->valid_gen != 0 &&
+           old->valid_gen == c->ver->schema_gen;
+}
+
 /* Updates old with new_tree (owned): the main resource or only its status. For a status write,
  * new_tree_is_old: new_tree is old's own tree with only its status changed (a merge patch of
  * status, and at most the stored resourceVersion), so it is the result as it is, without a copy
@@ -1436,11 +1489,7 @@ static void do_update(struct wctx *c, struct fas_obj *old, json_object *new_tree
     fas_json_set_str(result, "kind", rt->kind);
     if (!prepare_kind(c, result, old_tree, old->name))
         goto out;
-    /* A status write to a custom resource whose stored content passed this very schema: its
-     * other members are old's, already pruned, defaulted and valid; only status is walked. */
-    bool status_alone = status_only && !rt->builtin && c->ver->schema && old->valid_gen != 0 &&
-                        old->valid_gen == c->ver->schema_gen;
-    if (!apply_schema(c, result, old->name, status_alone ? "status" : NULL))
+    if (!apply_schema(c, result, old->name, status_alone(c, old, status_only) ? "status" : NULL))
         goto out;
     json_object *md = fas_json_obj_member(result, "metadata");
     if (!md) {
@@ -1621,6 +1670,237 @@ static bool status_patch(json_object *patch)
     return true;
 }
 
+/* old's status, kept aside before a status merge patch changed it in old's own tree. */
+struct old_status {
+    bool has;           /* old had a status member */
+    json_object *value; /* a copy of it (NULL: JSON null or none); owned by the caller */
+};
+
+/* Same status member (presence and value) in tree as in os. */
+static bool status_same(json_object *tree, const struct old_status *os)
+{
+    json_object *st = NULL;
+    bool has = json_object_object_get_ex(tree, "status", &st);
+    return has == os->has && fas_json_equal(st, os->value);
+}
+
+/* The spans of a stored object's text that a status write changes. */
+#define LEAN_MAX_MEMBERS 32
+struct stored_spans {
+    size_t n;                          /* top-level members */
+    const char *key[LEAN_MAX_MEMBERS]; /* raw key text (between its quotes) */
+    size_t klen[LEAN_MAX_MEMBERS];
+    const char *status; /* status value, NULL when none */
+    size_t status_len;
+    const char *rv; /* metadata.resourceVersion value (with its quotes) */
+    size_t rv_len;
+};
+
+/* Finds the members of old's canonical text (as json-c wrote it). false: a shape this does not
+ * handle (then the write takes the whole-tree path). */
+static bool stored_spans(const struct fas_obj *old, struct stored_spans *sp)
+{
+    struct kgc_jsonscan_iter it, mit;
+    const char *k, *v;
+    size_t kl, vl;
+    int rc;
+    memset(sp, 0, sizeof(*sp));
+    if (kgc_jsonscan_iter_start(&it, old->json, old->len, '{', "object", NULL))
+        return false;
+    while ((rc = kgc_jsonscan_iter_next(&it, &k, &kl, &v, &vl, NULL)) == 1) {
+        if (sp->n == LEAN_MAX_MEMBERS || memchr(k, '\\', kl))
+            return false;
+        sp->key[sp->n] = k;
+        sp->klen[sp->n++] = kl;
+        if (kgc_jsonscan_key_is(k, kl, "status")) {
+            sp->status = v;
+            sp->status_len = vl;
+        } else if (kgc_jsonscan_key_is(k, kl, "metadata")) {
+            if (kgc_jsonscan_iter_start(&mit, v, vl, '{', "metadata", NULL))
+                return false;
+            const char *mk, *mv;
+            size_t mkl, mvl;
+            int mrc;
+            while ((mrc = kgc_jsonscan_iter_next(&mit, &mk, &mkl, &mv, &mvl, NULL)) == 1)
+                if (kgc_jsonscan_key_is(mk, mkl, "resourceVersion")) {
+                    sp->rv = mv;
+                    sp->rv_len = mvl;
+                }
+            if (mrc)
+                return false;
+        }
+    }
+    return rc == 0 && sp->rv && sp->n > 0 && old->json[old->len - 1] == '}';
+}
+
+/* The members of sp in order, each null but status (parsed): what the schema's status-only
+ * walk sees of the object (root members' presence and count, and status). NULL on failure. */
+static json_object *status_skeleton(const struct stored_spans *sp)
+{
+    json_object *skel = json_object_new_object();
+    char key[256];
+    for (size_t i = 0; skel && i < sp->n; i++) {
+        if (sp->klen[i] >= sizeof(key))
+            goto fail;
+        memcpy(key, sp->key[i], sp->klen[i]);
+        key[sp->klen[i]] = '\0';
+        json_object *v = NULL;
+        if (strcmp(key, "status") == 0) {
+            char err[BODY_ERR_MAX];
+            if (!(v = fas_json_parse(sp->status, sp->status_len, err, sizeof(err))) &&
+                !(sp->status_len == 4 && memcmp(sp->status, "null", 4) == 0))
+                goto fail;
+        }
+        if (json_object_object_add(skel, key, v)) {
+            json_object_put(v);
+            goto fail;
+        }
+    }
+    return skel;
+fail:
+    json_object_put(skel);
+    return NULL;
+}
+
+/* The members of skel are sp's, in sp's order, and status: where it was in sp, else last (as
+ * json-c adds a new member, and canonical() keeps it). */
+static bool same_members(json_object *skel, const struct stored_spans *sp)
+{
+    size_t i = 0;
+    json_object_object_foreach(skel, k, v)
+    {
+        (void)v;
+        if (i == sp->n)
+            return !sp->status && strcmp(k, "status") == 0 && i++ == sp->n;
+        if (!kgc_jsonscan_key_is(sp->key[i], sp->klen[i], k))
+            return false;
+        i++;
+    }
+    return i == sp->n + (sp->status ? 0 : 1);
+}
+
+/* A merge patch of a custom resource's status (status_patch(), status_alone()), written without
+ * building old's whole tree: old's text is scanned for its members, only its status is parsed,
+ * patched, walked by the schema (the status-only walk, on a skeleton holding old's root members)
+ * and compared; the new text is old's with the new status and resourceVersion spliced in. The
+ * answers, events, audit and stored text are the whole-tree path's (do_update): json-c writes a
+ * parsed tree back as it read it, and canonical() keeps old's member order. Returns false, having
+ * answered nothing, when the shape is one this does not handle (no resourceVersion in old's
+ * text, status moved or removed, a dry run, an object being finalised): the whole-tree path then
+ * does the write. */
+static bool status_write_lean(struct wctx *c, struct fas_obj *old, json_object *patch)
+{
+    struct fas_store *s = c->s;
+    struct fas_rversion *storage = fas_rtype_storage(c->rt);
+    size_t have = old->av_end - 16;
+    if (c->o->dry_run || (old->deleting && old->n_finalizers == 0) ||
+        strlen(storage->api_version) != have || memcmp(old->json + 15, storage->api_version, have))
+        return false;
+    /* the precondition, as the whole-tree path reads it from the patched metadata */
+    const char *rvs = fas_json_str(fas_json_get(patch, "metadata"), "resourceVersion");
+    if (rvs && rvs[0] && parse_rv(rvs) != old->rv) {
+        fas_reply_conflict(c->r, c->rt->group, c->rt->plural, old->name,
+                           "the object has been modified; please apply your changes to the "
+                           "latest version and try again");
+        return true;
+    }
+    struct stored_spans sp;
+    if (!stored_spans(old, &sp) || (sp.status && sp.status < sp.rv + sp.rv_len))
+        return false;
+    json_object *skel = status_skeleton(&sp);
+    if (!skel)
+        return false;
+    bool done = false;
+    struct old_status os = {0};
+    os.has = json_object_object_get_ex(skel, "status", &os.value);
+    if (os.value && !(os.value = fas_json_copy(os.value)))
+        goto out;
+    json_object *pst = NULL;
+    if (json_object_object_get_ex(patch, "status", &pst)) {
+        json_object *one = json_object_new_object();
+        if (!one || json_object_object_add(one, "status", json_object_get(pst)) ||
+            fas_merge_patch(&skel, one)) {
+            json_object_put(one);
+            goto out;
+        }
+        json_object_put(one);
+    }
+    done = true;
+    if (!apply_schema(c, skel, old->name, "status"))
+        goto out;
+    if (status_same(skel, &os)) {
+        reply_obj(c->r, 200, old, c->ver->api_version);
+        free(c->r->audit_status);
+        c->r->audit_status = os.value ? fas_json_text_dup(os.value, NULL) : NULL;
+        goto out;
+    }
+    json_object *st = NULL;
+    if (!json_object_object_get_ex(skel, "status", &st) || !same_members(skel, &sp)) {
+        /* status gone, or moved to the end: the whole-tree path writes that */
+        free(c->r->warning);
+        c->r->warning = NULL;
+        done = false;
+        goto out;
+    }
+    size_t stn = 0;
+    const char *stt = st ? fas_json_text(st, &stn) : "null";
+    if (!st)
+        stn = 4;
+    char rvq[40];
+    int rvn = snprintf(rvq, sizeof(rvq), "\"%" PRId64 "\"", s->rv + 1);
+    /* old's text: [0, a) rv [a + rv_len, b) status [b + status_len, len); without a status,
+     * ",\"status\":" and the new one go before the closing brace */
+    static const char new_member[] = ",\"status\":";
+    size_t nm = sp.status ? 0 : sizeof(new_member) - 1;
+    size_t a = (size_t)(sp.rv - old->json);
+    size_t b = sp.status ? (size_t)(sp.status - old->json) : old->len - 1;
+    size_t tail = old->len - b - sp.status_len;
+    size_t len = a + (size_t)rvn + (b - a - sp.rv_len) + nm + stn + tail;
+    char *text = stt ? malloc(len + 1) : NULL;
+    char *audit = st && stt ? malloc(stn + 1) : NULL; /* a null status audits as none */
+    if (!text || (st && !audit)) {
+        free(text);
+        free(audit);
+        fas_reply_internal(c->r, "out of memory");
+        goto out;
+    }
+    char *w = text;
+    memcpy(w, old->json, a);
+    w += a;
+    memcpy(w, rvq, (size_t)rvn);
+    w += rvn;
+    memcpy(w, sp.rv + sp.rv_len, b - a - sp.rv_len);
+    w += b - a - sp.rv_len;
+    memcpy(w, new_member, nm);
+    w += nm;
+    memcpy(w, stt, stn);
+    w += stn;
+    memcpy(w, old->json + b + sp.status_len, tail);
+    text[len] = '\0';
+    if (audit)
+        memcpy(audit, stt, stn + 1);
+    struct fas_obj *obj = obj_restatus(old, text, len, s->rv + 1);
+    if (!obj) {
+        free(audit);
+        fas_reply_internal(c->r, "out of memory");
+        goto out;
+    }
+    obj->valid_gen = c->ver->schema_gen;
+    s->rv++;
+    free(c->r->audit_status);
+    c->r->audit_status = audit;
+    fas_obj_ref(obj);
+    fas_obj_ref(old);
+    commit(s, c->rt, FAS_EV_MODIFIED, obj, old);
+    reply_obj(c->r, 200, obj, c->ver->api_version);
+    fas_obj_unref(old);
+    fas_obj_unref(obj);
+out:
+    json_object_put(os.value);
+    json_object_put(skel);
+    return done;
+}
+
 static bool ct_is(const char *ct, const char *want)
 {
     size_t n = strlen(want);
@@ -1650,7 +1930,6 @@ void fas_store_patch(struct fas_store *s, const struct fas_target *t, const char
     if (!patch)
         return;
     json_object *tree = NULL;
-    set_audit_status(r, patch);
     pthread_mutex_lock(&s->mu);
     if (!resolve(s, t, &c.rt, &c.ver, r))
         goto out;
@@ -1661,6 +1940,7 @@ void fas_store_patch(struct fas_store *s, const struct fas_target *t, const char
     struct fas_obj *old = obj_find(c.rt, c.rt->namespaced ? t->ns : NULL, t->name);
     if (!old) {
         if (apply && !t->subresource) {
+            set_audit_status(r, patch);
             do_create(&c, patch, t->name);
             patch = NULL;
         } else {
@@ -1669,6 +1949,9 @@ void fas_store_patch(struct fas_store *s, const struct fas_target *t, const char
         goto out;
     }
     if (apply && !check_type_meta(&c, patch))
+        goto out;
+    bool new_tree_is_old = merge && t->subresource && status_patch(patch);
+    if (new_tree_is_old && status_alone(&c, old, true) && status_write_lean(&c, old, patch))
         goto out;
     tree = obj_tree(old);
     if (!tree) {
@@ -1702,11 +1985,13 @@ void fas_store_patch(struct fas_store *s, const struct fas_target *t, const char
     }
     /* tree is old's own tree and the patch; one of status (and of the stored resourceVersion,
      * checked just above) changed nothing else */
-    do_update(&c, old, tree, t->subresource != NULL,
-              merge && t->subresource && status_patch(patch));
+    do_update(&c, old, tree, t->subresource != NULL, new_tree_is_old);
     tree = NULL;
 out:
     pthread_mutex_unlock(&s->mu);
+    /* Every answer that wrote (2xx) audited its result's status; the others audit the patch's. */
+    if (patch && (r->code < 200 || r->code >= 300))
+        set_audit_status(r, patch);
     json_object_put(tree);
     json_object_put(patch);
 }

@@ -6,6 +6,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,9 +16,18 @@
 #define PATH_MAX_LEN     1024
 #define MAX_SCHEMA_DEPTH 128
 
+/* Values a pattern was last matched against, with the outcome: a status write matches the same
+ * condition types, reasons, controller names and group/kind strings again and again, and a match
+ * is a pure function of pattern and value (~2.4k instructions each for the Gateway API's). */
+#define PATTERN_MEMO     16
+#define PATTERN_MEMO_LEN 64 /* longer values are matched every time */
+
 struct fas_pattern {
     char *src;        /* the pattern text (the map key points here) */
     pcre2_code *code; /* NULL when the pattern does not compile: it is then not enforced */
+    char memo[PATTERN_MEMO][PATTERN_MEMO_LEN]; /* "" = unused (the empty value is not memoised) */
+    bool memo_ok[PATTERN_MEMO];
+    unsigned memo_next; /* the slot replaced next (round robin) */
 };
 
 void fas_schema_ctx_init(struct fas_schema_ctx *ctx)
@@ -42,36 +52,158 @@ void fas_schema_ctx_destroy(struct fas_schema_ctx *ctx)
     ctx->match_data = NULL;
 }
 
+/* ---- schema keywords -------------------------------------------------------------------- */
+
+/* The keywords looked up in every walked schema node, with their json-c hashes computed once: a
+ * status write walks a few hundred nodes, and hashing the same constant keys again and again was
+ * a tenth of its instructions. json-c hashes every object's keys with one function (per process),
+ * so a hash taken from one table holds for all. */
+enum kw {
+    KW_ADDITIONALPROPERTIES,
+    KW_DEFAULT,
+    KW_ENUM,
+    KW_EXCLUSIVEMAXIMUM,
+    KW_EXCLUSIVEMINIMUM,
+    KW_ITEMS,
+    KW_MAXITEMS,
+    KW_MAXLENGTH,
+    KW_MAXPROPERTIES,
+    KW_MAXIMUM,
+    KW_MINITEMS,
+    KW_MINLENGTH,
+    KW_MINIMUM,
+    KW_NULLABLE,
+    KW_PATTERN,
+    KW_PROPERTIES,
+    KW_REQUIRED,
+    KW_TYPE,
+    KW_X_KUBERNETES_EMBEDDED_RESOURCE,
+    KW_X_KUBERNETES_INT_OR_STRING,
+    KW_X_KUBERNETES_PRESERVE_UNKNOWN_FIELDS,
+    KW_N
+};
+
+static const char *const kw_name[KW_N] = {
+    [KW_ADDITIONALPROPERTIES] = "additionalProperties",
+    [KW_DEFAULT] = "default",
+    [KW_ENUM] = "enum",
+    [KW_EXCLUSIVEMAXIMUM] = "exclusiveMaximum",
+    [KW_EXCLUSIVEMINIMUM] = "exclusiveMinimum",
+    [KW_ITEMS] = "items",
+    [KW_MAXITEMS] = "maxItems",
+    [KW_MAXLENGTH] = "maxLength",
+    [KW_MAXPROPERTIES] = "maxProperties",
+    [KW_MAXIMUM] = "maximum",
+    [KW_MINITEMS] = "minItems",
+    [KW_MINLENGTH] = "minLength",
+    [KW_MINIMUM] = "minimum",
+    [KW_NULLABLE] = "nullable",
+    [KW_PATTERN] = "pattern",
+    [KW_PROPERTIES] = "properties",
+    [KW_REQUIRED] = "required",
+    [KW_TYPE] = "type",
+    [KW_X_KUBERNETES_EMBEDDED_RESOURCE] = "x-kubernetes-embedded-resource",
+    [KW_X_KUBERNETES_INT_OR_STRING] = "x-kubernetes-int-or-string",
+    [KW_X_KUBERNETES_PRESERVE_UNKNOWN_FIELDS] = "x-kubernetes-preserve-unknown-fields",
+};
+
+static unsigned long kw_hash[KW_N];
+static bool kw_hashed; /* false (no table to hash with): plain lookups */
+static pthread_once_t kw_once = PTHREAD_ONCE_INIT;
+
+static void kw_init(void)
+{
+    json_object *o = json_object_new_object();
+    if (!o)
+        return;
+    for (size_t i = 0; i < KW_N; i++)
+        kw_hash[i] = lh_get_hash(json_object_get_object(o), kw_name[i]);
+    kw_hashed = true;
+    json_object_put(o);
+}
+
+/* json_object_object_get_ex(s, kw_name[k], v) for a schema node s (anything: not an object has
+ * no member). */
+static bool kw_get_ex(json_object *s, enum kw k, json_object **v)
+{
+    if (v)
+        *v = NULL;
+    if (!s || !json_object_is_type(s, json_type_object))
+        return false;
+    pthread_once(&kw_once, kw_init);
+    if (!kw_hashed)
+        return json_object_object_get_ex(s, kw_name[k], v);
+    struct lh_entry *e =
+        lh_table_lookup_entry_w_hash(json_object_get_object(s), kw_name[k], kw_hash[k]);
+    if (!e)
+        return false;
+    if (v)
+        *v = (json_object *)lh_entry_v(e);
+    return true;
+}
+
+static json_object *kw_get(json_object *s, enum kw k)
+{
+    json_object *v = NULL;
+    kw_get_ex(s, k, &v);
+    return v;
+}
+
+static const char *kw_str(json_object *s, enum kw k)
+{
+    json_object *v = kw_get(s, k);
+    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
 /* A field path being built while walking: "spec.listeners[0].port". */
 struct path {
     char buf[PATH_MAX_LEN];
     size_t len;
 };
 
+/* Appends n bytes of s, truncated to the buffer (always NUL-terminated), as snprintf would:
+ * appended by hand, every walked node pushes one (a format per node was a tenth of a status
+ * write's instructions). */
+static void path_put(struct path *p, const char *s, size_t n)
+{
+    size_t room = sizeof(p->buf) - 1 - p->len;
+    if (n > room)
+        n = room;
+    memcpy(p->buf + p->len, s, n);
+    p->len += n;
+    p->buf[p->len] = '\0';
+}
+
 static size_t path_push_key(struct path *p, const char *key)
 {
     size_t saved = p->len;
-    int n = snprintf(p->buf + p->len, sizeof(p->buf) - p->len, "%s%s", p->len ? "." : "", key);
-    if (n > 0)
-        p->len = p->len + (size_t)n < sizeof(p->buf) ? p->len + (size_t)n : sizeof(p->buf) - 1;
+    if (p->len)
+        path_put(p, ".", 1);
+    path_put(p, key, strlen(key));
     return saved;
 }
 
 static size_t path_push_index(struct path *p, size_t i)
 {
     size_t saved = p->len;
-    int n = snprintf(p->buf + p->len, sizeof(p->buf) - p->len, "[%zu]", i);
-    if (n > 0)
-        p->len = p->len + (size_t)n < sizeof(p->buf) ? p->len + (size_t)n : sizeof(p->buf) - 1;
+    char d[24];
+    size_t n = sizeof(d);
+    d[--n] = ']';
+    do {
+        d[--n] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    d[--n] = '[';
+    path_put(p, d + n, sizeof(d) - n);
     return saved;
 }
 
 static size_t path_push_mapkey(struct path *p, const char *key)
 {
     size_t saved = p->len;
-    int n = snprintf(p->buf + p->len, sizeof(p->buf) - p->len, "[%s]", key);
-    if (n > 0)
-        p->len = p->len + (size_t)n < sizeof(p->buf) ? p->len + (size_t)n : sizeof(p->buf) - 1;
+    path_put(p, "[", 1);
+    path_put(p, key, strlen(key));
+    path_put(p, "]", 1);
     return saved;
 }
 
@@ -81,9 +213,9 @@ static void path_pop(struct path *p, size_t saved)
     p->buf[saved] = '\0';
 }
 
-static bool schema_flag(json_object *s, const char *key)
+static bool schema_flag(json_object *s, enum kw key)
 {
-    json_object *v = fas_json_get(s, key);
+    json_object *v = kw_get(s, key);
     return v && json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
 }
 
@@ -96,7 +228,7 @@ static int prune(json_object *x, json_object *s, struct path *p, bool root, json
     if (!s || !x || depth > MAX_SCHEMA_DEPTH)
         return 0;
     if (json_object_is_type(x, json_type_array)) {
-        json_object *items = fas_json_get(s, "items");
+        json_object *items = kw_get(s, KW_ITEMS);
         if (!items)
             return 0;
         for (size_t i = 0; i < json_object_array_length(x); i++) {
@@ -111,10 +243,10 @@ static int prune(json_object *x, json_object *s, struct path *p, bool root, json
     }
     if (!json_object_is_type(x, json_type_object))
         return 0;
-    bool preserve = schema_flag(s, "x-kubernetes-preserve-unknown-fields");
-    bool embedded = root || schema_flag(s, "x-kubernetes-embedded-resource");
-    json_object *props = fas_json_get(s, "properties");
-    json_object *addl = fas_json_get(s, "additionalProperties");
+    bool preserve = schema_flag(s, KW_X_KUBERNETES_PRESERVE_UNKNOWN_FIELDS);
+    bool embedded = root || schema_flag(s, KW_X_KUBERNETES_EMBEDDED_RESOURCE);
+    json_object *props = kw_get(s, KW_PROPERTIES);
+    json_object *addl = kw_get(s, KW_ADDITIONALPROPERTIES);
     bool addl_schema = addl && json_object_is_type(addl, json_type_object);
     bool addl_any =
         addl && json_object_is_type(addl, json_type_boolean) && json_object_get_boolean(addl);
@@ -174,7 +306,7 @@ int fas_schema_prune_only(json_object *obj, json_object *schema, json_object *un
 
 static bool nullable(json_object *s)
 {
-    return schema_flag(s, "nullable");
+    return schema_flag(s, KW_NULLABLE);
 }
 
 /* only (at depth 0): the one root member defaulted; the others are known to be defaulted. */
@@ -183,14 +315,13 @@ static int apply_defaults(json_object *x, json_object *s, int depth, const char 
     if (!s || !x || depth > MAX_SCHEMA_DEPTH)
         return 0;
     if (json_object_is_type(x, json_type_array)) {
-        json_object *items = fas_json_get(s, "items");
+        json_object *items = kw_get(s, KW_ITEMS);
         if (!items)
             return 0;
         for (size_t i = 0; i < json_object_array_length(x); i++) {
             json_object *e = json_object_array_get_idx(x, i);
             json_object *def = NULL;
-            if (!e && !nullable(items) && json_object_object_get_ex(items, "default", &def) &&
-                def) {
+            if (!e && !nullable(items) && kw_get_ex(items, KW_DEFAULT, &def) && def) {
                 json_object *copy = fas_json_copy(def);
                 if (!copy)
                     return KGC_ENOMEM;
@@ -205,7 +336,7 @@ static int apply_defaults(json_object *x, json_object *s, int depth, const char 
     }
     if (!json_object_is_type(x, json_type_object))
         return 0;
-    json_object *props = fas_json_get(s, "properties");
+    json_object *props = kw_get(s, KW_PROPERTIES);
     if (props && json_object_is_type(props, json_type_object)) {
         json_object_object_foreach(props, pk, ps)
         {
@@ -214,7 +345,7 @@ static int apply_defaults(json_object *x, json_object *s, int depth, const char 
             if (only && strcmp(pk, only) != 0)
                 continue;
             bool found = json_object_object_get_ex(x, pk, &cur);
-            if (!json_object_object_get_ex(ps, "default", &def)) {
+            if (!kw_get_ex(ps, KW_DEFAULT, &def)) {
                 /* A non-nullable null without a default is dropped. */
                 if (found && !cur && !nullable(ps))
                     json_object_object_del(x, pk);
@@ -233,7 +364,7 @@ static int apply_defaults(json_object *x, json_object *s, int depth, const char 
             }
         }
     }
-    json_object *addl = fas_json_get(s, "additionalProperties");
+    json_object *addl = kw_get(s, KW_ADDITIONALPROPERTIES);
     bool addl_schema = addl && json_object_is_type(addl, json_type_object);
     json_object_object_foreach(x, k, v)
     {
@@ -245,7 +376,7 @@ static int apply_defaults(json_object *x, json_object *s, int depth, const char 
             rc = apply_defaults(v, ps, depth + 1, NULL);
         else if (addl_schema) {
             json_object *def = NULL;
-            if (!v && !nullable(addl) && json_object_object_get_ex(addl, "default", &def) && def) {
+            if (!v && !nullable(addl) && kw_get_ex(addl, KW_DEFAULT, &def) && def) {
                 json_object *copy = fas_json_copy(def);
                 if (!copy)
                     return KGC_ENOMEM;
@@ -395,7 +526,17 @@ static bool pattern_matches(struct fas_schema_ctx *ctx, const char *pattern, con
         ctx->match_data = pcre2_match_data_create(64, NULL);
     if (!ctx->match_data)
         return true;
-    int rc = pcre2_match(p->code, (PCRE2_SPTR)s, strlen(s), 0, 0, ctx->match_data, NULL);
+    size_t n = strlen(s);
+    bool memo = n > 0 && n < PATTERN_MEMO_LEN;
+    for (size_t i = 0; memo && i < PATTERN_MEMO; i++)
+        if (strcmp(p->memo[i], s) == 0)
+            return p->memo_ok[i];
+    int rc = pcre2_match(p->code, (PCRE2_SPTR)s, n, 0, 0, ctx->match_data, NULL);
+    if (memo && (rc >= 0 || rc == PCRE2_ERROR_NOMATCH)) { /* outcomes, not failures */
+        unsigned i = p->memo_next++ % PATTERN_MEMO;
+        memcpy(p->memo[i], s, n + 1);
+        p->memo_ok[i] = rc >= 0;
+    }
     return rc >= 0;
 }
 
@@ -410,7 +551,7 @@ static void validate(struct vstate *st, json_object *x, json_object *s, bool roo
 static void validate_scalar(struct vstate *st, json_object *x, json_object *s)
 {
     char vt[256];
-    json_object *en = fas_json_get(s, "enum");
+    json_object *en = kw_get(s, KW_ENUM);
     if (en && json_object_is_type(en, json_type_array)) {
         bool ok = false;
         for (size_t i = 0; i < json_object_array_length(en) && !ok; i++)
@@ -431,9 +572,9 @@ static void validate_scalar(struct vstate *st, json_object *x, json_object *s)
     }
     if (json_object_is_type(x, json_type_string)) {
         const char *sv = json_object_get_string(x);
-        json_object *mx = fas_json_get(s, "maxLength");
-        json_object *mn = fas_json_get(s, "minLength");
-        const char *pat = fas_json_str(s, "pattern");
+        json_object *mx = kw_get(s, KW_MAXLENGTH);
+        json_object *mn = kw_get(s, KW_MINLENGTH);
+        const char *pat = kw_str(s, KW_PATTERN);
         size_t len = utf8_len(sv);
         if (mx && len > (size_t)json_object_get_int64(mx))
             verr(st, "FieldValueTooLong", "Too long: may not be more than %lld bytes",
@@ -452,25 +593,28 @@ static void validate_scalar(struct vstate *st, json_object *x, json_object *s)
         }
     }
     if (json_object_is_type(x, json_type_int) || json_object_is_type(x, json_type_double)) {
-        json_object *mx = fas_json_get(s, "maximum");
-        json_object *mn = fas_json_get(s, "minimum");
+        json_object *mx = kw_get(s, KW_MAXIMUM);
+        json_object *mn = kw_get(s, KW_MINIMUM);
         double v = num_value(x);
-        value_text(x, vt, sizeof(vt));
         if (mx) {
-            bool excl = schema_flag(s, "exclusiveMaximum");
+            bool excl = schema_flag(s, KW_EXCLUSIVEMAXIMUM);
             double m = num_value(mx);
-            if (excl ? v >= m : v > m)
+            if (excl ? v >= m : v > m) {
+                value_text(x, vt, sizeof(vt));
                 verr(st, "FieldValueInvalid",
                      "Invalid value: %s: %s in body should be less than %s%g", vt, st->path.buf,
                      excl ? "" : "or equal to ", m);
+            }
         }
         if (mn) {
-            bool excl = schema_flag(s, "exclusiveMinimum");
+            bool excl = schema_flag(s, KW_EXCLUSIVEMINIMUM);
             double m = num_value(mn);
-            if (excl ? v <= m : v < m)
+            if (excl ? v <= m : v < m) {
+                value_text(x, vt, sizeof(vt));
                 verr(st, "FieldValueInvalid",
                      "Invalid value: %s: %s in body should be greater than %s%g", vt, st->path.buf,
                      excl ? "" : "or equal to ", m);
+            }
         }
     }
 }
@@ -480,8 +624,8 @@ static void validate(struct vstate *st, json_object *x, json_object *s, bool roo
     char vt[256];
     if (!s || depth > MAX_SCHEMA_DEPTH)
         return;
-    const char *type = fas_json_str(s, "type");
-    bool int_or_string = schema_flag(s, "x-kubernetes-int-or-string");
+    const char *type = kw_str(s, KW_TYPE);
+    bool int_or_string = schema_flag(s, KW_X_KUBERNETES_INT_OR_STRING);
     if (!x) {
         if (!nullable(s) && type)
             verr(st, "FieldValueTypeInvalid",
@@ -506,8 +650,8 @@ static void validate(struct vstate *st, json_object *x, json_object *s, bool roo
     }
     if (json_object_is_type(x, json_type_array)) {
         size_t n = json_object_array_length(x);
-        json_object *mx = fas_json_get(s, "maxItems");
-        json_object *mn = fas_json_get(s, "minItems");
+        json_object *mx = kw_get(s, KW_MAXITEMS);
+        json_object *mn = kw_get(s, KW_MINITEMS);
         if (mx && n > (size_t)json_object_get_int64(mx))
             verr(st, "FieldValueTooMany", "Too many: %zu: must have at most %lld items", n,
                  (long long)json_object_get_int64(mx));
@@ -516,7 +660,7 @@ static void validate(struct vstate *st, json_object *x, json_object *s, bool roo
                  "Invalid value: %zu: %s in body should have at least "
                  "%lld items",
                  n, st->path.buf, (long long)json_object_get_int64(mn));
-        json_object *items = fas_json_get(s, "items");
+        json_object *items = kw_get(s, KW_ITEMS);
         for (size_t i = 0; items && i < n; i++) {
             size_t saved = path_push_index(&st->path, i);
             validate(st, json_object_array_get_idx(x, i), items, false, depth + 1);
@@ -525,7 +669,7 @@ static void validate(struct vstate *st, json_object *x, json_object *s, bool roo
         return;
     }
     if (json_object_is_type(x, json_type_object)) {
-        json_object *req = fas_json_get(s, "required");
+        json_object *req = kw_get(s, KW_REQUIRED);
         for (size_t i = 0;
              req && json_object_is_type(req, json_type_array) && i < json_object_array_length(req);
              i++) {
@@ -536,12 +680,12 @@ static void validate(struct vstate *st, json_object *x, json_object *s, bool roo
                 path_pop(&st->path, saved);
             }
         }
-        json_object *mxp = fas_json_get(s, "maxProperties");
+        json_object *mxp = kw_get(s, KW_MAXPROPERTIES);
         if (mxp && (size_t)json_object_object_length(x) > (size_t)json_object_get_int64(mxp))
             verr(st, "FieldValueTooMany", "Too many: %d: must have at most %lld items",
                  json_object_object_length(x), (long long)json_object_get_int64(mxp));
-        json_object *props = fas_json_get(s, "properties");
-        json_object *addl = fas_json_get(s, "additionalProperties");
+        json_object *props = kw_get(s, KW_PROPERTIES);
+        json_object *addl = kw_get(s, KW_ADDITIONALPROPERTIES);
         bool addl_schema = addl && json_object_is_type(addl, json_type_object);
         json_object_object_foreach(x, k, v)
         {

@@ -11,8 +11,9 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
-/* Compiled `pattern` regular expressions, cached by source text. Not thread-safe (the store uses
- * it under its lock). */
+/* Compiled `pattern` regular expressions, cached by source text, each with the outcome of its
+ * last few matches (a few short values; bounded). Not thread-safe (the store uses it under its
+ * lock). */
 struct fas_schema_ctx {
     struct kgc_strmap patterns; /* pattern text -> struct fas_pattern * (owned) */
     void *match_data;           /* one pcre2_match_data reused for every match */

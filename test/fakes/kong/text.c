@@ -44,11 +44,21 @@ void kf_md5_hex(const void *data, size_t len, char out[33])
     hex(md, 16, out);
 }
 
+/* 8-4-4-4-12 hex digits; by hand: a format per id was a third of an id's cost (three ids per
+ * route at 10k routes). */
 static void format_uuid(const unsigned char b[16], char out[37])
 {
-    char h[33];
-    hex(b, 16, h);
-    snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
+    static const unsigned char groups[] = {4, 2, 2, 2, 6}; /* bytes per group */
+    char *w = out;
+    for (size_t g = 0, i = 0; g < sizeof(groups); g++) {
+        if (g) {
+            *w++ = '-';
+        }
+        hex(b + i, groups[g], w);
+        w += 2 * groups[g];
+        i += groups[g];
+    }
+    *w = '\0';
 }
 
 static int parse_uuid(const char *s, unsigned char out[16])
