@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 struct sample {
@@ -45,21 +46,27 @@ static long ms_since_start(void)
     return (ts.tv_sec - t0.tv_sec) * 1000 + (ts.tv_nsec - t0.tv_nsec) / 1000000;
 }
 
+/* /proc/self/status through a stack buffer, no malloc: the sampler starts before the process's
+ * main() can limit glibc's arenas, and a thread that finds the main arena busy gets a new one,
+ * which the process's threads then share (a second heap in a process that asked for one). */
 static void read_status(struct sample *s)
 {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return;
-    char line[256];
-    while (fgets(line, sizeof(line), f)) {
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            s->rss = strtol(line + 6, NULL, 10);
-        else if (strncmp(line, "RssAnon:", 8) == 0)
-            s->anon = strtol(line + 8, NULL, 10);
-        else if (strncmp(line, "RssFile:", 8) == 0)
-            s->file = strtol(line + 8, NULL, 10);
-    }
-    fclose(f);
+    char buf[8192];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    const char *p;
+    if ((p = strstr(buf, "\nVmRSS:")))
+        s->rss = strtol(p + 7, NULL, 10);
+    if ((p = strstr(buf, "\nRssAnon:")))
+        s->anon = strtol(p + 9, NULL, 10);
+    if ((p = strstr(buf, "\nRssFile:")))
+        s->file = strtol(p + 9, NULL, 10);
 }
 
 static void take_malloc(struct sample *s)
@@ -82,6 +89,9 @@ static void *sampler(void *arg)
     (void)arg;
     long last_line = -1000;
     for (;;) {
+        /* (first an interval: the process's main() begins meanwhile) */
+        struct timespec d = {interval_ms / 1000, (interval_ms % 1000) * 1000000};
+        nanosleep(&d, NULL);
         /* mallinfo2() walks every arena under its lock (at 10k routes ~1/10 of kgc's CPU when
          * called every 5 ms; still ~5 % of kgc's samples during the initial sync when called
          * for every new peak, as RSS grows at nearly every sample then): only for a peak 256 KiB
@@ -126,8 +136,6 @@ static void *sampler(void *arg)
             fflush(out);
             last_line = s.t_ms;
         }
-        struct timespec d = {interval_ms / 1000, (interval_ms % 1000) * 1000000};
-        nanosleep(&d, NULL);
     }
     return NULL;
 }
