@@ -457,16 +457,19 @@ static void stop(struct app *a)
 
 /* glibc gives a process up to 8 malloc arenas per core (mallopt(3), M_ARENA_MAX; 16 on two
  * cores), each keeping the memory its threads freed. kgc's threads (informers, workers, syncer,
- * servers) mostly wait on the network and rarely allocate at the same moment; with two arenas the
- * 1k-Gateway/10k-route initial sync peaked 2 MiB lower (55 vs 57 MiB, three alternated runs each,
- * docs/benchmarks.md "Memory") and two threads can still allocate at once. MALLOC_ARENA_MAX or
- * GLIBC_TUNABLES=glibc.malloc.arena_max, when set, win. */
+ * servers) mostly wait on the network and rarely allocate at the same moment, and most of their
+ * small blocks come from glibc's per-thread caches without the arena's lock. With two arenas the
+ * 1k-Gateway/10k-route initial sync peaked 2 MiB lower than with sixteen (55 vs 57 MiB), with
+ * one 47.9-48.1 MiB against two's 48.5-50.8 (alternated runs: the free fragments of two heaps),
+ * for ~10 % more CPU during that sync (lock contention; a route change's CPU unchanged):
+ * docs/benchmarks.md "Memory" and "Where #19's goals stand, session 10", docs/operations.md.
+ * MALLOC_ARENA_MAX or GLIBC_TUNABLES=glibc.malloc.arena_max, when set, win. */
 static void limit_malloc_arenas(void)
 {
 #ifdef __GLIBC__
     const char *t = getenv("GLIBC_TUNABLES");
     if (!getenv("MALLOC_ARENA_MAX") && !(t && strstr(t, "arena_max")))
-        mallopt(M_ARENA_MAX, 2);
+        mallopt(M_ARENA_MAX, 1);
 #endif
 }
 

@@ -22,7 +22,7 @@ enum {
 
 /* Idle items are kept (up to this many) so that re-adding a recently processed key, the common
  * case for a controller, costs no allocation and no table insert. */
-#define IDLE_CAP 4096
+#define IDLE_CAP 1024
 
 struct item {
     unsigned flags;        /* F_* bits */
