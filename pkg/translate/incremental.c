@@ -698,24 +698,16 @@ static int cmp_slice_key(const void *a, const void *b)
                   (*(const struct kgc_api_obj *const *)b)->meta.key);
 }
 
+/* A slice of st->slice_by_key against a key (vec_find()'s probe: the key itself). */
+static int cmp_slice_to_key(const void *a, const void *b)
+{
+    return strcmp((*(const struct kgc_api_obj *const *)a)->meta.key, *(const char *const *)b);
+}
+
 /* Where the slice keyed key is (or goes) in st->slice_by_key. */
 static size_t slice_at(const struct kgc_translate_state *st, const char *key, bool *found)
 {
-    size_t lo = 0, hi = st->slice_by_key.n;
-    *found = false;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int r = strcmp(((const struct kgc_api_obj *)st->slice_by_key.v[mid])->meta.key, key);
-        if (r == 0) {
-            *found = true;
-            return mid;
-        }
-        if (r < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return vec_find(&st->slice_by_key, key, cmp_slice_to_key, found);
 }
 
 static bool slice_map_visit(const struct kgc_api_obj *obj, void *ctx)

@@ -20,7 +20,8 @@ void fas_buf_free(struct fas_buf *b)
     fas_buf_init(b);
 }
 
-static int buf_reserve(struct fas_buf *b, size_t extra)
+/* Room for extra more bytes: by doubling (appends), or exactly (a length known ahead). */
+static int buf_reserve(struct fas_buf *b, size_t extra, bool exact)
 {
     if (b->oom)
         return KGC_ENOMEM;
@@ -31,7 +32,7 @@ static int buf_reserve(struct fas_buf *b, size_t extra)
     size_t need = b->len + extra + 1;
     if (need <= b->cap)
         return 0;
-    size_t cap = b->cap ? b->cap : 256;
+    size_t cap = exact ? need : b->cap ? b->cap : 256;
     while (cap < need)
         cap *= 2;
     char *p = realloc(b->data, cap);
@@ -46,28 +47,12 @@ static int buf_reserve(struct fas_buf *b, size_t extra)
 
 int fas_buf_reserve(struct fas_buf *b, size_t extra)
 {
-    if (b->oom)
-        return KGC_ENOMEM;
-    if (extra > FAS_BUF_MAX_SIZE - b->len - 1) {
-        b->oom = true;
-        return KGC_ENOMEM;
-    }
-    size_t need = b->len + extra + 1;
-    if (need <= b->cap)
-        return 0;
-    char *p = realloc(b->data, need);
-    if (!p) {
-        b->oom = true;
-        return KGC_ENOMEM;
-    }
-    b->data = p;
-    b->cap = need;
-    return 0;
+    return buf_reserve(b, extra, true);
 }
 
 int fas_buf_append(struct fas_buf *b, const void *s, size_t n)
 {
-    int rc = buf_reserve(b, n);
+    int rc = buf_reserve(b, n, false);
     if (rc)
         return rc;
     if (n)
@@ -90,7 +75,7 @@ int fas_buf_printf(struct fas_buf *b, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return KGC_EINVAL;
-    int rc = buf_reserve(b, (size_t)n);
+    int rc = buf_reserve(b, (size_t)n, false);
     if (rc)
         return rc;
     va_start(ap, fmt);
@@ -120,7 +105,7 @@ char *fas_buf_take(struct fas_buf *b, size_t *len)
         fas_buf_free(b);
         return NULL;
     }
-    if (!b->data && buf_reserve(b, 0))
+    if (!b->data && buf_reserve(b, 0, false))
         return NULL;
     char *p = b->data;
     if (len)
