@@ -30,6 +30,7 @@
 
 #include <openssl/evp.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,11 +134,33 @@ struct host_counts {
     size_t cap, len;
 };
 
+/* The buffer of a document the state made and every holder has released, kept for the state's
+ * next assembly: a new buffer of 3.8 MB (10k routes) cost ~950 page faults, each clearing and
+ * charging a page, and its unmapping — ~1 ms a change, a tenth of the whole. One buffer at
+ * most (a second one is freed): the steady memory of one more document, never more. Shared by
+ * reference with every text the state made (struct kgc_translate_text.spare): the last one
+ * released frees it. */
+struct kgc_translate_spare {
+    pthread_mutex_t mu;
+    atomic_uint refs;
+    bool closed;     /* the state is gone: returned buffers are freed */
+    char *s;         /* NULL: none kept */
+    size_t cap;      /* bytes at s */
+    uint64_t serial; /* the document s holds (struct kgc_translate_text.serial) */
+};
+
 struct kgc_translate_state {
     bool valid; /* the records below match the last successful call */
     /* the last document (a reference; shared with the output that carried it): every frag not
      * written since is read from it */
     struct kgc_translate_text *doc;
+    /* the serial of the document before doc (0: none or not the state's) and how many of doc's
+     * first bytes are that one's (0: unknown): an assembly into that document's buffer (the
+     * spare) skips copying what is already there */
+    uint64_t prev_serial;
+    size_t doc_same;
+    uint64_t serial; /* of the last document made */
+    struct kgc_translate_spare *spare;
     struct arena fresh;
     struct md5_ck md5;
     char *settings;
@@ -603,6 +626,78 @@ static size_t md5_hex_from(struct md5_ck *m, const char *text, size_t len, size_
     return len - from;
 }
 
+/* ---- the spare buffer -------------------------------------------------------------------------
+ */
+
+static void spare_unref(struct kgc_translate_spare *sp)
+{
+    if (!sp || atomic_fetch_sub(&sp->refs, 1) != 1)
+        return;
+    free(sp->s);
+    pthread_mutex_destroy(&sp->mu);
+    free(sp);
+}
+
+void tr_spare_return(struct kgc_translate_spare *sp, char *s, size_t cap, uint64_t serial)
+{
+    pthread_mutex_lock(&sp->mu);
+    if (!sp->closed && !sp->s && cap) {
+        sp->s = s;
+        sp->cap = cap;
+        sp->serial = serial;
+        s = NULL;
+    }
+    pthread_mutex_unlock(&sp->mu);
+    free(s);
+    spare_unref(sp);
+}
+
+/* Frees the kept buffer; closed: and every one returned from now on (the state is gone). */
+static void spare_drop(struct kgc_translate_spare *sp, bool closed)
+{
+    if (!sp)
+        return;
+    pthread_mutex_lock(&sp->mu);
+    char *s = sp->s;
+    sp->s = NULL;
+    sp->closed = sp->closed || closed;
+    pthread_mutex_unlock(&sp->mu);
+    free(s);
+}
+
+/* A buffer of at least need bytes for the next document: the kept one (grown if it must be,
+ * which keeps its bytes) with *serial the document it holds, else a new one (*serial 0). *cap:
+ * its size. NULL when out of memory. */
+static char *spare_take(struct kgc_translate_spare *sp, size_t need, size_t *cap, uint64_t *serial)
+{
+    char *s = NULL;
+    *serial = 0;
+    if (sp) {
+        pthread_mutex_lock(&sp->mu);
+        s = sp->s;
+        *cap = sp->cap;
+        *serial = sp->serial;
+        sp->s = NULL;
+        pthread_mutex_unlock(&sp->mu);
+    }
+    /* room for a few changes' growth, so that the next one fits (pages never written are
+     * never resident) */
+    size_t want = need + need / 128 + 64;
+    if (s && *cap < need) {
+        char *g = realloc(s, want);
+        if (!g)
+            free(s);
+        s = g;
+        *cap = want;
+    }
+    if (!s) {
+        *serial = 0;
+        s = malloc(want);
+        *cap = want;
+    }
+    return s;
+}
+
 /* ---- the state --------------------------------------------------------------------------------
  */
 
@@ -636,6 +731,10 @@ static void state_reset(struct kgc_translate_state *st)
     kgc_base_vec_free(&st->planned);
     kgc_translate_text_unref(st->doc);
     st->doc = NULL;
+    st->prev_serial = 0;
+    st->doc_same = 0;
+    /* a call from nothing holds the whole working set: no spare document beside it */
+    spare_drop(st->spare, false);
     free(st->fresh.s);
     st->fresh = (struct arena){0};
     md5_ck_free(&st->md5);
@@ -655,8 +754,14 @@ static void state_reset(struct kgc_translate_state *st)
 struct kgc_translate_state *kgc_translate_state_new(void)
 {
     struct kgc_translate_state *st = calloc(1, sizeof(*st));
-    if (!st)
+    struct kgc_translate_spare *sp = st ? calloc(1, sizeof(*sp)) : NULL;
+    if (!sp || pthread_mutex_init(&sp->mu, NULL) != 0) {
+        free(sp);
+        free(st);
         return NULL;
+    }
+    atomic_init(&sp->refs, 1);
+    st->spare = sp;
     return st;
 }
 
@@ -674,6 +779,8 @@ void kgc_translate_state_free(struct kgc_translate_state *st)
         return;
     kgc_translate_text_unref(st->seed);
     state_reset(st);
+    spare_drop(st->spare, true);
+    spare_unref(st->spare);
     free(st);
 }
 
@@ -1055,27 +1162,51 @@ static char *iso_text(struct tr_ctx *c, size_t *len)
     return kgc_base_buf_take(&b, len);
 }
 
+/* A new text of the state's: s (len bytes and the NUL, cap allocated), its next serial, its
+ * buffer back to the state's spare slot when released. NULL when out of memory (s not taken). */
+static struct kgc_translate_text *text_new(struct kgc_translate_state *st, char *s, size_t len,
+                                           size_t cap)
+{
+    struct kgc_translate_text *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    atomic_init(&t->refs, 1);
+    t->s = s;
+    t->len = len;
+    t->cap = cap;
+    t->serial = ++st->serial;
+    t->spare = st->spare;
+    atomic_fetch_add(&st->spare->refs, 1);
+    return t;
+}
+
 /* Where the assembly is, and how many of its first bytes are those of the last document. */
 struct asm_pos {
     char *out, *p;
     const char *old; /* the last document (NULL: none) */
     size_t old_len;
-    size_t same; /* SIZE_MAX while every byte written so far is the last document's */
+    size_t same;     /* SIZE_MAX while every byte written so far is the last document's */
+    size_t there;    /* out's first bytes already hold those of the last document (the buffer
+                        held the one before it, which the last begins with) */
+    size_t in_place; /* bytes not copied for that */
 };
 
 /* Appends n bytes from s; from_old: s is the last document's text at old_off. */
 static void asm_put(struct asm_pos *a, const char *s, size_t n, bool from_old, size_t old_off)
 {
     size_t at = (size_t)(a->p - a->out);
+    bool kept = false;
     if (a->same == SIZE_MAX && n) {
         /* the same bytes at the same place: a piece of the last document that did not move, or
          * a small text (head, separators, isolation routes) equal to what is there */
-        bool kept = from_old ? old_off == at
-                             : a->old && at + n <= a->old_len && memcmp(a->old + at, s, n) == 0;
+        kept = from_old ? old_off == at
+                        : a->old && at + n <= a->old_len && memcmp(a->old + at, s, n) == 0;
         if (!kept)
             a->same = at;
     }
-    if (n)
+    if (kept && at + n <= a->there)
+        a->in_place += n;
+    else if (n)
         memcpy(a->p, s, n);
     a->p += n;
 }
@@ -1086,7 +1217,7 @@ static void asm_put(struct asm_pos *a, const char *s, size_t n, bool from_old, s
  * last document's. NULL when out of memory (nothing moved). */
 static struct kgc_translate_text *assemble(struct kgc_translate_state *st, const char *head,
                                            size_t head_len, const char *iso, size_t iso_len,
-                                           size_t *same)
+                                           size_t *same, size_t *in_place)
 {
     static const char services[] = ",\"services\":[", routes[] = "],\"routes\":[",
                       upstreams[] = "],\"upstreams\":[";
@@ -1097,15 +1228,18 @@ static struct kgc_translate_text *assemble(struct kgc_translate_state *st, const
     }
     if (!frag_fits(&st->c, 0, total))
         return NULL;
-    struct kgc_translate_text *t = calloc(1, sizeof(*t));
-    char *out = t ? malloc(total) : NULL;
-    if (!out) {
-        free(t);
+    size_t cap = 0;
+    uint64_t held = 0;
+    char *out = spare_take(st->spare, total, &cap, &held);
+    struct kgc_translate_text *t = out ? text_new(st, out, 0, cap) : NULL;
+    if (!t) {
+        free(out);
         return NULL;
     }
-    atomic_init(&t->refs, 1);
     const char *old = st->doc ? st->doc->s : NULL, *fresh = st->fresh.s;
-    struct asm_pos a = {out, out, old, st->doc ? st->doc->len : 0, SIZE_MAX};
+    /* the spare holds the document before the last: the first doc_same bytes are in place */
+    size_t there = held && held == st->prev_serial ? st->doc_same : 0;
+    struct asm_pos a = {out, out, old, st->doc ? st->doc->len : 0, SIZE_MAX, there, 0};
     asm_put(&a, head, head_len, false, 0);
     asm_put(&a, services, sizeof(services) - 1, false, 0);
     for (size_t i = 0; i < st->frags.n; i++) {
@@ -1143,6 +1277,7 @@ static struct kgc_translate_text *assemble(struct kgc_translate_state *st, const
     t->len = (size_t)(a.p - out);
     /* every piece in place: the same text, unless the last document was longer */
     *same = a.same != SIZE_MAX ? a.same : t->len;
+    *in_place = a.in_place;
     /* the call's new texts are in the document now; a large buffer is not kept for the next */
     st->fresh.len = 0;
     if (st->fresh.cap > 262144) {
@@ -1260,15 +1395,18 @@ static struct kgc_translate_text *write_all(struct kgc_translate_state *st, cons
     if (!w.diverged && !c->oom)
         return kgc_translate_text_ref(st->seed);
     arena_add(c, w.a, "", 1); /* the NUL */
-    struct kgc_translate_text *t = !c->oom ? calloc(1, sizeof(*t)) : NULL;
+    if (c->oom)
+        return NULL;
+    char *fit = realloc(w.a->s, w.a->len); /* give the unused tail back */
+    size_t cap = fit ? w.a->len : w.a->cap;
+    struct kgc_translate_text *t = text_new(st, fit ? fit : w.a->s, w.a->len - 1, cap);
     if (!t) {
+        if (fit)
+            w.a->s = fit;
+        w.a->cap = cap;
         c->oom = true;
         return NULL;
     }
-    atomic_init(&t->refs, 1);
-    char *fit = realloc(w.a->s, w.a->len); /* give the unused tail back */
-    t->s = fit ? fit : w.a->s;
-    t->len = w.a->len - 1;
     *w.a = (struct arena){0};
     return t;
 }
@@ -1969,8 +2107,9 @@ static int incremental(struct kgc_translate_state *st, const struct kgc_translat
     size_t same = 0;
     struct kgc_translate_text *text =
         c->oom ? NULL
-        : all  ? write_all(st, h->head, h->head_len, h->iso, h->iso_len, &wbuf, stats)
-               : assemble(st, h->head, h->head_len, h->iso, h->iso_len, &same);
+        : all
+            ? write_all(st, h->head, h->head_len, h->iso, h->iso_len, &wbuf, stats)
+            : assemble(st, h->head, h->head_len, h->iso, h->iso_len, &same, &stats->bytes_in_place);
     kgc_base_buf_free(&wbuf);
     c->kroutes = (struct kgc_base_vec){0};
     c->routes.n = c->svcs.n = 0; /* borrowed: the entries own them */
@@ -1998,6 +2137,8 @@ static int incremental(struct kgc_translate_state *st, const struct kgc_translat
     st->valid = true;
     /* the bytes both documents begin with: their MD5 states are the kept checkpoints' */
     stats->hashed_bytes = md5_hex_from(&st->md5, text->s, text->len, same, out->hash);
+    st->prev_serial = st->doc ? st->doc->serial : 0;
+    st->doc_same = all ? 0 : same;
     kgc_translate_text_unref(st->doc);
     st->doc = kgc_translate_text_ref(text);
     out->text = text; /* the reference assemble() gave */

@@ -978,7 +978,10 @@ void kgc_translate_text_unref(struct kgc_translate_text *t)
 {
     if (!t || atomic_fetch_sub(&t->refs, 1) != 1)
         return;
-    free(t->s);
+    if (t->spare)
+        tr_spare_return(t->spare, t->s, t->cap, t->serial);
+    else
+        free(t->s);
     free(t);
 }
 

@@ -634,6 +634,13 @@ void tr_route_ctx_free(struct route_ctx *rc);
 void tr_svc_free(struct tr_svc *v);
 void tr_free_problems(struct kgc_translate_problem *p, size_t n);
 
+/* ---- incremental.c: the spare document buffer ------------------------------------------------ */
+
+/* kgc_translate_text_unref()'s last reference to a text whose spare is set: its buffer (s, cap
+ * bytes, holding document serial) goes to the spare slot, or is freed when the slot holds one
+ * already or its state is gone; the text's reference to the slot is dropped. Any thread. */
+void tr_spare_return(struct kgc_translate_spare *sp, char *s, size_t cap, uint64_t serial);
+
 /* ---- owner.c -------------------------------------------------------------------------------- */
 
 /* Sorts problems into the documented order. */

@@ -3388,7 +3388,7 @@ static void test_incremental_matches_full(void **state)
     struct kgc_translate_state *st = kgc_translate_state_new();
     assert_non_null(st);
     bool grant = false, wide = false;
-    unsigned incremental = 0, full_calls = 0, resumed = 0;
+    unsigned incremental = 0, full_calls = 0, resumed = 0, in_place = 0;
     /* the previous step's incremental output, kept while the next call runs: its text is shared
      * with the state and must stay as it was */
     struct kgc_translate_output prev = {0};
@@ -3484,6 +3484,10 @@ static void test_incremental_matches_full(void **state)
         /* the MD5 went on from a kept state (only the bytes after the first change hashed) */
         resumed += !stats.full && stats.hashed_bytes < inc.config_len;
         assert_true(stats.hashed_bytes <= inc.config_len);
+        /* assembled into the buffer of the document before the last (released here by prev), its
+         * first bytes already there: the comparison above checks they are the right ones */
+        in_place += stats.bytes_in_place > 0;
+        assert_true(stats.bytes_in_place <= inc.config_len);
         if (prev.config) {
             char h[KGC_DIGEST_MD5_HEX_LEN + 1];
             kgc_digest_md5_hex(prev.config, prev.config_len, h);
@@ -3503,11 +3507,13 @@ static void test_incremental_matches_full(void **state)
         prev = inc;
     }
     print_message("incremental vs full: %u incremental calls, %u full (first, Gateway changes), "
-                  "%zu routes planned, %u hashed from a kept MD5 state; met %zu KongLimitations, "
-                  "%zu snis, %zu isolation routes\n",
-                  incremental, full_calls, planned, resumed, limitations, snis, isolation);
+                  "%zu routes planned, %u hashed from a kept MD5 state, %u assembled over bytes "
+                  "already in place; met %zu KongLimitations, %zu snis, %zu isolation routes\n",
+                  incremental, full_calls, planned, resumed, in_place, limitations, snis,
+                  isolation);
     assert_true(incremental > 700); /* the incremental path is what was compared */
     assert_true(resumed > 400);     /* and the resumed hash */
+    assert_true(in_place > 300);    /* and the assembly over the spare buffer */
     kgc_translate_state_free(st);   /* prev's text outlives the state that shared it */
     char h[KGC_DIGEST_MD5_HEX_LEN + 1];
     kgc_digest_md5_hex(prev.config, prev.config_len, h);
