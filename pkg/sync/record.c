@@ -24,10 +24,31 @@ static char *encode_accepted(const struct kgc_sync_blob *b, size_t *len)
     if (!rec)
         return NULL;
     size_t n = (size_t)snprintf(rec, cap, "%s%s\n", RECORD_HEADER, b->hash);
-    for (size_t i = 0; i < b->n_gws && n < cap; i++)
-        n += (size_t)snprintf(rec + n, cap - n, "%lld %s\n", (long long)b->gws[i].generation,
-                              b->gws[i].key);
-    if (n >= cap) {
+    /* the lines without snprintf: written after every accepted push, 1k Gateways cost ~0.2 ms
+     * through it (as much as the rest of the record's write but the sync) */
+    size_t i = 0;
+    for (; i < b->n_gws && n < cap; i++) {
+        char digits[24];
+        size_t nd = 0;
+        long long g = b->gws[i].generation;
+        unsigned long long u = g < 0 ? 0ULL - (unsigned long long)g : (unsigned long long)g;
+        do
+            digits[nd++] = (char)('0' + u % 10);
+        while ((u /= 10) && nd < sizeof(digits));
+        size_t kl = strlen(b->gws[i].key);
+        if (n + (g < 0) + nd + 1 + kl + 1 >= cap)
+            break;
+        if (g < 0)
+            rec[n++] = '-';
+        while (nd)
+            rec[n++] = digits[--nd];
+        rec[n++] = ' ';
+        memcpy(rec + n, b->gws[i].key, kl);
+        n += kl;
+        rec[n++] = '\n';
+        rec[n] = '\0';
+    }
+    if (n >= cap || i < b->n_gws) {
         free(rec);
         return NULL;
     }

@@ -181,6 +181,9 @@ struct kgc_translate_state {
      * with copies of both names ~150 B) */
     struct kgc_base_vec slice_by_key;
     bool uniform; /* the last limits run's */
+    /* ... and, when it saw one priority for every Kong route, that one (struct tr_limits_info) */
+    bool has_uniform_prio;
+    uint64_t uniform_prio;
     /* the limits' pair bound (struct tr_limits_focus): Kong routes per hostname, the sum of
      * their squares, Kong routes of routes open to any hostname, all Kong routes */
     struct host_counts host_n;
@@ -1092,7 +1095,17 @@ static void run_limits(struct kgc_translate_state *st, bool all)
         st->focused.n = 0;
     if (st->focused.n > 1)
         qsort(st->focused.v, st->focused.n, sizeof(*st->focused.v), cmp_ptr);
-    struct tr_limits_focus lf = {in_focus, st, st->sumsq + 2 * st->n_kr * st->n_open_kr};
+    struct tr_limits_focus lf = {in_focus, st, st->sumsq + 2 * st->n_kr * st->n_open_kr,
+                                 !all && st->uniform && st->has_uniform_prio, st->uniform_prio};
+    /* still one priority for all when the routes planned this call have it (the others kept
+     * theirs: a Kong route's priority reads its own route only, tr_tc_priority) */
+    for (size_t i = 0; i < st->planned.n && lf.uniform_known; i++) {
+        const struct entry *e = st->planned.v[i];
+        for (size_t f = 0; f < e->n_frags && lf.uniform_known; f++)
+            for (size_t j = 0; j < e->frags[f].v->n_kr; j++)
+                lf.uniform_known =
+                    lf.uniform_known && e->frags[f].v->kr[j].tc_prio == lf.uniform_prio;
+    }
     struct tr_limits_info info;
     tr_kong_limits_focused(c, all ? NULL : &lf, &info);
     if (!all && (info.budget_hit || info.uniform != st->uniform)) {
@@ -1104,6 +1117,8 @@ static void run_limits(struct kgc_translate_state *st, bool all)
         return;
     }
     st->uniform = info.uniform;
+    st->has_uniform_prio = info.uniform && info.has_prio;
+    st->uniform_prio = info.prio;
     limits_distribute(st);
 }
 

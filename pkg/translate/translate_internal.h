@@ -535,11 +535,18 @@ struct tr_limits_focus {
      * routes x Kong routes of routes open to any hostname. Below the pair budget the run is
      * judged for the focus alone. */
     uint64_t pair_bound;
+    /* the caller knows every Kong route has Kong priority uniform_prio (the last run found one
+     * priority for all, and every Kong route planned since has it): traditional_compatible then
+     * compares nothing, without a pass over every route to find that out */
+    bool uniform_known;
+    uint64_t uniform_prio;
 };
 /* What a run of the limits saw that makes its result depend on every route. */
 struct tr_limits_info {
     bool uniform;    /* traditional_compatible: one Kong priority for all (nothing compared) */
     bool budget_hit; /* the pair budget ran out (what is judged then depends on every route) */
+    bool has_prio;   /* uniform over at least one Kong route, whose priority is prio */
+    uint64_t prio;
 };
 /* tr_kong_limits() restricted to lf (NULL: every route). */
 void tr_kong_limits_focused(struct tr_ctx *c, const struct tr_limits_focus *lf,

@@ -3778,6 +3778,73 @@ static struct kgc_translate_text *seed_text(const char *s, size_t n)
     return t;
 }
 
+/* Kong's priorities one for all, then not: the state skips the pass that finds out while the
+ * routes planned since keep that priority, and must see the one that does not. uni-2 (the
+ * longer path, first by the Gateway API) and uni-1 share a hostname; uni-1 gains a header match,
+ * which Kong 3.9.1 weighs above any path (kong/router/transform.lua get_priority, tr_tc_priority):
+ * a LIMITATION, the same as the full pass finds. */
+static void uni_route(struct tenv *t, int i, const char *path, const char *headers)
+{
+    char yaml[700];
+    snprintf(yaml, sizeof(yaml),
+             "apiVersion: gateway.networking.k8s.io/v1\n"
+             "kind: HTTPRoute\n"
+             "metadata: {name: uni-%d, namespace: " INFRA
+             ", creationTimestamp: '2026-01-0%dT00:00:00Z'}\n"
+             "spec:\n"
+             "  parentRefs: [{name: same-namespace}]\n"
+             "  hostnames: [uni.example.com]\n"
+             "  rules:\n"
+             "  - matches: [{path: {type: PathPrefix, value: %s}%s}]\n"
+             "    backendRefs: [{name: infra-backend-v1, port: 8080}]\n",
+             i, i, path, headers);
+    add_yaml(&t->env, yaml);
+}
+
+static void test_incremental_priority_leaves_uniform(void **state)
+{
+    struct tenv *t = *state;
+    uni_route(t, 1, "/uni", "");
+    uni_route(t, 2, "/uni/longer", "");
+    uni_route(t, 3, "/other", "");
+    struct kgc_translate_input in = {.lookup = &t->env.lk};
+    struct kgc_translate_state *st = kgc_translate_state_new();
+    assert_non_null(st);
+    struct kgc_translate_output full = {0}, inc = {0};
+    struct kgc_translate_incr_stats stats;
+    struct kgc_err err = {0};
+    assert_int_equal(kgc_translate_incremental(st, &in, NULL, 0, false, &inc, &stats, &err), 0);
+    kgc_translate_output_free(&inc);
+    /* a change that keeps the one priority: nothing to say */
+    uni_route(t, 3, "/other-path", "");
+    struct kgc_translate_change ch3 = {KGC_API_HTTPROUTE, INFRA, "uni-3"};
+    assert_int_equal(kgc_translate_incremental(st, &in, &ch3, 1, false, &inc, &stats, &err), 0);
+    assert_false(stats.full);
+    assert_int_equal(kgc_translate(&in, &full, &err), 0);
+    incr_same(&full, &inc, 1, "uni-3 path");
+    size_t n = 0;
+    kgc_translate_problems_of(&inc, KGC_API_HTTPROUTE, INFRA, "uni-1", &n);
+    assert_int_equal(n, 0);
+    kgc_translate_output_free(&inc);
+    kgc_translate_output_free(&full);
+    uni_route(t, 1, "/uni", ", headers: [{name: x-uni, value: one}]");
+    struct kgc_translate_change ch1 = {KGC_API_HTTPROUTE, INFRA, "uni-1"};
+    assert_int_equal(kgc_translate_incremental(st, &in, &ch1, 1, false, &inc, &stats, &err), 0);
+    assert_false(stats.full);
+    assert_int_equal(kgc_translate(&in, &full, &err), 0);
+    incr_same(&full, &inc, 2, "uni-1 header");
+    const struct kgc_translate_problem *p =
+        kgc_translate_problems_of(&inc, KGC_API_HTTPROUTE, INFRA, "uni-1", &n);
+    bool said = false;
+    for (size_t i = 0; i < n; i++)
+        said = said || (p[i].severity == KGC_TRANSLATE_LIMITATION && strstr(p[i].message, "uni-2"));
+    if (!said)
+        fail_msg("uni-1 overtakes uni-2 in Kong: no LIMITATION naming it (%zu problems)", n);
+    kgc_translate_output_free(&inc);
+    kgc_translate_output_free(&full);
+    kgc_translate_state_free(st);
+}
+
 /* kgc_translate_state_seed(): a call from nothing that makes the seed's bytes outputs the seed
  * itself (the syncer's text, not a second copy); a seed that differs anywhere (a byte, shorter,
  * longer) changes nothing in the output; the seed serves the next call only. */
@@ -3964,6 +4031,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_grpcroute_incremental_falls_back, unit_setup,
                                         tenv_teardown),
         cmocka_unit_test_setup_teardown(test_incremental_seed, unit_setup, tenv_teardown),
+        cmocka_unit_test_setup_teardown(test_incremental_priority_leaves_uniform, unit_setup,
+                                        tenv_teardown),
         cmocka_unit_test_setup_teardown(test_kong_plugins, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_global_plugins, unit_setup, tenv_teardown),
         cmocka_unit_test_setup_teardown(test_kong_plugin_config_from, unit_setup, tenv_teardown),
