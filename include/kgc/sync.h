@@ -293,12 +293,20 @@ char *kgc_sync_status_json(struct kgc_sync *s);
  * kgc_listenercache_store(lc); none when lc is NULL or not persistent): "kgc-sync-accepted/1\n",
  * the configuration hash (32 bytes) and "\n", then one "<generation> <namespace>/<name>\n" per
  * Gateway. It is written by the syncer thread when an instance accepts a configuration whose hash
- * differs from the stored one (a failed write is logged and retried on the next acceptance).
+ * differs from the stored one (a failed write is logged and retried on the next acceptance); when
+ * only the hash differs (the same Gateways at the same generations: most changes), at most every
+ * KGC_SYNC_RECORD_HASH_EVERY_NS, the newest such record waiting in memory until then or until
+ * kgc_sync_stop(): every write waits for the disk, ~0.3 ms of CPU a change here and more on a
+ * slow disk. A record whose hash is older than what Kong holds (kgc killed before the wait
+ * ended) only means the Gateways count as carried until the first push answers, as with a
+ * current one (machine.c, KGC_KONG_EV_READY).
  * A starting syncer reads it back and ignores (with a warning) a record that does not parse. For
  * the fuzz target (test/fuzz/fuzz_sync_record.c): parses rec (len bytes followed by a NUL, as
  * kgc_store_get() returns it; any bytes) as the syncer does and returns the record the syncer
  * would store for what it read (malloc'd, *out_len bytes plus a NUL), or NULL when it is
  * malformed (or out of memory). Pure. */
 char *kgc_sync_accepted_record_canonical(const char *rec, size_t len, size_t *out_len);
+
+#define KGC_SYNC_RECORD_HASH_EVERY_NS (10ULL * 1000000000ULL)
 
 #endif

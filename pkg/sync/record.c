@@ -100,6 +100,30 @@ char *kgc_sync_accepted_record_canonical(const char *rec, size_t len, size_t *ou
     return out;
 }
 
+/* Stores rec (n bytes, a record encode_accepted() made for hash) and remembers its lines (record_mu
+ * held). */
+static void record_write(struct kgc_sync *s, struct kgc_store *st, const char *rec, size_t n,
+                         const char *hash, uint64_t now)
+{
+    struct kgc_err err = {0};
+    if (kgc_store_put(st, RECORD_NAME, rec, n, &err) != 0) {
+        kgc_warn(KGC_SYNC_COMPONENT, "cannot store the accepted Gateway set",
+                 KGC_F_STR("error", err.msg));
+        return;
+    }
+    snprintf(s->persisted_hash, sizeof(s->persisted_hash), "%s", hash);
+    size_t head = strlen(RECORD_HEADER) + KGC_KONG_HASH_LEN + 1;
+    char *lines = malloc(n - head + 1);
+    if (lines)
+        memcpy(lines, rec + head, n - head + 1);
+    free(s->persisted_lines);
+    s->persisted_lines = lines; /* NULL (out of memory): the next record is written */
+    s->persisted_lines_len = lines ? n - head : 0;
+    s->persisted_at_ns = now;
+    free(s->pending_rec); /* older than this one */
+    s->pending_rec = NULL;
+}
+
 void kgc_sync_record_persist(struct kgc_sync *s, const struct kgc_sync_blob *b)
 {
     struct kgc_store *st = kgc_listenercache_store(s->lc);
@@ -109,15 +133,44 @@ void kgc_sync_record_persist(struct kgc_sync *s, const struct kgc_sync_blob *b)
     char *rec = NULL;
     size_t n = 0;
     if (strcmp(s->persisted_hash, b->hash) != 0 && (rec = encode_accepted(b, &n))) {
-        struct kgc_err err = {0};
-        if (kgc_store_put(st, RECORD_NAME, rec, n, &err) == 0)
-            snprintf(s->persisted_hash, sizeof(s->persisted_hash), "%s", b->hash);
-        else
-            kgc_warn(KGC_SYNC_COMPONENT, "cannot store the accepted Gateway set",
-                     KGC_F_STR("error", err.msg));
+        uint64_t now = kgc_clock_now(s->clock);
+        size_t head = strlen(RECORD_HEADER) + KGC_KONG_HASH_LEN + 1;
+        /* the same Gateways at the same generations, only the hash new: each write waits for
+         * the disk (LMDB syncs every commit), so not after every change */
+        bool same = s->persisted_lines && n - head == s->persisted_lines_len &&
+                    memcmp(rec + head, s->persisted_lines, n - head) == 0 &&
+                    now - s->persisted_at_ns < KGC_SYNC_RECORD_HASH_EVERY_NS;
+        if (same) {
+            free(s->pending_rec);
+            s->pending_rec = rec;
+            s->pending_len = n;
+            snprintf(s->pending_hash, sizeof(s->pending_hash), "%s", b->hash);
+            rec = NULL;
+        } else {
+            record_write(s, st, rec, n, b->hash, now);
+        }
     }
     pthread_mutex_unlock(&s->record_mu);
     free(rec);
+}
+
+void kgc_sync_record_flush(struct kgc_sync *s)
+{
+    struct kgc_store *st = kgc_listenercache_store(s->lc);
+    pthread_mutex_lock(&s->record_mu);
+    char *rec = s->pending_rec;
+    s->pending_rec = NULL;
+    if (rec && st)
+        record_write(s, st, rec, s->pending_len, s->pending_hash, kgc_clock_now(s->clock));
+    pthread_mutex_unlock(&s->record_mu);
+    free(rec);
+}
+
+void kgc_sync_record_free(struct kgc_sync *s)
+{
+    free(s->pending_rec);
+    free(s->persisted_lines);
+    s->pending_rec = s->persisted_lines = NULL;
 }
 
 struct kgc_sync_blob *kgc_sync_record_restore(struct kgc_sync *s)

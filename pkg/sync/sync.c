@@ -639,6 +639,7 @@ void kgc_sync_stop(struct kgc_sync *s)
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
     s->started = false;
+    kgc_sync_record_flush(s);
 }
 
 void kgc_sync_free(struct kgc_sync *s)
@@ -664,6 +665,7 @@ void kgc_sync_free(struct kgc_sync *s)
     free(s->publish_ns);
     free(s->publish_name);
     kgc_sync_changes_free(s);
+    kgc_sync_record_free(s);
     free(s->workers);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->record_mu);

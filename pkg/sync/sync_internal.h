@@ -359,6 +359,15 @@ struct kgc_sync {
      * push is taken, a prober thread when a probe finds Kong holding the current text first) */
     pthread_mutex_t record_mu;
     char persisted_hash[KGC_KONG_HASH_LEN + 1];
+    /* ... its Gateway lines (what follows the hash) and when it was written (s->clock); a
+     * record with the same lines waits in pending_rec (the newest one) until
+     * KGC_SYNC_RECORD_HASH_EVERY_NS passed or the syncer stops (record.c) */
+    char *persisted_lines;
+    size_t persisted_lines_len;
+    uint64_t persisted_at_ns;
+    char *pending_rec;
+    size_t pending_len;
+    char pending_hash[KGC_KONG_HASH_LEN + 1];
     /* build.c: what changed since the last translation (guarded by mu; the cache handler and
      * the listener view add, kgc_sync_build() takes it whole), and the incremental translator's
      * state (syncer thread only) */
@@ -437,8 +446,14 @@ void kgc_sync_verdicts_clear(struct kgc_strmap *m);
 
 /* record.c: the accepted Gateway set across kgc restarts */
 /* Stores b's Gateway set when it is not the one stored (the syncer thread or a prober thread; mu
- * not held: record_mu guards the store write and persisted_hash). */
+ * not held: record_mu guards the store write and the fields it keeps); only b's hash new: at most
+ * every KGC_SYNC_RECORD_HASH_EVERY_NS (include/kgc/sync.h). */
 void kgc_sync_record_persist(struct kgc_sync *s, const struct kgc_sync_blob *b);
+/* Writes the record kgc_sync_record_persist() left waiting, if any (kgc_sync_stop(), after the
+ * syncer thread ended). */
+void kgc_sync_record_flush(struct kgc_sync *s);
+/* Frees what the record functions keep (kgc_sync_free()). */
+void kgc_sync_record_free(struct kgc_sync *s);
 /* The stored Gateway set as a blob without text, or NULL (none, unreadable, malformed). */
 struct kgc_sync_blob *kgc_sync_record_restore(struct kgc_sync *s);
 

@@ -41,6 +41,7 @@
 #include "kgc/listenercache.h"
 #include "kgc/log.h"
 #include "kgc/sync.h"
+#include "kgc/store.h"
 
 #include "../../pkg/sync/sync_internal.h"
 
@@ -991,6 +992,92 @@ static void test_restored_set_carried_until_repush(void **state)
     sync_close(e);
     kgc_listenercache_close(lc);
     rm_lc_dir(dir);
+}
+
+/* The stored record's hash ("" when there is none) into out. */
+static void stored_hash(struct kgc_listenercache *lc, char out[KGC_KONG_HASH_LEN + 1])
+{
+    char *rec = NULL;
+    size_t len = 0;
+    out[0] = '\0';
+    if (kgc_store_get(kgc_listenercache_store(lc), "rec:sync-accepted", &rec, &len, NULL) != 0)
+        return;
+    const char *nl = memchr(rec, '\n', len);
+    if (nl && (size_t)(rec + len - nl) > KGC_KONG_HASH_LEN) {
+        memcpy(out, nl + 1, KGC_KONG_HASH_LEN);
+        out[KGC_KONG_HASH_LEN] = '\0';
+    }
+    free(rec);
+}
+
+/* The current configuration's hash, as /debug shows it. */
+static void current_hash(struct env *e, char out[KGC_KONG_HASH_LEN + 1])
+{
+    char *j = kgc_sync_status_json(e->sync);
+    json_object *o = j ? json_tokener_parse(j) : NULL;
+    json_object *h = NULL;
+    snprintf(out, KGC_KONG_HASH_LEN + 1, "%s",
+             o && json_object_object_get_ex(o, "hash", &h) ? json_object_get_string(h) : "");
+    json_object_put(o);
+    free(j);
+}
+
+/* A configuration Kong accepted with the same Gateways at the same generations as the stored
+ * record (a route change) is not written at once: every record write waits for the disk. The
+ * newest waits in memory and is written when the syncer stops. */
+static void test_record_same_gateways_written_later(void **state)
+{
+    struct env *e = *state;
+    if (e->sync)
+        sync_close(e);
+    char dir[] = "/tmp/kgc-sync-lc-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct kgc_listenercache *lc = lc_open(dir);
+    sync_open_lc(e, true, lc);
+    kgc_sync_mark_dirty(e->sync);
+    const struct kgc_api_gateway *gw =
+        kgc_api_as_gateway(fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw"));
+    assert_true(wait_programmed(e, gw, 5));
+    char first[KGC_KONG_HASH_LEN + 1], got[KGC_KONG_HASH_LEN + 1], now[KGC_KONG_HASH_LEN + 1];
+    current_hash(e, first);
+    uint64_t t0 = kgc_clock_now(NULL);
+    do {
+        stored_hash(lc, got);
+        if (strcmp(got, first) == 0)
+            break;
+        poll_pause();
+    } while (kgc_clock_now(NULL) - t0 < 5 * KGC_NS_PER_S);
+    assert_string_equal(got, first); /* the first one at once */
+
+    char yaml[600], err[FIXTURE_ERR_MAX];
+    snprintf(yaml, sizeof(yaml),
+             "apiVersion: gateway.networking.k8s.io/v1\n"
+             "kind: HTTPRoute\n"
+             "metadata: {name: rec-later, namespace: " NS ", uid: u-rec-later, generation: 1}\n"
+             "spec:\n"
+             "  parentRefs: [{name: gw}]\n"
+             "  rules:\n"
+             "  - matches: [{path: {type: PathPrefix, value: /rec-later}}]\n"
+             "    backendRefs: [{name: svc, port: 80}]\n");
+    struct kgc_sync_stats before = stats(e);
+    pthread_mutex_lock(&set_mu);
+    assert_int_equal(fixture_set_add_yaml(e->set, yaml, err, sizeof(err)), 0);
+    pthread_mutex_unlock(&set_mu);
+    kgc_sync_mark_dirty(e->sync);
+    wait_applied_by_both(e, &before);
+    current_hash(e, now);
+    assert_string_not_equal(now, first);
+    stored_hash(lc, got);
+    print_message("route added: current %s, stored %s (first %s)\n", now, got, first);
+    assert_string_equal(got, first); /* the same Gateway set: not yet */
+    sync_close(e);
+    stored_hash(lc, got);
+    assert_string_equal(got, now); /* written when the syncer stopped */
+    kgc_listenercache_close(lc);
+    rm_lc_dir(dir);
+    pthread_mutex_lock(&set_mu);
+    fixture_set_remove(e->set, KGC_API_HTTPROUTE, NS, "rec-later");
+    pthread_mutex_unlock(&set_mu);
 }
 
 /* The accepted set that survives a kgc restart holds only what a Kong took: a restarted Kong whose
@@ -2555,6 +2642,7 @@ int main(void)
         cmocka_unit_test(test_push_duration_histogram),
         cmocka_unit_test(test_accepted_set_survives_restart),
         cmocka_unit_test(test_restored_set_carried_until_repush),
+        cmocka_unit_test(test_record_same_gateways_written_later),
         cmocka_unit_test(test_failed_pushes_never_recorded_as_accepted),
         cmocka_unit_test(test_status_only_changes),
         cmocka_unit_test(test_route_verdict_known_before_first_status),
