@@ -188,7 +188,8 @@ struct kgc_translate_state {
      * their squares, Kong routes of routes open to any hostname, all Kong routes */
     struct host_counts host_n;
     uint64_t sumsq, n_open_kr, n_kr;
-    struct kgc_base_vec focused; /* struct route_ctx * in focus, sorted by address */
+    struct kgc_base_vec focused;      /* struct route_ctx * in focus, sorted by address */
+    struct kgc_base_vec focused_svcs; /* their struct tr_svc *, in c->svcs's order */
     struct kgc_base_vec planned; /* this call: struct entry * planned again (replan), for rerank */
     size_t n_grpc; /* GRPCRoutes in the last full plan: while there are any, every call is full */
     struct kgc_translate_text *seed; /* kgc_translate_state_seed(), for the next call only */
@@ -731,6 +732,7 @@ static void state_reset(struct kgc_translate_state *st)
     st->host_n = (struct host_counts){0};
     st->sumsq = st->n_open_kr = st->n_kr = 0;
     kgc_base_vec_free(&st->focused);
+    kgc_base_vec_free(&st->focused_svcs);
     kgc_base_vec_free(&st->planned);
     kgc_translate_text_unref(st->doc);
     st->doc = NULL;
@@ -1095,8 +1097,12 @@ static void run_limits(struct kgc_translate_state *st, bool all)
         st->focused.n = 0;
     if (st->focused.n > 1)
         qsort(st->focused.v, st->focused.n, sizeof(*st->focused.v), cmp_ptr);
-    struct tr_limits_focus lf = {in_focus, st, st->sumsq + 2 * st->n_kr * st->n_open_kr,
-                                 !all && st->uniform && st->has_uniform_prio, st->uniform_prio};
+    struct tr_limits_focus lf = {in_focus,
+                                 st,
+                                 st->sumsq + 2 * st->n_kr * st->n_open_kr,
+                                 !all && st->uniform && st->has_uniform_prio,
+                                 st->uniform_prio,
+                                 &st->focused_svcs};
     /* still one priority for all when the routes planned this call have it (the others kept
      * theirs: a Kong route's priority reads its own route only, tr_tc_priority) */
     for (size_t i = 0; i < st->planned.n && lf.uniform_known; i++) {
@@ -1487,7 +1493,7 @@ static void sweep(struct kgc_translate_state *st, bool all, bool all_limits,
                   struct kgc_base_buf *wbuf, struct kgc_translate_incr_stats *stats)
 {
     struct tr_ctx *c = &st->c;
-    st->focused.n = 0;
+    st->focused.n = st->focused_svcs.n = 0;
     /* a kept fragment's Kong route ids move only with a place the ranking changed (the facts of
      * a route not planned again stay): none changed, none to compare */
     bool moved = c->places_moved != 0;
@@ -1513,6 +1519,9 @@ static void sweep(struct kgc_translate_state *st, bool all, bool all_limits,
             lim_clear(e);
             if (kgc_base_vec_push(&st->focused, e->rc) != 0)
                 c->oom = true;
+            for (size_t f = 0; f < e->n_frags && !c->oom; f++)
+                if (kgc_base_vec_push(&st->focused_svcs, e->frags[f].v) != 0)
+                    c->oom = true;
         } else if (!all_limits && e->dirty) {
             lim_clear(e); /* not in the configuration: no limits */
         }

@@ -155,9 +155,12 @@ static void shared_listen_limits(struct tr_ctx *c, const struct tr_limits_focus 
 {
     struct bare *v = NULL, *keys = NULL;
     size_t n = 0, n_keys = 0;
-    for (size_t i = 0; i < c->svcs.n && lf; i++) { /* the focused routes' paths */
-        const struct tr_svc *s = c->svcs.v[i];
-        if (!lf->focus(s->rc, lf->ctx))
+    /* the focused routes' paths (from their list, when the caller has it: not a look at every
+     * route) */
+    const struct kgc_base_vec *from = lf && lf->svcs ? lf->svcs : &c->svcs;
+    for (size_t i = 0; i < from->n && lf; i++) {
+        const struct tr_svc *s = from->v[i];
+        if (!lf->svcs && !lf->focus(s->rc, lf->ctx))
             continue;
         for (size_t j = 0; j < s->n_kr; j++) {
             const struct tr_kroute *k = &s->kr[j];

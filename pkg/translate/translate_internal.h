@@ -540,6 +540,9 @@ struct tr_limits_focus {
      * compares nothing, without a pass over every route to find that out */
     bool uniform_known;
     uint64_t uniform_prio;
+    /* the struct tr_svc * of the routes in focus, in c->svcs's order (NULL: every one of c->svcs
+     * that focus() takes) */
+    const struct kgc_base_vec *svcs;
 };
 /* What a run of the limits saw that makes its result depend on every route. */
 struct tr_limits_info {
