@@ -188,6 +188,10 @@ struct kgc_translate_state {
      * their squares, Kong routes of routes open to any hostname, all Kong routes */
     struct host_counts host_n;
     uint64_t sumsq, n_open_kr, n_kr;
+    /* Kong routes with no method, header or query per (path type, path), keyed by path_key():
+     * the shared-listen limits compare only Kong routes with the same one, so a change whose
+     * routes' paths are each one Kong route's skips their pass over every route */
+    struct host_counts path_n;
     struct kgc_base_vec focused;      /* struct route_ctx * in focus, sorted by address */
     struct kgc_base_vec focused_svcs; /* their struct tr_svc *, in c->svcs's order */
     struct kgc_base_vec planned; /* this call: struct entry * planned again (replan), for rerank */
@@ -730,6 +734,8 @@ static void state_reset(struct kgc_translate_state *st)
     tr_release_all(&st->slice_by_key);
     free(st->host_n.v);
     st->host_n = (struct host_counts){0};
+    free(st->path_n.v);
+    st->path_n = (struct host_counts){0};
     st->sumsq = st->n_open_kr = st->n_kr = 0;
     kgc_base_vec_free(&st->focused);
     kgc_base_vec_free(&st->focused_svcs);
@@ -911,10 +917,9 @@ static bool in_focus(const struct route_ctx *rc, void *ctx)
            bsearch(&rc, st->focused.v, st->focused.n, sizeof(*st->focused.v), cmp_ptr) != NULL;
 }
 
-/* host's count (a new one is 0), or NULL when out of memory. */
-static struct host_count *host_count_of(struct host_counts *m, const char *host)
+/* The count of key hash h (a new one is 0), or NULL when out of memory. */
+static struct host_count *count_of(struct host_counts *m, uint64_t h)
 {
-    uint64_t h = kgc_strmap_hash(host, strlen(host));
     h = h ? h : 1;
     if ((m->len + 1) * 4 > m->cap * 3) { /* below 0.75 full */
         size_t ncap = m->cap ? 2 * m->cap : 64;
@@ -943,6 +948,62 @@ static struct host_count *host_count_of(struct host_counts *m, const char *host)
     return &m->v[i];
 }
 
+/* host's count (a new one is 0), or NULL when out of memory. */
+static struct host_count *host_count_of(struct host_counts *m, const char *host)
+{
+    return count_of(m, kgc_strmap_hash(host, strlen(host)));
+}
+
+/* A Kong route's key in path_n (0: it has a method, header or query; the shared-listen limits
+ * leave it out): its path type and path (limits.c, cmp_bare()). Two paths with one hash only
+ * make the pass run. */
+static uint64_t path_key(const struct tr_kroute *k)
+{
+    if (k->method || k->headers || k->queries)
+        return 0;
+    const char *p = k->raw_path ? k->raw_path : "/";
+    uint64_t h = kgc_strmap_hash(p, strlen(p)) ^ ((uint64_t)k->path_kind * 0x9e3779b97f4a7c15ULL);
+    return h ? h : 1;
+}
+
+/* Adds (sign 1) or takes (-1) e's Kong routes to or from path_n. */
+static void paths_update(struct kgc_translate_state *st, const struct entry *e, int sign)
+{
+    for (size_t f = 0; f < e->n_frags; f++) {
+        const struct tr_svc *v = e->frags[f].v;
+        for (size_t j = 0; j < v->n_kr; j++) {
+            uint64_t key = path_key(&v->kr[j]);
+            struct host_count *c = key ? count_of(&st->path_n, key) : NULL;
+            if (key && !c) {
+                st->c.oom = true;
+                return;
+            }
+            if (c)
+                c->n = sign > 0 ? c->n + 1 : c->n - 1;
+        }
+    }
+}
+
+/* Whether a focused route has a Kong route whose path another Kong route shares (else the
+ * shared-listen limits have nothing to compare). */
+static bool paths_shared(const struct kgc_translate_state *st)
+{
+    for (size_t i = 0; i < st->focused_svcs.n; i++) {
+        const struct tr_svc *v = st->focused_svcs.v[i];
+        for (size_t j = 0; j < v->n_kr; j++) {
+            uint64_t key = path_key(&v->kr[j]);
+            if (!key || !st->path_n.cap)
+                continue;
+            size_t at = key & (st->path_n.cap - 1);
+            while (st->path_n.v[at].hash && st->path_n.v[at].hash != key)
+                at = (at + 1) & (st->path_n.cap - 1);
+            if (st->path_n.v[at].hash != key || st->path_n.v[at].n != 1)
+                return true; /* shared (or not counted: then it cannot be ruled out) */
+        }
+    }
+    return false;
+}
+
 static void bound_update(struct kgc_translate_state *st, const struct entry *e, int sign)
 {
     const struct route_ctx *rc = e->rc;
@@ -951,6 +1012,7 @@ static void bound_update(struct kgc_translate_state *st, const struct entry *e, 
         k += e->frags[i].v->n_kr;
     if (!rc || !k)
         return;
+    paths_update(st, e, sign);
     st->n_kr = sign > 0 ? st->n_kr + k : st->n_kr - k;
     if (open_hosts(rc)) {
         st->n_open_kr = sign > 0 ? st->n_open_kr + k : st->n_open_kr - k;
@@ -1102,7 +1164,8 @@ static void run_limits(struct kgc_translate_state *st, bool all)
                                  st->sumsq + 2 * st->n_kr * st->n_open_kr,
                                  !all && st->uniform && st->has_uniform_prio,
                                  st->uniform_prio,
-                                 &st->focused_svcs};
+                                 &st->focused_svcs,
+                                 !all && !paths_shared(st)};
     /* still one priority for all when the routes planned this call have it (the others kept
      * theirs: a Kong route's priority reads its own route only, tr_tc_priority) */
     for (size_t i = 0; i < st->planned.n && lf.uniform_known; i++) {

@@ -153,6 +153,8 @@ static void shared_listen_said(struct tr_ctx *c, const struct bare *x, const str
 
 static void shared_listen_limits(struct tr_ctx *c, const struct tr_limits_focus *lf)
 {
+    if (lf && lf->paths_unshared)
+        return;
     struct bare *v = NULL, *keys = NULL;
     size_t n = 0, n_keys = 0;
     /* the focused routes' paths (from their list, when the caller has it: not a look at every

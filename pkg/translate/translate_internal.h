@@ -543,6 +543,9 @@ struct tr_limits_focus {
     /* the struct tr_svc * of the routes in focus, in c->svcs's order (NULL: every one of c->svcs
      * that focus() takes) */
     const struct kgc_base_vec *svcs;
+    /* no Kong route of those routes (without method, header or query) has a path another Kong
+     * route has: the shared-listen limits have no pair to judge */
+    bool paths_unshared;
 };
 /* What a run of the limits saw that makes its result depend on every route. */
 struct tr_limits_info {
