@@ -104,6 +104,11 @@ printf '%-22s %8s %8s %8s %8s\n' "PATCH→every Kong" "$(kv changes "$d/lat.out"
 printf '%-22s %8s %8s %8s %8s\n' "kgc event→last push" "$kn" "$(kq 0.5)" "$(kq 0.99)" "$(kq 1)"
 echo "kgc_change_to_push_seconds on /metrics (whole run, set-up included): count=$hcount sum=$hsum"
 echo "kgc CPU over the whole run: ${cpu:-?} ticks; missed changes: $(kv missed "$d/lat.out")"
+# resident memory once the changes are done (the incremental state, the document, and the one
+# spare document buffer the translator keeps)
+echo "kgc RSS after the changes: $(awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' \
+    "/proc/$KGC_PID/status" 2>/dev/null) MiB (peak $(awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' \
+    "/proc/$KGC_PID/status" 2>/dev/null) MiB)"
 awk -v c0="$c0" -v c1="$c1" -v c2="$c2" -v t0="$t0" -v t1="$t1" -v t2="$t2" -v n="$C" 'BEGIN{
     idle = (c1 - c0) / (t1 - t0); raw = (c2 - c1) / n; net = (c2 - c1 - idle * (t2 - t1)) / n
     printf "kgc CPU per change (every thread): %.1f ms during the changes, %.1f ms net of the idle rate (%.2f ms/s over %d ms idle)\n", raw, net, idle * 1000, t1 - t0
