@@ -1546,7 +1546,7 @@ static int gather_problems(struct kgc_translate_state *st, struct kgc_translate_
 /* The one pass over every entry after the ranking. Incremental (!all): writes again the
  * fragments of the routes planned this call and those whose Kong routes' facts or places moved
  * (frag_sig), and adds every entry's counts to *counts (from nothing, write_all() writes and
- * entries_counts() counts). Lists every route and service for the limits (c->routes, c->svcs);
+ * entries_counts() counts). Lists every service for the limits (c->svcs: they read no other list);
  * unless every route's limits are judged again (all_limits), decides which are in focus (planned
  * this call, open to any hostname, or sharing a hostname with a route that changed), clears
  * their LIMITATION problems and lists them in st->focused. Leaves every entry's dirty flag false,
@@ -1572,8 +1572,6 @@ static void sweep(struct kgc_translate_state *st, bool all, bool all_limits,
         }
         if (!all)
             counts_add(counts, &e->counts);
-        if (e->rc && kgc_base_vec_push(&c->routes, e->rc) != 0)
-            c->oom = true;
         for (size_t f = 0; f < e->n_frags && !c->oom; f++)
             if (kgc_base_vec_push(&c->svcs, e->frags[f].v) != 0)
                 c->oom = true;
