@@ -101,6 +101,8 @@ struct md5_ck {
 
 static bool open_hosts(const struct route_ctx *rc);
 static uint64_t host_bits(const struct route_ctx *rc);
+struct kgc_translate_state;
+static void svcs_list(struct kgc_translate_state *st);
 
 /* The document's head (certificates, CA certificates, global plugins) and isolation routes, with
  * the counts and problems they gave, as the last call wrote them. They read only GatewayClasses,
@@ -161,6 +163,9 @@ struct kgc_translate_state {
     size_t doc_same;
     uint64_t serial; /* of the last document made */
     struct kgc_translate_spare *spare;
+    /* every entry's and every fragment's counts, summed as they change (a call adds the head's):
+     * no pass over every route to count */
+    struct kgc_translate_counts sum;
     struct arena fresh;
     struct md5_ck md5;
     char *settings;
@@ -209,6 +214,19 @@ static struct counts32 counts_pack(const struct kgc_translate_counts *b)
         (uint32_t)b->http_routes, (uint32_t)b->grpc_routes,  (uint32_t)b->services,
         (uint32_t)b->routes,      (uint32_t)b->upstreams,    (uint32_t)b->targets,
         (uint32_t)b->plugins,     (uint32_t)b->certificates, (uint32_t)b->snis};
+}
+
+static void counts_sub(struct kgc_translate_counts *a, const struct counts32 *b)
+{
+    a->http_routes -= b->http_routes;
+    a->grpc_routes -= b->grpc_routes;
+    a->services -= b->services;
+    a->routes -= b->routes;
+    a->upstreams -= b->upstreams;
+    a->targets -= b->targets;
+    a->plugins -= b->plugins;
+    a->certificates -= b->certificates;
+    a->snis -= b->snis;
 }
 
 static void counts_add(struct kgc_translate_counts *a, const struct counts32 *b)
@@ -424,6 +442,7 @@ static void entry_plan(struct kgc_translate_state *st, struct entry *e)
     c->problems = NULL;
     c->n_problems = c->cap_problems = 0;
     e->counts = counts_pack(&c->counts);
+    counts_add(&st->sum, &e->counts);
     memset(&c->counts, 0, sizeof(c->counts));
     if (c->routes.n == 1)
         e->rc = c->routes.v[0];
@@ -744,6 +763,7 @@ static void state_reset(struct kgc_translate_state *st)
     st->doc = NULL;
     st->prev_serial = 0;
     st->doc_same = 0;
+    memset(&st->sum, 0, sizeof(st->sum));
     /* a call from nothing holds the whole working set: no spare document beside it */
     spare_drop(st->spare, false);
     free(st->fresh.s);
@@ -1175,8 +1195,13 @@ static void run_limits(struct kgc_translate_state *st, bool all)
                 lf.uniform_known =
                     lf.uniform_known && e->frags[f].v->kr[j].tc_prio == lf.uniform_prio;
     }
+    if (all || !lf.uniform_known || !lf.paths_unshared)
+        svcs_list(st); /* a pass reads every route */
     struct tr_limits_info info;
-    tr_kong_limits_focused(c, all ? NULL : &lf, &info);
+    if (!c->oom)
+        tr_kong_limits_focused(c, all ? NULL : &lf, &info);
+    else
+        info = (struct tr_limits_info){.uniform = st->uniform};
     if (!all && (info.budget_hit || info.uniform != st->uniform)) {
         /* depends on every route: judge them all */
         tr_free_problems(c->problems, c->n_problems);
@@ -1547,15 +1572,15 @@ static int gather_problems(struct kgc_translate_state *st, struct kgc_translate_
 
 /* The one pass over every entry after the ranking. Incremental (!all): writes again the
  * fragments of the routes planned this call and those whose Kong routes' facts or places moved
- * (frag_sig), and adds every entry's counts to *counts (from nothing, write_all() writes and
- * entries_counts() counts). Lists every service for the limits (c->svcs: they read no other list);
- * unless every route's limits are judged again (all_limits), decides which are in focus (planned
- * this call, open to any hostname, or sharing a hostname with a route that changed), clears
- * their LIMITATION problems and lists them in st->focused. Leaves every entry's dirty flag false,
- * as the next call expects. */
+ * (frag_sig), keeping st->sum; a route neither planned nor moved is one look at its entry (its
+ * fragments are not read). Unless every route's limits are judged again (all_limits), decides
+ * which are in focus (planned this call, open to any hostname, or sharing a hostname with a
+ * route that changed), clears their LIMITATION problems and lists them in st->focused and their
+ * services in st->focused_svcs. Leaves every entry's dirty flag false, as the next call
+ * expects. */
 static void sweep(struct kgc_translate_state *st, bool all, bool all_limits,
-                  const struct hostset *hs, struct kgc_translate_counts *counts,
-                  struct kgc_base_buf *wbuf, struct kgc_translate_incr_stats *stats)
+                  const struct hostset *hs, struct kgc_base_buf *wbuf,
+                  struct kgc_translate_incr_stats *stats)
 {
     struct tr_ctx *c = &st->c;
     st->focused.n = st->focused_svcs.n = 0;
@@ -1564,19 +1589,15 @@ static void sweep(struct kgc_translate_state *st, bool all, bool all_limits,
     bool moved = c->places_moved != 0;
     for (size_t i = 0; i < st->order.n && !c->oom; i++) {
         struct entry *e = st->order.v[i];
-        for (size_t f = 0; !all && f < e->n_frags && !c->oom; f++) {
+        for (size_t f = 0; !all && (e->dirty || moved) && f < e->n_frags && !c->oom; f++) {
             struct frag *fr = &e->frags[f];
-            if (e->dirty || !fr->has_svc)
-                frag_write(c, &st->fresh, fr, true, wbuf, stats);
-            else if (moved && frag_sig(fr->v) != fr->sig)
-                frag_write(c, &st->fresh, fr, false, wbuf, stats);
-            counts_add(counts, &fr->counts);
+            bool whole = e->dirty || !fr->has_svc; /* else only the service, when it moved */
+            if (!whole && !(moved && frag_sig(fr->v) != fr->sig))
+                continue;
+            counts_sub(&st->sum, &fr->counts);
+            frag_write(c, &st->fresh, fr, whole, wbuf, stats);
+            counts_add(&st->sum, &fr->counts);
         }
-        if (!all)
-            counts_add(counts, &e->counts);
-        for (size_t f = 0; f < e->n_frags && !c->oom; f++)
-            if (kgc_base_vec_push(&c->svcs, e->frags[f].v) != 0)
-                c->oom = true;
         if (!all_limits && e->rc &&
             (e->dirty || e->open || ((e->host_bits & hs->bits) && hostset_meets(hs, e->rc)))) {
             lim_clear(e);
@@ -1589,6 +1610,21 @@ static void sweep(struct kgc_translate_state *st, bool all, bool all_limits,
             lim_clear(e); /* not in the configuration: no limits */
         }
         e->dirty = false;
+    }
+}
+
+/* Lists every service for the limits (c->svcs, in st->order's order and each route's plan
+ * order), once a call: only a pass of the limits that reads every route needs it. */
+static void svcs_list(struct kgc_translate_state *st)
+{
+    struct tr_ctx *c = &st->c;
+    if (c->svcs.n)
+        return;
+    for (size_t i = 0; i < st->order.n && !c->oom; i++) {
+        const struct entry *e = st->order.v[i];
+        for (size_t f = 0; f < e->n_frags && !c->oom; f++)
+            if (kgc_base_vec_push(&c->svcs, e->frags[f].v) != 0)
+                c->oom = true;
     }
 }
 
@@ -2040,6 +2076,9 @@ static void replan(struct kgc_translate_state *st, struct kgc_base_vec *keys, bo
                 vec_remove(&st->frags, fr, cmp_frag);
             }
             bound_update(st, e, -1);
+            counts_sub(&st->sum, &e->counts);
+            for (size_t f = 0; f < e->n_frags; f++)
+                counts_sub(&st->sum, &e->frags[f].counts);
             entry_clear(e);
             old_obj = e->obj;
         }
@@ -2174,9 +2213,8 @@ static int incremental(struct kgc_translate_state *st, const struct kgc_translat
     /* the writer reads the ranking's size (traditional: created_at = n - priority + 1,
      * writer.c): borrowed for the writing as for the limits below */
     c->kroutes = st->ranked;
-    struct kgc_translate_counts ecounts = {0};
     bool all_limits = all || hs.open;
-    sweep(st, all, all_limits, &hs, &ecounts, &wbuf, stats);
+    sweep(st, all, all_limits, &hs, &wbuf, stats);
 
     /* what reads every route: the limits; then isolation and certificates (Gateways, Secrets) */
     c->quiet = false;
@@ -2215,12 +2253,19 @@ static int incremental(struct kgc_translate_state *st, const struct kgc_translat
                                "translator's bound (--sync-incremental=false has none)");
         return kgc_err_set(err, KGC_ENOMEM, "translate: out of memory");
     }
-    if (all)
-        entries_counts(st, &counts); /* (incremental: counted by sweep()) */
-    else {                           /* (sweep()'s sums: a cluster's entity counts fit 32 bits) */
-        struct counts32 e32 = counts_pack(&ecounts);
-        counts_add(&counts, &e32);
+    if (all) { /* (write_all() counted the fragments as it wrote them) */
+        memset(&st->sum, 0, sizeof(st->sum));
+        entries_counts(st, &st->sum);
     }
+    counts.http_routes += st->sum.http_routes;
+    counts.grpc_routes += st->sum.grpc_routes;
+    counts.services += st->sum.services;
+    counts.routes += st->sum.routes;
+    counts.upstreams += st->sum.upstreams;
+    counts.targets += st->sum.targets;
+    counts.plugins += st->sum.plugins;
+    counts.certificates += st->sum.certificates;
+    counts.snis += st->sum.snis;
     st->valid = true;
     /* the bytes both documents begin with: their MD5 states are the kept checkpoints' */
     stats->hashed_bytes = md5_hex_from(&st->md5, text->s, text->len, same, out->hash);
