@@ -135,9 +135,11 @@ bool kgc_leader_is_leader(const struct kgc_leader *l);
  * readiness check (kgc_metrics_sources.is_leader). */
 bool kgc_leader_hook_is_leader(void *ctx);
 
-/* Stops the elector promptly (an in-flight request is cancelled) and joins its thread. When
- * leading: is_leader turns false, on_stopped_leading runs, then (release_on_cancel) the Lease
- * is released with holderIdentity "" so a standby takes over at once. Idempotent. */
+/* Stops the elector promptly and joins its thread: an in-flight read of the Lease is cancelled,
+ * an in-flight write is not (the API server may take it after a cut client; the client's timeout
+ * bounds the wait). When leading, or when that write acquired the Lease: is_leader turns false,
+ * on_stopped_leading runs (when it was leading), then (release_on_cancel) the Lease is released
+ * with holderIdentity "" so a standby takes over at once. Idempotent. */
 void kgc_leader_stop(struct kgc_leader *l);
 
 /* For tests: stops like a crash — no release (the Lease expires on its own); is_leader turns

@@ -433,10 +433,13 @@ static int try_acquire_or_renew(struct kgc_leader *l)
     rc = kgc_leader_record_to_json(&next, body);
     json_object *stored = NULL;
     if (!rc) {
-        /* PUT carries the resourceVersion we read: a concurrent writer makes it a 409. */
+        /* PUT carries the resourceVersion we read: a concurrent writer makes it a 409. Not cut
+         * by a stop (the client's timeout bounds it): a write the API server took but whose
+         * answer a stop cut would leave the Lease held by a process that is gone, for a whole
+         * lease duration, with no release (its resourceVersion unknown). */
         rc = act == KGC_LEADER_CREATE
-                 ? lease_call(l, "POST", l->collection, body, l->cancel, &stored, &err)
-                 : lease_call(l, "PUT", l->path, body, l->cancel, &stored, &err);
+                 ? lease_call(l, "POST", l->collection, body, NULL, &stored, &err)
+                 : lease_call(l, "PUT", l->path, body, NULL, &stored, &err);
     }
     json_object_put(body);
     if (rc) {
@@ -495,14 +498,27 @@ static void release(struct kgc_leader *l)
     kgc_info(COMPONENT, "lease released", KGC_F_STR("lease", l->name));
 }
 
+static bool stopping(struct kgc_leader *l)
+{
+    pthread_mutex_lock(&l->mu);
+    bool s = l->stopping;
+    pthread_mutex_unlock(&l->mu);
+    return s;
+}
+
 static void *run(void *arg)
 {
     struct kgc_leader *l = arg;
     pthread_setname_np(pthread_self(), "kgc-leader");
     bool leading = false;
+    bool held = false; /* acquired as the stop came: released below, never led */
     for (;;) {
         if (!leading) {
             if (try_acquire_or_renew(l) == 0) {
+                if (stopping(l)) {
+                    held = true;
+                    break;
+                }
                 leading = true;
                 start_leading(l);
                 if (!sleep_or_stop(l, l->opts.retry_period_ns))
@@ -546,8 +562,9 @@ static void *run(void *arg)
                 break;
         }
     }
-    if (leading) {
+    if (leading)
         stop_leading(l, "stopped");
+    if (leading || held) {
         pthread_mutex_lock(&l->mu);
         bool rel = l->opts.release_on_cancel && !l->no_release;
         pthread_mutex_unlock(&l->mu);
