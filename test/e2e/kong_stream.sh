@@ -42,11 +42,14 @@ ans() { # EXPR over d = the (first) answer
     python3 -c "import json,sys; d=json.loads(open(sys.argv[1]).readline()); sys.exit(0 if ($1) else 1)" "$tmp/ans" 2>/dev/null
 }
 
-spread() { # EXPR over c = Counter of targets over every answer line
+spread() { # EXPR over c = Counter of targets over every answer line (printed when false)
     python3 -c "
 import collections, json, sys
 c = collections.Counter(json.loads(l)['kong']['target'] for l in open(sys.argv[1]) if l.strip())
-sys.exit(0 if ($1) else 1)" "$tmp/ans" 2>/dev/null
+ok = $1
+if not ok:
+    print('     targets:', dict(c), '; the client said:', open(sys.argv[2]).read().strip()[-300:])
+sys.exit(0 if ok else 1)" "$tmp/ans" "$tmp/ans.err"
 }
 
 push() { # FILE: POST /config; echoes the status

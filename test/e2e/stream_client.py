@@ -8,8 +8,9 @@
 
 Prints the answer (one JSON object per line); TLS adds "peer_cn", the CN of the certificate the
 server presented (no verification); --send also checks the echo and adds "echoed": true|false.
-Exit status: 0 every connection was answered, 3 one was closed (UDP: no reply) without an answer,
-4 a timeout, 2 usage. Standard library only.
+A TCP connection is closed only once the server closed its end. With --count, each connection
+that got no answer is named on stderr. Exit status: 0 every connection was answered, 3 one was
+closed (UDP: no reply) without an answer, 4 a timeout, 2 usage. Standard library only.
 """
 import argparse
 import json
@@ -80,6 +81,15 @@ def one(args):
         if args.send is not None:
             s.sendall(args.send.encode() + b"\n")
             ans["echoed"] = read_line(s) == args.send.encode() + b"\n"
+        if args.proto == "tcp":
+            # our end first, then wait for the server's: only then is its connection gone, so a
+            # next connection never finds the previous one still counted (--stream-max-conns)
+            s.shutdown(socket.SHUT_WR)
+            try:
+                while s.recv(65536):
+                    pass
+            except OSError:
+                pass
         return 0, ans
     finally:
         s.close()
@@ -96,15 +106,18 @@ def main():
     p.add_argument("--timeout", type=float, default=5)
     args = p.parse_args()
     worst = 0
-    for _ in range(args.count):
+    for i in range(args.count):
+        why = "closed without an answer"
         try:
             rc, ans = one(args)
         except socket.timeout:
-            rc, ans = 4, None
-        except (ConnectionError, OSError):
-            rc, ans = 3, None
+            rc, ans, why = 4, None, "timed out"
+        except (ConnectionError, OSError) as e:
+            rc, ans, why = 3, None, repr(e)
         if ans is not None:
             print(json.dumps(ans), flush=True)
+        elif args.count > 1:  # which of several failed, and how (the checks count the answers)
+            print(f"connection {i + 1} of {args.count}: {why}", file=sys.stderr, flush=True)
         worst = max(worst, rc)
     return worst
 
