@@ -271,7 +271,8 @@ int kgc_translate(const struct kgc_translate_input *in, struct kgc_translate_out
  * or Kong's priorities stop or start being uniform), the isolation routes and the certificates
  * (Gateways and Secrets: a Secret change costs nothing else). The assembly copies the document
  * into the buffer of the one before the last once every holder released it (the state keeps one
- * such buffer: one more document of steady memory, none while a call from nothing runs), and
+ * such buffer: one more document of steady memory, none while a call from nothing runs, and not
+ * one over twice the next document's size), and
  * skips the first bytes that buffer holds already; the MD5 goes on from the last kept MD5 state
  * before the first byte that differs from the previous document. Everything is translated again
  * (stats->full, with why) on the first call, after a failed call, when `everything` is set, when

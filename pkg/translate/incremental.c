@@ -693,8 +693,9 @@ static void spare_drop(struct kgc_translate_spare *sp, bool closed)
 }
 
 /* A buffer of at least need bytes for the next document: the kept one (grown if it must be,
- * which keeps its bytes) with *serial the document it holds, else a new one (*serial 0). *cap:
- * its size. NULL when out of memory. */
+ * which keeps its bytes) with *serial the document it holds, else a new one (*serial 0; also
+ * when the kept one is over twice as large as needed and over 1 MiB). *cap: its size. NULL when
+ * out of memory. */
 static char *spare_take(struct kgc_translate_spare *sp, size_t need, size_t *cap, uint64_t *serial)
 {
     char *s = NULL;
@@ -710,6 +711,10 @@ static char *spare_take(struct kgc_translate_spare *sp, size_t need, size_t *cap
     /* room for a few changes' growth, so that the next one fits (pages never written are
      * never resident) */
     size_t want = need + need / 128 + 64;
+    if (s && *cap > 2 * want && *cap > ((size_t)1 << 20)) {
+        free(s); /* the documents shrank: the memory of the larger ones goes back */
+        s = NULL;
+    }
     if (s && *cap < need) {
         char *g = realloc(s, want);
         if (!g)
