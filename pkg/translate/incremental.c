@@ -101,8 +101,6 @@ struct md5_ck {
 
 static bool open_hosts(const struct route_ctx *rc);
 static uint64_t host_bits(const struct route_ctx *rc);
-struct kgc_translate_state;
-static void svcs_list(struct kgc_translate_state *st);
 
 /* The document's head (certificates, CA certificates, global plugins) and isolation routes, with
  * the counts and problems they gave, as the last call wrote them. They read only GatewayClasses,
@@ -942,6 +940,15 @@ static bool in_focus(const struct route_ctx *rc, void *ctx)
            bsearch(&rc, st->focused.v, st->focused.n, sizeof(*st->focused.v), cmp_ptr) != NULL;
 }
 
+/* Where key hash h (not 0) is in m (cap > 0), or the empty slot it would take. */
+static size_t count_slot(const struct host_counts *m, uint64_t h)
+{
+    size_t i = h & (m->cap - 1);
+    while (m->v[i].hash && m->v[i].hash != h)
+        i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
 /* The count of key hash h (a new one is 0), or NULL when out of memory. */
 static struct host_count *count_of(struct host_counts *m, uint64_t h)
 {
@@ -963,9 +970,7 @@ static struct host_count *count_of(struct host_counts *m, uint64_t h)
         m->v = nv;
         m->cap = ncap;
     }
-    size_t i = h & (m->cap - 1);
-    while (m->v[i].hash && m->v[i].hash != h)
-        i = (i + 1) & (m->cap - 1);
+    size_t i = count_slot(m, h);
     if (!m->v[i].hash) {
         m->v[i].hash = h;
         m->len++;
@@ -1017,13 +1022,13 @@ static bool paths_shared(const struct kgc_translate_state *st)
         const struct tr_svc *v = st->focused_svcs.v[i];
         for (size_t j = 0; j < v->n_kr; j++) {
             uint64_t key = path_key(&v->kr[j]);
-            if (!key || !st->path_n.cap)
+            if (!key)
                 continue;
-            size_t at = key & (st->path_n.cap - 1);
-            while (st->path_n.v[at].hash && st->path_n.v[at].hash != key)
-                at = (at + 1) & (st->path_n.cap - 1);
-            if (st->path_n.v[at].hash != key || st->path_n.v[at].n != 1)
-                return true; /* shared (or not counted: then it cannot be ruled out) */
+            if (!st->path_n.cap)
+                return true; /* not counted: it cannot be ruled out */
+            const struct host_count *n = &st->path_n.v[count_slot(&st->path_n, key)];
+            if (n->hash != key || n->n != 1)
+                return true; /* shared (or not counted) */
         }
     }
     return false;
@@ -1170,6 +1175,21 @@ static void lim_clear(struct entry *e)
     tr_free_problems(e->lim_p, e->n_lim_p);
     e->lim_p = NULL;
     e->n_lim_p = e->cap_lim_p = 0;
+}
+
+/* Lists every service for the limits (c->svcs, in st->order's order and each route's plan
+ * order), once a call: only a pass of the limits that reads every route needs it. */
+static void svcs_list(struct kgc_translate_state *st)
+{
+    struct tr_ctx *c = &st->c;
+    if (c->svcs.n)
+        return;
+    for (size_t i = 0; i < st->order.n && !c->oom; i++) {
+        const struct entry *e = st->order.v[i];
+        for (size_t f = 0; f < e->n_frags && !c->oom; f++)
+            if (kgc_base_vec_push(&c->svcs, e->frags[f].v) != 0)
+                c->oom = true;
+    }
 }
 
 /* Judges the limits again for the routes in focus (all: every route). Unless all, the caller
@@ -1615,21 +1635,6 @@ static void sweep(struct kgc_translate_state *st, bool all, bool all_limits,
             lim_clear(e); /* not in the configuration: no limits */
         }
         e->dirty = false;
-    }
-}
-
-/* Lists every service for the limits (c->svcs, in st->order's order and each route's plan
- * order), once a call: only a pass of the limits that reads every route needs it. */
-static void svcs_list(struct kgc_translate_state *st)
-{
-    struct tr_ctx *c = &st->c;
-    if (c->svcs.n)
-        return;
-    for (size_t i = 0; i < st->order.n && !c->oom; i++) {
-        const struct entry *e = st->order.v[i];
-        for (size_t f = 0; f < e->n_frags && !c->oom; f++)
-            if (kgc_base_vec_push(&c->svcs, e->frags[f].v) != 0)
-                c->oom = true;
     }
 }
 
@@ -2262,15 +2267,8 @@ static int incremental(struct kgc_translate_state *st, const struct kgc_translat
         memset(&st->sum, 0, sizeof(st->sum));
         entries_counts(st, &st->sum);
     }
-    counts.http_routes += st->sum.http_routes;
-    counts.grpc_routes += st->sum.grpc_routes;
-    counts.services += st->sum.services;
-    counts.routes += st->sum.routes;
-    counts.upstreams += st->sum.upstreams;
-    counts.targets += st->sum.targets;
-    counts.plugins += st->sum.plugins;
-    counts.certificates += st->sum.certificates;
-    counts.snis += st->sum.snis;
+    struct counts32 sum32 = counts_pack(&st->sum); /* (a cluster's entity counts fit 32 bits) */
+    counts_add(&counts, &sum32);
     st->valid = true;
     /* the bytes both documents begin with: their MD5 states are the kept checkpoints' */
     stats->hashed_bytes = md5_hex_from(&st->md5, text->s, text->len, same, out->hash);

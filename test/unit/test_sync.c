@@ -888,25 +888,34 @@ static void rm_lc_dir(const char *dir)
     rmdir(dir);
 }
 
+/* A syncer (the leader) with a listener cache in dir (a mkdtemp() template, made here) in place
+ * of e's, everything translated and pushed: returns the cache; *gw is "gw", Programmed. */
+static struct kgc_listenercache *sync_open_programmed(struct env *e, char *dir,
+                                                      const struct kgc_api_gateway **gw)
+{
+    if (e->sync)
+        sync_close(e);
+    assert_non_null(mkdtemp(dir));
+    struct kgc_listenercache *lc = lc_open(dir);
+    sync_open_lc(e, true, lc);
+    kgc_sync_mark_dirty(e->sync);
+    *gw = kgc_api_as_gateway(fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw"));
+    assert_true(wait_programmed(e, *gw, 5));
+    return lc;
+}
+
 /* kgc restarts while every Kong is down: the Gateway set of the last configuration a Kong
  * accepted comes back from the listener cache's LMDB environment, so a Gateway it carried stays
  * Programmed (the data plane kept serving it); a newer generation, or a fresh cache, does not. */
 static void test_accepted_set_survives_restart(void **state)
 {
     struct env *e = *state;
-    if (e->sync)
-        sync_close(e);
     char dir[] = "/tmp/kgc-sync-lc-XXXXXX", fresh[] = "/tmp/kgc-sync-lc-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    const struct kgc_api_gateway *gw = NULL;
+    struct kgc_listenercache *lc = sync_open_programmed(e, dir, &gw);
     assert_non_null(mkdtemp(fresh));
-    struct kgc_listenercache *lc = lc_open(dir);
-    sync_open_lc(e, true, lc);
-    kgc_sync_mark_dirty(e->sync);
-    const struct kgc_api_gateway *gw =
-        kgc_api_as_gateway(fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw"));
     char why[256] = "";
     bool ok;
-    assert_true(wait_programmed(e, gw, 5));
     sync_close(e);
     kgc_listenercache_close(lc);
 
@@ -949,19 +958,12 @@ static void test_accepted_set_survives_restart(void **state)
 static void test_restored_set_carried_until_repush(void **state)
 {
     struct env *e = *state;
-    if (e->sync)
-        sync_close(e);
     char dir[] = "/tmp/kgc-sync-lc-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    struct kgc_listenercache *lc = lc_open(dir);
-    sync_open_lc(e, true, lc);
-    kgc_sync_mark_dirty(e->sync);
-    const struct kgc_api_gateway *gw =
-        kgc_api_as_gateway(fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw"));
+    const struct kgc_api_gateway *gw = NULL;
+    struct kgc_listenercache *lc = sync_open_programmed(e, dir, &gw);
     char why[256] = "";
     bool ok;
     uint64_t t0;
-    assert_true(wait_programmed(e, gw, 5));
     sync_close(e);
     kgc_listenercache_close(lc);
 
@@ -1028,16 +1030,9 @@ static void current_hash(struct env *e, char out[KGC_KONG_HASH_LEN + 1])
 static void test_record_same_gateways_written_later(void **state)
 {
     struct env *e = *state;
-    if (e->sync)
-        sync_close(e);
     char dir[] = "/tmp/kgc-sync-lc-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    struct kgc_listenercache *lc = lc_open(dir);
-    sync_open_lc(e, true, lc);
-    kgc_sync_mark_dirty(e->sync);
-    const struct kgc_api_gateway *gw =
-        kgc_api_as_gateway(fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw"));
-    assert_true(wait_programmed(e, gw, 5));
+    const struct kgc_api_gateway *gw = NULL;
+    struct kgc_listenercache *lc = sync_open_programmed(e, dir, &gw);
     char first[KGC_KONG_HASH_LEN + 1], got[KGC_KONG_HASH_LEN + 1], now[KGC_KONG_HASH_LEN + 1];
     current_hash(e, first);
     uint64_t t0 = kgc_clock_now(NULL);
@@ -1087,16 +1082,9 @@ static void test_record_same_gateways_written_later(void **state)
 static void test_failed_pushes_never_recorded_as_accepted(void **state)
 {
     struct env *e = *state;
-    if (e->sync)
-        sync_close(e);
     char dir[] = "/tmp/kgc-sync-lc-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    struct kgc_listenercache *lc = lc_open(dir);
-    sync_open_lc(e, true, lc);
-    kgc_sync_mark_dirty(e->sync);
-    const struct kgc_api_gateway *gw =
-        kgc_api_as_gateway(fixture_set_find(e->set, KGC_API_GATEWAY, NS, "gw"));
-    assert_true(wait_programmed(e, gw, 5));
+    const struct kgc_api_gateway *gw = NULL;
+    struct kgc_listenercache *lc = sync_open_programmed(e, dir, &gw);
 
     /* a new Gateway generation and a new route; both Kongs restart empty and answer 503 */
     char yaml[1024], err[FIXTURE_ERR_MAX];

@@ -3801,6 +3801,21 @@ static void uni_route(struct tenv *t, int i, const char *path, const char *heade
     add_yaml(&t->env, yaml);
 }
 
+/* One incremental call on st after route uni-<name>'s change, not a full one, compared with a
+ * full translation (full and inc filled; the caller frees them). */
+static void uni_step(struct kgc_translate_state *st, const struct kgc_translate_input *in,
+                     const char *name, struct kgc_translate_output *full,
+                     struct kgc_translate_output *inc, unsigned step, const char *op)
+{
+    struct kgc_translate_change ch = {KGC_API_HTTPROUTE, INFRA, name};
+    struct kgc_translate_incr_stats stats;
+    struct kgc_err err = {0};
+    assert_int_equal(kgc_translate_incremental(st, in, &ch, 1, false, inc, &stats, &err), 0);
+    assert_false(stats.full);
+    assert_int_equal(kgc_translate(in, full, &err), 0);
+    incr_same(full, inc, step, op);
+}
+
 static void test_incremental_priority_leaves_uniform(void **state)
 {
     struct tenv *t = *state;
@@ -3817,22 +3832,14 @@ static void test_incremental_priority_leaves_uniform(void **state)
     kgc_translate_output_free(&inc);
     /* a change that keeps the one priority: nothing to say */
     uni_route(t, 3, "/other-path", "");
-    struct kgc_translate_change ch3 = {KGC_API_HTTPROUTE, INFRA, "uni-3"};
-    assert_int_equal(kgc_translate_incremental(st, &in, &ch3, 1, false, &inc, &stats, &err), 0);
-    assert_false(stats.full);
-    assert_int_equal(kgc_translate(&in, &full, &err), 0);
-    incr_same(&full, &inc, 1, "uni-3 path");
+    uni_step(st, &in, "uni-3", &full, &inc, 1, "uni-3 path");
     size_t n = 0;
     kgc_translate_problems_of(&inc, KGC_API_HTTPROUTE, INFRA, "uni-1", &n);
     assert_int_equal(n, 0);
     kgc_translate_output_free(&inc);
     kgc_translate_output_free(&full);
     uni_route(t, 1, "/uni", ", headers: [{name: x-uni, value: one}]");
-    struct kgc_translate_change ch1 = {KGC_API_HTTPROUTE, INFRA, "uni-1"};
-    assert_int_equal(kgc_translate_incremental(st, &in, &ch1, 1, false, &inc, &stats, &err), 0);
-    assert_false(stats.full);
-    assert_int_equal(kgc_translate(&in, &full, &err), 0);
-    incr_same(&full, &inc, 2, "uni-1 header");
+    uni_step(st, &in, "uni-1", &full, &inc, 2, "uni-1 header");
     const struct kgc_translate_problem *p =
         kgc_translate_problems_of(&inc, KGC_API_HTTPROUTE, INFRA, "uni-1", &n);
     bool said = false;
