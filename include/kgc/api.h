@@ -26,6 +26,7 @@
 #define KGC_API_H
 
 #include "kgc/err.h"
+#include "kgc/jsonscan.h"
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -595,15 +596,23 @@ struct kgc_api_listenerset {
 
 /* --- functions -------------------------------------------------------------------------------- */
 
-/* Parses a json-c object of the given kind into a new typed object with one reference. The tree
- * is only read; the caller still owns (and should put at once) it. Returns 0, KGC_EPARSE (not an
- * object, or no usable metadata.name/namespace: err says which) or KGC_ENOMEM. */
-int kgc_api_parse(enum kgc_api_kind kind, json_object *json, struct kgc_api_obj **out,
-                  struct kgc_err *err);
+/* Parses the object at node of tape t (kgc/jsonscan.h: a validated document; node 0 is the
+ * document itself) into a new typed object of the given kind with one reference. The tape and
+ * its text are only read during the call. Returns 0, KGC_EPARSE (not an object, or no usable
+ * metadata.name/namespace: err says which) or KGC_ENOMEM. Where JSON repeats a key, the last
+ * value counts (as in json-c and the API server's decoder); a repeated key of a string map
+ * (labels, annotations, options) is kept once per occurrence, in document order. */
+int kgc_api_parse_tape(enum kgc_api_kind kind, const struct kgc_jsonscan_tape *t, uint32_t node,
+                       struct kgc_api_obj **out, struct kgc_err *err);
 
-/* The same from JSON text (len bytes; the json-c tree is freed before returning). */
+/* The same from JSON text (len bytes), validated within the object limits of kgc/k8s.h
+ * (KGC_K8S_OBJECT_MAX_VALUES, ..._CONTAINERS: KGC_E2BIG over them). */
 int kgc_api_parse_text(enum kgc_api_kind kind, const char *text, size_t len,
                        struct kgc_api_obj **out, struct kgc_err *err);
+
+/* The same from a json-c tree (printed to text first: for tests and tools, not hot paths). */
+int kgc_api_parse(enum kgc_api_kind kind, json_object *json, struct kgc_api_obj **out,
+                  struct kgc_err *err);
 
 /* Emits the object as a Kubernetes-shaped JSON tree (apiVersion, kind, metadata with
  * resourceVersion, spec, status, and "kgcProblems" when some values were invalid). Secret data

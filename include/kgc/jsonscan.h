@@ -7,10 +7,15 @@
  * literals; object keys are not counted) and its nesting depth, and refuses a document over the
  * caller's budget before json-c builds anything. Iterators give the byte span of each member of an
  * object or element of an array, so a caller can build one element at a time (a list page item,
- * one flattened error) and skip the rest.
+ * one flattened error) and skip the rest. A tape is the same scan recording where each value is
+ * (20 bytes a value or key, in one growing array): readers walk it instead of a json-c tree, which
+ * for the API server's objects cost ~2-3x the CPU (json-c's blocks and hash tables) and malloc's
+ * lock on every value.
  *
  * Pure (no I/O, no global state) except kgc_jsonscan_release(), which returns freed heap to the
- * system (glibc's malloc_trim) after a large document. Any thread. */
+ * system (glibc's malloc_trim) after a large document. Any thread; a tape is its owner's (reads of
+ * a built tape may share it). Errors: KGC_EPARSE (syntax, depth), KGC_E2BIG (over a limit),
+ * KGC_ENOMEM (a tape that could not grow), each with the document's name and the byte offset. */
 #ifndef KGC_JSONSCAN_H
 #define KGC_JSONSCAN_H
 
@@ -18,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -70,6 +76,71 @@ int kgc_jsonscan_iter_start(struct kgc_jsonscan_iter *it, const char *text, size
  * array can be read up to the cut), and the iteration is over. */
 int kgc_jsonscan_iter_next(struct kgc_jsonscan_iter *it, const char **key, size_t *klen,
                            const char **val, size_t *vlen, struct kgc_err *err);
+
+/* --- tapes ------------------------------------------------------------------------------------
+ *
+ * A tape is one document's values in document order, built in the pass that validates it: each
+ * node knows where its text is and which node follows it (its contents skipped), so a reader finds
+ * an object's member or an array's element by hopping over siblings, without a tree of heap
+ * objects (json-c: one to three blocks per value). An object's members are a key node (a string)
+ * followed by the value's node. Node 0 is the document itself, so 0 can mean "absent" to a reader
+ * looking for a member. Strings without escapes point into the text; strings with escapes are
+ * decoded once into the tape's own buffer (\uXXXX as UTF-8, a surrogate pair as one code point, a
+ * lone surrogate as U+FFFD, \u0000 as a NUL byte). */
+enum kgc_jsonscan_type {
+    KGC_JSONSCAN_NULL,
+    KGC_JSONSCAN_FALSE,
+    KGC_JSONSCAN_TRUE,
+    KGC_JSONSCAN_NUMBER,
+    KGC_JSONSCAN_STRING,
+    KGC_JSONSCAN_ARRAY,
+    KGC_JSONSCAN_OBJECT,
+};
+
+/* kgc_jsonscan_node.flags: a string whose bytes are in the tape's buffer (it had escapes); a
+ * number without fraction or exponent. */
+#define KGC_JSONSCAN_DECODED 1u
+#define KGC_JSONSCAN_INT     2u
+
+struct kgc_jsonscan_node {
+    uint32_t off;  /* the value's first byte in the text; a string's first byte after its quote
+                      (DECODED: in the tape's buffer) */
+    uint32_t len;  /* a string's bytes, a number's characters, a container's members/elements */
+    uint32_t next; /* the node after this value and everything it holds */
+    uint32_t end;  /* the byte after the value in the text */
+    uint8_t type;  /* enum kgc_jsonscan_type */
+    uint8_t flags; /* KGC_JSONTAPE_* */
+};
+
+struct kgc_jsonscan_tape {
+    const char *text; /* borrowed: must outlive every read */
+    size_t len;
+    struct kgc_jsonscan_node *nodes; /* owned */
+    uint32_t n, cap;
+    char *dec; /* owned: decoded strings */
+    size_t dec_len, dec_cap;
+};
+
+/* An empty tape (no allocation). */
+void kgc_jsonscan_tape_init(struct kgc_jsonscan_tape *t);
+/* Frees what the tape holds; it is then empty again. */
+void kgc_jsonscan_tape_free(struct kgc_jsonscan_tape *t);
+
+/* Validates text[0, len) exactly as kgc_jsonscan_scan() (same limits, same messages) and fills t
+ * (its earlier contents are dropped, its memory reused). Returns 0, KGC_EPARSE, KGC_E2BIG or
+ * KGC_ENOMEM (documents over 4 GiB are refused with KGC_E2BIG). On failure t holds no nodes. */
+int kgc_jsonscan_tape_build(struct kgc_jsonscan_tape *t, const char *text, size_t len,
+                            const struct kgc_jsonscan_limits *lim, const char *what,
+                            struct kgc_err *err);
+
+/* The value of obj's member named key (the last one when the key repeats, as json-c and the API
+ * server's decoder keep it), or 0 when obj is not an object or has no such member. Keys are
+ * compared after decoding. */
+uint32_t kgc_jsonscan_tape_get(const struct kgc_jsonscan_tape *t, uint32_t obj, const char *key);
+
+/* A string node's bytes (not NUL-terminated; len may count NUL bytes from \u0000), or NULL when
+ * node i is not a string. */
+const char *kgc_jsonscan_tape_str(const struct kgc_jsonscan_tape *t, uint32_t i, size_t *len);
 
 /* True when the raw key span equals s. */
 bool kgc_jsonscan_key_is(const char *key, size_t klen, const char *s);

@@ -12,6 +12,7 @@
 
 #include "kgc/clock.h"
 #include "kgc/err.h"
+#include "kgc/jsonscan.h"
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -144,15 +145,21 @@ struct kgc_k8s_status {
 /* One decoded watch event. */
 struct kgc_k8s_event {
     enum kgc_k8s_event_type type;
-    json_object *object;          /* the event's object (borrowed: valid during the callback) */
-    const char *resource_version; /* object.metadata.resourceVersion, or NULL */
+    const struct kgc_jsonscan_tape *tape; /* the event line's values (kgc/jsonscan.h; borrowed:
+                                        valid during the callback) */
+    uint32_t object;                      /* the event's object: its node on tape (0: none) */
+    const char *resource_version; /* object.metadata.resourceVersion (in rv_buf), or NULL (also
+                                     when longer than rv_buf holds) */
+    char rv_buf[128];
     struct kgc_k8s_status status; /* ERROR events: the decoded Status */
 };
 
-/* Parses one event line into ev (ev->object must be put by the caller with json_object_put).
- * Returns 0 or KGC_EPARSE (bad JSON, unknown type, missing object). */
-int kgc_k8s_event_parse(const char *line, size_t len, struct kgc_k8s_event *ev,
-                        struct kgc_err *err);
+/* Parses one event line into ev, recording its values on tape t (whose earlier contents are
+ * dropped and memory reused; the caller frees it with kgc_jsonscan_tape_free), which ev->tape then
+ * names. The line is only read, and must outlive ev. Returns 0, KGC_EPARSE (bad JSON, unknown
+ * type, missing object), KGC_E2BIG (over KGC_K8S_OBJECT_MAX_* and the envelope) or KGC_ENOMEM. */
+int kgc_k8s_event_parse(const char *line, size_t len, struct kgc_jsonscan_tape *t,
+                        struct kgc_k8s_event *ev, struct kgc_err *err);
 
 /* Decodes a Status object (kind "Status") into st; false when j is not a Status. */
 bool kgc_k8s_status_decode(json_object *j, struct kgc_k8s_status *st);
@@ -264,9 +271,10 @@ void kgc_k8s_object_rv(const char *text, size_t len, char *rv, size_t rv_size);
 int kgc_k8s_delete(struct kgc_k8s_client *c, const char *path, struct kgc_k8s_status *st,
                    struct kgc_err *err);
 
-/* The JSON one object may hold, in values (kgc/jsonscan.h): every watch event, list item and
- * answer body is scanned against these before json-c builds it, so a hostile object costs at most
- * ~60 MB (json-c: ~0.8 KB per object or array, ~80 bytes per scalar) whatever its bytes. An object
+/* The JSON one object may hold, in values (kgc/jsonscan.h): every watch event and list item is
+ * recorded on a tape within these (20 bytes per value or key: at most ~12 MB for a hostile object,
+ * whatever its bytes), and every other answer body is scanned against them before json-c builds
+ * it (at most ~60 MB: json-c spends ~0.8 KB per object or array, ~80 bytes per scalar). An object
  * fits in etcd's request limit (1.5 MiB by default, etcd embed/config.go DefaultMaxRequestBytes);
  * the biggest kgc reads, an HTTPRoute at the Gateway API's maxima (16 rules, at most 128 matches in
  * all, 16 headers and 16 query params each) with its managedFields, is ~10k objects and arrays.
@@ -283,9 +291,10 @@ struct kgc_k8s_list_opts {
     uint32_t max_pages;           /* bound on pages (0: 100000) */
 };
 
-/* Called for every item of every page; the item is borrowed (valid during the call). A non-zero
- * return stops the list and is returned. */
-typedef int (*kgc_k8s_item_fn)(json_object *item, void *ctx);
+/* Called for every item of every page with the item's values (node 0 is the item; the tape and
+ * the page's text are borrowed: valid during the call). A non-zero return stops the list and is
+ * returned. */
+typedef int (*kgc_k8s_item_fn)(const struct kgc_jsonscan_tape *item, void *ctx);
 
 /* One list page as kgc_k8s_list decodes it (exposed for tests and fuzzing): the whole page's
  * syntax is checked first (nothing reaches fn from a bad page), then metadata.continue goes to
@@ -297,7 +306,7 @@ int kgc_k8s_list_page_decode(const char *body, size_t len, const char *path, kgc
                              void *ctx, char **cont, char **rv, struct kgc_err *err);
 
 /* Lists a collection page by page (limit/continue), calling fn per item; a page's items are built
- * one at a time (each within KGC_K8S_OBJECT_MAX_*), so one page's text and one item's tree are in
+ * one at a time (each within KGC_K8S_OBJECT_MAX_*), so one page's text and one item's tape are in
  * memory at a time. *list_rv (may be NULL) receives the list's resourceVersion (malloc'd).
  * An expired continue token returns KGC_EGONE (the caller restarts the list). */
 int kgc_k8s_list(struct kgc_k8s_client *c, const char *collection_path,

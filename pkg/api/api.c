@@ -64,18 +64,16 @@ int kgc_api_kind_from_name(const char *s)
 
 /* --- parse ------------------------------------------------------------------------------------ */
 
-static bool usable_name(json_object *v)
+static bool usable_name(const struct api_pctx *c, api_jv v)
 {
-    if (!v || !json_object_is_type(v, json_type_string))
-        return false;
-    size_t n = (size_t)json_object_get_string_len(v);
-    const char *s = json_object_get_string(v);
-    return n > 0 && n <= 253 && !memchr(s, '/', n) && !memchr(s, '\0', n);
+    size_t n = 0;
+    const char *s = api_str(c, v, &n);
+    return s && n > 0 && n <= 253 && !memchr(s, '/', n) && !memchr(s, '\0', n);
 }
 
 /* One pass (measure or fill). The jump target lives here, so nothing in this frame is modified
  * between setjmp and longjmp. */
-static struct kgc_api_obj *run_pass(struct api_pctx *c, enum kgc_api_kind kind, json_object *j,
+static struct kgc_api_obj *run_pass(struct api_pctx *c, enum kgc_api_kind kind, api_jv j,
                                     const struct api_secret_prep *prep)
 {
     jmp_buf jb;
@@ -89,43 +87,49 @@ static struct kgc_api_obj *run_pass(struct api_pctx *c, enum kgc_api_kind kind, 
     return o;
 }
 
-int kgc_api_parse(enum kgc_api_kind kind, json_object *json, struct kgc_api_obj **out,
-                  struct kgc_err *err)
+int kgc_api_parse_tape(enum kgc_api_kind kind, const struct kgc_jsonscan_tape *t, uint32_t node,
+                       struct kgc_api_obj **out, struct kgc_err *err)
 {
     *out = NULL;
     const struct kgc_api_kind_info *info = kgc_api_kind_info(kind);
     if (!info)
         return kgc_err_set(err, KGC_EINVAL, "unknown kind %d", (int)kind);
-    if (!json || !json_object_is_type(json, json_type_object))
+    struct api_pctx c = {.t = t};
+    api_jv j = node + 1;
+    if (node >= t->n || t->nodes[node].type != KGC_JSONSCAN_OBJECT)
         return kgc_err_set(err, KGC_EPARSE, "%s: not a JSON object", info->name);
-    json_object *m = NULL, *name = NULL, *ns = NULL;
-    if (!json_object_object_get_ex(json, "metadata", &m) || !m ||
-        !json_object_is_type(m, json_type_object))
+    api_jv m = api_field(&c, j, "metadata");
+    if (api_type(&c, m) != KGC_JSONSCAN_OBJECT)
         return kgc_err_set(err, KGC_EPARSE, "%s: no metadata", info->name);
-    json_object_object_get_ex(m, "name", &name);
-    if (!usable_name(name))
+    api_jv name = api_field(&c, m, "name"), ns = 0;
+    if (!usable_name(&c, name))
         return kgc_err_set(err, KGC_EPARSE, "%s: metadata.name missing or invalid", info->name);
     if (info->namespaced) {
-        json_object_object_get_ex(m, "namespace", &ns);
-        if (!usable_name(ns))
-            return kgc_err_set(err, KGC_EPARSE, "%s %s: metadata.namespace missing or invalid",
-                               info->name, json_object_get_string(name));
+        ns = api_field(&c, m, "namespace");
+        if (!usable_name(&c, ns)) {
+            size_t nl;
+            const char *nm = api_str(&c, name, &nl);
+            return kgc_err_set(err, KGC_EPARSE, "%s %.*s: metadata.namespace missing or invalid",
+                               info->name, (int)nl, nm);
+        }
     }
 
     struct api_secret_prep prep = {0};
     if (kind == KGC_API_SECRET)
-        api_secret_prep(json, &prep);
+        api_secret_prep(&c, j, &prep);
 
     /* the namespace from the process's table, the same for both passes */
-    const char *ns_shared =
-        ns ? api_intern_shared(json_object_get_string(ns), (size_t)json_object_get_string_len(ns))
-           : NULL;
+    const char *ns_shared = NULL;
+    if (ns) {
+        size_t nl;
+        const char *s = api_str(&c, ns, &nl);
+        ns_shared = api_intern_shared(s, nl);
+    }
     struct api_arena a;
-    struct api_pctx c = {0};
     api_arena_init_measure(&a);
     c.a = &a;
     c.ns_shared = ns_shared;
-    struct kgc_api_obj *o = run_pass(&c, kind, json, &prep);
+    struct kgc_api_obj *o = run_pass(&c, kind, j, &prep);
     size_t size = a.used;
     api_arena_release(&a);
     if (!o || size > UINT32_MAX) {
@@ -140,9 +144,10 @@ int kgc_api_parse(enum kgc_api_kind kind, json_object *json, struct kgc_api_obj 
     }
     api_arena_init_fill(&a, block, size);
     memset(&c, 0, sizeof(c));
+    c.t = t;
     c.a = &a;
     c.ns_shared = ns_shared;
-    o = run_pass(&c, kind, json, &prep);
+    o = run_pass(&c, kind, j, &prep);
     api_secret_prep_free(&prep);
     if (!o || (char *)o != block || a.used != size) {
         free(block);
@@ -160,15 +165,31 @@ int kgc_api_parse_text(enum kgc_api_kind kind, const char *text, size_t len,
     *out = NULL;
     static const struct kgc_jsonscan_limits lim = {.max_values = KGC_K8S_OBJECT_MAX_VALUES,
                                                    .max_containers = KGC_K8S_OBJECT_MAX_CONTAINERS};
-    json_object *j = NULL;
-    int prc = kgc_jsonscan_parse(text, len, &lim, "object", &j, err);
-    if (prc == KGC_EPARSE)
+    struct kgc_jsonscan_tape t;
+    kgc_jsonscan_tape_init(&t);
+    int rc = kgc_jsonscan_tape_build(&t, text, len, &lim, "object", err);
+    if (rc == KGC_EPARSE)
         kgc_err_wrap(err, "bad JSON");
-    if (prc)
-        return prc;
-    int rc = kgc_api_parse(kind, j, out, err);
-    json_object_put(j);
+    if (rc == 0)
+        rc = kgc_api_parse_tape(kind, &t, 0, out, err);
+    kgc_jsonscan_tape_free(&t);
     return rc;
+}
+
+int kgc_api_parse(enum kgc_api_kind kind, json_object *json, struct kgc_api_obj **out,
+                  struct kgc_err *err)
+{
+    *out = NULL;
+    const struct kgc_api_kind_info *info = kgc_api_kind_info(kind);
+    if (!info)
+        return kgc_err_set(err, KGC_EINVAL, "unknown kind %d", (int)kind);
+    if (!json || !json_object_is_type(json, json_type_object))
+        return kgc_err_set(err, KGC_EPARSE, "%s: not a JSON object", info->name);
+    size_t len = 0;
+    const char *text = json_object_to_json_string_length(json, JSON_C_TO_STRING_PLAIN, &len);
+    if (!text)
+        return kgc_err_set(err, KGC_ENOMEM, "%s: out of memory", info->name);
+    return kgc_api_parse_text(kind, text, len, out, err);
 }
 
 /* --- references ------------------------------------------------------------------------------- */
@@ -437,18 +458,19 @@ unsigned kgc_api_ca_bundle_check(const char *pem, size_t len, char *problem, siz
     return n;
 }
 
-static bool decode_data(json_object *data, const char *key, unsigned char **out, size_t *len,
-                        char *problem, size_t psize)
+static bool decode_data(const struct api_pctx *c, api_jv data, const char *key, unsigned char **out,
+                        size_t *len, char *problem, size_t psize)
 {
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(data, key, &v) || !v)
+    api_jv v = api_field(c, data, key);
+    if (api_type(c, v) == KGC_JSONSCAN_NULL)
         return false;
-    if (!json_object_is_type(v, json_type_string)) {
+    size_t n = 0;
+    const char *s = api_str(c, v, &n);
+    if (!s) {
         snprintf(problem, psize, "data[%s] is not a string", key);
         return false;
     }
-    int rc = kgc_api_base64_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v),
-                                   out, len);
+    int rc = kgc_api_base64_decode(s, n, out, len);
     if (rc == KGC_ENOMEM) {
         snprintf(problem, psize, "out of memory");
         return false;
@@ -460,17 +482,17 @@ static bool decode_data(json_object *data, const char *key, unsigned char **out,
     return true;
 }
 
-void api_secret_prep(json_object *j, struct api_secret_prep *prep)
+void api_secret_prep(const struct api_pctx *c, api_jv j, struct api_secret_prep *prep)
 {
     memset(prep, 0, sizeof(*prep));
-    json_object *data = NULL, *v = NULL;
-    if (!json_object_object_get_ex(j, "data", &data) || !data ||
-        !json_object_is_type(data, json_type_object)) {
+    api_jv data = api_field(c, j, "data");
+    if (api_type(c, data) != KGC_JSONSCAN_OBJECT) {
         snprintf(prep->problem, sizeof(prep->problem), "no data");
         return;
     }
-    prep->has_crt = json_object_object_get_ex(data, "tls.crt", &v) && v;
-    prep->has_key = json_object_object_get_ex(data, "tls.key", &v) && v;
+    api_jv jc = api_field(c, data, "tls.crt"), jk = api_field(c, data, "tls.key");
+    prep->has_crt = api_type(c, jc) != KGC_JSONSCAN_NULL;
+    prep->has_key = api_type(c, jk) != KGC_JSONSCAN_NULL;
     if (!prep->has_crt) {
         snprintf(prep->problem, sizeof(prep->problem), "no tls.crt");
         return;
@@ -480,21 +502,19 @@ void api_secret_prep(json_object *j, struct api_secret_prep *prep)
         return;
     }
     /* Before decoding: base64 text is 4/3 of the bytes (a non-string is refused below). */
-    json_object *jc = NULL, *jk = NULL;
-    json_object_object_get_ex(data, "tls.crt", &jc);
-    json_object_object_get_ex(data, "tls.key", &jk);
-    size_t b64 =
-        (json_object_is_type(jc, json_type_string) ? (size_t)json_object_get_string_len(jc) : 0) +
-        (json_object_is_type(jk, json_type_string) ? (size_t)json_object_get_string_len(jk) : 0);
+    size_t lc = 0, lk = 0;
+    (void)api_str(c, jc, &lc);
+    (void)api_str(c, jk, &lk);
+    size_t b64 = lc + lk;
     if (b64 / 4 * 3 > KGC_API_SECRET_TLS_MAX_BYTES) {
         snprintf(prep->problem, sizeof(prep->problem),
                  "tls.crt and tls.key hold about %zu KiB, more than the %u KiB kgc accepts",
                  b64 / 4 * 3 / 1024, KGC_API_SECRET_TLS_MAX_BYTES / 1024);
         return;
     }
-    if (!decode_data(data, "tls.crt", &prep->crt, &prep->crt_len, prep->problem,
+    if (!decode_data(c, data, "tls.crt", &prep->crt, &prep->crt_len, prep->problem,
                      sizeof(prep->problem)) ||
-        !decode_data(data, "tls.key", &prep->key, &prep->key_len, prep->problem,
+        !decode_data(c, data, "tls.key", &prep->key, &prep->key_len, prep->problem,
                      sizeof(prep->problem)))
         return;
     /* What kgc keeps, and pushes to Kong, is each PEM as a C string: up to its first NUL byte.

@@ -4,16 +4,17 @@
 #define KGC_API_INTERNAL_H
 
 #include "kgc/api.h"
+#include "kgc/jsonscan.h"
 
-#include <json-c/json.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* An object is parsed twice from the same json-c tree: first in "measure" mode (allocations come
- * from scratch chunks and only the total is kept), then in "fill" mode into one exact-size block.
- * The parse is deterministic, so both passes allocate the same sizes in the same order. */
+/* An object is parsed twice from the same tape (kgc/jsonscan.h): first in "measure" mode
+ * (allocations come from scratch chunks and only the total is kept), then in "fill" mode into one
+ * exact-size block. The parse is deterministic, so both passes allocate the same sizes in the same
+ * order. */
 struct api_chunk {
     struct api_chunk *next;
     size_t cap;
@@ -65,9 +66,14 @@ const char *api_intern_lookup(const char *s, size_t len);
 #define API_SHARED_MAX 16384
 const char *api_intern_shared(const char *s, size_t len);
 
-/* The parse context: the arena, the path of the value being read (for problem messages) and the
- * problems found so far. */
+/* A value of the document being parsed: its node on the context's tape plus one; 0 means
+ * absent. */
+typedef uint32_t api_jv;
+
+/* The parse context: the tape read, the arena, the path of the value being read (for problem
+ * messages) and the problems found so far. */
 struct api_pctx {
+    const struct kgc_jsonscan_tape *t;
     struct api_arena *a;
     char path[256];
     size_t plen;
@@ -89,16 +95,30 @@ void api_problem(struct api_pctx *c, const char *field, const char *fmt, ...)
 
 /* Typed getters for parent[field]. Absent or null → the default without a problem; the wrong
  * type or range → the default and a problem. */
-json_object *api_get_obj(struct api_pctx *c, json_object *parent, const char *field);
-json_object *api_get_arr(struct api_pctx *c, json_object *parent, const char *field);
-const char *api_get_str(struct api_pctx *c, json_object *parent, const char *field);
-int64_t api_get_int(struct api_pctx *c, json_object *parent, const char *field, int64_t min,
-                    int64_t max, int64_t dflt);
-int8_t api_get_bool(struct api_pctx *c, json_object *parent, const char *field);
-const char *const *api_get_str_array(struct api_pctx *c, json_object *parent, const char *field,
+api_jv api_get_obj(struct api_pctx *c, api_jv parent, const char *field);
+api_jv api_get_arr(struct api_pctx *c, api_jv parent, const char *field);
+const char *api_get_str(struct api_pctx *c, api_jv parent, const char *field);
+int64_t api_get_int(struct api_pctx *c, api_jv parent, const char *field, int64_t min, int64_t max,
+                    int64_t dflt);
+int8_t api_get_bool(struct api_pctx *c, api_jv parent, const char *field);
+const char *const *api_get_str_array(struct api_pctx *c, api_jv parent, const char *field,
                                      uint32_t *n);
-const struct kgc_api_kv *api_get_kv_map(struct api_pctx *c, json_object *parent, const char *field,
+const struct kgc_api_kv *api_get_kv_map(struct api_pctx *c, api_jv parent, const char *field,
                                         uint32_t *n, const char *skip_key);
+
+/* parent[field] as it is, null included (0: absent or parent not an object). */
+api_jv api_field(const struct api_pctx *c, api_jv parent, const char *field);
+/* v's type (enum kgc_jsonscan_type); KGC_JSONSCAN_NULL for 0. */
+unsigned api_type(const struct api_pctx *c, api_jv v);
+/* A string's bytes and length (NULL, 0 for anything else). */
+const char *api_str(const struct api_pctx *c, api_jv v, size_t *len);
+/* An array's elements (an object's members) in order: its count, its first element, the one
+ * after an element. */
+uint32_t api_count(const struct api_pctx *c, api_jv v);
+api_jv api_first(const struct api_pctx *c, api_jv v);
+api_jv api_next(const struct api_pctx *c, api_jv v);
+/* A container's text, brackets included (NULL, 0 for 0). */
+const char *api_text(const struct api_pctx *c, api_jv v, size_t *len);
 
 /* The per-kind parse functions (parse.c). Each allocates its struct first (so it sits at offset
  * 0 of the block) and fills it. prep carries work done once outside the two passes (Secret). */
@@ -111,10 +131,10 @@ struct api_secret_prep {
     size_t key_len;
 };
 
-struct kgc_api_obj *api_parse_kind(struct api_pctx *c, enum kgc_api_kind kind, json_object *j,
+struct kgc_api_obj *api_parse_kind(struct api_pctx *c, enum kgc_api_kind kind, api_jv j,
                                    const struct api_secret_prep *prep);
 
-void api_secret_prep(json_object *j, struct api_secret_prep *prep);
+void api_secret_prep(const struct api_pctx *c, api_jv j, struct api_secret_prep *prep);
 void api_secret_prep_free(struct api_secret_prep *prep);
 
 #endif

@@ -1,8 +1,9 @@
-/* The one-block arena, interned strings and the typed json-c getters used by the parsers. */
+/* The one-block arena, interned strings and the typed getters over a tape used by the parsers. */
 #include "api_internal.h"
 
 #include "kgc/strmap.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -318,71 +319,135 @@ void api_problem(struct api_pctx *c, const char *field, const char *fmt, ...)
     c->problems[c->n_problems++] = api_strndup(c->a, line, len);
 }
 
+/* --- tape reads ------------------------------------------------------------------------------ */
+
+/* An api_jv is a node index plus one, so that 0 means absent even for the document's node. */
+static const struct kgc_jsonscan_node *node_of(const struct api_pctx *c, api_jv v)
+{
+    return v && v <= c->t->n ? &c->t->nodes[v - 1] : NULL;
+}
+
+api_jv api_field(const struct api_pctx *c, api_jv parent, const char *field)
+{
+    uint32_t k = parent ? kgc_jsonscan_tape_get(c->t, parent - 1, field) : 0;
+    return k ? k + 1 : 0;
+}
+
+unsigned api_type(const struct api_pctx *c, api_jv v)
+{
+    const struct kgc_jsonscan_node *nd = node_of(c, v);
+    return nd ? nd->type : KGC_JSONSCAN_NULL;
+}
+
+const char *api_str(const struct api_pctx *c, api_jv v, size_t *len)
+{
+    if (!v) {
+        *len = 0;
+        return NULL;
+    }
+    return kgc_jsonscan_tape_str(c->t, v - 1, len);
+}
+
+uint32_t api_count(const struct api_pctx *c, api_jv v)
+{
+    unsigned ty = api_type(c, v);
+    return ty == KGC_JSONSCAN_ARRAY || ty == KGC_JSONSCAN_OBJECT ? node_of(c, v)->len : 0;
+}
+
+api_jv api_first(const struct api_pctx *c, api_jv v)
+{
+    return api_count(c, v) ? v + 1 : 0;
+}
+
+api_jv api_next(const struct api_pctx *c, api_jv v)
+{
+    return v ? node_of(c, v)->next + 1 : 0;
+}
+
+const char *api_text(const struct api_pctx *c, api_jv v, size_t *len)
+{
+    const struct kgc_jsonscan_node *nd = node_of(c, v);
+    *len = nd ? nd->end - nd->off : 0;
+    return nd ? c->t->text + nd->off : NULL;
+}
+
 /* --- typed getters ---------------------------------------------------------------------------- */
 
-static json_object *field_of(json_object *parent, const char *field)
+/* parent[field], 0 for absent or null. */
+static api_jv field_of(struct api_pctx *c, api_jv parent, const char *field)
 {
-    json_object *v = NULL;
-    if (!parent || !json_object_is_type(parent, json_type_object))
-        return NULL;
-    if (!json_object_object_get_ex(parent, field, &v))
-        return NULL;
-    return v; /* NULL for a JSON null */
+    api_jv v = api_field(c, parent, field);
+    return api_type(c, v) == KGC_JSONSCAN_NULL ? 0 : v;
 }
 
-json_object *api_get_obj(struct api_pctx *c, json_object *parent, const char *field)
+api_jv api_get_obj(struct api_pctx *c, api_jv parent, const char *field)
 {
-    json_object *v = field_of(parent, field);
+    api_jv v = field_of(c, parent, field);
     if (!v)
-        return NULL;
-    if (!json_object_is_type(v, json_type_object)) {
+        return 0;
+    if (api_type(c, v) != KGC_JSONSCAN_OBJECT) {
         api_problem(c, field, "must be an object");
-        return NULL;
+        return 0;
     }
     return v;
 }
 
-json_object *api_get_arr(struct api_pctx *c, json_object *parent, const char *field)
+api_jv api_get_arr(struct api_pctx *c, api_jv parent, const char *field)
 {
-    json_object *v = field_of(parent, field);
+    api_jv v = field_of(c, parent, field);
     if (!v)
-        return NULL;
-    if (!json_object_is_type(v, json_type_array)) {
+        return 0;
+    if (api_type(c, v) != KGC_JSONSCAN_ARRAY) {
         api_problem(c, field, "must be a list");
-        return NULL;
+        return 0;
     }
     return v;
 }
 
-const char *api_get_str(struct api_pctx *c, json_object *parent, const char *field)
+const char *api_get_str(struct api_pctx *c, api_jv parent, const char *field)
 {
-    json_object *v = field_of(parent, field);
+    api_jv v = field_of(c, parent, field);
     if (!v)
         return NULL;
-    if (!json_object_is_type(v, json_type_string)) {
+    size_t n;
+    const char *s = api_str(c, v, &n);
+    if (!s) {
         api_problem(c, field, "must be a string");
         return NULL;
     }
-    return api_strndup(c->a, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+    return api_strndup(c->a, s, n);
 }
 
-int64_t api_get_int(struct api_pctx *c, json_object *parent, const char *field, int64_t min,
-                    int64_t max, int64_t dflt)
+/* The integer a number's text says: int64 (clamped, as json-c clamps a larger integer), or a
+ * double that holds an exact integer within +-9e15. False for anything else. */
+static bool number_int(const struct kgc_jsonscan_node *nd, const char *text, int64_t *x)
 {
-    json_object *v = field_of(parent, field);
+    char buf[64];
+    if (nd->len >= sizeof(buf))
+        return false; /* no JSON integer within int64 or an exact double range is this long */
+    memcpy(buf, text + nd->off, nd->len);
+    buf[nd->len] = '\0';
+    if (nd->flags & KGC_JSONSCAN_INT) {
+        errno = 0;
+        long long v = strtoll(buf, NULL, 10);
+        *x = (int64_t)v; /* ERANGE: LLONG_MAX or LLONG_MIN, json_object_get_int64's clamp */
+        return true;
+    }
+    double d = strtod(buf, NULL);
+    if (!(d >= -9e15 && d <= 9e15) || d != (double)(int64_t)d)
+        return false;
+    *x = (int64_t)d;
+    return true;
+}
+
+int64_t api_get_int(struct api_pctx *c, api_jv parent, const char *field, int64_t min, int64_t max,
+                    int64_t dflt)
+{
+    api_jv v = field_of(c, parent, field);
     if (!v)
         return dflt;
     int64_t x;
-    if (json_object_is_type(v, json_type_int)) {
-        x = json_object_get_int64(v);
-    } else if (json_object_is_type(v, json_type_double)) {
-        double d = json_object_get_double(v);
-        if (!(d >= -9e15 && d <= 9e15) || d != (double)(int64_t)d) {
-            api_problem(c, field, "must be an integer");
-            return dflt;
-        }
-        x = (int64_t)d;
-    } else {
+    if (api_type(c, v) != KGC_JSONSCAN_NUMBER || !number_int(node_of(c, v), c->t->text, &x)) {
         api_problem(c, field, "must be an integer");
         return dflt;
     }
@@ -394,63 +459,63 @@ int64_t api_get_int(struct api_pctx *c, json_object *parent, const char *field, 
     return x;
 }
 
-int8_t api_get_bool(struct api_pctx *c, json_object *parent, const char *field)
+int8_t api_get_bool(struct api_pctx *c, api_jv parent, const char *field)
 {
-    json_object *v = field_of(parent, field);
+    api_jv v = field_of(c, parent, field);
     if (!v)
         return KGC_API_UNSET;
-    if (!json_object_is_type(v, json_type_boolean)) {
+    unsigned ty = api_type(c, v);
+    if (ty != KGC_JSONSCAN_TRUE && ty != KGC_JSONSCAN_FALSE) {
         api_problem(c, field, "must be a boolean");
         return KGC_API_UNSET;
     }
-    return json_object_get_boolean(v) ? 1 : 0;
+    return ty == KGC_JSONSCAN_TRUE ? 1 : 0;
 }
 
-const char *const *api_get_str_array(struct api_pctx *c, json_object *parent, const char *field,
+const char *const *api_get_str_array(struct api_pctx *c, api_jv parent, const char *field,
                                      uint32_t *n)
 {
     *n = 0;
-    json_object *arr = api_get_arr(c, parent, field);
-    if (!arr)
-        return NULL;
-    size_t len = json_object_array_length(arr);
-    if (len == 0 || len > UINT32_MAX)
+    api_jv arr = api_get_arr(c, parent, field);
+    uint32_t len = api_count(c, arr);
+    if (len == 0)
         return NULL;
     const char **out = api_alloc(c->a, len * sizeof(*out));
-    for (size_t i = 0; i < len; i++) {
-        json_object *v = json_object_array_get_idx(arr, i);
-        if (!v || !json_object_is_type(v, json_type_string)) {
-            api_problem(c, field, "item %zu must be a string", i);
+    api_jv v = api_first(c, arr);
+    for (uint32_t i = 0; i < len; i++, v = api_next(c, v)) {
+        size_t sl;
+        const char *s = api_str(c, v, &sl);
+        if (!s) {
+            api_problem(c, field, "item %u must be a string", i);
             continue;
         }
-        out[(*n)++] =
-            api_strndup(c->a, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+        out[(*n)++] = api_strndup(c->a, s, sl);
     }
     return out;
 }
 
-const struct kgc_api_kv *api_get_kv_map(struct api_pctx *c, json_object *parent, const char *field,
+const struct kgc_api_kv *api_get_kv_map(struct api_pctx *c, api_jv parent, const char *field,
                                         uint32_t *n, const char *skip_key)
 {
     *n = 0;
-    json_object *m = api_get_obj(c, parent, field);
-    if (!m)
-        return NULL;
-    size_t len = (size_t)json_object_object_length(m);
+    api_jv m = api_get_obj(c, parent, field);
+    uint32_t len = api_count(c, m);
     if (len == 0)
         return NULL;
     struct kgc_api_kv *out = api_alloc(c->a, len * sizeof(*out));
-    json_object_object_foreach(m, k, v)
-    {
-        if (skip_key && strcmp(k, skip_key) == 0)
+    api_jv k = api_first(c, m);
+    for (uint32_t i = 0; i < len; i++, k = api_next(c, k + 1)) {
+        size_t kl, vl;
+        const char *key = api_str(c, k, &kl);
+        if (skip_key && kl == strlen(skip_key) && memcmp(key, skip_key, kl) == 0)
             continue;
-        if (!v || !json_object_is_type(v, json_type_string)) {
-            api_problem(c, field, "value of %.64s must be a string", k);
+        const char *val = api_str(c, k + 1, &vl);
+        if (!val) {
+            api_problem(c, field, "value of %.*s must be a string", (int)(kl < 64 ? kl : 64), key);
             continue;
         }
-        out[*n].key = api_strdup(c->a, k);
-        out[*n].value =
-            api_strndup(c->a, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+        out[*n].key = api_strndup(c->a, key, kl);
+        out[*n].value = api_strndup(c->a, val, vl);
         (*n)++;
     }
     return out;

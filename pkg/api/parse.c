@@ -1,7 +1,9 @@
-/* Per-kind parsers: json-c tree → typed struct in the arena. Every function here runs twice per
- * object (measure, then fill) and must allocate the same sizes in the same order both times. */
+/* Per-kind parsers: a tape (kgc/jsonscan.h) → typed struct in the arena. Every function here runs
+ * twice per object (measure, then fill) and must allocate the same sizes in the same order both
+ * times. */
 #include "api_internal.h"
 
+#include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,43 +12,35 @@
 /* Allocates an array of n elements of *ptr's type; NULL when n is 0. */
 #define ALLOC_ARRAY(c, ptr, n) ((n) ? api_alloc((c)->a, (size_t)(n) * sizeof(*(ptr))) : NULL)
 
-/* arr[i] when it is an object; otherwise records a problem and returns NULL. */
-static json_object *item_obj(struct api_pctx *c, json_object *arr, const char *field, size_t i)
+/* Element i of a list (el) when it is an object; otherwise records a problem and returns 0. */
+static api_jv item_obj(struct api_pctx *c, api_jv el, const char *field, size_t i)
 {
-    json_object *v = json_object_array_get_idx(arr, i);
-    if (v && json_object_is_type(v, json_type_object))
-        return v;
+    if (api_type(c, el) == KGC_JSONSCAN_OBJECT)
+        return el;
     api_problem(c, field, "item %zu must be an object", i);
-    return NULL;
+    return 0;
 }
 
-static size_t arr_len(json_object *arr)
+static size_t arr_len(struct api_pctx *c, api_jv arr)
 {
-    if (!arr)
-        return 0;
-    size_t n = json_object_array_length(arr);
-    return n > UINT32_MAX ? UINT32_MAX : n;
+    return api_count(c, arr);
 }
 
 /* --- shared pieces ---------------------------------------------------------------------------- */
 
-static void parse_meta(struct api_pctx *c, json_object *j, struct kgc_api_obj *o, bool namespaced)
+static void parse_meta(struct api_pctx *c, api_jv j, struct kgc_api_obj *o, bool namespaced)
 {
-    json_object *m = NULL;
-    json_object *name = NULL, *ns = NULL;
     /* kgc_api_parse checked these before the passes. */
-    json_object_object_get_ex(j, "metadata", &m);
-    json_object_object_get_ex(m, "name", &name);
-    if (namespaced)
-        json_object_object_get_ex(m, "namespace", &ns);
-    size_t name_len = (size_t)json_object_get_string_len(name);
+    api_jv m = api_field(c, j, "metadata");
+    size_t name_len = 0, ns_len = 0;
+    const char *name = api_str(c, api_field(c, m, "name"), &name_len);
+    const char *ns = namespaced ? api_str(c, api_field(c, m, "namespace"), &ns_len) : NULL;
     size_t saved = api_path_push(c, "metadata");
     if (namespaced) {
-        size_t ns_len = (size_t)json_object_get_string_len(ns);
         char *key = api_alloc_chars(c->a, ns_len + 1 + name_len + 1);
-        memcpy(key, json_object_get_string(ns), ns_len);
+        memcpy(key, ns, ns_len);
         key[ns_len] = '/';
-        memcpy(key + ns_len + 1, json_object_get_string(name), name_len);
+        memcpy(key + ns_len + 1, name, name_len);
         key[ns_len + 1 + name_len] = '\0';
         o->meta.key = key;
         o->meta.name = key + ns_len + 1; /* the name is the key's tail: no second copy */
@@ -54,10 +48,10 @@ static void parse_meta(struct api_pctx *c, json_object *j, struct kgc_api_obj *o
             o->meta.namespace = c->ns_shared;
             api_remember(c->a, c->ns_shared, ns_len); /* other namespace fields share it too */
         } else {
-            o->meta.namespace = api_strndup(c->a, json_object_get_string(ns), ns_len);
+            o->meta.namespace = api_strndup(c->a, ns, ns_len);
         }
     } else {
-        o->meta.key = api_strndup(c->a, json_object_get_string(name), name_len);
+        o->meta.key = api_strndup(c->a, name, name_len);
         o->meta.name = o->meta.key;
     }
     o->meta.uid = api_get_str(c, m, "uid");
@@ -70,18 +64,18 @@ static void parse_meta(struct api_pctx *c, json_object *j, struct kgc_api_obj *o
     api_path_pop(c, saved);
 }
 
-static const struct kgc_api_condition *parse_conditions(struct api_pctx *c, json_object *parent,
+static const struct kgc_api_condition *parse_conditions(struct api_pctx *c, api_jv parent,
                                                         const char *field, uint32_t *n)
 {
     *n = 0;
-    json_object *arr = api_get_arr(c, parent, field);
-    size_t len = arr_len(arr);
+    api_jv arr = api_get_arr(c, parent, field);
+    size_t len = arr_len(c, arr);
     struct kgc_api_condition *out = ALLOC_ARRAY(c, out, len);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, field, i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, field, i);
         if (!it)
             continue;
-        size_t saved = api_path_push(c, "%s[%zu]", field, i);
+        size_t saved = api_path_push(c, "%s[%u]", field, i);
         struct kgc_api_condition *k = &out[(*n)++];
         k->type = api_get_str(c, it, "type");
         k->status = api_get_str(c, it, "status");
@@ -97,7 +91,7 @@ static const struct kgc_api_condition *parse_conditions(struct api_pctx *c, json
     return out;
 }
 
-static void parse_object_ref(struct api_pctx *c, json_object *o, struct kgc_api_object_ref *r)
+static void parse_object_ref(struct api_pctx *c, api_jv o, struct kgc_api_object_ref *r)
 {
     r->group = api_get_str(c, o, "group");
     r->kind = api_get_str(c, o, "kind");
@@ -105,10 +99,10 @@ static void parse_object_ref(struct api_pctx *c, json_object *o, struct kgc_api_
     r->namespace = api_get_str(c, o, "namespace");
 }
 
-static const struct kgc_api_object_ref *parse_object_ref_ptr(struct api_pctx *c,
-                                                             json_object *parent, const char *field)
+static const struct kgc_api_object_ref *parse_object_ref_ptr(struct api_pctx *c, api_jv parent,
+                                                             const char *field)
 {
-    json_object *o = api_get_obj(c, parent, field);
+    api_jv o = api_get_obj(c, parent, field);
     if (!o)
         return NULL;
     struct kgc_api_object_ref *r = api_alloc(c->a, sizeof(*r));
@@ -118,36 +112,36 @@ static const struct kgc_api_object_ref *parse_object_ref_ptr(struct api_pctx *c,
     return r;
 }
 
-static const struct kgc_api_object_ref *parse_object_refs(struct api_pctx *c, json_object *parent,
+static const struct kgc_api_object_ref *parse_object_refs(struct api_pctx *c, api_jv parent,
                                                           const char *field, uint32_t *n)
 {
     *n = 0;
-    json_object *arr = api_get_arr(c, parent, field);
-    size_t len = arr_len(arr);
+    api_jv arr = api_get_arr(c, parent, field);
+    size_t len = arr_len(c, arr);
     struct kgc_api_object_ref *out = ALLOC_ARRAY(c, out, len);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, field, i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, field, i);
         if (!it)
             continue;
-        size_t saved = api_path_push(c, "%s[%zu]", field, i);
+        size_t saved = api_path_push(c, "%s[%u]", field, i);
         parse_object_ref(c, it, &out[(*n)++]);
         api_path_pop(c, saved);
     }
     return out;
 }
 
-static const struct kgc_api_group_kind *parse_group_kinds(struct api_pctx *c, json_object *parent,
+static const struct kgc_api_group_kind *parse_group_kinds(struct api_pctx *c, api_jv parent,
                                                           const char *field, uint32_t *n)
 {
     *n = 0;
-    json_object *arr = api_get_arr(c, parent, field);
-    size_t len = arr_len(arr);
+    api_jv arr = api_get_arr(c, parent, field);
+    size_t len = arr_len(c, arr);
     struct kgc_api_group_kind *out = ALLOC_ARRAY(c, out, len);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, field, i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, field, i);
         if (!it)
             continue;
-        size_t saved = api_path_push(c, "%s[%zu]", field, i);
+        size_t saved = api_path_push(c, "%s[%u]", field, i);
         out[*n].group = api_get_str(c, it, "group");
         out[*n].kind = api_get_str(c, it, "kind");
         (*n)++;
@@ -156,23 +150,23 @@ static const struct kgc_api_group_kind *parse_group_kinds(struct api_pctx *c, js
     return out;
 }
 
-static const struct kgc_api_label_selector *parse_selector(struct api_pctx *c, json_object *parent,
+static const struct kgc_api_label_selector *parse_selector(struct api_pctx *c, api_jv parent,
                                                            const char *field)
 {
-    json_object *o = api_get_obj(c, parent, field);
+    api_jv o = api_get_obj(c, parent, field);
     if (!o)
         return NULL;
     struct kgc_api_label_selector *s = api_alloc(c->a, sizeof(*s));
     size_t saved = api_path_push(c, "%s", field);
     s->match_labels = api_get_kv_map(c, o, "matchLabels", &s->n_match_labels, NULL);
-    json_object *arr = api_get_arr(c, o, "matchExpressions");
-    size_t len = arr_len(arr);
+    api_jv arr = api_get_arr(c, o, "matchExpressions");
+    size_t len = arr_len(c, arr);
     struct kgc_api_selector_requirement *reqs = ALLOC_ARRAY(c, reqs, len);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, "matchExpressions", i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, "matchExpressions", i);
         if (!it)
             continue;
-        size_t s2 = api_path_push(c, ".matchExpressions[%zu]", i);
+        size_t s2 = api_path_push(c, ".matchExpressions[%u]", i);
         struct kgc_api_selector_requirement *r = &reqs[s->n_match_expressions++];
         r->key = api_get_str(c, it, "key");
         r->operator= api_get_str(c, it, "operator");
@@ -184,18 +178,18 @@ static const struct kgc_api_label_selector *parse_selector(struct api_pctx *c, j
     return s;
 }
 
-static const struct kgc_api_address *parse_addresses(struct api_pctx *c, json_object *parent,
+static const struct kgc_api_address *parse_addresses(struct api_pctx *c, api_jv parent,
                                                      const char *field, uint32_t *n)
 {
     *n = 0;
-    json_object *arr = api_get_arr(c, parent, field);
-    size_t len = arr_len(arr);
+    api_jv arr = api_get_arr(c, parent, field);
+    size_t len = arr_len(c, arr);
     struct kgc_api_address *out = ALLOC_ARRAY(c, out, len);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, field, i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, field, i);
         if (!it)
             continue;
-        size_t saved = api_path_push(c, "%s[%zu]", field, i);
+        size_t saved = api_path_push(c, "%s[%u]", field, i);
         out[*n].type = api_get_str(c, it, "type");
         out[*n].value = api_get_str(c, it, "value");
         (*n)++;
@@ -206,16 +200,16 @@ static const struct kgc_api_address *parse_addresses(struct api_pctx *c, json_ob
 
 /* --- GatewayClass ----------------------------------------------------------------------------- */
 
-static struct kgc_api_obj *parse_gatewayclass(struct api_pctx *c, json_object *j)
+static struct kgc_api_obj *parse_gatewayclass(struct api_pctx *c, api_jv j)
 {
     struct kgc_api_gatewayclass *g = api_alloc(c->a, sizeof(*g));
     parse_meta(c, j, &g->obj, false);
-    json_object *spec = api_get_obj(c, j, "spec");
+    api_jv spec = api_get_obj(c, j, "spec");
     size_t saved = api_path_push(c, "spec");
     g->controller_name = api_get_str(c, spec, "controllerName");
     g->parameters_ref = parse_object_ref_ptr(c, spec, "parametersRef");
     api_path_pop(c, saved);
-    json_object *status = api_get_obj(c, j, "status");
+    api_jv status = api_get_obj(c, j, "status");
     saved = api_path_push(c, "status");
     g->conditions = parse_conditions(c, status, "conditions", &g->n_conditions);
     api_path_pop(c, saved);
@@ -224,9 +218,9 @@ static struct kgc_api_obj *parse_gatewayclass(struct api_pctx *c, json_object *j
 
 /* --- Gateway ---------------------------------------------------------------------------------- */
 
-static const struct kgc_api_listener_tls *parse_listener_tls(struct api_pctx *c, json_object *l)
+static const struct kgc_api_listener_tls *parse_listener_tls(struct api_pctx *c, api_jv l)
 {
-    json_object *o = api_get_obj(c, l, "tls");
+    api_jv o = api_get_obj(c, l, "tls");
     if (!o)
         return NULL;
     struct kgc_api_listener_tls *t = api_alloc(c->a, sizeof(*t));
@@ -238,14 +232,14 @@ static const struct kgc_api_listener_tls *parse_listener_tls(struct api_pctx *c,
     return t;
 }
 
-static const struct kgc_api_allowed_routes *parse_allowed_routes(struct api_pctx *c, json_object *l)
+static const struct kgc_api_allowed_routes *parse_allowed_routes(struct api_pctx *c, api_jv l)
 {
-    json_object *o = api_get_obj(c, l, "allowedRoutes");
+    api_jv o = api_get_obj(c, l, "allowedRoutes");
     if (!o)
         return NULL;
     struct kgc_api_allowed_routes *r = api_alloc(c->a, sizeof(*r));
     size_t saved = api_path_push(c, ".allowedRoutes");
-    json_object *ns = api_get_obj(c, o, "namespaces");
+    api_jv ns = api_get_obj(c, o, "namespaces");
     if (ns) {
         size_t s2 = api_path_push(c, ".namespaces");
         r->namespaces_from = api_get_str(c, ns, "from");
@@ -257,7 +251,7 @@ static const struct kgc_api_allowed_routes *parse_allowed_routes(struct api_pctx
     return r;
 }
 
-static void parse_listener_entry(struct api_pctx *c, json_object *it, struct kgc_api_listener *l)
+static void parse_listener_entry(struct api_pctx *c, api_jv it, struct kgc_api_listener *l)
 {
     l->name = api_get_str(c, it, "name");
     l->hostname = api_get_str(c, it, "hostname");
@@ -268,17 +262,17 @@ static void parse_listener_entry(struct api_pctx *c, json_object *it, struct kgc
 }
 
 static const struct kgc_api_listener_status *parse_listener_status(struct api_pctx *c,
-                                                                   json_object *status, uint32_t *n)
+                                                                   api_jv status, uint32_t *n)
 {
-    json_object *arr = api_get_arr(c, status, "listeners");
-    size_t len = arr_len(arr);
+    api_jv arr = api_get_arr(c, status, "listeners");
+    size_t len = arr_len(c, arr);
     struct kgc_api_listener_status *st = ALLOC_ARRAY(c, st, len);
     *n = 0;
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, "listeners", i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, "listeners", i);
         if (!it)
             continue;
-        size_t s2 = api_path_push(c, ".listeners[%zu]", i);
+        size_t s2 = api_path_push(c, ".listeners[%u]", i);
         struct kgc_api_listener_status *l = &st[(*n)++];
         l->name = api_get_str(c, it, "name");
         l->supported_kinds = parse_group_kinds(c, it, "supportedKinds", &l->n_supported_kinds);
@@ -289,42 +283,42 @@ static const struct kgc_api_listener_status *parse_listener_status(struct api_pc
     return st;
 }
 
-static struct kgc_api_obj *parse_gateway(struct api_pctx *c, json_object *j)
+static struct kgc_api_obj *parse_gateway(struct api_pctx *c, api_jv j)
 {
     struct kgc_api_gateway *g = api_alloc(c->a, sizeof(*g));
     parse_meta(c, j, &g->obj, true);
-    json_object *spec = api_get_obj(c, j, "spec");
+    api_jv spec = api_get_obj(c, j, "spec");
     size_t saved = api_path_push(c, "spec");
     g->gateway_class_name = api_get_str(c, spec, "gatewayClassName");
-    json_object *arr = api_get_arr(c, spec, "listeners");
-    size_t len = arr_len(arr);
+    api_jv arr = api_get_arr(c, spec, "listeners");
+    size_t len = arr_len(c, arr);
     struct kgc_api_listener *ls = ALLOC_ARRAY(c, ls, len);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, "listeners", i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, "listeners", i);
         if (!it)
             continue;
-        size_t s2 = api_path_push(c, ".listeners[%zu]", i);
+        size_t s2 = api_path_push(c, ".listeners[%u]", i);
         parse_listener_entry(c, it, &ls[g->n_listeners++]);
         api_path_pop(c, s2);
     }
     g->listeners = ls;
     g->addresses = parse_addresses(c, spec, "addresses", &g->n_addresses);
-    json_object *tls = api_get_obj(c, spec, "tls");
-    json_object *backend = tls ? api_get_obj(c, tls, "backend") : NULL;
+    api_jv tls = api_get_obj(c, spec, "tls");
+    api_jv backend = tls ? api_get_obj(c, tls, "backend") : 0;
     if (backend) {
         size_t s2 = api_path_push(c, ".tls.backend");
         g->backend_client_certificate_ref =
             parse_object_ref_ptr(c, backend, "clientCertificateRef");
         api_path_pop(c, s2);
     }
-    json_object *infra = api_get_obj(c, spec, "infrastructure");
+    api_jv infra = api_get_obj(c, spec, "infrastructure");
     if (infra) {
         size_t s2 = api_path_push(c, ".infrastructure");
         g->infrastructure_parameters_ref = parse_object_ref_ptr(c, infra, "parametersRef");
         api_path_pop(c, s2);
     }
-    json_object *al = api_get_obj(c, spec, "allowedListeners");
-    json_object *alns = al ? api_get_obj(c, al, "namespaces") : NULL;
+    api_jv al = api_get_obj(c, spec, "allowedListeners");
+    api_jv alns = al ? api_get_obj(c, al, "namespaces") : 0;
     if (alns) {
         size_t s2 = api_path_push(c, ".allowedListeners.namespaces");
         struct kgc_api_allowed_listeners *a = api_alloc(c->a, sizeof(*a));
@@ -335,7 +329,7 @@ static struct kgc_api_obj *parse_gateway(struct api_pctx *c, json_object *j)
     }
     api_path_pop(c, saved);
 
-    json_object *status = api_get_obj(c, j, "status");
+    api_jv status = api_get_obj(c, j, "status");
     saved = api_path_push(c, "status");
     g->conditions = parse_conditions(c, status, "conditions", &g->n_conditions);
     g->status_addresses = parse_addresses(c, status, "addresses", &g->n_status_addresses);
@@ -348,13 +342,13 @@ static struct kgc_api_obj *parse_gateway(struct api_pctx *c, json_object *j)
 
 /* --- ListenerSet ------------------------------------------------------------------------------ */
 
-static struct kgc_api_obj *parse_listenerset(struct api_pctx *c, json_object *j)
+static struct kgc_api_obj *parse_listenerset(struct api_pctx *c, api_jv j)
 {
     struct kgc_api_listenerset *s = api_alloc(c->a, sizeof(*s));
     parse_meta(c, j, &s->obj, true);
-    json_object *spec = api_get_obj(c, j, "spec");
+    api_jv spec = api_get_obj(c, j, "spec");
     size_t saved = api_path_push(c, "spec");
-    json_object *pr = api_get_obj(c, spec, "parentRef");
+    api_jv pr = api_get_obj(c, spec, "parentRef");
     if (pr) {
         size_t s2 = api_path_push(c, ".parentRef");
         s->parent_ref.group = api_get_str(c, pr, "group");
@@ -363,20 +357,20 @@ static struct kgc_api_obj *parse_listenerset(struct api_pctx *c, json_object *j)
         s->parent_ref.name = api_get_str(c, pr, "name");
         api_path_pop(c, s2);
     }
-    json_object *arr = api_get_arr(c, spec, "listeners");
-    size_t len = arr_len(arr);
+    api_jv arr = api_get_arr(c, spec, "listeners");
+    size_t len = arr_len(c, arr);
     struct kgc_api_listener *ls = ALLOC_ARRAY(c, ls, len);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, "listeners", i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, "listeners", i);
         if (!it)
             continue;
-        size_t s2 = api_path_push(c, ".listeners[%zu]", i);
+        size_t s2 = api_path_push(c, ".listeners[%u]", i);
         parse_listener_entry(c, it, &ls[s->n_listeners++]);
         api_path_pop(c, s2);
     }
     s->listeners = ls;
     api_path_pop(c, saved);
-    json_object *status = api_get_obj(c, j, "status");
+    api_jv status = api_get_obj(c, j, "status");
     saved = api_path_push(c, "status");
     s->conditions = parse_conditions(c, status, "conditions", &s->n_conditions);
     s->listener_status = parse_listener_status(c, status, &s->n_listener_status);
@@ -386,7 +380,7 @@ static struct kgc_api_obj *parse_listenerset(struct api_pctx *c, json_object *j)
 
 /* --- HTTPRoute -------------------------------------------------------------------------------- */
 
-static void parse_parent_ref(struct api_pctx *c, json_object *o, struct kgc_api_parent_ref *p)
+static void parse_parent_ref(struct api_pctx *c, api_jv o, struct kgc_api_parent_ref *p)
 {
     p->group = api_get_str(c, o, "group");
     p->kind = api_get_str(c, o, "kind");
@@ -396,18 +390,18 @@ static void parse_parent_ref(struct api_pctx *c, json_object *o, struct kgc_api_
     p->port = (int32_t)api_get_int(c, o, "port", 1, 65535, 0);
 }
 
-static const struct kgc_api_http_value_match *
-parse_value_matches(struct api_pctx *c, json_object *parent, const char *field, uint32_t *n)
+static const struct kgc_api_http_value_match *parse_value_matches(struct api_pctx *c, api_jv parent,
+                                                                  const char *field, uint32_t *n)
 {
     *n = 0;
-    json_object *arr = api_get_arr(c, parent, field);
-    size_t len = arr_len(arr);
+    api_jv arr = api_get_arr(c, parent, field);
+    size_t len = arr_len(c, arr);
     struct kgc_api_http_value_match *out = ALLOC_ARRAY(c, out, len);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, field, i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, field, i);
         if (!it)
             continue;
-        size_t saved = api_path_push(c, ".%s[%zu]", field, i);
+        size_t saved = api_path_push(c, ".%s[%u]", field, i);
         out[*n].type = api_get_str(c, it, "type");
         out[*n].name = api_get_str(c, it, "name");
         out[*n].value = api_get_str(c, it, "value");
@@ -417,18 +411,18 @@ parse_value_matches(struct api_pctx *c, json_object *parent, const char *field, 
     return out;
 }
 
-static const struct kgc_api_kv *parse_headers(struct api_pctx *c, json_object *parent,
-                                              const char *field, uint32_t *n)
+static const struct kgc_api_kv *parse_headers(struct api_pctx *c, api_jv parent, const char *field,
+                                              uint32_t *n)
 {
     *n = 0;
-    json_object *arr = api_get_arr(c, parent, field);
-    size_t len = arr_len(arr);
+    api_jv arr = api_get_arr(c, parent, field);
+    size_t len = arr_len(c, arr);
     struct kgc_api_kv *out = ALLOC_ARRAY(c, out, len);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, field, i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, field, i);
         if (!it)
             continue;
-        size_t saved = api_path_push(c, ".%s[%zu]", field, i);
+        size_t saved = api_path_push(c, ".%s[%u]", field, i);
         out[*n].key = api_get_str(c, it, "name");
         out[*n].value = api_get_str(c, it, "value");
         (*n)++;
@@ -437,10 +431,10 @@ static const struct kgc_api_kv *parse_headers(struct api_pctx *c, json_object *p
     return out;
 }
 
-static const struct kgc_api_http_header_modifier *
-parse_header_modifier(struct api_pctx *c, json_object *f, const char *field)
+static const struct kgc_api_http_header_modifier *parse_header_modifier(struct api_pctx *c,
+                                                                        api_jv f, const char *field)
 {
-    json_object *o = api_get_obj(c, f, field);
+    api_jv o = api_get_obj(c, f, field);
     if (!o)
         return NULL;
     struct kgc_api_http_header_modifier *m = api_alloc(c->a, sizeof(*m));
@@ -453,9 +447,9 @@ parse_header_modifier(struct api_pctx *c, json_object *f, const char *field)
 }
 
 static const struct kgc_api_http_path_modifier *parse_path_modifier(struct api_pctx *c,
-                                                                    json_object *parent)
+                                                                    api_jv parent)
 {
-    json_object *o = api_get_obj(c, parent, "path");
+    api_jv o = api_get_obj(c, parent, "path");
     if (!o)
         return NULL;
     struct kgc_api_http_path_modifier *p = api_alloc(c->a, sizeof(*p));
@@ -467,23 +461,23 @@ static const struct kgc_api_http_path_modifier *parse_path_modifier(struct api_p
     return p;
 }
 
-static const struct kgc_api_http_filter *parse_filters(struct api_pctx *c, json_object *parent,
+static const struct kgc_api_http_filter *parse_filters(struct api_pctx *c, api_jv parent,
                                                        uint32_t *n)
 {
     *n = 0;
-    json_object *arr = api_get_arr(c, parent, "filters");
-    size_t len = arr_len(arr);
+    api_jv arr = api_get_arr(c, parent, "filters");
+    size_t len = arr_len(c, arr);
     struct kgc_api_http_filter *out = ALLOC_ARRAY(c, out, len);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, "filters", i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, "filters", i);
         if (!it)
             continue;
-        size_t saved = api_path_push(c, ".filters[%zu]", i);
+        size_t saved = api_path_push(c, ".filters[%u]", i);
         struct kgc_api_http_filter *f = &out[(*n)++];
         f->type = api_get_str(c, it, "type");
         f->request_header_modifier = parse_header_modifier(c, it, "requestHeaderModifier");
         f->response_header_modifier = parse_header_modifier(c, it, "responseHeaderModifier");
-        json_object *rr = api_get_obj(c, it, "requestRedirect");
+        api_jv rr = api_get_obj(c, it, "requestRedirect");
         if (rr) {
             struct kgc_api_http_redirect *r = api_alloc(c->a, sizeof(*r));
             size_t s2 = api_path_push(c, ".requestRedirect");
@@ -495,7 +489,7 @@ static const struct kgc_api_http_filter *parse_filters(struct api_pctx *c, json_
             api_path_pop(c, s2);
             f->request_redirect = r;
         }
-        json_object *rw = api_get_obj(c, it, "urlRewrite");
+        api_jv rw = api_get_obj(c, it, "urlRewrite");
         if (rw) {
             struct kgc_api_http_rewrite *r = api_alloc(c->a, sizeof(*r));
             size_t s2 = api_path_push(c, ".urlRewrite");
@@ -511,10 +505,9 @@ static const struct kgc_api_http_filter *parse_filters(struct api_pctx *c, json_
 }
 
 /* A GRPCRoute match's method (GRPCMethodMatch), or NULL when absent. */
-static const struct kgc_api_grpc_method_match *parse_grpc_method(struct api_pctx *c,
-                                                                 json_object *mo)
+static const struct kgc_api_grpc_method_match *parse_grpc_method(struct api_pctx *c, api_jv mo)
 {
-    json_object *o = api_get_obj(c, mo, "method");
+    api_jv o = api_get_obj(c, mo, "method");
     if (!o)
         return NULL;
     struct kgc_api_grpc_method_match *g = api_alloc(c->a, sizeof(*g));
@@ -530,21 +523,21 @@ static const struct kgc_api_grpc_method_match *parse_grpc_method(struct api_pctx
  * struct: kgc/api.h; an L4 route's rules have backendRefs and a name only, and only TLSRoute has
  * hostnames: gateway-api v1.6.1 apis/v1/tlsroute_types.go, tcproute_types.go, udproute_types.go).
  */
-static struct kgc_api_obj *parse_route(struct api_pctx *c, json_object *j, bool grpc, bool l4)
+static struct kgc_api_obj *parse_route(struct api_pctx *c, api_jv j, bool grpc, bool l4)
 {
     struct kgc_api_httproute *r = api_alloc(c->a, sizeof(*r));
     parse_meta(c, j, &r->obj, true);
-    json_object *spec = api_get_obj(c, j, "spec");
+    api_jv spec = api_get_obj(c, j, "spec");
     size_t saved = api_path_push(c, "spec");
 
-    json_object *arr = api_get_arr(c, spec, "parentRefs");
-    size_t len = arr_len(arr);
+    api_jv arr = api_get_arr(c, spec, "parentRefs");
+    size_t len = arr_len(c, arr);
     struct kgc_api_parent_ref *prefs = ALLOC_ARRAY(c, prefs, len);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, "parentRefs", i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, "parentRefs", i);
         if (!it)
             continue;
-        size_t s2 = api_path_push(c, ".parentRefs[%zu]", i);
+        size_t s2 = api_path_push(c, ".parentRefs[%u]", i);
         parse_parent_ref(c, it, &prefs[r->n_parent_refs++]);
         api_path_pop(c, s2);
     }
@@ -552,26 +545,27 @@ static struct kgc_api_obj *parse_route(struct api_pctx *c, json_object *j, bool 
     r->hostnames = api_get_str_array(c, spec, "hostnames", &r->n_hostnames);
 
     arr = api_get_arr(c, spec, "rules");
-    len = arr_len(arr);
+    len = arr_len(c, arr);
     struct kgc_api_http_route_rule *rules = ALLOC_ARRAY(c, rules, len);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, "rules", i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, "rules", i);
         if (!it)
             continue;
-        size_t s2 = api_path_push(c, ".rules[%zu]", i);
+        size_t s2 = api_path_push(c, ".rules[%u]", i);
         struct kgc_api_http_route_rule *rule = &rules[r->n_rules++];
         rule->name = api_get_str(c, it, "name");
 
-        json_object *marr = l4 ? NULL : api_get_arr(c, it, "matches");
-        size_t mlen = arr_len(marr);
+        api_jv marr = l4 ? 0 : api_get_arr(c, it, "matches");
+        size_t mlen = arr_len(c, marr);
         struct kgc_api_http_route_match *ms = ALLOC_ARRAY(c, ms, mlen);
-        for (size_t k = 0; k < mlen; k++) {
-            json_object *mo = item_obj(c, marr, "matches", k);
+        for (uint32_t k = 0, mo_at = api_first(c, marr); k < mlen;
+             k++, mo_at = api_next(c, mo_at)) {
+            api_jv mo = item_obj(c, mo_at, "matches", k);
             if (!mo)
                 continue;
-            size_t s3 = api_path_push(c, ".matches[%zu]", k);
+            size_t s3 = api_path_push(c, ".matches[%u]", k);
             struct kgc_api_http_route_match *m = &ms[rule->n_matches++];
-            json_object *po = grpc ? NULL : api_get_obj(c, mo, "path");
+            api_jv po = grpc ? 0 : api_get_obj(c, mo, "path");
             if (po) {
                 size_t s4 = api_path_push(c, ".path");
                 m->path.type = api_get_str(c, po, "type");
@@ -591,14 +585,15 @@ static struct kgc_api_obj *parse_route(struct api_pctx *c, json_object *j, bool 
         if (!l4)
             rule->filters = parse_filters(c, it, &rule->n_filters);
 
-        json_object *barr = api_get_arr(c, it, "backendRefs");
-        size_t blen = arr_len(barr);
+        api_jv barr = api_get_arr(c, it, "backendRefs");
+        size_t blen = arr_len(c, barr);
         struct kgc_api_backend_ref *bs = ALLOC_ARRAY(c, bs, blen);
-        for (size_t k = 0; k < blen; k++) {
-            json_object *bo = item_obj(c, barr, "backendRefs", k);
+        for (uint32_t k = 0, bo_at = api_first(c, barr); k < blen;
+             k++, bo_at = api_next(c, bo_at)) {
+            api_jv bo = item_obj(c, bo_at, "backendRefs", k);
             if (!bo)
                 continue;
-            size_t s3 = api_path_push(c, ".backendRefs[%zu]", k);
+            size_t s3 = api_path_push(c, ".backendRefs[%u]", k);
             struct kgc_api_backend_ref *b = &bs[rule->n_backend_refs++];
             b->group = api_get_str(c, bo, "group");
             b->kind = api_get_str(c, bo, "kind");
@@ -612,7 +607,7 @@ static struct kgc_api_obj *parse_route(struct api_pctx *c, json_object *j, bool 
         }
         rule->backend_refs = bs;
 
-        json_object *to = grpc || l4 ? NULL : api_get_obj(c, it, "timeouts");
+        api_jv to = grpc || l4 ? 0 : api_get_obj(c, it, "timeouts");
         if (to) {
             size_t s3 = api_path_push(c, ".timeouts");
             rule->timeout_request = api_get_str(c, to, "request");
@@ -624,18 +619,18 @@ static struct kgc_api_obj *parse_route(struct api_pctx *c, json_object *j, bool 
     r->rules = rules;
     api_path_pop(c, saved);
 
-    json_object *status = api_get_obj(c, j, "status");
+    api_jv status = api_get_obj(c, j, "status");
     saved = api_path_push(c, "status");
     arr = api_get_arr(c, status, "parents");
-    len = arr_len(arr);
+    len = arr_len(c, arr);
     struct kgc_api_route_parent_status *ps = ALLOC_ARRAY(c, ps, len);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, "parents", i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, "parents", i);
         if (!it)
             continue;
-        size_t s2 = api_path_push(c, ".parents[%zu]", i);
+        size_t s2 = api_path_push(c, ".parents[%u]", i);
         struct kgc_api_route_parent_status *p = &ps[r->n_parents++];
-        json_object *pr = api_get_obj(c, it, "parentRef");
+        api_jv pr = api_get_obj(c, it, "parentRef");
         if (pr) {
             size_t s3 = api_path_push(c, ".parentRef");
             parse_parent_ref(c, pr, &p->parent_ref);
@@ -652,11 +647,11 @@ static struct kgc_api_obj *parse_route(struct api_pctx *c, json_object *j, bool 
 
 /* --- ReferenceGrant --------------------------------------------------------------------------- */
 
-static struct kgc_api_obj *parse_referencegrant(struct api_pctx *c, json_object *j)
+static struct kgc_api_obj *parse_referencegrant(struct api_pctx *c, api_jv j)
 {
     struct kgc_api_referencegrant *g = api_alloc(c->a, sizeof(*g));
     parse_meta(c, j, &g->obj, true);
-    json_object *spec = api_get_obj(c, j, "spec");
+    api_jv spec = api_get_obj(c, j, "spec");
     size_t saved = api_path_push(c, "spec");
     g->from = parse_object_refs(c, spec, "from", &g->n_from);
     g->to = parse_object_refs(c, spec, "to", &g->n_to);
@@ -666,33 +661,33 @@ static struct kgc_api_obj *parse_referencegrant(struct api_pctx *c, json_object 
 
 /* --- Service ---------------------------------------------------------------------------------- */
 
-static struct kgc_api_obj *parse_service(struct api_pctx *c, json_object *j)
+static struct kgc_api_obj *parse_service(struct api_pctx *c, api_jv j)
 {
     struct kgc_api_service *s = api_alloc(c->a, sizeof(*s));
     parse_meta(c, j, &s->obj, true);
-    json_object *spec = api_get_obj(c, j, "spec");
+    api_jv spec = api_get_obj(c, j, "spec");
     size_t saved = api_path_push(c, "spec");
     s->type = api_get_str(c, spec, "type");
     s->cluster_ip = api_get_str(c, spec, "clusterIP");
     s->cluster_ips = api_get_str_array(c, spec, "clusterIPs", &s->n_cluster_ips);
     s->external_name = api_get_str(c, spec, "externalName");
-    json_object *arr = api_get_arr(c, spec, "ports");
-    size_t len = arr_len(arr);
+    api_jv arr = api_get_arr(c, spec, "ports");
+    size_t len = arr_len(c, arr);
     struct kgc_api_service_port *ports = ALLOC_ARRAY(c, ports, len);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, "ports", i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, "ports", i);
         if (!it)
             continue;
-        size_t s2 = api_path_push(c, ".ports[%zu]", i);
+        size_t s2 = api_path_push(c, ".ports[%u]", i);
         struct kgc_api_service_port *p = &ports[s->n_ports++];
         p->name = api_get_str(c, it, "name");
         p->protocol = api_get_str(c, it, "protocol");
         p->app_protocol = api_get_str(c, it, "appProtocol");
         p->port = (int32_t)api_get_int(c, it, "port", 1, 65535, 0);
         p->node_port = (int32_t)api_get_int(c, it, "nodePort", 0, 65535, 0);
-        json_object *tp = NULL;
-        if (json_object_object_get_ex(it, "targetPort", &tp) && tp) {
-            if (json_object_is_type(tp, json_type_string))
+        unsigned tp = api_type(c, api_field(c, it, "targetPort"));
+        if (tp != KGC_JSONSCAN_NULL) {
+            if (tp == KGC_JSONSCAN_STRING)
                 p->target_port_name = api_get_str(c, it, "targetPort");
             else
                 p->target_port = (int32_t)api_get_int(c, it, "targetPort", 1, 65535, 0);
@@ -702,17 +697,17 @@ static struct kgc_api_obj *parse_service(struct api_pctx *c, json_object *j)
     s->ports = ports;
     api_path_pop(c, saved);
 
-    json_object *status = api_get_obj(c, j, "status");
-    json_object *lb = api_get_obj(c, status, "loadBalancer");
+    api_jv status = api_get_obj(c, j, "status");
+    api_jv lb = api_get_obj(c, status, "loadBalancer");
     saved = api_path_push(c, "status.loadBalancer");
     arr = api_get_arr(c, lb, "ingress");
-    len = arr_len(arr);
+    len = arr_len(c, arr);
     struct kgc_api_lb_ingress *ing = ALLOC_ARRAY(c, ing, len);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, "ingress", i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, "ingress", i);
         if (!it)
             continue;
-        size_t s2 = api_path_push(c, ".ingress[%zu]", i);
+        size_t s2 = api_path_push(c, ".ingress[%u]", i);
         ing[s->n_lb_ingress].ip = api_get_str(c, it, "ip");
         ing[s->n_lb_ingress].hostname = api_get_str(c, it, "hostname");
         s->n_lb_ingress++;
@@ -725,7 +720,7 @@ static struct kgc_api_obj *parse_service(struct api_pctx *c, json_object *j)
 
 /* --- EndpointSlice ---------------------------------------------------------------------------- */
 
-static struct kgc_api_obj *parse_endpointslice(struct api_pctx *c, json_object *j)
+static struct kgc_api_obj *parse_endpointslice(struct api_pctx *c, api_jv j)
 {
     struct kgc_api_endpointslice *e = api_alloc(c->a, sizeof(*e));
     parse_meta(c, j, &e->obj, true);
@@ -738,37 +733,34 @@ static struct kgc_api_obj *parse_endpointslice(struct api_pctx *c, json_object *
     /* The EndpointSlice controller sets one controller reference to the Service (apiVersion v1,
      * kind Service, controller: true): k8s.io/endpointslice utils.go newEndpointSlice
      * (metav1.NewControllerRef(service, {Version: "v1", Kind: "Service"})). */
-    json_object *meta = api_get_obj(c, j, "metadata");
-    json_object *owners = meta ? api_get_arr(c, meta, "ownerReferences") : NULL;
-    size_t n_owners = arr_len(owners);
-    for (size_t i = 0; i < n_owners && !e->owner_service_name; i++) {
-        json_object *it = json_object_array_get_idx(owners, i);
-        if (!it || !json_object_is_type(it, json_type_object))
+    api_jv meta = api_get_obj(c, j, "metadata");
+    api_jv owners = meta ? api_get_arr(c, meta, "ownerReferences") : 0;
+    size_t n_owners = arr_len(c, owners);
+    api_jv ow = api_first(c, owners);
+    for (uint32_t i = 0; i < n_owners && !e->owner_service_name; i++, ow = api_next(c, ow)) {
+        if (api_type(c, ow) != KGC_JSONSCAN_OBJECT)
             continue;
-        json_object *kind = NULL, *ver = NULL, *ctl = NULL;
-        json_object_object_get_ex(it, "kind", &kind);
-        json_object_object_get_ex(it, "apiVersion", &ver);
-        json_object_object_get_ex(it, "controller", &ctl);
-        if (!kind || !ver || !ctl || !json_object_is_type(ctl, json_type_boolean) ||
-            !json_object_get_boolean(ctl) || !json_object_is_type(kind, json_type_string) ||
-            !json_object_is_type(ver, json_type_string) ||
-            strcmp(json_object_get_string(kind), "Service") != 0 ||
-            strcmp(json_object_get_string(ver), "v1") != 0)
+        size_t kl = 0, vl = 0;
+        const char *kind = api_str(c, api_field(c, ow, "kind"), &kl);
+        const char *ver = api_str(c, api_field(c, ow, "apiVersion"), &vl);
+        if (!kind || !ver || api_type(c, api_field(c, ow, "controller")) != KGC_JSONSCAN_TRUE ||
+            kl != strlen("Service") || memcmp(kind, "Service", kl) != 0 || vl != 2 ||
+            memcmp(ver, "v1", 2) != 0)
             continue;
-        size_t s2 = api_path_push(c, "metadata.ownerReferences[%zu]", i);
-        e->owner_service_name = api_get_str(c, it, "name");
-        e->owner_service_uid = api_get_str(c, it, "uid");
+        size_t s2 = api_path_push(c, "metadata.ownerReferences[%u]", i);
+        e->owner_service_name = api_get_str(c, ow, "name");
+        e->owner_service_uid = api_get_str(c, ow, "uid");
         api_path_pop(c, s2);
     }
     e->address_type = api_get_str(c, j, "addressType");
-    json_object *arr = api_get_arr(c, j, "ports");
-    size_t len = arr_len(arr);
+    api_jv arr = api_get_arr(c, j, "ports");
+    size_t len = arr_len(c, arr);
     struct kgc_api_endpoint_port *ports = ALLOC_ARRAY(c, ports, len);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, "ports", i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, "ports", i);
         if (!it)
             continue;
-        size_t s2 = api_path_push(c, "ports[%zu]", i);
+        size_t s2 = api_path_push(c, "ports[%u]", i);
         struct kgc_api_endpoint_port *p = &ports[e->n_ports++];
         p->name = api_get_str(c, it, "name");
         p->protocol = api_get_str(c, it, "protocol");
@@ -778,17 +770,17 @@ static struct kgc_api_obj *parse_endpointslice(struct api_pctx *c, json_object *
     }
     e->ports = ports;
     arr = api_get_arr(c, j, "endpoints");
-    len = arr_len(arr);
+    len = arr_len(c, arr);
     struct kgc_api_endpoint *eps = ALLOC_ARRAY(c, eps, len);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, "endpoints", i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, "endpoints", i);
         if (!it)
             continue;
-        size_t s2 = api_path_push(c, "endpoints[%zu]", i);
+        size_t s2 = api_path_push(c, "endpoints[%u]", i);
         struct kgc_api_endpoint *ep = &eps[e->n_endpoints++];
         ep->addresses = api_get_str_array(c, it, "addresses", &ep->n_addresses);
         ep->node_name = api_get_str(c, it, "nodeName");
-        json_object *cond = api_get_obj(c, it, "conditions");
+        api_jv cond = api_get_obj(c, it, "conditions");
         size_t s3 = api_path_push(c, ".conditions");
         ep->ready = api_get_bool(c, cond, "ready");
         ep->serving = api_get_bool(c, cond, "serving");
@@ -802,7 +794,7 @@ static struct kgc_api_obj *parse_endpointslice(struct api_pctx *c, json_object *
 
 /* --- Secret ----------------------------------------------------------------------------------- */
 
-static struct kgc_api_obj *parse_secret(struct api_pctx *c, json_object *j,
+static struct kgc_api_obj *parse_secret(struct api_pctx *c, api_jv j,
                                         const struct api_secret_prep *prep)
 {
     struct kgc_api_secret *s = api_alloc(c->a, sizeof(*s));
@@ -822,11 +814,11 @@ static struct kgc_api_obj *parse_secret(struct api_pctx *c, json_object *j,
 
 /* --- Namespace -------------------------------------------------------------------------------- */
 
-static struct kgc_api_obj *parse_namespace(struct api_pctx *c, json_object *j)
+static struct kgc_api_obj *parse_namespace(struct api_pctx *c, api_jv j)
 {
     struct kgc_api_namespace *n = api_alloc(c->a, sizeof(*n));
     parse_meta(c, j, &n->obj, false);
-    json_object *status = api_get_obj(c, j, "status");
+    api_jv status = api_get_obj(c, j, "status");
     size_t saved = api_path_push(c, "status");
     n->phase = api_get_str(c, status, "phase");
     api_path_pop(c, saved);
@@ -837,40 +829,50 @@ static struct kgc_api_obj *parse_namespace(struct api_pctx *c, json_object *j)
 
 /* parent[field] as compact JSON text when it is an object (else a problem); *invalid when it was
  * present but unusable. The text json-c prints is the same in both passes. */
-static const char *json_text_field(struct api_pctx *c, json_object *parent, const char *field,
-                                   size_t max, bool *invalid)
+static const char *json_text_field(struct api_pctx *c, api_jv parent, const char *field, size_t max,
+                                   bool *invalid)
 {
-    json_object *v = NULL;
-    if (!parent || !json_object_object_get_ex(parent, field, &v) || !v)
+    api_jv v = api_field(c, parent, field);
+    unsigned ty = api_type(c, v);
+    if (ty == KGC_JSONSCAN_NULL)
         return NULL;
-    if (!json_object_is_type(v, json_type_object)) {
+    if (ty != KGC_JSONSCAN_OBJECT) {
         api_problem(c, field, "must be an object");
         *invalid = true;
         return NULL;
     }
+    /* json-c prints the text (compact, its escapes) from the value's span: the same in both
+     * passes, and the same as the configuration has always carried */
+    static const struct kgc_jsonscan_limits deep = {.max_depth = 1024};
+    size_t span = 0;
+    const char *text = api_text(c, v, &span);
+    json_object *o = NULL;
+    (void)kgc_jsonscan_parse(text, span, &deep, field, &o, NULL);
     size_t len = 0;
-    const char *t = json_object_to_json_string_length(
-        v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    const char *t = o ? json_object_to_json_string_length(
+                            o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len)
+                      : NULL;
+    const char *out = NULL;
     if (!t) {
         *invalid = true;
-        return NULL;
-    }
-    if (len > max) {
+    } else if (len > max) {
         api_problem(c, field, "is %zu bytes of JSON, more than the %zu kgc takes", len, max);
         *invalid = true;
-        return NULL;
+    } else {
+        out = api_strndup(c->a, t, len);
     }
-    return api_strndup(c->a, t, len);
+    json_object_put(o);
+    return out;
 }
 
-static const struct kgc_api_secret_key_ref *
-parse_secret_key_ref(struct api_pctx *c, json_object *parent, const char *field, bool with_ns)
+static const struct kgc_api_secret_key_ref *parse_secret_key_ref(struct api_pctx *c, api_jv parent,
+                                                                 const char *field, bool with_ns)
 {
-    json_object *o = api_get_obj(c, parent, field);
+    api_jv o = api_get_obj(c, parent, field);
     if (!o)
         return NULL;
     size_t saved = api_path_push(c, "%s", field);
-    json_object *ref = api_get_obj(c, o, "secretKeyRef");
+    api_jv ref = api_get_obj(c, o, "secretKeyRef");
     struct kgc_api_secret_key_ref *r = api_alloc(c->a, sizeof(*r));
     if (ref) {
         size_t s2 = api_path_push(c, ".secretKeyRef");
@@ -884,7 +886,7 @@ parse_secret_key_ref(struct api_pctx *c, json_object *parent, const char *field,
     return r;
 }
 
-static struct kgc_api_obj *parse_kongplugin(struct api_pctx *c, json_object *j, bool cluster)
+static struct kgc_api_obj *parse_kongplugin(struct api_pctx *c, api_jv j, bool cluster)
 {
     struct kgc_api_kongplugin *p = api_alloc(c->a, sizeof(*p));
     parse_meta(c, j, &p->obj, !cluster);
@@ -893,7 +895,7 @@ static struct kgc_api_obj *parse_kongplugin(struct api_pctx *c, json_object *j, 
     p->config = json_text_field(c, j, "config", KGC_API_KONGPLUGIN_CONFIG_MAX, &invalid);
     p->config_invalid = invalid;
     p->config_from = parse_secret_key_ref(c, j, "configFrom", cluster);
-    p->n_config_patches = (uint32_t)arr_len(api_get_arr(c, j, "configPatches"));
+    p->n_config_patches = (uint32_t)arr_len(c, api_get_arr(c, j, "configPatches"));
     p->disabled = api_get_bool(c, j, "disabled") == 1;
     p->protocols = api_get_str_array(c, j, "protocols", &p->n_protocols);
     bool bad_ordering = false;
@@ -903,7 +905,7 @@ static struct kgc_api_obj *parse_kongplugin(struct api_pctx *c, json_object *j, 
     p->run_on = api_get_str(c, j, "run_on");
     const char *global = kgc_api_label(&p->obj, "global");
     p->global = global && strcmp(global, "true") == 0;
-    json_object *status = api_get_obj(c, j, "status");
+    api_jv status = api_get_obj(c, j, "status");
     size_t saved = api_path_push(c, "status");
     p->conditions = parse_conditions(c, status, "conditions", &p->n_conditions);
     api_path_pop(c, saved);
@@ -912,23 +914,22 @@ static struct kgc_api_obj *parse_kongplugin(struct api_pctx *c, json_object *j, 
 
 /* --- ConfigMap ------------------------------------------------------------------------------- */
 
-static struct kgc_api_obj *parse_configmap(struct api_pctx *c, json_object *j)
+static struct kgc_api_obj *parse_configmap(struct api_pctx *c, api_jv j)
 {
     struct kgc_api_configmap *m = api_alloc(c->a, sizeof(*m));
     parse_meta(c, j, &m->obj, true);
-    json_object *data = NULL, *ca = NULL;
-    if (!json_object_object_get_ex(j, "data", &data) || !data ||
-        !json_object_is_type(data, json_type_object) ||
-        !json_object_object_get_ex(data, "ca.crt", &ca) || !ca)
+    api_jv data = api_field(c, j, "data");
+    api_jv ca = api_type(c, data) == KGC_JSONSCAN_OBJECT ? api_field(c, data, "ca.crt") : 0;
+    if (api_type(c, ca) == KGC_JSONSCAN_NULL)
         return &m->obj; /* everything but data["ca.crt"] is dropped */
     m->has_ca_crt = true;
-    if (!json_object_is_type(ca, json_type_string)) {
+    size_t len = 0;
+    const char *pem = api_str(c, ca, &len);
+    if (!pem) {
         m->ca_problem = "data[ca.crt] is not a string";
         api_problem(c, "data[ca.crt]", "must be a string");
         return &m->obj;
     }
-    size_t len = (size_t)json_object_get_string_len(ca);
-    const char *pem = json_object_get_string(ca);
     char problem[160];
     if (len > KGC_API_CONFIGMAP_CA_MAX_BYTES) {
         snprintf(problem, sizeof(problem), "ca.crt holds %zu KiB, more than the %u KiB kgc keeps",
@@ -955,20 +956,20 @@ static struct kgc_api_obj *parse_configmap(struct api_pctx *c, json_object *j)
 
 /* --- BackendTLSPolicy ------------------------------------------------------------------------- */
 
-static struct kgc_api_obj *parse_backendtlspolicy(struct api_pctx *c, json_object *j)
+static struct kgc_api_obj *parse_backendtlspolicy(struct api_pctx *c, api_jv j)
 {
     struct kgc_api_backendtlspolicy *p = api_alloc(c->a, sizeof(*p));
     parse_meta(c, j, &p->obj, true);
-    json_object *spec = api_get_obj(c, j, "spec");
+    api_jv spec = api_get_obj(c, j, "spec");
     size_t saved = api_path_push(c, "spec");
-    json_object *arr = api_get_arr(c, spec, "targetRefs");
-    size_t len = arr_len(arr);
+    api_jv arr = api_get_arr(c, spec, "targetRefs");
+    size_t len = arr_len(c, arr);
     struct kgc_api_policy_target_ref *t = ALLOC_ARRAY(c, t, len);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, "targetRefs", i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, "targetRefs", i);
         if (!it)
             continue;
-        size_t s2 = api_path_push(c, ".targetRefs[%zu]", i);
+        size_t s2 = api_path_push(c, ".targetRefs[%u]", i);
         struct kgc_api_policy_target_ref *r = &t[p->n_target_refs++];
         r->group = api_get_str(c, it, "group");
         r->kind = api_get_str(c, it, "kind");
@@ -977,20 +978,20 @@ static struct kgc_api_obj *parse_backendtlspolicy(struct api_pctx *c, json_objec
         api_path_pop(c, s2);
     }
     p->target_refs = t;
-    json_object *v = api_get_obj(c, spec, "validation");
+    api_jv v = api_get_obj(c, spec, "validation");
     size_t s3 = api_path_push(c, ".validation");
     p->ca_certificate_refs =
         parse_object_refs(c, v, "caCertificateRefs", &p->n_ca_certificate_refs);
     p->well_known_ca_certificates = api_get_str(c, v, "wellKnownCACertificates");
     p->hostname = api_get_str(c, v, "hostname");
     arr = api_get_arr(c, v, "subjectAltNames");
-    len = arr_len(arr);
+    len = arr_len(c, arr);
     struct kgc_api_subject_alt_name *sans = ALLOC_ARRAY(c, sans, len);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, "subjectAltNames", i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, "subjectAltNames", i);
         if (!it)
             continue;
-        size_t s2 = api_path_push(c, ".subjectAltNames[%zu]", i);
+        size_t s2 = api_path_push(c, ".subjectAltNames[%u]", i);
         struct kgc_api_subject_alt_name *a = &sans[p->n_subject_alt_names++];
         a->type = api_get_str(c, it, "type");
         a->hostname = api_get_str(c, it, "hostname");
@@ -1002,18 +1003,18 @@ static struct kgc_api_obj *parse_backendtlspolicy(struct api_pctx *c, json_objec
     p->options = api_get_kv_map(c, spec, "options", &p->n_options, NULL);
     api_path_pop(c, saved);
 
-    json_object *status = api_get_obj(c, j, "status");
+    api_jv status = api_get_obj(c, j, "status");
     saved = api_path_push(c, "status");
     arr = api_get_arr(c, status, "ancestors");
-    len = arr_len(arr);
+    len = arr_len(c, arr);
     struct kgc_api_policy_ancestor_status *as = ALLOC_ARRAY(c, as, len);
-    for (size_t i = 0; i < len; i++) {
-        json_object *it = item_obj(c, arr, "ancestors", i);
+    for (uint32_t i = 0, it_at = api_first(c, arr); i < len; i++, it_at = api_next(c, it_at)) {
+        api_jv it = item_obj(c, it_at, "ancestors", i);
         if (!it)
             continue;
-        size_t s2 = api_path_push(c, ".ancestors[%zu]", i);
+        size_t s2 = api_path_push(c, ".ancestors[%u]", i);
         struct kgc_api_policy_ancestor_status *a = &as[p->n_ancestors++];
-        json_object *ref = api_get_obj(c, it, "ancestorRef");
+        api_jv ref = api_get_obj(c, it, "ancestorRef");
         if (ref)
             parse_parent_ref(c, ref, &a->ancestor_ref);
         a->controller_name = api_get_str(c, it, "controllerName");
@@ -1025,7 +1026,7 @@ static struct kgc_api_obj *parse_backendtlspolicy(struct api_pctx *c, json_objec
     return &p->obj;
 }
 
-struct kgc_api_obj *api_parse_kind(struct api_pctx *c, enum kgc_api_kind kind, json_object *j,
+struct kgc_api_obj *api_parse_kind(struct api_pctx *c, enum kgc_api_kind kind, api_jv j,
                                    const struct api_secret_prep *prep)
 {
     struct kgc_api_obj *o = NULL;

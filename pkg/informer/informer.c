@@ -151,12 +151,12 @@ struct list_acc {
     size_t cap;
 };
 
-static int on_item(json_object *item, void *ctx)
+static int on_item(const struct kgc_jsonscan_tape *item, void *ctx)
 {
     struct list_acc *a = ctx;
     struct kgc_err err = {0};
     struct kgc_api_obj *o = NULL;
-    int rc = kgc_api_parse(a->inf->kind, item, &o, &err);
+    int rc = kgc_api_parse_tape(a->inf->kind, item, 0, &o, &err);
     if (rc == KGC_ENOMEM)
         return rc;
     if (rc != 0) {
@@ -283,7 +283,7 @@ static int apply(struct kgc_informer *inf, const struct kgc_k8s_event *ev)
 {
     struct kgc_err err = {0};
     struct kgc_api_obj *o = NULL;
-    int rc = kgc_api_parse(inf->kind, ev->object, &o, &err);
+    int rc = kgc_api_parse_tape(inf->kind, ev->tape, ev->object, &o, &err);
     if (rc == KGC_ENOMEM)
         return rc;
     if (rc != 0) {

@@ -22,8 +22,10 @@
 #define POOL_MAX            16
 #define ERROR_BODY_MAX      (64 * 1024) /* a refused watch's Status body */
 #define TOKEN_MAX           (64 * 1024)
-#define POLL_MS             1000 /* the longest a transfer waits between checks */
-#define WATCH_TIMEOUT_SLACK 30   /* seconds past timeoutSeconds before curl gives up */
+#define POLL_MS             1000       /* the longest a transfer waits between checks */
+#define WATCH_TIMEOUT_SLACK 30         /* seconds past timeoutSeconds before curl gives up */
+#define TAPE_KEEP_MAX       (1u << 20) /* a watch keeps the tape of events below this size */
+#define TAPE_KEEP_NODES     65536u     /* ... and of at most this many nodes (1.3 MB) */
 
 void kgc_k8s_options_default(struct kgc_k8s_options *o)
 {
@@ -460,6 +462,7 @@ struct xfer {
     bool streaming; /* a 200 watch response: bytes go to the stream splitter */
     bool decided;   /* the response code was looked at */
     struct kgc_k8s_watch_stream ws;
+    struct kgc_jsonscan_tape tape; /* the current event's values (memory reused across events) */
     kgc_k8s_event_fn fn;
     void *ctx;
     int stop_rc; /* why the write callback stopped the transfer (0: it did not) */
@@ -471,12 +474,14 @@ static int on_line(const char *line, size_t len, void *ctx)
 {
     struct xfer *x = ctx;
     struct kgc_k8s_event ev;
-    int rc = kgc_k8s_event_parse(line, len, &ev, x->err);
-    if (rc != 0)
-        return rc;
-    rc = x->fn(&ev, x->ctx);
-    json_object_put(ev.object);
-    kgc_jsonscan_release(len);
+    int rc = kgc_k8s_event_parse(line, len, &x->tape, &ev, x->err);
+    if (rc == 0)
+        rc = x->fn(&ev, x->ctx);
+    if (len >= TAPE_KEEP_MAX || x->tape.cap > TAPE_KEEP_NODES) {
+        /* a big event's tape is not kept for the small ones that follow */
+        kgc_jsonscan_tape_free(&x->tape);
+        kgc_jsonscan_release(len);
+    }
     return rc;
 }
 
@@ -1039,18 +1044,17 @@ int kgc_k8s_list_page_decode(const char *body, size_t len, const char *path, kgc
     if (items_len == 4 && memcmp(items, "null", 4) == 0)
         return 0;
     size_t n = 0;
-    while (kgc_jsonscan_iter_next(&it, NULL, NULL, &v, &vl, NULL) == 1) {
+    struct kgc_jsonscan_tape t;
+    kgc_jsonscan_tape_init(&t);
+    while (rc == 0 && kgc_jsonscan_iter_next(&it, NULL, NULL, &v, &vl, NULL) == 1) {
         char iwhat[200];
         snprintf(iwhat, sizeof(iwhat), "%s: item %zu", what, n++);
-        json_object *j = NULL;
-        if ((rc = kgc_jsonscan_parse(v, vl, &item, iwhat, &j, err)))
-            return rc;
-        rc = fn(j, ctx);
-        json_object_put(j);
-        if (rc)
-            return rc;
+        rc = kgc_jsonscan_tape_build(&t, v, vl, &item, iwhat, err);
+        if (rc == 0)
+            rc = fn(&t, ctx);
     }
-    return 0;
+    kgc_jsonscan_tape_free(&t);
+    return rc;
 }
 
 int kgc_k8s_list(struct kgc_k8s_client *c, const char *collection_path,
@@ -1165,6 +1169,7 @@ int kgc_k8s_watch(struct kgc_k8s_client *c, const char *collection_path,
         rc = 0; /* the server did not end the stream at timeoutSeconds: we did; watch again */
     }
     kgc_k8s_watch_stream_free(&x.ws);
+    kgc_jsonscan_tape_free(&x.tape);
     kgc_base_buf_free(&x.body);
     return rc;
 }

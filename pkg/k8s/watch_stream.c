@@ -138,7 +138,8 @@ bool kgc_k8s_status_decode(json_object *j, struct kgc_k8s_status *st)
     return true;
 }
 
-int kgc_k8s_event_parse(const char *line, size_t len, struct kgc_k8s_event *ev, struct kgc_err *err)
+int kgc_k8s_event_parse(const char *line, size_t len, struct kgc_jsonscan_tape *t,
+                        struct kgc_k8s_event *ev, struct kgc_err *err)
 {
     memset(ev, 0, sizeof(*ev));
     /* The envelope adds two values and one object to the object's own limits. */
@@ -146,42 +147,51 @@ int kgc_k8s_event_parse(const char *line, size_t len, struct kgc_k8s_event *ev, 
                                                    .max_containers =
                                                        KGC_K8S_OBJECT_MAX_CONTAINERS + 1,
                                                    .max_depth = JSON_MAX_DEPTH};
-    json_object *j = NULL;
-    int prc = kgc_jsonscan_parse(line, len, &lim, "watch event", &j, err);
+    int prc = kgc_jsonscan_tape_build(t, line, len, &lim, "watch event", err);
     if (prc == KGC_EPARSE)
         kgc_err_wrap(err, "watch event is not JSON");
     if (prc)
         return prc;
-    const char *type = json_object_is_type(j, json_type_object) ? str_field(j, "type") : NULL;
-    json_object *obj = NULL;
-    if (!type || !json_object_object_get_ex(j, "object", &obj) ||
-        !json_object_is_type(obj, json_type_object)) {
-        json_object_put(j);
+    size_t tl = 0;
+    const char *type = kgc_jsonscan_tape_str(t, kgc_jsonscan_tape_get(t, 0, "type"), &tl);
+    uint32_t obj = kgc_jsonscan_tape_get(t, 0, "object");
+    if (!type || !obj || t->nodes[obj].type != KGC_JSONSCAN_OBJECT)
         return kgc_err_set(err, KGC_EPARSE, "watch event without type or object");
+    static const struct {
+        const char *name;
+        enum kgc_k8s_event_type type;
+    } types[] = {{"ADDED", KGC_K8S_ADDED},
+                 {"MODIFIED", KGC_K8S_MODIFIED},
+                 {"DELETED", KGC_K8S_DELETED},
+                 {"BOOKMARK", KGC_K8S_BOOKMARK},
+                 {"ERROR", KGC_K8S_ERROR}};
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]) && !ev->type; i++)
+        if (tl == strlen(types[i].name) && memcmp(type, types[i].name, tl) == 0)
+            ev->type = types[i].type;
+    if (!ev->type)
+        return kgc_err_set(err, KGC_EPARSE, "unknown watch event type '%.*s'",
+                           (int)(tl < 32 ? tl : 32), type);
+    ev->tape = t;
+    ev->object = obj;
+    size_t rl = 0;
+    const char *rv = kgc_jsonscan_tape_str(
+        t, kgc_jsonscan_tape_get(t, kgc_jsonscan_tape_get(t, obj, "metadata"), "resourceVersion"),
+        &rl);
+    if (rv && rl < sizeof(ev->rv_buf) && !memchr(rv, '\0', rl)) {
+        memcpy(ev->rv_buf, rv, rl);
+        ev->rv_buf[rl] = '\0';
+        ev->resource_version = ev->rv_buf;
     }
-    if (strcmp(type, "ADDED") == 0)
-        ev->type = KGC_K8S_ADDED;
-    else if (strcmp(type, "MODIFIED") == 0)
-        ev->type = KGC_K8S_MODIFIED;
-    else if (strcmp(type, "DELETED") == 0)
-        ev->type = KGC_K8S_DELETED;
-    else if (strcmp(type, "BOOKMARK") == 0)
-        ev->type = KGC_K8S_BOOKMARK;
-    else if (strcmp(type, "ERROR") == 0)
-        ev->type = KGC_K8S_ERROR;
-    else {
-        int rc = kgc_err_set(err, KGC_EPARSE, "unknown watch event type '%.32s'", type);
+    if (ev->type == KGC_K8S_ERROR) {
+        /* rare: the Status through json-c */
+        json_object *j = NULL;
+        const struct kgc_jsonscan_node *nd = &t->nodes[obj];
+        (void)kgc_jsonscan_parse(line + nd->off, nd->end - nd->off, &lim, "watch event", &j, NULL);
+        if (!kgc_k8s_status_decode(j, &ev->status))
+            snprintf(ev->status.message, sizeof(ev->status.message),
+                     "ERROR event without a Status");
         json_object_put(j);
-        return rc;
     }
-    /* Keep only the object: the envelope goes now. */
-    ev->object = json_object_get(obj);
-    json_object_put(j);
-    json_object *meta = NULL;
-    if (json_object_object_get_ex(ev->object, "metadata", &meta))
-        ev->resource_version = str_field(meta, "resourceVersion");
-    if (ev->type == KGC_K8S_ERROR && !kgc_k8s_status_decode(ev->object, &ev->status))
-        snprintf(ev->status.message, sizeof(ev->status.message), "ERROR event without a Status");
     return 0;
 }
 

@@ -14,16 +14,19 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int on_item(json_object *item, void *ctx)
+static int on_item(const struct kgc_jsonscan_tape *item, void *ctx)
 {
     size_t *n = ctx;
     (*n)++;
-    /* touching it: a valid tree */
-    if (json_object_is_type(item, json_type_object)) {
-        json_object *meta = NULL;
-        json_object_object_get_ex(item, "metadata", &meta);
-    }
-    (void)json_object_to_json_string_ext(item, JSON_C_TO_STRING_PLAIN);
+    /* touching it: a valid tape whose nodes stay inside the item's text */
+    if (!item->n || item->nodes[0].next != item->n)
+        abort();
+    for (uint32_t i = 0; i < item->n; i++)
+        if (item->nodes[i].end > item->len || item->nodes[i].next > item->n ||
+            item->nodes[i].next <= i)
+            abort();
+    size_t len = 0;
+    (void)kgc_jsonscan_tape_str(item, kgc_jsonscan_tape_get(item, 0, "metadata"), &len);
     return *n == 1000 ? KGC_ERANGE : 0; /* a callback that stops the page */
 }
 

@@ -4,8 +4,8 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude \
  *     $(pkg-config --cflags json-c) test/fuzz/fuzz_watch_stream.c pkg/k8s/watch_stream.c \
- *     pkg/err/err.c -o build-fuzz/fuzz_watch_stream $(pkg-config --libs json-c)
- *   build-fuzz/fuzz_watch_stream test/fuzz/corpus/fuzz_watch_stream */
+ *     pkg/jsonscan/jsonscan.c pkg/err/err.c -o build-fuzz/fuzz_watch_stream $(pkg-config --libs
+ * json-c) build-fuzz/fuzz_watch_stream test/fuzz/corpus/fuzz_watch_stream */
 #include "kgc/k8s.h"
 
 #include <stdint.h>
@@ -19,14 +19,20 @@ static int on_line(const char *line, size_t len, void *ctx)
     size_t *lines = ctx;
     struct kgc_k8s_event ev;
     struct kgc_err err = {0};
+    struct kgc_jsonscan_tape t;
+    kgc_jsonscan_tape_init(&t);
     (*lines)++;
-    if (kgc_k8s_event_parse(line, len, &ev, &err) == 0) {
-        struct kgc_k8s_status st;
-        kgc_k8s_status_decode(ev.object, &st);
+    if (kgc_k8s_event_parse(line, len, &t, &ev, &err) == 0) {
+        if (ev.tape != &t || !ev.object || t.nodes[ev.object].type != KGC_JSONSCAN_OBJECT)
+            abort(); /* an event names its object */
+        if (ev.resource_version && strlen(ev.resource_version) >= sizeof(ev.rv_buf))
+            abort();
         if (ev.type == KGC_K8S_ERROR && strlen(ev.status.message) >= sizeof(ev.status.message))
             abort();
-        json_object_put(ev.object);
+    } else if (!err.msg[0]) {
+        abort(); /* a refusal says why */
     }
+    kgc_jsonscan_tape_free(&t);
     return 0;
 }
 

@@ -427,11 +427,11 @@ struct acc {
     size_t n, cap;
 };
 
-static int take(json_object *item, void *ctx)
+static int take(const struct kgc_jsonscan_tape *item, void *ctx)
 {
     struct acc *a = ctx;
     struct kgc_api_obj *o = NULL;
-    if (kgc_api_parse(a->kind, item, &o, NULL) != 0)
+    if (kgc_api_parse_tape(a->kind, item, 0, &o, NULL) != 0)
         return KGC_EPARSE;
     if (a->n == a->cap) {
         a->cap = a->cap ? a->cap * 2 : 64;

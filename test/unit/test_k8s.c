@@ -122,30 +122,29 @@ static void test_event_parse(void **state)
 {
     (void)state;
     struct kgc_k8s_event ev;
+    struct kgc_jsonscan_tape t;
+    kgc_jsonscan_tape_init(&t);
     struct kgc_err err = {0};
     const char *a = "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"x\","
                     "\"resourceVersion\":\"17\"}}}";
-    assert_int_equal(kgc_k8s_event_parse(a, strlen(a), &ev, &err), 0);
+    assert_int_equal(kgc_k8s_event_parse(a, strlen(a), &t, &ev, &err), 0);
     assert_int_equal(ev.type, KGC_K8S_ADDED);
     assert_string_equal(ev.resource_version, "17");
-    json_object_put(ev.object);
 
     const char *b = "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Gateway\",\"apiVersion\":"
                     "\"gateway.networking.k8s.io/v1\",\"metadata\":{\"resourceVersion\":\"107\"}}}";
-    assert_int_equal(kgc_k8s_event_parse(b, strlen(b), &ev, &err), 0);
+    assert_int_equal(kgc_k8s_event_parse(b, strlen(b), &t, &ev, &err), 0);
     assert_int_equal(ev.type, KGC_K8S_BOOKMARK);
     assert_string_equal(ev.resource_version, "107");
-    json_object_put(ev.object);
 
     const char *e = "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"apiVersion\":\"v1\","
                     "\"metadata\":{},\"status\":\"Failure\",\"message\":\"too old resource "
                     "version: 101 (150)\",\"reason\":\"Expired\",\"code\":410}}";
-    assert_int_equal(kgc_k8s_event_parse(e, strlen(e), &ev, &err), 0);
+    assert_int_equal(kgc_k8s_event_parse(e, strlen(e), &t, &ev, &err), 0);
     assert_int_equal(ev.type, KGC_K8S_ERROR);
     assert_int_equal(ev.status.code, 410);
     assert_string_equal(ev.status.reason, "Expired");
     assert_string_equal(ev.status.message, "too old resource version: 101 (150)");
-    json_object_put(ev.object);
 
     const char *bad[] = {"{\"type\":\"ADDED\"",
                          "{\"type\":\"ADDED\",\"object\":5}",
@@ -155,9 +154,10 @@ static void test_event_parse(void **state)
                          "[1,2]",
                          ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(kgc_k8s_event_parse(bad[i], strlen(bad[i]), &ev, &err), KGC_EPARSE);
-        assert_null(ev.object);
+        assert_int_equal(kgc_k8s_event_parse(bad[i], strlen(bad[i]), &t, &ev, &err), KGC_EPARSE);
+        assert_int_equal(ev.object, 0);
     }
+    kgc_jsonscan_tape_free(&t);
 }
 
 static void test_status_codes(void **state)
@@ -644,7 +644,7 @@ static void test_client_rereads_a_rotated_token(void **state)
     fixture_free(f);
 }
 
-static int count_item(json_object *item, void *ctx)
+static int count_item(const struct kgc_jsonscan_tape *item, void *ctx)
 {
     (void)item;
     (*(int *)ctx)++;
@@ -693,12 +693,15 @@ static int record_event(const struct kgc_k8s_event *ev, void *ctx)
 {
     struct events *e = ctx;
     static const char *names[] = {"?", "ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"};
-    json_object *meta = NULL, *name = NULL;
-    json_object_object_get_ex(ev->object, "metadata", &meta);
-    json_object_object_get_ex(meta, "name", &name);
+    size_t nl = 0;
+    const char *name = kgc_jsonscan_tape_str(
+        ev->tape,
+        kgc_jsonscan_tape_get(ev->tape, kgc_jsonscan_tape_get(ev->tape, ev->object, "metadata"),
+                              "name"),
+        &nl);
     if (e->n < 16)
-        snprintf(e->log[e->n++], sizeof(e->log[0]), "%s %.20s rv=%s code=%d", names[ev->type],
-                 name ? json_object_get_string(name) : "-",
+        snprintf(e->log[e->n++], sizeof(e->log[0]), "%s %.*s rv=%s code=%d", names[ev->type],
+                 name ? (int)(nl < 20 ? nl : 20) : 1, name ? name : "-",
                  ev->resource_version ? ev->resource_version : "-", ev->status.code);
     return 0;
 }
@@ -872,18 +875,20 @@ static void test_event_value_budget(void **state)
         KGC_K8S_OBJECT_MAX_CONTAINERS + 10,
         "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\"},\"x\":[", "]}}", &len);
     struct kgc_k8s_event ev;
+    struct kgc_jsonscan_tape t;
+    kgc_jsonscan_tape_init(&t);
     struct kgc_err err = {0};
-    assert_int_equal(kgc_k8s_event_parse(line, len, &ev, &err), KGC_E2BIG);
-    assert_null(ev.object);
+    assert_int_equal(kgc_k8s_event_parse(line, len, &t, &ev, &err), KGC_E2BIG);
+    assert_int_equal(ev.object, 0);
     assert_non_null(strstr(err.msg, "watch event: more than 60001 JSON objects and arrays"));
     free(line);
     /* within the budget: the event as before */
     line = many_objects(
         100, "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\"},\"x\":[", "]}}", &len);
-    assert_int_equal(kgc_k8s_event_parse(line, len, &ev, &err), 0);
+    assert_int_equal(kgc_k8s_event_parse(line, len, &t, &ev, &err), 0);
     assert_int_equal(ev.type, KGC_K8S_ADDED);
-    json_object_put(ev.object);
     free(line);
+    kgc_jsonscan_tape_free(&t);
 }
 
 struct page_items {
@@ -891,13 +896,14 @@ struct page_items {
     char names[4][16];
 };
 
-static int page_item(json_object *item, void *ctx)
+static int page_item(const struct kgc_jsonscan_tape *item, void *ctx)
 {
     struct page_items *p = ctx;
-    json_object *meta = NULL, *name = NULL;
-    if (p->n < 4 && json_object_object_get_ex(item, "metadata", &meta) &&
-        json_object_object_get_ex(meta, "name", &name))
-        snprintf(p->names[p->n], sizeof(p->names[0]), "%s", json_object_get_string(name));
+    size_t nl = 0;
+    const char *name = kgc_jsonscan_tape_str(
+        item, kgc_jsonscan_tape_get(item, kgc_jsonscan_tape_get(item, 0, "metadata"), "name"), &nl);
+    if (p->n < 4 && name)
+        snprintf(p->names[p->n], sizeof(p->names[0]), "%.*s", (int)nl, name);
     p->n++;
     return 0;
 }
