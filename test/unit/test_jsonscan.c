@@ -230,6 +230,9 @@ static void test_tape_strings_decode_like_json_c(void **state)
         "\"\\u20ac\\u0041\"",
         "\"\\b\\f\\r\"",
         "\"x\\u0000y\"", /* a NUL byte kept */
+        "\"\\ud800x\"",  /* lone surrogates: U+FFFD, as json-c */
+        "\"\\ud800\\u0041\"",
+        "\"\\udc00\"",
         "\"\"",
     };
     struct kgc_jsonscan_tape t;
