@@ -133,6 +133,15 @@ int kgc_jsonscan_tape_build(struct kgc_jsonscan_tape *t, const char *text, size_
                             const struct kgc_jsonscan_limits *lim, const char *what,
                             struct kgc_err *err);
 
+/* The next element of the array it iterates, recorded on tape t (its earlier contents dropped)
+ * within lim, validated as kgc_jsonscan_tape_build() validates: node 0 is the element, offsets
+ * count from the iterator's text (t->text). One pass where kgc_jsonscan_iter_next() and a build
+ * would scan the element twice. Returns 1 with an element, 0 at the end, or KGC_EPARSE, KGC_E2BIG,
+ * KGC_ENOMEM (t then holds no nodes, and the iteration is over), KGC_EINVAL (not an array). */
+int kgc_jsonscan_iter_next_tape(struct kgc_jsonscan_iter *it, struct kgc_jsonscan_tape *t,
+                                const struct kgc_jsonscan_limits *lim, const char *what,
+                                struct kgc_err *err);
+
 /* The value of obj's member named key (the last one when the key repeats, as json-c and the API
  * server's decoder keep it), or 0 when obj is not an object or has no such member. Keys are
  * compared after decoding. */

@@ -449,10 +449,12 @@ int kgc_jsonscan_iter_start(struct kgc_jsonscan_iter *it, const char *text, size
     return 0;
 }
 
-int kgc_jsonscan_iter_next(struct kgc_jsonscan_iter *it, const char **key, size_t *klen,
-                           const char **val, size_t *vlen, struct kgc_err *err)
+/* The next member or element; its value scanned plainly (t NULL: nesting up to STACK_MAX, no
+ * budget) or recorded on tape t within lim (node offsets relative to it->text). */
+static int iter_step(struct kgc_jsonscan_iter *it, const char **key, size_t *klen, const char **val,
+                     size_t *vlen, struct kgc_jsonscan_tape *t,
+                     const struct kgc_jsonscan_limits *lim, const char *what, struct kgc_err *err)
 {
-    const char *what = "JSON";
     if (key)
         *key = NULL;
     if (klen)
@@ -501,18 +503,46 @@ int kgc_jsonscan_iter_next(struct kgc_jsonscan_iter *it, const char **key, size_
     size_t v0 = j;
     struct kgc_jsonscan_stats st = {0};
     const struct kgc_jsonscan_limits deep = {.max_depth = STACK_MAX};
-    if ((rc = scan_one(p, it->len, &j, &deep, &st, NULL, what, err))) {
+    if (t) {
+        t->text = p;
+        t->len = it->len;
+        t->n = 0;
+        t->dec_len = 0;
+    }
+    if ((rc = scan_one(p, it->len, &j, t ? lim : &deep, &st, t, what, err))) {
         /* The member's value is bad or cut: it is handed back as the rest of the text, so a
          * caller can still read what precedes the cut. */
         *val = p + v0;
         *vlen = it->len - v0;
         it->done = true;
+        if (t)
+            t->n = 0;
         return rc;
     }
     *val = p + v0;
     *vlen = j - v0;
     it->off = j;
     return 1;
+}
+
+int kgc_jsonscan_iter_next(struct kgc_jsonscan_iter *it, const char **key, size_t *klen,
+                           const char **val, size_t *vlen, struct kgc_err *err)
+{
+    return iter_step(it, key, klen, val, vlen, NULL, NULL, "JSON", err);
+}
+
+int kgc_jsonscan_iter_next_tape(struct kgc_jsonscan_iter *it, struct kgc_jsonscan_tape *t,
+                                const struct kgc_jsonscan_limits *lim, const char *what,
+                                struct kgc_err *err)
+{
+    const char *val;
+    size_t vlen;
+    if (it->close != ']')
+        return kgc_err_set(err, KGC_EINVAL, "%s: a tape iterates an array", what ? what : "JSON");
+    if (it->len >= UINT32_MAX)
+        return kgc_err_set(err, KGC_E2BIG, "%s: %zu bytes is too large", what ? what : "JSON",
+                           it->len);
+    return iter_step(it, NULL, NULL, &val, &vlen, t, lim, what ? what : "JSON", err);
 }
 
 bool kgc_jsonscan_key_is(const char *key, size_t klen, const char *s)

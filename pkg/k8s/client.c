@@ -1046,12 +1046,14 @@ int kgc_k8s_list_page_decode(const char *body, size_t len, const char *path, kgc
     size_t n = 0;
     struct kgc_jsonscan_tape t;
     kgc_jsonscan_tape_init(&t);
-    while (rc == 0 && kgc_jsonscan_iter_next(&it, NULL, NULL, &v, &vl, NULL) == 1) {
+    for (;;) {
         char iwhat[200];
         snprintf(iwhat, sizeof(iwhat), "%s: item %zu", what, n++);
-        rc = kgc_jsonscan_tape_build(&t, v, vl, &item, iwhat, err);
-        if (rc == 0)
-            rc = fn(&t, ctx);
+        rc = kgc_jsonscan_iter_next_tape(&it, &t, &item, iwhat, err);
+        if (rc != 1)
+            break;
+        if ((rc = fn(&t, ctx)))
+            break;
     }
     kgc_jsonscan_tape_free(&t);
     return rc;

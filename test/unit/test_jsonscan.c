@@ -270,6 +270,41 @@ static void test_tape_strings_decode_like_json_c(void **state)
     kgc_jsonscan_tape_free(&t);
 }
 
+/* An array's elements one tape at a time, each within the limits, in one pass. */
+static void test_tape_per_element(void **state)
+{
+    (void)state;
+    const char *doc = " [ {\"a\":1} , [2,3] ,\"s\", [1,2,3,4,5,6] ] ";
+    const struct kgc_jsonscan_limits lim = {.max_values = 4};
+    struct kgc_jsonscan_iter it;
+    struct kgc_jsonscan_tape t;
+    kgc_jsonscan_tape_init(&t);
+    struct kgc_err err = {0};
+    assert_int_equal(kgc_jsonscan_iter_start(&it, doc, strlen(doc), '[', "doc", NULL), 0);
+    assert_int_equal(kgc_jsonscan_iter_next_tape(&it, &t, &lim, "item 0", &err), 1);
+    assert_int_equal(t.nodes[0].type, KGC_JSONSCAN_OBJECT);
+    assert_int_equal(t.nodes[2].type, KGC_JSONSCAN_NUMBER); /* after the key "a" */
+    assert_memory_equal(t.text + t.nodes[0].off, "{\"a\":1}", t.nodes[0].end - t.nodes[0].off);
+    assert_int_equal(kgc_jsonscan_iter_next_tape(&it, &t, &lim, "item 1", &err), 1);
+    assert_int_equal(t.nodes[0].type, KGC_JSONSCAN_ARRAY);
+    assert_int_equal(t.nodes[0].len, 2);
+    assert_int_equal(t.n, 3);
+    assert_int_equal(kgc_jsonscan_iter_next_tape(&it, &t, &lim, "item 2", &err), 1);
+    char buf[8];
+    assert_string_equal(tstr(&t, 0, buf, sizeof(buf)), "s");
+    /* over the limit: the element named, no nodes kept, the iteration over */
+    assert_int_equal(kgc_jsonscan_iter_next_tape(&it, &t, &lim, "item 3", &err), KGC_E2BIG);
+    assert_string_equal(err.msg, "item 3: more than 4 JSON values (kgc's limit for this answer)");
+    assert_int_equal(t.n, 0);
+    assert_int_equal(kgc_jsonscan_iter_next_tape(&it, &t, &lim, "item 4", &err), 0);
+    /* the end, and an empty array */
+    assert_int_equal(kgc_jsonscan_iter_start(&it, "[]", 2, '[', "doc", NULL), 0);
+    assert_int_equal(kgc_jsonscan_iter_next_tape(&it, &t, &lim, "x", &err), 0);
+    assert_int_equal(kgc_jsonscan_iter_start(&it, "{}", 2, '{', "doc", NULL), 0);
+    assert_int_equal(kgc_jsonscan_iter_next_tape(&it, &t, &lim, "x", &err), KGC_EINVAL);
+    kgc_jsonscan_tape_free(&t);
+}
+
 /* A tape refuses what the scan refuses, with the same message, and keeps no nodes then. */
 static void test_tape_same_verdicts_as_scan(void **state)
 {
@@ -309,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_tape_structure),
         cmocka_unit_test(test_tape_strings_decode_like_json_c),
         cmocka_unit_test(test_tape_same_verdicts_as_scan),
+        cmocka_unit_test(test_tape_per_element),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
